@@ -1,0 +1,44 @@
+# golden/: the C golden model (library libmpq.a + CLI mpq-golden) and its tests.
+# Library sources: every golden/mpq_*.c. CLI: golden/mpq_golden.c + golden/cli_*.c.
+# Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
+
+GOLDEN_LIB_SRCS := $(sort $(wildcard golden/mpq_*.c))
+GOLDEN_CLI_SRCS := golden/mpq_golden.c $(sort $(wildcard golden/cli_*.c))
+GOLDEN_TEST_SRCS := $(sort $(wildcard golden/tests/test_*.c))
+
+GOLDEN_LIB := $(BUILD)/libmpq.a
+GOLDEN_BIN := $(BUILD)/mpq-golden
+GOLDEN_TEST_BINS := $(patsubst golden/tests/%.c,$(BUILD)/golden-tests/%,$(GOLDEN_TEST_SRCS))
+GOLDEN_ORACLES ?= ../shared/oracles
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(GOLDEN_LIB): $(patsubst %.c,$(BUILD)/obj/%.o,$(GOLDEN_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(GOLDEN_BIN): $(patsubst %.c,$(BUILD)/obj/%.o,$(GOLDEN_CLI_SRCS)) $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/golden-tests/%: $(BUILD)/obj/golden/tests/%.o $(GOLDEN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+.PHONY: golden test-golden test-oracles
+golden: $(GOLDEN_BIN)
+
+# One `make test` line per unit-test program.
+GOLDEN_TEST_NAMES := $(patsubst golden/tests/%.c,golden/%,$(GOLDEN_TEST_SRCS))
+.PHONY: $(GOLDEN_TEST_NAMES)
+$(GOLDEN_TEST_NAMES): golden/%: $(BUILD)/golden-tests/% $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/$* -- $(BUILD)/golden-tests/$*
+
+# The oracle cases live beside the project (../shared/oracles), never inside it.
+test-oracles: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results oracles/cmsis-nn -- scripts/run-oracles.sh $(GOLDEN_BIN) $(GOLDEN_ORACLES)
+
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) test-oracles
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

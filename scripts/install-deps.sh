@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# install-deps.sh [GROUP...]: make sure the system packages a target needs are present.
+# Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
+# without a password; otherwise one message names the command that installs them.
+# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, all.
+# Quiet when nothing is missing, so every make invocation can call it.
+set -u
+groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_hdr() { printf '#include <%s>\n' "$1" | ${CC:-cc} -E -x c - >/dev/null 2>&1; }
+want() { need+=("$@"); }
+
+check_group() {
+  case $1 in
+    core)
+      have_cmd make || want make
+      have_cmd cc || want gcc
+      have_cmd c++ || want g++
+      have_cmd verilator || want verilator
+      have_hdr zlib.h || want zlib1g-dev
+      ;;
+    synth) have_cmd yosys || want yosys ;;
+    fuzz)
+      have_cmd clang || want clang
+      [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] \
+        || want libclang-rt-14-dev
+      ;;
+    coverage) have_cmd genhtml || want lcov ;;
+    plot) have_cmd gnuplot || want gnuplot-nox ;;
+    data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
+    all) for g in core synth fuzz coverage plot data; do check_group "$g"; done ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data all)" >&2; exit 2 ;;
+  esac
+}
+for g in "${groups[@]}"; do check_group "$g"; done
+[ ${#need[@]} -eq 0 ] && exit 0
+
+# Deduplicate while keeping order.
+mapfile -t need < <(printf '%s\n' "${need[@]}" | awk '!seen[$0]++')
+if [ "$(id -u)" = 0 ]; then sudo=()
+elif have_cmd sudo && sudo -n true 2>/dev/null; then sudo=(sudo -n)
+else
+  echo "mpq: missing system packages: ${need[*]}" >&2
+  echo "mpq: install them with: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+if ! have_cmd apt-get; then
+  echo "mpq: missing system packages: ${need[*]} (no apt-get here: install them with your package manager)" >&2
+  exit 1
+fi
+echo "mpq: installing ${need[*]} (apt-get)" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; update once, then install.
+"${sudo[@]}" apt-get update -qq >&2 || true
+if ! "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >&2; then
+  echo "mpq: apt-get could not install: ${need[*]}" >&2
+  exit 1
+fi

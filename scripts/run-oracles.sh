@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# run-oracles.sh MPQ_GOLDEN ORACLE_DIR: every *.case under ORACLE_DIR through `mpq-golden case`.
+# Exit 77 (skipped) when the folder does not exist: a user's clone has no ../shared.
+set -u
+bin=$1; dir=$2
+if [ ! -d "$dir" ]; then
+  echo "skipped: oracle folder $dir does not exist (it sits beside the project in CI and developer checkouts)"
+  exit 77
+fi
+mapfile -t files < <(find "$dir" -name '*.case' | sort)
+if [ ${#files[@]} -eq 0 ]; then echo "no *.case files under $dir"; exit 1; fi
+exec "$bin" case "${files[@]}"
