@@ -1,9 +1,9 @@
 # golden/: the C golden model (library libmpq.a + CLI mpq-golden) and its tests.
-# Library sources: every golden/mpq_*.c. CLI: golden/mpq_golden.c + golden/cli_*.c.
+# Library sources: every golden/mpq_*.c. CLI: golden/cli_*.c (cli_main.c dispatches).
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 
 GOLDEN_LIB_SRCS := $(sort $(wildcard golden/mpq_*.c))
-GOLDEN_CLI_SRCS := golden/mpq_golden.c $(sort $(wildcard golden/cli_*.c))
+GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli_*.c))
 GOLDEN_TEST_SRCS := $(sort $(wildcard golden/tests/test_*.c))
 
 GOLDEN_LIB := $(BUILD)/libmpq.a
