@@ -42,6 +42,7 @@ endif
 
 include golden/golden.mk
 -include rtl/rtl.mk
+-include vectors/vectors.mk
 -include tb/tb.mk
 -include mnist/mnist.mk
 -include scripts/extra.mk
