@@ -2,9 +2,13 @@
 /*
  * mpq.h: bit-exact quantized arithmetic and layers (the functional golden model).
  *
- * SEED: this header was started with the declarations other parts of the tree build on
- * (error codes, accumulator fit, TFLite requantization, the fully-connected layer).
- * Their names and meanings are fixed; the rest of the library is added below them.
+ * Numbers (accumulator fit, rounding, overflow modes), requantization (TFLite double and
+ * single rounding, the int16 64-bit path, generic multiply-and-shift), weight encodings
+ * (ternary 2-bit and 5-trit, N:G and CSR sparse), the quantized fully-connected layer with
+ * overflow detection, a float reference with error statistics, ternary + sparse
+ * decomposition, and the mpq-case file format.
+ *
+ * The library never prints and never exits: functions return 0 or a negative MPQ_E* code.
  */
 #ifndef MPQ_H
 #define MPQ_H
@@ -44,6 +48,232 @@ int32_t mpq_rdbpot(int32_t x, int exponent);
 /* TFLite MultiplyByQuantizedMultiplier, double rounding: left shift max(shift,0) with 32-bit
  * wrap, srdhm, then rdbpot by max(-shift,0). shift in -31..30. */
 int32_t mpq_requant_double(int32_t acc, int32_t mult, int shift);
+
+
+/* TFLite single rounding (TFLITE_SINGLE_ROUNDING): (acc*mult + 2^(30-shift)) >> (31-shift),
+ * exact in wider arithmetic, arithmetic shift (floor), result saturated to int32.
+ * shift in -31..30. */
+int32_t mpq_requant_single(int32_t acc, int32_t mult, int shift);
+/* CMSIS-NN / TFLite int16 path (64-bit accumulator): rm = (mult + 2^15) >> 16, or 0x7FFF when
+ * mult >= 0x7FFF0000; result (acc*rm + 2^(14-shift)) >> (15-shift), exact, floor shift,
+ * saturated to int32. shift in -31..14. */
+int32_t mpq_requant_s64_reduced(int64_t acc, int32_t mult, int shift);
+
+/* Rounding of a division by 2^s, for the generic requantizer. */
+typedef enum mpq_round {
+    MPQ_ROUND_FLOOR = 0,     /* toward -infinity (plain arithmetic shift) */
+    MPQ_ROUND_ZERO,          /* toward zero (truncation) */
+    MPQ_ROUND_HALF_UP,       /* ties toward +infinity */
+    MPQ_ROUND_HALF_DOWN,     /* ties toward -infinity */
+    MPQ_ROUND_HALF_AWAY,     /* ties away from zero */
+    MPQ_ROUND_HALF_EVEN,     /* ties to even (banker's) */
+    MPQ_ROUND_COUNT
+} mpq_round;
+/* What happens when a result does not fit its signed width. */
+typedef enum mpq_ovf_mode {
+    MPQ_OVF_SAT = 0,  /* clamp to [-2^(b-1), 2^(b-1)-1] */
+    MPQ_OVF_SAT_SYM,  /* clamp to [-(2^(b-1)-1), 2^(b-1)-1] */
+    MPQ_OVF_WRAP,     /* two's complement wrap modulo 2^b */
+    MPQ_OVF_COUNT
+} mpq_ovf_mode;
+const char *mpq_round_name(mpq_round r);
+const char *mpq_ovf_mode_name(mpq_ovf_mode o);
+/* Parse "floor", "zero", "half_up", ... / "sat", "sat_sym", "wrap". 0 or MPQ_EPARAM. */
+int mpq_round_parse(const char *s, mpq_round *r);
+int mpq_ovf_mode_parse(const char *s, mpq_ovf_mode *o);
+
+/* Generic multiply-and-shift: round(acc * mult / 2^rshift) with rounding r, computed exactly
+ * (128-bit), then reduced to a signed `bits`-bit value (1..64) with overflow mode o.
+ * rshift in 0..126. *overflowed (if not NULL) tells whether the reduction changed the value. */
+int64_t mpq_mulshift(int64_t acc, int64_t mult, unsigned rshift, mpq_round r,
+                     unsigned bits, mpq_ovf_mode o, int *overflowed);
+/* Exact round(v / 2^s) with rounding r, for any v (128-bit) and s in 0..126. */
+__extension__ typedef __int128 mpq_i128;
+mpq_i128 mpq_round_shift(mpq_i128 v, unsigned s, mpq_round r);
+/* Reduce v to a signed `bits`-bit value (1..64) with mode o; *overflowed as mpq_acc_fit. */
+int64_t mpq_fit(mpq_i128 v, unsigned bits, mpq_ovf_mode o, int *overflowed);
+
+/* TFLite QuantizeMultiplier: real = mult * 2^(shift-31), mult in [2^30, 2^31) (or 0).
+ * Rounds half away from zero; mult 2^31 becomes 2^30 with shift+1; a shift below -31 gives
+ * mult 0, shift 0; a shift above 30 gives (2^31-1, 30). real must be finite and >= 0
+ * (MPQ_EPARAM otherwise). */
+int mpq_quantize_multiplier(double real, int32_t *mult, int *shift);
+
+/* Range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
+void mpq_int_range(unsigned bits, int is_signed, int64_t *lo, int64_t *hi);
+
+/* ---- Weight encodings ---- */
+/* Ternary, 2-bit codes, 4 per byte, weight i at bits [2(i%4)+1 : 2(i%4)] of byte i/4:
+ * 00 = 0, 01 = +1, 11 = -1, 10 = invalid (the accelerator's code). */
+int mpq_tern_pack2(const int8_t *t, size_t count, uint8_t *out);   /* out: (count+3)/4 bytes */
+int mpq_tern_unpack2(const uint8_t *in, size_t count, int8_t *t);  /* MPQ_EFORMAT on code 10 */
+/* Ternary, 5 trits per byte (base 3, digit d = t+1, first weight least significant),
+ * byte values 0..242; out: (count+4)/5 bytes. */
+int mpq_tern_pack5(const int8_t *t, size_t count, uint8_t *out);
+int mpq_tern_unpack5(const uint8_t *in, size_t count, int8_t *t);  /* MPQ_EFORMAT on > 242 */
+
+/* N:G structured sparse matrix [rows][k]: in each aligned group of g columns of a row, at
+ * most n entries, each (position within the group, value). Entry slots of a group are
+ * contiguous: slot (r, grp, e) at index (r*ngroups + grp)*n + e; unused slots have value 0. */
+typedef struct mpq_nm {
+    unsigned rows, k, n, g, ngroups; /* ngroups = ceil(k/g) */
+    uint8_t *pos;                    /* [rows*ngroups*n], < g */
+    int32_t *val;                    /* [rows*ngroups*n] */
+} mpq_nm;
+/* From a dense [rows][k] matrix; MPQ_EPARAM (err says row and group) when a group holds
+ * more than n non-zeros; n <= g <= 256. Caller frees with mpq_nm_free. */
+int mpq_nm_from_dense(const int32_t *dense, unsigned rows, unsigned k, unsigned n, unsigned g,
+                      mpq_nm *out, char *err, size_t errlen);
+void mpq_nm_to_dense(const mpq_nm *s, int32_t *dense);
+void mpq_nm_free(mpq_nm *s);
+
+/* Unstructured sparse (CSR) matrix [rows][k]. */
+typedef struct mpq_csr {
+    unsigned rows, k;
+    uint32_t *rowptr; /* [rows+1] */
+    uint32_t *col;    /* [nnz] */
+    int32_t *val;     /* [nnz] */
+} mpq_csr;
+int mpq_csr_from_dense(const int32_t *dense, unsigned rows, unsigned k, mpq_csr *out);
+void mpq_csr_to_dense(const mpq_csr *s, int32_t *dense);
+void mpq_csr_free(mpq_csr *s);
+
+/* ---- Requantization of a layer's accumulators ---- */
+typedef enum mpq_rq_kind {
+    MPQ_RQ_DOUBLE = 0,   /* TFLite double rounding, mpq_requant_double (acc wrapped to int32) */
+    MPQ_RQ_SINGLE,       /* mpq_requant_single (acc wrapped to int32) */
+    MPQ_RQ_S64_REDUCED,  /* mpq_requant_s64_reduced (64-bit acc) */
+    MPQ_RQ_GENERIC,      /* mpq_mulshift(acc, mult, shift, round, 32, ovf) with shift = right shift */
+    MPQ_RQ_COUNT
+} mpq_rq_kind;
+typedef struct mpq_requant {
+    mpq_rq_kind kind;
+    unsigned nparams;        /* 1 (per tensor) or n (per channel) */
+    const int32_t *mult;     /* [nparams] */
+    const int32_t *shift;    /* [nparams]; left positive for TFLite kinds, right shift >= 0 for GENERIC */
+    mpq_round round;         /* GENERIC only */
+    mpq_ovf_mode ovf;        /* GENERIC only: reduction to 32 bits before the offset */
+    int32_t out_offset;
+    int32_t act_min, act_max; /* clamp of out_offset + requant (exact, no wrap) */
+} mpq_requant;
+/* One output: clamp(out_offset + requant(acc, channel c), act_min, act_max). */
+int32_t mpq_requant_one(const mpq_requant *rq, int64_t acc, unsigned c);
+
+/* ---- Fully-connected layer ---- */
+/* Accumulation order: SEQ adds one product term at a time (k = 0, 1, ...), fitting the
+ * accumulator after each; GROUPED adds the exact partial sum of each aligned group of
+ * `group` k's, fitting after each group, as the accelerator does (group = KLanes). Both
+ * start from fit(bias). With MPQ_ACC_WRAP the result does not depend on the order. */
+typedef enum mpq_order { MPQ_ORDER_SEQ = 0, MPQ_ORDER_GROUPED = 1 } mpq_order;
+
+/* y[m][n] from x[m][k] and weights [n][k]. The term of (row r, channel c, position i), with
+ * xr = x[r][i] + in_offset, is
+ *     xr*(w[c][i] + w_offset) + alpha[c]*xr*t[c][i] + xr*hp[c][i]
+ * for whichever of w, t, hp are present (not NULL). The sparse layer may be given as a dense
+ * [n][k] array (hp), in N:G form (hp_nm) or as CSR (hp_csr): at most one of them.
+ * Values are exact integers up to 32 bits (activations and weights 1..32 bits); every sum is
+ * exact (128-bit when 64 bits could overflow) before each fit. */
+typedef struct mpq_fc_layer {
+    unsigned m, k, n;
+    const int32_t *x; int32_t in_offset;
+    const int32_t *w; int32_t w_offset;
+    const int8_t *t; const int32_t *alpha;       /* alpha [n] (or [1] if alpha_per_tensor) */
+    int alpha_per_tensor;
+    const int32_t *hp; const mpq_nm *hp_nm; const mpq_csr *hp_csr;
+    const int32_t *bias;                         /* [n] or NULL (zeros) */
+    unsigned acc_bits;                           /* 8..64 (1..64 accepted) */
+    mpq_acc_mode acc_mode;
+    mpq_order order;
+    unsigned group;                              /* for MPQ_ORDER_GROUPED, >= 1 */
+} mpq_fc_layer;
+
+/* Overflow report (the PyParch feature). Per output (r, c), flags[r*n+c]:
+ *   bit 0 (MPQ_OVF_FINAL): the exact final sum does not fit acc_bits;
+ *   bit 1 (MPQ_OVF_ANY): some fit along the declared order changed the value;
+ * first_k[r*n+c]: the k (last position of the term or group) at which the first fit
+ * overflowed, -1 if none (k = -1 also marks fit(bias) overflowing: see first_bias).
+ * Summary: counts, and the first overflow in (row, channel, k) order. */
+#define MPQ_OVF_FINAL 1u
+#define MPQ_OVF_ANY 2u
+typedef struct mpq_fc_ovf {
+    uint8_t *flags;      /* [m*n] or NULL, caller-owned */
+    int32_t *first_k;    /* [m*n] or NULL, caller-owned */
+    size_t n_final, n_any;
+    long first_row, first_ch, first_k_pos; /* -1 when no overflow */
+    int first_bias;      /* 1 if that first overflow was fit(bias) */
+} mpq_fc_ovf;
+
+/* Accumulators acc[m][n] (fitted to acc_bits, sign-extended). ovf may be NULL: then no
+ * overflow tracking is done (the fast path; the result is identical). Returns 0, MPQ_EPARAM
+ * (err says what), MPQ_ENOMEM. */
+int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, size_t errlen);
+/* Accumulate and requantize: y[m][n]. acc (may be NULL) receives the accumulators. */
+int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
+           mpq_fc_ovf *ovf, char *err, size_t errlen);
+
+/* ---- Float reference, error, decomposition ---- */
+/* y[m][n] = sum_i x[m][i]*w[n][i] + bias[n] (bias may be NULL), double precision. */
+void mpq_fc_f64(unsigned m, unsigned k, unsigned n, const double *x, const double *w,
+                const double *bias, double *y);
+typedef struct mpq_err_stats {
+    double sqnr_db;   /* 10*log10(sum ref^2 / sum (ref-q)^2); +inf when exact */
+    double max_abs;   /* max |ref - q| */
+    double mse;
+} mpq_err_stats;
+void mpq_err_compute(const double *ref, const double *q, size_t count, mpq_err_stats *e);
+
+/* Split real weights W[n][k] into step[c] * (alpha[c]*t + hp): ternary t with per-channel
+ * threshold thr*mean|W[c]| (TWN: 0.7) and real scale mean|W| over the kept weights; then the
+ * residual's hp_n largest magnitudes in each aligned group of `group` (group 0: the hp_n
+ * largest of the whole row, unstructured), quantized to hp_bits with step[c] chosen so the
+ * ternary scale is exactly alpha[c] (an integer within alpha_bits) steps. */
+typedef struct mpq_decomp_opts {
+    double thr;          /* 0.7 */
+    unsigned hp_n;       /* non-zeros per group (0: ternary only) */
+    unsigned group;      /* G, or 0 for unstructured per channel */
+    unsigned hp_bits;    /* 2..16 */
+    unsigned alpha_bits; /* 2..16 */
+} mpq_decomp_opts;
+typedef struct mpq_decomp {
+    unsigned n, k;
+    int8_t *t;           /* [n][k] */
+    int32_t *alpha;      /* [n] */
+    int32_t *hp;         /* [n][k], dense form, 0 where absent */
+    double *step;        /* [n]: W ~= step[c]*(alpha[c]*t + hp) */
+    size_t hp_nnz;
+    double density;      /* hp_nnz / (n*k) */
+    double rel_err_tern; /* ||W - step*alpha*t|| / ||W|| */
+    double rel_err;      /* ||W - step*(alpha*t + hp)|| / ||W|| */
+} mpq_decomp;
+int mpq_decompose(const double *w, unsigned n, unsigned k, const mpq_decomp_opts *o,
+                  mpq_decomp *d, char *err, size_t errlen);
+void mpq_decomp_free(mpq_decomp *d);
+
+/* ---- mpq-case files (../shared/oracles/FORMAT.md) ---- */
+typedef struct mpq_case {
+    char name[128];
+    char source[256];
+    unsigned m, k, n;
+    int32_t *x; int32_t in_offset;
+    int32_t *w; int32_t w_offset;
+    int8_t *t; int32_t *alpha; unsigned nalpha;
+    int32_t *hp;
+    int32_t *bias;
+    unsigned acc_bits;
+    int32_t *mult, *shift; unsigned nmult, nshift;
+    mpq_rq_kind rounding;
+    int32_t out_offset, act_min, act_max;
+    int32_t *expect;     /* [m*n] */
+} mpq_case;
+/* Parse one file. Errors (MPQ_EFORMAT, MPQ_EIO, MPQ_ENOMEM) leave "path:line: what is wrong"
+ * in err and a freed case. Checks value ranges (acc_bits 1..64, shift -31..30, mult >= 0,
+ * t in {-1,0,1}, counts, act_min <= act_max). */
+int mpq_case_load(const char *path, mpq_case *c, char *err, size_t errlen);
+int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c,
+                   char *err, size_t errlen);
+/* The outputs y[m*n] the golden model computes for the case (sequential order, wrap). */
+int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen);
+void mpq_case_free(mpq_case *c);
 
 #ifdef __cplusplus
 }

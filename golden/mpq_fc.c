@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_fc.c: the quantized fully-connected layer (dense intN, ternary x alpha, sparse
+ * high-precision, or their sum) with exact accumulation in a declared order, wrap or
+ * saturate, and overflow detection. Hardware counterpart: rtl/mpq_lane.sv (one channel's
+ * accumulator, GROUPED order with group = KLanes) and rtl/mpq_requant.sv.
+ *
+ * Every partial sum is exact: a 64-bit kernel when the layer's value bounds prove no 64-bit
+ * sum can overflow, a 128-bit kernel otherwise. The accumulator itself is only ever changed
+ * by mpq_fit, so wrap and saturation are explicit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq.h"
+
+/* Sparse entries of one layer as per-channel lists sorted by k. */
+typedef struct entries {
+    uint32_t *ptr; /* [n+1] */
+    uint32_t *k;
+    int64_t *v;
+} entries;
+
+static void entries_free(entries *e)
+{
+    free(e->ptr);
+    free(e->k);
+    free(e->v);
+}
+
+static int entries_build(const mpq_fc_layer *l, entries *e)
+{
+    memset(e, 0, sizeof *e);
+    size_t nnz = 0;
+    if (l->hp) {
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++)
+            nnz += l->hp[i] != 0;
+    } else if (l->hp_nm) {
+        const mpq_nm *s = l->hp_nm;
+        for (size_t i = 0; i < (size_t)s->rows * s->ngroups * s->n; i++)
+            nnz += s->val[i] != 0;
+    } else if (l->hp_csr) {
+        nnz = l->hp_csr->rowptr[l->hp_csr->rows];
+    }
+    e->ptr = calloc((size_t)l->n + 1, sizeof *e->ptr);
+    e->k = malloc((nnz ? nnz : 1) * sizeof *e->k);
+    e->v = malloc((nnz ? nnz : 1) * sizeof *e->v);
+    if (!e->ptr || !e->k || !e->v) {
+        entries_free(e);
+        return MPQ_ENOMEM;
+    }
+    size_t at = 0;
+    for (unsigned c = 0; c < l->n; c++) {
+        e->ptr[c] = (uint32_t)at;
+        if (l->hp) {
+            for (unsigned i = 0; i < l->k; i++)
+                if (l->hp[(size_t)c * l->k + i]) {
+                    e->k[at] = i;
+                    e->v[at++] = l->hp[(size_t)c * l->k + i];
+                }
+        } else if (l->hp_nm) {
+            const mpq_nm *s = l->hp_nm;
+            for (unsigned grp = 0; grp < s->ngroups; grp++) {
+                /* Entries of a group may come in any position order: insert sorted. */
+                size_t first = at;
+                for (unsigned j = 0; j < s->n; j++) {
+                    size_t i = ((size_t)c * s->ngroups + grp) * s->n + j;
+                    if (!s->val[i])
+                        continue;
+                    uint32_t kk = grp * s->g + s->pos[i];
+                    size_t p = at++;
+                    while (p > first && e->k[p - 1] > kk) {
+                        e->k[p] = e->k[p - 1];
+                        e->v[p] = e->v[p - 1];
+                        p--;
+                    }
+                    e->k[p] = kk;
+                    e->v[p] = s->val[i];
+                }
+            }
+        } else if (l->hp_csr) {
+            const mpq_csr *s = l->hp_csr;
+            for (uint32_t i = s->rowptr[c]; i < s->rowptr[c + 1]; i++) {
+                e->k[at] = s->col[i];
+                e->v[at++] = s->val[i];
+            }
+        }
+        e->ptr[c + 1] = (uint32_t)at;
+    }
+    return MPQ_OK;
+}
+
+static int64_t abs64(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+/* The 64-bit kernel is safe when every partial sum is bounded by 2^62. */
+static int fits_narrow(const mpq_fc_layer *l, const entries *e)
+{
+    int64_t xmax = 0, wmax = 0, amax = 0, hmax = 0;
+    for (size_t i = 0; i < (size_t)l->m * l->k; i++) {
+        int64_t v = abs64((int64_t)l->x[i] + l->in_offset);
+        if (v > xmax)
+            xmax = v;
+    }
+    if (l->w)
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++) {
+            int64_t v = abs64((int64_t)l->w[i] + l->w_offset);
+            if (v > wmax)
+                wmax = v;
+        }
+    if (l->t)
+        for (unsigned c = 0; c < (l->alpha_per_tensor ? 1u : l->n); c++)
+            if (abs64(l->alpha[c]) > amax)
+                amax = abs64(l->alpha[c]);
+    for (size_t i = 0; i < e->ptr[l->n]; i++)
+        if (abs64(e->v[i]) > hmax)
+            hmax = abs64(e->v[i]);
+    if (xmax >= (INT64_C(1) << 31) || wmax >= (INT64_C(1) << 31))
+        return 0;
+    /* |p| <= k * xmax * (wmax + amax + hmax); all factors < 2^33: use doubles for the bound. */
+    double bound = (double)l->k * (double)xmax * ((double)wmax + (double)amax + (double)hmax);
+    bound += 2.0 * 2147483648.0 + 18446744073709551616.0 / 4; /* bias + accumulator */
+    return bound < 4611686018427387904.0 && l->acc_bits <= 61; /* 2^62 */
+}
+
+/* Partial sum over k in [k0, k1) of one (row, channel). `ecur` is the channel's entry cursor,
+ * advanced past the range. Two instances: 64-bit and 128-bit sums. */
+#define DEFINE_RANGE_SUM(NAME, SUM_T)                                                          \
+    static SUM_T NAME(const int64_t *xr, const int64_t *wrow,          \
+                      const int32_t *xr32, const int32_t *wrow32, const int8_t *trow,          \
+                      int64_t alpha, const entries *e, uint32_t *ecur, uint32_t eend,          \
+                      unsigned k0, unsigned k1)                                                \
+    {                                                                                          \
+        SUM_T p = 0;                                                                           \
+        if (wrow32) {                                                                          \
+            SUM_T s = 0;                                                                       \
+            for (unsigned i = k0; i < k1; i++)                                                 \
+                s += (int64_t)xr32[i] * wrow32[i];                                             \
+            p += s;                                                                            \
+        } else if (wrow) {                                                                     \
+            for (unsigned i = k0; i < k1; i++)                                                 \
+                p += (SUM_T)xr[i] * wrow[i];                                                   \
+        }                                                                                      \
+        if (trow) {                                                                            \
+            SUM_T s = 0;                                                                       \
+            if (xr32)                                                                          \
+                for (unsigned i = k0; i < k1; i++)                                             \
+                    s += xr32[i] * trow[i];                                                    \
+            else                                                                               \
+                for (unsigned i = k0; i < k1; i++)                                             \
+                    s += (SUM_T)xr[i] * trow[i];                                               \
+            p += s * alpha;                                                                    \
+        }                                                                                      \
+        uint32_t j = *ecur;                                                                    \
+        for (; j < eend && e->k[j] < k1; j++)                                                  \
+            p += (SUM_T)xr[e->k[j]] * e->v[j];                                                 \
+        *ecur = j;                                                                             \
+        return p;                                                                              \
+    }
+DEFINE_RANGE_SUM(range_sum64, int64_t)
+DEFINE_RANGE_SUM(range_sum128, mpq_i128)
+
+int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, size_t errlen)
+{
+    if (!l->x || (!l->w && !l->t && !l->hp && !l->hp_nm && !l->hp_csr)) {
+        snprintf(err, errlen, "layer has no activations or no weights");
+        return MPQ_EPARAM;
+    }
+    if ((l->hp != NULL) + (l->hp_nm != NULL) + (l->hp_csr != NULL) > 1) {
+        snprintf(err, errlen, "sparse weights given in more than one form");
+        return MPQ_EPARAM;
+    }
+    if (l->t && !l->alpha) {
+        snprintf(err, errlen, "ternary weights without alpha");
+        return MPQ_EPARAM;
+    }
+    if (l->acc_bits < 1 || l->acc_bits > 64) {
+        snprintf(err, errlen, "accumulator width %u is outside 1..64", l->acc_bits);
+        return MPQ_EPARAM;
+    }
+    if (l->order == MPQ_ORDER_GROUPED && l->group < 1) {
+        snprintf(err, errlen, "grouped accumulation needs a group size >= 1");
+        return MPQ_EPARAM;
+    }
+    if ((l->hp_nm && (l->hp_nm->rows != l->n || l->hp_nm->k != l->k)) ||
+        (l->hp_csr && (l->hp_csr->rows != l->n || l->hp_csr->k != l->k))) {
+        snprintf(err, errlen, "sparse matrix shape differs from the layer's n x k");
+        return MPQ_EPARAM;
+    }
+    if (l->t)
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++)
+            if (l->t[i] < -1 || l->t[i] > 1) {
+                snprintf(err, errlen, "ternary weight t[%zu][%zu] = %d is not -1, 0 or 1",
+                         i / l->k, i % l->k, l->t[i]);
+                return MPQ_EPARAM;
+            }
+
+    entries e;
+    if (entries_build(l, &e))
+        return MPQ_ENOMEM;
+    int narrow = fits_narrow(l, &e);
+    int64_t *xr = malloc(((size_t)l->k + 1) * sizeof *xr);
+    int32_t *xr32 = malloc(((size_t)l->k + 1) * sizeof *xr32);
+    int64_t *wq = NULL;
+    int32_t *wq32 = NULL;
+    if (l->w) {
+        wq = malloc(((size_t)l->n * l->k + 1) * sizeof *wq);
+        wq32 = malloc(((size_t)l->n * l->k + 1) * sizeof *wq32);
+    }
+    if (!xr || !xr32 || (l->w && (!wq || !wq32))) {
+        free(xr);
+        free(xr32);
+        free(wq);
+        free(wq32);
+        entries_free(&e);
+        return MPQ_ENOMEM;
+    }
+    if (l->w)
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++) {
+            wq[i] = (int64_t)l->w[i] + l->w_offset;
+            wq32[i] = narrow ? (int32_t)wq[i] : 0;
+        }
+
+    mpq_ovf_mode fitmode = l->acc_mode == MPQ_ACC_SAT ? MPQ_OVF_SAT : MPQ_OVF_WRAP;
+    /* Without tracking, a wrapping accumulator gives the same result in any order. */
+    int whole = !ovf && l->acc_mode == MPQ_ACC_WRAP;
+    unsigned step = whole ? (l->k ? l->k : 1) : l->order == MPQ_ORDER_SEQ ? 1 : l->group;
+    if (ovf) {
+        ovf->n_final = ovf->n_any = 0;
+        ovf->first_row = ovf->first_ch = ovf->first_k_pos = -1;
+        ovf->first_bias = 0;
+    }
+
+    for (unsigned r = 0; r < l->m; r++) {
+        for (unsigned i = 0; i < l->k; i++) {
+            xr[i] = (int64_t)l->x[(size_t)r * l->k + i] + l->in_offset;
+            xr32[i] = narrow ? (int32_t)xr[i] : 0;
+        }
+        for (unsigned c = 0; c < l->n; c++) {
+            const int8_t *trow = l->t ? l->t + (size_t)c * l->k : NULL;
+            int64_t alpha = l->t ? l->alpha[l->alpha_per_tensor ? 0 : c] : 0;
+            int64_t bias = l->bias ? l->bias[c] : 0;
+            uint32_t ecur = e.ptr[c], eend = e.ptr[c + 1];
+            int o = 0, any = 0;
+            int32_t first_k = -1;
+            int64_t a = mpq_fit(bias, l->acc_bits, fitmode, &o);
+            if (o) {
+                any = 1;
+                if (ovf && ovf->first_row < 0) {
+                    ovf->first_row = r;
+                    ovf->first_ch = c;
+                    ovf->first_k_pos = -1;
+                    ovf->first_bias = 1;
+                }
+            }
+            mpq_i128 exact = bias;
+            for (unsigned k0 = 0; k0 < l->k; k0 += step) {
+                unsigned k1 = k0 + step < l->k ? k0 + step : l->k;
+                mpq_i128 p;
+                if (narrow)
+                    p = range_sum64(xr, NULL, xr32, l->w ? wq32 + (size_t)c * l->k : NULL,
+                                    trow, alpha, &e, &ecur, eend, k0, k1);
+                else
+                    p = range_sum128(xr, l->w ? wq + (size_t)c * l->k : NULL, NULL, NULL,
+                                     trow, alpha, &e, &ecur, eend, k0, k1);
+                exact += p;
+                a = mpq_fit((mpq_i128)a + p, l->acc_bits, fitmode, &o);
+                if (o && !any) {
+                    any = 1;
+                    first_k = (int32_t)(k1 - 1);
+                    if (ovf && ovf->first_row < 0) {
+                        ovf->first_row = r;
+                        ovf->first_ch = c;
+                        ovf->first_k_pos = first_k;
+                    }
+                }
+            }
+            acc[(size_t)r * l->n + c] = a;
+            if (ovf) {
+                int fin = 0;
+                mpq_fit(exact, l->acc_bits, MPQ_OVF_SAT, &fin);
+                ovf->n_final += fin;
+                ovf->n_any += any;
+                if (ovf->flags)
+                    ovf->flags[(size_t)r * l->n + c] =
+                        (uint8_t)((fin ? MPQ_OVF_FINAL : 0) | (any ? MPQ_OVF_ANY : 0));
+                if (ovf->first_k)
+                    ovf->first_k[(size_t)r * l->n + c] = first_k;
+            }
+        }
+    }
+    free(xr);
+    free(xr32);
+    free(wq);
+    free(wq32);
+    entries_free(&e);
+    return MPQ_OK;
+}
+
+int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
+           mpq_fc_ovf *ovf, char *err, size_t errlen)
+{
+    if (!rq->mult || !rq->shift || (rq->nparams != 1 && rq->nparams != l->n)) {
+        snprintf(err, errlen, "requantization needs 1 or n=%u multipliers and shifts", l->n);
+        return MPQ_EPARAM;
+    }
+    if (rq->act_min > rq->act_max) {
+        snprintf(err, errlen, "act_min %d > act_max %d", rq->act_min, rq->act_max);
+        return MPQ_EPARAM;
+    }
+    for (unsigned i = 0; i < rq->nparams; i++) {
+        int sh = rq->shift[i];
+        int bad = rq->mult[i] < 0;
+        if (rq->kind == MPQ_RQ_GENERIC)
+            bad |= sh < 0 || sh > 126;
+        else
+            bad |= sh < -31 || sh > (rq->kind == MPQ_RQ_S64_REDUCED ? 14 : 30);
+        if (bad) {
+            snprintf(err, errlen, "requantization parameter %u (mult %d, shift %d) out of range",
+                     i, rq->mult[i], sh);
+            return MPQ_EPARAM;
+        }
+    }
+    int64_t *a = acc ? acc : malloc(((size_t)l->m * l->n + 1) * sizeof *a);
+    if (!a)
+        return MPQ_ENOMEM;
+    int st = mpq_fc_acc(l, a, ovf, err, errlen);
+    if (!st)
+        for (unsigned r = 0; r < l->m; r++)
+            for (unsigned c = 0; c < l->n; c++)
+                y[(size_t)r * l->n + c] = mpq_requant_one(rq, a[(size_t)r * l->n + c], c);
+    if (!acc)
+        free(a);
+    return st;
+}
