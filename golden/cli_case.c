@@ -1,13 +1,119 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* PLACEHOLDER so the tree links while this subcommand is written; replaced by the real one. */
+/* mpq-golden case: compute mpq-case files with the golden model and compare. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "mpq.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpq-golden case [-q] FILE...\n"
+            "       mpq-golden case --emit FILE\n"
+            "\n"
+            "Computes each mpq-case file (format: ../shared/oracles/FORMAT.md) with the golden\n"
+            "model and compares with its expect line: one line per failing case naming the first\n"
+            "output that differs, then `N passed, M failed`.\n"
+            "  --emit FILE  print the computed outputs as one line `expect v0 v1 ...`\n"
+            "               (the file's own expect line is ignored and may be absent)\n"
+            "  -q           do not print a line per passing case\n"
+            "Exit: 0 all passed, 1 some case differs, 2 usage or malformed input.\n");
+}
+
+static int emit(const char *path)
+{
+    char err[512];
+    mpq_case c;
+    int st = mpq_case_load_ex(path, MPQ_CASE_NO_EXPECT, &c, err, sizeof err);
+    if (st) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    int32_t *y = malloc((size_t)c.m * c.n * sizeof *y);
+    if (!y || (st = mpq_case_compute(&c, y, err, sizeof err))) {
+        fprintf(stderr, "%s: %s\n", path, y ? err : "out of memory");
+        free(y);
+        mpq_case_free(&c);
+        return 2;
+    }
+    fputs("expect", stdout);
+    for (size_t i = 0; i < (size_t)c.m * c.n; i++)
+        printf(" %d", y[i]);
+    putchar('\n');
+    free(y);
+    mpq_case_free(&c);
+    return 0;
+}
+
+/* 0 pass, 1 differs, 2 malformed. */
+static int check_one(const char *path, int quiet)
+{
+    char err[512];
+    mpq_case c;
+    int st = mpq_case_load(path, &c, err, sizeof err);
+    if (st) {
+        printf("ERROR %s\n", err);
+        return 2;
+    }
+    size_t count = (size_t)c.m * c.n;
+    int32_t *y = malloc(count * sizeof *y);
+    if (!y || (st = mpq_case_compute(&c, y, err, sizeof err))) {
+        printf("ERROR %s: %s\n", path, y ? err : "out of memory");
+        free(y);
+        mpq_case_free(&c);
+        return 2;
+    }
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < count; i++)
+        if (y[i] != c.expect[i] && !bad++)
+            first = i;
+    if (bad)
+        printf("FAIL  %s (%s): %zu of %zu outputs differ; first y[%zu][%zu] = %d, expected %d\n",
+               c.name, path, bad, count, first / c.n, first % c.n, y[first], c.expect[first]);
+    else if (!quiet)
+        printf("PASS  %s (%zu outputs)\n", c.name, count);
+    free(y);
+    mpq_case_free(&c);
+    return bad ? 1 : 0;
+}
 
 int mpq_cli_case(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "mpq-golden case: not written yet\n");
-    return 2;
+    int quiet = 0, first = 1;
+    for (; first < argc && argv[first][0] == '-'; first++) {
+        if (!strcmp(argv[first], "--help") || !strcmp(argv[first], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[first], "--emit")) {
+            if (argc != first + 2) {
+                fprintf(stderr, "mpq-golden case: --emit takes exactly one FILE\n");
+                return 2;
+            }
+            return emit(argv[first + 1]);
+        } else if (!strcmp(argv[first], "-q")) {
+            quiet = 1;
+        } else if (!strcmp(argv[first], "--")) {
+            first++;
+            break;
+        } else {
+            fprintf(stderr, "mpq-golden case: unknown option '%s'\n", argv[first]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (first >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    int pass = 0, failed = 0, malformed = 0;
+    for (int i = first; i < argc; i++) {
+        int r = check_one(argv[i], quiet);
+        pass += r == 0;
+        failed += r != 0;
+        malformed += r == 2;
+    }
+    printf("%d passed, %d failed\n", pass, failed);
+    return malformed ? 2 : failed ? 1 : 0;
 }

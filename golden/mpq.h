@@ -271,6 +271,12 @@ typedef struct mpq_case {
 int mpq_case_load(const char *path, mpq_case *c, char *err, size_t errlen);
 int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c,
                    char *err, size_t errlen);
+/* Flags of the _ex variants: MPQ_CASE_NO_EXPECT accepts a file without an expect line
+ * (c->expect is then NULL). */
+#define MPQ_CASE_NO_EXPECT 1u
+int mpq_case_load_ex(const char *path, unsigned flags, mpq_case *c, char *err, size_t errlen);
+int mpq_case_parse_ex(const char *text, size_t len, const char *name, unsigned flags, mpq_case *c,
+                      char *err, size_t errlen);
 /* The outputs y[m*n] the golden model computes for the case (sequential order, wrap). */
 int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen);
 void mpq_case_free(mpq_case *c);

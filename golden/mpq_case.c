@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_case.c: the mpq-case text format (../shared/oracles/FORMAT.md): one fully-connected
+ * layer with its expected outputs. Parsing is strict: every malformed line is reported as
+ * "file:line: what is wrong".
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq.h"
+
+enum key {
+    K_NAME, K_SOURCE, K_M, K_K, K_N, K_X, K_IN_OFFSET, K_W, K_W_OFFSET, K_T, K_ALPHA, K_HP,
+    K_BIAS, K_ACC_BITS, K_MULT, K_SHIFT, K_ROUNDING, K_OUT_OFFSET, K_ACT_MIN, K_ACT_MAX,
+    K_EXPECT, K_COUNT
+};
+static const char *const key_names[K_COUNT] = {
+    "name", "source", "m", "k", "n", "x", "in_offset", "w", "w_offset", "t", "alpha", "hp",
+    "bias", "acc_bits", "mult", "shift", "rounding", "out_offset", "act_min", "act_max",
+    "expect"};
+
+typedef struct field {
+    unsigned line;   /* 0: absent */
+    int64_t *v;
+    size_t count, cap;
+} field;
+
+typedef struct parser {
+    const char *file;
+    char *err;
+    size_t errlen;
+    field f[K_COUNT];
+} parser;
+
+__attribute__((format(printf, 3, 4)))
+static int fail(parser *p, unsigned line, const char *fmt, ...)
+{
+    char what[192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (line)
+        snprintf(p->err, p->errlen, "%s:%u: %s", p->file, line, what);
+    else
+        snprintf(p->err, p->errlen, "%s: %s", p->file, what);
+    return MPQ_EFORMAT;
+}
+
+static int push(field *f, int64_t v)
+{
+    if (f->count == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        int64_t *nv = realloc(f->v, cap * sizeof *nv);
+        if (!nv)
+            return MPQ_ENOMEM;
+        f->v = nv;
+        f->cap = cap;
+    }
+    f->v[f->count++] = v;
+    return MPQ_OK;
+}
+
+static void parser_free(parser *p)
+{
+    for (int i = 0; i < K_COUNT; i++)
+        free(p->f[i].v);
+}
+
+/* Copies field values into a fresh int32 array after checking each lies in [lo, hi]. */
+static int take32(parser *p, enum key k, int64_t lo, int64_t hi, int32_t **out)
+{
+    field *f = &p->f[k];
+    *out = malloc((f->count ? f->count : 1) * sizeof **out);
+    if (!*out)
+        return MPQ_ENOMEM;
+    for (size_t i = 0; i < f->count; i++) {
+        if (f->v[i] < lo || f->v[i] > hi)
+            return fail(p, f->line, "%s value %lld is outside its range %lld..%lld", key_names[k],
+                        (long long)f->v[i], (long long)lo, (long long)hi);
+        (*out)[i] = (int32_t)f->v[i];
+    }
+    return MPQ_OK;
+}
+
+static int need_count(parser *p, enum key k, size_t want, size_t alt)
+{
+    field *f = &p->f[k];
+    if (f->count != want && (alt == 0 || f->count != alt))
+        return fail(p, f->line, "%s has %zu values, expected %zu", key_names[k], f->count, want);
+    return MPQ_OK;
+}
+
+static int scalar(parser *p, enum key k, int64_t def, int64_t lo, int64_t hi, int64_t *out)
+{
+    field *f = &p->f[k];
+    if (!f->line) {
+        *out = def;
+        return MPQ_OK;
+    }
+    if (f->count != 1)
+        return fail(p, f->line, "%s takes one value, found %zu", key_names[k], f->count);
+    if (f->v[0] < lo || f->v[0] > hi)
+        return fail(p, f->line, "%s = %lld is out of range %lld..%lld", key_names[k],
+                    (long long)f->v[0], (long long)lo, (long long)hi);
+    *out = f->v[0];
+    return MPQ_OK;
+}
+
+static int parse_lines(parser *p, char *text, size_t len, mpq_case *c)
+{
+    unsigned line = 0;
+    int seen_header = 0, rounding_seen = 0;
+    char *s = text, *end = text + len;
+    while (s < end) {
+        char *nl = memchr(s, '\n', (size_t)(end - s));
+        char *e = nl ? nl : end;
+        line++;
+        *e = '\0';
+        if (memchr(s, '\0', (size_t)(e - s)))
+            return fail(p, line, "line contains a NUL byte");
+        char *hash = strchr(s, '#');
+        if (hash)
+            *hash = '\0';
+        char *save = NULL;
+        char *tok = strtok_r(s, " \t\r", &save);
+        s = e + 1;
+        if (!tok)
+            continue;
+        if (!seen_header) {
+            char *ver = strtok_r(NULL, " \t\r", &save);
+            if (strcmp(tok, "mpq-case") || !ver)
+                return fail(p, line, "first line must be 'mpq-case 1'");
+            if (strcmp(ver, "1") || strtok_r(NULL, " \t\r", &save))
+                return fail(p, line, "unsupported format version '%s' (this reader knows 1)", ver);
+            seen_header = 1;
+            continue;
+        }
+        int k;
+        for (k = 0; k < K_COUNT; k++)
+            if (!strcmp(tok, key_names[k]))
+                break;
+        if (k == K_COUNT)
+            return fail(p, line, "unknown key '%s'", tok);
+        field *f = &p->f[k];
+        if (f->line)
+            return fail(p, line, "key '%s' appears twice (first on line %u)", tok, f->line);
+        f->line = line;
+        if (k == K_NAME || k == K_SOURCE || k == K_ROUNDING) {
+            char *rest = strtok_r(NULL, "", &save);
+            while (rest && (*rest == ' ' || *rest == '\t'))
+                rest++;
+            if (!rest || !*rest)
+                return fail(p, line, "%s needs a value", tok);
+            size_t rl = strlen(rest);
+            while (rl && (rest[rl - 1] == ' ' || rest[rl - 1] == '\t' || rest[rl - 1] == '\r'))
+                rest[--rl] = '\0';
+            if (k == K_NAME) {
+                if (strpbrk(rest, " \t") || rl >= sizeof c->name)
+                    return fail(p, line, "name must be one word of at most %zu characters",
+                                sizeof c->name - 1);
+                memcpy(c->name, rest, rl + 1);
+            } else if (k == K_SOURCE) {
+                snprintf(c->source, sizeof c->source, "%s", rest);
+            } else {
+                rounding_seen = 1;
+                if (!strcmp(rest, "double"))
+                    c->rounding = MPQ_RQ_DOUBLE;
+                else if (!strcmp(rest, "single"))
+                    c->rounding = MPQ_RQ_SINGLE;
+                else if (!strcmp(rest, "s64_reduced"))
+                    c->rounding = MPQ_RQ_S64_REDUCED;
+                else
+                    return fail(p, line, "rounding '%s' is not double, single or s64_reduced", rest);
+            }
+            continue;
+        }
+        for (char *v; (v = strtok_r(NULL, " \t\r", &save));) {
+            char *endp;
+            errno = 0;
+            long long x = strtoll(v, &endp, 10);
+            if (*endp || endp == v)
+                return fail(p, line, "'%s' is not a decimal integer", v);
+            if (errno == ERANGE || x < INT32_MIN || x > INT32_MAX)
+                return fail(p, line, "%s does not fit in 32 bits", v);
+            if (push(f, x))
+                return MPQ_ENOMEM;
+        }
+        if (f->count == 0)
+            return fail(p, line, "%s needs at least one value", tok);
+    }
+    if (!seen_header)
+        return fail(p, 0, "empty file (no 'mpq-case 1' line)");
+    if (!rounding_seen)
+        c->rounding = MPQ_RQ_DOUBLE;
+    return MPQ_OK;
+}
+
+int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c, char *err,
+                   size_t errlen)
+{
+    return mpq_case_parse_ex(text, len, name, 0, c, err, errlen);
+}
+
+int mpq_case_parse_ex(const char *text, size_t len, const char *name, unsigned flags, mpq_case *c,
+                      char *err, size_t errlen)
+{
+    parser p;
+    memset(&p, 0, sizeof p);
+    memset(c, 0, sizeof *c);
+    p.file = name;
+    p.err = err;
+    p.errlen = errlen;
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return MPQ_ENOMEM;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    int st = parse_lines(&p, buf, len, c);
+    free(buf);
+    if (st)
+        goto out;
+    static const enum key required[] = {K_NAME, K_M, K_K, K_N, K_X, K_MULT, K_SHIFT,
+                                        K_ACT_MIN, K_ACT_MAX, K_EXPECT};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!p.f[required[i]].line &&
+            !(required[i] == K_EXPECT && (flags & MPQ_CASE_NO_EXPECT))) {
+            st = fail(&p, 0, "missing required key '%s'", key_names[required[i]]);
+            goto out;
+        }
+    int64_t m, k, n, v;
+    if ((st = scalar(&p, K_M, 0, 1, 1 << 20, &m)) || (st = scalar(&p, K_K, 0, 1, 1 << 20, &k)) ||
+        (st = scalar(&p, K_N, 0, 1, 1 << 20, &n)))
+        goto out;
+    if (m * k > (1 << 26) || n * k > (1 << 26) || m * n > (1 << 26)) {
+        st = fail(&p, p.f[K_M].line, "shape m=%lld k=%lld n=%lld is too large", (long long)m, (long long)k, (long long)n);
+        goto out;
+    }
+    c->m = (unsigned)m;
+    c->k = (unsigned)k;
+    c->n = (unsigned)n;
+    if ((st = scalar(&p, K_IN_OFFSET, 0, INT32_MIN, INT32_MAX, &v)))
+        goto out;
+    c->in_offset = (int32_t)v;
+    if ((st = scalar(&p, K_W_OFFSET, 0, INT32_MIN, INT32_MAX, &v)))
+        goto out;
+    c->w_offset = (int32_t)v;
+    if ((st = scalar(&p, K_ACC_BITS, 32, 1, 64, &v)))
+        goto out;
+    c->acc_bits = (unsigned)v;
+    if ((st = scalar(&p, K_OUT_OFFSET, 0, INT32_MIN, INT32_MAX, &v)))
+        goto out;
+    c->out_offset = (int32_t)v;
+    if ((st = scalar(&p, K_ACT_MIN, 0, INT32_MIN, INT32_MAX, &v)))
+        goto out;
+    c->act_min = (int32_t)v;
+    if ((st = scalar(&p, K_ACT_MAX, 0, INT32_MIN, INT32_MAX, &v)))
+        goto out;
+    c->act_max = (int32_t)v;
+    if (c->act_min > c->act_max) {
+        st = fail(&p, p.f[K_ACT_MAX].line, "act_max %d is below act_min %d", c->act_max, c->act_min);
+        goto out;
+    }
+    size_t mk = (size_t)m * k, nk = (size_t)n * k, mn = (size_t)m * n;
+    if ((st = need_count(&p, K_X, mk, 0)) || (st = take32(&p, K_X, INT32_MIN, INT32_MAX, &c->x)))
+        goto out;
+    if (!p.f[K_W].line && !p.f[K_T].line && !p.f[K_HP].line) {
+        st = fail(&p, 0, "no weights: one of w, t, hp is required");
+        goto out;
+    }
+    if (p.f[K_W].line &&
+        ((st = need_count(&p, K_W, nk, 0)) || (st = take32(&p, K_W, INT32_MIN, INT32_MAX, &c->w))))
+        goto out;
+    if (p.f[K_T].line) {
+        int32_t *t32 = NULL;
+        if ((st = need_count(&p, K_T, nk, 0)) || (st = take32(&p, K_T, -1, 1, &t32))) {
+            free(t32);
+            goto out;
+        }
+        c->t = malloc(nk);
+        if (!c->t) {
+            free(t32);
+            st = MPQ_ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < nk; i++)
+            c->t[i] = (int8_t)t32[i];
+        free(t32);
+        if (!p.f[K_ALPHA].line) {
+            st = fail(&p, p.f[K_T].line, "ternary weights need an alpha line");
+            goto out;
+        }
+    }
+    if (p.f[K_ALPHA].line) {
+        if ((st = need_count(&p, K_ALPHA, (size_t)n, 1)) ||
+            (st = take32(&p, K_ALPHA, INT32_MIN, INT32_MAX, &c->alpha)))
+            goto out;
+        c->nalpha = (unsigned)p.f[K_ALPHA].count;
+    }
+    if (p.f[K_HP].line &&
+        ((st = need_count(&p, K_HP, nk, 0)) || (st = take32(&p, K_HP, INT32_MIN, INT32_MAX, &c->hp))))
+        goto out;
+    if (p.f[K_BIAS].line &&
+        ((st = need_count(&p, K_BIAS, (size_t)n, 0)) ||
+         (st = take32(&p, K_BIAS, INT32_MIN, INT32_MAX, &c->bias))))
+        goto out;
+    if ((st = need_count(&p, K_MULT, (size_t)n, 1)) ||
+        (st = take32(&p, K_MULT, 0, INT32_MAX, &c->mult)))
+        goto out;
+    c->nmult = (unsigned)p.f[K_MULT].count;
+    if ((st = need_count(&p, K_SHIFT, (size_t)n, 1)) ||
+        (st = take32(&p, K_SHIFT, -31, c->rounding == MPQ_RQ_S64_REDUCED ? 14 : 30, &c->shift)))
+        goto out;
+    c->nshift = (unsigned)p.f[K_SHIFT].count;
+    if (c->nmult != c->nshift && c->nmult != 1 && c->nshift != 1) {
+        st = fail(&p, p.f[K_SHIFT].line, "mult has %u values but shift has %u", c->nmult, c->nshift);
+        goto out;
+    }
+    if (p.f[K_EXPECT].line && ((st = need_count(&p, K_EXPECT, mn, 0)) ||
+                               (st = take32(&p, K_EXPECT, INT32_MIN, INT32_MAX, &c->expect))))
+        goto out;
+out:
+    parser_free(&p);
+    if (st) {
+        if (st == MPQ_ENOMEM)
+            snprintf(err, errlen, "%s: out of memory", name);
+        mpq_case_free(c);
+    }
+    return st;
+}
+
+int mpq_case_load(const char *path, mpq_case *c, char *err, size_t errlen)
+{
+    return mpq_case_load_ex(path, 0, c, err, errlen);
+}
+
+int mpq_case_load_ex(const char *path, unsigned flags, mpq_case *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return MPQ_EIO;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    int st = MPQ_OK;
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+        if (len == cap) {
+            if (cap >= ((size_t)1 << 30)) {
+                snprintf(err, errlen, "%s: file is larger than 1 GiB", path);
+                st = MPQ_EFORMAT;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (!st && buf && ferror(f)) {
+        snprintf(err, errlen, "%s: read error", path);
+        st = MPQ_EIO;
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return MPQ_ENOMEM;
+    }
+    if (!st)
+        st = mpq_case_parse_ex(buf, len, path, flags, c, err, errlen);
+    free(buf);
+    return st;
+}
+
+int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen)
+{
+    int32_t *mult = malloc((size_t)c->n * sizeof *mult);
+    int32_t *shift = malloc((size_t)c->n * sizeof *shift);
+    if (!mult || !shift) {
+        free(mult);
+        free(shift);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned i = 0; i < c->n; i++) {
+        mult[i] = c->mult[c->nmult > 1 ? i : 0];
+        shift[i] = c->shift[c->nshift > 1 ? i : 0];
+    }
+    mpq_fc_layer l = {
+        .m = c->m, .k = c->k, .n = c->n,
+        .x = c->x, .in_offset = c->in_offset,
+        .w = c->w, .w_offset = c->w_offset,
+        .t = c->t, .alpha = c->alpha, .alpha_per_tensor = c->nalpha == 1,
+        .hp = c->hp, .bias = c->bias,
+        .acc_bits = c->acc_bits, .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_SEQ, .group = 1,
+    };
+    mpq_requant rq = {
+        .kind = c->rounding, .nparams = c->n, .mult = mult, .shift = shift,
+        .out_offset = c->out_offset, .act_min = c->act_min, .act_max = c->act_max,
+    };
+    int st = mpq_fc(&l, &rq, y, NULL, NULL, err, errlen);
+    free(mult);
+    free(shift);
+    return st;
+}
+
+void mpq_case_free(mpq_case *c)
+{
+    free(c->x);
+    free(c->w);
+    free(c->t);
+    free(c->alpha);
+    free(c->hp);
+    free(c->bias);
+    free(c->mult);
+    free(c->shift);
+    free(c->expect);
+    c->x = c->w = c->alpha = c->hp = c->bias = c->mult = c->shift = c->expect = NULL;
+    c->t = NULL;
+}
