@@ -39,6 +39,14 @@ $(GOLDEN_TEST_NAMES): golden/%: $(BUILD)/golden-tests/% $(GOLDEN_BIN)
 test-oracles: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results oracles/cmsis-nn -- scripts/run-oracles.sh $(GOLDEN_BIN) $(GOLDEN_ORACLES)
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) test-oracles
+# The command line, end to end.
+.PHONY: golden/cli-case
+golden/cli-case: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/cli-case -- golden/tests/cli-case.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-case
+
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case test-oracles
+
+# Keep intermediate objects (test programs are built through pattern rules).
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
