@@ -50,3 +50,14 @@ TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case test-oracles
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Benchmark of the functional model (part of `make bench`).
+$(BUILD)/bench_golden: $(BUILD)/obj/golden/bench/bench_golden.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: bench-golden
+bench-golden: $(BUILD)/bench_golden
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/bench_golden --json $(BUILD)/bench/golden.json
+
+# The layer kernels are the model's hot loops: let the compiler vectorize them.
+$(BUILD)/obj/golden/mpq_fc.o: CFLAGS += -O3

@@ -122,8 +122,7 @@ static int fits_narrow(const mpq_fc_layer *l, const entries *e)
         return 0;
     /* |p| <= k * xmax * (wmax + amax + hmax); all factors < 2^33: use doubles for the bound. */
     double bound = (double)l->k * (double)xmax * ((double)wmax + (double)amax + (double)hmax);
-    bound += 2.0 * 2147483648.0 + 18446744073709551616.0 / 4; /* bias + accumulator */
-    return bound < 4611686018427387904.0 && l->acc_bits <= 61; /* 2^62 */
+    return bound < 4611686018427387904.0; /* 2^62: range sums only; the caller adds in 128 bits */
 }
 
 /* Partial sum over k in [k0, k1) of one (row, channel). `ecur` is the channel's entry cursor,
@@ -162,6 +161,76 @@ static int fits_narrow(const mpq_fc_layer *l, const entries *e)
     }
 DEFINE_RANGE_SUM(range_sum64, int64_t)
 DEFINE_RANGE_SUM(range_sum128, mpq_i128)
+
+/* The common case of narrow data (|x + in_offset| and |w + w_offset| below 2^15): 16-bit
+ * operands and 32-bit sums over blocks short enough (`blk`) that no 32-bit sum can overflow,
+ * which compilers turn into multiply-add vector instructions. */
+static int64_t range_sum16(const int64_t *xr, const int16_t *xr16, const int16_t *wrow16,
+                           const int8_t *trow, int64_t alpha, const entries *e, uint32_t *ecur,
+                           uint32_t eend, unsigned k0, unsigned k1, unsigned blk)
+{
+    int64_t p = 0;
+    for (unsigned b0 = k0; b0 < k1; b0 += blk) {
+        unsigned b1 = b0 + blk < k1 ? b0 + blk : k1;
+        if (wrow16) {
+            int32_t s = 0;
+            for (unsigned i = b0; i < b1; i++)
+                s += (int32_t)xr16[i] * wrow16[i];
+            p += s;
+        }
+        if (trow) {
+            int32_t s = 0;
+            for (unsigned i = b0; i < b1; i++)
+                s += (int32_t)xr16[i] * trow[i];
+            p += (int64_t)s * alpha;
+        }
+    }
+    uint32_t j = *ecur;
+    for (; j < eend && e->k[j] < k1; j++)
+        p += xr[e->k[j]] * e->v[j];
+    *ecur = j;
+    return p;
+}
+
+/* Every group's partial sum of one (row, channel) at once, 16-bit kernel: psum[g] for the
+ * groups k = g*step .. g*step+step-1. The loops stay vectorizable; used when each group's
+ * fit must be checked (saturation, overflow tracking). */
+static void group_sums16(const int64_t *xr, const int16_t *xr16, const int16_t *wrow16,
+                         const int8_t *trow, int64_t alpha, const entries *e, uint32_t ebeg,
+                         uint32_t eend, unsigned k, unsigned step, unsigned blk, int64_t *psum)
+{
+    unsigned ngroups = (k + step - 1) / step;
+    for (unsigned g = 0; g < ngroups; g++) {
+        unsigned k0 = g * step, k1 = k0 + step < k ? k0 + step : k;
+        int64_t p = 0;
+        for (unsigned b0 = k0; b0 < k1; b0 += blk) {
+            unsigned b1 = b0 + blk < k1 ? b0 + blk : k1;
+            int32_t sw = 0, st = 0;
+            if (wrow16)
+                for (unsigned i = b0; i < b1; i++)
+                    sw += (int32_t)xr16[i] * wrow16[i];
+            if (trow)
+                for (unsigned i = b0; i < b1; i++)
+                    st += (int32_t)xr16[i] * trow[i];
+            p += sw + (int64_t)st * alpha;
+        }
+        psum[g] = p;
+    }
+    for (uint32_t j = ebeg; j < eend; j++)
+        psum[e->k[j] / step] += xr[e->k[j]] * e->v[j];
+}
+
+/* mpq_fit for accumulators of at most 62 bits and |v| < 2^63, in 64-bit arithmetic. */
+static inline int64_t fit62(int64_t v, unsigned bits, int sat, int *o)
+{
+    int64_t hi = (INT64_C(1) << (bits - 1)) - 1, lo = -hi - 1, r;
+    if (sat)
+        r = v > hi ? hi : v < lo ? lo : v;
+    else
+        r = (int64_t)(((uint64_t)(v - lo) & (((uint64_t)1 << bits) - 1))) + lo;
+    *o = r != v;
+    return r;
+}
 
 int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, size_t errlen)
 {
@@ -202,19 +271,44 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
     if (entries_build(l, &e))
         return MPQ_ENOMEM;
     int narrow = fits_narrow(l, &e);
+    /* Value bounds: the 16-bit kernel, and the static proof that no fit can overflow. */
+    int64_t xmax = 0, wmax = 0;
+    for (size_t i = 0; i < (size_t)l->m * l->k; i++)
+        if (abs64((int64_t)l->x[i] + l->in_offset) > xmax)
+            xmax = abs64((int64_t)l->x[i] + l->in_offset);
+    if (l->w)
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++)
+            if (abs64((int64_t)l->w[i] + l->w_offset) > wmax)
+                wmax = abs64((int64_t)l->w[i] + l->w_offset);
+    int k16 = narrow && xmax < 32768 && wmax < 32768;
+    unsigned blk = 1;
+    if (k16) {
+        int64_t worst = xmax * (wmax > 1 ? wmax : 1);
+        int64_t b = worst ? (INT64_C(2147483647) / worst) : l->k;
+        blk = b >= (int64_t)l->k ? (l->k ? l->k : 1) : b < 1 ? 1 : (unsigned)b;
+    }
     int64_t *xr = malloc(((size_t)l->k + 1) * sizeof *xr);
     int32_t *xr32 = malloc(((size_t)l->k + 1) * sizeof *xr32);
+    int16_t *xr16 = malloc(((size_t)l->k + 1) * sizeof *xr16);
+    mpq_i128 *chan_bound = malloc(((size_t)l->n + 1) * sizeof *chan_bound);
+    int64_t *psum = malloc(((size_t)l->k + 1) * sizeof *psum);
     int64_t *wq = NULL;
     int32_t *wq32 = NULL;
+    int16_t *wq16 = NULL;
     if (l->w) {
         wq = malloc(((size_t)l->n * l->k + 1) * sizeof *wq);
         wq32 = malloc(((size_t)l->n * l->k + 1) * sizeof *wq32);
+        wq16 = malloc(((size_t)l->n * l->k + 1) * sizeof *wq16);
     }
-    if (!xr || !xr32 || (l->w && (!wq || !wq32))) {
+    if (!xr || !xr32 || !xr16 || !chan_bound || !psum || (l->w && (!wq || !wq32 || !wq16))) {
         free(xr);
         free(xr32);
+        free(xr16);
+        free(chan_bound);
+        free(psum);
         free(wq);
         free(wq32);
+        free(wq16);
         entries_free(&e);
         return MPQ_ENOMEM;
     }
@@ -222,12 +316,27 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
         for (size_t i = 0; i < (size_t)l->n * l->k; i++) {
             wq[i] = (int64_t)l->w[i] + l->w_offset;
             wq32[i] = narrow ? (int32_t)wq[i] : 0;
+            wq16[i] = k16 ? (int16_t)wq[i] : 0;
         }
+    /* chan_bound[c] = sum over k of the largest |weight| a unit activation meets: with
+     * |xr| <= X every partial sum of channel c is at most X * chan_bound[c]. */
+    for (unsigned c = 0; c < l->n; c++) {
+        mpq_i128 b = 0;
+        int64_t alpha = l->t ? abs64(l->alpha[l->alpha_per_tensor ? 0 : c]) : 0;
+        for (unsigned i = 0; i < l->k; i++) {
+            if (l->w)
+                b += abs64(wq[(size_t)c * l->k + i]);
+            if (l->t && l->t[(size_t)c * l->k + i])
+                b += alpha;
+        }
+        for (uint32_t j = e.ptr[c]; j < e.ptr[c + 1]; j++)
+            b += abs64(e.v[j]);
+        chan_bound[c] = b;
+    }
 
     mpq_ovf_mode fitmode = l->acc_mode == MPQ_ACC_SAT ? MPQ_OVF_SAT : MPQ_OVF_WRAP;
-    /* Without tracking, a wrapping accumulator gives the same result in any order. */
-    int whole = !ovf && l->acc_mode == MPQ_ACC_WRAP;
-    unsigned step = whole ? (l->k ? l->k : 1) : l->order == MPQ_ORDER_SEQ ? 1 : l->group;
+    const mpq_i128 acc_hi = ((mpq_i128)1 << (l->acc_bits - 1)) - 1;
+    unsigned order_step = l->order == MPQ_ORDER_SEQ ? 1 : l->group;
     if (ovf) {
         ovf->n_final = ovf->n_any = 0;
         ovf->first_row = ovf->first_ch = ovf->first_k_pos = -1;
@@ -235,15 +344,25 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
     }
 
     for (unsigned r = 0; r < l->m; r++) {
+        int64_t row_max = 0;
         for (unsigned i = 0; i < l->k; i++) {
             xr[i] = (int64_t)l->x[(size_t)r * l->k + i] + l->in_offset;
             xr32[i] = narrow ? (int32_t)xr[i] : 0;
+            xr16[i] = k16 ? (int16_t)xr[i] : 0;
+            if (abs64(xr[i]) > row_max)
+                row_max = abs64(xr[i]);
         }
         for (unsigned c = 0; c < l->n; c++) {
             const int8_t *trow = l->t ? l->t + (size_t)c * l->k : NULL;
             int64_t alpha = l->t ? l->alpha[l->alpha_per_tensor ? 0 : c] : 0;
             int64_t bias = l->bias ? l->bias[c] : 0;
             uint32_t ecur = e.ptr[c], eend = e.ptr[c + 1];
+            /* When every partial sum provably fits, no fit changes anything: the order is
+             * irrelevant and the whole row is one step. A wrapping accumulator without
+             * tracking gives the same result in any order too. */
+            int safe = (mpq_i128)abs64(bias) + (mpq_i128)row_max * chan_bound[c] <= acc_hi;
+            unsigned step = (safe || (!ovf && l->acc_mode == MPQ_ACC_WRAP))
+                                ? (l->k ? l->k : 1) : order_step;
             int o = 0, any = 0;
             int32_t first_k = -1;
             int64_t a = mpq_fit(bias, l->acc_bits, fitmode, &o);
@@ -257,10 +376,36 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
                 }
             }
             mpq_i128 exact = bias;
-            for (unsigned k0 = 0; k0 < l->k; k0 += step) {
+            unsigned k_start = 0;
+            if (k16 && step < l->k && l->acc_bits <= 62) {
+                /* Group-by-group fits on 64-bit values: |a| < 2^61 and |p| < 2^62. */
+                group_sums16(xr, xr16, l->w ? wq16 + (size_t)c * l->k : NULL, trow, alpha, &e,
+                             ecur, eend, l->k, step, blk, psum);
+                int sat = l->acc_mode == MPQ_ACC_SAT;
+                int64_t ex = bias;
+                for (unsigned g = 0; g * step < l->k; g++) {
+                    ex += psum[g];
+                    a = fit62(a + psum[g], l->acc_bits, sat, &o);
+                    if (o && !any) {
+                        any = 1;
+                        first_k = (int32_t)((g + 1) * step < l->k ? (g + 1) * step - 1 : l->k - 1);
+                        if (ovf && ovf->first_row < 0) {
+                            ovf->first_row = r;
+                            ovf->first_ch = c;
+                            ovf->first_k_pos = first_k;
+                        }
+                    }
+                }
+                exact = ex;
+                k_start = l->k; /* done */
+            }
+            for (unsigned k0 = k_start; k0 < l->k; k0 += step) {
                 unsigned k1 = k0 + step < l->k ? k0 + step : l->k;
                 mpq_i128 p;
-                if (narrow)
+                if (k16)
+                    p = range_sum16(xr, xr16, l->w ? wq16 + (size_t)c * l->k : NULL, trow,
+                                    alpha, &e, &ecur, eend, k0, k1, blk);
+                else if (narrow)
                     p = range_sum64(xr, NULL, xr32, l->w ? wq32 + (size_t)c * l->k : NULL,
                                     trow, alpha, &e, &ecur, eend, k0, k1);
                 else
@@ -294,8 +439,12 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
     }
     free(xr);
     free(xr32);
+    free(xr16);
+    free(chan_bound);
+    free(psum);
     free(wq);
     free(wq32);
+    free(wq16);
     entries_free(&e);
     return MPQ_OK;
 }

@@ -152,11 +152,20 @@ static void test_random(void)
     for (int iter = 0; iter < 3000; iter++) {
         mpq_fc_layer l;
         unsigned xbits = (unsigned)test_range(2, 9), wbits = (unsigned)test_range(2, 9);
-        if (iter % 5 == 0) { /* full 32-bit operands: the 128-bit kernel */
-            xbits = 31;
-            wbits = (unsigned)test_range(16, 31);
+        static const unsigned wide[] = {15, 16, 17, 24, 31};
+        if (iter % 5 == 0) { /* wide operands: every kernel boundary (16-bit, 64, 128) */
+            xbits = wide[test_range(0, 4)];
+            wbits = wide[test_range(0, 4)];
         }
         random_layer(&l, &b, xbits, wbits);
+        if (iter % 10 == 0) { /* same signs: sums grow as fast as they can */
+            for (size_t i = 0; i < (size_t)l.m * l.k; i++)
+                b.x[i] = b.x[i] < 0 ? -(b.x[i] + 1) : b.x[i];
+            for (size_t i = 0; i < (size_t)l.n * l.k; i++)
+                b.w[i] = b.w[i] < 0 ? -(b.w[i] + 1) : b.w[i];
+            l.in_offset = 0;
+            l.w_offset = 0;
+        }
         compare_layer(&l, iter);
     }
 }
@@ -269,9 +278,33 @@ static void test_bad_params(void)
     CHECK(mpq_fc_acc(&l, acc, NULL, err, sizeof err) == MPQ_EPARAM, "t without alpha accepted");
 }
 
+/* The largest operands: 16 products of (2^30-1)^2 sum beyond 2^63, so a 64-bit kernel would
+ * wrap; the exact sum saturates a 64-bit accumulator and is flagged. */
+static void test_extreme(void)
+{
+    int32_t x[16], w[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = w[i] = (1 << 30) - 1;
+    int64_t acc;
+    uint8_t flags;
+    char err[128];
+    mpq_fc_ovf ovf = {.flags = &flags};
+    mpq_fc_layer l = {.m = 1, .k = 16, .n = 1, .x = x, .w = w, .acc_bits = 64,
+                      .acc_mode = MPQ_ACC_SAT, .order = MPQ_ORDER_GROUPED, .group = 16};
+    CHECK(mpq_fc_acc(&l, &acc, &ovf, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ(acc, INT64_MAX, "saturated");
+    CHECK_EQ(flags, MPQ_OVF_FINAL | MPQ_OVF_ANY, "flags");
+    l.acc_mode = MPQ_ACC_WRAP;
+    l.acc_bits = 8;
+    CHECK(mpq_fc_acc(&l, &acc, &ovf, err, sizeof err) == 0, "%s", err);
+    /* (2^30-1)^2 = 2^60 - 2^31 + 1 == 1 (mod 256); times 16 = 16 */
+    CHECK_EQ(acc, 16, "wrapped to 8 bits");
+}
+
 int main(void)
 {
     test_seed("test_fc", 7);
+    test_extreme();
     test_random();
     test_small_widths();
     test_sparse_forms();
