@@ -200,7 +200,8 @@ static void group_sums16(const int64_t *xr, const int16_t *xr16, const int16_t *
                          uint32_t eend, unsigned k, unsigned step, unsigned blk, int64_t *psum)
 {
     unsigned ngroups = (k + step - 1) / step;
-    for (unsigned g = 0; g < ngroups; g++) {
+    unsigned g = 0;
+    for (; g < ngroups; g++) {
         unsigned k0 = g * step, k1 = k0 + step < k ? k0 + step : k;
         int64_t p = 0;
         for (unsigned b0 = k0; b0 < k1; b0 += blk) {
@@ -318,6 +319,45 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
             wq32[i] = narrow ? (int32_t)wq[i] : 0;
             wq16[i] = k16 ? (int16_t)wq[i] : 0;
         }
+    /* Fold the ternary and sparse weights into one dense 16-bit weight alpha*t + hp (+ w)
+     * when every such value fits: the sums are exact integers, so the mixed layer becomes
+     * one multiply-add stream. */
+    int16_t *weff16 = NULL;
+    int64_t *wrow = malloc(((size_t)l->k + 1) * sizeof *wrow);
+    if (k16 && wrow && (l->t || e.ptr[l->n]))
+        weff16 = malloc(((size_t)l->n * l->k + 1) * sizeof *weff16);
+    if (weff16) {
+        int64_t femax = 0;
+        for (unsigned c = 0; c < l->n && weff16; c++) {
+            int64_t alpha = l->t ? l->alpha[l->alpha_per_tensor ? 0 : c] : 0;
+            for (unsigned i = 0; i < l->k; i++) {
+                wrow[i] = l->w ? wq[(size_t)c * l->k + i] : 0;
+                if (l->t && l->t[(size_t)c * l->k + i] && abs64(alpha) < (INT64_C(1) << 40))
+                    wrow[i] += alpha * l->t[(size_t)c * l->k + i];
+                else if (l->t && l->t[(size_t)c * l->k + i])
+                    wrow[i] = INT64_C(1) << 40; /* does not fold */
+            }
+            for (uint32_t j = e.ptr[c]; j < e.ptr[c + 1]; j++)
+                wrow[e.k[j]] += e.v[j];
+            for (unsigned i = 0; i < l->k; i++) {
+                if (abs64(wrow[i]) >= 32768) {
+                    free(weff16);
+                    weff16 = NULL;
+                    break;
+                }
+                weff16[(size_t)c * l->k + i] = (int16_t)wrow[i];
+                if (abs64(wrow[i]) > femax)
+                    femax = abs64(wrow[i]);
+            }
+        }
+        if (weff16) {
+            int64_t worst = xmax * (femax > 1 ? femax : 1);
+            int64_t b = worst ? (INT64_C(2147483647) / worst) : l->k;
+            blk = b >= (int64_t)l->k ? (l->k ? l->k : 1) : b < 1 ? 1 : (unsigned)b;
+        }
+    }
+    free(wrow);
+
     /* chan_bound[c] = sum over k of the largest |weight| a unit activation meets: with
      * |xr| <= X every partial sum of channel c is at most X * chan_bound[c]. */
     for (unsigned c = 0; c < l->n; c++) {
@@ -357,6 +397,12 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
             int64_t alpha = l->t ? l->alpha[l->alpha_per_tensor ? 0 : c] : 0;
             int64_t bias = l->bias ? l->bias[c] : 0;
             uint32_t ecur = e.ptr[c], eend = e.ptr[c + 1];
+            const int16_t *wrow16 = l->w ? wq16 + (size_t)c * l->k : NULL;
+            if (weff16) { /* everything is in the folded dense weight */
+                wrow16 = weff16 + (size_t)c * l->k;
+                trow = NULL;
+                ecur = eend;
+            }
             /* When every partial sum provably fits, no fit changes anything: the order is
              * irrelevant and the whole row is one step. A wrapping accumulator without
              * tracking gives the same result in any order too. */
@@ -379,7 +425,7 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
             unsigned k_start = 0;
             if (k16 && step < l->k && l->acc_bits <= 62) {
                 /* Group-by-group fits on 64-bit values: |a| < 2^61 and |p| < 2^62. */
-                group_sums16(xr, xr16, l->w ? wq16 + (size_t)c * l->k : NULL, trow, alpha, &e,
+                group_sums16(xr, xr16, wrow16, trow, alpha, &e,
                              ecur, eend, l->k, step, blk, psum);
                 int sat = l->acc_mode == MPQ_ACC_SAT;
                 int64_t ex = bias;
@@ -403,7 +449,7 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
                 unsigned k1 = k0 + step < l->k ? k0 + step : l->k;
                 mpq_i128 p;
                 if (k16)
-                    p = range_sum16(xr, xr16, l->w ? wq16 + (size_t)c * l->k : NULL, trow,
+                    p = range_sum16(xr, xr16, wrow16, trow,
                                     alpha, &e, &ecur, eend, k0, k1, blk);
                 else if (narrow)
                     p = range_sum64(xr, NULL, xr32, l->w ? wq32 + (size_t)c * l->k : NULL,
@@ -445,6 +491,7 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
     free(wq);
     free(wq32);
     free(wq16);
+    free(weff16);
     entries_free(&e);
     return MPQ_OK;
 }
