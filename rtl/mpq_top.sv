@@ -355,35 +355,38 @@ module mpq_top #(
   // ---------------------------------------------------------------------------
 `ifndef SYNTHESIS
   // A source keeps valid high and data stable until the handshake (AXI-Stream rules of
-  // docs/timing.md). These flag a misbehaving driver; $past(rst_ni) skips the reset edge.
-  a_cfg_hold: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      $past(rst_ni) && $past(cfg_valid_i && !cfg_ready_o) |-> cfg_valid_i && $stable(cfg_data_i))
-    else $error("mpq_top: cfg_valid_i dropped or cfg_data_i changed before the handshake");
-  a_wgt_hold: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      $past(rst_ni) && $past(wgt_valid_i && !wgt_ready_o) |-> wgt_valid_i && $stable(wgt_data_i))
-    else $error("mpq_top: wgt_valid_i dropped or wgt_data_i changed before the handshake");
-  a_act_hold: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      $past(rst_ni) && $past(act_valid_i && !act_ready_o) |-> act_valid_i && $stable(act_data_i))
-    else $error("mpq_top: act_valid_i dropped or act_data_i changed before the handshake");
-
-  // The result stream obeys the same rule as a source.
-  a_out_hold: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      $past(rst_ni) && $past(out_valid_o && !out_ready_i) |-> out_valid_o && $stable(out_data_o))
-    else $error("mpq_top: out_valid_o dropped or out_data_o changed before the handshake");
-
-  // While in reset every ready, out_valid_o, busy_o, done_o and ovf_o are 0.
-  a_reset_quiet: assert property (@(posedge clk_i) !rst_ni |-> !(cfg_ready_o || wgt_ready_o ||
-      act_ready_o || out_valid_o || busy_o || done_o || (|ovf_o)))
-    else $error("mpq_top: an output is active during reset");
-
-  // A finished row only enters rq1 when rq1 is free: no row is ever overwritten.
-  a_rq1_free: assert property (@(posedge clk_i) disable iff (!rst_ni) row_done |-> rq1_free)
-    else $error("mpq_top: finished row entered a busy rq1");
-
-  // done_o only in DRAIN with an empty pipeline.
-  a_done: assert property (@(posedge clk_i) disable iff (!rst_ni)
-      done_o |-> state_q == DRAIN && !rq1_valid_q && !rq2_valid_q && !out_valid_q)
-    else $error("mpq_top: done_o outside an empty DRAIN");
+  // docs/timing.md); the result stream obeys the same rule. The previous cycle's "waiting"
+  // flag and data are kept in plain registers rather than with $past/$stable: Verilator 5.006
+  // emits uncompilable C++ for the sampled copies of very wide ports (dense: 1792-bit wgt).
+  logic cfg_wait_q, wgt_wait_q, act_wait_q, out_wait_q;
+  logic [CfgW-1:0] cfg_data_prev_q;
+  logic [WgtW-1:0] wgt_data_prev_q;
+  logic [ActW-1:0] act_data_prev_q;
+  logic [OutW-1:0] out_data_prev_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cfg_wait_q <= 1'b0;
+      wgt_wait_q <= 1'b0;
+      act_wait_q <= 1'b0;
+      out_wait_q <= 1'b0;
+    end else begin
+      cfg_wait_q <= cfg_valid_i && !cfg_ready_o;
+      wgt_wait_q <= wgt_valid_i && !wgt_ready_o;
+      act_wait_q <= act_valid_i && !act_ready_o;
+      out_wait_q <= out_valid_o && !out_ready_i;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    cfg_data_prev_q <= cfg_data_i;
+    wgt_data_prev_q <= wgt_data_i;
+    act_data_prev_q <= act_data_i;
+    out_data_prev_q <= out_data_o;
+  end
+  logic cfg_hold_ok, wgt_hold_ok, act_hold_ok, out_hold_ok;
+  assign cfg_hold_ok = !cfg_wait_q || (cfg_valid_i && cfg_data_i == cfg_data_prev_q);
+  assign wgt_hold_ok = !wgt_wait_q || (wgt_valid_i && wgt_data_i == wgt_data_prev_q);
+  assign act_hold_ok = !act_wait_q || (act_valid_i && act_data_i == act_data_prev_q);
+  assign out_hold_ok = !out_wait_q || (out_valid_o && out_data_o == out_data_prev_q);
 
   // Ternary code 10 is reserved: never in a weight beat.
   logic wgt_reserved;
@@ -395,8 +398,6 @@ module mpq_top #(
       end
     end
   end
-  a_tern_code: assert property (@(posedge clk_i) disable iff (!rst_ni) wgt_hs |-> !wgt_reserved)
-    else $error("mpq_top: reserved ternary code 10 in weight slice %0d", wslice_q);
 
   // The configuration beat's value ranges (docs/timing.md, "Configuration beat").
   logic signed [15:0] cfg_in_offset, cfg_act_min, cfg_act_max;
@@ -426,11 +427,42 @@ module mpq_top #(
       end
     end
   end
-  a_cfg_tile: assert property (@(posedge clk_i) disable iff (!rst_ni) cfg_hs |-> cfg_tile_ok)
-    else $error("mpq_top: cfg beat out of range (k_len 1..KMax, m_rows >= 1, in_offset, %s",
-                "act_min/act_max)");
-  a_cfg_lanes: assert property (@(posedge clk_i) disable iff (!rst_ni) cfg_hs |-> cfg_lanes_ok)
-    else $error("mpq_top: cfg beat lane field out of range (mult 0..2^31-1, alpha, shift -31..30)");
+
+  // The checks, as immediate assertions at the clock edge (they see the pre-edge values, as
+  // concurrent assertions would; concurrent ones would make Verilator keep sampled copies of
+  // the wide ports, see above).
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      // While in reset every ready, out_valid_o, busy_o, done_o and ovf_o are 0.
+      a_reset_quiet: assert (!(cfg_ready_o || wgt_ready_o || act_ready_o || out_valid_o ||
+                               busy_o || done_o || (|ovf_o)))
+        else $error("mpq_top: an output is active during reset");
+    end else begin
+      a_cfg_hold: assert (cfg_hold_ok)
+        else $error("mpq_top: cfg_valid_i dropped or cfg_data_i changed before the handshake");
+      a_wgt_hold: assert (wgt_hold_ok)
+        else $error("mpq_top: wgt_valid_i dropped or wgt_data_i changed before the handshake");
+      a_act_hold: assert (act_hold_ok)
+        else $error("mpq_top: act_valid_i dropped or act_data_i changed before the handshake");
+      a_out_hold: assert (out_hold_ok)
+        else $error("mpq_top: out_valid_o dropped or out_data_o changed before the handshake");
+      // A finished row only enters rq1 when rq1 is free: no row is ever overwritten.
+      a_rq1_free: assert (!row_done || rq1_free)
+        else $error("mpq_top: finished row entered a busy rq1");
+      // done_o only in DRAIN with an empty pipeline.
+      a_done: assert (!done_o || (state_q == DRAIN && !rq1_valid_q && !rq2_valid_q &&
+                                  !out_valid_q))
+        else $error("mpq_top: done_o outside an empty DRAIN");
+      a_tern_code: assert (!wgt_hs || !wgt_reserved)
+        else $error("mpq_top: reserved ternary code 10 in weight slice %0d", wslice_q);
+      a_cfg_tile: assert (!cfg_hs || cfg_tile_ok)
+        else $error("mpq_top: cfg beat out of range (k_len 1..KMax, m_rows >= 1, in_offset, %s",
+                    "act_min/act_max)");
+      a_cfg_lanes: assert (!cfg_hs || cfg_lanes_ok)
+        else $error("mpq_top: cfg beat lane field out of range (mult 0..2^31-1, alpha, %s",
+                    "shift -31..30)");
+    end
+  end
 `endif
 
 endmodule

@@ -148,7 +148,10 @@ module tb_smoke #(
     c[95:80] = act_min[15:0];
     c[111:96] = act_max[15:0];
     for (int unsigned l = 0; l < Lanes; l++) begin
+      // bias is an int32 field: never beyond its range, whatever AccBits.
       bias[l] = rnd_range(-bias_lim, bias_lim - 1);
+      if (bias[l] < -(64'sd1 <<< 31)) bias[l] = -(64'sd1 <<< 31);
+      if (bias[l] >= (64'sd1 <<< 31)) bias[l] = (64'sd1 <<< 31) - 1;
       mult[l] = longint'(rnd()) >>> mult_drop;  // mult_drop >= 1: 0..2^31-1
       alpha[l] = rnd_range(-(64'sd1 <<< (AlphaBits - 1)), (64'sd1 <<< (AlphaBits - 1)) - 1);
       shift[l] = int'(rnd_range(longint'(shift_lo), longint'(shift_hi)));
@@ -170,7 +173,7 @@ module tb_smoke #(
           tw[l][s*KLanes + j] = (code == 2) ? -1 : code;
           w[l*LaneW + 2*j +: 2] = (code == 0) ? 2'b00 : (code == 1) ? 2'b01 : 2'b11;
         end
-        for (int unsigned e = 0; e < HpPerGroup; e++) begin
+        for (int e = 0; e < int'(HpPerGroup); e++) begin
           logic [31:0] iv, vv;
           hidx[l][s][e] = int'(rnd() % KLanes);
           hval[l][s][e] = rnd_range(-(64'sd1 <<< (HpBits - 1)), (64'sd1 <<< (HpBits - 1)) - 1);
@@ -208,7 +211,7 @@ module tb_smoke #(
             xr[j] = (s*KLanes + j < k_len) ? x[s*KLanes + j] + in_off : 0;
             tsum += xr[j] * tw[l][s*KLanes + j];
           end
-          for (int unsigned e = 0; e < HpPerGroup; e++) hsum += xr[hidx[l][s][e]] * hval[l][s][e];
+          for (int e = 0; e < int'(HpPerGroup); e++) hsum += xr[hidx[l][s][e]] * hval[l][s][e];
           p = alpha[l] * tsum + hsum;
           if (s == 0) begin
             acc = fit(bias[l], sat, changed);
