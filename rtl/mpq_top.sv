@@ -60,26 +60,38 @@ module mpq_top #(
   localparam int unsigned WAddrW = (NSlicesMax <= 2) ? 1 : $clog2(NSlicesMax);
 
   // ---------------------------------------------------------------------------
-  // Parameter legality (docs/timing.md, "Parameters"): stop elaboration.
+  // Parameter legality (docs/timing.md, "Parameters"): elaboration-time $fatal, which stops
+  // the lint, the simulation build and Yosys alike. (An initial block would only fire at time 0
+  // of a simulation, after a successful build, and never in lint or synthesis.)
   // ---------------------------------------------------------------------------
-`ifndef SYNTHESIS
-  initial begin
-    if (Lanes < 1 || Lanes > 64) $fatal(1, "mpq_top: Lanes=%0d, legal 1..64", Lanes);
-    if (KLanes < 2 || KLanes > 64 || (KLanes & (KLanes - 1)) != 0)
-      $fatal(1, "mpq_top: KLanes=%0d, legal: a power of two in 2..64", KLanes);
-    if (HpPerGroup > KLanes)
-      $fatal(1, "mpq_top: HpPerGroup=%0d, legal 0..KLanes (%0d)", HpPerGroup, KLanes);
-    if (ActBits < 2 || ActBits > 8) $fatal(1, "mpq_top: ActBits=%0d, legal 2..8", ActBits);
-    if (HpBits < 2 || HpBits > 8) $fatal(1, "mpq_top: HpBits=%0d, legal 2..8", HpBits);
-    if (AlphaBits < 2 || AlphaBits > 16)
-      $fatal(1, "mpq_top: AlphaBits=%0d, legal 2..16", AlphaBits);
-    if (AccBits < 16 || AccBits > 32) $fatal(1, "mpq_top: AccBits=%0d, legal 16..32", AccBits);
-    if (OutBits < 2 || OutBits > 16) $fatal(1, "mpq_top: OutBits=%0d, legal 2..16", OutBits);
-    if (KMax < KLanes || KMax > 65535 || (KMax % KLanes) != 0)
-      $fatal(1, "mpq_top: KMax=%0d, legal: a multiple of KLanes (%0d) in KLanes..65535",
-             KMax, KLanes);
+  if (Lanes < 1 || Lanes > 64) begin : g_bad_lanes
+    $fatal(1, "mpq_top: Lanes=%0d, legal 1..64", Lanes);
   end
-`endif
+  if (KLanes < 2 || KLanes > 64 || (KLanes & (KLanes - 1)) != 0) begin : g_bad_klanes
+    $fatal(1, "mpq_top: KLanes=%0d, legal: a power of two in 2..64", KLanes);
+  end
+  if (HpPerGroup > KLanes) begin : g_bad_hp_per_group
+    $fatal(1, "mpq_top: HpPerGroup=%0d, legal 0..KLanes (%0d)", HpPerGroup, KLanes);
+  end
+  if (ActBits < 2 || ActBits > 8) begin : g_bad_act_bits
+    $fatal(1, "mpq_top: ActBits=%0d, legal 2..8", ActBits);
+  end
+  if (HpBits < 2 || HpBits > 8) begin : g_bad_hp_bits
+    $fatal(1, "mpq_top: HpBits=%0d, legal 2..8", HpBits);
+  end
+  if (AlphaBits < 2 || AlphaBits > 16) begin : g_bad_alpha_bits
+    $fatal(1, "mpq_top: AlphaBits=%0d, legal 2..16", AlphaBits);
+  end
+  if (AccBits < 16 || AccBits > 32) begin : g_bad_acc_bits
+    $fatal(1, "mpq_top: AccBits=%0d, legal 16..32", AccBits);
+  end
+  if (OutBits < 2 || OutBits > 16) begin : g_bad_out_bits
+    $fatal(1, "mpq_top: OutBits=%0d, legal 2..16", OutBits);
+  end
+  if (KMax < KLanes || KMax > 65535 || (KMax % KLanes) != 0) begin : g_bad_kmax
+    $fatal(1, "mpq_top: KMax=%0d, legal: a multiple of KLanes (%0d) in KLanes..65535", KMax,
+           KLanes);
+  end
 
   // The configuration this RTL was built with (docs/timing.md, hwcfg_o).
   localparam int unsigned CV = mpq_pkg::CONTRACT_VERSION;
