@@ -34,7 +34,7 @@ typedef struct mpq_hwcfg {
 
 /* Legality per docs/timing.md. Returns 0, or MPQ_EPARAM with a message in err. */
 int mpq_hwcfg_check(const mpq_hwcfg *hw, char *err, size_t errlen);
-/* Parse a `Key = value` file (rtl/cfg/*.cfg). Unknown or missing keys, duplicates and
+/* Parse a `Key = value` file (rtl/cfg/NAME.cfg). Unknown or missing keys, duplicates and
  * illegal values are errors; err receives "path:line: what is wrong". */
 int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen);
 /* The hwcfg_o port value, and back. unpack fails (MPQ_EFORMAT) on a wrong contract version. */
