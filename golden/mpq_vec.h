@@ -75,14 +75,21 @@ typedef struct mpq_timing_opts {
 } mpq_timing_opts;
 
 typedef struct mpq_gen mpq_gen;
+/* The generator keeps a pointer to l: the layer must outlive it. Every output row and each
+ * tile's overflow flags from the cycle model are compared with mpq_hw_layer_expected as they
+ * appear; a disagreement makes mpq_gen_next fail with the message in mpq_gen_error. */
 int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
                 mpq_gen **out, char *err, size_t errlen);
 void mpq_gen_free(mpq_gen *g);
 /* Next cycle: fills in (every input port) and exp (every expected output port).
  * Returns 1 for a cycle, 0 at the end, negative on error. */
 int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp);
-/* Where the expected model is (for reports), valid after mpq_gen_next. */
+/* Where the expected model is in the cycle last returned (for reports). */
 void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w);
+/* Why mpq_gen_next failed. */
+const char *mpq_gen_error(const mpq_gen *g);
+/* Cycles returned so far. */
+uint64_t mpq_gen_cycle(const mpq_gen *g);
 
 /* ---- Vector files (vectors/FORMAT.md) ---- */
 typedef struct mpq_vec_header {

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_gen.c: the driver. Turns a layer into cycles the way a real driver would (reset, then
+ * per tile of Lanes channels: configuration beat, weight slices, activation slices; random
+ * valid gaps and output back-pressure from the timing seed) and runs the golden cycle model
+ * on them for the expected outputs. Every output row the cycle model produces and every
+ * tile's overflow flags are compared with the functional model (mpq_fc) as they appear: the
+ * two independent models must agree, or the generator stops with an error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq.h"
+#include "mpq_rng.h"
+#include "mpq_vec.h"
+
+enum { PH_RESET, PH_TILES, PH_TAIL, PH_END };
+
+/* One source stream: beats numbered 0..count-1 within the current tile. */
+typedef struct gen_stream {
+    unsigned next;  /* index of the next beat to send */
+    unsigned count; /* beats in this tile (0: nothing to send yet) */
+    int valid;      /* valid is raised with beat `next` on the bus */
+} gen_stream;
+
+struct mpq_gen {
+    mpq_hwcfg hw;
+    const mpq_hw_layer *l;
+    mpq_timing_opts t;
+    mpq_cm *cm;
+    mpq_rng rng;
+    unsigned lane_w, idx_w, n_slices, n_tiles;
+    int phase;
+    uint64_t cycle, phase_cycles, last_progress;
+    /* tiles */
+    unsigned cfg_tile;   /* tile whose cfg beat is next */
+    unsigned wgt_tile;   /* tile whose weights are being sent */
+    unsigned act_tile;
+    unsigned done_tiles; /* done_o pulses seen */
+    unsigned out_tile, out_row;
+    gen_stream cfg, wgt, act;
+    mpq_port_in in; /* current inputs; data buses hold between beats */
+    mpq_cm_where where;
+    int32_t *y_fn;  /* functional model's y[m][n] */
+    uint8_t *ovf_fn;
+    char err[512];
+};
+
+static void build_cfg(mpq_gen *g, unsigned tile, uint32_t *d)
+{
+    const mpq_hw_layer *l = g->l;
+    const mpq_hwcfg *hw = &g->hw;
+    memset(d, 0, MPQ_WORDS(mpq_hw_cfg_w(hw)) * sizeof d[0]);
+    mpq_bits_put(d, 0, 16, l->k);
+    mpq_bits_put(d, 16, 16, l->m);
+    mpq_bits_put(d, 32, 1, (uint32_t)(l->acc_sat != 0));
+    mpq_bits_put(d, 48, 16, (uint32_t)l->in_offset);
+    mpq_bits_put(d, 64, 16, (uint32_t)l->out_offset);
+    mpq_bits_put(d, 80, 16, (uint32_t)l->act_min);
+    mpq_bits_put(d, 96, 16, (uint32_t)l->act_max);
+    for (unsigned ln = 0; ln < hw->lanes; ln++) {
+        unsigned c = tile * hw->lanes + ln, b = 128u + 96u * ln;
+        if (c >= l->n)
+            continue; /* padding lane: zero parameters */
+        mpq_bits_put(d, b, 32, (uint32_t)l->bias[c]);
+        mpq_bits_put(d, b + 32u, 32, (uint32_t)l->mult[c]);
+        mpq_bits_put(d, b + 64u, 16, (uint32_t)l->alpha[c]);
+        mpq_bits_put(d, b + 80u, 16, (uint32_t)l->shift[c]);
+    }
+}
+
+static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
+{
+    const mpq_hw_layer *l = g->l;
+    const mpq_hwcfg *hw = &g->hw;
+    memset(d, 0, MPQ_WORDS(mpq_hw_wgt_w(hw)) * sizeof d[0]);
+    unsigned k0 = s * hw->klanes;
+    unsigned live = l->k - k0 < hw->klanes ? l->k - k0 : hw->klanes; /* positions < k_len */
+    unsigned ew = g->idx_w + hw->hp_bits;
+    for (unsigned ln = 0; ln < hw->lanes; ln++) {
+        unsigned c = tile * hw->lanes + ln, base = ln * g->lane_w;
+        if (c >= l->n)
+            continue; /* padding lane: zero weights */
+        const int8_t *t = &l->t[(size_t)c * l->k + k0];
+        const int32_t *hp = &l->hp[(size_t)c * l->k + k0];
+        for (unsigned j = 0; j < hw->klanes; j++) {
+            int v;
+            if (j < live)
+                v = t[j];
+            else /* beyond k_len: random weights, the hardware masks the activation */
+                v = (int)mpq_rng_below(&g->rng, 3) - 1;
+            mpq_bits_put(d, base + 2u * j, 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
+        }
+        unsigned e = 0;
+        for (unsigned j = 0; j < live && e < hw->hp_per_group; j++) {
+            if (hp[j] != 0) {
+                unsigned eb = base + 2u * hw->klanes + e * ew;
+                mpq_bits_put(d, eb, g->idx_w, j);
+                mpq_bits_put(d, eb + g->idx_w, hw->hp_bits, (uint32_t)hp[j]);
+                e++;
+            }
+        }
+        for (; e < hw->hp_per_group; e++) {
+            /* Unused entries: empty (value 0) at a random position, or, in a slice that runs
+             * past k_len, a non-zero weight at a masked position. */
+            unsigned eb = base + 2u * hw->klanes + e * ew;
+            unsigned j = mpq_rng_below(&g->rng, hw->klanes);
+            uint32_t v = 0;
+            if (live < hw->klanes && mpq_rng_bernoulli(&g->rng, 0.5)) {
+                j = live + mpq_rng_below(&g->rng, hw->klanes - live);
+                int32_t lim = 1 << (hw->hp_bits - 1);
+                int32_t sv = (int32_t)mpq_rng_range(&g->rng, -lim, lim - 1);
+                v = (uint32_t)(sv == 0 ? 1 : sv);
+            }
+            mpq_bits_put(d, eb, g->idx_w, j);
+            mpq_bits_put(d, eb + g->idx_w, hw->hp_bits, v);
+        }
+    }
+}
+
+static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
+{
+    const mpq_hw_layer *l = g->l;
+    const mpq_hwcfg *hw = &g->hw;
+    unsigned row = beat / g->n_slices, s = beat % g->n_slices;
+    memset(d, 0, MPQ_WORDS(mpq_hw_act_w(hw)) * sizeof d[0]);
+    for (unsigned j = 0; j < hw->klanes; j++) {
+        unsigned k = s * hw->klanes + j;
+        uint32_t v = k < l->k ? (uint32_t)l->x[(size_t)row * l->k + k]
+                              : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
+        mpq_bits_put(d, j * hw->act_bits, hw->act_bits, v);
+    }
+}
+
+int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
+                mpq_gen **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char why[400];
+    if (mpq_hwcfg_check(hw, why, sizeof why) != 0) {
+        snprintf(err, errlen, "configuration: %s", why);
+        return MPQ_EPARAM;
+    }
+    if (mpq_hw_layer_check(hw, l, why, sizeof why) != 0) {
+        snprintf(err, errlen, "layer: %s", why);
+        return MPQ_EPARAM;
+    }
+    if (!(t->p_valid > 0.0 && t->p_valid <= 1.0) || !(t->p_ready > 0.0 && t->p_ready <= 1.0)) {
+        snprintf(err, errlen, "p-valid = %g and p-ready = %g must lie in (0, 1]", t->p_valid,
+                 t->p_ready);
+        return MPQ_EPARAM;
+    }
+    if (t->reset_cycles < 1 || t->reset_cycles > 1000000u || t->tail_cycles > 1000000u) {
+        snprintf(err, errlen, "reset cycles must be 1..1e6 and tail cycles 0..1e6");
+        return MPQ_EPARAM;
+    }
+    mpq_gen *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(err, errlen, "out of memory");
+        return MPQ_ENOMEM;
+    }
+    g->hw = *hw;
+    g->l = l;
+    g->t = *t;
+    g->lane_w = mpq_hw_lane_w(hw);
+    g->idx_w = mpq_hw_idx_w(hw);
+    g->n_slices = (l->k + hw->klanes - 1u) / hw->klanes;
+    g->n_tiles = (l->n + hw->lanes - 1u) / hw->lanes;
+    mpq_rng_seed(&g->rng, t->seed);
+    g->y_fn = malloc((size_t)l->m * l->n * sizeof *g->y_fn);
+    g->ovf_fn = malloc(l->n);
+    int rc = MPQ_ENOMEM;
+    if (g->y_fn && g->ovf_fn)
+        rc = mpq_cm_new(hw, &g->cm);
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory");
+        mpq_gen_free(g);
+        return rc;
+    }
+    rc = mpq_hw_layer_expected(hw, l, g->y_fn, g->ovf_fn);
+    if (rc != 0) {
+        snprintf(err, errlen, "functional model failed on this layer (%d)", rc);
+        mpq_gen_free(g);
+        return rc;
+    }
+    g->phase = PH_RESET;
+    g->cfg.count = 1;
+    *out = g;
+    return 0;
+}
+
+void mpq_gen_free(mpq_gen *g)
+{
+    if (!g)
+        return;
+    mpq_cm_free(g->cm);
+    free(g->y_fn);
+    free(g->ovf_fn);
+    free(g);
+}
+
+const char *mpq_gen_error(const mpq_gen *g) { return g->err; }
+uint64_t mpq_gen_cycle(const mpq_gen *g) { return g->cycle; }
+
+/* Raise valid on a stream with a pending beat, with probability p_valid. */
+static int want_raise(mpq_gen *g, const gen_stream *s)
+{
+    return !s->valid && s->next < s->count && mpq_rng_bernoulli(&g->rng, g->t.p_valid);
+}
+
+/* The output row just handed over: compare with the functional model. */
+static int check_out_row(mpq_gen *g, const mpq_port_out *exp)
+{
+    const mpq_hwcfg *hw = &g->hw;
+    const mpq_hw_layer *l = g->l;
+    for (unsigned ln = 0; ln < hw->lanes; ln++) {
+        unsigned c = g->out_tile * hw->lanes + ln;
+        int32_t got = mpq_sext(mpq_bits_get(exp->out_data, ln * hw->out_bits, hw->out_bits),
+                               hw->out_bits);
+        int32_t want;
+        if (c < l->n) {
+            want = g->y_fn[(size_t)g->out_row * l->n + c];
+        } else { /* padding lane: requant of 0 with multiplier 0 is 0 */
+            int32_t v = l->out_offset;
+            want = v < l->act_min ? l->act_min : v > l->act_max ? l->act_max : v;
+        }
+        if (got != want) {
+            snprintf(g->err, sizeof g->err,
+                     "golden models disagree at cycle %llu: row %u, channel %u (tile %u lane %u): "
+                     "cycle model %d, functional model %d",
+                     (unsigned long long)g->cycle, g->out_row, c, g->out_tile, ln, got, want);
+            return MPQ_EPARAM;
+        }
+    }
+    return 0;
+}
+
+static int check_tile_ovf(mpq_gen *g, const mpq_port_out *exp)
+{
+    const mpq_hwcfg *hw = &g->hw;
+    for (unsigned ln = 0; ln < hw->lanes; ln++) {
+        unsigned c = g->done_tiles * hw->lanes + ln;
+        int want = c < g->l->n ? g->ovf_fn[c] : 0;
+        int got = (int)(exp->ovf >> ln & 1u);
+        if (got != want) {
+            snprintf(g->err, sizeof g->err,
+                     "golden models disagree on the overflow flag of channel %u (tile %u lane %u) "
+                     "at cycle %llu: cycle model %d, functional model %d",
+                     c, g->done_tiles, ln, (unsigned long long)g->cycle, got, want);
+            return MPQ_EPARAM;
+        }
+    }
+    return 0;
+}
+
+int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
+{
+    if (g->phase == PH_END)
+        return 0;
+    const mpq_hwcfg *hw = &g->hw;
+    mpq_port_in *cur = &g->in;
+
+    /* Inputs of this cycle. */
+    cur->rst_n = g->phase != PH_RESET;
+    if (g->phase == PH_TILES) {
+        if (want_raise(g, &g->cfg)) {
+            build_cfg(g, g->cfg_tile, cur->cfg_data);
+            g->cfg.valid = 1;
+        }
+        if (want_raise(g, &g->wgt)) {
+            build_wgt(g, g->wgt_tile, g->wgt.next, cur->wgt_data);
+            g->wgt.valid = 1;
+        }
+        if (want_raise(g, &g->act)) {
+            build_act(g, g->act.next, cur->act_data);
+            g->act.valid = 1;
+        }
+    }
+    cur->cfg_valid = (uint8_t)g->cfg.valid;
+    cur->wgt_valid = (uint8_t)g->wgt.valid;
+    cur->act_valid = (uint8_t)g->act.valid;
+    cur->out_ready = (uint8_t)mpq_rng_bernoulli(&g->rng, g->t.p_ready);
+
+    mpq_cm_eval(g->cm, cur, exp);
+    mpq_cm_where_get(g->cm, &g->where);
+    *in = *cur;
+
+    /* Handshakes at the edge ending this cycle. */
+    int rc = 0, progress = 0;
+    if (cur->rst_n) {
+        if (cur->cfg_valid && exp->cfg_ready) {
+            char why[200];
+            if (mpq_cm_check_cfg_beat(hw, cur->cfg_data, why, sizeof why) != 0) {
+                snprintf(g->err, sizeof g->err, "generator built an illegal cfg beat: %s", why);
+                return MPQ_EPARAM;
+            }
+            g->cfg.valid = 0;
+            g->cfg.next = 0;
+            g->cfg.count = 0;
+            /* The tile's weights and activations may now be offered. */
+            g->wgt_tile = g->act_tile = g->cfg_tile;
+            g->wgt.next = 0;
+            g->wgt.count = g->n_slices;
+            g->act.next = 0;
+            g->act.count = g->l->m * g->n_slices;
+            g->cfg_tile++;
+            progress = 1;
+        }
+        if (cur->wgt_valid && exp->wgt_ready) {
+            g->wgt.valid = 0;
+            g->wgt.next++;
+            progress = 1;
+        }
+        if (cur->act_valid && exp->act_ready) {
+            g->act.valid = 0;
+            g->act.next++;
+            progress = 1;
+            /* The next tile's configuration is offered once this tile's last slice is in. */
+            if (g->act.next == g->act.count && g->cfg_tile < g->n_tiles)
+                g->cfg.count = 1;
+        }
+        if (exp->out_valid && cur->out_ready) {
+            rc = check_out_row(g, exp);
+            if (++g->out_row == g->l->m) {
+                g->out_row = 0;
+                g->out_tile++;
+            }
+            progress = 1;
+        }
+        if (exp->done && rc == 0) {
+            rc = check_tile_ovf(g, exp);
+            g->done_tiles++;
+            progress = 1;
+        }
+    }
+    mpq_cm_tick(g->cm, cur);
+    g->cycle++;
+    g->phase_cycles++;
+    if (progress)
+        g->last_progress = g->cycle;
+    if (rc != 0)
+        return rc;
+
+    switch (g->phase) {
+    case PH_RESET:
+        if (g->phase_cycles >= g->t.reset_cycles) {
+            g->phase = PH_TILES;
+            g->phase_cycles = 0;
+            g->last_progress = g->cycle;
+        }
+        break;
+    case PH_TILES:
+        if (g->done_tiles == g->n_tiles) {
+            if (g->out_tile != g->n_tiles) {
+                snprintf(g->err, sizeof g->err,
+                         "cycle model finished %u tiles but output only %u tiles' rows", g->n_tiles,
+                         g->out_tile);
+                return MPQ_EPARAM;
+            }
+            g->phase = g->t.tail_cycles ? PH_TAIL : PH_END;
+            g->phase_cycles = 0;
+        } else if (g->cycle - g->last_progress > 100000u + (uint64_t)(1000.0 / g->t.p_valid / g->t.p_ready)) {
+            snprintf(g->err, sizeof g->err,
+                     "cycle model made no progress for %llu cycles (tile %u, state %d): deadlock",
+                     (unsigned long long)(g->cycle - g->last_progress), g->done_tiles,
+                     g->where.state);
+            return MPQ_EPARAM;
+        }
+        break;
+    case PH_TAIL:
+        if (g->phase_cycles >= g->t.tail_cycles)
+            g->phase = PH_END;
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
+void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w) { *w = g->where; }

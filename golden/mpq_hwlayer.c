@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_hwlayer.c: one mixed-precision layer in the accelerator's terms: allocation, contract
+ * checks, expected outputs from the functional model (mpq_fc), deterministic random layers.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq.h"
+#include "mpq_rng.h"
+#include "mpq_vec.h"
+
+int mpq_hw_layer_alloc(mpq_hw_layer *l, unsigned m, unsigned k, unsigned n)
+{
+    memset(l, 0, sizeof *l);
+    if (m == 0 || k == 0 || n == 0)
+        return MPQ_EPARAM;
+    l->m = m;
+    l->k = k;
+    l->n = n;
+    l->x = calloc((size_t)m * k, sizeof *l->x);
+    l->t = calloc((size_t)n * k, sizeof *l->t);
+    l->hp = calloc((size_t)n * k, sizeof *l->hp);
+    l->alpha = calloc(n, sizeof *l->alpha);
+    l->bias = calloc(n, sizeof *l->bias);
+    l->mult = calloc(n, sizeof *l->mult);
+    l->shift = calloc(n, sizeof *l->shift);
+    if (!l->x || !l->t || !l->hp || !l->alpha || !l->bias || !l->mult || !l->shift) {
+        mpq_hw_layer_free(l);
+        return MPQ_ENOMEM;
+    }
+    return 0;
+}
+
+void mpq_hw_layer_free(mpq_hw_layer *l)
+{
+    free(l->x);
+    free(l->t);
+    free(l->hp);
+    free(l->alpha);
+    free(l->bias);
+    free(l->mult);
+    free(l->shift);
+    memset(l, 0, sizeof *l);
+}
+
+static int in_signed(int64_t v, unsigned bits)
+{
+    int64_t lim = (int64_t)1 << (bits - 1);
+    return v >= -lim && v < lim;
+}
+
+int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, size_t errlen)
+{
+    if (l->m < 1 || l->m > 65535) {
+        snprintf(err, errlen, "m = %u rows is outside 1..65535", l->m);
+        return MPQ_EPARAM;
+    }
+    if (l->k < 1 || l->k > hw->kmax) {
+        snprintf(err, errlen, "k = %u is outside 1..KMax = %u", l->k, hw->kmax);
+        return MPQ_EPARAM;
+    }
+    if (l->n < 1) {
+        snprintf(err, errlen, "n = 0 output channels");
+        return MPQ_EPARAM;
+    }
+    int64_t lim = (int64_t)1 << hw->act_bits;
+    if (l->in_offset < -lim || l->in_offset > lim - 1) {
+        snprintf(err, errlen, "in_offset = %d is outside [%lld, %lld] (ActBits = %u)", l->in_offset,
+                 (long long)-lim, (long long)(lim - 1), hw->act_bits);
+        return MPQ_EPARAM;
+    }
+    if (!in_signed(l->out_offset, 16)) {
+        snprintf(err, errlen, "out_offset = %d is not an int16", l->out_offset);
+        return MPQ_EPARAM;
+    }
+    if (!in_signed(l->act_min, hw->out_bits) || !in_signed(l->act_max, hw->out_bits) ||
+        l->act_min > l->act_max) {
+        snprintf(err, errlen, "clamp [%d, %d] is not an ordered range of signed %u-bit values",
+                 l->act_min, l->act_max, hw->out_bits);
+        return MPQ_EPARAM;
+    }
+    for (size_t i = 0; i < (size_t)l->m * l->k; i++) {
+        if (!in_signed(l->x[i], hw->act_bits)) {
+            snprintf(err, errlen, "x[%zu][%zu] = %d is not a signed %u-bit value", i / l->k,
+                     i % l->k, l->x[i], hw->act_bits);
+            return MPQ_EPARAM;
+        }
+    }
+    for (unsigned c = 0; c < l->n; c++) {
+        if (!in_signed(l->alpha[c], hw->alpha_bits)) {
+            snprintf(err, errlen, "alpha[%u] = %d is not a signed %u-bit value", c, l->alpha[c],
+                     hw->alpha_bits);
+            return MPQ_EPARAM;
+        }
+        if (l->mult[c] < 0) {
+            snprintf(err, errlen, "mult[%u] = %d is negative", c, l->mult[c]);
+            return MPQ_EPARAM;
+        }
+        if (l->shift[c] < -31 || l->shift[c] > 30) {
+            snprintf(err, errlen, "shift[%u] = %d is outside -31..30", c, l->shift[c]);
+            return MPQ_EPARAM;
+        }
+        for (unsigned g = 0; g < l->k; g += hw->klanes) {
+            unsigned nz = 0;
+            for (unsigned i = g; i < g + hw->klanes && i < l->k; i++) {
+                size_t at = (size_t)c * l->k + i;
+                if (l->t[at] < -1 || l->t[at] > 1) {
+                    snprintf(err, errlen, "t[%u][%u] = %d is not ternary", c, i, l->t[at]);
+                    return MPQ_EPARAM;
+                }
+                if (!in_signed(l->hp[at], hw->hp_bits)) {
+                    snprintf(err, errlen, "hp[%u][%u] = %d is not a signed %u-bit value", c, i,
+                             l->hp[at], hw->hp_bits);
+                    return MPQ_EPARAM;
+                }
+                nz += l->hp[at] != 0;
+            }
+            if (nz > hw->hp_per_group) {
+                snprintf(err, errlen,
+                         "channel %u, group k = %u..%u holds %u sparse weights, more than "
+                         "HpPerGroup = %u",
+                         c, g, g + hw->klanes - 1, nz, hw->hp_per_group);
+                return MPQ_EPARAM;
+            }
+        }
+    }
+    return 0;
+}
+
+int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y, uint8_t *ovf)
+{
+    mpq_fc_layer fc = {0};
+    fc.m = l->m;
+    fc.k = l->k;
+    fc.n = l->n;
+    fc.x = l->x;
+    fc.in_offset = l->in_offset;
+    fc.t = l->t;
+    fc.alpha = l->alpha;
+    fc.hp = l->hp;
+    fc.bias = l->bias;
+    fc.acc_bits = hw->acc_bits;
+    fc.acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    fc.order = MPQ_ORDER_GROUPED;
+    fc.group = hw->klanes;
+    mpq_requant rq = {0};
+    rq.kind = MPQ_RQ_DOUBLE;
+    rq.nparams = l->n;
+    rq.mult = l->mult;
+    rq.shift = l->shift;
+    rq.out_offset = l->out_offset;
+    rq.act_min = l->act_min;
+    rq.act_max = l->act_max;
+    uint8_t *flags = NULL;
+    mpq_fc_ovf ov = {0};
+    if (ovf) {
+        flags = calloc((size_t)l->m * l->n, 1);
+        if (!flags)
+            return MPQ_ENOMEM;
+        ov.flags = flags;
+    }
+    char err[256];
+    int rc = mpq_fc(&fc, &rq, y, NULL, ovf ? &ov : NULL, err, sizeof err);
+    if (rc == 0 && ovf) {
+        memset(ovf, 0, l->n);
+        for (size_t i = 0; i < (size_t)l->m * l->n; i++)
+            if (flags[i] & MPQ_OVF_ANY)
+                ovf[i % l->n] = 1;
+    }
+    free(flags);
+    return rc;
+}
+
+static const char *const profile_names[MPQ_PROF_COUNT] = {
+    "random", "overflow", "requant-edge", "zero-tern", "max-sparse",
+};
+
+const char *mpq_gen_profile_name(mpq_gen_profile p)
+{
+    return (unsigned)p < MPQ_PROF_COUNT ? profile_names[p] : "?";
+}
+
+int mpq_gen_profile_parse(const char *s, mpq_gen_profile *p)
+{
+    for (unsigned i = 0; i < MPQ_PROF_COUNT; i++) {
+        if (strcmp(s, profile_names[i]) == 0) {
+            *p = (mpq_gen_profile)i;
+            return 0;
+        }
+    }
+    return MPQ_EPARAM;
+}
+
+static int32_t rnd_signed(mpq_rng *r, unsigned bits)
+{
+    int64_t lim = (int64_t)1 << (bits - 1);
+    return (int32_t)mpq_rng_range(r, -lim, lim - 1);
+}
+
+static int32_t rnd_nonzero(mpq_rng *r, unsigned bits)
+{
+    int32_t v;
+    do
+        v = rnd_signed(r, bits);
+    while (v == 0);
+    return v;
+}
+
+/* Pick `count` distinct positions of [0, len) into pos[] in increasing order. */
+static void pick_positions(mpq_rng *r, unsigned len, unsigned count, unsigned *pos)
+{
+    uint8_t used[MPQ_KLANES_MAX] = {0};
+    for (unsigned i = 0; i < count; i++) {
+        unsigned p;
+        do
+            p = mpq_rng_below(r, len);
+        while (used[p]);
+        used[p] = 1;
+    }
+    unsigned n = 0;
+    for (unsigned p = 0; p < len; p++)
+        if (used[p])
+            pos[n++] = p;
+}
+
+int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_layer *l, char *err,
+                        size_t errlen)
+{
+    if (o->hp_n > hw->hp_per_group) {
+        snprintf(err, errlen, "hp-n = %u is more than HpPerGroup = %u of this configuration",
+                 o->hp_n, hw->hp_per_group);
+        return MPQ_EPARAM;
+    }
+    if ((unsigned)o->profile >= MPQ_PROF_COUNT) {
+        snprintf(err, errlen, "unknown profile %d", (int)o->profile);
+        return MPQ_EPARAM;
+    }
+    int rc = mpq_hw_layer_alloc(l, o->m, o->k, o->n);
+    if (rc == MPQ_EPARAM) {
+        snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
+        return rc;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", o->m, o->k, o->n);
+        return rc;
+    }
+    mpq_rng r;
+    mpq_rng_seed(&r, o->seed);
+    mpq_gen_profile prof = o->profile;
+    unsigned m = o->m, k = o->k, n = o->n;
+    l->acc_sat = o->acc_sat;
+    int32_t xmax = (1 << (hw->act_bits - 1)) - 1, xmin = -xmax - 1;
+    int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
+
+    /* Activations and input offset. */
+    if (prof == MPQ_PROF_OVERFLOW) {
+        l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? xmax + 1 : -(xmax + 1);
+        for (size_t i = 0; i < (size_t)m * k; i++)
+            l->x[i] = l->in_offset > 0 ? xmax - (int32_t)mpq_rng_below(&r, 4)
+                                       : xmin + (int32_t)mpq_rng_below(&r, 4);
+    } else {
+        int32_t lim = 1 << hw->act_bits;
+        l->in_offset = mpq_rng_bernoulli(&r, 0.25) ? (int32_t)mpq_rng_range(&r, -lim, lim - 1)
+                                                   : (int32_t)mpq_rng_range(&r, xmin, xmax);
+        for (size_t i = 0; i < (size_t)m * k; i++)
+            l->x[i] = rnd_signed(&r, hw->act_bits);
+    }
+
+    /* Weights: ternary, then the sparse high-precision entries per aligned group. */
+    unsigned hp_n = prof == MPQ_PROF_MAX_SPARSE ? hw->hp_per_group : o->hp_n;
+    for (unsigned c = 0; c < n; c++) {
+        int sign = mpq_rng_bernoulli(&r, 0.5) ? 1 : -1;
+        for (unsigned i = 0; i < k; i++) {
+            int8_t t;
+            if (prof == MPQ_PROF_ZERO_TERN)
+                t = 0;
+            else if (prof == MPQ_PROF_OVERFLOW)
+                t = (int8_t)(mpq_rng_bernoulli(&r, 0.9) ? sign : 0);
+            else
+                t = (int8_t)((int)mpq_rng_below(&r, 3) - 1);
+            l->t[(size_t)c * k + i] = t;
+        }
+        for (unsigned g = 0; g < k; g += hw->klanes) {
+            unsigned len = k - g < hw->klanes ? k - g : hw->klanes;
+            unsigned cnt = hp_n < len ? hp_n : len;
+            unsigned pos[MPQ_KLANES_MAX];
+            pick_positions(&r, len, cnt, pos);
+            for (unsigned e = 0; e < cnt; e++) {
+                int32_t v = rnd_nonzero(&r, hw->hp_bits);
+                if (prof == MPQ_PROF_OVERFLOW)
+                    v = sign * ((1 << (hw->hp_bits - 1)) - 1);
+                l->hp[(size_t)c * k + g + pos[e]] = v;
+            }
+        }
+    }
+
+    /* Per-channel parameters. */
+    int64_t amax = ((int64_t)1 << (hw->alpha_bits - 1)) - 1;
+    int64_t accmax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    /* A typical accumulator magnitude, for a realistic requantization scale. */
+    double xr_typ = (double)(1 << (hw->act_bits - 1)) / 1.7 + fabs((double)l->in_offset) * 0.5;
+    for (unsigned c = 0; c < n; c++) {
+        switch (prof) {
+        case MPQ_PROF_OVERFLOW: {
+            l->alpha[c] = (int32_t)(mpq_rng_bernoulli(&r, 0.5) ? amax : -amax - 1);
+            /* Start near the limit on the side the sums push towards. */
+            int tsign = l->t[(size_t)c * k] != 0 ? l->t[(size_t)c * k] : 1;
+            int dir = (l->alpha[c] > 0) == (tsign > 0) ? 1 : -1;
+            if (l->in_offset < 0)
+                dir = -dir;
+            int64_t b = accmax - (int64_t)mpq_rng_below(&r, 1000);
+            if (hw->acc_bits < 32 && mpq_rng_bernoulli(&r, 0.25))
+                b = accmax + 1 + (int64_t)mpq_rng_below(&r, 1000); /* fit(bias) overflows */
+            if (b > INT32_MAX)
+                b = INT32_MAX;
+            l->bias[c] = (int32_t)(dir > 0 ? b : -b);
+            break;
+        }
+        case MPQ_PROF_RANDOM:
+        case MPQ_PROF_REQUANT_EDGE:
+        case MPQ_PROF_ZERO_TERN:
+        case MPQ_PROF_MAX_SPARSE:
+        case MPQ_PROF_COUNT:
+        default: {
+            int64_t a;
+            do
+                a = mpq_rng_range(&r, -amax - 1, amax);
+            while (a == 0 && amax > 1);
+            if (mpq_rng_bernoulli(&r, 0.7) && amax >= 2) /* mostly small positive, like TWN */
+                a = mpq_rng_range(&r, 1, amax < 32 ? amax : 32);
+            l->alpha[c] = (int32_t)a;
+            int64_t blim = accmax / 4 < 100000 ? accmax / 4 : 100000;
+            l->bias[c] = (int32_t)mpq_rng_range(&r, -blim, blim);
+            break;
+        }
+        }
+        if (prof == MPQ_PROF_REQUANT_EDGE) {
+            static const int32_t mults[] = {0, 1, 1 << 30, INT32_MAX, (1 << 30) + 1, 1518500250};
+            static const int32_t shifts[] = {-31, 30, -1, 0, 1, -30, 29};
+            l->mult[c] = mpq_rng_bernoulli(&r, 0.7)
+                             ? mults[mpq_rng_below(&r, sizeof mults / sizeof mults[0])]
+                             : (int32_t)mpq_rng_range(&r, 0, INT32_MAX);
+            l->shift[c] = mpq_rng_bernoulli(&r, 0.7)
+                              ? shifts[mpq_rng_below(&r, sizeof shifts / sizeof shifts[0])]
+                              : (int32_t)mpq_rng_range(&r, -31, 30);
+            if (mpq_rng_bernoulli(&r, 0.3))
+                l->bias[c] = (int32_t)mpq_rng_range(&r, -accmax - 1, accmax);
+        } else {
+            /* Scale an accumulator of typical size onto about a quarter of the output range. */
+            double acc_typ = xr_typ * sqrt((double)k) * (fabs((double)l->alpha[c]) + 4.0) + 1.0;
+            double real = (double)omax / 4.0 / acc_typ * exp2((double)mpq_rng_range(&r, -2, 2));
+            int sh;
+            if (mpq_quantize_multiplier(real, &l->mult[c], &sh) != 0 || sh < -31 || sh > 30) {
+                l->mult[c] = 1 << 30;
+                sh = -10;
+            }
+            l->shift[c] = sh;
+        }
+    }
+
+    /* Output offset and clamp. */
+    if (prof == MPQ_PROF_REQUANT_EDGE) {
+        int32_t a = (int32_t)mpq_rng_range(&r, omin, omax), b = (int32_t)mpq_rng_range(&r, omin, omax);
+        l->act_min = a < b ? a : b;
+        l->act_max = a < b ? b : a;
+        l->out_offset = (int32_t)mpq_rng_range(&r, -32768, 32767);
+        if (mpq_rng_bernoulli(&r, 0.5))
+            l->out_offset = (int32_t)mpq_rng_range(&r, omin, omax);
+    } else {
+        l->out_offset = (int32_t)mpq_rng_range(&r, omin / 2, omax / 2);
+        if (mpq_rng_bernoulli(&r, 0.5)) {
+            l->act_min = omin;
+            l->act_max = omax;
+        } else { /* e.g. ReLU: clamp at the zero point */
+            l->act_min = l->out_offset < omin ? omin : l->out_offset;
+            l->act_max = omax - (int32_t)mpq_rng_below(&r, (uint32_t)omax / 4u + 1u);
+            if (l->act_max < l->act_min)
+                l->act_max = l->act_min;
+        }
+    }
+    if (mpq_hw_layer_check(hw, l, err, errlen) != 0) {
+        mpq_hw_layer_free(l);
+        return MPQ_EPARAM; /* a generator bug: the message says what */
+    }
+    return 0;
+}
