@@ -5,4 +5,5 @@
 #define MPQ_CLI_H
 int mpq_cli_case(int argc, char **argv);
 int mpq_cli_gen(int argc, char **argv);
+int mpq_cli_vecinfo(int argc, char **argv);
 #endif

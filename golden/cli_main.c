@@ -12,13 +12,14 @@ static const struct {
 } commands[] = {
     {"case", mpq_cli_case, "compute mpq-case files and compare with their expect lines"},
     {"gen", mpq_cli_gen, "generate a cycle-exact vector file for the accelerator"},
+    {"vecinfo", mpq_cli_vecinfo, "print and verify vector files"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`mpq-golden COMMAND --help` describes each command.\n");
 }
 

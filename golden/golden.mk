@@ -61,3 +61,11 @@ bench-golden: $(BUILD)/bench_golden
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
 $(BUILD)/obj/golden/mpq_fc.o: CFLAGS += -O3
+
+# Vector-file cost: size against the gzip of the raw payload, read/write speed (make bench).
+$(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: bench-vec
+bench-vec: $(BUILD)/bench_vec
+	@mkdir -p $(BUILD)/bench
+	$(BUILD)/bench_vec --json $(BUILD)/bench/vec.json

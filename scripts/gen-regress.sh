@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerates the committed regression vectors: scripts/gen-regress.sh MPQ_GOLDEN OUTDIR
+# One file per (configuration, edge case); every seed is fixed here, so the same generator
+# gives the same bytes (the test vectors/fresh checks that the committed set is current).
+set -euo pipefail
+gen=$1
+out=$2
+mkdir -p "$out"
+
+# name | arguments. Shapes scale with the configuration: L = Lanes, G = KLanes, KMAX = KMax.
+cases() {
+    local L=$1 G=$2 KMAX=$3 HP=$4
+    cat <<EOT
+basic|--m 4 --k $((4 * G)) --n $L
+k1|--m 3 --k 1 --n $L
+kodd|--m 3 --k $((2 * G + 3)) --n $L
+kmax|--m 2 --k $KMAX --n $L
+m1|--m 1 --k $((3 * G)) --n $L
+n-lt-lanes|--m 3 --k $((2 * G)) --n $((L > 1 ? L - 1 : 1))
+n-odd|--m 2 --k $((2 * G + 1)) --n $((2 * L + 1))
+zero-tern|--m 3 --k $((3 * G)) --n $L --profile zero-tern
+max-sparse|--m 3 --k $((3 * G - 1)) --n $L --profile max-sparse
+ovf-wrap|--m 4 --k $((4 * G)) --n $L --profile overflow --acc wrap
+ovf-sat|--m 4 --k $((4 * G)) --n $L --profile overflow --acc sat
+rq-edge|--m 6 --k $((2 * G + 5)) --n $((L + 1)) --profile requant-edge
+stall|--m 8 --k $((3 * G + 2)) --n $((L + 2)) --p-valid 0.5 --p-ready 0.3
+EOT
+}
+
+cfgval() { awk -F= -v k="$2" '{ sub(/#.*/, ""); gsub(/[ \t]/, "") } $1 == k { print $2 }' "rtl/cfg/$1.cfg"; }
+
+n=0
+for cfg in default tern mix2 small; do
+    L=$(cfgval "$cfg" Lanes); G=$(cfgval "$cfg" KLanes); KMAX=$(cfgval "$cfg" KMax)
+    HP=$(cfgval "$cfg" HpPerGroup)
+    seed=100
+    while IFS='|' read -r name args; do
+        seed=$((seed + 1))
+        # shellcheck disable=SC2086
+        "$gen" gen -q --config "$cfg" $args --seed "$seed" -o "$out/$cfg-$name.vec"
+        n=$((n + 1))
+    done < <(cases "$L" "$G" "$KMAX" "$HP")
+done
+echo "gen-regress: $n vector files in $out ($(du -sk "$out" | cut -f1) KiB)"
