@@ -175,7 +175,7 @@ int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y
 }
 
 static const char *const profile_names[MPQ_PROF_COUNT] = {
-    "random", "overflow", "requant-edge", "zero-tern", "max-sparse",
+    "random", "overflow", "requant-edge", "zero-tern", "max-sparse", "acc-edge",
 };
 
 const char *mpq_gen_profile_name(mpq_gen_profile p)
@@ -224,6 +224,95 @@ static void pick_positions(mpq_rng *r, unsigned len, unsigned count, unsigned *p
     for (unsigned p = 0; p < len; p++)
         if (used[p])
             pos[n++] = p;
+}
+
+/* Per-channel (mult, shift) that map the layer's actual accumulators onto most of the output
+ * range, so that nearly every output is sensitive to its accumulator (few sit on a clamp). */
+/* Accumulators of every row and channel (the grouped order of the hardware). */
+static int layer_acc(const mpq_hwcfg *hw, const mpq_hw_layer *l, int64_t *acc)
+{
+    mpq_fc_layer fc = {0};
+    fc.m = l->m;
+    fc.k = l->k;
+    fc.n = l->n;
+    fc.x = l->x;
+    fc.in_offset = l->in_offset;
+    fc.t = l->t;
+    fc.alpha = l->alpha;
+    fc.hp = l->hp;
+    fc.bias = l->bias;
+    fc.acc_bits = hw->acc_bits;
+    fc.acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    fc.order = MPQ_ORDER_GROUPED;
+    fc.group = hw->klanes;
+    char err[128];
+    return mpq_fc_acc(&fc, acc, NULL, err, sizeof err);
+}
+
+/* acc-edge profile: for each channel, a random row and group, and a bias such that the
+ * partial sum after that group is exactly AccMax, AccMin, AccMax + 1 or AccMin - 1 (when the
+ * bias this needs fits the accumulator). An off-by-one saturation bound or overflow test in
+ * the hardware then changes an output or an overflow flag. */
+static int land_on_bounds(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r)
+{
+    int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1, amin = -amax - 1;
+    unsigned groups = (l->k + hw->klanes - 1) / hw->klanes;
+    for (unsigned c = 0; c < l->n; c++) {
+        unsigned row = mpq_rng_below(r, l->m), g = mpq_rng_below(r, groups);
+        unsigned end = (g + 1) * hw->klanes < l->k ? (g + 1) * hw->klanes : l->k;
+        int64_t p = 0; /* |p| < 2^(8+8+8+10+1): no overflow in 64 bits */
+        for (unsigned i = 0; i < end; i++) {
+            int64_t xr = (int64_t)l->x[(size_t)row * l->k + i] + l->in_offset;
+            int64_t w = (int64_t)l->alpha[c] * l->t[(size_t)c * l->k + i] + l->hp[(size_t)c * l->k + i];
+            p += xr * w;
+        }
+        static const int extra[] = {0, 0, 1};
+        int up = mpq_rng_bernoulli(r, 0.5);
+        int64_t target = up ? amax + extra[mpq_rng_below(r, 3)] : amin - extra[mpq_rng_below(r, 3)];
+        int64_t b = target - p;
+        if (b >= amin && b <= amax && b >= INT32_MIN && b <= INT32_MAX)
+            l->bias[c] = (int32_t)b;
+    }
+    return 0;
+}
+
+/* Per-channel requantization from the layer's actual accumulators: the largest |acc| of a
+ * channel maps to about 0.9 of the output range (or up to 2x less), as a calibrated
+ * network's scales do. Channels with keep[c] set are left alone; channels with a non-zero
+ * fixed[c] get exactly that multiplier and the shift that comes closest to the scale. */
+static int scale_to_outputs(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, const uint8_t *keep,
+                            const int32_t *fixed)
+{
+    int64_t *acc = malloc((size_t)l->m * l->n * sizeof *acc);
+    if (!acc)
+        return MPQ_ENOMEM;
+    int rc = layer_acc(hw, l, acc);
+    double omax = (double)((1 << (hw->out_bits - 1)) - 1);
+    for (unsigned c = 0; rc == 0 && c < l->n; c++) {
+        if (keep && keep[c])
+            continue;
+        double big = 1.0;
+        for (unsigned row = 0; row < l->m; row++) {
+            double v = fabs((double)acc[(size_t)row * l->n + c]);
+            if (v > big)
+                big = v;
+        }
+        double real = 0.9 * omax / big * exp2(-(double)mpq_rng_below(r, 3) / 2.0);
+        int sh;
+        if (fixed && fixed[c]) {
+            /* real = mult / 2^31 * 2^shift */
+            sh = (int)lround(log2(real * 2147483648.0 / (double)fixed[c]));
+            l->mult[c] = fixed[c];
+            if (sh < -31 || sh > 30)
+                sh = sh > 30 ? 30 : -31;
+        } else if (mpq_quantize_multiplier(real, &l->mult[c], &sh) != 0 || sh < -31 || sh > 30) {
+            l->mult[c] = 1 << 30;
+            sh = sh > 30 ? 30 : -31;
+        }
+        l->shift[c] = sh;
+    }
+    free(acc);
+    return rc;
 }
 
 int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_layer *l, char *err,
@@ -298,6 +387,15 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
     }
 
     /* Per-channel parameters. */
+    uint8_t *keep = calloc(n, 1);
+    int32_t *fixed = calloc(n, sizeof *fixed);
+    if (!keep || !fixed) {
+        free(keep);
+        free(fixed);
+        snprintf(err, errlen, "out of memory for n=%u", n);
+        mpq_hw_layer_free(l);
+        return MPQ_ENOMEM;
+    }
     int64_t amax = ((int64_t)1 << (hw->alpha_bits - 1)) - 1;
     int64_t accmax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
     /* A typical accumulator magnitude, for a realistic requantization scale. */
@@ -320,6 +418,7 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
             break;
         }
         case MPQ_PROF_RANDOM:
+        case MPQ_PROF_ACC_EDGE:
         case MPQ_PROF_REQUANT_EDGE:
         case MPQ_PROF_ZERO_TERN:
         case MPQ_PROF_MAX_SPARSE:
@@ -332,12 +431,21 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
             if (mpq_rng_bernoulli(&r, 0.7) && amax >= 2) /* mostly small positive, like TWN */
                 a = mpq_rng_range(&r, 1, amax < 32 ? amax : 32);
             l->alpha[c] = (int32_t)a;
-            int64_t blim = accmax / 4 < 100000 ? accmax / 4 : 100000;
+            double acc_typ = xr_typ * sqrt((double)k) * (fabs((double)a) + 4.0) + 1.0;
+            int64_t blim = (int64_t)acc_typ < accmax / 4 ? (int64_t)acc_typ : accmax / 4;
             l->bias[c] = (int32_t)mpq_rng_range(&r, -blim, blim);
             break;
         }
         }
-        if (prof == MPQ_PROF_REQUANT_EDGE) {
+        if (prof == MPQ_PROF_REQUANT_EDGE && mpq_rng_bernoulli(&r, 0.6)) {
+            /* An edge multiplier with the shift that keeps outputs in range: with 2^30 every
+             * odd accumulator is a rounding tie of the doubling high multiply. */
+            static const int32_t emults[] = {1 << 30, 1 << 30, (1 << 30) + 1, INT32_MAX, 1518500250};
+            fixed[c] = emults[mpq_rng_below(&r, sizeof emults / sizeof emults[0])];
+            l->mult[c] = 0;
+            l->shift[c] = 0;
+        } else if (prof == MPQ_PROF_REQUANT_EDGE) {
+            keep[c] = 1;
             static const int32_t mults[] = {0, 1, 1 << 30, INT32_MAX, (1 << 30) + 1, 1518500250};
             static const int32_t shifts[] = {-31, 30, -1, 0, 1, -30, 29};
             l->mult[c] = mpq_rng_bernoulli(&r, 0.7)
@@ -349,15 +457,9 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
             if (mpq_rng_bernoulli(&r, 0.3))
                 l->bias[c] = (int32_t)mpq_rng_range(&r, -accmax - 1, accmax);
         } else {
-            /* Scale an accumulator of typical size onto about a quarter of the output range. */
-            double acc_typ = xr_typ * sqrt((double)k) * (fabs((double)l->alpha[c]) + 4.0) + 1.0;
-            double real = (double)omax / 4.0 / acc_typ * exp2((double)mpq_rng_range(&r, -2, 2));
-            int sh;
-            if (mpq_quantize_multiplier(real, &l->mult[c], &sh) != 0 || sh < -31 || sh > 30) {
-                l->mult[c] = 1 << 30;
-                sh = -10;
-            }
-            l->shift[c] = sh;
+            /* Set below from the layer's actual accumulators. */
+            l->mult[c] = 0;
+            l->shift[c] = 0;
         }
     }
 
@@ -366,12 +468,16 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
         int32_t a = (int32_t)mpq_rng_range(&r, omin, omax), b = (int32_t)mpq_rng_range(&r, omin, omax);
         l->act_min = a < b ? a : b;
         l->act_max = a < b ? b : a;
+        if (mpq_rng_bernoulli(&r, 0.5)) { /* the full range: clamps only at the type's ends */
+            l->act_min = omin;
+            l->act_max = omax;
+        }
         l->out_offset = (int32_t)mpq_rng_range(&r, -32768, 32767);
-        if (mpq_rng_bernoulli(&r, 0.5))
-            l->out_offset = (int32_t)mpq_rng_range(&r, omin, omax);
+        if (mpq_rng_bernoulli(&r, 0.75))
+            l->out_offset = (int32_t)mpq_rng_range(&r, omin / 2, omax / 2);
     } else {
         l->out_offset = (int32_t)mpq_rng_range(&r, omin / 2, omax / 2);
-        if (mpq_rng_bernoulli(&r, 0.5)) {
+        if (mpq_rng_bernoulli(&r, 0.75)) {
             l->act_min = omin;
             l->act_max = omax;
         } else { /* e.g. ReLU: clamp at the zero point */
@@ -381,6 +487,16 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
                 l->act_max = l->act_min;
         }
     }
+    if ((prof == MPQ_PROF_ACC_EDGE && land_on_bounds(hw, l, &r) != 0) ||
+        scale_to_outputs(hw, l, &r, keep, fixed) != 0) {
+        free(keep);
+        free(fixed);
+        snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", m, k, n);
+        mpq_hw_layer_free(l);
+        return MPQ_ENOMEM;
+    }
+    free(keep);
+    free(fixed);
     if (mpq_hw_layer_check(hw, l, err, errlen) != 0) {
         mpq_hw_layer_free(l);
         return MPQ_EPARAM; /* a generator bug: the message says what */

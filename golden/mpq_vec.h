@@ -47,9 +47,13 @@ int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y
 typedef enum mpq_gen_profile {
     MPQ_PROF_RANDOM = 0,   /* typical values */
     MPQ_PROF_OVERFLOW,     /* large alpha/bias/activations so the accumulator overflows */
-    MPQ_PROF_REQUANT_EDGE, /* extreme multipliers and shifts (-31, 30), ties, clamps */
+    MPQ_PROF_REQUANT_EDGE, /* extreme multipliers and shifts (-31, 30); edge multipliers
+                              (2^30, 2^31-1) scaled to the output range, so rounding ties
+                              and clamps show in the outputs */
     MPQ_PROF_ZERO_TERN,    /* all-zero ternary weights */
     MPQ_PROF_MAX_SPARSE,   /* every sparse entry used */
+    MPQ_PROF_ACC_EDGE,     /* biases chosen so a partial sum lands exactly on an accumulator
+                              bound (max, min) or one beyond it */
     MPQ_PROF_COUNT
 } mpq_gen_profile;
 const char *mpq_gen_profile_name(mpq_gen_profile p);

@@ -23,6 +23,8 @@ max-sparse|--m 3 --k $((3 * G - 1)) --n $L --profile max-sparse
 ovf-wrap|--m 4 --k $((4 * G)) --n $L --profile overflow --acc wrap
 ovf-sat|--m 4 --k $((4 * G)) --n $L --profile overflow --acc sat
 rq-edge|--m 6 --k $((2 * G + 5)) --n $((L + 1)) --profile requant-edge
+acc-edge|--m 6 --k $((4 * G + 1)) --n $((L + 1)) --profile acc-edge --acc sat
+acc-edge-wrap|--m 6 --k $((3 * G)) --n $L --profile acc-edge --acc wrap
 stall|--m 8 --k $((3 * G + 2)) --n $((L + 2)) --p-valid 0.5 --p-ready 0.3
 EOT
 }

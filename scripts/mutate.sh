@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# mutate.sh OUTDIR [MUTANT...]: mutation testing of the harness (make mutate).
+# Each mutant of scripts/mutants.tsv (all of them, or the ones named) is applied alone to a
+# copy of rtl/ under OUTDIR/<mutant>/rtl, Verilated with the testbench, and run through the
+# co-simulation regression, configuration by configuration, until a test fails:
+#   1. replay of the committed vectors of the configuration (vectors/regress/<cfg>-*.vec)
+#   2. lockstep, random layers with heavy back-pressure
+#   3. lockstep, random layers with light back-pressure
+# A mutant is caught when the testbench reports a mismatch (exit 1); its mismatch trace
+# (report + waveform, from a traced build of the mutant) is left in OUTDIR/<mutant>/traces.
+# Prints a table (also OUTDIR/summary.tsv); exit 0 only when every mutant was caught.
+#
+# Environment (set by make): TB_OBJS, GOLDEN_LIB (the testbench objects and golden library),
+# VERILATOR, CXX. MUTATE_CONFIGS (default: default small mix2 tern) and MUTATE_RUNS (lockstep
+# layers per step, default 40) tune the regression; MUTATE_SEED its first lockstep seed (1).
+set -u
+out=${1:?usage: scripts/mutate.sh OUTDIR [MUTANT...]}
+shift
+catalog=scripts/mutants.tsv
+configs=${MUTATE_CONFIGS:-default small mix2 tern}
+runs=${MUTATE_RUNS:-40}
+seed=${MUTATE_SEED:-1}
+: "${TB_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}"
+
+# Mutant names in catalog order (a mutant may span several lines: all are applied).
+mapfile -t all < <(awk -F'\t' '!/^#/ && NF >= 4 && !seen[$1]++ { print $1 }' "$catalog")
+if [ $# -gt 0 ]; then
+    names=("$@")
+    for n in "${names[@]}"; do
+        printf '%s\n' "${all[@]}" | grep -qx -- "$n" || { echo "mutate.sh: no mutant '$n' in $catalog" >&2; exit 2; }
+    done
+else
+    names=("${all[@]}")
+fi
+mkdir -p "$out"
+summary="$out/summary.tsv"
+printf 'mutant\tcaught\tconfig\tfirst failing test\tcycle\tport\ttrace\tbug\n' >"$summary.tmp"
+
+# apply MUTANT DIR: copies rtl/ to DIR/rtl and applies every catalog line of MUTANT.
+apply() {
+    local name=$1 dir=$2
+    rm -rf "$dir/rtl" && mkdir -p "$dir" && cp -r rtl "$dir/rtl" || return 1
+    awk -F'\t' -v n="$name" '!/^#/ && $1 == n' "$catalog" | while IFS=$'\t' read -r _ file old new _; do
+        local target="$dir/${file}"
+        [ -f "$target" ] || { echo "mutate.sh: $name: no file $file" >&2; exit 1; }
+        OLD=$old NEW=$new perl -0777 -i -pe '
+            my $c = () = /\Q$ENV{OLD}\E/g;
+            if ($c != 1) { print STDERR "mutate.sh: the text to replace occurs $c times in $ARGV\n"; exit 1 }
+            s/\Q$ENV{OLD}\E/$ENV{NEW}/;' "$target" || { echo "mutate.sh: $name: cannot apply to $file" >&2; exit 1; }
+    done
+}
+
+# step CFG DIR KIND: runs one regression step on the mutant's model; prints the testbench output.
+run_step() {
+    local cfg=$1 dir=$2 step=$3 bin="$dir/vl/$cfg/plain/mpq-tb"
+    local common=(--config "rtl/cfg/$cfg.cfg" --trace-dir "$dir/traces" -q)
+    case $step in
+        replay) "$bin" replay vectors/regress/"$cfg"-*.vec "${common[@]}" --name "$cfg" ;;
+        heavy) "$bin" lockstep --seed "$seed" --runs "$runs" --p-valid 0.5 --p-ready 0.3 "${common[@]}" --name "$cfg" ;;
+        light) "$bin" lockstep --seed $((seed + 1000)) --runs "$runs" --p-valid 0.95 --p-ready 0.95 "${common[@]}" --name "$cfg" ;;
+    esac
+}
+
+build() {
+    local cfg=$1 kind=$2 dir=$3
+    tb/build-model.sh "$cfg" "$kind" "$dir/vl/$cfg/$kind" "$dir/rtl" -Wno-fatal >"$dir/build-$cfg-$kind.log" 2>&1
+}
+
+caught=0; missed=0
+printf '%-26s %-7s %-8s %-40s %7s  %s\n' mutant caught config "first failing test" cycle port
+for name in "${names[@]}"; do
+    dir="$out/$name"
+    rm -rf "$dir"
+    bug=$(awk -F'\t' -v n="$name" '!/^#/ && $1 == n { print $5; exit }' "$catalog")
+    result=(no - - - - -)
+    if ! apply "$name" "$dir" 2>"$dir.err"; then
+        result=(ERROR - "$(head -n 1 "$dir.err")" - - -)
+    else
+        for cfg in $configs; do
+            if ! build "$cfg" plain "$dir"; then
+                result=(ERROR "$cfg" "build failed: $dir/build-$cfg-plain.log" - - -)
+                break
+            fi
+            hit=""
+            for step in replay heavy light; do
+                log="$dir/$cfg-$step.log"
+                run_step "$cfg" "$dir" "$step" >"$log" 2>&1
+                rc=$?
+                if [ $rc -eq 1 ]; then hit=$step; break; fi
+                if [ $rc -ne 0 ]; then result=(ERROR "$cfg" "testbench error, see $log" - - -); break 2; fi
+            done
+            [ -z "$hit" ] && continue
+            # Caught: build the traced model and rerun the failing step for the waveform.
+            rm -rf "$dir/traces"
+            if build "$cfg" trace "$dir"; then run_step "$cfg" "$dir" "$hit" >"$log" 2>&1; fi
+            test_name=$(sed -n 's/^MISMATCH in //p' "$log" | head -n 1)
+            cycle=$(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$log" | head -n 1)
+            port=$(sed -n 's/^  port \([a-z_]*\):.*/\1/p' "$log" | head -n 1)
+            trace=$(sed -n 's/^  trace: \([^ ]*\).*/\1/p' "$log" | head -n 1)
+            result=(yes "$cfg" "${test_name:-?}" "${cycle:-?}" "${port:-?}" "${trace:--}")
+            break
+        done
+    fi
+    rm -f "$dir.err"
+    if [ "${result[0]}" = yes ]; then caught=$((caught + 1)); else missed=$((missed + 1)); fi
+    printf '%-26s %-7s %-8s %-40s %7s  %s\n' "$name" "${result[0]}" "${result[1]}" "${result[2]}" "${result[3]}" "${result[4]}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${result[@]:0:6}" "$bug" >>"$summary.tmp"
+    # Keep the traces and logs, drop the bulky model builds.
+    rm -rf "$dir/vl"
+done
+mv -f "$summary.tmp" "$summary"
+echo "mutants: $caught caught, $missed not caught of $((caught + missed)) (table: $summary)"
+[ "$missed" -eq 0 ]

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# build-model.sh CONFIG KIND OUTDIR RTLDIR [VERILATOR FLAGS...]
+# Verilates the accelerator for rtl/cfg/CONFIG.cfg into OUTDIR/vl and links the testbench
+# OUTDIR/mpq-tb from the driver objects in $TB_OBJS and the golden library $GOLDEN_LIB.
+# KIND: plain (fast, no tracing), trace (tb/mpq_tb_top.sv wrapper, FST), cov (coverage).
+# RTLDIR is rtl/ normally, a mutated copy for mutation testing.
+set -euo pipefail
+cfg=$1 kind=$2 out=$3 rtl=$4
+shift 4
+: "${VERILATOR:=verilator}" "${CXX:=c++}" "${TB_OBJS:?}" "${GOLDEN_LIB:?}"
+cfgfile=rtl/cfg/$cfg.cfg
+[ -f "$cfgfile" ] || { echo "build-model.sh: no configuration $cfgfile" >&2; exit 2; }
+gflags=$(awk '{ sub(/#.*/, ""); if (split($0, kv, "=") == 2) { gsub(/[ \t]/, "", kv[1]);
+  gsub(/[ \t]/, "", kv[2]); if (kv[1] != "") printf "-G%s=%s ", kv[1], kv[2] } }' "$cfgfile")
+srcs=("$rtl/mpq_pkg.sv" "$rtl/mpq_wbuf.sv" "$rtl/mpq_lane.sv" "$rtl/mpq_requant.sv" "$rtl/mpq_top.sv")
+flags=(--cc -O3 --x-assign fast --x-initial fast --assert --prefix Vdut -Mdir "$out/vl")
+defs=()
+case $kind in
+  plain) flags+=(--top-module mpq_top) ;;
+  trace) flags+=(--top-module mpq_tb_top --trace-fst --trace-structs); srcs+=(tb/mpq_tb_top.sv)
+         defs+=(-DMPQ_TRACED) ;;
+  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle); defs+=(-DMPQ_COVERAGE) ;;
+  *) echo "build-model.sh: unknown kind $kind" >&2; exit 2 ;;
+esac
+rm -rf "$out/vl"
+mkdir -p "$out"
+# shellcheck disable=SC2086
+"$VERILATOR" "${flags[@]}" "$@" $gflags "$rtl/mpq.vlt" "${srcs[@]}" >"$out/verilator.log" 2>&1 \
+  || { cat "$out/verilator.log" >&2; exit 1; }
+# The model's archive and the Verilator runtime objects it needs (VM_GLOBAL_FAST).
+globals=$(sed -n '/^VM_GLOBAL_FAST/,/^$/p' "$out/vl/Vdut_classes.mk" | grep -v VM_GLOBAL | tr -d '\\' | xargs)
+objs=$(for g in $globals; do printf '%s.o ' "$g"; done)
+# -O2 for the model (Verilator's default OPT_FAST is -Os).
+make -s -C "$out/vl" -f Vdut.mk -j2 OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 Vdut__ALL.a $objs \
+  >"$out/make.log" 2>&1 || { cat "$out/make.log" >&2; exit 1; }
+vlinc=$("$VERILATOR" --getenv VERILATOR_ROOT)/include
+"$CXX" -std=gnu++14 -O2 -g -I"$out/vl" -I"$vlinc" -I"$vlinc/vltstd" -Igolden -Itb "${defs[@]}" \
+  ${CXXFLAGS_SAN:-} -c tb/mpq_dut.cpp -o "$out/mpq_dut.o"
+libs=(-lz -lm -lpthread)
+# shellcheck disable=SC2086
+"$CXX" ${LDFLAGS_SAN:-} -o "$out/mpq-tb.tmp" $TB_OBJS "$out/mpq_dut.o" "$out/vl/Vdut__ALL.a" \
+  $(for o in $objs; do printf '%s ' "$out/vl/$o"; done) "$GOLDEN_LIB" "${libs[@]}"
+mv "$out/mpq-tb.tmp" "$out/mpq-tb"

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// mpq_dut.cpp: the thin C++ shim over the Verilated model (class Vdut, from
+// `verilator --prefix Vdut`). Ports of any width map to the word arrays of mpq_port_in /
+// mpq_port_out (VlWide layout) through overloads on Verilator's port types.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "Vdut.h"
+#include "verilated.h"
+#ifdef MPQ_TRACED
+#include "verilated_fst_c.h"
+#endif
+#ifdef MPQ_COVERAGE
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+
+#include "verilated_cov.h"
+#endif
+
+#include "mpq_dut.h"
+
+namespace {
+
+inline void put(CData &p, const uint32_t *w) { p = static_cast<CData>(w[0]); }
+inline void put(SData &p, const uint32_t *w) { p = static_cast<SData>(w[0]); }
+inline void put(IData &p, const uint32_t *w) { p = w[0]; }
+inline void put(QData &p, const uint32_t *w) { p = static_cast<QData>(w[0]) | static_cast<QData>(w[1]) << 32; }
+template <std::size_t N> inline void put(VlWide<N> &p, const uint32_t *w)
+{
+    for (std::size_t i = 0; i < N; i++) p[i] = w[i];
+}
+
+inline void get(const CData &p, uint32_t *w) { w[0] = p; }
+inline void get(const SData &p, uint32_t *w) { w[0] = p; }
+inline void get(const IData &p, uint32_t *w) { w[0] = p; }
+inline void get(const QData &p, uint32_t *w)
+{
+    w[0] = static_cast<uint32_t>(p);
+    w[1] = static_cast<uint32_t>(p >> 32);
+}
+template <std::size_t N> inline void get(const VlWide<N> &p, uint32_t *w)
+{
+    for (std::size_t i = 0; i < N; i++) w[i] = p[i];
+}
+
+inline uint64_t get64(const CData &p) { return p; }
+inline uint64_t get64(const SData &p) { return p; }
+inline uint64_t get64(const IData &p) { return p; }
+inline uint64_t get64(const QData &p) { return p; }
+
+}  // namespace
+
+struct mpq_dut {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<Vdut> top;
+    uint64_t time = 0;
+#ifdef MPQ_TRACED
+    std::unique_ptr<VerilatedFstC> fst;
+    bool dump = false;
+#endif
+};
+
+extern "C" {
+
+mpq_dut *mpq_dut_new(void)
+{
+    mpq_dut *d = new (std::nothrow) mpq_dut;
+    if (!d) return nullptr;
+    d->ctx.reset(new VerilatedContext);
+    // A failed SV assertion must not abort the process: the testbench reports it.
+    d->ctx->fatalOnError(false);
+#ifdef MPQ_TRACED
+    d->ctx->traceEverOn(true);
+#endif
+    d->top.reset(new Vdut{d->ctx.get(), "mpq"});
+    d->top->clk_i = 0;
+    d->top->rst_ni = 1;
+    d->top->eval();  // constant outputs (hwcfg_o) settle
+    return d;
+}
+
+void mpq_dut_free(mpq_dut *d)
+{
+    if (!d) return;
+    mpq_dut_trace_close(d);
+    d->top->final();
+#ifdef MPQ_COVERAGE
+    // Coverage build (make coverage): each model's counters go to their own file in
+    // $MPQ_COV_DIR while the model is alive; verilator_coverage merges them.
+    if (const char *dir = std::getenv("MPQ_COV_DIR")) {
+        static std::atomic<unsigned> seq{0};
+        char path[4096];
+        std::snprintf(path, sizeof path, "%s/cov-%ld-%u.dat", dir, static_cast<long>(getpid()),
+                      seq++);
+        d->ctx->coveragep()->write(path);
+    }
+#endif
+    delete d;
+}
+
+int mpq_dut_traced(void)
+{
+#ifdef MPQ_TRACED
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static void dump(mpq_dut *d)
+{
+#ifdef MPQ_TRACED
+    if (d->fst && d->dump) d->fst->dump(d->time);
+#else
+    (void)d;
+#endif
+}
+
+void mpq_dut_eval(mpq_dut *d, const mpq_port_in *in, mpq_port_out *out)
+{
+    Vdut &t = *d->top;
+    t.clk_i = 0;
+    t.rst_ni = in->rst_n;
+    t.cfg_valid_i = in->cfg_valid;
+    t.wgt_valid_i = in->wgt_valid;
+    t.act_valid_i = in->act_valid;
+    t.out_ready_i = in->out_ready;
+    put(t.cfg_data_i, in->cfg_data);
+    put(t.wgt_data_i, in->wgt_data);
+    put(t.act_data_i, in->act_data);
+    t.eval();
+    out->cfg_ready = t.cfg_ready_o;
+    out->wgt_ready = t.wgt_ready_o;
+    out->act_ready = t.act_ready_o;
+    out->out_valid = t.out_valid_o;
+    out->busy = t.busy_o;
+    out->done = t.done_o;
+    out->ovf = get64(t.ovf_o);
+    get(t.out_data_o, out->out_data);
+}
+
+void mpq_dut_apply(mpq_dut *d, const mpq_port_in *in)
+{
+    Vdut &t = *d->top;
+    t.clk_i = 0;
+    t.rst_ni = in->rst_n;
+    t.cfg_valid_i = in->cfg_valid;
+    t.wgt_valid_i = in->wgt_valid;
+    t.act_valid_i = in->act_valid;
+    t.out_ready_i = in->out_ready;
+    put(t.cfg_data_i, in->cfg_data);
+    put(t.wgt_data_i, in->wgt_data);
+    put(t.act_data_i, in->act_data);
+    t.eval();
+}
+
+void mpq_dut_tick(mpq_dut *d)
+{
+    dump(d);  // the settled values of this cycle, at time 10c
+    d->top->clk_i = 1;
+    d->top->eval();
+    d->time += 5;
+    dump(d);  // after the edge, at 10c+5
+    d->time += 5;
+    d->ctx->timeInc(10);
+}
+
+void mpq_dut_hwcfg(mpq_dut *d, uint32_t words[MPQ_HWCFG_WORDS])
+{
+    get(d->top->hwcfg_o, words);
+}
+
+int mpq_dut_assert_failed(const mpq_dut *d) { return d->ctx->gotError() ? 1 : 0; }
+
+void mpq_dut_set_expected(mpq_dut *d, const mpq_port_out *exp, uint32_t mismatch, uint64_t cycle)
+{
+#ifdef MPQ_TRACED
+    Vdut &t = *d->top;
+    t.exp_cfg_ready = exp->cfg_ready;
+    t.exp_wgt_ready = exp->wgt_ready;
+    t.exp_act_ready = exp->act_ready;
+    t.exp_out_valid = exp->out_valid;
+    t.exp_busy = exp->busy;
+    t.exp_done = exp->done;
+    put(t.exp_ovf, reinterpret_cast<const uint32_t *>(&exp->ovf));
+    put(t.exp_out_data, exp->out_data);
+    t.mismatch = mismatch != 0;
+    t.mismatch_ports = mismatch;
+    t.tb_cycle = cycle;
+    t.eval();  // the wrapper's inputs only feed the waveform
+#else
+    (void)d;
+    (void)exp;
+    (void)mismatch;
+    (void)cycle;
+#endif
+}
+
+int mpq_dut_trace_open(mpq_dut *d, const char *path)
+{
+#ifdef MPQ_TRACED
+    d->fst.reset(new VerilatedFstC);
+    d->top->trace(d->fst.get(), 99);
+    d->fst->open(path);
+    if (!d->fst->isOpen()) {
+        d->fst.reset();
+        return -1;
+    }
+    return 0;
+#else
+    (void)d;
+    (void)path;
+    return -1;
+#endif
+}
+
+void mpq_dut_trace_enable(mpq_dut *d, int on)
+{
+#ifdef MPQ_TRACED
+    d->dump = on != 0;
+#else
+    (void)d;
+    (void)on;
+#endif
+}
+
+void mpq_dut_trace_close(mpq_dut *d)
+{
+#ifdef MPQ_TRACED
+    if (d->fst) {
+        d->fst->close();
+        d->fst.reset();
+    }
+#else
+    (void)d;
+#endif
+}
+
+}  // extern "C"

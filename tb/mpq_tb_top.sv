@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+//
+// mpq_tb_top: the traced co-simulation top. It instantiates the accelerator unchanged as
+// `dut` and adds inputs that the C testbench drives every cycle with the golden model's
+// expected outputs, a mismatch flag with a bit per port, and the cycle number, so that a
+// waveform shows expected and actual side by side. Only the mismatch-trace build uses it.
+module mpq_tb_top #(
+  parameter int unsigned Lanes = 8,
+  parameter int unsigned KLanes = 16,
+  parameter int unsigned HpPerGroup = 1,
+  parameter int unsigned ActBits = 8,
+  parameter int unsigned HpBits = 8,
+  parameter int unsigned AlphaBits = 8,
+  parameter int unsigned AccBits = 32,
+  parameter int unsigned OutBits = 8,
+  parameter int unsigned KMax = 1024,
+  localparam int unsigned IdxW = $clog2(KLanes),
+  localparam int unsigned LaneW = 2 * KLanes + HpPerGroup * (IdxW + HpBits),
+  localparam int unsigned CfgW = mpq_pkg::CFG_LANE_BASE + mpq_pkg::CFG_LANE_W * Lanes,
+  localparam int unsigned WgtW = Lanes * LaneW,
+  localparam int unsigned ActW = KLanes * ActBits,
+  localparam int unsigned OutW = Lanes * OutBits
+) (
+  input  logic              clk_i,
+  input  logic              rst_ni,
+  input  logic              cfg_valid_i,
+  output logic              cfg_ready_o,
+  input  logic [CfgW-1:0]   cfg_data_i,
+  input  logic              wgt_valid_i,
+  output logic              wgt_ready_o,
+  input  logic [WgtW-1:0]   wgt_data_i,
+  input  logic              act_valid_i,
+  output logic              act_ready_o,
+  input  logic [ActW-1:0]   act_data_i,
+  output logic              out_valid_o,
+  input  logic              out_ready_i,
+  output logic [OutW-1:0]   out_data_o,
+  output logic              busy_o,
+  output logic              done_o,
+  output logic [Lanes-1:0]  ovf_o,
+  output logic [127:0]      hwcfg_o,
+  // Golden model, this cycle
+  input  logic              exp_cfg_ready,
+  input  logic              exp_wgt_ready,
+  input  logic              exp_act_ready,
+  input  logic              exp_out_valid,
+  input  logic [OutW-1:0]   exp_out_data,
+  input  logic              exp_busy,
+  input  logic              exp_done,
+  input  logic [Lanes-1:0]  exp_ovf,
+  // 1 in a cycle where some output differs; mismatch_ports has a bit per port:
+  // 0 cfg_ready 1 wgt_ready 2 act_ready 3 out_valid 4 out_data 5 busy 6 done 7 ovf 8 assertion
+  input  logic              mismatch,
+  input  logic [15:0]       mismatch_ports,
+  input  logic [63:0]       tb_cycle
+);
+
+  mpq_top #(
+    .Lanes     (Lanes),
+    .KLanes    (KLanes),
+    .HpPerGroup(HpPerGroup),
+    .ActBits   (ActBits),
+    .HpBits    (HpBits),
+    .AlphaBits (AlphaBits),
+    .AccBits   (AccBits),
+    .OutBits   (OutBits),
+    .KMax      (KMax)
+  ) dut (
+    .clk_i,
+    .rst_ni,
+    .cfg_valid_i,
+    .cfg_ready_o,
+    .cfg_data_i,
+    .wgt_valid_i,
+    .wgt_ready_o,
+    .wgt_data_i,
+    .act_valid_i,
+    .act_ready_o,
+    .act_data_i,
+    .out_valid_o,
+    .out_ready_i,
+    .out_data_o,
+    .busy_o,
+    .done_o,
+    .ovf_o,
+    .hwcfg_o
+  );
+
+endmodule

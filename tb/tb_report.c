@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tb_report.c: mismatch reports (text, JSON), the GTKWave save file, JUnit XML. */
+#define _DEFAULT_SOURCE /* realpath */
+#include "tb_report.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq.h"
+
+const char *const tb_port_names[TB_P_COUNT] = {
+    "cfg_ready_o", "wgt_ready_o", "act_ready_o", "out_valid_o", "out_data_o",
+    "busy_o", "done_o", "ovf_o", "assertion",
+};
+
+static const char *const state_names[4] = {"IDLE", "LOAD", "RUN", "DRAIN"};
+
+int tb_where_from_file(const char *path, tb_result *r, char *err, size_t errlen)
+{
+    mpq_vec_reader *rd;
+    if (mpq_vec_reader_open(path, &rd, err, errlen) != 0)
+        return -1;
+    mpq_cm *cm;
+    if (mpq_cm_new(&mpq_vec_reader_header(rd)->hw, &cm) != 0) {
+        mpq_vec_reader_close(rd);
+        return -1;
+    }
+    static mpq_port_in in;
+    static mpq_port_out exp, got;
+    uint64_t c = 0;
+    unsigned next = 0;
+    unsigned nrec = r->mismatches < TB_MAX_RECORDED ? (unsigned)r->mismatches : TB_MAX_RECORDED;
+    while (next < nrec && mpq_vec_reader_next(rd, &in, &exp) == 1) {
+        mpq_cm_eval(cm, &in, &got);
+        while (next < nrec && r->mis[next].cycle == c) {
+            mpq_cm_where_get(cm, &r->mis[next].where);
+            r->mis[next].have_where = 1;
+            next++;
+        }
+        mpq_cm_tick(cm, &in);
+        c++;
+    }
+    mpq_cm_free(cm);
+    mpq_vec_reader_close(rd);
+    return 0;
+}
+
+static void hex_bus(char *buf, size_t len, const uint32_t *w, unsigned bits)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, len - n, "0x");
+    for (int i = (int)MPQ_WORDS(bits) - 1; i >= 0 && n < len; i--) {
+        unsigned wb = (unsigned)i == MPQ_WORDS(bits) - 1 && bits % 32 ? bits % 32 : 32;
+        int digits = (int)((wb + 3) / 4);
+        n += (size_t)snprintf(buf + n, len - n, "%0*" PRIx32 "%s", digits, w[i], i ? "_" : "");
+    }
+}
+
+static unsigned channel_of(const tb_result *r, const tb_mismatch *m, unsigned lane)
+{
+    long tile = m->have_where && m->where.tile >= 0 ? m->where.tile : 0;
+    return (unsigned)tile * r->h.hw.lanes + lane;
+}
+
+static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size_t len)
+{
+    const mpq_hwcfg *hw = &r->h.hw;
+    if (!m->have_where) {
+        snprintf(buf, len, "unknown (the golden cycle model could not be re-run)");
+        return;
+    }
+    const mpq_cm_where *w = &m->where;
+    unsigned tiles = (r->h.n + hw->lanes - 1) / hw->lanes;
+    size_t n = 0;
+    if (w->tile < 0) {
+        snprintf(buf, len, "before the first tile (state IDLE)");
+        return;
+    }
+    unsigned c0 = (unsigned)w->tile * hw->lanes;
+    n += (size_t)snprintf(buf + n, len - n, "tile %ld of %u (channels n=%u..%u), state %s", w->tile + 1,
+                          tiles, c0, c0 + hw->lanes - 1, state_names[w->state & 3]);
+    unsigned ns = (w->k_len + hw->klanes - 1) / hw->klanes;
+    if (w->state == 1)
+        n += (size_t)snprintf(buf + n, len - n, ", loading weight slice %u of %u (k=%u..%u)",
+                              w->wslice, ns, w->wslice * hw->klanes,
+                              w->wslice * hw->klanes + hw->klanes - 1);
+    if (w->state == 2) {
+        unsigned k1 = w->slice * hw->klanes + hw->klanes - 1;
+        if (k1 >= w->k_len)
+            k1 = w->k_len - 1;
+        n += (size_t)snprintf(buf + n, len - n, ", accumulating row m=%u of %u, k slice %u of %u (k=%u..%u)",
+                              w->row, w->m_rows, w->slice, ns, w->slice * hw->klanes, k1);
+    }
+    if (w->out_row >= 0 && n < len)
+        snprintf(buf + n, len - n, "; on out_data_o: row m=%ld", w->out_row);
+}
+
+/* Per-port lines of one mismatching cycle. */
+static void port_lines(FILE *f, const tb_result *r, const tb_mismatch *m)
+{
+    const mpq_hwcfg *hw = &r->h.hw;
+    for (unsigned p = 0; p < TB_P_COUNT; p++) {
+        if (!(m->ports >> p & 1u))
+            continue;
+        switch (p) {
+        case TB_P_OUT_DATA: {
+            char e[700], a[700];
+            hex_bus(e, sizeof e, m->exp.out_data, mpq_hw_out_w(hw));
+            hex_bus(a, sizeof a, m->act.out_data, mpq_hw_out_w(hw));
+            fprintf(f, "  port out_data_o: expected %s\n                  actual   %s\n", e, a);
+            for (unsigned l = 0; l < hw->lanes; l++) {
+                uint32_t ev = mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits);
+                uint32_t av = mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
+                if (ev == av)
+                    continue;
+                fprintf(f, "    lane %u = output channel n=%u", l, channel_of(r, m, l));
+                if (m->have_where && m->where.out_row >= 0)
+                    fprintf(f, ", row m=%ld", m->where.out_row);
+                fprintf(f, ": expected %d (0x%x), actual %d (0x%x)\n", mpq_sext(ev, hw->out_bits),
+                        ev, mpq_sext(av, hw->out_bits), av);
+            }
+            break;
+        }
+        case TB_P_OVF:
+            fprintf(f, "  port ovf_o: expected 0x%" PRIx64 ", actual 0x%" PRIx64 "\n", m->exp.ovf,
+                    m->act.ovf);
+            for (unsigned l = 0; l < hw->lanes; l++) {
+                unsigned e = (unsigned)(m->exp.ovf >> l & 1u), a = (unsigned)(m->act.ovf >> l & 1u);
+                if (e != a)
+                    fprintf(f, "    lane %u = output channel n=%u: overflow flag expected %u, actual %u\n",
+                            l, channel_of(r, m, l), e, a);
+            }
+            break;
+        case TB_P_ASSERT:
+            fprintf(f, "  an SV assertion of the DUT failed in this cycle (Verilator's message is "
+                       "printed above it)\n");
+            break;
+        default: {
+            const uint8_t *ev = NULL, *av = NULL;
+            switch (p) {
+            case TB_P_CFG_READY: ev = &m->exp.cfg_ready; av = &m->act.cfg_ready; break;
+            case TB_P_WGT_READY: ev = &m->exp.wgt_ready; av = &m->act.wgt_ready; break;
+            case TB_P_ACT_READY: ev = &m->exp.act_ready; av = &m->act.act_ready; break;
+            case TB_P_OUT_VALID: ev = &m->exp.out_valid; av = &m->act.out_valid; break;
+            case TB_P_BUSY: ev = &m->exp.busy; av = &m->act.busy; break;
+            case TB_P_DONE: ev = &m->exp.done; av = &m->act.done; break;
+            default: break;
+            }
+            if (ev)
+                fprintf(f, "  port %s: expected %u, actual %u\n", tb_port_names[p], *ev, *av);
+            break;
+        }
+        }
+    }
+}
+
+void tb_print_report(FILE *f, const tb_result *r)
+{
+    const tb_mismatch *m = &r->mis[0];
+    char buf[1024];
+    fprintf(f, "MISMATCH in %s\n", r->name);
+    fprintf(f, "  first mismatching cycle %" PRIu64 " (time %" PRIu64 " in wave.fst; cycles count "
+               "from 0, the first reset cycle)\n", m->cycle, m->cycle * 10u);
+    port_lines(f, r, m);
+    where_text(r, m, buf, sizeof buf);
+    fprintf(f, "  the array in that cycle: %s\n", buf);
+    fprintf(f, "  inputs in that cycle: rst_ni=%u cfg_valid_i=%u wgt_valid_i=%u act_valid_i=%u "
+               "out_ready_i=%u\n", m->in.rst_n, m->in.cfg_valid, m->in.wgt_valid, m->in.act_valid,
+            m->in.out_ready);
+    fprintf(f, "  layer: m=%u k=%u n=%u, %s accumulator; %s\n", r->h.m, r->h.k, r->h.n,
+            r->h.acc_sat ? "saturating" : "wrapping", r->h.source);
+    fprintf(f, "  configuration: %s\n", mpq_hwcfg_str(&r->h.hw, buf, sizeof buf));
+    fprintf(f, "  seeds: layer %" PRIu64 ", timing %" PRIu64 "\n", r->h.seed, r->h.timing_seed);
+    if (r->mismatches > 1) {
+        fprintf(f, "  %" PRIu64 " mismatching cycles before the run stopped; the next ones:", r->mismatches);
+        for (unsigned i = 1; i < r->mismatches && i < TB_MAX_RECORDED; i++) {
+            fprintf(f, " %" PRIu64 "(", r->mis[i].cycle);
+            for (unsigned p = 0, first = 1; p < TB_P_COUNT; p++)
+                if (r->mis[i].ports >> p & 1u) {
+                    fprintf(f, "%s%s", first ? "" : ",", tb_port_names[p]);
+                    first = 0;
+                }
+            fprintf(f, ")");
+        }
+        fprintf(f, "\n");
+    } else {
+        fprintf(f, "  stopped at the first mismatching cycle (--max-mismatches N to go on)\n");
+    }
+    fprintf(f, "  reproduce: %s\n", r->repro);
+    if (r->trace_dir[0]) {
+        fprintf(f, "  trace: %s/ (report.txt, report.json, wave.fst, wave.gtkw)\n", r->trace_dir);
+        fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", r->trace_dir,
+                r->trace_dir);
+    }
+    if (r->trace_note[0])
+        fprintf(f, "  %s\n", r->trace_note);
+}
+
+void tb_short(const tb_result *r, char *buf, size_t len)
+{
+    const tb_mismatch *m = &r->mis[0];
+    const mpq_hwcfg *hw = &r->h.hw;
+    size_t n = (size_t)snprintf(buf, len, "cycle %" PRIu64 ":", m->cycle);
+    for (unsigned p = 0; p < TB_P_COUNT && n < len; p++) {
+        if (!(m->ports >> p & 1u))
+            continue;
+        if (p == TB_P_OUT_DATA) {
+            for (unsigned l = 0; l < hw->lanes && n < len; l++) {
+                uint32_t ev = mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits);
+                uint32_t av = mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
+                if (ev != av) {
+                    n += (size_t)snprintf(buf + n, len - n,
+                                          " out_data_o lane %u (channel n=%u) expected %d, actual %d;", l,
+                                          channel_of(r, m, l), mpq_sext(ev, hw->out_bits),
+                                          mpq_sext(av, hw->out_bits));
+                    break;
+                }
+            }
+        } else if (p == TB_P_OVF) {
+            for (unsigned l = 0; l < hw->lanes && n < len; l++)
+                if ((m->exp.ovf ^ m->act.ovf) >> l & 1u) {
+                    n += (size_t)snprintf(buf + n, len - n, " ovf_o lane %u (channel n=%u) expected %u;",
+                                          l, channel_of(r, m, l), (unsigned)(m->exp.ovf >> l & 1u));
+                    break;
+                }
+        } else {
+            n += (size_t)snprintf(buf + n, len - n, " %s;", tb_port_names[p]);
+        }
+    }
+    if (n > 0 && n < len && buf[n - 1] == ';')
+        buf[n - 1] = '\0';
+}
+
+/* ---- files --------------------------------------------------------------------------------- */
+static FILE *open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, char *fin, size_t flen)
+{
+    snprintf(fin, flen, "%s/%s", dir, name);
+    snprintf(tmp, tlen, "%s/%s.tmp", dir, name);
+    return fopen(tmp, "w");
+}
+
+static int close_tmp(FILE *f, const char *tmp, const char *fin)
+{
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        remove(tmp);
+        return -1;
+    }
+    return rename(tmp, fin);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
+{
+    const mpq_hwcfg *hw = &r->h.hw;
+    fprintf(f, "{\"cycle\": %" PRIu64 ", \"time\": %" PRIu64 ", \"ports\": [", m->cycle, m->cycle * 10u);
+    for (unsigned p = 0, first = 1; p < TB_P_COUNT; p++)
+        if (m->ports >> p & 1u) {
+            fprintf(f, "%s\"%s\"", first ? "" : ", ", tb_port_names[p]);
+            first = 0;
+        }
+    fprintf(f, "], \"lanes\": [");
+    int first = 1;
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        int d_out = (m->ports >> TB_P_OUT_DATA & 1u) &&
+                    mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits) !=
+                        mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
+        int d_ovf = (m->ports >> TB_P_OVF & 1u) && ((m->exp.ovf ^ m->act.ovf) >> l & 1u);
+        if (!d_out && !d_ovf)
+            continue;
+        fprintf(f, "%s{\"lane\": %u, \"channel\": %u", first ? "" : ", ", l, channel_of(r, m, l));
+        if (d_out)
+            fprintf(f, ", \"out_expected\": %d, \"out_actual\": %d",
+                    mpq_sext(mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits), hw->out_bits),
+                    mpq_sext(mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits), hw->out_bits));
+        if (d_ovf)
+            fprintf(f, ", \"ovf_expected\": %u, \"ovf_actual\": %u", (unsigned)(m->exp.ovf >> l & 1u),
+                    (unsigned)(m->act.ovf >> l & 1u));
+        fprintf(f, "}");
+        first = 0;
+    }
+    fprintf(f, "]");
+    if (m->have_where) {
+        const mpq_cm_where *w = &m->where;
+        fprintf(f, ", \"where\": {\"tile\": %ld, \"state\": \"%s\", \"row\": %u, \"slice\": %u, "
+                   "\"k_first\": %u, \"out_row\": %ld}",
+                w->tile, state_names[w->state & 3], w->row, w->slice, w->slice * hw->klanes, w->out_row);
+    }
+    fprintf(f, "}");
+}
+
+int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsigned after)
+{
+    char tmp[1500], fin[1500];
+    FILE *f = open_tmp(dir, "report.txt", tmp, sizeof tmp, fin, sizeof fin);
+    if (!f)
+        return -1;
+    tb_print_report(f, r);
+    if (close_tmp(f, tmp, fin) != 0)
+        return -1;
+    f = open_tmp(dir, "report.json", tmp, sizeof tmp, fin, sizeof fin);
+    if (!f)
+        return -1;
+    char cfg[256];
+    fprintf(f, "{\n  \"test\": ");
+    json_str(f, r->name);
+    fprintf(f, ",\n  \"status\": \"mismatch\",\n  \"first_cycle\": %" PRIu64 ",\n  \"mismatching_cycles\": %" PRIu64
+               ",\n  \"cycles_run\": %" PRIu64 ",\n  \"mismatches\": [", r->mis[0].cycle, r->mismatches, r->cycles);
+    for (unsigned i = 0; i < r->mismatches && i < TB_MAX_RECORDED; i++) {
+        fprintf(f, "%s\n    ", i ? "," : "");
+        json_mismatch(f, r, &r->mis[i]);
+    }
+    fprintf(f, "\n  ],\n  \"configuration\": ");
+    json_str(f, mpq_hwcfg_str(&r->h.hw, cfg, sizeof cfg));
+    fprintf(f, ",\n  \"layer\": {\"m\": %u, \"k\": %u, \"n\": %u, \"acc\": \"%s\", \"source\": ", r->h.m,
+            r->h.k, r->h.n, r->h.acc_sat ? "sat" : "wrap");
+    json_str(f, r->h.source);
+    fprintf(f, "},\n  \"seed\": %" PRIu64 ",\n  \"timing_seed\": %" PRIu64 ",\n  \"vector_file\": ",
+            r->h.seed, r->h.timing_seed);
+    json_str(f, r->file);
+    fprintf(f, ",\n  \"reproduce\": ");
+    json_str(f, r->repro);
+    uint64_t lo = r->mis[0].cycle > before ? r->mis[0].cycle - before : 0;
+    fprintf(f, ",\n  \"waveform\": {\"file\": \"wave.fst\", \"gtkw\": \"wave.gtkw\", \"first_cycle\": %" PRIu64
+               ", \"last_cycle\": %" PRIu64 ", \"note\": ", lo, r->mis[0].cycle + after);
+    json_str(f, r->trace_note);
+    fprintf(f, "}\n}\n");
+    return close_tmp(f, tmp, fin);
+}
+
+int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
+{
+    char tmp[1500], fin[1500], absdir[PATH_MAX];
+    if (!realpath(dir, absdir))
+        snprintf(absdir, sizeof absdir, "%s", dir);
+    FILE *f = open_tmp(dir, "wave.gtkw", tmp, sizeof tmp, fin, sizeof fin);
+    if (!f)
+        return -1;
+    const mpq_hwcfg *hw = &r->h.hw;
+    unsigned ow = mpq_hw_out_w(hw), cw = mpq_hw_cfg_w(hw), ww = mpq_hw_wgt_w(hw), aw = mpq_hw_act_w(hw);
+    uint64_t lo = r->trace_lo;
+    fprintf(f, "[*] mpq mismatch trace: %s, first mismatch at cycle %" PRIu64 " (time %" PRIu64 ")\n",
+            r->name, c, c * 10u);
+    fprintf(f, "[dumpfile] \"%s/wave.fst\"\n", absdir);
+    fprintf(f, "[savefile] \"%s/wave.gtkw\"\n", absdir);
+    fprintf(f, "[timestart] %" PRIu64 "\n", (c > lo + 20 ? c - 20 : lo) * 10u);
+    fprintf(f, "[size] 1600 900\n[pos] -1 -1\n");
+    fprintf(f, "*-5.000000 %" PRIu64 " -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1\n",
+            c * 10u);
+    fprintf(f, "[sst_width] 250\n[signals_width] 300\n[sst_expanded] 1\n[sst_vpaned_height] 300\n");
+    const char *t = "TOP.mpq_tb_top";
+    fprintf(f, "@200\n-testbench\n@28\n%s.clk_i\n%s.rst_ni\n@24\n%s.tb_cycle[63:0]\n", t, t, t);
+    fprintf(f, "@28\n%s.mismatch\n@22\n%s.mismatch_ports[15:0]\n", t, t);
+    fprintf(f, "@200\n-output: actual | expected\n@28\n%s.out_valid_o\n%s.exp_out_valid\n%s.out_ready_i\n", t, t, t);
+    fprintf(f, "@22\n%s.out_data_o[%u:0]\n%s.exp_out_data[%u:0]\n", t, ow - 1, t, ow - 1);
+    fprintf(f, "@28\n%s.act_ready_o\n%s.exp_act_ready\n%s.wgt_ready_o\n%s.exp_wgt_ready\n", t, t, t, t);
+    fprintf(f, "%s.cfg_ready_o\n%s.exp_cfg_ready\n%s.busy_o\n%s.exp_busy\n%s.done_o\n%s.exp_done\n", t, t, t, t, t, t);
+    if (hw->lanes > 1)
+        fprintf(f, "@22\n%s.ovf_o[%u:0]\n%s.exp_ovf[%u:0]\n", t, hw->lanes - 1, t, hw->lanes - 1);
+    else
+        fprintf(f, "@28\n%s.ovf_o\n%s.exp_ovf\n", t, t);
+    fprintf(f, "@200\n-inputs\n@28\n%s.cfg_valid_i\n%s.wgt_valid_i\n%s.act_valid_i\n", t, t, t);
+    fprintf(f, "@22\n%s.cfg_data_i[%u:0]\n%s.wgt_data_i[%u:0]\n%s.act_data_i[%u:0]\n", t, cw - 1, t, ww - 1, t, aw - 1);
+    fprintf(f, "@200\n-DUT state\n@24\n%s.dut.state_q[1:0]\n%s.dut.row_q[15:0]\n%s.dut.slice_q[15:0]\n", t, t, t);
+    fprintf(f, "@28\n%s.dut.rq1_valid_q\n%s.dut.rq2_valid_q\n%s.dut.out_valid_q\n", t, t, t);
+    return close_tmp(f, tmp, fin);
+}
+
+/* ---- JUnit ---------------------------------------------------------------------------------- */
+struct tb_junit {
+    FILE *f;
+    char *path, *tmp;
+    unsigned tests, failures, errors;
+    double seconds;
+    FILE *body; /* test cases, copied after the header once the counts are known */
+};
+
+static void xml_str(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, f);
+        }
+    }
+}
+
+tb_junit *tb_junit_open(const char *path)
+{
+    tb_junit *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    size_t n = strlen(path);
+    j->path = malloc(n + 1);
+    j->tmp = malloc(n + 5);
+    j->body = tmpfile();
+    if (!j->path || !j->tmp || !j->body) {
+        tb_junit_close(j);
+        return NULL;
+    }
+    memcpy(j->path, path, n + 1);
+    snprintf(j->tmp, n + 5, "%s.tmp", path);
+    j->f = fopen(j->tmp, "w");
+    if (!j->f) {
+        fclose(j->body);
+        free(j->path);
+        free(j->tmp);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void tb_junit_case(tb_junit *j, const char *name, double seconds, const char *kind, const char *msg)
+{
+    if (!j)
+        return;
+    j->tests++;
+    j->seconds += seconds;
+    fprintf(j->body, "    <testcase classname=\"mpq.cosim\" name=\"");
+    xml_str(j->body, name);
+    fprintf(j->body, "\" time=\"%.3f\"", seconds);
+    if (!kind) {
+        fprintf(j->body, "/>\n");
+        return;
+    }
+    if (!strcmp(kind, "failure"))
+        j->failures++;
+    else
+        j->errors++;
+    fprintf(j->body, ">\n      <%s message=\"", kind);
+    xml_str(j->body, msg);
+    fprintf(j->body, "\"/>\n    </testcase>\n");
+}
+
+void tb_junit_close(tb_junit *j)
+{
+    if (!j)
+        return;
+    if (j->f) {
+        fprintf(j->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+        fprintf(j->f, "  <testsuite name=\"mpq-tb\" tests=\"%u\" failures=\"%u\" errors=\"%u\" time=\"%.3f\">\n",
+                j->tests, j->failures, j->errors, j->seconds);
+        rewind(j->body);
+        int c;
+        while ((c = fgetc(j->body)) != EOF)
+            fputc(c, j->f);
+        fprintf(j->f, "  </testsuite>\n</testsuites>\n");
+        int bad = ferror(j->f);
+        bad |= fclose(j->f) != 0;
+        if (bad || rename(j->tmp, j->path) != 0)
+            remove(j->tmp);
+    }
+    if (j->body)
+        fclose(j->body);
+    free(j->path);
+    free(j->tmp);
+    free(j);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tb_report.h: results of one co-simulation test, and the files a mismatch leaves behind
+ * (report.txt, report.json, wave.gtkw), JUnit XML. Internal to the testbench. */
+#ifndef TB_REPORT_H
+#define TB_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mpq_hw.h"
+#include "mpq_vec.h"
+
+/* Output ports compared every cycle; bit i of a mismatch mask. */
+enum {
+    TB_P_CFG_READY = 0, TB_P_WGT_READY, TB_P_ACT_READY, TB_P_OUT_VALID, TB_P_OUT_DATA,
+    TB_P_BUSY, TB_P_DONE, TB_P_OVF, TB_P_ASSERT, TB_P_COUNT
+};
+extern const char *const tb_port_names[TB_P_COUNT];
+
+#define TB_MAX_RECORDED 16
+
+typedef struct tb_mismatch {
+    uint64_t cycle;
+    uint32_t ports;
+    mpq_port_in in;
+    mpq_port_out exp, act;
+    mpq_cm_where where;
+    int have_where;
+} tb_mismatch;
+
+typedef struct tb_result {
+    char name[300];
+    char file[1024];     /* replay: the vector file */
+    char repro[2048];
+    char error[2048];
+    char trace_dir[1400];
+    char trace_note[1200];
+    mpq_vec_header h;
+    uint64_t cycles, mismatches;
+    double seconds;
+    tb_mismatch mis[TB_MAX_RECORDED];
+    uint64_t trace_lo, trace_hi;
+} tb_result;
+
+typedef struct tb_summary {
+    unsigned passed, failed, errors;
+} tb_summary;
+
+/* Fills mis[0].where by running the golden cycle model over the file's inputs. */
+int tb_where_from_file(const char *path, tb_result *r, char *err, size_t errlen);
+/* Human report (also report.txt). */
+void tb_print_report(FILE *f, const tb_result *r);
+/* One line: "cycle C: out_data_o lane 2 (channel 10) expected -5, got 7". */
+void tb_short(const tb_result *r, char *buf, size_t len);
+/* report.txt and report.json in dir (atomically). */
+int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsigned after);
+/* wave.gtkw in dir: DUT ports beside expected values, marker on the mismatch. */
+int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t mismatch_cycle);
+
+typedef struct tb_junit tb_junit;
+tb_junit *tb_junit_open(const char *path);
+/* kind NULL (passed), "failure" or "error". No-op when j is NULL. */
+void tb_junit_case(tb_junit *j, const char *name, double seconds, const char *kind, const char *msg);
+void tb_junit_close(tb_junit *j);
+
+#endif

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# mutate-fast.sh OUTDIR MUTANT...: the fast subset of `make mutate` run by `make test`.
+# Every named mutant must be caught, and the lane-2 sign error (issue 4's evidence) must leave
+# a mismatch trace whose report names lane 2 and the first wrong cycle, with a waveform whose
+# re-simulation reproduced the mismatch at that cycle.
+set -u
+out=$1; shift
+scripts/mutate.sh "$out" "$@" || exit 1
+case " $* " in *" lane2-tern-sign "*) ;; *) exit 0 ;; esac
+dir=$(awk -F'\t' '$1 == "lane2-tern-sign" { print $7 }' "$out/summary.tsv")
+[ -d "$dir" ] || { echo "lane2-tern-sign: no trace folder ($dir)"; exit 1; }
+rep="$dir/report.txt"
+fail() { echo "lane2-tern-sign: $*"; cat "$rep" 2>/dev/null; exit 1; }
+grep -q '^    lane 2 = output channel n=' "$rep" || fail "the report does not name lane 2"
+grep -q '^  first mismatching cycle [0-9]' "$rep" || fail "the report names no first cycle"
+if grep -q '^    lane [013-9]' "$rep"; then fail "the report blames another lane"; fi
+[ -s "$dir/wave.fst" ] || fail "no waveform"
+[ -s "$dir/wave.gtkw" ] || fail "no GTKWave save file"
+grep -q 'the mismatch reproduced at the same cycle' "$rep" || fail "the traced re-simulation did not reproduce it"
+grep -q '"first_cycle"' "$dir/report.json" || fail "no JSON report"
+echo "lane2-tern-sign: trace $dir names lane 2 and cycle $(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")"
