@@ -179,30 +179,51 @@ static void cm_store_slice(mpq_cm *cm, const uint32_t *d)
     }
 }
 
-/* One accumulation step of every lane on slice cm->slice with activation beat d. */
+/* acc fitted to AccBits (<= 32 by the contract) in the accumulator's mode; *ovf set when it
+ * did not fit. The same rule as mpq_acc_fit, inlined for the per-cycle path. */
+static inline int64_t cm_fit(int64_t v, unsigned bits, int sat, int *ovf)
+{
+    int64_t hi = ((int64_t)1 << (bits - 1)) - 1, lo = -hi - 1;
+    if (v >= lo && v <= hi)
+        return v;
+    *ovf = 1;
+    if (sat)
+        return v > hi ? hi : lo;
+    uint64_t m = ((uint64_t)1 << bits) - 1u, u = (uint64_t)v & m;
+    return u > (uint64_t)hi ? (int64_t)u - ((int64_t)1 << bits) : (int64_t)u;
+}
+
+/* One accumulation step of every lane on slice cm->slice with activation beat d. The sums
+ * are exact in 32 bits: |x + in_offset| < 2^(ActBits+1) <= 2^9, |t| <= 1, |hp| <= 2^7 and at
+ * most KLanes <= 64 terms, so |tsum| < 2^15 and |hsum| < 2^22. */
 static void cm_step(mpq_cm *cm, const uint32_t *d)
 {
     const mpq_hwcfg *hw = &cm->hw;
-    int64_t xr[MPQ_KLANES_MAX];
+    int32_t xr[MPQ_KLANES_MAX];
+    unsigned k0 = cm->slice * hw->klanes, ab = hw->act_bits;
+    uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
     for (unsigned j = 0; j < hw->klanes; j++) {
-        unsigned k = cm->slice * hw->klanes + j;
-        int32_t x = mpq_sext(mpq_bits_get(d, j * hw->act_bits, hw->act_bits), hw->act_bits);
-        xr[j] = k < cm->k_len ? (int64_t)x + cm->in_offset : 0;
+        /* Element j of the beat: ActBits <= 8 bits never span more than two words. */
+        unsigned lsb = j * ab, wd = lsb / 32u, off = lsb % 32u;
+        uint64_t win = d[wd] | (off + ab > 32u ? (uint64_t)d[wd + 1] << 32 : 0);
+        uint32_t u = (uint32_t)(win >> off) & mask;
+        int32_t x = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without UB */
+        xr[j] = k0 + j < cm->k_len ? x + cm->in_offset : 0;
     }
     const cm_lane_slice *row = &cm->wbuf[(size_t)cm->slice * hw->lanes];
-    mpq_acc_mode mode = cm->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    const unsigned kl = hw->klanes, hpn = hw->hp_per_group;
     for (unsigned l = 0; l < hw->lanes; l++) {
         const cm_lane_slice *s = &row[l];
-        int64_t tsum = 0, hsum = 0;
-        for (unsigned j = 0; j < hw->klanes; j++)
+        int32_t tsum = 0, hsum = 0;
+        for (unsigned j = 0; j < kl; j++)
             tsum += xr[j] * s->t[j];
-        for (unsigned e = 0; e < hw->hp_per_group; e++)
+        for (unsigned e = 0; e < hpn; e++)
             hsum += xr[s->idx[e]] * s->val[e];
         int64_t p = (int64_t)cm->alpha[l] * tsum + hsum;
-        int o1 = 0, o2 = 0;
-        int64_t start = cm->slice == 0 ? mpq_acc_fit(cm->bias[l], hw->acc_bits, mode, &o1) : cm->acc[l];
-        cm->acc[l] = mpq_acc_fit(start + p, hw->acc_bits, mode, &o2);
-        if (o1 || o2)
+        int o = 0;
+        int64_t start = cm->slice == 0 ? cm_fit(cm->bias[l], hw->acc_bits, cm->acc_sat, &o) : cm->acc[l];
+        cm->acc[l] = cm_fit(start + p, hw->acc_bits, cm->acc_sat, &o);
+        if (o)
             cm->ovf |= 1ull << l;
     }
 }

@@ -31,6 +31,7 @@ struct mpq_gen {
     mpq_cm *cm;
     mpq_rng rng;
     unsigned lane_w, idx_w, n_slices, n_tiles;
+    unsigned cfg_words, wgt_words, act_words;
     int phase;
     uint64_t cycle, phase_cycles, last_progress;
     /* tiles */
@@ -164,6 +165,9 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
     g->l = l;
     g->t = *t;
     g->lane_w = mpq_hw_lane_w(hw);
+    g->cfg_words = MPQ_WORDS(mpq_hw_cfg_w(hw));
+    g->wgt_words = MPQ_WORDS(mpq_hw_wgt_w(hw));
+    g->act_words = MPQ_WORDS(mpq_hw_act_w(hw));
     g->idx_w = mpq_hw_idx_w(hw);
     g->n_slices = (l->k + hw->klanes - 1u) / hw->klanes;
     g->n_tiles = (l->n + hw->lanes - 1u) / hw->lanes;
@@ -284,7 +288,15 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
 
     mpq_cm_eval(g->cm, cur, exp);
     mpq_cm_where_get(g->cm, &g->where);
-    *in = *cur;
+    /* Only the words of each bus (the port structs are sized for the largest configuration). */
+    in->rst_n = cur->rst_n;
+    in->cfg_valid = cur->cfg_valid;
+    in->wgt_valid = cur->wgt_valid;
+    in->act_valid = cur->act_valid;
+    in->out_ready = cur->out_ready;
+    memcpy(in->cfg_data, cur->cfg_data, g->cfg_words * sizeof cur->cfg_data[0]);
+    memcpy(in->wgt_data, cur->wgt_data, g->wgt_words * sizeof cur->wgt_data[0]);
+    memcpy(in->act_data, cur->act_data, g->act_words * sizeof cur->act_data[0]);
 
     /* Handshakes at the edge ending this cycle. */
     int rc = 0, progress = 0;

@@ -586,6 +586,14 @@ static int r_end(mpq_vec_reader *r)
     return 0;
 }
 
+/* The position for error messages. Called only on an error: nothing is formatted on the
+ * per-cycle path. */
+static const char *r_where(const mpq_vec_reader *r, char *buf, size_t len)
+{
+    snprintf(buf, len, "after cycle %llu", (unsigned long long)r->cycles);
+    return buf;
+}
+
 int mpq_vec_reader_next(mpq_vec_reader *r, mpq_port_in *in, mpq_port_out *exp)
 {
     if (r->failed)
@@ -602,24 +610,25 @@ int mpq_vec_reader_next(mpq_vec_reader *r, mpq_port_in *in, mpq_port_out *exp)
         else if (rc != 0)
             return rc;
     }
-    char where[80];
-    snprintf(where, sizeof where, "after cycle %llu", (unsigned long long)r->cycles);
+    char where[80]; /* r_where fills it only on an error */
     size_t avail = r->len - r->pos;
     if (avail < 2)
-        return r_trunc(r, MPQ_ETRUNC, where);
+        return r_trunc(r, MPQ_ETRUNC, r_where(r, where, sizeof where));
     const uint8_t *p = r->buf + r->pos;
     uint8_t a = p[0], b = p[1], c = 0;
     size_t need = 2;
     if (b & B_EXT) {
         if (avail < 3)
-            return r_trunc(r, MPQ_ETRUNC, where);
+            return r_trunc(r, MPQ_ETRUNC, r_where(r, where, sizeof where));
         c = p[2];
         need = 3;
         if (c & ~C_KNOWN)
-            return r_fail(r, MPQ_ECORRUPT, "corrupted: unknown record flags %s", where);
+            return r_fail(r, MPQ_ECORRUPT, "corrupted: unknown record flags %s",
+                          r_where(r, where, sizeof where));
         if (c & C_END) {
             if (a != 0 || (b & ~B_EXT) != 0 || (c & ~C_END) != 0)
-                return r_fail(r, MPQ_ECORRUPT, "corrupted: malformed end record %s", where);
+                return r_fail(r, MPQ_ECORRUPT, "corrupted: malformed end record %s",
+                              r_where(r, where, sizeof where));
             r->pos += 3;
             rc = r_end(r);
             return rc != 0 ? rc : 0;
@@ -629,7 +638,7 @@ int mpq_vec_reader_next(mpq_vec_reader *r, mpq_port_in *in, mpq_port_out *exp)
             ((a & A_ACT_DATA) ? g->act_b : 0) + ((b & B_OUT_DATA) ? g->out_b : 0) +
             ((c & C_OVF) ? g->ovf_b : 0);
     if (avail < need)
-        return r_trunc(r, MPQ_ETRUNC, where);
+        return r_trunc(r, MPQ_ETRUNC, r_where(r, where, sizeof where));
     p += (b & B_EXT) ? 3 : 2;
     mpq_port_in *hi = &r->in;
     mpq_port_out *he = &r->exp;
@@ -666,7 +675,8 @@ int mpq_vec_reader_next(mpq_vec_reader *r, mpq_port_in *in, mpq_port_out *exp)
             v |= (uint64_t)p[i] << (8u * i);
         p += g->ovf_b;
         if (g->ovf_b * 8u > r->h.hw.lanes && (v >> r->h.hw.lanes) != 0)
-            return r_fail(r, MPQ_ECORRUPT, "corrupted: overflow flags beyond Lanes %s", where);
+            return r_fail(r, MPQ_ECORRUPT, "corrupted: overflow flags beyond Lanes %s",
+                          r_where(r, where, sizeof where));
         he->ovf = v;
     }
     r->pos += need;

@@ -49,7 +49,7 @@ small_vec="$out/cosim-cocotb.vec"
 if [ "$quick" = 1 ]; then cshape=(--m 8 --k 64 --n 8); else cshape=(--m 64 --k 512 --n 32); fi
 "$GOLDEN_BIN" gen -q --config default "${cshape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 2 -o "$small_vec"
 ours_small=$(for i in 1 2 3 4 5; do "$tb_default" replay "$small_vec" | rate; done | best)
-venv="$out/venv"
+venv="$PWD/$out/venv"
 if [ "${BENCH_NO_COCOTB:-0}" = 1 ]; then
     cocotb_note="skipped: BENCH_NO_COCOTB=1"
 elif ! { [ -x "$venv/bin/cocotb-config" ] || { python3 -m venv "$venv" >"$out/venv.log" 2>&1 &&
@@ -119,7 +119,7 @@ export TB_OBJS GOLDEN_LIB
 clean_s=$(bt tb/build-model.sh default plain "$out/build-clean" rtl)
 ccache_cold=null; ccache_warm=null
 if command -v ccache >/dev/null; then
-    export CCACHE_DIR="$out/ccache"
+    export CCACHE_DIR="$PWD/$out/ccache"
     rm -rf "$CCACHE_DIR"
     ccache_cold=$(OBJCACHE=ccache bt tb/build-model.sh default plain "$out/build-ccache" rtl)
     ccache_warm=$(OBJCACHE=ccache bt tb/build-model.sh default plain "$out/build-ccache" rtl)

@@ -7,12 +7,12 @@
 # were never executed (OUTDIR/uncovered.txt).
 #
 # Environment (set by make): TB_OBJS, GOLDEN_LIB, VERILATOR, CXX. COVERAGE_CONFIGS (default:
-# every rtl/cfg/*.cfg), COVERAGE_RUNS (lockstep layers per step, default 200).
+# every rtl/cfg/*.cfg), COVERAGE_RUNS (lockstep layers per step, default 80; each layer writes its own counters).
 set -euo pipefail
 out=${1:?usage: scripts/coverage.sh OUTDIR}
 : "${TB_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}" "${VERILATOR:=verilator}"
-configs=${COVERAGE_CONFIGS:-$(ls rtl/cfg/*.cfg | sed 's#rtl/cfg/\(.*\)\.cfg#\1#')}
-runs=${COVERAGE_RUNS:-200}
+configs=${COVERAGE_CONFIGS:-$(ls rtl/cfg/*.cfg | sed "s#rtl/cfg/\(.*\)\.cfg#\1#" | xargs)}
+runs=${COVERAGE_RUNS:-80}
 vcov=${VERILATOR}_coverage
 command -v "$vcov" >/dev/null || vcov=verilator_coverage
 rm -rf "$out" && mkdir -p "$out/raw"

@@ -3,7 +3,8 @@
 # Verilates the accelerator for rtl/cfg/CONFIG.cfg into OUTDIR/vl and links the testbench
 # OUTDIR/mpq-tb from the driver objects in $TB_OBJS and the golden library $GOLDEN_LIB.
 # KIND: plain (fast, no tracing), trace (tb/mpq_tb_top.sv wrapper, FST), cov (coverage).
-# RTLDIR is rtl/ normally, a mutated copy for mutation testing.
+# RTLDIR is rtl/ normally, a mutated copy for mutation testing. $TB_NAME names the program
+# (default mpq-tb; the Fashion-MNIST runner links its own objects as mpq-mnist-rtl).
 set -euo pipefail
 cfg=$1 kind=$2 out=$3 rtl=$4
 shift 4
@@ -38,6 +39,7 @@ vlinc=$("$VERILATOR" --getenv VERILATOR_ROOT)/include
   ${CXXFLAGS_SAN:-} -c tb/mpq_dut.cpp -o "$out/mpq_dut.o"
 libs=(-lz -lm -lpthread)
 # shellcheck disable=SC2086
-"$CXX" ${LDFLAGS_SAN:-} -o "$out/mpq-tb.tmp" $TB_OBJS "$out/mpq_dut.o" "$out/vl/Vdut__ALL.a" \
+name=${TB_NAME:-mpq-tb}
+"$CXX" ${LDFLAGS_SAN:-} -o "$out/$name.tmp" $TB_OBJS "$out/mpq_dut.o" "$out/vl/Vdut__ALL.a" \
   $(for o in $objs; do printf '%s ' "$out/vl/$o"; done) "$GOLDEN_LIB" "${libs[@]}"
-mv "$out/mpq-tb.tmp" "$out/mpq-tb"
+mv "$out/$name.tmp" "$out/$name"

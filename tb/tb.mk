@@ -110,3 +110,27 @@ mutate/fast: $(TB_OBJS) $(GOLDEN_LIB)
 	@scripts/check.sh $(BUILD)/results mutate/fast -- env $(MUTATE_ENV) MUTATE_CONFIGS="default small" \
 	  tb/tests/mutate-fast.sh $(BUILD)/mutate-fast $(MUTANTS_FAST)
 TEST_TARGETS += mutate/fast
+
+# --- Coverage ---------------------------------------------------------------------------------
+# make coverage: Verilator line + toggle coverage of rtl/ over the regression, every
+# configuration (COVERAGE_CONFIGS="a b" for some), lcov HTML in $(BUILD)/coverage/html.
+.PHONY: coverage
+coverage: $(TB_OBJS) $(GOLDEN_LIB)
+	@scripts/install-deps.sh coverage
+	@$(MUTATE_ENV) scripts/coverage.sh $(BUILD)/coverage
+
+# --- Benchmarks ---------------------------------------------------------------------------------
+# make bench: golden model, vector I/O, co-simulation (bare loop / replay / lockstep), cocotb
+# side by side, accelerator efficiency and scaling, build time; table on stdout and
+# $(BUILD)/bench.json. BENCH_QUICK=1 runs everything small (checks the script, measures nothing).
+.PHONY: bench
+bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+       $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
+	@scripts/install-deps.sh bench
+	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_DEFAULT=$(BUILD)/vl/default/plain/mpq-tb \
+	  scripts/bench.sh $(BUILD)/bench
+	@{ echo '{'; echo '  "golden":'; cat $(BUILD)/bench/golden.json; echo ','; \
+	   echo '  "vector_io":'; cat $(BUILD)/bench/vec.json; echo ','; \
+	   echo '  "cosim":'; cat $(BUILD)/bench/cosim.json; echo '}'; } >$(BUILD)/bench.json.tmp && \
+	  mv -f $(BUILD)/bench.json.tmp $(BUILD)/bench.json
+	@echo "bench: $(BUILD)/bench.json"

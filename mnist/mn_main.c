@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mpq-mnist: Fashion-MNIST through the golden model (make mnist).
+ *   1. trains the float MLP 784-256-128-10 from a seed (cached in OUT/mlp-s<seed>-e<epochs>.bin);
+ *   2. quantizes it per scheme and reports test accuracy on all 10,000 test images;
+ *   3. the study: accuracy versus sparse density and structure, and versus accumulator width
+ *      (wrap and saturate) with the golden model's overflow counts.
+ * Tables go to stdout and OUT/results.md; the study's data to OUT/density.tsv and
+ * OUT/accbits.tsv (plotted by scripts/mnist-plot.sh). The RTL run is mn_rtl.c. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mnist.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpq-mnist [--data DIR] [--seed S] [--epochs E] [--out DIR] [--quick]\n"
+            "                 [--train-count N] [--train-only]\n"
+            "Trains (or reuses) the float MLP, quantizes it, reports test accuracy per scheme\n"
+            "and the density / accumulator-width study, with the golden model.\n"
+            "  --data DIR   the IDX files (default " MN_DATA_DIR ")\n"
+            "  --seed S     training seed (default 1)   --epochs E  (default 12)\n"
+            "  --out DIR    results and the cached model (default build/mnist)\n"
+            "  --quick      1,000 test images and fewer study points (a smoke test)\n"
+            "  --train-count N  train on the first N training images (default all 60,000)\n"
+            "  --train-only     stop after training (or loading) the cached model\n"
+            "Exit: 0 done, 2 bad arguments or input.\n");
+}
+
+/* Accuracy of a quantized net on the test set (golden model, int8 outputs). */
+static int eval_q(const mn_qnet *q, const int32_t *x, const mn_set *test, unsigned count,
+                  unsigned acc_bits, mpq_acc_mode mode, double *acc, size_t *ovf)
+{
+    char err[512];
+    int32_t *y = malloc((size_t)count * 10 * sizeof *y);
+    if (!y)
+        return MPQ_ENOMEM;
+    int rc = mn_qnet_run(q, x, count, acc_bits, mode, 16, y, ovf, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "mpq-mnist: golden model: %s\n", err);
+    else
+        *acc = mn_accuracy(y, test->labels, count, 10);
+    free(y);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *data = MN_DATA_DIR, *out = "build/mnist";
+    unsigned long long seed = 1;
+    unsigned epochs = 12;
+    int quick = 0, train_only = 0;
+    unsigned train_count = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--quick")) {
+            quick = 1;
+        } else if (!strcmp(a, "--train-only")) {
+            train_only = 1;
+        } else if (i + 1 < argc && !strcmp(a, "--train-count")) {
+            char *end;
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || v < 100 || v > 60000) {
+                fprintf(stderr, "mpq-mnist: --train-count: `%s` is not 100..60000\n", argv[i]);
+                return 2;
+            }
+            train_count = (unsigned)v;
+        } else if (i + 1 < argc && !strcmp(a, "--data")) {
+            data = argv[++i];
+        } else if (i + 1 < argc && !strcmp(a, "--out")) {
+            out = argv[++i];
+        } else if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--epochs"))) {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || errno || (!strcmp(a, "--epochs") && (v < 1 || v > 200))) {
+                fprintf(stderr, "mpq-mnist: %s: `%s` is not a valid value\n", a, argv[i]);
+                return 2;
+            }
+            if (!strcmp(a, "--seed"))
+                seed = v;
+            else
+                epochs = (unsigned)v;
+        } else {
+            fprintf(stderr, "mpq-mnist: unknown or incomplete option `%s`; see --help\n", a);
+            return 2;
+        }
+    }
+    char err[1024];
+    mn_set train, test;
+    if (mn_load(data, "train", &train, err, sizeof err) != 0 ||
+        mn_load(data, "t10k", &test, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-mnist: %s\n", err);
+        return 2;
+    }
+    if (train.rows * train.cols != 784 || test.rows * test.cols != 784) {
+        fprintf(stderr, "mpq-mnist: %s: images are %ux%u, expected 28x28\n", data, train.rows, train.cols);
+        return 2;
+    }
+    if (train_count && train_count < train.n)
+        train.n = train_count;
+    mkdir(out, 0777);
+    char path[1200];
+    if (train.n == 60000)
+        snprintf(path, sizeof path, "%s/mlp-s%llu-e%u.bin", out, seed, epochs);
+    else
+        snprintf(path, sizeof path, "%s/mlp-s%llu-e%u-n%u.bin", out, seed, epochs, train.n);
+    mn_mlp mlp;
+    double t0 = now_s();
+    if (mn_mlp_load(&mlp, path, err, sizeof err) == 0) {
+        printf("mnist: float MLP 784-256-128-10 from %s (seed %llu, %u epochs)\n", path, seed, epochs);
+    } else {
+        struct stat st;
+        if (stat(path, &st) == 0) /* a cached model that does not load is retrained, loudly */
+            printf("mnist: the cached model is unusable (%s); training again\n", err);
+        unsigned dims[4] = {784, 256, 128, 10};
+        printf("mnist: training the float MLP 784-256-128-10, seed %llu, %u epochs\n", seed, epochs);
+        fflush(stdout);
+        if (mn_mlp_init(&mlp, dims, 3, seed) != 0 ||
+            mn_mlp_train(&mlp, &train, &test, epochs, seed, stdout) != 0) {
+            fprintf(stderr, "mpq-mnist: training failed (out of memory)\n");
+            return 2;
+        }
+        if (mn_mlp_save(&mlp, path, err, sizeof err) != 0) {
+            fprintf(stderr, "mpq-mnist: %s\n", err);
+            return 2;
+        }
+        printf("mnist: trained in %.1f s, saved %s\n", now_s() - t0, path);
+    }
+    if (train_only) {
+        mn_mlp_free(&mlp);
+        mn_free(&train);
+        mn_free(&test);
+        return 0;
+    }
+    unsigned count = quick ? 1000 : test.n;
+    double facc = mn_mlp_accuracy(&mlp, &test, count);
+    float amax[MN_MAX_LAYERS];
+    mn_calibrate(&mlp, &train, 2000, amax);
+    int32_t *x = malloc((size_t)count * 784 * sizeof *x);
+    if (!x) {
+        fprintf(stderr, "mpq-mnist: out of memory\n");
+        return 2;
+    }
+    for (unsigned i = 0; i < count; i++)
+        mn_input(&test.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
+
+    char rpath[1200];
+    snprintf(rpath, sizeof rpath, "%s/results.md.tmp", out);
+    FILE *md = fopen(rpath, "w");
+    if (!md) {
+        fprintf(stderr, "mpq-mnist: cannot write %s: %s\n", rpath, strerror(errno));
+        return 2;
+    }
+
+    /* --- Schemes --- */
+    struct {
+        const char *name;
+        mn_scheme s;
+        unsigned hp_n, group;
+    } schemes[] = {
+        {"dense int8 (per-channel)", MN_DENSE8, 0, 0},
+        {"ternary only (TWN 0.7)", MN_TERN, 0, 0},
+        {"ternary + 1:16 int8 (the default RTL)", MN_MIXED, 1, 16},
+        {"ternary + 2:16 int8 (mix2 RTL)", MN_MIXED, 2, 16},
+    };
+    fprintf(md, "Test accuracy on %u Fashion-MNIST test images (golden model, int8 activations, "
+            "32-bit accumulator), MLP 784-256-128-10, seed %llu, %u epochs:\n\n", count, seed, epochs);
+    fprintf(md, "| weights | accuracy | sparse density | weight error ||W-Wq||/||W|| |\n|---|---|---|---|\n");
+    fprintf(md, "| float (reference) | %.2f%% | - | - |\n", 100.0 * facc);
+    printf("\n%-40s %9s %9s %9s\n", "weights", "accuracy", "density", "w. error");
+    printf("%-40s %8.2f%% %9s %9s\n", "float (reference)", 100.0 * facc, "-", "-");
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        mn_qnet q;
+        double acc = 0;
+        if (mn_quantize(&mlp, amax, schemes[i].s, schemes[i].hp_n, schemes[i].group, 0.0, &q, err,
+                        sizeof err) != 0) {
+            fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
+            return 2;
+        }
+        if (eval_q(&q, x, &test, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
+            return 2;
+        printf("%-40s %8.2f%% %9.4f %9.4f\n", schemes[i].name, 100.0 * acc, q.hp_density, q.rel_err);
+        fprintf(md, "| %s | %.2f%% | %.4f | %.4f |\n", schemes[i].name, 100.0 * acc, q.hp_density,
+                q.rel_err);
+        mn_qnet_free(&q);
+    }
+
+    /* --- Density x structure --- */
+    static const double dens[] = {0.0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4};
+    static const char *dname[] = {"0", "1/64", "1/32", "1/16", "1/8", "1/4"};
+    static const unsigned groups[] = {4, 8, 16, 32, 0};
+    snprintf(path, sizeof path, "%s/density.tsv.tmp", out);
+    FILE *tsv = fopen(path, "w");
+    if (!tsv) {
+        fprintf(stderr, "mpq-mnist: cannot write %s\n", path);
+        return 2;
+    }
+    fprintf(tsv, "# density\tG4\tG8\tG16\tG32\tunstructured\t(accuracy %%, NaN: N:G cannot have it)\n");
+    printf("\naccuracy versus sparse int8 density and structure (ternary + sparse, %u test images)\n", count);
+    printf("%-8s %9s %9s %9s %9s %13s\n", "density", "N:4", "N:8", "N:16", "N:32", "unstructured");
+    fprintf(md, "\nAccuracy versus high-precision density and structure (ternary + sparse int8; N:G with "
+            "N = density x G; unstructured: the largest residuals of each output channel):\n\n");
+    fprintf(md, "| density | N:4 | N:8 | N:16 | N:32 | unstructured |\n|---|---|---|---|---|---|\n");
+    unsigned nd = quick ? 3 : sizeof dens / sizeof dens[0];
+    for (unsigned di = 0; di < nd; di++) {
+        printf("%-8s", dname[di]);
+        fprintf(md, "| %s |", dname[di]);
+        fprintf(tsv, "%.6f", dens[di]);
+        for (unsigned gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
+            unsigned g = groups[gi];
+            double nreal = dens[di] * g;
+            unsigned hp_n = (unsigned)lround(nreal);
+            if (g && (fabs(nreal - hp_n) > 1e-9 || (dens[di] > 0 && hp_n == 0))) {
+                printf(" %9s", "-");
+                fprintf(md, " - |");
+                fprintf(tsv, "\tNaN");
+                continue;
+            }
+            mn_qnet q;
+            double acc = 0;
+            mn_scheme s = dens[di] == 0.0 ? MN_TERN : MN_MIXED;
+            if (mn_quantize(&mlp, amax, s, hp_n, g, dens[di], &q, err, sizeof err) != 0) {
+                fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
+                return 2;
+            }
+            if (eval_q(&q, x, &test, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
+                return 2;
+            printf(" %8.2f%%", 100.0 * acc);
+            fprintf(md, " %.2f%% |", 100.0 * acc);
+            fprintf(tsv, "\t%.4f", 100.0 * acc);
+            mn_qnet_free(&q);
+        }
+        printf("\n");
+        fprintf(md, "\n");
+        fprintf(tsv, "\n");
+    }
+    fprintf(tsv, "# float reference\t%.4f\n", 100.0 * facc);
+    fclose(tsv);
+
+    /* --- Accumulator width, wrap and saturate (ternary + 1:16) --- */
+    snprintf(path, sizeof path, "%s/accbits.tsv.tmp", out);
+    FILE *tsv2 = fopen(path, "w");
+    if (!tsv2) {
+        fprintf(stderr, "mpq-mnist: cannot write %s\n", path);
+        return 2;
+    }
+    mn_qnet qm;
+    if (mn_quantize(&mlp, amax, MN_MIXED, 1, 16, 0.0, &qm, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
+        return 2;
+    }
+    size_t outputs = (size_t)count * (256 + 128 + 10);
+    fprintf(tsv2, "# acc_bits\twrap_acc\tsat_acc\twrap_ovf\tsat_ovf\t(accuracy %%, outputs whose "
+            "accumulation overflowed of %zu)\n", outputs);
+    printf("\naccuracy and overflowing outputs versus accumulator width (ternary + 1:16, grouped by 16, "
+           "%zu outputs over the 3 layers)\n", outputs);
+    printf("%-8s %10s %10s %12s %12s\n", "acc bits", "wrap", "saturate", "ovf (wrap)", "ovf (sat)");
+    fprintf(md, "\nAccuracy and overflows versus accumulator width (ternary + 1:16; an output counts "
+            "when any partial sum of its accumulation overflowed; %zu outputs in all):\n\n", outputs);
+    fprintf(md, "| acc bits | wrap | saturate | overflowing outputs |\n|---|---|---|---|\n");
+    for (unsigned bits = 12; bits <= 32; bits += quick ? 10 : 2) {
+        double aw = 0, as = 0;
+        size_t ow = 0, os = 0;
+        if (eval_q(&qm, x, &test, count, bits, MPQ_ACC_WRAP, &aw, &ow) != 0 ||
+            eval_q(&qm, x, &test, count, bits, MPQ_ACC_SAT, &as, &os) != 0)
+            return 2;
+        printf("%-8u %9.2f%% %9.2f%% %12zu %12zu\n", bits, 100.0 * aw, 100.0 * as, ow, os);
+        fprintf(md, "| %u | %.2f%% | %.2f%% | %zu |\n", bits, 100.0 * aw, 100.0 * as, ow);
+        fprintf(tsv2, "%u\t%.4f\t%.4f\t%zu\t%zu\n", bits, 100.0 * aw, 100.0 * as, ow, os);
+    }
+    mn_qnet_free(&qm);
+    fclose(tsv2);
+    fclose(md);
+    /* Publish the three files (atomic renames). */
+    const char *names[] = {"results.md", "density.tsv", "accbits.tsv"};
+    for (int i = 0; i < 3; i++) {
+        char a[1200], b[1200];
+        snprintf(a, sizeof a, "%s/%s.tmp", out, names[i]);
+        snprintf(b, sizeof b, "%s/%s", out, names[i]);
+        if (rename(a, b) != 0) {
+            fprintf(stderr, "mpq-mnist: cannot write %s\n", b);
+            return 2;
+        }
+    }
+    printf("\nmnist: results in %s/results.md, %s/density.tsv, %s/accbits.tsv (%.1f s)\n", out, out,
+           out, now_s() - t0);
+    free(x);
+    mn_mlp_free(&mlp);
+    mn_free(&train);
+    mn_free(&test);
+    return 0;
+}

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mn_mlp.c: a float MLP (ReLU hidden layers, softmax cross-entropy) trained with mini-batch
+ * SGD with momentum. Deterministic: every random choice (initialization, shuffling) comes
+ * from the seed; the loops have a fixed order. Built with -O3 and reassociation allowed so
+ * the dot products vectorize (mnist/mnist.mk); the result is the same on every run. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnist.h"
+
+#define BATCH 64u
+
+typedef struct rng { uint64_t s; } rng;
+static uint64_t rng_next(rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rng_unit(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+static double rng_normal(rng *r)
+{
+    double u = rng_unit(r), v = rng_unit(r);
+    if (u < 1e-300)
+        u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+int mn_mlp_init(mn_mlp *m, const unsigned *dims, unsigned nl, uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    if (nl < 1 || nl > MN_MAX_LAYERS)
+        return MPQ_EPARAM;
+    m->nl = nl;
+    rng r = {seed};
+    for (unsigned l = 0; l <= nl; l++)
+        m->dim[l] = dims[l];
+    for (unsigned l = 0; l < nl; l++) {
+        size_t nw = (size_t)dims[l + 1] * dims[l];
+        m->w[l] = malloc(nw * sizeof(float));
+        m->b[l] = calloc(dims[l + 1], sizeof(float));
+        if (!m->w[l] || !m->b[l]) {
+            mn_mlp_free(m);
+            return MPQ_ENOMEM;
+        }
+        double sd = sqrt(2.0 / dims[l]); /* He initialization */
+        for (size_t i = 0; i < nw; i++)
+            m->w[l][i] = (float)(rng_normal(&r) * sd);
+    }
+    return 0;
+}
+
+void mn_mlp_free(mn_mlp *m)
+{
+    for (unsigned l = 0; l < MN_MAX_LAYERS; l++) {
+        free(m->w[l]);
+        free(m->b[l]);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+static float dot(const float *a, const float *b, unsigned n)
+{
+    float s = 0.0f;
+    for (unsigned i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void forward_f(const mn_mlp *m, const float *in, float *const *act)
+{
+    const float *x = in;
+    for (unsigned l = 0; l < m->nl; l++) {
+        unsigned k = m->dim[l], n = m->dim[l + 1];
+        for (unsigned o = 0; o < n; o++) {
+            float v = m->b[l][o] + dot(&m->w[l][(size_t)o * k], x, k);
+            act[l][o] = (l + 1 < m->nl && v < 0.0f) ? 0.0f : v;
+        }
+        x = act[l];
+    }
+}
+
+void mn_mlp_forward(const mn_mlp *m, const uint8_t *img, float *const *act)
+{
+    float x[1024];
+    for (unsigned i = 0; i < m->dim[0] && i < 1024; i++)
+        x[i] = (float)img[i] / 255.0f;
+    forward_f(m, x, act);
+}
+
+static unsigned argmax_f(const float *v, unsigned n)
+{
+    unsigned best = 0;
+    for (unsigned i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+double mn_mlp_accuracy(const mn_mlp *m, const mn_set *s, unsigned count)
+{
+    float buf[MN_MAX_LAYERS][1024];
+    float *act[MN_MAX_LAYERS];
+    for (unsigned l = 0; l < MN_MAX_LAYERS; l++)
+        act[l] = buf[l];
+    unsigned npix = s->rows * s->cols, right = 0;
+    if (count > s->n)
+        count = s->n;
+    for (unsigned i = 0; i < count; i++) {
+        mn_mlp_forward(m, &s->images[(size_t)i * npix], act);
+        right += argmax_f(act[m->nl - 1], m->dim[m->nl]) == s->labels[i];
+    }
+    return count ? (double)right / count : 0.0;
+}
+
+int mn_mlp_train(mn_mlp *m, const mn_set *train, const mn_set *test, unsigned epochs,
+                 uint64_t seed, FILE *logf)
+{
+    unsigned nl = m->nl, npix = train->rows * train->cols;
+    if (npix != m->dim[0] || m->dim[nl] != 10)
+        return MPQ_EPARAM;
+    float *gw[MN_MAX_LAYERS] = {0}, *gb[MN_MAX_LAYERS] = {0};
+    float *vw[MN_MAX_LAYERS] = {0}, *vb[MN_MAX_LAYERS] = {0};
+    float *act[MN_MAX_LAYERS] = {0}, *delta[MN_MAX_LAYERS] = {0};
+    unsigned *order = malloc(train->n * sizeof *order);
+    float *x = malloc(npix * sizeof *x);
+    int rc = order && x ? 0 : MPQ_ENOMEM;
+    for (unsigned l = 0; rc == 0 && l < nl; l++) {
+        size_t nw = (size_t)m->dim[l + 1] * m->dim[l];
+        gw[l] = calloc(nw, sizeof(float));
+        vw[l] = calloc(nw, sizeof(float));
+        gb[l] = calloc(m->dim[l + 1], sizeof(float));
+        vb[l] = calloc(m->dim[l + 1], sizeof(float));
+        act[l] = calloc(m->dim[l + 1], sizeof(float));
+        delta[l] = calloc(m->dim[l + 1], sizeof(float));
+        if (!gw[l] || !vw[l] || !gb[l] || !vb[l] || !act[l] || !delta[l])
+            rc = MPQ_ENOMEM;
+    }
+    rng r = {seed ^ 0x5eedf00dull};
+    for (unsigned i = 0; rc == 0 && i < train->n; i++)
+        order[i] = i;
+    const float mu = 0.9f;
+    for (unsigned ep = 0; rc == 0 && ep < epochs; ep++) {
+        /* Fisher-Yates shuffle from the seed. */
+        for (unsigned i = train->n - 1; i > 0; i--) {
+            unsigned j = (unsigned)(rng_next(&r) % (i + 1u));
+            unsigned tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        float lr = 0.05f * powf(0.85f, (float)ep);
+        double loss = 0.0;
+        for (unsigned b0 = 0; b0 < train->n; b0 += BATCH) {
+            unsigned bn = train->n - b0 < BATCH ? train->n - b0 : BATCH;
+            for (unsigned l = 0; l < nl; l++) {
+                memset(gw[l], 0, (size_t)m->dim[l + 1] * m->dim[l] * sizeof(float));
+                memset(gb[l], 0, m->dim[l + 1] * sizeof(float));
+            }
+            for (unsigned s = 0; s < bn; s++) {
+                unsigned idx = order[b0 + s];
+                const uint8_t *img = &train->images[(size_t)idx * npix];
+                for (unsigned i = 0; i < npix; i++)
+                    x[i] = (float)img[i] / 255.0f;
+                forward_f(m, x, act);
+                /* Softmax cross-entropy. */
+                float *z = act[nl - 1], zmax = z[0], sum = 0.0f;
+                for (unsigned o = 1; o < 10; o++)
+                    zmax = z[o] > zmax ? z[o] : zmax;
+                for (unsigned o = 0; o < 10; o++) {
+                    delta[nl - 1][o] = expf(z[o] - zmax);
+                    sum += delta[nl - 1][o];
+                }
+                for (unsigned o = 0; o < 10; o++)
+                    delta[nl - 1][o] /= sum;
+                loss -= log((double)delta[nl - 1][train->labels[idx]] + 1e-30);
+                delta[nl - 1][train->labels[idx]] -= 1.0f;
+                /* Backward. */
+                for (unsigned l = nl; l-- > 0;) {
+                    unsigned k = m->dim[l], n = m->dim[l + 1];
+                    const float *in = l ? act[l - 1] : x;
+                    for (unsigned o = 0; o < n; o++) {
+                        float d = delta[l][o];
+                        if (d == 0.0f)
+                            continue;
+                        gb[l][o] += d;
+                        float *g = &gw[l][(size_t)o * k];
+                        for (unsigned i = 0; i < k; i++)
+                            g[i] += d * in[i];
+                    }
+                    if (l) {
+                        float *dp = delta[l - 1];
+                        memset(dp, 0, k * sizeof(float));
+                        for (unsigned o = 0; o < n; o++) {
+                            float d = delta[l][o];
+                            const float *w = &m->w[l][(size_t)o * k];
+                            for (unsigned i = 0; i < k; i++)
+                                dp[i] += d * w[i];
+                        }
+                        for (unsigned i = 0; i < k; i++)
+                            if (act[l - 1][i] <= 0.0f)
+                                dp[i] = 0.0f;
+                    }
+                }
+            }
+            float scale = lr / (float)bn;
+            for (unsigned l = 0; l < nl; l++) {
+                size_t nw = (size_t)m->dim[l + 1] * m->dim[l];
+                for (size_t i = 0; i < nw; i++) {
+                    vw[l][i] = mu * vw[l][i] - scale * gw[l][i];
+                    m->w[l][i] += vw[l][i];
+                }
+                for (unsigned o = 0; o < m->dim[l + 1]; o++) {
+                    vb[l][o] = mu * vb[l][o] - scale * gb[l][o];
+                    m->b[l][o] += vb[l][o];
+                }
+            }
+        }
+        if (logf)
+            fprintf(logf, "mnist: epoch %u/%u: loss %.4f, test accuracy %.2f%%\n", ep + 1, epochs,
+                    loss / train->n, 100.0 * mn_mlp_accuracy(m, test, test->n));
+    }
+    for (unsigned l = 0; l < nl; l++) {
+        free(gw[l]);
+        free(vw[l]);
+        free(gb[l]);
+        free(vb[l]);
+        free(act[l]);
+        free(delta[l]);
+    }
+    free(order);
+    free(x);
+    return rc;
+}
+
+/* ---- File: "MPQMLP1\0", u32 nl, u32 dims[nl+1], then w[l] and b[l] as IEEE floats, all
+ * little-endian. ---- */
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int write_floats(FILE *f, const float *v, size_t n)
+{
+    uint8_t b[4];
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        put32(b, u);
+        if (fwrite(b, 1, 4, f) != 4)
+            return -1;
+    }
+    return 0;
+}
+
+int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return MPQ_EIO;
+    }
+    uint8_t hdr[8 + 4 + 4 * (MN_MAX_LAYERS + 1)];
+    memcpy(hdr, "MPQMLP1", 8);
+    put32(hdr + 8, m->nl);
+    for (unsigned l = 0; l <= m->nl; l++)
+        put32(hdr + 12 + 4 * l, m->dim[l]);
+    int bad = fwrite(hdr, 1, 12 + 4 * (m->nl + 1), f) != 12 + 4 * (m->nl + 1);
+    for (unsigned l = 0; !bad && l < m->nl; l++)
+        bad = write_floats(f, m->w[l], (size_t)m->dim[l + 1] * m->dim[l]) ||
+              write_floats(f, m->b[l], m->dim[l + 1]);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
+        remove(tmp);
+        return MPQ_EIO;
+    }
+    return 0;
+}
+
+int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return MPQ_EIO;
+    }
+    uint8_t hdr[12 + 4 * (MN_MAX_LAYERS + 1)];
+    int rc = 0;
+    if (fread(hdr, 1, 12, f) != 12 || memcmp(hdr, "MPQMLP1", 8) != 0) {
+        snprintf(err, errlen, "%s: not an mpq MLP file (bad magic)", path);
+        rc = MPQ_EFORMAT;
+    }
+    unsigned nl = rc ? 0 : get32(hdr + 8);
+    if (rc == 0 && (nl < 1 || nl > MN_MAX_LAYERS)) {
+        snprintf(err, errlen, "%s: malformed: %u layers", path, nl);
+        rc = MPQ_EFORMAT;
+    }
+    unsigned dims[MN_MAX_LAYERS + 1];
+    if (rc == 0 && fread(hdr + 12, 4, nl + 1, f) != nl + 1) {
+        snprintf(err, errlen, "%s: truncated in the header", path);
+        rc = MPQ_ETRUNC;
+    }
+    for (unsigned l = 0; rc == 0 && l <= nl; l++) {
+        dims[l] = get32(hdr + 12 + 4 * l);
+        if (dims[l] < 1 || dims[l] > 1024) {
+            snprintf(err, errlen, "%s: malformed: layer width %u", path, dims[l]);
+            rc = MPQ_EFORMAT;
+        }
+    }
+    if (rc == 0 && mn_mlp_init(m, dims, nl, 0) != 0) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = MPQ_ENOMEM;
+    }
+    for (unsigned l = 0; rc == 0 && l < nl; l++) {
+        float *arr[2] = {m->w[l], m->b[l]};
+        size_t cnt[2] = {(size_t)dims[l + 1] * dims[l], dims[l + 1]};
+        for (int a = 0; rc == 0 && a < 2; a++) {
+            for (size_t i = 0; i < cnt[a]; i++) {
+                uint8_t b[4];
+                if (fread(b, 1, 4, f) != 4) {
+                    snprintf(err, errlen, "%s: truncated in layer %u", path, l);
+                    rc = MPQ_ETRUNC;
+                    break;
+                }
+                uint32_t u = get32(b);
+                memcpy(&arr[a][i], &u, 4);
+                if (!isfinite(arr[a][i])) {
+                    snprintf(err, errlen, "%s: corrupted: a weight of layer %u is not finite", path, l);
+                    rc = MPQ_ECORRUPT;
+                    break;
+                }
+            }
+        }
+    }
+    if (rc == 0 && fgetc(f) != EOF) {
+        snprintf(err, errlen, "%s: corrupted: data after the last layer", path);
+        rc = MPQ_ECORRUPT;
+    }
+    fclose(f);
+    if (rc != 0)
+        mn_mlp_free(m);
+    return rc;
+}

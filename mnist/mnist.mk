@@ -1,0 +1,56 @@
+# mnist/: Fashion-MNIST through the golden model and the RTL (make mnist). Included by the
+# top Makefile. Data: the Debian package dataset-fashion-mnist (scripts/install-deps.sh data).
+MNIST_LIB_SRCS := mnist/mn_data.c mnist/mn_mlp.c mnist/mn_quant.c
+MNIST_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MNIST_LIB_SRCS))
+MNIST_BIN := $(BUILD)/mpq-mnist
+MNIST_RTL_BIN := $(BUILD)/vl/default/mnist/mpq-mnist-rtl
+MNIST_OUT ?= $(BUILD)/mnist
+MNIST_SEED ?= 1
+MNIST_EPOCHS ?= 12
+MNIST_IMAGES ?= 1000
+
+$(BUILD)/obj/mnist/%.o: CPPFLAGS += -Imnist -Itb
+# Training: dot products vectorize only when float sums may be reassociated; the order is
+# still fixed by the binary, so the same seed gives the same weights.
+$(BUILD)/obj/mnist/mn_mlp.o: CFLAGS += -O3 -fno-math-errno -fassociative-math -fno-signed-zeros -fno-trapping-math
+
+$(MNIST_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_main.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The RTL runner links the Verilated default configuration (same shim as the testbench).
+$(MNIST_RTL_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(GOLDEN_LIB) $(RTL_SRCS) $(RTL_VLT) \
+                  tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh rtl/cfg/default.cfg
+	@echo "verilator: default (mnist runner)"
+	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o" GOLDEN_LIB="$(GOLDEN_LIB)" \
+	  VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
+	  tb/build-model.sh default plain $(BUILD)/vl/default/mnist rtl
+
+MNIST_MODEL := $(MNIST_OUT)/mlp-s$(MNIST_SEED)-e$(MNIST_EPOCHS).bin
+
+.PHONY: mnist mnist-golden mnist-rtl mnist-data
+mnist-data:
+	@scripts/install-deps.sh data plot
+
+# The trained model is cached: it is rebuilt only when the training code changes.
+$(MNIST_MODEL): $(MNIST_BIN) | mnist-data
+	$(MNIST_BIN) --seed $(MNIST_SEED) --epochs $(MNIST_EPOCHS) --out $(MNIST_OUT) --train-only
+
+# make mnist: accuracy per scheme and the study (golden model), then the RTL run, then plots.
+mnist: mnist-golden mnist-rtl
+	@scripts/mnist-plot.sh $(MNIST_OUT)
+
+mnist-golden: $(MNIST_BIN) $(MNIST_MODEL)
+	$(MNIST_BIN) --seed $(MNIST_SEED) --epochs $(MNIST_EPOCHS) --out $(MNIST_OUT)
+
+mnist-rtl: $(MNIST_RTL_BIN) $(MNIST_MODEL)
+	set -o pipefail; $(MNIST_RTL_BIN) --model $(MNIST_MODEL) --images $(MNIST_IMAGES) \
+	  | tee $(MNIST_OUT)/rtl.txt.tmp && mv -f $(MNIST_OUT)/rtl.txt.tmp $(MNIST_OUT)/rtl.txt
+
+# In make test: the whole flow, small (1 epoch on 3,000 images, 1,000 test images, 30 through
+# the RTL), training twice to check it is deterministic, and the data loader's refusals.
+.PHONY: mnist/flow mnist/bad-input
+mnist/flow: $(MNIST_BIN) $(MNIST_RTL_BIN)
+	@scripts/check.sh $(BUILD)/results mnist/flow -- mnist/tests/flow.sh $(MNIST_BIN) $(MNIST_RTL_BIN) $(BUILD)/tmp/mnist-flow
+mnist/bad-input: $(MNIST_BIN)
+	@scripts/check.sh $(BUILD)/results mnist/bad-input -- mnist/tests/bad-input.sh $(MNIST_BIN) $(BUILD)/tmp/mnist-bad
+TEST_TARGETS += mnist/flow mnist/bad-input
