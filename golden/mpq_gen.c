@@ -125,13 +125,23 @@ static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
     const mpq_hw_layer *l = g->l;
     const mpq_hwcfg *hw = &g->hw;
     unsigned row = beat / g->n_slices, s = beat % g->n_slices;
-    memset(d, 0, MPQ_WORDS(mpq_hw_act_w(hw)) * sizeof d[0]);
+    /* Packed through a 64-bit window (ActBits <= 8): this runs once per activation beat. */
+    uint64_t win = 0, mask = (1ull << hw->act_bits) - 1u;
+    unsigned nbits = 0, w = 0;
     for (unsigned j = 0; j < hw->klanes; j++) {
         unsigned k = s * hw->klanes + j;
         uint32_t v = k < l->k ? (uint32_t)l->x[(size_t)row * l->k + k]
                               : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
-        mpq_bits_put(d, j * hw->act_bits, hw->act_bits, v);
+        win |= ((uint64_t)v & mask) << nbits;
+        nbits += hw->act_bits;
+        if (nbits >= 32) {
+            d[w++] = (uint32_t)win;
+            win >>= 32;
+            nbits -= 32;
+        }
     }
+    if (nbits)
+        d[w] = (uint32_t)win;
 }
 
 int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,

@@ -181,7 +181,7 @@ int main(int argc, char **argv)
     };
     fprintf(md, "Test accuracy on %u Fashion-MNIST test images (golden model, int8 activations, "
             "32-bit accumulator), MLP 784-256-128-10, seed %llu, %u epochs:\n\n", count, seed, epochs);
-    fprintf(md, "| weights | accuracy | sparse density | weight error ||W-Wq||/||W|| |\n|---|---|---|---|\n");
+    fprintf(md, "| weights | accuracy | sparse density | weight error (relative L2) |\n|---|---|---|---|\n");
     fprintf(md, "| float (reference) | %.2f%% | - | - |\n", 100.0 * facc);
     printf("\n%-40s %9s %9s %9s\n", "weights", "accuracy", "density", "w. error");
     printf("%-40s %8.2f%% %9s %9s\n", "float (reference)", 100.0 * facc, "-", "-");

@@ -11,13 +11,14 @@ done
 if ! command -v gnuplot >/dev/null; then
     echo "mnist-plot: gnuplot is not installed; no plots (scripts/install-deps.sh plot)"; exit 0
 fi
+tern=$(awk -F'\t' '!/^#/ && $1 == 0 { print $2; exit }' "$out/density.tsv")
 float=$(awk -F'\t' '/^# float reference/ { print $2 }' "$out/density.tsv")
 term="pngcairo size 900,560 font 'sans,11'"
 gnuplot -e "set terminal $term" /dev/null 2>/dev/null || term="png size 900,560"
 gnuplot <<EOT
 set terminal $term
 set output "$out/density.png.tmp"
-set title "Fashion-MNIST MLP: ternary + sparse int8, accuracy versus high-precision density"
+set title "Fashion-MNIST MLP: ternary + sparse int8 versus density (ternary only: $tern %)"
 set xlabel "sparse int8 density (non-zeros / weights)"
 set ylabel "test accuracy (%)"
 set logscale x 2
@@ -25,6 +26,7 @@ set xrange [1.0/90:0.3]
 set key bottom right
 set grid
 set datafile missing "NaN"
+set yrange [*:90]
 set xtics ("1/64" 1.0/64, "1/32" 1.0/32, "1/16" 1.0/16, "1/8" 1.0/8, "1/4" 0.25)
 plot "$out/density.tsv" using 1:2 with linespoints title "N:4", \
      "" using 1:3 with linespoints title "N:8", \

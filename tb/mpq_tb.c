@@ -43,6 +43,7 @@ typedef struct tb_opts {
     int acc;                    /* -1 random, 0 wrap, 1 sat */
     int profile;                /* -1 random */
     uint64_t bare_repeat;       /* --bare R: the benchmark's bare loop, R passes */
+    int inject_hold;            /* --inject-hold: break the stream rules once (tests the RTL's assertions) */
     double p_valid, p_ready;
     /* reporting */
     unsigned max_mismatches;
@@ -87,6 +88,8 @@ static void usage(FILE *f)
             "  --config FILE       rtl/cfg/NAME.cfg this RTL must have been built with\n"
             "  --name NAME         test name prefix (default: the file name or lockstep-<seed>)\n"
             "  -q                  only failures and the summary\n"
+            "  --inject-hold       change a waiting activation beat once before its handshake\n"
+            "                      (a stream-rule violation the RTL's assertions must report)\n"
             "  --bare R            benchmark limit: replay one file's inputs from memory R times,\n"
             "                      nothing compared (make bench)\n"
             "Exit: 0 every test passed, 1 a mismatch, 2 usage error or bad input.\n");
@@ -155,6 +158,10 @@ static int parse_args(int argc, char **argv, tb_opts *o)
         }
         if (!strcmp(a, "-q")) {
             o->quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--inject-hold")) {
+            o->inject_hold = 1;
             continue;
         }
         if (a[0] != '-') {
@@ -435,7 +442,16 @@ static int run_test(const tb_opts *o, const char *name, source *s, const char *r
     uint64_t c = 0;
     int rc;
     int status = 0;
+    int hold_state = 0; /* --inject-hold: 0 looking, 1 a beat is waiting, 2 done */
     while ((rc = source_next(s, &in, &exp)) == 1) {
+        if (o->inject_hold && hold_state == 1 && in.act_valid) {
+            /* The waiting activation beat changes before its handshake: a testbench bug that
+             * the RTL's stream assertion (a_act_hold) must report. Only the DUT sees it. */
+            in.act_data[0] ^= 1u;
+            hold_state = 2;
+        }
+        if (o->inject_hold && hold_state == 0 && in.rst_n && in.act_valid && !exp.act_ready)
+            hold_state = 1;
         mpq_dut_eval(dut, &in, &act);
         uint32_t mis = compare(hw, &exp, &act);
         if (tracing) {
@@ -641,6 +657,8 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
         args[n++] = "--p-ready";
         args[n++] = pr;
     }
+    if (o->inject_hold)
+        args[n++] = "--inject-hold";
     args[n++] = "--trace-at";
     args[n++] = at;
     args[n++] = "--trace-out";
@@ -798,6 +816,8 @@ int main(int argc, char **argv)
                               mpq_gen_profile_name((mpq_gen_profile)o.profile));
             snprintf(repro + n, sizeof repro - (size_t)n, " --p-valid %g --p-ready %g", o.p_valid, o.p_ready);
         }
+        if (o.inject_hold && strlen(repro) + 16 < sizeof repro)
+            strcat(repro, " --inject-hold");
         if (rc != 0) {
             fprintf(stderr, "mpq-tb: %s\n", err);
             tb_junit_case(junit, name, 0.0, "error", err);
@@ -846,7 +866,7 @@ int main(int argc, char **argv)
         } else {
             tb_junit_case(junit, name, res.seconds, NULL, NULL);
             if (!o.quiet)
-                printf("PASS  %-40s %9" PRIu64 " cycles %8.2f Mcycles/s  (%s)\n", name, res.cycles,
+                printf("PASS  %-40s %9" PRIu64 " cycles %8.3f Mcycles/s  (%s)\n", name, res.cycles,
                        res.seconds > 0 ? (double)res.cycles / res.seconds / 1e6 : 0.0,
                        s.h.source);
             sum.passed++;

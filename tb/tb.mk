@@ -134,3 +134,9 @@ bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
 	   echo '  "cosim":'; cat $(BUILD)/bench/cosim.json; echo '}'; } >$(BUILD)/bench.json.tmp && \
 	  mv -f $(BUILD)/bench.json.tmp $(BUILD)/bench.json
 	@echo "bench: $(BUILD)/bench.json"
+
+# The RTL's assertions fire and are reported (a deliberate stream-rule violation).
+.PHONY: tb/assertions
+tb/assertions: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
+	@scripts/check.sh $(BUILD)/results tb/assertions -- tb/tests/assertions.sh $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/tmp/tb-assertions
+TEST_TARGETS += tb/assertions
