@@ -17,7 +17,7 @@ enum { ST_IDLE = 0, ST_LOAD = 1, ST_RUN = 2, ST_DRAIN = 3 };
 
 /* A weight slice of one lane, decoded when it is stored. */
 typedef struct cm_lane_slice {
-    int8_t t[MPQ_KLANES_MAX];
+    int16_t t[MPQ_KLANES_MAX]; /* 16-bit so the lane sum is a 16x16->32 multiply-add */
     uint8_t idx[MPQ_KLANES_MAX];
     int16_t val[MPQ_KLANES_MAX];
 } cm_lane_slice;
@@ -199,7 +199,7 @@ static inline int64_t cm_fit(int64_t v, unsigned bits, int sat, int *ovf)
 static void cm_step(mpq_cm *cm, const uint32_t *d)
 {
     const mpq_hwcfg *hw = &cm->hw;
-    int32_t xr[MPQ_KLANES_MAX];
+    int16_t xr[MPQ_KLANES_MAX]; /* |x + in_offset| < 2^9 */
     unsigned k0 = cm->slice * hw->klanes, ab = hw->act_bits;
     uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
     for (unsigned j = 0; j < hw->klanes; j++) {
@@ -208,7 +208,7 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
         uint64_t win = d[wd] | (off + ab > 32u ? (uint64_t)d[wd + 1] << 32 : 0);
         uint32_t u = (uint32_t)(win >> off) & mask;
         int32_t x = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without UB */
-        xr[j] = k0 + j < cm->k_len ? x + cm->in_offset : 0;
+        xr[j] = (int16_t)(k0 + j < cm->k_len ? x + cm->in_offset : 0);
     }
     const cm_lane_slice *row = &cm->wbuf[(size_t)cm->slice * hw->lanes];
     const unsigned kl = hw->klanes, hpn = hw->hp_per_group;
@@ -216,9 +216,9 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
         const cm_lane_slice *s = &row[l];
         int32_t tsum = 0, hsum = 0;
         for (unsigned j = 0; j < kl; j++)
-            tsum += xr[j] * s->t[j];
+            tsum += (int32_t)xr[j] * s->t[j];
         for (unsigned e = 0; e < hpn; e++)
-            hsum += xr[s->idx[e]] * s->val[e];
+            hsum += (int32_t)xr[s->idx[e]] * s->val[e];
         int64_t p = (int64_t)cm->alpha[l] * tsum + hsum;
         int o = 0;
         int64_t start = cm->slice == 0 ? cm_fit(cm->bias[l], hw->acc_bits, cm->acc_sat, &o) : cm->acc[l];
