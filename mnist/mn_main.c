@@ -16,6 +16,16 @@
 
 #include "mnist.h"
 
+/* The data and the model live until exit; freed by an exit handler on every path. */
+static mn_set train_set, test_set;
+static mn_mlp mlp;
+static void cleanup(void)
+{
+    mn_mlp_free(&mlp);
+    mn_free(&train_set);
+    mn_free(&test_set);
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -102,25 +112,24 @@ int main(int argc, char **argv)
         }
     }
     char err[1024];
-    mn_set train, test;
-    if (mn_load(data, "train", &train, err, sizeof err) != 0 ||
-        mn_load(data, "t10k", &test, err, sizeof err) != 0) {
+    atexit(cleanup);
+    if (mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
+        mn_load(data, "t10k", &test_set, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist: %s\n", err);
         return 2;
     }
-    if (train.rows * train.cols != 784 || test.rows * test.cols != 784) {
-        fprintf(stderr, "mpq-mnist: %s: images are %ux%u, expected 28x28\n", data, train.rows, train.cols);
+    if (train_set.rows * train_set.cols != 784 || test_set.rows * test_set.cols != 784) {
+        fprintf(stderr, "mpq-mnist: %s: images are %ux%u, expected 28x28\n", data, train_set.rows, train_set.cols);
         return 2;
     }
-    if (train_count && train_count < train.n)
-        train.n = train_count;
+    if (train_count && train_count < train_set.n)
+        train_set.n = train_count;
     mkdir(out, 0777);
     char path[1200];
-    if (train.n == 60000)
+    if (train_set.n == 60000)
         snprintf(path, sizeof path, "%s/mlp-s%llu-e%u.bin", out, seed, epochs);
     else
-        snprintf(path, sizeof path, "%s/mlp-s%llu-e%u-n%u.bin", out, seed, epochs, train.n);
-    mn_mlp mlp;
+        snprintf(path, sizeof path, "%s/mlp-s%llu-e%u-n%u.bin", out, seed, epochs, train_set.n);
     double t0 = now_s();
     if (mn_mlp_load(&mlp, path, err, sizeof err) == 0) {
         printf("mnist: float MLP 784-256-128-10 from %s (seed %llu, %u epochs)\n", path, seed, epochs);
@@ -132,7 +141,7 @@ int main(int argc, char **argv)
         printf("mnist: training the float MLP 784-256-128-10, seed %llu, %u epochs\n", seed, epochs);
         fflush(stdout);
         if (mn_mlp_init(&mlp, dims, 3, seed) != 0 ||
-            mn_mlp_train(&mlp, &train, &test, epochs, seed, stdout) != 0) {
+            mn_mlp_train(&mlp, &train_set, &test_set, epochs, seed, stdout) != 0) {
             fprintf(stderr, "mpq-mnist: training failed (out of memory)\n");
             return 2;
         }
@@ -144,21 +153,21 @@ int main(int argc, char **argv)
     }
     if (train_only) {
         mn_mlp_free(&mlp);
-        mn_free(&train);
-        mn_free(&test);
+        mn_free(&train_set);
+        mn_free(&test_set);
         return 0;
     }
-    unsigned count = quick ? 1000 : test.n;
-    double facc = mn_mlp_accuracy(&mlp, &test, count);
+    unsigned count = quick ? 1000 : test_set.n;
+    double facc = mn_mlp_accuracy(&mlp, &test_set, count);
     float amax[MN_MAX_LAYERS];
-    mn_calibrate(&mlp, &train, 2000, amax);
+    mn_calibrate(&mlp, &train_set, 2000, amax);
     int32_t *x = malloc((size_t)count * 784 * sizeof *x);
     if (!x) {
         fprintf(stderr, "mpq-mnist: out of memory\n");
         return 2;
     }
     for (unsigned i = 0; i < count; i++)
-        mn_input(&test.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
+        mn_input(&test_set.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
 
     char rpath[1200];
     snprintf(rpath, sizeof rpath, "%s/results.md.tmp", out);
@@ -193,7 +202,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
             return 2;
         }
-        if (eval_q(&q, x, &test, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
+        if (eval_q(&q, x, &test_set, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
             return 2;
         printf("%-40s %8.2f%% %9.4f %9.4f\n", schemes[i].name, 100.0 * acc, q.hp_density, q.rel_err);
         fprintf(md, "| %s | %.2f%% | %.4f | %.4f |\n", schemes[i].name, 100.0 * acc, q.hp_density,
@@ -239,7 +248,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
                 return 2;
             }
-            if (eval_q(&q, x, &test, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
+            if (eval_q(&q, x, &test_set, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
                 return 2;
             printf(" %8.2f%%", 100.0 * acc);
             fprintf(md, " %.2f%% |", 100.0 * acc);
@@ -277,8 +286,8 @@ int main(int argc, char **argv)
     for (unsigned bits = 12; bits <= 32; bits += quick ? 10 : 2) {
         double aw = 0, as = 0;
         size_t ow = 0, os = 0;
-        if (eval_q(&qm, x, &test, count, bits, MPQ_ACC_WRAP, &aw, &ow) != 0 ||
-            eval_q(&qm, x, &test, count, bits, MPQ_ACC_SAT, &as, &os) != 0)
+        if (eval_q(&qm, x, &test_set, count, bits, MPQ_ACC_WRAP, &aw, &ow) != 0 ||
+            eval_q(&qm, x, &test_set, count, bits, MPQ_ACC_SAT, &as, &os) != 0)
             return 2;
         printf("%-8u %9.2f%% %9.2f%% %12zu %12zu\n", bits, 100.0 * aw, 100.0 * as, ow, os);
         fprintf(md, "| %u | %.2f%% | %.2f%% | %zu |\n", bits, 100.0 * aw, 100.0 * as, ow);
@@ -302,7 +311,7 @@ int main(int argc, char **argv)
            out, now_s() - t0);
     free(x);
     mn_mlp_free(&mlp);
-    mn_free(&train);
-    mn_free(&test);
+    mn_free(&train_set);
+    mn_free(&test_set);
     return 0;
 }

@@ -16,6 +16,16 @@
 #include "mpq_dut.h"
 #include "mpq_vec.h"
 
+/* The data and the model live until exit; freed by an exit handler on every path. */
+static mn_set train_set, test_set;
+static mn_mlp mlp;
+static void cleanup(void)
+{
+    mn_mlp_free(&mlp);
+    mn_free(&train_set);
+    mn_free(&test_set);
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -175,15 +185,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpq-mnist-rtl: %s is not the configuration of this RTL build\n", cfgpath);
         return 2;
     }
-    mn_set train, test;
-    mn_mlp mlp;
-    if (mn_load(data, "train", &train, err, sizeof err) != 0 ||
-        mn_load(data, "t10k", &test, err, sizeof err) != 0 || mn_mlp_load(&mlp, model, err, sizeof err) != 0) {
+    atexit(cleanup);
+    if (mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
+        mn_load(data, "t10k", &test_set, err, sizeof err) != 0 || mn_mlp_load(&mlp, model, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist-rtl: %s\n", err);
         return 2;
     }
     float amax[MN_MAX_LAYERS];
-    mn_calibrate(&mlp, &train, 2000, amax);
+    mn_calibrate(&mlp, &train_set, 2000, amax);
     mn_qnet q;
     if (mn_quantize(&mlp, amax, MN_MIXED, hw.hp_per_group, hw.klanes, 0.0, &q, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist-rtl: quantize: %s\n", err);
@@ -197,7 +206,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (unsigned i = 0; i < m; i++)
-        mn_input(&test.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
+        mn_input(&test_set.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
     /* The golden model on the same images, for the comparison of accuracies. */
     if (mn_qnet_run(&q, x, m, hw.acc_bits, MPQ_ACC_WRAP, hw.klanes, gy, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist-rtl: golden model: %s\n", err);
@@ -231,7 +240,7 @@ int main(int argc, char **argv)
     if (status == 0) {
         printf("%-6s %-18s %12" PRIu64 " %12" PRIu64 " %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
                (double)tot_i / (double)tot_c, tot_s, (double)tot_c / tot_s / 1e6);
-        double racc = mn_accuracy(in, test.labels, m, 10), gacc = mn_accuracy(gy, test.labels, m, 10);
+        double racc = mn_accuracy(in, test_set.labels, m, 10), gacc = mn_accuracy(gy, test_set.labels, m, 10);
         int same = memcmp(in, gy, (size_t)m * 10 * sizeof *gy) == 0;
         printf("mnist-rtl: RTL accuracy %.2f%%, golden model %.2f%% on the same %u images; final outputs %s\n",
                100.0 * racc, 100.0 * gacc, m, same ? "identical" : "DIFFER");
@@ -243,8 +252,5 @@ int main(int argc, char **argv)
     free(buf[0]);
     free(buf[1]);
     mn_qnet_free(&q);
-    mn_mlp_free(&mlp);
-    mn_free(&train);
-    mn_free(&test);
     return status;
 }

@@ -2,7 +2,7 @@
 # install-deps.sh [GROUP...]: make sure the system packages a target needs are present.
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
 # without a password; otherwise one message names the command that installs them.
-# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, all.
+# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
@@ -30,13 +30,14 @@ check_group() {
     coverage) have_cmd genhtml || want lcov ;;
     plot) have_cmd gnuplot || want gnuplot-nox ;;
     data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
+    wave) have_cmd gtkwave || want gtkwave ;;
     bench)
       have_cmd ccache || want ccache
       have_cmd python3 || want python3
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
-    all) for g in core synth fuzz coverage plot data; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench all)" >&2; exit 2 ;;
+    all) for g in core synth fuzz coverage plot data bench wave; do check_group "$g"; done ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done

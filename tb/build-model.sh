@@ -35,7 +35,9 @@ objs=$(for g in $globals; do printf '%s.o ' "$g"; done)
 make -s -C "$out/vl" -f Vdut.mk -j2 OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 Vdut__ALL.a $objs \
   >"$out/make.log" 2>&1 || { cat "$out/make.log" >&2; exit 1; }
 vlinc=$("$VERILATOR" --getenv VERILATOR_ROOT)/include
-"$CXX" -std=gnu++14 -O2 -g -I"$out/vl" -I"$vlinc" -I"$vlinc/vltstd" -Igolden -Itb "${defs[@]}" \
+# -faligned-new as the model itself is compiled: Vdut is over-aligned, and its deleting
+# destructor (compiled in the model) uses the aligned operator delete.
+"$CXX" -std=gnu++17 -faligned-new -O2 -g -I"$out/vl" -I"$vlinc" -I"$vlinc/vltstd" -Igolden -Itb "${defs[@]}" \
   ${CXXFLAGS_SAN:-} -c tb/mpq_dut.cpp -o "$out/mpq_dut.o"
 libs=(-lz -lm -lpthread)
 # shellcheck disable=SC2086

@@ -120,6 +120,13 @@ static int parse_prob(const char *opt, const char *s, double *p)
     return 0;
 }
 
+static char **files_alloc;
+static void free_files(void)
+{
+    free(files_alloc);
+    files_alloc = NULL;
+}
+
 static int parse_args(int argc, char **argv, tb_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -149,6 +156,9 @@ static int parse_args(int argc, char **argv, tb_opts *o)
     o->files = calloc((size_t)argc, sizeof *o->files);
     if (!o->files)
         return 2;
+    /* Freed at exit whichever way main returns. */
+    files_alloc = o->files;
+    atexit(free_files);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         uint64_t v;
@@ -773,9 +783,7 @@ int main(int argc, char **argv)
             printf("mpq-tb: lockstep seed %" PRIu64 " (--seed %" PRIu64 " reproduces)\n", o.seed, o.seed);
     }
     if (o.bare_repeat) {
-        int brc = run_bare(o.files[0], o.bare_repeat);
-        free(o.files);
-        return brc;
+        return run_bare(o.files[0], o.bare_repeat);
     }
     char self_cmd[2048];
     join_cmd(self_cmd, sizeof self_cmd, 1, argv);
@@ -881,6 +889,5 @@ int main(int argc, char **argv)
     tb_junit_close(junit);
     printf("%u passed, %u failed%s\n", sum.passed, sum.failed + sum.errors,
            sum.errors ? " (some with errors, see above)" : "");
-    free(o.files);
     return status;
 }

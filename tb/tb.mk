@@ -53,6 +53,7 @@ wave:
 	@last=$$(ls -td $(TRACES)/*/ 2>/dev/null | head -1); \
 	if [ -z "$$last" ]; then echo "make wave: no mismatch trace under $(TRACES)"; exit 1; fi; \
 	echo "mismatch trace: $$last"; cat "$$last/report.txt"; \
+	if [ -n "$$DISPLAY" ] && ! command -v gtkwave >/dev/null 2>&1; then scripts/install-deps.sh wave || true; fi; \
 	if command -v gtkwave >/dev/null 2>&1 && [ -n "$$DISPLAY" ]; then gtkwave "$$last/wave.gtkw" & \
 	else echo "open it with: gtkwave $${last}wave.gtkw   (or: surfer $${last}wave.fst)"; fi
 
