@@ -25,7 +25,7 @@ check_group() {
     fuzz)
       have_cmd clang || want clang
       [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] \
-        || want libclang-rt-14-dev
+        || want libclang-rt-dev  # the default clang's runtime (Debian and Ubuntu llvm-defaults)
       ;;
     coverage) have_cmd genhtml || want lcov ;;
     plot) have_cmd gnuplot || want gnuplot-nox ;;
