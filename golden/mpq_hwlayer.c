@@ -130,22 +130,29 @@ int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, si
     return 0;
 }
 
+/* The layer as the functional model sees it: the accelerator's grouped order, G = KLanes. */
+static void fc_of(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_fc_layer *fc)
+{
+    memset(fc, 0, sizeof *fc);
+    fc->m = l->m;
+    fc->k = l->k;
+    fc->n = l->n;
+    fc->x = l->x;
+    fc->in_offset = l->in_offset;
+    fc->t = l->t;
+    fc->alpha = l->alpha;
+    fc->hp = l->hp;
+    fc->bias = l->bias;
+    fc->acc_bits = hw->acc_bits;
+    fc->acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    fc->order = MPQ_ORDER_GROUPED;
+    fc->group = hw->klanes;
+}
+
 int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y, uint8_t *ovf)
 {
-    mpq_fc_layer fc = {0};
-    fc.m = l->m;
-    fc.k = l->k;
-    fc.n = l->n;
-    fc.x = l->x;
-    fc.in_offset = l->in_offset;
-    fc.t = l->t;
-    fc.alpha = l->alpha;
-    fc.hp = l->hp;
-    fc.bias = l->bias;
-    fc.acc_bits = hw->acc_bits;
-    fc.acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
-    fc.order = MPQ_ORDER_GROUPED;
-    fc.group = hw->klanes;
+    mpq_fc_layer fc;
+    fc_of(hw, l, &fc);
     mpq_requant rq = {0};
     rq.kind = MPQ_RQ_DOUBLE;
     rq.nparams = l->n;
@@ -226,25 +233,11 @@ static void pick_positions(mpq_rng *r, unsigned len, unsigned count, unsigned *p
             pos[n++] = p;
 }
 
-/* Per-channel (mult, shift) that map the layer's actual accumulators onto most of the output
- * range, so that nearly every output is sensitive to its accumulator (few sit on a clamp). */
 /* Accumulators of every row and channel (the grouped order of the hardware). */
 static int layer_acc(const mpq_hwcfg *hw, const mpq_hw_layer *l, int64_t *acc)
 {
-    mpq_fc_layer fc = {0};
-    fc.m = l->m;
-    fc.k = l->k;
-    fc.n = l->n;
-    fc.x = l->x;
-    fc.in_offset = l->in_offset;
-    fc.t = l->t;
-    fc.alpha = l->alpha;
-    fc.hp = l->hp;
-    fc.bias = l->bias;
-    fc.acc_bits = hw->acc_bits;
-    fc.acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
-    fc.order = MPQ_ORDER_GROUPED;
-    fc.group = hw->klanes;
+    mpq_fc_layer fc;
+    fc_of(hw, l, &fc);
     char err[128];
     return mpq_fc_acc(&fc, acc, NULL, err, sizeof err);
 }

@@ -15,6 +15,7 @@
 #include "mnist.h"
 #include "mpq_dut.h"
 #include "mpq_vec.h"
+#include "tb_report.h"
 
 /* The data and the model live until exit; freed by an exit handler on every path. */
 static mn_set train_set, test_set;
@@ -31,27 +32,6 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Compare every output port (out_data only while out_valid); returns a port name or NULL. */
-static const char *mismatch(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
-{
-    if (e->cfg_ready != a->cfg_ready) return "cfg_ready_o";
-    if (e->wgt_ready != a->wgt_ready) return "wgt_ready_o";
-    if (e->act_ready != a->act_ready) return "act_ready_o";
-    if (e->out_valid != a->out_valid) return "out_valid_o";
-    if (e->busy != a->busy) return "busy_o";
-    if (e->done != a->done) return "done_o";
-    uint64_t lm = hw->lanes >= 64 ? ~0ull : (1ull << hw->lanes) - 1u;
-    if ((e->ovf ^ a->ovf) & lm) return "ovf_o";
-    if (e->out_valid) {
-        unsigned bits = mpq_hw_out_w(hw);
-        for (unsigned i = 0; i < bits; i += 32) {
-            uint32_t m = bits - i >= 32 ? 0xffffffffu : (1u << (bits - i)) - 1u;
-            if ((e->out_data[i / 32] ^ a->out_data[i / 32]) & m) return "out_data_o";
-        }
-    }
-    return NULL;
 }
 
 /* One layer on the RTL: x[m][k] -> y[m][n] (the RTL's outputs). */
@@ -97,7 +77,11 @@ static int run_layer(const mpq_hwcfg *hw, const mn_qlayer *ql, unsigned li, cons
     double t0 = now_s();
     while (dut && (rc = mpq_gen_next(g, &in, &exp)) == 1) {
         mpq_dut_eval(dut, &in, &act);
-        const char *port = mismatch(hw, &exp, &act);
+        uint32_t mis = tb_compare(hw, &exp, &act); /* the testbench's comparison */
+        const char *port = NULL;
+        for (unsigned p = 0; p < TB_P_COUNT && mis && !port; p++)
+            if (mis >> p & 1u)
+                port = tb_port_names[p];
         if (!port && act.out_valid && in.out_ready && in.rst_n) {
             for (unsigned l = 0; l < hw->lanes && tile < tiles; l++) {
                 unsigned ch = tile * hw->lanes + l;

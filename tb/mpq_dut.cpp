@@ -122,29 +122,6 @@ static void dump(mpq_dut *d)
 #endif
 }
 
-void mpq_dut_eval(mpq_dut *d, const mpq_port_in *in, mpq_port_out *out)
-{
-    Vdut &t = *d->top;
-    t.clk_i = 0;
-    t.rst_ni = in->rst_n;
-    t.cfg_valid_i = in->cfg_valid;
-    t.wgt_valid_i = in->wgt_valid;
-    t.act_valid_i = in->act_valid;
-    t.out_ready_i = in->out_ready;
-    put(t.cfg_data_i, in->cfg_data);
-    put(t.wgt_data_i, in->wgt_data);
-    put(t.act_data_i, in->act_data);
-    t.eval();
-    out->cfg_ready = t.cfg_ready_o;
-    out->wgt_ready = t.wgt_ready_o;
-    out->act_ready = t.act_ready_o;
-    out->out_valid = t.out_valid_o;
-    out->busy = t.busy_o;
-    out->done = t.done_o;
-    out->ovf = get64(t.ovf_o);
-    get(t.out_data_o, out->out_data);
-}
-
 void mpq_dut_apply(mpq_dut *d, const mpq_port_in *in)
 {
     Vdut &t = *d->top;
@@ -158,6 +135,20 @@ void mpq_dut_apply(mpq_dut *d, const mpq_port_in *in)
     put(t.wgt_data_i, in->wgt_data);
     put(t.act_data_i, in->act_data);
     t.eval();
+}
+
+void mpq_dut_eval(mpq_dut *d, const mpq_port_in *in, mpq_port_out *out)
+{
+    mpq_dut_apply(d, in);
+    const Vdut &t = *d->top;
+    out->cfg_ready = t.cfg_ready_o;
+    out->wgt_ready = t.wgt_ready_o;
+    out->act_ready = t.act_ready_o;
+    out->out_valid = t.out_valid_o;
+    out->busy = t.busy_o;
+    out->done = t.done_o;
+    out->ovf = get64(t.ovf_o);
+    get(t.out_data_o, out->out_data);
 }
 
 void mpq_dut_tick(mpq_dut *d)

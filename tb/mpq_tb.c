@@ -374,31 +374,6 @@ static int source_open_replay(source *s, const char *path, char *err, size_t err
 }
 
 /* ---- the per-cycle check ------------------------------------------------------------------ */
-static unsigned out_words_of(const mpq_hwcfg *hw) { return MPQ_WORDS(mpq_hw_out_w(hw)); }
-
-/* Bit mask of the ports that differ (TB_P_* bits). */
-static uint32_t compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
-{
-    uint32_t m = 0;
-    m |= (uint32_t)(e->cfg_ready != a->cfg_ready) << TB_P_CFG_READY;
-    m |= (uint32_t)(e->wgt_ready != a->wgt_ready) << TB_P_WGT_READY;
-    m |= (uint32_t)(e->act_ready != a->act_ready) << TB_P_ACT_READY;
-    m |= (uint32_t)(e->out_valid != a->out_valid) << TB_P_OUT_VALID;
-    m |= (uint32_t)(e->busy != a->busy) << TB_P_BUSY;
-    m |= (uint32_t)(e->done != a->done) << TB_P_DONE;
-    m |= (uint32_t)(e->ovf != a->ovf) << TB_P_OVF;
-    if (e->out_valid) {
-        unsigned nw = out_words_of(hw), bits = mpq_hw_out_w(hw);
-        uint32_t diff = 0;
-        for (unsigned i = 0; i + 1 < nw; i++)
-            diff |= e->out_data[i] ^ a->out_data[i];
-        uint32_t top = bits % 32 ? (1u << (bits % 32)) - 1u : ~0u;
-        diff |= (e->out_data[nw - 1] ^ a->out_data[nw - 1]) & top;
-        m |= (uint32_t)(diff != 0) << TB_P_OUT_DATA;
-    }
-    return m;
-}
-
 /* Wall time; with MPQ_TB_CPU_TIME set in the environment, the process's CPU time instead
  * (make bench: on a shared host, time stolen by other tenants is then not counted). */
 static double now_s(void)
@@ -468,7 +443,7 @@ static int run_test(const tb_opts *o, const char *name, source *s, const char *r
         if (o->inject_hold && hold_state == 0 && in.rst_n && in.act_valid && !exp.act_ready)
             hold_state = 1;
         mpq_dut_eval(dut, &in, &act);
-        uint32_t mis = compare(hw, &exp, &act);
+        uint32_t mis = tb_compare(hw, &exp, &act);
         if (tracing) {
             int on = c >= win_lo && c <= win_hi;
             mpq_dut_trace_enable(dut, on);

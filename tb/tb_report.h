@@ -17,6 +17,11 @@ enum {
 };
 extern const char *const tb_port_names[TB_P_COUNT];
 
+/* The ports where actual output a differs from expected e, a bit per TB_P_* (TB_P_ASSERT is
+ * the caller's). out_data_o is compared only while out_valid_o is expected (the contract's
+ * don't-care), and only within its OutW bits. */
+uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a);
+
 #define TB_MAX_RECORDED 16
 
 typedef struct tb_mismatch {
