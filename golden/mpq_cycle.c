@@ -202,13 +202,23 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
     int16_t xr[MPQ_KLANES_MAX]; /* |x + in_offset| < 2^9 */
     unsigned k0 = cm->slice * hw->klanes, ab = hw->act_bits;
     uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
-    for (unsigned j = 0; j < hw->klanes; j++) {
-        /* Element j of the beat: ActBits <= 8 bits never span more than two words. */
-        unsigned lsb = j * ab, wd = lsb / 32u, off = lsb % 32u;
-        uint64_t win = d[wd] | (off + ab > 32u ? (uint64_t)d[wd + 1] << 32 : 0);
-        uint32_t u = (uint32_t)(win >> off) & mask;
-        int32_t x = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without UB */
-        xr[j] = (int16_t)(k0 + j < cm->k_len ? x + cm->in_offset : 0);
+    if (ab == 8u && k0 + hw->klanes <= cm->k_len) {
+        /* A full slice of bytes (the common case): element j is byte j % 4 of word j / 4
+         * (KLanes = 2 uses the low half of one word). */
+        for (unsigned j = 0; j < hw->klanes; j += 2u) {
+            uint32_t w = d[j / 4u] >> (8u * (j % 4u));
+            xr[j] = (int16_t)((int32_t)((w & 0xffu) ^ 0x80u) - 0x80 + cm->in_offset);
+            xr[j + 1] = (int16_t)((int32_t)((w >> 8 & 0xffu) ^ 0x80u) - 0x80 + cm->in_offset);
+        }
+    } else {
+        for (unsigned j = 0; j < hw->klanes; j++) {
+            /* Element j of the beat: ActBits <= 8 bits never span more than two words. */
+            unsigned lsb = j * ab, wd = lsb / 32u, off = lsb % 32u;
+            uint64_t win = d[wd] | (off + ab > 32u ? (uint64_t)d[wd + 1] << 32 : 0);
+            uint32_t u = (uint32_t)(win >> off) & mask;
+            int32_t x = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without UB */
+            xr[j] = (int16_t)(k0 + j < cm->k_len ? x + cm->in_offset : 0);
+        }
     }
     const cm_lane_slice *row = &cm->wbuf[(size_t)cm->slice * hw->lanes];
     const unsigned kl = hw->klanes, hpn = hw->hp_per_group;

@@ -125,13 +125,27 @@ static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
     const mpq_hw_layer *l = g->l;
     const mpq_hwcfg *hw = &g->hw;
     unsigned row = beat / g->n_slices, s = beat % g->n_slices;
-    /* Packed through a 64-bit window (ActBits <= 8): this runs once per activation beat. */
+    unsigned k0 = s * hw->klanes;
+    const int32_t *x = &l->x[(size_t)row * l->k + k0];
+    if (hw->act_bits == 8u && k0 + hw->klanes <= l->k) {
+        /* A full slice of bytes (the common case, once per activation beat): four elements
+         * per word, no random fill. KLanes is a power of two >= 2, so words are whole or
+         * the single half word of KLanes = 2. */
+        for (unsigned j = 0; j < hw->klanes; j += 4u) {
+            uint32_t w = (uint32_t)x[j] & 0xffu;
+            w |= ((uint32_t)x[j + 1] & 0xffu) << 8;
+            if (j + 2u < hw->klanes)
+                w |= ((uint32_t)x[j + 2] & 0xffu) << 16 | ((uint32_t)x[j + 3] & 0xffu) << 24;
+            d[j / 4u] = w;
+        }
+        return;
+    }
+    /* Any width, packed through a 64-bit window (ActBits <= 8). */
     uint64_t win = 0, mask = (1ull << hw->act_bits) - 1u;
     unsigned nbits = 0, w = 0;
     for (unsigned j = 0; j < hw->klanes; j++) {
-        unsigned k = s * hw->klanes + j;
-        uint32_t v = k < l->k ? (uint32_t)l->x[(size_t)row * l->k + k]
-                              : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
+        uint32_t v = k0 + j < l->k ? (uint32_t)x[j]
+                                   : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
         win |= ((uint64_t)v & mask) << nbits;
         nbits += hw->act_bits;
         if (nbits >= 32) {
