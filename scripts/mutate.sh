@@ -12,7 +12,8 @@
 #
 # Environment (set by make): TB_OBJS, GOLDEN_LIB (the testbench objects and golden library),
 # VERILATOR, CXX. MUTATE_CONFIGS (default: default small mix2 tern) and MUTATE_RUNS (lockstep
-# layers per step, default 40) tune the regression; MUTATE_SEED its first lockstep seed (1).
+# layers per step, default 40) tune the regression; MUTATE_SEED its first lockstep seed (1);
+# MUTATE_KEEP_MODELS=1 keeps each mutant's Verilated models under OUTDIR/<mutant>/vl.
 set -u
 out=${1:?usage: scripts/mutate.sh OUTDIR [MUTANT...]}
 shift
@@ -105,8 +106,8 @@ for name in "${names[@]}"; do
     if [ "${result[0]}" = yes ]; then caught=$((caught + 1)); else missed=$((missed + 1)); fi
     printf '%-26s %-7s %-8s %-40s %7s  %s\n' "$name" "${result[0]}" "${result[1]}" "${result[2]}" "${result[3]}" "${result[4]}"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${result[@]:0:6}" "$bug" >>"$summary.tmp"
-    # Keep the traces and logs, drop the bulky model builds.
-    rm -rf "$dir/vl"
+    # Keep the traces and logs, drop the bulky model builds (unless MUTATE_KEEP_MODELS=1).
+    [ "${MUTATE_KEEP_MODELS:-0}" = 1 ] || rm -rf "$dir/vl"
 done
 mv -f "$summary.tmp" "$summary"
 echo "mutants: $caught caught, $missed not caught of $((caught + missed)) (table: $summary)"

@@ -26,6 +26,7 @@
 #include "mpq_dut.h"
 #include "mpq_hw.h"
 #include "mpq_vec.h"
+#include "tb_pipe.h"
 #include "tb_report.h"
 
 /* ---- options ---------------------------------------------------------------------------- */
@@ -44,6 +45,7 @@ typedef struct tb_opts {
     int profile;                /* -1 random */
     uint64_t bare_repeat;       /* --bare R: the benchmark's bare loop, R passes */
     int inject_hold;            /* --inject-hold: break the stream rules once (tests the RTL's assertions) */
+    int source_thread;          /* -1 auto, 0 off, 1 on: the source runs ahead in its own thread */
     double p_valid, p_ready;
     /* reporting */
     unsigned max_mismatches;
@@ -88,6 +90,8 @@ static void usage(FILE *f)
             "  --config FILE       rtl/cfg/NAME.cfg this RTL must have been built with\n"
             "  --name NAME         test name prefix (default: the file name or lockstep-<seed>)\n"
             "  -q                  only failures and the summary\n"
+            "  --source-thread on|off  read the file / run the golden model in a second thread,\n"
+            "                      ahead of the DUT (default: on when more than one CPU is online)\n"
             "  --inject-hold       change a waiting activation beat once before its handshake\n"
             "                      (a stream-rule violation the RTL's assertions must report)\n"
             "  --bare R            benchmark limit: replay one file's inputs from memory R times,\n"
@@ -136,6 +140,7 @@ static int parse_args(int argc, char **argv, tb_opts *o)
     o->p_valid = 0.9;
     o->p_ready = 0.9;
     o->max_mismatches = 1;
+    o->source_thread = -1;
     o->trace_dir = "build/traces";
     o->before = 200;
     o->after = 20;
@@ -232,6 +237,12 @@ static int parse_args(int argc, char **argv, tb_opts *o)
         } else if (!strcmp(a, "--max-mismatches")) {
             U64(o->max_mismatches);
             if (o->max_mismatches < 1) o->max_mismatches = 1;
+        } else if (!strcmp(a, "--source-thread")) {
+            if (strcmp(val, "on") && strcmp(val, "off")) {
+                fprintf(stderr, "mpq-tb: --source-thread: `%s` is not on or off\n", val);
+                return 2;
+            }
+            o->source_thread = !strcmp(val, "on");
         } else if (!strcmp(a, "--trace-dir")) {
             o->trace_dir = val;
         } else if (!strcmp(a, "--trace-bin")) {
@@ -302,6 +313,17 @@ static int source_next(source *s, mpq_port_in *in, mpq_port_out *exp)
 static const char *source_error(const source *s)
 {
     return s->r ? mpq_vec_reader_error(s->r) : mpq_gen_error(s->g);
+}
+
+/* The source as the source thread calls it (tb_pipe_fn): the cycle and, in lockstep, where
+ * the golden cycle model was in it. */
+static int source_fill(void *ctx, mpq_port_in *in, mpq_port_out *exp, mpq_cm_where *where)
+{
+    source *s = ctx;
+    int rc = source_next(s, in, exp);
+    if (rc == 1 && s->g)
+        mpq_gen_where(s->g, where);
+    return rc;
 }
 
 /* Shape and options of lockstep run `seed`, random where the user gave none. */
@@ -429,16 +451,25 @@ static int run_test(const tb_opts *o, const char *name, source *s, const char *r
         }
     }
     double t0 = now_s();
+    /* The source thread, unless this is the traced re-simulation (a short window) or it was
+     * turned off; without it (or without the memory for it) the source is called directly. */
+    tb_pipe *pipe = NULL;
+    int threaded = o->source_thread >= 0 ? o->source_thread : tb_pipe_useful();
+    if (threaded && !tracing)
+        tb_pipe_start(hw, source_fill, s, &pipe);
     uint64_t c = 0;
     int rc;
     int status = 0;
     int hold_state = 0; /* --inject-hold: 0 looking, 1 a beat is waiting, 2 done */
-    while ((rc = source_next(s, &in, &exp)) == 1) {
+    while ((rc = pipe ? tb_pipe_next(pipe, &in, &exp) : source_next(s, &in, &exp)) == 1) {
+        int injected = 0;
         if (o->inject_hold && hold_state == 1 && in.act_valid) {
             /* The waiting activation beat changes before its handshake: a testbench bug that
-             * the RTL's stream assertion (a_act_hold) must report. Only the DUT sees it. */
+             * the RTL's stream assertion (a_act_hold) must report. Only the DUT sees it, in
+             * this cycle only (the bit is restored below: `in` holds the source's values). */
             in.act_data[0] ^= 1u;
             hold_state = 2;
+            injected = 1;
         }
         if (o->inject_hold && hold_state == 0 && in.rst_n && in.act_valid && !exp.act_ready)
             hold_state = 1;
@@ -461,19 +492,26 @@ static int run_test(const tb_opts *o, const char *name, source *s, const char *r
                 m->exp = exp;
                 m->act = act;
                 m->in = in;
-                if (s->g)
-                    mpq_gen_where(s->g, &m->where);
+                if (s->g) {
+                    if (pipe)
+                        tb_pipe_where(pipe, &m->where);
+                    else
+                        mpq_gen_where(s->g, &m->where);
+                }
                 m->have_where = s->g != NULL;
             }
             res->mismatches++;
             status = 1;
         }
+        if (injected)
+            in.act_data[0] ^= 1u;
         c++;
         if (tracing && c > win_hi)
             break;
         if (!tracing && (res->mismatches >= o->max_mismatches || (mis >> TB_P_ASSERT & 1u)))
             break;
     }
+    tb_pipe_stop(pipe); /* from here on the source is this thread's again */
     res->seconds = now_s() - t0;
     res->cycles = c;
     if (rc < 0) {

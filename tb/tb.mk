@@ -2,7 +2,7 @@
 # $(BUILD)/vl/<CONFIG>/plain/mpq-tb   fast build, every co-simulation run
 # $(BUILD)/vl/<CONFIG>/trace/mpq-tb   traced build (FST + expected values), used only to
 #                                     write the waveform of a mismatch trace
-TB_C_SRCS := tb/mpq_tb.c tb/tb_report.c
+TB_C_SRCS := tb/mpq_tb.c tb/tb_pipe.c tb/tb_report.c
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
 TB_DEPS := $(RTL_SRCS) $(RTL_VLT) tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB)
 TRACES ?= $(BUILD)/traces

@@ -30,8 +30,13 @@ cat "$good" "$good" >two-streams.vec
 fails=0
 expect() {
     local f=$1 words=$2
-    for tool in tb golden; do
-        if [ $tool = tb ]; then "$tb" replay "$f" -q >out.txt 2>err.txt; else "$golden" vecinfo "$f" >out.txt 2>err.txt; fi
+    # The testbench reads the file directly and through its source thread.
+    for tool in tb tb-thread golden; do
+        case $tool in
+            tb) "$tb" replay "$f" -q --source-thread off >out.txt 2>err.txt ;;
+            tb-thread) "$tb" replay "$f" -q --source-thread on >out.txt 2>err.txt ;;
+            golden) "$golden" vecinfo "$f" >out.txt 2>err.txt ;;
+        esac
         local rc=$?
         if [ $rc -ne 2 ]; then echo "FAIL $tool $f: exit $rc, want 2"; cat out.txt err.txt; fails=$((fails + 1)); continue; fi
         if ! grep -q -- "$f" err.txt; then echo "FAIL $tool $f: message does not name the file: $(cat err.txt)"; fails=$((fails + 1)); continue; fi

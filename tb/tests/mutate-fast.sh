@@ -2,10 +2,12 @@
 # mutate-fast.sh OUTDIR MUTANT...: the fast subset of `make mutate` run by `make test`.
 # Every named mutant must be caught, and the lane-2 sign error (issue 4's evidence) must leave
 # a mismatch trace whose report names lane 2 and the first wrong cycle, with a waveform whose
-# re-simulation reproduced the mismatch at that cycle.
+# re-simulation reproduced the mismatch at that cycle, and the testbench must report the same
+# mismatches, cycle for cycle and with the same position of the array, whether the golden
+# model runs in its own thread (--source-thread on) or not.
 set -u
 out=$1; shift
-scripts/mutate.sh "$out" "$@" || exit 1
+MUTATE_KEEP_MODELS=1 scripts/mutate.sh "$out" "$@" || exit 1
 case " $* " in *" lane2-tern-sign "*) ;; *) exit 0 ;; esac
 dir=$(awk -F'\t' '$1 == "lane2-tern-sign" { print $7 }' "$out/summary.tsv")
 [ -d "$dir" ] || { echo "lane2-tern-sign: no trace folder ($dir)"; exit 1; }
@@ -37,3 +39,17 @@ else
     echo "lane2-tern-sign: fst2vcd (GTKWave) not installed: waveform contents not checked"
 fi
 echo "lane2-tern-sign: trace $dir names lane 2 and cycle $(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")"
+# The source thread changes nothing but speed: 16 mismatches of a long layer (several of the
+# thread's blocks), with the array's position in each, are the same with it and without it.
+bin="$out/lane2-tern-sign/vl/default/plain/mpq-tb"
+[ -x "$bin" ] || fail "no mutant model $bin"
+for st in off on; do
+    "$bin" lockstep --seed 11 --m 300 --k 1000 --n 3 --profile random --max-mismatches 16 \
+        --trace-dir "$out/thread-$st" --trace-bin /nonexistent --name t -q --source-thread "$st" \
+        | sed "s|thread-$st|thread-X|g" >"$out/thread-$st.txt"
+    sed "s|thread-$st|thread-X|g" "$out/thread-$st/t_lockstep-11/report.json" >"$out/thread-$st.json"
+done
+grep -q '16 mismatching cycles' "$out/thread-on.txt" || { cat "$out/thread-on.txt"; echo "source thread: the mutant's run did not record 16 mismatches"; exit 1; }
+diff "$out/thread-off.txt" "$out/thread-on.txt" && diff "$out/thread-off.json" "$out/thread-on.json" \
+    || { echo "source thread: the reports differ with and without it"; exit 1; }
+echo "source thread: the same 16 mismatches, cycles $(sed -n 's/.*the next ones: //p' "$out/thread-on.txt" | tr -d '()a-z_' | awk '{ print $1 ".." $NF }'), with and without it"
