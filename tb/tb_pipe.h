@@ -30,7 +30,7 @@ int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out);
  * call of a pipe writes all of them (the words of each bus for hw). */
 int tb_pipe_next(tb_pipe *p, mpq_port_in *in, mpq_port_out *exp);
 /* Where the source's cycle model was in the cycle tb_pipe_next last returned (as filled by
- * fn). Meant for reports: it is the one read that crosses between the threads per call. */
+ * fn). For reports, read only on a mismatch: the records stay with the producer otherwise. */
 void tb_pipe_where(const tb_pipe *p, mpq_cm_where *where);
 /* Stops the producer (wherever it is), joins it and frees p. NULL is fine. */
 void tb_pipe_stop(tb_pipe *p);
