@@ -31,40 +31,59 @@ macs=$((m * k * n))
 ncyc=$("$tb_default" replay "$vec" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p')
 lock=(lockstep --seed 1 "${shape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9)
 lock_cycles=$("$tb_default" "${lock[@]}" | cycles_of)
-# Every mode interleaved with the others, best of $reps each: a shared machine's speed drifts
-# between runs. Wall-clock rates are what a user waits for; the single-thread modes are also
-# timed in CPU-seconds of the process (MPQ_TB_CPU_TIME), which time stolen by other tenants
-# of a shared host does not inflate.
+# Every mode interleaved with the others in each of $reps rounds: a shared machine's speed
+# drifts between runs, so each round's ratios compare runs made minutes apart at most; the
+# table gives the best rate of each mode and the median (and range) of the per-round ratios.
+# Wall-clock rates are what a user waits for; the one-thread modes are also timed in
+# CPU-seconds of the process (MPQ_TB_CPU_TIME), which time stolen by other tenants of a
+# shared host does not inflate.
 : >"$out/rates.txt"
 for i in $(seq "$reps"); do
-    echo "bare $("$tb_default" replay "$vec" --bare 1 | rate)" >>"$out/rates.txt"
-    echo "replay $("$tb_default" replay "$vec" --source-thread on | rate)" >>"$out/rates.txt"
-    echo "lock $("$tb_default" "${lock[@]}" --source-thread on | rate)" >>"$out/rates.txt"
-    echo "replay1 $("$tb_default" replay "$vec" --source-thread off | rate)" >>"$out/rates.txt"
-    echo "lock1 $("$tb_default" "${lock[@]}" --source-thread off | rate)" >>"$out/rates.txt"
-    echo "bare_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --bare 1 | rate)" >>"$out/rates.txt"
-    echo "replay1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --source-thread off | rate)" >>"$out/rates.txt"
-    echo "lock1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" "${lock[@]}" --source-thread off | rate)" >>"$out/rates.txt"
+    {
+    echo "$i bare $("$tb_default" replay "$vec" --bare 1 | rate)"
+    echo "$i replay $("$tb_default" replay "$vec" --source-thread on | rate)"
+    echo "$i lock $("$tb_default" "${lock[@]}" --source-thread on | rate)"
+    echo "$i replay1 $("$tb_default" replay "$vec" --source-thread off | rate)"
+    echo "$i lock1 $("$tb_default" "${lock[@]}" --source-thread off | rate)"
+    echo "$i bare_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --bare 1 | rate)"
+    echo "$i replay1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --source-thread off | rate)"
+    echo "$i lock1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" "${lock[@]}" --source-thread off | rate)"
+    } >>"$out/rates.txt"
 done
-pick() { awk -v k="$1" '$1 == k { print $2 }' "$out/rates.txt" | best; }
+pick() { awk -v k="$1" '$2 == k { print $3 }' "$out/rates.txt" | best; }
+# vs MODE BASE: "median min max" of MODE's rate over BASE's, round by round.
+vs() {
+    awk -v k="$1" -v b="$2" '$2 == k { r[$1] = $3 } $2 == b { d[$1] = $3 }
+        END { n = 0; for (i in r) if (i in d) v[++n] = r[i] / d[i]
+              for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+              med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+              printf "%.3f %.3f %.3f\n", med, v[1], v[n] }' "$out/rates.txt"
+}
 bare=$(pick bare) replay=$(pick replay) lock=$(pick lock) replay1=$(pick replay1) lock1=$(pick lock1)
 bare_cpu=$(pick bare_cpu) replay1_cpu=$(pick replay1_cpu) lock1_cpu=$(pick lock1_cpu)
+read -r r_replay r_replay_lo r_replay_hi < <(vs replay bare)
+read -r r_lock r_lock_lo r_lock_hi < <(vs lock bare)
+read -r r_replay1 r_replay1_lo r_replay1_hi < <(vs replay1 bare)
+read -r r_lock1 r_lock1_lo r_lock1_hi < <(vs lock1 bare)
+read -r r_replay1c r_replay1c_lo r_replay1c_hi < <(vs replay1_cpu bare_cpu)
+read -r r_lock1c r_lock1c_lo r_lock1c_hi < <(vs lock1_cpu bare_cpu)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 gmac() { awk -v r="$1" -v mc="$2" -v c="$3" 'BEGIN { printf "%.3f", r * 1e6 * mc / c / 1e9 }'; }
 echo
 echo "== 1. co-simulation, default configuration, layer m=$m k=$k n=$n hp-n=1, p-valid 0.9 p-ready 0.9"
-echo "   ($ncyc cycles in the file, $lock_cycles in the lockstep run; best of $reps, modes interleaved)"
-printf '%-58s %10s %10s %8s\n' "mode (wall clock)" "Mcycles/s" "sim GMAC/s" "vs bare"
-row() { printf '%-58s %10s %10s %8s\n' "$1" "$2" "$(gmac "$2" $macs "$3")" "$(ratio "$2" "$4")"; }
-row "(a) bare Verilator loop, nothing read or checked" "$bare" "$ncyc" "$bare"
-row "(b) replay, every port every cycle (source thread)" "$replay" "$ncyc" "$bare"
-row "(c) lockstep, golden model in process (source thread)" "$lock" "$lock_cycles" "$bare"
-row "(b1) replay, one thread (--source-thread off)" "$replay1" "$ncyc" "$bare"
-row "(c1) lockstep, one thread (--source-thread off)" "$lock1" "$lock_cycles" "$bare"
-printf '%-58s %10s %10s %8s\n' "one thread, in CPU-seconds" "Mcycles/s" "" "vs bare"
-printf '%-58s %10s %10s %8s\n' "(a) bare" "$bare_cpu" "" "1.000"
-printf '%-58s %10s %10s %8s\n' "(b1) replay" "$replay1_cpu" "" "$(ratio "$replay1_cpu" "$bare_cpu")"
-printf '%-58s %10s %10s %8s\n' "(c1) lockstep" "$lock1_cpu" "" "$(ratio "$lock1_cpu" "$bare_cpu")"
+echo "   ($ncyc cycles in the file, $lock_cycles in the lockstep run; $reps rounds, modes interleaved;"
+echo "    rate: best of the rounds; vs bare: median of the rounds' ratios (min-max))"
+printf '%-56s %10s %10s %20s\n' "mode (wall clock)" "Mcycles/s" "sim GMAC/s" "vs bare"
+row() { printf '%-56s %10s %10s %20s\n' "$1" "$2" "$(gmac "$2" $macs "$3")" "$4 ($5-$6)"; }
+row "(a) bare Verilator loop, nothing read or checked" "$bare" "$ncyc" 1.000 1.000 1.000
+row "(b) replay, every port every cycle (source thread)" "$replay" "$ncyc" "$r_replay" "$r_replay_lo" "$r_replay_hi"
+row "(c) lockstep, golden model in process (source thread)" "$lock" "$lock_cycles" "$r_lock" "$r_lock_lo" "$r_lock_hi"
+row "(b1) replay, one thread (--source-thread off)" "$replay1" "$ncyc" "$r_replay1" "$r_replay1_lo" "$r_replay1_hi"
+row "(c1) lockstep, one thread (--source-thread off)" "$lock1" "$lock_cycles" "$r_lock1" "$r_lock1_lo" "$r_lock1_hi"
+printf '%-56s %10s %10s %20s\n' "one thread, in CPU-seconds" "Mcycles/s" "" "vs bare"
+printf '%-56s %10s %10s %20s\n' "(a) bare" "$bare_cpu" "" "1.000"
+printf '%-56s %10s %10s %20s\n' "(b1) replay" "$replay1_cpu" "" "$r_replay1c ($r_replay1c_lo-$r_replay1c_hi)"
+printf '%-56s %10s %10s %20s\n' "(c1) lockstep" "$lock1_cpu" "" "$r_lock1c ($r_lock1c_lo-$r_lock1c_hi)"
 
 
 # --- 2. cocotb on the same RTL and the same kind of file (wall time for both) ----------------
@@ -163,16 +182,15 @@ cat >"$json.tmp" <<EOF
   "verilator": "$(${VERILATOR:-verilator} --version)",
   "quick": $quick,
   "cosim": {"config": "default", "m": $m, "k": $k, "n": $n, "cycles": $ncyc, "lockstep_cycles": $lock_cycles,
-            "reps": $reps, "clock": "wall",
+            "rounds": $reps, "clock": "wall", "ratio": "median of the rounds' ratios to bare, with min and max",
             "bare_mcycles_s": $bare, "replay_mcycles_s": $replay, "lockstep_mcycles_s": $lock,
-            "replay_over_bare": $(ratio "$replay" "$bare"), "lockstep_over_bare": $(ratio "$lock" "$bare"),
+            "replay_over_bare": $r_replay, "replay_over_bare_range": [$r_replay_lo, $r_replay_hi],
+            "lockstep_over_bare": $r_lock, "lockstep_over_bare_range": [$r_lock_lo, $r_lock_hi],
             "replay_one_thread_mcycles_s": $replay1, "lockstep_one_thread_mcycles_s": $lock1,
-            "replay_one_thread_over_bare": $(ratio "$replay1" "$bare"),
-            "lockstep_one_thread_over_bare": $(ratio "$lock1" "$bare"),
+            "replay_one_thread_over_bare": $r_replay1, "lockstep_one_thread_over_bare": $r_lock1,
             "cpu_seconds": {"bare_mcycles_s": $bare_cpu, "replay_one_thread_mcycles_s": $replay1_cpu,
                             "lockstep_one_thread_mcycles_s": $lock1_cpu,
-                            "replay_over_bare": $(ratio "$replay1_cpu" "$bare_cpu"),
-                            "lockstep_over_bare": $(ratio "$lock1_cpu" "$bare_cpu")},
+                            "replay_over_bare": $r_replay1c, "lockstep_over_bare": $r_lock1c},
             "bare_gmac_s": $(gmac "$bare" $macs "$ncyc"), "replay_gmac_s": $(gmac "$replay" $macs "$ncyc"),
             "lockstep_gmac_s": $(gmac "$lock" $macs "$lock_cycles")},
   "cocotb": {"mcycles_s": ${cocotb_rate:-null}, "ours_mcycles_s": $ours_small, "speedup": $speedup,
