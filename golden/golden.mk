@@ -51,13 +51,15 @@ TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case test-oracles
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# Benchmark of the functional model (part of `make bench`).
+# Benchmark of the functional model (part of `make bench`; its results go to BENCH_OUT).
+BENCH_OUT ?= $(BUILD)/bench
+BENCH_GOLDEN_REPS ?= 15
 $(BUILD)/bench_golden: $(BUILD)/obj/golden/bench/bench_golden.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 .PHONY: bench-golden
 bench-golden: $(BUILD)/bench_golden
-	@mkdir -p $(BUILD)/bench
-	$(BUILD)/bench_golden --json $(BUILD)/bench/golden.json
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_golden --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/golden.json
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
 $(BUILD)/obj/golden/mpq_fc.o: CFLAGS += -O3
@@ -69,5 +71,5 @@ $(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 .PHONY: bench-vec
 bench-vec: $(BUILD)/bench_vec
-	@mkdir -p $(BUILD)/bench
-	$(BUILD)/bench_vec --json $(BUILD)/bench/vec.json
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_vec --json $(BENCH_OUT)/vec.json
