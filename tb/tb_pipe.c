@@ -159,6 +159,19 @@ int tb_pipe_useful(void)
     return n > 1;
 }
 
+/* Frees p; `sync`: its mutex and conditions were initialized. */
+static void pipe_free(tb_pipe *p, int sync)
+{
+    if (sync) {
+        pthread_cond_destroy(&p->freed);
+        pthread_cond_destroy(&p->filled);
+        pthread_mutex_destroy(&p->mu);
+    }
+    free(p->ring);
+    free(p->where);
+    free(p);
+}
+
 int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out)
 {
     *out = NULL;
@@ -172,30 +185,24 @@ int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out)
     p->aw = MPQ_WORDS(mpq_hw_act_w(hw));
     p->ow = MPQ_WORDS(mpq_hw_out_w(hw));
     p->max_entry = 3u + p->cw + p->ww + p->aw + p->ow;
-    /* 1024 cycles per block, in 16 KiB when little changes per cycle (the threads meet
-     * rarely, the block stays in cache), and always room for 16 cycles where everything
-     * changed. */
+    /* Up to 1024 cycles per block in 32 KiB: the threads meet rarely and a block stays in
+     * cache. The default configuration's typical cycle (control word and a new activation
+     * beat) is 5 words, so a block holds its 1024 cycles; there is always room for 16
+     * cycles where everything changed. */
     p->blk = 1024u;
-    p->blk_words = 4096u > 16u * p->max_entry ? 4096u : 16u * p->max_entry;
+    p->blk_words = 8192u > 16u * p->max_entry ? 8192u : 16u * p->max_entry;
     p->first = 1;
     p->ring = malloc((size_t)PIPE_BLOCKS * p->blk_words * sizeof *p->ring);
     p->where = calloc((size_t)PIPE_BLOCKS * p->blk, sizeof *p->where);
     if (!p->ring || !p->where) {
-        free(p->ring);
-        free(p->where);
-        free(p);
+        pipe_free(p, 0);
         return MPQ_ENOMEM;
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->filled, NULL);
     pthread_cond_init(&p->freed, NULL);
     if (pthread_create(&p->thread, NULL, producer, p) != 0) {
-        pthread_cond_destroy(&p->freed);
-        pthread_cond_destroy(&p->filled);
-        pthread_mutex_destroy(&p->mu);
-        free(p->ring);
-        free(p->where);
-        free(p);
+        pipe_free(p, 1);
         return MPQ_ENOMEM;
     }
     *out = p;
@@ -251,10 +258,5 @@ void tb_pipe_stop(tb_pipe *p)
     pthread_cond_signal(&p->freed);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
-    pthread_cond_destroy(&p->freed);
-    pthread_cond_destroy(&p->filled);
-    pthread_mutex_destroy(&p->mu);
-    free(p->ring);
-    free(p->where);
-    free(p);
+    pipe_free(p, 1);
 }
