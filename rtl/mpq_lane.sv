@@ -7,8 +7,16 @@
 //   p    = alpha * tsum + hsum
 //   acc  = fit((first ? fit(bias) : acc) + p) wrap or saturate to AccBits
 // and sets its sticky overflow flag when a fit changes its value. The masked, offset
-// activations xr are computed once in mpq_top and shared by all lanes.
-// Latency: acc_o is combinational (the value the accumulator takes at this edge).
+// activations xr are computed once in mpq_top and shared by all lanes. On the step of a
+// row's last slice the new accumulator also enters row_q, this lane's part of mpq_top's rq1
+// pipeline stage.
+// Latency: the accumulator and row_o are registers (row_o holds the row finished at the
+// last edge that had step_i && last_i).
+//
+// The step is combinational logic into the registers' D inputs, written as functions called
+// from the clocked block: Verilator then evaluates the datapath once per clock edge and only
+// on a handshake. (As always_comb it depends on both input ports and registers, so Verilator
+// evaluated it twice per cycle: after the inputs change and again after the edge.)
 
 module mpq_lane #(
   parameter int unsigned KLanes = 16,
@@ -31,8 +39,9 @@ module mpq_lane #(
   input  logic                       acc_sat_i,
   input  logic                       step_i,     // activation handshake: take one step
   input  logic                       first_i,    // the step is slice 0: start from fit(bias)
+  input  logic                       last_i,     // the step is the row's last slice: to rq1
   input  logic                       ovf_clr_i,  // configuration handshake: clear the flag
-  output logic signed [AccBits-1:0]  acc_o,      // accumulator after this step
+  output logic signed [AccBits-1:0]  row_o,      // rq1: the accumulator of the last finished row
   output logic                       ovf_o       // sticky overflow flag
 );
 
@@ -64,80 +73,96 @@ module mpq_lane #(
   endfunction
 
   // Ternary sum over the slice.
-  logic signed [TSumW-1:0] tsum;
-  always_comb begin
+  function automatic logic signed [TSumW-1:0] tern_sum(input logic [LaneW-1:0] wgt,
+                                                       input logic [KLanes*XrW-1:0] xr);
+    logic signed [TSumW-1:0] tsum;
     tsum = '0;
     for (int unsigned j = 0; j < KLanes; j++) begin
       logic signed [XrW-1:0] xr_j;
       logic signed [TSumW-1:0] xr_ext;
-      xr_j = xr_i[j*XrW +: XrW];
+      xr_j = xr[j*XrW +: XrW];
       xr_ext = {{(TSumW - XrW){xr_j[XrW-1]}}, xr_j};
-      unique case (wgt_i[2*j +: 2])
+      unique case (wgt[2*j +: 2])
         2'b01:   tsum = tsum + xr_ext;
         2'b11:   tsum = tsum - xr_ext;
         default: tsum = tsum;  // 00 = 0; 10 is reserved and counts as 0 (asserted in mpq_top)
       endcase
     end
-  end
+    tern_sum = tsum;
+  endfunction
 
   // Sparse high-precision sum: each entry selects one xr of the slice by index.
-  logic signed [HSumW-1:0] hsum;
-  if (HpPerGroup > 0) begin : g_sparse
-    localparam int unsigned ProdW = XrW + HpBits;
-    always_comb begin
-      hsum = '0;
-      for (int unsigned e = 0; e < HpPerGroup; e++) begin
-        logic [IdxW-1:0] idx;
-        logic signed [HpBits-1:0] val;
-        logic signed [XrW-1:0] xr_sel;
-        logic signed [ProdW-1:0] prod;
-        idx = wgt_i[2*KLanes + e*EntW +: IdxW];
-        val = wgt_i[2*KLanes + e*EntW + IdxW +: HpBits];
-        xr_sel = xr_i[idx*XrW +: XrW];
-        prod = xr_sel * val;  // signed operands: sign-extended to ProdW by context
-        hsum = hsum + {{(HSumW - ProdW){prod[ProdW-1]}}, prod};
-      end
+  localparam int unsigned ProdW = XrW + HpBits;
+  // A signed loop bound: with HpPerGroup = 0 the loop is simply empty (an unsigned bound would
+  // make `e < 0` a constant comparison, which lint rejects).
+  localparam int HpEntries = HpPerGroup;
+  function automatic logic signed [HSumW-1:0] sparse_sum(input logic [LaneW-1:0] wgt,
+                                                         input logic [KLanes*XrW-1:0] xr);
+    logic signed [HSumW-1:0] hsum;
+    hsum = '0;
+    for (int e = 0; e < HpEntries; e++) begin
+      logic [IdxW-1:0] idx;
+      logic signed [HpBits-1:0] val;
+      logic signed [XrW-1:0] xr_sel;
+      logic signed [ProdW-1:0] prod;
+      idx = wgt[2*KLanes + e*EntW +: IdxW];
+      val = wgt[2*KLanes + e*EntW + IdxW +: HpBits];
+      xr_sel = xr[idx*XrW +: XrW];
+      prod = xr_sel * val;  // signed operands: sign-extended to ProdW by context
+      hsum = hsum + {{(HSumW - ProdW){prod[ProdW-1]}}, prod};
     end
-  end else begin : g_no_sparse
-    assign hsum = '0;
-  end
+    sparse_sum = hsum;
+  endfunction
 
-  // p = alpha * tsum + hsum, then the step of the accumulator.
-  logic signed [PW-1:0] p;
-  logic signed [SumW-1:0] bias_ext, base, sum;
-  logic [AccBits:0] bias_fit, acc_fit;
-  logic signed [AccBits-1:0] acc_q;
-  logic ovf_q, ovf_step;
+  // One step: {overflow of this step, accumulator after it}.
+  function automatic logic [AccBits:0] acc_step(input logic [LaneW-1:0] wgt,
+                                                input logic [KLanes*XrW-1:0] xr,
+                                                input logic signed [AccBits-1:0] acc);
+    logic signed [TSumW-1:0] tsum;
+    logic signed [HSumW-1:0] hsum;
+    logic signed [PW-1:0] p;
+    logic signed [SumW-1:0] bias_ext, base, sum;
+    logic [AccBits:0] bias_fit, acc_fit;
+    tsum = tern_sum(wgt, xr);
+    hsum = sparse_sum(wgt, xr);
+    // Signed operands, widened to PW by the assignment context: an AlphaBits x TSumW multiplier.
+    p = alpha_i * tsum + $signed({{(PW - HSumW){hsum[HSumW-1]}}, hsum});
+    bias_ext = {{(SumW - 32){bias_i[31]}}, bias_i};
+    bias_fit = fit(bias_ext, acc_sat_i);
+    base = first_i ? {{(SumW - AccBits){bias_fit[AccBits-1]}}, bias_fit[AccBits-1:0]}
+                   : {{(SumW - AccBits){acc[AccBits-1]}}, acc};
+    sum = base + {{(SumW - PW){p[PW-1]}}, p};
+    acc_fit = fit(sum, acc_sat_i);
+    acc_step = {acc_fit[AccBits] | (first_i & bias_fit[AccBits]), acc_fit[AccBits-1:0]};
+  endfunction
 
-  // Signed operands, widened to PW by the assignment context: an AlphaBits x TSumW multiplier.
-  assign p = alpha_i * tsum + $signed({{(PW - HSumW){hsum[HSumW-1]}}, hsum});
-
-  assign bias_ext = {{(SumW - 32){bias_i[31]}}, bias_i};
-  assign bias_fit = fit(bias_ext, acc_sat_i);
-  assign base = first_i ? {{(SumW - AccBits){bias_fit[AccBits-1]}}, bias_fit[AccBits-1:0]}
-                        : {{(SumW - AccBits){acc_q[AccBits-1]}}, acc_q};
-  assign sum = base + {{(SumW - PW){p[PW-1]}}, p};
-  assign acc_fit = fit(sum, acc_sat_i);
-  assign acc_o = acc_fit[AccBits-1:0];
-  assign ovf_step = acc_fit[AccBits] | (first_i & bias_fit[AccBits]);
-
-  // The accumulator takes the step on an activation handshake; the flag is sticky until the
-  // next configuration handshake.
-  logic signed [AccBits-1:0] acc_d;
-  logic ovf_d;
-  assign acc_d = step_i ? acc_o : acc_q;
-  assign ovf_d = ovf_clr_i ? 1'b0 : (ovf_q | (step_i & ovf_step));
+  // The accumulator takes the step on an activation handshake, and row_q takes it on the
+  // row's last slice; the flag is sticky until the next configuration handshake.
+  logic signed [AccBits-1:0] acc_q, row_q;
+  logic ovf_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       acc_q <= '0;
+      row_q <= '0;
       ovf_q <= 1'b0;
     end else begin
-      acc_q <= acc_d;
-      ovf_q <= ovf_d;
+      logic [AccBits:0] step_r;
+      logic ovf_step;
+      step_r = '0;
+      if (step_i) begin
+        step_r = acc_step(wgt_i, xr_i, acc_q);
+        acc_q <= step_r[AccBits-1:0];
+      end
+      if (step_i && last_i) begin
+        row_q <= step_r[AccBits-1:0];
+      end
+      ovf_step = step_r[AccBits];
+      ovf_q <= ovf_clr_i ? 1'b0 : (ovf_q | (step_i & ovf_step));
     end
   end
 
+  assign row_o = row_q;
   assign ovf_o = ovf_q;
 
 endmodule

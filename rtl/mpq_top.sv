@@ -113,8 +113,9 @@ module mpq_top #(
   logic [CfgW-1:0] cfg_q, cfg_d;  // the tile's configuration beat
   logic [15:0] wslice_q, wslice_d, slice_q, slice_d, row_q, row_d;
 
-  // Result pipeline: rq1 holds accumulators, rq2 the high products, out the outputs.
-  logic [Lanes*AccBits-1:0] rq1_q, rq1_d;
+  // Result pipeline: rq1 holds accumulators (its data registers sit in the lanes, which write
+  // them on the step of a row's last slice), rq2 the high products, out the outputs.
+  logic [Lanes*AccBits-1:0] rq1_q;
   logic [Lanes*32-1:0] rq2_q, rq2_d;
   logic [OutW-1:0] out_q, out_d;
   logic rq1_valid_q, rq1_valid_d, rq2_valid_q, rq2_valid_d, out_valid_q, out_valid_d;
@@ -246,7 +247,6 @@ module mpq_top #(
     end
   end
 
-  logic [Lanes*AccBits-1:0] acc_row;
   logic [Lanes*32-1:0] hi_row;
   logic [OutW-1:0] y_row;
   logic [Lanes-1:0] ovf;
@@ -271,8 +271,9 @@ module mpq_top #(
       .acc_sat_i(acc_sat),
       .step_i   (act_hs),
       .first_i  (slice_q == 16'd0),
+      .last_i   (last),
       .ovf_clr_i(cfg_hs),
-      .acc_o    (acc_row[l*AccBits +: AccBits]),
+      .row_o    (rq1_q[l*AccBits +: AccBits]),
       .ovf_o    (ovf[l])
     );
 
@@ -296,7 +297,6 @@ module mpq_top #(
 
   // Pipeline moves (docs/timing.md, "Pipeline"): each stage advances into a free successor.
   always_comb begin
-    rq1_d = rq1_q;
     rq1_valid_d = rq1_valid_q;
     rq2_d = rq2_q;
     rq2_valid_d = rq2_valid_q;
@@ -318,7 +318,6 @@ module mpq_top #(
     end
 
     if (row_done) begin
-      rq1_d = acc_row;
       rq1_valid_d = 1'b1;
     end else if (rq1_valid_q && rq2_free) begin
       rq1_valid_d = 1'b0;
@@ -338,7 +337,6 @@ module mpq_top #(
       wslice_q <= '0;
       slice_q <= '0;
       row_q <= '0;
-      rq1_q <= '0;
       rq1_valid_q <= 1'b0;
       rq2_q <= '0;
       rq2_valid_q <= 1'b0;
@@ -350,7 +348,6 @@ module mpq_top #(
       wslice_q <= wslice_d;
       slice_q <= slice_d;
       row_q <= row_d;
-      rq1_q <= rq1_d;
       rq1_valid_q <= rq1_valid_d;
       rq2_q <= rq2_d;
       rq2_valid_q <= rq2_valid_d;
