@@ -90,6 +90,41 @@ printf '%-56s %10s %10s %20s\n' "(b1) replay" "$replay1_cpu" "" "$r_replay1c ($r
 printf '%-56s %10s %10s %20s\n' "(c1) lockstep" "$lock1_cpu" "" "$r_lock1c ($r_lock1c_lo-$r_lock1c_hi)"
 
 
+# --- 1b. The same comparison in instructions (callgrind: exact, whatever the host's load) ----
+# Instructions executed per simulated cycle by the thread that clocks the model, counted in
+# the per-cycle loop only (bare_pass / run_test of mpq-tb), on a 9k-cycle layer made like the
+# one above. With the source thread, the reader or golden model's own instructions run on the
+# other thread and are not on this count; the one-thread rows carry them.
+echo
+ir_json=null
+if command -v valgrind >/dev/null; then
+    if [ "$quick" = 1 ]; then ishape=(--m 4 --k 256 --n 8); else ishape=(--m 64 --k 1024 --n 16); fi
+    ivec="$out/cosim-ir.vec"
+    "$GOLDEN_BIN" gen -q --config default "${ishape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 \
+        --timing-seed $((1 ^ 0x5bd1e995)) --profile random --acc wrap --reset-cycles 3 --tail-cycles 3 -o "$ivec"
+    icyc=$("$tb_default" replay "$ivec" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p')
+    ilock=(lockstep --seed 1 "${ishape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --profile random --acc wrap)
+    ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="$1" "${@:2}" 2>&1 |
+           sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | head -n 1; }
+    ir_bare=$(ir 'bare_pass' "$tb_default" replay "$ivec" --bare 1)
+    ir_replay=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread on)
+    ir_lock=$(ir 'run_test*' "$tb_default" "${ilock[@]}" --source-thread on)
+    ir_replay1=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread off)
+    ir_lock1=$(ir 'run_test*' "$tb_default" "${ilock[@]}" --source-thread off)
+    per() { awk -v i="$1" -v c="$icyc" 'BEGIN { printf "%.0f", i / c }'; }
+    irow() { printf '%-56s %14s %10s\n' "$1" "$(per "$2")" "$(ratio "$ir_bare" "$2")"; }
+    echo "== 1b. instructions per simulated cycle on the model's thread (callgrind, $icyc cycles)"
+    printf '%-56s %14s %10s\n' "mode" "instr/cycle" "bare/mode"
+    irow "(a) bare Verilator loop" "$ir_bare"
+    irow "(b) replay (source thread)" "$ir_replay"
+    irow "(c) lockstep (source thread)" "$ir_lock"
+    irow "(b1) replay, one thread" "$ir_replay1"
+    irow "(c1) lockstep, one thread" "$ir_lock1"
+    ir_json="{\"cycles\": $icyc, \"bare\": $(per "$ir_bare"), \"replay\": $(per "$ir_replay"), \"lockstep\": $(per "$ir_lock"), \"replay_one_thread\": $(per "$ir_replay1"), \"lockstep_one_thread\": $(per "$ir_lock1"), \"replay_ratio\": $(ratio "$ir_bare" "$ir_replay"), \"lockstep_ratio\": $(ratio "$ir_bare" "$ir_lock"), \"replay_one_thread_ratio\": $(ratio "$ir_bare" "$ir_replay1"), \"lockstep_one_thread_ratio\": $(ratio "$ir_bare" "$ir_lock1")}"
+else
+    echo "== 1b. instructions per simulated cycle: skipped (valgrind is not installed)"
+fi
+
 # --- 2. cocotb on the same RTL and the same kind of file (wall time for both) ----------------
 cocotb_rate=""; cocotb_note=""
 small_vec="$out/cosim-cocotb.vec"
@@ -203,6 +238,7 @@ cat >"$json.tmp" <<EOF
                             "replay_over_bare": $r_replay1c, "lockstep_over_bare": $r_lock1c},
             "bare_gmac_s": $(gmac "$bare" $macs "$ncyc"), "replay_gmac_s": $(gmac "$replay" $macs "$ncyc"),
             "lockstep_gmac_s": $(gmac "$lock" $macs "$lock_cycles")},
+  "instructions_per_cycle": $ir_json,
   "cocotb": {"mcycles_s": ${cocotb_rate:-null}, "ours_mcycles_s": $ours_small, "speedup": $speedup,
              "note": "${cocotb_note}"},
   "scaling": [$scal_json],

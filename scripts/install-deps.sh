@@ -33,6 +33,7 @@ check_group() {
     wave) have_cmd gtkwave || want gtkwave ;;
     bench)
       have_cmd ccache || want ccache
+      have_cmd valgrind || want valgrind  # callgrind: instructions per simulated cycle
       have_cmd python3 || want python3
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
