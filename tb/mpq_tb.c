@@ -417,8 +417,8 @@ static double now_s(void)
 #endif
 
 /* One test (a vector file or a lockstep run) on a fresh DUT. */
-static TB_NOINLINE int run_test(const tb_opts *o, const char *name, source *s, const char *repro,
-                    tb_result *res)
+static TB_NOINLINE int run_test(const tb_opts *o, const char *name, source *s,
+                                const char *repro, tb_result *res)
 {
     static mpq_port_in in;
     static mpq_port_out exp, act;
