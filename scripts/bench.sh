@@ -17,23 +17,30 @@ cfgval() { awk -F= -v k="$2" '{ sub(/#.*/, ""); gsub(/[ \t]/, "") } $1 == k { pr
 rate() { sed -n 's/.* \([0-9.]*\) Mcycles\/s.*/\1/p' | head -n 1; }
 cycles_of() { sed -n 's/^PASS  [^ ]* *\([0-9]*\) cycles.*/\1/p' | head -n 1; }
 best() { sort -g | tail -n 1; }
+# same_stimulus FILE SHAPE...: writes FILE and sets `lock_args` to the mpq-tb lockstep arguments
+# that drive the very same cycles (the layer, timing seed, reset and tail of lockstep --seed 1,
+# whose timing seed is the layer seed ^ 0x5bd1e995), so the bare loop, replay and lockstep run
+# one stimulus.
+same_stimulus() {
+    local file=$1; shift
+    "$GOLDEN_BIN" gen -q --config default "$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 \
+        --timing-seed $((1 ^ 0x5bd1e995)) --profile random --acc wrap --reset-cycles 3 \
+        --tail-cycles 3 -o "$file"
+    lock_args=(lockstep --seed 1 "$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --profile random --acc wrap)
+}
+file_cycles() { "$tb_default" replay "$1" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p'; }
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(uname -sr)"
 echo "== $(${VERILATOR:-verilator} --version), $(${CXX:-c++} --version | head -n 1)"
 
 # --- 1. Co-simulation throughput: bare loop, replay, lockstep --------------------------------
 if [ "$quick" = 1 ]; then shape=(--m 64 --k 256 --n 16); reps=1; else shape=(--m 1024 --k 1024 --n 128); reps=9; fi
-L=$(cfgval default Lanes); G=$(cfgval default KLanes)
 vec="$out/cosim-default.vec"
-# The three modes drive the same cycles: the file is made with the layer, timing seed, reset
-# and tail that `mpq-tb lockstep --seed 1` uses (its timing seed is the layer seed ^ 0x5bd1e995).
-"$GOLDEN_BIN" gen -q --config default "${shape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 \
-    --timing-seed $((1 ^ 0x5bd1e995)) --profile random --acc wrap --reset-cycles 3 --tail-cycles 3 -o "$vec"
+same_stimulus "$vec" "${shape[@]}"
 m=${shape[1]} k=${shape[3]} n=${shape[5]}
 macs=$((m * k * n))
-ncyc=$("$tb_default" replay "$vec" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p')
-lock=(lockstep --seed 1 "${shape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --profile random --acc wrap)
-lock_cycles=$("$tb_default" "${lock[@]}" | cycles_of)
+ncyc=$(file_cycles "$vec")
+lock_cycles=$("$tb_default" "${lock_args[@]}" | cycles_of)
 [ "$lock_cycles" = "$ncyc" ] || echo "bench: warning: lockstep ran $lock_cycles cycles, the file has $ncyc: not the same stimulus" >&2
 # Every mode interleaved with the others in each of $reps rounds: a shared machine's speed
 # drifts between runs, so each round's ratios compare runs made minutes apart at most; the
@@ -46,12 +53,12 @@ for i in $(seq "$reps"); do
     {
     echo "$i bare $("$tb_default" replay "$vec" --bare 1 | rate)"
     echo "$i replay $("$tb_default" replay "$vec" --source-thread on | rate)"
-    echo "$i lock $("$tb_default" "${lock[@]}" --source-thread on | rate)"
+    echo "$i lock $("$tb_default" "${lock_args[@]}" --source-thread on | rate)"
     echo "$i replay1 $("$tb_default" replay "$vec" --source-thread off | rate)"
-    echo "$i lock1 $("$tb_default" "${lock[@]}" --source-thread off | rate)"
+    echo "$i lock1 $("$tb_default" "${lock_args[@]}" --source-thread off | rate)"
     echo "$i bare_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --bare 1 | rate)"
     echo "$i replay1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --source-thread off | rate)"
-    echo "$i lock1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" "${lock[@]}" --source-thread off | rate)"
+    echo "$i lock1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" "${lock_args[@]}" --source-thread off | rate)"
     } >>"$out/rates.txt"
 done
 pick() { awk -v k="$1" '$2 == k { print $3 }' "$out/rates.txt" | best; }
@@ -100,17 +107,15 @@ ir_json=null
 if command -v valgrind >/dev/null; then
     if [ "$quick" = 1 ]; then ishape=(--m 4 --k 256 --n 8); else ishape=(--m 64 --k 1024 --n 16); fi
     ivec="$out/cosim-ir.vec"
-    "$GOLDEN_BIN" gen -q --config default "${ishape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 \
-        --timing-seed $((1 ^ 0x5bd1e995)) --profile random --acc wrap --reset-cycles 3 --tail-cycles 3 -o "$ivec"
-    icyc=$("$tb_default" replay "$ivec" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p')
-    ilock=(lockstep --seed 1 "${ishape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --profile random --acc wrap)
+    same_stimulus "$ivec" "${ishape[@]}"
+    icyc=$(file_cycles "$ivec")
     ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="$1" "${@:2}" 2>&1 |
            sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | head -n 1; }
     ir_bare=$(ir 'bare_pass' "$tb_default" replay "$ivec" --bare 1)
     ir_replay=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread on)
-    ir_lock=$(ir 'run_test*' "$tb_default" "${ilock[@]}" --source-thread on)
+    ir_lock=$(ir 'run_test*' "$tb_default" "${lock_args[@]}" --source-thread on)
     ir_replay1=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread off)
-    ir_lock1=$(ir 'run_test*' "$tb_default" "${ilock[@]}" --source-thread off)
+    ir_lock1=$(ir 'run_test*' "$tb_default" "${lock_args[@]}" --source-thread off)
     per() { awk -v i="$1" -v c="$icyc" 'BEGIN { printf "%.0f", i / c }'; }
     irow() { printf '%-56s %14s %10s\n' "$1" "$(per "$2")" "$(ratio "$ir_bare" "$2")"; }
     echo "== 1b. instructions per simulated cycle on the model's thread (callgrind, $icyc cycles)"
@@ -206,18 +211,16 @@ if [ "$quick" = 1 ]; then
     echo "   skipped in quick mode (three builds of the model)"
 else
     clean_s=$(bt tb/build-model.sh default plain "$out/build-clean" rtl)
-fi
-if [ "$quick" = 1 ]; then
-    :
-elif command -v ccache >/dev/null; then
-    export CCACHE_DIR="$PWD/$out/ccache"
-    rm -rf "$CCACHE_DIR"
-    ccache_cold=$(OBJCACHE=ccache bt tb/build-model.sh default plain "$out/build-ccache" rtl)
-    ccache_warm=$(OBJCACHE=ccache bt tb/build-model.sh default plain "$out/build-ccache" rtl)
-    unset CCACHE_DIR
-    printf 'clean %ss   ccache cold %ss   ccache warm %ss\n' "$clean_s" "$ccache_cold" "$ccache_warm"
-else
-    printf 'clean %ss   (ccache not installed: no warm-cache figure)\n' "$clean_s"
+    if command -v ccache >/dev/null; then
+        export CCACHE_DIR="$PWD/$out/ccache"
+        rm -rf "$CCACHE_DIR"
+        ccache_cold=$(OBJCACHE=ccache bt tb/build-model.sh default plain "$out/build-ccache" rtl)
+        ccache_warm=$(OBJCACHE=ccache bt tb/build-model.sh default plain "$out/build-ccache" rtl)
+        unset CCACHE_DIR
+        printf 'clean %ss   ccache cold %ss   ccache warm %ss\n' "$clean_s" "$ccache_cold" "$ccache_warm"
+    else
+        printf 'clean %ss   (ccache not installed: no warm-cache figure)\n' "$clean_s"
+    fi
 fi
 rm -rf "$out/build-clean" "$out/build-ccache"
 
