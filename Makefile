@@ -45,7 +45,8 @@ include golden/golden.mk
 -include vectors/vectors.mk
 -include tb/tb.mk
 -include mnist/mnist.mk
--include scripts/extra.mk
+# scripts/: one fragment per tool (bench, coverage, fuzz, mutate, ...).
+-include $(sort $(wildcard scripts/*.mk))
 
 # --- Test aggregation --------------------------------------------------------
 # Every test target runs through scripts/check.sh, which records PASS/FAIL under

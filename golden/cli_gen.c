@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "mpq.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
 
 #define GEN_VERSION "mpq-golden 0.1"
@@ -32,7 +33,8 @@ static void usage(FILE *f)
             "  --profile P         random, overflow, requant-edge, zero-tern, max-sparse, acc-edge\n"
             "                      (default random)\n"
             "  --seed S            layer seed (default 1)\n"
-            "  --timing-seed S     seed of valid gaps and back-pressure (default: the layer seed)\n"
+            "  --timing-seed S     seed of valid gaps and back-pressure (default: the layer seed,\n"
+            "                      as mpq-tb lockstep derives it)\n"
             "  --p-valid P         probability a source with a beat raises valid (default 1)\n"
             "  --p-ready P         probability out_ready_i is 1 in a cycle (default 1)\n"
             "  --reset-cycles N    cycles in reset at the start (default 2)\n"
@@ -145,7 +147,8 @@ int mpq_cli_gen(int argc, char **argv)
 {
     const char *out = NULL, *config = "default", *case_path = NULL;
     mpq_layer_opts lo = {.seed = 1, .m = 8, .k = 64, .n = 8, .acc_sat = 0, .profile = MPQ_PROF_RANDOM};
-    mpq_timing_opts to = {.p_valid = 1.0, .p_ready = 1.0, .reset_cycles = 2, .tail_cycles = 2};
+    mpq_timing_opts to;
+    mpq_timing_default(lo.seed, 1.0, 1.0, &to);
     int have_hp_n = 0, have_tseed = 0, quiet = 0;
     unsigned long long v;
     for (int i = 1; i < argc; i++) {
@@ -185,7 +188,7 @@ int mpq_cli_gen(int argc, char **argv)
             }
             lo.acc_sat = !strcmp(val, "sat");
         } else if (!strcmp(a, "--profile")) {
-            if (mpq_gen_profile_parse(val, &lo.profile) != 0) {
+            if (mpq_profile_parse(val, &lo.profile) != 0) {
                 fprintf(stderr, "mpq-golden gen: --profile: unknown profile `%s`; see --help\n", val);
                 return 2;
             }
@@ -225,10 +228,10 @@ int mpq_cli_gen(int argc, char **argv)
         return 2;
     }
     char path[1024], err[1024], buf[256];
-    if (strchr(config, '/') || strstr(config, ".cfg"))
-        snprintf(path, sizeof path, "%s", config);
-    else
-        snprintf(path, sizeof path, "rtl/cfg/%s.cfg", config);
+    if (mpq_hwcfg_find(config, path, sizeof path, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-golden gen: --config: %s\n", err);
+        return 2;
+    }
     mpq_hwcfg hw;
     if (mpq_hwcfg_load(path, &hw, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-golden gen: %s\n", err);
@@ -236,7 +239,7 @@ int mpq_cli_gen(int argc, char **argv)
     }
     if (!have_hp_n)
         lo.hp_n = hw.hp_per_group;
-    if (!have_tseed)
+    if (!have_tseed) /* the rule of every tool: mpq_timing_default */
         to.seed = lo.seed;
 
     mpq_hw_layer l;
@@ -261,7 +264,7 @@ int mpq_cli_gen(int argc, char **argv)
             fprintf(stderr, "mpq-golden gen: %s\n", err);
             return 2;
         }
-        snprintf(h.source, sizeof h.source, "random:%s hp-n=%u", mpq_gen_profile_name(lo.profile),
+        snprintf(h.source, sizeof h.source, "random:%s hp-n=%u", mpq_profile_name(lo.profile),
                  lo.hp_n);
     }
     h.version = MPQ_VEC_VERSION;

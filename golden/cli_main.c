@@ -11,7 +11,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"case", mpq_cli_case, "compute mpq-case files and compare with their expect lines"},
+    {"cfg", mpq_cli_cfg, "read an RTL configuration (rtl/cfg/NAME.cfg) for scripts and make"},
     {"gen", mpq_cli_gen, "generate a cycle-exact vector file for the accelerator"},
+    {"layout", mpq_cli_layout, "write or check the RTL package and docs tables of the interface"},
     {"vecinfo", mpq_cli_vecinfo, "print and verify vector files"},
 };
 

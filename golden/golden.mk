@@ -64,7 +64,7 @@ bench-golden: $(BUILD)/bench_golden
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
 $(BUILD)/obj/golden/mpq_fc.o: CFLAGS += -O3
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
-$(BUILD)/obj/golden/mpq_cycle.o: CFLAGS += -O3
+$(BUILD)/obj/golden/mpq_cycle.o $(BUILD)/obj/golden/mpq_lane.o: CFLAGS += -O3
 
 # Vector-file cost: size against the gzip of the raw payload, read/write speed (make bench).
 $(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)

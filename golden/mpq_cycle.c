@@ -1,26 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mpq_cycle.c: the golden cycle model, a direct C reading of docs/timing.md.
- *
- * Its arithmetic is its own per-slice code (decode the beat, mask k >= k_len, exact sums,
- * fit per step); it never calls mpq_fc, so the functional model stays an independent
- * second implementation that the generator compares it with.
+ * mpq_cycle.c: the golden cycle model (mpq_cycle.h), a direct C reading of docs/timing.md and
+ * the twin of rtl/mpq_top.sv: FSM, counters, the shared activation preprocessing (xr) and the
+ * rq1 -> rq2 -> out pipeline. The units it drives have twins of their own: mpq_wbuf.c
+ * (mpq_wbuf.sv), mpq_lane.c (mpq_lane.sv), mpq_requant_double (mpq_requant.sv).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mpq.h"
-#include "mpq_hw.h"
-
-enum { ST_IDLE = 0, ST_LOAD = 1, ST_RUN = 2, ST_DRAIN = 3 };
-
-/* A weight slice of one lane, decoded when it is stored. */
-typedef struct cm_lane_slice {
-    int16_t t[MPQ_KLANES_MAX]; /* 16-bit so the lane sum is a 16x16->32 multiply-add */
-    uint8_t idx[MPQ_KLANES_MAX];
-    int16_t val[MPQ_KLANES_MAX];
-} cm_lane_slice;
+#include "mpq_cm_units.h"
+#include "mpq_cycle.h"
 
 /* One stage of the result pipeline: a row of Lanes values. */
 typedef struct cm_stage {
@@ -31,7 +22,7 @@ typedef struct cm_stage {
 
 struct mpq_cm {
     mpq_hwcfg hw;
-    unsigned idx_w, lane_w, out_words;
+    unsigned out_words;
     /* registers */
     int state;
     long tile;
@@ -40,32 +31,31 @@ struct mpq_cm {
     unsigned k_len, m_rows, n_slices;
     int acc_sat;
     int32_t in_offset, out_offset, act_min, act_max;
-    int32_t bias[MPQ_LANES_MAX], mult[MPQ_LANES_MAX], alpha[MPQ_LANES_MAX], shift[MPQ_LANES_MAX];
+    mpq_lane_cfg lane[MPQ_LANES_MAX];
+    int32_t mult[MPQ_LANES_MAX], shift[MPQ_LANES_MAX];
     int64_t acc[MPQ_LANES_MAX];
     uint64_t ovf;
     cm_stage rq1, rq2, out;
     uint32_t out_data[MPQ_PORT_WORDS_MAX];
-    cm_lane_slice *wbuf; /* [KMax/KLanes][Lanes] */
+    mpq_wbuf wbuf;
 };
 
-int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out)
+int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
 {
-    char err[160];
     *out = NULL;
-    if (mpq_hwcfg_check(hw, err, sizeof err) != 0)
+    char why[200];
+    if (mpq_hwcfg_check(hw, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cycle model: %s", why);
         return MPQ_EPARAM;
+    }
     mpq_cm *cm = calloc(1, sizeof *cm);
-    if (!cm)
-        return MPQ_ENOMEM;
-    cm->hw = *hw;
-    cm->idx_w = mpq_hw_idx_w(hw);
-    cm->lane_w = mpq_hw_lane_w(hw);
-    cm->out_words = MPQ_WORDS(mpq_hw_out_w(hw));
-    cm->wbuf = calloc((size_t)(hw->kmax / hw->klanes) * hw->lanes, sizeof *cm->wbuf);
-    if (!cm->wbuf) {
+    if (!cm || mpq_wbuf_init(&cm->wbuf, hw) != 0) {
         free(cm);
+        snprintf(err, errlen, "cycle model: out of memory");
         return MPQ_ENOMEM;
     }
+    cm->hw = *hw;
+    cm->out_words = MPQ_WORDS(mpq_hw_out_w(hw));
     cm->tile = -1;
     cm->rq1.row = cm->rq2.row = cm->out.row = -1;
     *out = cm;
@@ -76,13 +66,13 @@ void mpq_cm_free(mpq_cm *cm)
 {
     if (!cm)
         return;
-    free(cm->wbuf);
+    mpq_wbuf_free(&cm->wbuf);
     free(cm);
 }
 
 static void cm_reset(mpq_cm *cm)
 {
-    cm->state = ST_IDLE;
+    cm->state = MPQ_ST_IDLE;
     cm->wslice = cm->slice = cm->row = 0;
     cm->ovf = 0;
     cm->rq1.valid = cm->rq2.valid = cm->out.valid = 0;
@@ -109,7 +99,7 @@ static int cm_rq1_free(const mpq_cm *cm, const mpq_port_in *in)
 
 static int cm_act_ready(const mpq_cm *cm, const mpq_port_in *in)
 {
-    if (cm->state != ST_RUN)
+    if (cm->state != MPQ_ST_RUN)
         return 0;
     int last = cm->slice == cm->n_slices - 1u;
     return !last || cm_rq1_free(cm, in);
@@ -125,77 +115,40 @@ void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out)
         memset(out->out_data, 0, cm->out_words * sizeof out->out_data[0]);
         return;
     }
-    out->cfg_ready = cm->state == ST_IDLE;
-    out->wgt_ready = cm->state == ST_LOAD;
+    out->cfg_ready = cm->state == MPQ_ST_IDLE;
+    out->wgt_ready = cm->state == MPQ_ST_LOAD;
     out->act_ready = (uint8_t)cm_act_ready(cm, in);
     out->out_valid = (uint8_t)cm->out.valid;
-    out->busy = cm->state != ST_IDLE;
-    out->done = cm->state == ST_DRAIN && !cm->rq1.valid && !cm->rq2.valid && !cm->out.valid;
+    out->busy = cm->state != MPQ_ST_IDLE;
+    out->done = cm->state == MPQ_ST_DRAIN && !cm->rq1.valid && !cm->rq2.valid && !cm->out.valid;
     out->ovf = cm->ovf;
     memcpy(out->out_data, cm->out_data, cm->out_words * sizeof out->out_data[0]);
 }
 
-static int32_t field_s16(const uint32_t *w, unsigned lsb) { return mpq_sext(mpq_bits_get(w, lsb, 16), 16); }
-
+/* mpq_top.sv: `cfg_d = cfg_data_i` on the cfg handshake; the fields as the RTL reads them
+ * (mpq_layout_pkg::cfg_tile_t / cfg_lane_t, used bits only). */
 static void cm_latch_cfg(mpq_cm *cm, const uint32_t *d)
 {
     const mpq_hwcfg *hw = &cm->hw;
-    cm->k_len = mpq_bits_get(d, 0, 16);
-    cm->m_rows = mpq_bits_get(d, 16, 16);
-    cm->acc_sat = (int)mpq_bits_get(d, 32, 1);
-    cm->in_offset = mpq_sext(mpq_bits_get(d, 48, 16), hw->act_bits + 1u);
-    cm->out_offset = field_s16(d, 64);
-    cm->act_min = field_s16(d, 80);
-    cm->act_max = field_s16(d, 96);
+    cm->k_len = (unsigned)mpq_cfg_get_used(hw, d, MPQ_CFG_K_LEN, 0);
+    cm->m_rows = (unsigned)mpq_cfg_get_used(hw, d, MPQ_CFG_M_ROWS, 0);
+    cm->acc_sat = (int)mpq_cfg_get_used(hw, d, MPQ_CFG_ACC_SAT, 0);
+    cm->in_offset = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_IN_OFFSET, 0);
+    cm->out_offset = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_OUT_OFFSET, 0);
+    cm->act_min = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_ACT_MIN, 0);
+    cm->act_max = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_ACT_MAX, 0);
     for (unsigned l = 0; l < hw->lanes; l++) {
-        unsigned b = 128u + 96u * l;
-        cm->bias[l] = mpq_sext(mpq_bits_get(d, b, 32), 32);
-        cm->mult[l] = mpq_sext(mpq_bits_get(d, b + 32u, 32), 32);
-        cm->alpha[l] = mpq_sext(mpq_bits_get(d, b + 64u, 16), hw->alpha_bits);
-        cm->shift[l] = field_s16(d, b + 80u);
+        cm->lane[l].bias = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_BIAS, l);
+        cm->lane[l].alpha = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_ALPHA, l);
+        cm->lane[l].acc_sat = cm->acc_sat;
+        cm->mult[l] = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_MULT, l);
+        cm->shift[l] = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_SHIFT, l);
     }
     cm->n_slices = (cm->k_len + hw->klanes - 1u) / hw->klanes;
 }
 
-static void cm_store_slice(mpq_cm *cm, const uint32_t *d)
-{
-    const mpq_hwcfg *hw = &cm->hw;
-    unsigned nsl = hw->kmax / hw->klanes;
-    if (cm->wslice >= nsl)
-        return; /* k_len > KMax violates the contract; nothing sensible to store */
-    cm_lane_slice *row = &cm->wbuf[(size_t)cm->wslice * hw->lanes];
-    for (unsigned l = 0; l < hw->lanes; l++) {
-        unsigned base = l * cm->lane_w;
-        cm_lane_slice *s = &row[l];
-        for (unsigned j = 0; j < hw->klanes; j++) {
-            uint32_t code = mpq_bits_get(d, base + 2u * j, 2);
-            s->t[j] = code == 1u ? 1 : code == 3u ? -1 : 0; /* 10 reserved, counts as 0 */
-        }
-        for (unsigned e = 0; e < hw->hp_per_group; e++) {
-            unsigned eb = base + 2u * hw->klanes + e * (cm->idx_w + hw->hp_bits);
-            s->idx[e] = (uint8_t)mpq_bits_get(d, eb, cm->idx_w);
-            s->val[e] = (int16_t)mpq_sext(mpq_bits_get(d, eb + cm->idx_w, hw->hp_bits), hw->hp_bits);
-        }
-    }
-}
-
-/* acc fitted to AccBits (<= 32 by the contract) in the accumulator's mode; *ovf set when it
- * did not fit. The same rule as mpq_acc_fit, inlined for the per-cycle path. */
-static inline int64_t cm_fit(int64_t v, unsigned bits, int sat, int *ovf)
-{
-    int64_t hi = ((int64_t)1 << (bits - 1)) - 1, lo = -hi - 1;
-    if (v >= lo && v <= hi)
-        return v;
-    *ovf = 1;
-    if (sat)
-        return v > hi ? hi : lo;
-    uint64_t m = ((uint64_t)1 << bits) - 1u, u = (uint64_t)v & m;
-    return u > (uint64_t)hi ? (int64_t)u - ((int64_t)1 << bits) : (int64_t)u;
-}
-
-/* One accumulation step of every lane on slice cm->slice with activation beat d. The sums
- * are exact in 32 bits: |x + in_offset| < 2^(ActBits+1) <= 2^9, |t| <= 1, |hp| <= 2^7 and at
- * most KLanes <= 64 terms, so |tsum| < 2^15 and |hsum| < 2^22. */
+/* mpq_top.sv's activation preprocessing and lane array: xr[j] = x[j] + in_offset, masked to
+ * 0 for k >= k_len, shared by every lane, then every lane's step on slice cm->slice. */
 static void cm_step(mpq_cm *cm, const uint32_t *d)
 {
     const mpq_hwcfg *hw = &cm->hw;
@@ -220,19 +173,11 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
             xr[j] = (int16_t)(k0 + j < cm->k_len ? x + cm->in_offset : 0);
         }
     }
-    const cm_lane_slice *row = &cm->wbuf[(size_t)cm->slice * hw->lanes];
-    const unsigned kl = hw->klanes, hpn = hw->hp_per_group;
+    int first = cm->slice == 0;
     for (unsigned l = 0; l < hw->lanes; l++) {
-        const cm_lane_slice *s = &row[l];
-        int32_t tsum = 0, hsum = 0;
-        for (unsigned j = 0; j < kl; j++)
-            tsum += (int32_t)xr[j] * s->t[j];
-        for (unsigned e = 0; e < hpn; e++)
-            hsum += (int32_t)xr[s->idx[e]] * s->val[e];
-        int64_t p = (int64_t)cm->alpha[l] * tsum + hsum;
         int o = 0;
-        int64_t start = cm->slice == 0 ? cm_fit(cm->bias[l], hw->acc_bits, cm->acc_sat, &o) : cm->acc[l];
-        cm->acc[l] = cm_fit(start + p, hw->acc_bits, cm->acc_sat, &o);
+        cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->slice, l), xr,
+                                   first, cm->acc[l], &o);
         if (o)
             cm->ovf |= 1ull << l;
     }
@@ -269,10 +214,10 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     }
     int out_free = cm_out_free(cm, in), rq2_free = cm_rq2_free(cm, in), rq1_free = cm_rq1_free(cm, in);
     int act_ready = cm_act_ready(cm, in);
-    int cfg_hs = cm->state == ST_IDLE && in->cfg_valid;
-    int wgt_hs = cm->state == ST_LOAD && in->wgt_valid;
+    int cfg_hs = cm->state == MPQ_ST_IDLE && in->cfg_valid;
+    int wgt_hs = cm->state == MPQ_ST_LOAD && in->wgt_valid;
     int act_hs = act_ready && in->act_valid;
-    int last = cm->state == ST_RUN && cm->slice == cm->n_slices - 1u;
+    int last = cm->state == MPQ_ST_RUN && cm->slice == cm->n_slices - 1u;
     int row_done = act_hs && last;
     int empty = !cm->rq1.valid && !cm->rq2.valid && !cm->out.valid; /* before the edge */
     (void)rq1_free;
@@ -300,32 +245,32 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     }
 
     switch (cm->state) {
-    case ST_IDLE:
+    case MPQ_ST_IDLE:
         if (cfg_hs) {
             cm_latch_cfg(cm, in->cfg_data);
             cm->ovf = 0;
             cm->wslice = 0;
             cm->tile++;
-            cm->state = ST_LOAD;
+            cm->state = MPQ_ST_LOAD;
         }
         break;
-    case ST_LOAD:
+    case MPQ_ST_LOAD:
         if (wgt_hs) {
-            cm_store_slice(cm, in->wgt_data);
+            mpq_wbuf_write(&cm->wbuf, &cm->hw, cm->wslice, in->wgt_data);
             if (cm->wslice == cm->n_slices - 1u || cm->n_slices == 0) {
                 cm->slice = cm->row = 0;
-                cm->state = ST_RUN;
+                cm->state = MPQ_ST_RUN;
             } else {
                 cm->wslice++;
             }
         }
         break;
-    case ST_RUN:
+    case MPQ_ST_RUN:
         if (act_hs) {
             if (last) {
                 cm->slice = 0;
                 if (cm->row == cm->m_rows - 1u || cm->m_rows == 0)
-                    cm->state = ST_DRAIN;
+                    cm->state = MPQ_ST_DRAIN;
                 else
                     cm->row++;
             } else {
@@ -333,12 +278,12 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
             }
         }
         break;
-    case ST_DRAIN:
+    case MPQ_ST_DRAIN:
         if (empty)
-            cm->state = ST_IDLE;
+            cm->state = MPQ_ST_IDLE;
         break;
     default:
-        cm->state = ST_IDLE;
+        cm->state = MPQ_ST_IDLE;
         break;
     }
 }
@@ -353,54 +298,4 @@ void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
     w->k_len = cm->k_len;
     w->m_rows = cm->m_rows;
     w->out_row = cm->out.valid ? cm->out.row : -1;
-}
-
-int mpq_cm_check_cfg_beat(const mpq_hwcfg *hw, const uint32_t *d, char *err, size_t errlen)
-{
-    unsigned k_len = mpq_bits_get(d, 0, 16), m_rows = mpq_bits_get(d, 16, 16);
-    if (k_len < 1 || k_len > hw->kmax) {
-        snprintf(err, errlen, "cfg k_len = %u is outside 1..KMax = %u", k_len, hw->kmax);
-        return 1;
-    }
-    if (m_rows < 1) {
-        snprintf(err, errlen, "cfg m_rows = 0");
-        return 1;
-    }
-    if (mpq_bits_get(d, 33, 15) != 0 || mpq_bits_get(d, 112, 16) != 0) {
-        snprintf(err, errlen, "cfg reserved bits are not zero");
-        return 1;
-    }
-    int32_t in_off = field_s16(d, 48);
-    int32_t lim = 1 << hw->act_bits;
-    if (in_off < -lim || in_off > lim - 1) {
-        snprintf(err, errlen, "cfg in_offset = %d is outside [%d, %d]", in_off, -lim, lim - 1);
-        return 1;
-    }
-    int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
-    int32_t amin = field_s16(d, 80), amax = field_s16(d, 96);
-    if (amin < omin || amax > omax || amin > amax) {
-        snprintf(err, errlen, "cfg clamp [%d, %d] is not an ordered range within [%d, %d]", amin,
-                 amax, omin, omax);
-        return 1;
-    }
-    int32_t alim = 1 << (hw->alpha_bits - 1);
-    for (unsigned l = 0; l < hw->lanes; l++) {
-        unsigned b = 128u + 96u * l;
-        int32_t mult = mpq_sext(mpq_bits_get(d, b + 32u, 32), 32);
-        int32_t alpha = field_s16(d, b + 64u), shift = field_s16(d, b + 80u);
-        if (mult < 0) {
-            snprintf(err, errlen, "cfg lane %u: mult = %d is negative", l, mult);
-            return 1;
-        }
-        if (alpha < -alim || alpha > alim - 1) {
-            snprintf(err, errlen, "cfg lane %u: alpha = %d is outside the signed %u-bit range", l,
-                     alpha, hw->alpha_bits);
-            return 1;
-        }
-        if (shift < -31 || shift > 30) {
-            snprintf(err, errlen, "cfg lane %u: shift = %d is outside -31..30", l, shift);
-            return 1;
-        }
-    }
-    return 0;
 }

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "mpq.h"
+#include "mpq_gen.h"
 #include "mpq_rng.h"
-#include "mpq_vec.h"
 
 enum { PH_RESET, PH_TILES, PH_TAIL, PH_END };
 
@@ -48,29 +48,6 @@ struct mpq_gen {
     char err[512];
 };
 
-static void build_cfg(mpq_gen *g, unsigned tile, uint32_t *d)
-{
-    const mpq_hw_layer *l = g->l;
-    const mpq_hwcfg *hw = &g->hw;
-    memset(d, 0, MPQ_WORDS(mpq_hw_cfg_w(hw)) * sizeof d[0]);
-    mpq_bits_put(d, 0, 16, l->k);
-    mpq_bits_put(d, 16, 16, l->m);
-    mpq_bits_put(d, 32, 1, (uint32_t)(l->acc_sat != 0));
-    mpq_bits_put(d, 48, 16, (uint32_t)l->in_offset);
-    mpq_bits_put(d, 64, 16, (uint32_t)l->out_offset);
-    mpq_bits_put(d, 80, 16, (uint32_t)l->act_min);
-    mpq_bits_put(d, 96, 16, (uint32_t)l->act_max);
-    for (unsigned ln = 0; ln < hw->lanes; ln++) {
-        unsigned c = tile * hw->lanes + ln, b = 128u + 96u * ln;
-        if (c >= l->n)
-            continue; /* padding lane: zero parameters */
-        mpq_bits_put(d, b, 32, (uint32_t)l->bias[c]);
-        mpq_bits_put(d, b + 32u, 32, (uint32_t)l->mult[c]);
-        mpq_bits_put(d, b + 64u, 16, (uint32_t)l->alpha[c]);
-        mpq_bits_put(d, b + 80u, 16, (uint32_t)l->shift[c]);
-    }
-}
-
 static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
 {
     const mpq_hw_layer *l = g->l;
@@ -78,7 +55,6 @@ static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
     memset(d, 0, MPQ_WORDS(mpq_hw_wgt_w(hw)) * sizeof d[0]);
     unsigned k0 = s * hw->klanes;
     unsigned live = l->k - k0 < hw->klanes ? l->k - k0 : hw->klanes; /* positions < k_len */
-    unsigned ew = g->idx_w + hw->hp_bits;
     for (unsigned ln = 0; ln < hw->lanes; ln++) {
         unsigned c = tile * hw->lanes + ln, base = ln * g->lane_w;
         if (c >= l->n)
@@ -91,12 +67,12 @@ static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
                 v = t[j];
             else /* beyond k_len: random weights, the hardware masks the activation */
                 v = (int)mpq_rng_below(&g->rng, 3) - 1;
-            mpq_bits_put(d, base + 2u * j, 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
+            mpq_bits_put(d, base + mpq_wgt_tern_lsb(j), 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
         }
         unsigned e = 0;
         for (unsigned j = 0; j < live && e < hw->hp_per_group; j++) {
             if (hp[j] != 0) {
-                unsigned eb = base + 2u * hw->klanes + e * ew;
+                unsigned eb = base + mpq_wgt_entry_lsb(hw, e);
                 mpq_bits_put(d, eb, g->idx_w, j);
                 mpq_bits_put(d, eb + g->idx_w, hw->hp_bits, (uint32_t)hp[j]);
                 e++;
@@ -105,7 +81,7 @@ static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
         for (; e < hw->hp_per_group; e++) {
             /* Unused entries: empty (value 0) at a random position, or, in a slice that runs
              * past k_len, a non-zero weight at a masked position. */
-            unsigned eb = base + 2u * hw->klanes + e * ew;
+            unsigned eb = base + mpq_wgt_entry_lsb(hw, e);
             unsigned j = mpq_rng_below(&g->rng, hw->klanes);
             uint32_t v = 0;
             if (live < hw->klanes && mpq_rng_bernoulli(&g->rng, 0.5)) {
@@ -200,9 +176,10 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
     g->ovf_fn = malloc(l->n);
     int rc = MPQ_ENOMEM;
     if (g->y_fn && g->ovf_fn)
-        rc = mpq_cm_new(hw, &g->cm);
-    if (rc != 0) {
+        rc = mpq_cm_new(hw, &g->cm, err, errlen);
+    else
         snprintf(err, errlen, "out of memory");
+    if (rc != 0) {
         mpq_gen_free(g);
         return rc;
     }
@@ -293,7 +270,7 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
     cur->rst_n = g->phase != PH_RESET;
     if (g->phase == PH_TILES) {
         if (want_raise(g, &g->cfg)) {
-            build_cfg(g, g->cfg_tile, cur->cfg_data);
+            mpq_hw_layer_cfg_beat(hw, g->l, g->cfg_tile, cur->cfg_data);
             g->cfg.valid = 1;
         }
         if (want_raise(g, &g->wgt)) {
@@ -327,7 +304,7 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
     if (cur->rst_n) {
         if (cur->cfg_valid && exp->cfg_ready) {
             char why[200];
-            if (mpq_cm_check_cfg_beat(hw, cur->cfg_data, why, sizeof why) != 0) {
+            if (mpq_cfg_check(hw, cur->cfg_data, why, sizeof why) != 0) {
                 snprintf(g->err, sizeof g->err, "generator built an illegal cfg beat: %s", why);
                 return MPQ_EPARAM;
             }
@@ -415,3 +392,13 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
 }
 
 void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w) { *w = g->where; }
+
+void mpq_timing_default(uint64_t layer_seed, double p_valid, double p_ready, mpq_timing_opts *t)
+{
+    memset(t, 0, sizeof *t);
+    t->seed = layer_seed;
+    t->p_valid = p_valid;
+    t->p_ready = p_ready;
+    t->reset_cycles = 2;
+    t->tail_cycles = 2;
+}

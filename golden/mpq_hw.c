@@ -1,55 +1,59 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mpq_hw.c: the RTL configuration (rtl/cfg/<name>.cfg, hwcfg_o) and port layout helpers. */
+/* mpq_hw.c: the RTL configuration (rtl/cfg/<name>.cfg, hwcfg_o) from the parameter table
+ * of mpq_layout.c, and the bit-field helpers of the port buffers. */
+#define _DEFAULT_SOURCE /* readlink, PATH_MAX */
 #include "mpq_hw.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mpq.h"
 
 static int is_pow2(unsigned v) { return v != 0 && (v & (v - 1)) == 0; }
 
-static unsigned log2u(unsigned v)
-{
-    unsigned r = 0;
-    while ((1u << r) < v)
-        r++;
-    return r;
-}
-
 int mpq_hwcfg_check(const mpq_hwcfg *hw, char *err, size_t errlen)
 {
-#define RANGE(field, name, lo, hi)                                                         \
-    do {                                                                                   \
-        if (hw->field < (lo) || hw->field > (hi)) {                                        \
-            snprintf(err, errlen, "%s = %u is outside %u..%u", name, hw->field, (unsigned)(lo), \
-                     (unsigned)(hi));                                                      \
-            return MPQ_EPARAM;                                                             \
-        }                                                                                  \
-    } while (0)
-    RANGE(lanes, "Lanes", 1, MPQ_LANES_MAX);
-    RANGE(klanes, "KLanes", 2, MPQ_KLANES_MAX);
-    if (!is_pow2(hw->klanes)) {
-        snprintf(err, errlen, "KLanes = %u is not a power of two", hw->klanes);
-        return MPQ_EPARAM;
+    for (int p = 0; p < MPQ_P_COUNT; p++) {
+        const mpq_param_desc *d = &mpq_params[p];
+        unsigned v = mpq_hwcfg_value(hw, (mpq_param)p);
+        if (v < d->lo || v > d->hi) {
+            snprintf(err, errlen, "%s = %u is outside %u..%u", d->key, v, d->lo, d->hi);
+            return MPQ_EPARAM;
+        }
+        unsigned o = d->rule == MPQ_RULE_NONE || d->rule == MPQ_RULE_POW2
+                         ? 0
+                         : mpq_hwcfg_value(hw, d->other);
+        const char *ok = mpq_params[d->other].key;
+        switch (d->rule) {
+        case MPQ_RULE_NONE:
+            break;
+        case MPQ_RULE_POW2:
+            if (!is_pow2(v)) {
+                snprintf(err, errlen, "%s = %u is not a power of two", d->key, v);
+                return MPQ_EPARAM;
+            }
+            break;
+        case MPQ_RULE_LE_OTHER:
+            if (v > o) {
+                snprintf(err, errlen, "%s = %u is more than %s = %u", d->key, v, ok, o);
+                return MPQ_EPARAM;
+            }
+            break;
+        case MPQ_RULE_MULTIPLE_OF:
+            if (v < o || v % o != 0) {
+                snprintf(err, errlen, "%s = %u is not a multiple of %s = %u (at least %u)", d->key,
+                         v, ok, o, o);
+                return MPQ_EPARAM;
+            }
+            break;
+        }
     }
-    if (hw->hp_per_group > hw->klanes) {
-        snprintf(err, errlen, "HpPerGroup = %u is more than KLanes = %u", hw->hp_per_group, hw->klanes);
-        return MPQ_EPARAM;
-    }
-    RANGE(act_bits, "ActBits", 2, 8);
-    RANGE(hp_bits, "HpBits", 2, 8);
-    RANGE(alpha_bits, "AlphaBits", 2, 16);
-    RANGE(acc_bits, "AccBits", 16, 32);
-    RANGE(out_bits, "OutBits", 2, 16);
-    RANGE(kmax, "KMax", hw->klanes, 65535);
-    if (hw->kmax % hw->klanes != 0) {
-        snprintf(err, errlen, "KMax = %u is not a multiple of KLanes = %u", hw->kmax, hw->klanes);
-        return MPQ_EPARAM;
-    }
-#undef RANGE
     /* Every data port must fit the fixed-size port buffers. */
     unsigned widest = mpq_hw_cfg_w(hw);
     if (mpq_hw_wgt_w(hw) > widest)
@@ -61,22 +65,6 @@ int mpq_hwcfg_check(const mpq_hwcfg *hw, char *err, size_t errlen)
     }
     return 0;
 }
-
-static const struct {
-    const char *key;
-    size_t off;
-} hw_keys[] = {
-    {"Lanes", offsetof(mpq_hwcfg, lanes)},
-    {"KLanes", offsetof(mpq_hwcfg, klanes)},
-    {"HpPerGroup", offsetof(mpq_hwcfg, hp_per_group)},
-    {"ActBits", offsetof(mpq_hwcfg, act_bits)},
-    {"HpBits", offsetof(mpq_hwcfg, hp_bits)},
-    {"AlphaBits", offsetof(mpq_hwcfg, alpha_bits)},
-    {"AccBits", offsetof(mpq_hwcfg, acc_bits)},
-    {"OutBits", offsetof(mpq_hwcfg, out_bits)},
-    {"KMax", offsetof(mpq_hwcfg, kmax)},
-};
-#define N_KEYS (sizeof hw_keys / sizeof hw_keys[0])
 
 static char *trim(char *s)
 {
@@ -96,7 +84,7 @@ int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen)
         return MPQ_EIO;
     }
     memset(hw, 0, sizeof *hw);
-    unsigned seen[N_KEYS] = {0};
+    unsigned seen[MPQ_P_COUNT] = {0};
     char line[512];
     unsigned lineno = 0;
     int rc = 0;
@@ -121,11 +109,11 @@ int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen)
         }
         *eq = '\0';
         char *key = trim(s), *val = trim(eq + 1);
-        size_t i;
-        for (i = 0; i < N_KEYS; i++)
-            if (strcmp(key, hw_keys[i].key) == 0)
+        int i;
+        for (i = 0; i < MPQ_P_COUNT; i++)
+            if (strcmp(key, mpq_params[i].key) == 0)
                 break;
-        if (i == N_KEYS) {
+        if (i == MPQ_P_COUNT) {
             snprintf(err, errlen, "%s:%u: unknown key `%s`", path, lineno, key);
             rc = MPQ_EFORMAT;
             break;
@@ -145,7 +133,7 @@ int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen)
             break;
         }
         seen[i] = lineno;
-        *(unsigned *)((char *)hw + hw_keys[i].off) = (unsigned)v;
+        mpq_hwcfg_set(hw, (mpq_param)i, (unsigned)v);
     }
     if (rc == 0 && ferror(f)) {
         snprintf(err, errlen, "%s: read error", path);
@@ -154,9 +142,9 @@ int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen)
     fclose(f);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < N_KEYS; i++) {
+    for (int i = 0; i < MPQ_P_COUNT; i++) {
         if (!seen[i]) {
-            snprintf(err, errlen, "%s: missing key `%s`", path, hw_keys[i].key);
+            snprintf(err, errlen, "%s: missing key `%s`", path, mpq_params[i].key);
             return MPQ_EFORMAT;
         }
     }
@@ -168,60 +156,138 @@ int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen)
     return 0;
 }
 
+/* The folder that holds the named configurations (see mpq_hwcfg_find), or NULL. */
+static const char *cfg_dir(char *buf, size_t len)
+{
+    const char *env = getenv("MPQ_CFG_DIR");
+    if (env && *env)
+        return env;
+    struct stat st;
+    if (stat("rtl/cfg", &st) == 0 && S_ISDIR(st.st_mode))
+        return "rtl/cfg";
+    /* The source tree the program was built in: walk up from the executable's folder
+     * (build/mpq-golden, build/san/..., build/vl/<cfg>/plain/mpq-tb) to one with rtl/cfg. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    for (char *slash = strrchr(exe, '/'); slash && slash != exe; slash = strrchr(exe, '/')) {
+        *slash = '\0';
+        snprintf(buf, len, "%s/rtl/cfg", exe);
+        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+            return buf;
+    }
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *mpq_hwcfg_list(char *buf, size_t len)
+{
+    char dirbuf[PATH_MAX + 16];
+    const char *dir = cfg_dir(dirbuf, sizeof dirbuf);
+    if (len)
+        buf[0] = '\0';
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d)
+        return buf;
+    char names[64][64];
+    const char *sorted[64];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 64) {
+        size_t l = strlen(e->d_name);
+        if (l > 4 && l < 64 && strcmp(e->d_name + l - 4, ".cfg") == 0) {
+            snprintf(names[n], sizeof names[n], "%.*s", (int)(l - 4), e->d_name);
+            sorted[n] = names[n];
+            n++;
+        }
+    }
+    closedir(d);
+    qsort(sorted, n, sizeof sorted[0], cmp_str);
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? " " : "", sorted[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+int mpq_hwcfg_find(const char *name, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    size_t l = strlen(name);
+    if (strchr(name, '/') || (l > 4 && strcmp(name + l - 4, ".cfg") == 0)) {
+        snprintf(path, pathlen, "%s", name);
+        return 0;
+    }
+    char dirbuf[PATH_MAX + 16], have[1024];
+    const char *dir = cfg_dir(dirbuf, sizeof dirbuf);
+    if (dir) {
+        snprintf(path, pathlen, "%s/%s.cfg", dir, name);
+        if (access(path, R_OK) == 0)
+            return 0;
+    }
+    mpq_hwcfg_list(have, sizeof have);
+    snprintf(err, errlen, "no configuration `%s` (have: %s)%s", name, have[0] ? have : "none",
+             dir ? "" : "; set MPQ_CFG_DIR to the folder of the *.cfg files");
+    return MPQ_EPARAM;
+}
+
 void mpq_hwcfg_pack(const mpq_hwcfg *hw, uint32_t w[MPQ_HWCFG_WORDS])
 {
     memset(w, 0, MPQ_HWCFG_WORDS * sizeof w[0]);
-    w[0] = (MPQ_CONTRACT_VERSION & 0xffu) | (hw->lanes & 0xffu) << 8 | (hw->klanes & 0xffu) << 16 |
-           (hw->hp_per_group & 0xffu) << 24;
-    w[1] = (hw->act_bits & 0xffu) | (hw->hp_bits & 0xffu) << 8 | (hw->alpha_bits & 0xffu) << 16 |
-           (hw->acc_bits & 0xffu) << 24;
-    w[2] = (hw->out_bits & 0xffu) | (hw->kmax & 0xffffffu) << 8;
-    w[3] = 0;
+    mpq_bits_put(w, 0, 8, MPQ_CONTRACT_VERSION);
+    for (int p = 0; p < MPQ_P_COUNT; p++)
+        mpq_bits_put(w, mpq_params[p].hwcfg_lsb, mpq_params[p].hwcfg_width,
+                     mpq_hwcfg_value(hw, (mpq_param)p));
 }
 
 int mpq_hwcfg_unpack(const uint32_t w[MPQ_HWCFG_WORDS], mpq_hwcfg *hw)
 {
-    if ((w[0] & 0xffu) != MPQ_CONTRACT_VERSION || w[3] != 0)
-        return MPQ_EFORMAT;
-    hw->lanes = w[0] >> 8 & 0xffu;
-    hw->klanes = w[0] >> 16 & 0xffu;
-    hw->hp_per_group = w[0] >> 24 & 0xffu;
-    hw->act_bits = w[1] & 0xffu;
-    hw->hp_bits = w[1] >> 8 & 0xffu;
-    hw->alpha_bits = w[1] >> 16 & 0xffu;
-    hw->acc_bits = w[1] >> 24 & 0xffu;
-    hw->out_bits = w[2] & 0xffu;
-    hw->kmax = w[2] >> 8 & 0xffffffu;
+    if (mpq_bits_get(w, 0, 8) != MPQ_CONTRACT_VERSION)
+        return MPQ_EVERSION;
+    uint32_t rest[MPQ_HWCFG_WORDS];
+    memcpy(rest, w, sizeof rest);
+    mpq_bits_put(rest, 0, 8, 0);
+    for (int p = 0; p < MPQ_P_COUNT; p++) {
+        unsigned lsb = mpq_params[p].hwcfg_lsb, width = mpq_params[p].hwcfg_width;
+        mpq_hwcfg_set(hw, (mpq_param)p, mpq_bits_get(w, lsb, width));
+        mpq_bits_put(rest, lsb, width, 0);
+    }
+    for (unsigned i = 0; i < MPQ_HWCFG_WORDS; i++)
+        if (rest[i] != 0)
+            return MPQ_EFORMAT;
     return 0;
 }
 
 const char *mpq_hwcfg_str(const mpq_hwcfg *hw, char *buf, size_t len)
 {
-    snprintf(buf, len,
-             "Lanes=%u KLanes=%u HpPerGroup=%u ActBits=%u HpBits=%u AlphaBits=%u AccBits=%u "
-             "OutBits=%u KMax=%u",
-             hw->lanes, hw->klanes, hw->hp_per_group, hw->act_bits, hw->hp_bits, hw->alpha_bits,
-             hw->acc_bits, hw->out_bits, hw->kmax);
+    size_t used = 0;
+    if (len)
+        buf[0] = '\0';
+    for (int p = 0; p < MPQ_P_COUNT && used < len; p++) {
+        int n = snprintf(buf + used, len - used, "%s%s=%u", p ? " " : "", mpq_params[p].key,
+                         mpq_hwcfg_value(hw, (mpq_param)p));
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
     return buf;
 }
 
 int mpq_hwcfg_equal(const mpq_hwcfg *a, const mpq_hwcfg *b)
 {
-    return a->lanes == b->lanes && a->klanes == b->klanes && a->hp_per_group == b->hp_per_group &&
-           a->act_bits == b->act_bits && a->hp_bits == b->hp_bits &&
-           a->alpha_bits == b->alpha_bits && a->acc_bits == b->acc_bits &&
-           a->out_bits == b->out_bits && a->kmax == b->kmax;
+    for (int p = 0; p < MPQ_P_COUNT; p++)
+        if (mpq_hwcfg_value(a, (mpq_param)p) != mpq_hwcfg_value(b, (mpq_param)p))
+            return 0;
+    return 1;
 }
-
-unsigned mpq_hw_idx_w(const mpq_hwcfg *hw) { return log2u(hw->klanes); }
-unsigned mpq_hw_lane_w(const mpq_hwcfg *hw)
-{
-    return 2u * hw->klanes + hw->hp_per_group * (mpq_hw_idx_w(hw) + hw->hp_bits);
-}
-unsigned mpq_hw_cfg_w(const mpq_hwcfg *hw) { return 128u + 96u * hw->lanes; }
-unsigned mpq_hw_wgt_w(const mpq_hwcfg *hw) { return hw->lanes * mpq_hw_lane_w(hw); }
-unsigned mpq_hw_act_w(const mpq_hwcfg *hw) { return hw->klanes * hw->act_bits; }
-unsigned mpq_hw_out_w(const mpq_hwcfg *hw) { return hw->lanes * hw->out_bits; }
 
 void mpq_bits_put(uint32_t *w, unsigned lsb, unsigned width, uint32_t value)
 {

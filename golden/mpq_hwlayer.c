@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "mpq.h"
+#include "mpq_hwlayer.h"
 #include "mpq_rng.h"
-#include "mpq_vec.h"
 
 int mpq_hw_layer_alloc(mpq_hw_layer *l, unsigned m, unsigned k, unsigned n)
 {
@@ -52,6 +52,58 @@ static int in_signed(int64_t v, unsigned bits)
     return v >= -lim && v < lim;
 }
 
+/* The configuration beat of tile `tile`, each value checked to fit its field first. */
+static int tile_cfg_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned tile, uint32_t *beat,
+                         char *err, size_t errlen)
+{
+    memset(beat, 0, MPQ_WORDS(mpq_hw_cfg_w(hw)) * sizeof beat[0]);
+    const struct {
+        mpq_cfg_field f;
+        int64_t v;
+    } tilev[] = {
+        {MPQ_CFG_K_LEN, l->k}, {MPQ_CFG_M_ROWS, l->m}, {MPQ_CFG_ACC_SAT, l->acc_sat != 0},
+        {MPQ_CFG_IN_OFFSET, l->in_offset}, {MPQ_CFG_OUT_OFFSET, l->out_offset},
+        {MPQ_CFG_ACT_MIN, l->act_min}, {MPQ_CFG_ACT_MAX, l->act_max},
+    };
+    for (size_t i = 0; i < sizeof tilev / sizeof tilev[0]; i++) {
+        if (!mpq_cfg_fits(tilev[i].f, tilev[i].v)) {
+            snprintf(err, errlen, "%s = %lld does not fit its %u-bit field of the configuration beat",
+                     mpq_cfg_fields[tilev[i].f].name, (long long)tilev[i].v,
+                     mpq_cfg_fields[tilev[i].f].width);
+            return MPQ_EPARAM;
+        }
+        mpq_cfg_put(beat, tilev[i].f, 0, tilev[i].v);
+    }
+    for (unsigned ln = 0; ln < hw->lanes; ln++) {
+        unsigned c = tile * hw->lanes + ln;
+        if (c >= l->n)
+            continue; /* padding lane: zero parameters */
+        const struct {
+            mpq_cfg_field f;
+            int64_t v;
+        } lanev[] = {
+            {MPQ_CFG_BIAS, l->bias[c]}, {MPQ_CFG_MULT, l->mult[c]},
+            {MPQ_CFG_ALPHA, l->alpha[c]}, {MPQ_CFG_SHIFT, l->shift[c]},
+        };
+        for (size_t i = 0; i < sizeof lanev / sizeof lanev[0]; i++) {
+            if (!mpq_cfg_fits(lanev[i].f, lanev[i].v)) {
+                snprintf(err, errlen, "%s[%u] = %lld does not fit its %u-bit field of the "
+                         "configuration beat", mpq_cfg_fields[lanev[i].f].name, c,
+                         (long long)lanev[i].v, mpq_cfg_fields[lanev[i].f].width);
+                return MPQ_EPARAM;
+            }
+            mpq_cfg_put(beat, lanev[i].f, ln, lanev[i].v);
+        }
+    }
+    return 0;
+}
+
+void mpq_hw_layer_cfg_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned tile, uint32_t *beat)
+{
+    char err[200];
+    (void)tile_cfg_beat(hw, l, tile, beat, err, sizeof err); /* checked by mpq_hw_layer_check */
+}
+
 int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, size_t errlen)
 {
     if (l->m < 1 || l->m > 65535) {
@@ -66,21 +118,17 @@ int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, si
         snprintf(err, errlen, "n = 0 output channels");
         return MPQ_EPARAM;
     }
-    int64_t lim = (int64_t)1 << hw->act_bits;
-    if (l->in_offset < -lim || l->in_offset > lim - 1) {
-        snprintf(err, errlen, "in_offset = %d is outside [%lld, %lld] (ActBits = %u)", l->in_offset,
-                 (long long)-lim, (long long)(lim - 1), hw->act_bits);
-        return MPQ_EPARAM;
-    }
-    if (!in_signed(l->out_offset, 16)) {
-        snprintf(err, errlen, "out_offset = %d is not an int16", l->out_offset);
-        return MPQ_EPARAM;
-    }
-    if (!in_signed(l->act_min, hw->out_bits) || !in_signed(l->act_max, hw->out_bits) ||
-        l->act_min > l->act_max) {
-        snprintf(err, errlen, "clamp [%d, %d] is not an ordered range of signed %u-bit values",
-                 l->act_min, l->act_max, hw->out_bits);
-        return MPQ_EPARAM;
+    /* Every per-tile and per-channel value, as the configuration beats carry them. */
+    uint32_t beat[MPQ_PORT_WORDS_MAX];
+    char why[256];
+    for (unsigned tile = 0; tile * hw->lanes < l->n; tile++) {
+        if (tile_cfg_beat(hw, l, tile, beat, err, errlen) != 0)
+            return MPQ_EPARAM;
+        if (mpq_cfg_check(hw, beat, why, sizeof why) != 0) {
+            snprintf(err, errlen, "tile %u (channels %u..%u): %s", tile, tile * hw->lanes,
+                     (tile + 1) * hw->lanes - 1, why);
+            return MPQ_EPARAM;
+        }
     }
     for (size_t i = 0; i < (size_t)l->m * l->k; i++) {
         if (!in_signed(l->x[i], hw->act_bits)) {
@@ -90,19 +138,6 @@ int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, si
         }
     }
     for (unsigned c = 0; c < l->n; c++) {
-        if (!in_signed(l->alpha[c], hw->alpha_bits)) {
-            snprintf(err, errlen, "alpha[%u] = %d is not a signed %u-bit value", c, l->alpha[c],
-                     hw->alpha_bits);
-            return MPQ_EPARAM;
-        }
-        if (l->mult[c] < 0) {
-            snprintf(err, errlen, "mult[%u] = %d is negative", c, l->mult[c]);
-            return MPQ_EPARAM;
-        }
-        if (l->shift[c] < -31 || l->shift[c] > 30) {
-            snprintf(err, errlen, "shift[%u] = %d is outside -31..30", c, l->shift[c]);
-            return MPQ_EPARAM;
-        }
         for (unsigned g = 0; g < l->k; g += hw->klanes) {
             unsigned nz = 0;
             for (unsigned i = g; i < g + hw->klanes && i < l->k; i++) {
@@ -185,16 +220,16 @@ static const char *const profile_names[MPQ_PROF_COUNT] = {
     "random", "overflow", "requant-edge", "zero-tern", "max-sparse", "acc-edge",
 };
 
-const char *mpq_gen_profile_name(mpq_gen_profile p)
+const char *mpq_profile_name(mpq_profile p)
 {
     return (unsigned)p < MPQ_PROF_COUNT ? profile_names[p] : "?";
 }
 
-int mpq_gen_profile_parse(const char *s, mpq_gen_profile *p)
+int mpq_profile_parse(const char *s, mpq_profile *p)
 {
     for (unsigned i = 0; i < MPQ_PROF_COUNT; i++) {
         if (strcmp(s, profile_names[i]) == 0) {
-            *p = (mpq_gen_profile)i;
+            *p = (mpq_profile)i;
             return 0;
         }
     }
@@ -331,7 +366,7 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
     }
     mpq_rng r;
     mpq_rng_seed(&r, o->seed);
-    mpq_gen_profile prof = o->profile;
+    mpq_profile prof = o->profile;
     unsigned m = o->m, k = o->k, n = o->n;
     l->acc_sat = o->acc_sat;
     int32_t xmax = (1 << (hw->act_bits - 1)) - 1, xmin = -xmax - 1;

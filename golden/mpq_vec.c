@@ -218,11 +218,9 @@ int mpq_vec_writer_open(const char *path, const mpq_vec_header *h, mpq_vec_write
     put_u16(p + 6, MPQ_VEC_VERSION);
     uint8_t *body = p + 12;
     size_t n = 0;
-    const unsigned hwv[9] = {h->hw.lanes, h->hw.klanes, h->hw.hp_per_group, h->hw.act_bits,
-                             h->hw.hp_bits, h->hw.alpha_bits, h->hw.acc_bits, h->hw.out_bits,
-                             h->hw.kmax};
-    for (int i = 0; i < 9; i++, n += 4)
-        put_u32(body + n, hwv[i]);
+    /* The parameters in the order of the table (mpq_layout.c). */
+    for (int i = 0; i < MPQ_P_COUNT; i++, n += 4)
+        put_u32(body + n, mpq_hwcfg_value(&h->hw, (mpq_param)i));
     put_u64(body + n, h->seed);
     n += 8;
     put_u64(body + n, h->timing_seed);
@@ -500,7 +498,7 @@ int mpq_vec_reader_open(const char *path, mpq_vec_reader **out, char *err, size_
     size_t blen = 0;
     if (rc == 0) {
         blen = get_u32(r->buf + 8);
-        if (blen < 74 || blen > VEC_HDR_MAX)
+        if (blen < 4u * MPQ_P_COUNT + 38u || blen > VEC_HDR_MAX) /* parameters, seeds, shape, 3 empty strings */
             rc = r_fail(r, MPQ_EFORMAT, "malformed header: impossible header length%s", NULL);
     }
     if (rc == 0)
@@ -509,12 +507,9 @@ int mpq_vec_reader_open(const char *path, mpq_vec_reader **out, char *err, size_
         const uint8_t *body = r->buf + r->pos + 12;
         mpq_vec_header *h = &r->h;
         h->version = MPQ_VEC_VERSION;
-        unsigned *hwv[9] = {&h->hw.lanes, &h->hw.klanes, &h->hw.hp_per_group, &h->hw.act_bits,
-                            &h->hw.hp_bits, &h->hw.alpha_bits, &h->hw.acc_bits, &h->hw.out_bits,
-                            &h->hw.kmax};
         size_t off = 0;
-        for (int i = 0; i < 9; i++, off += 4)
-            *hwv[i] = get_u32(body + off);
+        for (int i = 0; i < MPQ_P_COUNT; i++, off += 4)
+            mpq_hwcfg_set(&h->hw, (mpq_param)i, get_u32(body + off));
         h->seed = get_u64(body + off);
         off += 8;
         h->timing_seed = get_u64(body + off);

@@ -6,16 +6,18 @@
  * layer's input is what the RTL produced. Reports the RTL's accuracy, the golden model's on the
  * same images, cycles, array utilization and simulation time. Exit 0, 1 on a mismatch, 2 on
  * bad input. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "mnist.h"
-#include "mpq_dut.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
-#include "tb_report.h"
+#include "tb_cosim.h"
 
 /* The data and the model live until exit; freed by an exit handler on every path. */
 static mn_set train_set, test_set;
@@ -32,6 +34,50 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A failing layer as a vector file (the very cycles this run drove), and the one command
+ * that replays it on the testbench. */
+static void save_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t,
+                       unsigned li)
+{
+    char path[256], err[1024];
+    snprintf(path, sizeof path, "build/traces/mnist-layer%u.vec", li + 1);
+    mpq_vec_header h;
+    memset(&h, 0, sizeof h);
+    h.version = MPQ_VEC_VERSION;
+    h.hw = *hw;
+    h.seed = 0;
+    h.timing_seed = t->seed;
+    h.m = L->m;
+    h.k = L->k;
+    h.n = L->n;
+    h.acc_sat = (uint32_t)L->acc_sat;
+    snprintf(h.generator, sizeof h.generator, "mpq-mnist-rtl");
+    snprintf(h.source, sizeof h.source, "mnist layer %u", li + 1);
+    snprintf(h.command, sizeof h.command, "mpq-mnist-rtl (layer %u of the quantized MLP)", li + 1);
+    mpq_gen *g = NULL;
+    mpq_vec_writer *w = NULL;
+    static mpq_port_in in;
+    static mpq_port_out exp;
+    int rc = mkdir("build", 0777) == 0 || errno == EEXIST ? 0 : -1;
+    if (rc == 0 && mkdir("build/traces", 0777) != 0 && errno != EEXIST)
+        rc = -1;
+    if (rc == 0)
+        rc = mpq_gen_new(hw, L, t, &g, err, sizeof err);
+    if (rc == 0)
+        rc = mpq_vec_writer_open(path, &h, &w, err, sizeof err);
+    while (rc == 0 && (rc = mpq_gen_next(g, &in, &exp)) == 1)
+        rc = mpq_vec_writer_put(w, &in, &exp) == 0 ? 0 : -1;
+    if (rc != 0)
+        mpq_vec_writer_abort(w); /* NULL is fine */
+    else
+        rc = mpq_vec_writer_close(w, err, sizeof err);
+    if (rc == 0)
+        fprintf(stderr, "mpq-mnist-rtl: reproduce: build/vl/default/plain/mpq-tb replay %s\n", path);
+    else
+        fprintf(stderr, "mpq-mnist-rtl: could not save the layer as %s\n", path);
+    mpq_gen_free(g);
 }
 
 /* One layer on the RTL: x[m][k] -> y[m][n] (the RTL's outputs). */
@@ -61,28 +107,32 @@ static int run_layer(const mpq_hwcfg *hw, const mn_qlayer *ql, unsigned li, cons
         mpq_hw_layer_free(&L);
         return 2;
     }
-    mpq_timing_opts t = {.seed = 1, .p_valid = 1.0, .p_ready = 1.0, .reset_cycles = 2, .tail_cycles = 1};
+    mpq_timing_opts t;
+    mpq_timing_default(1, 1.0, 1.0, &t);
     mpq_gen *g;
     if (mpq_gen_new(hw, &L, &t, &g, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist-rtl: layer %u: %s\n", li + 1, err);
         mpq_hw_layer_free(&L);
         return 2;
     }
-    mpq_dut *dut = mpq_dut_new();
+    tb_cosim cs;
+    char what[32];
+    snprintf(what, sizeof what, "layer %u", li + 1);
+    if (tb_cosim_open(&cs, hw, what, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-mnist-rtl: %s\n", err);
+        mpq_gen_free(g);
+        mpq_hw_layer_free(&L);
+        return 2;
+    }
     static mpq_port_in in;
     static mpq_port_out exp, act;
     unsigned tile = 0, row = 0, tiles = (ql->n + hw->lanes - 1) / hw->lanes;
     uint64_t c = 0;
     int rc, status = 0;
     double t0 = now_s();
-    while (dut && (rc = mpq_gen_next(g, &in, &exp)) == 1) {
-        mpq_dut_eval(dut, &in, &act);
-        uint32_t mis = tb_compare(hw, &exp, &act); /* the testbench's comparison */
-        const char *port = NULL;
-        for (unsigned p = 0; p < TB_P_COUNT && mis && !port; p++)
-            if (mis >> p & 1u)
-                port = tb_port_names[p];
-        if (!port && act.out_valid && in.out_ready && in.rst_n) {
+    while ((rc = mpq_gen_next(g, &in, &exp)) == 1) {
+        uint32_t mis = tb_cosim_step(&cs, &in, &exp, &act); /* the testbench's step */
+        if (!mis && act.out_valid && in.out_ready && in.rst_n) {
             for (unsigned l = 0; l < hw->lanes && tile < tiles; l++) {
                 unsigned ch = tile * hw->lanes + l;
                 if (ch < ql->n)
@@ -94,30 +144,30 @@ static int run_layer(const mpq_hwcfg *hw, const mn_qlayer *ql, unsigned li, cons
                 tile++;
             }
         }
-        mpq_dut_tick(dut);
-        if (!port && mpq_dut_assert_failed(dut))
-            port = "an SV assertion";
-        if (port) {
+        if (mis) {
+            const char *port = "?";
+            for (unsigned p = 0; p < TB_P_COUNT; p++)
+                if (mis >> p & 1u) {
+                    port = tb_port_names[p];
+                    break;
+                }
             mpq_cm_where w;
             mpq_gen_where(g, &w);
             fprintf(stderr, "mpq-mnist-rtl: MISMATCH in layer %u at cycle %" PRIu64 ": %s (tile %ld, "
-                    "row %u, k slice %u); reproduce the layer with mpq-tb lockstep on a vector of it\n",
-                    li + 1, c, port, w.tile, w.row, w.slice);
+                    "row %u, k slice %u)\n", li + 1, c, port, w.tile, w.row, w.slice);
+            save_layer(hw, &L, &t, li);
             status = 1;
             break;
         }
         c++;
     }
-    if (!dut) {
-        fprintf(stderr, "mpq-mnist-rtl: out of memory for the model\n");
-        status = 2;
-    } else if (status == 0 && rc < 0) {
+    if (status == 0 && rc < 0) {
         fprintf(stderr, "mpq-mnist-rtl: layer %u: %s\n", li + 1, mpq_gen_error(g));
         status = 2;
     }
     *secs = now_s() - t0;
     *cycles = c;
-    mpq_dut_free(dut);
+    tb_cosim_close(&cs);
     mpq_gen_free(g);
     mpq_hw_layer_free(&L);
     return status;
@@ -160,11 +210,7 @@ int main(int argc, char **argv)
     char err[1024];
     /* The configuration the RTL was built with, checked against the cfg file. */
     mpq_hwcfg hw, want;
-    mpq_dut *probe = mpq_dut_new();
-    uint32_t words[MPQ_HWCFG_WORDS];
-    mpq_dut_hwcfg(probe, words);
-    mpq_dut_free(probe);
-    if (mpq_hwcfg_unpack(words, &hw) != 0 || mpq_hwcfg_load(cfgpath, &want, err, sizeof err) != 0 ||
+    if (tb_rtl_config(&hw, err, sizeof err) != 0 || mpq_hwcfg_load(cfgpath, &want, err, sizeof err) != 0 ||
         !mpq_hwcfg_equal(&hw, &want)) {
         fprintf(stderr, "mpq-mnist-rtl: %s is not the configuration of this RTL build\n", cfgpath);
         return 2;

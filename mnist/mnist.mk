@@ -18,10 +18,10 @@ $(MNIST_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_main.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The RTL runner links the Verilated default configuration (same shim as the testbench).
-$(MNIST_RTL_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_report.o $(GOLDEN_LIB) $(RTL_SRCS) $(RTL_VLT) \
-                  tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh rtl/cfg/default.cfg
+$(MNIST_RTL_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_cosim.o $(GOLDEN_LIB) $(RTL_SRCS) $(RTL_VLT) \
+                  tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh rtl/cfg/default.cfg $(GOLDEN_BIN)
 	@echo "verilator: default (mnist runner)"
-	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_report.o" GOLDEN_LIB="$(GOLDEN_LIB)" \
+	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_cosim.o" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
 	  VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
 	  tb/build-model.sh default plain $(BUILD)/vl/default/mnist rtl
 

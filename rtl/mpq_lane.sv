@@ -19,15 +19,14 @@
 // evaluated it twice per cycle: after the inputs change and again after the edge.)
 
 module mpq_lane #(
-  parameter int unsigned KLanes = 16,
-  parameter int unsigned HpPerGroup = 1,
-  parameter int unsigned ActBits = 8,
-  parameter int unsigned HpBits = 8,
-  parameter int unsigned AlphaBits = 8,
-  parameter int unsigned AccBits = 32,
-  localparam int unsigned IdxW = $clog2(KLanes),
-  localparam int unsigned EntW = IdxW + HpBits,
-  localparam int unsigned LaneW = 2 * KLanes + HpPerGroup * EntW,
+  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
+  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
+  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
+  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
+  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
+  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
+  localparam int unsigned IdxW = mpq_layout_pkg::idx_w(KLanes),
+  localparam int unsigned LaneW = mpq_layout_pkg::lane_w(KLanes, HpPerGroup, HpBits),
   localparam int unsigned XrW = mpq_pkg::xr_w(ActBits)
 ) (
   input  logic                       clk_i,
@@ -82,7 +81,7 @@ module mpq_lane #(
       logic signed [TSumW-1:0] xr_ext;
       xr_j = xr[j*XrW +: XrW];
       xr_ext = {{(TSumW - XrW){xr_j[XrW-1]}}, xr_j};
-      unique case (wgt[2*j +: 2])
+      unique case (wgt[mpq_layout_pkg::wgt_tern_lsb(j) +: 2])
         2'b01:   tsum = tsum + xr_ext;
         2'b11:   tsum = tsum - xr_ext;
         default: tsum = tsum;  // 00 = 0; 10 is reserved and counts as 0 (asserted in mpq_top)
@@ -105,8 +104,8 @@ module mpq_lane #(
       logic signed [HpBits-1:0] val;
       logic signed [XrW-1:0] xr_sel;
       logic signed [ProdW-1:0] prod;
-      idx = wgt[2*KLanes + e*EntW +: IdxW];
-      val = wgt[2*KLanes + e*EntW + IdxW +: HpBits];
+      idx = wgt[mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) +: IdxW];
+      val = wgt[mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) + IdxW +: HpBits];
       xr_sel = xr[idx*XrW +: XrW];
       prod = xr_sel * val;  // signed operands: sign-extended to ProdW by context
       hsum = hsum + {{(HSumW - ProdW){prod[ProdW-1]}}, prod};

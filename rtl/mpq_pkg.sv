@@ -1,29 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// mpq_pkg: constants and width arithmetic of the mpq accelerator (docs/timing.md).
-// Every width below is derived from the module parameters of mpq_top, whose values live in
-// rtl/cfg/<name>.cfg. The functions size the exact (non-wrapping) datapath of a lane.
+// mpq_pkg: the width arithmetic of the lanes' exact (non-wrapping) datapath, derived from the
+// module parameters of mpq_top (values in rtl/cfg/<name>.cfg). The facts the RTL shares with
+// the C side (beat layout, port widths, parameter ranges) are in mpq_layout_pkg, generated from
+// golden/mpq_layout.c.
 
 package mpq_pkg;
-
-  // Version of docs/timing.md this RTL implements, reported on hwcfg_o[7:0].
-  localparam int unsigned CONTRACT_VERSION = 1;
-
-  // Field offsets of the configuration beat (docs/timing.md, "Configuration beat").
-  localparam int unsigned CFG_K_LEN_LSB = 0;
-  localparam int unsigned CFG_M_ROWS_LSB = 16;
-  localparam int unsigned CFG_ACC_SAT_BIT = 32;
-  localparam int unsigned CFG_IN_OFFSET_LSB = 48;
-  localparam int unsigned CFG_OUT_OFFSET_LSB = 64;
-  localparam int unsigned CFG_ACT_MIN_LSB = 80;
-  localparam int unsigned CFG_ACT_MAX_LSB = 96;
-  localparam int unsigned CFG_LANE_BASE = 128;
-  localparam int unsigned CFG_LANE_W = 96;
-  // Offsets inside one lane's 96-bit field.
-  localparam int unsigned CFG_BIAS_OFS = 0;
-  localparam int unsigned CFG_MULT_OFS = 32;
-  localparam int unsigned CFG_ALPHA_OFS = 64;
-  localparam int unsigned CFG_SHIFT_OFS = 80;
 
   // Ceiling of log2, at least 1 (a 1-entry index still needs a bit).
   function automatic int unsigned clog2_min1(input int unsigned n);

@@ -10,8 +10,8 @@
 // shift must lie in -31..30 (asserted on the configuration beat in mpq_top).
 
 module mpq_requant #(
-  parameter int unsigned AccBits = 32,
-  parameter int unsigned OutBits = 8
+  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
+  parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT
 ) (
   // mul half
   input  logic signed [AccBits-1:0] acc_i,

@@ -14,22 +14,22 @@
 // output (it depends on out_ready_i through the pipeline's free chain).
 
 module mpq_top #(
-  parameter int unsigned Lanes = 8,
-  parameter int unsigned KLanes = 16,
-  parameter int unsigned HpPerGroup = 1,
-  parameter int unsigned ActBits = 8,
-  parameter int unsigned HpBits = 8,
-  parameter int unsigned AlphaBits = 8,
-  parameter int unsigned AccBits = 32,
-  parameter int unsigned OutBits = 8,
-  parameter int unsigned KMax = 1024,
-  localparam int unsigned IdxW = $clog2(KLanes),
+  parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
+  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
+  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
+  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
+  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
+  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
+  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
+  parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
+  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
+  localparam int unsigned IdxW = mpq_layout_pkg::idx_w(KLanes),
   localparam int unsigned NSlicesMax = KMax / KLanes,
-  localparam int unsigned LaneW = 2 * KLanes + HpPerGroup * (IdxW + HpBits),
-  localparam int unsigned CfgW = mpq_pkg::CFG_LANE_BASE + mpq_pkg::CFG_LANE_W * Lanes,
-  localparam int unsigned WgtW = Lanes * LaneW,
-  localparam int unsigned ActW = KLanes * ActBits,
-  localparam int unsigned OutW = Lanes * OutBits
+  localparam int unsigned LaneW = mpq_layout_pkg::lane_w(KLanes, HpPerGroup, HpBits),
+  localparam int unsigned CfgW = mpq_layout_pkg::cfg_w(Lanes),
+  localparam int unsigned WgtW = mpq_layout_pkg::wgt_w(Lanes, KLanes, HpPerGroup, HpBits),
+  localparam int unsigned ActW = mpq_layout_pkg::act_w(KLanes, ActBits),
+  localparam int unsigned OutW = mpq_layout_pkg::out_w(Lanes, OutBits)
 ) (
   input  logic              clk_i,
   input  logic              rst_ni,
@@ -59,45 +59,23 @@ module mpq_top #(
   localparam int unsigned XrW = mpq_pkg::xr_w(ActBits);
   localparam int unsigned WAddrW = (NSlicesMax <= 2) ? 1 : $clog2(NSlicesMax);
 
-  // ---------------------------------------------------------------------------
-  // Parameter legality (docs/timing.md, "Parameters"): elaboration-time $fatal, which stops
-  // the lint, the simulation build and Yosys alike. (An initial block would only fire at time 0
-  // of a simulation, after a successful build, and never in lint or synthesis.)
-  // ---------------------------------------------------------------------------
-  if (Lanes < 1 || Lanes > 64) begin : g_bad_lanes
-    $fatal(1, "mpq_top: Lanes=%0d, legal 1..64", Lanes);
-  end
-  if (KLanes < 2 || KLanes > 64 || (KLanes & (KLanes - 1)) != 0) begin : g_bad_klanes
-    $fatal(1, "mpq_top: KLanes=%0d, legal: a power of two in 2..64", KLanes);
-  end
-  if (HpPerGroup > KLanes) begin : g_bad_hp_per_group
-    $fatal(1, "mpq_top: HpPerGroup=%0d, legal 0..KLanes (%0d)", HpPerGroup, KLanes);
-  end
-  if (ActBits < 2 || ActBits > 8) begin : g_bad_act_bits
-    $fatal(1, "mpq_top: ActBits=%0d, legal 2..8", ActBits);
-  end
-  if (HpBits < 2 || HpBits > 8) begin : g_bad_hp_bits
-    $fatal(1, "mpq_top: HpBits=%0d, legal 2..8", HpBits);
-  end
-  if (AlphaBits < 2 || AlphaBits > 16) begin : g_bad_alpha_bits
-    $fatal(1, "mpq_top: AlphaBits=%0d, legal 2..16", AlphaBits);
-  end
-  if (AccBits < 16 || AccBits > 32) begin : g_bad_acc_bits
-    $fatal(1, "mpq_top: AccBits=%0d, legal 16..32", AccBits);
-  end
-  if (OutBits < 2 || OutBits > 16) begin : g_bad_out_bits
-    $fatal(1, "mpq_top: OutBits=%0d, legal 2..16", OutBits);
-  end
-  if (KMax < KLanes || KMax > 65535 || (KMax % KLanes) != 0) begin : g_bad_kmax
-    $fatal(1, "mpq_top: KMax=%0d, legal: a multiple of KLanes (%0d) in KLanes..65535", KMax,
-           KLanes);
-  end
+  // Parameter legality (docs/timing.md, "Parameters"): elaboration-time $fatal, written from
+  // the same table as the C side's checks.
+  mpq_params_check #(
+    .Lanes     (Lanes),
+    .KLanes    (KLanes),
+    .HpPerGroup(HpPerGroup),
+    .ActBits   (ActBits),
+    .HpBits    (HpBits),
+    .AlphaBits (AlphaBits),
+    .AccBits   (AccBits),
+    .OutBits   (OutBits),
+    .KMax      (KMax)
+  ) u_params_check ();
 
   // The configuration this RTL was built with (docs/timing.md, hwcfg_o).
-  localparam int unsigned CV = mpq_pkg::CONTRACT_VERSION;
-  assign hwcfg_o = {32'd0, KMax[23:0], OutBits[7:0], AccBits[7:0], AlphaBits[7:0],
-                    HpBits[7:0], ActBits[7:0], HpPerGroup[7:0], KLanes[7:0], Lanes[7:0],
-                    CV[7:0]};
+  assign hwcfg_o = mpq_layout_pkg::hwcfg(Lanes, KLanes, HpPerGroup, ActBits, HpBits, AlphaBits,
+                                         AccBits, OutBits, KMax);
 
   // ---------------------------------------------------------------------------
   // State
@@ -120,19 +98,24 @@ module mpq_top #(
   logic [OutW-1:0] out_q, out_d;
   logic rq1_valid_q, rq1_valid_d, rq2_valid_q, rq2_valid_d, out_valid_q, out_valid_d;
 
-  // Tile-wide fields of the configuration beat.
+  // Tile-wide fields of the configuration beat (mpq_layout_pkg::cfg_tile_t).
+  mpq_layout_pkg::cfg_tile_t tile;
   logic [15:0] k_len, m_rows, last_slice;
   logic acc_sat;
   logic signed [ActBits:0] in_offset;
   logic signed [15:0] out_offset, act_min, act_max;
 
-  assign k_len = cfg_q[mpq_pkg::CFG_K_LEN_LSB +: 16];
-  assign m_rows = cfg_q[mpq_pkg::CFG_M_ROWS_LSB +: 16];
-  assign acc_sat = cfg_q[mpq_pkg::CFG_ACC_SAT_BIT];
-  assign in_offset = cfg_q[mpq_pkg::CFG_IN_OFFSET_LSB +: ActBits + 1];
-  assign out_offset = cfg_q[mpq_pkg::CFG_OUT_OFFSET_LSB +: 16];
-  assign act_min = cfg_q[mpq_pkg::CFG_ACT_MIN_LSB +: 16];
-  assign act_max = cfg_q[mpq_pkg::CFG_ACT_MAX_LSB +: 16];
+  assign tile = cfg_q[mpq_layout_pkg::CFG_TILE_W-1:0];
+  assign k_len = tile.k_len;
+  assign m_rows = tile.m_rows;
+  assign acc_sat = tile.acc_sat;
+  assign in_offset = tile.in_offset[ActBits:0];  // low ActBits+1 bits used
+  assign out_offset = tile.out_offset;
+  assign act_min = tile.act_min;
+  assign act_max = tile.act_max;
+  // The reserved fields are zero (asserted below) and unused by the hardware.
+  logic unused_tile;
+  assign unused_tile = ^{tile.reserved_33, tile.reserved_112};
   // n_slices - 1 = ceil(k_len / KLanes) - 1, for k_len >= 1.
   assign last_slice = (k_len - 16'd1) >> IdxW;
 
@@ -252,7 +235,10 @@ module mpq_top #(
   logic [Lanes-1:0] ovf;
 
   for (genvar l = 0; l < Lanes; l++) begin : g_lane
-    localparam int unsigned Base = mpq_pkg::CFG_LANE_BASE + mpq_pkg::CFG_LANE_W * l;
+    // This lane's part of the configuration beat (mpq_layout_pkg::cfg_lane_t).
+    mpq_layout_pkg::cfg_lane_t lane_cfg;
+    assign lane_cfg = cfg_q[mpq_layout_pkg::CFG_TILE_W + mpq_layout_pkg::CFG_LANE_W * l +:
+                            mpq_layout_pkg::CFG_LANE_W];
 
     mpq_lane #(
       .KLanes    (KLanes),
@@ -266,8 +252,8 @@ module mpq_top #(
       .rst_ni,
       .wgt_i    (wgt_slice[l*LaneW +: LaneW]),
       .xr_i     (xr),
-      .alpha_i  (cfg_q[Base + mpq_pkg::CFG_ALPHA_OFS +: AlphaBits]),
-      .bias_i   (cfg_q[Base + mpq_pkg::CFG_BIAS_OFS +: 32]),
+      .alpha_i  (lane_cfg.alpha[AlphaBits-1:0]),  // low AlphaBits bits used
+      .bias_i   (lane_cfg.bias),
       .acc_sat_i(acc_sat),
       .step_i   (act_hs),
       .first_i  (slice_q == 16'd0),
@@ -282,8 +268,8 @@ module mpq_top #(
       .OutBits(OutBits)
     ) u_requant (
       .acc_i       (rq1_q[l*AccBits +: AccBits]),
-      .mult_i      (cfg_q[Base + mpq_pkg::CFG_MULT_OFS +: 32]),
-      .shift_i     (cfg_q[Base + mpq_pkg::CFG_SHIFT_OFS +: 16]),
+      .mult_i      (lane_cfg.mult),
+      .shift_i     (lane_cfg.shift),
       .hi_o        (hi_row[l*32 +: 32]),
       .hi_i        (rq2_q[l*32 +: 32]),
       .out_offset_i(out_offset),
@@ -365,41 +351,22 @@ module mpq_top #(
   // Assertions (Verilator --assert): stream rules on the inputs, the output stream, the
   // configuration beat's legal ranges, reserved ternary codes, outputs in reset.
   // ---------------------------------------------------------------------------
-`ifndef SYNTHESIS
-  // A source keeps valid high and data stable until the handshake (AXI-Stream rules of
-  // docs/timing.md); the result stream obeys the same rule. The previous cycle's "waiting"
-  // flag and data are kept in plain registers rather than with $past/$stable: Verilator 5.006
-  // emits uncompilable C++ for the sampled copies of very wide ports (dense: 1792-bit wgt).
-  logic cfg_wait_q, wgt_wait_q, act_wait_q, out_wait_q;
-  logic [CfgW-1:0] cfg_data_prev_q;
-  logic [WgtW-1:0] wgt_data_prev_q;
-  logic [ActW-1:0] act_data_prev_q;
-  logic [OutW-1:0] out_data_prev_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      cfg_wait_q <= 1'b0;
-      wgt_wait_q <= 1'b0;
-      act_wait_q <= 1'b0;
-      out_wait_q <= 1'b0;
-    end else begin
-      cfg_wait_q <= cfg_valid_i && !cfg_ready_o;
-      wgt_wait_q <= wgt_valid_i && !wgt_ready_o;
-      act_wait_q <= act_valid_i && !act_ready_o;
-      out_wait_q <= out_valid_o && !out_ready_i;
-    end
-  end
-  always_ff @(posedge clk_i) begin
-    cfg_data_prev_q <= cfg_data_i;
-    wgt_data_prev_q <= wgt_data_i;
-    act_data_prev_q <= act_data_i;
-    out_data_prev_q <= out_data_o;
-  end
-  logic cfg_hold_ok, wgt_hold_ok, act_hold_ok, out_hold_ok;
-  assign cfg_hold_ok = !cfg_wait_q || (cfg_valid_i && cfg_data_i == cfg_data_prev_q);
-  assign wgt_hold_ok = !wgt_wait_q || (wgt_valid_i && wgt_data_i == wgt_data_prev_q);
-  assign act_hold_ok = !act_wait_q || (act_valid_i && act_data_i == act_data_prev_q);
-  assign out_hold_ok = !out_wait_q || (out_valid_o && out_data_o == out_data_prev_q);
+  // Stream rules (docs/timing.md, AXI-Stream): one checker per stream, the three input
+  // streams and the result stream.
+  mpq_stream_check #(.Width(CfgW), .ValidName("cfg_valid_i"), .DataName("cfg_data_i"))
+    u_cfg_stream_check (.clk_i, .rst_ni, .valid_i(cfg_valid_i), .ready_i(cfg_ready_o),
+                        .data_i(cfg_data_i));
+  mpq_stream_check #(.Width(WgtW), .ValidName("wgt_valid_i"), .DataName("wgt_data_i"))
+    u_wgt_stream_check (.clk_i, .rst_ni, .valid_i(wgt_valid_i), .ready_i(wgt_ready_o),
+                        .data_i(wgt_data_i));
+  mpq_stream_check #(.Width(ActW), .ValidName("act_valid_i"), .DataName("act_data_i"))
+    u_act_stream_check (.clk_i, .rst_ni, .valid_i(act_valid_i), .ready_i(act_ready_o),
+                        .data_i(act_data_i));
+  mpq_stream_check #(.Width(OutW), .ValidName("out_valid_o"), .DataName("out_data_o"))
+    u_out_stream_check (.clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i),
+                        .data_i(out_data_o));
 
+`ifndef SYNTHESIS
   // Ternary code 10 is reserved: never in a weight beat. One wide AND instead of a loop over
   // every code (this runs in every evaluation of the model): the high bit of a code set and
   // its low bit clear.
@@ -418,30 +385,17 @@ module mpq_top #(
   logic wgt_reserved;
   assign wgt_reserved = |(wgt_data_i & ~(wgt_data_i << 1) & TernHiMask);
 
-  // The configuration beat's value ranges (docs/timing.md, "Configuration beat").
-  logic signed [15:0] cfg_in_offset, cfg_act_min, cfg_act_max;
+  // The configuration beat's value ranges (docs/timing.md, "Configuration beat"): the legality
+  // functions written from the same table as the C side's check.
   logic cfg_tile_ok, cfg_lanes_ok;
-  assign cfg_in_offset = cfg_data_i[mpq_pkg::CFG_IN_OFFSET_LSB +: 16];
-  assign cfg_act_min = cfg_data_i[mpq_pkg::CFG_ACT_MIN_LSB +: 16];
-  assign cfg_act_max = cfg_data_i[mpq_pkg::CFG_ACT_MAX_LSB +: 16];
+  assign cfg_tile_ok = mpq_layout_pkg::cfg_tile_legal(cfg_data_i[mpq_layout_pkg::CFG_TILE_W-1:0],
+                                                      ActBits, OutBits, KMax);
   always_comb begin
-    int k, m;
-    k = int'(cfg_data_i[mpq_pkg::CFG_K_LEN_LSB +: 16]);
-    m = int'(cfg_data_i[mpq_pkg::CFG_M_ROWS_LSB +: 16]);
-    cfg_tile_ok = k >= 1 && k <= int'(KMax) && m >= 1 &&
-        int'(cfg_in_offset) >= -(1 <<< ActBits) && int'(cfg_in_offset) < (1 <<< ActBits) &&
-        int'(cfg_act_min) >= -(1 <<< (OutBits - 1)) && cfg_act_min <= cfg_act_max &&
-        int'(cfg_act_max) < (1 <<< (OutBits - 1));
     cfg_lanes_ok = 1'b1;
     for (int unsigned l = 0; l < Lanes; l++) begin
-      logic signed [15:0] alpha, shift;
-      int unsigned b;
-      b = mpq_pkg::CFG_LANE_BASE + mpq_pkg::CFG_LANE_W * l;
-      alpha = cfg_data_i[b + mpq_pkg::CFG_ALPHA_OFS +: 16];
-      shift = cfg_data_i[b + mpq_pkg::CFG_SHIFT_OFS +: 16];
-      if (cfg_data_i[b + mpq_pkg::CFG_MULT_OFS + 31] ||
-          int'(alpha) < -(1 <<< (AlphaBits - 1)) || int'(alpha) >= (1 <<< (AlphaBits - 1)) ||
-          shift < -16'sd31 || shift > 16'sd30) begin
+      if (!mpq_layout_pkg::cfg_lane_legal(cfg_data_i[mpq_layout_pkg::CFG_TILE_W +
+                                                     mpq_layout_pkg::CFG_LANE_W * l +:
+                                                     mpq_layout_pkg::CFG_LANE_W], AlphaBits)) begin
         cfg_lanes_ok = 1'b0;
       end
     end
@@ -457,14 +411,6 @@ module mpq_top #(
                                busy_o || done_o || (|ovf_o)))
         else $error("mpq_top: an output is active during reset");
     end else begin
-      a_cfg_hold: assert (cfg_hold_ok)
-        else $error("mpq_top: cfg_valid_i dropped or cfg_data_i changed before the handshake");
-      a_wgt_hold: assert (wgt_hold_ok)
-        else $error("mpq_top: wgt_valid_i dropped or wgt_data_i changed before the handshake");
-      a_act_hold: assert (act_hold_ok)
-        else $error("mpq_top: act_valid_i dropped or act_data_i changed before the handshake");
-      a_out_hold: assert (out_hold_ok)
-        else $error("mpq_top: out_valid_o dropped or out_data_o changed before the handshake");
       // A finished row only enters rq1 when rq1 is free: no row is ever overwritten.
       a_rq1_free: assert (!row_done || rq1_free)
         else $error("mpq_top: finished row entered a busy rq1");

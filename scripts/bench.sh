@@ -11,22 +11,21 @@ mkdir -p "$out"
 json="$out/cosim.json"
 tb_default=build/vl/default/plain/mpq-tb
 [ -n "${TB_DEFAULT:-}" ] && tb_default=$TB_DEFAULT
-cfgval() { awk -F= -v k="$2" '{ sub(/#.*/, ""); gsub(/[ \t]/, "") } $1 == k { print $2 }' "rtl/cfg/$1.cfg"; }
+# The one reader of the configuration files.
+cfgval() { "$GOLDEN_BIN" cfg "$1" --get "$2"; }
 
 # rate LINE: the Mcycles/s field of a PASS or BARE line.
 rate() { sed -n 's/.* \([0-9.]*\) Mcycles\/s.*/\1/p' | head -n 1; }
 cycles_of() { sed -n 's/^PASS  [^ ]* *\([0-9]*\) cycles.*/\1/p' | head -n 1; }
 best() { sort -g | tail -n 1; }
 # same_stimulus FILE SHAPE...: writes FILE and sets `lock_args` to the mpq-tb lockstep arguments
-# that drive the very same cycles (the layer, timing seed, reset and tail of lockstep --seed 1,
-# whose timing seed is the layer seed ^ 0x5bd1e995), so the bare loop, replay and lockstep run
-# one stimulus.
+# that drive the very same cycles (gen and lockstep derive the timing from the seed alike:
+# mpq_timing_default), so the bare loop, replay and lockstep run one stimulus.
 same_stimulus() {
     local file=$1; shift
-    "$GOLDEN_BIN" gen -q --config default "$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 \
-        --timing-seed $((1 ^ 0x5bd1e995)) --profile random --acc wrap --reset-cycles 3 \
-        --tail-cycles 3 -o "$file"
-    lock_args=(lockstep --seed 1 "$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --profile random --acc wrap)
+    local layer=("$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 --profile random --acc wrap)
+    "$GOLDEN_BIN" gen -q --config default "${layer[@]}" -o "$file"
+    lock_args=(lockstep "${layer[@]}")
 }
 file_cycles() { "$tb_default" replay "$1" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p'; }
 
@@ -144,8 +143,7 @@ elif ! { [ -x "$venv/bin/cocotb-config" ] || { python3 -m venv "$venv" >"$out/ve
     cocotb_note="skipped: cocotb could not be installed into $venv (see $out/venv.log)"
 else
     rm -rf "$out/cocotb" && mkdir -p "$out/cocotb"
-    gflags=$(awk '{ sub(/#.*/, ""); if (split($0, kv, "=") == 2) { gsub(/[ \t]/, "", kv[1]);
-      gsub(/[ \t]/, "", kv[2]); if (kv[1] != "") printf "-G%s=%s ", kv[1], kv[2] } }' rtl/cfg/default.cfg)
+    gflags=$("$GOLDEN_BIN" cfg default --gflags)
     if PATH="$venv/bin:$PATH" make -C tb/cocotb SIM_BUILD="$PWD/$out/cocotb/sim_build" \
          RTL_DIR="$PWD/rtl" MPQ_GFLAGS="$gflags" MPQ_VEC="$PWD/$small_vec" \
          MPQ_RESULT="$PWD/$out/cocotb/result.json" COCOTB_RESULTS_FILE="$PWD/$out/cocotb/results.xml" \

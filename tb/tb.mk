@@ -2,9 +2,9 @@
 # $(BUILD)/vl/<CONFIG>/plain/mpq-tb   fast build, every co-simulation run
 # $(BUILD)/vl/<CONFIG>/trace/mpq-tb   traced build (FST + expected values), used only to
 #                                     write the waveform of a mismatch trace
-TB_C_SRCS := tb/mpq_tb.c tb/tb_pipe.c tb/tb_report.c
+TB_C_SRCS := tb/mpq_tb.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
-TB_DEPS := $(RTL_SRCS) $(RTL_VLT) tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB)
+TB_DEPS := $(RTL_SRCS) $(RTL_VLT) tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 TRACES ?= $(BUILD)/traces
 
 $(BUILD)/obj/tb/%.o: CPPFLAGS += -Itb
@@ -14,12 +14,12 @@ $(BUILD)/obj/tb/%.o: CFLAGS += -Wno-format-truncation
 # One model per configuration and kind, rebuilt when the RTL, the shim or the cfg changes.
 $(BUILD)/vl/%/plain/mpq-tb: $(TB_DEPS) rtl/cfg/%.cfg
 	@echo "verilator: $* (plain)"
-	@TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
+	@TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
 	  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
 	  tb/build-model.sh $* plain $(BUILD)/vl/$*/plain rtl
 $(BUILD)/vl/%/trace/mpq-tb: $(TB_DEPS) tb/mpq_tb_top.sv rtl/cfg/%.cfg
 	@echo "verilator: $* (traced)"
-	@TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
+	@TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
 	  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
 	  tb/build-model.sh $* trace $(BUILD)/vl/$*/trace rtl
 
@@ -92,64 +92,6 @@ tb/bad-input: $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results tb/bad-input -- tb/tests/bad-input.sh \
 	  $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN) $(BUILD)/tmp/tb-bad-input
 TEST_TARGETS += tb/bad-input
-
-# --- Mutation testing -------------------------------------------------------------------------
-# make mutate: every mutant of scripts/mutants.tsv (MUTANTS="a b" for some), table + traces
-# under $(BUILD)/mutate. The fast subset in `make test` (MUTANTS_FAST) includes the lane-2
-# sign error and checks that its trace names lane 2 and the first wrong cycle.
-MUTANTS ?=
-MUTANTS_FAST := lane2-tern-sign sparse-idx-plus1 sat-max-off-by-one out-changes-while-stalled \
-  act-ready-ignores-pipe srdhm-tie
-MUTATE_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
-  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
-.PHONY: mutate
-mutate: $(TB_OBJS) $(GOLDEN_LIB)
-	@$(MUTATE_ENV) scripts/mutate.sh $(BUILD)/mutate $(MUTANTS)
-
-.PHONY: mutate/fast
-mutate/fast: $(TB_OBJS) $(GOLDEN_LIB)
-	@scripts/check.sh $(BUILD)/results mutate/fast -- env $(MUTATE_ENV) MUTATE_CONFIGS="default small" \
-	  tb/tests/mutate-fast.sh $(BUILD)/mutate-fast $(MUTANTS_FAST)
-TEST_TARGETS += mutate/fast
-
-# --- Coverage ---------------------------------------------------------------------------------
-# make coverage: Verilator line + toggle coverage of rtl/ over the regression, every
-# configuration (COVERAGE_CONFIGS="a b" for some), lcov HTML in $(BUILD)/coverage/html.
-.PHONY: coverage
-coverage: $(TB_OBJS) $(GOLDEN_LIB)
-	@scripts/install-deps.sh coverage
-	@$(MUTATE_ENV) scripts/coverage.sh $(BUILD)/coverage
-
-# --- Benchmarks ---------------------------------------------------------------------------------
-# make bench: golden model, vector I/O, co-simulation (bare loop / replay / lockstep), cocotb
-# side by side, accelerator efficiency and scaling, build time; table on stdout and
-# $(BUILD)/bench.json. BENCH_QUICK=1 runs everything small (checks the script, measures nothing).
-.PHONY: bench
-bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
-       $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
-	@scripts/install-deps.sh bench
-	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_DEFAULT=$(BUILD)/vl/default/plain/mpq-tb \
-	  scripts/bench.sh $(BENCH_OUT)
-	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
-	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
-	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
-	  mv -f $(BENCH_OUT).json.tmp $(BENCH_OUT).json
-	@echo "bench: $(BENCH_OUT).json"
-
-# `make test` runs the whole benchmark small (its own folder; build/bench.json is untouched):
-# every table is produced and the JSON parses. A smoke test of the script, not a measurement.
-# Its prerequisites are built by this make, so that the inner one (in parallel with other
-# tests) has nothing to build.
-.PHONY: bench/quick
-bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
-             $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
-	@scripts/check.sh $(BUILD)/results bench/quick -- bash -c '\
-	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
-	    BENCH_OUT=$(BUILD)/bench-quick bench && \
-	  $(PYTHON) -c "import json, sys; d = json.load(open(sys.argv[1])); \
-	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; print(\"bench.json parses\")" \
-	    $(BUILD)/bench-quick.json'
-TEST_TARGETS += bench/quick
 
 # The RTL's assertions fire and are reported (a deliberate stream-rule violation).
 .PHONY: tb/assertions

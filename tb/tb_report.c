@@ -11,10 +11,6 @@
 
 #include "mpq.h"
 
-const char *const tb_port_names[TB_P_COUNT] = {
-    "cfg_ready_o", "wgt_ready_o", "act_ready_o", "out_valid_o", "out_data_o",
-    "busy_o", "done_o", "ovf_o", "assertion",
-};
 
 static const char *const state_names[4] = {"IDLE", "LOAD", "RUN", "DRAIN"};
 
@@ -24,7 +20,7 @@ int tb_where_from_file(const char *path, tb_result *r, char *err, size_t errlen)
     if (mpq_vec_reader_open(path, &rd, err, errlen) != 0)
         return -1;
     mpq_cm *cm;
-    if (mpq_cm_new(&mpq_vec_reader_header(rd)->hw, &cm) != 0) {
+    if (mpq_cm_new(&mpq_vec_reader_header(rd)->hw, &cm, err, errlen) != 0) {
         mpq_vec_reader_close(rd);
         return -1;
     }
@@ -481,24 +477,3 @@ void tb_junit_close(tb_junit *j)
     free(j);
 }
 
-uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
-{
-    uint32_t m = 0;
-    m |= (uint32_t)(e->cfg_ready != a->cfg_ready) << TB_P_CFG_READY;
-    m |= (uint32_t)(e->wgt_ready != a->wgt_ready) << TB_P_WGT_READY;
-    m |= (uint32_t)(e->act_ready != a->act_ready) << TB_P_ACT_READY;
-    m |= (uint32_t)(e->out_valid != a->out_valid) << TB_P_OUT_VALID;
-    m |= (uint32_t)(e->busy != a->busy) << TB_P_BUSY;
-    m |= (uint32_t)(e->done != a->done) << TB_P_DONE;
-    m |= (uint32_t)(e->ovf != a->ovf) << TB_P_OVF;
-    if (e->out_valid) {
-        unsigned bits = mpq_hw_out_w(hw), nw = MPQ_WORDS(bits);
-        uint32_t diff = 0;
-        for (unsigned i = 0; i + 1 < nw; i++)
-            diff |= e->out_data[i] ^ a->out_data[i];
-        uint32_t top = bits % 32 ? (1u << (bits % 32)) - 1u : ~0u;
-        diff |= (e->out_data[nw - 1] ^ a->out_data[nw - 1]) & top;
-        m |= (uint32_t)(diff != 0) << TB_P_OUT_DATA;
-    }
-    return m;
-}

@@ -8,19 +8,9 @@
 #include <stdio.h>
 
 #include "mpq_hw.h"
+#include "tb_cosim.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
-
-/* Output ports compared every cycle; bit i of a mismatch mask. */
-enum {
-    TB_P_CFG_READY = 0, TB_P_WGT_READY, TB_P_ACT_READY, TB_P_OUT_VALID, TB_P_OUT_DATA,
-    TB_P_BUSY, TB_P_DONE, TB_P_OVF, TB_P_ASSERT, TB_P_COUNT
-};
-extern const char *const tb_port_names[TB_P_COUNT];
-
-/* The ports where actual output a differs from expected e, a bit per TB_P_* (TB_P_ASSERT is
- * the caller's). out_data_o is compared only while out_valid_o is expected (the contract's
- * don't-care), and only within its OutW bits. */
-uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a);
 
 #define TB_MAX_RECORDED 16
 

@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "mpq.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
 
 static double now(void)

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "mpq.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "mpq.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
 
 static const char *const cfgs[] = {"default", "tern", "mix2", "dense", "small"};
@@ -109,7 +110,7 @@ static void test_random_layers(void)
         o.n = (unsigned)test_range(1, 2 * hw->lanes + 3);
         o.hp_n = (unsigned)test_range(0, hw->hp_per_group);
         o.acc_sat = (int)test_range(0, 1);
-        o.profile = (mpq_gen_profile)test_range(0, MPQ_PROF_COUNT - 1);
+        o.profile = (mpq_profile)test_range(0, MPQ_PROF_COUNT - 1);
         mpq_hw_layer l;
         char err[512];
         int rc = mpq_hw_layer_random(hw, &o, &l, err, sizeof err);
@@ -126,7 +127,7 @@ static void test_random_layers(void)
         rc = run(hw, &l, &t, &st);
         unsigned tiles = (o.n + hw->lanes - 1) / hw->lanes;
         unsigned ns = (o.k + hw->klanes - 1) / hw->klanes;
-        CHECK_EQ(rc, 0, "iter %u %s %s m=%u k=%u n=%u", iter, cfgs[ci], mpq_gen_profile_name(o.profile),
+        CHECK_EQ(rc, 0, "iter %u %s %s m=%u k=%u n=%u", iter, cfgs[ci], mpq_profile_name(o.profile),
                  o.m, o.k, o.n);
         CHECK_EQ(st.dones, tiles, "done_o once per tile");
         CHECK_EQ(st.cfg_hs, tiles, "one cfg beat per tile");

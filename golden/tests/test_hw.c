@@ -109,8 +109,11 @@ static void test_pack(void)
         mpq_hwcfg back;
         CHECK_EQ(mpq_hwcfg_unpack(w, &back), 0, "unpack");
         CHECK(mpq_hwcfg_equal(&hw, &back), "round trip %d", i);
+        w[3] ^= 1u << test_range(0, 31); /* an unused bit set */
+        CHECK_EQ(mpq_hwcfg_unpack(w, &back), MPQ_EFORMAT, "unused bits refused");
+        w[3] = 0;
         w[0] ^= 2u; /* another contract version */
-        CHECK_EQ(mpq_hwcfg_unpack(w, &back), MPQ_EFORMAT, "wrong version refused");
+        CHECK_EQ(mpq_hwcfg_unpack(w, &back), MPQ_EVERSION, "wrong version refused");
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "mpq.h"
+#include "mpq_gen.h"
 #include "mpq_vec.h"
 
 static char dir[256];

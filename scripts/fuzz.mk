@@ -1,4 +1,4 @@
-# Reliability targets: fuzzing (libFuzzer, clang from Debian), sanitizer builds.
+# scripts/fuzz.mk: reliability targets: fuzzing (libFuzzer, clang from Debian), sanitizer builds.
 # Every golden/fuzz/fuzz_NAME.c is one libFuzzer target, seeded from golden/fuzz/corpus/NAME/.
 
 FUZZ_SRCS := $(sort $(wildcard golden/fuzz/fuzz_*.c))

@@ -1,0 +1,34 @@
+# scripts/bench.mk: `make bench` (scripts/bench.sh; the golden model's and vector I/O's parts
+# are in golden/golden.mk) and its smoke test bench/quick. Included by the top Makefile.
+
+# --- Benchmarks ---------------------------------------------------------------------------------
+# make bench: golden model, vector I/O, co-simulation (bare loop / replay / lockstep), cocotb
+# side by side, accelerator efficiency and scaling, build time; table on stdout and
+# $(BUILD)/bench.json. BENCH_QUICK=1 runs everything small (checks the script, measures nothing).
+.PHONY: bench
+bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+       $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
+	@scripts/install-deps.sh bench
+	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_DEFAULT=$(BUILD)/vl/default/plain/mpq-tb \
+	  scripts/bench.sh $(BENCH_OUT)
+	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
+	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
+	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
+	  mv -f $(BENCH_OUT).json.tmp $(BENCH_OUT).json
+	@echo "bench: $(BENCH_OUT).json"
+
+# `make test` runs the whole benchmark small (its own folder; build/bench.json is untouched):
+# every table is produced and the JSON parses. A smoke test of the script, not a measurement.
+# Its prerequisites are built by this make, so that the inner one (in parallel with other
+# tests) has nothing to build.
+.PHONY: bench/quick
+bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+             $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
+	@scripts/check.sh $(BUILD)/results bench/quick -- bash -c '\
+	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
+	    BENCH_OUT=$(BUILD)/bench-quick bench && \
+	  $(PYTHON) -c "import json, sys; d = json.load(open(sys.argv[1])); \
+	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; print(\"bench.json parses\")" \
+	    $(BUILD)/bench-quick.json'
+TEST_TARGETS += bench/quick
+

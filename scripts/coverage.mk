@@ -1,0 +1,11 @@
+# scripts/coverage.mk: Verilator line and toggle coverage of rtl/ (scripts/coverage.sh).
+# Included by the top Makefile; MUTATE_ENV (scripts/mutate.mk) passes the build inputs.
+
+# --- Coverage ---------------------------------------------------------------------------------
+# make coverage: Verilator line + toggle coverage of rtl/ over the regression, every
+# configuration (COVERAGE_CONFIGS="a b" for some), lcov HTML in $(BUILD)/coverage/html.
+.PHONY: coverage
+coverage: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+	@scripts/install-deps.sh coverage
+	@$(MUTATE_ENV) scripts/coverage.sh $(BUILD)/coverage
+

@@ -1,0 +1,22 @@
+# scripts/mutate.mk: mutation testing (scripts/mutate.sh, scripts/mutants.tsv). Included by the
+# top Makefile.
+
+# --- Mutation testing -------------------------------------------------------------------------
+# make mutate: every mutant of scripts/mutants.tsv (MUTANTS="a b" for some), table + traces
+# under $(BUILD)/mutate. The fast subset in `make test` (MUTANTS_FAST) includes the lane-2
+# sign error and checks that its trace names lane 2 and the first wrong cycle.
+MUTANTS ?=
+MUTANTS_FAST := lane2-tern-sign sparse-idx-plus1 sat-max-off-by-one out-changes-while-stalled \
+  act-ready-ignores-pipe srdhm-tie
+MUTATE_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
+  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
+.PHONY: mutate
+mutate: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+	@$(MUTATE_ENV) scripts/mutate.sh $(BUILD)/mutate $(MUTANTS)
+
+.PHONY: mutate/fast
+mutate/fast: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results mutate/fast -- env $(MUTATE_ENV) MUTATE_CONFIGS="default small" \
+	  tb/tests/mutate-fast.sh $(BUILD)/mutate-fast $(MUTANTS_FAST)
+TEST_TARGETS += mutate/fast
+

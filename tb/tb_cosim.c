@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tb_cosim.c: the per-cycle step of tb_cosim.h. */
+#include "tb_cosim.h"
+
+#include <stdio.h>
+
+#include "mpq.h"
+
+const char *const tb_port_names[TB_P_COUNT] = {
+    "cfg_ready_o", "wgt_ready_o", "act_ready_o", "out_valid_o", "out_data_o",
+    "busy_o", "done_o", "ovf_o", "assertion",
+};
+
+uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
+{
+    uint32_t m = 0;
+    m |= (uint32_t)(e->cfg_ready != a->cfg_ready) << TB_P_CFG_READY;
+    m |= (uint32_t)(e->wgt_ready != a->wgt_ready) << TB_P_WGT_READY;
+    m |= (uint32_t)(e->act_ready != a->act_ready) << TB_P_ACT_READY;
+    m |= (uint32_t)(e->out_valid != a->out_valid) << TB_P_OUT_VALID;
+    m |= (uint32_t)(e->busy != a->busy) << TB_P_BUSY;
+    m |= (uint32_t)(e->done != a->done) << TB_P_DONE;
+    m |= (uint32_t)(e->ovf != a->ovf) << TB_P_OVF;
+    if (e->out_valid) {
+        unsigned bits = mpq_hw_out_w(hw), nw = MPQ_WORDS(bits);
+        uint32_t diff = 0;
+        for (unsigned i = 0; i + 1 < nw; i++)
+            diff |= e->out_data[i] ^ a->out_data[i];
+        uint32_t top = bits % 32 ? (1u << (bits % 32)) - 1u : ~0u;
+        diff |= (e->out_data[nw - 1] ^ a->out_data[nw - 1]) & top;
+        m |= (uint32_t)(diff != 0) << TB_P_OUT_DATA;
+    }
+    return m;
+}
+
+int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen)
+{
+    mpq_dut *probe = mpq_dut_new();
+    if (!probe) {
+        snprintf(err, errlen, "out of memory for the DUT");
+        return 2;
+    }
+    uint32_t words[MPQ_HWCFG_WORDS];
+    mpq_dut_hwcfg(probe, words);
+    mpq_dut_free(probe);
+    if (mpq_hwcfg_unpack(words, hw) != 0) {
+        snprintf(err, errlen, "the RTL reports contract version %u on hwcfg_o, this testbench "
+                 "speaks version %u", words[0] & 0xffu, MPQ_CONTRACT_VERSION);
+        return 2;
+    }
+    return 0;
+}
+
+int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, const char *what, char *err, size_t errlen)
+{
+    c->dut = NULL;
+    c->hw = *hw;
+    c->cycle = 0;
+    c->traced = mpq_dut_traced();
+    mpq_hwcfg rtl;
+    if (tb_rtl_config(&rtl, err, errlen) != 0)
+        return 2;
+    if (!mpq_hwcfg_equal(&rtl, hw)) {
+        char a[256], b[256];
+        snprintf(err, errlen,
+                 "%s was made for %s, but this RTL is %s: generate vectors for this configuration "
+                 "(mpq-golden gen --config ...) or build the testbench for that one",
+                 what, mpq_hwcfg_str(hw, a, sizeof a), mpq_hwcfg_str(&rtl, b, sizeof b));
+        return 2;
+    }
+    c->dut = mpq_dut_new();
+    if (!c->dut) {
+        snprintf(err, errlen, "out of memory for the DUT");
+        return 2;
+    }
+    return 0;
+}
+
+void tb_cosim_close(tb_cosim *c)
+{
+    mpq_dut_free(c->dut);
+    c->dut = NULL;
+}
+
+uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
+{
+    mpq_dut_eval(c->dut, in, act);
+    uint32_t mis = tb_compare(&c->hw, exp, act);
+    if (c->traced)
+        mpq_dut_set_expected(c->dut, exp, mis, c->cycle);
+    mpq_dut_tick(c->dut);
+    if (mpq_dut_assert_failed(c->dut))
+        mis |= 1u << TB_P_ASSERT;
+    c->cycle++;
+    return mis;
+}

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tb_source.c: the stimulus sources and wrappers of tb_source.h. */
+#include "tb_source.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq.h"
+#include "tb_pipe.h"
+
+void tb_source_close(tb_source *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+static int no_where(const tb_source *s, mpq_cm_where *w)
+{
+    (void)s;
+    (void)w;
+    return 0;
+}
+
+/* ---- replay: a vector file ---------------------------------------------------------------- */
+typedef struct replay_source {
+    tb_source base;
+    mpq_vec_reader *r;
+} replay_source;
+
+static int replay_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
+{
+    return mpq_vec_reader_next(((replay_source *)s)->r, in, exp);
+}
+static const char *replay_error(const tb_source *s)
+{
+    return mpq_vec_reader_error(((const replay_source *)s)->r);
+}
+static void replay_close(tb_source *s)
+{
+    mpq_vec_reader_close(((replay_source *)s)->r);
+    free(s);
+}
+static const tb_source_ops replay_ops = {replay_next, no_where, replay_error, replay_close};
+
+int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    replay_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return MPQ_ENOMEM;
+    }
+    int rc = mpq_vec_reader_open(path, &s->r, err, errlen);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    s->base.ops = &replay_ops;
+    s->base.h = *mpq_vec_reader_header(s->r);
+    s->base.path = path;
+    *out = &s->base;
+    return 0;
+}
+
+/* ---- lockstep: the golden generator and cycle model ---------------------------------------- */
+typedef struct lockstep_source {
+    tb_source base;
+    mpq_hw_layer layer;
+    mpq_gen *g;
+} lockstep_source;
+
+static int lockstep_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
+{
+    return mpq_gen_next(((lockstep_source *)s)->g, in, exp);
+}
+static int lockstep_where(const tb_source *s, mpq_cm_where *w)
+{
+    mpq_gen_where(((const lockstep_source *)s)->g, w);
+    return 1;
+}
+static const char *lockstep_error(const tb_source *s)
+{
+    return mpq_gen_error(((const lockstep_source *)s)->g);
+}
+static void lockstep_close(tb_source *s)
+{
+    lockstep_source *l = (lockstep_source *)s;
+    mpq_gen_free(l->g);
+    mpq_hw_layer_free(&l->layer);
+    free(l);
+}
+static const tb_source_ops lockstep_ops = {lockstep_next, lockstep_where, lockstep_error,
+                                           lockstep_close};
+
+/* The layer options of run `seed`: what a gives, the rest drawn from the seed. */
+static void lockstep_layer_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64_t seed,
+                                mpq_layer_opts *lo)
+{
+    uint64_t z = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
+#define PICK(n) ((unsigned)((z = z * 6364136223846793005ull + 1442695040888963407ull) >> 33) % (n))
+    memset(lo, 0, sizeof *lo);
+    lo->seed = seed;
+    lo->m = a->m ? a->m : 1 + PICK(16);
+    unsigned kcap = hw->kmax < 400 ? hw->kmax : 400;
+    lo->k = a->k ? a->k : (PICK(8) == 0 ? hw->kmax : 1 + PICK(kcap));
+    lo->n = a->n ? a->n : 1 + PICK(2 * hw->lanes + 2);
+    lo->hp_n = a->have_hp_n ? a->hp_n : PICK(hw->hp_per_group + 1);
+    lo->acc_sat = a->acc >= 0 ? a->acc : (int)PICK(2);
+    lo->profile = a->profile >= 0 ? (mpq_profile)a->profile : (mpq_profile)PICK(MPQ_PROF_COUNT);
+#undef PICK
+}
+
+int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t seed,
+                       tb_source **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    mpq_layer_opts lo;
+    lockstep_layer_opts(a, hw, seed, &lo);
+    mpq_timing_opts to;
+    mpq_timing_default(seed, a->p_valid, a->p_ready, &to);
+    lockstep_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "lockstep: out of memory");
+        return MPQ_ENOMEM;
+    }
+    char why[512];
+    int rc = mpq_hw_layer_random(hw, &lo, &s->layer, why, sizeof why);
+    if (rc == 0)
+        rc = mpq_gen_new(hw, &s->layer, &to, &s->g, why, sizeof why);
+    if (rc != 0) {
+        snprintf(err, errlen, "lockstep: %s", why);
+        lockstep_close(&s->base);
+        return rc;
+    }
+    s->base.ops = &lockstep_ops;
+    s->base.has_model = 1;
+    mpq_vec_header *h = &s->base.h;
+    h->hw = *hw;
+    h->seed = lo.seed;
+    h->timing_seed = to.seed;
+    h->m = lo.m;
+    h->k = lo.k;
+    h->n = lo.n;
+    h->acc_sat = (uint32_t)lo.acc_sat;
+    snprintf(h->source, sizeof h->source, "lockstep:%s hp-n=%u p-valid=%g p-ready=%g",
+             mpq_profile_name(lo.profile), lo.hp_n, to.p_valid, to.p_ready);
+    *out = &s->base;
+    return 0;
+}
+
+int tb_lockstep_argv(const tb_lockstep_args *a, uint64_t seed, const char **argv, int max,
+                     char *buf, size_t buflen)
+{
+    int n = 0;
+    size_t used = 0;
+    /* Appends one argument (its text copied into buf). */
+#define ARG(...)                                                                       \
+    do {                                                                               \
+        int w_ = snprintf(buf + used, used < buflen ? buflen - used : 0, __VA_ARGS__); \
+        if (n + 1 < max && w_ >= 0 && used + (size_t)w_ < buflen) {                    \
+            argv[n++] = buf + used;                                                    \
+            used += (size_t)w_ + 1;                                                    \
+        }                                                                              \
+    } while (0)
+    ARG("lockstep");
+    ARG("--seed");
+    ARG("%" PRIu64, seed);
+    ARG("--runs");
+    ARG("1");
+    if (a->m) {
+        ARG("--m");
+        ARG("%u", a->m);
+    }
+    if (a->k) {
+        ARG("--k");
+        ARG("%u", a->k);
+    }
+    if (a->n) {
+        ARG("--n");
+        ARG("%u", a->n);
+    }
+    if (a->have_hp_n) {
+        ARG("--hp-n");
+        ARG("%u", a->hp_n);
+    }
+    if (a->acc >= 0) {
+        ARG("--acc");
+        ARG("%s", a->acc ? "sat" : "wrap");
+    }
+    if (a->profile >= 0) {
+        ARG("--profile");
+        ARG("%s", mpq_profile_name((mpq_profile)a->profile));
+    }
+    ARG("--p-valid");
+    ARG("%.17g", a->p_valid);
+    ARG("--p-ready");
+    ARG("%.17g", a->p_ready);
+#undef ARG
+    argv[n] = NULL;
+    return n;
+}
+
+/* ---- threaded: the source in its own thread ------------------------------------------------ */
+typedef struct threaded_source {
+    tb_source base;
+    tb_source *inner;
+    tb_pipe *pipe;
+} threaded_source;
+
+/* The producer's call (tb_pipe_fn): the inner source's cycle and where its model was. */
+static int threaded_fill(void *ctx, mpq_port_in *in, mpq_port_out *exp, mpq_cm_where *where)
+{
+    tb_source *inner = ctx;
+    int rc = tb_source_next(inner, in, exp);
+    if (rc == 1)
+        tb_source_where(inner, where);
+    return rc;
+}
+static int threaded_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
+{
+    return tb_pipe_next(((threaded_source *)s)->pipe, in, exp);
+}
+static int threaded_where(const tb_source *s, mpq_cm_where *w)
+{
+    const threaded_source *t = (const threaded_source *)s;
+    if (!t->inner->has_model)
+        return 0;
+    tb_pipe_where(t->pipe, w); /* recorded by the producer with each cycle */
+    return 1;
+}
+/* Only after next() returned an error: the producer has stopped touching the source. */
+static const char *threaded_error(const tb_source *s)
+{
+    return tb_source_error(((const threaded_source *)s)->inner);
+}
+static void threaded_close(tb_source *s)
+{
+    threaded_source *t = (threaded_source *)s;
+    tb_pipe_stop(t->pipe); /* joins the producer before the source goes */
+    tb_source_close(t->inner);
+    free(t);
+}
+static const tb_source_ops threaded_ops = {threaded_next, threaded_where, threaded_error,
+                                           threaded_close};
+
+tb_source *tb_source_threaded(tb_source *inner)
+{
+    threaded_source *t = calloc(1, sizeof *t);
+    if (!t)
+        return inner;
+    if (tb_pipe_start(&inner->h.hw, threaded_fill, inner, &t->pipe) != 0) {
+        free(t);
+        return inner;
+    }
+    t->base.ops = &threaded_ops;
+    t->base.h = inner->h;
+    t->base.path = inner->path;
+    t->base.has_model = inner->has_model;
+    t->inner = inner;
+    return &t->base;
+}
+
+/* ---- inject-hold: one stream-rule violation ---------------------------------------------------- */
+typedef struct hold_source {
+    tb_source base;
+    tb_source *inner;
+    int state;   /* 0 looking for a waiting activation beat, 1 one is waiting, 2 done */
+    int flipped; /* the bit changed for the DUT in the cycle last returned */
+} hold_source;
+
+static int hold_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
+{
+    hold_source *h = (hold_source *)s;
+    if (h->flipped) { /* `in` holds the source's values again before the source continues */
+        in->act_data[0] ^= 1u;
+        h->flipped = 0;
+    }
+    int rc = tb_source_next(h->inner, in, exp);
+    if (rc != 1)
+        return rc;
+    if (h->state == 1 && in->act_valid) {
+        in->act_data[0] ^= 1u; /* the waiting beat changes before its handshake */
+        h->flipped = 1;
+        h->state = 2;
+    }
+    if (h->state == 0 && in->rst_n && in->act_valid && !exp->act_ready)
+        h->state = 1;
+    return rc;
+}
+static int hold_where(const tb_source *s, mpq_cm_where *w)
+{
+    return tb_source_where(((const hold_source *)s)->inner, w);
+}
+static const char *hold_error(const tb_source *s)
+{
+    return tb_source_error(((const hold_source *)s)->inner);
+}
+static void hold_close(tb_source *s)
+{
+    tb_source_close(((hold_source *)s)->inner);
+    free(s);
+}
+static const tb_source_ops hold_ops = {hold_next, hold_where, hold_error, hold_close};
+
+tb_source *tb_source_inject_hold(tb_source *inner)
+{
+    hold_source *h = calloc(1, sizeof *h);
+    if (!h)
+        return inner;
+    h->base.ops = &hold_ops;
+    h->base.h = inner->h;
+    h->base.path = inner->path;
+    h->base.has_model = inner->has_model;
+    h->inner = inner;
+    return &h->base;
+}

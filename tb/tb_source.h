@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tb_source.h: where the testbench's cycles come from. A stimulus source gives, cycle after
+ * cycle, every input port of the DUT and every expected output port (the Ibex cosim habit:
+ * the testbench talks to an interface whose methods state their contract, never to
+ * `if (file) ... else ...` in the hot loop).
+ *
+ * Sources: replay (a vector file), lockstep (a random layer, the golden generator and cycle
+ * model in this process). Wrappers, which take a source and are one: threaded (the source
+ * runs ahead in its own thread, tb_pipe.h) and inject-hold (breaks a stream rule once, to
+ * test the RTL's assertions). A wrapper owns the source it wraps.
+ */
+#ifndef TB_SOURCE_H
+#define TB_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpq_gen.h"
+#include "mpq_vec.h"
+
+typedef struct tb_source tb_source;
+
+typedef struct tb_source_ops {
+    /* The next cycle into in (every input port) and exp (every expected output port).
+     * Returns 1 for a cycle, 0 after the last one, a negative MPQ_E* code on an error
+     * (message: error()). The caller keeps in and exp between calls: a source may write only
+     * what changed since the previous cycle. */
+    int (*next)(tb_source *s, mpq_port_in *in, mpq_port_out *exp);
+    /* Where the golden cycle model was in the cycle next() returned last: 1 with *w filled,
+     * 0 when this source has no cycle model (replay). */
+    int (*where)(const tb_source *s, mpq_cm_where *w);
+    /* Why next() failed. */
+    const char *(*error)(const tb_source *s);
+    /* Frees the source (and the one it wraps). */
+    void (*close)(tb_source *s);
+} tb_source_ops;
+
+struct tb_source {
+    const tb_source_ops *ops;
+    mpq_vec_header h; /* configuration, seeds, shape, what the stimulus is (h.source) */
+    const char *path; /* replay: the vector file; NULL otherwise */
+    int has_model;    /* 1 when where() knows where the golden cycle model is */
+};
+
+static inline int tb_source_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
+{
+    return s->ops->next(s, in, exp);
+}
+static inline int tb_source_where(const tb_source *s, mpq_cm_where *w) { return s->ops->where(s, w); }
+static inline const char *tb_source_error(const tb_source *s) { return s->ops->error(s); }
+/* NULL is fine. */
+void tb_source_close(tb_source *s);
+
+/* A vector file. Returns 0, or the reader's MPQ_E* code with err naming the file. */
+int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen);
+
+/* The layer and timing options of lockstep run `seed` (mpq-tb lockstep): each option given is
+ * used as it is, the others are drawn from the seed. */
+typedef struct tb_lockstep_args {
+    unsigned m, k, n;      /* 0: random per run */
+    unsigned hp_n;
+    int have_hp_n;
+    int acc;               /* -1 random, 0 wrap, 1 sat */
+    int profile;           /* -1 random, else an mpq_profile */
+    double p_valid, p_ready;
+} tb_lockstep_args;
+/* A random layer of configuration hw from `seed` and a, run by the golden generator: the same
+ * cycles as `mpq-golden gen` writes for the same layer and seed (mpq_timing_default).
+ * Returns 0, or MPQ_EPARAM / MPQ_ENOMEM with err saying what the user asked that this RTL
+ * cannot run. */
+int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t seed,
+                       tb_source **out, char *err, size_t errlen);
+/* The mpq-tb arguments that reproduce lockstep run `seed` alone ("lockstep --seed S --runs 1
+ * --m ..."), one per entry of argv (at most max-1, NULL-terminated), their text in buf.
+ * Returns the count. The one builder of the reproduce line and of the traced re-run. */
+int tb_lockstep_argv(const tb_lockstep_args *a, uint64_t seed, const char **argv, int max,
+                     char *buf, size_t buflen);
+
+/* inner running in its own thread, up to a few blocks of cycles ahead; the cycles are the
+ * same. Returns inner itself when the thread could not be started (then nothing changes). */
+tb_source *tb_source_threaded(tb_source *inner);
+/* inner, except that once, in the cycle after an activation beat was seen waiting (valid,
+ * not ready), that beat's data changes for the DUT in that cycle only: a driver bug that the
+ * RTL's stream assertion must report. Returns inner when out of memory. */
+tb_source *tb_source_inject_hold(tb_source *inner);
+
+#endif
