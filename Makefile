@@ -53,7 +53,7 @@ include golden/golden.mk
 # $(BUILD)/results and never stops make; `make test` closes with `N passed, M failed`.
 TEST_TARGETS ?=
 
-.PHONY: test test-run help clean
+.PHONY: test test-run list-tests help clean
 test:
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@$(MAKE) --no-print-directory -k test-run || true
@@ -61,12 +61,17 @@ test:
 
 test-run: $(TEST_TARGETS)
 
+# Every line of `make test`; each is a target of its own (`make tb/regress/default`).
+list-tests:
+	@printf '%s\n' $(sort $(TEST_TARGETS))
+
 help:
 	@echo "mpq: make targets"
 	@echo "  make sim        co-simulate the default vector set on the Verilated accelerator"
 	@echo "                  (VEC=file, SEED=n, CONFIG=name; CONFIG from rtl/cfg/*.cfg)"
 	@echo "  make test       all tests: golden unit + oracle cases, lint, co-simulation regression"
 	@echo "                  (SAN=1: under ASan + UBSan)"
+	@echo "  make list-tests the tests of make test; each runs alone as make NAME"
 	@echo "  make golden     build $(BUILD)/mpq-golden (golden model CLI)"
 	@echo "  make lint       verilator --lint-only -Wall on rtl/"
 	@echo "  make synth      Yosys synthesis of the RTL variants, cell table"

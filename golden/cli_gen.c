@@ -39,7 +39,12 @@ static void usage(FILE *f)
             "  --p-ready P         probability out_ready_i is 1 in a cycle (default 1)\n"
             "  --reset-cycles N    cycles in reset at the start (default 2)\n"
             "  --tail-cycles N     idle cycles after the last tile (default 2)\n"
+            "  --offer early|late  early (default): every stream offers its beats as soon as it\n"
+            "                      has them (AXI); late: a tile's beats once its cfg is taken\n"
+            "  --reset-at N        reset again N cycles into the layer (rows in flight), then\n"
+            "                      run the layer anew (default: never)\n"
             "  --case FILE         the layer of an mpq-case file instead of a random one\n"
+            "  --stats             print what the stimulus exercised (key=value: ties, bounds, ...)\n"
             "  -q                  print nothing on success\n"
             "Exit: 0 written, 1 the golden models disagree, 2 usage or input error.\n");
 }
@@ -149,7 +154,7 @@ int mpq_cli_gen(int argc, char **argv)
     mpq_layer_opts lo = {.seed = 1, .m = 8, .k = 64, .n = 8, .acc_sat = 0, .profile = MPQ_PROF_RANDOM};
     mpq_timing_opts to;
     mpq_timing_default(lo.seed, 1.0, 1.0, &to);
-    int have_hp_n = 0, have_tseed = 0, quiet = 0;
+    int have_hp_n = 0, have_tseed = 0, quiet = 0, stats = 0;
     unsigned long long v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -159,6 +164,10 @@ int mpq_cli_gen(int argc, char **argv)
         }
         if (!strcmp(a, "-q")) {
             quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--stats")) {
+            stats = 1;
             continue;
         }
         if (i + 1 >= argc) {
@@ -207,6 +216,16 @@ int mpq_cli_gen(int argc, char **argv)
         } else if (!strcmp(a, "--p-ready")) {
             if (parse_p(a, val, &to.p_ready))
                 return 2;
+        } else if (!strcmp(a, "--offer")) {
+            if (strcmp(val, "early") && strcmp(val, "late")) {
+                fprintf(stderr, "mpq-golden gen: --offer: `%s` is not early or late\n", val);
+                return 2;
+            }
+            to.offer_early = !strcmp(val, "early");
+        } else if (!strcmp(a, "--reset-at")) {
+            if (parse_u(a, val, 1000000000ull, &v))
+                return 2;
+            to.reset_at = v;
         } else if (!strcmp(a, "--reset-cycles") || !strcmp(a, "--tail-cycles")) {
             if (parse_u(a, val, 1000000, &v))
                 return 2;
@@ -330,6 +349,21 @@ int mpq_cli_gen(int argc, char **argv)
                mpq_hwcfg_str(&hw, buf, sizeof buf), l.m, l.k, l.n, l.acc_sat ? "sat" : "wrap",
                (unsigned long long)cycles, (unsigned long long)lo.seed,
                (unsigned long long)to.seed);
+    }
+    if (status == 0 && stats) {
+        mpq_gen_stats st;
+        mpq_gen_stats_get(g, &st);
+        const mpq_cm_stats *c = &st.cm;
+        printf("stats: tiles=%llu rows=%llu steps=%llu acc_max=%llu acc_min=%llu ovf_wrap=%llu "
+               "ovf_sat=%llu srdhm_ties=%llu rdbpot_ties=%llu clamp_lo=%llu clamp_hi=%llu "
+               "stall_last=%llu out_stalls=%llu waits=%llu mid_resets=%llu\n",
+               (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
+               (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
+               (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
+               (unsigned long long)c->srdhm_ties, (unsigned long long)c->rdbpot_ties,
+               (unsigned long long)c->clamp_lo, (unsigned long long)c->clamp_hi,
+               (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
+               (unsigned long long)st.waits, (unsigned long long)st.mid_resets);
     }
     mpq_gen_free(g);
     mpq_hw_layer_free(&l);

@@ -18,6 +18,7 @@ typedef struct cm_stage {
     int valid;
     long row;
     int64_t v[MPQ_LANES_MAX];
+    uint64_t ties; /* rq2: lanes whose high product was a rounding tie (coverage only) */
 } cm_stage;
 
 struct mpq_cm {
@@ -38,6 +39,7 @@ struct mpq_cm {
     cm_stage rq1, rq2, out;
     uint32_t out_data[MPQ_PORT_WORDS_MAX];
     mpq_wbuf wbuf;
+    mpq_cm_stats stats;
 };
 
 int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
@@ -77,6 +79,12 @@ static void cm_reset(mpq_cm *cm)
     cm->ovf = 0;
     cm->rq1.valid = cm->rq2.valid = cm->out.valid = 0;
     cm->rq1.row = cm->rq2.row = cm->out.row = -1;
+    /* Every data register with a reset in the RTL: the lanes' acc_q and row_q (rq1), rq2_q,
+     * out_q. */
+    memset(cm->acc, 0, sizeof cm->acc);
+    memset(cm->rq1.v, 0, sizeof cm->rq1.v);
+    memset(cm->rq2.v, 0, sizeof cm->rq2.v);
+    memset(cm->out.v, 0, sizeof cm->out.v);
     memset(cm->out_data, 0, sizeof cm->out_data);
     /* The latched configuration is cleared too (cfg_q <= 0); the tile count survives so that
      * reports keep numbering tiles across a mid-run reset. */
@@ -174,33 +182,79 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
         }
     }
     int first = cm->slice == 0;
+    int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
     for (unsigned l = 0; l < hw->lanes; l++) {
         int o = 0;
         cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->slice, l), xr,
                                    first, cm->acc[l], &o);
-        if (o)
+        if (o) {
             cm->ovf |= 1ull << l;
+            cm->stats.ovf_wrap += !cm->acc_sat;
+            cm->stats.ovf_sat += (uint64_t)cm->acc_sat;
+        } else {
+            cm->stats.acc_max += cm->acc[l] == amax;
+            cm->stats.acc_min += cm->acc[l] == -amax - 1;
+        }
+    }
+    cm->stats.steps++;
+}
+
+/* mpq_requant.sv's mul half, between rq1 and rq2: a = wrap32(acc << max(shift, 0)),
+ * hi = SaturatingRoundingDoublingHighMul(a, mult). */
+static int32_t cm_requant_mul(int64_t acc, int32_t mult, int32_t shift, int *tie)
+{
+    uint32_t left = shift > 0 ? (uint32_t)shift : 0u;
+    uint32_t a = left < 32u ? (uint32_t)acc << left : 0u; /* the 32-bit shift drops high bits */
+    int64_t ab = (int64_t)mpq_sext(a, 32) * mult;         /* |ab| < 2^62 */
+    uint64_t mag = ab < 0 ? (uint64_t)-(ab + 1) + 1u : (uint64_t)ab;
+    *tie = (mag & 0x7fffffffu) == 0x40000000u; /* exactly half of 2^31 */
+    return mpq_srdhm(mpq_sext(a, 32), mult);
+}
+
+/* mpq_requant.sv's out half, between rq2 and out: RoundingDivideByPOT(hi, max(-shift, 0)),
+ * then clamp(out_offset + rq, act_min, act_max), exact. */
+static int64_t cm_requant_out(mpq_cm *cm, int32_t hi, int32_t shift, int srdhm_tie)
+{
+    int e = shift < 0 ? -shift : 0;
+    int tie = 0;
+    if (e > 0) { /* exactly half-way: the remainder is 2^(e-1) */
+        uint32_t rem = (uint32_t)hi & ((e < 32 ? (1u << e) : 0u) - 1u);
+        tie = rem == 1u << (e - 1);
+    }
+    int32_t rq = mpq_rdbpot(hi, e);
+    int64_t y = (int64_t)cm->out_offset + rq;
+    int lo = y < cm->act_min, hi_c = y > cm->act_max;
+    cm->stats.clamp_lo += (uint64_t)lo;
+    cm->stats.clamp_hi += (uint64_t)hi_c;
+    if (!lo && !hi_c) { /* a tie counts where it shows: in an output that is not clamped */
+        cm->stats.srdhm_ties += (uint64_t)srdhm_tie;
+        cm->stats.rdbpot_ties += (uint64_t)tie;
+    }
+    if (lo)
+        y = cm->act_min;
+    if (hi_c)
+        y = cm->act_max;
+    return y;
+}
+
+/* rq1 -> rq2: the finished row's high products (the rq2_q registers). */
+static void cm_fill_rq2(mpq_cm *cm)
+{
+    cm->rq2.ties = 0;
+    for (unsigned l = 0; l < cm->hw.lanes; l++) {
+        int tie;
+        cm->rq2.v[l] = cm_requant_mul(cm->rq1.v[l], cm->mult[l], cm->shift[l], &tie);
+        cm->rq2.ties |= (uint64_t)tie << l;
     }
 }
 
-/* The output stage's value: requantize, offset, clamp (docs/timing.md, Arithmetic). */
+/* rq2 -> out: the row's outputs (out_q, out_data_o). */
 static void cm_fill_out(mpq_cm *cm)
 {
     const mpq_hwcfg *hw = &cm->hw;
     memset(cm->out_data, 0, cm->out_words * sizeof cm->out_data[0]);
     for (unsigned l = 0; l < hw->lanes; l++) {
-        int32_t a = (int32_t)cm->out.v[l]; /* AccBits <= 32: the value already fits */
-        int32_t rq;
-        if (cm->shift[l] > 30 || cm->shift[l] < -31) {
-            rq = 0; /* outside the contract; the RTL asserts it never happens */
-        } else {
-            rq = mpq_requant_double(a, cm->mult[l], cm->shift[l]);
-        }
-        int64_t y = (int64_t)cm->out_offset + rq;
-        if (y < cm->act_min)
-            y = cm->act_min;
-        if (y > cm->act_max)
-            y = cm->act_max;
+        int64_t y = cm_requant_out(cm, (int32_t)cm->out.v[l], cm->shift[l], (int)(cm->out.ties >> l & 1u));
         cm->out.v[l] = y;
         mpq_bits_put(cm->out_data, l * hw->out_bits, hw->out_bits, (uint32_t)(y & 0xffffffff));
     }
@@ -220,7 +274,19 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     int last = cm->state == MPQ_ST_RUN && cm->slice == cm->n_slices - 1u;
     int row_done = act_hs && last;
     int empty = !cm->rq1.valid && !cm->rq2.valid && !cm->out.valid; /* before the edge */
-    (void)rq1_free;
+    mpq_cm_stats *st = &cm->stats;
+    st->stall_last += (uint64_t)(last && in->act_valid && !rq1_free);
+    st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
+    st->tiles += (uint64_t)cfg_hs;
+    st->rows += (uint64_t)row_done;
+    if (act_hs) {
+        if (cm->row > st->max_row)
+            st->max_row = cm->row;
+        if (cm->slice > st->max_slice)
+            st->max_slice = cm->slice;
+        if (cm->tile > 0 && (unsigned)cm->tile > st->max_tile)
+            st->max_tile = (unsigned)cm->tile;
+    }
 
     /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
     if (cm->rq2.valid && out_free) {
@@ -231,6 +297,7 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     }
     if (cm->rq1.valid && rq2_free) {
         cm->rq2 = cm->rq1;
+        cm_fill_rq2(cm);
     } else if (cm->rq2.valid && out_free) {
         cm->rq2.valid = 0;
     }
@@ -286,6 +353,20 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
         cm->state = MPQ_ST_IDLE;
         break;
     }
+}
+
+void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s) { *s = cm->stats; }
+
+void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r)
+{
+    unsigned n = cm->hw.lanes;
+    for (unsigned l = 0; l < n; l++) {
+        r->acc[l] = cm->acc[l];
+        r->rq1[l] = cm->rq1.v[l];
+        r->rq2[l] = (int32_t)cm->rq2.v[l];
+    }
+    r->rq1_valid = cm->rq1.valid;
+    r->rq2_valid = cm->rq2.valid;
 }
 
 void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)

@@ -35,6 +35,32 @@ typedef struct mpq_cm_where {
     long out_row;    /* row of the tile now on out_data_o, -1 when out is empty */
 } mpq_cm_where;
 
+/* The registers a white-box check compares with the RTL's (mpq_top.sv's white-box ports):
+ * every lane's accumulator (acc_q), the finished row in rq1 (the lanes' row_q), the high
+ * products in rq2 (rq2_q), and the two stages' valid bits. rq1/rq2 data are meaningful only
+ * while their valid bit is set. */
+typedef struct mpq_cm_regs {
+    int64_t acc[MPQ_LANES_MAX]; /* AccBits-bit, sign-extended */
+    int64_t rq1[MPQ_LANES_MAX];
+    int32_t rq2[MPQ_LANES_MAX];
+    int rq1_valid, rq2_valid;
+} mpq_cm_regs;
+
+/* Events of the arithmetic and of the pipeline the model went through (functional coverage of
+ * the stimulus; counts since the model was made). */
+typedef struct mpq_cm_stats {
+    uint64_t tiles, steps, rows;  /* cfg handshakes, lane-array steps, finished rows */
+    uint64_t acc_max, acc_min;    /* a lane's step landed exactly on AccMax / AccMin (no overflow) */
+    uint64_t ovf_wrap, ovf_sat;   /* fits that overflowed, wrapping / saturating */
+    uint64_t srdhm_ties;          /* SaturatingRoundingDoublingHighMul exactly half-way */
+    uint64_t rdbpot_ties;         /* RoundingDivideByPOT exactly half-way */
+    uint64_t clamp_lo, clamp_hi;  /* outputs clamped to act_min / act_max */
+    uint64_t stall_last;          /* a row's last slice held back (rq1 not free: back-pressure) */
+    uint64_t out_stalls;          /* cycles an output row waited for out_ready_i */
+    unsigned max_row, max_slice;  /* the largest row and slice index reached */
+    unsigned max_tile;
+} mpq_cm_stats;
+
 /* Allocates a model in the reset state. Returns 0, MPQ_EPARAM (an illegal configuration:
  * err says why) or MPQ_ENOMEM. */
 int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen);
@@ -46,6 +72,10 @@ void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out);
 void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in);
 /* Where the array is in the current cycle (before the edge). */
 void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w);
+/* The registers in the current cycle (after the last edge). */
+void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r);
+/* The events so far. */
+void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s);
 
 #ifdef __cplusplus
 }

@@ -17,10 +17,11 @@
 
 enum { PH_RESET, PH_TILES, PH_TAIL, PH_END };
 
-/* One source stream: beats numbered 0..count-1 within the current tile. */
+/* One source stream: the layer's beats of that port, numbered 0..total-1 over all tiles. */
 typedef struct gen_stream {
-    unsigned next;  /* index of the next beat to send */
-    unsigned count; /* beats in this tile (0: nothing to send yet) */
+    uint64_t next;  /* index of the next beat to send */
+    uint64_t limit; /* beats that may be offered so far (total when offered early) */
+    uint64_t total;
     int valid;      /* valid is raised with beat `next` on the bus */
 } gen_stream;
 
@@ -35,10 +36,10 @@ struct mpq_gen {
     int phase;
     uint64_t cycle, phase_cycles, last_progress;
     /* tiles */
-    unsigned cfg_tile;   /* tile whose cfg beat is next */
-    unsigned wgt_tile;   /* tile whose weights are being sent */
-    unsigned act_tile;
     unsigned done_tiles; /* done_o pulses seen */
+    uint64_t tile_acts;  /* activation beats per tile: m * n_slices */
+    int did_reset;       /* the mid-layer reset (t.reset_at) has happened */
+    mpq_gen_stats stats;
     unsigned out_tile, out_row;
     gen_stream cfg, wgt, act;
     mpq_port_in in; /* current inputs; data buses hold between beats */
@@ -96,6 +97,7 @@ static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
     }
 }
 
+/* Activation beat `beat` of a tile (row beat / n_slices, slice beat % n_slices). */
 static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
 {
     const mpq_hw_layer *l = g->l;
@@ -132,6 +134,33 @@ static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
     }
     if (nbits)
         d[w] = (uint32_t)win;
+}
+
+/* Raise valid on a stream with a beat it may offer, with probability p_valid. */
+static int want_raise(mpq_gen *g, const gen_stream *s)
+{
+    return !s->valid && s->next < s->limit && mpq_rng_bernoulli(&g->rng, g->t.p_valid);
+}
+
+/* Every stream at its first beat. Offered early (AXI: a source raises valid whenever it has
+ * data), each stream may offer all its beats at once: the next tile's configuration while
+ * this tile computes, its weights while this one's rows are still being accumulated, and
+ * the DUT's ready decides. Offered late, a tile's weights and activations wait for its
+ * configuration handshake and the next configuration for this tile's last activation beat. */
+static void gen_streams_init(mpq_gen *g)
+{
+    g->cfg.total = g->n_tiles;
+    g->wgt.total = (uint64_t)g->n_tiles * g->n_slices;
+    g->act.total = (uint64_t)g->n_tiles * g->tile_acts;
+    gen_stream *st[3] = {&g->cfg, &g->wgt, &g->act};
+    for (int i = 0; i < 3; i++) {
+        st[i]->next = 0;
+        st[i]->valid = 0;
+        st[i]->limit = g->t.offer_early ? st[i]->total : 0;
+    }
+    if (!g->t.offer_early)
+        g->cfg.limit = 1;
+    g->done_tiles = g->out_tile = g->out_row = 0;
 }
 
 int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
@@ -189,8 +218,9 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
         mpq_gen_free(g);
         return rc;
     }
+    g->tile_acts = (uint64_t)l->m * g->n_slices;
     g->phase = PH_RESET;
-    g->cfg.count = 1;
+    gen_streams_init(g);
     *out = g;
     return 0;
 }
@@ -207,12 +237,6 @@ void mpq_gen_free(mpq_gen *g)
 
 const char *mpq_gen_error(const mpq_gen *g) { return g->err; }
 uint64_t mpq_gen_cycle(const mpq_gen *g) { return g->cycle; }
-
-/* Raise valid on a stream with a pending beat, with probability p_valid. */
-static int want_raise(mpq_gen *g, const gen_stream *s)
-{
-    return !s->valid && s->next < s->count && mpq_rng_bernoulli(&g->rng, g->t.p_valid);
-}
 
 /* The output row just handed over: compare with the functional model. */
 static int check_out_row(mpq_gen *g, const mpq_port_out *exp)
@@ -266,19 +290,29 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
     const mpq_hwcfg *hw = &g->hw;
     mpq_port_in *cur = &g->in;
 
+    /* The mid-layer reset: with rows in flight, reset for a few cycles, then the layer again
+     * from its first tile (every valid bit is cleared by reset, docs/timing.md). */
+    if (g->phase == PH_TILES && g->t.reset_at && !g->did_reset && g->phase_cycles == g->t.reset_at) {
+        g->did_reset = 1;
+        g->phase = PH_RESET;
+        g->phase_cycles = 0;
+        gen_streams_init(g);
+        g->stats.mid_resets++;
+    }
     /* Inputs of this cycle. */
     cur->rst_n = g->phase != PH_RESET;
     if (g->phase == PH_TILES) {
         if (want_raise(g, &g->cfg)) {
-            mpq_hw_layer_cfg_beat(hw, g->l, g->cfg_tile, cur->cfg_data);
+            mpq_hw_layer_cfg_beat(hw, g->l, (unsigned)g->cfg.next, cur->cfg_data);
             g->cfg.valid = 1;
         }
         if (want_raise(g, &g->wgt)) {
-            build_wgt(g, g->wgt_tile, g->wgt.next, cur->wgt_data);
+            build_wgt(g, (unsigned)(g->wgt.next / g->n_slices), (unsigned)(g->wgt.next % g->n_slices),
+                      cur->wgt_data);
             g->wgt.valid = 1;
         }
         if (want_raise(g, &g->act)) {
-            build_act(g, g->act.next, cur->act_data);
+            build_act(g, (unsigned)(g->act.next % g->tile_acts), cur->act_data);
             g->act.valid = 1;
         }
     }
@@ -309,15 +343,11 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
                 return MPQ_EPARAM;
             }
             g->cfg.valid = 0;
-            g->cfg.next = 0;
-            g->cfg.count = 0;
-            /* The tile's weights and activations may now be offered. */
-            g->wgt_tile = g->act_tile = g->cfg_tile;
-            g->wgt.next = 0;
-            g->wgt.count = g->n_slices;
-            g->act.next = 0;
-            g->act.count = g->l->m * g->n_slices;
-            g->cfg_tile++;
+            g->cfg.next++;
+            if (!g->t.offer_early) { /* the tile's weights and activations may now be offered */
+                g->wgt.limit = g->cfg.next * g->n_slices;
+                g->act.limit = g->cfg.next * g->tile_acts;
+            }
             progress = 1;
         }
         if (cur->wgt_valid && exp->wgt_ready) {
@@ -329,10 +359,14 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
             g->act.valid = 0;
             g->act.next++;
             progress = 1;
-            /* The next tile's configuration is offered once this tile's last slice is in. */
-            if (g->act.next == g->act.count && g->cfg_tile < g->n_tiles)
-                g->cfg.count = 1;
+            /* Late: the next tile's configuration once this tile's last slice is in. */
+            if (!g->t.offer_early && g->act.next == g->act.limit && g->cfg.limit < g->cfg.total)
+                g->cfg.limit++;
         }
+        /* Beats offered and not taken (early offers wait through whole tiles). */
+        g->stats.waits += (uint64_t)(cur->cfg_valid && !exp->cfg_ready) +
+                          (uint64_t)(cur->wgt_valid && !exp->wgt_ready) +
+                          (uint64_t)(cur->act_valid && !exp->act_ready);
         if (exp->out_valid && cur->out_ready) {
             rc = check_out_row(g, exp);
             if (++g->out_row == g->l->m) {
@@ -401,4 +435,57 @@ void mpq_timing_default(uint64_t layer_seed, double p_valid, double p_ready, mpq
     t->p_ready = p_ready;
     t->reset_cycles = 2;
     t->tail_cycles = 2;
+    t->offer_early = 1;
+}
+
+void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s)
+{
+    *s = g->stats;
+    mpq_cm_stats_get(g->cm, &s->cm);
+}
+
+void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b)
+{
+    a->waits += b->waits;
+    a->mid_resets += b->mid_resets;
+    mpq_cm_stats *x = &a->cm;
+    const mpq_cm_stats *y = &b->cm;
+    x->tiles += y->tiles;
+    x->steps += y->steps;
+    x->rows += y->rows;
+    x->acc_max += y->acc_max;
+    x->acc_min += y->acc_min;
+    x->ovf_wrap += y->ovf_wrap;
+    x->ovf_sat += y->ovf_sat;
+    x->srdhm_ties += y->srdhm_ties;
+    x->rdbpot_ties += y->rdbpot_ties;
+    x->clamp_lo += y->clamp_lo;
+    x->clamp_hi += y->clamp_hi;
+    x->stall_last += y->stall_last;
+    x->out_stalls += y->out_stalls;
+    if (y->max_row > x->max_row)
+        x->max_row = y->max_row;
+    if (y->max_slice > x->max_slice)
+        x->max_slice = y->max_slice;
+    if (y->max_tile > x->max_tile)
+        x->max_tile = y->max_tile;
+}
+
+const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
+{
+    const mpq_cm_stats *c = &s->cm;
+    snprintf(buf, len,
+             "tiles %llu, rows %llu, steps %llu; accumulator exactly at max %llu, at min %llu, "
+             "overflowed (wrap %llu, sat %llu); rounding ties: srdhm %llu, rdbpot %llu; clamped "
+             "low %llu, high %llu; back-pressure: last slice held %llu, output waited %llu; "
+             "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u",
+             (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
+             (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
+             (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
+             (unsigned long long)c->srdhm_ties, (unsigned long long)c->rdbpot_ties,
+             (unsigned long long)c->clamp_lo, (unsigned long long)c->clamp_hi,
+             (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
+             (unsigned long long)s->waits, (unsigned long long)s->mid_resets, c->max_row,
+             c->max_slice, c->max_tile);
+    return buf;
 }

@@ -21,11 +21,25 @@ typedef struct mpq_timing_opts {
     double p_ready;          /* probability out_ready_i is 1 in a cycle */
     unsigned reset_cycles;   /* cycles with rst_ni = 0 at the start (>= 1) */
     unsigned tail_cycles;    /* idle cycles after the last tile's done */
+    int offer_early;         /* 1: a stream offers each beat as soon as the driver has it (AXI:
+                                the next tile's configuration and weights wait with valid high
+                                while this tile computes); 0: only once the tile is open */
+    uint64_t reset_at;       /* > 0: once, this many cycles after the first reset, reset again
+                                for reset_cycles cycles (rows in flight) and run the layer anew */
 } mpq_timing_opts;
+
+/* What the stimulus exercised (functional coverage of a run): counts from the driver and from
+ * the golden cycle model. */
+typedef struct mpq_gen_stats {
+    uint64_t waits;          /* cycles x streams with valid high and ready low */
+    uint64_t mid_resets;     /* resets with a layer in progress */
+    mpq_cm_stats cm;
+} mpq_gen_stats;
 
 /* The timing of a run whose layer seed is layer_seed, as every tool derives it (mpq-golden
  * gen and mpq-tb lockstep give the same cycles for the same seed and layer): timing seed =
- * layer seed, 2 reset cycles, 2 tail cycles, and the given probabilities. */
+ * layer seed, 2 reset cycles, 2 tail cycles, beats offered early, no mid-layer reset, and the
+ * given probabilities. */
 void mpq_timing_default(uint64_t layer_seed, double p_valid, double p_ready, mpq_timing_opts *t);
 
 typedef struct mpq_gen mpq_gen;
@@ -48,6 +62,12 @@ void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w);
 const char *mpq_gen_error(const mpq_gen *g);
 /* Cycles returned so far. */
 uint64_t mpq_gen_cycle(const mpq_gen *g);
+/* What the stimulus exercised so far. */
+void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s);
+/* Adds b into a (sums, and maxima for the max_* fields). */
+void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b);
+/* One line: "steps 1234, rows 56, ... srdhm ties 3, ..." into buf; returns buf. */
+const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

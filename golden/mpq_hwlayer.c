@@ -217,7 +217,7 @@ int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y
 }
 
 static const char *const profile_names[MPQ_PROF_COUNT] = {
-    "random", "overflow", "requant-edge", "zero-tern", "max-sparse", "acc-edge",
+    "random", "overflow", "requant-edge", "zero-tern", "max-sparse", "acc-edge", "extreme",
 };
 
 const char *mpq_profile_name(mpq_profile p)
@@ -285,22 +285,87 @@ static int land_on_bounds(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r)
 {
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1, amin = -amax - 1;
     unsigned groups = (l->k + hw->klanes - 1) / hw->klanes;
+    int got[2] = {0, 0}; /* AccMax, AccMin landed exactly */
     for (unsigned c = 0; c < l->n; c++) {
-        unsigned row = mpq_rng_below(r, l->m), g = mpq_rng_below(r, groups);
+        unsigned row0 = mpq_rng_below(r, l->m), g = mpq_rng_below(r, groups);
+        /* The first four channels land in the row's first step: no earlier step can saturate
+         * on the way, so the bound is reached exactly; the others anywhere along the row. */
+        if (c < 4)
+            g = 0;
         unsigned end = (g + 1) * hw->klanes < l->k ? (g + 1) * hw->klanes : l->k;
-        int64_t p = 0; /* |p| < 2^(8+8+8+10+1): no overflow in 64 bits */
-        for (unsigned i = 0; i < end; i++) {
-            int64_t xr = (int64_t)l->x[(size_t)row * l->k + i] + l->in_offset;
-            int64_t w = (int64_t)l->alpha[c] * l->t[(size_t)c * l->k + i] + l->hp[(size_t)c * l->k + i];
-            p += xr * w;
+        /* The four targets in turn, so that even a layer of few channels lands on both bounds
+         * exactly (an off-by-one bound shows only there) and one past each; an exact bound that
+         * no earlier channel could reach comes first. */
+        static const int64_t one_past[4] = {0, 0, 1, 1};
+        unsigned plan[3], nplan = 0;
+        if (c < 4 && !got[0])
+            plan[nplan++] = 0;
+        if (c < 4 && !got[1])
+            plan[nplan++] = 1;
+        plan[nplan++] = c % 4u;
+        int done = 0;
+        for (unsigned q = 0; q < nplan && !done; q++) {
+            unsigned which = plan[q];
+            int64_t target = which % 2u == 0 ? amax + one_past[which] : amin - one_past[which];
+            /* The first row (from a random one on) whose partial sum a bias can complete. */
+            for (unsigned tries = 0; tries < l->m && !done; tries++) {
+                unsigned row = (row0 + tries) % l->m;
+                int64_t p = 0; /* |p| < 2^(8+8+8+10+1): no overflow in 64 bits */
+                for (unsigned i = 0; i < end; i++) {
+                    int64_t xr = (int64_t)l->x[(size_t)row * l->k + i] + l->in_offset;
+                    int64_t w = (int64_t)l->alpha[c] * l->t[(size_t)c * l->k + i] + l->hp[(size_t)c * l->k + i];
+                    p += xr * w;
+                }
+                int64_t b = target - p;
+                if (b >= amin && b <= amax && b >= INT32_MIN && b <= INT32_MAX) {
+                    l->bias[c] = (int32_t)b;
+                    done = 1;
+                    if (which < 2 && c < 4)
+                        got[which] = 1;
+                }
+            }
         }
-        static const int extra[] = {0, 0, 1};
-        int up = mpq_rng_bernoulli(r, 0.5);
-        int64_t target = up ? amax + extra[mpq_rng_below(r, 3)] : amin - extra[mpq_rng_below(r, 3)];
-        int64_t b = target - p;
-        if (b >= amin && b <= amax && b >= INT32_MIN && b <= INT32_MAX)
-            l->bias[c] = (int32_t)b;
     }
+    return 0;
+}
+
+/* requant-edge profile: channel 0 (and 1) of tile 0 get an accumulator, on a random row, whose
+ * requantization is exactly half-way and not clamped: channel 0 an odd accumulator with
+ * multiplier 2^30 and shift 0 (a SaturatingRoundingDoublingHighMul tie), channel 1 an
+ * accumulator of 2 mod 4 with multiplier 2^30 and shift -1 (a RoundingDivideByPOT tie of the
+ * high product). The output lands mid-clamp whatever out_offset is, when the accumulator
+ * this needs fits AccBits. */
+static int plant_ties(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r)
+{
+    int64_t *acc = malloc((size_t)l->m * l->n * sizeof *acc);
+    if (!acc)
+        return MPQ_ENOMEM;
+    int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    unsigned row = mpq_rng_below(r, l->m);
+    /* An out_offset too far out for a narrow accumulator to reach mid-clamp: centre it. */
+    int64_t centre = ((int64_t)l->act_min + l->act_max) / 2;
+    if (4 * (centre - l->out_offset) + 2 > amax / 2 || 4 * (centre - l->out_offset) + 2 < -amax / 2)
+        l->out_offset = (int32_t)centre;
+    for (unsigned c = 0; c < 2 && c < l->n; c++) {
+        int32_t saved = l->bias[c];
+        l->bias[c] = 0;
+        if (layer_acc(hw, l, acc) != 0) {
+            free(acc);
+            return MPQ_ENOMEM;
+        }
+        int64_t mid = ((int64_t)l->act_min + l->act_max) / 2 - l->out_offset; /* the rq we want */
+        int64_t target = c == 0 ? 2 * mid - 1 : 4 * mid + 2;               /* shift 0 / -1 */
+        int64_t bias = target - acc[(size_t)row * l->n + c];
+        if (target >= -amax && target <= amax && bias >= -amax - 1 && bias <= amax && bias >= INT32_MIN &&
+            bias <= INT32_MAX && !l->acc_sat) {
+            l->bias[c] = (int32_t)bias;
+            l->mult[c] = 1 << 30;
+            l->shift[c] = c == 0 ? 0 : -1;
+        } else {
+            l->bias[c] = saved;
+        }
+    }
+    free(acc);
     return 0;
 }
 
@@ -373,7 +438,16 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
     int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
 
     /* Activations and input offset. */
-    if (prof == MPQ_PROF_OVERFLOW) {
+    if (prof == MPQ_PROF_EXTREME) {
+        /* Each row at one end: x and in_offset both most negative (|xr| = 3*2^(ActBits-1),
+         * the largest), or both most positive; K beyond the first rows random. */
+        l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? -(xmax + 1) * 2 : (xmax + 1) * 2 - 1;
+        for (unsigned row = 0; row < m; row++) {
+            int neg = l->in_offset < 0 ? !mpq_rng_bernoulli(&r, 0.1) : mpq_rng_bernoulli(&r, 0.1);
+            for (unsigned i = 0; i < k; i++)
+                l->x[(size_t)row * k + i] = neg ? xmin : xmax;
+        }
+    } else if (prof == MPQ_PROF_OVERFLOW) {
         l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? xmax + 1 : -(xmax + 1);
         for (size_t i = 0; i < (size_t)m * k; i++)
             l->x[i] = l->in_offset > 0 ? xmax - (int32_t)mpq_rng_below(&r, 4)
@@ -387,13 +461,15 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
     }
 
     /* Weights: ternary, then the sparse high-precision entries per aligned group. */
-    unsigned hp_n = prof == MPQ_PROF_MAX_SPARSE ? hw->hp_per_group : o->hp_n;
+    unsigned hp_n = prof == MPQ_PROF_MAX_SPARSE || prof == MPQ_PROF_EXTREME ? hw->hp_per_group : o->hp_n;
     for (unsigned c = 0; c < n; c++) {
         int sign = mpq_rng_bernoulli(&r, 0.5) ? 1 : -1;
         for (unsigned i = 0; i < k; i++) {
             int8_t t;
             if (prof == MPQ_PROF_ZERO_TERN)
                 t = 0;
+            else if (prof == MPQ_PROF_EXTREME)
+                t = (int8_t)sign;
             else if (prof == MPQ_PROF_OVERFLOW)
                 t = (int8_t)(mpq_rng_bernoulli(&r, 0.9) ? sign : 0);
             else
@@ -409,6 +485,8 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
                 int32_t v = rnd_nonzero(&r, hw->hp_bits);
                 if (prof == MPQ_PROF_OVERFLOW)
                     v = sign * ((1 << (hw->hp_bits - 1)) - 1);
+                else if (prof == MPQ_PROF_EXTREME) /* the most negative value: |xr*hp| largest */
+                    v = -(1 << (hw->hp_bits - 1));
                 l->hp[(size_t)c * k + g + pos[e]] = v;
             }
         }
@@ -443,6 +521,15 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
             if (b > INT32_MAX)
                 b = INT32_MAX;
             l->bias[c] = (int32_t)(dir > 0 ? b : -b);
+            break;
+        }
+        case MPQ_PROF_EXTREME: {
+            /* The most negative alpha; a bias at a bound of the accumulator (or of int32). */
+            l->alpha[c] = (int32_t)(-amax - 1);
+            int64_t b = mpq_rng_bernoulli(&r, 0.5) ? accmax : -accmax - 1;
+            if (mpq_rng_bernoulli(&r, 0.3))
+                b = mpq_rng_bernoulli(&r, 0.5) ? INT32_MAX : INT32_MIN;
+            l->bias[c] = (int32_t)b;
             break;
         }
         case MPQ_PROF_RANDOM:
@@ -516,7 +603,8 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
         }
     }
     if ((prof == MPQ_PROF_ACC_EDGE && land_on_bounds(hw, l, &r) != 0) ||
-        scale_to_outputs(hw, l, &r, keep, fixed) != 0) {
+        scale_to_outputs(hw, l, &r, keep, fixed) != 0 ||
+        (prof == MPQ_PROF_REQUANT_EDGE && plant_ties(hw, l, &r) != 0)) {
         free(keep);
         free(fixed);
         snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", m, k, n);

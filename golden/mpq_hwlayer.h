@@ -55,6 +55,11 @@ typedef enum mpq_profile {
     MPQ_PROF_MAX_SPARSE,   /* every sparse entry used */
     MPQ_PROF_ACC_EDGE,     /* biases chosen so a partial sum lands exactly on an accumulator
                               bound (max, min) or one beyond it */
+    MPQ_PROF_EXTREME,      /* the datapath's widest values: activations at their extreme with
+                              the extreme in_offset of the same sign (|x + in_offset| largest),
+                              the most negative alpha, ternary weights all of one sign, every
+                              sparse entry at the most negative value, biases at the bounds:
+                              the top bits of every exact intermediate are driven */
     MPQ_PROF_COUNT
 } mpq_profile;
 /* "random", "overflow", ...; "?" for a value out of range. */

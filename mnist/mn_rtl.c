@@ -118,7 +118,7 @@ static int run_layer(const mpq_hwcfg *hw, const mn_qlayer *ql, unsigned li, cons
     tb_cosim cs;
     char what[32];
     snprintf(what, sizeof what, "layer %u", li + 1);
-    if (tb_cosim_open(&cs, hw, what, err, sizeof err) != 0) {
+    if (tb_cosim_open(&cs, hw, 0, t.seed, what, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist-rtl: %s\n", err);
         mpq_gen_free(g);
         mpq_hw_layer_free(&L);

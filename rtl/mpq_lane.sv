@@ -41,6 +41,7 @@ module mpq_lane #(
   input  logic                       last_i,     // the step is the row's last slice: to rq1
   input  logic                       ovf_clr_i,  // configuration handshake: clear the flag
   output logic signed [AccBits-1:0]  row_o,      // rq1: the accumulator of the last finished row
+  output logic signed [AccBits-1:0]  acc_o,      // the accumulator (white-box checks, waveforms)
   output logic                       ovf_o       // sticky overflow flag
 );
 
@@ -113,26 +114,41 @@ module mpq_lane #(
     sparse_sum = hsum;
   endfunction
 
-  // One step: {overflow of this step, accumulator after it}.
-  function automatic logic [AccBits:0] acc_step(input logic [LaneW-1:0] wgt,
-                                                input logic [KLanes*XrW-1:0] xr,
-                                                input logic signed [AccBits-1:0] acc);
+  // p = alpha * tsum + hsum, exact.
+  function automatic logic signed [PW-1:0] product(input logic [LaneW-1:0] wgt,
+                                                   input logic [KLanes*XrW-1:0] xr);
     logic signed [TSumW-1:0] tsum;
     logic signed [HSumW-1:0] hsum;
-    logic signed [PW-1:0] p;
-    logic signed [SumW-1:0] bias_ext, base, sum;
-    logic [AccBits:0] bias_fit, acc_fit;
     tsum = tern_sum(wgt, xr);
     hsum = sparse_sum(wgt, xr);
     // Signed operands, widened to PW by the assignment context: an AlphaBits x TSumW multiplier.
-    p = alpha_i * tsum + $signed({{(PW - HSumW){hsum[HSumW-1]}}, hsum});
+    product = alpha_i * tsum + $signed({{(PW - HSumW){hsum[HSumW-1]}}, hsum});
+  endfunction
+
+  // {fit(bias) overflowed, base + p exactly}: base is fit(bias) on a row's first slice, else acc.
+  function automatic logic [SumW:0] step_sum(input logic [LaneW-1:0] wgt,
+                                             input logic [KLanes*XrW-1:0] xr,
+                                             input logic signed [AccBits-1:0] acc);
+    logic signed [PW-1:0] p;
+    logic signed [SumW-1:0] bias_ext, base;
+    logic [AccBits:0] bias_fit;
+    p = product(wgt, xr);
     bias_ext = {{(SumW - 32){bias_i[31]}}, bias_i};
     bias_fit = fit(bias_ext, acc_sat_i);
     base = first_i ? {{(SumW - AccBits){bias_fit[AccBits-1]}}, bias_fit[AccBits-1:0]}
                    : {{(SumW - AccBits){acc[AccBits-1]}}, acc};
-    sum = base + {{(SumW - PW){p[PW-1]}}, p};
-    acc_fit = fit(sum, acc_sat_i);
-    acc_step = {acc_fit[AccBits] | (first_i & bias_fit[AccBits]), acc_fit[AccBits-1:0]};
+    step_sum = {bias_fit[AccBits], base + {{(SumW - PW){p[PW-1]}}, p}};
+  endfunction
+
+  // One step: {overflow of this step, accumulator after it}.
+  function automatic logic [AccBits:0] acc_step(input logic [LaneW-1:0] wgt,
+                                                input logic [KLanes*XrW-1:0] xr,
+                                                input logic signed [AccBits-1:0] acc);
+    logic [SumW:0] bias_ovf_sum;
+    logic [AccBits:0] acc_fit;
+    bias_ovf_sum = step_sum(wgt, xr, acc);
+    acc_fit = fit(bias_ovf_sum[SumW-1:0], acc_sat_i);
+    acc_step = {acc_fit[AccBits] | (first_i & bias_ovf_sum[SumW]), acc_fit[AccBits-1:0]};
   endfunction
 
   // The accumulator takes the step on an activation handshake, and row_q takes it on the
@@ -162,6 +178,30 @@ module mpq_lane #(
   end
 
   assign row_o = row_q;
+  assign acc_o = acc_q;
+
+`ifdef MPQ_COVERAGE
+  // Coverage builds only (make coverage): the step's exact intermediates as registers, taken
+  // on every step from the very functions of the step, so that toggle coverage shows whether
+  // the stimulus drives their top bits (scripts/coverage.sh reports those bits). Probes: read
+  // by the coverage counters, by no logic.
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic signed [TSumW-1:0] cov_tsum_q;
+  logic signed [HSumW-1:0] cov_hsum_q;
+  logic signed [PW-1:0] cov_p_q;
+  logic signed [SumW-1:0] cov_sum_q;
+  always_ff @(posedge clk_i) begin
+    if (step_i) begin
+      logic [SumW:0] bias_ovf_sum;
+      bias_ovf_sum = step_sum(wgt_i, xr_i, acc_q);
+      cov_tsum_q <= tern_sum(wgt_i, xr_i);
+      cov_hsum_q <= sparse_sum(wgt_i, xr_i);
+      cov_p_q <= product(wgt_i, xr_i);
+      cov_sum_q <= bias_ovf_sum[SumW-1:0];
+    end
+  end
+  /* verilator lint_on UNUSEDSIGNAL */
+`endif
   assign ovf_o = ovf_q;
 
 endmodule

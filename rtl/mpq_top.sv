@@ -53,6 +53,16 @@ module mpq_top #(
   output logic              busy_o,
   output logic              done_o,
   output logic [Lanes-1:0]  ovf_o,
+`ifdef MPQ_WHITEBOX
+  // White-box builds only (tb/build-model.sh kinds wb and trace): the registers the testbench
+  // compares with the golden cycle model's every cycle (mpq-tb --whitebox) and shows beside
+  // them in a waveform. Absent from the plain build and from synthesis.
+  output logic [Lanes*AccBits-1:0] dbg_acc_o,        // every lane's accumulator (acc_q)
+  output logic [Lanes*AccBits-1:0] dbg_rq1_o,        // rq1: the finished row (the lanes' row_q)
+  output logic                     dbg_rq1_valid_o,
+  output logic [Lanes*32-1:0]      dbg_rq2_o,        // rq2: the requantizer's high products
+  output logic                     dbg_rq2_valid_o,
+`endif
   output logic [127:0]      hwcfg_o
 );
 
@@ -94,6 +104,7 @@ module mpq_top #(
   // Result pipeline: rq1 holds accumulators (its data registers sit in the lanes, which write
   // them on the step of a row's last slice), rq2 the high products, out the outputs.
   logic [Lanes*AccBits-1:0] rq1_q;
+  logic [Lanes*AccBits-1:0] lane_acc;  // the lanes' accumulators (white-box ports only)
   logic [Lanes*32-1:0] rq2_q, rq2_d;
   logic [OutW-1:0] out_q, out_d;
   logic rq1_valid_q, rq1_valid_d, rq2_valid_q, rq2_valid_d, out_valid_q, out_valid_d;
@@ -260,6 +271,7 @@ module mpq_top #(
       .last_i   (last),
       .ovf_clr_i(cfg_hs),
       .row_o    (rq1_q[l*AccBits +: AccBits]),
+      .acc_o    (lane_acc[l*AccBits +: AccBits]),
       .ovf_o    (ovf[l])
     );
 
@@ -280,6 +292,17 @@ module mpq_top #(
   end
 
   assign ovf_o = ovf;
+
+`ifdef MPQ_WHITEBOX
+  assign dbg_acc_o = lane_acc;
+  assign dbg_rq1_o = rq1_q;
+  assign dbg_rq1_valid_o = rq1_valid_q;
+  assign dbg_rq2_o = rq2_q;
+  assign dbg_rq2_valid_o = rq2_valid_q;
+`else
+  logic unused_lane_acc;
+  assign unused_lane_acc = ^lane_acc;
+`endif
 
   // Pipeline moves (docs/timing.md, "Pipeline"): each stage advances into a free successor.
   always_comb begin

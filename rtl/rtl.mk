@@ -30,7 +30,10 @@ RTL_LINT_FLAGS += -Wall
 # Elaborate the SV assertions too.
 RTL_LINT_FLAGS += --assert
 RTL_LINT_FLAGS += --top-module $(RTL_TOP)
-rtl_lint_cmd = $(call rtl_gflags,$(1)); $(VERILATOR) $(RTL_LINT_FLAGS) $$gflags $(RTL_VLT) $(RTL_SRCS)
+# Every build of the RTL: plain, with the white-box ports (MPQ_WHITEBOX) of the wb and trace
+# models, with the coverage probes (MPQ_COVERAGE).
+rtl_lint_cmd = $(call rtl_gflags,$(1)); for d in "" -DMPQ_WHITEBOX -DMPQ_COVERAGE; do \
+  $(VERILATOR) $(RTL_LINT_FLAGS) $$d $$gflags $(RTL_VLT) $(RTL_SRCS) || exit 1; done
 
 .PHONY: lint
 lint: $(GOLDEN_BIN)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check.sh RESULTS_DIR NAME -- COMMAND...
 # Runs one test, keeps its output in RESULTS_DIR/NAME.log, records PASS or FAIL in
-# RESULTS_DIR/NAME.status and prints one line. Exit status 77 records SKIP. Always exits 0 so `make -k` runs every test;
+# RESULTS_DIR/NAME.status and prints one line. Exit status 77 records SKIP. Exits 1 on FAIL, so
+# that `make NAME` alone fails; `make test` runs every test anyway (make -k) and
 # scripts/summary.sh counts the results.
 set -u
 dir=$1; name=$2; shift 2
@@ -21,5 +22,6 @@ elif [ "$st" = SKIP ]; then
 else
   printf 'FAIL  %-48s %6ss  (log: %s)\n' "$name" "$secs" "$log"
   tail -n 15 "$log" | sed 's/^/      | /'
+  exit 1
 fi
 exit 0

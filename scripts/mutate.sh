@@ -8,6 +8,10 @@
 #   3. lockstep, random layers with light back-pressure
 # A mutant is caught when the testbench reports a mismatch (exit 1); its mismatch trace
 # (report + waveform, from a traced build of the mutant) is left in OUTDIR/<mutant>/traces.
+# The failing test is then run again in white-box mode (mpq-tb --whitebox, the traced build:
+# the RTL's accumulators, rq1 and rq2 compared with the golden cycle model after every edge):
+# the table gives both first cycles, i.e. how many cycles after the first wrong internal value
+# the black-box run reported the bug.
 # Prints a table (also OUTDIR/summary.tsv); exit 0 only when every mutant was caught.
 #
 # Environment (set by make): TB_OBJS, GOLDEN_LIB (the testbench objects and golden library),
@@ -35,7 +39,7 @@ else
 fi
 mkdir -p "$out"
 summary="$out/summary.tsv"
-printf 'mutant\tcaught\tconfig\tfirst failing test\tcycle\tport\ttrace\tbug\n' >"$summary.tmp"
+printf 'mutant\tcaught\tconfig\tfirst failing test\tcycle\tport\ttrace\twhite-box cycle\twhite-box first\tbug\n' >"$summary.tmp"
 
 # apply MUTANT DIR: copies rtl/ to DIR/rtl and applies every catalog line of MUTANT.
 apply() {
@@ -68,18 +72,18 @@ build() {
 }
 
 caught=0; missed=0
-printf '%-26s %-7s %-8s %-40s %7s  %s\n' mutant caught config "first failing test" cycle port
+printf '%-26s %-7s %-8s %-40s %7s  %-12s %9s  %s\n' mutant caught config "first failing test" cycle port "wb cycle" "wb first"
 for name in "${names[@]}"; do
     dir="$out/$name"
     rm -rf "$dir"
     bug=$(awk -F'\t' -v n="$name" '!/^#/ && $1 == n { print $5; exit }' "$catalog")
-    result=(no - - - - -)
+    result=(no - - - - - - -)
     if ! apply "$name" "$dir" 2>"$dir.err"; then
-        result=(ERROR - "$(head -n 1 "$dir.err")" - - -)
+        result=(ERROR - "$(head -n 1 "$dir.err")" - - - - -)
     else
         for cfg in $configs; do
             if ! build "$cfg" plain "$dir"; then
-                result=(ERROR "$cfg" "build failed: $dir/build-$cfg-plain.log" - - -)
+                result=(ERROR "$cfg" "build failed: $dir/build-$cfg-plain.log" - - - - -)
                 break
             fi
             hit=""
@@ -88,7 +92,7 @@ for name in "${names[@]}"; do
                 run_step "$cfg" "$dir" "$step" >"$log" 2>&1
                 rc=$?
                 if [ $rc -eq 1 ]; then hit=$step; break; fi
-                if [ $rc -ne 0 ]; then result=(ERROR "$cfg" "testbench error, see $log" - - -); break 2; fi
+                if [ $rc -ne 0 ]; then result=(ERROR "$cfg" "testbench error, see $log" - - - - -); break 2; fi
             done
             [ -z "$hit" ] && continue
             # Caught: build the traced model and rerun the failing step for the waveform.
@@ -98,14 +102,28 @@ for name in "${names[@]}"; do
             cycle=$(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$log" | head -n 1)
             port=$(sed -n 's/^  port \([a-z_]*\):.*/\1/p' "$log" | head -n 1)
             trace=$(sed -n 's/^  trace: \([^ ]*\).*/\1/p' "$log" | head -n 1)
-            result=(yes "$cfg" "${test_name:-?}" "${cycle:-?}" "${port:-?}" "${trace:--}")
+            # The same test in white-box mode (its reproduce command, on the traced build).
+            repro=$(sed -n 's/^  reproduce: //p' "$log" | head -n 1)
+            wb_cycle=- wb_what=-
+            if [ -n "$repro" ] && [ -x "$dir/vl/$cfg/trace/mpq-tb" ]; then
+                read -r -a rargs <<<"$repro"
+                "$dir/vl/$cfg/trace/mpq-tb" "${rargs[@]:1}" --whitebox --trace-dir "$dir/wb-traces" \
+                    --trace-bin /nonexistent >"$dir/$cfg-whitebox.log" 2>&1
+                wb_cycle=$(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$dir/$cfg-whitebox.log" | head -n 1)
+                wb_what=$(sed -n -e 's/^  port \([a-z_]*\):.*/\1/p' -e 's/^  register \([a-z0-9_]*\).*/\1/p' \
+                    -e 's/^    lane \([0-9]*\) = output channel n=[0-9]*: \([a-z0-9]*\) .*after this cycle.s edge.*/\2 lane \1/p' \
+                    "$dir/$cfg-whitebox.log" | head -n 1)
+                [ -n "$wb_cycle" ] || { wb_cycle=missed; wb_what="see $dir/$cfg-whitebox.log"; }
+            fi
+            result=(yes "$cfg" "${test_name:-?}" "${cycle:-?}" "${port:-?}" "${trace:--}" "$wb_cycle" "${wb_what:-?}")
             break
         done
     fi
     rm -f "$dir.err"
     if [ "${result[0]}" = yes ]; then caught=$((caught + 1)); else missed=$((missed + 1)); fi
-    printf '%-26s %-7s %-8s %-40s %7s  %s\n' "$name" "${result[0]}" "${result[1]}" "${result[2]}" "${result[3]}" "${result[4]}"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${result[@]:0:6}" "$bug" >>"$summary.tmp"
+    printf '%-26s %-7s %-8s %-40s %7s  %-12s %9s  %s\n' "$name" "${result[0]}" "${result[1]}" "${result[2]}" \
+        "${result[3]}" "${result[4]}" "${result[6]}" "${result[7]}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${result[@]:0:8}" "$bug" >>"$summary.tmp"
     # Keep the traces and logs, drop the bulky model builds (unless MUTATE_KEEP_MODELS=1).
     [ "${MUTATE_KEEP_MODELS:-0}" = 1 ] || rm -rf "$dir/vl"
 done

@@ -5,7 +5,8 @@
 # $GOLDEN_LIB, through Verilator's documented build interface (--cc --exe --build: Verilator
 # runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
 # release from PyPI).
-# KIND: plain (fast, no tracing), trace (tb/mpq_tb_top.sv wrapper, FST), cov (coverage).
+# KIND: plain (fast, no tracing), wb (white-box: the RTL's dbg_* ports, mpq-tb --whitebox),
+# trace (tb/mpq_tb_top.sv wrapper, white-box ports, FST), cov (coverage).
 # RTLDIR is rtl/ normally, a mutated copy for mutation testing. $TB_NAME names the program
 # (default mpq-tb; the Fashion-MNIST runner links its own objects as mpq-mnist-rtl).
 # The configuration is read by the one reader of the cfg files: $GOLDEN_BIN cfg CONFIG.
@@ -20,8 +21,10 @@ abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$top/$1" ;; esac;
 name=${TB_NAME:-mpq-tb}
 
 flags=(--cc --exe --build --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name")
-# Fast model: optimize, undefined bits to zero, assertions in (a failure is a mismatch).
-flags+=(-O3 --x-assign fast --x-initial fast --assert)
+# Fast model: optimize, undefined bits to zero, assertions in (a failure is a mismatch); the
+# initial value of every register random at run time (mpq_dut_new's seed: reset must clear
+# what matters, docs/timing.md), which costs nothing per cycle.
+flags+=(-O3 --x-assign fast --x-initial unique --assert)
 flags+=(--build-jobs 2)
 # The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os).
 makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
@@ -32,9 +35,12 @@ makeflags+=" CFG_CXXFLAGS_PCH_I=-include"
 cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
 case $kind in
   plain) flags+=(--top-module mpq_top) ;;
-  trace) flags+=(--top-module mpq_tb_top --trace-fst --trace-structs); srcs+=("$top/tb/mpq_tb_top.sv")
-         cflags+=" -DMPQ_TRACED" ;;
-  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle); cflags+=" -DMPQ_COVERAGE" ;;
+  wb)    flags+=(--top-module mpq_top +define+MPQ_WHITEBOX); cflags+=" -DMPQ_WHITEBOX" ;;
+  trace) flags+=(--top-module mpq_tb_top --trace-fst --trace-structs +define+MPQ_WHITEBOX)
+         srcs+=("$top/tb/mpq_tb_top.sv")
+         cflags+=" -DMPQ_TRACED -DMPQ_WHITEBOX" ;;
+  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle +define+MPQ_COVERAGE)
+         cflags+=" -DMPQ_COVERAGE" ;;
   *) echo "build-model.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
 objs=()

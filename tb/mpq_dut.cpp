@@ -68,18 +68,26 @@ struct mpq_dut {
 
 extern "C" {
 
-mpq_dut *mpq_dut_new(void)
+mpq_dut *mpq_dut_new(uint64_t init_seed)
 {
     mpq_dut *d = new (std::nothrow) mpq_dut;
     if (!d) return nullptr;
     d->ctx.reset(new VerilatedContext);
+    // Random initial state from the seed (0 would mean "a new random seed": never used).
+    d->ctx->randReset(2);
+    d->ctx->randSeed(static_cast<int>(init_seed % 2147483647u) + 1);
     // A failed SV assertion must not abort the process: the testbench reports it.
     d->ctx->fatalOnError(false);
 #ifdef MPQ_TRACED
     d->ctx->traceEverOn(true);
 #endif
     d->top.reset(new Vdut{d->ctx.get(), "mpq"});
+#ifdef MPQ_TRACED
+    // The traced build evaluates each cycle with the clock high (see mpq_dut_tick).
+    d->top->clk_i = 1;
+#else
     d->top->clk_i = 0;
+#endif
     d->top->rst_ni = 1;
     d->top->eval();  // constant outputs (hwcfg_o) settle
     return d;
@@ -125,7 +133,9 @@ static void dump(mpq_dut *d)
 void mpq_dut_apply(mpq_dut *d, const mpq_port_in *in)
 {
     Vdut &t = *d->top;
-    t.clk_i = 0;
+#ifndef MPQ_TRACED
+    t.clk_i = 0;  // the traced build keeps it high from its last edge (mpq_dut_tick)
+#endif
     t.rst_ni = in->rst_n;
     t.cfg_valid_i = in->cfg_valid;
     t.wgt_valid_i = in->wgt_valid;
@@ -153,12 +163,23 @@ void mpq_dut_eval(mpq_dut *d, const mpq_port_in *in, mpq_port_out *out)
 
 void mpq_dut_tick(mpq_dut *d)
 {
-    dump(d);  // the settled values of this cycle, at time 10c
-    d->top->clk_i = 1;
+#ifdef MPQ_TRACED
+    // The waveform shows cycle c from 10c: the clock has risen (the edge that ended cycle c-1)
+    // and the inputs, expected values and outputs of cycle c are all there; the clock falls at
+    // 10c+5; the rising edge that ends the cycle is dumped at 10c+10 with the next cycle.
+    dump(d);
+    d->top->clk_i = 0;
     d->top->eval();
     d->time += 5;
-    dump(d);  // after the edge, at 10c+5
+    dump(d);
     d->time += 5;
+    d->top->clk_i = 1;
+    d->top->eval();
+#else
+    d->top->clk_i = 1;
+    d->top->eval();
+    d->time += 10;
+#endif
     d->ctx->timeInc(10);
 }
 
@@ -169,7 +190,47 @@ void mpq_dut_hwcfg(mpq_dut *d, uint32_t words[MPQ_HWCFG_WORDS])
 
 int mpq_dut_assert_failed(const mpq_dut *d) { return d->ctx->gotError() ? 1 : 0; }
 
-void mpq_dut_set_expected(mpq_dut *d, const mpq_port_out *exp, uint32_t mismatch, uint64_t cycle)
+#ifdef MPQ_WHITEBOX
+// Lane l's field of a white-box bus (w bits per lane), sign-extended.
+static int64_t lane_field(const uint32_t *words, unsigned l, unsigned w)
+{
+    return mpq_sext(mpq_bits_get(words, l * w, w), w);
+}
+#endif
+
+int mpq_dut_whitebox(void)
+{
+#ifdef MPQ_WHITEBOX
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+void mpq_dut_regs(mpq_dut *d, const mpq_hwcfg *hw, mpq_cm_regs *r)
+{
+    std::memset(r, 0, sizeof *r);
+#ifdef MPQ_WHITEBOX
+    static uint32_t acc[MPQ_PORT_WORDS_MAX], rq1[MPQ_PORT_WORDS_MAX], rq2[MPQ_PORT_WORDS_MAX];
+    const Vdut &t = *d->top;
+    get(t.dbg_acc_o, acc);
+    get(t.dbg_rq1_o, rq1);
+    get(t.dbg_rq2_o, rq2);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        r->acc[l] = lane_field(acc, l, hw->acc_bits);
+        r->rq1[l] = lane_field(rq1, l, hw->acc_bits);
+        r->rq2[l] = static_cast<int32_t>(lane_field(rq2, l, 32));
+    }
+    r->rq1_valid = t.dbg_rq1_valid_o;
+    r->rq2_valid = t.dbg_rq2_valid_o;
+#else
+    (void)d;
+    (void)hw;
+#endif
+}
+
+void mpq_dut_set_expected(mpq_dut *d, const mpq_hwcfg *hw, const mpq_port_out *exp,
+                          const mpq_cm_regs *regs, uint32_t mismatch, uint64_t cycle)
 {
 #ifdef MPQ_TRACED
     Vdut &t = *d->top;
@@ -181,13 +242,29 @@ void mpq_dut_set_expected(mpq_dut *d, const mpq_port_out *exp, uint32_t mismatch
     t.exp_done = exp->done;
     put(t.exp_ovf, reinterpret_cast<const uint32_t *>(&exp->ovf));
     put(t.exp_out_data, exp->out_data);
+    static uint32_t acc[MPQ_PORT_WORDS_MAX], rq1[MPQ_PORT_WORDS_MAX], rq2[MPQ_PORT_WORDS_MAX];
+    std::memset(acc, 0, sizeof acc);
+    std::memset(rq1, 0, sizeof rq1);
+    std::memset(rq2, 0, sizeof rq2);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        mpq_bits_put(acc, l * hw->acc_bits, hw->acc_bits, static_cast<uint32_t>(regs->acc[l]));
+        mpq_bits_put(rq1, l * hw->acc_bits, hw->acc_bits, static_cast<uint32_t>(regs->rq1[l]));
+        mpq_bits_put(rq2, l * 32u, 32u, static_cast<uint32_t>(regs->rq2[l]));
+    }
+    put(t.exp_acc, acc);
+    put(t.exp_rq1, rq1);
+    put(t.exp_rq2, rq2);
+    t.exp_rq1_valid = regs->rq1_valid;
+    t.exp_rq2_valid = regs->rq2_valid;
     t.mismatch = mismatch != 0;
     t.mismatch_ports = mismatch;
     t.tb_cycle = cycle;
     t.eval();  // the wrapper's inputs only feed the waveform
 #else
     (void)d;
+    (void)hw;
     (void)exp;
+    (void)regs;
     (void)mismatch;
     (void)cycle;
 #endif

@@ -16,6 +16,7 @@
  * tb_report.c (reports, JUnit). This file runs the tests and the benchmark's bare loop.
  */
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,9 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
     snprintf(res->repro, sizeof res->repro, "%s", repro);
     res->h = s->h;
     tb_cosim cs;
-    if (tb_cosim_open(&cs, &s->h.hw, s->path ? s->path : name, res->error, sizeof res->error) != 0)
+    /* The power-on state is random, from the timing seed (reset must clear what matters). */
+    if (tb_cosim_open(&cs, &s->h.hw, o->whitebox, s->h.timing_seed, s->path ? s->path : name,
+                      res->error, sizeof res->error) != 0)
         return 2;
     int tracing = o->trace_mode;
     uint64_t win_lo = 0, win_hi = 0;
@@ -97,7 +100,17 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
                 m->exp = exp;
                 m->act = act;
                 m->in = in;
-                m->have_where = tb_source_where(s, &m->where);
+                if (cs.shadow) { /* the shadow model knows where, for replay too */
+                    m->where = cs.where;
+                    m->have_where = 1;
+                } else {
+                    m->have_where = tb_source_where(s, &m->where);
+                }
+                m->have_regs = cs.whitebox;
+                if (cs.whitebox) {
+                    m->exp_regs = cs.exp_regs;
+                    m->act_regs = cs.act_regs;
+                }
             }
             res->mismatches++;
             status = 1;
@@ -200,7 +213,7 @@ static int run_bare(const char *file, uint64_t repeat)
     mpq_vec_reader_close(r);
     double best = 0.0;
     for (uint64_t pass = 0; pass < repeat; pass++) {
-        mpq_dut *dut = mpq_dut_new();
+        mpq_dut *dut = mpq_dut_new(1);
         if (!dut) {
             free(buf);
             return 2;
@@ -254,6 +267,17 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
 {
     char bin[1024];
     const char *tb = o->trace_bin ? o->trace_bin : default_trace_bin(self, bin, sizeof bin);
+    static int built; /* the traced build is brought up to date once per run, when first needed */
+    if (o->trace_build && !built) {
+        built = 1;
+        fflush(stdout);
+        fflush(stderr);
+        int rc = system(o->trace_build);
+        if (rc != 0) {
+            snprintf(note, notelen, "no waveform: building the traced model failed (%s)", o->trace_build);
+            return -1;
+        }
+    }
     if (access(tb, X_OK) != 0) {
         snprintf(note, notelen,
                  "no waveform: the traced build %s does not exist (make tb-trace CONFIG=...)", tb);
@@ -274,6 +298,8 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
     }
     if (o->inject_hold)
         args[n++] = "--inject-hold";
+    if (o->whitebox)
+        args[n++] = "--whitebox";
     args[n++] = "--trace-at";
     args[n++] = at;
     args[n++] = "--trace-out";
@@ -315,6 +341,36 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
              res->mis[0].cycle > o->before ? res->mis[0].cycle - o->before : 0,
              res->mis[0].cycle + o->after);
     return 0;
+}
+
+/* ---- files a run leaves: trace folders, the last-run record ------------------------------------ */
+/* The trace folder being written, removed by a SIGINT/SIGTERM that arrives meanwhile (only
+ * async-signal-safe calls in the handler: unlink, rmdir, _exit). */
+static char cleanup_dir[1400];
+static const char *const trace_files[] = {"report.txt", "report.json", "wave.fst", "wave.fst.tmp",
+                                          "wave.gtkw", "report.txt.tmp", "report.json.tmp",
+                                          "wave.gtkw.tmp"};
+
+static void remove_trace_dir(const char *dir)
+{
+    char p[1600];
+    for (size_t i = 0; i < sizeof trace_files / sizeof trace_files[0]; i++) {
+        size_t n = strlen(dir), m = strlen(trace_files[i]);
+        if (n + m + 2 > sizeof p)
+            continue;
+        memcpy(p, dir, n);
+        p[n] = '/';
+        memcpy(p + n + 1, trace_files[i], m + 1);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static void on_signal(int sig)
+{
+    if (cleanup_dir[0])
+        remove_trace_dir(cleanup_dir);
+    _exit(128 + sig);
 }
 
 static void sanitize(char *s)
@@ -367,8 +423,17 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
     }
     if (rc != 0)
         return rc;
-    if (o->inject_hold && strlen(repro) + 16 < reprolen)
+    /* The options that decide where the trace goes, so the reproduction replaces it. */
+    size_t used = strlen(repro);
+    if (o->name)
+        used += (size_t)snprintf(repro + used, used < reprolen ? reprolen - used : 0, " --name %s", o->name);
+    if (strcmp(o->trace_dir, "build/traces") != 0)
+        used += (size_t)snprintf(repro + used, used < reprolen ? reprolen - used : 0, " --trace-dir %s",
+                                 o->trace_dir);
+    if (o->inject_hold && used + 16 < reprolen)
         strcat(repro, " --inject-hold");
+    if (o->whitebox && strlen(repro) + 16 < reprolen)
+        strcat(repro, " --whitebox");
     /* The source thread, unless this is the traced re-simulation (a short window) or it was
      * turned off; without it (or the memory for it) the source is called directly. */
     int threaded = o->source_thread >= 0 ? o->source_thread : tb_pipe_useful();
@@ -381,15 +446,24 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
 
 /* A failed test: where the golden model was (replay re-runs it over the file), the traced
  * re-simulation for the waveform, the report files, the printed report. */
+/* The trace folder of a test: one name per test, whichever command ran it (the reproduce
+ * command names the same --name), so a rerun replaces it. */
+static void trace_dir_of(const tb_opts *o, const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", o->trace_dir, name);
+    sanitize(buf + strlen(o->trace_dir) + 1);
+}
+
 static void report_failure(const tb_opts *o, const char *self, const char *name, tb_result *res)
 {
     char err[1024];
     if (!res->mis[0].have_where)
         tb_where_from_file(res->file, res, err, sizeof err);
     char trace[1400], note[1200];
-    snprintf(trace, sizeof trace, "%s/%s", o->trace_dir, name);
-    sanitize(trace + strlen(o->trace_dir) + 1);
+    trace_dir_of(o, name, trace, sizeof trace);
+    remove_trace_dir(trace); /* an older run's files must not mix with this one's */
     note[0] = '\0';
+    snprintf(cleanup_dir, sizeof cleanup_dir, "%s", trace);
     if (mkdir_p(trace) != 0)
         snprintf(note, sizeof note, "cannot create %s", trace);
     else
@@ -397,17 +471,43 @@ static void report_failure(const tb_opts *o, const char *self, const char *name,
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", trace);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(trace, res, o->before, o->after);
+    cleanup_dir[0] = '\0';
     tb_print_report(stdout, res);
 }
 
+/* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
+ * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */
+static void write_last_run(const tb_opts *o, const char *cmd, const char *traces)
+{
+    if (mkdir_p(o->trace_dir) != 0)
+        return;
+    char path[1200], tmp[1300];
+    snprintf(path, sizeof path, "%s/last-run", o->trace_dir);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
+    fprintf(f, "run: %s\nat: %s\n%s", cmd, when, traces);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        remove(tmp);
+}
+
 /* Every test of the command line in turn. Returns the exit status. */
-static int run(tb_opts *o, char **argv)
+static int run(tb_opts *o, int argc, char **argv)
 {
     char err[2048], buf[512];
     /* The configuration this binary was built with, from the RTL itself. */
     mpq_hwcfg hw;
     if (tb_rtl_config(&hw, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-tb: %s\n", err);
+        return 2;
+    }
+    if (o->whitebox && !mpq_dut_whitebox()) {
+        fprintf(stderr, "mpq-tb: --whitebox needs the white-box build of the testbench "
+                "(build/vl/<config>/wb/mpq-tb: make tb-wb CONFIG=..., or make sim WHITEBOX=1)\n");
         return 2;
     }
     if (o->config_file) {
@@ -424,6 +524,15 @@ static int run(tb_opts *o, char **argv)
             return 2;
         }
     }
+    if (!o->replay && (o->layer.k > hw.kmax || (o->layer.have_hp_n && o->layer.hp_n > hw.hp_per_group))) {
+        /* Only what the user asked for: the random choices always fit. */
+        if (o->layer.k > hw.kmax)
+            fprintf(stderr, "mpq-tb: --k %u is more than KMax = %u of this RTL\n", o->layer.k, hw.kmax);
+        else
+            fprintf(stderr, "mpq-tb: --hp-n %u is more than HpPerGroup = %u of this RTL\n",
+                    o->layer.hp_n, hw.hp_per_group);
+        return 2;
+    }
     if (!o->replay && !o->have_seed) {
         o->seed = (uint64_t)time(NULL);
         if (!o->trace_mode)
@@ -431,8 +540,18 @@ static int run(tb_opts *o, char **argv)
     }
     if (o->bare_repeat)
         return run_bare(o->files[0], o->bare_repeat);
-    char self_cmd[2048];
+    char self_cmd[2048], full_cmd[4096];
     join_cmd(self_cmd, sizeof self_cmd, 1, argv);
+    join_cmd(full_cmd, sizeof full_cmd, argc, argv);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char traces[4096] = "";
+    mpq_gen_stats cover, one;
+    memset(&cover, 0, sizeof cover);
+    unsigned covered = 0;
 
     tb_summary sum;
     memset(&sum, 0, sizeof sum);
@@ -476,6 +595,8 @@ static int run(tb_opts *o, char **argv)
             status = 2;
         } else if (st == 1) {
             report_failure(o, argv[0], name, &res);
+            size_t tl = strlen(traces);
+            snprintf(traces + tl, sizeof traces - tl, "trace: %s\n", res.trace_dir);
             char msg[600];
             tb_short(&res, msg, sizeof msg);
             tb_junit_case(junit, name, res.seconds, "failure", msg);
@@ -484,7 +605,14 @@ static int run(tb_opts *o, char **argv)
             if (status == 0)
                 status = 1;
         } else {
+            char old[1400]; /* a trace of this test from an earlier run no longer applies */
+            trace_dir_of(o, name, old, sizeof old);
+            remove_trace_dir(old);
             tb_junit_case(junit, name, res.seconds, NULL, NULL);
+            if (tb_source_stats(s, &one)) {
+                mpq_gen_stats_add(&cover, &one);
+                covered++;
+            }
             if (!o->quiet)
                 printf("PASS  %-40s %9" PRIu64 " cycles %8.3f Mcycles/s  (%s)\n", name, res.cycles,
                        res.seconds > 0 ? (double)res.cycles / res.seconds / 1e6 : 0.0,
@@ -494,6 +622,11 @@ static int run(tb_opts *o, char **argv)
         tb_source_close(s);
     }
     tb_junit_close(junit);
+    write_last_run(o, full_cmd, traces);
+    if (o->stats && covered) {
+        char line[1024];
+        printf("stimulus of %u passing runs: %s\n", covered, mpq_gen_stats_str(&cover, line, sizeof line));
+    }
     printf("%u passed, %u failed%s\n", sum.passed, sum.failed + sum.errors,
            sum.errors ? " (some with errors, see above)" : "");
     return status;
@@ -503,7 +636,7 @@ int main(int argc, char **argv)
 {
     tb_opts o;
     int prc = tb_opts_parse(argc, argv, &o);
-    int status = prc == 0 ? run(&o, argv) : prc == 1 ? 0 : 2;
+    int status = prc == 0 ? run(&o, argc, argv) : prc == 1 ? 0 : 2;
     tb_opts_free(&o);
     return status;
 }

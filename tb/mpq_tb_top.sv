@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // mpq_tb_top: the traced co-simulation top. It instantiates the accelerator unchanged as
-// `dut` and adds inputs that the C testbench drives every cycle with the golden model's
-// expected outputs, a mismatch flag with a bit per port, and the cycle number, so that a
-// waveform shows expected and actual side by side. Only the mismatch-trace build uses it.
+// `dut` (built with its white-box ports, MPQ_WHITEBOX) and adds inputs that the C testbench
+// drives every cycle with the golden model's expected outputs and registers (accumulators,
+// rq1, rq2), a mismatch flag with a bit per port, and the cycle number, so that a waveform
+// shows expected and actual side by side. Only the mismatch-trace build uses it.
 module mpq_tb_top #(
   parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
   parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
@@ -37,6 +38,12 @@ module mpq_tb_top #(
   output logic              done_o,
   output logic [Lanes-1:0]  ovf_o,
   output logic [127:0]      hwcfg_o,
+  // The DUT's white-box registers (its dbg_* ports), for the testbench's white-box check
+  output logic [Lanes*AccBits-1:0] dbg_acc_o,
+  output logic [Lanes*AccBits-1:0] dbg_rq1_o,
+  output logic                     dbg_rq1_valid_o,
+  output logic [Lanes*32-1:0]      dbg_rq2_o,
+  output logic                     dbg_rq2_valid_o,
   // Golden model, this cycle
   input  logic              exp_cfg_ready,
   input  logic              exp_wgt_ready,
@@ -46,8 +53,16 @@ module mpq_tb_top #(
   input  logic              exp_busy,
   input  logic              exp_done,
   input  logic [Lanes-1:0]  exp_ovf,
+  // The golden cycle model's registers in this cycle, beside the DUT's (dbg_*): every lane's
+  // accumulator, the finished row in rq1 and the requantizer's high products in rq2
+  input  logic [Lanes*AccBits-1:0] exp_acc,
+  input  logic [Lanes*AccBits-1:0] exp_rq1,
+  input  logic                     exp_rq1_valid,
+  input  logic [Lanes*32-1:0]      exp_rq2,
+  input  logic                     exp_rq2_valid,
   // 1 in a cycle where some output differs; mismatch_ports has a bit per port:
   // 0 cfg_ready 1 wgt_ready 2 act_ready 3 out_valid 4 out_data 5 busy 6 done 7 ovf 8 assertion
+  // 9 accumulators 10 rq1 11 rq2 (the white-box registers)
   input  logic              mismatch,
   input  logic [15:0]       mismatch_ports,
   input  logic [63:0]       tb_cycle
@@ -81,7 +96,24 @@ module mpq_tb_top #(
     .busy_o,
     .done_o,
     .ovf_o,
+    .dbg_acc_o,
+    .dbg_rq1_o,
+    .dbg_rq1_valid_o,
+    .dbg_rq2_o,
+    .dbg_rq2_valid_o,
     .hwcfg_o
   );
+
+  // Per lane, for reading in a waveform: the golden model's and the DUT's accumulator, and the
+  // requantizer's high product, side by side (an accumulate bug shows in acc first, a
+  // requantization bug only in rq2 or the outputs).
+  logic signed [AccBits-1:0] lane_acc_exp [Lanes], lane_acc_dut [Lanes];
+  logic signed [31:0] lane_rq2_exp [Lanes], lane_rq2_dut [Lanes];
+  for (genvar l = 0; l < Lanes; l++) begin : g_lane_view
+    assign lane_acc_exp[l] = exp_acc[l*AccBits +: AccBits];
+    assign lane_acc_dut[l] = dbg_acc_o[l*AccBits +: AccBits];
+    assign lane_rq2_exp[l] = exp_rq2[l*32 +: 32];
+    assign lane_rq2_dut[l] = dbg_rq2_o[l*32 +: 32];
+  end
 
 endmodule

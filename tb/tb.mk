@@ -23,39 +23,78 @@ $(BUILD)/vl/%/trace/mpq-tb: $(TB_DEPS) tb/mpq_tb_top.sv rtl/cfg/%.cfg
 	  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
 	  tb/build-model.sh $* trace $(BUILD)/vl/$*/trace rtl
 
-TB_BIN = $(BUILD)/vl/$(CONFIG)/plain/mpq-tb
+# The white-box build (the RTL's dbg_* ports): mpq-tb --whitebox.
+$(BUILD)/vl/%/wb/mpq-tb: $(TB_DEPS) rtl/cfg/%.cfg
+	@echo "verilator: $* (white-box)"
+	@TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
+	  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
+	  tb/build-model.sh $* wb $(BUILD)/vl/$*/wb rtl
+
+TB_BIN = $(BUILD)/vl/$(CONFIG)/$(if $(WHITEBOX),wb,plain)/mpq-tb
 TB_TRACE_BIN = $(BUILD)/vl/$(CONFIG)/trace/mpq-tb
-.PHONY: tb tb-trace sim wave
+TB_WB_BIN = $(BUILD)/vl/$(CONFIG)/wb/mpq-tb
+.PHONY: tb tb-trace tb-wb sim wave
 tb: $(TB_BIN)
 tb-trace: $(TB_TRACE_BIN)
+tb-wb: $(TB_WB_BIN)
 
-# make sim: the committed regression vectors of CONFIG plus a few lockstep layers (random
-# timing), or VEC=file, or SEED=n (lockstep with that seed).
+# The traced build is needed only to write the waveform of a mismatch: mpq-tb builds it on its
+# first mismatch with this command (make decides whether it is stale; flock keeps parallel
+# tests of one configuration from building it twice at once).
+tb_trace_build = --trace-build 'flock $(BUILD)/vl/.trace-$(1).lock env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+  $(MAKE) -s --no-print-directory BUILD=$(BUILD) SAN=$(SAN) VERILATOR=$(VERILATOR) $(BUILD)/vl/$(1)/trace/mpq-tb'
+
+# make sim's inputs are checked before anything is built or run: an unknown CONFIG, SEED
+# together with VEC, a VEC that is a folder or does not exist each stop make with one message.
+ifneq ($(filter sim wave tb tb-trace tb-wb,$(MAKECMDGOALS)),)
+ifeq ($(filter $(CONFIG),$(RTL_CFGS)),)
+$(error CONFIG=$(CONFIG): there is no rtl/cfg/$(CONFIG).cfg; the configurations are: $(RTL_CFGS))
+endif
+ifneq ($(and $(SEED),$(VEC)),)
+$(error SEED=$(SEED) and VEC=$(VEC) do not combine: SEED runs lockstep layers from that seed, VEC replays vector files; give one)
+endif
+ifneq ($(SEED),)
+ifneq ($(shell printf '%s' '$(SEED)' | tr -d 0-9),)
+$(error SEED=$(SEED) is not a non-negative integer)
+endif
+endif
+$(foreach v,$(VEC),$(if $(wildcard $(v)/.),$(error VEC=$(v) is a folder: give vector files, e.g. VEC="$(v)/$(CONFIG)-*.vec")))
+$(foreach v,$(VEC),$(if $(wildcard $(v)),,$(error VEC=$(v): no such file)))
+endif
+
+# make sim: the committed regression vectors of CONFIG (every edge case), then lockstep layers
+# of every kind for SIM_CYCLES cycles (random shapes, profiles, timing, early offers, resets
+# mid-layer, now and then a counter's full range: about 20 s), with a summary of what the
+# stimulus exercised; or VEC=file (replay only), or SEED=n (the lockstep part from seed n);
+# WHITEBOX=1 also compares the RTL's registers every cycle (the white-box build).
+SIM_CYCLES ?= 5000000
 SIM_VECS = $(if $(VEC),$(VEC),$(filter vectors/regress/$(CONFIG)-%,$(REGRESS_VECS)))
-SIM_ARGS = --config rtl/cfg/$(CONFIG).cfg --trace-dir $(TRACES) --junit $(BUILD)/sim-junit.xml
-sim: $(TB_BIN) $(TB_TRACE_BIN) $(GOLDEN_BIN)
+SIM_ARGS = --config rtl/cfg/$(CONFIG).cfg --trace-dir $(TRACES) --junit $(BUILD)/sim-junit.xml $(call tb_trace_build,$(CONFIG)) \
+  $(if $(WHITEBOX),--whitebox)
+SIM_LOCKSTEP = $(TB_BIN) lockstep --seed $(if $(SEED),$(SEED),1) --cycles $(SIM_CYCLES) -q --stats $(SIM_ARGS) \
+  --name $(CONFIG) --junit $(BUILD)/sim-junit-lockstep.xml
+sim: $(TB_BIN) $(GOLDEN_BIN)
 	@set -e; mkdir -p $(TRACES); \
 	if [ -n "$(SEED)" ]; then \
-	  $(TB_BIN) lockstep --seed $(SEED) --runs 8 $(SIM_ARGS); \
-	elif [ -n "$(SIM_VECS)" ]; then \
-	  $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG) && \
-	  $(TB_BIN) lockstep --seed 1 --runs 8 $(SIM_ARGS) --name $(CONFIG) --junit $(BUILD)/sim-junit-lockstep.xml; \
+	  $(SIM_LOCKSTEP); \
+	elif [ -n "$(VEC)" ]; then \
+	  $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG); \
 	else \
-	  mkdir -p $(BUILD)/sim-vectors; \
-	  $(GOLDEN_BIN) gen -q --config $(CONFIG) --seed 1 --m 16 --k 100 --n 20 --p-valid 0.8 --p-ready 0.7 \
-	    -o $(BUILD)/sim-vectors/$(CONFIG)-random.vec; \
-	  $(TB_BIN) replay $(BUILD)/sim-vectors/$(CONFIG)-random.vec $(SIM_ARGS) --name $(CONFIG) && \
-	  $(TB_BIN) lockstep --seed 1 --runs 8 $(SIM_ARGS) --name $(CONFIG) --junit $(BUILD)/sim-junit-lockstep.xml; \
+	  $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG) && \
+	  echo "lockstep: random layers for $(SIM_CYCLES) cycles from seed 1 (SEED=n for others)" && \
+	  $(SIM_LOCKSTEP); \
 	fi
 
-# make wave: open the newest mismatch trace.
+# make wave: the trace of the last mpq-tb run ($(TRACES)/last-run lists the trace folders that
+# run wrote; a run that passed wrote none), its report and its waveform.
 wave:
-	@last=$$(ls -td $(TRACES)/*/ 2>/dev/null | head -1); \
-	if [ -z "$$last" ]; then echo "make wave: no mismatch trace under $(TRACES)"; exit 1; fi; \
+	@if [ ! -f $(TRACES)/last-run ]; then echo "make wave: no run has written $(TRACES)/last-run yet (make sim)"; exit 1; fi; \
+	last=$$(sed -n 's/^trace: //p' $(TRACES)/last-run | head -n 1); \
+	if [ -z "$$last" ]; then echo "make wave: the last run passed, no mismatch trace:"; sed -n 's/^/  /p' $(TRACES)/last-run; exit 0; fi; \
 	echo "mismatch trace: $$last"; cat "$$last/report.txt"; \
 	if [ -n "$$DISPLAY" ] && ! command -v gtkwave >/dev/null 2>&1; then scripts/install-deps.sh wave || true; fi; \
 	if command -v gtkwave >/dev/null 2>&1 && [ -n "$$DISPLAY" ]; then gtkwave "$$last/wave.gtkw" & \
-	else echo "open it with: gtkwave $${last}wave.gtkw   (or: surfer $${last}wave.fst)"; fi
+	else echo "open it with: gtkwave $$last/wave.gtkw   (or: surfer $$last/wave.fst)"; fi
 
 # --- Co-simulation regression in `make test` --------------------------------------------------
 # Every configuration with committed vectors replays them; every configuration also runs
@@ -65,20 +104,21 @@ TB_LOCKSTEP_CFGS := $(RTL_CFGS)
 TB_SEED ?= 1000
 TB_RUNS ?= 200
 tb_bin = $(BUILD)/vl/$(1)/plain/mpq-tb
-tb_common = --config rtl/cfg/$(1).cfg --trace-dir $(TRACES) --junit $(BUILD)/junit/$(2).xml --name $(1) -q
+tb_common = --config rtl/cfg/$(1).cfg --trace-dir $(TRACES) --junit $(BUILD)/junit/$(2).xml --name $(1) -q \
+  $(call tb_trace_build,$(1))
 
 .PHONY: $(addprefix tb/regress/,$(TB_REGRESS_CFGS))
-$(addprefix tb/regress/,$(TB_REGRESS_CFGS)): tb/regress/%: $(BUILD)/vl/%/plain/mpq-tb $(BUILD)/vl/%/trace/mpq-tb
+$(addprefix tb/regress/,$(TB_REGRESS_CFGS)): tb/regress/%: $(BUILD)/vl/%/plain/mpq-tb
 	@mkdir -p $(BUILD)/junit
 	@scripts/check.sh $(BUILD)/results tb/regress/$* -- $(call tb_bin,$*) replay \
 	  $(filter vectors/regress/$*-%,$(REGRESS_VECS)) $(call tb_common,$*,regress-$*)
 
 .PHONY: $(addprefix tb/lockstep/,$(TB_LOCKSTEP_CFGS)) $(addprefix tb/backpressure/,$(TB_LOCKSTEP_CFGS))
-$(addprefix tb/lockstep/,$(TB_LOCKSTEP_CFGS)): tb/lockstep/%: $(BUILD)/vl/%/plain/mpq-tb $(BUILD)/vl/%/trace/mpq-tb
+$(addprefix tb/lockstep/,$(TB_LOCKSTEP_CFGS)): tb/lockstep/%: $(BUILD)/vl/%/plain/mpq-tb
 	@mkdir -p $(BUILD)/junit
 	@scripts/check.sh $(BUILD)/results tb/lockstep/$* -- $(call tb_bin,$*) lockstep \
 	  --seed $(TB_SEED) --runs $(TB_RUNS) $(call tb_common,$*,lockstep-$*)
-$(addprefix tb/backpressure/,$(TB_LOCKSTEP_CFGS)): tb/backpressure/%: $(BUILD)/vl/%/plain/mpq-tb $(BUILD)/vl/%/trace/mpq-tb
+$(addprefix tb/backpressure/,$(TB_LOCKSTEP_CFGS)): tb/backpressure/%: $(BUILD)/vl/%/plain/mpq-tb
 	@mkdir -p $(BUILD)/junit
 	@scripts/check.sh $(BUILD)/results tb/backpressure/$* -- $(call tb_bin,$*) lockstep \
 	  --seed $$(( $(TB_SEED) + 5000 )) --runs $(TB_RUNS) --p-valid 0.4 --p-ready 0.25 $(call tb_common,$*,backpressure-$*)
@@ -98,3 +138,10 @@ TEST_TARGETS += tb/bad-input
 tb/assertions: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/check.sh $(BUILD)/results tb/assertions -- tb/tests/assertions.sh $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/tmp/tb-assertions
 TEST_TARGETS += tb/assertions
+
+# What a user types wrongly (options, make variables, configurations) is refused, exit 2.
+.PHONY: tb/user-input
+tb/user-input: $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results tb/user-input -- tb/tests/user-input.sh \
+	  $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN) $(BUILD)/tmp/tb-user-input
+TEST_TARGETS += tb/user-input

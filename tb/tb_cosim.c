@@ -3,12 +3,13 @@
 #include "tb_cosim.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "mpq.h"
 
 const char *const tb_port_names[TB_P_COUNT] = {
     "cfg_ready_o", "wgt_ready_o", "act_ready_o", "out_valid_o", "out_data_o",
-    "busy_o", "done_o", "ovf_o", "assertion",
+    "busy_o", "done_o", "ovf_o", "assertion", "accumulator", "rq1", "rq2",
 };
 
 uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
@@ -33,9 +34,22 @@ uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_o
     return m;
 }
 
+uint32_t tb_compare_regs(const mpq_hwcfg *hw, const mpq_cm_regs *e, const mpq_cm_regs *a)
+{
+    uint32_t m = 0;
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        m |= (uint32_t)(e->acc[l] != a->acc[l]) << TB_P_ACC;
+        m |= (uint32_t)(e->rq1_valid && e->rq1[l] != a->rq1[l]) << TB_P_RQ1;
+        m |= (uint32_t)(e->rq2_valid && e->rq2[l] != a->rq2[l]) << TB_P_RQ2;
+    }
+    m |= (uint32_t)(e->rq1_valid != a->rq1_valid) << TB_P_RQ1;
+    m |= (uint32_t)(e->rq2_valid != a->rq2_valid) << TB_P_RQ2;
+    return m;
+}
+
 int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen)
 {
-    mpq_dut *probe = mpq_dut_new();
+    mpq_dut *probe = mpq_dut_new(1);
     if (!probe) {
         snprintf(err, errlen, "out of memory for the DUT");
         return 2;
@@ -51,12 +65,18 @@ int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen)
     return 0;
 }
 
-int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, const char *what, char *err, size_t errlen)
+int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_seed,
+                  const char *what, char *err, size_t errlen)
 {
-    c->dut = NULL;
+    memset(c, 0, sizeof *c);
     c->hw = *hw;
-    c->cycle = 0;
     c->traced = mpq_dut_traced();
+    c->whitebox = whitebox;
+    if (whitebox && !mpq_dut_whitebox()) {
+        snprintf(err, errlen, "--whitebox needs the white-box build of the testbench "
+                 "(build/vl/<config>/wb/mpq-tb: make tb-wb CONFIG=...)");
+        return 2;
+    }
     mpq_hwcfg rtl;
     if (tb_rtl_config(&rtl, err, errlen) != 0)
         return 2;
@@ -68,9 +88,13 @@ int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, const char *what, char *err,
                  what, mpq_hwcfg_str(hw, a, sizeof a), mpq_hwcfg_str(&rtl, b, sizeof b));
         return 2;
     }
-    c->dut = mpq_dut_new();
+    c->dut = mpq_dut_new(init_seed);
     if (!c->dut) {
         snprintf(err, errlen, "out of memory for the DUT");
+        return 2;
+    }
+    if ((c->whitebox || c->traced) && mpq_cm_new(hw, &c->shadow, err, errlen) != 0) {
+        tb_cosim_close(c);
         return 2;
     }
     return 0;
@@ -79,18 +103,34 @@ int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, const char *what, char *err,
 void tb_cosim_close(tb_cosim *c)
 {
     mpq_dut_free(c->dut);
+    mpq_cm_free(c->shadow);
     c->dut = NULL;
+    c->shadow = NULL;
 }
 
 uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
 {
     mpq_dut_eval(c->dut, in, act);
     uint32_t mis = tb_compare(&c->hw, exp, act);
-    if (c->traced)
-        mpq_dut_set_expected(c->dut, exp, mis, c->cycle);
+    if (c->shadow) {
+        mpq_cm_where_get(c->shadow, &c->where);
+        if (c->traced) { /* this cycle's registers beside the RTL's */
+            mpq_cm_regs now;
+            mpq_cm_regs_get(c->shadow, &now);
+            mpq_dut_set_expected(c->dut, &c->hw, exp, &now, mis, c->cycle);
+        }
+    }
     mpq_dut_tick(c->dut);
     if (mpq_dut_assert_failed(c->dut))
         mis |= 1u << TB_P_ASSERT;
+    if (c->whitebox) { /* the registers the edge left, in both */
+        mpq_cm_tick(c->shadow, in);
+        mpq_cm_regs_get(c->shadow, &c->exp_regs);
+        mpq_dut_regs(c->dut, &c->hw, &c->act_regs);
+        mis |= tb_compare_regs(&c->hw, &c->exp_regs, &c->act_regs);
+    } else if (c->shadow) {
+        mpq_cm_tick(c->shadow, in);
+    }
     c->cycle++;
     return mis;
 }

@@ -4,6 +4,12 @@
  * step() + get_errors()): apply the cycle's inputs, compare every output port with the
  * expected value, clock, and report which ports (and whether an SV assertion) failed.
  * The one per-cycle step of mpq-tb and of the Fashion-MNIST RTL runner.
+ *
+ * White-box mode (a white-box build, mpq-tb --whitebox) also runs a golden cycle model on the
+ * same inputs (the shadow model) and compares the RTL's internal registers with it after every
+ * edge: every lane's accumulator, rq1, rq2 (XiangShan difftest's state comparison). A bug then
+ * shows in the cycle it acts, not when its value reaches out_data_o. The traced build runs the
+ * shadow model too, to show its registers in the waveform beside the RTL's.
  */
 #ifndef TB_COSIM_H
 #define TB_COSIM_H
@@ -11,38 +17,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mpq_cycle.h"
 #include "mpq_dut.h"
 #include "mpq_hw.h"
 
-/* Output ports compared every cycle; bit i of a mismatch mask. */
+/* What is compared every cycle; bit i of a mismatch mask. The first nine are ports (and the
+ * RTL's assertions); the last three the white-box registers. */
 enum {
     TB_P_CFG_READY = 0, TB_P_WGT_READY, TB_P_ACT_READY, TB_P_OUT_VALID, TB_P_OUT_DATA,
-    TB_P_BUSY, TB_P_DONE, TB_P_OVF, TB_P_ASSERT, TB_P_COUNT
+    TB_P_BUSY, TB_P_DONE, TB_P_OVF, TB_P_ASSERT, TB_P_ACC, TB_P_RQ1, TB_P_RQ2, TB_P_COUNT
 };
 extern const char *const tb_port_names[TB_P_COUNT];
+#define TB_P_WHITEBOX ((1u << TB_P_ACC) | (1u << TB_P_RQ1) | (1u << TB_P_RQ2))
 
 /* The ports where actual output a differs from expected e, a bit per TB_P_* (TB_P_ASSERT is
  * the caller's). out_data_o is compared only while out_valid_o is expected (the contract's
  * don't-care), and only within its OutW bits. */
 uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a);
+/* The white-box registers that differ: TB_P_ACC (any lane's accumulator), TB_P_RQ1 / TB_P_RQ2
+ * (a valid bit, or a lane's data while the stage is valid). */
+uint32_t tb_compare_regs(const mpq_hwcfg *hw, const mpq_cm_regs *e, const mpq_cm_regs *a);
 
 typedef struct tb_cosim {
     mpq_dut *dut;
     mpq_hwcfg hw;
     uint64_t cycle;   /* cycles stepped */
     int traced;       /* the traced build: expected values and flags go to the waveform */
+    int whitebox;     /* compare the white-box registers every cycle */
+    mpq_cm *shadow;   /* the golden cycle model on the same inputs (whitebox or traced) */
+    /* The last step, for reports: where the shadow model was in it, and the registers the
+     * edge that ended it left in the model (expected) and in the RTL (actual). */
+    mpq_cm_where where;
+    mpq_cm_regs exp_regs, act_regs;
 } tb_cosim;
 
 /* The configuration the RTL of this binary was built with (its hwcfg_o port). Returns 0, or
  * 2 with err saying why (out of memory, another contract version). */
 int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen);
-/* A DUT in its power-on state whose RTL must have been built with hw (what: the vector file
- * or test that asks for it, named in the message). Returns 0, or 2 with err. */
-int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, const char *what, char *err, size_t errlen);
+/* A DUT in its power-on state (random bits from init_seed in its registers) whose RTL must
+ * have been built with hw (what: the vector file or test that asks for it, named in the
+ * message); whitebox: compare the white-box registers (the binary must be a white-box build).
+ * Returns 0, or 2 with err. */
+int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_seed,
+                  const char *what, char *err, size_t errlen);
 void tb_cosim_close(tb_cosim *c);
 /* One cycle: inputs in, outputs into act, compared with exp, then the rising edge. Returns
- * the mismatch mask: tb_compare's bits, and TB_P_ASSERT when an SV assertion failed at the
- * edge that ended the cycle (assertions belong to the cycle whose edge raised them). */
+ * the mismatch mask: tb_compare's bits, TB_P_ASSERT when an SV assertion failed at the edge
+ * that ended the cycle (assertions belong to the cycle whose edge raised them), and in
+ * white-box mode the registers that differ after that edge. */
 uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mpq.h"
 
@@ -19,26 +20,37 @@ void tb_usage(FILE *f)
             "every cycle. replay reads vector files (mpq-golden gen); lockstep runs the golden\n"
             "cycle model in this process on random layers (no file).\n"
             "\n"
-            "lockstep layer options (default: random per run, from the run's seed):\n"
+            "lockstep layer and timing options (default: random per run, from the run's seed:\n"
+            "shapes mostly small, now and then M = 65535, K = KMax, many tiles or K <= KLanes;\n"
+            "valid/ready probabilities 1..0.25; beats mostly offered early; now and then a reset\n"
+            "in the middle of the layer):\n"
             "  --seed S          first layer seed (default: from the clock, printed); run i uses S+i\n"
             "  --runs R          number of layers (default 1)   --cycles N  run layers until N cycles\n"
             "  --m M --k K --n N shape         --hp-n N  sparse weights per group\n"
             "  --acc sat|wrap    accumulator   --profile random|overflow|requant-edge|zero-tern|\n"
             "                                  max-sparse|acc-edge\n"
-            "  --p-valid P       source valid probability (default 0.9)\n"
-            "  --p-ready P       out_ready probability (default 0.9)\n"
+            "  --p-valid P       source valid probability     --p-ready P  out_ready probability\n"
+            "  --offer early|late  beats offered as soon as the driver has them, or per tile\n"
+            "  --mid-reset on|off  a reset with rows in flight, then the layer anew\n"
+            "  --stats           print what the stimulus exercised (rounding ties, accumulator\n"
+            "                    bounds, overflows, back-pressure, ...), summed over the runs\n"
             "options:\n"
             "  --max-mismatches N  stop a test after N mismatching cycles (default 1)\n"
             "  --trace-dir DIR     mismatch traces go to DIR/<test>/ (default build/traces)\n"
             "  --window-before N --window-after N  waveform window around the first mismatch\n"
             "                      (default 200 and 20 cycles)\n"
             "  --trace-bin PATH    traced build of this testbench (default: ../trace/mpq-tb)\n"
+            "  --trace-build CMD   shell command that builds (or brings up to date) the traced\n"
+            "                      build; run once, on the first mismatch (make passes it)\n"
             "  --junit FILE        JUnit XML, one testcase per vector file or lockstep run\n"
             "  --config FILE       rtl/cfg/NAME.cfg this RTL must have been built with\n"
             "  --name NAME         test name prefix (default: the file name or lockstep-<seed>)\n"
             "  -q                  only failures and the summary\n"
             "  --source-thread on|off  read the file / run the golden model in a second thread,\n"
             "                      ahead of the DUT (default: on when more than one CPU is online)\n"
+            "  --whitebox          white-box build only: also compare every lane's accumulator,\n"
+            "                      rq1 and rq2 with the golden cycle model after every edge,\n"
+            "                      so a bug is reported in the cycle it acts\n"
             "  --inject-hold       change a waiting activation beat once before its handshake\n"
             "                      (a stream-rule violation the RTL's assertions must report)\n"
             "  --bare R            benchmark limit: replay one file's inputs from memory R times,\n"
@@ -56,6 +68,19 @@ static int parse_u64(const char *opt, const char *s, uint64_t *v)
         return -1;
     }
     *v = x;
+    return 0;
+}
+
+/* An integer option within lo..hi; the message names the option and the range. */
+static int parse_range(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+    if (parse_u64(opt, s, v) != 0)
+        return -1;
+    if (*v < lo || *v > hi) {
+        fprintf(stderr, "mpq-tb: %s: %s is outside %llu..%llu\n", opt, s, (unsigned long long)lo,
+                (unsigned long long)hi);
+        return -1;
+    }
     return 0;
 }
 
@@ -83,8 +108,10 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
     o->runs = 1;
     o->layer.acc = -1;
     o->layer.profile = -1;
-    o->layer.p_valid = 0.9;
-    o->layer.p_ready = 0.9;
+    o->layer.p_valid = -1.0; /* random per run */
+    o->layer.p_ready = -1.0;
+    o->layer.offer_early = -1;
+    o->layer.mid_reset = -1;
     o->max_mismatches = 1;
     o->source_thread = -1;
     o->trace_dir = "build/traces";
@@ -104,6 +131,7 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
         fprintf(stderr, "mpq-tb: unknown mode `%s` (replay or lockstep); see --help\n", argv[1]);
         return 2;
     }
+    const char *lockstep_opt = NULL; /* the first option given that only lockstep takes */
     o->files = calloc((size_t)argc, sizeof *o->files);
     if (!o->files) {
         fprintf(stderr, "mpq-tb: out of memory\n");
@@ -124,6 +152,14 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
             o->inject_hold = 1;
             continue;
         }
+        if (!strcmp(a, "--whitebox")) {
+            o->whitebox = 1;
+            continue;
+        }
+        if (!strcmp(a, "--stats")) {
+            o->stats = 1;
+            continue;
+        }
         if (a[0] != '-') {
             if (!o->replay) {
                 fprintf(stderr, "mpq-tb: lockstep takes no file (`%s`)\n", a);
@@ -137,10 +173,23 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
             return 2;
         }
         const char *val = argv[++i];
+        static const char *const lockstep_only[] = {"--seed", "--runs", "--cycles", "--m", "--k",
+                                                     "--n", "--hp-n", "--acc", "--profile",
+                                                     "--p-valid", "--p-ready", "--offer",
+                                                     "--mid-reset"};
+        for (size_t j = 0; j < sizeof lockstep_only / sizeof lockstep_only[0]; j++)
+            if (!lockstep_opt && !strcmp(a, lockstep_only[j]))
+                lockstep_opt = lockstep_only[j];
 #define U64(field)                          \
     do {                                    \
         if (parse_u64(a, val, &v)) return 2; \
         field = v;                          \
+    } while (0)
+/* An unsigned option within lo..hi (the message names it and the range). */
+#define RANGE(field, lo, hi)                               \
+    do {                                                   \
+        if (parse_range(a, val, (lo), (hi), &v)) return 2; \
+        field = (unsigned)v;                               \
     } while (0)
         if (!strcmp(a, "--seed")) {
             U64(o->seed);
@@ -153,14 +202,14 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
             }
         } else if (!strcmp(a, "--cycles")) {
             U64(o->min_cycles);
-        } else if (!strcmp(a, "--m")) {
-            U64(o->layer.m);
+        } else if (!strcmp(a, "--m")) { /* 0 would be "random": not a shape */
+            RANGE(o->layer.m, 1, 65535);
         } else if (!strcmp(a, "--k")) {
-            U64(o->layer.k);
+            RANGE(o->layer.k, 1, 65535);
         } else if (!strcmp(a, "--n")) {
-            U64(o->layer.n);
+            RANGE(o->layer.n, 1, 1000000);
         } else if (!strcmp(a, "--hp-n")) {
-            U64(o->layer.hp_n);
+            RANGE(o->layer.hp_n, 0, 64);
             o->layer.have_hp_n = 1;
         } else if (!strcmp(a, "--acc")) {
             if (strcmp(val, "sat") && strcmp(val, "wrap")) {
@@ -175,6 +224,18 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
                 return 2;
             }
             o->layer.profile = (int)p;
+        } else if (!strcmp(a, "--offer")) {
+            if (strcmp(val, "early") && strcmp(val, "late")) {
+                fprintf(stderr, "mpq-tb: --offer: `%s` is not early or late\n", val);
+                return 2;
+            }
+            o->layer.offer_early = !strcmp(val, "early");
+        } else if (!strcmp(a, "--mid-reset")) {
+            if (strcmp(val, "on") && strcmp(val, "off")) {
+                fprintf(stderr, "mpq-tb: --mid-reset: `%s` is not on or off\n", val);
+                return 2;
+            }
+            o->layer.mid_reset = !strcmp(val, "on");
         } else if (!strcmp(a, "--p-valid")) {
             if (parse_prob(a, val, &o->layer.p_valid)) return 2;
         } else if (!strcmp(a, "--p-ready")) {
@@ -192,6 +253,8 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
             o->trace_dir = val;
         } else if (!strcmp(a, "--trace-bin")) {
             o->trace_bin = val;
+        } else if (!strcmp(a, "--trace-build")) {
+            o->trace_build = val;
         } else if (!strcmp(a, "--window-before")) {
             U64(o->before);
         } else if (!strcmp(a, "--window-after")) {
@@ -215,6 +278,7 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
             return 2;
         }
 #undef U64
+#undef RANGE
     }
     if (o->bare_repeat && (!o->replay || o->nfiles != 1)) {
         fprintf(stderr, "mpq-tb: --bare takes replay of exactly one file\n");
@@ -222,6 +286,19 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
     }
     if (o->replay && o->nfiles == 0) {
         fprintf(stderr, "mpq-tb: replay needs at least one vector file\n");
+        return 2;
+    }
+    for (int i = 0; i < o->nfiles; i++) {
+        struct stat st;
+        if (stat(o->files[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "mpq-tb: %s is a folder; replay takes vector files (e.g. %s/*.vec)\n",
+                    o->files[i], o->files[i]);
+            return 2;
+        }
+    }
+    if (o->replay && lockstep_opt) {
+        fprintf(stderr, "mpq-tb: %s is a lockstep option; replay takes the layer and its timing "
+                "from the vector file\n", lockstep_opt);
         return 2;
     }
     if (o->trace_mode && !o->trace_out) {

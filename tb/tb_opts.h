@@ -21,10 +21,13 @@ typedef struct tb_opts {
     /* both */
     uint64_t bare_repeat;       /* --bare R: the benchmark's bare loop, R passes */
     int inject_hold;            /* --inject-hold: break the stream rules once */
+    int whitebox;               /* --whitebox: compare the RTL's registers every cycle too */
+    int stats;                  /* --stats: print what the stimulus exercised */
     int source_thread;          /* -1 auto, 0 off, 1 on */
     unsigned max_mismatches;
     const char *trace_dir;      /* parent of per-test trace folders */
     const char *trace_bin;
+    const char *trace_build;    /* shell command that builds trace_bin, run on the first mismatch */
     const char *junit;
     const char *config_file;
     const char *name;           /* test name prefix */

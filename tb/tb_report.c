@@ -94,6 +94,36 @@ static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size
         snprintf(buf + n, len - n, "; on out_data_o: row m=%ld", w->out_row);
 }
 
+/* White-box register p (TB_P_ACC, TB_P_RQ1, TB_P_RQ2) after the edge that ended the cycle:
+ * the lanes that differ, with the step that edge took. */
+static void reg_lines(FILE *f, const tb_result *r, const tb_mismatch *m, unsigned p)
+{
+    const mpq_hwcfg *hw = &r->h.hw;
+    const mpq_cm_regs *e = &m->exp_regs, *a = &m->act_regs;
+    const mpq_cm_where *w = &m->where;
+    const char *what = p == TB_P_ACC ? "accumulator (acc_q)" : p == TB_P_RQ1 ? "rq1 (row_q)"
+                                                                             : "rq2 (high product)";
+    int ev = p == TB_P_RQ1 ? e->rq1_valid : e->rq2_valid, av = p == TB_P_RQ1 ? a->rq1_valid : a->rq2_valid;
+    if (p != TB_P_ACC && ev != av)
+        fprintf(f, "  register %s valid: expected %d, actual %d\n", what, ev, av);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        int64_t x = p == TB_P_ACC ? e->acc[l] : p == TB_P_RQ1 ? e->rq1[l] : e->rq2[l];
+        int64_t y = p == TB_P_ACC ? a->acc[l] : p == TB_P_RQ1 ? a->rq1[l] : a->rq2[l];
+        if (x == y || (p != TB_P_ACC && !ev))
+            continue;
+        fprintf(f, "    lane %u = output channel n=%u: %s after this cycle's edge", l,
+                channel_of(r, m, l), what);
+        if (p == TB_P_ACC && m->have_where && w->state == MPQ_ST_RUN && m->in.act_valid) {
+            unsigned k1 = w->slice * hw->klanes + hw->klanes - 1;
+            if (k1 >= w->k_len)
+                k1 = w->k_len - 1;
+            fprintf(f, " (the step of row m=%u, k slice %u: k=%u..%u)", w->row, w->slice,
+                    w->slice * hw->klanes, k1);
+        }
+        fprintf(f, ": expected %" PRId64 ", actual %" PRId64 "\n", x, y);
+    }
+}
+
 /* Per-port lines of one mismatching cycle. */
 static void port_lines(FILE *f, const tb_result *r, const tb_mismatch *m)
 {
@@ -133,6 +163,12 @@ static void port_lines(FILE *f, const tb_result *r, const tb_mismatch *m)
         case TB_P_ASSERT:
             fprintf(f, "  an SV assertion of the DUT failed in this cycle (Verilator's message is "
                        "printed above it)\n");
+            break;
+        case TB_P_ACC:
+        case TB_P_RQ1:
+        case TB_P_RQ2:
+            if (m->have_regs)
+                reg_lines(f, r, m, p);
             break;
         default: {
             const uint8_t *ev = NULL, *av = NULL;
@@ -280,7 +316,8 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
                     mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits) !=
                         mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
         int d_ovf = (m->ports >> TB_P_OVF & 1u) && ((m->exp.ovf ^ m->act.ovf) >> l & 1u);
-        if (!d_out && !d_ovf)
+        int d_acc = m->have_regs && m->exp_regs.acc[l] != m->act_regs.acc[l];
+        if (!d_out && !d_ovf && !d_acc)
             continue;
         fprintf(f, "%s{\"lane\": %u, \"channel\": %u", first ? "" : ", ", l, channel_of(r, m, l));
         if (d_out)
@@ -290,6 +327,9 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
         if (d_ovf)
             fprintf(f, ", \"ovf_expected\": %u, \"ovf_actual\": %u", (unsigned)(m->exp.ovf >> l & 1u),
                     (unsigned)(m->act.ovf >> l & 1u));
+        if (d_acc)
+            fprintf(f, ", \"acc_expected\": %" PRId64 ", \"acc_actual\": %" PRId64, m->exp_regs.acc[l],
+                    m->act_regs.acc[l]);
         fprintf(f, "}");
         first = 0;
     }
@@ -375,6 +415,28 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
         fprintf(f, "@28\n%s.ovf_o\n%s.exp_ovf\n", t, t);
     fprintf(f, "@200\n-inputs\n@28\n%s.cfg_valid_i\n%s.wgt_valid_i\n%s.act_valid_i\n", t, t, t);
     fprintf(f, "@22\n%s.cfg_data_i[%u:0]\n%s.wgt_data_i[%u:0]\n%s.act_data_i[%u:0]\n", t, cw - 1, t, ww - 1, t, aw - 1);
+    /* The lanes' registers, golden beside DUT (the lanes named by the first mismatch first):
+     * an accumulate bug shows in acc, a requantization bug in rq2 or only on out_data_o. */
+    fprintf(f, "@200\n-registers: golden | DUT (signed)\n");
+    const tb_mismatch *m = &r->mis[0];
+    unsigned shown = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned l = 0; l < hw->lanes && shown < 8; l++) {
+            int named = (m->ports >> TB_P_OUT_DATA & 1u) &&
+                        mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits) !=
+                            mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
+            named |= (int)((m->exp.ovf ^ m->act.ovf) >> l & 1u);
+            named |= m->have_regs && (m->exp_regs.acc[l] != m->act_regs.acc[l] ||
+                                      m->exp_regs.rq2[l] != m->act_regs.rq2[l]);
+            if (named != (pass == 0))
+                continue;
+            fprintf(f, "@424\n%s.lane_acc_exp[%u][%u:0]\n%s.lane_acc_dut[%u][%u:0]\n", t, l,
+                    hw->acc_bits - 1, t, l, hw->acc_bits - 1);
+            fprintf(f, "%s.lane_rq2_exp[%u][31:0]\n%s.lane_rq2_dut[%u][31:0]\n", t, l, t, l);
+            shown++;
+        }
+    }
+    fprintf(f, "@28\n%s.exp_rq1_valid\n%s.dbg_rq1_valid_o\n%s.exp_rq2_valid\n%s.dbg_rq2_valid_o\n", t, t, t, t);
     fprintf(f, "@200\n-DUT state\n@24\n%s.dut.state_q[1:0]\n%s.dut.row_q[15:0]\n%s.dut.slice_q[15:0]\n", t, t, t);
     fprintf(f, "@28\n%s.dut.rq1_valid_q\n%s.dut.rq2_valid_q\n%s.dut.out_valid_q\n", t, t, t);
     return close_tmp(f, tmp, fin);

@@ -21,6 +21,8 @@ typedef struct tb_mismatch {
     mpq_port_out exp, act;
     mpq_cm_where where;
     int have_where;
+    mpq_cm_regs exp_regs, act_regs; /* white-box mode: the registers after the cycle's edge */
+    int have_regs;
 } tb_mismatch;
 
 typedef struct tb_result {

@@ -23,6 +23,13 @@ static int no_where(const tb_source *s, mpq_cm_where *w)
     return 0;
 }
 
+static int no_stats(const tb_source *s, mpq_gen_stats *st)
+{
+    (void)s;
+    (void)st;
+    return 0;
+}
+
 /* ---- replay: a vector file ---------------------------------------------------------------- */
 typedef struct replay_source {
     tb_source base;
@@ -42,7 +49,7 @@ static void replay_close(tb_source *s)
     mpq_vec_reader_close(((replay_source *)s)->r);
     free(s);
 }
-static const tb_source_ops replay_ops = {replay_next, no_where, replay_error, replay_close};
+static const tb_source_ops replay_ops = {replay_next, no_where, replay_error, no_stats, replay_close};
 
 int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen)
 {
@@ -84,6 +91,11 @@ static const char *lockstep_error(const tb_source *s)
 {
     return mpq_gen_error(((const lockstep_source *)s)->g);
 }
+static int lockstep_stats(const tb_source *s, mpq_gen_stats *st)
+{
+    mpq_gen_stats_get(((const lockstep_source *)s)->g, st);
+    return 1;
+}
 static void lockstep_close(tb_source *s)
 {
     lockstep_source *l = (lockstep_source *)s;
@@ -92,23 +104,50 @@ static void lockstep_close(tb_source *s)
     free(l);
 }
 static const tb_source_ops lockstep_ops = {lockstep_next, lockstep_where, lockstep_error,
-                                           lockstep_close};
+                                           lockstep_stats, lockstep_close};
 
-/* The layer options of run `seed`: what a gives, the rest drawn from the seed. */
-static void lockstep_layer_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64_t seed,
-                                mpq_layer_opts *lo)
+/* The layer and timing options of run `seed`: what a gives, the rest drawn from the seed. */
+static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64_t seed,
+                          mpq_layer_opts *lo, mpq_timing_opts *to)
 {
     uint64_t z = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
 #define PICK(n) ((unsigned)((z = z * 6364136223846793005ull + 1442695040888963407ull) >> 33) % (n))
     memset(lo, 0, sizeof *lo);
     lo->seed = seed;
-    lo->m = a->m ? a->m : 1 + PICK(16);
-    unsigned kcap = hw->kmax < 400 ? hw->kmax : 400;
-    lo->k = a->k ? a->k : (PICK(8) == 0 ? hw->kmax : 1 + PICK(kcap));
-    lo->n = a->n ? a->n : 1 + PICK(2 * hw->lanes + 2);
+    /* The shape: mostly small; now and then one counter's whole range. */
+    unsigned size = PICK(40), kcap = hw->kmax < 400 ? hw->kmax : 400;
+    unsigned m = 1 + PICK(16), k = 1 + PICK(kcap), n = 1 + PICK(2 * hw->lanes + 2);
+    if (size == 0) {          /* every row index: M = 65535, a row per cycle */
+        m = 65535;
+        k = 1 + PICK(hw->klanes);
+        n = 1 + PICK(hw->lanes);
+    } else if (size == 1) {   /* many tiles */
+        unsigned tiles = 20 + PICK(21), short_by = PICK(hw->lanes);
+        n = hw->lanes * tiles - short_by;
+        k = 1 + PICK(4 * hw->klanes < hw->kmax ? 4 * hw->klanes : hw->kmax);
+    } else if (size < 7) {    /* K = KMax: every weight-buffer entry and slice index */
+        k = hw->kmax;
+    } else if (size < 13) {   /* K <= KLanes: a row finishes in every step */
+        k = 1 + PICK(hw->klanes);
+        m = 1 + PICK(64);
+    }
+    lo->m = a->m ? a->m : m;
+    lo->k = a->k ? a->k : k;
+    lo->n = a->n ? a->n : n;
     lo->hp_n = a->have_hp_n ? a->hp_n : PICK(hw->hp_per_group + 1);
     lo->acc_sat = a->acc >= 0 ? a->acc : (int)PICK(2);
     lo->profile = a->profile >= 0 ? (mpq_profile)a->profile : (mpq_profile)PICK(MPQ_PROF_COUNT);
+    /* The timing: the rule every tool shares, then this run's probabilities and events. */
+    static const double pv[] = {1.0, 0.9, 0.7, 0.4}, pr[] = {1.0, 0.9, 0.5, 0.25};
+    double p_valid = pv[PICK(4)], p_ready = pr[PICK(4)];
+    mpq_timing_default(seed, a->p_valid > 0 ? a->p_valid : p_valid, a->p_ready > 0 ? a->p_ready : p_ready, to);
+    unsigned early = PICK(4) != 0, reset = PICK(8) == 0;
+    to->offer_early = a->offer_early >= 0 ? a->offer_early : (int)early;
+    if (a->mid_reset > 0 || (a->mid_reset < 0 && reset)) {
+        /* Somewhere in the layer's first tile or so: rows in flight. */
+        uint64_t span = 8 + (uint64_t)((lo->k + hw->klanes - 1) / hw->klanes) * (lo->m < 64 ? lo->m : 64);
+        to->reset_at = 3 + (uint64_t)PICK((unsigned)(span < 100000 ? span : 100000));
+    }
 #undef PICK
 }
 
@@ -117,9 +156,8 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t 
 {
     *out = NULL;
     mpq_layer_opts lo;
-    lockstep_layer_opts(a, hw, seed, &lo);
     mpq_timing_opts to;
-    mpq_timing_default(seed, a->p_valid, a->p_ready, &to);
+    lockstep_opts(a, hw, seed, &lo, &to);
     lockstep_source *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "lockstep: out of memory");
@@ -144,8 +182,9 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t 
     h->k = lo.k;
     h->n = lo.n;
     h->acc_sat = (uint32_t)lo.acc_sat;
-    snprintf(h->source, sizeof h->source, "lockstep:%s hp-n=%u p-valid=%g p-ready=%g",
-             mpq_profile_name(lo.profile), lo.hp_n, to.p_valid, to.p_ready);
+    snprintf(h->source, sizeof h->source, "lockstep:%s hp-n=%u p-valid=%g p-ready=%g offer=%s%s",
+             mpq_profile_name(lo.profile), lo.hp_n, to.p_valid, to.p_ready,
+             to.offer_early ? "early" : "late", to.reset_at ? " mid-layer-reset" : "");
     *out = &s->base;
     return 0;
 }
@@ -193,10 +232,22 @@ int tb_lockstep_argv(const tb_lockstep_args *a, uint64_t seed, const char **argv
         ARG("--profile");
         ARG("%s", mpq_profile_name((mpq_profile)a->profile));
     }
-    ARG("--p-valid");
-    ARG("%.17g", a->p_valid);
-    ARG("--p-ready");
-    ARG("%.17g", a->p_ready);
+    if (a->p_valid > 0) {
+        ARG("--p-valid");
+        ARG("%.17g", a->p_valid);
+    }
+    if (a->p_ready > 0) {
+        ARG("--p-ready");
+        ARG("%.17g", a->p_ready);
+    }
+    if (a->offer_early >= 0) {
+        ARG("--offer");
+        ARG("%s", a->offer_early ? "early" : "late");
+    }
+    if (a->mid_reset >= 0) {
+        ARG("--mid-reset");
+        ARG("%s", a->mid_reset ? "on" : "off");
+    }
 #undef ARG
     argv[n] = NULL;
     return n;
@@ -235,6 +286,11 @@ static const char *threaded_error(const tb_source *s)
 {
     return tb_source_error(((const threaded_source *)s)->inner);
 }
+static int threaded_stats(const tb_source *s, mpq_gen_stats *st)
+{
+    /* Only after next() returned 0: the producer has finished with the source. */
+    return tb_source_stats(((const threaded_source *)s)->inner, st);
+}
 static void threaded_close(tb_source *s)
 {
     threaded_source *t = (threaded_source *)s;
@@ -243,7 +299,7 @@ static void threaded_close(tb_source *s)
     free(t);
 }
 static const tb_source_ops threaded_ops = {threaded_next, threaded_where, threaded_error,
-                                           threaded_close};
+                                           threaded_stats, threaded_close};
 
 tb_source *tb_source_threaded(tb_source *inner)
 {
@@ -297,12 +353,16 @@ static const char *hold_error(const tb_source *s)
 {
     return tb_source_error(((const hold_source *)s)->inner);
 }
+static int hold_stats(const tb_source *s, mpq_gen_stats *st)
+{
+    return tb_source_stats(((const hold_source *)s)->inner, st);
+}
 static void hold_close(tb_source *s)
 {
     tb_source_close(((hold_source *)s)->inner);
     free(s);
 }
-static const tb_source_ops hold_ops = {hold_next, hold_where, hold_error, hold_close};
+static const tb_source_ops hold_ops = {hold_next, hold_where, hold_error, hold_stats, hold_close};
 
 tb_source *tb_source_inject_hold(tb_source *inner)
 {

@@ -32,6 +32,9 @@ typedef struct tb_source_ops {
     int (*where)(const tb_source *s, mpq_cm_where *w);
     /* Why next() failed. */
     const char *(*error)(const tb_source *s);
+    /* What the stimulus exercised (lockstep: the generator's counts), once next() returned 0:
+     * 1 with *st filled, 0 when this source has none (replay). */
+    int (*stats)(const tb_source *s, mpq_gen_stats *st);
     /* Frees the source (and the one it wraps). */
     void (*close)(tb_source *s);
 } tb_source_ops;
@@ -49,6 +52,7 @@ static inline int tb_source_next(tb_source *s, mpq_port_in *in, mpq_port_out *ex
 }
 static inline int tb_source_where(const tb_source *s, mpq_cm_where *w) { return s->ops->where(s, w); }
 static inline const char *tb_source_error(const tb_source *s) { return s->ops->error(s); }
+static inline int tb_source_stats(const tb_source *s, mpq_gen_stats *st) { return s->ops->stats(s, st); }
 /* NULL is fine. */
 void tb_source_close(tb_source *s);
 
@@ -56,14 +60,19 @@ void tb_source_close(tb_source *s);
 int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen);
 
 /* The layer and timing options of lockstep run `seed` (mpq-tb lockstep): each option given is
- * used as it is, the others are drawn from the seed. */
+ * used as it is, the others are drawn from the seed: shapes mostly small, now and then a
+ * counter's full range (M = 65535, K = KMax, many tiles) or K <= KLanes (a row every cycle);
+ * valid and ready probabilities from 1 down to 0.25; beats mostly offered early; now and then
+ * a reset in the middle of the layer. */
 typedef struct tb_lockstep_args {
     unsigned m, k, n;      /* 0: random per run */
     unsigned hp_n;
     int have_hp_n;
     int acc;               /* -1 random, 0 wrap, 1 sat */
     int profile;           /* -1 random, else an mpq_profile */
-    double p_valid, p_ready;
+    double p_valid, p_ready; /* < 0: random per run */
+    int offer_early;       /* -1 random, 0 late, 1 early */
+    int mid_reset;         /* -1 random, 0 never, 1 once per run */
 } tb_lockstep_args;
 /* A random layer of configuration hw from `seed` and a, run by the golden generator: the same
  * cycles as `mpq-golden gen` writes for the same layer and seed (mpq_timing_default).

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# user-input.sh MPQ_TB MPQ_GOLDEN WORKDIR: what a user types wrongly is refused before anything
+# runs, with one message naming the option (or make variable) and what is allowed, exit 2:
+# mpq-tb's layer options, replay of a folder or with lockstep options, make sim's CONFIG,
+# SEED with VEC, a VEC folder; mpq-golden's --config from outside the source tree. And a failed
+# test target fails on its own (`make NAME` exits non-zero), and every listed test is a target.
+set -u
+tb=$1 golden=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" || exit 1
+root=$PWD
+fails=0
+# refused WORDS CMD...: exit 2, stderr (or make's message) containing WORDS, nothing run.
+refused() {
+    local words=$1; shift
+    "$@" >"$work/out.txt" 2>"$work/err.txt"
+    local rc=$?
+    if [ $rc -ne 2 ]; then echo "FAIL exit $rc, want 2: $*"; cat "$work/out.txt" "$work/err.txt" | head -5; fails=$((fails + 1)); return; fi
+    if ! grep -qi -- "$words" "$work/err.txt"; then echo "FAIL message lacks '$words': $*: $(cat "$work/err.txt")"; fails=$((fails + 1)); return; fi
+    if grep -q "passed" "$work/out.txt"; then echo "FAIL something ran: $*"; fails=$((fails + 1)); return; fi
+    echo "ok   $*: $(grep -i -m1 -- "$words" "$work/err.txt" | cut -c1-140)"
+}
+refused "--m: 0 is outside 1..65535" "$tb" lockstep --m 0 --seed 1
+refused "--k: 0 is outside" "$tb" lockstep --k 0 --seed 1
+refused "--n: 0 is outside" "$tb" lockstep --n 0 --seed 1
+refused "--k: 100000 is outside 1..65535" "$tb" lockstep --k 100000 --seed 1
+refused "--k 2000 is more than KMax = 1024" "$tb" lockstep --k 2000 --seed 1
+# Only what the user gave is named (not the random choices of the other options).
+if grep -q "hp-n\|m = " "$work/err.txt"; then echo "FAIL the message names values the user did not give"; fails=$((fails + 1)); fi
+refused "--hp-n 5 is more than HpPerGroup = 1" "$tb" lockstep --hp-n 5 --seed 1
+refused "is a folder" "$tb" replay vectors/regress
+refused "--seed is a lockstep option" "$tb" replay vectors/regress/default-basic.vec --seed 3
+refused "no configuration \`doesnotexist\` (have: " "$golden" gen -o "$work/x.vec" --config doesnotexist
+# make sim's variables: checked by make before anything builds.
+refused "CONFIG=doesnotexist: there is no rtl/cfg/doesnotexist.cfg; the configurations are: default" \
+    make -s --no-print-directory sim CONFIG=doesnotexist
+refused "do not combine" make -s --no-print-directory sim SEED=3 VEC=vectors/regress/default-basic.vec
+refused "VEC=vectors/regress is a folder" make -s --no-print-directory sim VEC=vectors/regress
+refused "VEC=nosuch.vec: no such file" make -s --no-print-directory sim VEC=nosuch.vec
+refused "SEED=x3 is not a non-negative integer" make -s --no-print-directory sim SEED=x3
+# mpq-golden finds the configurations from any folder (the source tree it was built in).
+(cd "$work" && "$root/$golden" gen -q -o from-elsewhere.vec --config default --m 2 --k 20 --n 3) \
+    && [ -s "$work/from-elsewhere.vec" ] && echo "ok   mpq-golden gen --config default outside the source tree" \
+    || { echo "FAIL mpq-golden gen --config default outside the source tree"; fails=$((fails + 1)); }
+# A failing test line fails on its own; skipped counts as passing.
+scripts/check.sh "$work/results" demo/fail -- false >/dev/null; rc=$?
+[ $rc -ne 0 ] && echo "ok   a failing test exits $rc" || { echo "FAIL a failing test exits 0"; fails=$((fails + 1)); }
+scripts/check.sh "$work/results" demo/skip -- sh -c 'echo why; exit 77' >/dev/null; rc=$?
+[ $rc -eq 0 ] && echo "ok   a skipped test exits 0" || { echo "FAIL a skipped test exits $rc"; fails=$((fails + 1)); }
+# Every test make lists is a target of its own.
+tests=$(make -s --no-print-directory list-tests)
+[ -n "$tests" ] || { echo "FAIL make list-tests printed nothing"; fails=$((fails + 1)); }
+for t in $tests; do
+    make -n -s --no-print-directory "$t" >/dev/null 2>"$work/err.txt" \
+        || { echo "FAIL $t is listed but is not a target: $(head -n 1 "$work/err.txt")"; fails=$((fails + 1)); }
+done
+echo "ok   the $(echo "$tests" | wc -w) listed tests are targets"
+[ $fails -eq 0 ] && echo "user input: every mistake refused with exit 2 and one message"
+[ $fails -eq 0 ]
