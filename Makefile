@@ -46,6 +46,7 @@ include golden/golden.mk
 -include tb/tb.mk
 -include mnist/mnist.mk
 -include scripts/extra.mk
+-include scripts/regress.mk
 
 # --- Test aggregation --------------------------------------------------------
 # Every test target runs through scripts/check.sh, which records PASS/FAIL under
@@ -76,6 +77,8 @@ help:
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
 	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL"
+	@echo "  make regress    a regression plan as independent jobs, merged (PLAN=smoke|nightly|full,"
+	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard, regress-merge)"
 	@echo "  make clean      remove build/"
 
 clean:
