@@ -60,7 +60,9 @@ farm/slurm-smoke: $(FARM_MODELS)
 	@scripts/check.sh $(BUILD)/results farm/slurm-smoke -- env $(FARM_ENV) scripts/tests/farm-slurm-smoke.sh $(BUILD)/tmp/farm-slurm-smoke
 farm/slurm-faults: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/check.sh $(BUILD)/results farm/slurm-faults -- env $(FARM_ENV) scripts/tests/farm-slurm-faults.sh $(BUILD)/tmp/farm-slurm-faults
-TEST_TARGETS += farm/local farm/slurm-smoke farm/slurm-faults
+# farm/slurm-faults mostly waits (for Slurm's time limit): first in the list, so that make -j
+# starts it early and the waiting overlaps the other tests.
+TEST_TARGETS := farm/slurm-faults $(TEST_TARGETS) farm/local farm/slurm-smoke
 
 # --- Benchmark piece of `make bench` ------------------------------------------------------------
 # $(BENCH_OUT)/farm.json: aggregate cycles per second with 1 and 2 shards (local backend), the

@@ -21,40 +21,52 @@ plan=scripts/tests/farm-faults.plan
 d=$(regress dir --plan "$plan") || fail "regress dir"
 node=$(hostname -s)
 
-note "round 0: seven jobs through sbatch, five of them broken from outside"
-regress run --plan "$plan" --backend slurm --task-time 1 >"$work/round0.txt" 2>&1 &
-run_pid=$!
-wait_for "$d/rounds/0/submit.json" 60 || { cat "$work/round0.txt"; fail "no submission after 60 s"; }
-slurm_job=$(jget "$d/rounds/0/submit.json" 'd["job"]')
-# id_of GROUP: the job id of the plan's group; shard_of ID: its shard (array task) in round 0.
-id_of() { awk -v g="$1" '$1 ~ "^"g"\\." { sub(/:$/, "", $1); print $1; exit }' <(regress list --plan "$plan"); }
-shard_of() { jget "$d/rounds/0/round.json" "[i for i, s in enumerate(d['shards']) if '$1' in s][0]"; }
+# Everything the injections need is known before the run (the same plan gives the same jobs
+# and shards): the reactions below are a file test and a kill, fast even on a loaded machine.
+regress list --plan "$plan" >"$work/list.txt" || fail "regress list"
+# id_of GROUP: the job of that group; shard_of ID: its shard (array task) in round 0.
+id_of() { awk -v g="$1" '$1 ~ "^"g"\\." { sub(/:$/, "", $1); print $1; exit }' "$work/list.txt"; }
+shard_of() { awk -v j="$1:" '/^shard / { s = $2; sub(/:$/, "", s) } $1 == j { print s; exit }' "$work/list.txt"; }
+cancel=$(id_of cancel) crash=$(id_of crash) die=$(id_of die) hang=$(id_of hang) stall=$(id_of stall)
+after_cancel=$(awk -v j="$cancel:" 'f && /^  / { sub(/:$/, "", $1); print $1; exit } $1 == j { f = 1 }' "$work/list.txt")
+[ -n "$after_cancel" ] || fail "the plan no longer puts a second job after $cancel in its shard"
+# json_int FILE KEY: an integer field of a JSON file regress.py wrote (one field per line).
+json_int() { sed -n "s/^ *\"$2\": \"\{0,1\}\([0-9]*\)\"\{0,1\},*\$/\1/p" "$1"; }
 # running_pid ID: waits until the job runs; its simulation's pid.
 running_pid() {
     wait_for "$d/jobs/$1/running.json" 120 || { cat "$work/round0.txt"; fail "job $1 never started"; }
-    jget "$d/jobs/$1/running.json" 'd["pid"]'
+    json_int "$d/jobs/$1/running.json" pid
 }
-cancel=$(id_of cancel) crash=$(id_of crash) die=$(id_of die) hang=$(id_of hang) stall=$(id_of stall)
-short_after_cancel=$(jget "$d/rounds/0/round.json" "d['shards'][$(shard_of "$cancel")][1]")
+late() { fail "job $1 ended before the fault reached it: its layers run too fast for this test"; }
 
+note "round 0: seven jobs through sbatch, five of them broken from outside"
+regress run --plan "$plan" --backend slurm --task-time 1 >"$work/round0.txt" 2>&1 &
+run_pid=$!
 running_pid "$cancel" >/dev/null
+slurm_job=$(json_int "$d/rounds/0/submit.json" job)
+[ -e "$d/jobs/$cancel/status.json" ] && late "$cancel"
 scancel "${slurm_job}_$(shard_of "$cancel")" && echo "cancelled task ${slurm_job}_$(shard_of "$cancel") running $cancel"
 pid=$(running_pid "$crash") || exit 1
-kill -SEGV "$pid" && echo "SIGSEGV to $pid ($crash)"
+kill -SEGV "$pid" || late "$crash"
+echo "SIGSEGV to $pid ($crash)"
 running_pid "$die" >/dev/null
-runner=$(jget "$d/rounds/0/shard-$(shard_of "$die").json" 'd["pid"]')
-kill -KILL "$runner" && echo "SIGKILL to the shard runner $runner (task of $die)"
+runner=$(json_int "$d/rounds/0/shard-$(shard_of "$die").json" pid)
+[ -e "$d/jobs/$die/status.json" ] && late "$die"
+kill -KILL "$runner" || late "$die"
+echo "SIGKILL to the shard runner $runner (task of $die)"
 pid=$(running_pid "$hang") || exit 1
-kill -STOP "$pid" && echo "SIGSTOP to $pid ($hang, time limit 30 s)"
+kill -STOP "$pid" || late "$hang"
+echo "SIGSTOP to $pid ($hang, time limit 30 s)"
 pid=$(running_pid "$stall") || exit 1
-kill -STOP "$pid" && echo "SIGSTOP to $pid ($stall, Slurm time limit 1 min)"
+kill -STOP "$pid" || late "$stall"
+echo "SIGSTOP to $pid ($stall, Slurm time limit 1 min)"
 t0=$SECONDS
 wait "$run_pid"; rc=$?
 echo "round 0 ended $((SECONDS - t0)) s after the last fault (the Slurm time limit); regress exit $rc"
 cat "$work/round0.txt"
 [ "$rc" = 1 ] || fail "regress exited $rc after failures of the farm, want 1"
 expect_job "$d" "$cancel" cancelled "cancelled while this job ran"
-expect_job "$d" "$short_after_cancel" not-started "ended \\(CANCELLED\\) before reaching this job"
+expect_job "$d" "$after_cancel" not-started "ended \\(CANCELLED\\) before reaching this job"
 expect_job "$d" "$crash" crashed "signal 11 \\(SIGSEGV\\)"
 expect_job "$d" "$die" crashed "task .* died while this job ran: FAILED"
 expect_job "$d" "$hang" timeout "time limit of 30 s"
