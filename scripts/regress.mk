@@ -43,7 +43,8 @@ regress-list:
 
 # --- Tests in `make test` -----------------------------------------------------------------------
 # farm/local: the local backend on a small plan with real mismatches (signatures, reproduce
-# commands that reproduce, idempotent merge, RERUN=failed, coverage counters merged), every
+# commands that reproduce, idempotent merge, RERUN=failed, coverage counters merged; the
+# lane-2 sign error of scripts/mutants.tsv, built by scripts/mutate.sh, grouped as lane 2), every
 # kind of bad input refused with exit 2, results of other runs refused, plans deterministic.
 # farm/slurm-smoke: the smoke plan through the slurm backend on a one-node cluster
 # (scripts/slurm-cluster.sh), started for the test and always stopped.
@@ -54,8 +55,10 @@ FARM_SMOKE_CFGS := default small mix2 tern
 FARM_MODELS := $(foreach c,$(FARM_SMOKE_CFGS),$(BUILD)/vl/$(c)/plain/mpq-tb $(BUILD)/vl/$(c)/trace/mpq-tb)
 FARM_ENV = BUILD=$(BUILD) PYTHON=$(PYTHON) REGRESS_BUILD_CMD="$(REGRESS_BUILD_CMD)"
 .PHONY: farm/local farm/slurm-smoke farm/slurm-faults
-farm/local: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(BUILD)/vl/default/cov/mpq-tb
-	@scripts/check.sh $(BUILD)/results farm/local -- env $(FARM_ENV) scripts/tests/farm-local.sh $(BUILD)/tmp/farm-local
+farm/local: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(BUILD)/vl/default/cov/mpq-tb \
+            $(TB_OBJS) $(GOLDEN_LIB)
+	@scripts/check.sh $(BUILD)/results farm/local -- env $(FARM_ENV) $(MUTATE_ENV) \
+	  scripts/tests/farm-local.sh $(BUILD)/tmp/farm-local
 farm/slurm-smoke: $(FARM_MODELS)
 	@scripts/check.sh $(BUILD)/results farm/slurm-smoke -- env $(FARM_ENV) scripts/tests/farm-slurm-smoke.sh $(BUILD)/tmp/farm-slurm-smoke
 farm/slurm-faults: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb

@@ -166,6 +166,37 @@ rm -f "$dci/rounds/0/shard-0.json" "$dci/rounds/0/task-0.json"
 "$PYTHON" scripts/regress.py merge --dir "$dci" >/dev/null
 expect_job "$dci" "$(jget "$dci/rounds/0/round.json" 'd["shards"][0][0]')" not-started "never ran"
 
+note "3c. a real RTL bug: the lane-2 sign error of the mutation catalog, grouped as lane 2"
+# scripts/mutate.sh builds the mutant (and catches it); its models are a build folder like ours.
+if [ -n "${TB_OBJS:-}" ]; then
+    MUTATE_CONFIGS=default MUTATE_KEEP_MODELS=1 scripts/mutate.sh "$work/mut" lane2-tern-sign >"$work/mut.txt" 2>&1 \
+        || { cat "$work/mut.txt"; fail "scripts/mutate.sh lane2-tern-sign"; }
+    printf 'shards = 2\n[lane2]\nconfigs = default\nprofiles = overflow acc-edge\nseeds = 1..20\nruns = 10\n' >"$work/mut.plan"
+    "$PYTHON" scripts/regress.py run --plan "$work/mut.plan" --build "$work/mut/lane2-tern-sign" --build-cmd true \
+        --results "$work/mut-results" >"$work/mut-run.txt" 2>&1; rc=$?
+    sed -n '/^mismatches by signature/,/^$/p' "$work/mut-run.txt"
+    [ $rc = 1 ] || fail "the lane-2 mutant's regression exited $rc, want 1"
+    dm=$("$PYTHON" scripts/regress.py dir --plan "$work/mut.plan" --results "$work/mut-results")
+    "$PYTHON" - "$dm" <<'EOF' || fail "the lane-2 mutant's signatures"
+import json, sys
+g = json.load(open(sys.argv[1] + "/failures.json"))
+assert g and {x["lane"] for x in g} == {"2"}, [(x["ports"], x["lane"]) for x in g]
+assert {x["ports"] for x in g} <= {"out_data_o", "ovf_o"}, [x["ports"] for x in g]
+print("ok: %d groups, every one lane 2: %s" % (len(g), "; ".join("%s/%s/%s" % (x["ports"], x["profile"], x["class"]) for x in g)))
+EOF
+    "$PYTHON" -c 'import json, sys
+for g in json.load(open(sys.argv[1])): print(g["example"]["first_cycle"], g["example"]["reproduce"])' "$dm/failures.json" |
+    while read -r cycle cmd; do
+        # shellcheck disable=SC2086
+        $cmd --trace-dir "$work/repro-traces" >"$work/repro.txt" 2>&1
+        grep -q "first mismatching cycle $cycle " "$work/repro.txt" || fail "reproduce: no mismatch at cycle $cycle: $cmd"
+        grep -q "lane 2 = output channel\|lane 2 = output channel\|lane 2" "$work/repro.txt" || fail "reproduce does not name lane 2: $cmd"
+    done || exit 1
+    echo "ok: each group's reproduce command shows its mismatch at the same cycle, in lane 2"
+else
+    echo "skipped: TB_OBJS not set (run through make farm/local)"
+fi
+
 note "4. COVERAGE=1: counters per job, merged with verilator_coverage"
 dc=$(regress dir --plan "$plan" --coverage)
 [ "$dc" = "$d-cov" ] || fail "the coverage run's folder is $dc, want $d-cov (results of other options never mix)"
