@@ -65,6 +65,12 @@ class BadInput(Exception):
     """A plan, an option or a results folder that cannot be used: exit 2, nothing run."""
 
 
+def show(path):
+    """A path as a user types it: relative to the repository when inside it."""
+    path = os.path.abspath(path)
+    return os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else path
+
+
 def say(msg, f=sys.stdout):
     print(msg, file=f, flush=True)
 
@@ -109,7 +115,7 @@ def plan_path(name):
     p = os.path.join(PLAN_DIR, name + ".plan")
     if not os.path.isfile(p):
         raise BadInput("regress: PLAN=%s: no plan %s (plans: %s)"
-                       % (name, os.path.relpath(p, REPO), ", ".join(plan_names())))
+                       % (name, show(p), ", ".join(plan_names())))
     return p
 
 
@@ -131,7 +137,7 @@ def read_cfg(name):
 
 def parse_plan(path):
     """The plan file as {settings, groups}, every value checked; BadInput names file:line."""
-    rel = os.path.relpath(path, REPO) if path.startswith(REPO) else path
+    rel = show(path)
     top = {}
     groups = []
     cur = top
@@ -1060,15 +1066,17 @@ def summarize(d, run, results, cov):
         for lay in r["layers"]:
             k = (r["job"]["config"], lay["profile"])
             row = rows.setdefault(k, {"config": k[0], "profile": k[1], "passed": 0, "failed": 0, "cycles": 0,
-                                      "seconds": 0.0})
+                                      "seconds": 0.0, "timed_cycles": 0})
             row["passed" if lay["ok"] else "failed"] += 1
             row["cycles"] += lay["cycles"]
             if lay["seconds"]:
+                # The rate counts the layers whose time is known (a passing layer's PASS line).
                 row["seconds"] += lay["seconds"]
+                row["timed_cycles"] += lay["cycles"]
     table = []
     for k in sorted(rows):
         row = rows[k]
-        row["cycles_per_s"] = round(row["cycles"] / row["seconds"]) if row["seconds"] else None
+        row["cycles_per_s"] = round(row.pop("timed_cycles") / row["seconds"]) if row["seconds"] else None
         row["seconds"] = round(row["seconds"], 3)
         table.append(row)
     cycles = sum(r["cycles"] for r in table)
@@ -1101,6 +1109,10 @@ def round_spans(d):
     return out
 
 
+def plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
 def fmt_rate(v):
     return "%.3f" % (v / 1e6) if v else "-"
 
@@ -1108,7 +1120,7 @@ def fmt_rate(v):
 def summary_text(d, run, s, groups):
     L = []
     L.append("regress %s: plan %s (%s), commit %s" % (run["key"], run["plan"], run["plan_file"], run["commit"]))
-    L.append("results: %s" % os.path.relpath(d, REPO) if d.startswith(REPO) else "results: %s" % d)
+    L.append("results: %s" % show(d) if d.startswith(REPO) else "results: %s" % d)
     st = s["status"]
     L.append("jobs: %d; passed %d, failed %d, error %d; farm: crashed %d, timeout %d, cancelled %d, not started %d, lost %d"
              % (s["jobs"], st.get("passed", 0), st.get("failed", 0), st.get("error", 0), st.get("crashed", 0),
@@ -1120,10 +1132,10 @@ def summary_text(d, run, s, groups):
                                                  fmt_rate(r["cycles_per_s"])))
     L.append("%-22s %8d %7d %14d" % ("all layers", s["layers_passed"], s["layers_failed"], s["cycles"]))
     L.append("")
-    L.append("cycles simulated: %d (the plan promises at least %d); %s Mcycles/s per job (job wall time), "
+    L.append("cycles simulated: %d%s; %s Mcycles/s per job (job wall time), "
              "%s Mcycles/s aggregate over %.1f s of wall clock"
-             % (s["cycles"], s["min_cycles_planned"], fmt_rate(s["cycles_per_s_per_job"]),
-                fmt_rate(s["cycles_per_s_aggregate"]), s["wall_seconds"]))
+             % (s["cycles"], " (the plan promises at least %d)" % s["min_cycles_planned"] if s["min_cycles_planned"] else "",
+                fmt_rate(s["cycles_per_s_per_job"]), fmt_rate(s["cycles_per_s_aggregate"]), s["wall_seconds"]))
     cov = s.get("coverage")
     if cov:
         if cov.get("file"):
@@ -1138,15 +1150,16 @@ def summary_text(d, run, s, groups):
         L.append("")
         L.append("mismatches by signature (%d groups; port, lane, profile, class of the first mismatching cycle):" % len(mism))
         for i, g in enumerate(mism, 1):
-            L.append("  [%d] %s, lane %s, profile %s, first cycle in %s: %d layers in %d jobs (%s)"
-                     % (i, g["ports"], g["lane"], g["profile"], g["class"], g["layers"], len(g["jobs"]), " ".join(g["configs"])))
+            L.append("  [%d] %s, lane %s, profile %s, first cycle in %s: %s in %s (%s)"
+                     % (i, g["ports"], g["lane"], g["profile"], g["class"], plural(g["layers"], "layer"),
+                        plural(len(g["jobs"]), "job"), " ".join(g["configs"])))
             ex = g["example"]
             L.append("      reproduce: %s   (cycle %s; trace %s)" % (ex["reproduce"], ex["first_cycle"], ex["trace"]))
     if farm:
         L.append("")
         L.append("jobs that did not run to their end (%d):" % sum(len(g["jobs"]) for g in farm))
         for g in farm:
-            L.append("  %s: %d jobs" % (g["status"], len(g["jobs"])))
+            L.append("  %s: %s" % (g["status"], plural(len(g["jobs"]), "job")))
             for det in g["details"][:10]:
                 L.append("      %s" % det)
             if len(g["details"]) > 10:
@@ -1154,8 +1167,9 @@ def summary_text(d, run, s, groups):
             L.append("      reproduce one: %s" % g["example"]["reproduce"])
     if s["failed"]:
         L.append("")
-        L.append("rerun the %d jobs that did not pass: make regress PLAN=%s RERUN=failed%s (list: failed.txt)"
-                 % (s["failed"], run["plan"], " COVERAGE=1" if run["coverage"] else ""))
+        plan = run["plan"] if run["plan_file"] == "scripts/plans/%s.plan" % run["plan"] else run["plan_file"]
+        L.append("rerun the %s that did not pass: make regress PLAN=%s RERUN=failed%s (list: failed.txt)"
+                 % (plural(s["failed"], "job"), plan, " COVERAGE=1" if run["coverage"] else ""))
     L.append("regress: %d passed, %d failed" % (s["passed"], s["failed"]))
     return "\n".join(L) + "\n"
 
@@ -1242,10 +1256,10 @@ def cmd_run(a):
     if a.rerun:
         old = read_json(os.path.join(d, "run.json"))
         if old is None:
-            raise BadInput("regress: RERUN=failed: no earlier run in %s to rerun" % os.path.relpath(d, REPO))
+            raise BadInput("regress: RERUN=failed: no earlier run in %s to rerun" % show(d))
         if old != fresh:
             raise BadInput("regress: RERUN=failed: %s was made by another plan file or options (plan sha256 %s, "
-                           "now %s): run without RERUN" % (os.path.relpath(d, REPO), old["plan_sha256"][:12],
+                           "now %s): run without RERUN" % (show(d), old["plan_sha256"][:12],
                                                             fresh["plan_sha256"][:12]))
         merge(d, quiet=True)
         todo = [l.strip() for l in open(os.path.join(d, "failed.txt")) if l.strip()]
@@ -1273,7 +1287,7 @@ def cmd_run(a):
         for jid in shards[a.shard]:
             shutil.rmtree(os.path.join(d, "jobs", jid), ignore_errors=True)
         say("regress %s: shard %d of %d: %d jobs; results %s" % (key, a.shard, len(shards), len(shards[a.shard]),
-                                                                   os.path.relpath(d, REPO)))
+                                                                   show(d)))
         build_models(fresh, shards[a.shard], a.build_cmd)
         run_local(d, 0, shards, 1, only=a.shard)
         say("regress: shard %d done (%s); merge the shards with: make regress-merge PLAN=%s"
@@ -1284,7 +1298,7 @@ def cmd_run(a):
         return 0 if ok else 1
     rnd, shards = new_round(d, fresh, todo, nshards, a.backend)
     say("regress %s: %s%d jobs in %d shards (round %d), backend %s; results %s"
-        % (key, "rerun of " if a.rerun else "", len(todo), len(shards), rnd, a.backend, os.path.relpath(d, REPO)))
+        % (key, "rerun of " if a.rerun else "", len(todo), len(shards), rnd, a.backend, show(d)))
     if fresh["jobs"] and sum(j["min_cycles"] for j in fresh["jobs"]):
         say("regress: the plan simulates at least %d cycles" % sum(j["min_cycles"] for j in fresh["jobs"]))
     if a.backend == "slurm":
@@ -1316,10 +1330,10 @@ def cmd_merge(a):
         d, key = run_dir(a.results, plan_name_of(path), coverage)
         run = read_json(os.path.join(d, "run.json"))
         if run is None:
-            raise BadInput("regress merge: no results for plan %s at this commit (%s)" % (a.plan, os.path.relpath(d, REPO)))
+            raise BadInput("regress merge: no results for plan %s at this commit (%s)" % (a.plan, show(d)))
         if run.get("plan_sha256") != plan["sha256"]:
             raise BadInput("regress merge: %s was made by another version of %s; not merging"
-                           % (os.path.relpath(d, REPO), plan["rel"]))
+                           % (show(d), plan["rel"]))
     return finish(d)
 
 
