@@ -684,10 +684,11 @@ def run_local(d, rnd, shards, jobs_at_once, only=None):
             log.close()
             write_json(os.path.join(rd, "task-%d.json" % i),
                        {"task": i, "state": "CANCELLED", "exit": rc, "start": start, "end": time.time(),
-                        "reason": "interrupted (Ctrl-C)"})
+                        "reason": "make regress was interrupted"})
         for i in todo:
             write_json(os.path.join(rd, "task-%d.json" % i),
-                       {"task": i, "state": "CANCELLED", "exit": None, "reason": "interrupted before it started"})
+                       {"task": i, "state": "CANCELLED", "exit": None,
+                        "reason": "make regress was interrupted before the task started"})
         raise
 
 
@@ -1304,6 +1305,10 @@ def cmd_run(a):
     if a.backend == "slurm":
         need_slurm()
     build_models(fresh, todo, a.build_cmd)
+    # Ctrl-C or a SIGTERM (make or CI stopped) cancels the round: its tasks are stopped and
+    # what ran is merged (the stopped jobs as cancelled).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         if a.backend == "local":
             run_local(d, rnd, shards, a.jobs or os.cpu_count() or 1)

@@ -166,6 +166,24 @@ rm -f "$dci/rounds/0/shard-0.json" "$dci/rounds/0/task-0.json"
 "$PYTHON" scripts/regress.py merge --dir "$dci" >/dev/null
 expect_job "$dci" "$(jget "$dci/rounds/0/round.json" 'd["shards"][0][0]')" not-started "never ran"
 
+note "3b2. make regress interrupted (Ctrl-C, SIGTERM): the running jobs cancelled, the others not started"
+printf 'shards = 2\n[long]\nconfigs = default\nshapes = 64x256x16\nseeds = 1\njobs = 4\ncycles = 2000000\n' >"$work/int.plan"
+di=$(regress dir --plan "$work/int.plan")
+"$PYTHON" scripts/regress.py run --plan "$work/int.plan" --backend local --jobs 2 --build "$BUILD" \
+    --results "$work/results" --build-cmd "$REGRESS_BUILD_CMD" >"$work/int.txt" 2>&1 &
+pid=$!   # regress.py itself, not a shell around it: the signal goes to it
+until compgen -G "$di/jobs/*/running.json" >/dev/null; do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+kill -TERM "$pid"
+wait "$pid"; rc=$?
+[ $rc = 1 ] || { cat "$work/int.txt"; fail "an interrupted run exited $rc, want 1"; }
+"$PYTHON" - "$di" <<'EOF' || { cat "$work/int.txt"; fail "the interrupted run's summary"; }
+import json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+st = s["status"]
+assert s["jobs"] == 4 and st.get("cancelled", 0) >= 1 and set(st) <= {"cancelled", "not-started"}, st
+print("ok: interrupted: %s of 4 jobs" % ", ".join("%d %s" % (n, k) for k, n in sorted(st.items())))
+EOF
+
 note "3c. a real RTL bug: the lane-2 sign error of the mutation catalog, grouped as lane 2"
 # scripts/mutate.sh builds the mutant (and catches it); its models are a build folder like ours.
 if [ -n "${TB_OBJS:-}" ]; then
