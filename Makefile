@@ -82,6 +82,8 @@ help:
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
 	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL"
+	@echo "  make regress    a regression plan as independent jobs, merged (PLAN=smoke|nightly|full,"
+	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard, regress-merge)"
 	@echo "  make clean      remove build/"
 
 clean:

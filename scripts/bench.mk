@@ -11,9 +11,11 @@ bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
 	@scripts/install-deps.sh bench
 	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_DEFAULT=$(BUILD)/vl/default/plain/mpq-tb \
 	  scripts/bench.sh $(BENCH_OUT)
+	@$(MAKE) --no-print-directory -s bench-farm BENCH_OUT=$(BENCH_OUT)
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
-	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
+	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo ','; \
+	   echo '  "farm":'; cat $(BENCH_OUT)/farm.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
 	  mv -f $(BENCH_OUT).json.tmp $(BENCH_OUT).json
 	@echo "bench: $(BENCH_OUT).json"
 
@@ -28,7 +30,9 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $
 	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
 	    BENCH_OUT=$(BUILD)/bench-quick bench && \
 	  $(PYTHON) -c "import json, sys; d = json.load(open(sys.argv[1])); \
-	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; print(\"bench.json parses\")" \
+	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; \
+	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
+	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'
 TEST_TARGETS += bench/quick
 

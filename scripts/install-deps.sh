@@ -2,7 +2,8 @@
 # install-deps.sh [GROUP...]: make sure the system packages a target needs are present.
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
 # without a password; otherwise one message names the command that installs them.
-# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave), all.
+# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave),
+# farm (Slurm + munge for the slurm backend of make regress), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
@@ -37,8 +38,16 @@ check_group() {
       have_cmd python3 || want python3
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
-    all) for g in core synth fuzz coverage plot data bench wave; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave all)" >&2; exit 2 ;;
+    farm)
+      # make regress BACKEND=slurm and the one-node cluster of scripts/slurm-cluster.sh:
+      # slurm-wlm brings slurmctld, slurmd and the client commands (sbatch, squeue, scontrol).
+      have_cmd python3 || want python3
+      { have_cmd slurmctld && have_cmd slurmd; } || want slurm-wlm
+      { have_cmd sbatch && have_cmd squeue && have_cmd scontrol && have_cmd sinfo; } || want slurm-client
+      have_cmd munged || want munge
+      ;;
+    all) for g in core synth fuzz coverage plot data bench wave farm; do check_group "$g"; done ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave farm all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done

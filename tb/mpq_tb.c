@@ -560,6 +560,12 @@ static int run(tb_opts *o, int argc, char **argv)
         fprintf(stderr, "mpq-tb: cannot write %s\n", o->junit);
         return 2;
     }
+    FILE *results = NULL;
+    if (o->results && !o->trace_mode && !(results = fopen(o->results, "a"))) {
+        fprintf(stderr, "mpq-tb: cannot write %s\n", o->results);
+        tb_junit_close(junit);
+        return 2;
+    }
     int status = 0;
     uint64_t total_cycles = 0;
     static tb_result res;
@@ -588,6 +594,7 @@ static int run(tb_opts *o, int argc, char **argv)
             tb_junit_close(junit);
             return st == 1 && res.mis[0].cycle == o->trace_at ? 1 : st == 2 ? 2 : 3;
         }
+        tb_results_line(results, &res, st == 0 ? "passed" : st == 1 ? "failed" : "error");
         if (st == 2) {
             fprintf(stderr, "mpq-tb: %s\n", res.error);
             tb_junit_case(junit, name, res.seconds, "error", res.error);
@@ -622,6 +629,8 @@ static int run(tb_opts *o, int argc, char **argv)
         tb_source_close(s);
     }
     tb_junit_close(junit);
+    if (results)
+        fclose(results);
     write_last_run(o, full_cmd, traces);
     if (o->stats && covered) {
         char line[1024];

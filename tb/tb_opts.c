@@ -43,6 +43,8 @@ void tb_usage(FILE *f)
             "  --trace-build CMD   shell command that builds (or brings up to date) the traced\n"
             "                      build; run once, on the first mismatch (make passes it)\n"
             "  --junit FILE        JUnit XML, one testcase per vector file or lockstep run\n"
+            "  --results FILE      append one JSON line per test (status, cycles, seconds, seeds),\n"
+            "                      written as each test ends (a killed run keeps its lines)\n"
             "  --config FILE       rtl/cfg/NAME.cfg this RTL must have been built with\n"
             "  --name NAME         test name prefix (default: the file name or lockstep-<seed>)\n"
             "  -q                  only failures and the summary\n"
@@ -261,6 +263,8 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
             U64(o->after);
         } else if (!strcmp(a, "--junit")) {
             o->junit = val;
+        } else if (!strcmp(a, "--results")) {
+            o->results = val;
         } else if (!strcmp(a, "--config")) {
             o->config_file = val;
         } else if (!strcmp(a, "--name")) {

@@ -29,6 +29,7 @@ typedef struct tb_opts {
     const char *trace_bin;
     const char *trace_build;    /* shell command that builds trace_bin, run on the first mismatch */
     const char *junit;
+    const char *results;        /* --results FILE: one JSON line per test, appended */
     const char *config_file;
     const char *name;           /* test name prefix */
     unsigned before, after;     /* waveform window */

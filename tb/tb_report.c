@@ -334,6 +334,9 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
         first = 0;
     }
     fprintf(f, "]");
+    fprintf(f, ", \"inputs\": {\"rst_ni\": %u, \"cfg_valid_i\": %u, \"wgt_valid_i\": %u, "
+               "\"act_valid_i\": %u, \"out_ready_i\": %u}",
+            m->in.rst_n, m->in.cfg_valid, m->in.wgt_valid, m->in.act_valid, m->in.out_ready);
     if (m->have_where) {
         const mpq_cm_where *w = &m->where;
         fprintf(f, ", \"where\": {\"tile\": %ld, \"state\": \"%s\", \"row\": %u, \"slice\": %u, "
@@ -440,6 +443,27 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
     fprintf(f, "@200\n-DUT state\n@24\n%s.dut.state_q[1:0]\n%s.dut.row_q[15:0]\n%s.dut.slice_q[15:0]\n", t, t, t);
     fprintf(f, "@28\n%s.dut.rq1_valid_q\n%s.dut.rq2_valid_q\n%s.dut.out_valid_q\n", t, t, t);
     return close_tmp(f, tmp, fin);
+}
+
+/* ---- results, one JSON line per test ------------------------------------------------------- */
+void tb_results_line(FILE *f, const tb_result *r, const char *status)
+{
+    if (!f)
+        return;
+    fprintf(f, "{\"test\": ");
+    json_str(f, r->name);
+    fprintf(f, ", \"status\": \"%s\", \"cycles\": %" PRIu64 ", \"seconds\": %.6f, \"seed\": %" PRIu64
+               ", \"timing_seed\": %" PRIu64 ", \"source\": ",
+            status, r->cycles, r->seconds, r->h.seed, r->h.timing_seed);
+    json_str(f, r->h.source);
+    if (r->mismatches)
+        fprintf(f, ", \"first_cycle\": %" PRIu64, r->mis[0].cycle);
+    if (r->error[0]) {
+        fprintf(f, ", \"error\": ");
+        json_str(f, r->error);
+    }
+    fprintf(f, "}\n");
+    fflush(f); /* each line is on disk when the next test starts: a killed run keeps them */
 }
 
 /* ---- JUnit ---------------------------------------------------------------------------------- */

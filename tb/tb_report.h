@@ -54,6 +54,11 @@ int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsig
 /* wave.gtkw in dir: DUT ports beside expected values, marker on the mismatch. */
 int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t mismatch_cycle);
 
+/* One JSON line for a test into f (mpq-tb --results), flushed: {"test", "status" (passed,
+ * failed, error), "cycles", "seconds", "seed", "timing_seed", "source", and "first_cycle" of
+ * a mismatch or "error"}. No-op when f is NULL. */
+void tb_results_line(FILE *f, const tb_result *r, const char *status);
+
 typedef struct tb_junit tb_junit;
 tb_junit *tb_junit_open(const char *path);
 /* kind NULL (passed), "failure" or "error". No-op when j is NULL. */
