@@ -62,7 +62,8 @@ bench-golden: $(BUILD)/bench_golden
 	$(BUILD)/bench_golden --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/golden.json
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
-$(BUILD)/obj/golden/mpq_fc.o: CFLAGS += -O3
+$(BUILD)/obj/golden/mpq_mac.o: CFLAGS += -O3
+$(BUILD)/obj/golden/mpq_conv.o: CFLAGS += -O3
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/mpq_cycle.o: CFLAGS += -O3
 

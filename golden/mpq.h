@@ -82,16 +82,17 @@ const char *mpq_ovf_mode_name(mpq_ovf_mode o);
 int mpq_round_parse(const char *s, mpq_round *r);
 int mpq_ovf_mode_parse(const char *s, mpq_ovf_mode *o);
 
-/* Generic multiply-and-shift: round(acc * mult / 2^rshift) with rounding r, computed exactly
- * (128-bit), then reduced to a signed `bits`-bit value (1..64) with overflow mode o.
- * rshift in 0..126. *overflowed (if not NULL) tells whether the reduction changed the value. */
+/* Generic multiply-and-shift: returns round(acc * mult / 2^rshift) with rounding r, computed
+ * exactly (the product is held in 128 bits inside the library), then reduced to a signed
+ * `bits`-bit value (1..64) with overflow mode o. rshift in 0..126. *overflowed (if not NULL)
+ * tells whether the reduction changed the value. */
 int64_t mpq_mulshift(int64_t acc, int64_t mult, unsigned rshift, mpq_round r,
                      unsigned bits, mpq_ovf_mode o, int *overflowed);
-/* Exact round(v / 2^s) with rounding r, for any v (128-bit) and s in 0..126. */
-__extension__ typedef __int128 mpq_i128;
-mpq_i128 mpq_round_shift(mpq_i128 v, unsigned s, mpq_round r);
-/* Reduce v to a signed `bits`-bit value (1..64) with mode o; *overflowed as mpq_acc_fit. */
-int64_t mpq_fit(mpq_i128 v, unsigned bits, mpq_ovf_mode o, int *overflowed);
+/* Returns the exact round(v / 2^s) with rounding r; s in 0..126 (larger s count as 126). */
+int64_t mpq_round_shift(int64_t v, unsigned s, mpq_round r);
+/* Returns v reduced to a signed `bits`-bit value (1..64) with mode o; *overflowed (if not
+ * NULL) is set to 1 when the result differs from v, else 0. */
+int64_t mpq_fit(int64_t v, unsigned bits, mpq_ovf_mode o, int *overflowed);
 
 /* TFLite QuantizeMultiplier: real = mult * 2^(shift-31), mult in [2^30, 2^31) (or 0).
  * Rounds half away from zero; mult 2^31 becomes 2^30 with shift+1; a shift below -31 gives

@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_mac.c: the exact multiply-accumulate engine of the layers (mpq_mac.h). Hardware
+ * counterpart: one channel's accumulator of rtl/mpq_lane.sv.
+ *
+ * Every partial sum is exact: 16-bit operands with 32-bit block sums when the value bounds
+ * allow it (the loops compilers turn into multiply-add vector instructions), a 64-bit kernel
+ * when the bounds prove no 64-bit sum can overflow, a 128-bit kernel otherwise. The
+ * accumulator itself is only ever changed by the fit of mpq_fit.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq_mac.h"
+
+/* ---- plan ---- */
+
+static void entries_free(mpq_mac_entries *e)
+{
+    free(e->ptr);
+    free(e->k);
+    free(e->v);
+    memset(e, 0, sizeof *e);
+}
+
+static size_t sparse_nnz(const mpq_fc_layer *l)
+{
+    size_t nnz = 0;
+    if (l->hp) {
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++)
+            nnz += l->hp[i] != 0;
+    } else if (l->hp_nm) {
+        const mpq_nm *s = l->hp_nm;
+        for (size_t i = 0; i < (size_t)s->rows * s->ngroups * s->n; i++)
+            nnz += s->val[i] != 0;
+    } else if (l->hp_csr) {
+        nnz = l->hp_csr->rowptr[l->hp_csr->rows];
+    }
+    return nnz;
+}
+
+/* Appends channel c's entries of an N:G matrix; the entries of a group may come in any
+ * position order: inserted sorted. */
+static size_t entries_put_nm(const mpq_nm *s, unsigned c, mpq_mac_entries *e, size_t at)
+{
+    for (unsigned grp = 0; grp < s->ngroups; grp++) {
+        size_t first = at;
+        for (unsigned j = 0; j < s->n; j++) {
+            size_t i = ((size_t)c * s->ngroups + grp) * s->n + j;
+            if (!s->val[i])
+                continue;
+            uint32_t kk = grp * s->g + s->pos[i];
+            size_t p = at++;
+            for (; p > first && e->k[p - 1] > kk; p--) {
+                e->k[p] = e->k[p - 1];
+                e->v[p] = e->v[p - 1];
+            }
+            e->k[p] = kk;
+            e->v[p] = s->val[i];
+        }
+    }
+    return at;
+}
+
+static int entries_build(const mpq_fc_layer *l, mpq_mac_entries *e)
+{
+    size_t nnz = sparse_nnz(l);
+    e->ptr = calloc((size_t)l->n + 1, sizeof *e->ptr);
+    e->k = malloc((nnz ? nnz : 1) * sizeof *e->k);
+    e->v = malloc((nnz ? nnz : 1) * sizeof *e->v);
+    if (!e->ptr || !e->k || !e->v) {
+        entries_free(e);
+        return MPQ_ENOMEM;
+    }
+    size_t at = 0;
+    for (unsigned c = 0; c < l->n; c++) {
+        e->ptr[c] = (uint32_t)at;
+        if (l->hp) {
+            for (unsigned i = 0; i < l->k; i++)
+                if (l->hp[(size_t)c * l->k + i]) {
+                    e->k[at] = i;
+                    e->v[at++] = l->hp[(size_t)c * l->k + i];
+                }
+        } else if (l->hp_nm) {
+            at = entries_put_nm(l->hp_nm, c, e, at);
+        } else if (l->hp_csr) {
+            const mpq_csr *s = l->hp_csr;
+            for (uint32_t i = s->rowptr[c]; i < s->rowptr[c + 1]; i++) {
+                e->k[at] = s->col[i];
+                e->v[at++] = s->val[i];
+            }
+        }
+        e->ptr[c + 1] = (uint32_t)at;
+    }
+    return MPQ_OK;
+}
+
+static int check_weights(const mpq_fc_layer *l, char *err, size_t errlen)
+{
+    if (!l->w && !l->t && !l->hp && !l->hp_nm && !l->hp_csr) {
+        snprintf(err, errlen, "layer has no weights");
+        return MPQ_EPARAM;
+    }
+    if ((l->hp != NULL) + (l->hp_nm != NULL) + (l->hp_csr != NULL) > 1) {
+        snprintf(err, errlen, "sparse weights given in more than one form");
+        return MPQ_EPARAM;
+    }
+    if (l->t && !l->alpha) {
+        snprintf(err, errlen, "ternary weights without alpha");
+        return MPQ_EPARAM;
+    }
+    if (l->acc_bits < 1 || l->acc_bits > 64) {
+        snprintf(err, errlen, "accumulator width %u is outside 1..64", l->acc_bits);
+        return MPQ_EPARAM;
+    }
+    if ((l->hp_nm && (l->hp_nm->rows != l->n || l->hp_nm->k != l->k)) ||
+        (l->hp_csr && (l->hp_csr->rows != l->n || l->hp_csr->k != l->k))) {
+        snprintf(err, errlen, "sparse matrix shape differs from the layer's n x k");
+        return MPQ_EPARAM;
+    }
+    if (l->t)
+        for (size_t i = 0; i < (size_t)l->n * l->k; i++)
+            if (l->t[i] < -1 || l->t[i] > 1) {
+                snprintf(err, errlen, "ternary weight t[%zu][%zu] = %d is not -1, 0 or 1",
+                         i / l->k, i % l->k, l->t[i]);
+                return MPQ_EPARAM;
+            }
+    return MPQ_OK;
+}
+
+/* Largest number of terms whose 32-bit sum cannot overflow with |x| <= xmax, |w| <= wmax. */
+static unsigned block_len(unsigned k, int64_t xmax, int64_t wmax)
+{
+    int64_t worst = xmax * (wmax > 1 ? wmax : 1);
+    int64_t b = worst ? INT64_C(2147483647) / worst : (int64_t)k;
+    return b >= (int64_t)k ? (k ? k : 1) : b < 1 ? 1 : (unsigned)b;
+}
+
+/* Folds w + alpha*t + hp of every channel into p->w16 when every sum fits 16 bits (exact
+ * integers: the mixed layer becomes one multiply-add stream). Returns the largest |folded
+ * weight|, or -1 when some weight does not fold (p->w16 is then left as it was). */
+static int64_t fold16(mpq_mac_plan *p, const mpq_fc_layer *l, int16_t *out)
+{
+    int64_t femax = 0;
+    for (unsigned c = 0; c < l->n; c++) {
+        int16_t *row = out + (size_t)c * l->k;
+        uint32_t j = p->e.ptr[c], end = p->e.ptr[c + 1];
+        for (unsigned i = 0; i < l->k; i++) {
+            size_t at = (size_t)c * l->k + i;
+            int64_t v = l->w ? (int64_t)l->w[at] + l->w_offset : 0;
+            if (l->t && l->t[at]) {
+                if (mpq_abs64(p->alpha[c]) >= 32768)
+                    return -1;
+                v += p->alpha[c] * l->t[at];
+            }
+            for (; j < end && p->e.k[j] == i; j++)
+                v += p->e.v[j];
+            if (mpq_abs64(v) >= 32768)
+                return -1;
+            row[i] = (int16_t)v;
+            femax = mpq_abs64(v) > femax ? mpq_abs64(v) : femax;
+        }
+    }
+    return femax;
+}
+
+/* The dense weight arrays of the chosen kernel, then the fold. */
+static int plan_dense(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int64_t wmax)
+{
+    size_t nk = (size_t)l->n * l->k;
+    p->blk = block_len(l->k, xmax, wmax);
+    if (p->kernel == MPQ_MAC_K16 && (l->w || l->t || p->e.ptr[l->n])) {
+        p->w16 = calloc(nk + 1, sizeof *p->w16);
+        int16_t *folded = (l->t || p->e.ptr[l->n]) ? malloc((nk + 1) * sizeof *folded) : NULL;
+        if (!p->w16 || ((l->t || p->e.ptr[l->n]) && !folded)) {
+            free(folded);
+            return MPQ_ENOMEM;
+        }
+        int64_t femax = folded ? fold16(p, l, folded) : -1;
+        if (femax >= 0) {
+            free(p->w16);
+            p->w16 = folded;
+            p->t = NULL;
+            entries_free(&p->e);
+            p->e.ptr = calloc((size_t)l->n + 1, sizeof *p->e.ptr);
+            if (!p->e.ptr)
+                return MPQ_ENOMEM;
+            wmax = femax;
+        } else {
+            free(folded);
+            if (l->w)
+                for (size_t i = 0; i < nk; i++)
+                    p->w16[i] = (int16_t)((int64_t)l->w[i] + l->w_offset);
+            else {
+                free(p->w16);
+                p->w16 = NULL;
+            }
+        }
+        p->blk = block_len(l->k, xmax, wmax);
+    } else if (l->w) {
+        p->wq = malloc((nk + 1) * sizeof *p->wq);
+        p->wq32 = p->kernel == MPQ_MAC_K64 ? malloc((nk + 1) * sizeof *p->wq32) : NULL;
+        if (!p->wq || (p->kernel == MPQ_MAC_K64 && !p->wq32))
+            return MPQ_ENOMEM;
+        for (size_t i = 0; i < nk; i++) {
+            p->wq[i] = (int64_t)l->w[i] + l->w_offset;
+            if (p->wq32)
+                p->wq32[i] = (int32_t)p->wq[i];
+        }
+    }
+    p->need_x64 = p->kernel != MPQ_MAC_K16 || p->e.ptr[l->n] != 0;
+    return MPQ_OK;
+}
+
+int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int track,
+                      char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    int st = check_weights(l, err, errlen);
+    if (st)
+        return st;
+    p->k = l->k;
+    p->n = l->n;
+    p->acc_bits = l->acc_bits;
+    p->sat = l->acc_mode == MPQ_ACC_SAT;
+    p->track = track;
+    p->t = l->t;
+    p->alpha = calloc((size_t)l->n + 1, sizeof *p->alpha);
+    p->bias = calloc((size_t)l->n + 1, sizeof *p->bias);
+    p->chan_bound = calloc((size_t)l->n + 1, sizeof *p->chan_bound);
+    if (!p->alpha || !p->bias || !p->chan_bound || entries_build(l, &p->e))
+        goto nomem;
+    int64_t wmax = 0, amax = 0, hmax = 0;
+    for (unsigned c = 0; c < l->n; c++) {
+        p->alpha[c] = l->t ? l->alpha[l->alpha_per_tensor ? 0 : c] : 0;
+        p->bias[c] = l->bias ? l->bias[c] : 0;
+        amax = mpq_abs64(p->alpha[c]) > amax ? mpq_abs64(p->alpha[c]) : amax;
+        mpq_i128 b = 0;
+        for (unsigned i = 0; i < l->k; i++) {
+            size_t at = (size_t)c * l->k + i;
+            int64_t wv = l->w ? mpq_abs64((int64_t)l->w[at] + l->w_offset) : 0;
+            wmax = wv > wmax ? wv : wmax;
+            b += wv + (l->t && l->t[at] ? mpq_abs64(p->alpha[c]) : 0);
+        }
+        for (uint32_t j = p->e.ptr[c]; j < p->e.ptr[c + 1]; j++) {
+            b += mpq_abs64(p->e.v[j]);
+            hmax = mpq_abs64(p->e.v[j]) > hmax ? mpq_abs64(p->e.v[j]) : hmax;
+        }
+        p->chan_bound[c] = b;
+    }
+    /* |partial sum| <= k * xmax * (wmax + amax + hmax); every factor < 2^33: doubles bound it. */
+    int narrow = xmax < (INT64_C(1) << 31) && wmax < (INT64_C(1) << 31) &&
+                 (double)l->k * (double)xmax * ((double)wmax + (double)amax + (double)hmax) <
+                     4611686018427387904.0; /* 2^62 */
+    p->kernel = !narrow ? MPQ_MAC_K128
+                : xmax < 32768 && wmax < 32768 ? MPQ_MAC_K16 : MPQ_MAC_K64;
+    if (plan_dense(p, l, xmax, wmax))
+        goto nomem;
+    return MPQ_OK;
+nomem:
+    mpq_mac_plan_free(p);
+    snprintf(err, errlen, "out of memory");
+    return MPQ_ENOMEM;
+}
+
+void mpq_mac_plan_free(mpq_mac_plan *p)
+{
+    free(p->w16);
+    free(p->wq);
+    free(p->wq32);
+    free(p->alpha);
+    free(p->bias);
+    free(p->chan_bound);
+    entries_free(&p->e);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- rows ---- */
+
+int mpq_mac_row_init(mpq_mac_row *r, unsigned k)
+{
+    r->k = k;
+    r->max = 0;
+    r->x = malloc(((size_t)k + 1) * sizeof *r->x);
+    r->x32 = malloc(((size_t)k + 1) * sizeof *r->x32);
+    r->x16 = malloc(((size_t)k + 1) * sizeof *r->x16);
+    r->psum = malloc(((size_t)k + 1) * sizeof *r->psum);
+    if (!r->x || !r->x32 || !r->x16 || !r->psum) {
+        mpq_mac_row_free(r);
+        return MPQ_ENOMEM;
+    }
+    return MPQ_OK;
+}
+
+void mpq_mac_row_free(mpq_mac_row *r)
+{
+    free(r->x);
+    free(r->x32);
+    free(r->x16);
+    free(r->psum);
+    memset(r, 0, sizeof *r);
+}
+
+void mpq_mac_row_load(const mpq_mac_plan *p, mpq_mac_row *r)
+{
+    int64_t mx = 0;
+    for (unsigned i = 0; i < r->k; i++)
+        mx = mpq_abs64(r->x[i]) > mx ? mpq_abs64(r->x[i]) : mx;
+    r->max = mx;
+    if (p->kernel == MPQ_MAC_K16)
+        for (unsigned i = 0; i < r->k; i++)
+            r->x16[i] = (int16_t)r->x[i];
+    else if (p->kernel == MPQ_MAC_K64)
+        for (unsigned i = 0; i < r->k; i++)
+            r->x32[i] = (int32_t)r->x[i];
+}
+
+unsigned *mpq_mac_cuts_uniform(unsigned k, unsigned step, unsigned *ncuts)
+{
+    if (step < 1)
+        step = 1;
+    unsigned n = k ? (k + step - 1) / step : 1;
+    unsigned *cuts = malloc((size_t)n * sizeof *cuts);
+    if (!cuts)
+        return NULL;
+    for (unsigned j = 0; j < n; j++)
+        cuts[j] = (j + 1) * step < k ? (j + 1) * step : k;
+    *ncuts = n;
+    return cuts;
+}
+
+/* ---- kernels ---- */
+
+/* Sum over [k0, k1) of the 16-bit kernel: exact 32-bit sums over blocks of blk terms. */
+static int64_t range_sum16(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,
+                           unsigned k0, unsigned k1)
+{
+    const int16_t *x = r->x16, *w = p->w16 ? p->w16 + (size_t)c * p->k : NULL;
+    const int8_t *t = p->t ? p->t + (size_t)c * p->k : NULL;
+    int64_t s = 0;
+    for (unsigned b0 = k0; b0 < k1; b0 += p->blk) {
+        unsigned b1 = b0 + p->blk < k1 ? b0 + p->blk : k1;
+        if (w) {
+            int32_t sw = 0;
+            for (unsigned i = b0; i < b1; i++)
+                sw += (int32_t)x[i] * w[i];
+            s += sw;
+        }
+        if (t) {
+            int32_t st = 0;
+            for (unsigned i = b0; i < b1; i++)
+                st += (int32_t)x[i] * t[i];
+            s += (int64_t)st * p->alpha[c];
+        }
+    }
+    return s;
+}
+
+/* Sum over [k0, k1) of the 64-bit kernel (narrow bounds: no 64-bit sum overflows). */
+static int64_t range_sum64(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,
+                           unsigned k0, unsigned k1)
+{
+    const int32_t *x = r->x32, *w = p->wq32 ? p->wq32 + (size_t)c * p->k : NULL;
+    const int8_t *t = p->t ? p->t + (size_t)c * p->k : NULL;
+    int64_t s = 0, st = 0;
+    if (w)
+        for (unsigned i = k0; i < k1; i++)
+            s += (int64_t)x[i] * w[i];
+    if (t)
+        for (unsigned i = k0; i < k1; i++)
+            st += (int64_t)x[i] * t[i];
+    return s + st * p->alpha[c];
+}
+
+static mpq_i128 range_sum128(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,
+                             unsigned k0, unsigned k1)
+{
+    const int64_t *x = r->x, *w = p->wq ? p->wq + (size_t)c * p->k : NULL;
+    const int8_t *t = p->t ? p->t + (size_t)c * p->k : NULL;
+    mpq_i128 s = 0, st = 0;
+    if (w)
+        for (unsigned i = k0; i < k1; i++)
+            s += (mpq_i128)x[i] * w[i];
+    if (t)
+        for (unsigned i = k0; i < k1; i++)
+            st += (mpq_i128)x[i] * t[i];
+    return s + st * p->alpha[c];
+}
+
+/* Dense part plus the sparse entries in [k0, k1); *ecur walks channel c's sorted entries. */
+static mpq_i128 range_sum(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,
+                          unsigned k0, unsigned k1, uint32_t *ecur)
+{
+    mpq_i128 s = p->kernel == MPQ_MAC_K16   ? range_sum16(p, r, c, k0, k1)
+                 : p->kernel == MPQ_MAC_K64 ? range_sum64(p, r, c, k0, k1)
+                                            : range_sum128(p, r, c, k0, k1);
+    uint32_t j = *ecur, end = p->e.ptr[c + 1];
+    for (; j < end && p->e.k[j] < k1; j++)
+        s += (mpq_i128)r->x[p->e.k[j]] * p->e.v[j];
+    *ecur = j;
+    return s;
+}
+
+/* Every segment's sum of one channel into r->psum (16-bit kernel, all values in 64 bits). */
+static void segment_sums16(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
+                           const unsigned *cuts, unsigned ncuts)
+{
+    uint32_t j = p->e.ptr[c], end = p->e.ptr[c + 1];
+    unsigned k0 = 0;
+    for (unsigned g = 0; g < ncuts; g++) {
+        int64_t s = range_sum16(p, r, c, k0, cuts[g]);
+        for (; j < end && p->e.k[j] < cuts[g]; j++)
+            s += r->x[p->e.k[j]] * p->e.v[j];
+        r->psum[g] = s;
+        k0 = cuts[g];
+    }
+}
+
+mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
+                         const unsigned *cuts, unsigned ncuts)
+{
+    mpq_mac_out out = {0, -1, 0};
+    const int64_t bias = p->bias[c];
+    const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
+    int any = 0, o = 0;
+    int64_t a = mpq_fit_acc(bias, p->acc_bits, p->sat, &any);
+    mpq_i128 exact = bias;
+    /* When every partial sum provably fits, no fit changes anything: the order is
+     * irrelevant and the whole row is one step. A wrapping accumulator without tracking
+     * gives the same result in any order too. */
+    int safe = (mpq_i128)mpq_abs64(bias) + (mpq_i128)r->max * p->chan_bound[c] <= acc_hi;
+    if (safe || (!p->track && !p->sat)) {
+        uint32_t ecur = p->e.ptr[c];
+        mpq_i128 s = range_sum(p, r, c, 0, p->k, &ecur);
+        exact += s;
+        a = mpq_fit_wide((mpq_i128)a + s, p->acc_bits, MPQ_OVF_WRAP, NULL);
+        cuts = NULL; /* done */
+    } else if (p->kernel == MPQ_MAC_K16 && p->acc_bits <= 62) {
+        /* Segment by segment on 64-bit values: |a| < 2^61 and every |sum| < 2^62. */
+        segment_sums16(p, r, c, cuts, ncuts);
+        int64_t ex = bias;
+        for (unsigned g = 0; g < ncuts; g++) {
+            ex += r->psum[g];
+            a = mpq_fit_acc(a + r->psum[g], p->acc_bits, p->sat, &o);
+            if (o && !any)
+                out.first = (int32_t)cuts[g] - 1;
+            any |= o;
+        }
+        exact = ex;
+        cuts = NULL;
+    }
+    if (cuts) {
+        uint32_t ecur = p->e.ptr[c];
+        mpq_ovf_mode mode = p->sat ? MPQ_OVF_SAT : MPQ_OVF_WRAP;
+        for (unsigned g = 0, k0 = 0; g < ncuts; k0 = cuts[g++]) {
+            mpq_i128 s = range_sum(p, r, c, k0, cuts[g], &ecur);
+            exact += s;
+            a = mpq_fit_wide((mpq_i128)a + s, p->acc_bits, mode, &o);
+            if (o && !any)
+                out.first = (int32_t)cuts[g] - 1;
+            any |= o;
+        }
+    }
+    out.acc = a;
+    if (p->track) {
+        int fin = 0;
+        mpq_fit_wide(exact, p->acc_bits, MPQ_OVF_SAT, &fin);
+        out.flags = (uint8_t)((fin ? MPQ_OVF_FINAL : 0) | (any ? MPQ_OVF_ANY : 0));
+    }
+    return out;
+}
