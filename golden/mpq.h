@@ -212,6 +212,118 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
 int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
            mpq_fc_ovf *ovf, char *err, size_t errlen);
 
+/* ---- Spatial layers: convolution, depthwise convolution, pooling ---- */
+/* Tensors are NHWC integers: x[b][y][x][c]. Semantics as ../shared/oracles/FORMAT.md
+ * ("Spatial layers"): for output (b, oy, ox, o) and window position (ky, kx) the input row
+ * and column are iy = oy*sy - py + ky*dy and ix = ox*sx - px + kx*dx; positions outside the
+ * input contribute no term (TFLite's padding with the zero point). The bottom and right
+ * padding are whatever out_h and out_w imply. */
+typedef enum mpq_layer_kind {
+    MPQ_LAYER_FC = 0,
+    MPQ_LAYER_CONV2D,     /* weights OHWI [out_c][kh][kw][in_c/groups] */
+    MPQ_LAYER_DEPTHWISE,  /* weights [kh][kw][out_c], out_c = in_c * ch_mult */
+    MPQ_LAYER_AVGPOOL,
+    MPQ_LAYER_MAXPOOL,
+    MPQ_LAYER_COUNT
+} mpq_layer_kind;
+/* Returns "fc", "conv2d", "depthwise", "avgpool", "maxpool" ("?" when out of range). */
+const char *mpq_layer_name(mpq_layer_kind k);
+/* Parses one of those names into *k. Returns 0 or MPQ_EPARAM. */
+int mpq_layer_parse(const char *s, mpq_layer_kind *k);
+
+typedef struct mpq_conv_shape {
+    mpq_layer_kind kind;          /* CONV2D, DEPTHWISE, AVGPOOL or MAXPOOL */
+    unsigned batches;             /* B >= 1 */
+    unsigned in_h, in_w, in_c;
+    unsigned out_c;               /* conv2d: filters; depthwise: in_c * ch_mult; pools: in_c */
+    unsigned kh, kw;              /* filter or pooling window */
+    unsigned sy, sx;              /* stride >= 1 */
+    unsigned py, px;              /* rows above, columns left of the input */
+    unsigned dy, dx;              /* dilation >= 1 (pools: 1) */
+    unsigned groups;              /* conv2d: G divides in_c and out_c; others: 1 (0 reads as 1) */
+    unsigned out_h, out_w;
+} mpq_conv_shape;
+
+/* Checks a shape. Per axis, with the dilated extent e = (k-1)*d + 1, the implied far-side
+ * padding q = (out-1)*s + e - in - p must satisfy -s < q < e (out is what TFLite's
+ * floor((in + p + q - e)/s) + 1 gives for some padding q >= 0, and no window lies wholly in
+ * the far padding), and p < e. Every extent is >= 1; groups divide in_c and out_c (conv2d);
+ * out_c is a multiple of in_c (depthwise) or equal to it (pools); pools take no dilation;
+ * element counts stay below 2^31. Returns 0, or MPQ_EPARAM with err saying what is wrong. */
+int mpq_conv_check(const mpq_conv_shape *s, char *err, size_t errlen);
+/* Returns the number of elements of the input (B*in_h*in_w*in_c), the output
+ * (B*out_h*out_w*out_c), the weights (conv2d: out_c*kh*kw*in_c/G; depthwise: kh*kw*out_c;
+ * pools: 0), and the reduction depth of one output (conv2d: kh*kw*in_c/G; depthwise and
+ * pools: kh*kw). The shape must have passed mpq_conv_check. */
+size_t mpq_conv_in_count(const mpq_conv_shape *s);
+size_t mpq_conv_out_count(const mpq_conv_shape *s);
+size_t mpq_conv_w_count(const mpq_conv_shape *s);
+unsigned mpq_conv_depth(const mpq_conv_shape *s);
+
+/* A convolution (conv2d or depthwise). The term of output (b, oy, ox, o), window position
+ * (ky, kx) and channel c of o's group, xr = x[b][iy][ix][ci] + in_offset with the input
+ * channel ci = g0 + c (conv2d, g0 = (o / (out_c/G)) * in_c/G) or o / ch_mult (depthwise), is
+ *     xr*(w + w_offset) + alpha[o]*xr*t + xr*hp
+ * with w, t, hp the weights of (o, ky, kx, c) in the layout of the kind, for whichever of
+ * w, t, hp are present (hp: dense, 0 where absent). Values are exact integers up to 32 bits.
+ *
+ * Accumulation order (the accumulator starts at fit(bias[o])):
+ *   MPQ_ORDER_SEQ: one term at a time, ky outer, then kx, then c; a fit after each term.
+ *   MPQ_ORDER_GROUPED with `group` g (the accelerator's KLanes): ky outer, then kx, then the
+ *     channels of o's group in increasing order; the exact sum of each run of consecutive
+ *     terms whose absolute input channel ci lies in the same aligned block of g channels
+ *     (ci / g equal) is added and fitted; blocks restart at every (ky, kx). A depthwise
+ *     output has one term per (ky, kx): every term is fitted. The hardware's N:G sparse
+ *     groups are these same blocks: G consecutive input channels at one (ky, kx).
+ *   Window positions outside the input contribute no term and no fit.
+ * With MPQ_ACC_WRAP and no overflow tracking the result does not depend on the order.
+ * The reduction index of a term is r = (ky*kw + kx)*F + c, F = in_c/G (depthwise: F = 1). */
+typedef struct mpq_conv_layer {
+    mpq_conv_shape shape;        /* kind CONV2D or DEPTHWISE */
+    const int32_t *x; int32_t in_offset;          /* [mpq_conv_in_count] */
+    const int32_t *w; int32_t w_offset;           /* [mpq_conv_w_count] or NULL */
+    const int8_t *t; const int32_t *alpha;        /* t like w; alpha [out_c] or [1] */
+    int alpha_per_tensor;
+    const int32_t *hp;                            /* like w, or NULL */
+    const int32_t *bias;                          /* [out_c] or NULL (zeros) */
+    unsigned acc_bits;                            /* 1..64 */
+    mpq_acc_mode acc_mode;
+    mpq_order order;
+    unsigned group;                               /* for MPQ_ORDER_GROUPED, >= 1 */
+} mpq_conv_layer;
+
+/* Overflow report of a convolution. Per output i = ((b*out_h + oy)*out_w + ox)*out_c + o:
+ * flags[i] (MPQ_OVF_FINAL, MPQ_OVF_ANY as for the FC layer) and first_r[i], the reduction
+ * index of the last term of the run whose fit overflowed first (-1 if none, or when it was
+ * fit(bias)). Summary: counts, and the first overflow in (b, oy, ox, o) order. */
+typedef struct mpq_conv_ovf {
+    uint8_t *flags;       /* [mpq_conv_out_count] or NULL, caller-owned */
+    int32_t *first_r;     /* [mpq_conv_out_count] or NULL, caller-owned */
+    size_t n_final, n_any;
+    long first_b, first_oy, first_ox, first_ch, first_red; /* -1 when no overflow */
+    int first_bias;       /* 1 if that first overflow was fit(bias) */
+} mpq_conv_ovf;
+
+/* Accumulators acc[B][out_h][out_w][out_c] (fitted to acc_bits, sign-extended). ovf may be
+ * NULL: no tracking (the fast path; identical results). Nothing is written unless the shape
+ * and the weights pass their checks. Returns 0, MPQ_EPARAM (err says what), MPQ_ENOMEM. */
+int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char *err,
+                 size_t errlen);
+/* Accumulates and requantizes (mpq_requant_one per output, channel o): y in NHWC. acc (may
+ * be NULL) receives the accumulators. Returns as mpq_conv_acc; MPQ_EPARAM also for
+ * requantization parameters out of range or not 1 or out_c of them. */
+int mpq_conv(const mpq_conv_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
+             mpq_conv_ovf *ovf, char *err, size_t errlen);
+
+/* Average or max pooling (kind AVGPOOL or MAXPOOL) of x[B][in_h][in_w][in_c] over the
+ * window positions inside the input, channel by channel, into y[B][out_h][out_w][in_c]:
+ *   max: clamp(max of the values, act_min, act_max);
+ *   avg: s = exact sum of the values, n their count, clamp((s > 0 ? s + n/2 : s - n/2) / n,
+ *        act_min, act_max) with the division truncating toward zero (TFLite's rounding).
+ * Returns 0, or MPQ_EPARAM (shape, act_min > act_max) with err saying what. */
+int mpq_pool(const mpq_conv_shape *s, const int32_t *x, int32_t act_min, int32_t act_max,
+             int32_t *y, char *err, size_t errlen);
+
 /* ---- Float reference, error, decomposition ---- */
 /* y[m][n] = sum_i x[m][i]*w[n][i] + bias[n] (bias may be NULL), double precision. */
 void mpq_fc_f64(unsigned m, unsigned k, unsigned n, const double *x, const double *w,
@@ -246,14 +358,45 @@ typedef struct mpq_decomp {
     double rel_err_tern; /* ||W - step*alpha*t|| / ||W|| */
     double rel_err;      /* ||W - step*(alpha*t + hp)|| / ||W|| */
 } mpq_decomp;
+/* Decomposes w; returns 0, MPQ_EPARAM (err says what), MPQ_ENOMEM. d owns its arrays:
+ * mpq_decomp_free. */
 int mpq_decompose(const double *w, unsigned n, unsigned k, const mpq_decomp_opts *o,
                   mpq_decomp *d, char *err, size_t errlen);
 void mpq_decomp_free(mpq_decomp *d);
+
+/* Double-precision convolution of a conv2d or depthwise shape: y[B][out_h][out_w][out_c]
+ * from x (NHWC) and real weights w in the kind's layout (OHWI, or [kh][kw][out_c]), bias
+ * [out_c] or NULL; the same windows, padding and groups as mpq_conv_acc. Returns 0 or
+ * MPQ_EPARAM (shape; err says what). */
+int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, const double *bias,
+                 double *y, char *err, size_t errlen);
+
+/* Axis of the N:G groups of a convolution's sparse residual. */
+typedef enum mpq_decomp_axis {
+    MPQ_DECOMP_CHANNEL = 0, /* G consecutive input channels at one (ky, kx), aligned on the
+                             * absolute input channel as the GROUPED order's blocks (the
+                             * accelerator's); depthwise: G consecutive output channels at one
+                             * (ky, kx), aligned on the channel index */
+    MPQ_DECOMP_WINDOW,      /* G consecutive window positions ky*kw + kx at one input channel
+                             * (conv2d) or output channel (depthwise), aligned at 0 */
+    MPQ_DECOMP_UNSTRUCTURED /* the hp_n largest of each output channel's weights */
+} mpq_decomp_axis;
+/* mpq_decompose for the weights of a conv2d or depthwise shape, in that kind's layout: d->t
+ * and d->hp come back in the same layout (d->n = out_c, d->k = mpq_conv_depth; for
+ * depthwise t and hp are [kh][kw][out_c] like w), alpha and step per output channel.
+ * o->group is G of the chosen axis (ignored for UNSTRUCTURED); o->hp_n the non-zeros per
+ * group. Returns as mpq_decompose. */
+int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis axis,
+                       const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen);
 
 /* ---- mpq-case files (../shared/oracles/FORMAT.md) ---- */
 typedef struct mpq_case {
     char name[128];
     char source[256];
+    mpq_layer_kind layer;  /* MPQ_LAYER_FC unless the file has another `layer` line */
+    mpq_conv_shape shape;  /* spatial layers: their shape (checked by mpq_conv_check) */
+    /* FC: the shape. Spatial layers: m = batches*out_h*out_w and n = out_c (the outputs are
+     * [m][n], NHWC), k = mpq_conv_depth (the reduction depth of one output). */
     unsigned m, k, n;
     int32_t *x; int32_t in_offset;
     int32_t *w; int32_t w_offset;
@@ -266,9 +409,11 @@ typedef struct mpq_case {
     int32_t out_offset, act_min, act_max;
     int32_t *expect;     /* [m*n] */
 } mpq_case;
-/* Parse one file. Errors (MPQ_EFORMAT, MPQ_EIO, MPQ_ENOMEM) leave "path:line: what is wrong"
- * in err and a freed case. Checks value ranges (acc_bits 1..64, shift -31..30, mult >= 0,
- * t in {-1,0,1}, counts, act_min <= act_max). */
+/* Parse one file. Returns 0, or MPQ_EFORMAT, MPQ_EIO, MPQ_ENOMEM with "path:line: what is
+ * wrong" in err and a freed case. Checks value ranges (acc_bits 1..64, shift -31..30,
+ * mult >= 0, t in {-1,0,1}, counts, act_min <= act_max), the keys each layer kind requires
+ * and refuses, and a spatial shape against itself (mpq_conv_check: out_h/out_w as stride,
+ * padding and dilation give them, groups dividing the channels). */
 int mpq_case_load(const char *path, mpq_case *c, char *err, size_t errlen);
 int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c,
                    char *err, size_t errlen);
@@ -278,7 +423,8 @@ int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c,
 int mpq_case_load_ex(const char *path, unsigned flags, mpq_case *c, char *err, size_t errlen);
 int mpq_case_parse_ex(const char *text, size_t len, const char *name, unsigned flags, mpq_case *c,
                       char *err, size_t errlen);
-/* The outputs y[m*n] the golden model computes for the case (sequential order, wrap). */
+/* The outputs y[m*n] the golden model computes for the case (sequential order, wrap):
+ * mpq_fc, mpq_conv or mpq_pool. Returns 0, MPQ_EPARAM (err says), MPQ_ENOMEM. */
 int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen);
 void mpq_case_free(mpq_case *c);
 

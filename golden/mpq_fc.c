@@ -86,31 +86,13 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
 int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
            mpq_fc_ovf *ovf, char *err, size_t errlen)
 {
-    if (!rq->mult || !rq->shift || (rq->nparams != 1 && rq->nparams != l->n)) {
-        snprintf(err, errlen, "requantization needs 1 or n=%u multipliers and shifts", l->n);
-        return MPQ_EPARAM;
-    }
-    if (rq->act_min > rq->act_max) {
-        snprintf(err, errlen, "act_min %d > act_max %d", rq->act_min, rq->act_max);
-        return MPQ_EPARAM;
-    }
-    for (unsigned i = 0; i < rq->nparams; i++) {
-        int sh = rq->shift[i];
-        int bad = rq->mult[i] < 0;
-        if (rq->kind == MPQ_RQ_GENERIC)
-            bad |= sh < 0 || sh > 126;
-        else
-            bad |= sh < -31 || sh > (rq->kind == MPQ_RQ_S64_REDUCED ? 14 : 30);
-        if (bad) {
-            snprintf(err, errlen, "requantization parameter %u (mult %d, shift %d) out of range",
-                     i, rq->mult[i], sh);
-            return MPQ_EPARAM;
-        }
-    }
+    int st = mpq_requant_check(rq, l->n, err, errlen);
+    if (st)
+        return st;
     int64_t *a = acc ? acc : malloc(((size_t)l->m * l->n + 1) * sizeof *a);
     if (!a)
         return MPQ_ENOMEM;
-    int st = mpq_fc_acc(l, a, ovf, err, errlen);
+    st = mpq_fc_acc(l, a, ovf, err, errlen);
     if (!st)
         for (unsigned r = 0; r < l->m; r++)
             for (unsigned c = 0; c < l->n; c++)

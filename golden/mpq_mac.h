@@ -91,6 +91,10 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
  * Returns a malloc'ed array of *ncuts ends, NULL when out of memory. */
 unsigned *mpq_mac_cuts_uniform(unsigned k, unsigned step, unsigned *ncuts);
 
+/* Checks a layer's requantization parameters for n output channels: 1 or n of them, shifts
+ * in the kind's range, mult >= 0, act_min <= act_max. Returns 0 or MPQ_EPARAM (err says). */
+int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errlen);
+
 static inline int64_t mpq_abs64(int64_t v)
 {
     return v < 0 ? -v : v;

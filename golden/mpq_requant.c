@@ -11,7 +11,10 @@
  * No signed overflow and no right shift of a negative value: 128-bit or unsigned arithmetic.
  */
 #include "mpq.h"
+#include <stdio.h>
+
 #include "mpq_fit.h"
+#include "mpq_mac.h"
 
 /* acc reduced to int32 by two's complement wrap (TFLite's int32 accumulator). */
 static int32_t wrap32(int64_t v)
@@ -105,4 +108,30 @@ int32_t mpq_requant_one(const mpq_requant *rq, int64_t acc, unsigned c)
     if (v > rq->act_max)
         v = rq->act_max;
     return (int32_t)v;
+}
+
+int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errlen)
+{
+    if (!rq->mult || !rq->shift || (rq->nparams != 1 && rq->nparams != n)) {
+        snprintf(err, errlen, "requantization needs 1 or n=%u multipliers and shifts", n);
+        return MPQ_EPARAM;
+    }
+    if (rq->act_min > rq->act_max) {
+        snprintf(err, errlen, "act_min %d > act_max %d", rq->act_min, rq->act_max);
+        return MPQ_EPARAM;
+    }
+    for (unsigned i = 0; i < rq->nparams; i++) {
+        int sh = rq->shift[i];
+        int bad = rq->mult[i] < 0;
+        if (rq->kind == MPQ_RQ_GENERIC)
+            bad |= sh < 0 || sh > 126;
+        else
+            bad |= sh < -31 || sh > (rq->kind == MPQ_RQ_S64_REDUCED ? 14 : 30);
+        if (bad) {
+            snprintf(err, errlen, "requantization parameter %u (mult %d, shift %d) out of range",
+                     i, rq->mult[i], sh);
+            return MPQ_EPARAM;
+        }
+    }
+    return MPQ_OK;
 }

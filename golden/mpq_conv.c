@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_conv.c: the spatial layers over NHWC integer tensors (../shared/oracles/FORMAT.md,
+ * "Spatial layers"): conv2d with stride, padding, dilation and groups, depthwise with a
+ * channel multiplier, average and max pooling; the shape rules they share.
+ *
+ * A convolution is reduced by the engine of mpq_mac.c: each output pixel and group is one
+ * row (its im2col patch, [ky][kx][c], 0 where the window leaves the input), the OHWI
+ * filters are the engine's [out_c][kh*kw*F] weight matrix, and the fit points are the
+ * blocks of the GROUPED order (mpq.h). A depthwise layer is the grouped convolution with
+ * in_c groups of one channel; its filters are transposed to that layout. Hardware
+ * counterpart: the accelerator's conv mode (rtl/mpq_lane.sv accumulates one output channel;
+ * a KLanes-wide slice is one block of input channels at one window position).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpq_mac.h"
+
+static const char *const layer_names[MPQ_LAYER_COUNT] = {"fc", "conv2d", "depthwise", "avgpool",
+                                                         "maxpool"};
+
+const char *mpq_layer_name(mpq_layer_kind k)
+{
+    return (unsigned)k < MPQ_LAYER_COUNT ? layer_names[k] : "?";
+}
+
+int mpq_layer_parse(const char *s, mpq_layer_kind *k)
+{
+    for (unsigned i = 0; i < MPQ_LAYER_COUNT; i++)
+        if (!strcmp(s, layer_names[i])) {
+            *k = (mpq_layer_kind)i;
+            return MPQ_OK;
+        }
+    return MPQ_EPARAM;
+}
+
+/* ---- shapes ---- */
+
+static unsigned groups_of(const mpq_conv_shape *s)
+{
+    if (s->kind == MPQ_LAYER_DEPTHWISE)
+        return s->in_c;
+    return s->kind == MPQ_LAYER_CONV2D && s->groups ? s->groups : 1;
+}
+
+/* Input channels per group (F) and output channels per group. */
+static unsigned chans_per_group(const mpq_conv_shape *s)
+{
+    return s->kind == MPQ_LAYER_CONV2D ? s->in_c / groups_of(s) : 1;
+}
+
+unsigned mpq_conv_depth(const mpq_conv_shape *s)
+{
+    return s->kh * s->kw * chans_per_group(s);
+}
+
+size_t mpq_conv_in_count(const mpq_conv_shape *s)
+{
+    return (size_t)s->batches * s->in_h * s->in_w * s->in_c;
+}
+
+size_t mpq_conv_out_count(const mpq_conv_shape *s)
+{
+    return (size_t)s->batches * s->out_h * s->out_w * s->out_c;
+}
+
+size_t mpq_conv_w_count(const mpq_conv_shape *s)
+{
+    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE)
+        return 0;
+    return (size_t)s->out_c * mpq_conv_depth(s);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* One axis: out must be what stride, padding and dilation give (mpq_conv_check). */
+static int check_axis(const char *axis, unsigned in, unsigned k, unsigned stride, unsigned pad,
+                      unsigned dil, unsigned out, char *err, size_t errlen)
+{
+    if (in < 1 || k < 1 || stride < 1 || dil < 1 || out < 1) {
+        snprintf(err, errlen, "%s axis: input %u, kernel %u, stride %u, dilation %u and output %u "
+                 "must all be >= 1", axis, in, k, stride, dil, out);
+        return MPQ_EPARAM;
+    }
+    int64_t e = (int64_t)(k - 1) * dil + 1, s = stride, p = pad;
+    if (p >= e) {
+        snprintf(err, errlen, "%s axis: padding %u is not below the window extent %lld", axis, pad,
+                 (long long)e);
+        return MPQ_EPARAM;
+    }
+    int64_t q = (int64_t)(out - 1) * s + e - in - p; /* implied far-side padding */
+    if (q <= -s || q >= e) {
+        int64_t lo = floor_div((int64_t)in + p - e, s) + 1, hi = floor_div((int64_t)in + p - 1, s) + 1;
+        snprintf(err, errlen, "%s axis: output size %u disagrees with input %u, kernel %u, stride %u, "
+                 "padding %u and dilation %u (expected %lld..%lld)", axis, out, in, k, stride, pad,
+                 dil, (long long)(lo < 1 ? 1 : lo), (long long)hi);
+        return MPQ_EPARAM;
+    }
+    return MPQ_OK;
+}
+
+int mpq_conv_check(const mpq_conv_shape *s, char *err, size_t errlen)
+{
+    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE &&
+        s->kind != MPQ_LAYER_AVGPOOL && s->kind != MPQ_LAYER_MAXPOOL) {
+        snprintf(err, errlen, "layer kind %d is not a spatial layer", (int)s->kind);
+        return MPQ_EPARAM;
+    }
+    const char *name = mpq_layer_name(s->kind);
+    if (s->batches < 1 || s->in_c < 1 || s->out_c < 1) {
+        snprintf(err, errlen, "%s: batches %u, in_c %u and out_c %u must be >= 1", name, s->batches,
+                 s->in_c, s->out_c);
+        return MPQ_EPARAM;
+    }
+    unsigned g = s->groups ? s->groups : 1;
+    if (s->kind == MPQ_LAYER_CONV2D && (s->in_c % g || s->out_c % g)) {
+        snprintf(err, errlen, "conv2d: groups %u do not divide in_c %u and out_c %u", g, s->in_c,
+                 s->out_c);
+        return MPQ_EPARAM;
+    }
+    if (s->kind != MPQ_LAYER_CONV2D && g != 1) {
+        snprintf(err, errlen, "%s: groups apply to conv2d only", name);
+        return MPQ_EPARAM;
+    }
+    if (s->kind == MPQ_LAYER_DEPTHWISE && s->out_c % s->in_c) {
+        snprintf(err, errlen, "depthwise: out_c %u is not a multiple of in_c %u", s->out_c, s->in_c);
+        return MPQ_EPARAM;
+    }
+    int pool = s->kind == MPQ_LAYER_AVGPOOL || s->kind == MPQ_LAYER_MAXPOOL;
+    if (pool && s->out_c != s->in_c) {
+        snprintf(err, errlen, "%s: out_c %u differs from in_c %u", name, s->out_c, s->in_c);
+        return MPQ_EPARAM;
+    }
+    if (pool && (s->dy != 1 || s->dx != 1)) {
+        snprintf(err, errlen, "%s: pooling takes no dilation", name);
+        return MPQ_EPARAM;
+    }
+    int st;
+    if ((st = check_axis("height", s->in_h, s->kh, s->sy, s->py, s->dy, s->out_h, err, errlen)) ||
+        (st = check_axis("width", s->in_w, s->kw, s->sx, s->px, s->dx, s->out_w, err, errlen)))
+        return st;
+    double big = 2147483647.0;
+    double in = (double)s->batches * s->in_h * s->in_w * s->in_c;
+    double out = (double)s->batches * s->out_h * s->out_w * s->out_c;
+    double w = (double)s->out_c * s->kh * s->kw * s->in_c;
+    if (in > big || out > big || w > big) {
+        snprintf(err, errlen, "%s: tensors of more than 2^31 elements", name);
+        return MPQ_EPARAM;
+    }
+    return MPQ_OK;
+}
+
+/* ---- convolution ---- */
+
+/* Records one output's overflow result (the conv twin of mpq_fc.c's note). */
+static void conv_note(mpq_conv_ovf *ovf, const mpq_conv_shape *s, size_t i, mpq_mac_out o)
+{
+    int any = (o.flags & MPQ_OVF_ANY) != 0;
+    ovf->n_final += (o.flags & MPQ_OVF_FINAL) != 0;
+    ovf->n_any += (size_t)any;
+    if (ovf->flags)
+        ovf->flags[i] = o.flags;
+    if (ovf->first_r)
+        ovf->first_r[i] = o.first;
+    if (any && ovf->first_b < 0) {
+        size_t pix = i / s->out_c;
+        ovf->first_ch = (long)(i % s->out_c);
+        ovf->first_ox = (long)(pix % s->out_w);
+        ovf->first_oy = (long)(pix / s->out_w % s->out_h);
+        ovf->first_b = (long)(pix / s->out_w / s->out_h);
+        ovf->first_red = o.first;
+        ovf->first_bias = o.first < 0;
+    }
+}
+
+/* The fit points of group grp: SEQ every term; GROUPED the end of each run of channels in
+ * one aligned block of `g` absolute input channels, at every window position. */
+static unsigned make_cuts(const mpq_conv_layer *l, unsigned grp, unsigned *cuts)
+{
+    const mpq_conv_shape *s = &l->shape;
+    unsigned f = chans_per_group(s), npos = s->kh * s->kw, n = 0;
+    unsigned g = l->order == MPQ_ORDER_SEQ ? 1 : l->group;
+    unsigned g0 = s->kind == MPQ_LAYER_CONV2D ? grp * f : grp;
+    for (unsigned p = 0; p < npos; p++)
+        for (unsigned c = 0; c < f; c++)
+            if ((g0 + c + 1) % g == 0 || c + 1 == f)
+                cuts[n++] = p * f + c + 1;
+    return n;
+}
+
+/* Depthwise filters [kh][kw][out_c] as the engine's [out_c][kh*kw] rows (NULL stays NULL). */
+static int transpose_dw(const int32_t *in32, const int8_t *in8, unsigned npos, unsigned out_c,
+                        int32_t **out32, int8_t **out8)
+{
+    size_t n = (size_t)npos * out_c;
+    if (in32 && !(*out32 = malloc(n * sizeof **out32)))
+        return MPQ_ENOMEM;
+    if (in8 && !(*out8 = malloc(n)))
+        return MPQ_ENOMEM;
+    for (unsigned p = 0; p < npos; p++)
+        for (unsigned o = 0; o < out_c; o++) {
+            if (in32)
+                (*out32)[(size_t)o * npos + p] = in32[(size_t)p * out_c + o];
+            if (in8)
+                (*out8)[(size_t)o * npos + p] = in8[(size_t)p * out_c + o];
+        }
+    return MPQ_OK;
+}
+
+/* The im2col patch of pixel (b, oy, ox) and input channels [ci0, ci0 + f) into r->x. */
+static void load_patch(const mpq_conv_layer *l, unsigned b, unsigned oy, unsigned ox,
+                       unsigned ci0, unsigned f, mpq_mac_row *r)
+{
+    const mpq_conv_shape *s = &l->shape;
+    int64_t *dst = r->x;
+    for (unsigned ky = 0; ky < s->kh; ky++) {
+        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+        for (unsigned kx = 0; kx < s->kw; kx++, dst += f) {
+            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
+                memset(dst, 0, (size_t)f * sizeof *dst);
+                continue;
+            }
+            const int32_t *src =
+                l->x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + ci0;
+            for (unsigned c = 0; c < f; c++)
+                dst[c] = (int64_t)src[c] + l->in_offset;
+        }
+    }
+}
+
+typedef struct conv_work {
+    mpq_mac_plan plan;
+    mpq_mac_row row;
+    unsigned *cuts;     /* [groups][depth] */
+    unsigned *ncuts;    /* [groups] */
+    int32_t *tw, *thp;  /* depthwise filters transposed */
+    int8_t *tt;
+} conv_work;
+
+static void work_free(conv_work *wk)
+{
+    mpq_mac_plan_free(&wk->plan);
+    mpq_mac_row_free(&wk->row);
+    free(wk->cuts);
+    free(wk->ncuts);
+    free(wk->tw);
+    free(wk->thp);
+    free(wk->tt);
+}
+
+/* Plan step: the weights as the engine's matrix, the fit points of every group. */
+static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *err, size_t errlen)
+{
+    const mpq_conv_shape *s = &l->shape;
+    unsigned depth = mpq_conv_depth(s), groups = groups_of(s), npos = s->kh * s->kw;
+    mpq_fc_layer wl = {.m = 0, .k = depth, .n = s->out_c, .w = l->w, .w_offset = l->w_offset,
+                       .t = l->t, .alpha = l->alpha, .alpha_per_tensor = l->alpha_per_tensor,
+                       .hp = l->hp, .bias = l->bias, .acc_bits = l->acc_bits,
+                       .acc_mode = l->acc_mode};
+    if (s->kind == MPQ_LAYER_DEPTHWISE) {
+        if (transpose_dw(l->w, l->t, npos, s->out_c, &wk->tw, &wk->tt) ||
+            transpose_dw(l->hp, NULL, npos, s->out_c, &wk->thp, NULL))
+            goto nomem;
+        wl.w = wk->tw;
+        wl.t = wk->tt;
+        wl.hp = wk->thp;
+    }
+    int64_t xmax = 0;
+    for (size_t i = 0; i < mpq_conv_in_count(s); i++) {
+        int64_t v = mpq_abs64((int64_t)l->x[i] + l->in_offset);
+        xmax = v > xmax ? v : xmax;
+    }
+    int st = mpq_mac_plan_init(&wk->plan, &wl, xmax, track, err, errlen);
+    if (st)
+        return st;
+    wk->cuts = malloc((size_t)groups * depth * sizeof *wk->cuts);
+    wk->ncuts = malloc((size_t)groups * sizeof *wk->ncuts);
+    if (!wk->cuts || !wk->ncuts || mpq_mac_row_init(&wk->row, depth))
+        goto nomem;
+    for (unsigned grp = 0; grp < groups; grp++)
+        wk->ncuts[grp] = make_cuts(l, grp, wk->cuts + (size_t)grp * depth);
+    return MPQ_OK;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return MPQ_ENOMEM;
+}
+
+static int conv_check(const mpq_conv_layer *l, char *err, size_t errlen)
+{
+    const mpq_conv_shape *s = &l->shape;
+    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) {
+        snprintf(err, errlen, "%s is not a convolution", mpq_layer_name(s->kind));
+        return MPQ_EPARAM;
+    }
+    int st = mpq_conv_check(s, err, errlen);
+    if (st)
+        return st;
+    if (!l->x) {
+        snprintf(err, errlen, "layer has no activations");
+        return MPQ_EPARAM;
+    }
+    if (l->order == MPQ_ORDER_GROUPED && l->group < 1) {
+        snprintf(err, errlen, "grouped accumulation needs a group size >= 1");
+        return MPQ_EPARAM;
+    }
+    return MPQ_OK;
+}
+
+int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char *err,
+                 size_t errlen)
+{
+    int st = conv_check(l, err, errlen);
+    if (st)
+        return st;
+    const mpq_conv_shape *s = &l->shape;
+    conv_work wk;
+    memset(&wk, 0, sizeof wk);
+    if ((st = conv_plan(l, ovf != NULL, &wk, err, errlen))) {
+        work_free(&wk);
+        return st;
+    }
+    if (ovf) {
+        ovf->n_final = ovf->n_any = 0;
+        ovf->first_b = ovf->first_oy = ovf->first_ox = ovf->first_ch = ovf->first_red = -1;
+        ovf->first_bias = 0;
+    }
+    unsigned groups = groups_of(s), f = chans_per_group(s), per = s->out_c / groups;
+    unsigned depth = mpq_conv_depth(s);
+    size_t i = 0;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++)
+                for (unsigned grp = 0; grp < groups; grp++) {
+                    unsigned ci0 = s->kind == MPQ_LAYER_CONV2D ? grp * f : grp;
+                    load_patch(l, b, oy, ox, ci0, f, &wk.row);
+                    mpq_mac_row_load(&wk.plan, &wk.row);
+                    for (unsigned o = grp * per; o < (grp + 1) * per; o++, i++) {
+                        mpq_mac_out r = mpq_mac_chan(&wk.plan, &wk.row, o,
+                                                     wk.cuts + (size_t)grp * depth, wk.ncuts[grp]);
+                        acc[i] = r.acc;
+                        if (ovf)
+                            conv_note(ovf, s, i, r);
+                    }
+                }
+    work_free(&wk);
+    return MPQ_OK;
+}
+
+int mpq_conv(const mpq_conv_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
+             mpq_conv_ovf *ovf, char *err, size_t errlen)
+{
+    int st = conv_check(l, err, errlen);
+    if (st || (st = mpq_requant_check(rq, l->shape.out_c, err, errlen)))
+        return st;
+    size_t n = mpq_conv_out_count(&l->shape);
+    int64_t *a = acc ? acc : malloc((n + 1) * sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return MPQ_ENOMEM;
+    }
+    st = mpq_conv_acc(l, a, ovf, err, errlen);
+    if (!st)
+        for (size_t i = 0; i < n; i++)
+            y[i] = mpq_requant_one(rq, a[i], (unsigned)(i % l->shape.out_c));
+    if (!acc)
+        free(a);
+    return st;
+}
+
+/* ---- pooling ---- */
+
+/* The window rows [*y0, *y1) of output row o that lie inside the input. */
+static void window(unsigned o, unsigned stride, unsigned pad, unsigned k, unsigned in,
+                   unsigned *lo, unsigned *hi)
+{
+    long start = (long)o * stride - (long)pad, end = start + (long)k;
+    *lo = start < 0 ? 0 : (unsigned)start;
+    *hi = end > (long)in ? in : (unsigned)end;
+}
+
+int mpq_pool(const mpq_conv_shape *s, const int32_t *x, int32_t act_min, int32_t act_max,
+             int32_t *y, char *err, size_t errlen)
+{
+    if (s->kind != MPQ_LAYER_AVGPOOL && s->kind != MPQ_LAYER_MAXPOOL) {
+        snprintf(err, errlen, "%s is not a pooling layer", mpq_layer_name(s->kind));
+        return MPQ_EPARAM;
+    }
+    int st = mpq_conv_check(s, err, errlen);
+    if (st)
+        return st;
+    if (act_min > act_max) {
+        snprintf(err, errlen, "act_min %d > act_max %d", act_min, act_max);
+        return MPQ_EPARAM;
+    }
+    unsigned ch = s->in_c;
+    int64_t *sum = malloc((size_t)ch * sizeof *sum);
+    if (!sum) {
+        snprintf(err, errlen, "out of memory");
+        return MPQ_ENOMEM;
+    }
+    int avg = s->kind == MPQ_LAYER_AVGPOOL;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++) {
+                unsigned y0, y1, x0, x1;
+                window(oy, s->sy, s->py, s->kh, s->in_h, &y0, &y1);
+                window(ox, s->sx, s->px, s->kw, s->in_w, &x0, &x1);
+                /* mpq_conv_check keeps every window non-empty. */
+                int64_t count = (int64_t)(y1 - y0) * (x1 - x0);
+                for (unsigned c = 0; c < ch; c++)
+                    sum[c] = avg ? 0 : INT64_MIN;
+                for (unsigned iy = y0; iy < y1; iy++)
+                    for (unsigned ix = x0; ix < x1; ix++) {
+                        const int32_t *src = x + (((size_t)b * s->in_h + iy) * s->in_w + ix) * ch;
+                        if (avg)
+                            for (unsigned c = 0; c < ch; c++)
+                                sum[c] += src[c];
+                        else
+                            for (unsigned c = 0; c < ch; c++)
+                                sum[c] = src[c] > sum[c] ? src[c] : sum[c];
+                    }
+                int32_t *dst = y + (((size_t)b * s->out_h + oy) * s->out_w + ox) * ch;
+                for (unsigned c = 0; c < ch; c++) {
+                    int64_t v = sum[c];
+                    if (avg) /* TFLite: round half away from zero, C division truncates */
+                        v = (v > 0 ? v + count / 2 : v - count / 2) / count;
+                    dst[c] = (int32_t)(v < act_min ? act_min : v > act_max ? act_max : v);
+                }
+            }
+    free(sum);
+    return MPQ_OK;
+}
