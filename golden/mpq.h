@@ -244,10 +244,11 @@ typedef struct mpq_conv_shape {
     unsigned out_h, out_w;
 } mpq_conv_shape;
 
-/* Checks a shape. Per axis, with the dilated extent e = (k-1)*d + 1, the implied far-side
- * padding q = (out-1)*s + e - in - p must satisfy -s < q < e (out is what TFLite's
- * floor((in + p + q - e)/s) + 1 gives for some padding q >= 0, and no window lies wholly in
- * the far padding), and p < e. Every extent is >= 1; groups divide in_c and out_c (conv2d);
+/* Checks a shape. Per axis, with the dilated extent e = (k-1)*d + 1, the padding p must be
+ * below e and the far-side padding the output size implies, q = (out-1)*s + e - in - p,
+ * must satisfy -s < q <= p + 1 and q < e: out is floor((in + p + q' - e)/s) + 1 for a far
+ * padding q' between 0 and p + 1 (TFLite's VALID, and its SAME, which puts an odd row or
+ * column at the far side), and no window lies wholly in padding. Every extent is >= 1; groups divide in_c and out_c (conv2d);
  * out_c is a multiple of in_c (depthwise) or equal to it (pools); pools take no dilation;
  * element counts stay below 2^31. Returns 0, or MPQ_EPARAM with err saying what is wrong. */
 int mpq_conv_check(const mpq_conv_shape *s, char *err, size_t errlen);

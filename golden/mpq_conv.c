@@ -94,8 +94,10 @@ static int check_axis(const char *axis, unsigned in, unsigned k, unsigned stride
         return MPQ_EPARAM;
     }
     int64_t q = (int64_t)(out - 1) * s + e - in - p; /* implied far-side padding */
-    if (q <= -s || q >= e) {
-        int64_t lo = floor_div((int64_t)in + p - e, s) + 1, hi = floor_div((int64_t)in + p - 1, s) + 1;
+    int64_t qmax = p + 1 < e - 1 ? p + 1 : e - 1;
+    if (q <= -s || q > qmax) {
+        int64_t lo = floor_div((int64_t)in + p - e, s) + 1;
+        int64_t hi = floor_div((int64_t)in + p - e + qmax, s) + 1;
         snprintf(err, errlen, "%s axis: output size %u disagrees with input %u, kernel %u, stride %u, "
                  "padding %u and dilation %u (expected %lld..%lld)", axis, out, in, k, stride, pad,
                  dil, (long long)(lo < 1 ? 1 : lo), (long long)hi);
