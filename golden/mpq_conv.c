@@ -273,11 +273,7 @@ static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *er
         wl.t = wk->tt;
         wl.hp = wk->thp;
     }
-    int64_t xmax = 0;
-    for (size_t i = 0; i < mpq_conv_in_count(s); i++) {
-        int64_t v = mpq_abs64((int64_t)l->x[i] + l->in_offset);
-        xmax = v > xmax ? v : xmax;
-    }
+    int64_t xmax = mpq_abs_max32(l->x, mpq_conv_in_count(s), l->in_offset);
     int st = mpq_mac_plan_init(&wk->plan, &wl, xmax, track, err, errlen);
     if (st)
         return st;
@@ -314,6 +310,126 @@ static int conv_check(const mpq_conv_layer *l, char *err, size_t errlen)
     return MPQ_OK;
 }
 
+/* One output through the engine: its im2col patch (group grp), then the channel. */
+static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, unsigned oy,
+                            unsigned ox, unsigned grp, unsigned o)
+{
+    const mpq_conv_shape *s = &l->shape;
+    unsigned f = chans_per_group(s), depth = mpq_conv_depth(s);
+    load_patch(l, b, oy, ox, s->kind == MPQ_LAYER_CONV2D ? grp * f : grp, f, &wk->row);
+    mpq_mac_row_load(&wk->plan, &wk->row);
+    return mpq_mac_chan(&wk->plan, &wk->row, o, wk->cuts + (size_t)grp * depth, wk->ncuts[grp]);
+}
+
+/* Depthwise vectorized over the channels: each window position adds x*w to every output
+ * channel of the pixel at once (16-bit operands, exact 32-bit sums). Taken when every weight
+ * folds into 16 bits and no 32-bit sum can overflow. An output whose bounds do not prove
+ * that no fit changes it, when fits matter (saturation or tracking), goes through the
+ * engine term by term. Returns 0 when it handled the layer, 1 when it does not apply,
+ * MPQ_ENOMEM. */
+static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
+                          mpq_conv_ovf *ovf)
+{
+    const mpq_mac_plan *p = &wk->plan;
+    const mpq_conv_shape *s = &l->shape;
+    unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
+    if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] ||
+        (mpq_i128)npos * p->xmax * (p->wmax16 ? p->wmax16 : 1) > INT32_MAX)
+        return 1;
+    size_t pixels = (size_t)s->batches * s->in_h * s->in_w;
+    int16_t *xe = malloc((pixels * oc + 1) * sizeof *xe);
+    int16_t *wt = malloc(((size_t)npos * oc + 1) * sizeof *wt);
+    int32_t *sum = malloc(((size_t)oc + 1) * sizeof *sum);
+    uint8_t *safe = malloc((size_t)oc + 1);
+    if (!xe || !wt || !sum || !safe) {
+        free(xe);
+        free(wt);
+        free(sum);
+        free(safe);
+        return MPQ_ENOMEM;
+    }
+    /* Each output channel's input value (x + in_offset, |.| <= xmax < 2^15) side by side. */
+    const int32_t off = l->in_offset;
+    for (size_t px = 0; px < pixels; px++) {
+        const int32_t *src = l->x + px * s->in_c;
+        int16_t *dst = xe + px * oc;
+        if (mult == 1)
+            for (unsigned c = 0; c < oc; c++)
+                dst[c] = (int16_t)(src[c] + off);
+        else
+            for (unsigned c = 0; c < s->in_c; c++)
+                for (unsigned j = 0; j < mult; j++)
+                    dst[c * mult + j] = (int16_t)(src[c] + off);
+    }
+    for (unsigned pos = 0; pos < npos; pos++)
+        for (unsigned o = 0; o < oc; o++)
+            wt[(size_t)pos * oc + o] = p->w16[(size_t)o * npos + pos];
+    const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
+    /* safe[o]: no fit can change channel o (bounds), or its fits do not matter (an untracked
+     * wrapping accumulator is wrap(bias + sum) in any order). */
+    int all_bound = 1, all_safe = 1;
+    for (unsigned o = 0; o < oc; o++) {
+        int bound = (mpq_i128)mpq_abs64(p->bias[o]) + (mpq_i128)p->xmax * p->chan_bound[o] <= acc_hi;
+        safe[o] = bound || (!p->track && !p->sat);
+        all_bound &= bound;
+        all_safe &= safe[o];
+    }
+    /* bias + sum needs no fit at all: bounded, or |bias + sum| < 2^32 within acc_bits. */
+    int direct = all_bound || (all_safe && p->acc_bits >= 33);
+    if (ovf && all_safe) { /* tracking: all_safe means bounded, so nothing overflows */
+        size_t n = mpq_conv_out_count(s);
+        if (ovf->flags)
+            memset(ovf->flags, 0, n);
+        if (ovf->first_r)
+            for (size_t j = 0; j < n; j++)
+                ovf->first_r[j] = -1;
+    }
+    size_t i = 0;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++) {
+                memset(sum, 0, (size_t)oc * sizeof *sum);
+                for (unsigned ky = 0; ky < s->kh; ky++) {
+                    long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                    if (iy < 0 || iy >= (long)s->in_h)
+                        continue;
+                    for (unsigned kx = 0; kx < s->kw; kx++) {
+                        long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                        if (ix < 0 || ix >= (long)s->in_w)
+                            continue;
+                        const int16_t *xr =
+                            xe + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * oc;
+                        const int16_t *wr = wt + (size_t)(ky * s->kw + kx) * oc;
+                        for (unsigned o = 0; o < oc; o++)
+                            sum[o] += (int32_t)xr[o] * wr[o];
+                    }
+                }
+                if (direct) {
+                    for (unsigned o = 0; o < oc; o++)
+                        acc[i + o] = p->bias[o] + sum[o];
+                    i += oc;
+                    continue;
+                }
+                for (unsigned o = 0; o < oc; o++, i++) {
+                    mpq_mac_out r = {0, -1, 0};
+                    if (safe[o]) {
+                        int ignored = 0; /* safe: no fit changes the value; else wrap only */
+                        r.acc = mpq_fit_acc(p->bias[o] + sum[o], p->acc_bits, 0, &ignored);
+                    } else {
+                        r = conv_one(l, wk, b, oy, ox, o / mult, o);
+                    }
+                    acc[i] = r.acc;
+                    if (ovf && !all_safe)
+                        conv_note(ovf, s, i, r);
+                }
+            }
+    free(xe);
+    free(wt);
+    free(sum);
+    free(safe);
+    return MPQ_OK;
+}
+
 int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char *err,
                  size_t errlen)
 {
@@ -331,6 +447,12 @@ int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char 
         ovf->n_final = ovf->n_any = 0;
         ovf->first_b = ovf->first_oy = ovf->first_ox = ovf->first_ch = ovf->first_red = -1;
         ovf->first_bias = 0;
+    }
+    if (s->kind == MPQ_LAYER_DEPTHWISE && (st = depthwise_fast(l, &wk, acc, ovf)) <= 0) {
+        work_free(&wk);
+        if (st)
+            snprintf(err, errlen, "out of memory");
+        return st;
     }
     unsigned groups = groups_of(s), f = chans_per_group(s), per = s->out_c / groups;
     unsigned depth = mpq_conv_depth(s);

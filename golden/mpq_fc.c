@@ -44,10 +44,7 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
         snprintf(err, errlen, "grouped accumulation needs a group size >= 1");
         return MPQ_EPARAM;
     }
-    int64_t xmax = 0;
-    for (size_t i = 0; i < (size_t)l->m * l->k; i++)
-        xmax = mpq_abs64((int64_t)l->x[i] + l->in_offset) > xmax
-                   ? mpq_abs64((int64_t)l->x[i] + l->in_offset) : xmax;
+    int64_t xmax = mpq_abs_max32(l->x, (size_t)l->m * l->k, l->in_offset);
     mpq_mac_plan plan;
     int st = mpq_mac_plan_init(&plan, l, xmax, ovf != NULL, err, errlen);
     if (st)

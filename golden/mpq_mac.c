@@ -16,6 +16,22 @@
 
 /* ---- plan ---- */
 
+int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset)
+{
+    /* Smallest and largest first (loops the compiler vectorizes), then the offset. */
+    int32_t lo = 0, hi = 0;
+    if (count)
+        lo = hi = v[0];
+    for (size_t i = 0; i < count; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    if (!count)
+        return 0;
+    int64_t a = mpq_abs64((int64_t)lo + offset), b = mpq_abs64((int64_t)hi + offset);
+    return a > b ? a : b;
+}
+
 static void entries_free(mpq_mac_entries *e)
 {
     free(e->ptr);
@@ -198,6 +214,7 @@ static int plan_dense(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int6
             }
         }
         p->blk = block_len(l->k, xmax, wmax);
+        p->wmax16 = wmax;
     } else if (l->w) {
         p->wq = malloc((nk + 1) * sizeof *p->wq);
         p->wq32 = p->kernel == MPQ_MAC_K64 ? malloc((nk + 1) * sizeof *p->wq32) : NULL;
@@ -225,6 +242,7 @@ int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int 
     p->acc_bits = l->acc_bits;
     p->sat = l->acc_mode == MPQ_ACC_SAT;
     p->track = track;
+    p->xmax = xmax;
     p->t = l->t;
     p->alpha = calloc((size_t)l->n + 1, sizeof *p->alpha);
     p->bias = calloc((size_t)l->n + 1, sizeof *p->bias);

@@ -37,6 +37,8 @@ typedef struct mpq_mac_plan {
     unsigned blk;            /* K16: terms per exact 32-bit block */
     unsigned acc_bits;
     int sat, track;
+    int64_t xmax;            /* the activations' bound the plan was made for */
+    int64_t wmax16;          /* K16: largest |w16| */
     int need_x64;            /* rows need their 64-bit values (sparse entries, K64, K128) */
     int16_t *w16;            /* K16: [n][k], w + w_offset, or alpha*t + hp (+ w) when folded */
     int64_t *wq;             /* K128: [n][k] w + w_offset (NULL without w) */
@@ -99,5 +101,8 @@ static inline int64_t mpq_abs64(int64_t v)
 {
     return v < 0 ? -v : v;
 }
+
+/* max |v[i] + offset| over count values (0 when count is 0). */
+int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset);
 
 #endif
