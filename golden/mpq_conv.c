@@ -214,26 +214,27 @@ static int transpose_dw(const int32_t *in32, const int8_t *in8, unsigned npos, u
     return MPQ_OK;
 }
 
-/* The im2col patch of pixel (b, oy, ox) and input channels [ci0, ci0 + f) into r->x. */
-static void load_patch(const mpq_conv_layer *l, unsigned b, unsigned oy, unsigned ox,
-                       unsigned ci0, unsigned f, mpq_mac_row *r)
+/* The im2col patch of pixel (b, oy, ox) and input channels [ci0, ci0 + f) into r. */
+static void load_patch(const mpq_conv_layer *l, const mpq_mac_plan *p, unsigned b, unsigned oy,
+                       unsigned ox, unsigned ci0, unsigned f, mpq_mac_row *r)
 {
     const mpq_conv_shape *s = &l->shape;
-    int64_t *dst = r->x;
+    unsigned at = 0;
     for (unsigned ky = 0; ky < s->kh; ky++) {
         long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-        for (unsigned kx = 0; kx < s->kw; kx++, dst += f) {
+        for (unsigned kx = 0; kx < s->kw; kx++, at += f) {
             long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
             if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
-                memset(dst, 0, (size_t)f * sizeof *dst);
+                mpq_mac_row_zero(p, r, at, f);
                 continue;
             }
-            const int32_t *src =
-                l->x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + ci0;
-            for (unsigned c = 0; c < f; c++)
-                dst[c] = (int64_t)src[c] + l->in_offset;
+            mpq_mac_row_put(p, r, at,
+                            l->x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) *
+                                       s->in_c + ci0,
+                            f, l->in_offset);
         }
     }
+    mpq_mac_row_load(p, r);
 }
 
 typedef struct conv_work {
@@ -243,6 +244,7 @@ typedef struct conv_work {
     unsigned *ncuts;    /* [groups] */
     int32_t *tw, *thp;  /* depthwise filters transposed */
     int8_t *tt;
+    mpq_mac_out *outs;  /* [out_c]: one group's results */
 } conv_work;
 
 static void work_free(conv_work *wk)
@@ -254,6 +256,7 @@ static void work_free(conv_work *wk)
     free(wk->tw);
     free(wk->thp);
     free(wk->tt);
+    free(wk->outs);
 }
 
 /* Plan step: the weights as the engine's matrix, the fit points of every group. */
@@ -279,7 +282,8 @@ static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *er
         return st;
     wk->cuts = malloc((size_t)groups * depth * sizeof *wk->cuts);
     wk->ncuts = malloc((size_t)groups * sizeof *wk->ncuts);
-    if (!wk->cuts || !wk->ncuts || mpq_mac_row_init(&wk->row, depth))
+    wk->outs = malloc(((size_t)s->out_c + 1) * sizeof *wk->outs);
+    if (!wk->cuts || !wk->ncuts || !wk->outs || mpq_mac_row_init(&wk->row, depth))
         goto nomem;
     for (unsigned grp = 0; grp < groups; grp++)
         wk->ncuts[grp] = make_cuts(l, grp, wk->cuts + (size_t)grp * depth);
@@ -316,8 +320,7 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
 {
     const mpq_conv_shape *s = &l->shape;
     unsigned f = chans_per_group(s), depth = mpq_conv_depth(s);
-    load_patch(l, b, oy, ox, s->kind == MPQ_LAYER_CONV2D ? grp * f : grp, f, &wk->row);
-    mpq_mac_row_load(&wk->plan, &wk->row);
+    load_patch(l, &wk->plan, b, oy, ox, s->kind == MPQ_LAYER_CONV2D ? grp * f : grp, f, &wk->row);
     return mpq_mac_chan(&wk->plan, &wk->row, o, wk->cuts + (size_t)grp * depth, wk->ncuts[grp]);
 }
 
@@ -462,14 +465,13 @@ int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char 
             for (unsigned ox = 0; ox < s->out_w; ox++)
                 for (unsigned grp = 0; grp < groups; grp++) {
                     unsigned ci0 = s->kind == MPQ_LAYER_CONV2D ? grp * f : grp;
-                    load_patch(l, b, oy, ox, ci0, f, &wk.row);
-                    mpq_mac_row_load(&wk.plan, &wk.row);
-                    for (unsigned o = grp * per; o < (grp + 1) * per; o++, i++) {
-                        mpq_mac_out r = mpq_mac_chan(&wk.plan, &wk.row, o,
-                                                     wk.cuts + (size_t)grp * depth, wk.ncuts[grp]);
-                        acc[i] = r.acc;
+                    load_patch(l, &wk.plan, b, oy, ox, ci0, f, &wk.row);
+                    mpq_mac_chans(&wk.plan, &wk.row, grp * per, (grp + 1) * per,
+                                  wk.cuts + (size_t)grp * depth, wk.ncuts[grp], wk.outs);
+                    for (unsigned j = 0; j < per; j++, i++) {
+                        acc[i] = wk.outs[j].acc;
                         if (ovf)
-                            conv_note(ovf, s, i, r);
+                            conv_note(ovf, s, i, wk.outs[j]);
                     }
                 }
     work_free(&wk);

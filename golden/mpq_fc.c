@@ -52,8 +52,10 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
     unsigned ncuts = 0;
     unsigned *cuts = mpq_mac_cuts_uniform(l->k, l->order == MPQ_ORDER_SEQ ? 1 : l->group, &ncuts);
     mpq_mac_row row;
-    if (!cuts || mpq_mac_row_init(&row, l->k)) {
+    mpq_mac_out *outs = malloc(((size_t)l->n + 1) * sizeof *outs);
+    if (!cuts || !outs || mpq_mac_row_init(&row, l->k)) {
         free(cuts);
+        free(outs);
         mpq_mac_plan_free(&plan);
         snprintf(err, errlen, "out of memory");
         return MPQ_ENOMEM;
@@ -64,16 +66,16 @@ int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, 
         ovf->first_bias = 0;
     }
     for (unsigned r = 0; r < l->m; r++) {
-        for (unsigned i = 0; i < l->k; i++)
-            row.x[i] = (int64_t)l->x[(size_t)r * l->k + i] + l->in_offset;
+        mpq_mac_row_put(&plan, &row, 0, l->x + (size_t)r * l->k, l->k, l->in_offset);
         mpq_mac_row_load(&plan, &row);
+        mpq_mac_chans(&plan, &row, 0, l->n, cuts, ncuts, outs);
         for (unsigned c = 0; c < l->n; c++) {
-            mpq_mac_out o = mpq_mac_chan(&plan, &row, c, cuts, ncuts);
-            acc[(size_t)r * l->n + c] = o.acc;
+            acc[(size_t)r * l->n + c] = outs[c].acc;
             if (ovf)
-                fc_note(ovf, r, c, l->n, o);
+                fc_note(ovf, r, c, l->n, outs[c]);
         }
     }
+    free(outs);
     mpq_mac_row_free(&row);
     free(cuts);
     mpq_mac_plan_free(&plan);

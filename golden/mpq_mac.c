@@ -14,6 +14,10 @@
 
 #include "mpq_mac.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ---- plan ---- */
 
 int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset)
@@ -153,32 +157,41 @@ static unsigned block_len(unsigned k, int64_t xmax, int64_t wmax)
     return b >= (int64_t)k ? (k ? k : 1) : b < 1 ? 1 : (unsigned)b;
 }
 
-/* Folds w + alpha*t + hp of every channel into p->w16 when every sum fits 16 bits (exact
- * integers: the mixed layer becomes one multiply-add stream). Returns the largest |folded
- * weight|, or -1 when some weight does not fold (p->w16 is then left as it was). */
-static int64_t fold16(mpq_mac_plan *p, const mpq_fc_layer *l, int16_t *out)
+/* Folds w + alpha*t + hp of every channel into `out` when every sum fits 16 bits (exact
+ * integers: the mixed layer becomes one multiply-add stream). K16 plans only: |w + w_offset|
+ * < 2^15, so with |alpha| < 2^15 every dense sum is exact in 32 bits. `row` is scratch [k].
+ * Returns the largest |folded weight|, or -1 when some weight does not fold. */
+static int64_t fold16(const mpq_mac_plan *p, const mpq_fc_layer *l, int16_t *out, int32_t *row)
 {
-    int64_t femax = 0;
+    int32_t lo = 0, hi = 0;
     for (unsigned c = 0; c < l->n; c++) {
-        int16_t *row = out + (size_t)c * l->k;
-        uint32_t j = p->e.ptr[c], end = p->e.ptr[c + 1];
-        for (unsigned i = 0; i < l->k; i++) {
-            size_t at = (size_t)c * l->k + i;
-            int64_t v = l->w ? (int64_t)l->w[at] + l->w_offset : 0;
-            if (l->t && l->t[at]) {
-                if (mpq_abs64(p->alpha[c]) >= 32768)
-                    return -1;
-                v += p->alpha[c] * l->t[at];
-            }
-            for (; j < end && p->e.k[j] == i; j++)
-                v += p->e.v[j];
+        const size_t base = (size_t)c * l->k;
+        if (l->t && mpq_abs64(p->alpha[c]) >= 32768)
+            return -1;
+        const int32_t alpha = (int32_t)p->alpha[c], off = l->w_offset;
+        if (l->w)
+            for (unsigned i = 0; i < l->k; i++)
+                row[i] = l->w[base + i] + off;
+        else
+            memset(row, 0, (size_t)l->k * sizeof *row);
+        if (l->t)
+            for (unsigned i = 0; i < l->k; i++)
+                row[i] += alpha * l->t[base + i];
+        for (uint32_t j = p->e.ptr[c]; j < p->e.ptr[c + 1]; j++) {
+            int64_t v = (int64_t)row[p->e.k[j]] + p->e.v[j];
             if (mpq_abs64(v) >= 32768)
                 return -1;
-            row[i] = (int16_t)v;
-            femax = mpq_abs64(v) > femax ? mpq_abs64(v) : femax;
+            row[p->e.k[j]] = (int32_t)v;
         }
+        for (unsigned i = 0; i < l->k; i++) {
+            lo = row[i] < lo ? row[i] : lo;
+            hi = row[i] > hi ? row[i] : hi;
+            out[base + i] = (int16_t)row[i];
+        }
+        if (lo <= -32768 || hi >= 32768)
+            return -1;
     }
-    return femax;
+    return -(int64_t)lo > hi ? -(int64_t)lo : hi;
 }
 
 /* The dense weight arrays of the chosen kernel, then the fold. */
@@ -187,31 +200,27 @@ static int plan_dense(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int6
     size_t nk = (size_t)l->n * l->k;
     p->blk = block_len(l->k, xmax, wmax);
     if (p->kernel == MPQ_MAC_K16 && (l->w || l->t || p->e.ptr[l->n])) {
-        p->w16 = calloc(nk + 1, sizeof *p->w16);
-        int16_t *folded = (l->t || p->e.ptr[l->n]) ? malloc((nk + 1) * sizeof *folded) : NULL;
-        if (!p->w16 || ((l->t || p->e.ptr[l->n]) && !folded)) {
-            free(folded);
+        p->w16 = malloc((nk + 1) * sizeof *p->w16);
+        int32_t *row = malloc(((size_t)l->k + 1) * sizeof *row);
+        if (!p->w16 || !row) {
+            free(row);
             return MPQ_ENOMEM;
         }
-        int64_t femax = folded ? fold16(p, l, folded) : -1;
-        if (femax >= 0) {
-            free(p->w16);
-            p->w16 = folded;
+        int64_t femax = (l->t || p->e.ptr[l->n]) ? fold16(p, l, p->w16, row) : -1;
+        free(row);
+        if (femax >= 0) { /* everything is in w16 */
             p->t = NULL;
             entries_free(&p->e);
             p->e.ptr = calloc((size_t)l->n + 1, sizeof *p->e.ptr);
             if (!p->e.ptr)
                 return MPQ_ENOMEM;
             wmax = femax;
+        } else if (l->w) {
+            for (size_t i = 0; i < nk; i++)
+                p->w16[i] = (int16_t)(l->w[i] + l->w_offset);
         } else {
-            free(folded);
-            if (l->w)
-                for (size_t i = 0; i < nk; i++)
-                    p->w16[i] = (int16_t)((int64_t)l->w[i] + l->w_offset);
-            else {
-                free(p->w16);
-                p->w16 = NULL;
-            }
+            free(p->w16);
+            p->w16 = NULL;
         }
         p->blk = block_len(l->k, xmax, wmax);
         p->wmax16 = wmax;
@@ -227,6 +236,25 @@ static int plan_dense(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int6
         }
     }
     p->need_x64 = p->kernel != MPQ_MAC_K16 || p->e.ptr[l->n] != 0;
+    return MPQ_OK;
+}
+
+/* The tracking kernel's layout: 16-bit weights, every one in w16 (folded or dense only),
+ * accumulators of at most 30 bits so that lane + segment sum stays in 32 bits. */
+static int plan_interleave(mpq_mac_plan *p)
+{
+    if (!(p->track || p->sat) || p->kernel != MPQ_MAC_K16 || !p->w16 || p->t ||
+        p->e.ptr[p->n] || p->acc_bits > 30)
+        return MPQ_OK;
+    p->kpairs = (p->k + 1) / 2;
+    size_t nblk = (p->n + 3) / 4;
+    p->wi = calloc(nblk * p->kpairs * 8 + 1, sizeof *p->wi);
+    if (!p->wi)
+        return MPQ_ENOMEM;
+    for (unsigned c = 0; c < p->n; c++)
+        for (unsigned i = 0; i < p->k; i++)
+            p->wi[((size_t)(c / 4) * p->kpairs + i / 2) * 8 + (c % 4) * 2 + i % 2] =
+                p->w16[(size_t)c * p->k + i];
     return MPQ_OK;
 }
 
@@ -254,13 +282,21 @@ int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int 
         p->alpha[c] = l->t ? l->alpha[l->alpha_per_tensor ? 0 : c] : 0;
         p->bias[c] = l->bias ? l->bias[c] : 0;
         amax = mpq_abs64(p->alpha[c]) > amax ? mpq_abs64(p->alpha[c]) : amax;
-        mpq_i128 b = 0;
-        for (unsigned i = 0; i < l->k; i++) {
-            size_t at = (size_t)c * l->k + i;
-            int64_t wv = l->w ? mpq_abs64((int64_t)l->w[at] + l->w_offset) : 0;
-            wmax = wv > wmax ? wv : wmax;
-            b += wv + (l->t && l->t[at] ? mpq_abs64(p->alpha[c]) : 0);
+        /* Separate loops over each weight array: they vectorize. */
+        const size_t base = (size_t)c * l->k;
+        int64_t sw = 0, nt = 0;
+        if (l->w) {
+            int64_t off = l->w_offset;
+            for (unsigned i = 0; i < l->k; i++) {
+                int64_t wv = mpq_abs64(l->w[base + i] + off);
+                sw += wv;
+                wmax = wv > wmax ? wv : wmax;
+            }
         }
+        if (l->t)
+            for (unsigned i = 0; i < l->k; i++)
+                nt += l->t[base + i] != 0;
+        mpq_i128 b = (mpq_i128)sw + (mpq_i128)nt * mpq_abs64(p->alpha[c]);
         for (uint32_t j = p->e.ptr[c]; j < p->e.ptr[c + 1]; j++) {
             b += mpq_abs64(p->e.v[j]);
             hmax = mpq_abs64(p->e.v[j]) > hmax ? mpq_abs64(p->e.v[j]) : hmax;
@@ -273,7 +309,7 @@ int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int 
                      4611686018427387904.0; /* 2^62 */
     p->kernel = !narrow ? MPQ_MAC_K128
                 : xmax < 32768 && wmax < 32768 ? MPQ_MAC_K16 : MPQ_MAC_K64;
-    if (plan_dense(p, l, xmax, wmax))
+    if (plan_dense(p, l, xmax, wmax) || plan_interleave(p))
         goto nomem;
     return MPQ_OK;
 nomem:
@@ -290,6 +326,7 @@ void mpq_mac_plan_free(mpq_mac_plan *p)
     free(p->alpha);
     free(p->bias);
     free(p->chan_bound);
+    free(p->wi);
     entries_free(&p->e);
     memset(p, 0, sizeof *p);
 }
@@ -320,18 +357,55 @@ void mpq_mac_row_free(mpq_mac_row *r)
     memset(r, 0, sizeof *r);
 }
 
+void mpq_mac_row_put(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, const int32_t *src,
+                     unsigned count, int32_t offset)
+{
+    if (p->need_x64)
+        for (unsigned i = 0; i < count; i++)
+            r->x[at + i] = (int64_t)src[i] + offset;
+    if (p->kernel == MPQ_MAC_K16) /* |src + offset| < 2^15: the sum is exact in 32 bits */
+        for (unsigned i = 0; i < count; i++)
+            r->x16[at + i] = (int16_t)(src[i] + offset);
+    else if (p->kernel == MPQ_MAC_K64)
+        for (unsigned i = 0; i < count; i++)
+            r->x32[at + i] = (int32_t)((int64_t)src[i] + offset);
+}
+
+void mpq_mac_row_zero(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, unsigned count)
+{
+    if (p->need_x64)
+        memset(r->x + at, 0, (size_t)count * sizeof *r->x);
+    if (p->kernel == MPQ_MAC_K16)
+        memset(r->x16 + at, 0, (size_t)count * sizeof *r->x16);
+    else if (p->kernel == MPQ_MAC_K64)
+        memset(r->x32 + at, 0, (size_t)count * sizeof *r->x32);
+}
+
 void mpq_mac_row_load(const mpq_mac_plan *p, mpq_mac_row *r)
 {
     int64_t mx = 0;
-    for (unsigned i = 0; i < r->k; i++)
-        mx = mpq_abs64(r->x[i]) > mx ? mpq_abs64(r->x[i]) : mx;
+    if (p->kernel == MPQ_MAC_K16) { /* min and max of 16-bit values: vector instructions */
+        int16_t lo = 0, hi = 0;
+        for (unsigned i = 0; i < r->k; i++) {
+            lo = r->x16[i] < lo ? r->x16[i] : lo;
+            hi = r->x16[i] > hi ? r->x16[i] : hi;
+        }
+        mx = -(int64_t)lo > hi ? -(int64_t)lo : hi;
+    } else if (p->kernel == MPQ_MAC_K64) {
+        for (unsigned i = 0; i < r->k; i++)
+            mx = mpq_abs64(r->x32[i]) > mx ? mpq_abs64(r->x32[i]) : mx;
+    } else {
+        for (unsigned i = 0; i < r->k; i++)
+            mx = mpq_abs64(r->x[i]) > mx ? mpq_abs64(r->x[i]) : mx;
+    }
     r->max = mx;
-    if (p->kernel == MPQ_MAC_K16)
-        for (unsigned i = 0; i < r->k; i++)
-            r->x16[i] = (int16_t)r->x[i];
-    else if (p->kernel == MPQ_MAC_K64)
-        for (unsigned i = 0; i < r->k; i++)
-            r->x32[i] = (int32_t)r->x[i];
+    /* The tracking kernel's operand pairs (x[2j], x[2j+1]) as one 32-bit word each. */
+    if (p->wi)
+        for (unsigned j = 0; j < p->kpairs; j++) {
+            uint32_t lo = (uint16_t)r->x16[2 * j];
+            uint32_t hi = 2 * j + 1 < r->k ? (uint16_t)r->x16[2 * j + 1] : 0;
+            r->x32[j] = (int32_t)(lo | hi << 16);
+        }
 }
 
 unsigned *mpq_mac_cuts_uniform(unsigned k, unsigned step, unsigned *ncuts)
@@ -452,7 +526,10 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
         uint32_t ecur = p->e.ptr[c];
         mpq_i128 s = range_sum(p, r, c, 0, p->k, &ecur);
         exact += s;
-        a = mpq_fit_wide((mpq_i128)a + s, p->acc_bits, MPQ_OVF_WRAP, NULL);
+        int ignored = 0;
+        /* K16 and K64 sums stay below 2^62: the fit of int64 values will do. */
+        a = p->kernel != MPQ_MAC_K128 ? mpq_fit_acc(a + (int64_t)s, p->acc_bits, 0, &ignored)
+                                      : mpq_fit_wide((mpq_i128)a + s, p->acc_bits, MPQ_OVF_WRAP, NULL);
         cuts = NULL; /* done */
     } else if (p->kernel == MPQ_MAC_K16 && p->acc_bits <= 62) {
         /* Segment by segment on 64-bit values: |a| < 2^61 and every |sum| < 2^62. */
@@ -487,4 +564,126 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
         out.flags = (uint8_t)((fin ? MPQ_OVF_FINAL : 0) | (any ? MPQ_OVF_ANY : 0));
     }
     return out;
+}
+
+/* ---- four channels at once, fits checked per segment ---- */
+
+/* Adds each segment's sums of four channels (block b of wi) to the lanes a[4], checking
+ * the range after every segment: the sums are exact in 32 bits (plan: |a| < 2^29, each
+ * segment's |sum| < 2^30); a lane out of range is fitted (rare) and noted. */
+#if defined(__SSE2__)
+static void block_segments(const mpq_mac_plan *p, const mpq_mac_row *r, size_t b,
+                           const unsigned *cuts, unsigned ncuts, int32_t a[4], int any[4],
+                           int32_t first[4])
+{
+    const int16_t *wb = p->wi + b * p->kpairs * 8;
+    const int32_t hi = (int32_t)((INT64_C(1) << (p->acc_bits - 1)) - 1), lo = -hi - 1;
+    const __m128i vhi = _mm_set1_epi32(hi), vlo = _mm_set1_epi32(lo);
+    __m128i va = _mm_loadu_si128((const __m128i *)(const void *)a);
+    unsigned j0 = 0;
+    for (unsigned g = 0; g < ncuts; g++) {
+        unsigned j1 = (cuts[g] + 1) / 2;
+        __m128i vs = _mm_setzero_si128();
+        for (unsigned j = j0; j < j1; j++)
+            vs = _mm_add_epi32(vs, _mm_madd_epi16(_mm_set1_epi32(r->x32[j]),
+                                                  _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 8))));
+        va = _mm_add_epi32(va, vs);
+        __m128i out = _mm_or_si128(_mm_cmpgt_epi32(va, vhi), _mm_cmpgt_epi32(vlo, va));
+        if (_mm_movemask_epi8(out)) {
+            _mm_storeu_si128((__m128i *)(void *)a, va);
+            for (int l = 0; l < 4; l++) {
+                int o = 0;
+                a[l] = (int32_t)mpq_fit_acc(a[l], p->acc_bits, p->sat, &o);
+                if (o && !any[l])
+                    first[l] = (int32_t)cuts[g] - 1;
+                any[l] |= o;
+            }
+            va = _mm_loadu_si128((const __m128i *)(const void *)a);
+        }
+        j0 = j1;
+    }
+    _mm_storeu_si128((__m128i *)(void *)a, va);
+}
+#else
+static void block_segments(const mpq_mac_plan *p, const mpq_mac_row *r, size_t b,
+                           const unsigned *cuts, unsigned ncuts, int32_t a[4], int any[4],
+                           int32_t first[4])
+{
+    const int16_t *wb = p->wi + b * p->kpairs * 8;
+    unsigned j0 = 0;
+    for (unsigned g = 0; g < ncuts; g++) {
+        unsigned j1 = (cuts[g] + 1) / 2;
+        for (int l = 0; l < 4; l++) {
+            int32_t s = 0;
+            for (unsigned j = j0; j < j1; j++) {
+                int16_t x0 = (int16_t)(uint16_t)((uint32_t)r->x32[j] & 0xffffu);
+                int16_t x1 = (int16_t)(uint16_t)((uint32_t)r->x32[j] >> 16);
+                s += (int32_t)x0 * wb[(size_t)j * 8 + 2 * l] + (int32_t)x1 * wb[(size_t)j * 8 + 2 * l + 1];
+            }
+            int o = 0;
+            a[l] = (int32_t)mpq_fit_acc((int64_t)a[l] + s, p->acc_bits, p->sat, &o);
+            if (o && !any[l])
+                first[l] = (int32_t)cuts[g] - 1;
+            any[l] |= o;
+        }
+        j0 = j1;
+    }
+}
+#endif
+
+/* Whether the segments suit the four-channel kernel: every cut but the last falls on a pair
+ * boundary, and no segment's sum can reach 2^30. */
+static int cuts_fit_pairs(const mpq_mac_plan *p, const unsigned *cuts, unsigned ncuts)
+{
+    unsigned k0 = 0, longest = 0;
+    for (unsigned g = 0; g < ncuts; g++) {
+        if (g + 1 < ncuts && cuts[g] % 2)
+            return 0;
+        longest = cuts[g] - k0 > longest ? cuts[g] - k0 : longest;
+        k0 = cuts[g];
+    }
+    return (mpq_i128)(longest + 1) * p->xmax * (p->wmax16 ? p->wmax16 : 1) < ((mpq_i128)1 << 30);
+}
+
+void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned c1,
+                   const unsigned *cuts, unsigned ncuts, mpq_mac_out *out)
+{
+    int four = p->wi && cuts_fit_pairs(p, cuts, ncuts);
+    const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
+    for (unsigned c = c0; c < c1;) {
+        unsigned b = c / 4, l0 = c % 4, l1 = c1 - b * 4 < 4 ? c1 - b * 4 : 4;
+        int unsafe = 0;
+        for (unsigned l = l0; four && l < l1; l++)
+            unsafe |= (mpq_i128)mpq_abs64(p->bias[b * 4 + l]) +
+                          (mpq_i128)r->max * p->chan_bound[b * 4 + l] > acc_hi;
+        if (!unsafe) { /* every channel of the block takes the one-step path */
+            for (unsigned l = l0; l < l1; l++)
+                out[b * 4 + l - c0] = mpq_mac_chan(p, r, b * 4 + l, cuts, ncuts);
+            c = b * 4 + l1;
+            continue;
+        }
+        int32_t a[4] = {0, 0, 0, 0}, first[4] = {-1, -1, -1, -1};
+        int any[4] = {0, 0, 0, 0};
+        for (unsigned l = 0; l < 4; l++)
+            if (b * 4 + l < p->n)
+                a[l] = (int32_t)mpq_fit_acc(p->bias[b * 4 + l], p->acc_bits, p->sat, &any[l]);
+        block_segments(p, r, b, cuts, ncuts, a, any, first);
+        for (unsigned l = l0; l < l1; l++) {
+            unsigned ch = b * 4 + l;
+            mpq_mac_out o = {a[l], first[l], 0};
+            if (p->track) {
+                /* Without any overflow every fit was a no-op: the exact sum is a[l], in range.
+                 * After one, the exact sum is summed again (rare). */
+                int fin = 0;
+                if (any[l]) {
+                    uint32_t ecur = p->e.ptr[ch];
+                    mpq_fit_wide((mpq_i128)p->bias[ch] + range_sum(p, r, ch, 0, p->k, &ecur),
+                                 p->acc_bits, MPQ_OVF_SAT, &fin);
+                }
+                o.flags = (uint8_t)((fin ? MPQ_OVF_FINAL : 0) | (any[l] ? MPQ_OVF_ANY : 0));
+            }
+            out[ch - c0] = o;
+        }
+        c = b * 4 + l1;
+    }
 }

@@ -48,6 +48,8 @@ typedef struct mpq_mac_plan {
     int64_t *bias;           /* [n] (zeros without bias) */
     mpq_mac_entries e;       /* sparse weights not folded */
     mpq_i128 *chan_bound;    /* [n]: sum over k of the largest |weight| a unit activation meets */
+    int16_t *wi;             /* tracking kernel: w16 interleaved [n/4][k/2][4][2], or NULL */
+    unsigned kpairs;         /* (k + 1) / 2 */
 } mpq_mac_plan;
 
 /* Plans the weights of l (n, k, w, w_offset, t, alpha, hp in any form, bias, acc_bits,
@@ -58,8 +60,9 @@ int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int 
                       char *err, size_t errlen);
 void mpq_mac_plan_free(mpq_mac_plan *p);
 
-/* One row of activations: the caller writes x[0..k-1] (x + in_offset, exact; 0 for a term
- * that is left out), then mpq_mac_row_load derives the narrow copies the kernel reads. */
+/* One row of activations: the caller fills it with mpq_mac_row_put (x + in_offset, exact)
+ * and mpq_mac_row_zero (terms that are left out), in the form the plan's kernel reads, then
+ * mpq_mac_row_load derives the bound and the operand pairs. */
 typedef struct mpq_mac_row {
     unsigned k;
     int64_t *x;
@@ -69,6 +72,10 @@ typedef struct mpq_mac_row {
     int64_t *psum;           /* [k] scratch: per-segment sums */
 } mpq_mac_row;
 int mpq_mac_row_init(mpq_mac_row *r, unsigned k); /* 0 or MPQ_ENOMEM */
+/* Terms [at, at + count) of the row: src[i] + offset (|.| <= the plan's xmax), or 0. */
+void mpq_mac_row_put(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, const int32_t *src,
+                     unsigned count, int32_t offset);
+void mpq_mac_row_zero(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, unsigned count);
 void mpq_mac_row_load(const mpq_mac_plan *p, mpq_mac_row *r);
 void mpq_mac_row_free(mpq_mac_row *r);
 
@@ -88,6 +95,13 @@ typedef struct mpq_mac_out {
  * tracked, the whole row is one segment (same result). */
 mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
                          const unsigned *cuts, unsigned ncuts);
+
+/* Channels [c0, c1) of row r, out[c - c0] as mpq_mac_chan gives them. When fits must be
+ * checked (tracking or saturation and the bounds do not rule overflow out), four channels
+ * are reduced at once along the segments (16-bit operand pairs into 32-bit lanes, a vector
+ * range check per segment), so the checks cost a compare per segment, not a reduction. */
+void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned c1,
+                   const unsigned *cuts, unsigned ncuts, mpq_mac_out *out);
 
 /* Segment ends of the FC orders: SEQ (every term), GROUPED (every `group` terms).
  * Returns a malloc'ed array of *ncuts ends, NULL when out of memory. */
