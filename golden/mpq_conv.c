@@ -18,6 +18,10 @@
 
 #include "mpq_mac.h"
 
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#include <emmintrin.h>
+#endif
+
 static const char *const layer_names[MPQ_LAYER_COUNT] = {"fc", "conv2d", "depthwise", "avgpool",
                                                          "maxpool"};
 
@@ -324,6 +328,40 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
     return mpq_mac_chan(&wk->plan, &wk->row, o, wk->cuts + (size_t)grp * depth, wk->ncuts[grp]);
 }
 
+/* sum[o] = sum over window positions t of taps[t][o] * wt[t][o], exact in 32 bits (the
+ * caller's bound). SSE2: two positions at once, their inputs interleaved channel by channel
+ * against wpair ([position pair][o][2]) in one multiply-add. */
+static void dw_sums(const int16_t *const *taps, unsigned npos, const int16_t *wt,
+                    const int16_t *wpair, unsigned oc, int32_t *sum)
+{
+    unsigned o0 = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    for (; o0 + 8 <= oc; o0 += 8) {
+        __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128();
+        for (unsigned t = 0; t < npos; t += 2) {
+            __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
+            __m128i xb = t + 1 < npos
+                             ? _mm_loadu_si128((const __m128i *)(const void *)(taps[t + 1] + o0))
+                             : _mm_setzero_si128();
+            const int16_t *w = wpair + ((size_t)(t / 2) * oc + o0) * 2;
+            a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb),
+                                                  _mm_loadu_si128((const __m128i *)(const void *)w)));
+            a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb),
+                                                  _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+        }
+        _mm_storeu_si128((__m128i *)(void *)(sum + o0), a0);
+        _mm_storeu_si128((__m128i *)(void *)(sum + o0 + 4), a1);
+    }
+#else
+    (void)wpair;
+#endif
+    for (unsigned o = o0; o < oc; o++)
+        sum[o] = 0;
+    for (unsigned t = 0; t < npos; t++)
+        for (unsigned o = o0; o < oc; o++)
+            sum[o] += (int32_t)taps[t][o] * wt[(size_t)t * oc + o];
+}
+
 /* Depthwise vectorized over the channels: each window position adds x*w to every output
  * channel of the pixel at once (16-bit operands, exact 32-bit sums). Taken when every weight
  * folds into 16 bits and no 32-bit sum can overflow. An output whose bounds do not prove
@@ -344,11 +382,18 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     int16_t *wt = malloc(((size_t)npos * oc + 1) * sizeof *wt);
     int32_t *sum = malloc(((size_t)oc + 1) * sizeof *sum);
     uint8_t *safe = malloc((size_t)oc + 1);
-    if (!xe || !wt || !sum || !safe) {
+    unsigned npairs = (npos + 1) / 2;
+    int16_t *wpair = calloc((size_t)npairs * oc * 2 + 1, sizeof *wpair);
+    int16_t *zeros = calloc((size_t)oc + 1, sizeof *zeros);
+    const int16_t **taps = malloc(((size_t)npos + 1) * sizeof *taps);
+    if (!xe || !wt || !sum || !safe || !wpair || !zeros || !taps) {
         free(xe);
         free(wt);
         free(sum);
         free(safe);
+        free(wpair);
+        free(zeros);
+        free(taps);
         return MPQ_ENOMEM;
     }
     /* Each output channel's input value (x + in_offset, |.| <= xmax < 2^15) side by side. */
@@ -365,8 +410,10 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
                     dst[c * mult + j] = (int16_t)(src[c] + off);
     }
     for (unsigned pos = 0; pos < npos; pos++)
-        for (unsigned o = 0; o < oc; o++)
+        for (unsigned o = 0; o < oc; o++) {
             wt[(size_t)pos * oc + o] = p->w16[(size_t)o * npos + pos];
+            wpair[((size_t)(pos / 2) * oc + o) * 2 + pos % 2] = p->w16[(size_t)o * npos + pos];
+        }
     const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
     /* safe[o]: no fit can change channel o (bounds), or its fits do not matter (an untracked
      * wrapping accumulator is wrap(bias + sum) in any order). */
@@ -391,22 +438,18 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     for (unsigned b = 0; b < s->batches; b++)
         for (unsigned oy = 0; oy < s->out_h; oy++)
             for (unsigned ox = 0; ox < s->out_w; ox++) {
-                memset(sum, 0, (size_t)oc * sizeof *sum);
+                /* Every window position's input row; positions outside read zeros. */
                 for (unsigned ky = 0; ky < s->kh; ky++) {
                     long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                    if (iy < 0 || iy >= (long)s->in_h)
-                        continue;
                     for (unsigned kx = 0; kx < s->kw; kx++) {
                         long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-                        if (ix < 0 || ix >= (long)s->in_w)
-                            continue;
-                        const int16_t *xr =
-                            xe + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * oc;
-                        const int16_t *wr = wt + (size_t)(ky * s->kw + kx) * oc;
-                        for (unsigned o = 0; o < oc; o++)
-                            sum[o] += (int32_t)xr[o] * wr[o];
+                        int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
+                        taps[ky * s->kw + kx] =
+                            in ? xe + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * oc
+                               : zeros;
                     }
                 }
+                dw_sums(taps, npos, wt, wpair, oc, sum);
                 if (direct) {
                     for (unsigned o = 0; o < oc; o++)
                         acc[i + o] = p->bias[o] + sum[o];
@@ -430,6 +473,9 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     free(wt);
     free(sum);
     free(safe);
+    free(wpair);
+    free(zeros);
+    free(taps);
     return MPQ_OK;
 }
 

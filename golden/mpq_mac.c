@@ -14,7 +14,7 @@
 
 #include "mpq_mac.h"
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 #include <emmintrin.h>
 #endif
 
@@ -571,7 +571,7 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
 /* Adds each segment's sums of four channels (block b of wi) to the lanes a[4], checking
  * the range after every segment: the sums are exact in 32 bits (plan: |a| < 2^29, each
  * segment's |sum| < 2^30); a lane out of range is fitted (rare) and noted. */
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 static void block_segments(const mpq_mac_plan *p, const mpq_mac_row *r, size_t b,
                            const unsigned *cuts, unsigned ncuts, int32_t a[4], int any[4],
                            int32_t first[4])
