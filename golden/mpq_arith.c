@@ -13,6 +13,7 @@
 
 #include "mpq.h"
 #include "mpq_fit.h"
+#include "mpq_mac.h"
 
 int64_t mpq_fit_wide(mpq_i128 v, unsigned bits, mpq_ovf_mode o, int *overflowed)
 {
@@ -149,22 +150,28 @@ const char *mpq_ovf_mode_name(mpq_ovf_mode o)
     return (unsigned)o < MPQ_OVF_COUNT ? ovf_names[o] : "?";
 }
 
+int mpq_name_find(const char *const *names, unsigned count, const char *s)
+{
+    for (unsigned i = 0; i < count; i++)
+        if (!strcmp(s, names[i]))
+            return (int)i;
+    return -1;
+}
+
 int mpq_round_parse(const char *s, mpq_round *r)
 {
-    for (unsigned i = 0; i < MPQ_ROUND_COUNT; i++)
-        if (!strcmp(s, round_names[i])) {
-            *r = (mpq_round)i;
-            return MPQ_OK;
-        }
-    return MPQ_EPARAM;
+    int i = mpq_name_find(round_names, MPQ_ROUND_COUNT, s);
+    if (i < 0)
+        return MPQ_EPARAM;
+    *r = (mpq_round)i;
+    return MPQ_OK;
 }
 
 int mpq_ovf_mode_parse(const char *s, mpq_ovf_mode *o)
 {
-    for (unsigned i = 0; i < MPQ_OVF_COUNT; i++)
-        if (!strcmp(s, ovf_names[i])) {
-            *o = (mpq_ovf_mode)i;
-            return MPQ_OK;
-        }
-    return MPQ_EPARAM;
+    int i = mpq_name_find(ovf_names, MPQ_OVF_COUNT, s);
+    if (i < 0)
+        return MPQ_EPARAM;
+    *o = (mpq_ovf_mode)i;
+    return MPQ_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mpq.h"
+#include "mpq_mac.h"
 
 enum key {
     K_NAME, K_SOURCE, K_M, K_K, K_N, K_X, K_IN_OFFSET, K_W, K_W_OFFSET, K_T, K_ALPHA, K_HP,
@@ -411,26 +412,20 @@ static int parse_weights(parser *p, size_t nw, size_t n, mpq_case *c)
 
 static int parse_scalars(parser *p, mpq_case *c)
 {
+    /* The 32-bit scalars, 0 when absent. */
+    const struct { enum key k; int32_t *dst; } i32[] = {
+        {K_IN_OFFSET, &c->in_offset}, {K_W_OFFSET, &c->w_offset}, {K_OUT_OFFSET, &c->out_offset},
+        {K_ACT_MIN, &c->act_min}, {K_ACT_MAX, &c->act_max}};
     int64_t v = 0;
     int st;
-    if ((st = scalar(p, K_IN_OFFSET, 0, INT32_MIN, INT32_MAX, &v)))
-        return st;
-    c->in_offset = (int32_t)v;
-    if ((st = scalar(p, K_W_OFFSET, 0, INT32_MIN, INT32_MAX, &v)))
-        return st;
-    c->w_offset = (int32_t)v;
+    for (size_t i = 0; i < sizeof i32 / sizeof i32[0]; i++) {
+        if ((st = scalar(p, i32[i].k, 0, INT32_MIN, INT32_MAX, &v)))
+            return st;
+        *i32[i].dst = (int32_t)v;
+    }
     if ((st = scalar(p, K_ACC_BITS, 32, 1, 64, &v)))
         return st;
     c->acc_bits = (unsigned)v;
-    if ((st = scalar(p, K_OUT_OFFSET, 0, INT32_MIN, INT32_MAX, &v)))
-        return st;
-    c->out_offset = (int32_t)v;
-    if ((st = scalar(p, K_ACT_MIN, 0, INT32_MIN, INT32_MAX, &v)))
-        return st;
-    c->act_min = (int32_t)v;
-    if ((st = scalar(p, K_ACT_MAX, 0, INT32_MIN, INT32_MAX, &v)))
-        return st;
-    c->act_max = (int32_t)v;
     if (c->act_min > c->act_max)
         return fail(p, p->f[K_ACT_MAX].line, "act_max %d is below act_min %d", c->act_max, c->act_min);
     return MPQ_OK;
@@ -551,25 +546,20 @@ int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen)
         .out_offset = c->out_offset, .act_min = c->act_min, .act_max = c->act_max,
     };
     int st;
+    /* FORMAT.md: the exact sum wrapped once, which is what the sequential order with a
+     * wrapping accumulator gives (MPQ_ACC_WRAP, MPQ_ORDER_SEQ: the zero defaults). */
+    mpq_fc_layer fc = {
+        .m = c->m, .k = c->k, .n = c->n, .x = c->x, .in_offset = c->in_offset,
+        .w = c->w, .w_offset = c->w_offset, .t = c->t, .alpha = c->alpha,
+        .alpha_per_tensor = c->nalpha == 1, .hp = c->hp, .bias = c->bias, .acc_bits = c->acc_bits,
+    };
     if (c->layer == MPQ_LAYER_FC) {
-        mpq_fc_layer l = {
-            .m = c->m, .k = c->k, .n = c->n,
-            .x = c->x, .in_offset = c->in_offset,
-            .w = c->w, .w_offset = c->w_offset,
-            .t = c->t, .alpha = c->alpha, .alpha_per_tensor = c->nalpha == 1,
-            .hp = c->hp, .bias = c->bias,
-            .acc_bits = c->acc_bits, .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_SEQ, .group = 1,
-        };
-        st = mpq_fc(&l, &rq, y, NULL, NULL, err, errlen);
+        st = mpq_fc(&fc, &rq, y, NULL, NULL, err, errlen);
     } else {
-        mpq_conv_layer l = {
-            .shape = c->shape,
-            .x = c->x, .in_offset = c->in_offset,
-            .w = c->w, .w_offset = c->w_offset,
-            .t = c->t, .alpha = c->alpha, .alpha_per_tensor = c->nalpha == 1,
-            .hp = c->hp, .bias = c->bias,
-            .acc_bits = c->acc_bits, .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_SEQ, .group = 1,
-        };
+        mpq_conv_layer l = {.shape = c->shape, .x = fc.x, .in_offset = fc.in_offset, .w = fc.w,
+                            .w_offset = fc.w_offset, .t = fc.t, .alpha = fc.alpha,
+                            .alpha_per_tensor = fc.alpha_per_tensor, .hp = fc.hp,
+                            .bias = fc.bias, .acc_bits = fc.acc_bits};
         st = mpq_conv(&l, &rq, y, NULL, NULL, err, errlen);
     }
     free(mult);
@@ -579,15 +569,7 @@ int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen)
 
 void mpq_case_free(mpq_case *c)
 {
-    free(c->x);
-    free(c->w);
-    free(c->t);
-    free(c->alpha);
-    free(c->hp);
-    free(c->bias);
-    free(c->mult);
-    free(c->shift);
-    free(c->expect);
+    MPQ_FREE_ALL(c->x, c->w, c->t, c->alpha, c->hp, c->bias, c->mult, c->shift, c->expect);
     c->x = c->w = c->alpha = c->hp = c->bias = c->mult = c->shift = c->expect = NULL;
     c->t = NULL;
 }

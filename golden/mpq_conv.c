@@ -32,12 +32,11 @@ const char *mpq_layer_name(mpq_layer_kind k)
 
 int mpq_layer_parse(const char *s, mpq_layer_kind *k)
 {
-    for (unsigned i = 0; i < MPQ_LAYER_COUNT; i++)
-        if (!strcmp(s, layer_names[i])) {
-            *k = (mpq_layer_kind)i;
-            return MPQ_OK;
-        }
-    return MPQ_EPARAM;
+    int i = mpq_name_find(layer_names, MPQ_LAYER_COUNT, s);
+    if (i < 0)
+        return MPQ_EPARAM;
+    *k = (mpq_layer_kind)i;
+    return MPQ_OK;
 }
 
 /* ---- shapes ---- */
@@ -166,14 +165,8 @@ int mpq_conv_check(const mpq_conv_shape *s, char *err, size_t errlen)
 /* Records one output's overflow result (the conv twin of mpq_fc.c's note). */
 static void conv_note(mpq_conv_ovf *ovf, const mpq_conv_shape *s, size_t i, mpq_mac_out o)
 {
-    int any = (o.flags & MPQ_OVF_ANY) != 0;
-    ovf->n_final += (o.flags & MPQ_OVF_FINAL) != 0;
-    ovf->n_any += (size_t)any;
-    if (ovf->flags)
-        ovf->flags[i] = o.flags;
-    if (ovf->first_r)
-        ovf->first_r[i] = o.first;
-    if (any && ovf->first_b < 0) {
+    if (mpq_mac_note(&ovf->n_final, &ovf->n_any, ovf->flags, ovf->first_r, i, o,
+                     ovf->first_b >= 0)) {
         size_t pix = i / s->out_c;
         ovf->first_ch = (long)(i % s->out_c);
         ovf->first_ox = (long)(pix % s->out_w);
@@ -228,13 +221,11 @@ static void load_patch(const mpq_conv_layer *l, const mpq_mac_plan *p, unsigned 
         long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
         for (unsigned kx = 0; kx < s->kw; kx++, at += f) {
             long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
-                mpq_mac_row_zero(p, r, at, f);
-                continue;
-            }
+            int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
             mpq_mac_row_put(p, r, at,
-                            l->x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) *
-                                       s->in_c + ci0,
+                            in ? l->x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) *
+                                            s->in_c + ci0
+                               : NULL,
                             f, l->in_offset);
         }
     }
@@ -255,12 +246,7 @@ static void work_free(conv_work *wk)
 {
     mpq_mac_plan_free(&wk->plan);
     mpq_mac_row_free(&wk->row);
-    free(wk->cuts);
-    free(wk->ncuts);
-    free(wk->tw);
-    free(wk->thp);
-    free(wk->tt);
-    free(wk->outs);
+    MPQ_FREE_ALL(wk->cuts, wk->ncuts, wk->tw, wk->thp, wk->tt, wk->outs);
 }
 
 /* Plan step: the weights as the engine's matrix, the fit points of every group. */
@@ -297,25 +283,22 @@ nomem:
     return MPQ_ENOMEM;
 }
 
+int mpq_conv_check_kind(const mpq_conv_shape *s, int pool, char *err, size_t errlen)
+{
+    int is_pool = s->kind == MPQ_LAYER_AVGPOOL || s->kind == MPQ_LAYER_MAXPOOL;
+    int is_conv = s->kind == MPQ_LAYER_CONV2D || s->kind == MPQ_LAYER_DEPTHWISE;
+    if (pool ? !is_pool : !is_conv) {
+        snprintf(err, errlen, "%s is not a %s layer", mpq_layer_name(s->kind),
+                 pool ? "pooling" : "convolution");
+        return MPQ_EPARAM;
+    }
+    return mpq_conv_check(s, err, errlen);
+}
+
 static int conv_check(const mpq_conv_layer *l, char *err, size_t errlen)
 {
-    const mpq_conv_shape *s = &l->shape;
-    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) {
-        snprintf(err, errlen, "%s is not a convolution", mpq_layer_name(s->kind));
-        return MPQ_EPARAM;
-    }
-    int st = mpq_conv_check(s, err, errlen);
-    if (st)
-        return st;
-    if (!l->x) {
-        snprintf(err, errlen, "layer has no activations");
-        return MPQ_EPARAM;
-    }
-    if (l->order == MPQ_ORDER_GROUPED && l->group < 1) {
-        snprintf(err, errlen, "grouped accumulation needs a group size >= 1");
-        return MPQ_EPARAM;
-    }
-    return MPQ_OK;
+    int st = mpq_conv_check_kind(&l->shape, 0, err, errlen);
+    return st ? st : mpq_mac_check_order(l->x, l->order, l->group, err, errlen);
 }
 
 /* One output through the engine: its im2col patch (group grp), then the channel. */
@@ -387,13 +370,7 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     int16_t *zeros = calloc((size_t)oc + 1, sizeof *zeros);
     const int16_t **taps = malloc(((size_t)npos + 1) * sizeof *taps);
     if (!xe || !wt || !sum || !safe || !wpair || !zeros || !taps) {
-        free(xe);
-        free(wt);
-        free(sum);
-        free(safe);
-        free(wpair);
-        free(zeros);
-        free(taps);
+        MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps);
         return MPQ_ENOMEM;
     }
     /* Each output channel's input value (x + in_offset, |.| <= xmax < 2^15) side by side. */
@@ -469,13 +446,7 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
                         conv_note(ovf, s, i, r);
                 }
             }
-    free(xe);
-    free(wt);
-    free(sum);
-    free(safe);
-    free(wpair);
-    free(zeros);
-    free(taps);
+    MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps);
     return MPQ_OK;
 }
 
@@ -559,11 +530,7 @@ static void window(unsigned o, unsigned stride, unsigned pad, unsigned k, unsign
 int mpq_pool(const mpq_conv_shape *s, const int32_t *x, int32_t act_min, int32_t act_max,
              int32_t *y, char *err, size_t errlen)
 {
-    if (s->kind != MPQ_LAYER_AVGPOOL && s->kind != MPQ_LAYER_MAXPOOL) {
-        snprintf(err, errlen, "%s is not a pooling layer", mpq_layer_name(s->kind));
-        return MPQ_EPARAM;
-    }
-    int st = mpq_conv_check(s, err, errlen);
+    int st = mpq_conv_check_kind(s, 1, err, errlen);
     if (st)
         return st;
     if (act_min > act_max) {

@@ -18,15 +18,8 @@
  * (row, channel) order. */
 static void fc_note(mpq_fc_ovf *ovf, unsigned r, unsigned c, unsigned n, mpq_mac_out o)
 {
-    size_t i = (size_t)r * n + c;
-    int any = (o.flags & MPQ_OVF_ANY) != 0;
-    ovf->n_final += (o.flags & MPQ_OVF_FINAL) != 0;
-    ovf->n_any += (size_t)any;
-    if (ovf->flags)
-        ovf->flags[i] = o.flags;
-    if (ovf->first_k)
-        ovf->first_k[i] = o.first;
-    if (any && ovf->first_row < 0) {
+    if (mpq_mac_note(&ovf->n_final, &ovf->n_any, ovf->flags, ovf->first_k, (size_t)r * n + c, o,
+                     ovf->first_row >= 0)) {
         ovf->first_row = r;
         ovf->first_ch = c;
         ovf->first_k_pos = o.first;
@@ -36,17 +29,12 @@ static void fc_note(mpq_fc_ovf *ovf, unsigned r, unsigned c, unsigned n, mpq_mac
 
 int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, size_t errlen)
 {
-    if (!l->x) {
-        snprintf(err, errlen, "layer has no activations");
-        return MPQ_EPARAM;
-    }
-    if (l->order == MPQ_ORDER_GROUPED && l->group < 1) {
-        snprintf(err, errlen, "grouped accumulation needs a group size >= 1");
-        return MPQ_EPARAM;
-    }
+    int st = mpq_mac_check_order(l->x, l->order, l->group, err, errlen);
+    if (st)
+        return st;
     int64_t xmax = mpq_abs_max32(l->x, (size_t)l->m * l->k, l->in_offset);
     mpq_mac_plan plan;
-    int st = mpq_mac_plan_init(&plan, l, xmax, ovf != NULL, err, errlen);
+    st = mpq_mac_plan_init(&plan, l, xmax, ovf != NULL, err, errlen);
     if (st)
         return st;
     unsigned ncuts = 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mpq.h"
+#include "mpq_mac.h"
 
 void mpq_fc_f64(unsigned m, unsigned k, unsigned n, const double *x, const double *w,
                 const double *bias, double *y)
@@ -46,14 +47,10 @@ void mpq_err_compute(const double *ref, const double *q, size_t count, mpq_err_s
 
 void mpq_decomp_free(mpq_decomp *d)
 {
-    free(d->t);
-    free(d->alpha);
-    free(d->hp);
-    free(d->step);
-    d->t = NULL;
-    d->alpha = NULL;
-    d->hp = NULL;
-    d->step = NULL;
+    void *owned[] = {d->t, d->alpha, d->hp, d->step};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
+    memset(d, 0, sizeof *d);
 }
 
 /* The weights of one layer as the decomposition sees them: output channel c's j-th weight
@@ -266,13 +263,9 @@ int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis
                        const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
-    int st = mpq_conv_check(s, err, errlen);
+    int st = mpq_conv_check_kind(s, 0, err, errlen);
     if (st)
         return st;
-    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) {
-        snprintf(err, errlen, "%s has no weights to decompose", mpq_layer_name(s->kind));
-        return MPQ_EPARAM;
-    }
     if (axis != MPQ_DECOMP_CHANNEL && axis != MPQ_DECOMP_WINDOW && axis != MPQ_DECOMP_UNSTRUCTURED) {
         snprintf(err, errlen, "unknown decomposition axis %d", (int)axis);
         return MPQ_EPARAM;
@@ -314,13 +307,9 @@ int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis
 int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, const double *bias,
                  double *y, char *err, size_t errlen)
 {
-    int st = mpq_conv_check(s, err, errlen);
+    int st = mpq_conv_check_kind(s, 0, err, errlen);
     if (st)
         return st;
-    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) {
-        snprintf(err, errlen, "%s is not a convolution", mpq_layer_name(s->kind));
-        return MPQ_EPARAM;
-    }
     int dw = s->kind == MPQ_LAYER_DEPTHWISE;
     unsigned k = mpq_conv_depth(s), f = k / (s->kh * s->kw), per = s->out_c / (dw ? s->in_c : s->groups ? s->groups : 1);
     size_t i = 0;
@@ -330,11 +319,11 @@ int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, cons
                 for (unsigned o = 0; o < s->out_c; o++, i++) {
                     double acc = bias ? bias[o] : 0.0;
                     unsigned ci0 = dw ? o / per : o / per * f;
-                    for (unsigned ky = 0; ky < s->kh; ky++)
-                        for (unsigned kx = 0; kx < s->kw; kx++) {
-                            long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                    for (unsigned ky = 0; ky < s->kh; ky++) {
+                        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                        for (unsigned kx = 0; iy >= 0 && iy < (long)s->in_h && kx < s->kw; kx++) {
                             long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-                            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w)
+                            if (ix < 0 || ix >= (long)s->in_w)
                                 continue;
                             const double *xp = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w +
                                                      (size_t)ix) * s->in_c + ci0;
@@ -343,6 +332,7 @@ int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, cons
                                 acc += xp[c] * (dw ? w[(size_t)p * s->out_c + o]
                                                    : w[(size_t)o * k + (size_t)p * f + c]);
                         }
+                    }
                     y[i] = acc;
                 }
     return MPQ_OK;

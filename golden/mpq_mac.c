@@ -38,9 +38,7 @@ int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset)
 
 static void entries_free(mpq_mac_entries *e)
 {
-    free(e->ptr);
-    free(e->k);
-    free(e->v);
+    MPQ_FREE_ALL(e->ptr, e->k, e->v);
     memset(e, 0, sizeof *e);
 }
 
@@ -320,15 +318,22 @@ nomem:
 
 void mpq_mac_plan_free(mpq_mac_plan *p)
 {
-    free(p->w16);
-    free(p->wq);
-    free(p->wq32);
-    free(p->alpha);
-    free(p->bias);
-    free(p->chan_bound);
-    free(p->wi);
+    MPQ_FREE_ALL(p->w16, p->wq, p->wq32, p->alpha, p->bias, p->chan_bound, p->wi);
     entries_free(&p->e);
     memset(p, 0, sizeof *p);
+}
+
+int mpq_mac_note(size_t *n_final, size_t *n_any, uint8_t *flags, int32_t *first, size_t i,
+                 mpq_mac_out o, int seen)
+{
+    int any = (o.flags & MPQ_OVF_ANY) != 0;
+    *n_final += (o.flags & MPQ_OVF_FINAL) != 0;
+    *n_any += (size_t)any;
+    if (flags)
+        flags[i] = o.flags;
+    if (first)
+        first[i] = o.first;
+    return any && !seen;
 }
 
 /* ---- rows ---- */
@@ -350,16 +355,33 @@ int mpq_mac_row_init(mpq_mac_row *r, unsigned k)
 
 void mpq_mac_row_free(mpq_mac_row *r)
 {
-    free(r->x);
-    free(r->x32);
-    free(r->x16);
-    free(r->psum);
+    MPQ_FREE_ALL(r->x, r->x32, r->x16, r->psum);
     memset(r, 0, sizeof *r);
+}
+
+int mpq_mac_check_order(const int32_t *x, mpq_order order, unsigned group, char *err,
+                        size_t errlen)
+{
+    if (!x) {
+        snprintf(err, errlen, "layer has no activations");
+        return MPQ_EPARAM;
+    }
+    if (order == MPQ_ORDER_GROUPED && group < 1) {
+        snprintf(err, errlen, "grouped accumulation needs a group size >= 1");
+        return MPQ_EPARAM;
+    }
+    return MPQ_OK;
 }
 
 void mpq_mac_row_put(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, const int32_t *src,
                      unsigned count, int32_t offset)
 {
+    if (!src) { /* terms left out: zeros in every form the kernel reads */
+        memset(r->x + at, 0, (size_t)count * sizeof *r->x);
+        memset(r->x16 + at, 0, (size_t)count * sizeof *r->x16);
+        memset(r->x32 + at, 0, (size_t)count * sizeof *r->x32);
+        return;
+    }
     if (p->need_x64)
         for (unsigned i = 0; i < count; i++)
             r->x[at + i] = (int64_t)src[i] + offset;
@@ -369,16 +391,6 @@ void mpq_mac_row_put(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, const i
     else if (p->kernel == MPQ_MAC_K64)
         for (unsigned i = 0; i < count; i++)
             r->x32[at + i] = (int32_t)((int64_t)src[i] + offset);
-}
-
-void mpq_mac_row_zero(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, unsigned count)
-{
-    if (p->need_x64)
-        memset(r->x + at, 0, (size_t)count * sizeof *r->x);
-    if (p->kernel == MPQ_MAC_K16)
-        memset(r->x16 + at, 0, (size_t)count * sizeof *r->x16);
-    else if (p->kernel == MPQ_MAC_K64)
-        memset(r->x32 + at, 0, (size_t)count * sizeof *r->x32);
 }
 
 void mpq_mac_row_load(const mpq_mac_plan *p, mpq_mac_row *r)
@@ -449,36 +461,23 @@ static int64_t range_sum16(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned
     return s;
 }
 
-/* Sum over [k0, k1) of the 64-bit kernel (narrow bounds: no 64-bit sum overflows). */
-static int64_t range_sum64(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,
-                           unsigned k0, unsigned k1)
-{
-    const int32_t *x = r->x32, *w = p->wq32 ? p->wq32 + (size_t)c * p->k : NULL;
-    const int8_t *t = p->t ? p->t + (size_t)c * p->k : NULL;
-    int64_t s = 0, st = 0;
-    if (w)
-        for (unsigned i = k0; i < k1; i++)
-            s += (int64_t)x[i] * w[i];
-    if (t)
-        for (unsigned i = k0; i < k1; i++)
-            st += (int64_t)x[i] * t[i];
-    return s + st * p->alpha[c];
-}
-
-static mpq_i128 range_sum128(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,
-                             unsigned k0, unsigned k1)
-{
-    const int64_t *x = r->x, *w = p->wq ? p->wq + (size_t)c * p->k : NULL;
-    const int8_t *t = p->t ? p->t + (size_t)c * p->k : NULL;
-    mpq_i128 s = 0, st = 0;
-    if (w)
-        for (unsigned i = k0; i < k1; i++)
-            s += (mpq_i128)x[i] * w[i];
-    if (t)
-        for (unsigned i = k0; i < k1; i++)
-            st += (mpq_i128)x[i] * t[i];
-    return s + st * p->alpha[c];
-}
+/* Sum over [k0, k1) of the 64-bit kernel (narrow bounds: no 64-bit sum overflows, 32-bit
+ * operands) and of the 128-bit kernel (anything else): one body, two sum types. */
+#define DEFINE_RANGE_SUM(NAME, SUM_T, X_T, XROW, WROW)                                          \
+    static SUM_T NAME(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c, unsigned k0,    \
+                      unsigned k1)                                                             \
+    {                                                                                          \
+        const X_T *x = r->XROW, *w = p->WROW ? p->WROW + (size_t)c * p->k : NULL;              \
+        const int8_t *t = p->t ? p->t + (size_t)c * p->k : NULL;                               \
+        SUM_T s = 0, st = 0;                                                                   \
+        for (unsigned i = k0; w && i < k1; i++)                                                \
+            s += (SUM_T)x[i] * w[i];                                                           \
+        for (unsigned i = k0; t && i < k1; i++)                                                \
+            st += (SUM_T)x[i] * t[i];                                                          \
+        return s + st * p->alpha[c];                                                           \
+    }
+DEFINE_RANGE_SUM(range_sum64, int64_t, int32_t, x32, wq32)
+DEFINE_RANGE_SUM(range_sum128, mpq_i128, int64_t, x, wq)
 
 /* Dense part plus the sparse entries in [k0, k1); *ecur walks channel c's sorted entries. */
 static mpq_i128 range_sum(const mpq_mac_plan *p, const mpq_mac_row *r, unsigned c,

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "mpq.h"
 #include "mpq_fit.h"
@@ -60,8 +61,8 @@ int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int 
                       char *err, size_t errlen);
 void mpq_mac_plan_free(mpq_mac_plan *p);
 
-/* One row of activations: the caller fills it with mpq_mac_row_put (x + in_offset, exact)
- * and mpq_mac_row_zero (terms that are left out), in the form the plan's kernel reads, then
+/* One row of activations: the caller fills it with mpq_mac_row_put (x + in_offset, exact,
+ * or zeros for terms that are left out), in the form the plan's kernel reads, then
  * mpq_mac_row_load derives the bound and the operand pairs. */
 typedef struct mpq_mac_row {
     unsigned k;
@@ -72,10 +73,10 @@ typedef struct mpq_mac_row {
     int64_t *psum;           /* [k] scratch: per-segment sums */
 } mpq_mac_row;
 int mpq_mac_row_init(mpq_mac_row *r, unsigned k); /* 0 or MPQ_ENOMEM */
-/* Terms [at, at + count) of the row: src[i] + offset (|.| <= the plan's xmax), or 0. */
+/* Terms [at, at + count) of the row: src[i] + offset (|.| <= the plan's xmax), or zeros when
+ * src is NULL. */
 void mpq_mac_row_put(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, const int32_t *src,
                      unsigned count, int32_t offset);
-void mpq_mac_row_zero(const mpq_mac_plan *p, mpq_mac_row *r, unsigned at, unsigned count);
 void mpq_mac_row_load(const mpq_mac_plan *p, mpq_mac_row *r);
 void mpq_mac_row_free(mpq_mac_row *r);
 
@@ -107,9 +108,37 @@ void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned 
  * Returns a malloc'ed array of *ncuts ends, NULL when out of memory. */
 unsigned *mpq_mac_cuts_uniform(unsigned k, unsigned step, unsigned *ncuts);
 
+/* Counts one output's overflow result (mpq_mac_out) into the totals and, when not NULL, the
+ * per-output arrays at index i. Returns 1 when it overflowed and no earlier output did
+ * (`seen` == 0): the caller then records where. The one overflow-note of the layers. */
+int mpq_mac_note(size_t *n_final, size_t *n_any, uint8_t *flags, int32_t *first, size_t i,
+                 mpq_mac_out o, int seen);
+
+/* Returns the index of s in names[0..count-1], or -1. */
+int mpq_name_find(const char *const *names, unsigned count, const char *s);
+
+/* mpq_conv_check, and the kind is a pooling layer (pool != 0) or a convolution. Returns 0 or
+ * MPQ_EPARAM (err says what). */
+int mpq_conv_check_kind(const mpq_conv_shape *s, int pool, char *err, size_t errlen);
+
 /* Checks a layer's requantization parameters for n output channels: 1 or n of them, shifts
  * in the kind's range, mult >= 0, act_min <= act_max. Returns 0 or MPQ_EPARAM (err says). */
 int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errlen);
+
+/* free() of every pointer listed: MPQ_FREE_ALL(a, b, c). */
+static inline void mpq_free_each(void *const *ptrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ptrs[i]);
+}
+#define MPQ_FREE_ALL(...)                                                                      \
+    mpq_free_each((void *const[]){__VA_ARGS__},                                                \
+                  sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
+/* Checks what every layer's accumulation needs: activations, and a group >= 1 for the
+ * grouped order. Returns 0 or MPQ_EPARAM (err says what). */
+int mpq_mac_check_order(const int32_t *x, mpq_order order, unsigned group, char *err,
+                        size_t errlen);
 
 static inline int64_t mpq_abs64(int64_t v)
 {

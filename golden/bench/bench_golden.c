@@ -32,7 +32,7 @@ static double now(void)
 
 /* One timed layer: an FC layer or a convolution, computed with or without tracking. */
 typedef struct bench_layer {
-    const char *name;
+    char name[96];
     const mpq_fc_layer *fc;
     const mpq_conv_layer *conv;
     double macs;
@@ -91,14 +91,14 @@ static void time_layer(bench_layer *b, size_t nout, int reps)
 
 /* Random int8 activations and the three weight kinds of a layer with nw weights and n
  * channels: dense int8 w, ternary t with alpha in 1..127, and hp with one non-zero in every
- * aligned group of 16 of `hp_stride`-apart weights (the 1:16 structure along the input
- * channels: 1 for FC and conv2d rows, n for depthwise [kh][kw][out_c]). */
+ * aligned group of 16 consecutive weights (1:16 along the input channels of FC and conv2d
+ * rows, along the channels of a depthwise [kh][kw][out_c] window position). */
 typedef struct bench_data {
     int32_t *x, *w, *hp, *alpha;
     int8_t *t;
 } bench_data;
 
-static void make_data(bench_data *d, size_t nx, size_t nw, unsigned n, size_t hp_stride)
+static void make_data(bench_data *d, size_t nx, size_t nw, unsigned n)
 {
     d->x = malloc(nx * sizeof *d->x);
     d->w = malloc(nw * sizeof *d->w);
@@ -117,13 +117,8 @@ static void make_data(bench_data *d, size_t nx, size_t nw, unsigned n, size_t hp
     }
     for (unsigned c = 0; c < n; c++)
         d->alpha[c] = rnd(1, 127);
-    /* Weight i belongs to lane i % hp_stride and position i / hp_stride along the groups. */
-    for (size_t base = 0; base < nw; base += 16 * hp_stride)
-        for (size_t lane = 0; lane < hp_stride; lane++) {
-            size_t span = (nw - base) / hp_stride < 16 ? (nw - base) / hp_stride : 16;
-            if (span)
-                d->hp[base + (size_t)rnd(0, (int32_t)span - 1) * hp_stride + lane] = rnd(-127, 127);
-        }
+    for (size_t base = 0; base < nw; base += 16)
+        d->hp[base + (size_t)rnd(0, nw - base < 16 ? (int32_t)(nw - base) - 1 : 15)] = rnd(-127, 127);
 }
 
 static void free_data(bench_data *d)
@@ -133,6 +128,40 @@ static void free_data(bench_data *d)
     free(d->hp);
     free(d->alpha);
     free(d->t);
+}
+
+/* A 3x3 layer, stride 1, padding 1, on an hw x hw x c input (c filters for conv2d). */
+static mpq_conv_shape shape3x3(mpq_layer_kind kind, unsigned hw, unsigned c)
+{
+    mpq_conv_shape s = {.kind = kind, .batches = 1, .in_h = hw, .in_w = hw, .in_c = c,
+                        .out_c = c, .kh = 3, .kw = 3, .sy = 1, .sx = 1, .py = 1, .px = 1,
+                        .dy = 1, .dx = 1, .groups = 1, .out_h = hw, .out_w = hw};
+    return s;
+}
+
+/* The three convolutions of a shape on fresh data d, and their table rows: dense int8 at
+ * acc 32, ternary + 1:16 at acc 32 and at acc 20, all wrapping, grouped by 16 as the
+ * accelerator. */
+static void conv_layers(const char *tag, const mpq_conv_shape *s, bench_data *d,
+                        mpq_conv_layer out[3], bench_layer rows[3])
+{
+    make_data(d, mpq_conv_in_count(s), mpq_conv_w_count(s), s->out_c);
+    static const char *const kinds[3] = {"int8, acc 32", "ternary + 1:16 int8, acc 32",
+                                         "ternary + 1:16 int8, acc 20"};
+    for (int i = 0; i < 3; i++) {
+        memset(&rows[i], 0, sizeof rows[i]);
+        snprintf(rows[i].name, sizeof rows[i].name, "%s %s", tag, kinds[i]);
+        rows[i].conv = &out[i];
+        rows[i].macs = (double)mpq_conv_out_count(s) * mpq_conv_depth(s);
+    }
+    mpq_conv_layer base = {.shape = *s, .x = d->x, .in_offset = 3, .acc_bits = 32,
+                           .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
+    out[0] = out[1] = out[2] = base;
+    out[0].w = d->w;
+    out[1].t = out[2].t = d->t;
+    out[1].alpha = out[2].alpha = d->alpha;
+    out[1].hp = out[2].hp = d->hp;
+    out[2].acc_bits = 20;
 }
 
 static void print_rows(const char *title, bench_layer *rows, size_t n, const bench_layer *ref)
@@ -176,7 +205,7 @@ int main(int argc, char **argv)
     /* Issue 2's FC layer: 1024x1024, M = 64. */
     const unsigned M = 64, K = 1024, N = 1024;
     bench_data fd;
-    make_data(&fd, (size_t)M * K, (size_t)N * K, N, 1);
+    make_data(&fd, (size_t)M * K, (size_t)N * K, N);
     mpq_nm nm;
     char err[256];
     if (mpq_nm_from_dense(fd.hp, N, K, 1, 16, &nm, err, sizeof err)) {
@@ -202,56 +231,32 @@ int main(int argc, char **argv)
 
     /* conv3x3: 56x56x64 -> 64, stride 1, pad 1 (a ResNet stage); the FC layer of its im2col
      * GEMM (m = 3136 pixels, k = 576, n = 64: the same MACs) beside it. */
-    mpq_conv_shape cs = {.kind = MPQ_LAYER_CONV2D, .batches = 1, .in_h = 56, .in_w = 56,
-                         .in_c = 64, .out_c = 64, .kh = 3, .kw = 3, .sy = 1, .sx = 1, .py = 1,
-                         .px = 1, .dy = 1, .dx = 1, .groups = 1, .out_h = 56, .out_w = 56};
+    mpq_conv_shape cs = shape3x3(MPQ_LAYER_CONV2D, 56, 64);
     bench_data cd;
-    make_data(&cd, mpq_conv_in_count(&cs), mpq_conv_w_count(&cs), cs.out_c, 1);
-    mpq_conv_layer c_dense = {.shape = cs, .x = cd.x, .in_offset = 3, .w = cd.w, .acc_bits = 32,
-                              .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
-    mpq_conv_layer c_mixed = {.shape = cs, .x = cd.x, .in_offset = 3, .t = cd.t,
-                              .alpha = cd.alpha, .hp = cd.hp, .acc_bits = 32,
-                              .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
-    mpq_conv_layer c_narrow = c_mixed;
-    c_narrow.acc_bits = 20;
+    mpq_conv_layer cl[3];
+    bench_layer conv_rows[5];
+    conv_layers("conv3x3", &cs, &cd, cl, conv_rows);
     const unsigned gm = cs.out_h * cs.out_w, gk = mpq_conv_depth(&cs), gn = cs.out_c;
     bench_data gd;
-    make_data(&gd, (size_t)gm * gk, (size_t)gn * gk, gn, 1);
+    make_data(&gd, (size_t)gm * gk, (size_t)gn * gk, gn);
     mpq_fc_layer g_dense = {.m = gm, .k = gk, .n = gn, .x = gd.x, .in_offset = 3, .w = gd.w,
                             .acc_bits = 32, .acc_mode = MPQ_ACC_WRAP,
                             .order = MPQ_ORDER_GROUPED, .group = 16};
     mpq_fc_layer g_narrow = {.m = gm, .k = gk, .n = gn, .x = gd.x, .in_offset = 3, .t = gd.t,
                              .alpha = gd.alpha, .hp = gd.hp, .acc_bits = 20,
                              .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
-    const double cmacs = (double)mpq_conv_out_count(&cs) * gk;
-    bench_layer conv_rows[] = {
-        {"conv3x3 int8, acc 32", NULL, &c_dense, cmacs, 0, 0, 0},
-        {"conv3x3 ternary + 1:16 int8, acc 32", NULL, &c_mixed, cmacs, 0, 0, 0},
-        {"conv3x3 ternary + 1:16 int8, acc 20", NULL, &c_narrow, cmacs, 0, 0, 0},
-        {"FC 3136x576x64 int8, acc 32 (same MACs)", &g_dense, NULL, cmacs, 0, 0, 0},
-        {"FC 3136x576x64 ternary + 1:16, acc 20", &g_narrow, NULL, cmacs, 0, 0, 0},
-    };
+    const double cmacs = conv_rows[0].macs;
+    conv_rows[3] = (bench_layer){"FC 3136x576x64 int8, acc 32 (same MACs)", &g_dense, NULL, cmacs, 0, 0, 0};
+    conv_rows[4] = (bench_layer){"FC 3136x576x64 ternary + 1:16, acc 20", &g_narrow, NULL, cmacs, 0, 0, 0};
 
     /* depthwise3x3: 112x112x32, stride 1, pad 1 (MobileNet's first block). 1:16 along the
      * channels: one non-zero in every 16 consecutive channels of a window position. */
-    mpq_conv_shape ds = {.kind = MPQ_LAYER_DEPTHWISE, .batches = 1, .in_h = 112, .in_w = 112,
-                         .in_c = 32, .out_c = 32, .kh = 3, .kw = 3, .sy = 1, .sx = 1, .py = 1,
-                         .px = 1, .dy = 1, .dx = 1, .groups = 1, .out_h = 112, .out_w = 112};
+    mpq_conv_shape ds = shape3x3(MPQ_LAYER_DEPTHWISE, 112, 32);
     bench_data dd;
-    make_data(&dd, mpq_conv_in_count(&ds), mpq_conv_w_count(&ds), ds.out_c, 1);
-    mpq_conv_layer d_dense = {.shape = ds, .x = dd.x, .in_offset = 3, .w = dd.w, .acc_bits = 32,
-                              .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
-    mpq_conv_layer d_mixed = {.shape = ds, .x = dd.x, .in_offset = 3, .t = dd.t,
-                              .alpha = dd.alpha, .hp = dd.hp, .acc_bits = 32,
-                              .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
-    mpq_conv_layer d_narrow = d_mixed;
-    d_narrow.acc_bits = 20;
-    const double dmacs = (double)mpq_conv_out_count(&ds) * mpq_conv_depth(&ds);
-    bench_layer dw_rows[] = {
-        {"depthwise3x3 int8, acc 32", NULL, &d_dense, dmacs, 0, 0, 0},
-        {"depthwise3x3 ternary + 1:16 int8, acc 32", NULL, &d_mixed, dmacs, 0, 0, 0},
-        {"depthwise3x3 ternary + 1:16 int8, acc 20", NULL, &d_narrow, dmacs, 0, 0, 0},
-    };
+    mpq_conv_layer dl[3];
+    bench_layer dw_rows[3];
+    conv_layers("depthwise3x3", &ds, &dd, dl, dw_rows);
+    const double dmacs = dw_rows[0].macs;
 
     const size_t nfc = sizeof fc_rows / sizeof fc_rows[0];
     const size_t nconv = sizeof conv_rows / sizeof conv_rows[0];

@@ -58,12 +58,13 @@ static ref_out ref_one(const mpq_conv_layer *l, unsigned b, unsigned oy, unsigne
     mpq_i128 bias = l->bias ? l->bias[o] : 0, exact = bias;
     mpq_i128 a = ref_fit(bias, l->acc_bits, sat, &ov);
     out.any_ovf = ov;
-    for (unsigned ky = 0; ky < s->kh; ky++)
-        for (unsigned kx = 0; kx < s->kw; kx++) {
-            long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w)
-                continue;
+    for (unsigned r = 0; r < s->kh * s->kw; r++) { /* window positions in [ky][kx] order */
+        unsigned ky = r / s->kw, kx = r % s->kw;
+        long iy = (long)(oy * s->sy + ky * s->dy) - (long)s->py;
+        long ix = (long)(ox * s->sx + kx * s->dx) - (long)s->px;
+        if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w)
+            continue;
+        {
             mpq_i128 run = 0;
             for (unsigned c = 0; c < f; c++) {
                 unsigned ci = dw ? o / per : o / per * f + c;
@@ -92,6 +93,7 @@ static ref_out ref_one(const mpq_conv_layer *l, unsigned b, unsigned oy, unsigne
                 }
             }
         }
+    }
     ref_fit(exact, l->acc_bits, 1, &out.final_ovf);
     out.acc = (int64_t)a;
     return out;
@@ -114,13 +116,11 @@ static int random_shape(mpq_conv_shape *s, mpq_layer_kind kind)
 {
     memset(s, 0, sizeof *s);
     s->kind = kind;
-    s->batches = (unsigned)test_range(1, 3);
-    s->in_h = (unsigned)test_range(1, 7);
-    s->in_w = (unsigned)test_range(1, 7);
-    s->kh = (unsigned)test_range(1, 5);
-    s->kw = (unsigned)test_range(1, 5);
-    s->sy = (unsigned)test_range(1, 4);
-    s->sx = (unsigned)test_range(1, 4);
+    /* batches up to 3, inputs up to 7x7, kernels up to 5x5, strides up to 4 */
+    unsigned *dims[] = {&s->batches, &s->in_h, &s->in_w, &s->kh, &s->kw, &s->sy, &s->sx};
+    static const int64_t top[] = {3, 7, 7, 5, 5, 4, 4};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        *dims[i] = (unsigned)test_range(1, top[i]);
     int pool = kind == MPQ_LAYER_AVGPOOL || kind == MPQ_LAYER_MAXPOOL;
     s->dy = pool ? 1 : (unsigned)test_range(1, 3);
     s->dx = pool ? 1 : (unsigned)test_range(1, 3);
@@ -167,22 +167,19 @@ static void random_layer(mpq_conv_layer *l, conv_buf *b, mpq_layer_kind kind)
     int kinds = (int)test_range(1, 7); /* bit 0: w, bit 1: t, bit 2: hp */
     l->x = b->x;
     l->in_offset = xbits >= 31 ? (int32_t)test_range(-8, 8) : (int32_t)test_range(xlo, xhi);
-    if (kinds & 1) {
-        l->w = b->w;
-        l->w_offset = (int32_t)test_range(-3, 3);
-    }
-    if (kinds & 2) {
-        l->t = b->t;
-        l->alpha = b->alpha;
-        l->alpha_per_tensor = test_range(0, 3) == 0;
-    }
-    if (kinds & 4)
-        l->hp = b->hp;
+    l->w = kinds & 1 ? b->w : NULL;
+    l->w_offset = (int32_t)test_range(-3, 3);
+    l->t = kinds & 2 ? b->t : NULL;
+    l->alpha = b->alpha; /* read only with t */
+    l->alpha_per_tensor = test_range(0, 3) == 0;
+    l->hp = kinds & 4 ? b->hp : NULL;
     l->bias = test_range(0, 4) ? b->bias : NULL;
-    l->acc_bits = (unsigned)test_range(6, 64);
-    l->acc_mode = test_range(0, 1) ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
-    l->order = test_range(0, 1) ? MPQ_ORDER_GROUPED : MPQ_ORDER_SEQ;
-    l->group = (unsigned)test_range(1, 20);
+    /* Accumulator: 6..64 bits, wrap or saturate, sequential or grouped by 1..20. */
+    int64_t draw[4] = {test_range(6, 64), test_range(0, 1), test_range(0, 1), test_range(1, 20)};
+    l->acc_bits = (unsigned)draw[0];
+    l->acc_mode = draw[1] ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    l->order = draw[2] ? MPQ_ORDER_GROUPED : MPQ_ORDER_SEQ;
+    l->group = (unsigned)draw[3];
 }
 
 static void compare_conv(const mpq_conv_layer *l, int iter)
