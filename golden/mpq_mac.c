@@ -245,14 +245,14 @@ static int plan_interleave(mpq_mac_plan *p)
         p->e.ptr[p->n] || p->acc_bits > 30)
         return MPQ_OK;
     p->kpairs = (p->k + 1) / 2;
-    size_t nblk = (p->n + 3) / 4;
-    p->wi = calloc(nblk * p->kpairs * 8 + 1, sizeof *p->wi);
+    size_t nblk = (p->n + MPQ_MAC_LANES - 1) / MPQ_MAC_LANES;
+    p->wi = calloc(nblk * p->kpairs * 2 * MPQ_MAC_LANES + 1, sizeof *p->wi);
     if (!p->wi)
         return MPQ_ENOMEM;
     for (unsigned c = 0; c < p->n; c++)
         for (unsigned i = 0; i < p->k; i++)
-            p->wi[((size_t)(c / 4) * p->kpairs + i / 2) * 8 + (c % 4) * 2 + i % 2] =
-                p->w16[(size_t)c * p->k + i];
+            p->wi[((size_t)(c / MPQ_MAC_LANES) * p->kpairs + i / 2) * 2 * MPQ_MAC_LANES +
+                  (c % MPQ_MAC_LANES) * 2 + i % 2] = p->w16[(size_t)c * p->k + i];
     return MPQ_OK;
 }
 
@@ -346,7 +346,8 @@ int mpq_mac_row_init(mpq_mac_row *r, unsigned k)
     r->x32 = malloc(((size_t)k + 1) * sizeof *r->x32);
     r->x16 = malloc(((size_t)k + 1) * sizeof *r->x16);
     r->psum = malloc(((size_t)k + 1) * sizeof *r->psum);
-    if (!r->x || !r->x32 || !r->x16 || !r->psum) {
+    r->xb = malloc(((size_t)k / 2 + 1) * 4 * sizeof *r->xb);
+    if (!r->x || !r->x32 || !r->x16 || !r->psum || !r->xb) {
         mpq_mac_row_free(r);
         return MPQ_ENOMEM;
     }
@@ -355,7 +356,7 @@ int mpq_mac_row_init(mpq_mac_row *r, unsigned k)
 
 void mpq_mac_row_free(mpq_mac_row *r)
 {
-    MPQ_FREE_ALL(r->x, r->x32, r->x16, r->psum);
+    MPQ_FREE_ALL(r->x, r->x32, r->x16, r->psum, r->xb);
     memset(r, 0, sizeof *r);
 }
 
@@ -411,12 +412,14 @@ void mpq_mac_row_load(const mpq_mac_plan *p, mpq_mac_row *r)
             mx = mpq_abs64(r->x[i]) > mx ? mpq_abs64(r->x[i]) : mx;
     }
     r->max = mx;
-    /* The tracking kernel's operand pairs (x[2j], x[2j+1]) as one 32-bit word each. */
+    /* The tracking kernel's operand pairs (x[2j], x[2j+1]) as one 32-bit word, four times
+     * (one vector of a multiply-add against four channels' weight pairs). */
     if (p->wi)
         for (unsigned j = 0; j < p->kpairs; j++) {
             uint32_t lo = (uint16_t)r->x16[2 * j];
             uint32_t hi = 2 * j + 1 < r->k ? (uint16_t)r->x16[2 * j + 1] : 0;
-            r->x32[j] = (int32_t)(lo | hi << 16);
+            for (int q = 0; q < 4; q++)
+                r->xb[4 * j + (unsigned)q] = (int32_t)(lo | hi << 16);
         }
 }
 
@@ -565,59 +568,68 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
     return out;
 }
 
-/* ---- four channels at once, fits checked per segment ---- */
+/* ---- MPQ_MAC_LANES channels at once, fits checked per segment ---- */
 
-/* Adds each segment's sums of four channels (block b of wi) to the lanes a[4], checking
+/* Adds each segment's sums of the block's channels (block b of wi) to the lanes a[], checking
  * the range after every segment: the sums are exact in 32 bits (plan: |a| < 2^29, each
  * segment's |sum| < 2^30); a lane out of range is fitted (rare) and noted. */
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 static void block_segments(const mpq_mac_plan *p, const mpq_mac_row *r, size_t b,
-                           const unsigned *cuts, unsigned ncuts, int32_t a[4], int any[4],
-                           int32_t first[4])
+                           const unsigned *cuts, unsigned ncuts, int32_t *a, int *any,
+                           int32_t *first)
 {
-    const int16_t *wb = p->wi + b * p->kpairs * 8;
+    const int16_t *wb = p->wi + b * p->kpairs * 2 * MPQ_MAC_LANES;
     const int32_t hi = (int32_t)((INT64_C(1) << (p->acc_bits - 1)) - 1), lo = -hi - 1;
     const __m128i vhi = _mm_set1_epi32(hi), vlo = _mm_set1_epi32(lo);
-    __m128i va = _mm_loadu_si128((const __m128i *)(const void *)a);
+    __m128i va0 = _mm_loadu_si128((const __m128i *)(const void *)a);
+    __m128i va1 = _mm_loadu_si128((const __m128i *)(const void *)(a + 4));
     unsigned j0 = 0;
     for (unsigned g = 0; g < ncuts; g++) {
         unsigned j1 = (cuts[g] + 1) / 2;
-        __m128i vs = _mm_setzero_si128();
-        for (unsigned j = j0; j < j1; j++)
-            vs = _mm_add_epi32(vs, _mm_madd_epi16(_mm_set1_epi32(r->x32[j]),
-                                                  _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 8))));
-        va = _mm_add_epi32(va, vs);
-        __m128i out = _mm_or_si128(_mm_cmpgt_epi32(va, vhi), _mm_cmpgt_epi32(vlo, va));
+        __m128i s0 = _mm_setzero_si128(), s1 = _mm_setzero_si128();
+        for (unsigned j = j0; j < j1; j++) {
+            __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)(r->xb + 4 * (size_t)j));
+            const int16_t *w = wb + (size_t)j * 16;
+            s0 = _mm_add_epi32(s0, _mm_madd_epi16(xv, _mm_loadu_si128((const __m128i *)(const void *)w)));
+            s1 = _mm_add_epi32(s1, _mm_madd_epi16(xv, _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+        }
+        va0 = _mm_add_epi32(va0, s0);
+        va1 = _mm_add_epi32(va1, s1);
+        __m128i out = _mm_or_si128(_mm_or_si128(_mm_cmpgt_epi32(va0, vhi), _mm_cmpgt_epi32(vlo, va0)),
+                                   _mm_or_si128(_mm_cmpgt_epi32(va1, vhi), _mm_cmpgt_epi32(vlo, va1)));
         if (_mm_movemask_epi8(out)) {
-            _mm_storeu_si128((__m128i *)(void *)a, va);
-            for (int l = 0; l < 4; l++) {
+            _mm_storeu_si128((__m128i *)(void *)a, va0);
+            _mm_storeu_si128((__m128i *)(void *)(a + 4), va1);
+            for (int l = 0; l < MPQ_MAC_LANES; l++) {
                 int o = 0;
                 a[l] = (int32_t)mpq_fit_acc(a[l], p->acc_bits, p->sat, &o);
                 if (o && !any[l])
                     first[l] = (int32_t)cuts[g] - 1;
                 any[l] |= o;
             }
-            va = _mm_loadu_si128((const __m128i *)(const void *)a);
+            va0 = _mm_loadu_si128((const __m128i *)(const void *)a);
+            va1 = _mm_loadu_si128((const __m128i *)(const void *)(a + 4));
         }
         j0 = j1;
     }
-    _mm_storeu_si128((__m128i *)(void *)a, va);
+    _mm_storeu_si128((__m128i *)(void *)a, va0);
+    _mm_storeu_si128((__m128i *)(void *)(a + 4), va1);
 }
 #else
 static void block_segments(const mpq_mac_plan *p, const mpq_mac_row *r, size_t b,
-                           const unsigned *cuts, unsigned ncuts, int32_t a[4], int any[4],
-                           int32_t first[4])
+                           const unsigned *cuts, unsigned ncuts, int32_t *a, int *any,
+                           int32_t *first)
 {
-    const int16_t *wb = p->wi + b * p->kpairs * 8;
+    const int16_t *wb = p->wi + b * p->kpairs * 2 * MPQ_MAC_LANES;
     unsigned j0 = 0;
     for (unsigned g = 0; g < ncuts; g++) {
         unsigned j1 = (cuts[g] + 1) / 2;
-        for (int l = 0; l < 4; l++) {
+        for (int l = 0; l < MPQ_MAC_LANES; l++) {
             int32_t s = 0;
             for (unsigned j = j0; j < j1; j++) {
-                int16_t x0 = (int16_t)(uint16_t)((uint32_t)r->x32[j] & 0xffffu);
-                int16_t x1 = (int16_t)(uint16_t)((uint32_t)r->x32[j] >> 16);
-                s += (int32_t)x0 * wb[(size_t)j * 8 + 2 * l] + (int32_t)x1 * wb[(size_t)j * 8 + 2 * l + 1];
+                int16_t x0 = r->x16[2 * j], x1 = 2 * j + 1 < r->k ? r->x16[2 * j + 1] : 0;
+                const int16_t *w = wb + (size_t)j * 2 * MPQ_MAC_LANES + 2 * l;
+                s += (int32_t)x0 * w[0] + (int32_t)x1 * w[1];
             }
             int o = 0;
             a[l] = (int32_t)mpq_fit_acc((int64_t)a[l] + s, p->acc_bits, p->sat, &o);
@@ -630,7 +642,7 @@ static void block_segments(const mpq_mac_plan *p, const mpq_mac_row *r, size_t b
 }
 #endif
 
-/* Whether the segments suit the four-channel kernel: every cut but the last falls on a pair
+/* Whether the segments suit the block kernel: every cut but the last falls on a pair
  * boundary, and no segment's sum can reach 2^30. */
 static int cuts_fit_pairs(const mpq_mac_plan *p, const unsigned *cuts, unsigned ncuts)
 {
@@ -647,28 +659,33 @@ static int cuts_fit_pairs(const mpq_mac_plan *p, const unsigned *cuts, unsigned 
 void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned c1,
                    const unsigned *cuts, unsigned ncuts, mpq_mac_out *out)
 {
-    int four = p->wi && cuts_fit_pairs(p, cuts, ncuts);
+    enum { L = MPQ_MAC_LANES };
+    int blocks = p->wi && cuts_fit_pairs(p, cuts, ncuts);
     const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
     for (unsigned c = c0; c < c1;) {
-        unsigned b = c / 4, l0 = c % 4, l1 = c1 - b * 4 < 4 ? c1 - b * 4 : 4;
+        unsigned b = c / L, l0 = c % L, l1 = c1 - b * L < L ? c1 - b * L : L;
         int unsafe = 0;
-        for (unsigned l = l0; four && l < l1; l++)
-            unsafe |= (mpq_i128)mpq_abs64(p->bias[b * 4 + l]) +
-                          (mpq_i128)r->max * p->chan_bound[b * 4 + l] > acc_hi;
+        for (unsigned l = l0; blocks && l < l1; l++)
+            unsafe |= (mpq_i128)mpq_abs64(p->bias[b * L + l]) +
+                          (mpq_i128)r->max * p->chan_bound[b * L + l] > acc_hi;
         if (!unsafe) { /* every channel of the block takes the one-step path */
             for (unsigned l = l0; l < l1; l++)
-                out[b * 4 + l - c0] = mpq_mac_chan(p, r, b * 4 + l, cuts, ncuts);
-            c = b * 4 + l1;
+                out[b * L + l - c0] = mpq_mac_chan(p, r, b * L + l, cuts, ncuts);
+            c = b * L + l1;
             continue;
         }
-        int32_t a[4] = {0, 0, 0, 0}, first[4] = {-1, -1, -1, -1};
-        int any[4] = {0, 0, 0, 0};
-        for (unsigned l = 0; l < 4; l++)
-            if (b * 4 + l < p->n)
-                a[l] = (int32_t)mpq_fit_acc(p->bias[b * 4 + l], p->acc_bits, p->sat, &any[l]);
+        int32_t a[L], first[L];
+        int any[L];
+        for (unsigned l = 0; l < L; l++) {
+            a[l] = 0;
+            first[l] = -1;
+            any[l] = 0;
+            if (b * L + l < p->n)
+                a[l] = (int32_t)mpq_fit_acc(p->bias[b * L + l], p->acc_bits, p->sat, &any[l]);
+        }
         block_segments(p, r, b, cuts, ncuts, a, any, first);
         for (unsigned l = l0; l < l1; l++) {
-            unsigned ch = b * 4 + l;
+            unsigned ch = b * L + l;
             mpq_mac_out o = {a[l], first[l], 0};
             if (p->track) {
                 /* Without any overflow every fit was a no-op: the exact sum is a[l], in range.
@@ -683,6 +700,6 @@ void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned 
             }
             out[ch - c0] = o;
         }
-        c = b * 4 + l1;
+        c = b * L + l1;
     }
 }

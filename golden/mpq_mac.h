@@ -26,6 +26,9 @@ typedef struct mpq_mac_entries {
     int64_t *v;
 } mpq_mac_entries;
 
+/* Channels the tracking kernel reduces at once (two 4-lane vectors). */
+#define MPQ_MAC_LANES 8
+
 typedef enum mpq_mac_kernel {
     MPQ_MAC_K16 = 0, /* 16-bit operands, exact 32-bit sums over blocks of `blk` terms */
     MPQ_MAC_K64,     /* 32-bit operands, 64-bit sums (bounds prove no overflow) */
@@ -49,7 +52,7 @@ typedef struct mpq_mac_plan {
     int64_t *bias;           /* [n] (zeros without bias) */
     mpq_mac_entries e;       /* sparse weights not folded */
     mpq_i128 *chan_bound;    /* [n]: sum over k of the largest |weight| a unit activation meets */
-    int16_t *wi;             /* tracking kernel: w16 interleaved [n/4][k/2][4][2], or NULL */
+    int16_t *wi;             /* tracking kernel: w16 interleaved [n/LANES][k/2][LANES][2], or NULL */
     unsigned kpairs;         /* (k + 1) / 2 */
 } mpq_mac_plan;
 
@@ -71,6 +74,7 @@ typedef struct mpq_mac_row {
     int16_t *x16;
     int64_t max;             /* max |x[i]| */
     int64_t *psum;           /* [k] scratch: per-segment sums */
+    int32_t *xb;             /* tracking kernel: operand pairs, each repeated 4 times */
 } mpq_mac_row;
 int mpq_mac_row_init(mpq_mac_row *r, unsigned k); /* 0 or MPQ_ENOMEM */
 /* Terms [at, at + count) of the row: src[i] + offset (|.| <= the plan's xmax), or zeros when
@@ -98,9 +102,10 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
                          const unsigned *cuts, unsigned ncuts);
 
 /* Channels [c0, c1) of row r, out[c - c0] as mpq_mac_chan gives them. When fits must be
- * checked (tracking or saturation and the bounds do not rule overflow out), four channels
- * are reduced at once along the segments (16-bit operand pairs into 32-bit lanes, a vector
- * range check per segment), so the checks cost a compare per segment, not a reduction. */
+ * checked (tracking or saturation and the bounds do not rule overflow out), MPQ_MAC_LANES
+ * channels are reduced at once along the segments (16-bit operand pairs into 32-bit lanes,
+ * a vector range check per segment), so the checks cost a compare per segment, not a
+ * reduction. SSE2 when the compiler targets it, else (or with -DMPQ_NO_SIMD) plain C. */
 void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned c1,
                    const unsigned *cuts, unsigned ncuts, mpq_mac_out *out);
 
