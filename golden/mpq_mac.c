@@ -137,13 +137,16 @@ static int check_weights(const mpq_fc_layer *l, char *err, size_t errlen)
         snprintf(err, errlen, "sparse matrix shape differs from the layer's n x k");
         return MPQ_EPARAM;
     }
-    if (l->t)
-        for (size_t i = 0; i < (size_t)l->n * l->k; i++)
-            if (l->t[i] < -1 || l->t[i] > 1) {
-                snprintf(err, errlen, "ternary weight t[%zu][%zu] = %d is not -1, 0 or 1",
-                         i / l->k, i % l->k, l->t[i]);
-                return MPQ_EPARAM;
-            }
+    /* A scan without early exit (it vectorizes), then the first bad weight when there is one. */
+    int bad = 0;
+    for (size_t i = 0; l->t && i < (size_t)l->n * l->k; i++)
+        bad |= (uint8_t)(l->t[i] + 1) > 2;
+    for (size_t i = 0; bad && i < (size_t)l->n * l->k; i++)
+        if (l->t[i] < -1 || l->t[i] > 1) {
+            snprintf(err, errlen, "ternary weight t[%zu][%zu] = %d is not -1, 0 or 1",
+                     i / l->k, i % l->k, l->t[i]);
+            return MPQ_EPARAM;
+        }
     return MPQ_OK;
 }
 
