@@ -30,31 +30,33 @@ extern "C" {
 #define MPQ_ECORRUPT (-6) /* checksum or compressed-stream corruption */
 #define MPQ_EVERSION (-7) /* unsupported format version */
 #define MPQ_ECONFIG (-8)  /* made for another RTL configuration */
+/* Returns a static one-line description of a status code. */
 const char *mpq_strerror(int status);
 
 /* ---- Accumulator ---- */
 typedef enum mpq_acc_mode { MPQ_ACC_WRAP = 0, MPQ_ACC_SAT = 1 } mpq_acc_mode;
 
-/* Reduce exact v to a signed `bits`-bit accumulator (1..64): wrap modulo 2^bits or clamp.
- * *overflowed (if not NULL) is set to 1 when the result differs from v, else 0. */
+/* Returns exact v reduced to a signed `bits`-bit accumulator (1..64): wrapped modulo 2^bits
+ * or clamped. *overflowed (if not NULL) is set to 1 when the result differs from v, else 0. */
 int64_t mpq_acc_fit(int64_t v, unsigned bits, mpq_acc_mode mode, int *overflowed);
 
 /* ---- gemmlowp / TFLite requantization ---- */
-/* gemmlowp SaturatingRoundingDoublingHighMul: (a*b + nudge) / 2^31 truncated, nudge rounds
- * half up; INT32_MIN*INT32_MIN saturates to INT32_MAX. */
+/* Returns gemmlowp's SaturatingRoundingDoublingHighMul: (a*b + nudge) / 2^31 truncated,
+ * nudge rounds half up; INT32_MIN*INT32_MIN saturates to INT32_MAX. */
 int32_t mpq_srdhm(int32_t a, int32_t b);
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
+/* Returns gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded half away from zero,
+ * 0 <= exponent <= 31. */
 int32_t mpq_rdbpot(int32_t x, int exponent);
-/* TFLite MultiplyByQuantizedMultiplier, double rounding: left shift max(shift,0) with 32-bit
- * wrap, srdhm, then rdbpot by max(-shift,0). shift in -31..30. */
+/* Returns TFLite's MultiplyByQuantizedMultiplier, double rounding: left shift max(shift,0)
+ * with 32-bit wrap, srdhm, then rdbpot by max(-shift,0). shift in -31..30. (These three are
+ * the C twin of rtl/mpq_requant.sv, in golden/mpq_requant.c.) */
 int32_t mpq_requant_double(int32_t acc, int32_t mult, int shift);
 
-
-/* TFLite single rounding (TFLITE_SINGLE_ROUNDING): (acc*mult + 2^(30-shift)) >> (31-shift),
+/* Returns TFLite single rounding (TFLITE_SINGLE_ROUNDING): (acc*mult + 2^(30-shift)) >> (31-shift),
  * exact in wider arithmetic, arithmetic shift (floor), result saturated to int32.
  * shift in -31..30. */
 int32_t mpq_requant_single(int32_t acc, int32_t mult, int shift);
-/* CMSIS-NN / TFLite int16 path (64-bit accumulator): rm = (mult + 2^15) >> 16, or 0x7FFF when
+/* Returns the CMSIS-NN / TFLite int16 path (64-bit accumulator): rm = (mult + 2^15) >> 16, or 0x7FFF when
  * mult >= 0x7FFF0000; result (acc*rm + 2^(14-shift)) >> (15-shift), exact, floor shift,
  * saturated to int32. shift in -31..14. */
 int32_t mpq_requant_s64_reduced(int64_t acc, int32_t mult, int shift);
@@ -76,9 +78,10 @@ typedef enum mpq_ovf_mode {
     MPQ_OVF_WRAP,     /* two's complement wrap modulo 2^b */
     MPQ_OVF_COUNT
 } mpq_ovf_mode;
+/* Return the mode's name ("floor", ..., "sat", ...), "?" when out of range. */
 const char *mpq_round_name(mpq_round r);
 const char *mpq_ovf_mode_name(mpq_ovf_mode o);
-/* Parse "floor", "zero", "half_up", ... / "sat", "sat_sym", "wrap". 0 or MPQ_EPARAM. */
+/* Parse "floor", "zero", "half_up", ... / "sat", "sat_sym", "wrap". Return 0 or MPQ_EPARAM. */
 int mpq_round_parse(const char *s, mpq_round *r);
 int mpq_ovf_mode_parse(const char *s, mpq_ovf_mode *o);
 
@@ -95,17 +98,19 @@ int64_t mpq_round_shift(int64_t v, unsigned s, mpq_round r);
 int64_t mpq_fit(int64_t v, unsigned bits, mpq_ovf_mode o, int *overflowed);
 
 /* TFLite QuantizeMultiplier: real = mult * 2^(shift-31), mult in [2^30, 2^31) (or 0).
+ * Returns 0 or MPQ_EPARAM.
  * Rounds half away from zero; mult 2^31 becomes 2^30 with shift+1; a shift below -31 gives
  * mult 0, shift 0; a shift above 30 gives (2^31-1, 30). real must be finite and >= 0
  * (MPQ_EPARAM otherwise). */
 int mpq_quantize_multiplier(double real, int32_t *mult, int *shift);
 
-/* Range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
+/* Stores in *lo, *hi the range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
 void mpq_int_range(unsigned bits, int is_signed, int64_t *lo, int64_t *hi);
 
 /* ---- Weight encodings ---- */
 /* Ternary, 2-bit codes, 4 per byte, weight i at bits [2(i%4)+1 : 2(i%4)] of byte i/4:
- * 00 = 0, 01 = +1, 11 = -1, 10 = invalid (the accelerator's code). */
+ * 00 = 0, 01 = +1, 11 = -1, 10 = invalid (the accelerator's code). These four return 0,
+ * MPQ_EPARAM (pack: a weight outside -1..1) or MPQ_EFORMAT (unpack: an invalid code). */
 int mpq_tern_pack2(const int8_t *t, size_t count, uint8_t *out);   /* out: (count+3)/4 bytes */
 int mpq_tern_unpack2(const uint8_t *in, size_t count, int8_t *t);  /* MPQ_EFORMAT on code 10 */
 /* Ternary, 5 trits per byte (base 3, digit d = t+1, first weight least significant),
@@ -121,10 +126,12 @@ typedef struct mpq_nm {
     uint8_t *pos;                    /* [rows*ngroups*n], < g */
     int32_t *val;                    /* [rows*ngroups*n] */
 } mpq_nm;
-/* From a dense [rows][k] matrix; MPQ_EPARAM (err says row and group) when a group holds
- * more than n non-zeros; n <= g <= 256. Caller frees with mpq_nm_free. */
+/* From a dense [rows][k] matrix; returns 0, MPQ_ENOMEM, or MPQ_EPARAM (err says row and
+ * group) when a group holds more than n non-zeros; n <= g <= 256. Caller frees with
+ * mpq_nm_free. */
 int mpq_nm_from_dense(const int32_t *dense, unsigned rows, unsigned k, unsigned n, unsigned g,
                       mpq_nm *out, char *err, size_t errlen);
+/* Writes the dense [rows][k] form (zeros where no entry). */
 void mpq_nm_to_dense(const mpq_nm *s, int32_t *dense);
 void mpq_nm_free(mpq_nm *s);
 
@@ -135,7 +142,10 @@ typedef struct mpq_csr {
     uint32_t *col;    /* [nnz] */
     int32_t *val;     /* [nnz] */
 } mpq_csr;
+/* From a dense [rows][k] matrix (the non-zeros in column order); returns 0 or MPQ_ENOMEM.
+ * Caller frees with mpq_csr_free. */
 int mpq_csr_from_dense(const int32_t *dense, unsigned rows, unsigned k, mpq_csr *out);
+/* Writes the dense [rows][k] form. */
 void mpq_csr_to_dense(const mpq_csr *s, int32_t *dense);
 void mpq_csr_free(mpq_csr *s);
 
@@ -157,7 +167,8 @@ typedef struct mpq_requant {
     int32_t out_offset;
     int32_t act_min, act_max; /* clamp of out_offset + requant (exact, no wrap) */
 } mpq_requant;
-/* One output: clamp(out_offset + requant(acc, channel c), act_min, act_max). */
+/* Returns one output: clamp(out_offset + requant(acc, channel c), act_min, act_max). The
+ * whole of rtl/mpq_requant.sv for MPQ_RQ_DOUBLE (golden/mpq_requant.c). */
 int32_t mpq_requant_one(const mpq_requant *rq, int64_t acc, unsigned c);
 
 /* ---- Fully-connected layer ---- */
@@ -208,7 +219,8 @@ typedef struct mpq_fc_ovf {
  * overflow tracking is done (the fast path; the result is identical). Returns 0, MPQ_EPARAM
  * (err says what), MPQ_ENOMEM. */
 int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, size_t errlen);
-/* Accumulate and requantize: y[m][n]. acc (may be NULL) receives the accumulators. */
+/* Accumulate and requantize: y[m][n]. acc (may be NULL) receives the accumulators. Returns
+ * as mpq_fc_acc; MPQ_EPARAM also for requantization parameters out of range. */
 int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
            mpq_fc_ovf *ovf, char *err, size_t errlen);
 
@@ -326,7 +338,7 @@ int mpq_pool(const mpq_conv_shape *s, const int32_t *x, int32_t act_min, int32_t
              int32_t *y, char *err, size_t errlen);
 
 /* ---- Float reference, error, decomposition ---- */
-/* y[m][n] = sum_i x[m][i]*w[n][i] + bias[n] (bias may be NULL), double precision. */
+/* Writes y[m][n] = sum_i x[m][i]*w[n][i] + bias[n] (bias may be NULL), double precision. */
 void mpq_fc_f64(unsigned m, unsigned k, unsigned n, const double *x, const double *w,
                 const double *bias, double *y);
 typedef struct mpq_err_stats {
@@ -334,6 +346,7 @@ typedef struct mpq_err_stats {
     double max_abs;   /* max |ref - q| */
     double mse;
 } mpq_err_stats;
+/* Fills *e with the error of q against ref over count values. */
 void mpq_err_compute(const double *ref, const double *q, size_t count, mpq_err_stats *e);
 
 /* Split real weights W[n][k] into step[c] * (alpha[c]*t + hp): ternary t with per-channel

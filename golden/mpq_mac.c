@@ -563,7 +563,7 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
         }
     }
     out.acc = a;
-    if (p->track) {
+    if (p->track && !safe) { /* safe: nothing overflowed, the exact sum included */
         int fin = 0;
         mpq_fit_wide(exact, p->acc_bits, MPQ_OVF_SAT, &fin);
         out.flags = (uint8_t)((fin ? MPQ_OVF_FINAL : 0) | (any ? MPQ_OVF_ANY : 0));
