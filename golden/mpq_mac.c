@@ -20,18 +20,47 @@
 
 /* ---- plan ---- */
 
+/* Smallest and largest of v[0..count-1] into *lo, *hi (count >= 1). SSE2 has no 32-bit
+ * min/max: the values are packed to 16 bits with saturation and compared there; when no
+ * value reached the 16-bit limits the result is exact, else the plain loop decides. */
+static void min_max32(const int32_t *v, size_t count, int32_t *lo, int32_t *hi)
+{
+    size_t i = 0;
+    int32_t l = v[0], h = v[0];
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    if (count >= 8) {
+        __m128i mn = _mm_set1_epi16(INT16_MAX), mx = _mm_set1_epi16(INT16_MIN);
+        for (; i + 8 <= count; i += 8) {
+            __m128i p = _mm_packs_epi32(_mm_loadu_si128((const __m128i *)(const void *)(v + i)),
+                                        _mm_loadu_si128((const __m128i *)(const void *)(v + i + 4)));
+            mn = _mm_min_epi16(mn, p);
+            mx = _mm_max_epi16(mx, p);
+        }
+        int16_t mns[8], mxs[8];
+        _mm_storeu_si128((__m128i *)(void *)mns, mn);
+        _mm_storeu_si128((__m128i *)(void *)mxs, mx);
+        for (int j = 0; j < 8; j++) {
+            l = mns[j] < l ? mns[j] : l;
+            h = mxs[j] > h ? mxs[j] : h;
+        }
+        if (l <= INT16_MIN || h >= INT16_MAX) /* saturated: look again in 32 bits */
+            i = 0;
+    }
+#endif
+    for (; i < count; i++) {
+        l = v[i] < l ? v[i] : l;
+        h = v[i] > h ? v[i] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
 int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset)
 {
-    /* Smallest and largest first (loops the compiler vectorizes), then the offset. */
-    int32_t lo = 0, hi = 0;
-    if (count)
-        lo = hi = v[0];
-    for (size_t i = 0; i < count; i++) {
-        lo = v[i] < lo ? v[i] : lo;
-        hi = v[i] > hi ? v[i] : hi;
-    }
     if (!count)
         return 0;
+    int32_t lo, hi;
+    min_max32(v, count, &lo, &hi);
     int64_t a = mpq_abs64((int64_t)lo + offset), b = mpq_abs64((int64_t)hi + offset);
     return a > b ? a : b;
 }
