@@ -174,8 +174,8 @@ static void random_layer(mpq_conv_layer *l, conv_buf *b, mpq_layer_kind kind)
     l->alpha_per_tensor = test_range(0, 3) == 0;
     l->hp = kinds & 4 ? b->hp : NULL;
     l->bias = test_range(0, 4) ? b->bias : NULL;
-    /* Accumulator: 6..64 bits, wrap or saturate, sequential or grouped by 1..20. */
-    int64_t draw[4] = {test_range(6, 64), test_range(0, 1), test_range(0, 1), test_range(1, 20)};
+    /* Accumulator: 1..64 bits, wrap or saturate, sequential or grouped by 1..20. */
+    int64_t draw[4] = {test_range(1, 64), test_range(0, 1), test_range(0, 1), test_range(1, 20)};
     l->acc_bits = (unsigned)draw[0];
     l->acc_mode = draw[1] ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
     l->order = draw[2] ? MPQ_ORDER_GROUPED : MPQ_ORDER_SEQ;
