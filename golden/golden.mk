@@ -49,7 +49,19 @@ test-oracles: $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 golden/cli-case: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-case -- golden/tests/cli-case.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-case
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
+# The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
+# tests against their naive references, so that a machine without SSE2 computes the same.
+GOLDEN_NOSIMD_TESTS := test_fc test_conv
+.PHONY: golden/nosimd golden-nosimd-run
+golden/nosimd:
+	@scripts/check.sh $(BUILD)/results golden/nosimd -- $(MAKE) --no-print-directory -s golden-nosimd-run
+golden-nosimd-run:
+	@mkdir -p $(BUILD)/nosimd
+	@set -eo pipefail; for t in $(GOLDEN_NOSIMD_TESTS); do \
+	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
+	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
+
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:
