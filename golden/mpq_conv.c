@@ -312,28 +312,46 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
 }
 
 /* sum[o] = sum over window positions t of taps[t][o] * wt[t][o], exact in 32 bits (the
- * caller's bound). SSE2: two positions at once, their inputs interleaved channel by channel
- * against wpair ([position pair][o][2]) in one multiply-add. */
+ * caller's bound); with dst, also dst[o] = bias[o] + sum[o]. SSE2: two positions at once,
+ * their inputs interleaved channel by channel against wpair ([position pair][o][2]) in one
+ * multiply-add. */
 static void dw_sums(const int16_t *const *taps, unsigned npos, const int16_t *wt,
-                    const int16_t *wpair, unsigned oc, int32_t *sum)
+                    const int16_t *wpair, unsigned oc, int32_t *sum, int64_t *dst,
+                    const int64_t *bias)
 {
     unsigned o0 = 0;
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    const __m128i zero = _mm_setzero_si128();
     for (; o0 + 8 <= oc; o0 += 8) {
-        __m128i a0 = _mm_setzero_si128(), a1 = _mm_setzero_si128();
-        for (unsigned t = 0; t < npos; t += 2) {
+        __m128i a[2] = {zero, zero};
+        const int16_t *w = wpair + (size_t)o0 * 2;
+        unsigned t = 0;
+        for (; t + 2 <= npos; t += 2, w += 2 * (size_t)oc) {
             __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
-            __m128i xb = t + 1 < npos
-                             ? _mm_loadu_si128((const __m128i *)(const void *)(taps[t + 1] + o0))
-                             : _mm_setzero_si128();
-            const int16_t *w = wpair + ((size_t)(t / 2) * oc + o0) * 2;
-            a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb),
-                                                  _mm_loadu_si128((const __m128i *)(const void *)w)));
-            a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb),
-                                                  _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+            __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(taps[t + 1] + o0));
+            a[0] = _mm_add_epi32(a[0], _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb),
+                                                      _mm_loadu_si128((const __m128i *)(const void *)w)));
+            a[1] = _mm_add_epi32(a[1], _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb),
+                                                      _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
         }
-        _mm_storeu_si128((__m128i *)(void *)(sum + o0), a0);
-        _mm_storeu_si128((__m128i *)(void *)(sum + o0 + 4), a1);
+        if (t < npos) { /* an odd last position, paired with a zero weight */
+            __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
+            a[0] = _mm_add_epi32(a[0], _mm_madd_epi16(_mm_unpacklo_epi16(xa, zero),
+                                                      _mm_loadu_si128((const __m128i *)(const void *)w)));
+            a[1] = _mm_add_epi32(a[1], _mm_madd_epi16(_mm_unpackhi_epi16(xa, zero),
+                                                      _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+        }
+        for (int h = 0; h < 2; h++) {
+            _mm_storeu_si128((__m128i *)(void *)(sum + o0 + 4 * h), a[h]);
+            if (!dst)
+                continue;
+            /* bias + sum in 64 bits: the sums sign-extended (the sign mask as high halves). */
+            __m128i sign = _mm_cmpgt_epi32(zero, a[h]);
+            const __m128i *bp = (const __m128i *)(const void *)(bias + o0 + 4 * h);
+            __m128i *dp = (__m128i *)(void *)(dst + o0 + 4 * h);
+            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a[h], sign), _mm_loadu_si128(bp)));
+            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a[h], sign), _mm_loadu_si128(bp + 1)));
+        }
     }
 #else
     (void)wpair;
@@ -343,6 +361,30 @@ static void dw_sums(const int16_t *const *taps, unsigned npos, const int16_t *wt
     for (unsigned t = 0; t < npos; t++)
         for (unsigned o = o0; o < oc; o++)
             sum[o] += (int32_t)taps[t][o] * wt[(size_t)t * oc + o];
+    for (unsigned o = o0; dst && o < oc; o++)
+        dst[o] = bias[o] + sum[o];
+}
+
+/* The window's input pixels of output (oy row pointers `rows`, column ox); positions outside
+ * the input read `zeros`. Inside the row's interior (every column in range) the pointers of
+ * the previous column step by sx pixels. */
+static void dw_taps(const mpq_conv_shape *s, const int16_t *const *rows, const int16_t *zeros,
+                    unsigned ox, int step, const int16_t **taps)
+{
+    unsigned oc = s->out_c;
+    if (step) {
+        for (unsigned t = 0; t < s->kh * s->kw; t++)
+            if (taps[t] != zeros)
+                taps[t] += (size_t)s->sx * oc;
+        return;
+    }
+    long ix0 = (long)ox * s->sx - (long)s->px;
+    for (unsigned kx = 0; kx < s->kw; kx++) {
+        long ix = ix0 + (long)kx * s->dx;
+        int in = ix >= 0 && ix < (long)s->in_w;
+        for (unsigned ky = 0; ky < s->kh; ky++)
+            taps[ky * s->kw + kx] = in && rows[ky] ? rows[ky] + (size_t)ix * oc : zeros;
+    }
 }
 
 /* Depthwise vectorized over the channels: each window position adds x*w to every output
@@ -369,8 +411,9 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     int16_t *wpair = calloc((size_t)npairs * oc * 2 + 1, sizeof *wpair);
     int16_t *zeros = calloc((size_t)oc + 1, sizeof *zeros);
     const int16_t **taps = malloc(((size_t)npos + 1) * sizeof *taps);
-    if (!xe || !wt || !sum || !safe || !wpair || !zeros || !taps) {
-        MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps);
+    const int16_t **rows = malloc(((size_t)s->kh + 1) * sizeof *rows);
+    if (!xe || !wt || !sum || !safe || !wpair || !zeros || !taps || !rows) {
+        MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps, rows);
         return MPQ_ENOMEM;
     }
     /* Each output channel's input value (x + in_offset, |.| <= xmax < 2^15) side by side. */
@@ -413,23 +456,22 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     }
     size_t i = 0;
     for (unsigned b = 0; b < s->batches; b++)
-        for (unsigned oy = 0; oy < s->out_h; oy++)
+        for (unsigned oy = 0; oy < s->out_h; oy++) {
+            /* The window's input rows for this output row (NULL: outside the input). */
+            for (unsigned ky = 0; ky < s->kh; ky++) {
+                long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                rows[ky] = iy >= 0 && iy < (long)s->in_h
+                               ? xe + ((size_t)b * s->in_h + (size_t)iy) * s->in_w * oc : NULL;
+            }
+            int prev_interior = 0;
             for (unsigned ox = 0; ox < s->out_w; ox++) {
-                /* Every window position's input row; positions outside read zeros. */
-                for (unsigned ky = 0; ky < s->kh; ky++) {
-                    long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                    for (unsigned kx = 0; kx < s->kw; kx++) {
-                        long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-                        int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
-                        taps[ky * s->kw + kx] =
-                            in ? xe + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * oc
-                               : zeros;
-                    }
-                }
-                dw_sums(taps, npos, wt, wpair, oc, sum);
+                /* Interior columns: the whole window row lies inside the input. */
+                long ix0 = (long)ox * s->sx - (long)s->px;
+                int interior = ix0 >= 0 && ix0 + (long)(s->kw - 1) * s->dx < (long)s->in_w;
+                dw_taps(s, rows, zeros, ox, interior && prev_interior, taps);
+                prev_interior = interior;
+                dw_sums(taps, npos, wt, wpair, oc, sum, direct ? acc + i : NULL, p->bias);
                 if (direct) {
-                    for (unsigned o = 0; o < oc; o++)
-                        acc[i + o] = p->bias[o] + sum[o];
                     i += oc;
                     continue;
                 }
@@ -446,7 +488,8 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
                         conv_note(ovf, s, i, r);
                 }
             }
-    MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps);
+        }
+    MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps, rows);
     return MPQ_OK;
 }
 
