@@ -387,10 +387,77 @@ static void dw_taps(const mpq_conv_shape *s, const int16_t *const *rows, const i
     }
 }
 
-/* Depthwise vectorized over the channels: each window position adds x*w to every output
- * channel of the pixel at once (16-bit operands, exact 32-bit sums). Taken when every weight
- * folds into 16 bits and no 32-bit sum can overflow. An output whose bounds do not prove
- * that no fit changes it, when fits matter (saturation or tracking), goes through the
+/* The depthwise fast path's working set: the input as 16-bit values side by side per output
+ * channel, the filters by window position (wt) and by position pair (wpair), a zero row for
+ * positions outside the input, the window's pointers and one pixel's sums. */
+typedef struct dw_work {
+    int16_t *xe, *wt, *wpair, *zeros;
+    int32_t *sum;
+    uint8_t *safe;           /* [out_c]: no fit can change the channel, or none matters */
+    const int16_t **taps, **rows;
+    int all_safe, direct;    /* direct: bias + sum needs no fit at all */
+} dw_work;
+
+static void dw_free(dw_work *d)
+{
+    MPQ_FREE_ALL(d->xe, d->wt, d->wpair, d->zeros, d->sum, d->safe, d->taps, d->rows);
+}
+
+/* Lays the input and filters out for the vector loop (x + in_offset fits 16 bits: the plan's
+ * kernel says so) and decides which channels need their fits. 0 or MPQ_ENOMEM. */
+static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d)
+{
+    const mpq_conv_shape *s = &l->shape;
+    unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
+    size_t pixels = (size_t)s->batches * s->in_h * s->in_w;
+    memset(d, 0, sizeof *d);
+    d->xe = malloc((pixels * oc + 1) * sizeof *d->xe);
+    d->wt = malloc(((size_t)npos * oc + 1) * sizeof *d->wt);
+    d->wpair = calloc((size_t)(npos + 1) / 2 * oc * 2 + 1, sizeof *d->wpair);
+    d->zeros = calloc((size_t)oc + 1, sizeof *d->zeros);
+    d->sum = malloc(((size_t)oc + 1) * sizeof *d->sum);
+    d->safe = malloc((size_t)oc + 1);
+    d->taps = malloc(((size_t)npos + 1) * sizeof *d->taps);
+    d->rows = malloc(((size_t)s->kh + 1) * sizeof *d->rows);
+    if (!d->xe || !d->wt || !d->wpair || !d->zeros || !d->sum || !d->safe || !d->taps || !d->rows)
+        return MPQ_ENOMEM;
+    const int32_t off = l->in_offset;
+    for (size_t px = 0; px < pixels; px++) {
+        const int32_t *src = l->x + px * s->in_c;
+        int16_t *dst = d->xe + px * oc;
+        if (mult == 1)
+            for (unsigned c = 0; c < oc; c++)
+                dst[c] = (int16_t)(src[c] + off);
+        else
+            for (unsigned c = 0; c < s->in_c; c++)
+                for (unsigned j = 0; j < mult; j++)
+                    dst[c * mult + j] = (int16_t)(src[c] + off);
+    }
+    for (unsigned pos = 0; pos < npos; pos++)
+        for (unsigned o = 0; o < oc; o++) {
+            d->wt[(size_t)pos * oc + o] = p->w16[(size_t)o * npos + pos];
+            d->wpair[((size_t)(pos / 2) * oc + o) * 2 + pos % 2] = p->w16[(size_t)o * npos + pos];
+        }
+    /* safe: the bounds prove no fit changes the channel, or its fits do not matter (an
+     * untracked wrapping accumulator is wrap(bias + sum) in any order). */
+    const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
+    int all_bound = 1;
+    d->all_safe = 1;
+    for (unsigned o = 0; o < oc; o++) {
+        int bound = (mpq_i128)mpq_abs64(p->bias[o]) + (mpq_i128)p->xmax * p->chan_bound[o] <= acc_hi;
+        d->safe[o] = (uint8_t)(bound || (!p->track && !p->sat));
+        all_bound &= bound;
+        d->all_safe &= d->safe[o];
+    }
+    /* bias + sum needs no fit: bounded, or |bias + sum| < 2^32 within acc_bits. */
+    d->direct = all_bound || (d->all_safe && p->acc_bits >= 33);
+    return MPQ_OK;
+}
+
+/* Depthwise vectorized over the channels: each pair of window positions adds x*w to eight
+ * output channels of the pixel at once (16-bit operands, exact 32-bit sums). Taken when every
+ * weight folds into 16 bits and no 32-bit sum can overflow. An output whose bounds do not
+ * prove that no fit changes it, when fits matter (saturation or tracking), goes through the
  * engine term by term. Returns 0 when it handled the layer, 1 when it does not apply,
  * MPQ_ENOMEM. */
 static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
@@ -402,57 +469,17 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] ||
         (mpq_i128)npos * p->xmax * (p->wmax16 ? p->wmax16 : 1) > INT32_MAX)
         return 1;
-    size_t pixels = (size_t)s->batches * s->in_h * s->in_w;
-    int16_t *xe = malloc((pixels * oc + 1) * sizeof *xe);
-    int16_t *wt = malloc(((size_t)npos * oc + 1) * sizeof *wt);
-    int32_t *sum = malloc(((size_t)oc + 1) * sizeof *sum);
-    uint8_t *safe = malloc((size_t)oc + 1);
-    unsigned npairs = (npos + 1) / 2;
-    int16_t *wpair = calloc((size_t)npairs * oc * 2 + 1, sizeof *wpair);
-    int16_t *zeros = calloc((size_t)oc + 1, sizeof *zeros);
-    const int16_t **taps = malloc(((size_t)npos + 1) * sizeof *taps);
-    const int16_t **rows = malloc(((size_t)s->kh + 1) * sizeof *rows);
-    if (!xe || !wt || !sum || !safe || !wpair || !zeros || !taps || !rows) {
-        MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps, rows);
+    dw_work d;
+    if (dw_prepare(l, p, &d)) {
+        dw_free(&d);
         return MPQ_ENOMEM;
     }
-    /* Each output channel's input value (x + in_offset, |.| <= xmax < 2^15) side by side. */
-    const int32_t off = l->in_offset;
-    for (size_t px = 0; px < pixels; px++) {
-        const int32_t *src = l->x + px * s->in_c;
-        int16_t *dst = xe + px * oc;
-        if (mult == 1)
-            for (unsigned c = 0; c < oc; c++)
-                dst[c] = (int16_t)(src[c] + off);
-        else
-            for (unsigned c = 0; c < s->in_c; c++)
-                for (unsigned j = 0; j < mult; j++)
-                    dst[c * mult + j] = (int16_t)(src[c] + off);
-    }
-    for (unsigned pos = 0; pos < npos; pos++)
-        for (unsigned o = 0; o < oc; o++) {
-            wt[(size_t)pos * oc + o] = p->w16[(size_t)o * npos + pos];
-            wpair[((size_t)(pos / 2) * oc + o) * 2 + pos % 2] = p->w16[(size_t)o * npos + pos];
-        }
-    const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
-    /* safe[o]: no fit can change channel o (bounds), or its fits do not matter (an untracked
-     * wrapping accumulator is wrap(bias + sum) in any order). */
-    int all_bound = 1, all_safe = 1;
-    for (unsigned o = 0; o < oc; o++) {
-        int bound = (mpq_i128)mpq_abs64(p->bias[o]) + (mpq_i128)p->xmax * p->chan_bound[o] <= acc_hi;
-        safe[o] = bound || (!p->track && !p->sat);
-        all_bound &= bound;
-        all_safe &= safe[o];
-    }
-    /* bias + sum needs no fit at all: bounded, or |bias + sum| < 2^32 within acc_bits. */
-    int direct = all_bound || (all_safe && p->acc_bits >= 33);
-    if (ovf && all_safe) { /* tracking: all_safe means bounded, so nothing overflows */
+    if (ovf && d.all_safe) { /* tracking: all_safe means bounded, so nothing overflows */
         size_t n = mpq_conv_out_count(s);
         if (ovf->flags)
             memset(ovf->flags, 0, n);
-        if (ovf->first_r)
-            for (size_t j = 0; j < n; j++)
-                ovf->first_r[j] = -1;
+        for (size_t j = 0; ovf->first_r && j < n; j++)
+            ovf->first_r[j] = -1;
     }
     size_t i = 0;
     for (unsigned b = 0; b < s->batches; b++)
@@ -460,36 +487,32 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
             /* The window's input rows for this output row (NULL: outside the input). */
             for (unsigned ky = 0; ky < s->kh; ky++) {
                 long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                rows[ky] = iy >= 0 && iy < (long)s->in_h
-                               ? xe + ((size_t)b * s->in_h + (size_t)iy) * s->in_w * oc : NULL;
+                d.rows[ky] = iy >= 0 && iy < (long)s->in_h
+                                 ? d.xe + ((size_t)b * s->in_h + (size_t)iy) * s->in_w * oc : NULL;
             }
             int prev_interior = 0;
             for (unsigned ox = 0; ox < s->out_w; ox++) {
                 /* Interior columns: the whole window row lies inside the input. */
                 long ix0 = (long)ox * s->sx - (long)s->px;
                 int interior = ix0 >= 0 && ix0 + (long)(s->kw - 1) * s->dx < (long)s->in_w;
-                dw_taps(s, rows, zeros, ox, interior && prev_interior, taps);
+                dw_taps(s, d.rows, d.zeros, ox, interior && prev_interior, d.taps);
                 prev_interior = interior;
-                dw_sums(taps, npos, wt, wpair, oc, sum, direct ? acc + i : NULL, p->bias);
-                if (direct) {
-                    i += oc;
-                    continue;
-                }
-                for (unsigned o = 0; o < oc; o++, i++) {
+                dw_sums(d.taps, npos, d.wt, d.wpair, oc, d.sum, d.direct ? acc + i : NULL, p->bias);
+                for (unsigned o = 0; !d.direct && o < oc; o++) {
                     mpq_mac_out r = {0, -1, 0};
-                    if (safe[o]) {
-                        int ignored = 0; /* safe: no fit changes the value; else wrap only */
-                        r.acc = mpq_fit_acc(p->bias[o] + sum[o], p->acc_bits, 0, &ignored);
-                    } else {
+                    int ignored = 0; /* safe: no fit changes the value; else wrap only */
+                    if (d.safe[o])
+                        r.acc = mpq_fit_acc(p->bias[o] + d.sum[o], p->acc_bits, 0, &ignored);
+                    else
                         r = conv_one(l, wk, b, oy, ox, o / mult, o);
-                    }
-                    acc[i] = r.acc;
-                    if (ovf && !all_safe)
-                        conv_note(ovf, s, i, r);
+                    acc[i + o] = r.acc;
+                    if (ovf && !d.all_safe)
+                        conv_note(ovf, s, i + o, r);
                 }
+                i += oc;
             }
         }
-    MPQ_FREE_ALL(xe, wt, sum, safe, wpair, zeros, taps, rows);
+    dw_free(&d);
     return MPQ_OK;
 }
 

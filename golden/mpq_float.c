@@ -109,6 +109,50 @@ static double ternary_part(const double *w, const wview *v, unsigned c, double t
     return alpha_real;
 }
 
+/* Channel c's step, chosen so that alpha is an integer number of high-precision steps, as
+ * fine as the largest selected residual allows; then its quantized residual, and the squared
+ * norms sq[] (weights, ternary error, total error) accumulated. */
+static void quantize_channel(const double *w, const wview *v, unsigned c, double alpha_real,
+                             const double *res, const uint8_t *sel, const mpq_decomp_opts *o,
+                             mpq_decomp *d, double sq[3])
+{
+    const double hmax = (double)((1 << (o->hp_bits - 1)) - 1);
+    const double amax = (double)((1 << (o->alpha_bits - 1)) - 1);
+    double rmax = 0.0, step;
+    for (unsigned j = 0; j < v->k; j++)
+        if (sel[at(v, c, j)] && fabs(res[at(v, c, j)]) > rmax)
+            rmax = fabs(res[at(v, c, j)]);
+    int32_t ai;
+    if (alpha_real == 0.0) {
+        ai = 0;
+        step = rmax > 0.0 ? rmax / hmax : 1.0;
+    } else if (rmax == 0.0) {
+        ai = (int32_t)amax;
+        step = alpha_real / ai;
+    } else {
+        double a = nearbyint(alpha_real / (rmax / hmax));
+        ai = (int32_t)(a < 1.0 ? 1.0 : a > amax ? amax : a);
+        step = alpha_real / ai;
+    }
+    d->alpha[c] = ai;
+    d->step[c] = step;
+    for (unsigned j = 0; j < v->k; j++) {
+        size_t i = at(v, c, j);
+        double approx_t = step * ai * d->t[i];
+        int32_t h = 0;
+        if (sel[i]) {
+            double q = nearbyint(res[i] / step);
+            h = (int32_t)(q > hmax ? hmax : q < -hmax ? -hmax : q);
+        }
+        d->hp[i] = h;
+        d->hp_nnz += h != 0;
+        double approx = approx_t + step * h;
+        sq[0] += w[i] * w[i];
+        sq[1] += (w[i] - approx_t) * (w[i] - approx_t);
+        sq[2] += (w[i] - approx) * (w[i] - approx);
+    }
+}
+
 /* The three steps over any layout: ternary per channel, the hp_n largest residuals of each
  * group, then per channel the step that makes alpha an integer number of high-precision
  * steps, as fine as the largest selected residual allows, and the quantized residual. */
@@ -130,9 +174,7 @@ static int decompose_view(const double *w, const wview *v, const mpq_decomp_opts
     double *res = malloc(total * sizeof *res), *alpha_real = malloc(v->n * sizeof *alpha_real);
     uint8_t *sel = calloc(total, 1);
     if (!d->t || !d->hp || !d->alpha || !d->step || !res || !alpha_real || !sel) {
-        free(res);
-        free(alpha_real);
-        free(sel);
+        MPQ_FREE_ALL(res, alpha_real, sel);
         mpq_decomp_free(d);
         snprintf(err, errlen, "out of memory");
         return MPQ_ENOMEM;
@@ -143,50 +185,13 @@ static int decompose_view(const double *w, const wview *v, const mpq_decomp_opts
         for (size_t g = 0; g < v->ngroups; g++)
             select_largest(res, v->gidx + v->gstart[g], v->gstart[g + 1] - v->gstart[g], o->hp_n,
                            sel);
-    const double hmax = (double)((1 << (o->hp_bits - 1)) - 1);
-    const double amax = (double)((1 << (o->alpha_bits - 1)) - 1);
-    double norm = 0.0, e_tern = 0.0, e_all = 0.0;
-    for (unsigned c = 0; c < v->n; c++) {
-        double rmax = 0.0, step;
-        for (unsigned j = 0; j < v->k; j++)
-            if (sel[at(v, c, j)] && fabs(res[at(v, c, j)]) > rmax)
-                rmax = fabs(res[at(v, c, j)]);
-        int32_t ai;
-        if (alpha_real[c] == 0.0) {
-            ai = 0;
-            step = rmax > 0.0 ? rmax / hmax : 1.0;
-        } else if (rmax == 0.0) {
-            ai = (int32_t)amax;
-            step = alpha_real[c] / ai;
-        } else {
-            double a = nearbyint(alpha_real[c] / (rmax / hmax));
-            ai = (int32_t)(a < 1.0 ? 1.0 : a > amax ? amax : a);
-            step = alpha_real[c] / ai;
-        }
-        d->alpha[c] = ai;
-        d->step[c] = step;
-        for (unsigned j = 0; j < v->k; j++) {
-            size_t i = at(v, c, j);
-            double approx_t = step * ai * d->t[i];
-            int32_t h = 0;
-            if (sel[i]) {
-                double q = nearbyint(res[i] / step);
-                h = (int32_t)(q > hmax ? hmax : q < -hmax ? -hmax : q);
-            }
-            d->hp[i] = h;
-            d->hp_nnz += h != 0;
-            double approx = approx_t + step * h;
-            norm += w[i] * w[i];
-            e_tern += (w[i] - approx_t) * (w[i] - approx_t);
-            e_all += (w[i] - approx) * (w[i] - approx);
-        }
-    }
-    free(res);
-    free(alpha_real);
-    free(sel);
+    double sq[3] = {0.0, 0.0, 0.0}; /* ||W||^2, ternary error^2, total error^2 */
+    for (unsigned c = 0; c < v->n; c++)
+        quantize_channel(w, v, c, alpha_real[c], res, sel, o, d, sq);
+    MPQ_FREE_ALL(res, alpha_real, sel);
     d->density = (double)d->hp_nnz / ((double)v->n * v->k);
-    d->rel_err_tern = norm > 0 ? sqrt(e_tern / norm) : 0.0;
-    d->rel_err = norm > 0 ? sqrt(e_all / norm) : 0.0;
+    d->rel_err_tern = sq[0] > 0 ? sqrt(sq[1] / sq[0]) : 0.0;
+    d->rel_err = sq[0] > 0 ? sqrt(sq[2] / sq[0]) : 0.0;
     return MPQ_OK;
 }
 
