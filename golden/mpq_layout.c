@@ -283,22 +283,26 @@ static int output_count(const mpq_hwcfg *hw, const uint32_t *b)
 }
 
 #define PB(p) (1u << (p))
-#define SLICES "((longint'(tile.c_len) + KLanes - 1) / KLanes)"
+#define L(x) "longint'(" x ")"
+#define SLICES "((" L("tile.c_len") " + " L("KLanes") " - 1) / " L("KLanes") ")"
 const mpq_tile_rule_desc mpq_tile_rules[MPQ_R_COUNT] = {
     [MPQ_R_WEIGHTS_FIT] = {"the weights fit the weight buffer", PB(MPQ_P_KLANES) | PB(MPQ_P_KMAX),
-                           "longint'(tile.kh) * tile.kw * " SLICES " <= KMax / KLanes",
+                           L("tile.kh") " * " L("tile.kw") " * " SLICES " <= " L("KMax") " / " L("KLanes"),
                            "kh*kw*ceil(c_len/KLanes) <= KMax/KLanes", weights_fit},
     [MPQ_R_WINDOW_FITS] = {"the window's input rows fit the activation ring",
                            PB(MPQ_P_KLANES) | PB(MPQ_P_ACT_DEPTH),
-                           "((longint'(tile.kh) - 1) * tile.dy + 1) * tile.in_w * " SLICES " <= ActDepth",
+                           "((" L("tile.kh") " - 1) * " L("tile.dy") " + 1) * " L("tile.in_w") " * " SLICES
+                           " <= " L("ActDepth"),
                            "((kh-1)*dy+1)*in_w*ceil(c_len/KLanes) <= ActDepth", window_fits},
     [MPQ_R_INPUT_COUNT] = {"the input slices fit 32 bits", PB(MPQ_P_KLANES),
-                           "longint'(tile.batches) * tile.in_h * tile.in_w * " SLICES " <= 64'hffffffff",
+                           L("tile.batches") " * " L("tile.in_h") " * " L("tile.in_w") " * " SLICES
+                           " <= 64'hffffffff",
                            "batches*in_h*in_w*ceil(c_len/KLanes) < 2^32", input_count},
     [MPQ_R_OUTPUT_COUNT] = {"the output pixels fit 32 bits", 0,
-                            "longint'(tile.batches) * tile.out_h * tile.out_w <= 64'hffffffff",
+                            L("tile.batches") " * " L("tile.out_h") " * " L("tile.out_w") " <= 64'hffffffff",
                             "batches*out_h*out_w < 2^32", output_count},
 };
+#undef L
 #undef SLICES
 #undef PB
 

@@ -455,7 +455,7 @@ module mpq_top #(
   // functions written from the same table as the C side's check.
   logic cfg_tile_ok, cfg_lanes_ok;
   assign cfg_tile_ok = mpq_layout_pkg::cfg_tile_legal(cfg_data_i[mpq_layout_pkg::CFG_TILE_W-1:0],
-                                                      ActBits, OutBits, KMax);
+                                                      KLanes, ActBits, OutBits, KMax, ActDepth);
   always_comb begin
     cfg_lanes_ok = 1'b1;
     for (int unsigned l = 0; l < Lanes; l++) begin
@@ -487,8 +487,8 @@ module mpq_top #(
       a_tern_code: assert (!wgt_hs || !wgt_reserved)
         else $error("mpq_top: reserved ternary code 10 in weight slice %0d", wslice_q);
       a_cfg_tile: assert (!cfg_hs || cfg_tile_ok)
-        else $error("mpq_top: cfg beat out of range (k_len 1..KMax, m_rows >= 1, in_offset, %s",
-                    "act_min/act_max)");
+        else $error("mpq_top: cfg beat out of range (geometry, in_offset, act_min/act_max, %s",
+                    "or a tile rule: weights fit the weight buffer, window rows the ring)");
       a_cfg_lanes: assert (!cfg_hs || cfg_lanes_ok)
         else $error("mpq_top: cfg beat lane field out of range (mult 0..2^31-1, alpha, %s",
                     "shift -31..30)");

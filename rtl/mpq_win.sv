@@ -205,6 +205,11 @@ module mpq_win #(
     end
   end
 
+  // The tile's arithmetic fields (acc_sat, offsets, clamp) are mpq_top's, not the window's.
+  logic unused_tile;
+  assign unused_tile = ^{tile_i.acc_sat, tile_i.reserved_161, tile_i.in_offset, tile_i.out_offset,
+                         tile_i.act_min, tile_i.act_max, tile_i.reserved_240};
+
   assign b_o = b_q;
   assign oy_o = oy_q;
   assign ox_o = ox_q;
