@@ -66,7 +66,8 @@ uint64_t mpq_gen_cycle(const mpq_gen *g);
 void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s);
 /* Adds b into a (sums, and maxima for the max_* fields). */
 void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b);
-/* One line: "steps 1234, rows 56, ... srdhm ties 3, ..." into buf; returns buf. */
+/* One line: "steps 1234, rows 56, ... srdhm ties 3, ..." into buf; returns buf. The
+ * activation beats a host-side im2col would have sent are the steps (one slice per step). */
 const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len);
 
 #ifdef __cplusplus
