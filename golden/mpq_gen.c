@@ -402,3 +402,18 @@ void mpq_timing_default(uint64_t layer_seed, double p_valid, double p_ready, mpq
     t->reset_cycles = 2;
     t->tail_cycles = 2;
 }
+
+void mpq_gen_estimate_run(const mpq_hwcfg *hw, unsigned m, unsigned k, unsigned n,
+                          const mpq_timing_opts *t, mpq_gen_estimate *e)
+{
+    uint64_t slices = hw->klanes ? ((uint64_t)k + hw->klanes - 1u) / hw->klanes : 0;
+    uint64_t tiles = hw->lanes ? ((uint64_t)n + hw->lanes - 1u) / hw->lanes : 0;
+    e->cfg_beats = tiles;
+    e->wgt_beats = tiles * slices;
+    e->act_beats = tiles * slices * m;
+    e->out_rows = tiles * m;
+    double pv = t->p_valid > 0.0 ? t->p_valid : 1.0, pr = t->p_ready > 0.0 ? t->p_ready : 1.0;
+    double act = (double)(slices * m) / pv, out = (double)m / pr;
+    double tile = (double)(1u + slices) / pv + (act > out ? act : out) + 4.0;
+    e->cycles = (uint64_t)t->reset_cycles + t->tail_cycles + (uint64_t)((double)tiles * tile + 0.5);
+}
