@@ -686,7 +686,10 @@ static int r_trunc(mpq_vec_reader *r, int rc)
     if (rc != MPQ_ETRUNC)
         return rc;
     char where[80];
-    return r_fail(r, MPQ_ETRUNC, "truncated %s (no end record)", r_where(r, where, sizeof where));
+    r_where(r, where, sizeof where);
+    if (r->stage == R_BLOCKS)
+        return r_fail(r, MPQ_ETRUNC, "truncated in %s: no end record", where);
+    return r_fail(r, MPQ_ETRUNC, "truncated %s", where);
 }
 
 /* Magic, version, body length, body, header CRC. */
