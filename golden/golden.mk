@@ -44,7 +44,12 @@ test-oracles: $(GOLDEN_BIN)
 golden/cli-case: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-case -- golden/tests/cli-case.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-case
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case test-oracles
+# mpq-golden gen: estimate, limits, option ranges, progress, signals (issue 14, item 3).
+.PHONY: golden/cli-gen
+golden/cli-gen: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/cli-gen -- golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen
+
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen test-oracles
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:
