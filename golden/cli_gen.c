@@ -22,7 +22,7 @@
 
 #define GEN_VERSION "mpq-golden 0.1"
 /* Runs above either limit are refused unless --force (README, "Vector files in brief"):
- * about 4 minutes of generation and as long again per replay on this project's machine. */
+ * at this project's machine's rates, about 4 minutes of generation and 3 of each replay. */
 #define GEN_MAX_CYCLES 200000000ull
 #define GEN_MAX_BYTES 4000000000ull
 #define GEN_PROGRESS_S 5.0
