@@ -65,7 +65,7 @@ grep -q "above the limits: --force" err || bad "forced run: no estimate: $(cat e
 grep -q "cycles (.*%), .* written, .* Mcycles/s" err && ok "progress: $(tail -n 1 err)" || bad "no progress line after 30 s: $(cat err)"
 [ -s f.vec.tmp ] || bad "f.vec.tmp is empty or absent while writing"
 kill -TERM $pid
-wait $pid
+wait $pid 2>/dev/null # (no job-control notice)
 rc=$?
 [ $rc -eq 143 ] || bad "SIGTERM: exit $rc, want 143"
 [ ! -e f.vec.tmp ] && [ ! -e f.vec ] && ok "SIGTERM: exit $rc, f.vec.tmp removed, no f.vec" || bad "SIGTERM left $(ls f.vec*)"
@@ -75,7 +75,7 @@ pid=$!
 for _ in $(seq 300); do [ -s i.vec.tmp ] && break; sleep 0.1; done
 [ -s i.vec.tmp ] || bad "i.vec.tmp is empty or absent while writing"
 kill -INT $pid
-wait $pid
+wait $pid 2>/dev/null # (no job-control notice)
 rc=$?
 [ $rc -eq 130 ] || bad "SIGINT: exit $rc, want 130"
 [ ! -e i.vec.tmp ] && [ ! -e i.vec ] && ok "SIGINT: exit $rc, i.vec.tmp removed, no i.vec" || bad "SIGINT left $(ls i.vec*)"
