@@ -552,3 +552,29 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              (unsigned long long)c->steps);
     return buf;
 }
+
+void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
+                          mpq_gen_estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    double pv = t->p_valid > 0.0 ? t->p_valid : 1.0, pr = t->p_ready > 0.0 ? t->p_ready : 1.0;
+    double cycles = 0.0;
+    uint64_t pixels = (uint64_t)l->s.batches * l->s.out_h * l->s.out_w;
+    unsigned tiles = hw->lanes && hw->klanes && l->n ? mpq_hw_layer_tiles(hw, l) : 0;
+    for (unsigned tn = 0; tn < tiles; tn++) {
+        mpq_hw_tile tp;
+        mpq_hw_layer_tile(hw, l, tn, &tp);
+        uint64_t steps = pixels * l->s.kh * l->s.kw * tp.n_slices;
+        e->cfg_beats++;
+        e->wgt_beats += tp.wgt_beats;
+        e->act_beats += tp.act_beats;
+        e->out_rows += pixels;
+        /* The activation stream runs from the first LOAD cycle on, beside the weights; the
+         * steps and the output pixels follow the weights. */
+        double load = (double)tp.wgt_beats / pv, act = (double)tp.act_beats / pv;
+        double run = (double)steps, out = (double)pixels / pr;
+        run = load + (run > out ? run : out);
+        cycles += 1.0 / pv + (run > act ? run : act) + 4.0;
+    }
+    e->cycles = (uint64_t)t->reset_cycles + t->tail_cycles + (uint64_t)(cycles + 0.5);
+}
