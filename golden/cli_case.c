@@ -13,9 +13,12 @@ static void usage(FILE *f)
             "usage: mpq-golden case [-q] FILE...\n"
             "       mpq-golden case --emit FILE\n"
             "\n"
-            "Computes each mpq-case file (format: ../shared/oracles/FORMAT.md) with the golden\n"
-            "model and compares with its expect line: one line per failing case naming the first\n"
-            "output that differs, then `N passed, M failed`.\n"
+            "Computes each mpq-case file (format: ../shared/oracles/FORMAT.md: fc, conv2d,\n"
+            "depthwise, avgpool, maxpool) with the golden model and compares with its expect\n"
+            "line: one line per failing case naming the first output that differs (y[row][ch],\n"
+            "or y[b][oy][ox][ch] for spatial layers), then `N passed, M failed`. A malformed\n"
+            "file or a shape that disagrees with itself is refused with file:line; nothing of\n"
+            "it is computed.\n"
             "  --emit FILE  print the computed outputs as one line `expect v0 v1 ...`\n"
             "               (the file's own expect line is ignored and may be absent)\n"
             "  -q           do not print a line per passing case\n"
@@ -69,9 +72,16 @@ static int check_one(const char *path, int quiet)
     for (size_t i = 0; i < count; i++)
         if (y[i] != c.expect[i] && !bad++)
             first = i;
-    if (bad)
+    if (bad && c.layer != MPQ_LAYER_FC) {
+        size_t pix = first / c.n;
+        printf("FAIL  %s (%s): %zu of %zu outputs differ; first y[%zu][%zu][%zu][%zu] = %d, "
+               "expected %d\n", c.name, path, bad, count, pix / c.shape.out_w / c.shape.out_h,
+               pix / c.shape.out_w % c.shape.out_h, pix % c.shape.out_w, first % c.n, y[first],
+               c.expect[first]);
+    } else if (bad) {
         printf("FAIL  %s (%s): %zu of %zu outputs differ; first y[%zu][%zu] = %d, expected %d\n",
                c.name, path, bad, count, first / c.n, first % c.n, y[first], c.expect[first]);
+    }
     else if (!quiet)
         printf("PASS  %s (%zu outputs)\n", c.name, count);
     free(y);

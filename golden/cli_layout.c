@@ -170,6 +170,9 @@ static void sv_legal(text *t, const char *fname, const char *type, const char *v
             continue;
         mask |= bound_params(&mpq_cfg_fields[f].lo) | bound_params(&mpq_cfg_fields[f].hi);
     }
+    if (!lane_part)
+        for (int r = 0; r < MPQ_R_COUNT; r++)
+            mask |= mpq_tile_rules[r].params;
     tprintf(t, "  // 1 when every field of %s lies in its legal range (reserved fields 0).\n", var);
     tprintf(t, "  function automatic logic %s(input %s %s", fname, type, var);
     if (mask) {
@@ -194,6 +197,9 @@ static void sv_legal(text *t, const char *fname, const char *type, const char *v
             tprintf(t, ") ok = 1'b0;\n");
         }
     }
+    if (!lane_part)
+        for (int r = 0; r < MPQ_R_COUNT; r++)
+            tprintf(t, "    // %s\n    if (!(%s)) ok = 1'b0;\n", mpq_tile_rules[r].name, mpq_tile_rules[r].sv);
     tprintf(t, "    return ok;\n  endfunction\n\n");
 }
 
@@ -401,6 +407,9 @@ static void doc_cfg(text *t)
             tprintf(t, "; low %s+1 bits used, sign-extended", mpq_params[d->used.param].key);
         tprintf(t, " |\n");
     }
+    tprintf(t, "\nAnd across the tile part's fields (`mpq_layout_pkg::cfg_tile_legal`, `mpq_cfg_check`):\n\n");
+    for (int r = 0; r < MPQ_R_COUNT; r++)
+        tprintf(t, "- %s: `%s`\n", mpq_tile_rules[r].name, mpq_tile_rules[r].doc);
 }
 
 /* ---- files ------------------------------------------------------------------------------------ */

@@ -35,16 +35,38 @@ GOLDEN_TEST_NAMES := $(patsubst golden/tests/%.c,golden/%,$(GOLDEN_TEST_SRCS))
 $(GOLDEN_TEST_NAMES): golden/%: $(BUILD)/golden-tests/% $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/$* -- $(BUILD)/golden-tests/$*
 
-# The oracle cases live beside the project (../shared/oracles), never inside it.
-test-oracles: $(GOLDEN_BIN)
-	@scripts/check.sh $(BUILD)/results oracles/cmsis-nn -- scripts/run-oracles.sh $(GOLDEN_BIN) $(GOLDEN_ORACLES)
+# The oracle cases live beside the project (../shared/oracles), never inside it: one test
+# line per folder (make oracles/cmsis-nn, make oracles/cmsis-nn-conv), each skipped with a
+# notice when its folder is absent.
+GOLDEN_ORACLE_SETS := cmsis-nn cmsis-nn-conv
+.PHONY: $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
+$(addprefix oracles/,$(GOLDEN_ORACLE_SETS)): oracles/%: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results oracles/$* -- scripts/run-oracles.sh $(GOLDEN_BIN) $(GOLDEN_ORACLES)/$*
+test-oracles: $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # The command line, end to end.
 .PHONY: golden/cli-case
 golden/cli-case: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-case -- golden/tests/cli-case.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-case
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case test-oracles
+# mpq-golden gen: estimate, limits, option ranges, progress, signals (issue 14, item 3).
+.PHONY: golden/cli-gen
+golden/cli-gen: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/cli-gen -- golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen
+
+# The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
+# tests against their naive references, so that a machine without SSE2 computes the same.
+GOLDEN_NOSIMD_TESTS := test_fc test_conv
+.PHONY: golden/nosimd golden-nosimd-run
+golden/nosimd:
+	@scripts/check.sh $(BUILD)/results golden/nosimd -- $(MAKE) --no-print-directory -s golden-nosimd-run
+golden-nosimd-run:
+	@mkdir -p $(BUILD)/nosimd
+	@set -eo pipefail; for t in $(GOLDEN_NOSIMD_TESTS); do \
+	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
+	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
+
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:
@@ -62,7 +84,8 @@ bench-golden: $(BUILD)/bench_golden
 	$(BUILD)/bench_golden --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/golden.json
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
-$(BUILD)/obj/golden/mpq_fc.o: CFLAGS += -O3
+$(BUILD)/obj/golden/mpq_mac.o: CFLAGS += -O3
+$(BUILD)/obj/golden/mpq_conv.o: CFLAGS += -O3
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/mpq_cycle.o $(BUILD)/obj/golden/mpq_lane.o: CFLAGS += -O3
 

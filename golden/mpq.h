@@ -30,31 +30,33 @@ extern "C" {
 #define MPQ_ECORRUPT (-6) /* checksum or compressed-stream corruption */
 #define MPQ_EVERSION (-7) /* unsupported format version */
 #define MPQ_ECONFIG (-8)  /* made for another RTL configuration */
+/* Returns a static one-line description of a status code. */
 const char *mpq_strerror(int status);
 
 /* ---- Accumulator ---- */
 typedef enum mpq_acc_mode { MPQ_ACC_WRAP = 0, MPQ_ACC_SAT = 1 } mpq_acc_mode;
 
-/* Reduce exact v to a signed `bits`-bit accumulator (1..64): wrap modulo 2^bits or clamp.
- * *overflowed (if not NULL) is set to 1 when the result differs from v, else 0. */
+/* Returns exact v reduced to a signed `bits`-bit accumulator (1..64): wrapped modulo 2^bits
+ * or clamped. *overflowed (if not NULL) is set to 1 when the result differs from v, else 0. */
 int64_t mpq_acc_fit(int64_t v, unsigned bits, mpq_acc_mode mode, int *overflowed);
 
 /* ---- gemmlowp / TFLite requantization ---- */
-/* gemmlowp SaturatingRoundingDoublingHighMul: (a*b + nudge) / 2^31 truncated, nudge rounds
- * half up; INT32_MIN*INT32_MIN saturates to INT32_MAX. */
+/* Returns gemmlowp's SaturatingRoundingDoublingHighMul: (a*b + nudge) / 2^31 truncated,
+ * nudge rounds half up; INT32_MIN*INT32_MIN saturates to INT32_MAX. */
 int32_t mpq_srdhm(int32_t a, int32_t b);
-/* gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, 0 <= exponent <= 31. */
+/* Returns gemmlowp's RoundingDivideByPOT: x / 2^exponent rounded half away from zero,
+ * 0 <= exponent <= 31. */
 int32_t mpq_rdbpot(int32_t x, int exponent);
-/* TFLite MultiplyByQuantizedMultiplier, double rounding: left shift max(shift,0) with 32-bit
- * wrap, srdhm, then rdbpot by max(-shift,0). shift in -31..30. */
+/* Returns TFLite's MultiplyByQuantizedMultiplier, double rounding: left shift max(shift,0)
+ * with 32-bit wrap, srdhm, then rdbpot by max(-shift,0). shift in -31..30. (These three are
+ * the C twin of rtl/mpq_requant.sv, in golden/mpq_requant.c.) */
 int32_t mpq_requant_double(int32_t acc, int32_t mult, int shift);
 
-
-/* TFLite single rounding (TFLITE_SINGLE_ROUNDING): (acc*mult + 2^(30-shift)) >> (31-shift),
+/* Returns TFLite single rounding (TFLITE_SINGLE_ROUNDING): (acc*mult + 2^(30-shift)) >> (31-shift),
  * exact in wider arithmetic, arithmetic shift (floor), result saturated to int32.
  * shift in -31..30. */
 int32_t mpq_requant_single(int32_t acc, int32_t mult, int shift);
-/* CMSIS-NN / TFLite int16 path (64-bit accumulator): rm = (mult + 2^15) >> 16, or 0x7FFF when
+/* Returns the CMSIS-NN / TFLite int16 path (64-bit accumulator): rm = (mult + 2^15) >> 16, or 0x7FFF when
  * mult >= 0x7FFF0000; result (acc*rm + 2^(14-shift)) >> (15-shift), exact, floor shift,
  * saturated to int32. shift in -31..14. */
 int32_t mpq_requant_s64_reduced(int64_t acc, int32_t mult, int shift);
@@ -76,35 +78,39 @@ typedef enum mpq_ovf_mode {
     MPQ_OVF_WRAP,     /* two's complement wrap modulo 2^b */
     MPQ_OVF_COUNT
 } mpq_ovf_mode;
+/* Return the mode's name ("floor", ..., "sat", ...), "?" when out of range. */
 const char *mpq_round_name(mpq_round r);
 const char *mpq_ovf_mode_name(mpq_ovf_mode o);
-/* Parse "floor", "zero", "half_up", ... / "sat", "sat_sym", "wrap". 0 or MPQ_EPARAM. */
+/* Parse "floor", "zero", "half_up", ... / "sat", "sat_sym", "wrap". Return 0 or MPQ_EPARAM. */
 int mpq_round_parse(const char *s, mpq_round *r);
 int mpq_ovf_mode_parse(const char *s, mpq_ovf_mode *o);
 
-/* Generic multiply-and-shift: round(acc * mult / 2^rshift) with rounding r, computed exactly
- * (128-bit), then reduced to a signed `bits`-bit value (1..64) with overflow mode o.
- * rshift in 0..126. *overflowed (if not NULL) tells whether the reduction changed the value. */
+/* Generic multiply-and-shift: returns round(acc * mult / 2^rshift) with rounding r, computed
+ * exactly (the product is held in 128 bits inside the library), then reduced to a signed
+ * `bits`-bit value (1..64) with overflow mode o. rshift in 0..126. *overflowed (if not NULL)
+ * tells whether the reduction changed the value. */
 int64_t mpq_mulshift(int64_t acc, int64_t mult, unsigned rshift, mpq_round r,
                      unsigned bits, mpq_ovf_mode o, int *overflowed);
-/* Exact round(v / 2^s) with rounding r, for any v (128-bit) and s in 0..126. */
-__extension__ typedef __int128 mpq_i128;
-mpq_i128 mpq_round_shift(mpq_i128 v, unsigned s, mpq_round r);
-/* Reduce v to a signed `bits`-bit value (1..64) with mode o; *overflowed as mpq_acc_fit. */
-int64_t mpq_fit(mpq_i128 v, unsigned bits, mpq_ovf_mode o, int *overflowed);
+/* Returns the exact round(v / 2^s) with rounding r; s in 0..126 (larger s count as 126). */
+int64_t mpq_round_shift(int64_t v, unsigned s, mpq_round r);
+/* Returns v reduced to a signed `bits`-bit value (1..64) with mode o; *overflowed (if not
+ * NULL) is set to 1 when the result differs from v, else 0. */
+int64_t mpq_fit(int64_t v, unsigned bits, mpq_ovf_mode o, int *overflowed);
 
 /* TFLite QuantizeMultiplier: real = mult * 2^(shift-31), mult in [2^30, 2^31) (or 0).
+ * Returns 0 or MPQ_EPARAM.
  * Rounds half away from zero; mult 2^31 becomes 2^30 with shift+1; a shift below -31 gives
  * mult 0, shift 0; a shift above 30 gives (2^31-1, 30). real must be finite and >= 0
  * (MPQ_EPARAM otherwise). */
 int mpq_quantize_multiplier(double real, int32_t *mult, int *shift);
 
-/* Range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
+/* Stores in *lo, *hi the range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
 void mpq_int_range(unsigned bits, int is_signed, int64_t *lo, int64_t *hi);
 
 /* ---- Weight encodings ---- */
 /* Ternary, 2-bit codes, 4 per byte, weight i at bits [2(i%4)+1 : 2(i%4)] of byte i/4:
- * 00 = 0, 01 = +1, 11 = -1, 10 = invalid (the accelerator's code). */
+ * 00 = 0, 01 = +1, 11 = -1, 10 = invalid (the accelerator's code). These four return 0,
+ * MPQ_EPARAM (pack: a weight outside -1..1) or MPQ_EFORMAT (unpack: an invalid code). */
 int mpq_tern_pack2(const int8_t *t, size_t count, uint8_t *out);   /* out: (count+3)/4 bytes */
 int mpq_tern_unpack2(const uint8_t *in, size_t count, int8_t *t);  /* MPQ_EFORMAT on code 10 */
 /* Ternary, 5 trits per byte (base 3, digit d = t+1, first weight least significant),
@@ -120,10 +126,12 @@ typedef struct mpq_nm {
     uint8_t *pos;                    /* [rows*ngroups*n], < g */
     int32_t *val;                    /* [rows*ngroups*n] */
 } mpq_nm;
-/* From a dense [rows][k] matrix; MPQ_EPARAM (err says row and group) when a group holds
- * more than n non-zeros; n <= g <= 256. Caller frees with mpq_nm_free. */
+/* From a dense [rows][k] matrix; returns 0, MPQ_ENOMEM, or MPQ_EPARAM (err says row and
+ * group) when a group holds more than n non-zeros; n <= g <= 256. Caller frees with
+ * mpq_nm_free. */
 int mpq_nm_from_dense(const int32_t *dense, unsigned rows, unsigned k, unsigned n, unsigned g,
                       mpq_nm *out, char *err, size_t errlen);
+/* Writes the dense [rows][k] form (zeros where no entry). */
 void mpq_nm_to_dense(const mpq_nm *s, int32_t *dense);
 void mpq_nm_free(mpq_nm *s);
 
@@ -134,7 +142,10 @@ typedef struct mpq_csr {
     uint32_t *col;    /* [nnz] */
     int32_t *val;     /* [nnz] */
 } mpq_csr;
+/* From a dense [rows][k] matrix (the non-zeros in column order); returns 0 or MPQ_ENOMEM.
+ * Caller frees with mpq_csr_free. */
 int mpq_csr_from_dense(const int32_t *dense, unsigned rows, unsigned k, mpq_csr *out);
+/* Writes the dense [rows][k] form. */
 void mpq_csr_to_dense(const mpq_csr *s, int32_t *dense);
 void mpq_csr_free(mpq_csr *s);
 
@@ -156,7 +167,8 @@ typedef struct mpq_requant {
     int32_t out_offset;
     int32_t act_min, act_max; /* clamp of out_offset + requant (exact, no wrap) */
 } mpq_requant;
-/* One output: clamp(out_offset + requant(acc, channel c), act_min, act_max). */
+/* Returns one output: clamp(out_offset + requant(acc, channel c), act_min, act_max). The
+ * whole of rtl/mpq_requant.sv for MPQ_RQ_DOUBLE (golden/mpq_requant.c). */
 int32_t mpq_requant_one(const mpq_requant *rq, int64_t acc, unsigned c);
 
 /* ---- Fully-connected layer ---- */
@@ -207,12 +219,126 @@ typedef struct mpq_fc_ovf {
  * overflow tracking is done (the fast path; the result is identical). Returns 0, MPQ_EPARAM
  * (err says what), MPQ_ENOMEM. */
 int mpq_fc_acc(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf, char *err, size_t errlen);
-/* Accumulate and requantize: y[m][n]. acc (may be NULL) receives the accumulators. */
+/* Accumulate and requantize: y[m][n]. acc (may be NULL) receives the accumulators. Returns
+ * as mpq_fc_acc; MPQ_EPARAM also for requantization parameters out of range. */
 int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
            mpq_fc_ovf *ovf, char *err, size_t errlen);
 
+/* ---- Spatial layers: convolution, depthwise convolution, pooling ---- */
+/* Tensors are NHWC integers: x[b][y][x][c]. Semantics as ../shared/oracles/FORMAT.md
+ * ("Spatial layers"): for output (b, oy, ox, o) and window position (ky, kx) the input row
+ * and column are iy = oy*sy - py + ky*dy and ix = ox*sx - px + kx*dx; positions outside the
+ * input contribute no term (TFLite's padding with the zero point). The bottom and right
+ * padding are whatever out_h and out_w imply. */
+typedef enum mpq_layer_kind {
+    MPQ_LAYER_FC = 0,
+    MPQ_LAYER_CONV2D,     /* weights OHWI [out_c][kh][kw][in_c/groups] */
+    MPQ_LAYER_DEPTHWISE,  /* weights [kh][kw][out_c], out_c = in_c * ch_mult */
+    MPQ_LAYER_AVGPOOL,
+    MPQ_LAYER_MAXPOOL,
+    MPQ_LAYER_COUNT
+} mpq_layer_kind;
+/* Returns "fc", "conv2d", "depthwise", "avgpool", "maxpool" ("?" when out of range). */
+const char *mpq_layer_name(mpq_layer_kind k);
+/* Parses one of those names into *k. Returns 0 or MPQ_EPARAM. */
+int mpq_layer_parse(const char *s, mpq_layer_kind *k);
+
+typedef struct mpq_conv_shape {
+    mpq_layer_kind kind;          /* CONV2D, DEPTHWISE, AVGPOOL or MAXPOOL */
+    unsigned batches;             /* B >= 1 */
+    unsigned in_h, in_w, in_c;
+    unsigned out_c;               /* conv2d: filters; depthwise: in_c * ch_mult; pools: in_c */
+    unsigned kh, kw;              /* filter or pooling window */
+    unsigned sy, sx;              /* stride >= 1 */
+    unsigned py, px;              /* rows above, columns left of the input */
+    unsigned dy, dx;              /* dilation >= 1 (pools: 1) */
+    unsigned groups;              /* conv2d: G divides in_c and out_c; others: 1 (0 reads as 1) */
+    unsigned out_h, out_w;
+} mpq_conv_shape;
+
+/* Checks a shape. Per axis, with the dilated extent e = (k-1)*d + 1, the padding p must be
+ * below e and the far-side padding the output size implies, q = (out-1)*s + e - in - p,
+ * must satisfy -s < q <= p + 1 and q < e: out is floor((in + p + q' - e)/s) + 1 for a far
+ * padding q' between 0 and p + 1 (TFLite's VALID, and its SAME, which puts an odd row or
+ * column at the far side), and no window lies wholly in padding. Every extent is >= 1; groups divide in_c and out_c (conv2d);
+ * out_c is a multiple of in_c (depthwise) or equal to it (pools); pools take no dilation;
+ * element counts stay below 2^31. Returns 0, or MPQ_EPARAM with err saying what is wrong. */
+int mpq_conv_check(const mpq_conv_shape *s, char *err, size_t errlen);
+/* Returns the number of elements of the input (B*in_h*in_w*in_c), the output
+ * (B*out_h*out_w*out_c), the weights (conv2d: out_c*kh*kw*in_c/G; depthwise: kh*kw*out_c;
+ * pools: 0), and the reduction depth of one output (conv2d: kh*kw*in_c/G; depthwise and
+ * pools: kh*kw). The shape must have passed mpq_conv_check. */
+size_t mpq_conv_in_count(const mpq_conv_shape *s);
+size_t mpq_conv_out_count(const mpq_conv_shape *s);
+size_t mpq_conv_w_count(const mpq_conv_shape *s);
+unsigned mpq_conv_depth(const mpq_conv_shape *s);
+
+/* A convolution (conv2d or depthwise). The term of output (b, oy, ox, o), window position
+ * (ky, kx) and channel c of o's group, xr = x[b][iy][ix][ci] + in_offset with the input
+ * channel ci = g0 + c (conv2d, g0 = (o / (out_c/G)) * in_c/G) or o / ch_mult (depthwise), is
+ *     xr*(w + w_offset) + alpha[o]*xr*t + xr*hp
+ * with w, t, hp the weights of (o, ky, kx, c) in the layout of the kind, for whichever of
+ * w, t, hp are present (hp: dense, 0 where absent). Values are exact integers up to 32 bits.
+ *
+ * Accumulation order (the accumulator starts at fit(bias[o])):
+ *   MPQ_ORDER_SEQ: one term at a time, ky outer, then kx, then c; a fit after each term.
+ *   MPQ_ORDER_GROUPED with `group` g (the accelerator's KLanes): ky outer, then kx, then the
+ *     channels of o's group in increasing order; the exact sum of each run of consecutive
+ *     terms whose absolute input channel ci lies in the same aligned block of g channels
+ *     (ci / g equal) is added and fitted; blocks restart at every (ky, kx). A depthwise
+ *     output has one term per (ky, kx): every term is fitted. The hardware's N:G sparse
+ *     groups are these same blocks: G consecutive input channels at one (ky, kx).
+ *   Window positions outside the input contribute no term and no fit.
+ * With MPQ_ACC_WRAP and no overflow tracking the result does not depend on the order.
+ * The reduction index of a term is r = (ky*kw + kx)*F + c, F = in_c/G (depthwise: F = 1). */
+typedef struct mpq_conv_layer {
+    mpq_conv_shape shape;        /* kind CONV2D or DEPTHWISE */
+    const int32_t *x; int32_t in_offset;          /* [mpq_conv_in_count] */
+    const int32_t *w; int32_t w_offset;           /* [mpq_conv_w_count] or NULL */
+    const int8_t *t; const int32_t *alpha;        /* t like w; alpha [out_c] or [1] */
+    int alpha_per_tensor;
+    const int32_t *hp;                            /* like w, or NULL */
+    const int32_t *bias;                          /* [out_c] or NULL (zeros) */
+    unsigned acc_bits;                            /* 1..64 */
+    mpq_acc_mode acc_mode;
+    mpq_order order;
+    unsigned group;                               /* for MPQ_ORDER_GROUPED, >= 1 */
+} mpq_conv_layer;
+
+/* Overflow report of a convolution. Per output i = ((b*out_h + oy)*out_w + ox)*out_c + o:
+ * flags[i] (MPQ_OVF_FINAL, MPQ_OVF_ANY as for the FC layer) and first_r[i], the reduction
+ * index of the last term of the run whose fit overflowed first (-1 if none, or when it was
+ * fit(bias)). Summary: counts, and the first overflow in (b, oy, ox, o) order. */
+typedef struct mpq_conv_ovf {
+    uint8_t *flags;       /* [mpq_conv_out_count] or NULL, caller-owned */
+    int32_t *first_r;     /* [mpq_conv_out_count] or NULL, caller-owned */
+    size_t n_final, n_any;
+    long first_b, first_oy, first_ox, first_ch, first_red; /* -1 when no overflow */
+    int first_bias;       /* 1 if that first overflow was fit(bias) */
+} mpq_conv_ovf;
+
+/* Accumulators acc[B][out_h][out_w][out_c] (fitted to acc_bits, sign-extended). ovf may be
+ * NULL: no tracking (the fast path; identical results). Nothing is written unless the shape
+ * and the weights pass their checks. Returns 0, MPQ_EPARAM (err says what), MPQ_ENOMEM. */
+int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char *err,
+                 size_t errlen);
+/* Accumulates and requantizes (mpq_requant_one per output, channel o): y in NHWC. acc (may
+ * be NULL) receives the accumulators. Returns as mpq_conv_acc; MPQ_EPARAM also for
+ * requantization parameters out of range or not 1 or out_c of them. */
+int mpq_conv(const mpq_conv_layer *l, const mpq_requant *rq, int32_t *y, int64_t *acc,
+             mpq_conv_ovf *ovf, char *err, size_t errlen);
+
+/* Average or max pooling (kind AVGPOOL or MAXPOOL) of x[B][in_h][in_w][in_c] over the
+ * window positions inside the input, channel by channel, into y[B][out_h][out_w][in_c]:
+ *   max: clamp(max of the values, act_min, act_max);
+ *   avg: s = exact sum of the values, n their count, clamp((s > 0 ? s + n/2 : s - n/2) / n,
+ *        act_min, act_max) with the division truncating toward zero (TFLite's rounding).
+ * Returns 0, or MPQ_EPARAM (shape, act_min > act_max) with err saying what. */
+int mpq_pool(const mpq_conv_shape *s, const int32_t *x, int32_t act_min, int32_t act_max,
+             int32_t *y, char *err, size_t errlen);
+
 /* ---- Float reference, error, decomposition ---- */
-/* y[m][n] = sum_i x[m][i]*w[n][i] + bias[n] (bias may be NULL), double precision. */
+/* Writes y[m][n] = sum_i x[m][i]*w[n][i] + bias[n] (bias may be NULL), double precision. */
 void mpq_fc_f64(unsigned m, unsigned k, unsigned n, const double *x, const double *w,
                 const double *bias, double *y);
 typedef struct mpq_err_stats {
@@ -220,6 +346,7 @@ typedef struct mpq_err_stats {
     double max_abs;   /* max |ref - q| */
     double mse;
 } mpq_err_stats;
+/* Fills *e with the error of q against ref over count values. */
 void mpq_err_compute(const double *ref, const double *q, size_t count, mpq_err_stats *e);
 
 /* Split real weights W[n][k] into step[c] * (alpha[c]*t + hp): ternary t with per-channel
@@ -245,14 +372,45 @@ typedef struct mpq_decomp {
     double rel_err_tern; /* ||W - step*alpha*t|| / ||W|| */
     double rel_err;      /* ||W - step*(alpha*t + hp)|| / ||W|| */
 } mpq_decomp;
+/* Decomposes w; returns 0, MPQ_EPARAM (err says what), MPQ_ENOMEM. d owns its arrays:
+ * mpq_decomp_free. */
 int mpq_decompose(const double *w, unsigned n, unsigned k, const mpq_decomp_opts *o,
                   mpq_decomp *d, char *err, size_t errlen);
 void mpq_decomp_free(mpq_decomp *d);
+
+/* Double-precision convolution of a conv2d or depthwise shape: y[B][out_h][out_w][out_c]
+ * from x (NHWC) and real weights w in the kind's layout (OHWI, or [kh][kw][out_c]), bias
+ * [out_c] or NULL; the same windows, padding and groups as mpq_conv_acc. Returns 0 or
+ * MPQ_EPARAM (shape; err says what). */
+int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, const double *bias,
+                 double *y, char *err, size_t errlen);
+
+/* Axis of the N:G groups of a convolution's sparse residual. */
+typedef enum mpq_decomp_axis {
+    MPQ_DECOMP_CHANNEL = 0, /* G consecutive input channels at one (ky, kx), aligned on the
+                             * absolute input channel as the GROUPED order's blocks (the
+                             * accelerator's); depthwise: G consecutive output channels at one
+                             * (ky, kx), aligned on the channel index */
+    MPQ_DECOMP_WINDOW,      /* G consecutive window positions ky*kw + kx at one input channel
+                             * (conv2d) or output channel (depthwise), aligned at 0 */
+    MPQ_DECOMP_UNSTRUCTURED /* the hp_n largest of each output channel's weights */
+} mpq_decomp_axis;
+/* mpq_decompose for the weights of a conv2d or depthwise shape, in that kind's layout: d->t
+ * and d->hp come back in the same layout (d->n = out_c, d->k = mpq_conv_depth; for
+ * depthwise t and hp are [kh][kw][out_c] like w), alpha and step per output channel.
+ * o->group is G of the chosen axis (ignored for UNSTRUCTURED); o->hp_n the non-zeros per
+ * group. Returns as mpq_decompose. */
+int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis axis,
+                       const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen);
 
 /* ---- mpq-case files (../shared/oracles/FORMAT.md) ---- */
 typedef struct mpq_case {
     char name[128];
     char source[256];
+    mpq_layer_kind layer;  /* MPQ_LAYER_FC unless the file has another `layer` line */
+    mpq_conv_shape shape;  /* spatial layers: their shape (checked by mpq_conv_check) */
+    /* FC: the shape. Spatial layers: m = batches*out_h*out_w and n = out_c (the outputs are
+     * [m][n], NHWC), k = mpq_conv_depth (the reduction depth of one output). */
     unsigned m, k, n;
     int32_t *x; int32_t in_offset;
     int32_t *w; int32_t w_offset;
@@ -265,9 +423,11 @@ typedef struct mpq_case {
     int32_t out_offset, act_min, act_max;
     int32_t *expect;     /* [m*n] */
 } mpq_case;
-/* Parse one file. Errors (MPQ_EFORMAT, MPQ_EIO, MPQ_ENOMEM) leave "path:line: what is wrong"
- * in err and a freed case. Checks value ranges (acc_bits 1..64, shift -31..30, mult >= 0,
- * t in {-1,0,1}, counts, act_min <= act_max). */
+/* Parse one file. Returns 0, or MPQ_EFORMAT, MPQ_EIO, MPQ_ENOMEM with "path:line: what is
+ * wrong" in err and a freed case. Checks value ranges (acc_bits 1..64, shift -31..30,
+ * mult >= 0, t in {-1,0,1}, counts, act_min <= act_max), the keys each layer kind requires
+ * and refuses, and a spatial shape against itself (mpq_conv_check: out_h/out_w as stride,
+ * padding and dilation give them, groups dividing the channels). */
 int mpq_case_load(const char *path, mpq_case *c, char *err, size_t errlen);
 int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c,
                    char *err, size_t errlen);
@@ -277,7 +437,8 @@ int mpq_case_parse(const char *text, size_t len, const char *name, mpq_case *c,
 int mpq_case_load_ex(const char *path, unsigned flags, mpq_case *c, char *err, size_t errlen);
 int mpq_case_parse_ex(const char *text, size_t len, const char *name, unsigned flags, mpq_case *c,
                       char *err, size_t errlen);
-/* The outputs y[m*n] the golden model computes for the case (sequential order, wrap). */
+/* The outputs y[m*n] the golden model computes for the case (sequential order, wrap):
+ * mpq_fc, mpq_conv or mpq_pool. Returns 0, MPQ_EPARAM (err says), MPQ_ENOMEM. */
 int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen);
 void mpq_case_free(mpq_case *c);
 

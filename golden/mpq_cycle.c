@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mpq_cycle.c: the golden cycle model (mpq_cycle.h), a direct C reading of docs/timing.md and
- * the twin of rtl/mpq_top.sv: FSM, counters, the shared activation preprocessing (xr) and the
- * rq1 -> rq2 -> out pipeline. The units it drives have twins of their own: mpq_wbuf.c
- * (mpq_wbuf.sv), mpq_lane.c (mpq_lane.sv), mpq_requant_double (mpq_requant.sv).
+ * the twin of rtl/mpq_top.sv: FSM, the weight slice counter, the shared activation
+ * preprocessing (xr) and the rq1 -> rq2 -> out pipeline. The units it drives have twins of
+ * their own: mpq_win.c (mpq_win.sv), mpq_wbuf.c and mpq_abuf.c (the two mpq_ram.sv),
+ * mpq_lane.c (mpq_lane.sv), and the requantizer's halves below (mpq_requant.sv).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,10 @@
 #include "mpq_cm_units.h"
 #include "mpq_cycle.h"
 
-/* One stage of the result pipeline: a row of Lanes values. */
+/* One stage of the result pipeline: a pixel's Lanes values. */
 typedef struct cm_stage {
     int valid;
-    long row;
+    long row; /* the pixel's index in the tile: (b*out_h + oy)*out_w + ox */
     int64_t v[MPQ_LANES_MAX];
     uint64_t ties; /* rq2: lanes whose high product was a rounding tie (coverage only) */
 } cm_stage;
@@ -27,9 +28,10 @@ struct mpq_cm {
     /* registers */
     int state;
     long tile;
-    unsigned wslice, slice, row;
+    unsigned wslice;
+    mpq_win win;
     /* latched configuration beat, decoded */
-    unsigned k_len, m_rows, n_slices;
+    unsigned n_wslices; /* kh*kw*ceil(c_len/KLanes), truncated to 16 bits as the RTL does */
     int acc_sat;
     int32_t in_offset, out_offset, act_min, act_max;
     mpq_lane_cfg lane[MPQ_LANES_MAX];
@@ -39,6 +41,7 @@ struct mpq_cm {
     cm_stage rq1, rq2, out;
     uint32_t out_data[MPQ_PORT_WORDS_MAX];
     mpq_wbuf wbuf;
+    mpq_abuf abuf;
     mpq_cm_stats stats;
 };
 
@@ -51,7 +54,9 @@ int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
         return MPQ_EPARAM;
     }
     mpq_cm *cm = calloc(1, sizeof *cm);
-    if (!cm || mpq_wbuf_init(&cm->wbuf, hw) != 0) {
+    if (!cm || mpq_wbuf_init(&cm->wbuf, hw) != 0 || mpq_abuf_init(&cm->abuf, hw) != 0) {
+        if (cm)
+            mpq_wbuf_free(&cm->wbuf);
         free(cm);
         snprintf(err, errlen, "cycle model: out of memory");
         return MPQ_ENOMEM;
@@ -69,13 +74,15 @@ void mpq_cm_free(mpq_cm *cm)
     if (!cm)
         return;
     mpq_wbuf_free(&cm->wbuf);
+    mpq_abuf_free(&cm->abuf);
     free(cm);
 }
 
 static void cm_reset(mpq_cm *cm)
 {
     cm->state = MPQ_ST_IDLE;
-    cm->wslice = cm->slice = cm->row = 0;
+    cm->wslice = 0;
+    mpq_win_start(&cm->win); /* mpq_win.sv's registers reset to 0 */
     cm->ovf = 0;
     cm->rq1.valid = cm->rq2.valid = cm->out.valid = 0;
     cm->rq1.row = cm->rq2.row = cm->out.row = -1;
@@ -88,7 +95,9 @@ static void cm_reset(mpq_cm *cm)
     memset(cm->out_data, 0, sizeof cm->out_data);
     /* The latched configuration is cleared too (cfg_q <= 0); the tile count survives so that
      * reports keep numbering tiles across a mid-run reset. */
-    cm->k_len = cm->m_rows = cm->n_slices = 0;
+    static const uint32_t zero_beat[MPQ_PORT_WORDS_MAX];
+    mpq_win_latch(&cm->win, &cm->hw, zero_beat);
+    cm->n_wslices = 0;
 }
 
 /* Readiness of the pipeline stages for these inputs (docs/timing.md, RUN). */
@@ -105,12 +114,11 @@ static int cm_rq1_free(const mpq_cm *cm, const mpq_port_in *in)
     return !cm->rq1.valid || cm_rq2_free(cm, in);
 }
 
-static int cm_act_ready(const mpq_cm *cm, const mpq_port_in *in)
+/* The tile's last cycle: DRAIN, every pixel read and beat written, the pipeline empty. */
+static int cm_done(const mpq_cm *cm)
 {
-    if (cm->state != MPQ_ST_RUN)
-        return 0;
-    int last = cm->slice == cm->n_slices - 1u;
-    return !last || cm_rq1_free(cm, in);
+    return cm->state == MPQ_ST_DRAIN && mpq_win_done(&cm->win) && !cm->rq1.valid && !cm->rq2.valid &&
+           !cm->out.valid;
 }
 
 void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out)
@@ -123,12 +131,14 @@ void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out)
         memset(out->out_data, 0, cm->out_words * sizeof out->out_data[0]);
         return;
     }
+    mpq_win_view v;
+    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
     out->cfg_ready = cm->state == MPQ_ST_IDLE;
     out->wgt_ready = cm->state == MPQ_ST_LOAD;
-    out->act_ready = (uint8_t)cm_act_ready(cm, in);
+    out->act_ready = (uint8_t)v.act_ready;
     out->out_valid = (uint8_t)cm->out.valid;
     out->busy = cm->state != MPQ_ST_IDLE;
-    out->done = cm->state == MPQ_ST_DRAIN && !cm->rq1.valid && !cm->rq2.valid && !cm->out.valid;
+    out->done = (uint8_t)cm_done(cm);
     out->ovf = cm->ovf;
     memcpy(out->out_data, cm->out_data, cm->out_words * sizeof out->out_data[0]);
 }
@@ -138,8 +148,8 @@ void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out)
 static void cm_latch_cfg(mpq_cm *cm, const uint32_t *d)
 {
     const mpq_hwcfg *hw = &cm->hw;
-    cm->k_len = (unsigned)mpq_cfg_get_used(hw, d, MPQ_CFG_K_LEN, 0);
-    cm->m_rows = (unsigned)mpq_cfg_get_used(hw, d, MPQ_CFG_M_ROWS, 0);
+    mpq_win_latch(&cm->win, hw, d);
+    cm->n_wslices = (cm->win.kh * cm->win.kw * ((cm->win.c_len + hw->klanes - 1) / hw->klanes)) & 0xffffu;
     cm->acc_sat = (int)mpq_cfg_get_used(hw, d, MPQ_CFG_ACC_SAT, 0);
     cm->in_offset = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_IN_OFFSET, 0);
     cm->out_offset = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_OUT_OFFSET, 0);
@@ -152,18 +162,20 @@ static void cm_latch_cfg(mpq_cm *cm, const uint32_t *d)
         cm->mult[l] = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_MULT, l);
         cm->shift[l] = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_SHIFT, l);
     }
-    cm->n_slices = (cm->k_len + hw->klanes - 1u) / hw->klanes;
 }
 
-/* mpq_top.sv's activation preprocessing and lane array: xr[j] = x[j] + in_offset, masked to
- * 0 for k >= k_len, shared by every lane, then every lane's step on slice cm->slice. */
-static void cm_step(mpq_cm *cm, const uint32_t *d)
+/* mpq_top.sv's activation preprocessing and lane array: xr[j] = x[j] + in_offset of the
+ * step's slice d (ring entry), a padding tap's x being the zero point (xr = 0), channels
+ * c = s*KLanes + j at or past c_len masked to 0; then every lane's step on weight entry wslot. */
+static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
 {
     const mpq_hwcfg *hw = &cm->hw;
     int16_t xr[MPQ_KLANES_MAX]; /* |x + in_offset| < 2^9 */
-    unsigned k0 = cm->slice * hw->klanes, ab = hw->act_bits;
+    unsigned c0 = cm->win.s * hw->klanes, ab = hw->act_bits;
     uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
-    if (ab == 8u && k0 + hw->klanes <= cm->k_len) {
+    if (v->pad) {
+        memset(xr, 0, sizeof xr);
+    } else if (ab == 8u && c0 + hw->klanes <= cm->win.c_len) {
         /* A full slice of bytes (the common case): element j is byte j % 4 of word j / 4
          * (KLanes = 2 uses the low half of one word). */
         for (unsigned j = 0; j < hw->klanes; j += 2u) {
@@ -178,15 +190,14 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
             uint64_t win = d[wd] | (off + ab > 32u ? (uint64_t)d[wd + 1] << 32 : 0);
             uint32_t u = (uint32_t)(win >> off) & mask;
             int32_t x = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without UB */
-            xr[j] = (int16_t)(k0 + j < cm->k_len ? x + cm->in_offset : 0);
+            xr[j] = (int16_t)(c0 + j < cm->win.c_len ? x + cm->in_offset : 0);
         }
     }
-    int first = cm->slice == 0;
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
     for (unsigned l = 0; l < hw->lanes; l++) {
         int o = 0;
-        cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->slice, l), xr,
-                                   first, cm->acc[l], &o);
+        cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->win.wslot, l), xr,
+                                   v->first, cm->acc[l], &o);
         if (o) {
             cm->ovf |= 1ull << l;
             cm->stats.ovf_wrap += !cm->acc_sat;
@@ -197,6 +208,14 @@ static void cm_step(mpq_cm *cm, const uint32_t *d)
         }
     }
     cm->stats.steps++;
+    cm->stats.pad_steps += (uint64_t)v->pad;
+}
+
+/* The index in the tile of the pixel the reader is in. */
+static long cm_pixel(const mpq_cm *cm)
+{
+    const mpq_win *w = &cm->win;
+    return (long)(((uint64_t)w->b * w->out_h + w->oy) * w->out_w + w->ox);
 }
 
 /* mpq_requant.sv's mul half, between rq1 and rq2: a = wrap32(acc << max(shift, 0)),
@@ -266,24 +285,33 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
         cm_reset(cm);
         return;
     }
+    mpq_win_view v;
+    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
     int out_free = cm_out_free(cm, in), rq2_free = cm_rq2_free(cm, in), rq1_free = cm_rq1_free(cm, in);
-    int act_ready = cm_act_ready(cm, in);
     int cfg_hs = cm->state == MPQ_ST_IDLE && in->cfg_valid;
     int wgt_hs = cm->state == MPQ_ST_LOAD && in->wgt_valid;
-    int act_hs = act_ready && in->act_valid;
-    int last = cm->state == MPQ_ST_RUN && cm->slice == cm->n_slices - 1u;
-    int row_done = act_hs && last;
-    int empty = !cm->rq1.valid && !cm->rq2.valid && !cm->out.valid; /* before the edge */
+    int we = in->act_valid && v.act_ready;
+    int step = mpq_win_step(&cm->win, &v, cm->state == MPQ_ST_RUN, rq1_free);
+    int row_done = step && v.last;
+    int done = cm_done(cm); /* before the edge */
+    int read_done = cm->win.rdone;
     mpq_cm_stats *st = &cm->stats;
-    st->stall_last += (uint64_t)(last && in->act_valid && !rq1_free);
+    st->stall_last += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last && !rq1_free);
     st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
     st->tiles += (uint64_t)cfg_hs;
     st->rows += (uint64_t)row_done;
-    if (act_hs) {
-        if (cm->row > st->max_row)
-            st->max_row = cm->row;
-        if (cm->slice > st->max_slice)
-            st->max_slice = cm->slice;
+    st->wgt_beats += (uint64_t)wgt_hs;
+    st->act_beats += (uint64_t)we;
+    st->cycles++;
+    st->ring_full += (uint64_t)(in->act_valid && cm->state != MPQ_ST_IDLE && !v.act_ready &&
+                                (uint64_t)cm->win.wcount < cm->win.total);
+    st->data_waits += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && !v.ready);
+    if (step) {
+        long px = cm_pixel(cm);
+        if (px > (long)st->max_row)
+            st->max_row = (unsigned)px;
+        if (cm->win.s > st->max_slice)
+            st->max_slice = cm->win.s;
         if (cm->tile > 0 && (unsigned)cm->tile > st->max_tile)
             st->max_tile = (unsigned)cm->tile;
     }
@@ -301,20 +329,25 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     } else if (cm->rq2.valid && out_free) {
         cm->rq2.valid = 0;
     }
-    if (act_hs)
-        cm_step(cm, in->act_data);
+    long pixel = cm_pixel(cm);
+    if (step) /* reads the ring before this edge's write (mpq_ram: read-during-write is old) */
+        cm_step(cm, &v, mpq_abuf_read(&cm->abuf, v.raddr));
     if (row_done) {
         cm->rq1.valid = 1;
-        cm->rq1.row = cm->row;
+        cm->rq1.row = pixel;
         memcpy(cm->rq1.v, cm->acc, cm->hw.lanes * sizeof cm->acc[0]);
     } else if (cm->rq1.valid && rq2_free) {
         cm->rq1.valid = 0;
     }
+    if (we)
+        mpq_abuf_write(&cm->abuf, v.waddr, in->act_data);
+    mpq_win_tick(&cm->win, &v, step, we);
 
     switch (cm->state) {
     case MPQ_ST_IDLE:
         if (cfg_hs) {
             cm_latch_cfg(cm, in->cfg_data);
+            mpq_win_start(&cm->win);
             cm->ovf = 0;
             cm->wslice = 0;
             cm->tile++;
@@ -324,29 +357,18 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     case MPQ_ST_LOAD:
         if (wgt_hs) {
             mpq_wbuf_write(&cm->wbuf, &cm->hw, cm->wslice, in->wgt_data);
-            if (cm->wslice == cm->n_slices - 1u || cm->n_slices == 0) {
-                cm->slice = cm->row = 0;
+            if (cm->wslice == ((cm->n_wslices - 1u) & 0xffffu))
                 cm->state = MPQ_ST_RUN;
-            } else {
-                cm->wslice++;
-            }
+            else
+                cm->wslice = (cm->wslice + 1u) & 0xffffu;
         }
         break;
     case MPQ_ST_RUN:
-        if (act_hs) {
-            if (last) {
-                cm->slice = 0;
-                if (cm->row == cm->m_rows - 1u || cm->m_rows == 0)
-                    cm->state = MPQ_ST_DRAIN;
-                else
-                    cm->row++;
-            } else {
-                cm->slice++;
-            }
-        }
+        if (read_done)
+            cm->state = MPQ_ST_DRAIN;
         break;
     case MPQ_ST_DRAIN:
-        if (empty)
+        if (done)
             cm->state = MPQ_ST_IDLE;
         break;
     default:
@@ -371,12 +393,31 @@ void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r)
 
 void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
 {
+    const mpq_win *win = &cm->win;
+    mpq_win_view v;
+    mpq_win_eval(win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
     w->tile = cm->tile;
     w->state = cm->state;
     w->wslice = cm->wslice;
-    w->row = cm->row;
-    w->slice = cm->slice;
-    w->k_len = cm->k_len;
-    w->m_rows = cm->m_rows;
+    w->b = win->b;
+    w->oy = win->oy;
+    w->ox = win->ox;
+    w->ky = win->ky;
+    w->kx = win->kx;
+    w->s = win->s;
+    w->pad = v.pad;
+    w->iy = (long)v.iy;
+    w->ix = (long)v.ix;
+    w->pixel = cm_pixel(cm);
+    w->written = win->wcount;
+    w->c_len = win->c_len;
+    w->n_slices = win->n_slices;
+    w->in_h = win->in_h;
+    w->in_w = win->in_w;
+    w->out_h = win->out_h;
+    w->out_w = win->out_w;
+    w->kh = win->kh;
+    w->kw = win->kw;
+    w->batches = win->batches;
     w->out_row = cm->out.valid ? cm->out.row : -1;
 }

@@ -29,10 +29,17 @@ typedef struct mpq_cm_where {
     long tile;       /* -1 before the first cfg handshake */
     int state;       /* MPQ_ST_* */
     unsigned wslice; /* weight slice being loaded (LOAD) */
-    unsigned row;    /* activation row in the array (RUN) */
-    unsigned slice;  /* k slice expected next (RUN): k = slice*KLanes .. +KLanes-1 */
-    unsigned k_len, m_rows;
-    long out_row;    /* row of the tile now on out_data_o, -1 when out is empty */
+    /* The window generator's step (RUN): output pixel (b, oy, ox), tap (ky, kx), channel slice
+     * s (channels s*KLanes ..); pad: the tap lies outside the input. A fully-connected layer is
+     * the 1x1 case: pixel (0, m, 0), slice s = k slice. */
+    unsigned b, oy, ox, ky, kx, s;
+    long iy, ix;     /* the tap's input row and column; outside the input: pad */
+    int pad;
+    long pixel;      /* (b*out_h + oy)*out_w + ox: the output row of the tile */
+    uint32_t written;/* activation slices taken so far in the tile */
+    /* the tile's geometry */
+    unsigned c_len, n_slices, in_h, in_w, out_h, out_w, kh, kw, batches;
+    long out_row;    /* pixel of the tile now on out_data_o, -1 when out is empty */
 } mpq_cm_where;
 
 /* The registers a white-box check compares with the RTL's (mpq_top.sv's white-box ports):
@@ -49,7 +56,12 @@ typedef struct mpq_cm_regs {
 /* Events of the arithmetic and of the pipeline the model went through (functional coverage of
  * the stimulus; counts since the model was made). */
 typedef struct mpq_cm_stats {
-    uint64_t tiles, steps, rows;  /* cfg handshakes, lane-array steps, finished rows */
+    uint64_t tiles, steps, rows;  /* cfg handshakes, lane-array steps, finished pixels (rows) */
+    uint64_t pad_steps;           /* steps on a padding tap */
+    uint64_t wgt_beats, act_beats;/* handshakes on the weight and activation ports */
+    uint64_t cycles;              /* clock edges out of reset */
+    uint64_t ring_full;           /* cycles an activation beat waited for room in the ring */
+    uint64_t data_waits;          /* cycles the window generator waited for its slice */
     uint64_t acc_max, acc_min;    /* a lane's step landed exactly on AccMax / AccMin (no overflow) */
     uint64_t ovf_wrap, ovf_sat;   /* fits that overflowed, wrapping / saturating */
     uint64_t srdhm_ties;          /* SaturatingRoundingDoublingHighMul exactly half-way */
@@ -57,7 +69,7 @@ typedef struct mpq_cm_stats {
     uint64_t clamp_lo, clamp_hi;  /* outputs clamped to act_min / act_max */
     uint64_t stall_last;          /* a row's last slice held back (rq1 not free: back-pressure) */
     uint64_t out_stalls;          /* cycles an output row waited for out_ready_i */
-    unsigned max_row, max_slice;  /* the largest row and slice index reached */
+    unsigned max_row, max_slice;  /* the largest pixel (row) and slice index reached */
     unsigned max_tile;
 } mpq_cm_stats;
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mpq.h"
+#include "mpq_mac.h"
 
 void mpq_fc_f64(unsigned m, unsigned k, unsigned n, const double *x, const double *w,
                 const double *bias, double *y)
@@ -46,133 +47,298 @@ void mpq_err_compute(const double *ref, const double *q, size_t count, mpq_err_s
 
 void mpq_decomp_free(mpq_decomp *d)
 {
-    free(d->t);
-    free(d->alpha);
-    free(d->hp);
-    free(d->step);
-    d->t = NULL;
-    d->alpha = NULL;
-    d->hp = NULL;
-    d->step = NULL;
+    void *owned[] = {d->t, d->alpha, d->hp, d->step};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
+    memset(d, 0, sizeof *d);
 }
 
-/* Marks in `sel` the hp_n largest |res| (> 0) among res[0..len-1]; ties to the lower index. */
-static void select_largest(const double *res, unsigned len, unsigned hp_n, uint8_t *sel)
+/* The weights of one layer as the decomposition sees them: output channel c's j-th weight
+ * (j < k) at flat index at(c, j), and the N:G groups as lists of flat indices. */
+typedef struct wview {
+    unsigned n, k;
+    size_t cstride, jstride;   /* flat index = c*cstride + j*jstride */
+    size_t *gidx;              /* every group's flat indices, group after group */
+    size_t *gstart;            /* [ngroups+1] */
+    size_t ngroups;
+} wview;
+
+static size_t at(const wview *v, unsigned c, unsigned j)
 {
-    memset(sel, 0, len);
+    return (size_t)c * v->cstride + (size_t)j * v->jstride;
+}
+
+/* Marks in `sel` the hp_n largest |res| (> 0) of one group; ties to the earlier entry. */
+static void select_largest(const double *res, const size_t *idx, size_t len, unsigned hp_n,
+                           uint8_t *sel)
+{
     for (unsigned e = 0; e < hp_n; e++) {
-        int best = -1;
-        for (unsigned j = 0; j < len; j++)
-            if (!sel[j] && fabs(res[j]) > 0.0 && (best < 0 || fabs(res[j]) > fabs(res[best])))
-                best = (int)j;
-        if (best < 0)
+        size_t best = SIZE_MAX;
+        for (size_t j = 0; j < len; j++) {
+            size_t i = idx[j];
+            if (!sel[i] && fabs(res[i]) > 0.0 && (best == SIZE_MAX || fabs(res[i]) > fabs(res[best])))
+                best = i;
+        }
+        if (best == SIZE_MAX)
             break;
         sel[best] = 1;
     }
 }
 
-int mpq_decompose(const double *w, unsigned n, unsigned k, const mpq_decomp_opts *o,
-                  mpq_decomp *d, char *err, size_t errlen)
+/* Ternary part of channel c (threshold thr * mean|W|, scale = mean of the kept |W|) into
+ * d->t; returns the real scale, leaves the residual in res. */
+static double ternary_part(const double *w, const wview *v, unsigned c, double thr,
+                           mpq_decomp *d, double *res)
 {
-    memset(d, 0, sizeof *d);
+    double mean = 0.0, kept = 0.0;
+    unsigned nkept = 0;
+    for (unsigned j = 0; j < v->k; j++)
+        mean += fabs(w[at(v, c, j)]);
+    mean /= v->k;
+    for (unsigned j = 0; j < v->k; j++) {
+        size_t i = at(v, c, j);
+        d->t[i] = (int8_t)(fabs(w[i]) > thr * mean ? (w[i] > 0 ? 1 : -1) : 0);
+        if (d->t[i]) {
+            kept += fabs(w[i]);
+            nkept++;
+        }
+    }
+    double alpha_real = nkept ? kept / nkept : 0.0;
+    for (unsigned j = 0; j < v->k; j++)
+        res[at(v, c, j)] = w[at(v, c, j)] - alpha_real * d->t[at(v, c, j)];
+    return alpha_real;
+}
+
+/* Channel c's step, chosen so that alpha is an integer number of high-precision steps, as
+ * fine as the largest selected residual allows; then its quantized residual, and the squared
+ * norms sq[] (weights, ternary error, total error) accumulated. */
+static void quantize_channel(const double *w, const wview *v, unsigned c, double alpha_real,
+                             const double *res, const uint8_t *sel, const mpq_decomp_opts *o,
+                             mpq_decomp *d, double sq[3])
+{
+    const double hmax = (double)((1 << (o->hp_bits - 1)) - 1);
+    const double amax = (double)((1 << (o->alpha_bits - 1)) - 1);
+    double rmax = 0.0, step;
+    for (unsigned j = 0; j < v->k; j++)
+        if (sel[at(v, c, j)] && fabs(res[at(v, c, j)]) > rmax)
+            rmax = fabs(res[at(v, c, j)]);
+    int32_t ai;
+    if (alpha_real == 0.0) {
+        ai = 0;
+        step = rmax > 0.0 ? rmax / hmax : 1.0;
+    } else if (rmax == 0.0) {
+        ai = (int32_t)amax;
+        step = alpha_real / ai;
+    } else {
+        double a = nearbyint(alpha_real / (rmax / hmax));
+        ai = (int32_t)(a < 1.0 ? 1.0 : a > amax ? amax : a);
+        step = alpha_real / ai;
+    }
+    d->alpha[c] = ai;
+    d->step[c] = step;
+    for (unsigned j = 0; j < v->k; j++) {
+        size_t i = at(v, c, j);
+        double approx_t = step * ai * d->t[i];
+        int32_t h = 0;
+        if (sel[i]) {
+            double q = nearbyint(res[i] / step);
+            h = (int32_t)(q > hmax ? hmax : q < -hmax ? -hmax : q);
+        }
+        d->hp[i] = h;
+        d->hp_nnz += h != 0;
+        double approx = approx_t + step * h;
+        sq[0] += w[i] * w[i];
+        sq[1] += (w[i] - approx_t) * (w[i] - approx_t);
+        sq[2] += (w[i] - approx) * (w[i] - approx);
+    }
+}
+
+/* The three steps over any layout: ternary per channel, the hp_n largest residuals of each
+ * group, then per channel the step that makes alpha an integer number of high-precision
+ * steps, as fine as the largest selected residual allows, and the quantized residual. */
+static int decompose_view(const double *w, const wview *v, const mpq_decomp_opts *o,
+                          mpq_decomp *d, char *err, size_t errlen)
+{
+    size_t total = (size_t)v->n * v->k;
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(w[i])) {
+            snprintf(err, errlen, "weight %zu is not finite", i);
+            return MPQ_EPARAM;
+        }
+    d->n = v->n;
+    d->k = v->k;
+    d->t = calloc(total, 1);
+    d->hp = calloc(total, sizeof *d->hp);
+    d->alpha = calloc(v->n, sizeof *d->alpha);
+    d->step = calloc(v->n, sizeof *d->step);
+    double *res = malloc(total * sizeof *res), *alpha_real = malloc(v->n * sizeof *alpha_real);
+    uint8_t *sel = calloc(total, 1);
+    if (!d->t || !d->hp || !d->alpha || !d->step || !res || !alpha_real || !sel) {
+        MPQ_FREE_ALL(res, alpha_real, sel);
+        mpq_decomp_free(d);
+        snprintf(err, errlen, "out of memory");
+        return MPQ_ENOMEM;
+    }
+    for (unsigned c = 0; c < v->n; c++)
+        alpha_real[c] = ternary_part(w, v, c, o->thr, d, res);
+    if (o->hp_n)
+        for (size_t g = 0; g < v->ngroups; g++)
+            select_largest(res, v->gidx + v->gstart[g], v->gstart[g + 1] - v->gstart[g], o->hp_n,
+                           sel);
+    double sq[3] = {0.0, 0.0, 0.0}; /* ||W||^2, ternary error^2, total error^2 */
+    for (unsigned c = 0; c < v->n; c++)
+        quantize_channel(w, v, c, alpha_real[c], res, sel, o, d, sq);
+    MPQ_FREE_ALL(res, alpha_real, sel);
+    d->density = (double)d->hp_nnz / ((double)v->n * v->k);
+    d->rel_err_tern = sq[0] > 0 ? sqrt(sq[1] / sq[0]) : 0.0;
+    d->rel_err = sq[0] > 0 ? sqrt(sq[2] / sq[0]) : 0.0;
+    return MPQ_OK;
+}
+
+static int check_opts(const mpq_decomp_opts *o, unsigned n, unsigned k, int grouped, char *err,
+                      size_t errlen)
+{
     if (n == 0 || k == 0 || o->hp_bits < 2 || o->hp_bits > 16 || o->alpha_bits < 2 ||
-        o->alpha_bits > 16 || !(o->thr >= 0.0) || (o->group && o->hp_n > o->group)) {
+        o->alpha_bits > 16 || !(o->thr >= 0.0) || (grouped && o->group && o->hp_n > o->group)) {
         snprintf(err, errlen,
                  "impossible decomposition parameters (n=%u k=%u N:G=%u:%u hp_bits=%u "
                  "alpha_bits=%u thr=%g)", n, k, o->hp_n, o->group, o->hp_bits, o->alpha_bits,
                  o->thr);
         return MPQ_EPARAM;
     }
-    for (size_t i = 0; i < (size_t)n * k; i++)
-        if (!isfinite(w[i])) {
-            snprintf(err, errlen, "weight [%zu][%zu] is not finite", i / k, i % k);
-            return MPQ_EPARAM;
-        }
-    d->n = n;
-    d->k = k;
-    d->t = calloc((size_t)n * k, 1);
-    d->hp = calloc((size_t)n * k, sizeof *d->hp);
-    d->alpha = calloc(n, sizeof *d->alpha);
-    d->step = calloc(n, sizeof *d->step);
-    double *res = malloc((size_t)k * sizeof *res);
-    uint8_t *sel = malloc(k);
-    if (!d->t || !d->hp || !d->alpha || !d->step || !res || !sel) {
-        free(res);
-        free(sel);
-        mpq_decomp_free(d);
+    return MPQ_OK;
+}
+
+/* Group lists under construction: flat indices, a new group started where asked. */
+typedef struct glist {
+    size_t *idx, *start, n, ngroups;
+} glist;
+
+static void push_index(glist *g, size_t i, int new_group)
+{
+    if (new_group)
+        g->start[g->ngroups++] = g->n;
+    g->idx[g->n++] = i;
+}
+
+static int decompose_groups(const double *w, wview *v, glist *g, const mpq_decomp_opts *o,
+                            mpq_decomp *d, char *err, size_t errlen)
+{
+    g->start[g->ngroups] = g->n;
+    v->gidx = g->idx;
+    v->gstart = g->start;
+    v->ngroups = g->ngroups;
+    int st = decompose_view(w, v, o, d, err, errlen);
+    free(g->idx);
+    free(g->start);
+    return st;
+}
+
+static int glist_init(glist *g, size_t total, char *err, size_t errlen)
+{
+    g->n = g->ngroups = 0;
+    g->idx = malloc((total + 1) * sizeof *g->idx);
+    g->start = malloc((total + 2) * sizeof *g->start);
+    if (!g->idx || !g->start) {
+        free(g->idx);
+        free(g->start);
         snprintf(err, errlen, "out of memory");
         return MPQ_ENOMEM;
     }
-    const double hmax = (double)((1 << (o->hp_bits - 1)) - 1);
-    const double amax = (double)((1 << (o->alpha_bits - 1)) - 1);
-    double norm = 0.0, e_tern = 0.0, e_all = 0.0;
-    for (unsigned c = 0; c < n; c++) {
-        const double *wc = w + (size_t)c * k;
-        int8_t *tc = d->t + (size_t)c * k;
-        int32_t *hc = d->hp + (size_t)c * k;
-        double mean = 0.0;
-        for (unsigned i = 0; i < k; i++)
-            mean += fabs(wc[i]);
-        mean /= k;
-        double delta = o->thr * mean, kept = 0.0;
-        unsigned nkept = 0;
-        for (unsigned i = 0; i < k; i++) {
-            tc[i] = (int8_t)(fabs(wc[i]) > delta ? (wc[i] > 0 ? 1 : -1) : 0);
-            if (tc[i]) {
-                kept += fabs(wc[i]);
-                nkept++;
-            }
-        }
-        double alpha_real = nkept ? kept / nkept : 0.0;
-        for (unsigned i = 0; i < k; i++)
-            res[i] = wc[i] - alpha_real * tc[i];
-        if (o->hp_n) {
-            unsigned g = o->group ? o->group : k;
-            for (unsigned k0 = 0; k0 < k; k0 += g)
-                select_largest(res + k0, k - k0 < g ? k - k0 : g, o->hp_n, sel + k0);
-        } else {
-            memset(sel, 0, k);
-        }
-        double rmax = 0.0;
-        for (unsigned i = 0; i < k; i++)
-            if (sel[i] && fabs(res[i]) > rmax)
-                rmax = fabs(res[i]);
-        /* The step makes alpha an integer number of high-precision steps, as fine as the
-         * largest selected residual allows. */
-        double step;
-        int32_t ai;
-        if (alpha_real == 0.0) {
-            ai = 0;
-            step = rmax > 0.0 ? rmax / hmax : 1.0;
-        } else if (rmax == 0.0) {
-            ai = (int32_t)amax;
-            step = alpha_real / ai;
-        } else {
-            double a = nearbyint(alpha_real / (rmax / hmax));
-            ai = (int32_t)(a < 1.0 ? 1.0 : a > amax ? amax : a);
-            step = alpha_real / ai;
-        }
-        d->alpha[c] = ai;
-        d->step[c] = step;
-        for (unsigned i = 0; i < k; i++) {
-            double approx_t = step * ai * tc[i];
-            int32_t h = 0;
-            if (sel[i]) {
-                double q = nearbyint(res[i] / step);
-                h = (int32_t)(q > hmax ? hmax : q < -hmax ? -hmax : q);
-            }
-            hc[i] = h;
-            d->hp_nnz += h != 0;
-            double approx = approx_t + step * h;
-            norm += wc[i] * wc[i];
-            e_tern += (wc[i] - approx_t) * (wc[i] - approx_t);
-            e_all += (wc[i] - approx) * (wc[i] - approx);
+    return MPQ_OK;
+}
+
+int mpq_decompose(const double *w, unsigned n, unsigned k, const mpq_decomp_opts *o,
+                  mpq_decomp *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    int st = check_opts(o, n, k, 1, err, errlen);
+    wview v = {.n = n, .k = k, .cstride = k, .jstride = 1};
+    glist g;
+    if (st || (st = glist_init(&g, (size_t)n * k, err, errlen)))
+        return st;
+    unsigned gs = o->group ? o->group : k;
+    for (unsigned c = 0; c < n; c++)
+        for (unsigned j = 0; j < k; j++)
+            push_index(&g, at(&v, c, j), j % gs == 0);
+    return decompose_groups(w, &v, &g, o, d, err, errlen);
+}
+
+int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis axis,
+                       const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    int st = mpq_conv_check_kind(s, 0, err, errlen);
+    if (st)
+        return st;
+    if (axis != MPQ_DECOMP_CHANNEL && axis != MPQ_DECOMP_WINDOW && axis != MPQ_DECOMP_UNSTRUCTURED) {
+        snprintf(err, errlen, "unknown decomposition axis %d", (int)axis);
+        return MPQ_EPARAM;
+    }
+    int dw = s->kind == MPQ_LAYER_DEPTHWISE;
+    unsigned npos = s->kh * s->kw, k = mpq_conv_depth(s), f = k / npos;
+    unsigned gs = o->group ? o->group : 1;
+    wview v = {.n = s->out_c, .k = k, .cstride = dw ? 1 : k, .jstride = dw ? s->out_c : 1};
+    glist g;
+    if ((st = check_opts(o, v.n, k, axis != MPQ_DECOMP_UNSTRUCTURED, err, errlen)) ||
+        (st = glist_init(&g, (size_t)v.n * k, err, errlen)))
+        return st;
+    unsigned per = s->out_c / (s->groups ? s->groups : 1);
+    if (axis == MPQ_DECOMP_UNSTRUCTURED) {
+        for (unsigned c = 0; c < v.n; c++)
+            for (unsigned j = 0; j < k; j++)
+                push_index(&g, at(&v, c, j), j == 0);
+    } else if (axis == MPQ_DECOMP_WINDOW) {
+        /* conv2d: weight (o, p, c) at j = p*f + c; depthwise: f = 1. */
+        for (unsigned c = 0; c < v.n; c++)
+            for (unsigned ci = 0; ci < f; ci++)
+                for (unsigned p = 0; p < npos; p++)
+                    push_index(&g, at(&v, c, p * f + ci), p % gs == 0);
+    } else if (dw) {
+        for (unsigned p = 0; p < npos; p++)
+            for (unsigned c = 0; c < v.n; c++)
+                push_index(&g, at(&v, c, p), c % gs == 0);
+    } else {
+        for (unsigned c = 0; c < v.n; c++) {
+            unsigned g0 = c / per * f;
+            for (unsigned p = 0; p < npos; p++)
+                for (unsigned ci = 0; ci < f; ci++)
+                    push_index(&g, at(&v, c, p * f + ci), ci == 0 || (g0 + ci) % gs == 0);
         }
     }
-    free(res);
-    free(sel);
-    d->density = (double)d->hp_nnz / ((double)n * k);
-    d->rel_err_tern = norm > 0 ? sqrt(e_tern / norm) : 0.0;
-    d->rel_err = norm > 0 ? sqrt(e_all / norm) : 0.0;
+    return decompose_groups(w, &v, &g, o, d, err, errlen);
+}
+
+int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, const double *bias,
+                 double *y, char *err, size_t errlen)
+{
+    int st = mpq_conv_check_kind(s, 0, err, errlen);
+    if (st)
+        return st;
+    int dw = s->kind == MPQ_LAYER_DEPTHWISE;
+    unsigned k = mpq_conv_depth(s), f = k / (s->kh * s->kw), per = s->out_c / (dw ? s->in_c : s->groups ? s->groups : 1);
+    size_t i = 0;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++)
+                for (unsigned o = 0; o < s->out_c; o++, i++) {
+                    double acc = bias ? bias[o] : 0.0;
+                    unsigned ci0 = dw ? o / per : o / per * f;
+                    for (unsigned ky = 0; ky < s->kh; ky++) {
+                        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                        for (unsigned kx = 0; iy >= 0 && iy < (long)s->in_h && kx < s->kw; kx++) {
+                            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                            if (ix < 0 || ix >= (long)s->in_w)
+                                continue;
+                            const double *xp = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w +
+                                                     (size_t)ix) * s->in_c + ci0;
+                            unsigned p = ky * s->kw + kx;
+                            for (unsigned c = 0; c < f; c++)
+                                acc += xp[c] * (dw ? w[(size_t)p * s->out_c + o]
+                                                   : w[(size_t)o * k + (size_t)p * f + c]);
+                        }
+                    }
+                    y[i] = acc;
+                }
     return MPQ_OK;
 }

@@ -23,6 +23,8 @@ typedef struct gen_stream {
     uint64_t limit; /* beats that may be offered so far (total when offered early) */
     uint64_t total;
     int valid;      /* valid is raised with beat `next` on the bus */
+    unsigned tile;  /* the tile beat `next` belongs to */
+    uint64_t base;  /* the index of that tile's first beat */
 } gen_stream;
 
 struct mpq_gen {
@@ -31,13 +33,13 @@ struct mpq_gen {
     mpq_timing_opts t;
     mpq_cm *cm;
     mpq_rng rng;
-    unsigned lane_w, idx_w, n_slices, n_tiles;
+    unsigned lane_w, idx_w, n_tiles;
+    mpq_hw_tile *tiles; /* [n_tiles]: each tile's plan */
     unsigned cfg_words, wgt_words, act_words;
     int phase;
     uint64_t cycle, phase_cycles, last_progress;
     /* tiles */
     unsigned done_tiles; /* done_o pulses seen */
-    uint64_t tile_acts;  /* activation beats per tile: m * n_slices */
     int did_reset;       /* the mid-layer reset (t.reset_at) has happened */
     mpq_gen_stats stats;
     unsigned out_tile, out_row;
@@ -49,24 +51,39 @@ struct mpq_gen {
     char err[512];
 };
 
-static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
+/* Weight beat ws of tile `tile`: window position ws / n_slices, channel slice ws % n_slices of
+ * the tile's channel range, every lane's ternary codes and sparse entries. A channel outside
+ * a lane's group has weight 0; a channel past the layer's (masked by the hardware: c >= c_len)
+ * gets random weights, so that a missing mask shows. */
+static void build_wgt(mpq_gen *g, unsigned tile, uint64_t ws, uint32_t *d)
 {
     const mpq_hw_layer *l = g->l;
     const mpq_hwcfg *hw = &g->hw;
+    const mpq_hw_tile *tp = &g->tiles[tile];
     memset(d, 0, MPQ_WORDS(mpq_hw_wgt_w(hw)) * sizeof d[0]);
-    unsigned k0 = s * hw->klanes;
-    unsigned live = l->k - k0 < hw->klanes ? l->k - k0 : hw->klanes; /* positions < k_len */
+    unsigned tap = (unsigned)(ws / tp->n_slices), s = (unsigned)(ws % tp->n_slices);
+    unsigned ci0 = (tp->cs0 + s) * hw->klanes, f = mpq_hw_layer_group_size(l);
+    unsigned live = l->s.in_c - ci0 < hw->klanes ? l->s.in_c - ci0 : hw->klanes; /* ci < in_c */
     for (unsigned ln = 0; ln < hw->lanes; ln++) {
         unsigned c = tile * hw->lanes + ln, base = ln * g->lane_w;
         if (c >= l->n)
             continue; /* padding lane: zero weights */
-        const int8_t *t = &l->t[(size_t)c * l->k + k0];
-        const int32_t *hp = &l->hp[(size_t)c * l->k + k0];
+        unsigned g0 = mpq_hw_layer_group_base(l, c);
+        int8_t t[MPQ_KLANES_MAX] = {0};
+        int32_t hp[MPQ_KLANES_MAX] = {0};
+        for (unsigned j = 0; j < live; j++) {
+            unsigned ci = ci0 + j;
+            if (ci >= g0 && ci - g0 < f) {
+                size_t at = mpq_hw_layer_widx(l, c, tap, ci - g0);
+                t[j] = l->t[at];
+                hp[j] = l->hp[at];
+            }
+        }
         for (unsigned j = 0; j < hw->klanes; j++) {
             int v;
             if (j < live)
                 v = t[j];
-            else /* beyond k_len: random weights, the hardware masks the activation */
+            else /* beyond c_len: random weights, the hardware masks the activation */
                 v = (int)mpq_rng_below(&g->rng, 3) - 1;
             mpq_bits_put(d, base + mpq_wgt_tern_lsb(j), 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
         }
@@ -81,7 +98,7 @@ static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
         }
         for (; e < hw->hp_per_group; e++) {
             /* Unused entries: empty (value 0) at a random position, or, in a slice that runs
-             * past k_len, a non-zero weight at a masked position. */
+             * past c_len, a non-zero weight at a masked position. */
             unsigned eb = base + mpq_wgt_entry_lsb(hw, e);
             unsigned j = mpq_rng_below(&g->rng, hw->klanes);
             uint32_t v = 0;
@@ -97,15 +114,19 @@ static void build_wgt(mpq_gen *g, unsigned tile, unsigned s, uint32_t *d)
     }
 }
 
-/* Activation beat `beat` of a tile (row beat / n_slices, slice beat % n_slices). */
-static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
+/* Activation beat a of tile `tile`: input pixel a / n_slices in raster order (image after
+ * image), channel slice a % n_slices of the tile's range; channels past the layer's random
+ * (the hardware masks them). */
+static void build_act(mpq_gen *g, unsigned tile, uint64_t a, uint32_t *d)
 {
     const mpq_hw_layer *l = g->l;
     const mpq_hwcfg *hw = &g->hw;
-    unsigned row = beat / g->n_slices, s = beat % g->n_slices;
-    unsigned k0 = s * hw->klanes;
-    const int32_t *x = &l->x[(size_t)row * l->k + k0];
-    if (hw->act_bits == 8u && k0 + hw->klanes <= l->k) {
+    const mpq_hw_tile *tp = &g->tiles[tile];
+    uint64_t pix = a / tp->n_slices;
+    unsigned ci0 = (tp->cs0 + (unsigned)(a % tp->n_slices)) * hw->klanes, in_c = l->s.in_c;
+    const int32_t *px = &l->x[pix * in_c]; /* the pixel's channels */
+    if (hw->act_bits == 8u && ci0 + hw->klanes <= in_c) {
+        const int32_t *x = px + ci0;
         /* A full slice of bytes (the common case, once per activation beat): four elements
          * per word, no random fill. KLanes is a power of two >= 2, so words are whole or
          * the single half word of KLanes = 2. */
@@ -122,8 +143,8 @@ static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
     uint64_t win = 0, mask = (1ull << hw->act_bits) - 1u;
     unsigned nbits = 0, w = 0;
     for (unsigned j = 0; j < hw->klanes; j++) {
-        uint32_t v = k0 + j < l->k ? (uint32_t)x[j]
-                                   : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
+        uint32_t v = ci0 + j < in_c ? (uint32_t)px[ci0 + j]
+                                    : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
         win |= ((uint64_t)v & mask) << nbits;
         nbits += hw->act_bits;
         if (nbits >= 32) {
@@ -134,6 +155,27 @@ static void build_act(mpq_gen *g, unsigned beat, uint32_t *d)
     }
     if (nbits)
         d[w] = (uint32_t)win;
+}
+
+/* The tile of a stream's next beat, and that beat's index within it (the streams advance one
+ * beat at a time, so the tile only ever moves forward). `per` gives a tile's beat count. */
+static uint64_t stream_at(const mpq_gen *g, gen_stream *st, uint64_t (*per)(const mpq_hw_tile *))
+{
+    while (st->tile + 1 < g->n_tiles && st->next >= st->base + per(&g->tiles[st->tile])) {
+        st->base += per(&g->tiles[st->tile]);
+        st->tile++;
+    }
+    return st->next - st->base;
+}
+static uint64_t wgt_per(const mpq_hw_tile *t) { return t->wgt_beats; }
+static uint64_t act_per(const mpq_hw_tile *t) { return t->act_beats; }
+/* The beats of tiles 0..t of a stream (late offering opens a tile at its cfg handshake). */
+static uint64_t beats_through(const mpq_gen *g, unsigned t, uint64_t (*per)(const mpq_hw_tile *))
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i <= t && i < g->n_tiles; i++)
+        n += per(&g->tiles[i]);
+    return n;
 }
 
 /* Raise valid on a stream with a beat it may offer, with probability p_valid. */
@@ -150,12 +192,14 @@ static int want_raise(mpq_gen *g, const gen_stream *s)
 static void gen_streams_init(mpq_gen *g)
 {
     g->cfg.total = g->n_tiles;
-    g->wgt.total = (uint64_t)g->n_tiles * g->n_slices;
-    g->act.total = (uint64_t)g->n_tiles * g->tile_acts;
+    g->wgt.total = beats_through(g, g->n_tiles - 1, wgt_per);
+    g->act.total = beats_through(g, g->n_tiles - 1, act_per);
     gen_stream *st[3] = {&g->cfg, &g->wgt, &g->act};
     for (int i = 0; i < 3; i++) {
         st[i]->next = 0;
         st[i]->valid = 0;
+        st[i]->tile = 0;
+        st[i]->base = 0;
         st[i]->limit = g->t.offer_early ? st[i]->total : 0;
     }
     if (!g->t.offer_early)
@@ -198,8 +242,15 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
     g->wgt_words = MPQ_WORDS(mpq_hw_wgt_w(hw));
     g->act_words = MPQ_WORDS(mpq_hw_act_w(hw));
     g->idx_w = mpq_hw_idx_w(hw);
-    g->n_slices = (l->k + hw->klanes - 1u) / hw->klanes;
-    g->n_tiles = (l->n + hw->lanes - 1u) / hw->lanes;
+    g->n_tiles = mpq_hw_layer_tiles(hw, l);
+    g->tiles = calloc(g->n_tiles, sizeof *g->tiles);
+    if (!g->tiles) {
+        snprintf(err, errlen, "out of memory");
+        mpq_gen_free(g);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned i = 0; i < g->n_tiles; i++)
+        mpq_hw_layer_tile(hw, l, i, &g->tiles[i]);
     mpq_rng_seed(&g->rng, t->seed);
     g->y_fn = malloc((size_t)l->m * l->n * sizeof *g->y_fn);
     g->ovf_fn = malloc(l->n);
@@ -218,7 +269,6 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
         mpq_gen_free(g);
         return rc;
     }
-    g->tile_acts = (uint64_t)l->m * g->n_slices;
     g->phase = PH_RESET;
     gen_streams_init(g);
     *out = g;
@@ -230,6 +280,7 @@ void mpq_gen_free(mpq_gen *g)
     if (!g)
         return;
     mpq_cm_free(g->cm);
+    free(g->tiles);
     free(g->y_fn);
     free(g->ovf_fn);
     free(g);
@@ -307,12 +358,13 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
             g->cfg.valid = 1;
         }
         if (want_raise(g, &g->wgt)) {
-            build_wgt(g, (unsigned)(g->wgt.next / g->n_slices), (unsigned)(g->wgt.next % g->n_slices),
-                      cur->wgt_data);
+            uint64_t ws = stream_at(g, &g->wgt, wgt_per);
+            build_wgt(g, g->wgt.tile, ws, cur->wgt_data);
             g->wgt.valid = 1;
         }
         if (want_raise(g, &g->act)) {
-            build_act(g, (unsigned)(g->act.next % g->tile_acts), cur->act_data);
+            uint64_t a = stream_at(g, &g->act, act_per);
+            build_act(g, g->act.tile, a, cur->act_data);
             g->act.valid = 1;
         }
     }
@@ -345,8 +397,8 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
             g->cfg.valid = 0;
             g->cfg.next++;
             if (!g->t.offer_early) { /* the tile's weights and activations may now be offered */
-                g->wgt.limit = g->cfg.next * g->n_slices;
-                g->act.limit = g->cfg.next * g->tile_acts;
+                g->wgt.limit = beats_through(g, (unsigned)g->cfg.next - 1, wgt_per);
+                g->act.limit = beats_through(g, (unsigned)g->cfg.next - 1, act_per);
             }
             progress = 1;
         }
@@ -453,6 +505,12 @@ void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b)
     x->tiles += y->tiles;
     x->steps += y->steps;
     x->rows += y->rows;
+    x->pad_steps += y->pad_steps;
+    x->wgt_beats += y->wgt_beats;
+    x->act_beats += y->act_beats;
+    x->cycles += y->cycles;
+    x->data_waits += y->data_waits;
+    x->ring_full += y->ring_full;
     x->acc_max += y->acc_max;
     x->acc_min += y->acc_min;
     x->ovf_wrap += y->ovf_wrap;
@@ -478,7 +536,9 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              "tiles %llu, rows %llu, steps %llu; accumulator exactly at max %llu, at min %llu, "
              "overflowed (wrap %llu, sat %llu); rounding ties: srdhm %llu, rdbpot %llu; clamped "
              "low %llu, high %llu; back-pressure: last slice held %llu, output waited %llu; "
-             "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u",
+             "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u; "
+             "window: padding steps %llu, waits for a slice %llu, activation ring full %llu; "
+             "ports: weight beats %llu, activation beats %llu (host im2col: %llu)",
              (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
              (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
              (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
@@ -486,6 +546,35 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              (unsigned long long)c->clamp_lo, (unsigned long long)c->clamp_hi,
              (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
              (unsigned long long)s->waits, (unsigned long long)s->mid_resets, c->max_row,
-             c->max_slice, c->max_tile);
+             c->max_slice, c->max_tile, (unsigned long long)c->pad_steps,
+             (unsigned long long)c->data_waits, (unsigned long long)c->ring_full,
+             (unsigned long long)c->wgt_beats, (unsigned long long)c->act_beats,
+             (unsigned long long)c->steps);
     return buf;
+}
+
+void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
+                          mpq_gen_estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    double pv = t->p_valid > 0.0 ? t->p_valid : 1.0, pr = t->p_ready > 0.0 ? t->p_ready : 1.0;
+    double cycles = 0.0;
+    uint64_t pixels = (uint64_t)l->s.batches * l->s.out_h * l->s.out_w;
+    unsigned tiles = hw->lanes && hw->klanes && l->n ? mpq_hw_layer_tiles(hw, l) : 0;
+    for (unsigned tn = 0; tn < tiles; tn++) {
+        mpq_hw_tile tp;
+        mpq_hw_layer_tile(hw, l, tn, &tp);
+        uint64_t steps = pixels * l->s.kh * l->s.kw * tp.n_slices;
+        e->cfg_beats++;
+        e->wgt_beats += tp.wgt_beats;
+        e->act_beats += tp.act_beats;
+        e->out_rows += pixels;
+        /* The activation stream runs from the first LOAD cycle on, beside the weights; the
+         * steps and the output pixels follow the weights. */
+        double load = (double)tp.wgt_beats / pv, act = (double)tp.act_beats / pv;
+        double run = (double)steps, out = (double)pixels / pr;
+        run = load + (run > out ? run : out);
+        cycles += 1.0 / pv + (run > act ? run : act) + 4.0;
+    }
+    e->cycles = (uint64_t)t->reset_cycles + t->tail_cycles + (uint64_t)(cycles + 0.5);
 }

@@ -4,6 +4,7 @@
  * checks, expected outputs from the functional model (mpq_fc), deterministic random layers.
  */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,36 @@
 #include "mpq.h"
 #include "mpq_hwlayer.h"
 #include "mpq_rng.h"
+
+/* The 1x1 view of a fully-connected layer: one image of m rows, 1 column, k channels. */
+static void fc_shape(unsigned m, unsigned k, unsigned n, mpq_conv_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = MPQ_LAYER_FC;
+    s->batches = 1;
+    s->in_h = s->out_h = m;
+    s->in_w = s->out_w = 1;
+    s->in_c = k;
+    s->out_c = n;
+    s->kh = s->kw = s->sy = s->sx = s->dy = s->dx = s->groups = 1;
+}
+
+static int alloc_arrays(mpq_hw_layer *l, size_t nx, size_t nw)
+{
+    unsigned n = l->n;
+    l->x = calloc(nx, sizeof *l->x);
+    l->t = calloc(nw, sizeof *l->t);
+    l->hp = calloc(nw, sizeof *l->hp);
+    l->alpha = calloc(n, sizeof *l->alpha);
+    l->bias = calloc(n, sizeof *l->bias);
+    l->mult = calloc(n, sizeof *l->mult);
+    l->shift = calloc(n, sizeof *l->shift);
+    if (!l->x || !l->t || !l->hp || !l->alpha || !l->bias || !l->mult || !l->shift) {
+        mpq_hw_layer_free(l);
+        return MPQ_ENOMEM;
+    }
+    return 0;
+}
 
 int mpq_hw_layer_alloc(mpq_hw_layer *l, unsigned m, unsigned k, unsigned n)
 {
@@ -20,17 +51,59 @@ int mpq_hw_layer_alloc(mpq_hw_layer *l, unsigned m, unsigned k, unsigned n)
     l->m = m;
     l->k = k;
     l->n = n;
-    l->x = calloc((size_t)m * k, sizeof *l->x);
-    l->t = calloc((size_t)n * k, sizeof *l->t);
-    l->hp = calloc((size_t)n * k, sizeof *l->hp);
-    l->alpha = calloc(n, sizeof *l->alpha);
-    l->bias = calloc(n, sizeof *l->bias);
-    l->mult = calloc(n, sizeof *l->mult);
-    l->shift = calloc(n, sizeof *l->shift);
-    if (!l->x || !l->t || !l->hp || !l->alpha || !l->bias || !l->mult || !l->shift) {
-        mpq_hw_layer_free(l);
-        return MPQ_ENOMEM;
+    fc_shape(m, k, n, &l->s);
+    return alloc_arrays(l, (size_t)m * k, (size_t)n * k);
+}
+
+int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err, size_t errlen)
+{
+    memset(l, 0, sizeof *l);
+    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) {
+        snprintf(err, errlen, "a %s layer does not run on the accelerator (conv2d, depthwise, fc)",
+                 mpq_layer_name(s->kind));
+        return MPQ_EPARAM;
     }
+    if (mpq_conv_check(s, err, errlen) != 0)
+        return MPQ_EPARAM;
+    l->s = *s;
+    if (l->s.groups == 0)
+        l->s.groups = 1;
+    l->m = s->batches * s->out_h * s->out_w;
+    l->k = mpq_conv_depth(&l->s);
+    l->n = s->out_c;
+    int rc = alloc_arrays(l, mpq_conv_in_count(&l->s), mpq_conv_w_count(&l->s));
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory for a %ux%ux%u input", s->in_h, s->in_w, s->in_c);
+    return rc;
+}
+
+int mpq_hw_layer_shape(const mpq_layer_opts *o, mpq_hw_layer *l, char *err, size_t errlen)
+{
+    memset(l, 0, sizeof *l);
+    if (o->shape.kind == MPQ_LAYER_CONV2D || o->shape.kind == MPQ_LAYER_DEPTHWISE) {
+        if (mpq_conv_check(&o->shape, err, errlen) != 0)
+            return MPQ_EPARAM;
+        l->s = o->shape;
+        if (l->s.groups == 0)
+            l->s.groups = 1;
+        l->m = l->s.batches * l->s.out_h * l->s.out_w;
+        l->k = mpq_conv_depth(&l->s);
+        l->n = l->s.out_c;
+        return 0;
+    }
+    if (o->shape.kind != MPQ_LAYER_FC) {
+        snprintf(err, errlen, "a %s layer does not run on the accelerator (conv2d, depthwise, fc)",
+                 mpq_layer_name(o->shape.kind));
+        return MPQ_EPARAM;
+    }
+    if (o->m == 0 || o->k == 0 || o->n == 0) {
+        snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
+        return MPQ_EPARAM;
+    }
+    l->m = o->m;
+    l->k = o->k;
+    l->n = o->n;
+    fc_shape(o->m, o->k, o->n, &l->s);
     return 0;
 }
 
@@ -46,10 +119,67 @@ void mpq_hw_layer_free(mpq_hw_layer *l)
     memset(l, 0, sizeof *l);
 }
 
+unsigned mpq_hw_layer_group_size(const mpq_hw_layer *l)
+{
+    switch (l->s.kind) {
+    case MPQ_LAYER_CONV2D:
+        return l->s.in_c / l->s.groups;
+    case MPQ_LAYER_DEPTHWISE:
+        return 1;
+    case MPQ_LAYER_FC:
+    case MPQ_LAYER_AVGPOOL:
+    case MPQ_LAYER_MAXPOOL:
+    case MPQ_LAYER_COUNT:
+        break;
+    }
+    return l->k;
+}
+
+unsigned mpq_hw_layer_group_base(const mpq_hw_layer *l, unsigned o)
+{
+    if (l->s.kind == MPQ_LAYER_CONV2D)
+        return o / (l->s.out_c / l->s.groups) * (l->s.in_c / l->s.groups);
+    if (l->s.kind == MPQ_LAYER_DEPTHWISE)
+        return o / (l->s.out_c / l->s.in_c);
+    return 0;
+}
+
+size_t mpq_hw_layer_widx(const mpq_hw_layer *l, unsigned o, unsigned tap, unsigned c)
+{
+    if (l->s.kind == MPQ_LAYER_DEPTHWISE)
+        return (size_t)tap * l->s.out_c + o;
+    unsigned f = mpq_hw_layer_group_size(l);
+    return ((size_t)o * l->s.kh * l->s.kw + tap) * f + c;
+}
+
 static int in_signed(int64_t v, unsigned bits)
 {
     int64_t lim = (int64_t)1 << (bits - 1);
     return v >= -lim && v < lim;
+}
+
+unsigned mpq_hw_layer_tiles(const mpq_hwcfg *hw, const mpq_hw_layer *l)
+{
+    return (l->n + hw->lanes - 1) / hw->lanes;
+}
+
+void mpq_hw_layer_tile(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned t, mpq_hw_tile *tile)
+{
+    /* The input channels the tile's output channels read: the union of their groups. */
+    unsigned lo = UINT32_MAX, hi = 0, f = mpq_hw_layer_group_size(l);
+    for (unsigned o = t * hw->lanes; o < (t + 1) * hw->lanes && o < l->n; o++) {
+        unsigned g0 = mpq_hw_layer_group_base(l, o);
+        if (g0 < lo)
+            lo = g0;
+        if (g0 + f > hi)
+            hi = g0 + f;
+    }
+    tile->cs0 = lo / hw->klanes;
+    tile->n_slices = (hi + hw->klanes - 1) / hw->klanes - tile->cs0;
+    unsigned avail = l->s.in_c - tile->cs0 * hw->klanes;
+    tile->c_len = avail < tile->n_slices * hw->klanes ? avail : tile->n_slices * hw->klanes;
+    tile->wgt_beats = (uint64_t)l->s.kh * l->s.kw * tile->n_slices;
+    tile->act_beats = (uint64_t)l->s.batches * l->s.in_h * l->s.in_w * tile->n_slices;
 }
 
 /* The configuration beat of tile `tile`, each value checked to fit its field first. */
@@ -57,13 +187,20 @@ static int tile_cfg_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned ti
                          char *err, size_t errlen)
 {
     memset(beat, 0, MPQ_WORDS(mpq_hw_cfg_w(hw)) * sizeof beat[0]);
+    mpq_hw_tile tp;
+    mpq_hw_layer_tile(hw, l, tile, &tp);
+    const mpq_conv_shape *s = &l->s;
     const struct {
         mpq_cfg_field f;
         int64_t v;
     } tilev[] = {
-        {MPQ_CFG_K_LEN, l->k}, {MPQ_CFG_M_ROWS, l->m}, {MPQ_CFG_ACC_SAT, l->acc_sat != 0},
-        {MPQ_CFG_IN_OFFSET, l->in_offset}, {MPQ_CFG_OUT_OFFSET, l->out_offset},
-        {MPQ_CFG_ACT_MIN, l->act_min}, {MPQ_CFG_ACT_MAX, l->act_max},
+        {MPQ_CFG_C_LEN, tp.c_len}, {MPQ_CFG_IN_H, s->in_h}, {MPQ_CFG_IN_W, s->in_w},
+        {MPQ_CFG_BATCHES, s->batches}, {MPQ_CFG_OUT_H, s->out_h}, {MPQ_CFG_OUT_W, s->out_w},
+        {MPQ_CFG_KH, s->kh}, {MPQ_CFG_KW, s->kw}, {MPQ_CFG_SY, s->sy}, {MPQ_CFG_SX, s->sx},
+        {MPQ_CFG_DY, s->dy}, {MPQ_CFG_DX, s->dx}, {MPQ_CFG_PY, s->py}, {MPQ_CFG_PX, s->px},
+        {MPQ_CFG_ACC_SAT, l->acc_sat != 0}, {MPQ_CFG_IN_OFFSET, l->in_offset},
+        {MPQ_CFG_OUT_OFFSET, l->out_offset}, {MPQ_CFG_ACT_MIN, l->act_min},
+        {MPQ_CFG_ACT_MAX, l->act_max},
     };
     for (size_t i = 0; i < sizeof tilev / sizeof tilev[0]; i++) {
         if (!mpq_cfg_fits(tilev[i].f, tilev[i].v)) {
@@ -76,8 +213,8 @@ static int tile_cfg_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned ti
     }
     for (unsigned ln = 0; ln < hw->lanes; ln++) {
         unsigned c = tile * hw->lanes + ln;
-        if (c >= l->n)
-            continue; /* padding lane: zero parameters */
+        if (c >= l->n || !l->bias)
+            continue; /* padding lane, or a shape without arrays: zero parameters */
         const struct {
             mpq_cfg_field f;
             int64_t v;
@@ -106,59 +243,75 @@ void mpq_hw_layer_cfg_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned 
 
 int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, size_t errlen)
 {
-    if (l->m < 1 || l->m > 65535) {
-        snprintf(err, errlen, "m = %u rows is outside 1..65535", l->m);
+    if (l->s.kind == MPQ_LAYER_FC) {
+        if (l->m < 1 || l->m > 65535) {
+            snprintf(err, errlen, "m = %u rows is outside 1..65535", l->m);
+            return MPQ_EPARAM;
+        }
+        if (l->k < 1 || l->k > hw->kmax) {
+            snprintf(err, errlen, "k = %u is outside 1..KMax = %u", l->k, hw->kmax);
+            return MPQ_EPARAM;
+        }
+        if (l->n < 1) {
+            snprintf(err, errlen, "n = 0 output channels");
+            return MPQ_EPARAM;
+        }
+    } else if (mpq_conv_check(&l->s, err, errlen) != 0) {
         return MPQ_EPARAM;
     }
-    if (l->k < 1 || l->k > hw->kmax) {
-        snprintf(err, errlen, "k = %u is outside 1..KMax = %u", l->k, hw->kmax);
-        return MPQ_EPARAM;
-    }
-    if (l->n < 1) {
-        snprintf(err, errlen, "n = 0 output channels");
-        return MPQ_EPARAM;
-    }
-    /* Every per-tile and per-channel value, as the configuration beats carry them. */
+    /* Every per-tile and per-channel value, as the configuration beats carry them; the tile
+     * rules say whether the weights fit the weight buffer and the windows the ring. */
     uint32_t beat[MPQ_PORT_WORDS_MAX];
     char why[256];
     for (unsigned tile = 0; tile * hw->lanes < l->n; tile++) {
         if (tile_cfg_beat(hw, l, tile, beat, err, errlen) != 0)
             return MPQ_EPARAM;
         if (mpq_cfg_check(hw, beat, why, sizeof why) != 0) {
-            snprintf(err, errlen, "tile %u (channels %u..%u): %s", tile, tile * hw->lanes,
-                     (tile + 1) * hw->lanes - 1, why);
+            snprintf(err, errlen, "tile %u (channels %u..%u): %s; this configuration has KMax = %u "
+                     "(%u weight slices) and ActDepth = %u", tile, tile * hw->lanes,
+                     (tile + 1) * hw->lanes - 1, why, hw->kmax, hw->kmax / hw->klanes, hw->act_depth);
             return MPQ_EPARAM;
         }
     }
-    for (size_t i = 0; i < (size_t)l->m * l->k; i++) {
+    size_t nx = l->s.kind == MPQ_LAYER_FC ? (size_t)l->m * l->k : mpq_conv_in_count(&l->s);
+    for (size_t i = 0; i < nx; i++) {
         if (!in_signed(l->x[i], hw->act_bits)) {
-            snprintf(err, errlen, "x[%zu][%zu] = %d is not a signed %u-bit value", i / l->k,
-                     i % l->k, l->x[i], hw->act_bits);
+            snprintf(err, errlen, "x[%zu] = %d is not a signed %u-bit value", i, l->x[i], hw->act_bits);
             return MPQ_EPARAM;
         }
     }
-    for (unsigned c = 0; c < l->n; c++) {
-        for (unsigned g = 0; g < l->k; g += hw->klanes) {
-            unsigned nz = 0;
-            for (unsigned i = g; i < g + hw->klanes && i < l->k; i++) {
-                size_t at = (size_t)c * l->k + i;
+    /* Weights: ternary, HpBits, and per output channel, window position and aligned block of
+     * KLanes input channels at most HpPerGroup sparse entries (the accelerator's groups). */
+    unsigned f = mpq_hw_layer_group_size(l), taps = l->s.kh * l->s.kw;
+    for (unsigned o = 0; o < l->n; o++) {
+        unsigned g0 = mpq_hw_layer_group_base(l, o);
+        for (unsigned tap = 0; tap < taps; tap++) {
+            unsigned nz = 0, block = g0 / hw->klanes;
+            for (unsigned c = 0; c < f; c++) {
+                size_t at = mpq_hw_layer_widx(l, o, tap, c);
+                if ((g0 + c) / hw->klanes != block) {
+                    block = (g0 + c) / hw->klanes;
+                    nz = 0;
+                }
                 if (l->t[at] < -1 || l->t[at] > 1) {
-                    snprintf(err, errlen, "t[%u][%u] = %d is not ternary", c, i, l->t[at]);
+                    snprintf(err, errlen, "t of channel %u, window position %u, input channel %u = %d "
+                             "is not ternary", o, tap, g0 + c, l->t[at]);
                     return MPQ_EPARAM;
                 }
                 if (!in_signed(l->hp[at], hw->hp_bits)) {
-                    snprintf(err, errlen, "hp[%u][%u] = %d is not a signed %u-bit value", c, i,
-                             l->hp[at], hw->hp_bits);
+                    snprintf(err, errlen, "hp of channel %u, window position %u, input channel %u = %d "
+                             "is not a signed %u-bit value", o, tap, g0 + c, l->hp[at], hw->hp_bits);
                     return MPQ_EPARAM;
                 }
                 nz += l->hp[at] != 0;
-            }
-            if (nz > hw->hp_per_group) {
-                snprintf(err, errlen,
-                         "channel %u, group k = %u..%u holds %u sparse weights, more than "
-                         "HpPerGroup = %u",
-                         c, g, g + hw->klanes - 1, nz, hw->hp_per_group);
-                return MPQ_EPARAM;
+                if (nz > hw->hp_per_group) {
+                    snprintf(err, errlen,
+                             "channel %u, window position %u, input channels %u..%u hold more than "
+                             "HpPerGroup = %u sparse weights",
+                             o, tap, block * hw->klanes, block * hw->klanes + hw->klanes - 1,
+                             hw->hp_per_group);
+                    return MPQ_EPARAM;
+                }
             }
         }
     }
@@ -184,10 +337,26 @@ static void fc_of(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_fc_layer *fc)
     fc->group = hw->klanes;
 }
 
-int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y, uint8_t *ovf)
+static void conv_of(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_conv_layer *cv)
 {
-    mpq_fc_layer fc;
-    fc_of(hw, l, &fc);
+    memset(cv, 0, sizeof *cv);
+    cv->shape = l->s;
+    cv->x = l->x;
+    cv->in_offset = l->in_offset;
+    cv->t = l->t;
+    cv->alpha = l->alpha;
+    cv->hp = l->hp;
+    cv->bias = l->bias;
+    cv->acc_bits = hw->acc_bits;
+    cv->acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    cv->order = MPQ_ORDER_GROUPED;
+    cv->group = hw->klanes;
+}
+
+/* y (may be NULL: accumulators only) and the per-output overflow flags of the layer. */
+static int functional(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y, int64_t *acc,
+                      uint8_t *flags)
+{
     mpq_requant rq = {0};
     rq.kind = MPQ_RQ_DOUBLE;
     rq.nparams = l->n;
@@ -196,16 +365,34 @@ int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y
     rq.out_offset = l->out_offset;
     rq.act_min = l->act_min;
     rq.act_max = l->act_max;
+    char err[256];
+    if (l->s.kind == MPQ_LAYER_FC) {
+        mpq_fc_layer fc;
+        fc_of(hw, l, &fc);
+        mpq_fc_ovf ov = {0};
+        ov.flags = flags;
+        if (!y)
+            return mpq_fc_acc(&fc, acc, flags ? &ov : NULL, err, sizeof err);
+        return mpq_fc(&fc, &rq, y, acc, flags ? &ov : NULL, err, sizeof err);
+    }
+    mpq_conv_layer cv;
+    conv_of(hw, l, &cv);
+    mpq_conv_ovf ov = {0};
+    ov.flags = flags;
+    if (!y)
+        return mpq_conv_acc(&cv, acc, flags ? &ov : NULL, err, sizeof err);
+    return mpq_conv(&cv, &rq, y, acc, flags ? &ov : NULL, err, sizeof err);
+}
+
+int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y, uint8_t *ovf)
+{
     uint8_t *flags = NULL;
-    mpq_fc_ovf ov = {0};
     if (ovf) {
         flags = calloc((size_t)l->m * l->n, 1);
         if (!flags)
             return MPQ_ENOMEM;
-        ov.flags = flags;
     }
-    char err[256];
-    int rc = mpq_fc(&fc, &rq, y, NULL, ovf ? &ov : NULL, err, sizeof err);
+    int rc = functional(hw, l, y, NULL, flags);
     if (rc == 0 && ovf) {
         memset(ovf, 0, l->n);
         for (size_t i = 0; i < (size_t)l->m * l->n; i++)
@@ -214,6 +401,11 @@ int mpq_hw_layer_expected(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y
     }
     free(flags);
     return rc;
+}
+
+int mpq_hw_layer_acc(const mpq_hwcfg *hw, const mpq_hw_layer *l, int64_t *acc)
+{
+    return functional(hw, l, NULL, acc, NULL);
 }
 
 static const char *const profile_names[MPQ_PROF_COUNT] = {
@@ -268,21 +460,41 @@ static void pick_positions(mpq_rng *r, unsigned len, unsigned count, unsigned *p
             pos[n++] = p;
 }
 
-/* Accumulators of every row and channel (the grouped order of the hardware). */
-static int layer_acc(const mpq_hwcfg *hw, const mpq_hw_layer *l, int64_t *acc)
-{
-    mpq_fc_layer fc;
-    fc_of(hw, l, &fc);
-    char err[128];
-    return mpq_fc_acc(&fc, acc, NULL, err, sizeof err);
-}
-
 /* acc-edge profile: for each channel, a random row and group, and a bias such that the
  * partial sum after that group is exactly AccMax, AccMin, AccMax + 1 or AccMin - 1 (when the
  * bias this needs fits the accumulator). An off-by-one saturation bound or overflow test in
  * the hardware then changes an output or an overflow flag. */
+/* acc-edge profile of a convolution: the bias of each channel makes one output pixel's whole
+ * sum land on the four targets in turn (exactly, unless a saturating step on the way clamps). */
+static int land_on_bounds_conv(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r)
+{
+    int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1, amin = -amax - 1;
+    int64_t *acc = malloc((size_t)l->m * l->n * sizeof *acc);
+    if (!acc)
+        return MPQ_ENOMEM;
+    for (unsigned c = 0; c < l->n; c++)
+        l->bias[c] = 0;
+    int rc = mpq_hw_layer_acc(hw, l, acc);
+    static const int64_t one_past[4] = {0, 0, 1, 1};
+    for (unsigned c = 0; rc == 0 && c < l->n; c++) {
+        unsigned which = c % 4u, row0 = mpq_rng_below(r, l->m);
+        int64_t target = which % 2u == 0 ? amax + one_past[which] : amin - one_past[which];
+        for (unsigned tries = 0; tries < l->m; tries++) {
+            int64_t b = target - acc[(size_t)((row0 + tries) % l->m) * l->n + c];
+            if (b >= amin && b <= amax && b >= INT32_MIN && b <= INT32_MAX) {
+                l->bias[c] = (int32_t)b;
+                break;
+            }
+        }
+    }
+    free(acc);
+    return rc;
+}
+
 static int land_on_bounds(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r)
 {
+    if (l->s.kind != MPQ_LAYER_FC)
+        return land_on_bounds_conv(hw, l, r);
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1, amin = -amax - 1;
     unsigned groups = (l->k + hw->klanes - 1) / hw->klanes;
     int got[2] = {0, 0}; /* AccMax, AccMin landed exactly */
@@ -349,7 +561,7 @@ static int plant_ties(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r)
     for (unsigned c = 0; c < 2 && c < l->n; c++) {
         int32_t saved = l->bias[c];
         l->bias[c] = 0;
-        if (layer_acc(hw, l, acc) != 0) {
+        if (mpq_hw_layer_acc(hw, l, acc) != 0) {
             free(acc);
             return MPQ_ENOMEM;
         }
@@ -379,7 +591,7 @@ static int scale_to_outputs(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, co
     int64_t *acc = malloc((size_t)l->m * l->n * sizeof *acc);
     if (!acc)
         return MPQ_ENOMEM;
-    int rc = layer_acc(hw, l, acc);
+    int rc = mpq_hw_layer_acc(hw, l, acc);
     double omax = (double)((1 << (hw->out_bits - 1)) - 1);
     for (unsigned c = 0; rc == 0 && c < l->n; c++) {
         if (keep && keep[c])
@@ -420,19 +632,30 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
         snprintf(err, errlen, "unknown profile %d", (int)o->profile);
         return MPQ_EPARAM;
     }
-    int rc = mpq_hw_layer_alloc(l, o->m, o->k, o->n);
-    if (rc == MPQ_EPARAM) {
-        snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
-        return rc;
-    }
-    if (rc != 0) {
-        snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", o->m, o->k, o->n);
-        return rc;
+    int conv = o->shape.kind == MPQ_LAYER_CONV2D || o->shape.kind == MPQ_LAYER_DEPTHWISE;
+    int rc;
+    if (conv) {
+        rc = mpq_hw_layer_alloc_conv(l, &o->shape, err, errlen);
+        if (rc != 0)
+            return rc;
+    } else {
+        rc = mpq_hw_layer_alloc(l, o->m, o->k, o->n);
+        if (rc == MPQ_EPARAM) {
+            snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
+            return rc;
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", o->m, o->k, o->n);
+            return rc;
+        }
     }
     mpq_rng r;
     mpq_rng_seed(&r, o->seed);
     mpq_profile prof = o->profile;
-    unsigned m = o->m, k = o->k, n = o->n;
+    unsigned m = l->m, k = l->k, n = l->n;
+    /* Activations: `rows` of `row_len` (FC: the m rows of k; a convolution: its pixels). */
+    size_t row_len = conv ? l->s.in_c : k, nx = conv ? mpq_conv_in_count(&l->s) : (size_t)m * k;
+    size_t rows = nx / row_len;
     l->acc_sat = o->acc_sat;
     int32_t xmax = (1 << (hw->act_bits - 1)) - 1, xmin = -xmax - 1;
     int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
@@ -440,28 +663,30 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
     /* Activations and input offset. */
     if (prof == MPQ_PROF_EXTREME) {
         /* Each row at one end: x and in_offset both most negative (|xr| = 3*2^(ActBits-1),
-         * the largest), or both most positive; K beyond the first rows random. */
+         * the largest), or both most positive. */
         l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? -(xmax + 1) * 2 : (xmax + 1) * 2 - 1;
-        for (unsigned row = 0; row < m; row++) {
+        for (size_t row = 0; row < rows; row++) {
             int neg = l->in_offset < 0 ? !mpq_rng_bernoulli(&r, 0.1) : mpq_rng_bernoulli(&r, 0.1);
-            for (unsigned i = 0; i < k; i++)
-                l->x[(size_t)row * k + i] = neg ? xmin : xmax;
+            for (size_t i = 0; i < row_len; i++)
+                l->x[row * row_len + i] = neg ? xmin : xmax;
         }
     } else if (prof == MPQ_PROF_OVERFLOW) {
         l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? xmax + 1 : -(xmax + 1);
-        for (size_t i = 0; i < (size_t)m * k; i++)
+        for (size_t i = 0; i < nx; i++)
             l->x[i] = l->in_offset > 0 ? xmax - (int32_t)mpq_rng_below(&r, 4)
                                        : xmin + (int32_t)mpq_rng_below(&r, 4);
     } else {
         int32_t lim = 1 << hw->act_bits;
         l->in_offset = mpq_rng_bernoulli(&r, 0.25) ? (int32_t)mpq_rng_range(&r, -lim, lim - 1)
                                                    : (int32_t)mpq_rng_range(&r, xmin, xmax);
-        for (size_t i = 0; i < (size_t)m * k; i++)
+        for (size_t i = 0; i < nx; i++)
             l->x[i] = rnd_signed(&r, hw->act_bits);
     }
 
-    /* Weights: ternary, then the sparse high-precision entries per aligned group. */
+    /* Weights: ternary, then the sparse high-precision entries of each aligned group (per
+     * window position, the runs of a channel's inputs within one block of KLanes channels). */
     unsigned hp_n = prof == MPQ_PROF_MAX_SPARSE || prof == MPQ_PROF_EXTREME ? hw->hp_per_group : o->hp_n;
+    unsigned f = mpq_hw_layer_group_size(l), taps = l->s.kh * l->s.kw;
     for (unsigned c = 0; c < n; c++) {
         int sign = mpq_rng_bernoulli(&r, 0.5) ? 1 : -1;
         for (unsigned i = 0; i < k; i++) {
@@ -474,20 +699,25 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
                 t = (int8_t)(mpq_rng_bernoulli(&r, 0.9) ? sign : 0);
             else
                 t = (int8_t)((int)mpq_rng_below(&r, 3) - 1);
-            l->t[(size_t)c * k + i] = t;
+            l->t[mpq_hw_layer_widx(l, c, i / f, i % f)] = t;
         }
-        for (unsigned g = 0; g < k; g += hw->klanes) {
-            unsigned len = k - g < hw->klanes ? k - g : hw->klanes;
-            unsigned cnt = hp_n < len ? hp_n : len;
-            unsigned pos[MPQ_KLANES_MAX];
-            pick_positions(&r, len, cnt, pos);
-            for (unsigned e = 0; e < cnt; e++) {
-                int32_t v = rnd_nonzero(&r, hw->hp_bits);
-                if (prof == MPQ_PROF_OVERFLOW)
-                    v = sign * ((1 << (hw->hp_bits - 1)) - 1);
-                else if (prof == MPQ_PROF_EXTREME) /* the most negative value: |xr*hp| largest */
-                    v = -(1 << (hw->hp_bits - 1));
-                l->hp[(size_t)c * k + g + pos[e]] = v;
+        unsigned g0 = mpq_hw_layer_group_base(l, c);
+        for (unsigned tap = 0; tap < taps; tap++) {
+            for (unsigned c0 = 0; c0 < f;) {
+                unsigned room = hw->klanes - (g0 + c0) % hw->klanes;
+                unsigned len = f - c0 < room ? f - c0 : room;
+                unsigned cnt = hp_n < len ? hp_n : len;
+                unsigned pos[MPQ_KLANES_MAX];
+                pick_positions(&r, len, cnt, pos);
+                for (unsigned e = 0; e < cnt; e++) {
+                    int32_t v = rnd_nonzero(&r, hw->hp_bits);
+                    if (prof == MPQ_PROF_OVERFLOW)
+                        v = sign * ((1 << (hw->hp_bits - 1)) - 1);
+                    else if (prof == MPQ_PROF_EXTREME) /* the most negative value: |xr*hp| largest */
+                        v = -(1 << (hw->hp_bits - 1));
+                    l->hp[mpq_hw_layer_widx(l, c, tap, c0 + pos[e])] = v;
+                }
+                c0 += len;
             }
         }
     }
@@ -616,6 +846,252 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
     if (mpq_hw_layer_check(hw, l, err, errlen) != 0) {
         mpq_hw_layer_free(l);
         return MPQ_EPARAM; /* a generator bug: the message says what */
+    }
+    return 0;
+}
+
+/* ---- random convolution shapes ---------------------------------------------------------------- */
+uint64_t mpq_hw_layer_steps(const mpq_hwcfg *hw, const mpq_hw_layer *l)
+{
+    uint64_t steps = 0;
+    for (unsigned t = 0; t < mpq_hw_layer_tiles(hw, l); t++) {
+        mpq_hw_tile tp;
+        mpq_hw_layer_tile(hw, l, t, &tp);
+        steps += (uint64_t)l->m * tp.wgt_beats;
+    }
+    return steps;
+}
+
+int mpq_hw_conv_fits(const mpq_hwcfg *hw, const mpq_conv_shape *s, char *err, size_t errlen)
+{
+    /* A layer of that shape without arrays: its tiles' configuration beats tell. */
+    mpq_hw_layer l;
+    memset(&l, 0, sizeof l);
+    l.s = *s;
+    if (l.s.groups == 0)
+        l.s.groups = 1;
+    l.m = s->batches * s->out_h * s->out_w;
+    l.n = s->out_c;
+    l.k = 1;
+    l.act_min = l.act_max = 0;
+    uint32_t beat[MPQ_PORT_WORDS_MAX];
+    char why[256];
+    for (unsigned t = 0; t < mpq_hw_layer_tiles(hw, &l); t++) {
+        if (tile_cfg_beat(hw, &l, t, beat, why, sizeof why) != 0 ||
+            mpq_cfg_check(hw, beat, why, sizeof why) != 0) {
+            snprintf(err, errlen, "tile %u: %s", t, why);
+            return MPQ_EPARAM;
+        }
+    }
+    return 0;
+}
+
+/* A random output size of one axis that mpq_conv_check accepts, or 0 when there is none. */
+static unsigned random_out(mpq_rng *r, unsigned in, unsigned k, unsigned st, unsigned pad, unsigned dil)
+{
+    int64_t e = (int64_t)(k - 1) * dil + 1, p = pad, sv = st;
+    int64_t qmax = p + 1 < e - 1 ? p + 1 : e - 1;
+    /* out - 1 = (in + p + q - e) / s exactly for a far padding q in (-s, qmax]. */
+    int64_t lo = -1, hi = -1;
+    for (int64_t out = 1; out <= (int64_t)in + 2 * e; out++) {
+        int64_t q = (out - 1) * sv + e - in - p;
+        if (q > -sv && q <= qmax) {
+            if (lo < 0)
+                lo = out;
+            hi = out;
+        }
+    }
+    if (lo < 0)
+        return 0;
+    return (unsigned)mpq_rng_range(r, lo, hi);
+}
+
+void mpq_hw_conv_shape_random(const mpq_hwcfg *hw, uint64_t seed, uint64_t max_steps,
+                              mpq_conv_shape *s)
+{
+    mpq_rng r;
+    mpq_rng_seed(&r, seed ^ 0x636f6e76u);
+    for (;;) {
+        memset(s, 0, sizeof *s);
+        s->kind = mpq_rng_below(&r, 4) == 0 ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D;
+        s->batches = mpq_rng_below(&r, 5) == 0 ? 2 + mpq_rng_below(&r, 2) : 1;
+        s->in_h = 1 + mpq_rng_below(&r, 12);
+        s->in_w = 1 + mpq_rng_below(&r, 12);
+        static const unsigned ks[] = {1, 1, 2, 3, 3, 3, 5};
+        s->kh = ks[mpq_rng_below(&r, 7)];
+        s->kw = mpq_rng_below(&r, 3) == 0 ? ks[mpq_rng_below(&r, 7)] : s->kh;
+        if (mpq_rng_below(&r, 10) == 0) { /* the kernel as large as the input */
+            s->kh = s->in_h;
+            s->kw = s->in_w;
+        }
+        s->sy = mpq_rng_below(&r, 3) == 0 ? 2 + mpq_rng_below(&r, 2) : 1;
+        s->sx = mpq_rng_below(&r, 3) == 0 ? 2 + mpq_rng_below(&r, 2) : s->sy;
+        s->dy = mpq_rng_below(&r, 5) == 0 ? 2 : 1;
+        s->dx = mpq_rng_below(&r, 5) == 0 ? 2 + mpq_rng_below(&r, 2) : s->dy;
+        unsigned ey = (s->kh - 1) * s->dy + 1, ex = (s->kw - 1) * s->dx + 1;
+        s->py = mpq_rng_below(&r, 3) == 0 ? mpq_rng_below(&r, ey) : (ey - 1) / 2;
+        s->px = mpq_rng_below(&r, 3) == 0 ? mpq_rng_below(&r, ex) : (ex - 1) / 2;
+        s->in_c = 1 + mpq_rng_below(&r, 3 * hw->klanes + 5);
+        if (s->kind == MPQ_LAYER_DEPTHWISE) {
+            s->groups = 1;
+            s->out_c = s->in_c * (1 + mpq_rng_below(&r, 3));
+        } else {
+            unsigned g = 1;
+            if (mpq_rng_below(&r, 4) == 0) { /* grouped: a divisor of in_c */
+                g = 1 + mpq_rng_below(&r, s->in_c);
+                while (s->in_c % g)
+                    g--;
+            }
+            s->groups = g;
+            unsigned per = 1 + mpq_rng_below(&r, (2 * hw->lanes + 3 + g - 1) / g);
+            s->out_c = g * per;
+        }
+        if (mpq_rng_below(&r, 6) == 0) {
+            /* Rows as wide as the activation ring allows: the writer runs ActDepth slices
+             * ahead and waits for the window to move on (the ring full). */
+            s->kind = MPQ_LAYER_CONV2D;
+            s->groups = 1;
+            s->kh = s->kw = mpq_rng_below(&r, 2) ? 3 : 1;
+            s->dy = s->dx = 1;
+            s->py = s->px = s->kh / 2;
+            unsigned ncs = 1 + mpq_rng_below(&r, 3);
+            s->in_c = (ncs - 1) * hw->klanes + 1 + mpq_rng_below(&r, hw->klanes);
+            s->out_c = 1 + mpq_rng_below(&r, hw->lanes + 2);
+            unsigned w = hw->act_depth / (s->kh * ncs);
+            w = w > 4 + s->kw ? w - mpq_rng_below(&r, 4) : w;
+            s->in_w = w < 1 ? 1 : w > 4096 ? 4096 : w;
+            s->in_h = s->kh + 1 + mpq_rng_below(&r, 3);
+            s->batches = 1;
+        }
+        s->out_h = random_out(&r, s->in_h, s->kh, s->sy, s->py, s->dy);
+        s->out_w = random_out(&r, s->in_w, s->kw, s->sx, s->px, s->dx);
+        char err[256];
+        if (!s->out_h || !s->out_w || mpq_conv_check(s, err, sizeof err) != 0 ||
+            mpq_hw_conv_fits(hw, s, err, sizeof err) != 0)
+            continue;
+        mpq_hw_layer l;
+        memset(&l, 0, sizeof l);
+        l.s = *s;
+        l.m = s->batches * s->out_h * s->out_w;
+        l.n = s->out_c;
+        if (mpq_hw_layer_steps(hw, &l) <= max_steps)
+            return;
+    }
+}
+
+void mpq_conv_shape_format(const mpq_conv_shape *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s b=%u h=%u w=%u c=%u o=%u k=%ux%u s=%ux%u d=%ux%u p=%ux%u g=%u oh=%u ow=%u",
+             mpq_layer_name(s->kind), s->batches, s->in_h, s->in_w, s->in_c, s->out_c, s->kh, s->kw,
+             s->sy, s->sx, s->dy, s->dx, s->py, s->px, s->groups ? s->groups : 1, s->out_h, s->out_w);
+}
+
+/* "A" or "AxB" of positive... numbers below 2^16 into *a, *b (one number: both). */
+static int parse_pair(const char *v, unsigned *a, unsigned *b)
+{
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(v, &end, 10), y;
+    if (end == v || errno || x > 65535 || *v == '-' || *v == '+')
+        return -1;
+    if (*end == 0) {
+        *a = *b = (unsigned)x;
+        return 0;
+    }
+    if (*end != 'x' || !end[1] || end[1] == '-' || end[1] == '+')
+        return -1;
+    const char *w = end + 1;
+    y = strtoul(w, &end, 10);
+    if (end == w || *end || errno || y > 65535)
+        return -1;
+    *a = (unsigned)x;
+    *b = (unsigned)y;
+    return 0;
+}
+
+int mpq_conv_shape_parse(const char *text, mpq_conv_shape *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    char buf[512];
+    if (strlen(text) >= sizeof buf) {
+        snprintf(err, errlen, "shape `%.40s...` is too long", text);
+        return MPQ_EPARAM;
+    }
+    strcpy(buf, text);
+    char *save = NULL, *tok = strtok_r(buf, " \t,", &save);
+    if (!tok || mpq_layer_parse(tok, &s->kind) != 0 ||
+        (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE)) {
+        snprintf(err, errlen, "shape `%s`: the first word must be conv2d or depthwise", text);
+        return MPQ_EPARAM;
+    }
+    s->batches = s->groups = 1;
+    s->kh = s->kw = s->sy = s->sx = s->dy = s->dx = 1;
+    int have_h = 0, have_w = 0, have_c = 0, have_o = 0, have_oh = 0, have_ow = 0;
+    while ((tok = strtok_r(NULL, " \t,", &save)) != NULL) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            snprintf(err, errlen, "shape `%s`: `%s` is not key=value", text, tok);
+            return MPQ_EPARAM;
+        }
+        *eq = 0;
+        const char *k = tok, *v = eq + 1;
+        unsigned a, b;
+        if (parse_pair(v, &a, &b) != 0) {
+            snprintf(err, errlen, "shape `%s`: %s=%s is not a number or NxM below 65536", text, k, v);
+            return MPQ_EPARAM;
+        }
+        int pair = strchr(v, 'x') != NULL;
+        if (!strcmp(k, "k")) {
+            s->kh = a, s->kw = b;
+        } else if (!strcmp(k, "s")) {
+            s->sy = a, s->sx = b;
+        } else if (!strcmp(k, "d")) {
+            s->dy = a, s->dx = b;
+        } else if (!strcmp(k, "p")) {
+            s->py = a, s->px = b;
+        } else if (pair) {
+            snprintf(err, errlen, "shape `%s`: %s takes one number, not %s", text, k, v);
+            return MPQ_EPARAM;
+        } else if (!strcmp(k, "b")) {
+            s->batches = a;
+        } else if (!strcmp(k, "h")) {
+            s->in_h = a, have_h = 1;
+        } else if (!strcmp(k, "w")) {
+            s->in_w = a, have_w = 1;
+        } else if (!strcmp(k, "c")) {
+            s->in_c = a, have_c = 1;
+        } else if (!strcmp(k, "o")) {
+            s->out_c = a, have_o = 1;
+        } else if (!strcmp(k, "g")) {
+            s->groups = a;
+        } else if (!strcmp(k, "oh")) {
+            s->out_h = a, have_oh = 1;
+        } else if (!strcmp(k, "ow")) {
+            s->out_w = a, have_ow = 1;
+        } else {
+            snprintf(err, errlen, "shape `%s`: unknown key `%s` (b h w c o k s d p g oh ow)", text, k);
+            return MPQ_EPARAM;
+        }
+    }
+    if (!have_h || !have_w || !have_c || !have_o) {
+        snprintf(err, errlen, "shape `%s`: h, w, c and o are required", text);
+        return MPQ_EPARAM;
+    }
+    if (!s->sy || !s->sx || !s->dy || !s->dx || !s->kh || !s->kw) {
+        snprintf(err, errlen, "shape `%s`: k, s and d must be at least 1", text);
+        return MPQ_EPARAM;
+    }
+    /* The output of symmetric padding: floor((in + 2p - e) / s) + 1. */
+    int64_t ey = (int64_t)(s->kh - 1) * s->dy + 1, ex = (int64_t)(s->kw - 1) * s->dx + 1;
+    int64_t oh = ((int64_t)s->in_h + 2 * s->py - ey) / s->sy + 1, ow = ((int64_t)s->in_w + 2 * s->px - ex) / s->sx + 1;
+    if (!have_oh)
+        s->out_h = oh >= 1 && oh <= 65535 && (int64_t)s->in_h + 2 * s->py >= ey ? (unsigned)oh : 0;
+    if (!have_ow)
+        s->out_w = ow >= 1 && ow <= 65535 && (int64_t)s->in_w + 2 * s->px >= ex ? (unsigned)ow : 0;
+    char why[256];
+    if (mpq_conv_check(s, why, sizeof why) != 0) {
+        snprintf(err, errlen, "shape `%s`: %s", text, why);
+        return MPQ_EPARAM;
     }
     return 0;
 }

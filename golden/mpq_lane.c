@@ -5,6 +5,7 @@
  */
 #include "mpq.h"
 #include "mpq_cm_units.h"
+#include "mpq_fit.h" /* mpq_fit_acc: mpq_lane.sv fit(), the one accumulator fit */
 
 /* mpq_lane.sv tern_sum (`unique case (wgt[2*j +: 2])`) and sparse_sum (idx, val fields). */
 void mpq_lane_decode(const mpq_hwcfg *hw, const uint32_t *beat, unsigned lane, mpq_lane_slice *s)
@@ -21,21 +22,6 @@ void mpq_lane_decode(const mpq_hwcfg *hw, const uint32_t *beat, unsigned lane, m
     }
 }
 
-/* mpq_lane.sv fit(): acc fitted to AccBits (<= 32 by the contract) in the accumulator's
- * mode; *ovf set when it did not fit. The same rule as mpq_acc_fit, inlined for the
- * per-cycle path. */
-static inline int64_t lane_fit(int64_t v, unsigned bits, int sat, int *ovf)
-{
-    int64_t hi = ((int64_t)1 << (bits - 1)) - 1, lo = -hi - 1;
-    if (v >= lo && v <= hi)
-        return v;
-    *ovf = 1;
-    if (sat)
-        return v > hi ? hi : lo;
-    uint64_t m = ((uint64_t)1 << bits) - 1u, u = (uint64_t)v & m;
-    return u > (uint64_t)hi ? (int64_t)u - ((int64_t)1 << bits) : (int64_t)u;
-}
-
 /* mpq_lane.sv acc_step. The sums are exact in 32 bits: |xr| < 2^9, |t| <= 1, |hp| <= 2^7 and
  * at most KLanes <= 64 terms, so |tsum| < 2^15 and |hsum| < 2^22. */
 int64_t mpq_lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
@@ -48,6 +34,6 @@ int64_t mpq_lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane
     for (unsigned e = 0; e < hpn; e++)
         hsum += (int32_t)xr[s->idx[e]] * s->val[e];
     int64_t p = (int64_t)c->alpha * tsum + hsum;
-    int64_t base = first ? lane_fit(c->bias, hw->acc_bits, c->acc_sat, ovf) : acc;
-    return lane_fit(base + p, hw->acc_bits, c->acc_sat, ovf);
+    int64_t base = first ? mpq_fit_acc(c->bias, hw->acc_bits, c->acc_sat, ovf) : acc;
+    return mpq_fit_acc(base + p, hw->acc_bits, c->acc_sat, ovf);
 }

@@ -39,7 +39,12 @@ const mpq_param_desc mpq_params[MPQ_P_COUNT] = {
                         .hwcfg_lsb = 64, .hwcfg_width = 8, .doc = "signed output width"},
     [MPQ_P_KMAX] = {.key = "KMax", .offset = P(kmax), .lo = 1, .hi = 65535, .dflt = 1024,
                     .rule = MPQ_RULE_MULTIPLE_OF, .other = MPQ_P_KLANES, .hwcfg_lsb = 72,
-                    .hwcfg_width = 24, .doc = "largest K held in the weight buffer"},
+                    .hwcfg_width = 24,
+                    .doc = "weight buffer size in reduction elements (KMax/KLanes slices): "
+                           "the largest kh*kw*ceil(c_len/KLanes)*KLanes of a tile"},
+    [MPQ_P_ACT_DEPTH] = {.key = "ActDepth", .offset = P(act_depth), .lo = 2, .hi = 32768,
+                         .dflt = 1024, .rule = MPQ_RULE_POW2, .hwcfg_lsb = 96, .hwcfg_width = 16,
+                         .doc = "activation ring entries (slices): the window's input rows must fit"},
 };
 #undef P
 
@@ -84,7 +89,7 @@ const mpq_width_desc mpq_widths[MPQ_W_COUNT] = {
                     NULL, "2 * KLanes + HpPerGroup * entry_w(KLanes, HpBits)",
                     "2*KLanes + HpPerGroup*EntryW", mpq_hw_lane_w},
     [MPQ_W_CFG] = {"CfgW", "cfg_w", PB(MPQ_P_LANES), NULL, "CFG_TILE_W + CFG_LANE_W * Lanes",
-                   "128 + 96*Lanes", mpq_hw_cfg_w},
+                   "256 + 96*Lanes", mpq_hw_cfg_w},
     [MPQ_W_WGT] = {"WgtW", "wgt_w",
                    PB(MPQ_P_LANES) | PB(MPQ_P_KLANES) | PB(MPQ_P_HP_PER_GROUP) | PB(MPQ_P_HP_BITS),
                    NULL, "Lanes * lane_w(KLanes, HpPerGroup, HpBits)", "Lanes*LaneW", mpq_hw_wgt_w},
@@ -111,21 +116,32 @@ const mpq_width_desc mpq_widths[MPQ_W_COUNT] = {
 #define FIELD(f) {MPQ_B_FIELD, 0, 0, (f)}
 
 const mpq_cfg_desc mpq_cfg_fields[MPQ_CFG_FIELD_COUNT] = {
-    [MPQ_CFG_K_LEN] = {"k_len", 0, 16, 0, 0, CONST(1), PARAM(MPQ_P_KMAX), NONE,
-                       "reduction depth K of this tile"},
-    [MPQ_CFG_M_ROWS] = {"m_rows", 16, 16, 0, 0, CONST(1), NONE, NONE,
-                        "rows of activations that follow"},
-    [MPQ_CFG_ACC_SAT] = {"acc_sat", 32, 1, 0, 0, NONE, NONE, NONE,
+    [MPQ_CFG_C_LEN] = {"c_len", 0, 16, 0, 0, CONST(1), PARAM(MPQ_P_KMAX), NONE,
+                       "channels of each pixel the activation stream carries (FC: K)"},
+    [MPQ_CFG_IN_H] = {"in_h", 16, 16, 0, 0, CONST(1), NONE, NONE, "input rows (FC: M)"},
+    [MPQ_CFG_IN_W] = {"in_w", 32, 16, 0, 0, CONST(1), NONE, NONE, "input columns (FC: 1)"},
+    [MPQ_CFG_BATCHES] = {"batches", 48, 16, 0, 0, CONST(1), NONE, NONE, "images, one after the other"},
+    [MPQ_CFG_OUT_H] = {"out_h", 64, 16, 0, 0, CONST(1), NONE, NONE, "output rows (FC: M)"},
+    [MPQ_CFG_OUT_W] = {"out_w", 80, 16, 0, 0, CONST(1), NONE, NONE, "output columns (FC: 1)"},
+    [MPQ_CFG_KH] = {"kh", 96, 8, 0, 0, CONST(1), NONE, NONE, "kernel rows"},
+    [MPQ_CFG_KW] = {"kw", 104, 8, 0, 0, CONST(1), NONE, NONE, "kernel columns"},
+    [MPQ_CFG_SY] = {"sy", 112, 8, 0, 0, CONST(1), NONE, NONE, "vertical stride"},
+    [MPQ_CFG_SX] = {"sx", 120, 8, 0, 0, CONST(1), NONE, NONE, "horizontal stride"},
+    [MPQ_CFG_DY] = {"dy", 128, 8, 0, 0, CONST(1), NONE, NONE, "vertical dilation"},
+    [MPQ_CFG_DX] = {"dx", 136, 8, 0, 0, CONST(1), NONE, NONE, "horizontal dilation"},
+    [MPQ_CFG_PY] = {"py", 144, 8, 0, 0, NONE, NONE, NONE, "rows of padding above the input"},
+    [MPQ_CFG_PX] = {"px", 152, 8, 0, 0, NONE, NONE, NONE, "columns of padding left of the input"},
+    [MPQ_CFG_ACC_SAT] = {"acc_sat", 160, 1, 0, 0, NONE, NONE, NONE,
                          "1: saturating accumulator; 0: wrap-around"},
-    [MPQ_CFG_RSV_33] = {"reserved_33", 33, 15, 0, 1, NONE, NONE, NONE, "reserved, 0"},
-    [MPQ_CFG_IN_OFFSET] = {"in_offset", 48, 16, 1, 0, OMIN(MPQ_P_ACT_BITS), OMAX(MPQ_P_ACT_BITS),
+    [MPQ_CFG_RSV_161] = {"reserved_161", 161, 15, 0, 1, NONE, NONE, NONE, "reserved, 0"},
+    [MPQ_CFG_IN_OFFSET] = {"in_offset", 176, 16, 1, 0, OMIN(MPQ_P_ACT_BITS), OMAX(MPQ_P_ACT_BITS),
                            OMAX(MPQ_P_ACT_BITS), "added to every activation (zero point, negated)"},
-    [MPQ_CFG_OUT_OFFSET] = {"out_offset", 64, 16, 1, 0, NONE, NONE, NONE,
+    [MPQ_CFG_OUT_OFFSET] = {"out_offset", 192, 16, 1, 0, NONE, NONE, NONE,
                             "added after requantization"},
-    [MPQ_CFG_ACT_MIN] = {"act_min", 80, 16, 1, 0, SMIN(MPQ_P_OUT_BITS), FIELD(MPQ_CFG_ACT_MAX), NONE,
+    [MPQ_CFG_ACT_MIN] = {"act_min", 208, 16, 1, 0, SMIN(MPQ_P_OUT_BITS), FIELD(MPQ_CFG_ACT_MAX), NONE,
                          "lower clamp"},
-    [MPQ_CFG_ACT_MAX] = {"act_max", 96, 16, 1, 0, NONE, SMAX(MPQ_P_OUT_BITS), NONE, "upper clamp"},
-    [MPQ_CFG_RSV_112] = {"reserved_112", 112, 16, 0, 1, NONE, NONE, NONE, "reserved, 0"},
+    [MPQ_CFG_ACT_MAX] = {"act_max", 224, 16, 1, 0, NONE, SMAX(MPQ_P_OUT_BITS), NONE, "upper clamp"},
+    [MPQ_CFG_RSV_240] = {"reserved_240", 240, 16, 0, 1, NONE, NONE, NONE, "reserved, 0"},
     [MPQ_CFG_BIAS] = {"bias", 0, 32, 1, 0, NONE, NONE, NONE, "accumulator start value"},
     [MPQ_CFG_MULT] = {"mult", 32, 32, 1, 0, CONST(0), NONE, NONE, "Q31 requantization multiplier"},
     [MPQ_CFG_ALPHA] = {"alpha", 64, 16, 1, 0, SMIN(MPQ_P_ALPHA_BITS), SMAX(MPQ_P_ALPHA_BITS),
@@ -237,6 +253,59 @@ int64_t mpq_cfg_get_used(const mpq_hwcfg *hw, const uint32_t *beat, mpq_cfg_fiel
     return d->is_signed ? sext64(u, bits) : (int64_t)u;
 }
 
+/* ---- tile rules: each C twin beside its SV expression ------------------------------------- */
+static int64_t tf(const uint32_t *beat, mpq_cfg_field f) { return mpq_cfg_get(beat, f, 0); }
+
+unsigned mpq_cfg_c_slices(const mpq_hwcfg *hw, const uint32_t *beat)
+{
+    return (unsigned)((tf(beat, MPQ_CFG_C_LEN) + hw->klanes - 1) / hw->klanes);
+}
+
+static int weights_fit(const mpq_hwcfg *hw, const uint32_t *b)
+{
+    return tf(b, MPQ_CFG_KH) * tf(b, MPQ_CFG_KW) * (int64_t)mpq_cfg_c_slices(hw, b) <=
+           (int64_t)(hw->kmax / hw->klanes);
+}
+static int window_fits(const mpq_hwcfg *hw, const uint32_t *b)
+{
+    return ((tf(b, MPQ_CFG_KH) - 1) * tf(b, MPQ_CFG_DY) + 1) * tf(b, MPQ_CFG_IN_W) *
+               (int64_t)mpq_cfg_c_slices(hw, b) <= (int64_t)hw->act_depth;
+}
+static int input_count(const mpq_hwcfg *hw, const uint32_t *b)
+{
+    return tf(b, MPQ_CFG_BATCHES) * tf(b, MPQ_CFG_IN_H) * tf(b, MPQ_CFG_IN_W) *
+               (int64_t)mpq_cfg_c_slices(hw, b) <= 0xffffffffll;
+}
+static int output_count(const mpq_hwcfg *hw, const uint32_t *b)
+{
+    (void)hw;
+    return tf(b, MPQ_CFG_BATCHES) * tf(b, MPQ_CFG_OUT_H) * tf(b, MPQ_CFG_OUT_W) <= 0xffffffffll;
+}
+
+#define PB(p) (1u << (p))
+#define L(x) "longint'(" x ")"
+#define SLICES "((" L("tile.c_len") " + " L("KLanes") " - 1) / " L("KLanes") ")"
+const mpq_tile_rule_desc mpq_tile_rules[MPQ_R_COUNT] = {
+    [MPQ_R_WEIGHTS_FIT] = {"the weights fit the weight buffer", PB(MPQ_P_KLANES) | PB(MPQ_P_KMAX),
+                           L("tile.kh") " * " L("tile.kw") " * " SLICES " <= " L("KMax") " / " L("KLanes"),
+                           "kh*kw*ceil(c_len/KLanes) <= KMax/KLanes", weights_fit},
+    [MPQ_R_WINDOW_FITS] = {"the window's input rows fit the activation ring",
+                           PB(MPQ_P_KLANES) | PB(MPQ_P_ACT_DEPTH),
+                           "((" L("tile.kh") " - 1) * " L("tile.dy") " + 1) * " L("tile.in_w") " * " SLICES
+                           " <= " L("ActDepth"),
+                           "((kh-1)*dy+1)*in_w*ceil(c_len/KLanes) <= ActDepth", window_fits},
+    [MPQ_R_INPUT_COUNT] = {"the input slices fit 32 bits", PB(MPQ_P_KLANES),
+                           L("tile.batches") " * " L("tile.in_h") " * " L("tile.in_w") " * " SLICES
+                           " <= 64'hffffffff",
+                           "batches*in_h*in_w*ceil(c_len/KLanes) < 2^32", input_count},
+    [MPQ_R_OUTPUT_COUNT] = {"the output pixels fit 32 bits", 0,
+                            L("tile.batches") " * " L("tile.out_h") " * " L("tile.out_w") " <= 64'hffffffff",
+                            "batches*out_h*out_w < 2^32", output_count},
+};
+#undef L
+#undef SLICES
+#undef PB
+
 int mpq_cfg_check(const mpq_hwcfg *hw, const uint32_t *beat, char *err, size_t errlen)
 {
     for (unsigned l = 0; l < hw->lanes; l++) {
@@ -267,6 +336,12 @@ int mpq_cfg_check(const mpq_hwcfg *hw, const uint32_t *beat, char *err, size_t e
                          lo, hi);
                 return MPQ_EPARAM;
             }
+        }
+    }
+    for (int r = 0; r < MPQ_R_COUNT; r++) {
+        if (!mpq_tile_rules[r].holds(hw, beat)) {
+            snprintf(err, errlen, "cfg tile: %s does not hold (%s)", mpq_tile_rules[r].name, mpq_tile_rules[r].doc);
+            return MPQ_EPARAM;
         }
     }
     return 0;

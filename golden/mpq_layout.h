@@ -25,8 +25,10 @@
 extern "C" {
 #endif
 
-/* Version of docs/timing.md that the C side and the RTL implement (hwcfg_o[7:0]). */
-#define MPQ_CONTRACT_VERSION 1u
+/* Version of docs/timing.md that the C side and the RTL implement (hwcfg_o[7:0]). Version 2:
+ * every layer is a convolution (a fully-connected layer is its 1x1 case) whose activations
+ * enter once, into the activation ring, and whose windows the window generator forms. */
+#define MPQ_CONTRACT_VERSION 2u
 #define MPQ_LANES_MAX 64u
 #define MPQ_KLANES_MAX 64u
 /* hwcfg_o is 128 bits: four 32-bit words. */
@@ -38,12 +40,16 @@ typedef struct mpq_hwcfg {
     unsigned lanes, klanes, hp_per_group;
     unsigned act_bits, hp_bits, alpha_bits, acc_bits, out_bits;
     unsigned kmax;
+    unsigned act_depth; /* activation ring entries (slices) */
 } mpq_hwcfg;
 
 /* ---- Parameters ----------------------------------------------------------------------- */
+/* A new parameter is appended (before MPQ_P_COUNT), with a default under which the existing
+ * layer kinds behave as before: vector files store the parameters in this order, and a file
+ * written before the parameter existed takes its default (vectors/FORMAT.md, "Header"). */
 typedef enum mpq_param {
     MPQ_P_LANES = 0, MPQ_P_KLANES, MPQ_P_HP_PER_GROUP, MPQ_P_ACT_BITS, MPQ_P_HP_BITS,
-    MPQ_P_ALPHA_BITS, MPQ_P_ACC_BITS, MPQ_P_OUT_BITS, MPQ_P_KMAX, MPQ_P_COUNT
+    MPQ_P_ALPHA_BITS, MPQ_P_ACC_BITS, MPQ_P_OUT_BITS, MPQ_P_KMAX, MPQ_P_ACT_DEPTH, MPQ_P_COUNT
 } mpq_param;
 
 /* A rule beyond the range lo..hi, relating the parameter to another one (`other`). */
@@ -103,13 +109,15 @@ extern const mpq_width_desc mpq_widths[MPQ_W_COUNT];
 /* ---- Configuration beat ------------------------------------------------------------------ */
 /* The beat is a tile part (MPQ_CFG_TILE_W bits) followed by one part per lane
  * (MPQ_CFG_LANE_W bits each): lane l's field f is at MPQ_CFG_TILE_W + l*MPQ_CFG_LANE_W + lsb. */
-#define MPQ_CFG_TILE_W 128u
+#define MPQ_CFG_TILE_W 256u
 #define MPQ_CFG_LANE_W 96u
 
 typedef enum mpq_cfg_field {
-    /* tile part */
-    MPQ_CFG_K_LEN = 0, MPQ_CFG_M_ROWS, MPQ_CFG_ACC_SAT, MPQ_CFG_RSV_33, MPQ_CFG_IN_OFFSET,
-    MPQ_CFG_OUT_OFFSET, MPQ_CFG_ACT_MIN, MPQ_CFG_ACT_MAX, MPQ_CFG_RSV_112,
+    /* tile part: the geometry of the tile's convolution, then its arithmetic */
+    MPQ_CFG_C_LEN = 0, MPQ_CFG_IN_H, MPQ_CFG_IN_W, MPQ_CFG_BATCHES, MPQ_CFG_OUT_H, MPQ_CFG_OUT_W,
+    MPQ_CFG_KH, MPQ_CFG_KW, MPQ_CFG_SY, MPQ_CFG_SX, MPQ_CFG_DY, MPQ_CFG_DX, MPQ_CFG_PY, MPQ_CFG_PX,
+    MPQ_CFG_ACC_SAT, MPQ_CFG_RSV_161, MPQ_CFG_IN_OFFSET, MPQ_CFG_OUT_OFFSET, MPQ_CFG_ACT_MIN,
+    MPQ_CFG_ACT_MAX, MPQ_CFG_RSV_240,
     /* lane part */
     MPQ_CFG_BIAS, MPQ_CFG_MULT, MPQ_CFG_ALPHA, MPQ_CFG_SHIFT,
     MPQ_CFG_FIELD_COUNT
@@ -162,8 +170,27 @@ void mpq_cfg_put(uint32_t *beat, mpq_cfg_field f, unsigned lane, int64_t v);
 int64_t mpq_cfg_get(const uint32_t *beat, mpq_cfg_field f, unsigned lane);
 /* Field f as the hardware reads it: only its used bits (see mpq_cfg_desc.used). */
 int64_t mpq_cfg_get_used(const mpq_hwcfg *hw, const uint32_t *beat, mpq_cfg_field f, unsigned lane);
-/* Every field of the beat within its legal range, reserved fields zero (docs/timing.md).
- * Returns 0, or MPQ_EPARAM with "cfg <field> = <v> is outside <lo>..<hi>" (lane named) in err. */
+/* Rules of the tile part that relate several fields (the weights fit the weight buffer, the
+ * window's rows fit the activation ring, the counters fit 32 bits): each a C function and the
+ * same rule as an SV expression over `tile.<field>` and the parameters, side by side. */
+typedef enum mpq_tile_rule {
+    MPQ_R_WEIGHTS_FIT = 0, MPQ_R_WINDOW_FITS, MPQ_R_INPUT_COUNT, MPQ_R_OUTPUT_COUNT, MPQ_R_COUNT
+} mpq_tile_rule;
+typedef struct mpq_tile_rule_desc {
+    const char *name;  /* e.g. "weights fit the weight buffer" */
+    unsigned params;   /* bit p: the SV expression reads parameter p */
+    const char *sv;    /* the rule as an SV expression (longint arithmetic) */
+    const char *doc;   /* the rule as docs/timing.md writes it */
+    int (*holds)(const mpq_hwcfg *hw, const uint32_t *beat); /* its C twin: 1 when it holds */
+} mpq_tile_rule_desc;
+extern const mpq_tile_rule_desc mpq_tile_rules[MPQ_R_COUNT];
+
+/* The slices of one pixel's channels: ceil(c_len / KLanes). */
+unsigned mpq_cfg_c_slices(const mpq_hwcfg *hw, const uint32_t *beat);
+
+/* Every field of the beat within its legal range, reserved fields zero, and every tile rule
+ * (docs/timing.md). Returns 0, or MPQ_EPARAM with "cfg <field> = <v> is outside <lo>..<hi>"
+ * (lane named) or "cfg: <rule> does not hold (...)" in err. */
 int mpq_cfg_check(const mpq_hwcfg *hw, const uint32_t *beat, char *err, size_t errlen);
 
 #ifdef __cplusplus

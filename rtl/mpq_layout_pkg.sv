@@ -10,7 +10,7 @@
 package mpq_layout_pkg;
 
   // Version of docs/timing.md, reported on hwcfg_o[7:0].
-  localparam int unsigned CONTRACT_VERSION = 1;
+  localparam int unsigned CONTRACT_VERSION = 2;
 
   // Parameters: default (rtl/cfg/default.cfg), legal range.
   localparam int unsigned LANES_DEFAULT = 8;
@@ -40,22 +40,37 @@ package mpq_layout_pkg;
   localparam int unsigned KMAX_DEFAULT = 1024;
   localparam int unsigned KMAX_MIN = 1;
   localparam int unsigned KMAX_MAX = 65535;
+  localparam int unsigned ACT_DEPTH_DEFAULT = 1024;
+  localparam int unsigned ACT_DEPTH_MIN = 2;
+  localparam int unsigned ACT_DEPTH_MAX = 32768;
 
   // Configuration beat: a tile part, then one part per lane (lane l at
   // CFG_TILE_W + l*CFG_LANE_W).
-  localparam int unsigned CFG_TILE_W = 128;
+  localparam int unsigned CFG_TILE_W = 256;
   localparam int unsigned CFG_LANE_W = 96;
 
   typedef struct packed {
-    logic [15:0]           reserved_112;  // [127:112] reserved, 0
-    logic signed [15:0]    act_max;  // [111:96] upper clamp
-    logic signed [15:0]    act_min;  // [95:80] lower clamp
-    logic signed [15:0]    out_offset;  // [79:64] added after requantization
-    logic signed [15:0]    in_offset;  // [63:48] added to every activation (zero point, negated)
-    logic [14:0]           reserved_33;  // [47:33] reserved, 0
-    logic                  acc_sat;  // [32:32] 1: saturating accumulator; 0: wrap-around
-    logic [15:0]           m_rows;  // [31:16] rows of activations that follow
-    logic [15:0]           k_len;  // [15:0] reduction depth K of this tile
+    logic [15:0]           reserved_240;  // [255:240] reserved, 0
+    logic signed [15:0]    act_max;  // [239:224] upper clamp
+    logic signed [15:0]    act_min;  // [223:208] lower clamp
+    logic signed [15:0]    out_offset;  // [207:192] added after requantization
+    logic signed [15:0]    in_offset;  // [191:176] added to every activation (zero point, negated)
+    logic [14:0]           reserved_161;  // [175:161] reserved, 0
+    logic                  acc_sat;  // [160:160] 1: saturating accumulator; 0: wrap-around
+    logic [7:0]            px;  // [159:152] columns of padding left of the input
+    logic [7:0]            py;  // [151:144] rows of padding above the input
+    logic [7:0]            dx;  // [143:136] horizontal dilation
+    logic [7:0]            dy;  // [135:128] vertical dilation
+    logic [7:0]            sx;  // [127:120] horizontal stride
+    logic [7:0]            sy;  // [119:112] vertical stride
+    logic [7:0]            kw;  // [111:104] kernel columns
+    logic [7:0]            kh;  // [103:96] kernel rows
+    logic [15:0]           out_w;  // [95:80] output columns (FC: 1)
+    logic [15:0]           out_h;  // [79:64] output rows (FC: M)
+    logic [15:0]           batches;  // [63:48] images, one after the other
+    logic [15:0]           in_w;  // [47:32] input columns (FC: 1)
+    logic [15:0]           in_h;  // [31:16] input rows (FC: M)
+    logic [15:0]           c_len;  // [15:0] channels of each pixel the activation stream carries (FC: K)
   } cfg_tile_t;
 
   typedef struct packed {
@@ -81,7 +96,7 @@ package mpq_layout_pkg;
     return 2 * KLanes + HpPerGroup * entry_w(KLanes, HpBits);
   endfunction
 
-  // CfgW = 128 + 96*Lanes
+  // CfgW = 256 + 96*Lanes
   function automatic int unsigned cfg_w(input int unsigned Lanes);
     return CFG_TILE_W + CFG_LANE_W * Lanes;
   endfunction
@@ -112,7 +127,7 @@ package mpq_layout_pkg;
   endfunction
 
   // The value of hwcfg_o: the configuration this RTL was built with.
-  function automatic logic [127:0] hwcfg(input int unsigned Lanes, input int unsigned KLanes, input int unsigned HpPerGroup, input int unsigned ActBits, input int unsigned HpBits, input int unsigned AlphaBits, input int unsigned AccBits, input int unsigned OutBits, input int unsigned KMax);
+  function automatic logic [127:0] hwcfg(input int unsigned Lanes, input int unsigned KLanes, input int unsigned HpPerGroup, input int unsigned ActBits, input int unsigned HpBits, input int unsigned AlphaBits, input int unsigned AccBits, input int unsigned OutBits, input int unsigned KMax, input int unsigned ActDepth);
     logic [127:0] w;
     w = '0;
     w[7:0] = 8'(CONTRACT_VERSION);
@@ -125,23 +140,42 @@ package mpq_layout_pkg;
     w[63:56] = 8'(AccBits);
     w[71:64] = 8'(OutBits);
     w[95:72] = 24'(KMax);
+    w[111:96] = 16'(ActDepth);
     return w;
   endfunction
 
   // 1 when every field of tile lies in its legal range (reserved fields 0).
-  function automatic logic cfg_tile_legal(input cfg_tile_t tile, input int unsigned ActBits, input int unsigned OutBits, input int unsigned KMax);
+  function automatic logic cfg_tile_legal(input cfg_tile_t tile, input int unsigned KLanes, input int unsigned ActBits, input int unsigned OutBits, input int unsigned KMax, input int unsigned ActDepth);
     logic ok;
     ok = 1'b1;
-    if (longint'(tile.k_len) < 64'sd1) ok = 1'b0;
-    if (longint'(tile.k_len) > longint'(KMax)) ok = 1'b0;
-    if (longint'(tile.m_rows) < 64'sd1) ok = 1'b0;
-    if (tile.reserved_33 != '0) ok = 1'b0;
+    if (longint'(tile.c_len) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.c_len) > longint'(KMax)) ok = 1'b0;
+    if (longint'(tile.in_h) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.in_w) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.batches) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.out_h) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.out_w) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.kh) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.kw) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.sy) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.sx) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.dy) < 64'sd1) ok = 1'b0;
+    if (longint'(tile.dx) < 64'sd1) ok = 1'b0;
+    if (tile.reserved_161 != '0) ok = 1'b0;
     if (longint'(tile.in_offset) < -(64'sd1 <<< ActBits)) ok = 1'b0;
     if (longint'(tile.in_offset) > (64'sd1 <<< ActBits) - 64'sd1) ok = 1'b0;
     if (longint'(tile.act_min) < -(64'sd1 <<< (OutBits - 1))) ok = 1'b0;
     if (longint'(tile.act_min) > longint'(tile.act_max)) ok = 1'b0;
     if (longint'(tile.act_max) > (64'sd1 <<< (OutBits - 1)) - 64'sd1) ok = 1'b0;
-    if (tile.reserved_112 != '0) ok = 1'b0;
+    if (tile.reserved_240 != '0) ok = 1'b0;
+    // the weights fit the weight buffer
+    if (!(longint'(tile.kh) * longint'(tile.kw) * ((longint'(tile.c_len) + longint'(KLanes) - 1) / longint'(KLanes)) <= longint'(KMax) / longint'(KLanes))) ok = 1'b0;
+    // the window's input rows fit the activation ring
+    if (!(((longint'(tile.kh) - 1) * longint'(tile.dy) + 1) * longint'(tile.in_w) * ((longint'(tile.c_len) + longint'(KLanes) - 1) / longint'(KLanes)) <= longint'(ActDepth))) ok = 1'b0;
+    // the input slices fit 32 bits
+    if (!(longint'(tile.batches) * longint'(tile.in_h) * longint'(tile.in_w) * ((longint'(tile.c_len) + longint'(KLanes) - 1) / longint'(KLanes)) <= 64'hffffffff)) ok = 1'b0;
+    // the output pixels fit 32 bits
+    if (!(longint'(tile.batches) * longint'(tile.out_h) * longint'(tile.out_w) <= 64'hffffffff)) ok = 1'b0;
     return ok;
   endfunction
 

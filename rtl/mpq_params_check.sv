@@ -17,7 +17,8 @@ module mpq_params_check #(
   parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
   parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
   parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
-  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT
+  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
+  parameter int unsigned ActDepth = mpq_layout_pkg::ACT_DEPTH_DEFAULT
 ) ();
 
   if (Lanes < mpq_layout_pkg::LANES_MIN || Lanes > mpq_layout_pkg::LANES_MAX) begin : g_bad_lanes
@@ -65,6 +66,13 @@ module mpq_params_check #(
   if (KMax < KLanes || (KMax % KLanes) != 0) begin : g_bad_kmax_multiple
     $fatal(1, "mpq_top: KMax = %0d is not a multiple of KLanes = %0d (at least %0d)",
            KMax, KLanes, KLanes);
+  end
+  if (ActDepth < mpq_layout_pkg::ACT_DEPTH_MIN || ActDepth > mpq_layout_pkg::ACT_DEPTH_MAX) begin : g_bad_act_depth
+    $fatal(1, "mpq_top: ActDepth = %0d is outside %0d..%0d", ActDepth, mpq_layout_pkg::ACT_DEPTH_MIN,
+           mpq_layout_pkg::ACT_DEPTH_MAX);
+  end
+  if ((ActDepth & (ActDepth - 1)) != 0) begin : g_bad_act_depth_pow2
+    $fatal(1, "mpq_top: ActDepth = %0d is not a power of two", ActDepth);
   end
 
 endmodule

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// mpq_top: the mpq accelerator, a Lanes x KLanes array that computes, per row of
-// activations, a dense ternary layer ({-1,0,+1} x per-lane alpha) plus a sparse
-// high-precision layer (HpPerGroup int entries per lane and KLanes-wide slice), accumulates
-// in AccBits with wrap or saturation, and requantizes with TFLite double rounding.
+// mpq_top: the mpq accelerator, a Lanes x KLanes array that computes convolutions (a
+// fully-connected layer is the 1x1 case) of a dense ternary layer ({-1,0,+1} x per-lane alpha)
+// plus a sparse high-precision layer (HpPerGroup int entries per lane and KLanes-channel
+// slice), accumulates in AccBits with wrap or saturation, and requantizes with TFLite double
+// rounding.
 //
 // docs/timing.md is the contract: ports, beats, arithmetic and every output in every cycle.
-// Summary: IDLE takes one configuration beat, LOAD takes ceil(k_len/KLanes) weight slices
-// into mpq_wbuf, RUN takes m_rows x n_slices activation beats (one slice per cycle), each
-// finished row goes through the rq1 -> rq2 -> out pipeline (a row whose last slice is
-// accepted at the edge ending cycle c is on out_data_o in cycle c+3), DRAIN waits for the
-// pipeline to empty and pulses done_o. act_ready_o = !last || rq1_free is the only Mealy
-// output (it depends on out_ready_i through the pipeline's free chain).
+// Summary: IDLE takes one configuration beat, LOAD takes kh*kw*ceil(c_len/KLanes) weight
+// slices into the weight buffer; from LOAD on, every activation slice of the tile enters once,
+// into the activation ring; in RUN the window generator (mpq_win) steps the lanes through every
+// output pixel's window, one slice per cycle (padding taps add nothing), each finished pixel
+// goes through the rq1 -> rq2 -> out pipeline (a pixel whose last step is taken at the edge
+// ending cycle c is on out_data_o in cycle c+3), DRAIN waits for the last beats and the
+// pipeline to empty and pulses done_o. Every output is a function of the registers only.
 
 module mpq_top #(
   parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
@@ -23,6 +25,7 @@ module mpq_top #(
   parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
   parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
   parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
+  parameter int unsigned ActDepth = mpq_layout_pkg::ACT_DEPTH_DEFAULT,
   localparam int unsigned IdxW = mpq_layout_pkg::idx_w(KLanes),
   localparam int unsigned NSlicesMax = KMax / KLanes,
   localparam int unsigned LaneW = mpq_layout_pkg::lane_w(KLanes, HpPerGroup, HpBits),
@@ -68,6 +71,7 @@ module mpq_top #(
 
   localparam int unsigned XrW = mpq_pkg::xr_w(ActBits);
   localparam int unsigned WAddrW = (NSlicesMax <= 2) ? 1 : $clog2(NSlicesMax);
+  localparam int unsigned AAddrW = (ActDepth <= 2) ? 1 : $clog2(ActDepth);
 
   // Parameter legality (docs/timing.md, "Parameters"): elaboration-time $fatal, written from
   // the same table as the C side's checks.
@@ -80,12 +84,13 @@ module mpq_top #(
     .AlphaBits (AlphaBits),
     .AccBits   (AccBits),
     .OutBits   (OutBits),
-    .KMax      (KMax)
+    .KMax      (KMax),
+    .ActDepth  (ActDepth)
   ) u_params_check ();
 
   // The configuration this RTL was built with (docs/timing.md, hwcfg_o).
   assign hwcfg_o = mpq_layout_pkg::hwcfg(Lanes, KLanes, HpPerGroup, ActBits, HpBits, AlphaBits,
-                                         AccBits, OutBits, KMax);
+                                         AccBits, OutBits, KMax, ActDepth);
 
   // ---------------------------------------------------------------------------
   // State
@@ -99,7 +104,7 @@ module mpq_top #(
 
   state_e state_q, state_d;
   logic [CfgW-1:0] cfg_q, cfg_d;  // the tile's configuration beat
-  logic [15:0] wslice_q, wslice_d, slice_q, slice_d, row_q, row_d;
+  logic [15:0] wslice_q, wslice_d;  // the weight slice LOAD takes next
 
   // Result pipeline: rq1 holds accumulators (its data registers sit in the lanes, which write
   // them on the step of a row's last slice), rq2 the high products, out the outputs.
@@ -111,14 +116,13 @@ module mpq_top #(
 
   // Tile-wide fields of the configuration beat (mpq_layout_pkg::cfg_tile_t).
   mpq_layout_pkg::cfg_tile_t tile;
-  logic [15:0] k_len, m_rows, last_slice;
+  logic [15:0] c_len, last_wslice;
   logic acc_sat;
   logic signed [ActBits:0] in_offset;
   logic signed [15:0] out_offset, act_min, act_max;
 
   assign tile = cfg_q[mpq_layout_pkg::CFG_TILE_W-1:0];
-  assign k_len = tile.k_len;
-  assign m_rows = tile.m_rows;
+  assign c_len = tile.c_len;
   assign acc_sat = tile.acc_sat;
   assign in_offset = tile.in_offset[ActBits:0];  // low ActBits+1 bits used
   assign out_offset = tile.out_offset;
@@ -126,30 +130,69 @@ module mpq_top #(
   assign act_max = tile.act_max;
   // The reserved fields are zero (asserted below) and unused by the hardware.
   logic unused_tile;
-  assign unused_tile = ^{tile.reserved_33, tile.reserved_112};
-  // n_slices - 1 = ceil(k_len / KLanes) - 1, for k_len >= 1.
-  assign last_slice = (k_len - 16'd1) >> IdxW;
+  assign unused_tile = ^{tile.reserved_161, tile.reserved_240};
+  // The weight slices of the tile: kh * kw taps of ceil(c_len / KLanes) slices (the
+  // configuration rules keep it within the weight buffer).
+  assign last_wslice = 16'(32'(tile.kh) * 32'(tile.kw) * ((32'(c_len) + KLanes - 1) >> IdxW) - 1);
 
   // ---------------------------------------------------------------------------
-  // Handshakes and the pipeline's free chain
+  // Handshakes, the pipeline's free chain, the window generator
   // ---------------------------------------------------------------------------
-  logic out_free, rq2_free, rq1_free, last, cfg_ready, cfg_hs, wgt_hs, act_hs, row_done;
+  logic out_free, rq2_free, rq1_free, cfg_ready, cfg_hs, wgt_hs, act_hs, row_done;
+  logic step, first, last, pad, win_read_done, win_done, abuf_we;
+  logic [AAddrW-1:0] abuf_waddr, abuf_raddr;
+  logic [WAddrW-1:0] wslot;
+  logic [15:0] slice, win_b, win_oy, win_ox;
+  logic [7:0] win_ky, win_kx;
 
   assign out_free = !out_valid_q || out_ready_i;
   assign rq2_free = !rq2_valid_q || out_free;
   assign rq1_free = !rq1_valid_q || rq2_free;
-  assign last = (slice_q == last_slice);
 
   // During reset the state is IDLE but no ready may be high.
   assign cfg_ready = (state_q == IDLE);
   assign cfg_ready_o = rst_ni && cfg_ready;
   assign wgt_ready_o = (state_q == LOAD);
-  assign act_ready_o = (state_q == RUN) && (!last || rq1_free);
 
   assign cfg_hs = cfg_valid_i && cfg_ready;
   assign wgt_hs = wgt_valid_i && wgt_ready_o;
   assign act_hs = act_valid_i && act_ready_o;
-  assign row_done = act_hs && last;
+  assign row_done = step && last;
+
+  mpq_win #(
+    .KLanes  (KLanes),
+    .KMax    (KMax),
+    .ActDepth(ActDepth)
+  ) u_win (
+    .clk_i,
+    .rst_ni,
+    .start_i    (cfg_hs),
+    .tile_i     (tile),
+    .write_en_i (state_q != IDLE),
+    .read_en_i  (state_q == RUN),
+    .act_valid_i,
+    .act_ready_o,
+    .we_o       (abuf_we),
+    .waddr_o    (abuf_waddr),
+    .rq1_free_i (rq1_free),
+    .step_o     (step),
+    .first_o    (first),
+    .last_o     (last),
+    .raddr_o    (abuf_raddr),
+    .wslot_o    (wslot),
+    .slice_o    (slice),
+    .pad_o      (pad),
+    .read_done_o(win_read_done),
+    .done_o     (win_done),
+    .b_o        (win_b),
+    .oy_o       (win_oy),
+    .ox_o       (win_ox),
+    .ky_o       (win_ky),
+    .kx_o       (win_kx)
+  );
+  // Where the window generator is: shown in waveforms, not used by the logic.
+  logic unused_win_pos;
+  assign unused_win_pos = ^{win_b, win_oy, win_ox, win_ky, win_kx, abuf_we && act_hs};
 
   // ---------------------------------------------------------------------------
   // Control: FSM and counters
@@ -158,8 +201,6 @@ module mpq_top #(
     state_d = state_q;
     cfg_d = cfg_q;
     wslice_d = wslice_q;
-    slice_d = slice_q;
-    row_d = row_q;
     done_o = 1'b0;
     unique case (state_q)
       IDLE: begin
@@ -171,9 +212,7 @@ module mpq_top #(
       end
       LOAD: begin
         if (wgt_hs) begin
-          if (wslice_q == last_slice) begin
-            slice_d = '0;
-            row_d = '0;
+          if (wslice_q == last_wslice) begin
             state_d = RUN;
           end else begin
             wslice_d = wslice_q + 16'd1;
@@ -181,21 +220,12 @@ module mpq_top #(
         end
       end
       RUN: begin
-        if (act_hs) begin
-          if (last) begin
-            slice_d = '0;
-            if (row_q == m_rows - 16'd1) begin
-              state_d = DRAIN;
-            end else begin
-              row_d = row_q + 16'd1;
-            end
-          end else begin
-            slice_d = slice_q + 16'd1;
-          end
+        if (win_read_done) begin
+          state_d = DRAIN;
         end
       end
       DRAIN: begin
-        if (!rq1_valid_q && !rq2_valid_q && !out_valid_q) begin
+        if (win_done && !rq1_valid_q && !rq2_valid_q && !out_valid_q) begin
           done_o = 1'b1;
           state_d = IDLE;
         end
@@ -213,31 +243,48 @@ module mpq_top #(
   // Datapath: weight buffer, shared activation preprocessing, lanes, requantizers
   // ---------------------------------------------------------------------------
   logic [WgtW-1:0] wgt_slice;
+  logic [ActW-1:0] act_slice;
 
-  mpq_wbuf #(
-    .NSlices(NSlicesMax),
-    .Width  (WgtW)
+  // The weight buffer: LOAD writes the tile's slices in order, each step reads its own.
+  mpq_ram #(
+    .Depth(NSlicesMax),
+    .Width(WgtW)
   ) u_wbuf (
     .clk_i,
     .we_i   (wgt_hs),
     .waddr_i(wslice_q[WAddrW-1:0]),
     .wdata_i(wgt_data_i),
-    .raddr_i(slice_q[WAddrW-1:0]),
+    .raddr_i(wslot),
     .rdata_o(wgt_slice)
   );
 
-  // xr[j] = x[j] + in_offset when k = slice*KLanes + j < k_len, else 0 (shared by all lanes).
+  // The activation ring: every activation beat enters once; each step reads its slice.
+  mpq_ram #(
+    .Depth(ActDepth),
+    .Width(ActW)
+  ) u_abuf (
+    .clk_i,
+    .we_i   (abuf_we),
+    .waddr_i(abuf_waddr),
+    .wdata_i(act_data_i),
+    .raddr_i(abuf_raddr),
+    .rdata_o(act_slice)
+  );
+
+  // xr[j] = x[j] + in_offset for the step's slice (shared by all lanes): a padding tap's x is
+  // the input zero point (-in_offset), so xr = 0; channels c = slice*KLanes + j at or past c_len
+  // are masked to 0.
   logic [KLanes*XrW-1:0] xr;
   always_comb begin
     for (int unsigned j = 0; j < KLanes; j++) begin
-      logic [15+IdxW:0] k;
+      logic [15+IdxW:0] c;
       logic signed [ActBits-1:0] x;
       logic signed [XrW-1:0] x_ext, off_ext;
-      k = {slice_q, IdxW'(j)};
-      x = act_data_i[j*ActBits +: ActBits];
-      x_ext = {{2{x[ActBits-1]}}, x};
+      c = {slice, IdxW'(j)};
+      x = act_slice[j*ActBits +: ActBits];
       off_ext = {in_offset[ActBits], in_offset};
-      xr[j*XrW +: XrW] = (k < {{IdxW{1'b0}}, k_len}) ? x_ext + off_ext : '0;
+      x_ext = pad ? -off_ext : {{2{x[ActBits-1]}}, x};
+      xr[j*XrW +: XrW] = (c < {{IdxW{1'b0}}, c_len}) ? x_ext + off_ext : '0;
     end
   end
 
@@ -266,8 +313,8 @@ module mpq_top #(
       .alpha_i  (lane_cfg.alpha[AlphaBits-1:0]),  // low AlphaBits bits used
       .bias_i   (lane_cfg.bias),
       .acc_sat_i(acc_sat),
-      .step_i   (act_hs),
-      .first_i  (slice_q == 16'd0),
+      .step_i   (step),
+      .first_i  (first),
       .last_i   (last),
       .ovf_clr_i(cfg_hs),
       .row_o    (rq1_q[l*AccBits +: AccBits]),
@@ -344,8 +391,6 @@ module mpq_top #(
       state_q <= IDLE;
       cfg_q <= '0;
       wslice_q <= '0;
-      slice_q <= '0;
-      row_q <= '0;
       rq1_valid_q <= 1'b0;
       rq2_q <= '0;
       rq2_valid_q <= 1'b0;
@@ -355,8 +400,6 @@ module mpq_top #(
       state_q <= state_d;
       cfg_q <= cfg_d;
       wslice_q <= wslice_d;
-      slice_q <= slice_d;
-      row_q <= row_d;
       rq1_valid_q <= rq1_valid_d;
       rq2_q <= rq2_d;
       rq2_valid_q <= rq2_valid_d;
@@ -412,7 +455,7 @@ module mpq_top #(
   // functions written from the same table as the C side's check.
   logic cfg_tile_ok, cfg_lanes_ok;
   assign cfg_tile_ok = mpq_layout_pkg::cfg_tile_legal(cfg_data_i[mpq_layout_pkg::CFG_TILE_W-1:0],
-                                                      ActBits, OutBits, KMax);
+                                                      KLanes, ActBits, OutBits, KMax, ActDepth);
   always_comb begin
     cfg_lanes_ok = 1'b1;
     for (int unsigned l = 0; l < Lanes; l++) begin
@@ -444,8 +487,8 @@ module mpq_top #(
       a_tern_code: assert (!wgt_hs || !wgt_reserved)
         else $error("mpq_top: reserved ternary code 10 in weight slice %0d", wslice_q);
       a_cfg_tile: assert (!cfg_hs || cfg_tile_ok)
-        else $error("mpq_top: cfg beat out of range (k_len 1..KMax, m_rows >= 1, in_offset, %s",
-                    "act_min/act_max)");
+        else $error("mpq_top: cfg beat out of range (geometry, in_offset, act_min/act_max, %s",
+                    "or a tile rule: weights fit the weight buffer, window rows the ring)");
       a_cfg_lanes: assert (!cfg_hs || cfg_lanes_ok)
         else $error("mpq_top: cfg beat lane field out of range (mult 0..2^31-1, alpha, %s",
                     "shift -31..30)");

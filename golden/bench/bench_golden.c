@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * bench_golden: GMAC/s of the functional golden model on a 1024x1024 layer with M = 64
- * (issue 2's benchmark): dense int8, and ternary + 1:16 sparse int8, each with and
- * without overflow detection. Prints a table; with --json FILE also writes the figures.
- * One core, best of several repetitions.
+ * bench_golden: GMAC/s of the functional golden model: a 1024x1024 FC layer with M = 64
+ * (issue 2's benchmark), a 3x3 conv 56x56x64 -> 64 beside the FC layer of its im2col GEMM
+ * (the same MACs), and a 3x3 depthwise on 112x112x32 (issue 15's); dense int8 and
+ * ternary + 1:16 sparse int8, each with and without overflow detection, at a 32-bit and a
+ * 20-bit accumulator. Prints tables; with --json FILE also writes the figures (top-level
+ * "macs" and "layers" for the FC layer, "conv3x3" and "depthwise3x3" objects beside them).
+ * One core, best of several repetitions, in CPU time.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -20,19 +23,35 @@ static int32_t rnd(int32_t lo, int32_t hi)
     return lo + (int32_t)((rng >> 33) % (uint64_t)(hi - lo + 1));
 }
 
+/* CPU time of this (single-threaded) process: on a shared host the wall clock also counts
+ * the time other tenants hold the core, which swings from run to run by 2x. */
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static double time_once(const mpq_fc_layer *l, int64_t *acc, mpq_fc_ovf *ovf)
+/* One timed layer: an FC layer or a convolution, computed with or without tracking. */
+typedef struct bench_layer {
+    char name[96];
+    const mpq_fc_layer *fc;
+    const mpq_conv_layer *conv;
+    double macs;
+    double plain, track, overhead; /* best seconds, best seconds, median ratio */
+} bench_layer;
+
+static double time_once(const bench_layer *b, int64_t *acc, uint8_t *flags, int32_t *first,
+                        int track)
 {
     char err[256];
+    mpq_fc_ovf fo = {.flags = flags, .first_k = first};
+    mpq_conv_ovf co = {.flags = flags, .first_r = first};
     double t0 = now();
-    if (mpq_fc_acc(l, acc, ovf, err, sizeof err)) {
-        fprintf(stderr, "bench_golden: %s\n", err);
+    int st = b->fc ? mpq_fc_acc(b->fc, acc, track ? &fo : NULL, err, sizeof err)
+                   : mpq_conv_acc(b->conv, acc, track ? &co : NULL, err, sizeof err);
+    if (st) {
+        fprintf(stderr, "bench_golden: %s: %s\n", b->name, err);
         exit(1);
     }
     return now() - t0;
@@ -47,29 +66,128 @@ static int cmp_double(const void *a, const void *b)
 /* One layer without and with overflow detection, the two interleaved in each of `reps`
  * rounds (a shared host's speed drifts between rounds): best time of each, and the median of
  * the rounds' time ratios as the detection's overhead. */
-static void time_layer(const mpq_fc_layer *l, int64_t *acc, int reps, double *plain,
-                       double *track, double *overhead)
+static void time_layer(bench_layer *b, size_t nout, int reps)
 {
-    uint8_t *flags = malloc((size_t)l->m * l->n);
-    int32_t *first_k = malloc((size_t)l->m * l->n * sizeof *first_k);
+    int64_t *acc = malloc(nout * sizeof *acc);
+    uint8_t *flags = malloc(nout);
+    int32_t *first = malloc(nout * sizeof *first);
     double *ratio = malloc((size_t)reps * sizeof *ratio);
-    if (!flags || !first_k || !ratio) {
+    if (!acc || !flags || !first || !ratio) {
         fprintf(stderr, "bench_golden: out of memory\n");
         exit(1);
     }
-    mpq_fc_ovf ovf = {.flags = flags, .first_k = first_k};
-    *plain = *track = 1e30;
+    b->plain = b->track = 1e30;
     for (int r = 0; r < reps; r++) {
-        double tp = time_once(l, acc, NULL), tt = time_once(l, acc, &ovf);
-        *plain = tp < *plain ? tp : *plain;
-        *track = tt < *track ? tt : *track;
+        double tp = time_once(b, acc, flags, first, 0), tt = time_once(b, acc, flags, first, 1);
+        b->plain = tp < b->plain ? tp : b->plain;
+        b->track = tt < b->track ? tt : b->track;
         ratio[r] = tt / tp;
     }
     qsort(ratio, (size_t)reps, sizeof *ratio, cmp_double);
-    *overhead = reps % 2 ? ratio[reps / 2] : (ratio[reps / 2 - 1] + ratio[reps / 2]) / 2;
+    b->overhead = reps % 2 ? ratio[reps / 2] : (ratio[reps / 2 - 1] + ratio[reps / 2]) / 2;
+    free(acc);
     free(flags);
-    free(first_k);
+    free(first);
     free(ratio);
+}
+
+/* Random int8 activations and the three weight kinds of a layer with nw weights and n
+ * channels: dense int8 w, ternary t with alpha in 1..127, and hp with one non-zero in every
+ * aligned group of 16 consecutive weights (1:16 along the input channels of FC and conv2d
+ * rows, along the channels of a depthwise [kh][kw][out_c] window position). */
+typedef struct bench_data {
+    int32_t *x, *w, *hp, *alpha;
+    int8_t *t;
+} bench_data;
+
+static void make_data(bench_data *d, size_t nx, size_t nw, unsigned n)
+{
+    d->x = malloc(nx * sizeof *d->x);
+    d->w = malloc(nw * sizeof *d->w);
+    d->hp = calloc(nw, sizeof *d->hp);
+    d->alpha = malloc(n * sizeof *d->alpha);
+    d->t = malloc(nw);
+    if (!d->x || !d->w || !d->hp || !d->alpha || !d->t) {
+        fprintf(stderr, "bench_golden: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < nx; i++)
+        d->x[i] = rnd(-128, 127);
+    for (size_t i = 0; i < nw; i++) {
+        d->w[i] = rnd(-128, 127);
+        d->t[i] = (int8_t)rnd(-1, 1);
+    }
+    for (unsigned c = 0; c < n; c++)
+        d->alpha[c] = rnd(1, 127);
+    for (size_t base = 0; base < nw; base += 16)
+        d->hp[base + (size_t)rnd(0, nw - base < 16 ? (int32_t)(nw - base) - 1 : 15)] = rnd(-127, 127);
+}
+
+static void free_data(bench_data *d)
+{
+    free(d->x);
+    free(d->w);
+    free(d->hp);
+    free(d->alpha);
+    free(d->t);
+}
+
+/* A 3x3 layer, stride 1, padding 1, on an hw x hw x c input (c filters for conv2d). */
+static mpq_conv_shape shape3x3(mpq_layer_kind kind, unsigned hw, unsigned c)
+{
+    mpq_conv_shape s = {.kind = kind, .batches = 1, .in_h = hw, .in_w = hw, .in_c = c,
+                        .out_c = c, .kh = 3, .kw = 3, .sy = 1, .sx = 1, .py = 1, .px = 1,
+                        .dy = 1, .dx = 1, .groups = 1, .out_h = hw, .out_w = hw};
+    return s;
+}
+
+/* The three convolutions of a shape on fresh data d, and their table rows: dense int8 at
+ * acc 32, ternary + 1:16 at acc 32 and at acc 20, all wrapping, grouped by 16 as the
+ * accelerator. */
+static void conv_layers(const char *tag, const mpq_conv_shape *s, bench_data *d,
+                        mpq_conv_layer out[3], bench_layer rows[3])
+{
+    make_data(d, mpq_conv_in_count(s), mpq_conv_w_count(s), s->out_c);
+    static const char *const kinds[3] = {"int8, acc 32", "ternary + 1:16 int8, acc 32",
+                                         "ternary + 1:16 int8, acc 20"};
+    for (int i = 0; i < 3; i++) {
+        memset(&rows[i], 0, sizeof rows[i]);
+        snprintf(rows[i].name, sizeof rows[i].name, "%s %s", tag, kinds[i]);
+        rows[i].conv = &out[i];
+        rows[i].macs = (double)mpq_conv_out_count(s) * mpq_conv_depth(s);
+    }
+    mpq_conv_layer base = {.shape = *s, .x = d->x, .in_offset = 3, .acc_bits = 32,
+                           .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
+    out[0] = out[1] = out[2] = base;
+    out[0].w = d->w;
+    out[1].t = out[2].t = d->t;
+    out[1].alpha = out[2].alpha = d->alpha;
+    out[1].hp = out[2].hp = d->hp;
+    out[2].acc_bits = 20;
+}
+
+static void print_rows(const char *title, bench_layer *rows, size_t n, const bench_layer *ref)
+{
+    printf("\n%s\n| layer | GMAC/s | GMAC/s with overflow detection | overhead |%s\n|---|---|---|---|%s\n",
+           title, ref ? " FC / this |" : "", ref ? "---|" : "");
+    for (size_t i = 0; i < n; i++) {
+        printf("| %s | %.2f | %.2f | %.2fx |", rows[i].name, rows[i].macs / rows[i].plain * 1e-9,
+               rows[i].macs / rows[i].track * 1e-9, rows[i].overhead);
+        if (ref)
+            printf(" %.2fx |", (ref->macs / ref->plain) / (rows[i].macs / rows[i].plain));
+        putchar('\n');
+    }
+}
+
+static void json_rows(FILE *f, const bench_layer *rows, size_t n)
+{
+    fprintf(f, "[");
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s{\"layer\": \"%s\", \"macs\": %.0f, \"gmacs\": %.3f, \"gmacs_ovf\": %.3f, "
+                "\"overhead\": %.3f}", i ? ", " : "", rows[i].name, rows[i].macs,
+                rows[i].macs / rows[i].plain * 1e-9, rows[i].macs / rows[i].track * 1e-9,
+                rows[i].overhead);
+    fprintf(f, "]");
 }
 
 int main(int argc, char **argv)
@@ -86,55 +204,77 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* Issue 2's FC layer: 1024x1024, M = 64. */
     const unsigned M = 64, K = 1024, N = 1024;
-    int32_t *x = malloc(sizeof(int32_t) * M * K), *w = malloc(sizeof(int32_t) * N * K);
-    int32_t *hp = calloc((size_t)N * K, sizeof *hp), *alpha = malloc(sizeof(int32_t) * N);
-    int8_t *t = malloc((size_t)N * K);
-    int64_t *acc = malloc(sizeof(int64_t) * M * N);
-    if (!x || !w || !hp || !alpha || !t || !acc)
-        return 1;
-    for (size_t i = 0; i < (size_t)M * K; i++)
-        x[i] = rnd(-128, 127);
-    for (size_t i = 0; i < (size_t)N * K; i++) {
-        w[i] = rnd(-128, 127);
-        t[i] = (int8_t)rnd(-1, 1);
-    }
-    for (unsigned c = 0; c < N; c++) {
-        alpha[c] = rnd(1, 127);
-        for (unsigned g = 0; g < K / 16; g++)
-            hp[(size_t)c * K + g * 16 + (unsigned)rnd(0, 15)] = rnd(-127, 127);
-    }
+    bench_data fd;
+    make_data(&fd, (size_t)M * K, (size_t)N * K, N);
     mpq_nm nm;
     char err[256];
-    if (mpq_nm_from_dense(hp, N, K, 1, 16, &nm, err, sizeof err)) {
+    if (mpq_nm_from_dense(fd.hp, N, K, 1, 16, &nm, err, sizeof err)) {
         fprintf(stderr, "bench_golden: %s\n", err);
         return 1;
     }
-    mpq_fc_layer dense = {.m = M, .k = K, .n = N, .x = x, .in_offset = 3, .w = w,
+    mpq_fc_layer dense = {.m = M, .k = K, .n = N, .x = fd.x, .in_offset = 3, .w = fd.w,
                           .acc_bits = 32, .acc_mode = MPQ_ACC_WRAP,
                           .order = MPQ_ORDER_GROUPED, .group = 16};
-    mpq_fc_layer mixed = {.m = M, .k = K, .n = N, .x = x, .in_offset = 3, .t = t, .alpha = alpha,
-                          .hp_nm = &nm, .acc_bits = 32, .acc_mode = MPQ_ACC_WRAP,
-                          .order = MPQ_ORDER_GROUPED, .group = 16};
+    mpq_fc_layer mixed = {.m = M, .k = K, .n = N, .x = fd.x, .in_offset = 3, .t = fd.t,
+                          .alpha = fd.alpha, .hp_nm = &nm, .acc_bits = 32,
+                          .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
     /* A narrow accumulator: the static bound cannot rule overflow out, so detection checks
-     * every group of 16 (the worst case of the detection's cost). */
+     * groups of 16 (the worst case of the detection's cost). */
     mpq_fc_layer narrow = mixed;
     narrow.acc_bits = 20;
     const double macs = (double)M * K * N;
-    struct { const char *name; const mpq_fc_layer *l; double plain, track, overhead; } rows[] = {
-        {"dense int8, acc 32", &dense, 0, 0, 0},
-        {"ternary + 1:16 int8, acc 32", &mixed, 0, 0, 0},
-        {"ternary + 1:16 int8, acc 20 (per-group checks)", &narrow, 0, 0, 0},
+    bench_layer fc_rows[] = {
+        {"dense int8, acc 32", &dense, NULL, macs, 0, 0, 0},
+        {"ternary + 1:16 int8, acc 32", &mixed, NULL, macs, 0, 0, 0},
+        {"ternary + 1:16 int8, acc 20 (per-group checks)", &narrow, NULL, macs, 0, 0, 0},
     };
-    const size_t nrows = sizeof rows / sizeof rows[0];
-    printf("golden model, 1024x1024 layer, M=64 (%.0f MACs), best of %d, one core; overhead: median\n"
-           "of the %d rounds' ratios (each round times both)\n", macs, reps, reps);
-    printf("| layer | GMAC/s | GMAC/s with overflow detection | overhead |\n|---|---|---|---|\n");
-    for (size_t i = 0; i < nrows; i++) {
-        time_layer(rows[i].l, acc, reps, &rows[i].plain, &rows[i].track, &rows[i].overhead);
-        printf("| %s | %.2f | %.2f | %.2fx |\n", rows[i].name, macs / rows[i].plain * 1e-9,
-               macs / rows[i].track * 1e-9, rows[i].overhead);
-    }
+
+    /* conv3x3: 56x56x64 -> 64, stride 1, pad 1 (a ResNet stage); the FC layer of its im2col
+     * GEMM (m = 3136 pixels, k = 576, n = 64: the same MACs) beside it. */
+    mpq_conv_shape cs = shape3x3(MPQ_LAYER_CONV2D, 56, 64);
+    bench_data cd;
+    mpq_conv_layer cl[3];
+    bench_layer conv_rows[5];
+    conv_layers("conv3x3", &cs, &cd, cl, conv_rows);
+    const unsigned gm = cs.out_h * cs.out_w, gk = mpq_conv_depth(&cs), gn = cs.out_c;
+    bench_data gd;
+    make_data(&gd, (size_t)gm * gk, (size_t)gn * gk, gn);
+    mpq_fc_layer g_dense = {.m = gm, .k = gk, .n = gn, .x = gd.x, .in_offset = 3, .w = gd.w,
+                            .acc_bits = 32, .acc_mode = MPQ_ACC_WRAP,
+                            .order = MPQ_ORDER_GROUPED, .group = 16};
+    mpq_fc_layer g_narrow = {.m = gm, .k = gk, .n = gn, .x = gd.x, .in_offset = 3, .t = gd.t,
+                             .alpha = gd.alpha, .hp = gd.hp, .acc_bits = 20,
+                             .acc_mode = MPQ_ACC_WRAP, .order = MPQ_ORDER_GROUPED, .group = 16};
+    const double cmacs = conv_rows[0].macs;
+    conv_rows[3] = (bench_layer){"FC 3136x576x64 int8, acc 32 (same MACs)", &g_dense, NULL, cmacs, 0, 0, 0};
+    conv_rows[4] = (bench_layer){"FC 3136x576x64 ternary + 1:16, acc 20", &g_narrow, NULL, cmacs, 0, 0, 0};
+
+    /* depthwise3x3: 112x112x32, stride 1, pad 1 (MobileNet's first block). 1:16 along the
+     * channels: one non-zero in every 16 consecutive channels of a window position. */
+    mpq_conv_shape ds = shape3x3(MPQ_LAYER_DEPTHWISE, 112, 32);
+    bench_data dd;
+    mpq_conv_layer dl[3];
+    bench_layer dw_rows[3];
+    conv_layers("depthwise3x3", &ds, &dd, dl, dw_rows);
+    const double dmacs = dw_rows[0].macs;
+
+    const size_t nfc = sizeof fc_rows / sizeof fc_rows[0];
+    const size_t nconv = sizeof conv_rows / sizeof conv_rows[0];
+    const size_t ndw = sizeof dw_rows / sizeof dw_rows[0];
+    for (size_t i = 0; i < nfc; i++)
+        time_layer(&fc_rows[i], (size_t)M * N, reps);
+    for (size_t i = 0; i < nconv; i++)
+        time_layer(&conv_rows[i], mpq_conv_out_count(&cs), reps);
+    for (size_t i = 0; i < ndw; i++)
+        time_layer(&dw_rows[i], mpq_conv_out_count(&ds), reps);
+    printf("golden model, one core, CPU time, best of %d; overhead: median of the %d rounds' ratios (each\n"
+           "round times both); FC / this: the 1024x1024 dense FC row's GMAC/s over this row's\n", reps,
+           reps);
+    print_rows("1024x1024 layer, M=64 (67108864 MACs)", fc_rows, nfc, NULL);
+    print_rows("conv3x3 56x56x64 -> 64, stride 1, pad 1", conv_rows, nconv, &fc_rows[0]);
+    print_rows("depthwise3x3 112x112x32, stride 1, pad 1", dw_rows, ndw, &fc_rows[0]);
     if (json) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", json);
@@ -143,23 +283,22 @@ int main(int argc, char **argv)
             perror(tmp);
             return 1;
         }
-        fprintf(f, "{\"macs\": %.0f, \"layers\": [", macs);
-        for (size_t i = 0; i < nrows; i++)
-            fprintf(f, "%s{\"layer\": \"%s\", \"gmacs\": %.3f, \"gmacs_ovf\": %.3f, \"overhead\": %.3f}",
-                    i ? ", " : "", rows[i].name, macs / rows[i].plain * 1e-9,
-                    macs / rows[i].track * 1e-9, rows[i].overhead);
-        fprintf(f, "]}\n");
+        fprintf(f, "{\"macs\": %.0f, \"layers\": ", macs);
+        json_rows(f, fc_rows, nfc);
+        fprintf(f, ",\n \"conv3x3\": {\"macs\": %.0f, \"layers\": ", cmacs);
+        json_rows(f, conv_rows, nconv);
+        fprintf(f, "},\n \"depthwise3x3\": {\"macs\": %.0f, \"layers\": ", dmacs);
+        json_rows(f, dw_rows, ndw);
+        fprintf(f, "}}\n");
         if (fclose(f) || rename(tmp, json)) {
             perror(json);
             return 1;
         }
     }
     mpq_nm_free(&nm);
-    free(x);
-    free(w);
-    free(hp);
-    free(alpha);
-    free(t);
-    free(acc);
+    free_data(&fd);
+    free_data(&cd);
+    free_data(&gd);
+    free_data(&dd);
     return 0;
 }

@@ -54,5 +54,60 @@ $bin case --emit "$dir/missing.case" >"$dir/miss.out" 2>&1; rc=$?
 head -c 0 /dev/null >"$dir/empty.case"
 $bin case "$dir/empty.case" >"$dir/empty.out" 2>&1; [ $? = 2 ] || bad "empty file accepted"
 $bin case --bogus >/dev/null 2>&1; [ $? = 2 ] || bad "unknown option accepted"
+
+# Spatial layers: a conv2d case computes and names y[b][oy][ox][c]; a case whose shapes
+# disagree is refused with file:line and exit 2, before anything is computed.
+cat >"$dir/conv.case" <<'CASE'
+mpq-case 1
+name cli_conv
+layer conv2d
+batches 2
+in_h 3
+in_w 3
+in_c 2
+out_c 2
+kh 2
+kw 2
+stride 1 1
+pad 0 0
+out_h 2
+out_w 2
+x 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -1 -2 -3 -4 -5 -6 -7 -8 -9 -10 -11 -12 -13 -14 -15 -16 -17 -18
+w 1 0 -1 2 0 1 1 -1 2 2 -2 1 0 0 1 1
+bias 3 -3
+mult 1073741824
+shift 1
+act_min -1000
+act_max 1000
+CASE
+out=$($bin case --emit "$dir/conv.case") || bad "--emit of a conv2d case failed"
+[[ $out =~ ^expect(\ -?[0-9]+){16}$ ]] || bad "conv2d --emit output malformed: $out"
+{ cat "$dir/conv.case"; echo "$out"; } >"$dir/convpass.case"
+$bin case "$dir/convpass.case" >/dev/null 2>&1 || bad "conv2d case with its own outputs fails"
+read -r -a v <<<"$out"
+v[12]=$((v[12] + 1)) # output 11: b 1, oy 0, ox 1, c 1
+{ cat "$dir/conv.case"; echo "${v[*]}"; } >"$dir/convfail.case"
+$bin case "$dir/convfail.case" >"$dir/convfail.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q 'y\[1\]\[0\]\[1\]\[1\]' "$dir/convfail.out" || bad "conv2d failure: rc $rc $(cat "$dir/convfail.out")"
+refused() { # refused FILE LINE-PATTERN: exit 2, the file:line message, nothing computed
+  $bin case "$dir/$1" >"$dir/$1.out" 2>&1; local rc=$?
+  [ $rc = 2 ] || bad "$1 exits $rc, want 2"
+  grep -q "$1:$2" "$dir/$1.out" || bad "$1: no '$1:$2' message: $(cat "$dir/$1.out")"
+  grep -q '^0 passed, 1 failed$' "$dir/$1.out" || bad "$1: closing line missing"
+  $bin case --emit "$dir/$1" >"$dir/$1.emit" 2>&1 && bad "$1: --emit computed it"
+  grep -q '^expect' "$dir/$1.emit" && bad "$1: --emit printed outputs"
+}
+sed 's/^out_h 2$/out_h 4/' "$dir/convpass.case" >"$dir/badouth.case"
+refused badouth.case "13: height axis: output size 4 disagrees"
+sed 's/^groups.*//; s/^pad 0 0$/pad 0 0\ngroups 3/' "$dir/convpass.case" >"$dir/badgroups.case"
+refused badgroups.case "[0-9]*: conv2d: groups 3 do not divide"
+sed 's/^x 1 2 3 /x 2 3 /' "$dir/convpass.case" >"$dir/badcount.case"
+refused badcount.case "15: x has 35 values, expected 36"
+grep -v '^kw ' "$dir/convpass.case" >"$dir/nokw.case"
+refused nokw.case " missing required key 'kw'"
+sed 's/^layer conv2d$/layer maxpool/' "$dir/convpass.case" >"$dir/poolw.case"
+refused poolw.case "[0-9]*: key 'w' does not apply to layer maxpool"
+sed 's/^batches 2$/m 2/' "$dir/convpass.case" >"$dir/convm.case"
+refused convm.case "[0-9]*: key 'm' does not apply to layer conv2d"
 [ $fail = 0 ] && echo "cli-case: all checks passed"
 exit $fail

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "mpq.h"
+#include "mpq_fit.h"
 
 /* floor(a / b) for b > 0, from C's truncating division. */
 static mpq_i128 floordiv(mpq_i128 a, mpq_i128 b)
@@ -133,23 +134,36 @@ static void test_fit_exhaustive(void)
         for (long long v = -3 * span; v <= 3 * span; v++) {
             int o;
             long long w = ((v - lo) % span + span) % span + lo;
-            CHECK_EQ(mpq_fit(v, bits, MPQ_OVF_WRAP, &o), w, "wrap %lld to %u bits", v, bits);
+            CHECK_EQ(mpq_fit_wide(v, bits, MPQ_OVF_WRAP, &o), w, "wrap %lld to %u bits", v, bits);
             CHECK_EQ(o, w != v, "wrap flag");
             long long s = v < lo ? lo : v > hi ? hi : v;
-            CHECK_EQ(mpq_fit(v, bits, MPQ_OVF_SAT, &o), s, "sat %lld to %u bits", v, bits);
+            CHECK_EQ(mpq_fit_wide(v, bits, MPQ_OVF_SAT, &o), s, "sat %lld to %u bits", v, bits);
             CHECK_EQ(o, s != v, "sat flag");
             long long ss = v < -hi ? -hi : v > hi ? hi : v;
-            CHECK_EQ(mpq_fit(v, bits, MPQ_OVF_SAT_SYM, &o), ss, "sat_sym %lld to %u bits", v, bits);
+            CHECK_EQ(mpq_fit_wide(v, bits, MPQ_OVF_SAT_SYM, &o), ss, "sat_sym %lld to %u bits", v, bits);
             CHECK_EQ(mpq_acc_fit(v, bits, MPQ_ACC_SAT, NULL), s, "acc fit sat");
+            CHECK_EQ(mpq_fit(v, bits, MPQ_OVF_WRAP, NULL), w, "public fit, wrap");
+            /* The one accumulator fit: same values, sticky flag. */
+            int sticky = 0;
+            CHECK_EQ(mpq_fit_acc(v, bits, 0, &sticky), w, "fit_acc wrap %lld to %u bits", v, bits);
+            CHECK_EQ(sticky, w != v, "fit_acc flag");
+            sticky = 1;
+            CHECK_EQ(mpq_fit_acc(v, bits, 1, &sticky), s, "fit_acc sat");
+            CHECK_EQ(sticky, 1, "fit_acc keeps a raised flag");
         }
     }
     /* 64-bit edges. */
     int o;
-    CHECK_EQ(mpq_fit((mpq_i128)INT64_MAX + 1, 64, MPQ_OVF_WRAP, &o), INT64_MIN, "edge");
+    CHECK_EQ(mpq_fit_wide((mpq_i128)INT64_MAX + 1, 64, MPQ_OVF_WRAP, &o), INT64_MIN, "edge");
     CHECK_EQ(o, 1, "edge");
-    CHECK_EQ(mpq_fit((mpq_i128)INT64_MIN - 1, 64, MPQ_OVF_SAT, &o), INT64_MIN, "edge");
+    CHECK_EQ(mpq_fit_wide((mpq_i128)INT64_MIN - 1, 64, MPQ_OVF_SAT, &o), INT64_MIN, "edge");
     CHECK_EQ(mpq_fit(INT64_MIN, 64, MPQ_OVF_SAT_SYM, &o), -INT64_MAX, "edge");
-    CHECK_EQ(mpq_fit((mpq_i128)1 << 40, 32, MPQ_OVF_WRAP, &o), 0, "edge");
+    CHECK_EQ(mpq_fit_wide((mpq_i128)1 << 40, 32, MPQ_OVF_WRAP, &o), 0, "edge");
+    o = 0;
+    CHECK_EQ(mpq_fit_acc(INT64_MIN, 64, 1, &o), INT64_MIN, "fit_acc 64 bits");
+    CHECK_EQ(mpq_fit_acc(INT64_MAX, 63, 0, &o), -1, "fit_acc 63 bits wrap");
+    CHECK_EQ(o, 1, "fit_acc 63 bits flag");
+    CHECK_EQ(mpq_fit_acc(INT64_MIN, 63, 1, &o), -(INT64_C(1) << 62), "fit_acc 63 bits sat");
 }
 
 static void test_mulshift_exhaustive(void)
@@ -160,7 +174,7 @@ static void test_mulshift_exhaustive(void)
             for (size_t mi = 0; mi < sizeof mults / sizeof mults[0]; mi++)
                 for (unsigned s = 0; s <= 12; s++) {
                     long long want = ref_round(acc * mults[mi], s, (mpq_round)r);
-                    CHECK_EQ(mpq_round_shift((mpq_i128)acc * mults[mi], s, (mpq_round)r), want,
+                    CHECK_EQ(mpq_round_shift_wide((mpq_i128)acc * mults[mi], s, (mpq_round)r), want,
                              "%s(%lld*%lld >> %u)", mpq_round_name((mpq_round)r), (long long)acc,
                              (long long)mults[mi], s);
                     for (unsigned bits = 4; bits <= 8; bits += 4) {
@@ -179,9 +193,12 @@ static void test_mulshift_exhaustive(void)
         {-7, {-4, -3, -3, -4, -4, -4}},
     };
     for (size_t i = 0; i < sizeof ties / sizeof ties[0]; i++)
-        for (int r = 0; r < MPQ_ROUND_COUNT; r++)
-            CHECK_EQ(mpq_round_shift(ties[i].v, 1, (mpq_round)r), ties[i].want[r], "%s(%lld/2)",
+        for (int r = 0; r < MPQ_ROUND_COUNT; r++) {
+            CHECK_EQ(mpq_round_shift_wide(ties[i].v, 1, (mpq_round)r), ties[i].want[r], "%s(%lld/2)",
                      mpq_round_name((mpq_round)r), ties[i].v);
+            CHECK_EQ(mpq_round_shift(ties[i].v, 1, (mpq_round)r), ties[i].want[r], "public %s",
+                     mpq_round_name((mpq_round)r));
+        }
     /* Names round trip. */
     for (int r = 0; r < MPQ_ROUND_COUNT; r++) {
         mpq_round back;

@@ -136,10 +136,80 @@ static void test_bad(void)
     }
 }
 
+static const char conv[] =
+    "mpq-case 1\n"
+    "name dw\n"
+    "layer depthwise\n"
+    "batches 2\n"
+    "in_h 2\nin_w 3\nin_c 2\nout_c 4\n"
+    "kh 2\nkw 2\n"
+    "stride 1 2\npad 1 0\ndilation 1 1\n"
+    "out_h 2\nout_w 1\n"
+    "x 1 2 3 4 5 6 7 8 9 10 11 12 -1 -2 -3 -4 -5 -6 -7 -8 -9 -10 -11 -12\n"
+    "w 1 2 3 4 5 6 7 8 -1 -2 -3 -4 -5 -6 -7 -8\n"
+    "bias 1 2 3 4\n"
+    "mult 1073741824\nshift 1\n"
+    "act_min -1000\nact_max 1000\n"
+    "expect 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+/* A spatial case: its shape, the outputs it computes against mpq_conv, and its refusals. */
+static void test_spatial(void)
+{
+    mpq_case c;
+    char err[256];
+    CHECK(mpq_case_parse(conv, sizeof conv - 1, "dw.case", &c, err, sizeof err) == 0, "%s", err);
+    CHECK(c.layer == MPQ_LAYER_DEPTHWISE && c.shape.batches == 2 && c.shape.sx == 2 &&
+              c.shape.py == 1 && c.m == 4 && c.n == 4 && c.k == 4, "depthwise shape");
+    int32_t y[16];
+    int64_t acc[16];
+    CHECK(mpq_case_compute(&c, y, err, sizeof err) == 0, "%s", err);
+    mpq_conv_layer l = {.shape = c.shape, .x = c.x, .w = c.w, .bias = c.bias, .acc_bits = 32};
+    CHECK(mpq_conv_acc(&l, acc, NULL, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ(y[i], acc[i], "unit multiplier passes accumulator %d through", i);
+    /* Output (b 0, oy 0, ox 0, o 1): window rows -1, 0, columns 0, 1: only row 0 is inside;
+     * input channel 0 (ch_mult 2): x 1 and 3 times w[1][0][1] = -2 and w[1][1][1] = -6. */
+    CHECK_EQ(acc[1], 2 + 1 * -2 + 3 * -6, "hand-computed depthwise output");
+    mpq_case_free(&c);
+    static const struct {
+        const char *from, *to, *want;
+    } bad[] = {
+        {"out_w 1\n", "out_w 3\n", "dw.case:15: width axis: output size 3"},
+        {"out_c 4\n", "out_c 5\n", "dw.case:8: depthwise: out_c 5 is not a multiple"},
+        {"dilation 1 1\n", "dilation 1\n", "dw.case:13: dilation takes two values"},
+        {"layer depthwise\n", "layer conv3d\n", "dw.case:3: layer 'conv3d'"},
+        {"layer depthwise\n", "layer fc\n", "dw.case:5: key 'in_h' needs a spatial layer"},
+        {"layer depthwise\n", "layer avgpool\n", "key 'w' does not apply to layer avgpool"},
+        {"batches 2\n", "groups 2\n", "key 'groups' does not apply to layer depthwise"},
+        {"kh 2\n", "", "dw.case: missing required key 'kh'"},
+        {"x 1 2 ", "x 2 ", "x has 23 values, expected 24"},
+        {"bias 1 2 3 4\n", "bias 1 2 3\n", "bias has 3 values, expected 4"},
+        {"expect 0 0 ", "expect 0 ", "expect has 15 values, expected 16"},
+        {"in_h 2\n", "in_h 0\n", "in_h = 0 is out of range"},
+    };
+    char buf[2048];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *at = strstr(conv, bad[i].from);
+        CHECK(at != NULL, "pattern %zu", i);
+        if (!at)
+            continue;
+        size_t pre = (size_t)(at - conv);
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)pre, conv, bad[i].to, at + strlen(bad[i].from));
+        err[0] = 0;
+        int st = mpq_case_parse(buf, strlen(buf), "dw.case", &c, err, sizeof err);
+        CHECK(st == MPQ_EFORMAT, "spatial case %zu (%s) accepted", i, bad[i].want);
+        CHECK(strstr(err, bad[i].want) != NULL, "spatial case %zu: '%s' lacks '%s'", i, err,
+              bad[i].want);
+        if (!st)
+            mpq_case_free(&c);
+    }
+}
+
 int main(void)
 {
     test_seed("test_case", 3);
     test_good();
     test_bad();
+    test_spatial();
     return check_done("test_case");
 }

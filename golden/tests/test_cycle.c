@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The golden cycle model against the functional model (every random layer x configuration x
- * timing runs through mpq_gen, which compares every output row and overflow flag), and the
- * cycle formulas of docs/timing.md: latency 3, utilization without stalls, done_o once per
- * tile, act_ready_o dropping only on a row's last slice with the result pipeline full.
+ * timing runs through mpq_gen, which compares every output pixel and overflow flag with mpq_fc
+ * or mpq_conv), fully-connected layers and convolutions alike, and the cycle formulas of
+ * docs/timing.md: a fully-connected tile without stalls takes 1 + S + M*S + 4 cycles (latency
+ * 3), done_o once per tile, every activation beat taken once.
  */
 #include <string.h>
 
@@ -12,7 +13,7 @@
 #include "mpq_gen.h"
 #include "mpq_vec.h"
 
-static const char *const cfgs[] = {"default", "tern", "mix2", "dense", "small"};
+static const char *const cfgs[] = {"default", "tern", "mix2", "dense", "small", "wide"};
 #define N_CFGS (sizeof cfgs / sizeof cfgs[0])
 static mpq_hwcfg hws[N_CFGS];
 
@@ -31,8 +32,7 @@ static int load_cfgs(void)
 
 typedef struct run_stats {
     uint64_t cycles, cfg_hs, wgt_hs, act_hs, out_hs, dones;
-    int stall_rule_broken;   /* act_ready low in RUN while not on a last slice or pipeline free */
-    int latency_bad;         /* (no-stall runs) a row not on the output 3 cycles after its last slice */
+    int done_outside_drain;  /* done_o in a cycle whose state is not DRAIN */
     uint64_t first_cfg, last_done;
 } run_stats;
 
@@ -49,50 +49,71 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
     }
     mpq_port_in in;
     mpq_port_out exp;
-    uint64_t pending_row_at[8] = {0};
-    unsigned ph = 0, pt = 0; /* ring of rows waiting to come out (no-stall runs only) */
-    int was_out_valid = 0;
     while ((rc = mpq_gen_next(g, &in, &exp)) == 1) {
         mpq_cm_where w;
         mpq_gen_where(g, &w);
         uint64_t c = st->cycles++;
         if (!in.rst_n)
             continue;
-        if (w.state == 2 && !exp.act_ready && w.slice + 1u != (w.k_len + hw->klanes - 1u) / hw->klanes)
-            st->stall_rule_broken = 1;
         if (in.cfg_valid && exp.cfg_ready) {
             if (st->cfg_hs++ == 0)
                 st->first_cfg = c;
         }
         st->wgt_hs += in.wgt_valid && exp.wgt_ready;
-        if (in.act_valid && exp.act_ready) {
-            st->act_hs++;
-            if (w.slice + 1u == (w.k_len + hw->klanes - 1u) / hw->klanes)
-                pending_row_at[ph++ % 8] = c;
-        }
-        /* A row appears on the output (a new beat: valid rises or the previous one was taken). */
-        if (exp.out_valid && (!was_out_valid || pt < ph)) {
-            if (pt < ph && t->p_ready >= 1.0 && t->p_valid >= 1.0) {
-                if (c != pending_row_at[pt % 8] + 3u)
-                    st->latency_bad = 1;
-            }
-        }
-        if (exp.out_valid && in.out_ready) {
-            st->out_hs++;
-            pt++;
-        }
-        was_out_valid = exp.out_valid && !in.out_ready;
+        st->act_hs += in.act_valid && exp.act_ready;
+        st->out_hs += exp.out_valid && in.out_ready;
         if (exp.done) {
             st->dones++;
             st->last_done = c;
-            if (w.state != 3)
-                st->stall_rule_broken = 1;
+            if (w.state != MPQ_ST_DRAIN)
+                st->done_outside_drain = 1;
         }
     }
     if (rc < 0)
         fprintf(stderr, "mpq_gen_next: %s\n", mpq_gen_error(g));
     mpq_gen_free(g);
     return rc;
+}
+
+/* Every run of a layer: its counts, and for a fully-connected layer without stalls the tile
+ * length of docs/timing.md. */
+static void check_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
+                      const run_stats *st, const char *what)
+{
+    unsigned tiles = mpq_hw_layer_tiles(hw, l);
+    uint64_t wgt = 0, act = 0;
+    for (unsigned i = 0; i < tiles; i++) {
+        mpq_hw_tile tp;
+        mpq_hw_layer_tile(hw, l, i, &tp);
+        wgt += tp.wgt_beats;
+        act += tp.act_beats;
+    }
+    CHECK_EQ(st->dones, tiles, "done_o once per tile (%s)", what);
+    CHECK_EQ(st->cfg_hs, tiles, "one cfg beat per tile (%s)", what);
+    CHECK_EQ(st->wgt_hs, wgt, "weight beats (%s)", what);
+    CHECK_EQ(st->act_hs, act, "every activation slice once per tile (%s)", what);
+    CHECK_EQ(st->out_hs, (uint64_t)tiles * l->m, "one output beat per pixel and tile (%s)", what);
+    CHECK(!st->done_outside_drain, "done_o outside DRAIN (%s)", what);
+    if (l->s.kind == MPQ_LAYER_FC && t->p_valid >= 1.0 && t->p_ready >= 1.0 &&
+        hw->act_depth >= 2 * ((l->k + hw->klanes - 1) / hw->klanes)) {
+        /* Each tile: 1 cfg + S load (the first activation slices enter meanwhile) + M*S steps
+         * + 4 (the last row through rq1, rq2, out; done_o), back to back. */
+        uint64_t ns = (l->k + hw->klanes - 1) / hw->klanes;
+        uint64_t per_tile = 1u + ns + (uint64_t)l->m * ns + 4u;
+        CHECK_EQ(st->last_done - st->first_cfg + 1u, per_tile * tiles, "tile length without stalls (%s)",
+                 what);
+    }
+}
+
+static void random_timing(mpq_timing_opts *t)
+{
+    memset(t, 0, sizeof *t);
+    t->seed = test_rand();
+    t->p_valid = test_range(0, 2) == 0 ? 1.0 : 0.2 + 0.8 * (double)test_range(0, 100) / 100.0;
+    t->p_ready = test_range(0, 2) == 0 ? 1.0 : 0.1 + 0.9 * (double)test_range(0, 100) / 100.0;
+    t->reset_cycles = (unsigned)test_range(1, 5);
+    t->tail_cycles = (unsigned)test_range(0, 3);
+    t->offer_early = (int)test_range(0, 1);
 }
 
 static void test_random_layers(void)
@@ -112,43 +133,70 @@ static void test_random_layers(void)
         o.acc_sat = (int)test_range(0, 1);
         o.profile = (mpq_profile)test_range(0, MPQ_PROF_COUNT - 1);
         mpq_hw_layer l;
-        char err[512];
+        char err[512], what[200];
         int rc = mpq_hw_layer_random(hw, &o, &l, err, sizeof err);
         CHECK_EQ(rc, 0, "random layer %s: %s", cfgs[ci], err);
         if (rc != 0)
             continue;
-        mpq_timing_opts t = {0};
-        t.seed = test_rand();
-        t.p_valid = test_range(0, 2) == 0 ? 1.0 : 0.2 + 0.8 * (double)test_range(0, 100) / 100.0;
-        t.p_ready = test_range(0, 2) == 0 ? 1.0 : 0.1 + 0.9 * (double)test_range(0, 100) / 100.0;
-        t.reset_cycles = (unsigned)test_range(1, 5);
-        t.tail_cycles = (unsigned)test_range(0, 3);
+        mpq_timing_opts t;
+        random_timing(&t);
         run_stats st;
         rc = run(hw, &l, &t, &st);
-        unsigned tiles = (o.n + hw->lanes - 1) / hw->lanes;
-        unsigned ns = (o.k + hw->klanes - 1) / hw->klanes;
-        CHECK_EQ(rc, 0, "iter %u %s %s m=%u k=%u n=%u", iter, cfgs[ci], mpq_profile_name(o.profile),
-                 o.m, o.k, o.n);
-        CHECK_EQ(st.dones, tiles, "done_o once per tile");
-        CHECK_EQ(st.cfg_hs, tiles, "one cfg beat per tile");
-        CHECK_EQ(st.wgt_hs, (uint64_t)tiles * ns, "weight beats");
-        CHECK_EQ(st.act_hs, (uint64_t)tiles * ns * o.m, "activation beats");
-        CHECK_EQ(st.out_hs, (uint64_t)tiles * o.m, "output beats");
-        CHECK(!st.stall_rule_broken, "act_ready_o low outside a last slice, or done_o outside DRAIN");
-        CHECK(!st.latency_bad, "latency 3 without stalls");
-        if (t.p_valid >= 1.0 && t.p_ready >= 1.0) {
-            /* Each tile: 1 cfg + ns load + m*ns run + 4 drain cycles, back to back. */
-            uint64_t per_tile = 1u + ns + (uint64_t)o.m * ns + 4u;
-            CHECK_EQ(st.last_done - st.first_cfg + 1u, per_tile * tiles,
-                     "tile length without stalls (%s m=%u k=%u n=%u)", cfgs[ci], o.m, o.k, o.n);
-        }
+        snprintf(what, sizeof what, "iter %u %s %s m=%u k=%u n=%u", iter, cfgs[ci],
+                 mpq_profile_name(o.profile), o.m, o.k, o.n);
+        CHECK_EQ(rc, 0, "%s", what);
+        check_run(hw, &l, &t, &st, what);
         mpq_hw_layer_free(&l);
         cycles += st.cycles;
         outs += st.out_hs;
         runs++;
     }
-    printf("cycle model == functional model on %u random layers (%llu cycles, %llu output rows)\n",
+    printf("cycle model == functional model on %u random fully-connected layers (%llu cycles, %llu output rows)\n",
            runs, (unsigned long long)cycles, (unsigned long long)outs);
+}
+
+/* Convolutions: random shapes the configuration runs (padding, strides, dilations, groups,
+ * depthwise multipliers, batches, kernels as large as the input), against mpq_conv. */
+static void test_random_convs(void)
+{
+    unsigned runs = 0, dw = 0, grouped = 0;
+    uint64_t cycles = 0, outs = 0;
+    for (unsigned iter = 0; iter < 300; iter++) {
+        unsigned ci = (unsigned)test_range(0, N_CFGS - 1);
+        const mpq_hwcfg *hw = &hws[ci];
+        mpq_layer_opts o = {0};
+        o.seed = test_rand();
+        mpq_hw_conv_shape_random(hw, o.seed, 20000, &o.shape);
+        o.hp_n = (unsigned)test_range(0, hw->hp_per_group);
+        o.acc_sat = (int)test_range(0, 1);
+        o.profile = (mpq_profile)test_range(0, MPQ_PROF_COUNT - 1);
+        const mpq_conv_shape *sh = &o.shape;
+        char err[512], what[300];
+        snprintf(what, sizeof what, "iter %u %s %s %s B=%u %ux%ux%u -> %ux%ux%u k=%ux%u s=%u,%u p=%u,%u "
+                 "d=%u,%u g=%u", iter, cfgs[ci], mpq_profile_name(o.profile), mpq_layer_name(sh->kind),
+                 sh->batches, sh->in_h, sh->in_w, sh->in_c, sh->out_h, sh->out_w, sh->out_c, sh->kh,
+                 sh->kw, sh->sy, sh->sx, sh->py, sh->px, sh->dy, sh->dx, sh->groups);
+        mpq_hw_layer l;
+        int rc = mpq_hw_layer_random(hw, &o, &l, err, sizeof err);
+        CHECK_EQ(rc, 0, "random conv %s: %s", what, err);
+        if (rc != 0)
+            continue;
+        mpq_timing_opts t;
+        random_timing(&t);
+        run_stats st;
+        rc = run(hw, &l, &t, &st);
+        CHECK_EQ(rc, 0, "%s", what);
+        check_run(hw, &l, &t, &st, what);
+        dw += sh->kind == MPQ_LAYER_DEPTHWISE;
+        grouped += sh->kind == MPQ_LAYER_CONV2D && sh->groups > 1;
+        mpq_hw_layer_free(&l);
+        cycles += st.cycles;
+        outs += st.out_hs;
+        runs++;
+    }
+    printf("cycle model == functional model on %u random convolutions (%u depthwise, %u grouped; "
+           "%llu cycles, %llu output pixels)\n", runs, dw, grouped, (unsigned long long)cycles,
+           (unsigned long long)outs);
 }
 
 /* The two golden models must catch each other: corrupt the layer the functional model sees
@@ -204,5 +252,6 @@ int main(void)
     test_layer_check();
     test_disagreement_is_caught();
     test_random_layers();
+    test_random_convs();
     return check_done("test_cycle");
 }

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "mpq.h"
+#include "mpq_fit.h"
 
 typedef struct ref_out {
     int64_t acc;
