@@ -270,6 +270,22 @@ module tb_smoke #(
       $fatal(1, "tb_smoke: outputs active during reset");
     #1 rst_n = 1'b1;
 
+    // +illegal_tile: one configuration beat whose window rows do not fit the activation ring
+    // (a 3x3 kernel over rows of ActDepth pixels); the RTL's a_cfg_tile assertion must stop
+    // the simulation at its handshake (rtl/smoke/illegal-tile expects the message).
+    if ($test$plusargs("illegal_tile")) begin
+      logic [CfgW-1:0] c;
+      c = cfg_beats[0];
+      c[47:32] = ActDepth[15:0];  // in_w: 3 rows of ActDepth slices > ActDepth
+      c[95:80] = ActDepth[15:0];  // out_w
+      c[111:96] = 16'h0303;       // kh = kw = 3
+      c[159:144] = 16'h0101;      // py = px = 1
+      cfg_data = c;
+      cfg_valid = 1'b1;
+      repeat (3) @(posedge clk);
+      $fatal(1, "tb_smoke: an illegal configuration beat was taken without an assertion");
+    end
+
     forever begin
       bit cfg_hs, wgt_hs, act_hs, out_hs, done_now, step;
       // Inputs of this cycle: a source raises valid at random (always in tile 0) and then
