@@ -46,6 +46,7 @@ include golden/golden.mk
 -include tb/tb.mk
 -include mnist/mnist.mk
 -include scripts/extra.mk
+-include scripts/ppa.mk
 
 # --- Test aggregation --------------------------------------------------------
 # Every test target runs through scripts/check.sh, which records PASS/FAIL under
@@ -76,6 +77,8 @@ help:
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
 	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL"
+	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (Yosys, OpenSTA,"
+	@echo "                  gate-level simulation of the MLP's layers)"
 	@echo "  make clean      remove build/"
 
 clean:

@@ -2,7 +2,8 @@
 # install-deps.sh [GROUP...]: make sure the system packages a target needs are present.
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
 # without a password; otherwise one message names the command that installs them.
-# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave), all.
+# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave),
+# ppa (make ppa: Yosys, the OSU 0.18 um cell library, OpenSTA, python3), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
@@ -31,14 +32,20 @@ check_group() {
     plot) have_cmd gnuplot || want gnuplot-nox ;;
     data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
     wave) have_cmd gtkwave || want gtkwave ;;
+    ppa)
+      have_cmd yosys || want yosys
+      [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || want qflow-tech-osu018
+      have_cmd sta || want opensta
+      have_cmd python3 || want python3
+      ;;
     bench)
       have_cmd ccache || want ccache
       have_cmd valgrind || want valgrind  # callgrind: instructions per simulated cycle
       have_cmd python3 || want python3
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
-    all) for g in core synth fuzz coverage plot data bench wave; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave all)" >&2; exit 2 ;;
+    all) for g in core synth fuzz coverage plot data bench wave ppa; do check_group "$g"; done ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave ppa all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done

@@ -21,12 +21,9 @@ fi
 case $kmax in *[!0-9]*) echo "synth.sh: SYNTH_KMAX='$kmax' is not a number" >&2; exit 2 ;; esac
 mkdir -p "$out"
 
-# value KEY FILE: the value of "KEY = value" in a cfg file (comments after #).
-value() {
-  awk -v k="$1" '{ sub(/#.*/, ""); n = split($0, kv, "="); if (n != 2) next;
-    gsub(/[ \t]/, "", kv[1]); gsub(/[ \t]/, "", kv[2]); if (kv[1] == k) { print kv[2]; f = 1 } }
-    END { if (!f) exit 1 }' "$2"
-}
+# The cfg reader shared by every script.
+# shellcheck source=scripts/cfg.sh
+. "$(dirname "$0")/cfg.sh"
 
 # cells MODULE_PATTERN STATFILE: "Number of cells" of the first module section matching.
 cells() {
@@ -53,7 +50,7 @@ for v in $variants; do
   if [ ! -f "$cfg" ]; then echo "synth.sh: no configuration $cfg" >&2; exit 2; fi
   set_args=""
   for key in Lanes KLanes HpPerGroup ActBits HpBits AlphaBits AccBits OutBits KMax; do
-    val=$(value "$key" "$cfg") || { echo "synth.sh: $cfg: no '$key = value' line" >&2; exit 2; }
+    val=$(mpq_cfg_value "$cfg" "$key") || { echo "synth.sh: $cfg: no '$key = value' line" >&2; exit 2; }
     case $key in
       KMax) [ -n "$kmax" ] && val=$kmax ;;
       Lanes) [ -n "$lanes_override" ] && val=$lanes_override ;;
