@@ -87,6 +87,11 @@ if [ ${#workloads[@]} -gt 0 ]; then
     echo '`verilator_config'
     echo '// The cell library is not ours: implicit nets, unused timing-check registers.'
     echo 'lint_off -file "*/cells.v"'
+    echo '// Each mapped module is compiled once, not once per instance (the lanes and the'
+    echo '// requantizers are Lanes instances each): several times less C++ to compile. The shim'
+    echo '// reads every instance'"'"'s own nets all the same.'
+    awk -F'\t' '!/^#/ && $1 != "mpq_top" && $3 == "netlist" { print "no_inline -module \"*" $1 "\"" }' \
+      "$here/ppa/units.tsv"
   } >"$gls/gls.vlt.tmp" && update "$gls/gls.vlt"
   {
     echo "$gls/gls.vlt"
