@@ -9,7 +9,7 @@
 #     replays each one, every output port compared every cycle, and counts every net's
 #     toggles; scripts/ppa/activity.py turns them into per-net activities;
 #  4. OpenSTA power at fmax and at $PPA_FIXED_MHZ, with OpenSTA's default activity and with
-#     each workload's measured activity, per unit.
+#     the workload's measured activity (several workloads: their cycle-weighted mean), per unit.
 # Writes OUTDIR/ppa.json (scripts/ppa/report.py summary) and the files of each step.
 # Environment: PPA_LIB (liberty, default: the Debian package's), PPA_CELLS_V (its Verilog
 # models), PPA_FIXED_MHZ (default 20), TB_OBJS / GOLDEN_LIB (the testbench objects, as for
@@ -136,6 +136,14 @@ if [ ${#workloads[@]} -gt 0 ]; then
   done
   mv -f "$out/workloads.tsv.tmp" "$out/workloads.tsv"
   sim_s=$(secs "$t1")
+  # Several workloads (the layers of a network): one OpenSTA run with their cycle-weighted
+  # mean activity gives the energy of them all (power is linear in the activities).
+  if [ ${#acts[@]} -gt 1 ]; then
+    means=()
+    while IFS=$'\t' read -r name _ cycles; do means+=("$cycles:$out/activity/$name.txt"); done <"$out/workloads.tsv"
+    "$py" "$here/ppa/activity.py" --mean "$out/activity/all.txt" "${means[@]}"
+    acts=("all=$out/activity/all.txt")
+  fi
 fi
 
 # 4. Power at fmax and at the fixed clock, default and measured activity, per unit: one

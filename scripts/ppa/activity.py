@@ -4,6 +4,7 @@
 toggle counts (scripts/ppa.sh).
 
   activity.py TOGGLES.txt NETLIST.v OUT.txt
+  activity.py --mean OUT.txt CYCLES:ACTIVITY.txt...
 
 TOGGLES.txt: what the testbench's shim wrote for the model that replayed one vector file
 (tb/mpq_dut.cpp, MPQ_TOGGLES): "# cycles N", then "scope signal[bit] toggles" for every bit
@@ -13,6 +14,12 @@ model). OUT.txt: "net activity" per line, the net named as OpenSTA names it in N
 gives it its clock activity), and so are the scopes outside mpq_top (the model's ports: the
 same nets as mpq_top's). Exit 1 when a count is impossible (more than two toggles per cycle:
 inputs applied, then the clock edge), 2 on bad input.
+
+--mean: the activity of several workloads run one after the other: per net, the mean of their
+activities weighted by their cycles. Power is linear in every pin's activity (the library's
+internal energy per transition depends on slews and loads, not on the activity), so the power
+with the mean activity times the total cycles is exactly the sum of each workload's power
+times its cycles: one OpenSTA run gives the energy of them all.
 """
 import os
 import re
@@ -70,7 +77,37 @@ def instance_paths(netlist):
     return paths
 
 
+def mean(argv):
+    if len(argv) < 4:
+        die("usage: activity.py --mean OUT.txt CYCLES:ACTIVITY.txt...")
+    total, acc, order = 0, {}, []
+    for arg in argv[3:]:
+        c, _, path = arg.partition(":")
+        try:
+            c = int(c)
+        except ValueError:
+            die("`%s` is not CYCLES:FILE" % arg)
+        total += c
+        for line in open(path):
+            if line.startswith("#"):
+                continue
+            net, act = line.split()
+            if net not in acc:
+                acc[net] = 0.0
+                order.append(net)
+            acc[net] += c * float(act)
+    tmp = argv[2] + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("# net activity (toggles per clock cycle), mean of %d workloads over %d cycles\n"
+                % (len(argv) - 3, total))
+        f.write("\n".join("%s %.6g" % (n, acc[n] / total) for n in order) + "\n")
+    os.replace(tmp, argv[2])
+
+
 def main(argv):
+    if len(argv) > 1 and argv[1] == "--mean":
+        mean(argv)
+        return
     if len(argv) != 4:
         die("usage: activity.py TOGGLES.txt NETLIST.v OUT.txt")
     cycles, rows = read_toggles(argv[1])

@@ -168,7 +168,12 @@ def read_summary(path):
 
 
 def energy(d, layers, mode_of, period, unit="total"):
-    """Joules over the workload's layers: power (mode_of(layer) activity, at period) x cycles."""
+    """Joules over the workload's layers: power (mode_of(layer) activity, at period) x cycles.
+    With measured activity and an `all` row (the cycle-weighted mean activity of the layers,
+    activity.py --mean), one power times all the cycles: the same sum, power being linear."""
+    if mode_of(layers[0]) != "default" and any(r["mode"] == "all" for r in d["power"]):
+        layers = [{"name": "all", "cycles": sum(l["cycles"] for l in layers)}]
+        mode_of = lambda l: "all"
     tot = 0.0
     for l in layers:
         rows = [r for r in d["power"] if r["mode"] == mode_of(l) and r["unit"] == unit
