@@ -9,7 +9,9 @@
 #     replays each one, every output port compared every cycle, and counts every net's
 #     toggles; scripts/ppa/activity.py turns them into per-net activities;
 #  4. OpenSTA power at fmax and at $PPA_FIXED_MHZ, with OpenSTA's default activity and with
-#     the workload's measured activity (several workloads: their cycle-weighted mean), per unit.
+#     the workload's measured activity (several workloads: their cycle-weighted mean), per unit
+#     (scripts/ppa/power.py applies the measured per-net activity to OpenSTA's per-instance
+#     power: this OpenSTA ignores activities set on internal pins).
 # Writes OUTDIR/ppa.json (scripts/ppa/report.py summary) and the files of each step.
 # Environment: PPA_LIB (liberty, default: the Debian package's), PPA_CELLS_V (its Verilog
 # models), PPA_FIXED_MHZ (default 20), TB_OBJS / GOLDEN_LIB (the testbench objects, as for
@@ -43,7 +45,7 @@ for a in "$@"; do
   esac
 done
 mkdir -p "$out"
-rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/annotate.tsv" "$out/power.tsv" "$out/ppa.json"
+rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json"
 # shellcheck source=scripts/cfg.sh
 . "$here/cfg.sh"
 mpq_cfg_pairs "$cfg" >"$out/cfg.txt"
@@ -146,8 +148,9 @@ if [ ${#workloads[@]} -gt 0 ]; then
   fi
 fi
 
-# 4. Power at fmax and at the fixed clock, default and measured activity, per unit: one
-#    OpenSTA run per activity (it keeps the activities of its first power computation).
+# 4. Power at fmax and at the fixed clock, default and measured activity, per unit: OpenSTA's
+#    power of every instance (default activity, every pin at 0 and at 1 transition per cycle),
+#    the measured per-net activity applied by scripts/ppa/power.py.
 run_sta() {  # LOG [ENV=VALUE...]: OpenSTA on sta.tcl; its Tcl errors do not set its exit status
   local log=$1
   shift
@@ -159,23 +162,12 @@ run_sta() {  # LOG [ENV=VALUE...]: OpenSTA on sta.tcl; its Tcl errors do not set
   fi
 }
 echo "ppa $cfgname: opensta power"
-rm -f "$out"/power-*.tsv "$out"/annotate-*.tsv
-run_sta "$out/sta-power-default.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_ACTIVITY=
-for a in "${acts[@]}"; do
-  run_sta "$out/sta-power-${a%%=*}.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_ACTIVITY="$a"
-done
-{
-  head -n 1 "$out/power-default.tsv"
-  for f in "$out/power-default.tsv" "${acts[@]}"; do
-    case $f in *=*) f=$out/power-${f%%=*}.tsv ;; esac
-    tail -n +2 "$f"
-  done
-} >"$out/power.tsv.tmp" && mv -f "$out/power.tsv.tmp" "$out/power.tsv"
-if [ ${#acts[@]} -gt 0 ]; then
-  { head -n 1 "$out/annotate-${acts[0]%%=*}.tsv"
-    for a in "${acts[@]}"; do tail -n +2 "$out/annotate-${a%%=*}.tsv"; done
-  } >"$out/annotate.tsv.tmp" && mv -f "$out/annotate.tsv.tmp" "$out/annotate.tsv"
-fi
+rm -f "$out"/instances-*.tsv "$out/measured.tsv"
+run_sta "$out/sta-power.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_INSTANCE_DUMP=1
+# The measured activity applied per instance (this OpenSTA ignores internal pins' activities).
+measured=()
+[ ${#acts[@]} -gt 0 ] && measured=("${acts[0]%%=*}" "${acts[0]#*=}")
+"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$units" "$min_ns" "$fixed_ns" "${measured[@]}"
 echo "$sim_s" >"$out/gls-sim-seconds"
 echo "$(secs "$t0")" >"$out/total-seconds"
 "$py" "$here/ppa/report.py" config "$cfgname" "$out" "$fixed_mhz"

@@ -100,4 +100,32 @@ proc power_report {} {
   file rename -force $out/power-$name.tsv.tmp $out/power-$name.tsv
 }
 
-if {$::env(PPA_POWER_PERIODS_NS) ne ""} { power_report }
+# Per-instance power at the first power period, for scripts/ppa/power.py: with OpenSTA's
+# default activity, and with every pin at 0 and at 1 transition per cycle (global activity:
+# set on every pin, not propagated). Each instance's power is linear in its pins' activity:
+# the two give its energy per transition and its activity-independent part (clock pins,
+# leakage).
+proc instance_dump {} {
+  global out units cells corner
+  constrain [lindex $::env(PPA_POWER_PERIODS_NS) 0]
+  foreach mode {default g0 g1} {
+    if {$mode eq "g0"} { set_power_activity -global -activity 0 -duty 0.5 }
+    if {$mode eq "g1"} { set_power_activity -global -activity 1 -duty 0.5 }
+    set fh [open $out/instances-$mode.tsv.tmp w]
+    foreach u $units {
+      foreach i $cells($u) {
+        puts $fh "[get_full_name $i]\t[join [lrange [sta::instance_power $i $corner] 0 2] "\t"]"
+      }
+    }
+    close $fh
+    file rename -force $out/instances-$mode.tsv.tmp $out/instances-$mode.tsv
+  }
+}
+
+if {$::env(PPA_POWER_PERIODS_NS) ne ""} {
+  if {[info exists ::env(PPA_INSTANCE_DUMP)] && $::env(PPA_INSTANCE_DUMP) ne ""} {
+    instance_dump
+  } else {
+    power_report
+  }
+}
