@@ -15,7 +15,6 @@ tmp=$out.tmp
   awk '
     /^[ \t]*primitive[ \t]/ { skip = 1 }
     skip { if ($0 ~ /^[ \t]*endprimitive/) skip = 0; next }
-    { n = sub(/^[ \t]*udp_(dff|tlat|mux2)[ \t]*\(/, "&"); }
     /^[ \t]*udp_(dff|tlat|mux2)[ \t]*\(/ {
       match($0, /udp_(dff|tlat|mux2)/); u = substr($0, RSTART, RLENGTH)
       sub(/udp_(dff|tlat|mux2)[ \t]*\(/, "mpq_gls_" u " u_" u " (")
