@@ -45,7 +45,7 @@ include golden/golden.mk
 -include vectors/vectors.mk
 -include tb/tb.mk
 -include mnist/mnist.mk
-# scripts/: one fragment per tool (bench, coverage, fuzz, mutate, ...).
+# scripts/: one fragment per tool (bench, coverage, fuzz, mutate, ppa, regress, ...).
 -include $(sort $(wildcard scripts/*.mk))
 
 # --- Test aggregation --------------------------------------------------------
@@ -84,6 +84,8 @@ help:
 	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL"
 	@echo "  make regress    a regression plan as independent jobs, merged (PLAN=smoke|nightly|full,"
 	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard, regress-merge)"
+	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (Yosys, OpenSTA,"
+	@echo "                  gate-level simulation of the MLP's layers)"
 	@echo "  make clean      remove build/"
 
 clean:

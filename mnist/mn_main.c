@@ -38,6 +38,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpq-mnist [--data DIR] [--seed S] [--epochs E] [--out DIR] [--quick]\n"
             "                 [--train-count N] [--train-only]\n"
+            "       mpq-mnist --emit-vectors DIR --config CFG [--images N] [--acc sat|wrap] [...]\n"
             "Trains (or reuses) the float MLP, quantizes it, reports test accuracy per scheme\n"
             "and the density / accumulator-width study, with the golden model.\n"
             "  --data DIR   the IDX files (default " MN_DATA_DIR ")\n"
@@ -46,6 +47,13 @@ static void usage(FILE *f)
             "  --quick      1,000 test images and fewer study points (a smoke test)\n"
             "  --train-count N  train on the first N training images (default all 60,000)\n"
             "  --train-only     stop after training (or loading) the cached model\n"
+            "  --emit-vectors DIR  instead of the study: the weights the accelerator CFG\n"
+            "                   (rtl/cfg/NAME.cfg) computes (HpPerGroup 0: ternary; = KLanes:\n"
+            "                   dense int8; else ternary + HpPerGroup:KLanes), their accuracy on\n"
+            "                   the test images with its AccBits accumulator, and the layers of\n"
+            "                   the first N test images (--images, default 16) as vector files\n"
+            "                   DIR/layer<l>.vec; DIR/summary.tsv lists them\n"
+            "  --acc sat|wrap   the accumulator of --emit-vectors (default wrap)\n"
             "Exit: 0 done, 2 bad arguments or input.\n");
 }
 
@@ -66,6 +74,70 @@ static int eval_q(const mn_qnet *q, const int32_t *x, const mn_set *test, unsign
     return rc;
 }
 
+/* --emit-vectors: the scheme the accelerator cfg computes, its accuracy on `count` test
+ * images with the cfg's accumulator, and the layers of the first `images` as vector files. */
+static int emit(int argc, char **argv, const float *amax, const int32_t *x, unsigned count,
+                const char *cfg, const char *dir, unsigned images, int acc_sat)
+{
+    char err[1400], path[1200], cmd[512];
+    mpq_hwcfg hw;
+    if (mpq_hwcfg_load(cfg, &hw, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-mnist: %s\n", err);
+        return 2;
+    }
+    mn_scheme s = hw.hp_per_group == 0 ? MN_TERN : hw.hp_per_group == hw.klanes ? MN_DENSE8 : MN_MIXED;
+    mn_qnet q;
+    if (mn_quantize(&mlp, amax, s, hw.hp_per_group, hw.klanes, 0.0, &q, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
+        return 2;
+    }
+    double acc = 0;
+    mpq_acc_mode mode = acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+    if (images > count || eval_q(&q, x, &test_set, count, hw.acc_bits, mode, &acc, NULL) != 0) {
+        if (images > count)
+            fprintf(stderr, "mpq-mnist: --images %u: only %u test images\n", images, count);
+        mn_qnet_free(&q);
+        return 2;
+    }
+    size_t used = 0;
+    cmd[0] = '\0';
+    for (int i = 0; i < argc && used + 2 < sizeof cmd; i++) {
+        int n = snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", argv[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/summary.tsv.tmp", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "mpq-mnist: cannot write %s: %s\n", path, strerror(errno));
+        mn_qnet_free(&q);
+        return 2;
+    }
+    char hb[256];
+    fprintf(f, "# %s; weights %s; accumulator %u-bit %s\n", mpq_hwcfg_str(&hw, hb, sizeof hb),
+            s == MN_TERN ? "ternary" : s == MN_DENSE8 ? "dense int8" : "ternary + sparse int8",
+            hw.acc_bits, acc_sat ? "saturating" : "wrapping");
+    fprintf(f, "accuracy\t%.4f\t%u\n", 100.0 * acc, count);
+    fprintf(f, "# layer\tm\tk\tn\tcycles\tmacs\n");
+    int rc = mn_emit_vectors(&q, &hw, x, images, acc_sat, dir, cmd, f, err, sizeof err);
+    mn_qnet_free(&q);
+    if (fclose(f) != 0 && rc == 0) {
+        snprintf(err, sizeof err, "%s: write failed", path);
+        rc = 2;
+    }
+    char final[1200];
+    snprintf(final, sizeof final, "%s/summary.tsv", dir);
+    if (rc != 0 || rename(path, final) != 0) {
+        fprintf(stderr, "mpq-mnist: %s\n", rc ? err : "cannot rename the summary");
+        remove(path);
+        return rc ? rc : 2;
+    }
+    printf("mnist: %s: accuracy %.2f%% on %u test images (%u-bit %s accumulator); "
+           "vectors of %u images in %s\n", cfg, 100.0 * acc, count, hw.acc_bits,
+           acc_sat ? "saturating" : "wrapping", images, dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *data = MN_DATA_DIR, *out = "build/mnist";
@@ -73,6 +145,9 @@ int main(int argc, char **argv)
     unsigned epochs = 12;
     int quick = 0, train_only = 0;
     unsigned train_count = 0;
+    const char *emit_dir = NULL, *emit_cfg = NULL;
+    unsigned emit_images = 16;
+    int emit_sat = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -92,6 +167,25 @@ int main(int argc, char **argv)
             train_count = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--data")) {
             data = argv[++i];
+        } else if (i + 1 < argc && !strcmp(a, "--emit-vectors")) {
+            emit_dir = argv[++i];
+        } else if (i + 1 < argc && !strcmp(a, "--config")) {
+            emit_cfg = argv[++i];
+        } else if (i + 1 < argc && !strcmp(a, "--acc")) {
+            const char *v = argv[++i];
+            if (strcmp(v, "sat") && strcmp(v, "wrap")) {
+                fprintf(stderr, "mpq-mnist: --acc: `%s` is not sat or wrap\n", v);
+                return 2;
+            }
+            emit_sat = !strcmp(v, "sat");
+        } else if (i + 1 < argc && !strcmp(a, "--images")) {
+            char *end;
+            unsigned long v = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || v < 1 || v > 10000) {
+                fprintf(stderr, "mpq-mnist: --images: `%s` is not 1..10000\n", argv[i]);
+                return 2;
+            }
+            emit_images = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--out")) {
             out = argv[++i];
         } else if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--epochs"))) {
@@ -110,6 +204,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "mpq-mnist: unknown or incomplete option `%s`; see --help\n", a);
             return 2;
         }
+    }
+    if (!emit_dir != !emit_cfg) {
+        fprintf(stderr, "mpq-mnist: --emit-vectors and --config go together; see --help\n");
+        return 2;
     }
     char err[1024];
     atexit(cleanup);
@@ -158,7 +256,6 @@ int main(int argc, char **argv)
         return 0;
     }
     unsigned count = quick ? 1000 : test_set.n;
-    double facc = mn_mlp_accuracy(&mlp, &test_set, count);
     float amax[MN_MAX_LAYERS];
     mn_calibrate(&mlp, &train_set, 2000, amax);
     int32_t *x = malloc((size_t)count * 784 * sizeof *x);
@@ -168,6 +265,12 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < count; i++)
         mn_input(&test_set.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
+    if (emit_dir) {
+        int rc = emit(argc, argv, amax, x, count, emit_cfg, emit_dir, emit_images, emit_sat);
+        free(x);
+        return rc;
+    }
+    double facc = mn_mlp_accuracy(&mlp, &test_set, count);
 
     char rpath[1200];
     snprintf(rpath, sizeof rpath, "%s/results.md.tmp", out);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "mpq.h"
+#include "mpq_hw.h"
 
 /* ---- Data: IDX files of the Debian package dataset-fashion-mnist (gzip, read with zlib) ---- */
 typedef struct mn_set {
@@ -90,6 +91,13 @@ void mn_input(const uint8_t *img, unsigned npix, int32_t *x);
 int mn_qnet_run(const mn_qnet *q, const int32_t *x, unsigned m, unsigned acc_bits,
                 mpq_acc_mode acc_mode, unsigned group, int32_t *y, size_t *ovf_any,
                 char *err, size_t errlen);
+/* The layers of the first m rows of x as vector files DIR/layer<l>.vec (mn_vec.c) for the
+ * accelerator hw, each made as `mpq-golden gen` makes one (full-rate valid/ready), the next
+ * layer fed with the golden model's outputs; accumulator saturating when acc_sat. One line
+ * per layer to summary: name, m, k, n, cycles, MACs. cmd goes into the files' headers.
+ * Returns 0, 1 when the golden models disagree, 2 on bad input (message in err). */
+int mn_emit_vectors(const mn_qnet *q, const mpq_hwcfg *hw, const int32_t *x, unsigned m, int acc_sat,
+                    const char *dir, const char *cmd, FILE *summary, char *err, size_t errlen);
 /* Accuracy of int outputs y[m][10] (argmax, first index on ties). */
 double mn_accuracy(const int32_t *y, const uint8_t *labels, unsigned m, unsigned classes);
 

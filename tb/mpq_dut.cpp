@@ -23,6 +23,17 @@
 #include "verilated_cov.h"
 #endif
 
+#ifdef MPQ_TOGGLES
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "verilated_syms.h"
+#endif
+
 #include "mpq_dut.h"
 
 namespace {
@@ -54,12 +65,97 @@ inline uint64_t get64(const SData &p) { return p; }
 inline uint64_t get64(const IData &p) { return p; }
 inline uint64_t get64(const QData &p) { return p; }
 
+#ifdef MPQ_TOGGLES
+// Switching activity of the gate-level model (tb/build-model.sh kind gls; the ppa flow marks
+// every net of the netlist public_flat_rd). After every evaluation each bit of each public
+// signal is compared with its value after the previous one: a change is one toggle, so a net
+// counts at most twice per cycle (inputs applied, then the clock edge; zero-delay, no glitch).
+// A model that ran cycles writes "scope signal[bit] toggles" lines and "# cycles N" to
+// $MPQ_TOGGLE_DIR/toggles-<pid>-<n>.txt when it is freed.
+struct tog_sig {
+    std::string scope, name;
+    const uint8_t *data;
+    unsigned bytes, bits, lsb;
+    size_t first;  // its bytes in prev, its bits in count
+};
+struct tog_state {
+    std::vector<tog_sig> sigs;
+    std::vector<uint8_t> prev;
+    std::vector<uint64_t> count;
+    uint64_t cycles = 0;
+};
+
+void tog_init(tog_state &t, VerilatedContext &ctx)
+{
+    size_t bytes = 0, bits = 0;
+    for (const auto &sc : *ctx.scopeNameMap()) {
+        const VerilatedVarNameMap *vars = sc.second->varsp();
+        if (!vars) continue;
+        for (const auto &v : *vars) {
+            const VerilatedVar &var = v.second;
+            if (var.udims() != 0) continue;  // memories are not nets
+            unsigned w = var.dims() ? static_cast<unsigned>(var.packed().elements()) : 1u;
+            tog_sig g{sc.second->name(), var.name(), static_cast<const uint8_t *>(var.datap()),
+                      var.entSize(), w, var.dims() ? static_cast<unsigned>(var.packed().low()) : 0u,
+                      bytes};
+            g.first = bits;
+            bits += w;
+            bytes += g.bytes;
+            t.sigs.push_back(g);
+        }
+    }
+    t.count.assign(bits, 0);
+    t.prev.reserve(bytes);
+    for (const tog_sig &g : t.sigs) t.prev.insert(t.prev.end(), g.data, g.data + g.bytes);
+}
+
+void tog_sample(tog_state &t)
+{
+    uint8_t *prev = t.prev.data();
+    for (const tog_sig &g : t.sigs) {
+        for (unsigned b = 0; b < g.bytes; b++, prev++) {
+            unsigned diff = static_cast<unsigned>(g.data[b] ^ *prev);
+            if (!diff) continue;
+            *prev = g.data[b];
+            for (unsigned i = 0; i < 8; i++)
+                if ((diff >> i & 1u) && b * 8 + i < g.bits) t.count[g.first + b * 8 + i]++;
+        }
+    }
+}
+
+void tog_write(const tog_state &t)
+{
+    const char *dir = std::getenv("MPQ_TOGGLE_DIR");
+    if (!dir || t.cycles == 0) return;
+    static std::atomic<unsigned> seq{0};
+    char path[4096], tmp[4200];
+    std::snprintf(path, sizeof path, "%s/toggles-%ld-%u.txt", dir, static_cast<long>(getpid()), seq++);
+    std::snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = std::fopen(tmp, "w");
+    if (!f) return;
+    std::fprintf(f, "# cycles %llu\n", static_cast<unsigned long long>(t.cycles));
+    for (const tog_sig &g : t.sigs)
+        for (unsigned i = 0; i < g.bits; i++) {
+            if (g.bits == 1 && g.lsb == 0)
+                std::fprintf(f, "%s %s %llu\n", g.scope.c_str(), g.name.c_str(),
+                             static_cast<unsigned long long>(t.count[g.first + i]));
+            else
+                std::fprintf(f, "%s %s[%u] %llu\n", g.scope.c_str(), g.name.c_str(), g.lsb + i,
+                             static_cast<unsigned long long>(t.count[g.first + i]));
+        }
+    if (std::fclose(f) == 0) std::rename(tmp, path);
+}
+#endif
+
 }  // namespace
 
 struct mpq_dut {
     std::unique_ptr<VerilatedContext> ctx;
     std::unique_ptr<Vdut> top;
     uint64_t time = 0;
+#ifdef MPQ_TOGGLES
+    tog_state tog;
+#endif
 #ifdef MPQ_TRACED
     std::unique_ptr<VerilatedFstC> fst;
     bool dump = false;
@@ -90,6 +186,9 @@ mpq_dut *mpq_dut_new(uint64_t init_seed)
 #endif
     d->top->rst_ni = 1;
     d->top->eval();  // constant outputs (hwcfg_o) settle
+#ifdef MPQ_TOGGLES
+    tog_init(d->tog, *d->ctx);  // counting starts from the settled power-on state
+#endif
     return d;
 }
 
@@ -98,6 +197,9 @@ void mpq_dut_free(mpq_dut *d)
     if (!d) return;
     mpq_dut_trace_close(d);
     d->top->final();
+#ifdef MPQ_TOGGLES
+    tog_write(d->tog);
+#endif
 #ifdef MPQ_COVERAGE
     // Coverage build (make coverage): each model's counters go to their own file in
     // $MPQ_COV_DIR while the model is alive; verilator_coverage merges them.
@@ -145,6 +247,9 @@ void mpq_dut_apply(mpq_dut *d, const mpq_port_in *in)
     put(t.wgt_data_i, in->wgt_data);
     put(t.act_data_i, in->act_data);
     t.eval();
+#ifdef MPQ_TOGGLES
+    tog_sample(d->tog);
+#endif
 }
 
 void mpq_dut_eval(mpq_dut *d, const mpq_port_in *in, mpq_port_out *out)
@@ -170,6 +275,10 @@ void mpq_dut_tick(mpq_dut *d)
     dump(d);
     d->top->clk_i = 0;
     d->top->eval();
+#ifdef MPQ_TOGGLES
+    tog_sample(d->tog);
+    d->tog.cycles++;
+#endif
     d->time += 5;
     dump(d);
     d->time += 5;

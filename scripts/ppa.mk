@@ -1,0 +1,57 @@
+# make ppa: area, timing and energy with the OSU 0.18 um standard cells, on the Fashion-MNIST
+# MLP (scripts/ppa.sh per configuration; README "Area, timing and energy"). Included by the
+# top Makefile. Not part of `make test` except `ppa/small` (the flow on the small
+# configuration, with a committed vector file as its workload).
+PPA_OUT ?= $(BUILD)/ppa
+# Area and timing: every configuration listed; energy: those the MLP runs on (KMax >= 784).
+PPA_CONFIGS ?= tern default mix2 dense wide
+PPA_ENERGY_CONFIGS ?= tern default mix2 dense
+# Test images per layer vector file (the workload slice), and the fixed clock of the report.
+PPA_IMAGES ?= 4
+PPA_FIXED_MHZ ?= 20
+PPA_DEPS := $(RTL_SRCS) scripts/ppa.sh scripts/cfg.sh $(wildcard scripts/ppa/*) tb/build-model.sh \
+  tb/mpq_dut.cpp tb/mpq_dut.h $(TB_OBJS) $(GOLDEN_LIB)
+PPA_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
+  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" PYTHON="$(PYTHON)" PPA_FIXED_MHZ=$(PPA_FIXED_MHZ)
+# mix2's 20-bit accumulator: the MLP's int32 biases overflow it, so its layers run with the
+# saturating accumulator (README: the study, 20-bit saturate loses 0.1 point, wrap 38).
+ppa_acc = $(if $(filter mix2,$(1)),sat,wrap)
+ppa_layers = $(foreach l,1 2 3,layer$(l)=$(PPA_OUT)/vectors/$(1)/layer$(l).vec)
+
+# The workload: the MLP's three layers for the first PPA_IMAGES test images, per configuration.
+$(PPA_OUT)/vectors/%/summary.tsv: $(MNIST_BIN) $(MNIST_MODEL) rtl/cfg/%.cfg
+	@mkdir -p $(dir $@)
+	$(MNIST_BIN) --seed $(MNIST_SEED) --epochs $(MNIST_EPOCHS) --out $(MNIST_OUT) \
+	  --emit-vectors $(dir $@) --config rtl/cfg/$*.cfg --images $(PPA_IMAGES) --acc $(call ppa_acc,$*)
+
+# One configuration: with the MLP's vectors when it runs the MLP, area and timing otherwise.
+ppa_energy = $(filter $(1),$(PPA_ENERGY_CONFIGS))
+define ppa_config_rule
+$(PPA_OUT)/$(1)/ppa.json: $(PPA_DEPS) rtl/cfg/$(1).cfg $(if $(call ppa_energy,$(1)),$(PPA_OUT)/vectors/$(1)/summary.tsv)
+	@$$(PPA_ENV) scripts/ppa.sh $(1) $(PPA_OUT)/$(1) $(if $(call ppa_energy,$(1)),$(call ppa_layers,$(1)))
+endef
+$(foreach c,$(RTL_CFGS),$(eval $(call ppa_config_rule,$(c))))
+
+.PHONY: ppa ppa-deps
+ppa-deps:
+	@scripts/install-deps.sh ppa data plot
+
+# make ppa: every configuration, then the tables (PPA_OUT/report.md) and the plots (docs/).
+ppa: ppa-deps
+	@$(MAKE) --no-print-directory $(foreach c,$(PPA_CONFIGS),$(PPA_OUT)/$(c)/ppa.json)
+	@$(PYTHON) scripts/ppa/report.py summary $(PPA_OUT) $(PPA_OUT)/vectors $(PPA_OUT)/report.md \
+	  $(PPA_OUT) $(PPA_CONFIGS)
+	@scripts/ppa/plot.sh $(PPA_OUT) docs
+	@echo "ppa: tables in $(PPA_OUT)/report.md, plots docs/ppa-energy.png docs/ppa-area.png"
+
+# In make test: the whole flow on the small configuration, its workload a committed vector
+# file (the gate-level replay compares every port every cycle); area, fmax and power present
+# and positive. Skipped, and said so, when the tools cannot be installed.
+PPA_TEST_OUT := $(BUILD)/ppa-test/small
+.PHONY: ppa/small
+ppa/small: $(PPA_DEPS)
+	@scripts/check.sh $(BUILD)/results ppa/small -- bash -c '\
+	  { scripts/install-deps.sh ppa || { echo "skipped: Yosys, OpenSTA or the OSU cells are missing"; exit 77; }; } && \
+	  $(PPA_ENV) scripts/ppa.sh small $(PPA_TEST_OUT) basic=vectors/regress/small-basic.vec && \
+	  $(PYTHON) scripts/ppa/report.py check $(PPA_TEST_OUT)'
+TEST_TARGETS += ppa/small

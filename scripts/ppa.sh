@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# ppa.sh CONFIG OUTDIR [NAME=FILE.vec ...]: area, timing and power of the accelerator built
+# with rtl/cfg/CONFIG.cfg, mapped to the OSU 0.18 um standard cells (make ppa runs it per
+# configuration; README "Area, timing and energy" explains the method).
+#  1. scripts/ppa/synth-map.sh: Yosys, hierarchical netlist, area per unit;
+#  2. OpenSTA (scripts/ppa/sta.tcl): the worst register-to-register path, fmax;
+#  3. with vector files: the gate-level simulation (tb/build-model.sh kind gls: the mapped
+#     netlist and the library's cell models under Verilator, the same shim and mpq-tb)
+#     replays each one, every output port compared every cycle, and counts every net's
+#     toggles; scripts/ppa/activity.py turns them into per-net activities;
+#  4. OpenSTA power at fmax and at $PPA_FIXED_MHZ, with OpenSTA's default activity and with
+#     the workload's measured activity (several workloads: their cycle-weighted mean), per unit
+#     (scripts/ppa/power.py applies the measured per-net activity to OpenSTA's per-instance
+#     power: this OpenSTA ignores activities set on internal pins).
+# Writes OUTDIR/ppa.json (scripts/ppa/report.py summary) and the files of each step.
+# Environment: PPA_LIB (liberty, default: the Debian package's), PPA_CELLS_V (its Verilog
+# models), PPA_FIXED_MHZ (default 20), TB_OBJS / GOLDEN_LIB (the testbench objects, as for
+# tb/build-model.sh), STA (default sta), PYTHON (default python3).
+# Exit 0, 1 when a step fails (a gate-level mismatch included), 2 on bad arguments.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+usage() { echo "usage: ppa.sh CONFIG OUTDIR [NAME=FILE.vec ...]" >&2; exit 2; }
+[ $# -ge 2 ] || usage
+cfgname=$1 out=$2
+shift 2
+cfg=rtl/cfg/$cfgname.cfg
+[ -f "$cfg" ] || { echo "ppa.sh: no configuration $cfg" >&2; exit 2; }
+lib_dir=/usr/share/qflow/tech/osu018
+export PPA_LIB=${PPA_LIB:-$lib_dir/osu018_stdcells.lib}
+cells_v=${PPA_CELLS_V:-$lib_dir/osu018_stdcells.v}
+fixed_mhz=${PPA_FIXED_MHZ:-20}
+sta=${STA:-sta}
+py=${PYTHON:-python3}
+case $fixed_mhz in ''|*[!0-9.]*) echo "ppa.sh: PPA_FIXED_MHZ='$fixed_mhz' is not a frequency in MHz" >&2; exit 2 ;; esac
+for f in "$PPA_LIB" "$cells_v"; do
+  [ -f "$f" ] || { echo "ppa.sh: $f is missing (scripts/install-deps.sh ppa installs qflow-tech-osu018)" >&2; exit 2; }
+done
+command -v "$sta" >/dev/null || { echo "ppa.sh: $sta not found (scripts/install-deps.sh ppa installs opensta)" >&2; exit 2; }
+workloads=()
+for a in "$@"; do
+  case $a in
+    *=*) [ -f "${a#*=}" ] || { echo "ppa.sh: no vector file ${a#*=}" >&2; exit 2; }
+         workloads+=("$a") ;;
+    *) usage ;;
+  esac
+done
+mkdir -p "$out"
+rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json"
+# shellcheck source=scripts/cfg.sh
+. "$here/cfg.sh"
+mpq_cfg_pairs "$cfg" >"$out/cfg.txt"
+units=$(awk -F'\t' '!/^#/ && NF >= 2 { print $2 }' "$here/ppa/units.tsv" | awk '!s[$0]++' | xargs)
+secs() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }'; }
+
+# 1. Synthesis and mapping (reused when the netlist is newer than everything it comes from).
+t0=$(date +%s.%N)
+fresh=1
+for dep in rtl/*.sv "$cfg" "$PPA_LIB" "$here/ppa/synth-map.sh" "$here/ppa/netlist.py" "$here/ppa/units.tsv"; do
+  [ -f "$out/netlist.v" ] && [ "$out/netlist.v" -nt "$dep" ] || fresh=0
+done
+if [ $fresh = 1 ] && [ -f "$out/area.tsv" ] && [ -f "$out/gls/netlist.v" ]; then
+  echo "ppa $cfgname: mapped netlist up to date ($out/netlist.v)"
+else
+  echo "ppa $cfgname: yosys (mapping to $(basename "$PPA_LIB"))"
+  "$here/ppa/synth-map.sh" "$cfgname" "$out"
+fi
+
+# 2. Timing at a nominal period (slack + period = the shortest period).
+echo "ppa $cfgname: opensta timing"
+if ! PPA_OUT=$out PPA_NETLIST=$out/netlist.v PPA_PERIOD_NS=100 PPA_POWER_PERIODS_NS="" PPA_UNITS="$units" \
+    "$sta" -no_splash -exit "$here/ppa/sta.tcl" >"$out/sta-timing.log" 2>&1 || grep -q '^Error' "$out/sta-timing.log"; then
+  cat "$out/sta-timing.log" >&2
+  echo "ppa.sh: OpenSTA failed ($out/sta-timing.log)" >&2
+  exit 1
+fi
+min_ns=$("$py" "$here/ppa/report.py" min-period "$out/timing.rpt" 100) || exit 1
+fixed_ns=$(awk -v f="$fixed_mhz" 'BEGIN { printf "%.6g", 1000 / f }')
+
+# 3. Gate-level simulation of each workload: replay, every port compared; toggle counts.
+acts=()
+sim_s=0
+if [ ${#workloads[@]} -gt 0 ]; then
+  gls=$out/gls
+  # The model's inputs are rewritten only when they change, so that an up-to-date model is
+  # reused (the build is the flow's longest step).
+  update() { if cmp -s "$1.tmp" "$1"; then rm -f "$1.tmp"; else mv -f "$1.tmp" "$1"; fi; }
+  "$here/ppa/gls-cells.sh" "$cells_v" "$gls/cells.v.tmp" && update "$gls/cells.v"
+  {
+    echo '`verilator_config'
+    echo '// The cell library is not ours: implicit nets, unused timing-check registers.'
+    echo 'lint_off -file "*/cells.v"'
+    echo '// Each mapped module is compiled once, not once per instance (the lanes and the'
+    echo '// requantizers are Lanes instances each): several times less C++ to compile. The shim'
+    echo '// reads every instance'"'"'s own nets all the same.'
+    awk -F'\t' '!/^#/ && $1 != "mpq_top" && $3 == "netlist" { print "no_inline -module \"*" $1 "\"" }' \
+      "$here/ppa/units.tsv"
+  } >"$gls/gls.vlt.tmp" && update "$gls/gls.vlt"
+  {
+    echo "$gls/gls.vlt"
+    echo "$gls/cells.v"
+    # Modules simulated as behavioural RTL (units.tsv `rtl`; not public: not counted).
+    awk -F'\t' '!/^#/ && $3 == "rtl" { print "rtl/" $1 ".sv" }' "$here/ppa/units.tsv"
+    echo "$gls/netlist.v"
+  } >"$gls/gls.f.tmp" && update "$gls/gls.f"
+  model=$out/glsbuild/mpq-tb fresh=1
+  for dep in $(cat "$gls/gls.f") tb/build-model.sh tb/mpq_dut.cpp tb/mpq_dut.h ${TB_OBJS:-} ${GOLDEN_LIB:-}; do
+    [ -f "$model" ] && [ "$model" -nt "$dep" ] || fresh=0
+  done
+  t1=$(date +%s.%N)
+  if [ $fresh = 1 ]; then
+    echo "ppa $cfgname: gate-level model up to date ($model)"
+  else
+    echo "ppa $cfgname: verilator (gate-level model)"
+    tb/build-model.sh "$cfgname" gls "$out/glsbuild" "$gls"
+    echo "$(secs "$t1")" >"$out/gls-build-seconds"
+  fi
+  t1=$(date +%s.%N)
+  mkdir -p "$out/activity"
+  for wl in "${workloads[@]}"; do
+    name=${wl%%=*} vec=${wl#*=}
+    tog=$out/toggles/$name
+    rm -rf "$tog" && mkdir -p "$tog"
+    echo "ppa $cfgname: gate-level replay of $vec"
+    if ! MPQ_TOGGLE_DIR=$tog "$out/glsbuild/mpq-tb" replay "$vec" --config "$cfg" --name "gls-$cfgname-$name" \
+        --trace-dir "$out/traces" >"$out/replay-$name.log" 2>&1; then
+      cat "$out/replay-$name.log" >&2
+      echo "ppa.sh: the gate-level netlist of $cfgname fails $vec" >&2
+      exit 1
+    fi
+    cat "$out/replay-$name.log"
+    # One model ran cycles (the testbench's probe only reads hwcfg_o and writes nothing).
+    counts=("$tog"/toggles-*.txt)
+    [ ${#counts[@]} -eq 1 ] || { echo "ppa.sh: expected one toggle file in $tog" >&2; exit 1; }
+    "$py" "$here/ppa/activity.py" "${counts[0]}" "$out/netlist.v" "$out/activity/$name.txt"
+    cycles=$(awk '/^# cycles/ { print $3 }' "${counts[0]}")
+    printf '%s\t%s\t%s\n' "$name" "$vec" "$cycles" >>"$out/workloads.tsv.tmp"
+    acts+=("$name=$out/activity/$name.txt")
+  done
+  mv -f "$out/workloads.tsv.tmp" "$out/workloads.tsv"
+  sim_s=$(secs "$t1")
+  # Several workloads (the layers of a network): one OpenSTA run with their cycle-weighted
+  # mean activity gives the energy of them all (power is linear in the activities).
+  if [ ${#acts[@]} -gt 1 ]; then
+    means=()
+    while IFS=$'\t' read -r name _ cycles; do means+=("$cycles:$out/activity/$name.txt"); done <"$out/workloads.tsv"
+    "$py" "$here/ppa/activity.py" --mean "$out/activity/all.txt" "${means[@]}"
+    acts=("all=$out/activity/all.txt")
+  fi
+fi
+
+# 4. Power at fmax and at the fixed clock, default and measured activity, per unit: OpenSTA's
+#    power of every instance (default activity, every pin at 0 and at 1 transition per cycle),
+#    the measured per-net activity applied by scripts/ppa/power.py.
+run_sta() {  # LOG [ENV=VALUE...]: OpenSTA on sta.tcl; its Tcl errors do not set its exit status
+  local log=$1
+  shift
+  if ! env PPA_OUT="$out" PPA_NETLIST="$out/netlist.v" PPA_PERIOD_NS=100 PPA_UNITS="$units" "$@" \
+      "$sta" -no_splash -exit "$here/ppa/sta.tcl" >"$log" 2>&1 || grep -q '^Error' "$log"; then
+    cat "$log" >&2
+    echo "ppa.sh: OpenSTA failed ($log)" >&2
+    exit 1
+  fi
+}
+echo "ppa $cfgname: opensta power"
+rm -f "$out"/instances-*.tsv "$out/measured.tsv"
+run_sta "$out/sta-power.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_INSTANCE_DUMP=1
+# The measured activity applied per instance (this OpenSTA ignores internal pins' activities).
+measured=()
+[ ${#acts[@]} -gt 0 ] && measured=("${acts[0]%%=*}" "${acts[0]#*=}")
+"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$units" "$min_ns" "$fixed_ns" "${measured[@]}"
+echo "$sim_s" >"$out/gls-sim-seconds"
+echo "$(secs "$t0")" >"$out/total-seconds"
+"$py" "$here/ppa/report.py" config "$cfgname" "$out" "$fixed_mhz"

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""power.py: power with the measured per-net activity (scripts/ppa.sh).
+
+  power.py OUTDIR NETLIST.v LIB.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]
+
+The Debian OpenSTA (2019) ignores activities set on internal pins (set_power_pin_activity
+changes nothing but the ports': checked on one requantizer annotated and its twin not), so
+the measured activity is applied here, per instance, from OpenSTA's own per-instance power
+(sta.tcl PPA_INSTANCE_DUMP, at FMAX_NS): OUTDIR/instances-g0.tsv (every pin at 0 transitions
+per cycle: the clock pins and leakage) and instances-g1.tsv (every pin at 1). A cell's power
+is linear in its pins' activity, so with the measured activity a of its output net
+(the mean of both for the adders' two outputs):
+    P = P(g0) + a x (P(g1) - P(g0))
+(its inputs are taken to toggle as its output does: exact for the output's internal and
+switching power, which dominate, an approximation for the input pins' own internal power).
+A cell whose output net the simulation does not see (inside the behavioural memories) keeps
+its power under OpenSTA's default activity (instances-default.tsv). Writes OUTDIR/power.tsv:
+per unit and in total, at FMAX_NS and FIXED_NS (dynamic power scales with the frequency,
+leakage does not), the rows of mode `default` (OpenSTA's default activity) and of MODE (the
+measured activity); and OUTDIR/measured.tsv: per unit, the cells with a measured output and
+the cells left to the default.
+"""
+import os
+import re
+import sys
+
+
+def die(msg, code=2):
+    sys.stderr.write("power.py: %s\n" % msg)
+    sys.exit(code)
+
+
+def liberty_outputs(path):
+    outs, cell, pin = {}, None, None
+    for line in open(path):
+        m = re.match(r"^\s*cell\s*\(\s*\"?(\w+)\"?\s*\)", line)
+        if m:
+            cell, pin = m.group(1), None
+            outs[cell] = set()
+            continue
+        m = re.match(r"^\s*pin\s*\(\s*\"?(\w+)\"?\s*\)", line)
+        if m:
+            pin = m.group(1)
+            continue
+        if cell and pin and re.match(r"^\s*direction\s*:\s*output\s*;", line):
+            outs[cell].add(pin)
+    return outs
+
+
+def modules(netlist, outs):
+    """{module: ([(instance, output nets)], [(submodule, instance)])} of a Yosys netlist."""
+    mods, cur, stmt = {}, None, []
+    for line in open(netlist):
+        s = line.strip()
+        m = re.match(r"^module\s+(\S+?)\s*\(", s)
+        if m:
+            cur = m.group(1)
+            mods[cur] = ([], [])
+            continue
+        if cur is None or not s:
+            continue
+        if s == "endmodule":
+            cur = None
+            continue
+        stmt.append(s)
+        if not s.endswith(";"):
+            continue
+        text = " ".join(stmt)
+        stmt = []
+        m = re.match(r"^(\S+)\s+(\S+)\s*\((.*)\);$", text)
+        if not m or m.group(1) in ("input", "output", "wire", "assign"):
+            continue
+        typ, name, conns = m.group(1), m.group(2), m.group(3)
+        if typ in outs:
+            nets = [e.strip() for p, e in re.findall(r"\.(\w+)\(([^()]*)\)", conns) if p in outs[typ]]
+            mods[cur][0].append((name, nets))
+        else:
+            mods[cur][1].append((typ, name))
+    return mods
+
+
+def leaf_outputs(mods):
+    """{OpenSTA instance name: [OpenSTA net names of its outputs]} of the flattened design."""
+    res = {}
+
+    def walk(mod, path):
+        cells, subs = mods[mod]
+        pre = path + "/" if path else ""
+        for name, nets in cells:
+            res[pre + name] = [pre + re.sub(r"\s+", "", n) for n in nets]
+        for typ, name in subs:
+            if typ in mods:
+                walk(typ, pre + name)
+    walk("mpq_top", "")
+    return res
+
+
+def read_inst(path):
+    d = {}
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        d[f[0]] = (float(f[1]), float(f[2]), float(f[3]))
+    return d
+
+
+def rows_of(mode, tot, units, fmax_ns, fixed_ns):
+    rows = []
+    for period in (fmax_ns, fixed_ns):
+        scale = fmax_ns / period  # dynamic power at this clock
+        per = [(u, tot[u][0] * scale, tot[u][1] * scale, tot[u][2]) for u in units]
+        allu = [sum(p[k] for p in per) for k in (1, 2, 3)]
+        for u, i, s, l in [("total", *allu)] + per:
+            rows.append("%s\t%.4f\t%s\t%.9g\t%.9g\t%.9g\t%.9g" % (mode, period, u, i, s, l, i + s + l))
+    return rows
+
+
+def main(argv):
+    if len(argv) not in (7, 9):
+        die("usage: power.py OUTDIR NETLIST.v LIB.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]")
+    out, netlist, lib, units = argv[1:5]
+    fmax_ns, fixed_ns = float(argv[5]), float(argv[6])
+    mode, actf = (argv[7], argv[8]) if len(argv) == 9 else (None, None)
+    g0, g1, dflt = (read_inst(os.path.join(out, "instances-%s.tsv" % m)) for m in ("g0", "g1", "default"))
+    units = units.split()
+    dtot = {u: [0.0, 0.0, 0.0] for u in units}
+    for inst, p in dflt.items():
+        unit = re.sub(r"_\d+$", "", inst.split("/")[-1])
+        if unit not in dtot:
+            die("%s: instance %s of no unit" % (out, inst))
+        for k in range(3):
+            dtot[unit][k] += p[k]
+    lines = ["mode\tperiod_ns\tunit\tinternal_w\tswitching_w\tleakage_w\ttotal_w"]
+    lines += rows_of("default", dtot, units, fmax_ns, fixed_ns)
+    if mode:
+        tot, count = measured(netlist, lib, actf, g0, g1, dflt, units, out)
+        lines += rows_of(mode, tot, units, fmax_ns, fixed_ns)
+        tmp = os.path.join(out, "measured.tsv.tmp")
+        with open(tmp, "w") as f:
+            f.write("unit\tcells_measured\tcells_default\n")
+            for u in units:
+                f.write("%s\t%d\t%d\n" % (u, count[u][0], count[u][1]))
+        os.replace(tmp, os.path.join(out, "measured.tsv"))
+    tmp = os.path.join(out, "power.tsv.tmp")
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, os.path.join(out, "power.tsv"))
+
+
+def measured(netlist, lib, actf, g0, g1, dflt, units, out):
+    outputs = leaf_outputs(modules(netlist, liberty_outputs(lib)))
+    act = {}
+    for line in open(actf):
+        if not line.startswith("#"):
+            n, a = line.split()
+            act[n] = float(a)
+    tot = {u: [0.0, 0.0, 0.0] for u in units}
+    count = {u: [0, 0] for u in units}
+    for inst, p0 in g0.items():
+        unit = re.sub(r"_\d+$", "", inst.split("/")[-1])
+        nets = outputs.get(inst)
+        if nets is None:
+            die("%s: instance %s is not in %s" % (out, inst, netlist))
+        acts = [act[n] for n in nets if n in act]
+        if nets and len(acts) == len(nets):
+            a = sum(acts) / len(acts)
+            p1 = g1[inst]
+            p = (p0[0] + a * (p1[0] - p0[0]), p0[1] + a * (p1[1] - p0[1]), p0[2])
+            count[unit][0] += 1
+        else:
+            p = dflt[inst]
+            count[unit][1] += 1
+        for k in range(3):
+            tot[unit][k] += p[k]
+    return tot, count
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""report.py: the PPA flow's numbers (scripts/ppa.sh, make ppa).
+
+  report.py min-period TIMING.rpt PERIOD_NS
+      the shortest clock period of the worst path in an OpenSTA report made at PERIOD_NS
+      (PERIOD_NS - slack; ideal clock), printed in ns.
+  report.py config NAME OUTDIR FIXED_MHZ
+      OUTDIR/ppa.json: area per unit, critical path and fmax, power per unit and activity mode
+      at fmax and at FIXED_MHZ, the workloads replayed, runtimes.
+  report.py summary PPA_ROOT MNIST_VEC_ROOT OUT.md OUT_DIR CONFIG...
+      the tables of README's "Area, timing and energy" section in OUT.md, and the data files
+      of the plots (OUT_DIR/tradeoff.tsv); configurations with MNIST_VEC_ROOT/<cfg>/summary.tsv
+      get energy per MAC and per inference.
+  report.py check OUTDIR
+      the make test check: area, fmax and power (default and measured) present and positive,
+      every workload replayed.
+
+Outputs are written to a temporary file and renamed.
+"""
+import json
+import os
+import re
+import sys
+
+
+def die(msg, code=2):
+    sys.stderr.write("report.py: %s\n" % msg)
+    sys.exit(code)
+
+
+def write_atomic(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def read_tsv(path):
+    rows = []
+    with open(path) as f:
+        head = None
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if head is None:
+                head = cols
+                continue
+            rows.append(dict(zip(head, cols)))
+    return rows
+
+
+# ---- timing -------------------------------------------------------------------------------
+def parse_timing(path, period):
+    text = open(path).read()
+    m = re.search(r"^\s*(-?[0-9.]+)\s+slack \((MET|VIOLATED)\)", text, re.M)
+    if not m:
+        die("%s: no slack in the report (no register-to-register path?)" % path, 1)
+    slack = float(m.group(1))
+    start = re.search(r"^Startpoint: (\S+)", text, re.M)
+    end = re.search(r"^Endpoint: (\S+)", text, re.M)
+    arrival = re.search(r"^\s*([0-9.]+)\s+data arrival time", text, re.M)
+    setup = re.search(r"^\s*(-?[0-9.]+)\s+[0-9.]+\s+library setup time", text, re.M)
+    # The cells along the path, in order, and the units they belong to ("control 12, lanes 95").
+    insts = []
+    for pin in re.findall(r"^\s*-?[0-9.]+\s+[0-9.]+ [\^v] (\S+)/\w+ \(", text.split("data arrival time")[0], re.M):
+        if not insts or insts[-1] != pin:
+            insts.append(pin)
+    runs = []
+    for i in insts:
+        u = unit_of(i)
+        if runs and runs[-1][0] == u:
+            runs[-1][1] += 1
+        else:
+            runs.append([u, 1])
+    return {
+        "period_report_ns": period,
+        "slack_ns": slack,
+        "min_period_ns": period - slack,
+        "fmax_mhz": 1000.0 / (period - slack),
+        "startpoint": start.group(1) if start else "",
+        "endpoint": end.group(1) if end else "",
+        "arrival_ns": float(arrival.group(1)) if arrival else None,
+        "setup_ns": -float(setup.group(1)) if setup else None,
+        "cells_on_path": len(insts),
+        "path_units": ", ".join("%s %d" % (u, n) for u, n in runs),
+    }
+
+
+def unit_of(name):
+    """lanes_12 -> lanes; u_mpq_lane3/lanes_12 -> lanes; a port -> port."""
+    leaf = name.split("/")[-1]
+    m = re.match(r"^([a-z]+)_\d+$", leaf)
+    return m.group(1) if m else "port"
+
+
+def cmd_min_period(path, period):
+    t = parse_timing(path, float(period))
+    print("%.4f" % t["min_period_ns"])
+
+
+# ---- one configuration ---------------------------------------------------------------------
+def cmd_config(name, out, fixed_mhz):
+    t = parse_timing(os.path.join(out, "timing.rpt"), 100.0)
+    t["startpoint_unit"] = unit_of(t["startpoint"])
+    t["endpoint_unit"] = unit_of(t["endpoint"])
+    area = read_tsv(os.path.join(out, "area.tsv"))
+    power = read_tsv(os.path.join(out, "power.tsv"))
+    for r in power:
+        for k in ("period_ns", "internal_w", "switching_w", "leakage_w", "total_w"):
+            r[k] = float(r[k])
+    wl = []
+    if os.path.exists(os.path.join(out, "workloads.tsv")):
+        for line in open(os.path.join(out, "workloads.tsv")):
+            n, vec, cyc = line.rstrip("\n").split("\t")
+            wl.append({"name": n, "vector": vec, "cycles": int(cyc)})
+    ann = read_tsv(os.path.join(out, "measured.tsv")) if os.path.exists(os.path.join(out, "measured.tsv")) else []
+
+    def num(f):
+        p = os.path.join(out, f)
+        return float(open(p).read().strip()) if os.path.exists(p) else None
+
+    params = {}
+    if os.path.exists(os.path.join(out, "cfg.txt")):
+        for line in open(os.path.join(out, "cfg.txt")):
+            k, v = line.split()
+            params[k] = int(v)
+    doc = {
+        "config": name,
+        "params": params,
+        "area": [{"unit": a["unit"], "instances": int(a["instances"]), "cells": int(a["cells"]),
+                  "area_um2": float(a["area_um2"])} for a in area],
+        "area_total_um2": sum(float(a["area_um2"]) for a in area),
+        "cells_total": sum(int(a["cells"]) for a in area),
+        "timing": t,
+        "fixed_mhz": float(fixed_mhz),
+        "power": power,
+        "workloads": wl,
+        "annotation": ann,
+        "seconds": {"synthesis": num("seconds"), "gls_build": num("gls-build-seconds"),
+                    "gls_sim": num("gls-sim-seconds"), "total": num("total-seconds")},
+    }
+    write_atomic(os.path.join(out, "ppa.json"), json.dumps(doc, indent=1) + "\n")
+    print("ppa %s: area %.3f mm^2 (%d cells), critical path %.2f ns (%s -> %s), fmax %.1f MHz"
+          % (name, doc["area_total_um2"] / 1e6, doc["cells_total"], t["min_period_ns"],
+             t["startpoint"], t["endpoint"], t["fmax_mhz"]))
+    for r in power:
+        if r["unit"] == "total":
+            print("ppa %s: power %-10s at %7.2f MHz: %.3f mW (leakage %.3f uW)"
+                  % (name, r["mode"], 1000.0 / r["period_ns"], r["total_w"] * 1e3, r["leakage_w"] * 1e6))
+
+
+# ---- all configurations ----------------------------------------------------------------------
+def read_summary(path):
+    """mpq-mnist --emit-vectors summary: (header comment, accuracy %, [layer rows])."""
+    head, acc, layers = "", None, []
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if line.startswith("# Lanes"):
+            head = line[2:].strip()
+        elif f[0] == "accuracy":
+            acc = float(f[1])
+        elif line.startswith("layer"):
+            layers.append({"name": f[0], "m": int(f[1]), "k": int(f[2]), "n": int(f[3]),
+                           "cycles": int(f[4]), "macs": int(f[5])})
+    return head, acc, layers
+
+
+def energy(d, layers, mode_of, period, unit="total"):
+    """Joules over the workload's layers: power (mode_of(layer) activity, at period) x cycles.
+    With measured activity and an `all` row (the cycle-weighted mean activity of the layers,
+    activity.py --mean), one power times all the cycles: the same sum, power being linear."""
+    if mode_of(layers[0]) != "default" and any(r["mode"] == "all" for r in d["power"]):
+        layers = [{"name": "all", "cycles": sum(l["cycles"] for l in layers)}]
+        mode_of = lambda l: "all"
+    tot = 0.0
+    for l in layers:
+        rows = [r for r in d["power"] if r["mode"] == mode_of(l) and r["unit"] == unit
+                and abs(r["period_ns"] - period) < 1e-6 * period]
+        if not rows:
+            die("%s: no power for %s at %.4f ns" % (d["config"], mode_of(l), period), 1)
+        tot += rows[0]["total_w"] * period * 1e-9 * l["cycles"]
+    return tot
+
+
+def weights_name(params):
+    hp, kl = params.get("HpPerGroup", 0), params.get("KLanes", 0)
+    if hp == 0:
+        return "ternary"
+    if hp == kl:
+        return "dense int8"
+    return "ternary + %d:%d int8" % (hp, kl)
+
+
+def cmd_summary(root, vec_root, out_md, out_dir, configs):
+    docs = {}
+    for c in configs:
+        p = os.path.join(root, c, "ppa.json")
+        if not os.path.exists(p):
+            die("%s is missing (scripts/ppa.sh %s)" % (p, c))
+        docs[c] = json.load(open(p))
+    units = [a["unit"] for a in docs[configs[0]]["area"]]
+    md = []
+    md.append("Area (um^2, OSU 0.18 um cells; Yosys `stat -liberty` of the mapped hierarchy):\n")
+    md.append("| configuration | weights | Lanes x KLanes | AccBits | KMax | " + " | ".join(units)
+              + " | total (mm^2) | cells | synthesis (s) |")
+    md.append("|---|---|---|---|---|" + "---|" * len(units) + "---|---|---|")
+    for c, d in docs.items():
+        p = d["params"]
+        area = {a["unit"]: a["area_um2"] for a in d["area"]}
+        md.append("| %s | %s | %d x %d | %d | %d | %s | %.3f | %s | %d |" % (
+            c, weights_name(p), p["Lanes"], p["KLanes"], p["AccBits"], p["KMax"],
+            " | ".join("{:,.0f}".format(area.get(u, 0)) for u in units),
+            d["area_total_um2"] / 1e6, "{:,}".format(d["cells_total"]), d["seconds"]["synthesis"] or 0))
+    md.append("\nTiming (OpenSTA, ideal clock, inputs and outputs registered outside, no wire load):\n")
+    md.append("| configuration | critical path (ns) | fmax (MHz) | from | to | cells on the path, by unit |")
+    md.append("|---|---|---|---|---|---|")
+    for c, d in docs.items():
+        t = d["timing"]
+        md.append("| %s | %.2f | %.1f | `%s` | `%s` | %s (%s) |" % (
+            c, t["min_period_ns"], t["fmax_mhz"], t["startpoint"], t["endpoint"],
+            t["cells_on_path"], t["path_units"]))
+    # Energy on the MLP.
+    rows, trade = [], []
+    for c, d in docs.items():
+        sp = os.path.join(vec_root, c, "summary.tsv")
+        if not d["workloads"] or not os.path.exists(sp):
+            continue
+        head, acc, layers = read_summary(sp)
+        fmax_p = d["timing"]["min_period_ns"]
+        fixed_p = 1000.0 / d["fixed_mhz"]
+        m = layers[0]["m"]
+        macs = sum(l["macs"] for l in layers)
+        cycles = sum(l["cycles"] for l in layers)
+        meas = lambda l: l["name"]
+        dflt = lambda l: "default"
+        e_meas = energy(d, layers, meas, fmax_p)
+        e_dflt = energy(d, layers, dflt, fmax_p)
+        e_meas_fixed = energy(d, layers, meas, fixed_p)
+        per_unit = {u: energy(d, layers, meas, fmax_p, u) for u in units}
+        p_meas = e_meas / (cycles * fmax_p * 1e-9)
+        p_dflt = e_dflt / (cycles * fmax_p * 1e-9)
+        leak = [r["leakage_w"] for r in d["power"] if r["mode"] == "default" and r["unit"] == "total"][0]
+        p_fixed = e_meas_fixed / (cycles * fixed_p * 1e-9)
+        rows.append({
+            "config": c, "weights": weights_name(d["params"]), "accuracy": acc, "m": m,
+            "cycles_per_inference": cycles / m, "macs_per_inference": macs / m,
+            "fmax_mhz": d["timing"]["fmax_mhz"], "fixed_mhz": d["fixed_mhz"],
+            "p_meas_mw": p_meas * 1e3, "p_dflt_mw": p_dflt * 1e3, "p_fixed_mw": p_fixed * 1e3,
+            "leak_uw": leak * 1e6,
+            "pj_per_mac": e_meas / macs * 1e12, "pj_per_mac_dflt": e_dflt / macs * 1e12,
+            "nj_per_inf": e_meas / m * 1e9, "nj_per_inf_dflt": e_dflt / m * 1e9,
+            "nj_per_inf_fixed": e_meas_fixed / m * 1e9,
+            "unit_nj": {u: per_unit[u] / m * 1e9 for u in units},
+            "us_per_inf": cycles / m * fmax_p * 1e-3,
+            "area_mm2": d["area_total_um2"] / 1e6,
+            "area_nowbuf_mm2": sum(a["area_um2"] for a in d["area"] if a["unit"] != "wbuf") / 1e6,
+        })
+    if rows:
+        r0 = rows[0]
+        md.append("\nPower and energy on the Fashion-MNIST MLP (784-256-128-10), %d test images, every "
+                  "layer; *measured*: each layer's own per-net activity from the gate-level "
+                  "simulation; *default*: OpenSTA's vectorless default (0.1 toggles per cycle on "
+                  "every input, propagated):\n" % r0["m"])
+        md.append("| configuration | weights | accuracy | cycles / inference | fmax (MHz) | power at fmax, measured (mW) | default (mW) | at %g MHz, measured (mW) | leakage (uW) |" % r0["fixed_mhz"])
+        md.append("|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            md.append("| %s | %s | %.2f%% | %s | %.1f | %.1f | %.1f | %.1f | %.1f |" % (
+                r["config"], r["weights"], r["accuracy"], "{:,.0f}".format(r["cycles_per_inference"]),
+                r["fmax_mhz"], r["p_meas_mw"], r["p_dflt_mw"], r["p_fixed_mw"], r["leak_uw"]))
+        md.append("\n| configuration | energy / MAC, measured (pJ) | default (pJ) | energy / inference, measured (nJ) | default (nJ) | measured / default | time / inference at fmax (us) | " + " | ".join("%s (nJ / inf.)" % u for u in units) + " |")
+        md.append("|---|---|---|---|---|---|---|" + "---|" * len(units))
+        for r in rows:
+            md.append("| %s | %.2f | %.2f | %s | %s | %.2f | %.1f | %s |" % (
+                r["config"], r["pj_per_mac"], r["pj_per_mac_dflt"], "{:,.0f}".format(r["nj_per_inf"]),
+                "{:,.0f}".format(r["nj_per_inf_dflt"]), r["nj_per_inf"] / r["nj_per_inf_dflt"],
+                r["us_per_inf"], " | ".join("{:,.0f}".format(r["unit_nj"][u]) for u in units)))
+        # Literature, scaled to this node.
+        lit = read_lit(os.path.join(os.path.dirname(os.path.abspath(__file__)), "literature.tsv"))
+        md.append("\nPublished figures scaled to 0.18 um, 1.8 V (E x (180 nm / node) x (1.8 V / V)^2), "
+                  "beside this design's energy per MAC (whole accelerator, measured activity):\n")
+        md.append("| source | node, supply | published (fJ / MAC) | scaled to 0.18 um, 1.8 V (pJ / MAC) | what it counts |")
+        md.append("|---|---|---|---|---|")
+        for l in lit:
+            md.append("| %s | %g nm, %g V | %g | %.2f | %s |" % (l["reference"], l["node"], l["vdd"], l["fj"],
+                                                         l["scaled_pj"], l["what"]))
+        for r in rows:
+            md.append("| this design, %s (%s) | 180 nm, 1.8 V | - | %.2f | the whole accelerator: buffer, control, requantization (logic only: %.2f) |" % (
+                r["config"], r["weights"], r["pj_per_mac"],
+                (r["nj_per_inf"] - r["unit_nj"].get("wbuf", 0)) * 1e3 / r["macs_per_inference"]))
+        with open(os.path.join(out_dir, "tradeoff.tsv.tmp"), "w") as f:
+            f.write("# config\taccuracy\tnj_per_inf\tnj_per_inf_default\tarea_mm2\tarea_nowbuf_mm2\tpj_per_mac\tweights\n")
+            for r in rows:
+                f.write("%s\t%.4f\t%.2f\t%.2f\t%.4f\t%.4f\t%.4f\t%s\n" % (
+                    r["config"], r["accuracy"], r["nj_per_inf"], r["nj_per_inf_dflt"], r["area_mm2"],
+                    r["area_nowbuf_mm2"], r["pj_per_mac"], r["weights"]))
+        os.replace(os.path.join(out_dir, "tradeoff.tsv.tmp"), os.path.join(out_dir, "tradeoff.tsv"))
+        write_atomic(os.path.join(out_dir, "energy.json"), json.dumps(rows, indent=1) + "\n")
+    write_atomic(out_md, "\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+def read_lit(path):
+    out = []
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        f = line.rstrip("\n").split("\t")
+        node, vdd, fj = float(f[1]), float(f[2]), float(f[3])
+        out.append({"source": f[0], "node": node, "vdd": vdd, "fj": fj, "what": f[4], "reference": f[5],
+                    "scaled_pj": fj * (180.0 / node) * (1.8 / vdd) ** 2 / 1000.0})
+    return out
+
+
+# ---- make test ------------------------------------------------------------------------------
+def cmd_check(out):
+    d = json.load(open(os.path.join(out, "ppa.json")))
+    errs = []
+    if not d["area_total_um2"] > 0 or not all(a["area_um2"] > 0 for a in d["area"]):
+        errs.append("area not positive: %s" % d["area"])
+    if not d["timing"]["fmax_mhz"] > 0 or not d["timing"]["min_period_ns"] > 0:
+        errs.append("fmax not positive: %s" % d["timing"])
+    modes = {r["mode"] for r in d["power"]}
+    if "default" not in modes or not d["workloads"]:
+        errs.append("no default or measured power (modes %s, workloads %s)" % (modes, d["workloads"]))
+    for r in d["power"]:
+        if r["unit"] == "total" and not (r["total_w"] > 0 and r["leakage_w"] > 0 and r["internal_w"] > 0):
+            errs.append("power not positive: %s" % r)
+    for w in d["workloads"]:
+        if w["name"] not in modes:
+            errs.append("workload %s has no power" % w["name"])
+    if d["workloads"] and not sum(int(a["cells_measured"]) for a in d["annotation"]) > 0:
+        errs.append("no cell got a measured activity: %s" % d["annotation"])
+    if errs:
+        die("\n  ".join(["check failed:"] + errs), 1)
+    print("ppa check: area %.0f um^2, fmax %.1f MHz, power present and positive for %s"
+          % (d["area_total_um2"], d["timing"]["fmax_mhz"], ", ".join(sorted(modes))))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        die(__doc__.strip())
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "min-period" and len(args) == 2:
+        cmd_min_period(*args)
+    elif cmd == "config" and len(args) == 3:
+        cmd_config(*args)
+    elif cmd == "summary" and len(args) >= 5:
+        cmd_summary(args[0], args[1], args[2], args[3], args[4:])
+    elif cmd == "check" and len(args) == 1:
+        cmd_check(*args)
+    else:
+        die("usage: see the header of %s" % sys.argv[0])
