@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "mnist.h"
+#include "mpq_gen.h"
+#include "mpq_hwlayer.h"
 #include "mpq_vec.h"
 
 /* The quantized layer in the accelerator's terms. Dense int8 weights (MN_DENSE8) are all
@@ -42,16 +44,15 @@ static int hw_layer_of(const mn_qlayer *ql, const int32_t *x, unsigned m, int ac
 static int write_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *path, unsigned layer,
                        const char *cmd, uint64_t *cycles, char *err, size_t errlen)
 {
-    mpq_timing_opts t = {.seed = 1, .p_valid = 1.0, .p_ready = 1.0, .reset_cycles = 2, .tail_cycles = 2};
+    mpq_timing_opts t;
+    mpq_timing_default(1, 1.0, 1.0, &t); /* full rate, as gen's defaults */
     mpq_vec_header h;
     memset(&h, 0, sizeof h);
     h.version = MPQ_VEC_VERSION;
     h.hw = *hw;
     h.seed = 1;
     h.timing_seed = 1;
-    h.m = L->m;
-    h.k = L->k;
-    h.n = L->n;
+    mpq_vec_header_set_layer(&h, L);
     h.acc_sat = (uint32_t)L->acc_sat;
     snprintf(h.generator, sizeof h.generator, "mpq-mnist");
     snprintf(h.source, sizeof h.source, "mnist:layer%u", layer);
