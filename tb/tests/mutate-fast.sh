@@ -23,21 +23,18 @@ grep -q '"first_cycle"' "$dir/report.json" || fail "no JSON report"
 # The waveform itself: the mismatch flag first rises at the reported cycle (time 10c), where
 # out_data_o and exp_out_data differ, and is 0 before (fst2vcd comes with GTKWave).
 cyc=$(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")
-if command -v fst2vcd >/dev/null; then
-    read -r t od ex < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk '
-        $1 == "$var" && $5 == "mismatch" && !mm { mm = $4 }
-        $1 == "$var" && $5 == "out_data_o" && !od { od = $4 }
-        $1 == "$var" && $5 == "exp_out_data" && !ex { ex = $4 }
-        /^#/ { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } t = substr($0, 2); next }
-        /^b/ { if ($2 == od) vod = $1; if ($2 == ex) vex = $1; next }
-        /^[01]/ { if (substr($0, 2) == mm) cur = substr($0, 1, 1) }
-        END { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } print first, fod, fex }')
-    [ "$t" = "$((cyc * 10))" ] || fail "the waveform's mismatch flag first rises at time $t, not $((cyc * 10))"
-    [ -n "$od" ] && [ "$od" != "$ex" ] || fail "out_data_o and exp_out_data do not differ in the waveform at time $t"
-    echo "lane2-tern-sign: wave.fst: mismatch rises at time $t; out_data_o $od, exp_out_data $ex"
-else
-    echo "lane2-tern-sign: fst2vcd (GTKWave) not installed: waveform contents not checked"
-fi
+scripts/install-deps.sh wave && command -v fst2vcd >/dev/null || fail "fst2vcd (GTKWave) is needed to check the waveform (scripts/install-deps.sh wave)"
+read -r t od ex < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk '
+    $1 == "$var" && $5 == "mismatch" && !mm { mm = $4 }
+    $1 == "$var" && $5 == "out_data_o" && !od { od = $4 }
+    $1 == "$var" && $5 == "exp_out_data" && !ex { ex = $4 }
+    /^#/ { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } t = substr($0, 2); next }
+    /^b/ { if ($2 == od) vod = $1; if ($2 == ex) vex = $1; next }
+    /^[01]/ { if (substr($0, 2) == mm) cur = substr($0, 1, 1) }
+    END { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } print first, fod, fex }')
+[ "$t" = "$((cyc * 10))" ] || fail "the waveform's mismatch flag first rises at time $t, not $((cyc * 10))"
+[ -n "$od" ] && [ "$od" != "$ex" ] || fail "out_data_o and exp_out_data do not differ in the waveform at time $t"
+echo "lane2-tern-sign: wave.fst: mismatch rises at time $t; out_data_o $od, exp_out_data $ex"
 echo "lane2-tern-sign: trace $dir names lane 2 and cycle $(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")"
 # The source thread changes nothing but speed: 16 mismatches of a long layer (several of the
 # thread's blocks), with the array's position in each, are the same with it and without it.
