@@ -30,7 +30,8 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $
 	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
 	    BENCH_OUT=$(BUILD)/bench-quick bench && \
 	  $(PYTHON) -c "import json, sys; d = json.load(open(sys.argv[1])); \
-	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; print(\"bench.json parses\")" \
+	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; \
+	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'
 TEST_TARGETS += bench/quick
 

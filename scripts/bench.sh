@@ -275,7 +275,7 @@ declare -A vl_name vl_tb vl_build vl_ir
 # vl_get WHAT RELEASE: one cell of the table below.
 vl_get() {
     case $1 in
-        build) echo "${vl_build[$2]}" ;;
+        build) [ "${vl_build[$2]}" = null ] && echo - || echo "${vl_build[$2]}" ;;
         ir) echo "${vl_ir[$2]}" ;;
         bare|replay|lock) pick "$2:$1" ;;
         replay_ratio) vs "$2:replay" "$2:bare" | cut -d' ' -f1 ;;
