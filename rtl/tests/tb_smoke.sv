@@ -285,11 +285,13 @@ module tb_smoke #(
       // Control outputs against the contract, from the streams' positions alone: the tile is
       // in LOAD until its n_slices weight beats are in, then in RUN until its rows are in.
       // rq1 is not free only when three finished rows wait and out_ready_i is low.
+      // automatic: a variable of a block in `initial` is static by default, and its initializer
+      // would run once, at time 0, not in every cycle (Verilator 5.048 says so: IMPLICITSTATIC).
       begin
-        int unsigned ns = (tile_k[n_done] + KLanes - 1) / KLanes;
-        bit in_load = cfg_taken && wgt_in < ns;
-        bit in_run = cfg_taken && wgt_in == ns && row_in < tile_m[n_done];
-        bit exp_act_ready = in_run && (row_slice != ns - 1 || !(row_in - tile_out == 3 && !out_ready));
+        automatic int unsigned ns = (tile_k[n_done] + KLanes - 1) / KLanes;
+        automatic bit in_load = cfg_taken && wgt_in < ns;
+        automatic bit in_run = cfg_taken && wgt_in == ns && row_in < tile_m[n_done];
+        automatic bit exp_act_ready = in_run && (row_slice != ns - 1 || !(row_in - tile_out == 3 && !out_ready));
         if (in_run && act_valid && !exp_act_ready) n_full++;
         if (busy != cfg_taken || cfg_ready != !cfg_taken || wgt_ready != in_load ||
             act_ready != exp_act_ready)
@@ -334,7 +336,7 @@ module tb_smoke #(
         if (tile_out != tile_m[n_done])
           $fatal(1, "tb_smoke: tile %0d done after %0d of %0d rows", n_done, tile_out, tile_m[n_done]);
         if (n_done == 0) begin
-          int unsigned ns = (tile_k[0] + KLanes - 1) / KLanes;
+          automatic int unsigned ns = (tile_k[0] + KLanes - 1) / KLanes;
           if (cycle - cfg_cycle + 1 != 1 + ns + tile_m[0] * ns + 4)
             $fatal(1, "tb_smoke: tile 0 took %0d cycles, the contract says %0d",
                    cycle - cfg_cycle + 1, 1 + ns + tile_m[0] * ns + 4);
