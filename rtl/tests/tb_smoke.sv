@@ -288,23 +288,31 @@ module tb_smoke #(
 
     forever begin
       bit cfg_hs, wgt_hs, act_hs, out_hs, done_now, step;
+      int unsigned r_cfg, r_wgt, r_act, r_out;
+      // Four draws in every cycle, used or not, so that a seed gives the same run on every
+      // simulator: Verilator 5.006 called rnd() on the right of `!stress || ...` even when the
+      // left was true (|| short-circuits), 5.048 does not, and the two runs differed.
+      r_cfg = rnd();
+      r_wgt = rnd();
+      r_act = rnd();
+      r_out = rnd();
       // Inputs of this cycle: a source raises valid at random (always in tile 0) and then
       // holds valid and data until the handshake.
-      if (!cfg_valid && cfg_beats.size() > 0 && (!stress || rnd() % 4 != 0)) begin
+      if (!cfg_valid && cfg_beats.size() > 0 && (!stress || r_cfg % 4 != 0)) begin
         cfg_valid = 1'b1;
         cfg_data = cfg_beats.pop_front();
       end
-      if (!wgt_valid && wgt_beats.size() > 0 && (!stress || rnd() % 4 != 0)) begin
+      if (!wgt_valid && wgt_beats.size() > 0 && (!stress || r_wgt % 4 != 0)) begin
         wgt_valid = 1'b1;
         wgt_data = wgt_beats.pop_front();
       end
-      if (!act_valid && act_beats.size() > 0 && (!stress || rnd() % 5 != 0)) begin
+      if (!act_valid && act_beats.size() > 0 && (!stress || r_act % 5 != 0)) begin
         act_valid = 1'b1;
         act_data = act_beats.pop_front();
       end
       // Tiles 1 and 3: heavy back-pressure (the pipeline fills and act_ready_o drops on last
       // slices); tile 2: out_ready_i at random half of the time.
-      out_ready = !stress || (rnd() % ((n_done == 2) ? 2 : 16) == 0);
+      out_ready = !stress || (r_out % ((n_done == 2) ? 2 : 16) == 0);
       #3;  // let the combinational outputs settle (act_ready_o depends on out_ready_i)
 
       if (hwcfg != exp_hwcfg) $fatal(1, "tb_smoke: hwcfg_o %h, expected %h", hwcfg, exp_hwcfg);
@@ -315,15 +323,17 @@ module tb_smoke #(
       // and it is less than ActDepth slices ahead of the reader's row; the reader steps when
       // its slice was written in an earlier cycle and, on a row's last slice, when rq1 is free
       // (not free only when three finished rows wait and out_ready_i is low).
+      // automatic: a variable of a block in `initial` is static by default, and its initializer
+      // would run once, at time 0, not in every cycle (Verilator 5.048 says so: IMPLICITSTATIC).
       begin
-        int unsigned ns = (tile_k[n_done] + KLanes - 1) / KLanes;
-        int unsigned total = tile_m[n_done] * ns;
-        bit in_load = cfg_taken && wgt_in < ns;
-        bit in_run = cfg_taken && wgt_in == ns && row_in < tile_m[n_done];
-        bit last = row_slice == ns - 1;
-        bit rq1_free = !(row_in - tile_out == 3 && !out_ready);
-        int unsigned oldest = (row_in < tile_m[n_done]) ? row_in * ns : total;
-        bit exp_act_ready = cfg_taken && act_in < total && act_in < oldest + ActDepth;
+        automatic int unsigned ns = (tile_k[n_done] + KLanes - 1) / KLanes;
+        automatic int unsigned total = tile_m[n_done] * ns;
+        automatic bit in_load = cfg_taken && wgt_in < ns;
+        automatic bit in_run = cfg_taken && wgt_in == ns && row_in < tile_m[n_done];
+        automatic bit last = row_slice == ns - 1;
+        automatic bit rq1_free = !(row_in - tile_out == 3 && !out_ready);
+        automatic int unsigned oldest = (row_in < tile_m[n_done]) ? row_in * ns : total;
+        automatic bit exp_act_ready = cfg_taken && act_in < total && act_in < oldest + ActDepth;
         step = in_run && (row_in * ns + row_slice < act_in) && (!last || rq1_free);
         if (in_run && (row_in * ns + row_slice < act_in) && last && !rq1_free) n_full++;
         if (busy != cfg_taken || cfg_ready != !cfg_taken || wgt_ready != in_load ||
@@ -370,7 +380,7 @@ module tb_smoke #(
         if (tile_out != tile_m[n_done])
           $fatal(1, "tb_smoke: tile %0d done after %0d of %0d rows", n_done, tile_out, tile_m[n_done]);
         if (n_done == 0) begin
-          int unsigned ns = (tile_k[0] + KLanes - 1) / KLanes;
+          automatic int unsigned ns = (tile_k[0] + KLanes - 1) / KLanes;
           if (cycle - cfg_cycle + 1 != 1 + ns + tile_m[0] * ns + 4)
             $fatal(1, "tb_smoke: tile 0 took %0d cycles, the contract says %0d",
                    cycle - cfg_cycle + 1, 1 + ns + tile_m[0] * ns + 4);

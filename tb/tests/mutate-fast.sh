@@ -26,37 +26,34 @@ grep -q '"first_cycle"' "$dir/report.json" || fail "no JSON report"
 cyc=$(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")
 port=$(sed -n 's/^  port \([a-z_]*\):.*/\1/p' "$rep" | head -n 1)
 expname="exp_${port%_o}"
-if command -v fst2vcd >/dev/null; then
-    read -r t od ex < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk -v p="$port" -v e="$expname" '
-        $1 == "$var" && $5 == "mismatch" && !mm { mm = $4 }
-        $1 == "$var" && $5 == p && !od { od = $4 }
-        $1 == "$var" && $5 == e && !ex { ex = $4 }
-        /^#/ { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } t = substr($0, 2); next }
-        /^b/ { if ($2 == od) vod = $1; if ($2 == ex) vex = $1; next }
-        /^[01]/ { id = substr($0, 2); v = substr($0, 1, 1); if (id == mm) cur = v
-                  if (id == od) vod = v; if (id == ex) vex = v }
-        END { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } print first, fod, fex }')
-    [ "$t" = "$((cyc * 10))" ] || fail "the waveform's mismatch flag first rises at time $t, not $((cyc * 10))"
-    [ -n "$od" ] && [ "$od" != "$ex" ] || fail "$port and $expname do not differ in the waveform at time $t"
-    echo "lane2-tern-sign: wave.fst: mismatch rises at time $t; $port $od, $expname $ex"
-    # Expected and actual sit in the same cycle on screen: out_valid_o and exp_out_valid (equal
-    # in every cycle of this mutant) change at the very same times, at the clock's rising edges.
-    read -r same n_changes edges < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk '
-        $1 == "$var" && $5 == "out_valid_o" && !ov { ov = $4 }
-        $1 == "$var" && $5 == "exp_out_valid" && !ev { ev = $4 }
-        $1 == "$var" && $5 == "clk_i" && !ck { ck = $4 }
-        /^#/ { t = substr($0, 2); next }
-        /^[01]/ { id = substr($0, 2); v = substr($0, 1, 1)
-                  if (id == ov && t > 0) a = a " " t; if (id == ev && t > 0) b = b " " t
-                  if (id == ck && v == "1") rise[t] = 1 }
-        END { n = split(a, x, " "); ok = 1; for (i = 1; i <= n; i++) if (!(x[i] in rise)) ok = 0
-              print (a == b && n > 0) ? "yes" : "no", n, ok ? "on-edges" : "off-edges" }')
-    [ "$same" = yes ] || fail "out_valid_o and exp_out_valid change at different times in the waveform"
-    [ "$edges" = on-edges ] || fail "out_valid_o changes away from the clock's rising edges"
-    echo "lane2-tern-sign: wave.fst: out_valid_o and exp_out_valid change together ($n_changes times, at rising edges)"
-else
-    echo "lane2-tern-sign: fst2vcd (GTKWave) not installed: waveform contents not checked"
-fi
+scripts/install-deps.sh wave && command -v fst2vcd >/dev/null || fail "fst2vcd (GTKWave) is needed to check the waveform (scripts/install-deps.sh wave)"
+read -r t od ex < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk -v p="$port" -v e="$expname" '
+    $1 == "$var" && $5 == "mismatch" && !mm { mm = $4 }
+    $1 == "$var" && $5 == p && !od { od = $4 }
+    $1 == "$var" && $5 == e && !ex { ex = $4 }
+    /^#/ { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } t = substr($0, 2); next }
+    /^b/ { if ($2 == od) vod = $1; if ($2 == ex) vex = $1; next }
+    /^[01]/ { id = substr($0, 2); v = substr($0, 1, 1); if (id == mm) cur = v
+              if (id == od) vod = v; if (id == ex) vex = v }
+    END { if (cur == "1" && first == "") { first = t; fod = vod; fex = vex } print first, fod, fex }')
+[ "$t" = "$((cyc * 10))" ] || fail "the waveform's mismatch flag first rises at time $t, not $((cyc * 10))"
+[ -n "$od" ] && [ "$od" != "$ex" ] || fail "$port and $expname do not differ in the waveform at time $t"
+echo "lane2-tern-sign: wave.fst: mismatch rises at time $t; $port $od, $expname $ex"
+# Expected and actual sit in the same cycle on screen: out_valid_o and exp_out_valid (equal
+# in every cycle of this mutant) change at the very same times, at the clock's rising edges.
+read -r same n_changes edges < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk '
+    $1 == "$var" && $5 == "out_valid_o" && !ov { ov = $4 }
+    $1 == "$var" && $5 == "exp_out_valid" && !ev { ev = $4 }
+    $1 == "$var" && $5 == "clk_i" && !ck { ck = $4 }
+    /^#/ { t = substr($0, 2); next }
+    /^[01]/ { id = substr($0, 2); v = substr($0, 1, 1)
+              if (id == ov && t > 0) a = a " " t; if (id == ev && t > 0) b = b " " t
+              if (id == ck && v == "1") rise[t] = 1 }
+    END { n = split(a, x, " "); ok = 1; for (i = 1; i <= n; i++) if (!(x[i] in rise)) ok = 0
+          print (a == b && n > 0) ? "yes" : "no", n, ok ? "on-edges" : "off-edges" }')
+[ "$same" = yes ] || fail "out_valid_o and exp_out_valid change at different times in the waveform"
+[ "$edges" = on-edges ] || fail "out_valid_o changes away from the clock's rising edges"
+echo "lane2-tern-sign: wave.fst: out_valid_o and exp_out_valid change together ($n_changes times, at rising edges)"
 echo "lane2-tern-sign: trace $dir names lane 2 and cycle $(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")"
 # The source thread changes nothing but speed: 16 mismatches of a long layer (several of the
 # thread's blocks), with the array's position in each, are the same with it and without it.
