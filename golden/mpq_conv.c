@@ -311,133 +311,141 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
     return mpq_mac_chan(&wk->plan, &wk->row, o, wk->cuts + (size_t)grp * depth, wk->ncuts[grp]);
 }
 
-/* sum[o] = sum over window positions t of taps[t][o] * wt[t][o], exact in 32 bits (the
- * caller's bound); with dst, also dst[o] = bias[o] + sum[o]. SSE2: two positions at once,
- * their inputs interleaved channel by channel against wpair ([position pair][o][2]) in one
- * multiply-add. */
-static void dw_sums(const int16_t *const *taps, unsigned npos, const int16_t *wt,
-                    const int16_t *wpair, unsigned oc, int32_t *sum, int64_t *dst,
-                    const int64_t *bias)
-{
-    unsigned o0 = 0;
-#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
-    const __m128i zero = _mm_setzero_si128();
-    for (; o0 + 8 <= oc; o0 += 8) {
-        __m128i a[2] = {zero, zero};
-        const int16_t *w = wpair + (size_t)o0 * 2;
-        unsigned t = 0;
-        for (; t + 2 <= npos; t += 2, w += 2 * (size_t)oc) {
-            __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
-            __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(taps[t + 1] + o0));
-            a[0] = _mm_add_epi32(a[0], _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)w)));
-            a[1] = _mm_add_epi32(a[1], _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
-        }
-        if (t < npos) { /* an odd last position, paired with a zero weight */
-            __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
-            a[0] = _mm_add_epi32(a[0], _mm_madd_epi16(_mm_unpacklo_epi16(xa, zero),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)w)));
-            a[1] = _mm_add_epi32(a[1], _mm_madd_epi16(_mm_unpackhi_epi16(xa, zero),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
-        }
-        for (int h = 0; h < 2; h++) {
-            _mm_storeu_si128((__m128i *)(void *)(sum + o0 + 4 * h), a[h]);
-            if (!dst)
-                continue;
-            /* bias + sum in 64 bits: the sums sign-extended (the sign mask as high halves). */
-            __m128i sign = _mm_cmpgt_epi32(zero, a[h]);
-            const __m128i *bp = (const __m128i *)(const void *)(bias + o0 + 4 * h);
-            __m128i *dp = (__m128i *)(void *)(dst + o0 + 4 * h);
-            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a[h], sign), _mm_loadu_si128(bp)));
-            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a[h], sign), _mm_loadu_si128(bp + 1)));
-        }
-    }
+/* ---- depthwise fast path ---- */
+
+/* The row kernel is written once for any window; its 3x3 call site passes a constant count
+ * of positions, and forcing the inline lets the compiler unroll them there. */
+#if defined(__GNUC__)
+#define DW_INLINE static inline __attribute__((always_inline))
 #else
-    (void)wpair;
+#define DW_INLINE static inline
 #endif
-    for (unsigned o = o0; o < oc; o++)
-        sum[o] = 0;
-    for (unsigned t = 0; t < npos; t++)
-        for (unsigned o = o0; o < oc; o++)
-            sum[o] += (int32_t)taps[t][o] * wt[(size_t)t * oc + o];
-    for (unsigned o = o0; dst && o < oc; o++)
-        dst[o] = bias[o] + sum[o];
-}
 
-/* The window's input pixels of output (oy row pointers `rows`, column ox); positions outside
- * the input read `zeros`. Inside the row's interior (every column in range) the pointers of
- * the previous column step by sx pixels. */
-static void dw_taps(const mpq_conv_shape *s, const int16_t *const *rows, const int16_t *zeros,
-                    unsigned ox, int step, const int16_t **taps)
+/* One output row of sums. For output column ox and channel o,
+ *     sum = sum over window positions t of tap[t][ox*step + o] * w(t, o),
+ * with w(t, o) = wpair[((t/2)*oc + o)*2 + t%2] (the filters by pair of positions), exact in
+ * 32 bits (the caller's bound). With dst, dst[ox*oc + o] = bias[o] + sum in 64 bits; else
+ * sum[ox*oc + o] = sum. SSE2: eight channels at a time, two positions per multiply-add
+ * (their inputs interleaved channel by channel; an odd last position pairs with zeros). */
+DW_INLINE void dw_row(const int16_t *const *tap, unsigned npos, size_t step, unsigned out_w,
+                      unsigned oc, const int16_t *wpair, const int64_t *bias, int32_t *sum,
+                      int64_t *dst)
 {
-    unsigned oc = s->out_c;
-    if (step) {
-        for (unsigned t = 0; t < s->kh * s->kw; t++)
-            if (taps[t] != zeros)
-                taps[t] += (size_t)s->sx * oc;
-        return;
-    }
-    long ix0 = (long)ox * s->sx - (long)s->px;
-    for (unsigned kx = 0; kx < s->kw; kx++) {
-        long ix = ix0 + (long)kx * s->dx;
-        int in = ix >= 0 && ix < (long)s->in_w;
-        for (unsigned ky = 0; ky < s->kh; ky++)
-            taps[ky * s->kw + kx] = in && rows[ky] ? rows[ky] + (size_t)ix * oc : zeros;
+    for (unsigned ox = 0; ox < out_w; ox++) {
+        const size_t at = ox * step, out = (size_t)ox * oc;
+        unsigned o0 = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+        const __m128i zero = _mm_setzero_si128();
+        for (; o0 + 8 <= oc; o0 += 8) {
+            __m128i a0 = zero, a1 = zero;
+            for (unsigned t = 0; t < npos; t += 2) {
+                __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(tap[t] + at + o0));
+                __m128i xb = t + 1 < npos
+                                 ? _mm_loadu_si128((const __m128i *)(const void *)(tap[t + 1] + at + o0))
+                                 : zero;
+                const __m128i *w = (const __m128i *)(const void *)(wpair + ((size_t)(t / 2) * oc + o0) * 2);
+                a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), _mm_loadu_si128(w)));
+                a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb), _mm_loadu_si128(w + 1)));
+            }
+            if (!dst) {
+                _mm_storeu_si128((__m128i *)(void *)(sum + out + o0), a0);
+                _mm_storeu_si128((__m128i *)(void *)(sum + out + o0 + 4), a1);
+                continue;
+            }
+            /* bias + sum in 64 bits: the sums sign-extended (the sign mask as high halves). */
+            const __m128i *bp = (const __m128i *)(const void *)(bias + o0);
+            __m128i *dp = (__m128i *)(void *)(dst + out + o0);
+            __m128i s0 = _mm_cmpgt_epi32(zero, a0), s1 = _mm_cmpgt_epi32(zero, a1);
+            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a0, s0), _mm_loadu_si128(bp)));
+            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a0, s0), _mm_loadu_si128(bp + 1)));
+            _mm_storeu_si128(dp + 2, _mm_add_epi64(_mm_unpacklo_epi32(a1, s1), _mm_loadu_si128(bp + 2)));
+            _mm_storeu_si128(dp + 3, _mm_add_epi64(_mm_unpackhi_epi32(a1, s1), _mm_loadu_si128(bp + 3)));
+        }
+#endif
+        for (unsigned o = o0; o < oc; o++) {
+            int32_t s = 0;
+            for (unsigned t = 0; t < npos; t++)
+                s += (int32_t)tap[t][at + o] * wpair[((size_t)(t / 2) * oc + o) * 2 + t % 2];
+            if (dst)
+                dst[out + o] = bias[o] + s;
+            else
+                sum[out + o] = s;
+        }
     }
 }
 
-/* The depthwise fast path's working set: the input as 16-bit values side by side per output
- * channel, the filters by window position (wt) and by position pair (wpair), a zero row for
- * positions outside the input, the window's pointers and one pixel's sums. */
+/* The depthwise fast path's working set: a ring of the window's input rows in 16 bits, each
+ * with the padding as zero columns (every window position reads memory: no tests in the
+ * row kernel), a zero row for rows outside the input, the filters by pair of window
+ * positions, the window positions' pointers and one output row's sums. */
 typedef struct dw_work {
-    int16_t *xe, *wt, *wpair, *zeros;
-    int32_t *sum;
+    int16_t *ring, *zeros, *wpair;
+    long *held;              /* [span]: the input row (b*in_h + iy) a ring slot holds, or -1 */
+    int32_t *sum;            /* [out_w * out_c] */
     uint8_t *safe;           /* [out_c]: no fit can change the channel, or none matters */
-    const int16_t **taps, **rows;
+    const int16_t **tap, **rows;
+    unsigned span, wpad;     /* input rows a window spans; padded row width in pixels */
     int all_safe, direct;    /* direct: bias + sum needs no fit at all */
 } dw_work;
 
 static void dw_free(dw_work *d)
 {
-    MPQ_FREE_ALL(d->xe, d->wt, d->wpair, d->zeros, d->sum, d->safe, d->taps, d->rows);
+    MPQ_FREE_ALL(d->ring, d->zeros, d->wpair, d->held, d->sum, d->safe, d->tap, d->rows);
 }
 
-/* Lays the input and filters out for the vector loop (x + in_offset fits 16 bits: the plan's
- * kernel says so) and decides which channels need their fits. 0 or MPQ_ENOMEM. */
+/* Input row iy of batch b in 16 bits (x + in_offset fits: the plan's kernel says so), each
+ * input channel repeated for its ch_mult output channels, from the ring; converted when its
+ * slot holds another row. A window's rows are distinct modulo span: none evicts another. */
+static const int16_t *dw_input_row(const mpq_conv_layer *l, dw_work *d, unsigned b, unsigned iy)
+{
+    const mpq_conv_shape *s = &l->shape;
+    const unsigned oc = s->out_c, mult = s->out_c / s->in_c, slot = iy % d->span;
+    const long tag = (long)b * s->in_h + iy;
+    int16_t *row = d->ring + (size_t)slot * d->wpad * oc;
+    if (d->held[slot] == tag)
+        return row;
+    d->held[slot] = tag;
+    const int32_t *src = l->x + ((size_t)b * s->in_h + iy) * s->in_w * s->in_c, off = l->in_offset;
+    int16_t *dst = row + (size_t)s->px * oc;
+    size_t n = (size_t)s->in_w * s->in_c;
+    if (mult == 1)
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (int16_t)(src[i] + off);
+    else
+        for (size_t i = 0; i < n; i++)
+            for (unsigned j = 0; j < mult; j++)
+                dst[i * mult + j] = (int16_t)(src[i] + off);
+    return row;
+}
+
+/* Lays the filters out for the row kernel, allocates the ring and decides which channels
+ * need their fits. 0 or MPQ_ENOMEM. */
 static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d)
 {
     const mpq_conv_shape *s = &l->shape;
-    unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
-    size_t pixels = (size_t)s->batches * s->in_h * s->in_w;
+    const unsigned npos = s->kh * s->kw, oc = s->out_c;
     memset(d, 0, sizeof *d);
-    d->xe = malloc((pixels * oc + 1) * sizeof *d->xe);
-    d->wt = malloc(((size_t)npos * oc + 1) * sizeof *d->wt);
+    d->span = (s->kh - 1) * s->dy + 1;
+    /* Padded columns: the window's reach, and the input behind the near padding. */
+    unsigned reach = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
+    d->wpad = reach > s->px + s->in_w ? reach : s->px + s->in_w;
+    const size_t row = (size_t)d->wpad * oc;
+    d->ring = calloc((size_t)d->span * row + 1, sizeof *d->ring);
+    d->zeros = calloc(row + 1, sizeof *d->zeros);
     d->wpair = calloc((size_t)(npos + 1) / 2 * oc * 2 + 1, sizeof *d->wpair);
-    d->zeros = calloc((size_t)oc + 1, sizeof *d->zeros);
-    d->sum = malloc(((size_t)oc + 1) * sizeof *d->sum);
+    d->held = malloc(((size_t)d->span + 1) * sizeof *d->held);
+    d->sum = malloc(((size_t)s->out_w * oc + 1) * sizeof *d->sum);
     d->safe = malloc((size_t)oc + 1);
-    d->taps = malloc(((size_t)npos + 1) * sizeof *d->taps);
+    d->tap = malloc(((size_t)npos + 1) * sizeof *d->tap);
     d->rows = malloc(((size_t)s->kh + 1) * sizeof *d->rows);
-    if (!d->xe || !d->wt || !d->wpair || !d->zeros || !d->sum || !d->safe || !d->taps || !d->rows)
+    if (!d->ring || !d->zeros || !d->wpair || !d->held || !d->sum || !d->safe || !d->tap ||
+        !d->rows)
         return MPQ_ENOMEM;
-    const int32_t off = l->in_offset;
-    for (size_t px = 0; px < pixels; px++) {
-        const int32_t *src = l->x + px * s->in_c;
-        int16_t *dst = d->xe + px * oc;
-        if (mult == 1)
-            for (unsigned c = 0; c < oc; c++)
-                dst[c] = (int16_t)(src[c] + off);
-        else
-            for (unsigned c = 0; c < s->in_c; c++)
-                for (unsigned j = 0; j < mult; j++)
-                    dst[c * mult + j] = (int16_t)(src[c] + off);
-    }
+    for (unsigned j = 0; j < d->span; j++)
+        d->held[j] = -1;
     for (unsigned pos = 0; pos < npos; pos++)
-        for (unsigned o = 0; o < oc; o++) {
-            d->wt[(size_t)pos * oc + o] = p->w16[(size_t)o * npos + pos];
+        for (unsigned o = 0; o < oc; o++)
             d->wpair[((size_t)(pos / 2) * oc + o) * 2 + pos % 2] = p->w16[(size_t)o * npos + pos];
-        }
     /* safe: the bounds prove no fit changes the channel, or its fits do not matter (an
      * untracked wrapping accumulator is wrap(bias + sum) in any order). */
     const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
@@ -454,8 +462,7 @@ static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d
     return MPQ_OK;
 }
 
-/* Depthwise vectorized over the channels: each pair of window positions adds x*w to eight
- * output channels of the pixel at once (16-bit operands, exact 32-bit sums). Taken when every
+/* Depthwise vectorized over the channels, one output row at a time (dw_row). Taken when every
  * weight folds into 16 bits and no 32-bit sum can overflow. An output whose bounds do not
  * prove that no fit changes it, when fits matter (saturation or tracking), goes through the
  * engine term by term. Returns 0 when it handled the layer, 1 when it does not apply,
@@ -465,7 +472,7 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
 {
     const mpq_mac_plan *p = &wk->plan;
     const mpq_conv_shape *s = &l->shape;
-    unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
+    const unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
     if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] ||
         (mpq_i128)npos * p->xmax * (p->wmax16 ? p->wmax16 : 1) > INT32_MAX)
         return 1;
@@ -474,42 +481,39 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
         dw_free(&d);
         return MPQ_ENOMEM;
     }
-    if (ovf && d.all_safe) { /* tracking: all_safe means bounded, so nothing overflows */
-        size_t n = mpq_conv_out_count(s);
-        if (ovf->flags)
-            memset(ovf->flags, 0, n);
-        for (size_t j = 0; ovf->first_r && j < n; j++)
-            ovf->first_r[j] = -1;
-    }
+    const size_t per_row = (size_t)s->out_w * oc, step = (size_t)s->sx * oc;
     size_t i = 0;
     for (unsigned b = 0; b < s->batches; b++)
-        for (unsigned oy = 0; oy < s->out_h; oy++) {
-            /* The window's input rows for this output row (NULL: outside the input). */
+        for (unsigned oy = 0; oy < s->out_h; oy++, i += per_row) {
             for (unsigned ky = 0; ky < s->kh; ky++) {
                 long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                d.rows[ky] = iy >= 0 && iy < (long)s->in_h
-                                 ? d.xe + ((size_t)b * s->in_h + (size_t)iy) * s->in_w * oc : NULL;
+                d.rows[ky] = iy >= 0 && iy < (long)s->in_h ? dw_input_row(l, &d, b, (unsigned)iy)
+                                                           : d.zeros;
+                for (unsigned kx = 0; kx < s->kw; kx++)
+                    d.tap[ky * s->kw + kx] = d.rows[ky] + (size_t)kx * s->dx * oc;
             }
-            int prev_interior = 0;
-            for (unsigned ox = 0; ox < s->out_w; ox++) {
-                /* Interior columns: the whole window row lies inside the input. */
-                long ix0 = (long)ox * s->sx - (long)s->px;
-                int interior = ix0 >= 0 && ix0 + (long)(s->kw - 1) * s->dx < (long)s->in_w;
-                dw_taps(s, d.rows, d.zeros, ox, interior && prev_interior, d.taps);
-                prev_interior = interior;
-                dw_sums(d.taps, npos, d.wt, d.wpair, oc, d.sum, d.direct ? acc + i : NULL, p->bias);
-                for (unsigned o = 0; !d.direct && o < oc; o++) {
-                    mpq_mac_out r = {0, -1, 0};
-                    int ignored = 0; /* safe: no fit changes the value; else wrap only */
-                    if (d.safe[o])
-                        r.acc = mpq_fit_acc(p->bias[o] + d.sum[o], p->acc_bits, 0, &ignored);
-                    else
-                        r = conv_one(l, wk, b, oy, ox, o / mult, o);
-                    acc[i + o] = r.acc;
-                    if (ovf && !d.all_safe)
-                        conv_note(ovf, s, i + o, r);
-                }
-                i += oc;
+            int64_t *dst = d.direct ? acc + i : NULL;
+            if (npos == 9) /* 3x3: the positions unrolled */
+                dw_row(d.tap, 9, step, s->out_w, oc, d.wpair, p->bias, d.sum, dst);
+            else
+                dw_row(d.tap, npos, step, s->out_w, oc, d.wpair, p->bias, d.sum, dst);
+            if (ovf && d.all_safe) { /* tracking: all_safe means bounded, nothing overflows */
+                if (ovf->flags)
+                    memset(ovf->flags + i, 0, per_row);
+                for (size_t j = 0; ovf->first_r && j < per_row; j++)
+                    ovf->first_r[i + j] = -1;
+            }
+            for (size_t j = 0; !d.direct && j < per_row; j++) {
+                unsigned o = (unsigned)(j % oc), ox = (unsigned)(j / oc);
+                mpq_mac_out r = {0, -1, 0};
+                int ignored = 0; /* safe: no fit changes the value; else wrap only */
+                if (d.safe[o])
+                    r.acc = mpq_fit_acc(p->bias[o] + d.sum[j], p->acc_bits, 0, &ignored);
+                else
+                    r = conv_one(l, wk, b, oy, ox, o / mult, o);
+                acc[i + j] = r.acc;
+                if (ovf && !d.all_safe)
+                    conv_note(ovf, s, i + j, r);
             }
         }
     dw_free(&d);
