@@ -313,39 +313,77 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
 
 /* ---- depthwise fast path ---- */
 
-/* The row kernel is written once for any window; its 3x3 call site passes a constant count
- * of positions, and forcing the inline lets the compiler unroll them there. */
+/* The depthwise fast path's working set. The input comes through a ring of the window's rows
+ * in 16 bits, each with the padding as zero columns (every window position reads memory: no
+ * tests in the row kernel) and its pixels `ocp` channels apart (out_c rounded up to 8: every
+ * vector load is aligned); rows outside the input read a zero row. The filters are laid out
+ * per block of 8 channels and pair of window positions, as the multiply-add reads them. */
+typedef struct dw_work {
+    int16_t *ring, *zeros;
+    int16_t *wblk;           /* [ocp/8][npairs][8][2]: w(t, o) at [o/8][t/2][o%8][t%2], 0 past npos */
+    int64_t *bias;           /* [ocp] */
+    long *held;              /* [span]: the input row (b*in_h + iy) a ring slot holds, or -1 */
+    int32_t *sum;            /* [out_w * out_c]: one output row's sums (the fitting path) */
+    uint8_t *safe;           /* [out_c]: no fit can change the channel, or none matters */
+    const int16_t **rows;    /* [kh]: the window's rows for the current output row */
+    unsigned ocp, npairs, span, wpad; /* wpad: padded row width in pixels */
+    int all_safe, direct;    /* direct: bias + sum needs no fit at all */
+} dw_work;
+
+static void dw_free(dw_work *d)
+{
+    MPQ_FREE_ALL(d->ring, d->zeros, d->wblk, d->bias, d->held, d->sum, d->safe, d->rows);
+}
+
+/* n zeroed bytes, 16-byte aligned (the row kernel's aligned loads), or NULL. */
+static void *zalloc16(size_t n)
+{
+    n = (n + 16) & ~(size_t)15;
+    void *p = aligned_alloc(16, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+/* The row kernel is written once for any window; its 3x3 call site passes constant kh and
+ * kw, and forcing the inline lets the compiler unroll the positions there. */
 #if defined(__GNUC__)
 #define DW_INLINE static inline __attribute__((always_inline))
 #else
 #define DW_INLINE static inline
 #endif
 
-/* One output row of sums. For output column ox and channel o,
- *     sum = sum over window positions t of tap[t][ox*step + o] * w(t, o),
- * with w(t, o) = wpair[((t/2)*oc + o)*2 + t%2] (the filters by pair of positions), exact in
- * 32 bits (the caller's bound). With dst, dst[ox*oc + o] = bias[o] + sum in 64 bits; else
- * sum[ox*oc + o] = sum. SSE2: eight channels at a time, two positions per multiply-add
- * (their inputs interleaved channel by channel; an odd last position pairs with zeros). */
-DW_INLINE void dw_row(const int16_t *const *tap, unsigned npos, size_t step, unsigned out_w,
-                      unsigned oc, const int16_t *wpair, const int64_t *bias, int32_t *sum,
-                      int64_t *dst)
+/* One output row of the layer l. For output column ox, channel o and window position
+ * t = ky*kw + kx,
+ *     sum = sum over t of rows[ky][(ox*sx + kx*dx)*ocp + o] * w(t, o),
+ * exact in 32 bits (the caller's bound). With dst: dst[ox*oc + o] = bias[o] + sum in 64 bits,
+ * and when not NULL flags[ox*oc + o] = 0, first[ox*oc + o] = -1 (the reports of a layer that
+ * cannot overflow, written beside the accumulators); without: sum[ox*oc + o] = sum. SSE2:
+ * eight channels at a time, two window positions per multiply-add (their inputs interleaved
+ * channel by channel; an odd last position pairs with zeros). */
+DW_INLINE void dw_row(const dw_work *d, const mpq_conv_shape *s, const int16_t *const *rows,
+                      unsigned kh, unsigned kw, int32_t *sum, int64_t *dst, uint8_t *flags,
+                      int32_t *first)
 {
+    const unsigned npos = kh * kw, oc = s->out_c, out_w = s->out_w, npairs = d->npairs;
+    const size_t step = (size_t)s->sx * d->ocp, dxc = (size_t)s->dx * d->ocp;
+    const int16_t *const wblk = d->wblk;
+    const int64_t *const bias = d->bias;
     for (unsigned ox = 0; ox < out_w; ox++) {
         const size_t at = ox * step, out = (size_t)ox * oc;
         unsigned o0 = 0;
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#define DW_LOAD(p) _mm_load_si128((const __m128i *)(const void *)(p))
         const __m128i zero = _mm_setzero_si128();
         for (; o0 + 8 <= oc; o0 += 8) {
+            const int16_t *w = wblk + (size_t)(o0 / 8) * npairs * 16;
             __m128i a0 = zero, a1 = zero;
-            for (unsigned t = 0; t < npos; t += 2) {
-                __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(tap[t] + at + o0));
-                __m128i xb = t + 1 < npos
-                                 ? _mm_loadu_si128((const __m128i *)(const void *)(tap[t + 1] + at + o0))
-                                 : zero;
-                const __m128i *w = (const __m128i *)(const void *)(wpair + ((size_t)(t / 2) * oc + o0) * 2);
-                a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), _mm_loadu_si128(w)));
-                a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb), _mm_loadu_si128(w + 1)));
+            for (unsigned t = 0; t < npos; t += 2, w += 16) {
+                __m128i xa = DW_LOAD(rows[t / kw] + at + (t % kw) * dxc + o0);
+                __m128i xb = t + 1 < npos ? DW_LOAD(rows[(t + 1) / kw] + at + ((t + 1) % kw) * dxc + o0)
+                                          : zero;
+                a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), DW_LOAD(w)));
+                a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb), DW_LOAD(w + 8)));
             }
             if (!dst) {
                 _mm_storeu_si128((__m128i *)(void *)(sum + out + o0), a0);
@@ -353,44 +391,38 @@ DW_INLINE void dw_row(const int16_t *const *tap, unsigned npos, size_t step, uns
                 continue;
             }
             /* bias + sum in 64 bits: the sums sign-extended (the sign mask as high halves). */
-            const __m128i *bp = (const __m128i *)(const void *)(bias + o0);
             __m128i *dp = (__m128i *)(void *)(dst + out + o0);
             __m128i s0 = _mm_cmpgt_epi32(zero, a0), s1 = _mm_cmpgt_epi32(zero, a1);
-            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a0, s0), _mm_loadu_si128(bp)));
-            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a0, s0), _mm_loadu_si128(bp + 1)));
-            _mm_storeu_si128(dp + 2, _mm_add_epi64(_mm_unpacklo_epi32(a1, s1), _mm_loadu_si128(bp + 2)));
-            _mm_storeu_si128(dp + 3, _mm_add_epi64(_mm_unpackhi_epi32(a1, s1), _mm_loadu_si128(bp + 3)));
+            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a0, s0), DW_LOAD(bias + o0)));
+            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a0, s0), DW_LOAD(bias + o0 + 2)));
+            _mm_storeu_si128(dp + 2, _mm_add_epi64(_mm_unpacklo_epi32(a1, s1), DW_LOAD(bias + o0 + 4)));
+            _mm_storeu_si128(dp + 3, _mm_add_epi64(_mm_unpackhi_epi32(a1, s1), DW_LOAD(bias + o0 + 6)));
+            if (flags)
+                _mm_storel_epi64((__m128i *)(void *)(flags + out + o0), zero);
+            if (first) {
+                const __m128i none = _mm_cmpeq_epi32(zero, zero);
+                _mm_storeu_si128((__m128i *)(void *)(first + out + o0), none);
+                _mm_storeu_si128((__m128i *)(void *)(first + out + o0 + 4), none);
+            }
         }
+#undef DW_LOAD
 #endif
         for (unsigned o = o0; o < oc; o++) {
-            int32_t s = 0;
+            int32_t v = 0;
             for (unsigned t = 0; t < npos; t++)
-                s += (int32_t)tap[t][at + o] * wpair[((size_t)(t / 2) * oc + o) * 2 + t % 2];
-            if (dst)
-                dst[out + o] = bias[o] + s;
-            else
-                sum[out + o] = s;
+                v += (int32_t)rows[t / kw][at + (t % kw) * dxc + o] *
+                     wblk[((size_t)(o / 8) * npairs + t / 2) * 16 + (o % 8) * 2 + t % 2];
+            if (!dst) {
+                sum[out + o] = v;
+                continue;
+            }
+            dst[out + o] = bias[o] + v;
+            if (flags)
+                flags[out + o] = 0;
+            if (first)
+                first[out + o] = -1;
         }
     }
-}
-
-/* The depthwise fast path's working set: a ring of the window's input rows in 16 bits, each
- * with the padding as zero columns (every window position reads memory: no tests in the
- * row kernel), a zero row for rows outside the input, the filters by pair of window
- * positions, the window positions' pointers and one output row's sums. */
-typedef struct dw_work {
-    int16_t *ring, *zeros, *wpair;
-    long *held;              /* [span]: the input row (b*in_h + iy) a ring slot holds, or -1 */
-    int32_t *sum;            /* [out_w * out_c] */
-    uint8_t *safe;           /* [out_c]: no fit can change the channel, or none matters */
-    const int16_t **tap, **rows;
-    unsigned span, wpad;     /* input rows a window spans; padded row width in pixels */
-    int all_safe, direct;    /* direct: bias + sum needs no fit at all */
-} dw_work;
-
-static void dw_free(dw_work *d)
-{
-    MPQ_FREE_ALL(d->ring, d->zeros, d->wpair, d->held, d->sum, d->safe, d->tap, d->rows);
 }
 
 /* Input row iy of batch b in 16 bits (x + in_offset fits: the plan's kernel says so), each
@@ -399,22 +431,23 @@ static void dw_free(dw_work *d)
 static const int16_t *dw_input_row(const mpq_conv_layer *l, dw_work *d, unsigned b, unsigned iy)
 {
     const mpq_conv_shape *s = &l->shape;
-    const unsigned oc = s->out_c, mult = s->out_c / s->in_c, slot = iy % d->span;
+    const unsigned ocp = d->ocp, mult = s->out_c / s->in_c, slot = iy % d->span;
     const long tag = (long)b * s->in_h + iy;
-    int16_t *row = d->ring + (size_t)slot * d->wpad * oc;
+    int16_t *row = d->ring + (size_t)slot * d->wpad * ocp;
     if (d->held[slot] == tag)
         return row;
     d->held[slot] = tag;
     const int32_t *src = l->x + ((size_t)b * s->in_h + iy) * s->in_w * s->in_c, off = l->in_offset;
-    int16_t *dst = row + (size_t)s->px * oc;
-    size_t n = (size_t)s->in_w * s->in_c;
-    if (mult == 1)
-        for (size_t i = 0; i < n; i++)
-            dst[i] = (int16_t)(src[i] + off);
-    else
-        for (size_t i = 0; i < n; i++)
-            for (unsigned j = 0; j < mult; j++)
-                dst[i * mult + j] = (int16_t)(src[i] + off);
+    for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c) {
+        int16_t *dst = row + ((size_t)s->px + ix) * ocp;
+        if (mult == 1)
+            for (unsigned c = 0; c < s->in_c; c++)
+                dst[c] = (int16_t)(src[c] + off);
+        else
+            for (unsigned c = 0; c < s->in_c; c++)
+                for (unsigned j = 0; j < mult; j++)
+                    dst[c * mult + j] = (int16_t)(src[c] + off);
+    }
     return row;
 }
 
@@ -425,27 +458,32 @@ static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d
     const mpq_conv_shape *s = &l->shape;
     const unsigned npos = s->kh * s->kw, oc = s->out_c;
     memset(d, 0, sizeof *d);
+    d->ocp = (oc + 7) / 8 * 8;
+    d->npairs = (npos + 1) / 2;
     d->span = (s->kh - 1) * s->dy + 1;
     /* Padded columns: the window's reach, and the input behind the near padding. */
     unsigned reach = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
     d->wpad = reach > s->px + s->in_w ? reach : s->px + s->in_w;
-    const size_t row = (size_t)d->wpad * oc;
-    d->ring = calloc((size_t)d->span * row + 1, sizeof *d->ring);
-    d->zeros = calloc(row + 1, sizeof *d->zeros);
-    d->wpair = calloc((size_t)(npos + 1) / 2 * oc * 2 + 1, sizeof *d->wpair);
+    const size_t row = (size_t)d->wpad * d->ocp;
+    d->ring = zalloc16((size_t)d->span * row * sizeof *d->ring);
+    d->zeros = zalloc16(row * sizeof *d->zeros);
+    d->wblk = zalloc16((size_t)d->ocp * d->npairs * 2 * sizeof *d->wblk);
+    d->bias = zalloc16((size_t)d->ocp * sizeof *d->bias);
     d->held = malloc(((size_t)d->span + 1) * sizeof *d->held);
     d->sum = malloc(((size_t)s->out_w * oc + 1) * sizeof *d->sum);
     d->safe = malloc((size_t)oc + 1);
-    d->tap = malloc(((size_t)npos + 1) * sizeof *d->tap);
     d->rows = malloc(((size_t)s->kh + 1) * sizeof *d->rows);
-    if (!d->ring || !d->zeros || !d->wpair || !d->held || !d->sum || !d->safe || !d->tap ||
+    if (!d->ring || !d->zeros || !d->wblk || !d->bias || !d->held || !d->sum || !d->safe ||
         !d->rows)
         return MPQ_ENOMEM;
     for (unsigned j = 0; j < d->span; j++)
         d->held[j] = -1;
-    for (unsigned pos = 0; pos < npos; pos++)
-        for (unsigned o = 0; o < oc; o++)
-            d->wpair[((size_t)(pos / 2) * oc + o) * 2 + pos % 2] = p->w16[(size_t)o * npos + pos];
+    for (unsigned o = 0; o < oc; o++) {
+        d->bias[o] = p->bias[o];
+        for (unsigned t = 0; t < npos; t++)
+            d->wblk[((size_t)(o / 8) * d->npairs + t / 2) * 16 + (o % 8) * 2 + t % 2] =
+                p->w16[(size_t)o * npos + t];
+    }
     /* safe: the bounds prove no fit changes the channel, or its fits do not matter (an
      * untracked wrapping accumulator is wrap(bias + sum) in any order). */
     const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
@@ -481,7 +519,10 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
         dw_free(&d);
         return MPQ_ENOMEM;
     }
-    const size_t per_row = (size_t)s->out_w * oc, step = (size_t)s->sx * oc;
+    /* Tracking and all_safe (then direct: bounded): nothing overflows, and the row kernel
+     * writes the reports beside the accumulators. */
+    const int report = ovf && d.all_safe;
+    const size_t per_row = (size_t)s->out_w * oc;
     size_t i = 0;
     for (unsigned b = 0; b < s->batches; b++)
         for (unsigned oy = 0; oy < s->out_h; oy++, i += per_row) {
@@ -489,20 +530,14 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
                 long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
                 d.rows[ky] = iy >= 0 && iy < (long)s->in_h ? dw_input_row(l, &d, b, (unsigned)iy)
                                                            : d.zeros;
-                for (unsigned kx = 0; kx < s->kw; kx++)
-                    d.tap[ky * s->kw + kx] = d.rows[ky] + (size_t)kx * s->dx * oc;
             }
             int64_t *dst = d.direct ? acc + i : NULL;
-            if (npos == 9) /* 3x3: the positions unrolled */
-                dw_row(d.tap, 9, step, s->out_w, oc, d.wpair, p->bias, d.sum, dst);
+            uint8_t *flags = report && ovf->flags ? ovf->flags + i : NULL;
+            int32_t *first = report && ovf->first_r ? ovf->first_r + i : NULL;
+            if (s->kh == 3 && s->kw == 3) /* the positions unrolled */
+                dw_row(&d, s, d.rows, 3, 3, d.sum, dst, flags, first);
             else
-                dw_row(d.tap, npos, step, s->out_w, oc, d.wpair, p->bias, d.sum, dst);
-            if (ovf && d.all_safe) { /* tracking: all_safe means bounded, nothing overflows */
-                if (ovf->flags)
-                    memset(ovf->flags + i, 0, per_row);
-                for (size_t j = 0; ovf->first_r && j < per_row; j++)
-                    ovf->first_r[i + j] = -1;
-            }
+                dw_row(&d, s, d.rows, s->kh, s->kw, d.sum, dst, flags, first);
             for (size_t j = 0; !d.direct && j < per_row; j++) {
                 unsigned o = (unsigned)(j % oc), ox = (unsigned)(j / oc);
                 mpq_mac_out r = {0, -1, 0};
@@ -519,6 +554,7 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     dw_free(&d);
     return MPQ_OK;
 }
+
 
 int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char *err,
                  size_t errlen)
