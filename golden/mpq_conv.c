@@ -250,7 +250,8 @@ static void work_free(conv_work *wk)
 }
 
 /* Plan step: the weights as the engine's matrix, the fit points of every group. */
-static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *err, size_t errlen)
+static int conv_plan(const mpq_conv_layer *l, int track, int64_t xmax, conv_work *wk, char *err,
+                     size_t errlen)
 {
     const mpq_conv_shape *s = &l->shape;
     unsigned depth = mpq_conv_depth(s), groups = groups_of(s), npos = s->kh * s->kw;
@@ -266,7 +267,6 @@ static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *er
         wl.t = wk->tt;
         wl.hp = wk->thp;
     }
-    int64_t xmax = mpq_abs_max32(l->x, mpq_conv_in_count(s), l->in_offset);
     int st = mpq_mac_plan_init(&wk->plan, &wl, xmax, track, err, errlen);
     if (st)
         return st;
@@ -319,28 +319,28 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
  * vector load is aligned); rows outside the input read a zero row. The filters are laid out
  * per block of 8 channels and pair of window positions, as the multiply-add reads them. */
 typedef struct dw_work {
-    int16_t *ring, *zeros;
+    int16_t *xe, *zeros;     /* xe: [batches][in_h][wpad][ocp] */
     int16_t *wblk;           /* [ocp/8][npairs][8][2]: w(t, o) at [o/8][t/2][o%8][t%2], 0 past npos */
     int64_t *bias;           /* [ocp] */
-    long *held;              /* [span]: the input row (b*in_h + iy) a ring slot holds, or -1 */
     int32_t *sum;            /* [out_w * out_c]: one output row's sums (the fitting path) */
     uint8_t *safe;           /* [out_c]: no fit can change the channel, or none matters */
     const int16_t **rows;    /* [kh]: the window's rows for the current output row */
-    unsigned ocp, npairs, span, wpad; /* wpad: padded row width in pixels */
+    unsigned ocp, npairs, wpad; /* wpad: padded row width in pixels */
     int all_safe, direct;    /* direct: bias + sum needs no fit at all */
 } dw_work;
 
 static void dw_free(dw_work *d)
 {
-    MPQ_FREE_ALL(d->ring, d->zeros, d->wblk, d->bias, d->held, d->sum, d->safe, d->rows);
+    MPQ_FREE_ALL(d->xe, d->zeros, d->wblk, d->bias, d->sum, d->safe, d->rows);
+    memset(d, 0, sizeof *d);
 }
 
-/* n zeroed bytes, 16-byte aligned (the row kernel's aligned loads), or NULL. */
-static void *zalloc16(size_t n)
+/* n bytes, 16-byte aligned (the row kernel's aligned loads), zeroed when `zero`, or NULL. */
+static void *alloc16(size_t n, int zero)
 {
     n = (n + 16) & ~(size_t)15;
     void *p = aligned_alloc(16, n);
-    if (p)
+    if (p && zero)
         memset(p, 0, n);
     return p;
 }
@@ -425,30 +425,70 @@ DW_INLINE void dw_row(const dw_work *d, const mpq_conv_shape *s, const int16_t *
     }
 }
 
-/* Input row iy of batch b in 16 bits (x + in_offset fits: the plan's kernel says so), each
- * input channel repeated for its ch_mult output channels, from the ring; converted when its
- * slot holds another row. A window's rows are distinct modulo span: none evicts another. */
-static const int16_t *dw_input_row(const mpq_conv_layer *l, dw_work *d, unsigned b, unsigned iy)
+/* The input in 16 bits, x + in_offset, each input channel repeated for its ch_mult output
+ * channels, into the padded layout of dw_work (allocated here), in one pass with the largest
+ * |x + in_offset|. Returns that bound when every value fits 16 bits (the 16-bit kernel's
+ * condition), -1 when some does not (the layout is then unused), MPQ_ENOMEM. */
+static int64_t dw_input(const mpq_conv_layer *l, dw_work *d)
 {
     const mpq_conv_shape *s = &l->shape;
-    const unsigned ocp = d->ocp, mult = s->out_c / s->in_c, slot = iy % d->span;
-    const long tag = (long)b * s->in_h + iy;
-    int16_t *row = d->ring + (size_t)slot * d->wpad * ocp;
-    if (d->held[slot] == tag)
-        return row;
-    d->held[slot] = tag;
-    const int32_t *src = l->x + ((size_t)b * s->in_h + iy) * s->in_w * s->in_c, off = l->in_offset;
-    for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c) {
-        int16_t *dst = row + ((size_t)s->px + ix) * ocp;
-        if (mult == 1)
-            for (unsigned c = 0; c < s->in_c; c++)
-                dst[c] = (int16_t)(src[c] + off);
-        else
-            for (unsigned c = 0; c < s->in_c; c++)
+    const unsigned oc = s->out_c, mult = s->out_c / s->in_c;
+    memset(d, 0, sizeof *d);
+    d->ocp = (oc + 7) / 8 * 8;
+    /* Padded columns: the window's reach, and the input behind the near padding. */
+    unsigned reach = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
+    d->wpad = reach > s->px + s->in_w ? reach : s->px + s->in_w;
+    const size_t row = (size_t)d->wpad * d->ocp, rows = (size_t)s->batches * s->in_h;
+    d->xe = alloc16(rows * row * sizeof *d->xe, 0);
+    if (!d->xe)
+        return MPQ_ENOMEM;
+    const int32_t off = l->in_offset;
+    int64_t lo = 0, hi = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    /* Packs saturate: a value at the 16-bit limits sends the layer back (-1). */
+    const __m128i vo = _mm_set1_epi32(off);
+    __m128i mn = _mm_setzero_si128(), mx = mn;
+#endif
+    for (size_t r = 0; r < rows; r++) {
+        const int32_t *src = l->x + r * s->in_w * s->in_c;
+        int16_t *dst = d->xe + r * row + (size_t)s->px * d->ocp;
+        /* The padding columns read zeros (channels past out_c are never read). */
+        memset(d->xe + r * row, 0, (size_t)s->px * d->ocp * sizeof *d->xe);
+        memset(dst + (size_t)s->in_w * d->ocp, 0,
+               (size_t)(d->wpad - s->px - s->in_w) * d->ocp * sizeof *d->xe);
+        for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c, dst += d->ocp) {
+            unsigned c = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+            for (; mult == 1 && c + 8 <= s->in_c; c += 8) {
+                __m128i v = _mm_packs_epi32(
+                    _mm_add_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + c)), vo),
+                    _mm_add_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + c + 4)), vo));
+                mn = _mm_min_epi16(mn, v);
+                mx = _mm_max_epi16(mx, v);
+                _mm_store_si128((__m128i *)(void *)(dst + c), v);
+            }
+#endif
+            for (; c < s->in_c; c++) {
+                int64_t v = (int64_t)src[c] + off;
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
                 for (unsigned j = 0; j < mult; j++)
-                    dst[c * mult + j] = (int16_t)(src[c] + off);
+                    dst[c * mult + j] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
+            }
+        }
     }
-    return row;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    int16_t m[16];
+    _mm_storeu_si128((__m128i *)(void *)m, mn);
+    _mm_storeu_si128((__m128i *)(void *)(m + 8), mx);
+    for (int j = 0; j < 8; j++) {
+        lo = m[j] < lo ? m[j] : lo;
+        hi = m[j + 8] > hi ? m[j + 8] : hi;
+    }
+#endif
+    if (lo <= INT16_MIN || hi >= INT16_MAX)
+        return -1;
+    return -lo > hi ? -lo : hi;
 }
 
 /* Lays the filters out for the row kernel, allocates the ring and decides which channels
@@ -457,27 +497,16 @@ static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d
 {
     const mpq_conv_shape *s = &l->shape;
     const unsigned npos = s->kh * s->kw, oc = s->out_c;
-    memset(d, 0, sizeof *d);
-    d->ocp = (oc + 7) / 8 * 8;
     d->npairs = (npos + 1) / 2;
-    d->span = (s->kh - 1) * s->dy + 1;
-    /* Padded columns: the window's reach, and the input behind the near padding. */
-    unsigned reach = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
-    d->wpad = reach > s->px + s->in_w ? reach : s->px + s->in_w;
     const size_t row = (size_t)d->wpad * d->ocp;
-    d->ring = zalloc16((size_t)d->span * row * sizeof *d->ring);
-    d->zeros = zalloc16(row * sizeof *d->zeros);
-    d->wblk = zalloc16((size_t)d->ocp * d->npairs * 2 * sizeof *d->wblk);
-    d->bias = zalloc16((size_t)d->ocp * sizeof *d->bias);
-    d->held = malloc(((size_t)d->span + 1) * sizeof *d->held);
+    d->zeros = alloc16(row * sizeof *d->zeros, 1);
+    d->wblk = alloc16((size_t)d->ocp * d->npairs * 2 * sizeof *d->wblk, 1);
+    d->bias = alloc16((size_t)d->ocp * sizeof *d->bias, 1);
     d->sum = malloc(((size_t)s->out_w * oc + 1) * sizeof *d->sum);
     d->safe = malloc((size_t)oc + 1);
     d->rows = malloc(((size_t)s->kh + 1) * sizeof *d->rows);
-    if (!d->ring || !d->zeros || !d->wblk || !d->bias || !d->held || !d->sum || !d->safe ||
-        !d->rows)
+    if (!d->zeros || !d->wblk || !d->bias || !d->sum || !d->safe || !d->rows)
         return MPQ_ENOMEM;
-    for (unsigned j = 0; j < d->span; j++)
-        d->held[j] = -1;
     for (unsigned o = 0; o < oc; o++) {
         d->bias[o] = p->bias[o];
         for (unsigned t = 0; t < npos; t++)
@@ -505,7 +534,7 @@ static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d
  * prove that no fit changes it, when fits matter (saturation or tracking), goes through the
  * engine term by term. Returns 0 when it handled the layer, 1 when it does not apply,
  * MPQ_ENOMEM. */
-static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
+static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, dw_work *dp, int64_t *acc,
                           mpq_conv_ovf *ovf)
 {
     const mpq_mac_plan *p = &wk->plan;
@@ -514,7 +543,8 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
     if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] ||
         (mpq_i128)npos * p->xmax * (p->wmax16 ? p->wmax16 : 1) > INT32_MAX)
         return 1;
-    dw_work d;
+    dw_work d = *dp;
+    memset(dp, 0, sizeof *dp);
     if (dw_prepare(l, p, &d)) {
         dw_free(&d);
         return MPQ_ENOMEM;
@@ -528,8 +558,9 @@ static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
         for (unsigned oy = 0; oy < s->out_h; oy++, i += per_row) {
             for (unsigned ky = 0; ky < s->kh; ky++) {
                 long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                d.rows[ky] = iy >= 0 && iy < (long)s->in_h ? dw_input_row(l, &d, b, (unsigned)iy)
-                                                           : d.zeros;
+                d.rows[ky] = iy >= 0 && iy < (long)s->in_h
+                                 ? d.xe + ((size_t)b * s->in_h + (size_t)iy) * d.wpad * d.ocp
+                                 : d.zeros;
             }
             int64_t *dst = d.direct ? acc + i : NULL;
             uint8_t *flags = report && ovf->flags ? ovf->flags + i : NULL;
@@ -565,7 +596,19 @@ int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char 
     const mpq_conv_shape *s = &l->shape;
     conv_work wk;
     memset(&wk, 0, sizeof wk);
-    if ((st = conv_plan(l, ovf != NULL, &wk, err, errlen))) {
+    dw_work dw;
+    memset(&dw, 0, sizeof dw);
+    int64_t xmax = s->kind == MPQ_LAYER_DEPTHWISE ? dw_input(l, &dw) : -1;
+    if (xmax == MPQ_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+        return MPQ_ENOMEM;
+    }
+    if (xmax < 0) {
+        dw_free(&dw);
+        xmax = mpq_abs_max32(l->x, mpq_conv_in_count(s), l->in_offset);
+    }
+    if ((st = conv_plan(l, ovf != NULL, xmax, &wk, err, errlen))) {
+        dw_free(&dw);
         work_free(&wk);
         return st;
     }
@@ -574,12 +617,13 @@ int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char 
         ovf->first_b = ovf->first_oy = ovf->first_ox = ovf->first_ch = ovf->first_red = -1;
         ovf->first_bias = 0;
     }
-    if (s->kind == MPQ_LAYER_DEPTHWISE && (st = depthwise_fast(l, &wk, acc, ovf)) <= 0) {
+    if (dw.xe && (st = depthwise_fast(l, &wk, &dw, acc, ovf)) <= 0) {
         work_free(&wk);
         if (st)
             snprintf(err, errlen, "out of memory");
         return st;
     }
+    dw_free(&dw);
     unsigned groups = groups_of(s), f = chans_per_group(s), per = s->out_c / groups;
     unsigned depth = mpq_conv_depth(s);
     size_t i = 0;
