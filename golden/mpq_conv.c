@@ -250,7 +250,8 @@ static void work_free(conv_work *wk)
 }
 
 /* Plan step: the weights as the engine's matrix, the fit points of every group. */
-static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *err, size_t errlen)
+static int conv_plan(const mpq_conv_layer *l, int track, int64_t xmax, conv_work *wk, char *err,
+                     size_t errlen)
 {
     const mpq_conv_shape *s = &l->shape;
     unsigned depth = mpq_conv_depth(s), groups = groups_of(s), npos = s->kh * s->kw;
@@ -266,7 +267,6 @@ static int conv_plan(const mpq_conv_layer *l, int track, conv_work *wk, char *er
         wl.t = wk->tt;
         wl.hp = wk->thp;
     }
-    int64_t xmax = mpq_abs_max32(l->x, mpq_conv_in_count(s), l->in_offset);
     int st = mpq_mac_plan_init(&wk->plan, &wl, xmax, track, err, errlen);
     if (st)
         return st;
@@ -311,133 +311,208 @@ static mpq_mac_out conv_one(const mpq_conv_layer *l, conv_work *wk, unsigned b, 
     return mpq_mac_chan(&wk->plan, &wk->row, o, wk->cuts + (size_t)grp * depth, wk->ncuts[grp]);
 }
 
-/* sum[o] = sum over window positions t of taps[t][o] * wt[t][o], exact in 32 bits (the
- * caller's bound); with dst, also dst[o] = bias[o] + sum[o]. SSE2: two positions at once,
- * their inputs interleaved channel by channel against wpair ([position pair][o][2]) in one
- * multiply-add. */
-static void dw_sums(const int16_t *const *taps, unsigned npos, const int16_t *wt,
-                    const int16_t *wpair, unsigned oc, int32_t *sum, int64_t *dst,
-                    const int64_t *bias)
-{
-    unsigned o0 = 0;
-#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
-    const __m128i zero = _mm_setzero_si128();
-    for (; o0 + 8 <= oc; o0 += 8) {
-        __m128i a[2] = {zero, zero};
-        const int16_t *w = wpair + (size_t)o0 * 2;
-        unsigned t = 0;
-        for (; t + 2 <= npos; t += 2, w += 2 * (size_t)oc) {
-            __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
-            __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(taps[t + 1] + o0));
-            a[0] = _mm_add_epi32(a[0], _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)w)));
-            a[1] = _mm_add_epi32(a[1], _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
-        }
-        if (t < npos) { /* an odd last position, paired with a zero weight */
-            __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(taps[t] + o0));
-            a[0] = _mm_add_epi32(a[0], _mm_madd_epi16(_mm_unpacklo_epi16(xa, zero),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)w)));
-            a[1] = _mm_add_epi32(a[1], _mm_madd_epi16(_mm_unpackhi_epi16(xa, zero),
-                                                      _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
-        }
-        for (int h = 0; h < 2; h++) {
-            _mm_storeu_si128((__m128i *)(void *)(sum + o0 + 4 * h), a[h]);
-            if (!dst)
-                continue;
-            /* bias + sum in 64 bits: the sums sign-extended (the sign mask as high halves). */
-            __m128i sign = _mm_cmpgt_epi32(zero, a[h]);
-            const __m128i *bp = (const __m128i *)(const void *)(bias + o0 + 4 * h);
-            __m128i *dp = (__m128i *)(void *)(dst + o0 + 4 * h);
-            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a[h], sign), _mm_loadu_si128(bp)));
-            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a[h], sign), _mm_loadu_si128(bp + 1)));
-        }
-    }
-#else
-    (void)wpair;
-#endif
-    for (unsigned o = o0; o < oc; o++)
-        sum[o] = 0;
-    for (unsigned t = 0; t < npos; t++)
-        for (unsigned o = o0; o < oc; o++)
-            sum[o] += (int32_t)taps[t][o] * wt[(size_t)t * oc + o];
-    for (unsigned o = o0; dst && o < oc; o++)
-        dst[o] = bias[o] + sum[o];
-}
+/* ---- depthwise fast path ---- */
 
-/* The window's input pixels of output (oy row pointers `rows`, column ox); positions outside
- * the input read `zeros`. Inside the row's interior (every column in range) the pointers of
- * the previous column step by sx pixels. */
-static void dw_taps(const mpq_conv_shape *s, const int16_t *const *rows, const int16_t *zeros,
-                    unsigned ox, int step, const int16_t **taps)
-{
-    unsigned oc = s->out_c;
-    if (step) {
-        for (unsigned t = 0; t < s->kh * s->kw; t++)
-            if (taps[t] != zeros)
-                taps[t] += (size_t)s->sx * oc;
-        return;
-    }
-    long ix0 = (long)ox * s->sx - (long)s->px;
-    for (unsigned kx = 0; kx < s->kw; kx++) {
-        long ix = ix0 + (long)kx * s->dx;
-        int in = ix >= 0 && ix < (long)s->in_w;
-        for (unsigned ky = 0; ky < s->kh; ky++)
-            taps[ky * s->kw + kx] = in && rows[ky] ? rows[ky] + (size_t)ix * oc : zeros;
-    }
-}
-
-/* The depthwise fast path's working set: the input as 16-bit values side by side per output
- * channel, the filters by window position (wt) and by position pair (wpair), a zero row for
- * positions outside the input, the window's pointers and one pixel's sums. */
+/* The depthwise fast path's working set. The input comes through a ring of the window's rows
+ * in 16 bits, each with the padding as zero columns (every window position reads memory: no
+ * tests in the row kernel) and its pixels `ocp` channels apart (out_c rounded up to 8: every
+ * vector load is aligned); rows outside the input read a zero row. The filters are laid out
+ * per block of 8 channels and pair of window positions, as the multiply-add reads them. */
 typedef struct dw_work {
-    int16_t *xe, *wt, *wpair, *zeros;
-    int32_t *sum;
+    int16_t *xe, *zeros;     /* xe: [batches][in_h][wpad][ocp] */
+    int16_t *wblk;           /* [ocp/8][npairs][8][2]: w(t, o) at [o/8][t/2][o%8][t%2], 0 past npos */
+    int64_t *bias;           /* [ocp] */
+    int32_t *sum;            /* [out_w * out_c]: one output row's sums (the fitting path) */
     uint8_t *safe;           /* [out_c]: no fit can change the channel, or none matters */
-    const int16_t **taps, **rows;
+    const int16_t **rows;    /* [kh]: the window's rows for the current output row */
+    unsigned ocp, npairs, wpad; /* wpad: padded row width in pixels */
     int all_safe, direct;    /* direct: bias + sum needs no fit at all */
 } dw_work;
 
 static void dw_free(dw_work *d)
 {
-    MPQ_FREE_ALL(d->xe, d->wt, d->wpair, d->zeros, d->sum, d->safe, d->taps, d->rows);
+    MPQ_FREE_ALL(d->xe, d->zeros, d->wblk, d->bias, d->sum, d->safe, d->rows);
+    memset(d, 0, sizeof *d);
 }
 
-/* Lays the input and filters out for the vector loop (x + in_offset fits 16 bits: the plan's
- * kernel says so) and decides which channels need their fits. 0 or MPQ_ENOMEM. */
+/* n bytes, 16-byte aligned (the row kernel's aligned loads), zeroed when `zero`, or NULL. */
+static void *alloc16(size_t n, int zero)
+{
+    n = (n + 16) & ~(size_t)15;
+    void *p = aligned_alloc(16, n);
+    if (p && zero)
+        memset(p, 0, n);
+    return p;
+}
+
+/* The row kernel is written once for any window; its 3x3 call site passes constant kh and
+ * kw, and forcing the inline lets the compiler unroll the positions there. */
+#if defined(__GNUC__)
+#define DW_INLINE static inline __attribute__((always_inline))
+#else
+#define DW_INLINE static inline
+#endif
+
+/* One output row of the layer l. For output column ox, channel o and window position
+ * t = ky*kw + kx,
+ *     sum = sum over t of rows[ky][(ox*sx + kx*dx)*ocp + o] * w(t, o),
+ * exact in 32 bits (the caller's bound). With dst: dst[ox*oc + o] = bias[o] + sum in 64 bits,
+ * and when not NULL flags[ox*oc + o] = 0, first[ox*oc + o] = -1 (the reports of a layer that
+ * cannot overflow, written beside the accumulators); without: sum[ox*oc + o] = sum. SSE2:
+ * eight channels at a time, two window positions per multiply-add (their inputs interleaved
+ * channel by channel; an odd last position pairs with zeros). */
+DW_INLINE void dw_row(const dw_work *d, const mpq_conv_shape *s, const int16_t *const *rows,
+                      unsigned kh, unsigned kw, int32_t *sum, int64_t *dst, uint8_t *flags,
+                      int32_t *first)
+{
+    const unsigned npos = kh * kw, oc = s->out_c, out_w = s->out_w, npairs = d->npairs;
+    const size_t step = (size_t)s->sx * d->ocp, dxc = (size_t)s->dx * d->ocp;
+    const int16_t *const wblk = d->wblk;
+    const int64_t *const bias = d->bias;
+    for (unsigned ox = 0; ox < out_w; ox++) {
+        const size_t at = ox * step, out = (size_t)ox * oc;
+        unsigned o0 = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#define DW_LOAD(p) _mm_load_si128((const __m128i *)(const void *)(p))
+        const __m128i zero = _mm_setzero_si128();
+        for (; o0 + 8 <= oc; o0 += 8) {
+            const int16_t *w = wblk + (size_t)(o0 / 8) * npairs * 16;
+            __m128i a0 = zero, a1 = zero;
+            for (unsigned t = 0; t < npos; t += 2, w += 16) {
+                __m128i xa = DW_LOAD(rows[t / kw] + at + (t % kw) * dxc + o0);
+                __m128i xb = t + 1 < npos ? DW_LOAD(rows[(t + 1) / kw] + at + ((t + 1) % kw) * dxc + o0)
+                                          : zero;
+                a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), DW_LOAD(w)));
+                a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb), DW_LOAD(w + 8)));
+            }
+            if (!dst) {
+                _mm_storeu_si128((__m128i *)(void *)(sum + out + o0), a0);
+                _mm_storeu_si128((__m128i *)(void *)(sum + out + o0 + 4), a1);
+                continue;
+            }
+            /* bias + sum in 64 bits: the sums sign-extended (the sign mask as high halves). */
+            __m128i *dp = (__m128i *)(void *)(dst + out + o0);
+            __m128i s0 = _mm_cmpgt_epi32(zero, a0), s1 = _mm_cmpgt_epi32(zero, a1);
+            _mm_storeu_si128(dp, _mm_add_epi64(_mm_unpacklo_epi32(a0, s0), DW_LOAD(bias + o0)));
+            _mm_storeu_si128(dp + 1, _mm_add_epi64(_mm_unpackhi_epi32(a0, s0), DW_LOAD(bias + o0 + 2)));
+            _mm_storeu_si128(dp + 2, _mm_add_epi64(_mm_unpacklo_epi32(a1, s1), DW_LOAD(bias + o0 + 4)));
+            _mm_storeu_si128(dp + 3, _mm_add_epi64(_mm_unpackhi_epi32(a1, s1), DW_LOAD(bias + o0 + 6)));
+            if (flags)
+                _mm_storel_epi64((__m128i *)(void *)(flags + out + o0), zero);
+            if (first) {
+                const __m128i none = _mm_cmpeq_epi32(zero, zero);
+                _mm_storeu_si128((__m128i *)(void *)(first + out + o0), none);
+                _mm_storeu_si128((__m128i *)(void *)(first + out + o0 + 4), none);
+            }
+        }
+#undef DW_LOAD
+#endif
+        for (unsigned o = o0; o < oc; o++) {
+            int32_t v = 0;
+            for (unsigned t = 0; t < npos; t++)
+                v += (int32_t)rows[t / kw][at + (t % kw) * dxc + o] *
+                     wblk[((size_t)(o / 8) * npairs + t / 2) * 16 + (o % 8) * 2 + t % 2];
+            if (!dst) {
+                sum[out + o] = v;
+                continue;
+            }
+            dst[out + o] = bias[o] + v;
+            if (flags)
+                flags[out + o] = 0;
+            if (first)
+                first[out + o] = -1;
+        }
+    }
+}
+
+/* The input in 16 bits, x + in_offset, each input channel repeated for its ch_mult output
+ * channels, into the padded layout of dw_work (allocated here), in one pass with the largest
+ * |x + in_offset|. Returns that bound when every value fits 16 bits (the 16-bit kernel's
+ * condition), -1 when some does not (the layout is then unused), MPQ_ENOMEM. */
+static int64_t dw_input(const mpq_conv_layer *l, dw_work *d)
+{
+    const mpq_conv_shape *s = &l->shape;
+    const unsigned oc = s->out_c, mult = s->out_c / s->in_c;
+    memset(d, 0, sizeof *d);
+    d->ocp = (oc + 7) / 8 * 8;
+    /* Padded columns: the window's reach, and the input behind the near padding. */
+    unsigned reach = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
+    d->wpad = reach > s->px + s->in_w ? reach : s->px + s->in_w;
+    const size_t row = (size_t)d->wpad * d->ocp, rows = (size_t)s->batches * s->in_h;
+    d->xe = alloc16(rows * row * sizeof *d->xe, 0);
+    if (!d->xe)
+        return MPQ_ENOMEM;
+    const int32_t off = l->in_offset;
+    int64_t lo = 0, hi = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    /* Packs saturate: a value at the 16-bit limits sends the layer back (-1). */
+    const __m128i vo = _mm_set1_epi32(off);
+    __m128i mn = _mm_setzero_si128(), mx = mn;
+#endif
+    for (size_t r = 0; r < rows; r++) {
+        const int32_t *src = l->x + r * s->in_w * s->in_c;
+        int16_t *dst = d->xe + r * row + (size_t)s->px * d->ocp;
+        /* The padding columns read zeros (channels past out_c are never read). */
+        memset(d->xe + r * row, 0, (size_t)s->px * d->ocp * sizeof *d->xe);
+        memset(dst + (size_t)s->in_w * d->ocp, 0,
+               (size_t)(d->wpad - s->px - s->in_w) * d->ocp * sizeof *d->xe);
+        for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c, dst += d->ocp) {
+            unsigned c = 0;
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+            for (; mult == 1 && c + 8 <= s->in_c; c += 8) {
+                __m128i v = _mm_packs_epi32(
+                    _mm_add_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + c)), vo),
+                    _mm_add_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + c + 4)), vo));
+                mn = _mm_min_epi16(mn, v);
+                mx = _mm_max_epi16(mx, v);
+                _mm_store_si128((__m128i *)(void *)(dst + c), v);
+            }
+#endif
+            for (; c < s->in_c; c++) {
+                int64_t v = (int64_t)src[c] + off;
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+                for (unsigned j = 0; j < mult; j++)
+                    dst[c * mult + j] = (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
+            }
+        }
+    }
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+    int16_t m[16];
+    _mm_storeu_si128((__m128i *)(void *)m, mn);
+    _mm_storeu_si128((__m128i *)(void *)(m + 8), mx);
+    for (int j = 0; j < 8; j++) {
+        lo = m[j] < lo ? m[j] : lo;
+        hi = m[j + 8] > hi ? m[j + 8] : hi;
+    }
+#endif
+    if (lo <= INT16_MIN || hi >= INT16_MAX)
+        return -1;
+    return -lo > hi ? -lo : hi;
+}
+
+/* Lays the filters out for the row kernel, allocates the ring and decides which channels
+ * need their fits. 0 or MPQ_ENOMEM. */
 static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d)
 {
     const mpq_conv_shape *s = &l->shape;
-    unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
-    size_t pixels = (size_t)s->batches * s->in_h * s->in_w;
-    memset(d, 0, sizeof *d);
-    d->xe = malloc((pixels * oc + 1) * sizeof *d->xe);
-    d->wt = malloc(((size_t)npos * oc + 1) * sizeof *d->wt);
-    d->wpair = calloc((size_t)(npos + 1) / 2 * oc * 2 + 1, sizeof *d->wpair);
-    d->zeros = calloc((size_t)oc + 1, sizeof *d->zeros);
-    d->sum = malloc(((size_t)oc + 1) * sizeof *d->sum);
+    const unsigned npos = s->kh * s->kw, oc = s->out_c;
+    d->npairs = (npos + 1) / 2;
+    const size_t row = (size_t)d->wpad * d->ocp;
+    d->zeros = alloc16(row * sizeof *d->zeros, 1);
+    d->wblk = alloc16((size_t)d->ocp * d->npairs * 2 * sizeof *d->wblk, 1);
+    d->bias = alloc16((size_t)d->ocp * sizeof *d->bias, 1);
+    d->sum = malloc(((size_t)s->out_w * oc + 1) * sizeof *d->sum);
     d->safe = malloc((size_t)oc + 1);
-    d->taps = malloc(((size_t)npos + 1) * sizeof *d->taps);
     d->rows = malloc(((size_t)s->kh + 1) * sizeof *d->rows);
-    if (!d->xe || !d->wt || !d->wpair || !d->zeros || !d->sum || !d->safe || !d->taps || !d->rows)
+    if (!d->zeros || !d->wblk || !d->bias || !d->sum || !d->safe || !d->rows)
         return MPQ_ENOMEM;
-    const int32_t off = l->in_offset;
-    for (size_t px = 0; px < pixels; px++) {
-        const int32_t *src = l->x + px * s->in_c;
-        int16_t *dst = d->xe + px * oc;
-        if (mult == 1)
-            for (unsigned c = 0; c < oc; c++)
-                dst[c] = (int16_t)(src[c] + off);
-        else
-            for (unsigned c = 0; c < s->in_c; c++)
-                for (unsigned j = 0; j < mult; j++)
-                    dst[c * mult + j] = (int16_t)(src[c] + off);
+    for (unsigned o = 0; o < oc; o++) {
+        d->bias[o] = p->bias[o];
+        for (unsigned t = 0; t < npos; t++)
+            d->wblk[((size_t)(o / 8) * d->npairs + t / 2) * 16 + (o % 8) * 2 + t % 2] =
+                p->w16[(size_t)o * npos + t];
     }
-    for (unsigned pos = 0; pos < npos; pos++)
-        for (unsigned o = 0; o < oc; o++) {
-            d->wt[(size_t)pos * oc + o] = p->w16[(size_t)o * npos + pos];
-            d->wpair[((size_t)(pos / 2) * oc + o) * 2 + pos % 2] = p->w16[(size_t)o * npos + pos];
-        }
     /* safe: the bounds prove no fit changes the channel, or its fits do not matter (an
      * untracked wrapping accumulator is wrap(bias + sum) in any order). */
     const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
@@ -454,67 +529,63 @@ static int dw_prepare(const mpq_conv_layer *l, const mpq_mac_plan *p, dw_work *d
     return MPQ_OK;
 }
 
-/* Depthwise vectorized over the channels: each pair of window positions adds x*w to eight
- * output channels of the pixel at once (16-bit operands, exact 32-bit sums). Taken when every
+/* Depthwise vectorized over the channels, one output row at a time (dw_row). Taken when every
  * weight folds into 16 bits and no 32-bit sum can overflow. An output whose bounds do not
  * prove that no fit changes it, when fits matter (saturation or tracking), goes through the
  * engine term by term. Returns 0 when it handled the layer, 1 when it does not apply,
  * MPQ_ENOMEM. */
-static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, int64_t *acc,
+static int depthwise_fast(const mpq_conv_layer *l, conv_work *wk, dw_work *dp, int64_t *acc,
                           mpq_conv_ovf *ovf)
 {
     const mpq_mac_plan *p = &wk->plan;
     const mpq_conv_shape *s = &l->shape;
-    unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
+    const unsigned npos = s->kh * s->kw, oc = s->out_c, mult = s->out_c / s->in_c;
     if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] ||
         (mpq_i128)npos * p->xmax * (p->wmax16 ? p->wmax16 : 1) > INT32_MAX)
         return 1;
-    dw_work d;
+    dw_work d = *dp;
+    memset(dp, 0, sizeof *dp);
     if (dw_prepare(l, p, &d)) {
         dw_free(&d);
         return MPQ_ENOMEM;
     }
-    if (ovf && d.all_safe) { /* tracking: all_safe means bounded, so nothing overflows */
-        size_t n = mpq_conv_out_count(s);
-        if (ovf->flags)
-            memset(ovf->flags, 0, n);
-        for (size_t j = 0; ovf->first_r && j < n; j++)
-            ovf->first_r[j] = -1;
-    }
+    /* Tracking and all_safe (then direct: bounded): nothing overflows, and the row kernel
+     * writes the reports beside the accumulators. */
+    const int report = ovf && d.all_safe;
+    const size_t per_row = (size_t)s->out_w * oc;
     size_t i = 0;
     for (unsigned b = 0; b < s->batches; b++)
-        for (unsigned oy = 0; oy < s->out_h; oy++) {
-            /* The window's input rows for this output row (NULL: outside the input). */
+        for (unsigned oy = 0; oy < s->out_h; oy++, i += per_row) {
             for (unsigned ky = 0; ky < s->kh; ky++) {
                 long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
                 d.rows[ky] = iy >= 0 && iy < (long)s->in_h
-                                 ? d.xe + ((size_t)b * s->in_h + (size_t)iy) * s->in_w * oc : NULL;
+                                 ? d.xe + ((size_t)b * s->in_h + (size_t)iy) * d.wpad * d.ocp
+                                 : d.zeros;
             }
-            int prev_interior = 0;
-            for (unsigned ox = 0; ox < s->out_w; ox++) {
-                /* Interior columns: the whole window row lies inside the input. */
-                long ix0 = (long)ox * s->sx - (long)s->px;
-                int interior = ix0 >= 0 && ix0 + (long)(s->kw - 1) * s->dx < (long)s->in_w;
-                dw_taps(s, d.rows, d.zeros, ox, interior && prev_interior, d.taps);
-                prev_interior = interior;
-                dw_sums(d.taps, npos, d.wt, d.wpair, oc, d.sum, d.direct ? acc + i : NULL, p->bias);
-                for (unsigned o = 0; !d.direct && o < oc; o++) {
-                    mpq_mac_out r = {0, -1, 0};
-                    int ignored = 0; /* safe: no fit changes the value; else wrap only */
-                    if (d.safe[o])
-                        r.acc = mpq_fit_acc(p->bias[o] + d.sum[o], p->acc_bits, 0, &ignored);
-                    else
-                        r = conv_one(l, wk, b, oy, ox, o / mult, o);
-                    acc[i + o] = r.acc;
-                    if (ovf && !d.all_safe)
-                        conv_note(ovf, s, i + o, r);
-                }
-                i += oc;
+            int64_t *dst = d.direct ? acc + i : NULL;
+            uint8_t *flags = report && ovf->flags ? ovf->flags + i : NULL;
+            int32_t *first = report && ovf->first_r ? ovf->first_r + i : NULL;
+            if (s->kh == 3 && s->kw == 3) /* the positions unrolled */
+                dw_row(&d, s, d.rows, 3, 3, d.sum, dst, flags, first);
+            else
+                dw_row(&d, s, d.rows, s->kh, s->kw, d.sum, dst, flags, first);
+            for (size_t j = 0; !d.direct && j < per_row; j++) {
+                unsigned o = (unsigned)(j % oc), ox = (unsigned)(j / oc);
+                mpq_mac_out r = {0, -1, 0};
+                int ignored = 0; /* safe: no fit changes the value; else wrap only */
+                if (d.safe[o])
+                    r.acc = mpq_fit_acc(p->bias[o] + d.sum[j], p->acc_bits, 0, &ignored);
+                else
+                    r = conv_one(l, wk, b, oy, ox, o / mult, o);
+                acc[i + j] = r.acc;
+                if (ovf && !d.all_safe)
+                    conv_note(ovf, s, i + j, r);
             }
         }
     dw_free(&d);
     return MPQ_OK;
 }
+
 
 int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char *err,
                  size_t errlen)
@@ -525,7 +596,19 @@ int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char 
     const mpq_conv_shape *s = &l->shape;
     conv_work wk;
     memset(&wk, 0, sizeof wk);
-    if ((st = conv_plan(l, ovf != NULL, &wk, err, errlen))) {
+    dw_work dw;
+    memset(&dw, 0, sizeof dw);
+    int64_t xmax = s->kind == MPQ_LAYER_DEPTHWISE ? dw_input(l, &dw) : -1;
+    if (xmax == MPQ_ENOMEM) {
+        snprintf(err, errlen, "out of memory");
+        return MPQ_ENOMEM;
+    }
+    if (xmax < 0) {
+        dw_free(&dw);
+        xmax = mpq_abs_max32(l->x, mpq_conv_in_count(s), l->in_offset);
+    }
+    if ((st = conv_plan(l, ovf != NULL, xmax, &wk, err, errlen))) {
+        dw_free(&dw);
         work_free(&wk);
         return st;
     }
@@ -534,12 +617,13 @@ int mpq_conv_acc(const mpq_conv_layer *l, int64_t *acc, mpq_conv_ovf *ovf, char 
         ovf->first_b = ovf->first_oy = ovf->first_ox = ovf->first_ch = ovf->first_red = -1;
         ovf->first_bias = 0;
     }
-    if (s->kind == MPQ_LAYER_DEPTHWISE && (st = depthwise_fast(l, &wk, acc, ovf)) <= 0) {
+    if (dw.xe && (st = depthwise_fast(l, &wk, &dw, acc, ovf)) <= 0) {
         work_free(&wk);
         if (st)
             snprintf(err, errlen, "out of memory");
         return st;
     }
+    dw_free(&dw);
     unsigned groups = groups_of(s), f = chans_per_group(s), per = s->out_c / groups;
     unsigned depth = mpq_conv_depth(s);
     size_t i = 0;

@@ -300,6 +300,47 @@ static void test_named_shapes(void)
         }
 }
 
+/* The depthwise fast path (16-bit operands, eight channels per vector, the padded row ring):
+ * 3x3 mostly, other windows too, on inputs up to 12x12 with 1..40 output channels (whole
+ * vectors and a tail), strides, padding, dilation, channel multipliers, batches; int8 data
+ * and accumulators from narrow enough that channels overflow (their fits) to 64 bits. */
+static void test_depthwise_fast(void)
+{
+    static conv_buf b;
+    for (int iter = 0; iter < 400; iter++) {
+        mpq_conv_layer l;
+        random_layer(&l, &b, MPQ_LAYER_DEPTHWISE);
+        mpq_conv_shape *s = &l.shape;
+        do {
+            s->batches = (unsigned)test_range(1, 2);
+            s->in_h = (unsigned)test_range(1, 12);
+            s->in_w = (unsigned)test_range(1, 12);
+            s->kh = s->kw = iter % 4 ? 3 : (unsigned)test_range(1, 5);
+            s->sy = s->sx = (unsigned)test_range(1, 2);
+            s->dy = s->dx = iter % 5 ? 1 : 2;
+            s->py = s->px = (unsigned)test_range(0, (s->kh - 1) * s->dy);
+            s->in_c = (unsigned)test_range(1, 20);
+            s->out_c = s->in_c * (unsigned)(iter % 3 ? 1 : test_range(1, 2));
+            s->out_h = pick_out(s->in_h, s->kh, s->sy, s->py, s->dy);
+            s->out_w = pick_out(s->in_w, s->kw, s->sx, s->px, s->dx);
+        } while (!s->out_h || !s->out_w || mpq_conv_in_count(s) > MAXX ||
+                 mpq_conv_out_count(s) > MAXO);
+        for (size_t j = 0; j < mpq_conv_in_count(s); j++)
+            b.x[j] = (int32_t)test_range(-128, 127);
+        for (size_t j = 0; j < mpq_conv_w_count(s); j++) {
+            b.w[j] = (int32_t)test_range(-128, 127);
+            b.t[j] = (int8_t)test_range(-1, 1);
+            b.hp[j] = test_range(0, 3) ? 0 : (int32_t)test_range(-127, 127);
+        }
+        for (unsigned c = 0; c < s->out_c; c++)
+            b.alpha[c] = (int32_t)test_range(1, 127);
+        l.in_offset = (int32_t)test_range(-128, 127);
+        static const unsigned widths[] = {12, 14, 16, 18, 20, 24, 32, 33, 40, 64};
+        l.acc_bits = widths[test_rand() % (sizeof widths / sizeof widths[0])];
+        compare_conv(&l, 20000 + iter);
+    }
+}
+
 static void test_pool(void)
 {
     static int32_t x[MAXX], y[MAXO];
@@ -518,6 +559,7 @@ int main(void)
     test_seed("test_conv", 20261201);
     test_random();
     test_named_shapes();
+    test_depthwise_fast();
     test_pool();
     test_shape_checks();
     test_f64();
