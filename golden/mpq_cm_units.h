@@ -87,6 +87,7 @@ typedef struct mpq_win {
 /* What mpq_win.sv's combinational outputs are in the current cycle. */
 typedef struct mpq_win_view {
     int pad, ready, first, last;
+    int64_t iy, ix;        /* the tap's input row and column (outside the input: padding) */
     uint64_t need, oldest; /* the step's global slice count; the first slice still protected */
     unsigned raddr, waddr; /* ring addresses */
     int act_ready;

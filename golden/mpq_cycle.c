@@ -403,6 +403,8 @@ void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
     w->kx = win->kx;
     w->s = win->s;
     w->pad = v.pad;
+    w->iy = (long)v.iy;
+    w->ix = (long)v.ix;
     w->pixel = cm_pixel(cm);
     w->written = win->wcount;
     w->c_len = win->c_len;

@@ -33,6 +33,7 @@ typedef struct mpq_cm_where {
      * s (channels s*KLanes ..); pad: the tap lies outside the input. A fully-connected layer is
      * the 1x1 case: pixel (0, m, 0), slice s = k slice. */
     unsigned b, oy, ox, ky, kx, s;
+    long iy, ix;     /* the tap's input row and column; outside the input: pad */
     int pad;
     long pixel;      /* (b*out_h + oy)*out_w + ox: the output row of the tile */
     uint32_t written;/* activation slices taken so far in the tile */

@@ -505,6 +505,9 @@ void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b)
     x->tiles += y->tiles;
     x->steps += y->steps;
     x->rows += y->rows;
+    x->pad_steps += y->pad_steps;
+    x->data_waits += y->data_waits;
+    x->ring_full += y->ring_full;
     x->acc_max += y->acc_max;
     x->acc_min += y->acc_min;
     x->ovf_wrap += y->ovf_wrap;
@@ -530,7 +533,8 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              "tiles %llu, rows %llu, steps %llu; accumulator exactly at max %llu, at min %llu, "
              "overflowed (wrap %llu, sat %llu); rounding ties: srdhm %llu, rdbpot %llu; clamped "
              "low %llu, high %llu; back-pressure: last slice held %llu, output waited %llu; "
-             "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u",
+             "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u; "
+             "window: padding steps %llu, waits for a slice %llu, activation ring full %llu",
              (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
              (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
              (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
@@ -538,6 +542,7 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              (unsigned long long)c->clamp_lo, (unsigned long long)c->clamp_hi,
              (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
              (unsigned long long)s->waits, (unsigned long long)s->mid_resets, c->max_row,
-             c->max_slice, c->max_tile);
+             c->max_slice, c->max_tile, (unsigned long long)c->pad_steps,
+             (unsigned long long)c->data_waits, (unsigned long long)c->ring_full);
     return buf;
 }

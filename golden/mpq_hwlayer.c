@@ -4,6 +4,7 @@
  * checks, expected outputs from the functional model (mpq_fc), deterministic random layers.
  */
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -915,6 +916,23 @@ void mpq_hw_conv_shape_random(const mpq_hwcfg *hw, uint64_t seed, uint64_t max_s
             unsigned per = 1 + mpq_rng_below(&r, (2 * hw->lanes + 3 + g - 1) / g);
             s->out_c = g * per;
         }
+        if (mpq_rng_below(&r, 6) == 0) {
+            /* Rows as wide as the activation ring allows: the writer runs ActDepth slices
+             * ahead and waits for the window to move on (the ring full). */
+            s->kind = MPQ_LAYER_CONV2D;
+            s->groups = 1;
+            s->kh = s->kw = mpq_rng_below(&r, 2) ? 3 : 1;
+            s->dy = s->dx = 1;
+            s->py = s->px = s->kh / 2;
+            unsigned ncs = 1 + mpq_rng_below(&r, 3);
+            s->in_c = (ncs - 1) * hw->klanes + 1 + mpq_rng_below(&r, hw->klanes);
+            s->out_c = 1 + mpq_rng_below(&r, hw->lanes + 2);
+            unsigned w = hw->act_depth / (s->kh * ncs);
+            w = w > 4 + s->kw ? w - mpq_rng_below(&r, 4) : w;
+            s->in_w = w < 1 ? 1 : w > 4096 ? 4096 : w;
+            s->in_h = s->kh + 1 + mpq_rng_below(&r, 3);
+            s->batches = 1;
+        }
         s->out_h = random_out(&r, s->in_h, s->kh, s->sy, s->py, s->dy);
         s->out_w = random_out(&r, s->in_w, s->kw, s->sx, s->px, s->dx);
         char err[256];
@@ -929,4 +947,121 @@ void mpq_hw_conv_shape_random(const mpq_hwcfg *hw, uint64_t seed, uint64_t max_s
         if (mpq_hw_layer_steps(hw, &l) <= max_steps)
             return;
     }
+}
+
+void mpq_conv_shape_format(const mpq_conv_shape *s, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s b=%u h=%u w=%u c=%u o=%u k=%ux%u s=%ux%u d=%ux%u p=%ux%u g=%u oh=%u ow=%u",
+             mpq_layer_name(s->kind), s->batches, s->in_h, s->in_w, s->in_c, s->out_c, s->kh, s->kw,
+             s->sy, s->sx, s->dy, s->dx, s->py, s->px, s->groups ? s->groups : 1, s->out_h, s->out_w);
+}
+
+/* "A" or "AxB" of positive... numbers below 2^16 into *a, *b (one number: both). */
+static int parse_pair(const char *v, unsigned *a, unsigned *b)
+{
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(v, &end, 10), y;
+    if (end == v || errno || x > 65535 || *v == '-' || *v == '+')
+        return -1;
+    if (*end == 0) {
+        *a = *b = (unsigned)x;
+        return 0;
+    }
+    if (*end != 'x' || !end[1] || end[1] == '-' || end[1] == '+')
+        return -1;
+    const char *w = end + 1;
+    y = strtoul(w, &end, 10);
+    if (end == w || *end || errno || y > 65535)
+        return -1;
+    *a = (unsigned)x;
+    *b = (unsigned)y;
+    return 0;
+}
+
+int mpq_conv_shape_parse(const char *text, mpq_conv_shape *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    char buf[512];
+    if (strlen(text) >= sizeof buf) {
+        snprintf(err, errlen, "shape `%.40s...` is too long", text);
+        return MPQ_EPARAM;
+    }
+    strcpy(buf, text);
+    char *save = NULL, *tok = strtok_r(buf, " \t,", &save);
+    if (!tok || mpq_layer_parse(tok, &s->kind) != 0 ||
+        (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE)) {
+        snprintf(err, errlen, "shape `%s`: the first word must be conv2d or depthwise", text);
+        return MPQ_EPARAM;
+    }
+    s->batches = s->groups = 1;
+    s->kh = s->kw = s->sy = s->sx = s->dy = s->dx = 1;
+    int have_h = 0, have_w = 0, have_c = 0, have_o = 0, have_oh = 0, have_ow = 0;
+    while ((tok = strtok_r(NULL, " \t,", &save)) != NULL) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            snprintf(err, errlen, "shape `%s`: `%s` is not key=value", text, tok);
+            return MPQ_EPARAM;
+        }
+        *eq = 0;
+        const char *k = tok, *v = eq + 1;
+        unsigned a, b;
+        if (parse_pair(v, &a, &b) != 0) {
+            snprintf(err, errlen, "shape `%s`: %s=%s is not a number or NxM below 65536", text, k, v);
+            return MPQ_EPARAM;
+        }
+        int pair = strchr(v, 'x') != NULL;
+        if (!strcmp(k, "k")) {
+            s->kh = a, s->kw = b;
+        } else if (!strcmp(k, "s")) {
+            s->sy = a, s->sx = b;
+        } else if (!strcmp(k, "d")) {
+            s->dy = a, s->dx = b;
+        } else if (!strcmp(k, "p")) {
+            s->py = a, s->px = b;
+        } else if (pair) {
+            snprintf(err, errlen, "shape `%s`: %s takes one number, not %s", text, k, v);
+            return MPQ_EPARAM;
+        } else if (!strcmp(k, "b")) {
+            s->batches = a;
+        } else if (!strcmp(k, "h")) {
+            s->in_h = a, have_h = 1;
+        } else if (!strcmp(k, "w")) {
+            s->in_w = a, have_w = 1;
+        } else if (!strcmp(k, "c")) {
+            s->in_c = a, have_c = 1;
+        } else if (!strcmp(k, "o")) {
+            s->out_c = a, have_o = 1;
+        } else if (!strcmp(k, "g")) {
+            s->groups = a;
+        } else if (!strcmp(k, "oh")) {
+            s->out_h = a, have_oh = 1;
+        } else if (!strcmp(k, "ow")) {
+            s->out_w = a, have_ow = 1;
+        } else {
+            snprintf(err, errlen, "shape `%s`: unknown key `%s` (b h w c o k s d p g oh ow)", text, k);
+            return MPQ_EPARAM;
+        }
+    }
+    if (!have_h || !have_w || !have_c || !have_o) {
+        snprintf(err, errlen, "shape `%s`: h, w, c and o are required", text);
+        return MPQ_EPARAM;
+    }
+    if (!s->sy || !s->sx || !s->dy || !s->dx || !s->kh || !s->kw) {
+        snprintf(err, errlen, "shape `%s`: k, s and d must be at least 1", text);
+        return MPQ_EPARAM;
+    }
+    /* The output of symmetric padding: floor((in + 2p - e) / s) + 1. */
+    int64_t ey = (int64_t)(s->kh - 1) * s->dy + 1, ex = (int64_t)(s->kw - 1) * s->dx + 1;
+    int64_t oh = ((int64_t)s->in_h + 2 * s->py - ey) / s->sy + 1, ow = ((int64_t)s->in_w + 2 * s->px - ex) / s->sx + 1;
+    if (!have_oh)
+        s->out_h = oh >= 1 && oh <= 65535 && (int64_t)s->in_h + 2 * s->py >= ey ? (unsigned)oh : 0;
+    if (!have_ow)
+        s->out_w = ow >= 1 && ow <= 65535 && (int64_t)s->in_w + 2 * s->px >= ex ? (unsigned)ow : 0;
+    char why[256];
+    if (mpq_conv_check(s, why, sizeof why) != 0) {
+        snprintf(err, errlen, "shape `%s`: %s", text, why);
+        return MPQ_EPARAM;
+    }
+    return 0;
 }

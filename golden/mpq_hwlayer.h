@@ -126,6 +126,16 @@ void mpq_hw_conv_shape_random(const mpq_hwcfg *hw, uint64_t seed, uint64_t max_s
 /* Whether hw can run a convolution of shape s (its weights fit the weight buffer, its window
  * rows the activation ring, ...): 0, or MPQ_EPARAM with err naming the rule and the tile. */
 int mpq_hw_conv_fits(const mpq_hwcfg *hw, const mpq_conv_shape *s, char *err, size_t errlen);
+/* A convolution shape as one line of text, the form mpq_conv_shape_parse reads:
+ * "conv2d b=1 h=8 w=8 c=16 o=32 k=3x3 s=2x2 d=1x1 p=1x1 g=1 oh=4 ow=4". */
+void mpq_conv_shape_format(const mpq_conv_shape *s, char *buf, size_t len);
+/* Parses that form: the kind first (conv2d or depthwise), then key=value in any order, keys
+ * h, w, c and o required; b, g default to 1, k/s/d to 1x1 (one number n means nxn), p to 0x0,
+ * oh/ow to the output of symmetric padding (TFLite's SAME when p is half the extent). The
+ * shape is checked (mpq_conv_check). Returns 0, or MPQ_EPARAM with err naming the key and
+ * what is wrong. */
+int mpq_conv_shape_parse(const char *text, mpq_conv_shape *s, char *err, size_t errlen);
+
 /* The lane-array steps of a layer on hw (every tile's pixels x window positions x slices). */
 uint64_t mpq_hw_layer_steps(const mpq_hwcfg *hw, const mpq_hw_layer *l);
 

@@ -89,7 +89,7 @@ const mpq_width_desc mpq_widths[MPQ_W_COUNT] = {
                     NULL, "2 * KLanes + HpPerGroup * entry_w(KLanes, HpBits)",
                     "2*KLanes + HpPerGroup*EntryW", mpq_hw_lane_w},
     [MPQ_W_CFG] = {"CfgW", "cfg_w", PB(MPQ_P_LANES), NULL, "CFG_TILE_W + CFG_LANE_W * Lanes",
-                   "128 + 96*Lanes", mpq_hw_cfg_w},
+                   "256 + 96*Lanes", mpq_hw_cfg_w},
     [MPQ_W_WGT] = {"WgtW", "wgt_w",
                    PB(MPQ_P_LANES) | PB(MPQ_P_KLANES) | PB(MPQ_P_HP_PER_GROUP) | PB(MPQ_P_HP_BITS),
                    NULL, "Lanes * lane_w(KLanes, HpPerGroup, HpBits)", "Lanes*LaneW", mpq_hw_wgt_w},

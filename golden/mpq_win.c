@@ -47,6 +47,8 @@ void mpq_win_eval(const mpq_win *w, const mpq_hwcfg *hw, int write_en, mpq_win_v
     int64_t iy_lo = (int64_t)w->oy * w->sy - w->py;
     int64_t iy = iy_lo + (int64_t)w->ky * w->dy;
     int64_t ix = (int64_t)w->ox * w->sx - w->px + (int64_t)w->kx * w->dx;
+    v->iy = iy;
+    v->ix = ix;
     v->pad = iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w;
     uint64_t row = (uint64_t)w->b * w->in_h + (uint64_t)(iy & 0xffffff);
     v->need = (row * w->in_w + (uint64_t)(ix & 0xffffff)) * w->n_slices + w->s;

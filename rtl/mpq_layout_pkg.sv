@@ -96,7 +96,7 @@ package mpq_layout_pkg;
     return 2 * KLanes + HpPerGroup * entry_w(KLanes, HpBits);
   endfunction
 
-  // CfgW = 128 + 96*Lanes
+  // CfgW = 256 + 96*Lanes
   function automatic int unsigned cfg_w(input int unsigned Lanes);
     return CFG_TILE_W + CFG_LANE_W * Lanes;
   endfunction

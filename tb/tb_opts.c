@@ -26,9 +26,14 @@ void tb_usage(FILE *f)
             "in the middle of the layer):\n"
             "  --seed S          first layer seed (default: from the clock, printed); run i uses S+i\n"
             "  --runs R          number of layers (default 1)   --cycles N  run layers until N cycles\n"
-            "  --m M --k K --n N shape         --hp-n N  sparse weights per group\n"
+            "  --layer fc|conv2d|depthwise|any  layer kind (default any: half fully-connected,\n"
+            "                    half convolutions: odd sizes, strides, dilations, padding,\n"
+            "                    groups, channel counts that are not multiples of KLanes)\n"
+            "  --shape SPEC      this convolution, e.g. 'conv2d h=8 w=8 c=16 o=32 k=3 s=2 p=1'\n"
+            "                    (keys b h w c o k s d p g oh ow; NxM for the two axes)\n"
+            "  --m M --k K --n N fully-connected shape      --hp-n N  sparse weights per group\n"
             "  --acc sat|wrap    accumulator   --profile random|overflow|requant-edge|zero-tern|\n"
-            "                                  max-sparse|acc-edge\n"
+            "                                  max-sparse|acc-edge|extreme\n"
             "  --p-valid P       source valid probability     --p-ready P  out_ready probability\n"
             "  --offer early|late  beats offered as soon as the driver has them, or per tile\n"
             "  --mid-reset on|off  a reset with rows in flight, then the layer anew\n"
@@ -107,6 +112,7 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
     memset(o, 0, sizeof *o);
     o->runs = 1;
     o->layer.acc = -1;
+    o->layer.layer = -1;
     o->layer.profile = -1;
     o->layer.p_valid = -1.0; /* random per run */
     o->layer.p_ready = -1.0;
@@ -176,7 +182,7 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
         static const char *const lockstep_only[] = {"--seed", "--runs", "--cycles", "--m", "--k",
                                                      "--n", "--hp-n", "--acc", "--profile",
                                                      "--p-valid", "--p-ready", "--offer",
-                                                     "--mid-reset"};
+                                                     "--mid-reset", "--layer", "--shape"};
         for (size_t j = 0; j < sizeof lockstep_only / sizeof lockstep_only[0]; j++)
             if (!lockstep_opt && !strcmp(a, lockstep_only[j]))
                 lockstep_opt = lockstep_only[j];
@@ -224,6 +230,24 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
                 return 2;
             }
             o->layer.profile = (int)p;
+        } else if (!strcmp(a, "--layer")) {
+            mpq_layer_kind kd;
+            if (!strcmp(val, "any")) {
+                o->layer.layer = -1;
+            } else if (mpq_layer_parse(val, &kd) == 0 &&
+                       (kd == MPQ_LAYER_FC || kd == MPQ_LAYER_CONV2D || kd == MPQ_LAYER_DEPTHWISE)) {
+                o->layer.layer = (int)kd;
+            } else {
+                fprintf(stderr, "mpq-tb: --layer: `%s` is not fc, conv2d, depthwise or any\n", val);
+                return 2;
+            }
+        } else if (!strcmp(a, "--shape")) {
+            char why[600];
+            if (mpq_conv_shape_parse(val, &o->layer.shape, why, sizeof why) != 0) {
+                fprintf(stderr, "mpq-tb: --shape: %s\n", why);
+                return 2;
+            }
+            o->layer.have_shape = 1;
         } else if (!strcmp(a, "--offer")) {
             if (strcmp(val, "early") && strcmp(val, "late")) {
                 fprintf(stderr, "mpq-tb: --offer: `%s` is not early or late\n", val);
@@ -299,6 +323,21 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
     if (o->replay && lockstep_opt) {
         fprintf(stderr, "mpq-tb: %s is a lockstep option; replay takes the layer and its timing "
                 "from the vector file\n", lockstep_opt);
+        return 2;
+    }
+    if (o->layer.have_shape && (o->layer.m || o->layer.k || o->layer.n)) {
+        fprintf(stderr, "mpq-tb: --shape gives a convolution's shape; --m, --k and --n are for "
+                "fully-connected layers\n");
+        return 2;
+    }
+    if (o->layer.have_shape && o->layer.layer >= 0 && o->layer.layer != (int)o->layer.shape.kind) {
+        fprintf(stderr, "mpq-tb: --layer %s contradicts --shape `%s ...`\n",
+                mpq_layer_name((mpq_layer_kind)o->layer.layer), mpq_layer_name(o->layer.shape.kind));
+        return 2;
+    }
+    if ((o->layer.m || o->layer.k || o->layer.n) && o->layer.layer > 0) {
+        fprintf(stderr, "mpq-tb: --m, --k and --n shape fully-connected layers, not --layer %s "
+                "(use --shape)\n", mpq_layer_name((mpq_layer_kind)o->layer.layer));
         return 2;
     }
     if (o->trace_mode && !o->trace_out) {

@@ -61,6 +61,31 @@ static unsigned channel_of(const tb_result *r, const tb_mismatch *m, unsigned la
     return (unsigned)tile * r->h.hw.lanes + lane;
 }
 
+/* A fully-connected layer is the accelerator's 1x1 convolution over an M x 1 input. */
+static int is_fc(const mpq_cm_where *w)
+{
+    return w->kh == 1 && w->kw == 1 && w->in_w == 1 && w->out_w == 1 && w->batches == 1;
+}
+
+/* The lane-array step the window generator takes in this cycle: which output row or pixel,
+ * which kernel tap and which channel slice, and whether the tap lies in the padding. */
+static size_t step_text(const mpq_hwcfg *hw, const mpq_cm_where *w, char *buf, size_t len)
+{
+    unsigned c0 = w->s * hw->klanes, c1 = c0 + hw->klanes - 1;
+    if (c1 >= w->c_len)
+        c1 = w->c_len ? w->c_len - 1 : 0;
+    int n;
+    if (is_fc(w))
+        n = snprintf(buf, len, ", accumulating row m=%u of %u, k slice %u of %u (k=%u..%u)", w->oy,
+                     w->out_h, w->s, w->n_slices, c0, c1);
+    else
+        n = snprintf(buf, len, ", accumulating pixel (b=%u, oy=%u, ox=%u) of %ux%ux%u, tap (ky=%u, "
+                     "kx=%u) at input (iy=%ld, ix=%ld)%s, channel slice %u of %u (c=%u..%u)", w->b, w->oy,
+                     w->ox, w->batches, w->out_h, w->out_w, w->ky, w->kx, w->iy, w->ix,
+                     w->pad ? " in the padding (input zero point)" : "", w->s, w->n_slices, c0, c1);
+    return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
 static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size_t len)
 {
     const mpq_hwcfg *hw = &r->h.hw;
@@ -78,20 +103,13 @@ static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size
     unsigned c0 = (unsigned)w->tile * hw->lanes;
     n += (size_t)snprintf(buf + n, len - n, "tile %ld of %u (channels n=%u..%u), state %s", w->tile + 1,
                           tiles, c0, c0 + hw->lanes - 1, state_names[w->state & 3]);
-    unsigned ns = (w->k_len + hw->klanes - 1) / hw->klanes;
-    if (w->state == 1)
-        n += (size_t)snprintf(buf + n, len - n, ", loading weight slice %u of %u (k=%u..%u)",
-                              w->wslice, ns, w->wslice * hw->klanes,
-                              w->wslice * hw->klanes + hw->klanes - 1);
-    if (w->state == 2) {
-        unsigned k1 = w->slice * hw->klanes + hw->klanes - 1;
-        if (k1 >= w->k_len)
-            k1 = w->k_len - 1;
-        n += (size_t)snprintf(buf + n, len - n, ", accumulating row m=%u of %u, k slice %u of %u (k=%u..%u)",
-                              w->row, w->m_rows, w->slice, ns, w->slice * hw->klanes, k1);
-    }
+    if (w->state == 1 && n < len)
+        n += (size_t)snprintf(buf + n, len - n, ", loading weight beat %u of %u", w->wslice + 1,
+                              w->kh * w->kw * w->n_slices);
+    if (w->state == 2 && n < len)
+        n += step_text(hw, w, buf + n, len - n);
     if (w->out_row >= 0 && n < len)
-        snprintf(buf + n, len - n, "; on out_data_o: row m=%ld", w->out_row);
+        snprintf(buf + n, len - n, "; on out_data_o: %s %ld", is_fc(w) ? "row m=" : "pixel", w->out_row);
 }
 
 /* White-box register p (TB_P_ACC, TB_P_RQ1, TB_P_RQ2) after the edge that ended the cycle:
@@ -114,11 +132,9 @@ static void reg_lines(FILE *f, const tb_result *r, const tb_mismatch *m, unsigne
         fprintf(f, "    lane %u = output channel n=%u: %s after this cycle's edge", l,
                 channel_of(r, m, l), what);
         if (p == TB_P_ACC && m->have_where && w->state == MPQ_ST_RUN && m->in.act_valid) {
-            unsigned k1 = w->slice * hw->klanes + hw->klanes - 1;
-            if (k1 >= w->k_len)
-                k1 = w->k_len - 1;
-            fprintf(f, " (the step of row m=%u, k slice %u: k=%u..%u)", w->row, w->slice,
-                    w->slice * hw->klanes, k1);
+            char st[300];
+            step_text(hw, w, st, sizeof st);
+            fprintf(f, " (the step of%s)", st + strlen(", accumulating"));
         }
         fprintf(f, ": expected %" PRId64 ", actual %" PRId64 "\n", x, y);
     }
@@ -336,9 +352,11 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
     fprintf(f, "]");
     if (m->have_where) {
         const mpq_cm_where *w = &m->where;
-        fprintf(f, ", \"where\": {\"tile\": %ld, \"state\": \"%s\", \"row\": %u, \"slice\": %u, "
-                   "\"k_first\": %u, \"out_row\": %ld}",
-                w->tile, state_names[w->state & 3], w->row, w->slice, w->slice * hw->klanes, w->out_row);
+        fprintf(f, ", \"where\": {\"tile\": %ld, \"state\": \"%s\", \"b\": %u, \"oy\": %u, "
+                   "\"ox\": %u, \"ky\": %u, \"kx\": %u, \"iy\": %ld, \"ix\": %ld, \"pad\": %d, "
+                   "\"slice\": %u, \"c_first\": %u, \"pixel\": %ld, \"out_row\": %ld}",
+                w->tile, state_names[w->state & 3], w->b, w->oy, w->ox, w->ky, w->kx, w->iy, w->ix,
+                w->pad, w->s, w->s * hw->klanes, w->pixel, w->out_row);
     }
     fprintf(f, "}");
 }

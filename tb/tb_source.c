@@ -134,6 +134,20 @@ static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64
     lo->m = a->m ? a->m : m;
     lo->k = a->k ? a->k : k;
     lo->n = a->n ? a->n : n;
+    /* The kind: a fully-connected layer or a convolution of a few thousand steps at most. */
+    int kind = a->have_shape ? (int)a->shape.kind : a->layer;
+    if (kind < 0)
+        kind = a->m || a->k || a->n ? MPQ_LAYER_FC : PICK(2) ? MPQ_LAYER_FC : MPQ_LAYER_CONV2D;
+    if (a->have_shape) {
+        lo->shape = a->shape;
+    } else if (kind != MPQ_LAYER_FC) {
+        uint64_t shape_seed = PICK(1u << 30);
+        shape_seed = shape_seed << 30 ^ PICK(1u << 30);
+        unsigned max_steps = PICK(4) ? 3000 : 30000;
+        do /* that kind only when asked for one */
+            mpq_hw_conv_shape_random(hw, shape_seed++, max_steps, &lo->shape);
+        while (a->layer > 0 && (int)lo->shape.kind != a->layer);
+    }
     lo->hp_n = a->have_hp_n ? a->hp_n : PICK(hw->hp_per_group + 1);
     lo->acc_sat = a->acc >= 0 ? a->acc : (int)PICK(2);
     lo->profile = a->profile >= 0 ? (mpq_profile)a->profile : (mpq_profile)PICK(MPQ_PROF_COUNT);
@@ -145,7 +159,11 @@ static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64
     to->offer_early = a->offer_early >= 0 ? a->offer_early : (int)early;
     if (a->mid_reset > 0 || (a->mid_reset < 0 && reset)) {
         /* Somewhere in the layer's first tile or so: rows in flight. */
-        uint64_t span = 8 + (uint64_t)((lo->k + hw->klanes - 1) / hw->klanes) * (lo->m < 64 ? lo->m : 64);
+        uint64_t depth = lo->shape.kind != MPQ_LAYER_FC
+                             ? (uint64_t)lo->shape.kh * lo->shape.kw * ((lo->shape.in_c + hw->klanes - 1) / hw->klanes)
+                             : (lo->k + hw->klanes - 1) / hw->klanes;
+        unsigned rows = lo->shape.kind != MPQ_LAYER_FC ? lo->shape.batches * lo->shape.out_h * lo->shape.out_w : lo->m;
+        uint64_t span = 8 + depth * (rows < 64 ? rows : 64);
         to->reset_at = 3 + (uint64_t)PICK((unsigned)(span < 100000 ? span : 100000));
     }
 #undef PICK
@@ -178,12 +196,15 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t 
     h->hw = *hw;
     h->seed = lo.seed;
     h->timing_seed = to.seed;
-    h->m = lo.m;
-    h->k = lo.k;
-    h->n = lo.n;
+    h->m = s->layer.m;
+    h->k = s->layer.k;
+    h->n = s->layer.n;
     h->acc_sat = (uint32_t)lo.acc_sat;
-    snprintf(h->source, sizeof h->source, "lockstep:%s hp-n=%u p-valid=%g p-ready=%g offer=%s%s",
-             mpq_profile_name(lo.profile), lo.hp_n, to.p_valid, to.p_ready,
+    char shape[200] = "fc";
+    if (lo.shape.kind != MPQ_LAYER_FC)
+        mpq_conv_shape_format(&lo.shape, shape, sizeof shape);
+    snprintf(h->source, sizeof h->source, "lockstep:%s %s hp-n=%u p-valid=%g p-ready=%g offer=%s%s",
+             mpq_profile_name(lo.profile), shape, lo.hp_n, to.p_valid, to.p_ready,
              to.offer_early ? "early" : "late", to.reset_at ? " mid-layer-reset" : "");
     *out = &s->base;
     return 0;
@@ -208,6 +229,16 @@ int tb_lockstep_argv(const tb_lockstep_args *a, uint64_t seed, const char **argv
     ARG("%" PRIu64, seed);
     ARG("--runs");
     ARG("1");
+    if (a->layer >= 0 && !a->have_shape) {
+        ARG("--layer");
+        ARG("%s", mpq_layer_name((mpq_layer_kind)a->layer));
+    }
+    if (a->have_shape) {
+        char sh[200];
+        mpq_conv_shape_format(&a->shape, sh, sizeof sh);
+        ARG("--shape");
+        ARG("%s", sh);
+    }
     if (a->m) {
         ARG("--m");
         ARG("%u", a->m);

@@ -65,6 +65,10 @@ int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen
  * valid and ready probabilities from 1 down to 0.25; beats mostly offered early; now and then
  * a reset in the middle of the layer. */
 typedef struct tb_lockstep_args {
+    int layer;             /* -1 any (half fully-connected, half convolutions), else an
+                              mpq_layer_kind: FC, CONV2D or DEPTHWISE */
+    mpq_conv_shape shape;  /* have_shape: this convolution in every run */
+    int have_shape;
     unsigned m, k, n;      /* 0: random per run */
     unsigned hp_n;
     int have_hp_n;
