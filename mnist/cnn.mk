@@ -14,8 +14,8 @@ CNN_RTL_CONFIGS ?= default tern dense
 $(CNN_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/cnn_main.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-CNN_MODEL := $(CNN_OUT)/cnn-$(subst $(comma),_,$(CNN_ARCH))-s$(CNN_SEED)-e$(CNN_EPOCHS).bin
 comma := ,
+CNN_MODEL := $(CNN_OUT)/cnn-$(subst $(comma),_,$(CNN_ARCH))-s$(CNN_SEED)-e$(CNN_EPOCHS).bin
 
 # The RTL runner of another configuration (the default one is mnist.mk's).
 $(BUILD)/vl/%/mnist/mpq-mnist-rtl: $(MNIST_RTL_OBJS) $(GOLDEN_LIB) $(RTL_SRCS) $(RTL_VLT) \
@@ -26,8 +26,9 @@ $(BUILD)/vl/%/mnist/mpq-mnist-rtl: $(MNIST_RTL_OBJS) $(GOLDEN_LIB) $(RTL_SRCS) $
 	  tb/build-model.sh $* plain $(BUILD)/vl/$*/mnist rtl
 
 .PHONY: cnn cnn-golden cnn-rtl cnn-train
-# The trained model is cached: it is rebuilt only when the training code changes.
-$(CNN_MODEL): $(CNN_BIN) | mnist-data
+# The trained model is cached: it is rebuilt only when the training code changes (the float
+# kernels and the random numbers; the data loader), not when the rest of mpq-cnn does.
+$(CNN_MODEL): $(BUILD)/obj/mnist/cnn_net.o $(BUILD)/obj/mnist/mn_mlp.o $(BUILD)/obj/mnist/mn_data.o | $(CNN_BIN) mnist-data
 	$(CNN_BIN) --arch $(CNN_ARCH) --seed $(CNN_SEED) --epochs $(CNN_EPOCHS) --out $(CNN_OUT) --train-only
 cnn-train: $(CNN_MODEL)
 
@@ -44,3 +45,17 @@ cnn-rtl: $(foreach c,$(CNN_RTL_CONFIGS),cnn-rtl-$(c))
 cnn-rtl-%: $(BUILD)/vl/%/mnist/mpq-mnist-rtl $(CNN_MODEL)
 	set -o pipefail; $< --config rtl/cfg/$*.cfg --model $(CNN_MODEL) --images $(CNN_IMAGES) \
 	  | tee $(CNN_OUT)/rtl-$*.txt.tmp && mv -f $(CNN_OUT)/rtl-$*.txt.tmp $(CNN_OUT)/rtl-$*.txt
+
+# In make test: the CNN flow, small (1 epoch on 1,500 images, trained twice to check it is
+# deterministic; the golden model's inference against a plain recomputation in every scheme;
+# the study on 300 test images; 2 images through the RTL), and the refusals.
+CNN_CHECK_BIN := $(BUILD)/mnist-tests/cnn_check
+$(CNN_CHECK_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/tests/cnn_check.o $(GOLDEN_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: cnn/flow cnn/bad-input
+cnn/flow: $(CNN_BIN) $(CNN_CHECK_BIN) $(MNIST_RTL_BIN)
+	@scripts/check.sh $(BUILD)/results cnn/flow -- mnist/tests/cnn-flow.sh $(CNN_BIN) $(CNN_CHECK_BIN) $(MNIST_RTL_BIN) $(BUILD)/tmp/cnn-flow
+cnn/bad-input: $(CNN_BIN) $(MNIST_RTL_BIN)
+	@scripts/check.sh $(BUILD)/results cnn/bad-input -- mnist/tests/cnn-bad-input.sh $(CNN_BIN) $(MNIST_RTL_BIN) $(BUILD)/tmp/cnn-bad
+TEST_TARGETS += cnn/flow cnn/bad-input

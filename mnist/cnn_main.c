@@ -42,7 +42,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mpq-cnn [--data DIR] [--arch A] [--seed S] [--epochs E] [--out DIR] [--quick]\n"
-            "               [--train-count N] [--train-only]\n"
+            "               [--train-count N] [--test-count N] [--train-only]\n"
             "Trains (or reuses) the float CNN, quantizes it, reports test accuracy per scheme and\n"
             "the density / structure / accumulator-width study, with the golden model.\n"
             "  --data DIR   the IDX files (default " MN_DATA_DIR ")\n"
@@ -52,6 +52,7 @@ static void usage(FILE *f)
             "  --seed S     training seed (default 1)   --epochs E  (default 6)\n"
             "  --out DIR    results and the cached model (default build/cnn)\n"
             "  --quick      1,000 test images and fewer study points (a smoke test)\n"
+            "  --test-count N  evaluate on the first N test images (default 10,000; --quick 1,000)\n"
             "  --train-count N  train on the first N training images (default all 60,000)\n"
             "  --train-only     stop after training (or loading) the cached model\n"
             "Exit: 0 done, 2 bad arguments or input.\n");
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
 {
     const char *data = MN_DATA_DIR, *out = "build/cnn", *arch = CNN_DEFAULT_ARCH;
     unsigned long long seed = 1, v;
-    unsigned epochs = 6, train_count = 0;
+    unsigned epochs = 6, train_count = 0, test_count = 0;
     int quick = 0, train_only = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -136,6 +137,10 @@ int main(int argc, char **argv)
             if (parse_u(a, argv[++i], 1, 200, &v) != 0)
                 return 2;
             epochs = (unsigned)v;
+        } else if (i + 1 < argc && !strcmp(a, "--test-count")) {
+            if (parse_u(a, argv[++i], 1, 10000, &v) != 0)
+                return 2;
+            test_count = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--train-count")) {
             if (parse_u(a, argv[++i], 100, 60000, &v) != 0)
                 return 2;
@@ -170,6 +175,7 @@ int main(int argc, char **argv)
     char path[1200];
     model_path(path, sizeof path, out, arch, seed, epochs, train_set.n);
     double t0 = now_s();
+    clock_t c0 = clock();
     cnn_net cached;
     if (cnn_load(&cached, path, arch, err, sizeof err) == 0) {
         cnn_free(&net);
@@ -191,12 +197,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "mpq-cnn: %s\n", err);
             return 2;
         }
-        printf("cnn: trained in %.1f s, saved %s\n", now_s() - t0, path);
+        printf("cnn: trained in %.1f s (%.1f s of CPU), saved %s\n", now_s() - t0,
+               (double)(clock() - c0) / CLOCKS_PER_SEC, path);
     }
     if (train_only)
         return 0;
 
-    unsigned count = quick ? 1000 : test_set.n, npix = 28 * 28;
+    unsigned count = test_count ? test_count : quick ? 1000 : test_set.n, npix = 28 * 28;
+    if (count > test_set.n)
+        count = test_set.n;
     double facc = cnn_accuracy(&net, &test_set, count);
     float amax[CNN_MAX_LAYERS];
     cnn_calibrate(&net, &train_set, 2000, amax);

@@ -57,6 +57,27 @@ static int model_kind(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Multiply-accumulates of a layer on m images: every output channel of every output pixel
+ * times the window positions inside the input times the input channels. */
+static uint64_t layer_macs(const mn_qlayer *ql, unsigned m)
+{
+    if (ql->kind == MPQ_LAYER_FC)
+        return (uint64_t)m * ql->k * ql->n;
+    const mpq_conv_shape *s = &ql->s;
+    uint64_t vy = 0, vx = 0;
+    for (unsigned o = 0; o < s->out_h; o++)
+        for (unsigned k = 0; k < s->kh; k++) {
+            long i = (long)o * s->sy - (long)s->py + (long)k * s->dy;
+            vy += i >= 0 && i < (long)s->in_h;
+        }
+    for (unsigned o = 0; o < s->out_w; o++)
+        for (unsigned k = 0; k < s->kw; k++) {
+            long i = (long)o * s->sx - (long)s->px + (long)k * s->dx;
+            vx += i >= 0 && i < (long)s->in_w;
+        }
+    return (uint64_t)m * vy * vx * s->in_c * s->out_c;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-mnist-rtl --model FILE [--images N] [--data DIR] [--config CFG]\n"
@@ -168,9 +189,12 @@ int main(int argc, char **argv)
     printf("mnist-rtl: %u test images through the accelerator (%s), %s %s, weights %s, every port "
            "compared every cycle\n", m, mpq_hwcfg_str(&hw, hb, sizeof hb), kind == 1 ? "MLP" : "CNN",
            kind == 1 ? "784-256-128-10" : cnn.arch, sname);
-    printf("%-6s %-34s %12s %12s %8s %10s %10s\n", "layer", "shape", "cycles", "ideal", "util", "sim s", "Mcyc/s");
+    /* steps: the lane array's steps the layer needs (pixels x taps x channel slices per tile);
+     * MAC util: useful multiply-accumulates / (cycles x Lanes x KLanes). */
+    printf("%-6s %-34s %12s %12s %8s %8s %10s %10s\n", "layer", "shape", "cycles", "steps", "util",
+           "MAC util", "sim s", "Mcyc/s");
     const int32_t *in = buf[1];
-    uint64_t tot_c = 0, tot_i = 0;
+    uint64_t tot_c = 0, tot_i = 0, tot_m = 0;
     double tot_s = 0;
     int status = 0;
     for (unsigned l = 0; l < qnet.nl && status == 0; l++) {
@@ -191,7 +215,7 @@ int main(int argc, char **argv)
         }
         if (ql->kind == MPQ_LAYER_MAXPOOL) {
             memcpy(out, ref, nout * sizeof *out); /* no pooling unit: the host runs it */
-            printf("%-6u %-34s %12s %12s %8s %10s %10s\n", l + 1, shape, "host", "-", "-", "-", "-");
+            printf("%-6u %-34s %12s %12s %8s %8s %10s %10s\n", l + 1, shape, "host", "-", "-", "-", "-", "-");
             in = out;
             continue;
         }
@@ -212,17 +236,22 @@ int main(int argc, char **argv)
             status = 1;
             break;
         }
-        printf("%-6u %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %10.2f %10.3f\n", l + 1, shape, st.cycles, st.steps,
-               (double)st.steps / (double)st.cycles, st.secs, (double)st.cycles / st.secs / 1e6);
+        uint64_t macs = layer_macs(ql, m);
+        double lanes = (double)hw.lanes * hw.klanes;
+        printf("%-6u %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", l + 1, shape, st.cycles,
+               st.steps, (double)st.steps / (double)st.cycles, (double)macs / ((double)st.cycles * lanes), st.secs,
+               (double)st.cycles / st.secs / 1e6);
         fflush(stdout);
+        tot_m += macs;
         tot_c += st.cycles;
         tot_i += st.steps;
         tot_s += st.secs;
         in = out;
     }
     if (status == 0) {
-        printf("%-6s %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
-               (double)tot_i / (double)tot_c, tot_s, (double)tot_c / tot_s / 1e6);
+        printf("%-6s %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
+               (double)tot_i / (double)tot_c, (double)tot_m / ((double)tot_c * hw.lanes * hw.klanes), tot_s,
+               (double)tot_c / tot_s / 1e6);
         double racc = mn_accuracy(in, test_set.labels, m, qnet.classes);
         double gacc = mn_accuracy(gy, test_set.labels, m, qnet.classes);
         int same = memcmp(in, gy, (size_t)m * qnet.classes * sizeof *gy) == 0;
