@@ -82,6 +82,7 @@ help:
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
 	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL"
+	@echo "  make cnn        a small CNN on Fashion-MNIST: golden model, RTL conv mode, study"
 	@echo "  make clean      remove build/"
 
 clean:

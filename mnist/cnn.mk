@@ -8,8 +8,9 @@ CNN_SEED ?= 1
 CNN_EPOCHS ?= 6
 CNN_IMAGES ?= 1000
 # RTL configurations the CNN runs on, each in its own weight format (mpq-mnist-rtl --scheme
-# auto): default = ternary + 1:16 int8, tern = ternary only, dense = dense int8.
-CNN_RTL_CONFIGS ?= default tern dense
+# auto): default = ternary + 1:16 int8, mix2 = ternary + 2:16 (20-bit accumulator), tern =
+# ternary only, dense = dense int8.
+CNN_RTL_CONFIGS ?= default mix2 tern dense
 
 $(CNN_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/cnn_main.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

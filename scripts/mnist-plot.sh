@@ -13,7 +13,7 @@ done
 if ! command -v gnuplot >/dev/null; then
     echo "mnist-plot: gnuplot is not installed; no plots (scripts/install-deps.sh plot)"; exit 0
 fi
-tern=$(awk -F'\t' '/^# ternary only/ { print $2 }' "$out/density.tsv")
+tern=$(awk -F'\t' '/^# ternary only/ { printf "%.2f", $2 }' "$out/density.tsv")
 float=$(awk -F'\t' '/^# float reference/ { print $2 }' "$out/density.tsv")
 # One curve per block of density.tsv (gnuplot index i), titled by the block's "# name" line;
 # unstructured dashed.
