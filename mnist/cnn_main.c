@@ -109,6 +109,99 @@ static void describe(const cnn_net *n, FILE *f, const char *prefix)
     }
 }
 
+/* The three tables of the study on the golden model (mn_study.c). Returns 0 or -1 (printed). */
+static int run_study(mn_study *st, const char *arch, unsigned long long seed, unsigned epochs, int quick)
+{
+    /* --- Schemes (N:G along the input channels: the accelerator's groups) --- */
+    static const mn_study_scheme schemes[] = {
+        {"dense int8 (per-channel)", {.scheme = MN_DENSE8}},
+        {"ternary only (TWN 0.7)", {.scheme = MN_TERN}},
+        {"ternary only, first layer int8", {.scheme = MN_TERN, .first_dense = 1}},
+        {"ternary + 1:16 int8 (the default RTL)", {.scheme = MN_MIXED, .hp_n = 1, .group = 16}},
+        {"ternary + 2:16 int8 (mix2 RTL)", {.scheme = MN_MIXED, .hp_n = 2, .group = 16}},
+        {"ternary + 4:16 int8", {.scheme = MN_MIXED, .hp_n = 4, .group = 16}},
+    };
+    fprintf(st->md, "Test accuracy on %u Fashion-MNIST test images (golden model, int8 activations, "
+            "32-bit accumulator), CNN %s (%zu weights), seed %llu, %u epochs:\n\n", st->count, arch,
+            cnn_weight_count(&net), seed, epochs);
+    describe(&net, st->md, "    ");
+    fprintf(st->md, "\n");
+    if (mn_study_schemes(st, schemes, sizeof schemes / sizeof schemes[0]) != 0)
+        return -1;
+
+    /* --- Density x structure: the axis of the N:G groups --- */
+    static const double dens[] = {0.0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 9, 1.0 / 8, 2.0 / 9, 1.0 / 4, 1.0 / 3};
+    static const char *const dname[] = {"0", "1/64", "1/32", "1/16", "1/9", "1/8", "2/9", "1/4", "1/3"};
+    static const mn_study_column cols[] = {
+        {"channels N:4", MPQ_DECOMP_CHANNEL, 4}, {"channels N:8", MPQ_DECOMP_CHANNEL, 8},
+        {"channels N:16", MPQ_DECOMP_CHANNEL, 16}, {"channels N:32", MPQ_DECOMP_CHANNEL, 32},
+        {"window N:3", MPQ_DECOMP_WINDOW, 3}, {"window N:9", MPQ_DECOMP_WINDOW, 9},
+        {"unstructured", MPQ_DECOMP_UNSTRUCTURED, 0},
+    };
+    static const double qdens[] = {0.0, 1.0 / 16, 1.0 / 9};
+    static const char *const qdname[] = {"0", "1/16", "1/9"};
+    if (mn_study_density(st, "Accuracy versus high-precision density and structure (ternary + sparse "
+                         "int8; the first layer dense int8 in every cell, the others alike; N:G with "
+                         "N = density x G; channels: G consecutive input channels at one kernel "
+                         "position, aligned on the channel index, the accelerator's groups; window: G "
+                         "consecutive kernel positions ky*kw + kx of one input channel, N:3 a kernel "
+                         "row, N:9 the whole 3x3 window; unstructured: the largest residuals of each "
+                         "output channel). In brackets the measured density, int8 non-zeros / weights, "
+                         "the first layer's included:",
+                         cols, sizeof cols / sizeof cols[0], quick ? qdens : dens, quick ? qdname : dname,
+                         quick ? 3 : sizeof dens / sizeof dens[0], 1, 1) != 0)
+        return -1;
+
+    /* --- Accumulator width, wrap and saturate (ternary + 1:16 along the channels) --- */
+    size_t per_image = 0;
+    for (unsigned l = 0; l < net.nl; l++)
+        if (net.layer[l].s.kind == MPQ_LAYER_CONV2D)
+            per_image += (size_t)net.layer[l].s.out_h * net.layer[l].s.out_w * net.layer[l].s.out_c;
+    size_t outputs = (size_t)st->count * per_image;
+    char intro[320];
+    snprintf(intro, sizeof intro, "Accuracy and overflows versus accumulator width (ternary + 1:16 along "
+             "the input channels, grouped by 16 as the accelerator adds; an output counts when any partial "
+             "sum of its accumulation overflowed; %zu outputs in all):", outputs);
+    mn_qspec mixed = {.scheme = MN_MIXED, .axis = MPQ_DECOMP_CHANNEL, .hp_n = 1, .group = 16};
+    if (mn_study_accbits(st, intro, "ternary + 1:16", &mixed, outputs, 12, quick ? 10 : 2) != 0)
+        return -1;
+    return mn_study_publish(st);
+}
+
+/* The float CNN of path: loaded when the cache holds it, else trained from seed (net holds
+ * the initialized net) and saved. Returns 0 or 2 (printed). */
+static int train_or_load(const char *path, const char *arch, unsigned long long seed, unsigned epochs)
+{
+    char err[1024];
+    double t0 = now_s();
+    clock_t c0 = clock();
+    cnn_net cached;
+    if (cnn_load(&cached, path, arch, err, sizeof err) == 0) {
+        cnn_free(&net);
+        net = cached;
+        printf("cnn: float CNN %s from %s (seed %llu, %u epochs)\n", arch, path, seed, epochs);
+    } else {
+        struct stat st;
+        if (stat(path, &st) == 0) /* a cached model that does not load is retrained, loudly */
+            printf("cnn: the cached model is unusable (%s); training again\n", err);
+        printf("cnn: training the float CNN %s (%zu weights), seed %llu, %u epochs, %u images\n", arch,
+               cnn_weight_count(&net), seed, epochs, train_set.n);
+        describe(&net, stdout, "cnn:   ");
+        fflush(stdout);
+        if (cnn_train(&net, &train_set, &test_set, epochs, seed, stdout) != 0) {
+            fprintf(stderr, "mpq-cnn: training failed (out of memory)\n");
+            return 2;
+        }
+        if (cnn_save(&net, path, err, sizeof err) != 0) {
+            fprintf(stderr, "mpq-cnn: %s\n", err);
+            return 2;
+        }
+        printf("cnn: trained in %.1f s (%.1f s of CPU), saved %s\n", now_s() - t0,
+               (double)(clock() - c0) / CLOCKS_PER_SEC, path);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *data = MN_DATA_DIR, *out = "build/cnn", *arch = CNN_DEFAULT_ARCH;
@@ -175,31 +268,8 @@ int main(int argc, char **argv)
     char path[1200];
     model_path(path, sizeof path, out, arch, seed, epochs, train_set.n);
     double t0 = now_s();
-    clock_t c0 = clock();
-    cnn_net cached;
-    if (cnn_load(&cached, path, arch, err, sizeof err) == 0) {
-        cnn_free(&net);
-        net = cached;
-        printf("cnn: float CNN %s from %s (seed %llu, %u epochs)\n", arch, path, seed, epochs);
-    } else {
-        struct stat st;
-        if (stat(path, &st) == 0) /* a cached model that does not load is retrained, loudly */
-            printf("cnn: the cached model is unusable (%s); training again\n", err);
-        printf("cnn: training the float CNN %s (%zu weights), seed %llu, %u epochs, %u images\n", arch,
-               cnn_weight_count(&net), seed, epochs, train_set.n);
-        describe(&net, stdout, "cnn:   ");
-        fflush(stdout);
-        if (cnn_train(&net, &train_set, &test_set, epochs, seed, stdout) != 0) {
-            fprintf(stderr, "mpq-cnn: training failed (out of memory)\n");
-            return 2;
-        }
-        if (cnn_save(&net, path, err, sizeof err) != 0) {
-            fprintf(stderr, "mpq-cnn: %s\n", err);
-            return 2;
-        }
-        printf("cnn: trained in %.1f s (%.1f s of CPU), saved %s\n", now_s() - t0,
-               (double)(clock() - c0) / CLOCKS_PER_SEC, path);
-    }
+    if (train_or_load(path, arch, seed, epochs) != 0)
+        return 2;
     if (train_only)
         return 0;
 
@@ -224,59 +294,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* --- Schemes (N:G along the input channels: the accelerator's groups) --- */
-    static const mn_study_scheme schemes[] = {
-        {"dense int8 (per-channel)", {.scheme = MN_DENSE8}},
-        {"ternary only (TWN 0.7)", {.scheme = MN_TERN}},
-        {"ternary only, first layer int8", {.scheme = MN_TERN, .first_dense = 1}},
-        {"ternary + 1:16 int8 (the default RTL)", {.scheme = MN_MIXED, .hp_n = 1, .group = 16}},
-        {"ternary + 2:16 int8 (mix2 RTL)", {.scheme = MN_MIXED, .hp_n = 2, .group = 16}},
-        {"ternary + 4:16 int8", {.scheme = MN_MIXED, .hp_n = 4, .group = 16}},
-    };
-    fprintf(st.md, "Test accuracy on %u Fashion-MNIST test images (golden model, int8 activations, "
-            "32-bit accumulator), CNN %s (%zu weights), seed %llu, %u epochs:\n\n", count, arch,
-            cnn_weight_count(&net), seed, epochs);
-    describe(&net, st.md, "    ");
-    fprintf(st.md, "\n");
-    if (mn_study_schemes(&st, schemes, sizeof schemes / sizeof schemes[0]) != 0)
-        return 2;
-
-    /* --- Density x structure: the axis of the N:G groups --- */
-    static const double dens[] = {0.0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 9, 1.0 / 8, 2.0 / 9, 1.0 / 4, 1.0 / 3};
-    static const char *const dname[] = {"0", "1/64", "1/32", "1/16", "1/9", "1/8", "2/9", "1/4", "1/3"};
-    static const mn_study_column cols[] = {
-        {"channels N:4", MPQ_DECOMP_CHANNEL, 4}, {"channels N:8", MPQ_DECOMP_CHANNEL, 8},
-        {"channels N:16", MPQ_DECOMP_CHANNEL, 16}, {"channels N:32", MPQ_DECOMP_CHANNEL, 32},
-        {"window N:3", MPQ_DECOMP_WINDOW, 3}, {"window N:9", MPQ_DECOMP_WINDOW, 9},
-        {"unstructured", MPQ_DECOMP_UNSTRUCTURED, 0},
-    };
-    static const double qdens[] = {0.0, 1.0 / 16, 1.0 / 9};
-    static const char *const qdname[] = {"0", "1/16", "1/9"};
-    if (mn_study_density(&st, "Accuracy versus high-precision density and structure (ternary + sparse "
-                         "int8; the first layer dense int8 in every cell, the others alike; N:G with "
-                         "N = density x G; channels: G consecutive input channels at one kernel "
-                         "position, aligned on the channel index, the accelerator's groups; window: G "
-                         "consecutive kernel positions ky*kw + kx of one input channel, N:3 a kernel "
-                         "row, N:9 the whole 3x3 window; unstructured: the largest residuals of each "
-                         "output channel). In brackets the measured density, int8 non-zeros / weights, "
-                         "the first layer's included:",
-                         cols, sizeof cols / sizeof cols[0], quick ? qdens : dens, quick ? qdname : dname,
-                         quick ? 3 : sizeof dens / sizeof dens[0], 1, 1) != 0)
-        return 2;
-
-    /* --- Accumulator width, wrap and saturate (ternary + 1:16 along the channels) --- */
-    size_t per_image = 0;
-    for (unsigned l = 0; l < net.nl; l++)
-        if (net.layer[l].s.kind == MPQ_LAYER_CONV2D)
-            per_image += (size_t)net.layer[l].s.out_h * net.layer[l].s.out_w * net.layer[l].s.out_c;
-    size_t outputs = (size_t)count * per_image;
-    char intro[320];
-    snprintf(intro, sizeof intro, "Accuracy and overflows versus accumulator width (ternary + 1:16 along "
-             "the input channels, grouped by 16 as the accelerator adds; an output counts when any partial "
-             "sum of its accumulation overflowed; %zu outputs in all):", outputs);
-    mn_qspec mixed = {.scheme = MN_MIXED, .axis = MPQ_DECOMP_CHANNEL, .hp_n = 1, .group = 16};
-    if (mn_study_accbits(&st, intro, "ternary + 1:16", &mixed, outputs, 12, quick ? 10 : 2) != 0 ||
-        mn_study_publish(&st) != 0)
+    if (run_study(&st, arch, seed, epochs, quick) != 0)
         return 2;
     printf("\ncnn: results in %s/results.md, %s/density.tsv, %s/accbits.tsv (%.1f s)\n", out, out, out,
            now_s() - t0);

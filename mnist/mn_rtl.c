@@ -78,6 +78,75 @@ static uint64_t layer_macs(const mn_qlayer *ql, unsigned m)
     return (uint64_t)m * vy * vx * s->in_c * s->out_c;
 }
 
+/* Every layer of qnet on m images, input in buf[1]: layers with weights on the RTL, max pooling
+ * on the host; each layer's outputs checked against the golden model's on the same input.
+ * One line per layer and a total; *out: the final outputs (in buf). Returns 0, 1, 2. */
+static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf, int32_t *ref, unsigned m,
+                      const int32_t **out)
+{
+    char err[1024];
+    /* steps: the lane array's steps the layer needs (pixels x taps x channel slices per tile);
+     * MAC util: useful multiply-accumulates / (cycles x Lanes x KLanes). */
+    printf("%-6s %-34s %12s %12s %8s %8s %10s %10s\n", "layer", "shape", "cycles", "steps", "util",
+           "MAC util", "sim s", "Mcyc/s");
+    const int32_t *in = buf[1];
+    uint64_t tot_c = 0, tot_i = 0, tot_m = 0;
+    double tot_s = 0, lanes = (double)hw->lanes * hw->klanes;
+    for (unsigned l = 0; l < qnet.nl; l++) {
+        const mn_qlayer *ql = &qnet.layer[l];
+        int32_t *o = buf[l & 1];
+        size_t nout = (size_t)m * mn_qlayer_out_size(ql);
+        char shape[96], name[32], vec[48];
+        const mpq_conv_shape *s = &ql->s;
+        if (ql->kind == MPQ_LAYER_FC)
+            snprintf(shape, sizeof shape, "fc m=%u k=%u n=%u", m, ql->k, ql->n);
+        else
+            snprintf(shape, sizeof shape, "%s %ux%ux%u>%ux%ux%u k%u s%u", mpq_layer_name(ql->kind), s->in_h,
+                     s->in_w, s->in_c, s->out_h, s->out_w, s->out_c, s->kh, s->sy);
+        /* The golden model's output of this layer on the same input. */
+        if (mn_qlayer_run(ql, in, m, hw->acc_bits, MPQ_ACC_WRAP, hw->klanes, ref, NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: golden model, layer %u: %s\n", tag, l + 1, err);
+            return 2;
+        }
+        if (ql->kind == MPQ_LAYER_MAXPOOL) {
+            memcpy(o, ref, nout * sizeof *o); /* no pooling unit: the host runs it */
+            printf("%-6u %-34s %12s %12s %8s %8s %10s %10s\n", l + 1, shape, "host", "-", "-", "-", "-", "-");
+            in = o;
+            continue;
+        }
+        mpq_hw_layer L;
+        if (mn_qlayer_to_hw(hw, ql, in, m, &L, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: layer %u (%s) does not fit this accelerator: %s\n", tag, l + 1, shape, err);
+            return 2;
+        }
+        snprintf(name, sizeof name, "layer %u", l + 1);
+        snprintf(vec, sizeof vec, "%s-layer%u", kind, l + 1);
+        mn_rtl_stats st;
+        int status = mn_rtl_layer(hw, &L, tag, name, vec, o, &st);
+        mpq_hw_layer_free(&L);
+        if (status)
+            return status;
+        if (memcmp(o, ref, nout * sizeof *o) != 0) {
+            fprintf(stderr, "%s: layer %u: the RTL's outputs differ from the golden model's\n", tag, l + 1);
+            return 1;
+        }
+        uint64_t macs = layer_macs(ql, m);
+        printf("%-6u %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", l + 1, shape, st.cycles,
+               st.steps, (double)st.steps / (double)st.cycles, (double)macs / ((double)st.cycles * lanes), st.secs,
+               (double)st.cycles / st.secs / 1e6);
+        fflush(stdout);
+        tot_m += macs;
+        tot_c += st.cycles;
+        tot_i += st.steps;
+        tot_s += st.secs;
+        in = o;
+    }
+    printf("%-6s %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
+           (double)tot_i / (double)tot_c, (double)tot_m / ((double)tot_c * lanes), tot_s, (double)tot_c / tot_s / 1e6);
+    *out = in;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-mnist-rtl --model FILE [--images N] [--data DIR] [--config CFG]\n"
@@ -189,69 +258,9 @@ int main(int argc, char **argv)
     printf("mnist-rtl: %u test images through the accelerator (%s), %s %s, weights %s, every port "
            "compared every cycle\n", m, mpq_hwcfg_str(&hw, hb, sizeof hb), kind == 1 ? "MLP" : "CNN",
            kind == 1 ? "784-256-128-10" : cnn.arch, sname);
-    /* steps: the lane array's steps the layer needs (pixels x taps x channel slices per tile);
-     * MAC util: useful multiply-accumulates / (cycles x Lanes x KLanes). */
-    printf("%-6s %-34s %12s %12s %8s %8s %10s %10s\n", "layer", "shape", "cycles", "steps", "util",
-           "MAC util", "sim s", "Mcyc/s");
-    const int32_t *in = buf[1];
-    uint64_t tot_c = 0, tot_i = 0, tot_m = 0;
-    double tot_s = 0;
-    int status = 0;
-    for (unsigned l = 0; l < qnet.nl && status == 0; l++) {
-        const mn_qlayer *ql = &qnet.layer[l];
-        int32_t *out = buf[l & 1];
-        size_t nout = (size_t)m * mn_qlayer_out_size(ql);
-        char shape[96], name[32], vec[48];
-        const mpq_conv_shape *s = &ql->s;
-        if (ql->kind == MPQ_LAYER_FC)
-            snprintf(shape, sizeof shape, "fc m=%u k=%u n=%u", m, ql->k, ql->n);
-        else
-            snprintf(shape, sizeof shape, "%s %ux%ux%u>%ux%ux%u k%u s%u", mpq_layer_name(ql->kind), s->in_h,
-                     s->in_w, s->in_c, s->out_h, s->out_w, s->out_c, s->kh, s->sy);
-        /* The golden model's output of this layer on the same input. */
-        if (mn_qlayer_run(ql, in, m, hw.acc_bits, MPQ_ACC_WRAP, hw.klanes, ref, NULL, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: golden model, layer %u: %s\n", tag, l + 1, err);
-            return 2;
-        }
-        if (ql->kind == MPQ_LAYER_MAXPOOL) {
-            memcpy(out, ref, nout * sizeof *out); /* no pooling unit: the host runs it */
-            printf("%-6u %-34s %12s %12s %8s %8s %10s %10s\n", l + 1, shape, "host", "-", "-", "-", "-", "-");
-            in = out;
-            continue;
-        }
-        mpq_hw_layer L;
-        if (mn_qlayer_to_hw(&hw, ql, in, m, &L, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: layer %u (%s) does not fit this accelerator: %s\n", tag, l + 1, shape, err);
-            return 2;
-        }
-        snprintf(name, sizeof name, "layer %u", l + 1);
-        snprintf(vec, sizeof vec, "%s-layer%u", kind == 1 ? "mnist" : "cnn", l + 1);
-        mn_rtl_stats st;
-        status = mn_rtl_layer(&hw, &L, tag, name, vec, out, &st);
-        mpq_hw_layer_free(&L);
-        if (status)
-            break;
-        if (memcmp(out, ref, nout * sizeof *out) != 0) {
-            fprintf(stderr, "%s: layer %u: the RTL's outputs differ from the golden model's\n", tag, l + 1);
-            status = 1;
-            break;
-        }
-        uint64_t macs = layer_macs(ql, m);
-        double lanes = (double)hw.lanes * hw.klanes;
-        printf("%-6u %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", l + 1, shape, st.cycles,
-               st.steps, (double)st.steps / (double)st.cycles, (double)macs / ((double)st.cycles * lanes), st.secs,
-               (double)st.cycles / st.secs / 1e6);
-        fflush(stdout);
-        tot_m += macs;
-        tot_c += st.cycles;
-        tot_i += st.steps;
-        tot_s += st.secs;
-        in = out;
-    }
+    const int32_t *in = NULL;
+    int status = run_layers(&hw, kind == 1 ? "mnist" : "cnn", buf, ref, m, &in);
     if (status == 0) {
-        printf("%-6s %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
-               (double)tot_i / (double)tot_c, (double)tot_m / ((double)tot_c * hw.lanes * hw.klanes), tot_s,
-               (double)tot_c / tot_s / 1e6);
         double racc = mn_accuracy(in, test_set.labels, m, qnet.classes);
         double gacc = mn_accuracy(gy, test_set.labels, m, qnet.classes);
         int same = memcmp(in, gy, (size_t)m * qnet.classes * sizeof *gy) == 0;

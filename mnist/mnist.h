@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mnist.h: the Fashion-MNIST workload (make mnist). A float MLP trained in C, quantized to
- * the accelerator's number formats, evaluated with the golden model, and run through the
- * Verilated accelerator (mn_rtl.c).
+ * mnist.h: the Fashion-MNIST workload (make mnist, make cnn). A float MLP (mn_mlp.c) and a
+ * float CNN (cnn_net.c) trained in C, quantized to the accelerator's number formats
+ * (mn_quant.c), evaluated and studied with the golden model (mn_study.c; the programs
+ * mn_main.c and cnn_main.c), and run through the Verilated accelerator (mn_cosim.c, mn_rtl.c).
  */
 #ifndef MPQ_MNIST_H
 #define MPQ_MNIST_H
