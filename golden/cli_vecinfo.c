@@ -5,15 +5,16 @@
 
 #include "cli.h"
 #include "mpq.h"
+#include "mpq_hwlayer.h"
 #include "mpq_vec.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden vecinfo [-q] FILE.vec...\n"
                "\n"
-               "Prints each vector file's header (configuration, shape, seeds, source, the command\n"
-               "that made it), reads every cycle, verifies the end record (cycle count, CRC) and the\n"
-               "gzip stream, and counts handshakes per stream.\n"
+               "Prints each vector file's header (configuration, layer kind and shape, seeds, source,\n"
+               "the command that made it), reads every cycle, verifies every block's checksum, the\n"
+               "end record (cycle count, CRC) and the gzip stream, and counts handshakes per stream.\n"
                "  -q  print only errors\n"
                "Exit: 0 every file is intact, 2 usage error or a bad file (the message names it).\n");
 }
@@ -47,15 +48,25 @@ static int info(const char *path, int quiet)
     if (!quiet) {
         printf("%s: mpq vector file, format version %u\n", path, h->version);
         printf("  configuration  %s\n", mpq_hwcfg_str(&h->hw, buf, sizeof buf));
-        printf("  layer          m=%u k=%u n=%u, accumulator %s\n", h->m, h->k, h->n,
-               h->acc_sat ? "saturating" : "wrapping");
+        mpq_conv_shape cs;
+        char sh[200];
+        if (mpq_vec_header_conv_shape(h, &cs)) {
+            mpq_conv_shape_format(&cs, sh, sizeof sh);
+            printf("  layer          %s (%u output pixels, depth %u, %u channels), accumulator %s\n",
+                   sh, h->m, h->k, h->n, h->acc_sat ? "saturating" : "wrapping");
+        } else {
+            printf("  layer          fully connected m=%u k=%u n=%u, accumulator %s\n", h->m, h->k,
+                   h->n, h->acc_sat ? "saturating" : "wrapping");
+        }
         printf("  seeds          layer %llu, timing %llu\n", (unsigned long long)h->seed,
                (unsigned long long)h->timing_seed);
         printf("  source         %s\n", h->source);
         printf("  generator      %s\n", h->generator);
         printf("  command        %s\n", h->command);
-        printf("  cycles         %llu (%llu in reset), end record and checksums verified\n",
-               (unsigned long long)mpq_vec_reader_cycle(r), reset);
+        printf("  cycles         %llu (%llu in reset) in %llu blocks; every block's checksum, the "
+               "end record and the gzip stream verified\n",
+               (unsigned long long)mpq_vec_reader_cycle(r), reset,
+               (unsigned long long)mpq_vec_reader_blocks(r));
         printf("  handshakes     cfg %llu, wgt %llu, act %llu, out %llu; done %llu\n", cfg, wgt,
                act, out, done);
     }

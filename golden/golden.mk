@@ -49,6 +49,11 @@ test-oracles: $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 golden/cli-case: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-case -- golden/tests/cli-case.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-case
 
+# mpq-golden gen: estimate, limits, option ranges, progress, signals (issue 14, item 3).
+.PHONY: golden/cli-gen
+golden/cli-gen: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/cli-gen -- golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen
+
 # The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
 # tests against their naive references, so that a machine without SSE2 computes the same.
 GOLDEN_NOSIMD_TESTS := test_fc test_conv
@@ -61,7 +66,7 @@ golden-nosimd-run:
 	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
 	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:

@@ -300,6 +300,9 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
     st->tiles += (uint64_t)cfg_hs;
     st->rows += (uint64_t)row_done;
+    st->wgt_beats += (uint64_t)wgt_hs;
+    st->act_beats += (uint64_t)we;
+    st->cycles++;
     st->ring_full += (uint64_t)(in->act_valid && cm->state != MPQ_ST_IDLE && !v.act_ready &&
                                 (uint64_t)cm->win.wcount < cm->win.total);
     st->data_waits += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && !v.ready);

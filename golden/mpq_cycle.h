@@ -58,6 +58,8 @@ typedef struct mpq_cm_regs {
 typedef struct mpq_cm_stats {
     uint64_t tiles, steps, rows;  /* cfg handshakes, lane-array steps, finished pixels (rows) */
     uint64_t pad_steps;           /* steps on a padding tap */
+    uint64_t wgt_beats, act_beats;/* handshakes on the weight and activation ports */
+    uint64_t cycles;              /* clock edges out of reset */
     uint64_t ring_full;           /* cycles an activation beat waited for room in the ring */
     uint64_t data_waits;          /* cycles the window generator waited for its slice */
     uint64_t acc_max, acc_min;    /* a lane's step landed exactly on AccMax / AccMin (no overflow) */

@@ -506,6 +506,9 @@ void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b)
     x->steps += y->steps;
     x->rows += y->rows;
     x->pad_steps += y->pad_steps;
+    x->wgt_beats += y->wgt_beats;
+    x->act_beats += y->act_beats;
+    x->cycles += y->cycles;
     x->data_waits += y->data_waits;
     x->ring_full += y->ring_full;
     x->acc_max += y->acc_max;
@@ -534,7 +537,8 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              "overflowed (wrap %llu, sat %llu); rounding ties: srdhm %llu, rdbpot %llu; clamped "
              "low %llu, high %llu; back-pressure: last slice held %llu, output waited %llu; "
              "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u; "
-             "window: padding steps %llu, waits for a slice %llu, activation ring full %llu",
+             "window: padding steps %llu, waits for a slice %llu, activation ring full %llu; "
+             "ports: weight beats %llu, activation beats %llu (host im2col: %llu)",
              (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
              (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
              (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
@@ -543,6 +547,34 @@ const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
              (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
              (unsigned long long)s->waits, (unsigned long long)s->mid_resets, c->max_row,
              c->max_slice, c->max_tile, (unsigned long long)c->pad_steps,
-             (unsigned long long)c->data_waits, (unsigned long long)c->ring_full);
+             (unsigned long long)c->data_waits, (unsigned long long)c->ring_full,
+             (unsigned long long)c->wgt_beats, (unsigned long long)c->act_beats,
+             (unsigned long long)c->steps);
     return buf;
+}
+
+void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
+                          mpq_gen_estimate *e)
+{
+    memset(e, 0, sizeof *e);
+    double pv = t->p_valid > 0.0 ? t->p_valid : 1.0, pr = t->p_ready > 0.0 ? t->p_ready : 1.0;
+    double cycles = 0.0;
+    uint64_t pixels = (uint64_t)l->s.batches * l->s.out_h * l->s.out_w;
+    unsigned tiles = hw->lanes && hw->klanes && l->n ? mpq_hw_layer_tiles(hw, l) : 0;
+    for (unsigned tn = 0; tn < tiles; tn++) {
+        mpq_hw_tile tp;
+        mpq_hw_layer_tile(hw, l, tn, &tp);
+        uint64_t steps = pixels * l->s.kh * l->s.kw * tp.n_slices;
+        e->cfg_beats++;
+        e->wgt_beats += tp.wgt_beats;
+        e->act_beats += tp.act_beats;
+        e->out_rows += pixels;
+        /* The activation stream runs from the first LOAD cycle on, beside the weights; the
+         * steps and the output pixels follow the weights. */
+        double load = (double)tp.wgt_beats / pv, act = (double)tp.act_beats / pv;
+        double run = (double)steps, out = (double)pixels / pr;
+        run = load + (run > out ? run : out);
+        cycles += 1.0 / pv + (run > act ? run : act) + 4.0;
+    }
+    e->cycles = (uint64_t)t->reset_cycles + t->tail_cycles + (uint64_t)(cycles + 0.5);
 }

@@ -42,6 +42,25 @@ typedef struct mpq_gen_stats {
  * given probabilities. */
 void mpq_timing_default(uint64_t layer_seed, double p_valid, double p_ready, mpq_timing_opts *t);
 
+/* What a run of layer l (its shape only: mpq_hw_layer_shape, no arrays needed) on hw will
+ * take, before running it (mpq-golden gen prints it and refuses runaway shapes). The beat
+ * counts are exact: per tile (docs/timing.md) one configuration beat, W = kh*kw*ns weight
+ * beats, A = batches*in_h*in_w*ns activation beats and batches*out_h*out_w output pixels. The
+ * cycle count is an estimate: reset and tail cycles, per tile the cfg beat at p_valid, then
+ * the slower of the A activation beats at p_valid (they flow from the first LOAD cycle on)
+ * and the W weight beats at p_valid followed by the slower of the S steps and the pixels at
+ * p_ready, and a pipeline drain of 4 cycles (timing.md's 1 + W + S + D + 4 per tile without
+ * stalls, D the first window's wait left out). golden/tests/test_vec.c (test_estimate) runs
+ * ten layers, FC and convolutions on four configurations with p_valid and p_ready from 0.25
+ * to 1, and requires 0.9..1.1 of the estimate (measured 0.98 to 1.05). */
+typedef struct mpq_gen_estimate {
+    uint64_t cycles;                                 /* estimated */
+    uint64_t cfg_beats, wgt_beats, act_beats, out_rows; /* exact */
+} mpq_gen_estimate;
+/* Fills e. Nothing is allocated; n = 0 gives zero beats. */
+void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
+                          mpq_gen_estimate *e);
+
 typedef struct mpq_gen mpq_gen;
 /* The generator keeps a pointer to l: the layer must outlive it. Every output row and each
  * tile's overflow flags from the cycle model are compared with mpq_hw_layer_expected as they
@@ -66,7 +85,8 @@ uint64_t mpq_gen_cycle(const mpq_gen *g);
 void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s);
 /* Adds b into a (sums, and maxima for the max_* fields). */
 void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b);
-/* One line: "steps 1234, rows 56, ... srdhm ties 3, ..." into buf; returns buf. */
+/* One line: "steps 1234, rows 56, ... srdhm ties 3, ..." into buf; returns buf. The
+ * activation beats a host-side im2col would have sent are the steps (one slice per step). */
 const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len);
 
 #ifdef __cplusplus

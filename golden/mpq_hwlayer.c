@@ -77,6 +77,36 @@ int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err,
     return rc;
 }
 
+int mpq_hw_layer_shape(const mpq_layer_opts *o, mpq_hw_layer *l, char *err, size_t errlen)
+{
+    memset(l, 0, sizeof *l);
+    if (o->shape.kind == MPQ_LAYER_CONV2D || o->shape.kind == MPQ_LAYER_DEPTHWISE) {
+        if (mpq_conv_check(&o->shape, err, errlen) != 0)
+            return MPQ_EPARAM;
+        l->s = o->shape;
+        if (l->s.groups == 0)
+            l->s.groups = 1;
+        l->m = l->s.batches * l->s.out_h * l->s.out_w;
+        l->k = mpq_conv_depth(&l->s);
+        l->n = l->s.out_c;
+        return 0;
+    }
+    if (o->shape.kind != MPQ_LAYER_FC) {
+        snprintf(err, errlen, "a %s layer does not run on the accelerator (conv2d, depthwise, fc)",
+                 mpq_layer_name(o->shape.kind));
+        return MPQ_EPARAM;
+    }
+    if (o->m == 0 || o->k == 0 || o->n == 0) {
+        snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
+        return MPQ_EPARAM;
+    }
+    l->m = o->m;
+    l->k = o->k;
+    l->n = o->n;
+    fc_shape(o->m, o->k, o->n, &l->s);
+    return 0;
+}
+
 void mpq_hw_layer_free(mpq_hw_layer *l)
 {
     free(l->x);

@@ -126,6 +126,12 @@ void mpq_hw_conv_shape_random(const mpq_hwcfg *hw, uint64_t seed, uint64_t max_s
 /* Whether hw can run a convolution of shape s (its weights fit the weight buffer, its window
  * rows the activation ring, ...): 0, or MPQ_EPARAM with err naming the rule and the tile. */
 int mpq_hw_conv_fits(const mpq_hwcfg *hw, const mpq_conv_shape *s, char *err, size_t errlen);
+/* The shape of the layer o describes (o->shape of kind CONV2D or DEPTHWISE, else the FC
+ * o->m, o->k, o->n) into l, without arrays (l->x etc. NULL: nothing to free), for plans and
+ * estimates before anything is allocated. Returns 0, or MPQ_EPARAM with err saying what is
+ * wrong with the shape. */
+int mpq_hw_layer_shape(const mpq_layer_opts *o, mpq_hw_layer *l, char *err, size_t errlen);
+
 /* A convolution shape as one line of text, the form mpq_conv_shape_parse reads:
  * "conv2d b=1 h=8 w=8 c=16 o=32 k=3x3 s=2x2 d=1x1 p=1x1 g=1 oh=4 ow=4". */
 void mpq_conv_shape_format(const mpq_conv_shape *s, char *buf, size_t len);

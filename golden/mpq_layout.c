@@ -340,7 +340,7 @@ int mpq_cfg_check(const mpq_hwcfg *hw, const uint32_t *beat, char *err, size_t e
     }
     for (int r = 0; r < MPQ_R_COUNT; r++) {
         if (!mpq_tile_rules[r].holds(hw, beat)) {
-            snprintf(err, errlen, "cfg: %s does not hold (%s)", mpq_tile_rules[r].name, mpq_tile_rules[r].doc);
+            snprintf(err, errlen, "cfg tile: %s does not hold (%s)", mpq_tile_rules[r].name, mpq_tile_rules[r].doc);
             return MPQ_EPARAM;
         }
     }

@@ -44,6 +44,9 @@ typedef struct mpq_hwcfg {
 } mpq_hwcfg;
 
 /* ---- Parameters ----------------------------------------------------------------------- */
+/* A new parameter is appended (before MPQ_P_COUNT), with a default under which the existing
+ * layer kinds behave as before: vector files store the parameters in this order, and a file
+ * written before the parameter existed takes its default (vectors/FORMAT.md, "Header"). */
 typedef enum mpq_param {
     MPQ_P_LANES = 0, MPQ_P_KLANES, MPQ_P_HP_PER_GROUP, MPQ_P_ACT_BITS, MPQ_P_HP_BITS,
     MPQ_P_ALPHA_BITS, MPQ_P_ACC_BITS, MPQ_P_OUT_BITS, MPQ_P_KMAX, MPQ_P_ACT_DEPTH, MPQ_P_COUNT

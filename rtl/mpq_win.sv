@@ -86,10 +86,16 @@ module mpq_win #(
   logic [47:0] oldest;                      // first slice an unread window may still need
   logic pad, ready, last;
 
+  // The input's height and width as signed values, so that every comparison below is
+  // signed (a comparison with an unsigned operand would be unsigned and a negative row
+  // would count as past the bottom).
+  logic signed [24:0] in_h_s, in_w_s;
+  assign in_h_s = 25'(tile_i.in_h);
+  assign in_w_s = 25'(tile_i.in_w);
   assign iy_lo = 25'(oy_q) * 25'(tile_i.sy) - 25'(tile_i.py);
   assign iy = iy_lo + 25'(ky_q) * 25'(tile_i.dy);
   assign ix = 25'(ox_q) * 25'(tile_i.sx) - 25'(tile_i.px) + 25'(kx_q) * 25'(tile_i.dx);
-  assign pad = iy < 0 || iy >= 25'(tile_i.in_h) || ix < 0 || ix >= 25'(tile_i.in_w);
+  assign pad = iy < 0 || iy >= in_h_s || ix < 0 || ix >= in_w_s;
 
   always_comb begin
     logic [47:0] row, lo;
@@ -97,7 +103,7 @@ module mpq_win #(
     row = 48'(b_q) * 48'(tile_i.in_h) + 48'(iy[23:0]);
     need = (row * 48'(tile_i.in_w) + 48'(ix[23:0])) * 48'(n_slices) + 48'(s_q);
     // The ring keeps the input rows from this output row's first on (clamped to the image).
-    lo = (iy_lo < 0) ? 48'd0 : (iy_lo > 25'(tile_i.in_h)) ? 48'(tile_i.in_h) : 48'(iy_lo[23:0]);
+    lo = (iy_lo < 0) ? 48'd0 : (iy_lo > in_h_s) ? 48'(tile_i.in_h) : 48'(iy_lo[23:0]);
     oldest = rdone_q ? total : (48'(b_q) * 48'(tile_i.in_h) + lo) * 48'(tile_i.in_w) * 48'(n_slices);
   end
 

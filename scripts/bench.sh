@@ -199,6 +199,50 @@ else
     done
 fi
 
+# --- 5b. Convolutions: array utilization and activation-port traffic ---------------------------
+echo
+echo "== 5b. convolutions on the accelerator (no stalls, default): busy = steps / cycles, MAC"
+echo "   utilization = the layer's MACs, padding taps included / (Lanes*KLanes*cycles); activation beats sent versus a host im2col"
+printf '%-44s %5s %9s %9s %6s %6s %9s %9s %6s\n' shape tiles cycles steps busy MACs act-beats im2col ratio
+conv_json=""
+conv_run() {
+    local cfg=$1 shape=$2
+    local bin=build/vl/$cfg/plain/mpq-tb
+    local l g out cyc st act kv rows tiles steps abeats im2col macs busy mutil ratio oc
+    l=$(cfgval "$cfg" Lanes); g=$(cfgval "$cfg" KLanes)
+    out=$("$bin" lockstep --seed 3 --shape "$shape" --p-valid 1 --p-ready 1 --mid-reset off --offer early \
+          --profile random --stats) || { echo "bench: conv run failed: $shape" >&2; return 1; }
+    cyc=$(echo "$out" | cycles_of)
+    st=$(echo "$out" | sed -n 's/.*tiles \([0-9]*\), rows [0-9]*, steps \([0-9]*\);.*/\1 \2/p')
+    act=$(echo "$out" | sed -n 's/.*activation beats \([0-9]*\) (host im2col: \([0-9]*\)).*/\1 \2/p')
+    # Useful MACs from the shape: conv2d B*oh*ow*o*kh*kw*c/g, depthwise B*oh*ow*o*kh*kw.
+    kv=$(echo "$shape" | awk '{ k = $1; for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
+        split(v["k"] "x" v["k"], kk, "x"); kh = kk[1]; kw = (v["k"] ~ /x/) ? kk[2] : kk[1]
+        c = (k == "depthwise") ? 1 : v["c"] / (v["g"] ? v["g"] : 1)
+        print c * kh * kw }')
+    tiles=${st% *}; steps=${st#* }; abeats=${act% *}; im2col=${act#* }
+    rows=$(echo "$out" | sed -n 's/.*tiles [0-9]*, rows \([0-9]*\),.*/\1/p')
+    oc=$(echo "$shape" | sed -n 's/.* o=\([0-9]*\).*/\1/p')
+    # rows counts finished pixels per tile: pixels = rows / tiles; useful MACs = pixels*o*kv.
+    macs=$(awk -v r="$rows" -v t="$tiles" -v o="$oc" -v kv="$kv" 'BEGIN { printf "%.0f", r / t * o * kv }')
+    busy=$(awk -v s="$steps" -v c="$cyc" 'BEGIN { printf "%.3f", s / c }')
+    mutil=$(awk -v m="$macs" -v c="$cyc" -v l="$l" -v g="$g" 'BEGIN { printf "%.3f", m / (l * g * c) }')
+    ratio=$(awk -v i="$im2col" -v a="$abeats" 'BEGIN { printf "%.2f", i / a }')
+    printf '%-44s %5s %9s %9s %6s %6s %9s %9s %6s\n' "$shape" "$tiles" "$cyc" "$steps" "$busy" "$mutil" "$abeats" "$im2col" "${ratio}x"
+    conv_json+="${conv_json:+, }{\"config\": \"$cfg\", \"shape\": \"$shape\", \"tiles\": $tiles, \"cycles\": $cyc, \"steps\": $steps, \"busy\": $busy, \"mac_utilization\": $mutil, \"act_beats\": $abeats, \"im2col_act_beats\": $im2col}"
+}
+if [ "$quick" = 1 ]; then
+    conv_run default "conv2d h=6 w=6 c=20 o=9 k=3 p=1"
+else
+    for sh in "conv2d h=16 w=16 c=64 o=64 k=3 p=1" "conv2d h=32 w=32 c=64 o=32 k=3 p=1" \
+              "conv2d h=56 w=56 c=64 o=8 k=3 p=1" "conv2d h=28 w=28 c=112 o=16 k=3 p=1" \
+              "conv2d h=32 w=32 c=96 o=16 k=3 s=2 p=1" "conv2d h=32 w=32 c=64 o=64 k=1" \
+              "conv2d h=32 w=32 c=64 o=16 k=1 s=2" "conv2d h=28 w=28 c=1 o=16 k=3 p=1" \
+              "conv2d h=14 w=14 c=16 o=32 k=3 s=2 p=1" "depthwise h=32 w=32 c=64 o=64 k=3 p=1"; do
+        conv_run default "$sh"
+    done
+fi
+
 # --- 6. Build time ----------------------------------------------------------------------------
 echo
 echo "== 6. build time of the default model (Verilator + C++ + link, 2 jobs)"
@@ -243,6 +287,7 @@ cat >"$json.tmp" <<EOF
   "cocotb": {"mcycles_s": ${cocotb_rate:-null}, "ours_mcycles_s": $ours_small, "speedup": $speedup,
              "note": "${cocotb_note}"},
   "scaling": [$scal_json],
+  "conv": [$conv_json],
   "build_seconds": {"clean": $clean_s, "ccache_cold": $ccache_cold, "ccache_warm": $ccache_warm}
 }
 EOF

@@ -71,6 +71,43 @@ total=$(sed -n 's/^TOTAL .* = \(.*\)%/\1/p' "$out/summary.txt")
 toggle=$(awk -F'[:,]' '/^DA:/ { t++; if ($3 > 0) h++ } END { printf "%.2f", t ? 100 * h / t : 0 }' "$out/rtl-toggle.info")
 echo "line coverage of rtl/: ${total}%   toggle coverage: ${toggle}% of the lines with signals"
 echo "report: $out/html/index.html"
+# The top bits of the lanes' exact intermediates (mpq_lane.sv's MPQ_COVERAGE probes cov_*: the
+# ternary sum, the sparse sum, the product, the step's sum): does the stimulus drive them?
+python3 - "$out/top-bits.txt" $(for c in $configs; do echo "$out/$c.dat"; done) <<'PYEOF'
+import collections, os, re, sys
+outf = open(sys.argv[1], "w")
+for path in sys.argv[2:]:
+  cfg = os.path.basename(path)[:-4]
+  bits = collections.defaultdict(dict)  # (signal, instance) -> {bit: count}
+  for line in open(path, encoding="latin-1"):
+      m = re.match(r"C '(.*)' (\d+)$", line.rstrip("\n"))
+      if not m:
+          continue
+      f = dict(kv.split("\x02", 1) for kv in m.group(1).split("\x01") if "\x02" in kv)
+      if not f.get("page", "").startswith("v_toggle/"):
+          continue
+      o = re.match(r"(cov_\w+)(?:\[(\d+)\])?(?::.*)?$", f.get("o", ""))
+      if not o:
+          continue
+      b = int(o.group(2) or 0)
+      key = (o.group(1), f.get("h", ""))
+      bits[key][b] = bits[key].get(b, 0) + int(m.group(2))
+  per = collections.defaultdict(lambda: [0, 0, 0])  # signal -> [instances, top bit toggled, width]
+  for (sig, _), d in bits.items():
+      top = max(d)
+      per[sig][0] += 1
+      per[sig][1] += d[top] > 0
+      per[sig][2] = top + 1
+  for sig in sorted(per):
+      n, hit, w = per[sig]
+      outf.write("  %-8s %-12s %2d bits: top bit [%d] toggled in %d of %d lanes\n" % (cfg, sig, w, w - 1, hit, n))
+PYEOF
+if [ -s "$out/top-bits.txt" ]; then
+    echo "top bits of the lanes' exact intermediates (toggle coverage of the MPQ_COVERAGE probes, per configuration):"
+    cat "$out/top-bits.txt"
+else
+    echo "top bits of the lanes' exact intermediates: no cov_* toggle points found in the merged counters"
+fi
 n=$(wc -l <"$out/uncovered.txt")
 if [ "$n" -gt 0 ]; then
     echo "lines never covered ($n), with the source:"

@@ -230,7 +230,8 @@ void mpq_dut_regs(mpq_dut *d, const mpq_hwcfg *hw, mpq_cm_regs *r)
 }
 
 void mpq_dut_set_expected(mpq_dut *d, const mpq_hwcfg *hw, const mpq_port_out *exp,
-                          const mpq_cm_regs *regs, uint32_t mismatch, uint64_t cycle)
+                          const mpq_cm_regs *regs, const mpq_cm_where *w, uint32_t mismatch,
+                          uint64_t cycle)
 {
 #ifdef MPQ_TRACED
     Vdut &t = *d->top;
@@ -256,6 +257,13 @@ void mpq_dut_set_expected(mpq_dut *d, const mpq_hwcfg *hw, const mpq_port_out *e
     put(t.exp_rq2, rq2);
     t.exp_rq1_valid = regs->rq1_valid;
     t.exp_rq2_valid = regs->rq2_valid;
+    t.exp_win_b = static_cast<uint16_t>(w->b);
+    t.exp_win_oy = static_cast<uint16_t>(w->oy);
+    t.exp_win_ox = static_cast<uint16_t>(w->ox);
+    t.exp_win_ky = static_cast<uint8_t>(w->ky);
+    t.exp_win_kx = static_cast<uint8_t>(w->kx);
+    t.exp_win_s = static_cast<uint16_t>(w->s);
+    t.exp_win_pad = w->pad != 0;
     t.mismatch = mismatch != 0;
     t.mismatch_ports = mismatch;
     t.tb_cycle = cycle;
@@ -265,6 +273,7 @@ void mpq_dut_set_expected(mpq_dut *d, const mpq_hwcfg *hw, const mpq_port_out *e
     (void)hw;
     (void)exp;
     (void)regs;
+    (void)w;
     (void)mismatch;
     (void)cycle;
 #endif

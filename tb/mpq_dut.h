@@ -50,10 +50,12 @@ void mpq_dut_hwcfg(mpq_dut *d, uint32_t words[MPQ_HWCFG_WORDS]);
 /* 1 once an SV assertion of the DUT has failed (Verilator printed its message). */
 int mpq_dut_assert_failed(const mpq_dut *d);
 
-/* Traced build only. Expected outputs and registers, mismatch bit mask and cycle number shown
- * in the waveform for the current cycle (call between eval and tick). */
+/* Traced build only. Expected outputs and registers, where the golden window generator is,
+ * mismatch bit mask and cycle number shown in the waveform for the current cycle (call
+ * between eval and tick). */
 void mpq_dut_set_expected(mpq_dut *d, const mpq_hwcfg *hw, const mpq_port_out *exp,
-                          const mpq_cm_regs *regs, uint32_t mismatch, uint64_t cycle);
+                          const mpq_cm_regs *regs, const mpq_cm_where *w, uint32_t mismatch,
+                          uint64_t cycle);
 /* Opens an FST file; dumping happens in eval/tick while it is open and enabled. 0 or -1. */
 int mpq_dut_trace_open(mpq_dut *d, const char *path);
 void mpq_dut_trace_enable(mpq_dut *d, int on);

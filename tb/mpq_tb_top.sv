@@ -15,6 +15,7 @@ module mpq_tb_top #(
   parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
   parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
   parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
+  parameter int unsigned ActDepth = mpq_layout_pkg::ACT_DEPTH_DEFAULT,
   localparam int unsigned CfgW = mpq_layout_pkg::cfg_w(Lanes),
   localparam int unsigned WgtW = mpq_layout_pkg::wgt_w(Lanes, KLanes, HpPerGroup, HpBits),
   localparam int unsigned ActW = mpq_layout_pkg::act_w(KLanes, ActBits),
@@ -60,6 +61,15 @@ module mpq_tb_top #(
   input  logic                     exp_rq1_valid,
   input  logic [Lanes*32-1:0]      exp_rq2,
   input  logic                     exp_rq2_valid,
+  // Where the golden model's window generator is in this cycle (beside dut.u_win's b_q,
+  // oy_q, ox_q, ky_q, kx_q, s_q): output pixel, tap, channel slice, padding
+  input  logic [15:0]       exp_win_b,
+  input  logic [15:0]       exp_win_oy,
+  input  logic [15:0]       exp_win_ox,
+  input  logic [7:0]        exp_win_ky,
+  input  logic [7:0]        exp_win_kx,
+  input  logic [15:0]       exp_win_s,
+  input  logic              exp_win_pad,
   // 1 in a cycle where some output differs; mismatch_ports has a bit per port:
   // 0 cfg_ready 1 wgt_ready 2 act_ready 3 out_valid 4 out_data 5 busy 6 done 7 ovf 8 assertion
   // 9 accumulators 10 rq1 11 rq2 (the white-box registers)
@@ -77,7 +87,8 @@ module mpq_tb_top #(
     .AlphaBits (AlphaBits),
     .AccBits   (AccBits),
     .OutBits   (OutBits),
-    .KMax      (KMax)
+    .KMax      (KMax),
+    .ActDepth  (ActDepth)
   ) dut (
     .clk_i,
     .rst_ni,

@@ -117,7 +117,7 @@ uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *e
         if (c->traced) { /* this cycle's registers beside the RTL's */
             mpq_cm_regs now;
             mpq_cm_regs_get(c->shadow, &now);
-            mpq_dut_set_expected(c->dut, &c->hw, exp, &now, mis, c->cycle);
+            mpq_dut_set_expected(c->dut, &c->hw, exp, &now, &c->where, mis, c->cycle);
         }
     }
     mpq_dut_tick(c->dut);

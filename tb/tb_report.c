@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mpq.h"
+#include "mpq_hwlayer.h"
 
 
 static const char *const state_names[4] = {"IDLE", "LOAD", "RUN", "DRAIN"};
@@ -67,6 +68,18 @@ static int is_fc(const mpq_cm_where *w)
     return w->kh == 1 && w->kw == 1 && w->in_w == 1 && w->out_w == 1 && w->batches == 1;
 }
 
+/* The output on out_data_o: "row m=5" (fully connected) or "pixel 7 (b=0, oy=1, ox=3)". */
+static const char *out_text(const mpq_cm_where *w, char *buf, size_t len)
+{
+    long p = w->out_row;
+    if (is_fc(w) || !w->out_w || !w->out_h)
+        snprintf(buf, len, "row m=%ld", p);
+    else
+        snprintf(buf, len, "pixel %ld (b=%ld, oy=%ld, ox=%ld)", p, p / ((long)w->out_h * w->out_w),
+                 p / (long)w->out_w % (long)w->out_h, p % (long)w->out_w);
+    return buf;
+}
+
 /* The lane-array step the window generator takes in this cycle: which output row or pixel,
  * which kernel tap and which channel slice, and whether the tap lies in the padding. */
 static size_t step_text(const mpq_hwcfg *hw, const mpq_cm_where *w, char *buf, size_t len)
@@ -108,8 +121,10 @@ static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size
                               w->kh * w->kw * w->n_slices);
     if (w->state == 2 && n < len)
         n += step_text(hw, w, buf + n, len - n);
-    if (w->out_row >= 0 && n < len)
-        snprintf(buf + n, len - n, "; on out_data_o: %s %ld", is_fc(w) ? "row m=" : "pixel", w->out_row);
+    if (w->out_row >= 0 && n < len) {
+        char px[80];
+        snprintf(buf + n, len - n, "; on out_data_o: %s", out_text(w, px, sizeof px));
+    }
 }
 
 /* White-box register p (TB_P_ACC, TB_P_RQ1, TB_P_RQ2) after the edge that ended the cycle:
@@ -159,8 +174,10 @@ static void port_lines(FILE *f, const tb_result *r, const tb_mismatch *m)
                 if (ev == av)
                     continue;
                 fprintf(f, "    lane %u = output channel n=%u", l, channel_of(r, m, l));
-                if (m->have_where && m->where.out_row >= 0)
-                    fprintf(f, ", row m=%ld", m->where.out_row);
+                if (m->have_where && m->where.out_row >= 0) {
+                    char px[80];
+                    fprintf(f, ", %s", out_text(&m->where, px, sizeof px));
+                }
                 fprintf(f, ": expected %d (0x%x), actual %d (0x%x)\n", mpq_sext(ev, hw->out_bits),
                         ev, mpq_sext(av, hw->out_bits), av);
             }
@@ -218,8 +235,16 @@ void tb_print_report(FILE *f, const tb_result *r)
     fprintf(f, "  inputs in that cycle: rst_ni=%u cfg_valid_i=%u wgt_valid_i=%u act_valid_i=%u "
                "out_ready_i=%u\n", m->in.rst_n, m->in.cfg_valid, m->in.wgt_valid, m->in.act_valid,
             m->in.out_ready);
-    fprintf(f, "  layer: m=%u k=%u n=%u, %s accumulator; %s\n", r->h.m, r->h.k, r->h.n,
-            r->h.acc_sat ? "saturating" : "wrapping", r->h.source);
+    mpq_conv_shape cs;
+    if (mpq_vec_header_conv_shape(&r->h, &cs)) {
+        char sh[200];
+        mpq_conv_shape_format(&cs, sh, sizeof sh);
+        fprintf(f, "  layer: %s, %s accumulator; %s\n", sh, r->h.acc_sat ? "saturating" : "wrapping",
+                r->h.source);
+    } else {
+        fprintf(f, "  layer: fully connected m=%u k=%u n=%u, %s accumulator; %s\n", r->h.m, r->h.k,
+                r->h.n, r->h.acc_sat ? "saturating" : "wrapping", r->h.source);
+    }
     fprintf(f, "  configuration: %s\n", mpq_hwcfg_str(&r->h.hw, buf, sizeof buf));
     fprintf(f, "  seeds: layer %" PRIu64 ", timing %" PRIu64 "\n", r->h.seed, r->h.timing_seed);
     if (r->mismatches > 1) {
@@ -455,7 +480,14 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
         }
     }
     fprintf(f, "@28\n%s.exp_rq1_valid\n%s.dbg_rq1_valid_o\n%s.exp_rq2_valid\n%s.dbg_rq2_valid_o\n", t, t, t, t);
-    fprintf(f, "@200\n-DUT state\n@24\n%s.dut.state_q[1:0]\n%s.dut.row_q[15:0]\n%s.dut.slice_q[15:0]\n", t, t, t);
+    fprintf(f, "@200\n-window: golden | DUT (pixel b oy ox, tap ky kx, slice s, padding)\n@24\n");
+    static const char *const win[][3] = {{"b", "b_q", "15"}, {"oy", "oy_q", "15"}, {"ox", "ox_q", "15"},
+                                         {"ky", "ky_q", "7"},  {"kx", "kx_q", "7"},  {"s", "s_q", "15"}};
+    for (size_t i = 0; i < sizeof win / sizeof win[0]; i++)
+        fprintf(f, "%s.exp_win_%s[%s:0]\n%s.dut.u_win.%s[%s:0]\n", t, win[i][0], win[i][2], t, win[i][1],
+                win[i][2]);
+    fprintf(f, "@28\n%s.exp_win_pad\n%s.dut.u_win.pad\n@24\n%s.dut.u_win.wcount_q[31:0]\n", t, t, t);
+    fprintf(f, "@200\n-DUT state\n@24\n%s.dut.state_q[1:0]\n", t);
     fprintf(f, "@28\n%s.dut.rq1_valid_q\n%s.dut.rq2_valid_q\n%s.dut.out_valid_q\n", t, t, t);
     return close_tmp(f, tmp, fin);
 }

@@ -196,9 +196,7 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t 
     h->hw = *hw;
     h->seed = lo.seed;
     h->timing_seed = to.seed;
-    h->m = s->layer.m;
-    h->k = s->layer.k;
-    h->n = s->layer.n;
+    mpq_vec_header_set_layer(h, &s->layer);
     h->acc_sat = (uint32_t)lo.acc_sat;
     char shape[200] = "fc";
     if (lo.shape.kind != MPQ_LAYER_FC)

@@ -29,7 +29,7 @@ static int load_text(const char *text, mpq_hwcfg *hw, char *path, size_t plen, c
 
 static const char *good =
     "# a comment\nLanes = 8\nKLanes = 16\nHpPerGroup = 1\nActBits = 8\nHpBits = 8\n"
-    "AlphaBits = 8\nAccBits = 32\nOutBits = 8\nKMax = 1024  # trailing\n";
+    "AlphaBits = 8\nAccBits = 32\nOutBits = 8\nKMax = 1024  # trailing\nActDepth = 1024\n";
 
 static void test_load(void)
 {
@@ -68,7 +68,7 @@ static void test_load(void)
 
 static void test_check(void)
 {
-    mpq_hwcfg base = {8, 16, 1, 8, 8, 8, 32, 8, 1024}, hw;
+    mpq_hwcfg base = {8, 16, 1, 8, 8, 8, 32, 8, 1024, 1024}, hw;
     char err[256];
     CHECK_EQ(mpq_hwcfg_check(&base, err, sizeof err), 0, "%s", err);
 #define BAD(field, value)                                                        \
@@ -98,8 +98,9 @@ static void test_pack(void)
         mpq_hwcfg hw = {(unsigned)test_range(1, 64), 1u << test_range(1, 6), 0,
                         (unsigned)test_range(2, 8), (unsigned)test_range(2, 8),
                         (unsigned)test_range(2, 16), (unsigned)test_range(16, 32),
-                        (unsigned)test_range(2, 16), 0};
+                        (unsigned)test_range(2, 16), 0, 0};
         hw.hp_per_group = (unsigned)test_range(0, hw.klanes);
+        hw.act_depth = 1u << test_range(1, 15);
         hw.kmax = hw.klanes * (unsigned)test_range(1, 65535 / hw.klanes);
         uint32_t w[MPQ_HWCFG_WORDS];
         mpq_hwcfg_pack(&hw, w);
@@ -109,7 +110,7 @@ static void test_pack(void)
         mpq_hwcfg back;
         CHECK_EQ(mpq_hwcfg_unpack(w, &back), 0, "unpack");
         CHECK(mpq_hwcfg_equal(&hw, &back), "round trip %d", i);
-        w[3] ^= 1u << test_range(0, 31); /* an unused bit set */
+        w[3] ^= 1u << test_range(16, 31); /* an unused bit set (ActDepth is [111:96]) */
         CHECK_EQ(mpq_hwcfg_unpack(w, &back), MPQ_EFORMAT, "unused bits refused");
         w[3] = 0;
         w[0] ^= 2u; /* another contract version */
@@ -145,10 +146,10 @@ static void test_bits(void)
 
 static void test_widths(void)
 {
-    mpq_hwcfg hw = {8, 16, 1, 8, 8, 8, 32, 8, 1024};
+    mpq_hwcfg hw = {8, 16, 1, 8, 8, 8, 32, 8, 1024, 1024};
     CHECK_EQ(mpq_hw_idx_w(&hw), 4, "IdxW");
     CHECK_EQ(mpq_hw_lane_w(&hw), 2 * 16 + 1 * (4 + 8), "LaneW");
-    CHECK_EQ(mpq_hw_cfg_w(&hw), 128 + 96 * 8, "CfgW");
+    CHECK_EQ(mpq_hw_cfg_w(&hw), 256 + 96 * 8, "CfgW");
     CHECK_EQ(mpq_hw_wgt_w(&hw), 8 * 44, "WgtW");
     CHECK_EQ(mpq_hw_act_w(&hw), 128, "ActW");
     CHECK_EQ(mpq_hw_out_w(&hw), 64, "OutW");

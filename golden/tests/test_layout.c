@@ -65,7 +65,7 @@ static int64_t rnd_field(const mpq_cfg_desc *d)
 /* put/get against a bit-by-bit reference; used bits as the RTL reads them. */
 static void test_access(void)
 {
-    mpq_hwcfg hw = {8, 16, 1, 6, 8, 5, 32, 8, 1024};
+    mpq_hwcfg hw = {8, 16, 1, 6, 8, 5, 32, 8, 1024, 1024};
     for (int it = 0; it < 2000; it++) {
         uint32_t beat[MPQ_PORT_WORDS_MAX] = {0};
         int64_t want[MPQ_CFG_FIELD_COUNT][8];
@@ -102,29 +102,43 @@ static void test_access(void)
         r = ((al % m) + m) % m;
         CHECK_EQ(mpq_cfg_get_used(&hw, beat, MPQ_CFG_ALPHA, 3), r >= m / 2 ? r - m : r, "used alpha");
     }
-    CHECK(!mpq_cfg_fits(MPQ_CFG_K_LEN, 65536), "k_len 65536 does not fit");
+    CHECK(!mpq_cfg_fits(MPQ_CFG_C_LEN, 65536), "c_len 65536 does not fit");
+    CHECK(!mpq_cfg_fits(MPQ_CFG_KH, 256), "kh 256 does not fit");
     CHECK(!mpq_cfg_fits(MPQ_CFG_IN_OFFSET, -32769), "in_offset -32769 does not fit");
     CHECK(mpq_cfg_fits(MPQ_CFG_BIAS, INT32_MIN), "bias INT32_MIN fits");
 }
 
-/* The legality rules written out by hand (docs/timing.md), against mpq_cfg_check. */
+/* The legality rules written out by hand (docs/timing.md, contract version 2), against
+ * mpq_cfg_check. */
 static int ref_legal(const mpq_hwcfg *hw, const uint32_t *d)
 {
-    unsigned k = mpq_bits_get(d, 0, 16), m = mpq_bits_get(d, 16, 16);
-    if (k < 1 || k > hw->kmax || m < 1)
+    uint64_t c_len = mpq_bits_get(d, 0, 16), in_h = mpq_bits_get(d, 16, 16), in_w = mpq_bits_get(d, 32, 16);
+    uint64_t batches = mpq_bits_get(d, 48, 16), out_h = mpq_bits_get(d, 64, 16), out_w = mpq_bits_get(d, 80, 16);
+    uint64_t kh = mpq_bits_get(d, 96, 8), kw = mpq_bits_get(d, 104, 8), sy = mpq_bits_get(d, 112, 8);
+    uint64_t sx = mpq_bits_get(d, 120, 8), dy = mpq_bits_get(d, 128, 8), dx = mpq_bits_get(d, 136, 8);
+    if (c_len < 1 || c_len > hw->kmax || !in_h || !in_w || !batches || !out_h || !out_w)
         return 0;
-    if (mpq_bits_get(d, 33, 15) != 0 || mpq_bits_get(d, 112, 16) != 0)
+    if (!kh || !kw || !sy || !sx || !dy || !dx)
         return 0;
-    int32_t in_off = mpq_sext(mpq_bits_get(d, 48, 16), 16), lim = 1 << hw->act_bits;
+    if (mpq_bits_get(d, 161, 15) != 0 || mpq_bits_get(d, 240, 16) != 0)
+        return 0;
+    int32_t in_off = mpq_sext(mpq_bits_get(d, 176, 16), 16), lim = 1 << hw->act_bits;
     if (in_off < -lim || in_off > lim - 1)
         return 0;
     int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
-    int32_t amin = mpq_sext(mpq_bits_get(d, 80, 16), 16), amax = mpq_sext(mpq_bits_get(d, 96, 16), 16);
+    int32_t amin = mpq_sext(mpq_bits_get(d, 208, 16), 16), amax = mpq_sext(mpq_bits_get(d, 224, 16), 16);
     if (amin < omin || amax > omax || amin > amax)
+        return 0;
+    uint64_t ns = (c_len + hw->klanes - 1) / hw->klanes;
+    if (kh * kw * ns > hw->kmax / hw->klanes)
+        return 0; /* the weights do not fit the weight buffer */
+    if (((kh - 1) * dy + 1) * in_w * ns > hw->act_depth)
+        return 0; /* the window's rows do not fit the activation ring */
+    if (batches * in_h * in_w * ns >= (1ull << 32) || batches * out_h * out_w >= (1ull << 32))
         return 0;
     int32_t alim = 1 << (hw->alpha_bits - 1);
     for (unsigned l = 0; l < hw->lanes; l++) {
-        unsigned b = 128u + 96u * l;
+        unsigned b = 256u + 96u * l;
         int32_t mult = mpq_sext(mpq_bits_get(d, b + 32u, 32), 32);
         int32_t alpha = mpq_sext(mpq_bits_get(d, b + 64u, 16), 16);
         int32_t shift = mpq_sext(mpq_bits_get(d, b + 80u, 16), 16);
@@ -134,19 +148,42 @@ static int ref_legal(const mpq_hwcfg *hw, const uint32_t *d)
     return 1;
 }
 
+/* A geometry field: mostly small, now and then 0 (when bad) or its largest value. */
+static int64_t geo(int bad, int64_t hi, int64_t top)
+{
+    int64_t r = test_range(0, 15);
+    if (bad && r == 0)
+        return 0;
+    if (r == 1)
+        return top;
+    return test_range(1, hi);
+}
+
 static void test_check(void)
 {
-    mpq_hwcfg hw = {3, 4, 1, 6, 6, 5, 16, 10, 64};
-    unsigned legal = 0;
+    mpq_hwcfg hw = {3, 4, 1, 6, 6, 5, 16, 10, 64, 64};
+    unsigned legal = 0, tile_rule = 0;
     for (int it = 0; it < 20000; it++) {
         uint32_t beat[MPQ_PORT_WORDS_MAX] = {0};
         /* Mostly legal values, each field out of range now and then. */
         int bad = (int)test_range(0, 3) == 0;
-        mpq_cfg_put(beat, MPQ_CFG_K_LEN, 0, bad && test_range(0, 3) == 0 ? test_range(0, 200) : test_range(1, 64));
-        mpq_cfg_put(beat, MPQ_CFG_M_ROWS, 0, bad && test_range(0, 5) == 0 ? 0 : test_range(1, 65535));
+        mpq_cfg_put(beat, MPQ_CFG_C_LEN, 0, bad && test_range(0, 3) == 0 ? test_range(0, 200) : test_range(1, 12));
+        mpq_cfg_put(beat, MPQ_CFG_IN_H, 0, geo(bad, 20, 65535));
+        mpq_cfg_put(beat, MPQ_CFG_IN_W, 0, geo(bad, 8, 65535));
+        mpq_cfg_put(beat, MPQ_CFG_BATCHES, 0, geo(bad, 3, 65535));
+        mpq_cfg_put(beat, MPQ_CFG_OUT_H, 0, geo(bad, 20, 65535));
+        mpq_cfg_put(beat, MPQ_CFG_OUT_W, 0, geo(bad, 8, 65535));
+        mpq_cfg_put(beat, MPQ_CFG_KH, 0, geo(bad, 3, 255));
+        mpq_cfg_put(beat, MPQ_CFG_KW, 0, geo(bad, 3, 255));
+        mpq_cfg_put(beat, MPQ_CFG_SY, 0, geo(bad, 3, 255));
+        mpq_cfg_put(beat, MPQ_CFG_SX, 0, geo(bad, 3, 255));
+        mpq_cfg_put(beat, MPQ_CFG_DY, 0, geo(bad, 2, 255));
+        mpq_cfg_put(beat, MPQ_CFG_DX, 0, geo(bad, 2, 255));
+        mpq_cfg_put(beat, MPQ_CFG_PY, 0, test_range(0, 255));
+        mpq_cfg_put(beat, MPQ_CFG_PX, 0, test_range(0, 255));
         mpq_cfg_put(beat, MPQ_CFG_ACC_SAT, 0, test_range(0, 1));
         if (bad && test_range(0, 7) == 0)
-            mpq_cfg_put(beat, MPQ_CFG_RSV_33, 0, 1);
+            mpq_cfg_put(beat, test_range(0, 1) ? MPQ_CFG_RSV_161 : MPQ_CFG_RSV_240, 0, 1);
         mpq_cfg_put(beat, MPQ_CFG_IN_OFFSET, 0, bad ? test_range(-70, 70) : test_range(-64, 63));
         mpq_cfg_put(beat, MPQ_CFG_OUT_OFFSET, 0, test_range(-32768, 32767));
         int64_t a = bad ? test_range(-600, 600) : test_range(-512, 511);
@@ -165,9 +202,11 @@ static void test_check(void)
         CHECK_EQ(rc == 0, want, "iteration %d: check says `%s`", it, err);
         if (rc != 0)
             CHECK(strstr(err, "cfg ") == err, "message names the beat: %s", err);
+        tile_rule += rc != 0 && (strstr(err, "weight buffer") || strstr(err, "activation ring"));
         legal += (unsigned)want;
     }
-    CHECK(legal > 5000 && legal < 19000, "both legal (%u) and illegal beats were tried", legal);
+    CHECK(legal > 3000 && legal < 19000, "both legal (%u) and illegal beats were tried", legal);
+    CHECK(tile_rule > 100, "the tile rules refused beats (%u)", tile_rule);
 }
 
 static void test_find(void)

@@ -18,12 +18,13 @@ module tb_smoke #(
   parameter int unsigned AccBits = 16,
   parameter int unsigned OutBits = 10,
   parameter int unsigned KMax = 64,
+  parameter int unsigned ActDepth = 64,
   parameter int unsigned Seed = 32'h6d70_7131
 );
   localparam int unsigned IdxW = $clog2(KLanes);
   localparam int unsigned EntW = IdxW + HpBits;
   localparam int unsigned LaneW = 2 * KLanes + HpPerGroup * EntW;
-  localparam int unsigned CfgW = 128 + 96 * Lanes;
+  localparam int unsigned CfgW = 256 + 96 * Lanes;
   localparam int unsigned WgtW = Lanes * LaneW;
   localparam int unsigned ActW = KLanes * ActBits;
   localparam int unsigned OutW = Lanes * OutBits;
@@ -47,7 +48,8 @@ module tb_smoke #(
 
   mpq_top #(
     .Lanes(Lanes), .KLanes(KLanes), .HpPerGroup(HpPerGroup), .ActBits(ActBits),
-    .HpBits(HpBits), .AlphaBits(AlphaBits), .AccBits(AccBits), .OutBits(OutBits), .KMax(KMax)
+    .HpBits(HpBits), .AlphaBits(AlphaBits), .AccBits(AccBits), .OutBits(OutBits), .KMax(KMax),
+    .ActDepth(ActDepth)
   ) u_dut (
     .clk_i(clk), .rst_ni(rst_n),
     .cfg_valid_i(cfg_valid), .cfg_ready_o(cfg_ready), .cfg_data_i(cfg_data),
@@ -140,13 +142,20 @@ module tb_smoke #(
     out_off = rnd_range(-100, 100);
     act_min = rnd_range(-(64'sd1 <<< (OutBits - 1)), 0);
     act_max = rnd_range(0, (64'sd1 <<< (OutBits - 1)) - 1);
-    c[15:0] = k_len[15:0];
-    c[31:16] = m_rows[15:0];
-    c[32] = sat;
-    c[63:48] = in_off[15:0];
-    c[79:64] = out_off[15:0];
-    c[95:80] = act_min[15:0];
-    c[111:96] = act_max[15:0];
+    // Contract version 2: the fully-connected layer as the 1x1 convolution of an m_rows x 1
+    // image of k_len channels (docs/timing.md, "Configuration beat").
+    c[15:0] = k_len[15:0];     // c_len
+    c[31:16] = m_rows[15:0];   // in_h
+    c[47:32] = 16'd1;          // in_w
+    c[63:48] = 16'd1;          // batches
+    c[79:64] = m_rows[15:0];   // out_h
+    c[95:80] = 16'd1;          // out_w
+    c[143:96] = {6{8'd1}};     // kh kw sy sx dy dx; py = px = 0
+    c[160] = sat;
+    c[191:176] = in_off[15:0];
+    c[207:192] = out_off[15:0];
+    c[223:208] = act_min[15:0];
+    c[239:224] = act_max[15:0];
     for (int unsigned l = 0; l < Lanes; l++) begin
       // bias is an int32 field: never beyond its range, whatever AccBits.
       bias[l] = rnd_range(-bias_lim, bias_lim - 1);
@@ -155,10 +164,10 @@ module tb_smoke #(
       mult[l] = longint'(rnd()) >>> mult_drop;  // mult_drop >= 1: 0..2^31-1
       alpha[l] = rnd_range(-(64'sd1 <<< (AlphaBits - 1)), (64'sd1 <<< (AlphaBits - 1)) - 1);
       shift[l] = int'(rnd_range(longint'(shift_lo), longint'(shift_hi)));
-      c[128 + 96*l +: 32] = bias[l][31:0];
-      c[128 + 96*l + 32 +: 32] = mult[l][31:0];
-      c[128 + 96*l + 64 +: 16] = alpha[l][15:0];
-      c[128 + 96*l + 80 +: 16] = shift[l][15:0];
+      c[256 + 96*l +: 32] = bias[l][31:0];
+      c[256 + 96*l + 32 +: 32] = mult[l][31:0];
+      c[256 + 96*l + 64 +: 16] = alpha[l][15:0];
+      c[256 + 96*l + 80 +: 16] = shift[l][15:0];
     end
     cfg_beats.push_back(c);
     tile_k[t] = k_len;
@@ -235,6 +244,7 @@ module tb_smoke #(
   int unsigned cycle = 0, n_done = 0, n_out = 0, tile_out = 0, row_slice = 0, row_in = 0;
   int unsigned cfg_cycle, last_slice_cycle[MaxRows];
   int unsigned wgt_in = 0;  // weight slices of the current tile accepted
+  int unsigned act_in = 0;  // activation slices of the current tile accepted (the writer)
   int unsigned n_full = 0;  // cycles where a last slice waited for a full pipeline
   bit cfg_taken = 1'b0;     // the current tile's cfg beat was accepted, done_o not yet seen
   bit stress = 1'b0;
@@ -253,15 +263,31 @@ module tb_smoke #(
     gen_tile(2, KMax - 1, 6, 1'b0, 2048, 0, 0, 5);
     gen_tile(3, KLanes + 1, 2, 1'b0, 64'sd1 <<< 31, -14, -6, 1);
 
-    exp_hwcfg = {32'd0, KMax[23:0], OutBits[7:0], AccBits[7:0], AlphaBits[7:0], HpBits[7:0],
-                 ActBits[7:0], HpPerGroup[7:0], KLanes[7:0], Lanes[7:0], 8'd1};
+    exp_hwcfg = {16'd0, ActDepth[15:0], KMax[23:0], OutBits[7:0], AccBits[7:0], AlphaBits[7:0],
+                 HpBits[7:0], ActBits[7:0], HpPerGroup[7:0], KLanes[7:0], Lanes[7:0], 8'd2};
     repeat (3) @(posedge clk);
     if (cfg_ready || busy || out_valid || done || ovf != '0)
       $fatal(1, "tb_smoke: outputs active during reset");
     #1 rst_n = 1'b1;
 
+    // +illegal_tile: one configuration beat whose window rows do not fit the activation ring
+    // (a 3x3 kernel over rows of ActDepth pixels); the RTL's a_cfg_tile assertion must stop
+    // the simulation at its handshake (rtl/smoke/illegal-tile expects the message).
+    if ($test$plusargs("illegal_tile")) begin
+      logic [CfgW-1:0] c;
+      c = cfg_beats[0];
+      c[47:32] = ActDepth[15:0];  // in_w: 3 rows of ActDepth slices > ActDepth
+      c[95:80] = ActDepth[15:0];  // out_w
+      c[111:96] = 16'h0303;       // kh = kw = 3
+      c[159:144] = 16'h0101;      // py = px = 1
+      cfg_data = c;
+      cfg_valid = 1'b1;
+      repeat (3) @(posedge clk);
+      $fatal(1, "tb_smoke: an illegal configuration beat was taken without an assertion");
+    end
+
     forever begin
-      bit cfg_hs, wgt_hs, act_hs, out_hs, done_now;
+      bit cfg_hs, wgt_hs, act_hs, out_hs, done_now, step;
       // Inputs of this cycle: a source raises valid at random (always in tile 0) and then
       // holds valid and data until the handshake.
       if (!cfg_valid && cfg_beats.size() > 0 && (!stress || rnd() % 4 != 0)) begin
@@ -282,15 +308,24 @@ module tb_smoke #(
       #3;  // let the combinational outputs settle (act_ready_o depends on out_ready_i)
 
       if (hwcfg != exp_hwcfg) $fatal(1, "tb_smoke: hwcfg_o %h, expected %h", hwcfg, exp_hwcfg);
-      // Control outputs against the contract, from the streams' positions alone: the tile is
-      // in LOAD until its n_slices weight beats are in, then in RUN until its rows are in.
-      // rq1 is not free only when three finished rows wait and out_ready_i is low.
+      // Control outputs against the contract (docs/timing.md, version 2), from the streams'
+      // positions alone. A fully-connected tile is the 1x1 convolution of an m x 1 image: in
+      // LOAD until its ns weight beats are in, then in RUN until the reader has stepped
+      // through every row. The writer takes activation beats from LOAD on while beats remain
+      // and it is less than ActDepth slices ahead of the reader's row; the reader steps when
+      // its slice was written in an earlier cycle and, on a row's last slice, when rq1 is free
+      // (not free only when three finished rows wait and out_ready_i is low).
       begin
         int unsigned ns = (tile_k[n_done] + KLanes - 1) / KLanes;
+        int unsigned total = tile_m[n_done] * ns;
         bit in_load = cfg_taken && wgt_in < ns;
         bit in_run = cfg_taken && wgt_in == ns && row_in < tile_m[n_done];
-        bit exp_act_ready = in_run && (row_slice != ns - 1 || !(row_in - tile_out == 3 && !out_ready));
-        if (in_run && act_valid && !exp_act_ready) n_full++;
+        bit last = row_slice == ns - 1;
+        bit rq1_free = !(row_in - tile_out == 3 && !out_ready);
+        int unsigned oldest = (row_in < tile_m[n_done]) ? row_in * ns : total;
+        bit exp_act_ready = cfg_taken && act_in < total && act_in < oldest + ActDepth;
+        step = in_run && (row_in * ns + row_slice < act_in) && (!last || rq1_free);
+        if (in_run && (row_in * ns + row_slice < act_in) && last && !rq1_free) n_full++;
         if (busy != cfg_taken || cfg_ready != !cfg_taken || wgt_ready != in_load ||
             act_ready != exp_act_ready)
           $fatal(1, "tb_smoke: cycle %0d: busy %0d cfg_ready %0d wgt_ready %0d act_ready %0d, expected %0d %0d %0d %0d",
@@ -304,7 +339,8 @@ module tb_smoke #(
       done_now = done;
       if (cfg_hs) cfg_cycle = cycle;
       if (wgt_hs) wgt_in++;
-      if (act_hs) begin
+      if (act_hs) act_in++;
+      if (step) begin
         row_slice++;
         if (row_slice == (tile_k[n_done] + KLanes - 1) / KLanes) begin
           if (n_done == 0) last_slice_cycle[row_in] = cycle;
@@ -313,7 +349,7 @@ module tb_smoke #(
         end
       end
       if (out_valid && n_done == 0 && cycle != last_slice_cycle[tile_out] + 3)
-        $fatal(1, "tb_smoke: tile 0 row %0d on out_data_o in cycle %0d, its last slice was accepted in cycle %0d (expected +3)",
+        $fatal(1, "tb_smoke: tile 0 row %0d on out_data_o in cycle %0d, its last step was taken in cycle %0d (expected +3)",
                tile_out, cycle, last_slice_cycle[tile_out]);
       if (out_hs) begin
         logic [OutW-1:0] e;
@@ -344,6 +380,7 @@ module tb_smoke #(
         tile_out = 0;
         row_in = 0;
         wgt_in = 0;
+        act_in = 0;
         stress = 1'b1;
       end
       if (n_done == NTiles) begin

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Reader of mpq vector files (vectors/FORMAT.md), for the cocotb comparison bench.
+"""Reader of mpq vector files (vectors/FORMAT.md, version 3), for the cocotb comparison bench.
 
 Independent of the C reader: it shows that a file alone is enough to replay a run in
 another testbench. Yields one (inputs, expected) pair per cycle; bus widths in bits come
 from the DUT's ports, so the reader needs no knowledge of the configuration's formulas.
+Like the C reader it verifies each block's CRC-32 before it yields any cycle of the block.
 """
 import gzip
 import struct
@@ -13,64 +14,109 @@ A_RST_N, A_CFG_VALID, A_WGT_VALID, A_ACT_VALID, A_OUT_READY = 1, 2, 4, 8, 16
 A_CFG_DATA, A_WGT_DATA, A_ACT_DATA = 32, 64, 128
 B_CFG_READY, B_WGT_READY, B_ACT_READY, B_OUT_VALID, B_BUSY, B_DONE = 1, 2, 4, 8, 16, 32
 B_OUT_DATA, B_EXT = 64, 128
-C_OVF, C_END = 1, 2
+C_OVF = 1
+GZIP_HEADER = bytes([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])
+BLOCK_MAX = 65536
 
 
 class VecError(Exception):
     pass
 
 
-def read(path, cfg_w, wgt_w, act_w, out_w, lanes):
-    """Generator of (inputs, expected) dicts, one per cycle; the header dict first."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
+def _crc(data):
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def _header(path, data):
+    """The header dict and the offset of the first block."""
     if data[:6] != b"MPQVEC":
         raise VecError(f"{path}: not a vector file (bad magic)")
     (version,) = struct.unpack_from("<H", data, 6)
-    if version != 1:
-        raise VecError(f"{path}: format version {version}, this reader reads version 1")
+    if version != 3:
+        raise VecError(f"{path}: format version {version}, this reader reads version 3")
     (blen,) = struct.unpack_from("<I", data, 8)
-    body = data[12:12 + blen]
-    hw = struct.unpack_from("<9I", body, 0)
-    seed, tseed = struct.unpack_from("<2Q", body, 36)
-    m, k, n, acc_sat = struct.unpack_from("<4I", body, 52)
-    yield {"hw": hw, "seed": seed, "timing_seed": tseed, "m": m, "k": k, "n": n, "acc_sat": acc_sat}
+    (crc,) = struct.unpack_from("<I", data, 12 + blen)
+    if crc != _crc(data[:12 + blen]):
+        raise VecError(f"{path}: header checksum mismatch: the file is damaged")
+    pos = 12
+    (np_,) = struct.unpack_from("<H", data, pos)
+    hw = struct.unpack_from(f"<{np_}I", data, pos + 2)
+    pos += 2 + 4 * np_
+    seed, tseed, kind, nshape = struct.unpack_from("<QQIH", data, pos)
+    pos += 22
+    shape = struct.unpack_from(f"<{nshape}I", data, pos)
+    pos += 4 * nshape
+    (acc_sat,) = struct.unpack_from("<I", data, pos)
+    if kind == 0 and nshape == 3:
+        m, k, n = shape
+    elif kind in (1, 2) and nshape == 16:
+        # batches, in_h, in_w, in_c, out_c, out_h, out_w, kh, kw, ...: pixels, depth, channels
+        b, _, _, in_c, out_c, oh, ow, kh, kw = shape[:9]
+        g = shape[15] if kind == 1 else in_c
+        m, k, n = b * oh * ow, kh * kw * (in_c // g), out_c
+    else:
+        raise VecError(f"{path}: layer kind {kind} with {nshape} shape values: not a layer this reader knows")
+    return ({"hw": hw, "seed": seed, "timing_seed": tseed, "kind": kind, "m": m, "k": k, "n": n,
+             "acc_sat": acc_sat}, 12 + blen + 4)
+
+
+def read(path, cfg_w, wgt_w, act_w, out_w, lanes):
+    """Generator of (inputs, expected) dicts, one per cycle; the header dict first."""
+    with open(path, "rb") as f:
+        if f.read(len(GZIP_HEADER)) != GZIP_HEADER:
+            raise VecError(f"{path}: the gzip header is not the format's: the file is damaged")
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    header, pos = _header(path, data)
+    yield header
+    stream_crc = _crc(data[:pos])
     nb = [(w + 7) // 8 for w in (cfg_w, wgt_w, act_w, out_w, lanes)]
-    pos = 12 + blen
     ins = {"cfg_data": 0, "wgt_data": 0, "act_data": 0}
     exp = {"out_data": 0, "ovf": 0}
     cycles = 0
+    block = 0
     while True:
-        a, b = data[pos], data[pos + 1]
-        pos += 2
-        c = 0
-        if b & B_EXT:
-            c = data[pos]
-            pos += 1
-            if c & C_END:
-                count, crc = struct.unpack_from("<QI", data, pos)
-                if crc != zlib.crc32(data[:pos]) & 0xFFFFFFFF or count != cycles:
-                    raise VecError(f"{path}: corrupted: record checksum mismatch")
-                if pos + 12 != len(data):
-                    raise VecError(f"{path}: corrupted: data after the end record")
-                return
-        for flag, key, i in ((A_CFG_DATA, "cfg_data", 0), (A_WGT_DATA, "wgt_data", 1),
-                             (A_ACT_DATA, "act_data", 2)):
-            if a & flag:
-                ins[key] = int.from_bytes(data[pos:pos + nb[i]], "little")
-                pos += nb[i]
-        if b & B_OUT_DATA:
-            exp["out_data"] = int.from_bytes(data[pos:pos + nb[3]], "little")
-            pos += nb[3]
-        if c & C_OVF:
-            exp["ovf"] = int.from_bytes(data[pos:pos + nb[4]], "little")
-            pos += nb[4]
-        cycles += 1
-        yield (
-            (bool(a & A_RST_N), bool(a & A_CFG_VALID), bool(a & A_WGT_VALID),
-             bool(a & A_ACT_VALID), bool(a & A_OUT_READY),
-             ins["cfg_data"], ins["wgt_data"], ins["act_data"]),
-            (bool(b & B_CFG_READY), bool(b & B_WGT_READY), bool(b & B_ACT_READY),
-             bool(b & B_OUT_VALID), bool(b & B_BUSY), bool(b & B_DONE),
-             exp["out_data"], exp["ovf"]),
-        )
+        (length,) = struct.unpack_from("<I", data, pos)
+        if length == 0:  # the end record
+            count, crc = struct.unpack_from("<QI", data, pos + 4)
+            if crc != zlib.crc32(data[pos:pos + 12], stream_crc) & 0xFFFFFFFF or count != cycles:
+                raise VecError(f"{path}: end record: checksum or cycle count mismatch: the file is damaged")
+            if pos + 16 != len(data):
+                raise VecError(f"{path}: data after the end record: the file is damaged")
+            return
+        (crc,) = struct.unpack_from("<I", data, pos + 4)
+        payload = data[pos + 8:pos + 8 + length]
+        if length > BLOCK_MAX or len(payload) != length or _crc(payload) != crc:
+            raise VecError(f"{path}: block {block} (from cycle {cycles}): checksum mismatch: "
+                           "the file is damaged")
+        stream_crc = zlib.crc32(data[pos:pos + 8 + length], stream_crc) & 0xFFFFFFFF
+        pos += 8 + length
+        block += 1
+        p = 0
+        while p < length:
+            a, b = payload[p], payload[p + 1]
+            p += 2
+            c = 0
+            if b & B_EXT:
+                c = payload[p]
+                p += 1
+            for flag, key, i in ((A_CFG_DATA, "cfg_data", 0), (A_WGT_DATA, "wgt_data", 1),
+                                 (A_ACT_DATA, "act_data", 2)):
+                if a & flag:
+                    ins[key] = int.from_bytes(payload[p:p + nb[i]], "little")
+                    p += nb[i]
+            if b & B_OUT_DATA:
+                exp["out_data"] = int.from_bytes(payload[p:p + nb[3]], "little")
+                p += nb[3]
+            if c & C_OVF:
+                exp["ovf"] = int.from_bytes(payload[p:p + nb[4]], "little")
+                p += nb[4]
+            cycles += 1
+            yield (
+                (bool(a & A_RST_N), bool(a & A_CFG_VALID), bool(a & A_WGT_VALID),
+                 bool(a & A_ACT_VALID), bool(a & A_OUT_READY),
+                 ins["cfg_data"], ins["wgt_data"], ins["act_data"]),
+                (bool(b & B_CFG_READY), bool(b & B_WGT_READY), bool(b & B_ACT_READY),
+                 bool(b & B_OUT_VALID), bool(b & B_BUSY), bool(b & B_DONE),
+                 exp["out_data"], exp["ovf"]),
+            )

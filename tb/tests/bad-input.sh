@@ -11,20 +11,33 @@ cd "$work" || exit 1
 root=$OLDPWD
 tb=$root/$tb; golden=$root/$golden; good=$root/$good; foreign=$root/$foreign
 
-# edit OUT PERL: decompress the good file, apply a byte edit, recompress (valid gzip).
-edit() { zcat "$good" | perl -0777 -pe "$2" | gzip -n >"$1"; }
+# edit OUT PERL: decompress the good file, apply a byte edit, recompress (valid gzip, the
+# format's gzip header). fixcrc (perl) recomputes the header's CRC after an edit of its body,
+# so that the edit reaches the check behind the checksum. Offsets come from the file itself
+# (vectors/FORMAT.md): $h = the header's length, $np = its parameter count.
+edit() { zcat "$good" | perl -MCompress::Zlib -0777 -pe '
+    sub hl { 12 + unpack("V", substr($_, 8, 4)) }
+    sub fixcrc { my $l = hl(); substr($_, $l, 4) = pack("V", crc32(substr($_, 0, $l))) }
+    my $h = hl() + 4; my $np = unpack("v", substr($_, 12, 2));
+    '"$2" | gzip -n >"$1"; }
 : >empty.vec
 echo "not a vector" >text.vec
 head -c 300 "$good" >truncated.vec
 head -c 12 "$good" >truncated-header.vec
 cp "$good" corrupted.vec && printf '\xff\xff\xff' | dd of=corrupted.vec bs=1 seek=200 conv=notrunc 2>/dev/null
+cp "$good" gzip-mtime.vec && printf '\x01' | dd of=gzip-mtime.vec bs=1 seek=4 conv=notrunc 2>/dev/null
 edit magic.vec 'substr($_, 0, 6) = "XPQVEC"'
 edit version.vec 'substr($_, 6, 2) = pack("v", 99)'
-edit absurd-m.vec 'substr($_, 64, 4) = pack("V", 0xffffffff)'
-edit record-flip.vec 'substr($_, 200, 1) = chr(ord(substr($_, 200, 1)) ^ 0x10)'
+edit absurd-m.vec 'substr($_, 14 + 4 * $np + 22, 4) = pack("V", 0xffffffff); fixcrc()'
+edit header-flip.vec 'substr($_, $h - 6, 1) ^= "\x01"'
+edit record-flip.vec 'substr($_, $h + 8 + 20, 1) ^= "\x10"'
 edit no-end.vec 'substr($_, -12) = ""'
 (zcat "$good"; echo junk) | gzip -n >after-end.vec
 cat "$good" "$good" >two-streams.vec
+# A file of format version 1 (its header only): refused with the command that remakes it.
+perl -e '$c = "mpq-golden gen -o v1.vec --m 4 --k 64 --n 8 --seed 101";
+    $b = ("\0" x 68) . pack("v", 14) . "mpq-golden 0.1" . pack("v", 0) . pack("v", length $c) . $c;
+    print "MPQVEC", pack("v", 1), pack("V", length $b), $b' | gzip -n >v1.vec
 
 # case FILE EXPECTED-WORDS [TOOL...]: exit 2 and stderr naming FILE and containing the words.
 fails=0
@@ -48,15 +61,41 @@ expect empty.vec "empty"
 expect text.vec "not a vector file"
 expect truncated.vec "truncated"
 expect truncated-header.vec "truncated"
-expect corrupted.vec "corrupted"
+expect corrupted.vec "damaged"
+expect gzip-mtime.vec "gzip header"
 expect magic.vec "bad magic"
 expect version.vec "version 99"
-expect absurd-m.vec "impossible"
-expect record-flip.vec "corrupted"
+expect v1.vec "format version 1 is no longer read.*regenerate it: mpq-golden gen -o v1.vec --m 4"
+expect absurd-m.vec "impossible layer shape"
+expect header-flip.vec "header checksum mismatch: the file is damaged"
+expect record-flip.vec "block 0 (from cycle 0): checksum mismatch: the file is damaged"
 expect no-end.vec "truncated"
 expect after-end.vec "after the end"
 expect two-streams.vec "after the end"
 expect missing.vec "cannot open"
+
+# Issue 14, item 1, as reported: a real file with 2 bytes overwritten a third of the way in (and,
+# as a second case, one bit flipped two thirds in) never reaches the DUT: exit 2, the message
+# names the file and the damaged block, and no MISMATCH is reported.
+# xor FILE OFFSET BYTES: overwrite bytes in place with themselves xor BYTES.
+xor() { perl -e 'open F, "+<", $ARGV[0] or die; seek F, $ARGV[1], 0; read F, $b, length $ARGV[2];
+    seek F, $ARGV[1], 0; print F ($b ^ $ARGV[2])' "$@"; }
+for f in big.vec big-bit.vec; do
+    "$golden" gen -q -o $f --m 64 --k 512 --n 32 --seed 3 || { echo "FAIL gen $f"; fails=$((fails + 1)); }
+done
+size=$(stat -c %s big.vec)
+xor big.vec $((size / 3)) $'\xa5\x5a'
+xor big-bit.vec $((2 * size / 3)) $'\x04'
+for f in big.vec big-bit.vec; do
+    for mode in on off; do
+        "$tb" replay "$f" --source-thread $mode >out.txt 2>err.txt
+        rc=$?
+        if [ $rc -ne 2 ] || grep -q MISMATCH out.txt err.txt || ! grep -q "$f: block [0-9]* (from cycle [0-9]*): .*damaged" err.txt; then
+            echo "FAIL tb $f (source thread $mode): exit $rc, want 2, the block named and no MISMATCH:"; cat out.txt err.txt
+            fails=$((fails + 1))
+        else echo "ok   tb $f (source thread $mode): $(head -n 1 err.txt)"; fi
+    done
+done
 
 # A vector made for another configuration is refused by name (testbench only: vecinfo reads any).
 "$tb" replay "$foreign" --config "$root/rtl/cfg/default.cfg" -q >out.txt 2>err.txt

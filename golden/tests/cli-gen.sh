@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# mpq-golden gen from the command line (issue 14, item 3): the estimate is printed before the
+# run; a runaway shape is refused at once (nothing allocated, nothing written) unless
+# --force; every option is checked against its range; long runs report progress; SIGTERM and
+# SIGINT remove the temporary file and exit 143 / 130.
+# Usage: cli-gen.sh MPQ_GOLDEN WORKDIR
+set -u
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); dir=$2
+rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || exit 1
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+ok() { echo "ok   $*"; }
+
+# The issue's command: refused within seconds (timeout: a generator that accepts it runs for
+# hours), naming the estimate, the limits and --force; with -q too.
+for q in "" -q; do
+    timeout 20 "$bin" gen $q -o o.vec --m 65535 --k 1024 --n 2000 >out 2>err
+    rc=$?
+    if [ $rc -ne 2 ] || ! grep -q "about 1.05 billion cycles (estimate) and up to 19.0 GB, above the limits of 200 million cycles and 4 GB; --force" err; then
+        bad "gen $q --m 65535 --k 1024 --n 2000: exit $rc, want 2 and the estimate: $(cat out err)"
+    elif [ -e o.vec ] || [ -e o.vec.tmp ]; then bad "the refused run left a file"
+    else ok "refused: $(cat err)"; fi
+done
+
+# A normal run prints its estimate first (stderr), -q prints nothing.
+"$bin" gen -o s.vec --m 64 --k 512 --n 32 --seed 3 >out 2>err || bad "gen s.vec failed: $(cat err)"
+grep -qx "mpq-golden gen: s.vec: about 8344 cycles (estimate), at most 0.2 MB" err || bad "no estimate: $(cat err)"
+grep -q "8344 cycles" out && ok "estimate: $(cat err)" || bad "summary: $(cat out)"
+"$bin" gen -q -o s.vec --m 64 --k 512 --n 32 --seed 3 >out 2>err || bad "gen -q failed"
+[ -s out ] || [ -s err ] && bad "-q printed: $(cat out err)"
+
+# Every refused value names the option and its range; exit 2, no file.
+while IFS='|' read -r args want; do
+    # shellcheck disable=SC2086
+    "$bin" gen -o r.vec $args >out 2>err
+    rc=$?
+    if [ $rc -ne 2 ] || ! grep -qF -- "$want" err; then bad "gen $args: exit $rc, want 2 and '$want': $(cat err)"
+    elif [ -e r.vec ] || [ -e r.vec.tmp ]; then bad "gen $args left a file"
+    else ok "gen $args: $(cat err)"; fi
+done <<'CASES'
+--m 0|--m: `0` is not an integer in 1..65535
+--m 65536|--m: `65536` is not an integer in 1..65535
+--k 0|--k: `0` is not an integer in 1..65535
+--k 1025|--k: 1025 is not in 1..KMax = 1024 of
+--n 0|--n: `0` is not an integer in 1..65535
+--n -3|--n: `-3` is not an integer in 1..65535
+--hp-n 2|--hp-n: 2 is not in 0..HpPerGroup = 1 of
+--reset-cycles 0|--reset-cycles: `0` is not an integer in 1..1000000
+--tail-cycles 1000001|--tail-cycles: `1000001` is not an integer in 0..1000000
+--p-valid 0|--p-valid: `0` is not a probability in (0, 1]
+--p-ready 1.5|--p-ready: `1.5` is not a probability in (0, 1]
+CASES
+
+# A long run above the limits (rare valids: cheap per cycle, quick to start): refused, then
+# forced; it reports progress; SIGTERM once it has written data removes the temporary file,
+# exit 143.
+long=(--m 4096 --k 1024 --n 64 --p-valid 0.005)
+timeout 20 "$bin" gen -o f.vec "${long[@]}" >out 2>err
+[ $? -eq 2 ] && grep -q "refused" err || bad "the long run is not refused without --force: $(cat err)"
+set -m # job control: background jobs get SIGINT like a foreground one
+"$bin" gen --force -o f.vec "${long[@]}" >out 2>err &
+pid=$!
+for _ in $(seq 300); do grep -q "cycles (.*%), .* written" err && [ -s f.vec.tmp ] && break; sleep 0.1; done
+grep -q "above the limits: --force" err || bad "forced run: no estimate: $(cat err)"
+grep -q "cycles (.*%), .* written, .* Mcycles/s" err && ok "progress: $(tail -n 1 err)" || bad "no progress line after 30 s: $(cat err)"
+[ -s f.vec.tmp ] || bad "f.vec.tmp is empty or absent while writing"
+kill -TERM $pid
+wait $pid 2>/dev/null # (no job-control notice)
+rc=$?
+[ $rc -eq 143 ] || bad "SIGTERM: exit $rc, want 143"
+[ ! -e f.vec.tmp ] && [ ! -e f.vec ] && ok "SIGTERM: exit $rc, f.vec.tmp removed, no f.vec" || bad "SIGTERM left $(ls f.vec*)"
+
+"$bin" gen --force -q -o i.vec "${long[@]}" >out 2>err &
+pid=$!
+for _ in $(seq 300); do [ -s i.vec.tmp ] && break; sleep 0.1; done
+[ -s i.vec.tmp ] || bad "i.vec.tmp is empty or absent while writing"
+kill -INT $pid
+wait $pid 2>/dev/null # (no job-control notice)
+rc=$?
+[ $rc -eq 130 ] || bad "SIGINT: exit $rc, want 130"
+[ ! -e i.vec.tmp ] && [ ! -e i.vec ] && ok "SIGINT: exit $rc, i.vec.tmp removed, no i.vec" || bad "SIGINT left $(ls i.vec*)"
+set +m
+
+[ $fail -eq 0 ] && echo "cli-gen: all checks passed"
+exit $fail
