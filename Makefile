@@ -116,6 +116,7 @@ help:
 	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard, regress-merge)"
 	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (Yosys, OpenSTA,"
 	@echo "                  gate-level simulation of the MLP's layers)"
+	@echo "  make cnn        a small CNN on Fashion-MNIST: golden model, RTL conv mode, study"
 	@echo "  make clean      remove build/"
 
 clean:

@@ -57,15 +57,22 @@ static void usage(FILE *f)
             "Exit: 0 done, 2 bad arguments or input.\n");
 }
 
-/* Accuracy of a quantized net on the test set (golden model, int8 outputs). */
+static int quantize_mlp(const void *net, const float *amax, const mn_qspec *spec, mn_qnet *q,
+                        char *err, size_t errlen)
+{
+    return mn_quantize(net, amax, spec, q, err, errlen);
+}
+
+/* Test accuracy of q on the first count images x with its accumulator: 0 or an MPQ_E* code
+ * (message printed). */
 static int eval_q(const mn_qnet *q, const int32_t *x, const mn_set *test, unsigned count,
-                  unsigned acc_bits, mpq_acc_mode mode, double *acc, size_t *ovf)
+                  unsigned acc_bits, mpq_acc_mode mode, double *acc)
 {
     char err[512];
     int32_t *y = malloc((size_t)count * 10 * sizeof *y);
     if (!y)
         return MPQ_ENOMEM;
-    int rc = mn_qnet_run(q, x, count, acc_bits, mode, 16, y, ovf, err, sizeof err);
+    int rc = mn_qnet_run(q, x, count, acc_bits, mode, 16, y, NULL, err, sizeof err);
     if (rc != 0)
         fprintf(stderr, "mpq-mnist: golden model: %s\n", err);
     else
@@ -86,14 +93,15 @@ static int emit(int argc, char **argv, const float *amax, const int32_t *x, unsi
         return 2;
     }
     mn_scheme s = hw.hp_per_group == 0 ? MN_TERN : hw.hp_per_group == hw.klanes ? MN_DENSE8 : MN_MIXED;
+    mn_qspec spec = {.scheme = s, .axis = MPQ_DECOMP_CHANNEL, .hp_n = hw.hp_per_group, .group = hw.klanes};
     mn_qnet q;
-    if (mn_quantize(&mlp, amax, s, hw.hp_per_group, hw.klanes, 0.0, &q, err, sizeof err) != 0) {
+    if (mn_quantize(&mlp, amax, &spec, &q, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
         return 2;
     }
     double acc = 0;
     mpq_acc_mode mode = acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
-    if (images > count || eval_q(&q, x, &test_set, count, hw.acc_bits, mode, &acc, NULL) != 0) {
+    if (images > count || eval_q(&q, x, &test_set, count, hw.acc_bits, mode, &acc) != 0) {
         if (images > count)
             fprintf(stderr, "mpq-mnist: --images %u: only %u test images\n", images, count);
         mn_qnet_free(&q);
@@ -274,142 +282,47 @@ int main(int argc, char **argv)
 
     char rpath[1200];
     snprintf(rpath, sizeof rpath, "%s/results.md.tmp", out);
-    FILE *md = fopen(rpath, "w");
-    if (!md) {
+    mn_study st = {.tag = "mpq-mnist", .out = out, .net = &mlp, .amax = amax, .quantize = quantize_mlp,
+                   .x = x, .labels = test_set.labels, .count = count, .float_acc = facc, .group = 16};
+    if (!(st.md = fopen(rpath, "w"))) {
         fprintf(stderr, "mpq-mnist: cannot write %s: %s\n", rpath, strerror(errno));
         return 2;
     }
 
     /* --- Schemes --- */
-    struct {
-        const char *name;
-        mn_scheme s;
-        unsigned hp_n, group;
-    } schemes[] = {
-        {"dense int8 (per-channel)", MN_DENSE8, 0, 0},
-        {"ternary only (TWN 0.7)", MN_TERN, 0, 0},
-        {"ternary + 1:16 int8 (the default RTL)", MN_MIXED, 1, 16},
-        {"ternary + 2:16 int8 (mix2 RTL)", MN_MIXED, 2, 16},
+    static const mn_study_scheme schemes[] = {
+        {"dense int8 (per-channel)", {.scheme = MN_DENSE8}},
+        {"ternary only (TWN 0.7)", {.scheme = MN_TERN}},
+        {"ternary + 1:16 int8 (the default RTL)", {.scheme = MN_MIXED, .hp_n = 1, .group = 16}},
+        {"ternary + 2:16 int8 (mix2 RTL)", {.scheme = MN_MIXED, .hp_n = 2, .group = 16}},
     };
-    fprintf(md, "Test accuracy on %u Fashion-MNIST test images (golden model, int8 activations, "
+    fprintf(st.md, "Test accuracy on %u Fashion-MNIST test images (golden model, int8 activations, "
             "32-bit accumulator), MLP 784-256-128-10, seed %llu, %u epochs:\n\n", count, seed, epochs);
-    fprintf(md, "| weights | accuracy | sparse density | weight error (relative L2) |\n|---|---|---|---|\n");
-    fprintf(md, "| float (reference) | %.2f%% | - | - |\n", 100.0 * facc);
-    printf("\n%-40s %9s %9s %9s\n", "weights", "accuracy", "density", "w. error");
-    printf("%-40s %8.2f%% %9s %9s\n", "float (reference)", 100.0 * facc, "-", "-");
-    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
-        mn_qnet q;
-        double acc = 0;
-        if (mn_quantize(&mlp, amax, schemes[i].s, schemes[i].hp_n, schemes[i].group, 0.0, &q, err,
-                        sizeof err) != 0) {
-            fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
-            return 2;
-        }
-        if (eval_q(&q, x, &test_set, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
-            return 2;
-        printf("%-40s %8.2f%% %9.4f %9.4f\n", schemes[i].name, 100.0 * acc, q.hp_density, q.rel_err);
-        fprintf(md, "| %s | %.2f%% | %.4f | %.4f |\n", schemes[i].name, 100.0 * acc, q.hp_density,
-                q.rel_err);
-        mn_qnet_free(&q);
-    }
-
-    /* --- Density x structure --- */
-    static const double dens[] = {0.0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4};
-    static const char *dname[] = {"0", "1/64", "1/32", "1/16", "1/8", "1/4"};
-    static const unsigned groups[] = {4, 8, 16, 32, 0};
-    snprintf(path, sizeof path, "%s/density.tsv.tmp", out);
-    FILE *tsv = fopen(path, "w");
-    if (!tsv) {
-        fprintf(stderr, "mpq-mnist: cannot write %s\n", path);
+    if (mn_study_schemes(&st, schemes, sizeof schemes / sizeof schemes[0]) != 0)
         return 2;
-    }
-    fprintf(tsv, "# density\tG4\tG8\tG16\tG32\tunstructured\t(accuracy %%, NaN: N:G cannot have it)\n");
-    printf("\naccuracy versus sparse int8 density and structure (ternary + sparse, %u test images)\n", count);
-    printf("%-8s %9s %9s %9s %9s %13s\n", "density", "N:4", "N:8", "N:16", "N:32", "unstructured");
-    fprintf(md, "\nAccuracy versus high-precision density and structure (ternary + sparse int8; N:G with "
-            "N = density x G; unstructured: the largest residuals of each output channel):\n\n");
-    fprintf(md, "| density | N:4 | N:8 | N:16 | N:32 | unstructured |\n|---|---|---|---|---|---|\n");
-    unsigned nd = quick ? 3 : sizeof dens / sizeof dens[0];
-    for (unsigned di = 0; di < nd; di++) {
-        printf("%-8s", dname[di]);
-        fprintf(md, "| %s |", dname[di]);
-        fprintf(tsv, "%.6f", dens[di]);
-        for (unsigned gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
-            unsigned g = groups[gi];
-            double nreal = dens[di] * g;
-            unsigned hp_n = (unsigned)lround(nreal);
-            if (g && (fabs(nreal - hp_n) > 1e-9 || (dens[di] > 0 && hp_n == 0))) {
-                printf(" %9s", "-");
-                fprintf(md, " - |");
-                fprintf(tsv, "\tNaN");
-                continue;
-            }
-            mn_qnet q;
-            double acc = 0;
-            mn_scheme s = dens[di] == 0.0 ? MN_TERN : MN_MIXED;
-            if (mn_quantize(&mlp, amax, s, hp_n, g, dens[di], &q, err, sizeof err) != 0) {
-                fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
-                return 2;
-            }
-            if (eval_q(&q, x, &test_set, count, 32, MPQ_ACC_WRAP, &acc, NULL) != 0)
-                return 2;
-            printf(" %8.2f%%", 100.0 * acc);
-            fprintf(md, " %.2f%% |", 100.0 * acc);
-            fprintf(tsv, "\t%.4f", 100.0 * acc);
-            mn_qnet_free(&q);
-        }
-        printf("\n");
-        fprintf(md, "\n");
-        fprintf(tsv, "\n");
-    }
-    fprintf(tsv, "# float reference\t%.4f\n", 100.0 * facc);
-    fclose(tsv);
+
+    /* --- Density x structure (N:G along k; an MLP has no other axis) --- */
+    static const double dens[] = {0.0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4};
+    static const char *const dname[] = {"0", "1/64", "1/32", "1/16", "1/8", "1/4"};
+    static const mn_study_column cols[] = {
+        {"N:4", MPQ_DECOMP_CHANNEL, 4}, {"N:8", MPQ_DECOMP_CHANNEL, 8}, {"N:16", MPQ_DECOMP_CHANNEL, 16},
+        {"N:32", MPQ_DECOMP_CHANNEL, 32}, {"unstructured", MPQ_DECOMP_UNSTRUCTURED, 0},
+    };
+    if (mn_study_density(&st, "Accuracy versus high-precision density and structure (ternary + sparse "
+                         "int8; N:G with N = density x G; unstructured: the largest residuals of each "
+                         "output channel):", cols, sizeof cols / sizeof cols[0], dens, dname,
+                         quick ? 3 : sizeof dens / sizeof dens[0], 0, 0) != 0)
+        return 2;
 
     /* --- Accumulator width, wrap and saturate (ternary + 1:16) --- */
-    snprintf(path, sizeof path, "%s/accbits.tsv.tmp", out);
-    FILE *tsv2 = fopen(path, "w");
-    if (!tsv2) {
-        fprintf(stderr, "mpq-mnist: cannot write %s\n", path);
-        return 2;
-    }
-    mn_qnet qm;
-    if (mn_quantize(&mlp, amax, MN_MIXED, 1, 16, 0.0, &qm, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist: quantize: %s\n", err);
-        return 2;
-    }
     size_t outputs = (size_t)count * (256 + 128 + 10);
-    fprintf(tsv2, "# acc_bits\twrap_acc\tsat_acc\twrap_ovf\tsat_ovf\t(accuracy %%, outputs whose "
-            "accumulation overflowed of %zu)\n", outputs);
-    printf("\naccuracy and overflowing outputs versus accumulator width (ternary + 1:16, grouped by 16, "
-           "%zu outputs over the 3 layers)\n", outputs);
-    printf("%-8s %10s %10s %12s %12s\n", "acc bits", "wrap", "saturate", "ovf (wrap)", "ovf (sat)");
-    fprintf(md, "\nAccuracy and overflows versus accumulator width (ternary + 1:16; an output counts "
-            "when any partial sum of its accumulation overflowed; %zu outputs in all):\n\n", outputs);
-    fprintf(md, "| acc bits | wrap | saturate | overflowing outputs |\n|---|---|---|---|\n");
-    for (unsigned bits = 12; bits <= 32; bits += quick ? 10 : 2) {
-        double aw = 0, as = 0;
-        size_t ow = 0, os = 0;
-        if (eval_q(&qm, x, &test_set, count, bits, MPQ_ACC_WRAP, &aw, &ow) != 0 ||
-            eval_q(&qm, x, &test_set, count, bits, MPQ_ACC_SAT, &as, &os) != 0)
-            return 2;
-        printf("%-8u %9.2f%% %9.2f%% %12zu %12zu\n", bits, 100.0 * aw, 100.0 * as, ow, os);
-        fprintf(md, "| %u | %.2f%% | %.2f%% | %zu |\n", bits, 100.0 * aw, 100.0 * as, ow);
-        fprintf(tsv2, "%u\t%.4f\t%.4f\t%zu\t%zu\n", bits, 100.0 * aw, 100.0 * as, ow, os);
-    }
-    mn_qnet_free(&qm);
-    fclose(tsv2);
-    fclose(md);
-    /* Publish the three files (atomic renames). */
-    const char *names[] = {"results.md", "density.tsv", "accbits.tsv"};
-    for (int i = 0; i < 3; i++) {
-        char a[1200], b[1200];
-        snprintf(a, sizeof a, "%s/%s.tmp", out, names[i]);
-        snprintf(b, sizeof b, "%s/%s", out, names[i]);
-        if (rename(a, b) != 0) {
-            fprintf(stderr, "mpq-mnist: cannot write %s\n", b);
-            return 2;
-        }
-    }
+    char intro[256];
+    snprintf(intro, sizeof intro, "Accuracy and overflows versus accumulator width (ternary + 1:16; an "
+             "output counts when any partial sum of its accumulation overflowed; %zu outputs in all):",
+             outputs);
+    mn_qspec mixed = {.scheme = MN_MIXED, .hp_n = 1, .group = 16};
+    if (mn_study_accbits(&st, intro, "ternary + 1:16", &mixed, outputs, 12, quick ? 10 : 2) != 0 || mn_study_publish(&st) != 0)
+        return 2;
     printf("\nmnist: results in %s/results.md, %s/density.tsv, %s/accbits.tsv (%.1f s)\n", out, out,
            out, now_s() - t0);
     free(x);

@@ -13,21 +13,23 @@
 
 #define BATCH 64u
 
-typedef struct rng { uint64_t s; } rng;
-static uint64_t rng_next(rng *r)
+double mn_rng_unit(mn_rng *r) { return (double)(mn_rng_next(r) >> 11) * 0x1.0p-53; }
+double mn_rng_normal(mn_rng *r)
 {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
-static double rng_normal(rng *r)
-{
-    double u = rng_unit(r), v = rng_unit(r);
+    double u = mn_rng_unit(r), v = mn_rng_unit(r);
     if (u < 1e-300)
         u = 1e-300;
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+void mn_shuffle(mn_rng *r, unsigned *order, unsigned n)
+{
+    for (unsigned i = n ? n - 1 : 0; i > 0; i--) {
+        unsigned j = (unsigned)(mn_rng_next(r) % (i + 1u));
+        unsigned tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
 }
 
 int mn_mlp_init(mn_mlp *m, const unsigned *dims, unsigned nl, uint64_t seed)
@@ -36,7 +38,7 @@ int mn_mlp_init(mn_mlp *m, const unsigned *dims, unsigned nl, uint64_t seed)
     if (nl < 1 || nl > MN_MAX_LAYERS)
         return MPQ_EPARAM;
     m->nl = nl;
-    rng r = {seed};
+    mn_rng r = {seed};
     for (unsigned l = 0; l <= nl; l++)
         m->dim[l] = dims[l];
     for (unsigned l = 0; l < nl; l++) {
@@ -49,7 +51,7 @@ int mn_mlp_init(mn_mlp *m, const unsigned *dims, unsigned nl, uint64_t seed)
         }
         double sd = sqrt(2.0 / dims[l]); /* He initialization */
         for (size_t i = 0; i < nw; i++)
-            m->w[l][i] = (float)(rng_normal(&r) * sd);
+            m->w[l][i] = (float)(mn_rng_normal(&r) * sd);
     }
     return 0;
 }
@@ -140,18 +142,12 @@ int mn_mlp_train(mn_mlp *m, const mn_set *train, const mn_set *test, unsigned ep
         if (!gw[l] || !vw[l] || !gb[l] || !vb[l] || !act[l] || !delta[l])
             rc = MPQ_ENOMEM;
     }
-    rng r = {seed ^ 0x5eedf00dull};
+    mn_rng r = {seed ^ 0x5eedf00dull};
     for (unsigned i = 0; rc == 0 && i < train->n; i++)
         order[i] = i;
     const float mu = 0.9f;
     for (unsigned ep = 0; rc == 0 && ep < epochs; ep++) {
-        /* Fisher-Yates shuffle from the seed. */
-        for (unsigned i = train->n - 1; i > 0; i--) {
-            unsigned j = (unsigned)(rng_next(&r) % (i + 1u));
-            unsigned tmp = order[i];
-            order[i] = order[j];
-            order[j] = tmp;
-        }
+        mn_shuffle(&r, order, train->n);
         float lr = 0.05f * powf(0.85f, (float)ep);
         double loss = 0.0;
         for (unsigned b0 = 0; b0 < train->n; b0 += BATCH) {
@@ -238,47 +234,60 @@ int mn_mlp_train(mn_mlp *m, const mn_set *train, const mn_set *test, unsigned ep
 
 /* ---- File: "MPQMLP1\0", u32 nl, u32 dims[nl+1], then w[l] and b[l] as IEEE floats, all
  * little-endian. ---- */
-static void put32(uint8_t *p, uint32_t v)
+void mn_put32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
-static uint32_t get32(const uint8_t *p)
+uint32_t mn_get32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int write_floats(FILE *f, const float *v, size_t n)
+int mn_write_floats(FILE *f, const float *v, size_t n)
 {
     uint8_t b[4];
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &v[i], 4);
-        put32(b, u);
+        mn_put32(b, u);
         if (fwrite(b, 1, 4, f) != 4)
             return -1;
     }
     return 0;
 }
 
-int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
+int mn_read_floats(FILE *f, const char *path, const char *what, float *v, size_t n, char *err,
+                   size_t errlen)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        return MPQ_EIO;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b[4];
+        if (fread(b, 1, 4, f) != 4) {
+            snprintf(err, errlen, "%s: truncated in %s", path, what);
+            return MPQ_ETRUNC;
+        }
+        uint32_t u = mn_get32(b);
+        memcpy(&v[i], &u, 4);
+        if (!isfinite(v[i])) {
+            snprintf(err, errlen, "%s: corrupted: a weight of %s is not finite", path, what);
+            return MPQ_ECORRUPT;
+        }
     }
-    uint8_t hdr[8 + 4 + 4 * (MN_MAX_LAYERS + 1)];
-    memcpy(hdr, "MPQMLP1", 8);
-    put32(hdr + 8, m->nl);
-    for (unsigned l = 0; l <= m->nl; l++)
-        put32(hdr + 12 + 4 * l, m->dim[l]);
-    int bad = fwrite(hdr, 1, 12 + 4 * (m->nl + 1), f) != 12 + 4 * (m->nl + 1);
-    for (unsigned l = 0; !bad && l < m->nl; l++)
-        bad = write_floats(f, m->w[l], (size_t)m->dim[l + 1] * m->dim[l]) ||
-              write_floats(f, m->b[l], m->dim[l + 1]);
+    return 0;
+}
+
+FILE *mn_create_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+    snprintf(tmp, tmplen, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+    return f;
+}
+
+int mn_publish(FILE *f, const char *tmp, const char *path, int bad, char *err, size_t errlen)
+{
+    errno = 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno ? errno : EIO));
@@ -286,6 +295,24 @@ int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
         return MPQ_EIO;
     }
     return 0;
+}
+
+int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
+{
+    char tmp[1100];
+    FILE *f = mn_create_tmp(path, tmp, sizeof tmp, err, errlen);
+    if (!f)
+        return MPQ_EIO;
+    uint8_t hdr[8 + 4 + 4 * (MN_MAX_LAYERS + 1)];
+    memcpy(hdr, "MPQMLP1", 8);
+    mn_put32(hdr + 8, m->nl);
+    for (unsigned l = 0; l <= m->nl; l++)
+        mn_put32(hdr + 12 + 4 * l, m->dim[l]);
+    int bad = fwrite(hdr, 1, 12 + 4 * (m->nl + 1), f) != 12 + 4 * (m->nl + 1);
+    for (unsigned l = 0; !bad && l < m->nl; l++)
+        bad = mn_write_floats(f, m->w[l], (size_t)m->dim[l + 1] * m->dim[l]) ||
+              mn_write_floats(f, m->b[l], m->dim[l + 1]);
+    return mn_publish(f, tmp, path, bad, err, errlen);
 }
 
 int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)
@@ -302,7 +329,7 @@ int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: not an mpq MLP file (bad magic)", path);
         rc = MPQ_EFORMAT;
     }
-    unsigned nl = rc ? 0 : get32(hdr + 8);
+    unsigned nl = rc ? 0 : mn_get32(hdr + 8);
     if (rc == 0 && (nl < 1 || nl > MN_MAX_LAYERS)) {
         snprintf(err, errlen, "%s: malformed: %u layers", path, nl);
         rc = MPQ_EFORMAT;
@@ -313,7 +340,7 @@ int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)
         rc = MPQ_ETRUNC;
     }
     for (unsigned l = 0; rc == 0 && l <= nl; l++) {
-        dims[l] = get32(hdr + 12 + 4 * l);
+        dims[l] = mn_get32(hdr + 12 + 4 * l);
         if (dims[l] < 1 || dims[l] > 1024) {
             snprintf(err, errlen, "%s: malformed: layer width %u", path, dims[l]);
             rc = MPQ_EFORMAT;
@@ -324,25 +351,11 @@ int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)
         rc = MPQ_ENOMEM;
     }
     for (unsigned l = 0; rc == 0 && l < nl; l++) {
-        float *arr[2] = {m->w[l], m->b[l]};
-        size_t cnt[2] = {(size_t)dims[l + 1] * dims[l], dims[l + 1]};
-        for (int a = 0; rc == 0 && a < 2; a++) {
-            for (size_t i = 0; i < cnt[a]; i++) {
-                uint8_t b[4];
-                if (fread(b, 1, 4, f) != 4) {
-                    snprintf(err, errlen, "%s: truncated in layer %u", path, l);
-                    rc = MPQ_ETRUNC;
-                    break;
-                }
-                uint32_t u = get32(b);
-                memcpy(&arr[a][i], &u, 4);
-                if (!isfinite(arr[a][i])) {
-                    snprintf(err, errlen, "%s: corrupted: a weight of layer %u is not finite", path, l);
-                    rc = MPQ_ECORRUPT;
-                    break;
-                }
-            }
-        }
+        char what[32];
+        snprintf(what, sizeof what, "layer %u", l);
+        rc = mn_read_floats(f, path, what, m->w[l], (size_t)dims[l + 1] * dims[l], err, errlen);
+        if (rc == 0)
+            rc = mn_read_floats(f, path, what, m->b[l], dims[l + 1], err, errlen);
     }
     if (rc == 0 && fgetc(f) != EOF) {
         snprintf(err, errlen, "%s: corrupted: data after the last layer", path);

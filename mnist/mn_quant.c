@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mn_quant.c: the MLP in the accelerator's number formats, computed with the golden model.
+/* mn_quant.c: the MLP and the CNN in the accelerator's number formats, computed with the
+ * golden model (FC layers with mpq_fc, convolutions with mpq_conv, max pooling with mpq_pool).
  *
  * Activations are int8 with a zero point (TFLite style): a layer's input is
  * x_real = s_in * (q + in_offset); the image is q = pixel - 128 with s_in = 1/255 and
@@ -54,139 +55,235 @@ static void qlayer_free(mn_qlayer *q)
 
 void mn_qnet_free(mn_qnet *q)
 {
-    for (unsigned l = 0; l < MN_MAX_LAYERS; l++)
+    for (unsigned l = 0; l < MN_MAX_QLAYERS; l++)
         qlayer_free(&q->layer[l]);
     memset(q, 0, sizeof *q);
 }
 
-int mn_quantize(const mn_mlp *m, const float *amax, mn_scheme scheme, unsigned hp_n,
-                unsigned group, double density, mn_qnet *q, char *err, size_t errlen)
+size_t mn_qlayer_out_size(const mn_qlayer *ql)
+{
+    if (ql->kind == MPQ_LAYER_FC)
+        return ql->n;
+    return (size_t)ql->s.out_h * ql->s.out_w * ql->s.out_c;
+}
+
+/* Sums over the layers of a quantization: sparse non-zeros, weights, and the squared norms
+ * of the weights and of their error. */
+typedef struct qsums {
+    size_t nnz, total;
+    double norm2, err2;
+} qsums;
+
+/* Dense int8 per output channel: w ~= sw[c] * wq, wq in [-127, 127]. */
+static int quantize_dense(mn_qlayer *ql, const double *wd, double *sw, qsums *sum)
+{
+    unsigned n = ql->n, k = ql->k;
+    ql->w = malloc((size_t)n * k * sizeof *ql->w);
+    if (!ql->w)
+        return MPQ_ENOMEM;
+    for (unsigned c = 0; c < n; c++) {
+        double mx = 0.0;
+        for (unsigned i = 0; i < k; i++)
+            mx = fmax(mx, fabs(wd[(size_t)c * k + i]));
+        sw[c] = mx > 0.0 ? mx / 127.0 : 1.0;
+        for (unsigned i = 0; i < k; i++) {
+            double v = wd[(size_t)c * k + i];
+            int32_t wq = (int32_t)lrint(v / sw[c]);
+            ql->w[(size_t)c * k + i] = wq;
+            sum->err2 += (v - sw[c] * wq) * (v - sw[c] * wq);
+        }
+    }
+    return 0;
+}
+
+/* Ternary (+ sparse int8): mpq_decompose along k for an FC layer, mpq_decompose_conv along
+ * spec->axis for a convolution; w ~= sw[c] * (alpha[c] * t + hp). */
+static int quantize_decomposed(mn_qlayer *ql, const double *wd, const mn_qspec *spec, double *sw,
+                               qsums *sum, char *err, size_t errlen)
+{
+    unsigned n = ql->n, k = ql->k;
+    int mixed = spec->scheme == MN_MIXED;
+    int unstructured = spec->axis == MPQ_DECOMP_UNSTRUCTURED || spec->group == 0;
+    unsigned n_row = unstructured ? (unsigned)lround(spec->density * k) : spec->hp_n;
+    mpq_decomp_opts o = {.thr = 0.7, .hp_n = mixed ? n_row : 0,
+                         .group = mixed && !unstructured ? spec->group : 0, .hp_bits = 8, .alpha_bits = 8};
+    mpq_decomp d;
+    int rc;
+    if (ql->kind == MPQ_LAYER_FC)
+        rc = mpq_decompose(wd, n, k, &o, &d, err, errlen);
+    else
+        rc = mpq_decompose_conv(wd, &ql->s, unstructured ? MPQ_DECOMP_UNSTRUCTURED : spec->axis, &o, &d,
+                                err, errlen);
+    if (rc != 0)
+        return rc;
+    ql->t = d.t;
+    ql->alpha = d.alpha;
+    d.t = NULL;
+    d.alpha = NULL;
+    if (mixed) {
+        ql->hp = d.hp;
+        d.hp = NULL;
+        sum->nnz += d.hp_nnz;
+    }
+    for (unsigned c = 0; c < n; c++)
+        sw[c] = d.step[c];
+    for (unsigned c = 0; c < n; c++)
+        for (unsigned i = 0; i < k; i++) {
+            size_t j = (size_t)c * k + i;
+            double wq = (double)ql->alpha[c] * ql->t[j] + (ql->hp ? ql->hp[j] : 0);
+            sum->err2 += (wd[j] - sw[c] * wq) * (wd[j] - sw[c] * wq);
+        }
+    mpq_decomp_free(&d);
+    return 0;
+}
+
+/* One layer with weights (ql->kind, k, n and s set): its input has scale s_in and zero point
+ * -128 (in_offset 128); its output scale s_out, zero point -128 (hidden: ReLU is the clamp at
+ * -128) or 0 (last). Weights w [n][k] and biases b [n] real. */
+static int quantize_layer(mn_qlayer *ql, const float *w, const float *b, double s_in, double s_out,
+                          int last, const mn_qspec *spec, qsums *sum, char *err, size_t errlen)
+{
+    unsigned k = ql->k, n = ql->n;
+    ql->in_offset = 128;
+    ql->out_offset = last ? 0 : -128;
+    ql->act_min = -128;
+    ql->act_max = 127;
+    ql->bias = malloc(n * sizeof *ql->bias);
+    ql->mult = malloc(n * sizeof *ql->mult);
+    ql->shift = malloc(n * sizeof *ql->shift);
+    double *wd = malloc((size_t)n * k * sizeof *wd);
+    double *sw = malloc(n * sizeof *sw);
+    int rc = ql->bias && ql->mult && ql->shift && wd && sw ? 0 : MPQ_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < (size_t)n * k; i++) {
+        wd[i] = w[i];
+        sum->norm2 += wd[i] * wd[i];
+    }
+    sum->total += (size_t)n * k;
+    if (rc == 0)
+        rc = spec->scheme == MN_DENSE8 ? quantize_dense(ql, wd, sw, sum)
+                                       : quantize_decomposed(ql, wd, spec, sw, sum, err, errlen);
+    if (rc == 0 && spec->scheme == MN_DENSE8 && spec->first_dense) /* int8 within a mixed net */
+        for (size_t i = 0; i < (size_t)n * k; i++)
+            sum->nnz += ql->w[i] != 0;
+    if (rc == MPQ_ENOMEM)
+        snprintf(err, errlen, "out of memory");
+    for (unsigned c = 0; rc == 0 && c < n; c++) {
+        double sc = s_in * sw[c];
+        double bq = b[c] / sc;
+        ql->bias[c] = (int32_t)fmax(-2147483648.0, fmin(2147483647.0, (double)lrint(bq)));
+        int sh;
+        if (mpq_quantize_multiplier(sc / s_out, &ql->mult[c], &sh) != 0 || sh < -31 || sh > 30) {
+            ql->mult[c] = 0; /* a scale outside the hardware's range: output 0 */
+            sh = 0;
+        }
+        ql->shift[c] = sh;
+    }
+    free(wd);
+    free(sw);
+    return rc;
+}
+
+static void finish(mn_qnet *q, const qsums *sum)
+{
+    q->hp_density = sum->total ? (double)sum->nnz / (double)sum->total : 0.0;
+    q->rel_err = sum->norm2 > 0 ? sqrt(sum->err2 / sum->norm2) : 0.0;
+}
+
+int mn_quantize(const mn_mlp *m, const float *amax, const mn_qspec *spec, mn_qnet *q, char *err,
+                size_t errlen)
 {
     memset(q, 0, sizeof *q);
-    q->scheme = scheme;
-    q->hp_n = hp_n;
-    q->group = group;
+    q->spec = *spec;
     q->nl = m->nl;
-    double err2 = 0.0, norm2 = 0.0;
-    size_t nnz = 0, total = 0;
+    q->in_size = m->dim[0];
+    q->classes = m->dim[m->nl];
+    qsums sum = {0};
     double s_in = 1.0 / 255.0;
     for (unsigned l = 0; l < m->nl; l++) {
-        unsigned k = m->dim[l], n = m->dim[l + 1];
         int last = l + 1 == m->nl;
         mn_qlayer *ql = &q->layer[l];
-        ql->k = k;
-        ql->n = n;
-        ql->in_offset = 128;
+        ql->kind = MPQ_LAYER_FC;
+        ql->k = m->dim[l];
+        ql->n = m->dim[l + 1];
         double s_out = last ? amax[l] / 127.0 : amax[l] / 255.0;
-        ql->out_offset = last ? 0 : -128;
-        ql->act_min = -128;
-        ql->act_max = 127;
-        ql->bias = malloc(n * sizeof *ql->bias);
-        ql->mult = malloc(n * sizeof *ql->mult);
-        ql->shift = malloc(n * sizeof *ql->shift);
-        double *wd = malloc((size_t)n * k * sizeof *wd);
-        double *sw = malloc(n * sizeof *sw);
-        if (!ql->bias || !ql->mult || !ql->shift || !wd || !sw) {
-            free(wd);
-            free(sw);
-            mn_qnet_free(q);
-            snprintf(err, errlen, "out of memory");
-            return MPQ_ENOMEM;
-        }
-        for (size_t i = 0; i < (size_t)n * k; i++) {
-            wd[i] = m->w[l][i];
-            norm2 += wd[i] * wd[i];
-        }
-        total += (size_t)n * k;
-        int rc = 0;
-        if (scheme == MN_DENSE8) {
-            ql->w = malloc((size_t)n * k * sizeof *ql->w);
-            if (!ql->w)
-                rc = MPQ_ENOMEM;
-            for (unsigned c = 0; rc == 0 && c < n; c++) {
-                double mx = 0.0;
-                for (unsigned i = 0; i < k; i++)
-                    mx = fmax(mx, fabs(wd[(size_t)c * k + i]));
-                sw[c] = mx > 0.0 ? mx / 127.0 : 1.0;
-                for (unsigned i = 0; i < k; i++) {
-                    double v = wd[(size_t)c * k + i];
-                    int32_t wq = (int32_t)lrint(v / sw[c]);
-                    ql->w[(size_t)c * k + i] = wq;
-                    err2 += (v - sw[c] * wq) * (v - sw[c] * wq);
-                }
-            }
-            if (rc)
-                snprintf(err, errlen, "out of memory");
-        } else {
-            /* Unstructured (group 0): the density's share of each row, largest first. */
-            unsigned n_row = group ? hp_n : (unsigned)lround(density * k);
-            mpq_decomp_opts o = {.thr = 0.7, .hp_n = scheme == MN_MIXED ? n_row : 0,
-                                 .group = scheme == MN_MIXED ? group : 0, .hp_bits = 8, .alpha_bits = 8};
-            mpq_decomp d;
-            rc = mpq_decompose(wd, n, k, &o, &d, err, errlen);
-            if (rc == 0) {
-                ql->t = d.t;
-                ql->alpha = d.alpha;
-                d.t = NULL;
-                d.alpha = NULL;
-                if (scheme == MN_MIXED) {
-                    ql->hp = d.hp;
-                    d.hp = NULL;
-                    nnz += d.hp_nnz;
-                }
-                for (unsigned c = 0; c < n; c++)
-                    sw[c] = d.step[c];
-                for (unsigned c = 0; c < n; c++)
-                    for (unsigned i = 0; i < k; i++) {
-                        size_t j = (size_t)c * k + i;
-                        double wq = (double)ql->alpha[c] * ql->t[j] + (ql->hp ? ql->hp[j] : 0);
-                        err2 += (wd[j] - sw[c] * wq) * (wd[j] - sw[c] * wq);
-                    }
-                mpq_decomp_free(&d);
-            }
-        }
-        for (unsigned c = 0; rc == 0 && c < n; c++) {
-            double sc = s_in * sw[c];
-            double bq = m->b[l][c] / sc;
-            ql->bias[c] = (int32_t)fmax(-2147483648.0, fmin(2147483647.0, (double)lrint(bq)));
-            int sh;
-            if (mpq_quantize_multiplier(sc / s_out, &ql->mult[c], &sh) != 0 || sh < -31 || sh > 30) {
-                ql->mult[c] = 0; /* a scale outside the hardware's range: output 0 */
-                sh = 0;
-            }
-            ql->shift[c] = sh;
-        }
-        free(wd);
-        free(sw);
+        int rc = quantize_layer(ql, m->w[l], m->b[l], s_in, s_out, last, spec, &sum, err, errlen);
         if (rc != 0) {
             mn_qnet_free(q);
             return rc;
         }
         s_in = s_out;
     }
-    q->hp_density = total ? (double)nnz / (double)total : 0.0;
-    q->rel_err = norm2 > 0 ? sqrt(err2 / norm2) : 0.0;
+    finish(q, &sum);
     return 0;
 }
 
-int mn_qnet_run(const mn_qnet *q, const int32_t *x, unsigned m, unsigned acc_bits,
-                mpq_acc_mode acc_mode, unsigned group, int32_t *y, size_t *ovf_any,
-                char *err, size_t errlen)
+int cnn_quantize(const cnn_net *net, const float *amax, const mn_qspec *spec, mn_qnet *q,
+                 char *err, size_t errlen)
 {
-    const int32_t *in = x;
-    int32_t *bufs[2] = {NULL, NULL};
-    int rc = 0;
+    memset(q, 0, sizeof *q);
+    if (net->nl > MN_MAX_QLAYERS) {
+        snprintf(err, errlen, "%u layers: at most %u", net->nl, MN_MAX_QLAYERS);
+        return MPQ_EPARAM;
+    }
+    q->spec = *spec;
+    q->nl = net->nl;
+    q->in_size = net->layer[0].s.in_h * net->layer[0].s.in_w * net->layer[0].s.in_c;
+    q->classes = net->layer[net->nl - 1].s.out_c;
+    qsums sum = {0};
+    double s_in = 1.0 / 255.0;
+    int first = 1;
+    for (unsigned l = 0; l < net->nl; l++) {
+        const cnn_layer *L = &net->layer[l];
+        mn_qlayer *ql = &q->layer[l];
+        int last = l + 1 == net->nl;
+        ql->kind = L->s.kind;
+        ql->s = L->s;
+        ql->n = L->s.out_c;
+        if (L->s.kind == MPQ_LAYER_MAXPOOL) {
+            /* Max pooling commutes with the monotonic int8 code: same scale, same zero point. */
+            ql->in_offset = 128;
+            ql->out_offset = -128;
+            ql->act_min = -128;
+            ql->act_max = 127;
+            continue;
+        }
+        ql->k = mpq_conv_depth(&L->s);
+        double s_out = last ? amax[l] / 127.0 : amax[l] / 255.0;
+        mn_qspec dense = {.scheme = MN_DENSE8, .first_dense = 1};
+        const mn_qspec *ls = spec->first_dense && first && spec->scheme != MN_DENSE8 ? &dense : spec;
+        int rc = quantize_layer(ql, L->w, L->b, s_in, s_out, last, ls, &sum, err, errlen);
+        first = 0;
+        if (rc != 0) {
+            mn_qnet_free(q);
+            return rc;
+        }
+        s_in = s_out;
+    }
+    finish(q, &sum);
+    return 0;
+}
+
+int mn_qlayer_run(const mn_qlayer *ql, const int32_t *in, unsigned m, unsigned acc_bits,
+                  mpq_acc_mode acc_mode, unsigned group, int32_t *out, size_t *ovf_any,
+                  char *err, size_t errlen)
+{
     if (ovf_any)
         *ovf_any = 0;
-    for (unsigned l = 0; rc == 0 && l < q->nl; l++) {
-        const mn_qlayer *ql = &q->layer[l];
-        int last = l + 1 == q->nl;
-        int32_t *out = last ? y : (bufs[l & 1] = realloc(bufs[l & 1], (size_t)m * ql->n * sizeof(int32_t)));
-        if (!out) {
-            rc = MPQ_ENOMEM;
-            snprintf(err, errlen, "out of memory");
-            break;
-        }
+    if (ql->kind == MPQ_LAYER_MAXPOOL) {
+        mpq_conv_shape s = ql->s;
+        s.batches = m;
+        return mpq_pool(&s, in, ql->act_min, ql->act_max, out, err, errlen);
+    }
+    mpq_requant rq = {0};
+    rq.kind = MPQ_RQ_DOUBLE;
+    rq.nparams = ql->n;
+    rq.mult = ql->mult;
+    rq.shift = ql->shift;
+    rq.out_offset = ql->out_offset;
+    rq.act_min = ql->act_min;
+    rq.act_max = ql->act_max;
+    int rc;
+    if (ql->kind == MPQ_LAYER_FC) {
         mpq_fc_layer fl = {0};
         fl.m = m;
         fl.k = ql->k;
@@ -202,19 +299,57 @@ int mn_qnet_run(const mn_qnet *q, const int32_t *x, unsigned m, unsigned acc_bit
         fl.acc_mode = acc_mode;
         fl.order = MPQ_ORDER_GROUPED;
         fl.group = group;
-        mpq_requant rq = {0};
-        rq.kind = MPQ_RQ_DOUBLE;
-        rq.nparams = ql->n;
-        rq.mult = ql->mult;
-        rq.shift = ql->shift;
-        rq.out_offset = ql->out_offset;
-        rq.act_min = ql->act_min;
-        rq.act_max = ql->act_max;
         mpq_fc_ovf ovf;
         memset(&ovf, 0, sizeof ovf);
         rc = mpq_fc(&fl, &rq, out, NULL, ovf_any ? &ovf : NULL, err, errlen);
         if (ovf_any)
-            *ovf_any += ovf.n_any;
+            *ovf_any = ovf.n_any;
+    } else {
+        mpq_conv_layer cl = {0};
+        cl.shape = ql->s;
+        cl.shape.batches = m;
+        cl.x = in;
+        cl.in_offset = ql->in_offset;
+        cl.w = ql->w;
+        cl.t = ql->t;
+        cl.alpha = ql->t ? ql->alpha : NULL;
+        cl.hp = ql->hp;
+        cl.bias = ql->bias;
+        cl.acc_bits = acc_bits;
+        cl.acc_mode = acc_mode;
+        cl.order = MPQ_ORDER_GROUPED;
+        cl.group = group;
+        mpq_conv_ovf ovf;
+        memset(&ovf, 0, sizeof ovf);
+        rc = mpq_conv(&cl, &rq, out, NULL, ovf_any ? &ovf : NULL, err, errlen);
+        if (ovf_any)
+            *ovf_any = ovf.n_any;
+    }
+    return rc;
+}
+
+int mn_qnet_run(const mn_qnet *q, const int32_t *x, unsigned m, unsigned acc_bits,
+                mpq_acc_mode acc_mode, unsigned group, int32_t *y, size_t *ovf_any,
+                char *err, size_t errlen)
+{
+    const int32_t *in = x;
+    int32_t *bufs[2] = {NULL, NULL};
+    int rc = 0;
+    if (ovf_any)
+        *ovf_any = 0;
+    for (unsigned l = 0; rc == 0 && l < q->nl; l++) {
+        const mn_qlayer *ql = &q->layer[l];
+        int last = l + 1 == q->nl;
+        int32_t *out = last ? y : (bufs[l & 1] = realloc(bufs[l & 1], (size_t)m * mn_qlayer_out_size(ql) * sizeof(int32_t)));
+        if (!out) {
+            rc = MPQ_ENOMEM;
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        size_t ovf = 0;
+        rc = mn_qlayer_run(ql, in, m, acc_bits, acc_mode, group, out, ovf_any ? &ovf : NULL, err, errlen);
+        if (ovf_any)
+            *ovf_any += ovf;
         in = out;
     }
     free(bufs[0]);

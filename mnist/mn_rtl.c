@@ -1,188 +1,171 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mpq-mnist-rtl: test images through the Verilated accelerator (make mnist).
- * Every layer of the quantized MLP (ternary + HpPerGroup:KLanes sparse int8, the RTL's own
- * format) runs on the accelerator, tiled over N as the stimulus generator drives it; the golden
- * cycle model runs in lockstep and every output port is compared in every cycle. The next
- * layer's input is what the RTL produced. Reports the RTL's accuracy, the golden model's on the
- * same images, cycles, array utilization and simulation time. Exit 0, 1 on a mismatch, 2 on
- * bad input. */
-#include <errno.h>
+/* mpq-mnist-rtl: test images through the Verilated accelerator (make mnist, make cnn).
+ * The model is the float MLP of mpq-mnist or the float CNN of mpq-cnn (told apart by the
+ * file's magic), quantized in the format of this RTL build (ternary + HpPerGroup:KLanes
+ * sparse int8; ternary only when HpPerGroup = 0; dense int8 when HpPerGroup = KLanes). Every
+ * layer with weights runs on the accelerator (mn_cosim.c: FC layers as 1x1 convolutions,
+ * conv2d layers in the conv mode), tiled over the output channels as the stimulus generator
+ * drives it, the golden cycle model in lockstep comparing every output port in every cycle;
+ * max pooling has no unit in the accelerator and runs on the host in the golden model
+ * (mpq_pool). Each layer's input is what the RTL (or the host's pooling) produced, and each
+ * layer's outputs are compared with the golden model's on that same input. Reports the RTL's
+ * accuracy, the golden model's on the same images, cycles, array utilization and simulation
+ * time. Exit 0, 1 on a mismatch, 2 on bad input. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "mnist.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
 #include "tb_cosim.h"
 
 /* The data and the model live until exit; freed by an exit handler on every path. */
 static mn_set train_set, test_set;
 static mn_mlp mlp;
+static cnn_net cnn;
+static mn_qnet qnet;
+static int32_t *bufs[4];
 static void cleanup(void)
 {
+    mn_qnet_free(&qnet);
     mn_mlp_free(&mlp);
+    cnn_free(&cnn);
     mn_free(&train_set);
     mn_free(&test_set);
+    for (int i = 0; i < 4; i++)
+        free(bufs[i]);
 }
 
-static double now_s(void)
+static const char *tag = "mpq-mnist-rtl";
+
+/* The model file's kind from its magic: 1 MLP, 2 CNN, 0 neither (err says). */
+static int model_kind(const char *path, char *err, size_t errlen)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    FILE *f = fopen(path, "rb");
+    char magic[8] = {0};
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open (make mnist / make cnn trains it)", path);
+        return 0;
+    }
+    size_t got = fread(magic, 1, 8, f);
+    fclose(f);
+    if (got == 8 && !memcmp(magic, "MPQMLP1", 8))
+        return 1;
+    if (got == 8 && !memcmp(magic, "MPQCNN1", 8))
+        return 2;
+    snprintf(err, errlen, "%s: neither an mpq MLP nor an mpq CNN file (bad magic)", path);
+    return 0;
 }
 
-/* A failing layer as a vector file (the very cycles this run drove), and the one command
- * that replays it on the testbench. */
-static void save_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t,
-                       unsigned li)
+/* Multiply-accumulates of a layer on m images: every output channel of every output pixel
+ * times the window positions inside the input times the input channels. */
+static uint64_t layer_macs(const mn_qlayer *ql, unsigned m)
 {
-    char path[256], err[1024];
-    snprintf(path, sizeof path, "build/traces/mnist-layer%u.vec", li + 1);
-    mpq_vec_header h;
-    memset(&h, 0, sizeof h);
-    h.version = MPQ_VEC_VERSION;
-    h.hw = *hw;
-    h.seed = 0;
-    h.timing_seed = t->seed;
-    h.m = L->m;
-    h.k = L->k;
-    h.n = L->n;
-    h.acc_sat = (uint32_t)L->acc_sat;
-    snprintf(h.generator, sizeof h.generator, "mpq-mnist-rtl");
-    snprintf(h.source, sizeof h.source, "mnist layer %u", li + 1);
-    snprintf(h.command, sizeof h.command, "mpq-mnist-rtl (layer %u of the quantized MLP)", li + 1);
-    mpq_gen *g = NULL;
-    mpq_vec_writer *w = NULL;
-    static mpq_port_in in;
-    static mpq_port_out exp;
-    int rc = mkdir("build", 0777) == 0 || errno == EEXIST ? 0 : -1;
-    if (rc == 0 && mkdir("build/traces", 0777) != 0 && errno != EEXIST)
-        rc = -1;
-    if (rc == 0)
-        rc = mpq_gen_new(hw, L, t, &g, err, sizeof err);
-    if (rc == 0)
-        rc = mpq_vec_writer_open(path, &h, &w, err, sizeof err);
-    while (rc == 0 && (rc = mpq_gen_next(g, &in, &exp)) == 1)
-        rc = mpq_vec_writer_put(w, &in, &exp) == 0 ? 0 : -1;
-    if (rc != 0)
-        mpq_vec_writer_abort(w); /* NULL is fine */
-    else
-        rc = mpq_vec_writer_close(w, err, sizeof err);
-    if (rc == 0)
-        fprintf(stderr, "mpq-mnist-rtl: reproduce: build/vl/default/plain/mpq-tb replay %s\n", path);
-    else
-        fprintf(stderr, "mpq-mnist-rtl: could not save the layer as %s\n", path);
-    mpq_gen_free(g);
+    if (ql->kind == MPQ_LAYER_FC)
+        return (uint64_t)m * ql->k * ql->n;
+    const mpq_conv_shape *s = &ql->s;
+    uint64_t vy = 0, vx = 0;
+    for (unsigned o = 0; o < s->out_h; o++)
+        for (unsigned k = 0; k < s->kh; k++) {
+            long i = (long)o * s->sy - (long)s->py + (long)k * s->dy;
+            vy += i >= 0 && i < (long)s->in_h;
+        }
+    for (unsigned o = 0; o < s->out_w; o++)
+        for (unsigned k = 0; k < s->kw; k++) {
+            long i = (long)o * s->sx - (long)s->px + (long)k * s->dx;
+            vx += i >= 0 && i < (long)s->in_w;
+        }
+    return (uint64_t)m * vy * vx * s->in_c * s->out_c;
 }
 
-/* One layer on the RTL: x[m][k] -> y[m][n] (the RTL's outputs). */
-static int run_layer(const mpq_hwcfg *hw, const mn_qlayer *ql, unsigned li, const int32_t *x,
-                     unsigned m, int32_t *y, uint64_t *cycles, double *secs)
+/* Every layer of qnet on m images, input in buf[1]: layers with weights on the RTL, max pooling
+ * on the host; each layer's outputs checked against the golden model's on the same input.
+ * One line per layer and a total; *out: the final outputs (in buf). Returns 0, 1, 2. */
+static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf, int32_t *ref, unsigned m,
+                      const int32_t **out)
 {
-    mpq_hw_layer L;
     char err[1024];
-    if (mpq_hw_layer_alloc(&L, m, ql->k, ql->n) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: out of memory\n");
-        return 2;
-    }
-    L.acc_sat = 0;
-    L.in_offset = ql->in_offset;
-    L.out_offset = ql->out_offset;
-    L.act_min = ql->act_min;
-    L.act_max = ql->act_max;
-    memcpy(L.x, x, (size_t)m * ql->k * sizeof *x);
-    memcpy(L.t, ql->t, (size_t)ql->n * ql->k);
-    memcpy(L.hp, ql->hp, (size_t)ql->n * ql->k * sizeof *L.hp);
-    memcpy(L.alpha, ql->alpha, ql->n * sizeof *L.alpha);
-    memcpy(L.bias, ql->bias, ql->n * sizeof *L.bias);
-    memcpy(L.mult, ql->mult, ql->n * sizeof *L.mult);
-    memcpy(L.shift, ql->shift, ql->n * sizeof *L.shift);
-    if (mpq_hw_layer_check(hw, &L, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: layer %u does not fit this accelerator: %s\n", li + 1, err);
-        mpq_hw_layer_free(&L);
-        return 2;
-    }
-    mpq_timing_opts t;
-    mpq_timing_default(1, 1.0, 1.0, &t);
-    mpq_gen *g;
-    if (mpq_gen_new(hw, &L, &t, &g, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: layer %u: %s\n", li + 1, err);
-        mpq_hw_layer_free(&L);
-        return 2;
-    }
-    tb_cosim cs;
-    char what[32];
-    snprintf(what, sizeof what, "layer %u", li + 1);
-    if (tb_cosim_open(&cs, hw, 0, t.seed, what, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: %s\n", err);
-        mpq_gen_free(g);
-        mpq_hw_layer_free(&L);
-        return 2;
-    }
-    static mpq_port_in in;
-    static mpq_port_out exp, act;
-    unsigned tile = 0, row = 0, tiles = (ql->n + hw->lanes - 1) / hw->lanes;
-    uint64_t c = 0;
-    int rc, status = 0;
-    double t0 = now_s();
-    while ((rc = mpq_gen_next(g, &in, &exp)) == 1) {
-        uint32_t mis = tb_cosim_step(&cs, &in, &exp, &act); /* the testbench's step */
-        if (!mis && act.out_valid && in.out_ready && in.rst_n) {
-            for (unsigned l = 0; l < hw->lanes && tile < tiles; l++) {
-                unsigned ch = tile * hw->lanes + l;
-                if (ch < ql->n)
-                    y[(size_t)row * ql->n + ch] =
-                        mpq_sext(mpq_bits_get(act.out_data, l * hw->out_bits, hw->out_bits), hw->out_bits);
-            }
-            if (++row == m) {
-                row = 0;
-                tile++;
-            }
+    /* steps: the lane array's steps the layer needs (pixels x taps x channel slices per tile);
+     * MAC util: useful multiply-accumulates / (cycles x Lanes x KLanes). */
+    printf("%-6s %-34s %12s %12s %8s %8s %10s %10s\n", "layer", "shape", "cycles", "steps", "util",
+           "MAC util", "sim s", "Mcyc/s");
+    const int32_t *in = buf[1];
+    uint64_t tot_c = 0, tot_i = 0, tot_m = 0;
+    double tot_s = 0, lanes = (double)hw->lanes * hw->klanes;
+    for (unsigned l = 0; l < qnet.nl; l++) {
+        const mn_qlayer *ql = &qnet.layer[l];
+        int32_t *o = buf[l & 1];
+        size_t nout = (size_t)m * mn_qlayer_out_size(ql);
+        char shape[96], name[32], vec[48];
+        const mpq_conv_shape *s = &ql->s;
+        if (ql->kind == MPQ_LAYER_FC)
+            snprintf(shape, sizeof shape, "fc m=%u k=%u n=%u", m, ql->k, ql->n);
+        else
+            snprintf(shape, sizeof shape, "%s %ux%ux%u>%ux%ux%u k%u s%u", mpq_layer_name(ql->kind), s->in_h,
+                     s->in_w, s->in_c, s->out_h, s->out_w, s->out_c, s->kh, s->sy);
+        /* The golden model's output of this layer on the same input. */
+        if (mn_qlayer_run(ql, in, m, hw->acc_bits, MPQ_ACC_WRAP, hw->klanes, ref, NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: golden model, layer %u: %s\n", tag, l + 1, err);
+            return 2;
         }
-        if (mis) {
-            const char *port = "?";
-            for (unsigned p = 0; p < TB_P_COUNT; p++)
-                if (mis >> p & 1u) {
-                    port = tb_port_names[p];
-                    break;
-                }
-            mpq_cm_where w;
-            mpq_gen_where(g, &w);
-            fprintf(stderr, "mpq-mnist-rtl: MISMATCH in layer %u at cycle %" PRIu64 ": %s (tile %ld, "
-                    "row %u, k slice %u)\n", li + 1, c, port, w.tile, w.row, w.slice);
-            save_layer(hw, &L, &t, li);
-            status = 1;
-            break;
+        if (ql->kind == MPQ_LAYER_MAXPOOL) {
+            memcpy(o, ref, nout * sizeof *o); /* no pooling unit: the host runs it */
+            printf("%-6u %-34s %12s %12s %8s %8s %10s %10s\n", l + 1, shape, "host", "-", "-", "-", "-", "-");
+            in = o;
+            continue;
         }
-        c++;
+        mpq_hw_layer L;
+        if (mn_qlayer_to_hw(hw, ql, in, m, &L, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: layer %u (%s) does not fit this accelerator: %s\n", tag, l + 1, shape, err);
+            return 2;
+        }
+        snprintf(name, sizeof name, "layer %u", l + 1);
+        snprintf(vec, sizeof vec, "%s-layer%u", kind, l + 1);
+        mn_rtl_stats st;
+        int status = mn_rtl_layer(hw, &L, tag, name, vec, o, &st);
+        mpq_hw_layer_free(&L);
+        if (status)
+            return status;
+        if (memcmp(o, ref, nout * sizeof *o) != 0) {
+            fprintf(stderr, "%s: layer %u: the RTL's outputs differ from the golden model's\n", tag, l + 1);
+            return 1;
+        }
+        uint64_t macs = layer_macs(ql, m);
+        printf("%-6u %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", l + 1, shape, st.cycles,
+               st.steps, (double)st.steps / (double)st.cycles, (double)macs / ((double)st.cycles * lanes), st.secs,
+               (double)st.cycles / st.secs / 1e6);
+        fflush(stdout);
+        tot_m += macs;
+        tot_c += st.cycles;
+        tot_i += st.steps;
+        tot_s += st.secs;
+        in = o;
     }
-    if (status == 0 && rc < 0) {
-        fprintf(stderr, "mpq-mnist-rtl: layer %u: %s\n", li + 1, mpq_gen_error(g));
-        status = 2;
-    }
-    *secs = now_s() - t0;
-    *cycles = c;
-    tb_cosim_close(&cs);
-    mpq_gen_free(g);
-    mpq_hw_layer_free(&L);
-    return status;
+    printf("%-6s %-34s %12" PRIu64 " %12" PRIu64 " %8.3f %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
+           (double)tot_i / (double)tot_c, (double)tot_m / ((double)tot_c * lanes), tot_s, (double)tot_c / tot_s / 1e6);
+    *out = in;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mpq-mnist-rtl --model FILE [--images N] [--data DIR] [--config CFG]\n"
+               "                     [--scheme auto|mixed|tern|dense]\n"
+               "Runs the first N test images (default 1000) through the Verilated accelerator,\n"
+               "every layer, every output port compared every cycle with the golden model.\n"
+               "FILE: the float MLP cached by mpq-mnist or the float CNN cached by mpq-cnn.\n"
+               "--scheme: the weights' format; auto (default) is the one of the configuration:\n"
+               "ternary + HpPerGroup:KLanes, ternary when HpPerGroup = 0, dense int8 when\n"
+               "HpPerGroup = KLanes. Exit 0, 1 mismatch, 2 bad input.\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *data = MN_DATA_DIR, *model = NULL, *cfgpath = "rtl/cfg/default.cfg";
+    const char *data = MN_DATA_DIR, *model = NULL, *cfgpath = "rtl/cfg/default.cfg", *scheme_s = "auto";
     unsigned images = 1000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: mpq-mnist-rtl --model FILE [--images N] [--data DIR] [--config CFG]\n"
-                   "Runs the first N test images (default 1000) through the Verilated accelerator,\n"
-                   "every layer, every output port compared every cycle with the golden model.\n"
-                   "FILE: the float MLP cached by mpq-mnist. Exit 0, 1 mismatch, 2 bad input.\n");
+            usage(stdout);
             return 0;
         } else if (i + 1 < argc && !strcmp(argv[i], "--model")) {
             model = argv[++i];
@@ -190,21 +173,23 @@ int main(int argc, char **argv)
             data = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
             cfgpath = argv[++i];
+        } else if (i + 1 < argc && !strcmp(argv[i], "--scheme")) {
+            scheme_s = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--images")) {
             char *end;
             unsigned long v = strtoul(argv[++i], &end, 10);
             if (*end || v < 1 || v > 10000) {
-                fprintf(stderr, "mpq-mnist-rtl: --images must be 1..10000\n");
+                fprintf(stderr, "%s: --images must be 1..10000\n", tag);
                 return 2;
             }
             images = (unsigned)v;
         } else {
-            fprintf(stderr, "mpq-mnist-rtl: unknown option `%s`; see --help\n", argv[i]);
+            fprintf(stderr, "%s: unknown option `%s`; see --help\n", tag, argv[i]);
             return 2;
         }
     }
     if (!model) {
-        fprintf(stderr, "mpq-mnist-rtl: --model FILE is required (make mnist trains it)\n");
+        fprintf(stderr, "%s: --model FILE is required (make mnist / make cnn trains it)\n", tag);
         return 2;
     }
     char err[1024];
@@ -212,75 +197,78 @@ int main(int argc, char **argv)
     mpq_hwcfg hw, want;
     if (tb_rtl_config(&hw, err, sizeof err) != 0 || mpq_hwcfg_load(cfgpath, &want, err, sizeof err) != 0 ||
         !mpq_hwcfg_equal(&hw, &want)) {
-        fprintf(stderr, "mpq-mnist-rtl: %s is not the configuration of this RTL build\n", cfgpath);
+        fprintf(stderr, "%s: %s is not the configuration of this RTL build\n", tag, cfgpath);
+        return 2;
+    }
+    mn_qspec spec = {.scheme = MN_MIXED, .axis = MPQ_DECOMP_CHANNEL, .hp_n = hw.hp_per_group, .group = hw.klanes};
+    if (!strcmp(scheme_s, "tern") || (!strcmp(scheme_s, "auto") && hw.hp_per_group == 0))
+        spec.scheme = MN_TERN;
+    else if (!strcmp(scheme_s, "dense") || (!strcmp(scheme_s, "auto") && hw.hp_per_group == hw.klanes))
+        spec.scheme = MN_DENSE8;
+    else if (strcmp(scheme_s, "mixed") && strcmp(scheme_s, "auto")) {
+        fprintf(stderr, "%s: --scheme `%s` is not auto, mixed, tern or dense\n", tag, scheme_s);
         return 2;
     }
     atexit(cleanup);
-    if (mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
-        mn_load(data, "t10k", &test_set, err, sizeof err) != 0 || mn_mlp_load(&mlp, model, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: %s\n", err);
+    int kind = model_kind(model, err, sizeof err);
+    if (!kind || mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
+        mn_load(data, "t10k", &test_set, err, sizeof err) != 0 ||
+        (kind == 1 && mn_mlp_load(&mlp, model, err, sizeof err) != 0) ||
+        (kind == 2 && cnn_load(&cnn, model, NULL, err, sizeof err) != 0)) {
+        fprintf(stderr, "%s: %s\n", tag, err);
         return 2;
     }
-    float amax[MN_MAX_LAYERS];
-    mn_calibrate(&mlp, &train_set, 2000, amax);
-    mn_qnet q;
-    if (mn_quantize(&mlp, amax, MN_MIXED, hw.hp_per_group, hw.klanes, 0.0, &q, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: quantize: %s\n", err);
+    float amax[MN_MAX_QLAYERS];
+    int rc;
+    if (kind == 1) {
+        mn_calibrate(&mlp, &train_set, 2000, amax);
+        rc = mn_quantize(&mlp, amax, &spec, &qnet, err, sizeof err);
+    } else {
+        cnn_calibrate(&cnn, &train_set, 2000, amax);
+        rc = cnn_quantize(&cnn, amax, &spec, &qnet, err, sizeof err);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s: quantize: %s\n", tag, err);
         return 2;
     }
-    unsigned m = images;
-    int32_t *x = malloc((size_t)m * 784 * sizeof *x), *gy = malloc((size_t)m * 10 * sizeof *gy);
-    int32_t *buf[2] = {malloc((size_t)m * 1024 * sizeof(int32_t)), malloc((size_t)m * 1024 * sizeof(int32_t))};
-    if (!x || !gy || !buf[0] || !buf[1]) {
-        fprintf(stderr, "mpq-mnist-rtl: out of memory\n");
+    unsigned m = images, npix = test_set.rows * test_set.cols;
+    size_t maxsz = qnet.in_size;
+    for (unsigned l = 0; l < qnet.nl; l++)
+        maxsz = mn_qlayer_out_size(&qnet.layer[l]) > maxsz ? mn_qlayer_out_size(&qnet.layer[l]) : maxsz;
+    int32_t *gy = bufs[0] = malloc((size_t)m * qnet.classes * sizeof *gy);
+    int32_t *buf[2] = {bufs[1] = malloc((size_t)m * maxsz * sizeof(int32_t)),
+                       bufs[2] = malloc((size_t)m * maxsz * sizeof(int32_t))};
+    int32_t *ref = bufs[3] = malloc((size_t)m * maxsz * sizeof(int32_t));
+    if (!gy || !buf[0] || !buf[1] || !ref) {
+        fprintf(stderr, "%s: out of memory\n", tag);
         return 2;
     }
     for (unsigned i = 0; i < m; i++)
-        mn_input(&test_set.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
+        mn_input(&test_set.images[(size_t)i * npix], npix, &buf[1][(size_t)i * npix]);
     /* The golden model on the same images, for the comparison of accuracies. */
-    if (mn_qnet_run(&q, x, m, hw.acc_bits, MPQ_ACC_WRAP, hw.klanes, gy, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist-rtl: golden model: %s\n", err);
+    if (mn_qnet_run(&qnet, buf[1], m, hw.acc_bits, MPQ_ACC_WRAP, hw.klanes, gy, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: golden model: %s\n", tag, err);
         return 2;
     }
-    char hb[256];
-    printf("mnist-rtl: %u test images through the accelerator (%s), ternary + %u:%u int8, "
-           "every port compared every cycle\n", m, mpq_hwcfg_str(&hw, hb, sizeof hb), hw.hp_per_group, hw.klanes);
-    printf("%-6s %-18s %12s %12s %8s %10s %10s\n", "layer", "shape", "cycles", "ideal", "util", "sim s", "Mcyc/s");
-    const int32_t *in = x;
-    uint64_t tot_c = 0, tot_i = 0;
-    double tot_s = 0;
-    int status = 0;
-    for (unsigned l = 0; l < q.nl && status == 0; l++) {
-        const mn_qlayer *ql = &q.layer[l];
-        uint64_t cyc;
-        double s;
-        status = run_layer(&hw, ql, l, in, m, buf[l & 1], &cyc, &s);
-        if (status)
-            break;
-        uint64_t ideal = (uint64_t)m * ((ql->k + hw.klanes - 1) / hw.klanes) * ((ql->n + hw.lanes - 1) / hw.lanes);
-        char shape[64];
-        snprintf(shape, sizeof shape, "m=%u k=%u n=%u", m, ql->k, ql->n);
-        printf("%-6u %-18s %12" PRIu64 " %12" PRIu64 " %8.3f %10.2f %10.3f\n", l + 1, shape, cyc, ideal,
-               (double)ideal / (double)cyc, s, (double)cyc / s / 1e6);
-        tot_c += cyc;
-        tot_i += ideal;
-        tot_s += s;
-        in = buf[l & 1];
-    }
+    char hb[256], sname[64];
+    if (spec.scheme == MN_MIXED)
+        snprintf(sname, sizeof sname, "ternary + %u:%u int8", spec.hp_n, spec.group);
+    else
+        snprintf(sname, sizeof sname, "%s", spec.scheme == MN_TERN ? "ternary only" : "dense int8");
+    printf("mnist-rtl: %u test images through the accelerator (%s), %s %s, weights %s, every port "
+           "compared every cycle\n", m, mpq_hwcfg_str(&hw, hb, sizeof hb), kind == 1 ? "MLP" : "CNN",
+           kind == 1 ? "784-256-128-10" : cnn.arch, sname);
+    const int32_t *in = NULL;
+    int status = run_layers(&hw, kind == 1 ? "mnist" : "cnn", buf, ref, m, &in);
     if (status == 0) {
-        printf("%-6s %-18s %12" PRIu64 " %12" PRIu64 " %8.3f %10.2f %10.3f\n", "all", "", tot_c, tot_i,
-               (double)tot_i / (double)tot_c, tot_s, (double)tot_c / tot_s / 1e6);
-        double racc = mn_accuracy(in, test_set.labels, m, 10), gacc = mn_accuracy(gy, test_set.labels, m, 10);
-        int same = memcmp(in, gy, (size_t)m * 10 * sizeof *gy) == 0;
-        printf("mnist-rtl: RTL accuracy %.2f%%, golden model %.2f%% on the same %u images; final outputs %s\n",
+        double racc = mn_accuracy(in, test_set.labels, m, qnet.classes);
+        double gacc = mn_accuracy(gy, test_set.labels, m, qnet.classes);
+        int same = memcmp(in, gy, (size_t)m * qnet.classes * sizeof *gy) == 0;
+        printf("mnist-rtl: RTL accuracy %.2f%%, golden model %.2f%% on the same %u images; every layer's "
+               "outputs equal the golden model's; final outputs %s\n",
                100.0 * racc, 100.0 * gacc, m, same ? "identical" : "DIFFER");
         if (!same)
             status = 1;
     }
-    free(x);
-    free(gy);
-    free(buf[0]);
-    free(buf[1]);
-    mn_qnet_free(&q);
     return status;
 }

@@ -1,6 +1,7 @@
 # mnist/: Fashion-MNIST through the golden model and the RTL (make mnist). Included by the
 # top Makefile. Data: the Debian package dataset-fashion-mnist (scripts/install-deps.sh data).
-MNIST_LIB_SRCS := mnist/mn_data.c mnist/mn_mlp.c mnist/mn_quant.c mnist/mn_vec.c
+MNIST_LIB_SRCS := mnist/mn_data.c mnist/mn_mlp.c mnist/mn_quant.c mnist/mn_study.c mnist/cnn_net.c \
+	mnist/mn_vec.c
 MNIST_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MNIST_LIB_SRCS))
 MNIST_BIN := $(BUILD)/mpq-mnist
 MNIST_RTL_BIN := $(BUILD)/vl/default/mnist/mpq-mnist-rtl
@@ -12,16 +13,18 @@ MNIST_IMAGES ?= 1000
 $(BUILD)/obj/mnist/%.o: CPPFLAGS += -Imnist -Itb
 # Training: dot products vectorize only when float sums may be reassociated; the order is
 # still fixed by the binary, so the same seed gives the same weights.
-$(BUILD)/obj/mnist/mn_mlp.o: CFLAGS += -O3 -fno-math-errno -fassociative-math -fno-signed-zeros -fno-trapping-math
+MNIST_TRAIN_CFLAGS := -O3 -fno-math-errno -fassociative-math -fno-signed-zeros -fno-trapping-math
+$(BUILD)/obj/mnist/mn_mlp.o $(BUILD)/obj/mnist/cnn_net.o: CFLAGS += $(MNIST_TRAIN_CFLAGS)
 
 $(MNIST_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_main.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The RTL runner links the Verilated default configuration (same shim as the testbench).
-$(MNIST_RTL_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_cosim.o $(GOLDEN_LIB) $(RTL_SRCS) $(RTL_VLT) \
+MNIST_RTL_OBJS := $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_cosim.o $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_cosim.o
+$(MNIST_RTL_BIN): $(MNIST_RTL_OBJS) $(GOLDEN_LIB) $(RTL_SRCS) $(RTL_VLT) \
                   tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh rtl/cfg/default.cfg $(GOLDEN_BIN)
 	@echo "verilator: default (mnist runner)"
-	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_cosim.o" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
+	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_RTL_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
 	  VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
 	  tb/build-model.sh default plain $(BUILD)/vl/default/mnist rtl
 
@@ -54,3 +57,6 @@ mnist/flow: $(MNIST_BIN) $(MNIST_RTL_BIN)
 mnist/bad-input: $(MNIST_BIN)
 	@scripts/check.sh $(BUILD)/results mnist/bad-input -- mnist/tests/bad-input.sh $(MNIST_BIN) $(BUILD)/tmp/mnist-bad
 TEST_TARGETS += mnist/flow mnist/bad-input
+
+# The CNN (make cnn): mnist/cnn.mk.
+include mnist/cnn.mk
