@@ -5,7 +5,7 @@
 set -u
 cnn=$1 rtl=$2 work=$3
 data=/usr/share/datasets/fashion-mnist
-[ -f "$data/t10k-images-idx3-ubyte.gz" ] || { echo "skipped: dataset-fashion-mnist is not installed"; exit 77; }
+scripts/install-deps.sh data || { echo "the Fashion-MNIST data is needed (scripts/install-deps.sh data)"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" || exit 1
 fails=0
 refuse() { # WORDS COMMAND...: must exit 2 with WORDS in its message

