@@ -7,7 +7,7 @@
 # sign error and checks that its trace names lane 2 and the first wrong cycle.
 MUTANTS ?=
 MUTANTS_FAST := lane2-tern-sign sparse-idx-plus1 sat-max-off-by-one out-changes-while-stalled \
-  act-ready-ignores-pipe srdhm-tie
+  act-ready-ignores-pipe srdhm-tie pad-left-off-by-one
 MUTATE_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
   CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
 .PHONY: mutate
@@ -17,6 +17,7 @@ mutate: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 .PHONY: mutate/fast
 mutate/fast: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results mutate/fast -- env $(MUTATE_ENV) MUTATE_CONFIGS="default small" \
+	  MUTATE_TRACE="lane2-tern-sign" \
 	  tb/tests/mutate-fast.sh $(BUILD)/mutate-fast $(MUTANTS_FAST)
 TEST_TARGETS += mutate/fast
 

@@ -18,6 +18,8 @@
 # VERILATOR, CXX. MUTATE_CONFIGS (default: default small mix2 tern) and MUTATE_RUNS (lockstep
 # layers per step, default 40) tune the regression; MUTATE_SEED its first lockstep seed (1);
 # MUTATE_KEEP_MODELS=1 keeps each mutant's Verilated models under OUTDIR/<mutant>/vl.
+# MUTATE_TRACE="a b", when set, limits the traced build, its waveform and the white-box run to
+# those mutants (the others are reported from the plain model's run: white-box cycle "-").
 set -u
 out=${1:?usage: scripts/mutate.sh OUTDIR [MUTANT...]}
 shift
@@ -95,9 +97,16 @@ for name in "${names[@]}"; do
                 if [ $rc -ne 0 ]; then result=(ERROR "$cfg" "testbench error, see $log" - - - - -); break 2; fi
             done
             [ -z "$hit" ] && continue
-            # Caught: build the traced model and rerun the failing step for the waveform.
-            rm -rf "$dir/traces"
-            if build "$cfg" trace "$dir"; then run_step "$cfg" "$dir" "$hit" >"$log" 2>&1; fi
+            # Caught: build the traced model and rerun the failing step for the waveform (unless
+            # MUTATE_TRACE names the mutants to trace and this is not one of them).
+            traced=1
+            if [ -n "${MUTATE_TRACE+set}" ]; then
+                case " $MUTATE_TRACE " in *" $name "*) ;; *) traced=0 ;; esac
+            fi
+            if [ $traced = 1 ]; then
+                rm -rf "$dir/traces"
+                if build "$cfg" trace "$dir"; then run_step "$cfg" "$dir" "$hit" >"$log" 2>&1; fi
+            fi
             test_name=$(sed -n 's/^MISMATCH in //p' "$log" | head -n 1)
             cycle=$(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$log" | head -n 1)
             port=$(sed -n 's/^  port \([a-z_]*\):.*/\1/p' "$log" | head -n 1)

@@ -20,6 +20,14 @@ if grep -q '^    lane [013-9]' "$rep"; then fail "the report blames another lane
 [ -s "$dir/wave.gtkw" ] || fail "no GTKWave save file"
 grep -q 'the mismatch reproduced at the same cycle' "$rep" || fail "the traced re-simulation did not reproduce it"
 grep -q '"first_cycle"' "$dir/report.json" || fail "no JSON report"
+# White-box mode (mpq-tb --whitebox, issue 14 item 5): the same failing test, with every lane's
+# accumulator compared after every edge, names lane 2's accumulator, and no later than the
+# black-box report's first cycle (the bug acts in the accumulator, before the output shows it).
+read -r bb_cyc wb_cyc wb_what < <(awk -F'\t' '$1 == "lane2-tern-sign" { print $5, $8, $9 }' "$out/summary.tsv")
+case $wb_cyc in ''|*[!0-9]*) fail "white-box mode did not report (cycle '$wb_cyc', $wb_what)" ;; esac
+[ "$wb_cyc" -le "$bb_cyc" ] || fail "white-box first cycle $wb_cyc is after the black-box one $bb_cyc"
+case $wb_what in *"lane 2"*) ;; *) fail "white-box mode blames '$wb_what', not lane 2" ;; esac
+echo "lane2-tern-sign: white-box: $wb_what at cycle $wb_cyc (black-box: cycle $bb_cyc)"
 # The waveform itself: the mismatch flag first rises at the reported cycle (time 10c), where
 # the reported port and its expected value (exp_<port>) differ, and is 0 before (fst2vcd
 # comes with GTKWave).
