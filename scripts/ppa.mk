@@ -11,7 +11,10 @@ PPA_IMAGES ?= 4
 PPA_FIXED_MHZ ?= 20
 PPA_DEPS := $(RTL_SRCS) scripts/ppa.sh scripts/cfg.sh $(wildcard scripts/ppa/*) tb/build-model.sh \
   tb/mpq_dut.cpp tb/mpq_dut.h $(TB_OBJS) $(GOLDEN_LIB)
-PPA_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
+# Yosys is the pyosys package in a virtual environment (scripts/ppa/venv.sh: Debian's Yosys
+# 0.23 cannot read the RTL's packages).
+PPA_VENV ?= $(BUILD)/ppa-venv
+PPA_ENV = PPA_VENV="$(PPA_VENV)" GOLDEN_BIN="$(GOLDEN_BIN)" TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
   CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" PYTHON="$(PYTHON)" PPA_FIXED_MHZ=$(PPA_FIXED_MHZ)
 # mix2's 20-bit accumulator: the MLP's int32 biases overflow it, so its layers run with the
 # saturating accumulator (README: the study, 20-bit saturate loses 0.1 point, wrap 38).
@@ -52,6 +55,7 @@ PPA_TEST_OUT := $(BUILD)/ppa-test/small
 ppa/small: $(PPA_DEPS)
 	@scripts/check.sh $(BUILD)/results ppa/small -- bash -c '\
 	  { scripts/install-deps.sh ppa || { echo "skipped: Yosys, OpenSTA or the OSU cells are missing"; exit 77; }; } && \
+	  { scripts/ppa/venv.sh $(PPA_VENV) >/dev/null || { echo "skipped: pyosys cannot be installed"; exit 77; }; } && \
 	  $(PPA_ENV) scripts/ppa.sh small $(PPA_TEST_OUT) basic=vectors/regress/small-basic.vec && \
 	  $(PYTHON) scripts/ppa/report.py check $(PPA_TEST_OUT)'
 TEST_TARGETS += ppa/small

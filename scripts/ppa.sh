@@ -2,7 +2,8 @@
 # ppa.sh CONFIG OUTDIR [NAME=FILE.vec ...]: area, timing and power of the accelerator built
 # with rtl/cfg/CONFIG.cfg, mapped to the OSU 0.18 um standard cells (make ppa runs it per
 # configuration; README "Area, timing and energy" explains the method).
-#  1. scripts/ppa/synth-map.sh: Yosys, hierarchical netlist, area per unit;
+#  1. scripts/ppa/synth-map.sh: Yosys (pyosys, scripts/ppa/venv.sh), hierarchical netlist,
+#     the memories as RAM macros (scripts/ppa/ram.py: their model), area per unit;
 #  2. OpenSTA (scripts/ppa/sta.tcl): the worst register-to-register path, fmax;
 #  3. with vector files: the gate-level simulation (tb/build-model.sh kind gls: the mapped
 #     netlist and the library's cell models under Verilator, the same shim and mpq-tb)
@@ -14,8 +15,9 @@
 #     power: this OpenSTA ignores activities set on internal pins).
 # Writes OUTDIR/ppa.json (scripts/ppa/report.py summary) and the files of each step.
 # Environment: PPA_LIB (liberty, default: the Debian package's), PPA_CELLS_V (its Verilog
-# models), PPA_FIXED_MHZ (default 20), TB_OBJS / GOLDEN_LIB (the testbench objects, as for
-# tb/build-model.sh), STA (default sta), PYTHON (default python3).
+# models), PPA_PYOSYS (a Python with pyosys; default: scripts/ppa/venv.sh installs it in
+# $PPA_VENV, default build/ppa-venv), PPA_FIXED_MHZ (default 20), TB_OBJS / GOLDEN_LIB (the
+# testbench objects, as for tb/build-model.sh), STA (default sta), PYTHON (default python3).
 # Exit 0, 1 when a step fails (a gate-level mismatch included), 2 on bad arguments.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +38,10 @@ for f in "$PPA_LIB" "$cells_v"; do
   [ -f "$f" ] || { echo "ppa.sh: $f is missing (scripts/install-deps.sh ppa installs qflow-tech-osu018)" >&2; exit 2; }
 done
 command -v "$sta" >/dev/null || { echo "ppa.sh: $sta not found (scripts/install-deps.sh ppa installs opensta)" >&2; exit 2; }
+if [ -z "${PPA_PYOSYS:-}" ]; then
+  PPA_PYOSYS=$("$here/ppa/venv.sh" "${PPA_VENV:-build/ppa-venv}") || exit 2
+fi
+export PPA_PYOSYS
 workloads=()
 for a in "$@"; do
   case $a in
@@ -45,17 +51,19 @@ for a in "$@"; do
   esac
 done
 mkdir -p "$out"
-rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json"
+rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json" \
+  "$out/activity-missing"
 # shellcheck source=scripts/cfg.sh
 . "$here/cfg.sh"
 mpq_cfg_pairs "$cfg" >"$out/cfg.txt"
-units=$(awk -F'\t' '!/^#/ && NF >= 2 { print $2 }' "$here/ppa/units.tsv" | awk '!s[$0]++' | xargs)
+units=$(awk -F'\t' '!/^#/ && NF == 3 && $3 != "-" { print $3 }' "$here/ppa/units.tsv" | awk 'BEGIN { print "control" } !s[$0]++' | xargs)
 secs() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }'; }
 
 # 1. Synthesis and mapping (reused when the netlist is newer than everything it comes from).
 t0=$(date +%s.%N)
 fresh=1
-for dep in rtl/*.sv "$cfg" "$PPA_LIB" "$here/ppa/synth-map.sh" "$here/ppa/netlist.py" "$here/ppa/units.tsv"; do
+for dep in rtl/*.sv "$cfg" "$PPA_LIB" "$here/ppa/synth-map.sh" "$here/ppa/synth.py" "$here/ppa/netlist.py" \
+    "$here/ppa/units.tsv" "$here/ppa/units.py" "$here/ppa/ram.py" "$here/ppa/mpq_ram_gls.sv" "$here/ppa/abc.script"; do
   [ -f "$out/netlist.v" ] && [ "$out/netlist.v" -nt "$dep" ] || fresh=0
 done
 if [ $fresh = 1 ] && [ -f "$out/area.tsv" ] && [ -f "$out/gls/netlist.v" ]; then
@@ -67,7 +75,7 @@ fi
 
 # 2. Timing at a nominal period (slack + period = the shortest period).
 echo "ppa $cfgname: opensta timing"
-if ! PPA_OUT=$out PPA_NETLIST=$out/netlist.v PPA_PERIOD_NS=100 PPA_POWER_PERIODS_NS="" PPA_UNITS="$units" \
+if ! PPA_OUT=$out PPA_NETLIST=$out/netlist.v PPA_MACRO_LIB=$out/macros.lib PPA_PERIOD_NS=100 PPA_POWER_PERIODS_NS="" PPA_UNITS="$units" \
     "$sta" -no_splash -exit "$here/ppa/sta.tcl" >"$out/sta-timing.log" 2>&1 || grep -q '^Error' "$out/sta-timing.log"; then
   cat "$out/sta-timing.log" >&2
   echo "ppa.sh: OpenSTA failed ($out/sta-timing.log)" >&2
@@ -92,14 +100,16 @@ if [ ${#workloads[@]} -gt 0 ]; then
     echo '// Each mapped module is compiled once, not once per instance (the lanes and the'
     echo '// requantizers are Lanes instances each): several times less C++ to compile. The shim'
     echo '// reads every instance'"'"'s own nets all the same.'
-    awk -F'\t' '!/^#/ && $1 != "mpq_top" && $3 == "netlist" { print "no_inline -module \"*" $1 "\"" }' \
-      "$here/ppa/units.tsv"
+    awk -F'\t' '!/^#/ && NF == 3 && $3 != "-" && $2 != "mpq_ram" { print "no_inline -module \"*" $2 "\"" }' \
+      "$here/ppa/units.tsv" | awk '!s[$0]++'
+    echo '// Generated: the mapped netlist and the macros'"'"' simulation modules (ram.py counters).'
+    echo 'lint_off -file "*/netlist.v"'
   } >"$gls/gls.vlt.tmp" && update "$gls/gls.vlt"
   {
     echo "$gls/gls.vlt"
     echo "$gls/cells.v"
-    # Modules simulated as behavioural RTL (units.tsv `rtl`; not public: not counted).
-    awk -F'\t' '!/^#/ && $3 == "rtl" { print "rtl/" $1 ".sv" }' "$here/ppa/units.tsv"
+    # The RAM macros are simulated as the RTL's memory (netlist.v's mpq_ram_<D>x<W> modules).
+    echo "rtl/mpq_ram.sv"
     echo "$gls/netlist.v"
   } >"$gls/gls.f.tmp" && update "$gls/gls.f"
   model=$out/glsbuild/mpq-tb fresh=1
@@ -129,7 +139,20 @@ if [ ${#workloads[@]} -gt 0 ]; then
     fi
     cat "$out/replay-$name.log"
     # One model ran cycles (the testbench's probe only reads hwcfg_o and writes nothing).
+    shopt -s nullglob
     counts=("$tog"/toggles-*.txt)
+    shopt -u nullglob
+    if [ ${#counts[@]} -eq 0 ]; then
+      # The replay passed but the shim wrote no counts: it counts the cycles only in its
+      # traced build (tb/mpq_dut.cpp mpq_dut_tick since merge 9ee2ccd). No measured activity:
+      # said in the reports (ppa.json "activity_missing"), default-activity power only.
+      echo "ppa $cfgname: WARNING: the gate-level model wrote no toggle counts (tb/mpq_dut.cpp counts no cycles outside its traced build): no measured activity" >&2
+      echo "tb/mpq_dut.cpp: mpq_dut_tick counts cycles (tog.cycles) only in the traced build; toggle file not written" >"$out/activity-missing"
+      cycles=$(sed -n 's/^PASS .* \([0-9][0-9]*\) cycles .*/\1/p' "$out/replay-$name.log" | head -n 1)
+      printf '%s\t%s\t%s\n' "$name" "$vec" "${cycles:-0}" >>"$out/workloads.tsv.tmp"
+      continue
+    fi
+    rm -f "$out/activity-missing"
     [ ${#counts[@]} -eq 1 ] || { echo "ppa.sh: expected one toggle file in $tog" >&2; exit 1; }
     "$py" "$here/ppa/activity.py" "${counts[0]}" "$out/netlist.v" "$out/activity/$name.txt"
     cycles=$(awk '/^# cycles/ { print $3 }' "${counts[0]}")
@@ -154,7 +177,7 @@ fi
 run_sta() {  # LOG [ENV=VALUE...]: OpenSTA on sta.tcl; its Tcl errors do not set its exit status
   local log=$1
   shift
-  if ! env PPA_OUT="$out" PPA_NETLIST="$out/netlist.v" PPA_PERIOD_NS=100 PPA_UNITS="$units" "$@" \
+  if ! env PPA_OUT="$out" PPA_NETLIST="$out/netlist.v" PPA_MACRO_LIB="$out/macros.lib" PPA_PERIOD_NS=100 PPA_UNITS="$units" "$@" \
       "$sta" -no_splash -exit "$here/ppa/sta.tcl" >"$log" 2>&1 || grep -q '^Error' "$log"; then
     cat "$log" >&2
     echo "ppa.sh: OpenSTA failed ($log)" >&2
@@ -167,7 +190,7 @@ run_sta "$out/sta-power.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_INSTAN
 # The measured activity applied per instance (this OpenSTA ignores internal pins' activities).
 measured=()
 [ ${#acts[@]} -gt 0 ] && measured=("${acts[0]%%=*}" "${acts[0]#*=}")
-"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$units" "$min_ns" "$fixed_ns" "${measured[@]}"
+"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$out/macros.lib" "$units" "$min_ns" "$fixed_ns" "${measured[@]}"
 echo "$sim_s" >"$out/gls-sim-seconds"
 echo "$(secs "$t0")" >"$out/total-seconds"
 "$py" "$here/ppa/report.py" config "$cfgname" "$out" "$fixed_mhz"

@@ -12,7 +12,8 @@ of every net of the netlist (a toggle is a change of the bit between two evaluat
 model). OUT.txt: "net activity" per line, the net named as OpenSTA names it in NETLIST.v
 (instance path / net), activity = toggles per clock cycle. The clock is left out (OpenSTA
 gives it its clock activity), and so are the scopes outside mpq_top (the model's ports: the
-same nets as mpq_top's). Exit 1 when a count is impossible (more than two toggles per cycle:
+same nets as mpq_top's). The RAM macros' counters (scripts/ppa/mpq_ram_gls.sv) come out as
+<macro instance>/<signal>, names OpenSTA does not know (scripts/ppa/power.py reads them). Exit 1 when a count is impossible (more than two toggles per cycle:
 inputs applied, then the clock edge), 2 on bad input.
 
 --mean: the activity of several workloads run one after the other: per net, the mean of their
@@ -71,8 +72,11 @@ def instance_paths(netlist):
     def walk(mod, path):
         paths[path] = mod
         for typ, name in mods.get(mod, []):
+            sub = name if not path else path + "/" + name
             if typ in mods:
-                walk(typ, name if not path else path + "/" + name)
+                walk(typ, sub)
+            elif typ.startswith("mpq_ram_"):
+                paths[sub] = typ  # a RAM macro: its access counters (scripts/ppa/ram.py)
     walk("mpq_top", "")
     return paths
 

@@ -2,25 +2,38 @@
 # SPDX-License-Identifier: Apache-2.0
 """netlist.py: the PPA flow's views of a mapped netlist (scripts/ppa.sh).
 
-  netlist.py units UNITS.tsv STAT.txt AREA.tsv
-      area per unit from Yosys `stat -liberty` of the hierarchical design: each module's own
-      cells x its instance count, summed per unit of UNITS.tsv (module -> unit); exit 2 when a
-      module has no row.
-  netlist.py gls UNITS.tsv NETLIST.v YOSYS.log OUT.v
-      the netlist for the gate-level simulation: every module whose UNITS.tsv row says `rtl`
-      keeps its ports but its body becomes one instance of the behavioural module, with the
-      parameter values Yosys elaborated (read from YOSYS.log); every other wire is marked
-      /*verilator public_flat_rd*/, so that the testbench's shim counts its toggles.
+  netlist.py macros NETLIST.v OUT.lst
+      rewrites, in place, every instance of the memory black box (`mpq_ram #(.Depth(D),
+      .Width(W)) <unit>_0 (`) as an instance of the macro cell mpq_ram_<D>x<W> of
+      scripts/ppa/ram.py; OUT.lst: the macros, DxW, one per line.
+  netlist.py area NETLIST.v AREA.tsv LIB.lib...
+      area per unit (scripts/ppa/units.tsv): every cell of the hierarchical netlist (the
+      standard cells and the macros) at its liberty area, summed by the unit its name gives
+      (<unit>_<n>); the instances of mpq_top per unit.
+  netlist.py gls NETLIST.v MACROS.lst OUT.v
+      the netlist for the gate-level simulation: every wire marked
+      /*verilator public_flat_rd*/, so that the testbench's shim counts its toggles; followed
+      by a module per macro, mpq_ram_<D>x<W>, the RTL's memory with the access counters of
+      scripts/ppa/mpq_ram_gls.sv.
+  netlist.py sources RTLDIR OUTDIR
+      the RTL as Yosys reads it: every file of RTLDIR/sources.list (the one list), in its
+      order, copied to OUTDIR with the two rewrites Yosys's SystemVerilog frontend needs (a
+      function's final `return E;` becomes `<function> = E;`, `parameter string P` becomes
+      `parameter P`; a `return` anywhere else stops the flow); OUTDIR/sources.f lists them.
   netlist.py split NETLIST.v
       rewrites, in place, every `assign` whose sides are concatenations as one assign per
       bit (OpenSTA 2019 rejects `{...}` in an assign; Yosys writes them where a port of a
-      hierarchical module is driven by several nets).
+      hierarchical module is driven by several nets), and drops `signed` from declarations
+      (OpenSTA 2019 rejects it too).
 
 Output files are written to a temporary name and renamed.
 """
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from units import Units, TOP, CONTROL, MACRO, unit_of  # noqa: E402
 
 
 def die(msg, code=2):
@@ -35,127 +48,173 @@ def write_atomic(path, text):
     os.replace(tmp, path)
 
 
-def read_units(path):
-    """module -> (unit, gls) from UNITS.tsv."""
-    units = {}
+# ---- the netlist and the library ----------------------------------------------------------
+def liberty_cells(path):
+    """{cell: (area in um^2, set of output pins)} of a liberty file."""
+    cells, cell, pin = {}, None, None
     for line in open(path):
-        if not line.strip() or line.startswith("#"):
-            continue
-        f = line.rstrip("\n").split("\t")
-        if len(f) != 3 or f[2] not in ("netlist", "rtl"):
-            die("%s: bad row %r (module<TAB>unit<TAB>netlist|rtl)" % (path, line.rstrip()))
-        units[f[0]] = (f[1], f[2])
-    return units
-
-
-def base_name(module):
-    """`$paramod$<hash>\\mpq_lane` or `\\mpq_lane` or `mpq_lane` -> mpq_lane."""
-    return module.split("\\")[-1]
-
-
-# ---- units -------------------------------------------------------------------------------
-def parse_stat(path):
-    """Yosys stat: {module: (own cells, own area)} and {module: instances in the design}."""
-    own, count = {}, {}
-    mod, hier = None, False
-    for line in open(path):
-        m = re.match(r"^=== (.*) ===$", line)
+        m = re.match(r"^\s*cell\s*\(\s*\"?(\w+)\"?\s*\)", line)
         if m:
-            mod = m.group(1)
-            hier = mod == "design hierarchy"
-            if not hier:
-                own[mod] = [0, 0.0]
+            cell, pin = m.group(1), None
+            cells[cell] = [0.0, set()]
             continue
-        if hier:
-            m = re.match(r"^\s+(\S+)\s+(\d+)$", line)
-            if m:
-                count[m.group(1)] = count.get(m.group(1), 0) + int(m.group(2))
+        m = re.match(r"^\s*area\s*:\s*([0-9.]+)", line)
+        if m and cell and pin is None:
+            cells[cell][0] = float(m.group(1))
             continue
-        if mod is None:
-            continue
-        m = re.match(r"^\s+Chip area for module '(.*)': ([0-9.]+)$", line)
+        m = re.match(r"^\s*pin\s*\(\s*\"?(\w+)\"?\s*\)", line)
         if m:
-            own[mod][1] = float(m.group(2))
+            pin = m.group(1)
             continue
-        m = re.match(r"^\s{5}(\S+)\s+(\d+)$", line)
-        if m and "\\" not in m.group(1) and not m.group(1).startswith("$"):
-            own[mod][0] += int(m.group(2))
-    for mod in own:
-        if mod.lstrip("\\") not in count and mod not in count:
-            count[mod] = 1  # a design without submodules has no hierarchy section
-    return own, count
+        if cell and pin and re.match(r"^\s*direction\s*:\s*output\s*;", line):
+            cells[cell][1].add(pin)
+    return {c: (a, o) for c, (a, o) in cells.items()}
 
 
-def cmd_units(units_path, stat_path, out_path):
-    units = read_units(units_path)
-    own, count = parse_stat(stat_path)
-    per_unit = {}
-    for mod, (cells, area) in own.items():
-        name = base_name(mod)
-        if name not in units:
-            die("module %s is not in %s (add a row: module<TAB>unit<TAB>netlist|rtl)"
-                % (name, units_path))
-        n = count.get(mod, count.get(mod.lstrip("\\"), 0))
-        u = per_unit.setdefault(units[name][0], [0, 0, 0.0])
-        u[0] += n
-        u[1] += n * cells
-        u[2] += n * area
+def parse(netlist):
+    """{module: ([(cell name, cell type, {pin: net})], )} of a Yosys netlist (write_verilog
+    -noattr -noexpr: one instance per statement, named connections)."""
+    mods, cur, stmt = {}, None, []
+    for line in open(netlist):
+        s = line.strip()
+        m = re.match(r"^module\s+(\S+?)\s*\(", s)
+        if m:
+            cur = m.group(1)
+            mods[cur] = []
+            continue
+        if cur is None or not s:
+            continue
+        if s == "endmodule":
+            cur = None
+            continue
+        stmt.append(s)
+        if not s.endswith(";"):
+            continue
+        text = " ".join(stmt)
+        stmt = []
+        m = re.match(r"^(\S+)\s+(\S+)\s*\((.*)\);$", text)
+        if not m or m.group(1) in ("input", "output", "wire", "assign", "inout"):
+            continue
+        conns = {p: re.sub(r"\s+", "", e) for p, e in re.findall(r"\.(\w+)\(([^()]*)\)", m.group(3))}
+        mods[cur].append((m.group(2), m.group(1), conns))
+    if TOP not in mods:
+        die("%s: no module %s" % (netlist, TOP))
+    return mods
+
+
+def leaves(mods, cells):
+    """[(hierarchical cell name as OpenSTA writes it, cell type, {pin: hierarchical net})] of
+    every library cell of the flattened design."""
+    out = []
+
+    def walk(mod, pre):
+        for name, typ, conns in mods[mod]:
+            if typ in mods:
+                walk(typ, pre + name + "/")
+            elif typ in cells:
+                out.append((pre + name, typ, {p: pre + n for p, n in conns.items()}))
+            else:
+                die("cell type %s (%s%s) is neither a module nor a library cell" % (typ, pre, name))
+    walk(TOP, "")
+    return out
+
+
+# ---- macros -------------------------------------------------------------------------------
+MACRO_INST = re.compile(r"^(\s*)%s\s*#\(\s*\.Depth\(\d+'s?d(\d+)\),\s*\.Width\(\d+'s?d(\d+)\)\s*\)\s*(\w+)\s*\("
+                        % MACRO)
+
+
+def cmd_macros(netlist, out_lst):
+    text = open(netlist).read()
+    # One statement per instance: join the parameter lines Yosys writes.
+    text = re.sub(r"(\n\s*%s\s*#\()([^;]*?)(\)\s*\w+\s*\()" % MACRO,
+                  lambda m: m.group(1) + re.sub(r"\s+", " ", m.group(2)) + m.group(3), text)
+    found, lines = [], []
+    for line in text.split("\n"):
+        m = MACRO_INST.match(line)
+        if m:
+            found.append("%sx%s" % (m.group(2), m.group(3)))
+            line = "%smpq_ram_%sx%s %s (" % (m.group(1), m.group(2), m.group(3), m.group(4))
+        elif re.match(r"^\s*%s\b" % MACRO, line):
+            die("%s: an instance of %s the flow cannot read: %s" % (netlist, MACRO, line.strip()))
+        lines.append(line)
+    write_atomic(netlist, "\n".join(lines))
+    write_atomic(out_lst, "".join(f + "\n" for f in dict.fromkeys(found)))
+
+
+# ---- area ---------------------------------------------------------------------------------
+def cmd_area(netlist, out_path, *libs):
+    """Area per unit: every cell's liberty area, summed by the unit its name gives."""
+    units = Units()
+    cells = {}
+    for lib in libs:
+        cells.update(liberty_cells(lib))
+    mods = parse(netlist)
+    per = {u: [0, 0, 0.0] for u in units.order()}  # instances, cells, area
+    for name, typ, conns in mods[TOP]:
+        if typ in mods or typ.startswith(MACRO + "_"):
+            # A macro is named after its unit (abuf_0), a module instance as in the RTL.
+            u = unit_of(name) if typ.startswith(MACRO + "_") else (units.row(name) or (0, None))[1]
+            if u not in per:
+                die("instance %s of %s is in no unit of scripts/ppa/units.tsv" % (name, TOP))
+            per[u][0] += 1
+    for path, typ, _ in leaves(mods, cells):
+        u = unit_of(path)
+        if u not in per:
+            die("cell %s is in no unit" % path)
+        per[u][1] += 1
+        per[u][2] += cells[typ][0]
+    per[CONTROL][0] = 1
     lines = ["unit\tinstances\tcells\tarea_um2"]
-    for unit in dict.fromkeys(u for u, _ in units.values()):
-        if unit in per_unit:
-            i, c, a = per_unit[unit]
-            lines.append("%s\t%d\t%d\t%.0f" % (unit, i, c, a))
+    for u, (i, c, a) in per.items():
+        if c:
+            lines.append("%s\t%d\t%d\t%.0f" % (u, i, c, a))
     write_atomic(out_path, "\n".join(lines) + "\n")
 
 
-# ---- gls ---------------------------------------------------------------------------------
-def elaborated_params(log_path):
-    """{derived module name: [(param, value)]} from Yosys's `derive mode` log lines."""
-    params, pending = {}, []
-    for line in open(log_path):
-        if "Executing AST frontend in derive mode" in line:
-            pending = []
-            continue
-        m = re.match(r"^Parameter \\(\w+) = (.*)$", line)
-        if m:
-            pending.append((m.group(1), m.group(2).strip()))
-            continue
-        m = re.match(r"^Generating RTLIL representation for module `(.*)'\.$", line)
-        if m:
-            params[m.group(1)] = pending
-            pending = []
-    return params
-
-
+# ---- gls ----------------------------------------------------------------------------------
 PUBLIC = re.compile(r"^(  wire (?:\[\d+:\d+\] )?[A-Za-z_][A-Za-z0-9_]*);$")
 
 
-def cmd_gls(units_path, netlist_path, log_path, out_path):
-    units = read_units(units_path)
-    params = elaborated_params(log_path)
-    out, cur = [], None  # cur: (behavioural module, parameters) while inside a replaced module
-    for line in open(netlist_path):
-        m = re.match(r"^module (\S+)\s*\(", line)
-        if m and units.get(base_name(m.group(1)), (None, "netlist"))[1] == "rtl":
-            name = m.group(1)
-            derived = name[1:] if name.startswith("\\") else name
-            if derived not in params:
-                die("%s: no elaborated parameters for %s in %s" % (netlist_path, name, log_path))
-            cur = (base_name(name), params[derived])
-            out.append(line)
-        elif cur is None:
-            out.append(PUBLIC.sub(r"\1 /*verilator public_flat_rd*/;", line))
-        elif re.match(r"^\s+(input|output)\b", line):
-            out.append(line)  # the replaced module keeps its ports, drops its cells
-        elif line.startswith("endmodule"):
-            body, plist = cur
-            ps = " #(%s)" % ", ".join(".%s(%s)" % pv for pv in plist) if plist else ""
-            out.append("  // The behavioural RTL (rtl/%s.sv) in the gate-level simulation;\n"
-                       "  // its mapped cells are analysed by OpenSTA (../netlist.v).\n" % body)
-            out.append("  %s%s u_rtl (.*);\n" % (body, ps))
-            out.append(line)
-            cur = None
+def cmd_gls(netlist_path, macros_lst, out_path):
+    """The netlist with every wire /*verilator public_flat_rd*/ (the testbench's shim counts
+    the toggles of every net, tb/mpq_dut.cpp MPQ_TOGGLES), and one module per macro."""
+    out = [PUBLIC.sub(r"\1 /*verilator public_flat_rd*/;", line) for line in open(netlist_path)]
+    body = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpq_ram_gls.sv")).read()
+    for spec in open(macros_lst).read().split():
+        d, w = spec.split("x")
+        out.append("\n" + body.replace("mpq_ram_gls", "mpq_ram_%s" % spec)
+                   .replace("DEPTH", d).replace("WIDTH", w))
     write_atomic(out_path, "".join(out))
+
+
+# ---- sources -----------------------------------------------------------------------------
+def yosys_sv(path, text):
+    """The rewrites of `netlist.py sources` on one file's text."""
+    lines, fn = text.split("\n"), None
+    for i, line in enumerate(lines):
+        m = re.match(r"^\s*function\b.*?(\w+)\s*\(", line)
+        if m:
+            fn = m.group(1)
+        m = re.match(r"^(\s*)return\s+(.*;)\s*$", line)
+        if m:
+            rest = [l for l in lines[i + 1:] if l.strip()]
+            if fn is None or not rest or rest[0].strip() != "endfunction":
+                die("%s:%d: a return that is not a function's last statement (Yosys reads no "
+                    "return: the flow rewrites only that case)" % (path, i + 1))
+            lines[i] = "%s%s = %s" % (m.group(1), fn, m.group(2))
+        lines[i] = re.sub(r"\bparameter\s+string\b", "parameter", lines[i])
+    return "\n".join(lines)
+
+
+def cmd_sources(rtl, out):
+    os.makedirs(out, exist_ok=True)
+    files = []
+    for name in open(os.path.join(rtl, "sources.list")).read().split():
+        text = yosys_sv(os.path.join(rtl, name), open(os.path.join(rtl, name)).read())
+        write_atomic(os.path.join(out, name), text)
+        files.append(os.path.join(out, name))
+    write_atomic(os.path.join(out, "sources.f"), "\n".join(files) + "\n")
 
 
 # ---- split -------------------------------------------------------------------------------
@@ -201,6 +260,8 @@ def cmd_split(path):
     lines = open(path).read().split("\n")
     out, widths = [], {}
     for line in lines:
+        # OpenSTA 2019 reads no `signed` in a declaration (nor needs it: the netlist is bits).
+        line = re.sub(r"^(\s*(?:input|output|inout|wire)\s+)signed\s+", r"\1", line)
         s = line.strip()
         if s.startswith("module "):
             widths = {}
@@ -223,11 +284,15 @@ if __name__ == "__main__":
     if len(sys.argv) < 2:
         die(__doc__.strip())
     cmd, args = sys.argv[1], sys.argv[2:]
-    if cmd == "units" and len(args) == 3:
-        cmd_units(*args)
+    if cmd == "area" and len(args) >= 3:
+        cmd_area(*args)
+    elif cmd == "macros" and len(args) == 2:
+        cmd_macros(*args)
+    elif cmd == "sources" and len(args) == 2:
+        cmd_sources(*args)
     elif cmd == "split" and len(args) == 1:
         cmd_split(*args)
-    elif cmd == "gls" and len(args) == 4:
+    elif cmd == "gls" and len(args) == 3:
         cmd_gls(*args)
     else:
         die("usage: see the header of %s" % sys.argv[0])

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """power.py: power with the measured per-net activity (scripts/ppa.sh).
 
-  power.py OUTDIR NETLIST.v LIB.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]
+  power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]
 
 The Debian OpenSTA (2019) ignores activities set on internal pins (set_power_pin_activity
 changes nothing but the ports': checked on one requantizer annotated and its twin not), so
@@ -15,7 +15,11 @@ is linear in its pins' activity, so with the measured activity a of its output n
 (its inputs are taken to toggle as its output does: exact for the output's internal and
 switching power, which dominate, an approximation for the input pins' own internal power).
 A cell whose output net the simulation does not see (inside the behavioural memories) keeps
-its power under OpenSTA's default activity (instances-default.tsv). Writes OUTDIR/power.tsv:
+its power under OpenSTA's default activity (instances-default.tsv).
+A RAM macro (MACROS.lib, scripts/ppa/ram.py) gets, beside OpenSTA's power of its cell (the
+switching of its read-data nets, its leakage), the dynamic energy of ram.py's model: its
+accesses counted by the gate-level simulation (`measured`), or OpenSTA's default activity
+(`default`); it is counted as internal power. Writes OUTDIR/power.tsv:
 per unit and in total, at FMAX_NS and FIXED_NS (dynamic power scales with the frequency,
 leakage does not), the rows of mode `default` (OpenSTA's default activity) and of MODE (the
 measured activity); and OUTDIR/measured.tsv: per unit, the cells with a measured output and
@@ -24,6 +28,9 @@ the cells left to the default.
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ram  # noqa: E402
 
 
 def die(msg, code=2):
@@ -39,7 +46,7 @@ def liberty_outputs(path):
             cell, pin = m.group(1), None
             outs[cell] = set()
             continue
-        m = re.match(r"^\s*pin\s*\(\s*\"?(\w+)\"?\s*\)", line)
+        m = re.match(r"^\s*(?:pin|bus)\s*\(\s*\"?(\w+)\"?\s*\)", line)
         if m:
             pin = m.group(1)
             continue
@@ -73,22 +80,26 @@ def modules(netlist, outs):
             continue
         typ, name, conns = m.group(1), m.group(2), m.group(3)
         if typ in outs:
-            nets = [e.strip() for p, e in re.findall(r"\.(\w+)\(([^()]*)\)", conns) if p in outs[typ]]
-            mods[cur][0].append((name, nets))
+            nets = []
+            for p, e in re.findall(r"\.(\w+)\(([^()]*)\)", conns):
+                if p in outs[typ]:
+                    nets += [n.strip() for n in e.strip().strip("{}").split(",") if n.strip()]
+            mods[cur][0].append((name, nets, typ))
         else:
             mods[cur][1].append((typ, name))
     return mods
 
 
 def leaf_outputs(mods):
-    """{OpenSTA instance name: [OpenSTA net names of its outputs]} of the flattened design."""
+    """{OpenSTA instance name: ([OpenSTA net names of its outputs], cell)} of the flattened
+    design."""
     res = {}
 
     def walk(mod, path):
         cells, subs = mods[mod]
         pre = path + "/" if path else ""
-        for name, nets in cells:
-            res[pre + name] = [pre + re.sub(r"\s+", "", n) for n in nets]
+        for name, nets, typ in cells:
+            res[pre + name] = ([pre + re.sub(r"\s+", "", n) for n in nets], typ)
         for typ, name in subs:
             if typ in mods:
                 walk(typ, pre + name)
@@ -116,24 +127,27 @@ def rows_of(mode, tot, units, fmax_ns, fixed_ns):
 
 
 def main(argv):
-    if len(argv) not in (7, 9):
-        die("usage: power.py OUTDIR NETLIST.v LIB.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]")
-    out, netlist, lib, units = argv[1:5]
-    fmax_ns, fixed_ns = float(argv[5]), float(argv[6])
-    mode, actf = (argv[7], argv[8]) if len(argv) == 9 else (None, None)
+    if len(argv) not in (8, 10):
+        die("usage: power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]")
+    out, netlist, lib, mlib, units = argv[1:6]
+    fmax_ns, fixed_ns = float(argv[6]), float(argv[7])
+    mode, actf = (argv[8], argv[9]) if len(argv) == 10 else (None, None)
     g0, g1, dflt = (read_inst(os.path.join(out, "instances-%s.tsv" % m)) for m in ("g0", "g1", "default"))
     units = units.split()
+    outs = liberty_outputs(lib)
+    outs.update(liberty_outputs(mlib))
+    outputs = leaf_outputs(modules(netlist, outs))
+    macros = Macros(lib, outputs)
     dtot = {u: [0.0, 0.0, 0.0] for u in units}
     for inst, p in dflt.items():
-        unit = re.sub(r"_\d+$", "", inst.split("/")[-1])
-        if unit not in dtot:
-            die("%s: instance %s of no unit" % (out, inst))
+        unit = unit_of(inst, dtot, out)
+        p = macros.add(inst, p, fmax_ns, None)
         for k in range(3):
             dtot[unit][k] += p[k]
     lines = ["mode\tperiod_ns\tunit\tinternal_w\tswitching_w\tleakage_w\ttotal_w"]
     lines += rows_of("default", dtot, units, fmax_ns, fixed_ns)
     if mode:
-        tot, count = measured(netlist, lib, actf, g0, g1, dflt, units, out)
+        tot, count = measured(outputs, macros, actf, g0, g1, dflt, units, out, fmax_ns)
         lines += rows_of(mode, tot, units, fmax_ns, fixed_ns)
         tmp = os.path.join(out, "measured.tsv.tmp")
         with open(tmp, "w") as f:
@@ -147,8 +161,46 @@ def main(argv):
     os.replace(tmp, os.path.join(out, "power.tsv"))
 
 
-def measured(netlist, lib, actf, g0, g1, dflt, units, out):
-    outputs = leaf_outputs(modules(netlist, liberty_outputs(lib)))
+def unit_of(inst, units, out):
+    unit = re.sub(r"_\d+$", "", inst.split("/")[-1])
+    if unit not in units:
+        die("%s: instance %s of no unit" % (out, inst))
+    return unit
+
+
+class Macros:
+    """The RAM macros' model energy (scripts/ppa/ram.py) added to their OpenSTA power."""
+
+    def __init__(self, lib, outputs):
+        self.models = {}
+        std = None
+        for inst, (_, cell) in outputs.items():
+            m = re.match(r"^mpq_ram_(\d+)x(\d+)$", cell)
+            if m:
+                std = std or ram.Lib(lib)
+                self.models[inst] = ram.Macro(std, int(m.group(1)), int(m.group(2)))
+
+    def add(self, inst, p, period_ns, act):
+        """p (internal, switching, leakage in W at period_ns) plus the model's dynamic power:
+        with the measured counts of `act` (a {net: activity}), or the default activity."""
+        m = self.models.get(inst)
+        if m is None:
+            return p
+        if act is None:
+            writes, reads, wdata = m.default_activity()
+        else:
+            def a(sig):
+                key = "%s/%s" % (inst, sig)
+                if key not in act:
+                    die("the gate-level simulation counted no %s (scripts/ppa/mpq_ram_gls.sv)" % key)
+                return act[key]
+            writes, reads = a("wr_tog_q"), a("rd_tog_q")
+            wdata = [a("wdata_i[%d]" % b) for b in range(m.width)]
+        e_fj = m.dynamic_fj_per_cycle(writes, reads, wdata)
+        return (p[0] + e_fj * 1e-15 / (period_ns * 1e-9), p[1], p[2])
+
+
+def measured(outputs, macros, actf, g0, g1, dflt, units, out, fmax_ns):
     act = {}
     for line in open(actf):
         if not line.startswith("#"):
@@ -157,10 +209,10 @@ def measured(netlist, lib, actf, g0, g1, dflt, units, out):
     tot = {u: [0.0, 0.0, 0.0] for u in units}
     count = {u: [0, 0] for u in units}
     for inst, p0 in g0.items():
-        unit = re.sub(r"_\d+$", "", inst.split("/")[-1])
-        nets = outputs.get(inst)
-        if nets is None:
-            die("%s: instance %s is not in %s" % (out, inst, netlist))
+        unit = unit_of(inst, tot, out)
+        if inst not in outputs:
+            die("%s: instance %s is not in the netlist" % (out, inst))
+        nets = outputs[inst][0]
         acts = [act[n] for n in nets if n in act]
         if nets and len(acts) == len(nets):
             a = sum(acts) / len(acts)
@@ -170,6 +222,7 @@ def measured(netlist, lib, actf, g0, g1, dflt, units, out):
         else:
             p = dflt[inst]
             count[unit][1] += 1
+        p = macros.add(inst, p, fmax_ns, act)
         for k in range(3):
             tot[unit][k] += p[k]
     return tot, count

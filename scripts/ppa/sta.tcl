@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-# sta.tcl: OpenSTA timing and power of one mapped netlist (scripts/ppa/sta.sh sets the
+# sta.tcl: OpenSTA timing and power of one mapped netlist (scripts/ppa.sh sets the
 # environment and runs `sta -exit` on this file).
 #   PPA_LIB, PPA_NETLIST   liberty and the hierarchical netlist (top module mpq_top)
+#   PPA_MACRO_LIB          the RAM macros' liberty (scripts/ppa/ram.py)
 #   PPA_OUT                folder of the reports
 #   PPA_PERIOD_NS          clock period of the timing report
 #   PPA_POWER_PERIODS_NS   clock periods the power is reported at (space separated; none:
 #                          timing only)
-#   PPA_UNITS              units of scripts/ppa/units.tsv (cells are named <unit>_<n>)
+#   PPA_UNITS              units of scripts/ppa/units.tsv (cells are named <unit>_<n>, the
+#                          macros <unit>_0)
 #   PPA_ACTIVITY           empty: OpenSTA's default activity; or "workload=file", the file
 #                          has "net activity" lines (toggles per clock cycle measured by the
 #                          gate-level simulation of that workload; OpenSTA's net names).
@@ -21,6 +23,7 @@
 
 set out $::env(PPA_OUT)
 read_liberty $::env(PPA_LIB)
+read_liberty $::env(PPA_MACRO_LIB)
 read_verilog $::env(PPA_NETLIST)
 link_design mpq_top
 
