@@ -67,21 +67,23 @@ $(RTL_SMOKE_BIN): $(RTL_SRCS) $(RTL_VLT) rtl/tests/tb_smoke.sv rtl/cfg/small.cfg
 
 .PHONY: rtl/smoke/small
 rtl/smoke/small:
-	@scripts/check.sh $(BUILD)/results rtl/smoke/small -- \
-	  $(MAKE) --no-print-directory -s rtl-smoke-run
+	@mkdir -p $(BUILD) && scripts/check.sh $(BUILD)/results rtl/smoke/small -- \
+	  flock $(BUILD)/rtl-smoke.lock $(MAKE) --no-print-directory -s rtl-smoke-run
 
 .PHONY: rtl-smoke-run
 rtl-smoke-run: $(RTL_SMOKE_BIN)
 	$(RTL_SMOKE_BIN) $(if $(SEED),+seed=$(SEED))
 TEST_TARGETS += rtl/smoke/small
 
+# Both smoke tests share one binary: the lock keeps two recursive makes (make -j test) from
+# building it at once (they once linked a half-written archive).
 # The RTL refuses a configuration beat that breaks a tile rule (docs/timing.md): its
 # assertion a_cfg_tile names the rule at the handshake (the C side refuses it before: gen,
 # mpq-tb and the vector reader).
 .PHONY: rtl/smoke/illegal-tile
 rtl/smoke/illegal-tile:
-	@scripts/check.sh $(BUILD)/results rtl/smoke/illegal-tile -- \
-	  $(MAKE) --no-print-directory -s rtl-smoke-illegal-run
+	@mkdir -p $(BUILD) && scripts/check.sh $(BUILD)/results rtl/smoke/illegal-tile -- \
+	  flock $(BUILD)/rtl-smoke.lock $(MAKE) --no-print-directory -s rtl-smoke-illegal-run
 
 .PHONY: rtl-smoke-illegal-run
 rtl-smoke-illegal-run: $(RTL_SMOKE_BIN)
