@@ -53,7 +53,8 @@ def read_toggles(path):
 
 
 def instance_paths(netlist):
-    """{instance path ('' for the top, 'u_mpq_lane0', ...): module} of the top mpq_top."""
+    """{instance path ('' for the top, 'u_lane0', ...): module} of the top mpq_top, and for the
+    RAM macros' instances (abuf_0) their cell."""
     mods, cur = {}, None
     inst = re.compile(r"^\s+(\\\S+|[A-Za-z_]\w*)\s+(\w+)\s*\($")
     for line in open(netlist):
