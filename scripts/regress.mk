@@ -55,7 +55,7 @@ FARM_SMOKE_CFGS := default small mix2 tern
 FARM_MODELS := $(foreach c,$(FARM_SMOKE_CFGS),$(BUILD)/vl/$(c)/plain/mpq-tb $(BUILD)/vl/$(c)/trace/mpq-tb)
 FARM_ENV = BUILD=$(BUILD) PYTHON=$(PYTHON) REGRESS_BUILD_CMD="$(REGRESS_BUILD_CMD)"
 .PHONY: farm/local farm/slurm-smoke farm/slurm-faults
-farm/local: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(BUILD)/vl/default/cov/mpq-tb \
+farm/local: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(BUILD)/vl/small/cov/mpq-tb \
             $(TB_OBJS) $(GOLDEN_LIB)
 	@scripts/check.sh $(BUILD)/results farm/local -- env $(FARM_ENV) $(MUTATE_ENV) \
 	  scripts/tests/farm-local.sh $(BUILD)/tmp/farm-local

@@ -216,9 +216,11 @@ else
 fi
 
 note "4. COVERAGE=1: counters per job, merged with verilator_coverage"
-dc=$(regress dir --plan "$plan" --coverage)
-[ "$dc" = "$d-cov" ] || fail "the coverage run's folder is $dc, want $d-cov (results of other options never mix)"
-regress run --plan "$plan" --backend local --coverage --jobs 2 >"$work/run-cov.txt" 2>&1
+cplan=scripts/tests/farm-cov.plan
+dcb=$(regress dir --plan "$cplan")
+dc=$(regress dir --plan "$cplan" --coverage)
+[ "$dc" = "$dcb-cov" ] || fail "the coverage run's folder is $dc, want $dcb-cov (results of other options never mix)"
+regress run --plan "$cplan" --backend local --coverage --jobs 2 >"$work/run-cov.txt" 2>&1
 grep "coverage of rtl/" "$dc/summary.txt" || fail "no coverage line in summary.txt"
 n_dat=$(ls "$dc"/jobs/*/coverage.dat | wc -l)
 [ "$n_dat" = 8 ] || fail "$n_dat jobs wrote coverage.dat, want 8"
