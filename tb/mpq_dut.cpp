@@ -94,9 +94,11 @@ void tog_init(tog_state &t, VerilatedContext &ctx)
         for (const auto &v : *vars) {
             const VerilatedVar &var = v.second;
             if (var.udims() != 0) continue;  // memories are not nets
-            unsigned w = var.dims() ? static_cast<unsigned>(var.packed().elements()) : 1u;
+            // The packed range through the DPI accessors (dimension 0: the packed dimensions
+            // flattened), the same in 5.006 and 5.048 (5.048 dropped VerilatedVar::packed()).
+            unsigned w = var.dims() ? static_cast<unsigned>(var.high(0) - var.low(0) + 1) : 1u;
             tog_sig g{sc.second->name(), var.name(), static_cast<const uint8_t *>(var.datap()),
-                      var.entSize(), w, var.dims() ? static_cast<unsigned>(var.packed().low()) : 0u,
+                      var.entSize(), w, var.dims() ? static_cast<unsigned>(var.low(0)) : 0u,
                       bytes};
             g.first = bits;
             bits += w;
