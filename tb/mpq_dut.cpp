@@ -85,6 +85,23 @@ struct tog_state {
     uint64_t cycles = 0;
 };
 
+// A net's packed width and lowest bit index. Verilator 5.048 describes packed dimensions as
+// packedRanges() (packed() is gone, and its DPI range of dimension 0 is not filled in for
+// these variables); 5.006 has packed() only: the first overload exists where packedRanges()
+// does, the second (less preferred: long for 0) elsewhere.
+template <typename V>
+auto packed_range(const V &v, int, unsigned &w, unsigned &lo) -> decltype(v.packedRanges(), void())
+{
+    w = v.entBits();
+    lo = v.packedRanges().size() == 1 ? static_cast<unsigned>(v.packedRanges()[0].low()) : 0u;
+}
+template <typename V>
+void packed_range(const V &v, long, unsigned &w, unsigned &lo)
+{
+    w = v.dims() ? static_cast<unsigned>(v.packed().elements()) : 1u;
+    lo = v.dims() ? static_cast<unsigned>(v.packed().low()) : 0u;
+}
+
 void tog_init(tog_state &t, VerilatedContext &ctx)
 {
     size_t bytes = 0, bits = 0;
@@ -94,12 +111,10 @@ void tog_init(tog_state &t, VerilatedContext &ctx)
         for (const auto &v : *vars) {
             const VerilatedVar &var = v.second;
             if (var.udims() != 0) continue;  // memories are not nets
-            // The packed range through the DPI accessors (dimension 0: the packed dimensions
-            // flattened), the same in 5.006 and 5.048 (5.048 dropped VerilatedVar::packed()).
-            unsigned w = var.dims() ? static_cast<unsigned>(var.high(0) - var.low(0) + 1) : 1u;
+            unsigned w, lo;
+            packed_range(var, 0, w, lo);
             tog_sig g{sc.second->name(), var.name(), static_cast<const uint8_t *>(var.datap()),
-                      var.entSize(), w, var.dims() ? static_cast<unsigned>(var.low(0)) : 0u,
-                      bytes};
+                      var.entSize(), w, lo, bytes};
             g.first = bits;
             bits += w;
             bytes += g.bytes;
