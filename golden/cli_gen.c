@@ -604,20 +604,8 @@ int mpq_cli_gen(int argc, char **argv)
     if (status == 0 && a.stats) {
         mpq_gen_stats st;
         mpq_gen_stats_get(g, &st);
-        const mpq_cm_stats *c = &st.cm;
-        printf("stats: tiles=%llu rows=%llu steps=%llu acc_max=%llu acc_min=%llu ovf_wrap=%llu "
-               "ovf_sat=%llu srdhm_ties=%llu rdbpot_ties=%llu clamp_lo=%llu clamp_hi=%llu "
-               "stall_last=%llu out_stalls=%llu waits=%llu mid_resets=%llu pad_steps=%llu "
-               "data_waits=%llu ring_full=%llu act_beats=%llu\n",
-               (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
-               (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
-               (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
-               (unsigned long long)c->srdhm_ties, (unsigned long long)c->rdbpot_ties,
-               (unsigned long long)c->clamp_lo, (unsigned long long)c->clamp_hi,
-               (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
-               (unsigned long long)st.waits, (unsigned long long)st.mid_resets,
-               (unsigned long long)c->pad_steps, (unsigned long long)c->data_waits,
-               (unsigned long long)c->ring_full, (unsigned long long)c->act_beats);
+        char line[1024];
+        printf("stats: %s\n", mpq_gen_stats_kv(&st, line, sizeof line));
     }
     mpq_gen_free(g);
     mpq_hw_layer_free(&l);

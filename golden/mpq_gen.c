@@ -7,6 +7,7 @@
  * tile's overflow flags are compared with the functional model (mpq_fc) as they appear: the
  * two independent models must agree, or the generator stops with an error.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -496,61 +497,101 @@ void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s)
     mpq_cm_stats_get(g->cm, &s->cm);
 }
 
+/* Every counter of mpq_gen_stats once: its key (mpq_gen_stats_kv), its words
+ * (mpq_gen_stats_str), where it is, and how two runs combine (mpq_gen_stats_add). */
+enum { STAT_SUM, STAT_MAX, STAT_ALIAS };
+typedef struct gen_stat_field {
+    const char *key, *words;
+    size_t off;
+    int kind; /* STAT_SUM: a uint64_t count; STAT_MAX: an unsigned largest index; STAT_ALIAS:
+                 another field's count under its own name (not added twice) */
+} gen_stat_field;
+#define STAT(kind, key, words, member) { key, words, offsetof(mpq_gen_stats, member), kind }
+static const gen_stat_field gen_stat_fields[] = {
+    STAT(STAT_SUM, "tiles", "tiles", cm.tiles),
+    STAT(STAT_SUM, "rows", "rows", cm.rows),
+    STAT(STAT_SUM, "steps", "steps", cm.steps),
+    STAT(STAT_SUM, "cycles", "cycles", cm.cycles),
+    STAT(STAT_SUM, "acc_max", "accumulator exactly at max", cm.acc_max),
+    STAT(STAT_SUM, "acc_min", "at min", cm.acc_min),
+    STAT(STAT_SUM, "ovf_wrap", "overflowed wrapping", cm.ovf_wrap),
+    STAT(STAT_SUM, "ovf_sat", "saturating", cm.ovf_sat),
+    STAT(STAT_SUM, "srdhm_ties", "rounding ties srdhm", cm.srdhm_ties),
+    STAT(STAT_SUM, "rdbpot_ties", "rdbpot", cm.rdbpot_ties),
+    STAT(STAT_SUM, "clamp_lo", "clamped low", cm.clamp_lo),
+    STAT(STAT_SUM, "clamp_hi", "high", cm.clamp_hi),
+    STAT(STAT_SUM, "stall_last", "last slice held back", cm.stall_last),
+    STAT(STAT_SUM, "out_stalls", "output waited", cm.out_stalls),
+    STAT(STAT_SUM, "waits", "beats waiting for ready", waits),
+    STAT(STAT_SUM, "mid_resets", "mid-layer resets", mid_resets),
+    STAT(STAT_MAX, "max_row", "largest row", cm.max_row),
+    STAT(STAT_MAX, "max_slice", "slice", cm.max_slice),
+    STAT(STAT_MAX, "max_tile", "tile", cm.max_tile),
+    STAT(STAT_SUM, "pad_steps", "padding steps", cm.pad_steps),
+    STAT(STAT_SUM, "data_waits", "waits for a slice", cm.data_waits),
+    STAT(STAT_SUM, "ring_full", "activation ring full", cm.ring_full),
+    STAT(STAT_SUM, "wgt_beats", "weight beats", cm.wgt_beats),
+    STAT(STAT_SUM, "act_beats", "activation beats", cm.act_beats),
+    /* A host-side im2col would send one activation beat per step. */
+    STAT(STAT_ALIAS, "im2col_beats", "host im2col", cm.steps),
+};
+#undef STAT
+#define N_STAT_FIELDS (sizeof gen_stat_fields / sizeof gen_stat_fields[0])
+
+static unsigned long long stat_value(const mpq_gen_stats *s, const gen_stat_field *f)
+{
+    const char *p = (const char *)s + f->off;
+    if (f->kind == STAT_MAX) {
+        unsigned v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b)
 {
-    a->waits += b->waits;
-    a->mid_resets += b->mid_resets;
-    mpq_cm_stats *x = &a->cm;
-    const mpq_cm_stats *y = &b->cm;
-    x->tiles += y->tiles;
-    x->steps += y->steps;
-    x->rows += y->rows;
-    x->pad_steps += y->pad_steps;
-    x->wgt_beats += y->wgt_beats;
-    x->act_beats += y->act_beats;
-    x->cycles += y->cycles;
-    x->data_waits += y->data_waits;
-    x->ring_full += y->ring_full;
-    x->acc_max += y->acc_max;
-    x->acc_min += y->acc_min;
-    x->ovf_wrap += y->ovf_wrap;
-    x->ovf_sat += y->ovf_sat;
-    x->srdhm_ties += y->srdhm_ties;
-    x->rdbpot_ties += y->rdbpot_ties;
-    x->clamp_lo += y->clamp_lo;
-    x->clamp_hi += y->clamp_hi;
-    x->stall_last += y->stall_last;
-    x->out_stalls += y->out_stalls;
-    if (y->max_row > x->max_row)
-        x->max_row = y->max_row;
-    if (y->max_slice > x->max_slice)
-        x->max_slice = y->max_slice;
-    if (y->max_tile > x->max_tile)
-        x->max_tile = y->max_tile;
+    for (size_t i = 0; i < N_STAT_FIELDS; i++) {
+        const gen_stat_field *f = &gen_stat_fields[i];
+        unsigned long long x = stat_value(a, f), y = stat_value(b, f);
+        char *p = (char *)a + f->off;
+        if (f->kind == STAT_SUM) {
+            uint64_t v = x + y;
+            memcpy(p, &v, sizeof v);
+        } else if (f->kind == STAT_MAX && y > x) {
+            unsigned v = (unsigned)y;
+            memcpy(p, &v, sizeof v);
+        }
+    }
+}
+
+/* The fields as "<before><name><between><value>" one after another; returns buf. */
+static const char *stats_print(const mpq_gen_stats *s, int keys, char *buf, size_t len)
+{
+    size_t n = 0;
+    if (len)
+        buf[0] = '\0';
+    for (size_t i = 0; i < N_STAT_FIELDS && n < len; i++) {
+        const gen_stat_field *f = &gen_stat_fields[i];
+        int w = snprintf(buf + n, len - n, keys ? "%s%s=%llu" : "%s%s %llu", i ? (keys ? " " : ", ") : "",
+                         keys ? f->key : f->words, stat_value(s, f));
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    return buf;
 }
 
 const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len)
 {
-    const mpq_cm_stats *c = &s->cm;
-    snprintf(buf, len,
-             "tiles %llu, rows %llu, steps %llu; accumulator exactly at max %llu, at min %llu, "
-             "overflowed (wrap %llu, sat %llu); rounding ties: srdhm %llu, rdbpot %llu; clamped "
-             "low %llu, high %llu; back-pressure: last slice held %llu, output waited %llu; "
-             "beats waiting for ready %llu; mid-layer resets %llu; largest row %u, slice %u, tile %u; "
-             "window: padding steps %llu, waits for a slice %llu, activation ring full %llu; "
-             "ports: weight beats %llu, activation beats %llu (host im2col: %llu)",
-             (unsigned long long)c->tiles, (unsigned long long)c->rows, (unsigned long long)c->steps,
-             (unsigned long long)c->acc_max, (unsigned long long)c->acc_min,
-             (unsigned long long)c->ovf_wrap, (unsigned long long)c->ovf_sat,
-             (unsigned long long)c->srdhm_ties, (unsigned long long)c->rdbpot_ties,
-             (unsigned long long)c->clamp_lo, (unsigned long long)c->clamp_hi,
-             (unsigned long long)c->stall_last, (unsigned long long)c->out_stalls,
-             (unsigned long long)s->waits, (unsigned long long)s->mid_resets, c->max_row,
-             c->max_slice, c->max_tile, (unsigned long long)c->pad_steps,
-             (unsigned long long)c->data_waits, (unsigned long long)c->ring_full,
-             (unsigned long long)c->wgt_beats, (unsigned long long)c->act_beats,
-             (unsigned long long)c->steps);
-    return buf;
+    return stats_print(s, 0, buf, len);
+}
+
+const char *mpq_gen_stats_kv(const mpq_gen_stats *s, char *buf, size_t len)
+{
+    return stats_print(s, 1, buf, len);
 }
 
 void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,

@@ -85,9 +85,12 @@ uint64_t mpq_gen_cycle(const mpq_gen *g);
 void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s);
 /* Adds b into a (sums, and maxima for the max_* fields). */
 void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b);
-/* One line: "steps 1234, rows 56, ... srdhm ties 3, ..." into buf; returns buf. The
- * activation beats a host-side im2col would have sent are the steps (one slice per step). */
+/* Every counter in one line, one table of fields (mpq_gen.c) for both forms: words for a
+ * reader ("tiles 2, rows 56, steps 1234, ..., activation beats 80, host im2col 1234": the
+ * activation beats a host-side im2col would have sent are the steps) and key=value pairs for
+ * scripts ("tiles=2 rows=56 ... im2col_beats=1234"). Returns buf (cut at len - 1). */
 const char *mpq_gen_stats_str(const mpq_gen_stats *s, char *buf, size_t len);
+const char *mpq_gen_stats_kv(const mpq_gen_stats *s, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

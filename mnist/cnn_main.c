@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "mn_cli.h"
 #include "mnist.h"
 
 /* The data and the model live until exit; freed by an exit handler on every path. */
@@ -29,13 +30,6 @@ static void cleanup(void)
     mn_free(&train_set);
     mn_free(&test_set);
     free(xq);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static void usage(FILE *f)
@@ -77,20 +71,6 @@ static void model_path(char *path, size_t len, const char *out, const char *arch
         snprintf(path, len, "%s/cnn-%s-s%llu-e%u.bin", out, a, seed, epochs);
     else
         snprintf(path, len, "%s/cnn-%s-s%llu-e%u-n%u.bin", out, a, seed, epochs, train_n);
-}
-
-static int parse_u(const char *opt, const char *v, unsigned long long lo, unsigned long long hi,
-                   unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (*v == '\0' || *v == '-' || *end != '\0' || errno || x < lo || x > hi) {
-        fprintf(stderr, "mpq-cnn: %s: `%s` is not a number in %llu..%llu\n", opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
 }
 
 /* Describes the network's layers into buf (one line each). */
@@ -173,7 +153,7 @@ static int run_study(mn_study *st, const char *arch, unsigned long long seed, un
 static int train_or_load(const char *path, const char *arch, unsigned long long seed, unsigned epochs)
 {
     char err[1024];
-    double t0 = now_s();
+    double t0 = mn_now_s();
     clock_t c0 = clock();
     cnn_net cached;
     if (cnn_load(&cached, path, arch, err, sizeof err) == 0) {
@@ -196,7 +176,7 @@ static int train_or_load(const char *path, const char *arch, unsigned long long 
             fprintf(stderr, "mpq-cnn: %s\n", err);
             return 2;
         }
-        printf("cnn: trained in %.1f s (%.1f s of CPU), saved %s\n", now_s() - t0,
+        printf("cnn: trained in %.1f s (%.1f s of CPU), saved %s\n", mn_now_s() - t0,
                (double)(clock() - c0) / CLOCKS_PER_SEC, path);
     }
     return 0;
@@ -224,18 +204,18 @@ int main(int argc, char **argv)
         } else if (i + 1 < argc && !strcmp(a, "--arch")) {
             arch = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--seed")) {
-            if (parse_u(a, argv[++i], 0, ~0ull, &seed) != 0)
+            if (mn_parse_u("mpq-cnn", a, argv[++i], 0, ~0ull, &seed) != 0)
                 return 2;
         } else if (i + 1 < argc && !strcmp(a, "--epochs")) {
-            if (parse_u(a, argv[++i], 1, 200, &v) != 0)
+            if (mn_parse_u("mpq-cnn", a, argv[++i], 1, 200, &v) != 0)
                 return 2;
             epochs = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--test-count")) {
-            if (parse_u(a, argv[++i], 1, 10000, &v) != 0)
+            if (mn_parse_u("mpq-cnn", a, argv[++i], 1, 10000, &v) != 0)
                 return 2;
             test_count = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--train-count")) {
-            if (parse_u(a, argv[++i], 100, 60000, &v) != 0)
+            if (mn_parse_u("mpq-cnn", a, argv[++i], 100, 60000, &v) != 0)
                 return 2;
             train_count = (unsigned)v;
         } else {
@@ -267,7 +247,7 @@ int main(int argc, char **argv)
     }
     char path[1200];
     model_path(path, sizeof path, out, arch, seed, epochs, train_set.n);
-    double t0 = now_s();
+    double t0 = mn_now_s();
     if (train_or_load(path, arch, seed, epochs) != 0)
         return 2;
     if (train_only)
@@ -297,6 +277,6 @@ int main(int argc, char **argv)
     if (run_study(&st, arch, seed, epochs, quick) != 0)
         return 2;
     printf("\ncnn: results in %s/results.md, %s/density.tsv, %s/accbits.tsv (%.1f s)\n", out, out, out,
-           now_s() - t0);
+           mn_now_s() - t0);
     return 0;
 }

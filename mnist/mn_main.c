@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "mn_cli.h"
 #include "mnist.h"
 
 /* The data and the model live until exit; freed by an exit handler on every path. */
@@ -24,13 +24,6 @@ static void cleanup(void)
     mn_mlp_free(&mlp);
     mn_free(&train_set);
     mn_free(&test_set);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 static void usage(FILE *f)
@@ -149,7 +142,7 @@ static int emit(int argc, char **argv, const float *amax, const int32_t *x, unsi
 int main(int argc, char **argv)
 {
     const char *data = MN_DATA_DIR, *out = "build/mnist";
-    unsigned long long seed = 1;
+    unsigned long long seed = 1, v;
     unsigned epochs = 12;
     int quick = 0, train_only = 0;
     unsigned train_count = 0;
@@ -166,12 +159,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--train-only")) {
             train_only = 1;
         } else if (i + 1 < argc && !strcmp(a, "--train-count")) {
-            char *end;
-            unsigned long v = strtoul(argv[++i], &end, 10);
-            if (*argv[i] == '\0' || *end != '\0' || v < 100 || v > 60000) {
-                fprintf(stderr, "mpq-mnist: --train-count: `%s` is not 100..60000\n", argv[i]);
+            if (mn_parse_u("mpq-mnist", a, argv[++i], 100, 60000, &v) != 0)
                 return 2;
-            }
             train_count = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--data")) {
             data = argv[++i];
@@ -180,34 +169,25 @@ int main(int argc, char **argv)
         } else if (i + 1 < argc && !strcmp(a, "--config")) {
             emit_cfg = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--acc")) {
-            const char *v = argv[++i];
-            if (strcmp(v, "sat") && strcmp(v, "wrap")) {
-                fprintf(stderr, "mpq-mnist: --acc: `%s` is not sat or wrap\n", v);
+            const char *acc = argv[++i];
+            if (strcmp(acc, "sat") && strcmp(acc, "wrap")) {
+                fprintf(stderr, "mpq-mnist: --acc: `%s` is not sat or wrap\n", acc);
                 return 2;
             }
-            emit_sat = !strcmp(v, "sat");
+            emit_sat = !strcmp(acc, "sat");
         } else if (i + 1 < argc && !strcmp(a, "--images")) {
-            char *end;
-            unsigned long v = strtoul(argv[++i], &end, 10);
-            if (*argv[i] == '\0' || *end != '\0' || v < 1 || v > 10000) {
-                fprintf(stderr, "mpq-mnist: --images: `%s` is not 1..10000\n", argv[i]);
+            if (mn_parse_u("mpq-mnist", a, argv[++i], 1, 10000, &v) != 0)
                 return 2;
-            }
             emit_images = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--out")) {
             out = argv[++i];
-        } else if (i + 1 < argc && (!strcmp(a, "--seed") || !strcmp(a, "--epochs"))) {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(argv[++i], &end, 10);
-            if (*argv[i] == '\0' || *end != '\0' || errno || (!strcmp(a, "--epochs") && (v < 1 || v > 200))) {
-                fprintf(stderr, "mpq-mnist: %s: `%s` is not a valid value\n", a, argv[i]);
+        } else if (i + 1 < argc && !strcmp(a, "--seed")) {
+            if (mn_parse_u("mpq-mnist", a, argv[++i], 0, ~0ull, &seed) != 0)
                 return 2;
-            }
-            if (!strcmp(a, "--seed"))
-                seed = v;
-            else
-                epochs = (unsigned)v;
+        } else if (i + 1 < argc && !strcmp(a, "--epochs")) {
+            if (mn_parse_u("mpq-mnist", a, argv[++i], 1, 200, &v) != 0)
+                return 2;
+            epochs = (unsigned)v;
         } else {
             fprintf(stderr, "mpq-mnist: unknown or incomplete option `%s`; see --help\n", a);
             return 2;
@@ -236,7 +216,7 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/mlp-s%llu-e%u.bin", out, seed, epochs);
     else
         snprintf(path, sizeof path, "%s/mlp-s%llu-e%u-n%u.bin", out, seed, epochs, train_set.n);
-    double t0 = now_s();
+    double t0 = mn_now_s();
     if (mn_mlp_load(&mlp, path, err, sizeof err) == 0) {
         printf("mnist: float MLP 784-256-128-10 from %s (seed %llu, %u epochs)\n", path, seed, epochs);
     } else {
@@ -255,7 +235,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "mpq-mnist: %s\n", err);
             return 2;
         }
-        printf("mnist: trained in %.1f s, saved %s\n", now_s() - t0, path);
+        printf("mnist: trained in %.1f s, saved %s\n", mn_now_s() - t0, path);
     }
     if (train_only) {
         mn_mlp_free(&mlp);
@@ -324,7 +304,7 @@ int main(int argc, char **argv)
     if (mn_study_accbits(&st, intro, "ternary + 1:16", &mixed, outputs, 12, quick ? 10 : 2) != 0 || mn_study_publish(&st) != 0)
         return 2;
     printf("\nmnist: results in %s/results.md, %s/density.tsv, %s/accbits.tsv (%.1f s)\n", out, out,
-           out, now_s() - t0);
+           out, mn_now_s() - t0);
     free(x);
     mn_mlp_free(&mlp);
     mn_free(&train_set);

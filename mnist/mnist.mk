@@ -1,7 +1,7 @@
 # mnist/: Fashion-MNIST through the golden model and the RTL (make mnist). Included by the
 # top Makefile. Data: the Debian package dataset-fashion-mnist (scripts/install-deps.sh data).
 MNIST_LIB_SRCS := mnist/mn_data.c mnist/mn_mlp.c mnist/mn_quant.c mnist/mn_study.c mnist/cnn_net.c \
-	mnist/mn_vec.c
+	mnist/mn_vec.c mnist/mn_cli.c
 MNIST_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MNIST_LIB_SRCS))
 MNIST_BIN := $(BUILD)/mpq-mnist
 MNIST_RTL_BIN := $(BUILD)/vl/default/mnist/mpq-mnist-rtl

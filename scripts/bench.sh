@@ -247,8 +247,8 @@ conv_run() {
     out=$("$bin" lockstep --seed 3 --shape "$shape" --p-valid 1 --p-ready 1 --mid-reset off --offer early \
           --profile random --stats) || { echo "bench: conv run failed: $shape" >&2; return 1; }
     cyc=$(echo "$out" | cycles_of)
-    st=$(echo "$out" | sed -n 's/.*tiles \([0-9]*\), rows [0-9]*, steps \([0-9]*\);.*/\1 \2/p')
-    act=$(echo "$out" | sed -n 's/.*activation beats \([0-9]*\) (host im2col: \([0-9]*\)).*/\1 \2/p')
+    st=$(echo "$out" | sed -n 's/.*tiles \([0-9]*\), rows [0-9]*, steps \([0-9]*\),.*/\1 \2/p')
+    act=$(echo "$out" | sed -n 's/.*activation beats \([0-9]*\), host im2col \([0-9]*\).*/\1 \2/p')
     # Useful MACs from the shape: conv2d B*oh*ow*o*kh*kw*c/g, depthwise B*oh*ow*o*kh*kw.
     kv=$(echo "$shape" | awk '{ k = $1; for (i = 2; i <= NF; i++) { split($i, a, "="); v[a[1]] = a[2] }
         split(v["k"] "x" v["k"], kk, "x"); kh = kk[1]; kw = (v["k"] ~ /x/) ? kk[2] : kk[1]
