@@ -184,45 +184,35 @@ static int train_or_load(const char *path, const char *arch, unsigned long long 
 
 int main(int argc, char **argv)
 {
-    const char *data = MN_DATA_DIR, *out = "build/cnn", *arch = CNN_DEFAULT_ARCH;
-    unsigned long long seed = 1, v;
-    unsigned epochs = 6, train_count = 0, test_count = 0;
-    int quick = 0, train_only = 0;
+    mn_opts o = {.data = MN_DATA_DIR, .out = "build/cnn", .seed = 1, .epochs = 6};
+    const char *arch = CNN_DEFAULT_ARCH;
+    unsigned long long v;
+    unsigned test_count = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r = mn_opt_common("mpq-cnn", argc, argv, &i, &o);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--quick")) {
-            quick = 1;
-        } else if (!strcmp(a, "--train-only")) {
-            train_only = 1;
-        } else if (i + 1 < argc && !strcmp(a, "--data")) {
-            data = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--out")) {
-            out = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--arch")) {
             arch = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--seed")) {
-            if (mn_parse_u("mpq-cnn", a, argv[++i], 0, ~0ull, &seed) != 0)
-                return 2;
-        } else if (i + 1 < argc && !strcmp(a, "--epochs")) {
-            if (mn_parse_u("mpq-cnn", a, argv[++i], 1, 200, &v) != 0)
-                return 2;
-            epochs = (unsigned)v;
         } else if (i + 1 < argc && !strcmp(a, "--test-count")) {
             if (mn_parse_u("mpq-cnn", a, argv[++i], 1, 10000, &v) != 0)
                 return 2;
             test_count = (unsigned)v;
-        } else if (i + 1 < argc && !strcmp(a, "--train-count")) {
-            if (mn_parse_u("mpq-cnn", a, argv[++i], 100, 60000, &v) != 0)
-                return 2;
-            train_count = (unsigned)v;
         } else {
             fprintf(stderr, "mpq-cnn: unknown or incomplete option `%s`; see --help\n", a);
             return 2;
         }
     }
+    const char *data = o.data, *out = o.out;
+    unsigned long long seed = o.seed;
+    unsigned epochs = o.epochs, train_count = o.train_count;
+    int quick = o.quick, train_only = o.train_only;
     char err[1024];
     atexit(cleanup);
     /* The architecture first: a bad one is refused before any data is read. */

@@ -12,4 +12,18 @@ double mn_now_s(void);
 int mn_parse_u(const char *prog, const char *opt, const char *v, unsigned long long lo,
                unsigned long long hi, unsigned long long *out);
 
+/* The options mpq-mnist and mpq-cnn share: --data DIR, --out DIR, --seed S, --epochs E
+ * (1..200), --train-count N (100..60000), --quick, --train-only. Set the defaults before the
+ * first call. */
+typedef struct mn_opts {
+    const char *data, *out;
+    unsigned long long seed;
+    unsigned epochs, train_count; /* train_count 0: every training image */
+    int quick, train_only;
+} mn_opts;
+/* argv[*i] as one of the shared options: returns 1 when it was one (its value taken, *i on
+ * the value), 0 when it is not, -1 after a message naming prog and the option when its value is
+ * bad. */
+int mn_opt_common(const char *prog, int argc, char **argv, int *i, mn_opts *o);
+
 #endif

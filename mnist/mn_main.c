@@ -141,29 +141,21 @@ static int emit(int argc, char **argv, const float *amax, const int32_t *x, unsi
 
 int main(int argc, char **argv)
 {
-    const char *data = MN_DATA_DIR, *out = "build/mnist";
-    unsigned long long seed = 1, v;
-    unsigned epochs = 12;
-    int quick = 0, train_only = 0;
-    unsigned train_count = 0;
+    mn_opts o = {.data = MN_DATA_DIR, .out = "build/mnist", .seed = 1, .epochs = 12};
+    unsigned long long v;
     const char *emit_dir = NULL, *emit_cfg = NULL;
     unsigned emit_images = 16;
     int emit_sat = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r = mn_opt_common("mpq-mnist", argc, argv, &i, &o);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--quick")) {
-            quick = 1;
-        } else if (!strcmp(a, "--train-only")) {
-            train_only = 1;
-        } else if (i + 1 < argc && !strcmp(a, "--train-count")) {
-            if (mn_parse_u("mpq-mnist", a, argv[++i], 100, 60000, &v) != 0)
-                return 2;
-            train_count = (unsigned)v;
-        } else if (i + 1 < argc && !strcmp(a, "--data")) {
-            data = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--emit-vectors")) {
             emit_dir = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--config")) {
@@ -179,20 +171,15 @@ int main(int argc, char **argv)
             if (mn_parse_u("mpq-mnist", a, argv[++i], 1, 10000, &v) != 0)
                 return 2;
             emit_images = (unsigned)v;
-        } else if (i + 1 < argc && !strcmp(a, "--out")) {
-            out = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--seed")) {
-            if (mn_parse_u("mpq-mnist", a, argv[++i], 0, ~0ull, &seed) != 0)
-                return 2;
-        } else if (i + 1 < argc && !strcmp(a, "--epochs")) {
-            if (mn_parse_u("mpq-mnist", a, argv[++i], 1, 200, &v) != 0)
-                return 2;
-            epochs = (unsigned)v;
         } else {
             fprintf(stderr, "mpq-mnist: unknown or incomplete option `%s`; see --help\n", a);
             return 2;
         }
     }
+    const char *data = o.data, *out = o.out;
+    unsigned long long seed = o.seed;
+    unsigned epochs = o.epochs, train_count = o.train_count;
+    int quick = o.quick, train_only = o.train_only;
     if (!emit_dir != !emit_cfg) {
         fprintf(stderr, "mpq-mnist: --emit-vectors and --config go together; see --help\n");
         return 2;
