@@ -584,35 +584,34 @@ static void test_format_edits(const mpq_hwcfg *hw)
     CHECK_EQ(write_file(hw, good, 31, 30000), 0, "write");
     edited(good, bad, 1, ed_none);
     CHECK_EQ(read_all(bad, msg, sizeof msg), 0, "recompressed and re-checksummed, it reads: %s", msg);
-    edited(good, bad, 0, ed_payload);
-    expect_bad(bad, MPQ_ECORRUPT, "block 0 (from cycle 0): checksum mismatch: the file is damaged");
-    edited(good, bad, 0, ed_command);
-    expect_bad(bad, MPQ_ECORRUPT, "header checksum mismatch");
-    edited(good, bad, 1, ed_more_params);
-    expect_bad(bad, MPQ_EVERSION, "parameters; this reader knows");
+    /* Each edit, whether the checksums are fixed up after it, and what the reader says. */
+    static const struct {
+        size_t (*edit)(uint8_t *d, size_t n, size_t cap);
+        int fix, code;
+        const char *says;
+    } edits[] = {
+        {ed_payload, 0, MPQ_ECORRUPT, "block 0 (from cycle 0): checksum mismatch: the file is damaged"},
+        {ed_command, 0, MPQ_ECORRUPT, "header checksum mismatch"},
+        {ed_more_params, 1, MPQ_EVERSION, "parameters; this reader knows"},
+        {ed_kind_conv, 1, MPQ_EFORMAT, "a convolution has 16 shape values, not 3"},
+        {ed_kind_unknown, 1, MPQ_EFORMAT, "unknown layer kind 7"},
+        {ed_two_shapes, 1, MPQ_EFORMAT, "3 shape values"},
+        {ed_m_zero, 1, MPQ_EFORMAT, "impossible layer shape"},
+        {ed_block_len, 1, MPQ_ECORRUPT, "block 0 (from cycle 0): impossible block length"},
+        {ed_reserved_flag, 1, MPQ_ECORRUPT, "block 0 (from cycle 0): the record of cycle 0 sets reserved flags"},
+        {ed_count, 1, MPQ_ECORRUPT, "the end record counts"},
+        {ed_count, 0, MPQ_ECORRUPT, "stream checksum mismatch"},
+        {ed_append, 1, MPQ_ECORRUPT, "after the end record"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        edited(good, bad, edits[i].fix, edits[i].edit);
+        expect_bad(bad, edits[i].code, edits[i].says);
+    }
     edited(good, bad, 1, ed_fewer_params);
     if (MPQ_P_COUNT == 10) /* version 3 has 10 (ActDepth the 10th) */
         expect_bad(bad, MPQ_EFORMAT, "at least 10");
     else
         CHECK_EQ(read_all(bad, msg, sizeof msg), 0, "a parameter added later takes its default: %s", msg);
-    edited(good, bad, 1, ed_kind_conv);
-    expect_bad(bad, MPQ_EFORMAT, "a convolution has 16 shape values, not 3");
-    edited(good, bad, 1, ed_kind_unknown);
-    expect_bad(bad, MPQ_EFORMAT, "unknown layer kind 7");
-    edited(good, bad, 1, ed_two_shapes);
-    expect_bad(bad, MPQ_EFORMAT, "3 shape values");
-    edited(good, bad, 1, ed_m_zero);
-    expect_bad(bad, MPQ_EFORMAT, "impossible layer shape");
-    edited(good, bad, 1, ed_block_len);
-    expect_bad(bad, MPQ_ECORRUPT, "block 0 (from cycle 0): impossible block length");
-    edited(good, bad, 1, ed_reserved_flag);
-    expect_bad(bad, MPQ_ECORRUPT, "block 0 (from cycle 0): the record of cycle 0 sets reserved flags");
-    edited(good, bad, 1, ed_count);
-    expect_bad(bad, MPQ_ECORRUPT, "the end record counts");
-    edited(good, bad, 0, ed_count);
-    expect_bad(bad, MPQ_ECORRUPT, "stream checksum mismatch");
-    edited(good, bad, 1, ed_append);
-    expect_bad(bad, MPQ_ECORRUPT, "after the end record");
 
     /* The file has several blocks, none above the limit, each ending at a record boundary
      * (the round trip reads them back cycle by cycle). */
