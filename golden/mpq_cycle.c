@@ -27,7 +27,8 @@ struct mpq_cm {
     unsigned out_words;
     /* registers */
     int state;
-    long tile;
+    long tile;        /* cfg handshakes since the last reset - 1: the tile of the layer */
+    unsigned resets;  /* resets after a tile had begun (mid-layer or between layers) */
     unsigned wslice;
     mpq_win win;
     /* latched configuration beat, decoded */
@@ -93,8 +94,11 @@ static void cm_reset(mpq_cm *cm)
     memset(cm->rq2.v, 0, sizeof cm->rq2.v);
     memset(cm->out.v, 0, sizeof cm->out.v);
     memset(cm->out_data, 0, sizeof cm->out_data);
-    /* The latched configuration is cleared too (cfg_q <= 0); the tile count survives so that
-     * reports keep numbering tiles across a mid-run reset. */
+    /* The latched configuration is cleared too (cfg_q <= 0). The layer starts again from its
+     * first tile after a reset, so the tile count does too; reports say which reset it follows. */
+    if (cm->tile >= 0)
+        cm->resets++;
+    cm->tile = -1;
     static const uint32_t zero_beat[MPQ_PORT_WORDS_MAX];
     mpq_win_latch(&cm->win, &cm->hw, zero_beat);
     cm->n_wslices = 0;
@@ -397,6 +401,7 @@ void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
     mpq_win_view v;
     mpq_win_eval(win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
     w->tile = cm->tile;
+    w->resets = cm->resets;
     w->state = cm->state;
     w->wslice = cm->wslice;
     w->b = win->b;

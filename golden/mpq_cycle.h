@@ -24,9 +24,11 @@ typedef struct mpq_cm mpq_cm;
 /* FSM states of mpq_top.sv (state_e). */
 enum { MPQ_ST_IDLE = 0, MPQ_ST_LOAD = 1, MPQ_ST_RUN = 2, MPQ_ST_DRAIN = 3 };
 
-/* Where the array is, for mismatch reports: tile = number of cfg handshakes - 1. */
+/* Where the array is, for mismatch reports: tile = number of cfg handshakes since the last
+ * reset - 1 (the layer starts again from its first tile after a reset). */
 typedef struct mpq_cm_where {
     long tile;       /* -1 before the first cfg handshake */
+    unsigned resets; /* resets after a tile had begun: 0 in a run without a mid-layer reset */
     int state;       /* MPQ_ST_* */
     unsigned wslice; /* weight slice being loaded (LOAD) */
     /* The window generator's step (RUN): output pixel (b, oy, ox), tap (ky, kx), channel slice

@@ -110,12 +110,13 @@ static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size
     unsigned tiles = (r->h.n + hw->lanes - 1) / hw->lanes;
     size_t n = 0;
     if (w->tile < 0) {
-        snprintf(buf, len, "before the first tile (state IDLE)");
+        snprintf(buf, len, "%sbefore the first tile (state IDLE)", w->resets ? "after the mid-layer reset, " : "");
         return;
     }
     unsigned c0 = (unsigned)w->tile * hw->lanes;
-    n += (size_t)snprintf(buf + n, len - n, "tile %ld of %u (channels n=%u..%u), state %s", w->tile + 1,
-                          tiles, c0, c0 + hw->lanes - 1, state_names[w->state & 3]);
+    n += (size_t)snprintf(buf + n, len - n, "tile %ld of %u (channels n=%u..%u)%s, state %s", w->tile + 1,
+                          tiles, c0, c0 + hw->lanes - 1, w->resets ? " after the mid-layer reset" : "",
+                          state_names[w->state & 3]);
     if (w->state == 1 && n < len)
         n += (size_t)snprintf(buf + n, len - n, ", loading weight beat %u of %u", w->wslice + 1,
                               w->kh * w->kw * w->n_slices);
@@ -380,10 +381,10 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
             m->in.rst_n, m->in.cfg_valid, m->in.wgt_valid, m->in.act_valid, m->in.out_ready);
     if (m->have_where) {
         const mpq_cm_where *w = &m->where;
-        fprintf(f, ", \"where\": {\"tile\": %ld, \"state\": \"%s\", \"b\": %u, \"oy\": %u, "
+        fprintf(f, ", \"where\": {\"tile\": %ld, \"resets\": %u, \"state\": \"%s\", \"b\": %u, \"oy\": %u, "
                    "\"ox\": %u, \"ky\": %u, \"kx\": %u, \"iy\": %ld, \"ix\": %ld, \"pad\": %d, "
                    "\"slice\": %u, \"c_first\": %u, \"pixel\": %ld, \"out_row\": %ld}",
-                w->tile, state_names[w->state & 3], w->b, w->oy, w->ox, w->ky, w->kx, w->iy, w->ix,
+                w->tile, w->resets, state_names[w->state & 3], w->b, w->oy, w->ox, w->ky, w->kx, w->iy, w->ix,
                 w->pad, w->s, w->s * hw->klanes, w->pixel, w->out_row);
     }
     fprintf(f, "}");

@@ -64,21 +64,20 @@ for _ in $(seq 300); do grep -q "cycles (.*%), .* written" err && [ -s f.vec.tmp
 grep -q "above the limits: --force" err || bad "forced run: no estimate: $(cat err)"
 grep -q "cycles (.*%), .* written, .* Mcycles/s" err && ok "progress: $(tail -n 1 err)" || bad "no progress line after 30 s: $(cat err)"
 [ -s f.vec.tmp ] || bad "f.vec.tmp is empty or absent while writing"
-kill -TERM $pid
-wait $pid 2>/dev/null # (no job-control notice)
-rc=$?
-[ $rc -eq 143 ] || bad "SIGTERM: exit $rc, want 143"
-[ ! -e f.vec.tmp ] && [ ! -e f.vec ] && ok "SIGTERM: exit $rc, f.vec.tmp removed, no f.vec" || bad "SIGTERM left $(ls f.vec*)"
+stop_check() { # SIGNAL WANT_RC FILE: the writer of FILE stopped by SIGNAL exits WANT_RC, leaves nothing
+    kill -"$1" $pid
+    wait $pid 2>/dev/null # (no job-control notice)
+    local rc=$?
+    [ $rc -eq "$2" ] || bad "SIG$1: exit $rc, want $2"
+    [ ! -e "$3.tmp" ] && [ ! -e "$3" ] && ok "SIG$1: exit $rc, $3.tmp removed, no $3" || bad "SIG$1 left $(ls "$3"*)"
+}
+stop_check TERM 143 f.vec
 
 "$bin" gen --force -q -o i.vec "${long[@]}" >out 2>err &
 pid=$!
 for _ in $(seq 300); do [ -s i.vec.tmp ] && break; sleep 0.1; done
 [ -s i.vec.tmp ] || bad "i.vec.tmp is empty or absent while writing"
-kill -INT $pid
-wait $pid 2>/dev/null # (no job-control notice)
-rc=$?
-[ $rc -eq 130 ] || bad "SIGINT: exit $rc, want 130"
-[ ! -e i.vec.tmp ] && [ ! -e i.vec ] && ok "SIGINT: exit $rc, i.vec.tmp removed, no i.vec" || bad "SIGINT left $(ls i.vec*)"
+stop_check INT 130 i.vec
 set +m
 
 [ $fail -eq 0 ] && echo "cli-gen: all checks passed"
