@@ -67,54 +67,67 @@ int mn_qlayer_to_hw(const mpq_hwcfg *hw, const mn_qlayer *ql, const int32_t *x, 
     return rc;
 }
 
-/* A failing layer as a vector file (the very cycles this run drove), and the one command
- * that replays it on the testbench. */
-static void save_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t,
-                       const char *tag, const char *name, const char *vec_name)
+/* L's cycles as the vector file path (written as path.tmp and renamed): the very cycles
+ * mn_rtl_layer drives, made again by the stimulus generator from the same timing, the layer's
+ * kind and shape in the header (mpq_vec_header_set_layer), cmd the command that made them.
+ * The one writer of both a failing layer's trace and --save-vectors' files. Returns 0 or a
+ * negative MPQ_E code with err. */
+static int save_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t,
+                      const char *tag, const char *name, const char *cmd, const char *path, char *err,
+                      size_t errlen)
 {
-    char path[256], err[1024];
-    snprintf(path, sizeof path, "build/traces/%s.vec", vec_name);
     mpq_vec_header h;
     memset(&h, 0, sizeof h);
     h.version = MPQ_VEC_VERSION;
     h.hw = *hw;
     h.seed = 0;
     h.timing_seed = t->seed;
-    h.m = L->m;
-    h.k = L->k;
-    h.n = L->n;
+    mpq_vec_header_set_layer(&h, L);
     h.acc_sat = (uint32_t)L->acc_sat;
     snprintf(h.generator, sizeof h.generator, "%s", tag);
     snprintf(h.source, sizeof h.source, "%s", name);
-    snprintf(h.command, sizeof h.command, "%s (%s)", tag, name);
+    snprintf(h.command, sizeof h.command, "%s (%s)", cmd, name);
     mpq_gen *g = NULL;
     mpq_vec_writer *w = NULL;
     static mpq_port_in in;
     static mpq_port_out exp;
+    int rc = mpq_gen_new(hw, L, t, &g, err, errlen);
+    if (rc == 0)
+        rc = mpq_vec_writer_open(path, &h, &w, err, errlen);
+    while (rc == 0 && (rc = mpq_gen_next(g, &in, &exp)) == 1)
+        rc = mpq_vec_writer_put(w, &in, &exp) == 0 ? 0 : MPQ_EIO;
+    if (rc < 0 && g && !*err)
+        snprintf(err, errlen, "%s: %s", path, rc == MPQ_EIO ? "write failed" : mpq_gen_error(g));
+    if (rc != 0)
+        mpq_vec_writer_abort(w); /* NULL is fine */
+    else
+        rc = mpq_vec_writer_close(w, err, errlen);
+    mpq_gen_free(g);
+    return rc;
+}
+
+/* A failing layer as build/traces/<vec_name>.vec, and the one command that replays it on the
+ * testbench. */
+static void save_trace(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t,
+                       const char *tag, const char *name, const char *cmd, const char *vec_name)
+{
+    char path[256], err[1024] = "";
+    snprintf(path, sizeof path, "build/traces/%s.vec", vec_name);
     int rc = mkdir("build", 0777) == 0 || errno == EEXIST ? 0 : -1;
     if (rc == 0 && mkdir("build/traces", 0777) != 0 && errno != EEXIST)
         rc = -1;
     if (rc == 0)
-        rc = mpq_gen_new(hw, L, t, &g, err, sizeof err);
-    if (rc == 0)
-        rc = mpq_vec_writer_open(path, &h, &w, err, sizeof err);
-    while (rc == 0 && (rc = mpq_gen_next(g, &in, &exp)) == 1)
-        rc = mpq_vec_writer_put(w, &in, &exp) == 0 ? 0 : -1;
-    if (rc != 0)
-        mpq_vec_writer_abort(w); /* NULL is fine */
-    else
-        rc = mpq_vec_writer_close(w, err, sizeof err);
+        rc = save_layer(hw, L, t, tag, name, cmd, path, err, sizeof err);
     char hb[256];
     if (rc == 0)
         fprintf(stderr, "%s: reproduce: build/vl/<config>/plain/mpq-tb replay %s  (configuration %s)\n",
                 tag, path, mpq_hwcfg_str(hw, hb, sizeof hb));
     else
-        fprintf(stderr, "%s: could not save the layer as %s\n", tag, path);
-    mpq_gen_free(g);
+        fprintf(stderr, "%s: could not save the layer as %s: %s\n", tag, path, *err ? err : strerror(errno));
 }
 
 int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, const char *name,
-                 const char *vec_name, int32_t *y, mn_rtl_stats *st)
+                 const char *vec_name, const char *save_dir, const char *cmd, int32_t *y, mn_rtl_stats *st)
 {
     char err[1024];
     memset(st, 0, sizeof *st);
@@ -164,7 +177,7 @@ int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, co
             mpq_gen_where(g, &w);
             fprintf(stderr, "%s: MISMATCH in %s at cycle %" PRIu64 ": %s (tile %ld, output pixel %ld, "
                     "tap ky=%u kx=%u, channel slice %u)\n", tag, name, c, port, w.tile, w.pixel, w.ky, w.kx, w.s);
-            save_layer(hw, L, &t, tag, name, vec_name);
+            save_trace(hw, L, &t, tag, name, cmd, vec_name);
             status = 1;
             break;
         }
@@ -180,6 +193,16 @@ int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, co
     }
     st->secs = now_s() - t0;
     st->cycles = c;
+    /* The layer passed: its cycles as save_dir/<vec_name>.vec (--save-vectors). */
+    if (status == 0 && save_dir) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s.vec", save_dir, vec_name);
+        err[0] = '\0';
+        if (save_layer(hw, L, &t, tag, name, cmd, path, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: --save-vectors: %s\n", tag, err);
+            status = 2;
+        }
+    }
     tb_cosim_close(&cs);
     mpq_gen_free(g);
     return status;

@@ -10,11 +10,16 @@
  * (mpq_pool). Each layer's input is what the RTL (or the host's pooling) produced, and each
  * layer's outputs are compared with the golden model's on that same input. Reports the RTL's
  * accuracy, the golden model's on the same images, cycles, array utilization and simulation
- * time. Exit 0, 1 on a mismatch, 2 on bad input. */
+ * time. With --save-vectors DIR, every layer with weights is also written as a vector file
+ * (the cycles it drove) and DIR/summary.tsv lists them with their cycles and MACs and the
+ * golden model's accuracy of this configuration's weights on all the test images: the CNN's
+ * workload of make ppa (scripts/ppa.mk). Exit 0, 1 on a mismatch, 2 on bad input. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mnist.h"
 #include "tb_cosim.h"
@@ -80,9 +85,11 @@ static uint64_t layer_macs(const mn_qlayer *ql, unsigned m)
 
 /* Every layer of qnet on m images, input in buf[1]: layers with weights on the RTL, max pooling
  * on the host; each layer's outputs checked against the golden model's on the same input.
- * One line per layer and a total; *out: the final outputs (in buf). Returns 0, 1, 2. */
+ * One line per layer and a total; *out: the final outputs (in buf). save_dir (NULL: none):
+ * each layer with weights also as save_dir/<kind>-layer<l>.vec, one line per layer to summary
+ * (name, m, k, n, cycles, MACs, file; max pooling as a comment). Returns 0, 1, 2. */
 static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf, int32_t *ref, unsigned m,
-                      const int32_t **out)
+                      const char *save_dir, const char *cmd, FILE *summary, const int32_t **out)
 {
     char err[1024];
     /* steps: the lane array's steps the layer needs (pixels x taps x channel slices per tile);
@@ -111,6 +118,8 @@ static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf
         if (ql->kind == MPQ_LAYER_MAXPOOL) {
             memcpy(o, ref, nout * sizeof *o); /* no pooling unit: the host runs it */
             printf("%-6u %-34s %12s %12s %8s %8s %10s %10s\n", l + 1, shape, "host", "-", "-", "-", "-", "-");
+            if (summary)
+                fprintf(summary, "# layer%u\t%s: on the host, no cycles\n", l + 1, shape);
             in = o;
             continue;
         }
@@ -122,7 +131,7 @@ static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf
         snprintf(name, sizeof name, "layer %u", l + 1);
         snprintf(vec, sizeof vec, "%s-layer%u", kind, l + 1);
         mn_rtl_stats st;
-        int status = mn_rtl_layer(hw, &L, tag, name, vec, o, &st);
+        int status = mn_rtl_layer(hw, &L, tag, name, vec, save_dir, cmd, o, &st);
         mpq_hw_layer_free(&L);
         if (status)
             return status;
@@ -135,6 +144,9 @@ static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf
                st.steps, (double)st.steps / (double)st.cycles, (double)macs / ((double)st.cycles * lanes), st.secs,
                (double)st.cycles / st.secs / 1e6);
         fflush(stdout);
+        if (summary)
+            fprintf(summary, "layer%u\t%u\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%s.vec\n", l + 1, m, ql->k, ql->n,
+                    st.cycles, macs, vec);
         tot_m += macs;
         tot_c += st.cycles;
         tot_i += st.steps;
@@ -150,18 +162,73 @@ static int run_layers(const mpq_hwcfg *hw, const char *kind, int32_t *const *buf
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-mnist-rtl --model FILE [--images N] [--data DIR] [--config CFG]\n"
-               "                     [--scheme auto|mixed|tern|dense]\n"
+               "                     [--scheme auto|mixed|tern|dense] [--save-vectors DIR]\n"
                "Runs the first N test images (default 1000) through the Verilated accelerator,\n"
                "every layer, every output port compared every cycle with the golden model.\n"
                "FILE: the float MLP cached by mpq-mnist or the float CNN cached by mpq-cnn.\n"
                "--scheme: the weights' format; auto (default) is the one of the configuration:\n"
                "ternary + HpPerGroup:KLanes, ternary when HpPerGroup = 0, dense int8 when\n"
-               "HpPerGroup = KLanes. Exit 0, 1 mismatch, 2 bad input.\n");
+               "HpPerGroup = KLanes.\n"
+               "--save-vectors DIR: every layer with weights also as a vector file (the cycles it\n"
+               "drove; DIR/<mnist|cnn>-layer<l>.vec), and DIR/summary.tsv: per layer m, k, n,\n"
+               "cycles, MACs and file, and the golden model's accuracy of these weights on all\n"
+               "the test images with this configuration's accumulator (make ppa's workload).\n"
+               "Exit 0, 1 mismatch, 2 bad input.\n");
+}
+
+/* The directory of --save-vectors, made if missing: 0, or -1 after a message naming the
+ * option. */
+static int save_dir_ready(const char *dir)
+{
+    struct stat st;
+    if (!*dir) {
+        fprintf(stderr, "%s: --save-vectors: the directory name is empty\n", tag);
+        return -1;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: --save-vectors: cannot create `%s`: %s\n", tag, dir, strerror(errno));
+        return -1;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: --save-vectors: `%s` is not a directory\n", tag, dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* The golden model's test accuracy of qnet on every image of test_set, with the accelerator's
+ * accumulator (AccBits, wrapping, grouped by KLanes), in slices of images (the first layer's
+ * outputs of all 10,000 images at once would take half a gigabyte). 0, or 2 after a message. */
+static int test_accuracy(const mpq_hwcfg *hw, double *acc)
+{
+    enum { SLICE = 500 };
+    char err[1024];
+    unsigned npix = test_set.rows * test_set.cols, right = 0;
+    int32_t *x = malloc((size_t)SLICE * qnet.in_size * sizeof *x), *y = malloc((size_t)SLICE * qnet.classes * sizeof *y);
+    int rc = x && y ? 0 : 2;
+    if (rc)
+        fprintf(stderr, "%s: out of memory\n", tag);
+    for (unsigned i0 = 0; rc == 0 && i0 < test_set.n; i0 += SLICE) {
+        unsigned n = test_set.n - i0 < SLICE ? test_set.n - i0 : SLICE;
+        for (unsigned i = 0; i < n; i++)
+            mn_input(&test_set.images[(size_t)(i0 + i) * npix], npix, &x[(size_t)i * qnet.in_size]);
+        if (mn_qnet_run(&qnet, x, n, hw->acc_bits, MPQ_ACC_WRAP, hw->klanes, y, NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: golden model: %s\n", tag, err);
+            rc = 2;
+        } else {
+            right += (unsigned)(mn_accuracy(y, &test_set.labels[i0], n, qnet.classes) * n + 0.5);
+        }
+    }
+    free(x);
+    free(y);
+    *acc = test_set.n ? (double)right / test_set.n : 0.0;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     const char *data = MN_DATA_DIR, *model = NULL, *cfgpath = "rtl/cfg/default.cfg", *scheme_s = "auto";
+    const char *save_dir = NULL;
     unsigned images = 1000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -175,6 +242,12 @@ int main(int argc, char **argv)
             cfgpath = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--scheme")) {
             scheme_s = argv[++i];
+        } else if (!strcmp(argv[i], "--save-vectors")) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "%s: --save-vectors needs a directory\n", tag);
+                return 2;
+            }
+            save_dir = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--images")) {
             char *end;
             unsigned long v = strtoul(argv[++i], &end, 10);
@@ -191,6 +264,16 @@ int main(int argc, char **argv)
     if (!model) {
         fprintf(stderr, "%s: --model FILE is required (make mnist / make cnn trains it)\n", tag);
         return 2;
+    }
+    if (save_dir && save_dir_ready(save_dir) != 0)
+        return 2;
+    /* The command line, into the vector files' headers. */
+    char cmd[512];
+    size_t used = 0;
+    cmd[0] = '\0';
+    for (int i = 0; i < argc && used + 2 < sizeof cmd; i++) {
+        int n = snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", argv[i]);
+        used += n > 0 ? (size_t)n : 0;
     }
     char err[1024];
     /* The configuration the RTL was built with, checked against the cfg file. */
@@ -258,8 +341,30 @@ int main(int argc, char **argv)
     printf("mnist-rtl: %u test images through the accelerator (%s), %s %s, weights %s, every port "
            "compared every cycle\n", m, mpq_hwcfg_str(&hw, hb, sizeof hb), kind == 1 ? "MLP" : "CNN",
            kind == 1 ? "784-256-128-10" : cnn.arch, sname);
+    /* --save-vectors: the summary's head (the accuracy of these weights on every test image),
+     * its layers as they pass; published only when every layer passed. */
+    char spath[1200], stmp[1300];
+    FILE *summary = NULL;
+    if (save_dir) {
+        double tacc;
+        if (test_accuracy(&hw, &tacc) != 0)
+            return 2;
+        snprintf(spath, sizeof spath, "%s/summary.tsv", save_dir);
+        remove(spath); /* no stale summary beside a failed run's files */
+        if (!(summary = mn_create_tmp(spath, stmp, sizeof stmp, err, sizeof err))) {
+            fprintf(stderr, "%s: --save-vectors: %s\n", tag, err);
+            return 2;
+        }
+        fprintf(summary, "# %s; weights %s; accumulator %u-bit wrapping; %s %s, %u test images; %s\n", hb, sname,
+                hw.acc_bits, kind == 1 ? "MLP" : "CNN", kind == 1 ? "784-256-128-10" : cnn.arch, m, cmd);
+        fprintf(summary, "network\t%s %s\n", kind == 1 ? "MLP" : "CNN", kind == 1 ? "784-256-128-10" : cnn.arch);
+        fprintf(summary, "accuracy\t%.4f\t%u\n", 100.0 * tacc, test_set.n);
+        fprintf(summary, "# layer\tm\tk\tn\tcycles\tmacs\tvectors\n");
+        printf("mnist-rtl: golden model accuracy %.2f%% on all %u test images (%u-bit wrapping accumulator); "
+               "the layers as vector files in %s\n", 100.0 * tacc, test_set.n, hw.acc_bits, save_dir);
+    }
     const int32_t *in = NULL;
-    int status = run_layers(&hw, kind == 1 ? "mnist" : "cnn", buf, ref, m, &in);
+    int status = run_layers(&hw, kind == 1 ? "mnist" : "cnn", buf, ref, m, save_dir, cmd, summary, &in);
     if (status == 0) {
         double racc = mn_accuracy(in, test_set.labels, m, qnet.classes);
         double gacc = mn_accuracy(gy, test_set.labels, m, qnet.classes);
@@ -269,6 +374,15 @@ int main(int argc, char **argv)
                100.0 * racc, 100.0 * gacc, m, same ? "identical" : "DIFFER");
         if (!same)
             status = 1;
+    }
+    if (summary) {
+        if (status != 0) {
+            fclose(summary);
+            remove(stmp);
+        } else if (mn_publish(summary, stmp, spath, ferror(summary), err, sizeof err) != 0) {
+            fprintf(stderr, "%s: --save-vectors: %s\n", tag, err);
+            status = 2;
+        }
     }
     return status;
 }

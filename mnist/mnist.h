@@ -168,10 +168,14 @@ typedef struct mn_rtl_stats {
 /* Runs L through the Verilated accelerator with the golden cycle model in lockstep (the
  * stimulus generator, mpq_gen), every output port compared every cycle (tb_cosim_step): y[m][n]
  * receives what the RTL put out. name ("layer 2") is for messages; on a mismatch the layer's
- * cycles are saved as build/traces/<vec_name>.vec and the replay command is printed. Returns 0,
- * 1 on a mismatch, 2 on an error (printed, tag first). */
+ * cycles are saved as build/traces/<vec_name>.vec and the replay command is printed. save_dir
+ * (NULL: none): once the layer passed, the same cycles are also written as
+ * save_dir/<vec_name>.vec (the workload of make ppa's gate-level simulation). cmd (the command
+ * line) goes into the vector files' headers. Returns 0, 1 on a mismatch, 2 on an error (printed,
+ * tag first). */
 int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, const char *name,
-                 const char *vec_name, int32_t *y, mn_rtl_stats *st);
+                 const char *vec_name, const char *save_dir, const char *cmd, int32_t *y,
+                 mn_rtl_stats *st);
 
 /* ---- The study harness (mn_study.c): a network's accuracy per quantization scheme, versus
  * the sparse density and structure, and versus the accumulator width, on the golden model.

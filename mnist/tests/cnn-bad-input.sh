@@ -41,10 +41,15 @@ cp "$work/model/cnn-c8_p2_c16s2_c16s2v_f10-s3-e1-n200.bin" "$m"
 if grep -q "unusable (.*holds architecture \`c8,p2,c16s2,c16s2v,f10\`" "$work/out.txt"; then
     echo "ok   $(grep unusable "$work/out.txt")"
 else echo "FAIL model of another architecture: $(cat "$work/out.txt")"; fails=$((fails + 1)); fi
-# The RTL runner refuses what is not a model, a truncated model and a bad scheme.
+# The RTL runner refuses what is not a model, a truncated model, a bad scheme and a bad
+# --save-vectors.
 printf 'hello' >"$work/junk.bin"
 refuse "junk.bin: neither an mpq MLP nor an mpq CNN file" "$rtl" --model "$work/junk.bin" --images 1
 head -c 3000 "$m" >"$work/cut.bin"
 refuse "cut.bin: truncated" "$rtl" --model "$work/cut.bin" --images 1
 refuse "--scheme \`bogus\`" "$rtl" --model "$m" --scheme bogus
+# --save-vectors (make ppa's CNN workload) refuses a missing or impossible directory.
+refuse "--save-vectors needs a directory" "$rtl" --model "$m" --images 1 --save-vectors
+refuse "--save-vectors: \`$work/junk.bin\` is not a directory" "$rtl" --model "$m" --images 1 --save-vectors "$work/junk.bin"
+refuse "--save-vectors: cannot create \`$work/junk.bin/v\`" "$rtl" --model "$m" --images 1 --save-vectors "$work/junk.bin/v"
 [ $fails -eq 0 ]
