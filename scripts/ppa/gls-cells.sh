@@ -2,9 +2,10 @@
 # gls-cells.sh LIB.v OUT.v: the cell library's Verilog models in a form Verilator 5.006
 # builds. Verilator cannot parse UDP tables, so every `primitive ... endprimitive` block is
 # dropped and each UDP instance (udp_dff, udp_tlat, udp_mux2) becomes a named instance of
-# its two-state model in scripts/ppa/gls_udp.v, appended to OUT. Every cell module, gate
-# primitive and specify block stays as the library has it (Verilator ignores specify
-# blocks: zero-delay simulation). Written atomically.
+# its two-state model in scripts/ppa/gls_udp.v, appended to OUT. The `specify ... endspecify`
+# blocks (path delays and timing checks) are dropped too: the simulation is zero-delay, and
+# Verilator 5.048 warns on each (SPECIFYIGN) where 5.006 said nothing. Every cell module and
+# gate primitive stays as the library has it. Written atomically.
 set -euo pipefail
 lib=$1 out=$2
 here=$(dirname "$0")
@@ -15,13 +16,18 @@ tmp=$out.tmp
   awk '
     /^[ \t]*primitive[ \t]/ { skip = 1 }
     skip { if ($0 ~ /^[ \t]*endprimitive/) skip = 0; next }
+    /^[ \t]*specify[ \t]*$/ { spec = 1 }
+    spec { if ($0 ~ /^[ \t]*endspecify/) spec = 0; next }
     /^[ \t]*udp_(dff|tlat|mux2)[ \t]*\(/ {
       match($0, /udp_(dff|tlat|mux2)/); u = substr($0, RSTART, RLENGTH)
       sub(/udp_(dff|tlat|mux2)[ \t]*\(/, "mpq_gls_" u " u_" u " (")
       subs++
     }
     { print }
-    END { if (subs == 0) { print "gls-cells.sh: no UDP instance found" > "/dev/stderr"; exit 1 } }
+    END {
+      if (subs == 0) { print "gls-cells.sh: no UDP instance found" > "/dev/stderr"; exit 1 }
+      if (spec) { print "gls-cells.sh: a specify block does not end" > "/dev/stderr"; exit 1 }
+    }
   ' "$lib"
   cat "$here/gls_udp.v"
 } >"$tmp"
