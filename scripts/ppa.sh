@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# ppa.sh CONFIG OUTDIR [NAME=FILE.vec ...]: area, timing and power of the accelerator built
-# with rtl/cfg/CONFIG.cfg, mapped to the OSU 0.18 um standard cells (make ppa runs it per
-# configuration; README "Area, timing and energy" explains the method).
+# ppa.sh CONFIG OUTDIR [NAME=FILE.vec | NET=SUMMARY.tsv ...]: area, timing and power of the
+# accelerator built with rtl/cfg/CONFIG.cfg, mapped to the OSU 0.18 um standard cells (make
+# ppa runs it per configuration; README "Area, timing and energy" explains the method).
+# The workloads come in networks: NAME=FILE.vec is a network of one vector file;
+# NET=SUMMARY.tsv a network of several layers (the summary of mpq-mnist --emit-vectors or of
+# mpq-mnist-rtl --save-vectors: one row per layer, "layerN m k n cycles macs [file]", the
+# file DIR/layerN.vec when the column is missing).
 #  1. scripts/ppa/synth-map.sh: Yosys (pyosys, scripts/ppa/venv.sh), hierarchical netlist,
 #     the memories as RAM macros (scripts/ppa/ram.py: their model), area per unit;
 #  2. OpenSTA (scripts/ppa/sta.tcl): the worst register-to-register path, fmax;
@@ -10,7 +14,7 @@
 #     replays each one, every output port compared every cycle, and counts every net's
 #     toggles; scripts/ppa/activity.py turns them into per-net activities;
 #  4. OpenSTA power at fmax and at $PPA_FIXED_MHZ, with OpenSTA's default activity and with
-#     the workload's measured activity (several workloads: their cycle-weighted mean), per unit
+#     each network's measured activity (the cycle-weighted mean of its layers'), per unit
 #     (scripts/ppa/power.py applies the measured per-net activity to OpenSTA's per-instance
 #     power: this OpenSTA ignores activities set on internal pins).
 # Writes OUTDIR/ppa.json (scripts/ppa/report.py summary) and the files of each step.
@@ -21,7 +25,7 @@
 # Exit 0, 1 when a step fails (a gate-level mismatch included), 2 on bad arguments.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: ppa.sh CONFIG OUTDIR [NAME=FILE.vec ...]" >&2; exit 2; }
+usage() { echo "usage: ppa.sh CONFIG OUTDIR [NAME=FILE.vec | NET=SUMMARY.tsv ...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 cfgname=$1 out=$2
 shift 2
@@ -42,17 +46,35 @@ if [ -z "${PPA_PYOSYS:-}" ]; then
   PPA_PYOSYS=$("$here/ppa/venv.sh" "${PPA_VENV:-build/ppa-venv}") || exit 2
 fi
 export PPA_PYOSYS
-workloads=()
+# workloads: NET:NAME=FILE.vec, one per vector file; nets: the networks, in order.
+workloads=() nets=()
 for a in "$@"; do
-  case $a in
-    *=*) [ -f "${a#*=}" ] || { echo "ppa.sh: no vector file ${a#*=}" >&2; exit 2; }
-         workloads+=("$a") ;;
-    *) usage ;;
+  net=${a%%=*} file=${a#*=}
+  case $a in *=*) ;; *) usage ;; esac
+  case $net in
+    ''|*[!A-Za-z0-9_]*) echo "ppa.sh: workload '$a': the name '$net' is not letters, digits and _" >&2; exit 2 ;;
+  esac
+  case " ${nets[*]} " in *" $net "*) echo "ppa.sh: workload '$a': a second network named $net" >&2; exit 2 ;; esac
+  [ -f "$file" ] || { echo "ppa.sh: workload '$a': no file $file" >&2; exit 2; }
+  nets+=("$net")
+  case $file in
+    *.vec) workloads+=("$net:$net=$file") ;;
+    *.tsv)
+      # The summary's layer rows: name, m, k, n, cycles, MACs[, vector file in its folder].
+      layers=$(awk -F'\t' -v d="$(dirname "$file")" '!/^#/ && $1 ~ /^layer[0-9]+$/ {
+                 print $1 "=" d "/" (NF >= 7 ? $7 : $1 ".vec") }' "$file")
+      [ -n "$layers" ] || { echo "ppa.sh: workload '$a': $file lists no layers" >&2; exit 2; }
+      for l in $layers; do
+        [ -f "${l#*=}" ] || { echo "ppa.sh: workload '$a': no vector file ${l#*=}" >&2; exit 2; }
+        workloads+=("$net:$net-$l")
+      done ;;
+    *) echo "ppa.sh: workload '$a': $file is neither a vector file (.vec) nor a summary (.tsv)" >&2; exit 2 ;;
   esac
 done
 mkdir -p "$out"
-rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json" \
-  "$out/activity-missing"
+rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/networks.tsv" "$out/networks.tsv.tmp" \
+  "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json" "$out/activity-missing" "$out"/replay-*.log
+rm -rf "$out/activity" "$out/toggles"
 # shellcheck source=scripts/cfg.sh
 . "$here/cfg.sh"
 mpq_cfg_pairs "$cfg" >"$out/cfg.txt"
@@ -127,6 +149,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
   t1=$(date +%s.%N)
   mkdir -p "$out/activity"
   for wl in "${workloads[@]}"; do
+    net=${wl%%:*} wl=${wl#*:}
     name=${wl%%=*} vec=${wl#*=}
     tog=$out/toggles/$name
     rm -rf "$tog" && mkdir -p "$tog"
@@ -149,31 +172,41 @@ if [ ${#workloads[@]} -gt 0 ]; then
       echo "ppa $cfgname: WARNING: the gate-level model wrote no toggle counts (tb/mpq_dut.cpp counts no cycles outside its traced build): no measured activity" >&2
       echo "tb/mpq_dut.cpp: mpq_dut_tick counts cycles (tog.cycles) only in the traced build; toggle file not written" >"$out/activity-missing"
       cycles=$(sed -n 's/^PASS .* \([0-9][0-9]*\) cycles .*/\1/p' "$out/replay-$name.log" | head -n 1)
-      printf '%s\t%s\t%s\n' "$name" "$vec" "${cycles:-0}" >>"$out/workloads.tsv.tmp"
+      printf '%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "${cycles:-0}" >>"$out/workloads.tsv.tmp"
       continue
     fi
-    rm -f "$out/activity-missing"
     [ ${#counts[@]} -eq 1 ] || { echo "ppa.sh: expected one toggle file in $tog" >&2; exit 1; }
     "$py" "$here/ppa/activity.py" "${counts[0]}" "$out/netlist.v" "$out/activity/$name.txt"
     cycles=$(awk '/^# cycles/ { print $3 }' "${counts[0]}")
-    printf '%s\t%s\t%s\n' "$name" "$vec" "$cycles" >>"$out/workloads.tsv.tmp"
-    acts+=("$name=$out/activity/$name.txt")
+    printf '%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "$cycles" >>"$out/workloads.tsv.tmp"
   done
   mv -f "$out/workloads.tsv.tmp" "$out/workloads.tsv"
   sim_s=$(secs "$t1")
-  # Several workloads (the layers of a network): one OpenSTA run with their cycle-weighted
-  # mean activity gives the energy of them all (power is linear in the activities).
-  if [ ${#acts[@]} -gt 1 ]; then
-    means=()
-    while IFS=$'\t' read -r name _ cycles; do means+=("$cycles:$out/activity/$name.txt"); done <"$out/workloads.tsv"
-    "$py" "$here/ppa/activity.py" --mean "$out/activity/all.txt" "${means[@]}"
-    acts=("all=$out/activity/all.txt")
+  # Each network's activity: the cycle-weighted mean of its layers' (a network of one vector
+  # file: that file's). Power is linear in the activities, so one power per network times its
+  # cycles is the energy of all its layers, and the networks keep apart.
+  if [ ! -f "$out/activity-missing" ]; then
+    for net in "${nets[@]}"; do
+      means=()
+      while IFS=$'\t' read -r n name _ cycles; do
+        [ "$n" = "$net" ] && means+=("$cycles:$out/activity/$name.txt")
+      done <"$out/workloads.tsv"
+      if [ ${#means[@]} -gt 1 ] || [ "${means[0]#*:}" != "$out/activity/$net.txt" ]; then
+        "$py" "$here/ppa/activity.py" --mean "$out/activity/$net.txt" "${means[@]}"
+      fi
+      acts+=("$net" "$out/activity/$net.txt")
+    done
   fi
 fi
+# The networks and the summaries their layers come from (report.py summary reads them).
+for a in "$@"; do
+  case ${a#*=} in *.tsv) printf '%s\t%s\n' "${a%%=*}" "${a#*=}" ;; *) printf '%s\t-\n' "${a%%=*}" ;; esac
+done >"$out/networks.tsv.tmp" && mv -f "$out/networks.tsv.tmp" "$out/networks.tsv"
 
 # 4. Power at fmax and at the fixed clock, default and measured activity, per unit: OpenSTA's
 #    power of every instance (default activity, every pin at 0 and at 1 transition per cycle),
-#    the measured per-net activity applied by scripts/ppa/power.py.
+#    each network's measured per-net activity applied by scripts/ppa/power.py (mode = the
+#    network's name).
 run_sta() {  # LOG [ENV=VALUE...]: OpenSTA on sta.tcl; its Tcl errors do not set its exit status
   local log=$1
   shift
@@ -188,9 +221,7 @@ echo "ppa $cfgname: opensta power"
 rm -f "$out"/instances-*.tsv "$out/measured.tsv"
 run_sta "$out/sta-power.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_INSTANCE_DUMP=1
 # The measured activity applied per instance (this OpenSTA ignores internal pins' activities).
-measured=()
-[ ${#acts[@]} -gt 0 ] && measured=("${acts[0]%%=*}" "${acts[0]#*=}")
-"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$out/macros.lib" "$units" "$min_ns" "$fixed_ns" "${measured[@]}"
+"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$out/macros.lib" "$units" "$min_ns" "$fixed_ns" ${acts[@]+"${acts[@]}"}
 echo "$sim_s" >"$out/gls-sim-seconds"
 echo "$(secs "$t0")" >"$out/total-seconds"
 "$py" "$here/ppa/report.py" config "$cfgname" "$out" "$fixed_mhz"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # plot.sh PPA_DIR OUTDIR: the trade-off plots of make ppa with gnuplot, from
-# PPA_DIR/tradeoff.tsv (scripts/ppa/report.py summary): OUTDIR/ppa-energy.png (accuracy versus
-# energy per inference, measured activity where the gate-level simulation gave it, and
-# OpenSTA's default) and OUTDIR/ppa-area.png (accuracy versus area, whole accelerator and
-# without the RAM macros). Skipped with a
-# message when gnuplot is missing (scripts/install-deps.sh plot installs it).
+# PPA_DIR/tradeoff.tsv (scripts/ppa/report.py summary: one row per network and configuration):
+# OUTDIR/ppa-energy.png (accuracy versus energy per inference, measured activity where the
+# gate-level simulation gave it, and OpenSTA's default) and OUTDIR/ppa-area.png (accuracy
+# versus area, whole accelerator and without the RAM macros), every network (the MLP, the
+# CNN) in its own marks. Skipped with a message when gnuplot is missing
+# (scripts/install-deps.sh plot installs it).
 set -euo pipefail
 dir=${1:?usage: plot.sh PPA_DIR OUTDIR} out=${2:?usage: plot.sh PPA_DIR OUTDIR}
 data=$dir/tradeoff.tsv
@@ -14,34 +15,47 @@ if ! command -v gnuplot >/dev/null; then
 fi
 term="pngcairo size 900,560 font 'sans,11'"
 gnuplot -e "set terminal $term" /dev/null 2>/dev/null || term="png size 900,560"
+nets=$(awk -F'\t' '!/^#/ && !s[$1]++ { print $1 }' "$data")
+# The plot commands, one pair of series per network: filled and open marks of one shape (circles
+# for the first network, triangles for the second, ...), the configurations labelled.
+# Columns: 1 network, 2 config, 3 accuracy, 4 nJ/inference (measured where available),
+# 5 nJ/inference (default), 6 area, 7 area without the macros.
+series() {  # X_FILLED X_OPEN TITLE_FILLED TITLE_OPEN
+  local i=0 cmds=() net pt
+  for net in $nets; do
+    pt=$((7 + 2 * i))
+    cmds+=("\"$data\" using (strcol(1) eq \"$net\" ? \$$1 : NaN):3 with points pt $pt ps 1.5 lc $((i + 1)) title \"${net^^}: $3\"")
+    cmds+=("\"\" using (strcol(1) eq \"$net\" ? \$$1 : NaN):3:2 with labels offset char 1,char 0.8 notitle")
+    cmds+=("\"\" using (strcol(1) eq \"$net\" ? \$$2 : NaN):3 with points pt $((pt - 1)) ps 1.5 lc $((i + 1)) title \"${net^^}: $4\"")
+    i=$((i + 1))
+  done
+  local IFS=,
+  echo "${cmds[*]}"
+}
 gnuplot <<EOT
 set terminal $term
 set output "$out/ppa-energy.png.tmp"
-set title "Fashion-MNIST MLP on the OSU 0.18 um accelerator: accuracy versus energy"
+set title "Fashion-MNIST $(echo $nets | tr 'a-z ' 'A-Z/') on the OSU 0.18 um accelerator: accuracy versus energy"
 set xlabel "energy per inference (nJ, at fmax)"
 set ylabel "test accuracy (%)"
 set logscale x
-set key bottom right
+set key below
 set grid
 set datafile separator "\t"
 set offsets graph 0.1, graph 0.1, graph 0.08, graph 0.08
-plot "$data" using 3:2 with points pt 7 ps 1.5 title "measured activity where available, else default", \
-     "" using 3:2:1 with labels offset char 1,char 0.8 notitle, \
-     "" using 4:2 with points pt 6 ps 1.5 title "OpenSTA default activity (0.1 per input)"
+plot $(series 4 5 "measured activity where available, else default" "OpenSTA default activity (0.1 per input)")
 EOT
 gnuplot <<EOT
 set terminal $term
 set output "$out/ppa-area.png.tmp"
-set title "Fashion-MNIST MLP on the OSU 0.18 um accelerator: accuracy versus area"
+set title "Fashion-MNIST $(echo $nets | tr 'a-z ' 'A-Z/') on the OSU 0.18 um accelerator: accuracy versus area"
 set xlabel "area (mm^2: standard cells and the RAM macros' model)"
 set ylabel "test accuracy (%)"
-set key bottom right
+set key below
 set grid
 set datafile separator "\t"
 set offsets graph 0.1, graph 0.1, graph 0.08, graph 0.08
-plot "$data" using 5:2 with points pt 7 ps 1.5 title "whole accelerator", \
-     "" using 5:2:1 with labels offset char 1,char 0.8 notitle, \
-     "" using 6:2 with points pt 5 ps 1.5 title "without the RAM macros (logic only)"
+plot $(series 6 7 "whole accelerator" "without the RAM macros (logic only)")
 EOT
 mv -f "$out/ppa-energy.png.tmp" "$out/ppa-energy.png"
 mv -f "$out/ppa-area.png.tmp" "$out/ppa-area.png"

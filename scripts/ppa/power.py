@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """power.py: power with the measured per-net activity (scripts/ppa.sh).
 
-  power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]
+  power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt ...]
 
 The Debian OpenSTA (2019) ignores activities set on internal pins (set_power_pin_activity
 changes nothing but the ports': checked on one requantizer annotated and its twin not), so
@@ -21,9 +21,10 @@ switching of its read-data nets, its leakage), the dynamic energy of ram.py's mo
 accesses counted by the gate-level simulation (`measured`), or OpenSTA's default activity
 (`default`); it is counted as internal power. Writes OUTDIR/power.tsv:
 per unit and in total, at FMAX_NS and FIXED_NS (dynamic power scales with the frequency,
-leakage does not), the rows of mode `default` (OpenSTA's default activity) and of MODE (the
-measured activity); and OUTDIR/measured.tsv: per unit, the cells with a measured output and
-the cells left to the default.
+leakage does not), the rows of mode `default` (OpenSTA's default activity) and of each MODE
+(a measured activity: scripts/ppa.sh gives one per network, the mean of its layers'); and
+OUTDIR/measured.tsv: per MODE and unit, the cells with a measured output and the cells left
+to the default.
 """
 import os
 import re
@@ -127,11 +128,13 @@ def rows_of(mode, tot, units, fmax_ns, fixed_ns):
 
 
 def main(argv):
-    if len(argv) not in (8, 10):
-        die("usage: power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt]")
+    if len(argv) < 8 or len(argv) % 2 != 0:
+        die("usage: power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt ...]")
     out, netlist, lib, mlib, units = argv[1:6]
     fmax_ns, fixed_ns = float(argv[6]), float(argv[7])
-    mode, actf = (argv[8], argv[9]) if len(argv) == 10 else (None, None)
+    modes = list(zip(argv[8::2], argv[9::2]))
+    if len({m for m, _ in modes} | {"default"}) != len(modes) + 1:
+        die("the modes %s repeat or name `default`" % " ".join(m for m, _ in modes))
     g0, g1, dflt = (read_inst(os.path.join(out, "instances-%s.tsv" % m)) for m in ("g0", "g1", "default"))
     units = units.split()
     outs = liberty_outputs(lib)
@@ -146,14 +149,15 @@ def main(argv):
             dtot[unit][k] += p[k]
     lines = ["mode\tperiod_ns\tunit\tinternal_w\tswitching_w\tleakage_w\ttotal_w"]
     lines += rows_of("default", dtot, units, fmax_ns, fixed_ns)
-    if mode:
+    counted = ["mode\tunit\tcells_measured\tcells_default"]
+    for mode, actf in modes:
         tot, count = measured(outputs, macros, actf, g0, g1, dflt, units, out, fmax_ns)
         lines += rows_of(mode, tot, units, fmax_ns, fixed_ns)
+        counted += ["%s\t%s\t%d\t%d" % (mode, u, count[u][0], count[u][1]) for u in units]
+    if modes:
         tmp = os.path.join(out, "measured.tsv.tmp")
         with open(tmp, "w") as f:
-            f.write("unit\tcells_measured\tcells_default\n")
-            for u in units:
-                f.write("%s\t%d\t%d\n" % (u, count[u][0], count[u][1]))
+            f.write("\n".join(counted) + "\n")
         os.replace(tmp, os.path.join(out, "measured.tsv"))
     tmp = os.path.join(out, "power.tsv.tmp")
     with open(tmp, "w") as f:

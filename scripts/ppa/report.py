@@ -8,10 +8,11 @@
   report.py config NAME OUTDIR FIXED_MHZ
       OUTDIR/ppa.json: area per unit, critical path and fmax, power per unit and activity mode
       at fmax and at FIXED_MHZ, the workloads replayed, runtimes.
-  report.py summary PPA_ROOT MNIST_VEC_ROOT OUT.md OUT_DIR CONFIG...
+  report.py summary PPA_ROOT OUT.md OUT_DIR CONFIG...
       the tables of README's "Area, timing and energy" section in OUT.md, and the data files
-      of the plots (OUT_DIR/tradeoff.tsv); configurations with MNIST_VEC_ROOT/<cfg>/summary.tsv
-      get energy per MAC and per inference.
+      of the plots (OUT_DIR/tradeoff.tsv, one row per network and configuration); each network
+      a configuration ran (its summary in ppa.json's "networks": the MLP, the CNN) gets its own
+      energy per MAC and per inference, from its own measured activity.
   report.py check OUTDIR
       the make test check: area, fmax and power (default and measured) present and positive,
       every workload replayed.
@@ -117,8 +118,15 @@ def cmd_config(name, out, fixed_mhz):
     wl = []
     if os.path.exists(os.path.join(out, "workloads.tsv")):
         for line in open(os.path.join(out, "workloads.tsv")):
-            n, vec, cyc = line.rstrip("\n").split("\t")
-            wl.append({"name": n, "vector": vec, "cycles": int(cyc)})
+            net, n, vec, cyc = line.rstrip("\n").split("\t")
+            wl.append({"network": net, "name": n, "vector": vec, "cycles": int(cyc)})
+    # The networks in order, each with its summary (mpq-mnist's, mpq-mnist-rtl's), or None
+    # for a network of one vector file.
+    nets = {}
+    if os.path.exists(os.path.join(out, "networks.tsv")):
+        for line in open(os.path.join(out, "networks.tsv")):
+            net, summ = line.rstrip("\n").split("\t")
+            nets[net] = None if summ == "-" else summ
     ann = read_tsv(os.path.join(out, "measured.tsv")) if os.path.exists(os.path.join(out, "measured.tsv")) else []
 
     def num(f):
@@ -141,6 +149,7 @@ def cmd_config(name, out, fixed_mhz):
         "fixed_mhz": float(fixed_mhz),
         "power": power,
         "workloads": wl,
+        "networks": nets,
         "annotation": ann,
         # Why the workloads have no measured activity, when they have none (ppa.sh).
         "activity_missing": (open(os.path.join(out, "activity-missing")).read().strip()
@@ -160,35 +169,40 @@ def cmd_config(name, out, fixed_mhz):
 
 # ---- all configurations ----------------------------------------------------------------------
 def read_summary(path):
-    """mpq-mnist --emit-vectors summary: (header comment, accuracy %, [layer rows])."""
-    head, acc, layers = "", None, []
+    """A network's summary (mpq-mnist --emit-vectors, mpq-mnist-rtl --save-vectors): its
+    description (the `network` row; None in mpq-mnist's), accuracy % and the test images it
+    was measured on, the layers run on the accelerator, and the layers run on the host."""
+    desc, acc, acc_n, layers, host = None, None, None, [], []
     for line in open(path):
         f = line.rstrip("\n").split("\t")
-        if line.startswith("# Lanes"):
-            head = line[2:].strip()
+        if line.startswith("# layer") and "on the host" in line:
+            host.append(line[2:].split(": on the host")[0].strip().replace("\t", " "))
+        elif f[0] == "network":
+            desc = f[1]
         elif f[0] == "accuracy":
-            acc = float(f[1])
-        elif line.startswith("layer"):
+            acc, acc_n = float(f[1]), int(f[2])
+        elif re.match(r"^layer\d+$", f[0]):
             layers.append({"name": f[0], "m": int(f[1]), "k": int(f[2]), "n": int(f[3]),
                            "cycles": int(f[4]), "macs": int(f[5])})
-    return head, acc, layers
+    if acc is None or not layers:
+        die("%s: no accuracy or no layers" % path, 1)
+    return desc, acc, acc_n, layers, host
 
 
-def energy(d, layers, mode_of, period, unit="total"):
-    """Joules over the workload's layers: power (mode_of(layer) activity, at period) x cycles.
-    With measured activity and an `all` row (the cycle-weighted mean activity of the layers,
-    activity.py --mean), one power times all the cycles: the same sum, power being linear."""
-    if mode_of(layers[0]) != "default" and any(r["mode"] == "all" for r in d["power"]):
-        layers = [{"name": "all", "cycles": sum(l["cycles"] for l in layers)}]
-        mode_of = lambda l: "all"
-    tot = 0.0
-    for l in layers:
-        rows = [r for r in d["power"] if r["mode"] == mode_of(l) and r["unit"] == unit
-                and abs(r["period_ns"] - period) < 1e-6 * period]
-        if not rows:
-            die("%s: no power for %s at %.4f ns" % (d["config"], mode_of(l), period), 1)
-        tot += rows[0]["total_w"] * period * 1e-9 * l["cycles"]
-    return tot
+# What mpq-mnist's summary does not say about its network.
+NET_DESC = {"mlp": "MLP 784-256-128-10"}
+
+
+def energy(d, mode, cycles, period, unit="total"):
+    """Joules of `cycles` clock cycles at `period` under the power of `mode`: `default`
+    (OpenSTA's default activity) or a network's measured activity, the cycle-weighted mean of
+    its layers' (activity.py --mean): power being linear in the activities, that power times
+    all the network's cycles is the sum over its layers of each one's power times its cycles."""
+    rows = [r for r in d["power"] if r["mode"] == mode and r["unit"] == unit
+            and abs(r["period_ns"] - period) < 1e-6 * period]
+    if not rows:
+        die("%s: no power for %s at %.4f ns" % (d["config"], mode, period), 1)
+    return rows[0]["total_w"] * period * 1e-9 * cycles
 
 
 def weights_name(params):
@@ -200,7 +214,119 @@ def weights_name(params):
     return "ternary + %d:%d int8" % (hp, kl)
 
 
-def cmd_summary(root, vec_root, out_md, out_dir, configs):
+def net_rows(docs, net, units):
+    """The energy rows of network net, one per configuration that ran it."""
+    rows = []
+    for c, d in docs.items():
+        sp = d.get("networks", {}).get(net)
+        if not sp:
+            continue
+        desc, acc, acc_n, layers, host = read_summary(sp)
+        fmax_p = d["timing"]["min_period_ns"]
+        fixed_p = 1000.0 / d["fixed_mhz"]
+        m = layers[0]["m"]
+        macs = sum(l["macs"] for l in layers)
+        cycles = sum(l["cycles"] for l in layers)
+        # The summary must describe the vector files the gate-level model replayed.
+        replayed = sum(w["cycles"] for w in d["workloads"] if w["network"] == net)
+        if replayed != cycles:
+            die("%s: %s's layers are %d cycles, the gate-level replay ran %d (scripts/ppa.sh %s again)"
+                % (sp, net, cycles, replayed, c), 1)
+        has_meas = any(r["mode"] == net for r in d["power"])
+        meas = net if has_meas else "default"
+        e_meas = energy(d, meas, cycles, fmax_p)
+        e_dflt = energy(d, "default", cycles, fmax_p)
+        e_meas_fixed = energy(d, meas, cycles, fixed_p)
+        leak = [r["leakage_w"] for r in d["power"] if r["mode"] == "default" and r["unit"] == "total"][0]
+        none = lambda v: v if has_meas else None
+        rows.append({
+            "network": net, "description": desc or NET_DESC.get(net, net), "host_layers": host,
+            "config": c, "weights": weights_name(d["params"]), "accuracy": acc, "accuracy_images": acc_n,
+            "m": m, "activity": "measured" if has_meas else "default",
+            "cycles_per_inference": cycles / m, "macs_per_inference": macs / m,
+            "fmax_mhz": d["timing"]["fmax_mhz"], "fixed_mhz": d["fixed_mhz"],
+            "p_meas_mw": none(e_meas / (cycles * fmax_p * 1e-9) * 1e3),
+            "p_dflt_mw": e_dflt / (cycles * fmax_p * 1e-9) * 1e3,
+            "p_fixed_mw": e_meas_fixed / (cycles * fixed_p * 1e-9) * 1e3,
+            "leak_uw": leak * 1e6,
+            "pj_per_mac": none(e_meas / macs * 1e12), "pj_per_mac_dflt": e_dflt / macs * 1e12,
+            "nj_per_inf": none(e_meas / m * 1e9), "nj_per_inf_dflt": e_dflt / m * 1e9,
+            "nj_per_inf_fixed": e_meas_fixed / m * 1e9,
+            "unit_nj": {u: energy(d, meas, cycles, fmax_p, u) / m * 1e9 for u in units},
+            "us_per_inf": cycles / m * fmax_p * 1e-3,
+            "area_mm2": d["area_total_um2"] / 1e6,
+            "area_nowbuf_mm2": sum(a["area_um2"] for a in d["area"] if a["unit"] not in MACRO_UNITS) / 1e6,
+        })
+    return rows
+
+
+def best(r, key):
+    """The measured figure where the gate-level simulation gave one, else the default's."""
+    return r[key] if r[key] is not None else r[key + "_dflt"]
+
+
+def net_tables(md, rows, units):
+    """A network's power and energy tables."""
+    r0 = rows[0]
+    f = lambda fmt, v: "-" if v is None else fmt.format(v)
+    host = (" (on the host, no cycles: %s)" % ", ".join(r0["host_layers"])) if r0["host_layers"] else ""
+    md.append("\nPower and energy on the Fashion-MNIST %s, %d test image%s, every layer with weights on "
+              "the accelerator%s; accuracy: the golden model's, with the configuration's weights and "
+              "accumulator, on %s test images; *measured*: the per-net activity of the gate-level "
+              "simulation of the network's layers (their cycle-weighted mean); *default*: OpenSTA's "
+              "vectorless default (0.1 toggles per cycle on every input, propagated; the RAM macros: "
+              "0.1 per port bit, write enable high half the cycles). `-`: no measured activity:\n"
+              % (r0["description"], r0["m"], "" if r0["m"] == 1 else "s", host,
+                 "{:,}".format(r0["accuracy_images"])))
+    md.append("| configuration | weights | accuracy | cycles / inference | fmax (MHz) | power at fmax, measured (mW) | default (mW) | at %g MHz, %s (mW) | leakage (uW) |"
+              % (r0["fixed_mhz"], "measured or default"))
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        md.append("| %s | %s | %.2f%% | %s | %.1f | %s | %.1f | %.1f (%s) | %.1f |" % (
+            r["config"], r["weights"], r["accuracy"], "{:,.0f}".format(r["cycles_per_inference"]),
+            r["fmax_mhz"], f("{:.1f}", r["p_meas_mw"]), r["p_dflt_mw"], r["p_fixed_mw"],
+            r["activity"], r["leak_uw"]))
+    md.append("\n| configuration | energy / MAC, measured (pJ) | default (pJ) | energy / inference, measured (nJ) | default (nJ) | measured / default | time / inference at fmax (us) | activity of the split | " + " | ".join("%s (nJ / inf.)" % u for u in units) + " |")
+    md.append("|---|---|---|---|---|---|---|---|" + "---|" * len(units))
+    for r in rows:
+        md.append("| %s | %s | %.2f | %s | %s | %s | %.1f | %s | %s |" % (
+            r["config"], f("{:.2f}", r["pj_per_mac"]), r["pj_per_mac_dflt"],
+            f("{:,.0f}", r["nj_per_inf"]), "{:,.0f}".format(r["nj_per_inf_dflt"]),
+            f("{:.2f}", r["nj_per_inf"] and r["nj_per_inf"] / r["nj_per_inf_dflt"]),
+            r["us_per_inf"], r["activity"], " | ".join("{:,.0f}".format(r["unit_nj"][u]) for u in units)))
+
+
+def tradeoff_table(md, nets, by_net):
+    """Issue 17's table: per configuration, the area and each network's accuracy and energy."""
+    configs = []
+    for n in nets:
+        for r in by_net[n]:
+            if r["config"] not in configs:
+                configs.append(r["config"])
+    cell = {(r["network"], r["config"]): r for n in nets for r in by_net[n]}
+    any_row = {r["config"]: r for n in nets for r in by_net[n]}
+    md.append("\nThe trade-off: accuracy against energy per inference at fmax (measured activity; "
+              "`(default)` where the gate-level simulation gave none) and against area:\n")
+    md.append("| configuration | weights | area (mm^2) | logic only (mm^2) | "
+              + " | ".join("%s accuracy | %s energy / inference (nJ) | %s energy / MAC (pJ)"
+                           % (n.upper(), n.upper(), n.upper()) for n in nets) + " |")
+    md.append("|---|---|---|---|" + "---|---|---|" * len(nets))
+    for c in configs:
+        a = any_row[c]
+        cols = []
+        for n in nets:
+            r = cell.get((n, c))
+            if r is None:
+                cols += ["-", "-", "-"]
+                continue
+            tag = "" if r["activity"] == "measured" else " (default)"
+            cols += ["%.2f%%" % r["accuracy"], "{:,.0f}".format(best(r, "nj_per_inf")) + tag,
+                     "%.2f%s" % (best(r, "pj_per_mac"), tag)]
+        md.append("| %s | %s | %.3f | %.3f | %s |" % (c, a["weights"], a["area_mm2"], a["area_nowbuf_mm2"],
+                                                    " | ".join(cols)))
+
+
+def cmd_summary(root, out_md, out_dir, configs):
     docs = {}
     for c in configs:
         p = os.path.join(root, c, "ppa.json")
@@ -229,70 +355,19 @@ def cmd_summary(root, vec_root, out_md, out_dir, configs):
         md.append("| %s | %.2f | %.1f | `%s` | `%s` | %s (%s) |" % (
             c, t["min_period_ns"], t["fmax_mhz"], t["startpoint"], t["endpoint"],
             t["cells_on_path"], t["path_units"]))
-    # Energy on the MLP: with the measured activity, or OpenSTA's default where the gate-level
-    # simulation gave none (the `activity` column says which the per-unit split uses).
-    rows = []
-    for c, d in docs.items():
-        sp = os.path.join(vec_root, c, "summary.tsv")
-        if not os.path.exists(sp):
-            continue
-        head, acc, layers = read_summary(sp)
-        fmax_p = d["timing"]["min_period_ns"]
-        fixed_p = 1000.0 / d["fixed_mhz"]
-        m = layers[0]["m"]
-        macs = sum(l["macs"] for l in layers)
-        cycles = sum(l["cycles"] for l in layers)
-        has_meas = any(r["mode"] != "default" for r in d["power"])
-        meas = (lambda l: l["name"]) if has_meas else (lambda l: "default")
-        dflt = lambda l: "default"
-        e_meas = energy(d, layers, meas, fmax_p)
-        e_dflt = energy(d, layers, dflt, fmax_p)
-        e_meas_fixed = energy(d, layers, meas, fixed_p)
-        per_unit = {u: energy(d, layers, meas, fmax_p, u) for u in units}
-        p_meas = e_meas / (cycles * fmax_p * 1e-9)
-        p_dflt = e_dflt / (cycles * fmax_p * 1e-9)
-        leak = [r["leakage_w"] for r in d["power"] if r["mode"] == "default" and r["unit"] == "total"][0]
-        p_fixed = e_meas_fixed / (cycles * fixed_p * 1e-9)
-        none = lambda v: v if has_meas else None
-        rows.append({
-            "config": c, "weights": weights_name(d["params"]), "accuracy": acc, "m": m,
-            "activity": "measured" if has_meas else "default",
-            "cycles_per_inference": cycles / m, "macs_per_inference": macs / m,
-            "fmax_mhz": d["timing"]["fmax_mhz"], "fixed_mhz": d["fixed_mhz"],
-            "p_meas_mw": none(p_meas * 1e3), "p_dflt_mw": p_dflt * 1e3, "p_fixed_mw": p_fixed * 1e3,
-            "leak_uw": leak * 1e6,
-            "pj_per_mac": none(e_meas / macs * 1e12), "pj_per_mac_dflt": e_dflt / macs * 1e12,
-            "nj_per_inf": none(e_meas / m * 1e9), "nj_per_inf_dflt": e_dflt / m * 1e9,
-            "nj_per_inf_fixed": e_meas_fixed / m * 1e9,
-            "unit_nj": {u: per_unit[u] / m * 1e9 for u in units},
-            "us_per_inf": cycles / m * fmax_p * 1e-3,
-            "area_mm2": d["area_total_um2"] / 1e6,
-            "area_nowbuf_mm2": sum(a["area_um2"] for a in d["area"] if a["unit"] not in MACRO_UNITS) / 1e6,
-        })
+    # Energy per network (the MLP's layers, the CNN's layers: each its own activity and power).
+    nets = []
+    for d in docs.values():
+        for n in d.get("networks", {}):
+            if d["networks"][n] and n not in nets:
+                nets.append(n)
+    by_net = {n: net_rows(docs, n, units) for n in nets}
+    nets = [n for n in nets if by_net[n]]
+    for n in nets:
+        net_tables(md, by_net[n], units)
+    rows = [r for n in nets for r in by_net[n]]
     if rows:
-        r0 = rows[0]
-        f = lambda fmt, v: "-" if v is None else fmt.format(v)
-        md.append("\nPower and energy on the Fashion-MNIST MLP (784-256-128-10), %d test images, every "
-                  "layer; *measured*: each layer's own per-net activity from the gate-level "
-                  "simulation; *default*: OpenSTA's vectorless default (0.1 toggles per cycle on "
-                  "every input, propagated; the RAM macros: 0.1 per port bit, write enable high "
-                  "half the cycles). `-`: no measured activity:\n" % r0["m"])
-        md.append("| configuration | weights | accuracy | cycles / inference | fmax (MHz) | power at fmax, measured (mW) | default (mW) | at %g MHz, %s (mW) | leakage (uW) |"
-                  % (r0["fixed_mhz"], "measured or default"))
-        md.append("|---|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            md.append("| %s | %s | %.2f%% | %s | %.1f | %s | %.1f | %.1f (%s) | %.1f |" % (
-                r["config"], r["weights"], r["accuracy"], "{:,.0f}".format(r["cycles_per_inference"]),
-                r["fmax_mhz"], f("{:.1f}", r["p_meas_mw"]), r["p_dflt_mw"], r["p_fixed_mw"],
-                r["activity"], r["leak_uw"]))
-        md.append("\n| configuration | energy / MAC, measured (pJ) | default (pJ) | energy / inference, measured (nJ) | default (nJ) | measured / default | time / inference at fmax (us) | activity of the split | " + " | ".join("%s (nJ / inf.)" % u for u in units) + " |")
-        md.append("|---|---|---|---|---|---|---|---|" + "---|" * len(units))
-        for r in rows:
-            md.append("| %s | %s | %.2f | %s | %s | %s | %.1f | %s | %s |" % (
-                r["config"], f("{:.2f}", r["pj_per_mac"]), r["pj_per_mac_dflt"],
-                f("{:,.0f}", r["nj_per_inf"]), "{:,.0f}".format(r["nj_per_inf_dflt"]),
-                f("{:.2f}", r["nj_per_inf"] and r["nj_per_inf"] / r["nj_per_inf_dflt"]),
-                r["us_per_inf"], r["activity"], " | ".join("{:,.0f}".format(r["unit_nj"][u]) for u in units)))
+        tradeoff_table(md, nets, by_net)
         # Literature, scaled to this node.
         lit = read_lit(os.path.join(os.path.dirname(os.path.abspath(__file__)), "literature.tsv"))
         md.append("\nPublished figures scaled to 0.18 um, 1.8 V (E x (180 nm / node) x (1.8 V / V)^2), "
@@ -303,22 +378,16 @@ def cmd_summary(root, vec_root, out_md, out_dir, configs):
             md.append("| %s | %g nm, %g V | %g | %.2f | %s |" % (l["reference"], l["node"], l["vdd"], l["fj"],
                                                          l["scaled_pj"], l["what"]))
         for r in rows:
-            pj = r["pj_per_mac"] if r["pj_per_mac"] is not None else r["pj_per_mac_dflt"]
-            nj = r["nj_per_inf"] if r["nj_per_inf"] is not None else r["nj_per_inf_dflt"]
-            md.append("| this design, %s (%s), %s activity | 180 nm, 1.8 V | - | %.2f | the whole accelerator: the RAM macros (model), control, window generator, lanes, requantization (logic only: %.2f) |" % (
-                r["config"], r["weights"], r["activity"], pj,
-                (nj - sum(r["unit_nj"].get(u, 0) for u in MACRO_UNITS)) * 1e3
+            md.append("| this design, %s, %s (%s), %s activity | 180 nm, 1.8 V | - | %.2f | the whole accelerator: the RAM macros (model), control, window generator, lanes, requantization (logic only: %.2f) |" % (
+                r["network"].upper(), r["config"], r["weights"], r["activity"], best(r, "pj_per_mac"),
+                (best(r, "nj_per_inf") - sum(r["unit_nj"].get(u, 0) for u in MACRO_UNITS)) * 1e3
                 / r["macs_per_inference"]))
-        with open(os.path.join(out_dir, "tradeoff.tsv.tmp"), "w") as f:
-            f.write("# config\taccuracy\tnj_per_inf\tnj_per_inf_default\tarea_mm2\tarea_nowbuf_mm2\tpj_per_mac\tweights\n")
-            for r in rows:
-                f.write("%s\t%.4f\t%.2f\t%.2f\t%.4f\t%.4f\t%.4f\t%s\n" % (
-                    r["config"], r["accuracy"],
-                    r["nj_per_inf"] if r["nj_per_inf"] is not None else r["nj_per_inf_dflt"],
-                    r["nj_per_inf_dflt"], r["area_mm2"], r["area_nowbuf_mm2"],
-                    r["pj_per_mac"] if r["pj_per_mac"] is not None else r["pj_per_mac_dflt"],
-                    r["weights"]))
-        os.replace(os.path.join(out_dir, "tradeoff.tsv.tmp"), os.path.join(out_dir, "tradeoff.tsv"))
+        tsv = ["# network\tconfig\taccuracy\tnj_per_inf\tnj_per_inf_default\tarea_mm2\tarea_nowbuf_mm2\tpj_per_mac\tweights"]
+        for r in rows:
+            tsv.append("%s\t%s\t%.4f\t%.2f\t%.2f\t%.4f\t%.4f\t%.4f\t%s" % (
+                r["network"], r["config"], r["accuracy"], best(r, "nj_per_inf"), r["nj_per_inf_dflt"],
+                r["area_mm2"], r["area_nowbuf_mm2"], best(r, "pj_per_mac"), r["weights"]))
+        write_atomic(os.path.join(out_dir, "tradeoff.tsv"), "\n".join(tsv) + "\n")
         write_atomic(os.path.join(out_dir, "energy.json"), json.dumps(rows, indent=1) + "\n")
     write_atomic(out_md, "\n".join(md) + "\n")
     print("\n".join(md))
@@ -357,8 +426,8 @@ def cmd_check(out):
         if r["unit"] == "total" and not (r["total_w"] > 0 and r["leakage_w"] > 0 and r["internal_w"] > 0):
             errs.append("power not positive: %s" % r)
     for w in d["workloads"]:
-        if w["name"] not in modes and not missing and "all" not in modes:
-            errs.append("workload %s has no power" % w["name"])
+        if w["network"] not in modes and not missing:
+            errs.append("workload %s (network %s) has no power" % (w["name"], w["network"]))
     if d["workloads"] and not missing and not sum(int(a["cells_measured"]) for a in d["annotation"]) > 0:
         errs.append("no cell got a measured activity: %s" % d["annotation"])
     if errs:
@@ -375,8 +444,8 @@ if __name__ == "__main__":
         cmd_min_period(*args)
     elif cmd == "config" and len(args) == 3:
         cmd_config(*args)
-    elif cmd == "summary" and len(args) >= 5:
-        cmd_summary(args[0], args[1], args[2], args[3], args[4:])
+    elif cmd == "summary" and len(args) >= 4:
+        cmd_summary(args[0], args[1], args[2], args[3:])
     elif cmd == "check" and len(args) == 1:
         cmd_check(*args)
     else:
