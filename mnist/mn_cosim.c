@@ -10,19 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "mn_cli.h"
 #include "mnist.h"
 #include "mpq_gen.h"
 #include "mpq_vec.h"
 #include "tb_cosim.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 int mn_qlayer_to_hw(const mpq_hwcfg *hw, const mn_qlayer *ql, const int32_t *x, unsigned m,
                     mpq_hw_layer *L, char *err, size_t errlen)
@@ -151,7 +144,7 @@ int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, co
     unsigned tile = 0, row = 0, tiles = mpq_hw_layer_tiles(hw, L);
     uint64_t c = 0;
     int rc, status = 0;
-    double t0 = now_s();
+    double t0 = mn_now_s();
     while ((rc = mpq_gen_next(g, &in, &exp)) == 1) {
         uint32_t mis = tb_cosim_step(&cs, &in, &exp, &act); /* the testbench's step */
         if (!mis && act.out_valid && in.out_ready && in.rst_n) {
@@ -191,7 +184,7 @@ int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, co
         fprintf(stderr, "%s: %s: the accelerator put out %u of %u tiles\n", tag, name, tile, tiles);
         status = 1;
     }
-    st->secs = now_s() - t0;
+    st->secs = mn_now_s() - t0;
     st->cycles = c;
     /* The layer passed: its cycles as save_dir/<vec_name>.vec (--save-vectors). */
     if (status == 0 && save_dir) {
