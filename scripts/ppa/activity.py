@@ -26,10 +26,8 @@ import os
 import re
 import sys
 
-
-def die(msg, code=2):
-    sys.stderr.write("activity.py: %s\n" % msg)
-    sys.exit(code)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ppaio import die  # noqa: E402
 
 
 def read_toggles(path):

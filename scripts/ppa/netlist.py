@@ -33,24 +33,13 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ppaio import die, write_atomic  # noqa: E402
 from units import Units, TOP, CONTROL, MACRO, unit_of  # noqa: E402
-
-
-def die(msg, code=2):
-    sys.stderr.write("netlist.py: %s\n" % msg)
-    sys.exit(code)
-
-
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # ---- the netlist and the library ----------------------------------------------------------
 def liberty_cells(path):
-    """{cell: (area in um^2, set of output pins)} of a liberty file."""
+    """{cell: (area in um^2, set of output pins and buses)} of a liberty file."""
     cells, cell, pin = {}, None, None
     for line in open(path):
         m = re.match(r"^\s*cell\s*\(\s*\"?(\w+)\"?\s*\)", line)
@@ -62,7 +51,7 @@ def liberty_cells(path):
         if m and cell and pin is None:
             cells[cell][0] = float(m.group(1))
             continue
-        m = re.match(r"^\s*pin\s*\(\s*\"?(\w+)\"?\s*\)", line)
+        m = re.match(r"^\s*(?:pin|bus)\s*\(\s*\"?(\w+)\"?\s*\)", line)
         if m:
             pin = m.group(1)
             continue

@@ -31,63 +31,30 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ppaio import die  # noqa: E402
 import ram  # noqa: E402
-
-
-def die(msg, code=2):
-    sys.stderr.write("power.py: %s\n" % msg)
-    sys.exit(code)
+from netlist import liberty_cells, parse as parse_netlist  # noqa: E402
 
 
 def liberty_outputs(path):
-    outs, cell, pin = {}, None, None
-    for line in open(path):
-        m = re.match(r"^\s*cell\s*\(\s*\"?(\w+)\"?\s*\)", line)
-        if m:
-            cell, pin = m.group(1), None
-            outs[cell] = set()
-            continue
-        m = re.match(r"^\s*(?:pin|bus)\s*\(\s*\"?(\w+)\"?\s*\)", line)
-        if m:
-            pin = m.group(1)
-            continue
-        if cell and pin and re.match(r"^\s*direction\s*:\s*output\s*;", line):
-            outs[cell].add(pin)
-    return outs
+    """{cell: set of output pins} of a liberty file (netlist.py reads it)."""
+    return {c: outs for c, (_, outs) in liberty_cells(path).items()}
 
 
 def modules(netlist, outs):
-    """{module: ([(instance, output nets)], [(submodule, instance)])} of a Yosys netlist."""
-    mods, cur, stmt = {}, None, []
-    for line in open(netlist):
-        s = line.strip()
-        m = re.match(r"^module\s+(\S+?)\s*\(", s)
-        if m:
-            cur = m.group(1)
-            mods[cur] = ([], [])
-            continue
-        if cur is None or not s:
-            continue
-        if s == "endmodule":
-            cur = None
-            continue
-        stmt.append(s)
-        if not s.endswith(";"):
-            continue
-        text = " ".join(stmt)
-        stmt = []
-        m = re.match(r"^(\S+)\s+(\S+)\s*\((.*)\);$", text)
-        if not m or m.group(1) in ("input", "output", "wire", "assign"):
-            continue
-        typ, name, conns = m.group(1), m.group(2), m.group(3)
-        if typ in outs:
-            nets = []
-            for p, e in re.findall(r"\.(\w+)\(([^()]*)\)", conns):
-                if p in outs[typ]:
-                    nets += [n.strip() for n in e.strip().strip("{}").split(",") if n.strip()]
-            mods[cur][0].append((name, nets, typ))
-        else:
-            mods[cur][1].append((typ, name))
+    """{module: ([(instance, output nets, cell)], [(submodule, instance)])} of a Yosys netlist
+    (netlist.py parses it): the library cells (those outs knows) with the nets their outputs
+    drive, and the instances of the netlist's own modules."""
+    mods = {}
+    for mod, insts in parse_netlist(netlist).items():
+        cells, subs = [], []
+        for name, typ, conns in insts:
+            if typ in outs:
+                nets = [n for p, e in conns.items() if p in outs[typ] for n in e.strip("{}").split(",") if n]
+                cells.append((name, nets, typ))
+            else:
+                subs.append((typ, name))
+        mods[mod] = (cells, subs)
     return mods
 
 

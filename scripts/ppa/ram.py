@@ -53,12 +53,10 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ppaio import die  # noqa: E402
+
 V = 1.8  # the library's nominal supply (volts)
-
-
-def die(msg, code=2):
-    sys.stderr.write("ram.py: %s\n" % msg)
-    sys.exit(code)
 
 
 # ---- the standard cells' figures ----------------------------------------------------------

@@ -24,17 +24,8 @@ import os
 import re
 import sys
 
-
-def die(msg, code=2):
-    sys.stderr.write("report.py: %s\n" % msg)
-    sys.exit(code)
-
-
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ppaio import die, write_atomic  # noqa: E402
 
 
 def read_tsv(path):

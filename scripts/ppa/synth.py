@@ -27,15 +27,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ppaio import die  # noqa: E402
 from units import Units, base_name, TOP, CONTROL, MACRO  # noqa: E402
 
 from pyosys import libyosys as ys  # noqa: E402
-
-
-def die(msg, code=2):
-    sys.stdout.flush()
-    sys.stderr.write("synth.py: %s\n" % msg)
-    sys.exit(code)
 
 
 class Yosys:
