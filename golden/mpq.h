@@ -32,6 +32,10 @@ extern "C" {
 #define MPQ_ECONFIG (-8)  /* made for another RTL configuration */
 /* Returns a static one-line description of a status code. */
 const char *mpq_strerror(int status);
+/* Returns buf (an array of *cap elements of elem bytes) reallocated to twice as many (16 when
+ * *cap is 0) with *cap updated, or NULL with buf freed (out of memory, or past SIZE_MAX bytes):
+ * the one growth rule of the library's and the tools' growing buffers. */
+void *mpq_grow(void *buf, size_t *cap, size_t elem);
 
 /* ---- Accumulator ---- */
 typedef enum mpq_acc_mode { MPQ_ACC_WRAP = 0, MPQ_ACC_SAT = 1 } mpq_acc_mode;
@@ -304,6 +308,13 @@ typedef struct mpq_conv_layer {
     mpq_order order;
     unsigned group;                               /* for MPQ_ORDER_GROUPED, >= 1 */
 } mpq_conv_layer;
+
+/* The convolution of shape s over the tensors and arithmetic of fc: x, in_offset, w, w_offset,
+ * t, alpha, alpha_per_tensor, hp, bias, acc_bits, acc_mode, order and group are fc's (fc's m,
+ * k, n and sparse forms hp_nm, hp_csr are not used). One place maps a layer description that
+ * serves both kinds (a case file, a hardware layer, a quantized network's layer) to either
+ * kernel. Returns the layer by value. */
+mpq_conv_layer mpq_conv_layer_of_fc(const mpq_conv_shape *s, const mpq_fc_layer *fc);
 
 /* Overflow report of a convolution. Per output i = ((b*out_h + oy)*out_w + ox)*out_c + o:
  * flags[i] (MPQ_OVF_FINAL, MPQ_OVF_ANY as for the FC layer) and first_r[i], the reduction

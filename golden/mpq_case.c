@@ -500,14 +500,8 @@ int mpq_case_load_ex(const char *path, unsigned flags, mpq_case *c, char *err, s
                 st = MPQ_EFORMAT;
                 break;
             }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
+            if (!(buf = mpq_grow(buf, &cap, 1)))
                 break;
-            }
-            buf = nb;
-            cap *= 2;
         }
     }
     if (!st && buf && ferror(f)) {
@@ -556,10 +550,7 @@ int mpq_case_compute(const mpq_case *c, int32_t *y, char *err, size_t errlen)
     if (c->layer == MPQ_LAYER_FC) {
         st = mpq_fc(&fc, &rq, y, NULL, NULL, err, errlen);
     } else {
-        mpq_conv_layer l = {.shape = c->shape, .x = fc.x, .in_offset = fc.in_offset, .w = fc.w,
-                            .w_offset = fc.w_offset, .t = fc.t, .alpha = fc.alpha,
-                            .alpha_per_tensor = fc.alpha_per_tensor, .hp = fc.hp,
-                            .bias = fc.bias, .acc_bits = fc.acc_bits};
+        mpq_conv_layer l = mpq_conv_layer_of_fc(&c->shape, &fc);
         st = mpq_conv(&l, &rq, y, NULL, NULL, err, errlen);
     }
     free(mult);

@@ -76,6 +76,17 @@ size_t mpq_conv_w_count(const mpq_conv_shape *s)
     return (size_t)s->out_c * mpq_conv_depth(s);
 }
 
+mpq_conv_layer mpq_conv_layer_of_fc(const mpq_conv_shape *s, const mpq_fc_layer *fc)
+{
+    mpq_conv_layer l = {
+        .shape = *s, .x = fc->x, .in_offset = fc->in_offset, .w = fc->w, .w_offset = fc->w_offset,
+        .t = fc->t, .alpha = fc->alpha, .alpha_per_tensor = fc->alpha_per_tensor, .hp = fc->hp,
+        .bias = fc->bias, .acc_bits = fc->acc_bits, .acc_mode = fc->acc_mode, .order = fc->order,
+        .group = fc->group,
+    };
+    return l;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     return a >= 0 ? a / b : -((-a + b - 1) / b);

@@ -318,7 +318,8 @@ int mpq_hw_layer_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, char *err, si
     return 0;
 }
 
-/* The layer as the functional model sees it: the accelerator's grouped order, G = KLanes. */
+/* The layer as the functional model sees it: the accelerator's grouped order, G = KLanes (a
+ * convolution takes these fields through mpq_conv_layer_of_fc). */
 static void fc_of(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_fc_layer *fc)
 {
     memset(fc, 0, sizeof *fc);
@@ -337,46 +338,23 @@ static void fc_of(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_fc_layer *fc)
     fc->group = hw->klanes;
 }
 
-static void conv_of(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_conv_layer *cv)
-{
-    memset(cv, 0, sizeof *cv);
-    cv->shape = l->s;
-    cv->x = l->x;
-    cv->in_offset = l->in_offset;
-    cv->t = l->t;
-    cv->alpha = l->alpha;
-    cv->hp = l->hp;
-    cv->bias = l->bias;
-    cv->acc_bits = hw->acc_bits;
-    cv->acc_mode = l->acc_sat ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
-    cv->order = MPQ_ORDER_GROUPED;
-    cv->group = hw->klanes;
-}
-
 /* y (may be NULL: accumulators only) and the per-output overflow flags of the layer. */
 static int functional(const mpq_hwcfg *hw, const mpq_hw_layer *l, int32_t *y, int64_t *acc,
                       uint8_t *flags)
 {
-    mpq_requant rq = {0};
-    rq.kind = MPQ_RQ_DOUBLE;
-    rq.nparams = l->n;
-    rq.mult = l->mult;
-    rq.shift = l->shift;
-    rq.out_offset = l->out_offset;
-    rq.act_min = l->act_min;
-    rq.act_max = l->act_max;
+    mpq_requant rq = {.kind = MPQ_RQ_DOUBLE, .nparams = l->n, .mult = l->mult, .shift = l->shift,
+                      .out_offset = l->out_offset, .act_min = l->act_min, .act_max = l->act_max};
     char err[256];
+    mpq_fc_layer fc;
+    fc_of(hw, l, &fc);
     if (l->s.kind == MPQ_LAYER_FC) {
-        mpq_fc_layer fc;
-        fc_of(hw, l, &fc);
         mpq_fc_ovf ov = {0};
         ov.flags = flags;
         if (!y)
             return mpq_fc_acc(&fc, acc, flags ? &ov : NULL, err, sizeof err);
         return mpq_fc(&fc, &rq, y, acc, flags ? &ov : NULL, err, sizeof err);
     }
-    mpq_conv_layer cv;
-    conv_of(hw, l, &cv);
+    mpq_conv_layer cv = mpq_conv_layer_of_fc(&l->s, &fc);
     mpq_conv_ovf ov = {0};
     ov.flags = flags;
     if (!y)

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Status codes of the library (mpq.h). */
+/* Status codes of the library, and its growth rule (mpq.h). */
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "mpq.h"
 
 const char *mpq_strerror(int status)
@@ -16,4 +19,16 @@ const char *mpq_strerror(int status)
     case MPQ_ECONFIG: return "made for another RTL configuration";
     default: return "unknown status";
     }
+}
+
+void *mpq_grow(void *buf, size_t *cap, size_t elem)
+{
+    size_t n = *cap ? *cap : 8; /* doubled below: 16 */
+    void *nb = elem && n <= SIZE_MAX / 2 / elem ? realloc(buf, 2 * n * elem) : NULL;
+    if (!nb) {
+        free(buf);
+        return NULL;
+    }
+    *cap = 2 * n;
+    return nb;
 }

@@ -182,36 +182,41 @@ static int train_or_load(const char *path, const char *arch, unsigned long long 
     return 0;
 }
 
+/* mpq-cnn's own options. */
+typedef struct cnn_opts {
+    const char *arch;
+    unsigned test_count; /* 0: every test image (1,000 with --quick) */
+} cnn_opts;
+
+static int cnn_opt(void *ctx, int argc, char **argv, int *i)
+{
+    cnn_opts *c = ctx;
+    const char *a = argv[*i];
+    unsigned long long v;
+    if (*i + 1 >= argc)
+        return 0;
+    if (!strcmp(a, "--arch")) {
+        c->arch = argv[++*i];
+    } else if (!strcmp(a, "--test-count")) {
+        if (mn_parse_u("mpq-cnn", a, argv[++*i], 1, 10000, &v) != 0)
+            return -1;
+        c->test_count = (unsigned)v;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     mn_opts o = {.data = MN_DATA_DIR, .out = "build/cnn", .seed = 1, .epochs = 6};
-    const char *arch = CNN_DEFAULT_ARCH;
-    unsigned long long v;
-    unsigned test_count = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = mn_opt_common("mpq-cnn", argc, argv, &i, &o);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(a, "--arch")) {
-            arch = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--test-count")) {
-            if (mn_parse_u("mpq-cnn", a, argv[++i], 1, 10000, &v) != 0)
-                return 2;
-            test_count = (unsigned)v;
-        } else {
-            fprintf(stderr, "mpq-cnn: unknown or incomplete option `%s`; see --help\n", a);
-            return 2;
-        }
-    }
-    const char *data = o.data, *out = o.out;
+    cnn_opts co = {.arch = CNN_DEFAULT_ARCH};
+    int r = mn_parse_opts("mpq-cnn", argc, argv, &o, usage, cnn_opt, &co);
+    if (r != 0)
+        return r == 1 ? 0 : 2;
+    const char *arch = co.arch, *out = o.out;
     unsigned long long seed = o.seed;
-    unsigned epochs = o.epochs, train_count = o.train_count;
+    unsigned epochs = o.epochs, test_count = co.test_count;
     int quick = o.quick, train_only = o.train_only;
     char err[1024];
     atexit(cleanup);
@@ -220,17 +225,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpq-cnn: --arch: %s\n", err);
         return 2;
     }
-    if (mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
-        mn_load(data, "t10k", &test_set, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-cnn: %s\n", err);
+    if (mn_load_sets("mpq-cnn", &o, &train_set, &test_set) != 0)
         return 2;
-    }
-    if (train_set.rows != 28 || train_set.cols != 28 || test_set.rows != 28 || test_set.cols != 28) {
-        fprintf(stderr, "mpq-cnn: %s: images are %ux%u, expected 28x28\n", data, train_set.rows, train_set.cols);
-        return 2;
-    }
-    if (train_count && train_count < train_set.n)
-        train_set.n = train_count;
     if (mkdir(out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "mpq-cnn: cannot create %s: %s\n", out, strerror(errno));
         return 2;

@@ -360,15 +360,6 @@ void cnn_forward(const cnn_net *net, const uint8_t *img, float *const *act)
     work_free(&wk);
 }
 
-static unsigned argmax_f(const float *v, unsigned n)
-{
-    unsigned best = 0;
-    for (unsigned i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 double cnn_accuracy(const cnn_net *net, const mn_set *s, unsigned count)
 {
     cnn_work wk;
@@ -380,7 +371,7 @@ double cnn_accuracy(const cnn_net *net, const mn_set *s, unsigned count)
     unsigned right = 0, npix = s->rows * s->cols;
     for (unsigned i = 0; i < count; i++) {
         forward_work(net, &wk, &s->images[(size_t)i * npix]);
-        right += argmax_f(wk.act[net->nl - 1], 10) == s->labels[i];
+        right += mn_argmax_f(wk.act[net->nl - 1], 10) == s->labels[i];
     }
     work_free(&wk);
     return count ? (double)right / count : 0.0;
@@ -555,7 +546,7 @@ int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned ep
                     dz[o] /= sum;
                 unsigned lab = train->labels[idx];
                 loss -= log((double)dz[lab] + 1e-30);
-                right += argmax_f(z, 10) == lab;
+                right += mn_argmax_f(z, 10) == lab;
                 dz[lab] -= 1.0f;
                 backward(net, &wk, dz, gw, gb, d0, d1, dcol);
             }

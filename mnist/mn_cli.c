@@ -58,3 +58,42 @@ int mn_opt_common(const char *prog, int argc, char **argv, int *i, mn_opts *o)
         return 0;
     return 1;
 }
+
+int mn_parse_opts(const char *prog, int argc, char **argv, mn_opts *o, void (*usage)(FILE *),
+                  mn_opt_fn own, void *ctx)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = mn_opt_common(prog, argc, argv, &i, o);
+        if (r == 0 && (!strcmp(a, "--help") || !strcmp(a, "-h"))) {
+            usage(stdout);
+            return 1;
+        }
+        if (r == 0)
+            r = own(ctx, argc, argv, &i);
+        if (r == 0)
+            fprintf(stderr, "%s: unknown or incomplete option `%s`; see --help\n", prog, a);
+        if (r <= 0)
+            return 2;
+    }
+    return 0;
+}
+
+int mn_load_sets(const char *prog, const mn_opts *o, mn_set *train, mn_set *test)
+{
+    char err[1024];
+    if (mn_load(o->data, "train", train, err, sizeof err) != 0 ||
+        mn_load(o->data, "t10k", test, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 2;
+    }
+    if (train->rows != 28 || train->cols != 28 || test->rows != 28 || test->cols != 28) {
+        fprintf(stderr, "%s: %s: images are %ux%u, expected 28x28\n", prog, o->data,
+                train->rows != 28 || train->cols != 28 ? train->rows : test->rows,
+                train->rows != 28 || train->cols != 28 ? train->cols : test->cols);
+        return 2;
+    }
+    if (o->train_count && o->train_count < train->n)
+        train->n = o->train_count;
+    return 0;
+}

@@ -139,64 +139,60 @@ static int emit(int argc, char **argv, const float *amax, const int32_t *x, unsi
     return 0;
 }
 
+/* mpq-mnist's own options: the vector files of one configuration. */
+typedef struct emit_opts {
+    const char *dir, *cfg;
+    unsigned images;
+    int sat;
+} emit_opts;
+
+static int emit_opt(void *ctx, int argc, char **argv, int *i)
+{
+    emit_opts *e = ctx;
+    const char *a = argv[*i];
+    unsigned long long v;
+    if (*i + 1 >= argc)
+        return 0;
+    if (!strcmp(a, "--emit-vectors")) {
+        e->dir = argv[++*i];
+    } else if (!strcmp(a, "--config")) {
+        e->cfg = argv[++*i];
+    } else if (!strcmp(a, "--acc")) {
+        const char *acc = argv[++*i];
+        if (strcmp(acc, "sat") && strcmp(acc, "wrap")) {
+            fprintf(stderr, "mpq-mnist: --acc: `%s` is not sat or wrap\n", acc);
+            return -1;
+        }
+        e->sat = !strcmp(acc, "sat");
+    } else if (!strcmp(a, "--images")) {
+        if (mn_parse_u("mpq-mnist", a, argv[++*i], 1, 10000, &v) != 0)
+            return -1;
+        e->images = (unsigned)v;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     mn_opts o = {.data = MN_DATA_DIR, .out = "build/mnist", .seed = 1, .epochs = 12};
-    unsigned long long v;
-    const char *emit_dir = NULL, *emit_cfg = NULL;
-    unsigned emit_images = 16;
-    int emit_sat = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = mn_opt_common("mpq-mnist", argc, argv, &i, &o);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(a, "--emit-vectors")) {
-            emit_dir = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--config")) {
-            emit_cfg = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--acc")) {
-            const char *acc = argv[++i];
-            if (strcmp(acc, "sat") && strcmp(acc, "wrap")) {
-                fprintf(stderr, "mpq-mnist: --acc: `%s` is not sat or wrap\n", acc);
-                return 2;
-            }
-            emit_sat = !strcmp(acc, "sat");
-        } else if (i + 1 < argc && !strcmp(a, "--images")) {
-            if (mn_parse_u("mpq-mnist", a, argv[++i], 1, 10000, &v) != 0)
-                return 2;
-            emit_images = (unsigned)v;
-        } else {
-            fprintf(stderr, "mpq-mnist: unknown or incomplete option `%s`; see --help\n", a);
-            return 2;
-        }
-    }
-    const char *data = o.data, *out = o.out;
+    emit_opts e = {.images = 16};
+    int r = mn_parse_opts("mpq-mnist", argc, argv, &o, usage, emit_opt, &e);
+    if (r != 0)
+        return r == 1 ? 0 : 2;
+    const char *out = o.out, *emit_dir = e.dir, *emit_cfg = e.cfg;
     unsigned long long seed = o.seed;
-    unsigned epochs = o.epochs, train_count = o.train_count;
-    int quick = o.quick, train_only = o.train_only;
+    unsigned epochs = o.epochs, emit_images = e.images;
+    int quick = o.quick, train_only = o.train_only, emit_sat = e.sat;
     if (!emit_dir != !emit_cfg) {
         fprintf(stderr, "mpq-mnist: --emit-vectors and --config go together; see --help\n");
         return 2;
     }
     char err[1024];
     atexit(cleanup);
-    if (mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
-        mn_load(data, "t10k", &test_set, err, sizeof err) != 0) {
-        fprintf(stderr, "mpq-mnist: %s\n", err);
+    if (mn_load_sets("mpq-mnist", &o, &train_set, &test_set) != 0)
         return 2;
-    }
-    if (train_set.rows * train_set.cols != 784 || test_set.rows * test_set.cols != 784) {
-        fprintf(stderr, "mpq-mnist: %s: images are %ux%u, expected 28x28\n", data, train_set.rows, train_set.cols);
-        return 2;
-    }
-    if (train_count && train_count < train_set.n)
-        train_set.n = train_count;
     mkdir(out, 0777);
     char path[1200];
     if (train_set.n == 60000)

@@ -94,7 +94,7 @@ void mn_mlp_forward(const mn_mlp *m, const uint8_t *img, float *const *act)
     forward_f(m, x, act);
 }
 
-static unsigned argmax_f(const float *v, unsigned n)
+unsigned mn_argmax_f(const float *v, unsigned n)
 {
     unsigned best = 0;
     for (unsigned i = 1; i < n; i++)
@@ -114,7 +114,7 @@ double mn_mlp_accuracy(const mn_mlp *m, const mn_set *s, unsigned count)
         count = s->n;
     for (unsigned i = 0; i < count; i++) {
         mn_mlp_forward(m, &s->images[(size_t)i * npix], act);
-        right += argmax_f(act[m->nl - 1], m->dim[m->nl]) == s->labels[i];
+        right += mn_argmax_f(act[m->nl - 1], m->dim[m->nl]) == s->labels[i];
     }
     return count ? (double)right / count : 0.0;
 }

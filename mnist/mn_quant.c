@@ -137,12 +137,14 @@ static int quantize_decomposed(mn_qlayer *ql, const double *wd, const mn_qspec *
     return 0;
 }
 
-/* One layer with weights (ql->kind, k, n and s set): its input has scale s_in and zero point
- * -128 (in_offset 128); its output scale s_out, zero point -128 (hidden: ReLU is the clamp at
- * -128) or 0 (last). Weights w [n][k] and biases b [n] real. */
-static int quantize_layer(mn_qlayer *ql, const float *w, const float *b, double s_in, double s_out,
+/* One layer with weights (ql->kind, k, n and s set): its input has scale *s (then set to the
+ * output's) and zero point -128 (in_offset 128); its output scale amax / 255 with zero point
+ * -128 (hidden: ReLU is the clamp at -128), or amax / 127 and 0 (last). Weights w [n][k] and
+ * biases b [n] real. */
+static int quantize_layer(mn_qlayer *ql, const float *w, const float *b, double *s, float amax,
                           int last, const mn_qspec *spec, qsums *sum, char *err, size_t errlen)
 {
+    double s_in = *s, s_out = last ? amax / 127.0 : amax / 255.0;
     unsigned k = ql->k, n = ql->n;
     ql->in_offset = 128;
     ql->out_offset = last ? 0 : -128;
@@ -180,13 +182,21 @@ static int quantize_layer(mn_qlayer *ql, const float *w, const float *b, double 
     }
     free(wd);
     free(sw);
+    if (rc == 0)
+        *s = s_out;
     return rc;
 }
 
-static void finish(mn_qnet *q, const qsums *sum)
+/* The network's totals after its last layer; on a layer's failure rc, q freed. Returns rc. */
+static int finish(mn_qnet *q, const qsums *sum, int rc)
 {
+    if (rc != 0) {
+        mn_qnet_free(q);
+        return rc;
+    }
     q->hp_density = sum->total ? (double)sum->nnz / (double)sum->total : 0.0;
     q->rel_err = sum->norm2 > 0 ? sqrt(sum->err2 / sum->norm2) : 0.0;
+    return 0;
 }
 
 int mn_quantize(const mn_mlp *m, const float *amax, const mn_qspec *spec, mn_qnet *q, char *err,
@@ -198,23 +208,16 @@ int mn_quantize(const mn_mlp *m, const float *amax, const mn_qspec *spec, mn_qne
     q->in_size = m->dim[0];
     q->classes = m->dim[m->nl];
     qsums sum = {0};
-    double s_in = 1.0 / 255.0;
-    for (unsigned l = 0; l < m->nl; l++) {
-        int last = l + 1 == m->nl;
+    double s = 1.0 / 255.0;
+    int rc = 0;
+    for (unsigned l = 0; l < m->nl && rc == 0; l++) {
         mn_qlayer *ql = &q->layer[l];
         ql->kind = MPQ_LAYER_FC;
         ql->k = m->dim[l];
         ql->n = m->dim[l + 1];
-        double s_out = last ? amax[l] / 127.0 : amax[l] / 255.0;
-        int rc = quantize_layer(ql, m->w[l], m->b[l], s_in, s_out, last, spec, &sum, err, errlen);
-        if (rc != 0) {
-            mn_qnet_free(q);
-            return rc;
-        }
-        s_in = s_out;
+        rc = quantize_layer(ql, m->w[l], m->b[l], &s, amax[l], l + 1 == m->nl, spec, &sum, err, errlen);
     }
-    finish(q, &sum);
-    return 0;
+    return finish(q, &sum, rc);
 }
 
 int cnn_quantize(const cnn_net *net, const float *amax, const mn_qspec *spec, mn_qnet *q,
@@ -230,9 +233,9 @@ int cnn_quantize(const cnn_net *net, const float *amax, const mn_qspec *spec, mn
     q->in_size = net->layer[0].s.in_h * net->layer[0].s.in_w * net->layer[0].s.in_c;
     q->classes = net->layer[net->nl - 1].s.out_c;
     qsums sum = {0};
-    double s_in = 1.0 / 255.0;
-    int first = 1;
-    for (unsigned l = 0; l < net->nl; l++) {
+    double s = 1.0 / 255.0;
+    int first = 1, rc = 0;
+    for (unsigned l = 0; l < net->nl && rc == 0; l++) {
         const cnn_layer *L = &net->layer[l];
         mn_qlayer *ql = &q->layer[l];
         int last = l + 1 == net->nl;
@@ -248,19 +251,12 @@ int cnn_quantize(const cnn_net *net, const float *amax, const mn_qspec *spec, mn
             continue;
         }
         ql->k = mpq_conv_depth(&L->s);
-        double s_out = last ? amax[l] / 127.0 : amax[l] / 255.0;
         mn_qspec dense = {.scheme = MN_DENSE8, .first_dense = 1};
         const mn_qspec *ls = spec->first_dense && first && spec->scheme != MN_DENSE8 ? &dense : spec;
-        int rc = quantize_layer(ql, L->w, L->b, s_in, s_out, last, ls, &sum, err, errlen);
+        rc = quantize_layer(ql, L->w, L->b, &s, amax[l], last, ls, &sum, err, errlen);
         first = 0;
-        if (rc != 0) {
-            mn_qnet_free(q);
-            return rc;
-        }
-        s_in = s_out;
     }
-    finish(q, &sum);
-    return 0;
+    return finish(q, &sum, rc);
 }
 
 int mn_qlayer_run(const mn_qlayer *ql, const int32_t *in, unsigned m, unsigned acc_bits,
@@ -274,53 +270,24 @@ int mn_qlayer_run(const mn_qlayer *ql, const int32_t *in, unsigned m, unsigned a
         s.batches = m;
         return mpq_pool(&s, in, ql->act_min, ql->act_max, out, err, errlen);
     }
-    mpq_requant rq = {0};
-    rq.kind = MPQ_RQ_DOUBLE;
-    rq.nparams = ql->n;
-    rq.mult = ql->mult;
-    rq.shift = ql->shift;
-    rq.out_offset = ql->out_offset;
-    rq.act_min = ql->act_min;
-    rq.act_max = ql->act_max;
+    mpq_requant rq = {.kind = MPQ_RQ_DOUBLE, .nparams = ql->n, .mult = ql->mult, .shift = ql->shift,
+                      .out_offset = ql->out_offset, .act_min = ql->act_min, .act_max = ql->act_max};
+    /* The accelerator's grouped order; a convolution takes the same fields. */
+    mpq_fc_layer fl = {.m = m, .k = ql->k, .n = ql->n, .x = in, .in_offset = ql->in_offset,
+                       .w = ql->w, .t = ql->t, .alpha = ql->t ? ql->alpha : NULL, .hp = ql->hp,
+                       .bias = ql->bias, .acc_bits = acc_bits, .acc_mode = acc_mode,
+                       .order = MPQ_ORDER_GROUPED, .group = group};
     int rc;
     if (ql->kind == MPQ_LAYER_FC) {
-        mpq_fc_layer fl = {0};
-        fl.m = m;
-        fl.k = ql->k;
-        fl.n = ql->n;
-        fl.x = in;
-        fl.in_offset = ql->in_offset;
-        fl.w = ql->w;
-        fl.t = ql->t;
-        fl.alpha = ql->t ? ql->alpha : NULL;
-        fl.hp = ql->hp;
-        fl.bias = ql->bias;
-        fl.acc_bits = acc_bits;
-        fl.acc_mode = acc_mode;
-        fl.order = MPQ_ORDER_GROUPED;
-        fl.group = group;
-        mpq_fc_ovf ovf;
-        memset(&ovf, 0, sizeof ovf);
+        mpq_fc_ovf ovf = {0};
         rc = mpq_fc(&fl, &rq, out, NULL, ovf_any ? &ovf : NULL, err, errlen);
         if (ovf_any)
             *ovf_any = ovf.n_any;
     } else {
-        mpq_conv_layer cl = {0};
-        cl.shape = ql->s;
-        cl.shape.batches = m;
-        cl.x = in;
-        cl.in_offset = ql->in_offset;
-        cl.w = ql->w;
-        cl.t = ql->t;
-        cl.alpha = ql->t ? ql->alpha : NULL;
-        cl.hp = ql->hp;
-        cl.bias = ql->bias;
-        cl.acc_bits = acc_bits;
-        cl.acc_mode = acc_mode;
-        cl.order = MPQ_ORDER_GROUPED;
-        cl.group = group;
-        mpq_conv_ovf ovf;
-        memset(&ovf, 0, sizeof ovf);
+        mpq_conv_shape s = ql->s;
+        s.batches = m;
+        mpq_conv_layer cl = mpq_conv_layer_of_fc(&s, &fl);
+        mpq_conv_ovf ovf = {0};
         rc = mpq_conv(&cl, &rq, out, NULL, ovf_any ? &ovf : NULL, err, errlen);
         if (ovf_any)
             *ovf_any = ovf.n_any;

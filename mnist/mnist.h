@@ -74,6 +74,8 @@ int mn_mlp_train(mn_mlp *m, const mn_set *train, const mn_set *test, unsigned ep
 /* Activations of every layer for one image (act[l]: dim[l+1] values, ReLU on hidden). */
 void mn_mlp_forward(const mn_mlp *m, const uint8_t *img, float *const *act);
 double mn_mlp_accuracy(const mn_mlp *m, const mn_set *s, unsigned count);
+/* Returns the index of the largest of v[0..n-1] (the first on ties), for float scores. */
+unsigned mn_argmax_f(const float *v, unsigned n);
 /* Binary file, written atomically (path.tmp + rename); load checks everything. */
 int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen);
 int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen);

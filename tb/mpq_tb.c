@@ -182,14 +182,8 @@ static int run_bare(const char *file, uint64_t repeat)
     int rc;
     while (buf && (rc = mpq_vec_reader_next(r, &in, &exp)) == 1) {
         if (n == cap) {
-            uint32_t *nb = realloc(buf, 2 * cap * per * sizeof *buf);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
+            if (!(buf = mpq_grow(buf, &cap, per * sizeof *buf)))
                 break;
-            }
-            buf = nb;
-            cap *= 2;
         }
         uint32_t *p = buf + n * per;
         p[0] = (uint32_t)in.rst_n | (uint32_t)in.cfg_valid << 1 | (uint32_t)in.wgt_valid << 2 |

@@ -116,87 +116,86 @@ static void random_timing(mpq_timing_opts *t)
     t->offer_early = (int)test_range(0, 1);
 }
 
-static void test_random_layers(void)
+/* The arithmetic of a random layer: sparse weights per group, accumulator mode, data profile. */
+static void random_arith(const mpq_hwcfg *hw, mpq_layer_opts *o)
 {
-    unsigned runs = 0;
-    uint64_t cycles = 0, outs = 0;
-    for (unsigned iter = 0; iter < 400; iter++) {
-        unsigned ci = (unsigned)test_range(0, N_CFGS - 1);
-        const mpq_hwcfg *hw = &hws[ci];
-        mpq_layer_opts o = {0};
-        o.seed = test_rand();
-        o.m = (unsigned)test_range(1, 12);
-        unsigned kcap = hw->kmax < 300 ? hw->kmax : 300;
-        o.k = (unsigned)(test_range(0, 9) == 0 ? hw->kmax : test_range(1, kcap));
-        o.n = (unsigned)test_range(1, 2 * hw->lanes + 3);
-        o.hp_n = (unsigned)test_range(0, hw->hp_per_group);
-        o.acc_sat = (int)test_range(0, 1);
-        o.profile = (mpq_profile)test_range(0, MPQ_PROF_COUNT - 1);
-        mpq_hw_layer l;
-        char err[512], what[200];
-        int rc = mpq_hw_layer_random(hw, &o, &l, err, sizeof err);
-        CHECK_EQ(rc, 0, "random layer %s: %s", cfgs[ci], err);
-        if (rc != 0)
-            continue;
-        mpq_timing_opts t;
-        random_timing(&t);
-        run_stats st;
-        rc = run(hw, &l, &t, &st);
-        snprintf(what, sizeof what, "iter %u %s %s m=%u k=%u n=%u", iter, cfgs[ci],
-                 mpq_profile_name(o.profile), o.m, o.k, o.n);
-        CHECK_EQ(rc, 0, "%s", what);
-        check_run(hw, &l, &t, &st, what);
-        mpq_hw_layer_free(&l);
-        cycles += st.cycles;
-        outs += st.out_hs;
-        runs++;
-    }
-    printf("cycle model == functional model on %u random fully-connected layers (%llu cycles, %llu output rows)\n",
-           runs, (unsigned long long)cycles, (unsigned long long)outs);
+    o->hp_n = (unsigned)test_range(0, hw->hp_per_group);
+    o->acc_sat = (int)test_range(0, 1);
+    o->profile = (mpq_profile)test_range(0, MPQ_PROF_COUNT - 1);
 }
 
-/* Convolutions: random shapes the configuration runs (padding, strides, dilations, groups,
- * depthwise multipliers, batches, kernels as large as the input), against mpq_conv. */
-static void test_random_convs(void)
+/* What the random runs covered. */
+typedef struct tally {
+    unsigned runs;
+    uint64_t cycles, outs;
+} tally;
+
+/* The random layer of o through the cycle model with random timing, checked against the
+ * functional model (what names it in messages), counted in *n. Returns 1 when it ran, else 0. */
+static int run_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, const char *what, tally *n)
 {
-    unsigned runs = 0, dw = 0, grouped = 0;
-    uint64_t cycles = 0, outs = 0;
-    for (unsigned iter = 0; iter < 300; iter++) {
+    run_stats stats, *st = &stats;
+    mpq_hw_layer l;
+    char err[512];
+    int rc = mpq_hw_layer_random(hw, o, &l, err, sizeof err);
+    CHECK_EQ(rc, 0, "random layer %s: %s", what, err);
+    if (rc != 0)
+        return 0;
+    mpq_timing_opts t;
+    random_timing(&t);
+    rc = run(hw, &l, &t, st);
+    CHECK_EQ(rc, 0, "%s", what);
+    check_run(hw, &l, &t, st, what);
+    mpq_hw_layer_free(&l);
+    n->runs++;
+    n->cycles += st->cycles;
+    n->outs += st->out_hs;
+    return 1;
+}
+
+/* Random layers on random configurations: fully-connected ones (conv 0), or convolutions of
+ * random shapes the configuration runs (padding, strides, dilations, groups, depthwise
+ * multipliers, batches, kernels as large as the input), against mpq_fc / mpq_conv. */
+static void test_random(int conv, unsigned iters)
+{
+    unsigned dw = 0, grouped = 0;
+    tally n = {0};
+    for (unsigned iter = 0; iter < iters; iter++) {
         unsigned ci = (unsigned)test_range(0, N_CFGS - 1);
         const mpq_hwcfg *hw = &hws[ci];
         mpq_layer_opts o = {0};
         o.seed = test_rand();
-        mpq_hw_conv_shape_random(hw, o.seed, 20000, &o.shape);
-        o.hp_n = (unsigned)test_range(0, hw->hp_per_group);
-        o.acc_sat = (int)test_range(0, 1);
-        o.profile = (mpq_profile)test_range(0, MPQ_PROF_COUNT - 1);
         const mpq_conv_shape *sh = &o.shape;
-        char err[512], what[300];
-        snprintf(what, sizeof what, "iter %u %s %s %s B=%u %ux%ux%u -> %ux%ux%u k=%ux%u s=%u,%u p=%u,%u "
-                 "d=%u,%u g=%u", iter, cfgs[ci], mpq_profile_name(o.profile), mpq_layer_name(sh->kind),
-                 sh->batches, sh->in_h, sh->in_w, sh->in_c, sh->out_h, sh->out_w, sh->out_c, sh->kh,
-                 sh->kw, sh->sy, sh->sx, sh->py, sh->px, sh->dy, sh->dx, sh->groups);
-        mpq_hw_layer l;
-        int rc = mpq_hw_layer_random(hw, &o, &l, err, sizeof err);
-        CHECK_EQ(rc, 0, "random conv %s: %s", what, err);
-        if (rc != 0)
-            continue;
-        mpq_timing_opts t;
-        random_timing(&t);
-        run_stats st;
-        rc = run(hw, &l, &t, &st);
-        CHECK_EQ(rc, 0, "%s", what);
-        check_run(hw, &l, &t, &st, what);
-        dw += sh->kind == MPQ_LAYER_DEPTHWISE;
-        grouped += sh->kind == MPQ_LAYER_CONV2D && sh->groups > 1;
-        mpq_hw_layer_free(&l);
-        cycles += st.cycles;
-        outs += st.out_hs;
-        runs++;
+        if (conv) {
+            mpq_hw_conv_shape_random(hw, o.seed, 20000, &o.shape);
+        } else {
+            o.m = (unsigned)test_range(1, 12);
+            unsigned kcap = hw->kmax < 300 ? hw->kmax : 300;
+            o.k = (unsigned)(test_range(0, 9) == 0 ? hw->kmax : test_range(1, kcap));
+            o.n = (unsigned)test_range(1, 2 * hw->lanes + 3);
+        }
+        random_arith(hw, &o);
+        char what[300];
+        int at = snprintf(what, sizeof what, "iter %u %s %s", iter, cfgs[ci], mpq_profile_name(o.profile));
+        if (conv)
+            snprintf(what + at, sizeof what - (size_t)at, " %s B=%u %ux%ux%u -> %ux%ux%u k=%ux%u s=%u,%u "
+                     "p=%u,%u d=%u,%u g=%u", mpq_layer_name(sh->kind), sh->batches, sh->in_h, sh->in_w,
+                     sh->in_c, sh->out_h, sh->out_w, sh->out_c, sh->kh, sh->kw, sh->sy, sh->sx, sh->py,
+                     sh->px, sh->dy, sh->dx, sh->groups);
+        else
+            snprintf(what + at, sizeof what - (size_t)at, " m=%u k=%u n=%u", o.m, o.k, o.n);
+        if (run_random(hw, &o, what, &n) && conv) {
+            dw += sh->kind == MPQ_LAYER_DEPTHWISE;
+            grouped += sh->kind == MPQ_LAYER_CONV2D && sh->groups > 1;
+        }
     }
-    printf("cycle model == functional model on %u random convolutions (%u depthwise, %u grouped; "
-           "%llu cycles, %llu output pixels)\n", runs, dw, grouped, (unsigned long long)cycles,
-           (unsigned long long)outs);
+    if (conv)
+        printf("cycle model == functional model on %u random convolutions (%u depthwise, %u grouped; "
+               "%llu cycles, %llu output pixels)\n", n.runs, dw, grouped, (unsigned long long)n.cycles,
+               (unsigned long long)n.outs);
+    else
+        printf("cycle model == functional model on %u random fully-connected layers (%llu cycles, %llu "
+               "output rows)\n", n.runs, (unsigned long long)n.cycles, (unsigned long long)n.outs);
 }
 
 /* The two golden models must catch each other: corrupt the layer the functional model sees
@@ -251,7 +250,7 @@ int main(void)
         return 1;
     test_layer_check();
     test_disagreement_is_caught();
-    test_random_layers();
-    test_random_convs();
+    test_random(0, 400);
+    test_random(1, 300);
     return check_done("test_cycle");
 }

@@ -252,18 +252,24 @@ static void test_bad_files(const mpq_hwcfg *hw)
     char msg[600];
     CHECK_EQ(read_all(good, msg, sizeof msg), 0, "the good file reads clean: %s", msg);
 
-    write_bytes(bad, "", 0);
-    expect_bad(bad, MPQ_EFORMAT, "empty");
-    write_bytes(bad, "hello, world\n", 13);
-    expect_bad(bad, MPQ_EFORMAT, "not gzip");
-    write_gz(bad, "MPQVEX\1\0\0\0\0\0", 12);
-    expect_bad(bad, MPQ_EFORMAT, "bad magic");
-    write_gz(bad, "MPQVEC\7\0\0\0\0\0", 12);
-    expect_bad(bad, MPQ_EVERSION, "version 7");
-    write_gz(bad, "MPQVEC\3\0\377\377\0\0", 12);
-    expect_bad(bad, MPQ_EFORMAT, "header");
-    write_gz(bad, "MPQVEC\1\0\377\377\0\0", 12);
-    expect_bad(bad, MPQ_EVERSION, "format version 1 is no longer read");
+    /* Files that are not vector files, or whose first bytes are wrong (gz: compressed). */
+    static const struct {
+        const char *bytes;
+        size_t len;
+        int gz, code;
+        const char *says;
+    } starts[] = {
+        {"", 0, 0, MPQ_EFORMAT, "empty"},
+        {"hello, world\n", 13, 0, MPQ_EFORMAT, "not gzip"},
+        {"MPQVEX\1\0\0\0\0\0", 12, 1, MPQ_EFORMAT, "bad magic"},
+        {"MPQVEC\7\0\0\0\0\0", 12, 1, MPQ_EVERSION, "version 7"},
+        {"MPQVEC\3\0\377\377\0\0", 12, 1, MPQ_EFORMAT, "header"},
+        {"MPQVEC\1\0\377\377\0\0", 12, 1, MPQ_EVERSION, "format version 1 is no longer read"},
+    };
+    for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+        (starts[i].gz ? write_gz : write_bytes)(bad, starts[i].bytes, starts[i].len);
+        expect_bad(bad, starts[i].code, starts[i].says);
+    }
 
     /* Truncated at many points: never a clean end. */
     for (long cut = 1; cut < size; cut += (cut < 64 ? 7 : size / 23)) {
@@ -433,10 +439,11 @@ static size_t walk(uint8_t *d, size_t n, int fix, size_t *blk_off, unsigned *nbl
     return h + 4;
 }
 
-/* Writes the decompressed bytes of `good`, edited by `edit` (which may change the length),
+/* Writes the decompressed bytes of `good`, edited by `edit` (which may change the length by up
+ * to 64 bytes),
  * with every CRC fixed or not, as a gzip file `out`. */
 static void edited(const char *good, const char *out, int fix,
-                   size_t (*edit)(uint8_t *d, size_t n, size_t cap))
+                   size_t (*edit)(uint8_t *d, size_t n))
 {
     size_t zn, n;
     uint8_t *z = load(good, &zn);
@@ -444,7 +451,7 @@ static void edited(const char *good, const char *out, int fix,
     uint8_t *e = d ? malloc(n + 64) : NULL;
     if (e) {
         memcpy(e, d, n);
-        n = edit(e, n, n + 64);
+        n = edit(e, n);
         size_t end;
         if (fix)
             walk(e, n, 1, NULL, NULL, &end);
@@ -463,9 +470,8 @@ static void edited(const char *good, const char *out, int fix,
 #define H_NSHAPE (H_AFTER_P + 20u)
 #define H_SHAPE (H_AFTER_P + 22u)
 
-static size_t ed_payload(uint8_t *d, size_t n, size_t cap)
+static size_t ed_payload(uint8_t *d, size_t n)
 {
-    (void)cap;
     size_t end, off[WALK_MAX];
     unsigned nb;
     size_t h = walk(d, n, 0, off, &nb, &end);
@@ -473,9 +479,8 @@ static size_t ed_payload(uint8_t *d, size_t n, size_t cap)
     d[off[0] + 8 + 100] ^= 0x10; /* a record byte of block 0 */
     return n;
 }
-static size_t ed_command(uint8_t *d, size_t n, size_t cap)
+static size_t ed_command(uint8_t *d, size_t n)
 {
-    (void)cap;
     size_t h = 12 + rd32(d + 8);
     d[h - 3] ^= 0x01; /* a byte of the command string */
     return n;
@@ -493,57 +498,46 @@ static size_t remove4(uint8_t *d, size_t n, size_t at)
     wr32(d + 8, rd32(d + 8) - 4);
     return n - 4;
 }
-static size_t ed_more_params(uint8_t *d, size_t n, size_t cap)
+static size_t ed_more_params(uint8_t *d, size_t n)
 {
-    (void)cap;
     d[H_NP] = (uint8_t)(MPQ_P_COUNT + 1);
     return insert4(d, n, H_AFTER_P, 7);
 }
-static size_t ed_fewer_params(uint8_t *d, size_t n, size_t cap)
+static size_t ed_fewer_params(uint8_t *d, size_t n)
 {
-    (void)cap;
     d[H_NP] = (uint8_t)(MPQ_P_COUNT - 1);
-    n = remove4(d, n, H_AFTER_P - 4);
-    if (MPQ_P_COUNT > 9) /* parameters after the first nine take their defaults */
-        return n;
-    return n;
+    return remove4(d, n, H_AFTER_P - 4);
 }
-static size_t ed_kind_conv(uint8_t *d, size_t n, size_t cap)
+static size_t ed_kind_conv(uint8_t *d, size_t n)
 {
-    (void)cap;
     wr32(d + H_KIND, MPQ_VEC_KIND_CONV2D);
     return n;
 }
-static size_t ed_kind_unknown(uint8_t *d, size_t n, size_t cap)
+static size_t ed_kind_unknown(uint8_t *d, size_t n)
 {
-    (void)cap;
     wr32(d + H_KIND, 7);
     return n;
 }
-static size_t ed_two_shapes(uint8_t *d, size_t n, size_t cap)
+static size_t ed_two_shapes(uint8_t *d, size_t n)
 {
-    (void)cap;
     d[H_NSHAPE] = 2;
     return remove4(d, n, H_SHAPE + 8);
 }
-static size_t ed_m_zero(uint8_t *d, size_t n, size_t cap)
+static size_t ed_m_zero(uint8_t *d, size_t n)
 {
-    (void)cap;
     wr32(d + H_SHAPE, 0);
     return n;
 }
-static size_t ed_block_len(uint8_t *d, size_t n, size_t cap)
+static size_t ed_block_len(uint8_t *d, size_t n)
 {
-    (void)cap;
     size_t end, off[WALK_MAX];
     unsigned nb;
     walk(d, n, 0, off, &nb, &end);
     wr32(d + off[0], MPQ_VEC_BLOCK_MAX + 1);
     return n;
 }
-static size_t ed_reserved_flag(uint8_t *d, size_t n, size_t cap)
+static size_t ed_reserved_flag(uint8_t *d, size_t n)
 {
-    (void)cap;
     size_t end, off[WALK_MAX];
     unsigned nb;
     walk(d, n, 0, off, &nb, &end);
@@ -553,24 +547,21 @@ static size_t ed_reserved_flag(uint8_t *d, size_t n, size_t cap)
     wr32(d + off[0], rd32(d + off[0]) + 1);
     return n + 1;
 }
-static size_t ed_count(uint8_t *d, size_t n, size_t cap)
+static size_t ed_count(uint8_t *d, size_t n)
 {
-    (void)cap;
     size_t end;
     walk(d, n, 0, NULL, NULL, &end);
     d[end + 4] ^= 1;
     return n;
 }
-static size_t ed_append(uint8_t *d, size_t n, size_t cap)
+static size_t ed_append(uint8_t *d, size_t n)
 {
-    (void)cap;
     d[n] = 0;
     return n + 1;
 }
-static size_t ed_none(uint8_t *d, size_t n, size_t cap)
+static size_t ed_none(uint8_t *d, size_t n)
 {
     (void)d;
-    (void)cap;
     return n;
 }
 
@@ -586,7 +577,7 @@ static void test_format_edits(const mpq_hwcfg *hw)
     CHECK_EQ(read_all(bad, msg, sizeof msg), 0, "recompressed and re-checksummed, it reads: %s", msg);
     /* Each edit, whether the checksums are fixed up after it, and what the reader says. */
     static const struct {
-        size_t (*edit)(uint8_t *d, size_t n, size_t cap);
+        size_t (*edit)(uint8_t *d, size_t n);
         int fix, code;
         const char *says;
     } edits[] = {
@@ -684,53 +675,47 @@ static void test_conv_header(const mpq_hwcfg *hw)
     CHECK(strstr(msg, "activation ring") != NULL, "%s", msg);
 }
 
+/* A file of an old format version: d holds its fixed part (fixed bytes after the 12-byte header),
+ * the three strings follow (the last, the command that made name); it is refused with the
+ * command that regenerates it. */
+static void expect_old(unsigned version, const char *name, const char *cmd, uint8_t *d,
+                       size_t fixed)
+{
+    char path[512], want[160];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    const char *const str[3] = {"mpq-golden 0.1", "random:random hp-n=1", cmd};
+    memcpy(d, "MPQVEC\0\0", 8);
+    d[6] = (uint8_t)version;
+    size_t o = 12 + fixed;
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(str[i]);
+        d[o] = (uint8_t)l;
+        memcpy(d + o + 2, str[i], l);
+        o += 2 + l;
+    }
+    wr32(d + 8, (uint32_t)(o - 12));
+    write_gz(path, d, o + 3 + 12);
+    snprintf(want, sizeof want, "format version %u is no longer read", version);
+    expect_bad(path, MPQ_EVERSION, want);
+    snprintf(want, sizeof want, "regenerate it: %s", cmd);
+    expect_bad(path, MPQ_EVERSION, want);
+}
+
 /* A version-2 file (contract version 1) is refused with the command that regenerates it. */
 static void test_version2(void)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/v2.vec", dir);
-    static const char *const str[3] = {"mpq-golden 0.1", "random:random hp-n=1",
-                                       "mpq-golden gen -o v2.vec --m 5 --seed 3"};
-    uint8_t d[400];
-    memset(d, 0, sizeof d);
-    memcpy(d, "MPQVEC\2\0", 8);
+    uint8_t d[400] = {0};
     /* P = 9, 9 parameters, 2 seeds, kind 0, S = 3, M K N, mode: 76 bytes. */
     d[12] = 9;
     d[12 + 2 + 36 + 16 + 4] = 3;
-    size_t o = 12 + 76;
-    for (int i = 0; i < 3; i++) {
-        size_t l = strlen(str[i]);
-        d[o] = (uint8_t)l;
-        memcpy(d + o + 2, str[i], l);
-        o += 2 + l;
-    }
-    wr32(d + 8, (uint32_t)(o - 12));
-    write_gz(path, d, o + 3 + 12);
-    expect_bad(path, MPQ_EVERSION, "format version 2 is no longer read");
-    expect_bad(path, MPQ_EVERSION, "regenerate it: mpq-golden gen -o v2.vec --m 5 --seed 3");
+    expect_old(2, "v2.vec", "mpq-golden gen -o v2.vec --m 5 --seed 3", d, 76);
 }
 
-/* A version-1 file is refused with the command that regenerates it. */
+/* A version-1 file: 9 parameters, 2 seeds, M K N mode (68 bytes). */
 static void test_version1(void)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/old.vec", dir);
-    static const char *const str[3] = {"mpq-golden 0.1", "random:random hp-n=1",
-                                       "mpq-golden gen -o old.vec --m 4 --seed 9"};
-    uint8_t d[400];
-    memset(d, 0, sizeof d);
-    memcpy(d, "MPQVEC\1\0", 8);
-    size_t o = 12 + 68; /* version 1: 9 parameters, 2 seeds, M K N mode */
-    for (int i = 0; i < 3; i++) {
-        size_t l = strlen(str[i]);
-        d[o] = (uint8_t)l;
-        memcpy(d + o + 2, str[i], l);
-        o += 2 + l;
-    }
-    wr32(d + 8, (uint32_t)(o - 12));
-    write_gz(path, d, o + 3 + 12);
-    expect_bad(path, MPQ_EVERSION, "format version 1 is no longer read");
-    expect_bad(path, MPQ_EVERSION, "regenerate it: mpq-golden gen -o old.vec --m 4 --seed 9");
+    uint8_t d[400] = {0};
+    expect_old(1, "old.vec", "mpq-golden gen -o old.vec --m 4 --seed 9", d, 68);
 }
 
 /* ---- Damage anywhere in a real file (issue 14) -------------------------------------------- */

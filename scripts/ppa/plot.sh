@@ -32,30 +32,25 @@ series() {  # X_FILLED X_OPEN TITLE_FILLED TITLE_OPEN
   local IFS=,
   echo "${cmds[*]}"
 }
-gnuplot <<EOT
+# plot NAME VERSUS XLABEL SETTING X_FILLED X_OPEN TITLE_FILLED TITLE_OPEN: OUTDIR/NAME.png,
+# accuracy against column X_FILLED (and X_OPEN) of every network, written atomically.
+plot() {
+  gnuplot <<EOT
 set terminal $term
-set output "$out/ppa-energy.png.tmp"
-set title "Fashion-MNIST $(echo $nets | tr 'a-z ' 'A-Z/') on the OSU 0.18 um accelerator: accuracy versus energy"
-set xlabel "energy per inference (nJ, at fmax)"
+set output "$out/$1.png.tmp"
+set title "Fashion-MNIST $(echo $nets | tr 'a-z ' 'A-Z/') on the OSU 0.18 um accelerator: accuracy versus $2"
+set xlabel "$3"
 set ylabel "test accuracy (%)"
-set logscale x
+$4
 set key below
 set grid
 set datafile separator "\t"
 set offsets graph 0.1, graph 0.1, graph 0.08, graph 0.08
-plot $(series 4 5 "measured activity where available, else default" "OpenSTA default activity (0.1 per input)")
+plot $(series "$5" "$6" "$7" "$8")
 EOT
-gnuplot <<EOT
-set terminal $term
-set output "$out/ppa-area.png.tmp"
-set title "Fashion-MNIST $(echo $nets | tr 'a-z ' 'A-Z/') on the OSU 0.18 um accelerator: accuracy versus area"
-set xlabel "area (mm^2: standard cells and the RAM macros' model)"
-set ylabel "test accuracy (%)"
-set key below
-set grid
-set datafile separator "\t"
-set offsets graph 0.1, graph 0.1, graph 0.08, graph 0.08
-plot $(series 6 7 "whole accelerator" "without the RAM macros (logic only)")
-EOT
-mv -f "$out/ppa-energy.png.tmp" "$out/ppa-energy.png"
-mv -f "$out/ppa-area.png.tmp" "$out/ppa-area.png"
+  mv -f "$out/$1.png.tmp" "$out/$1.png"
+}
+plot ppa-energy energy "energy per inference (nJ, at fmax)" "set logscale x" 4 5 \
+  "measured activity where available, else default" "OpenSTA default activity (0.1 per input)"
+plot ppa-area area "area (mm^2: standard cells and the RAM macros' model)" "" 6 7 \
+  "whole accelerator" "without the RAM macros (logic only)"

@@ -51,6 +51,14 @@ same_merge() {
     echo "ok: merging again gives the same bytes"
 }
 
+# slurm_test PLAN: a farm test on Slurm starts here: Slurm installed (else skip), a cluster of
+# its own up (stopped on every exit), d the results folder PLAN's run will fill.
+slurm_test() {
+    need_slurm
+    cluster_start
+    d=$(regress dir --plan "$1") || fail "regress dir"
+}
+
 # need_slurm: Slurm and munge installed (scripts/install-deps.sh farm), root; else skip (77).
 need_slurm() {
     if [ "$(id -u)" != 0 ]; then echo "skipped: the one-node Slurm cluster runs its daemons as root"; exit 77; fi

@@ -15,10 +15,8 @@ work=${1:?usage: farm-slurm-faults.sh WORKDIR}
 cd "$(dirname "$0")/../.."
 . scripts/tests/farm-lib.sh
 rm -rf "$work" && mkdir -p "$work" || exit 1
-need_slurm
-cluster_start
 plan=scripts/tests/farm-faults.plan
-d=$(regress dir --plan "$plan") || fail "regress dir"
+slurm_test "$plan"
 node=$(hostname -s)
 
 # Everything the injections need is known before the run (the same plan gives the same jobs

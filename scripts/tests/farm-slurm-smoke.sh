@@ -8,9 +8,7 @@ work=${1:?usage: farm-slurm-smoke.sh WORKDIR}
 cd "$(dirname "$0")/../.."
 . scripts/tests/farm-lib.sh
 rm -rf "$work" && mkdir -p "$work" || exit 1
-need_slurm
-cluster_start
-d=$(regress dir --plan smoke) || fail "regress dir"
+slurm_test smoke
 t0=$SECONDS
 regress run --plan smoke --backend slurm; rc=$?
 echo "smoke through slurm: $((SECONDS - t0)) s, exit $rc"
