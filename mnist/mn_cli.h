@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mn_cli.h: what the command-line programs of mnist/ (mpq-mnist, mpq-cnn) share. Apart from
- * mnist.h so that the trained models, cached by the objects they come from, do not depend on it. */
+ * mnist.h (which it includes; mnist.h never includes it) so that the trained models, cached by
+ * the objects they come from, do not depend on it. */
 #ifndef MN_CLI_H
 #define MN_CLI_H
 
