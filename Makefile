@@ -87,7 +87,7 @@ test:
 	@scripts/install-deps.sh test || { echo "make test: its tests need the packages above; nothing was run"; exit 1; }
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@$(MAKE) --no-print-directory -k test-run || true
-	@scripts/summary.sh $(BUILD)/results
+	@scripts/summary.sh --expect "$(TEST_TARGETS)" $(BUILD)/results
 
 test-run: $(TEST_TARGETS)
 

@@ -80,9 +80,11 @@ module mpq_lane #(
     for (int unsigned j = 0; j < KLanes; j++) begin
       logic signed [XrW-1:0] xr_j;
       logic signed [TSumW-1:0] xr_ext;
+      logic [1:0] code;
       xr_j = xr[j*XrW +: XrW];
       xr_ext = {{(TSumW - XrW){xr_j[XrW-1]}}, xr_j};
-      unique case (wgt[mpq_layout_pkg::wgt_tern_lsb(j) +: 2])
+      code = wgt[mpq_layout_pkg::wgt_tern_lsb(j) +: 2];
+      unique case (code)
         2'b01:   tsum = tsum + xr_ext;
         2'b11:   tsum = tsum - xr_ext;
         default: tsum = tsum;  // 00 = 0; 10 is reserved and counts as 0 (asserted in mpq_top)

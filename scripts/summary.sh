@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# summary.sh RESULTS_DIR...: counts the *.status files written by check.sh, writes
+# summary.sh [--expect "TEST..."] RESULTS_DIR...: counts the *.status files written by check.sh, writes
 # RESULTS_DIR/junit.xml for each folder, prints the closing line `N passed, M failed` over all of
 # them (`.ci/run` passes the results of each Verilator); exit 1 on any failure.
 # A test may skip (exit 77) only when it is named in MPQ_SKIP_OK (patterns; default: the oracle
 # cases, whose folder ../shared/oracles a user's clone lacks): `make test` installs what every
 # other test needs, so any other skip counts as a failure, with its reason.
+# With --expect (make test: its whole list, one results folder), a test of the list with no
+# result did not run because something it needs failed to build (make -k went on without it):
+# it is recorded as failed, so a broken build never shrinks the count of tests unnoticed.
 set -u
+if [ "${1:-}" = --expect ]; then
+  for name in $2; do
+    f="$3/${name//\//_}"
+    [ -e "$f.status" ] && continue
+    echo "did not run: a target it depends on failed to build (see make's output above)" >"$f.log"
+    printf 'FAIL %s 0.0\n' "$name" >"$f.status"
+    printf 'FAIL  %-48s %6ss  did not run: a target it depends on failed to build (see above)\n' "$name" 0.0
+  done
+  shift 2
+fi
 read -r -a skip_ok <<<"${MPQ_SKIP_OK:-oracles/*}"
 pass=0; fail=0; skip=0
 shopt -s nullglob
