@@ -101,9 +101,9 @@ d=$(regress dir --plan "$plan")
 regress run --plan "$plan" --backend local --jobs 2 >"$work/run1.txt" 2>&1; rc=$?
 cat "$work/run1.txt"
 [ $rc = 1 ] || fail "a plan with mismatches exited $rc, want 1"
-"$PYTHON" - "$d" <<'EOF' || fail "summary and failure groups"
+"$PYTHON" - "$d" "$BUILD" <<'EOF' || fail "summary and failure groups"
 import json, sys
-d = sys.argv[1]
+d, build = sys.argv[1], sys.argv[2]
 s = json.load(open(d + "/summary.json"))
 assert s["jobs"] == 8 and s["status"] == {"passed": 4, "failed": 4}, s["status"]
 assert s["layers_failed"] > 0 and s["layers_passed"] >= 120, (s["layers_passed"], s["layers_failed"])
@@ -112,7 +112,7 @@ assert g and all(x["kind"] == "mismatch" and x["ports"] == "assertion" and x["la
 assert {x["profile"] for x in g} == {"overflow", "acc-edge"}, [x["profile"] for x in g]
 assert sum(x["layers"] for x in g) == s["layers_failed"], "a failing layer is in no group"
 for x in g:
-    assert x["example"]["reproduce"].startswith("build/vl/default/plain/mpq-tb lockstep --seed "), x["example"]
+    assert x["example"]["reproduce"].startswith(build + "/vl/default/plain/mpq-tb lockstep --seed "), x["example"]
     assert "--inject-hold" in x["example"]["reproduce"], x["example"]
 print("ok: %d failing layers in %d signature groups: %s" % (s["layers_failed"], len(g),
       "; ".join("%s/%s/%s/%s" % (x["ports"], x["lane"], x["profile"], x["class"]) for x in g)))
