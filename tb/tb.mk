@@ -80,7 +80,11 @@ sim: $(TB_BIN) $(GOLDEN_BIN)
 	elif [ -n "$(VEC)" ]; then \
 	  $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG); \
 	else \
-	  $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG) && \
+	  if [ -n "$(strip $(SIM_VECS))" ]; then \
+	    $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG); \
+	  else \
+	    echo "sim: no committed vectors for $(CONFIG) (vectors/regress/ has $(sort $(foreach v,$(REGRESS_VECS),$(firstword $(subst -, ,$(notdir $(v))))))): lockstep only"; \
+	  fi && \
 	  echo "lockstep: random layers for $(SIM_CYCLES) cycles from seed 1 (SEED=n for others)" && \
 	  $(SIM_LOCKSTEP); \
 	fi
