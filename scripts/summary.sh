@@ -10,12 +10,13 @@
 # it is recorded as failed, so a broken build never shrinks the count of tests unnoticed.
 set -u
 if [ "${1:-}" = --expect ]; then
+  why="did not run: a target it depends on failed to build (see make's output above)"
   for name in $2; do
     f="$3/${name//\//_}"
     [ -e "$f.status" ] && continue
-    echo "did not run: a target it depends on failed to build (see make's output above)" >"$f.log"
+    echo "$why" >"$f.log"
     printf 'FAIL %s 0.0\n' "$name" >"$f.status"
-    printf 'FAIL  %-48s %6ss  did not run: a target it depends on failed to build (see above)\n' "$name" 0.0
+    printf 'FAIL  %-48s %6ss  %s\n' "$name" 0.0 "$why"
   done
   shift 2
 fi

@@ -83,7 +83,7 @@ sim: $(TB_BIN) $(GOLDEN_BIN)
 	  if [ -n "$(strip $(SIM_VECS))" ]; then \
 	    $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG); \
 	  else \
-	    echo "sim: no committed vectors for $(CONFIG) (vectors/regress/ has $(sort $(foreach v,$(REGRESS_VECS),$(firstword $(subst -, ,$(notdir $(v))))))): lockstep only"; \
+	    echo "sim: no vectors/regress/$(CONFIG)-*.vec are committed: lockstep only"; \
 	  fi && \
 	  echo "lockstep: random layers for $(SIM_CYCLES) cycles from seed 1 (SEED=n for others)" && \
 	  $(SIM_LOCKSTEP); \
