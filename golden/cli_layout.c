@@ -4,6 +4,8 @@
  * from the tables of golden/mpq_layout.c (the one source):
  *   rtl/mpq_layout_pkg.sv    package: contract version, parameter ranges and defaults,
  *                            configuration-beat structs, port widths, hwcfg_o, legality
+ *   rtl/mpq_top.svh          mpq_top's parameter and port lists (macros MPQ_PARAMS,
+ *                            MPQ_PARAMS_PASS, MPQ_PORTS, MPQ_WB_PORTS)
  *   rtl/mpq_params_check.sv  the elaboration-time parameter checks of mpq_top
  *   docs/timing.md           the tables between `<!-- begin generated: NAME -->` and
  *                            `<!-- end generated: NAME -->` markers
@@ -247,20 +249,147 @@ static void gen_sv_pkg(text *t)
     tprintf(t, "endpackage\n");
 }
 
+/* ---- ports ------------------------------------------------------------------------------- */
+/* Port `w`'s width as SV (sv: the MSB expression of `[MSB:0]`, "" for one bit) or as
+ * docs/timing.md writes it (doc). */
+static void port_width(text *t, int w, int sv)
+{
+    switch (w) {
+    case MPQ_PW_BIT:
+        tprintf(t, "%s", sv ? "" : "1");
+        return;
+    case MPQ_PW_LANES:
+        tprintf(t, "%s", sv ? "Lanes-1" : "Lanes");
+        return;
+    case MPQ_PW_HWCFG:
+        tprintf(t, "%u", sv ? MPQ_HWCFG_BITS - 1 : MPQ_HWCFG_BITS);
+        return;
+    case MPQ_PW_LANES_ACC:
+        tprintf(t, "%s", sv ? "Lanes*AccBits-1" : "Lanes*AccBits");
+        return;
+    case MPQ_PW_LANES_32:
+        tprintf(t, "%s", sv ? "Lanes*32-1" : "Lanes*32");
+        return;
+    default:
+        break;
+    }
+    if (!sv) {
+        tprintf(t, "%s", mpq_widths[w].name);
+        return;
+    }
+    tprintf(t, "mpq_layout_pkg::%s(", mpq_widths[w].sv_func);
+    int first = 1;
+    for (int p = 0; p < MPQ_P_COUNT; p++)
+        if (mpq_widths[w].params >> p & 1u) {
+            tprintf(t, "%s%s", first ? "" : ", ", mpq_params[p].key);
+            first = 0;
+        }
+    tprintf(t, ")-1");
+}
+
+/* One SV port declaration, ending the macro line (", \" or, last, nothing). */
+static void sv_port(text *t, int out, int w, const char *name, const char *suffix, int last)
+{
+    tprintf(t, "  %s logic ", out ? "output" : "input ");
+    if (w != MPQ_PW_BIT) {
+        tprintf(t, "[");
+        port_width(t, w, 1);
+        tprintf(t, ":0] ");
+    }
+    tprintf(t, "%s%s%s\n", name, suffix, last ? "" : ", \\");
+}
+
+/* The ports of one part (whitebox 0: the contract's, 1: the white-box builds') as macro text. */
+static void sv_ports(text *t, int whitebox)
+{
+    size_t lastp = 0;
+    for (size_t i = 0; i < mpq_port_count; i++)
+        if (mpq_ports[i].whitebox == whitebox)
+            lastp = i;
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        if (d->whitebox != whitebox)
+            continue;
+        if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT) {
+            sv_port(t, d->kind == MPQ_PORT_OUT, d->width, d->name, "", i == lastp);
+            continue;
+        }
+        int o = d->kind == MPQ_PORT_STREAM_OUT;
+        char n[64];
+        snprintf(n, sizeof n, "%s_valid", d->name);
+        sv_port(t, o, MPQ_PW_BIT, n, o ? "_o" : "_i", 0);
+        snprintf(n, sizeof n, "%s_ready", d->name);
+        sv_port(t, !o, MPQ_PW_BIT, n, o ? "_i" : "_o", 0);
+        snprintf(n, sizeof n, "%s_data", d->name);
+        sv_port(t, o, d->width, n, o ? "_o" : "_i", i == lastp);
+    }
+}
+
+/* The ports of one part as a comment: name, direction, width, meaning. */
+static void sv_ports_comment(text *t, int whitebox)
+{
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        if (d->whitebox != whitebox)
+            continue;
+        text w = {0};
+        port_width(&w, d->width, 0);
+        if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT)
+            tprintf(t, "//   %-16s %-4s %-14s %s\n", d->name, d->kind == MPQ_PORT_OUT ? "out" : "in",
+                    w.s ? w.s : "", d->doc);
+        else
+            tprintf(t, "//   %s_valid, _ready, _data %-9s 1/1/%-9s %s\n", d->name,
+                    d->kind == MPQ_PORT_STREAM_OUT ? "out/in/out" : "in/out/in", w.s ? w.s : "", d->doc);
+        if (w.oom)
+            t->oom = 1;
+        free(w.s);
+    }
+}
+
+/* rtl/mpq_top.svh: mpq_top's parameter list (MPQ_PARAMS) for every module that takes the whole
+ * set, the matching override list for their instances (MPQ_PARAMS_PASS), and its port lists
+ * (MPQ_PORTS, MPQ_WB_PORTS) for mpq_top and tb/mpq_tb_top. Verilator needs -I<rtl> to find it;
+ * Yosys looks beside the including file. */
+static void gen_sv_top(text *t)
+{
+    tprintf(t, "%s", sv_banner);
+    tprintf(t, "//\n// mpq_top.svh: mpq_top's parameters and ports (docs/timing.md), declared once:\n"
+               "//   module m #(`MPQ_PARAMS, localparam ...) (...);  the parameters, defaults from mpq_layout_pkg\n"
+               "//   m #(`MPQ_PARAMS_PASS) u_m (...);                 every parameter passed on by name\n"
+               "//   module m #(...) (`MPQ_PORTS, ...);               the ports (after `MPQ_PARAMS)\n"
+               "// mpq_top, mpq_lane, mpq_params_check and tb/mpq_tb_top take the whole parameter set;\n"
+               "// mpq_top and tb/mpq_tb_top have the ports. Include it with the rtl/ folder on the\n"
+               "// include path (Verilator: -I<rtl>).\n\n");
+    tprintf(t, "`ifndef MPQ_TOP_SVH\n`define MPQ_TOP_SVH\n\n`define MPQ_PARAMS \\\n");
+    for (int p = 0; p < MPQ_P_COUNT; p++) {
+        char u[40];
+        upper(u, sizeof u, mpq_params[p].key);
+        tprintf(t, "  parameter int unsigned %s = mpq_layout_pkg::%s_DEFAULT%s\n", mpq_params[p].key, u,
+                p + 1 < MPQ_P_COUNT ? ", \\" : "");
+    }
+    tprintf(t, "\n`define MPQ_PARAMS_PASS \\\n");
+    for (int p = 0; p < MPQ_P_COUNT; p++)
+        tprintf(t, "  .%s(%s)%s\n", mpq_params[p].key, mpq_params[p].key, p + 1 < MPQ_P_COUNT ? ", \\" : "");
+    tprintf(t, "\n// MPQ_PORTS: the contract's ports (docs/timing.md, \"Ports\"):\n");
+    sv_ports_comment(t, 0);
+    tprintf(t, "`define MPQ_PORTS \\\n");
+    sv_ports(t, 0);
+    tprintf(t, "\n// MPQ_WB_PORTS: the white-box builds' further ports (MPQ_WHITEBOX: tb/build-model.sh kinds\n"
+               "// wb and trace), the registers mpq-tb --whitebox compares with the golden cycle model's\n"
+               "// every cycle; absent from the plain build and from synthesis:\n");
+    sv_ports_comment(t, 1);
+    tprintf(t, "`define MPQ_WB_PORTS \\\n");
+    sv_ports(t, 1);
+    tprintf(t, "\n`endif // MPQ_TOP_SVH\n");
+}
+
 static void gen_sv_check(text *t)
 {
     tprintf(t, "%s", sv_banner);
     tprintf(t, "//\n// mpq_params_check: the legality of mpq_top's parameters (docs/timing.md, \"Parameters\").\n"
                "// Illegal values stop elaboration with a generate-level $fatal, seen by the Verilator\n"
                "// lint, the simulation build and Yosys alike. No ports, no logic.\n\n");
-    tprintf(t, "module mpq_params_check #(\n");
-    for (int p = 0; p < MPQ_P_COUNT; p++) {
-        char u[40];
-        upper(u, sizeof u, mpq_params[p].key);
-        tprintf(t, "  parameter int unsigned %s = mpq_layout_pkg::%s_DEFAULT%s\n", mpq_params[p].key, u,
-                p + 1 < MPQ_P_COUNT ? "," : "");
-    }
-    tprintf(t, ") ();\n\n");
+    tprintf(t, "`include \"mpq_top.svh\"\n\nmodule mpq_params_check #(\n  `MPQ_PARAMS\n) ();\n\n");
     for (int p = 0; p < MPQ_P_COUNT; p++) {
         const mpq_param_desc *d = &mpq_params[p];
         char u[40], lo[40];
@@ -329,6 +458,26 @@ static void doc_bound(text *t, const mpq_bound *b)
     case MPQ_B_FIELD:
         tprintf(t, "`%s`", mpq_cfg_fields[b->field].name);
         break;
+    }
+}
+
+static void doc_ports(text *t)
+{
+    tprintf(t, "| port | dir | width | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        if (d->whitebox)
+            continue;
+        if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT) {
+            tprintf(t, "| `%s` | %s | ", d->name, d->kind == MPQ_PORT_OUT ? "out" : "in");
+        } else {
+            int o = d->kind == MPQ_PORT_STREAM_OUT;
+            const char *a = o ? "o" : "i", *b = o ? "i" : "o";
+            tprintf(t, "| `%s_valid_%s` / `%s_ready_%s` / `%s_data_%s` | %s | 1/1/", d->name, a, d->name, b,
+                    d->name, a, o ? "out/in/out" : "in/out/in");
+        }
+        port_width(t, d->width, 0);
+        tprintf(t, " | %s |\n", d->doc);
     }
 }
 
@@ -457,7 +606,7 @@ static char *splice_doc(const char *doc, char *why, size_t whylen)
     static const struct {
         const char *name;
         void (*gen)(text *);
-    } sections[] = {{"parameters", doc_params}, {"cfg-beat", doc_cfg}};
+    } sections[] = {{"parameters", doc_params}, {"ports", doc_ports}, {"cfg-beat", doc_cfg}};
     text out = {0};
     tprintf(&out, "%s", "");
     const char *p = doc;
@@ -484,36 +633,50 @@ static char *splice_doc(const char *doc, char *why, size_t whylen)
     return out.s;
 }
 
+/* The generated files: path under ROOT and writer; the last is docs/timing.md, spliced. */
+static const struct {
+    const char *path;
+    void (*gen)(text *);
+} layout_files[] = {
+    {"rtl/mpq_layout_pkg.sv", gen_sv_pkg},
+    {"rtl/mpq_top.svh", gen_sv_top},
+    {"rtl/mpq_params_check.sv", gen_sv_check},
+    {"docs/timing.md", NULL},
+};
+#define LAYOUT_NFILES (sizeof layout_files / sizeof layout_files[0])
+
 static int layout_run(const char *root, int write)
 {
-    char path[3][2048];
-    snprintf(path[0], sizeof path[0], "%s/rtl/mpq_layout_pkg.sv", root);
-    snprintf(path[1], sizeof path[1], "%s/rtl/mpq_params_check.sv", root);
-    snprintf(path[2], sizeof path[2], "%s/docs/timing.md", root);
-    text gen[3] = {{0}, {0}, {0}};
-    gen_sv_pkg(&gen[0]);
-    gen_sv_check(&gen[1]);
-    size_t doclen = 0;
-    char *doc = read_file(path[2], &doclen), why[300];
-    if (!doc) {
-        fprintf(stderr, "mpq-golden layout: %s: cannot read: %s\n", path[2], strerror(errno));
-        free(gen[0].s);
-        free(gen[1].s);
-        return 2;
-    }
-    char *spliced = splice_doc(doc, why, sizeof why);
-    free(doc);
-    if (!spliced || gen[0].oom || gen[1].oom) {
-        fprintf(stderr, "mpq-golden layout: %s: %s\n", path[2], spliced ? "out of memory" : why);
-        free(spliced);
-        free(gen[0].s);
-        free(gen[1].s);
-        return 2;
-    }
-    gen[2].s = spliced;
-    gen[2].len = strlen(spliced);
+    char path[LAYOUT_NFILES][2048], why[300];
+    text gen[LAYOUT_NFILES] = {{0}};
     int status = 0;
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < LAYOUT_NFILES; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", root, layout_files[i].path);
+        if (layout_files[i].gen) {
+            layout_files[i].gen(&gen[i]);
+            if (gen[i].oom) {
+                fprintf(stderr, "mpq-golden layout: %s: out of memory\n", path[i]);
+                status = 2;
+            }
+            continue;
+        }
+        size_t doclen = 0;
+        char *doc = read_file(path[i], &doclen);
+        if (!doc) {
+            fprintf(stderr, "mpq-golden layout: %s: cannot read: %s\n", path[i], strerror(errno));
+            status = 2;
+            continue;
+        }
+        gen[i].s = splice_doc(doc, why, sizeof why);
+        free(doc);
+        if (!gen[i].s) {
+            fprintf(stderr, "mpq-golden layout: %s: %s\n", path[i], why);
+            status = 2;
+            continue;
+        }
+        gen[i].len = strlen(gen[i].s);
+    }
+    for (size_t i = 0; i < LAYOUT_NFILES && status == 0; i++) {
         size_t len = 0;
         char *cur = read_file(path[i], &len);
         int same = cur && len == gen[i].len && memcmp(cur, gen[i].s, len) == 0;
@@ -533,9 +696,12 @@ static int layout_run(const char *root, int write)
             status = 1;
         }
     }
-    if (!write && status == 0)
-        printf("layout: rtl/mpq_layout_pkg.sv, rtl/mpq_params_check.sv and docs/timing.md's tables are current\n");
-    for (int i = 0; i < 3; i++)
+    if (!write && status == 0) {
+        printf("layout:");
+        for (size_t i = 0; i < LAYOUT_NFILES; i++)
+            printf(" %s%s", layout_files[i].path, i + 1 < LAYOUT_NFILES ? "," : " are current\n");
+    }
+    for (size_t i = 0; i < LAYOUT_NFILES; i++)
         free(gen[i].s);
     return status;
 }
@@ -544,8 +710,9 @@ int mpq_cli_layout(int argc, char **argv)
 {
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: mpq-golden layout write|check ROOT\n"
-               "Writes (or checks) ROOT/rtl/mpq_layout_pkg.sv, ROOT/rtl/mpq_params_check.sv and the\n"
-               "generated tables of ROOT/docs/timing.md from golden/mpq_layout.c.\n"
+               "Writes (or checks) ROOT/rtl/mpq_layout_pkg.sv, ROOT/rtl/mpq_top.svh,\n"
+               "ROOT/rtl/mpq_params_check.sv and the generated tables of ROOT/docs/timing.md from\n"
+               "golden/mpq_layout.c.\n"
                "Exit: 0 written / current, 1 a file is stale (check), 2 usage or I/O error.\n");
         return 0;
     }

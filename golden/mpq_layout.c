@@ -105,6 +105,29 @@ const mpq_width_desc mpq_widths[MPQ_W_COUNT] = {
 };
 #undef PB
 
+/* ---- ports ---------------------------------------------------------------------------------- */
+const mpq_port_desc mpq_ports[] = {
+    {"clk_i", MPQ_PORT_IN, MPQ_PW_BIT, 0, "clock, everything on the rising edge"},
+    {"rst_ni", MPQ_PORT_IN, MPQ_PW_BIT, 0, "asynchronous active-low reset"},
+    {"cfg", MPQ_PORT_STREAM_IN, MPQ_W_CFG, 0, "tile configuration stream"},
+    {"wgt", MPQ_PORT_STREAM_IN, MPQ_W_WGT, 0, "weight stream, one slice per beat"},
+    {"act", MPQ_PORT_STREAM_IN, MPQ_W_ACT, 0, "activation stream, one slice per beat"},
+    {"out", MPQ_PORT_STREAM_OUT, MPQ_W_OUT, 0, "result stream, one row of Lanes outputs per beat"},
+    {"busy_o", MPQ_PORT_OUT, MPQ_PW_BIT, 0, "a tile is in progress (state is not IDLE)"},
+    {"done_o", MPQ_PORT_OUT, MPQ_PW_BIT, 0, "high for exactly one cycle, the last cycle of a tile (see DRAIN)"},
+    {"ovf_o", MPQ_PORT_OUT, MPQ_PW_LANES, 0, "sticky per-lane accumulator overflow flags of the current tile"},
+    {"hwcfg_o", MPQ_PORT_OUT, MPQ_PW_HWCFG, 0, "constant: the configuration this RTL was built with"},
+    /* The registers the testbench compares with the golden cycle model's every cycle
+     * (mpq-tb --whitebox) and shows beside them in a waveform (tb/build-model.sh kinds wb and
+     * trace); absent from the plain build and from synthesis. */
+    {"dbg_acc_o", MPQ_PORT_OUT, MPQ_PW_LANES_ACC, 1, "every lane's accumulator (acc_q)"},
+    {"dbg_rq1_o", MPQ_PORT_OUT, MPQ_PW_LANES_ACC, 1, "rq1: the finished row (the lanes' row_q)"},
+    {"dbg_rq1_valid_o", MPQ_PORT_OUT, MPQ_PW_BIT, 1, "rq1 holds a row"},
+    {"dbg_rq2_o", MPQ_PORT_OUT, MPQ_PW_LANES_32, 1, "rq2: the requantizer's high products"},
+    {"dbg_rq2_valid_o", MPQ_PORT_OUT, MPQ_PW_BIT, 1, "rq2 holds a row"},
+};
+const size_t mpq_port_count = sizeof mpq_ports / sizeof mpq_ports[0];
+
 /* ---- configuration beat ------------------------------------------------------------------- */
 #define NONE {MPQ_B_NONE, 0, 0, 0}
 #define CONST(v) {MPQ_B_CONST, (v), 0, 0}

@@ -7,11 +7,13 @@
  *   fields of the constant hwcfg_o port that reports them;
  * - the fields of the configuration beat (cfg_data_i): position, width, signedness, the bits
  *   the hardware uses and the legal range of each value;
- * - the derived port widths and the weight-beat offsets.
+ * - the derived port widths and the weight-beat offsets;
+ * - mpq_top's ports.
  *
  * golden/mpq_layout.c holds the tables. `mpq-golden layout` writes from them the SV package
- * rtl/mpq_layout_pkg.sv (structs, offsets, width functions, legality functions), the
- * elaboration checks rtl/mpq_params_check.sv and the tables of docs/timing.md; `make test`
+ * rtl/mpq_layout_pkg.sv (structs, offsets, width functions, legality functions), mpq_top's
+ * parameter and port lists rtl/mpq_top.svh, the elaboration checks rtl/mpq_params_check.sv and
+ * the tables of docs/timing.md; `make test`
  * (rtl/layout-fresh) fails when a committed copy differs from what the tables give.
  * Everything here is pure: no allocation, no I/O; errors are negative MPQ_E* codes (mpq.h).
  */
@@ -105,6 +107,34 @@ typedef struct mpq_width_desc {
     unsigned (*c)(const mpq_hwcfg *hw); /* the C twin (NULL for the offsets with an index) */
 } mpq_width_desc;
 extern const mpq_width_desc mpq_widths[MPQ_W_COUNT];
+
+/* ---- Ports (docs/timing.md, "Ports") ---------------------------------------------------- */
+/* mpq_top's ports in declaration order. `mpq-golden layout` writes from this table the port
+ * lists of rtl/mpq_top.svh (macros MPQ_PORTS and MPQ_WB_PORTS, used by rtl/mpq_top.sv and
+ * tb/mpq_tb_top.sv) and docs/timing.md's port table. A stream is one row: its valid, ready and
+ * data ports (NAME_valid_i, NAME_ready_o, NAME_data_i for an input stream). */
+typedef enum mpq_port_kind {
+    MPQ_PORT_IN = 0, MPQ_PORT_OUT,
+    MPQ_PORT_STREAM_IN,  /* valid and data in, ready out */
+    MPQ_PORT_STREAM_OUT  /* valid and data out, ready in */
+} mpq_port_kind;
+/* A port's (a stream's data) width: one of mpq_width (its function), or one of these. */
+enum {
+    MPQ_PW_BIT = -1,        /* 1 */
+    MPQ_PW_LANES = -2,      /* Lanes: a bit per lane */
+    MPQ_PW_HWCFG = -3,      /* MPQ_HWCFG_BITS */
+    MPQ_PW_LANES_ACC = -4,  /* Lanes*AccBits: every lane's accumulator */
+    MPQ_PW_LANES_32 = -5    /* Lanes*32: every lane's 32-bit value */
+};
+typedef struct mpq_port_desc {
+    const char *name;      /* port name, or the stream's prefix ("cfg") */
+    mpq_port_kind kind;
+    int width;             /* MPQ_W_* or MPQ_PW_* */
+    int whitebox;          /* only in the white-box builds (MPQ_WHITEBOX), not in the contract */
+    const char *doc;       /* meaning, one line */
+} mpq_port_desc;
+extern const mpq_port_desc mpq_ports[];
+extern const size_t mpq_port_count;
 
 /* ---- Configuration beat ------------------------------------------------------------------ */
 /* The beat is a tile part (MPQ_CFG_TILE_W bits) followed by one part per lane

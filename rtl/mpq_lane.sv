@@ -18,13 +18,12 @@
 // on a handshake. (As always_comb it depends on both input ports and registers, so Verilator
 // evaluated it twice per cycle: after the inputs change and again after the edge.)
 
+`include "mpq_top.svh"
+
 module mpq_lane #(
-  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
-  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
-  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
-  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
-  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
-  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
+  // mpq_top's whole set (rtl/mpq_top.svh); a lane reads KLanes, HpPerGroup, ActBits,
+  // HpBits, AlphaBits and AccBits.
+  `MPQ_PARAMS,
   localparam int unsigned IdxW = mpq_layout_pkg::idx_w(KLanes),
   localparam int unsigned LaneW = mpq_layout_pkg::lane_w(KLanes, HpPerGroup, HpBits),
   localparam int unsigned XrW = mpq_pkg::xr_w(ActBits)

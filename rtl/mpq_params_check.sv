@@ -8,17 +8,10 @@
 // Illegal values stop elaboration with a generate-level $fatal, seen by the Verilator
 // lint, the simulation build and Yosys alike. No ports, no logic.
 
+`include "mpq_top.svh"
+
 module mpq_params_check #(
-  parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
-  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
-  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
-  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
-  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
-  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
-  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
-  parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
-  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
-  parameter int unsigned ActDepth = mpq_layout_pkg::ACT_DEPTH_DEFAULT
+  `MPQ_PARAMS
 ) ();
 
   if (Lanes < mpq_layout_pkg::LANES_MIN || Lanes > mpq_layout_pkg::LANES_MAX) begin : g_bad_lanes

@@ -15,17 +15,10 @@
 // ending cycle c is on out_data_o in cycle c+3), DRAIN waits for the last beats and the
 // pipeline to empty and pulses done_o. Every output is a function of the registers only.
 
+`include "mpq_top.svh"
+
 module mpq_top #(
-  parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
-  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
-  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
-  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
-  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
-  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
-  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
-  parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
-  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
-  parameter int unsigned ActDepth = mpq_layout_pkg::ACT_DEPTH_DEFAULT,
+  `MPQ_PARAMS, // rtl/mpq_top.svh (generated): Lanes ... ActDepth
   localparam int unsigned IdxW = mpq_layout_pkg::idx_w(KLanes),
   localparam int unsigned NSlicesMax = KMax / KLanes,
   localparam int unsigned LaneW = mpq_layout_pkg::lane_w(KLanes, HpPerGroup, HpBits),
@@ -34,39 +27,18 @@ module mpq_top #(
   localparam int unsigned ActW = mpq_layout_pkg::act_w(KLanes, ActBits),
   localparam int unsigned OutW = mpq_layout_pkg::out_w(Lanes, OutBits)
 ) (
-  input  logic              clk_i,
-  input  logic              rst_ni,
-  // Tile configuration stream
-  input  logic              cfg_valid_i,
-  output logic              cfg_ready_o,
-  input  logic [CfgW-1:0]   cfg_data_i,
-  // Weight stream: one slice of all lanes per beat
-  input  logic              wgt_valid_i,
-  output logic              wgt_ready_o,
-  input  logic [WgtW-1:0]   wgt_data_i,
-  // Activation stream: one slice of one row per beat
-  input  logic              act_valid_i,
-  output logic              act_ready_o,
-  input  logic [ActW-1:0]   act_data_i,
-  // Result stream: one row of Lanes outputs per beat
-  output logic              out_valid_o,
-  input  logic              out_ready_i,
-  output logic [OutW-1:0]   out_data_o,
-  // Status
-  output logic              busy_o,
-  output logic              done_o,
-  output logic [Lanes-1:0]  ovf_o,
+  // rtl/mpq_top.svh (generated; docs/timing.md, "Ports"): clk_i, rst_ni; the cfg, wgt and act
+  // input streams and the out stream (NAME_valid, NAME_ready, NAME_data); busy_o, done_o,
+  // ovf_o, hwcfg_o.
+  `MPQ_PORTS
 `ifdef MPQ_WHITEBOX
   // White-box builds only (tb/build-model.sh kinds wb and trace): the registers the testbench
   // compares with the golden cycle model's every cycle (mpq-tb --whitebox) and shows beside
-  // them in a waveform. Absent from the plain build and from synthesis.
-  output logic [Lanes*AccBits-1:0] dbg_acc_o,        // every lane's accumulator (acc_q)
-  output logic [Lanes*AccBits-1:0] dbg_rq1_o,        // rq1: the finished row (the lanes' row_q)
-  output logic                     dbg_rq1_valid_o,
-  output logic [Lanes*32-1:0]      dbg_rq2_o,        // rq2: the requantizer's high products
-  output logic                     dbg_rq2_valid_o,
+  // them in a waveform: dbg_acc_o (acc_q of every lane), dbg_rq1_o / dbg_rq1_valid_o (rq1,
+  // the lanes' row_q), dbg_rq2_o / dbg_rq2_valid_o (rq2, the requantizer's high products).
+  // Absent from the plain build and from synthesis.
+  , `MPQ_WB_PORTS
 `endif
-  output logic [127:0]      hwcfg_o
 );
 
   localparam int unsigned XrW = mpq_pkg::xr_w(ActBits);
@@ -75,18 +47,7 @@ module mpq_top #(
 
   // Parameter legality (docs/timing.md, "Parameters"): elaboration-time $fatal, written from
   // the same table as the C side's checks.
-  mpq_params_check #(
-    .Lanes     (Lanes),
-    .KLanes    (KLanes),
-    .HpPerGroup(HpPerGroup),
-    .ActBits   (ActBits),
-    .HpBits    (HpBits),
-    .AlphaBits (AlphaBits),
-    .AccBits   (AccBits),
-    .OutBits   (OutBits),
-    .KMax      (KMax),
-    .ActDepth  (ActDepth)
-  ) u_params_check ();
+  mpq_params_check #(`MPQ_PARAMS_PASS) u_params_check ();
 
   // The configuration this RTL was built with (docs/timing.md, hwcfg_o).
   assign hwcfg_o = mpq_layout_pkg::hwcfg(Lanes, KLanes, HpPerGroup, ActBits, HpBits, AlphaBits,
@@ -298,14 +259,7 @@ module mpq_top #(
     assign lane_cfg = cfg_q[mpq_layout_pkg::CFG_TILE_W + mpq_layout_pkg::CFG_LANE_W * l +:
                             mpq_layout_pkg::CFG_LANE_W];
 
-    mpq_lane #(
-      .KLanes    (KLanes),
-      .HpPerGroup(HpPerGroup),
-      .ActBits   (ActBits),
-      .HpBits    (HpBits),
-      .AlphaBits (AlphaBits),
-      .AccBits   (AccBits)
-    ) u_lane (
+    mpq_lane #(`MPQ_PARAMS_PASS) u_lane (
       .clk_i,
       .rst_ni,
       .wgt_i    (wgt_slice[l*LaneW +: LaneW]),

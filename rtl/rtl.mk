@@ -1,11 +1,17 @@
 # rtl/: the SystemVerilog accelerator (docs/timing.md is its contract).
-# Included by the top Makefile. Provides RTL_SRCS, RTL_TOP, RTL_VLT, $(call rtl_gflags,NAME),
+# Included by the top Makefile. Provides RTL_SRCS, RTL_INCS, RTL_DEPS, RTL_TOP, RTL_VLT,
+# $(call rtl_gflags,NAME),
 # `make lint`, `make synth`, and the tests rtl/lint/<cfg> and rtl/smoke/small.
 
 # The RTL's files in compile order (packages first), one list for make and the scripts.
 RTL_SRCS := $(addprefix rtl/,$(shell cat rtl/sources.list))
 RTL_TOP := mpq_top
 RTL_VLT := rtl/mpq.vlt
+# The included files (`include "mpq_top.svh"): Verilator finds them with -Irtl (Yosys looks
+# beside the including file).
+RTL_INCS := rtl/mpq_top.svh
+# What a build of the RTL depends on.
+RTL_DEPS := $(RTL_SRCS) $(RTL_INCS) $(RTL_VLT)
 RTL_CFGS := $(sort $(patsubst rtl/cfg/%.cfg,%,$(wildcard rtl/cfg/*.cfg)))
 
 # $(call rtl_gflags,NAME) in a recipe sets the shell variable gflags to the Verilator -G
@@ -14,8 +20,8 @@ RTL_CFGS := $(sort $(patsubst rtl/cfg/%.cfg,%,$(wildcard rtl/cfg/*.cfg)))
 # the recipe); the recipe needs $(GOLDEN_BIN) as a prerequisite.
 rtl_gflags = gflags=$$($(GOLDEN_BIN) cfg $(1) --gflags) || exit 2
 
-# The generated interface files (rtl/mpq_layout_pkg.sv, rtl/mpq_params_check.sv, the tables of
-# docs/timing.md) from golden/mpq_layout.c; rtl/layout-fresh checks they are current.
+# The generated interface files (rtl/mpq_layout_pkg.sv, rtl/mpq_top.svh,
+# rtl/mpq_params_check.sv, the tables of docs/timing.md) from golden/mpq_layout.c; rtl/layout-fresh checks they are current.
 .PHONY: layout rtl/layout-fresh
 layout: $(GOLDEN_BIN)
 	$(GOLDEN_BIN) layout write .
@@ -24,7 +30,7 @@ rtl/layout-fresh: $(GOLDEN_BIN)
 TEST_TARGETS += rtl/layout-fresh
 
 # --- Lint: every configuration, -Wall, assertions elaborated, zero warnings ---------------
-RTL_LINT_FLAGS := --lint-only
+RTL_LINT_FLAGS := --lint-only -Irtl
 # All style warnings; a warning fails the lint (waivers live in rtl/mpq.vlt, with reasons).
 RTL_LINT_FLAGS += -Wall
 # Elaborate the SV assertions too.
@@ -51,14 +57,14 @@ TEST_TARGETS += $(RTL_LINT_NAMES)
 # independent of the C golden model. SEED=n reruns with another seed.
 RTL_SMOKE_DIR := $(BUILD)/rtl-smoke
 RTL_SMOKE_BIN := $(RTL_SMOKE_DIR)/tb_smoke
-RTL_SMOKE_FLAGS := --binary
+RTL_SMOKE_FLAGS := --binary -Irtl
 # The testbench drives the clock with delays.
 RTL_SMOKE_FLAGS += --timing
 RTL_SMOKE_FLAGS += --assert
 RTL_SMOKE_FLAGS += -j 2
 RTL_SMOKE_FLAGS += --top-module tb_smoke
 
-$(RTL_SMOKE_BIN): $(RTL_SRCS) $(RTL_VLT) rtl/tests/tb_smoke.sv rtl/cfg/small.cfg $(GOLDEN_BIN)
+$(RTL_SMOKE_BIN): $(RTL_DEPS) rtl/tests/tb_smoke.sv rtl/cfg/small.cfg $(GOLDEN_BIN)
 	@mkdir -p $(RTL_SMOKE_DIR)
 	@$(call rtl_gflags,small); \
 	$(VERILATOR) $(RTL_SMOKE_FLAGS) $$gflags --Mdir $(RTL_SMOKE_DIR) \

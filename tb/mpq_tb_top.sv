@@ -5,46 +5,15 @@
 // drives every cycle with the golden model's expected outputs and registers (accumulators,
 // rq1, rq2), a mismatch flag with a bit per port, and the cycle number, so that a waveform
 // shows expected and actual side by side. Only the mismatch-trace build uses it.
+`include "mpq_top.svh"
+
 module mpq_tb_top #(
-  parameter int unsigned Lanes = mpq_layout_pkg::LANES_DEFAULT,
-  parameter int unsigned KLanes = mpq_layout_pkg::KLANES_DEFAULT,
-  parameter int unsigned HpPerGroup = mpq_layout_pkg::HP_PER_GROUP_DEFAULT,
-  parameter int unsigned ActBits = mpq_layout_pkg::ACT_BITS_DEFAULT,
-  parameter int unsigned HpBits = mpq_layout_pkg::HP_BITS_DEFAULT,
-  parameter int unsigned AlphaBits = mpq_layout_pkg::ALPHA_BITS_DEFAULT,
-  parameter int unsigned AccBits = mpq_layout_pkg::ACC_BITS_DEFAULT,
-  parameter int unsigned OutBits = mpq_layout_pkg::OUT_BITS_DEFAULT,
-  parameter int unsigned KMax = mpq_layout_pkg::KMAX_DEFAULT,
-  parameter int unsigned ActDepth = mpq_layout_pkg::ACT_DEPTH_DEFAULT,
-  localparam int unsigned CfgW = mpq_layout_pkg::cfg_w(Lanes),
-  localparam int unsigned WgtW = mpq_layout_pkg::wgt_w(Lanes, KLanes, HpPerGroup, HpBits),
-  localparam int unsigned ActW = mpq_layout_pkg::act_w(KLanes, ActBits),
+  `MPQ_PARAMS, // rtl/mpq_top.svh (generated): Lanes ... ActDepth
   localparam int unsigned OutW = mpq_layout_pkg::out_w(Lanes, OutBits)
 ) (
-  input  logic              clk_i,
-  input  logic              rst_ni,
-  input  logic              cfg_valid_i,
-  output logic              cfg_ready_o,
-  input  logic [CfgW-1:0]   cfg_data_i,
-  input  logic              wgt_valid_i,
-  output logic              wgt_ready_o,
-  input  logic [WgtW-1:0]   wgt_data_i,
-  input  logic              act_valid_i,
-  output logic              act_ready_o,
-  input  logic [ActW-1:0]   act_data_i,
-  output logic              out_valid_o,
-  input  logic              out_ready_i,
-  output logic [OutW-1:0]   out_data_o,
-  output logic              busy_o,
-  output logic              done_o,
-  output logic [Lanes-1:0]  ovf_o,
-  output logic [127:0]      hwcfg_o,
-  // The DUT's white-box registers (its dbg_* ports), for the testbench's white-box check
-  output logic [Lanes*AccBits-1:0] dbg_acc_o,
-  output logic [Lanes*AccBits-1:0] dbg_rq1_o,
-  output logic                     dbg_rq1_valid_o,
-  output logic [Lanes*32-1:0]      dbg_rq2_o,
-  output logic                     dbg_rq2_valid_o,
+  // mpq_top's ports and its white-box registers (rtl/mpq_top.svh), connected to the DUT's
+  `MPQ_PORTS,
+  `MPQ_WB_PORTS,
   // Golden model, this cycle
   input  logic              exp_cfg_ready,
   input  logic              exp_wgt_ready,
@@ -78,42 +47,8 @@ module mpq_tb_top #(
   input  logic [63:0]       tb_cycle
 );
 
-  mpq_top #(
-    .Lanes     (Lanes),
-    .KLanes    (KLanes),
-    .HpPerGroup(HpPerGroup),
-    .ActBits   (ActBits),
-    .HpBits    (HpBits),
-    .AlphaBits (AlphaBits),
-    .AccBits   (AccBits),
-    .OutBits   (OutBits),
-    .KMax      (KMax),
-    .ActDepth  (ActDepth)
-  ) dut (
-    .clk_i,
-    .rst_ni,
-    .cfg_valid_i,
-    .cfg_ready_o,
-    .cfg_data_i,
-    .wgt_valid_i,
-    .wgt_ready_o,
-    .wgt_data_i,
-    .act_valid_i,
-    .act_ready_o,
-    .act_data_i,
-    .out_valid_o,
-    .out_ready_i,
-    .out_data_o,
-    .busy_o,
-    .done_o,
-    .ovf_o,
-    .dbg_acc_o,
-    .dbg_rq1_o,
-    .dbg_rq1_valid_o,
-    .dbg_rq2_o,
-    .dbg_rq2_valid_o,
-    .hwcfg_o
-  );
+  // Every port of the DUT to this module's port of the same name.
+  mpq_top #(`MPQ_PARAMS_PASS) dut (.*);
 
   // Per lane, for reading in a waveform: the golden model's and the DUT's accumulator, and the
   // requantizer's high product, side by side (an accumulate bug shows in acc first, a

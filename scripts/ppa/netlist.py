@@ -20,6 +20,7 @@
       order, copied to OUTDIR with the two rewrites Yosys's SystemVerilog frontend needs (a
       function's final `return E;` becomes `<function> = E;`, `parameter string P` becomes
       `parameter P`; a `return` anywhere else stops the flow); OUTDIR/sources.f lists them.
+      The files they include (RTLDIR/*.svh) are copied beside them, where Yosys looks.
   netlist.py split NETLIST.v
       rewrites, in place, every `assign` whose sides are concatenations as one assign per
       bit (OpenSTA 2019 rejects `{...}` in an assign; Yosys writes them where a port of a
@@ -203,6 +204,9 @@ def cmd_sources(rtl, out):
         text = yosys_sv(os.path.join(rtl, name), open(os.path.join(rtl, name)).read())
         write_atomic(os.path.join(out, name), text)
         files.append(os.path.join(out, name))
+    for name in sorted(os.listdir(rtl)):
+        if name.endswith(".svh"):
+            write_atomic(os.path.join(out, name), open(os.path.join(rtl, name)).read())
     write_atomic(os.path.join(out, "sources.f"), "\n".join(files) + "\n")
 
 
