@@ -82,6 +82,12 @@ static const char *const sv_banner =
     "// the interface facts the RTL shares with the C side. Do not edit: change the tables and\n"
     "// run `make layout`; make test (rtl/layout-fresh) fails when this copy is stale.\n";
 
+/* The head of a generated SV file: the banner, then what the file is (comment lines). */
+static void sv_head(text *t, const char *what)
+{
+    tprintf(t, "%s//\n%s\n", sv_banner, what);
+}
+
 /* "input int unsigned KLanes, input int unsigned HpBits" for the parameters in mask. */
 static void sv_args(text *t, unsigned mask, const char *extra)
 {
@@ -207,10 +213,9 @@ static void sv_legal(text *t, const char *fname, const char *type, const char *v
 
 static void gen_sv_pkg(text *t)
 {
-    tprintf(t, "%s", sv_banner);
-    tprintf(t, "// mpq_layout_pkg: contract version, parameter ranges and defaults, the configuration\n"
+    sv_head(t, "// mpq_layout_pkg: contract version, parameter ranges and defaults, the configuration\n"
                "// beat's fields, port widths, the hwcfg_o value and the legality of a cfg beat\n"
-               "// (docs/timing.md).\n\n");
+               "// (docs/timing.md).\n");
     tprintf(t, "package mpq_layout_pkg;\n\n");
     tprintf(t, "  // Version of docs/timing.md, reported on hwcfg_o[7:0].\n");
     tprintf(t, "  localparam int unsigned CONTRACT_VERSION = %u;\n\n", MPQ_CONTRACT_VERSION);
@@ -352,14 +357,13 @@ static void sv_ports_comment(text *t, int whitebox)
  * Yosys looks beside the including file. */
 static void gen_sv_top(text *t)
 {
-    tprintf(t, "%s", sv_banner);
-    tprintf(t, "//\n// mpq_top.svh: mpq_top's parameters and ports (docs/timing.md), declared once:\n"
+    sv_head(t, "// mpq_top.svh: mpq_top's parameters and ports (docs/timing.md), declared once:\n"
                "//   module m #(`MPQ_PARAMS, localparam ...) (...);  the parameters, defaults from mpq_layout_pkg\n"
                "//   m #(`MPQ_PARAMS_PASS) u_m (...);                 every parameter passed on by name\n"
                "//   module m #(...) (`MPQ_PORTS, ...);               the ports (after `MPQ_PARAMS)\n"
                "// mpq_top, mpq_lane, mpq_params_check and tb/mpq_tb_top take the whole parameter set;\n"
                "// mpq_top and tb/mpq_tb_top have the ports. Include it with the rtl/ folder on the\n"
-               "// include path (Verilator: -I<rtl>).\n\n");
+               "// include path (Verilator: -I<rtl>).\n");
     tprintf(t, "`ifndef MPQ_TOP_SVH\n`define MPQ_TOP_SVH\n\n`define MPQ_PARAMS \\\n");
     for (int p = 0; p < MPQ_P_COUNT; p++) {
         char u[40];
@@ -385,10 +389,9 @@ static void gen_sv_top(text *t)
 
 static void gen_sv_check(text *t)
 {
-    tprintf(t, "%s", sv_banner);
-    tprintf(t, "//\n// mpq_params_check: the legality of mpq_top's parameters (docs/timing.md, \"Parameters\").\n"
+    sv_head(t, "// mpq_params_check: the legality of mpq_top's parameters (docs/timing.md, \"Parameters\").\n"
                "// Illegal values stop elaboration with a generate-level $fatal, seen by the Verilator\n"
-               "// lint, the simulation build and Yosys alike. No ports, no logic.\n\n");
+               "// lint, the simulation build and Yosys alike. No ports, no logic.\n");
     tprintf(t, "`include \"mpq_top.svh\"\n\nmodule mpq_params_check #(\n  `MPQ_PARAMS\n) ();\n\n");
     for (int p = 0; p < MPQ_P_COUNT; p++) {
         const mpq_param_desc *d = &mpq_params[p];

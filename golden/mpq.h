@@ -13,6 +13,7 @@
 #ifndef MPQ_H
 #define MPQ_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,13 @@ extern "C" {
 #define MPQ_ECONFIG (-8)  /* made for another RTL configuration */
 /* Returns a static one-line description of a status code. */
 const char *mpq_strerror(int status);
+/* Writes "file:line: message" (line 0: "file: message"), the message formatted from fmt and
+ * ap, into err (errlen bytes, cut to fit): the one form of the library's messages about an
+ * input file. Returns nothing; the caller returns its status code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 0)))
+#endif
+void mpq_verror(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, va_list ap);
 /* Returns buf (an array of *cap elements of elem bytes) reallocated to twice as many (16 when
  * *cap is 0) with *cap updated, or NULL with buf freed (out of memory, or past SIZE_MAX bytes):
  * the one growth rule of the library's and the tools' growing buffers. */

@@ -42,15 +42,10 @@ typedef struct parser {
 __attribute__((format(printf, 3, 4)))
 static int fail(parser *p, unsigned line, const char *fmt, ...)
 {
-    char what[192];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    mpq_verror(p->err, p->errlen, p->file, line, fmt, ap);
     va_end(ap);
-    if (line)
-        snprintf(p->err, p->errlen, "%s:%u: %s", p->file, line, what);
-    else
-        snprintf(p->err, p->errlen, "%s: %s", p->file, what);
     return MPQ_EFORMAT;
 }
 

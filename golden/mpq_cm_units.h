@@ -39,7 +39,8 @@ typedef struct mpq_lane_cfg {
 int64_t mpq_lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
                       const int16_t *xr, int first, int64_t acc, int *ovf);
 
-/* The weight buffer (mpq_wbuf.sv): KMax/KLanes entries of one decoded slice per lane. */
+/* The weight buffer (u_wbuf, an mpq_ram.sv in mpq_top.sv): KMax/KLanes entries of one decoded
+ * slice per lane. */
 typedef struct mpq_wbuf {
     unsigned nslices, lanes;
     mpq_lane_slice *mem; /* [nslices][lanes] */

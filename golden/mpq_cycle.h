@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mpq_cycle.h: the golden cycle model, the C twin of rtl/mpq_top.sv (docs/timing.md, "Cycle
- * behaviour"). Its units mirror the RTL's: golden/mpq_wbuf.c (rtl/mpq_wbuf.sv, the weight
- * buffer and the beat decode), golden/mpq_lane.c (rtl/mpq_lane.sv, one lane's step) and
+ * behaviour"). Its units mirror the RTL's: golden/mpq_wbuf.c (u_wbuf, rtl/mpq_ram.sv: the
+ * weight buffer; and the beat decode), golden/mpq_abuf.c (u_abuf, the activation ring),
+ * golden/mpq_win.c (rtl/mpq_win.sv, the window generator), golden/mpq_lane.c
+ * (rtl/mpq_lane.sv, one lane's step) and
  * mpq_requant_double (golden/mpq_requant.c, rtl/mpq_requant.sv); golden/mpq_cycle.c is the
  * control (FSM, counters, result pipeline) of mpq_top.sv.
  *

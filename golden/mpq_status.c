@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Status codes of the library, and its growth rule (mpq.h). */
+/* Status codes of the library, its message form and its growth rule (mpq.h). */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "mpq.h"
@@ -19,6 +21,16 @@ const char *mpq_strerror(int status)
     case MPQ_ECONFIG: return "made for another RTL configuration";
     default: return "unknown status";
     }
+}
+
+void mpq_verror(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, va_list ap)
+{
+    char what[448];
+    vsnprintf(what, sizeof what, fmt, ap);
+    if (line)
+        snprintf(err, errlen, "%s:%u: %s", file, line, what);
+    else
+        snprintf(err, errlen, "%s: %s", file, what);
 }
 
 void *mpq_grow(void *buf, size_t *cap, size_t elem)

@@ -579,12 +579,10 @@ __attribute__((format(printf, 3, 4)))
 #endif
 static int r_fail(mpq_vec_reader *r, int code, const char *fmt, ...)
 {
-    char what[448];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    mpq_verror(r->err, sizeof r->err, r->path, 0, fmt, ap);
     va_end(ap);
-    snprintf(r->err, sizeof r->err, "%s: %s", r->path, what);
     r->failed = code;
     return code;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mpq_wbuf.c: C twin of rtl/mpq_wbuf.sv, the weight buffer: one entry per k slice, written
- * once per tile in LOAD, read in RUN at the slice being accumulated. The RTL stores the raw
+ * mpq_wbuf.c: C twin of u_wbuf (rtl/mpq_ram.sv instantiated in rtl/mpq_top.sv), the weight
+ * buffer: one entry per k slice, written once per tile in LOAD, read in RUN at the slice being
+ * accumulated. The RTL stores the raw
  * beat and its lanes decode it every step; this twin decodes once when storing (the same
  * decode, mpq_lane_decode), which the per-cycle path of lockstep simulation needs.
  */
@@ -24,7 +25,7 @@ void mpq_wbuf_free(mpq_wbuf *b)
     b->mem = NULL;
 }
 
-/* mpq_wbuf.sv: `if (we_i) mem_q[waddr_i] <= wdata_i`. */
+/* mpq_ram.sv (u_wbuf): `if (we_i) mem_q[waddr_i] <= wdata_i`. */
 void mpq_wbuf_write(mpq_wbuf *b, const mpq_hwcfg *hw, unsigned slice, const uint32_t *beat)
 {
     if (slice >= b->nslices)
