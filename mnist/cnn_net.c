@@ -651,11 +651,7 @@ int cnn_load(cnn_net *net, const char *path, const char *arch, char *err, size_t
                 rc = mn_read_floats(f, path, what, L->b, L->s.out_c, err, errlen);
         }
     }
-    if (rc == 0 && fgetc(f) != EOF) {
-        snprintf(err, errlen, "%s: corrupted: data after the last layer", path);
-        rc = MPQ_ECORRUPT;
-    }
-    fclose(f);
+    rc = mn_read_end(f, path, rc, err, errlen);
     if (rc != 0)
         cnn_free(net);
     return rc;

@@ -276,6 +276,16 @@ int mn_read_floats(FILE *f, const char *path, const char *what, float *v, size_t
     return 0;
 }
 
+int mn_read_end(FILE *f, const char *path, int rc, char *err, size_t errlen)
+{
+    if (rc == 0 && fgetc(f) != EOF) {
+        snprintf(err, errlen, "%s: corrupted: data after the last layer", path);
+        rc = MPQ_ECORRUPT;
+    }
+    fclose(f);
+    return rc;
+}
+
 FILE *mn_create_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
     snprintf(tmp, tmplen, "%s.tmp", path);
@@ -357,11 +367,7 @@ int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)
         if (rc == 0)
             rc = mn_read_floats(f, path, what, m->b[l], dims[l + 1], err, errlen);
     }
-    if (rc == 0 && fgetc(f) != EOF) {
-        snprintf(err, errlen, "%s: corrupted: data after the last layer", path);
-        rc = MPQ_ECORRUPT;
-    }
-    fclose(f);
+    rc = mn_read_end(f, path, rc, err, errlen);
     if (rc != 0)
         mn_mlp_free(m);
     return rc;

@@ -40,6 +40,9 @@ int mn_write_floats(FILE *f, const float *v, size_t n);
 /* Reads v[n], every value finite: 0, MPQ_ETRUNC or MPQ_ECORRUPT with err naming path and what. */
 int mn_read_floats(FILE *f, const char *path, const char *what, float *v, size_t n, char *err,
                    size_t errlen);
+/* Ends the reading of a weights file: with rc 0, anything after the last value makes it
+ * MPQ_ECORRUPT (err names path). Closes f; returns rc. */
+int mn_read_end(FILE *f, const char *path, int rc, char *err, size_t errlen);
 /* Opens path.tmp for writing (tmp receives its name): the file, or NULL with err. */
 FILE *mn_create_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_t errlen);
 /* Closes f and renames tmp to path; bad: a write failed before. Returns 0 or MPQ_EIO with err
