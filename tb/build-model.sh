@@ -42,7 +42,10 @@ case $kind in
   trace) flags+=(--top-module mpq_tb_top --trace-fst --trace-structs +define+MPQ_WHITEBOX)
          srcs+=("$top/tb/mpq_tb_top.sv")
          cflags+=" -DMPQ_TRACED -DMPQ_WHITEBOX" ;;
-  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle +define+MPQ_COVERAGE)
+  # -fno-split: Verilator 5.006's always-block splitting misplaces line-coverage counters of
+  # mpq_lane's step (on small: the ternary +1/-1 arms and saturation counted 0, though the
+  # mutants there are caught on small); without it 5.006 counts what -O0 and 5.048 count.
+  cov)   flags+=(--top-module mpq_top --coverage-line --coverage-toggle +define+MPQ_COVERAGE -fno-split)
          cflags+=" -DMPQ_COVERAGE" ;;
   # The netlist already carries the configuration (no -G); its nets are public_flat_rd and
   # the shim counts their toggles (MPQ_TOGGLE_DIR). Tens to hundreds of MB of straight-line

@@ -237,6 +237,25 @@ assert 50 < c["line"]["percent"] <= 100 and 50 < c["toggle"]["percent"] <= 100, 
 print("ok: coverage merged from %d jobs: line/branch %.2f%%, toggle %.2f%%" % (c["jobs"], c["line"]["percent"], c["toggle"]["percent"]))
 EOF
 [ -s "$dc/coverage.dat" ] || fail "no merged coverage.dat"
+# The counters count what ran: the plan's random weights take the lanes' ternary +1 and -1
+# arms. (Verilator 5.006 counted them 0 on small until the coverage build got -fno-split.)
+"$PYTHON" - "$dc/coverage.dat" rtl/mpq_lane.sv <<'EOF' || fail "coverage counters of mpq_lane's ternary arms"
+import re, sys
+src = open(sys.argv[2]).read().split("\n")
+arms = {i + 1: l.strip() for i, l in enumerate(src) if re.match(r"\s*2'b(01|11):\s+tsum = ", l)}
+assert len(arms) == 2, arms
+hits = dict.fromkeys(arms, 0)
+for rec in open(sys.argv[1]):
+    m = re.match(r"C '(.*)' (\d+)$", rec.strip())
+    if not m:
+        continue
+    key = dict(kv.split("\x02", 1) for kv in m.group(1).split("\x01") if "\x02" in kv)
+    if key.get("f", "").endswith("rtl/mpq_lane.sv") and key.get("page", "").startswith("v_line") \
+            and int(key.get("l", 0)) in hits:
+        hits[int(key["l"])] += int(m.group(2))
+assert all(hits.values()), "never counted: %s" % {arms[l]: n for l, n in hits.items()}
+print("ok: mpq_lane.sv's ternary arms counted: %s" % ", ".join("line %d %d" % kv for kv in sorted(hits.items())))
+EOF
 
 note "5. failure signatures on synthetic results (port, lane, profile, first-cycle class)"
 "$PYTHON" scripts/regress.py bench-merge 60 "$work/synth" >/dev/null || fail "bench-merge"
