@@ -255,100 +255,104 @@ static void gen_sv_pkg(text *t)
 }
 
 /* ---- ports ------------------------------------------------------------------------------- */
-/* Port `w`'s width as SV (sv: the MSB expression of `[MSB:0]`, "" for one bit) or as
- * docs/timing.md writes it (doc). */
+/* Port `w`'s width as docs/timing.md writes it, or as SV (sv: the MSB expression, WIDTH-1). */
 static void port_width(text *t, int w, int sv)
 {
-    switch (w) {
-    case MPQ_PW_BIT:
-        tprintf(t, "%s", sv ? "" : "1");
-        return;
-    case MPQ_PW_LANES:
-        tprintf(t, "%s", sv ? "Lanes-1" : "Lanes");
-        return;
-    case MPQ_PW_HWCFG:
-        tprintf(t, "%u", sv ? MPQ_HWCFG_BITS - 1 : MPQ_HWCFG_BITS);
-        return;
-    case MPQ_PW_LANES_ACC:
-        tprintf(t, "%s", sv ? "Lanes*AccBits-1" : "Lanes*AccBits");
-        return;
-    case MPQ_PW_LANES_32:
-        tprintf(t, "%s", sv ? "Lanes*32-1" : "Lanes*32");
-        return;
-    default:
-        break;
-    }
-    if (!sv) {
+    static const char *const named[] = {"1", "Lanes", NULL, "Lanes*AccBits", "Lanes*32"}; /* -w - 1 */
+    if (w == MPQ_PW_HWCFG)
+        tprintf(t, "%u", MPQ_HWCFG_BITS);
+    else if (w < 0)
+        tprintf(t, "%s", named[-w - 1]);
+    else if (!sv)
         tprintf(t, "%s", mpq_widths[w].name);
+    else {
+        tprintf(t, "mpq_layout_pkg::%s(", mpq_widths[w].sv_func);
+        int first = 1;
+        for (int p = 0; p < MPQ_P_COUNT; p++)
+            if (mpq_widths[w].params >> p & 1u) {
+                tprintf(t, "%s%s", first ? "" : ", ", mpq_params[p].key);
+                first = 0;
+            }
+        tprintf(t, ")");
+    }
+    if (sv)
+        tprintf(t, "-1");
+}
+
+/* The ports of table entry d (a stream: valid, ready, data): count, names, directions, widths. */
+typedef struct port_set {
+    int n;
+    char name[3][64];
+    int out[3], width[3];
+} port_set;
+
+static void port_set_of(const mpq_port_desc *d, port_set *ps)
+{
+    static const char *const part[3] = {"valid", "ready", "data"};
+    if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT) {
+        ps->n = 1;
+        snprintf(ps->name[0], sizeof ps->name[0], "%s", d->name);
+        ps->out[0] = d->kind == MPQ_PORT_OUT;
+        ps->width[0] = d->width;
         return;
     }
-    tprintf(t, "mpq_layout_pkg::%s(", mpq_widths[w].sv_func);
+    int o = d->kind == MPQ_PORT_STREAM_OUT;
+    ps->n = 3;
+    for (int k = 0; k < 3; k++) {
+        ps->out[k] = k == 1 ? !o : o; /* ready runs against the stream */
+        ps->width[k] = k == 2 ? d->width : MPQ_PW_BIT;
+        snprintf(ps->name[k], sizeof ps->name[k], "%s_%s_%s", d->name, part[k], ps->out[k] ? "o" : "i");
+    }
+}
+
+/* "`a` / `b` / `c` | in/out/in | 1/1/CfgW" (quote: the markdown backquotes) for docs/timing.md
+ * and the comments of rtl/mpq_top.svh. */
+static void port_set_row(text *t, const port_set *ps, int quote, const char *sep)
+{
+    const char *q = quote ? "`" : "";
+    for (int k = 0; k < ps->n; k++)
+        tprintf(t, "%s%s%s%s", k ? " / " : "", q, ps->name[k], q);
+    tprintf(t, "%s", sep);
+    for (int k = 0; k < ps->n; k++)
+        tprintf(t, "%s%s", k ? "/" : "", ps->out[k] ? "out" : "in");
+    tprintf(t, "%s", sep);
+    for (int k = 0; k < ps->n; k++) {
+        tprintf(t, "%s", k ? "/" : "");
+        port_width(t, ps->width[k], 0);
+    }
+}
+
+/* The ports of one part (whitebox 0: the contract's, 1: the white-box builds'): a comment
+ * table, then the macro `define NAME. */
+static void sv_ports(text *t, int whitebox, const char *macro)
+{
+    port_set ps;
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        if (mpq_ports[i].whitebox != whitebox)
+            continue;
+        port_set_of(&mpq_ports[i], &ps);
+        tprintf(t, "//   ");
+        port_set_row(t, &ps, 0, "  ");
+        tprintf(t, "  -- %s\n", mpq_ports[i].doc);
+    }
+    tprintf(t, "`define %s", macro);
     int first = 1;
-    for (int p = 0; p < MPQ_P_COUNT; p++)
-        if (mpq_widths[w].params >> p & 1u) {
-            tprintf(t, "%s%s", first ? "" : ", ", mpq_params[p].key);
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        if (mpq_ports[i].whitebox != whitebox)
+            continue;
+        port_set_of(&mpq_ports[i], &ps);
+        for (int k = 0; k < ps.n; k++) {
+            tprintf(t, "%s\n  %s logic ", first ? " \\" : ", \\", ps.out[k] ? "output" : "input ");
+            if (ps.width[k] != MPQ_PW_BIT) {
+                tprintf(t, "[");
+                port_width(t, ps.width[k], 1);
+                tprintf(t, ":0] ");
+            }
+            tprintf(t, "%s", ps.name[k]);
             first = 0;
         }
-    tprintf(t, ")-1");
-}
-
-/* One SV port declaration, ending the macro line (", \" or, last, nothing). */
-static void sv_port(text *t, int out, int w, const char *name, const char *suffix, int last)
-{
-    tprintf(t, "  %s logic ", out ? "output" : "input ");
-    if (w != MPQ_PW_BIT) {
-        tprintf(t, "[");
-        port_width(t, w, 1);
-        tprintf(t, ":0] ");
     }
-    tprintf(t, "%s%s%s\n", name, suffix, last ? "" : ", \\");
-}
-
-/* The ports of one part (whitebox 0: the contract's, 1: the white-box builds') as macro text. */
-static void sv_ports(text *t, int whitebox)
-{
-    size_t lastp = 0;
-    for (size_t i = 0; i < mpq_port_count; i++)
-        if (mpq_ports[i].whitebox == whitebox)
-            lastp = i;
-    for (size_t i = 0; i < mpq_port_count; i++) {
-        const mpq_port_desc *d = &mpq_ports[i];
-        if (d->whitebox != whitebox)
-            continue;
-        if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT) {
-            sv_port(t, d->kind == MPQ_PORT_OUT, d->width, d->name, "", i == lastp);
-            continue;
-        }
-        int o = d->kind == MPQ_PORT_STREAM_OUT;
-        char n[64];
-        snprintf(n, sizeof n, "%s_valid", d->name);
-        sv_port(t, o, MPQ_PW_BIT, n, o ? "_o" : "_i", 0);
-        snprintf(n, sizeof n, "%s_ready", d->name);
-        sv_port(t, !o, MPQ_PW_BIT, n, o ? "_i" : "_o", 0);
-        snprintf(n, sizeof n, "%s_data", d->name);
-        sv_port(t, o, d->width, n, o ? "_o" : "_i", i == lastp);
-    }
-}
-
-/* The ports of one part as a comment: name, direction, width, meaning. */
-static void sv_ports_comment(text *t, int whitebox)
-{
-    for (size_t i = 0; i < mpq_port_count; i++) {
-        const mpq_port_desc *d = &mpq_ports[i];
-        if (d->whitebox != whitebox)
-            continue;
-        text w = {0};
-        port_width(&w, d->width, 0);
-        if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT)
-            tprintf(t, "//   %-16s %-4s %-14s %s\n", d->name, d->kind == MPQ_PORT_OUT ? "out" : "in",
-                    w.s ? w.s : "", d->doc);
-        else
-            tprintf(t, "//   %s_valid, _ready, _data %-9s 1/1/%-9s %s\n", d->name,
-                    d->kind == MPQ_PORT_STREAM_OUT ? "out/in/out" : "in/out/in", w.s ? w.s : "", d->doc);
-        if (w.oom)
-            t->oom = 1;
-        free(w.s);
-    }
+    tprintf(t, "\n");
 }
 
 /* rtl/mpq_top.svh: mpq_top's parameter list (MPQ_PARAMS) for every module that takes the whole
@@ -375,15 +379,11 @@ static void gen_sv_top(text *t)
     for (int p = 0; p < MPQ_P_COUNT; p++)
         tprintf(t, "  .%s(%s)%s\n", mpq_params[p].key, mpq_params[p].key, p + 1 < MPQ_P_COUNT ? ", \\" : "");
     tprintf(t, "\n// MPQ_PORTS: the contract's ports (docs/timing.md, \"Ports\"):\n");
-    sv_ports_comment(t, 0);
-    tprintf(t, "`define MPQ_PORTS \\\n");
-    sv_ports(t, 0);
+    sv_ports(t, 0, "MPQ_PORTS");
     tprintf(t, "\n// MPQ_WB_PORTS: the white-box builds' further ports (MPQ_WHITEBOX: tb/build-model.sh kinds\n"
                "// wb and trace), the registers mpq-tb --whitebox compares with the golden cycle model's\n"
                "// every cycle; absent from the plain build and from synthesis:\n");
-    sv_ports_comment(t, 1);
-    tprintf(t, "`define MPQ_WB_PORTS \\\n");
-    sv_ports(t, 1);
+    sv_ports(t, 1, "MPQ_WB_PORTS");
     tprintf(t, "\n`endif // MPQ_TOP_SVH\n");
 }
 
@@ -467,20 +467,14 @@ static void doc_bound(text *t, const mpq_bound *b)
 static void doc_ports(text *t)
 {
     tprintf(t, "| port | dir | width | meaning |\n|---|---|---|---|\n");
+    port_set ps;
     for (size_t i = 0; i < mpq_port_count; i++) {
-        const mpq_port_desc *d = &mpq_ports[i];
-        if (d->whitebox)
+        if (mpq_ports[i].whitebox)
             continue;
-        if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT) {
-            tprintf(t, "| `%s` | %s | ", d->name, d->kind == MPQ_PORT_OUT ? "out" : "in");
-        } else {
-            int o = d->kind == MPQ_PORT_STREAM_OUT;
-            const char *a = o ? "o" : "i", *b = o ? "i" : "o";
-            tprintf(t, "| `%s_valid_%s` / `%s_ready_%s` / `%s_data_%s` | %s | 1/1/", d->name, a, d->name, b,
-                    d->name, a, o ? "out/in/out" : "in/out/in");
-        }
-        port_width(t, d->width, 0);
-        tprintf(t, " | %s |\n", d->doc);
+        port_set_of(&mpq_ports[i], &ps);
+        tprintf(t, "| ");
+        port_set_row(t, &ps, 1, " | ");
+        tprintf(t, " | %s |\n", mpq_ports[i].doc);
     }
 }
 

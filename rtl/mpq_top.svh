@@ -40,16 +40,16 @@
   .ActDepth(ActDepth)
 
 // MPQ_PORTS: the contract's ports (docs/timing.md, "Ports"):
-//   clk_i            in   1              clock, everything on the rising edge
-//   rst_ni           in   1              asynchronous active-low reset
-//   cfg_valid, _ready, _data in/out/in 1/1/CfgW      tile configuration stream
-//   wgt_valid, _ready, _data in/out/in 1/1/WgtW      weight stream, one slice per beat
-//   act_valid, _ready, _data in/out/in 1/1/ActW      activation stream, one slice per beat
-//   out_valid, _ready, _data out/in/out 1/1/OutW      result stream, one row of Lanes outputs per beat
-//   busy_o           out  1              a tile is in progress (state is not IDLE)
-//   done_o           out  1              high for exactly one cycle, the last cycle of a tile (see DRAIN)
-//   ovf_o            out  Lanes          sticky per-lane accumulator overflow flags of the current tile
-//   hwcfg_o          out  128            constant: the configuration this RTL was built with
+//   clk_i  in  1  -- clock, everything on the rising edge
+//   rst_ni  in  1  -- asynchronous active-low reset
+//   cfg_valid_i / cfg_ready_o / cfg_data_i  in/out/in  1/1/CfgW  -- tile configuration stream
+//   wgt_valid_i / wgt_ready_o / wgt_data_i  in/out/in  1/1/WgtW  -- weight stream, one slice per beat
+//   act_valid_i / act_ready_o / act_data_i  in/out/in  1/1/ActW  -- activation stream, one slice per beat
+//   out_valid_o / out_ready_i / out_data_o  out/in/out  1/1/OutW  -- result stream, one row of Lanes outputs per beat
+//   busy_o  out  1  -- a tile is in progress (state is not IDLE)
+//   done_o  out  1  -- high for exactly one cycle, the last cycle of a tile (see DRAIN)
+//   ovf_o  out  Lanes  -- sticky per-lane accumulator overflow flags of the current tile
+//   hwcfg_o  out  128  -- constant: the configuration this RTL was built with
 `define MPQ_PORTS \
   input  logic clk_i, \
   input  logic rst_ni, \
@@ -68,16 +68,16 @@
   output logic busy_o, \
   output logic done_o, \
   output logic [Lanes-1:0] ovf_o, \
-  output logic [127:0] hwcfg_o
+  output logic [128-1:0] hwcfg_o
 
 // MPQ_WB_PORTS: the white-box builds' further ports (MPQ_WHITEBOX: tb/build-model.sh kinds
 // wb and trace), the registers mpq-tb --whitebox compares with the golden cycle model's
 // every cycle; absent from the plain build and from synthesis:
-//   dbg_acc_o        out  Lanes*AccBits  every lane's accumulator (acc_q)
-//   dbg_rq1_o        out  Lanes*AccBits  rq1: the finished row (the lanes' row_q)
-//   dbg_rq1_valid_o  out  1              rq1 holds a row
-//   dbg_rq2_o        out  Lanes*32       rq2: the requantizer's high products
-//   dbg_rq2_valid_o  out  1              rq2 holds a row
+//   dbg_acc_o  out  Lanes*AccBits  -- every lane's accumulator (acc_q)
+//   dbg_rq1_o  out  Lanes*AccBits  -- rq1: the finished row (the lanes' row_q)
+//   dbg_rq1_valid_o  out  1  -- rq1 holds a row
+//   dbg_rq2_o  out  Lanes*32  -- rq2: the requantizer's high products
+//   dbg_rq2_valid_o  out  1  -- rq2 holds a row
 `define MPQ_WB_PORTS \
   output logic [Lanes*AccBits-1:0] dbg_acc_o, \
   output logic [Lanes*AccBits-1:0] dbg_rq1_o, \

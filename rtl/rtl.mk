@@ -1,7 +1,7 @@
 # rtl/: the SystemVerilog accelerator (docs/timing.md is its contract).
 # Included by the top Makefile. Provides RTL_SRCS, RTL_INCS, RTL_DEPS, RTL_TOP, RTL_VLT,
-# $(call rtl_gflags,NAME),
-# `make lint`, `make synth`, and the tests rtl/lint/<cfg> and rtl/smoke/small.
+# $(call rtl_gflags,NAME), `make lint`, `make synth`, and the tests rtl/lint/<cfg> and
+# rtl/smoke/small.
 
 # The RTL's files in compile order (packages first), one list for make and the scripts.
 RTL_SRCS := $(addprefix rtl/,$(shell cat rtl/sources.list))
@@ -21,7 +21,8 @@ RTL_CFGS := $(sort $(patsubst rtl/cfg/%.cfg,%,$(wildcard rtl/cfg/*.cfg)))
 rtl_gflags = gflags=$$($(GOLDEN_BIN) cfg $(1) --gflags) || exit 2
 
 # The generated interface files (rtl/mpq_layout_pkg.sv, rtl/mpq_top.svh,
-# rtl/mpq_params_check.sv, the tables of docs/timing.md) from golden/mpq_layout.c; rtl/layout-fresh checks they are current.
+# rtl/mpq_params_check.sv, the tables of docs/timing.md) from golden/mpq_layout.c;
+# rtl/layout-fresh checks they are current.
 .PHONY: layout rtl/layout-fresh
 layout: $(GOLDEN_BIN)
 	$(GOLDEN_BIN) layout write .
