@@ -241,7 +241,7 @@ printf '%-44s %5s %9s %9s %6s %6s %9s %9s %6s\n' shape tiles cycles steps busy M
 conv_json=""
 conv_run() {
     local cfg=$1 shape=$2
-    local bin=build/vl/$cfg/plain/mpq-tb
+    local bin=$TB_VL/$cfg/plain/mpq-tb
     local l g out cyc st act kv rows tiles steps abeats im2col macs busy mutil ratio oc
     l=$(cfgval "$cfg" Lanes); g=$(cfgval "$cfg" KLanes)
     out=$("$bin" lockstep --seed 3 --shape "$shape" --p-valid 1 --p-ready 1 --mid-reset off --offer early \
