@@ -1,9 +1,15 @@
 # golden/: the C golden model (library libmpq.a + CLI mpq-golden) and its tests.
-# Library sources: every golden/mpq_*.c. CLI: golden/cli_*.c (cli_main.c dispatches).
+# The library is built from its rooms, lowest first (golden/README.md): arith/ (numbers,
+# requantizer, MAC engine, layers), contract/ (the interface tables and configuration),
+# cycle/ (the cycle model: the C twins of the RTL units), stim/ (layers in the hardware's
+# terms, the driver, vector and case files). CLI: golden/cli/cli_*.c (cli_main.c dispatches).
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
+# Includes name the room: #include "arith/mpq.h" (-Igolden).
 
-GOLDEN_LIB_SRCS := $(sort $(wildcard golden/mpq_*.c))
-GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli_*.c))
+GOLDEN_ROOMS := arith contract cycle stim
+GOLDEN_LIB_SRCS := $(foreach r,$(GOLDEN_ROOMS),$(sort $(wildcard golden/$(r)/mpq_*.c)))
+GOLDEN_HDRS := $(foreach r,$(GOLDEN_ROOMS) cli,$(wildcard golden/$(r)/*.h))
+GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli/cli_*.c))
 GOLDEN_TEST_SRCS := $(sort $(wildcard golden/tests/test_*.c))
 
 GOLDEN_LIB := $(BUILD)/libmpq.a
@@ -84,10 +90,10 @@ bench-golden: $(BUILD)/bench_golden
 	$(BUILD)/bench_golden --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/golden.json
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
-$(BUILD)/obj/golden/mpq_mac.o: CFLAGS += -O3
-$(BUILD)/obj/golden/mpq_conv.o: CFLAGS += -O3
+$(BUILD)/obj/golden/arith/mpq_mac.o: CFLAGS += -O3
+$(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
-$(BUILD)/obj/golden/mpq_cycle.o $(BUILD)/obj/golden/mpq_lane.o: CFLAGS += -O3
+$(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
 
 # Vector-file cost: size against the gzip of the raw payload, read/write speed (make bench).
 $(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)

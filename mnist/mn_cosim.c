@@ -13,8 +13,8 @@
 
 #include "mn_cli.h"
 #include "mnist.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 #include "tb_cosim.h"
 
 int mn_qlayer_to_hw(const mpq_hwcfg *hw, const mn_qlayer *ql, const int32_t *x, unsigned m,

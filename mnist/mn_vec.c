@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "mnist.h"
-#include "mpq_gen.h"
-#include "mpq_hwlayer.h"
-#include "mpq_vec.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_hwlayer.h"
+#include "stim/mpq_vec.h"
 
 /* The quantized layer in the accelerator's terms. Dense int8 weights (MN_DENSE8) are all
  * high-precision entries (ternary 0, alpha 0): they need HpPerGroup = KLanes. */

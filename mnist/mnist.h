@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "mpq.h"
-#include "mpq_hw.h"
-#include "mpq_hwlayer.h"
+#include "arith/mpq.h"
+#include "contract/mpq_hw.h"
+#include "stim/mpq_hwlayer.h"
 
 /* ---- Random numbers: splitmix64; every stream is a seed, the same seed gives the same
  * numbers on every platform (the trainers' initializations and shuffles). ---- */

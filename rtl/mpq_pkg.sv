@@ -3,7 +3,7 @@
 // mpq_pkg: the width arithmetic of the lanes' exact (non-wrapping) datapath, derived from the
 // module parameters of mpq_top (values in rtl/cfg/<name>.cfg). The facts the RTL shares with
 // the C side (beat layout, port widths, parameter ranges) are in mpq_layout_pkg, generated from
-// golden/mpq_layout.c.
+// golden/contract/mpq_layout.c.
 
 package mpq_pkg;
 

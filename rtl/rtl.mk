@@ -21,7 +21,7 @@ RTL_CFGS := $(sort $(patsubst rtl/cfg/%.cfg,%,$(wildcard rtl/cfg/*.cfg)))
 rtl_gflags = gflags=$$($(GOLDEN_BIN) cfg $(1) --gflags) || exit 2
 
 # The generated interface files (rtl/mpq_layout_pkg.sv, rtl/mpq_top.svh,
-# rtl/mpq_params_check.sv, the tables of docs/timing.md) from golden/mpq_layout.c;
+# rtl/mpq_params_check.sv, the tables of docs/timing.md) from golden/contract/mpq_layout.c;
 # rtl/layout-fresh checks they are current.
 .PHONY: layout rtl/layout-fresh
 layout: $(GOLDEN_BIN)

@@ -9,7 +9,7 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -Igolden \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 # The fuzzers link the library sources directly, built with the fuzzer's instrumentation.
-$(BUILD)/fuzz/fuzz_%: golden/fuzz/fuzz_%.c $(GOLDEN_LIB_SRCS) $(wildcard golden/*.h)
+$(BUILD)/fuzz/fuzz_%: golden/fuzz/fuzz_%.c $(GOLDEN_LIB_SRCS) $(GOLDEN_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(GOLDEN_LIB_SRCS) -lz -lm -o $@
 

@@ -16,8 +16,8 @@
 
 #include <stdint.h>
 
-#include "mpq_cycle.h"
-#include "mpq_hw.h"
+#include "cycle/mpq_top.h"
+#include "contract/mpq_hw.h"
 
 #ifdef __cplusplus
 extern "C" {

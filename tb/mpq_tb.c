@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 #include "mpq_dut.h"
 #include "tb_cosim.h"
 #include "tb_opts.h"

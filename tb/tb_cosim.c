@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 
 const char *const tb_port_names[TB_P_COUNT] = {
     "cfg_ready_o", "wgt_ready_o", "act_ready_o", "out_valid_o", "out_data_o",

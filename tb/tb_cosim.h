@@ -17,9 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mpq_cycle.h"
+#include "cycle/mpq_top.h"
 #include "mpq_dut.h"
-#include "mpq_hw.h"
+#include "contract/mpq_hw.h"
 
 /* What is compared every cycle; bit i of a mismatch mask. The first nine are ports (and the
  * RTL's assertions); the last three the white-box registers. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 
 void tb_usage(FILE *f)
 {

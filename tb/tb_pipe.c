@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 #include "tb_pipe.h"
 
 enum { PIPE_BLOCKS = 4 };

@@ -13,7 +13,7 @@
 #ifndef TB_PIPE_H
 #define TB_PIPE_H
 
-#include "mpq_cycle.h"
+#include "cycle/mpq_top.h"
 
 /* One cycle from the source: 1 cycle, 0 end, negative error (mpq_gen_next's codes).
  * `where` may be left alone when the source has no cycle model (replay). */

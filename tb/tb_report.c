@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpq.h"
-#include "mpq_hwlayer.h"
+#include "arith/mpq.h"
+#include "stim/mpq_hwlayer.h"
 
 
 static const char *const state_names[4] = {"IDLE", "LOAD", "RUN", "DRAIN"};

@@ -7,10 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "mpq_hw.h"
+#include "contract/mpq_hw.h"
 #include "tb_cosim.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 
 #define TB_MAX_RECORDED 16
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 #include "tb_pipe.h"
 
 void tb_source_close(tb_source *s)

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 
 typedef struct tb_source tb_source;
 

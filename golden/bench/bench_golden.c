@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 
 static uint64_t rng = 0x1234567;
 static int32_t rnd(int32_t lo, int32_t hi)

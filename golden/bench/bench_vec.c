@@ -16,9 +16,9 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "mpq.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "arith/mpq.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 
 static double now(void)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpq.h"
+#include "arith/mpq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

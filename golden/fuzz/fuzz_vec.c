@@ -21,9 +21,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "mpq.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "arith/mpq.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

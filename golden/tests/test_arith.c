@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_fit.h"
+#include "arith/mpq.h"
+#include "arith/mpq_fit.h"
 
 /* floor(a / b) for b > 0, from C's truncating division. */
 static mpq_i128 floordiv(mpq_i128 a, mpq_i128 b)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
+#include "arith/mpq.h"
 
 static const char good[] =
     "mpq-case 1\n"

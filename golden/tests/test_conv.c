@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_fit.h"
+#include "arith/mpq.h"
+#include "arith/mpq_fit.h"
 
 #define MAXX 4096
 #define MAXW 4096

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "arith/mpq.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 
 static const char *const cfgs[] = {"default", "tern", "mix2", "dense", "small", "wide"};
 #define N_CFGS (sizeof cfgs / sizeof cfgs[0])

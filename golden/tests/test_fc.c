@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_fit.h"
+#include "arith/mpq.h"
+#include "arith/mpq_fit.h"
 
 typedef struct ref_out {
     int64_t acc;

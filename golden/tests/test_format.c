@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
+#include "arith/mpq.h"
 
 static void test_ternary(void)
 {

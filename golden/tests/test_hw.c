@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_hw.h"
+#include "arith/mpq.h"
+#include "contract/mpq_hw.h"
 
 static const char *tmpdir(void)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_hw.h"
+#include "arith/mpq.h"
+#include "contract/mpq_hw.h"
 
 /* Every bit of each part of the configuration beat belongs to exactly one field, and the
  * hwcfg_o fields do not overlap the version byte or each other. */

@@ -11,9 +11,9 @@
 #include <zlib.h>
 
 #include "check.h"
-#include "mpq.h"
-#include "mpq_gen.h"
-#include "mpq_vec.h"
+#include "arith/mpq.h"
+#include "stim/mpq_gen.h"
+#include "stim/mpq_vec.h"
 
 static char dir[256];
 

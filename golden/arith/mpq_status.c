@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Status codes of the library, its message form and its growth rule (mpq.h). */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "arith/mpq.h"
+
+const char *mpq_strerror(int status)
+{
+    switch (status) {
+    case MPQ_OK: return "ok";
+    case MPQ_EPARAM: return "impossible or out-of-range parameter";
+    case MPQ_ENOMEM: return "out of memory";
+    case MPQ_EIO: return "read or write failure";
+    case MPQ_EFORMAT: return "malformed input";
+    case MPQ_ETRUNC: return "input ends early (truncated)";
+    case MPQ_ECORRUPT: return "corrupted data (checksum or compressed stream)";
+    case MPQ_EVERSION: return "unsupported format version";
+    case MPQ_ECONFIG: return "made for another RTL configuration";
+    default: return "unknown status";
+    }
+}
+
+void mpq_verror(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, va_list ap)
+{
+    char what[448];
+    vsnprintf(what, sizeof what, fmt, ap);
+    if (line)
+        snprintf(err, errlen, "%s:%u: %s", file, line, what);
+    else
+        snprintf(err, errlen, "%s: %s", file, what);
+}
+
+void *mpq_grow(void *buf, size_t *cap, size_t elem)
+{
+    size_t n = *cap ? *cap : 8; /* doubled below: 16 */
+    void *nb = elem && n <= SIZE_MAX / 2 / elem ? realloc(buf, 2 * n * elem) : NULL;
+    if (!nb) {
+        free(buf);
+        return NULL;
+    }
+    *cap = 2 * n;
+    return nb;
+}

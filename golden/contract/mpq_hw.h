@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_hw.h: the accelerator's configuration and ports as the C side sees them.
+ *
+ * - mpq_hwcfg (mpq_layout.h): the RTL configuration, read from rtl/cfg/NAME.cfg, checked
+ *   against the legality rules of mpq_layout.c, packed into the hwcfg_o port's value.
+ * - mpq_port_in / mpq_port_out: the value of every port in one cycle (docs/timing.md).
+ * - bit-field helpers on the word arrays that hold wide ports.
+ *
+ * Wide ports are arrays of uint32_t words, little-endian (word 0 holds bits 31..0), the
+ * same layout as Verilator's VlWide. Bits above a port's width are zero.
+ * Functions that can fail return 0 or a negative MPQ_E* code (mpq.h) and, where they take
+ * err/errlen, leave a message there; the library never prints and never exits.
+ */
+#ifndef MPQ_HW_H
+#define MPQ_HW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contract/mpq_layout.h"
+#include "arith/mpq_bits.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Legality per the parameter table (docs/timing.md, "Parameters"), and every data port
+ * within MPQ_PORT_WORDS_MAX words. Returns 0, or MPQ_EPARAM with a message in err. */
+int mpq_hwcfg_check(const mpq_hwcfg *hw, char *err, size_t errlen);
+/* Parse a `Key = value` file (rtl/cfg/NAME.cfg). Returns 0; MPQ_EIO (cannot open or read),
+ * MPQ_EFORMAT (unknown, missing or duplicate keys, bad values) or MPQ_EPARAM (an illegal
+ * combination), each with "path:line: what is wrong" in err. */
+int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen);
+/* The path of configuration `name`: name itself when it contains '/' or ends in ".cfg";
+ * otherwise NAME.cfg in the first of $MPQ_CFG_DIR, ./rtl/cfg and the rtl/cfg folder of the
+ * source tree this program was built in (found from the executable's place), where it exists.
+ * Returns 0, or MPQ_EPARAM with "no configuration `name` (have: a b c)" in err. */
+int mpq_hwcfg_find(const char *name, char *path, size_t pathlen, char *err, size_t errlen);
+/* The names of the configurations in the folder mpq_hwcfg_find would search, space
+ * separated and sorted, into buf (empty when none). Returns buf. */
+const char *mpq_hwcfg_list(char *buf, size_t len);
+/* The hwcfg_o port value, and back. Returns 0; unpack returns MPQ_EVERSION when the port
+ * reports another contract version and MPQ_EFORMAT when its unused bits are not zero. */
+void mpq_hwcfg_pack(const mpq_hwcfg *hw, uint32_t words[MPQ_HWCFG_WORDS]);
+int mpq_hwcfg_unpack(const uint32_t words[MPQ_HWCFG_WORDS], mpq_hwcfg *hw);
+/* "Lanes=8 KLanes=16 HpPerGroup=1 ..." for messages; returns buf. */
+const char *mpq_hwcfg_str(const mpq_hwcfg *hw, char *buf, size_t len);
+/* 1 when every parameter is equal, else 0. */
+int mpq_hwcfg_equal(const mpq_hwcfg *a, const mpq_hwcfg *b);
+
+
+/* Largest data port: every mpq_port_* buffer is this many words, whatever the config. */
+#define MPQ_PORT_WORDS_MAX 256u
+
+typedef struct mpq_port_in {
+    uint8_t rst_n;
+    uint8_t cfg_valid, wgt_valid, act_valid, out_ready;
+    uint32_t cfg_data[MPQ_PORT_WORDS_MAX];
+    uint32_t wgt_data[MPQ_PORT_WORDS_MAX];
+    uint32_t act_data[MPQ_PORT_WORDS_MAX];
+} mpq_port_in;
+
+typedef struct mpq_port_out {
+    uint8_t cfg_ready, wgt_ready, act_ready, out_valid, busy, done;
+    uint64_t ovf; /* bit l = ovf_o[l] */
+    uint32_t out_data[MPQ_PORT_WORDS_MAX]; /* don't-care when out_valid == 0 */
+} mpq_port_out;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

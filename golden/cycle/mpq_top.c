@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_top.c: the golden cycle model (mpq_top.h), a direct C reading of docs/timing.md and
+ * the twin of rtl/mpq_top.sv: FSM, the weight slice counter, the shared activation
+ * preprocessing (xr) and the rq1 -> rq2 -> out pipeline. The units it drives have twins of
+ * their own: mpq_win.c (mpq_win.sv), mpq_ram.c (the two mpq_ram.sv, u_wbuf and u_abuf),
+ * mpq_lane.c (mpq_lane.sv), and the requantizer's halves below (mpq_requant.sv).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arith/mpq.h"
+#include "cycle/mpq_units.h"
+#include "cycle/mpq_top.h"
+
+/* One stage of the result pipeline: a pixel's Lanes values. */
+typedef struct cm_stage {
+    int valid;
+    long row; /* the pixel's index in the tile: (b*out_h + oy)*out_w + ox */
+    int64_t v[MPQ_LANES_MAX];
+    uint64_t ties; /* rq2: lanes whose high product was a rounding tie (coverage only) */
+} cm_stage;
+
+struct mpq_cm {
+    mpq_hwcfg hw;
+    unsigned out_words;
+    /* registers */
+    int state;
+    long tile;        /* cfg handshakes since the last reset - 1: the tile of the layer */
+    unsigned resets;  /* resets after a tile had begun (mid-layer or between layers) */
+    unsigned wslice;
+    mpq_win win;
+    /* latched configuration beat, decoded */
+    unsigned n_wslices; /* kh*kw*ceil(c_len/KLanes), truncated to 16 bits as the RTL does */
+    int acc_sat;
+    int32_t in_offset, out_offset, act_min, act_max;
+    mpq_lane_cfg lane[MPQ_LANES_MAX];
+    int32_t mult[MPQ_LANES_MAX], shift[MPQ_LANES_MAX];
+    int64_t acc[MPQ_LANES_MAX];
+    uint64_t ovf;
+    cm_stage rq1, rq2, out;
+    uint32_t out_data[MPQ_PORT_WORDS_MAX];
+    mpq_wbuf wbuf;
+    mpq_abuf abuf;
+    mpq_cm_stats stats;
+};
+
+int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char why[200];
+    if (mpq_hwcfg_check(hw, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cycle model: %s", why);
+        return MPQ_EPARAM;
+    }
+    mpq_cm *cm = calloc(1, sizeof *cm);
+    if (!cm || mpq_wbuf_init(&cm->wbuf, hw) != 0 || mpq_abuf_init(&cm->abuf, hw) != 0) {
+        if (cm)
+            mpq_wbuf_free(&cm->wbuf);
+        free(cm);
+        snprintf(err, errlen, "cycle model: out of memory");
+        return MPQ_ENOMEM;
+    }
+    cm->hw = *hw;
+    cm->out_words = MPQ_WORDS(mpq_hw_out_w(hw));
+    cm->tile = -1;
+    cm->rq1.row = cm->rq2.row = cm->out.row = -1;
+    *out = cm;
+    return 0;
+}
+
+void mpq_cm_free(mpq_cm *cm)
+{
+    if (!cm)
+        return;
+    mpq_wbuf_free(&cm->wbuf);
+    mpq_abuf_free(&cm->abuf);
+    free(cm);
+}
+
+static void cm_reset(mpq_cm *cm)
+{
+    cm->state = MPQ_ST_IDLE;
+    cm->wslice = 0;
+    mpq_win_start(&cm->win); /* mpq_win.sv's registers reset to 0 */
+    cm->ovf = 0;
+    cm->rq1.valid = cm->rq2.valid = cm->out.valid = 0;
+    cm->rq1.row = cm->rq2.row = cm->out.row = -1;
+    /* Every data register with a reset in the RTL: the lanes' acc_q and row_q (rq1), rq2_q,
+     * out_q. */
+    memset(cm->acc, 0, sizeof cm->acc);
+    memset(cm->rq1.v, 0, sizeof cm->rq1.v);
+    memset(cm->rq2.v, 0, sizeof cm->rq2.v);
+    memset(cm->out.v, 0, sizeof cm->out.v);
+    memset(cm->out_data, 0, sizeof cm->out_data);
+    /* The latched configuration is cleared too (cfg_q <= 0). The layer starts again from its
+     * first tile after a reset, so the tile count does too; reports say which reset it follows. */
+    if (cm->tile >= 0)
+        cm->resets++;
+    cm->tile = -1;
+    static const uint32_t zero_beat[MPQ_PORT_WORDS_MAX];
+    mpq_win_latch(&cm->win, &cm->hw, zero_beat);
+    cm->n_wslices = 0;
+}
+
+/* Readiness of the pipeline stages for these inputs (docs/timing.md, RUN). */
+static int cm_out_free(const mpq_cm *cm, const mpq_port_in *in)
+{
+    return !cm->out.valid || in->out_ready;
+}
+static int cm_rq2_free(const mpq_cm *cm, const mpq_port_in *in)
+{
+    return !cm->rq2.valid || cm_out_free(cm, in);
+}
+static int cm_rq1_free(const mpq_cm *cm, const mpq_port_in *in)
+{
+    return !cm->rq1.valid || cm_rq2_free(cm, in);
+}
+
+/* The tile's last cycle: DRAIN, every pixel read and beat written, the pipeline empty. */
+static int cm_done(const mpq_cm *cm)
+{
+    return cm->state == MPQ_ST_DRAIN && mpq_win_done(&cm->win) && !cm->rq1.valid && !cm->rq2.valid &&
+           !cm->out.valid;
+}
+
+void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out)
+{
+    if (!in->rst_n) {
+        /* Asynchronous reset: every register is at its reset value. */
+        out->cfg_ready = out->wgt_ready = out->act_ready = 0;
+        out->out_valid = out->busy = out->done = 0;
+        out->ovf = 0;
+        memset(out->out_data, 0, cm->out_words * sizeof out->out_data[0]);
+        return;
+    }
+    mpq_win_view v;
+    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    out->cfg_ready = cm->state == MPQ_ST_IDLE;
+    out->wgt_ready = cm->state == MPQ_ST_LOAD;
+    out->act_ready = (uint8_t)v.act_ready;
+    out->out_valid = (uint8_t)cm->out.valid;
+    out->busy = cm->state != MPQ_ST_IDLE;
+    out->done = (uint8_t)cm_done(cm);
+    out->ovf = cm->ovf;
+    memcpy(out->out_data, cm->out_data, cm->out_words * sizeof out->out_data[0]);
+}
+
+/* mpq_top.sv: `cfg_d = cfg_data_i` on the cfg handshake; the fields as the RTL reads them
+ * (mpq_layout_pkg::cfg_tile_t / cfg_lane_t, used bits only). */
+static void cm_latch_cfg(mpq_cm *cm, const uint32_t *d)
+{
+    const mpq_hwcfg *hw = &cm->hw;
+    mpq_win_latch(&cm->win, hw, d);
+    cm->n_wslices = (cm->win.kh * cm->win.kw * ((cm->win.c_len + hw->klanes - 1) / hw->klanes)) & 0xffffu;
+    cm->acc_sat = (int)mpq_cfg_get_used(hw, d, MPQ_CFG_ACC_SAT, 0);
+    cm->in_offset = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_IN_OFFSET, 0);
+    cm->out_offset = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_OUT_OFFSET, 0);
+    cm->act_min = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_ACT_MIN, 0);
+    cm->act_max = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_ACT_MAX, 0);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        cm->lane[l].bias = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_BIAS, l);
+        cm->lane[l].alpha = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_ALPHA, l);
+        cm->lane[l].acc_sat = cm->acc_sat;
+        cm->mult[l] = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_MULT, l);
+        cm->shift[l] = (int32_t)mpq_cfg_get_used(hw, d, MPQ_CFG_SHIFT, l);
+    }
+}
+
+/* mpq_top.sv's activation preprocessing and lane array: xr[j] = x[j] + in_offset of the
+ * step's slice d (ring entry), a padding tap's x being the zero point (xr = 0), channels
+ * c = s*KLanes + j at or past c_len masked to 0; then every lane's step on weight entry wslot. */
+static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
+{
+    const mpq_hwcfg *hw = &cm->hw;
+    int16_t xr[MPQ_KLANES_MAX]; /* |x + in_offset| < 2^9 */
+    unsigned c0 = cm->win.s * hw->klanes, ab = hw->act_bits;
+    uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
+    if (v->pad) {
+        memset(xr, 0, sizeof xr);
+    } else if (ab == 8u && c0 + hw->klanes <= cm->win.c_len) {
+        /* A full slice of bytes (the common case): element j is byte j % 4 of word j / 4
+         * (KLanes = 2 uses the low half of one word). */
+        for (unsigned j = 0; j < hw->klanes; j += 2u) {
+            uint32_t w = d[j / 4u] >> (8u * (j % 4u));
+            xr[j] = (int16_t)((int32_t)((w & 0xffu) ^ 0x80u) - 0x80 + cm->in_offset);
+            xr[j + 1] = (int16_t)((int32_t)((w >> 8 & 0xffu) ^ 0x80u) - 0x80 + cm->in_offset);
+        }
+    } else {
+        for (unsigned j = 0; j < hw->klanes; j++) {
+            /* Element j of the beat: ActBits <= 8 bits never span more than two words. */
+            unsigned lsb = j * ab, wd = lsb / 32u, off = lsb % 32u;
+            uint64_t win = d[wd] | (off + ab > 32u ? (uint64_t)d[wd + 1] << 32 : 0);
+            uint32_t u = (uint32_t)(win >> off) & mask;
+            int32_t x = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without UB */
+            xr[j] = (int16_t)(c0 + j < cm->win.c_len ? x + cm->in_offset : 0);
+        }
+    }
+    int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        int o = 0;
+        cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->win.wslot, l), xr,
+                                   v->first, cm->acc[l], &o);
+        if (o) {
+            cm->ovf |= 1ull << l;
+            cm->stats.ovf_wrap += !cm->acc_sat;
+            cm->stats.ovf_sat += (uint64_t)cm->acc_sat;
+        } else {
+            cm->stats.acc_max += cm->acc[l] == amax;
+            cm->stats.acc_min += cm->acc[l] == -amax - 1;
+        }
+    }
+    cm->stats.steps++;
+    cm->stats.pad_steps += (uint64_t)v->pad;
+}
+
+/* The index in the tile of the pixel the reader is in. */
+static long cm_pixel(const mpq_cm *cm)
+{
+    const mpq_win *w = &cm->win;
+    return (long)(((uint64_t)w->b * w->out_h + w->oy) * w->out_w + w->ox);
+}
+
+/* mpq_requant.sv's mul half, between rq1 and rq2: a = wrap32(acc << max(shift, 0)),
+ * hi = SaturatingRoundingDoublingHighMul(a, mult). */
+static int32_t cm_requant_mul(int64_t acc, int32_t mult, int32_t shift, int *tie)
+{
+    uint32_t left = shift > 0 ? (uint32_t)shift : 0u;
+    uint32_t a = left < 32u ? (uint32_t)acc << left : 0u; /* the 32-bit shift drops high bits */
+    int64_t ab = (int64_t)mpq_sext(a, 32) * mult;         /* |ab| < 2^62 */
+    uint64_t mag = ab < 0 ? (uint64_t)-(ab + 1) + 1u : (uint64_t)ab;
+    *tie = (mag & 0x7fffffffu) == 0x40000000u; /* exactly half of 2^31 */
+    return mpq_srdhm(mpq_sext(a, 32), mult);
+}
+
+/* mpq_requant.sv's out half, between rq2 and out: RoundingDivideByPOT(hi, max(-shift, 0)),
+ * then clamp(out_offset + rq, act_min, act_max), exact. */
+static int64_t cm_requant_out(mpq_cm *cm, int32_t hi, int32_t shift, int srdhm_tie)
+{
+    int e = shift < 0 ? -shift : 0;
+    int tie = 0;
+    if (e > 0) { /* exactly half-way: the remainder is 2^(e-1) */
+        uint32_t rem = (uint32_t)hi & ((e < 32 ? (1u << e) : 0u) - 1u);
+        tie = rem == 1u << (e - 1);
+    }
+    int32_t rq = mpq_rdbpot(hi, e);
+    int64_t y = (int64_t)cm->out_offset + rq;
+    int lo = y < cm->act_min, hi_c = y > cm->act_max;
+    cm->stats.clamp_lo += (uint64_t)lo;
+    cm->stats.clamp_hi += (uint64_t)hi_c;
+    if (!lo && !hi_c) { /* a tie counts where it shows: in an output that is not clamped */
+        cm->stats.srdhm_ties += (uint64_t)srdhm_tie;
+        cm->stats.rdbpot_ties += (uint64_t)tie;
+    }
+    if (lo)
+        y = cm->act_min;
+    if (hi_c)
+        y = cm->act_max;
+    return y;
+}
+
+/* rq1 -> rq2: the finished row's high products (the rq2_q registers). */
+static void cm_fill_rq2(mpq_cm *cm)
+{
+    cm->rq2.ties = 0;
+    for (unsigned l = 0; l < cm->hw.lanes; l++) {
+        int tie;
+        cm->rq2.v[l] = cm_requant_mul(cm->rq1.v[l], cm->mult[l], cm->shift[l], &tie);
+        cm->rq2.ties |= (uint64_t)tie << l;
+    }
+}
+
+/* rq2 -> out: the row's outputs (out_q, out_data_o). */
+static void cm_fill_out(mpq_cm *cm)
+{
+    const mpq_hwcfg *hw = &cm->hw;
+    memset(cm->out_data, 0, cm->out_words * sizeof cm->out_data[0]);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        int64_t y = cm_requant_out(cm, (int32_t)cm->out.v[l], cm->shift[l], (int)(cm->out.ties >> l & 1u));
+        cm->out.v[l] = y;
+        mpq_bits_put(cm->out_data, l * hw->out_bits, hw->out_bits, (uint32_t)(y & 0xffffffff));
+    }
+}
+
+void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
+{
+    if (!in->rst_n) {
+        cm_reset(cm);
+        return;
+    }
+    mpq_win_view v;
+    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    int out_free = cm_out_free(cm, in), rq2_free = cm_rq2_free(cm, in), rq1_free = cm_rq1_free(cm, in);
+    int cfg_hs = cm->state == MPQ_ST_IDLE && in->cfg_valid;
+    int wgt_hs = cm->state == MPQ_ST_LOAD && in->wgt_valid;
+    int we = in->act_valid && v.act_ready;
+    int step = mpq_win_step(&cm->win, &v, cm->state == MPQ_ST_RUN, rq1_free);
+    int row_done = step && v.last;
+    int done = cm_done(cm); /* before the edge */
+    int read_done = cm->win.rdone;
+    mpq_cm_stats *st = &cm->stats;
+    st->stall_last += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last && !rq1_free);
+    st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
+    st->tiles += (uint64_t)cfg_hs;
+    st->rows += (uint64_t)row_done;
+    st->wgt_beats += (uint64_t)wgt_hs;
+    st->act_beats += (uint64_t)we;
+    st->cycles++;
+    st->ring_full += (uint64_t)(in->act_valid && cm->state != MPQ_ST_IDLE && !v.act_ready &&
+                                (uint64_t)cm->win.wcount < cm->win.total);
+    st->data_waits += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && !v.ready);
+    if (step) {
+        long px = cm_pixel(cm);
+        if (px > (long)st->max_row)
+            st->max_row = (unsigned)px;
+        if (cm->win.s > st->max_slice)
+            st->max_slice = cm->win.s;
+        if (cm->tile > 0 && (unsigned)cm->tile > st->max_tile)
+            st->max_tile = (unsigned)cm->tile;
+    }
+
+    /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
+    if (cm->rq2.valid && out_free) {
+        cm->out = cm->rq2;
+        cm_fill_out(cm);
+    } else if (cm->out.valid && in->out_ready) {
+        cm->out.valid = 0;
+    }
+    if (cm->rq1.valid && rq2_free) {
+        cm->rq2 = cm->rq1;
+        cm_fill_rq2(cm);
+    } else if (cm->rq2.valid && out_free) {
+        cm->rq2.valid = 0;
+    }
+    long pixel = cm_pixel(cm);
+    if (step) /* reads the ring before this edge's write (mpq_ram: read-during-write is old) */
+        cm_step(cm, &v, mpq_abuf_read(&cm->abuf, v.raddr));
+    if (row_done) {
+        cm->rq1.valid = 1;
+        cm->rq1.row = pixel;
+        memcpy(cm->rq1.v, cm->acc, cm->hw.lanes * sizeof cm->acc[0]);
+    } else if (cm->rq1.valid && rq2_free) {
+        cm->rq1.valid = 0;
+    }
+    if (we)
+        mpq_abuf_write(&cm->abuf, v.waddr, in->act_data);
+    mpq_win_tick(&cm->win, &v, step, we);
+
+    switch (cm->state) {
+    case MPQ_ST_IDLE:
+        if (cfg_hs) {
+            cm_latch_cfg(cm, in->cfg_data);
+            mpq_win_start(&cm->win);
+            cm->ovf = 0;
+            cm->wslice = 0;
+            cm->tile++;
+            cm->state = MPQ_ST_LOAD;
+        }
+        break;
+    case MPQ_ST_LOAD:
+        if (wgt_hs) {
+            mpq_wbuf_write(&cm->wbuf, &cm->hw, cm->wslice, in->wgt_data);
+            if (cm->wslice == ((cm->n_wslices - 1u) & 0xffffu))
+                cm->state = MPQ_ST_RUN;
+            else
+                cm->wslice = (cm->wslice + 1u) & 0xffffu;
+        }
+        break;
+    case MPQ_ST_RUN:
+        if (read_done)
+            cm->state = MPQ_ST_DRAIN;
+        break;
+    case MPQ_ST_DRAIN:
+        if (done)
+            cm->state = MPQ_ST_IDLE;
+        break;
+    default:
+        cm->state = MPQ_ST_IDLE;
+        break;
+    }
+}
+
+void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s) { *s = cm->stats; }
+
+void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r)
+{
+    unsigned n = cm->hw.lanes;
+    for (unsigned l = 0; l < n; l++) {
+        r->acc[l] = cm->acc[l];
+        r->rq1[l] = cm->rq1.v[l];
+        r->rq2[l] = (int32_t)cm->rq2.v[l];
+    }
+    r->rq1_valid = cm->rq1.valid;
+    r->rq2_valid = cm->rq2.valid;
+}
+
+void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
+{
+    const mpq_win *win = &cm->win;
+    mpq_win_view v;
+    mpq_win_eval(win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    w->tile = cm->tile;
+    w->resets = cm->resets;
+    w->state = cm->state;
+    w->wslice = cm->wslice;
+    w->b = win->b;
+    w->oy = win->oy;
+    w->ox = win->ox;
+    w->ky = win->ky;
+    w->kx = win->kx;
+    w->s = win->s;
+    w->pad = v.pad;
+    w->iy = (long)v.iy;
+    w->ix = (long)v.ix;
+    w->pixel = cm_pixel(cm);
+    w->written = win->wcount;
+    w->c_len = win->c_len;
+    w->n_slices = win->n_slices;
+    w->in_h = win->in_h;
+    w->in_w = win->in_w;
+    w->out_h = win->out_h;
+    w->out_w = win->out_w;
+    w->kh = win->kh;
+    w->kw = win->kw;
+    w->batches = win->batches;
+    w->out_row = cm->out.valid ? cm->out.row : -1;
+}

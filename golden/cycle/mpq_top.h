@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_top.h: the golden cycle model, the C twin of rtl/mpq_top.sv (docs/timing.md, "Cycle
+ * behaviour"). Its units mirror the RTL's: golden/cycle/mpq_ram.c (rtl/mpq_ram.sv: u_wbuf, the
+ * weight buffer, and u_abuf, the activation ring), mpq_lane_decode (the beat decode),
+ * golden/cycle/mpq_win.c (rtl/mpq_win.sv, the window generator), golden/cycle/mpq_lane.c
+ * (rtl/mpq_lane.sv, one lane's step) and
+ * mpq_requant_double (golden/arith/mpq_requant.c, rtl/mpq_requant.sv); golden/cycle/mpq_top.c is the
+ * control (FSM, counters, result pipeline) of mpq_top.sv.
+ *
+ * Its arithmetic is its own per-slice code; it never calls the functional model (mpq_fc),
+ * which the stimulus generator (mpq_gen.h) compares it with as an independent second
+ * implementation.
+ */
+#ifndef MPQ_TOP_H
+#define MPQ_TOP_H
+
+#include "contract/mpq_hw.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mpq_cm mpq_cm;
+
+/* FSM states of mpq_top.sv (state_e). */
+enum { MPQ_ST_IDLE = 0, MPQ_ST_LOAD = 1, MPQ_ST_RUN = 2, MPQ_ST_DRAIN = 3 };
+
+/* Where the array is, for mismatch reports: tile = number of cfg handshakes since the last
+ * reset - 1 (the layer starts again from its first tile after a reset). */
+typedef struct mpq_cm_where {
+    long tile;       /* -1 before the first cfg handshake */
+    unsigned resets; /* resets after a tile had begun: 0 in a run without a mid-layer reset */
+    int state;       /* MPQ_ST_* */
+    unsigned wslice; /* weight slice being loaded (LOAD) */
+    /* The window generator's step (RUN): output pixel (b, oy, ox), tap (ky, kx), channel slice
+     * s (channels s*KLanes ..); pad: the tap lies outside the input. A fully-connected layer is
+     * the 1x1 case: pixel (0, m, 0), slice s = k slice. */
+    unsigned b, oy, ox, ky, kx, s;
+    long iy, ix;     /* the tap's input row and column; outside the input: pad */
+    int pad;
+    long pixel;      /* (b*out_h + oy)*out_w + ox: the output row of the tile */
+    uint32_t written;/* activation slices taken so far in the tile */
+    /* the tile's geometry */
+    unsigned c_len, n_slices, in_h, in_w, out_h, out_w, kh, kw, batches;
+    long out_row;    /* pixel of the tile now on out_data_o, -1 when out is empty */
+} mpq_cm_where;
+
+/* The registers a white-box check compares with the RTL's (mpq_top.sv's white-box ports):
+ * every lane's accumulator (acc_q), the finished row in rq1 (the lanes' row_q), the high
+ * products in rq2 (rq2_q), and the two stages' valid bits. rq1/rq2 data are meaningful only
+ * while their valid bit is set. */
+typedef struct mpq_cm_regs {
+    int64_t acc[MPQ_LANES_MAX]; /* AccBits-bit, sign-extended */
+    int64_t rq1[MPQ_LANES_MAX];
+    int32_t rq2[MPQ_LANES_MAX];
+    int rq1_valid, rq2_valid;
+} mpq_cm_regs;
+
+/* Events of the arithmetic and of the pipeline the model went through (functional coverage of
+ * the stimulus; counts since the model was made). */
+typedef struct mpq_cm_stats {
+    uint64_t tiles, steps, rows;  /* cfg handshakes, lane-array steps, finished pixels (rows) */
+    uint64_t pad_steps;           /* steps on a padding tap */
+    uint64_t wgt_beats, act_beats;/* handshakes on the weight and activation ports */
+    uint64_t cycles;              /* clock edges out of reset */
+    uint64_t ring_full;           /* cycles an activation beat waited for room in the ring */
+    uint64_t data_waits;          /* cycles the window generator waited for its slice */
+    uint64_t acc_max, acc_min;    /* a lane's step landed exactly on AccMax / AccMin (no overflow) */
+    uint64_t ovf_wrap, ovf_sat;   /* fits that overflowed, wrapping / saturating */
+    uint64_t srdhm_ties;          /* SaturatingRoundingDoublingHighMul exactly half-way */
+    uint64_t rdbpot_ties;         /* RoundingDivideByPOT exactly half-way */
+    uint64_t clamp_lo, clamp_hi;  /* outputs clamped to act_min / act_max */
+    uint64_t stall_last;          /* a row's last slice held back (rq1 not free: back-pressure) */
+    uint64_t out_stalls;          /* cycles an output row waited for out_ready_i */
+    unsigned max_row, max_slice;  /* the largest pixel (row) and slice index reached */
+    unsigned max_tile;
+} mpq_cm_stats;
+
+/* Allocates a model in the reset state. Returns 0, MPQ_EPARAM (an illegal configuration:
+ * err says why) or MPQ_ENOMEM. */
+int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen);
+/* Frees the model; NULL is fine. */
+void mpq_cm_free(mpq_cm *cm);
+/* The output ports in the current cycle for these inputs (combinational; no state change). */
+void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out);
+/* The rising clock edge at the end of the cycle whose inputs are `in`. */
+void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in);
+/* Where the array is in the current cycle (before the edge). */
+void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w);
+/* The registers in the current cycle (after the last edge). */
+void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r);
+/* The events so far. */
+void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
