@@ -396,7 +396,7 @@ module mpq_top #(
     logic [WgtW-1:0] m;
     m = '0;
     for (int unsigned l = 0; l < Lanes; l++) begin
-      for (int unsigned j = 0; j < KLanes; j++) m[l*LaneW + 2*j + 1] = 1'b1;
+      for (int unsigned j = 0; j < KLanes; j++) m[l*LaneW + mpq_layout_pkg::wgt_tern_lsb(j) + 1] = 1'b1;
     end
     return m;
   endfunction

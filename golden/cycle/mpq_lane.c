@@ -7,7 +7,7 @@
 #include "cycle/mpq_units.h"
 #include "arith/mpq_fit.h" /* mpq_fit_acc: mpq_lane.sv fit(), the one accumulator fit */
 
-/* mpq_lane.sv tern_sum (`unique case (wgt[2*j +: 2])`) and sparse_sum (idx, val fields). */
+/* mpq_lane.sv tern_sum (`code = wgt[wgt_tern_lsb(j) +: 2]`) and sparse_sum (idx, val fields). */
 void mpq_lane_decode(const mpq_hwcfg *hw, const uint32_t *beat, unsigned lane, mpq_lane_slice *s)
 {
     unsigned base = lane * mpq_hw_lane_w(hw), idx_w = mpq_hw_idx_w(hw);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mpq_vec.c: vector files (vectors/FORMAT.md, version 2). One gzip member holding a header
+ * mpq_vec.c: vector files (vectors/FORMAT.md, version 3). One gzip member holding a header
  * with its own CRC-32, the cycle records (one per cycle, storing only what changed) grouped
  * into blocks of up to 64 KiB that each carry the CRC-32 of their records, and an end record
  * with the cycle count and a CRC-32 of everything before it. The reader inflates and verifies

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mpq_vec.h: vector files, the cycle-exact stimulus and expected outputs of one run
- * (vectors/FORMAT.md is the format, version 2; golden/stim/mpq_vec.c implements it). Cycles are
+ * (vectors/FORMAT.md is the format, version 3; golden/stim/mpq_vec.c implements it). Cycles are
  * stored in checksummed blocks of up to 64 KiB: the reader verifies a whole block before it
  * returns any cycle of it, so a damaged file never hands out a damaged cycle. Streamed with
  * constant memory; the writer is atomic (temporary file + rename); the reader refuses empty,
