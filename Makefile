@@ -80,6 +80,12 @@ scripts/make-test:
 	@scripts/check.sh $(BUILD)/results scripts/make-test -- scripts/tests/make-test.sh $(BUILD)/tmp/make-test
 TEST_TARGETS += scripts/make-test
 
+# make help names every target the front page and the docs name (and no missing page).
+.PHONY: scripts/help
+scripts/help:
+	@scripts/check.sh $(BUILD)/results scripts/help -- scripts/tests/help-complete.sh
+TEST_TARGETS += scripts/help
+
 # The packages every test needs are installed first (scripts/install-deps.sh test), or named:
 # then nothing runs and make test fails, so a test never silently skips for want of a package.
 .PHONY: test test-run list-tests help clean
@@ -96,27 +102,34 @@ list-tests:
 	@printf '%s\n' $(sort $(TEST_TARGETS))
 
 help:
-	@echo "mpq: make targets"
-	@echo "  make sim        co-simulate the default vector set on the Verilated accelerator"
-	@echo "                  (VEC=file, SEED=n, CONFIG=name; CONFIG from rtl/cfg/*.cfg)"
-	@echo "  make test       all tests: golden unit + oracle cases, lint, co-simulation regression"
-	@echo "                  (SAN=1: under ASan + UBSan)"
+	@echo "mpq: make targets (README.md is the front page; each topic has a page in docs/)"
+	@echo "  make sim        co-simulate the committed vectors of CONFIG, then random lockstep layers"
+	@echo "                  (VEC=file, SEED=n, SIM_CYCLES=n, CONFIG=name from rtl/cfg/*.cfg,"
+	@echo "                  WHITEBOX=1: also compare the RTL's registers every cycle; docs/cosim.md)"
+	@echo "  make test       all tests (SAN=1: under ASan + UBSan; VERILATOR_VERSION=current)"
 	@echo "  make list-tests the tests of make test; each runs alone as make NAME"
-	@echo "  make golden     build $(BUILD)/mpq-golden (golden model CLI)"
+	@echo "  make golden     build $(BUILD)/mpq-golden (golden model CLI; docs/golden.md)"
+	@echo "  make tb         build the testbench for CONFIG; make tb-trace (traced build),"
+	@echo "                  make tb-wb (white-box build of mpq-tb --whitebox)"
 	@echo "  make lint       verilator --lint-only -Wall on rtl/"
+	@echo "  make layout     regenerate the RTL's and docs' copies of golden/contract/mpq_layout.c"
 	@echo "  make synth      Yosys synthesis of the RTL variants, cell table"
 	@echo "  make wave       open the last mismatch trace in GTKWave"
 	@echo "  make vectors    regenerate the committed regression vectors"
-	@echo "  make bench      benchmarks (build/bench.json)"
-	@echo "  make mutate     mutation testing of the harness against broken RTL"
+	@echo "  make bench      benchmarks (build/bench.json; docs/bench.md); parts: bench-golden,"
+	@echo "                  bench-vec, bench-farm"
+	@echo "  make mutate     mutation testing of the harness against broken RTL (docs/verification.md)"
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
-	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL"
-	@echo "  make regress    a regression plan as independent jobs, merged (PLAN=smoke|nightly|full,"
-	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard, regress-merge)"
-	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (Yosys, OpenSTA,"
-	@echo "                  gate-level simulation of the MLP's layers)"
+	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL (mnist-golden,"
+	@echo "                  mnist-rtl separately; docs/workloads.md)"
 	@echo "  make cnn        a small CNN on Fashion-MNIST: golden model, RTL conv mode, study"
+	@echo "                  (cnn-train, cnn-golden, cnn-rtl, cnn-rtl-<config> separately)"
+	@echo "  make regress    a regression plan as independent jobs, merged (PLAN=smoke|nightly|full,"
+	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard,"
+	@echo "                  regress-merge, regress-list; docs/farm.md)"
+	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (docs/ppa.md)"
+	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 
 clean:

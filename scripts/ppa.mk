@@ -1,5 +1,5 @@
 # make ppa: area, timing and energy with the OSU 0.18 um standard cells, on the Fashion-MNIST
-# MLP and CNN (scripts/ppa.sh per configuration; README "Area, timing and energy"). Included by
+# MLP and CNN (scripts/ppa.sh per configuration; docs/ppa.md). Included by
 # the top Makefile. Not part of `make test` except `ppa/small` (the flow on the small
 # configuration, with a committed vector file as its workload).
 PPA_OUT ?= $(BUILD)/ppa
@@ -23,7 +23,7 @@ PPA_VENV ?= $(BUILD)/ppa-venv
 PPA_ENV = PPA_VENV="$(PPA_VENV)" GOLDEN_BIN="$(GOLDEN_BIN)" TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
   CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" PYTHON="$(PYTHON)" PPA_FIXED_MHZ=$(PPA_FIXED_MHZ)
 # mix2's 20-bit accumulator: the MLP's int32 biases overflow it, so its layers run with the
-# saturating accumulator (README: the study, 20-bit saturate loses 0.1 point, wrap 38).
+# saturating accumulator (docs/workloads.md: the study, 20-bit saturate loses 0.1 point, wrap 38).
 # (The CNN's layers run with the wrapping accumulator on every configuration, as in make cnn:
 # mix2's 20-bit one loses nothing there, 89.08% as with 32 bits.)
 ppa_acc = $(if $(filter mix2,$(1)),sat,wrap)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ppa.sh CONFIG OUTDIR [NAME=FILE.vec | NET=SUMMARY.tsv ...]: area, timing and power of the
 # accelerator built with rtl/cfg/CONFIG.cfg, mapped to the OSU 0.18 um standard cells (make
-# ppa runs it per configuration; README "Area, timing and energy" explains the method).
+# ppa runs it per configuration; docs/ppa.md explains the method).
 # The workloads come in networks: NAME=FILE.vec is a network of one vector file;
 # NET=SUMMARY.tsv a network of several layers (the summary of mpq-mnist --emit-vectors or of
 # mpq-mnist-rtl --save-vectors: one row per layer, "layerN m k n cycles macs [file]", the

@@ -13,7 +13,7 @@
 A plan (scripts/plans/NAME.plan, format in scripts/plans/README.md) expands into jobs; a job
 is one mpq-tb invocation (one configuration, a seed range, fixed profile/shape/timing), and
 shards group jobs (a Slurm array task or a local worker runs one shard). Everything goes to
-one folder, BUILD/regress/<commit>-<plan>[-cov]/ (the layout is in the README, "Regressions
+one folder, BUILD/regress/<commit>-<plan>[-cov]/ (the layout is in docs/farm.md, "Regressions
 on a farm"). Each job writes its own folder and, last and atomically, status.json; `merge`
 reads only files, so merging again gives the same bytes, and a job without a status is
 explained from the scheduler's record of its task (crashed, timeout, cancelled, not started).

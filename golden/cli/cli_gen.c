@@ -21,7 +21,7 @@
 #include "stim/mpq_vec.h"
 
 #define GEN_VERSION "mpq-golden 0.1"
-/* Runs above either limit are refused unless --force (README, "Vector files in brief"):
+/* Runs above either limit are refused unless --force (docs/cosim.md, "Vector files in brief"):
  * at this project's machine's rates, about 4 minutes of generation and 3 of each replay. */
 #define GEN_MAX_CYCLES 200000000ull
 #define GEN_MAX_BYTES 4000000000ull
