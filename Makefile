@@ -112,7 +112,7 @@ help:
 	@echo "  make tb         build the testbench for CONFIG; make tb-trace (traced build),"
 	@echo "                  make tb-wb (white-box build of mpq-tb --whitebox)"
 	@echo "  make lint       verilator --lint-only -Wall on rtl/"
-	@echo "  make layout     regenerate the RTL's and docs' copies of golden/contract/mpq_layout.c"
+	@echo "  make layout     regenerate the RTL's, docs' and C port header's copies of golden/contract/mpq_layout.c"
 	@echo "  make synth      Yosys synthesis of the RTL variants, cell table"
 	@echo "  make wave       open the last mismatch trace in GTKWave"
 	@echo "  make vectors    regenerate the committed regression vectors"

@@ -85,4 +85,16 @@
   output logic [Lanes*32-1:0] dbg_rq2_o, \
   output logic dbg_rq2_valid_o
 
+// MPQ_EXP_PORTS: for tb/mpq_tb_top.sv, the traced build's wrapper: the golden model's expected
+// value of every output the testbench compares, exp_<port without _o>, shown beside the DUT's:
+`define MPQ_EXP_PORTS \
+  input  logic exp_cfg_ready, \
+  input  logic exp_wgt_ready, \
+  input  logic exp_act_ready, \
+  input  logic exp_out_valid, \
+  input  logic [mpq_layout_pkg::out_w(Lanes, OutBits)-1:0] exp_out_data, \
+  input  logic exp_busy, \
+  input  logic exp_done, \
+  input  logic [Lanes-1:0] exp_ovf
+
 `endif // MPQ_TOP_SVH

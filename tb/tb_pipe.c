@@ -15,23 +15,15 @@
 
 enum { PIPE_BLOCKS = 4 };
 
-/* Control word of a cycle: the 1-bit inputs and expected outputs, and which of the buses
- * changed (only those follow, so the ring carries a few words per cycle: the cache lines
- * that cross between the cores are the real cost of the hand-over). */
-enum {
-    C_RST_N = 1u << 0, C_CFG_VALID = 1u << 1, C_WGT_VALID = 1u << 2, C_ACT_VALID = 1u << 3,
-    C_OUT_READY = 1u << 4, C_CFG_READY = 1u << 8, C_WGT_READY = 1u << 9,
-    C_ACT_READY = 1u << 10, C_OUT_VALID = 1u << 11, C_BUSY = 1u << 12, C_DONE = 1u << 13,
-    C_NEW_CFG = 1u << 16, C_NEW_WGT = 1u << 17, C_NEW_ACT = 1u << 18, C_NEW_OUT = 1u << 19,
-    C_NEW_OVF = 1u << 20
-};
-
+/* A cycle in the ring: its control word, then the words of each bus that changed (so the ring
+ * carries a few words per cycle: the cache lines that cross between the cores are the real
+ * cost of the hand-over). The control word is a vector-file record's flags: the 1-bit ports
+ * at their bits (mpq_port_bits) and a bit for each bus that follows. */
 struct tb_pipe {
     tb_pipe_fn fn;
     void *ctx;
-    /* A cycle in the ring: the control word, then the words of each bus that changed, in
-     * the order cfg_data, wgt_data, act_data, out_data, ovf (2 words). */
-    unsigned cw, ww, aw, ow, max_entry, blk, blk_words;
+    /* The buses in port order (inputs, then outputs); a flag vector takes 2 words. */
+    unsigned nw[MPQ_BUS_COUNT], max_entry, blk, blk_words;
     uint32_t *ring;         /* [PIPE_BLOCKS][blk_words] */
     mpq_cm_where *where;    /* [PIPE_BLOCKS][blk] */
     unsigned n[PIPE_BLOCKS];
@@ -51,36 +43,68 @@ struct tb_pipe {
     int first;
 };
 
+/* A bus that changed since the previous cycle goes into the ring at e (_put, returns its
+ * words); _get takes it back. */
+static unsigned put_WORDS(uint32_t *e, const uint32_t (*cur)[MPQ_PORT_WORDS_MAX],
+                          uint32_t (*prev)[MPQ_PORT_WORDS_MAX], unsigned nw, int first)
+{
+    if (!first && memcmp(*cur, *prev, nw * sizeof (*cur)[0]) == 0)
+        return 0;
+    memcpy(e, *cur, nw * sizeof (*cur)[0]);
+    memcpy(*prev, *cur, nw * sizeof (*cur)[0]);
+    return nw;
+}
+static unsigned put_U64(uint32_t *e, const uint64_t *cur, uint64_t *prev, unsigned nw, int first)
+{
+    (void)nw;
+    if (!first && *cur == *prev)
+        return 0;
+    e[0] = (uint32_t)*cur;
+    e[1] = (uint32_t)(*cur >> 32);
+    *prev = *cur;
+    return 2;
+}
+static void get_WORDS(const uint32_t *e, uint32_t (*dst)[MPQ_PORT_WORDS_MAX], unsigned nw)
+{
+    memcpy(*dst, e, nw * sizeof (*dst)[0]);
+}
+static void get_U64(const uint32_t *e, uint64_t *dst, unsigned nw)
+{
+    (void)nw;
+    *dst = (uint64_t)e[0] | (uint64_t)e[1] << 32;
+}
+
+/* The words a bus of `bits` bits takes in the ring. */
+static unsigned words_WORDS(unsigned bits) { return MPQ_WORDS(bits); }
+static unsigned words_U64(unsigned bits)
+{
+    (void)bits;
+    return 2;
+}
+
 /* Appends one cycle at e; returns its length in words. */
 static unsigned pack(tb_pipe *p, uint32_t *e)
 {
     const mpq_port_in *in = &p->pin;
     const mpq_port_out *x = &p->pexp;
-    uint32_t c = (in->rst_n ? C_RST_N : 0u) | (in->cfg_valid ? C_CFG_VALID : 0u) |
-                 (in->wgt_valid ? C_WGT_VALID : 0u) | (in->act_valid ? C_ACT_VALID : 0u) |
-                 (in->out_ready ? C_OUT_READY : 0u) | (x->cfg_ready ? C_CFG_READY : 0u) |
-                 (x->wgt_ready ? C_WGT_READY : 0u) | (x->act_ready ? C_ACT_READY : 0u) |
-                 (x->out_valid ? C_OUT_VALID : 0u) | (x->busy ? C_BUSY : 0u) |
-                 (x->done ? C_DONE : 0u);
-    unsigned len = 1;
-#define BUS(flag, cur, prev, nw)                                                      \
-    if (p->first || memcmp(cur, prev, (nw) * sizeof *(cur)) != 0) {                   \
-        c |= flag;                                                                    \
-        memcpy(e + len, cur, (nw) * sizeof *(cur));                                   \
-        memcpy(prev, cur, (nw) * sizeof *(cur));                                      \
-        len += (nw);                                                                  \
+    uint32_t c = mpq_port_bits(in, x);
+    unsigned len = 1, n;
+#define X(idx, field, port, bus, width, store, rec, valid)                                \
+    if ((n = put_##store(e + len, &SIDE->field, &PREV.field, p->nw[bus], p->first)) != 0) { \
+        c |= 1u << (rec);                                                                 \
+        len += n;                                                                         \
     }
-    BUS(C_NEW_CFG, in->cfg_data, p->prev_in.cfg_data, p->cw)
-    BUS(C_NEW_WGT, in->wgt_data, p->prev_in.wgt_data, p->ww)
-    BUS(C_NEW_ACT, in->act_data, p->prev_in.act_data, p->aw)
-    BUS(C_NEW_OUT, x->out_data, p->prev_exp.out_data, p->ow)
-#undef BUS
-    if (p->first || x->ovf != p->prev_exp.ovf) {
-        c |= C_NEW_OVF;
-        e[len++] = (uint32_t)x->ovf;
-        e[len++] = (uint32_t)(x->ovf >> 32);
-        p->prev_exp.ovf = x->ovf;
-    }
+#define SIDE in
+#define PREV p->prev_in
+    MPQ_IN_BUSES(X)
+#undef SIDE
+#undef PREV
+#define SIDE x
+#define PREV p->prev_exp
+    MPQ_OUT_BUSES(X)
+#undef SIDE
+#undef PREV
+#undef X
     p->first = 0;
     e[0] = c;
     return len;
@@ -91,31 +115,19 @@ static unsigned unpack(const tb_pipe *p, const uint32_t *e, mpq_port_in *in, mpq
 {
     uint32_t c = e[0];
     unsigned len = 1;
-    in->rst_n = (c & C_RST_N) != 0;
-    in->cfg_valid = (c & C_CFG_VALID) != 0;
-    in->wgt_valid = (c & C_WGT_VALID) != 0;
-    in->act_valid = (c & C_ACT_VALID) != 0;
-    in->out_ready = (c & C_OUT_READY) != 0;
-    x->cfg_ready = (c & C_CFG_READY) != 0;
-    x->wgt_ready = (c & C_WGT_READY) != 0;
-    x->act_ready = (c & C_ACT_READY) != 0;
-    x->out_valid = (c & C_OUT_VALID) != 0;
-    x->busy = (c & C_BUSY) != 0;
-    x->done = (c & C_DONE) != 0;
-#define BUS(flag, dst, nw)                                 \
-    if (c & flag) {                                        \
-        memcpy(dst, e + len, (nw) * sizeof *(dst));        \
-        len += (nw);                                       \
+    mpq_port_bits_set(c, in, x);
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    if (c >> (rec) & 1u) {                                 \
+        get_##store(e + len, &SIDE->field, p->nw[bus]);    \
+        len += p->nw[bus];                                 \
     }
-    BUS(C_NEW_CFG, in->cfg_data, p->cw)
-    BUS(C_NEW_WGT, in->wgt_data, p->ww)
-    BUS(C_NEW_ACT, in->act_data, p->aw)
-    BUS(C_NEW_OUT, x->out_data, p->ow)
-#undef BUS
-    if (c & C_NEW_OVF) {
-        x->ovf = (uint64_t)e[len] | (uint64_t)e[len + 1] << 32;
-        len += 2;
-    }
+#define SIDE in
+    MPQ_IN_BUSES(X)
+#undef SIDE
+#define SIDE x
+    MPQ_OUT_BUSES(X)
+#undef SIDE
+#undef X
     return len;
 }
 
@@ -180,11 +192,13 @@ int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out)
         return MPQ_ENOMEM;
     p->fn = fn;
     p->ctx = ctx;
-    p->cw = MPQ_WORDS(mpq_hw_cfg_w(hw));
-    p->ww = MPQ_WORDS(mpq_hw_wgt_w(hw));
-    p->aw = MPQ_WORDS(mpq_hw_act_w(hw));
-    p->ow = MPQ_WORDS(mpq_hw_out_w(hw));
-    p->max_entry = 3u + p->cw + p->ww + p->aw + p->ow;
+    p->max_entry = 1u;
+#define X(idx, field, port, bus, width, store, rec, valid)      \
+    p->nw[bus] = words_##store(mpq_port_width(hw, width));     \
+    p->max_entry += p->nw[bus];
+    MPQ_IN_BUSES(X)
+    MPQ_OUT_BUSES(X)
+#undef X
     /* Up to 1024 cycles per block in 32 KiB: the threads meet rarely and a block stays in
      * cache. The default configuration's typical cycle (control word and a new activation
      * beat) is 5 words, so a block holds its 1024 cycles; there is always room for 16

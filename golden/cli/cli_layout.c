@@ -5,8 +5,11 @@
  *   rtl/mpq_layout_pkg.sv    package: contract version, parameter ranges and defaults,
  *                            configuration-beat structs, port widths, hwcfg_o, legality
  *   rtl/mpq_top.svh          mpq_top's parameter and port lists (macros MPQ_PARAMS,
- *                            MPQ_PARAMS_PASS, MPQ_PORTS, MPQ_WB_PORTS)
+ *                            MPQ_PARAMS_PASS, MPQ_PORTS, MPQ_WB_PORTS, MPQ_EXP_PORTS)
  *   rtl/mpq_params_check.sv  the elaboration-time parameter checks of mpq_top
+ *   golden/contract/mpq_ports.h  the C side of the ports: the per-cycle structs and the
+ *                            lists (X-macros) the C code over every port expands
+ *   tb/cocotb/mpq_ports.py   the ports as the vector files record them, for Python
  *   docs/timing.md           the tables between `<!-- begin generated: NAME -->` and
  *                            `<!-- end generated: NAME -->` markers
  * `layout write ROOT` rewrites them (atomically); `layout check ROOT` exits 1 naming every
@@ -279,30 +282,29 @@ static void port_width(text *t, int w, int sv)
         tprintf(t, "-1");
 }
 
-/* The ports of table entry d (a stream: valid, ready, data): count, names, directions, widths. */
+/* The ports of one row of the port tables, from mpq_ports[i]: the port, or all of its stream
+ * (valid, ready, data): count, names, directions, widths, and the row's meaning. */
 typedef struct port_set {
     int n;
-    char name[3][64];
+    const char *name[3];
     int out[3], width[3];
+    const char *doc;
 } port_set;
 
-static void port_set_of(const mpq_port_desc *d, port_set *ps)
+/* Fills ps from mpq_ports[i]; returns the index of the next row's first port. */
+static size_t port_set_of(size_t i, port_set *ps)
 {
-    static const char *const part[3] = {"valid", "ready", "data"};
-    if (d->kind == MPQ_PORT_IN || d->kind == MPQ_PORT_OUT) {
-        ps->n = 1;
-        snprintf(ps->name[0], sizeof ps->name[0], "%s", d->name);
-        ps->out[0] = d->kind == MPQ_PORT_OUT;
-        ps->width[0] = d->width;
-        return;
-    }
-    int o = d->kind == MPQ_PORT_STREAM_OUT;
-    ps->n = 3;
-    for (int k = 0; k < 3; k++) {
-        ps->out[k] = k == 1 ? !o : o; /* ready runs against the stream */
-        ps->width[k] = k == 2 ? d->width : MPQ_PW_BIT;
-        snprintf(ps->name[k], sizeof ps->name[k], "%s_%s_%s", d->name, part[k], ps->out[k] ? "o" : "i");
-    }
+    ps->n = 0;
+    ps->doc = mpq_ports[i].doc;
+    do {
+        const mpq_port_desc *d = &mpq_ports[i++];
+        ps->name[ps->n] = d->name;
+        ps->out[ps->n] = d->dir == MPQ_DIR_OUT;
+        ps->width[ps->n] = d->width;
+        ps->n++;
+    } while (ps->n < 3 && i < mpq_port_count && mpq_ports[i - 1].stream && mpq_ports[i].stream &&
+             !strcmp(mpq_ports[i].stream, mpq_ports[i - 1].stream));
+    return i;
 }
 
 /* "`a` / `b` / `c` | in/out/in | 1/1/CfgW" (quote: the markdown backquotes) for docs/timing.md
@@ -327,30 +329,29 @@ static void port_set_row(text *t, const port_set *ps, int quote, const char *sep
 static void sv_ports(text *t, int whitebox, const char *macro)
 {
     port_set ps;
-    for (size_t i = 0; i < mpq_port_count; i++) {
-        if (mpq_ports[i].whitebox != whitebox)
+    for (size_t i = 0; i < mpq_port_count;) {
+        int wb = mpq_ports[i].whitebox;
+        i = port_set_of(i, &ps);
+        if (wb != whitebox)
             continue;
-        port_set_of(&mpq_ports[i], &ps);
         tprintf(t, "//   ");
         port_set_row(t, &ps, 0, "  ");
-        tprintf(t, "  -- %s\n", mpq_ports[i].doc);
+        tprintf(t, "  -- %s\n", ps.doc);
     }
     tprintf(t, "`define %s", macro);
     int first = 1;
     for (size_t i = 0; i < mpq_port_count; i++) {
-        if (mpq_ports[i].whitebox != whitebox)
+        const mpq_port_desc *d = &mpq_ports[i];
+        if (d->whitebox != whitebox)
             continue;
-        port_set_of(&mpq_ports[i], &ps);
-        for (int k = 0; k < ps.n; k++) {
-            tprintf(t, "%s\n  %s logic ", first ? " \\" : ", \\", ps.out[k] ? "output" : "input ");
-            if (ps.width[k] != MPQ_PW_BIT) {
-                tprintf(t, "[");
-                port_width(t, ps.width[k], 1);
-                tprintf(t, ":0] ");
-            }
-            tprintf(t, "%s", ps.name[k]);
-            first = 0;
+        tprintf(t, "%s\n  %s logic ", first ? " \\" : ", \\", d->dir == MPQ_DIR_OUT ? "output" : "input ");
+        if (d->width != MPQ_PW_BIT) {
+            tprintf(t, "[");
+            port_width(t, d->width, 1);
+            tprintf(t, ":0] ");
         }
+        tprintf(t, "%s", d->name);
+        first = 0;
     }
     tprintf(t, "\n");
 }
@@ -384,7 +385,25 @@ static void gen_sv_top(text *t)
                "// wb and trace), the registers mpq-tb --whitebox compares with the golden cycle model's\n"
                "// every cycle; absent from the plain build and from synthesis:\n");
     sv_ports(t, 1, "MPQ_WB_PORTS");
-    tprintf(t, "\n`endif // MPQ_TOP_SVH\n");
+    tprintf(t, "\n// MPQ_EXP_PORTS: for tb/mpq_tb_top.sv, the traced build's wrapper: the golden model's expected\n"
+               "// value of every output the testbench compares, exp_<port without _o>, shown beside the DUT's:\n"
+               "`define MPQ_EXP_PORTS");
+    int first = 1;
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        if (d->dir != MPQ_DIR_OUT || d->rec == MPQ_REC_NONE)
+            continue;
+        char f[64];
+        tprintf(t, "%s\n  input  logic ", first ? " \\" : ", \\");
+        if (d->width != MPQ_PW_BIT) {
+            tprintf(t, "[");
+            port_width(t, d->width, 1);
+            tprintf(t, ":0] ");
+        }
+        tprintf(t, "exp_%s", mpq_port_field(d, f, sizeof f));
+        first = 0;
+    }
+    tprintf(t, "\n\n`endif // MPQ_TOP_SVH\n");
 }
 
 static void gen_sv_check(text *t)
@@ -433,6 +452,237 @@ static void gen_sv_check(text *t)
     tprintf(t, "\nendmodule\n");
 }
 
+/* ---- the C and Python sides of the ports ----------------------------------------------------- */
+/* How the C side holds a port's value. */
+typedef enum port_store { ST_NONE = 0, ST_BIT, ST_U64, ST_WORDS } port_store;
+static const char *const store_name[] = {"", "BIT", "U64", "WORDS"};
+
+/* Ports outside mpq_port_in / mpq_port_out: the clock, the constant, the white-box ports. */
+static port_store store_of(const mpq_port_desc *d)
+{
+    if (d->whitebox || d->role == MPQ_ROLE_CLOCK || d->role == MPQ_ROLE_CONST)
+        return ST_NONE;
+    return d->width == MPQ_PW_BIT ? ST_BIT : d->width == MPQ_PW_LANES ? ST_U64 : ST_WORDS;
+}
+
+static void upper_str(char *out, size_t len, const char *s)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < len; n++)
+        out[n] = (char)(s[n] >= 'a' && s[n] <= 'z' ? s[n] - 'a' + 'A' : s[n]);
+    out[n] = '\0';
+}
+
+/* The C name of width code w (the enumerator). */
+static const char *width_code(int w)
+{
+    static const char *const pw[] = {"MPQ_PW_BIT", "MPQ_PW_LANES", "MPQ_PW_HWCFG", "MPQ_PW_LANES_ACC",
+                                     "MPQ_PW_LANES_32"};
+    static const char *const mw[MPQ_W_COUNT] = {"MPQ_W_IDX", "MPQ_W_ENTRY", "MPQ_W_LANE", "MPQ_W_CFG",
+                                                "MPQ_W_WGT", "MPQ_W_ACT", "MPQ_W_OUT", "MPQ_W_TERN_LSB",
+                                                "MPQ_W_ENTRY_LSB"};
+    return w < 0 ? pw[-w - 1] : mw[w];
+}
+
+/* The valid port of the stream port i belongs to (its first row), or NULL. */
+static const mpq_port_desc *valid_of(size_t i)
+{
+    if (!mpq_ports[i].stream)
+        return NULL;
+    while (i > 0 && mpq_ports[i].role != MPQ_ROLE_VALID)
+        i--;
+    return &mpq_ports[i];
+}
+
+/* The struct of one side: its 1-bit ports, then the flag vectors, then the buses (small
+ * fields first). */
+static void c_struct(text *t, mpq_port_dir dir, const char *name)
+{
+    tprintf(t, "typedef struct %s {\n", name);
+    for (port_store st = ST_BIT; st <= ST_WORDS; st++) {
+        for (size_t i = 0; i < mpq_port_count; i++) {
+            const mpq_port_desc *d = &mpq_ports[i];
+            if (d->dir != dir || store_of(d) != st)
+                continue;
+            char f[64], decl[160];
+            mpq_port_field(d, f, sizeof f);
+            snprintf(decl, sizeof decl, "%s %s%s;", st == ST_BIT ? "uint8_t" : st == ST_U64 ? "uint64_t" : "uint32_t",
+                     f, st == ST_WORDS ? "[MPQ_PORT_WORDS_MAX]" : "");
+            tprintf(t, "    %-42s /* %s", decl, d->name);
+            if (st != ST_BIT) {
+                tprintf(t, ", ");
+                port_width(t, d->width, 0);
+                tprintf(t, " bits%s", st == ST_U64 ? ": bit l is lane l" : "");
+            }
+            const mpq_port_desc *v = valid_of(i);
+            if (v && d->role == MPQ_ROLE_DATA)
+                tprintf(t, "; don't-care while %s is 0", v->name);
+            tprintf(t, " */\n");
+        }
+    }
+    tprintf(t, "} %s;\n", name);
+}
+
+/* MPQ_<SIDE>_BITS or MPQ_<SIDE>_BUSES: the ports of one side held as bits (buses 0) or wider. */
+static void c_list(text *t, mpq_port_dir dir, int buses)
+{
+    const char *side = dir == MPQ_DIR_IN ? "IN" : "OUT";
+    tprintf(t, "#define MPQ_%s_%s(X)", side, buses ? "BUSES" : "BITS");
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        port_store st = store_of(d);
+        if (d->dir != dir || st == ST_NONE || (st == ST_BIT) == buses)
+            continue;
+        char f[64], uf[64], vf[64] = "always";
+        mpq_port_field(d, f, sizeof f);
+        upper_str(uf, sizeof uf, f);
+        tprintf(t, " \\\n    X(MPQ_%s_%s, %s, %s, ", side, uf, f, d->name);
+        if (buses) {
+            const mpq_port_desc *v = d->role == MPQ_ROLE_DATA ? valid_of(i) : NULL;
+            if (v)
+                mpq_port_field(v, vf, sizeof vf);
+            tprintf(t, "MPQ_BUS_%s, %s, %s, %d, %s)", uf, width_code(d->width), store_name[st], d->rec, vf);
+        } else {
+            tprintf(t, "%d)", d->rec);
+        }
+    }
+    tprintf(t, "\n");
+}
+
+/* enum { MPQ_IN_RST_N = 0, ... MPQ_IN_COUNT } (all 0: the buses' MPQ_BUS_*). */
+static void c_enum(text *t, int dir, const char *prefix, const char *what)
+{
+    tprintf(t, "/* %s */\nenum {", what);
+    unsigned n = 0;
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        port_store st = store_of(d);
+        if (st == ST_NONE || (dir >= 0 ? (int)d->dir != dir : st == ST_BIT))
+            continue;
+        char f[64], uf[64];
+        mpq_port_field(d, f, sizeof f);
+        upper_str(uf, sizeof uf, f);
+        tprintf(t, "%s\n    %s_%s%s", n ? "," : "", prefix, uf, n ? "" : " = 0");
+        n++;
+    }
+    tprintf(t, ",\n    %s_COUNT\n};\n", prefix);
+}
+
+static const char *const c_banner =
+    "/* SPDX-License-Identifier: Apache-2.0 */\n"
+    "/*\n"
+    " * GENERATED by `mpq-golden layout write` from mpq_ports[] in golden/contract/mpq_layout.c, the one\n"
+    " * description of mpq_top's ports. Do not edit: change the table and run `make layout`; make test\n"
+    " * (rtl/layout-fresh) fails when this copy is stale.\n";
+
+/* golden/contract/mpq_ports.h: the C side of the ports. */
+static void gen_c_ports(text *t)
+{
+    tprintf(t, "%s", c_banner);
+    tprintf(t, " *\n"
+               " * The value of every port of the contract in one cycle (mpq_port_in, mpq_port_out; included by\n"
+               " * contract/mpq_hw.h, which defines MPQ_PORT_WORDS_MAX), and the lists that code over every\n"
+               " * port expands (X-macros: define X, expand the list, undefine X), so that a port is added in\n"
+               " * the table alone:\n"
+               " *   MPQ_PORT_LIST(X)  every port: X(name, dir, role, stream, width, whitebox)\n"
+               " *   MPQ_IN_BITS(X), MPQ_OUT_BITS(X)    the 1-bit ports of mpq_port_in / mpq_port_out:\n"
+               " *                     X(INDEX, field, port, rec)\n"
+               " *   MPQ_IN_BUSES(X), MPQ_OUT_BUSES(X)  the wider ones:\n"
+               " *                     X(INDEX, field, port, BUS, width, store, rec, valid)\n"
+               " * INDEX: the port's place among its side's ports (MPQ_IN_*, MPQ_OUT_*: for outputs its bit\n"
+               " * in a mismatch mask); BUS: its MPQ_BUS_* (the buses of both sides, numbered together);\n"
+               " * width: an MPQ_W_* / MPQ_PW_* code (mpq_port_width); store: U64 (a Lanes-bit flag vector\n"
+               " * in a uint64_t, bit l = lane l) or WORDS (MPQ_PORT_WORDS_MAX little-endian words, word 0\n"
+               " * holding bits 31..0, Verilator's VlWide layout); rec: its bit in a vector-file record\n"
+               " * (MPQ_REC_*: the value of a 1-bit port; for a wider one, that its new value follows);\n"
+               " * valid: the 1-bit port of its side without which it is don't-care (a stream's data;\n"
+               " * MPQ_PORT_DEFINED(p, valid) is 1 when it is defined), or `always`. Bits above a port's width are zero.\n"
+               " */\n#ifndef MPQ_PORTS_H\n#define MPQ_PORTS_H\n\n#include <stdint.h>\n\n");
+    tprintf(t, "#define MPQ_PORT_LIST(X)");
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        static const char *const roles[] = {"CLOCK", "RESET_N", "VALID", "READY", "DATA", "FLAG", "CONST"};
+        tprintf(t, " \\\n    X(%s, %s, MPQ_ROLE_%s, ", d->name, d->dir == MPQ_DIR_IN ? "MPQ_DIR_IN" : "MPQ_DIR_OUT",
+                roles[d->role]);
+        if (d->stream)
+            tprintf(t, "\"%s\"", d->stream);
+        else
+            tprintf(t, "NULL");
+        tprintf(t, ", %s, %d)", width_code(d->width), d->whitebox);
+    }
+    tprintf(t, "\n\n");
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        if (mpq_ports[i].role == MPQ_ROLE_CLOCK)
+            tprintf(t, "/* The clock, and the constant port (read once). */\n#define MPQ_PORT_CLOCK %s\n", mpq_ports[i].name);
+        if (mpq_ports[i].role == MPQ_ROLE_CONST)
+            tprintf(t, "#define MPQ_PORT_CONST %s\n\n", mpq_ports[i].name);
+    }
+    c_struct(t, MPQ_DIR_IN, "mpq_port_in");
+    tprintf(t, "\n");
+    c_struct(t, MPQ_DIR_OUT, "mpq_port_out");
+    tprintf(t, "\n");
+    c_enum(t, MPQ_DIR_IN, "MPQ_IN", "The inputs, in declaration order.");
+    c_enum(t, MPQ_DIR_OUT, "MPQ_OUT", "The outputs, in declaration order: bit i of a mismatch mask is MPQ_OUT_* i.");
+    c_enum(t, -1, "MPQ_BUS", "The ports wider than a bit, inputs first.");
+    tprintf(t, "\n");
+    c_list(t, MPQ_DIR_IN, 0);
+    c_list(t, MPQ_DIR_IN, 1);
+    c_list(t, MPQ_DIR_OUT, 0);
+    c_list(t, MPQ_DIR_OUT, 1);
+    tprintf(t, "\n#define MPQ_PORT_DEFINED(p, valid) MPQ_PORT_DEFINED_##valid(p)\n#define MPQ_PORT_DEFINED_always(p) 1\n");
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        if (mpq_ports[i].role != MPQ_ROLE_VALID)
+            continue;
+        char f[64];
+        mpq_port_field(&mpq_ports[i], f, sizeof f);
+        tprintf(t, "#define MPQ_PORT_DEFINED_%s(p) ((p)->%s)\n", f, f);
+    }
+    uint32_t c_bits = 0;
+    for (size_t i = 0; i < mpq_port_count; i++)
+        if (mpq_ports[i].rec >= MPQ_REC_C(0))
+            c_bits |= 1u << (mpq_ports[i].rec - MPQ_REC_C(0));
+    tprintf(t, "/* The bits of byte C that a record may set. */\n#define MPQ_REC_C_KNOWN 0x%xu\n", c_bits);
+    tprintf(t, "\n#endif\n");
+}
+
+/* tb/cocotb/mpq_ports.py: the ports as the vector files record them, for the Python reader. */
+static void gen_py_ports(text *t)
+{
+    static const char *const roles[] = {"clock", "reset_n", "valid", "ready", "data", "flag", "const"};
+    tprintf(t, "# SPDX-License-Identifier: Apache-2.0\n"
+               "#\n"
+               "# GENERATED by `mpq-golden layout write` from mpq_ports[] in golden/contract/mpq_layout.c, the one\n"
+               "# description of mpq_top's ports. Do not edit: change the table and run `make layout`; make test\n"
+               "# (rtl/layout-fresh) fails when this copy is stale.\n"
+               "\"\"\"mpq_top's ports as a vector file records them (vectors/FORMAT.md, \"Cycle records\").\"\"\"\n\n"
+               "# Every port a cycle record carries, in declaration order: (name, direction, role, stream,\n"
+               "# width, record bit). A record's flags are bytes A (bits 0..7), B (8..15) and C (16..23): a\n"
+               "# 1-bit port's value is at its bit; a wider port's bit says that its new value follows the\n"
+               "# flags, the values in this order, each ceil(width / 8) bytes, least significant first.\n"
+               "PORTS = (\n");
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const mpq_port_desc *d = &mpq_ports[i];
+        if (d->rec == MPQ_REC_NONE)
+            continue;
+        tprintf(t, "    (\"%s\", \"%s\", \"%s\", ", d->name, d->dir == MPQ_DIR_IN ? "in" : "out", roles[d->role]);
+        if (d->stream)
+            tprintf(t, "\"%s\"", d->stream);
+        else
+            tprintf(t, "None");
+        tprintf(t, ", \"");
+        port_width(t, d->width, 0);
+        tprintf(t, "\", %d),\n", d->rec);
+    }
+    tprintf(t, ")\n# A stream's data port: its valid, without which its value is don't-care.\nVALID_OF = {\n");
+    for (size_t i = 0; i < mpq_port_count; i++)
+        if (mpq_ports[i].role == MPQ_ROLE_DATA)
+            tprintf(t, "    \"%s\": \"%s\",\n", mpq_ports[i].name, valid_of(i)->name);
+    tprintf(t, "}\n# Bit B7: byte C follows byte B.\nREC_EXT = %d\n", MPQ_REC_EXT);
+    for (size_t i = 0; i < mpq_port_count; i++)
+        if (mpq_ports[i].role == MPQ_ROLE_CLOCK)
+            tprintf(t, "CLOCK = \"%s\"\n", mpq_ports[i].name);
+}
+
 /* ---- docs/timing.md tables ------------------------------------------------------------------- */
 static void doc_bound(text *t, const mpq_bound *b)
 {
@@ -468,13 +718,14 @@ static void doc_ports(text *t)
 {
     tprintf(t, "| port | dir | width | meaning |\n|---|---|---|---|\n");
     port_set ps;
-    for (size_t i = 0; i < mpq_port_count; i++) {
-        if (mpq_ports[i].whitebox)
+    for (size_t i = 0; i < mpq_port_count;) {
+        int wb = mpq_ports[i].whitebox;
+        i = port_set_of(i, &ps);
+        if (wb)
             continue;
-        port_set_of(&mpq_ports[i], &ps);
         tprintf(t, "| ");
         port_set_row(t, &ps, 1, " | ");
-        tprintf(t, " | %s |\n", mpq_ports[i].doc);
+        tprintf(t, " | %s |\n", ps.doc);
     }
 }
 
@@ -638,6 +889,8 @@ static const struct {
     {"rtl/mpq_layout_pkg.sv", gen_sv_pkg},
     {"rtl/mpq_top.svh", gen_sv_top},
     {"rtl/mpq_params_check.sv", gen_sv_check},
+    {"golden/contract/mpq_ports.h", gen_c_ports},
+    {"tb/cocotb/mpq_ports.py", gen_py_ports},
     {"docs/timing.md", NULL},
 };
 #define LAYOUT_NFILES (sizeof layout_files / sizeof layout_files[0])
@@ -647,6 +900,10 @@ static int layout_run(const char *root, int write)
     char path[LAYOUT_NFILES][2048], why[300];
     text gen[LAYOUT_NFILES] = {{0}};
     int status = 0;
+    if (mpq_port_table_check(why, sizeof why) != 0) {
+        fprintf(stderr, "mpq-golden layout: golden/contract/mpq_layout.c: %s\n", why);
+        return 2;
+    }
     for (size_t i = 0; i < LAYOUT_NFILES; i++) {
         snprintf(path[i], sizeof path[i], "%s/%s", root, layout_files[i].path);
         if (layout_files[i].gen) {
@@ -708,7 +965,8 @@ int mpq_cli_layout(int argc, char **argv)
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: mpq-golden layout write|check ROOT\n"
                "Writes (or checks) ROOT/rtl/mpq_layout_pkg.sv, ROOT/rtl/mpq_top.svh,\n"
-               "ROOT/rtl/mpq_params_check.sv and the generated tables of ROOT/docs/timing.md from\n"
+               "ROOT/rtl/mpq_params_check.sv, ROOT/golden/contract/mpq_ports.h,\n"
+               "ROOT/tb/cocotb/mpq_ports.py and the generated tables of ROOT/docs/timing.md from\n"
                "golden/contract/mpq_layout.c.\n"
                "Exit: 0 written / current, 1 a file is stale (check), 2 usage or I/O error.\n");
         return 0;

@@ -4,7 +4,8 @@
  *
  * - mpq_hwcfg (mpq_layout.h): the RTL configuration, read from rtl/cfg/NAME.cfg, checked
  *   against the legality rules of mpq_layout.c, packed into the hwcfg_o port's value.
- * - mpq_port_in / mpq_port_out: the value of every port in one cycle (docs/timing.md).
+ * - mpq_port_in / mpq_port_out: the value of every port in one cycle (docs/timing.md), from
+ *   the generated contract/mpq_ports.h, with the one packing of the 1-bit ports.
  * - bit-field helpers on the word arrays that hold wide ports.
  *
  * Wide ports are arrays of uint32_t words, little-endian (word 0 holds bits 31..0), the
@@ -53,19 +54,34 @@ int mpq_hwcfg_equal(const mpq_hwcfg *a, const mpq_hwcfg *b);
 /* Largest data port: every mpq_port_* buffer is this many words, whatever the config. */
 #define MPQ_PORT_WORDS_MAX 256u
 
-typedef struct mpq_port_in {
-    uint8_t rst_n;
-    uint8_t cfg_valid, wgt_valid, act_valid, out_ready;
-    uint32_t cfg_data[MPQ_PORT_WORDS_MAX];
-    uint32_t wgt_data[MPQ_PORT_WORDS_MAX];
-    uint32_t act_data[MPQ_PORT_WORDS_MAX];
-} mpq_port_in;
+/* mpq_port_in / mpq_port_out, the value of every port in one cycle, and the lists of the
+ * ports (generated from mpq_ports[] of mpq_layout.c). */
+#include "contract/mpq_ports.h"
 
-typedef struct mpq_port_out {
-    uint8_t cfg_ready, wgt_ready, act_ready, out_valid, busy, done;
-    uint64_t ovf; /* bit l = ovf_o[l] */
-    uint32_t out_data[MPQ_PORT_WORDS_MAX]; /* don't-care when out_valid == 0 */
-} mpq_port_out;
+/* The 1-bit ports of in and out, each at its bit of a vector-file record (MPQ_REC_*): the
+ * one packing of the port flags, which the vector files and the source thread share. */
+static inline uint32_t mpq_port_bits(const mpq_port_in *in, const mpq_port_out *out)
+{
+    uint32_t w = 0;
+#define MPQ_X_(idx, field, port, rec) w |= (uint32_t)(in->field != 0) << (rec);
+    MPQ_IN_BITS(MPQ_X_)
+#undef MPQ_X_
+#define MPQ_X_(idx, field, port, rec) w |= (uint32_t)(out->field != 0) << (rec);
+    MPQ_OUT_BITS(MPQ_X_)
+#undef MPQ_X_
+    return w;
+}
+
+/* The 1-bit ports of in and out from w, as mpq_port_bits packs them. */
+static inline void mpq_port_bits_set(uint32_t w, mpq_port_in *in, mpq_port_out *out)
+{
+#define MPQ_X_(idx, field, port, rec) in->field = (uint8_t)(w >> (rec) & 1u);
+    MPQ_IN_BITS(MPQ_X_)
+#undef MPQ_X_
+#define MPQ_X_(idx, field, port, rec) out->field = (uint8_t)(w >> (rec) & 1u);
+    MPQ_OUT_BITS(MPQ_X_)
+#undef MPQ_X_
+}
 
 #ifdef __cplusplus
 }

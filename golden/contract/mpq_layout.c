@@ -106,27 +106,141 @@ const mpq_width_desc mpq_widths[MPQ_W_COUNT] = {
 #undef PB
 
 /* ---- ports ---------------------------------------------------------------------------------- */
+#define IN MPQ_DIR_IN
+#define OUT MPQ_DIR_OUT
+#define A MPQ_REC_A
+#define B MPQ_REC_B
+#define C MPQ_REC_C
+#define NO MPQ_REC_NONE
 const mpq_port_desc mpq_ports[] = {
-    {"clk_i", MPQ_PORT_IN, MPQ_PW_BIT, 0, "clock, everything on the rising edge"},
-    {"rst_ni", MPQ_PORT_IN, MPQ_PW_BIT, 0, "asynchronous active-low reset"},
-    {"cfg", MPQ_PORT_STREAM_IN, MPQ_W_CFG, 0, "tile configuration stream"},
-    {"wgt", MPQ_PORT_STREAM_IN, MPQ_W_WGT, 0, "weight stream, one slice per beat"},
-    {"act", MPQ_PORT_STREAM_IN, MPQ_W_ACT, 0, "activation stream, one slice per beat"},
-    {"out", MPQ_PORT_STREAM_OUT, MPQ_W_OUT, 0, "result stream, one row of Lanes outputs per beat"},
-    {"busy_o", MPQ_PORT_OUT, MPQ_PW_BIT, 0, "a tile is in progress (state is not IDLE)"},
-    {"done_o", MPQ_PORT_OUT, MPQ_PW_BIT, 0, "high for exactly one cycle, the last cycle of a tile (see DRAIN)"},
-    {"ovf_o", MPQ_PORT_OUT, MPQ_PW_LANES, 0, "sticky per-lane accumulator overflow flags of the current tile"},
-    {"hwcfg_o", MPQ_PORT_OUT, MPQ_PW_HWCFG, 0, "constant: the configuration this RTL was built with"},
+    {"clk_i", IN, MPQ_ROLE_CLOCK, NULL, MPQ_PW_BIT, 0, NO, "clock, everything on the rising edge"},
+    {"rst_ni", IN, MPQ_ROLE_RESET_N, NULL, MPQ_PW_BIT, 0, A(0), "asynchronous active-low reset"},
+    {"cfg_valid_i", IN, MPQ_ROLE_VALID, "cfg", MPQ_PW_BIT, 0, A(1), "tile configuration stream"},
+    {"cfg_ready_o", OUT, MPQ_ROLE_READY, "cfg", MPQ_PW_BIT, 0, B(0), NULL},
+    {"cfg_data_i", IN, MPQ_ROLE_DATA, "cfg", MPQ_W_CFG, 0, A(5), NULL},
+    {"wgt_valid_i", IN, MPQ_ROLE_VALID, "wgt", MPQ_PW_BIT, 0, A(2), "weight stream, one slice per beat"},
+    {"wgt_ready_o", OUT, MPQ_ROLE_READY, "wgt", MPQ_PW_BIT, 0, B(1), NULL},
+    {"wgt_data_i", IN, MPQ_ROLE_DATA, "wgt", MPQ_W_WGT, 0, A(6), NULL},
+    {"act_valid_i", IN, MPQ_ROLE_VALID, "act", MPQ_PW_BIT, 0, A(3), "activation stream, one slice per beat"},
+    {"act_ready_o", OUT, MPQ_ROLE_READY, "act", MPQ_PW_BIT, 0, B(2), NULL},
+    {"act_data_i", IN, MPQ_ROLE_DATA, "act", MPQ_W_ACT, 0, A(7), NULL},
+    {"out_valid_o", OUT, MPQ_ROLE_VALID, "out", MPQ_PW_BIT, 0, B(3),
+     "result stream, one row of Lanes outputs per beat"},
+    {"out_ready_i", IN, MPQ_ROLE_READY, "out", MPQ_PW_BIT, 0, A(4), NULL},
+    {"out_data_o", OUT, MPQ_ROLE_DATA, "out", MPQ_W_OUT, 0, B(6), NULL},
+    {"busy_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 0, B(4), "a tile is in progress (state is not IDLE)"},
+    {"done_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 0, B(5),
+     "high for exactly one cycle, the last cycle of a tile (see DRAIN)"},
+    {"ovf_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES, 0, C(0),
+     "sticky per-lane accumulator overflow flags of the current tile"},
+    {"hwcfg_o", OUT, MPQ_ROLE_CONST, NULL, MPQ_PW_HWCFG, 0, NO,
+     "constant: the configuration this RTL was built with"},
     /* The registers the testbench compares with the golden cycle model's every cycle
      * (mpq-tb --whitebox) and shows beside them in a waveform (tb/build-model.sh kinds wb and
      * trace); absent from the plain build and from synthesis. */
-    {"dbg_acc_o", MPQ_PORT_OUT, MPQ_PW_LANES_ACC, 1, "every lane's accumulator (acc_q)"},
-    {"dbg_rq1_o", MPQ_PORT_OUT, MPQ_PW_LANES_ACC, 1, "rq1: the finished row (the lanes' row_q)"},
-    {"dbg_rq1_valid_o", MPQ_PORT_OUT, MPQ_PW_BIT, 1, "rq1 holds a row"},
-    {"dbg_rq2_o", MPQ_PORT_OUT, MPQ_PW_LANES_32, 1, "rq2: the requantizer's high products"},
-    {"dbg_rq2_valid_o", MPQ_PORT_OUT, MPQ_PW_BIT, 1, "rq2 holds a row"},
+    {"dbg_acc_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_ACC, 1, NO, "every lane's accumulator (acc_q)"},
+    {"dbg_rq1_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_ACC, 1, NO, "rq1: the finished row (the lanes' row_q)"},
+    {"dbg_rq1_valid_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1, NO, "rq1 holds a row"},
+    {"dbg_rq2_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_32, 1, NO, "rq2: the requantizer's high products"},
+    {"dbg_rq2_valid_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1, NO, "rq2 holds a row"},
 };
+#undef IN
+#undef OUT
+#undef A
+#undef B
+#undef C
+#undef NO
 const size_t mpq_port_count = sizeof mpq_ports / sizeof mpq_ports[0];
+
+unsigned mpq_port_width(const mpq_hwcfg *hw, int w)
+{
+    switch (w) {
+    case MPQ_PW_BIT:
+        return 1;
+    case MPQ_PW_LANES:
+        return hw->lanes;
+    case MPQ_PW_HWCFG:
+        return MPQ_HWCFG_BITS;
+    case MPQ_PW_LANES_ACC:
+        return hw->lanes * hw->acc_bits;
+    case MPQ_PW_LANES_32:
+        return hw->lanes * 32u;
+    default:
+        return w >= 0 && w < MPQ_W_COUNT && mpq_widths[w].c ? mpq_widths[w].c(hw) : 0;
+    }
+}
+
+const char *mpq_port_field(const mpq_port_desc *p, char *buf, size_t len)
+{
+    size_t n = strlen(p->name);
+    /* "_i" / "_o" go; of "_ni" / "_no" only the direction letter. */
+    if (n > 3 && p->name[n - 3] == '_' && p->name[n - 2] == 'n')
+        n -= 1;
+    else if (n > 2 && p->name[n - 2] == '_')
+        n -= 2;
+    snprintf(buf, len, "%.*s", (int)n, p->name);
+    return buf;
+}
+
+/* The rule that port p breaks, or NULL; seen counts the roles met so far. */
+static const char *port_rule(size_t i, unsigned *seen, uint32_t *recs)
+{
+    const mpq_port_desc *p = &mpq_ports[i];
+    size_t n = strlen(p->name);
+    char want = p->dir == MPQ_DIR_IN ? 'i' : 'o';
+    if (n < 3 || p->name[n - 2] != (p->role == MPQ_ROLE_RESET_N ? 'n' : '_') || p->name[n - 1] != want)
+        return p->role == MPQ_ROLE_RESET_N ? "an active-low input's name ends in _ni"
+                                           : "the name does not end in its direction's suffix (_i, _o)";
+    seen[p->role]++;
+    if ((p->role == MPQ_ROLE_CLOCK || p->role == MPQ_ROLE_RESET_N) &&
+        (p->dir != MPQ_DIR_IN || p->width != MPQ_PW_BIT))
+        return "the clock and the reset are 1-bit inputs";
+    int part = p->role == MPQ_ROLE_VALID ? 0 : p->role == MPQ_ROLE_READY ? 1 : p->role == MPQ_ROLE_DATA ? 2 : -1;
+    if ((part >= 0) != (p->stream != NULL))
+        return "valid, ready and data ports belong to a stream, and only they";
+    if (part > 0 && (i < (size_t)part || !mpq_ports[i - (size_t)part].stream ||
+                     strcmp(mpq_ports[i - (size_t)part].stream, p->stream) != 0 ||
+                     mpq_ports[i - (size_t)part].role != MPQ_ROLE_VALID))
+        return "a stream's ports are its valid, ready and data, in that order";
+    if (part > 0 && (p->dir == mpq_ports[i - (size_t)part].dir) != (part == 2))
+        return "a stream's data runs with its valid, its ready against them";
+    if ((part == 0 || part == 1) && p->width != MPQ_PW_BIT)
+        return "valid and ready are 1 bit";
+    int recorded = !p->whitebox && p->role != MPQ_ROLE_CLOCK && p->role != MPQ_ROLE_CONST;
+    if (recorded != (p->rec != MPQ_REC_NONE))
+        return "every port of the contract but the clock and the constants has a record bit, and only they";
+    if (p->rec != MPQ_REC_NONE) {
+        int first = p->dir == MPQ_DIR_IN ? MPQ_REC_A(0) : MPQ_REC_B(0);
+        int last = p->dir == MPQ_DIR_IN ? MPQ_REC_A(7) : MPQ_REC_C(7);
+        if (p->rec < first || p->rec > last || p->rec == MPQ_REC_EXT)
+            return "an input's record bit is in byte A, an output's in byte B (but B7) or C";
+        if (recs[p->rec / 32] >> (p->rec % 32) & 1u)
+            return "its record bit is another port's";
+        recs[p->rec / 32] |= 1u << (p->rec % 32);
+    }
+    if (p->width == MPQ_PW_LANES && p->role != MPQ_ROLE_FLAG)
+        return "a Lanes-bit port is a flag vector";
+    return NULL;
+}
+
+int mpq_port_table_check(char *err, size_t errlen)
+{
+    unsigned seen[MPQ_ROLE_CONST + 1] = {0};
+    uint32_t recs[1] = {0};
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const char *why = port_rule(i, seen, recs);
+        if (why) {
+            snprintf(err, errlen, "mpq_ports[%zu] %s: %s", i, mpq_ports[i].name, why);
+            return MPQ_EPARAM;
+        }
+    }
+    if (seen[MPQ_ROLE_CLOCK] != 1 || seen[MPQ_ROLE_RESET_N] != 1 || seen[MPQ_ROLE_CONST] != 1) {
+        snprintf(err, errlen, "mpq_ports: one clock, one active-low reset and one constant (have %u, %u, %u)",
+                 seen[MPQ_ROLE_CLOCK], seen[MPQ_ROLE_RESET_N], seen[MPQ_ROLE_CONST]);
+        return MPQ_EPARAM;
+    }
+    return 0;
+}
 
 /* ---- configuration beat ------------------------------------------------------------------- */
 #define NONE {MPQ_B_NONE, 0, 0, 0}

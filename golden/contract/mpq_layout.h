@@ -109,32 +109,62 @@ typedef struct mpq_width_desc {
 extern const mpq_width_desc mpq_widths[MPQ_W_COUNT];
 
 /* ---- Ports (docs/timing.md, "Ports") ---------------------------------------------------- */
-/* mpq_top's ports in declaration order. `mpq-golden layout` writes from this table the port
- * lists of rtl/mpq_top.svh (macros MPQ_PORTS and MPQ_WB_PORTS, used by rtl/mpq_top.sv and
- * tb/mpq_tb_top.sv) and docs/timing.md's port table. A stream is one row: its valid, ready and
- * data ports (NAME_valid_i, NAME_ready_o, NAME_data_i for an input stream). */
-typedef enum mpq_port_kind {
-    MPQ_PORT_IN = 0, MPQ_PORT_OUT,
-    MPQ_PORT_STREAM_IN,  /* valid and data in, ready out */
-    MPQ_PORT_STREAM_OUT  /* valid and data out, ready in */
-} mpq_port_kind;
-/* A port's (a stream's data) width: one of mpq_width (its function), or one of these. */
+/* mpq_top's ports in declaration order, one row per port. `mpq-golden layout` writes from this
+ * table the port lists of rtl/mpq_top.svh (macros MPQ_PORTS, MPQ_WB_PORTS and MPQ_EXP_PORTS,
+ * used by rtl/mpq_top.sv and tb/mpq_tb_top.sv), docs/timing.md's port table, the C side of
+ * the ports golden/contract/mpq_ports.h (the structs mpq_port_in / mpq_port_out and the lists
+ * that the vector files, the source thread, the DUT shim, the comparison and the reports
+ * expand) and the Python one, tb/cocotb/mpq_ports.py. A stream is three consecutive rows of
+ * the same `stream`: its valid, ready and data ports (valid and data one way, ready the other). */
+typedef enum mpq_port_dir { MPQ_DIR_IN = 0, MPQ_DIR_OUT } mpq_port_dir;
+typedef enum mpq_port_role {
+    MPQ_ROLE_CLOCK = 0, /* the clock: everything happens on its rising edge */
+    MPQ_ROLE_RESET_N,   /* active-low reset */
+    MPQ_ROLE_VALID,     /* a stream's valid */
+    MPQ_ROLE_READY,     /* a stream's ready */
+    MPQ_ROLE_DATA,      /* a stream's data: don't-care while its valid is 0 */
+    MPQ_ROLE_FLAG,      /* a status output, defined (and compared) in every cycle */
+    MPQ_ROLE_CONST      /* a constant output, read once (hwcfg_o) */
+} mpq_port_role;
+/* A port's width: one of mpq_width (its function), or one of these. */
 enum {
     MPQ_PW_BIT = -1,        /* 1 */
-    MPQ_PW_LANES = -2,      /* Lanes: a bit per lane */
+    MPQ_PW_LANES = -2,      /* Lanes: a bit per lane (at most 64) */
     MPQ_PW_HWCFG = -3,      /* MPQ_HWCFG_BITS */
     MPQ_PW_LANES_ACC = -4,  /* Lanes*AccBits: every lane's accumulator */
     MPQ_PW_LANES_32 = -5    /* Lanes*32: every lane's 32-bit value */
 };
+/* Bit `rec` of a vector-file cycle record's flags (vectors/FORMAT.md, "Cycle records"): byte
+ * A is bits 0..7, B 8..15, C 16..23. A 1-bit port's value is stored there; a wider port's bit
+ * says that its new value follows the flags. */
+#define MPQ_REC_A(b) (b)
+#define MPQ_REC_B(b) (8 + (b))
+#define MPQ_REC_C(b) (16 + (b))
+#define MPQ_REC_NONE (-1)
+/* B7: the extension byte C follows B (set when any bit of C is). */
+#define MPQ_REC_EXT MPQ_REC_B(7)
 typedef struct mpq_port_desc {
-    const char *name;      /* port name, or the stream's prefix ("cfg") */
-    mpq_port_kind kind;
+    const char *name;      /* SV port name: lower_snake_case, suffix _i / _o (_ni: active low) */
+    mpq_port_dir dir;
+    mpq_port_role role;
+    const char *stream;    /* VALID, READY, DATA: the stream's name ("cfg"); NULL otherwise */
     int width;             /* MPQ_W_* or MPQ_PW_* */
     int whitebox;          /* only in the white-box builds (MPQ_WHITEBOX), not in the contract */
-    const char *doc;       /* meaning, one line */
+    int rec;               /* MPQ_REC_*: its bit in a vector-file record, or MPQ_REC_NONE */
+    const char *doc;       /* meaning, one line (a stream's: on its first port, NULL after) */
 } mpq_port_desc;
 extern const mpq_port_desc mpq_ports[];
 extern const size_t mpq_port_count;
+/* The value of width code w (MPQ_W_* with a C twin, or MPQ_PW_*) for hw, in bits. */
+unsigned mpq_port_width(const mpq_hwcfg *hw, int w);
+/* The C name of port p in mpq_port_in / mpq_port_out: its name without the direction suffix
+ * (rst_ni -> rst_n, cfg_data_i -> cfg_data). Returns buf. */
+const char *mpq_port_field(const mpq_port_desc *p, char *buf, size_t len);
+/* The table's own rules: names with their direction's suffix, one clock, one active-low
+ * reset, one constant, every stream valid + ready + data in that order with directions that
+ * agree, record bits distinct and in byte A (inputs) or B and C (outputs), and every port the
+ * vector files must carry recorded. Returns 0, or MPQ_EPARAM with the first broken rule in err. */
+int mpq_port_table_check(char *err, size_t errlen);
 
 /* ---- Configuration beat ------------------------------------------------------------------ */
 /* The beat is a tile part (MPQ_CFG_TILE_W bits) followed by one part per lane

@@ -37,34 +37,22 @@ _Static_assert(MPQ_P_COUNT >= VEC_P_MIN, "parameters are appended to mpq_params[
  * gzip protects none of these bytes, so the reader compares them. */
 static const uint8_t vec_gzip_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
 
-/* Record flag bits (FORMAT.md). Byte A: inputs; byte B: expected outputs; byte C: extension. */
-enum {
-    A_RST_N = 1u << 0, A_CFG_VALID = 1u << 1, A_WGT_VALID = 1u << 2, A_ACT_VALID = 1u << 3,
-    A_OUT_READY = 1u << 4, A_CFG_DATA = 1u << 5, A_WGT_DATA = 1u << 6, A_ACT_DATA = 1u << 7,
-};
-enum {
-    B_CFG_READY = 1u << 0, B_WGT_READY = 1u << 1, B_ACT_READY = 1u << 2, B_OUT_VALID = 1u << 3,
-    B_BUSY = 1u << 4, B_DONE = 1u << 5, B_OUT_DATA = 1u << 6, B_EXT = 1u << 7,
-};
-enum { C_OVF = 1u << 0, C_KNOWN = C_OVF }; /* bit 1 was version 1's END record */
+/* The record flags (FORMAT.md, "Cycle records"): bytes A, B and C are bits 0..23 of one word,
+ * at the bits of the port table (mpq_ports[] of mpq_layout.c, through contract/mpq_ports.h). */
 
-/* Byte widths of the buses of a configuration. */
+/* Bit and byte widths of the buses of a configuration (MPQ_BUS_*). */
 typedef struct vec_geom {
-    unsigned cfg_b, wgt_b, act_b, out_b, ovf_b;
-    unsigned cfg_w, wgt_w, act_w, out_w; /* in bits */
+    unsigned bits[MPQ_BUS_COUNT], bytes[MPQ_BUS_COUNT];
 } vec_geom;
 
 static void geom_of(const mpq_hwcfg *hw, vec_geom *g)
 {
-    g->cfg_w = mpq_hw_cfg_w(hw);
-    g->wgt_w = mpq_hw_wgt_w(hw);
-    g->act_w = mpq_hw_act_w(hw);
-    g->out_w = mpq_hw_out_w(hw);
-    g->cfg_b = (g->cfg_w + 7u) / 8u;
-    g->wgt_b = (g->wgt_w + 7u) / 8u;
-    g->act_b = (g->act_w + 7u) / 8u;
-    g->out_b = (g->out_w + 7u) / 8u;
-    g->ovf_b = (hw->lanes + 7u) / 8u;
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    g->bits[bus] = mpq_port_width(hw, width);              \
+    g->bytes[bus] = (g->bits[bus] + 7u) / 8u;
+    MPQ_IN_BUSES(X)
+    MPQ_OUT_BUSES(X)
+#undef X
 }
 
 /* A bus of `bits` bits as little-endian bytes, bits above the width zero. */
@@ -121,7 +109,10 @@ static uint64_t get_u64(const uint8_t *p) { return (uint64_t)get_u32(p) | (uint6
 /* The longest record of a configuration: flags A, B, C and every bus. */
 static size_t max_record(const vec_geom *g)
 {
-    return 3u + g->cfg_b + g->wgt_b + g->act_b + g->out_b + g->ovf_b;
+    size_t n = 3u;
+    for (unsigned b = 0; b < MPQ_BUS_COUNT; b++)
+        n += g->bytes[b];
+    return n;
 }
 
 void mpq_vec_header_set_layer(mpq_vec_header *h, const mpq_hw_layer *l)
@@ -227,10 +218,9 @@ struct mpq_vec_writer {
     uint8_t buf[VEC_FRAME + MPQ_VEC_BLOCK_MAX];
     size_t len;
     uint8_t zout[VEC_ZBUF];
-    /* last values written */
-    uint32_t cfg[MPQ_PORT_WORDS_MAX], wgt[MPQ_PORT_WORDS_MAX], act[MPQ_PORT_WORDS_MAX];
-    uint32_t out[MPQ_PORT_WORDS_MAX];
-    uint64_t ovf;
+    /* the buses as last written */
+    mpq_port_in in;
+    mpq_port_out out;
 };
 
 /* Compresses n bytes into the file (the stream CRC is the caller's). */
@@ -396,58 +386,76 @@ int mpq_vec_writer_open(const char *path, const mpq_vec_header *hin, mpq_vec_wri
     return 0;
 }
 
+/* A bus in a record (FORMAT.md): _changed: differs from what was last written; _put: its
+ * bytes at p, remembered as last written; _get: read back from its bytes. Words (WORDS)
+ * within the bus width; a flag vector (U64) within its bytes. */
+static int changed_WORDS(const uint32_t (*cur)[MPQ_PORT_WORDS_MAX], const uint32_t (*last)[MPQ_PORT_WORDS_MAX],
+                         const vec_geom *g, unsigned bus)
+{
+    return !bus_equal(*cur, *last, g->bits[bus]);
+}
+static void put_WORDS(uint8_t *p, const uint32_t (*cur)[MPQ_PORT_WORDS_MAX], uint32_t (*last)[MPQ_PORT_WORDS_MAX],
+                      const vec_geom *g, unsigned bus)
+{
+    bus_to_bytes(*cur, g->bits[bus], p);
+    memcpy(*last, *cur, MPQ_WORDS(g->bits[bus]) * sizeof (*cur)[0]);
+}
+static uint64_t byte_mask(const vec_geom *g, unsigned bus)
+{
+    return g->bytes[bus] >= 8 ? ~0ull : (1ull << (8u * g->bytes[bus])) - 1u;
+}
+static int changed_U64(const uint64_t *cur, const uint64_t *last, const vec_geom *g, unsigned bus)
+{
+    return ((*cur ^ *last) & byte_mask(g, bus)) != 0;
+}
+static void put_U64(uint8_t *p, const uint64_t *cur, uint64_t *last, const vec_geom *g, unsigned bus)
+{
+    uint64_t v = *cur & byte_mask(g, bus);
+    for (unsigned i = 0; i < g->bytes[bus]; i++)
+        p[i] = (uint8_t)(v >> (8u * i));
+    *last = v;
+}
+
 int mpq_vec_writer_put(mpq_vec_writer *w, const mpq_port_in *in, const mpq_port_out *exp)
 {
     const vec_geom *g = &w->g;
     if (w->len + max_record(g) > MPQ_VEC_BLOCK_MAX && w_flush_block(w) != 0)
         return MPQ_EIO;
-    uint8_t a = (uint8_t)((in->rst_n ? A_RST_N : 0) | (in->cfg_valid ? A_CFG_VALID : 0) |
-                          (in->wgt_valid ? A_WGT_VALID : 0) | (in->act_valid ? A_ACT_VALID : 0) |
-                          (in->out_ready ? A_OUT_READY : 0));
-    uint8_t b = (uint8_t)((exp->cfg_ready ? B_CFG_READY : 0) | (exp->wgt_ready ? B_WGT_READY : 0) |
-                          (exp->act_ready ? B_ACT_READY : 0) | (exp->out_valid ? B_OUT_VALID : 0) |
-                          (exp->busy ? B_BUSY : 0) | (exp->done ? B_DONE : 0));
-    int cfg_ch = !bus_equal(in->cfg_data, w->cfg, g->cfg_w);
-    int wgt_ch = !bus_equal(in->wgt_data, w->wgt, g->wgt_w);
-    int act_ch = !bus_equal(in->act_data, w->act, g->act_w);
-    /* out_data is don't-care while out_valid is 0: stored only when valid and changed. */
-    int out_ch = exp->out_valid && !bus_equal(exp->out_data, w->out, g->out_w);
-    uint64_t lane_mask = w->g.ovf_b >= 8 ? ~0ull : (1ull << (8u * w->g.ovf_b)) - 1u;
-    int ovf_ch = ((exp->ovf ^ w->ovf) & lane_mask) != 0;
-    a |= (uint8_t)((cfg_ch ? A_CFG_DATA : 0) | (wgt_ch ? A_WGT_DATA : 0) | (act_ch ? A_ACT_DATA : 0));
-    b |= (uint8_t)((out_ch ? B_OUT_DATA : 0) | (ovf_ch ? B_EXT : 0));
+    /* The 1-bit ports, and a bit for every bus that changed; an expected output is stored
+     * only where it is defined (out_data_o while out_valid_o is 1). */
+    uint32_t flags = mpq_port_bits(in, exp);
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    flags |= (uint32_t)changed_##store(&in->field, &w->in.field, g, bus) << (rec);
+    MPQ_IN_BUSES(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    flags |= (uint32_t)(MPQ_PORT_DEFINED(exp, valid) && changed_##store(&exp->field, &w->out.field, g, bus)) << (rec);
+    MPQ_OUT_BUSES(X)
+#undef X
+    if (flags >> 16)
+        flags |= 1u << MPQ_REC_EXT;
     uint8_t *p = w->buf + VEC_FRAME + w->len;
     uint8_t *start = p;
-    *p++ = a;
-    *p++ = b;
-    if (ovf_ch)
-        *p++ = C_OVF;
-    if (cfg_ch) {
-        bus_to_bytes(in->cfg_data, g->cfg_w, p);
-        p += g->cfg_b;
-        memcpy(w->cfg, in->cfg_data, MPQ_WORDS(g->cfg_w) * sizeof w->cfg[0]);
+    *p++ = (uint8_t)flags;
+    *p++ = (uint8_t)(flags >> 8);
+    if (flags >> MPQ_REC_EXT & 1u)
+        *p++ = (uint8_t)(flags >> 16);
+#define X(idx, field, port, bus, width, store, rec, valid)           \
+    if (flags >> (rec) & 1u) {                                       \
+        put_##store(p, &SIDE->field, &w->LAST.field, g, bus);        \
+        p += g->bytes[bus];                                          \
     }
-    if (wgt_ch) {
-        bus_to_bytes(in->wgt_data, g->wgt_w, p);
-        p += g->wgt_b;
-        memcpy(w->wgt, in->wgt_data, MPQ_WORDS(g->wgt_w) * sizeof w->wgt[0]);
-    }
-    if (act_ch) {
-        bus_to_bytes(in->act_data, g->act_w, p);
-        p += g->act_b;
-        memcpy(w->act, in->act_data, MPQ_WORDS(g->act_w) * sizeof w->act[0]);
-    }
-    if (out_ch) {
-        bus_to_bytes(exp->out_data, g->out_w, p);
-        p += g->out_b;
-        memcpy(w->out, exp->out_data, MPQ_WORDS(g->out_w) * sizeof w->out[0]);
-    }
-    if (ovf_ch) {
-        uint64_t v = exp->ovf & lane_mask;
-        for (unsigned i = 0; i < g->ovf_b; i++)
-            *p++ = (uint8_t)(v >> (8u * i));
-        w->ovf = v;
-    }
+#define SIDE in
+#define LAST in
+    MPQ_IN_BUSES(X)
+#undef SIDE
+#undef LAST
+#define SIDE exp
+#define LAST out
+    MPQ_OUT_BUSES(X)
+#undef SIDE
+#undef LAST
+#undef X
     w->len += (size_t)(p - start);
     w->cycles++;
     return 0;
@@ -509,8 +517,10 @@ uint64_t mpq_vec_size_bound(const mpq_hwcfg *hw, uint64_t cycles, uint64_t cfg, 
     geom_of(hw, &g);
     /* Records: bytes A and B every cycle, each bus once per beat, and byte C with the
      * overflow flags at each change (cleared per tile, each lane's flag rises once). */
-    uint64_t raw = 2u * cycles + cfg * g.cfg_b + wgt * g.wgt_b + act * g.act_b + out * g.out_b +
-                   cfg * (hw->lanes + 1u) * (1u + g.ovf_b);
+    const unsigned *b = g.bytes;
+    uint64_t raw = 2u * cycles + cfg * b[MPQ_BUS_CFG_DATA] + wgt * b[MPQ_BUS_WGT_DATA] +
+                   act * b[MPQ_BUS_ACT_DATA] + out * b[MPQ_BUS_OUT_DATA] +
+                   cfg * (hw->lanes + 1u) * (1u + b[MPQ_BUS_OVF]);
     /* A block is closed only when the next record might not fit. */
     uint64_t blocks = raw / (MPQ_VEC_BLOCK_MAX - max_record(&g)) + 1u;
     raw += blocks * VEC_FRAME + 12u + VEC_HDR_MAX + 4u + VEC_END;
@@ -923,6 +933,39 @@ static int r_bad_record(mpq_vec_reader *r, const char *what)
                   r_where(r, where, sizeof where), (unsigned long long)r->cycles, what);
 }
 
+static void get_WORDS(const uint8_t *p, uint32_t (*dst)[MPQ_PORT_WORDS_MAX], const vec_geom *g, unsigned bus)
+{
+    bytes_to_bus(p, g->bits[bus], *dst);
+}
+static void get_U64(const uint8_t *p, uint64_t *dst, const vec_geom *g, unsigned bus)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < g->bytes[bus]; i++)
+        v |= (uint64_t)p[i] << (8u * i);
+    *dst = v;
+}
+/* 1 when the flag vector just read sets bits above its width (only a damaged file does). */
+static int beyond_WORDS(const uint32_t (*v)[MPQ_PORT_WORDS_MAX], const vec_geom *g, unsigned bus)
+{
+    (void)v, (void)g, (void)bus;
+    return 0; /* bytes_to_bus keeps the width */
+}
+static int beyond_U64(const uint64_t *v, const vec_geom *g, unsigned bus)
+{
+    return g->bytes[bus] * 8u > g->bits[bus] && (*v >> g->bits[bus]) != 0;
+}
+/* Copies a bus's words (only those of its width: the ports' buffers are large). */
+static void copy_WORDS(uint32_t (*dst)[MPQ_PORT_WORDS_MAX], const uint32_t (*src)[MPQ_PORT_WORDS_MAX],
+                       const vec_geom *g, unsigned bus)
+{
+    memcpy(*dst, *src, MPQ_WORDS(g->bits[bus]) * sizeof (*src)[0]);
+}
+static void copy_U64(uint64_t *dst, const uint64_t *src, const vec_geom *g, unsigned bus)
+{
+    (void)g, (void)bus;
+    *dst = *src;
+}
+
 int mpq_vec_reader_next(mpq_vec_reader *r, mpq_port_in *in, mpq_port_out *exp)
 {
     if (r->failed)
@@ -939,79 +982,55 @@ int mpq_vec_reader_next(mpq_vec_reader *r, mpq_port_in *in, mpq_port_out *exp)
     const uint8_t *p = r->buf + r->pos;
     if (avail < 2)
         return r_bad_record(r, "runs past the end of its block");
-    uint8_t a = p[0], b = p[1], c = 0;
+    uint32_t flags = (uint32_t)p[0] | (uint32_t)p[1] << 8;
     size_t need = 2;
-    if (b & B_EXT) {
+    if (flags >> MPQ_REC_EXT & 1u) {
         if (avail < 3)
             return r_bad_record(r, "runs past the end of its block");
-        c = p[2];
-        need = 3;
-        if (c & ~C_KNOWN)
+        if (p[2] & ~MPQ_REC_C_KNOWN)
             return r_bad_record(r, "sets reserved flags");
+        flags |= (uint32_t)p[2] << 16;
+        need = 3;
     }
-    need += ((a & A_CFG_DATA) ? g->cfg_b : 0) + ((a & A_WGT_DATA) ? g->wgt_b : 0) +
-            ((a & A_ACT_DATA) ? g->act_b : 0) + ((b & B_OUT_DATA) ? g->out_b : 0) +
-            ((c & C_OVF) ? g->ovf_b : 0);
+    p += need;
+#define X(idx, field, port, bus, width, store, rec, valid) need += (flags >> (rec) & 1u) ? g->bytes[bus] : 0;
+    MPQ_IN_BUSES(X)
+    MPQ_OUT_BUSES(X)
+#undef X
     if (avail < need)
         return r_bad_record(r, "runs past the end of its block");
-    p += (b & B_EXT) ? 3 : 2;
+    /* The held values take what the record stores; every bus holds its value otherwise. */
     mpq_port_in *hi = &r->in;
     mpq_port_out *he = &r->exp;
-    hi->rst_n = (a & A_RST_N) != 0;
-    hi->cfg_valid = (a & A_CFG_VALID) != 0;
-    hi->wgt_valid = (a & A_WGT_VALID) != 0;
-    hi->act_valid = (a & A_ACT_VALID) != 0;
-    hi->out_ready = (a & A_OUT_READY) != 0;
-    if (a & A_CFG_DATA) {
-        bytes_to_bus(p, g->cfg_w, hi->cfg_data);
-        p += g->cfg_b;
+#define X(idx, field, port, bus, width, store, rec, valid)                            \
+    if (flags >> (rec) & 1u) {                                                        \
+        get_##store(p, &HELD->field, g, bus);                                         \
+        p += g->bytes[bus];                                                           \
+        if (beyond_##store(&HELD->field, g, bus))                                     \
+            return r_bad_record(r, "sets bits of " #port " beyond its width");        \
     }
-    if (a & A_WGT_DATA) {
-        bytes_to_bus(p, g->wgt_w, hi->wgt_data);
-        p += g->wgt_b;
-    }
-    if (a & A_ACT_DATA) {
-        bytes_to_bus(p, g->act_w, hi->act_data);
-        p += g->act_b;
-    }
-    he->cfg_ready = (b & B_CFG_READY) != 0;
-    he->wgt_ready = (b & B_WGT_READY) != 0;
-    he->act_ready = (b & B_ACT_READY) != 0;
-    he->out_valid = (b & B_OUT_VALID) != 0;
-    he->busy = (b & B_BUSY) != 0;
-    he->done = (b & B_DONE) != 0;
-    if (b & B_OUT_DATA) {
-        bytes_to_bus(p, g->out_w, he->out_data);
-        p += g->out_b;
-    }
-    if (c & C_OVF) {
-        uint64_t v = 0;
-        for (unsigned i = 0; i < g->ovf_b; i++)
-            v |= (uint64_t)p[i] << (8u * i);
-        p += g->ovf_b;
-        if (g->ovf_b * 8u > r->h.hw.lanes && (v >> r->h.hw.lanes) != 0)
-            return r_bad_record(r, "sets overflow flags beyond Lanes");
-        he->ovf = v;
-    }
+#define HELD hi
+    MPQ_IN_BUSES(X)
+#undef HELD
+#define HELD he
+    MPQ_OUT_BUSES(X)
+#undef HELD
+#undef X
     r->pos += need;
     r->cycles++;
-    /* Copy out only the words of each bus (the ports' buffers are large). */
-    in->rst_n = hi->rst_n;
-    in->cfg_valid = hi->cfg_valid;
-    in->wgt_valid = hi->wgt_valid;
-    in->act_valid = hi->act_valid;
-    in->out_ready = hi->out_ready;
-    memcpy(in->cfg_data, hi->cfg_data, MPQ_WORDS(g->cfg_w) * sizeof in->cfg_data[0]);
-    memcpy(in->wgt_data, hi->wgt_data, MPQ_WORDS(g->wgt_w) * sizeof in->wgt_data[0]);
-    memcpy(in->act_data, hi->act_data, MPQ_WORDS(g->act_w) * sizeof in->act_data[0]);
-    exp->cfg_ready = he->cfg_ready;
-    exp->wgt_ready = he->wgt_ready;
-    exp->act_ready = he->act_ready;
-    exp->out_valid = he->out_valid;
-    exp->busy = he->busy;
-    exp->done = he->done;
-    exp->ovf = he->ovf;
-    memcpy(exp->out_data, he->out_data, MPQ_WORDS(g->out_w) * sizeof exp->out_data[0]);
+    mpq_port_bits_set(flags, in, exp);
+#define X(idx, field, port, bus, width, store, rec, valid) copy_##store(&SIDE->field, &HELD->field, g, bus);
+#define SIDE in
+#define HELD hi
+    MPQ_IN_BUSES(X)
+#undef SIDE
+#undef HELD
+#define SIDE exp
+#define HELD he
+    MPQ_OUT_BUSES(X)
+#undef SIDE
+#undef HELD
+#undef X
     return 1;
 }
 

@@ -48,6 +48,17 @@ static void test_tables(void)
     }
     char err[256];
     CHECK_EQ(mpq_hwcfg_check(&dflt, err, sizeof err), 0, "the defaults are legal: %s", err);
+    /* The port table keeps its own rules (names, one clock, streams, record bits), and the C
+     * names of the ports drop the direction suffix. */
+    CHECK_EQ(mpq_port_table_check(err, sizeof err), 0, "the port table: %s", err);
+    char f[32];
+    for (size_t i = 0; i < mpq_port_count; i++) {
+        const char *n = mpq_ports[i].name;
+        size_t len = strlen(n);
+        mpq_port_field(&mpq_ports[i], f, sizeof f);
+        CHECK(strlen(f) == len - (!strcmp(n + len - 3, "_ni") ? 1 : 2) && !strncmp(f, n, strlen(f)),
+              "the C name of %s is %s", n, f);
+    }
     /* The width table's C twins are the exported functions. */
     CHECK(mpq_widths[MPQ_W_LANE].c == mpq_hw_lane_w && mpq_widths[MPQ_W_CFG].c == mpq_hw_cfg_w,
           "width table entries");
