@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // mpq_dut.cpp: the thin C++ shim over the Verilated model (class Vdut, from
-// `verilator --prefix Vdut`). Ports of any width map to the word arrays of mpq_port_in /
-// mpq_port_out (VlWide layout) through overloads on Verilator's port types.
+// `verilator --prefix Vdut`). It names no port of the contract: the port lists of
+// contract/mpq_ports.h (generated from the port table) drive every copy between mpq_port_in /
+// mpq_port_out and the model, and ports of any width map to their fields (a byte, a uint64_t
+// flag vector, VlWide-layout words) through overloads on Verilator's port types.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -60,10 +62,15 @@ template <std::size_t N> inline void get(const VlWide<N> &p, uint32_t *w)
     for (std::size_t i = 0; i < N; i++) w[i] = p[i];
 }
 
-inline uint64_t get64(const CData &p) { return p; }
-inline uint64_t get64(const SData &p) { return p; }
-inline uint64_t get64(const IData &p) { return p; }
-inline uint64_t get64(const QData &p) { return p; }
+// A flag vector (at most 64 bits) to and from its uint64_t field.
+inline void put(CData &p, uint64_t v) { p = static_cast<CData>(v); }
+inline void put(SData &p, uint64_t v) { p = static_cast<SData>(v); }
+inline void put(IData &p, uint64_t v) { p = static_cast<IData>(v); }
+inline void put(QData &p, uint64_t v) { p = v; }
+inline void get(const CData &p, uint64_t &v) { v = p; }
+inline void get(const SData &p, uint64_t &v) { v = p; }
+inline void get(const IData &p, uint64_t &v) { v = p; }
+inline void get(const QData &p, uint64_t &v) { v = p; }
 
 #ifdef MPQ_TOGGLES
 // Switching activity of the gate-level model (tb/build-model.sh kind gls; the ppa flow marks
@@ -197,11 +204,11 @@ mpq_dut *mpq_dut_new(uint64_t init_seed)
     d->top.reset(new Vdut{d->ctx.get(), "mpq"});
 #ifdef MPQ_TRACED
     // The traced build evaluates each cycle with the clock high (see mpq_dut_tick).
-    d->top->clk_i = 1;
+    d->top->MPQ_PORT_CLOCK = 1;
 #else
-    d->top->clk_i = 0;
+    d->top->MPQ_PORT_CLOCK = 0;
 #endif
-    d->top->rst_ni = 1;
+    d->top->MPQ_PORT_RESET_N = 1;
     d->top->eval();  // constant outputs (hwcfg_o) settle
 #ifdef MPQ_TOGGLES
     tog_init(d->tog, *d->ctx);  // counting starts from the settled power-on state
@@ -253,16 +260,14 @@ void mpq_dut_apply(mpq_dut *d, const mpq_port_in *in)
 {
     Vdut &t = *d->top;
 #ifndef MPQ_TRACED
-    t.clk_i = 0;  // the traced build keeps it high from its last edge (mpq_dut_tick)
+    t.MPQ_PORT_CLOCK = 0;  // the traced build keeps it high from its last edge (mpq_dut_tick)
 #endif
-    t.rst_ni = in->rst_n;
-    t.cfg_valid_i = in->cfg_valid;
-    t.wgt_valid_i = in->wgt_valid;
-    t.act_valid_i = in->act_valid;
-    t.out_ready_i = in->out_ready;
-    put(t.cfg_data_i, in->cfg_data);
-    put(t.wgt_data_i, in->wgt_data);
-    put(t.act_data_i, in->act_data);
+#define X(idx, field, port, rec) t.port = in->field;
+    MPQ_IN_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) put(t.port, in->field);
+    MPQ_IN_BUSES(X)
+#undef X
     t.eval();
 #ifdef MPQ_TOGGLES
     tog_sample(d->tog);
@@ -273,14 +278,12 @@ void mpq_dut_eval(mpq_dut *d, const mpq_port_in *in, mpq_port_out *out)
 {
     mpq_dut_apply(d, in);
     const Vdut &t = *d->top;
-    out->cfg_ready = t.cfg_ready_o;
-    out->wgt_ready = t.wgt_ready_o;
-    out->act_ready = t.act_ready_o;
-    out->out_valid = t.out_valid_o;
-    out->busy = t.busy_o;
-    out->done = t.done_o;
-    out->ovf = get64(t.ovf_o);
-    get(t.out_data_o, out->out_data);
+#define X(idx, field, port, rec) out->field = t.port;
+    MPQ_OUT_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) get(t.port, out->field);
+    MPQ_OUT_BUSES(X)
+#undef X
 }
 
 void mpq_dut_tick(mpq_dut *d)
@@ -290,15 +293,15 @@ void mpq_dut_tick(mpq_dut *d)
     // and the inputs, expected values and outputs of cycle c are all there; the clock falls at
     // 10c+5; the rising edge that ends the cycle is dumped at 10c+10 with the next cycle.
     dump(d);
-    d->top->clk_i = 0;
+    d->top->MPQ_PORT_CLOCK = 0;
     d->top->eval();
     d->time += 5;
     dump(d);
     d->time += 5;
-    d->top->clk_i = 1;
+    d->top->MPQ_PORT_CLOCK = 1;
     d->top->eval();
 #else
-    d->top->clk_i = 1;
+    d->top->MPQ_PORT_CLOCK = 1;
     d->top->eval();
     d->time += 10;
 #endif
@@ -312,7 +315,7 @@ void mpq_dut_tick(mpq_dut *d)
 
 void mpq_dut_hwcfg(mpq_dut *d, uint32_t words[MPQ_HWCFG_WORDS])
 {
-    get(d->top->hwcfg_o, words);
+    get(d->top->MPQ_PORT_CONST, words);
 }
 
 int mpq_dut_assert_failed(const mpq_dut *d) { return d->ctx->gotError() ? 1 : 0; }
@@ -362,14 +365,13 @@ void mpq_dut_set_expected(mpq_dut *d, const mpq_hwcfg *hw, const mpq_port_out *e
 {
 #ifdef MPQ_TRACED
     Vdut &t = *d->top;
-    t.exp_cfg_ready = exp->cfg_ready;
-    t.exp_wgt_ready = exp->wgt_ready;
-    t.exp_act_ready = exp->act_ready;
-    t.exp_out_valid = exp->out_valid;
-    t.exp_busy = exp->busy;
-    t.exp_done = exp->done;
-    put(t.exp_ovf, reinterpret_cast<const uint32_t *>(&exp->ovf));
-    put(t.exp_out_data, exp->out_data);
+    // The wrapper's exp_<field> inputs (rtl/mpq_top.svh, MPQ_EXP_PORTS).
+#define X(idx, field, port, rec) t.exp_##field = exp->field;
+    MPQ_OUT_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) put(t.exp_##field, exp->field);
+    MPQ_OUT_BUSES(X)
+#undef X
     static uint32_t acc[MPQ_PORT_WORDS_MAX], rq1[MPQ_PORT_WORDS_MAX], rq2[MPQ_PORT_WORDS_MAX];
     std::memset(acc, 0, sizeof acc);
     std::memset(rq1, 0, sizeof rq1);

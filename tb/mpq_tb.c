@@ -140,22 +140,41 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
     return status;
 }
 
-/* One pass of the bare loop over n cycles of preloaded inputs (layout of run_bare). */
-static TB_NOINLINE void bare_pass(mpq_dut *dut, const uint32_t *buf, size_t n, unsigned wc,
-                                  unsigned ww, unsigned wa)
+/* The bare loop's preloaded cycle: the 1-bit inputs in a word (mpq_port_in_bits), then the
+ * words of every input bus (nw[bus] each). load_ / save_: one bus from and to those words. */
+static inline void load_WORDS(uint32_t (*dst)[MPQ_PORT_WORDS_MAX], const uint32_t *src, unsigned nw)
+{
+    memcpy(*dst, src, nw * sizeof *src);
+}
+static inline void load_U64(uint64_t *dst, const uint32_t *src, unsigned nw)
+{
+    (void)nw;
+    *dst = (uint64_t)src[0] | (uint64_t)src[1] << 32;
+}
+static inline void save_WORDS(uint32_t *dst, const uint32_t (*src)[MPQ_PORT_WORDS_MAX], unsigned nw)
+{
+    memcpy(dst, *src, nw * sizeof *dst);
+}
+static inline void save_U64(uint32_t *dst, const uint64_t *src, unsigned nw)
+{
+    (void)nw;
+    dst[0] = (uint32_t)*src;
+    dst[1] = (uint32_t)(*src >> 32);
+}
+
+/* One pass of the bare loop over n preloaded cycles of `per` words each. */
+static TB_NOINLINE void bare_pass(mpq_dut *dut, const uint32_t *buf, size_t n, size_t per,
+                                  const unsigned *nw)
 {
     static mpq_port_in in;
-    size_t per = 1u + wc + ww + wa;
     for (size_t c = 0; c < n; c++) {
         const uint32_t *p = buf + c * per;
-        in.rst_n = p[0] & 1u;
-        in.cfg_valid = p[0] >> 1 & 1u;
-        in.wgt_valid = p[0] >> 2 & 1u;
-        in.act_valid = p[0] >> 3 & 1u;
-        in.out_ready = p[0] >> 4 & 1u;
-        memcpy(in.cfg_data, p + 1, wc * sizeof *p);
-        memcpy(in.wgt_data, p + 1 + wc, ww * sizeof *p);
-        memcpy(in.act_data, p + 1 + wc + ww, wa * sizeof *p);
+        mpq_port_in_bits_set(*p++, &in);
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    load_##store(&in.field, p, nw[bus]);                   \
+    p += nw[bus];
+        MPQ_IN_BUSES(X)
+#undef X
         mpq_dut_apply(dut, &in);
         mpq_dut_tick(dut);
     }
@@ -173,9 +192,13 @@ static int run_bare(const char *file, uint64_t repeat)
         return 2;
     }
     const mpq_hwcfg *hw = &mpq_vec_reader_header(r)->hw;
-    unsigned wc = MPQ_WORDS(mpq_hw_cfg_w(hw)), ww = MPQ_WORDS(mpq_hw_wgt_w(hw)),
-             wa = MPQ_WORDS(mpq_hw_act_w(hw));
-    size_t per = 1u + wc + ww + wa, cap = 1u << 16, n = 0;
+    unsigned nw[MPQ_BUS_COUNT] = {0};
+    size_t per = 1u, cap = 1u << 16, n = 0;
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    nw[bus] = mpq_port_words_##store(mpq_port_width(hw, width)); \
+    per += nw[bus];
+    MPQ_IN_BUSES(X)
+#undef X
     uint32_t *buf = malloc(cap * per * sizeof *buf);
     static mpq_port_in in;
     static mpq_port_out exp;
@@ -186,11 +209,12 @@ static int run_bare(const char *file, uint64_t repeat)
                 break;
         }
         uint32_t *p = buf + n * per;
-        p[0] = (uint32_t)in.rst_n | (uint32_t)in.cfg_valid << 1 | (uint32_t)in.wgt_valid << 2 |
-               (uint32_t)in.act_valid << 3 | (uint32_t)in.out_ready << 4;
-        memcpy(p + 1, in.cfg_data, wc * sizeof *p);
-        memcpy(p + 1 + wc, in.wgt_data, ww * sizeof *p);
-        memcpy(p + 1 + wc + ww, in.act_data, wa * sizeof *p);
+        *p++ = mpq_port_in_bits(&in);
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    save_##store(p, &in.field, nw[bus]);                   \
+    p += nw[bus];
+        MPQ_IN_BUSES(X)
+#undef X
         n++;
     }
     if (!buf) {
@@ -213,7 +237,7 @@ static int run_bare(const char *file, uint64_t repeat)
             return 2;
         }
         double t0 = now_s();
-        bare_pass(dut, buf, n, wc, ww, wa);
+        bare_pass(dut, buf, n, per, nw);
         double dt = now_s() - t0;
         mpq_dut_free(dut);
         if (pass == 0 || dt < best)

@@ -8,21 +8,13 @@
 `include "mpq_top.svh"
 
 module mpq_tb_top #(
-  `MPQ_PARAMS, // rtl/mpq_top.svh (generated): Lanes ... ActDepth
-  localparam int unsigned OutW = mpq_layout_pkg::out_w(Lanes, OutBits)
+  `MPQ_PARAMS // rtl/mpq_top.svh (generated): Lanes ... ActDepth
 ) (
   // mpq_top's ports and its white-box registers (rtl/mpq_top.svh), connected to the DUT's
   `MPQ_PORTS,
   `MPQ_WB_PORTS,
-  // Golden model, this cycle
-  input  logic              exp_cfg_ready,
-  input  logic              exp_wgt_ready,
-  input  logic              exp_act_ready,
-  input  logic              exp_out_valid,
-  input  logic [OutW-1:0]   exp_out_data,
-  input  logic              exp_busy,
-  input  logic              exp_done,
-  input  logic [Lanes-1:0]  exp_ovf,
+  // Golden model, this cycle: exp_<port> for every compared output (rtl/mpq_top.svh)
+  `MPQ_EXP_PORTS,
   // The golden cycle model's registers in this cycle, beside the DUT's (dbg_*): every lane's
   // accumulator, the finished row in rq1 and the requantizer's high products in rq2
   input  logic [Lanes*AccBits-1:0] exp_acc,

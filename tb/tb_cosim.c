@@ -8,29 +8,41 @@
 #include "arith/mpq.h"
 
 const char *const tb_port_names[TB_P_COUNT] = {
-    "cfg_ready_o", "wgt_ready_o", "act_ready_o", "out_valid_o", "out_data_o",
-    "busy_o", "done_o", "ovf_o", "assertion", "accumulator", "rq1", "rq2",
+#define X(idx, field, port, ...) [idx] = #port,
+    MPQ_OUT_BITS(X) MPQ_OUT_BUSES(X)
+#undef X
+    [TB_P_ASSERT] = "assertion", [TB_P_ACC] = "accumulator", [TB_P_RQ1] = "rq1", [TB_P_RQ2] = "rq2",
 };
+
+/* 1 when a bus of width code w differs within its width (WORDS) or at all (U64). */
+static int differs_WORDS(const uint32_t (*e)[MPQ_PORT_WORDS_MAX], const uint32_t (*a)[MPQ_PORT_WORDS_MAX],
+                         const mpq_hwcfg *hw, int w)
+{
+    unsigned bits = mpq_port_width(hw, w), nw = MPQ_WORDS(bits);
+    uint32_t diff = 0;
+    for (unsigned i = 0; i + 1 < nw; i++)
+        diff |= (*e)[i] ^ (*a)[i];
+    uint32_t top = bits % 32 ? (1u << (bits % 32)) - 1u : ~0u;
+    diff |= ((*e)[nw - 1] ^ (*a)[nw - 1]) & top;
+    return diff != 0;
+}
+static int differs_U64(const uint64_t *e, const uint64_t *a, const mpq_hwcfg *hw, int w)
+{
+    (void)hw, (void)w;
+    return *e != *a;
+}
 
 uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
 {
     uint32_t m = 0;
-    m |= (uint32_t)(e->cfg_ready != a->cfg_ready) << TB_P_CFG_READY;
-    m |= (uint32_t)(e->wgt_ready != a->wgt_ready) << TB_P_WGT_READY;
-    m |= (uint32_t)(e->act_ready != a->act_ready) << TB_P_ACT_READY;
-    m |= (uint32_t)(e->out_valid != a->out_valid) << TB_P_OUT_VALID;
-    m |= (uint32_t)(e->busy != a->busy) << TB_P_BUSY;
-    m |= (uint32_t)(e->done != a->done) << TB_P_DONE;
-    m |= (uint32_t)(e->ovf != a->ovf) << TB_P_OVF;
-    if (e->out_valid) {
-        unsigned bits = mpq_hw_out_w(hw), nw = MPQ_WORDS(bits);
-        uint32_t diff = 0;
-        for (unsigned i = 0; i + 1 < nw; i++)
-            diff |= e->out_data[i] ^ a->out_data[i];
-        uint32_t top = bits % 32 ? (1u << (bits % 32)) - 1u : ~0u;
-        diff |= (e->out_data[nw - 1] ^ a->out_data[nw - 1]) & top;
-        m |= (uint32_t)(diff != 0) << TB_P_OUT_DATA;
-    }
+#define X(idx, field, port, rec) m |= (uint32_t)(e->field != a->field) << (idx);
+    MPQ_OUT_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    if (MPQ_PORT_DEFINED(e, valid))                        \
+        m |= (uint32_t)differs_##store(&e->field, &a->field, hw, width) << (idx);
+    MPQ_OUT_BUSES(X)
+#undef X
     return m;
 }
 

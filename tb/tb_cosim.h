@@ -21,18 +21,16 @@
 #include "mpq_dut.h"
 #include "contract/mpq_hw.h"
 
-/* What is compared every cycle; bit i of a mismatch mask. The first nine are ports (and the
- * RTL's assertions); the last three the white-box registers. */
-enum {
-    TB_P_CFG_READY = 0, TB_P_WGT_READY, TB_P_ACT_READY, TB_P_OUT_VALID, TB_P_OUT_DATA,
-    TB_P_BUSY, TB_P_DONE, TB_P_OVF, TB_P_ASSERT, TB_P_ACC, TB_P_RQ1, TB_P_RQ2, TB_P_COUNT
-};
+/* What is compared every cycle; bit i of a mismatch mask. First the outputs of the contract
+ * (bit MPQ_OUT_* of contract/mpq_ports.h: the port table's outputs in declaration order),
+ * then the RTL's assertions, then the white-box registers. */
+enum { TB_P_ASSERT = MPQ_OUT_COUNT, TB_P_ACC, TB_P_RQ1, TB_P_RQ2, TB_P_COUNT };
 extern const char *const tb_port_names[TB_P_COUNT];
 #define TB_P_WHITEBOX ((1u << TB_P_ACC) | (1u << TB_P_RQ1) | (1u << TB_P_RQ2))
 
-/* The ports where actual output a differs from expected e, a bit per TB_P_* (TB_P_ASSERT is
- * the caller's). out_data_o is compared only while out_valid_o is expected (the contract's
- * don't-care), and only within its OutW bits. */
+/* The outputs where actual a differs from expected e, a bit per MPQ_OUT_*: every one in every
+ * cycle, but a stream's data only while its valid is expected (the contract's don't-care,
+ * out_data_o while out_valid_o), and a bus only within its width. */
 uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a);
 /* The white-box registers that differ: TB_P_ACC (any lane's accumulator), TB_P_RQ1 / TB_P_RQ2
  * (a valid bit, or a lane's data while the stage is valid). */

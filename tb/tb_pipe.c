@@ -74,14 +74,6 @@ static void get_U64(const uint32_t *e, uint64_t *dst, unsigned nw)
     *dst = (uint64_t)e[0] | (uint64_t)e[1] << 32;
 }
 
-/* The words a bus of `bits` bits takes in the ring. */
-static unsigned words_WORDS(unsigned bits) { return MPQ_WORDS(bits); }
-static unsigned words_U64(unsigned bits)
-{
-    (void)bits;
-    return 2;
-}
-
 /* Appends one cycle at e; returns its length in words. */
 static unsigned pack(tb_pipe *p, uint32_t *e)
 {
@@ -194,7 +186,7 @@ int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out)
     p->ctx = ctx;
     p->max_entry = 1u;
 #define X(idx, field, port, bus, width, store, rec, valid)      \
-    p->nw[bus] = words_##store(mpq_port_width(hw, width));     \
+    p->nw[bus] = mpq_port_words_##store(mpq_port_width(hw, width)); \
     p->max_entry += p->nw[bus];
     MPQ_IN_BUSES(X)
     MPQ_OUT_BUSES(X)

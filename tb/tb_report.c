@@ -156,71 +156,92 @@ static void reg_lines(FILE *f, const tb_result *r, const tb_mismatch *m, unsigne
     }
 }
 
-/* Per-port lines of one mismatching cycle. */
+/* A bus's expected and actual value: two aligned lines of hex words, or one line for a flag
+ * vector. */
+static void bus_lines_WORDS(FILE *f, const char *port, const uint32_t (*e)[MPQ_PORT_WORDS_MAX],
+                            const uint32_t (*a)[MPQ_PORT_WORDS_MAX], unsigned bits)
+{
+    char es[700], as[700];
+    hex_bus(es, sizeof es, *e, bits);
+    hex_bus(as, sizeof as, *a, bits);
+    fprintf(f, "  port %s: expected %s\n%*sactual   %s\n", port, es, (int)strlen(port) + 8, "", as);
+}
+static void bus_lines_U64(FILE *f, const char *port, const uint64_t *e, const uint64_t *a, unsigned bits)
+{
+    (void)bits;
+    fprintf(f, "  port %s: expected 0x%" PRIx64 ", actual 0x%" PRIx64 "\n", port, *e, *a);
+}
+
+/* The lanes where out_data_o differs: each lane's OutBits-bit output. */
+static void out_lanes(FILE *f, const tb_result *r, const tb_mismatch *m)
+{
+    const mpq_hwcfg *hw = &r->h.hw;
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        uint32_t ev = mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits);
+        uint32_t av = mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
+        if (ev == av)
+            continue;
+        fprintf(f, "    lane %u = output channel n=%u", l, channel_of(r, m, l));
+        if (m->have_where && m->where.out_row >= 0) {
+            char px[80];
+            fprintf(f, ", %s", out_text(&m->where, px, sizeof px));
+        }
+        fprintf(f, ": expected %d (0x%x), actual %d (0x%x)\n", mpq_sext(ev, hw->out_bits), ev,
+                mpq_sext(av, hw->out_bits), av);
+    }
+}
+
+/* The lanes where ovf_o differs: a flag per lane. */
+static void ovf_lanes(FILE *f, const tb_result *r, const tb_mismatch *m)
+{
+    for (unsigned l = 0; l < r->h.hw.lanes; l++) {
+        unsigned e = (unsigned)(m->exp.ovf >> l & 1u), a = (unsigned)(m->act.ovf >> l & 1u);
+        if (e != a)
+            fprintf(f, "    lane %u = output channel n=%u: overflow flag expected %u, actual %u\n", l,
+                    channel_of(r, m, l), e, a);
+    }
+}
+
+/* Per-port lines of one mismatching cycle: every output that differs (from the port lists),
+ * its lanes where the port has lanes, the assertion, the white-box registers. */
 static void port_lines(FILE *f, const tb_result *r, const tb_mismatch *m)
 {
     const mpq_hwcfg *hw = &r->h.hw;
     for (unsigned p = 0; p < TB_P_COUNT; p++) {
         if (!(m->ports >> p & 1u))
             continue;
-        switch (p) {
-        case TB_P_OUT_DATA: {
-            char e[700], a[700];
-            hex_bus(e, sizeof e, m->exp.out_data, mpq_hw_out_w(hw));
-            hex_bus(a, sizeof a, m->act.out_data, mpq_hw_out_w(hw));
-            fprintf(f, "  port out_data_o: expected %s\n                  actual   %s\n", e, a);
-            for (unsigned l = 0; l < hw->lanes; l++) {
-                uint32_t ev = mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits);
-                uint32_t av = mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
-                if (ev == av)
-                    continue;
-                fprintf(f, "    lane %u = output channel n=%u", l, channel_of(r, m, l));
-                if (m->have_where && m->where.out_row >= 0) {
-                    char px[80];
-                    fprintf(f, ", %s", out_text(&m->where, px, sizeof px));
-                }
-                fprintf(f, ": expected %d (0x%x), actual %d (0x%x)\n", mpq_sext(ev, hw->out_bits),
-                        ev, mpq_sext(av, hw->out_bits), av);
-            }
-            break;
-        }
-        case TB_P_OVF:
-            fprintf(f, "  port ovf_o: expected 0x%" PRIx64 ", actual 0x%" PRIx64 "\n", m->exp.ovf,
-                    m->act.ovf);
-            for (unsigned l = 0; l < hw->lanes; l++) {
-                unsigned e = (unsigned)(m->exp.ovf >> l & 1u), a = (unsigned)(m->act.ovf >> l & 1u);
-                if (e != a)
-                    fprintf(f, "    lane %u = output channel n=%u: overflow flag expected %u, actual %u\n",
-                            l, channel_of(r, m, l), e, a);
-            }
-            break;
-        case TB_P_ASSERT:
+#define X(idx, field, port, rec)                                                              \
+    if (p == (idx))                                                                           \
+        fprintf(f, "  port %s: expected %u, actual %u\n", #port, m->exp.field, m->act.field);
+        MPQ_OUT_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    if (p == (idx))                                        \
+        bus_lines_##store(f, #port, &m->exp.field, &m->act.field, mpq_port_width(hw, width));
+        MPQ_OUT_BUSES(X)
+#undef X
+        if (p == MPQ_OUT_OUT_DATA)
+            out_lanes(f, r, m);
+        else if (p == MPQ_OUT_OVF)
+            ovf_lanes(f, r, m);
+        else if (p == TB_P_ASSERT)
             fprintf(f, "  an SV assertion of the DUT failed in this cycle (Verilator's message is "
                        "printed above it)\n");
-            break;
-        case TB_P_ACC:
-        case TB_P_RQ1:
-        case TB_P_RQ2:
-            if (m->have_regs)
-                reg_lines(f, r, m, p);
-            break;
-        default: {
-            const uint8_t *ev = NULL, *av = NULL;
-            switch (p) {
-            case TB_P_CFG_READY: ev = &m->exp.cfg_ready; av = &m->act.cfg_ready; break;
-            case TB_P_WGT_READY: ev = &m->exp.wgt_ready; av = &m->act.wgt_ready; break;
-            case TB_P_ACT_READY: ev = &m->exp.act_ready; av = &m->act.act_ready; break;
-            case TB_P_OUT_VALID: ev = &m->exp.out_valid; av = &m->act.out_valid; break;
-            case TB_P_BUSY: ev = &m->exp.busy; av = &m->act.busy; break;
-            case TB_P_DONE: ev = &m->exp.done; av = &m->act.done; break;
-            default: break;
-            }
-            if (ev)
-                fprintf(f, "  port %s: expected %u, actual %u\n", tb_port_names[p], *ev, *av);
-            break;
-        }
-        }
+        else if ((p == TB_P_ACC || p == TB_P_RQ1 || p == TB_P_RQ2) && m->have_regs)
+            reg_lines(f, r, m, p);
     }
+}
+
+/* Every 1-bit input's value: " rst_ni=1 cfg_valid_i=0 ..." (text) or "\"rst_ni\": 1, ..." (JSON). */
+static void input_bits(FILE *f, const mpq_port_in *in, int json)
+{
+    int first = 1;
+#define X(idx, field, port, rec)                                                                     \
+    fprintf(f, json ? "%s\"%s\": %u" : "%s%s=%u", json ? (first ? "" : ", ") : " ", #port, in->field); \
+    first = 0;
+    MPQ_IN_BITS(X)
+#undef X
+    (void)first;
 }
 
 void tb_print_report(FILE *f, const tb_result *r)
@@ -233,9 +254,9 @@ void tb_print_report(FILE *f, const tb_result *r)
     port_lines(f, r, m);
     where_text(r, m, buf, sizeof buf);
     fprintf(f, "  the array in that cycle: %s\n", buf);
-    fprintf(f, "  inputs in that cycle: rst_ni=%u cfg_valid_i=%u wgt_valid_i=%u act_valid_i=%u "
-               "out_ready_i=%u\n", m->in.rst_n, m->in.cfg_valid, m->in.wgt_valid, m->in.act_valid,
-            m->in.out_ready);
+    fprintf(f, "  inputs in that cycle:");
+    input_bits(f, &m->in, 0);
+    fprintf(f, "\n");
     mpq_conv_shape cs;
     if (mpq_vec_header_conv_shape(&r->h, &cs)) {
         char sh[200];
@@ -281,7 +302,7 @@ void tb_short(const tb_result *r, char *buf, size_t len)
     for (unsigned p = 0; p < TB_P_COUNT && n < len; p++) {
         if (!(m->ports >> p & 1u))
             continue;
-        if (p == TB_P_OUT_DATA) {
+        if (p == MPQ_OUT_OUT_DATA) {
             for (unsigned l = 0; l < hw->lanes && n < len; l++) {
                 uint32_t ev = mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits);
                 uint32_t av = mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
@@ -293,7 +314,7 @@ void tb_short(const tb_result *r, char *buf, size_t len)
                     break;
                 }
             }
-        } else if (p == TB_P_OVF) {
+        } else if (p == MPQ_OUT_OVF) {
             for (unsigned l = 0; l < hw->lanes && n < len; l++)
                 if ((m->exp.ovf ^ m->act.ovf) >> l & 1u) {
                     n += (size_t)snprintf(buf + n, len - n, " ovf_o lane %u (channel n=%u) expected %u;",
@@ -354,10 +375,10 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
     fprintf(f, "], \"lanes\": [");
     int first = 1;
     for (unsigned l = 0; l < hw->lanes; l++) {
-        int d_out = (m->ports >> TB_P_OUT_DATA & 1u) &&
+        int d_out = (m->ports >> MPQ_OUT_OUT_DATA & 1u) &&
                     mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits) !=
                         mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
-        int d_ovf = (m->ports >> TB_P_OVF & 1u) && ((m->exp.ovf ^ m->act.ovf) >> l & 1u);
+        int d_ovf = (m->ports >> MPQ_OUT_OVF & 1u) && ((m->exp.ovf ^ m->act.ovf) >> l & 1u);
         int d_acc = m->have_regs && m->exp_regs.acc[l] != m->act_regs.acc[l];
         if (!d_out && !d_ovf && !d_acc)
             continue;
@@ -376,9 +397,9 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
         first = 0;
     }
     fprintf(f, "]");
-    fprintf(f, ", \"inputs\": {\"rst_ni\": %u, \"cfg_valid_i\": %u, \"wgt_valid_i\": %u, "
-               "\"act_valid_i\": %u, \"out_ready_i\": %u}",
-            m->in.rst_n, m->in.cfg_valid, m->in.wgt_valid, m->in.act_valid, m->in.out_ready);
+    fprintf(f, ", \"inputs\": {");
+    input_bits(f, &m->in, 1);
+    fprintf(f, "}");
     if (m->have_where) {
         const mpq_cm_where *w = &m->where;
         fprintf(f, ", \"where\": {\"tile\": %ld, \"resets\": %u, \"state\": \"%s\", \"b\": %u, \"oy\": %u, "
@@ -469,7 +490,7 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
     unsigned shown = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (unsigned l = 0; l < hw->lanes && shown < 8; l++) {
-            int named = (m->ports >> TB_P_OUT_DATA & 1u) &&
+            int named = (m->ports >> MPQ_OUT_OUT_DATA & 1u) &&
                         mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits) !=
                             mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
             named |= (int)((m->exp.ovf ^ m->act.ovf) >> l & 1u);

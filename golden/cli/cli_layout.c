@@ -613,7 +613,10 @@ static void gen_c_ports(text *t)
     tprintf(t, "\n\n");
     for (size_t i = 0; i < mpq_port_count; i++) {
         if (mpq_ports[i].role == MPQ_ROLE_CLOCK)
-            tprintf(t, "/* The clock, and the constant port (read once). */\n#define MPQ_PORT_CLOCK %s\n", mpq_ports[i].name);
+            tprintf(t, "/* The clock, the active-low reset and the constant port (read once). */\n"
+                       "#define MPQ_PORT_CLOCK %s\n", mpq_ports[i].name);
+        if (mpq_ports[i].role == MPQ_ROLE_RESET_N)
+            tprintf(t, "#define MPQ_PORT_RESET_N %s\n", mpq_ports[i].name);
         if (mpq_ports[i].role == MPQ_ROLE_CONST)
             tprintf(t, "#define MPQ_PORT_CONST %s\n\n", mpq_ports[i].name);
     }

@@ -58,29 +58,55 @@ int mpq_hwcfg_equal(const mpq_hwcfg *a, const mpq_hwcfg *b);
  * ports (generated from mpq_ports[] of mpq_layout.c). */
 #include "contract/mpq_ports.h"
 
-/* The 1-bit ports of in and out, each at its bit of a vector-file record (MPQ_REC_*): the
- * one packing of the port flags, which the vector files and the source thread share. */
-static inline uint32_t mpq_port_bits(const mpq_port_in *in, const mpq_port_out *out)
+/* The 1-bit ports, each at its bit of a vector-file record (MPQ_REC_*): the one packing of
+ * the port flags, which the vector files, the source thread and the benchmark's loop share.
+ * _in / _out: one side's; mpq_port_bits: both (bytes A and B of a record). */
+static inline uint32_t mpq_port_in_bits(const mpq_port_in *in)
 {
     uint32_t w = 0;
 #define MPQ_X_(idx, field, port, rec) w |= (uint32_t)(in->field != 0) << (rec);
     MPQ_IN_BITS(MPQ_X_)
 #undef MPQ_X_
+    return w;
+}
+static inline uint32_t mpq_port_out_bits(const mpq_port_out *out)
+{
+    uint32_t w = 0;
 #define MPQ_X_(idx, field, port, rec) w |= (uint32_t)(out->field != 0) << (rec);
     MPQ_OUT_BITS(MPQ_X_)
 #undef MPQ_X_
     return w;
 }
+static inline uint32_t mpq_port_bits(const mpq_port_in *in, const mpq_port_out *out)
+{
+    return mpq_port_in_bits(in) | mpq_port_out_bits(out);
+}
 
-/* The 1-bit ports of in and out from w, as mpq_port_bits packs them. */
-static inline void mpq_port_bits_set(uint32_t w, mpq_port_in *in, mpq_port_out *out)
+/* The 1-bit ports from w, as the functions above pack them. */
+static inline void mpq_port_in_bits_set(uint32_t w, mpq_port_in *in)
 {
 #define MPQ_X_(idx, field, port, rec) in->field = (uint8_t)(w >> (rec) & 1u);
     MPQ_IN_BITS(MPQ_X_)
 #undef MPQ_X_
+}
+static inline void mpq_port_out_bits_set(uint32_t w, mpq_port_out *out)
+{
 #define MPQ_X_(idx, field, port, rec) out->field = (uint8_t)(w >> (rec) & 1u);
     MPQ_OUT_BITS(MPQ_X_)
 #undef MPQ_X_
+}
+static inline void mpq_port_bits_set(uint32_t w, mpq_port_in *in, mpq_port_out *out)
+{
+    mpq_port_in_bits_set(w, in);
+    mpq_port_out_bits_set(w, out);
+}
+
+/* The 32-bit words that a bus of `bits` bits takes as words: by its store (MPQ_*_BUSES). */
+static inline unsigned mpq_port_words_WORDS(unsigned bits) { return MPQ_WORDS(bits); }
+static inline unsigned mpq_port_words_U64(unsigned bits)
+{
+    (void)bits;
+    return 2;
 }
 
 #ifdef __cplusplus

@@ -52,8 +52,9 @@
     X(dbg_rq2_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_32, 1) \
     X(dbg_rq2_valid_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1)
 
-/* The clock, and the constant port (read once). */
+/* The clock, the active-low reset and the constant port (read once). */
 #define MPQ_PORT_CLOCK clk_i
+#define MPQ_PORT_RESET_N rst_ni
 #define MPQ_PORT_CONST hwcfg_o
 
 typedef struct mpq_port_in {

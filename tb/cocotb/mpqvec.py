@@ -2,19 +2,18 @@
 """Reader of mpq vector files (vectors/FORMAT.md, version 3), for the cocotb comparison bench.
 
 Independent of the C reader: it shows that a file alone is enough to replay a run in
-another testbench. Yields one (inputs, expected) pair per cycle; bus widths in bits come
-from the DUT's ports, so the reader needs no knowledge of the configuration's formulas.
-Like the C reader it verifies each block's CRC-32 before it yields any cycle of the block.
+another testbench. Yields one (inputs, expected) pair per cycle, each a dict from port name
+to value; which ports a record carries, and where, comes from mpq_ports.py (generated from
+the port table, like the C side's), bus widths in bits from the DUT's ports, so the reader
+needs no knowledge of the configuration's formulas. Like the C reader it verifies each
+block's CRC-32 before it yields any cycle of the block.
 """
 import gzip
 import struct
 import zlib
 
-A_RST_N, A_CFG_VALID, A_WGT_VALID, A_ACT_VALID, A_OUT_READY = 1, 2, 4, 8, 16
-A_CFG_DATA, A_WGT_DATA, A_ACT_DATA = 32, 64, 128
-B_CFG_READY, B_WGT_READY, B_ACT_READY, B_OUT_VALID, B_BUSY, B_DONE = 1, 2, 4, 8, 16, 32
-B_OUT_DATA, B_EXT = 64, 128
-C_OVF = 1
+from mpq_ports import PORTS, REC_EXT
+
 GZIP_HEADER = bytes([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])
 BLOCK_MAX = 65536
 
@@ -60,8 +59,9 @@ def _header(path, data):
              "acc_sat": acc_sat}, 12 + blen + 4)
 
 
-def read(path, cfg_w, wgt_w, act_w, out_w, lanes):
-    """Generator of (inputs, expected) dicts, one per cycle; the header dict first."""
+def read(path, widths):
+    """Generator of (inputs, expected) dicts, one per cycle; the header dict first. widths:
+    the width in bits of every port wider than a bit, by name."""
     with open(path, "rb") as f:
         if f.read(len(GZIP_HEADER)) != GZIP_HEADER:
             raise VecError(f"{path}: the gzip header is not the format's: the file is damaged")
@@ -70,9 +70,12 @@ def read(path, cfg_w, wgt_w, act_w, out_w, lanes):
     header, pos = _header(path, data)
     yield header
     stream_crc = _crc(data[:pos])
-    nb = [(w + 7) // 8 for w in (cfg_w, wgt_w, act_w, out_w, lanes)]
-    ins = {"cfg_data": 0, "wgt_data": 0, "act_data": 0}
-    exp = {"out_data": 0, "ovf": 0}
+    bits = [(name, d, rec) for name, d, _, _, width, rec in PORTS if width == "1"]
+    # The wider ports in record order (inputs first, each side in declaration order) and
+    # their byte counts; they hold their value between records, 0 before the first.
+    buses = [(name, d, rec, (widths[name] + 7) // 8) for name, d, _, _, width, rec in PORTS if width != "1"]
+    buses.sort(key=lambda b: b[1] != "in")
+    held = {name: 0 for name, _, _, _ in buses}
     cycles = 0
     block = 0
     while True:
@@ -94,29 +97,19 @@ def read(path, cfg_w, wgt_w, act_w, out_w, lanes):
         block += 1
         p = 0
         while p < length:
-            a, b = payload[p], payload[p + 1]
+            flags = payload[p] | payload[p + 1] << 8
             p += 2
-            c = 0
-            if b & B_EXT:
-                c = payload[p]
+            if flags >> REC_EXT & 1:
+                flags |= payload[p] << 16
                 p += 1
-            for flag, key, i in ((A_CFG_DATA, "cfg_data", 0), (A_WGT_DATA, "wgt_data", 1),
-                                 (A_ACT_DATA, "act_data", 2)):
-                if a & flag:
-                    ins[key] = int.from_bytes(payload[p:p + nb[i]], "little")
-                    p += nb[i]
-            if b & B_OUT_DATA:
-                exp["out_data"] = int.from_bytes(payload[p:p + nb[3]], "little")
-                p += nb[3]
-            if c & C_OVF:
-                exp["ovf"] = int.from_bytes(payload[p:p + nb[4]], "little")
-                p += nb[4]
+            for name, _, rec, nb in buses:
+                if flags >> rec & 1:
+                    held[name] = int.from_bytes(payload[p:p + nb], "little")
+                    p += nb
             cycles += 1
-            yield (
-                (bool(a & A_RST_N), bool(a & A_CFG_VALID), bool(a & A_WGT_VALID),
-                 bool(a & A_ACT_VALID), bool(a & A_OUT_READY),
-                 ins["cfg_data"], ins["wgt_data"], ins["act_data"]),
-                (bool(b & B_CFG_READY), bool(b & B_WGT_READY), bool(b & B_ACT_READY),
-                 bool(b & B_OUT_VALID), bool(b & B_BUSY), bool(b & B_DONE),
-                 exp["out_data"], exp["ovf"]),
-            )
+            ins, exp = {}, {}
+            for name, d, rec in bits:
+                (ins if d == "in" else exp)[name] = flags >> rec & 1
+            for name, d, _, _ in buses:
+                (ins if d == "in" else exp)[name] = held[name]
+            yield ins, exp
