@@ -11,7 +11,8 @@
  * (a window of cycles around the first mismatch, expected values and mismatch flags beside
  * the DUT's signals) with wave.gtkw. A passing run never touches the traced build.
  *
- * The parts: tb_opts.c (the command line), tb_source.c (where the cycles come from: replay,
+ * The parts: tb_opts.c (the command line, from the option tables of golden/stim/mpq_opts.h),
+ * tb_source.c (where the cycles come from: replay,
  * lockstep, the source thread, the hold injection), tb_cosim.c (the per-cycle step),
  * tb_report.c (reports, JUnit). This file runs the tests and the benchmark's bare loop.
  */
@@ -279,6 +280,27 @@ static const char *default_trace_bin(const char *argv0, char *buf, size_t len)
     return buf;
 }
 
+#define TB_BIT(o) (1ull << (o))
+
+/* The arguments of a test's command: the mode and its file (replay) or its lockstep run
+ * (seed), then the options of mpq-tb's own table in mask (TB_O_*) as o has them, written by
+ * the option tables' writer. Returns the count; argv is NULL-terminated. */
+static int test_argv(const tb_opts *o, const char *file, uint64_t seed, uint64_t mask,
+                     const char **argv, int max, char *buf, size_t len)
+{
+    int n = 0;
+    size_t used = 0;
+    if (o->replay) {
+        argv[n++] = "replay";
+        argv[n++] = file;
+        argv[n] = NULL;
+    } else {
+        tb_lockstep_argv(&o->stim, seed, argv, &n, max, buf, len, &used);
+    }
+    tb_opts_write(o, mask, argv, &n, max, buf, len, &used);
+    return n;
+}
+
 /* Runs the traced build on the same stimulus for the window around the first mismatch. */
 static int make_waveform(const tb_opts *o, const char *self, const tb_result *res,
                          const char *trace_out, char *note, size_t notelen)
@@ -301,31 +323,17 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
                  "no waveform: the traced build %s does not exist (make tb-trace CONFIG=...)", tb);
         return -1;
     }
-    char at[32], before[32], after[32], lbuf[1024];
-    snprintf(at, sizeof at, "%" PRIu64, res->mis[0].cycle);
-    snprintf(before, sizeof before, "%u", o->before);
-    snprintf(after, sizeof after, "%u", o->after);
+    /* The same test in the traced build: its stimulus options, and the window to dump. */
+    tb_opts w = *o;
+    w.trace_at = res->mis[0].cycle;
+    w.trace_out = trace_out;
+    uint64_t mask = TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_WHITEBOX) | TB_BIT(TB_O_WINDOW_BEFORE) |
+                    TB_BIT(TB_O_WINDOW_AFTER) | TB_BIT(TB_O_TRACE_AT) | TB_BIT(TB_O_TRACE_OUT);
+    w.given |= mask & ~(TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_WHITEBOX));
+    char abuf[2048];
     const char *args[64];
-    int n = 0;
-    args[n++] = tb;
-    if (o->replay) {
-        args[n++] = "replay";
-        args[n++] = res->file;
-    } else {
-        n += tb_lockstep_argv(&o->layer, res->h.seed, args + n, 40, lbuf, sizeof lbuf);
-    }
-    if (o->inject_hold)
-        args[n++] = "--inject-hold";
-    if (o->whitebox)
-        args[n++] = "--whitebox";
-    args[n++] = "--trace-at";
-    args[n++] = at;
-    args[n++] = "--trace-out";
-    args[n++] = trace_out;
-    args[n++] = "--window-before";
-    args[n++] = before;
-    args[n++] = "--window-after";
-    args[n++] = after;
+    args[0] = tb;
+    int n = 1 + test_argv(&w, res->file, res->h.seed, mask, args + 1, 62, abuf, sizeof abuf);
     args[n++] = "-q";
     args[n] = NULL;
     fflush(stdout);
@@ -426,32 +434,25 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
         const char *f = o->files[t];
         const char *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
         snprintf(name, namelen, "%s%s%s", prefix, slash, base);
-        snprintf(repro, reprolen, "%s replay %s", self, f);
         rc = tb_source_replay(f, s, err, errlen);
     } else {
-        uint64_t seed = o->seed + t;
+        uint64_t seed = o->stim.seed + t;
         snprintf(name, namelen, "%s%slockstep-%" PRIu64, prefix, slash, seed);
-        const char *argv[48];
-        char buf[1024];
-        int n = tb_lockstep_argv(&o->layer, seed, argv, 48, buf, sizeof buf);
-        size_t used = (size_t)snprintf(repro, reprolen, "%s", self);
-        for (int i = 0; i < n && used < reprolen; i++)
-            used += (size_t)snprintf(repro + used, reprolen - used, " %s", argv[i]);
-        rc = tb_source_lockstep(hw, &o->layer, seed, s, err, errlen);
+        rc = tb_source_lockstep(hw, &o->stim, seed, s, err, errlen);
     }
     if (rc != 0)
         return rc;
-    /* The options that decide where the trace goes, so the reproduction replaces it. */
-    size_t used = strlen(repro);
-    if (o->name)
-        used += (size_t)snprintf(repro + used, used < reprolen ? reprolen - used : 0, " --name %s", o->name);
+    /* The reproduce command: the test's stimulus, and the options that decide where the trace
+     * goes, so the reproduction replaces it. */
+    uint64_t mask = TB_BIT(TB_O_NAME) | TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_WHITEBOX);
     if (strcmp(o->trace_dir, "build/traces") != 0)
-        used += (size_t)snprintf(repro + used, used < reprolen ? reprolen - used : 0, " --trace-dir %s",
-                                 o->trace_dir);
-    if (o->inject_hold && used + 16 < reprolen)
-        strcat(repro, " --inject-hold");
-    if (o->whitebox && strlen(repro) + 16 < reprolen)
-        strcat(repro, " --whitebox");
+        mask |= TB_BIT(TB_O_TRACE_DIR);
+    const char *argv[64];
+    char buf[2048];
+    int n = test_argv(o, o->replay ? o->files[t] : NULL, o->stim.seed + t, mask, argv, 64, buf, sizeof buf);
+    size_t used = (size_t)snprintf(repro, reprolen, "%s", self);
+    for (int i = 0; i < n && used < reprolen; i++)
+        used += (size_t)snprintf(repro + used, reprolen - used, " %s", argv[i]);
     /* The source thread, unless this is the traced re-simulation (a short window) or it was
      * turned off; without it (or the memory for it) the source is called directly. */
     int threaded = o->source_thread >= 0 ? o->source_thread : tb_pipe_useful();
@@ -542,19 +543,21 @@ static int run(tb_opts *o, int argc, char **argv)
             return 2;
         }
     }
-    if (!o->replay && (o->layer.k > hw.kmax || (o->layer.have_hp_n && o->layer.hp_n > hw.hp_per_group))) {
+    const mpq_stim_args *a = &o->stim;
+    int k_big = (a->given >> MPQ_SO_K & 1u) && a->k > hw.kmax;
+    if (!o->replay && (k_big || ((a->given >> MPQ_SO_HP_N & 1u) && a->hp_n > hw.hp_per_group))) {
         /* Only what the user asked for: the random choices always fit. */
-        if (o->layer.k > hw.kmax)
-            fprintf(stderr, "mpq-tb: --k %u is more than KMax = %u of this RTL\n", o->layer.k, hw.kmax);
+        if (k_big)
+            fprintf(stderr, "mpq-tb: --k %u is more than KMax = %u of this RTL\n", a->k, hw.kmax);
         else
             fprintf(stderr, "mpq-tb: --hp-n %u is more than HpPerGroup = %u of this RTL\n",
-                    o->layer.hp_n, hw.hp_per_group);
+                    a->hp_n, hw.hp_per_group);
         return 2;
     }
-    if (!o->replay && !o->have_seed) {
-        o->seed = (uint64_t)time(NULL);
+    if (!o->replay && !(a->given >> MPQ_SO_SEED & 1u)) {
+        o->stim.seed = (uint64_t)time(NULL);
         if (!o->trace_mode)
-            printf("mpq-tb: lockstep seed %" PRIu64 " (--seed %" PRIu64 " reproduces)\n", o->seed, o->seed);
+            printf("mpq-tb: lockstep seed %" PRIu64 " (--seed %" PRIu64 " reproduces)\n", a->seed, a->seed);
     }
     if (o->bare_repeat)
         return run_bare(o->files[0], o->bare_repeat);
@@ -590,7 +593,7 @@ static int run(tb_opts *o, int argc, char **argv)
     for (unsigned t = 0;; t++) {
         if (o->replay && t >= (unsigned)o->nfiles)
             break;
-        if (!o->replay && (o->min_cycles ? total_cycles >= o->min_cycles : t >= o->runs))
+        if (!o->replay && (o->stim.cycles ? total_cycles >= o->stim.cycles : t >= o->stim.runs))
             break;
         tb_source *s = NULL;
         char name[300], repro[2048];
@@ -638,7 +641,7 @@ static int run(tb_opts *o, int argc, char **argv)
                 mpq_gen_stats_add(&cover, &one);
                 covered++;
             }
-            if (!o->quiet)
+            if (!o->stim.quiet)
                 printf("PASS  %-40s %9" PRIu64 " cycles %8.3f Mcycles/s  (%s)\n", name, res.cycles,
                        res.seconds > 0 ? (double)res.cycles / res.seconds / 1e6 : 0.0,
                        s->h.source);
@@ -650,7 +653,7 @@ static int run(tb_opts *o, int argc, char **argv)
     if (results)
         fclose(results);
     write_last_run(o, full_cmd, traces);
-    if (o->stats && covered) {
+    if (o->stim.stats && covered) {
         char line[1024];
         printf("stimulus of %u passing runs: %s\n", covered, mpq_gen_stats_str(&cover, line, sizeof line));
     }

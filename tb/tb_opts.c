@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* tb_opts.c: mpq-tb's command line. */
+/* tb_opts.c: mpq-tb's command line, from two option tables: the stimulus tools' shared one
+ * (golden/stim/mpq_opts.c) and mpq-tb's own below. */
 #include "tb_opts.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,64 @@
 
 #include "arith/mpq.h"
 
-void tb_usage(FILE *f)
+#define F(x) offsetof(tb_opts, x)
+static const char *const on_off[] = {"on", "off", NULL};
+static const int one_zero[] = {1, 0};
+static const mpq_opt tb_table[TB_O_COUNT] = {
+    [TB_O_CONFIG] = {"--config", "FILE", MPQ_OPT_TEXT, F(config_file), 0, 0, NULL, NULL, 0, 0,
+                     "rtl/cfg/NAME.cfg this RTL must have been built with"},
+    [TB_O_NAME] = {"--name", "NAME", MPQ_OPT_TEXT, F(name), 0, 0, NULL, NULL, 0, 0,
+                   "test name prefix (default: the file name or lockstep-<seed>)"},
+    [TB_O_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
+                        "mismatch traces go to DIR/<test>/ (default build/traces)"},
+    [TB_O_INJECT_HOLD] = {"--inject-hold", NULL, MPQ_OPT_FLAG, F(inject_hold), 0, 0, NULL, NULL, 0, 0,
+                          "change a waiting activation beat once before its handshake (a stream-rule "
+                          "violation the RTL's assertions must report)"},
+    [TB_O_WHITEBOX] = {"--whitebox", NULL, MPQ_OPT_FLAG, F(whitebox), 0, 0, NULL, NULL, 0, 0,
+                       "white-box build only: also compare every lane's accumulator, rq1 and rq2 with the "
+                       "golden cycle model after every edge, so a bug is reported in the cycle it acts"},
+    [TB_O_MAX_MISMATCHES] = {"--max-mismatches", "N", MPQ_OPT_UINT, F(max_mismatches), 0, UINT_MAX, NULL,
+                             NULL, 0, 0, "stop a test after N mismatching cycles (default 1)"},
+    [TB_O_WINDOW_BEFORE] = {"--window-before", "N", MPQ_OPT_UINT, F(before), 0, UINT_MAX, NULL, NULL, 0, 0,
+                            "waveform window: cycles before the first mismatch (default 200)"},
+    [TB_O_WINDOW_AFTER] = {"--window-after", "N", MPQ_OPT_UINT, F(after), 0, UINT_MAX, NULL, NULL, 0, 0,
+                           "and after it (default 20)"},
+    [TB_O_TRACE_BIN] = {"--trace-bin", "PATH", MPQ_OPT_TEXT, F(trace_bin), 0, 0, NULL, NULL, 0, 0,
+                        "traced build of this testbench (default: ../trace/mpq-tb)"},
+    [TB_O_TRACE_BUILD] = {"--trace-build", "CMD", MPQ_OPT_TEXT, F(trace_build), 0, 0, NULL, NULL, 0, 0,
+                          "shell command that builds (or brings up to date) the traced build; run once, "
+                          "on the first mismatch (make passes it)"},
+    [TB_O_JUNIT] = {"--junit", "FILE", MPQ_OPT_TEXT, F(junit), 0, 0, NULL, NULL, 0, 0,
+                    "JUnit XML, one testcase per vector file or lockstep run"},
+    [TB_O_RESULTS] = {"--results", "FILE", MPQ_OPT_TEXT, F(results), 0, 0, NULL, NULL, 0, 0,
+                      "append one JSON line per test (test, status, cycles, seconds, seeds, source), "
+                      "written as each test ends (a killed run keeps its lines)"},
+    [TB_O_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero,
+                            0, 0, "read the file / run the golden model in a second thread, ahead of the "
+                                  "DUT (default: on when more than one CPU is online)"},
+    [TB_O_BARE] = {"--bare", "R", MPQ_OPT_U64, F(bare_repeat), 0, UINT64_MAX, NULL, NULL, 0, 0,
+                   "benchmark limit: replay one file's inputs from memory R times, nothing compared "
+                   "(make bench)"},
+    [TB_O_TRACE_AT] = {"--trace-at", "C", MPQ_OPT_U64, F(trace_at), 0, UINT64_MAX, NULL, NULL, 0,
+                       MPQ_OPT_INTERNAL, "the traced re-simulation: waveform around cycle C"},
+    [TB_O_TRACE_OUT] = {"--trace-out", "DIR", MPQ_OPT_TEXT, F(trace_out), 0, 0, NULL, NULL, 0, MPQ_OPT_INTERNAL,
+                        "the traced re-simulation's trace folder"},
+};
+#undef F
+
+/* The sets of mpq-tb's command line: the layer and timing options (lockstep), mpq-tb's own,
+ * then the shared ones for both modes (-q, --stats). */
+enum { SET_LAYER, SET_TB, SET_COMMON, SET_COUNT };
+static void tb_sets(tb_opts *o, mpq_opt_set sets[SET_COUNT])
+{
+    uint64_t layer = mpq_stim_layer_mask(), all = (1ull << MPQ_SO_COUNT) - 1u;
+    sets[SET_LAYER] = mpq_stim_set(&o->stim, MPQ_TOOL_TB, layer, "lockstep layer and timing options "
+                                   "(default: random per run, from the run's seed)");
+    sets[SET_TB] = (mpq_opt_set){tb_table, TB_O_COUNT, o, 0, 0, "options", 0};
+    sets[SET_COMMON] = mpq_stim_set(&o->stim, MPQ_TOOL_TB, all & ~layer, NULL);
+}
+
+static void tb_usage(FILE *f, tb_opts *o)
 {
     fprintf(f,
             "usage: mpq-tb replay FILE.vec... [options]\n"
@@ -18,89 +76,18 @@ void tb_usage(FILE *f)
             "\n"
             "Co-simulates the Verilated accelerator against golden vectors, every output port in\n"
             "every cycle. replay reads vector files (mpq-golden gen); lockstep runs the golden\n"
-            "cycle model in this process on random layers (no file).\n"
-            "\n"
-            "lockstep layer and timing options (default: random per run, from the run's seed:\n"
-            "shapes mostly small, now and then M = 65535, K = KMax, many tiles or K <= KLanes;\n"
-            "valid/ready probabilities 1..0.25; beats mostly offered early; now and then a reset\n"
-            "in the middle of the layer):\n"
-            "  --seed S          first layer seed (default: from the clock, printed); run i uses S+i\n"
-            "  --runs R          number of layers (default 1)   --cycles N  run layers until N cycles\n"
-            "  --layer fc|conv2d|depthwise|any  layer kind (default any: half fully-connected,\n"
-            "                    half convolutions: odd sizes, strides, dilations, padding,\n"
-            "                    groups, channel counts that are not multiples of KLanes)\n"
-            "  --shape SPEC      this convolution, e.g. 'conv2d h=8 w=8 c=16 o=32 k=3 s=2 p=1'\n"
-            "                    (keys b h w c o k s d p g oh ow; NxM for the two axes)\n"
-            "  --m M --k K --n N fully-connected shape      --hp-n N  sparse weights per group\n"
-            "  --acc sat|wrap    accumulator   --profile random|overflow|requant-edge|zero-tern|\n"
-            "                                  max-sparse|acc-edge|extreme\n"
-            "  --p-valid P       source valid probability     --p-ready P  out_ready probability\n"
-            "  --offer early|late  beats offered as soon as the driver has them, or per tile\n"
-            "  --mid-reset on|off  a reset with rows in flight, then the layer anew\n"
-            "  --stats           print what the stimulus exercised (rounding ties, accumulator\n"
-            "                    bounds, overflows, back-pressure, ...), summed over the runs\n"
-            "options:\n"
-            "  --max-mismatches N  stop a test after N mismatching cycles (default 1)\n"
-            "  --trace-dir DIR     mismatch traces go to DIR/<test>/ (default build/traces)\n"
-            "  --window-before N --window-after N  waveform window around the first mismatch\n"
-            "                      (default 200 and 20 cycles)\n"
-            "  --trace-bin PATH    traced build of this testbench (default: ../trace/mpq-tb)\n"
-            "  --trace-build CMD   shell command that builds (or brings up to date) the traced\n"
-            "                      build; run once, on the first mismatch (make passes it)\n"
-            "  --junit FILE        JUnit XML, one testcase per vector file or lockstep run\n"
-            "  --results FILE      append one JSON line per test (status, cycles, seconds, seeds),\n"
-            "                      written as each test ends (a killed run keeps its lines)\n"
-            "  --config FILE       rtl/cfg/NAME.cfg this RTL must have been built with\n"
-            "  --name NAME         test name prefix (default: the file name or lockstep-<seed>)\n"
-            "  -q                  only failures and the summary\n"
-            "  --source-thread on|off  read the file / run the golden model in a second thread,\n"
-            "                      ahead of the DUT (default: on when more than one CPU is online)\n"
-            "  --whitebox          white-box build only: also compare every lane's accumulator,\n"
-            "                      rq1 and rq2 with the golden cycle model after every edge,\n"
-            "                      so a bug is reported in the cycle it acts\n"
-            "  --inject-hold       change a waiting activation beat once before its handshake\n"
-            "                      (a stream-rule violation the RTL's assertions must report)\n"
-            "  --bare R            benchmark limit: replay one file's inputs from memory R times,\n"
-            "                      nothing compared (make bench)\n"
-            "Exit: 0 every test passed, 1 a mismatch, 2 usage error or bad input.\n");
-}
-
-static int parse_u64(const char *opt, const char *s, uint64_t *v)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 0);
-    if (*s == '-' || *s == '\0' || *end != '\0' || errno) {
-        fprintf(stderr, "mpq-tb: %s: `%s` is not a non-negative integer\n", opt, s);
-        return -1;
-    }
-    *v = x;
-    return 0;
-}
-
-/* An integer option within lo..hi; the message names the option and the range. */
-static int parse_range(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
-{
-    if (parse_u64(opt, s, v) != 0)
-        return -1;
-    if (*v < lo || *v > hi) {
-        fprintf(stderr, "mpq-tb: %s: %s is outside %llu..%llu\n", opt, s, (unsigned long long)lo,
-                (unsigned long long)hi);
-        return -1;
-    }
-    return 0;
-}
-
-static int parse_prob(const char *opt, const char *s, double *p)
-{
-    char *end;
-    double x = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || !(x > 0.0 && x <= 1.0)) {
-        fprintf(stderr, "mpq-tb: %s: `%s` is not a probability in (0, 1]\n", opt, s);
-        return -1;
-    }
-    *p = x;
-    return 0;
+            "cycle model in this process on random layers (no file): --seed defaults to the\n"
+            "clock (printed), --runs to 1, and every layer or timing option not given is drawn\n"
+            "from the run's seed: shapes mostly small, now and then M = 65535, K = KMax, many\n"
+            "tiles or K <= KLanes; valid/ready probabilities 1..0.25; beats mostly offered\n"
+            "early; now and then a reset in the middle of the layer.\n"
+            "\n");
+    mpq_opt_set sets[SET_COUNT];
+    tb_sets(o, sets);
+    static char help[16384];
+    mpq_opt_help(sets, SET_COUNT, help, sizeof help);
+    fputs(help, f);
+    fprintf(f, "Exit: 0 every test passed, 1 a mismatch, 2 usage error or bad input.\n");
 }
 
 void tb_opts_free(tb_opts *o)
@@ -109,245 +96,106 @@ void tb_opts_free(tb_opts *o)
     o->files = NULL;
 }
 
+int tb_opts_write(const tb_opts *o, uint64_t mask, const char **argv, int *argc, int max, char *buf,
+                  size_t buflen, size_t *used)
+{
+    return mpq_opt_write(tb_table, TB_O_COUNT, o, o->given & mask, argv, argc, max, buf, buflen, used);
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "mpq-tb: %s\n", msg);
+    return 2;
+}
+
+/* The rules across options, once they are parsed. Returns 0 or 2 (printed). */
+static int check_opts(tb_opts *o)
+{
+    const mpq_stim_args *a = &o->stim;
+    uint64_t fc = 1ull << MPQ_SO_M | 1ull << MPQ_SO_K | 1ull << MPQ_SO_N;
+    char msg[600];
+    if (o->bare_repeat && (!o->replay || o->nfiles != 1))
+        return usage_error("--bare takes replay of exactly one file");
+    if (o->replay && o->nfiles == 0)
+        return usage_error("replay needs at least one vector file");
+    for (int i = 0; i < o->nfiles; i++) {
+        struct stat st;
+        if (stat(o->files[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(msg, sizeof msg, "%s is a folder; replay takes vector files (e.g. %s/*.vec)",
+                     o->files[i], o->files[i]);
+            return usage_error(msg);
+        }
+    }
+    uint64_t layer = a->given & mpq_stim_layer_mask();
+    for (unsigned i = 0; o->replay && i < MPQ_SO_COUNT; i++) {
+        if (layer >> i & 1u) {
+            snprintf(msg, sizeof msg, "%s is a lockstep option; replay takes the layer and its timing "
+                     "from the vector file", mpq_stim_opts[i].name);
+            return usage_error(msg);
+        }
+    }
+    if ((a->given >> MPQ_SO_SHAPE & 1u) && (a->given & fc))
+        return usage_error("--shape gives a convolution's shape; --m, --k and --n are for "
+                           "fully-connected layers");
+    if ((a->given >> MPQ_SO_SHAPE & 1u) && a->layer >= 0 && a->layer != (int)a->shape.kind) {
+        snprintf(msg, sizeof msg, "--layer %s contradicts --shape `%s ...`",
+                 mpq_layer_name((mpq_layer_kind)a->layer), mpq_layer_name(a->shape.kind));
+        return usage_error(msg);
+    }
+    if ((a->given & fc) && a->layer > 0) {
+        snprintf(msg, sizeof msg, "--m, --k and --n shape fully-connected layers, not --layer %s "
+                 "(use --shape)", mpq_layer_name((mpq_layer_kind)a->layer));
+        return usage_error(msg);
+    }
+    if (o->trace_mode && !o->trace_out)
+        return usage_error("--trace-at needs --trace-out");
+    return 0;
+}
+
 int tb_opts_parse(int argc, char **argv, tb_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->runs = 1;
-    o->layer.acc = -1;
-    o->layer.layer = -1;
-    o->layer.profile = -1;
-    o->layer.p_valid = -1.0; /* random per run */
-    o->layer.p_ready = -1.0;
-    o->layer.offer_early = -1;
-    o->layer.mid_reset = -1;
+    o->stim.runs = 1;
+    o->stim.layer = -1;
     o->max_mismatches = 1;
     o->source_thread = -1;
     o->trace_dir = "build/traces";
     o->before = 200;
     o->after = 20;
-    if (argc < 2) {
-        tb_usage(stderr);
+    if (argc < 2 || (strcmp(argv[1], "--help") && strcmp(argv[1], "-h") && strcmp(argv[1], "replay") &&
+                     strcmp(argv[1], "lockstep"))) {
+        if (argc < 2)
+            tb_usage(stderr, o);
+        else
+            fprintf(stderr, "mpq-tb: unknown mode `%s` (replay or lockstep); see --help\n", argv[1]);
         return 2;
     }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        tb_usage(stdout);
+    o->replay = !strcmp(argv[1], "replay");
+    o->files = calloc((size_t)argc, sizeof *o->files);
+    if (!o->files)
+        return usage_error("out of memory");
+    mpq_opt_set sets[SET_COUNT];
+    tb_sets(o, sets);
+    char err[800];
+    int rc = mpq_opt_parse(sets, SET_COUNT, argc, argv, 1, o->files, &o->nfiles, err, sizeof err);
+    if (rc == 1 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        tb_usage(stdout, o);
         return 1;
     }
-    if (!strcmp(argv[1], "replay"))
-        o->replay = 1;
-    else if (strcmp(argv[1], "lockstep")) {
-        fprintf(stderr, "mpq-tb: unknown mode `%s` (replay or lockstep); see --help\n", argv[1]);
-        return 2;
+    if (rc != 0)
+        return usage_error(err);
+    o->stim.given = sets[SET_LAYER].given | sets[SET_COMMON].given;
+    o->given = sets[SET_TB].given;
+    o->nfiles--; /* the mode */
+    memmove(o->files, o->files + 1, (size_t)o->nfiles * sizeof *o->files);
+    if (!o->replay && o->nfiles > 0) {
+        snprintf(err, sizeof err, "lockstep takes no file (`%s`)", o->files[0]);
+        return usage_error(err);
     }
-    const char *lockstep_opt = NULL; /* the first option given that only lockstep takes */
-    o->files = calloc((size_t)argc, sizeof *o->files);
-    if (!o->files) {
-        fprintf(stderr, "mpq-tb: out of memory\n");
-        return 2;
-    }
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        uint64_t v;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            tb_usage(stdout);
-            return 1;
-        }
-        if (!strcmp(a, "-q")) {
-            o->quiet = 1;
-            continue;
-        }
-        if (!strcmp(a, "--inject-hold")) {
-            o->inject_hold = 1;
-            continue;
-        }
-        if (!strcmp(a, "--whitebox")) {
-            o->whitebox = 1;
-            continue;
-        }
-        if (!strcmp(a, "--stats")) {
-            o->stats = 1;
-            continue;
-        }
-        if (a[0] != '-') {
-            if (!o->replay) {
-                fprintf(stderr, "mpq-tb: lockstep takes no file (`%s`)\n", a);
-                return 2;
-            }
-            o->files[o->nfiles++] = argv[i];
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpq-tb: `%s` needs a value or is unknown; see --help\n", a);
-            return 2;
-        }
-        const char *val = argv[++i];
-        static const char *const lockstep_only[] = {"--seed", "--runs", "--cycles", "--m", "--k",
-                                                     "--n", "--hp-n", "--acc", "--profile",
-                                                     "--p-valid", "--p-ready", "--offer",
-                                                     "--mid-reset", "--layer", "--shape"};
-        for (size_t j = 0; j < sizeof lockstep_only / sizeof lockstep_only[0]; j++)
-            if (!lockstep_opt && !strcmp(a, lockstep_only[j]))
-                lockstep_opt = lockstep_only[j];
-#define U64(field)                          \
-    do {                                    \
-        if (parse_u64(a, val, &v)) return 2; \
-        field = v;                          \
-    } while (0)
-/* An unsigned option within lo..hi (the message names it and the range). */
-#define RANGE(field, lo, hi)                               \
-    do {                                                   \
-        if (parse_range(a, val, (lo), (hi), &v)) return 2; \
-        field = (unsigned)v;                               \
-    } while (0)
-        if (!strcmp(a, "--seed")) {
-            U64(o->seed);
-            o->have_seed = 1;
-        } else if (!strcmp(a, "--runs")) {
-            U64(o->runs);
-            if (o->runs < 1) {
-                fprintf(stderr, "mpq-tb: --runs must be at least 1\n");
-                return 2;
-            }
-        } else if (!strcmp(a, "--cycles")) {
-            U64(o->min_cycles);
-        } else if (!strcmp(a, "--m")) { /* 0 would be "random": not a shape */
-            RANGE(o->layer.m, 1, 65535);
-        } else if (!strcmp(a, "--k")) {
-            RANGE(o->layer.k, 1, 65535);
-        } else if (!strcmp(a, "--n")) {
-            RANGE(o->layer.n, 1, 1000000);
-        } else if (!strcmp(a, "--hp-n")) {
-            RANGE(o->layer.hp_n, 0, 64);
-            o->layer.have_hp_n = 1;
-        } else if (!strcmp(a, "--acc")) {
-            if (strcmp(val, "sat") && strcmp(val, "wrap")) {
-                fprintf(stderr, "mpq-tb: --acc: `%s` is not sat or wrap\n", val);
-                return 2;
-            }
-            o->layer.acc = !strcmp(val, "sat");
-        } else if (!strcmp(a, "--profile")) {
-            mpq_profile p;
-            if (mpq_profile_parse(val, &p)) {
-                fprintf(stderr, "mpq-tb: --profile: unknown profile `%s`\n", val);
-                return 2;
-            }
-            o->layer.profile = (int)p;
-        } else if (!strcmp(a, "--layer")) {
-            mpq_layer_kind kd;
-            if (!strcmp(val, "any")) {
-                o->layer.layer = -1;
-            } else if (mpq_layer_parse(val, &kd) == 0 &&
-                       (kd == MPQ_LAYER_FC || kd == MPQ_LAYER_CONV2D || kd == MPQ_LAYER_DEPTHWISE)) {
-                o->layer.layer = (int)kd;
-            } else {
-                fprintf(stderr, "mpq-tb: --layer: `%s` is not fc, conv2d, depthwise or any\n", val);
-                return 2;
-            }
-        } else if (!strcmp(a, "--shape")) {
-            char why[600];
-            if (mpq_conv_shape_parse(val, &o->layer.shape, why, sizeof why) != 0) {
-                fprintf(stderr, "mpq-tb: --shape: %s\n", why);
-                return 2;
-            }
-            o->layer.have_shape = 1;
-        } else if (!strcmp(a, "--offer")) {
-            if (strcmp(val, "early") && strcmp(val, "late")) {
-                fprintf(stderr, "mpq-tb: --offer: `%s` is not early or late\n", val);
-                return 2;
-            }
-            o->layer.offer_early = !strcmp(val, "early");
-        } else if (!strcmp(a, "--mid-reset")) {
-            if (strcmp(val, "on") && strcmp(val, "off")) {
-                fprintf(stderr, "mpq-tb: --mid-reset: `%s` is not on or off\n", val);
-                return 2;
-            }
-            o->layer.mid_reset = !strcmp(val, "on");
-        } else if (!strcmp(a, "--p-valid")) {
-            if (parse_prob(a, val, &o->layer.p_valid)) return 2;
-        } else if (!strcmp(a, "--p-ready")) {
-            if (parse_prob(a, val, &o->layer.p_ready)) return 2;
-        } else if (!strcmp(a, "--max-mismatches")) {
-            U64(o->max_mismatches);
-            if (o->max_mismatches < 1) o->max_mismatches = 1;
-        } else if (!strcmp(a, "--source-thread")) {
-            if (strcmp(val, "on") && strcmp(val, "off")) {
-                fprintf(stderr, "mpq-tb: --source-thread: `%s` is not on or off\n", val);
-                return 2;
-            }
-            o->source_thread = !strcmp(val, "on");
-        } else if (!strcmp(a, "--trace-dir")) {
-            o->trace_dir = val;
-        } else if (!strcmp(a, "--trace-bin")) {
-            o->trace_bin = val;
-        } else if (!strcmp(a, "--trace-build")) {
-            o->trace_build = val;
-        } else if (!strcmp(a, "--window-before")) {
-            U64(o->before);
-        } else if (!strcmp(a, "--window-after")) {
-            U64(o->after);
-        } else if (!strcmp(a, "--junit")) {
-            o->junit = val;
-        } else if (!strcmp(a, "--results")) {
-            o->results = val;
-        } else if (!strcmp(a, "--config")) {
-            o->config_file = val;
-        } else if (!strcmp(a, "--name")) {
-            o->name = val;
-        } else if (!strcmp(a, "--bare")) { /* benchmark: the limit, see run_bare */
-            U64(o->bare_repeat);
-            if (o->bare_repeat < 1) o->bare_repeat = 1;
-        } else if (!strcmp(a, "--trace-at")) { /* internal: traced re-simulation */
-            U64(o->trace_at);
-            o->trace_mode = 1;
-        } else if (!strcmp(a, "--trace-out")) {
-            o->trace_out = val;
-        } else {
-            fprintf(stderr, "mpq-tb: unknown option `%s`; see --help\n", a);
-            return 2;
-        }
-#undef U64
-#undef RANGE
-    }
-    if (o->bare_repeat && (!o->replay || o->nfiles != 1)) {
-        fprintf(stderr, "mpq-tb: --bare takes replay of exactly one file\n");
-        return 2;
-    }
-    if (o->replay && o->nfiles == 0) {
-        fprintf(stderr, "mpq-tb: replay needs at least one vector file\n");
-        return 2;
-    }
-    for (int i = 0; i < o->nfiles; i++) {
-        struct stat st;
-        if (stat(o->files[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "mpq-tb: %s is a folder; replay takes vector files (e.g. %s/*.vec)\n",
-                    o->files[i], o->files[i]);
-            return 2;
-        }
-    }
-    if (o->replay && lockstep_opt) {
-        fprintf(stderr, "mpq-tb: %s is a lockstep option; replay takes the layer and its timing "
-                "from the vector file\n", lockstep_opt);
-        return 2;
-    }
-    if (o->layer.have_shape && (o->layer.m || o->layer.k || o->layer.n)) {
-        fprintf(stderr, "mpq-tb: --shape gives a convolution's shape; --m, --k and --n are for "
-                "fully-connected layers\n");
-        return 2;
-    }
-    if (o->layer.have_shape && o->layer.layer >= 0 && o->layer.layer != (int)o->layer.shape.kind) {
-        fprintf(stderr, "mpq-tb: --layer %s contradicts --shape `%s ...`\n",
-                mpq_layer_name((mpq_layer_kind)o->layer.layer), mpq_layer_name(o->layer.shape.kind));
-        return 2;
-    }
-    if ((o->layer.m || o->layer.k || o->layer.n) && o->layer.layer > 0) {
-        fprintf(stderr, "mpq-tb: --m, --k and --n shape fully-connected layers, not --layer %s "
-                "(use --shape)\n", mpq_layer_name((mpq_layer_kind)o->layer.layer));
-        return 2;
-    }
-    if (o->trace_mode && !o->trace_out) {
-        fprintf(stderr, "mpq-tb: --trace-at needs --trace-out\n");
-        return 2;
-    }
-    return 0;
+    if (o->max_mismatches < 1)
+        o->max_mismatches = 1;
+    if ((o->given >> TB_O_BARE & 1u) && o->bare_repeat < 1)
+        o->bare_repeat = 1;
+    o->trace_mode = (int)(o->given >> TB_O_TRACE_AT & 1u);
+    return check_opts(o);
 }
-

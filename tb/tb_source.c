@@ -106,8 +106,11 @@ static void lockstep_close(tb_source *s)
 static const tb_source_ops lockstep_ops = {lockstep_next, lockstep_where, lockstep_error,
                                            lockstep_stats, lockstep_close};
 
+/* 1 when option o (MPQ_SO_*) was given. */
+static int given(const mpq_stim_args *a, mpq_stim_opt o) { return (int)(a->given >> o & 1u); }
+
 /* The layer and timing options of run `seed`: what a gives, the rest drawn from the seed. */
-static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64_t seed,
+static void lockstep_opts(const mpq_stim_args *a, const mpq_hwcfg *hw, uint64_t seed,
                           mpq_layer_opts *lo, mpq_timing_opts *to)
 {
     uint64_t z = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
@@ -131,14 +134,15 @@ static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64
         k = 1 + PICK(hw->klanes);
         m = 1 + PICK(64);
     }
-    lo->m = a->m ? a->m : m;
-    lo->k = a->k ? a->k : k;
-    lo->n = a->n ? a->n : n;
+    lo->m = given(a, MPQ_SO_M) ? a->m : m;
+    lo->k = given(a, MPQ_SO_K) ? a->k : k;
+    lo->n = given(a, MPQ_SO_N) ? a->n : n;
     /* The kind: a fully-connected layer or a convolution of a few thousand steps at most. */
-    int kind = a->have_shape ? (int)a->shape.kind : a->layer;
+    int fc_given = given(a, MPQ_SO_M) || given(a, MPQ_SO_K) || given(a, MPQ_SO_N);
+    int kind = given(a, MPQ_SO_SHAPE) ? (int)a->shape.kind : a->layer;
     if (kind < 0)
-        kind = a->m || a->k || a->n ? MPQ_LAYER_FC : PICK(2) ? MPQ_LAYER_FC : MPQ_LAYER_CONV2D;
-    if (a->have_shape) {
+        kind = fc_given ? MPQ_LAYER_FC : PICK(2) ? MPQ_LAYER_FC : MPQ_LAYER_CONV2D;
+    if (given(a, MPQ_SO_SHAPE)) {
         lo->shape = a->shape;
     } else if (kind != MPQ_LAYER_FC) {
         uint64_t shape_seed = PICK(1u << 30);
@@ -148,16 +152,17 @@ static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64
             mpq_hw_conv_shape_random(hw, shape_seed++, max_steps, &lo->shape);
         while (a->layer > 0 && (int)lo->shape.kind != a->layer);
     }
-    lo->hp_n = a->have_hp_n ? a->hp_n : PICK(hw->hp_per_group + 1);
-    lo->acc_sat = a->acc >= 0 ? a->acc : (int)PICK(2);
-    lo->profile = a->profile >= 0 ? (mpq_profile)a->profile : (mpq_profile)PICK(MPQ_PROF_COUNT);
+    lo->hp_n = given(a, MPQ_SO_HP_N) ? a->hp_n : PICK(hw->hp_per_group + 1);
+    lo->acc_sat = given(a, MPQ_SO_ACC) ? a->acc_sat : (int)PICK(2);
+    lo->profile = given(a, MPQ_SO_PROFILE) ? (mpq_profile)a->profile : (mpq_profile)PICK(MPQ_PROF_COUNT);
     /* The timing: the rule every tool shares, then this run's probabilities and events. */
     static const double pv[] = {1.0, 0.9, 0.7, 0.4}, pr[] = {1.0, 0.9, 0.5, 0.25};
     double p_valid = pv[PICK(4)], p_ready = pr[PICK(4)];
-    mpq_timing_default(seed, a->p_valid > 0 ? a->p_valid : p_valid, a->p_ready > 0 ? a->p_ready : p_ready, to);
+    mpq_timing_default(seed, given(a, MPQ_SO_P_VALID) ? a->p_valid : p_valid,
+                       given(a, MPQ_SO_P_READY) ? a->p_ready : p_ready, to);
     unsigned early = PICK(4) != 0, reset = PICK(8) == 0;
-    to->offer_early = a->offer_early >= 0 ? a->offer_early : (int)early;
-    if (a->mid_reset > 0 || (a->mid_reset < 0 && reset)) {
+    to->offer_early = given(a, MPQ_SO_OFFER) ? a->offer_early : (int)early;
+    if (given(a, MPQ_SO_MID_RESET) ? a->mid_reset : (int)reset) {
         /* Somewhere in the layer's first tile or so: rows in flight. */
         uint64_t depth = lo->shape.kind != MPQ_LAYER_FC
                              ? (uint64_t)lo->shape.kh * lo->shape.kw * ((lo->shape.in_c + hw->klanes - 1) / hw->klanes)
@@ -169,7 +174,7 @@ static void lockstep_opts(const tb_lockstep_args *a, const mpq_hwcfg *hw, uint64
 #undef PICK
 }
 
-int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t seed,
+int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
                        tb_source **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -208,78 +213,24 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t 
     return 0;
 }
 
-int tb_lockstep_argv(const tb_lockstep_args *a, uint64_t seed, const char **argv, int max,
-                     char *buf, size_t buflen)
+int tb_lockstep_argv(const mpq_stim_args *a, uint64_t seed, const char **argv, int *argc, int max,
+                     char *buf, size_t buflen, size_t *used)
 {
-    int n = 0;
-    size_t used = 0;
-    /* Appends one argument (its text copied into buf). */
-#define ARG(...)                                                                       \
-    do {                                                                               \
-        int w_ = snprintf(buf + used, used < buflen ? buflen - used : 0, __VA_ARGS__); \
-        if (n + 1 < max && w_ >= 0 && used + (size_t)w_ < buflen) {                    \
-            argv[n++] = buf + used;                                                    \
-            used += (size_t)w_ + 1;                                                    \
-        }                                                                              \
-    } while (0)
-    ARG("lockstep");
-    ARG("--seed");
-    ARG("%" PRIu64, seed);
-    ARG("--runs");
-    ARG("1");
-    if (a->layer >= 0 && !a->have_shape) {
-        ARG("--layer");
-        ARG("%s", mpq_layer_name((mpq_layer_kind)a->layer));
+    /* This run alone: its seed, one run, and the layer and timing options given (--layer only
+     * when it chose a kind that --shape does not already give). */
+    mpq_stim_args one = *a;
+    one.seed = seed;
+    one.runs = 1;
+    uint64_t bits = (a->given & mpq_stim_layer_mask() & ~(1ull << MPQ_SO_CYCLES)) | 1ull << MPQ_SO_SEED |
+                    1ull << MPQ_SO_RUNS;
+    if (a->layer < 0 || given(a, MPQ_SO_SHAPE))
+        bits &= ~(1ull << MPQ_SO_LAYER);
+    if (*argc + 1 < max && *used + sizeof "lockstep" <= buflen) {
+        memcpy(buf + *used, "lockstep", sizeof "lockstep");
+        argv[(*argc)++] = buf + *used;
+        *used += sizeof "lockstep";
     }
-    if (a->have_shape) {
-        char sh[200];
-        mpq_conv_shape_format(&a->shape, sh, sizeof sh);
-        ARG("--shape");
-        ARG("%s", sh);
-    }
-    if (a->m) {
-        ARG("--m");
-        ARG("%u", a->m);
-    }
-    if (a->k) {
-        ARG("--k");
-        ARG("%u", a->k);
-    }
-    if (a->n) {
-        ARG("--n");
-        ARG("%u", a->n);
-    }
-    if (a->have_hp_n) {
-        ARG("--hp-n");
-        ARG("%u", a->hp_n);
-    }
-    if (a->acc >= 0) {
-        ARG("--acc");
-        ARG("%s", a->acc ? "sat" : "wrap");
-    }
-    if (a->profile >= 0) {
-        ARG("--profile");
-        ARG("%s", mpq_profile_name((mpq_profile)a->profile));
-    }
-    if (a->p_valid > 0) {
-        ARG("--p-valid");
-        ARG("%.17g", a->p_valid);
-    }
-    if (a->p_ready > 0) {
-        ARG("--p-ready");
-        ARG("%.17g", a->p_ready);
-    }
-    if (a->offer_early >= 0) {
-        ARG("--offer");
-        ARG("%s", a->offer_early ? "early" : "late");
-    }
-    if (a->mid_reset >= 0) {
-        ARG("--mid-reset");
-        ARG("%s", a->mid_reset ? "on" : "off");
-    }
-#undef ARG
-    argv[n] = NULL;
-    return n;
+    return mpq_opt_write(mpq_stim_opts, MPQ_SO_COUNT, &one, bits, argv, argc, max, buf, buflen, used);
 }
 
 /* ---- threaded: the source in its own thread ------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "stim/mpq_gen.h"
+#include "stim/mpq_opts.h"
 #include "stim/mpq_vec.h"
 
 typedef struct tb_source tb_source;
@@ -59,36 +60,21 @@ void tb_source_close(tb_source *s);
 /* A vector file. Returns 0, or the reader's MPQ_E* code with err naming the file. */
 int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen);
 
-/* The layer and timing options of lockstep run `seed` (mpq-tb lockstep): each option given is
- * used as it is, the others are drawn from the seed: shapes mostly small, now and then a
+/* A random layer of configuration hw from `seed` and the layer and timing options of a (those
+ * given, a->given; the others are drawn from the seed: shapes mostly small, now and then a
  * counter's full range (M = 65535, K = KMax, many tiles) or K <= KLanes (a row every cycle);
  * valid and ready probabilities from 1 down to 0.25; beats mostly offered early; now and then
- * a reset in the middle of the layer. */
-typedef struct tb_lockstep_args {
-    int layer;             /* -1 any (half fully-connected, half convolutions), else an
-                              mpq_layer_kind: FC, CONV2D or DEPTHWISE */
-    mpq_conv_shape shape;  /* have_shape: this convolution in every run */
-    int have_shape;
-    unsigned m, k, n;      /* 0: random per run */
-    unsigned hp_n;
-    int have_hp_n;
-    int acc;               /* -1 random, 0 wrap, 1 sat */
-    int profile;           /* -1 random, else an mpq_profile */
-    double p_valid, p_ready; /* < 0: random per run */
-    int offer_early;       /* -1 random, 0 late, 1 early */
-    int mid_reset;         /* -1 random, 0 never, 1 once per run */
-} tb_lockstep_args;
-/* A random layer of configuration hw from `seed` and a, run by the golden generator: the same
- * cycles as `mpq-golden gen` writes for the same layer and seed (mpq_timing_default).
- * Returns 0, or MPQ_EPARAM / MPQ_ENOMEM with err saying what the user asked that this RTL
- * cannot run. */
-int tb_source_lockstep(const mpq_hwcfg *hw, const tb_lockstep_args *a, uint64_t seed,
+ * a reset in the middle of the layer), run by the golden generator: the same cycles as
+ * `mpq-golden gen` writes for the same layer and seed (mpq_timing_default). Returns 0, or
+ * MPQ_EPARAM / MPQ_ENOMEM with err saying what the user asked that this RTL cannot run. */
+int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
                        tb_source **out, char *err, size_t errlen);
 /* The mpq-tb arguments that reproduce lockstep run `seed` alone ("lockstep --seed S --runs 1
- * --m ..."), one per entry of argv (at most max-1, NULL-terminated), their text in buf.
- * Returns the count. The one builder of the reproduce line and of the traced re-run. */
-int tb_lockstep_argv(const tb_lockstep_args *a, uint64_t seed, const char **argv, int max,
-                     char *buf, size_t buflen);
+ * --m ..."): appended to argv[*argc..] (at most max, NULL-terminated), their text in
+ * buf[*used..]. The one builder of the reproduce line and of the traced re-run, through the
+ * option table's writer. Returns 0 or -1 when full. */
+int tb_lockstep_argv(const mpq_stim_args *a, uint64_t seed, const char **argv, int *argc, int max,
+                     char *buf, size_t buflen, size_t *used);
 
 /* inner running in its own thread, up to a few blocks of cycles ahead; the cycles are the
  * same. Returns inner itself when the thread could not be started (then nothing changes). */

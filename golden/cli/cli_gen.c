@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "arith/mpq.h"
 #include "stim/mpq_gen.h"
+#include "stim/mpq_opts.h"
 #include "stim/mpq_vec.h"
 
 #define GEN_VERSION "mpq-golden 0.1"
@@ -27,42 +28,48 @@
 #define GEN_MAX_BYTES 4000000000ull
 #define GEN_PROGRESS_S 5.0
 
-static void usage(FILE *f)
+/* The command line: mpq-golden gen's own options, and the layer and timing options it
+ * shares with mpq-tb lockstep (golden/stim/mpq_opts.c). */
+typedef struct gen_args {
+    const char *out, *config, *case_path;
+    int force;
+    mpq_stim_args stim;
+    /* what the options make of the layer and its timing */
+    mpq_layer_opts lo;
+    mpq_timing_opts to;
+} gen_args;
+
+#define F(x) offsetof(gen_args, x)
+enum { GEN_O_OUT = 0, GEN_O_CONFIG, GEN_O_CASE, GEN_O_FORCE, GEN_O_COUNT };
+static const mpq_opt gen_table[GEN_O_COUNT] = {
+    [GEN_O_OUT] = {"-o", "FILE.vec", MPQ_OPT_TEXT, F(out), 0, 0, NULL, NULL, 0, 0, "the vector file to write"},
+    [GEN_O_CONFIG] = {"--config", "NAME|PATH", MPQ_OPT_TEXT, F(config), 0, 0, NULL, NULL, 0, 0,
+                      "RTL configuration: rtl/cfg/NAME.cfg or a .cfg path (default: default)"},
+    [GEN_O_CASE] = {"--case", "FILE", MPQ_OPT_TEXT, F(case_path), 0, 0, NULL, NULL, 0, 0,
+                    "the layer of an mpq-case file instead of a random one (fully connected, conv2d or "
+                    "depthwise)"},
+    [GEN_O_FORCE] = {"--force", NULL, MPQ_OPT_FLAG, F(force), 0, 0, NULL, NULL, 0, 0,
+                     "generate even above the limits below"},
+};
+#undef F
+
+static void usage(FILE *f, gen_args *a)
 {
     fprintf(f,
             "usage: mpq-golden gen -o FILE.vec [options]\n"
             "\n"
             "Runs the golden cycle model on one layer and writes every cycle's inputs and\n"
             "expected outputs (vectors/FORMAT.md). Every output row is also checked against the\n"
-            "functional model; a disagreement is an error (exit 1).\n"
-            "\n"
-            "  --config NAME|PATH  RTL configuration: rtl/cfg/NAME.cfg or a .cfg path (default: default)\n"
-            "  --m M --k K --n N   fully-connected shape (default 8 64 8): M 1..65535, K 1..KMax,\n"
-            "                      N 1..65535\n"
-            "  --shape SPEC        a convolution instead, e.g. 'conv2d h=8 w=8 c=16 o=32 k=3 s=2 p=1'\n"
-            "                      or 'depthwise h=8 w=8 c=16 o=16 k=3 p=1' (keys b h w c o k s d p g\n"
-            "                      oh ow; NxM for the two axes; see mpq-tb --help)\n"
-            "  --hp-n N            sparse weights per group of KLanes, 0..HpPerGroup (default: HpPerGroup)\n"
-            "  --acc sat|wrap      accumulator mode (default wrap)\n"
-            "  --profile P         random, overflow, requant-edge, zero-tern, max-sparse, acc-edge,\n"
-            "                      extreme\n"
-            "                      (default random)\n"
-            "  --seed S            layer seed (default 1)\n"
-            "  --timing-seed S     seed of valid gaps and back-pressure (default: the layer seed,\n"
-            "                      as mpq-tb lockstep derives it)\n"
-            "  --p-valid P         probability a source with a beat raises valid, (0, 1] (default 1)\n"
-            "  --p-ready P         probability out_ready_i is 1 in a cycle, (0, 1] (default 1)\n"
-            "  --reset-cycles N    cycles in reset at the start, 1..1000000 (default 2)\n"
-            "  --tail-cycles N     idle cycles after the last tile, 0..1000000 (default 2)\n"
-            "  --offer early|late  early (default): every stream offers its beats as soon as it\n"
-            "                      has them (AXI); late: a tile's beats once its cfg is taken\n"
-            "  --reset-at N        reset again N cycles into the layer (pixels in flight), then\n"
-            "                      run the layer anew (default: never)\n"
-            "  --case FILE         the layer of an mpq-case file instead of a random one\n"
-            "                      (fully connected, conv2d or depthwise)\n"
-            "  --stats             print what the stimulus exercised (key=value: ties, bounds, ...)\n"
-            "  --force             generate even above the limits below\n"
-            "  -q                  print nothing but errors (no estimate, no progress)\n"
+            "functional model; a disagreement is an error (exit 1). Defaults: a fully-connected\n"
+            "layer --m 8 --k 64 --n 8, --hp-n HpPerGroup, --acc wrap, --profile random, --seed 1,\n"
+            "--p-valid 1, --p-ready 1, --offer early.\n"
+            "\n");
+    mpq_opt_set sets[2] = {{gen_table, GEN_O_COUNT, a, 0, 0, "options", 0},
+                           mpq_stim_set(&a->stim, MPQ_TOOL_GEN, 0, "layer and timing options")};
+    static char help[16384];
+    mpq_opt_help(sets, 2, help, sizeof help);
+    fputs(help, f);
+    fprintf(f,
             "\n"
             "Before it starts, gen prints the estimated cycle count and an upper bound on the\n"
             "file's size, and refuses a run above %llu million cycles or %llu GB unless\n"
@@ -70,34 +77,6 @@ static void usage(FILE *f)
             "SIGHUP the temporary file FILE.vec.tmp is removed (exit status 130, 143, 129).\n"
             "Exit: 0 written, 1 the golden models disagree, 2 usage or input error, or refused.\n",
             GEN_MAX_CYCLES / 1000000ull, GEN_MAX_BYTES / 1000000000ull, GEN_PROGRESS_S);
-}
-
-/* An integer option in lo..hi; the refusal names the option and the range. */
-static int parse_u(const char *opt, const char *s, unsigned long long lo, unsigned long long hi,
-                   unsigned long long *v)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 0);
-    if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 || x < lo || x > hi) {
-        fprintf(stderr, "mpq-golden gen: %s: `%s` is not an integer in %llu..%llu\n", opt, s, lo, hi);
-        return -1;
-    }
-    *v = x;
-    return 0;
-}
-
-static int parse_p(const char *opt, const char *s, double *p)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || errno != 0 || !(x > 0.0 && x <= 1.0)) {
-        fprintf(stderr, "mpq-golden gen: %s: `%s` is not a probability in (0, 1]\n", opt, s);
-        return -1;
-    }
-    *p = x;
-    return 0;
 }
 
 /* The layer of an mpq-case file, when the accelerator can compute it. */
@@ -189,120 +168,60 @@ static int layer_from_case(const mpq_hwcfg *hw, const char *path, mpq_hw_layer *
     return rc;
 }
 
-/* The command line. */
-typedef struct gen_args {
-    const char *out, *config, *case_path;
-    mpq_layer_opts lo;
-    mpq_timing_opts to;
-    int have_hp_n, have_tseed, quiet, force, stats, have_mkn;
-} gen_args;
+static int gen_usage_error(const char *msg)
+{
+    fprintf(stderr, "mpq-golden gen: %s\n", msg);
+    return 2;
+}
 
 /* Returns 0, 1 when --help was printed, or 2 (a bad option, message printed). */
 static int parse_args(int argc, char **argv, gen_args *a)
 {
     memset(a, 0, sizeof *a);
     a->config = "default";
-    a->lo = (mpq_layer_opts){.seed = 1, .m = 8, .k = 64, .n = 8, .acc_sat = 0, .profile = MPQ_PROF_RANDOM};
-    mpq_timing_default(a->lo.seed, 1.0, 1.0, &a->to);
-    unsigned long long v;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-            usage(stdout);
-            return 1;
-        }
-        if (!strcmp(o, "-q") || !strcmp(o, "--force") || !strcmp(o, "--stats")) {
-            *(o[1] == 'q' ? &a->quiet : o[2] == 'f' ? &a->force : &a->stats) = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "mpq-golden gen: `%s` needs a value (or is unknown); see --help\n", o);
-            return 2;
-        }
-        const char *val = argv[++i];
-        if (!strcmp(o, "-o")) {
-            a->out = val;
-        } else if (!strcmp(o, "--config")) {
-            a->config = val;
-        } else if (!strcmp(o, "--case")) {
-            a->case_path = val;
-        } else if (!strcmp(o, "--m") || !strcmp(o, "--k") || !strcmp(o, "--n")) {
-            /* K is checked against KMax once the configuration is known. */
-            if (parse_u(o, val, 1, 65535, &v))
-                return 2;
-            *(o[2] == 'm' ? &a->lo.m : o[2] == 'k' ? &a->lo.k : &a->lo.n) = (unsigned)v;
-            a->have_mkn = 1;
-        } else if (!strcmp(o, "--shape")) {
-            char why[600];
-            if (mpq_conv_shape_parse(val, &a->lo.shape, why, sizeof why) != 0) {
-                fprintf(stderr, "mpq-golden gen: --shape: %s\n", why);
-                return 2;
-            }
-        } else if (!strcmp(o, "--hp-n")) {
-            if (parse_u(o, val, 0, MPQ_KLANES_MAX, &v))
-                return 2;
-            a->lo.hp_n = (unsigned)v;
-            a->have_hp_n = 1;
-        } else if (!strcmp(o, "--acc")) {
-            if (strcmp(val, "sat") && strcmp(val, "wrap")) {
-                fprintf(stderr, "mpq-golden gen: --acc: `%s` is not sat or wrap\n", val);
-                return 2;
-            }
-            a->lo.acc_sat = !strcmp(val, "sat");
-        } else if (!strcmp(o, "--profile")) {
-            if (mpq_profile_parse(val, &a->lo.profile) != 0) {
-                fprintf(stderr, "mpq-golden gen: --profile: unknown profile `%s`; see --help\n", val);
-                return 2;
-            }
-        } else if (!strcmp(o, "--seed") || !strcmp(o, "--timing-seed")) {
-            if (parse_u(o, val, 0, UINT64_MAX, &v))
-                return 2;
-            if (o[2] == 's')
-                a->lo.seed = v;
-            else {
-                a->to.seed = v;
-                a->have_tseed = 1;
-            }
-        } else if (!strcmp(o, "--p-valid")) {
-            if (parse_p(o, val, &a->to.p_valid))
-                return 2;
-        } else if (!strcmp(o, "--p-ready")) {
-            if (parse_p(o, val, &a->to.p_ready))
-                return 2;
-        } else if (!strcmp(o, "--offer")) {
-            if (strcmp(val, "early") && strcmp(val, "late")) {
-                fprintf(stderr, "mpq-golden gen: --offer: `%s` is not early or late\n", val);
-                return 2;
-            }
-            a->to.offer_early = !strcmp(val, "early");
-        } else if (!strcmp(o, "--reset-at")) {
-            if (parse_u(o, val, 1, 1000000000ull, &v))
-                return 2;
-            a->to.reset_at = v;
-        } else if (!strcmp(o, "--reset-cycles") || !strcmp(o, "--tail-cycles")) {
-            int reset = o[2] == 'r';
-            if (parse_u(o, val, reset ? 1 : 0, 1000000, &v))
-                return 2;
-            *(reset ? &a->to.reset_cycles : &a->to.tail_cycles) = (unsigned)v;
-        } else {
-            fprintf(stderr, "mpq-golden gen: unknown option `%s`; see --help\n", o);
-            return 2;
-        }
+    mpq_stim_args *s = &a->stim;
+    s->seed = 1;
+    s->m = 8, s->k = 64, s->n = 8;
+    s->profile = MPQ_PROF_RANDOM;
+    s->p_valid = s->p_ready = 1.0;
+    s->offer_early = 1;
+    s->reset_cycles = s->tail_cycles = 2;
+    mpq_opt_set sets[2] = {{gen_table, GEN_O_COUNT, a, 0, 0, NULL, 0},
+                           mpq_stim_set(s, MPQ_TOOL_GEN, 0, NULL)};
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    char err[800];
+    int npos = 0, rc = pos ? mpq_opt_parse(sets, 2, argc, argv, 1, pos, &npos, err, sizeof err) : 2;
+    if (!pos)
+        snprintf(err, sizeof err, "out of memory");
+    if (rc == 0 && npos > 0)
+        snprintf(err, sizeof err, "unexpected argument `%s`; see --help", pos[0]), rc = 2;
+    free(pos);
+    if (rc == 1) {
+        usage(stdout, a);
+        return 1;
     }
-    if (!a->out) {
-        fprintf(stderr, "mpq-golden gen: no output file (-o FILE.vec); see --help\n");
-        return 2;
+    if (rc != 0)
+        return gen_usage_error(err);
+    s->given = sets[1].given;
+    int mkn = (s->given >> MPQ_SO_M & 1u) || (s->given >> MPQ_SO_K & 1u) || (s->given >> MPQ_SO_N & 1u);
+    if (!a->out)
+        return gen_usage_error("no output file (-o FILE.vec); see --help");
+    if (s->shape.kind != MPQ_LAYER_FC && mkn)
+        return gen_usage_error("--shape gives a convolution; --m, --k and --n shape fully-connected layers");
+    if (a->case_path && (mkn || s->shape.kind != MPQ_LAYER_FC)) {
+        snprintf(err, sizeof err, "--case takes the layer's shape from the file; drop %s",
+                 mkn ? "--m/--k/--n" : "--shape");
+        return gen_usage_error(err);
     }
-    if (a->lo.shape.kind != MPQ_LAYER_FC && a->have_mkn) {
-        fprintf(stderr, "mpq-golden gen: --shape gives a convolution; --m, --k and --n shape "
-                "fully-connected layers\n");
-        return 2;
-    }
-    if (a->case_path && (a->have_mkn || a->lo.shape.kind != MPQ_LAYER_FC)) {
-        fprintf(stderr, "mpq-golden gen: --case takes the layer's shape from the file; drop %s\n",
-                a->have_mkn ? "--m/--k/--n" : "--shape");
-        return 2;
-    }
+    a->lo = (mpq_layer_opts){.seed = s->seed, .shape = s->shape, .m = s->m, .k = s->k, .n = s->n,
+                             .hp_n = s->hp_n, .acc_sat = s->acc_sat, .profile = (mpq_profile)s->profile};
+    /* The timing seed is the layer seed unless given: the rule of every tool (mpq_timing_default). */
+    mpq_timing_default(s->given >> MPQ_SO_TIMING_SEED & 1u ? s->timing_seed : s->seed, s->p_valid,
+                       s->p_ready, &a->to);
+    a->to.offer_early = s->offer_early;
+    a->to.reset_at = s->reset_at;
+    a->to.reset_cycles = s->reset_cycles;
+    a->to.tail_cycles = s->tail_cycles;
     return 0;
 }
 
@@ -360,7 +279,7 @@ static int check_estimate(const gen_args *a, const mpq_hwcfg *hw, const mpq_hw_l
             return 2;
         }
     }
-    if (!a->quiet)
+    if (!a->stim.quiet)
         fprintf(stderr, "mpq-golden gen: %s: about %s cycles (estimate), at most %s%s\n", a->out, c,
                 b, a->force && (e.cycles > GEN_MAX_CYCLES || bytes > GEN_MAX_BYTES)
                        ? " (above the limits: --force)" : "");
@@ -455,7 +374,7 @@ static int write_vectors(const gen_args *a, const mpq_vec_header *h, mpq_gen *g,
             break;
         }
         uint64_t c = mpq_gen_cycle(g);
-        if (!a->quiet && (c & 8191u) == 0 && now_s() >= next_report) {
+        if (!a->stim.quiet && (c & 8191u) == 0 && now_s() >= next_report) {
             double t = now_s();
             char done[40], total[40], mb[40];
             fprintf(stderr, "mpq-golden gen: %s: %s of about %s cycles (%.0f%%), %s written, %.2f Mcycles/s\n",
@@ -567,10 +486,8 @@ int mpq_cli_gen(int argc, char **argv)
         fprintf(stderr, "mpq-golden gen: %s\n", err);
         return 2;
     }
-    if (!a.have_hp_n)
+    if (!(a.stim.given >> MPQ_SO_HP_N & 1u))
         a.lo.hp_n = hw.hp_per_group;
-    if (!a.have_tseed) /* the rule of every tool: mpq_timing_default */
-        a.to.seed = a.lo.seed;
 
     mpq_hw_layer l;
     mpq_vec_header h;
@@ -596,12 +513,12 @@ int mpq_cli_gen(int argc, char **argv)
     }
     int status = write_vectors(&a, &h, g, est);
     char ls[200];
-    if (status == 0 && !a.quiet)
+    if (status == 0 && !a.stim.quiet)
         printf("%s: %s, %s acc=%s, %llu cycles, seed %llu, timing seed %llu\n", a.out,
                mpq_hwcfg_str(&hw, buf, sizeof buf), layer_str(&l, ls, sizeof ls),
                l.acc_sat ? "sat" : "wrap", (unsigned long long)mpq_gen_cycle(g),
                (unsigned long long)a.lo.seed, (unsigned long long)a.to.seed);
-    if (status == 0 && a.stats) {
+    if (status == 0 && a.stim.stats) {
         mpq_gen_stats st;
         mpq_gen_stats_get(g, &st);
         char line[1024];

@@ -19,10 +19,10 @@ refused() {
     if grep -q "passed" "$work/out.txt"; then echo "FAIL something ran: $*"; fails=$((fails + 1)); return; fi
     echo "ok   $*: $(grep -i -m1 -- "$words" "$work/err.txt" | cut -c1-140)"
 }
-refused "--m: 0 is outside 1..65535" "$tb" lockstep --m 0 --seed 1
-refused "--k: 0 is outside" "$tb" lockstep --k 0 --seed 1
-refused "--n: 0 is outside" "$tb" lockstep --n 0 --seed 1
-refused "--k: 100000 is outside 1..65535" "$tb" lockstep --k 100000 --seed 1
+refused "--m: \`0\` is not an integer in 1..65535" "$tb" lockstep --m 0 --seed 1
+refused "--k: \`0\` is not an integer in" "$tb" lockstep --k 0 --seed 1
+refused "--n: \`0\` is not an integer in" "$tb" lockstep --n 0 --seed 1
+refused "--k: \`100000\` is not an integer in 1..65535" "$tb" lockstep --k 100000 --seed 1
 refused "--k 2000 is more than KMax = 1024" "$tb" lockstep --k 2000 --seed 1
 # Only what the user gave is named (not the random choices of the other options).
 if grep -q "hp-n\|m = " "$work/err.txt"; then echo "FAIL the message names values the user did not give"; fails=$((fails + 1)); fi
