@@ -8,7 +8,7 @@
 #     exit): the overhead per job from submission (before sbatch) to the start of the task's
 #     shard runner, for tasks that wait for no CPU; and a 2-job plan end to end, slurm minus local;
 #  3. the merge of 1,000 job results (regress.py bench-merge: synthetic results, median of 3).
-# Environment from make: BUILD, PYTHON, REGRESS_BUILD_CMD. BENCH_QUICK=1 shrinks every part (a
+# Environment from make: BUILD, PYTHON, REGRESS_BUILD_CMD, MPQ_GOLDEN. BENCH_QUICK=1 shrinks every part (a
 # check of this script, not a measurement). Slurm missing or not root: that part is null.
 set -euo pipefail
 out=${1:?usage: scripts/bench-farm.sh OUTDIR}

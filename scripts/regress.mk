@@ -19,7 +19,7 @@ JOBS ?=
 START_TIMEOUT ?= 1800
 TASK_TIME ?=
 REGRESS_BUILD_CMD = $(MAKE) -s --no-print-directory SAN=$(SAN) BUILD=$(BUILD)
-regress_args = --plan "$(PLAN)" --build $(BUILD) $(if $(filter 1 yes,$(COVERAGE)),--coverage)
+regress_args = --plan "$(PLAN)" --build $(BUILD) --golden $(GOLDEN_BIN) $(if $(filter 1 yes,$(COVERAGE)),--coverage)
 
 # The coverage kind of the model (tb/build-model.sh ... cov): writes counters to $MPQ_COV_DIR.
 $(BUILD)/vl/%/cov/mpq-tb: $(TB_DEPS) rtl/cfg/%.cfg
@@ -28,7 +28,9 @@ $(BUILD)/vl/%/cov/mpq-tb: $(TB_DEPS) rtl/cfg/%.cfg
 	  CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \
 	  tb/build-model.sh $* cov $(BUILD)/vl/$*/cov rtl
 
+# mpq-golden reads the configurations and gives mpq-tb's option table to the farm.
 .PHONY: regress regress-shard regress-merge regress-list
+regress regress-shard regress-merge regress-list: $(GOLDEN_BIN)
 regress:
 	@$(PYTHON) scripts/regress.py run $(regress_args) --backend "$(BACKEND)" --rerun "$(RERUN)" \
 	  --shards "$(SHARDS)" --jobs "$(JOBS)" --start-timeout "$(START_TIMEOUT)" --task-time "$(TASK_TIME)" \
@@ -53,15 +55,15 @@ regress-list:
 # as such, and RERUN=failed picks them all up.
 FARM_SMOKE_CFGS := default small mix2 tern
 FARM_MODELS := $(foreach c,$(FARM_SMOKE_CFGS),$(BUILD)/vl/$(c)/plain/mpq-tb $(BUILD)/vl/$(c)/trace/mpq-tb)
-FARM_ENV = BUILD=$(BUILD) PYTHON=$(PYTHON) REGRESS_BUILD_CMD="$(REGRESS_BUILD_CMD)"
+FARM_ENV = BUILD=$(BUILD) PYTHON=$(PYTHON) REGRESS_BUILD_CMD="$(REGRESS_BUILD_CMD)" MPQ_GOLDEN=$(GOLDEN_BIN)
 .PHONY: farm/local farm/slurm-smoke farm/slurm-faults
 farm/local: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(BUILD)/vl/small/cov/mpq-tb \
-            $(TB_OBJS) $(GOLDEN_LIB)
+            $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results farm/local -- env $(FARM_ENV) $(MUTATE_ENV) \
 	  scripts/tests/farm-local.sh $(BUILD)/tmp/farm-local
-farm/slurm-smoke: $(FARM_MODELS)
+farm/slurm-smoke: $(FARM_MODELS) $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results farm/slurm-smoke -- env $(FARM_ENV) scripts/tests/farm-slurm-smoke.sh $(BUILD)/tmp/farm-slurm-smoke
-farm/slurm-faults: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
+farm/slurm-faults: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results farm/slurm-faults -- env $(FARM_ENV) scripts/tests/farm-slurm-faults.sh $(BUILD)/tmp/farm-slurm-faults
 # farm/slurm-faults mostly waits (for Slurm's time limit): first in the list, so that make -j
 # starts it early and the waiting overlaps the other tests.
@@ -71,5 +73,5 @@ TEST_TARGETS := farm/slurm-faults $(TEST_TARGETS) farm/local farm/slurm-smoke
 # $(BENCH_OUT)/farm.json: aggregate cycles per second with 1 and 2 shards (local backend), the
 # slurm backend's overhead per job, the merge time of 1,000 job results.
 .PHONY: bench-farm
-bench-farm: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
-	@BUILD=$(BUILD) PYTHON=$(PYTHON) REGRESS_BUILD_CMD="$(REGRESS_BUILD_CMD)" scripts/bench-farm.sh $(BENCH_OUT)
+bench-farm: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb $(GOLDEN_BIN)
+	@$(FARM_ENV) scripts/bench-farm.sh $(BENCH_OUT)

@@ -41,23 +41,22 @@ import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAN_DIR = os.path.join(REPO, "scripts", "plans")
-PROFILES = ("random", "overflow", "requant-edge", "zero-tern", "max-sparse", "acc-edge")
-ACCS = ("random", "sat", "wrap")
 BACKENDS = ("local", "slurm")
 # A `cycles` job starts at seed FIRST + j * SEED_STRIDE and takes consecutive seeds: jobs never
 # share a layer as long as one job runs fewer layers than this (checked at plan load time from
 # the smallest layer the generator makes, MIN_LAYER_CYCLES).
 SEED_STRIDE = 1_000_000
 MIN_LAYER_CYCLES = 20
-# Options the runner sets itself; a plan's `args` may not.
-RESERVED_ARGS = ("--seed", "--runs", "--cycles", "--m", "--k", "--n", "--profile", "--acc",
-                 "--p-valid", "--p-ready", "--junit", "--trace-dir", "--name", "--config", "-q",
-                 "--source-thread", "--bare", "--trace-bin")
+# The lockstep options that a plan's keys set (written from the options table), and the
+# options the runner sets itself: a plan's `args` may give neither.
+PLAN_OPTIONS = ("--seed", "--runs", "--cycles", "--m", "--k", "--n", "--profile", "--acc", "--p-valid",
+                "--p-ready")
+RUNNER_ARGS = ("--junit", "--trace-dir", "--results", "--name", "--config", "-q", "--source-thread", "--bare",
+               "--trace-bin")
 # Job outcomes. The first four come from the job itself (mpq-tb's exit status or signal);
 # the others are failures of the farm, decided from the scheduler's record of the task.
 TEST_FAIL = ("failed", "error")
 FARM_FAIL = ("crashed", "timeout", "cancelled", "not-started", "lost")
-PASS_RE = re.compile(r"^PASS\s+(\S+)\s+(\d+) cycles\s+([0-9.]+) Mcycles/s\s+\((.*)\)\s*$")
 SOURCE_RE = re.compile(r"^(\w+):([\w-]+)")
 
 
@@ -123,16 +122,66 @@ def plan_names():
     return sorted(os.path.basename(p)[:-5] for p in glob.glob(os.path.join(PLAN_DIR, "*.plan")))
 
 
+# --- The golden model's command line: configurations and the options table --------------------
+GOLDEN = {"bin": None}
+_golden_cache = {}
+
+
+def golden(*args):
+    """The output of `mpq-golden ARGS` (cached): the one reader of the configuration files and
+    the one table of mpq-tb's lockstep options."""
+    if args not in _golden_cache:
+        path = GOLDEN["bin"]
+        if not path or not os.access(path, os.X_OK):
+            raise BadInput("regress: %s: no mpq-golden there (make golden, or --golden PATH)" % path)
+        r = subprocess.run([path] + list(args), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise BadInput("regress: %s" % (r.stderr.strip() or "mpq-golden %s failed" % " ".join(args)))
+        _golden_cache[args] = r.stdout
+    return _golden_cache[args]
+
+
 def read_cfg(name):
-    """rtl/cfg/NAME.cfg as a dict of integers (the one source of the array's parameters)."""
-    vals = {}
-    with open(os.path.join(REPO, "rtl", "cfg", name + ".cfg")) as f:
-        for line in f:
-            line = line.split("#", 1)[0]
-            if "=" in line:
-                k, v = (s.strip() for s in line.split("=", 1))
-                vals[k] = int(v)
-    return vals
+    """rtl/cfg/NAME.cfg as a dict of integers, from `mpq-golden cfg NAME --json`."""
+    return json.loads(golden("cfg", name, "--json"))
+
+
+def configs_known():
+    return golden("cfg", "--list").split()
+
+
+def options():
+    """mpq-tb lockstep's layer and timing options, by name (`mpq-golden options --json`)."""
+    return {o["name"]: o for o in json.loads(golden("options", "--json")) if "tb" in o["tools"]}
+
+
+def option_value(opt, value):
+    """The text of `value` for option opt, or BadInput when the option would refuse it."""
+    t, v = opt["type"], str(value)
+    ok = True
+    if t in ("uint", "u64"):
+        ok = re.fullmatch(r"\d+", v) is not None and opt["lo"] <= int(v) <= opt["hi"]
+    elif t == "prob":
+        ok = re.fullmatch(r"[0-9]*\.?[0-9]+(e-?[0-9]+)?", v) is not None and 0 < float(v) <= 1
+    elif t in ("choice", "profile"):
+        ok = v in opt["choices"]
+    if not ok:
+        raise BadInput("regress: %s %s: not a value mpq-tb takes (%s)" % (opt["name"], v, opt["help"]))
+    return v
+
+
+def lockstep_args(values):
+    """mpq-tb lockstep arguments for `values` (option name -> value), written in the options
+    table's order, as mpq-tb's own writer writes its reproduce lines."""
+    table = options()
+    unknown = sorted(set(values) - set(table))
+    if unknown:
+        raise BadInput("regress: %s: not an option of mpq-tb lockstep" % ", ".join(unknown))
+    argv = []
+    for name, opt in table.items():
+        if name in values:
+            argv += [name] if opt["type"] == "flag" else [name, option_value(opt, values[name])]
+    return argv
 
 
 def parse_plan(path):
@@ -212,7 +261,8 @@ def parse_plan(path):
     }
     if settings["coverage"] not in ("yes", "no"):
         raise BadInput("regress: %s: coverage = %s (yes or no)" % (at(top, "coverage"), settings["coverage"]))
-    configs_known = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(REPO, "rtl/cfg/*.cfg")))
+    known = configs_known()
+    table = options()
     out = []
     for g in groups:
         name = g["name"]
@@ -223,9 +273,9 @@ def parse_plan(path):
             raise BadInput("regress: %s: [%s] needs `configs`" % (at(g, "configs"), name))
         configs = g["configs"].split()
         for c in configs:
-            if c not in configs_known:
+            if c not in known:
                 raise BadInput("regress: %s: configuration `%s` is not one of rtl/cfg/*.cfg (%s)"
-                               % (at(g, "configs"), c, " ".join(configs_known)))
+                               % (at(g, "configs"), c, " ".join(known)))
         grp = {"name": name, "kind": kind, "configs": configs,
                "timeout": integer(g, "timeout", 1, 7 * 86400, default=settings["timeout"])}
         if kind == "replay":
@@ -240,8 +290,9 @@ def parse_plan(path):
             continue
         profiles = g.get("profiles", "random").split()
         for p in profiles:
-            if p not in PROFILES:
-                raise BadInput("regress: %s: profile `%s` is not one of %s" % (at(g, "profiles"), p, " ".join(PROFILES)))
+            if p not in table["--profile"]["choices"]:
+                raise BadInput("regress: %s: profile `%s` is not one of %s"
+                               % (at(g, "profiles"), p, " ".join(table["--profile"]["choices"])))
         shapes = []
         for s in g.get("shapes", "random").split():
             if s == "random":
@@ -251,6 +302,10 @@ def parse_plan(path):
             if not m or min(int(x) for x in m.groups()) < 1:
                 raise BadInput("regress: %s: shape `%s` is not `random` or MxKxN (e.g. 64x256x16)" % (at(g, "shapes"), s))
             shape = tuple(int(x) for x in m.groups())
+            for d, v in zip(("--m", "--k", "--n"), shape):
+                if v > table[d]["hi"]:
+                    raise BadInput("regress: %s: shape %s: %s %d is outside %d..%d"
+                                   % (at(g, "shapes"), s, d, v, table[d]["lo"], table[d]["hi"]))
             for c in configs:
                 kmax = read_cfg(c).get("KMax", 0)
                 if shape[1] > kmax:
@@ -266,12 +321,13 @@ def parse_plan(path):
                                % (at(g, "timing"), t))
             timings.append(m.groups())
         accs = g.get("acc", "random").split()
+        acc_choices = ["random"] + table["--acc"]["choices"]
         for a in accs:
-            if a not in ACCS:
-                raise BadInput("regress: %s: acc `%s` is not one of %s" % (at(g, "acc"), a, " ".join(ACCS)))
+            if a not in acc_choices:
+                raise BadInput("regress: %s: acc `%s` is not one of %s" % (at(g, "acc"), a, " ".join(acc_choices)))
         args = shlex.split(g.get("args", ""))
         for a in args:
-            if a in RESERVED_ARGS:
+            if a in PLAN_OPTIONS or a in RUNNER_ARGS:
                 raise BadInput("regress: %s: args: %s is set by the plan's other keys or by the runner"
                                % (at(g, "args"), a))
         if "seeds" not in g:
@@ -340,15 +396,15 @@ def expand(plan, build, coverage):
                                 jid = "%s.%s.%s.%s.v%sr%s%s.s%d" % (
                                     g["name"], cfg, prof, shape_name(shape), timing[0], timing[1],
                                     "" if acc == "random" else "." + acc, seed)
-                                argv = [tb, "lockstep", "--seed", str(seed)]
-                                argv += ["--cycles", str(amount)] if g["mode"] == "cycles" else ["--runs", str(amount)]
+                                values = {"--seed": seed, "--p-valid": timing[0], "--p-ready": timing[1],
+                                          "--cycles" if g["mode"] == "cycles" else "--runs": amount}
                                 if shape:
-                                    argv += ["--m", str(shape[0]), "--k", str(shape[1]), "--n", str(shape[2])]
+                                    values.update({"--m": shape[0], "--k": shape[1], "--n": shape[2]})
                                 if prof != "random":
-                                    argv += ["--profile", prof]
+                                    values["--profile"] = prof
                                 if acc != "random":
-                                    argv += ["--acc", acc]
-                                argv += ["--p-valid", timing[0], "--p-ready", timing[1]] + common
+                                    values["--acc"] = acc
+                                argv = [tb] + ["lockstep"] + lockstep_args(values) + common
                                 argv += ["--name", jid] + g["args"]
                                 cyc = amount if g["mode"] == "cycles" else estimate_cycles(cfg, shape, timing, amount)
                                 jobs.append({"id": jid, "group": g["name"], "config": cfg, "profile": prof,
@@ -518,7 +574,8 @@ def run_job(d, run, job, rnd, shard, state):
     key = run["key"]
     running = {"job": job["id"], "key": key, "round": rnd, "shard": shard, "host": socket.gethostname(),
                "started": time.time()}
-    argv = job["argv"] + ["--junit", os.path.join(jd, "junit.xml"), "--trace-dir", os.path.join(jd, "traces")]
+    argv = job["argv"] + ["--junit", os.path.join(jd, "junit.xml"), "--trace-dir", os.path.join(jd, "traces"),
+                          "--results", os.path.join(jd, "results.jsonl")]
     env = dict(os.environ)
     if run["coverage"]:
         os.makedirs(os.path.join(jd, "cov-raw"))
@@ -613,21 +670,33 @@ def vcov_bin():
     return os.environ.get("VERILATOR_COVERAGE", "verilator_coverage")
 
 
-def parse_job_output(jd):
-    """Every layer the job ran: from its PASS lines (mpq-tb prints cycles and Mcycles/s there)
-    and from the report.json of each failing layer."""
-    layers = []
+def job_results(jd):
+    """The lines of the job's results.jsonl (mpq-tb --results: one JSON object per test, written
+    as each test ends, so a job killed halfway keeps the tests it finished); a line cut short by
+    the kill is left out."""
+    out = []
     try:
-        with open(os.path.join(jd, "log.txt"), errors="replace") as f:
+        with open(os.path.join(jd, "results.jsonl"), errors="replace") as f:
             for line in f:
-                m = PASS_RE.match(line)
-                if m:
-                    cyc, rate = int(m.group(2)), float(m.group(3))
-                    layers.append({"name": m.group(1), "ok": True, "cycles": cyc,
-                                   "seconds": cyc / (rate * 1e6) if rate > 0 else 0.0,
-                                   "profile": source_profile(m.group(4))})
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(r, dict) and "test" in r and "status" in r:
+                    out.append(r)
     except OSError:
         pass
+    return out
+
+
+def parse_job_output(jd):
+    """Every layer the job ran: the passing ones from its results lines, the failing ones with
+    the report.json of their mismatch trace (a test that could not run is the job's error)."""
+    layers = []
+    for r in job_results(jd):
+        if r["status"] == "passed":
+            layers.append({"name": r["test"], "ok": True, "cycles": int(r.get("cycles", 0)),
+                           "seconds": float(r.get("seconds", 0.0)), "profile": source_profile(r.get("source", ""))})
     for rep in sorted(glob.glob(os.path.join(jd, "traces", "*", "report.json"))):
         r = read_json(rep)
         if not r:
@@ -1015,7 +1084,7 @@ def write_junit(d, run, results):
                     from_junit.add(tc.get("name"))
             except ET.ParseError:
                 pass
-        # Layers that passed before the job died (no JUnit then): from its PASS lines.
+        # Layers that passed before the job died (no JUnit then): from its results lines.
         for lay in r["layers"]:
             if lay["ok"] and lay["name"] not in from_junit:
                 tc = ET.Element("testcase", classname="mpq.regress.%s.%s" % (job["config"], job["profile"]),
@@ -1388,9 +1457,12 @@ def cmd_list(a):
     return 0
 
 
+BENCH_PROFILES = ("random", "overflow", "requant-edge")
+
+
 def cmd_bench_merge(a):
     """Makes N synthetic job results (20 layers each; job i fails one layer when i % 10 == 3,
-    at cycle 13 + i % 7, in lane 2 + i % 3, profile PROFILES[i % 3], row i // 10 % 2 of the tile)
+    at cycle 13 + i % 7, in lane 2 + i % 3, profile BENCH_PROFILES[i % 3], row i // 10 % 2 of the tile)
     and times merge on them: the median of 3 merges."""
     d = os.path.abspath(a.dir)
     shutil.rmtree(d, ignore_errors=True)
@@ -1422,11 +1494,15 @@ def cmd_bench_merge(a):
                     "test": name, "status": "mismatch", "first_cycle": 13 + i % 7, "cycles_run": 14,
                     "mismatches": [{"cycle": 13, "ports": ["out_data_o"], "lanes": [{"lane": 2 + i % 3, "channel": 2}],
                                     "where": {"tile": 0, "state": "RUN", "row": i // 10 % 2, "slice": 2}}],
-                    "layer": {"source": "lockstep:%s hp-n=1" % PROFILES[i % 3]}, "reproduce": "mpq-tb lockstep --seed %d" % (j["seed"] + t)})
+                    "layer": {"source": "lockstep:%s hp-n=1" % BENCH_PROFILES[i % 3]}, "reproduce": "mpq-tb lockstep --seed %d" % (j["seed"] + t)})
+                lines.append(json.dumps({"test": name, "status": "failed", "cycles": 14, "seconds": 0.001,
+                                         "first_cycle": 13 + i % 7}))
             else:
-                lines.append("PASS  %-40s %9d cycles %8.3f Mcycles/s  (lockstep:random hp-n=1 p-valid=0.9 p-ready=0.9)" % (name, 400 + t, 0.5))
+                lines.append(json.dumps({"test": name, "status": "passed", "cycles": 400 + t,
+                                         "seconds": (400 + t) / 0.5e6, "seed": j["seed"] + t, "timing_seed": j["seed"] + t,
+                                         "source": "lockstep:random hp-n=1 p-valid=0.9 p-ready=0.9"}))
                 cases.append('    <testcase classname="mpq.cosim" name="%s" time="0.001"/>' % name)
-        write_atomic(os.path.join(jd, "log.txt"), "\n".join(lines) + "\n")
+        write_atomic(os.path.join(jd, "results.jsonl"), "\n".join(lines) + "\n")
         write_atomic(os.path.join(jd, "junit.xml"), '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n  <testsuite name="mpq-tb" tests="20">\n%s\n  </testsuite>\n</testsuites>\n' % "\n".join(cases))
         write_json(os.path.join(jd, "status.json"), {"job": j["id"], "key": "bench-merge", "round": 0, "shard": 0,
                                                      "status": "failed" if fail else "passed", "seconds": 0.1, "exit": 1 if fail else 0})
@@ -1452,6 +1528,9 @@ def main(argv):
         sp.add_argument("--coverage", action="store_true")
         sp.add_argument("--build", default="build", help="the build folder of make (BUILD)")
         sp.add_argument("--results", default=None, help="results root (default BUILD/regress)")
+        sp.add_argument("--golden", default=None,
+                        help="mpq-golden, the reader of the configurations and of the options table "
+                             "(default: $MPQ_GOLDEN, else BUILD/mpq-golden)")
 
     r = sub.add_parser("run")
     common(r)
@@ -1485,6 +1564,8 @@ def main(argv):
         return 2 if e.code else 0
     if getattr(a, "results", None) is None and hasattr(a, "build"):
         a.results = os.path.join(a.build, "regress")
+    if hasattr(a, "build"):
+        GOLDEN["bin"] = os.path.abspath(a.golden or os.environ.get("MPQ_GOLDEN") or os.path.join(a.build, "mpq-golden"))
     if hasattr(a, "results") and a.results:
         a.results = os.path.abspath(a.results)
     try:

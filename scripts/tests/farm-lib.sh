@@ -1,6 +1,9 @@
 # farm-lib.sh: what the farm tests share (sourced by scripts/tests/farm-*.sh, from the repo root).
-# Environment from make: BUILD, PYTHON, REGRESS_BUILD_CMD.
+# Environment from make: BUILD, PYTHON, REGRESS_BUILD_CMD, MPQ_GOLDEN (regress.py reads the
+# configurations and mpq-tb's option table through it).
 : "${BUILD:=build}" "${PYTHON:=python3}" "${REGRESS_BUILD_CMD:=make -s --no-print-directory BUILD=$BUILD}"
+: "${MPQ_GOLDEN:=$BUILD/mpq-golden}"
+export MPQ_GOLDEN
 
 fail() { echo "FAIL: $*"; exit 1; }
 note() { echo "== $*"; }
