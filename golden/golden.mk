@@ -47,7 +47,7 @@ $(GOLDEN_TEST_NAMES): golden/%: $(BUILD)/golden-tests/% $(GOLDEN_BIN)
 GOLDEN_ORACLE_SETS := cmsis-nn cmsis-nn-conv
 .PHONY: $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 $(addprefix oracles/,$(GOLDEN_ORACLE_SETS)): oracles/%: $(GOLDEN_BIN)
-	@scripts/check.sh $(BUILD)/results oracles/$* -- scripts/run-oracles.sh $(GOLDEN_BIN) $(GOLDEN_ORACLES)/$*
+	@scripts/check.sh $(BUILD)/results oracles/$* -- scripts/golden/run-oracles.sh $(GOLDEN_BIN) $(GOLDEN_ORACLES)/$*
 test-oracles: $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # The command line, end to end.

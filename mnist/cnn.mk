@@ -35,7 +35,7 @@ cnn-train: $(CNN_MODEL)
 
 # make cnn: accuracy per scheme and the study (golden model), then the RTL runs, then plots.
 cnn: cnn-golden cnn-rtl
-	@scripts/mnist-plot.sh $(CNN_OUT) "Fashion-MNIST CNN"
+	@scripts/workloads/mnist-plot.sh $(CNN_OUT) "Fashion-MNIST CNN"
 
 cnn-golden: $(CNN_BIN) $(CNN_MODEL)
 	set -o pipefail; $(CNN_BIN) --arch $(CNN_ARCH) --seed $(CNN_SEED) --epochs $(CNN_EPOCHS) --out $(CNN_OUT) \

@@ -8,7 +8,7 @@
  *      along the input channels, along the kernel window, or unstructured; and versus the
  *      accumulator width (wrap and saturate) with the golden model's overflow counts.
  * Tables go to stdout and OUT/results.md; the study's data to OUT/density.tsv and
- * OUT/accbits.tsv (plotted by scripts/mnist-plot.sh). The RTL run is mpq-mnist-rtl (mn_rtl.c). */
+ * OUT/accbits.tsv (plotted by scripts/workloads/mnist-plot.sh). The RTL run is mpq-mnist-rtl (mn_rtl.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  *   3. the study: accuracy versus sparse density and structure, and versus accumulator width
  *      (wrap and saturate) with the golden model's overflow counts.
  * Tables go to stdout and OUT/results.md; the study's data to OUT/density.tsv and
- * OUT/accbits.tsv (plotted by scripts/mnist-plot.sh). The RTL run is mn_rtl.c. */
+ * OUT/accbits.tsv (plotted by scripts/workloads/mnist-plot.sh). The RTL run is mn_rtl.c. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
  * time. With --save-vectors DIR, every layer with weights is also written as a vector file
  * (the cycles it drove) and DIR/summary.tsv lists them with their cycles and MACs and the
  * golden model's accuracy of this configuration's weights on all the test images: the CNN's
- * workload of make ppa (scripts/ppa.mk). Exit 0, 1 on a mismatch, 2 on bad input. */
+ * workload of make ppa (scripts/ppa/ppa.mk). Exit 0, 1 on a mismatch, 2 on bad input. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

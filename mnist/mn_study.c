@@ -2,7 +2,7 @@
 /* mn_study.c: the study harness of the Fashion-MNIST networks (mpq-mnist, mpq-cnn): accuracy
  * per quantization scheme, versus the sparse density and its structure, and versus the
  * accumulator width, each a table on stdout and in results.md, the studies' data in
- * density.tsv and accbits.tsv for scripts/mnist-plot.sh. A network comes in as its quantize
+ * density.tsv and accbits.tsv for scripts/workloads/mnist-plot.sh. A network comes in as its quantize
  * function; everything runs on the golden model (mn_qnet_run). */
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The quantized MLP's layers as vector files (mpq-mnist --emit-vectors): the workload of the
- * gate-level simulation and its switching activity (scripts/ppa.sh). Each layer of the first
+ * gate-level simulation and its switching activity (scripts/ppa/ppa.sh). Each layer of the first
  * m test images becomes one file, made exactly as `mpq-golden gen` makes one (golden cycle
  * model, every input and expected output of every cycle, full-rate valid/ready); the next
  * layer's input is the golden model's output. */

@@ -186,7 +186,7 @@ int mn_rtl_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const char *tag, co
  * the sparse density and structure, and versus the accumulator width, on the golden model.
  * Each table goes to stdout and to md (markdown); the studies' data to OUT/density.tsv and
  * OUT/accbits.tsv, written as .tmp files and renamed by mn_study_publish (plotted by
- * scripts/mnist-plot.sh). ---- */
+ * scripts/workloads/mnist-plot.sh). ---- */
 typedef int (*mn_quantize_fn)(const void *net, const float *amax, const mn_qspec *spec, mn_qnet *q,
                               char *err, size_t errlen);
 typedef struct mn_study {

@@ -40,7 +40,7 @@ $(MNIST_MODEL): $(MNIST_BIN) | mnist-data
 
 # make mnist: accuracy per scheme and the study (golden model), then the RTL run, then plots.
 mnist: mnist-golden mnist-rtl
-	@scripts/mnist-plot.sh $(MNIST_OUT)
+	@scripts/workloads/mnist-plot.sh $(MNIST_OUT)
 
 mnist-golden: $(MNIST_BIN) $(MNIST_MODEL)
 	$(MNIST_BIN) --seed $(MNIST_SEED) --epochs $(MNIST_EPOCHS) --out $(MNIST_OUT)

@@ -184,7 +184,7 @@ module mpq_lane #(
 `ifdef MPQ_COVERAGE
   // Coverage builds only (make coverage): the step's exact intermediates as registers, taken
   // on every step from the very functions of the step, so that toggle coverage shows whether
-  // the stimulus drives their top bits (scripts/coverage.sh reports those bits). Probes: read
+  // the stimulus drives their top bits (scripts/coverage/coverage.sh reports those bits). Probes: read
   // by the coverage counters, by no logic.
   /* verilator lint_off UNUSEDSIGNAL */
   logic signed [TSumW-1:0] cov_tsum_q;

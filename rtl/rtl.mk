@@ -103,4 +103,4 @@ TEST_TARGETS += rtl/smoke/illegal-tile
 .PHONY: synth
 synth: $(GOLDEN_BIN)
 	@scripts/install-deps.sh synth
-	GOLDEN_BIN=$(GOLDEN_BIN) scripts/synth.sh $(BUILD)/synth
+	GOLDEN_BIN=$(GOLDEN_BIN) scripts/ppa/synth.sh $(BUILD)/synth

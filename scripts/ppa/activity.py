@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """activity.py: per-net switching activity for OpenSTA from the gate-level simulation's
-toggle counts (scripts/ppa.sh).
+toggle counts (scripts/ppa/ppa.sh).
 
   activity.py TOGGLES.txt NETLIST.v OUT.txt
   activity.py --mean OUT.txt CYCLES:ACTIVITY.txt...

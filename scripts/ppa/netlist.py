@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""netlist.py: the PPA flow's views of a mapped netlist (scripts/ppa.sh).
+"""netlist.py: the PPA flow's views of a mapped netlist (scripts/ppa/ppa.sh).
 
   netlist.py macros NETLIST.v OUT.lst
       rewrites, in place, every instance of the memory black box (`mpq_ram #(.Depth(D),

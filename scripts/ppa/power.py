@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""power.py: power with the measured per-net activity (scripts/ppa.sh).
+"""power.py: power with the measured per-net activity (scripts/ppa/ppa.sh).
 
   power.py OUTDIR NETLIST.v LIB.lib MACROS.lib UNITS FMAX_NS FIXED_NS [MODE ACTIVITY.txt ...]
 
@@ -22,7 +22,7 @@ accesses counted by the gate-level simulation (`measured`), or OpenSTA's default
 (`default`); it is counted as internal power. Writes OUTDIR/power.tsv:
 per unit and in total, at FMAX_NS and FIXED_NS (dynamic power scales with the frequency,
 leakage does not), the rows of mode `default` (OpenSTA's default activity) and of each MODE
-(a measured activity: scripts/ppa.sh gives one per network, the mean of its layers'); and
+(a measured activity: scripts/ppa/ppa.sh gives one per network, the mean of its layers'); and
 OUTDIR/measured.tsv: per MODE and unit, the cells with a measured output and the cells left
 to the default.
 """

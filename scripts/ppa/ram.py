@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""ram.py: the RAM macro model of the PPA flow (scripts/ppa.sh).
+"""ram.py: the RAM macro model of the PPA flow (scripts/ppa/ppa.sh).
 
 The memories (rtl/mpq_ram.sv: the weight buffer u_wbuf and the activation ring u_abuf) are not
 mapped to standard cells: as in a real flow they are macros, a black box in synthesis, a

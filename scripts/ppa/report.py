@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""report.py: the PPA flow's numbers (scripts/ppa.sh, make ppa).
+"""report.py: the PPA flow's numbers (scripts/ppa/ppa.sh, make ppa).
 
   report.py min-period TIMING.rpt PERIOD_NS
       the shortest clock period of the worst path in an OpenSTA report made at PERIOD_NS
@@ -221,7 +221,7 @@ def net_rows(docs, net, units):
         # The summary must describe the vector files the gate-level model replayed.
         replayed = sum(w["cycles"] for w in d["workloads"] if w["network"] == net)
         if replayed != cycles:
-            die("%s: %s's layers are %d cycles, the gate-level replay ran %d (scripts/ppa.sh %s again)"
+            die("%s: %s's layers are %d cycles, the gate-level replay ran %d (scripts/ppa/ppa.sh %s again)"
                 % (sp, net, cycles, replayed, c), 1)
         has_meas = any(r["mode"] == net for r in d["power"])
         meas = net if has_meas else "default"
@@ -322,7 +322,7 @@ def cmd_summary(root, out_md, out_dir, configs):
     for c in configs:
         p = os.path.join(root, c, "ppa.json")
         if not os.path.exists(p):
-            die("%s is missing (scripts/ppa.sh %s)" % (p, c))
+            die("%s is missing (scripts/ppa/ppa.sh %s)" % (p, c))
         docs[c] = json.load(open(p))
     units = [a["unit"] for a in docs[configs[0]]["area"]]
     md = []

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# sta.tcl: OpenSTA timing and power of one mapped netlist (scripts/ppa.sh sets the
+# sta.tcl: OpenSTA timing and power of one mapped netlist (scripts/ppa/ppa.sh sets the
 # environment and runs `sta -exit` on this file).
 #   PPA_LIB, PPA_NETLIST   liberty and the hierarchical netlist (top module mpq_top)
 #   PPA_MACRO_LIB          the RAM macros' liberty (scripts/ppa/ram.py)

@@ -16,7 +16,7 @@
 # or instance that scripts/ppa/units.tsv does not name.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=scripts/cfg.sh
+# shellcheck source=scripts/ppa/cfg.sh
 . "$here/../cfg.sh"
 [ $# -eq 2 ] || { echo "usage: synth-map.sh CONFIG OUTDIR" >&2; exit 2; }
 cfgname=$1 out=$2

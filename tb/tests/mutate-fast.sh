@@ -7,7 +7,7 @@
 # model runs in its own thread (--source-thread on) or not.
 set -u
 out=$1; shift
-MUTATE_KEEP_MODELS=1 scripts/mutate.sh "$out" "$@" || exit 1
+MUTATE_KEEP_MODELS=1 scripts/mutate/mutate.sh "$out" "$@" || exit 1
 case " $* " in *" lane2-tern-sign "*) ;; *) exit 0 ;; esac
 dir=$(awk -F'\t' '$1 == "lane2-tern-sign" { print $7 }' "$out/summary.tsv")
 [ -d "$dir" ] || { echo "lane2-tern-sign: no trace folder ($dir)"; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # farm-slurm-faults.sh WORKDIR: failures of the farm itself, on a real one-node Slurm cluster of
-# its own (scripts/slurm-cluster.sh; always stopped). The plan scripts/tests/farm-faults.plan
+# its own (scripts/farm/slurm-cluster.sh; always stopped). The plan scripts/farm/tests/farm-faults.plan
 # goes through the slurm backend while this script breaks its jobs from outside:
 #   cancel  its task is cancelled (scancel) while it runs; the next job of that task never runs
 #   crash   the simulation is killed by SIGSEGV
@@ -12,10 +12,10 @@
 # after START_TIMEOUT. With the node back, RERUN=failed runs them and everything passes.
 set -u
 work=${1:?usage: farm-slurm-faults.sh WORKDIR}
-cd "$(dirname "$0")/../.."
-. scripts/tests/farm-lib.sh
+cd "$(dirname "$0")/../../.."
+. scripts/farm/tests/farm-lib.sh
 rm -rf "$work" && mkdir -p "$work" || exit 1
-plan=scripts/tests/farm-faults.plan
+plan=scripts/farm/tests/farm-faults.plan
 slurm_test "$plan"
 node=$(hostname -s)
 

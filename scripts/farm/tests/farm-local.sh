@@ -4,15 +4,15 @@
 #     each refused with exit 2 and a message naming the option or file:line, nothing run;
 #  2. the committed plans parse, expand the same way twice, nightly promises >= 1e8 cycles, and
 #     the CI matrix has the smoke plan's shards;
-#  3. scripts/tests/farm-local.plan on the local backend: real mismatches (the RTL's assertion)
+#  3. scripts/farm/tests/farm-local.plan on the local backend: real mismatches (the RTL's assertion)
 #     grouped by signature, each group's reproduce command reproduces it, merging again gives the
 #     same bytes, a status of another run is refused, RERUN=failed reruns exactly the failed jobs;
 #  4. COVERAGE=1: every job's counters and the merged coverage.dat;
 #  5. merge on synthetic results: failures grouped by port, lane, profile, first-cycle class.
 set -u
 work=${1:?usage: farm-local.sh WORKDIR}
-cd "$(dirname "$0")/../.."
-. scripts/tests/farm-lib.sh
+cd "$(dirname "$0")/../../.."
+. scripts/farm/tests/farm-lib.sh
 rm -rf "$work" && mkdir -p "$work/bad" || exit 1
 
 note "1. bad input: exit 2, a message that names what is wrong, nothing run"
@@ -25,7 +25,7 @@ refuse() {
     [ ! -e "$work/results" ] || fail "a results folder was made for bad input: $*"
     echo "ok: $(head -n 1 "$work/err.txt")"
 }
-refuse "PLAN=nosuch: no plan scripts/plans/nosuch.plan \\(plans: .*smoke" \
+refuse "PLAN=nosuch: no plan scripts/farm/plans/nosuch.plan \\(plans: .*smoke" \
     regress run --plan nosuch
 refuse "PLAN is not set" regress run --plan ""
 refuse "BACKEND=lsf is not a backend: local or slurm" regress run --plan smoke --backend lsf
@@ -81,7 +81,7 @@ EOF
 echo "ok: $n malformed plans refused"
 
 note "2. the committed plans"
-for p in scripts/plans/*.plan; do
+for p in scripts/farm/plans/*.plan; do
     regress list --plan "$p" >"$work/list1.txt" || fail "$p does not expand"
     regress list --plan "$p" >"$work/list2.txt"
     cmp -s "$work/list1.txt" "$work/list2.txt" || fail "$p: two expansions differ (jobs or seeds not deterministic)"
@@ -96,7 +96,7 @@ ci_shards=$(sed -n 's/^ *shard: *\[\(.*\)\] *# *the smoke plan.s shards.*/\1/p' 
 echo "ok: the CI matrix runs the smoke plan's $smoke_shards shards"
 
 note "3. the local backend, with real mismatches"
-plan=scripts/tests/farm-local.plan
+plan=scripts/farm/tests/farm-local.plan
 d=$(regress dir --plan "$plan")
 regress run --plan "$plan" --backend local --jobs 2 >"$work/run1.txt" 2>&1; rc=$?
 cat "$work/run1.txt"
@@ -151,25 +151,25 @@ summary_of() { jget "$1/summary.json" '(d["jobs"], d["status"], d["layers_passed
 shards=$(regress list --plan "$plan" --shards-only)
 rm -rf "$work/ci" && mkdir -p "$work/ci/merged"
 for ((i = 0; i < shards; i++)); do
-    "$PYTHON" scripts/regress.py run --plan "$plan" --shard "$i" --build "$BUILD" --results "$work/ci/shard-$i" \
+    "$PYTHON" scripts/farm/regress.py run --plan "$plan" --shard "$i" --build "$BUILD" --results "$work/ci/shard-$i" \
         --build-cmd "$REGRESS_BUILD_CMD" >"$work/ci/shard-$i.txt" 2>&1
     cp -r "$work/ci/shard-$i"/. "$work/ci/merged/"   # what download-artifact's merge-multiple does
 done
 dci=$work/ci/merged/$(basename "$d")
-"$PYTHON" scripts/regress.py merge --dir "$dci" >"$work/ci/merge.txt"; rc=$?
+"$PYTHON" scripts/farm/regress.py merge --dir "$dci" >"$work/ci/merge.txt"; rc=$?
 [ $rc = 1 ] || fail "the merge of the shards exited $rc, want 1 (mismatches)"
 [ "$(summary_of "$dci")" = "$(summary_of "$d")" ] || fail "the shards merged give $(summary_of "$dci"), the run gave $(summary_of "$d")"
 cmp -s "$dci/failures.json" "$d/failures.json" || fail "the shards merged group the failures differently"
 echo "ok: $shards shards run apart and merged give the same answer: $(summary_of "$dci")"
 rm -rf "$work/ci/merged/$(basename "$d")/jobs/$(jget "$dci/rounds/0/round.json" 'd["shards"][0][0]')"
 rm -f "$dci/rounds/0/shard-0.json" "$dci/rounds/0/task-0.json"
-"$PYTHON" scripts/regress.py merge --dir "$dci" >/dev/null
+"$PYTHON" scripts/farm/regress.py merge --dir "$dci" >/dev/null
 expect_job "$dci" "$(jget "$dci/rounds/0/round.json" 'd["shards"][0][0]')" not-started "never ran"
 
 note "3b2. make regress interrupted (Ctrl-C, SIGTERM): the running jobs cancelled, the others not started"
 printf 'shards = 2\n[long]\nconfigs = default\nshapes = 64x256x16\nseeds = 1\njobs = 4\ncycles = 2000000\n' >"$work/int.plan"
 di=$(regress dir --plan "$work/int.plan")
-"$PYTHON" scripts/regress.py run --plan "$work/int.plan" --backend local --jobs 2 --build "$BUILD" \
+"$PYTHON" scripts/farm/regress.py run --plan "$work/int.plan" --backend local --jobs 2 --build "$BUILD" \
     --results "$work/results" --build-cmd "$REGRESS_BUILD_CMD" >"$work/int.txt" 2>&1 &
 pid=$!   # regress.py itself, not a shell around it: the signal goes to it
 until compgen -G "$di/jobs/*/running.json" >/dev/null; do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
@@ -185,16 +185,16 @@ print("ok: interrupted: %s of 4 jobs" % ", ".join("%d %s" % (n, k) for k, n in s
 EOF
 
 note "3c. a real RTL bug: the lane-2 sign error of the mutation catalog, grouped as lane 2"
-# scripts/mutate.sh builds the mutant (and catches it); its models are a build folder like ours.
+# scripts/mutate/mutate.sh builds the mutant (and catches it); its models are a build folder like ours.
 if [ -n "${TB_OBJS:-}" ]; then
-    MUTATE_CONFIGS=default MUTATE_KEEP_MODELS=1 scripts/mutate.sh "$work/mut" lane2-tern-sign >"$work/mut.txt" 2>&1 \
-        || { cat "$work/mut.txt"; fail "scripts/mutate.sh lane2-tern-sign"; }
+    MUTATE_CONFIGS=default MUTATE_KEEP_MODELS=1 scripts/mutate/mutate.sh "$work/mut" lane2-tern-sign >"$work/mut.txt" 2>&1 \
+        || { cat "$work/mut.txt"; fail "scripts/mutate/mutate.sh lane2-tern-sign"; }
     printf 'shards = 2\n[lane2]\nconfigs = default\nprofiles = overflow acc-edge\nseeds = 1..20\nruns = 10\n' >"$work/mut.plan"
-    "$PYTHON" scripts/regress.py run --plan "$work/mut.plan" --build "$work/mut/lane2-tern-sign" --build-cmd true \
+    "$PYTHON" scripts/farm/regress.py run --plan "$work/mut.plan" --build "$work/mut/lane2-tern-sign" --build-cmd true \
         --results "$work/mut-results" >"$work/mut-run.txt" 2>&1; rc=$?
     sed -n '/^mismatches by signature/,/^$/p' "$work/mut-run.txt"
     [ $rc = 1 ] || fail "the lane-2 mutant's regression exited $rc, want 1"
-    dm=$("$PYTHON" scripts/regress.py dir --plan "$work/mut.plan" --results "$work/mut-results")
+    dm=$("$PYTHON" scripts/farm/regress.py dir --plan "$work/mut.plan" --results "$work/mut-results")
     "$PYTHON" - "$dm" <<'EOF' || fail "the lane-2 mutant's signatures"
 import json, sys
 g = json.load(open(sys.argv[1] + "/failures.json"))
@@ -220,7 +220,7 @@ note "4. COVERAGE=1: counters per job, merged with verilator_coverage"
 # default one, with toggle points on every bit of its 1024-slice activation ring, takes a
 # quarter of an hour on 2 cores).
 cplan=$work/farm-cov.plan
-sed 's/^configs  = default$/configs  = small/' scripts/tests/farm-local.plan >"$cplan"
+sed 's/^configs  = default$/configs  = small/' scripts/farm/tests/farm-local.plan >"$cplan"
 [ "$(grep -c '^configs  = small$' "$cplan")" = 2 ] || fail "farm-cov.plan: not every section of farm-local.plan moved to small"
 dcb=$(regress dir --plan "$cplan")
 dc=$(regress dir --plan "$cplan" --coverage)
@@ -258,7 +258,7 @@ print("ok: mpq_lane.sv's ternary arms counted: %s" % ", ".join("line %d %d" % kv
 EOF
 
 note "5. failure signatures on synthetic results (port, lane, profile, first-cycle class)"
-"$PYTHON" scripts/regress.py bench-merge 60 "$work/synth" >/dev/null || fail "bench-merge"
+"$PYTHON" scripts/farm/regress.py bench-merge 60 "$work/synth" >/dev/null || fail "bench-merge"
 "$PYTHON" - "$work/synth" <<'EOF' || fail "synthetic signatures"
 import json, sys
 g = json.load(open(sys.argv[1] + "/failures.json"))

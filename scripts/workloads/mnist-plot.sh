@@ -5,7 +5,7 @@
 # outputs versus accumulator width). NAME titles the plots (default "Fashion-MNIST MLP").
 # Skipped with a message when gnuplot is missing (scripts/install-deps.sh plot installs it).
 set -euo pipefail
-out=${1:?usage: scripts/mnist-plot.sh OUTDIR [NAME]}
+out=${1:?usage: scripts/workloads/mnist-plot.sh OUTDIR [NAME]}
 name=${2:-Fashion-MNIST MLP}
 for f in density.tsv accbits.tsv; do
     [ -s "$out/$f" ] || { echo "mnist-plot: $out/$f is missing (run make mnist-golden or make cnn-golden)" >&2; exit 2; }

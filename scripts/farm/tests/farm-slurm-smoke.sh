@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # farm-slurm-smoke.sh WORKDIR: the smoke plan through the slurm backend, for real: a one-node
-# cluster of its own (scripts/slurm-cluster.sh: munged, slurmctld, slurmd on 127.0.0.1), one
+# cluster of its own (scripts/farm/slurm-cluster.sh: munged, slurmctld, slurmd on 127.0.0.1), one
 # job array submitted with sbatch, every job passed, merged results checked, merging again gives
 # the same bytes; the cluster is stopped on every exit and its daemons must be gone.
 set -u
 work=${1:?usage: farm-slurm-smoke.sh WORKDIR}
-cd "$(dirname "$0")/../.."
-. scripts/tests/farm-lib.sh
+cd "$(dirname "$0")/../../.."
+. scripts/farm/tests/farm-lib.sh
 rm -rf "$work" && mkdir -p "$work" || exit 1
 slurm_test smoke
 t0=$SECONDS

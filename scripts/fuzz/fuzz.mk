@@ -1,4 +1,4 @@
-# scripts/fuzz.mk: reliability targets: fuzzing (libFuzzer, clang from Debian), sanitizer builds.
+# scripts/fuzz/fuzz.mk: reliability targets: fuzzing (libFuzzer, clang from Debian), sanitizer builds.
 # Every golden/fuzz/fuzz_NAME.c is one libFuzzer target, seeded from golden/fuzz/corpus/NAME/.
 
 FUZZ_SRCS := $(sort $(wildcard golden/fuzz/fuzz_*.c))
@@ -34,7 +34,7 @@ fuzz: fuzz-build
 FUZZ_SMOKE_NAMES := $(addprefix fuzz/smoke-,$(FUZZ_NAMES))
 .PHONY: $(FUZZ_SMOKE_NAMES)
 $(FUZZ_SMOKE_NAMES): fuzz/smoke-%:
-	@scripts/check.sh $(BUILD)/results fuzz/smoke-$* -- scripts/fuzz-smoke.sh $* $(BUILD) 15
+	@scripts/check.sh $(BUILD)/results fuzz/smoke-$* -- scripts/fuzz/fuzz-smoke.sh $* $(BUILD) 15
 TEST_TARGETS += $(FUZZ_SMOKE_NAMES)
 
 # Sanitizers inside `make test`: the golden unit tests and CLI rebuilt with ASan + UBSan.

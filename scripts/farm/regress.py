@@ -10,7 +10,7 @@
     regress.py dir   --plan P [--coverage]        the results folder of this commit and plan
     regress.py bench-merge N DIR                  time the merge of N synthetic job results
 
-A plan (scripts/plans/NAME.plan, format in scripts/plans/README.md) expands into jobs; a job
+A plan (scripts/farm/plans/NAME.plan, format in scripts/farm/plans/README.md) expands into jobs; a job
 is one mpq-tb invocation (one configuration, a seed range, fixed profile/shape/timing), and
 shards group jobs (a Slurm array task or a local worker runs one shard). Everything goes to
 one folder, BUILD/regress/<commit>-<plan>[-cov]/ (the layout is in docs/farm.md, "Regressions
@@ -39,8 +39,8 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLAN_DIR = os.path.join(REPO, "scripts", "plans")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAN_DIR = os.path.join(REPO, "scripts", "farm", "plans")
 BACKENDS = ("local", "slurm")
 # A `cycles` job starts at seed FIRST + j * SEED_STRIDE and takes consecutive seeds: jobs never
 # share a layer as long as one job runs fewer layers than this (checked at plan load time from
@@ -104,7 +104,7 @@ GROUP_KEYS = {"kind", "configs", "profiles", "shapes", "timing", "acc", "seeds",
 
 
 def plan_path(name):
-    """A plan name (scripts/plans/NAME.plan) or a path to a plan file."""
+    """A plan name (scripts/farm/plans/NAME.plan) or a path to a plan file."""
     if not name:
         raise BadInput("regress: PLAN is not set; plans: %s" % ", ".join(plan_names()))
     if os.sep in name or name.endswith(".plan"):
@@ -715,7 +715,7 @@ def source_profile(src):
 
 # --- Backends ---------------------------------------------------------------------------------
 def shard_cmd(d, rnd):
-    return [sys.executable, os.path.join(REPO, "scripts", "regress.py"), "shard", d, "--round", str(rnd), "--shard"]
+    return [sys.executable, os.path.join(REPO, "scripts", "farm", "regress.py"), "shard", d, "--round", str(rnd), "--shard"]
 
 
 def run_local(d, rnd, shards, jobs_at_once, only=None):
@@ -789,7 +789,7 @@ def run_slurm(d, rnd, shards, start_timeout, task_minutes, run):
     for c in ("sbatch", "squeue", "scontrol", "scancel"):
         if not shutil.which(c):
             raise BadInput("regress: BACKEND=slurm: `%s` not found (scripts/install-deps.sh farm; "
-                           "scripts/slurm-cluster.sh start runs a one-node cluster)" % c)
+                           "scripts/farm/slurm-cluster.sh start runs a one-node cluster)" % c)
     rd = os.path.join(d, "rounds", str(rnd))
     by_id = {j["id"]: j for j in run["jobs"]}
     if task_minutes is None:
@@ -1257,7 +1257,7 @@ def summary_text(d, run, s, groups):
             L.append("      reproduce one: %s" % g["example"]["reproduce"])
     if s["failed"]:
         L.append("")
-        plan = run["plan"] if run["plan_file"] == "scripts/plans/%s.plan" % run["plan"] else run["plan_file"]
+        plan = run["plan"] if run["plan_file"] == "scripts/farm/plans/%s.plan" % run["plan"] else run["plan_file"]
         L.append("rerun the %s that did not pass: make regress PLAN=%s RERUN=failed%s (list: failed.txt)"
                  % (plural(s["failed"], "job"), plan, " COVERAGE=1" if run["coverage"] else ""))
     L.append("regress: %d passed, %d failed" % (s["passed"], s["failed"]))
@@ -1331,7 +1331,7 @@ def cmd_run(a):
         raise BadInput("regress: START_TIMEOUT=%s is not a number of seconds" % a.start_timeout)
     if a.backend == "slurm" and not os.environ.get("SLURM_CONF") and not os.path.exists("/etc/slurm/slurm.conf"):
         raise BadInput("regress: BACKEND=slurm: no cluster configured (SLURM_CONF unset, no /etc/slurm/slurm.conf); "
-                       "try: eval \"$(scripts/slurm-cluster.sh start)\"")
+                       "try: eval \"$(scripts/farm/slurm-cluster.sh start)\"")
     if a.shard is not None and (a.backend != "local" or a.rerun):
         raise BadInput("regress: SHARD=%d runs one shard of the first round on this machine (BACKEND=local, no RERUN)"
                        % a.shard)

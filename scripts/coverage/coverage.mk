@@ -1,5 +1,5 @@
-# scripts/coverage.mk: Verilator line and toggle coverage of rtl/ (scripts/coverage.sh).
-# Included by the top Makefile; MUTATE_ENV (scripts/mutate.mk) passes the build inputs.
+# scripts/coverage/coverage.mk: Verilator line and toggle coverage of rtl/ (scripts/coverage/coverage.sh).
+# Included by the top Makefile; MUTATE_ENV (scripts/mutate/mutate.mk) passes the build inputs.
 
 # --- Coverage ---------------------------------------------------------------------------------
 # make coverage: Verilator line + toggle coverage of rtl/ over the regression, every
@@ -7,5 +7,5 @@
 .PHONY: coverage
 coverage: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 	@scripts/install-deps.sh coverage
-	@$(MUTATE_ENV) scripts/coverage.sh $(BUILD)/coverage
+	@$(MUTATE_ENV) scripts/coverage/coverage.sh $(BUILD)/coverage
 

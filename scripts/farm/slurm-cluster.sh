@@ -6,9 +6,9 @@
 # pid files. Its two ports are free ports picked at start, so two clusters on one machine do not
 # collide. Debian's slurm-wlm and munge (scripts/install-deps.sh farm); runs as root.
 #
-#   eval "$(scripts/slurm-cluster.sh start)"   # prints: export SLURM_CONF=DIR/slurm.conf
+#   eval "$(scripts/farm/slurm-cluster.sh start)"   # prints: export SLURM_CONF=DIR/slurm.conf
 #   make regress PLAN=smoke BACKEND=slurm
-#   scripts/slurm-cluster.sh stop               # DIR from $SLURM_CONF; cancels jobs, removes DIR
+#   scripts/farm/slurm-cluster.sh stop               # DIR from $SLURM_CONF; cancels jobs, removes DIR
 #
 # `start` waits until the node is idle (SLURM_START_TIMEOUT seconds, default 60) and prints the
 # export line on stdout, everything else on stderr. `stop` only stops the daemons of that DIR
@@ -96,7 +96,7 @@ start_cluster() {
     cpus=$(nproc)
     mem=$(awk '/^MemTotal/ { print int($2 / 1024 * 0.9) }' /proc/meminfo)
     cat >"$dir/slurm.conf" <<EOF
-# One-node Slurm cluster made by scripts/slurm-cluster.sh for mpq (not for production).
+# One-node Slurm cluster made by scripts/farm/slurm-cluster.sh for mpq (not for production).
 ClusterName=mpq
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$ctld_port
@@ -156,7 +156,7 @@ EOF
         exit 1
     fi
     say "one-node cluster up in $dir (node $host, $cpus CPUs, slurmctld port $ctld_port, slurmd port $slurmd_port)"
-    say "stop it with: scripts/slurm-cluster.sh stop $dir"
+    say "stop it with: scripts/farm/slurm-cluster.sh stop $dir"
     echo "export SLURM_CONF=$dir/slurm.conf"
 }
 
@@ -173,5 +173,5 @@ case $cmd in
     start) start_cluster ;;
     stop) stop_cluster ;;
     status) status_cluster ;;
-    *) echo "usage: scripts/slurm-cluster.sh start [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
+    *) echo "usage: scripts/farm/slurm-cluster.sh start [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
 esac

@@ -9,7 +9,7 @@
 # Environment (set by make): TB_OBJS, GOLDEN_LIB, VERILATOR, CXX. COVERAGE_CONFIGS (default:
 # every rtl/cfg/*.cfg), COVERAGE_RUNS (lockstep layers per step, default 80; each layer writes its own counters).
 set -euo pipefail
-out=${1:?usage: scripts/coverage.sh OUTDIR}
+out=${1:?usage: scripts/coverage/coverage.sh OUTDIR}
 : "${TB_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}" "${VERILATOR:=verilator}"
 configs=${COVERAGE_CONFIGS:-$(ls rtl/cfg/*.cfg | sed "s#rtl/cfg/\(.*\)\.cfg#\1#" | xargs)}
 runs=${COVERAGE_RUNS:-80}

@@ -1,8 +1,8 @@
-# scripts/mutate.mk: mutation testing (scripts/mutate.sh, scripts/mutants.tsv). Included by the
+# scripts/mutate/mutate.mk: mutation testing (scripts/mutate/mutate.sh, scripts/mutate/mutants.tsv). Included by the
 # top Makefile.
 
 # --- Mutation testing -------------------------------------------------------------------------
-# make mutate: every mutant of scripts/mutants.tsv (MUTANTS="a b" for some), table + traces
+# make mutate: every mutant of scripts/mutate/mutants.tsv (MUTANTS="a b" for some), table + traces
 # under $(BUILD)/mutate. The fast subset in `make test` (MUTANTS_FAST) includes the lane-2
 # sign error and checks that its trace names lane 2 and the first wrong cycle.
 MUTANTS ?=
@@ -12,7 +12,7 @@ MUTATE_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDE
   CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
 .PHONY: mutate
 mutate: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
-	@$(MUTATE_ENV) scripts/mutate.sh $(BUILD)/mutate $(MUTANTS)
+	@$(MUTATE_ENV) scripts/mutate/mutate.sh $(BUILD)/mutate $(MUTANTS)
 
 .PHONY: mutate/fast
 mutate/fast: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)

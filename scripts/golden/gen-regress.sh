@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed regression vectors: scripts/gen-regress.sh MPQ_GOLDEN OUTDIR
+# Regenerates the committed regression vectors: scripts/golden/gen-regress.sh MPQ_GOLDEN OUTDIR
 # One file per (configuration, edge case): fully-connected layers, then convolutions (padding
 # on every edge, stride 2, dilation 2, 1x1, kernel equal to the input, channel counts that are
 # not multiples of KLanes, depthwise, grouped, several images, rows as wide as the activation

@@ -4,14 +4,14 @@
 #  1. local backend: aggregate cycles per second of one plan (4 jobs of large layers, default
 #     configuration) run as 1 shard on 1 core and as 2 shards on 2 cores; the rounds interleave
 #     both, the speed-up is the median of the rounds' ratios (a shared host drifts);
-#  2. slurm backend, on a one-node cluster of its own (scripts/slurm-cluster.sh, stopped on
+#  2. slurm backend, on a one-node cluster of its own (scripts/farm/slurm-cluster.sh, stopped on
 #     exit): the overhead per job from submission (before sbatch) to the start of the task's
 #     shard runner, for tasks that wait for no CPU; and a 2-job plan end to end, slurm minus local;
 #  3. the merge of 1,000 job results (regress.py bench-merge: synthetic results, median of 3).
 # Environment from make: BUILD, PYTHON, REGRESS_BUILD_CMD, MPQ_GOLDEN. BENCH_QUICK=1 shrinks every part (a
 # check of this script, not a measurement). Slurm missing or not root: that part is null.
 set -euo pipefail
-out=${1:?usage: scripts/bench-farm.sh OUTDIR}
+out=${1:?usage: scripts/farm/bench-farm.sh OUTDIR}
 : "${BUILD:=build}" "${PYTHON:=python3}" "${REGRESS_BUILD_CMD:=make -s --no-print-directory BUILD=$BUILD}"
 quick=${BENCH_QUICK:-0}
 work=$out/farm
@@ -20,7 +20,7 @@ json=$out/farm.json
 if [ "$quick" = 1 ]; then cycles=100000; rounds=1; slurm_rounds=1; merge_n=100; else cycles=2000000; rounds=3; slurm_rounds=3; merge_n=1000; fi
 regress() {
     local cmd=$1; shift
-    "$PYTHON" scripts/regress.py "$cmd" --build "$BUILD" --results "$work/results" --build-cmd "$REGRESS_BUILD_CMD" "$@"
+    "$PYTHON" scripts/farm/regress.py "$cmd" --build "$BUILD" --results "$work/results" --build-cmd "$REGRESS_BUILD_CMD" "$@"
 }
 summary() { "$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"; }
 
@@ -36,7 +36,7 @@ seeds   = 1
 jobs    = 4
 cycles  = $cycles
 EOF
-d=$("$PYTHON" scripts/regress.py dir --build "$BUILD" --results "$work/results" --plan "$work/scaling.plan")
+d=$("$PYTHON" scripts/farm/regress.py dir --build "$BUILD" --results "$work/results" --plan "$work/scaling.plan")
 : >"$work/scaling.txt"
 for r in $(seq "$rounds"); do
     for s in 1 2; do
@@ -58,9 +58,9 @@ local_json="{\"cycles\": $total, \"rounds\": $rounds, \"one_shard_mcycles_s\": $
 # --- 2. slurm: submission to start, and a small plan end to end ----------------------------------
 slurm_json=null
 cluster=""
-stop_cluster() { [ -n "$cluster" ] && scripts/slurm-cluster.sh stop "$cluster" >/dev/null 2>&1; cluster=""; }
+stop_cluster() { [ -n "$cluster" ] && scripts/farm/slurm-cluster.sh stop "$cluster" >/dev/null 2>&1; cluster=""; }
 trap stop_cluster EXIT
-if [ "$(id -u)" = 0 ] && scripts/install-deps.sh farm >&2 && line=$(scripts/slurm-cluster.sh start 2>"$work/cluster.log"); then
+if [ "$(id -u)" = 0 ] && scripts/install-deps.sh farm >&2 && line=$(scripts/farm/slurm-cluster.sh start 2>"$work/cluster.log"); then
     export SLURM_CONF=${line#export SLURM_CONF=}
     cluster=$(dirname "$SLURM_CONF")
     cpus=$(nproc)
@@ -74,7 +74,7 @@ shapes  = 4x64x8
 seeds   = 1..$cpus
 runs    = 1
 EOF
-    dt=$("$PYTHON" scripts/regress.py dir --build "$BUILD" --results "$work/results" --plan "$work/tiny.plan")
+    dt=$("$PYTHON" scripts/farm/regress.py dir --build "$BUILD" --results "$work/results" --plan "$work/tiny.plan")
     : >"$work/overhead.txt"
     for r in $(seq "$slurm_rounds"); do
         for b in slurm local; do
@@ -116,7 +116,7 @@ else
 fi
 
 # --- 3. merge of N job results ---------------------------------------------------------------------
-merge=$("$PYTHON" scripts/regress.py bench-merge "$merge_n" "$work/merge")
+merge=$("$PYTHON" scripts/farm/regress.py bench-merge "$merge_n" "$work/merge")
 echo "farm, merge: $(summary <(echo "$merge") '"%d job results (20 layers each) merged in %.2f s (median of 3); merging again gives the same bytes: %s" % (d["results"], d["seconds"], d["idempotent"])')"
 rm -rf "$work/merge"
 
