@@ -86,6 +86,12 @@ scripts/help:
 	@scripts/check.sh $(BUILD)/results scripts/help -- scripts/tests/help-complete.sh
 TEST_TARGETS += scripts/help
 
+# No C function over 100 lines outside the tests: the function-length check (universal-ctags).
+.PHONY: scripts/fn-length
+scripts/fn-length:
+	@scripts/check.sh $(BUILD)/results scripts/fn-length -- scripts/tests/fn-length.sh 100
+TEST_TARGETS += scripts/fn-length
+
 # The packages every test needs are installed first (scripts/install-deps.sh test), or named:
 # then nothing runs and make test fails, so a test never silently skips for want of a package.
 .PHONY: test test-run list-tests help clean

@@ -476,6 +476,107 @@ static void adam_step(float *p, const float *g, adam *a, size_t n, float lr, flo
     }
 }
 
+/* The training state: each convolution's gradients (gw in the layout the backward pass
+ * accumulates, gwo in the weights' own), Adam's moments, the backward pass's buffers. */
+typedef struct cnn_train_state {
+    float *gw[CNN_MAX_LAYERS], *gb[CNN_MAX_LAYERS], *gwo[CNN_MAX_LAYERS];
+    adam aw[CNN_MAX_LAYERS], ab[CNN_MAX_LAYERS];
+    float *d0, *d1, *dcol;
+} cnn_train_state;
+
+static void train_state_free(cnn_train_state *st)
+{
+    for (unsigned l = 0; l < CNN_MAX_LAYERS; l++) {
+        free(st->gw[l]);
+        free(st->gwo[l]);
+        free(st->gb[l]);
+        free(st->aw[l].m);
+        free(st->aw[l].v);
+        free(st->ab[l].m);
+        free(st->ab[l].v);
+    }
+    free(st->d0);
+    free(st->d1);
+    free(st->dcol);
+}
+
+/* All zero. Returns 0 or MPQ_ENOMEM (nothing left allocated). */
+static int train_state_alloc(const cnn_net *net, cnn_train_state *st)
+{
+    memset(st, 0, sizeof *st);
+    size_t maxsz = IMG * IMG, maxcol = 0;
+    for (unsigned l = 0; l < net->nl; l++) {
+        const mpq_conv_shape *s = &net->layer[l].s;
+        maxsz = out_size(s) > maxsz ? out_size(s) : maxsz;
+        size_t c = (size_t)s->out_h * s->out_w * mpq_conv_depth(s);
+        maxcol = c > maxcol ? c : maxcol;
+    }
+    st->d0 = malloc(maxsz * sizeof *st->d0);
+    st->d1 = malloc(maxsz * sizeof *st->d1);
+    st->dcol = malloc(maxcol * sizeof *st->dcol);
+    int rc = st->d0 && st->d1 && st->dcol ? 0 : MPQ_ENOMEM;
+    for (unsigned l = 0; rc == 0 && l < net->nl; l++) {
+        const mpq_conv_shape *s = &net->layer[l].s;
+        if (s->kind != MPQ_LAYER_CONV2D)
+            continue;
+        size_t nw = mpq_conv_w_count(s);
+        st->gw[l] = calloc(nw, sizeof(float));
+        st->gwo[l] = calloc(nw, sizeof(float));
+        st->gb[l] = calloc(s->out_c, sizeof(float));
+        st->aw[l].m = calloc(nw, sizeof(float));
+        st->aw[l].v = calloc(nw, sizeof(float));
+        st->ab[l].m = calloc(s->out_c, sizeof(float));
+        st->ab[l].v = calloc(s->out_c, sizeof(float));
+        if (!st->gw[l] || !st->gwo[l] || !st->gb[l] || !st->aw[l].m || !st->aw[l].v || !st->ab[l].m ||
+            !st->ab[l].v)
+            rc = MPQ_ENOMEM;
+    }
+    if (rc != 0)
+        train_state_free(st);
+    return rc;
+}
+
+/* One image of class lab: forward, softmax cross-entropy, its gradients added by the
+ * backward pass. Returns its loss; *right counts a correct prediction. */
+static double train_sample(const cnn_net *net, cnn_work *wk, cnn_train_state *st, const uint8_t *img,
+                           unsigned lab, unsigned *right)
+{
+    forward_work(net, wk, img);
+    /* Softmax cross-entropy. */
+    const float *z = wk->act[net->nl - 1];
+    float zmax = z[0], sum = 0.0f, dz[10];
+    for (unsigned o = 1; o < 10; o++)
+        zmax = z[o] > zmax ? z[o] : zmax;
+    for (unsigned o = 0; o < 10; o++) {
+        dz[o] = expf(z[o] - zmax);
+        sum += dz[o];
+    }
+    for (unsigned o = 0; o < 10; o++)
+        dz[o] /= sum;
+    double loss = -log((double)dz[lab] + 1e-30);
+    *right += mn_argmax_f(z, 10) == lab;
+    dz[lab] -= 1.0f;
+    backward(net, wk, dz, st->gw, st->gb, st->d0, st->d1, st->dcol);
+    return loss;
+}
+
+/* Adam step t of every convolution over a batch of bn images' gradients. */
+static void train_update(cnn_net *net, cnn_train_state *st, uint64_t t, float lr, unsigned bn)
+{
+    float bc1 = 1.0f - powf(0.9f, (float)t), bc2 = 1.0f - powf(0.999f, (float)t);
+    for (unsigned l = 0; l < net->nl; l++) {
+        cnn_layer *L = &net->layer[l];
+        if (!st->gw[l])
+            continue;
+        unsigned K = mpq_conv_depth(&L->s), O = L->s.out_c;
+        for (unsigned o = 0; o < O; o++)
+            for (unsigned k = 0; k < K; k++)
+                st->gwo[l][(size_t)o * K + k] = st->gw[l][(size_t)k * O + o];
+        adam_step(L->w, st->gwo[l], &st->aw[l], (size_t)O * K, lr, 1.0f / (float)bn, bc1, bc2);
+        adam_step(L->b, st->gb[l], &st->ab[l], O, lr, 1.0f / (float)bn, bc1, bc2);
+    }
+}
+
 int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned epochs,
               uint64_t seed, FILE *logf)
 {
@@ -485,39 +586,18 @@ int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned ep
     cnn_work wk;
     if (work_alloc(net, &wk) != 0)
         return MPQ_ENOMEM;
-    size_t maxsz = IMG * IMG, maxcol = 0;
-    for (unsigned l = 0; l < net->nl; l++) {
-        const mpq_conv_shape *s = &net->layer[l].s;
-        maxsz = out_size(s) > maxsz ? out_size(s) : maxsz;
-        size_t c = (size_t)s->out_h * s->out_w * mpq_conv_depth(s);
-        maxcol = c > maxcol ? c : maxcol;
-    }
-    float *gw[CNN_MAX_LAYERS] = {0}, *gb[CNN_MAX_LAYERS] = {0}, *gwo[CNN_MAX_LAYERS] = {0};
-    adam aw[CNN_MAX_LAYERS] = {{0}}, ab[CNN_MAX_LAYERS] = {{0}};
-    float *d0 = malloc(maxsz * sizeof *d0), *d1 = malloc(maxsz * sizeof *d1);
-    float *dcol = malloc(maxcol * sizeof *dcol);
+    cnn_train_state st;
     unsigned *order = malloc(train->n * sizeof *order);
-    int rc = d0 && d1 && dcol && order ? 0 : MPQ_ENOMEM;
-    for (unsigned l = 0; rc == 0 && l < net->nl; l++) {
-        const mpq_conv_shape *s = &net->layer[l].s;
-        if (s->kind != MPQ_LAYER_CONV2D)
-            continue;
-        size_t nw = mpq_conv_w_count(s);
-        gw[l] = calloc(nw, sizeof(float));
-        gwo[l] = calloc(nw, sizeof(float));
-        gb[l] = calloc(s->out_c, sizeof(float));
-        aw[l].m = calloc(nw, sizeof(float));
-        aw[l].v = calloc(nw, sizeof(float));
-        ab[l].m = calloc(s->out_c, sizeof(float));
-        ab[l].v = calloc(s->out_c, sizeof(float));
-        if (!gw[l] || !gwo[l] || !gb[l] || !aw[l].m || !aw[l].v || !ab[l].m || !ab[l].v)
-            rc = MPQ_ENOMEM;
+    if (!order || train_state_alloc(net, &st) != 0) {
+        free(order);
+        work_free(&wk);
+        return MPQ_ENOMEM;
     }
     mn_rng r = {seed ^ 0xc0ffee5eedull};
-    for (unsigned i = 0; rc == 0 && i < train->n; i++)
+    for (unsigned i = 0; i < train->n; i++)
         order[i] = i;
     uint64_t t = 0;
-    for (unsigned ep = 0; rc == 0 && ep < epochs; ep++) {
+    for (unsigned ep = 0; ep < epochs; ep++) {
         mn_shuffle(&r, order, train->n);
         float lr = 2e-3f * powf(0.5f, (float)(ep / 2));
         double loss = 0.0;
@@ -526,43 +606,15 @@ int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned ep
             unsigned bn = train->n - b0 < BATCH ? train->n - b0 : BATCH;
             transpose_weights(net, &wk);
             for (unsigned l = 0; l < net->nl; l++)
-                if (gw[l]) {
-                    memset(gw[l], 0, mpq_conv_w_count(&net->layer[l].s) * sizeof(float));
-                    memset(gb[l], 0, net->layer[l].s.out_c * sizeof(float));
+                if (st.gw[l]) {
+                    memset(st.gw[l], 0, mpq_conv_w_count(&net->layer[l].s) * sizeof(float));
+                    memset(st.gb[l], 0, net->layer[l].s.out_c * sizeof(float));
                 }
             for (unsigned i = 0; i < bn; i++) {
                 unsigned idx = order[b0 + i];
-                forward_work(net, &wk, &train->images[(size_t)idx * npix]);
-                /* Softmax cross-entropy. */
-                const float *z = wk.act[net->nl - 1];
-                float zmax = z[0], sum = 0.0f, dz[10];
-                for (unsigned o = 1; o < 10; o++)
-                    zmax = z[o] > zmax ? z[o] : zmax;
-                for (unsigned o = 0; o < 10; o++) {
-                    dz[o] = expf(z[o] - zmax);
-                    sum += dz[o];
-                }
-                for (unsigned o = 0; o < 10; o++)
-                    dz[o] /= sum;
-                unsigned lab = train->labels[idx];
-                loss -= log((double)dz[lab] + 1e-30);
-                right += mn_argmax_f(z, 10) == lab;
-                dz[lab] -= 1.0f;
-                backward(net, &wk, dz, gw, gb, d0, d1, dcol);
+                loss += train_sample(net, &wk, &st, &train->images[(size_t)idx * npix], train->labels[idx], &right);
             }
-            t++;
-            float bc1 = 1.0f - powf(0.9f, (float)t), bc2 = 1.0f - powf(0.999f, (float)t);
-            for (unsigned l = 0; l < net->nl; l++) {
-                cnn_layer *L = &net->layer[l];
-                if (!gw[l])
-                    continue;
-                unsigned K = mpq_conv_depth(&L->s), O = L->s.out_c;
-                for (unsigned o = 0; o < O; o++)
-                    for (unsigned k = 0; k < K; k++)
-                        gwo[l][(size_t)o * K + k] = gw[l][(size_t)k * O + o];
-                adam_step(L->w, gwo[l], &aw[l], (size_t)O * K, lr, 1.0f / (float)bn, bc1, bc2);
-                adam_step(L->b, gb[l], &ab[l], O, lr, 1.0f / (float)bn, bc1, bc2);
-            }
+            train_update(net, &st, ++t, lr, bn);
         }
         if (logf) {
             fprintf(logf, "cnn: epoch %u/%u: loss %.4f, train accuracy %.2f%%, test accuracy %.2f%%\n",
@@ -571,21 +623,10 @@ int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned ep
             fflush(logf);
         }
     }
-    for (unsigned l = 0; l < CNN_MAX_LAYERS; l++) {
-        free(gw[l]);
-        free(gwo[l]);
-        free(gb[l]);
-        free(aw[l].m);
-        free(aw[l].v);
-        free(ab[l].m);
-        free(ab[l].v);
-    }
-    free(d0);
-    free(d1);
-    free(dcol);
+    train_state_free(&st);
     free(order);
     work_free(&wk);
-    return rc;
+    return 0;
 }
 
 /* ---- File: "MPQCNN1\0", u32 length of the architecture string, the string, then w and b

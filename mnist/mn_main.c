@@ -174,27 +174,12 @@ static int emit_opt(void *ctx, int argc, char **argv, int *i)
     return 1;
 }
 
-int main(int argc, char **argv)
+/* The float MLP of this seed and epoch count: from its cache file in out, or trained (and
+ * cached). Returns 0, or 2 after a message. */
+static int load_or_train(const char *out, unsigned long long seed, unsigned epochs)
 {
-    mn_opts o = {.data = MN_DATA_DIR, .out = "build/mnist", .seed = 1, .epochs = 12};
-    emit_opts e = {.images = 16};
-    int r = mn_parse_opts("mpq-mnist", argc, argv, &o, usage, emit_opt, &e);
-    if (r != 0)
-        return r == 1 ? 0 : 2;
-    const char *out = o.out, *emit_dir = e.dir, *emit_cfg = e.cfg;
-    unsigned long long seed = o.seed;
-    unsigned epochs = o.epochs, emit_images = e.images;
-    int quick = o.quick, train_only = o.train_only, emit_sat = e.sat;
-    if (!emit_dir != !emit_cfg) {
-        fprintf(stderr, "mpq-mnist: --emit-vectors and --config go together; see --help\n");
-        return 2;
-    }
-    char err[1024];
-    atexit(cleanup);
-    if (mn_load_sets("mpq-mnist", &o, &train_set, &test_set) != 0)
-        return 2;
+    char err[1024], path[1200];
     mkdir(out, 0777);
-    char path[1200];
     if (train_set.n == 60000)
         snprintf(path, sizeof path, "%s/mlp-s%llu-e%u.bin", out, seed, epochs);
     else
@@ -202,47 +187,33 @@ int main(int argc, char **argv)
     double t0 = mn_now_s();
     if (mn_mlp_load(&mlp, path, err, sizeof err) == 0) {
         printf("mnist: float MLP 784-256-128-10 from %s (seed %llu, %u epochs)\n", path, seed, epochs);
-    } else {
-        struct stat st;
-        if (stat(path, &st) == 0) /* a cached model that does not load is retrained, loudly */
-            printf("mnist: the cached model is unusable (%s); training again\n", err);
-        unsigned dims[4] = {784, 256, 128, 10};
-        printf("mnist: training the float MLP 784-256-128-10, seed %llu, %u epochs\n", seed, epochs);
-        fflush(stdout);
-        if (mn_mlp_init(&mlp, dims, 3, seed) != 0 ||
-            mn_mlp_train(&mlp, &train_set, &test_set, epochs, seed, stdout) != 0) {
-            fprintf(stderr, "mpq-mnist: training failed (out of memory)\n");
-            return 2;
-        }
-        if (mn_mlp_save(&mlp, path, err, sizeof err) != 0) {
-            fprintf(stderr, "mpq-mnist: %s\n", err);
-            return 2;
-        }
-        printf("mnist: trained in %.1f s, saved %s\n", mn_now_s() - t0, path);
-    }
-    if (train_only) {
-        mn_mlp_free(&mlp);
-        mn_free(&train_set);
-        mn_free(&test_set);
         return 0;
     }
-    unsigned count = quick ? 1000 : test_set.n;
-    float amax[MN_MAX_LAYERS];
-    mn_calibrate(&mlp, &train_set, 2000, amax);
-    int32_t *x = malloc((size_t)count * 784 * sizeof *x);
-    if (!x) {
-        fprintf(stderr, "mpq-mnist: out of memory\n");
+    struct stat st;
+    if (stat(path, &st) == 0) /* a cached model that does not load is retrained, loudly */
+        printf("mnist: the cached model is unusable (%s); training again\n", err);
+    unsigned dims[4] = {784, 256, 128, 10};
+    printf("mnist: training the float MLP 784-256-128-10, seed %llu, %u epochs\n", seed, epochs);
+    fflush(stdout);
+    if (mn_mlp_init(&mlp, dims, 3, seed) != 0 ||
+        mn_mlp_train(&mlp, &train_set, &test_set, epochs, seed, stdout) != 0) {
+        fprintf(stderr, "mpq-mnist: training failed (out of memory)\n");
         return 2;
     }
-    for (unsigned i = 0; i < count; i++)
-        mn_input(&test_set.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
-    if (emit_dir) {
-        int rc = emit(argc, argv, amax, x, count, emit_cfg, emit_dir, emit_images, emit_sat);
-        free(x);
-        return rc;
+    if (mn_mlp_save(&mlp, path, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-mnist: %s\n", err);
+        return 2;
     }
-    double facc = mn_mlp_accuracy(&mlp, &test_set, count);
+    printf("mnist: trained in %.1f s, saved %s\n", mn_now_s() - t0, path);
+    return 0;
+}
 
+/* The study of the quantized MLP on the first `count` test images x: weight schemes, density
+ * x structure, accumulator width, into out/results.md, density.tsv and accbits.tsv. Returns
+ * 0, or 2 after a message. */
+static int run_study(const char *out, int32_t *x, unsigned count, double facc, float *amax,
+                     unsigned long long seed, unsigned epochs, int quick)
+{
     char rpath[1200];
     snprintf(rpath, sizeof rpath, "%s/results.md.tmp", out);
     mn_study st = {.tag = "mpq-mnist", .out = out, .net = &mlp, .amax = amax, .quantize = quantize_mlp,
@@ -285,6 +256,54 @@ int main(int argc, char **argv)
              outputs);
     mn_qspec mixed = {.scheme = MN_MIXED, .hp_n = 1, .group = 16};
     if (mn_study_accbits(&st, intro, "ternary + 1:16", &mixed, outputs, 12, quick ? 10 : 2) != 0 || mn_study_publish(&st) != 0)
+        return 2;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    mn_opts o = {.data = MN_DATA_DIR, .out = "build/mnist", .seed = 1, .epochs = 12};
+    emit_opts e = {.images = 16};
+    int r = mn_parse_opts("mpq-mnist", argc, argv, &o, usage, emit_opt, &e);
+    if (r != 0)
+        return r == 1 ? 0 : 2;
+    const char *out = o.out, *emit_dir = e.dir, *emit_cfg = e.cfg;
+    unsigned long long seed = o.seed;
+    unsigned epochs = o.epochs, emit_images = e.images;
+    int quick = o.quick, train_only = o.train_only, emit_sat = e.sat;
+    if (!emit_dir != !emit_cfg) {
+        fprintf(stderr, "mpq-mnist: --emit-vectors and --config go together; see --help\n");
+        return 2;
+    }
+    atexit(cleanup);
+    if (mn_load_sets("mpq-mnist", &o, &train_set, &test_set) != 0)
+        return 2;
+    double t0 = mn_now_s();
+    if (load_or_train(out, seed, epochs) != 0)
+        return 2;
+    if (train_only) {
+        mn_mlp_free(&mlp);
+        mn_free(&train_set);
+        mn_free(&test_set);
+        return 0;
+    }
+    unsigned count = quick ? 1000 : test_set.n;
+    float amax[MN_MAX_LAYERS];
+    mn_calibrate(&mlp, &train_set, 2000, amax);
+    int32_t *x = malloc((size_t)count * 784 * sizeof *x);
+    if (!x) {
+        fprintf(stderr, "mpq-mnist: out of memory\n");
+        return 2;
+    }
+    for (unsigned i = 0; i < count; i++)
+        mn_input(&test_set.images[(size_t)i * 784], 784, &x[(size_t)i * 784]);
+    if (emit_dir) {
+        int rc = emit(argc, argv, amax, x, count, emit_cfg, emit_dir, emit_images, emit_sat);
+        free(x);
+        return rc;
+    }
+    double facc = mn_mlp_accuracy(&mlp, &test_set, count);
+    if (run_study(out, x, count, facc, amax, seed, epochs, quick) != 0)
         return 2;
     printf("\nmnist: results in %s/results.md, %s/density.tsv, %s/accbits.tsv (%.1f s)\n", out, out,
            out, mn_now_s() - t0);

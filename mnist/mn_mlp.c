@@ -119,114 +119,153 @@ double mn_mlp_accuracy(const mn_mlp *m, const mn_set *s, unsigned count)
     return count ? (double)right / count : 0.0;
 }
 
+/* The training state: gradients, momenta, activations and deltas of every layer. */
+typedef struct mlp_train_bufs {
+    float *gw[MN_MAX_LAYERS], *gb[MN_MAX_LAYERS];
+    float *vw[MN_MAX_LAYERS], *vb[MN_MAX_LAYERS];
+    float *act[MN_MAX_LAYERS], *delta[MN_MAX_LAYERS];
+} mlp_train_bufs;
+
+static void train_bufs_free(const mn_mlp *m, mlp_train_bufs *t)
+{
+    for (unsigned l = 0; l < m->nl; l++) {
+        free(t->gw[l]);
+        free(t->vw[l]);
+        free(t->gb[l]);
+        free(t->vb[l]);
+        free(t->act[l]);
+        free(t->delta[l]);
+    }
+}
+
+/* All zero. Returns 0 or MPQ_ENOMEM (what was had is freed). */
+static int train_bufs_alloc(const mn_mlp *m, mlp_train_bufs *t)
+{
+    memset(t, 0, sizeof *t);
+    for (unsigned l = 0; l < m->nl; l++) {
+        size_t nw = (size_t)m->dim[l + 1] * m->dim[l];
+        t->gw[l] = calloc(nw, sizeof(float));
+        t->vw[l] = calloc(nw, sizeof(float));
+        t->gb[l] = calloc(m->dim[l + 1], sizeof(float));
+        t->vb[l] = calloc(m->dim[l + 1], sizeof(float));
+        t->act[l] = calloc(m->dim[l + 1], sizeof(float));
+        t->delta[l] = calloc(m->dim[l + 1], sizeof(float));
+        if (!t->gw[l] || !t->vw[l] || !t->gb[l] || !t->vb[l] || !t->act[l] || !t->delta[l]) {
+            train_bufs_free(m, t);
+            return MPQ_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* One sample x of class `label`: forward, softmax cross-entropy, and its gradients added to
+ * gw and gb. Returns the sample's loss. */
+static double backprop_sample(const mn_mlp *m, const float *x, unsigned label, mlp_train_bufs *t)
+{
+    unsigned nl = m->nl;
+    float **act = t->act, **delta = t->delta;
+    forward_f(m, x, act);
+    /* Softmax cross-entropy. */
+    float *z = act[nl - 1], zmax = z[0], sum = 0.0f;
+    for (unsigned o = 1; o < 10; o++)
+        zmax = z[o] > zmax ? z[o] : zmax;
+    for (unsigned o = 0; o < 10; o++) {
+        delta[nl - 1][o] = expf(z[o] - zmax);
+        sum += delta[nl - 1][o];
+    }
+    for (unsigned o = 0; o < 10; o++)
+        delta[nl - 1][o] /= sum;
+    double loss = -log((double)delta[nl - 1][label] + 1e-30);
+    delta[nl - 1][label] -= 1.0f;
+    /* Backward. */
+    for (unsigned l = nl; l-- > 0;) {
+        unsigned k = m->dim[l], n = m->dim[l + 1];
+        const float *in = l ? act[l - 1] : x;
+        for (unsigned o = 0; o < n; o++) {
+            float d = delta[l][o];
+            if (d == 0.0f)
+                continue;
+            t->gb[l][o] += d;
+            float *g = &t->gw[l][(size_t)o * k];
+            for (unsigned i = 0; i < k; i++)
+                g[i] += d * in[i];
+        }
+        if (l) {
+            float *dp = delta[l - 1];
+            memset(dp, 0, k * sizeof(float));
+            for (unsigned o = 0; o < n; o++) {
+                float d = delta[l][o];
+                const float *w = &m->w[l][(size_t)o * k];
+                for (unsigned i = 0; i < k; i++)
+                    dp[i] += d * w[i];
+            }
+            for (unsigned i = 0; i < k; i++)
+                if (act[l - 1][i] <= 0.0f)
+                    dp[i] = 0.0f;
+        }
+    }
+    return loss;
+}
+
+/* SGD with momentum mu over a batch's gradients (scale: the learning rate over the batch). */
+static void sgd_step(mn_mlp *m, mlp_train_bufs *t, float mu, float scale)
+{
+    for (unsigned l = 0; l < m->nl; l++) {
+        size_t nw = (size_t)m->dim[l + 1] * m->dim[l];
+        for (size_t i = 0; i < nw; i++) {
+            t->vw[l][i] = mu * t->vw[l][i] - scale * t->gw[l][i];
+            m->w[l][i] += t->vw[l][i];
+        }
+        for (unsigned o = 0; o < m->dim[l + 1]; o++) {
+            t->vb[l][o] = mu * t->vb[l][o] - scale * t->gb[l][o];
+            m->b[l][o] += t->vb[l][o];
+        }
+    }
+}
+
 int mn_mlp_train(mn_mlp *m, const mn_set *train, const mn_set *test, unsigned epochs,
                  uint64_t seed, FILE *logf)
 {
     unsigned nl = m->nl, npix = train->rows * train->cols;
     if (npix != m->dim[0] || m->dim[nl] != 10)
         return MPQ_EPARAM;
-    float *gw[MN_MAX_LAYERS] = {0}, *gb[MN_MAX_LAYERS] = {0};
-    float *vw[MN_MAX_LAYERS] = {0}, *vb[MN_MAX_LAYERS] = {0};
-    float *act[MN_MAX_LAYERS] = {0}, *delta[MN_MAX_LAYERS] = {0};
+    mlp_train_bufs t;
     unsigned *order = malloc(train->n * sizeof *order);
     float *x = malloc(npix * sizeof *x);
-    int rc = order && x ? 0 : MPQ_ENOMEM;
-    for (unsigned l = 0; rc == 0 && l < nl; l++) {
-        size_t nw = (size_t)m->dim[l + 1] * m->dim[l];
-        gw[l] = calloc(nw, sizeof(float));
-        vw[l] = calloc(nw, sizeof(float));
-        gb[l] = calloc(m->dim[l + 1], sizeof(float));
-        vb[l] = calloc(m->dim[l + 1], sizeof(float));
-        act[l] = calloc(m->dim[l + 1], sizeof(float));
-        delta[l] = calloc(m->dim[l + 1], sizeof(float));
-        if (!gw[l] || !vw[l] || !gb[l] || !vb[l] || !act[l] || !delta[l])
-            rc = MPQ_ENOMEM;
+    int rc = order && x ? train_bufs_alloc(m, &t) : MPQ_ENOMEM;
+    if (rc != 0) {
+        free(order);
+        free(x);
+        return rc;
     }
     mn_rng r = {seed ^ 0x5eedf00dull};
-    for (unsigned i = 0; rc == 0 && i < train->n; i++)
+    for (unsigned i = 0; i < train->n; i++)
         order[i] = i;
     const float mu = 0.9f;
-    for (unsigned ep = 0; rc == 0 && ep < epochs; ep++) {
+    for (unsigned ep = 0; ep < epochs; ep++) {
         mn_shuffle(&r, order, train->n);
         float lr = 0.05f * powf(0.85f, (float)ep);
         double loss = 0.0;
         for (unsigned b0 = 0; b0 < train->n; b0 += BATCH) {
             unsigned bn = train->n - b0 < BATCH ? train->n - b0 : BATCH;
             for (unsigned l = 0; l < nl; l++) {
-                memset(gw[l], 0, (size_t)m->dim[l + 1] * m->dim[l] * sizeof(float));
-                memset(gb[l], 0, m->dim[l + 1] * sizeof(float));
+                memset(t.gw[l], 0, (size_t)m->dim[l + 1] * m->dim[l] * sizeof(float));
+                memset(t.gb[l], 0, m->dim[l + 1] * sizeof(float));
             }
             for (unsigned s = 0; s < bn; s++) {
                 unsigned idx = order[b0 + s];
                 const uint8_t *img = &train->images[(size_t)idx * npix];
                 for (unsigned i = 0; i < npix; i++)
                     x[i] = (float)img[i] / 255.0f;
-                forward_f(m, x, act);
-                /* Softmax cross-entropy. */
-                float *z = act[nl - 1], zmax = z[0], sum = 0.0f;
-                for (unsigned o = 1; o < 10; o++)
-                    zmax = z[o] > zmax ? z[o] : zmax;
-                for (unsigned o = 0; o < 10; o++) {
-                    delta[nl - 1][o] = expf(z[o] - zmax);
-                    sum += delta[nl - 1][o];
-                }
-                for (unsigned o = 0; o < 10; o++)
-                    delta[nl - 1][o] /= sum;
-                loss -= log((double)delta[nl - 1][train->labels[idx]] + 1e-30);
-                delta[nl - 1][train->labels[idx]] -= 1.0f;
-                /* Backward. */
-                for (unsigned l = nl; l-- > 0;) {
-                    unsigned k = m->dim[l], n = m->dim[l + 1];
-                    const float *in = l ? act[l - 1] : x;
-                    for (unsigned o = 0; o < n; o++) {
-                        float d = delta[l][o];
-                        if (d == 0.0f)
-                            continue;
-                        gb[l][o] += d;
-                        float *g = &gw[l][(size_t)o * k];
-                        for (unsigned i = 0; i < k; i++)
-                            g[i] += d * in[i];
-                    }
-                    if (l) {
-                        float *dp = delta[l - 1];
-                        memset(dp, 0, k * sizeof(float));
-                        for (unsigned o = 0; o < n; o++) {
-                            float d = delta[l][o];
-                            const float *w = &m->w[l][(size_t)o * k];
-                            for (unsigned i = 0; i < k; i++)
-                                dp[i] += d * w[i];
-                        }
-                        for (unsigned i = 0; i < k; i++)
-                            if (act[l - 1][i] <= 0.0f)
-                                dp[i] = 0.0f;
-                    }
-                }
+                loss += backprop_sample(m, x, train->labels[idx], &t);
             }
-            float scale = lr / (float)bn;
-            for (unsigned l = 0; l < nl; l++) {
-                size_t nw = (size_t)m->dim[l + 1] * m->dim[l];
-                for (size_t i = 0; i < nw; i++) {
-                    vw[l][i] = mu * vw[l][i] - scale * gw[l][i];
-                    m->w[l][i] += vw[l][i];
-                }
-                for (unsigned o = 0; o < m->dim[l + 1]; o++) {
-                    vb[l][o] = mu * vb[l][o] - scale * gb[l][o];
-                    m->b[l][o] += vb[l][o];
-                }
-            }
+            sgd_step(m, &t, mu, lr / (float)bn);
         }
         if (logf)
             fprintf(logf, "mnist: epoch %u/%u: loss %.4f, test accuracy %.2f%%\n", ep + 1, epochs,
                     loss / train->n, 100.0 * mn_mlp_accuracy(m, test, test->n));
     }
-    for (unsigned l = 0; l < nl; l++) {
-        free(gw[l]);
-        free(vw[l]);
-        free(gb[l]);
-        free(vb[l]);
-        free(act[l]);
-        free(delta[l]);
-    }
+    train_bufs_free(m, &t);
     free(order);
     free(x);
     return rc;

@@ -225,29 +225,35 @@ static int test_accuracy(const mpq_hwcfg *hw, double *acc)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct rtl_args {
+    const char *data, *model, *cfgpath, *scheme, *save_dir;
+    unsigned images;
+    char cmd[512]; /* the command line, into the vector files' headers */
+} rtl_args;
+
+/* Returns 0 to run, 1 after --help, 2 after a message. */
+static int parse_args(int argc, char **argv, rtl_args *a)
 {
-    const char *data = MN_DATA_DIR, *model = NULL, *cfgpath = "rtl/cfg/default.cfg", *scheme_s = "auto";
-    const char *save_dir = NULL;
-    unsigned images = 1000;
+    *a = (rtl_args){.data = MN_DATA_DIR, .cfgpath = "rtl/cfg/default.cfg", .scheme = "auto", .images = 1000};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
-            return 0;
+            return 1;
         } else if (i + 1 < argc && !strcmp(argv[i], "--model")) {
-            model = argv[++i];
+            a->model = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--data")) {
-            data = argv[++i];
+            a->data = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--config")) {
-            cfgpath = argv[++i];
+            a->cfgpath = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--scheme")) {
-            scheme_s = argv[++i];
+            a->scheme = argv[++i];
         } else if (!strcmp(argv[i], "--save-vectors")) {
             if (i + 1 == argc) {
                 fprintf(stderr, "%s: --save-vectors needs a directory\n", tag);
                 return 2;
             }
-            save_dir = argv[++i];
+            a->save_dir = argv[++i];
         } else if (i + 1 < argc && !strcmp(argv[i], "--images")) {
             char *end;
             unsigned long v = strtoul(argv[++i], &end, 10);
@@ -255,66 +261,113 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: --images must be 1..10000\n", tag);
                 return 2;
             }
-            images = (unsigned)v;
+            a->images = (unsigned)v;
         } else {
             fprintf(stderr, "%s: unknown option `%s`; see --help\n", tag, argv[i]);
             return 2;
         }
     }
-    if (!model) {
+    if (!a->model) {
         fprintf(stderr, "%s: --model FILE is required (make mnist / make cnn trains it)\n", tag);
         return 2;
     }
-    if (save_dir && save_dir_ready(save_dir) != 0)
-        return 2;
-    /* The command line, into the vector files' headers. */
-    char cmd[512];
     size_t used = 0;
-    cmd[0] = '\0';
-    for (int i = 0; i < argc && used + 2 < sizeof cmd; i++) {
-        int n = snprintf(cmd + used, sizeof cmd - used, "%s%s", i ? " " : "", argv[i]);
+    a->cmd[0] = '\0';
+    for (int i = 0; i < argc && used + 2 < sizeof a->cmd; i++) {
+        int n = snprintf(a->cmd + used, sizeof a->cmd - used, "%s%s", i ? " " : "", argv[i]);
         used += n > 0 ? (size_t)n : 0;
     }
+    return 0;
+}
+
+/* The RTL's configuration (checked against the cfg file), the weight scheme for it, the data
+ * and the network (kind 1 MLP, 2 CNN), quantized into qnet. Returns 0, or 2 after a message. */
+static int load_network(const rtl_args *a, mpq_hwcfg *hw, mn_qspec *spec, int *kind)
+{
     char err[1024];
-    /* The configuration the RTL was built with, checked against the cfg file. */
-    mpq_hwcfg hw, want;
-    if (tb_rtl_config(&hw, err, sizeof err) != 0 || mpq_hwcfg_load(cfgpath, &want, err, sizeof err) != 0 ||
-        !mpq_hwcfg_equal(&hw, &want)) {
-        fprintf(stderr, "%s: %s is not the configuration of this RTL build\n", tag, cfgpath);
+    mpq_hwcfg want;
+    if (tb_rtl_config(hw, err, sizeof err) != 0 || mpq_hwcfg_load(a->cfgpath, &want, err, sizeof err) != 0 ||
+        !mpq_hwcfg_equal(hw, &want)) {
+        fprintf(stderr, "%s: %s is not the configuration of this RTL build\n", tag, a->cfgpath);
         return 2;
     }
-    mn_qspec spec = {.scheme = MN_MIXED, .axis = MPQ_DECOMP_CHANNEL, .hp_n = hw.hp_per_group, .group = hw.klanes};
-    if (!strcmp(scheme_s, "tern") || (!strcmp(scheme_s, "auto") && hw.hp_per_group == 0))
-        spec.scheme = MN_TERN;
-    else if (!strcmp(scheme_s, "dense") || (!strcmp(scheme_s, "auto") && hw.hp_per_group == hw.klanes))
-        spec.scheme = MN_DENSE8;
-    else if (strcmp(scheme_s, "mixed") && strcmp(scheme_s, "auto")) {
-        fprintf(stderr, "%s: --scheme `%s` is not auto, mixed, tern or dense\n", tag, scheme_s);
+    *spec = (mn_qspec){.scheme = MN_MIXED, .axis = MPQ_DECOMP_CHANNEL, .hp_n = hw->hp_per_group, .group = hw->klanes};
+    if (!strcmp(a->scheme, "tern") || (!strcmp(a->scheme, "auto") && hw->hp_per_group == 0))
+        spec->scheme = MN_TERN;
+    else if (!strcmp(a->scheme, "dense") || (!strcmp(a->scheme, "auto") && hw->hp_per_group == hw->klanes))
+        spec->scheme = MN_DENSE8;
+    else if (strcmp(a->scheme, "mixed") && strcmp(a->scheme, "auto")) {
+        fprintf(stderr, "%s: --scheme `%s` is not auto, mixed, tern or dense\n", tag, a->scheme);
         return 2;
     }
     atexit(cleanup);
-    int kind = model_kind(model, err, sizeof err);
-    if (!kind || mn_load(data, "train", &train_set, err, sizeof err) != 0 ||
-        mn_load(data, "t10k", &test_set, err, sizeof err) != 0 ||
-        (kind == 1 && mn_mlp_load(&mlp, model, err, sizeof err) != 0) ||
-        (kind == 2 && cnn_load(&cnn, model, NULL, err, sizeof err) != 0)) {
+    *kind = model_kind(a->model, err, sizeof err);
+    if (!*kind || mn_load(a->data, "train", &train_set, err, sizeof err) != 0 ||
+        mn_load(a->data, "t10k", &test_set, err, sizeof err) != 0 ||
+        (*kind == 1 && mn_mlp_load(&mlp, a->model, err, sizeof err) != 0) ||
+        (*kind == 2 && cnn_load(&cnn, a->model, NULL, err, sizeof err) != 0)) {
         fprintf(stderr, "%s: %s\n", tag, err);
         return 2;
     }
     float amax[MN_MAX_QLAYERS];
     int rc;
-    if (kind == 1) {
+    if (*kind == 1) {
         mn_calibrate(&mlp, &train_set, 2000, amax);
-        rc = mn_quantize(&mlp, amax, &spec, &qnet, err, sizeof err);
+        rc = mn_quantize(&mlp, amax, spec, &qnet, err, sizeof err);
     } else {
         cnn_calibrate(&cnn, &train_set, 2000, amax);
-        rc = cnn_quantize(&cnn, amax, &spec, &qnet, err, sizeof err);
+        rc = cnn_quantize(&cnn, amax, spec, &qnet, err, sizeof err);
     }
     if (rc != 0) {
         fprintf(stderr, "%s: quantize: %s\n", tag, err);
         return 2;
     }
-    unsigned m = images, npix = test_set.rows * test_set.cols;
+    return 0;
+}
+
+/* --save-vectors: the summary's head (the accuracy of these weights on every test image) in
+ * a temporary file (*stmp) that its layers join as they pass; published only when every
+ * layer passed. Returns it, or NULL after a message. */
+static FILE *open_summary(const rtl_args *a, const mpq_hwcfg *hw, const char *hb, const char *sname,
+                          int kind, char *spath, size_t splen, char *stmp, size_t stlen)
+{
+    double tacc;
+    char err[1024];
+    if (test_accuracy(hw, &tacc) != 0)
+        return NULL;
+    snprintf(spath, splen, "%s/summary.tsv", a->save_dir);
+    remove(spath); /* no stale summary beside a failed run's files */
+    FILE *summary = mn_create_tmp(spath, stmp, stlen, err, sizeof err);
+    if (!summary) {
+        fprintf(stderr, "%s: --save-vectors: %s\n", tag, err);
+        return NULL;
+    }
+    const char *net = kind == 1 ? "MLP" : "CNN", *arch = kind == 1 ? "784-256-128-10" : cnn.arch;
+    fprintf(summary, "# %s; weights %s; accumulator %u-bit wrapping; %s %s, %u test images; %s\n", hb, sname,
+            hw->acc_bits, net, arch, a->images, a->cmd);
+    fprintf(summary, "network\t%s %s\n", net, arch);
+    fprintf(summary, "accuracy\t%.4f\t%u\n", 100.0 * tacc, test_set.n);
+    fprintf(summary, "# layer\tm\tk\tn\tcycles\tmacs\tvectors\n");
+    printf("mnist-rtl: golden model accuracy %.2f%% on all %u test images (%u-bit wrapping accumulator); "
+           "the layers as vector files in %s\n", 100.0 * tacc, test_set.n, hw->acc_bits, a->save_dir);
+    return summary;
+}
+
+int main(int argc, char **argv)
+{
+    rtl_args a;
+    int prc = parse_args(argc, argv, &a);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    if (a.save_dir && save_dir_ready(a.save_dir) != 0)
+        return 2;
+    char err[1024];
+    mpq_hwcfg hw;
+    mn_qspec spec;
+    int kind;
+    if (load_network(&a, &hw, &spec, &kind) != 0)
+        return 2;
+    unsigned m = a.images, npix = test_set.rows * test_set.cols;
     size_t maxsz = qnet.in_size;
     for (unsigned l = 0; l < qnet.nl; l++)
         maxsz = mn_qlayer_out_size(&qnet.layer[l]) > maxsz ? mn_qlayer_out_size(&qnet.layer[l]) : maxsz;
@@ -341,30 +394,12 @@ int main(int argc, char **argv)
     printf("mnist-rtl: %u test images through the accelerator (%s), %s %s, weights %s, every port "
            "compared every cycle\n", m, mpq_hwcfg_str(&hw, hb, sizeof hb), kind == 1 ? "MLP" : "CNN",
            kind == 1 ? "784-256-128-10" : cnn.arch, sname);
-    /* --save-vectors: the summary's head (the accuracy of these weights on every test image),
-     * its layers as they pass; published only when every layer passed. */
     char spath[1200], stmp[1300];
     FILE *summary = NULL;
-    if (save_dir) {
-        double tacc;
-        if (test_accuracy(&hw, &tacc) != 0)
-            return 2;
-        snprintf(spath, sizeof spath, "%s/summary.tsv", save_dir);
-        remove(spath); /* no stale summary beside a failed run's files */
-        if (!(summary = mn_create_tmp(spath, stmp, sizeof stmp, err, sizeof err))) {
-            fprintf(stderr, "%s: --save-vectors: %s\n", tag, err);
-            return 2;
-        }
-        fprintf(summary, "# %s; weights %s; accumulator %u-bit wrapping; %s %s, %u test images; %s\n", hb, sname,
-                hw.acc_bits, kind == 1 ? "MLP" : "CNN", kind == 1 ? "784-256-128-10" : cnn.arch, m, cmd);
-        fprintf(summary, "network\t%s %s\n", kind == 1 ? "MLP" : "CNN", kind == 1 ? "784-256-128-10" : cnn.arch);
-        fprintf(summary, "accuracy\t%.4f\t%u\n", 100.0 * tacc, test_set.n);
-        fprintf(summary, "# layer\tm\tk\tn\tcycles\tmacs\tvectors\n");
-        printf("mnist-rtl: golden model accuracy %.2f%% on all %u test images (%u-bit wrapping accumulator); "
-               "the layers as vector files in %s\n", 100.0 * tacc, test_set.n, hw.acc_bits, save_dir);
-    }
+    if (a.save_dir && !(summary = open_summary(&a, &hw, hb, sname, kind, spath, sizeof spath, stmp, sizeof stmp)))
+        return 2;
     const int32_t *in = NULL;
-    int status = run_layers(&hw, kind == 1 ? "mnist" : "cnn", buf, ref, m, save_dir, cmd, summary, &in);
+    int status = run_layers(&hw, kind == 1 ? "mnist" : "cnn", buf, ref, m, a.save_dir, a.cmd, summary, &in);
     if (status == 0) {
         double racc = mn_accuracy(in, test_set.labels, m, qnet.classes);
         double gacc = mn_accuracy(gy, test_set.labels, m, qnet.classes);

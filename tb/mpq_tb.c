@@ -514,13 +514,15 @@ static void write_last_run(const tb_opts *o, const char *cmd, const char *traces
         remove(tmp);
 }
 
-/* Every test of the command line in turn. Returns the exit status. */
-static int run(tb_opts *o, int argc, char **argv)
+/* The RTL of this binary against what the command line asks: the white-box build for
+ * --whitebox, the configuration of --config, a --k and --hp-n it can run. Sets *hw to its
+ * configuration and, lockstep without --seed, the seed from the clock (printed). Returns 0,
+ * or 2 (printed). */
+static int check_rtl(tb_opts *o, mpq_hwcfg *hw)
 {
-    char err[2048], buf[512];
+    char err[2048], buf[256], b2[256];
     /* The configuration this binary was built with, from the RTL itself. */
-    mpq_hwcfg hw;
-    if (tb_rtl_config(&hw, err, sizeof err) != 0) {
+    if (tb_rtl_config(hw, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-tb: %s\n", err);
         return 2;
     }
@@ -535,23 +537,21 @@ static int run(tb_opts *o, int argc, char **argv)
             fprintf(stderr, "mpq-tb: %s\n", err);
             return 2;
         }
-        if (!mpq_hwcfg_equal(&want, &hw)) {
-            char b2[256];
+        if (!mpq_hwcfg_equal(&want, hw)) {
             fprintf(stderr, "mpq-tb: %s says %s, but this RTL reports %s on hwcfg_o\n",
-                    o->config_file, mpq_hwcfg_str(&want, buf, sizeof buf),
-                    mpq_hwcfg_str(&hw, b2, sizeof b2));
+                    o->config_file, mpq_hwcfg_str(&want, buf, sizeof buf), mpq_hwcfg_str(hw, b2, sizeof b2));
             return 2;
         }
     }
     const mpq_stim_args *a = &o->stim;
-    int k_big = (a->given >> MPQ_SO_K & 1u) && a->k > hw.kmax;
-    if (!o->replay && (k_big || ((a->given >> MPQ_SO_HP_N & 1u) && a->hp_n > hw.hp_per_group))) {
+    int k_big = (a->given >> MPQ_SO_K & 1u) && a->k > hw->kmax;
+    if (!o->replay && (k_big || ((a->given >> MPQ_SO_HP_N & 1u) && a->hp_n > hw->hp_per_group))) {
         /* Only what the user asked for: the random choices always fit. */
         if (k_big)
-            fprintf(stderr, "mpq-tb: --k %u is more than KMax = %u of this RTL\n", a->k, hw.kmax);
+            fprintf(stderr, "mpq-tb: --k %u is more than KMax = %u of this RTL\n", a->k, hw->kmax);
         else
             fprintf(stderr, "mpq-tb: --hp-n %u is more than HpPerGroup = %u of this RTL\n",
-                    a->hp_n, hw.hp_per_group);
+                    a->hp_n, hw->hp_per_group);
         return 2;
     }
     if (!o->replay && !(a->given >> MPQ_SO_SEED & 1u)) {
@@ -559,50 +559,128 @@ static int run(tb_opts *o, int argc, char **argv)
         if (!o->trace_mode)
             printf("mpq-tb: lockstep seed %" PRIu64 " (--seed %" PRIu64 " reproduces)\n", a->seed, a->seed);
     }
+    return 0;
+}
+
+/* What a run of several tests collects: its outputs, counts, the trace folders it wrote and
+ * what the passing tests' stimulus exercised. */
+typedef struct tb_run {
+    mpq_hwcfg hw;
+    char self_cmd[2048], full_cmd[4096];
+    char traces[4096];
+    tb_junit *junit;
+    FILE *results;
+    tb_summary sum;
+    mpq_gen_stats cover;
+    unsigned covered;
+    int status;
+} tb_run;
+
+/* Opens --junit and --results (not in the traced re-simulation). Returns 0 or 2 (printed). */
+static int run_open(const tb_opts *o, tb_run *r)
+{
+    r->junit = o->junit && !o->trace_mode ? tb_junit_open(o->junit) : NULL;
+    if (o->junit && !o->trace_mode && !r->junit) {
+        fprintf(stderr, "mpq-tb: cannot write %s\n", o->junit);
+        return 2;
+    }
+    if (o->results && !o->trace_mode && !(r->results = fopen(o->results, "a"))) {
+        fprintf(stderr, "mpq-tb: cannot write %s\n", o->results);
+        tb_junit_close(r->junit);
+        return 2;
+    }
+    return 0;
+}
+
+/* The outcome of test `name` (st: run_test's status) in every output: the results line, the
+ * failure's report and trace, JUnit, the PASS / FAIL line, the counts. */
+static void run_record(const tb_opts *o, tb_run *r, const char *self, const char *name, tb_source *s,
+                       int st, tb_result *res)
+{
+    tb_results_line(r->results, res, st == 0 ? "passed" : st == 1 ? "failed" : "error");
+    if (st == 2) {
+        fprintf(stderr, "mpq-tb: %s\n", res->error);
+        tb_junit_case(r->junit, name, res->seconds, "error", res->error);
+        r->sum.errors++;
+        r->status = 2;
+    } else if (st == 1) {
+        report_failure(o, self, name, res);
+        size_t tl = strlen(r->traces);
+        snprintf(r->traces + tl, sizeof r->traces - tl, "trace: %s\n", res->trace_dir);
+        char msg[600];
+        tb_short(res, msg, sizeof msg);
+        tb_junit_case(r->junit, name, res->seconds, "failure", msg);
+        printf("FAIL  %s: %s\n", name, msg);
+        r->sum.failed++;
+        if (r->status == 0)
+            r->status = 1;
+    } else {
+        char old[1400]; /* a trace of this test from an earlier run no longer applies */
+        trace_dir_of(o, name, old, sizeof old);
+        remove_trace_dir(old);
+        tb_junit_case(r->junit, name, res->seconds, NULL, NULL);
+        mpq_gen_stats one;
+        if (tb_source_stats(s, &one)) {
+            mpq_gen_stats_add(&r->cover, &one);
+            r->covered++;
+        }
+        if (!o->stim.quiet)
+            printf("PASS  %-40s %9" PRIu64 " cycles %8.3f Mcycles/s  (%s)\n", name, res->cycles,
+                   res->seconds > 0 ? (double)res->cycles / res->seconds / 1e6 : 0.0, s->h.source);
+        r->sum.passed++;
+    }
+}
+
+/* The end of a run: its outputs closed, the last-run record, the stimulus summary, the
+ * closing line. Returns the exit status. */
+static int run_close(const tb_opts *o, tb_run *r)
+{
+    tb_junit_close(r->junit);
+    if (r->results)
+        fclose(r->results);
+    write_last_run(o, r->full_cmd, r->traces);
+    if (o->stim.stats && r->covered) {
+        char line[1024];
+        printf("stimulus of %u passing runs: %s\n", r->covered, mpq_gen_stats_str(&r->cover, line, sizeof line));
+    }
+    printf("%u passed, %u failed%s\n", r->sum.passed, r->sum.failed + r->sum.errors,
+           r->sum.errors ? " (some with errors, see above)" : "");
+    return r->status;
+}
+
+/* Every test of the command line in turn. Returns the exit status. */
+static int run(tb_opts *o, int argc, char **argv)
+{
+    static tb_run r;
+    static tb_result res;
+    memset(&r, 0, sizeof r);
+    if (check_rtl(o, &r.hw) != 0)
+        return 2;
     if (o->bare_repeat)
         return run_bare(o->files[0], o->bare_repeat);
-    char self_cmd[2048], full_cmd[4096];
-    join_cmd(self_cmd, sizeof self_cmd, 1, argv);
-    join_cmd(full_cmd, sizeof full_cmd, argc, argv);
+    join_cmd(r.self_cmd, sizeof r.self_cmd, 1, argv);
+    join_cmd(r.full_cmd, sizeof r.full_cmd, argc, argv);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    char traces[4096] = "";
-    mpq_gen_stats cover, one;
-    memset(&cover, 0, sizeof cover);
-    unsigned covered = 0;
-
-    tb_summary sum;
-    memset(&sum, 0, sizeof sum);
-    tb_junit *junit = o->junit && !o->trace_mode ? tb_junit_open(o->junit) : NULL;
-    if (o->junit && !o->trace_mode && !junit) {
-        fprintf(stderr, "mpq-tb: cannot write %s\n", o->junit);
+    if (run_open(o, &r) != 0)
         return 2;
-    }
-    FILE *results = NULL;
-    if (o->results && !o->trace_mode && !(results = fopen(o->results, "a"))) {
-        fprintf(stderr, "mpq-tb: cannot write %s\n", o->results);
-        tb_junit_close(junit);
-        return 2;
-    }
-    int status = 0;
     uint64_t total_cycles = 0;
-    static tb_result res;
     for (unsigned t = 0;; t++) {
         if (o->replay && t >= (unsigned)o->nfiles)
             break;
         if (!o->replay && (o->stim.cycles ? total_cycles >= o->stim.cycles : t >= o->stim.runs))
             break;
         tb_source *s = NULL;
-        char name[300], repro[2048];
-        if (open_source(o, &hw, self_cmd, t, &s, name, sizeof name, repro, sizeof repro, err,
+        char name[300], repro[2048], err[2048];
+        if (open_source(o, &r.hw, r.self_cmd, t, &s, name, sizeof name, repro, sizeof repro, err,
                         sizeof err) != 0) {
             fprintf(stderr, "mpq-tb: %s\n", err);
-            tb_junit_case(junit, name, 0.0, "error", err);
-            sum.errors++;
-            status = 2;
+            tb_junit_case(r.junit, name, 0.0, "error", err);
+            r.sum.errors++;
+            r.status = 2;
             continue;
         }
         int st = run_test(o, name, s, repro, &res);
@@ -612,54 +690,13 @@ static int run(tb_opts *o, int argc, char **argv)
             /* The traced re-simulation: waveform and GTKWave save file, then exit. */
             tb_source_close(s);
             tb_write_gtkw(o->trace_out, &res, o->trace_at);
-            tb_junit_close(junit);
+            tb_junit_close(r.junit);
             return st == 1 && res.mis[0].cycle == o->trace_at ? 1 : st == 2 ? 2 : 3;
         }
-        tb_results_line(results, &res, st == 0 ? "passed" : st == 1 ? "failed" : "error");
-        if (st == 2) {
-            fprintf(stderr, "mpq-tb: %s\n", res.error);
-            tb_junit_case(junit, name, res.seconds, "error", res.error);
-            sum.errors++;
-            status = 2;
-        } else if (st == 1) {
-            report_failure(o, argv[0], name, &res);
-            size_t tl = strlen(traces);
-            snprintf(traces + tl, sizeof traces - tl, "trace: %s\n", res.trace_dir);
-            char msg[600];
-            tb_short(&res, msg, sizeof msg);
-            tb_junit_case(junit, name, res.seconds, "failure", msg);
-            printf("FAIL  %s: %s\n", name, msg);
-            sum.failed++;
-            if (status == 0)
-                status = 1;
-        } else {
-            char old[1400]; /* a trace of this test from an earlier run no longer applies */
-            trace_dir_of(o, name, old, sizeof old);
-            remove_trace_dir(old);
-            tb_junit_case(junit, name, res.seconds, NULL, NULL);
-            if (tb_source_stats(s, &one)) {
-                mpq_gen_stats_add(&cover, &one);
-                covered++;
-            }
-            if (!o->stim.quiet)
-                printf("PASS  %-40s %9" PRIu64 " cycles %8.3f Mcycles/s  (%s)\n", name, res.cycles,
-                       res.seconds > 0 ? (double)res.cycles / res.seconds / 1e6 : 0.0,
-                       s->h.source);
-            sum.passed++;
-        }
+        run_record(o, &r, argv[0], name, s, st, &res);
         tb_source_close(s);
     }
-    tb_junit_close(junit);
-    if (results)
-        fclose(results);
-    write_last_run(o, full_cmd, traces);
-    if (o->stim.stats && covered) {
-        char line[1024];
-        printf("stimulus of %u passing runs: %s\n", covered, mpq_gen_stats_str(&cover, line, sizeof line));
-    }
-    printf("%u passed, %u failed%s\n", sum.passed, sum.failed + sum.errors,
-           sum.errors ? " (some with errors, see above)" : "");
-    return status;
+    return run_close(o, &r);
 }
 
 int main(int argc, char **argv)

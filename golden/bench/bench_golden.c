@@ -190,20 +190,56 @@ static void json_rows(FILE *f, const bench_layer *rows, size_t n)
     fprintf(f, "]");
 }
 
-int main(int argc, char **argv)
+/* The three tables as JSON (atomically): the FC layer's rows, conv3x3's, depthwise3x3's.
+ * Returns 0, or 1 (printed). */
+static int write_json(const char *json, double macs, const bench_layer *fc, size_t nfc, double cmacs,
+                      const bench_layer *conv, size_t nconv, double dmacs, const bench_layer *dw, size_t ndw)
 {
-    const char *json = NULL;
-    int reps = 15;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", json);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        perror(tmp);
+        return 1;
+    }
+    fprintf(f, "{\"macs\": %.0f, \"layers\": ", macs);
+    json_rows(f, fc, nfc);
+    fprintf(f, ",\n \"conv3x3\": {\"macs\": %.0f, \"layers\": ", cmacs);
+    json_rows(f, conv, nconv);
+    fprintf(f, "},\n \"depthwise3x3\": {\"macs\": %.0f, \"layers\": ", dmacs);
+    json_rows(f, dw, ndw);
+    fprintf(f, "}}\n");
+    if (fclose(f) || rename(tmp, json)) {
+        perror(json);
+        return 1;
+    }
+    return 0;
+}
+
+/* --json FILE and --reps N. Returns 0 or 2 (usage printed). */
+static int parse_args(int argc, char **argv, const char **json, int *reps)
+{
+    *json = NULL;
+    *reps = 15;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json") && i + 1 < argc)
-            json = argv[++i];
-        else if (!strcmp(argv[i], "--reps") && i + 1 < argc && (reps = atoi(argv[i + 1])) >= 1)
+            *json = argv[++i];
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc && (*reps = atoi(argv[i + 1])) >= 1)
             i++;
         else {
             fprintf(stderr, "usage: bench_golden [--json FILE] [--reps N], N >= 1\n");
             return 2;
         }
     }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *json;
+    int reps;
+    if (parse_args(argc, argv, &json, &reps) != 0)
+        return 2;
     /* Issue 2's FC layer: 1024x1024, M = 64. */
     const unsigned M = 64, K = 1024, N = 1024;
     bench_data fd;
@@ -275,26 +311,8 @@ int main(int argc, char **argv)
     print_rows("1024x1024 layer, M=64 (67108864 MACs)", fc_rows, nfc, NULL);
     print_rows("conv3x3 56x56x64 -> 64, stride 1, pad 1", conv_rows, nconv, &fc_rows[0]);
     print_rows("depthwise3x3 112x112x32, stride 1, pad 1", dw_rows, ndw, &fc_rows[0]);
-    if (json) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", json);
-        FILE *f = fopen(tmp, "w");
-        if (!f) {
-            perror(tmp);
-            return 1;
-        }
-        fprintf(f, "{\"macs\": %.0f, \"layers\": ", macs);
-        json_rows(f, fc_rows, nfc);
-        fprintf(f, ",\n \"conv3x3\": {\"macs\": %.0f, \"layers\": ", cmacs);
-        json_rows(f, conv_rows, nconv);
-        fprintf(f, "},\n \"depthwise3x3\": {\"macs\": %.0f, \"layers\": ", dmacs);
-        json_rows(f, dw_rows, ndw);
-        fprintf(f, "}}\n");
-        if (fclose(f) || rename(tmp, json)) {
-            perror(json);
-            return 1;
-        }
-    }
+    if (json && write_json(json, macs, fc_rows, nfc, cmacs, conv_rows, nconv, dmacs, dw_rows, ndw) != 0)
+        return 1;
     mpq_nm_free(&nm);
     free_data(&fd);
     free_data(&cd);

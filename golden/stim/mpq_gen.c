@@ -36,7 +36,7 @@ struct mpq_gen {
     mpq_rng rng;
     unsigned lane_w, idx_w, n_tiles;
     mpq_hw_tile *tiles; /* [n_tiles]: each tile's plan */
-    unsigned cfg_words, wgt_words, act_words;
+    unsigned words[MPQ_BUS_COUNT]; /* of each input bus */
     int phase;
     uint64_t cycle, phase_cycles, last_progress;
     /* tiles */
@@ -239,9 +239,9 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
     g->l = l;
     g->t = *t;
     g->lane_w = mpq_hw_lane_w(hw);
-    g->cfg_words = MPQ_WORDS(mpq_hw_cfg_w(hw));
-    g->wgt_words = MPQ_WORDS(mpq_hw_wgt_w(hw));
-    g->act_words = MPQ_WORDS(mpq_hw_act_w(hw));
+#define X(idx, field, port, bus, width, store, rec, valid) g->words[bus] = MPQ_WORDS(mpq_port_width(hw, width));
+    MPQ_IN_BUSES(X)
+#undef X
     g->idx_w = mpq_hw_idx_w(hw);
     g->n_tiles = mpq_hw_layer_tiles(hw, l);
     g->tiles = calloc(g->n_tiles, sizeof *g->tiles);
@@ -335,23 +335,23 @@ static int check_tile_ovf(mpq_gen *g, const mpq_port_out *exp)
     return 0;
 }
 
-int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
+/* The mid-layer reset: with rows in flight, reset for a few cycles, then the layer again from
+ * its first tile (every valid bit is cleared by reset, docs/timing.md). */
+static void gen_mid_reset(mpq_gen *g)
 {
-    if (g->phase == PH_END)
-        return 0;
+    g->did_reset = 1;
+    g->phase = PH_RESET;
+    g->phase_cycles = 0;
+    gen_streams_init(g);
+    g->stats.mid_resets++;
+}
+
+/* This cycle's inputs into g->in: reset while in PH_RESET; on each stream whose driver raises
+ * valid, its next beat; out_ready_i from the back-pressure. */
+static void gen_drive(mpq_gen *g)
+{
     const mpq_hwcfg *hw = &g->hw;
     mpq_port_in *cur = &g->in;
-
-    /* The mid-layer reset: with rows in flight, reset for a few cycles, then the layer again
-     * from its first tile (every valid bit is cleared by reset, docs/timing.md). */
-    if (g->phase == PH_TILES && g->t.reset_at && !g->did_reset && g->phase_cycles == g->t.reset_at) {
-        g->did_reset = 1;
-        g->phase = PH_RESET;
-        g->phase_cycles = 0;
-        gen_streams_init(g);
-        g->stats.mid_resets++;
-    }
-    /* Inputs of this cycle. */
     cur->rst_n = g->phase != PH_RESET;
     if (g->phase == PH_TILES) {
         if (want_raise(g, &g->cfg)) {
@@ -373,75 +373,77 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
     cur->wgt_valid = (uint8_t)g->wgt.valid;
     cur->act_valid = (uint8_t)g->act.valid;
     cur->out_ready = (uint8_t)mpq_rng_bernoulli(&g->rng, g->t.p_ready);
+}
 
-    mpq_cm_eval(g->cm, cur, exp);
-    mpq_cm_where_get(g->cm, &g->where);
-    /* Only the words of each bus (the port structs are sized for the largest configuration). */
-    in->rst_n = cur->rst_n;
-    in->cfg_valid = cur->cfg_valid;
-    in->wgt_valid = cur->wgt_valid;
-    in->act_valid = cur->act_valid;
-    in->out_ready = cur->out_ready;
-    memcpy(in->cfg_data, cur->cfg_data, g->cfg_words * sizeof cur->cfg_data[0]);
-    memcpy(in->wgt_data, cur->wgt_data, g->wgt_words * sizeof cur->wgt_data[0]);
-    memcpy(in->act_data, cur->act_data, g->act_words * sizeof cur->act_data[0]);
+/* The inputs of g->in into in: only the words of each bus (the port structs are sized for
+ * the largest configuration). */
+static void gen_copy_inputs(const mpq_gen *g, mpq_port_in *in)
+{
+    const mpq_port_in *cur = &g->in;
+#define X(idx, field, port, rec) in->field = cur->field;
+    MPQ_IN_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) \
+    memcpy(in->field, cur->field, g->words[bus] * sizeof cur->field[0]);
+    MPQ_IN_BUSES(X)
+#undef X
+}
 
-    /* Handshakes at the edge ending this cycle. */
-    int rc = 0, progress = 0;
-    if (cur->rst_n) {
-        if (cur->cfg_valid && exp->cfg_ready) {
-            char why[200];
-            if (mpq_cfg_check(hw, cur->cfg_data, why, sizeof why) != 0) {
-                snprintf(g->err, sizeof g->err, "generator built an illegal cfg beat: %s", why);
-                return MPQ_EPARAM;
-            }
-            g->cfg.valid = 0;
-            g->cfg.next++;
-            if (!g->t.offer_early) { /* the tile's weights and activations may now be offered */
-                g->wgt.limit = beats_through(g, (unsigned)g->cfg.next - 1, wgt_per);
-                g->act.limit = beats_through(g, (unsigned)g->cfg.next - 1, act_per);
-            }
-            progress = 1;
+/* The handshakes at the edge ending this cycle (out of reset): the streams move on, a late
+ * offer opens the next tile's beats, each output row and each tile's overflow flags are
+ * checked against the functional model. Sets *progress when anything moved. Returns 0 or
+ * MPQ_EPARAM (the golden models disagree: g->err). */
+static int gen_handshakes(mpq_gen *g, const mpq_port_out *exp, int *progress)
+{
+    const mpq_port_in *cur = &g->in;
+    int rc = 0;
+    if (cur->cfg_valid && exp->cfg_ready) {
+        g->cfg.valid = 0;
+        g->cfg.next++;
+        if (!g->t.offer_early) { /* the tile's weights and activations may now be offered */
+            g->wgt.limit = beats_through(g, (unsigned)g->cfg.next - 1, wgt_per);
+            g->act.limit = beats_through(g, (unsigned)g->cfg.next - 1, act_per);
         }
-        if (cur->wgt_valid && exp->wgt_ready) {
-            g->wgt.valid = 0;
-            g->wgt.next++;
-            progress = 1;
-        }
-        if (cur->act_valid && exp->act_ready) {
-            g->act.valid = 0;
-            g->act.next++;
-            progress = 1;
-            /* Late: the next tile's configuration once this tile's last slice is in. */
-            if (!g->t.offer_early && g->act.next == g->act.limit && g->cfg.limit < g->cfg.total)
-                g->cfg.limit++;
-        }
-        /* Beats offered and not taken (early offers wait through whole tiles). */
-        g->stats.waits += (uint64_t)(cur->cfg_valid && !exp->cfg_ready) +
-                          (uint64_t)(cur->wgt_valid && !exp->wgt_ready) +
-                          (uint64_t)(cur->act_valid && !exp->act_ready);
-        if (exp->out_valid && cur->out_ready) {
-            rc = check_out_row(g, exp);
-            if (++g->out_row == g->l->m) {
-                g->out_row = 0;
-                g->out_tile++;
-            }
-            progress = 1;
-        }
-        if (exp->done && rc == 0) {
-            rc = check_tile_ovf(g, exp);
-            g->done_tiles++;
-            progress = 1;
-        }
+        *progress = 1;
     }
-    mpq_cm_tick(g->cm, cur);
-    g->cycle++;
-    g->phase_cycles++;
-    if (progress)
-        g->last_progress = g->cycle;
-    if (rc != 0)
-        return rc;
+    if (cur->wgt_valid && exp->wgt_ready) {
+        g->wgt.valid = 0;
+        g->wgt.next++;
+        *progress = 1;
+    }
+    if (cur->act_valid && exp->act_ready) {
+        g->act.valid = 0;
+        g->act.next++;
+        *progress = 1;
+        /* Late: the next tile's configuration once this tile's last slice is in. */
+        if (!g->t.offer_early && g->act.next == g->act.limit && g->cfg.limit < g->cfg.total)
+            g->cfg.limit++;
+    }
+    /* Beats offered and not taken (early offers wait through whole tiles). */
+    g->stats.waits += (uint64_t)(cur->cfg_valid && !exp->cfg_ready) +
+                      (uint64_t)(cur->wgt_valid && !exp->wgt_ready) +
+                      (uint64_t)(cur->act_valid && !exp->act_ready);
+    if (exp->out_valid && cur->out_ready) {
+        rc = check_out_row(g, exp);
+        if (++g->out_row == g->l->m) {
+            g->out_row = 0;
+            g->out_tile++;
+        }
+        *progress = 1;
+    }
+    if (exp->done && rc == 0) {
+        rc = check_tile_ovf(g, exp);
+        g->done_tiles++;
+        *progress = 1;
+    }
+    return rc;
+}
 
+/* The phase after this cycle: out of reset after reset_cycles, the tail once every tile is
+ * done, the end after the tail. Returns 0, or MPQ_EPARAM (g->err) when the tiles' rows went
+ * missing or nothing moved for far too long (a deadlock). */
+static int gen_next_phase(mpq_gen *g)
+{
     switch (g->phase) {
     case PH_RESET:
         if (g->phase_cycles >= g->t.reset_cycles) {
@@ -475,7 +477,37 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
     default:
         break;
     }
-    return 1;
+    return 0;
+}
+
+int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
+{
+    if (g->phase == PH_END)
+        return 0;
+    mpq_port_in *cur = &g->in;
+    if (g->phase == PH_TILES && g->t.reset_at && !g->did_reset && g->phase_cycles == g->t.reset_at)
+        gen_mid_reset(g);
+    gen_drive(g);
+    mpq_cm_eval(g->cm, cur, exp);
+    mpq_cm_where_get(g->cm, &g->where);
+    gen_copy_inputs(g, in);
+    int rc = 0, progress = 0;
+    if (cur->rst_n) {
+        char why[200];
+        if (cur->cfg_valid && exp->cfg_ready && mpq_cfg_check(&g->hw, cur->cfg_data, why, sizeof why) != 0) {
+            snprintf(g->err, sizeof g->err, "generator built an illegal cfg beat: %s", why);
+            return MPQ_EPARAM;
+        }
+        rc = gen_handshakes(g, exp, &progress);
+    }
+    mpq_cm_tick(g->cm, cur);
+    g->cycle++;
+    g->phase_cycles++;
+    if (progress)
+        g->last_progress = g->cycle;
+    if (rc == 0)
+        rc = gen_next_phase(g);
+    return rc != 0 ? rc : 1;
 }
 
 void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w) { *w = g->where; }

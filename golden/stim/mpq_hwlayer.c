@@ -598,7 +598,9 @@ static int scale_to_outputs(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, co
     return rc;
 }
 
-int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_layer *l, char *err,
+/* The layer's arrays for the shape of o, after checking its options. Returns 0, or
+ * MPQ_EPARAM / MPQ_ENOMEM with err. */
+static int random_alloc(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_layer *l, char *err,
                         size_t errlen)
 {
     if (o->hp_n > hw->hp_per_group) {
@@ -610,73 +612,66 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
         snprintf(err, errlen, "unknown profile %d", (int)o->profile);
         return MPQ_EPARAM;
     }
-    int conv = o->shape.kind == MPQ_LAYER_CONV2D || o->shape.kind == MPQ_LAYER_DEPTHWISE;
-    int rc;
-    if (conv) {
-        rc = mpq_hw_layer_alloc_conv(l, &o->shape, err, errlen);
-        if (rc != 0)
-            return rc;
-    } else {
-        rc = mpq_hw_layer_alloc(l, o->m, o->k, o->n);
-        if (rc == MPQ_EPARAM) {
-            snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
-            return rc;
-        }
-        if (rc != 0) {
-            snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", o->m, o->k, o->n);
-            return rc;
-        }
-    }
-    mpq_rng r;
-    mpq_rng_seed(&r, o->seed);
-    mpq_profile prof = o->profile;
-    unsigned m = l->m, k = l->k, n = l->n;
-    /* Activations: `rows` of `row_len` (FC: the m rows of k; a convolution: its pixels). */
-    size_t row_len = conv ? l->s.in_c : k, nx = conv ? mpq_conv_in_count(&l->s) : (size_t)m * k;
-    size_t rows = nx / row_len;
-    l->acc_sat = o->acc_sat;
-    int32_t xmax = (1 << (hw->act_bits - 1)) - 1, xmin = -xmax - 1;
-    int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
+    if (o->shape.kind == MPQ_LAYER_CONV2D || o->shape.kind == MPQ_LAYER_DEPTHWISE)
+        return mpq_hw_layer_alloc_conv(l, &o->shape, err, errlen);
+    int rc = mpq_hw_layer_alloc(l, o->m, o->k, o->n);
+    if (rc == MPQ_EPARAM)
+        snprintf(err, errlen, "shape m=%u k=%u n=%u has a zero dimension", o->m, o->k, o->n);
+    else if (rc != 0)
+        snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", o->m, o->k, o->n);
+    return rc;
+}
 
-    /* Activations and input offset. */
+/* Activations and input offset: `rows` of `row_len` (FC: the m rows of k; a convolution: its
+ * pixels). */
+static void random_activations(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, mpq_profile prof)
+{
+    int conv = l->s.kind == MPQ_LAYER_CONV2D || l->s.kind == MPQ_LAYER_DEPTHWISE;
+    size_t row_len = conv ? l->s.in_c : l->k, nx = conv ? mpq_conv_in_count(&l->s) : (size_t)l->m * l->k;
+    size_t rows = nx / row_len;
+    int32_t xmax = (1 << (hw->act_bits - 1)) - 1, xmin = -xmax - 1;
     if (prof == MPQ_PROF_EXTREME) {
         /* Each row at one end: x and in_offset both most negative (|xr| = 3*2^(ActBits-1),
          * the largest), or both most positive. */
-        l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? -(xmax + 1) * 2 : (xmax + 1) * 2 - 1;
+        l->in_offset = mpq_rng_bernoulli(r, 0.5) ? -(xmax + 1) * 2 : (xmax + 1) * 2 - 1;
         for (size_t row = 0; row < rows; row++) {
-            int neg = l->in_offset < 0 ? !mpq_rng_bernoulli(&r, 0.1) : mpq_rng_bernoulli(&r, 0.1);
+            int neg = l->in_offset < 0 ? !mpq_rng_bernoulli(r, 0.1) : mpq_rng_bernoulli(r, 0.1);
             for (size_t i = 0; i < row_len; i++)
                 l->x[row * row_len + i] = neg ? xmin : xmax;
         }
     } else if (prof == MPQ_PROF_OVERFLOW) {
-        l->in_offset = mpq_rng_bernoulli(&r, 0.5) ? xmax + 1 : -(xmax + 1);
+        l->in_offset = mpq_rng_bernoulli(r, 0.5) ? xmax + 1 : -(xmax + 1);
         for (size_t i = 0; i < nx; i++)
-            l->x[i] = l->in_offset > 0 ? xmax - (int32_t)mpq_rng_below(&r, 4)
-                                       : xmin + (int32_t)mpq_rng_below(&r, 4);
+            l->x[i] = l->in_offset > 0 ? xmax - (int32_t)mpq_rng_below(r, 4)
+                                       : xmin + (int32_t)mpq_rng_below(r, 4);
     } else {
         int32_t lim = 1 << hw->act_bits;
-        l->in_offset = mpq_rng_bernoulli(&r, 0.25) ? (int32_t)mpq_rng_range(&r, -lim, lim - 1)
-                                                   : (int32_t)mpq_rng_range(&r, xmin, xmax);
+        l->in_offset = mpq_rng_bernoulli(r, 0.25) ? (int32_t)mpq_rng_range(r, -lim, lim - 1)
+                                                  : (int32_t)mpq_rng_range(r, xmin, xmax);
         for (size_t i = 0; i < nx; i++)
-            l->x[i] = rnd_signed(&r, hw->act_bits);
+            l->x[i] = rnd_signed(r, hw->act_bits);
     }
+}
 
-    /* Weights: ternary, then the sparse high-precision entries of each aligned group (per
-     * window position, the runs of a channel's inputs within one block of KLanes channels). */
-    unsigned hp_n = prof == MPQ_PROF_MAX_SPARSE || prof == MPQ_PROF_EXTREME ? hw->hp_per_group : o->hp_n;
+/* Weights: ternary, then the sparse high-precision entries of each aligned group (per window
+ * position, the runs of a channel's inputs within one block of KLanes channels), hp_n of
+ * them per group. */
+static void random_weights(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, mpq_profile prof,
+                           unsigned hp_n)
+{
     unsigned f = mpq_hw_layer_group_size(l), taps = l->s.kh * l->s.kw;
-    for (unsigned c = 0; c < n; c++) {
-        int sign = mpq_rng_bernoulli(&r, 0.5) ? 1 : -1;
-        for (unsigned i = 0; i < k; i++) {
+    for (unsigned c = 0; c < l->n; c++) {
+        int sign = mpq_rng_bernoulli(r, 0.5) ? 1 : -1;
+        for (unsigned i = 0; i < l->k; i++) {
             int8_t t;
             if (prof == MPQ_PROF_ZERO_TERN)
                 t = 0;
             else if (prof == MPQ_PROF_EXTREME)
                 t = (int8_t)sign;
             else if (prof == MPQ_PROF_OVERFLOW)
-                t = (int8_t)(mpq_rng_bernoulli(&r, 0.9) ? sign : 0);
+                t = (int8_t)(mpq_rng_bernoulli(r, 0.9) ? sign : 0);
             else
-                t = (int8_t)((int)mpq_rng_below(&r, 3) - 1);
+                t = (int8_t)((int)mpq_rng_below(r, 3) - 1);
             l->t[mpq_hw_layer_widx(l, c, i / f, i % f)] = t;
         }
         unsigned g0 = mpq_hw_layer_group_base(l, c);
@@ -686,9 +681,9 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
                 unsigned len = f - c0 < room ? f - c0 : room;
                 unsigned cnt = hp_n < len ? hp_n : len;
                 unsigned pos[MPQ_KLANES_MAX];
-                pick_positions(&r, len, cnt, pos);
+                pick_positions(r, len, cnt, pos);
                 for (unsigned e = 0; e < cnt; e++) {
-                    int32_t v = rnd_nonzero(&r, hw->hp_bits);
+                    int32_t v = rnd_nonzero(r, hw->hp_bits);
                     if (prof == MPQ_PROF_OVERFLOW)
                         v = sign * ((1 << (hw->hp_bits - 1)) - 1);
                     else if (prof == MPQ_PROF_EXTREME) /* the most negative value: |xr*hp| largest */
@@ -699,8 +694,140 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
             }
         }
     }
+}
 
-    /* Per-channel parameters. */
+/* Channel c's ternary scale and bias, by profile. */
+static void random_alpha_bias(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, mpq_profile prof,
+                              unsigned c)
+{
+    int64_t amax = ((int64_t)1 << (hw->alpha_bits - 1)) - 1;
+    int64_t accmax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    switch (prof) {
+    case MPQ_PROF_OVERFLOW: {
+        l->alpha[c] = (int32_t)(mpq_rng_bernoulli(r, 0.5) ? amax : -amax - 1);
+        /* Start near the limit on the side the sums push towards. */
+        int tsign = l->t[(size_t)c * l->k] != 0 ? l->t[(size_t)c * l->k] : 1;
+        int dir = (l->alpha[c] > 0) == (tsign > 0) ? 1 : -1;
+        if (l->in_offset < 0)
+            dir = -dir;
+        int64_t b = accmax - (int64_t)mpq_rng_below(r, 1000);
+        if (hw->acc_bits < 32 && mpq_rng_bernoulli(r, 0.25))
+            b = accmax + 1 + (int64_t)mpq_rng_below(r, 1000); /* fit(bias) overflows */
+        if (b > INT32_MAX)
+            b = INT32_MAX;
+        l->bias[c] = (int32_t)(dir > 0 ? b : -b);
+        break;
+    }
+    case MPQ_PROF_EXTREME: {
+        /* The most negative alpha; a bias at a bound of the accumulator (or of int32). */
+        l->alpha[c] = (int32_t)(-amax - 1);
+        int64_t b = mpq_rng_bernoulli(r, 0.5) ? accmax : -accmax - 1;
+        if (mpq_rng_bernoulli(r, 0.3))
+            b = mpq_rng_bernoulli(r, 0.5) ? INT32_MAX : INT32_MIN;
+        l->bias[c] = (int32_t)b;
+        break;
+    }
+    case MPQ_PROF_RANDOM:
+    case MPQ_PROF_ACC_EDGE:
+    case MPQ_PROF_REQUANT_EDGE:
+    case MPQ_PROF_ZERO_TERN:
+    case MPQ_PROF_MAX_SPARSE:
+    case MPQ_PROF_COUNT:
+    default: {
+        int64_t a;
+        do
+            a = mpq_rng_range(r, -amax - 1, amax);
+        while (a == 0 && amax > 1);
+        if (mpq_rng_bernoulli(r, 0.7) && amax >= 2) /* mostly small positive, like TWN */
+            a = mpq_rng_range(r, 1, amax < 32 ? amax : 32);
+        l->alpha[c] = (int32_t)a;
+        /* A typical accumulator magnitude, for a realistic requantization scale. */
+        double xr_typ = (double)(1 << (hw->act_bits - 1)) / 1.7 + fabs((double)l->in_offset) * 0.5;
+        double acc_typ = xr_typ * sqrt((double)l->k) * (fabs((double)a) + 4.0) + 1.0;
+        int64_t blim = (int64_t)acc_typ < accmax / 4 ? (int64_t)acc_typ : accmax / 4;
+        l->bias[c] = (int32_t)mpq_rng_range(r, -blim, blim);
+        break;
+    }
+    }
+}
+
+/* Channel c's requantization: requant-edge's edge multipliers (fixed[c], the shift set later
+ * from the accumulators) or edge multipliers and shifts as they are (keep[c]); otherwise
+ * zero, set later from the layer's actual accumulators (scale_to_outputs). */
+static void random_requant(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, mpq_profile prof,
+                           unsigned c, uint8_t *keep, int32_t *fixed)
+{
+    int64_t accmax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    if (prof == MPQ_PROF_REQUANT_EDGE && mpq_rng_bernoulli(r, 0.6)) {
+        /* An edge multiplier with the shift that keeps outputs in range: with 2^30 every
+         * odd accumulator is a rounding tie of the doubling high multiply. */
+        static const int32_t emults[] = {1 << 30, 1 << 30, (1 << 30) + 1, INT32_MAX, 1518500250};
+        fixed[c] = emults[mpq_rng_below(r, sizeof emults / sizeof emults[0])];
+        l->mult[c] = 0;
+        l->shift[c] = 0;
+    } else if (prof == MPQ_PROF_REQUANT_EDGE) {
+        keep[c] = 1;
+        static const int32_t mults[] = {0, 1, 1 << 30, INT32_MAX, (1 << 30) + 1, 1518500250};
+        static const int32_t shifts[] = {-31, 30, -1, 0, 1, -30, 29};
+        l->mult[c] = mpq_rng_bernoulli(r, 0.7)
+                         ? mults[mpq_rng_below(r, sizeof mults / sizeof mults[0])]
+                         : (int32_t)mpq_rng_range(r, 0, INT32_MAX);
+        l->shift[c] = mpq_rng_bernoulli(r, 0.7)
+                          ? shifts[mpq_rng_below(r, sizeof shifts / sizeof shifts[0])]
+                          : (int32_t)mpq_rng_range(r, -31, 30);
+        if (mpq_rng_bernoulli(r, 0.3))
+            l->bias[c] = (int32_t)mpq_rng_range(r, -accmax - 1, accmax);
+    } else {
+        l->mult[c] = 0;
+        l->shift[c] = 0;
+    }
+}
+
+/* Output offset and clamp. */
+static void random_output_range(const mpq_hwcfg *hw, mpq_hw_layer *l, mpq_rng *r, mpq_profile prof)
+{
+    int32_t omax = (1 << (hw->out_bits - 1)) - 1, omin = -omax - 1;
+    if (prof == MPQ_PROF_REQUANT_EDGE) {
+        int32_t a = (int32_t)mpq_rng_range(r, omin, omax), b = (int32_t)mpq_rng_range(r, omin, omax);
+        l->act_min = a < b ? a : b;
+        l->act_max = a < b ? b : a;
+        if (mpq_rng_bernoulli(r, 0.5)) { /* the full range: clamps only at the type's ends */
+            l->act_min = omin;
+            l->act_max = omax;
+        }
+        l->out_offset = (int32_t)mpq_rng_range(r, -32768, 32767);
+        if (mpq_rng_bernoulli(r, 0.75))
+            l->out_offset = (int32_t)mpq_rng_range(r, omin / 2, omax / 2);
+    } else {
+        l->out_offset = (int32_t)mpq_rng_range(r, omin / 2, omax / 2);
+        if (mpq_rng_bernoulli(r, 0.75)) {
+            l->act_min = omin;
+            l->act_max = omax;
+        } else { /* e.g. ReLU: clamp at the zero point */
+            l->act_min = l->out_offset < omin ? omin : l->out_offset;
+            l->act_max = omax - (int32_t)mpq_rng_below(r, (uint32_t)omax / 4u + 1u);
+            if (l->act_max < l->act_min)
+                l->act_max = l->act_min;
+        }
+    }
+}
+
+int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_layer *l, char *err,
+                        size_t errlen)
+{
+    int rc = random_alloc(hw, o, l, err, errlen);
+    if (rc != 0)
+        return rc;
+    mpq_rng r;
+    mpq_rng_seed(&r, o->seed);
+    mpq_profile prof = o->profile;
+    unsigned n = l->n;
+    l->acc_sat = o->acc_sat;
+    random_activations(hw, l, &r, prof);
+    random_weights(hw, l, &r, prof,
+                   prof == MPQ_PROF_MAX_SPARSE || prof == MPQ_PROF_EXTREME ? hw->hp_per_group : o->hp_n);
+    /* Per-channel parameters; the requantization of most channels comes last, from the
+     * layer's actual accumulators. */
     uint8_t *keep = calloc(n, 1);
     int32_t *fixed = calloc(n, sizeof *fixed);
     if (!keep || !fixed) {
@@ -710,112 +837,17 @@ int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_lay
         mpq_hw_layer_free(l);
         return MPQ_ENOMEM;
     }
-    int64_t amax = ((int64_t)1 << (hw->alpha_bits - 1)) - 1;
-    int64_t accmax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
-    /* A typical accumulator magnitude, for a realistic requantization scale. */
-    double xr_typ = (double)(1 << (hw->act_bits - 1)) / 1.7 + fabs((double)l->in_offset) * 0.5;
     for (unsigned c = 0; c < n; c++) {
-        switch (prof) {
-        case MPQ_PROF_OVERFLOW: {
-            l->alpha[c] = (int32_t)(mpq_rng_bernoulli(&r, 0.5) ? amax : -amax - 1);
-            /* Start near the limit on the side the sums push towards. */
-            int tsign = l->t[(size_t)c * k] != 0 ? l->t[(size_t)c * k] : 1;
-            int dir = (l->alpha[c] > 0) == (tsign > 0) ? 1 : -1;
-            if (l->in_offset < 0)
-                dir = -dir;
-            int64_t b = accmax - (int64_t)mpq_rng_below(&r, 1000);
-            if (hw->acc_bits < 32 && mpq_rng_bernoulli(&r, 0.25))
-                b = accmax + 1 + (int64_t)mpq_rng_below(&r, 1000); /* fit(bias) overflows */
-            if (b > INT32_MAX)
-                b = INT32_MAX;
-            l->bias[c] = (int32_t)(dir > 0 ? b : -b);
-            break;
-        }
-        case MPQ_PROF_EXTREME: {
-            /* The most negative alpha; a bias at a bound of the accumulator (or of int32). */
-            l->alpha[c] = (int32_t)(-amax - 1);
-            int64_t b = mpq_rng_bernoulli(&r, 0.5) ? accmax : -accmax - 1;
-            if (mpq_rng_bernoulli(&r, 0.3))
-                b = mpq_rng_bernoulli(&r, 0.5) ? INT32_MAX : INT32_MIN;
-            l->bias[c] = (int32_t)b;
-            break;
-        }
-        case MPQ_PROF_RANDOM:
-        case MPQ_PROF_ACC_EDGE:
-        case MPQ_PROF_REQUANT_EDGE:
-        case MPQ_PROF_ZERO_TERN:
-        case MPQ_PROF_MAX_SPARSE:
-        case MPQ_PROF_COUNT:
-        default: {
-            int64_t a;
-            do
-                a = mpq_rng_range(&r, -amax - 1, amax);
-            while (a == 0 && amax > 1);
-            if (mpq_rng_bernoulli(&r, 0.7) && amax >= 2) /* mostly small positive, like TWN */
-                a = mpq_rng_range(&r, 1, amax < 32 ? amax : 32);
-            l->alpha[c] = (int32_t)a;
-            double acc_typ = xr_typ * sqrt((double)k) * (fabs((double)a) + 4.0) + 1.0;
-            int64_t blim = (int64_t)acc_typ < accmax / 4 ? (int64_t)acc_typ : accmax / 4;
-            l->bias[c] = (int32_t)mpq_rng_range(&r, -blim, blim);
-            break;
-        }
-        }
-        if (prof == MPQ_PROF_REQUANT_EDGE && mpq_rng_bernoulli(&r, 0.6)) {
-            /* An edge multiplier with the shift that keeps outputs in range: with 2^30 every
-             * odd accumulator is a rounding tie of the doubling high multiply. */
-            static const int32_t emults[] = {1 << 30, 1 << 30, (1 << 30) + 1, INT32_MAX, 1518500250};
-            fixed[c] = emults[mpq_rng_below(&r, sizeof emults / sizeof emults[0])];
-            l->mult[c] = 0;
-            l->shift[c] = 0;
-        } else if (prof == MPQ_PROF_REQUANT_EDGE) {
-            keep[c] = 1;
-            static const int32_t mults[] = {0, 1, 1 << 30, INT32_MAX, (1 << 30) + 1, 1518500250};
-            static const int32_t shifts[] = {-31, 30, -1, 0, 1, -30, 29};
-            l->mult[c] = mpq_rng_bernoulli(&r, 0.7)
-                             ? mults[mpq_rng_below(&r, sizeof mults / sizeof mults[0])]
-                             : (int32_t)mpq_rng_range(&r, 0, INT32_MAX);
-            l->shift[c] = mpq_rng_bernoulli(&r, 0.7)
-                              ? shifts[mpq_rng_below(&r, sizeof shifts / sizeof shifts[0])]
-                              : (int32_t)mpq_rng_range(&r, -31, 30);
-            if (mpq_rng_bernoulli(&r, 0.3))
-                l->bias[c] = (int32_t)mpq_rng_range(&r, -accmax - 1, accmax);
-        } else {
-            /* Set below from the layer's actual accumulators. */
-            l->mult[c] = 0;
-            l->shift[c] = 0;
-        }
+        random_alpha_bias(hw, l, &r, prof, c);
+        random_requant(hw, l, &r, prof, c, keep, fixed);
     }
-
-    /* Output offset and clamp. */
-    if (prof == MPQ_PROF_REQUANT_EDGE) {
-        int32_t a = (int32_t)mpq_rng_range(&r, omin, omax), b = (int32_t)mpq_rng_range(&r, omin, omax);
-        l->act_min = a < b ? a : b;
-        l->act_max = a < b ? b : a;
-        if (mpq_rng_bernoulli(&r, 0.5)) { /* the full range: clamps only at the type's ends */
-            l->act_min = omin;
-            l->act_max = omax;
-        }
-        l->out_offset = (int32_t)mpq_rng_range(&r, -32768, 32767);
-        if (mpq_rng_bernoulli(&r, 0.75))
-            l->out_offset = (int32_t)mpq_rng_range(&r, omin / 2, omax / 2);
-    } else {
-        l->out_offset = (int32_t)mpq_rng_range(&r, omin / 2, omax / 2);
-        if (mpq_rng_bernoulli(&r, 0.75)) {
-            l->act_min = omin;
-            l->act_max = omax;
-        } else { /* e.g. ReLU: clamp at the zero point */
-            l->act_min = l->out_offset < omin ? omin : l->out_offset;
-            l->act_max = omax - (int32_t)mpq_rng_below(&r, (uint32_t)omax / 4u + 1u);
-            if (l->act_max < l->act_min)
-                l->act_max = l->act_min;
-        }
-    }
+    random_output_range(hw, l, &r, prof);
     if ((prof == MPQ_PROF_ACC_EDGE && land_on_bounds(hw, l, &r) != 0) ||
         scale_to_outputs(hw, l, &r, keep, fixed) != 0 ||
         (prof == MPQ_PROF_REQUANT_EDGE && plant_ties(hw, l, &r) != 0)) {
         free(keep);
         free(fixed);
-        snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", m, k, n);
+        snprintf(err, errlen, "out of memory for m=%u k=%u n=%u", l->m, l->k, n);
         mpq_hw_layer_free(l);
         return MPQ_ENOMEM;
     }
