@@ -17,7 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/ppa/cfg.sh
-. "$here/../cfg.sh"
+. "$here/cfg.sh"
 [ $# -eq 2 ] || { echo "usage: synth-map.sh CONFIG OUTDIR" >&2; exit 2; }
 cfgname=$1 out=$2
 : "${PPA_LIB:?synth-map.sh: PPA_LIB (the liberty file) is not set}"
