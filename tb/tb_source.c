@@ -109,78 +109,13 @@ static const tb_source_ops lockstep_ops = {lockstep_next, lockstep_where, lockst
 /* 1 when option o (MPQ_SO_*) was given. */
 static int given(const mpq_stim_args *a, mpq_stim_opt o) { return (int)(a->given >> o & 1u); }
 
-/* The layer and timing options of run `seed`: what a gives, the rest drawn from the seed. */
-static void lockstep_opts(const mpq_stim_args *a, const mpq_hwcfg *hw, uint64_t seed,
-                          mpq_layer_opts *lo, mpq_timing_opts *to)
-{
-    uint64_t z = seed * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
-#define PICK(n) ((unsigned)((z = z * 6364136223846793005ull + 1442695040888963407ull) >> 33) % (n))
-    memset(lo, 0, sizeof *lo);
-    lo->seed = seed;
-    /* The shape: mostly small; now and then one counter's whole range. */
-    unsigned size = PICK(40), kcap = hw->kmax < 400 ? hw->kmax : 400;
-    unsigned m = 1 + PICK(16), k = 1 + PICK(kcap), n = 1 + PICK(2 * hw->lanes + 2);
-    if (size == 0) {          /* every row index: M = 65535, a row per cycle */
-        m = 65535;
-        k = 1 + PICK(hw->klanes);
-        n = 1 + PICK(hw->lanes);
-    } else if (size == 1) {   /* many tiles */
-        unsigned tiles = 20 + PICK(21), short_by = PICK(hw->lanes);
-        n = hw->lanes * tiles - short_by;
-        k = 1 + PICK(4 * hw->klanes < hw->kmax ? 4 * hw->klanes : hw->kmax);
-    } else if (size < 7) {    /* K = KMax: every weight-buffer entry and slice index */
-        k = hw->kmax;
-    } else if (size < 13) {   /* K <= KLanes: a row finishes in every step */
-        k = 1 + PICK(hw->klanes);
-        m = 1 + PICK(64);
-    }
-    lo->m = given(a, MPQ_SO_M) ? a->m : m;
-    lo->k = given(a, MPQ_SO_K) ? a->k : k;
-    lo->n = given(a, MPQ_SO_N) ? a->n : n;
-    /* The kind: a fully-connected layer or a convolution of a few thousand steps at most. */
-    int fc_given = given(a, MPQ_SO_M) || given(a, MPQ_SO_K) || given(a, MPQ_SO_N);
-    int kind = given(a, MPQ_SO_SHAPE) ? (int)a->shape.kind : a->layer;
-    if (kind < 0)
-        kind = fc_given ? MPQ_LAYER_FC : PICK(2) ? MPQ_LAYER_FC : MPQ_LAYER_CONV2D;
-    if (given(a, MPQ_SO_SHAPE)) {
-        lo->shape = a->shape;
-    } else if (kind != MPQ_LAYER_FC) {
-        uint64_t shape_seed = PICK(1u << 30);
-        shape_seed = shape_seed << 30 ^ PICK(1u << 30);
-        unsigned max_steps = PICK(4) ? 3000 : 30000;
-        do /* that kind only when asked for one */
-            mpq_hw_conv_shape_random(hw, shape_seed++, max_steps, &lo->shape);
-        while (a->layer > 0 && (int)lo->shape.kind != a->layer);
-    }
-    lo->hp_n = given(a, MPQ_SO_HP_N) ? a->hp_n : PICK(hw->hp_per_group + 1);
-    lo->acc_sat = given(a, MPQ_SO_ACC) ? a->acc_sat : (int)PICK(2);
-    lo->profile = given(a, MPQ_SO_PROFILE) ? (mpq_profile)a->profile : (mpq_profile)PICK(MPQ_PROF_COUNT);
-    /* The timing: the rule every tool shares, then this run's probabilities and events. */
-    static const double pv[] = {1.0, 0.9, 0.7, 0.4}, pr[] = {1.0, 0.9, 0.5, 0.25};
-    double p_valid = pv[PICK(4)], p_ready = pr[PICK(4)];
-    mpq_timing_default(seed, given(a, MPQ_SO_P_VALID) ? a->p_valid : p_valid,
-                       given(a, MPQ_SO_P_READY) ? a->p_ready : p_ready, to);
-    unsigned early = PICK(4) != 0, reset = PICK(8) == 0;
-    to->offer_early = given(a, MPQ_SO_OFFER) ? a->offer_early : (int)early;
-    if (given(a, MPQ_SO_MID_RESET) ? a->mid_reset : (int)reset) {
-        /* Somewhere in the layer's first tile or so: rows in flight. */
-        uint64_t depth = lo->shape.kind != MPQ_LAYER_FC
-                             ? (uint64_t)lo->shape.kh * lo->shape.kw * ((lo->shape.in_c + hw->klanes - 1) / hw->klanes)
-                             : (lo->k + hw->klanes - 1) / hw->klanes;
-        unsigned rows = lo->shape.kind != MPQ_LAYER_FC ? lo->shape.batches * lo->shape.out_h * lo->shape.out_w : lo->m;
-        uint64_t span = 8 + depth * (rows < 64 ? rows : 64);
-        to->reset_at = 3 + (uint64_t)PICK((unsigned)(span < 100000 ? span : 100000));
-    }
-#undef PICK
-}
-
 int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
                        tb_source **out, char *err, size_t errlen)
 {
     *out = NULL;
     mpq_layer_opts lo;
     mpq_timing_opts to;
-    lockstep_opts(a, hw, seed, &lo, &to);
+    mpq_stim_layer_opts(a, hw, seed, &lo, &to);
     lockstep_source *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(err, errlen, "lockstep: out of memory");

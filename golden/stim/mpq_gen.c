@@ -34,7 +34,7 @@ struct mpq_gen {
     mpq_timing_opts t;
     mpq_cm *cm;
     mpq_rng rng;
-    unsigned lane_w, idx_w, n_tiles;
+    unsigned n_tiles;
     mpq_hw_tile *tiles; /* [n_tiles]: each tile's plan */
     unsigned words[MPQ_BUS_COUNT]; /* of each input bus */
     int phase;
@@ -51,112 +51,6 @@ struct mpq_gen {
     uint8_t *ovf_fn;
     char err[512];
 };
-
-/* Weight beat ws of tile `tile`: window position ws / n_slices, channel slice ws % n_slices of
- * the tile's channel range, every lane's ternary codes and sparse entries. A channel outside
- * a lane's group has weight 0; a channel past the layer's (masked by the hardware: c >= c_len)
- * gets random weights, so that a missing mask shows. */
-static void build_wgt(mpq_gen *g, unsigned tile, uint64_t ws, uint32_t *d)
-{
-    const mpq_hw_layer *l = g->l;
-    const mpq_hwcfg *hw = &g->hw;
-    const mpq_hw_tile *tp = &g->tiles[tile];
-    memset(d, 0, MPQ_WORDS(mpq_hw_wgt_w(hw)) * sizeof d[0]);
-    unsigned tap = (unsigned)(ws / tp->n_slices), s = (unsigned)(ws % tp->n_slices);
-    unsigned ci0 = (tp->cs0 + s) * hw->klanes, f = mpq_hw_layer_group_size(l);
-    unsigned live = l->s.in_c - ci0 < hw->klanes ? l->s.in_c - ci0 : hw->klanes; /* ci < in_c */
-    for (unsigned ln = 0; ln < hw->lanes; ln++) {
-        unsigned c = tile * hw->lanes + ln, base = ln * g->lane_w;
-        if (c >= l->n)
-            continue; /* padding lane: zero weights */
-        unsigned g0 = mpq_hw_layer_group_base(l, c);
-        int8_t t[MPQ_KLANES_MAX] = {0};
-        int32_t hp[MPQ_KLANES_MAX] = {0};
-        for (unsigned j = 0; j < live; j++) {
-            unsigned ci = ci0 + j;
-            if (ci >= g0 && ci - g0 < f) {
-                size_t at = mpq_hw_layer_widx(l, c, tap, ci - g0);
-                t[j] = l->t[at];
-                hp[j] = l->hp[at];
-            }
-        }
-        for (unsigned j = 0; j < hw->klanes; j++) {
-            int v;
-            if (j < live)
-                v = t[j];
-            else /* beyond c_len: random weights, the hardware masks the activation */
-                v = (int)mpq_rng_below(&g->rng, 3) - 1;
-            mpq_bits_put(d, base + mpq_wgt_tern_lsb(j), 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
-        }
-        unsigned e = 0;
-        for (unsigned j = 0; j < live && e < hw->hp_per_group; j++) {
-            if (hp[j] != 0) {
-                unsigned eb = base + mpq_wgt_entry_lsb(hw, e);
-                mpq_bits_put(d, eb, g->idx_w, j);
-                mpq_bits_put(d, eb + g->idx_w, hw->hp_bits, (uint32_t)hp[j]);
-                e++;
-            }
-        }
-        for (; e < hw->hp_per_group; e++) {
-            /* Unused entries: empty (value 0) at a random position, or, in a slice that runs
-             * past c_len, a non-zero weight at a masked position. */
-            unsigned eb = base + mpq_wgt_entry_lsb(hw, e);
-            unsigned j = mpq_rng_below(&g->rng, hw->klanes);
-            uint32_t v = 0;
-            if (live < hw->klanes && mpq_rng_bernoulli(&g->rng, 0.5)) {
-                j = live + mpq_rng_below(&g->rng, hw->klanes - live);
-                int32_t lim = 1 << (hw->hp_bits - 1);
-                int32_t sv = (int32_t)mpq_rng_range(&g->rng, -lim, lim - 1);
-                v = (uint32_t)(sv == 0 ? 1 : sv);
-            }
-            mpq_bits_put(d, eb, g->idx_w, j);
-            mpq_bits_put(d, eb + g->idx_w, hw->hp_bits, v);
-        }
-    }
-}
-
-/* Activation beat a of tile `tile`: input pixel a / n_slices in raster order (image after
- * image), channel slice a % n_slices of the tile's range; channels past the layer's random
- * (the hardware masks them). */
-static void build_act(mpq_gen *g, unsigned tile, uint64_t a, uint32_t *d)
-{
-    const mpq_hw_layer *l = g->l;
-    const mpq_hwcfg *hw = &g->hw;
-    const mpq_hw_tile *tp = &g->tiles[tile];
-    uint64_t pix = a / tp->n_slices;
-    unsigned ci0 = (tp->cs0 + (unsigned)(a % tp->n_slices)) * hw->klanes, in_c = l->s.in_c;
-    const int32_t *px = &l->x[pix * in_c]; /* the pixel's channels */
-    if (hw->act_bits == 8u && ci0 + hw->klanes <= in_c) {
-        const int32_t *x = px + ci0;
-        /* A full slice of bytes (the common case, once per activation beat): four elements
-         * per word, no random fill. KLanes is a power of two >= 2, so words are whole or
-         * the single half word of KLanes = 2. */
-        for (unsigned j = 0; j < hw->klanes; j += 4u) {
-            uint32_t w = (uint32_t)x[j] & 0xffu;
-            w |= ((uint32_t)x[j + 1] & 0xffu) << 8;
-            if (j + 2u < hw->klanes)
-                w |= ((uint32_t)x[j + 2] & 0xffu) << 16 | ((uint32_t)x[j + 3] & 0xffu) << 24;
-            d[j / 4u] = w;
-        }
-        return;
-    }
-    /* Any width, packed through a 64-bit window (ActBits <= 8). */
-    uint64_t win = 0, mask = (1ull << hw->act_bits) - 1u;
-    unsigned nbits = 0, w = 0;
-    for (unsigned j = 0; j < hw->klanes; j++) {
-        uint32_t v = ci0 + j < in_c ? (uint32_t)px[ci0 + j]
-                                    : (uint32_t)mpq_rng_u64(&g->rng); /* masked by the hardware */
-        win |= ((uint64_t)v & mask) << nbits;
-        nbits += hw->act_bits;
-        if (nbits >= 32) {
-            d[w++] = (uint32_t)win;
-            win >>= 32;
-            nbits -= 32;
-        }
-    }
-    if (nbits)
-        d[w] = (uint32_t)win;
-}
 
 /* The tile of a stream's next beat, and that beat's index within it (the streams advance one
  * beat at a time, so the tile only ever moves forward). `per` gives a tile's beat count. */
@@ -238,11 +132,9 @@ int mpq_gen_new(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opt
     g->hw = *hw;
     g->l = l;
     g->t = *t;
-    g->lane_w = mpq_hw_lane_w(hw);
 #define X(idx, field, port, bus, width, store, rec, valid) g->words[bus] = MPQ_WORDS(mpq_port_width(hw, width));
     MPQ_IN_BUSES(X)
 #undef X
-    g->idx_w = mpq_hw_idx_w(hw);
     g->n_tiles = mpq_hw_layer_tiles(hw, l);
     g->tiles = calloc(g->n_tiles, sizeof *g->tiles);
     if (!g->tiles) {
@@ -360,12 +252,12 @@ static void gen_drive(mpq_gen *g)
         }
         if (want_raise(g, &g->wgt)) {
             uint64_t ws = stream_at(g, &g->wgt, wgt_per);
-            build_wgt(g, g->wgt.tile, ws, cur->wgt_data);
+            mpq_hw_layer_wgt_beat(hw, g->l, &g->tiles[g->wgt.tile], g->wgt.tile, ws, &g->rng, cur->wgt_data);
             g->wgt.valid = 1;
         }
         if (want_raise(g, &g->act)) {
             uint64_t a = stream_at(g, &g->act, act_per);
-            build_act(g, g->act.tile, a, cur->act_data);
+            mpq_hw_layer_act_beat(hw, g->l, &g->tiles[g->act.tile], a, &g->rng, cur->act_data);
             g->act.valid = 1;
         }
     }

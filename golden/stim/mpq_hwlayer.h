@@ -11,6 +11,7 @@
 #define MPQ_HWLAYER_H
 
 #include "arith/mpq.h"
+#include "arith/mpq_rng.h"
 #include "contract/mpq_hw.h"
 
 #ifdef __cplusplus
@@ -64,9 +65,20 @@ typedef struct mpq_hw_tile {
 unsigned mpq_hw_layer_tiles(const mpq_hwcfg *hw, const mpq_hw_layer *l);
 void mpq_hw_layer_tile(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned t, mpq_hw_tile *tile);
 /* Tile t's configuration beat: every field from the layer and the tile's plan, zero
- * parameters for lanes past n. beat: MPQ_WORDS(mpq_hw_cfg_w(hw)) words, overwritten. (The
- * driver, mpq_gen.c, builds the weight and activation beats.) */
+ * parameters for lanes past n. beat: MPQ_WORDS(mpq_hw_cfg_w(hw)) words, overwritten. */
 void mpq_hw_layer_cfg_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned tile, uint32_t *beat);
+/* Weight beat ws (0 .. tp->wgt_beats-1) of tile `tile` (plan tp): window position ws / n_slices,
+ * channel slice ws % n_slices, every lane's ternary codes and sparse entries; zero weights
+ * outside a lane's group and for lanes past n. Where the hardware masks (channels past c_len)
+ * and in unused sparse entries, random values from rng, so that a missing mask shows.
+ * d: MPQ_WORDS(mpq_hw_wgt_w(hw)) words, overwritten. */
+void mpq_hw_layer_wgt_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_hw_tile *tp, unsigned tile,
+                           uint64_t ws, mpq_rng *rng, uint32_t *d);
+/* Activation beat a (0 .. tp->act_beats-1) of a tile (plan tp): input pixel a / n_slices in
+ * raster order, channel slice a % n_slices of the tile's range; channels past the layer's
+ * random from rng (the hardware masks them). d: MPQ_WORDS(mpq_hw_act_w(hw)) words. */
+void mpq_hw_layer_act_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_hw_tile *tp, uint64_t a,
+                           mpq_rng *rng, uint32_t *d);
 /* Contract checks: the shape, every value's range for this hw (each tile's configuration
  * beat through mpq_cfg_check: the weights fit the weight buffer, the window's rows the
  * activation ring, ...), activations, ternary and sparse weights, sparsity per group.

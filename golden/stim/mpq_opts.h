@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stim/mpq_gen.h"
 #include "stim/mpq_hwlayer.h"
 
 #ifdef __cplusplus
@@ -127,6 +128,14 @@ extern const mpq_opt mpq_stim_opts[MPQ_SO_COUNT];
 mpq_opt_set mpq_stim_set(mpq_stim_args *a, unsigned tool, uint64_t mask, const char *title);
 /* The bits of the entries that shape a layer or its timing (MPQ_OPT_LAYER). */
 uint64_t mpq_stim_layer_mask(void);
+
+/* The layer and timing of lockstep run `seed` on configuration hw: the options of a that were
+ * given, the rest drawn from the seed (shapes mostly small, now and then a counter's full
+ * range (M = 65535, K = KMax, many tiles) or K <= KLanes; convolutions of a few thousand steps;
+ * valid and ready probabilities from 1 down to 0.25; beats mostly offered early; now and then
+ * a reset in the middle of the layer). The one rule of mpq-tb lockstep and mpq-tb txn. */
+void mpq_stim_layer_opts(const mpq_stim_args *a, const mpq_hwcfg *hw, uint64_t seed, mpq_layer_opts *lo,
+                         mpq_timing_opts *to);
 
 #ifdef __cplusplus
 }
