@@ -12,6 +12,7 @@ static const struct {
 } commands[] = {
     {"case", mpq_cli_case, "compute mpq-case files and compare with their expect lines"},
     {"cfg", mpq_cli_cfg, "read an RTL configuration (rtl/cfg/NAME.cfg) for scripts and make"},
+    {"dut", mpq_cli_dut, "check a DUT description; write the C++ shim over its Verilated model"},
     {"gen", mpq_cli_gen, "generate a cycle-exact vector file for the accelerator"},
     {"layout", mpq_cli_layout, "write or check the RTL package and docs tables of the interface"},
     {"options", mpq_cli_options, "the layer and timing options of gen and mpq-tb lockstep (--json)"},
