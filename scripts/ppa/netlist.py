@@ -168,7 +168,7 @@ PUBLIC = re.compile(r"^(  wire (?:\[\d+:\d+\] )?[A-Za-z_][A-Za-z0-9_]*);$")
 
 def cmd_gls(netlist_path, macros_lst, out_path):
     """The netlist with every wire /*verilator public_flat_rd*/ (the testbench's shim counts
-    the toggles of every net, tb/mpq_dut.cpp MPQ_TOGGLES), and one module per macro."""
+    the toggles of every net, tb/dut_runtime.h MPQ_TOGGLES), and one module per macro."""
     out = [PUBLIC.sub(r"\1 /*verilator public_flat_rd*/;", line) for line in open(netlist_path)]
     body = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpq_ram_gls.sv")).read()
     for spec in open(macros_lst).read().split():

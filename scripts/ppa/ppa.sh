@@ -135,7 +135,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
     echo "$gls/netlist.v"
   } >"$gls/gls.f.tmp" && update "$gls/gls.f"
   model=$out/glsbuild/mpq-tb fresh=1
-  for dep in $(cat "$gls/gls.f") tb/build-model.sh tb/mpq_dut.cpp tb/mpq_dut.h ${TB_OBJS:-} ${GOLDEN_LIB:-}; do
+  for dep in $(cat "$gls/gls.f") tb/build-model.sh rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h ${TB_OBJS:-} ${GOLDEN_LIB:-}; do
     [ -f "$model" ] && [ "$model" -nt "$dep" ] || fresh=0
   done
   t1=$(date +%s.%N)
@@ -167,10 +167,10 @@ if [ ${#workloads[@]} -gt 0 ]; then
     shopt -u nullglob
     if [ ${#counts[@]} -eq 0 ]; then
       # The replay passed but the shim wrote no counts: it counts the cycles only in its
-      # traced build (tb/mpq_dut.cpp mpq_dut_tick since merge 9ee2ccd). No measured activity:
+      # traced build (tb/dut_runtime.h mpq_dut_tick; tb/mpq_dut.cpp before issue 27, since merge 9ee2ccd). No measured activity:
       # said in the reports (ppa.json "activity_missing"), default-activity power only.
-      echo "ppa $cfgname: WARNING: the gate-level model wrote no toggle counts (tb/mpq_dut.cpp counts no cycles outside its traced build): no measured activity" >&2
-      echo "tb/mpq_dut.cpp: mpq_dut_tick counts cycles (tog.cycles) only in the traced build; toggle file not written" >"$out/activity-missing"
+      echo "ppa $cfgname: WARNING: the gate-level model wrote no toggle counts (tb/dut_runtime.h counts no cycles outside its traced build): no measured activity" >&2
+      echo "tb/dut_runtime.h: mpq_dut_tick counts cycles (tog.cycles) only in the traced build; toggle file not written" >"$out/activity-missing"
       cycles=$(sed -n 's/^PASS .* \([0-9][0-9]*\) cycles .*/\1/p' "$out/replay-$name.log" | head -n 1)
       printf '%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "${cycles:-0}" >>"$out/workloads.tsv.tmp"
       continue
