@@ -79,7 +79,7 @@ for g in $("$GOLDEN_BIN" cfg "$cfg" --gflags); do params+=(--param "${g#-G}"); d
 "$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" \
   "$@" $gflags "${vlt[@]}" "${srcs[@]}" "$shim" "${objs[@]}" \
   >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
-"$GOLDEN_BIN" dut shim "$top/rtl/mpq_top.dut" --model "$out/vl/Vdut.h" --build "$kind" -o "$shim" "${params[@]}" \
+"$GOLDEN_BIN" dut shim rtl/mpq_top.dut --model "$out/vl/Vdut.h" --build "$kind" -o "$shim" "${params[@]}" \
   || exit 2
 # shellcheck disable=SC2086
 make -C "$out/vl" -f Vdut.mk -j2 $makeflags >>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }

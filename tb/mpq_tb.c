@@ -34,6 +34,8 @@
 #include "tb_pipe.h"
 #include "tb_report.h"
 #include "tb_source.h"
+#include "tb_util.h"
+#include "txn.h"
 
 /* ---- the per-cycle check ------------------------------------------------------------------ */
 /* Wall time; with MPQ_TB_CPU_TIME set in the environment, the process's CPU time instead
@@ -251,18 +253,6 @@ static int run_bare(const char *file, uint64_t repeat)
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */
-static void join_cmd(char *buf, size_t len, int argc, char **argv)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < argc && used + 1 < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
 static const char *default_trace_bin(const char *argv0, char *buf, size_t len)
 {
     /* build/vl/<cfg>/plain/mpq-tb -> build/vl/<cfg>/trace/mpq-tb */
@@ -336,28 +326,12 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
     int n = 1 + test_argv(&w, res->file, res->h.seed, mask, args + 1, 62, abuf, sizeof abuf);
     args[n++] = "-q";
     args[n] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(note, notelen, "no waveform: fork failed");
+    int st = tb_run_child(tb, args);
+    if (st < 0 || st > 1) {
+        snprintf(note, notelen, "no waveform: the traced re-simulation %s failed (status %d)", tb, st);
         return -1;
     }
-    if (pid == 0) {
-        char *argv2[64];
-        memcpy(argv2, args, sizeof argv2); /* execv's prototype predates const */
-        execv(tb, argv2);
-        _exit(127);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
-        snprintf(note, notelen, "no waveform: the traced re-simulation %s failed (status %d)", tb,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        return -1;
-    }
-    if (WEXITSTATUS(st) != 1) {
+    if (st != 1) {
         snprintf(note, notelen,
                  "the traced re-simulation did NOT reproduce the mismatch (non-determinism?)");
         return -1;
@@ -370,58 +344,6 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
 }
 
 /* ---- files a run leaves: trace folders, the last-run record ------------------------------------ */
-/* The trace folder being written, removed by a SIGINT/SIGTERM that arrives meanwhile (only
- * async-signal-safe calls in the handler: unlink, rmdir, _exit). */
-static char cleanup_dir[1400];
-static const char *const trace_files[] = {"report.txt", "report.json", "wave.fst", "wave.fst.tmp",
-                                          "wave.gtkw", "report.txt.tmp", "report.json.tmp",
-                                          "wave.gtkw.tmp"};
-
-static void remove_trace_dir(const char *dir)
-{
-    char p[1600];
-    for (size_t i = 0; i < sizeof trace_files / sizeof trace_files[0]; i++) {
-        size_t n = strlen(dir), m = strlen(trace_files[i]);
-        if (n + m + 2 > sizeof p)
-            continue;
-        memcpy(p, dir, n);
-        p[n] = '/';
-        memcpy(p + n + 1, trace_files[i], m + 1);
-        unlink(p);
-    }
-    rmdir(dir);
-}
-
-static void on_signal(int sig)
-{
-    if (cleanup_dir[0])
-        remove_trace_dir(cleanup_dir);
-    _exit(128 + sig);
-}
-
-static void sanitize(char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              *s == '-' || *s == '_' || *s == '.'))
-            *s = '_';
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The source of test t: a vector file, or lockstep run seed + t; wrapped in the source thread
  * and the hold injection when asked. Its name and reproduce command go to name / repro. */
 static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, unsigned t,
@@ -470,7 +392,7 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
 static void trace_dir_of(const tb_opts *o, const char *name, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%s", o->trace_dir, name);
-    sanitize(buf + strlen(o->trace_dir) + 1);
+    tb_sanitize(buf + strlen(o->trace_dir) + 1);
 }
 
 static void report_failure(const tb_opts *o, const char *self, const char *name, tb_result *res)
@@ -480,38 +402,18 @@ static void report_failure(const tb_opts *o, const char *self, const char *name,
         tb_where_from_file(res->file, res, err, sizeof err);
     char trace[1400], note[1200];
     trace_dir_of(o, name, trace, sizeof trace);
-    remove_trace_dir(trace); /* an older run's files must not mix with this one's */
+    tb_remove_trace_dir(trace); /* an older run's files must not mix with this one's */
     note[0] = '\0';
-    snprintf(cleanup_dir, sizeof cleanup_dir, "%s", trace);
-    if (mkdir_p(trace) != 0)
+    tb_cleanup_dir(trace);
+    if (tb_mkdir_p(trace) != 0)
         snprintf(note, sizeof note, "cannot create %s", trace);
     else
         make_waveform(o, self, res, trace, note, sizeof note);
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", trace);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(trace, res, o->before, o->after);
-    cleanup_dir[0] = '\0';
+    tb_cleanup_dir(NULL);
     tb_print_report(stdout, res);
-}
-
-/* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
- * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */
-static void write_last_run(const tb_opts *o, const char *cmd, const char *traces)
-{
-    if (mkdir_p(o->trace_dir) != 0)
-        return;
-    char path[1200], tmp[1300];
-    snprintf(path, sizeof path, "%s/last-run", o->trace_dir);
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    time_t now = time(NULL);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
-    fprintf(f, "run: %s\nat: %s\n%s", cmd, when, traces);
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        remove(tmp);
 }
 
 /* The RTL of this binary against what the command line asks: the white-box build for
@@ -617,7 +519,7 @@ static void run_record(const tb_opts *o, tb_run *r, const char *self, const char
     } else {
         char old[1400]; /* a trace of this test from an earlier run no longer applies */
         trace_dir_of(o, name, old, sizeof old);
-        remove_trace_dir(old);
+        tb_remove_trace_dir(old);
         tb_junit_case(r->junit, name, res->seconds, NULL, NULL);
         mpq_gen_stats one;
         if (tb_source_stats(s, &one)) {
@@ -638,7 +540,7 @@ static int run_close(const tb_opts *o, tb_run *r)
     tb_junit_close(r->junit);
     if (r->results)
         fclose(r->results);
-    write_last_run(o, r->full_cmd, r->traces);
+    tb_write_last_run(o->trace_dir, r->full_cmd, r->traces);
     if (o->stim.stats && r->covered) {
         char line[1024];
         printf("stimulus of %u passing runs: %s\n", r->covered, mpq_gen_stats_str(&r->cover, line, sizeof line));
@@ -658,13 +560,9 @@ static int run(tb_opts *o, int argc, char **argv)
         return 2;
     if (o->bare_repeat)
         return run_bare(o->files[0], o->bare_repeat);
-    join_cmd(r.self_cmd, sizeof r.self_cmd, 1, argv);
-    join_cmd(r.full_cmd, sizeof r.full_cmd, argc, argv);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    tb_join_cmd(r.self_cmd, sizeof r.self_cmd, 1, argv);
+    tb_join_cmd(r.full_cmd, sizeof r.full_cmd, argc, argv);
+    tb_cleanup_on_signal();
     if (run_open(o, &r) != 0)
         return 2;
     uint64_t total_cycles = 0;
@@ -701,6 +599,11 @@ static int run(tb_opts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* mpq-tb txn: the transaction-level check (tb/txn.h) of this accelerator, codec mpq. */
+    if (argc > 1 && !strcmp(argv[1], "txn")) {
+        argv[1] = argv[0];
+        return txn_main(argc - 1, argv + 1, "txn");
+    }
     tb_opts o;
     int prc = tb_opts_parse(argc, argv, &o);
     int status = prc == 0 ? run(&o, argc, argv) : prc == 1 ? 0 : 2;

@@ -11,6 +11,7 @@
 
 #include "arith/mpq.h"
 #include "stim/mpq_hwlayer.h"
+#include "tb_util.h"
 
 
 static const char *const state_names[4] = {"IDLE", "LOAD", "RUN", "DRAIN"};
@@ -329,40 +330,7 @@ void tb_short(const tb_result *r, char *buf, size_t len)
         buf[n - 1] = '\0';
 }
 
-/* ---- files --------------------------------------------------------------------------------- */
-static FILE *open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, char *fin, size_t flen)
-{
-    snprintf(fin, flen, "%s/%s", dir, name);
-    snprintf(tmp, tlen, "%s/%s.tmp", dir, name);
-    return fopen(tmp, "w");
-}
-
-static int close_tmp(FILE *f, const char *tmp, const char *fin)
-{
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad) {
-        remove(tmp);
-        return -1;
-    }
-    return rename(tmp, fin);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
+/* ---- files ----------------------------------------------------------------------------------- */
 static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
 {
     const mpq_hwcfg *hw = &r->h.hw;
@@ -414,18 +382,18 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
 int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsigned after)
 {
     char tmp[1500], fin[1500];
-    FILE *f = open_tmp(dir, "report.txt", tmp, sizeof tmp, fin, sizeof fin);
+    FILE *f = tb_open_tmp(dir, "report.txt", tmp, sizeof tmp, fin, sizeof fin);
     if (!f)
         return -1;
     tb_print_report(f, r);
-    if (close_tmp(f, tmp, fin) != 0)
+    if (tb_close_tmp(f, tmp, fin) != 0)
         return -1;
-    f = open_tmp(dir, "report.json", tmp, sizeof tmp, fin, sizeof fin);
+    f = tb_open_tmp(dir, "report.json", tmp, sizeof tmp, fin, sizeof fin);
     if (!f)
         return -1;
     char cfg[256];
     fprintf(f, "{\n  \"test\": ");
-    json_str(f, r->name);
+    tb_json_str(f, r->name);
     fprintf(f, ",\n  \"status\": \"mismatch\",\n  \"first_cycle\": %" PRIu64 ",\n  \"mismatching_cycles\": %" PRIu64
                ",\n  \"cycles_run\": %" PRIu64 ",\n  \"mismatches\": [", r->mis[0].cycle, r->mismatches, r->cycles);
     for (unsigned i = 0; i < r->mismatches && i < TB_MAX_RECORDED; i++) {
@@ -433,21 +401,21 @@ int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsig
         json_mismatch(f, r, &r->mis[i]);
     }
     fprintf(f, "\n  ],\n  \"configuration\": ");
-    json_str(f, mpq_hwcfg_str(&r->h.hw, cfg, sizeof cfg));
+    tb_json_str(f, mpq_hwcfg_str(&r->h.hw, cfg, sizeof cfg));
     fprintf(f, ",\n  \"layer\": {\"m\": %u, \"k\": %u, \"n\": %u, \"acc\": \"%s\", \"source\": ", r->h.m,
             r->h.k, r->h.n, r->h.acc_sat ? "sat" : "wrap");
-    json_str(f, r->h.source);
+    tb_json_str(f, r->h.source);
     fprintf(f, "},\n  \"seed\": %" PRIu64 ",\n  \"timing_seed\": %" PRIu64 ",\n  \"vector_file\": ",
             r->h.seed, r->h.timing_seed);
-    json_str(f, r->file);
+    tb_json_str(f, r->file);
     fprintf(f, ",\n  \"reproduce\": ");
-    json_str(f, r->repro);
+    tb_json_str(f, r->repro);
     uint64_t lo = r->mis[0].cycle > before ? r->mis[0].cycle - before : 0;
     fprintf(f, ",\n  \"waveform\": {\"file\": \"wave.fst\", \"gtkw\": \"wave.gtkw\", \"first_cycle\": %" PRIu64
                ", \"last_cycle\": %" PRIu64 ", \"note\": ", lo, r->mis[0].cycle + after);
-    json_str(f, r->trace_note);
+    tb_json_str(f, r->trace_note);
     fprintf(f, "}\n}\n");
-    return close_tmp(f, tmp, fin);
+    return tb_close_tmp(f, tmp, fin);
 }
 
 int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
@@ -455,7 +423,7 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
     char tmp[1500], fin[1500], absdir[PATH_MAX];
     if (!realpath(dir, absdir))
         snprintf(absdir, sizeof absdir, "%s", dir);
-    FILE *f = open_tmp(dir, "wave.gtkw", tmp, sizeof tmp, fin, sizeof fin);
+    FILE *f = tb_open_tmp(dir, "wave.gtkw", tmp, sizeof tmp, fin, sizeof fin);
     if (!f)
         return -1;
     const mpq_hwcfg *hw = &r->h.hw;
@@ -514,7 +482,7 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
     fprintf(f, "@28\n%s.exp_win_pad\n%s.dut.u_win.pad\n@24\n%s.dut.u_win.wcount_q[31:0]\n", t, t, t);
     fprintf(f, "@200\n-DUT state\n@24\n%s.dut.state_q[1:0]\n", t);
     fprintf(f, "@28\n%s.dut.rq1_valid_q\n%s.dut.rq2_valid_q\n%s.dut.out_valid_q\n", t, t, t);
-    return close_tmp(f, tmp, fin);
+    return tb_close_tmp(f, tmp, fin);
 }
 
 /* ---- results, one JSON line per test ------------------------------------------------------- */
@@ -523,115 +491,17 @@ void tb_results_line(FILE *f, const tb_result *r, const char *status)
     if (!f)
         return;
     fprintf(f, "{\"test\": ");
-    json_str(f, r->name);
+    tb_json_str(f, r->name);
     fprintf(f, ", \"status\": \"%s\", \"cycles\": %" PRIu64 ", \"seconds\": %.6f, \"seed\": %" PRIu64
                ", \"timing_seed\": %" PRIu64 ", \"source\": ",
             status, r->cycles, r->seconds, r->h.seed, r->h.timing_seed);
-    json_str(f, r->h.source);
+    tb_json_str(f, r->h.source);
     if (r->mismatches)
         fprintf(f, ", \"first_cycle\": %" PRIu64, r->mis[0].cycle);
     if (r->error[0]) {
         fprintf(f, ", \"error\": ");
-        json_str(f, r->error);
+        tb_json_str(f, r->error);
     }
     fprintf(f, "}\n");
     fflush(f); /* each line is on disk when the next test starts: a killed run keeps them */
 }
-
-/* ---- JUnit ---------------------------------------------------------------------------------- */
-struct tb_junit {
-    FILE *f;
-    char *path, *tmp;
-    unsigned tests, failures, errors;
-    double seconds;
-    FILE *body; /* test cases, copied after the header once the counts are known */
-};
-
-static void xml_str(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-                fputc(*s, f);
-        }
-    }
-}
-
-tb_junit *tb_junit_open(const char *path)
-{
-    tb_junit *j = calloc(1, sizeof *j);
-    if (!j)
-        return NULL;
-    size_t n = strlen(path);
-    j->path = malloc(n + 1);
-    j->tmp = malloc(n + 5);
-    j->body = tmpfile();
-    if (!j->path || !j->tmp || !j->body) {
-        tb_junit_close(j);
-        return NULL;
-    }
-    memcpy(j->path, path, n + 1);
-    snprintf(j->tmp, n + 5, "%s.tmp", path);
-    j->f = fopen(j->tmp, "w");
-    if (!j->f) {
-        fclose(j->body);
-        free(j->path);
-        free(j->tmp);
-        free(j);
-        return NULL;
-    }
-    return j;
-}
-
-void tb_junit_case(tb_junit *j, const char *name, double seconds, const char *kind, const char *msg)
-{
-    if (!j)
-        return;
-    j->tests++;
-    j->seconds += seconds;
-    fprintf(j->body, "    <testcase classname=\"mpq.cosim\" name=\"");
-    xml_str(j->body, name);
-    fprintf(j->body, "\" time=\"%.3f\"", seconds);
-    if (!kind) {
-        fprintf(j->body, "/>\n");
-        return;
-    }
-    if (!strcmp(kind, "failure"))
-        j->failures++;
-    else
-        j->errors++;
-    fprintf(j->body, ">\n      <%s message=\"", kind);
-    xml_str(j->body, msg);
-    fprintf(j->body, "\"/>\n    </testcase>\n");
-}
-
-void tb_junit_close(tb_junit *j)
-{
-    if (!j)
-        return;
-    if (j->f) {
-        fprintf(j->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
-        fprintf(j->f, "  <testsuite name=\"mpq-tb\" tests=\"%u\" failures=\"%u\" errors=\"%u\" time=\"%.3f\">\n",
-                j->tests, j->failures, j->errors, j->seconds);
-        rewind(j->body);
-        int c;
-        while ((c = fgetc(j->body)) != EOF)
-            fputc(c, j->f);
-        fprintf(j->f, "  </testsuite>\n</testsuites>\n");
-        int bad = ferror(j->f);
-        bad |= fclose(j->f) != 0;
-        if (bad || rename(j->tmp, j->path) != 0)
-            remove(j->tmp);
-    }
-    if (j->body)
-        fclose(j->body);
-    free(j->path);
-    free(j->tmp);
-    free(j);
-}
-

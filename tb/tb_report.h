@@ -9,6 +9,7 @@
 
 #include "contract/mpq_hw.h"
 #include "tb_cosim.h"
+#include "tb_util.h"
 #include "stim/mpq_gen.h"
 #include "stim/mpq_vec.h"
 
@@ -59,10 +60,5 @@ int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t mismatch_cycle);
  * a mismatch or "error"}. No-op when f is NULL. */
 void tb_results_line(FILE *f, const tb_result *r, const char *status);
 
-typedef struct tb_junit tb_junit;
-tb_junit *tb_junit_open(const char *path);
-/* kind NULL (passed), "failure" or "error". No-op when j is NULL. */
-void tb_junit_case(tb_junit *j, const char *name, double seconds, const char *kind, const char *msg);
-void tb_junit_close(tb_junit *j);
 
 #endif

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tb_util.c: what the testbenches share (tb_util.h): files written atomically, JSON and JUnit,
+ * trace folders, the last-run record, command lines, the traced re-run. */
+#include "tb_util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- files --------------------------------------------------------------------------------- */
+FILE *tb_open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, char *fin, size_t flen)
+{
+    snprintf(fin, flen, "%s/%s", dir, name);
+    snprintf(tmp, tlen, "%s/%s.tmp", dir, name);
+    return fopen(tmp, "w");
+}
+
+int tb_close_tmp(FILE *f, const char *tmp, const char *fin)
+{
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        remove(tmp);
+        return -1;
+    }
+    return rename(tmp, fin);
+}
+
+void tb_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void tb_join_cmd(char *buf, size_t len, int argc, char **argv)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && used + 1 < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+
+/* ---- trace folders --------------------------------------------------------------------------- */
+/* The trace folder being written, removed by a SIGINT/SIGTERM that arrives meanwhile (only
+ * async-signal-safe calls in the handler: unlink, rmdir, _exit). */
+static char cleanup_dir[1400];
+static const char *const trace_files[] = {"report.txt", "report.json", "wave.fst", "wave.fst.tmp",
+                                          "wave.gtkw", "report.txt.tmp", "report.json.tmp",
+                                          "wave.gtkw.tmp"};
+
+void tb_remove_trace_dir(const char *dir)
+{
+    char p[1600];
+    for (size_t i = 0; i < sizeof trace_files / sizeof trace_files[0]; i++) {
+        size_t n = strlen(dir), m = strlen(trace_files[i]);
+        if (n + m + 2 > sizeof p)
+            continue;
+        memcpy(p, dir, n);
+        p[n] = '/';
+        memcpy(p + n + 1, trace_files[i], m + 1);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+static void on_signal(int sig)
+{
+    if (cleanup_dir[0])
+        tb_remove_trace_dir(cleanup_dir);
+    _exit(128 + sig);
+}
+
+void tb_cleanup_on_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void tb_cleanup_dir(const char *dir) { snprintf(cleanup_dir, sizeof cleanup_dir, "%s", dir ? dir : ""); }
+
+void tb_sanitize(char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '-' || *s == '_' || *s == '.'))
+            *s = '_';
+}
+
+int tb_mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+
+/* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
+ * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */
+void tb_write_last_run(const char *trace_dir, const char *cmd, const char *traces)
+{
+    if (tb_mkdir_p(trace_dir) != 0)
+        return;
+    char path[1200], tmp[1300];
+    snprintf(path, sizeof path, "%s/last-run", trace_dir);
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
+    fprintf(f, "run: %s\nat: %s\n%s", cmd, when, traces);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        remove(tmp);
+}
+
+
+/* ---- the traced re-run ------------------------------------------------------------------------ */
+int tb_run_child(const char *bin, const char *const *argv)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        char *argv2[TB_MAX_ARGS + 1];
+        int n = 0;
+        for (; argv[n] && n < TB_MAX_ARGS; n++)
+            argv2[n] = (char *)(uintptr_t)argv[n]; /* execv's prototype predates const */
+        argv2[n] = NULL;
+        execv(bin, argv2);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ---- JUnit ---------------------------------------------------------------------------------- */
+struct tb_junit {
+    FILE *f;
+    char *path, *tmp;
+    unsigned tests, failures, errors;
+    double seconds;
+    FILE *body; /* test cases, copied after the header once the counts are known */
+};
+
+static void xml_str(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, f);
+        }
+    }
+}
+
+tb_junit *tb_junit_open(const char *path)
+{
+    tb_junit *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    size_t n = strlen(path);
+    j->path = malloc(n + 1);
+    j->tmp = malloc(n + 5);
+    j->body = tmpfile();
+    if (!j->path || !j->tmp || !j->body) {
+        tb_junit_close(j);
+        return NULL;
+    }
+    memcpy(j->path, path, n + 1);
+    snprintf(j->tmp, n + 5, "%s.tmp", path);
+    j->f = fopen(j->tmp, "w");
+    if (!j->f) {
+        fclose(j->body);
+        free(j->path);
+        free(j->tmp);
+        free(j);
+        return NULL;
+    }
+    return j;
+}
+
+void tb_junit_case(tb_junit *j, const char *name, double seconds, const char *kind, const char *msg)
+{
+    if (!j)
+        return;
+    j->tests++;
+    j->seconds += seconds;
+    fprintf(j->body, "    <testcase classname=\"mpq.cosim\" name=\"");
+    xml_str(j->body, name);
+    fprintf(j->body, "\" time=\"%.3f\"", seconds);
+    if (!kind) {
+        fprintf(j->body, "/>\n");
+        return;
+    }
+    if (!strcmp(kind, "failure"))
+        j->failures++;
+    else
+        j->errors++;
+    fprintf(j->body, ">\n      <%s message=\"", kind);
+    xml_str(j->body, msg);
+    fprintf(j->body, "\"/>\n    </testcase>\n");
+}
+
+void tb_junit_close(tb_junit *j)
+{
+    if (!j)
+        return;
+    if (j->f) {
+        fprintf(j->f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+        fprintf(j->f, "  <testsuite name=\"mpq-tb\" tests=\"%u\" failures=\"%u\" errors=\"%u\" time=\"%.3f\">\n",
+                j->tests, j->failures, j->errors, j->seconds);
+        rewind(j->body);
+        int c;
+        while ((c = fgetc(j->body)) != EOF)
+            fputc(c, j->f);
+        fprintf(j->f, "  </testsuite>\n</testsuites>\n");
+        int bad = ferror(j->f);
+        bad |= fclose(j->f) != 0;
+        if (bad || rename(j->tmp, j->path) != 0)
+            remove(j->tmp);
+    }
+    if (j->body)
+        fclose(j->body);
+    free(j->path);
+    free(j->tmp);
+    free(j);
+}
+

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tb_util.h: what the cycle-exact (mpq-tb) and the transaction-level (mpq-txn) testbenches share:
+ * files written atomically, JSON strings, JUnit XML, trace folders and the last-run record that
+ * `make wave` reads, command lines, the traced re-run of a failed test. */
+#ifndef TB_UTIL_H
+#define TB_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* dir/name through dir/name.tmp: tb_open_tmp opens the temporary file (fin gets the final
+ * name), tb_close_tmp closes it and renames it into place (0), or removes it (-1). */
+FILE *tb_open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, char *fin, size_t flen);
+int tb_close_tmp(FILE *f, const char *tmp, const char *fin);
+/* s as a JSON string, quotes included. */
+void tb_json_str(FILE *f, const char *s);
+/* argv[0..argc) joined by blanks into buf. */
+void tb_join_cmd(char *buf, size_t len, int argc, char **argv);
+
+/* A test's trace folder and the files in it (report.txt, report.json, wave.fst, wave.gtkw and
+ * their temporaries) removed. */
+void tb_remove_trace_dir(const char *dir);
+/* Removes the folder set by tb_cleanup_dir (NULL: none) when SIGINT or SIGTERM arrives while it
+ * is being written, then exits 128 + the signal. */
+void tb_cleanup_on_signal(void);
+void tb_cleanup_dir(const char *dir);
+/* Every character of s outside [A-Za-z0-9._-] becomes '_' (a test name as a folder name). */
+void tb_sanitize(char *s);
+/* mkdir -p. 0 or -1. */
+int tb_mkdir_p(const char *path);
+/* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
+ * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */
+void tb_write_last_run(const char *trace_dir, const char *cmd, const char *traces);
+
+/* Runs bin with argv (NULL-terminated, at most TB_MAX_ARGS) in a child process and waits:
+ * its exit status, or -1 when it could not be run or did not exit. */
+#define TB_MAX_ARGS 127
+int tb_run_child(const char *bin, const char *const *argv);
+
+/* JUnit XML, written atomically when closed. */
+typedef struct tb_junit tb_junit;
+tb_junit *tb_junit_open(const char *path);
+/* kind NULL (passed), "failure" or "error". No-op when j is NULL. */
+void tb_junit_case(tb_junit *j, const char *name, double seconds, const char *kind, const char *msg);
+void tb_junit_close(tb_junit *j);
+
+#endif
