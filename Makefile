@@ -68,6 +68,8 @@ include golden/golden.mk
 -include mnist/mnist.mk
 # scripts/: one folder per tool, each with its fragment (scripts/README.md).
 -include $(sort $(wildcard scripts/*/*.mk))
+# examples/: accelerators mpq did not design, verified from their descriptions (docs/own-dut.md).
+-include $(sort $(wildcard examples/*/*.mk))
 
 # --- Test aggregation --------------------------------------------------------
 # Every test target runs through scripts/check.sh, which records PASS/FAIL under

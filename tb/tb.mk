@@ -153,3 +153,29 @@ tb/user-input: $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results tb/user-input -- tb/tests/user-input.sh \
 	  $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN) $(BUILD)/tmp/tb-user-input
 TEST_TARGETS += tb/user-input
+
+# --- Any described DUT (docs/dut.md): its transaction-level testbench ---------------------------
+# $(BUILD)/dut/NAME/plain/mpq-txn and .../trace/mpq-txn (the traced build, for the waveform of a
+# failure), built by tb/build-dut.sh from the description: the shim generated, the model checked
+# against it first. $(call dut_rules,NAME,DESC) makes the rules of one description; DUT=FILE on
+# the command line makes them for that file (make dut-sim DUT=my/accel.dut).
+DUT_BUILD_DEPS := tb/build-dut.sh tb/dut_runtime.h tb/mpq_dut.h $(TXN_OBJS) $(BUILD)/obj/tb/txn_main.o $(GOLDEN_LIB) $(GOLDEN_BIN)
+DUT_BUILD_ENV = TXN_OBJS="$(TXN_OBJS) $(BUILD)/obj/tb/txn_main.o" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
+  VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
+dut_srcs = $(1) $(wildcard $(dir $(1))*.sv $(dir $(1))*.svh $(dir $(1))*.v $(dir $(1))*.vlt)
+define dut_rules
+$(BUILD)/dut/$(1)/plain/mpq-txn $(BUILD)/dut/$(1)/trace/mpq-txn: $(BUILD)/dut/$(1)/%/mpq-txn: $(call dut_srcs,$(2)) $(DUT_BUILD_DEPS)
+	@echo "verilator: $(1) ($$*)"
+	@$(DUT_BUILD_ENV) tb/build-dut.sh $(2) $$* $(BUILD)/dut/$(1)/$$*
+endef
+# The traced build, made on the first failure (as tb_trace_build for mpq's).
+dut_trace_build = --trace-build 'flock $(BUILD)/dut/.trace-$(1).lock env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+  $(MAKE) -s --no-print-directory BUILD=$(BUILD) SAN=$(SAN) VERILATOR=$(VERILATOR) $(if $(2),DUT=$(2)) $(BUILD)/dut/$(1)/trace/mpq-txn'
+
+DUT ?=
+DUT_NAME = $(basename $(notdir $(DUT)))
+ifneq ($(DUT),)
+ifeq ($(filter $(DUT_NAME),$(DUT_EXAMPLES)),)
+$(eval $(call dut_rules,$(DUT_NAME),$(DUT)))
+endif
+endif

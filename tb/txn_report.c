@@ -169,9 +169,18 @@ void txn_short(const mpq_desc *d, const txn_jobs *js, const txn_result *r, char 
             element_lines(m, d, js, r, 0, 1);
             fclose(m);
         }
-        for (char *p = buf + n; *p; p++)
+        /* the element line, as one clause: ": y[...] (bits ...): expected ..., actual ..." */
+        char *p = buf + n, *q = p;
+        while (*q == ' ')
+            q++;
+        if (*q && p + 2 <= buf + len - 1) {
+            memmove(p + 2, q, strlen(q) + 1 < (size_t)(buf + len - p - 2) ? strlen(q) + 1 : (size_t)(buf + len - p - 2));
+            p[0] = ':', p[1] = ' ';
+        }
+        buf[len - 1] = '\0';
+        for (p = buf + n; *p; p++)
             if (*p == '\n')
-                *p = ' ';
+                *p = '\0';
     }
 }
 
