@@ -72,8 +72,7 @@ def dump_indices(model, constants):
 
 def stage(text):
     """Tells the parent what the child starts next (a native crash leaves this as the last)."""
-    sys.stdout.write('@stage ' + text + '\n')
-    sys.stdout.flush()
+    os.write(1, ('@stage ' + text + '\n').encode())
 
 
 class LiteRT:
@@ -83,7 +82,7 @@ class LiteRT:
             model_path=model.path, num_threads=1,
             experimental_op_resolver_type=lrt.OpResolverType.BUILTIN_REF,
             experimental_preserve_all_tensors=True)
-        stage('allocate_tensors')
+        stage(f'allocate_tensors {model.path}')
         self.it.allocate_tensors()
         self.inputs = [d['index'] for d in self.it.get_input_details()]
         if self.inputs != model.inputs:
@@ -102,6 +101,7 @@ class TFLM:
     def __init__(self, model):
         from tflite_micro.python.tflite_micro import runtime
         # Every tensor is kept, so the arena holds them all, plus room for scratch buffers.
+        stage(f'from_file (allocates the tensors) {model.path}')
         arena = 2 * sum(t.nbytes for t in model.tensors if not t.const and t.dtype is not None) + (4 << 20)
         self.it = runtime.Interpreter.from_file(
             model.path, arena_size=arena,
@@ -140,32 +140,40 @@ def write_dump(model, ref, indices, dump_dir, output_path):
 def child(spec_path):
     with open(spec_path) as f:
         spec = json.load(f)
-    model = tfl.load(spec['model'])
-    stage('load')
-    ref = LiteRT(model) if spec['ref'] == 'litert' else TFLM(model)
-    indices = dump_indices(model, spec['constants'])
-    for job in spec['jobs']:
-        with open(job['input'], 'rb') as f:
-            arrays = split_input(model, f.read(), job['input'])
-        stage('invoke ' + job['input'])
-        ref.run(arrays)
-        stage('dump ' + job['input'])
-        write_dump(model, ref, indices, job['dump'], job.get('output'))
+    for item in spec['models']:
+        model = tfl.load(item['model'])
+        stage(f'load {item["model"]}')
+        ref = LiteRT(model) if spec['ref'] == 'litert' else TFLM(model)
+        indices = dump_indices(model, spec['constants'])
+        for job in item['jobs']:
+            with open(job['input'], 'rb') as f:
+                arrays = split_input(model, f.read(), job['input'])
+            stage(f'run {item["model"]} on {job["input"]}')
+            ref.run(arrays)
+            write_dump(model, ref, indices, job['dump'], job.get('output'))
+        del ref
     stage('done')
     return 0
 
 
 # --- The parent: checks the arguments, runs the child, reports a crash ----------------------
 
-def run_reference(ref, model_path, jobs, constants=False, python=None):
+def run_reference(ref, model_path, jobs, constants=False):
     """Runs `ref` on MODEL for every job ({'input', 'dump'[, 'output']}) in one child process.
     Raises RefCrash (with signal, step and input) if the child dies or fails."""
+    run_reference_models(ref, [(model_path, jobs)], constants)
+
+
+def run_reference_models(ref, items, constants=False):
+    """As run_reference, for [(model path, jobs)]: every model in the same child process, one
+    after the other (a reference's start-up costs more than a small model's inferences)."""
     import tempfile
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
-        json.dump({'ref': ref, 'model': model_path, 'jobs': jobs, 'constants': constants}, f)
+        json.dump({'ref': ref, 'constants': constants,
+                   'models': [{'model': m, 'jobs': j} for m, j in items]}, f)
         spec = f.name
     try:
-        p = subprocess.Popen([python or sys.executable, os.path.abspath(__file__), '_child', spec],
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__), '_child', spec],
                              stdout=subprocess.PIPE, text=True)
         last = 'start'
         for line in p.stdout:
@@ -178,7 +186,7 @@ def run_reference(ref, model_path, jobs, constants=False, python=None):
         os.unlink(spec)
     if rc == 0:
         return
-    where = f'{REFS[ref]} on {model_path}, at step "{last}"'
+    where = f'{REFS[ref]}, at step "{last}"'
     if rc < 0:
         try:
             name = signal.Signals(-rc).name

@@ -226,6 +226,16 @@ class AtomicDir:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def scratch_dir(prefix):
+    """A new temporary folder for dumps, in memory (/dev/shm) where there is one: creating a
+    file costs 3 ms on this project's build disk under load and 0.05 ms in tmpfs, and a census
+    writes one file per tensor per input per reference. MPQ_SCRATCH names another parent."""
+    for parent in (os.environ.get('MPQ_SCRATCH'), '/dev/shm', None):
+        if parent is None or (os.path.isdir(parent) and os.access(parent, os.W_OK)):
+            return tempfile.mkdtemp(prefix=prefix, dir=parent)
+    raise AssertionError('unreachable')
+
+
 def read_raw(path, tensor):
     """The raw file of one tensor as a numpy array of its shape; BadInput if its size is wrong."""
     try:
