@@ -92,6 +92,8 @@ bench-golden: $(BUILD)/bench_golden
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
 $(BUILD)/obj/golden/arith/mpq_mac.o: CFLAGS += -O3
 $(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
+# ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
+$(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
 
