@@ -60,3 +60,11 @@ TEST_TARGETS += mnist/flow mnist/bad-input
 
 # The CNN (make cnn): mnist/cnn.mk.
 include mnist/cnn.mk
+
+# ABFP (make abfp): the MLP and the CNN on emulated analog matrix units (mnist/abfp*.c,
+# golden/arith/mpq_abfp.h; docs/abfp.md).
+ABFP_BIN := $(BUILD)/mpq-abfp
+ABFP_OUT ?= $(BUILD)/abfp
+ABFP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,mnist/abfp_net.c mnist/abfp_ft.c mnist/abfp_main.c)
+$(ABFP_BIN): $(MNIST_LIB_OBJS) $(ABFP_OBJS) $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -426,8 +426,10 @@ static void outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq,
                 st->zero_tiles++; /* contributes exactly 0: skipped by the digital side */
                 continue;
             }
-            int64_t d = a->dot32 ? (int64_t)dot32(wo + (size_t)t * n, xq + (size_t)t * n, n)
-                                 : dot64(wo + (size_t)t * n, xq + (size_t)t * n, n);
+            /* The padding of the last tile is zeros on both sides: no need to add it. */
+            unsigned len = t + 1 < nt ? n : wq->k - t * n;
+            int64_t d = a->dot32 ? (int64_t)dot32(wo + (size_t)t * n, xq + (size_t)t * n, len)
+                                 : dot64(wo + (size_t)t * n, xq + (size_t)t * n, len);
             double v = ((double)d * a->gm) / a->d;
             if (p->noise != 0.0)
                 v += p->noise * mpq_abfp_normal(p->seed, (r * rows_total + o) * nt + t);
@@ -533,7 +535,8 @@ static void window(const mpq_conv_shape *s, const float *x, unsigned b, unsigned
 }
 
 int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, const float *w,
-                  const float *bias, float *y, mpq_abfp_stats *st, char *err, size_t errlen)
+                  const float *bias, uint64_t r0, float *y, mpq_abfp_stats *st, char *err,
+                  size_t errlen)
 {
     int rc = mpq_abfp_check(p, err, errlen);
     if (rc != 0)
@@ -598,7 +601,7 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
                         break;
                     }
                     unsigned o0 = dw ? g * mult : g * opg, o1 = dw ? o0 + mult : o0 + opg;
-                    outputs(p, &a, &wq, o0, o1, xq, xs, pix, O, bias, yp + o0, 1, st);
+                    outputs(p, &a, &wq, o0, o1, xq, xs, r0 + pix, O, bias, yp + o0, 1, st);
                     st->macs += (uint64_t)(o1 - o0) * nt * p->n;
                 }
             }

@@ -140,12 +140,14 @@ int mpq_abfp_fc(const mpq_abfp *p, unsigned m, unsigned k, unsigned rows, const 
 
 /* A conv2d (groups included) or depthwise layer of shape s (mpq_conv_check; kinds CONV2D and
  * DEPTHWISE) on float NHWC x with float weights in the kind's layout (OHWI, [kh][kw][out_c]):
- * y [B][out_h][out_w][out_c]. The matrix unit's reduction vector of output (pixel, o) is the
+ * y [B][out_h][out_w][out_c]; conversions numbered from pixel r0 (r = r0 + the output pixel,
+ * so that consecutive calls on batches of images can continue one numbering). The matrix unit's reduction vector of output (pixel, o) is the
  * window of mpq.h's reduction index r = (ky*kw + kx)*F + c (F = in_c/groups; depthwise F = 1,
  * the channel o/ch_mult), positions outside the input being zeros in it (the array sees them
  * as zero inputs), cut into tiles of n from r = 0. Returns 0, MPQ_EPARAM (err), MPQ_ENOMEM. */
 int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, const float *w,
-                  const float *bias, float *y, mpq_abfp_stats *st, char *err, size_t errlen);
+                  const float *bias, uint64_t r0, float *y, mpq_abfp_stats *st, char *err,
+                  size_t errlen);
 
 #ifdef __cplusplus
 }

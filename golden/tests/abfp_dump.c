@@ -105,7 +105,7 @@ static void conv(const mpq_abfp *p, mpq_conv_shape s)
         x[i] = uni() - 0.25f;
     for (size_t i = 0; i < nw; i++)
         w[i] = uni() - 0.5f;
-    if (mpq_abfp_conv(p, &s, x, w, NULL, y, NULL, err, sizeof err) != 0) {
+    if (mpq_abfp_conv(p, &s, x, w, NULL, 0, y, NULL, err, sizeof err) != 0) {
         fprintf(stderr, "abfp_dump: conv: %s\n", err);
         exit(1);
     }

@@ -309,7 +309,7 @@ static void conv_case(mpq_conv_shape s, const mpq_abfp *p)
     for (unsigned o = 0; o < O; o++)
         for (unsigned r = 0; r < K; r++)
             wr[(size_t)o * K + r] = dw ? w[(size_t)r * O + o] : w[(size_t)o * K + r];
-    CHECK_EQ(mpq_abfp_conv(p, &s, x, w, b, y, NULL, err, sizeof err), 0, "%s", err);
+    CHECK_EQ(mpq_abfp_conv(p, &s, x, w, b, 5, y, NULL, err, sizeof err), 0, "%s", err);
     mpq_abfp_wq wq;
     CHECK_EQ(mpq_abfp_wq_make(p, wr, O, K, &wq, err, sizeof err), 0, "%s", err);
     float *yo = malloc(O * sizeof *yo);
@@ -331,7 +331,7 @@ static void conv_case(mpq_conv_shape s, const mpq_abfp *p)
                                        : 0.0f;
                             }
                     /* The whole layer's rows through the array for this window; keep output o. */
-                    CHECK_EQ(mpq_abfp_mvm(p, &wq, 1, col, b, pix, yo, NULL, err, sizeof err), 0, "%s", err);
+                    CHECK_EQ(mpq_abfp_mvm(p, &wq, 1, col, b, 5 + pix, yo, NULL, err, sizeof err), 0, "%s", err);
                     if (memcmp(&yo[o], &y[pix * O + o], sizeof(float)) != 0 && bad++ < 5)
                         CHECK(0, "%s pixel %llu out %u: %a, want %a", mpq_layer_name(s.kind), (unsigned long long)pix,
                               o, (double)y[pix * O + o], (double)yo[o]);

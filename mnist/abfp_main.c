@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mpq-abfp: the Fashion-MNIST MLP and CNN on analog matrix units in ABFP (make abfp;
+ * docs/abfp.md). Every matrix layer runs on the emulated array (golden/arith/mpq_abfp.h),
+ * everything else in float.
+ *   --eval: one configuration (the ABFP options below) on both networks: accuracy, and per
+ *     layer the ADC's saturated share and the SQNR against the float layer;
+ *   default: the study. Tables to stdout and OUT/abfp.md, data to OUT/abfp-*.tsv (plotted by
+ *     scripts/abfp-plot.sh), and the noise fine-tuning of the CNN (DNF against noise-aware QAT).
+ * Gains are chosen on validation images (the last --val-count training images), accuracies
+ * measured on test images. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "abfp.h"
+#include "mn_cli.h"
+
+static const char *prog = "mpq-abfp";
+static mn_set train_set, test_set, val_set;
+static mn_mlp mlp;
+static cnn_net cnn, cnn_ft;
+static void cleanup(void)
+{
+    mn_mlp_free(&mlp);
+    cnn_free(&cnn);
+    cnn_free(&cnn_ft);
+    mn_free(&train_set);
+    mn_free(&test_set);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpq-abfp --mlp FILE --cnn FILE [--data DIR] [--out DIR] [--eval] [options]\n"
+            "The Fashion-MNIST MLP and CNN with every matrix layer on an emulated analog array in\n"
+            "adaptive block floating point (ABFP), the rest in float: one configuration (--eval) or the\n"
+            "study (default; tables in OUT/abfp.md, data in OUT/abfp-*.tsv).\n"
+            "  --mlp FILE, --cnn FILE  the trained float models (make mnist / make cnn cache them)\n"
+            "  --data DIR     the IDX files (default " MN_DATA_DIR ")\n"
+            "  --out DIR      results (default build/abfp)\n"
+            "  --test-count N   test images of the headline and the fine-tuning (default 10000)\n"
+            "  --sweep-count N  test images of each sweep point (default 2000)\n"
+            "  --val-count N    validation images choosing the gains: the last N training images (default 1000)\n"
+            "  --quick        a smoke test: few images, few points, a short fine-tuning\n"
+            "  --no-finetune  skip the fine-tuning\n"
+            "  --ft-images N  fine-tuning images of each method (default 20000), --ft-every N (default 2000)\n"
+            "The matrix unit (--eval's configuration; the fine-tuning's with --ft-...):\n"
+            "  --n N          tile width, 1..65536 (default 128)\n"
+            "  --bits B       weight and input mantissa bits, 2..16 (default 8); --bw B, --bx B each\n"
+            "  --bout B       ADC bits, 2..24 (default 8)\n"
+            "  --gain G       amplification before the ADC, (0, 65536] (default 1)\n"
+            "  --noise S      Gaussian noise at the ADC input, standard deviation in ADC steps (default 0)\n"
+            "  --seed S       of the noise (default 1)\n"
+            "  --round R, --adc-round R  floor|zero|half_up|half_down|half_away|half_even (default half_even)\n"
+            "  --scale S      tile (ABFP) | channel | tensor (fixed point, static input scales)\n"
+            "  --ft-bits B, --ft-bout B, --ft-gain G, --ft-noise S  the fine-tuning's array (default 6, 6, 1, 2)\n"
+            "Exit: 0 done, 2 bad arguments or input (the message names the option).\n");
+}
+
+typedef struct opts {
+    const char *mlp, *cnn;
+    unsigned test_count, sweep_count, val_count;
+    int eval, no_ft;
+    unsigned long long ft_images, ft_every;
+    mpq_abfp p, ft;
+} opts;
+
+static const char *const abfp_opts[] = {"n", "bits", "bw", "bx", "bout", "gain", "noise", "seed", "round", "adc-round",
+                                        "scale"};
+
+static int own(void *ctx, int argc, char **argv, int *i)
+{
+    opts *o = ctx;
+    const char *a = argv[*i];
+    char err[256];
+    unsigned long long v;
+    if (!strcmp(a, "--eval")) {
+        o->eval = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--no-finetune")) {
+        o->no_ft = 1;
+        return 1;
+    }
+    if (*i + 1 >= argc)
+        return 0;
+    const char *val = argv[*i + 1];
+    for (unsigned k = 0; k < sizeof abfp_opts / sizeof abfp_opts[0]; k++) {
+        int ft = !strncmp(a, "--ft-", 5) && !strcmp(a + 5, abfp_opts[k]);
+        if (!ft && !(a[0] == '-' && a[1] == '-' && !strcmp(a + 2, abfp_opts[k])))
+            continue;
+        if (mpq_abfp_set(ft ? &o->ft : &o->p, abfp_opts[k], val, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s%s\n", prog, ft ? "--ft-" : "--", err);
+            return -1;
+        }
+        ++*i;
+        return 1;
+    }
+    if (!strcmp(a, "--mlp"))
+        o->mlp = val;
+    else if (!strcmp(a, "--cnn"))
+        o->cnn = val;
+    else if (!strcmp(a, "--test-count") || !strcmp(a, "--sweep-count") || !strcmp(a, "--val-count")) {
+        if (mn_parse_u(prog, a, val, 1, 10000, &v) != 0)
+            return -1;
+        *(a[2] == 't' ? &o->test_count : a[2] == 's' ? &o->sweep_count : &o->val_count) = (unsigned)v;
+    } else if (!strcmp(a, "--ft-images") || !strcmp(a, "--ft-every")) {
+        if (mn_parse_u(prog, a, val, 32, 600000, &v) != 0)
+            return -1;
+        *(a[5] == 'i' ? &o->ft_images : &o->ft_every) = v;
+    } else
+        return 0;
+    ++*i;
+    return 1;
+}
+
+/* ---- Output: stdout and the markdown file ---- */
+static FILE *md;
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vfprintf(md, fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+static char err[1024];
+static int eval(abfp_net *an, const mn_set *s, unsigned count, int sqnr, abfp_eval *ev)
+{
+    if (abfp_net_eval(an, s, 0, count, sqnr, 0, ev, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        exit(2);
+    }
+    return 0;
+}
+
+static const float gains[] = {1, 2, 4, 8, 16};
+enum { NGAINS = 5 };
+
+/* The gain of {1..16}, one for every layer, with the best validation accuracy (the first on
+ * ties); then the accuracy on `count` test images. */
+static float best_gain(abfp_net *an, const mpq_abfp *base, unsigned count, double *acc)
+{
+    float best = 1;
+    double bacc = -1;
+    abfp_eval ev;
+    for (unsigned g = 0; g < NGAINS; g++) {
+        mpq_abfp p = *base;
+        p.gain = gains[g];
+        abfp_net_set(an, &p);
+        eval(an, &val_set, val_set.n, 0, &ev);
+        if (ev.acc > bacc) {
+            bacc = ev.acc;
+            best = gains[g];
+        }
+    }
+    mpq_abfp p = *base;
+    p.gain = best;
+    abfp_net_set(an, &p);
+    eval(an, &test_set, count, 0, &ev);
+    *acc = ev.acc;
+    return best;
+}
+
+static FILE *tsv_open(const char *outdir, const char *name, char *tmp, size_t tmplen)
+{
+    snprintf(tmp, tmplen, "%s/%s.tmp", outdir, name);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "%s: cannot write %s\n", prog, tmp);
+        exit(2);
+    }
+    return f;
+}
+static void tsv_close(FILE *f, const char *tmp)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s", tmp);
+    path[strlen(path) - 4] = 0;
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "%s: cannot write %s\n", prog, path);
+        exit(2);
+    }
+}
+
+static const char *net_name(const abfp_net *an) { return an->mlp ? "MLP" : "CNN"; }
+
+static void layer_names(const abfp_net *an, unsigned l, char *buf, size_t len)
+{
+    if (an->mlp)
+        snprintf(buf, len, "fc%u %u->%u", l + 1, an->mlp->dim[l], an->mlp->dim[l + 1]);
+    else {
+        const mpq_conv_shape *s = &an->cnn->layer[l].s;
+        snprintf(buf, len, "%s%u k=%u", l + 1 == an->nl ? "fc" : "conv", l + 1, mpq_conv_depth(s));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    atexit(cleanup);
+    mn_opts mo = {.data = MN_DATA_DIR, .out = "build/abfp", .seed = 1, .epochs = 1};
+    opts o = {.test_count = 10000, .sweep_count = 2000, .val_count = 1000, .ft_images = 20000, .ft_every = 2000};
+    mpq_abfp_default(&o.p);
+    mpq_abfp_default(&o.ft);
+    o.ft.bw = o.ft.bx = 6;
+    o.ft.bout = 6;
+    o.ft.noise = 2.0;
+    int r = mn_parse_opts(prog, argc, argv, &mo, usage, own, &o);
+    if (r != 0)
+        return r == 1 ? 0 : 2;
+    if (!o.mlp || !o.cnn) {
+        fprintf(stderr, "%s: --mlp FILE and --cnn FILE are required (the trained models); see --help\n", prog);
+        return 2;
+    }
+    if (mo.quick) {
+        o.test_count = o.test_count < 500 ? o.test_count : 500;
+        o.sweep_count = o.sweep_count < 200 ? o.sweep_count : 200;
+        o.val_count = o.val_count < 200 ? o.val_count : 200;
+        o.ft_images = 256;
+        o.ft_every = 128;
+    }
+    if (mn_load_sets(prog, &mo, &train_set, &test_set) != 0)
+        return 2;
+    if (mn_mlp_load(&mlp, o.mlp, err, sizeof err) != 0 || cnn_load(&cnn, o.cnn, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 2;
+    }
+    /* Validation: the last val_count training images. */
+    val_set = train_set;
+    val_set.n = o.val_count;
+    val_set.images += (size_t)(train_set.n - o.val_count) * 784;
+    val_set.labels += train_set.n - o.val_count;
+    abfp_net nets[2];
+    abfp_net_mlp(&nets[0], &mlp, &train_set, 2000);
+    abfp_net_cnn(&nets[1], &cnn, &train_set, 2000);
+    abfp_eval ev;
+
+    if (o.eval) {
+        for (unsigned k = 0; k < 2; k++) {
+            abfp_net *an = &nets[k];
+            abfp_net_set(an, &o.p);
+            eval(an, &test_set, o.test_count, 1, &ev);
+            abfp_eval fl;
+            abfp_net_eval(an, &test_set, 0, o.test_count, 0, 1, &fl, err, sizeof err);
+            printf("%s: n %u, bw %u, bx %u, bout %u, gain %g, noise %g, scale %s: accuracy %.2f%% (float %.2f%%) on %u test "
+                   "images, %.2f s\n",
+                   net_name(an), o.p.n, o.p.bw, o.p.bx, o.p.bout, (double)o.p.gain, o.p.noise,
+                   mpq_abfp_scale_name(o.p.scale), 100 * ev.acc, 100 * fl.acc, o.test_count, ev.secs);
+            for (unsigned l = 0; l < an->nl; l++) {
+                if (!abfp_net_is_matrix(an, l))
+                    continue;
+                char name[64];
+                layer_names(an, l, name, sizeof name);
+                printf("  layer %-14s conversions %llu, saturated %.3f%%, SQNR %.1f dB\n", name,
+                       (unsigned long long)ev.st[l].conversions,
+                       100.0 * (double)ev.st[l].saturated / (double)(ev.st[l].conversions ? ev.st[l].conversions : 1),
+                       ev.sqnr_db[l]);
+            }
+        }
+        return 0;
+    }
+    /* The study. */
+    if (mkdir(mo.out, 0777) != 0) {
+        struct stat sb;
+        if (stat(mo.out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "%s: --out %s: cannot create the folder\n", prog, mo.out);
+            return 2;
+        }
+    }
+    char mdtmp[1100], tmp[1100];
+    md = tsv_open(mo.out, "abfp.md", mdtmp, sizeof mdtmp);
+    double t_start = mn_now_s();
+    static const unsigned ns[] = {8, 16, 32, 64, 128, 256}, bits[] = {4, 6, 8};
+    unsigned nns = mo.quick ? 2 : 6;
+    const unsigned *nsel = mo.quick ? (const unsigned[]){16, 128} : ns;
+    mpq_abfp base;
+    mpq_abfp_default(&base);
+    double facc[2];
+
+    /* 1. Float. */
+    out("## Float reference\n\n| network | float32, %u test images | float32, %u test images |\n|---|---|---|\n",
+        o.test_count, o.sweep_count);
+    for (unsigned k = 0; k < 2; k++) {
+        abfp_eval fs;
+        abfp_net_eval(&nets[k], &test_set, 0, o.test_count, 0, 1, &ev, err, sizeof err);
+        abfp_net_eval(&nets[k], &test_set, 0, o.sweep_count, 0, 1, &fs, err, sizeof err);
+        facc[k] = fs.acc;
+        out("| %s | %.2f%% | %.2f%% |\n", net_name(&nets[k]), 100 * ev.acc, 100 * fs.acc);
+    }
+
+    /* 2. Tile width x mantissa bits, 8-bit ADC, the best uniform gain. */
+    FILE *f = tsv_open(mo.out, "abfp-n.tsv", tmp, sizeof tmp);
+    fprintf(f, "# net\tn\tbits\tgain\taccuracy\n");
+    out("\n## Tile width and mantissa bits\n\nAccuracy on %u test images, b_w = b_x as the column, 8-bit ADC, "
+        "the gain of {1, 2, 4, 8, 16} best on the %u validation images in brackets (float: MLP %.2f%%, CNN %.2f%%):\n\n"
+        "| network | n | 4 bits | 6 bits | 8 bits |\n|---|---|---|---|---|\n",
+        o.sweep_count, o.val_count, 100 * facc[0], 100 * facc[1]);
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned a = 0; a < nns; a++) {
+            out("| %s | %u |", net_name(&nets[k]), nsel[a]);
+            for (unsigned b = 0; b < 3; b++) {
+                mpq_abfp p = base;
+                p.n = nsel[a];
+                p.bw = p.bx = bits[b];
+                double acc;
+                float g = best_gain(&nets[k], &p, o.sweep_count, &acc);
+                out(" %.2f%% (%g) |", 100 * acc, (double)g);
+                fprintf(f, "%s\t%u\t%u\t%g\t%.4f\n", net_name(&nets[k]), nsel[a], bits[b], (double)g, 100 * acc);
+            }
+            out("\n");
+        }
+    tsv_close(f, tmp);
+
+    /* 3. ADC bits x gain at n = 128, 8-bit mantissas. */
+    f = tsv_open(mo.out, "abfp-gain.tsv", tmp, sizeof tmp);
+    fprintf(f, "# net\tbout\tgain\taccuracy\tsaturated_share\n");
+    out("\n## ADC bits and gain\n\nAccuracy on %u test images at n = 128, b_w = b_x = 8; in brackets the share of "
+        "ADC conversions that saturate (all layers):\n\n| network | b_out | G = 1 | G = 2 | G = 4 | G = 8 | G = 16 |\n"
+        "|---|---|---|---|---|---|---|\n",
+        o.sweep_count);
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned bo = 6; bo <= 10; bo += mo.quick ? 2 : 1) {
+            out("| %s | %u |", net_name(&nets[k]), bo);
+            for (unsigned g = 0; g < NGAINS; g++) {
+                mpq_abfp p = base;
+                p.bout = bo;
+                p.gain = gains[g];
+                abfp_net_set(&nets[k], &p);
+                eval(&nets[k], &test_set, o.sweep_count, 0, &ev);
+                uint64_t conv = 0, sat = 0;
+                for (unsigned l = 0; l < nets[k].nl; l++) {
+                    conv += ev.st[l].conversions;
+                    sat += ev.st[l].saturated;
+                }
+                double share = conv ? (double)sat / (double)conv : 0;
+                out(" %.2f%% (%.2f%%) |", 100 * ev.acc, 100 * share);
+                fprintf(f, "%s\t%u\t%g\t%.4f\t%.6f\n", net_name(&nets[k]), bo, (double)gains[g], 100 * ev.acc, 100 * share);
+            }
+            out("\n");
+        }
+    tsv_close(f, tmp);
+
+    /* 4. ABFP against fixed point on the same array. */
+    f = tsv_open(mo.out, "abfp-formats.tsv", tmp, sizeof tmp);
+    fprintf(f, "# net\tbits\tscale\tgain\taccuracy\n");
+    out("\n## ABFP against fixed point\n\nThe same array (n = 128, 8-bit ADC) with the scales per tile (ABFP), per "
+        "output channel (weights; inputs per tensor, calibrated) or per tensor (both), the gain best on validation in "
+        "brackets; accuracy on %u test images:\n\n| network | b_w = b_x | ABFP (per tile) | fixed point, per channel | "
+        "fixed point, per tensor |\n|---|---|---|---|---|\n",
+        o.sweep_count);
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned b = 0; b < 3; b++) {
+            out("| %s | %u |", net_name(&nets[k]), bits[b]);
+            for (unsigned sc = 0; sc < MPQ_ABFP_SCALE_COUNT; sc++) {
+                mpq_abfp p = base;
+                p.bw = p.bx = bits[b];
+                p.scale = (mpq_abfp_scale)sc;
+                double acc;
+                float g = best_gain(&nets[k], &p, o.sweep_count, &acc);
+                out(" %.2f%% (%g) |", 100 * acc, (double)g);
+                fprintf(f, "%s\t%u\t%s\t%g\t%.4f\n", net_name(&nets[k]), bits[b], mpq_abfp_scale_name(p.scale),
+                        (double)g, 100 * acc);
+            }
+            out("\n");
+        }
+    tsv_close(f, tmp);
+
+    /* 5. The gain of each layer: saturation against resolution. */
+    f = tsv_open(mo.out, "abfp-layer.tsv", tmp, sizeof tmp);
+    fprintf(f, "# net\tlayer\tgain\tsaturated_share\tsqnr_db\n");
+    out("\n## The best gain of each layer\n\nn = 128, 8-bit mantissas and ADC. Each layer's gain alone varied (the "
+        "others at 1), on the %u validation images: the share of that layer's ADC conversions that saturate, and the "
+        "SQNR of its outputs against the float layer on the same inputs. The best gain maximizes the SQNR:\n\n"
+        "| network | layer | G = 1 | G = 2 | G = 4 | G = 8 | G = 16 | best |\n|---|---|---|---|---|---|---|---|\n",
+        o.val_count);
+    float lgain[2][ABFP_MAX_LAYERS];
+    for (unsigned k = 0; k < 2; k++) {
+        abfp_net *an = &nets[k];
+        for (unsigned l = 0; l < an->nl; l++) {
+            lgain[k][l] = 1;
+            if (!abfp_net_is_matrix(an, l))
+                continue;
+            char name[64];
+            layer_names(an, l, name, sizeof name);
+            out("| %s | %s |", net_name(an), name);
+            double bs = -INFINITY;
+            for (unsigned g = 0; g < NGAINS; g++) {
+                abfp_net_set(an, &base);
+                an->p[l].gain = gains[g];
+                eval(an, &val_set, val_set.n, 1, &ev);
+                double share = (double)ev.st[l].saturated / (double)(ev.st[l].conversions ? ev.st[l].conversions : 1);
+                out(" %.2f%%, %.1f dB |", 100 * share, ev.sqnr_db[l]);
+                fprintf(f, "%s\t%s\t%g\t%.6f\t%.3f\n", net_name(an), name, (double)gains[g], 100 * share, ev.sqnr_db[l]);
+                if (ev.sqnr_db[l] > bs) {
+                    bs = ev.sqnr_db[l];
+                    lgain[k][l] = gains[g];
+                }
+            }
+            out(" %g |\n", (double)lgain[k][l]);
+        }
+    }
+    tsv_close(f, tmp);
+
+    /* 6. The headline: 8-bit mantissas and ADC, per-layer gains, every test image. */
+    out("\n## Headline: 8-bit inputs, weights and outputs\n\nn = 128, b_w = b_x = b_out = 8, on %u test images:\n\n"
+        "| network | float32 | ABFP, G = 1 | ABFP, best gain per layer | difference to float |\n|---|---|---|---|---|\n",
+        o.test_count);
+    for (unsigned k = 0; k < 2; k++) {
+        abfp_net *an = &nets[k];
+        abfp_eval fl, g1, gl;
+        abfp_net_eval(an, &test_set, 0, o.test_count, 0, 1, &fl, err, sizeof err);
+        abfp_net_set(an, &base);
+        eval(an, &test_set, o.test_count, 0, &g1);
+        for (unsigned l = 0; l < an->nl; l++)
+            an->p[l].gain = lgain[k][l];
+        eval(an, &test_set, o.test_count, 0, &gl);
+        out("| %s | %.2f%% | %.2f%% | %.2f%% | %+.2f points |\n", net_name(an), 100 * fl.acc, 100 * g1.acc, 100 * gl.acc,
+            100 * (gl.acc - fl.acc));
+    }
+
+    /* 7. Noise. */
+    static const double noises[] = {0, 0.5, 1, 2, 4, 8};
+    f = tsv_open(mo.out, "abfp-noise.tsv", tmp, sizeof tmp);
+    fprintf(f, "# net\tnoise\tacc_g1\tacc_layer_gains\n");
+    out("\n## Noise\n\nGaussian noise at the ADC input (standard deviation in ADC steps), n = 128, 8-bit mantissas and "
+        "ADC, accuracy on %u test images with gain 1 and with each layer's best gain (above):\n\n"
+        "| network | noise (steps) | G = 1 | best gain per layer |\n|---|---|---|---|\n",
+        o.sweep_count);
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned s = 0; s < (mo.quick ? 3u : 6u); s++) {
+            abfp_net *an = &nets[k];
+            mpq_abfp p = base;
+            p.noise = noises[s];
+            abfp_net_set(an, &p);
+            abfp_eval e1;
+            eval(an, &test_set, o.sweep_count, 0, &e1);
+            for (unsigned l = 0; l < an->nl; l++)
+                an->p[l].gain = lgain[k][l];
+            eval(an, &test_set, o.sweep_count, 0, &ev);
+            out("| %s | %g | %.2f%% | %.2f%% |\n", net_name(an), noises[s], 100 * e1.acc, 100 * ev.acc);
+            fprintf(f, "%s\t%g\t%.4f\t%.4f\n", net_name(an), noises[s], 100 * e1.acc, 100 * ev.acc);
+        }
+    tsv_close(f, tmp);
+    double t_study = mn_now_s() - t_start;
+
+    /* 8. Noise fine-tuning of the CNN. */
+    if (!o.no_ft) {
+        f = tsv_open(mo.out, "abfp-finetune.tsv", tmp, sizeof tmp);
+        fprintf(f, "# method\timages\tcpu_s\taccuracy\n");
+        out("\n## Noise fine-tuning of the CNN\n\nThe array: n = %u, b_w = %u, b_x = %u, b_out = %u, G = %g, noise %g "
+            "ADC steps. Both methods start from the float CNN and fine-tune on %llu training images (Adam, learning rate "
+            "2e-4, batch 32, the same order); accuracy under the array on %u test images (the same noise draws at every "
+            "evaluation), CPU seconds of fine-tuning (evaluations excluded):\n\n",
+            o.ft.n, o.ft.bw, o.ft.bx, o.ft.bout, (double)o.ft.gain, o.ft.noise, o.ft_images, o.test_count);
+        abfp_ft_point pts[2][400];
+        unsigned np[2] = {0, 0};
+        for (unsigned m = 0; m < 2; m++) {
+            if (cnn_load(&cnn_ft, o.cnn, NULL, err, sizeof err) != 0) {
+                fprintf(stderr, "%s: %s\n", prog, err);
+                return 2;
+            }
+            abfp_net an = nets[1];
+            abfp_net_set(&an, &o.ft);
+            abfp_ft_opts fo = {
+                .mode = m == 0 ? ABFP_FT_QAT : ABFP_FT_DNF, .images = o.ft_images, .every = o.ft_every,
+                .lr = 2e-4f, .seed = 7, .dnf_calib = mo.quick ? 16 : 200, .dnf_refresh = mo.quick ? 128 : 5000,
+                .eval_set = &test_set, .eval_first = 0, .eval_count = o.test_count,
+            };
+            if (abfp_finetune(&an, &cnn_ft, &train_set, &fo, pts[m], 400, &np[m], err, sizeof err) != 0) {
+                fprintf(stderr, "%s: fine-tuning: %s\n", prog, err);
+                return 2;
+            }
+            cnn_free(&cnn_ft);
+            for (unsigned i = 0; i < np[m]; i++) {
+                fprintf(f, "%s\t%llu\t%.3f\t%.4f\n", m == 0 ? "QAT" : "DNF", pts[m][i].images, pts[m][i].train_secs,
+                        100 * pts[m][i].acc);
+                printf("%s: %llu images, %.1f s, %.2f%%\n", m == 0 ? "QAT" : "DNF", pts[m][i].images,
+                       pts[m][i].train_secs, 100 * pts[m][i].acc);
+            }
+        }
+        tsv_close(f, tmp);
+        /* Time to reach a target: the lower of the two best accuracies. */
+        double best[2] = {0, 0};
+        for (unsigned m = 0; m < 2; m++)
+            for (unsigned i = 0; i < np[m]; i++)
+                best[m] = pts[m][i].acc > best[m] ? pts[m][i].acc : best[m];
+        double target = best[0] < best[1] ? best[0] : best[1];
+        out("| method | before | after %llu images | recovered | best | CPU s per 1,000 images | CPU s to reach %.2f%% |\n"
+            "|---|---|---|---|---|---|---|\n",
+            o.ft_images, 100 * target);
+        for (unsigned m = 0; m < 2; m++) {
+            double t_reach = -1;
+            for (unsigned i = 0; i < np[m] && t_reach < 0; i++)
+                if (pts[m][i].acc >= target)
+                    t_reach = pts[m][i].train_secs;
+            const abfp_ft_point *a = &pts[m][0], *z = &pts[m][np[m] - 1];
+            out("| %s | %.2f%% | %.2f%% | %+.2f points | %.2f%% | %.2f | %.1f |\n",
+                m == 0 ? "noise-aware QAT" : "DNF", 100 * a->acc, 100 * z->acc, 100 * (z->acc - a->acc), 100 * best[m],
+                z->images ? 1000.0 * z->train_secs / (double)z->images : 0.0, t_reach);
+        }
+    }
+    out("\nThe study took %.0f s of wall-clock time (the fine-tuning %.0f s more).\n", t_study,
+        mn_now_s() - t_start - t_study);
+    tsv_close(md, mdtmp);
+    md = NULL;
+    printf("%s: results in %s/abfp.md\n", prog, mo.out);
+    return 0;
+}
