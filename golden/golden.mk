@@ -119,3 +119,11 @@ golden/abfp-numpy: $(BUILD)/abfp_dump
 golden/abfp-repro: $(BUILD)/abfp_dump
 	@scripts/check.sh $(BUILD)/results golden/abfp-repro -- golden/tests/abfp-repro.sh $(BUILD)/abfp_dump $(BUILD)/tmp/abfp-repro
 TEST_TARGETS += golden/abfp-numpy golden/abfp-repro
+
+# ABFP emulation against the integer golden model on the same layers (make bench).
+$(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: bench-abfp
+bench-abfp: $(BUILD)/bench_abfp
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_abfp --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/abfp.json

@@ -218,16 +218,27 @@ static int64_t round_exact(double t, mpq_round r)
     return i;
 }
 
+/* Half to even by the exact IEEE addition of 1.5 * 2^52: for |t| <= 2^51 the sum lies where
+ * the spacing of doubles is 1, so it is t rounded to the nearest integer, ties to even (the
+ * default rounding of IEEE arithmetic), and the subtraction is exact. */
+#define RNE_SHIFT 6755399441055744.0
+static inline double rne(double t) { return (t + RNE_SHIFT) - RNE_SHIFT; }
+
+static inline int64_t round_any(double t, mpq_round r)
+{
+    return r == MPQ_ROUND_HALF_EVEN ? (int64_t)rne(t) : round_exact(t, r);
+}
+
 /* R(t) clamped to [-m, m]; t is first limited to +-(m+1), which keeps it exact to round and
  * changes no result. *clamped (if not NULL) is set when the clamp changed the value. */
-static int64_t round_clamp(double t, int64_t m, mpq_round r, int *clamped)
+static inline int64_t round_clamp(double t, int64_t m, mpq_round r, int *clamped)
 {
     double lim = (double)(m + 1);
     if (t > lim)
         t = lim;
     else if (t < -lim)
         t = -lim;
-    int64_t q = round_exact(t, r);
+    int64_t q = round_any(t, r);
     int c = 0;
     if (q > m) {
         q = m;
@@ -265,6 +276,33 @@ double mpq_abfp_normal(uint64_t seed, uint64_t i)
         sum += (u & field) + ((u >> 21) & field) + ((u >> 42) & field);
     }
     return ((double)sum - 6.0 * (double)field) * (1.0 / 2097152.0);
+}
+
+/* q[i] = R((v[i] * m) / s) clamped to [-m, m] for one slice (s > 0); returns how many were
+ * clamped. The half-even loop is branch-free so that the compiler vectorizes it. */
+static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mpq_round r, int16_t *q)
+{
+    double dm = (double)m, ds = (double)s, lim = dm + 1.0;
+    unsigned clamped = 0;
+    if (r == MPQ_ROUND_HALF_EVEN) {
+        for (unsigned i = 0; i < len; i++) {
+            double t = ((double)v[i] * dm) / ds;
+            t = t > lim ? lim : t;
+            t = t < -lim ? -lim : t;
+            double x = rne(t);
+            clamped += (unsigned)(x > dm) + (unsigned)(x < -dm);
+            x = x > dm ? dm : x;
+            x = x < -dm ? -dm : x;
+            q[i] = (int16_t)x;
+        }
+        return clamped;
+    }
+    for (unsigned i = 0; i < len; i++) {
+        int c;
+        q[i] = (int16_t)round_clamp(((double)v[i] * dm) / ds, m, r, &c);
+        clamped += (unsigned)c;
+    }
+    return clamped;
 }
 
 /* ---- Weights ---- */
@@ -337,10 +375,8 @@ int mpq_abfp_wq_make(const mpq_abfp *p, const float *w, unsigned rows, unsigned 
             float s = p->scale == MPQ_ABFP_SCALE_TILE ? max_abs(v, len) : row;
             int16_t *q = wq->q + (size_t)o * width + (size_t)t * n;
             wq->scale[(size_t)o * nt + t] = s;
-            if (s == 0.0f)
-                continue;
-            for (unsigned i = 0; i < len; i++)
-                q[i] = (int16_t)round_clamp(((double)v[i] * (double)m) / (double)s, m, p->round_mant, NULL);
+            if (s != 0.0f)
+                quant_slice(v, len, m, s, p->round_mant, q);
         }
     }
     return MPQ_OK;
@@ -374,20 +410,14 @@ static int quant_x(const mpq_abfp *p, const float *x, unsigned k, unsigned nt, i
     int64_t m = mant_max(p->bx);
     if (!all_finite(x, k, bad))
         return -1;
-    memset(xq, 0, (size_t)nt * n * sizeof *xq);
+    /* Neither a zero tile's mantissas nor the padding of the last tile are ever read. */
     for (unsigned t = 0; t < nt; t++) {
         unsigned len = k - t * n < n ? k - t * n : n;
         const float *v = x + (size_t)t * n;
         float s = p->scale == MPQ_ABFP_SCALE_TILE ? max_abs(v, len) : p->x_amax;
         xs[t] = s;
-        if (s == 0.0f)
-            continue;
-        int16_t *q = xq + (size_t)t * n;
-        for (unsigned i = 0; i < len; i++) {
-            int c;
-            q[i] = (int16_t)round_clamp(((double)v[i] * (double)m) / (double)s, m, p->round_mant, &c);
-            *clipped += (uint64_t)c;
-        }
+        if (s != 0.0f)
+            *clipped += quant_slice(v, len, m, s, p->round_mant, xq + (size_t)t * n);
     }
     return 0;
 }
@@ -406,6 +436,86 @@ static int64_t dot64(const int16_t *a, const int16_t *b, unsigned n)
     for (unsigned i = 0; i < n; i++)
         s += (int64_t)a[i] * b[i];
     return s;
+}
+
+/* One conversion: the dot d of a tile with scales sw, sx through the gain, the noise of
+ * conversion i and the ADC; returns acc plus its rescaled code (mpq_abfp.h, steps 4 and 5). */
+static inline float convert(const mpq_abfp *p, const abfp_adc *a, int64_t d, float sw, float sx, uint64_t i,
+                            float acc, mpq_abfp_stats *st)
+{
+    double v = ((double)d * a->gm) / a->d;
+    if (p->noise != 0.0)
+        v += p->noise * mpq_abfp_normal(p->seed, i);
+    int c;
+    int64_t code = round_clamp(v, a->mo, p->round_adc, &c);
+    st->saturated += (uint64_t)c;
+    float ct = sw * sx;
+    ct = ct * a->step;
+    return acc + (float)code * ct;
+}
+
+/* Depthwise, one output pixel: col[K][C] its windows of every input channel side by side;
+ * each output channel o reduces the column of channel o/mult (mpq_abfp.h's definition, done
+ * for all channels at once). xq[K][C], xs[nt][C] scratch. Returns 0, or -1 when an input is
+ * not finite. */
+static int depthwise_pixel(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, unsigned C, unsigned mult,
+                           const float *col, int16_t *xq, float *xs, uint64_t r, const float *bias, float *y,
+                           mpq_abfp_stats *st)
+{
+    unsigned n = wq->n, nt = wq->ntiles, K = wq->k, O = wq->rows;
+    size_t bad;
+    if (!all_finite(col, (size_t)K * C, &bad))
+        return -1;
+    int64_t m = mant_max(p->bx);
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned len = K - t * n < n ? K - t * n : n;
+        float *s = xs + (size_t)t * C;
+        for (unsigned c = 0; c < C; c++)
+            s[c] = p->scale == MPQ_ABFP_SCALE_TILE ? 0.0f : p->x_amax;
+        if (p->scale == MPQ_ABFP_SCALE_TILE)
+            for (unsigned i = 0; i < len; i++) {
+                const float *v = col + (size_t)(t * n + i) * C;
+                for (unsigned c = 0; c < C; c++) {
+                    float av = v[c] < 0.0f ? -v[c] : v[c];
+                    s[c] = av > s[c] ? av : s[c];
+                }
+            }
+        /* One element at a time in the reduction's order, per channel: quant_slice's
+         * arithmetic on a strided slice. */
+        for (unsigned c = 0; c < C; c++) {
+            if (s[c] == 0.0f)
+                continue;
+            for (unsigned i = 0; i < len; i++) {
+                int16_t q;
+                st->x_clipped += quant_slice(col + (size_t)(t * n + i) * C + c, 1, m, s[c], p->round_mant, &q);
+                xq[(size_t)(t * n + i) * C + c] = q;
+            }
+        }
+    }
+    size_t width = (size_t)nt * n;
+    for (unsigned o = 0; o < O; o++) {
+        unsigned c = o / mult;
+        const int16_t *wo = wq->q + (size_t)o * width;
+        float acc = 0.0f;
+        for (unsigned t = 0; t < nt; t++) {
+            float sw = wq->scale[(size_t)o * nt + t], sx = xs[(size_t)t * C + c];
+            st->conversions++;
+            if (sw == 0.0f || sx == 0.0f) {
+                st->zero_tiles++;
+                continue;
+            }
+            unsigned len = K - t * n < n ? K - t * n : n;
+            int64_t d = 0;
+            for (unsigned i = 0; i < len; i++)
+                d += (int64_t)wo[t * n + i] * xq[(size_t)(t * n + i) * C + c];
+            acc = convert(p, a, d, sw, sx, (r * O + o) * nt + t, acc, st);
+        }
+        if (bias)
+            acc += bias[o];
+        y[o] = acc;
+    }
+    st->macs += (uint64_t)O * nt * n;
+    return 0;
 }
 
 /* Outputs o0..o1-1 of one reduction vector (xq, xs): y[o - o0] (y_stride apart), conversion
@@ -430,15 +540,7 @@ static void outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq,
             unsigned len = t + 1 < nt ? n : wq->k - t * n;
             int64_t d = a->dot32 ? (int64_t)dot32(wo + (size_t)t * n, xq + (size_t)t * n, len)
                                  : dot64(wo + (size_t)t * n, xq + (size_t)t * n, len);
-            double v = ((double)d * a->gm) / a->d;
-            if (p->noise != 0.0)
-                v += p->noise * mpq_abfp_normal(p->seed, (r * rows_total + o) * nt + t);
-            int c;
-            int64_t code = round_clamp(v, a->mo, p->round_adc, &c);
-            st->saturated += (uint64_t)c;
-            float ct = ws[t] * xs[t];
-            ct = ct * a->step;
-            acc += (float)code * ct;
+            acc = convert(p, a, d, ws[t], xs[t], (r * rows_total + o) * nt + t, acc, st);
         }
         if (bias)
             acc += bias[o];
@@ -579,9 +681,11 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
     abfp_adc a;
     adc_init(p, &a);
     unsigned nt = wq.ntiles;
-    float *col = malloc((size_t)K * sizeof *col);
-    int16_t *xq = malloc((size_t)nt * p->n * sizeof *xq);
-    float *xs = malloc(nt * sizeof *xs);
+    /* Depthwise gathers every channel's window at once: [K][in_c]. */
+    unsigned cw = dw ? s->in_c : 1;
+    float *col = malloc((size_t)K * cw * sizeof *col);
+    int16_t *xq = malloc((size_t)nt * p->n * cw * sizeof *xq);
+    float *xs = malloc((size_t)nt * cw * sizeof *xs);
     if (!col || !xq || !xs) {
         rc = MPQ_ENOMEM;
         goto out;
@@ -591,16 +695,24 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
             for (unsigned ox = 0; ox < s->out_w && rc == 0; ox++) {
                 uint64_t pix = ((uint64_t)b * s->out_h + oy) * s->out_w + ox;
                 float *yp = y + pix * O;
-                unsigned units = dw ? s->in_c : groups;
-                for (unsigned g = 0; g < units; g++) {
-                    window(s, x, b, oy, ox, dw ? g : g * F, F, col);
+                if (dw) {
+                    window(s, x, b, oy, ox, 0, s->in_c, col);
+                    if (depthwise_pixel(p, &a, &wq, s->in_c, mult, col, xq, xs, r0 + pix, bias, yp, st) != 0) {
+                        snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
+                                 (unsigned long long)pix);
+                        rc = MPQ_EPARAM;
+                    }
+                    continue;
+                }
+                for (unsigned g = 0; g < groups; g++) {
+                    window(s, x, b, oy, ox, g * F, F, col);
                     if (quant_x(p, col, K, nt, xq, xs, &st->x_clipped, &bad) != 0) {
                         snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
                                  (unsigned long long)pix);
                         rc = MPQ_EPARAM;
                         break;
                     }
-                    unsigned o0 = dw ? g * mult : g * opg, o1 = dw ? o0 + mult : o0 + opg;
+                    unsigned o0 = g * opg, o1 = o0 + opg;
                     outputs(p, &a, &wq, o0, o1, xq, xs, r0 + pix, O, bias, yp + o0, 1, st);
                     st->macs += (uint64_t)(o1 - o0) * nt * p->n;
                 }
