@@ -41,6 +41,7 @@ typedef struct abfp_eval {
     double sqnr_db[ABFP_MAX_LAYERS];      /* per matrix layer, when asked: its outputs against the
                                              float layer on the same inputs (before the ReLU) */
     double secs;                          /* wall-clock time */
+    uint64_t out_hash;                    /* FNV-1a of the final outputs' float bits, in order */
 } abfp_eval;
 /* Images first .. first+count-1 of s through the network (in batches; the noise numbering
  * counts the images from 0 at `first`, so equal arguments give equal bytes). sqnr: also

@@ -42,8 +42,8 @@ static void usage(FILE *f)
             "  --mlp FILE, --cnn FILE  the trained float models (make mnist / make cnn cache them)\n"
             "  --data DIR     the IDX files (default " MN_DATA_DIR ")\n"
             "  --out DIR      results (default build/abfp)\n"
-            "  --test-count N   test images of the headline and the fine-tuning (default 10000)\n"
-            "  --sweep-count N  test images of each sweep point (default 2000)\n"
+            "  --test-count N   test images of the headline (default 10000)\n"
+            "  --sweep-count N  test images of each sweep point and fine-tuning evaluation (default 2000)\n"
             "  --val-count N    validation images choosing the gains: the last N training images (default 1000)\n"
             "  --quick        a smoke test: few images, few points, a short fine-tuning\n"
             "  --no-finetune  skip the fine-tuning\n"
@@ -54,10 +54,11 @@ static void usage(FILE *f)
             "  --bout B       ADC bits, 2..24 (default 8)\n"
             "  --gain G       amplification before the ADC, (0, 65536] (default 1)\n"
             "  --noise S      Gaussian noise at the ADC input, standard deviation in ADC steps (default 0)\n"
-            "  --seed S       of the noise (default 1)\n"
+            "  --noise-seed S of the noise (default 1; each layer adds its index)\n"
             "  --round R, --adc-round R  floor|zero|half_up|half_down|half_away|half_even (default half_even)\n"
             "  --scale S      tile (ABFP) | channel | tensor (fixed point, static input scales)\n"
-            "  --ft-bits B, --ft-bout B, --ft-gain G, --ft-noise S  the fine-tuning's array (default 6, 6, 1, 2)\n"
+            "  --ft-n N, --ft-bits B, --ft-bout B, --ft-gain G, --ft-noise S, ...  the fine-tuning's array\n"
+            "                 (default n 128, 8 bits, 8-bit ADC, gain 4, noise 1 step)\n"
             "Exit: 0 done, 2 bad arguments or input (the message names the option).\n");
 }
 
@@ -69,8 +70,13 @@ typedef struct opts {
     mpq_abfp p, ft;
 } opts;
 
-static const char *const abfp_opts[] = {"n", "bits", "bw", "bx", "bout", "gain", "noise", "seed", "round", "adc-round",
-                                        "scale"};
+/* The matrix unit's options: --NAME sets mpq_abfp_set's parameter (--noise-seed: "seed";
+ * --seed is the training seed of the shared options). */
+static const char *const abfp_opts[][2] = {
+    {"n", "n"},         {"bits", "bits"},   {"bw", "bw"},       {"bx", "bx"},
+    {"bout", "bout"},   {"gain", "gain"},   {"noise", "noise"}, {"noise-seed", "seed"},
+    {"round", "round"}, {"adc-round", "adc-round"}, {"scale", "scale"},
+};
 
 static int own(void *ctx, int argc, char **argv, int *i)
 {
@@ -90,11 +96,13 @@ static int own(void *ctx, int argc, char **argv, int *i)
         return 0;
     const char *val = argv[*i + 1];
     for (unsigned k = 0; k < sizeof abfp_opts / sizeof abfp_opts[0]; k++) {
-        int ft = !strncmp(a, "--ft-", 5) && !strcmp(a + 5, abfp_opts[k]);
-        if (!ft && !(a[0] == '-' && a[1] == '-' && !strcmp(a + 2, abfp_opts[k])))
+        int ft = !strncmp(a, "--ft-", 5) && !strcmp(a + 5, abfp_opts[k][0]);
+        if (!ft && !(a[0] == '-' && a[1] == '-' && !strcmp(a + 2, abfp_opts[k][0])))
             continue;
-        if (mpq_abfp_set(ft ? &o->ft : &o->p, abfp_opts[k], val, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: %s%s\n", prog, ft ? "--ft-" : "--", err);
+        if (mpq_abfp_set(ft ? &o->ft : &o->p, abfp_opts[k][1], val, err, sizeof err) != 0) {
+            /* err starts with the parameter's name: say the option instead. */
+            const char *why = strchr(err, ':');
+            fprintf(stderr, "%s: %s%s%s\n", prog, ft ? "--ft-" : "--", abfp_opts[k][0], why ? why : err);
             return -1;
         }
         ++*i;
@@ -194,6 +202,12 @@ static void tsv_close(FILE *f, const char *tmp)
 
 static const char *net_name(const abfp_net *an) { return an->mlp ? "MLP" : "CNN"; }
 
+/* The layer's short name: fc1, conv3 (its position in the network). */
+static void layer_short(const abfp_net *an, unsigned l, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%u", an->mlp || l + 1 == an->nl ? "fc" : "conv", l + 1);
+}
+
 static void layer_names(const abfp_net *an, unsigned l, char *buf, size_t len)
 {
     if (an->mlp)
@@ -211,9 +225,8 @@ int main(int argc, char **argv)
     opts o = {.test_count = 10000, .sweep_count = 2000, .val_count = 1000, .ft_images = 20000, .ft_every = 2000};
     mpq_abfp_default(&o.p);
     mpq_abfp_default(&o.ft);
-    o.ft.bw = o.ft.bx = 6;
-    o.ft.bout = 6;
-    o.ft.noise = 2.0;
+    o.ft.gain = 4.0f;
+    o.ft.noise = 1.0;
     int r = mn_parse_opts(prog, argc, argv, &mo, usage, own, &o);
     if (r != 0)
         return r == 1 ? 0 : 2;
@@ -222,11 +235,11 @@ int main(int argc, char **argv)
         return 2;
     }
     if (mo.quick) {
-        o.test_count = o.test_count < 500 ? o.test_count : 500;
-        o.sweep_count = o.sweep_count < 200 ? o.sweep_count : 200;
-        o.val_count = o.val_count < 200 ? o.val_count : 200;
-        o.ft_images = 256;
-        o.ft_every = 128;
+        o.test_count = o.test_count < 200 ? o.test_count : 200;
+        o.sweep_count = o.sweep_count < 100 ? o.sweep_count : 100;
+        o.val_count = o.val_count < 100 ? o.val_count : 100;
+        o.ft_images = 128;
+        o.ft_every = 64;
     }
     if (mn_load_sets(prog, &mo, &train_set, &test_set) != 0)
         return 2;
@@ -251,10 +264,11 @@ int main(int argc, char **argv)
             eval(an, &test_set, o.test_count, 1, &ev);
             abfp_eval fl;
             abfp_net_eval(an, &test_set, 0, o.test_count, 0, 1, &fl, err, sizeof err);
-            printf("%s: n %u, bw %u, bx %u, bout %u, gain %g, noise %g, scale %s: accuracy %.2f%% (float %.2f%%) on %u test "
-                   "images, %.2f s\n",
+            printf("%s: n %u, bw %u, bx %u, bout %u, gain %g, noise %g, seed %llu, scale %s: accuracy %.2f%% (float "
+                   "%.2f%%) on %u test images, outputs hash %016llx, %.2f s\n",
                    net_name(an), o.p.n, o.p.bw, o.p.bx, o.p.bout, (double)o.p.gain, o.p.noise,
-                   mpq_abfp_scale_name(o.p.scale), 100 * ev.acc, 100 * fl.acc, o.test_count, ev.secs);
+                   (unsigned long long)o.p.seed, mpq_abfp_scale_name(o.p.scale), 100 * ev.acc, 100 * fl.acc,
+                   o.test_count, (unsigned long long)ev.out_hash, ev.secs);
             for (unsigned l = 0; l < an->nl; l++) {
                 if (!abfp_net_is_matrix(an, l))
                     continue;
@@ -377,11 +391,19 @@ int main(int argc, char **argv)
     /* 5. The gain of each layer: saturation against resolution. */
     f = tsv_open(mo.out, "abfp-layer.tsv", tmp, sizeof tmp);
     fprintf(f, "# net\tlayer\tgain\tsaturated_share\tsqnr_db\n");
+    static const float lgains[] = {1, 2, 4, 8, 16, 32, 64, 128};
+    const unsigned nlg = mo.quick ? 4 : 8;
     out("\n## The best gain of each layer\n\nn = 128, 8-bit mantissas and ADC. Each layer's gain alone varied (the "
         "others at 1), on the %u validation images: the share of that layer's ADC conversions that saturate, and the "
         "SQNR of its outputs against the float layer on the same inputs. The best gain maximizes the SQNR:\n\n"
-        "| network | layer | G = 1 | G = 2 | G = 4 | G = 8 | G = 16 | best |\n|---|---|---|---|---|---|---|---|\n",
+        "| network | layer |",
         o.val_count);
+    for (unsigned g = 0; g < nlg; g++)
+        out(" G = %g |", (double)lgains[g]);
+    out(" best |\n|---|---|");
+    for (unsigned g = 0; g <= nlg; g++)
+        out("---|");
+    out("\n");
     float lgain[2][ABFP_MAX_LAYERS];
     for (unsigned k = 0; k < 2; k++) {
         abfp_net *an = &nets[k];
@@ -389,20 +411,21 @@ int main(int argc, char **argv)
             lgain[k][l] = 1;
             if (!abfp_net_is_matrix(an, l))
                 continue;
-            char name[64];
+            char name[64], sname[16];
             layer_names(an, l, name, sizeof name);
+            layer_short(an, l, sname, sizeof sname);
             out("| %s | %s |", net_name(an), name);
             double bs = -INFINITY;
-            for (unsigned g = 0; g < NGAINS; g++) {
+            for (unsigned g = 0; g < nlg; g++) {
                 abfp_net_set(an, &base);
-                an->p[l].gain = gains[g];
+                an->p[l].gain = lgains[g];
                 eval(an, &val_set, val_set.n, 1, &ev);
                 double share = (double)ev.st[l].saturated / (double)(ev.st[l].conversions ? ev.st[l].conversions : 1);
                 out(" %.2f%%, %.1f dB |", 100 * share, ev.sqnr_db[l]);
-                fprintf(f, "%s\t%s\t%g\t%.6f\t%.3f\n", net_name(an), name, (double)gains[g], 100 * share, ev.sqnr_db[l]);
+                fprintf(f, "%s\t%s\t%g\t%.6f\t%.3f\n", net_name(an), sname, (double)lgains[g], 100 * share, ev.sqnr_db[l]);
                 if (ev.sqnr_db[l] > bs) {
                     bs = ev.sqnr_db[l];
-                    lgain[k][l] = gains[g];
+                    lgain[k][l] = lgains[g];
                 }
             }
             out(" %g |\n", (double)lgain[k][l]);
@@ -460,7 +483,7 @@ int main(int argc, char **argv)
             "ADC steps. Both methods start from the float CNN and fine-tune on %llu training images (Adam, learning rate "
             "2e-4, batch 32, the same order); accuracy under the array on %u test images (the same noise draws at every "
             "evaluation), CPU seconds of fine-tuning (evaluations excluded):\n\n",
-            o.ft.n, o.ft.bw, o.ft.bx, o.ft.bout, (double)o.ft.gain, o.ft.noise, o.ft_images, o.test_count);
+            o.ft.n, o.ft.bw, o.ft.bx, o.ft.bout, (double)o.ft.gain, o.ft.noise, o.ft_images, o.sweep_count);
         abfp_ft_point pts[2][400];
         unsigned np[2] = {0, 0};
         for (unsigned m = 0; m < 2; m++) {
@@ -473,7 +496,7 @@ int main(int argc, char **argv)
             abfp_ft_opts fo = {
                 .mode = m == 0 ? ABFP_FT_QAT : ABFP_FT_DNF, .images = o.ft_images, .every = o.ft_every,
                 .lr = 2e-4f, .seed = 7, .dnf_calib = mo.quick ? 16 : 200, .dnf_refresh = mo.quick ? 128 : 5000,
-                .eval_set = &test_set, .eval_first = 0, .eval_count = o.test_count,
+                .eval_set = &test_set, .eval_first = 0, .eval_count = o.sweep_count,
             };
             if (abfp_finetune(&an, &cnn_ft, &train_set, &fo, pts[m], 400, &np[m], err, sizeof err) != 0) {
                 fprintf(stderr, "%s: fine-tuning: %s\n", prog, err);
@@ -508,8 +531,8 @@ int main(int argc, char **argv)
                 z->images ? 1000.0 * z->train_secs / (double)z->images : 0.0, t_reach);
         }
     }
-    out("\nThe study took %.0f s of wall-clock time (the fine-tuning %.0f s more).\n", t_study,
-        mn_now_s() - t_start - t_study);
+    out("\nThe study took %.0f s of wall-clock time and %.0f s of CPU time, the fine-tuning included (%.0f s of "
+        "wall-clock time).\n", mn_now_s() - t_start, (double)clock() / CLOCKS_PER_SEC, mn_now_s() - t_start - t_study);
     tsv_close(md, mdtmp);
     md = NULL;
     printf("%s: results in %s/abfp.md\n", prog, mo.out);

@@ -165,6 +165,7 @@ int abfp_net_eval(const abfp_net *an, const mn_set *s, unsigned first, unsigned 
     for (unsigned l = 0; rc == 0 && an->mlp && !float_only && l < an->nl; l++)
         rc = mpq_abfp_wq_make(&an->p[l], an->mlp->w[l], an->mlp->dim[l + 1], an->mlp->dim[l], &wq[l], err, errlen);
     unsigned right = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
     for (unsigned i0 = first; rc == 0 && i0 < first + count; i0 += ABFP_BATCH) {
         unsigned B = first + count - i0 < ABFP_BATCH ? first + count - i0 : ABFP_BATCH;
         for (size_t i = 0; i < (size_t)B * npix; i++)
@@ -196,6 +197,12 @@ int abfp_net_eval(const abfp_net *an, const mn_set *s, unsigned first, unsigned 
         }
         for (unsigned i = 0; rc == 0 && i < B; i++)
             right += mn_argmax_f(a + (size_t)i * 10, 10) == s->labels[i0 + i];
+        for (size_t i = 0; rc == 0 && i < (size_t)B * 10; i++) {
+            uint32_t u;
+            memcpy(&u, &a[i], sizeof u);
+            for (unsigned byte = 0; byte < 4; byte++)
+                h = (h ^ ((u >> (8 * byte)) & 0xffu)) * 0x100000001b3ull;
+        }
     }
     for (unsigned l = 0; l < ABFP_MAX_LAYERS; l++) {
         mpq_abfp_wq_free(&wq[l]);
@@ -205,6 +212,7 @@ int abfp_net_eval(const abfp_net *an, const mn_set *s, unsigned first, unsigned 
     free(b);
     free(f);
     ev->acc = count ? (double)right / count : 0.0;
+    ev->out_hash = h;
     ev->secs = mn_now_s() - t0;
     return rc;
 }

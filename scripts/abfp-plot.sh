@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# abfp-plot.sh OUTDIR: PNG plots of the ABFP study (make abfp) with gnuplot, from the files
+# mpq-abfp wrote into OUTDIR: abfp-n.png (accuracy versus tile width, per mantissa width),
+# abfp-gain.png (accuracy versus gain, per ADC width), abfp-layer.png (each layer's SQNR and
+# saturated share versus its gain), abfp-noise.png (accuracy versus noise), abfp-finetune.png
+# (accuracy versus fine-tuning CPU time, DNF and noise-aware QAT; when the study ran it).
+# Skipped with a message when gnuplot is missing (scripts/install-deps.sh plot installs it).
+set -euo pipefail
+out=${1:?usage: scripts/abfp-plot.sh OUTDIR}
+for f in abfp-n.tsv abfp-gain.tsv abfp-layer.tsv abfp-noise.tsv; do
+    [ -s "$out/$f" ] || { echo "abfp-plot: $out/$f is missing (run make abfp)" >&2; exit 2; }
+done
+if ! command -v gnuplot >/dev/null; then
+    echo "abfp-plot: gnuplot is not installed; no plots (scripts/install-deps.sh plot)"; exit 0
+fi
+term="pngcairo size 1000,460 font 'sans,10'"
+gnuplot -e "set terminal $term" /dev/null 2>/dev/null || term="png size 1000,460"
+# sel(net, col, cond): column col of the rows of net where cond holds, else NaN (not plotted).
+common="set grid; set key bottom right; sel(n, c, ok) = (strcol(1) eq n && ok) ? column(c) : NaN"
+gnuplot <<EOT
+set terminal $term
+set output "$out/abfp-n.png.tmp"
+$common
+set multiplot layout 1,2 title "ABFP: accuracy versus tile width n (8-bit ADC, best gain of 1..16)"
+set logscale x 2; set xlabel "tile width n"; set ylabel "test accuracy (%)"
+do for [net in "MLP CNN"] {
+  set title net
+  plot for [b in "4 6 8"] "$out/abfp-n.tsv" using 2:(sel(net, 5, column(3) == b+0)) with linespoints title "b_w = b_x = ".b
+}
+unset multiplot
+EOT
+gnuplot <<EOT
+set terminal $term
+set output "$out/abfp-gain.png.tmp"
+$common
+set multiplot layout 1,2 title "ABFP: accuracy versus gain G (n = 128, 8-bit mantissas)"
+set logscale x 2; set xlabel "gain G"; set ylabel "test accuracy (%)"
+do for [net in "MLP CNN"] {
+  set title net
+  plot for [b in "6 7 8 9 10"] "$out/abfp-gain.tsv" using 3:(sel(net, 4, column(2) == b+0)) with linespoints title "b_out = ".b
+}
+unset multiplot
+EOT
+layers_mlp=$(awk -F'\t' '$1 == "MLP" { print $2 }' "$out/abfp-layer.tsv" | awk '!s[$0]++' | tr '\n' ' ')
+layers_cnn=$(awk -F'\t' '$1 == "CNN" { print $2 }' "$out/abfp-layer.tsv" | awk '!s[$0]++' | tr '\n' ' ')
+gnuplot <<EOT
+set terminal pngcairo size 1000,760 font 'sans,10'
+set output "$out/abfp-layer.png.tmp"
+$common
+set key top left
+lsel(n, l, c) = (strcol(1) eq n && strcol(2) eq l) ? column(c) : NaN
+set multiplot layout 2,2 title "The gain of each layer (n = 128, 8-bit mantissas and ADC; the other layers at G = 1)"
+set logscale x 2; set xlabel "gain G of the layer"
+set ylabel "SQNR against the float layer (dB)"
+set title "MLP"; plot for [l in "$layers_mlp"] "$out/abfp-layer.tsv" using 3:(lsel("MLP", l, 5)) with linespoints title l
+set title "CNN"; plot for [l in "$layers_cnn"] "$out/abfp-layer.tsv" using 3:(lsel("CNN", l, 5)) with linespoints title l
+set ylabel "saturated ADC conversions (%)"
+set title "MLP"; plot for [l in "$layers_mlp"] "$out/abfp-layer.tsv" using 3:(lsel("MLP", l, 4)) with linespoints title l
+set title "CNN"; plot for [l in "$layers_cnn"] "$out/abfp-layer.tsv" using 3:(lsel("CNN", l, 4)) with linespoints title l
+unset multiplot
+EOT
+gnuplot <<EOT
+set terminal $term
+set output "$out/abfp-noise.png.tmp"
+$common
+set key bottom left
+set multiplot layout 1,2 title "ABFP: accuracy versus noise at the ADC input (n = 128, 8 bits)"
+set xlabel "noise, standard deviation (ADC steps)"; set ylabel "test accuracy (%)"
+do for [net in "MLP CNN"] {
+  set title net
+  plot "$out/abfp-noise.tsv" using 2:(sel(net, 3, 1)) with linespoints title "G = 1", \
+       "$out/abfp-noise.tsv" using 2:(sel(net, 4, 1)) with linespoints title "best gain per layer"
+}
+unset multiplot
+EOT
+plots="abfp-n abfp-gain abfp-layer abfp-noise"
+if [ -s "$out/abfp-finetune.tsv" ]; then
+gnuplot <<EOT
+set terminal pngcairo size 700,460 font 'sans,10'
+set output "$out/abfp-finetune.png.tmp"
+$common
+set title "CNN noise fine-tuning: accuracy under the array versus CPU time"
+set xlabel "fine-tuning CPU seconds (evaluations excluded)"; set ylabel "test accuracy (%)"
+plot "$out/abfp-finetune.tsv" using 3:(sel("DNF", 4, 1)) with linespoints title "DNF (differential noise)", \
+     "$out/abfp-finetune.tsv" using 3:(sel("QAT", 4, 1)) with linespoints title "noise-aware QAT"
+EOT
+plots+=" abfp-finetune"
+fi
+for p in $plots; do mv -f "$out/$p.png.tmp" "$out/$p.png"; done
+echo "abfp-plot: $(for p in $plots; do printf '%s ' "$out/$p.png"; done)"
