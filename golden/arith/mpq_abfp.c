@@ -16,6 +16,13 @@
 #include "arith/mpq_abfp.h"
 #include "arith/mpq_rng.h"
 
+/* SSE2 twins of the scale and mantissa loops: the same IEEE operations lane by lane, so the
+ * same bits (golden/abfp-repro builds the plain C with -DMPQ_NO_SIMD and compares). */
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#include <emmintrin.h>
+#define ABFP_SSE2 1
+#endif
+
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
 #error "mpq_abfp.c needs float arithmetic evaluated in its own type (FLT_EVAL_METHOD 0)"
 #endif
@@ -285,7 +292,33 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
     double dm = (double)m, ds = (double)s, lim = dm + 1.0;
     unsigned clamped = 0;
     if (r == MPQ_ROUND_HALF_EVEN) {
-        for (unsigned i = 0; i < len; i++) {
+        unsigned i = 0;
+#ifdef ABFP_SSE2
+        const __m128d vm = _mm_set1_pd(dm), vs = _mm_set1_pd(ds), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
+        const __m128d vnm = _mm_set1_pd(-dm), shift = _mm_set1_pd(RNE_SHIFT);
+        __m128i cnt = _mm_setzero_si128();
+        for (; i + 4 <= len; i += 4) {
+            __m128 f = _mm_loadu_ps(v + i);
+            __m128d t0 = _mm_div_pd(_mm_mul_pd(_mm_cvtps_pd(f), vm), vs);
+            __m128d t1 = _mm_div_pd(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(f, f)), vm), vs);
+            t0 = _mm_max_pd(_mm_min_pd(t0, vl), vnl);
+            t1 = _mm_max_pd(_mm_min_pd(t1, vl), vnl);
+            t0 = _mm_sub_pd(_mm_add_pd(t0, shift), shift);
+            t1 = _mm_sub_pd(_mm_add_pd(t1, shift), shift);
+            __m128d c0 = _mm_or_pd(_mm_cmpgt_pd(t0, vm), _mm_cmplt_pd(t0, vnm));
+            __m128d c1 = _mm_or_pd(_mm_cmpgt_pd(t1, vm), _mm_cmplt_pd(t1, vnm));
+            cnt = _mm_sub_epi64(cnt, _mm_castpd_si128(c0));
+            cnt = _mm_sub_epi64(cnt, _mm_castpd_si128(c1));
+            t0 = _mm_max_pd(_mm_min_pd(t0, vm), vnm);
+            t1 = _mm_max_pd(_mm_min_pd(t1, vm), vnm);
+            __m128i i32 = _mm_unpacklo_epi64(_mm_cvttpd_epi32(t0), _mm_cvttpd_epi32(t1));
+            _mm_storel_epi64((__m128i *)(void *)(q + i), _mm_packs_epi32(i32, i32));
+        }
+        uint64_t c2[2];
+        _mm_storeu_si128((__m128i *)(void *)c2, cnt);
+        clamped = (unsigned)(c2[0] + c2[1]);
+#endif
+        for (; i < len; i++) {
             double t = ((double)v[i] * dm) / ds;
             t = t > lim ? lim : t;
             t = t < -lim ? -lim : t;
@@ -305,6 +338,42 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
     return clamped;
 }
 
+/* q[c] = R((v[c] * m) / s[c]) clamped, each value with its own scale (depthwise: the channels
+ * side by side); a zero scale leaves q[c] unwritten (never read). Returns how many clamped. */
+static unsigned quant_lanes(const float *v, const float *s, unsigned count, int64_t m, mpq_round r, int16_t *q)
+{
+    unsigned clamped = 0, c = 0;
+#ifdef ABFP_SSE2
+    if (r == MPQ_ROUND_HALF_EVEN) {
+        double dm = (double)m, lim = dm + 1.0;
+        const __m128d vm = _mm_set1_pd(dm), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
+        const __m128d vnm = _mm_set1_pd(-dm), shift = _mm_set1_pd(RNE_SHIFT), zero = _mm_setzero_pd();
+        for (; c + 2 <= count; c += 2) {
+            __m128d sc = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(s + c))));
+            __m128d vv = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(v + c))));
+            /* Lanes of zero scale divide by 1 instead (their result is dropped). */
+            __m128d live = _mm_cmpneq_pd(sc, zero);
+            sc = _mm_or_pd(_mm_and_pd(live, sc), _mm_andnot_pd(live, _mm_set1_pd(1.0)));
+            __m128d t = _mm_div_pd(_mm_mul_pd(vv, vm), sc);
+            t = _mm_max_pd(_mm_min_pd(t, vl), vnl);
+            t = _mm_sub_pd(_mm_add_pd(t, shift), shift);
+            __m128d cl = _mm_and_pd(live, _mm_or_pd(_mm_cmpgt_pd(t, vm), _mm_cmplt_pd(t, vnm)));
+            t = _mm_max_pd(_mm_min_pd(t, vm), vnm);
+            int mask = _mm_movemask_pd(cl);
+            clamped += (unsigned)(mask & 1) + (unsigned)(mask >> 1);
+            int32_t i32[4];
+            _mm_storeu_si128((__m128i *)(void *)i32, _mm_cvttpd_epi32(t));
+            q[c] = (int16_t)i32[0];
+            q[c + 1] = (int16_t)i32[1];
+        }
+    }
+#endif
+    for (; c < count; c++)
+        if (s[c] != 0.0f)
+            clamped += quant_slice(v + c, 1, m, s[c], r, q + c);
+    return clamped;
+}
+
 /* ---- Weights ---- */
 
 void mpq_abfp_wq_free(mpq_abfp_wq *wq)
@@ -317,7 +386,19 @@ void mpq_abfp_wq_free(mpq_abfp_wq *wq)
 static float max_abs(const float *v, size_t count)
 {
     float s = 0.0f;
-    for (size_t i = 0; i < count; i++) {
+    size_t i = 0;
+#ifdef ABFP_SSE2
+    /* The maximum does not depend on the order: four lanes, then across them. */
+    __m128 mx = _mm_setzero_ps();
+    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    for (; i + 4 <= count; i += 4)
+        mx = _mm_max_ps(mx, _mm_and_ps(_mm_loadu_ps(v + i), abs));
+    float l[4];
+    _mm_storeu_ps(l, mx);
+    for (unsigned j = 0; j < 4; j++)
+        s = l[j] > s ? l[j] : s;
+#endif
+    for (; i < count; i++) {
         float a = v[i] < 0.0f ? -v[i] : v[i];
         s = a > s ? a : s;
     }
@@ -327,6 +408,21 @@ static float max_abs(const float *v, size_t count)
 /* 1 when every value is finite. */
 static int all_finite(const float *v, size_t count, size_t *bad)
 {
+#ifdef ABFP_SSE2
+    /* Any lane with an all-ones exponent (infinity or NaN): then look for the first one. */
+    const __m128i ex = _mm_set1_epi32(0x7f800000);
+    __m128i any = _mm_setzero_si128();
+    size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+        __m128i b = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(v + j)), ex);
+        any = _mm_or_si128(any, _mm_cmpeq_epi32(b, ex));
+    }
+    int found = _mm_movemask_epi8(any) != 0;
+    for (; j < count && !found; j++)
+        found = !(v[j] >= -FLT_MAX && v[j] <= FLT_MAX);
+    if (!found)
+        return 1;
+#endif
     for (size_t i = 0; i < count; i++)
         if (!(v[i] >= -FLT_MAX && v[i] <= FLT_MAX)) {
             *bad = i;
@@ -480,17 +576,10 @@ static int depthwise_pixel(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_
                     s[c] = av > s[c] ? av : s[c];
                 }
             }
-        /* One element at a time in the reduction's order, per channel: quant_slice's
-         * arithmetic on a strided slice. */
-        for (unsigned c = 0; c < C; c++) {
-            if (s[c] == 0.0f)
-                continue;
-            for (unsigned i = 0; i < len; i++) {
-                int16_t q;
-                st->x_clipped += quant_slice(col + (size_t)(t * n + i) * C + c, 1, m, s[c], p->round_mant, &q);
-                xq[(size_t)(t * n + i) * C + c] = q;
-            }
-        }
+        /* Row by row of the window, every channel with its own scale. */
+        for (unsigned i = 0; i < len; i++)
+            st->x_clipped += quant_lanes(col + (size_t)(t * n + i) * C, s, C, m, p->round_mant,
+                                         xq + (size_t)(t * n + i) * C);
     }
     size_t width = (size_t)nt * n;
     for (unsigned o = 0; o < O; o++) {
