@@ -15,8 +15,9 @@ if ! command -v gnuplot >/dev/null; then
 fi
 term="pngcairo size 1000,460 font 'sans,10'"
 gnuplot -e "set terminal $term" /dev/null 2>/dev/null || term="png size 1000,460"
-# sel(net, col, cond): column col of the rows of net where cond holds, else NaN (not plotted).
-common="set grid; set key bottom right; sel(n, c, ok) = (strcol(1) eq n && ok) ? column(c) : NaN"
+# rows(file, awk condition): the rows of a TSV that satisfy the condition (gnuplot breaks a
+# line at a skipped point, so the series are selected before gnuplot sees them).
+common="set grid; set key bottom right; rows(f, c) = sprintf(\"< awk -F'\\t' '!/^#/ && %s' %s\", c, f)"
 gnuplot <<EOT
 set terminal $term
 set output "$out/abfp-n.png.tmp"
@@ -25,7 +26,7 @@ set multiplot layout 1,2 title "ABFP: accuracy versus tile width n (8-bit ADC, b
 set logscale x 2; set xlabel "tile width n"; set ylabel "test accuracy (%)"
 do for [net in "MLP CNN"] {
   set title net
-  plot for [b in "4 6 8"] "$out/abfp-n.tsv" using 2:(sel(net, 5, column(3) == b+0)) with linespoints title "b_w = b_x = ".b
+  plot for [b in "4 6 8"] rows("$out/abfp-n.tsv", sprintf('\$1 == "%s" && \$3 == %s', net, b)) using 2:5 with linespoints title "b_w = b_x = ".b
 }
 unset multiplot
 EOT
@@ -37,7 +38,7 @@ set multiplot layout 1,2 title "ABFP: accuracy versus gain G (n = 128, 8-bit man
 set logscale x 2; set xlabel "gain G"; set ylabel "test accuracy (%)"
 do for [net in "MLP CNN"] {
   set title net
-  plot for [b in "6 7 8 9 10"] "$out/abfp-gain.tsv" using 3:(sel(net, 4, column(2) == b+0)) with linespoints title "b_out = ".b
+  plot for [b in "6 7 8 9 10"] rows("$out/abfp-gain.tsv", sprintf('\$1 == "%s" && \$2 == %s', net, b)) using 3:4 with linespoints title "b_{out} = ".b
 }
 unset multiplot
 EOT
@@ -48,15 +49,15 @@ set terminal pngcairo size 1000,760 font 'sans,10'
 set output "$out/abfp-layer.png.tmp"
 $common
 set key top left
-lsel(n, l, c) = (strcol(1) eq n && strcol(2) eq l) ? column(c) : NaN
+lrows(n, l) = rows("$out/abfp-layer.tsv", sprintf('\$1 == "%s" && \$2 == "%s"', n, l))
 set multiplot layout 2,2 title "The gain of each layer (n = 128, 8-bit mantissas and ADC; the other layers at G = 1)"
 set logscale x 2; set xlabel "gain G of the layer"
 set ylabel "SQNR against the float layer (dB)"
-set title "MLP"; plot for [l in "$layers_mlp"] "$out/abfp-layer.tsv" using 3:(lsel("MLP", l, 5)) with linespoints title l
-set title "CNN"; plot for [l in "$layers_cnn"] "$out/abfp-layer.tsv" using 3:(lsel("CNN", l, 5)) with linespoints title l
+set title "MLP"; plot for [l in "$layers_mlp"] lrows("MLP", l) using 3:5 with linespoints title l
+set title "CNN"; plot for [l in "$layers_cnn"] lrows("CNN", l) using 3:5 with linespoints title l
 set ylabel "saturated ADC conversions (%)"
-set title "MLP"; plot for [l in "$layers_mlp"] "$out/abfp-layer.tsv" using 3:(lsel("MLP", l, 4)) with linespoints title l
-set title "CNN"; plot for [l in "$layers_cnn"] "$out/abfp-layer.tsv" using 3:(lsel("CNN", l, 4)) with linespoints title l
+set title "MLP"; plot for [l in "$layers_mlp"] lrows("MLP", l) using 3:4 with linespoints title l
+set title "CNN"; plot for [l in "$layers_cnn"] lrows("CNN", l) using 3:4 with linespoints title l
 unset multiplot
 EOT
 gnuplot <<EOT
@@ -68,8 +69,8 @@ set multiplot layout 1,2 title "ABFP: accuracy versus noise at the ADC input (n 
 set xlabel "noise, standard deviation (ADC steps)"; set ylabel "test accuracy (%)"
 do for [net in "MLP CNN"] {
   set title net
-  plot "$out/abfp-noise.tsv" using 2:(sel(net, 3, 1)) with linespoints title "G = 1", \
-       "$out/abfp-noise.tsv" using 2:(sel(net, 4, 1)) with linespoints title "best gain per layer"
+  plot rows("$out/abfp-noise.tsv", sprintf('\$1 == "%s"', net)) using 2:3 with linespoints title "G = 1", \
+       rows("$out/abfp-noise.tsv", sprintf('\$1 == "%s"', net)) using 2:4 with linespoints title "best gain per layer"
 }
 unset multiplot
 EOT
@@ -81,8 +82,8 @@ set output "$out/abfp-finetune.png.tmp"
 $common
 set title "CNN noise fine-tuning: accuracy under the array versus CPU time"
 set xlabel "fine-tuning CPU seconds (evaluations excluded)"; set ylabel "test accuracy (%)"
-plot "$out/abfp-finetune.tsv" using 3:(sel("DNF", 4, 1)) with linespoints title "DNF (differential noise)", \
-     "$out/abfp-finetune.tsv" using 3:(sel("QAT", 4, 1)) with linespoints title "noise-aware QAT"
+plot rows("$out/abfp-finetune.tsv", '\$1 == "DNF"') using 3:4 with linespoints title "DNF (differential noise)", \
+     rows("$out/abfp-finetune.tsv", '\$1 == "QAT"') using 3:4 with linespoints title "noise-aware QAT"
 EOT
 plots+=" abfp-finetune"
 fi
