@@ -71,6 +71,7 @@ typedef struct abfp_ft_opts {
 typedef struct abfp_ft_point {
     unsigned long long images;
     double train_secs;            /* CPU seconds of fine-tuning so far (evaluation excluded) */
+    double measure_secs;          /* of them, DNF's measurements of the differences */
     double acc;                   /* under the array */
 } abfp_ft_point;
 /* Fine-tunes an->cnn (a copy the caller owns: it is changed) on train with an's parameters.

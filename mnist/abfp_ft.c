@@ -33,6 +33,7 @@ typedef struct ft_ctx {
     abfp_ft_point *pts;
     unsigned npts, npts_max;
     double eval_secs;                  /* CPU seconds spent evaluating */
+    double measure_secs;               /* DNF: CPU seconds spent measuring the differences */
     clock_t c0;
     int rc;
     char *err;
@@ -168,7 +169,9 @@ static void hook_batch(void *ctx, const cnn_net *net)
     }
     unsigned long long seen = c->forwards;
     if (!c->measured || seen - c->measured_at >= c->o->dnf_refresh) {
+        double t = cpu_s();
         c->rc = measure(c);
+        c->measure_secs += cpu_s() - t;
         c->measured_at = seen;
         c->measured = 1;
     }
@@ -186,6 +189,7 @@ static void record(ft_ctx *c, unsigned long long images)
         p->images = images;
         p->acc = ev.acc;
         p->train_secs = t - (double)c->c0 / CLOCKS_PER_SEC - c->eval_secs;
+        p->measure_secs = c->measure_secs;
     }
     c->eval_secs += cpu_s() - t;
 }

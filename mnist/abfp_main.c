@@ -46,7 +46,9 @@ static void usage(FILE *f)
             "  --sweep-count N  test images of each sweep point and fine-tuning evaluation (default 2000)\n"
             "  --val-count N    validation images choosing the gains: the last N training images (default 1000)\n"
             "  --quick        a smoke test: few images, few points, a short fine-tuning\n"
-            "  --no-finetune  skip the fine-tuning\n"
+            "  --no-finetune  skip the fine-tuning; --finetune-only: only the fine-tuning\n"
+            "  --dnf-calib N  DNF: training images whose differences are sampled (default 200)\n"
+            "  --dnf-refresh N  DNF: measure them again every N training images (default 5000)\n"
             "  --ft-images N  fine-tuning images of each method (default 20000), --ft-every N (default 2000)\n"
             "The matrix unit (--eval's configuration; the fine-tuning's with --ft-...):\n"
             "  --n N          tile width, 1..65536 (default 128)\n"
@@ -65,7 +67,9 @@ static void usage(FILE *f)
 typedef struct opts {
     const char *mlp, *cnn;
     unsigned test_count, sweep_count, val_count;
-    int eval, no_ft;
+    int eval, no_ft, ft_only;
+    unsigned dnf_calib;
+    unsigned long long dnf_refresh;
     unsigned long long ft_images, ft_every;
     mpq_abfp p, ft;
 } opts;
@@ -92,6 +96,10 @@ static int own(void *ctx, int argc, char **argv, int *i)
         o->no_ft = 1;
         return 1;
     }
+    if (!strcmp(a, "--finetune-only")) {
+        o->ft_only = 1;
+        return 1;
+    }
     if (*i + 1 >= argc)
         return 0;
     const char *val = argv[*i + 1];
@@ -116,6 +124,14 @@ static int own(void *ctx, int argc, char **argv, int *i)
         if (mn_parse_u(prog, a, val, 1, 10000, &v) != 0)
             return -1;
         *(a[2] == 't' ? &o->test_count : a[2] == 's' ? &o->sweep_count : &o->val_count) = (unsigned)v;
+    } else if (!strcmp(a, "--dnf-calib")) {
+        if (mn_parse_u(prog, a, val, 1, 60000, &v) != 0)
+            return -1;
+        o->dnf_calib = (unsigned)v;
+    } else if (!strcmp(a, "--dnf-refresh")) {
+        if (mn_parse_u(prog, a, val, 32, 600000, &v) != 0)
+            return -1;
+        o->dnf_refresh = v;
     } else if (!strcmp(a, "--ft-images") || !strcmp(a, "--ft-every")) {
         if (mn_parse_u(prog, a, val, 32, 600000, &v) != 0)
             return -1;
@@ -224,7 +240,8 @@ int main(int argc, char **argv)
 {
     atexit(cleanup);
     mn_opts mo = {.data = MN_DATA_DIR, .out = "build/abfp", .seed = 1, .epochs = 1};
-    opts o = {.test_count = 10000, .sweep_count = 2000, .val_count = 1000, .ft_images = 20000, .ft_every = 2000};
+    opts o = {.test_count = 10000, .sweep_count = 2000, .val_count = 1000, .ft_images = 20000, .ft_every = 2000,
+              .dnf_calib = 200, .dnf_refresh = 5000};
     mpq_abfp_default(&o.p);
     mpq_abfp_default(&o.ft);
     o.ft.gain = 4.0f;
@@ -303,6 +320,8 @@ int main(int argc, char **argv)
     mpq_abfp_default(&base);
     double facc[2];
 
+    if (o.ft_only)
+        goto finetune;
     /* 1. Float. */
     out("## Float reference\n\n| network | float32, %u test images | float32, %u test images |\n|---|---|---|\n",
         o.test_count, o.sweep_count);
@@ -476,6 +495,7 @@ int main(int argc, char **argv)
             fprintf(f, "%s\t%g\t%.4f\t%.4f\n", net_name(an), noises[s], 100 * e1.acc, 100 * ev.acc);
         }
     tsv_close(f, tmp);
+finetune:;
     double t_study = mn_now_s() - t_start;
 
     /* 8. Noise fine-tuning of the CNN. */
@@ -498,7 +518,8 @@ int main(int argc, char **argv)
             abfp_net_set(&an, &o.ft);
             abfp_ft_opts fo = {
                 .mode = m == 0 ? ABFP_FT_QAT : ABFP_FT_DNF, .images = o.ft_images, .every = o.ft_every,
-                .lr = 2e-4f, .seed = 7, .dnf_calib = mo.quick ? 16 : 200, .dnf_refresh = mo.quick ? 128 : 5000,
+                .lr = 2e-4f, .seed = 7, .dnf_calib = mo.quick ? 16 : o.dnf_calib,
+                .dnf_refresh = mo.quick ? 128 : o.dnf_refresh,
                 .eval_set = &test_set, .eval_first = 0, .eval_count = o.sweep_count,
             };
             if (abfp_finetune(&an, &cnn_ft, &train_set, &fo, pts[m], 400, &np[m], err, sizeof err) != 0) {
@@ -520,8 +541,8 @@ int main(int argc, char **argv)
             for (unsigned i = 0; i < np[m]; i++)
                 best[m] = pts[m][i].acc > best[m] ? pts[m][i].acc : best[m];
         double target = best[0] < best[1] ? best[0] : best[1];
-        out("| method | before | after %llu images | recovered | best | CPU s per 1,000 images | CPU s to reach %.2f%% |\n"
-            "|---|---|---|---|---|---|---|\n",
+        out("| method | before | after %llu images | recovered | best | CPU s per 1,000 images (of which measuring "
+            "differences) | CPU s to reach %.2f%% |\n|---|---|---|---|---|---|---|\n",
             o.ft_images, 100 * target);
         for (unsigned m = 0; m < 2; m++) {
             double t_reach = -1;
@@ -529,9 +550,10 @@ int main(int argc, char **argv)
                 if (pts[m][i].acc >= target)
                     t_reach = pts[m][i].train_secs;
             const abfp_ft_point *a = &pts[m][0], *z = &pts[m][np[m] - 1];
-            out("| %s | %.2f%% | %.2f%% | %+.2f points | %.2f%% | %.2f | %.1f |\n",
+            out("| %s | %.2f%% | %.2f%% | %+.2f points | %.2f%% | %.2f (%.2f) | %.1f |\n",
                 m == 0 ? "noise-aware QAT" : "DNF", 100 * a->acc, 100 * z->acc, 100 * (z->acc - a->acc), 100 * best[m],
-                z->images ? 1000.0 * z->train_secs / (double)z->images : 0.0, t_reach);
+                z->images ? 1000.0 * z->train_secs / (double)z->images : 0.0,
+                z->images ? 1000.0 * z->measure_secs / (double)z->images : 0.0, t_reach);
         }
     }
     out("\nThe study took %.0f s of wall-clock time and %.0f s of CPU time, the fine-tuning included (%.0f s of "
