@@ -65,6 +65,8 @@ include mnist/cnn.mk
 # golden/arith/mpq_abfp.h; docs/abfp.md).
 ABFP_BIN := $(BUILD)/mpq-abfp
 ABFP_OUT ?= $(BUILD)/abfp
+# More mpq-abfp options (e.g. ABFP_FLAGS=--quick for a smoke run, --no-finetune).
+ABFP_FLAGS ?=
 ABFP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,mnist/abfp_net.c mnist/abfp_ft.c mnist/abfp_main.c)
 $(ABFP_BIN): $(MNIST_LIB_OBJS) $(ABFP_OBJS) $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -74,7 +76,7 @@ $(ABFP_BIN): $(MNIST_LIB_OBJS) $(ABFP_OBJS) $(GOLDEN_LIB)
 .PHONY: abfp
 abfp: $(ABFP_BIN) $(MNIST_MODEL) $(CNN_MODEL) | mnist-data
 	@mkdir -p $(ABFP_OUT)
-	set -o pipefail; $(ABFP_BIN) --mlp $(MNIST_MODEL) --cnn $(CNN_MODEL) --out $(ABFP_OUT) \
+	set -o pipefail; $(ABFP_BIN) --mlp $(MNIST_MODEL) --cnn $(CNN_MODEL) --out $(ABFP_OUT) $(ABFP_FLAGS) \
 	  | tee $(ABFP_OUT)/study.txt.tmp && mv -f $(ABFP_OUT)/study.txt.tmp $(ABFP_OUT)/study.txt
 	@scripts/abfp-plot.sh $(ABFP_OUT)
 
