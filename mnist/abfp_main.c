@@ -236,110 +236,44 @@ static void layer_names(const abfp_net *an, unsigned l, char *buf, size_t len)
     }
 }
 
-int main(int argc, char **argv)
+/* The study's state, shared by its sections. */
+static opts O;
+static mn_opts MO;
+static abfp_net nets[2];
+static mpq_abfp base;          /* n 128, 8-bit mantissas and ADC, gain 1, no noise */
+static double facc[2];         /* float accuracy on the sweep images */
+static float lgain[2][ABFP_MAX_LAYERS]; /* each layer's best gain (study_layers) */
+static const unsigned bits[] = {4, 6, 8};
+
+/* 1. The float networks on the same code path. */
+static void study_float(void)
 {
-    atexit(cleanup);
-    mn_opts mo = {.data = MN_DATA_DIR, .out = "build/abfp", .seed = 1, .epochs = 1};
-    opts o = {.test_count = 10000, .sweep_count = 2000, .val_count = 1000, .ft_images = 20000, .ft_every = 2000,
-              .dnf_calib = 200, .dnf_refresh = 5000};
-    mpq_abfp_default(&o.p);
-    mpq_abfp_default(&o.ft);
-    o.ft.gain = 4.0f;
-    o.ft.noise = 1.0;
-    int r = mn_parse_opts(prog, argc, argv, &mo, usage, own, &o);
-    if (r != 0)
-        return r == 1 ? 0 : 2;
-    if (!o.mlp || !o.cnn) {
-        fprintf(stderr, "%s: --mlp FILE and --cnn FILE are required (the trained models); see --help\n", prog);
-        return 2;
-    }
-    if (mo.quick) {
-        o.test_count = o.test_count < 200 ? o.test_count : 200;
-        o.sweep_count = o.sweep_count < 100 ? o.sweep_count : 100;
-        o.val_count = o.val_count < 100 ? o.val_count : 100;
-        o.ft_images = 128;
-        o.ft_every = 64;
-        quick_gains = 1;
-    }
-    if (mn_load_sets(prog, &mo, &train_set, &test_set) != 0)
-        return 2;
-    if (mn_mlp_load(&mlp, o.mlp, err, sizeof err) != 0 || cnn_load(&cnn, o.cnn, NULL, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        return 2;
-    }
-    /* Validation: the last val_count training images. */
-    val_set = train_set;
-    val_set.n = o.val_count;
-    val_set.images += (size_t)(train_set.n - o.val_count) * 784;
-    val_set.labels += train_set.n - o.val_count;
-    abfp_net nets[2];
-    abfp_net_mlp(&nets[0], &mlp, &train_set, 2000);
-    abfp_net_cnn(&nets[1], &cnn, &train_set, 2000);
     abfp_eval ev;
-
-    if (o.eval) {
-        for (unsigned k = 0; k < 2; k++) {
-            abfp_net *an = &nets[k];
-            abfp_net_set(an, &o.p);
-            eval(an, &test_set, o.test_count, 1, &ev);
-            abfp_eval fl;
-            abfp_net_eval(an, &test_set, 0, o.test_count, 0, 1, &fl, err, sizeof err);
-            printf("%s: n %u, bw %u, bx %u, bout %u, gain %g, noise %g, seed %llu, scale %s: accuracy %.2f%% (float "
-                   "%.2f%%) on %u test images, outputs hash %016llx, %.2f s\n",
-                   net_name(an), o.p.n, o.p.bw, o.p.bx, o.p.bout, (double)o.p.gain, o.p.noise,
-                   (unsigned long long)o.p.seed, mpq_abfp_scale_name(o.p.scale), 100 * ev.acc, 100 * fl.acc,
-                   o.test_count, (unsigned long long)ev.out_hash, ev.secs);
-            for (unsigned l = 0; l < an->nl; l++) {
-                if (!abfp_net_is_matrix(an, l))
-                    continue;
-                char name[64];
-                layer_names(an, l, name, sizeof name);
-                printf("  layer %-14s conversions %llu, saturated %.3f%%, SQNR %.1f dB\n", name,
-                       (unsigned long long)ev.st[l].conversions,
-                       100.0 * (double)ev.st[l].saturated / (double)(ev.st[l].conversions ? ev.st[l].conversions : 1),
-                       ev.sqnr_db[l]);
-            }
-        }
-        return 0;
-    }
-    /* The study. */
-    if (mkdir(mo.out, 0777) != 0) {
-        struct stat sb;
-        if (stat(mo.out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "%s: --out %s: cannot create the folder\n", prog, mo.out);
-            return 2;
-        }
-    }
-    char mdtmp[1100], tmp[1100];
-    md = tsv_open(mo.out, "abfp.md", mdtmp, sizeof mdtmp);
-    double t_start = mn_now_s();
-    static const unsigned ns[] = {8, 16, 32, 64, 128, 256}, bits[] = {4, 6, 8};
-    unsigned nns = mo.quick ? 2 : 6;
-    const unsigned *nsel = mo.quick ? (const unsigned[]){16, 128} : ns;
-    mpq_abfp base;
-    mpq_abfp_default(&base);
-    double facc[2];
-
-    if (o.ft_only)
-        goto finetune;
-    /* 1. Float. */
     out("## Float reference\n\n| network | float32, %u test images | float32, %u test images |\n|---|---|---|\n",
-        o.test_count, o.sweep_count);
+        O.test_count, O.sweep_count);
     for (unsigned k = 0; k < 2; k++) {
         abfp_eval fs;
-        abfp_net_eval(&nets[k], &test_set, 0, o.test_count, 0, 1, &ev, err, sizeof err);
-        abfp_net_eval(&nets[k], &test_set, 0, o.sweep_count, 0, 1, &fs, err, sizeof err);
+        abfp_net_eval(&nets[k], &test_set, 0, O.test_count, 0, 1, &ev, err, sizeof err);
+        abfp_net_eval(&nets[k], &test_set, 0, O.sweep_count, 0, 1, &fs, err, sizeof err);
         facc[k] = fs.acc;
         out("| %s | %.2f%% | %.2f%% |\n", net_name(&nets[k]), 100 * ev.acc, 100 * fs.acc);
     }
 
-    /* 2. Tile width x mantissa bits, 8-bit ADC, the best uniform gain. */
-    FILE *f = tsv_open(mo.out, "abfp-n.tsv", tmp, sizeof tmp);
+}
+
+/* 2. Tile width x mantissa bits, 8-bit ADC, the best uniform gain. */
+static void study_n(void)
+{
+    static const unsigned ns[] = {8, 16, 32, 64, 128, 256};
+    unsigned nns = MO.quick ? 2 : 6;
+    const unsigned *nsel = MO.quick ? (const unsigned[]){16, 128} : ns;
+    char tmp[1100];
+    FILE *f = tsv_open(MO.out, "abfp-n.tsv", tmp, sizeof tmp);
     fprintf(f, "# net\tn\tbits\tgain\taccuracy\n");
     out("\n## Tile width and mantissa bits\n\nAccuracy on %u test images, b_w = b_x as the column, 8-bit ADC, "
         "the gain of {1, 2, 4, 8, 16} best on the %u validation images in brackets (float: MLP %.2f%%, CNN %.2f%%):\n\n"
         "| network | n | 4 bits | 6 bits | 8 bits |\n|---|---|---|---|---|\n",
-        o.sweep_count, o.val_count, 100 * facc[0], 100 * facc[1]);
+        O.sweep_count, O.val_count, 100 * facc[0], 100 * facc[1]);
     for (unsigned k = 0; k < 2; k++)
         for (unsigned a = 0; a < nns; a++) {
             out("| %s | %u |", net_name(&nets[k]), nsel[a]);
@@ -348,7 +282,7 @@ int main(int argc, char **argv)
                 p.n = nsel[a];
                 p.bw = p.bx = bits[b];
                 double acc;
-                float g = best_gain(&nets[k], &p, o.sweep_count, &acc);
+                float g = best_gain(&nets[k], &p, O.sweep_count, &acc);
                 out(" %.2f%% (%g) |", 100 * acc, (double)g);
                 fprintf(f, "%s\t%u\t%u\t%g\t%.4f\n", net_name(&nets[k]), nsel[a], bits[b], (double)g, 100 * acc);
             }
@@ -356,22 +290,28 @@ int main(int argc, char **argv)
         }
     tsv_close(f, tmp);
 
-    /* 3. ADC bits x gain at n = 128, 8-bit mantissas. */
-    f = tsv_open(mo.out, "abfp-gain.tsv", tmp, sizeof tmp);
+}
+
+/* 3. ADC bits x gain at n = 128, 8-bit mantissas. */
+static void study_gain(void)
+{
+    abfp_eval ev;
+    char tmp[1100];
+    FILE *f = tsv_open(MO.out, "abfp-gain.tsv", tmp, sizeof tmp);
     fprintf(f, "# net\tbout\tgain\taccuracy\tsaturated_share\n");
     out("\n## ADC bits and gain\n\nAccuracy on %u test images at n = 128, b_w = b_x = 8; in brackets the share of "
         "ADC conversions that saturate (all layers):\n\n| network | b_out | G = 1 | G = 2 | G = 4 | G = 8 | G = 16 |\n"
         "|---|---|---|---|---|---|---|\n",
-        o.sweep_count);
+        O.sweep_count);
     for (unsigned k = 0; k < 2; k++)
-        for (unsigned bo = 6; bo <= 10; bo += mo.quick ? 2 : 1) {
+        for (unsigned bo = 6; bo <= 10; bo += MO.quick ? 2 : 1) {
             out("| %s | %u |", net_name(&nets[k]), bo);
             for (unsigned g = 0; g < NGAINS; g++) {
                 mpq_abfp p = base;
                 p.bout = bo;
                 p.gain = gains[g];
                 abfp_net_set(&nets[k], &p);
-                eval(&nets[k], &test_set, o.sweep_count, 0, &ev);
+                eval(&nets[k], &test_set, O.sweep_count, 0, &ev);
                 uint64_t conv = 0, sat = 0;
                 for (unsigned l = 0; l < nets[k].nl; l++) {
                     conv += ev.st[l].conversions;
@@ -385,14 +325,19 @@ int main(int argc, char **argv)
         }
     tsv_close(f, tmp);
 
-    /* 4. ABFP against fixed point on the same array. */
-    f = tsv_open(mo.out, "abfp-formats.tsv", tmp, sizeof tmp);
+}
+
+/* 4. ABFP against fixed point on the same array. */
+static void study_formats(void)
+{
+    char tmp[1100];
+    FILE *f = tsv_open(MO.out, "abfp-formats.tsv", tmp, sizeof tmp);
     fprintf(f, "# net\tbits\tscale\tgain\taccuracy\n");
     out("\n## ABFP against fixed point\n\nThe same array (n = 128, 8-bit ADC) with the scales per tile (ABFP), per "
         "output channel (weights; inputs per tensor, calibrated) or per tensor (both), the gain best on validation in "
         "brackets; accuracy on %u test images:\n\n| network | b_w = b_x | ABFP (per tile) | fixed point, per channel | "
         "fixed point, per tensor |\n|---|---|---|---|---|\n",
-        o.sweep_count);
+        O.sweep_count);
     for (unsigned k = 0; k < 2; k++)
         for (unsigned b = 0; b < 3; b++) {
             out("| %s | %u |", net_name(&nets[k]), bits[b]);
@@ -401,7 +346,7 @@ int main(int argc, char **argv)
                 p.bw = p.bx = bits[b];
                 p.scale = (mpq_abfp_scale)sc;
                 double acc;
-                float g = best_gain(&nets[k], &p, o.sweep_count, &acc);
+                float g = best_gain(&nets[k], &p, O.sweep_count, &acc);
                 out(" %.2f%% (%g) |", 100 * acc, (double)g);
                 fprintf(f, "%s\t%u\t%s\t%g\t%.4f\n", net_name(&nets[k]), bits[b], mpq_abfp_scale_name(p.scale),
                         (double)g, 100 * acc);
@@ -410,23 +355,28 @@ int main(int argc, char **argv)
         }
     tsv_close(f, tmp);
 
-    /* 5. The gain of each layer: saturation against resolution. */
-    f = tsv_open(mo.out, "abfp-layer.tsv", tmp, sizeof tmp);
+}
+
+/* 5. The gain of each layer: saturation against resolution. */
+static void study_layers(void)
+{
+    abfp_eval ev;
+    char tmp[1100];
+    FILE *f = tsv_open(MO.out, "abfp-layer.tsv", tmp, sizeof tmp);
     fprintf(f, "# net\tlayer\tgain\tsaturated_share\tsqnr_db\n");
     static const float lgains[] = {1, 2, 4, 8, 16, 32, 64, 128};
-    const unsigned nlg = mo.quick ? 4 : 8;
+    const unsigned nlg = MO.quick ? 4 : 8;
     out("\n## The best gain of each layer\n\nn = 128, 8-bit mantissas and ADC. Each layer's gain alone varied (the "
         "others at 1), on the %u validation images: the share of that layer's ADC conversions that saturate, and the "
         "SQNR of its outputs against the float layer on the same inputs. The best gain maximizes the SQNR:\n\n"
         "| network | layer |",
-        o.val_count);
+        O.val_count);
     for (unsigned g = 0; g < nlg; g++)
         out(" G = %g |", (double)lgains[g]);
     out(" best |\n|---|---|");
     for (unsigned g = 0; g <= nlg; g++)
         out("---|");
     out("\n");
-    float lgain[2][ABFP_MAX_LAYERS];
     for (unsigned k = 0; k < 2; k++) {
         abfp_net *an = &nets[k];
         for (unsigned l = 0; l < an->nl; l++) {
@@ -455,76 +405,88 @@ int main(int argc, char **argv)
     }
     tsv_close(f, tmp);
 
-    /* 6. The headline: 8-bit mantissas and ADC, per-layer gains, every test image. */
+}
+
+/* 6. The headline: 8-bit mantissas and ADC, per-layer gains, every test image. */
+static void study_headline(void)
+{
     out("\n## Headline: 8-bit inputs, weights and outputs\n\nn = 128, b_w = b_x = b_out = 8, on %u test images:\n\n"
         "| network | float32 | ABFP, G = 1 | ABFP, best gain per layer | difference to float |\n|---|---|---|---|---|\n",
-        o.test_count);
+        O.test_count);
     for (unsigned k = 0; k < 2; k++) {
         abfp_net *an = &nets[k];
         abfp_eval fl, g1, gl;
-        abfp_net_eval(an, &test_set, 0, o.test_count, 0, 1, &fl, err, sizeof err);
+        abfp_net_eval(an, &test_set, 0, O.test_count, 0, 1, &fl, err, sizeof err);
         abfp_net_set(an, &base);
-        eval(an, &test_set, o.test_count, 0, &g1);
+        eval(an, &test_set, O.test_count, 0, &g1);
         for (unsigned l = 0; l < an->nl; l++)
             an->p[l].gain = lgain[k][l];
-        eval(an, &test_set, o.test_count, 0, &gl);
+        eval(an, &test_set, O.test_count, 0, &gl);
         out("| %s | %.2f%% | %.2f%% | %.2f%% | %+.2f points |\n", net_name(an), 100 * fl.acc, 100 * g1.acc, 100 * gl.acc,
             100 * (gl.acc - fl.acc));
     }
 
-    /* 7. Noise. */
+}
+
+/* 7. Noise. */
+static void study_noise(void)
+{
+    abfp_eval ev;
+    char tmp[1100];
     static const double noises[] = {0, 0.5, 1, 2, 4, 8};
-    f = tsv_open(mo.out, "abfp-noise.tsv", tmp, sizeof tmp);
+    FILE *f = tsv_open(MO.out, "abfp-noise.tsv", tmp, sizeof tmp);
     fprintf(f, "# net\tnoise\tacc_g1\tacc_layer_gains\n");
     out("\n## Noise\n\nGaussian noise at the ADC input (standard deviation in ADC steps), n = 128, 8-bit mantissas and "
         "ADC, accuracy on %u test images with gain 1 and with each layer's best gain (above):\n\n"
         "| network | noise (steps) | G = 1 | best gain per layer |\n|---|---|---|---|\n",
-        o.sweep_count);
+        O.sweep_count);
     for (unsigned k = 0; k < 2; k++)
-        for (unsigned s = 0; s < (mo.quick ? 3u : 6u); s++) {
+        for (unsigned s = 0; s < (MO.quick ? 3u : 6u); s++) {
             abfp_net *an = &nets[k];
             mpq_abfp p = base;
             p.noise = noises[s];
             abfp_net_set(an, &p);
             abfp_eval e1;
-            eval(an, &test_set, o.sweep_count, 0, &e1);
+            eval(an, &test_set, O.sweep_count, 0, &e1);
             for (unsigned l = 0; l < an->nl; l++)
                 an->p[l].gain = lgain[k][l];
-            eval(an, &test_set, o.sweep_count, 0, &ev);
+            eval(an, &test_set, O.sweep_count, 0, &ev);
             out("| %s | %g | %.2f%% | %.2f%% |\n", net_name(an), noises[s], 100 * e1.acc, 100 * ev.acc);
             fprintf(f, "%s\t%g\t%.4f\t%.4f\n", net_name(an), noises[s], 100 * e1.acc, 100 * ev.acc);
         }
     tsv_close(f, tmp);
-finetune:;
-    double t_study = mn_now_s() - t_start;
+}
 
-    /* 8. Noise fine-tuning of the CNN. */
-    if (!o.no_ft) {
-        f = tsv_open(mo.out, "abfp-finetune.tsv", tmp, sizeof tmp);
+/* 8. Noise fine-tuning of the CNN: QAT and DNF from the float CNN, the same images. */
+static void study_finetune(void)
+{
+    char tmp[1100];
+    if (!O.no_ft) {
+        FILE *f = tsv_open(MO.out, "abfp-finetune.tsv", tmp, sizeof tmp);
         fprintf(f, "# method\timages\tcpu_s\taccuracy\n");
         out("\n## Noise fine-tuning of the CNN\n\nThe array: n = %u, b_w = %u, b_x = %u, b_out = %u, G = %g, noise %g "
             "ADC steps. Both methods start from the float CNN and fine-tune on %llu training images (Adam, learning rate "
             "2e-4, batch 32, the same order); accuracy under the array on %u test images (the same noise draws at every "
             "evaluation), CPU seconds of fine-tuning (evaluations excluded):\n\n",
-            o.ft.n, o.ft.bw, o.ft.bx, o.ft.bout, (double)o.ft.gain, o.ft.noise, o.ft_images, o.sweep_count);
+            O.ft.n, O.ft.bw, O.ft.bx, O.ft.bout, (double)O.ft.gain, O.ft.noise, O.ft_images, O.sweep_count);
         abfp_ft_point pts[2][400];
         unsigned np[2] = {0, 0};
         for (unsigned m = 0; m < 2; m++) {
-            if (cnn_load(&cnn_ft, o.cnn, NULL, err, sizeof err) != 0) {
+            if (cnn_load(&cnn_ft, O.cnn, NULL, err, sizeof err) != 0) {
                 fprintf(stderr, "%s: %s\n", prog, err);
-                return 2;
+                exit(2);
             }
             abfp_net an = nets[1];
-            abfp_net_set(&an, &o.ft);
+            abfp_net_set(&an, &O.ft);
             abfp_ft_opts fo = {
-                .mode = m == 0 ? ABFP_FT_QAT : ABFP_FT_DNF, .images = o.ft_images, .every = o.ft_every,
-                .lr = 2e-4f, .seed = 7, .dnf_calib = mo.quick ? 16 : o.dnf_calib,
-                .dnf_refresh = mo.quick ? 128 : o.dnf_refresh,
-                .eval_set = &test_set, .eval_first = 0, .eval_count = o.sweep_count,
+                .mode = m == 0 ? ABFP_FT_QAT : ABFP_FT_DNF, .images = O.ft_images, .every = O.ft_every,
+                .lr = 2e-4f, .seed = 7, .dnf_calib = MO.quick ? 16 : O.dnf_calib,
+                .dnf_refresh = MO.quick ? 128 : O.dnf_refresh,
+                .eval_set = &test_set, .eval_first = 0, .eval_count = O.sweep_count,
             };
             if (abfp_finetune(&an, &cnn_ft, &train_set, &fo, pts[m], 400, &np[m], err, sizeof err) != 0) {
                 fprintf(stderr, "%s: fine-tuning: %s\n", prog, err);
-                return 2;
+                exit(2);
             }
             cnn_free(&cnn_ft);
             for (unsigned i = 0; i < np[m]; i++) {
@@ -543,7 +505,7 @@ finetune:;
         double target = best[0] < best[1] ? best[0] : best[1];
         out("| method | before | after %llu images | recovered | best | CPU s per 1,000 images (of which measuring "
             "differences) | CPU s to reach %.2f%% |\n|---|---|---|---|---|---|---|\n",
-            o.ft_images, 100 * target);
+            O.ft_images, 100 * target);
         for (unsigned m = 0; m < 2; m++) {
             double t_reach = -1;
             for (unsigned i = 0; i < np[m] && t_reach < 0; i++)
@@ -556,10 +518,113 @@ finetune:;
                 z->images ? 1000.0 * z->measure_secs / (double)z->images : 0.0, t_reach);
         }
     }
+}
+
+/* --eval: one configuration on both networks, with per-layer statistics. */
+static void eval_one(void)
+{
+    abfp_eval ev, fl;
+    for (unsigned k = 0; k < 2; k++) {
+        abfp_net *an = &nets[k];
+        abfp_net_set(an, &O.p);
+        eval(an, &test_set, O.test_count, 1, &ev);
+        abfp_net_eval(an, &test_set, 0, O.test_count, 0, 1, &fl, err, sizeof err);
+        printf("%s: n %u, bw %u, bx %u, bout %u, gain %g, noise %g, seed %llu, scale %s: accuracy %.2f%% (float "
+               "%.2f%%) on %u test images, outputs hash %016llx, %.2f s\n",
+               net_name(an), O.p.n, O.p.bw, O.p.bx, O.p.bout, (double)O.p.gain, O.p.noise,
+               (unsigned long long)O.p.seed, mpq_abfp_scale_name(O.p.scale), 100 * ev.acc, 100 * fl.acc,
+               O.test_count, (unsigned long long)ev.out_hash, ev.secs);
+        for (unsigned l = 0; l < an->nl; l++) {
+            if (!abfp_net_is_matrix(an, l))
+                continue;
+            char name[64];
+            layer_names(an, l, name, sizeof name);
+            printf("  layer %-14s conversions %llu, saturated %.3f%%, SQNR %.1f dB\n", name,
+                   (unsigned long long)ev.st[l].conversions,
+                   100.0 * (double)ev.st[l].saturated / (double)(ev.st[l].conversions ? ev.st[l].conversions : 1),
+                   ev.sqnr_db[l]);
+        }
+    }
+}
+
+/* The options, the data and the models; returns 0 to go on, else the exit status. */
+static int setup(int argc, char **argv)
+{
+    MO = (mn_opts){.data = MN_DATA_DIR, .out = "build/abfp", .seed = 1, .epochs = 1};
+    O = (opts){.test_count = 10000, .sweep_count = 2000, .val_count = 1000, .ft_images = 20000, .ft_every = 2000,
+               .dnf_calib = 200, .dnf_refresh = 5000};
+    mpq_abfp_default(&O.p);
+    mpq_abfp_default(&O.ft);
+    O.ft.gain = 4.0f;
+    O.ft.noise = 1.0;
+    int r = mn_parse_opts(prog, argc, argv, &MO, usage, own, &O);
+    if (r != 0)
+        return r == 1 ? -1 : 2;
+    if (!O.mlp || !O.cnn) {
+        fprintf(stderr, "%s: --mlp FILE and --cnn FILE are required (the trained models); see --help\n", prog);
+        return 2;
+    }
+    if (MO.quick) {
+        O.test_count = O.test_count < 200 ? O.test_count : 200;
+        O.sweep_count = O.sweep_count < 100 ? O.sweep_count : 100;
+        O.val_count = O.val_count < 100 ? O.val_count : 100;
+        O.ft_images = 128;
+        O.ft_every = 64;
+        quick_gains = 1;
+    }
+    if (mn_load_sets(prog, &MO, &train_set, &test_set) != 0)
+        return 2;
+    if (mn_mlp_load(&mlp, O.mlp, err, sizeof err) != 0 || cnn_load(&cnn, O.cnn, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 2;
+    }
+    /* Validation: the last val_count training images. */
+    val_set = train_set;
+    val_set.n = O.val_count;
+    val_set.images += (size_t)(train_set.n - O.val_count) * 784;
+    val_set.labels += train_set.n - O.val_count;
+    abfp_net_mlp(&nets[0], &mlp, &train_set, 2000);
+    abfp_net_cnn(&nets[1], &cnn, &train_set, 2000);
+    mpq_abfp_default(&base);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    atexit(cleanup);
+    int r = setup(argc, argv);
+    if (r != 0)
+        return r < 0 ? 0 : r;
+    if (O.eval) {
+        eval_one();
+        return 0;
+    }
+    if (mkdir(MO.out, 0777) != 0) {
+        struct stat sb;
+        if (stat(MO.out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "%s: --out %s: cannot create the folder\n", prog, MO.out);
+            return 2;
+        }
+    }
+    char mdtmp[1100];
+    md = tsv_open(MO.out, "abfp.md", mdtmp, sizeof mdtmp);
+    double t_start = mn_now_s();
+    if (!O.ft_only) {
+        study_float();
+        study_n();
+        study_gain();
+        study_formats();
+        study_layers();
+        study_headline();
+        study_noise();
+    }
+    double t_study = mn_now_s() - t_start;
+    if (!O.no_ft)
+        study_finetune();
     out("\nThe study took %.0f s of wall-clock time and %.0f s of CPU time, the fine-tuning included (%.0f s of "
         "wall-clock time).\n", mn_now_s() - t_start, (double)clock() / CLOCKS_PER_SEC, mn_now_s() - t_start - t_study);
     tsv_close(md, mdtmp);
     md = NULL;
-    printf("%s: results in %s/abfp.md\n", prog, mo.out);
+    printf("%s: results in %s/abfp.md\n", prog, MO.out);
     return 0;
 }
