@@ -8,6 +8,7 @@
  * libm, no contraction (the pragma below for clang; golden.mk adds -ffp-contract=off for gcc),
  * and float arithmetic evaluated in its own type (FLT_EVAL_METHOD 0: SSE, not x87).
  */
+#include <errno.h>
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,9 @@ static int parse_range(const char *name, const char *v, unsigned long long lo, u
         snprintf(err, errlen, "%s: `%s` is not a whole number in %llu..%llu", name, v, lo, hi);
         return MPQ_EPARAM;
     }
+    errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
-    if (*end || x < lo || x > hi) {
+    if (*end || errno == ERANGE || x < lo || x > hi) {
         snprintf(err, errlen, "%s: `%s` is not a whole number in %llu..%llu", name, v, lo, hi);
         return MPQ_EPARAM;
     }

@@ -25,7 +25,7 @@ static void test_params(void)
         {"gain", "-1", "gain:"},    {"gain", "nan", "gain:"},  {"gain", "1e9", "gain:"},
         {"noise", "-0.5", "noise:"}, {"noise", "inf", "noise:"}, {"round", "up", "round:"},
         {"adc-round", "x", "adc-round:"}, {"scale", "row", "scale:"}, {"x-amax", "0", "x-amax:"},
-        {"width", "8", "width:"},
+        {"width", "8", "width:"},       {"seed", "18446744073709551616", "seed:"}, {"n", "-1", "n:"},
     };
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mpq_abfp_default(&p);
