@@ -4,8 +4,9 @@
  *   - the bit-reproducibility test: the same output bytes from gcc and clang at -O0 and -O2
  *     and from the library's own build (make golden/abfp-repro).
  * The cases: every combination of the study's axes (n 8..256, b_w = b_x 4, 6, 8, b_out 6..10,
- * G 1..16) with per-tile scales, the fixed-point scales, the noise levels, every rounding, and
- * tiles made to hit the edges: exact mantissa ties, exact ADC ties, zero tiles, saturation.
+ * G 1..16) with per-tile scales, the fixed-point scales, the noise levels (0.25..8), the per-layer
+ * gains up to 128, every rounding, and tiles made to hit the edges: exact mantissa ties, exact
+ * ADC ties, zero tiles, saturation.
  * usage: abfp_dump [SEED]   (default 28)
  * Output, one block per case (floats as the hex of their IEEE bits, doubles as %a):
  *   case ID n bw bx bout gain noise seed round adc-round scale x-amax m k rows
@@ -159,6 +160,17 @@ int main(int argc, char **argv)
                 p.gain = gains[g];
                 one(&p);
             }
+    /* The per-layer gain table's larger gains (n 128, 8 bits), with and without the largest
+     * noise of the noise table. */
+    static const float big_gains[] = {32, 64, 128};
+    for (unsigned g = 0; g < 3; g++)
+        for (unsigned s = 0; s < 2; s++) {
+            mpq_abfp_default(&p);
+            p.gain = big_gains[g];
+            p.noise = s ? 8.0 : 0.0;
+            p.seed = rnd();
+            one(&p);
+        }
     /* Every rounding of mantissas and ADC. */
     for (unsigned rm = 0; rm < MPQ_ROUND_COUNT; rm++)
         for (unsigned ra = 0; ra < MPQ_ROUND_COUNT; ra++) {
