@@ -27,6 +27,9 @@
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
 #error "mpq_abfp.c needs float arithmetic evaluated in its own type (FLT_EVAL_METHOD 0)"
 #endif
+#if defined(__FAST_MATH__)
+#error "mpq_abfp.c needs IEEE arithmetic as written: no -ffast-math (it reorders and drops roundings)"
+#endif
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
