@@ -92,6 +92,8 @@ bench-golden: $(BUILD)/bench_golden
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
 $(BUILD)/obj/golden/arith/mpq_mac.o: CFLAGS += -O3
 $(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
+# ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
+$(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
 
@@ -102,3 +104,26 @@ $(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)
 bench-vec: $(BUILD)/bench_vec
 	@mkdir -p $(BENCH_OUT)
 	$(BUILD)/bench_vec --json $(BENCH_OUT)/vec.json
+
+# ABFP (golden/arith/mpq_abfp.h): the driver that dumps random layers and the golden model's
+# outputs; golden/abfp-numpy checks them against the independent NumPy reference
+# (golden/tests/abfp_ref.py, Debian's python3-numpy: scripts/install-deps.sh numpy);
+# golden/abfp-repro builds the driver with gcc and clang at -O0 and -O2 and compares the bytes.
+ABFP_PYTHON ?= /usr/bin/python3
+$(BUILD)/abfp_dump: $(BUILD)/obj/golden/tests/abfp_dump.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: golden/abfp-numpy golden/abfp-repro
+golden/abfp-numpy: $(BUILD)/abfp_dump
+	@scripts/check.sh $(BUILD)/results golden/abfp-numpy -- bash -c 'set -o pipefail; mkdir -p $(BUILD)/tmp && \
+	  $(BUILD)/abfp_dump >$(BUILD)/tmp/abfp-dump.txt && $(ABFP_PYTHON) golden/tests/abfp_ref.py $(BUILD)/tmp/abfp-dump.txt'
+golden/abfp-repro: $(BUILD)/abfp_dump
+	@scripts/check.sh $(BUILD)/results golden/abfp-repro -- golden/tests/abfp-repro.sh $(BUILD)/abfp_dump $(BUILD)/tmp/abfp-repro
+TEST_TARGETS += golden/abfp-numpy golden/abfp-repro
+
+# ABFP emulation against the integer golden model on the same layers (make bench).
+$(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: bench-abfp
+bench-abfp: $(BUILD)/bench_abfp
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_abfp --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/abfp.json

@@ -6,7 +6,8 @@
  * single rounding, the int16 64-bit path, generic multiply-and-shift), weight encodings
  * (ternary 2-bit and 5-trit, N:G and CSR sparse), the quantized fully-connected layer with
  * overflow detection, a float reference with error statistics, ternary + sparse
- * decomposition, and the mpq-case file format.
+ * decomposition, and the mpq-case file format. Analog matrix units in adaptive block floating
+ * point (ABFP) have their own manual: arith/mpq_abfp.h.
  *
  * The library never prints and never exits: functions return 0 or a negative MPQ_E* code.
  */

@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* tb/mpq_dut.cpp's traced build calls them from C++ */
+#endif
+
 #define MPQ_WORDS(bits) (((bits) + 31u) / 32u)
 
 /* Bit-field helpers on word arrays (fields up to 32 bits wide, any alignment). */
@@ -18,4 +22,7 @@ uint32_t mpq_bits_get(const uint32_t *words, unsigned lsb, unsigned width);
 /* The low `width` bits of v, sign-extended. */
 int32_t mpq_sext(uint32_t v, unsigned width);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
