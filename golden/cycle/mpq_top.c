@@ -302,6 +302,13 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     mpq_cm_stats *st = &cm->stats;
     st->stall_last += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last && !rq1_free);
     st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
+    {
+        unsigned row = cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last;
+        unsigned pat = (cm->rq1.valid ? MPQ_PIPE_RQ1 : 0u) | (cm->rq2.valid ? MPQ_PIPE_RQ2 : 0u) |
+                       (cm->out.valid ? MPQ_PIPE_OUT : 0u) | (in->out_ready ? MPQ_PIPE_READY : 0u) |
+                       (row ? MPQ_PIPE_ROW : 0u);
+        st->pipe_seen |= 1ull << pat;
+    }
     st->tiles += (uint64_t)cfg_hs;
     st->rows += (uint64_t)row_done;
     st->wgt_beats += (uint64_t)wgt_hs;
