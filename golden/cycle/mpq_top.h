@@ -76,6 +76,8 @@ typedef struct mpq_cm_stats {
     uint64_t pipe_seen;           /* the pipeline patterns reached: bit p for p = rq1 valid
                                    * | rq2 valid << 1 | out valid << 2 | out_ready_i << 3
                                    * | a row's last step waiting for rq1 << 4 (MPQ_PIPE_*) */
+    uint64_t pipe_drain;          /* the patterns reached whose next two cycles both took the
+                                   * output (out_ready_i high) */
     unsigned max_row, max_slice;  /* the largest pixel (row) and slice index reached */
     unsigned max_tile;
 } mpq_cm_stats;

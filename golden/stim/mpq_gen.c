@@ -525,6 +525,7 @@ static const gen_stat_field gen_stat_fields[] = {
     STAT(STAT_SUM, "stall_last", "last slice held back", cm.stall_last),
     STAT(STAT_SUM, "out_stalls", "output waited", cm.out_stalls),
     STAT(STAT_BITS, "pipe_seen", "pipeline patterns", cm.pipe_seen),
+    STAT(STAT_BITS, "pipe_drain", "drained", cm.pipe_drain),
     STAT(STAT_SUM, "waits", "beats waiting for ready", waits),
     STAT(STAT_SUM, "mid_resets", "mid-layer resets", mid_resets),
     STAT(STAT_MAX, "max_row", "largest row", cm.max_row),
