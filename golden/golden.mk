@@ -2,7 +2,9 @@
 # Library sources: every golden/mpq_*.c. CLI: golden/cli_*.c (cli_main.c dispatches).
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 
-GOLDEN_LIB_SRCS := $(sort $(wildcard golden/mpq_*.c))
+GOLDEN_LIB_SRCS := $(sort $(wildcard golden/mpq_*.c) $(wildcard golden/net/*.c))
+# golden/net/: real networks (the .tflite reader and the graph runner).
+CPPFLAGS += -Igolden/net
 GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli_*.c))
 GOLDEN_TEST_SRCS := $(sort $(wildcard golden/tests/test_*.c))
 
@@ -63,7 +65,7 @@ golden/nosimd:
 golden-nosimd-run:
 	@mkdir -p $(BUILD)/nosimd
 	@set -eo pipefail; for t in $(GOLDEN_NOSIMD_TESTS); do \
-	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
+	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden -Igolden/net golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
 	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
 
 TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))

@@ -5,11 +5,11 @@ FUZZ_SRCS := $(sort $(wildcard golden/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst golden/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -Igolden \
+FUZZ_FLAGS := -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -Igolden -Igolden/net \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 # The fuzzers link the library sources directly, built with the fuzzer's instrumentation.
-$(BUILD)/fuzz/fuzz_%: golden/fuzz/fuzz_%.c $(GOLDEN_LIB_SRCS) $(wildcard golden/*.h)
+$(BUILD)/fuzz/fuzz_%: golden/fuzz/fuzz_%.c $(GOLDEN_LIB_SRCS) $(wildcard golden/*.h golden/net/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(GOLDEN_LIB_SRCS) -lz -lm -o $@
 
