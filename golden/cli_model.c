@@ -18,7 +18,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpq-golden model run MODEL.tflite --input IN [--output OUT] [--dump DIR]\n"
             "                            [--fc-rounding double|single] [--acc-bits N] [--acc-sat]\n"
-            "                            [--repeat N]\n"
+            "                            [--repeat N] [--profile] [--golden-kernels]\n"
             "       mpq-golden model info MODEL.tflite\n"
             "\n"
             "run   runs the model once on IN, the raw little-endian bytes of the model's input in\n"
@@ -35,6 +35,9 @@ static void usage(FILE *f)
             "                     accumulator that never overflows on this input\n"
             "  --acc-sat          saturate the N-bit accumulator instead of wrapping\n"
             "  --repeat N         run N times and print the time per inference\n"
+            "  --profile          print the time per inference of each operator\n"
+            "  --golden-kernels   compute every layer with the golden model's layer kernels and\n"
+            "                     requantizer instead of the planned int8 fast path (same results)\n"
             "info  prints the operators (options, tensors, MACs), the tensors (type, shape,\n"
             "      quantization) and whether the golden model runs the model.\n"
             "Exit: 0 success, 2 usage error, unreadable or unsupported model, or bad input file.\n");
@@ -235,6 +238,12 @@ static int model_run(int argc, char **argv)
         } else if (!strcmp(a, "--acc-sat")) {
             o.acc_mode = MPQ_ACC_SAT;
             continue;
+        } else if (!strcmp(a, "--profile")) {
+            o.profile = 1;
+            continue;
+        } else if (!strcmp(a, "--golden-kernels")) {
+            o.golden_kernels = 1;
+            continue;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -286,15 +295,26 @@ static int model_run(int argc, char **argv)
         free(buf);
         buf = NULL;
     }
-    double t0 = now_s();
-    for (unsigned r = 0; r < repeat; r++)
+    double dt = 0, best = 1e30;
+    for (unsigned r = 0; r < repeat; r++) {
+        double t0 = now_s();
         if (mpq_net_run(net, err, sizeof err)) {
             fprintf(stderr, "mpq-golden model run: %s\n", err);
             goto done;
         }
-    double dt = now_s() - t0;
+        double t = now_s() - t0;
+        dt += t;
+        best = t < best ? t : best;
+    }
     if (repeat > 1)
-        printf("%s: %u runs, %.3f ms per inference\n", model, repeat, 1e3 * dt / repeat);
+        printf("%s: %u runs, %.3f ms per inference (mean), %.3f ms (best)\n", model, repeat,
+               1e3 * dt / repeat, 1e3 * best);
+    if (o.profile) {
+        printf("%4s  %-18s %12s %10s\n", "op", "type", "MACs", "ms/run");
+        for (unsigned i = 0; i < m.nops; i++)
+            printf("%4u  %-18s %12lld %10.4f\n", i, mpq_tfl_op_name(m.ops[i].code),
+                   (long long)mpq_net_op_macs(&m, i), 1e3 * mpq_net_op_seconds(net, i) / repeat);
+    }
     rc = 0;
     for (unsigned i = 0; i < nout && !rc; i++)
         rc = write_tensor(net, (unsigned)mpq_net_output_tensor(net, i), out[i]);

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mpq_netkern.h"
 #include "mpq_netops.h"
 
 #define MAX_RANK MPQ_TFL_MAX_RANK
@@ -46,6 +48,8 @@ typedef struct plan {
     int32_t in_off, w_off;
     mpq_requant rq;
     int report;               /* index into the net's reports, -1 without */
+    mpq_nk nk;                /* the fast path's plan (fast: in use) */
+    int fast;
     /* pools, ADD, MEAN */
     int32_t act_min, act_max;
     int8_t *lut;              /* ADD: [256][256]; LUT ops: [256] (index x + 128) */
@@ -85,12 +89,15 @@ struct mpq_net {
     plan *p;
     unsigned np;
     size_t max_in, max_out;   /* scratch sizes of the layer kernels (elements) */
+    size_t max_nk;            /* int16 scratch of the fast path */
+    int16_t *nks;
     int32_t *xs, *ys;
     int64_t *acc;
     uint8_t *flags;
     int32_t *first;
     mpq_net_layer_report *rep;
     unsigned nrep, runs;
+    double *op_seconds;       /* opts.profile: time spent in each operator over all runs */
 };
 
 /* ---- messages ---- */
@@ -433,6 +440,23 @@ static int plan_weights(mpq_net *net, plan *p, int wt, char *err, size_t errlen)
     return MPQ_OK;
 }
 
+/* The fast path for TFLite's own arithmetic (32-bit wrapping accumulator, no analysis). */
+static int plan_fast(mpq_net *net, plan *p, const mpq_conv_shape *cs, char *err, size_t errlen)
+{
+    const mpq_net_opts *o = &net->o;
+    if (o->golden_kernels || o->analyze || o->acc_bits != 32 || o->acc_mode != MPQ_ACC_WRAP)
+        return MPQ_OK;
+    int st = mpq_nk_plan(&p->nk, cs, p->w, p->w_off, p->bias, p->in_off, &p->rq);
+    if (st < 0) {
+        snprintf(err, errlen, "%s: out of memory", net->m->file);
+        return st;
+    }
+    p->fast = st == 0;
+    if (p->fast && mpq_nk_scratch(&p->nk) > net->max_nk)
+        net->max_nk = mpq_nk_scratch(&p->nk);
+    return MPQ_OK;
+}
+
 static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
 {
     const mpq_tfl_op *o = &net->m->ops[op];
@@ -510,7 +534,7 @@ static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
     size_t nin = mpq_conv_in_count(cs), nout = mpq_conv_out_count(cs);
     net->max_in = nin > net->max_in ? nin : net->max_in;
     net->max_out = nout > net->max_out ? nout : net->max_out;
-    return MPQ_OK;
+    return plan_fast(net, p, cs, err, errlen);
 }
 
 static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
@@ -575,7 +599,10 @@ static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
     p->rq.out_offset = z_out;
     net->max_in = (size_t)nin > net->max_in ? (size_t)nin : net->max_in;
     net->max_out = (size_t)nout > net->max_out ? (size_t)nout : net->max_out;
-    return MPQ_OK;
+    mpq_conv_shape cs = {.kind = MPQ_LAYER_CONV2D, .batches = p->fc_m, .in_h = 1, .in_w = 1,
+                         .in_c = k, .out_c = n, .kh = 1, .kw = 1, .sy = 1, .sx = 1, .dy = 1,
+                         .dx = 1, .groups = 1, .out_h = 1, .out_w = 1};
+    return plan_fast(net, p, &cs, err, errlen);
 }
 
 /* ---- pools ---- */
@@ -1381,6 +1408,10 @@ static int run_layer(mpq_net *net, const plan *p, char *err, size_t errlen)
 {
     const int8_t *x = net->t[p->in].data;
     int8_t *y = net->t[p->out].data;
+    if (p->fast) {
+        mpq_nk_run(&p->nk, x, y, net->nks);
+        return MPQ_OK;
+    }
     size_t nin = (size_t)net->t[p->in].count, nout = (size_t)net->t[p->out].count;
     int8_to_32(x, net->xs, nin);
     int st;
@@ -1666,6 +1697,7 @@ int mpq_net_init(mpq_net **out, const mpq_tfl_model *m, const mpq_net_opts *o, c
     net->xs = malloc(in * sizeof *net->xs);
     net->ys = malloc(outn * sizeof *net->ys);
     net->acc = malloc(outn * sizeof *net->acc);
+    net->nks = malloc((net->max_nk + 1) * sizeof *net->nks);
     if (net->o.analyze) {
         net->flags = malloc(outn);
         net->first = malloc(outn * sizeof *net->first);
@@ -1681,8 +1713,10 @@ int mpq_net_init(mpq_net **out, const mpq_tfl_model *m, const mpq_net_opts *o, c
                 r->first[0] = r->first[1] = r->first[2] = r->first[3] = r->first_term = -1;
             }
     }
+    if (net->o.profile)
+        net->op_seconds = calloc(net->np + 1, sizeof *net->op_seconds);
     st = MPQ_ENOMEM;
-    if (!net->xs || !net->ys || !net->acc ||
+    if ((net->o.profile && !net->op_seconds) || !net->xs || !net->ys || !net->acc || !net->nks ||
         (net->o.analyze && (!net->flags || !net->first || !net->rep))) {
         snprintf(err, errlen, "%s: out of memory", m->file);
         goto fail;
@@ -1709,7 +1743,10 @@ void mpq_net_free(mpq_net *net)
         free(p->lut);
         free(p->src);
         free(p->inner);
+        mpq_nk_free(&p->nk);
     }
+    free(net->nks);
+    free(net->op_seconds);
     free(net->t);
     free(net->p);
     free(net->xs);
@@ -1793,7 +1830,14 @@ int mpq_net_run(mpq_net *net, char *err, size_t errlen)
         const plan *p = &net->p[op];
         if (p->fold)
             continue;
+        struct timespec t0, t1;
+        if (net->op_seconds)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
         int st = run_op(net, p, err, errlen);
+        if (net->op_seconds) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            net->op_seconds[op] += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        }
         if (st)
             return st;
         net->t[p->out].have = 1;
@@ -1813,6 +1857,11 @@ int mpq_net_tensor_get(const mpq_net *net, unsigned tensor, void *out)
 int mpq_net_tensor_computed(const mpq_net *net, unsigned tensor)
 {
     return tensor < net->m->ntensors && net->t[tensor].computed && net->t[tensor].have;
+}
+
+double mpq_net_op_seconds(const mpq_net *net, unsigned op)
+{
+    return net->op_seconds && op < net->np ? net->op_seconds[op] : 0.0;
 }
 
 const mpq_net_layer_report *mpq_net_reports(const mpq_net *net, unsigned *count)

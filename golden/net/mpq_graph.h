@@ -44,6 +44,10 @@ typedef struct mpq_net_opts {
     mpq_acc_mode acc_mode;   /* MPQ_ACC_WRAP (TFLite) or MPQ_ACC_SAT */
     int analyze;             /* overflow reports and minimum widths per layer (set when
                               * acc_bits < 32; costs extra passes of each layer) */
+    int profile;             /* time each operator (mpq_net_op_seconds) */
+    int golden_kernels;      /* run every layer through mpq_conv / mpq_fc and mpq_requant_one
+                              * (otherwise TFLite's arithmetic takes the planned int8 fast
+                              * path of mpq_netkern.h, which computes the same) */
 } mpq_net_opts;
 /* Fills *o with TFLite Micro's arithmetic: double rounding, 32-bit wrapping accumulators. */
 void mpq_net_opts_default(mpq_net_opts *o);
@@ -99,6 +103,9 @@ typedef struct mpq_net_layer_report {
 /* The reports, one per convolution or fully-connected layer in operator order (*count of
  * them; NULL when opts.analyze is off). Owned by the net. */
 const mpq_net_layer_report *mpq_net_reports(const mpq_net *net, unsigned *count);
+
+/* Seconds spent in operator `op` over all runs so far (opts.profile; 0 otherwise). */
+double mpq_net_op_seconds(const mpq_net *net, unsigned op);
 
 /* Multiply-accumulates of operator `op` of a model (CONV_2D, DEPTHWISE_CONV_2D,
  * FULLY_CONNECTED; 0 for the others or when its shapes do not make sense). */

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_netkern.c: the planned int8 fast path of convolutions and fully-connected layers with
+ * TFLite's 32-bit wrapping accumulator (mpq_netkern.h).
+ *
+ * Work split: a chunk of output pixels is laid out as im2col rows (x + in_offset as int16,
+ * 0 where the window leaves the input, the depth rounded up to an even count); then for each
+ * block of 8 output channels and each quad of rows, the tile kernel multiply-adds operand
+ * pairs against the channels' interleaved weight pairs (pmaddwd: two 16x16-bit products
+ * summed into a 32-bit lane), and the epilogue adds the bias, requantizes and clamps. Every
+ * 32-bit addition wraps, as TFLite's int32 accumulator does, so the result is the golden
+ * model's wrap(bias + sum) whatever the order.
+ */
+#include "mpq_netkern.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#include <emmintrin.h>
+#define NK_SSE2 1
+#endif
+
+/* Channels per block, rows per tile, rows per im2col chunk, depthwise window taps. */
+enum { LANES = 8, ROWS = 4, CHUNK = 64, MAX_TAPS = 128 };
+
+/* floor(v / 2^s) without shifting a negative value, 0 <= s <= 63. */
+static inline int64_t floor_shift64(int64_t v, unsigned s)
+{
+    return v >= 0 ? (int64_t)((uint64_t)v >> s) : -(int64_t)(~(uint64_t)v >> s) - 1;
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier with double rounding (mpq_requant_double) for an
+ * int32 accumulator and a multiplier >= 0. */
+static inline int32_t rq_double(int32_t acc, int32_t mult, int shift)
+{
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int32_t a = (int32_t)((uint32_t)acc << left);
+    int64_t ab = (int64_t)a * mult; /* mult >= 0: never INT32_MIN * INT32_MIN */
+    int64_t nudge = ab >= 0 ? (INT64_C(1) << 30) : 1 - (INT64_C(1) << 30);
+    int32_t hi = (int32_t)((ab + nudge) / (INT64_C(1) << 31)); /* truncates, as gemmlowp */
+    if (!right)
+        return hi;
+    int32_t mask = (int32_t)((UINT32_C(1) << right) - 1);
+    int32_t threshold = (mask >> 1) + (hi < 0);
+    return (int32_t)floor_shift64(hi, (unsigned)right) + ((hi & mask) > threshold);
+}
+
+/* Single rounding (mpq_requant_single) for an int32 accumulator. */
+static inline int32_t rq_single(int32_t acc, int32_t mult, int shift)
+{
+    int64_t v = floor_shift64((int64_t)acc * mult + (INT64_C(1) << (30 - shift)),
+                              (unsigned)(31 - shift));
+    return (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
+}
+
+/* Common checks and requantization parameters (one slot per channel, nch slots). */
+static int plan_common(mpq_nk *l, const mpq_conv_shape *s, int32_t in_off, const mpq_requant *rq)
+{
+    if ((rq->kind != MPQ_RQ_DOUBLE && rq->kind != MPQ_RQ_SINGLE) || in_off < -32767 ||
+        in_off > 32767)
+        return 1;
+    l->vec = 1;
+    for (unsigned i = 0; i < rq->nparams; i++) {
+        if (rq->mult[i] < 0 || rq->shift[i] < -31 || rq->shift[i] > 30)
+            return 1;
+        if (rq->kind == MPQ_RQ_SINGLE && rq->shift[i] > 0)
+            l->vec = 0;
+    }
+    l->s = *s;
+    l->in_off = in_off;
+    l->single = rq->kind == MPQ_RQ_SINGLE;
+    l->out_off = rq->out_offset;
+    l->act_min = rq->act_min;
+    l->act_max = rq->act_max;
+    return 0;
+}
+
+/* Weight fits the 16-bit kernels: |w| < 2^15 and a pair of products stays below 2^31. */
+static int weight_fits(int64_t v, int32_t in_off)
+{
+    int64_t xmax = 128 + (in_off < 0 ? -(int64_t)in_off : in_off);
+    return v >= -32767 && v <= 32767 && 2 * xmax * (v < 0 ? -v : v) <= INT32_MAX;
+}
+
+static int plan_dw(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_off,
+                   const int32_t *bias, int32_t in_off, const mpq_requant *rq)
+{
+    if (plan_common(l, s, in_off, rq))
+        return 1;
+    const unsigned taps = s->kh * s->kw, oc = s->out_c;
+    if (taps > MAX_TAPS)
+        return 1;
+    for (size_t i = 0; i < (size_t)taps * oc; i++)
+        if (!weight_fits((int64_t)w[i] + w_off, in_off))
+            return 1;
+    l->dw = 1;
+    l->groups = 1;
+    l->cpg = oc;
+    l->nblk = (oc + LANES - 1) / LANES;
+    l->ocp = l->nblk * LANES;
+    l->tpairs = (taps + 1) / 2;
+    l->w = calloc((size_t)l->nblk * l->tpairs * 2 * LANES + LANES, sizeof *l->w);
+    l->bias = calloc(l->ocp, sizeof *l->bias);
+    l->mult = calloc(l->ocp, sizeof *l->mult);
+    l->shift = calloc(l->ocp, sizeof *l->shift);
+    if (!l->w || !l->bias || !l->mult || !l->shift) {
+        mpq_nk_free(l);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned o = 0; o < oc; o++) {
+        for (unsigned t = 0; t < taps; t++)
+            l->w[(((size_t)(o / LANES) * l->tpairs + t / 2) * LANES + o % LANES) * 2 + t % 2] =
+                (int16_t)(w[(size_t)t * oc + o] + w_off);
+        l->bias[o] = bias ? bias[o] : 0;
+        unsigned p = rq->nparams > 1 ? o : 0;
+        l->mult[o] = rq->mult[p];
+        l->shift[o] = (int8_t)rq->shift[p];
+    }
+    return 0;
+}
+
+int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_off,
+                const int32_t *bias, int32_t in_off, const mpq_requant *rq)
+{
+    memset(l, 0, sizeof *l);
+    if (s->kind == MPQ_LAYER_DEPTHWISE)
+        return plan_dw(l, s, w, w_off, bias, in_off, rq);
+    if (s->kind != MPQ_LAYER_CONV2D || plan_common(l, s, in_off, rq))
+        return 1;
+    unsigned groups = s->groups ? s->groups : 1;
+    l->groups = groups;
+    l->cpg = s->out_c / groups;
+    l->fpg = s->in_c / groups;
+    l->k = s->kh * s->kw * l->fpg;
+    l->kp = (l->k + 1) & ~1u;
+    l->nblk = (l->cpg + LANES - 1) / LANES;
+    for (size_t i = 0; i < (size_t)s->out_c * l->k; i++)
+        if (!weight_fits((int64_t)w[i] + w_off, in_off))
+            return 1;
+    size_t nch = (size_t)groups * l->nblk * LANES;
+    l->w = calloc((size_t)groups * l->nblk * l->kp * LANES + LANES, sizeof *l->w);
+    l->bias = calloc(nch, sizeof *l->bias);
+    l->mult = calloc(nch, sizeof *l->mult);
+    l->shift = calloc(nch, sizeof *l->shift);
+    if (!l->w || !l->bias || !l->mult || !l->shift) {
+        mpq_nk_free(l);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned g = 0; g < groups; g++)
+        for (unsigned c = 0; c < l->cpg; c++) {
+            unsigned o = g * l->cpg + c, b = c / LANES, lane = c % LANES;
+            size_t slot = ((size_t)g * l->nblk + b) * LANES + lane;
+            int16_t *dst = l->w + ((size_t)g * l->nblk + b) * l->kp * LANES;
+            for (unsigned i = 0; i < l->k; i++)
+                dst[(size_t)(i / 2) * 2 * LANES + lane * 2 + i % 2] =
+                    (int16_t)(w[(size_t)o * l->k + i] + w_off);
+            l->bias[slot] = bias ? bias[o] : 0;
+            unsigned p = rq->nparams > 1 ? o : 0;
+            l->mult[slot] = rq->mult[p];
+            l->shift[slot] = (int8_t)rq->shift[p];
+        }
+    return 0;
+}
+
+size_t mpq_nk_scratch(const mpq_nk *l)
+{
+    if (l->dw) /* the whole input widened to out_c channels, and a zero pixel */
+        return ((size_t)l->s.batches * l->s.in_h * l->s.in_w + 1) * l->ocp;
+    return (size_t)(CHUNK + ROWS) * l->kp;
+}
+
+void mpq_nk_free(mpq_nk *l)
+{
+    free(l->w);
+    free(l->bias);
+    free(l->mult);
+    free(l->shift);
+    memset(l, 0, sizeof *l);
+}
+
+/* x + offset of n int8 values into int16. */
+static void widen(const int8_t *src, int16_t *dst, size_t n, int16_t off)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (int16_t)(src[i] + off);
+}
+
+/* im2col row of output pixel (b, oy, ox), group g, into r[kp]: window row by window row,
+ * the taps inside the input as one run (contiguous in memory when the window is not
+ * dilated and the layer has one group), zeros around it. */
+static void im2col_row(const mpq_nk *l, const int8_t *x, unsigned b, unsigned oy, unsigned ox,
+                       unsigned g, int16_t *r)
+{
+    const mpq_conv_shape *s = &l->s;
+    const int16_t off = (int16_t)l->in_off;
+    const unsigned f = l->fpg, row = s->kw * f;
+    /* The taps kx in [k0, k1) read columns inside the input. */
+    const long ix0 = (long)ox * s->sx - (long)s->px;
+    long k0 = ix0 >= 0 ? 0 : (-ix0 + s->dx - 1) / s->dx;
+    long k1 = ((long)s->in_w - ix0 + s->dx - 1) / s->dx;
+    k1 = k1 < (long)s->kw ? k1 : (long)s->kw;
+    k0 = k0 < k1 ? k0 : k1;
+    for (unsigned ky = 0; ky < s->kh; ky++, r += row) {
+        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+        if (iy < 0 || iy >= (long)s->in_h || k0 == k1) {
+            memset(r, 0, row * sizeof *r);
+            continue;
+        }
+        const int8_t *src = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w) * s->in_c +
+                            (size_t)g * f;
+        memset(r, 0, (size_t)k0 * f * sizeof *r);
+        if (s->dx == 1 && f == s->in_c) {
+            widen(src + (size_t)(ix0 + k0) * s->in_c, r + (size_t)k0 * f, (size_t)(k1 - k0) * f, off);
+        } else {
+            for (long kx = k0; kx < k1; kx++)
+                widen(src + (size_t)(ix0 + kx * (long)s->dx) * s->in_c, r + (size_t)kx * f, f, off);
+        }
+        memset(r + (size_t)k1 * f, 0, (size_t)(s->kw - k1) * f * sizeof *r);
+    }
+    if (l->kp > l->k)
+        r[0] = 0; /* r now points past the last window row: the depth's even padding */
+}
+
+/* acc[r][c] = sum over the kp/2 pairs of rows[r] . weights of block wb (interleaved). */
+#ifdef NK_SSE2
+static void tile(const int16_t *const rows[ROWS], const int16_t *wb, unsigned npairs,
+                 __m128i acc[ROWS][2])
+{
+    __m128i a00 = _mm_setzero_si128(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
+            a30 = a00, a31 = a00;
+    const int16_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
+    for (unsigned j = 0; j < npairs; j++) {
+        __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16));
+        __m128i w1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16 + 8));
+        int32_t p0, p1, p2, p3;
+        memcpy(&p0, r0 + 2 * j, 4);
+        memcpy(&p1, r1 + 2 * j, 4);
+        memcpy(&p2, r2 + 2 * j, 4);
+        memcpy(&p3, r3 + 2 * j, 4);
+        __m128i x0 = _mm_set1_epi32(p0), x1 = _mm_set1_epi32(p1), x2 = _mm_set1_epi32(p2),
+                x3 = _mm_set1_epi32(p3);
+        a00 = _mm_add_epi32(a00, _mm_madd_epi16(x0, w0));
+        a01 = _mm_add_epi32(a01, _mm_madd_epi16(x0, w1));
+        a10 = _mm_add_epi32(a10, _mm_madd_epi16(x1, w0));
+        a11 = _mm_add_epi32(a11, _mm_madd_epi16(x1, w1));
+        a20 = _mm_add_epi32(a20, _mm_madd_epi16(x2, w0));
+        a21 = _mm_add_epi32(a21, _mm_madd_epi16(x2, w1));
+        a30 = _mm_add_epi32(a30, _mm_madd_epi16(x3, w0));
+        a31 = _mm_add_epi32(a31, _mm_madd_epi16(x3, w1));
+    }
+    acc[0][0] = a00;
+    acc[0][1] = a01;
+    acc[1][0] = a10;
+    acc[1][1] = a11;
+    acc[2][0] = a20;
+    acc[2][1] = a21;
+    acc[3][0] = a30;
+    acc[3][1] = a31;
+}
+#else
+static void tile(const int16_t *const rows[ROWS], const int16_t *wb, unsigned npairs,
+                 int32_t acc[ROWS][LANES])
+{
+    for (unsigned r = 0; r < ROWS; r++)
+        for (unsigned c = 0; c < LANES; c++) {
+            uint32_t a = 0; /* the pmaddwd lane: exact pair sums, wrapping accumulation */
+            for (unsigned j = 0; j < npairs; j++)
+                a += (uint32_t)((int32_t)rows[r][2 * j] * wb[j * 16 + c * 2] +
+                                (int32_t)rows[r][2 * j + 1] * wb[j * 16 + c * 2 + 1]);
+            acc[r][c] = (int32_t)a;
+        }
+}
+#endif
+
+/* Bias, requantization, clamp and store of one tile: rows [0, nr), channels [0, nc) of
+ * block `slot0` (its first parameter slot), into y + pixel*out_c + ch0. */
+static void epilogue(const mpq_nk *l, int32_t acc[ROWS][LANES], unsigned nr, unsigned nc,
+                     size_t slot0, int8_t *y, size_t pix0, unsigned ch0)
+{
+    const unsigned out_c = l->s.out_c;
+    const int32_t *bias = l->bias + slot0, *mult = l->mult + slot0;
+    const int8_t *shift = l->shift + slot0;
+    const int32_t lo = l->act_min, hi = l->act_max, off = l->out_off;
+    const int single = l->single;
+    for (unsigned r = 0; r < nr; r++) {
+        int8_t *dst = y + (pix0 + r) * out_c + ch0;
+        for (unsigned c = 0; c < nc; c++) {
+            int32_t a = (int32_t)((uint32_t)acc[r][c] + (uint32_t)bias[c]);
+            int32_t v = single ? rq_single(a, mult[c], shift[c]) : rq_double(a, mult[c], shift[c]);
+            int64_t o = (int64_t)v + off;
+            o = o < lo ? lo : o > hi ? hi : o;
+            dst[c] = (int8_t)o;
+        }
+    }
+}
+
+#ifdef NK_SSE2
+/* Requantizes 4 accumulators of one channel (mult >= 0, TFLite shift), double or single
+ * rounding, then saturates to int16 (the caller clamps to the activation range). The
+ * 32x32-bit signed products come from pmuludq and a correction of the high half: a signed
+ * a < 0 reads as a + 2^32 unsigned, so its product is m * 2^32 too large. */
+static __m128i rq4(__m128i a, int32_t m, int shift, int single)
+{
+    const __m128i M = _mm_set1_epi32(m), lo32 = _mm_set_epi32(0, -1, 0, -1);
+    if (!single && shift > 0)
+        a = _mm_sll_epi32(a, _mm_cvtsi32_si128(shift));
+    __m128i corr = _mm_and_si128(_mm_srai_epi32(a, 31), M);
+    __m128i pe = _mm_sub_epi64(_mm_mul_epu32(a, M), _mm_slli_epi64(corr, 32));
+    __m128i po = _mm_sub_epi64(_mm_mul_epu32(_mm_srli_epi64(a, 32), M),
+                               _mm_andnot_si128(lo32, corr));
+    /* double: srdhm = floor((a*m + 2^30) / 2^31) (gemmlowp's nudge and truncation agree
+     * with this for every a when m >= 0); single: floor((a*m + 2^(30-s)) / 2^(31-s)). The
+     * result fits 32 bits, so a logical 64-bit shift leaves it in the low half. */
+    int rs = single ? 31 - shift : 31;
+    __m128i rnd = _mm_set1_epi64x(INT64_C(1) << (rs - 1)), cnt = _mm_cvtsi32_si128(rs);
+    pe = _mm_srl_epi64(_mm_add_epi64(pe, rnd), cnt);
+    po = _mm_srl_epi64(_mm_add_epi64(po, rnd), cnt);
+    __m128i h = _mm_or_si128(_mm_and_si128(pe, lo32), _mm_slli_epi64(po, 32));
+    if (!single && shift < 0) { /* RoundingDivideByPOT */
+        int right = -shift;
+        __m128i mask = _mm_set1_epi32((int32_t)((UINT32_C(1) << right) - 1));
+        __m128i thr = _mm_sub_epi32(_mm_srli_epi32(mask, 1), _mm_srai_epi32(h, 31));
+        __m128i up = _mm_cmpgt_epi32(_mm_and_si128(h, mask), thr);
+        h = _mm_sub_epi32(_mm_sra_epi32(h, _mm_cvtsi32_si128(right)), up);
+    }
+    return h;
+}
+
+/* The whole tile in registers: a[r][h] holds row r, channels 4h..4h+3. Transposed to one
+ * vector per channel (4 rows), requantized, then packed back to 8 bytes per row. */
+static void epilogue4x8(const mpq_nk *l, __m128i a[ROWS][2], size_t slot0, int8_t *y,
+                        size_t pix0, unsigned ch0)
+{
+    __m128i ch[LANES], q[LANES];
+    for (int h = 0; h < 2; h++) {
+        __m128i t0 = _mm_unpacklo_epi32(a[0][h], a[1][h]), t1 = _mm_unpacklo_epi32(a[2][h], a[3][h]);
+        __m128i t2 = _mm_unpackhi_epi32(a[0][h], a[1][h]), t3 = _mm_unpackhi_epi32(a[2][h], a[3][h]);
+        ch[4 * h + 0] = _mm_unpacklo_epi64(t0, t1);
+        ch[4 * h + 1] = _mm_unpackhi_epi64(t0, t1);
+        ch[4 * h + 2] = _mm_unpacklo_epi64(t2, t3);
+        ch[4 * h + 3] = _mm_unpackhi_epi64(t2, t3);
+    }
+    for (int c = 0; c < LANES; c++) {
+        size_t slot = slot0 + (size_t)c;
+        __m128i v = _mm_add_epi32(ch[c], _mm_set1_epi32(l->bias[slot]));
+        q[c] = rq4(v, l->mult[slot], l->shift[slot], l->single);
+    }
+    /* int16 with saturation, the output offset (saturating: |offset| <= 128 and the clamp
+     * below lie well inside int16), the activation clamp. The channel order X = (0 4 2 6),
+     * Y = (1 5 3 7) makes the byte transpose below come out in channel order. */
+    const __m128i off = _mm_set1_epi16((int16_t)l->out_off);
+    const __m128i lo = _mm_set1_epi16((int16_t)l->act_min), hi = _mm_set1_epi16((int16_t)l->act_max);
+    __m128i p04 = _mm_packs_epi32(q[0], q[4]), p26 = _mm_packs_epi32(q[2], q[6]);
+    __m128i p15 = _mm_packs_epi32(q[1], q[5]), p37 = _mm_packs_epi32(q[3], q[7]);
+#define NK_CLAMP(v) _mm_min_epi16(_mm_max_epi16(_mm_adds_epi16((v), off), lo), hi)
+    __m128i X = _mm_packs_epi16(NK_CLAMP(p04), NK_CLAMP(p26));
+    __m128i Y = _mm_packs_epi16(NK_CLAMP(p15), NK_CLAMP(p37));
+#undef NK_CLAMP
+    __m128i t0 = _mm_unpacklo_epi8(X, Y), t1 = _mm_unpackhi_epi8(X, Y);
+    __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
+    __m128i r01 = _mm_unpacklo_epi32(u0, u1), r23 = _mm_unpackhi_epi32(u0, u1);
+    const size_t oc = l->s.out_c;
+    int8_t *d = y + pix0 * oc + ch0;
+    _mm_storel_epi64((__m128i *)(void *)d, r01);
+    _mm_storel_epi64((__m128i *)(void *)(d + oc), _mm_srli_si128(r01, 8));
+    _mm_storel_epi64((__m128i *)(void *)(d + 2 * oc), r23);
+    _mm_storel_epi64((__m128i *)(void *)(d + 3 * oc), _mm_srli_si128(r23, 8));
+}
+#endif
+
+/* Four output pixels of a depthwise layer: taps[r][t] points at the widened input pixel tap
+ * t of pixel r reads (or the zero pixel); every 8-channel block sums the tap pairs'
+ * multiply-adds. Pixels past `nr` repeat the last one (computed, not stored). */
+static void dw_pixels(const mpq_nk *l, const int16_t *const taps[ROWS][MAX_TAPS + 2], unsigned nr,
+                      int8_t *y, size_t pix0)
+{
+    for (unsigned blk = 0; blk < l->nblk; blk++) {
+        const size_t c0 = (size_t)blk * LANES;
+        const int16_t *wb = l->w + c0 * 2 * l->tpairs;
+        unsigned nc = l->cpg - blk * LANES < LANES ? l->cpg - blk * LANES : LANES;
+        int32_t acc[ROWS][LANES];
+#ifdef NK_SSE2
+        __m128i a[ROWS][2];
+        for (unsigned r = 0; r < ROWS; r++) {
+            __m128i a0 = _mm_setzero_si128(), a1 = a0;
+            const int16_t *const *tp = taps[r];
+            for (unsigned j = 0; j < l->tpairs; j++) {
+                __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(tp[2 * j] + c0));
+                __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(tp[2 * j + 1] + c0));
+                __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16));
+                __m128i w1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16 + 8));
+                a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), w0));
+                a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb), w1));
+            }
+            a[r][0] = a0;
+            a[r][1] = a1;
+        }
+        if (nr == ROWS && nc == LANES && l->vec) {
+            epilogue4x8(l, a, c0, y, pix0, (unsigned)c0);
+            continue;
+        }
+        for (unsigned r = 0; r < ROWS; r++) {
+            _mm_storeu_si128((__m128i *)(void *)acc[r], a[r][0]);
+            _mm_storeu_si128((__m128i *)(void *)(acc[r] + 4), a[r][1]);
+        }
+#else
+        for (unsigned r = 0; r < ROWS; r++)
+            for (unsigned c = 0; c < LANES; c++) {
+                uint32_t s = 0;
+                for (unsigned j = 0; j < l->tpairs; j++)
+                    s += (uint32_t)((int32_t)taps[r][2 * j][c0 + c] * wb[j * 16 + c * 2] +
+                                    (int32_t)taps[r][2 * j + 1][c0 + c] * wb[j * 16 + c * 2 + 1]);
+                acc[r][c] = (int32_t)s;
+            }
+#endif
+        epilogue(l, acc, nr, nc, c0, y, pix0, (unsigned)c0);
+    }
+}
+
+static void run_dw(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *xw)
+{
+    const mpq_conv_shape *s = &l->s;
+    const unsigned mult = s->out_c / s->in_c, ntaps = s->kh * s->kw;
+    const size_t npix_in = (size_t)s->batches * s->in_h * s->in_w;
+    const int16_t off = (int16_t)l->in_off;
+    /* x + in_offset, each input channel repeated for its `mult` output channels. */
+    for (size_t p = 0; p < npix_in; p++) {
+        const int8_t *src = x + p * s->in_c;
+        int16_t *dst = xw + p * l->ocp;
+        if (mult == 1)
+            for (unsigned c = 0; c < s->in_c; c++)
+                dst[c] = (int16_t)(src[c] + off);
+        else
+            for (unsigned o = 0; o < s->out_c; o++)
+                dst[o] = (int16_t)(src[o / mult] + off);
+        for (unsigned o = s->out_c; o < l->ocp; o++)
+            dst[o] = 0;
+    }
+    const int16_t *zero = xw + npix_in * l->ocp;
+    memset(xw + npix_in * l->ocp, 0, l->ocp * sizeof *xw);
+    const int16_t *tp[ROWS][MAX_TAPS + 2];
+    const size_t npix = (size_t)s->batches * s->out_h * s->out_w;
+    for (size_t p0 = 0; p0 < npix; p0 += ROWS) {
+        unsigned nr = npix - p0 < ROWS ? (unsigned)(npix - p0) : ROWS;
+        for (unsigned r = 0; r < ROWS; r++) {
+            size_t p = p0 + (r < nr ? r : nr - 1);
+            unsigned ox = (unsigned)(p % s->out_w), oy = (unsigned)(p / s->out_w % s->out_h);
+            size_t b = p / s->out_w / s->out_h;
+            unsigned t = 0;
+            for (unsigned ky = 0; ky < s->kh; ky++) {
+                long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                for (unsigned kx = 0; kx < s->kw; kx++, t++) {
+                    long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                    int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
+                    tp[r][t] = in ? xw + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) *
+                                             l->ocp
+                                  : zero;
+                }
+            }
+            tp[r][ntaps] = zero; /* the odd tap's partner (weight 0) */
+        }
+        dw_pixels(l, (const int16_t *const(*)[MAX_TAPS + 2])tp, nr, y, p0);
+    }
+}
+
+void mpq_nk_run(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *scratch)
+{
+    if (l->dw) {
+        run_dw(l, x, y, scratch);
+        return;
+    }
+    const mpq_conv_shape *s = &l->s;
+    const size_t npix = (size_t)s->batches * s->out_h * s->out_w, kp = l->kp;
+    const unsigned npairs = kp / 2;
+    int16_t *zero_row = scratch + (size_t)CHUNK * kp; /* the rows past the last pixel */
+    memset(zero_row, 0, kp * sizeof *zero_row);
+    for (unsigned g = 0; g < l->groups; g++)
+        for (size_t p0 = 0; p0 < npix; p0 += CHUNK) {
+            unsigned n = npix - p0 < CHUNK ? (unsigned)(npix - p0) : CHUNK;
+            for (unsigned i = 0; i < n; i++) {
+                size_t p = p0 + i, ox = p % s->out_w, oy = p / s->out_w % s->out_h,
+                       b = p / s->out_w / s->out_h;
+                im2col_row(l, x, (unsigned)b, (unsigned)oy, (unsigned)ox, g, scratch + i * kp);
+            }
+            for (unsigned blk = 0; blk < l->nblk; blk++) {
+                size_t slot0 = ((size_t)g * l->nblk + blk) * LANES;
+                const int16_t *wb = l->w + slot0 * kp;
+                unsigned nc = l->cpg - blk * LANES < LANES ? l->cpg - blk * LANES : LANES;
+                for (unsigned r0 = 0; r0 < n; r0 += ROWS) {
+                    const int16_t *rows[ROWS];
+                    for (unsigned r = 0; r < ROWS; r++)
+                        rows[r] = r0 + r < n ? scratch + (size_t)(r0 + r) * kp : zero_row;
+                    unsigned nr = n - r0 < ROWS ? n - r0 : ROWS, ch0 = g * l->cpg + blk * LANES;
+                    int32_t acc[ROWS][LANES];
+#ifdef NK_SSE2
+                    __m128i a[ROWS][2];
+                    tile(rows, wb, npairs, a);
+                    if (nr == ROWS && nc == LANES && l->vec) {
+                        epilogue4x8(l, a, slot0, y, p0 + r0, ch0);
+                        continue;
+                    }
+                    for (unsigned r = 0; r < ROWS; r++) {
+                        _mm_storeu_si128((__m128i *)(void *)acc[r], a[r][0]);
+                        _mm_storeu_si128((__m128i *)(void *)(acc[r] + 4), a[r][1]);
+                    }
+#else
+                    tile(rows, wb, npairs, acc);
+#endif
+                    epilogue(l, acc, nr, nc, slot0, y, p0 + r0, ch0);
+                }
+            }
+        }
+}

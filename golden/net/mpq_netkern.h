@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_netkern.h: the planned int8 fast path of the graph runner's convolutions and
+ * fully-connected layers, for TFLite's own arithmetic only (32-bit wrapping accumulator,
+ * double or single rounding).
+ *
+ * It computes exactly what mpq_conv_acc / mpq_fc_acc followed by mpq_requant_one compute for
+ * a 32-bit wrapping accumulator: the sum of the terms (x + in_offset) * (w + w_offset) plus
+ * the bias, modulo 2^32, requantized. Since a wrapping sum does not depend on the order of
+ * its terms, the kernel is free to reorder them: it lays a block of output pixels out as
+ * im2col rows of 16-bit operands and reduces 4 rows against 8 channels at a time with
+ * 16-bit multiply-adds into 32-bit lanes (SSE2; plain C with -DMPQ_NO_SIMD), then adds the
+ * bias and requantizes in the same pass. Weights are converted and laid out once.
+ *
+ * The golden kernels stay the reference: the analysis modes (narrow or saturating
+ * accumulators, overflow tracking) use them, the graph runner can be told to use them for
+ * everything (mpq_net_opts.golden_kernels), and the unit tests compare both on random layers.
+ */
+#ifndef MPQ_NETKERN_H
+#define MPQ_NETKERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpq.h"
+
+typedef struct mpq_nk {
+    mpq_conv_shape s;         /* CONV2D or DEPTHWISE geometry (FC: a 1x1 convolution) */
+    int dw;                   /* depthwise: taps paired instead of input channels */
+    unsigned ocp, tpairs;     /* depthwise: out_c rounded up to 8, (kh*kw + 1) / 2 */
+    unsigned groups, cpg, fpg; /* groups, output and input channels per group */
+    unsigned k, kp, nblk;     /* depth per group, depth rounded up to even, 8-channel blocks */
+    int32_t in_off;
+    int16_t *w;               /* [groups][nblk][kp/2][8][2]: w + w_offset, zero-padded;
+                               * depthwise: [nblk][tpairs][8][2] (channel, tap pair) */
+    int32_t *bias;            /* [groups*nblk*8] */
+    int32_t *mult;            /* [groups*nblk*8] */
+    int8_t *shift;            /* [groups*nblk*8] TFLite's signed shift */
+    int single;               /* single rounding (MPQ_RQ_SINGLE) instead of double */
+    int vec;                  /* the vector epilogue applies (single rounding: no shift > 0,
+                               * whose results would need saturating to 32 bits) */
+    int32_t out_off, act_min, act_max;
+} mpq_nk;
+
+/* Plans a CONV2D shape s (groups allowed) with OHWI weights w[out_c][kh][kw][in_c/groups],
+ * or a DEPTHWISE shape with weights [kh][kw][out_c], and offsets, bias [out_c] (NULL: zeros) and the requantization rq (MPQ_RQ_DOUBLE or
+ * MPQ_RQ_SINGLE, 1 or out_c parameters). Returns 0, 1 when the layer does not suit the fast
+ * path (a weight or activation offset that does not fit 16 bits, another rounding kind),
+ * MPQ_ENOMEM. */
+int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_off,
+                const int32_t *bias, int32_t in_off, const mpq_requant *rq);
+/* int16 elements of scratch mpq_nk_run needs. */
+size_t mpq_nk_scratch(const mpq_nk *l);
+/* y (int8, NHWC) from x (int8, NHWC). */
+void mpq_nk_run(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *scratch);
+void mpq_nk_free(mpq_nk *l);
+
+#endif
