@@ -248,8 +248,8 @@ static int model_run(int argc, char **argv)
             usage(stdout);
             return 0;
         } else if (a[0] == '-' || model) {
-            fprintf(stderr, "mpq-golden model run: unexpected argument '%s'\n", a);
-            usage(stderr);
+            fprintf(stderr, "mpq-golden model run: unexpected argument '%s' (see mpq-golden "
+                    "model --help)\n", a);
             return 2;
         } else {
             model = a;
@@ -258,8 +258,8 @@ static int model_run(int argc, char **argv)
         i++;
     }
     if (!model || !nin) {
-        fprintf(stderr, "mpq-golden model run: %s\n", !model ? "no MODEL.tflite" : "no --input");
-        usage(stderr);
+        fprintf(stderr, "mpq-golden model run: %s (see mpq-golden model --help)\n",
+                !model ? "no MODEL.tflite" : "no --input");
         return 2;
     }
     if (o.acc_mode == MPQ_ACC_SAT && o.acc_bits == 32)
@@ -437,7 +437,8 @@ static int model_info(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        usage(stderr);
+        fprintf(stderr, "mpq-golden model info: expected one MODEL.tflite (see mpq-golden model "
+                "--help)\n");
         return 2;
     }
     char err[700], a[160], b[160], c[160];
@@ -473,7 +474,7 @@ static int model_info(int argc, char **argv)
     for (unsigned i = 0; i < m.nops; i++) {
         const mpq_tfl_op *o = &m.ops[i];
         int64_t macs = mpq_net_op_macs(&m, i);
-        total += macs;
+        total = macs > INT64_MAX - total ? INT64_MAX : total + macs;
         list(a, sizeof a, o->in, o->nin);
         list(b, sizeof b, o->out, o->nout);
         printf("%4u  %-18s %-16s %-10s %12lld  %s\n", i,
@@ -505,7 +506,6 @@ int mpq_cli_model(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "mpq-golden model: expected 'run' or 'info'\n");
-    usage(stderr);
+    fprintf(stderr, "mpq-golden model: expected 'run' or 'info' (see mpq-golden model --help)\n");
     return 2;
 }

@@ -56,9 +56,14 @@ golden/cli-case: $(GOLDEN_BIN)
 golden/cli-gen: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-gen -- golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen
 
+# mpq-golden model: run and info on small models test_tflite writes, refusals (issue 25).
+.PHONY: golden/cli-model
+golden/cli-model: $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite
+	@scripts/check.sh $(BUILD)/results golden/cli-model -- golden/tests/cli-model.sh $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite $(BUILD)/tmp/cli-model
+
 # The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
 # tests against their naive references, so that a machine without SSE2 computes the same.
-GOLDEN_NOSIMD_TESTS := test_fc test_conv
+GOLDEN_NOSIMD_TESTS := test_fc test_conv test_tflite
 .PHONY: golden/nosimd golden-nosimd-run
 golden/nosimd:
 	@scripts/check.sh $(BUILD)/results golden/nosimd -- $(MAKE) --no-print-directory -s golden-nosimd-run
@@ -68,7 +73,7 @@ golden-nosimd-run:
 	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden -Igolden/net golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
 	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/cli-model golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:

@@ -1563,10 +1563,10 @@ static int alloc_tensor(mpq_net *net, int ti, size_t *total, char *err, size_t e
                  mpq_tfl_type_name(x->type), shape_str(x, s, sizeof s));
         return MPQ_EPARAM;
     }
-    size_t bytes = (size_t)n * es;
-    if (bytes > NET_MAX_BYTES - *total) {
+    size_t bytes = (size_t)n * es, limit = net->o.max_bytes ? net->o.max_bytes : NET_MAX_BYTES;
+    if (bytes > limit || *total > limit - bytes) {
         snprintf(err, errlen, "%s: the model's tensors need more than %zu bytes (tensor %d: %s)",
-                 net->m->file, NET_MAX_BYTES, ti, shape_str(x, s, sizeof s));
+                 net->m->file, limit, ti, shape_str(x, s, sizeof s));
         return MPQ_EPARAM;
     }
     *total += bytes;
@@ -1631,7 +1631,8 @@ static int plan_all(mpq_net *net, char *err, size_t errlen)
         }
         for (unsigned j = 0; j < o->nout; j++) {
             int ti = o->out[j];
-            if (net->t[ti].avail || T(net, ti)->data || T(net, ti)->is_variable)
+            if (net->t[ti].avail || net->t[ti].data || T(net, ti)->data ||
+                T(net, ti)->is_variable)
                 return op_fail(net, op, err, errlen, "output tensor %d is already a constant, an "
                                "input, a variable or an earlier output", ti);
             if (!movable(T(net, ti)->type))
@@ -1870,6 +1871,12 @@ const mpq_net_layer_report *mpq_net_reports(const mpq_net *net, unsigned *count)
     return net->rep;
 }
 
+/* a * b for a, b >= 0, saturated at INT64_MAX (hostile shapes). */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    return b && a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
 int64_t mpq_net_op_macs(const mpq_tfl_model *m, unsigned op)
 {
     if (op >= m->nops)
@@ -1884,12 +1891,12 @@ int64_t mpq_net_op_macs(const mpq_tfl_model *m, unsigned op)
     switch (o->code) {
     case MPQ_TFL_CONV_2D:
         return w->rank == 4 && w->shape[1] > 0 && w->shape[2] > 0 && w->shape[3] > 0
-                   ? ny * w->shape[1] * w->shape[2] * w->shape[3] : 0;
+                   ? mul_sat(mul_sat(mul_sat(ny, w->shape[1]), w->shape[2]), w->shape[3]) : 0;
     case MPQ_TFL_DEPTHWISE_CONV_2D:
-        return w->rank == 4 && w->shape[1] > 0 && w->shape[2] > 0 ? ny * w->shape[1] * w->shape[2]
-                                                                  : 0;
+        return w->rank == 4 && w->shape[1] > 0 && w->shape[2] > 0
+                   ? mul_sat(mul_sat(ny, w->shape[1]), w->shape[2]) : 0;
     case MPQ_TFL_FULLY_CONNECTED:
-        return w->rank == 2 && w->shape[1] > 0 ? ny * w->shape[1] : 0;
+        return w->rank == 2 && w->shape[1] > 0 ? mul_sat(ny, w->shape[1]) : 0;
     default:
         return 0;
     }

@@ -44,6 +44,7 @@ typedef struct mpq_net_opts {
     mpq_acc_mode acc_mode;   /* MPQ_ACC_WRAP (TFLite) or MPQ_ACC_SAT */
     int analyze;             /* overflow reports and minimum widths per layer (set when
                               * acc_bits < 32; costs extra passes of each layer) */
+    size_t max_bytes;        /* the tensors' total size the plan accepts (0: 1 GiB) */
     int profile;             /* time each operator (mpq_net_op_seconds) */
     int golden_kernels;      /* run every layer through mpq_conv / mpq_fc and mpq_requant_one
                               * (otherwise TFLite's arithmetic takes the planned int8 fast

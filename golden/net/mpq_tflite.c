@@ -329,7 +329,7 @@ static int vec_tab(rd *r, size_t data, uint32_t i, const char *name, tab *t)
     size_t at = data + (size_t)i * 4;
     uint64_t to = (uint64_t)at + ld32(r->b + at);
     if (to == at || to > r->n)
-        return fail(r, name, "element %u points outside the file", i);
+        return fail(r, NULL, "its offset in the vector %s points outside the file", name);
     return tab_at(r, (size_t)to, t);
 }
 
@@ -582,19 +582,17 @@ static int read_subgraph(rd *r, const tab *sg, const buf_ref *bufs, unsigned nbu
         return st;
     for (uint32_t i = 0; i < nt; i++) {
         tab t;
-        set_ctx(r, "SubGraph 0");
+        set_ctx(r, "SubGraph 0: Tensor %u", i);
         if ((st = vec_tab(r, tdata, i, "tensors", &t)))
             return st;
-        set_ctx(r, "SubGraph 0: Tensor %u", i);
         if ((st = read_tensor(r, &t, bufs, nbufs, &m->tensors[i])))
             return st;
     }
     for (uint32_t i = 0; i < no; i++) {
         tab t;
-        set_ctx(r, "SubGraph 0");
+        set_ctx(r, "SubGraph 0: Operator %u", i);
         if ((st = vec_tab(r, odata, i, "operators", &t)))
             return st;
-        set_ctx(r, "SubGraph 0: Operator %u", i);
         if ((st = read_operator(r, &t, codes, ncodes, nt, &m->ops[i])))
             return st;
     }
@@ -616,10 +614,9 @@ static int read_opcodes(rd *r, const tab *model, opcode **out, unsigned *count)
         tab t;
         int dep;
         int32_t code, version;
-        set_ctx(r, "Model");
+        set_ctx(r, "OperatorCode %u", i);
         if ((st = vec_tab(r, data, i, "operator_codes", &t)))
             return st;
-        set_ctx(r, "OperatorCode %u", i);
         if ((st = get_i8(r, &t, 0, "deprecated_builtin_code", 0, &dep)) ||
             (st = get_str(r, &t, 1, "custom_code", &(*out)[i].custom)) ||
             (st = get_i32(r, &t, 2, "version", 1, &version)) ||
@@ -648,10 +645,9 @@ static int read_buffers(rd *r, const tab *model, buf_ref **out, unsigned *count)
         uint32_t len;
         size_t at;
         uint64_t off, size;
-        set_ctx(r, "Model");
+        set_ctx(r, "Buffer %u", i);
         if ((st = vec_tab(r, data, i, "buffers", &t)))
             return st;
-        set_ctx(r, "Buffer %u", i);
         /* The contents are not copied: no budget charge. */
         if ((st = get_ref(r, &t, 0, "data", &at)) || (st = get_u64(r, &t, 1, "offset", &off)) ||
             (st = get_u64(r, &t, 2, "size", &size)))
