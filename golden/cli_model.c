@@ -22,9 +22,10 @@ static void usage(FILE *f)
             "       mpq-golden model info MODEL.tflite\n"
             "\n"
             "run   runs the model once on IN, the raw little-endian bytes of the model's input in\n"
-            "      its own type and shape (give --input once per input, in order), and writes the\n"
-            "      output the same way to OUT (--output once per output). The arithmetic is TensorFlow\n"
-            "      Lite Micro's, bit for bit.\n"
+            "      its own type and shape, and writes the output the same way to OUT. A model with\n"
+            "      several inputs (outputs) takes one --input (--output) per tensor in the model's\n"
+            "      order, or one file holding them all one after the other. The arithmetic is\n"
+            "      TensorFlow Lite Micro's, bit for bit.\n"
             "  --dump DIR         every tensor the run computes (and the inputs), one raw file per\n"
             "                     tensor named <tensor index>.bin in the tensor's own type\n"
             "  --fc-rounding R    requantization of FULLY_CONNECTED: double (TFLite Micro, default) or\n"
@@ -277,20 +278,36 @@ static int model_run(int argc, char **argv)
         fprintf(stderr, "mpq-golden model run: %s\n", err);
         goto done;
     }
-    if (nin != mpq_net_ninputs(net) || (nout && nout != mpq_net_noutputs(net))) {
+    /* One file per input, or one file holding every input one after the other. */
+    unsigned nmi = mpq_net_ninputs(net), nmo = mpq_net_noutputs(net);
+    if ((nin != nmi && nin != 1) || (nout && nout != nmo && nout != 1)) {
         fprintf(stderr, "mpq-golden model run: %s has %u inputs and %u outputs; got %u --input "
-                "and %u --output\n", model, mpq_net_ninputs(net), mpq_net_noutputs(net), nin, nout);
+                "and %u --output (give one per tensor, or one file for all)\n", model, nmi, nmo,
+                nin, nout);
         goto done;
     }
-    for (unsigned i = 0; i < nin; i++) {
-        size_t len;
-        if (read_file(in[i], &buf, &len)) {
-            fprintf(stderr, "mpq-golden model run: %s: cannot read: %s\n", in[i], strerror(errno));
+    for (unsigned f = 0, i = 0; f < nin; f++) {
+        size_t len, at = 0, need = 0;
+        if (read_file(in[f], &buf, &len)) {
+            fprintf(stderr, "mpq-golden model run: %s: cannot read: %s\n", in[f], strerror(errno));
             goto done;
         }
-        if (mpq_net_set_input(net, i, buf, len, err, sizeof err)) {
-            fprintf(stderr, "mpq-golden model run: %s: wrong size: %s\n", in[i], err);
+        unsigned last = nin == nmi ? i : nmi - 1;
+        for (unsigned j = i; j <= last; j++)
+            need += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, j));
+        if (last > i && len != need) {
+            fprintf(stderr, "mpq-golden model run: %s: wrong size: the model's %u inputs take %zu "
+                    "bytes, got %zu\n", in[f], nmi, need, len);
             goto done;
+        }
+        for (; i <= last; i++) {
+            size_t n = last > i || at ? mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i))
+                                      : len;
+            if (mpq_net_set_input(net, i, buf + at, n, err, sizeof err)) {
+                fprintf(stderr, "mpq-golden model run: %s: wrong size: %s\n", in[f], err);
+                goto done;
+            }
+            at += n;
         }
         free(buf);
         buf = NULL;
@@ -316,8 +333,25 @@ static int model_run(int argc, char **argv)
                    (long long)mpq_net_op_macs(&m, i), 1e3 * mpq_net_op_seconds(net, i) / repeat);
     }
     rc = 0;
-    for (unsigned i = 0; i < nout && !rc; i++)
-        rc = write_tensor(net, (unsigned)mpq_net_output_tensor(net, i), out[i]);
+    if (nout == nmo) {
+        for (unsigned i = 0; i < nout && !rc; i++)
+            rc = write_tensor(net, (unsigned)mpq_net_output_tensor(net, i), out[i]);
+    } else if (nout) { /* every output in one file, one after the other */
+        size_t total = 0;
+        for (unsigned i = 0; i < nmo; i++)
+            total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_output_tensor(net, i));
+        uint8_t *all = malloc(total + 1);
+        for (size_t i = 0, at = 0; all && i < nmo; i++) {
+            unsigned t = (unsigned)mpq_net_output_tensor(net, (unsigned)i);
+            mpq_net_tensor_get(net, t, all + at);
+            at += mpq_net_tensor_bytes(net, t);
+        }
+        if (!all || write_atomic(out[0], all, total)) {
+            fprintf(stderr, "mpq-golden model run: %s: cannot write: %s\n", out[0], strerror(errno));
+            rc = 2;
+        }
+        free(all);
+    }
     if (dump && !rc) {
         if (make_dirs(dump)) {
             fprintf(stderr, "mpq-golden model run: %s: cannot create: %s\n", dump, strerror(errno));

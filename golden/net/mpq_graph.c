@@ -645,6 +645,7 @@ static int plan_pool(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
         return st;
     /* The reference pools the raw values: input and output share their quantization. */
     p->k = K_POOL;
+    p->fast = !net->o.golden_kernels;
     p->in = it;
     p->out = ot;
     size_t nin = mpq_conv_in_count(cs), nout = mpq_conv_out_count(cs);
@@ -771,6 +772,24 @@ static int plan_mean(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
         return op_fail(net, op, err, errlen, "scale ratio %g cannot be represented",
                        (double)s_in / (double)s_out);
     mpq_tfl_mean_params(mult, shift, n, &p->mean_mult, &p->mean_shift);
+    /* Reduced axes in one contiguous run (NHWC means over H and W): out[o][i] is the sum of
+     * x[o][r][i] over r, without the general index walk. */
+    int first = -1, last = -1, contiguous = 1;
+    for (int i = 0; i < (int)r; i++)
+        if (red[i]) {
+            contiguous &= first < 0 || last == i - 1;
+            first = first < 0 ? i : first;
+            last = i;
+        }
+    p->outer = 0;
+    if (contiguous && first >= 0) {
+        p->outer = 1;
+        p->depth = 1;
+        for (int i = 0; i < first; i++)
+            p->outer *= in->shape[i];
+        for (int i = last + 1; i < (int)r; i++)
+            p->depth *= (unsigned)in->shape[i];
+    }
     p->k = K_MEAN;
     p->rank = r;
     p->n_red = n;
@@ -1212,13 +1231,24 @@ static void run_mean(mpq_net *net, const plan *p)
     int64_t nout = net->t[p->out].count, nin = net->t[p->in].count;
     uint32_t *sum = (uint32_t *)net->ys; /* int32 sums that wrap as the reference's do */
     memset(sum, 0, (size_t)nout * sizeof *sum);
-    int64_t idx[MAX_RANK] = {0};
-    for (int64_t i = 0; i < nin; i++) {
-        int64_t o = 0;
-        for (unsigned d = 0; d < p->rank; d++)
-            o += idx[d] * p->s1[d];
-        sum[o] += (uint32_t)(int32_t)x[i];
-        next_index(idx, p->odim, p->rank);
+    if (p->outer) { /* contiguous reduced axes */
+        const size_t inner = p->depth;
+        for (int64_t o = 0; o < p->outer; o++)
+            for (int64_t r = 0; r < p->n_red; r++) {
+                const int8_t *src = x + ((size_t)o * (size_t)p->n_red + (size_t)r) * inner;
+                uint32_t *dst = sum + (size_t)o * inner;
+                for (size_t i = 0; i < inner; i++)
+                    dst[i] += (uint32_t)(int32_t)src[i];
+            }
+    } else {
+        int64_t idx[MAX_RANK] = {0};
+        for (int64_t i = 0; i < nin; i++) {
+            int64_t o = 0;
+            for (unsigned d = 0; d < p->rank; d++)
+                o += idx[d] * p->s1[d];
+            sum[o] += (uint32_t)(int32_t)x[i];
+            next_index(idx, p->odim, p->rank);
+        }
     }
     for (int64_t o = 0; o < nout; o++)
         y[o] = mpq_tfl_mean_one((int32_t)sum[o], p->n_red, p->in_zp, p->out_zp, p->mean_mult,
@@ -1408,6 +1438,10 @@ static int run_layer(mpq_net *net, const plan *p, char *err, size_t errlen)
 {
     const int8_t *x = net->t[p->in].data;
     int8_t *y = net->t[p->out].data;
+    if (p->fast && p->k == K_POOL) {
+        mpq_nk_pool(&p->cs, x, p->act_min, p->act_max, y, net->ys);
+        return MPQ_OK;
+    }
     if (p->fast) {
         mpq_nk_run(&p->nk, x, y, net->nks);
         return MPQ_OK;

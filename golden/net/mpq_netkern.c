@@ -21,8 +21,8 @@
 #define NK_SSE2 1
 #endif
 
-/* Channels per block, rows per tile, rows per im2col chunk, depthwise window taps. */
-enum { LANES = 8, ROWS = 4, CHUNK = 64, MAX_TAPS = 128 };
+/* Channels per block, rows per tile, rows per im2col chunk. */
+enum { LANES = 8, ROWS = 4, CHUNK = 64 };
 
 /* floor(v / 2^s) without shifting a negative value, 0 <= s <= 63. */
 static inline int64_t floor_shift64(int64_t v, unsigned s)
@@ -89,8 +89,6 @@ static int plan_dw(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t
     if (plan_common(l, s, in_off, rq))
         return 1;
     const unsigned taps = s->kh * s->kw, oc = s->out_c;
-    if (taps > MAX_TAPS)
-        return 1;
     for (size_t i = 0; i < (size_t)taps * oc; i++)
         if (!weight_fits((int64_t)w[i] + w_off, in_off))
             return 1;
@@ -100,6 +98,18 @@ static int plan_dw(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t
     l->nblk = (oc + LANES - 1) / LANES;
     l->ocp = l->nblk * LANES;
     l->tpairs = (taps + 1) / 2;
+    /* The widened input with its padding as zero rows and columns: every tap reads memory. */
+    unsigned reach_h = (s->out_h - 1) * s->sy + (s->kh - 1) * s->dy + 1;
+    unsigned reach_w = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
+    l->hp = reach_h > s->py + s->in_h ? reach_h : s->py + s->in_h;
+    l->wp = reach_w > s->px + s->in_w ? reach_w : s->px + s->in_w;
+    l->toff = calloc((size_t)2 * l->tpairs, sizeof *l->toff);
+    if (!l->toff) {
+        mpq_nk_free(l);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned t = 0; t < taps; t++) /* the odd tap's partner stays at offset 0, weight 0 */
+        l->toff[t] = ((size_t)(t / s->kw) * s->dy * l->wp + (size_t)(t % s->kw) * s->dx) * l->ocp;
     l->w = calloc((size_t)l->nblk * l->tpairs * 2 * LANES + LANES, sizeof *l->w);
     l->bias = calloc(l->ocp, sizeof *l->bias);
     l->mult = calloc(l->ocp, sizeof *l->mult);
@@ -165,8 +175,8 @@ int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_
 
 size_t mpq_nk_scratch(const mpq_nk *l)
 {
-    if (l->dw) /* the whole input widened to out_c channels, and a zero pixel */
-        return ((size_t)l->s.batches * l->s.in_h * l->s.in_w + 1) * l->ocp;
+    if (l->dw) /* the whole input, padded and widened to out_c channels */
+        return (size_t)l->s.batches * l->hp * l->wp * l->ocp + LANES;
     return (size_t)(CHUNK + ROWS) * l->kp;
 }
 
@@ -176,6 +186,7 @@ void mpq_nk_free(mpq_nk *l)
     free(l->bias);
     free(l->mult);
     free(l->shift);
+    free(l->toff);
     memset(l, 0, sizeof *l);
 }
 
@@ -369,12 +380,13 @@ static void epilogue4x8(const mpq_nk *l, __m128i a[ROWS][2], size_t slot0, int8_
 }
 #endif
 
-/* Four output pixels of a depthwise layer: taps[r][t] points at the widened input pixel tap
- * t of pixel r reads (or the zero pixel); every 8-channel block sums the tap pairs'
+/* Four output pixels of a depthwise layer: base[r] is the padded input pixel where pixel r's
+ * window starts, tap t reads base[r] + toff[t]; every 8-channel block sums the tap pairs'
  * multiply-adds. Pixels past `nr` repeat the last one (computed, not stored). */
-static void dw_pixels(const mpq_nk *l, const int16_t *const taps[ROWS][MAX_TAPS + 2], unsigned nr,
-                      int8_t *y, size_t pix0)
+static void dw_pixels(const mpq_nk *l, const int16_t *const base[ROWS], unsigned nr, int8_t *y,
+                      size_t pix0)
 {
+    const size_t *toff = l->toff;
     for (unsigned blk = 0; blk < l->nblk; blk++) {
         const size_t c0 = (size_t)blk * LANES;
         const int16_t *wb = l->w + c0 * 2 * l->tpairs;
@@ -384,10 +396,10 @@ static void dw_pixels(const mpq_nk *l, const int16_t *const taps[ROWS][MAX_TAPS 
         __m128i a[ROWS][2];
         for (unsigned r = 0; r < ROWS; r++) {
             __m128i a0 = _mm_setzero_si128(), a1 = a0;
-            const int16_t *const *tp = taps[r];
+            const int16_t *bp = base[r] + c0;
             for (unsigned j = 0; j < l->tpairs; j++) {
-                __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(tp[2 * j] + c0));
-                __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(tp[2 * j + 1] + c0));
+                __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(bp + toff[2 * j]));
+                __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(bp + toff[2 * j + 1]));
                 __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16));
                 __m128i w1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16 + 8));
                 a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), w0));
@@ -407,11 +419,12 @@ static void dw_pixels(const mpq_nk *l, const int16_t *const taps[ROWS][MAX_TAPS 
 #else
         for (unsigned r = 0; r < ROWS; r++)
             for (unsigned c = 0; c < LANES; c++) {
-                uint32_t s = 0;
+                uint32_t sum = 0;
+                const int16_t *bp = base[r] + c0 + c;
                 for (unsigned j = 0; j < l->tpairs; j++)
-                    s += (uint32_t)((int32_t)taps[r][2 * j][c0 + c] * wb[j * 16 + c * 2] +
-                                    (int32_t)taps[r][2 * j + 1][c0 + c] * wb[j * 16 + c * 2 + 1]);
-                acc[r][c] = (int32_t)s;
+                    sum += (uint32_t)((int32_t)bp[toff[2 * j]] * wb[j * 16 + c * 2] +
+                                      (int32_t)bp[toff[2 * j + 1]] * wb[j * 16 + c * 2 + 1]);
+                acc[r][c] = (int32_t)sum;
             }
 #endif
         epilogue(l, acc, nr, nc, c0, y, pix0, (unsigned)c0);
@@ -421,46 +434,44 @@ static void dw_pixels(const mpq_nk *l, const int16_t *const taps[ROWS][MAX_TAPS 
 static void run_dw(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *xw)
 {
     const mpq_conv_shape *s = &l->s;
-    const unsigned mult = s->out_c / s->in_c, ntaps = s->kh * s->kw;
-    const size_t npix_in = (size_t)s->batches * s->in_h * s->in_w;
+    const unsigned mult = s->out_c / s->in_c;
+    const size_t ocp = l->ocp, prow = (size_t)l->wp * ocp;
     const int16_t off = (int16_t)l->in_off;
-    /* x + in_offset, each input channel repeated for its `mult` output channels. */
-    for (size_t p = 0; p < npix_in; p++) {
-        const int8_t *src = x + p * s->in_c;
-        int16_t *dst = xw + p * l->ocp;
-        if (mult == 1)
-            for (unsigned c = 0; c < s->in_c; c++)
-                dst[c] = (int16_t)(src[c] + off);
-        else
-            for (unsigned o = 0; o < s->out_c; o++)
-                dst[o] = (int16_t)(src[o / mult] + off);
-        for (unsigned o = s->out_c; o < l->ocp; o++)
-            dst[o] = 0;
-    }
-    const int16_t *zero = xw + npix_in * l->ocp;
-    memset(xw + npix_in * l->ocp, 0, l->ocp * sizeof *xw);
-    const int16_t *tp[ROWS][MAX_TAPS + 2];
+    /* x + in_offset, each input channel repeated for its `mult` output channels, inside
+     * zero rows and columns of padding. */
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned yp = 0; yp < l->hp; yp++) {
+            int16_t *row = xw + ((size_t)b * l->hp + yp) * prow;
+            if (yp < s->py || yp >= s->py + s->in_h) {
+                memset(row, 0, prow * sizeof *row);
+                continue;
+            }
+            memset(row, 0, (size_t)s->px * ocp * sizeof *row);
+            const int8_t *src = x + (((size_t)b * s->in_h + (yp - s->py)) * s->in_w) * s->in_c;
+            int16_t *dst = row + (size_t)s->px * ocp;
+            for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c, dst += ocp) {
+                if (mult == 1)
+                    for (unsigned c = 0; c < s->in_c; c++)
+                        dst[c] = (int16_t)(src[c] + off);
+                else
+                    for (unsigned c = 0; c < s->in_c; c++)
+                        for (unsigned j = 0; j < mult; j++)
+                            dst[c * mult + j] = (int16_t)(src[c] + off);
+                for (unsigned o = s->out_c; o < ocp; o++)
+                    dst[o] = 0;
+            }
+            memset(dst, 0, (size_t)(l->wp - s->px - s->in_w) * ocp * sizeof *row);
+        }
     const size_t npix = (size_t)s->batches * s->out_h * s->out_w;
     for (size_t p0 = 0; p0 < npix; p0 += ROWS) {
         unsigned nr = npix - p0 < ROWS ? (unsigned)(npix - p0) : ROWS;
+        const int16_t *base[ROWS];
         for (unsigned r = 0; r < ROWS; r++) {
             size_t p = p0 + (r < nr ? r : nr - 1);
-            unsigned ox = (unsigned)(p % s->out_w), oy = (unsigned)(p / s->out_w % s->out_h);
-            size_t b = p / s->out_w / s->out_h;
-            unsigned t = 0;
-            for (unsigned ky = 0; ky < s->kh; ky++) {
-                long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                for (unsigned kx = 0; kx < s->kw; kx++, t++) {
-                    long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-                    int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
-                    tp[r][t] = in ? xw + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) *
-                                             l->ocp
-                                  : zero;
-                }
-            }
-            tp[r][ntaps] = zero; /* the odd tap's partner (weight 0) */
+            size_t ox = p % s->out_w, oy = p / s->out_w % s->out_h, b = p / s->out_w / s->out_h;
+            base[r] = xw + ((b * l->hp + oy * s->sy) * l->wp + ox * s->sx) * ocp;
         }
-        dw_pixels(l, (const int16_t *const(*)[MAX_TAPS + 2])tp, nr, y, p0);
+        dw_pixels(l, base, nr, y, p0);
     }
 }
 
@@ -508,6 +519,50 @@ void mpq_nk_run(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *scratch)
                     tile(rows, wb, npairs, acc);
 #endif
                     epilogue(l, acc, nr, nc, slot0, y, p0 + r0, ch0);
+                }
+            }
+        }
+}
+
+/* ---- pooling ---- */
+
+void mpq_nk_pool(const mpq_conv_shape *s, const int8_t *x, int32_t act_min, int32_t act_max,
+                 int8_t *y, int32_t *acc)
+{
+    const unsigned ch = s->in_c;
+    const int avg = s->kind == MPQ_LAYER_AVGPOOL;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++) {
+            long ys = (long)oy * s->sy - (long)s->py, ye = ys + (long)s->kh;
+            unsigned y0 = ys < 0 ? 0 : (unsigned)ys, y1 = ye > (long)s->in_h ? s->in_h : (unsigned)ye;
+            for (unsigned ox = 0; ox < s->out_w; ox++) {
+                long xs = (long)ox * s->sx - (long)s->px, xe = xs + (long)s->kw;
+                unsigned x0 = xs < 0 ? 0 : (unsigned)xs,
+                         x1 = xe > (long)s->in_w ? s->in_w : (unsigned)xe;
+                for (unsigned c = 0; c < ch; c++)
+                    acc[c] = avg ? 0 : INT8_MIN;
+                for (unsigned iy = y0; iy < y1; iy++)
+                    for (unsigned ix = x0; ix < x1; ix++) {
+                        const int8_t *src = x + (((size_t)b * s->in_h + iy) * s->in_w + ix) * ch;
+                        if (avg)
+                            for (unsigned c = 0; c < ch; c++)
+                                acc[c] += src[c];
+                        else
+                            for (unsigned c = 0; c < ch; c++)
+                                acc[c] = src[c] > acc[c] ? src[c] : acc[c];
+                    }
+                int8_t *dst = y + (((size_t)b * s->out_h + oy) * s->out_w + ox) * ch;
+                /* TFLite's average: (sum +- n/2) / n truncated; the window sums stay far below
+                 * 2^31, so the double quotient truncates to the same integer. */
+                const int32_t n = (int32_t)((y1 - y0) * (x1 - x0)), half = n / 2;
+                for (unsigned c = 0; c < ch; c++) {
+                    int32_t v = acc[c];
+                    if (avg) {
+                        int32_t num = v > 0 ? v + half : v - half;
+                        v = (int32_t)((double)num / n);
+                    }
+                    v = v < act_min ? act_min : v > act_max ? act_max : v;
+                    dst[c] = (int8_t)v;
                 }
             }
         }

@@ -28,6 +28,8 @@ typedef struct mpq_nk {
     mpq_conv_shape s;         /* CONV2D or DEPTHWISE geometry (FC: a 1x1 convolution) */
     int dw;                   /* depthwise: taps paired instead of input channels */
     unsigned ocp, tpairs;     /* depthwise: out_c rounded up to 8, (kh*kw + 1) / 2 */
+    unsigned hp, wp;          /* depthwise: the padded input's height and width */
+    size_t *toff;             /* depthwise: [2*tpairs] element offset of each tap's pixel */
     unsigned groups, cpg, fpg; /* groups, output and input channels per group */
     unsigned k, kp, nblk;     /* depth per group, depth rounded up to even, 8-channel blocks */
     int32_t in_off;
@@ -54,5 +56,11 @@ size_t mpq_nk_scratch(const mpq_nk *l);
 /* y (int8, NHWC) from x (int8, NHWC). */
 void mpq_nk_run(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *scratch);
 void mpq_nk_free(mpq_nk *l);
+
+/* Average or max pooling (kind AVGPOOL or MAXPOOL, a shape mpq_conv_check accepts) of int8
+ * NHWC x into y: mpq_pool's arithmetic (windows clipped to the input, TFLite's rounding of
+ * the average, then the clamp) on int8 directly. acc: scratch [in_c]. */
+void mpq_nk_pool(const mpq_conv_shape *s, const int8_t *x, int32_t act_min, int32_t act_max,
+                 int8_t *y, int32_t *acc);
 
 #endif

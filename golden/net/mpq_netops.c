@@ -336,10 +336,20 @@ int8_t mpq_tfl_logistic_one(const mpq_tfl_logistic *p, int8_t x)
 
 /* ---- QUANTIZE, DEQUANTIZE ---- */
 
+/* roundf (half away from zero) of a finite |v| < 2^31, as an int32, without a libm call:
+ * below 2^23 the fraction v - trunc(v) is exact in float; from 2^23 on v is an integer. */
+static int32_t round_away(float v)
+{
+    int32_t t = (int32_t)v; /* truncates */
+    float frac = v - (float)t;
+    return t + (frac >= 0.5f) - (frac <= -0.5f);
+}
+
 int8_t mpq_tfl_quantize_f32(float x, float scale, int32_t zp)
 {
-    float r = roundf(x / scale);
-    int32_t v = r >= -2147483648.0f && r < 2147483648.0f ? (int32_t)r : INT32_MIN;
+    float q = x / scale;
+    /* Floats from 2^23 on are integers: roundf(q) lies in int32 exactly when q does. */
+    int32_t v = q >= -2147483648.0f && q < 2147483648.0f ? round_away(q) : INT32_MIN;
     int32_t u = add32(v, zp);
     return (int8_t)(u < INT8_MIN ? INT8_MIN : u > INT8_MAX ? INT8_MAX : u);
 }

@@ -496,6 +496,22 @@ static void test_arith(void)
     CHECK_EQ(mpq_tfl_quantize_f32(1000.0f, 1.0f, 0), 127, "clamps");
     CHECK_EQ(mpq_tfl_quantize_f32(NAN, 1.0f, 0), -128, "NaN converts as INT32_MIN");
     CHECK(mpq_tfl_dequantize(-3, 0.5f, -1) == -1.0f, "dequantize");
+    /* The rounding against libm's roundf over a sweep of floats (ties, fractions near 1/2,
+     * large values, both signs). */
+    for (int i = -300000; i <= 300000; i++) {
+        float v = i * 0.25f + (i % 7) * 0.00001f;
+        int32_t want = (int32_t)roundf(v);
+        want = want < -128 ? -128 : want > 127 ? 127 : want;
+        if (mpq_tfl_quantize_f32(v, 1.0f, 0) != want) {
+            CHECK(0, "quantize %.7g: %d, roundf %d", (double)v, mpq_tfl_quantize_f32(v, 1.0f, 0), want);
+            break;
+        }
+        float big = v * 16777216.0f; /* values from 2^23 on, and past int32 */
+        int32_t wb = big >= -2147483648.0f && big < 2147483648.0f ? (int32_t)roundf(big) : INT32_MIN;
+        wb = wb < -128 ? -128 : wb > 127 ? 127 : wb;
+        CHECK_EQ(mpq_tfl_quantize_f32(big, 1.0f, 0), wb, "quantize %.9g", (double)big);
+    }
+    CHECK_EQ(mpq_tfl_quantize_f32(0.49999997f, 1.0f, 0), 0, "just below one half");
     /* int8 -> int8 with the scale doubled: 3 -> 1.5 -> 2; -3 -> -1.5: srdhm(-3, 2^30)
      * truncates (-3 - 1) / 2 + 2^-31 to -1 (gemmlowp's nudge). */
     CHECK_EQ(mpq_tfl_requantize(3, 0, 0, 1 << 30, 0), 2, "requantize 1.5");
@@ -784,7 +800,8 @@ static void test_acc_bits(void)
 
 /* ---- the fast path against the golden kernels ---- */
 
-/* A random CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED model; returns the output tensor. */
+/* A random CONV_2D (kind 0), DEPTHWISE_CONV_2D (1), FULLY_CONNECTED (2), AVERAGE_POOL_2D (3)
+ * or MAX_POOL_2D (4) model; returns the output tensor. */
 static int random_layer(tb_model *m, int kind, uint8_t *data, size_t *insize)
 {
     memset(m, 0, sizeof *m);
@@ -818,6 +835,26 @@ static int random_layer(tb_model *m, int kind, uint8_t *data, size_t *insize)
              kw = (unsigned)test_range(1, 4), sy = (unsigned)test_range(1, 3),
              sx = (unsigned)test_range(1, 3), dy = (unsigned)test_range(1, 2),
              dx = (unsigned)test_range(1, 2), pad = (unsigned)test_range(0, 1);
+    if (kind >= 3) { /* AVERAGE_POOL_2D, MAX_POOL_2D: no dilation, same quantization */
+        dy = dx = 1;
+        if (pad == MPQ_TFL_PAD_VALID && (kh > h || kw > wd))
+            pad = MPQ_TFL_PAD_SAME;
+        long ph = pad == MPQ_TFL_PAD_SAME ? ((long)h + sy - 1) / sy : ((long)h - kh) / sy + 1;
+        long pw = pad == MPQ_TFL_PAD_SAME ? ((long)wd + sx - 1) / sx : ((long)wd - kw) / sx + 1;
+        int x = act(m, 4, (const int32_t[]){1, (int32_t)h, (int32_t)wd, (int32_t)c}, s_in, z_in);
+        int y = act(m, 4, (const int32_t[]){1, (int32_t)ph, (int32_t)pw, (int32_t)c}, s_in, z_in);
+        tb_op *o = tb_op_add(m, kind == 3 ? MPQ_TFL_AVERAGE_POOL_2D : MPQ_TFL_MAX_POOL_2D, 5);
+        tb_opt(o, 0, TB_I8, pad);
+        tb_opt(o, 1, TB_I32, sx);
+        tb_opt(o, 2, TB_I32, sy);
+        tb_opt(o, 3, TB_I32, kw);
+        tb_opt(o, 4, TB_I32, kh);
+        tb_opt(o, 5, TB_I8, act_fn);
+        op_io(o, 1, (int[]){x}, y);
+        io(m, x, y);
+        *insize = (size_t)h * wd * c;
+        return y;
+    }
     unsigned groups = 1, oc, mult = 1;
     if (kind == 1) {
         mult = (unsigned)test_range(1, 3);
@@ -874,10 +911,10 @@ static void test_fast_vs_golden(void)
     static uint8_t wdata[20 * 4 * 4 * 12 + 20 * 70 + 64];
     static int8_t in[9 * 9 * 12 + 3 * 70], out[2][4096];
     unsigned layers = 0, outputs = 0;
-    for (int trial = 0; trial < 600; trial++) {
+    for (int trial = 0; trial < 750; trial++) {
         tb_model m;
         size_t insize;
-        int kind = trial % 3;
+        int kind = trial % 5;
         int y = random_layer(&m, kind, wdata, &insize);
         for (size_t i = 0; i < insize; i++)
             in[i] = (int8_t)test_range(-128, 127);
