@@ -54,6 +54,17 @@ static inline int32_t rq_single(int32_t acc, int32_t mult, int shift)
     return (int32_t)(v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v);
 }
 
+/* The widened input keeps the padding as zero rows and columns, so that every window
+ * position reads memory: its height and width. */
+static void padded_dims(mpq_nk *l)
+{
+    const mpq_conv_shape *s = &l->s;
+    unsigned reach_h = (s->out_h - 1) * s->sy + (s->kh - 1) * s->dy + 1;
+    unsigned reach_w = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
+    l->hp = reach_h > s->py + s->in_h ? reach_h : s->py + s->in_h;
+    l->wp = reach_w > s->px + s->in_w ? reach_w : s->px + s->in_w;
+}
+
 /* Common checks and requantization parameters (one slot per channel, nch slots). */
 static int plan_common(mpq_nk *l, const mpq_conv_shape *s, int32_t in_off, const mpq_requant *rq)
 {
@@ -98,11 +109,7 @@ static int plan_dw(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t
     l->nblk = (oc + LANES - 1) / LANES;
     l->ocp = l->nblk * LANES;
     l->tpairs = (taps + 1) / 2;
-    /* The widened input with its padding as zero rows and columns: every tap reads memory. */
-    unsigned reach_h = (s->out_h - 1) * s->sy + (s->kh - 1) * s->dy + 1;
-    unsigned reach_w = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
-    l->hp = reach_h > s->py + s->in_h ? reach_h : s->py + s->in_h;
-    l->wp = reach_w > s->px + s->in_w ? reach_w : s->px + s->in_w;
+    padded_dims(l);
     l->toff = calloc((size_t)2 * l->tpairs, sizeof *l->toff);
     if (!l->toff) {
         mpq_nk_free(l);
@@ -148,6 +155,10 @@ int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_
     for (size_t i = 0; i < (size_t)s->out_c * l->k; i++)
         if (!weight_fits((int64_t)w[i] + w_off, in_off))
             return 1;
+    padded_dims(l);
+    /* A 1x1 window at stride 1 without padding reads each input pixel as its im2col row. */
+    l->direct = s->kh == 1 && s->kw == 1 && s->sy == 1 && s->sx == 1 && groups == 1 &&
+                l->k % 2 == 0 && l->hp == s->in_h && l->wp == s->in_w;
     size_t nch = (size_t)groups * l->nblk * LANES;
     l->w = calloc((size_t)groups * l->nblk * l->kp * LANES + LANES, sizeof *l->w);
     l->bias = calloc(nch, sizeof *l->bias);
@@ -173,11 +184,17 @@ int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_
     return 0;
 }
 
+static size_t xpad_size(const mpq_nk *l)
+{
+    return ((size_t)l->s.batches * l->hp * l->wp * l->s.in_c + 7) & ~(size_t)7;
+}
+
 size_t mpq_nk_scratch(const mpq_nk *l)
 {
     if (l->dw) /* the whole input, padded and widened to out_c channels */
         return (size_t)l->s.batches * l->hp * l->wp * l->ocp + LANES;
-    return (size_t)(CHUNK + ROWS) * l->kp;
+    /* the padded input, then a chunk of im2col rows and a zero row */
+    return xpad_size(l) + (size_t)(CHUNK + ROWS) * l->kp;
 }
 
 void mpq_nk_free(mpq_nk *l)
@@ -190,44 +207,75 @@ void mpq_nk_free(mpq_nk *l)
     memset(l, 0, sizeof *l);
 }
 
-/* x + offset of n int8 values into int16. */
-static void widen(const int8_t *src, int16_t *dst, size_t n, int16_t off)
+/* x + offset of n int8 values into int16 (8 at a time: the short runs of im2col). */
+static inline void widen(const int8_t *src, int16_t *dst, size_t n, int16_t off)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+#ifdef NK_SSE2
+    const __m128i vo = _mm_set1_epi16(off), zero = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(src + i));
+        __m128i w = _mm_unpacklo_epi8(b, _mm_cmpgt_epi8(zero, b)); /* sign-extended */
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm_add_epi16(w, vo));
+    }
+#endif
+    for (; i < n; i++)
         dst[i] = (int16_t)(src[i] + off);
 }
 
-/* im2col row of output pixel (b, oy, ox), group g, into r[kp]: window row by window row,
- * the taps inside the input as one run (contiguous in memory when the window is not
- * dilated and the layer has one group), zeros around it. */
-static void im2col_row(const mpq_nk *l, const int8_t *x, unsigned b, unsigned oy, unsigned ox,
+/* x + in_offset into the padded layout [batches][hp][wp][cstride]: each input channel
+ * repeated `mult` times (depthwise), zeros in the padding and in channels past mult*in_c. */
+static void pad_input(const mpq_nk *l, const int8_t *x, int16_t *xp, size_t cstride, unsigned mult)
+{
+    const mpq_conv_shape *s = &l->s;
+    const size_t prow = (size_t)l->wp * cstride;
+    const int16_t off = (int16_t)l->in_off;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned yp = 0; yp < l->hp; yp++) {
+            int16_t *row = xp + ((size_t)b * l->hp + yp) * prow;
+            if (yp < s->py || yp >= s->py + s->in_h) {
+                memset(row, 0, prow * sizeof *row);
+                continue;
+            }
+            memset(row, 0, (size_t)s->px * cstride * sizeof *row);
+            const int8_t *src = x + (((size_t)b * s->in_h + (yp - s->py)) * s->in_w) * s->in_c;
+            int16_t *dst = row + (size_t)s->px * cstride;
+            if (mult == 1 && cstride == s->in_c) {
+                widen(src, dst, (size_t)s->in_w * s->in_c, off);
+                dst += (size_t)s->in_w * s->in_c;
+            } else {
+                for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c, dst += cstride) {
+                    if (mult == 1)
+                        widen(src, dst, s->in_c, off);
+                    else
+                        for (unsigned c = 0; c < s->in_c; c++)
+                            for (unsigned j = 0; j < mult; j++)
+                                dst[c * mult + j] = (int16_t)(src[c] + off);
+                    for (size_t o = (size_t)s->in_c * mult; o < cstride; o++)
+                        dst[o] = 0;
+                }
+            }
+            memset(dst, 0, (size_t)(l->wp - s->px - s->in_w) * cstride * sizeof *row);
+        }
+}
+
+/* im2col row of output pixel (b, oy, ox), group g, into r[kp], from the padded input:
+ * window row by window row, one copy per row when the window is not dilated and the layer
+ * has one group. */
+static void im2col_row(const mpq_nk *l, const int16_t *xp, unsigned b, unsigned oy, unsigned ox,
                        unsigned g, int16_t *r)
 {
     const mpq_conv_shape *s = &l->s;
-    const int16_t off = (int16_t)l->in_off;
-    const unsigned f = l->fpg, row = s->kw * f;
-    /* The taps kx in [k0, k1) read columns inside the input. */
-    const long ix0 = (long)ox * s->sx - (long)s->px;
-    long k0 = ix0 >= 0 ? 0 : (-ix0 + s->dx - 1) / s->dx;
-    long k1 = ((long)s->in_w - ix0 + s->dx - 1) / s->dx;
-    k1 = k1 < (long)s->kw ? k1 : (long)s->kw;
-    k0 = k0 < k1 ? k0 : k1;
+    const size_t c = s->in_c, f = l->fpg, row = (size_t)s->kw * f;
+    const int16_t *base = xp + (((size_t)b * l->hp + (size_t)oy * s->sy) * l->wp +
+                                (size_t)ox * s->sx) * c + (size_t)g * f;
     for (unsigned ky = 0; ky < s->kh; ky++, r += row) {
-        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-        if (iy < 0 || iy >= (long)s->in_h || k0 == k1) {
-            memset(r, 0, row * sizeof *r);
-            continue;
-        }
-        const int8_t *src = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w) * s->in_c +
-                            (size_t)g * f;
-        memset(r, 0, (size_t)k0 * f * sizeof *r);
-        if (s->dx == 1 && f == s->in_c) {
-            widen(src + (size_t)(ix0 + k0) * s->in_c, r + (size_t)k0 * f, (size_t)(k1 - k0) * f, off);
-        } else {
-            for (long kx = k0; kx < k1; kx++)
-                widen(src + (size_t)(ix0 + kx * (long)s->dx) * s->in_c, r + (size_t)kx * f, f, off);
-        }
-        memset(r + (size_t)k1 * f, 0, (size_t)(s->kw - k1) * f * sizeof *r);
+        const int16_t *src = base + (size_t)ky * s->dy * l->wp * c;
+        if (s->dx == 1 && f == c)
+            memcpy(r, src, row * sizeof *r);
+        else
+            for (unsigned kx = 0; kx < s->kw; kx++)
+                memcpy(r + (size_t)kx * f, src + (size_t)kx * s->dx * c, f * sizeof *r);
     }
     if (l->kp > l->k)
         r[0] = 0; /* r now points past the last window row: the depth's even padding */
@@ -269,7 +317,47 @@ static void tile(const int16_t *const rows[ROWS], const int16_t *wb, unsigned np
     acc[3][0] = a30;
     acc[3][1] = a31;
 }
+
+/* One row against 8 channels (a fully-connected layer's single input row): two accumulator
+ * pairs over alternate operand pairs, for the adds to overlap. */
+static void tile1(const int16_t *row, const int16_t *wb, unsigned npairs, int32_t acc[LANES])
+{
+    __m128i a0 = _mm_setzero_si128(), a1 = a0, b0 = a0, b1 = a0;
+    unsigned j = 0;
+    for (; j + 2 <= npairs; j += 2) {
+        int32_t p, q;
+        memcpy(&p, row + 2 * j, 4);
+        memcpy(&q, row + 2 * j + 2, 4);
+        __m128i x = _mm_set1_epi32(p), z = _mm_set1_epi32(q);
+        const int16_t *w = wb + (size_t)j * 16;
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)w)));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+        b0 = _mm_add_epi32(b0, _mm_madd_epi16(z, _mm_loadu_si128((const __m128i *)(const void *)(w + 16))));
+        b1 = _mm_add_epi32(b1, _mm_madd_epi16(z, _mm_loadu_si128((const __m128i *)(const void *)(w + 24))));
+    }
+    for (; j < npairs; j++) {
+        int32_t p;
+        memcpy(&p, row + 2 * j, 4);
+        __m128i x = _mm_set1_epi32(p);
+        const int16_t *w = wb + (size_t)j * 16;
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)w)));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+    }
+    _mm_storeu_si128((__m128i *)(void *)acc, _mm_add_epi32(a0, b0));
+    _mm_storeu_si128((__m128i *)(void *)(acc + 4), _mm_add_epi32(a1, b1));
+}
 #else
+static void tile1(const int16_t *row, const int16_t *wb, unsigned npairs, int32_t acc[LANES])
+{
+    for (unsigned c = 0; c < LANES; c++) {
+        uint32_t a = 0;
+        for (unsigned j = 0; j < npairs; j++)
+            a += (uint32_t)((int32_t)row[2 * j] * wb[j * 16 + c * 2] +
+                            (int32_t)row[2 * j + 1] * wb[j * 16 + c * 2 + 1]);
+        acc[c] = (int32_t)a;
+    }
+}
+
 static void tile(const int16_t *const rows[ROWS], const int16_t *wb, unsigned npairs,
                  int32_t acc[ROWS][LANES])
 {
@@ -434,34 +522,8 @@ static void dw_pixels(const mpq_nk *l, const int16_t *const base[ROWS], unsigned
 static void run_dw(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *xw)
 {
     const mpq_conv_shape *s = &l->s;
-    const unsigned mult = s->out_c / s->in_c;
-    const size_t ocp = l->ocp, prow = (size_t)l->wp * ocp;
-    const int16_t off = (int16_t)l->in_off;
-    /* x + in_offset, each input channel repeated for its `mult` output channels, inside
-     * zero rows and columns of padding. */
-    for (unsigned b = 0; b < s->batches; b++)
-        for (unsigned yp = 0; yp < l->hp; yp++) {
-            int16_t *row = xw + ((size_t)b * l->hp + yp) * prow;
-            if (yp < s->py || yp >= s->py + s->in_h) {
-                memset(row, 0, prow * sizeof *row);
-                continue;
-            }
-            memset(row, 0, (size_t)s->px * ocp * sizeof *row);
-            const int8_t *src = x + (((size_t)b * s->in_h + (yp - s->py)) * s->in_w) * s->in_c;
-            int16_t *dst = row + (size_t)s->px * ocp;
-            for (unsigned ix = 0; ix < s->in_w; ix++, src += s->in_c, dst += ocp) {
-                if (mult == 1)
-                    for (unsigned c = 0; c < s->in_c; c++)
-                        dst[c] = (int16_t)(src[c] + off);
-                else
-                    for (unsigned c = 0; c < s->in_c; c++)
-                        for (unsigned j = 0; j < mult; j++)
-                            dst[c * mult + j] = (int16_t)(src[c] + off);
-                for (unsigned o = s->out_c; o < ocp; o++)
-                    dst[o] = 0;
-            }
-            memset(dst, 0, (size_t)(l->wp - s->px - s->in_w) * ocp * sizeof *row);
-        }
+    const size_t ocp = l->ocp;
+    pad_input(l, x, xw, ocp, s->out_c / s->in_c);
     const size_t npix = (size_t)s->batches * s->out_h * s->out_w;
     for (size_t p0 = 0; p0 < npix; p0 += ROWS) {
         unsigned nr = npix - p0 < ROWS ? (unsigned)(npix - p0) : ROWS;
@@ -484,24 +546,34 @@ void mpq_nk_run(const mpq_nk *l, const int8_t *x, int8_t *y, int16_t *scratch)
     const mpq_conv_shape *s = &l->s;
     const size_t npix = (size_t)s->batches * s->out_h * s->out_w, kp = l->kp;
     const unsigned npairs = kp / 2;
-    int16_t *zero_row = scratch + (size_t)CHUNK * kp; /* the rows past the last pixel */
+    int16_t *xp = scratch, *cols = scratch + xpad_size(l);
+    int16_t *zero_row = cols + (size_t)CHUNK * kp; /* the rows past the last pixel */
     memset(zero_row, 0, kp * sizeof *zero_row);
+    pad_input(l, x, xp, s->in_c, 1);
     for (unsigned g = 0; g < l->groups; g++)
         for (size_t p0 = 0; p0 < npix; p0 += CHUNK) {
             unsigned n = npix - p0 < CHUNK ? (unsigned)(npix - p0) : CHUNK;
-            for (unsigned i = 0; i < n; i++) {
+            /* The chunk's rows: the input pixels themselves, or im2col rows. */
+            const int16_t *rows0 = l->direct ? xp + p0 * kp : cols;
+            for (unsigned i = 0; !l->direct && i < n; i++) {
                 size_t p = p0 + i, ox = p % s->out_w, oy = p / s->out_w % s->out_h,
                        b = p / s->out_w / s->out_h;
-                im2col_row(l, x, (unsigned)b, (unsigned)oy, (unsigned)ox, g, scratch + i * kp);
+                im2col_row(l, xp, (unsigned)b, (unsigned)oy, (unsigned)ox, g, cols + i * kp);
             }
             for (unsigned blk = 0; blk < l->nblk; blk++) {
                 size_t slot0 = ((size_t)g * l->nblk + blk) * LANES;
                 const int16_t *wb = l->w + slot0 * kp;
                 unsigned nc = l->cpg - blk * LANES < LANES ? l->cpg - blk * LANES : LANES;
+                if (n == 1) { /* a single row (fully connected, batch 1) */
+                    int32_t acc[ROWS][LANES];
+                    tile1(rows0, wb, npairs, acc[0]);
+                    epilogue(l, acc, 1, nc, slot0, y, p0, g * l->cpg + blk * LANES);
+                    continue;
+                }
                 for (unsigned r0 = 0; r0 < n; r0 += ROWS) {
                     const int16_t *rows[ROWS];
                     for (unsigned r = 0; r < ROWS; r++)
-                        rows[r] = r0 + r < n ? scratch + (size_t)(r0 + r) * kp : zero_row;
+                        rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * kp : zero_row;
                     unsigned nr = n - r0 < ROWS ? n - r0 : ROWS, ch0 = g * l->cpg + blk * LANES;
                     int32_t acc[ROWS][LANES];
 #ifdef NK_SSE2

@@ -28,7 +28,8 @@ typedef struct mpq_nk {
     mpq_conv_shape s;         /* CONV2D or DEPTHWISE geometry (FC: a 1x1 convolution) */
     int dw;                   /* depthwise: taps paired instead of input channels */
     unsigned ocp, tpairs;     /* depthwise: out_c rounded up to 8, (kh*kw + 1) / 2 */
-    unsigned hp, wp;          /* depthwise: the padded input's height and width */
+    unsigned hp, wp;          /* the padded input's height and width */
+    int direct;               /* 1x1, stride 1, unpadded, even depth: rows are input pixels */
     size_t *toff;             /* depthwise: [2*tpairs] element offset of each tap's pixel */
     unsigned groups, cpg, fpg; /* groups, output and input channels per group */
     unsigned k, kp, nblk;     /* depth per group, depth rounded up to even, 8-channel blocks */
