@@ -1349,89 +1349,35 @@ static int layer_acc(mpq_net *net, const plan *p, unsigned bits, int track, mpq_
     return mpq_fc_acc(&l, net->acc, track ? fov : NULL, err, errlen);
 }
 
-/* Whether the layer overflows anywhere at `bits`. */
-static int overflows_at(mpq_net *net, const plan *p, unsigned bits, int *any, char *err,
-                        size_t errlen)
-{
-    mpq_conv_ovf cov = {0};
-    mpq_fc_ovf fov = {0};
-    int st = layer_acc(net, p, bits, 1, &cov, &fov, err, errlen);
-    *any = p->k == K_CONV ? cov.n_any > 0 : fov.n_any > 0;
-    return st;
-}
-
-/* The analysis of a layer: where it overflows at acc_bits (the pass whose accumulators the
- * outputs use), the exact final range, and the narrowest width without any overflow. */
+/* The analysis of a layer: the outputs from the golden kernels' accumulators at acc_bits,
+ * the report from one scan of the prefix sums in the same order (mpq_nk_scan). */
 static int run_layer_analyzed(mpq_net *net, const plan *p, size_t nout, char *err, size_t errlen)
 {
     mpq_net_layer_report *r = &net->rep[p->report];
-    /* The exact sums first (no int8 model reaches 64 bits), then the pass at acc_bits. */
-    int st = layer_acc(net, p, 64, 0, NULL, NULL, err, errlen);
+    int st = layer_acc(net, p, net->o.acc_bits, 0, NULL, NULL, err, errlen);
     if (st)
         return st;
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (size_t i = 0; i < nout; i++) {
-        lo = net->acc[i] < lo ? net->acc[i] : lo;
-        hi = net->acc[i] > hi ? net->acc[i] : hi;
-    }
-    unsigned nb = p->k == K_CONV ? p->cs.out_c : p->fc_n;
-    for (unsigned c = 0; p->bias && c < nb; c++) {
-        lo = p->bias[c] < lo ? p->bias[c] : lo;
-        hi = p->bias[c] > hi ? p->bias[c] : hi;
-    }
-    unsigned need = width_of(lo) > width_of(hi) ? width_of(lo) : width_of(hi);
-    need = need > r->min_bits ? need : r->min_bits;
-    mpq_conv_ovf cov = {.flags = net->flags, .first_r = net->first};
-    mpq_fc_ovf fov = {.flags = net->flags, .first_k = net->first};
-    if ((st = layer_acc(net, p, net->o.acc_bits, 1, &cov, &fov, err, errlen)))
-        return st;
-    int any_at_bits = p->k == K_CONV ? cov.n_any > 0 : fov.n_any > 0;
-    if (!r->outputs || lo < r->acc_lo)
-        r->acc_lo = lo;
-    if (!r->outputs || hi > r->acc_hi)
-        r->acc_hi = hi;
+    mpq_conv_shape fc = {.kind = MPQ_LAYER_CONV2D, .batches = p->fc_m, .in_h = 1, .in_w = 1,
+                         .in_c = p->fc_k, .out_c = p->fc_n, .kh = 1, .kw = 1, .sy = 1, .sx = 1,
+                         .dy = 1, .dx = 1, .groups = 1, .out_h = 1, .out_w = 1};
+    mpq_nk_scan_result sc;
+    mpq_nk_scan(p->k == K_CONV ? &p->cs : &fc, net->xs, p->in_off, p->w, p->w_off, p->bias,
+                net->o.acc_bits, &sc);
+    if (!r->outputs || sc.fmin < r->acc_lo)
+        r->acc_lo = sc.fmin;
+    if (!r->outputs || sc.fmax > r->acc_hi)
+        r->acc_hi = sc.fmax;
     r->outputs += nout;
-    r->n_any += p->k == K_CONV ? cov.n_any : fov.n_any;
-    r->n_final += p->k == K_CONV ? cov.n_final : fov.n_final;
-    if (any_at_bits && r->first[0] < 0) {
-        if (p->k == K_CONV) {
-            r->first[0] = cov.first_b;
-            r->first[1] = cov.first_oy;
-            r->first[2] = cov.first_ox;
-            r->first[3] = cov.first_ch;
-            r->first_term = cov.first_bias ? -1 : cov.first_red;
-        } else {
-            r->first[0] = fov.first_row;
-            r->first[1] = r->first[2] = 0;
-            r->first[3] = fov.first_ch;
-            r->first_term = fov.first_bias ? -1 : fov.first_k_pos;
-        }
+    r->n_any += sc.n_any;
+    r->n_final += sc.n_final;
+    if (sc.n_any && r->first[0] < 0) {
+        memcpy(r->first, sc.first, sizeof r->first);
+        r->first_term = sc.first_term;
         r->first_run = net->runs;
     }
-    /* Narrowest width without overflow: at least `need` (the bias and the final sums must
-     * fit); no overflow at acc_bits bounds it from above. */
-    unsigned lo_b = need, hi_b = any_at_bits || net->o.acc_bits < need ? 64 : net->o.acc_bits;
-    if (lo_b < hi_b) {
-        int any;
-        if ((st = overflows_at(net, p, lo_b, &any, err, errlen)))
-            return st;
-        if (!any)
-            hi_b = lo_b;
-        else
-            lo_b++;
-        while (lo_b < hi_b) {
-            unsigned mid = lo_b + (hi_b - lo_b) / 2;
-            if ((st = overflows_at(net, p, mid, &any, err, errlen)))
-                return st;
-            if (any)
-                lo_b = mid + 1;
-            else
-                hi_b = mid;
-        }
-    }
-    r->min_bits = lo_b;
-    /* The outputs come from the accumulators at acc_bits. */
-    return layer_acc(net, p, net->o.acc_bits, 0, NULL, NULL, err, errlen);
+    unsigned need = width_of(sc.pmin) > width_of(sc.pmax) ? width_of(sc.pmin) : width_of(sc.pmax);
+    r->min_bits = need > r->min_bits ? need : r->min_bits;
+    return MPQ_OK;
 }
 
 static int run_layer(mpq_net *net, const plan *p, char *err, size_t errlen)
@@ -1871,7 +1817,8 @@ int mpq_net_run(mpq_net *net, char *err, size_t errlen)
         int st = run_op(net, p, err, errlen);
         if (net->op_seconds) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            net->op_seconds[op] += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+            net->op_seconds[op] += (double)(t1.tv_sec - t0.tv_sec) +
+                                   1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
         }
         if (st)
             return st;

@@ -19,6 +19,8 @@
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 #include <emmintrin.h>
 #define NK_SSE2 1
+/* An unaligned 16-byte load. */
+#define NK_LOAD(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 #endif
 
 /* Channels per block, rows per tile, rows per im2col chunk. */
@@ -290,8 +292,8 @@ static void tile(const int16_t *const rows[ROWS], const int16_t *wb, unsigned np
             a30 = a00, a31 = a00;
     const int16_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
     for (unsigned j = 0; j < npairs; j++) {
-        __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16));
-        __m128i w1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16 + 8));
+        __m128i w0 = NK_LOAD(wb + (size_t)j * 16);
+        __m128i w1 = NK_LOAD(wb + (size_t)j * 16 + 8);
         int32_t p0, p1, p2, p3;
         memcpy(&p0, r0 + 2 * j, 4);
         memcpy(&p1, r1 + 2 * j, 4);
@@ -330,18 +332,18 @@ static void tile1(const int16_t *row, const int16_t *wb, unsigned npairs, int32_
         memcpy(&q, row + 2 * j + 2, 4);
         __m128i x = _mm_set1_epi32(p), z = _mm_set1_epi32(q);
         const int16_t *w = wb + (size_t)j * 16;
-        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)w)));
-        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
-        b0 = _mm_add_epi32(b0, _mm_madd_epi16(z, _mm_loadu_si128((const __m128i *)(const void *)(w + 16))));
-        b1 = _mm_add_epi32(b1, _mm_madd_epi16(z, _mm_loadu_si128((const __m128i *)(const void *)(w + 24))));
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, NK_LOAD(w)));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, NK_LOAD(w + 8)));
+        b0 = _mm_add_epi32(b0, _mm_madd_epi16(z, NK_LOAD(w + 16)));
+        b1 = _mm_add_epi32(b1, _mm_madd_epi16(z, NK_LOAD(w + 24)));
     }
     for (; j < npairs; j++) {
         int32_t p;
         memcpy(&p, row + 2 * j, 4);
         __m128i x = _mm_set1_epi32(p);
         const int16_t *w = wb + (size_t)j * 16;
-        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)w)));
-        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, _mm_loadu_si128((const __m128i *)(const void *)(w + 8))));
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, NK_LOAD(w)));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, NK_LOAD(w + 8)));
     }
     _mm_storeu_si128((__m128i *)(void *)acc, _mm_add_epi32(a0, b0));
     _mm_storeu_si128((__m128i *)(void *)(acc + 4), _mm_add_epi32(a1, b1));
@@ -486,10 +488,10 @@ static void dw_pixels(const mpq_nk *l, const int16_t *const base[ROWS], unsigned
             __m128i a0 = _mm_setzero_si128(), a1 = a0;
             const int16_t *bp = base[r] + c0;
             for (unsigned j = 0; j < l->tpairs; j++) {
-                __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(bp + toff[2 * j]));
-                __m128i xb = _mm_loadu_si128((const __m128i *)(const void *)(bp + toff[2 * j + 1]));
-                __m128i w0 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16));
-                __m128i w1 = _mm_loadu_si128((const __m128i *)(const void *)(wb + (size_t)j * 16 + 8));
+                __m128i xa = NK_LOAD(bp + toff[2 * j]);
+                __m128i xb = NK_LOAD(bp + toff[2 * j + 1]);
+                __m128i w0 = NK_LOAD(wb + (size_t)j * 16);
+                __m128i w1 = NK_LOAD(wb + (size_t)j * 16 + 8);
                 a0 = _mm_add_epi32(a0, _mm_madd_epi16(_mm_unpacklo_epi16(xa, xb), w0));
                 a1 = _mm_add_epi32(a1, _mm_madd_epi16(_mm_unpackhi_epi16(xa, xb), w1));
             }
@@ -638,4 +640,75 @@ void mpq_nk_pool(const mpq_conv_shape *s, const int8_t *x, int32_t act_min, int3
                 }
             }
         }
+}
+
+/* ---- accumulator analysis ---- */
+
+/* Notes one output's prefix range into o; i is the output's NHWC index, nch out_c. */
+static void scan_note(mpq_nk_scan_result *o, const mpq_conv_shape *s, size_t i, int64_t lo, int64_t hi,
+                      int64_t fin, long exit_term, int64_t rlo, int64_t rhi)
+{
+    o->pmin = lo < o->pmin ? lo : o->pmin;
+    o->pmax = hi > o->pmax ? hi : o->pmax;
+    o->fmin = fin < o->fmin ? fin : o->fmin;
+    o->fmax = fin > o->fmax ? fin : o->fmax;
+    o->n_final += fin < rlo || fin > rhi;
+    if (lo >= rlo && hi <= rhi)
+        return;
+    if (!o->n_any++) {
+        size_t pix = i / s->out_c;
+        o->first[3] = (long)(i % s->out_c);
+        o->first[2] = (long)(pix % s->out_w);
+        o->first[1] = (long)(pix / s->out_w % s->out_h);
+        o->first[0] = (long)(pix / s->out_w / s->out_h);
+        o->first_term = exit_term;
+    }
+}
+
+void mpq_nk_scan(const mpq_conv_shape *s, const int32_t *x, int32_t in_off, const int32_t *w,
+                 int32_t w_off, const int32_t *bias, unsigned bits, mpq_nk_scan_result *o)
+{
+    const int64_t rhi = (INT64_C(1) << (bits - 1)) - 1, rlo = -rhi - 1;
+    const int dw = s->kind == MPQ_LAYER_DEPTHWISE;
+    const unsigned groups = dw ? s->in_c : s->groups ? s->groups : 1;
+    const unsigned f = dw ? 1 : s->in_c / groups, per = s->out_c / groups;
+    const unsigned depth = s->kh * s->kw * f;
+    memset(o, 0, sizeof *o);
+    o->pmin = o->fmin = INT64_MAX;
+    o->pmax = o->fmax = INT64_MIN;
+    o->first[0] = o->first[1] = o->first[2] = o->first[3] = o->first_term = -1;
+    size_t i = 0;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++)
+                for (unsigned oc = 0; oc < s->out_c; oc++, i++) {
+                    /* The golden order: bias, then ky, kx, c (window positions outside the
+                     * input contribute no term). */
+                    unsigned g = oc / (dw ? s->out_c / s->in_c : per);
+                    int64_t acc = bias ? bias[oc] : 0, lo = acc, hi = acc;
+                    long exit_term = acc < rlo || acc > rhi ? -1 : -2;
+                    for (unsigned ky = 0; ky < s->kh; ky++) {
+                        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                        if (iy < 0 || iy >= (long)s->in_h)
+                            continue;
+                        for (unsigned kx = 0; kx < s->kw; kx++) {
+                            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                            if (ix < 0 || ix >= (long)s->in_w)
+                                continue;
+                            const int32_t *xp = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w +
+                                                     (size_t)ix) * s->in_c + (size_t)g * f;
+                            unsigned r0 = (ky * s->kw + kx) * f;
+                            for (unsigned c = 0; c < f; c++) {
+                                int64_t wv = dw ? w[((size_t)ky * s->kw + kx) * s->out_c + oc]
+                                                : w[(size_t)oc * depth + r0 + c];
+                                acc += ((int64_t)xp[c] + in_off) * (wv + w_off);
+                                lo = acc < lo ? acc : lo;
+                                hi = acc > hi ? acc : hi;
+                                if (exit_term == -2 && (acc < rlo || acc > rhi))
+                                    exit_term = (long)(r0 + c);
+                            }
+                        }
+                    }
+                    scan_note(o, s, i, lo, hi, acc, exit_term < -1 ? -1 : exit_term, rlo, rhi);
+                }
 }

@@ -46,10 +46,10 @@ typedef struct mpq_nk {
 } mpq_nk;
 
 /* Plans a CONV2D shape s (groups allowed) with OHWI weights w[out_c][kh][kw][in_c/groups],
- * or a DEPTHWISE shape with weights [kh][kw][out_c], and offsets, bias [out_c] (NULL: zeros) and the requantization rq (MPQ_RQ_DOUBLE or
- * MPQ_RQ_SINGLE, 1 or out_c parameters). Returns 0, 1 when the layer does not suit the fast
- * path (a weight or activation offset that does not fit 16 bits, another rounding kind),
- * MPQ_ENOMEM. */
+ * or a DEPTHWISE shape with weights [kh][kw][out_c], and offsets, bias [out_c] (NULL: zeros)
+ * and the requantization rq (MPQ_RQ_DOUBLE or MPQ_RQ_SINGLE, 1 or out_c parameters).
+ * Returns 0, 1 when the layer does not suit the fast path (a weight or activation offset that
+ * does not fit 16 bits, another rounding kind), MPQ_ENOMEM. */
 int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_off,
                 const int32_t *bias, int32_t in_off, const mpq_requant *rq);
 /* int16 elements of scratch mpq_nk_run needs. */
@@ -63,5 +63,25 @@ void mpq_nk_free(mpq_nk *l);
  * the average, then the clamp) on int8 directly. acc: scratch [in_c]. */
 void mpq_nk_pool(const mpq_conv_shape *s, const int8_t *x, int32_t act_min, int32_t act_max,
                  int8_t *y, int32_t *acc);
+
+
+/* The accumulator analysis of a convolution (CONV2D or DEPTHWISE; an FC layer as a 1x1
+ * CONV2D over batches x 1 x 1 x k) in the golden model's order: the accumulator starts at
+ * the bias, then adds the terms (x + in_off) * (w + w_off) in the order ky, kx, c (window
+ * positions outside the input add none). Exact 64-bit sums (int8 models stay far below). A
+ * `bits`-bit accumulator, wrapping or saturating, overflows exactly when some prefix leaves
+ * [-2^(bits-1), 2^(bits-1)): before the first such prefix every sum is exact. */
+typedef struct mpq_nk_scan_result {
+    int64_t pmin, pmax;    /* over every prefix of every output (the bias alone included) */
+    int64_t fmin, fmax;    /* over the final sums */
+    uint64_t n_any;        /* outputs with a prefix outside the range */
+    uint64_t n_final;      /* outputs whose final sum is outside it */
+    long first[4];         /* n, y, x, c of the first such output, -1: none */
+    long first_term;       /* its reduction index (ky*kw + kx)*F + c, -1: the bias */
+} mpq_nk_scan_result;
+/* Fills *o for activations x (int32, NHWC), weights w in the golden layout (OHWI; depthwise
+ * [kh][kw][out_c]), bias [out_c] or NULL, 2 <= bits <= 64. */
+void mpq_nk_scan(const mpq_conv_shape *s, const int32_t *x, int32_t in_off, const int32_t *w,
+                 int32_t w_off, const int32_t *bias, unsigned bits, mpq_nk_scan_result *o);
 
 #endif

@@ -22,6 +22,7 @@
 #include "check.h"
 #include "mpq.h"
 #include "mpq_graph.h"
+#include "mpq_netkern.h"
 #include "mpq_netops.h"
 #include "mpq_tflite.h"
 #include "tfl_build.h"
@@ -798,6 +799,88 @@ static void test_acc_bits(void)
     free(buf);
 }
 
+/* The analysis scan against the golden kernels' own overflow tracking (MPQ_ORDER_SEQ):
+ * same outputs overflowed, same first one and term, same final-sum count, on random conv,
+ * depthwise and FC layers at random widths, wrapping and saturating. */
+static void test_scan_vs_tracking(void)
+{
+    static int32_t x[2 * 7 * 7 * 8], w[16 * 3 * 3 * 8], bias[16];
+    static int64_t acc[2 * 7 * 7 * 16];
+    unsigned layers = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        mpq_conv_shape s = {0};
+        int kind = trial % 3;
+        s.batches = (unsigned)test_range(1, 2);
+        s.in_h = kind == 2 ? 1 : (unsigned)test_range(1, 7);
+        s.in_w = kind == 2 ? 1 : (unsigned)test_range(1, 7);
+        s.in_c = (unsigned)test_range(1, 8);
+        s.kh = kind == 2 ? 1 : (unsigned)test_range(1, 3);
+        s.kw = kind == 2 ? 1 : (unsigned)test_range(1, 3);
+        s.sy = kind == 2 ? 1 : (unsigned)test_range(1, 2);
+        s.sx = kind == 2 ? 1 : (unsigned)test_range(1, 2);
+        s.dy = s.dx = 1;
+        s.py = s.kh > 1 ? (unsigned)test_range(0, 1) : 0;
+        s.px = s.kw > 1 ? (unsigned)test_range(0, 1) : 0;
+        s.out_h = (s.in_h + 2 * s.py - s.kh) / s.sy + 1;
+        s.out_w = (s.in_w + 2 * s.px - s.kw) / s.sx + 1;
+        s.kind = kind == 1 ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D;
+        s.out_c = kind == 1 ? s.in_c * (unsigned)test_range(1, 2) : (unsigned)test_range(1, 16);
+        s.groups = 1;
+        char err[256];
+        if (mpq_conv_check(&s, err, sizeof err))
+            continue;
+        int32_t in_off = (int32_t)test_range(-127, 128);
+        int32_t w_off = kind == 2 ? (int32_t)test_range(-5, 5) : 0;
+        for (size_t i = 0; i < mpq_conv_in_count(&s); i++)
+            x[i] = (int32_t)test_range(-128, 127);
+        for (size_t i = 0; i < mpq_conv_w_count(&s); i++)
+            w[i] = (int32_t)test_range(-127, 127);
+        for (unsigned i = 0; i < s.out_c; i++)
+            bias[i] = (int32_t)test_range(-40000, 40000);
+        unsigned bits = (unsigned)test_range(8, 24);
+        mpq_acc_mode mode = trial % 2 ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
+        mpq_nk_scan_result sc;
+        mpq_nk_scan(&s, x, in_off, w, w_off, bias, bits, &sc);
+        uint64_t n_any, n_final;
+        long first[4], term;
+        int st;
+        if (kind == 2) { /* as mpq_fc_acc sees it: rows = batches, k = in_c */
+            mpq_fc_layer l = {.m = s.batches, .k = s.in_c, .n = s.out_c, .x = x, .in_offset = in_off,
+                              .w = w, .w_offset = w_off, .bias = bias, .acc_bits = bits,
+                              .acc_mode = mode, .order = MPQ_ORDER_SEQ};
+            mpq_fc_ovf ov = {0};
+            st = mpq_fc_acc(&l, acc, &ov, err, sizeof err);
+            n_any = ov.n_any;
+            n_final = ov.n_final;
+            first[0] = ov.first_row;
+            first[1] = first[2] = ov.first_row < 0 ? -1 : 0;
+            first[3] = ov.first_ch;
+            term = ov.first_bias ? -1 : ov.first_k_pos;
+        } else {
+            mpq_conv_layer l = {.shape = s, .x = x, .in_offset = in_off, .w = w, .bias = bias,
+                                .acc_bits = bits, .acc_mode = mode, .order = MPQ_ORDER_SEQ};
+            mpq_conv_ovf ov = {0};
+            st = mpq_conv_acc(&l, acc, &ov, err, sizeof err);
+            n_any = ov.n_any;
+            n_final = ov.n_final;
+            first[0] = ov.first_b;
+            first[1] = ov.first_oy;
+            first[2] = ov.first_ox;
+            first[3] = ov.first_ch;
+            term = ov.first_bias ? -1 : ov.first_red;
+        }
+        CHECK(st == 0, "trial %d: %s", trial, err);
+        layers++;
+        CHECK_EQ(sc.n_any, n_any, "trial %d (kind %d, %u bits): outputs overflowed", trial, kind, bits);
+        CHECK_EQ(sc.n_final, n_final, "trial %d: final sums outside", trial);
+        for (int d = 0; d < 4; d++)
+            CHECK_EQ(sc.first[d], first[d], "trial %d: first overflow, coordinate %d", trial, d);
+        if (n_any)
+            CHECK_EQ(sc.first_term, term, "trial %d: first overflowing term", trial);
+    }
+    printf("test_tflite: analysis scan = golden overflow tracking on %u random layers\n", layers);
+}
+
 /* ---- the fast path against the golden kernels ---- */
 
 /* A random CONV_2D (kind 0), DEPTHWISE_CONV_2D (1), FULLY_CONNECTED (2), AVERAGE_POOL_2D (3)
@@ -994,6 +1077,7 @@ int main(int argc, char **argv)
     test_graphs();
     test_refusals();
     test_acc_bits();
+    test_scan_vs_tracking();
     test_fast_vs_golden();
     return check_done("test_tflite");
 }
