@@ -50,6 +50,8 @@ typedef struct plan {
     int report;               /* index into the net's reports, -1 without */
     mpq_nk nk;                /* the fast path's plan (fast: in use) */
     int fast;
+    mpq_nk sp;                /* the analysis scan's plan (scan: in use) */
+    int scan;
     /* pools, ADD, MEAN */
     int32_t act_min, act_max;
     int8_t *lut;              /* ADD: [256][256]; LUT ops: [256] (index x + 128) */
@@ -440,11 +442,23 @@ static int plan_weights(mpq_net *net, plan *p, int wt, char *err, size_t errlen)
     return MPQ_OK;
 }
 
-/* The fast path for TFLite's own arithmetic (32-bit wrapping accumulator, no analysis). */
+/* The fast path for TFLite's own arithmetic (32-bit wrapping accumulator, no analysis), or
+ * the analysis scan's plan. */
 static int plan_fast(mpq_net *net, plan *p, const mpq_conv_shape *cs, char *err, size_t errlen)
 {
     const mpq_net_opts *o = &net->o;
-    if (o->golden_kernels || o->analyze || o->acc_bits != 32 || o->acc_mode != MPQ_ACC_WRAP)
+    if (o->analyze) {
+        int st = mpq_nk_plan_scan(&p->sp, cs, p->w, p->w_off, p->bias, p->in_off);
+        if (st < 0) {
+            snprintf(err, errlen, "%s: out of memory", net->m->file);
+            return st;
+        }
+        p->scan = st == 0;
+        if (p->scan && mpq_nk_scratch(&p->sp) > net->max_nk)
+            net->max_nk = mpq_nk_scratch(&p->sp);
+        return MPQ_OK;
+    }
+    if (o->golden_kernels || o->acc_bits != 32 || o->acc_mode != MPQ_ACC_WRAP)
         return MPQ_OK;
     int st = mpq_nk_plan(&p->nk, cs, p->w, p->w_off, p->bias, p->in_off, &p->rq);
     if (st < 0) {
@@ -1361,8 +1375,12 @@ static int run_layer_analyzed(mpq_net *net, const plan *p, size_t nout, char *er
                          .in_c = p->fc_k, .out_c = p->fc_n, .kh = 1, .kw = 1, .sy = 1, .sx = 1,
                          .dy = 1, .dx = 1, .groups = 1, .out_h = 1, .out_w = 1};
     mpq_nk_scan_result sc;
-    mpq_nk_scan(p->k == K_CONV ? &p->cs : &fc, net->xs, p->in_off, p->w, p->w_off, p->bias,
-                net->o.acc_bits, &sc);
+    if (p->scan)
+        mpq_nk_scan_run(&p->sp, net->t[p->in].data, p->w, p->w_off, p->bias, net->o.acc_bits,
+                        net->nks, net->xs, &sc);
+    else
+        mpq_nk_scan(p->k == K_CONV ? &p->cs : &fc, net->xs, p->in_off, p->w, p->w_off, p->bias,
+                    net->o.acc_bits, &sc);
     if (!r->outputs || sc.fmin < r->acc_lo)
         r->acc_lo = sc.fmin;
     if (!r->outputs || sc.fmax > r->acc_hi)
@@ -1725,6 +1743,7 @@ void mpq_net_free(mpq_net *net)
         free(p->src);
         free(p->inner);
         mpq_nk_free(&p->nk);
+        mpq_nk_free(&p->sp);
     }
     free(net->nks);
     free(net->op_seconds);

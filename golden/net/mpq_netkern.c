@@ -206,6 +206,7 @@ void mpq_nk_free(mpq_nk *l)
     free(l->mult);
     free(l->shift);
     free(l->toff);
+    free(l->wt);
     memset(l, 0, sizeof *l);
 }
 
@@ -644,9 +645,10 @@ void mpq_nk_pool(const mpq_conv_shape *s, const int8_t *x, int32_t act_min, int3
 
 /* ---- accumulator analysis ---- */
 
-/* Notes one output's prefix range into o; i is the output's NHWC index, nch out_c. */
-static void scan_note(mpq_nk_scan_result *o, const mpq_conv_shape *s, size_t i, int64_t lo, int64_t hi,
-                      int64_t fin, long exit_term, int64_t rlo, int64_t rhi)
+/* Notes one output's prefix range into o; i is the output's NHWC index. The first
+ * overflowing output's term is found afterwards (scan_one). */
+static void scan_note(mpq_nk_scan_result *o, const mpq_conv_shape *s, size_t i, int64_t lo,
+                      int64_t hi, int64_t fin, int64_t rlo, int64_t rhi)
 {
     o->pmin = lo < o->pmin ? lo : o->pmin;
     o->pmax = hi > o->pmax ? hi : o->pmax;
@@ -661,54 +663,218 @@ static void scan_note(mpq_nk_scan_result *o, const mpq_conv_shape *s, size_t i, 
         o->first[2] = (long)(pix % s->out_w);
         o->first[1] = (long)(pix / s->out_w % s->out_h);
         o->first[0] = (long)(pix / s->out_w / s->out_h);
-        o->first_term = exit_term;
     }
+}
+
+static void scan_init(mpq_nk_scan_result *o)
+{
+    memset(o, 0, sizeof *o);
+    o->pmin = o->fmin = INT64_MAX;
+    o->pmax = o->fmax = INT64_MIN;
+    o->first[0] = o->first[1] = o->first[2] = o->first[3] = o->first_term = -1;
+}
+
+/* One output (b, oy, ox, oc) in the golden order: its prefix range, final sum, and the
+ * reduction index of the first prefix outside [rlo, rhi] (-1: the bias; -2: none). */
+static void scan_one(const mpq_conv_shape *s, const int32_t *x, int32_t in_off, const int32_t *w,
+                     int32_t w_off, const int32_t *bias, size_t b, unsigned oy, unsigned ox,
+                     unsigned oc, int64_t rlo, int64_t rhi, int64_t *plo, int64_t *phi,
+                     int64_t *pfin, long *pexit)
+{
+    const int dw = s->kind == MPQ_LAYER_DEPTHWISE;
+    const unsigned groups = dw ? s->in_c : s->groups ? s->groups : 1;
+    const unsigned f = dw ? 1 : s->in_c / groups, depth = s->kh * s->kw * f;
+    const unsigned g = oc / (dw ? s->out_c / s->in_c : s->out_c / groups);
+    int64_t acc = bias ? bias[oc] : 0, lo = acc, hi = acc;
+    long exit_term = acc < rlo || acc > rhi ? -1 : -2;
+    for (unsigned ky = 0; ky < s->kh; ky++) {
+        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+        if (iy < 0 || iy >= (long)s->in_h)
+            continue;
+        for (unsigned kx = 0; kx < s->kw; kx++) {
+            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+            if (ix < 0 || ix >= (long)s->in_w)
+                continue;
+            const int32_t *xp = x + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c +
+                                (size_t)g * f;
+            unsigned r0 = (ky * s->kw + kx) * f;
+            for (unsigned c = 0; c < f; c++) {
+                int64_t wv = dw ? w[((size_t)ky * s->kw + kx) * s->out_c + oc]
+                                : w[(size_t)oc * depth + r0 + c];
+                acc += ((int64_t)xp[c] + in_off) * (wv + w_off);
+                lo = acc < lo ? acc : lo;
+                hi = acc > hi ? acc : hi;
+                if (exit_term == -2 && (acc < rlo || acc > rhi))
+                    exit_term = (long)(r0 + c);
+            }
+        }
+    }
+    *plo = lo;
+    *phi = hi;
+    *pfin = acc;
+    *pexit = exit_term;
 }
 
 void mpq_nk_scan(const mpq_conv_shape *s, const int32_t *x, int32_t in_off, const int32_t *w,
                  int32_t w_off, const int32_t *bias, unsigned bits, mpq_nk_scan_result *o)
 {
     const int64_t rhi = (INT64_C(1) << (bits - 1)) - 1, rlo = -rhi - 1;
-    const int dw = s->kind == MPQ_LAYER_DEPTHWISE;
-    const unsigned groups = dw ? s->in_c : s->groups ? s->groups : 1;
-    const unsigned f = dw ? 1 : s->in_c / groups, per = s->out_c / groups;
-    const unsigned depth = s->kh * s->kw * f;
-    memset(o, 0, sizeof *o);
-    o->pmin = o->fmin = INT64_MAX;
-    o->pmax = o->fmax = INT64_MIN;
-    o->first[0] = o->first[1] = o->first[2] = o->first[3] = o->first_term = -1;
+    scan_init(o);
     size_t i = 0;
     for (unsigned b = 0; b < s->batches; b++)
         for (unsigned oy = 0; oy < s->out_h; oy++)
             for (unsigned ox = 0; ox < s->out_w; ox++)
                 for (unsigned oc = 0; oc < s->out_c; oc++, i++) {
-                    /* The golden order: bias, then ky, kx, c (window positions outside the
-                     * input contribute no term). */
-                    unsigned g = oc / (dw ? s->out_c / s->in_c : per);
-                    int64_t acc = bias ? bias[oc] : 0, lo = acc, hi = acc;
-                    long exit_term = acc < rlo || acc > rhi ? -1 : -2;
-                    for (unsigned ky = 0; ky < s->kh; ky++) {
-                        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                        if (iy < 0 || iy >= (long)s->in_h)
-                            continue;
-                        for (unsigned kx = 0; kx < s->kw; kx++) {
-                            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-                            if (ix < 0 || ix >= (long)s->in_w)
-                                continue;
-                            const int32_t *xp = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w +
-                                                     (size_t)ix) * s->in_c + (size_t)g * f;
-                            unsigned r0 = (ky * s->kw + kx) * f;
-                            for (unsigned c = 0; c < f; c++) {
-                                int64_t wv = dw ? w[((size_t)ky * s->kw + kx) * s->out_c + oc]
-                                                : w[(size_t)oc * depth + r0 + c];
-                                acc += ((int64_t)xp[c] + in_off) * (wv + w_off);
-                                lo = acc < lo ? acc : lo;
-                                hi = acc > hi ? acc : hi;
-                                if (exit_term == -2 && (acc < rlo || acc > rhi))
-                                    exit_term = (long)(r0 + c);
-                            }
-                        }
+                    int64_t lo, hi, fin;
+                    long exit_term;
+                    scan_one(s, x, in_off, w, w_off, bias, b, oy, ox, oc, rlo, rhi, &lo, &hi, &fin,
+                             &exit_term);
+                    if (lo < rlo || hi > rhi) {
+                        if (!o->n_any)
+                            o->first_term = exit_term;
                     }
-                    scan_note(o, s, i, lo, hi, acc, exit_term < -1 ? -1 : exit_term, rlo, rhi);
+                    scan_note(o, s, i, lo, hi, fin, rlo, rhi);
                 }
+}
+
+int mpq_nk_plan_scan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_off,
+                     const int32_t *bias, int32_t in_off)
+{
+    static const int32_t one = 1 << 30, zero = 0;
+    const mpq_requant rq = {.kind = MPQ_RQ_DOUBLE, .nparams = 1, .mult = &one, .shift = &zero,
+                            .act_min = INT8_MIN, .act_max = INT8_MAX};
+    if (s->kind == MPQ_LAYER_CONV2D && s->groups > 1)
+        return 1;
+    int st = mpq_nk_plan(l, s, w, w_off, bias, in_off, &rq);
+    if (st)
+        return st;
+    const unsigned taps = s->kh * s->kw, oc = s->out_c;
+    const unsigned k = l->dw ? taps : l->k, ocp = l->nblk * LANES;
+    l->ocp = ocp;
+    l->wt = calloc((size_t)k * ocp + LANES, sizeof *l->wt);
+    if (!l->wt) {
+        mpq_nk_free(l);
+        return MPQ_ENOMEM;
+    }
+    const int64_t xmax = 128 + (in_off < 0 ? -(int64_t)in_off : in_off);
+    l->scan32 = 1;
+    for (unsigned o = 0; o < oc; o++) {
+        int64_t bound = bias ? (bias[o] < 0 ? -(int64_t)bias[o] : bias[o]) : 0;
+        for (unsigned r = 0; r < k; r++) {
+            int64_t v = (int64_t)(l->dw ? w[(size_t)r * oc + o] : w[(size_t)o * k + r]) + w_off;
+            l->wt[(size_t)r * ocp + o] = (int16_t)v;
+            bound += xmax * (v < 0 ? -v : v);
+        }
+        l->scan32 &= bound <= INT32_MAX;
+    }
+    return 0;
+}
+
+#ifdef NK_SSE2
+static inline __m128i min32(__m128i a, __m128i b)
+{
+    __m128i m = _mm_cmpgt_epi32(a, b);
+    return _mm_or_si128(_mm_and_si128(m, b), _mm_andnot_si128(m, a));
+}
+static inline __m128i max32(__m128i a, __m128i b)
+{
+    __m128i m = _mm_cmpgt_epi32(a, b);
+    return _mm_or_si128(_mm_and_si128(m, a), _mm_andnot_si128(m, b));
+}
+#endif
+
+/* 8 channels' prefix ranges over k terms: xs[t] (stride xstep between terms; xstep 0 with
+ * `bcast`: one operand per term for every channel, else 8 operands per term) times
+ * wt[t*ocp + c]. lo, hi, fin: [8] each, starting from the bias. */
+static void scan_lanes(const int16_t *const *xs, int bcast, const int16_t *wt, size_t ocp,
+                       unsigned k, const int32_t *bias, int32_t *lo, int32_t *hi, int32_t *fin)
+{
+#ifdef NK_SSE2
+    __m128i a0 = NK_LOAD(bias), a1 = NK_LOAD(bias + 4);
+    __m128i mn0 = a0, mn1 = a1, mx0 = a0, mx1 = a1;
+    for (unsigned t = 0; t < k; t++) {
+        __m128i wv = NK_LOAD(wt + t * ocp);
+        __m128i xv = bcast ? _mm_set1_epi16(xs[0][t]) : NK_LOAD(xs[t]);
+        __m128i pl = _mm_mullo_epi16(xv, wv), ph = _mm_mulhi_epi16(xv, wv);
+        a0 = _mm_add_epi32(a0, _mm_unpacklo_epi16(pl, ph));
+        a1 = _mm_add_epi32(a1, _mm_unpackhi_epi16(pl, ph));
+        mn0 = min32(mn0, a0);
+        mn1 = min32(mn1, a1);
+        mx0 = max32(mx0, a0);
+        mx1 = max32(mx1, a1);
+    }
+    _mm_storeu_si128((__m128i *)(void *)lo, mn0);
+    _mm_storeu_si128((__m128i *)(void *)(lo + 4), mn1);
+    _mm_storeu_si128((__m128i *)(void *)hi, mx0);
+    _mm_storeu_si128((__m128i *)(void *)(hi + 4), mx1);
+    _mm_storeu_si128((__m128i *)(void *)fin, a0);
+    _mm_storeu_si128((__m128i *)(void *)(fin + 4), a1);
+#else
+    for (unsigned c = 0; c < LANES; c++) {
+        int32_t a = bias[c], mn = a, mx = a;
+        for (unsigned t = 0; t < k; t++) {
+            a += (int32_t)(bcast ? xs[0][t] : xs[t][c]) * wt[t * ocp + c];
+            mn = a < mn ? a : mn;
+            mx = a > mx ? a : mx;
+        }
+        lo[c] = mn;
+        hi[c] = mx;
+        fin[c] = a;
+    }
+#endif
+}
+
+void mpq_nk_scan_run(const mpq_nk *l, const int8_t *x, const int32_t *w, int32_t w_off,
+                     const int32_t *bias, unsigned bits, int16_t *scratch, int32_t *x32,
+                     mpq_nk_scan_result *o)
+{
+    const mpq_conv_shape *s = &l->s;
+    const size_t nin = (size_t)s->batches * s->in_h * s->in_w * s->in_c;
+    for (size_t i = 0; i < nin; i++)
+        x32[i] = x[i];
+    if (!l->scan32) {
+        mpq_nk_scan(s, x32, l->in_off, w, w_off, bias, bits, o);
+        return;
+    }
+    const int64_t rhi = (INT64_C(1) << (bits - 1)) - 1, rlo = -rhi - 1;
+    const size_t ocp = l->ocp, npix = (size_t)s->batches * s->out_h * s->out_w;
+    const unsigned k = l->dw ? s->kh * s->kw : l->k;
+    scan_init(o);
+    int16_t *xp = scratch, *row = scratch + (l->dw ? mpq_nk_scratch(l) - LANES : xpad_size(l));
+    if (l->dw && k > 512) { /* windows of more than 512 taps: the plain scan */
+        mpq_nk_scan(s, x32, l->in_off, w, w_off, bias, bits, o);
+        return;
+    }
+    pad_input(l, x, xp, l->dw ? ocp : s->in_c, l->dw ? s->out_c / s->in_c : 1);
+    const int16_t *tp[512];
+    for (size_t p = 0; p < npix; p++) {
+        size_t ox = p % s->out_w, oy = p / s->out_w % s->out_h, b = p / s->out_w / s->out_h;
+        const int16_t *rowp = row;
+        if (l->dw) {
+            const int16_t *base = xp + ((b * l->hp + oy * s->sy) * l->wp + ox * s->sx) * ocp;
+            for (unsigned t = 0; t < k; t++)
+                tp[t] = base + l->toff[t];
+        } else {
+            im2col_row(l, xp, (unsigned)b, (unsigned)oy, (unsigned)ox, 0, row);
+        }
+        for (unsigned blk = 0; blk < l->nblk; blk++) {
+            const size_t c0 = (size_t)blk * LANES;
+            int32_t lo[LANES], hi[LANES], fin[LANES];
+            const int16_t *shifted[512];
+            if (l->dw)
+                for (unsigned t = 0; t < k; t++)
+                    shifted[t] = tp[t] + c0;
+            scan_lanes(l->dw ? shifted : &rowp, !l->dw, l->wt + c0, ocp, k, l->bias + c0, lo, hi,
+                       fin);
+            unsigned nc = l->cpg - blk * LANES < LANES ? l->cpg - blk * LANES : LANES;
+            for (unsigned c = 0; c < nc; c++)
+                scan_note(o, s, p * s->out_c + c0 + c, lo[c], hi[c], fin[c], rlo, rhi);
+        }
+    }
+    if (o->n_any) { /* the first overflowing output's term, from the plain scan of it */
+        int64_t lo, hi, fin;
+        scan_one(s, x32, l->in_off, w, w_off, bias, (size_t)o->first[0], (unsigned)o->first[1],
+                 (unsigned)o->first[2], (unsigned)o->first[3], rlo, rhi, &lo, &hi, &fin,
+                 &o->first_term);
+    }
 }

@@ -30,6 +30,8 @@ typedef struct mpq_nk {
     unsigned ocp, tpairs;     /* depthwise: out_c rounded up to 8, (kh*kw + 1) / 2 */
     unsigned hp, wp;          /* the padded input's height and width */
     int direct;               /* 1x1, stride 1, unpadded, even depth: rows are input pixels */
+    int16_t *wt;              /* analysis scan: [k or kh*kw][ocp] w + w_offset, channel-minor */
+    int scan32;               /* the scan's int32 lanes are exact (per-channel bound < 2^31) */
     size_t *toff;             /* depthwise: [2*tpairs] element offset of each tap's pixel */
     unsigned groups, cpg, fpg; /* groups, output and input channels per group */
     unsigned k, kp, nblk;     /* depth per group, depth rounded up to even, 8-channel blocks */
@@ -80,8 +82,21 @@ typedef struct mpq_nk_scan_result {
     long first_term;       /* its reduction index (ky*kw + kx)*F + c, -1: the bias */
 } mpq_nk_scan_result;
 /* Fills *o for activations x (int32, NHWC), weights w in the golden layout (OHWI; depthwise
- * [kh][kw][out_c]), bias [out_c] or NULL, 2 <= bits <= 64. */
+ * [kh][kw][out_c]), bias [out_c] or NULL, 2 <= bits <= 64. Plain C, 64-bit sums. */
 void mpq_nk_scan(const mpq_conv_shape *s, const int32_t *x, int32_t in_off, const int32_t *w,
                  int32_t w_off, const int32_t *bias, unsigned bits, mpq_nk_scan_result *o);
+
+/* The same scan, planned once (mpq_nk_plan_scan: the layer as for mpq_nk_plan, plus the
+ * weights channel-minor) and run on int8 activations 8 channels at a time: the im2col rows
+ * (zeros in the padding add nothing, so the prefix sums are the golden order's) against the
+ * weights, with the running minimum and maximum of each lane. Exact in 32-bit lanes when
+ * every channel's |bias| + max|x + in_off| * sum|w + w_off| fits (l->scan32); otherwise, and
+ * for the first overflowing output's term, mpq_nk_scan_run falls back on the plain scan
+ * (x32: scratch [input elements]). Returns 0, 1 (not plannable: use mpq_nk_scan), MPQ_ENOMEM. */
+int mpq_nk_plan_scan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_off,
+                     const int32_t *bias, int32_t in_off);
+void mpq_nk_scan_run(const mpq_nk *l, const int8_t *x, const int32_t *w, int32_t w_off,
+                     const int32_t *bias, unsigned bits, int16_t *scratch, int32_t *x32,
+                     mpq_nk_scan_result *o);
 
 #endif

@@ -806,7 +806,7 @@ static void test_scan_vs_tracking(void)
 {
     static int32_t x[2 * 7 * 7 * 8], w[16 * 3 * 3 * 8], bias[16];
     static int64_t acc[2 * 7 * 7 * 16];
-    unsigned layers = 0;
+    unsigned layers = 0, vector_scans = 0;
     for (int trial = 0; trial < 300; trial++) {
         mpq_conv_shape s = {0};
         int kind = trial % 3;
@@ -839,8 +839,26 @@ static void test_scan_vs_tracking(void)
             bias[i] = (int32_t)test_range(-40000, 40000);
         unsigned bits = (unsigned)test_range(8, 24);
         mpq_acc_mode mode = trial % 2 ? MPQ_ACC_SAT : MPQ_ACC_WRAP;
-        mpq_nk_scan_result sc;
+        mpq_nk_scan_result sc, sv;
         mpq_nk_scan(&s, x, in_off, w, w_off, bias, bits, &sc);
+        /* The planned 8-lane scan on int8 activations must agree with the plain one. */
+        mpq_nk plan;
+        if (!mpq_nk_plan_scan(&plan, &s, w, w_off, bias, in_off)) {
+            static int8_t x8[2 * 7 * 7 * 8];
+            static int16_t scratch[1 << 16];
+            static int32_t x32[2 * 7 * 7 * 8];
+            for (size_t i = 0; i < mpq_conv_in_count(&s); i++)
+                x8[i] = (int8_t)x[i];
+            CHECK(mpq_nk_scratch(&plan) <= sizeof scratch / sizeof scratch[0], "scratch");
+            mpq_nk_scan_run(&plan, x8, w, w_off, bias, bits, scratch, x32, &sv);
+            CHECK(sv.pmin == sc.pmin && sv.pmax == sc.pmax && sv.fmin == sc.fmin &&
+                      sv.fmax == sc.fmax && sv.n_any == sc.n_any && sv.n_final == sc.n_final &&
+                      sv.first_term == sc.first_term && !memcmp(sv.first, sc.first, sizeof sv.first),
+                  "trial %d: planned scan differs (ranges %lld..%lld vs %lld..%lld)", trial,
+                  (long long)sv.pmin, (long long)sv.pmax, (long long)sc.pmin, (long long)sc.pmax);
+            vector_scans++;
+            mpq_nk_free(&plan);
+        }
         uint64_t n_any, n_final;
         long first[4], term;
         int st;
@@ -878,7 +896,8 @@ static void test_scan_vs_tracking(void)
         if (n_any)
             CHECK_EQ(sc.first_term, term, "trial %d: first overflowing term", trial);
     }
-    printf("test_tflite: analysis scan = golden overflow tracking on %u random layers\n", layers);
+    printf("test_tflite: analysis scan = golden overflow tracking on %u random layers (%u also "
+           "through the planned 8-lane scan)\n", layers, vector_scans);
 }
 
 /* ---- the fast path against the golden kernels ---- */
