@@ -91,6 +91,7 @@ struct mpq_net {
     plan *p;
     unsigned np;
     size_t max_in, max_out;   /* scratch sizes of the layer kernels (elements) */
+    size_t bytes;             /* tensors and tables planned so far (opts.max_bytes) */
     size_t max_nk;            /* int16 scratch of the fast path */
     int16_t *nks;
     int32_t *xs, *ys;
@@ -718,7 +719,13 @@ static int plan_add(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen
         return op_fail(net, op, err, errlen, "scales %g + %g -> %g or activation %s give "
                        "multipliers the reference cannot represent", (double)s1, (double)s2,
                        (double)so, mpq_tfl_act_name(o->opt.activation));
-    /* The whole function of two int8 values, once. */
+    /* The whole function of two int8 values, once (counted with the tensors' bytes: a
+     * file of many small ADD operators must not make the plan allocate without limit). */
+    size_t limit = net->o.max_bytes ? net->o.max_bytes : NET_MAX_BYTES;
+    if (net->bytes > limit - 65536)
+        return op_fail(net, op, err, errlen, "the model's tensors and tables need more than %zu "
+                       "bytes", limit);
+    net->bytes += 65536;
     if (!(p->lut = malloc(65536))) {
         snprintf(err, errlen, "%s: out of memory", net->m->file);
         return MPQ_ENOMEM;
@@ -1549,7 +1556,7 @@ static int plan_op(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
 }
 
 /* Storage of a tensor an operator writes or the caller sets. */
-static int alloc_tensor(mpq_net *net, int ti, size_t *total, char *err, size_t errlen)
+static int alloc_tensor(mpq_net *net, int ti, char *err, size_t errlen)
 {
     const mpq_tfl_tensor *x = T(net, ti);
     tval *v = &net->t[ti];
@@ -1562,12 +1569,12 @@ static int alloc_tensor(mpq_net *net, int ti, size_t *total, char *err, size_t e
         return MPQ_EPARAM;
     }
     size_t bytes = (size_t)n * es, limit = net->o.max_bytes ? net->o.max_bytes : NET_MAX_BYTES;
-    if (bytes > limit || *total > limit - bytes) {
+    if (bytes > limit || net->bytes > limit - bytes) {
         snprintf(err, errlen, "%s: the model's tensors need more than %zu bytes (tensor %d: %s)",
                  net->m->file, limit, ti, shape_str(x, s, sizeof s));
         return MPQ_EPARAM;
     }
-    *total += bytes;
+    net->bytes += bytes;
     v->data = calloc(bytes + 8, 1);
     if (!v->data) {
         snprintf(err, errlen, "%s: out of memory", net->m->file);
@@ -1590,7 +1597,6 @@ void mpq_net_opts_default(mpq_net_opts *o)
 static int plan_all(mpq_net *net, char *err, size_t errlen)
 {
     const mpq_tfl_model *m = net->m;
-    size_t total = 0;
     int st;
     if (m->nsubgraphs > 1) {
         snprintf(err, errlen, "%s: %u subgraphs (control flow is not supported)", m->file,
@@ -1605,7 +1611,7 @@ static int plan_all(mpq_net *net, char *err, size_t errlen)
             snprintf(err, errlen, "%s: graph input tensor %d is a constant", m->file, ti);
             return MPQ_EPARAM;
         }
-        if ((st = alloc_tensor(net, ti, &total, err, errlen)))
+        if ((st = alloc_tensor(net, ti, err, errlen)))
             return st;
         net->t[ti].avail = net->t[ti].computed = 1;
     }
@@ -1636,7 +1642,7 @@ static int plan_all(mpq_net *net, char *err, size_t errlen)
             if (!movable(T(net, ti)->type))
                 return bad_type(net, op, "output", ti, "INT8, INT32, INT64 or FLOAT32", err,
                                 errlen);
-            if ((st = alloc_tensor(net, ti, &total, err, errlen)))
+            if ((st = alloc_tensor(net, ti, err, errlen)))
                 return st;
         }
         plan *p = &net->p[op];

@@ -57,14 +57,22 @@ static inline int32_t rq_single(int32_t acc, int32_t mult, int shift)
 }
 
 /* The widened input keeps the padding as zero rows and columns, so that every window
- * position reads memory: its height and width. */
-static void padded_dims(mpq_nk *l)
+ * position reads memory: its height and width. Returns 1 when that copy would be far larger
+ * than the tensors (huge dilations or strides over a small input: the golden kernels take
+ * such a layer), 0 otherwise. */
+static int padded_dims(mpq_nk *l, unsigned channels)
 {
     const mpq_conv_shape *s = &l->s;
-    unsigned reach_h = (s->out_h - 1) * s->sy + (s->kh - 1) * s->dy + 1;
-    unsigned reach_w = (s->out_w - 1) * s->sx + (s->kw - 1) * s->dx + 1;
-    l->hp = reach_h > s->py + s->in_h ? reach_h : s->py + s->in_h;
-    l->wp = reach_w > s->px + s->in_w ? reach_w : s->px + s->in_w;
+    double reach_h = ((double)s->out_h - 1) * s->sy + ((double)s->kh - 1) * s->dy + 1;
+    double reach_w = ((double)s->out_w - 1) * s->sx + ((double)s->kw - 1) * s->dx + 1;
+    double hp = reach_h > (double)s->py + s->in_h ? reach_h : (double)s->py + s->in_h;
+    double wp = reach_w > (double)s->px + s->in_w ? reach_w : (double)s->px + s->in_w;
+    double tensors = (double)mpq_conv_in_count(s) * channels / s->in_c + mpq_conv_out_count(s);
+    if ((double)s->batches * hp * wp * channels > 16 * tensors + 65536)
+        return 1;
+    l->hp = (unsigned)hp;
+    l->wp = (unsigned)wp;
+    return 0;
 }
 
 /* Common checks and requantization parameters (one slot per channel, nch slots). */
@@ -111,7 +119,8 @@ static int plan_dw(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t
     l->nblk = (oc + LANES - 1) / LANES;
     l->ocp = l->nblk * LANES;
     l->tpairs = (taps + 1) / 2;
-    padded_dims(l);
+    if (padded_dims(l, l->ocp))
+        return 1;
     l->toff = calloc((size_t)2 * l->tpairs, sizeof *l->toff);
     if (!l->toff) {
         mpq_nk_free(l);
@@ -157,7 +166,8 @@ int mpq_nk_plan(mpq_nk *l, const mpq_conv_shape *s, const int32_t *w, int32_t w_
     for (size_t i = 0; i < (size_t)s->out_c * l->k; i++)
         if (!weight_fits((int64_t)w[i] + w_off, in_off))
             return 1;
-    padded_dims(l);
+    if (padded_dims(l, s->in_c))
+        return 1;
     /* A 1x1 window at stride 1 without padding reads each input pixel as its im2col row. */
     l->direct = s->kh == 1 && s->kw == 1 && s->sy == 1 && s->sx == 1 && groups == 1 &&
                 l->k % 2 == 0 && l->hp == s->in_h && l->wp == s->in_w;
