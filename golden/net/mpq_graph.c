@@ -287,6 +287,10 @@ static int window_axis(int padding, int in, int k, int stride, int dil, int64_t 
     if (in < 1 || k < 1 || stride < 1 || dil < 1)
         return MPQ_EPARAM;
     int64_t e = (int64_t)(k - 1) * dil + 1;
+    /* A dilated window far wider than its input reads almost nothing but padding; the
+     * kernels' padded copies of the input would be that wide: refused. */
+    if (e > 16 * ((int64_t)in + 8))
+        return MPQ_EPARAM;
     if (padding == MPQ_TFL_PAD_SAME)
         *out = ((int64_t)in + stride - 1) / stride;
     else if (padding == MPQ_TFL_PAD_VALID)

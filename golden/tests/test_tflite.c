@@ -722,6 +722,19 @@ static void test_refusals(void)
     conv_model(&m, 9); /* an activation kind that is not a fused clamp */
     expect_refusal("activation", &m, "fused activation ? (9) is not supported");
 
+    memset(&m, 0, sizeof m); /* a dilated window millions of columns wide over 4 columns */
+    static const int8_t w3[3] = {1, 1, 1};
+    x = act(&m, 4, (const int32_t[]){1, 1, 4, 1}, 1.0f, 0);
+    int wt = const_t(&m, MPQ_TFL_INT8, 4, (const int32_t[]){1, 1, 3, 1}, w3, 3, 1.0f);
+    y = act(&m, 4, (const int32_t[]){1, 1, 4, 1}, 1.0f, 0);
+    o = tb_op_add(&m, MPQ_TFL_CONV_2D, 1);
+    tb_opt(o, 1, TB_I32, 1);
+    tb_opt(o, 2, TB_I32, 1);
+    tb_opt(o, 4, TB_I32, 1 << 25);
+    op_io(o, 2, (int[]){x, wt}, y);
+    io(&m, x, y);
+    expect_refusal("huge dilation", &m, "dilation 1x33554432");
+
     memset(&m, 0, sizeof m); /* softmax whose output quantization is not 1/256, -128 */
     x = act(&m, 2, (const int32_t[]){1, 4}, 1.0f, 0);
     y = act(&m, 2, (const int32_t[]){1, 4}, 1.0f / 128, -128);
