@@ -264,8 +264,6 @@ static int model_run(int argc, char **argv)
                 !model ? "no MODEL.tflite" : "no --input");
         return 2;
     }
-    if (o.acc_mode == MPQ_ACC_SAT && o.acc_bits == 32)
-        o.analyze = 1;
     char err[700];
     mpq_tfl_model m;
     if (mpq_tfl_load(model, &m, err, sizeof err)) {
@@ -366,7 +364,7 @@ static int model_run(int argc, char **argv)
             rc = write_tensor(net, t, path);
         }
     }
-    if (!rc && (o.analyze || o.acc_bits < 32))
+    if (!rc && (o.analyze || o.acc_bits < 32 || o.acc_mode != MPQ_ACC_WRAP))
         print_reports(net, &m, &o);
 done:
     free(buf);

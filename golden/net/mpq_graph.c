@@ -1690,7 +1690,7 @@ int mpq_net_init(mpq_net **out, const mpq_tfl_model *m, const mpq_net_opts *o, c
         free(net);
         return MPQ_EPARAM;
     }
-    if (net->o.acc_bits < 32)
+    if (net->o.acc_bits < 32 || net->o.acc_mode != MPQ_ACC_WRAP)
         net->o.analyze = 1;
     net->t = calloc(m->ntensors + 1, sizeof *net->t);
     net->p = calloc(m->nops + 1, sizeof *net->p);

@@ -8,8 +8,12 @@
  * reason when the golden model cannot run it exactly, and planned once (weights converted,
  * multipliers and activation ranges computed as the reference's prepare step computes them,
  * lookup tables of the elementwise operators built, buffers allocated). mpq_net_run then
- * executes the operators in the model's order without allocating, except inside the layer
- * kernels.
+ * executes the operators in the model's order without allocating (the golden kernels, when
+ * asked for, allocate inside).
+ *
+ * With TFLite's own arithmetic the layers take the planned int8 fast path of mpq_netkern.h,
+ * which computes what the golden kernels compute (the unit tests compare them); the analysis
+ * and golden_kernels run the golden kernels themselves.
  *
  * Operators: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (the golden model's mpq_conv and
  * mpq_fc with its requantizer), AVERAGE_POOL_2D, MAX_POOL_2D (mpq_pool), ADD (broadcasting),
@@ -42,9 +46,10 @@ typedef struct mpq_net_opts {
     mpq_rq_kind fc_rounding; /* MPQ_RQ_DOUBLE (TFLite Micro) or MPQ_RQ_SINGLE (LiteRT ref) */
     unsigned acc_bits;       /* 2..32: the layers' accumulator (32: TFLite's int32) */
     mpq_acc_mode acc_mode;   /* MPQ_ACC_WRAP (TFLite) or MPQ_ACC_SAT */
-    int analyze;             /* overflow reports and minimum widths per layer (set when
-                              * acc_bits < 32; costs extra passes of each layer) */
-    size_t max_bytes;        /* the tensors' total size the plan accepts (0: 1 GiB) */
+    int analyze;             /* overflow reports and minimum widths per layer (always on
+                              * when acc_bits < 32 or saturating: a golden-kernel pass and a
+                              * prefix scan per layer, mpq_nk_scan) */
+    size_t max_bytes;        /* the tensors' and tables' total the plan accepts (0: 1 GiB) */
     int profile;             /* time each operator (mpq_net_op_seconds) */
     int golden_kernels;      /* run every layer through mpq_conv / mpq_fc and mpq_requant_one
                               * (otherwise TFLite's arithmetic takes the planned int8 fast
