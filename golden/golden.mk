@@ -2,11 +2,12 @@
 # The library is built from its rooms, lowest first (golden/README.md): arith/ (numbers,
 # requantizer, MAC engine, layers), contract/ (the interface tables and configuration),
 # cycle/ (the cycle model: the C twins of the RTL units), stim/ (layers in the hardware's
-# terms, the driver, vector and case files). CLI: golden/cli/cli_*.c (cli_main.c dispatches).
+# terms, the driver, vector and case files), net/ (real networks: the .tflite reader and the
+# graph runner). CLI: golden/cli/cli_*.c (cli_main.c dispatches).
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 # Includes name the room: #include "arith/mpq.h" (-Igolden).
 
-GOLDEN_ROOMS := arith contract cycle stim
+GOLDEN_ROOMS := arith contract cycle stim net
 GOLDEN_LIB_SRCS := $(foreach r,$(GOLDEN_ROOMS),$(sort $(wildcard golden/$(r)/mpq_*.c)))
 GOLDEN_HDRS := $(foreach r,$(GOLDEN_ROOMS) cli,$(wildcard golden/$(r)/*.h))
 GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli/cli_*.c))
@@ -60,9 +61,14 @@ golden/cli-case: $(GOLDEN_BIN)
 golden/cli-gen: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-gen -- golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen
 
+# mpq-golden model: run and info on small models test_tflite writes, refusals (issue 25).
+.PHONY: golden/cli-model
+golden/cli-model: $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite
+	@scripts/check.sh $(BUILD)/results golden/cli-model -- golden/tests/cli-model.sh $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite $(BUILD)/tmp/cli-model
+
 # The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
 # tests against their naive references, so that a machine without SSE2 computes the same.
-GOLDEN_NOSIMD_TESTS := test_fc test_conv
+GOLDEN_NOSIMD_TESTS := test_fc test_conv test_tflite
 .PHONY: golden/nosimd golden-nosimd-run
 golden/nosimd:
 	@scripts/check.sh $(BUILD)/results golden/nosimd -- $(MAKE) --no-print-directory -s golden-nosimd-run
@@ -72,7 +78,7 @@ golden-nosimd-run:
 	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
 	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/cli-model golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:

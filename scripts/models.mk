@@ -41,3 +41,17 @@ models/refs:
 	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
 	  "$$py" scripts/models/test_refs.py $(BUILD)/tmp/models-refs'
 TEST_TARGETS += models/refs
+
+# In make test: the golden model (mpq-golden model run) on every fetched model, 50 inputs each,
+# and on mkmodel's suite of every supported op and option (2 seeds, 4 inputs each): every op
+# output equal to TensorFlow Lite Micro (--fc-rounding double) and to LiteRT's reference
+# kernels (--fc-rounding single); where the references disagree is printed per op type.
+MODELS_CHECK_INPUTS ?= 50
+MODELS_CHECK_SUITE_SEEDS ?= 2
+.PHONY: models/golden
+models/golden: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/golden -- bash -c '\
+	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
+	  "$$py" scripts/models/check_golden.py --golden $(GOLDEN_BIN) --work $(BUILD)/tmp/models-golden \
+	    --count $(MODELS_CHECK_INPUTS) --suite-seeds $(MODELS_CHECK_SUITE_SEEDS) $(MODELS_DIR)/*.tflite'
+TEST_TARGETS += models/golden

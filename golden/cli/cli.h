@@ -8,4 +8,5 @@ int mpq_cli_gen(int argc, char **argv);
 int mpq_cli_vecinfo(int argc, char **argv);
 int mpq_cli_cfg(int argc, char **argv);
 int mpq_cli_layout(int argc, char **argv);
+int mpq_cli_model(int argc, char **argv);
 #endif

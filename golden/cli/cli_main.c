@@ -14,6 +14,7 @@ static const struct {
     {"cfg", mpq_cli_cfg, "read an RTL configuration (rtl/cfg/NAME.cfg) for scripts and make"},
     {"gen", mpq_cli_gen, "generate a cycle-exact vector file for the accelerator"},
     {"layout", mpq_cli_layout, "write or check the RTL package and docs tables of the interface"},
+    {"model", mpq_cli_model, "run or describe a fully-int8 TFLite model (bit-exact to TFLite Micro)"},
     {"vecinfo", mpq_cli_vecinfo, "print and verify vector files"},
 };
 
