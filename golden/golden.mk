@@ -127,3 +127,6 @@ $(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)
 bench-abfp: $(BUILD)/bench_abfp
 	@mkdir -p $(BENCH_OUT)
 	$(BUILD)/bench_abfp --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/abfp.json
+
+# The golden model inside other testbenches: DPI-C, ctypes, cocotb (golden/export/export.mk).
+include golden/export/export.mk
