@@ -50,3 +50,13 @@ golden/export-sv: $(EXPORT_SV_DIR)/tb_golden_dpi $(EXPORT_CASES_BIN)
 	  $(EXPORT_CASES_BIN) --seed $(EXPORT_SEED) -o $(EXPORT_SV_DIR)/cases.txt; \
 	  $(EXPORT_SV_DIR)/tb_golden_dpi +seed=$(EXPORT_SEED) +cases=$(EXPORT_SV_DIR)/cases.txt'
 TEST_TARGETS += golden/export-sv
+
+# --- golden/export-cocotb: the cocotb example (golden/export/tests/cocotb/) -------------------
+# rtl/mpq_requant.sv driven from Python and checked through the ctypes binding; cocotb is
+# installed on first use into build/tools/cocotb-venv (golden/export/tests/cocotb/venv.sh).
+EXPORT_COCOTB_DIR := $(BUILD)/export-cocotb
+.PHONY: golden/export-cocotb
+golden/export-cocotb: $(EXPORT_SO)
+	@scripts/check.sh $(BUILD)/results golden/export-cocotb -- env VERILATOR="$(VERILATOR)" CC="$(CC)" \
+	  SAN=$(SAN) MPQ_SEED=$(EXPORT_SEED) golden/export/tests/cocotb/run.sh $(EXPORT_COCOTB_DIR) $(EXPORT_SO)
+TEST_TARGETS += golden/export-cocotb
