@@ -15,7 +15,10 @@ vl=$(command -v "${VERILATOR:-verilator}") || { echo "run.sh: no Verilator ${VER
 prefix=""
 if [ "${SAN:-0}" = 1 ]; then
     cc=${CC:-cc}
-    prefix="env LD_PRELOAD=$($cc -print-file-name=libasan.so):$($cc -print-file-name=libubsan.so) ASAN_OPTIONS=detect_leaks=0"
+    # Python's allocations outlive the run (no leak check); ASan's dlopen hides the caller's
+    # RUNPATH, by which cocotb's libraries find each other: their folder is named instead.
+    prefix="env LD_PRELOAD=$($cc -print-file-name=libasan.so):$($cc -print-file-name=libubsan.so)"
+    prefix+=" ASAN_OPTIONS=detect_leaks=0 LD_LIBRARY_PATH=$("$venv/cocotb-config" --lib-dir)"
 fi
 rm -rf "$out" && mkdir -p "$out"
 seed=${MPQ_SEED:-27}
