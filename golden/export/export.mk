@@ -51,6 +51,18 @@ golden/export-sv: $(EXPORT_SV_DIR)/tb_golden_dpi $(EXPORT_CASES_BIN)
 	  $(EXPORT_SV_DIR)/tb_golden_dpi +seed=$(EXPORT_SEED) +cases=$(EXPORT_SV_DIR)/cases.txt'
 TEST_TARGETS += golden/export-sv
 
+# --- golden/export-python: the ctypes binding alone (golden/export/tests/test_binding.py) ------
+# The same random layers as golden/export-sv, and hand-checked ones. SAN=1: the library's
+# sanitizer runtimes are preloaded into Python (whose own allocations outlive the run).
+EXPORT_PY_SAN := $(if $(filter 1,$(SAN)),env LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so):$(shell   $(CC) -print-file-name=libubsan.so) ASAN_OPTIONS=detect_leaks=0)
+.PHONY: golden/export-python
+golden/export-python: $(EXPORT_SO) $(EXPORT_CASES_BIN)
+	@mkdir -p $(BUILD)/export-python
+	@scripts/check.sh $(BUILD)/results golden/export-python -- bash -c 'set -e; \
+	  $(EXPORT_CASES_BIN) --seed $(EXPORT_SEED) -o $(BUILD)/export-python/cases.txt; \
+	  $(EXPORT_PY_SAN) $(PYTHON) golden/export/tests/test_binding.py $(BUILD)/export-python/cases.txt $(EXPORT_SO)'
+TEST_TARGETS += golden/export-python
+
 # --- golden/export-cocotb: the cocotb example (golden/export/tests/cocotb/) -------------------
 # rtl/mpq_requant.sv driven from Python and checked through the ctypes binding; cocotb is
 # installed on first use into build/tools/cocotb-venv (golden/export/tests/cocotb/venv.sh).
