@@ -25,8 +25,13 @@ $(EXPORT_DPI_OBJ): CPPFLAGS += -I$(EXPORT_SVDPI)
 $(EXPORT_SO): $(EXPORT_PIC_OBJS)
 	$(CC) -shared $(LDFLAGS) $^ $(LDLIBS) -o $@
 # The sv* functions of svdpi.h stay undefined: the simulator that loads the library has them.
-$(EXPORT_DPI_SO): $(EXPORT_PIC_OBJS) $(EXPORT_DPI_OBJ)
-	$(CC) -shared $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(EXPORT_DPI_SO): $(EXPORT_PIC_OBJS) $(EXPORT_DPI_OBJ) $(EXPORT_DPI_OBJ:.o=.cxx-ok)
+	$(CC) -shared $(LDFLAGS) $(EXPORT_PIC_OBJS) $(EXPORT_DPI_OBJ) $(LDLIBS) -o $@
+# Verilator compiles a .c file given to it as C++: the adapter must be valid C++ as well.
+$(EXPORT_DPI_OBJ:.o=.cxx-ok): golden/export/sv/mpq_golden_dpi.c golden/export/mpq_sb.h golden/arith/mpq.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -Igolden -I$(EXPORT_SVDPI) -fsyntax-only -x c++ $<
+	@touch $@
 
 .PHONY: export
 export: $(EXPORT_SO) $(EXPORT_DPI_SO)

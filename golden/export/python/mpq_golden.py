@@ -147,6 +147,7 @@ class Layer:
     put its tensors, run(), then get() its outputs or compare() the DUT's."""
 
     def __init__(self, lib=None):
+        self._h = None
         self._lib = lib or load()
         self._h = self._lib.mpq_sb_new()
         if not self._h:

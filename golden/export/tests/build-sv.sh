@@ -13,6 +13,9 @@ abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$top/$1" ;; esac;
 so=$(abs "$so")
 flags=(--binary --timing --top-module tb_golden_dpi -Mdir "$out/vl" -o "$(abs "$out")/tb_golden_dpi")
 flags+=(--build-jobs 2)
+# The testbench runs for a fraction of a second: compile the model and its runtime unoptimized,
+# which halves the build.
+flags+=(-MAKEFLAGS "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0")
 # Lint as the RTL is linted; assertions on.
 flags+=(-Wall --assert)
 # The library is found at run time where make built it.

@@ -135,6 +135,9 @@ static void gen_mac(mpq_rng *r, gen_case *c)
     c->out_off = (int32_t)rnd(r, -10, 10);
 }
 
+static int write_report(FILE *f, const gen_case *c, const int32_t *y, mpq_rng *r);
+
+/* Computes the layer with the library's functions and writes its item. */
 static int compute_and_write(FILE *f, gen_case *c, mpq_rng *r)
 {
     static int32_t y[MAXT], first[MAXT];
@@ -224,7 +227,15 @@ static int compute_and_write(FILE *f, gen_case *c, mpq_rng *r)
             fprintf(f, " %" PRId64, acc[i]);
         fprintf(f, "\nwant_novf %zu %zu\n", n_final, n_any);
     }
-    /* The scoreboard's report of one wrong output, from the handle on the same layer. */
+    return write_report(f, c, y, r);
+}
+
+/* The scoreboard's report of one wrong output of the layer (y: its outputs), from a handle on
+ * the same layer: a "describe" item. */
+static int write_report(FILE *f, const gen_case *c, const int32_t *y, mpq_rng *r)
+{
+    const mpq_conv_shape *s = &c->s;
+    int pool = s->kind == MPQ_LAYER_AVGPOOL || s->kind == MPQ_LAYER_MAXPOOL;
     mpq_sb *sb = mpq_sb_new();
     size_t bad = (size_t)rnd(r, 0, (int64_t)c->ny - 1);
     int32_t got = y[bad] == c->hi ? y[bad] - 1 : y[bad] + 1;
