@@ -24,7 +24,9 @@ package mpq_golden_pkg;
 
   // ---- Constants of golden/arith/mpq.h and golden/export/mpq_sb.h -------------------------
   // The same values as the C enums; mpq_dpi_name() returns the C side's name of each, which
-  // the package's test compares (golden/export/tests/tb_golden_dpi.sv).
+  // the package's test compares (golden/export/tests/tb_golden_dpi.sv). They are offered to
+  // the testbench, which uses some of them: unused ones are no lint finding.
+  /* verilator lint_off UNUSEDPARAM */
   localparam int MPQ_OK = 0;
   localparam int MPQ_EPARAM = -1;
   localparam int MPQ_ENOMEM = -2;
@@ -71,6 +73,7 @@ package mpq_golden_pkg;
   // Overflow flags of MPQ_SB_OVF and the `which` of ovf_count.
   localparam int MPQ_OVF_FINAL = 1;  // the exact sum does not fit the accumulator
   localparam int MPQ_OVF_ANY   = 2;  // some fit along the accumulation order changed the sum
+  /* verilator lint_on UNUSEDPARAM */
 
   // ---- DPI-C imports (golden/export/sv/mpq_golden_dpi.c over golden/export/mpq_sb.h) --------
   // Handle of one layer; every call below on it leaves its message in mpq_dpi_error.
