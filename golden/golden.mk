@@ -7,7 +7,7 @@
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 # Includes name the room: #include "arith/mpq.h" (-Igolden).
 
-GOLDEN_ROOMS := arith contract cycle stim net
+GOLDEN_ROOMS := arith contract cycle stim net export
 GOLDEN_LIB_SRCS := $(foreach r,$(GOLDEN_ROOMS),$(sort $(wildcard golden/$(r)/mpq_*.c)))
 GOLDEN_HDRS := $(foreach r,$(GOLDEN_ROOMS) cli,$(wildcard golden/$(r)/*.h))
 GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli/cli_*.c))
@@ -133,3 +133,6 @@ $(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)
 bench-abfp: $(BUILD)/bench_abfp
 	@mkdir -p $(BENCH_OUT)
 	$(BUILD)/bench_abfp --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/abfp.json
+
+# The golden model inside other testbenches: DPI-C, ctypes, cocotb (golden/export/export.mk).
+include golden/export/export.mk

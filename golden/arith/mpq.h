@@ -183,6 +183,10 @@ typedef struct mpq_requant {
 /* Returns one output: clamp(out_offset + requant(acc, channel c), act_min, act_max). The
  * whole of rtl/mpq_requant.sv for MPQ_RQ_DOUBLE (golden/arith/mpq_requant.c). */
 int32_t mpq_requant_one(const mpq_requant *rq, int64_t acc, unsigned c);
+/* Checks a layer's requantization parameters for n output channels: 1 or n of them, shifts
+ * in the kind's range, mult >= 0, act_min <= act_max (what mpq_requant_one assumes). Returns
+ * 0 or MPQ_EPARAM (err says). */
+int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errlen);
 
 /* ---- Fully-connected layer ---- */
 /* Accumulation order: SEQ adds one product term at a time (k = 0, 1, ...), fitting the
