@@ -2,11 +2,12 @@
 # The library is built from its rooms, lowest first (golden/README.md): arith/ (numbers,
 # requantizer, MAC engine, layers), contract/ (the interface tables and configuration),
 # cycle/ (the cycle model: the C twins of the RTL units), stim/ (layers in the hardware's
-# terms, the driver, vector and case files). CLI: golden/cli/cli_*.c (cli_main.c dispatches).
+# terms, the driver, vector and case files), net/ (real networks: the .tflite reader and the
+# graph runner). CLI: golden/cli/cli_*.c (cli_main.c dispatches).
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 # Includes name the room: #include "arith/mpq.h" (-Igolden).
 
-GOLDEN_ROOMS := arith contract cycle stim dut
+GOLDEN_ROOMS := arith contract cycle stim net export dut
 GOLDEN_LIB_SRCS := $(foreach r,$(GOLDEN_ROOMS),$(sort $(wildcard golden/$(r)/mpq_*.c)))
 GOLDEN_HDRS := $(foreach r,$(GOLDEN_ROOMS) cli,$(wildcard golden/$(r)/*.h))
 GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli/cli_*.c))
@@ -60,9 +61,14 @@ golden/cli-case: $(GOLDEN_BIN)
 golden/cli-gen: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results golden/cli-gen -- golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen
 
+# mpq-golden model: run and info on small models test_tflite writes, refusals (issue 25).
+.PHONY: golden/cli-model
+golden/cli-model: $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite
+	@scripts/check.sh $(BUILD)/results golden/cli-model -- golden/tests/cli-model.sh $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite $(BUILD)/tmp/cli-model
+
 # The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
 # tests against their naive references, so that a machine without SSE2 computes the same.
-GOLDEN_NOSIMD_TESTS := test_fc test_conv
+GOLDEN_NOSIMD_TESTS := test_fc test_conv test_tflite
 .PHONY: golden/nosimd golden-nosimd-run
 golden/nosimd:
 	@scripts/check.sh $(BUILD)/results golden/nosimd -- $(MAKE) --no-print-directory -s golden-nosimd-run
@@ -72,7 +78,7 @@ golden-nosimd-run:
 	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
 	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
 
-TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
+TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/cli-model golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:
@@ -92,6 +98,8 @@ bench-golden: $(BUILD)/bench_golden
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
 $(BUILD)/obj/golden/arith/mpq_mac.o: CFLAGS += -O3
 $(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
+# ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
+$(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
 
@@ -102,3 +110,29 @@ $(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)
 bench-vec: $(BUILD)/bench_vec
 	@mkdir -p $(BENCH_OUT)
 	$(BUILD)/bench_vec --json $(BENCH_OUT)/vec.json
+
+# ABFP (golden/arith/mpq_abfp.h): the driver that dumps random layers and the golden model's
+# outputs; golden/abfp-numpy checks them against the independent NumPy reference
+# (golden/tests/abfp_ref.py, Debian's python3-numpy: scripts/install-deps.sh numpy);
+# golden/abfp-repro builds the driver with gcc and clang at -O0 and -O2 and compares the bytes.
+ABFP_PYTHON ?= /usr/bin/python3
+$(BUILD)/abfp_dump: $(BUILD)/obj/golden/tests/abfp_dump.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: golden/abfp-numpy golden/abfp-repro
+golden/abfp-numpy: $(BUILD)/abfp_dump
+	@scripts/check.sh $(BUILD)/results golden/abfp-numpy -- bash -c 'set -o pipefail; mkdir -p $(BUILD)/tmp && \
+	  $(BUILD)/abfp_dump >$(BUILD)/tmp/abfp-dump.txt && $(ABFP_PYTHON) golden/tests/abfp_ref.py $(BUILD)/tmp/abfp-dump.txt'
+golden/abfp-repro: $(BUILD)/abfp_dump
+	@scripts/check.sh $(BUILD)/results golden/abfp-repro -- golden/tests/abfp-repro.sh $(BUILD)/abfp_dump $(BUILD)/tmp/abfp-repro
+TEST_TARGETS += golden/abfp-numpy golden/abfp-repro
+
+# ABFP emulation against the integer golden model on the same layers (make bench).
+$(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: bench-abfp
+bench-abfp: $(BUILD)/bench_abfp
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_abfp --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/abfp.json
+
+# The golden model inside other testbenches: DPI-C, ctypes, cocotb (golden/export/export.mk).
+include golden/export/export.mk

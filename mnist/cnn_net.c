@@ -232,9 +232,9 @@ static void col2im_add(const mpq_conv_shape *s, const float *dcol, float *dx)
         }
 }
 
-/* y[P][O] = b + col[P][K] wt[K][O], then ReLU if asked. */
+/* y[P][O] = b + col[P][K] wt[K][O] (ReLU: relu_fwd). */
 static void conv_fwd(unsigned P, unsigned K, unsigned O, const float *col, const float *wt,
-                     const float *b, int relu, float *y)
+                     const float *b, float *y)
 {
     for (unsigned p = 0; p < P; p++) {
         float *yp = y + (size_t)p * O;
@@ -248,10 +248,13 @@ static void conv_fwd(unsigned P, unsigned K, unsigned O, const float *col, const
             for (unsigned o = 0; o < O; o++)
                 yp[o] += v * wk[o];
         }
-        if (relu)
-            for (unsigned o = 0; o < O; o++)
-                yp[o] = yp[o] > 0.0f ? yp[o] : 0.0f;
     }
+}
+
+static void relu_fwd(float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
 
 /* Max pooling (windows inside the map); arg[i] receives the input index of output i's max. */
@@ -329,7 +332,9 @@ static void transpose_weights(const cnn_net *net, cnn_work *wk)
     }
 }
 
-static void forward_work(const cnn_net *net, cnn_work *wk, const uint8_t *img)
+/* The forward pass of one image; o (may be NULL) hooks into each conv2d layer. */
+static void forward_hooked(const cnn_net *net, cnn_work *wk, const uint8_t *img, const cnn_train_opts *o,
+                           unsigned image)
 {
     for (unsigned i = 0; i < IMG * IMG; i++)
         wk->x[i] = (float)img[i] / 255.0f;
@@ -338,14 +343,25 @@ static void forward_work(const cnn_net *net, cnn_work *wk, const uint8_t *img)
         const cnn_layer *L = &net->layer[l];
         const mpq_conv_shape *s = &L->s;
         if (s->kind == MPQ_LAYER_CONV2D) {
+            unsigned P = s->out_h * s->out_w, K = mpq_conv_depth(s), O = s->out_c;
             im2col(s, in, wk->col[l]);
-            conv_fwd(s->out_h * s->out_w, mpq_conv_depth(s), s->out_c, wk->col[l], wk->wt[l], L->b,
-                     L->relu, wk->act[l]);
+            if (!(o && o->layer && o->layer(o->ctx, l, 0, image, wk->col[l], P, K, O, wk->act[l]) == 1)) {
+                conv_fwd(P, K, O, wk->col[l], wk->wt[l], L->b, wk->act[l]);
+                if (o && o->layer)
+                    o->layer(o->ctx, l, 1, image, wk->col[l], P, K, O, wk->act[l]);
+            }
+            if (L->relu)
+                relu_fwd(wk->act[l], (size_t)P * O);
         } else {
             pool_fwd(s, in, wk->act[l], wk->arg[l]);
         }
         in = wk->act[l];
     }
+}
+
+static void forward_work(const cnn_net *net, cnn_work *wk, const uint8_t *img)
+{
+    forward_hooked(net, wk, img, NULL, 0);
 }
 
 void cnn_forward(const cnn_net *net, const uint8_t *img, float *const *act)
@@ -539,9 +555,9 @@ static int train_state_alloc(const cnn_net *net, cnn_train_state *st)
 /* One image of class lab: forward, softmax cross-entropy, its gradients added by the
  * backward pass. Returns its loss; *right counts a correct prediction. */
 static double train_sample(const cnn_net *net, cnn_work *wk, cnn_train_state *st, const uint8_t *img,
-                           unsigned lab, unsigned *right)
+                           unsigned lab, unsigned *right, const cnn_train_opts *opt, unsigned idx)
 {
-    forward_work(net, wk, img);
+    forward_hooked(net, wk, img, opt, idx);
     /* Softmax cross-entropy. */
     const float *z = wk->act[net->nl - 1];
     float zmax = z[0], sum = 0.0f, dz[10];
@@ -580,6 +596,12 @@ static void train_update(cnn_net *net, cnn_train_state *st, uint64_t t, float lr
 int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned epochs,
               uint64_t seed, FILE *logf)
 {
+    return cnn_train_ex(net, train, test, epochs, seed, logf, NULL);
+}
+
+int cnn_train_ex(cnn_net *net, const mn_set *train, const mn_set *test, unsigned epochs,
+                 uint64_t seed, FILE *logf, const cnn_train_opts *opt)
+{
     unsigned npix = train->rows * train->cols;
     if (npix != IMG * IMG || net->nl == 0)
         return MPQ_EPARAM;
@@ -597,14 +619,19 @@ int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned ep
     for (unsigned i = 0; i < train->n; i++)
         order[i] = i;
     uint64_t t = 0;
-    for (unsigned ep = 0; ep < epochs; ep++) {
+    unsigned long long seen = 0;
+    float lr0 = opt && opt->lr > 0.0f ? opt->lr : 2e-3f;
+    int stop = 0;
+    for (unsigned ep = 0; ep < epochs && !stop; ep++) {
         mn_shuffle(&r, order, train->n);
-        float lr = 2e-3f * powf(0.5f, (float)(ep / 2));
+        float lr = lr0 * powf(0.5f, (float)(ep / 2));
         double loss = 0.0;
         unsigned right = 0;
-        for (unsigned b0 = 0; b0 < train->n; b0 += BATCH) {
+        for (unsigned b0 = 0; b0 < train->n && !stop; b0 += BATCH) {
             unsigned bn = train->n - b0 < BATCH ? train->n - b0 : BATCH;
             transpose_weights(net, &wk);
+            if (opt && opt->batch)
+                opt->batch(opt->ctx, net);
             for (unsigned l = 0; l < net->nl; l++)
                 if (st.gw[l]) {
                     memset(st.gw[l], 0, mpq_conv_w_count(&net->layer[l].s) * sizeof(float));
@@ -612,11 +639,18 @@ int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned ep
                 }
             for (unsigned i = 0; i < bn; i++) {
                 unsigned idx = order[b0 + i];
-                loss += train_sample(net, &wk, &st, &train->images[(size_t)idx * npix], train->labels[idx], &right);
+                loss += train_sample(net, &wk, &st, &train->images[(size_t)idx * npix], train->labels[idx], &right,
+                                     opt, idx);
             }
             train_update(net, &st, ++t, lr, bn);
+            unsigned long long before = seen;
+            seen += bn;
+            if (opt && opt->progress && opt->every && seen / opt->every != before / opt->every)
+                opt->progress(opt->ctx, net, seen);
+            if (opt && opt->max_images && seen >= opt->max_images)
+                stop = 1;
         }
-        if (logf) {
+        if (logf && test) {
             fprintf(logf, "cnn: epoch %u/%u: loss %.4f, train accuracy %.2f%%, test accuracy %.2f%%\n",
                     ep + 1, epochs, loss / train->n, 100.0 * right / train->n,
                     100.0 * cnn_accuracy(net, test, test->n));

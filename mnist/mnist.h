@@ -262,6 +262,26 @@ size_t cnn_weight_count(const cnn_net *net);
  * (initial order and every shuffle; fixed loop order). log: one line per epoch or NULL. */
 int cnn_train(cnn_net *net, const mn_set *train, const mn_set *test, unsigned epochs,
               uint64_t seed, FILE *log);
+/* cnn_train with options (opt may be NULL: cnn_train's training): the fine-tuning of an
+ * analog matrix unit's noise (mnist/abfp_ft.c). The arithmetic of a run without hooks is
+ * cnn_train's, bit for bit. */
+typedef struct cnn_train_opts {
+    float lr;                  /* initial learning rate (0: 2e-3), halved every other epoch */
+    unsigned long long max_images; /* stop after this many training images (0: all epochs) */
+    /* Called for each conv2d layer l of every training forward pass, with its im2col patches
+     * col[P][K] (the reduction vectors, zeros for padding) and its outputs y[P][O] before the
+     * ReLU: phase 0 before the float convolution (return 1 when y was written: the float one
+     * is skipped), phase 1 after it (y may be changed). image: the training image's index.
+     * The backward pass is the float one (a straight-through estimator). */
+    int (*layer)(void *ctx, unsigned l, int phase, unsigned image, const float *col, unsigned P,
+                 unsigned K, unsigned O, float *y);
+    void (*batch)(void *ctx, const cnn_net *net);  /* before each batch: the weights changed */
+    void (*progress)(void *ctx, const cnn_net *net, unsigned long long images); /* every `every` */
+    unsigned long long every;
+    void *ctx;
+} cnn_train_opts;
+int cnn_train_ex(cnn_net *net, const mn_set *train, const mn_set *test, unsigned epochs,
+                 uint64_t seed, FILE *log, const cnn_train_opts *opt);
 /* Output of every layer for one image (act[l]: out_h*out_w*out_c values). */
 void cnn_forward(const cnn_net *net, const uint8_t *img, float *const *act);
 /* The largest output of each layer (after its ReLU) over `count` images of s. */

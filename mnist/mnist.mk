@@ -60,3 +60,29 @@ TEST_TARGETS += mnist/flow mnist/bad-input
 
 # The CNN (make cnn): mnist/cnn.mk.
 include mnist/cnn.mk
+
+# ABFP (make abfp): the MLP and the CNN on emulated analog matrix units (mnist/abfp*.c,
+# golden/arith/mpq_abfp.h; docs/abfp.md).
+ABFP_BIN := $(BUILD)/mpq-abfp
+ABFP_OUT ?= $(BUILD)/abfp
+# More mpq-abfp options (e.g. ABFP_FLAGS=--quick for a smoke run, --no-finetune).
+ABFP_FLAGS ?=
+ABFP_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,mnist/abfp_net.c mnist/abfp_ft.c mnist/abfp_main.c)
+$(ABFP_BIN): $(MNIST_LIB_OBJS) $(ABFP_OBJS) $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# make abfp: the study on the cached float models (trained by make mnist / make cnn when
+# missing), tables in $(ABFP_OUT)/abfp.md and the plots (scripts/abfp-plot.sh).
+.PHONY: abfp
+abfp: $(ABFP_BIN) $(MNIST_MODEL) $(CNN_MODEL) | mnist-data
+	@mkdir -p $(ABFP_OUT)
+	set -o pipefail; $(ABFP_BIN) --mlp $(MNIST_MODEL) --cnn $(CNN_MODEL) --out $(ABFP_OUT) $(ABFP_FLAGS) \
+	  | tee $(ABFP_OUT)/study.txt.tmp && mv -f $(ABFP_OUT)/study.txt.tmp $(ABFP_OUT)/study.txt
+	@scripts/abfp-plot.sh $(ABFP_OUT)
+
+# In make test: the refusals (exit 2 naming the option), --eval reproducible to the byte with
+# noise, and the whole study small (--quick) on models trained small.
+.PHONY: abfp/flow
+abfp/flow: $(ABFP_BIN) $(MNIST_BIN) $(CNN_BIN)
+	@scripts/check.sh $(BUILD)/results abfp/flow -- mnist/tests/abfp-flow.sh $(ABFP_BIN) $(MNIST_BIN) $(CNN_BIN) $(BUILD)/tmp/abfp-flow
+TEST_TARGETS += abfp/flow

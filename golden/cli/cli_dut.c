@@ -215,7 +215,7 @@ static void shim_bind(text *t, const mpq_desc *d)
 static int write_shim(const dut_args *a, const mpq_desc *d, const mpq_model_port *mp, size_t n)
 {
     size_t len = 0;
-    char *src = read_file(a->file, &len);
+    char *src = cli_read_file(a->file, &len);
     if (!src) {
         fprintf(stderr, "mpq-golden dut: cannot read %s\n", a->file);
         return 2;
@@ -245,7 +245,7 @@ static int write_shim(const dut_args *a, const mpq_desc *d, const mpq_model_port
     if (d->bind_in)
         shim_bind(&t, d);
     free(src);
-    if (t.oom || write_atomic(a->out, t.s, t.len) != 0) {
+    if (t.oom || cli_write_atomic(a->out, t.s, t.len) != 0) {
         fprintf(stderr, "mpq-golden dut: cannot write %s\n", a->out);
         free(t.s);
         return 2;

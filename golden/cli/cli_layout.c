@@ -899,7 +899,7 @@ static int layout_run(const char *root, int write)
             continue;
         }
         size_t doclen = 0;
-        char *doc = read_file(path[i], &doclen);
+        char *doc = cli_read_file(path[i], &doclen);
         if (!doc) {
             fprintf(stderr, "mpq-golden layout: %s: cannot read: %s\n", path[i], strerror(errno));
             status = 2;
@@ -916,13 +916,13 @@ static int layout_run(const char *root, int write)
     }
     for (size_t i = 0; i < LAYOUT_NFILES && status == 0; i++) {
         size_t len = 0;
-        char *cur = read_file(path[i], &len);
+        char *cur = cli_read_file(path[i], &len);
         int same = cur && len == gen[i].len && memcmp(cur, gen[i].s, len) == 0;
         free(cur);
         if (same)
             continue;
         if (write) {
-            if (write_atomic(path[i], gen[i].s, gen[i].len) != 0) {
+            if (cli_write_atomic(path[i], gen[i].s, gen[i].len) != 0) {
                 fprintf(stderr, "mpq-golden layout: cannot write %s: %s\n", path[i], strerror(errno));
                 status = 2;
             } else {

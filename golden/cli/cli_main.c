@@ -15,6 +15,7 @@ static const struct {
     {"dut", mpq_cli_dut, "check a DUT description; write the C++ shim over its Verilated model"},
     {"gen", mpq_cli_gen, "generate a cycle-exact vector file for the accelerator"},
     {"layout", mpq_cli_layout, "write or check the RTL package and docs tables of the interface"},
+    {"model", mpq_cli_model, "run or describe a fully-int8 TFLite model (bit-exact to TFLite Micro)"},
     {"options", mpq_cli_options, "the layer and timing options of gen and mpq-tb lockstep (--json)"},
     {"vecinfo", mpq_cli_vecinfo, "print and verify vector files"},
 };

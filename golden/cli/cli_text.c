@@ -35,7 +35,7 @@ void tprintf(text *t, const char *fmt, ...)
     }
 }
 
-char *read_file(const char *path, size_t *len)
+char *cli_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -56,7 +56,7 @@ char *read_file(const char *path, size_t *len)
     return t.s;
 }
 
-int write_atomic(const char *path, const char *s, size_t len)
+int cli_write_atomic(const char *path, const char *s, size_t len)
 {
     char tmp[4200];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)

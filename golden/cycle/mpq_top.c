@@ -44,6 +44,8 @@ struct mpq_cm {
     mpq_wbuf wbuf;
     mpq_abuf abuf;
     mpq_cm_stats stats;
+    unsigned pipe_prev[2]; /* the pipeline patterns of the last two cycles (stats only) */
+    unsigned pipe_prev_n;  /* how many of them since the last reset */
 };
 
 int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
@@ -102,6 +104,7 @@ static void cm_reset(mpq_cm *cm)
     static const uint32_t zero_beat[MPQ_PORT_WORDS_MAX];
     mpq_win_latch(&cm->win, &cm->hw, zero_beat);
     cm->n_wslices = 0;
+    cm->pipe_prev_n = 0;
 }
 
 /* Readiness of the pipeline stages for these inputs (docs/timing.md, RUN). */
@@ -302,6 +305,20 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     mpq_cm_stats *st = &cm->stats;
     st->stall_last += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last && !rq1_free);
     st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
+    {
+        unsigned row = cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last;
+        unsigned pat = (cm->rq1.valid ? MPQ_PIPE_RQ1 : 0u) | (cm->rq2.valid ? MPQ_PIPE_RQ2 : 0u) |
+                       (cm->out.valid ? MPQ_PIPE_OUT : 0u) | (in->out_ready ? MPQ_PIPE_READY : 0u) |
+                       (row ? MPQ_PIPE_ROW : 0u);
+        st->pipe_seen |= 1ull << pat;
+        /* A pattern whose next two cycles take the output: the cycles in which a stall that
+         * should not have been shows as a late or missing row. */
+        if (cm->pipe_prev_n >= 2 && (cm->pipe_prev[0] & MPQ_PIPE_READY) && (pat & MPQ_PIPE_READY))
+            st->pipe_drain |= 1ull << cm->pipe_prev[1];
+        cm->pipe_prev[1] = cm->pipe_prev[0];
+        cm->pipe_prev[0] = pat;
+        cm->pipe_prev_n += cm->pipe_prev_n < 2;
+    }
     st->tiles += (uint64_t)cfg_hs;
     st->rows += (uint64_t)row_done;
     st->wgt_beats += (uint64_t)wgt_hs;

@@ -73,9 +73,23 @@ typedef struct mpq_cm_stats {
     uint64_t clamp_lo, clamp_hi;  /* outputs clamped to act_min / act_max */
     uint64_t stall_last;          /* a row's last slice held back (rq1 not free: back-pressure) */
     uint64_t out_stalls;          /* cycles an output row waited for out_ready_i */
+    uint64_t pipe_seen;           /* the pipeline patterns reached: bit p for p = rq1 valid
+                                   * | rq2 valid << 1 | out valid << 2 | out_ready_i << 3
+                                   * | a row's last step waiting for rq1 << 4 (MPQ_PIPE_*) */
+    uint64_t pipe_drain;          /* the patterns reached whose next two cycles both took the
+                                   * output (out_ready_i high) */
     unsigned max_row, max_slice;  /* the largest pixel (row) and slice index reached */
     unsigned max_tile;
 } mpq_cm_stats;
+
+/* The bits of a pipeline pattern (mpq_cm_stats.pipe_seen): which result stages hold a row,
+ * whether the output is taken, whether the array has a finished row to push into rq1. */
+#define MPQ_PIPE_RQ1 1u
+#define MPQ_PIPE_RQ2 2u
+#define MPQ_PIPE_OUT 4u
+#define MPQ_PIPE_READY 8u
+#define MPQ_PIPE_ROW 16u
+#define MPQ_PIPE_PATTERNS 32u
 
 /* Allocates a model in the reset state. Returns 0, MPQ_EPARAM (an illegal configuration:
  * err says why) or MPQ_ENOMEM. */

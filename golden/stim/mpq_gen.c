@@ -423,12 +423,14 @@ void mpq_gen_stats_get(const mpq_gen *g, mpq_gen_stats *s)
 
 /* Every counter of mpq_gen_stats once: its key (mpq_gen_stats_kv), its words
  * (mpq_gen_stats_str), where it is, and how two runs combine (mpq_gen_stats_add). */
-enum { STAT_SUM, STAT_MAX, STAT_ALIAS };
+enum { STAT_SUM, STAT_MAX, STAT_ALIAS, STAT_BITS };
 typedef struct gen_stat_field {
     const char *key, *words;
     size_t off;
     int kind; /* STAT_SUM: a uint64_t count; STAT_MAX: an unsigned largest index; STAT_ALIAS:
-                 another field's count under its own name (not added twice) */
+                 another field's count under its own name (not added twice); STAT_BITS: a
+                 uint64_t set of patterns reached (combined by union; the key gives the set,
+                 the words its size) */
 } gen_stat_field;
 #define STAT(kind, key, words, member) { key, words, offsetof(mpq_gen_stats, member), kind }
 static const gen_stat_field gen_stat_fields[] = {
@@ -446,6 +448,8 @@ static const gen_stat_field gen_stat_fields[] = {
     STAT(STAT_SUM, "clamp_hi", "high", cm.clamp_hi),
     STAT(STAT_SUM, "stall_last", "last slice held back", cm.stall_last),
     STAT(STAT_SUM, "out_stalls", "output waited", cm.out_stalls),
+    STAT(STAT_BITS, "pipe_seen", "pipeline patterns", cm.pipe_seen),
+    STAT(STAT_BITS, "pipe_drain", "drained", cm.pipe_drain),
     STAT(STAT_SUM, "waits", "beats waiting for ready", waits),
     STAT(STAT_SUM, "mid_resets", "mid-layer resets", mid_resets),
     STAT(STAT_MAX, "max_row", "largest row", cm.max_row),
@@ -487,6 +491,9 @@ void mpq_gen_stats_add(mpq_gen_stats *a, const mpq_gen_stats *b)
         } else if (f->kind == STAT_MAX && y > x) {
             unsigned v = (unsigned)y;
             memcpy(p, &v, sizeof v);
+        } else if (f->kind == STAT_BITS) {
+            uint64_t v = x | y;
+            memcpy(p, &v, sizeof v);
         }
     }
 }
@@ -499,8 +506,15 @@ static const char *stats_print(const mpq_gen_stats *s, int keys, char *buf, size
         buf[0] = '\0';
     for (size_t i = 0; i < N_STAT_FIELDS && n < len; i++) {
         const gen_stat_field *f = &gen_stat_fields[i];
+        unsigned long long v = stat_value(s, f);
+        if (f->kind == STAT_BITS && !keys) { /* the words: how many patterns */
+            unsigned c = 0;
+            for (unsigned long long b = v; b; b &= b - 1)
+                c++;
+            v = c;
+        }
         int w = snprintf(buf + n, len - n, keys ? "%s%s=%llu" : "%s%s %llu", i ? (keys ? " " : ", ") : "",
-                         keys ? f->key : f->words, stat_value(s, f));
+                         keys ? f->key : f->words, v);
         if (w < 0)
             break;
         n += (size_t)w;

@@ -46,6 +46,7 @@ san-golden-run: $(GOLDEN_TEST_BINS) $(GOLDEN_BIN)
 	@set -e; for t in $(GOLDEN_TEST_BINS); do echo "== $$t"; $$t | tail -n 1; done
 	golden/tests/cli-case.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-case
 	golden/tests/cli-gen.sh $(GOLDEN_BIN) $(BUILD)/tmp/cli-gen | tail -n 1
+	golden/tests/cli-model.sh $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite $(BUILD)/tmp/cli-model
 ifneq ($(SAN),1)
 TEST_TARGETS += san/golden
 endif

@@ -9,7 +9,11 @@
 # --stats: the accumulator exactly at both bounds, both rounding ties in unclamped outputs,
 # a row's last slice held back by output back-pressure, beats offered early and waiting, a
 # reset with rows in flight, padding taps, the window waiting for its slice, the activation
-# ring full); the script fails, naming the configuration and the edge, if not.
+# ring full), and every pattern of the result pipeline (which of rq1, rq2 and out hold a row,
+# whether out_ready_i takes one, whether a finished row waits to enter rq1: 32 patterns), each
+# also followed by two cycles that take the output (where a stall that should not have been
+# shows as a late row); the cases pipe-* reach them. The script fails, naming the
+# configuration and the edge or pattern, if not.
 set -euo pipefail
 gen=$1
 out=$2
@@ -62,6 +66,8 @@ conv-mid-reset|--shape 'conv2d h=5 w=5 c=$C3 o=$((L + 1)) k=3 p=1' --reset-at 40
 conv-acc-edge|--shape 'conv2d h=4 w=4 c=$C3 o=$((L + 1)) k=3 p=1' --profile acc-edge --acc sat
 conv-extreme|--shape 'conv2d h=4 w=5 c=$C3 o=$L k=3 p=1' --profile extreme --acc wrap
 conv-rq-edge|--shape 'depthwise h=5 w=5 c=$L o=$L k=3 p=1' --profile requant-edge
+pipe-burst|--m 60 --k $G --n $L --p-ready 0.8 --p-valid 0.5
+pipe-gap|--m 40 --k $((2 * G)) --n $L --p-ready 0.5 --p-valid 0.5
 EOT
 }
 
@@ -76,6 +82,7 @@ for cfg in default tern mix2 small; do
     HP=$(cfgval "$cfg" HpPerGroup); AD=$(cfgval "$cfg" ActDepth)
     seed=100
     declare -A reached=()
+    pipe=0 drain=0
     while IFS='|' read -r name args; do
         seed=$((seed + 1))
         # The arguments as the shell reads them (a --shape is one quoted argument).
@@ -83,6 +90,8 @@ for cfg in default tern mix2 small; do
         line=$("$gen" gen -q --stats --config "$cfg" "$@" --seed "$seed" -o "$out/$cfg-$name.vec")
         for kv in ${line#stats: }; do
             k=${kv%%=*} v=${kv#*=}
+            if [ "$k" = pipe_seen ]; then pipe=$((pipe | v)); continue; fi
+            if [ "$k" = pipe_drain ]; then drain=$((drain | v)); continue; fi
             [ "$v" -gt 0 ] && reached[$k]=1
         done
         n=$((n + 1))
@@ -90,6 +99,11 @@ for cfg in default tern mix2 small; do
     for e in $edges; do
         [ -n "${reached[$e]:-}" ] || { echo "gen-regress: the $cfg vectors never reach the edge '$e'" >&2; exit 1; }
     done
+    for p in $(seq 0 31); do
+        what="pipeline pattern $p (rq1 $((p & 1)), rq2 $((p >> 1 & 1)), out $((p >> 2 & 1)), out_ready_i $((p >> 3 & 1)), a row waiting $((p >> 4 & 1)))"
+        [ $((pipe >> p & 1)) = 1 ] || { echo "gen-regress: the $cfg vectors never reach the $what" >&2; exit 1; }
+        [ $((drain >> p & 1)) = 1 ] || { echo "gen-regress: the $cfg vectors never reach the $what followed by two cycles that take the output" >&2; exit 1; }
+    done
     unset reached
 done
-echo "gen-regress: $n vector files in $out ($(du -sk "$out" | cut -f1) KiB); every configuration reaches: $edges"
+echo "gen-regress: $n vector files in $out ($(du -sk "$out" | cut -f1) KiB); every configuration reaches: $edges, and all 32 pipeline patterns, each also drained"

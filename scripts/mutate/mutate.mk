@@ -7,7 +7,7 @@
 # sign error and checks that its trace names lane 2 and the first wrong cycle.
 MUTANTS ?=
 MUTANTS_FAST := lane2-tern-sign sparse-idx-plus1 sat-max-off-by-one out-changes-while-stalled \
-  act-ready-ignores-pipe srdhm-tie pad-left-off-by-one
+  act-ready-ignores-pipe srdhm-tie pad-left-off-by-one pipe-rq1-skips-rq2
 MUTATE_ENV = TB_OBJS="$(TB_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" VERILATOR="$(VERILATOR)" CXX="$(CXX)" \
   CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
 .PHONY: mutate

@@ -18,6 +18,8 @@
 # VERILATOR, CXX. MUTATE_CONFIGS (default: default small mix2 tern) and MUTATE_RUNS (lockstep
 # layers per step, default 40) tune the regression; MUTATE_SEED its first lockstep seed (1);
 # MUTATE_KEEP_MODELS=1 keeps each mutant's Verilated models under OUTDIR/<mutant>/vl.
+# MUTATE_STEPS (default "replay heavy light") chooses the steps: MUTATE_STEPS=replay measures
+# the committed vectors alone, as a user replaying them in another simulator would run them.
 # MUTATE_TRACE="a b", when set, limits the traced build, its waveform and the white-box run to
 # those mutants (the others are reported from the plain model's run: white-box cycle "-").
 set -u
@@ -27,6 +29,10 @@ catalog=scripts/mutate/mutants.tsv
 configs=${MUTATE_CONFIGS:-default small mix2 tern}
 runs=${MUTATE_RUNS:-40}
 seed=${MUTATE_SEED:-1}
+steps=${MUTATE_STEPS:-replay heavy light}
+for s in $steps; do
+    case $s in replay|heavy|light) ;; *) echo "mutate.sh: MUTATE_STEPS: unknown step '$s' (replay heavy light)" >&2; exit 2 ;; esac
+done
 : "${TB_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}"
 
 # Mutant names in catalog order (a mutant may span several lines: all are applied).
@@ -89,7 +95,7 @@ for name in "${names[@]}"; do
                 break
             fi
             hit=""
-            for step in replay heavy light; do
+            for step in $steps; do
                 log="$dir/$cfg-$step.log"
                 run_step "$cfg" "$dir" "$step" >"$log" 2>&1
                 rc=$?

@@ -8,6 +8,14 @@
 set -u
 out=$1; shift
 MUTATE_KEEP_MODELS=1 scripts/mutate/mutate.sh "$out" "$@" || exit 1
+# A pipeline-rule mutant must be caught by a committed vector file (the replay step), not only
+# by random lockstep: the committed set reaches every pipeline pattern (issue 30).
+for m in "$@"; do
+    case $m in pipe-*) ;; *) continue ;; esac
+    t=$(awk -F'\t' -v m="$m" '$1 == m { print $4 }' "$out/summary.tsv")
+    case $t in *.vec) echo "$m: caught by the committed vector $t" ;;
+        *) echo "$m: caught by '$t', not by a committed vector"; exit 1 ;; esac
+done
 case " $* " in *" lane2-tern-sign "*) ;; *) exit 0 ;; esac
 dir=$(awk -F'\t' '$1 == "lane2-tern-sign" { print $7 }' "$out/summary.tsv")
 [ -d "$dir" ] || { echo "lane2-tern-sign: no trace folder ($dir)"; exit 1; }

@@ -37,6 +37,9 @@ refused "do not combine" make -s --no-print-directory sim SEED=3 VEC=vectors/reg
 refused "VEC=vectors/regress is a folder" make -s --no-print-directory sim VEC=vectors/regress
 refused "VEC=nosuch.vec: no such file" make -s --no-print-directory sim VEC=nosuch.vec
 refused "SEED=x3 is not a non-negative integer" make -s --no-print-directory sim SEED=x3
+refused "SIM_CYCLES=-5 is not a positive integer" make -s --no-print-directory sim SIM_CYCLES=-5
+refused "SIM_CYCLES=1e6 is not a positive integer" make -s --no-print-directory sim SIM_CYCLES=1e6
+refused "SIM_CONFIGS: there is no rtl/cfg/nope.cfg" make -s --no-print-directory sim SIM_CONFIGS="default nope"
 # mpq-golden finds the configurations from any folder (the source tree it was built in).
 (cd "$work" && "$root/$golden" gen -q -o from-elsewhere.vec --config default --m 2 --k 20 --n 3) \
     && [ -s "$work/from-elsewhere.vec" ] && echo "ok   mpq-golden gen --config default outside the source tree" \

