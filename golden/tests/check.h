@@ -37,7 +37,7 @@ static int check_done(const char *name)
 
 /* splitmix64: the tests' seeded generator. */
 static uint64_t test_rng_state;
-static uint64_t test_rand(void)
+static inline uint64_t test_rand(void)
 {
     uint64_t z = (test_rng_state += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -45,11 +45,11 @@ static uint64_t test_rand(void)
     return z ^ (z >> 31);
 }
 /* Uniform in [lo, hi]. */
-static int64_t test_range(int64_t lo, int64_t hi)
+static inline int64_t test_range(int64_t lo, int64_t hi)
 {
     return lo + (int64_t)(test_rand() % (uint64_t)(hi - lo + 1));
 }
-static void test_seed(const char *name, uint64_t seed)
+static inline void test_seed(const char *name, uint64_t seed)
 {
     const char *env = getenv("MPQ_TEST_SEED");
     if (env)
