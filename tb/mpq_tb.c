@@ -255,7 +255,9 @@ static const char *default_trace_bin(const char *argv0, char *buf, size_t len)
     return buf;
 }
 
-/* Runs the traced build on the same stimulus for the window around the first mismatch. */
+/* Runs the traced build on the same stimulus for the window around the first mismatch.
+ * Returns 0 when it reproduced the mismatch and wave.fst and wave.gtkw are in trace_out, -1
+ * otherwise; note says which. */
 static int make_waveform(const tb_opts *o, const char *self, const tb_result *res,
                          const char *trace_out, char *note, size_t notelen)
 {
@@ -320,6 +322,14 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    /* A re-simulation that died mid-way leaves a partial FST (and the FST writer's hierarchy
+     * file) behind: not a waveform. */
+    static const char *const partial[] = {"wave.fst.tmp", "wave.fst.tmp.hier", "wave.gtkw.tmp"};
+    for (size_t i = 0; i < sizeof partial / sizeof partial[0]; i++) {
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", trace_out, partial[i]);
+        unlink(p);
+    }
     if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
         snprintf(note, notelen, "no waveform: the traced re-simulation %s failed (status %d)", tb,
                  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
@@ -329,6 +339,19 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
         snprintf(note, notelen,
                  "the traced re-simulation did NOT reproduce the mismatch (non-determinism?)");
         return -1;
+    }
+    /* Exit 1 is also what a sanitizer's report exits with by default: the waveform exists only
+     * when its files do (the traced build renames wave.fst into place once it is complete). */
+    static const char *const wave_files[] = {"wave.fst", "wave.gtkw"};
+    for (size_t i = 0; i < sizeof wave_files / sizeof wave_files[0]; i++) {
+        char p[1400];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", trace_out, wave_files[i]);
+        if (stat(p, &sb) != 0 || sb.st_size == 0) {
+            snprintf(note, notelen, "no waveform: the traced re-simulation %s exited 1 but wrote no %s "
+                     "(a sanitizer's report? see its output above)", tb, wave_files[i]);
+            return -1;
+        }
     }
     snprintf(note, notelen, "wave.fst: cycles %" PRIu64 "..%" PRIu64
              " re-simulated in the traced build; the mismatch reproduced at the same cycle",
@@ -342,8 +365,8 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
  * async-signal-safe calls in the handler: unlink, rmdir, _exit). */
 static char cleanup_dir[1400];
 static const char *const trace_files[] = {"report.txt", "report.json", "wave.fst", "wave.fst.tmp",
-                                          "wave.gtkw", "report.txt.tmp", "report.json.tmp",
-                                          "wave.gtkw.tmp"};
+                                          "wave.fst.tmp.hier", "wave.gtkw", "report.txt.tmp",
+                                          "report.json.tmp", "wave.gtkw.tmp"};
 
 static void remove_trace_dir(const char *dir)
 {
@@ -461,7 +484,7 @@ static void report_failure(const tb_opts *o, const char *self, const char *name,
     if (mkdir_p(trace) != 0)
         snprintf(note, sizeof note, "cannot create %s", trace);
     else
-        make_waveform(o, self, res, trace, note, sizeof note);
+        res->have_wave = make_waveform(o, self, res, trace, note, sizeof note) == 0;
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", trace);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(trace, res, o->before, o->after);
