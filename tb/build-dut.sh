@@ -23,7 +23,8 @@ flags=(--cc --exe --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/mpq-txn")
 # As mpq's model: optimized, undefined bits to zero, assertions in (a failure is reported),
 # the initial value of every register random at run time (the seed of mpq_dut_new).
 flags+=(-O3 --x-assign fast --x-initial unique --assert)
-cflags="-I$top/golden -I$top/tb -g ${CXXFLAGS_SAN:-}"
+cflags="-I$top/golden -I$top/tb -g"
+makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 case $kind in
   plain) ;;
   trace) flags+=(--trace-fst --trace-structs); cflags+=" -DMPQ_TRACED" ;;
@@ -37,10 +38,20 @@ zlib=$("${CC:-cc}" -print-file-name=libz.so)
 objs+=("$zlib")
 rm -rf "$out/vl"
 mkdir -p "$out"
+# SAN=1: only the shim is sanitized, not Verilator's generated C++ nor its runtime (as
+# tb/build-model.sh, which says why).
+if [ -n "${CXXFLAGS_SAN:-}" ]; then
+    printf '# tb/build-dut.sh: only the shim is compiled with the sanitizers\nmpq_dut_shim.o: CPPFLAGS += %s\n' \
+        "$CXXFLAGS_SAN" >"$out/shim-flags.mk"
+    makeflags+=" -f $(abs "$out")/shim-flags.mk"
+else
+    rm -f "$out/shim-flags.mk"
+fi
 [ -n "${LDFLAGS_SAN:-}" ] && flags+=(-LDFLAGS "$LDFLAGS_SAN")
 shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
 "$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" "${vargs[@]}" "$shim" "${objs[@]}" \
   >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
 "$GOLDEN_BIN" dut shim "$desc" --model "$out/vl/Vdut.h" --build "$kind" -o "$shim" "${params[@]}" || exit 2
-make -C "$out/vl" -f Vdut.mk -j2 OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2 >>"$out/build.log" 2>&1 ||
+# shellcheck disable=SC2086
+make -C "$out/vl" -f Vdut.mk -j2 $makeflags >>"$out/build.log" 2>&1 ||
   { cat "$out/build.log" >&2; exit 1; }

@@ -291,7 +291,9 @@ static int test_argv(const tb_opts *o, const char *file, uint64_t seed, uint64_t
     return n;
 }
 
-/* Runs the traced build on the same stimulus for the window around the first mismatch. */
+/* Runs the traced build on the same stimulus for the window around the first mismatch.
+ * Returns 0 when it reproduced the mismatch and wave.fst and wave.gtkw are in trace_out, -1
+ * otherwise; note says which. */
 static int make_waveform(const tb_opts *o, const char *self, const tb_result *res,
                          const char *trace_out, char *note, size_t notelen)
 {
@@ -327,6 +329,8 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
     args[n++] = "-q";
     args[n] = NULL;
     int st = tb_run_child(tb, args);
+    char why[64];
+    int wave = tb_wave_written(trace_out, why, sizeof why);
     if (st < 0 || st > 1) {
         snprintf(note, notelen, "no waveform: the traced re-simulation %s failed (status %d)", tb, st);
         return -1;
@@ -334,6 +338,11 @@ static int make_waveform(const tb_opts *o, const char *self, const tb_result *re
     if (st != 1) {
         snprintf(note, notelen,
                  "the traced re-simulation did NOT reproduce the mismatch (non-determinism?)");
+        return -1;
+    }
+    if (!wave) {
+        snprintf(note, notelen, "no waveform: the traced re-simulation %s exited 1 but wrote %s "
+                 "(a sanitizer's report? see its output above)", tb, why);
         return -1;
     }
     snprintf(note, notelen, "wave.fst: cycles %" PRIu64 "..%" PRIu64
@@ -408,7 +417,7 @@ static void report_failure(const tb_opts *o, const char *self, const char *name,
     if (tb_mkdir_p(trace) != 0)
         snprintf(note, sizeof note, "cannot create %s", trace);
     else
-        make_waveform(o, self, res, trace, note, sizeof note);
+        res->have_wave = make_waveform(o, self, res, trace, note, sizeof note) == 0;
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", trace);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(trace, res, o->before, o->after);

@@ -287,9 +287,11 @@ void tb_print_report(FILE *f, const tb_result *r)
     }
     fprintf(f, "  reproduce: %s\n", r->repro);
     if (r->trace_dir[0]) {
-        fprintf(f, "  trace: %s/ (report.txt, report.json, wave.fst, wave.gtkw)\n", r->trace_dir);
-        fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", r->trace_dir,
-                r->trace_dir);
+        fprintf(f, "  trace: %s/ (report.txt, report.json%s)\n", r->trace_dir,
+                r->have_wave ? ", wave.fst, wave.gtkw" : "");
+        if (r->have_wave)
+            fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", r->trace_dir,
+                    r->trace_dir);
     }
     if (r->trace_note[0])
         fprintf(f, "  %s\n", r->trace_note);
@@ -411,8 +413,10 @@ int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsig
     fprintf(f, ",\n  \"reproduce\": ");
     tb_json_str(f, r->repro);
     uint64_t lo = r->mis[0].cycle > before ? r->mis[0].cycle - before : 0;
-    fprintf(f, ",\n  \"waveform\": {\"file\": \"wave.fst\", \"gtkw\": \"wave.gtkw\", \"first_cycle\": %" PRIu64
-               ", \"last_cycle\": %" PRIu64 ", \"note\": ", lo, r->mis[0].cycle + after);
+    /* file and gtkw are null when the waveform was not written (the note says why). */
+    fprintf(f, ",\n  \"waveform\": {\"file\": %s, \"gtkw\": %s, \"first_cycle\": %" PRIu64
+               ", \"last_cycle\": %" PRIu64 ", \"note\": ", r->have_wave ? "\"wave.fst\"" : "null",
+            r->have_wave ? "\"wave.gtkw\"" : "null", lo, r->mis[0].cycle + after);
     tb_json_str(f, r->trace_note);
     fprintf(f, "}\n}\n");
     return tb_close_tmp(f, tmp, fin);

@@ -33,6 +33,7 @@ typedef struct tb_result {
     char error[2048];
     char trace_dir[1400];
     char trace_note[1200];
+    int have_wave;       /* wave.fst and wave.gtkw were written into trace_dir */
     mpq_vec_header h;
     uint64_t cycles, mismatches;
     double seconds;

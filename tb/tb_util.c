@@ -66,8 +66,8 @@ void tb_join_cmd(char *buf, size_t len, int argc, char **argv)
  * async-signal-safe calls in the handler: unlink, rmdir, _exit). */
 static char cleanup_dir[1400];
 static const char *const trace_files[] = {"report.txt", "report.json", "wave.fst", "wave.fst.tmp",
-                                          "wave.gtkw", "report.txt.tmp", "report.json.tmp",
-                                          "wave.gtkw.tmp"};
+                                          "wave.fst.tmp.hier", "wave.gtkw", "report.txt.tmp",
+                                          "report.json.tmp", "wave.gtkw.tmp"};
 
 void tb_remove_trace_dir(const char *dir)
 {
@@ -267,3 +267,23 @@ void tb_junit_close(tb_junit *j)
     free(j);
 }
 
+
+int tb_wave_written(const char *dir, char *why, size_t len)
+{
+    static const char *const partial[] = {"wave.fst.tmp", "wave.fst.tmp.hier", "wave.gtkw.tmp"};
+    static const char *const wave[] = {"wave.fst", "wave.gtkw"};
+    char p[1600];
+    for (size_t i = 0; i < sizeof partial / sizeof partial[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, partial[i]);
+        unlink(p);
+    }
+    for (size_t i = 0; i < sizeof wave / sizeof wave[0]; i++) {
+        struct stat sb;
+        snprintf(p, sizeof p, "%s/%s", dir, wave[i]);
+        if (stat(p, &sb) != 0 || sb.st_size == 0) {
+            snprintf(why, len, "no %s", wave[i]);
+            return 0;
+        }
+    }
+    return 1;
+}

@@ -36,6 +36,11 @@ void tb_write_last_run(const char *trace_dir, const char *cmd, const char *trace
  * its exit status, or -1 when it could not be run or did not exit. */
 #define TB_MAX_ARGS 127
 int tb_run_child(const char *bin, const char *const *argv);
+/* After a traced re-run into dir: removes what a re-run that died mid-way leaves (a partial FST,
+ * the FST writer's hierarchy file, a partial save file); 1 when wave.fst and wave.gtkw are there
+ * and not empty, else 0 with the missing one named in why. A sanitizer's report also exits 1,
+ * the re-run's "reproduced": only the files say that the waveform was written. */
+int tb_wave_written(const char *dir, char *why, size_t len);
 
 /* JUnit XML, written atomically when closed. */
 typedef struct tb_junit tb_junit;

@@ -114,8 +114,9 @@ static void default_trace_bin(const char *self, char *buf, size_t len)
     snprintf(buf, len, "%strace/%s", dir, base);
 }
 
-/* The traced build re-runs the failed test and dumps the window around its first failure. */
-static void make_waveform(const txn_ctx *c, const txn_result *r, const char *file, char *note, size_t len)
+/* The traced build re-runs the failed test and dumps the window around its first failure.
+ * Returns 1 when wave.fst and wave.gtkw were written, 0 otherwise; note says which. */
+static int make_waveform(const txn_ctx *c, const txn_result *r, const char *file, char *note, size_t len)
 {
     char bin[1100];
     if (c->o.trace_bin)
@@ -127,12 +128,12 @@ static void make_waveform(const txn_ctx *c, const txn_result *r, const char *fil
         fflush(stdout);
         if (system(c->o.trace_build) != 0) {
             snprintf(note, len, "no waveform: building the traced model failed (%s)", c->o.trace_build);
-            return;
+            return 0;
         }
     }
     if (access(bin, X_OK) != 0) {
         snprintf(note, len, "no waveform: the traced build %s does not exist", bin);
-        return;
+        return 0;
     }
     txn_opts w = c->o;
     w.trace_at = r->f.cycle;
@@ -148,13 +149,19 @@ static void make_waveform(const txn_ctx *c, const txn_result *r, const char *fil
     argv[n++] = "-q";
     argv[n] = NULL;
     int st = tb_run_child(bin, argv);
-    if (st == 1)
+    char why[64];
+    int wave = tb_wave_written(r->trace_dir, why, sizeof why);
+    if (st == 1 && wave)
         snprintf(note, len, "wave.fst: cycles %" PRIu64 "..%" PRIu64 " re-simulated in the traced build; the failure "
                  "reproduced at the same cycle", w.trace_at > w.before ? w.trace_at - w.before : 0, w.trace_at + w.after);
+    else if (st == 1)
+        snprintf(note, len, "no waveform: the traced re-run %s exited 1 but wrote %s (a sanitizer's report? see "
+                 "its output above)", bin, why);
     else if (st == 3)
         snprintf(note, len, "the traced re-run did NOT reproduce the failure at the same cycle (non-determinism?)");
     else
         snprintf(note, len, "no waveform: the traced re-run %s failed (status %d)", bin, st);
+    return st == 1 && wave;
 }
 
 static void report_failure(txn_ctx *c, const txn_jobs *js, const char *file, txn_result *r)
@@ -167,7 +174,7 @@ static void report_failure(txn_ctx *c, const txn_jobs *js, const char *file, txn
     if (tb_mkdir_p(r->trace_dir) != 0)
         snprintf(r->trace_note, sizeof r->trace_note, "cannot create %s", r->trace_dir);
     else
-        make_waveform(c, r, file, r->trace_note, sizeof r->trace_note);
+        r->have_wave = make_waveform(c, r, file, r->trace_note, sizeof r->trace_note);
     txn_write_reports(r->trace_dir, c->d, js, r, c->o.before, c->o.after);
     tb_cleanup_dir(NULL);
     txn_print_report(stdout, c->d, js, r);

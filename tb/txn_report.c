@@ -149,8 +149,10 @@ void txn_print_report(FILE *f, const mpq_desc *d, const txn_jobs *js, const txn_
         fprintf(f, "  stopped at the first failure (--max-mismatches N to go on)\n");
     fprintf(f, "  reproduce: %s\n", r->repro);
     if (r->trace_dir[0]) {
-        fprintf(f, "  trace: %s/ (report.txt, report.json, wave.fst, wave.gtkw)\n", r->trace_dir);
-        fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", r->trace_dir, r->trace_dir);
+        fprintf(f, "  trace: %s/ (report.txt, report.json%s)\n", r->trace_dir,
+                r->have_wave ? ", wave.fst, wave.gtkw" : "");
+        if (r->have_wave)
+            fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", r->trace_dir, r->trace_dir);
     }
     if (r->trace_note[0])
         fprintf(f, "  %s\n", r->trace_note);
@@ -230,8 +232,10 @@ int txn_write_reports(const char *dir, const mpq_desc *d, const txn_jobs *js, co
                ",\n  \"reproduce\": ", r->seed, r->p_valid, r->p_ready, r->cycles);
     tb_json_str(f, r->repro);
     uint64_t lo = r->f.cycle > before ? r->f.cycle - before : 0;
-    fprintf(f, ",\n  \"waveform\": {\"file\": \"wave.fst\", \"gtkw\": \"wave.gtkw\", \"first_cycle\": %" PRIu64
-               ", \"last_cycle\": %" PRIu64 ", \"note\": ", lo, r->f.cycle + after);
+    /* file and gtkw are null when the waveform was not written (the note says why). */
+    fprintf(f, ",\n  \"waveform\": {\"file\": %s, \"gtkw\": %s, \"first_cycle\": %" PRIu64
+               ", \"last_cycle\": %" PRIu64 ", \"note\": ", r->have_wave ? "\"wave.fst\"" : "null",
+            r->have_wave ? "\"wave.gtkw\"" : "null", lo, r->f.cycle + after);
     tb_json_str(f, r->trace_note);
     fprintf(f, "}\n}\n");
     return tb_close_tmp(f, tmp, fin);

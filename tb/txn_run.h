@@ -53,6 +53,7 @@ typedef struct txn_result {
     char error[2048];
     char trace_dir[1400];
     char trace_note[1200];
+    int have_wave; /* wave.fst and wave.gtkw were written into trace_dir */
     const char *file;         /* case / model file, or NULL */
     uint64_t seed;            /* the test's seed: layers and timing */
     double p_valid, p_ready;

@@ -9,12 +9,15 @@ set -euo pipefail
 dir=${1:?usage: venv.sh DIR}
 version=${PPA_PYOSYS_VERSION:-0.70}
 py=$dir/bin/python
+# make test runs ppa/small and synth/small at once: one installs, the other waits for it.
+mkdir -p "$(dirname "$dir")"
+exec 9>"$dir.lock"
+flock 9
 if [ -x "$py" ] && [ "$("$py" -c 'import importlib.metadata as m; print(m.version("pyosys"))' 2>/dev/null)" = "$version" ]; then
   echo "$py"
   exit 0
 fi
 rm -rf "$dir"
-mkdir -p "$(dirname "$dir")"
 if ! { python3 -m venv "$dir" && "$dir/bin/pip" install -q --disable-pip-version-check "pyosys==$version"; } \
     >"$dir.log" 2>&1; then
   cat "$dir.log" >&2

@@ -87,6 +87,20 @@ def kill_group(p, sig):
         pass
 
 
+# A sanitizer build (SAN=1) turns a fatal signal or a memory error into a report and exit
+# status 1 by default, which is mpq-tb's "mismatch": every job runs with the sanitizers' exit
+# status set to SANITIZER_EXIT instead (0 pass, 1 mismatch, 2 bad input stay mpq-tb's own), and a
+# sanitizer's report in the job's log makes it a crash whatever its exit status.
+SANITIZER_EXIT = 86
+SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+SAN_ERROR_RE = re.compile(r"==\d+==ERROR: (\w+Sanitizer): ([\w-]+)(?: on unknown address)?")
+SAN_SUMMARY_RE = re.compile(r"SUMMARY: (\w+Sanitizer): (.*)")
+SAN_UB_RE = re.compile(r"^(\S+): runtime error: (.*)$", re.M)  # UBSan, which prints no summary when it aborts
+# AddressSanitizer's name for the fatal signals it reports (its handle_segv, handle_sigbus, ...).
+SAN_SIGNALS = {"SEGV": signal.SIGSEGV, "stack-overflow": signal.SIGSEGV, "BUS": signal.SIGBUS,
+               "FPE": signal.SIGFPE, "ILL": signal.SIGILL, "ABRT": signal.SIGABRT}
+
+
 def run_job(d, run, job, rnd, shard, state):
     """Runs one job in its own folder; status.json is written last, atomically."""
     jd = os.path.join(d, "jobs", job["id"])
@@ -98,6 +112,8 @@ def run_job(d, run, job, rnd, shard, state):
     argv = job["argv"] + ["--junit", os.path.join(jd, "junit.xml"), "--trace-dir", os.path.join(jd, "traces"),
                           "--results", os.path.join(jd, "results.jsonl")]
     env = dict(os.environ)
+    for var in SANITIZER_ENV:
+        env[var] = ":".join(o for o in (env.get(var, ""), "exitcode=%d" % SANITIZER_EXIT) if o)
     if run["coverage"]:
         os.makedirs(os.path.join(jd, "cov-raw"))
         env["MPQ_COV_DIR"] = os.path.join(jd, "cov-raw")
@@ -138,8 +154,17 @@ def run_job(d, run, job, rnd, shard, state):
             state["child"] = None
     secs = time.monotonic() - t0
     status.update(seconds=round(secs, 3), ended=time.time(), exit=rc)
+    san = sanitizer_report(jd) if rc != 0 else None
     if timed_out:
         status.update(status="timeout", detail="still running after the job's time limit of %d s: killed" % job["timeout"])
+    elif san or rc == SANITIZER_EXIT:
+        tool, what, sig = san or ("a sanitizer", "exit status %d, no report in log.txt" % rc, None)
+        if sig:
+            status.update(signal=int(sig))
+            what = "got signal %d (%s) after %.1f s, which %s reported: %s" % (sig, sig.name, secs, tool, what)
+        else:
+            what = "%s stopped it after %.1f s: %s" % (tool, secs, what)
+        status.update(status="crashed", detail="mpq-tb %s (exit %d; log.txt)" % (what, rc))
     elif rc < 0:
         name = signal.Signals(-rc).name if -rc in signal.valid_signals() else str(-rc)
         status.update(status="crashed", signal=-rc, detail="mpq-tb was killed by signal %d (%s) after %.1f s"
@@ -153,6 +178,25 @@ def run_job(d, run, job, rnd, shard, state):
     else:
         status.update(status="crashed", detail="mpq-tb exited with status %d: %s" % (rc, last_line(jd)))
     finish_job(jd, run, status)
+
+
+def sanitizer_report(jd):
+    """The sanitizer report at the end of the job's log, if any: (tool, what it says, the fatal
+    signal it reported or None)."""
+    try:
+        with open(os.path.join(jd, "log.txt"), "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - (1 << 16)))
+            tail = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    err, summary = SAN_ERROR_RE.search(tail), SAN_SUMMARY_RE.search(tail)
+    if not err and not summary:
+        ub = SAN_UB_RE.search(tail)
+        return ("UndefinedBehaviorSanitizer", "%s at %s" % (ub.group(2)[:160], ub.group(1)), None) if ub else None
+    tool = (err or summary).group(1)
+    what = summary.group(2).strip()[:200] if summary else err.group(2)
+    return tool, what, SAN_SIGNALS.get(err.group(2)) if err else None
 
 
 def last_line(jd):

@@ -5,7 +5,7 @@
 #   cancel  its task is cancelled (scancel) while it runs; the next job of that task never runs
 #   crash   the simulation is killed by SIGSEGV
 #   die     the whole task is killed (SIGKILL to the shard runner): Slurm says FAILED
-#   hang    the simulation is stopped (SIGSTOP) past the job's own time limit (30 s)
+#   hang    the simulation is stopped (SIGSTOP) past the job's own time limit (50 s)
 #   stall   the simulation is stopped past the task's Slurm time limit (TASK_TIME=1 minute)
 # Each must be reported as what happened (never as a pass, never dropped). Then, with the node
 # drained, RERUN=failed submits exactly those jobs and they never start: reported as not started
@@ -54,7 +54,7 @@ kill -KILL "$runner" || late "$die"
 echo "SIGKILL to the shard runner $runner (task of $die)"
 pid=$(running_pid "$hang") || exit 1
 kill -STOP "$pid" || late "$hang"
-echo "SIGSTOP to $pid ($hang, time limit 30 s)"
+echo "SIGSTOP to $pid ($hang, time limit 50 s)"
 pid=$(running_pid "$stall") || exit 1
 kill -STOP "$pid" || late "$stall"
 echo "SIGSTOP to $pid ($stall, Slurm time limit 1 min)"
@@ -67,7 +67,7 @@ expect_job "$d" "$cancel" cancelled "cancelled while this job ran"
 expect_job "$d" "$after_cancel" not-started "ended \\(CANCELLED\\) before reaching this job"
 expect_job "$d" "$crash" crashed "signal 11 \\(SIGSEGV\\)"
 expect_job "$d" "$die" crashed "task .* died while this job ran: FAILED"
-expect_job "$d" "$hang" timeout "time limit of 30 s"
+expect_job "$d" "$hang" timeout "time limit of 50 s"
 expect_job "$d" "$stall" timeout "reached its time limit"
 passed=$(jget "$d/summary.json" 'd["passed"]')
 [ "$passed" = 1 ] || fail "$passed jobs passed, want 1 (the short job after the crash)"
