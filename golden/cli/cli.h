@@ -9,4 +9,5 @@ int mpq_cli_vecinfo(int argc, char **argv);
 int mpq_cli_cfg(int argc, char **argv);
 int mpq_cli_layout(int argc, char **argv);
 int mpq_cli_model(int argc, char **argv);
+int mpq_cli_model_map(int argc, char **argv); /* mpq-golden model map (cli_model_map.c) */
 #endif
