@@ -11,6 +11,7 @@ int mpq_cli_layout(int argc, char **argv);
 int mpq_cli_options(int argc, char **argv);
 int mpq_cli_dut(int argc, char **argv);
 int mpq_cli_model(int argc, char **argv);
+int mpq_cli_model_map(int argc, char **argv); /* mpq-golden model map (cli_model_map.c) */
 
 /* ---- what the generators share (cli_text.c) ---- */
 #include <stddef.h>

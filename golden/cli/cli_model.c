@@ -20,6 +20,8 @@ static void usage(FILE *f)
             "                            [--fc-rounding double|single] [--acc-bits N] [--acc-sat]\n"
             "                            [--repeat N] [--profile] [--golden-kernels]\n"
             "       mpq-golden model info MODEL.tflite\n"
+            "       mpq-golden model map MODEL.tflite --config NAME ...  (the layers on the\n"
+            "                            accelerator's cycle model: mpq-golden model map --help)\n"
             "\n"
             "run   runs the model once on IN, the raw little-endian bytes of the model's input in\n"
             "      its own type and shape, and writes the output the same way to OUT. A model with\n"
@@ -535,10 +537,12 @@ int mpq_cli_model(int argc, char **argv)
         return model_run(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "info"))
         return model_info(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "map"))
+        return mpq_cli_model_map(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "mpq-golden model: expected 'run' or 'info' (see mpq-golden model --help)\n");
+    fprintf(stderr, "mpq-golden model: expected 'run', 'info' or 'map' (see mpq-golden model --help)\n");
     return 2;
 }

@@ -1911,3 +1911,73 @@ int64_t mpq_net_op_macs(const mpq_tfl_model *m, unsigned op)
         return 0;
     }
 }
+
+/* ---- one operator at a time (another executor for the layers: the RTL runner) ---- */
+
+unsigned mpq_net_ops(const mpq_net *net)
+{
+    return net->np;
+}
+
+int mpq_net_op_code(const mpq_net *net, unsigned op)
+{
+    return op < net->np ? net->m->ops[op].code : -1;
+}
+
+int mpq_net_layer_get(const mpq_net *net, unsigned op, mpq_net_layer *L)
+{
+    memset(L, 0, sizeof *L);
+    if (op >= net->np || (net->p[op].k != K_CONV && net->p[op].k != K_FC))
+        return MPQ_EPARAM;
+    const plan *p = &net->p[op];
+    L->op = op;
+    L->code = p->code;
+    if (p->k == K_CONV) {
+        L->s = p->cs;
+    } else {
+        L->s.kind = MPQ_LAYER_FC;
+        L->m = p->fc_m;
+        L->k = p->fc_k;
+        L->n = p->fc_n;
+    }
+    L->w = p->w;
+    L->w_offset = p->w_off;
+    L->bias = p->bias;
+    L->in_offset = p->in_off;
+    L->rq = p->rq;
+    L->in_tensor = p->in;
+    L->out_tensor = p->out;
+    return MPQ_OK;
+}
+
+int mpq_net_run_op(mpq_net *net, unsigned op, char *err, size_t errlen)
+{
+    if (op >= net->np) {
+        snprintf(err, errlen, "%s: no op %u (the model has %u)", net->m->file, op, net->np);
+        return MPQ_EPARAM;
+    }
+    if (op == 0)
+        for (unsigned i = 0; i < net->m->ninputs; i++)
+            if (!net->t[net->m->inputs[i]].have) {
+                snprintf(err, errlen, "%s: input %u (tensor %d) was never set", net->m->file, i,
+                         net->m->inputs[i]);
+                return MPQ_EPARAM;
+            }
+    const plan *p = &net->p[op];
+    if (p->fold)
+        return MPQ_OK;
+    int st = run_op(net, p, err, errlen);
+    if (st == MPQ_OK)
+        net->t[p->out].have = 1;
+    return st;
+}
+
+int mpq_net_tensor_set(mpq_net *net, unsigned tensor, const void *bytes, size_t len)
+{
+    if (tensor >= net->m->ntensors || !net->t[tensor].data || len != net->t[tensor].bytes ||
+        !net->t[tensor].computed)
+        return MPQ_EPARAM;
+    copy_le(net->t[tensor].data, bytes, len, esize_of(T(net, (int)tensor)->type));
+    net->t[tensor].have = 1;
+    return MPQ_OK;
+}

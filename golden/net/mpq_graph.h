@@ -113,6 +113,35 @@ const mpq_net_layer_report *mpq_net_reports(const mpq_net *net, unsigned *count)
 /* Seconds spent in operator `op` over all runs so far (opts.profile; 0 otherwise). */
 double mpq_net_op_seconds(const mpq_net *net, unsigned op);
 
+/* One operator at a time: another executor (the RTL runner, mpq-tb net) runs the layers and
+ * the golden model the rest. mpq_net_run_op runs operator op of the plan (a shape operator
+ * folded at plan time does nothing); the operators must run in order, each once per
+ * inference, after the inputs are set. */
+unsigned mpq_net_ops(const mpq_net *net);
+/* The operator's builtin code (MPQ_TFL_*), -1 past the last. */
+int mpq_net_op_code(const mpq_net *net, unsigned op);
+int mpq_net_run_op(mpq_net *net, unsigned op, char *err, size_t errlen);
+/* Replaces an op output's contents with `len` raw little-endian bytes (what another executor
+ * computed for it). Returns 0, or MPQ_EPARAM when the tensor is not an op output or len is
+ * not its size. */
+int mpq_net_tensor_set(mpq_net *net, unsigned tensor, const void *bytes, size_t len);
+
+/* A convolution or fully-connected operator of the plan in the golden model's terms (mpq.h):
+ * what mpq_conv / mpq_fc compute for it. The arrays belong to the net. */
+typedef struct mpq_net_layer {
+    unsigned op;
+    int code;                  /* CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED */
+    mpq_conv_shape s;          /* kind CONV2D or DEPTHWISE; kind FC: m, k, n below */
+    unsigned m, k, n;          /* FC: rows, reduction, output channels */
+    const int32_t *w;          /* the kind's layout (OHWI, [kh][kw][out_c], FC [n][k]) */
+    int32_t w_offset, in_offset;
+    const int32_t *bias;       /* [channels] */
+    mpq_requant rq;            /* kind, per-channel or per-tensor mult/shift, out_offset, clamp */
+    int in_tensor, out_tensor;
+} mpq_net_layer;
+/* Fills L for operator op. Returns 0, or MPQ_EPARAM when op is not such a layer. */
+int mpq_net_layer_get(const mpq_net *net, unsigned op, mpq_net_layer *L);
+
 /* Multiply-accumulates of operator `op` of a model (CONV_2D, DEPTHWISE_CONV_2D,
  * FULLY_CONNECTED; 0 for the others or when its shapes do not make sense). */
 int64_t mpq_net_op_macs(const mpq_tfl_model *m, unsigned op);

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_netrun.c: a model with its layers on an accelerator executor (mpq_netrun.h), and the
+ * golden cycle model as one such executor.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/mpq_netrun.h"
+#include "net/mpq_tflite.h"
+#include "stim/mpq_gen.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ---- the golden cycle model as executor ---- */
+
+static int cm_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w, int32_t *y,
+                  mpq_accel_stats *st, char *err, size_t errlen)
+{
+    (void)ctx;
+    (void)w;
+    memset(st, 0, sizeof *st);
+    mpq_timing_opts t;
+    mpq_timing_default(1, 1.0, 1.0, &t);
+    mpq_gen *g;
+    if (mpq_gen_new(hw, L, &t, &g, err, errlen) != 0)
+        return 2;
+    static mpq_port_in in;
+    static mpq_port_out exp;
+    unsigned tile = 0, row = 0, tiles = mpq_hw_layer_tiles(hw, L);
+    int rc;
+    double t0 = now_s();
+    while ((rc = mpq_gen_next(g, &in, &exp)) == 1) {
+        if (!(exp.out_valid && in.out_ready && in.rst_n) || tile >= tiles)
+            continue;
+        for (unsigned l = 0; l < hw->lanes; l++) {
+            unsigned ch = tile * hw->lanes + l;
+            if (ch < L->n)
+                y[(size_t)row * L->n + ch] = mpq_sext(mpq_bits_get(exp.out_data, l * hw->out_bits, hw->out_bits),
+                                                      hw->out_bits);
+        }
+        if (++row == L->m) {
+            row = 0;
+            tile++;
+        }
+    }
+    st->secs = now_s() - t0;
+    if (rc < 0) {
+        snprintf(err, errlen, "cycle model: %s", mpq_gen_error(g));
+        mpq_gen_free(g);
+        return 2;
+    }
+    mpq_gen_stats s;
+    mpq_gen_stats_get(g, &s);
+    st->cycles = mpq_gen_cycle(g) - t.reset_cycles - t.tail_cycles;
+    st->steps = s.cm.steps;
+    st->data_waits = s.cm.data_waits;
+    st->out_stalls = s.cm.out_stalls;
+    mpq_gen_free(g);
+    if (tile != tiles) {
+        snprintf(err, errlen, "cycle model: %u of %u tiles put out", tile, tiles);
+        return 2;
+    }
+    return 0;
+}
+
+const mpq_accel mpq_accel_cycle_model = {NULL, "cycle model", cm_run};
+
+/* ---- the run ---- */
+
+static void shape_text(const mpq_net_layer *L, char *buf, size_t len)
+{
+    const mpq_conv_shape *s = &L->s;
+    if (s->kind == MPQ_LAYER_FC)
+        snprintf(buf, len, "fc m=%u k=%u n=%u", L->m, L->k, L->n);
+    else
+        snprintf(buf, len, "%s %ux%ux%u>%ux%ux%u k%ux%u s%u", s->kind == MPQ_LAYER_DEPTHWISE ? "dw" : "conv",
+                 s->in_h, s->in_w, s->in_c, s->out_h, s->out_w, s->out_c, s->kh, s->kw, s->sy);
+}
+
+/* Runs layer op on ex: map, parts, gather into y (int32, the layer's output). */
+static int run_layer(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
+                     const mpq_accel *ex, const mpq_net_layer *NL, int32_t *y, mpq_netrun_layer *row,
+                     char *err, size_t errlen)
+{
+    char why[512];
+    if (NL->rq.kind != MPQ_RQ_DOUBLE)
+        return snprintf(err, errlen, "%s: op %u (%s): its requantization rounds once (--fc-rounding "
+                        "single); the accelerator's rounds twice", m->file, NL->op,
+                        mpq_tfl_op_name(NL->code)), 2;
+    size_t nin = mpq_net_tensor_bytes(net, (unsigned)NL->in_tensor);
+    int8_t *x8 = malloc(nin ? nin : 1);
+    int32_t *x = malloc((nin ? nin : 1) * sizeof *x);
+    if (!x8 || !x) {
+        free(x8);
+        free(x);
+        return snprintf(err, errlen, "out of memory"), 2;
+    }
+    mpq_net_tensor_get(net, (unsigned)NL->in_tensor, x8);
+    for (size_t i = 0; i < nin; i++)
+        x[i] = x8[i];
+    free(x8);
+    mpq_qlayer q;
+    memset(&q, 0, sizeof q);
+    q.s = NL->s;
+    q.m = NL->m;
+    q.k = NL->k;
+    q.n = NL->n;
+    q.w = NL->w;
+    q.w_offset = NL->w_offset;
+    q.bias = NL->bias;
+    q.mult = NL->rq.mult;
+    q.shift = NL->rq.shift;
+    q.nparams = NL->rq.nparams;
+    q.in_offset = NL->in_offset;
+    q.out_offset = NL->rq.out_offset;
+    q.act_min = NL->rq.act_min;
+    q.act_max = NL->rq.act_max;
+    mpq_map map;
+    int rc = mpq_map_layer(hw, &q, x, mo, &map, why, sizeof why);
+    free(x);
+    if (rc != 0)
+        return snprintf(err, errlen, "%s: op %u (%s): %s", m->file, NL->op, mpq_tfl_op_name(NL->code), why), 2;
+    snprintf(row->how, sizeof row->how, "%s", map.how);
+    row->parts = map.nparts;
+    int status = 0;
+    for (unsigned p = 0; p < map.nparts && !status; p++) {
+        const mpq_hw_layer *L = &map.part[p].L;
+        int32_t *yp = malloc((size_t)L->m * L->n * sizeof *yp);
+        if (!yp) {
+            status = 2;
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        mpq_accel_where w = {m->file, NL->op, NL->code, NL->out_tensor, &map, p};
+        mpq_accel_stats st;
+        status = ex->run(ex->ctx, hw, L, &w, yp, &st, why, sizeof why);
+        if (status)
+            snprintf(err, errlen, "%s: op %u (%s), part %u of %u: %s", m->file, NL->op, mpq_tfl_op_name(NL->code),
+                     p + 1, map.nparts, why);
+        else
+            mpq_map_gather(&map, p, yp, y);
+        row->st.cycles += st.cycles;
+        row->st.steps += st.steps;
+        row->st.data_waits += st.data_waits;
+        row->st.out_stalls += st.out_stalls;
+        row->st.secs += st.secs;
+        free(yp);
+    }
+    mpq_map_free(&map);
+    return status;
+}
+
+int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
+               const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen)
+{
+    *nrows = 0;
+    for (unsigned op = 0; op < mpq_net_ops(net); op++) {
+        mpq_net_layer NL;
+        if (mpq_net_layer_get(net, op, &NL) != 0) {
+            if (mpq_net_run_op(net, op, err, errlen) != 0)
+                return 2;
+            continue;
+        }
+        mpq_netrun_layer *row = &rows[(*nrows)++];
+        memset(row, 0, sizeof *row);
+        row->op = op;
+        row->code = NL.code;
+        row->macs = (uint64_t)mpq_net_op_macs(m, op);
+        shape_text(&NL, row->shape, sizeof row->shape);
+        size_t nout = mpq_net_tensor_bytes(net, (unsigned)NL.out_tensor);
+        int32_t *y = calloc(nout ? nout : 1, sizeof *y);
+        int8_t *gold = malloc(nout ? nout : 1);
+        if (!y || !gold) {
+            free(y);
+            free(gold);
+            return snprintf(err, errlen, "out of memory"), 2;
+        }
+        int st = run_layer(net, m, hw, mo, ex, &NL, y, row, err, errlen);
+        /* The golden model's output of the same operator on the same input, then the
+         * accelerator's replaces it for the operators that follow. */
+        if (!st && mpq_net_run_op(net, op, err, errlen) != 0)
+            st = 2;
+        if (!st) {
+            mpq_net_tensor_get(net, (unsigned)NL.out_tensor, gold);
+            size_t i = 0;
+            while (i < nout && gold[i] == y[i])
+                i++;
+            if (i < nout) {
+                unsigned c = NL.s.kind == MPQ_LAYER_FC ? NL.n : NL.s.out_c, ow = NL.s.kind == MPQ_LAYER_FC ? 1 : NL.s.out_w,
+                         oh = NL.s.kind == MPQ_LAYER_FC ? 1 : NL.s.out_h;
+                size_t px = i / c;
+                snprintf(err, errlen, "%s: op %u (%s), tensor %d: element (n %zu, y %zu, x %zu, c %zu): the %s "
+                         "put out %d, the golden model %d", m->file, op, mpq_tfl_op_name(NL.code), NL.out_tensor,
+                         px / ow / oh, px / ow % oh, px % ow, i % c, ex->name, y[i], gold[i]);
+                st = 1;
+            }
+        }
+        if (!st) {
+            for (size_t j = 0; j < nout; j++)
+                gold[j] = (int8_t)y[j];
+            mpq_net_tensor_set(net, (unsigned)NL.out_tensor, gold, nout);
+        }
+        free(y);
+        free(gold);
+        if (st)
+            return st;
+    }
+    return 0;
+}

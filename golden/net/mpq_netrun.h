@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_netrun.h: a model run with its convolutions and fully-connected layers on the
+ * accelerator and every other operator on the host (the golden model), the way a driver runs
+ * it: each layer mapped (stim/mpq_netmap.h), each of its parts run by an executor, the parts'
+ * outputs gathered into the layer's output tensor, which the operators that follow read.
+ *
+ * The executor is an interface: the golden cycle model (mpq_accel_cycle_model, here: exact
+ * cycles, no RTL) or the Verilated RTL in lockstep with it (tb/tb_layer.h, mpq-tb net). Every
+ * layer's gathered output is compared with the golden model's output of the same operator on
+ * the same input; a difference is reported with the operator, the tensor and the element
+ * (n, y, x, c).
+ */
+#ifndef MPQ_NETRUN_H
+#define MPQ_NETRUN_H
+
+#include "contract/mpq_hw.h"
+#include "net/mpq_graph.h"
+#include "stim/mpq_netmap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where a hardware layer comes from, for the executor's reports. */
+typedef struct mpq_accel_where {
+    const char *model;          /* the model file */
+    unsigned op;                /* operator index */
+    int code;                   /* its builtin code (MPQ_TFL_*) */
+    int out_tensor;             /* its output tensor */
+    const mpq_map *map;         /* the layer's map */
+    unsigned part;              /* which of its parts */
+} mpq_accel_where;
+
+/* What running one hardware layer took. */
+typedef struct mpq_accel_stats {
+    uint64_t cycles;            /* from the first configuration beat to the last output (no
+                                   reset or idle cycles around the layer) */
+    uint64_t steps;             /* lane-array steps */
+    uint64_t data_waits;        /* steps waiting for their activation slice */
+    uint64_t out_stalls;        /* cycles an output row waited for out_ready_i */
+    double secs;                /* simulation time (wall clock) */
+} mpq_accel_stats;
+
+typedef struct mpq_accel {
+    void *ctx;
+    const char *name;           /* "cycle model", "RTL" */
+    /* Runs L; writes its outputs y[L->m][L->n] as the accelerator put them out. Returns 0, 1
+     * (a mismatch: the executor has reported it) or 2 (an error: err says why). */
+    int (*run)(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w,
+               int32_t *y, mpq_accel_stats *st, char *err, size_t errlen);
+} mpq_accel;
+
+/* The golden cycle model as executor: drives each tile without stalls (every source offers a
+ * beat in every cycle, out_ready_i high) and collects the outputs from out_data_o. */
+extern const mpq_accel mpq_accel_cycle_model;
+
+/* One convolution or fully-connected layer of a run. */
+typedef struct mpq_netrun_layer {
+    unsigned op;
+    int code;
+    char shape[96];             /* "conv2d 96x96x3>48x48x8 k3 s2" */
+    char how[160];              /* the map's description */
+    unsigned parts;
+    uint64_t macs;              /* useful multiply-accumulates (mpq_net_op_macs) */
+    mpq_accel_stats st;         /* summed over the parts */
+} mpq_netrun_layer;
+
+/* Runs net (inputs set) with its layers on ex for hw: *rows (one per layer, in operator order,
+ * *nrows of them, owned by the caller, at least mpq_net_ops(net) entries). Returns 0, 1 (a
+ * layer's outputs differ from the golden model's, or the executor found a mismatch: err says
+ * where), or 2 (a layer the accelerator cannot run: err names the operator and the rule; or
+ * an executor error). */
+int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
+               const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

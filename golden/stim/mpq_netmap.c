@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_netmap.c: a network's quantized layer as the accelerator's layers (mpq_netmap.h): the
+ * driver's choices (weights as dense high-precision entries, bands of output columns for the
+ * activation ring, kernel taps packed into channels for thin layers), and the gathering of
+ * the parts' outputs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stim/mpq_gen.h"
+#include "stim/mpq_netmap.h"
+
+/* The layer as the accelerator sees it before any band: the original convolution, its taps
+ * packed into channels, or the FC layer's 1x1 view. */
+typedef struct base {
+    mpq_conv_shape s;
+    int fc, packed;
+} base;
+
+/* A band [ox0, ox0 + bw) of s's output columns: its shape, its first input column and the
+ * columns of explicit padding on its right (the host sends the zero point there: a band that
+ * ends inside the input but whose windows reach past it would otherwise need more padding on
+ * its far side than the near side's plus one, which mpq_conv_check refuses). The whole width
+ * is s itself. */
+static void band_shape(const mpq_conv_shape *s, unsigned ox0, unsigned bw, mpq_conv_shape *o, unsigned *ix0,
+                       unsigned *padr)
+{
+    *o = *s;
+    *ix0 = 0;
+    *padr = 0;
+    if (ox0 == 0 && bw == s->out_w)
+        return;
+    long first = (long)ox0 * s->sx - (long)s->px;
+    long last = (long)(ox0 + bw - 1) * s->sx - (long)s->px + (long)(s->kw - 1) * s->dx;
+    long lo = first < 0 ? 0 : first, hi = last > (long)s->in_w - 1 ? (long)s->in_w - 1 : last;
+    o->in_w = (unsigned)(last - lo + 1);
+    o->px = (unsigned)(lo - first);
+    o->out_w = bw;
+    *ix0 = (unsigned)lo;
+    *padr = (unsigned)(last - hi);
+}
+
+/* The shape-only hardware layer of s (no arrays), for fits and estimates. */
+static void shape_layer(const mpq_conv_shape *s, mpq_hw_layer *l)
+{
+    memset(l, 0, sizeof *l);
+    l->s = *s;
+    if (l->s.groups == 0)
+        l->s.groups = 1;
+    l->m = s->batches * s->out_h * s->out_w;
+    l->k = mpq_conv_depth(&l->s);
+    l->n = s->out_c;
+}
+
+/* Whether every band of bw columns fits hw. */
+static int bands_fit(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned bw)
+{
+    char e[256];
+    for (unsigned ox0 = 0; ox0 < s->out_w; ox0 += bw) {
+        unsigned w = s->out_w - ox0 < bw ? s->out_w - ox0 : bw, ix0, padr;
+        mpq_conv_shape b;
+        band_shape(s, ox0, w, &b, &ix0, &padr);
+        if (mpq_conv_check(&b, e, sizeof e) != 0 || mpq_hw_conv_fits(hw, &b, e, sizeof e) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The widest band (in output columns) that hw runs, 0 when not even one column fits. */
+static unsigned widest_band(const mpq_hwcfg *hw, const mpq_conv_shape *s)
+{
+    if (bands_fit(hw, s, s->out_w))
+        return s->out_w;
+    /* A narrower band reads fewer columns, so fitting is monotone in the width. */
+    unsigned lo = 0, hi = s->out_w; /* lo fits (0 trivially), hi does not */
+    while (hi - lo > 1) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (bands_fit(hw, s, mid))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Estimated cycles of the whole layer in bands of bw columns (no stalls). */
+static uint64_t estimate(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned bw)
+{
+    mpq_timing_opts t;
+    mpq_timing_default(1, 1.0, 1.0, &t);
+    uint64_t c = 0;
+    for (unsigned ox0 = 0; ox0 < s->out_w; ox0 += bw) {
+        unsigned w = s->out_w - ox0 < bw ? s->out_w - ox0 : bw, ix0, padr;
+        mpq_conv_shape b;
+        band_shape(s, ox0, w, &b, &ix0, &padr);
+        mpq_hw_layer l;
+        shape_layer(&b, &l);
+        mpq_gen_estimate e;
+        mpq_gen_estimate_run(hw, &l, &t, &e);
+        c += e.cycles;
+    }
+    return c;
+}
+
+/* The taps of s packed into channels: the 1x1 convolution over kh*kw*in_c channels. */
+static void packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = MPQ_LAYER_CONV2D;
+    p->batches = s->batches;
+    p->in_h = p->out_h = s->out_h;
+    p->in_w = p->out_w = s->out_w;
+    p->in_c = s->kh * s->kw * s->in_c;
+    p->out_c = s->out_c;
+    p->kh = p->kw = p->sy = p->sx = p->dy = p->dx = p->groups = 1;
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *what)
+{
+    snprintf(err, errlen, "%s", what);
+    return rc;
+}
+
+/* Checks what the accelerator cannot hold whatever the shape: widths and the N:G rule. */
+static int check_values(const mpq_hwcfg *hw, const mpq_qlayer *q, size_t nw, char *err, size_t errlen)
+{
+    if (hw->hp_per_group < hw->klanes)
+        return snprintf(err, errlen, "int8 weights need a high-precision entry at every position "
+                        "(HpPerGroup = KLanes = %u); this configuration has HpPerGroup = %u: use the "
+                        "dense configuration, or decompose the weights into ternary + sparse",
+                        hw->klanes, hw->hp_per_group), MPQ_EPARAM;
+    int64_t lo, hi;
+    mpq_int_range(hw->hp_bits, 1, &lo, &hi);
+    for (size_t i = 0; i < nw; i++) {
+        int64_t v = (int64_t)q->w[i] + q->w_offset;
+        if (v < lo || v > hi)
+            return snprintf(err, errlen, "weight %zu (%lld with the weight offset) is outside the "
+                            "configuration's %u-bit high-precision range %lld..%lld", i, (long long)v,
+                            hw->hp_bits, (long long)lo, (long long)hi), MPQ_EPARAM;
+    }
+    if (q->nparams != 1 && q->nparams != (q->s.kind == MPQ_LAYER_FC ? q->n : q->s.out_c))
+        return fail(err, errlen, MPQ_EPARAM, "the requantization has neither 1 nor one parameter per channel");
+    return 0;
+}
+
+/* Fills part's hardware layer for band [ox0, ox0 + bw) of base layer bs of q. */
+static int make_part(const mpq_hwcfg *hw, const mpq_qlayer *q, const base *bs, const int32_t *x, unsigned ox0,
+                     unsigned bw, mpq_map_part *part, char *err, size_t errlen)
+{
+    mpq_hw_layer *L = &part->L;
+    part->ox0 = ox0;
+    part->ow = bw;
+    int rc;
+    unsigned ix0 = 0, padr = 0;
+    mpq_conv_shape b;
+    if (bs->fc) {
+        rc = mpq_hw_layer_alloc(L, q->m, q->k, q->n);
+        if (rc)
+            return fail(err, errlen, rc, rc == MPQ_ENOMEM ? "out of memory" : "a zero dimension");
+        memcpy(L->x, x, (size_t)q->m * q->k * sizeof *x);
+    } else {
+        band_shape(&bs->s, ox0, bw, &b, &ix0, &padr);
+        if ((rc = mpq_hw_layer_alloc_conv(L, &b, err, errlen)))
+            return rc;
+        const mpq_conv_shape *s = &q->s;
+        unsigned C = b.in_c;
+        for (unsigned n = 0; n < b.batches; n++)
+            for (unsigned y = 0; y < b.in_h; y++)
+                for (unsigned xx = 0; xx < b.in_w; xx++) {
+                    int32_t *dst = &L->x[(((size_t)n * b.in_h + y) * b.in_w + xx) * C];
+                    if (xx >= b.in_w - padr) { /* explicit padding: the zero point */
+                        for (unsigned c = 0; c < C; c++)
+                            dst[c] = -q->in_offset;
+                        continue;
+                    }
+                    if (!bs->packed) {
+                        memcpy(dst, &x[(((size_t)n * s->in_h + y) * s->in_w + ix0 + xx) * s->in_c],
+                               C * sizeof *dst);
+                        continue;
+                    }
+                    /* pixel (y, ix0 + xx) of the packed layer is output pixel (oy, ox) */
+                    unsigned oy = y, ox = ix0 + xx;
+                    for (unsigned ky = 0; ky < s->kh; ky++)
+                        for (unsigned kx = 0; kx < s->kw; kx++) {
+                            long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                            int32_t *d = dst + ((size_t)ky * s->kw + kx) * s->in_c;
+                            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
+                                for (unsigned c = 0; c < s->in_c; c++)
+                                    d[c] = -q->in_offset; /* the zero point: adds nothing */
+                                continue;
+                            }
+                            memcpy(d, &x[(((size_t)n * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c],
+                                   s->in_c * sizeof *d);
+                        }
+                }
+    }
+    size_t nw = bs->fc ? (size_t)q->n * q->k : mpq_conv_w_count(&q->s);
+    for (size_t i = 0; i < nw; i++) /* OHWI flattened is the packed [o][tap][c] */
+        L->hp[i] = q->w[i] + q->w_offset;
+    unsigned n = L->n;
+    for (unsigned c = 0; c < n; c++) {
+        unsigned pi = q->nparams == 1 ? 0 : c;
+        L->bias[c] = q->bias ? q->bias[c] : 0;
+        L->mult[c] = q->mult[pi];
+        L->shift[c] = q->shift[pi];
+    }
+    L->acc_sat = 0;
+    L->in_offset = q->in_offset;
+    L->out_offset = q->out_offset;
+    L->act_min = q->act_min;
+    L->act_max = q->act_max;
+    return mpq_hw_layer_check(hw, L, err, errlen);
+}
+
+int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
+                  mpq_map *map, char *err, size_t errlen)
+{
+    memset(map, 0, sizeof *map);
+    base bs;
+    memset(&bs, 0, sizeof bs);
+    int fc = q->s.kind == MPQ_LAYER_FC;
+    size_t nw = fc ? (size_t)q->n * q->k : 0;
+    if (!fc) {
+        if (q->s.kind != MPQ_LAYER_CONV2D && q->s.kind != MPQ_LAYER_DEPTHWISE)
+            return snprintf(err, errlen, "a %s layer has no unit on the accelerator",
+                            mpq_layer_name(q->s.kind)), MPQ_EPARAM;
+        if (mpq_conv_check(&q->s, err, errlen))
+            return MPQ_EPARAM;
+        nw = mpq_conv_w_count(&q->s);
+    }
+    int rc = check_values(hw, q, nw, err, errlen);
+    if (rc)
+        return rc;
+    unsigned bw = 1;
+    if (fc) {
+        bs.fc = 1;
+        if (q->k > hw->kmax)
+            return snprintf(err, errlen, "the reduction of %u elements exceeds the weight buffer "
+                            "(KMax = %u); a tile's reduction cannot be split (each tile requantizes)",
+                            q->k, hw->kmax), MPQ_EPARAM;
+        map->b = q->m;
+        map->oh = map->ow = 1;
+        map->oc = q->n;
+        snprintf(map->how, sizeof map->how, "fully connected as a 1x1 convolution of %u rows", q->m);
+    } else {
+        bs.s = q->s;
+        if (bs.s.groups == 0)
+            bs.s.groups = 1;
+        bw = widest_band(hw, &bs.s);
+        /* Packing: conv2d without groups whose pixel fills less than one slice. */
+        mpq_conv_shape ps;
+        packed_shape(&q->s, &ps);
+        int can_pack = q->s.kind == MPQ_LAYER_CONV2D && bs.s.groups == 1 && q->s.in_c < hw->klanes &&
+                       q->s.kh * q->s.kw > 1 && (uint64_t)ps.in_c <= hw->kmax;
+        unsigned pbw = can_pack ? widest_band(hw, &ps) : 0;
+        if (can_pack && pbw > 0 && o->pack) {
+            if (o->pack == 2 || bw == 0 || estimate(hw, &ps, pbw) < estimate(hw, &bs.s, bw)) {
+                bs.s = ps;
+                bs.packed = 1;
+                bw = pbw;
+            }
+        }
+        if (bw == 0) {
+            char why[256];
+            mpq_hw_conv_fits(hw, &q->s, why, sizeof why); /* names the rule */
+            return snprintf(err, errlen, "%s; not even a band of one output column fits (its window "
+                            "reads %u rows of %u columns)", why, (q->s.kh - 1) * q->s.dy + 1,
+                            (q->s.kw - 1) * q->s.dx + 1), MPQ_EPARAM;
+        }
+        map->b = q->s.batches;
+        map->oh = q->s.out_h;
+        map->ow = q->s.out_w;
+        map->oc = q->s.out_c;
+        unsigned nb = (q->s.out_w + bw - 1) / bw;
+        int n = snprintf(map->how, sizeof map->how, "%s", mpq_layer_name(q->s.kind));
+        if (nb > 1)
+            n += snprintf(map->how + n, sizeof map->how - (size_t)n, ", %u bands of %u output columns", nb, bw);
+        if (bs.packed)
+            snprintf(map->how + n, sizeof map->how - (size_t)n, ", taps packed into %u channels", bs.s.in_c);
+    }
+    map->packed = bs.packed;
+    unsigned nparts = fc ? 1 : (q->s.out_w + bw - 1) / bw;
+    map->part = calloc(nparts, sizeof *map->part);
+    if (!map->part)
+        return fail(err, errlen, MPQ_ENOMEM, "out of memory");
+    for (unsigned p = 0; p < nparts; p++) {
+        unsigned ox0 = p * bw, w = fc ? 1 : (q->s.out_w - ox0 < bw ? q->s.out_w - ox0 : bw);
+        map->nparts = p + 1;
+        if ((rc = make_part(hw, q, &bs, x, ox0, w, &map->part[p], err, errlen))) {
+            mpq_map_free(map);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void mpq_map_where(const mpq_map *map, unsigned p, unsigned r, unsigned *b, unsigned *oy, unsigned *ox)
+{
+    const mpq_map_part *pt = &map->part[p];
+    unsigned ow = pt->ow ? pt->ow : 1;
+    *ox = pt->ox0 + r % ow;
+    *oy = (r / ow) % map->oh;
+    *b = r / ow / map->oh;
+}
+
+void mpq_map_gather(const mpq_map *map, unsigned p, const int32_t *y_part, int32_t *y)
+{
+    const mpq_map_part *pt = &map->part[p];
+    for (unsigned r = 0; r < pt->L.m; r++) {
+        unsigned b, oy, ox;
+        mpq_map_where(map, p, r, &b, &oy, &ox);
+        memcpy(&y[(((size_t)b * map->oh + oy) * map->ow + ox) * map->oc], &y_part[(size_t)r * pt->L.n],
+               map->oc * sizeof *y);
+    }
+}
+
+void mpq_map_free(mpq_map *map)
+{
+    for (unsigned p = 0; p < map->nparts; p++)
+        mpq_hw_layer_free(&map->part[p].L);
+    free(map->part);
+    memset(map, 0, sizeof *map);
+}
