@@ -12,9 +12,15 @@
  */
 #include "arith/mpq.h"
 #include <stdio.h>
+#include <string.h>
 
 #include "arith/mpq_fit.h"
 #include "arith/mpq_mac.h"
+
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#include <emmintrin.h>
+#define RQ_SSE2 1
+#endif
 
 /* acc reduced to int32 by two's complement wrap (TFLite's int32 accumulator). */
 static int32_t wrap32(int64_t v)
@@ -134,4 +140,130 @@ int mpq_requant_check(const mpq_requant *rq, unsigned n, char *err, size_t errle
         }
     }
     return MPQ_OK;
+}
+
+/* ---- a layer's int32 accumulators to int8 (mpq_mac.h) ---- */
+
+int mpq_rq_i8_init(mpq_rq_i8 *q, const mpq_requant *rq, unsigned n, unsigned wrap_bits)
+{
+    memset(q, 0, sizeof *q);
+    if (rq->act_min < INT8_MIN || rq->act_max > INT8_MAX || wrap_bits < 1 || wrap_bits > 32)
+        return MPQ_EPARAM;
+    q->rq = *rq;
+    q->wrap_bits = wrap_bits;
+    q->vec = rq->kind == MPQ_RQ_DOUBLE || rq->kind == MPQ_RQ_SINGLE;
+    for (unsigned c = 0; q->vec && c < (rq->nparams > 1 ? n : 1); c++)
+        q->vec = !(rq->kind == MPQ_RQ_SINGLE && rq->shift[c] > 0);
+    return MPQ_OK;
+}
+
+/* a wrapped to `bits` (1..32), sign-extended: two's complement on uint32_t. */
+static int32_t wrap_to(int32_t a, unsigned bits)
+{
+    if (bits >= 32)
+        return a;
+    uint32_t m = (UINT32_C(1) << bits) - 1, u = (uint32_t)a & m;
+    return u > (m >> 1) ? -(int32_t)(m - u) - 1 : (int32_t)u;
+}
+
+static int8_t rq_one_i8(const mpq_rq_i8 *q, int32_t a, unsigned c)
+{
+    return (int8_t)mpq_requant_one(&q->rq, wrap_to(a, q->wrap_bits), c);
+}
+
+#ifdef RQ_SSE2
+/* mpq_requant_double (single: mpq_requant_single) of 4 accumulators of one channel,
+ * multiplier m >= 0. The 32x32-bit signed products come from pmuludq and a correction of the
+ * high half: a signed a < 0 reads as a + 2^32 unsigned, so its product is m * 2^32 too large.
+ * Double: srdhm = floor((a*m + 2^30) / 2^31), which gemmlowp's nudge and truncation equal for
+ * every a when m >= 0, then RoundingDivideByPOT; single: floor((a*m + 2^(30-s)) / 2^(31-s))
+ * for s <= 0. Either result fits 32 bits, so a logical 64-bit shift leaves it in the low half. */
+static __m128i rq4(__m128i a, int32_t m, int shift, int single)
+{
+    const __m128i M = _mm_set1_epi32(m), lo32 = _mm_set_epi32(0, -1, 0, -1);
+    if (!single && shift > 0)
+        a = _mm_sll_epi32(a, _mm_cvtsi32_si128(shift));
+    __m128i corr = _mm_and_si128(_mm_srai_epi32(a, 31), M);
+    __m128i pe = _mm_sub_epi64(_mm_mul_epu32(a, M), _mm_slli_epi64(corr, 32));
+    __m128i po = _mm_sub_epi64(_mm_mul_epu32(_mm_srli_epi64(a, 32), M),
+                               _mm_andnot_si128(lo32, corr));
+    int rs = single ? 31 - shift : 31;
+    __m128i rnd = _mm_set1_epi64x(INT64_C(1) << (rs - 1)), cnt = _mm_cvtsi32_si128(rs);
+    pe = _mm_srl_epi64(_mm_add_epi64(pe, rnd), cnt);
+    po = _mm_srl_epi64(_mm_add_epi64(po, rnd), cnt);
+    __m128i h = _mm_or_si128(_mm_and_si128(pe, lo32), _mm_slli_epi64(po, 32));
+    if (!single && shift < 0) { /* RoundingDivideByPOT */
+        int right = -shift;
+        __m128i mask = _mm_set1_epi32((int32_t)((UINT32_C(1) << right) - 1));
+        __m128i thr = _mm_sub_epi32(_mm_srli_epi32(mask, 1), _mm_srai_epi32(h, 31));
+        __m128i up = _mm_cmpgt_epi32(_mm_and_si128(h, mask), thr);
+        h = _mm_sub_epi32(_mm_sra_epi32(h, _mm_cvtsi32_si128(right)), up);
+    }
+    return h;
+}
+
+/* 4 pixels x 8 channels (c0..c0+7) of acc (row stride n) into y: transposed to one vector
+ * per channel, wrapped, requantized, then packed back to 8 bytes per pixel. */
+static void tile_i8(const mpq_rq_i8 *q, const int32_t *acc, unsigned n, unsigned c0, int8_t *y)
+{
+    const mpq_requant *rq = &q->rq;
+    __m128i ch[8], r[8];
+    for (int h = 0; h < 2; h++) {
+        __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)(acc + c0 + 4 * h));
+        __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(acc + n + c0 + 4 * h));
+        __m128i a2 = _mm_loadu_si128((const __m128i *)(const void *)(acc + 2 * (size_t)n + c0 + 4 * h));
+        __m128i a3 = _mm_loadu_si128((const __m128i *)(const void *)(acc + 3 * (size_t)n + c0 + 4 * h));
+        __m128i t0 = _mm_unpacklo_epi32(a0, a1), t1 = _mm_unpacklo_epi32(a2, a3);
+        __m128i t2 = _mm_unpackhi_epi32(a0, a1), t3 = _mm_unpackhi_epi32(a2, a3);
+        ch[4 * h + 0] = _mm_unpacklo_epi64(t0, t1);
+        ch[4 * h + 1] = _mm_unpackhi_epi64(t0, t1);
+        ch[4 * h + 2] = _mm_unpacklo_epi64(t2, t3);
+        ch[4 * h + 3] = _mm_unpackhi_epi64(t2, t3);
+    }
+    const __m128i wcnt = _mm_cvtsi32_si128((int)(32 - q->wrap_bits));
+    for (unsigned c = 0; c < 8; c++) {
+        unsigned i = rq->nparams > 1 ? c0 + c : 0;
+        __m128i v = _mm_sra_epi32(_mm_sll_epi32(ch[c], wcnt), wcnt);
+        r[c] = rq4(v, rq->mult[i], rq->shift[i], rq->kind == MPQ_RQ_SINGLE);
+    }
+    /* int16 with saturation, the output offset (saturating: |offset| and the clamp lie well
+     * inside int16), the activation clamp. The channel order X = (0 4 2 6), Y = (1 5 3 7)
+     * makes the byte transpose below come out in channel order. */
+    const __m128i off = _mm_set1_epi16((int16_t)rq->out_offset);
+    const __m128i lo = _mm_set1_epi16((int16_t)rq->act_min), hi = _mm_set1_epi16((int16_t)rq->act_max);
+    __m128i p04 = _mm_packs_epi32(r[0], r[4]), p26 = _mm_packs_epi32(r[2], r[6]);
+    __m128i p15 = _mm_packs_epi32(r[1], r[5]), p37 = _mm_packs_epi32(r[3], r[7]);
+#define RQ_CLAMP(v) _mm_min_epi16(_mm_max_epi16(_mm_adds_epi16((v), off), lo), hi)
+    __m128i X = _mm_packs_epi16(RQ_CLAMP(p04), RQ_CLAMP(p26));
+    __m128i Y = _mm_packs_epi16(RQ_CLAMP(p15), RQ_CLAMP(p37));
+#undef RQ_CLAMP
+    __m128i t0 = _mm_unpacklo_epi8(X, Y), t1 = _mm_unpackhi_epi8(X, Y);
+    __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
+    __m128i r01 = _mm_unpacklo_epi32(u0, u1), r23 = _mm_unpackhi_epi32(u0, u1);
+    int8_t *d = y + c0;
+    _mm_storel_epi64((__m128i *)(void *)d, r01);
+    _mm_storel_epi64((__m128i *)(void *)(d + n), _mm_srli_si128(r01, 8));
+    _mm_storel_epi64((__m128i *)(void *)(d + 2 * (size_t)n), r23);
+    _mm_storel_epi64((__m128i *)(void *)(d + 3 * (size_t)n), _mm_srli_si128(r23, 8));
+}
+#endif
+
+void mpq_requant_i8(const mpq_rq_i8 *q, const int32_t *acc, size_t npix, unsigned n, int8_t *y)
+{
+    size_t p = 0;
+#ifdef RQ_SSE2
+    if (q->vec && n >= 8 && q->rq.out_offset >= INT16_MIN && q->rq.out_offset <= INT16_MAX)
+        for (; p + 4 <= npix; p += 4) {
+            const int32_t *a = acc + p * n;
+            int8_t *d = y + p * n;
+            unsigned c = 0;
+            for (; c + 8 <= n; c += 8)
+                tile_i8(q, a, n, c, d);
+            for (unsigned r = 0; r < 4; r++)
+                for (unsigned cc = c; cc < n; cc++)
+                    d[r * (size_t)n + cc] = rq_one_i8(q, a[r * (size_t)n + cc], cc);
+        }
+#endif
+    for (size_t i = p * n; i < npix * n; i++)
+        y[i] = rq_one_i8(q, acc[i], (unsigned)(i % n));
 }
