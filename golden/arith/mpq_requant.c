@@ -172,12 +172,20 @@ static int8_t rq_one_i8(const mpq_rq_i8 *q, int32_t a, unsigned c)
 }
 
 #ifdef RQ_SSE2
+/* floor(v / 2^k) of two int64 lanes, 31 <= k <= 62 (SSE2 has no 64-bit arithmetic shift): a
+ * negative v is complemented, shifted logically and complemented back. */
+static inline __m128i floor_shift64(__m128i v, __m128i k)
+{
+    __m128i sign = _mm_shuffle_epi32(_mm_srai_epi32(v, 31), _MM_SHUFFLE(3, 3, 1, 1));
+    return _mm_xor_si128(_mm_srl_epi64(_mm_xor_si128(v, sign), k), sign);
+}
+
 /* mpq_requant_double (single: mpq_requant_single) of 4 accumulators of one channel,
  * multiplier m >= 0. The 32x32-bit signed products come from pmuludq and a correction of the
  * high half: a signed a < 0 reads as a + 2^32 unsigned, so its product is m * 2^32 too large.
  * Double: srdhm = floor((a*m + 2^30) / 2^31), which gemmlowp's nudge and truncation equal for
  * every a when m >= 0, then RoundingDivideByPOT; single: floor((a*m + 2^(30-s)) / 2^(31-s))
- * for s <= 0. Either result fits 32 bits, so a logical 64-bit shift leaves it in the low half. */
+ * for s <= 0. Either result fits 32 bits: its low half is the answer. */
 static __m128i rq4(__m128i a, int32_t m, int shift, int single)
 {
     const __m128i M = _mm_set1_epi32(m), lo32 = _mm_set_epi32(0, -1, 0, -1);
@@ -189,8 +197,8 @@ static __m128i rq4(__m128i a, int32_t m, int shift, int single)
                                _mm_andnot_si128(lo32, corr));
     int rs = single ? 31 - shift : 31;
     __m128i rnd = _mm_set1_epi64x(INT64_C(1) << (rs - 1)), cnt = _mm_cvtsi32_si128(rs);
-    pe = _mm_srl_epi64(_mm_add_epi64(pe, rnd), cnt);
-    po = _mm_srl_epi64(_mm_add_epi64(po, rnd), cnt);
+    pe = floor_shift64(_mm_add_epi64(pe, rnd), cnt);
+    po = floor_shift64(_mm_add_epi64(po, rnd), cnt);
     __m128i h = _mm_or_si128(_mm_and_si128(pe, lo32), _mm_slli_epi64(po, 32));
     if (!single && shift < 0) { /* RoundingDivideByPOT */
         int right = -shift;
