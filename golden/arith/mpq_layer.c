@@ -58,6 +58,7 @@ struct mpq_layer {
     size_t rowlen;           /* im2col row: 2 * kpairs */
     int direct;              /* 1x1, stride 1, no padding, even depth: rows are input pixels */
     size_t *toff;            /* depthwise: offset of each tap from the window's first pixel */
+    unsigned blk;            /* checked kernels: pairs per block, adapted run by run */
     /* scratch: offsets of each region, and the total */
     size_t sc_xp, sc_cols, sc_bases, sc_acc32, sc_qor, sc_mor, sc_acc64, sc_x32, sc_mark, sc_pool;
     size_t sc_bytes;
@@ -396,6 +397,12 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
     }
     if (st == 0)
         l->path = checked ? PATH_CHECK : PATH_TILE;
+    if (checked && st == 0) {
+        /* The exact kernels only follow single outputs now (mpq_mac_chan, mpq_mac_prefix):
+         * the tracking lanes' layout would only be filled for nothing. */
+        mpq_mac_plan_untrack(&l->plan);
+        l->blk = l->tiles.blk_pairs < 4 ? l->tiles.blk_pairs : 4;
+    }
     return MPQ_OK;
 }
 
@@ -748,16 +755,16 @@ typedef struct check_sum {
 static void check_summary(const mpq_layer *l, const int32_t *fin, const int32_t *qo,
                           const int32_t *mo, int32_t hi, check_sum *r)
 {
-    size_t n_final = 0, n_cert = 0, n_undecided = 0;
+    uint32_t n_final = 0, n_cert = 0, n_undecided = 0; /* outputs < 2^31 (mpq_conv_check) */
     int32_t flo = INT32_MAX, fhi = INT32_MIN;
     uint32_t qall = 0, mall = 0;
     for (size_t i = 0; i < l->nout; i++) {
-        const int32_t f = fin[i], mag = f < 0 ? ~f : f;
+        const int32_t f = fin[i], mag = f ^ -(int32_t)(f < 0);
         flo = f < flo ? f : flo;
         fhi = f > fhi ? f : fhi;
-        n_final += mag > hi;
-        n_cert += qo[i] > hi;
-        n_undecided += (qo[i] <= hi) & (mo[i] > hi);
+        n_final += (uint32_t)(mag > hi);
+        n_cert += (uint32_t)(qo[i] > hi);
+        n_undecided += (uint32_t)((qo[i] <= hi) & (mo[i] > hi));
         qall |= (uint32_t)qo[i];
         mall |= (uint32_t)mo[i];
     }
@@ -796,8 +803,13 @@ static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall, uint8_t 
 
 /* The report and the outputs from the checked kernels: certain overflows (a block boundary's
  * exact prefix outside the range), impossible ones (every bound inside), the undecided
- * followed term by term, and the first one's term. When the blocks leave many outputs
- * undecided (1 in 64), the layer is checked again with blocks of one pair first. */
+ * followed term by term, and the first one's term.
+ *
+ * The block length trades the kernels' bookkeeping (per block) against the undecided
+ * outputs' scans (per term): each run adapts it for the next, halving it while more than 1
+ * output in 32 is undecided, doubling it while fewer than 1 in 512 are. A run with more
+ * than 1 in 4 undecided is checked again at once with one-pair blocks. The results do not
+ * depend on it. */
 static void run_check(run_ctx *c, mpq_layer_out *out)
 {
     mpq_layer *l = c->l;
@@ -809,12 +821,16 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
                   *mo = SC(c, int32_t, l->sc_mor);
     uint8_t *mark = SC(c, uint8_t, l->sc_mark); /* bit 0: overflowed; bit 1: followed */
     check_sum sum;
-    run_tiles(c, NULL, l->tiles.blk_pairs, 0);
+    run_tiles(c, NULL, l->blk, 0);
     check_summary(l, fin, qo, mo, hi, &sum);
-    if (sum.n_undecided > l->nout / 64 && l->tiles.blk_pairs > 1) {
+    if (sum.n_undecided > l->nout / 4 && l->blk > 1) {
         run_tiles(c, NULL, 1, 1);
         check_summary(l, fin, qo, mo, hi, &sum);
     }
+    if (sum.n_undecided > l->nout / 32 && l->blk > 1)
+        l->blk /= 2;
+    else if (sum.n_undecided < l->nout / 512 && 2 * l->blk <= l->tiles.blk_pairs)
+        l->blk *= 2;
     ovf_reset(o);
     o->n_final = sum.n_final;
     o->final_lo = sum.flo;

@@ -101,4 +101,18 @@ int mpq_layer_run(mpq_layer *l, const int32_t *x, const int8_t *x8, mpq_layer_ou
 /* "tile", "checked", "exact" or "pool": the kernel the plan chose. */
 const char *mpq_layer_kernel(const mpq_layer *l);
 
+/* The vector instructions of the tile kernels and the int8 requantizer: plain C (builds with
+ * -DMPQ_NO_SIMD or without SSE2: MPQ_SIMD_NONE), SSE2 (every x86-64 build), AVX2 (x86-64 with
+ * GCC or Clang, chosen at run time when the CPU has it). Every level computes the same
+ * numbers. */
+typedef enum mpq_simd { MPQ_SIMD_NONE = 0, MPQ_SIMD_SSE2, MPQ_SIMD_AVX2 } mpq_simd;
+/* The level in use: the best the build and the CPU offer, at most the limit. */
+mpq_simd mpq_simd_level(void);
+/* Sets the limit (tests compare the levels; a tool may ask for a lower one; below the build's
+ * lowest, the lowest) and returns the level now in use. Not for use while another thread
+ * runs a layer. */
+mpq_simd mpq_simd_limit(mpq_simd max);
+/* "none", "sse2", "avx2" ("?" when out of range). */
+const char *mpq_simd_name(mpq_simd s);
+
 #endif

@@ -359,6 +359,13 @@ void mpq_mac_plan_free(mpq_mac_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+void mpq_mac_plan_untrack(mpq_mac_plan *p)
+{
+    free(p->wi);
+    p->wi = NULL;
+    p->track = 0;
+}
+
 int mpq_mac_note(size_t *n_final, size_t *n_any, uint8_t *flags, int32_t *first, size_t i,
                  mpq_mac_out o, int seen)
 {

@@ -63,6 +63,9 @@ typedef struct mpq_mac_plan {
 int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int track,
                       char *err, size_t errlen);
 void mpq_mac_plan_free(mpq_mac_plan *p);
+/* Drops the tracking kernel's layout (track = 0): for a plan whose outputs are only ever
+ * followed one at a time (mpq_mac_chan, mpq_mac_prefix), which do not read it. */
+void mpq_mac_plan_untrack(mpq_mac_plan *p);
 
 /* One row of activations: the caller fills it with mpq_mac_row_put (x + in_offset, exact,
  * or zeros for terms that are left out), in the form the plan's kernel reads, then

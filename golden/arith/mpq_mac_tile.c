@@ -6,12 +6,14 @@
  * checked form that bounds every prefix sum along the order per block of terms.
  *
  * SSE2 when the compiler targets it (pmaddwd: two 16x16-bit products summed into a 32-bit
- * lane), else, or with -DMPQ_NO_SIMD, the plain C twins below each kernel: the same lanes,
- * the same wrapping additions, the same bounds.
+ * lane), AVX2 at run time when the CPU has it (vpmaddwd: one block of 8 channels per vector,
+ * the same weight layout), else, or with -DMPQ_NO_SIMD, the plain C twins below each kernel:
+ * the same lanes, the same wrapping additions, the same bounds.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "arith/mpq_layer.h"
 #include "arith/mpq_mac.h"
 
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
@@ -19,6 +21,63 @@
 #define TILE_SSE2 1
 #define LOADU(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
 #define STOREU(p, v) _mm_storeu_si128((__m128i *)(void *)(p), (v))
+#endif
+
+#if defined(TILE_SSE2) && defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define TILE_AVX2 1
+#define AVX2_FN __attribute__((target("avx2")))
+#define LOAD8(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define STORE8(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
+#endif
+
+/* ---- the level of vector instructions (mpq_layer.h) ---- */
+
+static mpq_simd simd_max = MPQ_SIMD_AVX2;
+
+static mpq_simd simd_cap(void)
+{
+#if defined(TILE_AVX2)
+    static int cap = -1; /* a benign race: every thread computes the same value */
+    if (cap < 0) {
+        __builtin_cpu_init();
+        cap = __builtin_cpu_supports("avx2") ? MPQ_SIMD_AVX2 : MPQ_SIMD_SSE2;
+    }
+    return (mpq_simd)cap;
+#elif defined(TILE_SSE2)
+    return MPQ_SIMD_SSE2;
+#else
+    return MPQ_SIMD_NONE;
+#endif
+}
+
+mpq_simd mpq_simd_level(void)
+{
+    mpq_simd c = simd_cap();
+#if defined(TILE_SSE2)
+    if (simd_max < MPQ_SIMD_SSE2) /* the plain C twins are built without SSE2 only */
+        return MPQ_SIMD_SSE2;
+#endif
+    return c < simd_max ? c : simd_max;
+}
+
+mpq_simd mpq_simd_limit(mpq_simd max)
+{
+    simd_max = max;
+    return mpq_simd_level();
+}
+
+const char *mpq_simd_name(mpq_simd s)
+{
+    static const char *const names[] = {"none", "sse2", "avx2"};
+    return (unsigned)s < 3 ? names[s] : "?";
+}
+
+#ifdef TILE_AVX2
+static int avx2_on(void)
+{
+    return mpq_simd_level() == MPQ_SIMD_AVX2;
+}
 #endif
 
 enum { L = MPQ_MAC_LANES, ROWS = 4 };
@@ -179,6 +238,208 @@ static void tile4(const int16_t *const rows[ROWS], const int16_t *wb, unsigned n
 }
 #endif
 
+
+#ifdef TILE_AVX2
+/* ---- AVX2: one block of 8 channels per 256-bit vector ---- */
+
+enum { ROWS8 = 8 };
+
+static inline int32_t pair_at(const int16_t *r, unsigned j)
+{
+    int32_t p;
+    memcpy(&p, r + 2 * j, 4);
+    return p;
+}
+
+/* tile4 for 8 rows. */
+AVX2_FN static void tile8_avx2(const int16_t *const rows[ROWS8], const int16_t *wb,
+                               unsigned npairs, int32_t acc[ROWS8][L])
+{
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+            a7 = a0;
+    const int16_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4],
+                  *r5 = rows[5], *r6 = rows[6], *r7 = rows[7];
+    for (unsigned j = 0; j < npairs; j++) {
+        const __m256i w = LOAD8(wb + (size_t)j * 16);
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r0, j)), w));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r1, j)), w));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r2, j)), w));
+        a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r3, j)), w));
+        a4 = _mm256_add_epi32(a4, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r4, j)), w));
+        a5 = _mm256_add_epi32(a5, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r5, j)), w));
+        a6 = _mm256_add_epi32(a6, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r6, j)), w));
+        a7 = _mm256_add_epi32(a7, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(r7, j)), w));
+    }
+    STORE8(acc[0], a0);
+    STORE8(acc[1], a1);
+    STORE8(acc[2], a2);
+    STORE8(acc[3], a3);
+    STORE8(acc[4], a4);
+    STORE8(acc[5], a5);
+    STORE8(acc[6], a6);
+    STORE8(acc[7], a7);
+}
+
+/* tile1: four accumulators over the pairs, for the additions to overlap. */
+AVX2_FN static void tile1_avx2(const int16_t *row, const int16_t *wb, unsigned npairs,
+                               int32_t acc[L])
+{
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    unsigned j = 0;
+    for (; j + 4 <= npairs; j += 4) {
+        const int16_t *w = wb + (size_t)j * 16;
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(row, j)), LOAD8(w)));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(row, j + 1)), LOAD8(w + 16)));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(row, j + 2)), LOAD8(w + 32)));
+        a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(row, j + 3)), LOAD8(w + 48)));
+    }
+    for (; j < npairs; j++)
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(row, j)),
+                                                     LOAD8(wb + (size_t)j * 16)));
+    STORE8(acc, _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)));
+}
+
+/* One pixel's taps against two blocks (16 channels): the operands of taps 2j and 2j+1
+ * interleaved per 128-bit half (channels 0-3 and 8-11, then 4-7 and 12-15), the weights of
+ * the two blocks' matching halves side by side. */
+AVX2_FN static void taps16_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb0,
+                                const int16_t *wb1, unsigned np, int32_t out0[L], int32_t out1[L])
+{
+    __m256i lo = _mm256_setzero_si256(), hi = lo;
+    for (unsigned j = 0; j < np; j++) {
+        const __m256i xa = LOAD8(bp + toff[2 * j]), xb = LOAD8(bp + toff[2 * j + 1]);
+        const int16_t *w0 = wb0 + (size_t)j * 16, *w1 = wb1 + (size_t)j * 16;
+        const __m256i wl = _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(w0)), LOADU(w1), 1);
+        const __m256i wh = _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(w0 + 8)), LOADU(w1 + 8), 1);
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wl));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wh));
+    }
+    STORE8(out0, _mm256_permute2x128_si256(lo, hi, 0x20));
+    STORE8(out1, _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+/* The operands of taps 2j, 2j+1 of 8 channels as one vector of pairs. */
+AVX2_FN static inline __m256i tap_pairs8(const int16_t *bp, const size_t *toff, unsigned j)
+{
+    const __m128i xa = LOADU(bp + toff[2 * j]), xb = LOADU(bp + toff[2 * j + 1]);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi16(xa, xb)),
+                                   _mm_unpackhi_epi16(xa, xb), 1);
+}
+
+AVX2_FN static void taps8_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb,
+                               unsigned np, int32_t out[L])
+{
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+    unsigned j = 0;
+    for (; j + 2 <= np; j += 2) {
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(tap_pairs8(bp, toff, j), LOAD8(wb + (size_t)j * 16)));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(tap_pairs8(bp, toff, j + 1), LOAD8(wb + (size_t)j * 16 + 16)));
+    }
+    for (; j < np; j++)
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(tap_pairs8(bp, toff, j), LOAD8(wb + (size_t)j * 16)));
+    STORE8(out, _mm256_add_epi32(a0, a1));
+}
+
+AVX2_FN static inline __m256i vmag8(__m256i v)
+{
+    return _mm256_xor_si256(v, _mm256_srai_epi32(v, 31));
+}
+
+/* The block end of one vector of 8 lanes (block_end). */
+#define BLOCK_END8(Q, QS, A, QO, MO)                                                            \
+    do {                                                                                       \
+        __m256i pos_ = _mm256_srai_epi32(_mm256_add_epi32((A), _mm256_sub_epi32((Q), (QS))), 1); \
+        __m256i neg_ = _mm256_sub_epi32((A), pos_);                                            \
+        (MO) = _mm256_or_si256((MO), _mm256_or_si256(vmag8(_mm256_add_epi32((QS), pos_)),      \
+                                                     vmag8(_mm256_sub_epi32((QS), neg_))));    \
+        (QO) = _mm256_or_si256((QO), vmag8(Q));                                                \
+        (QS) = (Q);                                                                            \
+        (A) = _mm256_setzero_si256();                                                          \
+    } while (0)
+
+/* check2 for 4 rows, one block of 8 channels per vector. */
+AVX2_FN static inline __attribute__((always_inline)) void
+check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
+            const int32_t *bias, unsigned np, unsigned blk, int nonneg, int32_t fin[4][L],
+            int32_t qo[4][L], int32_t mo[4][L])
+{
+    const __m256i b = LOAD8(bias), mb = vmag8(b);
+    __m256i q0 = b, q1 = b, q2 = b, q3 = b, s0 = b, s1 = b, s2 = b, s3 = b;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    __m256i o0 = mb, o1 = mb, o2 = mb, o3 = mb, m0 = mb, m1 = mb, m2 = mb, m3 = mb;
+    for (unsigned j0 = 0; j0 < np; j0 += blk) {
+        const unsigned j1 = j0 + blk < np ? j0 + blk : np;
+        for (unsigned j = j0; j < j1; j++) {
+            const __m256i w = LOAD8(wb + (size_t)j * 16), v = LOAD8(awb + (size_t)j * 16);
+            const __m256i x0 = _mm256_set1_epi32(pair_at(rows[0], j)), x1 = _mm256_set1_epi32(pair_at(rows[1], j));
+            const __m256i x2 = _mm256_set1_epi32(pair_at(rows[2], j)), x3 = _mm256_set1_epi32(pair_at(rows[3], j));
+            q0 = _mm256_add_epi32(q0, _mm256_madd_epi16(x0, w));
+            q1 = _mm256_add_epi32(q1, _mm256_madd_epi16(x1, w));
+            q2 = _mm256_add_epi32(q2, _mm256_madd_epi16(x2, w));
+            q3 = _mm256_add_epi32(q3, _mm256_madd_epi16(x3, w));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(nonneg ? x0 : _mm256_abs_epi16(x0), v));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(nonneg ? x1 : _mm256_abs_epi16(x1), v));
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(nonneg ? x2 : _mm256_abs_epi16(x2), v));
+            a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(nonneg ? x3 : _mm256_abs_epi16(x3), v));
+        }
+        BLOCK_END8(q0, s0, a0, o0, m0);
+        BLOCK_END8(q1, s1, a1, o1, m1);
+        BLOCK_END8(q2, s2, a2, o2, m2);
+        BLOCK_END8(q3, s3, a3, o3, m3);
+    }
+    STORE8(fin[0], q0);
+    STORE8(fin[1], q1);
+    STORE8(fin[2], q2);
+    STORE8(fin[3], q3);
+    STORE8(qo[0], o0);
+    STORE8(qo[1], o1);
+    STORE8(qo[2], o2);
+    STORE8(qo[3], o3);
+    STORE8(mo[0], m0);
+    STORE8(mo[1], m1);
+    STORE8(mo[2], m2);
+    STORE8(mo[3], m3);
+}
+
+AVX2_FN static void check4_avx2_pos(const int16_t *const rows[4], const int16_t *wb,
+                                    const int16_t *awb, const int32_t *bias, unsigned np,
+                                    unsigned blk, int32_t fin[4][L], int32_t qo[4][L],
+                                    int32_t mo[4][L])
+{
+    check4_avx2(rows, wb, awb, bias, np, blk, 1, fin, qo, mo);
+}
+
+AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t *wb,
+                                    const int16_t *awb, const int32_t *bias, unsigned np,
+                                    unsigned blk, int32_t fin[4][L], int32_t qo[4][L],
+                                    int32_t mo[4][L])
+{
+    check4_avx2(rows, wb, awb, bias, np, blk, 0, fin, qo, mo);
+}
+
+/* One pixel's checked taps against one block. */
+AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb,
+                                     const int16_t *awb, const int32_t *bias, unsigned np,
+                                     unsigned blk, int nonneg, int32_t fin[L], int32_t qo[L],
+                                     int32_t mo[L])
+{
+    __m256i q = LOAD8(bias), s = q, a = _mm256_setzero_si256(), o = vmag8(q), m = o;
+    for (unsigned j0 = 0; j0 < np; j0 += blk) {
+        const unsigned j1 = j0 + blk < np ? j0 + blk : np;
+        for (unsigned j = j0; j < j1; j++) {
+            const __m256i x = tap_pairs8(bp, toff, j);
+            q = _mm256_add_epi32(q, _mm256_madd_epi16(x, LOAD8(wb + (size_t)j * 16)));
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(nonneg ? x : _mm256_abs_epi16(x),
+                                                      LOAD8(awb + (size_t)j * 16)));
+        }
+        BLOCK_END8(q, s, a, o, m);
+    }
+    STORE8(fin, q);
+    STORE8(qo, o);
+    STORE8(mo, m);
+}
+#endif
+
 /* Rows [0, nr) and channels [0, nc) of a tile plus init into out. */
 static void tile_store(const int32_t acc[][L], unsigned nr, unsigned nc, const int32_t *init,
                        int32_t *out, size_t stride)
@@ -207,6 +468,25 @@ void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
         const int32_t *in = init ? init + slot0 : t->zeros;
         const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
         int32_t *o = out + (size_t)b * L;
+#ifdef TILE_AVX2
+        if (avx2_on()) {
+            int32_t acc8[ROWS8][L];
+            if (n == 1) {
+                tile1_avx2(rows0, wb, t->kpairs, acc8[0]);
+                tile_store(acc8, 1, nc, in, o, out_stride);
+                continue;
+            }
+            for (unsigned r0 = 0; r0 < n; r0 += ROWS8) {
+                const int16_t *rows[ROWS8];
+                for (unsigned r = 0; r < ROWS8; r++)
+                    rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : zero_row;
+                tile8_avx2(rows, wb, t->kpairs, acc8);
+                tile_store(acc8, n - r0 < ROWS8 ? n - r0 : ROWS8, nc, in,
+                           o + (size_t)r0 * out_stride, out_stride);
+            }
+            continue;
+        }
+#endif
         int32_t acc[ROWS][L];
         if (n == 1) {
             tile1(rows0, wb, t->kpairs, acc[0]);
@@ -229,7 +509,37 @@ void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
 void mpq_mac_taps_run(const mpq_mac_tiles *t, const int16_t *const *base, const size_t *toff,
                       unsigned n, const int32_t *init, int32_t *out, size_t out_stride)
 {
-    for (unsigned b = 0; b < t->nblk; b++) {
+    unsigned b = 0;
+#ifdef TILE_AVX2
+    if (avx2_on()) {
+        for (; b + 2 <= t->nblk; b += 2) { /* two blocks, 16 channels, per pixel */
+            const size_t c0 = (size_t)b * L;
+            const int16_t *wb = t->w + c0 * t->kpairs * 2;
+            const int32_t *in = init ? init + c0 : t->zeros;
+            const unsigned nc = t->cpg - (b + 1) * L < L ? t->cpg - (b + 1) * L : L;
+            for (unsigned i = 0; i < n; i++) {
+                int32_t acc[2][L];
+                taps16_avx2(base[i] + c0, toff, wb, wb + (size_t)t->kpairs * 2 * L, t->kpairs,
+                            acc[0], acc[1]);
+                int32_t *o = out + (size_t)i * out_stride + c0;
+                tile_store(acc, 1, L, in, o, out_stride);
+                tile_store(acc + 1, 1, nc, init ? in + L : t->zeros, o + L, out_stride);
+            }
+        }
+        for (; b < t->nblk; b++) {
+            const size_t c0 = (size_t)b * L;
+            const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
+            for (unsigned i = 0; i < n; i++) {
+                int32_t acc[1][L];
+                taps8_avx2(base[i] + c0, toff, t->w + c0 * t->kpairs * 2, t->kpairs, acc[0]);
+                tile_store(acc, 1, nc, init ? init + c0 : t->zeros,
+                           out + (size_t)i * out_stride + c0, out_stride);
+            }
+        }
+        return;
+    }
+#endif
+    for (; b < t->nblk; b++) {
         const size_t c0 = (size_t)b * L;
         const int16_t *wb = t->w + c0 * t->kpairs * 2;
         const int32_t *in = init ? init + c0 : t->zeros;
@@ -409,6 +719,27 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
         const size_t slot0 = ((size_t)g * t->nblk + b) * L;
         const size_t woff = slot0 * t->kpairs * 2;
         const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
+#ifdef TILE_AVX2
+        if (avx2_on()) {
+            for (unsigned r0 = 0; r0 < n; r0 += 4) {
+                int32_t fin[4][L], qo[4][L], mo[4][L];
+                const int16_t *rows[4];
+                for (unsigned r = 0; r < 4; r++)
+                    rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : zero_row;
+                if (nonneg)
+                    check4_avx2_pos(rows, t->w + woff, t->aw + woff, t->bias + slot0, t->kpairs,
+                                    blk, fin, qo, mo);
+                else
+                    check4_avx2_any(rows, t->w + woff, t->aw + woff, t->bias + slot0, t->kpairs,
+                                    blk, fin, qo, mo);
+                for (unsigned r = 0; r < 4 && r0 + r < n; r++) {
+                    const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
+                    put_lanes(out + at, q_or + at, m_or + at, fin[r], qo[r], mo[r], nc);
+                }
+            }
+            continue;
+        }
+#endif
         for (unsigned r0 = 0; r0 < n; r0 += 2) {
             int32_t fin[2][L], qo[2][L], mo[2][L];
             const int16_t *ra = rows0 + (size_t)r0 * row_stride;
@@ -438,6 +769,14 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
         for (unsigned i = 0; i < n; i++) {
             int32_t fin[L], qo[L], mo[L];
             const int16_t *bp = base[i] + c0;
+#ifdef TILE_AVX2
+            if (avx2_on()) {
+                taps_check8_avx2(bp, toff, wb, awb, bias, np, blk, nonneg, fin, qo, mo);
+                const size_t at = (size_t)i * out_stride + c0;
+                put_lanes(out + at, q_or + at, m_or + at, fin, qo, mo, nc);
+                continue;
+            }
+#endif
 #ifdef TILE_SSE2
             __m128i q0 = LOADU(bias), q1 = LOADU(bias + 4), s0 = q0, s1 = q1;
             __m128i a0 = _mm_setzero_si128(), a1 = a0;

@@ -20,6 +20,11 @@
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 #include <emmintrin.h>
 #define RQ_SSE2 1
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#include "arith/mpq_layer.h"
+#define RQ_AVX2 1
+#endif
 #endif
 
 /* acc reduced to int32 by two's complement wrap (TFLite's int32 accumulator). */
@@ -256,9 +261,117 @@ static void tile_i8(const mpq_rq_i8 *q, const int32_t *acc, unsigned n, unsigned
 }
 #endif
 
+#ifdef RQ_AVX2
+/* AVX2 has shifts by a count per lane: 8 channels of one pixel per vector, each lane with its
+ * channel's parameters, no transposes. The same arithmetic as rq4: the products from vpmuldq
+ * (signed) on the even and the odd lanes, double rounding's srdhm then RoundingDivideByPOT,
+ * single rounding's floor shift with a negative product complemented around the logical
+ * shift (counts up to 62). */
+typedef struct rq8_params {
+    __m256i mult, mult_odd, left, right, mask, k_even, k_odd, rnd_even, rnd_odd;
+    int single;
+} rq8_params;
+
+__attribute__((target("avx2"))) static void rq8_setup(const mpq_rq_i8 *q, unsigned c0,
+                                                      rq8_params *p)
+{
+    const mpq_requant *rq = &q->rq;
+    int32_t m[8], l[8], r[8], k[8], rs[8];
+    for (unsigned c = 0; c < 8; c++) {
+        unsigned i = rq->nparams > 1 ? c0 + c : 0;
+        int sh = rq->shift[i];
+        m[c] = rq->mult[i];
+        l[c] = sh > 0 ? sh : 0;
+        r[c] = sh > 0 ? 0 : -sh;
+        k[c] = 31 - sh; /* single: the right shift of the product */
+        rs[c] = 30 - sh; /* single: its rounding bit */
+    }
+    const __m256i lo32 = _mm256_set1_epi64x(0xffffffff), one = _mm256_set1_epi64x(1);
+    p->single = rq->kind == MPQ_RQ_SINGLE;
+    p->mult = _mm256_loadu_si256((const __m256i *)(const void *)m);
+    p->mult_odd = _mm256_srli_epi64(p->mult, 32);
+    p->left = _mm256_loadu_si256((const __m256i *)(const void *)l);
+    p->right = _mm256_loadu_si256((const __m256i *)(const void *)r);
+    p->mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), p->right), _mm256_set1_epi32(1));
+    __m256i kv = _mm256_loadu_si256((const __m256i *)(const void *)k);
+    __m256i rv = _mm256_loadu_si256((const __m256i *)(const void *)rs);
+    p->k_even = _mm256_and_si256(kv, lo32);
+    p->k_odd = _mm256_srli_epi64(kv, 32);
+    p->rnd_even = _mm256_sllv_epi64(one, _mm256_and_si256(rv, lo32));
+    p->rnd_odd = _mm256_sllv_epi64(one, _mm256_srli_epi64(rv, 32));
+}
+
+/* floor(v / 2^k) of four int64 lanes, k per lane in 0..62; the low halves are the answer. */
+__attribute__((target("avx2"))) static inline __m256i floor_shift64x4(__m256i v, __m256i k)
+{
+    __m256i sign = _mm256_shuffle_epi32(_mm256_srai_epi32(v, 31), _MM_SHUFFLE(3, 3, 1, 1));
+    return _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(v, sign), k), sign);
+}
+
+__attribute__((target("avx2"))) static inline __m256i rq8(const rq8_params *p, __m256i a)
+{
+    const __m256i lo32 = _mm256_set1_epi64x(0xffffffff);
+    __m256i pe, po;
+    if (p->single) {
+        pe = _mm256_add_epi64(_mm256_mul_epi32(a, p->mult), p->rnd_even);
+        po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), p->mult_odd), p->rnd_odd);
+        pe = floor_shift64x4(pe, p->k_even);
+        po = floor_shift64x4(po, p->k_odd);
+        return _mm256_or_si256(_mm256_and_si256(pe, lo32), _mm256_slli_epi64(po, 32));
+    }
+    const __m256i rnd = _mm256_set1_epi64x(INT64_C(1) << 30);
+    a = _mm256_sllv_epi32(a, p->left); /* wraps on 32 bits, as mpq_requant_double */
+    pe = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(a, p->mult), rnd), 31);
+    po = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), p->mult_odd), rnd), 31);
+    __m256i h = _mm256_or_si256(_mm256_and_si256(pe, lo32), _mm256_slli_epi64(po, 32));
+    /* RoundingDivideByPOT by right[c] (0: h itself) */
+    __m256i thr = _mm256_sub_epi32(_mm256_srli_epi32(p->mask, 1), _mm256_srai_epi32(h, 31));
+    __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(h, p->mask), thr);
+    return _mm256_sub_epi32(_mm256_srav_epi32(h, p->right), up);
+}
+
+/* Channels [c0, c0 + 8) of every pixel, two pixels per step. */
+__attribute__((target("avx2"))) static void block8_i8_avx2(const mpq_rq_i8 *q, const int32_t *acc,
+                                                           size_t npix, unsigned n, unsigned c0,
+                                                           int8_t *y)
+{
+    rq8_params p;
+    rq8_setup(q, c0, &p);
+    const __m128i wcnt = _mm_cvtsi32_si128((int)(32 - q->wrap_bits));
+    const __m256i off = _mm256_set1_epi16((int16_t)q->rq.out_offset);
+    const __m256i lo = _mm256_set1_epi16((int16_t)q->rq.act_min), hi = _mm256_set1_epi16((int16_t)q->rq.act_max);
+    for (size_t i = 0; i < npix; i += 2) {
+        const size_t j = i + 1 < npix ? i + 1 : i;
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(acc + i * n + c0));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(acc + j * n + c0));
+        a = rq8(&p, _mm256_sra_epi32(_mm256_sll_epi32(a, wcnt), wcnt));
+        b = rq8(&p, _mm256_sra_epi32(_mm256_sll_epi32(b, wcnt), wcnt));
+        /* int16 with saturation in pixel order, offset, clamp, int8 */
+        __m256i h = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), _MM_SHUFFLE(3, 1, 2, 0));
+        h = _mm256_min_epi16(_mm256_max_epi16(_mm256_adds_epi16(h, off), lo), hi);
+        __m256i bytes = _mm256_packs_epi16(h, h);
+        _mm_storel_epi64((__m128i *)(void *)(y + i * n + c0), _mm256_castsi256_si128(bytes));
+        if (j != i)
+            _mm_storel_epi64((__m128i *)(void *)(y + j * n + c0), _mm256_extracti128_si256(bytes, 1));
+    }
+}
+#endif
+
 void mpq_requant_i8(const mpq_rq_i8 *q, const int32_t *acc, size_t npix, unsigned n, int8_t *y)
 {
     size_t p = 0;
+#ifdef RQ_AVX2
+    if (q->vec && n >= 8 && mpq_simd_level() == MPQ_SIMD_AVX2 &&
+        q->rq.out_offset >= INT16_MIN && q->rq.out_offset <= INT16_MAX) {
+        unsigned c = 0;
+        for (; c + 8 <= n; c += 8)
+            block8_i8_avx2(q, acc, npix, n, c, y);
+        for (size_t i = 0; i < npix; i++)
+            for (unsigned cc = c; cc < n; cc++)
+                y[i * n + cc] = rq_one_i8(q, acc[i * n + cc], cc);
+        return;
+    }
+#endif
 #ifdef RQ_SSE2
     if (q->vec && n >= 8 && q->rq.out_offset >= INT16_MIN && q->rq.out_offset <= INT16_MAX)
         for (; p + 4 <= npix; p += 4) {

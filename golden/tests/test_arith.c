@@ -8,6 +8,7 @@
 #include "check.h"
 #include "arith/mpq.h"
 #include "arith/mpq_fit.h"
+#include "arith/mpq_layer.h"
 #include "arith/mpq_mac.h"
 
 /* floor(a / b) for b > 0, from C's truncating division. */
@@ -247,9 +248,11 @@ static void test_requant_i8(void)
     static int32_t acc[NPIX * NCH], mult[NCH], shift[NCH];
     static int8_t y[NPIX * NCH];
     long checked = 0;
+    const mpq_simd best = mpq_simd_limit(MPQ_SIMD_AVX2);
     for (int iter = 0; iter < 4000; iter++) {
+        mpq_simd_limit(iter % 2 ? MPQ_SIMD_SSE2 : best); /* every level the host has */
         unsigned n = (unsigned)test_range(1, NCH), npix = (unsigned)test_range(1, NPIX);
-        int single = iter % 2;
+        int single = iter / 2 % 2;
         unsigned per_channel = test_range(0, 1) ? n : 1;
         for (unsigned c = 0; c < per_channel; c++) {
             mult[c] = test_range(0, 9) ? (int32_t)test_range(1 << 30, INT32_MAX) : (int32_t)test_range(0, INT32_MAX);
@@ -270,16 +273,18 @@ static void test_requant_i8(void)
             int64_t a = mpq_acc_fit(acc[i], bits, MPQ_ACC_WRAP, NULL);
             int32_t want = mpq_requant_one(&rq, a, (unsigned)(i % n));
             if (y[i] != want) {
-                CHECK(0, "iter %d (%s, %u bits): acc %d channel %zu (mult %d shift %d): %d, want %d",
-                      iter, single ? "single" : "double", bits, acc[i], i % n,
+                CHECK(0, "iter %d (%s, %s, %u bits): acc %d channel %zu (mult %d shift %d): %d, "
+                      "want %d", iter, mpq_simd_name(mpq_simd_level()), single ? "single" : "double",
+                      bits, acc[i], i % n,
                       mult[per_channel > 1 ? i % n : 0], shift[per_channel > 1 ? i % n : 0], y[i], want);
                 break;
             }
             checked++;
         }
     }
-    printf("test_arith: the int8 requantizer of layers = mpq_requant_one on %ld accumulators\n",
-           checked);
+    mpq_simd_limit(best);
+    printf("test_arith: the int8 requantizer of layers = mpq_requant_one on %ld accumulators "
+           "(up to %s)\n", checked, mpq_simd_name(best));
 }
 
 int main(void)
