@@ -58,7 +58,8 @@ struct mpq_layer {
     size_t rowlen;           /* im2col row: 2 * kpairs */
     int direct;              /* 1x1, stride 1, no padding, even depth: rows are input pixels */
     size_t *toff;            /* depthwise: offset of each tap from the window's first pixel */
-    unsigned blk;            /* checked kernels: pairs per block, adapted run by run */
+    unsigned blk;            /* checked kernels: pairs per block (0: exact), adapted run by run */
+    unsigned exact_runs;     /* runs in a row in the exact form */
     /* scratch: offsets of each region, and the total */
     size_t sc_xp, sc_cols, sc_bases, sc_acc32, sc_qor, sc_mor, sc_acc64, sc_x32, sc_mark, sc_pool;
     size_t sc_bytes;
@@ -402,6 +403,7 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
          * the tracking lanes' layout would only be filled for nothing. */
         mpq_mac_plan_untrack(&l->plan);
         l->blk = l->tiles.blk_pairs < 4 ? l->tiles.blk_pairs : 4;
+        l->blk = l->blk < 2 ? 0 : l->blk; /* one-pair blocks: the exact form costs less */
     }
     return MPQ_OK;
 }
@@ -577,12 +579,14 @@ static void load_patch(run_ctx *c, size_t pix, unsigned grp)
 
 /* ---- the tile kernels over the whole layer ---- */
 
-/* acc32[pixel][out_c] from the tile or checked kernels (checked, blk pairs per block > 0:
- * from the bias, with the prefix ORs; tile: from init, NULL meaning zeros). The padded input
- * is built unless `again` (a second pass over the same input). */
-static void run_tiles(run_ctx *c, const int32_t *init, unsigned blk, int again)
+enum { TILE_PLAIN = -1 }; /* run_tiles: the tile kernels, not the checked ones */
+
+/* acc32[pixel][out_c] from the tile kernels (blk TILE_PLAIN: from init, NULL meaning zeros)
+ * or the checked ones (blk pairs per block, 0 the exact form: from the bias, with the prefix
+ * ORs). The padded input is built unless `again` (a second pass over the same input). */
+static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
 {
-    const int checked = blk > 0, nonneg = (int64_t)c->l->x_min + c->l->in_off >= 0;
+    const int checked = blk != TILE_PLAIN, nonneg = (int64_t)c->l->x_min + c->l->in_off >= 0;
     mpq_layer *l = c->l;
     const mpq_conv_shape *s = &l->s;
     const mpq_mac_tiles *t = &l->tiles;
@@ -602,7 +606,7 @@ static void run_tiles(run_ctx *c, const int32_t *init, unsigned blk, int again)
                 bases[i] = xp + ((b * l->hp + oy * s->sy) * l->wp + ox * s->sx) * l->cstride;
             }
             if (checked)
-                mpq_mac_taps_check(t, bases, l->toff, n, blk, nonneg, acc + p0 * oc, qo + p0 * oc,
+                mpq_mac_taps_check(t, bases, l->toff, n, (unsigned)blk, nonneg, acc + p0 * oc, qo + p0 * oc,
                                    mo + p0 * oc, oc);
             else
                 mpq_mac_taps_run(t, bases, l->toff, n, init, acc + p0 * oc, oc);
@@ -618,7 +622,7 @@ static void run_tiles(run_ctx *c, const int32_t *init, unsigned blk, int again)
                 im2col_row(l, xp, p0 + i, g, cols + i * l->rowlen);
             const size_t at = p0 * oc + (size_t)g * l->per;
             if (checked)
-                mpq_mac_tiles_check(t, g, rows, l->rowlen, n, blk, nonneg, acc + at, qo + at,
+                mpq_mac_tiles_check(t, g, rows, l->rowlen, n, (unsigned)blk, nonneg, acc + at, qo + at,
                                     mo + at, oc);
             else
                 mpq_mac_tiles_run(t, g, rows, l->rowlen, n, init, acc + at, oc);
@@ -658,11 +662,11 @@ static void run_tile(run_ctx *c, mpq_layer_out *out)
     /* int8 outputs of TFLite's rounding alone: the bias rides in the lanes, the requantizer
      * wraps to 32 bits (narrower accumulators: to acc_bits) itself. */
     if (!out->acc && !out->y && out->y8 && l->has_rq8 && rq_wraps32(l)) {
-        run_tiles(c, l->tiles.bias, 0, 0);
+        run_tiles(c, l->tiles.bias, TILE_PLAIN, 0);
         mpq_requant_i8(&l->rq8, SC(c, int32_t, l->sc_acc32), l->nout / l->s.out_c, l->s.out_c,
                        out->y8);
     } else {
-        run_tiles(c, NULL, 0, 0);
+        run_tiles(c, NULL, TILE_PLAIN, 0);
         const int32_t *s32 = SC(c, int32_t, l->sc_acc32);
         int64_t *acc = out->acc ? out->acc : SC(c, int64_t, l->sc_acc64);
         const unsigned oc = l->s.out_c;
@@ -801,15 +805,43 @@ static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall, uint8_t 
     return w;
 }
 
+/* The checked kernels over the layer, with the block length adapted for the next run:
+ * bounded blocks trade their bookkeeping (per block) against the scans of the outputs they
+ * leave undecided (per term); the exact form costs more per pair than long blocks and leaves
+ * nothing undecided. Bounded: halved while more than 1 output in 32 is undecided (below 2
+ * pairs: the exact form), doubled while fewer than 1 in 512 are; more than 1 in 4 undecided
+ * at once: checked again in the exact form. Exact: every 16th run probes 2-pair blocks and
+ * stays with them when they leave at most 1 in 32 undecided. The results do not depend on
+ * any of it. */
+static void check_adaptive(run_ctx *c, const int32_t *fin, const int32_t *qo, const int32_t *mo,
+                           int32_t hi, check_sum *sum)
+{
+    mpq_layer *l = c->l;
+    const unsigned top = l->tiles.blk_pairs;
+    unsigned blk = l->blk;
+    if (!blk && top >= 2 && ++l->exact_runs % 16 == 0)
+        blk = 2; /* the probe */
+    run_tiles(c, NULL, (int)blk, 0);
+    check_summary(l, fin, qo, mo, hi, sum);
+    if (!blk)
+        return;
+    const size_t und = sum->n_undecided, n = l->nout;
+    if (und > n / 4) {
+        run_tiles(c, NULL, 0, 1);
+        check_summary(l, fin, qo, mo, hi, sum);
+    }
+    if (und > n / 32)
+        l->blk = blk > 2 ? blk / 2 : 0;
+    else if (und < n / 512 && 2 * blk <= top)
+        l->blk = 2 * blk;
+    else
+        l->blk = blk;
+    l->exact_runs = 0;
+}
+
 /* The report and the outputs from the checked kernels: certain overflows (a block boundary's
  * exact prefix outside the range), impossible ones (every bound inside), the undecided
- * followed term by term, and the first one's term.
- *
- * The block length trades the kernels' bookkeeping (per block) against the undecided
- * outputs' scans (per term): each run adapts it for the next, halving it while more than 1
- * output in 32 is undecided, doubling it while fewer than 1 in 512 are. A run with more
- * than 1 in 4 undecided is checked again at once with one-pair blocks. The results do not
- * depend on it. */
+ * followed term by term, and the first one's term. */
 static void run_check(run_ctx *c, mpq_layer_out *out)
 {
     mpq_layer *l = c->l;
@@ -821,16 +853,7 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
                   *mo = SC(c, int32_t, l->sc_mor);
     uint8_t *mark = SC(c, uint8_t, l->sc_mark); /* bit 0: overflowed; bit 1: followed */
     check_sum sum;
-    run_tiles(c, NULL, l->blk, 0);
-    check_summary(l, fin, qo, mo, hi, &sum);
-    if (sum.n_undecided > l->nout / 4 && l->blk > 1) {
-        run_tiles(c, NULL, 1, 1);
-        check_summary(l, fin, qo, mo, hi, &sum);
-    }
-    if (sum.n_undecided > l->nout / 32 && l->blk > 1)
-        l->blk /= 2;
-    else if (sum.n_undecided < l->nout / 512 && 2 * l->blk <= l->tiles.blk_pairs)
-        l->blk *= 2;
+    check_adaptive(c, fin, qo, mo, hi, &sum);
     ovf_reset(o);
     o->n_final = sum.n_final;
     o->final_lo = sum.flo;

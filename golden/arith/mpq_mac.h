@@ -174,6 +174,8 @@ typedef struct mpq_mac_tiles {
     unsigned k, kpairs;          /* depth; pairs (k rounded up to even, halved) */
     int16_t *w;                  /* [groups][nblk][kpairs][LANES][2] */
     int16_t *aw;                 /* |w| in the same layout (checked kernels), or NULL */
+    int16_t *fw;                 /* the same with the second weight of each pair 0 (checked
+                                  * kernels' exact form), or NULL */
     int32_t *bias;               /* [groups][nblk][LANES], zeros past the channels */
     int32_t *zeros;              /* [LANES]: a zero init */
     int16_t *zrow;               /* [2*kpairs]: a zero row */
@@ -198,7 +200,9 @@ void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
 /* The checked form, from the bias, with blocks of blk pairs (1..t->blk_pairs): out as above
  * (the exact final sums), and per output the OR of magnitudes q (exact prefixes) and m
  * (bounds) in q_or and m_or, same indexing. nonneg: every operand is >= 0 (the activations'
- * range says so; |x| is then x). */
+ * range says so; |x| is then x). blk 0 is the exact form: the second stream multiplies the
+ * first weight of each pair alone, giving the prefix inside the pair; every prefix is then
+ * exact and m = q. */
 void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
                          size_t row_stride, unsigned n, unsigned blk, int nonneg, int32_t *out,
                          int32_t *q_or, int32_t *m_or, size_t out_stride);

@@ -86,7 +86,7 @@ enum { L = MPQ_MAC_LANES, ROWS = 4 };
 
 void mpq_mac_tiles_free(mpq_mac_tiles *t)
 {
-    MPQ_FREE_ALL(t->w, t->aw, t->bias, t->zeros, t->zrow);
+    MPQ_FREE_ALL(t->w, t->aw, t->fw, t->bias, t->zeros, t->zrow);
     memset(t, 0, sizeof *t);
 }
 
@@ -122,10 +122,11 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
     const size_t nslot = (size_t)groups * t->nblk * L, nw = nslot * t->kpairs * 2;
     t->w = calloc(nw + L, sizeof *t->w);
     t->aw = checked ? calloc(nw + L, sizeof *t->aw) : NULL;
+    t->fw = checked ? calloc(nw + L, sizeof *t->fw) : NULL;
     t->bias = calloc(nslot + L, sizeof *t->bias);
     t->zeros = calloc(L, sizeof *t->zeros);
     t->zrow = calloc((size_t)2 * t->kpairs + L, sizeof *t->zrow);
-    if (!t->w || (checked && !t->aw) || !t->bias || !t->zeros || !t->zrow) {
+    if (!t->w || (checked && (!t->aw || !t->fw)) || !t->bias || !t->zeros || !t->zrow) {
         mpq_mac_tiles_free(t);
         return MPQ_ENOMEM;
     }
@@ -138,9 +139,12 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
             for (unsigned i = 0; i < p->k; i++)
                 dst[(size_t)(i / 2) * 2 * L + i % 2] = src[i];
             if (checked) {
-                int16_t *adst = t->aw + (dst - t->w);
-                for (unsigned i = 0; i < p->k; i++)
+                int16_t *adst = t->aw + (dst - t->w), *fdst = t->fw + (dst - t->w);
+                for (unsigned i = 0; i < p->k; i++) {
                     adst[(size_t)(i / 2) * 2 * L + i % 2] = (int16_t)(src[i] < 0 ? -src[i] : src[i]);
+                    if (i % 2 == 0) /* the first term of each pair alone */
+                        fdst[(size_t)(i / 2) * 2 * L] = src[i];
+                }
             }
             t->bias[slot] = (int32_t)p->bias[o];
         }
@@ -357,11 +361,27 @@ AVX2_FN static inline __m256i vmag8(__m256i v)
         (A) = _mm256_setzero_si256();                                                          \
     } while (0)
 
+/* The exact form's end of a pair: the prefix after its first term (QS + A, A the first
+ * term's product) and after both (Q), both exact, into QO. */
+#define EXACT_END8(Q, QS, A, QO)                                                                \
+    do {                                                                                       \
+        (QO) = _mm256_or_si256((QO), _mm256_or_si256(vmag8(_mm256_add_epi32((QS), (A))), vmag8(Q))); \
+        (QS) = (Q);                                                                            \
+        (A) = _mm256_setzero_si256();                                                          \
+    } while (0)
+#define END8(EXACT, Q, QS, A, QO, MO)                                                           \
+    do {                                                                                       \
+        if (EXACT)                                                                             \
+            EXACT_END8(Q, QS, A, QO);                                                          \
+        else                                                                                   \
+            BLOCK_END8(Q, QS, A, QO, MO);                                                      \
+    } while (0)
+
 /* check2 for 4 rows, one block of 8 channels per vector. */
 AVX2_FN static inline __attribute__((always_inline)) void
 check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
-            const int32_t *bias, unsigned np, unsigned blk, int nonneg, int32_t fin[4][L],
-            int32_t qo[4][L], int32_t mo[4][L])
+            const int32_t *bias, unsigned np, unsigned blk, int nonneg, int exact,
+            int32_t fin[4][L], int32_t qo[4][L], int32_t mo[4][L])
 {
     const __m256i b = LOAD8(bias), mb = vmag8(b);
     __m256i q0 = b, q1 = b, q2 = b, q3 = b, s0 = b, s1 = b, s2 = b, s3 = b;
@@ -382,10 +402,16 @@ check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
             a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(nonneg ? x2 : _mm256_abs_epi16(x2), v));
             a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(nonneg ? x3 : _mm256_abs_epi16(x3), v));
         }
-        BLOCK_END8(q0, s0, a0, o0, m0);
-        BLOCK_END8(q1, s1, a1, o1, m1);
-        BLOCK_END8(q2, s2, a2, o2, m2);
-        BLOCK_END8(q3, s3, a3, o3, m3);
+        END8(exact, q0, s0, a0, o0, m0);
+        END8(exact, q1, s1, a1, o1, m1);
+        END8(exact, q2, s2, a2, o2, m2);
+        END8(exact, q3, s3, a3, o3, m3);
+    }
+    if (exact) {
+        m0 = o0;
+        m1 = o1;
+        m2 = o2;
+        m3 = o3;
     }
     STORE8(fin[0], q0);
     STORE8(fin[1], q1);
@@ -401,12 +427,13 @@ check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
     STORE8(mo[3], m3);
 }
 
+/* The three forms the callers need: bounds over |x| or x (non-negative operands), exact. */
 AVX2_FN static void check4_avx2_pos(const int16_t *const rows[4], const int16_t *wb,
                                     const int16_t *awb, const int32_t *bias, unsigned np,
                                     unsigned blk, int32_t fin[4][L], int32_t qo[4][L],
                                     int32_t mo[4][L])
 {
-    check4_avx2(rows, wb, awb, bias, np, blk, 1, fin, qo, mo);
+    check4_avx2(rows, wb, awb, bias, np, blk, 1, 0, fin, qo, mo);
 }
 
 AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t *wb,
@@ -414,8 +441,67 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
                                     unsigned blk, int32_t fin[4][L], int32_t qo[4][L],
                                     int32_t mo[4][L])
 {
-    check4_avx2(rows, wb, awb, bias, np, blk, 0, fin, qo, mo);
+    check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, fin, qo, mo);
 }
+
+AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_t *wb,
+                                      const int16_t *fwb, const int32_t *bias, unsigned np,
+                                      int32_t fin[4][L], int32_t qo[4][L], int32_t mo[4][L])
+{
+    check4_avx2(rows, wb, fwb, bias, np, 1, 1, 1, fin, qo, mo);
+}
+
+/* One row against `nb` blocks (1..4; a fully-connected layer's single row): the row's operand
+ * pair broadcast once for all of them. Block i's weights at wb[i], awb[i], bias[i]. */
+AVX2_FN static inline __attribute__((always_inline)) void
+check_row_avx2(const int16_t *row, const int16_t *const *wb, const int16_t *const *awb,
+               const int32_t *const *bias, unsigned nb, unsigned np, unsigned blk, int nonneg,
+               int exact, int32_t fin[4][L], int32_t qo[4][L], int32_t mo[4][L])
+{
+    __m256i q[4], s[4], a[4], o[4], m[4];
+    for (unsigned i = 0; i < 4; i++) {
+        q[i] = s[i] = i < nb ? LOAD8(bias[i]) : _mm256_setzero_si256();
+        o[i] = m[i] = vmag8(q[i]);
+        a[i] = _mm256_setzero_si256();
+    }
+    for (unsigned j0 = 0; j0 < np; j0 += blk) {
+        const unsigned j1 = j0 + blk < np ? j0 + blk : np;
+        for (unsigned j = j0; j < j1; j++) {
+            const __m256i x = _mm256_set1_epi32(pair_at(row, j));
+            const __m256i z = nonneg ? x : _mm256_abs_epi16(x);
+            for (unsigned i = 0; i < 4; i++)
+                if (i < nb) {
+                    q[i] = _mm256_add_epi32(q[i], _mm256_madd_epi16(x, LOAD8(wb[i] + (size_t)j * 16)));
+                    a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(z, LOAD8(awb[i] + (size_t)j * 16)));
+                }
+        }
+        for (unsigned i = 0; i < 4; i++)
+            if (i < nb)
+                END8(exact, q[i], s[i], a[i], o[i], m[i]);
+    }
+    for (unsigned i = 0; i < nb; i++) {
+        STORE8(fin[i], q[i]);
+        STORE8(qo[i], o[i]);
+        STORE8(mo[i], exact ? o[i] : m[i]);
+    }
+}
+
+/* 4 or 1 blocks; bounds (nonneg or not) or exact (blk 0). */
+#define CHECK_ROW_FORMS(NAME, NB)                                                               \
+    AVX2_FN static void NAME(const int16_t *row, const int16_t *const *wb,                      \
+                             const int16_t *const *awb, const int32_t *const *bias, unsigned np, \
+                             unsigned blk, int nonneg, int32_t fin[4][L], int32_t qo[4][L],     \
+                             int32_t mo[4][L])                                                  \
+    {                                                                                           \
+        if (!blk)                                                                               \
+            check_row_avx2(row, wb, awb, bias, NB, np, 1, 1, 1, fin, qo, mo);                   \
+        else if (nonneg)                                                                        \
+            check_row_avx2(row, wb, awb, bias, NB, np, blk, 1, 0, fin, qo, mo);                 \
+        else                                                                                    \
+            check_row_avx2(row, wb, awb, bias, NB, np, blk, 0, 0, fin, qo, mo);                 \
+    }
+CHECK_ROW_FORMS(check_row4_avx2, 4)
+CHECK_ROW_FORMS(check_row1_avx2, 1)
 
 /* One pixel's checked taps against one block. */
 AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb,
@@ -423,6 +509,9 @@ AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, cons
                                      unsigned blk, int nonneg, int32_t fin[L], int32_t qo[L],
                                      int32_t mo[L])
 {
+    const int exact = !blk; /* awb: the first weights of the pairs, operands as they are */
+    blk = exact ? 1 : blk;
+    nonneg |= exact;
     __m256i q = LOAD8(bias), s = q, a = _mm256_setzero_si256(), o = vmag8(q), m = o;
     for (unsigned j0 = 0; j0 < np; j0 += blk) {
         const unsigned j1 = j0 + blk < np ? j0 + blk : np;
@@ -432,11 +521,14 @@ AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, cons
             a = _mm256_add_epi32(a, _mm256_madd_epi16(nonneg ? x : _mm256_abs_epi16(x),
                                                       LOAD8(awb + (size_t)j * 16)));
         }
-        BLOCK_END8(q, s, a, o, m);
+        if (exact)
+            EXACT_END8(q, s, a, o);
+        else
+            BLOCK_END8(q, s, a, o, m);
     }
     STORE8(fin, q);
     STORE8(qo, o);
-    STORE8(mo, m);
+    STORE8(mo, exact ? o : m);
 }
 #endif
 
@@ -587,6 +679,15 @@ static inline void block_end(int32_t q, int32_t *qs, int32_t *a, int32_t *qo, in
     *a = 0;
 }
 
+/* The exact form's end of a pair (plain C): the prefixes after its first term and after both. */
+static inline void exact_end(int32_t q, int32_t *qs, int32_t *a, int32_t *qo)
+{
+    int32_t mid = *qs + *a;
+    *qo |= (mid < 0 ? ~mid : mid) | (q < 0 ? ~q : q);
+    *qs = q;
+    *a = 0;
+}
+
 #ifdef TILE_SSE2
 static inline __m128i vmag(__m128i v)
 {
@@ -609,6 +710,19 @@ static inline __m128i vabs16(__m128i v)
         (QS) = (Q);                                                                            \
         (A) = _mm_setzero_si128();                                                             \
     } while (0)
+#define EXACT_END(Q, QS, A, QO)                                                                 \
+    do {                                                                                       \
+        (QO) = _mm_or_si128((QO), _mm_or_si128(vmag(_mm_add_epi32((QS), (A))), vmag(Q)));      \
+        (QS) = (Q);                                                                            \
+        (A) = _mm_setzero_si128();                                                             \
+    } while (0)
+#define END4(EXACT, Q, QS, A, QO, MO)                                                           \
+    do {                                                                                       \
+        if (EXACT)                                                                             \
+            EXACT_END(Q, QS, A, QO);                                                           \
+        else                                                                                   \
+            BLOCK_END(Q, QS, A, QO, MO);                                                       \
+    } while (0)
 #endif
 
 #if defined(__GNUC__)
@@ -621,8 +735,8 @@ static inline __m128i vabs16(__m128i v)
  * once; its callers pass a constant `nonneg`, and the inline specializes it. */
 TILE_INLINE void check2(const mpq_mac_tiles *t, const int16_t *r0, const int16_t *r1,
                         const int16_t *wb, const int16_t *awb, const int32_t *bias,
-                        unsigned blk, int nonneg, int32_t fin[2][L], int32_t qo[2][L],
-                        int32_t mo[2][L])
+                        unsigned blk, int nonneg, int exact, int32_t fin[2][L],
+                        int32_t qo[2][L], int32_t mo[2][L])
 {
     const unsigned np = t->kpairs;
 #ifdef TILE_SSE2
@@ -651,10 +765,16 @@ TILE_INLINE void check2(const mpq_mac_tiles *t, const int16_t *r0, const int16_t
             a10 = _mm_add_epi32(a10, _mm_madd_epi16(z1, v0));
             a11 = _mm_add_epi32(a11, _mm_madd_epi16(z1, v1));
         }
-        BLOCK_END(q00, s00, a00, o00, m00);
-        BLOCK_END(q01, s01, a01, o01, m01);
-        BLOCK_END(q10, s10, a10, o10, m10);
-        BLOCK_END(q11, s11, a11, o11, m11);
+        END4(exact, q00, s00, a00, o00, m00);
+        END4(exact, q01, s01, a01, o01, m01);
+        END4(exact, q10, s10, a10, o10, m10);
+        END4(exact, q11, s11, a11, o11, m11);
+    }
+    if (exact) {
+        m00 = o00;
+        m01 = o01;
+        m10 = o10;
+        m11 = o11;
     }
     STOREU(fin[0], q00);
     STOREU(fin[0] + 4, q01);
@@ -679,15 +799,20 @@ TILE_INLINE void check2(const mpq_mac_tiles *t, const int16_t *r0, const int16_t
                     const int16_t *x = rows[r] + 2 * j;
                     const int16_t *w = wb + (size_t)j * 2 * L + c * 2, *v = awb + (size_t)j * 2 * L + c * 2;
                     q += (int32_t)x[0] * w[0] + (int32_t)x[1] * w[1];
-                    (void)nonneg;
-                    a += (int32_t)(x[0] < 0 ? -x[0] : x[0]) * v[0] +
-                         (int32_t)(x[1] < 0 ? -x[1] : x[1]) * v[1];
+                    if (nonneg)
+                        a += (int32_t)x[0] * v[0] + (int32_t)x[1] * v[1];
+                    else
+                        a += (int32_t)(x[0] < 0 ? -x[0] : x[0]) * v[0] +
+                             (int32_t)(x[1] < 0 ? -x[1] : x[1]) * v[1];
                 }
-                block_end(q, &qs, &a, &o, &m);
+                if (exact)
+                    exact_end(q, &qs, &a, &o);
+                else
+                    block_end(q, &qs, &a, &o, &m);
             }
             fin[r][c] = q;
             qo[r][c] = o;
-            mo[r][c] = m;
+            mo[r][c] = exact ? o : m;
         }
 #endif
 }
@@ -715,6 +840,35 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                          int32_t *q_or, int32_t *m_or, size_t out_stride)
 {
     const int16_t *zero_row = t->zrow;
+    const int exact = !blk;
+    const int16_t *const aw = exact ? t->fw : t->aw; /* the second stream's weights */
+#ifdef TILE_AVX2
+    if (n == 1 && avx2_on()) { /* one row: up to four blocks per pass over it */
+        for (unsigned b0 = 0; b0 < t->nblk; b0 += 4) {
+            const unsigned nb = t->nblk - b0 < 4 ? t->nblk - b0 : 4;
+            const int16_t *wb[4], *awb[4];
+            const int32_t *bias[4];
+            for (unsigned i = 0; i < 4; i++) {
+                const size_t slot0 = ((size_t)g * t->nblk + b0 + (i < nb ? i : 0)) * L;
+                wb[i] = t->w + slot0 * t->kpairs * 2;
+                awb[i] = aw + slot0 * t->kpairs * 2;
+                bias[i] = t->bias + slot0;
+            }
+            int32_t fin[4][L], qo[4][L], mo[4][L];
+            if (nb == 4)
+                check_row4_avx2(rows0, wb, awb, bias, t->kpairs, blk, nonneg, fin, qo, mo);
+            for (unsigned i = 0; i < nb; i++) {
+                if (nb < 4) /* the last blocks, one at a time */
+                    check_row1_avx2(rows0, wb + i, awb + i, bias + i, t->kpairs, blk, nonneg,
+                                    fin + i, qo + i, mo + i);
+                const unsigned b = b0 + i, nc = t->cpg - b * L < L ? t->cpg - b * L : L;
+                const size_t at = (size_t)b * L;
+                put_lanes(out + at, q_or + at, m_or + at, fin[i], qo[i], mo[i], nc);
+            }
+        }
+        return;
+    }
+#endif
     for (unsigned b = 0; b < t->nblk; b++) {
         const size_t slot0 = ((size_t)g * t->nblk + b) * L;
         const size_t woff = slot0 * t->kpairs * 2;
@@ -726,11 +880,14 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                 const int16_t *rows[4];
                 for (unsigned r = 0; r < 4; r++)
                     rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : zero_row;
-                if (nonneg)
-                    check4_avx2_pos(rows, t->w + woff, t->aw + woff, t->bias + slot0, t->kpairs,
+                if (exact)
+                    check4_avx2_exact(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs,
+                                      fin, qo, mo);
+                else if (nonneg)
+                    check4_avx2_pos(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs,
                                     blk, fin, qo, mo);
                 else
-                    check4_avx2_any(rows, t->w + woff, t->aw + woff, t->bias + slot0, t->kpairs,
+                    check4_avx2_any(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs,
                                     blk, fin, qo, mo);
                 for (unsigned r = 0; r < 4 && r0 + r < n; r++) {
                     const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
@@ -744,10 +901,12 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
             int32_t fin[2][L], qo[2][L], mo[2][L];
             const int16_t *ra = rows0 + (size_t)r0 * row_stride;
             const int16_t *rb = r0 + 1 < n ? ra + row_stride : zero_row;
-            if (nonneg)
-                check2(t, ra, rb, t->w + woff, t->aw + woff, t->bias + slot0, blk, 1, fin, qo, mo);
+            if (exact)
+                check2(t, ra, rb, t->w + woff, aw + woff, t->bias + slot0, 1, 1, 1, fin, qo, mo);
+            else if (nonneg)
+                check2(t, ra, rb, t->w + woff, aw + woff, t->bias + slot0, blk, 1, 0, fin, qo, mo);
             else
-                check2(t, ra, rb, t->w + woff, t->aw + woff, t->bias + slot0, blk, 0, fin, qo, mo);
+                check2(t, ra, rb, t->w + woff, aw + woff, t->bias + slot0, blk, 0, 0, fin, qo, mo);
             for (unsigned r = 0; r < 2 && r0 + r < n; r++) {
                 const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
                 put_lanes(out + at, q_or + at, m_or + at, fin[r], qo[r], mo[r], nc);
@@ -761,9 +920,11 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
                         int32_t *m_or, size_t out_stride)
 {
     const unsigned np = t->kpairs;
+    const int exact = !blk; /* the second stream: first weights of the pairs, operands as they are */
+    const int16_t *const aw = exact ? t->fw : t->aw;
     for (unsigned b = 0; b < t->nblk; b++) {
         const size_t c0 = (size_t)b * L;
-        const int16_t *wb = t->w + c0 * np * 2, *awb = t->aw + c0 * np * 2;
+        const int16_t *wb = t->w + c0 * np * 2, *awb = aw + c0 * np * 2;
         const int32_t *bias = t->bias + c0;
         const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
         for (unsigned i = 0; i < n; i++) {
@@ -777,23 +938,29 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
                 continue;
             }
 #endif
+            const unsigned bl = exact ? 1 : blk;
+            const int nn = nonneg || exact;
 #ifdef TILE_SSE2
             __m128i q0 = LOADU(bias), q1 = LOADU(bias + 4), s0 = q0, s1 = q1;
             __m128i a0 = _mm_setzero_si128(), a1 = a0;
             __m128i o0 = vmag(q0), o1 = vmag(q1), m0 = o0, m1 = o1;
-            for (unsigned j0 = 0; j0 < np; j0 += blk) {
-                const unsigned j1 = j0 + blk < np ? j0 + blk : np;
+            for (unsigned j0 = 0; j0 < np; j0 += bl) {
+                const unsigned j1 = j0 + bl < np ? j0 + bl : np;
                 for (unsigned j = j0; j < j1; j++) {
                     __m128i xa = LOADU(bp + toff[2 * j]), xb = LOADU(bp + toff[2 * j + 1]);
                     __m128i xl = _mm_unpacklo_epi16(xa, xb), xh = _mm_unpackhi_epi16(xa, xb);
                     const int16_t *w = wb + (size_t)j * 16, *v = awb + (size_t)j * 16;
                     q0 = _mm_add_epi32(q0, _mm_madd_epi16(xl, LOADU(w)));
                     q1 = _mm_add_epi32(q1, _mm_madd_epi16(xh, LOADU(w + 8)));
-                    a0 = _mm_add_epi32(a0, _mm_madd_epi16(nonneg ? xl : vabs16(xl), LOADU(v)));
-                    a1 = _mm_add_epi32(a1, _mm_madd_epi16(nonneg ? xh : vabs16(xh), LOADU(v + 8)));
+                    a0 = _mm_add_epi32(a0, _mm_madd_epi16(nn ? xl : vabs16(xl), LOADU(v)));
+                    a1 = _mm_add_epi32(a1, _mm_madd_epi16(nn ? xh : vabs16(xh), LOADU(v + 8)));
                 }
-                BLOCK_END(q0, s0, a0, o0, m0);
-                BLOCK_END(q1, s1, a1, o1, m1);
+                END4(exact, q0, s0, a0, o0, m0);
+                END4(exact, q1, s1, a1, o1, m1);
+            }
+            if (exact) {
+                m0 = o0;
+                m1 = o1;
             }
             STOREU(fin, q0);
             STOREU(fin + 4, q1);
@@ -804,20 +971,25 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
 #else
             for (unsigned c = 0; c < L; c++) {
                 int32_t q = bias[c], qs = q, a = 0, o = q < 0 ? ~q : q, m = o;
-                for (unsigned j0 = 0; j0 < np; j0 += blk) {
-                    const unsigned j1 = j0 + blk < np ? j0 + blk : np;
+                for (unsigned j0 = 0; j0 < np; j0 += bl) {
+                    const unsigned j1 = j0 + bl < np ? j0 + bl : np;
                     for (unsigned j = j0; j < j1; j++) {
                         const int16_t x0 = bp[toff[2 * j] + c], x1 = bp[toff[2 * j + 1] + c];
-                        (void)nonneg;
                         const int16_t *w = wb + (size_t)j * 2 * L + c * 2, *v = awb + (size_t)j * 2 * L + c * 2;
                         q += (int32_t)x0 * w[0] + (int32_t)x1 * w[1];
-                        a += (int32_t)(x0 < 0 ? -x0 : x0) * v[0] + (int32_t)(x1 < 0 ? -x1 : x1) * v[1];
+                        if (nn)
+                            a += (int32_t)x0 * v[0] + (int32_t)x1 * v[1];
+                        else
+                            a += (int32_t)(x0 < 0 ? -x0 : x0) * v[0] + (int32_t)(x1 < 0 ? -x1 : x1) * v[1];
                     }
-                    block_end(q, &qs, &a, &o, &m);
+                    if (exact)
+                        exact_end(q, &qs, &a, &o);
+                    else
+                        block_end(q, &qs, &a, &o, &m);
                 }
                 fin[c] = q;
                 qo[c] = o;
-                mo[c] = m;
+                mo[c] = exact ? o : m;
             }
 #endif
             const size_t at = (size_t)i * out_stride + c0;
