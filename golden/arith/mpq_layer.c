@@ -51,6 +51,7 @@ struct mpq_layer {
     unsigned depth, groups, f, per; /* per group: depth, input and output channels */
     unsigned *cuts, *ncuts;  /* the fit points of each group */
     mpq_mac_out *outs;
+    int32_t *patch32;        /* int8 runs: one window position's activations widened */
     /* tile and checked kernels */
     mpq_mac_tiles tiles;
     unsigned hp, wp;         /* the padded input's height and width */
@@ -104,7 +105,7 @@ void mpq_layer_free(mpq_layer *l)
     mpq_mac_row_free(&l->row);
     mpq_mac_tiles_free(&l->tiles);
     MPQ_FREE_ALL(l->rq_mult, l->rq_shift, l->tw, l->thp, l->tt, l->cuts, l->ncuts, l->outs,
-                 l->toff);
+                 l->toff, l->patch32);
     free(l);
 }
 
@@ -184,7 +185,8 @@ static int plan_mac(mpq_layer *l, const mpq_fc_layer *m, int64_t xmax, char *err
     l->cuts = malloc(((size_t)l->groups * l->depth + 1) * sizeof *l->cuts);
     l->ncuts = malloc((size_t)l->groups * sizeof *l->ncuts);
     l->outs = malloc(((size_t)s->out_c + 1) * sizeof *l->outs);
-    if (!l->cuts || !l->ncuts || !l->outs || mpq_mac_row_init(&l->row, l->depth))
+    l->patch32 = malloc(((size_t)l->f + 1) * sizeof *l->patch32);
+    if (!l->cuts || !l->ncuts || !l->outs || !l->patch32 || mpq_mac_row_init(&l->row, l->depth))
         goto nomem;
     for (unsigned g = 0; g < l->groups; g++)
         l->ncuts[g] = make_cuts(l, m->order, m->group, g, l->cuts + (size_t)g * l->depth);
@@ -402,8 +404,8 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
         /* The exact kernels only follow single outputs now (mpq_mac_chan, mpq_mac_prefix):
          * the tracking lanes' layout would only be filled for nothing. */
         mpq_mac_plan_untrack(&l->plan);
-        l->blk = l->tiles.blk_pairs < 4 ? l->tiles.blk_pairs : 4;
-        l->blk = l->blk < 2 ? 0 : l->blk; /* one-pair blocks: the exact form costs less */
+        /* 4-pair blocks first; shorter ones cost about what the exact form does */
+        l->blk = l->tiles.blk_pairs >= 4 ? 4 : 0;
     }
     return MPQ_OK;
 }
@@ -556,7 +558,9 @@ static void load_patch(run_ctx *c, size_t pix, unsigned grp)
     mpq_layer *l = c->l;
     if (c->patch_pix == (long)pix && c->patch_grp == (long)grp)
         return;
-    const int32_t *x = x32_of(c);
+    /* The exact kernels of a whole layer read every patch: the input widened once; a few
+     * patches (scans): each widened alone. */
+    const int32_t *x = c->x ? c->x : l->path == PATH_EXACT ? x32_of(c) : NULL;
     const mpq_conv_shape *s = &l->s;
     const size_t ox = pix % s->out_w, oy = pix / s->out_w % s->out_h, b = pix / s->out_w / s->out_h;
     const unsigned ci0 = l->dw ? grp : grp * l->f;
@@ -566,10 +570,16 @@ static void load_patch(run_ctx *c, size_t pix, unsigned grp)
         for (unsigned kx = 0; kx < s->kw; kx++, at += l->f) {
             long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
             int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
-            mpq_mac_row_put(&l->plan, &l->row, at,
-                            in ? x + ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + ci0
-                               : NULL,
-                            l->f, l->in_off);
+            size_t px = ((b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + ci0;
+            const int32_t *src = NULL;
+            if (in && x) {
+                src = x + px;
+            } else if (in) {
+                for (unsigned j = 0; j < l->f; j++)
+                    l->patch32[j] = c->x8[px + j];
+                src = l->patch32;
+            }
+            mpq_mac_row_put(&l->plan, &l->row, at, src, l->f, l->in_off);
         }
     }
     mpq_mac_row_load(&l->plan, &l->row);
@@ -756,36 +766,60 @@ typedef struct check_sum {
     uint32_t qall, mall;
 } check_sum;
 
+/* One pass over the verdicts, written once and compiled twice: for the baseline and, where
+ * the compiler can target it, for AVX2 (the same C; the vectorizer's wider lanes). */
+#define CHECK_SUMMARY_BODY                                                                      \
+    uint32_t n_final = 0, n_cert = 0, n_undecided = 0; /* outputs < 2^31 (mpq_conv_check) */ \
+    int32_t flo = INT32_MAX, fhi = INT32_MIN;                                                   \
+    uint32_t qall = 0, mall = 0;                                                                \
+    for (size_t i = 0; i < l->nout; i++) {                                                      \
+        const int32_t f = fin[i], mag = f ^ -(int32_t)(f < 0);                                  \
+        flo = f < flo ? f : flo;                                                                \
+        fhi = f > fhi ? f : fhi;                                                                \
+        n_final += (uint32_t)(mag > hi);                                                        \
+        n_cert += (uint32_t)(qo[i] > hi);                                                       \
+        n_undecided += (uint32_t)((qo[i] <= hi) & (mo[i] > hi));                                \
+        qall |= (uint32_t)qo[i];                                                                \
+        mall |= (uint32_t)mo[i];                                                                \
+    }                                                                                           \
+    r->n_final = n_final;                                                                       \
+    r->n_cert = n_cert;                                                                         \
+    r->n_undecided = n_undecided;                                                               \
+    r->flo = l->nout ? flo : 0;                                                                 \
+    r->fhi = l->nout ? fhi : 0;                                                                 \
+    r->qall = qall;                                                                             \
+    r->mall = mall;
+
+#if defined(LAYER_SSE2) && defined(__GNUC__) && defined(__x86_64__)
+__attribute__((target("avx2"))) static void check_summary_avx2(const mpq_layer *l,
+                                                               const int32_t *fin,
+                                                               const int32_t *qo,
+                                                               const int32_t *mo, int32_t hi,
+                                                               check_sum *r)
+{
+    CHECK_SUMMARY_BODY
+}
+#define LAYER_AVX2 1
+#endif
+
 static void check_summary(const mpq_layer *l, const int32_t *fin, const int32_t *qo,
                           const int32_t *mo, int32_t hi, check_sum *r)
 {
-    uint32_t n_final = 0, n_cert = 0, n_undecided = 0; /* outputs < 2^31 (mpq_conv_check) */
-    int32_t flo = INT32_MAX, fhi = INT32_MIN;
-    uint32_t qall = 0, mall = 0;
-    for (size_t i = 0; i < l->nout; i++) {
-        const int32_t f = fin[i], mag = f ^ -(int32_t)(f < 0);
-        flo = f < flo ? f : flo;
-        fhi = f > fhi ? f : fhi;
-        n_final += (uint32_t)(mag > hi);
-        n_cert += (uint32_t)(qo[i] > hi);
-        n_undecided += (uint32_t)((qo[i] <= hi) & (mo[i] > hi));
-        qall |= (uint32_t)qo[i];
-        mall |= (uint32_t)mo[i];
+#ifdef LAYER_AVX2
+    if (mpq_simd_level() == MPQ_SIMD_AVX2) {
+        check_summary_avx2(l, fin, qo, mo, hi, r);
+        return;
     }
-    r->n_final = n_final;
-    r->n_cert = n_cert;
-    r->n_undecided = n_undecided;
-    r->flo = l->nout ? flo : 0;
-    r->fhi = l->nout ? fhi : 0;
-    r->qall = qall;
-    r->mall = mall;
+#endif
+    CHECK_SUMMARY_BODY
 }
 
 /* The narrowest accumulator of the layer: exact widths are known from every block boundary
  * (q) and from the outputs followed term by term (floor); an output whose bound (m) is wider
  * than the widest width known may still hold a wider prefix: followed term by term, the
- * widest bounds first, until no bound exceeds what is known. mark[i] & 2: followed already. */
-static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall, uint8_t *mark)
+ * widest bounds first, until no bound exceeds what is known (an output followed again costs
+ * time, nothing else). */
+static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall)
 {
     mpq_layer *l = c->l;
     const int32_t *mo = SC(c, int32_t, l->sc_mor);
@@ -793,11 +827,10 @@ static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall, uint8_t 
     for (unsigned b = top; b > w; b--) {
         const uint32_t lo = UINT32_C(1) << (b - 2); /* m of width b: in [2^(b-2), 2^(b-1)) */
         for (size_t i = 0; i < l->nout && b > w; i++) {
-            if ((uint32_t)mo[i] < lo || (uint32_t)mo[i] >= 2 * lo || (mark[i] & 2))
+            if ((uint32_t)mo[i] < lo || (uint32_t)mo[i] >= 2 * lo)
                 continue;
             mpq_mac_prefix_out po;
             scan_one(c, i, INT64_MIN, INT64_MAX, &po);
-            mark[i] |= 2;
             unsigned wi = mpq_mac_width(po.mag_or);
             w = wi > w ? wi : w;
         }
@@ -805,13 +838,24 @@ static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall, uint8_t 
     return w;
 }
 
-/* The checked kernels over the layer, with the block length adapted for the next run:
- * bounded blocks trade their bookkeeping (per block) against the scans of the outputs they
- * leave undecided (per term); the exact form costs more per pair than long blocks and leaves
- * nothing undecided. Bounded: halved while more than 1 output in 32 is undecided (below 2
- * pairs: the exact form), doubled while fewer than 1 in 512 are; more than 1 in 4 undecided
- * at once: checked again in the exact form. Exact: every 16th run probes 2-pair blocks and
- * stays with them when they leave at most 1 in 32 undecided. The results do not depend on
+/* Whether a bounded run at blk pairs per block left so many outputs undecided that the
+ * exact form would have cost less: per output, the exact form's extra work over the pairs
+ * against the scans (a patch, then every term) of the undecided. Costs in instructions per
+ * 8-lane vector, measured on the AVX2 kernels: a pair 4 + 13/blk bounded, 11 exact; a scan
+ * about 500 + 10 per term. */
+static int exact_cheaper(const mpq_layer *l, unsigned blk, size_t undecided)
+{
+    const double pairs = l->tiles.kpairs, extra = 11.0 - (4.0 + 13.0 / blk);
+    return (double)undecided * (500.0 + 10.0 * l->depth) > (double)l->nout * pairs * extra / 8;
+}
+
+/* The checked kernels over the layer, with their form chosen for the next run: bounded
+ * blocks (8 or 4 pairs) cost little per pair but leave the outputs near the range's edge
+ * undecided, each then scanned term by term; the exact form costs more per pair and leaves
+ * nothing. After a bounded run whose scans cost more than the exact form would have: 8 pairs
+ * become 4, 4 become exact (more than 1 output in 4 undecided: checked again exactly at
+ * once); scans at most 1/16 of that: 4 pairs become 8. Every 16th exact run probes 4-pair
+ * blocks and keeps them when they would have been cheaper. The results do not depend on
  * any of it. */
 static void check_adaptive(run_ctx *c, const int32_t *fin, const int32_t *qo, const int32_t *mo,
                            int32_t hi, check_sum *sum)
@@ -819,21 +863,21 @@ static void check_adaptive(run_ctx *c, const int32_t *fin, const int32_t *qo, co
     mpq_layer *l = c->l;
     const unsigned top = l->tiles.blk_pairs;
     unsigned blk = l->blk;
-    if (!blk && top >= 2 && ++l->exact_runs % 16 == 0)
-        blk = 2; /* the probe */
+    if (!blk && top >= 4 && ++l->exact_runs % 16 == 0)
+        blk = 4; /* the probe */
     run_tiles(c, NULL, (int)blk, 0);
     check_summary(l, fin, qo, mo, hi, sum);
     if (!blk)
         return;
-    const size_t und = sum->n_undecided, n = l->nout;
-    if (und > n / 4) {
+    const size_t und = sum->n_undecided;
+    if (und > l->nout / 4) {
         run_tiles(c, NULL, 0, 1);
         check_summary(l, fin, qo, mo, hi, sum);
     }
-    if (und > n / 32)
-        l->blk = blk > 2 ? blk / 2 : 0;
-    else if (und < n / 512 && 2 * blk <= top)
-        l->blk = 2 * blk;
+    if (exact_cheaper(l, blk, und))
+        l->blk = blk > 4 ? 4 : 0;
+    else if (blk == 4 && 2 * blk <= top && !exact_cheaper(l, blk, 16 * und))
+        l->blk = 8;
     else
         l->blk = blk;
     l->exact_runs = 0;
@@ -851,7 +895,7 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
     const int32_t hi = hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64; /* lanes are int32 */
     const int32_t *fin = SC(c, int32_t, l->sc_acc32), *qo = SC(c, int32_t, l->sc_qor),
                   *mo = SC(c, int32_t, l->sc_mor);
-    uint8_t *mark = SC(c, uint8_t, l->sc_mark); /* bit 0: overflowed; bit 1: followed */
+    uint8_t *mark = SC(c, uint8_t, l->sc_mark); /* per-output reports: overflowed */
     check_sum sum;
     check_adaptive(c, fin, qo, mo, hi, &sum);
     ovf_reset(o);
@@ -860,7 +904,8 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
     o->final_hi = sum.fhi;
     const int per_output = o->flags || o->first || l->sat;
     unsigned floor = mpq_mac_width(sum.qall);
-    memset(mark, 0, l->nout);
+    if (per_output)
+        memset(mark, 0, l->nout);
     size_t n_any = sum.n_cert;
     for (size_t i = 0; i < l->nout && (sum.n_cert || sum.n_undecided); i++) {
         const int cert = qo[i] > hi;
@@ -875,7 +920,6 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
         mpq_mac_prefix_out po = {0, 0, -2};
         if (!cert || o->first_out < 0 || o->first) {
             scan_one(c, i, lo64, hi64, &po);
-            mark[i] |= 2;
             unsigned w = mpq_mac_width(po.mag_or);
             floor = w > floor ? w : floor;
             sum.n_undecided -= !cert;
@@ -884,7 +928,8 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
         n_any += !cert && over;
         if (!over)
             continue;
-        mark[i] |= 1;
+        if (per_output)
+            mark[i] = 1;
         if (o->first_out < 0) {
             o->first_out = (long)i;
             o->first_term = po.exit;
@@ -893,14 +938,14 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
             o->first[i] = (int32_t)po.exit;
     }
     o->n_any = n_any;
-    o->min_bits = refine_width(c, floor, sum.mall, mark);
+    o->min_bits = refine_width(c, floor, sum.mall);
     if (o->flags)
         for (size_t i = 0; i < l->nout; i++)
             o->flags[i] = (uint8_t)(((fin[i] < lo64 || fin[i] > hi64) ? MPQ_OVF_FINAL : 0) |
-                                    ((mark[i] & 1) ? MPQ_OVF_ANY : 0));
+                                    (mark[i] ? MPQ_OVF_ANY : 0));
     if (o->first)
         for (size_t i = 0; i < l->nout; i++)
-            if (!(mark[i] & 1))
+            if (!mark[i])
                 o->first[i] = -1;
     /* The outputs: a wrapping accumulator holds the final sum modulo 2^acc_bits; a saturating
      * one the final sum unless it overflowed, then the exact kernels' sequential fits. */
@@ -912,7 +957,7 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
     for (size_t i = 0; i < l->nout; i++) {
         int ignored = 0;
         acc[i] = mpq_fit_acc(fin[i], n, 0, &ignored);
-        if (l->sat && (mark[i] & 1)) {
+        if (l->sat && mark[i]) {
             const unsigned ch = (unsigned)(i % oc), grp = ch / l->per;
             load_patch(c, i / oc, grp);
             acc[i] = mpq_mac_chan(&l->plan, &l->row, ch, l->cuts + (size_t)grp * l->depth,

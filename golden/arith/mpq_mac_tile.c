@@ -362,19 +362,35 @@ AVX2_FN static inline __m256i vmag8(__m256i v)
     } while (0)
 
 /* The exact form's end of a pair: the prefix after its first term (QS + A, A the first
- * term's product) and after both (Q), both exact, into QO. */
-#define EXACT_END8(Q, QS, A, QO)                                                                \
+ * term's product) and after both (Q), both exact, into the running maximum HI and minimum
+ * LO (the exact form keeps those in the q and m registers and turns them into magnitudes at
+ * the end: EXACT_DONE8). */
+#define EXACT_END8(Q, QS, A, HI, LO)                                                            \
     do {                                                                                       \
-        (QO) = _mm256_or_si256((QO), _mm256_or_si256(vmag8(_mm256_add_epi32((QS), (A))), vmag8(Q))); \
+        __m256i mid_ = _mm256_add_epi32((QS), (A));                                            \
+        (HI) = _mm256_max_epi32((HI), _mm256_max_epi32(mid_, (Q)));                            \
+        (LO) = _mm256_min_epi32((LO), _mm256_min_epi32(mid_, (Q)));                            \
         (QS) = (Q);                                                                            \
         (A) = _mm256_setzero_si256();                                                          \
     } while (0)
 #define END8(EXACT, Q, QS, A, QO, MO)                                                           \
     do {                                                                                       \
         if (EXACT)                                                                             \
-            EXACT_END8(Q, QS, A, QO);                                                          \
+            EXACT_END8(Q, QS, A, QO, MO);                                                      \
         else                                                                                   \
             BLOCK_END8(Q, QS, A, QO, MO);                                                      \
+    } while (0)
+/* The exact form's start (HI, LO from the bias) and end (both become q = m, the OR of the
+ * extremes' magnitudes). */
+#define EXACT_START8(EXACT, B, QO, MO)                                                          \
+    do {                                                                                       \
+        if (EXACT)                                                                             \
+            (QO) = (MO) = (B);                                                                 \
+    } while (0)
+#define EXACT_DONE8(EXACT, QO, MO)                                                              \
+    do {                                                                                       \
+        if (EXACT)                                                                             \
+            (QO) = (MO) = _mm256_or_si256(vmag8(QO), vmag8(MO));                               \
     } while (0)
 
 /* check2 for 4 rows, one block of 8 channels per vector. */
@@ -387,6 +403,10 @@ check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
     __m256i q0 = b, q1 = b, q2 = b, q3 = b, s0 = b, s1 = b, s2 = b, s3 = b;
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     __m256i o0 = mb, o1 = mb, o2 = mb, o3 = mb, m0 = mb, m1 = mb, m2 = mb, m3 = mb;
+    EXACT_START8(exact, b, o0, m0);
+    EXACT_START8(exact, b, o1, m1);
+    EXACT_START8(exact, b, o2, m2);
+    EXACT_START8(exact, b, o3, m3);
     for (unsigned j0 = 0; j0 < np; j0 += blk) {
         const unsigned j1 = j0 + blk < np ? j0 + blk : np;
         for (unsigned j = j0; j < j1; j++) {
@@ -407,12 +427,10 @@ check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
         END8(exact, q2, s2, a2, o2, m2);
         END8(exact, q3, s3, a3, o3, m3);
     }
-    if (exact) {
-        m0 = o0;
-        m1 = o1;
-        m2 = o2;
-        m3 = o3;
-    }
+    EXACT_DONE8(exact, o0, m0);
+    EXACT_DONE8(exact, o1, m1);
+    EXACT_DONE8(exact, o2, m2);
+    EXACT_DONE8(exact, o3, m3);
     STORE8(fin[0], q0);
     STORE8(fin[1], q1);
     STORE8(fin[2], q2);
@@ -444,11 +462,40 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
     check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, fin, qo, mo);
 }
 
+/* The exact form for 4 rows: per pair the prefix after its first term (q + x.fw, fw the
+ * pair's first weight alone) and after both (q + x.w) into each lane's running maximum and
+ * minimum; no block state, so everything stays in registers. */
 AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_t *wb,
                                       const int16_t *fwb, const int32_t *bias, unsigned np,
                                       int32_t fin[4][L], int32_t qo[4][L], int32_t mo[4][L])
 {
-    check4_avx2(rows, wb, fwb, bias, np, 1, 1, 1, fin, qo, mo);
+    const __m256i b = LOAD8(bias);
+    __m256i q0 = b, q1 = b, q2 = b, q3 = b, h0 = b, h1 = b, h2 = b, h3 = b, l0 = b, l1 = b,
+            l2 = b, l3 = b;
+#define EXACT_PAIR(X, Q, H, LO)                                                                 \
+    do {                                                                                       \
+        const __m256i mid_ = _mm256_add_epi32((Q), _mm256_madd_epi16((X), f));                 \
+        (Q) = _mm256_add_epi32((Q), _mm256_madd_epi16((X), w));                                \
+        (H) = _mm256_max_epi32((H), _mm256_max_epi32(mid_, (Q)));                              \
+        (LO) = _mm256_min_epi32((LO), _mm256_min_epi32(mid_, (Q)));                            \
+    } while (0)
+    for (unsigned j = 0; j < np; j++) {
+        const __m256i w = LOAD8(wb + (size_t)j * 16), f = LOAD8(fwb + (size_t)j * 16);
+        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[0], j)), q0, h0, l0);
+        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[1], j)), q1, h1, l1);
+        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[2], j)), q2, h2, l2);
+        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[3], j)), q3, h3, l3);
+    }
+#undef EXACT_PAIR
+    STORE8(fin[0], q0);
+    STORE8(fin[1], q1);
+    STORE8(fin[2], q2);
+    STORE8(fin[3], q3);
+    STORE8(qo[0], _mm256_or_si256(vmag8(h0), vmag8(l0)));
+    STORE8(qo[1], _mm256_or_si256(vmag8(h1), vmag8(l1)));
+    STORE8(qo[2], _mm256_or_si256(vmag8(h2), vmag8(l2)));
+    STORE8(qo[3], _mm256_or_si256(vmag8(h3), vmag8(l3)));
+    memcpy(mo, qo, sizeof(int32_t[4][L]));
 }
 
 /* One row against `nb` blocks (1..4; a fully-connected layer's single row): the row's operand
@@ -461,7 +508,7 @@ check_row_avx2(const int16_t *row, const int16_t *const *wb, const int16_t *cons
     __m256i q[4], s[4], a[4], o[4], m[4];
     for (unsigned i = 0; i < 4; i++) {
         q[i] = s[i] = i < nb ? LOAD8(bias[i]) : _mm256_setzero_si256();
-        o[i] = m[i] = vmag8(q[i]);
+        o[i] = m[i] = exact ? q[i] : vmag8(q[i]);
         a[i] = _mm256_setzero_si256();
     }
     for (unsigned j0 = 0; j0 < np; j0 += blk) {
@@ -480,9 +527,10 @@ check_row_avx2(const int16_t *row, const int16_t *const *wb, const int16_t *cons
                 END8(exact, q[i], s[i], a[i], o[i], m[i]);
     }
     for (unsigned i = 0; i < nb; i++) {
+        EXACT_DONE8(exact, o[i], m[i]);
         STORE8(fin[i], q[i]);
         STORE8(qo[i], o[i]);
-        STORE8(mo[i], exact ? o[i] : m[i]);
+        STORE8(mo[i], m[i]);
     }
 }
 
@@ -503,6 +551,42 @@ check_row_avx2(const int16_t *row, const int16_t *const *wb, const int16_t *cons
 CHECK_ROW_FORMS(check_row4_avx2, 4)
 CHECK_ROW_FORMS(check_row1_avx2, 1)
 
+/* The exact form of one pixel's taps against two blocks (16 channels, as taps16_avx2): the
+ * prefix after each pair's first tap and after both into running extremes. */
+AVX2_FN static void taps_exact16_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb0,
+                                      const int16_t *wb1, const int16_t *fw0, const int16_t *fw1,
+                                      const int32_t *bias, unsigned np, int32_t fin[2][L],
+                                      int32_t qo[2][L])
+{
+    /* lanes: lo = (block 0 channels 0-3 | block 1 channels 0-3), hi = (0: 4-7 | 1: 4-7) */
+    const __m128i b0 = LOADU(bias), b1 = LOADU(bias + 4), b2 = LOADU(bias + 8), b3 = LOADU(bias + 12);
+    __m256i ql = _mm256_inserti128_si256(_mm256_castsi128_si256(b0), b2, 1);
+    __m256i qh = _mm256_inserti128_si256(_mm256_castsi128_si256(b1), b3, 1);
+    __m256i hl = ql, ll = ql, hh = qh, lh = qh;
+    for (unsigned j = 0; j < np; j++) {
+        const __m256i xa = LOAD8(bp + toff[2 * j]), xb = LOAD8(bp + toff[2 * j + 1]);
+        const __m256i ul = _mm256_unpacklo_epi16(xa, xb), uh = _mm256_unpackhi_epi16(xa, xb);
+        const size_t o = (size_t)j * 16;
+#define HALVES(P0, P1) _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(P0)), LOADU(P1), 1)
+        const __m256i wl = HALVES(wb0 + o, wb1 + o), wh = HALVES(wb0 + o + 8, wb1 + o + 8);
+        const __m256i fl = HALVES(fw0 + o, fw1 + o), fh = HALVES(fw0 + o + 8, fw1 + o + 8);
+#undef HALVES
+        const __m256i ml = _mm256_add_epi32(ql, _mm256_madd_epi16(ul, fl));
+        const __m256i mh = _mm256_add_epi32(qh, _mm256_madd_epi16(uh, fh));
+        ql = _mm256_add_epi32(ql, _mm256_madd_epi16(ul, wl));
+        qh = _mm256_add_epi32(qh, _mm256_madd_epi16(uh, wh));
+        hl = _mm256_max_epi32(hl, _mm256_max_epi32(ml, ql));
+        ll = _mm256_min_epi32(ll, _mm256_min_epi32(ml, ql));
+        hh = _mm256_max_epi32(hh, _mm256_max_epi32(mh, qh));
+        lh = _mm256_min_epi32(lh, _mm256_min_epi32(mh, qh));
+    }
+    const __m256i ol = _mm256_or_si256(vmag8(hl), vmag8(ll)), oh = _mm256_or_si256(vmag8(hh), vmag8(lh));
+    STORE8(fin[0], _mm256_permute2x128_si256(ql, qh, 0x20));
+    STORE8(fin[1], _mm256_permute2x128_si256(ql, qh, 0x31));
+    STORE8(qo[0], _mm256_permute2x128_si256(ol, oh, 0x20));
+    STORE8(qo[1], _mm256_permute2x128_si256(ol, oh, 0x31));
+}
+
 /* One pixel's checked taps against one block. */
 AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb,
                                      const int16_t *awb, const int32_t *bias, unsigned np,
@@ -513,6 +597,7 @@ AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, cons
     blk = exact ? 1 : blk;
     nonneg |= exact;
     __m256i q = LOAD8(bias), s = q, a = _mm256_setzero_si256(), o = vmag8(q), m = o;
+    EXACT_START8(exact, q, o, m);
     for (unsigned j0 = 0; j0 < np; j0 += blk) {
         const unsigned j1 = j0 + blk < np ? j0 + blk : np;
         for (unsigned j = j0; j < j1; j++) {
@@ -521,14 +606,12 @@ AVX2_FN static void taps_check8_avx2(const int16_t *bp, const size_t *toff, cons
             a = _mm256_add_epi32(a, _mm256_madd_epi16(nonneg ? x : _mm256_abs_epi16(x),
                                                       LOAD8(awb + (size_t)j * 16)));
         }
-        if (exact)
-            EXACT_END8(q, s, a, o);
-        else
-            BLOCK_END8(q, s, a, o, m);
+        END8(exact, q, s, a, o, m);
     }
+    EXACT_DONE8(exact, o, m);
     STORE8(fin, q);
     STORE8(qo, o);
-    STORE8(mo, exact ? o : m);
+    STORE8(mo, m);
 }
 #endif
 
@@ -922,7 +1005,22 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
     const unsigned np = t->kpairs;
     const int exact = !blk; /* the second stream: first weights of the pairs, operands as they are */
     const int16_t *const aw = exact ? t->fw : t->aw;
-    for (unsigned b = 0; b < t->nblk; b++) {
+    unsigned b = 0;
+#ifdef TILE_AVX2
+    for (; exact && b + 2 <= t->nblk && avx2_on(); b += 2) { /* 16 channels at once */
+        const size_t c0 = (size_t)b * L, wo = c0 * np * 2, wo1 = wo + (size_t)np * 2 * L;
+        const unsigned nc = t->cpg - (b + 1) * L < L ? t->cpg - (b + 1) * L : L;
+        for (unsigned i = 0; i < n; i++) {
+            int32_t fin[2][L], qo[2][L];
+            taps_exact16_avx2(base[i] + c0, toff, t->w + wo, t->w + wo1, t->fw + wo, t->fw + wo1,
+                              t->bias + c0, np, fin, qo);
+            const size_t at = (size_t)i * out_stride + c0;
+            put_lanes(out + at, q_or + at, m_or + at, fin[0], qo[0], qo[0], L);
+            put_lanes(out + at + L, q_or + at + L, m_or + at + L, fin[1], qo[1], qo[1], nc);
+        }
+    }
+#endif
+    for (; b < t->nblk; b++) {
         const size_t c0 = (size_t)b * L;
         const int16_t *wb = t->w + c0 * np * 2, *awb = aw + c0 * np * 2;
         const int32_t *bias = t->bias + c0;
