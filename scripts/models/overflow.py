@@ -92,7 +92,8 @@ def table(name, layers, bits, count, seed):
     short = {'CONV_2D': 'CONV_2D', 'DEPTHWISE_CONV_2D': 'DEPTHWISE', 'FULLY_CONNECTED': 'FC'}
     for a in layers:
         pct = 100.0 * a['overflowed'] / a['outputs'] if a['outputs'] else 0.0
-        over = f'{a["overflowed"]} of {a["outputs"]} ({pct:.2g}%)'
+        pct_s = f'{pct:.0f}' if pct >= 10 else f'{pct:.1f}' if pct >= 1 else f'{pct:.2g}'
+        over = f'{a["overflowed"]:,} of {a["outputs"]:,} ({pct_s}%)'
         if a['first']:
             f = a['first']
             first = f'{f["input"]} ({f["kind"]}), ({",".join(map(str, f["nyxc"]))}), {f["term"]}'
