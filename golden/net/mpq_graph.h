@@ -5,18 +5,18 @@
  *
  * mpq_net_init plans the whole graph before anything runs: every operator is checked (its
  * type, tensor types, shapes, quantization and options), refused with its index, name and
- * reason when the golden model cannot run it exactly, and planned once (weights converted,
+ * reason when the golden model cannot run it exactly, and planned once (weights laid out,
  * multipliers and activation ranges computed as the reference's prepare step computes them,
  * lookup tables of the elementwise operators built, buffers allocated). mpq_net_run then
- * executes the operators in the model's order without allocating (the golden kernels, when
- * asked for, allocate inside).
+ * executes the operators in the model's order without allocating.
  *
- * With TFLite's own arithmetic the layers take the planned int8 fast path of mpq_netkern.h,
- * which computes what the golden kernels compute (the unit tests compare them); the analysis
- * and golden_kernels run the golden kernels themselves.
+ * The convolutions, fully-connected layers and pools are the golden model's own planned
+ * layers (arith/mpq_layer.h: its MAC engine and requantizer), planned once per model on int8
+ * activations; with TFLite's 32-bit wrapping accumulator they take the engine's tile kernel,
+ * for the analysis its checked tile kernel, with golden_kernels its exact kernels.
  *
- * Operators: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (the golden model's mpq_conv and
- * mpq_fc with its requantizer), AVERAGE_POOL_2D, MAX_POOL_2D (mpq_pool), ADD (broadcasting),
+ * Operators: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (with the golden model's
+ * requantizer), AVERAGE_POOL_2D, MAX_POOL_2D, ADD (broadcasting),
  * MEAN, SOFTMAX, LOGISTIC, QUANTIZE (float -> int8, int8 -> int8), DEQUANTIZE (int8 ->
  * float), PAD, RESHAPE, CONCATENATION, SHAPE, STRIDED_SLICE, PACK. Activations are int8
  * (asymmetric, per tensor), weights int8 (per channel or per tensor), biases int32; float32
@@ -47,13 +47,12 @@ typedef struct mpq_net_opts {
     unsigned acc_bits;       /* 2..32: the layers' accumulator (32: TFLite's int32) */
     mpq_acc_mode acc_mode;   /* MPQ_ACC_WRAP (TFLite) or MPQ_ACC_SAT */
     int analyze;             /* overflow reports and minimum widths per layer (always on
-                              * when acc_bits < 32 or saturating: a golden-kernel pass and a
-                              * prefix scan per layer, mpq_nk_scan) */
+                              * when acc_bits < 32 or saturating: the layers' checked tile
+                              * kernel, MPQ_LAYER_PREFIX) */
     size_t max_bytes;        /* the tensors' and tables' total the plan accepts (0: 1 GiB) */
     int profile;             /* time each operator (mpq_net_op_seconds) */
-    int golden_kernels;      /* run every layer through mpq_conv / mpq_fc and mpq_requant_one
-                              * (otherwise TFLite's arithmetic takes the planned int8 fast
-                              * path of mpq_netkern.h, which computes the same) */
+    int golden_kernels;      /* run every layer through the engine's exact kernels and
+                              * mpq_requant_one (MPQ_LAYER_EXACT: the same results, slower) */
 } mpq_net_opts;
 /* Fills *o with TFLite Micro's arithmetic: double rounding, 32-bit wrapping accumulators. */
 void mpq_net_opts_default(mpq_net_opts *o);

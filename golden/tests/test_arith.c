@@ -8,6 +8,8 @@
 #include "check.h"
 #include "arith/mpq.h"
 #include "arith/mpq_fit.h"
+#include "arith/mpq_layer.h"
+#include "arith/mpq_mac.h"
 
 /* floor(a / b) for b > 0, from C's truncating division. */
 static mpq_i128 floordiv(mpq_i128 a, mpq_i128 b)
@@ -235,6 +237,56 @@ static void test_quantize_multiplier(void)
     }
 }
 
+/* The requantizer over a layer's int32 accumulators to int8 (mpq_requant_i8: 4 pixels x 8
+ * channels per vector step, tails and other kinds through mpq_requant_one) against
+ * mpq_requant_one of each accumulator wrapped to the accumulator's width: double and single
+ * rounding, every shift, per-channel and per-tensor parameters, accumulators of every
+ * magnitude, narrower wrapping accumulators, 1..40 channels. */
+static void test_requant_i8(void)
+{
+    enum { NPIX = 9, NCH = 40 };
+    static int32_t acc[NPIX * NCH], mult[NCH], shift[NCH];
+    static int8_t y[NPIX * NCH];
+    long checked = 0;
+    const mpq_simd best = mpq_simd_limit(MPQ_SIMD_AVX2);
+    for (int iter = 0; iter < 4000; iter++) {
+        mpq_simd_limit(iter % 2 ? MPQ_SIMD_SSE2 : best); /* every level the host has */
+        unsigned n = (unsigned)test_range(1, NCH), npix = (unsigned)test_range(1, NPIX);
+        int single = iter / 2 % 2;
+        unsigned per_channel = test_range(0, 1) ? n : 1;
+        for (unsigned c = 0; c < per_channel; c++) {
+            mult[c] = test_range(0, 9) ? (int32_t)test_range(1 << 30, INT32_MAX) : (int32_t)test_range(0, INT32_MAX);
+            shift[c] = (int32_t)test_range(-31, single && test_range(0, 1) ? 0 : 30);
+        }
+        unsigned bits = test_range(0, 3) ? 32 : (unsigned)test_range(2, 31);
+        for (size_t i = 0; i < (size_t)npix * n; i++) {
+            int sh = (int)test_range(0, 31);
+            acc[i] = (int32_t)(test_range(INT32_MIN, INT32_MAX) >> sh);
+        }
+        mpq_requant rq = {.kind = single ? MPQ_RQ_SINGLE : MPQ_RQ_DOUBLE, .nparams = per_channel,
+                          .mult = mult, .shift = shift, .out_offset = (int32_t)test_range(-128, 127),
+                          .act_min = (int32_t)test_range(-128, 0), .act_max = (int32_t)test_range(0, 127)};
+        mpq_rq_i8 q;
+        CHECK(mpq_rq_i8_init(&q, &rq, n, bits) == 0, "rq_i8 init");
+        mpq_requant_i8(&q, acc, npix, n, y);
+        for (size_t i = 0; i < (size_t)npix * n; i++) {
+            int64_t a = mpq_acc_fit(acc[i], bits, MPQ_ACC_WRAP, NULL);
+            int32_t want = mpq_requant_one(&rq, a, (unsigned)(i % n));
+            if (y[i] != want) {
+                CHECK(0, "iter %d (%s, %s, %u bits): acc %d channel %zu (mult %d shift %d): %d, "
+                      "want %d", iter, mpq_simd_name(mpq_simd_level()), single ? "single" : "double",
+                      bits, acc[i], i % n,
+                      mult[per_channel > 1 ? i % n : 0], shift[per_channel > 1 ? i % n : 0], y[i], want);
+                break;
+            }
+            checked++;
+        }
+    }
+    mpq_simd_limit(best);
+    printf("test_arith: the int8 requantizer of layers = mpq_requant_one on %ld accumulators "
+           "(up to %s)\n", checked, mpq_simd_name(best));
+}
+
 int main(void)
 {
     test_seed("test_arith", 20261122);
@@ -243,5 +295,6 @@ int main(void)
     test_requant();
     test_mulshift_exhaustive();
     test_quantize_multiplier();
+    test_requant_i8();
     return check_done("test_arith");
 }

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "arith/mpq.h"
 #include "arith/mpq_fit.h"
+#include "arith/mpq_layer.h"
 
 #define MAXX 4096
 #define MAXW 4096
@@ -182,6 +183,51 @@ static void random_layer(mpq_conv_layer *l, conv_buf *b, mpq_layer_kind kind)
     l->group = (unsigned)draw[3];
 }
 
+
+/* Layers each kernel took (mpq_layer_kernel), over the comparisons below. */
+static unsigned n_kernel[2];
+
+/* The layer planned (mpq_layer.h) with the kernel the plan chooses, at the best SIMD level and
+ * at SSE2, and with the exact kernels only: all give want[], the naive reference's
+ * accumulators. */
+static void compare_paths(const mpq_layer_def *d, const int32_t *x, size_t nx, const int64_t *want,
+                          size_t n, int iter)
+{
+    static int64_t acc[1 << 16];
+    const mpq_simd best = mpq_simd_limit(MPQ_SIMD_AVX2);
+    for (int pass = 0; pass < 2 + (best > MPQ_SIMD_SSE2); pass++) {
+        /* the plan's kernel at the best level, the exact ones, the plan's at SSE2 */
+        const int exact = pass == 1;
+        mpq_simd_limit(pass == 2 ? MPQ_SIMD_SSE2 : best);
+        mpq_layer_def e = *d;
+        e.flags = exact ? MPQ_LAYER_EXACT : 0;
+        e.x_min = e.x_max = nx ? x[0] : 0;
+        for (size_t i = 0; i < nx; i++) {
+            e.x_min = x[i] < e.x_min ? x[i] : e.x_min;
+            e.x_max = x[i] > e.x_max ? x[i] : e.x_max;
+        }
+        mpq_layer *pl;
+        char err[256];
+        int st = mpq_layer_init(&pl, &e, err, sizeof err);
+        CHECK(st == 0, "iter %d: plan: %s", iter, err);
+        if (st)
+            continue;
+        n_kernel[0] += pass == 0 && !strcmp(mpq_layer_kernel(pl), "tile");
+        n_kernel[1] += pass == 0;
+        mpq_layer_out out = {.acc = acc};
+        CHECK(mpq_layer_run(pl, x, NULL, &out, NULL, err, sizeof err) == 0, "iter %d: %s", iter, err);
+        for (size_t i = 0; i < n; i++)
+            if (acc[i] != want[i]) {
+                CHECK(0, "iter %d: %s kernel (%s): acc[%zu] = %lld, want %lld", iter,
+                      mpq_layer_kernel(pl), mpq_simd_name(mpq_simd_level()), i, (long long)acc[i],
+                      (long long)want[i]);
+                break;
+            }
+        mpq_layer_free(pl);
+    }
+    mpq_simd_limit(best);
+}
+
 static void compare_conv(const mpq_conv_layer *l, int iter)
 {
     static int64_t acc[MAXO], acc_fast[MAXO];
@@ -224,6 +270,12 @@ static void compare_conv(const mpq_conv_layer *l, int iter)
           ovf.first_b, ovf.first_oy, ovf.first_ox, ovf.first_ch, ovf.first_red, first[0], first[1],
           first[2], first[3], first[4]);
     CHECK_EQ(ovf.first_bias, first[0] >= 0 && first[4] < 0, "iter %d first_bias", iter);
+    const mpq_fc_layer m = {.in_offset = l->in_offset, .w = l->w, .w_offset = l->w_offset,
+                            .t = l->t, .alpha = l->alpha, .alpha_per_tensor = l->alpha_per_tensor,
+                            .hp = l->hp, .bias = l->bias, .acc_bits = l->acc_bits,
+                            .acc_mode = l->acc_mode, .order = l->order, .group = l->group};
+    mpq_layer_def d = {.shape = *s, .mac = &m};
+    compare_paths(&d, l->x, mpq_conv_in_count(s), acc, mpq_conv_out_count(s), iter);
     /* Requantized outputs are mpq_requant_one of the accumulators, channel by channel. */
     int32_t mult[64], shift[64];
     for (unsigned o = 0; o < s->out_c; o++) {
@@ -300,10 +352,11 @@ static void test_named_shapes(void)
         }
 }
 
-/* The depthwise fast path (16-bit operands, eight channels per vector, the padded row ring):
- * 3x3 mostly, other windows too, on inputs up to 12x12 with 1..40 output channels (whole
- * vectors and a tail), strides, padding, dilation, channel multipliers, batches; int8 data
- * and accumulators from narrow enough that channels overflow (their fits) to 64 bits. */
+/* Depthwise layers of the tile kernels' kind (16-bit operands, taps in pairs, eight channels
+ * per vector over a padded copy of the input): 3x3 mostly, other windows too, on inputs up to
+ * 12x12 with 1..40 output channels (whole vectors and a tail), strides, padding, dilation,
+ * channel multipliers, batches; int8 data and accumulators from narrow enough that channels
+ * overflow (the exact kernels' fits) to 64 bits. */
 static void test_depthwise_fast(void)
 {
     static conv_buf b;
@@ -564,5 +617,8 @@ int main(void)
     test_shape_checks();
     test_f64();
     test_decompose();
+    printf("test_conv: the tile kernels took %u of %u layers (each also through the exact ones)\n",
+           n_kernel[0], n_kernel[1]);
+    CHECK(n_kernel[0] > n_kernel[1] / 10, "too few layers for the tile kernels");
     return check_done("test_conv");
 }

@@ -2,14 +2,15 @@
 # are in golden/golden.mk) and its smoke test bench/quick. Included by the top Makefile.
 
 # --- Benchmarks ---------------------------------------------------------------------------------
-# make bench: golden model, ABFP emulation against it, vector I/O, co-simulation (bare loop /
+# make bench: golden model, ABFP emulation against it, vector I/O, real int8 models against
+# LiteRT (bench-models, scripts/models.mk), co-simulation (bare loop /
 # replay / lockstep), cocotb side by side, accelerator efficiency and scaling, build time; table on stdout and
 # $(BUILD)/bench.json; then the Verilators of BENCH_VERILATORS side by side (build time, bare
 # loop, replay, lockstep). BENCH_QUICK=1 runs everything small (checks the script, measures
 # nothing; the side-by-side section with this make's Verilator only, on its model).
 BENCH_VERILATORS ?= verilator $(VERILATOR_CURRENT)
 .PHONY: bench
-bench: bench-golden bench-abfp bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
        $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
 	@scripts/install-deps.sh bench
 	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl BENCH_VERILATORS="$(BENCH_VERILATORS)" scripts/bench/bench.sh $(BENCH_OUT)
@@ -17,6 +18,7 @@ bench: bench-golden bench-abfp bench-vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) 
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "abfp":'; cat $(BENCH_OUT)/abfp.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
+	   echo '  "models":'; cat $(BENCH_OUT)/models.json; echo ','; \
 	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo ','; \
 	   echo '  "farm":'; cat $(BENCH_OUT)/farm.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
 	  mv -f $(BENCH_OUT).json.tmp $(BENCH_OUT).json
@@ -37,6 +39,7 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; \
 	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
+	    assert all(m[\"median_s\"][\"mpq\"] > 0 for m in d[\"models\"][\"models\"]), d; \
 	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'
 TEST_TARGETS += bench/quick

@@ -11,7 +11,14 @@ MODELS_CENSUS_SEED ?= 1
 # Vela's figures for these models (make models-vela).
 MODELS_VELA ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
 
-.PHONY: models-venv models-fetch models-census models-survey models-vela
+# The accumulator analysis tables of docs/models.md (make models-overflow): these models, the
+# MODELS_OVERFLOW_INPUTS first inputs of inputs.py (seed MODELS_OVERFLOW_SEED), N-bit wrapping.
+MODELS_OVERFLOW ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+MODELS_OVERFLOW_INPUTS ?= 50
+MODELS_OVERFLOW_SEED ?= 25
+MODELS_OVERFLOW_BITS ?= 16
+
+.PHONY: models-venv models-fetch models-census models-survey models-vela models-overflow
 
 models-venv:
 	@scripts/models/venv.sh >/dev/null
@@ -32,6 +39,27 @@ models-survey: models-fetch
 models-vela: models-fetch
 	@set -e; for m in $(MODELS_VELA); do \
 	  $(MODELS_PY) scripts/models/vela.py $(MODELS_DIR)/$$m.tflite --out $(BUILD)/models/vela/$$m.json; done
+
+# make bench's part for the real models: the golden model's time per inference against
+# LiteRT's optimized int8 kernels and its reference kernels, one thread, interleaved rounds;
+# the overflow detection (--acc-bits MODELS_OVERFLOW_BITS); at the best SIMD level and at SSE2.
+# $(BENCH_OUT)/models.json and models.md. BENCH_QUICK=1: two small models, one short round.
+BENCH_MODELS_ROUNDS ?= 9
+.PHONY: bench-models
+bench-models: $(GOLDEN_BIN)
+	@mkdir -p $(BENCH_OUT)
+	@py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
+	if [ "$(BENCH_QUICK)" = 1 ]; then set -- --rounds 1 --batch-s 0.005 $(MODELS_DIR)/tflite_micro_speech.tflite \
+	  $(MODELS_DIR)/anomaly_detection.tflite; else set -- --rounds $(BENCH_MODELS_ROUNDS) \
+	  $$(ls $(MODELS_DIR)/*.tflite | grep -v '\.float32\.tflite$$'); fi && \
+	"$$py" scripts/models/bench.py --golden $(GOLDEN_BIN) --acc-bits $(MODELS_OVERFLOW_BITS) \
+	  --json $(BENCH_OUT)/models.json --md $(BENCH_OUT)/models.md "$$@"
+
+models-overflow: models-fetch $(GOLDEN_BIN)
+	@$(MODELS_PY) scripts/models/overflow.py --golden $(GOLDEN_BIN) --acc-bits $(MODELS_OVERFLOW_BITS) \
+	  --count $(MODELS_OVERFLOW_INPUTS) --seed $(MODELS_OVERFLOW_SEED) \
+	  --md $(BUILD)/models/overflow.md --json $(BUILD)/models/overflow.json \
+	  $(addprefix $(MODELS_DIR)/,$(addsuffix .tflite,$(MODELS_OVERFLOW)))
 
 # In make test: the fetched models and the mkmodel suite load and run in both references, which
 # differ only where known; the tools' contracts (scripts/models/test_refs.py).
