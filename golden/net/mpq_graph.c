@@ -442,8 +442,9 @@ static int plan_weights(mpq_net *net, plan *p, int wt, char *err, size_t errlen)
 }
 
 /* The layer planned once (mpq_layer.h) on int8 activations: TFLite's arithmetic, or the
- * accumulator analysis, or the exact kernels everywhere (golden_kernels). The int32 copy of
- * the weights is the plan's now. */
+ * accumulator analysis, or the exact kernels everywhere (golden_kernels). The layer keeps its
+ * own copy of the weights; the int32 array stays for mpq_net_layer_get (the accelerator's
+ * mapping, stim/mpq_netmap) and is freed with the net. */
 static int plan_layer(mpq_net *net, unsigned op, plan *p, const mpq_conv_shape *cs, char *err,
                       size_t errlen)
 {
@@ -460,8 +461,6 @@ static int plan_layer(mpq_net *net, unsigned op, plan *p, const mpq_conv_shape *
         d.flags |= MPQ_LAYER_EXACT;
     char why[400];
     int st = mpq_layer_init(&p->layer, &d, why, sizeof why);
-    free(p->w);
-    p->w = NULL;
     if (st == MPQ_ENOMEM) {
         snprintf(err, errlen, "%s: out of memory", net->m->file);
         return st;
