@@ -83,3 +83,11 @@ models/golden: $(GOLDEN_BIN)
 	  "$$py" scripts/models/check_golden.py --golden $(GOLDEN_BIN) --work $(BUILD)/tmp/models-golden \
 	    --count $(MODELS_CHECK_INPUTS) --suite-seeds $(MODELS_CHECK_SUITE_SEEDS) $(MODELS_DIR)/*.tflite'
 TEST_TARGETS += models/golden
+
+# In make test: every fetched model's MAC layers mapped onto the int8 configuration and run on
+# its cycle model (mpq-golden model map), each layer's outputs equal to the golden model's.
+.PHONY: models/map
+models/map: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/map -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/map-all.sh $(GOLDEN_BIN) $(MODELS_DIR)'
+TEST_TARGETS += models/map
