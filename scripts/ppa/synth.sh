@@ -27,8 +27,8 @@ mkdir -p "$out"
 "$py" scripts/ppa/netlist.py sources rtl "$out/rtl" || exit 1
 
 # mpq_cfg_pairs CFG: the cfg's parameters, from the one reader of the cfg files ($GOLDEN_BIN).
-# shellcheck source=scripts/cfg.sh
-. scripts/cfg.sh
+# shellcheck source=scripts/ppa/cfg.sh
+. scripts/ppa/cfg.sh
 export GOLDEN_BIN=$golden
 
 # "Yosys 0.70 (git sha1 28ba3cb92, Release, GNU ...)" -> "Yosys 0.70 (git sha1 28ba3cb92)"
