@@ -20,7 +20,7 @@ CNN_MODEL := $(CNN_OUT)/cnn-$(subst $(comma),_,$(CNN_ARCH))-s$(CNN_SEED)-e$(CNN_
 
 # The RTL runner of another configuration (the default one is mnist.mk's).
 $(BUILD)/vl/%/mnist/mpq-mnist-rtl: $(MNIST_RTL_OBJS) $(GOLDEN_LIB) $(RTL_DEPS) \
-                  rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh rtl/cfg/%.cfg $(GOLDEN_BIN)
+                  rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh tb/build-lib.sh rtl/cfg/%.cfg $(GOLDEN_BIN)
 	@echo "verilator: $* (mnist runner)"
 	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_RTL_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
 	  VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \

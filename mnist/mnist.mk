@@ -22,7 +22,7 @@ $(MNIST_BIN): $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_main.o $(GOLDEN_LIB)
 # The RTL runner links the Verilated default configuration (same shim as the testbench).
 MNIST_RTL_OBJS := $(MNIST_LIB_OBJS) $(BUILD)/obj/mnist/mn_cosim.o $(BUILD)/obj/mnist/mn_rtl.o $(BUILD)/obj/tb/tb_cosim.o
 $(MNIST_RTL_BIN): $(MNIST_RTL_OBJS) $(GOLDEN_LIB) $(RTL_DEPS) \
-                  rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh rtl/cfg/default.cfg $(GOLDEN_BIN)
+                  rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh tb/build-lib.sh rtl/cfg/default.cfg $(GOLDEN_BIN)
 	@echo "verilator: default (mnist runner)"
 	@TB_NAME=mpq-mnist-rtl TB_OBJS="$(MNIST_RTL_OBJS)" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
 	  VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)" \

@@ -13,7 +13,8 @@ desc=${1:?usage: tb/build-dut.sh DESC KIND OUTDIR [NAME=VALUE...]} kind=${2:?} o
 shift 3
 : "${VERILATOR:=verilator}" "${CXX:=c++}" "${TXN_OBJS:?}" "${GOLDEN_LIB:?}" "${GOLDEN_BIN:?}"
 top=$PWD
-abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$top/$1" ;; esac; }
+# shellcheck source=tb/build-lib.sh
+. "$top/tb/build-lib.sh"
 params=()
 for p in "$@"; do params+=(--param "$p"); done
 # What Verilator builds, from the description (refused here, exit 2, when it is bad).
@@ -30,24 +31,11 @@ case $kind in
   trace) flags+=(--trace-fst --trace-structs); cflags+=" -DMPQ_TRACED" ;;
   *) echo "build-dut.sh: build kind $kind: plain or trace" >&2; exit 2 ;;
 esac
-objs=()
 # shellcheck disable=SC2086
-for o in $TXN_OBJS $GOLDEN_LIB; do objs+=("$(abs "$o")"); done
-zlib=$("${CC:-cc}" -print-file-name=libz.so)
-[ -f "$zlib" ] || { echo "build-dut.sh: libz.so not found (scripts/install-deps.sh installs zlib1g-dev)" >&2; exit 2; }
-objs+=("$zlib")
+link_objs build-dut.sh $TXN_OBJS $GOLDEN_LIB
 rm -rf "$out/vl"
 mkdir -p "$out"
-# SAN=1: only the shim is sanitized, not Verilator's generated C++ nor its runtime (as
-# tb/build-model.sh, which says why).
-if [ -n "${CXXFLAGS_SAN:-}" ]; then
-    printf '# tb/build-dut.sh: only the shim is compiled with the sanitizers\nmpq_dut_shim.o: CPPFLAGS += %s\n' \
-        "$CXXFLAGS_SAN" >"$out/shim-flags.mk"
-    makeflags+=" -f $(abs "$out")/shim-flags.mk"
-else
-    rm -f "$out/shim-flags.mk"
-fi
-[ -n "${LDFLAGS_SAN:-}" ] && flags+=(-LDFLAGS "$LDFLAGS_SAN")
+sanitize_shim_only build-dut.sh
 shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
 "$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" "${vargs[@]}" "$shim" "${objs[@]}" \
   >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }

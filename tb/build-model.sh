@@ -22,7 +22,8 @@ shift 4
 gflags=$("$GOLDEN_BIN" cfg "$cfg" --gflags) || exit 2
 mapfile -t srcs < <(sed "s|^|$rtl/|" rtl/sources.list)
 top=$PWD
-abs() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$top/$1" ;; esac; }
+# shellcheck source=tb/build-lib.sh
+. "$top/tb/build-lib.sh"
 name=${TB_NAME:-mpq-tb}
 
 flags=(--cc --exe --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/$name")
@@ -57,33 +58,11 @@ case $kind in
          gflags=""; makeflags="OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O2 CFG_CXXFLAGS_PCH_I=-include" ;;
   *) echo "build-model.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
-objs=()
 # shellcheck disable=SC2086
-for o in $TB_OBJS $GOLDEN_LIB; do objs+=("$(abs "$o")"); done
-# zlib (the golden library's vector files) as a file after the library: Verilator passes
-# object and library files to the linker in order, after the model (every release does).
-zlib=$("${CC:-cc}" -print-file-name=libz.so)
-[ -f "$zlib" ] || { echo "build-model.sh: libz.so not found (scripts/install-deps.sh installs zlib1g-dev)" >&2; exit 2; }
-objs+=("$zlib")
+link_objs build-model.sh $TB_OBJS $GOLDEN_LIB
 rm -rf "$out/vl"
 mkdir -p "$out"
-# SAN=1: the sanitizers instrument the project's own code (the testbench objects and the golden
-# library, which make builds, and the shim generated from the DUT description), not the C++ Verilator generated
-# from the RTL nor Verilator's runtime: that code is not ours to fix (the runtime's FST writer
-# stores to misaligned addresses: UBSan ended every traced re-simulation before its waveform
-# was written), and instrumented it compiled 3x (plain model: 48 s of CPU against 16) to 7x
-# (traced: 214 s against 30) slower, the gate-level netlist over 30 minutes. The shim gets the
-# flags from a makefile that make reads after the generated one (-MAKEFLAGS passes make
-# options, as Verilator's own tests pass -p); the link gets them from -LDFLAGS.
-if [ -n "${CXXFLAGS_SAN:-}" ]; then
-    printf '# tb/build-model.sh: only the shim is compiled with the sanitizers\nmpq_dut_shim.o: CPPFLAGS += %s\n' \
-        "$CXXFLAGS_SAN" >"$out/shim-flags.mk"
-    makeflags+=" -f $(abs "$out")/shim-flags.mk"
-else
-    rm -f "$out/shim-flags.mk"
-fi
-# shellcheck disable=SC2086
-[ -n "${LDFLAGS_SAN:-}" ] && flags+=(-LDFLAGS "$LDFLAGS_SAN")
+sanitize_shim_only build-model.sh
 # The shim, generated into the model's folder in step 2 (Verilator only records its name).
 shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
 # The description's parameters are the configuration's (the gate-level netlist carries them

@@ -8,7 +8,7 @@ TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
 TXN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TXN_C_SRCS))
 TB_C_SRCS := tb/mpq_tb.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c $(TXN_C_SRCS)
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
-TB_DEPS := $(RTL_DEPS) rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+TB_DEPS := $(RTL_DEPS) rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh tb/build-lib.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 TRACES ?= $(BUILD)/traces
 
 $(BUILD)/obj/tb/%.o: CPPFLAGS += -Itb
@@ -168,7 +168,7 @@ TEST_TARGETS += tb/user-input
 # failure), built by tb/build-dut.sh from the description: the shim generated, the model checked
 # against it first. $(call dut_rules,NAME,DESC) makes the rules of one description; DUT=FILE on
 # the command line makes them for that file (make dut-sim DUT=my/accel.dut).
-DUT_BUILD_DEPS := tb/build-dut.sh tb/dut_runtime.h tb/mpq_dut.h $(TXN_OBJS) $(BUILD)/obj/tb/txn_main.o $(GOLDEN_LIB) $(GOLDEN_BIN)
+DUT_BUILD_DEPS := tb/build-dut.sh tb/build-lib.sh tb/dut_runtime.h tb/mpq_dut.h $(TXN_OBJS) $(BUILD)/obj/tb/txn_main.o $(GOLDEN_LIB) $(GOLDEN_BIN)
 DUT_BUILD_ENV = TXN_OBJS="$(TXN_OBJS) $(BUILD)/obj/tb/txn_main.o" GOLDEN_LIB="$(GOLDEN_LIB)" GOLDEN_BIN="$(GOLDEN_BIN)" \
   VERILATOR="$(VERILATOR)" CXX="$(CXX)" CXXFLAGS_SAN="$(SAN_FLAGS)" LDFLAGS_SAN="$(SAN_FLAGS)"
 dut_srcs = $(1) $(wildcard $(dir $(1))*.sv $(dir $(1))*.svh $(dir $(1))*.v $(dir $(1))*.vlt)

@@ -286,15 +286,7 @@ void tb_print_report(FILE *f, const tb_result *r)
         fprintf(f, "  stopped at the first mismatching cycle (--max-mismatches N to go on)\n");
     }
     fprintf(f, "  reproduce: %s\n", r->repro);
-    if (r->trace_dir[0]) {
-        fprintf(f, "  trace: %s/ (report.txt, report.json%s)\n", r->trace_dir,
-                r->have_wave ? ", wave.fst, wave.gtkw" : "");
-        if (r->have_wave)
-            fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", r->trace_dir,
-                    r->trace_dir);
-    }
-    if (r->trace_note[0])
-        fprintf(f, "  %s\n", r->trace_note);
+    tb_print_trace(f, r->trace_dir, r->have_wave, r->trace_note);
 }
 
 void tb_short(const tb_result *r, char *buf, size_t len)

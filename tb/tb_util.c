@@ -287,3 +287,14 @@ int tb_wave_written(const char *dir, char *why, size_t len)
     }
     return 1;
 }
+
+void tb_print_trace(FILE *f, const char *dir, int have_wave, const char *note)
+{
+    if (dir[0]) {
+        fprintf(f, "  trace: %s/ (report.txt, report.json%s)\n", dir, have_wave ? ", wave.fst, wave.gtkw" : "");
+        if (have_wave)
+            fprintf(f, "  open:  gtkwave %s/wave.gtkw   (or: surfer %s/wave.fst)\n", dir, dir);
+    }
+    if (note[0])
+        fprintf(f, "  %s\n", note);
+}

@@ -41,6 +41,9 @@ int tb_run_child(const char *bin, const char *const *argv);
  * and not empty, else 0 with the missing one named in why. A sanitizer's report also exits 1,
  * the re-run's "reproduced": only the files say that the waveform was written. */
 int tb_wave_written(const char *dir, char *why, size_t len);
+/* A failure report's trace lines: the folder and its files (the waveform's only when written),
+ * how to open the waveform, then note (why there is none, or where it came from) if any. */
+void tb_print_trace(FILE *f, const char *dir, int have_wave, const char *note);
 
 /* JUnit XML, written atomically when closed. */
 typedef struct tb_junit tb_junit;

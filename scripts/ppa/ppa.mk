@@ -15,7 +15,7 @@ PPA_NETS ?= mlp cnn
 PPA_IMAGES ?= 4
 PPA_CNN_IMAGES ?= 1
 PPA_FIXED_MHZ ?= 20
-PPA_DEPS := $(GOLDEN_BIN) $(RTL_DEPS) $(wildcard scripts/ppa/*) tb/build-model.sh \
+PPA_DEPS := $(GOLDEN_BIN) $(RTL_DEPS) $(wildcard scripts/ppa/*) tb/build-model.sh tb/build-lib.sh \
   rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h $(TB_OBJS) $(GOLDEN_LIB)
 # Yosys is the pyosys package in a virtual environment (scripts/ppa/venv.sh: Debian's Yosys
 # 0.23 cannot read the RTL's packages).
