@@ -198,12 +198,64 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *v)
     return 0;
 }
 
-static int model_run(int argc, char **argv)
-{
-    const char *model = NULL, *dump = NULL, *in[MAX_IO], *out[MAX_IO];
-    unsigned nin = 0, nout = 0, repeat = 1;
+/* What `model run` was asked. */
+typedef struct run_args {
+    const char *model, *dump, *in[MAX_IO], *out[MAX_IO];
+    unsigned nin, nout, repeat;
     mpq_net_opts o;
-    mpq_net_opts_default(&o);
+} run_args;
+
+/* The value of an option that takes one, parsed into r; 0, or 2 with the message printed. */
+static int run_option(run_args *r, const char *a, const char *v)
+{
+    if (!strcmp(a, "--input") || !strcmp(a, "--output")) {
+        unsigned *n = a[2] == 'i' ? &r->nin : &r->nout;
+        if (*n == MAX_IO) {
+            fprintf(stderr, "mpq-golden model run: more than %d %s files\n", MAX_IO, a);
+            return 2;
+        }
+        (a[2] == 'i' ? r->in : r->out)[(*n)++] = v;
+    } else if (!strcmp(a, "--dump")) {
+        r->dump = v;
+    } else if (!strcmp(a, "--fc-rounding")) {
+        if (!strcmp(v, "double"))
+            r->o.fc_rounding = MPQ_RQ_DOUBLE;
+        else if (!strcmp(v, "single"))
+            r->o.fc_rounding = MPQ_RQ_SINGLE;
+        else {
+            fprintf(stderr, "mpq-golden model run: --fc-rounding '%s': expected double or "
+                    "single\n", v);
+            return 2;
+        }
+    } else if (!strcmp(a, "--acc-bits")) {
+        if (parse_uint(v, 2, 32, &r->o.acc_bits)) {
+            fprintf(stderr, "mpq-golden model run: --acc-bits '%s': expected 2..32\n", v);
+            return 2;
+        }
+    } else if (!strcmp(a, "--repeat")) {
+        if (parse_uint(v, 1, 1000000, &r->repeat)) {
+            fprintf(stderr, "mpq-golden model run: --repeat '%s': expected 1..1000000\n", v);
+            return 2;
+        }
+    } else { /* --simd */
+        mpq_simd lv = MPQ_SIMD_SSE2;
+        while (lv <= MPQ_SIMD_AVX2 && strcmp(v, mpq_simd_name(lv)))
+            lv++;
+        if (lv > MPQ_SIMD_AVX2) {
+            fprintf(stderr, "mpq-golden model run: --simd '%s': expected sse2 or avx2\n", v);
+            return 2;
+        }
+        mpq_simd_limit(lv);
+    }
+    return 0;
+}
+
+/* The command line of `model run` into r: 0, 1 for --help (printed), or 2 (message printed). */
+static int run_parse(int argc, char **argv, run_args *r)
+{
+    memset(r, 0, sizeof *r);
+    r->repeat = 1;
+    mpq_net_opts_default(&r->o);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -214,143 +266,83 @@ static int model_run(int argc, char **argv)
             fprintf(stderr, "mpq-golden model run: %s needs a value\n", a);
             return 2;
         }
-        if (!strcmp(a, "--input") || !strcmp(a, "--output")) {
-            unsigned *n = a[2] == 'i' ? &nin : &nout;
-            if (*n == MAX_IO) {
-                fprintf(stderr, "mpq-golden model run: more than %d %s files\n", MAX_IO, a);
+        if (takes) {
+            if (run_option(r, a, v))
                 return 2;
-            }
-            (a[2] == 'i' ? in : out)[(*n)++] = v;
-        } else if (!strcmp(a, "--dump")) {
-            dump = v;
-        } else if (!strcmp(a, "--fc-rounding")) {
-            if (!strcmp(v, "double"))
-                o.fc_rounding = MPQ_RQ_DOUBLE;
-            else if (!strcmp(v, "single"))
-                o.fc_rounding = MPQ_RQ_SINGLE;
-            else {
-                fprintf(stderr, "mpq-golden model run: --fc-rounding '%s': expected double or "
-                        "single\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--acc-bits")) {
-            if (parse_uint(v, 2, 32, &o.acc_bits)) {
-                fprintf(stderr, "mpq-golden model run: --acc-bits '%s': expected 2..32\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--repeat")) {
-            if (parse_uint(v, 1, 1000000, &repeat)) {
-                fprintf(stderr, "mpq-golden model run: --repeat '%s': expected 1..1000000\n", v);
-                return 2;
-            }
-        } else if (!strcmp(a, "--simd")) {
-            mpq_simd lv = MPQ_SIMD_SSE2;
-            while (lv <= MPQ_SIMD_AVX2 && strcmp(v, mpq_simd_name(lv)))
-                lv++;
-            if (lv > MPQ_SIMD_AVX2) {
-                fprintf(stderr, "mpq-golden model run: --simd '%s': expected sse2 or avx2\n", v);
-                return 2;
-            }
-            mpq_simd_limit(lv);
+            i++;
         } else if (!strcmp(a, "--acc-sat")) {
-            o.acc_mode = MPQ_ACC_SAT;
-            continue;
+            r->o.acc_mode = MPQ_ACC_SAT;
         } else if (!strcmp(a, "--profile")) {
-            o.profile = 1;
-            continue;
+            r->o.profile = 1;
         } else if (!strcmp(a, "--golden-kernels")) {
-            o.golden_kernels = 1;
-            continue;
+            r->o.golden_kernels = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
-        } else if (a[0] == '-' || model) {
+            return 1;
+        } else if (a[0] == '-' || r->model) {
             fprintf(stderr, "mpq-golden model run: unexpected argument '%s' (see mpq-golden "
                     "model --help)\n", a);
             return 2;
         } else {
-            model = a;
-            continue;
+            r->model = a;
         }
-        i++;
     }
-    if (!model || !nin) {
+    if (!r->model || !r->nin) {
         fprintf(stderr, "mpq-golden model run: %s (see mpq-golden model --help)\n",
-                !model ? "no MODEL.tflite" : "no --input");
+                !r->model ? "no MODEL.tflite" : "no --input");
         return 2;
     }
+    return 0;
+}
+
+/* The --input files into the net: one file per input, or one file holding every input one
+ * after the other. 0, or 2 with the message printed. */
+static int run_inputs(mpq_net *net, const run_args *r)
+{
+    unsigned nmi = mpq_net_ninputs(net);
     char err[700];
-    mpq_tfl_model m;
-    if (mpq_tfl_load(model, &m, err, sizeof err)) {
-        fprintf(stderr, "mpq-golden model run: %s\n", err);
-        return 2;
-    }
-    mpq_net *net = NULL;
-    int rc = 2;
     uint8_t *buf = NULL;
-    if (mpq_net_init(&net, &m, &o, err, sizeof err)) {
-        fprintf(stderr, "mpq-golden model run: %s\n", err);
-        goto done;
-    }
-    /* One file per input, or one file holding every input one after the other. */
-    unsigned nmi = mpq_net_ninputs(net), nmo = mpq_net_noutputs(net);
-    if ((nin != nmi && nin != 1) || (nout && nout != nmo && nout != 1)) {
-        fprintf(stderr, "mpq-golden model run: %s has %u inputs and %u outputs; got %u --input "
-                "and %u --output (give one per tensor, or one file for all)\n", model, nmi, nmo,
-                nin, nout);
-        goto done;
-    }
-    for (unsigned f = 0, i = 0; f < nin; f++) {
+    for (unsigned f = 0, i = 0; f < r->nin; f++) {
         size_t len, at = 0, need = 0;
-        if (read_file(in[f], &buf, &len)) {
-            fprintf(stderr, "mpq-golden model run: %s: cannot read: %s\n", in[f], strerror(errno));
-            goto done;
+        if (read_file(r->in[f], &buf, &len)) {
+            fprintf(stderr, "mpq-golden model run: %s: cannot read: %s\n", r->in[f], strerror(errno));
+            return 2;
         }
-        unsigned last = nin == nmi ? i : nmi - 1;
+        unsigned last = r->nin == nmi ? i : nmi - 1;
         for (unsigned j = i; j <= last; j++)
             need += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, j));
         if (last > i && len != need) {
             fprintf(stderr, "mpq-golden model run: %s: wrong size: the model's %u inputs take %zu "
-                    "bytes, got %zu\n", in[f], nmi, need, len);
-            goto done;
+                    "bytes, got %zu\n", r->in[f], nmi, need, len);
+            free(buf);
+            return 2;
         }
         for (; i <= last; i++) {
             size_t n = last > i || at ? mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i))
                                       : len;
             if (mpq_net_set_input(net, i, buf + at, n, err, sizeof err)) {
-                fprintf(stderr, "mpq-golden model run: %s: wrong size: %s\n", in[f], err);
-                goto done;
+                fprintf(stderr, "mpq-golden model run: %s: wrong size: %s\n", r->in[f], err);
+                free(buf);
+                return 2;
             }
             at += n;
         }
         free(buf);
         buf = NULL;
     }
-    double dt = 0, best = 1e30;
-    for (unsigned r = 0; r < repeat; r++) {
-        double t0 = now_s();
-        if (mpq_net_run(net, err, sizeof err)) {
-            fprintf(stderr, "mpq-golden model run: %s\n", err);
-            goto done;
-        }
-        double t = now_s() - t0;
-        dt += t;
-        best = t < best ? t : best;
-    }
-    if (repeat > 1)
-        printf("%s: %u runs, %.4f ms per inference (mean), %.4f ms (best), %s\n", model, repeat,
-               1e3 * dt / repeat, 1e3 * best, mpq_simd_name(mpq_simd_level()));
-    if (o.profile) {
-        printf("%4s  %-18s %12s %10s\n", "op", "type", "MACs", "ms/run");
-        for (unsigned i = 0; i < m.nops; i++)
-            printf("%4u  %-18s %12lld %10.4f\n", i, mpq_tfl_op_name(m.ops[i].code),
-                   (long long)mpq_net_op_macs(&m, i), 1e3 * mpq_net_op_seconds(net, i) / repeat);
-    }
-    rc = 0;
-    if (nout == nmo) {
-        for (unsigned i = 0; i < nout && !rc; i++)
-            rc = write_tensor(net, (unsigned)mpq_net_output_tensor(net, i), out[i]);
-    } else if (nout) { /* every output in one file, one after the other */
+    return 0;
+}
+
+/* The outputs into the --output files (one per output, or all in one) and every computed
+ * tensor into --dump. 0, or 2 with the message printed. */
+static int run_outputs(mpq_net *net, const mpq_tfl_model *m, const run_args *r)
+{
+    unsigned nmo = mpq_net_noutputs(net);
+    int rc = 0;
+    if (r->nout == nmo) {
+        for (unsigned i = 0; i < r->nout && !rc; i++)
+            rc = write_tensor(net, (unsigned)mpq_net_output_tensor(net, i), r->out[i]);
+    } else if (r->nout) { /* every output in one file, one after the other */
         size_t total = 0;
         for (unsigned i = 0; i < nmo; i++)
             total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_output_tensor(net, i));
@@ -360,29 +352,79 @@ static int model_run(int argc, char **argv)
             mpq_net_tensor_get(net, t, all + at);
             at += mpq_net_tensor_bytes(net, t);
         }
-        if (!all || write_atomic(out[0], all, total)) {
-            fprintf(stderr, "mpq-golden model run: %s: cannot write: %s\n", out[0], strerror(errno));
+        if (!all || write_atomic(r->out[0], all, total)) {
+            fprintf(stderr, "mpq-golden model run: %s: cannot write: %s\n", r->out[0], strerror(errno));
             rc = 2;
         }
         free(all);
     }
-    if (dump && !rc) {
-        if (make_dirs(dump)) {
-            fprintf(stderr, "mpq-golden model run: %s: cannot create: %s\n", dump, strerror(errno));
+    if (r->dump && !rc) {
+        if (make_dirs(r->dump)) {
+            fprintf(stderr, "mpq-golden model run: %s: cannot create: %s\n", r->dump, strerror(errno));
             rc = 2;
         }
-        for (unsigned t = 0; t < m.ntensors && !rc; t++) {
+        for (unsigned t = 0; t < m->ntensors && !rc; t++) {
             if (!mpq_net_tensor_computed(net, t))
                 continue;
             char path[4200];
-            snprintf(path, sizeof path, "%s/%u.bin", dump, t);
+            snprintf(path, sizeof path, "%s/%u.bin", r->dump, t);
             rc = write_tensor(net, t, path);
         }
     }
-    if (!rc && (o.analyze || o.acc_bits < 32 || o.acc_mode != MPQ_ACC_WRAP))
-        print_reports(net, &m, &o);
+    return rc;
+}
+
+static int model_run(int argc, char **argv)
+{
+    run_args r;
+    int st = run_parse(argc, argv, &r);
+    if (st)
+        return st == 1 ? 0 : 2;
+    char err[700];
+    mpq_tfl_model m;
+    if (mpq_tfl_load(r.model, &m, err, sizeof err)) {
+        fprintf(stderr, "mpq-golden model run: %s\n", err);
+        return 2;
+    }
+    mpq_net *net = NULL;
+    int rc = 2;
+    if (mpq_net_init(&net, &m, &r.o, err, sizeof err)) {
+        fprintf(stderr, "mpq-golden model run: %s\n", err);
+        goto done;
+    }
+    unsigned nmi = mpq_net_ninputs(net), nmo = mpq_net_noutputs(net);
+    if ((r.nin != nmi && r.nin != 1) || (r.nout && r.nout != nmo && r.nout != 1)) {
+        fprintf(stderr, "mpq-golden model run: %s has %u inputs and %u outputs; got %u --input "
+                "and %u --output (give one per tensor, or one file for all)\n", r.model, nmi, nmo,
+                r.nin, r.nout);
+        goto done;
+    }
+    if (run_inputs(net, &r))
+        goto done;
+    double dt = 0, best = 1e30;
+    for (unsigned k = 0; k < r.repeat; k++) {
+        double t0 = now_s();
+        if (mpq_net_run(net, err, sizeof err)) {
+            fprintf(stderr, "mpq-golden model run: %s\n", err);
+            goto done;
+        }
+        double t = now_s() - t0;
+        dt += t;
+        best = t < best ? t : best;
+    }
+    if (r.repeat > 1)
+        printf("%s: %u runs, %.4f ms per inference (mean), %.4f ms (best), %s\n", r.model, r.repeat,
+               1e3 * dt / r.repeat, 1e3 * best, mpq_simd_name(mpq_simd_level()));
+    if (r.o.profile) {
+        printf("%4s  %-18s %12s %10s\n", "op", "type", "MACs", "ms/run");
+        for (unsigned i = 0; i < m.nops; i++)
+            printf("%4u  %-18s %12lld %10.4f\n", i, mpq_tfl_op_name(m.ops[i].code),
+                   (long long)mpq_net_op_macs(&m, i), 1e3 * mpq_net_op_seconds(net, i) / r.repeat);
+    }
+    rc = run_outputs(net, &m, &r);
+    if (!rc && (r.o.analyze || r.o.acc_bits < 32 || r.o.acc_mode != MPQ_ACC_WRAP))
+        print_reports(net, &m, &r.o);
 done:
-    free(buf);
     mpq_net_free(net);
     mpq_tfl_free(&m);
     return rc;

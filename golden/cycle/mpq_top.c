@@ -286,22 +286,11 @@ static void cm_fill_out(mpq_cm *cm)
     }
 }
 
-void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
+/* The statistics of one cycle (mpq_cm_stats), from the state before its edge. */
+static void cm_count(mpq_cm *cm, const mpq_port_in *in, const mpq_win_view *vp, int step, int row_done,
+                     int cfg_hs, int wgt_hs, int we, int rq1_free)
 {
-    if (!in->rst_n) {
-        cm_reset(cm);
-        return;
-    }
-    mpq_win_view v;
-    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
-    int out_free = cm_out_free(cm, in), rq2_free = cm_rq2_free(cm, in), rq1_free = cm_rq1_free(cm, in);
-    int cfg_hs = cm->state == MPQ_ST_IDLE && in->cfg_valid;
-    int wgt_hs = cm->state == MPQ_ST_LOAD && in->wgt_valid;
-    int we = in->act_valid && v.act_ready;
-    int step = mpq_win_step(&cm->win, &v, cm->state == MPQ_ST_RUN, rq1_free);
-    int row_done = step && v.last;
-    int done = cm_done(cm); /* before the edge */
-    int read_done = cm->win.rdone;
+    const mpq_win_view v = *vp;
     mpq_cm_stats *st = &cm->stats;
     st->stall_last += (uint64_t)(cm->state == MPQ_ST_RUN && !cm->win.rdone && v.ready && v.last && !rq1_free);
     st->out_stalls += (uint64_t)(cm->out.valid && !in->out_ready);
@@ -336,34 +325,12 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
         if (cm->tile > 0 && (unsigned)cm->tile > st->max_tile)
             st->max_tile = (unsigned)cm->tile;
     }
+}
 
-    /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
-    if (cm->rq2.valid && out_free) {
-        cm->out = cm->rq2;
-        cm_fill_out(cm);
-    } else if (cm->out.valid && in->out_ready) {
-        cm->out.valid = 0;
-    }
-    if (cm->rq1.valid && rq2_free) {
-        cm->rq2 = cm->rq1;
-        cm_fill_rq2(cm);
-    } else if (cm->rq2.valid && out_free) {
-        cm->rq2.valid = 0;
-    }
-    long pixel = cm_pixel(cm);
-    if (step) /* reads the ring before this edge's write (mpq_ram: read-during-write is old) */
-        cm_step(cm, &v, mpq_abuf_read(&cm->abuf, v.raddr));
-    if (row_done) {
-        cm->rq1.valid = 1;
-        cm->rq1.row = pixel;
-        memcpy(cm->rq1.v, cm->acc, cm->hw.lanes * sizeof cm->acc[0]);
-    } else if (cm->rq1.valid && rq2_free) {
-        cm->rq1.valid = 0;
-    }
-    if (we)
-        mpq_abuf_write(&cm->abuf, v.waddr, in->act_data);
-    mpq_win_tick(&cm->win, &v, step, we);
-
+/* The control FSM's edge: IDLE -> LOAD on a configuration beat, LOAD -> RUN after the last
+ * weight slice, RUN -> DRAIN when the window has read every row, DRAIN -> IDLE when done. */
+static void cm_fsm(mpq_cm *cm, const mpq_port_in *in, int cfg_hs, int wgt_hs, int read_done, int done)
+{
     switch (cm->state) {
     case MPQ_ST_IDLE:
         if (cfg_hs) {
@@ -396,6 +363,54 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
         cm->state = MPQ_ST_IDLE;
         break;
     }
+}
+
+void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
+{
+    if (!in->rst_n) {
+        cm_reset(cm);
+        return;
+    }
+    mpq_win_view v;
+    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    int out_free = cm_out_free(cm, in), rq2_free = cm_rq2_free(cm, in), rq1_free = cm_rq1_free(cm, in);
+    int cfg_hs = cm->state == MPQ_ST_IDLE && in->cfg_valid;
+    int wgt_hs = cm->state == MPQ_ST_LOAD && in->wgt_valid;
+    int we = in->act_valid && v.act_ready;
+    int step = mpq_win_step(&cm->win, &v, cm->state == MPQ_ST_RUN, rq1_free);
+    int row_done = step && v.last;
+    int done = cm_done(cm); /* before the edge */
+    int read_done = cm->win.rdone;
+    cm_count(cm, in, &v, step, row_done, cfg_hs, wgt_hs, we, rq1_free);
+
+    /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
+    if (cm->rq2.valid && out_free) {
+        cm->out = cm->rq2;
+        cm_fill_out(cm);
+    } else if (cm->out.valid && in->out_ready) {
+        cm->out.valid = 0;
+    }
+    if (cm->rq1.valid && rq2_free) {
+        cm->rq2 = cm->rq1;
+        cm_fill_rq2(cm);
+    } else if (cm->rq2.valid && out_free) {
+        cm->rq2.valid = 0;
+    }
+    long pixel = cm_pixel(cm);
+    if (step) /* reads the ring before this edge's write (mpq_ram: read-during-write is old) */
+        cm_step(cm, &v, mpq_abuf_read(&cm->abuf, v.raddr));
+    if (row_done) {
+        cm->rq1.valid = 1;
+        cm->rq1.row = pixel;
+        memcpy(cm->rq1.v, cm->acc, cm->hw.lanes * sizeof cm->acc[0]);
+    } else if (cm->rq1.valid && rq2_free) {
+        cm->rq1.valid = 0;
+    }
+    if (we)
+        mpq_abuf_write(&cm->abuf, v.waddr, in->act_data);
+    mpq_win_tick(&cm->win, &v, step, we);
+
+    cm_fsm(cm, in, cfg_hs, wgt_hs, read_done, done);
 }
 
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s) { *s = cm->stats; }
