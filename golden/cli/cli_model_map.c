@@ -95,38 +95,30 @@ static int write_json(const char *path, const char *model, const char *cfg, cons
     return 0;
 }
 
-/* What `model map` was asked. */
-typedef struct map_args {
-    const char *model, *cfg, *input, *json;
-    uint64_t seed;
-    mpq_map_opts mo;
-} map_args;
-
-/* The command line into a: 0, 1 for --help (printed), or 2 (message printed). */
-static int map_parse(int argc, char **argv, map_args *a)
+int mpq_cli_model_map(int argc, char **argv)
 {
-    memset(a, 0, sizeof *a);
-    a->seed = 1;
-    a->mo.pack = 1;
+    const char *model = NULL, *cfg = NULL, *input = NULL, *json = NULL;
+    uint64_t seed = 1;
+    mpq_map_opts mo = {1};
     for (int i = 2; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 1;
+            return 0;
         }
-        int takes = !strcmp(o, "--config") || !strcmp(o, "--input") || !strcmp(o, "--seed") ||
-                    !strcmp(o, "--pack") || !strcmp(o, "--json");
+        int takes = !strcmp(a, "--config") || !strcmp(a, "--input") || !strcmp(a, "--seed") ||
+                    !strcmp(a, "--pack") || !strcmp(a, "--json");
         if (takes && !v) {
-            fprintf(stderr, "mpq-golden model map: %s needs a value\n", o);
+            fprintf(stderr, "mpq-golden model map: %s needs a value\n", a);
             return 2;
         }
-        if (!strcmp(o, "--config"))
-            a->cfg = v;
-        else if (!strcmp(o, "--input"))
-            a->input = v;
-        else if (!strcmp(o, "--json"))
-            a->json = v;
-        else if (!strcmp(o, "--seed")) {
+        if (!strcmp(a, "--config"))
+            cfg = v;
+        else if (!strcmp(a, "--input"))
+            input = v;
+        else if (!strcmp(a, "--json"))
+            json = v;
+        else if (!strcmp(a, "--seed")) {
             char *end;
             errno = 0;
             unsigned long long s = strtoull(v, &end, 10);
@@ -134,103 +126,33 @@ static int map_parse(int argc, char **argv, map_args *a)
                 fprintf(stderr, "mpq-golden model map: --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
-            a->seed = s;
-        } else if (!strcmp(o, "--pack")) {
+            seed = s;
+        } else if (!strcmp(a, "--pack")) {
             if (strcmp(v, "auto") && strcmp(v, "never")) {
                 fprintf(stderr, "mpq-golden model map: --pack '%s': expected auto or never\n", v);
                 return 2;
             }
-            a->mo.pack = !strcmp(v, "auto");
-        } else if (o[0] == '-' || a->model) {
-            fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", o);
+            mo.pack = !strcmp(v, "auto");
+        } else if (a[0] == '-' || model) {
+            fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", a);
             usage(stderr);
             return 2;
         } else {
-            a->model = o;
+            model = a;
         }
         i += takes;
     }
-    if (!a->model || !a->cfg) {
+    if (!model || !cfg) {
         usage(stderr);
         return 2;
     }
-    return 0;
-}
-
-/* The model's inputs (all of them, one after the other: total bytes) from --input, or random
- * from --seed; then set in the net. 0, or 2 with the message printed. */
-static int map_inputs(mpq_net *net, const mpq_tfl_model *m, const map_args *a, uint8_t *in, size_t total)
-{
-    char err[1024];
-    if (a->input) {
-        FILE *f = fopen(a->input, "rb");
-        if (!f) {
-            snprintf(err, sizeof err, "--input %s: %s", a->input, strerror(errno));
-            return fail2(err);
-        }
-        size_t got = fread(in, 1, total, f);
-        int extra = fgetc(f) != EOF;
-        fclose(f);
-        if (got != total || extra) {
-            snprintf(err, sizeof err, "--input %s: %s than the model's inputs (%zu bytes)", a->input,
-                     got != total ? "shorter" : "longer", total);
-            return fail2(err);
-        }
-    } else {
-        mpq_rng r;
-        mpq_rng_seed(&r, a->seed);
-        size_t off = 0;
-        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-            int t = mpq_net_input_tensor(net, i);
-            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            random_input(m, t, &r, in + off, b);
-            off += b;
-        }
-        printf("input: random, seed %" PRIu64 "\n", a->seed);
-    }
-    size_t off = 0;
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-        if (mpq_net_set_input(net, i, in + off, b, err, sizeof err) != 0)
-            return fail2(err);
-        off += b;
-    }
-    return 0;
-}
-
-/* The table of the layers run (rows[0..n)) and its total line. */
-static void print_table(const char *cfg, const mpq_hwcfg *hw, const mpq_netrun_layer *rows, unsigned n)
-{
-    printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
-           "act waits", "mapping");
-    uint64_t cyc = 0, macs = 0;
-    double peak = (double)hw->lanes * hw->klanes;
-    for (unsigned i = 0; i < n; i++) {
-        const mpq_netrun_layer *r = &rows[i];
-        cyc += r->st.cycles;
-        macs += r->macs;
-        printf("%-4u %-18s %-34s %12" PRIu64 " %10" PRIu64 " %8.3f %9" PRIu64 "  %s\n", r->op, mpq_tfl_op_name(r->code),
-               r->shape, r->macs, r->st.cycles, r->st.cycles ? (double)r->macs / ((double)r->st.cycles * peak) : 0.0,
-               r->st.data_waits, r->how);
-    }
-    printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles of the %s configuration (%u x %u MACs per cycle): "
-           "MAC utilization %.3f; the host's operators are not counted\n",
-           macs, cyc, cfg, hw->lanes, hw->klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
-}
-
-int mpq_cli_model_map(int argc, char **argv)
-{
-    map_args a;
-    int st = map_parse(argc, argv, &a);
-    if (st)
-        return st == 1 ? 0 : 2;
     char err[1024], path[1024];
     mpq_hwcfg hw;
-    if (mpq_hwcfg_find(a.cfg, path, sizeof path, err, sizeof err) != 0 ||
+    if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
         mpq_hwcfg_load(path, &hw, err, sizeof err) != 0)
         return fail2(err);
     mpq_tfl_model m;
-    if (mpq_tfl_load(a.model, &m, err, sizeof err) != 0)
+    if (mpq_tfl_load(model, &m, err, sizeof err) != 0)
         return fail2(err);
     mpq_net_opts o;
     mpq_net_opts_default(&o);
@@ -252,17 +174,66 @@ int mpq_cli_model_map(int argc, char **argv)
         fail2("out of memory");
         goto done;
     }
-    if (map_inputs(net, &m, &a, in, total))
-        goto done;
+    if (input) {
+        FILE *f = fopen(input, "rb");
+        if (!f) {
+            snprintf(err, sizeof err, "--input %s: %s", input, strerror(errno));
+            fail2(err);
+            goto done;
+        }
+        size_t got = fread(in, 1, total, f);
+        int extra = fgetc(f) != EOF;
+        fclose(f);
+        if (got != total || extra) {
+            snprintf(err, sizeof err, "--input %s: %s than the model's inputs (%zu bytes)", input,
+                     got != total ? "shorter" : "longer", total);
+            fail2(err);
+            goto done;
+        }
+    } else {
+        mpq_rng r;
+        mpq_rng_seed(&r, seed);
+        size_t off = 0;
+        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+            int t = mpq_net_input_tensor(net, i);
+            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
+            random_input(&m, t, &r, in + off, b);
+            off += b;
+        }
+        printf("input: random, seed %" PRIu64 "\n", seed);
+    }
+    size_t off = 0;
+    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+        if (mpq_net_set_input(net, i, in + off, b, err, sizeof err) != 0) {
+            fail2(err);
+            goto done;
+        }
+        off += b;
+    }
     unsigned n = 0;
-    status = mpq_netrun(net, &m, &hw, &a.mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
-    print_table(a.cfg, &hw, rows, n);
+    status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
+    printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
+           "act waits", "mapping");
+    uint64_t cyc = 0, macs = 0;
+    double peak = (double)hw.lanes * hw.klanes;
+    for (unsigned i = 0; i < n; i++) {
+        const mpq_netrun_layer *r = &rows[i];
+        cyc += r->st.cycles;
+        macs += r->macs;
+        printf("%-4u %-18s %-34s %12" PRIu64 " %10" PRIu64 " %8.3f %9" PRIu64 "  %s\n", r->op, mpq_tfl_op_name(r->code),
+               r->shape, r->macs, r->st.cycles, r->st.cycles ? (double)r->macs / ((double)r->st.cycles * peak) : 0.0,
+               r->st.data_waits, r->how);
+    }
+    printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles of the %s configuration (%u x %u MACs per cycle): "
+           "MAC utilization %.3f; the host's operators are not counted\n",
+           macs, cyc, cfg, hw.lanes, hw.klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
     if (status) {
         fprintf(stderr, "mpq-golden model map: %s\n", err);
         goto done;
     }
-    if (a.json && write_json(a.json, a.model, a.cfg, &hw, rows, n) != 0) {
-        snprintf(err, sizeof err, "--json %s: cannot write: %s", a.json, strerror(errno));
+    if (json && write_json(json, model, cfg, &hw, rows, n) != 0) {
+        snprintf(err, sizeof err, "--json %s: cannot write: %s", json, strerror(errno));
         status = fail2(err);
     }
 done:
