@@ -20,14 +20,31 @@ refused() {
     echo "ok   $*: $(grep -i -m1 -- "$words" "$work/err.txt" | cut -c1-140)"
 }
 refused "--m: \`0\` is not an integer in 1..65535" "$tb" lockstep --m 0 --seed 1
-refused "--k: \`0\` is not an integer in" "$tb" lockstep --k 0 --seed 1
+refused "--k: \`0\` is not an integer in 1..KMax" "$tb" lockstep --k 0 --seed 1
 refused "--n: \`0\` is not an integer in" "$tb" lockstep --n 0 --seed 1
-refused "--k: \`100000\` is not an integer in 1..65535" "$tb" lockstep --k 100000 --seed 1
+refused "--k: \`100000\` is not an integer in 1..KMax" "$tb" lockstep --k 100000 --seed 1
 refused "--k 2000 is more than KMax = 1024" "$tb" lockstep --k 2000 --seed 1
 # Only what the user gave is named (not the random choices of the other options).
 if grep -q "hp-n\|m = " "$work/err.txt"; then echo "FAIL the message names values the user did not give"; fails=$((fails + 1)); fi
 refused "--hp-n 5 is more than HpPerGroup = 1" "$tb" lockstep --hp-n 5 --seed 1
 refused "is a folder" "$tb" replay vectors/regress
+# Options that contradict or mean nothing are refused, not silently changed (issue 30, item 6).
+refused "--runs R and --cycles N exclude each other" "$tb" lockstep --runs 3 --cycles 1000 --seed 1
+refused "--max-mismatches: \`0\` is not an integer in 1.." "$tb" lockstep --max-mismatches 0 --seed 1
+refused "--cycles: \`0\` is not an integer in 1.." "$tb" lockstep --cycles 0 --seed 1
+refused "rtl/cfg: is a directory, not a file" "$tb" lockstep --config rtl/cfg --seed 1
+# A lockstep layer too large for the memory is refused with its estimates before anything is
+# allocated (MPQ_TB_MEMORY stands for a small machine; ulimit -v keeps a testbench that would
+# allocate it anyway from taking the host's memory, except under ASan, which needs the space).
+guard='ulimit -v 6000000;'
+[ -n "${ASAN_OPTIONS:-}" ] && guard=
+refused "m=65535 k=1024 n=65535 needs about 21.7 GB of memory (estimate: .*) and takes about 8.59e+10 cycles; the limit is half of MPQ_TB_MEMORY, 4.0 GB" \
+    env MPQ_TB_MEMORY=4G bash -c "$guard"' exec timeout 60 "$0" lockstep --m 65535 --k 1024 --n 65535 --seed 1' "$tb"
+refused "MPQ_TB_MEMORY=4x is not a size" env MPQ_TB_MEMORY=4x "$tb" lockstep --seed 1
+# A convolution the RTL cannot hold: refused before the first run, the rule with its numbers.
+refused "does not run on this RTL: tile 0: cfg tile: the window's input rows do not fit the activation ring: ((kh-1)\*dy+1)\*in_w\*ceil(c_len/KLanes) = ((3-1)\*1+1)\*4000\*ceil(64/16) = 48000 > ActDepth = 1024" \
+    "$tb" lockstep --shape 'conv2d h=4 w=4000 c=64 o=8 k=3 p=1' --seed 1 --runs 3
+[ "$(grep -c "does not run" "$work/err.txt")" -le 1 ] || { echo "FAIL the refusal is printed once per run"; fails=$((fails + 1)); }
 refused "--seed is a lockstep option" "$tb" replay vectors/regress/default-basic.vec --seed 3
 refused "no configuration \`doesnotexist\` (have: " "$golden" gen -o "$work/x.vec" --config doesnotexist
 # make sim's variables: checked by make before anything builds.
