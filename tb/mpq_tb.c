@@ -382,8 +382,10 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
     char buf[2048];
     int n = test_argv(o, o->replay ? o->files[t] : NULL, o->stim.seed + t, mask, argv, 64, buf, sizeof buf);
     size_t used = (size_t)snprintf(repro, reprolen, "%s", self);
-    for (int i = 0; i < n && used < reprolen; i++)
-        used += (size_t)snprintf(repro + used, reprolen - used, " %s", argv[i]);
+    for (int i = 0; i < n && used + 2 < reprolen; i++) { /* each a shell word: it runs as printed */
+        repro[used++] = ' ';
+        used += tb_shell_word(repro + used, reprolen - used, argv[i]);
+    }
     /* The source thread, unless this is the traced re-simulation (a short window) or it was
      * turned off; without it (or the memory for it) the source is called directly. */
     int threaded = o->source_thread >= 0 ? o->source_thread : tb_pipe_useful();

@@ -48,15 +48,37 @@ void tb_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+size_t tb_shell_word(char *buf, size_t len, const char *s)
+{
+    size_t n = 0;
+    if (len == 0)
+        return 0;
+    int plain = *s != '\0' && s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                          "-_./=:,+@%")] == '\0';
+    if (!plain && n + 1 < len)
+        buf[n++] = '\'';
+    for (; *s && n + 1 < len; s++) {
+        if (*s == '\'' && n + 4 < len) {
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else if (*s != '\'') {
+            buf[n++] = *s;
+        }
+    }
+    if (!plain && n + 1 < len)
+        buf[n++] = '\'';
+    buf[n] = '\0';
+    return n;
+}
+
 void tb_join_cmd(char *buf, size_t len, int argc, char **argv)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; i < argc && used + 1 < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
+    for (int i = 0; i < argc && used + 2 < len; i++) {
+        if (i)
+            buf[used++] = ' ';
+        used += tb_shell_word(buf + used, len - used, argv[i]);
     }
 }
 
@@ -124,7 +146,6 @@ int tb_mkdir_p(const char *path)
     }
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
-
 
 /* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
  * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */

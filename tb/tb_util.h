@@ -14,8 +14,12 @@ FILE *tb_open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, cha
 int tb_close_tmp(FILE *f, const char *tmp, const char *fin);
 /* s as a JSON string, quotes included. */
 void tb_json_str(FILE *f, const char *s);
-/* argv[0..argc) joined by blanks into buf. */
+/* argv[0..argc) joined by blanks into buf, each as tb_shell_word writes it. */
 void tb_join_cmd(char *buf, size_t len, int argc, char **argv);
+/* s as one shell word at buf (len bytes, cut to fit): as it is when it holds only letters,
+ * digits and -_./=:,+@%, else in single quotes (a ' as '\''), so that a printed command runs
+ * as it ran. Returns the characters written. */
+size_t tb_shell_word(char *buf, size_t len, const char *s);
 
 /* A test's trace folder and the files in it (report.txt, report.json, wave.fst, wave.gtkw and
  * their temporaries) removed. */
