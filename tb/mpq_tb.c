@@ -557,6 +557,10 @@ static int run_close(const tb_opts *o, tb_run *r)
     if (r->results)
         fclose(r->results);
     tb_write_last_run(o->trace_dir, r->full_cmd, r->traces);
+    unsigned pruned = tb_prune_traces(o->trace_dir, o->keep_traces, r->traces);
+    if (pruned && !o->stim.quiet)
+        printf("removed the %u oldest trace folders of %s (--keep-traces %u)\n", pruned, o->trace_dir,
+               o->keep_traces);
     if (o->stim.stats && r->covered) {
         char line[1024];
         printf("stimulus of %u passing runs: %s\n", r->covered, mpq_gen_stats_str(&r->cover, line, sizeof line));

@@ -21,6 +21,9 @@ static const mpq_opt tb_table[TB_O_COUNT] = {
                    "test name prefix (default: the file name or lockstep-<seed>)"},
     [TB_O_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
                         "mismatch traces go to DIR/<test>/ (default build/traces)"},
+    [TB_O_KEEP_TRACES] = {"--keep-traces", "N", MPQ_OPT_UINT, F(keep_traces), 0, UINT_MAX, NULL, NULL, 0, 0,
+                          "at the end of a run, keep the N most recent trace folders in the trace "
+                          "directory and remove older ones, never this run's (default 20; 0 keeps all)"},
     [TB_O_INJECT_HOLD] = {"--inject-hold", NULL, MPQ_OPT_FLAG, F(inject_hold), 0, 0, NULL, NULL, 0, 0,
                           "change a waiting activation beat once before its handshake (a stream-rule "
                           "violation the RTL's assertions must report)"},
@@ -163,6 +166,7 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
     o->max_mismatches = 1;
     o->source_thread = -1;
     o->trace_dir = "build/traces";
+    o->keep_traces = 20;
     o->before = 200;
     o->after = 20;
     if (argc < 2 || (strcmp(argv[1], "--help") && strcmp(argv[1], "-h") && strcmp(argv[1], "replay") &&

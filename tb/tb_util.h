@@ -32,6 +32,12 @@ void tb_cleanup_dir(const char *dir);
 void tb_sanitize(char *s);
 /* mkdir -p. 0 or -1. */
 int tb_mkdir_p(const char *path);
+/* Removes the oldest trace folders of trace_dir (sub-folders holding a report.txt or
+ * report.json, oldest by that file's time) so that at most `keep` remain, never one that
+ * `current` lists (`trace: DIR` lines: this run's, whatever their number), never one that
+ * holds anything but a trace's files (tb_remove_trace_dir's list).
+ * keep 0 keeps every folder. Returns the number of folders removed. */
+unsigned tb_prune_traces(const char *trace_dir, unsigned keep, const char *current);
 /* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
  * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */
 void tb_write_last_run(const char *trace_dir, const char *cmd, const char *traces);

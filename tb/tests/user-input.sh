@@ -57,6 +57,46 @@ refused "SEED=x3 is not a non-negative integer" make -s --no-print-directory sim
 refused "SIM_CYCLES=-5 is not a positive integer" make -s --no-print-directory sim SIM_CYCLES=-5
 refused "SIM_CYCLES=1e6 is not a positive integer" make -s --no-print-directory sim SIM_CYCLES=1e6
 refused "SIM_CONFIGS: there is no rtl/cfg/nope.cfg" make -s --no-print-directory sim SIM_CONFIGS="default nope"
+refused "KEEP_TRACES=x is not a non-negative integer" make -s --no-print-directory sim KEEP_TRACES=x
+# scripts/sim.sh, which make sim runs, returns mpq-tb's own status and names it on its last line
+# (make's exit status is 2 for a mismatch and for bad input alike): a stub mpq-tb exits 1, then 2.
+mkdir -p "$work/simbuild/vl/stub/plain"
+printf '#!/bin/sh\nexit $STUB_RC\n' >"$work/simbuild/vl/stub/plain/mpq-tb" && chmod +x "$work/simbuild/vl/stub/plain/mpq-tb"
+for want in "1|sim: FAILED (a mismatch" "2|sim: stub lockstep: bad input or testbench error (mpq-tb exit 2)"; do
+    STUB_RC=${want%%|*} BUILD=$work/simbuild TRACES=$work/simtraces SIM_KIND=plain SIM_CYCLES=10 TRACE_BUILD=true \
+        scripts/sim.sh stub >"$work/out.txt" 2>&1
+    rc=$?
+    if [ $rc -ne "${want%%|*}" ] || ! tail -n 1 "$work/out.txt" | grep -qF "${want#*|}"; then
+        echo "FAIL sim.sh with mpq-tb exit ${want%%|*}: exit $rc, last line: $(tail -n 1 "$work/out.txt")"; fails=$((fails + 1))
+    else echo "ok   sim.sh: mpq-tb exit ${want%%|*} -> exit $rc, \"$(tail -n 1 "$work/out.txt")\""; fi
+done
+# make wave shows the last run's report once: the report says how to open the waveform, or
+# why there is none, and nothing names a file that is not there.
+wt=$work/wave-traces
+mkdir -p "$wt/t1" && printf 'run: x\ntrace: %s/t1\n' "$wt" >"$wt/last-run"
+printf 'MISMATCH in t1\n  open:  gtkwave %s/t1/wave.gtkw   (or: surfer %s/t1/wave.fst)\n' "$wt" "$wt" >"$wt/t1/report.txt"
+: >"$wt/t1/wave.gtkw"
+DISPLAY= make -s --no-print-directory wave TRACES="$wt" >"$work/out.txt" 2>&1
+n=$(grep -c "gtkwave $wt/t1/wave.gtkw" "$work/out.txt")
+[ "$n" -eq 1 ] && echo "ok   make wave names the waveform once" || { echo "FAIL make wave names the waveform $n times:"; cat "$work/out.txt"; fails=$((fails + 1)); }
+rm "$wt/t1/wave.gtkw" && printf 'MISMATCH in t1\n  no waveform: the traced build does not exist\n' >"$wt/t1/report.txt"
+DISPLAY= make -s --no-print-directory wave TRACES="$wt" >"$work/out.txt" 2>&1
+if grep -q "wave.gtkw\|wave.fst" "$work/out.txt"; then echo "FAIL make wave names a waveform that was not written:"; cat "$work/out.txt"; fails=$((fails + 1))
+else echo "ok   make wave without a waveform: $(tail -n 1 "$work/out.txt")"; fi
+# Trace folders do not pile up: a run keeps the N most recent (--keep-traces, default 20) and
+# removes the older ones, never a folder holding anything but a trace's files.
+kt=$work/keep-traces
+for d in a:01 b:02 c:03 d:04 e:01; do
+    mkdir -p "$kt/${d%:*}" && : >"$kt/${d%:*}/report.txt" && touch -d "2020-01-${d#*:}" "$kt/${d%:*}/report.txt"
+done
+: >"$kt/e/notes.txt"; mkdir -p "$kt/f"
+"$tb" lockstep --seed 1 --runs 1 --trace-dir "$kt" --keep-traces 2 >"$work/out.txt" 2>&1
+left=$(cd "$kt" && ls -d -- */ | tr -d / | xargs)
+if [ "$left" = "c d e f" ] && grep -q "removed the 2 oldest trace folders of $kt (--keep-traces 2)" "$work/out.txt"; then
+    echo "ok   --keep-traces 2: left $left"
+else echo "FAIL --keep-traces 2 left '$left' (want c d e f): $(cat "$work/out.txt")"; fails=$((fails + 1)); fi
+"$tb" --help | grep -q -- "--keep-traces N .*(default 20; 0 keeps all)" || "$tb" --help | tr '\n' ' ' | grep -q -- "--keep-traces N .*(default 20; 0 keeps all)" \
+    || { echo "FAIL --help does not describe --keep-traces"; fails=$((fails + 1)); }
 # mpq-golden finds the configurations from any folder (the source tree it was built in).
 (cd "$work" && "$root/$golden" gen -q -o from-elsewhere.vec --config default --m 2 --k 20 --n 3) \
     && [ -s "$work/from-elsewhere.vec" ] && echo "ok   mpq-golden gen --config default outside the source tree" \
