@@ -16,7 +16,10 @@ if [ "${1:-}" = --vec ]; then vec=$2; shift 2; fi
 : "${BUILD:?} ${TRACES:?} ${SIM_KIND:?} ${SIM_CYCLES:?}"
 worst=0 failed=() kept=
 keep=${KEEP_TRACES:-20} written=0
-case $keep in '' | *[!0-9]*) echo "sim: KEEP_TRACES=$keep is not a non-negative integer" >&2; exit 2 ;; esac
+# Bad values stop here, before anything runs (make checks them too, before it builds).
+case $SIM_CYCLES in '' | *[!0-9]* | 0) echo "sim: SIM_CYCLES=$SIM_CYCLES is not a positive integer" >&2; exit 2 ;; esac
+case ${SEED:-1} in *[!0-9]*) echo "sim: SEED=$SEED is not a non-negative integer" >&2; exit 2 ;; esac
+case $keep in *[!0-9]*) echo "sim: KEEP_TRACES=$keep is not a non-negative integer" >&2; exit 2 ;; esac
 # mpq-tb rewrites TRACES/last-run on every run: keep the first failing run's record, so that
 # `make wave` opens its trace even when later configurations pass.
 note() {

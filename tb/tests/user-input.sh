@@ -70,6 +70,17 @@ for want in "1|sim: FAILED (a mismatch" "2|sim: stub lockstep: bad input or test
         echo "FAIL sim.sh with mpq-tb exit ${want%%|*}: exit $rc, last line: $(tail -n 1 "$work/out.txt")"; fails=$((fails + 1))
     else echo "ok   sim.sh: mpq-tb exit ${want%%|*} -> exit $rc, \"$(tail -n 1 "$work/out.txt")\""; fi
 done
+# ... and refuses its bad variables before anything runs (scripts and CI call it directly).
+printf '#!/bin/sh\ntouch "%s/stub-ran"\n' "$work" >"$work/simbuild/vl/stub/plain/mpq-tb"
+for bad in SIM_CYCLES=-5 SIM_CYCLES=0 SEED=x3 KEEP_TRACES=-1; do
+    rm -f "$work/stub-ran"
+    env BUILD="$work/simbuild" TRACES="$work/simtraces" SIM_KIND=plain SIM_CYCLES=10 TRACE_BUILD=true "$bad" \
+        scripts/sim.sh stub >"$work/out.txt" 2>&1
+    rc=$?
+    if [ $rc -ne 2 ] || [ -e "$work/stub-ran" ] || ! grep -q "sim: ${bad%%=*}=${bad#*=} is not a" "$work/out.txt"; then
+        echo "FAIL sim.sh $bad: exit $rc, ran: $([ -e "$work/stub-ran" ] && echo yes || echo no): $(cat "$work/out.txt")"; fails=$((fails + 1))
+    else echo "ok   sim.sh $bad: $(cat "$work/out.txt")"; fi
+done
 # make wave shows the last run's report once: the report says how to open the waveform, or
 # why there is none, and nothing names a file that is not there.
 wt=$work/wave-traces
