@@ -472,7 +472,7 @@ static int check_rtl(tb_opts *o, mpq_hwcfg *hw)
         if (!o->trace_mode)
             printf("mpq-tb: lockstep seed %" PRIu64 " (--seed %" PRIu64 " reproduces)\n", a->seed, a->seed);
     }
-    /* A layer too large for this machine is refused before anything runs, as gen refuses one. */
+    /* A layer this RTL or this machine cannot run is refused before anything runs (gen too). */
     if (!o->replay && tb_lockstep_fits(hw, a, a->seed, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-tb: %s\n", err);
         return 2;
