@@ -206,9 +206,6 @@ static int parse_args(int argc, char **argv, gen_args *a)
     int mkn = (s->given >> MPQ_SO_M & 1u) || (s->given >> MPQ_SO_K & 1u) || (s->given >> MPQ_SO_N & 1u);
     if (!a->out)
         return gen_usage_error("no output file (-o FILE.vec); see --help");
-    if (s->quiet && s->stats)
-        return gen_usage_error("-q prints only errors and --stats prints the stimulus summary: "
-                               "give one of them");
     if (s->shape.kind != MPQ_LAYER_FC && mkn)
         return gen_usage_error("--shape gives a convolution; --m, --k and --n shape fully-connected layers");
     if (a->case_path && (mkn || s->shape.kind != MPQ_LAYER_FC)) {

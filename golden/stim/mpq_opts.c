@@ -74,9 +74,11 @@ const mpq_opt mpq_stim_opts[MPQ_SO_COUNT] = {
                             LAYER, "idle cycles after the last tile (default 2)"},
     [MPQ_SO_STATS] = {"--stats", NULL, MPQ_OPT_FLAG, F(stats), 0, 0, NULL, NULL, GEN | TB, 0,
                       "print what the stimulus exercised (rounding ties, accumulator bounds, overflows, "
-                      "back-pressure, ...)"},
+                      "back-pressure, ...), -q or not: with -q, gen prints that one line (key=value) "
+                      "and errors, nothing else"},
     [MPQ_SO_QUIET] = {"-q", NULL, MPQ_OPT_FLAG, F(quiet), 0, 0, NULL, NULL, GEN | TB, 0,
-                      "print only failures and the summary (gen: only errors)"},
+                      "print only failures and the summary (gen: only errors, and the --stats line "
+                      "when asked)"},
 };
 #undef F
 #undef GEN

@@ -28,6 +28,11 @@ grep -qx "mpq-golden gen: s.vec: about 8344 cycles (estimate), at most 0.2 MB" e
 grep -q "8344 cycles" out && ok "estimate: $(cat err)" || bad "summary: $(cat out)"
 "$bin" gen -q -o s.vec --m 64 --k 512 --n 32 --seed 3 >out 2>err || bad "gen -q failed"
 [ -s out ] || [ -s err ] && bad "-q printed: $(cat out err)"
+# -q with --stats: the stats line alone (scripts/golden/gen-regress.sh reads it), as --help says.
+"$bin" gen -q --stats -o s.vec --m 64 --k 512 --n 32 --seed 3 >out 2>err || bad "gen -q --stats failed"
+[ "$(wc -l <out)" = 1 ] && grep -q '^stats: tiles=4 ' out && [ ! -s err ] || bad "-q --stats printed: $(cat out err)"
+"$bin" gen --help | tr -s ' \n' ' ' | grep -q -- "-q print only failures and the summary (gen: only errors, and the --stats line when asked)" \
+    && ok "gen -q --stats: the stats line alone, as --help says" || bad "gen --help does not say what -q --stats prints"
 
 # Every refused value names the option and its range; exit 2, no file.
 while IFS='|' read -r args want; do
@@ -44,7 +49,6 @@ done <<'CASES'
 --k 0|--k: `0` is not an integer in 1..KMax
 --k 70000|--k: `70000` is not an integer in 1..KMax
 --hp-n 100|--hp-n: `100` is not an integer in 0..HpPerGroup
--q --stats|-q prints only errors and --stats prints the stimulus summary: give one of them
 --config ./|./: is a directory, not a file
 --k 1025|--k: 1025 is not in 1..KMax = 1024 of
 --n 0|--n: `0` is not an integer in 1..65535
