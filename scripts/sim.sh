@@ -6,17 +6,26 @@
 # a mismatch (the other configurations still run), 2 bad input (stops at once): mpq-tb's own
 # codes, so that a script or CI can tell a failing RTL from a bad command; the last line says
 # which. Environment: BUILD, TRACES, SIM_KIND (plain or wb), SIM_CYCLES, SEED, WHITEBOX,
-# TRACE_BUILD (mpq-tb's --trace-build command, %CFG% standing for the configuration).
+# TRACE_BUILD (mpq-tb's --trace-build command, %CFG% standing for the configuration),
+# KEEP_TRACES (trace folders kept in TRACES besides this make sim's: mpq-tb --keep-traces;
+# default 20, 0 keeps all).
 set -u
 vec=
 if [ "${1:-}" = --vec ]; then vec=$2; shift 2; fi
 [ $# -gt 0 ] || { echo "sim.sh: no configuration given" >&2; exit 2; }
 : "${BUILD:?} ${TRACES:?} ${SIM_KIND:?} ${SIM_CYCLES:?}"
 worst=0 failed=() kept=
+keep=${KEEP_TRACES:-20} written=0
+# Bad values stop here, before anything runs (make checks them too, before it builds).
+case $SIM_CYCLES in '' | *[!0-9]* | 0) echo "sim: SIM_CYCLES=$SIM_CYCLES is not a positive integer" >&2; exit 2 ;; esac
+case ${SEED:-1} in *[!0-9]*) echo "sim: SEED=$SEED is not a non-negative integer" >&2; exit 2 ;; esac
+case $keep in *[!0-9]*) echo "sim: KEEP_TRACES=$keep is not a non-negative integer" >&2; exit 2 ;; esac
 # mpq-tb rewrites TRACES/last-run on every run: keep the first failing run's record, so that
 # `make wave` opens its trace even when later configurations pass.
 note() {
     local rc=$1 what=$2
+    # mpq-tb keeps its own run's traces: the earlier runs of this make sim are counted in.
+    [ -f "$TRACES/last-run" ] && written=$((written + $(grep -c '^trace: ' "$TRACES/last-run")))
     if [ "$rc" -eq 1 ]; then
         failed+=("$what")
         [ -z "$kept" ] && [ -f "$TRACES/last-run" ] && kept=$(cat "$TRACES/last-run")
@@ -28,7 +37,8 @@ note() {
 }
 for cfg in "$@"; do
     bin="$BUILD/vl/$cfg/$SIM_KIND/mpq-tb"
-    args=(--config "rtl/cfg/$cfg.cfg" --trace-dir "$TRACES" --trace-build "${TRACE_BUILD//%CFG%/$cfg}")
+    args=(--config "rtl/cfg/$cfg.cfg" --trace-dir "$TRACES" --trace-build "${TRACE_BUILD//%CFG%/$cfg}"
+          --keep-traces $((keep ? keep + written : 0)))
     [ -n "${WHITEBOX:-}" ] && args+=(--whitebox)
     if [ -n "$vec" ]; then
         # shellcheck disable=SC2086  # VEC is a list of files

@@ -382,8 +382,10 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
     char buf[2048];
     int n = test_argv(o, o->replay ? o->files[t] : NULL, o->stim.seed + t, mask, argv, 64, buf, sizeof buf);
     size_t used = (size_t)snprintf(repro, reprolen, "%s", self);
-    for (int i = 0; i < n && used < reprolen; i++)
-        used += (size_t)snprintf(repro + used, reprolen - used, " %s", argv[i]);
+    for (int i = 0; i < n && used + 2 < reprolen; i++) { /* each a shell word: it runs as printed */
+        repro[used++] = ' ';
+        used += tb_shell_word(repro + used, reprolen - used, argv[i]);
+    }
     /* The source thread, unless this is the traced re-simulation (a short window) or it was
      * turned off; without it (or the memory for it) the source is called directly. */
     int threaded = o->source_thread >= 0 ? o->source_thread : tb_pipe_useful();
@@ -470,6 +472,11 @@ static int check_rtl(tb_opts *o, mpq_hwcfg *hw)
         if (!o->trace_mode)
             printf("mpq-tb: lockstep seed %" PRIu64 " (--seed %" PRIu64 " reproduces)\n", a->seed, a->seed);
     }
+    /* A layer this RTL or this machine cannot run is refused before anything runs (gen too). */
+    if (!o->replay && tb_lockstep_fits(hw, a, a->seed, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-tb: %s\n", err);
+        return 2;
+    }
     return 0;
 }
 
@@ -550,6 +557,10 @@ static int run_close(const tb_opts *o, tb_run *r)
     if (r->results)
         fclose(r->results);
     tb_write_last_run(o->trace_dir, r->full_cmd, r->traces);
+    unsigned pruned = tb_prune_traces(o->trace_dir, o->keep_traces, r->traces);
+    if (pruned && !o->stim.quiet)
+        printf("removed the %u oldest trace folders of %s (--keep-traces %u)\n", pruned, o->trace_dir,
+               o->keep_traces);
     if (o->stim.stats && r->covered) {
         char line[1024];
         printf("stimulus of %u passing runs: %s\n", r->covered, mpq_gen_stats_str(&r->cover, line, sizeof line));

@@ -77,6 +77,8 @@ endif
 # status: 0 passed, 1 a mismatch, 2 bad input; its last line says which (make's own exit
 # status is 2 for either).
 SIM_CYCLES ?= 3000000
+# Trace folders kept in $(TRACES) besides this run's (older ones removed; 0 keeps all).
+KEEP_TRACES ?= 20
 ifeq ($(origin CONFIG),file)
 SIM_CONFIGS ?= default mix2 small
 else
@@ -89,6 +91,9 @@ endif
 ifeq ($(filter-out 0,$(strip $(SIM_CYCLES))),)
 $(error SIM_CYCLES='$(SIM_CYCLES)': give a positive number of cycles)
 endif
+ifneq ($(shell printf '%s' '$(KEEP_TRACES)' | tr -d 0-9)$(if $(strip $(KEEP_TRACES)),,x),)
+$(error KEEP_TRACES=$(KEEP_TRACES) is not a non-negative integer (0 keeps every trace folder))
+endif
 $(foreach c,$(SIM_CONFIGS),$(if $(filter $(c),$(RTL_CFGS)),,$(error SIM_CONFIGS: there is no rtl/cfg/$(c).cfg; the configurations are: $(RTL_CFGS))))
 endif
 SIM_KIND = $(if $(WHITEBOX),wb,plain)
@@ -98,20 +103,23 @@ SIM_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 sim: $(GOLDEN_BIN)
 	@$(MAKE) --no-print-directory -j$(SIM_JOBS) $(SIM_BINS)
 	@mkdir -p $(TRACES)
-	@BUILD=$(BUILD) TRACES=$(TRACES) SIM_KIND=$(SIM_KIND) SIM_CYCLES=$(SIM_CYCLES) SEED='$(SEED)' \
+	@BUILD=$(BUILD) TRACES=$(TRACES) SIM_KIND=$(SIM_KIND) SIM_CYCLES=$(SIM_CYCLES) SEED='$(SEED)' KEEP_TRACES=$(KEEP_TRACES) \
 	  WHITEBOX='$(WHITEBOX)' TRACE_BUILD="$(call tb_trace_build,%CFG%)" \
 	  scripts/sim.sh $(if $(VEC),--vec "$(VEC)" $(CONFIG),$(SIM_CONFIGS))
 
 # make wave: the trace of the last mpq-tb run ($(TRACES)/last-run lists the trace folders that
-# run wrote; a run that passed wrote none), its report and its waveform.
+# run wrote; a run that passed wrote none), its report and, with a display, its waveform in
+# GTKWave. The report says how to open the waveform (or why there is none): nothing repeats it.
 wave:
 	@if [ ! -f $(TRACES)/last-run ]; then echo "make wave: no run has written $(TRACES)/last-run yet (make sim)"; exit 1; fi; \
 	last=$$(sed -n 's/^trace: //p' $(TRACES)/last-run | head -n 1); \
 	if [ -z "$$last" ]; then echo "make wave: the last run passed, no mismatch trace:"; sed -n 's/^/  /p' $(TRACES)/last-run; exit 0; fi; \
+	if [ ! -f "$$last/report.txt" ]; then echo "make wave: the last run's trace $$last is gone (removed since; see --keep-traces)"; exit 1; fi; \
 	echo "mismatch trace: $$last"; cat "$$last/report.txt"; \
-	if [ -n "$$DISPLAY" ] && ! command -v gtkwave >/dev/null 2>&1; then scripts/install-deps.sh wave || true; fi; \
-	if command -v gtkwave >/dev/null 2>&1 && [ -n "$$DISPLAY" ]; then gtkwave "$$last/wave.gtkw" & \
-	else echo "open it with: gtkwave $$last/wave.gtkw   (or: surfer $$last/wave.fst)"; fi
+	if [ -n "$$DISPLAY" ] && [ -f "$$last/wave.gtkw" ]; then \
+	  command -v gtkwave >/dev/null 2>&1 || scripts/install-deps.sh wave || true; \
+	  if command -v gtkwave >/dev/null 2>&1; then echo "make wave: opening it in GTKWave"; gtkwave "$$last/wave.gtkw" >/dev/null 2>&1 & fi; \
+	fi
 
 # --- Co-simulation regression in `make test` --------------------------------------------------
 # Every configuration with committed vectors replays them; every configuration also runs

@@ -21,13 +21,16 @@ static const mpq_opt tb_table[TB_O_COUNT] = {
                    "test name prefix (default: the file name or lockstep-<seed>)"},
     [TB_O_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
                         "mismatch traces go to DIR/<test>/ (default build/traces)"},
+    [TB_O_KEEP_TRACES] = {"--keep-traces", "N", MPQ_OPT_UINT, F(keep_traces), 0, UINT_MAX, NULL, NULL, 0, 0,
+                          "at the end of a run, keep the N most recent trace folders in the trace "
+                          "directory and remove older ones, never this run's (default 20; 0 keeps all)"},
     [TB_O_INJECT_HOLD] = {"--inject-hold", NULL, MPQ_OPT_FLAG, F(inject_hold), 0, 0, NULL, NULL, 0, 0,
                           "change a waiting activation beat once before its handshake (a stream-rule "
                           "violation the RTL's assertions must report)"},
     [TB_O_WHITEBOX] = {"--whitebox", NULL, MPQ_OPT_FLAG, F(whitebox), 0, 0, NULL, NULL, 0, 0,
                        "white-box build only: also compare every lane's accumulator, rq1 and rq2 with the "
                        "golden cycle model after every edge, so a bug is reported in the cycle it acts"},
-    [TB_O_MAX_MISMATCHES] = {"--max-mismatches", "N", MPQ_OPT_UINT, F(max_mismatches), 0, UINT_MAX, NULL,
+    [TB_O_MAX_MISMATCHES] = {"--max-mismatches", "N", MPQ_OPT_UINT, F(max_mismatches), 1, UINT_MAX, NULL,
                              NULL, 0, 0, "stop a test after N mismatching cycles (default 1)"},
     [TB_O_WINDOW_BEFORE] = {"--window-before", "N", MPQ_OPT_UINT, F(before), 0, UINT_MAX, NULL, NULL, 0, 0,
                             "waveform window: cycles before the first mismatch (default 200)"},
@@ -46,7 +49,7 @@ static const mpq_opt tb_table[TB_O_COUNT] = {
     [TB_O_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero,
                             0, 0, "read the file / run the golden model in a second thread, ahead of the "
                                   "DUT (default: on when more than one CPU is online)"},
-    [TB_O_BARE] = {"--bare", "R", MPQ_OPT_U64, F(bare_repeat), 0, UINT64_MAX, NULL, NULL, 0, 0,
+    [TB_O_BARE] = {"--bare", "R", MPQ_OPT_U64, F(bare_repeat), 1, UINT64_MAX, NULL, NULL, 0, 0,
                    "benchmark limit: replay one file's inputs from memory R times, nothing compared "
                    "(make bench)"},
     [TB_O_TRACE_AT] = {"--trace-at", "C", MPQ_OPT_U64, F(trace_at), 0, UINT64_MAX, NULL, NULL, 0,
@@ -134,6 +137,9 @@ static int check_opts(tb_opts *o)
             return usage_error(msg);
         }
     }
+    if ((a->given >> MPQ_SO_RUNS & 1u) && (a->given >> MPQ_SO_CYCLES & 1u))
+        return usage_error("--runs R and --cycles N exclude each other (R layers, or layers until N "
+                           "cycles): give one");
     if ((a->given >> MPQ_SO_SHAPE & 1u) && (a->given & fc))
         return usage_error("--shape gives a convolution's shape; --m, --k and --n are for "
                            "fully-connected layers");
@@ -160,6 +166,7 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
     o->max_mismatches = 1;
     o->source_thread = -1;
     o->trace_dir = "build/traces";
+    o->keep_traces = 20;
     o->before = 200;
     o->after = 20;
     if (argc < 2 || (strcmp(argv[1], "--help") && strcmp(argv[1], "-h") && strcmp(argv[1], "replay") &&
@@ -192,10 +199,6 @@ int tb_opts_parse(int argc, char **argv, tb_opts *o)
         snprintf(err, sizeof err, "lockstep takes no file (`%s`)", o->files[0]);
         return usage_error(err);
     }
-    if (o->max_mismatches < 1)
-        o->max_mismatches = 1;
-    if ((o->given >> TB_O_BARE & 1u) && o->bare_repeat < 1)
-        o->bare_repeat = 1;
     o->trace_mode = (int)(o->given >> TB_O_TRACE_AT & 1u);
     return check_opts(o);
 }

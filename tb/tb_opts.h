@@ -20,6 +20,7 @@ typedef struct tb_opts {
     int source_thread;          /* -1 auto, 0 off, 1 on */
     unsigned max_mismatches;
     const char *trace_dir;      /* parent of per-test trace folders */
+    unsigned keep_traces;       /* --keep-traces: trace folders kept in trace_dir (0: all) */
     const char *trace_bin;
     const char *trace_build;    /* shell command that builds trace_bin, run on the first mismatch */
     const char *junit;
@@ -36,7 +37,7 @@ typedef struct tb_opts {
 
 /* mpq-tb's own options, in table order (the order the writer writes them in). */
 enum {
-    TB_O_CONFIG = 0, TB_O_NAME, TB_O_TRACE_DIR, TB_O_INJECT_HOLD, TB_O_WHITEBOX, TB_O_MAX_MISMATCHES,
+    TB_O_CONFIG = 0, TB_O_NAME, TB_O_TRACE_DIR, TB_O_KEEP_TRACES, TB_O_INJECT_HOLD, TB_O_WHITEBOX, TB_O_MAX_MISMATCHES,
     TB_O_WINDOW_BEFORE, TB_O_WINDOW_AFTER, TB_O_TRACE_BIN, TB_O_TRACE_BUILD, TB_O_JUNIT, TB_O_RESULTS,
     TB_O_SOURCE_THREAD, TB_O_BARE, TB_O_TRACE_AT, TB_O_TRACE_OUT, TB_O_COUNT
 };

@@ -115,11 +115,11 @@ static void where_text(const tb_result *r, const tb_mismatch *m, char *buf, size
         return;
     }
     unsigned c0 = (unsigned)w->tile * hw->lanes;
-    n += (size_t)snprintf(buf + n, len - n, "tile %ld of %u (channels n=%u..%u)%s, state %s", w->tile + 1,
+    n += (size_t)snprintf(buf + n, len - n, "tile %ld of %u (channels n=%u..%u)%s, state %s", w->tile,
                           tiles, c0, c0 + hw->lanes - 1, w->resets ? " after the mid-layer reset" : "",
                           state_names[w->state & 3]);
     if (w->state == 1 && n < len)
-        n += (size_t)snprintf(buf + n, len - n, ", loading weight beat %u of %u", w->wslice + 1,
+        n += (size_t)snprintf(buf + n, len - n, ", loading weight beat %u of %u", w->wslice,
                               w->kh * w->kw * w->n_slices);
     if (w->state == 2 && n < len)
         n += step_text(hw, w, buf + n, len - n);
@@ -312,8 +312,9 @@ void tb_short(const tb_result *r, char *buf, size_t len)
         } else if (p == MPQ_OUT_OVF) {
             for (unsigned l = 0; l < hw->lanes && n < len; l++)
                 if ((m->exp.ovf ^ m->act.ovf) >> l & 1u) {
-                    n += (size_t)snprintf(buf + n, len - n, " ovf_o lane %u (channel n=%u) expected %u;",
-                                          l, channel_of(r, m, l), (unsigned)(m->exp.ovf >> l & 1u));
+                    n += (size_t)snprintf(buf + n, len - n, " ovf_o lane %u (channel n=%u) expected %u, actual %u;",
+                                          l, channel_of(r, m, l), (unsigned)(m->exp.ovf >> l & 1u),
+                                          (unsigned)(m->act.ovf >> l & 1u));
                     break;
                 }
         } else {
@@ -373,6 +374,33 @@ static void json_mismatch(FILE *f, const tb_result *r, const tb_mismatch *m)
     fprintf(f, "}");
 }
 
+/* "layer": the kind, the accelerator's view (m output pixels or rows, k reduction depth, n
+ * channels, tiles of Lanes channels) and, for a convolution, its shape (mpq_conv_shape's
+ * fields, and the text mpq-tb --shape takes). */
+static void json_layer(FILE *f, const tb_result *r)
+{
+    mpq_conv_shape cs;
+    int conv = mpq_vec_header_conv_shape(&r->h, &cs);
+    unsigned tiles = r->h.hw.lanes ? (r->h.n + r->h.hw.lanes - 1) / r->h.hw.lanes : 0;
+    fprintf(f, ",\n  \"layer\": {\"kind\": \"%s\", \"m\": %u, \"k\": %u, \"n\": %u, \"tiles\": %u, "
+               "\"acc\": \"%s\"", conv ? mpq_layer_name(cs.kind) : "fc", r->h.m, r->h.k, r->h.n, tiles,
+            r->h.acc_sat ? "sat" : "wrap");
+    if (conv) {
+        char text[200];
+        mpq_conv_shape_format(&cs, text, sizeof text);
+        fprintf(f, ",\n    \"shape\": {\"batches\": %u, \"in_h\": %u, \"in_w\": %u, \"in_c\": %u, "
+                   "\"out_c\": %u, \"kh\": %u, \"kw\": %u, \"sy\": %u, \"sx\": %u, \"dy\": %u, \"dx\": %u, "
+                   "\"py\": %u, \"px\": %u, \"groups\": %u, \"out_h\": %u, \"out_w\": %u, \"text\": ",
+                cs.batches, cs.in_h, cs.in_w, cs.in_c, cs.out_c, cs.kh, cs.kw, cs.sy, cs.sx, cs.dy, cs.dx,
+                cs.py, cs.px, cs.groups ? cs.groups : 1, cs.out_h, cs.out_w);
+        tb_json_str(f, text);
+        fprintf(f, "},\n   ");
+    }
+    fprintf(f, " \"source\": ");
+    tb_json_str(f, r->h.source);
+    fprintf(f, "}");
+}
+
 int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsigned after)
 {
     char tmp[1500], fin[1500];
@@ -396,10 +424,8 @@ int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsig
     }
     fprintf(f, "\n  ],\n  \"configuration\": ");
     tb_json_str(f, mpq_hwcfg_str(&r->h.hw, cfg, sizeof cfg));
-    fprintf(f, ",\n  \"layer\": {\"m\": %u, \"k\": %u, \"n\": %u, \"acc\": \"%s\", \"source\": ", r->h.m,
-            r->h.k, r->h.n, r->h.acc_sat ? "sat" : "wrap");
-    tb_json_str(f, r->h.source);
-    fprintf(f, "},\n  \"seed\": %" PRIu64 ",\n  \"timing_seed\": %" PRIu64 ",\n  \"vector_file\": ",
+    json_layer(f, r);
+    fprintf(f, ",\n  \"seed\": %" PRIu64 ",\n  \"timing_seed\": %" PRIu64 ",\n  \"vector_file\": ",
             r->h.seed, r->h.timing_seed);
     tb_json_str(f, r->file);
     fprintf(f, ",\n  \"reproduce\": ");

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "arith/mpq.h"
 #include "tb_pipe.h"
@@ -109,10 +111,75 @@ static const tb_source_ops lockstep_ops = {lockstep_next, lockstep_where, lockst
 /* 1 when option o (MPQ_SO_*) was given. */
 static int given(const mpq_stim_args *a, mpq_stim_opt o) { return (int)(a->given >> o & 1u); }
 
+/* The memory this process may use: MPQ_TB_MEMORY when set (bytes, or with a suffix M or G:
+ * 10^6, 10^9), else the machine's memory or, when lower, the address-space limit (ulimit -v).
+ * *what names which. Returns 0, or -1 when MPQ_TB_MEMORY is not a size. */
+static int lockstep_memory(uint64_t *total, const char **what)
+{
+    const char *env = getenv("MPQ_TB_MEMORY");
+    if (env && *env) {
+        char *end;
+        unsigned long long v = strtoull(env, &end, 10);
+        uint64_t unit = !strcmp(end, "G") ? 1000000000ull : !strcmp(end, "M") ? 1000000ull : *end ? 0 : 1;
+        if (end == env || *env == '-' || unit == 0 || v == 0 || v > UINT64_MAX / unit)
+            return -1;
+        *total = (uint64_t)v * unit;
+        *what = "MPQ_TB_MEMORY";
+        return 0;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    *total = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
+    *what = "this machine's memory";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (uint64_t)rl.rlim_cur < *total) {
+        *total = (uint64_t)rl.rlim_cur;
+        *what = "this process's address-space limit (ulimit -v)";
+    }
+    return 0;
+}
+
+int tb_lockstep_fits(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed, char *err, size_t errlen)
+{
+    mpq_layer_opts lo;
+    mpq_timing_opts to;
+    mpq_stim_layer_opts(a, hw, seed, &lo, &to);
+    mpq_hw_layer shape;
+    char why[512];
+    if (mpq_hw_layer_shape(&lo, &shape, why, sizeof why) != 0)
+        return 0; /* tb_source_lockstep names what is wrong with it */
+    char desc[200];
+    if (lo.shape.kind != MPQ_LAYER_FC)
+        mpq_conv_shape_format(&lo.shape, desc, sizeof desc);
+    else
+        snprintf(desc, sizeof desc, "m=%u k=%u n=%u", lo.m, lo.k, lo.n);
+    if (lo.shape.kind != MPQ_LAYER_FC && mpq_hw_conv_fits(hw, &lo.shape, why, sizeof why) != 0) {
+        snprintf(err, errlen, "lockstep: %s does not run on this RTL: %s", desc, why);
+        return MPQ_EPARAM;
+    }
+    uint64_t total, bytes = mpq_gen_bytes(&shape);
+    const char *what;
+    if (lockstep_memory(&total, &what) != 0) {
+        snprintf(err, errlen, "MPQ_TB_MEMORY=%s is not a size (bytes, or e.g. 800M, 16G)", getenv("MPQ_TB_MEMORY"));
+        return MPQ_EPARAM;
+    }
+    if (bytes <= total / 2) /* the rest for the model, the threads and the others */
+        return 0;
+    mpq_gen_estimate e;
+    mpq_gen_estimate_run(hw, &shape, &to, &e);
+    snprintf(err, errlen, "lockstep: refused: %s needs about %.1f GB of memory (estimate: the layer and "
+             "its %" PRIu64 " expected outputs) and takes about %.3g cycles; the limit is half of "
+             "%s, %.1f GB", desc, (double)bytes / 1e9, (uint64_t)shape.m * shape.n, (double)e.cycles,
+             what, (double)total / 1e9);
+    return MPQ_EPARAM;
+}
+
 int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
                        tb_source **out, char *err, size_t errlen)
 {
     *out = NULL;
+    int fits = tb_lockstep_fits(hw, a, seed, err, errlen);
+    if (fits != 0)
+        return fits;
     mpq_layer_opts lo;
     mpq_timing_opts to;
     mpq_stim_layer_opts(a, hw, seed, &lo, &to);

@@ -69,6 +69,14 @@ int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen
  * MPQ_EPARAM / MPQ_ENOMEM with err saying what the user asked that this RTL cannot run. */
 int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
                        tb_source **out, char *err, size_t errlen);
+/* Whether lockstep run `seed` fits this RTL and this machine: a convolution's tiles fit the
+ * RTL's buffers (mpq_hw_conv_fits), the layer's memory (mpq_gen_bytes) is at most half the
+ * machine's memory (or of the address-space limit, ulimit -v, when lower; or of
+ * $MPQ_TB_MEMORY, bytes or e.g. 16G, when set: a farm slot's share). Returns 0, or MPQ_EPARAM with the rule and its numbers, or the layer, its
+ * memory and cycle estimates and the limit in err ("m=65535 k=1024 n=65535 needs about 21.7 GB ..."):
+ * refused before anything is allocated (tb_source_lockstep checks every run, mpq-tb the
+ * first before it starts). */
+int tb_lockstep_fits(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed, char *err, size_t errlen);
 /* The mpq-tb arguments that reproduce lockstep run `seed` alone ("lockstep --seed S --runs 1
  * --m ..."): appended to argv[*argc..] (at most max, NULL-terminated), their text in
  * buf[*used..]. The one builder of the reproduce line and of the traced re-run, through the

@@ -3,6 +3,7 @@
  * trace folders, the last-run record, command lines, the traced re-run. */
 #include "tb_util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -48,15 +49,37 @@ void tb_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+size_t tb_shell_word(char *buf, size_t len, const char *s)
+{
+    size_t n = 0;
+    if (len == 0)
+        return 0;
+    int plain = *s != '\0' && s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                          "-_./=:,+@%")] == '\0';
+    if (!plain && n + 1 < len)
+        buf[n++] = '\'';
+    for (; *s && n + 1 < len; s++) {
+        if (*s == '\'' && n + 4 < len) {
+            memcpy(buf + n, "'\\''", 4);
+            n += 4;
+        } else if (*s != '\'') {
+            buf[n++] = *s;
+        }
+    }
+    if (!plain && n + 1 < len)
+        buf[n++] = '\'';
+    buf[n] = '\0';
+    return n;
+}
+
 void tb_join_cmd(char *buf, size_t len, int argc, char **argv)
 {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; i < argc && used + 1 < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%s", i ? " " : "", argv[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
+    for (int i = 0; i < argc && used + 2 < len; i++) {
+        if (i)
+            buf[used++] = ' ';
+        used += tb_shell_word(buf + used, len - used, argv[i]);
     }
 }
 
@@ -125,6 +148,107 @@ int tb_mkdir_p(const char *path)
     return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* A trace folder of trace_dir: its path and the time of its report. */
+typedef struct old_trace {
+    char path[1400];
+    struct timespec when;
+} old_trace;
+
+static int newer_first(const void *a, const void *b)
+{
+    const old_trace *x = a, *y = b;
+    if (x->when.tv_sec != y->when.tv_sec)
+        return x->when.tv_sec < y->when.tv_sec ? 1 : -1;
+    if (x->when.tv_nsec != y->when.tv_nsec)
+        return x->when.tv_nsec < y->when.tv_nsec ? 1 : -1;
+    return strcmp(x->path, y->path);
+}
+
+/* 1 when `current` has the line "trace: <path>". */
+static int listed(const char *current, const char *path)
+{
+    size_t n = strlen(path);
+    for (const char *l = current; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, "trace: ", 7) && !strncmp(l + 7, path, n) && (l[7 + n] == '\n' || !l[7 + n]))
+            return 1;
+    return 0;
+}
+
+/* 1 when the folder holds nothing but the files of a trace (trace_files). */
+static int only_trace_files(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int only = 1;
+    for (struct dirent *e; only && (e = readdir(d)) != NULL;) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        only = 0;
+        for (size_t i = 0; i < sizeof trace_files / sizeof trace_files[0]; i++)
+            only |= !strcmp(e->d_name, trace_files[i]);
+    }
+    closedir(d);
+    return only;
+}
+
+/* The trace folders of trace_dir that `current` does not list and that hold nothing else,
+ * into *out (malloc'd); *in_run counts the ones it lists. */
+static size_t old_traces(const char *trace_dir, const char *current, old_trace **out, unsigned *in_run)
+{
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    *in_run = 0;
+    DIR *d = opendir(trace_dir);
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[1400], rep[1500];
+        struct stat st;
+        if (e->d_name[0] == '.' || snprintf(path, sizeof path, "%s/%s", trace_dir, e->d_name) >= (int)sizeof path)
+            continue;
+        snprintf(rep, sizeof rep, "%s/report.txt", path);
+        if (stat(rep, &st) != 0) {
+            snprintf(rep, sizeof rep, "%s/report.json", path);
+            if (stat(rep, &st) != 0)
+                continue;
+        }
+        if (listed(current, path)) {
+            (*in_run)++;
+            continue;
+        }
+        if (!only_trace_files(path))
+            continue;
+        if (n == cap) {
+            old_trace *g = realloc(*out, (cap = cap ? 2 * cap : 16) * sizeof *g);
+            if (!g)
+                break;
+            *out = g;
+        }
+        snprintf((*out)[n].path, sizeof (*out)[n].path, "%s", path);
+        (*out)[n++].when = st.st_mtim;
+    }
+    closedir(d);
+    return n;
+}
+
+unsigned tb_prune_traces(const char *trace_dir, unsigned keep, const char *current)
+{
+    if (keep == 0)
+        return 0;
+    old_trace *t;
+    unsigned in_run, removed = 0;
+    size_t n = old_traces(trace_dir, current, &t, &in_run);
+    if (n > 1)
+        qsort(t, n, sizeof *t, newer_first);
+    size_t room = keep > in_run ? keep - in_run : 0;
+    for (size_t i = room; i < n; i++) {
+        tb_remove_trace_dir(t[i].path);
+        removed += access(t[i].path, F_OK) != 0;
+    }
+    free(t);
+    return removed;
+}
 
 /* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
  * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */

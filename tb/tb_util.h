@@ -14,8 +14,12 @@ FILE *tb_open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, cha
 int tb_close_tmp(FILE *f, const char *tmp, const char *fin);
 /* s as a JSON string, quotes included. */
 void tb_json_str(FILE *f, const char *s);
-/* argv[0..argc) joined by blanks into buf. */
+/* argv[0..argc) joined by blanks into buf, each as tb_shell_word writes it. */
 void tb_join_cmd(char *buf, size_t len, int argc, char **argv);
+/* s as one shell word at buf (len bytes, cut to fit): as it is when it holds only letters,
+ * digits and -_./=:,+@%, else in single quotes (a ' as '\''), so that a printed command runs
+ * as it ran. Returns the characters written. */
+size_t tb_shell_word(char *buf, size_t len, const char *s);
 
 /* A test's trace folder and the files in it (report.txt, report.json, wave.fst, wave.gtkw and
  * their temporaries) removed. */
@@ -28,6 +32,12 @@ void tb_cleanup_dir(const char *dir);
 void tb_sanitize(char *s);
 /* mkdir -p. 0 or -1. */
 int tb_mkdir_p(const char *path);
+/* Removes the oldest trace folders of trace_dir (sub-folders holding a report.txt or
+ * report.json, oldest by that file's time) so that at most `keep` remain, never one that
+ * `current` lists (`trace: DIR` lines: this run's, whatever their number), never one that
+ * holds anything but a trace's files (tb_remove_trace_dir's list).
+ * keep 0 keeps every folder. Returns the number of folders removed. */
+unsigned tb_prune_traces(const char *trace_dir, unsigned keep, const char *current);
 /* trace_dir/last-run (atomically): this run's command and the trace folders it wrote, one
  * `trace: DIR` line each (none when every test passed); `make wave` opens the first. */
 void tb_write_last_run(const char *trace_dir, const char *cmd, const char *traces);

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,10 @@ void mpq_verror(char *err, size_t errlen, const char *file, unsigned line, const
  * *cap is 0) with *cap updated, or NULL with buf freed (out of memory, or past SIZE_MAX bytes):
  * the one growth rule of the library's and the tools' growing buffers. */
 void *mpq_grow(void *buf, size_t *cap, size_t elem);
+/* Opens path for reading (fopen mode "r" or "rb"): the one way the library opens an input
+ * file. Returns the stream, or NULL with "PATH: cannot open: <strerror>" or "PATH: is a
+ * directory, not a file" in err (fopen opens a directory, and only its first read fails). */
+FILE *mpq_fopen_read(const char *path, const char *mode, char *err, size_t errlen);
 
 /* ---- Accumulator ---- */
 typedef enum mpq_acc_mode { MPQ_ACC_WRAP = 0, MPQ_ACC_SAT = 1 } mpq_acc_mode;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Status codes of the library, its message form and its growth rule (mpq.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "arith/mpq.h"
 
@@ -43,4 +46,20 @@ void *mpq_grow(void *buf, size_t *cap, size_t elem)
     }
     *cap = 2 * n;
     return nb;
+}
+
+FILE *mpq_fopen_read(const char *path, const char *mode, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, mode);
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a file", path);
+        fclose(f);
+        return NULL;
+    }
+    return f;
 }

@@ -78,11 +78,9 @@ static char *trim(char *s)
 
 int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = mpq_fopen_read(path, "r", err, errlen);
+    if (!f)
         return MPQ_EIO;
-    }
     memset(hw, 0, sizeof *hw);
     unsigned seen[MPQ_P_COUNT] = {0};
     char line[512];

@@ -419,25 +419,57 @@ static int output_count(const mpq_hwcfg *hw, const uint32_t *b)
     return tf(b, MPQ_CFG_BATCHES) * tf(b, MPQ_CFG_OUT_H) * tf(b, MPQ_CFG_OUT_W) <= 0xffffffffll;
 }
 
+/* The rules with a beat's numbers (mpq_tile_rule_desc.numbers). */
+static void weights_numbers(const mpq_hwcfg *hw, const uint32_t *b, char *buf, size_t len)
+{
+    int64_t kh = tf(b, MPQ_CFG_KH), kw = tf(b, MPQ_CFG_KW), s = (int64_t)mpq_cfg_c_slices(hw, b);
+    snprintf(buf, len, "kh*kw*ceil(c_len/KLanes) = %" PRId64 "*%" PRId64 "*ceil(%" PRId64 "/%u) = %" PRId64
+             " %s KMax/KLanes = %u/%u = %u", kh, kw, tf(b, MPQ_CFG_C_LEN), hw->klanes, kh * kw * s,
+             weights_fit(hw, b) ? "<=" : ">", hw->kmax, hw->klanes, hw->kmax / hw->klanes);
+}
+static void window_numbers(const mpq_hwcfg *hw, const uint32_t *b, char *buf, size_t len)
+{
+    int64_t kh = tf(b, MPQ_CFG_KH), dy = tf(b, MPQ_CFG_DY), w = tf(b, MPQ_CFG_IN_W);
+    int64_t s = (int64_t)mpq_cfg_c_slices(hw, b);
+    snprintf(buf, len, "((kh-1)*dy+1)*in_w*ceil(c_len/KLanes) = ((%" PRId64 "-1)*%" PRId64 "+1)*%" PRId64
+             "*ceil(%" PRId64 "/%u) = %" PRId64 " %s ActDepth = %u", kh, dy, w, tf(b, MPQ_CFG_C_LEN),
+             hw->klanes, ((kh - 1) * dy + 1) * w * s, window_fits(hw, b) ? "<=" : ">", hw->act_depth);
+}
+static void input_numbers(const mpq_hwcfg *hw, const uint32_t *b, char *buf, size_t len)
+{
+    int64_t n = tf(b, MPQ_CFG_BATCHES), h = tf(b, MPQ_CFG_IN_H), w = tf(b, MPQ_CFG_IN_W);
+    snprintf(buf, len, "batches*in_h*in_w*ceil(c_len/KLanes) = %" PRId64 "*%" PRId64 "*%" PRId64
+             "*ceil(%" PRId64 "/%u) = %" PRId64 " %s 2^32", n, h, w, tf(b, MPQ_CFG_C_LEN), hw->klanes,
+             n * h * w * (int64_t)mpq_cfg_c_slices(hw, b), input_count(hw, b) ? "<" : ">=");
+}
+static void output_numbers(const mpq_hwcfg *hw, const uint32_t *b, char *buf, size_t len)
+{
+    int64_t n = tf(b, MPQ_CFG_BATCHES), h = tf(b, MPQ_CFG_OUT_H), w = tf(b, MPQ_CFG_OUT_W);
+    snprintf(buf, len, "batches*out_h*out_w = %" PRId64 "*%" PRId64 "*%" PRId64 " = %" PRId64 " %s 2^32", n,
+             h, w, n * h * w, output_count(hw, b) ? "<" : ">=");
+}
+
 #define PB(p) (1u << (p))
 #define L(x) "longint'(" x ")"
 #define SLICES "((" L("tile.c_len") " + " L("KLanes") " - 1) / " L("KLanes") ")"
 const mpq_tile_rule_desc mpq_tile_rules[MPQ_R_COUNT] = {
-    [MPQ_R_WEIGHTS_FIT] = {"the weights fit the weight buffer", PB(MPQ_P_KLANES) | PB(MPQ_P_KMAX),
+    [MPQ_R_WEIGHTS_FIT] = {"the weights fit the weight buffer", "the weights do not fit the weight buffer",
+                           PB(MPQ_P_KLANES) | PB(MPQ_P_KMAX),
                            L("tile.kh") " * " L("tile.kw") " * " SLICES " <= " L("KMax") " / " L("KLanes"),
-                           "kh*kw*ceil(c_len/KLanes) <= KMax/KLanes", weights_fit},
+                           "kh*kw*ceil(c_len/KLanes) <= KMax/KLanes", weights_fit, weights_numbers},
     [MPQ_R_WINDOW_FITS] = {"the window's input rows fit the activation ring",
+                           "the window's input rows do not fit the activation ring",
                            PB(MPQ_P_KLANES) | PB(MPQ_P_ACT_DEPTH),
                            "((" L("tile.kh") " - 1) * " L("tile.dy") " + 1) * " L("tile.in_w") " * " SLICES
                            " <= " L("ActDepth"),
-                           "((kh-1)*dy+1)*in_w*ceil(c_len/KLanes) <= ActDepth", window_fits},
-    [MPQ_R_INPUT_COUNT] = {"the input slices fit 32 bits", PB(MPQ_P_KLANES),
+                           "((kh-1)*dy+1)*in_w*ceil(c_len/KLanes) <= ActDepth", window_fits, window_numbers},
+    [MPQ_R_INPUT_COUNT] = {"the input slices fit 32 bits", "the input slices do not fit 32 bits", PB(MPQ_P_KLANES),
                            L("tile.batches") " * " L("tile.in_h") " * " L("tile.in_w") " * " SLICES
                            " <= 64'hffffffff",
-                           "batches*in_h*in_w*ceil(c_len/KLanes) < 2^32", input_count},
-    [MPQ_R_OUTPUT_COUNT] = {"the output pixels fit 32 bits", 0,
+                           "batches*in_h*in_w*ceil(c_len/KLanes) < 2^32", input_count, input_numbers},
+    [MPQ_R_OUTPUT_COUNT] = {"the output pixels fit 32 bits", "the output pixels do not fit 32 bits", 0,
                             L("tile.batches") " * " L("tile.out_h") " * " L("tile.out_w") " <= 64'hffffffff",
-                            "batches*out_h*out_w < 2^32", output_count},
+                            "batches*out_h*out_w < 2^32", output_count, output_numbers},
 };
 #undef L
 #undef SLICES
@@ -477,7 +509,9 @@ int mpq_cfg_check(const mpq_hwcfg *hw, const uint32_t *beat, char *err, size_t e
     }
     for (int r = 0; r < MPQ_R_COUNT; r++) {
         if (!mpq_tile_rules[r].holds(hw, beat)) {
-            snprintf(err, errlen, "cfg tile: %s does not hold (%s)", mpq_tile_rules[r].name, mpq_tile_rules[r].doc);
+            char numbers[400];
+            mpq_tile_rules[r].numbers(hw, beat, numbers, sizeof numbers);
+            snprintf(err, errlen, "cfg tile: %s: %s", mpq_tile_rules[r].broken, numbers);
             return MPQ_EPARAM;
         }
     }

@@ -237,11 +237,15 @@ typedef enum mpq_tile_rule {
     MPQ_R_WEIGHTS_FIT = 0, MPQ_R_WINDOW_FITS, MPQ_R_INPUT_COUNT, MPQ_R_OUTPUT_COUNT, MPQ_R_COUNT
 } mpq_tile_rule;
 typedef struct mpq_tile_rule_desc {
-    const char *name;  /* e.g. "weights fit the weight buffer" */
+    const char *name;  /* e.g. "the weights fit the weight buffer" */
+    const char *broken; /* the same, broken: "the weights do not fit the weight buffer" */
     unsigned params;   /* bit p: the SV expression reads parameter p */
     const char *sv;    /* the rule as an SV expression (longint arithmetic) */
     const char *doc;   /* the rule as docs/timing.md writes it */
     int (*holds)(const mpq_hwcfg *hw, const uint32_t *beat); /* its C twin: 1 when it holds */
+    /* The rule with the beat's numbers in ("kh*kw*ceil(c_len/KLanes) = 3*3*ceil(64/16) = 36 >
+     * KMax/KLanes = 1024/16 = 64"), as a message says why it does not hold. */
+    void (*numbers)(const mpq_hwcfg *hw, const uint32_t *beat, char *buf, size_t len);
 } mpq_tile_rule_desc;
 extern const mpq_tile_rule_desc mpq_tile_rules[MPQ_R_COUNT];
 
@@ -250,7 +254,7 @@ unsigned mpq_cfg_c_slices(const mpq_hwcfg *hw, const uint32_t *beat);
 
 /* Every field of the beat within its legal range, reserved fields zero, and every tile rule
  * (docs/timing.md). Returns 0, or MPQ_EPARAM with "cfg <field> = <v> is outside <lo>..<hi>"
- * (lane named) or "cfg: <rule> does not hold (...)" in err. */
+ * (lane named) or "cfg tile: <rule broken>: <the rule with the beat's numbers>" in err. */
 int mpq_cfg_check(const mpq_hwcfg *hw, const uint32_t *beat, char *err, size_t errlen);
 
 #ifdef __cplusplus

@@ -748,11 +748,9 @@ int mpq_tfl_parse(const void *buf, size_t len, const char *file, mpq_tfl_model *
 int mpq_tfl_load(const char *path, mpq_tfl_model *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
+    FILE *f = mpq_fopen_read(path, "rb", err, errlen);
+    if (!f)
         return MPQ_EIO;
-    }
     uint8_t *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {

@@ -476,11 +476,9 @@ int mpq_case_load(const char *path, mpq_case *c, char *err, size_t errlen)
 int mpq_case_load_ex(const char *path, unsigned flags, mpq_case *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = mpq_fopen_read(path, "rb", err, errlen);
+    if (!f)
         return MPQ_EIO;
-    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     int st = MPQ_OK;

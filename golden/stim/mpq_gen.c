@@ -557,3 +557,14 @@ void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_
     }
     e->cycles = (uint64_t)t->reset_cycles + t->tail_cycles + (uint64_t)(cycles + 0.5);
 }
+
+uint64_t mpq_gen_bytes(const mpq_hw_layer *l)
+{
+    uint64_t outs = (uint64_t)l->m * l->n;
+    uint64_t x = mpq_conv_in_count(&l->s) * sizeof *l->x;
+    /* Each weight: its ternary code and sparse value, and the functional model's three
+     * 16-bit copies of it in the MAC engine's layout (mpq_mac.h). */
+    uint64_t w = mpq_conv_w_count(&l->s) * (sizeof *l->t + sizeof *l->hp + 3 * sizeof(int16_t));
+    uint64_t chan = (uint64_t)l->n * (4 * sizeof *l->alpha + 1); /* alpha bias mult shift, ovf */
+    return x + w + chan + outs * (sizeof(int32_t) + 1);         /* y and its overflow flags */
+}

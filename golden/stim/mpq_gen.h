@@ -60,6 +60,11 @@ typedef struct mpq_gen_estimate {
 /* Fills e. Nothing is allocated; n = 0 gives zero beats. */
 void mpq_gen_estimate_run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t,
                           mpq_gen_estimate *e);
+/* The memory (bytes) a run of layer l (its shape only, as for mpq_gen_estimate_run) takes:
+ * the layer's arrays (mpq_hw_layer_alloc: activations, ternary and sparse weights, per-channel
+ * parameters) and the generator's (mpq_gen_new: the expected outputs and, while the functional
+ * model computes them, a flag per output and its copies of the weights). mpq-tb lockstep refuses a layer above the machine's memory. */
+uint64_t mpq_gen_bytes(const mpq_hw_layer *l);
 
 typedef struct mpq_gen mpq_gen;
 /* The generator keeps a pointer to l: the layer must outlive it. Every output row and each

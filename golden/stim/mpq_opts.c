@@ -23,6 +23,9 @@ static const char *const offer_names[] = {"early", "late", NULL};
 static const char *const on_off[] = {"on", "off", NULL};
 static const int one_zero[] = {1, 0};
 static const char *const layer_names[] = {"fc", "conv2d", "depthwise", "any", NULL};
+/* The configuration parameters that bound --k and --hp-n (MPQ_OPT_UINT with choices). */
+static const char *const kmax_bound[] = {"KMax", NULL};
+static const char *const hp_bound[] = {"HpPerGroup", NULL};
 static const int layer_values[] = {MPQ_LAYER_FC, MPQ_LAYER_CONV2D, MPQ_LAYER_DEPTHWISE, -1};
 
 const mpq_opt mpq_stim_opts[MPQ_SO_COUNT] = {
@@ -30,7 +33,7 @@ const mpq_opt mpq_stim_opts[MPQ_SO_COUNT] = {
                      "layer seed (lockstep: the first run's; run i uses S+i)"},
     [MPQ_SO_RUNS] = {"--runs", "R", MPQ_OPT_UINT, F(runs), 1, UINT32_MAX, NULL, NULL, TB, LAYER,
                      "number of layers"},
-    [MPQ_SO_CYCLES] = {"--cycles", "N", MPQ_OPT_U64, F(cycles), 0, UINT64_MAX, NULL, NULL, TB, LAYER,
+    [MPQ_SO_CYCLES] = {"--cycles", "N", MPQ_OPT_U64, F(cycles), 1, UINT64_MAX, NULL, NULL, TB, LAYER,
                        "run layers until N cycles"},
     [MPQ_SO_LAYER] = {"--layer", NULL, MPQ_OPT_CHOICE, F(layer), 0, 0, layer_names, layer_values, TB, LAYER,
                       "layer kind; any: half fully-connected, half convolutions (odd sizes, strides, "
@@ -40,12 +43,12 @@ const mpq_opt mpq_stim_opts[MPQ_SO_COUNT] = {
                       "w=8 c=16 o=16 k=3 p=1' (keys b h w c o k s d p g oh ow; NxM for the two axes)"},
     [MPQ_SO_M] = {"--m", "M", MPQ_OPT_UINT, F(m), 1, 65535, NULL, NULL, GEN | TB, LAYER,
                   "fully-connected shape: rows"},
-    [MPQ_SO_K] = {"--k", "K", MPQ_OPT_UINT, F(k), 1, 65535, NULL, NULL, GEN | TB, LAYER,
-                  "fully-connected shape: reduction depth, at most KMax"},
+    [MPQ_SO_K] = {"--k", "K", MPQ_OPT_UINT, F(k), 1, 65535, kmax_bound, NULL, GEN | TB, LAYER,
+                  "fully-connected shape: reduction depth"},
     [MPQ_SO_N] = {"--n", "N", MPQ_OPT_UINT, F(n), 1, 65535, NULL, NULL, GEN | TB, LAYER,
                   "fully-connected shape: output channels"},
-    [MPQ_SO_HP_N] = {"--hp-n", "N", MPQ_OPT_UINT, F(hp_n), 0, MPQ_KLANES_MAX, NULL, NULL, GEN | TB, LAYER,
-                     "sparse weights per group of KLanes, at most HpPerGroup"},
+    [MPQ_SO_HP_N] = {"--hp-n", "N", MPQ_OPT_UINT, F(hp_n), 0, MPQ_KLANES_MAX, hp_bound, NULL, GEN | TB,
+                     LAYER, "sparse weights per group of KLanes"},
     [MPQ_SO_ACC] = {"--acc", NULL, MPQ_OPT_CHOICE, F(acc_sat), 0, 0, acc_names, acc_values, GEN | TB, LAYER,
                     "accumulator: saturating or wrap-around"},
     [MPQ_SO_PROFILE] = {"--profile", "P", MPQ_OPT_PROFILE, F(profile), 0, 0, NULL, NULL, GEN | TB, LAYER,
@@ -71,9 +74,11 @@ const mpq_opt mpq_stim_opts[MPQ_SO_COUNT] = {
                             LAYER, "idle cycles after the last tile (default 2)"},
     [MPQ_SO_STATS] = {"--stats", NULL, MPQ_OPT_FLAG, F(stats), 0, 0, NULL, NULL, GEN | TB, 0,
                       "print what the stimulus exercised (rounding ties, accumulator bounds, overflows, "
-                      "back-pressure, ...)"},
+                      "back-pressure, ...), -q or not: with -q, gen prints that one line (key=value) "
+                      "and errors, nothing else"},
     [MPQ_SO_QUIET] = {"-q", NULL, MPQ_OPT_FLAG, F(quiet), 0, 0, NULL, NULL, GEN | TB, 0,
-                      "print only failures and the summary (gen: only errors)"},
+                      "print only failures and the summary (gen: only errors, and the --stats line "
+                      "when asked)"},
 };
 #undef F
 #undef GEN
@@ -133,9 +138,13 @@ static int parse_value(const mpq_opt *o, const char *s, char *base, char *err, s
         char *end;
         errno = 0;
         unsigned long long x = strtoull(s, &end, 0);
-        if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 || x < o->lo || x > o->hi)
+        if (*s == '-' || *s == '\0' || *end != '\0' || errno != 0 || x < o->lo || x > o->hi) {
+            if (o->choices) /* bounded by the configuration: its parameter's name */
+                return fail(err, errlen, "%s: `%s` is not an integer in %" PRIu64 "..%s", o->name, s,
+                            o->lo, o->choices[0]);
             return fail(err, errlen, "%s: `%s` is not an integer in %" PRIu64 "..%" PRIu64, o->name, s,
                         o->lo, o->hi);
+        }
         if (o->type == MPQ_OPT_UINT)
             *(unsigned *)field = (unsigned)x;
         else
@@ -345,8 +354,13 @@ static void help_text(const mpq_opt *o, char *buf, size_t len)
     /* The range of a bounded integer, inside the help's closing parenthesis if it has one. */
     if ((o->type == MPQ_OPT_UINT || o->type == MPQ_OPT_U64) && o->hi < UINT32_MAX && used < len) {
         int paren = used > 0 && buf[used - 1] == ')';
-        snprintf(buf + used - (size_t)paren, len - used + (size_t)paren, "%s%" PRIu64 "..%" PRIu64 ")",
-                 paren ? "; " : " (", o->lo, o->hi);
+        char hi[64];
+        if (o->type == MPQ_OPT_UINT && o->choices)
+            snprintf(hi, sizeof hi, "%s", o->choices[0]);
+        else
+            snprintf(hi, sizeof hi, "%" PRIu64, o->hi);
+        snprintf(buf + used - (size_t)paren, len - used + (size_t)paren, "%s%" PRIu64 "..%s)",
+                 paren ? "; " : " (", o->lo, hi);
     }
 }
 
@@ -436,6 +450,10 @@ size_t mpq_opt_json(const mpq_opt_set *sets, size_t nsets, char *buf, size_t len
             put(&t, ", \"type\": \"%s\"", types[o->type]);
             if (o->type == MPQ_OPT_UINT || o->type == MPQ_OPT_U64)
                 put(&t, ", \"lo\": %" PRIu64 ", \"hi\": %" PRIu64, o->lo, o->hi);
+            if (o->type == MPQ_OPT_UINT && o->choices) {
+                put(&t, ", \"hi_param\": ");
+                json_str(&t, o->choices[0]);
+            }
             if (o->type == MPQ_OPT_CHOICE || o->type == MPQ_OPT_PROFILE) {
                 put(&t, ", \"choices\": [");
                 if (o->type == MPQ_OPT_CHOICE)

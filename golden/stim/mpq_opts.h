@@ -27,7 +27,10 @@ extern "C" {
 
 typedef enum mpq_opt_type {
     MPQ_OPT_FLAG = 0, /* no value: the int field becomes 1 */
-    MPQ_OPT_UINT,     /* unsigned integer in lo..hi (decimal, or 0x hex) */
+    MPQ_OPT_UINT,     /* unsigned integer in lo..hi (decimal, or 0x hex); with choices set,
+                         choices[0] names the configuration parameter that bounds it ("KMax"):
+                         hi is the largest any configuration allows, and messages and --help
+                         say lo..KMax (the tool checks the configuration's own value) */
     MPQ_OPT_U64,      /* uint64_t in lo..hi */
     MPQ_OPT_PROB,     /* double, a probability in (0, 1] */
     MPQ_OPT_CHOICE,   /* one of choices[]: the int field becomes values[i] (i when NULL) */
@@ -49,7 +52,7 @@ typedef struct mpq_opt {
     mpq_opt_type type;
     size_t field;       /* offset of the value in the set's struct */
     uint64_t lo, hi;    /* UINT, U64: the legal range */
-    const char *const *choices; /* CHOICE: NULL-terminated */
+    const char *const *choices; /* CHOICE: NULL-terminated; UINT: the bounding parameter */
     const int *values;  /* CHOICE: the value of each choice, or NULL (its index) */
     unsigned tools;     /* MPQ_TOOL_*: the tools that take it; 0 every one */
     unsigned flags;     /* MPQ_OPT_INTERNAL, MPQ_OPT_LAYER */
@@ -72,7 +75,7 @@ typedef struct mpq_opt_set {
  * Arguments that are not options go to pos[] (at most argc of them, *npos counts them).
  * Returns 0, 1 when --help or -h was given (nothing else looked at), or 2 with the message
  * in err: "unknown option `--x`; see --help", "`--m` needs a value; see --help", or the
- * value's: "--m: `0` is not an integer in 1..65535", "--p-valid: `2` is not a probability in
+ * value's: "--m: `0` is not an integer in 1..65535" ("--k: `0` is not an integer in 1..KMax"), "--p-valid: `2` is not a probability in
  * (0, 1]", "--acc: `x` is not sat or wrap", "--profile: unknown profile `x`",
  * "--shape: ...". */
 int mpq_opt_parse(mpq_opt_set *sets, size_t nsets, int argc, char **argv, int first,
@@ -92,7 +95,8 @@ int mpq_opt_write(const mpq_opt *opt, size_t n, const void *base, uint64_t bits,
  * ... help" wrapped to 100 columns. Returns the length (the text is cut at len - 1). */
 size_t mpq_opt_help(const mpq_opt_set *sets, size_t nsets, char *buf, size_t len);
 /* The sets' entries as a JSON array for scripts: name, arg, type, lo, hi, choices, tools,
- * layer, help. Returns the length (cut at len - 1). */
+ * layer, help, and hi_param (the configuration parameter that bounds the value, when one does).
+ * Returns the length (cut at len - 1). */
 size_t mpq_opt_json(const mpq_opt_set *sets, size_t nsets, char *buf, size_t len);
 
 /* ---- The layer and timing options of the stimulus tools ------------------------------------ */

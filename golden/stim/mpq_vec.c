@@ -811,9 +811,8 @@ int mpq_vec_reader_open(const char *path, mpq_vec_reader **out, char *err, size_
         snprintf(err, errlen, "%s: out of memory", path);
         return MPQ_ENOMEM;
     }
-    r->f = fopen(path, "rb");
+    r->f = mpq_fopen_read(path, "rb", err, errlen);
     if (!r->f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         mpq_vec_reader_close(r);
         return MPQ_EIO;
     }

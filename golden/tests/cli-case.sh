@@ -54,6 +54,9 @@ $bin case --emit "$dir/missing.case" >"$dir/miss.out" 2>&1; rc=$?
 head -c 0 /dev/null >"$dir/empty.case"
 $bin case "$dir/empty.case" >"$dir/empty.out" 2>&1; [ $? = 2 ] || bad "empty file accepted"
 $bin case --bogus >/dev/null 2>&1; [ $? = 2 ] || bad "unknown option accepted"
+# A folder is named as one (not "read error").
+$bin case "$dir" >"$dir/dir.out" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "$dir: is a directory, not a file" "$dir/dir.out" || bad "case DIR: rc $rc $(cat "$dir/dir.out")"
 
 # Spatial layers: a conv2d case computes and names y[b][oy][ox][c]; a case whose shapes
 # disagree is refused with file:line and exit 2, before anything is computed.

@@ -28,9 +28,15 @@ grep -qx "mpq-golden gen: s.vec: about 8344 cycles (estimate), at most 0.2 MB" e
 grep -q "8344 cycles" out && ok "estimate: $(cat err)" || bad "summary: $(cat out)"
 "$bin" gen -q -o s.vec --m 64 --k 512 --n 32 --seed 3 >out 2>err || bad "gen -q failed"
 [ -s out ] || [ -s err ] && bad "-q printed: $(cat out err)"
+# -q with --stats: the stats line alone (scripts/golden/gen-regress.sh reads it), as --help says.
+"$bin" gen -q --stats -o s.vec --m 64 --k 512 --n 32 --seed 3 >out 2>err || bad "gen -q --stats failed"
+[ "$(wc -l <out)" = 1 ] && grep -q '^stats: tiles=4 ' out && [ ! -s err ] || bad "-q --stats printed: $(cat out err)"
+"$bin" gen --help | tr -s ' \n' ' ' | grep -q -- "-q print only failures and the summary (gen: only errors, and the --stats line when asked)" \
+    && ok "gen -q --stats: the stats line alone, as --help says" || bad "gen --help does not say what -q --stats prints"
 
 # Every refused value names the option and its range; exit 2, no file.
 while IFS='|' read -r args want; do
+    rm -f r.vec r.vec.tmp # (a case accepted by mistake must not fail the next ones)
     # shellcheck disable=SC2086
     "$bin" gen -o r.vec $args >out 2>err
     rc=$?
@@ -40,7 +46,10 @@ while IFS='|' read -r args want; do
 done <<'CASES'
 --m 0|--m: `0` is not an integer in 1..65535
 --m 65536|--m: `65536` is not an integer in 1..65535
---k 0|--k: `0` is not an integer in 1..65535
+--k 0|--k: `0` is not an integer in 1..KMax
+--k 70000|--k: `70000` is not an integer in 1..KMax
+--hp-n 100|--hp-n: `100` is not an integer in 0..HpPerGroup
+--config ./|./: is a directory, not a file
 --k 1025|--k: 1025 is not in 1..KMax = 1024 of
 --n 0|--n: `0` is not an integer in 1..65535
 --n -3|--n: `-3` is not an integer in 1..65535
@@ -49,6 +58,16 @@ done <<'CASES'
 --tail-cycles 1000001|--tail-cycles: `1000001` is not an integer in 0..1000000
 --p-valid 0|--p-valid: `0` is not a probability in (0, 1]
 --p-ready 1.5|--p-ready: `1.5` is not a probability in (0, 1]
+CASES
+# A convolution the accelerator cannot hold: the rule, said plainly, with the layer's numbers.
+while IFS='|' read -r shape want; do
+    "$bin" gen -o r.vec --shape "$shape" >out 2>err
+    rc=$?
+    if [ $rc -ne 2 ] || ! grep -qF -- "$want" err; then bad "gen --shape '$shape': exit $rc, want 2 and '$want': $(cat err)"
+    else ok "gen --shape '$shape': $(sed 's/.*cfg tile: //' err)"; fi
+done <<'CASES'
+conv2d h=4 w=4000 c=64 o=8 k=3 p=1|tile 0: cfg tile: the window's input rows do not fit the activation ring: ((kh-1)*dy+1)*in_w*ceil(c_len/KLanes) = ((3-1)*1+1)*4000*ceil(64/16) = 48000 > ActDepth = 1024
+conv2d h=4 w=40 c=640 o=8 k=5 p=1|tile 0: cfg tile: the weights do not fit the weight buffer: kh*kw*ceil(c_len/KLanes) = 5*5*ceil(640/16) = 1000 > KMax/KLanes = 1024/16 = 64
 CASES
 
 # A long run above the limits (rare valids: cheap per cycle, quick to start): refused, then

@@ -117,7 +117,11 @@ static void test_refused(void)
         {MPQ_TOOL_TB, "--m 0", "--m: `0` is not an integer in 1..65535"},
         {MPQ_TOOL_GEN, "--n 70000", "--n: `70000` is not an integer in 1..65535"},
         {MPQ_TOOL_TB, "--seed -1", "--seed: `-1` is not an integer in"},
-        {MPQ_TOOL_TB, "--hp-n x", "--hp-n: `x` is not an integer in 0..64"},
+        {MPQ_TOOL_TB, "--hp-n x", "--hp-n: `x` is not an integer in 0..HpPerGroup"},
+        /* a value the configuration bounds names the bound, not the table's widest range */
+        {MPQ_TOOL_TB, "--k 0", "--k: `0` is not an integer in 1..KMax"},
+        {MPQ_TOOL_GEN, "--k 70000", "--k: `70000` is not an integer in 1..KMax"},
+        {MPQ_TOOL_TB, "--cycles 0", "--cycles: `0` is not an integer in 1.."},
         {MPQ_TOOL_GEN, "--p-valid 0", "--p-valid: `0` is not a probability in (0, 1]"},
         {MPQ_TOOL_GEN, "--p-ready 1.5", "--p-ready: `1.5` is not a probability in (0, 1]"},
         {MPQ_TOOL_TB, "--acc both", "--acc: `both` is not sat or wrap"},
@@ -157,6 +161,8 @@ static void test_help_json(void)
         snprintf(name, sizeof name, "\"name\": \"%s\"", mpq_stim_opts[i].name);
         CHECK(strstr(json, name) != NULL, "the JSON names %s", mpq_stim_opts[i].name);
     }
+    CHECK(strstr(help, "reduction depth (1..KMax)") != NULL, "--help gives --k's bound by name");
+    CHECK(strstr(json, "\"hi_param\": \"KMax\"") != NULL, "the JSON names --k's bound");
     for (const char *l = help; *l; l = strchr(l, '\n') + 1)
         CHECK(strcspn(l, "\n") <= 100, "--help lines fit 100 columns: %.*s", (int)strcspn(l, "\n"), l);
 }

@@ -73,6 +73,14 @@ expect no-end.vec "truncated"
 expect after-end.vec "after the end"
 expect two-streams.vec "after the end"
 expect missing.vec "cannot open"
+# A folder is named as one, not as an empty file (mpq-tb replay refuses it before it starts:
+# tb/tests/user-input.sh).
+mkdir -p folder.vec
+"$golden" vecinfo folder.vec >out.txt 2>err.txt
+rc=$?
+if [ $rc -ne 2 ] || ! grep -q "^folder.vec: is a directory, not a file" err.txt; then
+    echo "FAIL golden folder.vec: exit $rc, want 2 and 'is a directory': $(cat err.txt)"; fails=$((fails + 1))
+else echo "ok   golden folder.vec: $(head -n 1 err.txt)"; fi
 
 # Issue 14, item 1, as reported: a real file with 2 bytes overwritten a third of the way in (and,
 # as a second case, one bit flipped two thirds in) never reaches the DUT: exit 2, the message

@@ -71,10 +71,35 @@ read -r same n_changes edges < <(fst2vcd "$dir/wave.fst" 2>/dev/null | awk '
 [ "$edges" = on-edges ] || fail "out_valid_o changes away from the clock's rising edges"
 echo "lane2-tern-sign: wave.fst: out_valid_o and exp_out_valid change together ($n_changes times, at rising edges)"
 echo "lane2-tern-sign: trace $dir names lane 2 and cycle $(sed -n 's/^  first mismatching cycle \([0-9]*\).*/\1/p' "$rep")"
+# What the reports say of a convolution whose first mismatch is an overflow flag (issue 30,
+# item 7): the FAIL line gives ovf_o's actual value beside the expected one, report.json
+# describes the convolution's shape (not only m/k/n), both reports count tiles from 0, and
+# the reproduce line quotes the shape for the shell.
+report_checks() {
+    local bin=$1 dir=$2 want
+    rm -rf "$dir"
+    "$bin" lockstep --seed 1 --shape 'conv2d h=5 w=5 c=20 o=12 k=3 p=1' --profile overflow --acc sat -q \
+        --trace-dir "$dir" --trace-bin /nonexistent --name r >"$dir.out" 2>&1
+    local rt="$dir/r_lockstep-1/report.txt" rj="$dir/r_lockstep-1/report.json"
+    grep -q '^FAIL  r/lockstep-1: cycle [0-9]*: ovf_o lane 2 (channel n=2) expected 1, actual 0$' "$dir.out" \
+        || { cat "$dir.out"; echo "reports: the FAIL line lacks ovf_o's actual value"; return 1; }
+    want='"layer": {"kind": "conv2d", "m": 25, "k": 180, "n": 12, "tiles": 2, "acc": "sat",'
+    grep -qF "$want" "$rj" && grep -qF '"shape": {"batches": 1, "in_h": 5, "in_w": 5, "in_c": 20, "out_c": 12, "kh": 3, "kw": 3,' "$rj" \
+        || { cat "$rj"; echo "reports: report.json does not describe the convolution's shape"; return 1; }
+    local tt tj
+    tt=$(sed -n 's/^  the array in that cycle: tile \([0-9]*\) of 2 .*/\1/p' "$rt")
+    tj=$(sed -n 's/.*"where": {"tile": \([0-9-]*\),.*/\1/p' "$rj" | head -n 1)
+    [ -n "$tt" ] && [ "$tt" = "$tj" ] && [ "$tt" = 0 ] \
+        || { echo "reports: report.txt says tile '$tt', report.json tile '$tj' (both count from 0: want 0)"; return 1; }
+    grep -qF -- "--shape 'conv2d b=1 h=5 w=5 c=20 o=12 k=3x3 s=1x1 d=1x1 p=1x1 g=1 oh=5 ow=5'" "$rt" \
+        || { grep reproduce "$rt"; echo "reports: the reproduce line does not quote the shape"; return 1; }
+    echo "reports: $(grep '^FAIL' "$dir.out"); report.json: the conv2d shape, tile $tj as report.txt's"
+}
 # The source thread changes nothing but speed: 16 mismatches of a long layer (several of the
 # thread's blocks), with the array's position in each, are the same with it and without it.
 bin="$out/lane2-tern-sign/vl/default/plain/mpq-tb"
 [ -x "$bin" ] || fail "no mutant model $bin"
+report_checks "$bin" "$out/reports" || exit 1
 for st in off on; do
     "$bin" lockstep --seed 11 --m 300 --k 1000 --n 3 --profile random --max-mismatches 16 \
         --trace-dir "$out/thread-$st" --trace-bin /nonexistent --name t -q --source-thread "$st" \

@@ -34,11 +34,15 @@ def plan_path(name):
     """A plan name (scripts/farm/plans/NAME.plan) or a path to a plan file."""
     if not name:
         raise BadInput("regress: PLAN is not set; plans: %s" % ", ".join(plan_names()))
+    p = os.path.join(PLAN_DIR, name + ".plan")
+    path = os.sep in name or name.endswith(".plan") or not os.path.isfile(p)
+    if path and os.path.isdir(name):
+        raise BadInput("regress: PLAN=%s is a directory; give a plan file or a plan name (plans: %s)"
+                       % (name, ", ".join(plan_names())))
     if os.sep in name or name.endswith(".plan"):
         if not os.path.isfile(name):
             raise BadInput("regress: PLAN=%s: no such plan file" % name)
         return os.path.abspath(name)
-    p = os.path.join(PLAN_DIR, name + ".plan")
     if not os.path.isfile(p):
         raise BadInput("regress: PLAN=%s: no plan %s (plans: %s)"
                        % (name, show(p), ", ".join(plan_names())))

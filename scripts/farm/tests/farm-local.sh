@@ -28,6 +28,8 @@ refuse() {
 refuse "PLAN=nosuch: no plan scripts/farm/plans/nosuch.plan \\(plans: .*smoke" \
     regress run --plan nosuch
 refuse "PLAN is not set" regress run --plan ""
+refuse "PLAN=scripts/farm/plans is a directory; give a plan file or a plan name \\(plans: .*smoke" \
+    regress run --plan scripts/farm/plans
 refuse "BACKEND=lsf is not a backend: local or slurm" regress run --plan smoke --backend lsf
 refuse "RERUN=all: the one choice is RERUN=failed" regress run --plan smoke --rerun all
 refuse "SHARDS=0 is not an integer >= 1" regress run --plan smoke --shards 0
