@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "arith/mpq.h"
-#include "arith/mpq_rng.h"
 #include "cli/cli.h"
 #include "contract/mpq_hw.h"
 #include "net/mpq_graph.h"
@@ -35,31 +34,6 @@ static int fail2(const char *what)
 {
     fprintf(stderr, "mpq-golden model map: %s\n", what);
     return 2;
-}
-
-/* A random input of tensor t: int8 uniform; float32 uniform over what the QUANTIZE that reads
- * it maps to the whole int8 range (else -1..1). */
-static void random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
-{
-    const mpq_tfl_tensor *x = &m->tensors[t];
-    if (x->type != MPQ_TFL_FLOAT32) {
-        for (size_t i = 0; i < bytes; i++)
-            buf[i] = (uint8_t)mpq_rng_u64(r);
-        return;
-    }
-    double lo = -1.0, hi = 1.0;
-    for (unsigned o = 0; o < m->nops; o++)
-        if (m->ops[o].code == MPQ_TFL_QUANTIZE && m->ops[o].nin > 0 && m->ops[o].in[0] == t) {
-            const mpq_tfl_quant *q = &m->tensors[m->ops[o].out[0]].q;
-            if (q->nscale && q->nzero) {
-                lo = (double)q->scale[0] * (-128.0 - (double)q->zero_point[0]);
-                hi = (double)q->scale[0] * (127.0 - (double)q->zero_point[0]);
-            }
-        }
-    for (size_t i = 0; i + 4 <= bytes; i += 4) {
-        float v = (float)(lo + (hi - lo) * (double)(mpq_rng_u64(r) >> 11) / 9007199254740992.0);
-        memcpy(buf + i, &v, 4);
-    }
 }
 
 static int write_json(const char *path, const char *model, const char *cfg, const mpq_hwcfg *hw,
@@ -160,57 +134,21 @@ int mpq_cli_model_map(int argc, char **argv)
     mpq_net *net = NULL;
     int status = 2;
     mpq_netrun_layer *rows = NULL;
-    uint8_t *in = NULL;
     if (mpq_net_init(&net, &m, &o, err, sizeof err) != 0) {
         fail2(err);
         goto done;
     }
-    size_t total = 0;
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++)
-        total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-    in = malloc(total ? total : 1);
     rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
-    if (!in || !rows) {
+    if (!rows) {
         fail2("out of memory");
         goto done;
     }
-    if (input) {
-        FILE *f = fopen(input, "rb");
-        if (!f) {
-            snprintf(err, sizeof err, "--input %s: %s", input, strerror(errno));
-            fail2(err);
-            goto done;
-        }
-        size_t got = fread(in, 1, total, f);
-        int extra = fgetc(f) != EOF;
-        fclose(f);
-        if (got != total || extra) {
-            snprintf(err, sizeof err, "--input %s: %s than the model's inputs (%zu bytes)", input,
-                     got != total ? "shorter" : "longer", total);
-            fail2(err);
-            goto done;
-        }
-    } else {
-        mpq_rng r;
-        mpq_rng_seed(&r, seed);
-        size_t off = 0;
-        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-            int t = mpq_net_input_tensor(net, i);
-            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            random_input(&m, t, &r, in + off, b);
-            off += b;
-        }
+    if (mpq_net_inputs_init(net, &m, input, seed, err, sizeof err) != 0) {
+        fail2(err);
+        goto done;
+    }
+    if (!input)
         printf("input: random, seed %" PRIu64 "\n", seed);
-    }
-    size_t off = 0;
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-        if (mpq_net_set_input(net, i, in + off, b, err, sizeof err) != 0) {
-            fail2(err);
-            goto done;
-        }
-        off += b;
-    }
     unsigned n = 0;
     status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
     printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
@@ -237,7 +175,6 @@ int mpq_cli_model_map(int argc, char **argv)
         status = fail2(err);
     }
 done:
-    free(in);
     free(rows);
     mpq_net_free(net);
     mpq_tfl_free(&m);

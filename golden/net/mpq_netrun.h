@@ -74,6 +74,14 @@ typedef struct mpq_netrun_layer {
 int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
 
+/* Sets net's inputs: from the file `path` (raw little endian, the inputs in order, exactly
+ * their bytes), or, path NULL, random from seed: int8 uniform; float32 uniform over what the
+ * QUANTIZE that reads it maps onto the whole int8 range (else -1..1). The one input rule of
+ * `mpq-golden model map` and `mpq-tb net`. Returns 0, or MPQ_EPARAM with err naming the file
+ * (unreadable, shorter or longer than the inputs), or MPQ_ENOMEM. */
+int mpq_net_inputs_init(mpq_net *net, const mpq_tfl_model *m, const char *path, uint64_t seed, char *err,
+                        size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
