@@ -184,6 +184,7 @@ typedef struct net_ctx {
     int flip_pending;      /* --inject-flip: not yet planted */
     int threaded;          /* the source runs in its own thread */
     unsigned rtl_parts;    /* parts run on the RTL */
+    char traces[1500];     /* "trace: DIR\n" of a mismatch, for the last-run record */
 } net_ctx;
 
 static double now_s(void)
@@ -400,6 +401,7 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
         res->have_wave = tb_make_waveform(&o, x->self, res, dir, note, sizeof note) == 0;
     }
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", dir);
+    snprintf(x->traces, sizeof x->traces, "trace: %s\n", dir);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(dir, res, x->a->before, x->a->after);
     char rpath[1500];
@@ -625,9 +627,14 @@ int tb_net_main(int argc, char **argv)
     uint8_t *on = NULL;
     int status = load(&a, model, &m, &net, &ref, &on);
     if (status == 0) {
-        net_ctx x = {&a, argv[0], model, on, a.inject_flip, tb_pipe_useful(), 0};
+        static net_ctx x;
+        x = (net_ctx){&a, argv[0], model, on, a.inject_flip, tb_pipe_useful(), 0, ""};
         tb_cleanup_on_signal();
         status = run_model(&x, &m, net, ref, &hw, cfgname);
+        /* make wave opens the trace of the last run */
+        char cmd[4096];
+        tb_join_cmd(cmd, sizeof cmd, argc, argv);
+        tb_write_last_run(a.trace_dir, cmd, x.traces);
     }
     free(on);
     mpq_net_free(net);

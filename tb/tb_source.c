@@ -324,7 +324,7 @@ tb_source *tb_source_inject_hold(tb_source *inner)
 typedef struct flip_source {
     tb_source base;
     tb_source *inner;
-    int done;    /* the beat was flipped */
+    int state;   /* 0 before the first activation beat, 1 it is offered, 2 it was taken */
     int flipped; /* the bit changed for the DUT in the cycle last returned */
 } flip_source;
 
@@ -336,9 +336,12 @@ static int flip_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
         f->flipped = 0;
     }
     int rc = tb_source_next(f->inner, in, exp);
-    if (rc == 1 && !f->done && in->rst_n && in->act_valid && exp->act_ready) {
-        in->act_data[0] ^= 0x80u; /* bit 7 of element 0: its sign, a change of 128 */
-        f->flipped = f->done = 1;
+    /* The beat changes in every cycle it is offered, so the DUT sees a stable (wrong) beat,
+     * not a stream-rule violation: bit 7 of element 0, its sign, a change of 128. */
+    if (rc == 1 && f->state < 2 && in->rst_n && in->act_valid) {
+        in->act_data[0] ^= 0x80u;
+        f->flipped = 1;
+        f->state = exp->act_ready ? 2 : 1;
     }
     return rc;
 }

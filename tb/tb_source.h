@@ -90,8 +90,9 @@ tb_source *tb_source_threaded(tb_source *inner);
  * RTL's stream assertion must report. Returns inner when out of memory. */
 tb_source *tb_source_inject_hold(tb_source *inner);
 
-/* inner, except that once, in the cycle of the first activation handshake, the DUT sees that
- * beat with bit 7 of its first element flipped (the expected outputs stay the model's): a
+/* inner, except that the first activation beat reaches the DUT with bit 7 of its first element
+ * flipped, in every cycle it is offered up to its handshake (a stable beat, no stream-rule
+ * violation; the expected outputs stay the model's): a
  * planted fault whose effect the per-cycle comparison must catch and report (mpq-tb net
  * --inject-flip). Returns inner when out of memory. */
 tb_source *tb_source_inject_flip(tb_source *inner);
