@@ -23,7 +23,7 @@
 
 /* ---- the command line ---------------------------------------------------------------------- */
 typedef struct net_args {
-    const char *config_file, *input, *ops, *json, *trace_dir, *trace_bin, *trace_build;
+    const char *config_file, *input, *output, *ops, *json, *trace_dir, *trace_bin, *trace_build;
     uint64_t seed, timing_seed;
     double p_valid, p_ready;
     int pack;          /* 1 auto, 0 never */
@@ -33,7 +33,7 @@ typedef struct net_args {
 } net_args;
 
 enum {
-    NO_CONFIG = 0, NO_INPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_INJECT_FLIP,
+    NO_CONFIG = 0, NO_INPUT, NO_OUTPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_INJECT_FLIP,
     NO_JSON, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD, NO_COUNT
 };
 
@@ -45,6 +45,9 @@ static const mpq_opt net_table[NO_COUNT] = {
                    "rtl/cfg/NAME.cfg this RTL must have been built with"},
     [NO_INPUT] = {"--input", "FILE", MPQ_OPT_TEXT, F(input), 0, 0, NULL, NULL, 0, 0,
                   "the model's input, raw little endian (default: random from --seed)"},
+    [NO_OUTPUT] = {"--output", "FILE", MPQ_OPT_TEXT, F(output), 0, 0, NULL, NULL, 0, 0,
+                   "the model's final outputs as the run computed them, raw little endian, in the "
+                   "model's output order (written atomically once every layer passed)"},
     [NO_SEED] = {"--seed", "S", MPQ_OPT_U64, F(seed), 0, UINT64_MAX, NULL, NULL, 0, 0,
                  "seed of the random input (default 1; mpq-golden model map's rule)"},
     [NO_OPS] = {"--ops", "LIST", MPQ_OPT_TEXT, F(ops), 0, 0, NULL, NULL, 0, 0,
@@ -322,7 +325,7 @@ static void repro_text(const net_ctx *x, unsigned op, char *buf, size_t len)
     snprintf(ops, sizeof ops, "%u", op);
     one.ops = ops;
     uint64_t bits = (one.given | 1ull << NO_OPS | 1ull << NO_TIMING_SEED) &
-                    ~(1ull << NO_JSON | 1ull << NO_TRACE_BUILD | 1ull << NO_TRACE_BIN);
+                    ~(1ull << NO_JSON | 1ull << NO_OUTPUT | 1ull << NO_TRACE_BUILD | 1ull << NO_TRACE_BIN);
     const char *argv[40];
     char abuf[2048];
     int n = 0;
@@ -469,6 +472,29 @@ static int outputs_equal(const mpq_net *net, const mpq_net *ref, char *err, size
     return 1;
 }
 
+/* The model's outputs of net, one after the other, into path (atomically). 0 or -1. */
+static int write_outputs(const mpq_net *net, const char *path)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f != NULL;
+    for (unsigned i = 0; ok && i < mpq_net_noutputs(net); i++) {
+        unsigned t = (unsigned)mpq_net_output_tensor(net, i);
+        size_t nb = mpq_net_tensor_bytes(net, t);
+        uint8_t *b = malloc(nb ? nb : 1);
+        ok = b && mpq_net_tensor_get(net, t, b) == 0 && fwrite(b, 1, nb, f) == nb;
+        free(b);
+    }
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
 static void print_table(const mpq_hwcfg *hw, const net_ctx *x, const mpq_netrun_layer *rows, unsigned n, int failed,
                         const char *cfgname)
 {
@@ -600,6 +626,10 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
                "model's final output equal to the golden model's\n", tag, x->rtl_parts);
     else
         fprintf(stderr, "%s: %s%s\n", tag, status == 1 ? "FAILED: " : "", err);
+    if (x->a->output && status == 0 && write_outputs(net, x->a->output) != 0) {
+        fprintf(stderr, "%s: --output %s: cannot write: %s\n", tag, x->a->output, strerror(errno));
+        status = 2;
+    }
     if (x->a->json && status != 2 && write_json(x->a->json, x->model, cfgname, hw, x, rows, n, status == 0) != 0) {
         fprintf(stderr, "%s: --json %s: cannot write: %s\n", tag, x->a->json, strerror(errno));
         status = 2;
