@@ -607,10 +607,14 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
     mpq_netrun_layer *rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
     if (!rows)
         return fprintf(stderr, "%s: out of memory\n", tag), 2;
-    printf("%s: %s on the RTL (%s), input %s %" PRIu64 ", timing p-valid %g p-ready %g seed %" PRIu64
-           " (--timing-seed %" PRIu64 " reproduces)\n", tag, x->model, mpq_hwcfg_str(hw, hb, sizeof hb),
-           x->a->input ? x->a->input : "random, seed", x->a->input ? (uint64_t)0 : x->a->seed, x->a->p_valid,
-           x->a->p_ready, x->a->timing_seed, x->a->timing_seed);
+    char in[1100];
+    if (x->a->input)
+        snprintf(in, sizeof in, "%s", x->a->input);
+    else
+        snprintf(in, sizeof in, "random, seed %" PRIu64, x->a->seed);
+    printf("%s: %s on the RTL (%s), input %s, timing p-valid %g p-ready %g seed %" PRIu64
+           " (--timing-seed %" PRIu64 " reproduces)\n", tag, x->model, mpq_hwcfg_str(hw, hb, sizeof hb), in,
+           x->a->p_valid, x->a->p_ready, x->a->timing_seed, x->a->timing_seed);
     fflush(stdout);
     mpq_map_opts mo = {x->a->pack};
     mpq_accel ex = {x, "RTL", rtl_run};

@@ -69,6 +69,26 @@ static int write_json(const char *path, const char *model, const char *cfg, cons
     return 0;
 }
 
+/* The per-layer table and its total line. */
+static void print_table(const mpq_hwcfg *hw, const char *cfg, const mpq_netrun_layer *rows, unsigned n)
+{
+    printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
+           "act waits", "mapping");
+    uint64_t cyc = 0, macs = 0;
+    double peak = (double)hw->lanes * hw->klanes;
+    for (unsigned i = 0; i < n; i++) {
+        const mpq_netrun_layer *r = &rows[i];
+        cyc += r->st.cycles;
+        macs += r->macs;
+        printf("%-4u %-18s %-34s %12" PRIu64 " %10" PRIu64 " %8.3f %9" PRIu64 "  %s\n", r->op, mpq_tfl_op_name(r->code),
+               r->shape, r->macs, r->st.cycles, r->st.cycles ? (double)r->macs / ((double)r->st.cycles * peak) : 0.0,
+               r->st.data_waits, r->how);
+    }
+    printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles of the %s configuration (%u x %u MACs per cycle): "
+           "MAC utilization %.3f; the host's operators are not counted\n",
+           macs, cyc, cfg, hw->lanes, hw->klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
+}
+
 int mpq_cli_model_map(int argc, char **argv)
 {
     const char *model = NULL, *cfg = NULL, *input = NULL, *json = NULL;
@@ -151,21 +171,7 @@ int mpq_cli_model_map(int argc, char **argv)
         printf("input: random, seed %" PRIu64 "\n", seed);
     unsigned n = 0;
     status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
-    printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
-           "act waits", "mapping");
-    uint64_t cyc = 0, macs = 0;
-    double peak = (double)hw.lanes * hw.klanes;
-    for (unsigned i = 0; i < n; i++) {
-        const mpq_netrun_layer *r = &rows[i];
-        cyc += r->st.cycles;
-        macs += r->macs;
-        printf("%-4u %-18s %-34s %12" PRIu64 " %10" PRIu64 " %8.3f %9" PRIu64 "  %s\n", r->op, mpq_tfl_op_name(r->code),
-               r->shape, r->macs, r->st.cycles, r->st.cycles ? (double)r->macs / ((double)r->st.cycles * peak) : 0.0,
-               r->st.data_waits, r->how);
-    }
-    printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles of the %s configuration (%u x %u MACs per cycle): "
-           "MAC utilization %.3f; the host's operators are not counted\n",
-           macs, cyc, cfg, hw.lanes, hw.klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
+    print_table(&hw, cfg, rows, n);
     if (status) {
         fprintf(stderr, "mpq-golden model map: %s\n", err);
         goto done;
