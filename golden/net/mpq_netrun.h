@@ -6,7 +6,7 @@
  * outputs gathered into the layer's output tensor, which the operators that follow read.
  *
  * The executor is an interface: the golden cycle model (mpq_accel_cycle_model, here: exact
- * cycles, no RTL) or the Verilated RTL in lockstep with it (tb/tb_layer.h, mpq-tb net). Every
+ * cycles, no RTL) or the Verilated RTL in lockstep with it (tb/tb_net.h, mpq-tb net). Every
  * layer's gathered output is compared with the golden model's output of the same operator on
  * the same input; a difference is reported with the operator, the tensor and the element
  * (n, y, x, c).
