@@ -16,6 +16,7 @@
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
 #include "stim/mpq_vec.h"
+#include "mpq_dut.h"
 #include "tb_cosim.h"
 #include "tb_pipe.h"
 #include "tb_source.h"
@@ -28,13 +29,14 @@ typedef struct net_args {
     double p_valid, p_ready;
     int pack;          /* 1 auto, 0 never */
     int inject_flip;
+    int whitebox;      /* compare the RTL's registers too (the white-box build) */
     unsigned before, after;
     uint64_t given;    /* bit NO_* */
 } net_args;
 
 enum {
     NO_CONFIG = 0, NO_INPUT, NO_OUTPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_INJECT_FLIP,
-    NO_JSON, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD, NO_COUNT
+    NO_WHITEBOX, NO_JSON, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD, NO_COUNT
 };
 
 #define F(x) offsetof(net_args, x)
@@ -67,6 +69,10 @@ static const mpq_opt net_table[NO_COUNT] = {
     [NO_INJECT_FLIP] = {"--inject-flip", NULL, MPQ_OPT_FLAG, F(inject_flip), 0, 0, NULL, NULL, 0, 0,
                         "plant a fault: the first activation beat of the first layer run on the RTL "
                         "reaches the DUT with bit 7 of its first element flipped"},
+    [NO_WHITEBOX] = {"--whitebox", NULL, MPQ_OPT_FLAG, F(whitebox), 0, 0, NULL, NULL, 0, 0,
+                     "white-box build only (make tb-wb CONFIG=int8): also compare every lane's "
+                     "accumulator and requantizer stages after every edge, so a fault is reported in "
+                     "the step it acts: the lane's MACs, the tap and the input channels"},
     [NO_JSON] = {"--json", "OUT", MPQ_OPT_TEXT, F(json), 0, 0, NULL, NULL, 0, 0,
                  "the table as JSON (written atomically), with rtl_passed"},
     [NO_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
@@ -227,8 +233,8 @@ static int open_part(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timin
 /* s's cycles through the DUT, every port compared every cycle, the outputs into y
  * ([L->m][L->n], tile by tile as out_data_o puts them out). Stops at the first mismatch
  * (recorded in res->mis[0]). Returns 0, 1 a mismatch, 2 an error (res->error). */
-static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const mpq_timing_opts *t, int32_t *y,
-                 mpq_accel_stats *st, tb_result *res)
+static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const mpq_timing_opts *t, int whitebox,
+                 int32_t *y, mpq_accel_stats *st, tb_result *res)
 {
     static mpq_port_in in;
     static mpq_port_out exp, act;
@@ -236,7 +242,7 @@ static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const
     res->h = s->h;
     tb_cosim cs;
     /* The power-on state is random, from the timing seed (as a replay of layer.vec has it). */
-    if (tb_cosim_open(&cs, hw, 0, t->seed, s->h.source, res->error, sizeof res->error) != 0)
+    if (tb_cosim_open(&cs, hw, whitebox, t->seed, s->h.source, res->error, sizeof res->error) != 0)
         return 2;
     unsigned tile = 0, row = 0, tiles = mpq_hw_layer_tiles(hw, L);
     uint64_t c = 0;
@@ -248,6 +254,9 @@ static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const
             tb_mismatch *m = &res->mis[0];
             *m = (tb_mismatch){.cycle = c, .ports = mis, .in = in, .exp = exp, .act = act};
             m->have_where = tb_source_where(s, &m->where);
+            m->have_regs = whitebox;
+            m->exp_regs = cs.exp_regs;
+            m->act_regs = cs.act_regs;
             res->mismatches = 1;
             status = 1;
             c++;
@@ -354,6 +363,19 @@ static void element_text(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_a
                                 w->model, w->op, mpq_tfl_op_name(w->code), w->part + 1, w->map->nparts,
                                 w->out_tensor, m->cycle);
     const mpq_cm_where *cw = &m->where;
+    if (lane < 0 && m->have_regs && m->have_where && cw->tile >= 0 && (m->ports >> TB_P_ACC & 1u)) {
+        for (unsigned l = 0; l < hw->lanes && lane < 0; l++)
+            if (m->exp_regs.acc[l] != m->act_regs.acc[l])
+                lane = (int)l;
+        if (lane >= 0 && cw->pixel >= 0 && (unsigned long)cw->pixel < L->m && n < len) {
+            unsigned b, oy, ox, c = (unsigned)cw->tile * hw->lanes + (unsigned)lane, c0 = cw->s * hw->klanes;
+            mpq_map_where(w->map, w->part, (unsigned)cw->pixel, &b, &oy, &ox);
+            snprintf(buf + n, len - n, ", lane %d, accumulator of element (n %u, y %u, x %u, c %u) of tensor %d: "
+                     "the step of its %u MACs at tap (ky %u, kx %u) over the part's input channels %u..%u",
+                     lane, b, oy, ox, c, w->out_tensor, hw->klanes, cw->ky, cw->kx, c0, c0 + hw->klanes - 1);
+            return;
+        }
+    }
     if (lane < 0 || !m->have_where || cw->tile < 0 || n >= len) {
         if (n < len)
             snprintf(buf + n, len - n, ", port %s (no output lane differs)",
@@ -400,6 +422,8 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
         o.trace_build = x->a->trace_build;
         o.before = x->a->before;
         o.after = x->a->after;
+        o.whitebox = x->a->whitebox; /* the re-run compares what this run compared */
+        o.given = x->a->whitebox ? 1ull << TB_O_WHITEBOX : 0;
         snprintf(res->file, sizeof res->file, "%s", vec);
         res->have_wave = tb_make_waveform(&o, x->self, res, dir, note, sizeof note) == 0;
     }
@@ -440,7 +464,7 @@ static int rtl_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const 
     if (open_part(hw, L, &t, what, flip, x->threaded, &s, err, errlen) != 0)
         return 2;
     static tb_result res;
-    int status = drive(hw, L, s, &t, y, st, &res);
+    int status = drive(hw, L, s, &t, x->a->whitebox, y, st, &res);
     tb_source_close(s);
     x->rtl_parts++;
     if (status == 2)
@@ -562,6 +586,9 @@ static int rtl_config(const net_args *a, mpq_hwcfg *hw, char *name, size_t len)
     char err[1024], b1[256], b2[256];
     if (tb_rtl_config(hw, err, sizeof err) != 0)
         return fprintf(stderr, "%s: %s\n", tag, err), 2;
+    if (a->whitebox && !mpq_dut_whitebox())
+        return fprintf(stderr, "%s: --whitebox needs the white-box build of the testbench "
+                       "(build/vl/<config>/wb/mpq-tb: make tb-wb CONFIG=...)\n", tag), 2;
     snprintf(name, len, "%s", "");
     if (!a->config_file)
         return 0;
