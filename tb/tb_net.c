@@ -655,8 +655,10 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
     if (status == 0)
         printf("%s: passed: %u layer parts on the RTL, every port equal every cycle; every layer's output and the "
                "model's final output equal to the golden model's\n", tag, x->rtl_parts);
-    else
+    else {
+        fflush(stdout); /* the report above, then the verdict, in one log */
         fprintf(stderr, "%s: %s%s\n", tag, status == 1 ? "FAILED: " : "", err);
+    }
     if (x->a->output && status == 0 && write_outputs(net, x->a->output) != 0) {
         fprintf(stderr, "%s: --output %s: cannot write: %s\n", tag, x->a->output, strerror(errno));
         status = 2;
