@@ -96,7 +96,7 @@ TEST_TARGETS += models/map
 # RTL of MODELS_RTL_CONFIG (mpq-tb net, tb/tb_net.h: every port compared every cycle with the
 # golden cycle model, the host's operators between layers, the final output equal to the golden
 # model's and, at full rate, to TensorFlow Lite Micro's), at full rate and under back-pressure
-# (seed MODELS_RTL_SEED); a table per model and layer in $(BUILD)/models-rtl/ and a summary whose RTL cycles must equal model map's
+# (seed MODELS_RTL_SEED); a table per model and layer in $(BUILD)/models-rtl/<config>/ and a summary whose RTL cycles must equal model map's
 # (docs/models-rtl.md).
 MODELS_RTL ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
 MODELS_RTL_CONFIG ?= int8
@@ -106,7 +106,7 @@ models: $(BUILD)/vl/$(MODELS_RTL_CONFIG)/plain/mpq-tb $(GOLDEN_BIN)
 	@scripts/models/fetch.sh $(MODELS_DIR)
 	@PY=$$(scripts/models/venv.sh) TRACE_BUILD="$(call tb_trace_build,$(MODELS_RTL_CONFIG))" scripts/models/rtl-all.sh \
 	  $(BUILD)/vl/$(MODELS_RTL_CONFIG)/plain/mpq-tb $(GOLDEN_BIN) $(MODELS_RTL_CONFIG) $(MODELS_DIR) \
-	  $(BUILD)/models-rtl $(MODELS_RTL_SEED) $(MODELS_RTL)
+	  $(BUILD)/models-rtl/$(MODELS_RTL_CONFIG) $(MODELS_RTL_SEED) $(MODELS_RTL)
 
 # In make test: a sample of make models (the two smallest models whole, keyword_spotting under
 # back-pressure, its cycles equal to the cycle model's), a planted fault reported with the
