@@ -96,8 +96,8 @@ TEST_TARGETS += models/map
 # RTL of MODELS_RTL_CONFIG (mpq-tb net, tb/tb_net.h: every port compared every cycle with the
 # golden cycle model, the host's operators between layers, the final output equal to the golden
 # model's and, at full rate, to TensorFlow Lite Micro's), at full rate and under back-pressure
-# (seed MODELS_RTL_SEED); a table per model and layer in $(BUILD)/models-rtl/<config>/ and a summary whose RTL cycles must equal model map's
-# (docs/models-rtl.md).
+# (seed MODELS_RTL_SEED); a table per model and layer in $(BUILD)/models-rtl/<config>/ and a
+# summary whose RTL cycles must equal model map's (docs/models-rtl.md).
 MODELS_RTL ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
 MODELS_RTL_CONFIG ?= int8
 MODELS_RTL_SEED ?= 1
