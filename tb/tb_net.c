@@ -377,9 +377,11 @@ static void element_text(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_a
         }
     }
     if (lane < 0 || !m->have_where || cw->tile < 0 || n >= len) {
+        unsigned p = 0;
+        while (p + 1 < TB_P_COUNT && !(m->ports >> p & 1u))
+            p++;
         if (n < len)
-            snprintf(buf + n, len - n, ", port %s (no output lane differs)",
-                     tb_port_names[__builtin_ctz(m->ports)]);
+            snprintf(buf + n, len - n, ", port %s (no output lane differs)", tb_port_names[p]);
         return;
     }
     unsigned c = (unsigned)cw->tile * hw->lanes + (unsigned)lane;
