@@ -345,52 +345,99 @@ static void repro_text(const net_ctx *x, unsigned op, char *buf, size_t len)
         k += (size_t)snprintf(buf + k, len - k, " %s", argv[i]);
 }
 
-/* Where the first mismatch lies in the network's terms: the model, the operator, its output
- * tensor and element (n, y, x, c) of the lane that differs, the cycle, and the lane's MACs. */
-static void element_text(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w,
-                         const tb_result *res, char *buf, size_t len)
+/* Where the first mismatch lies in the network's terms. */
+typedef struct net_where {
+    const char *port;       /* the first mismatching port */
+    int lane;               /* the first lane that differs, or -1 */
+    int acc;                /* 1: a lane's accumulator (white-box), at the step below */
+    int have_elem;          /* the element is known */
+    unsigned b, oy, ox, c;  /* the output tensor's element (n, y, x, c) */
+    unsigned ky, kx, c0, c1; /* acc: the tap and input channels the lane's MACs took */
+} net_where;
+
+/* The lane whose out_data_o or ovf_o bit differs (or, white-box, its accumulator), the
+ * element it computes and, for an accumulator, the step. */
+static void locate(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w, const tb_mismatch *m,
+                   net_where *nw)
 {
-    const tb_mismatch *m = &res->mis[0];
-    int lane = -1;
-    for (unsigned l = 0; l < hw->lanes && lane < 0; l++) {
+    memset(nw, 0, sizeof *nw);
+    unsigned p = 0;
+    while (p + 1 < TB_P_COUNT && !(m->ports >> p & 1u))
+        p++;
+    nw->port = tb_port_names[p];
+    nw->lane = -1;
+    for (unsigned l = 0; l < hw->lanes && nw->lane < 0; l++) {
         int d = (m->ports >> MPQ_OUT_OUT_DATA & 1u) &&
                 mpq_bits_get(m->exp.out_data, l * hw->out_bits, hw->out_bits) !=
                     mpq_bits_get(m->act.out_data, l * hw->out_bits, hw->out_bits);
         if (d || ((m->ports >> MPQ_OUT_OVF & 1u) && ((m->exp.ovf ^ m->act.ovf) >> l & 1u)))
-            lane = (int)l;
+            nw->lane = (int)l;
     }
+    const mpq_cm_where *cw = &m->where;
+    if (!m->have_where || cw->tile < 0)
+        return;
+    long row = cw->out_row;
+    if (nw->lane < 0 && m->have_regs && (m->ports >> TB_P_ACC & 1u)) {
+        for (unsigned l = 0; l < hw->lanes && nw->lane < 0; l++)
+            if (m->exp_regs.acc[l] != m->act_regs.acc[l])
+                nw->lane = (int)l;
+        nw->acc = nw->lane >= 0;
+        row = cw->pixel;
+        nw->ky = cw->ky;
+        nw->kx = cw->kx;
+        nw->c0 = cw->s * hw->klanes;
+        nw->c1 = nw->c0 + hw->klanes - 1;
+    }
+    if (nw->lane < 0 || row < 0 || (unsigned long)row >= L->m)
+        return;
+    nw->have_elem = 1;
+    nw->c = (unsigned)cw->tile * hw->lanes + (unsigned)nw->lane;
+    mpq_map_where(w->map, w->part, (unsigned)row, &nw->b, &nw->oy, &nw->ox);
+}
+
+/* The report's network line: the model, the operator, its output tensor and element (n, y, x,
+ * c), the cycle, the lane and its MACs. */
+static void element_text(const mpq_hwcfg *hw, const mpq_accel_where *w, const tb_mismatch *m, const net_where *nw,
+                         char *buf, size_t len)
+{
     size_t n = (size_t)snprintf(buf, len, "model %s, op %u (%s), part %u of %u, output tensor %d: cycle %" PRIu64,
                                 w->model, w->op, mpq_tfl_op_name(w->code), w->part + 1, w->map->nparts,
                                 w->out_tensor, m->cycle);
-    const mpq_cm_where *cw = &m->where;
-    if (lane < 0 && m->have_regs && m->have_where && cw->tile >= 0 && (m->ports >> TB_P_ACC & 1u)) {
-        for (unsigned l = 0; l < hw->lanes && lane < 0; l++)
-            if (m->exp_regs.acc[l] != m->act_regs.acc[l])
-                lane = (int)l;
-        if (lane >= 0 && cw->pixel >= 0 && (unsigned long)cw->pixel < L->m && n < len) {
-            unsigned b, oy, ox, c = (unsigned)cw->tile * hw->lanes + (unsigned)lane, c0 = cw->s * hw->klanes;
-            mpq_map_where(w->map, w->part, (unsigned)cw->pixel, &b, &oy, &ox);
-            snprintf(buf + n, len - n, ", lane %d, accumulator of element (n %u, y %u, x %u, c %u) of tensor %d: "
-                     "the step of its %u MACs at tap (ky %u, kx %u) over the part's input channels %u..%u",
-                     lane, b, oy, ox, c, w->out_tensor, hw->klanes, cw->ky, cw->kx, c0, c0 + hw->klanes - 1);
-            return;
-        }
-    }
-    if (lane < 0 || !m->have_where || cw->tile < 0 || n >= len) {
-        unsigned p = 0;
-        while (p + 1 < TB_P_COUNT && !(m->ports >> p & 1u))
-            p++;
-        if (n < len)
-            snprintf(buf + n, len - n, ", port %s (no output lane differs)", tb_port_names[p]);
+    if (n >= len)
         return;
-    }
-    unsigned c = (unsigned)cw->tile * hw->lanes + (unsigned)lane;
-    n += (size_t)snprintf(buf + n, len - n, ", lane %d (its %u MACs, output channel c=%u)", lane, hw->klanes, c);
-    if (cw->out_row >= 0 && (unsigned long)cw->out_row < L->m && n < len) {
-        unsigned b, oy, ox;
-        mpq_map_where(w->map, w->part, (unsigned)cw->out_row, &b, &oy, &ox);
-        snprintf(buf + n, len - n, ": element (n %u, y %u, x %u, c %u) of tensor %d", b, oy, ox, c, w->out_tensor);
-    }
+    if (!nw->have_elem)
+        snprintf(buf + n, len - n, ", port %s (no output lane differs)", nw->port);
+    else if (nw->acc)
+        snprintf(buf + n, len - n, ", lane %d, accumulator of element (n %u, y %u, x %u, c %u) of tensor %d: the "
+                 "step of its %u MACs at tap (ky %u, kx %u) over the part's input channels %u..%u", nw->lane,
+                 nw->b, nw->oy, nw->ox, nw->c, w->out_tensor, hw->klanes, nw->ky, nw->kx, nw->c0, nw->c1);
+    else
+        snprintf(buf + n, len - n, ", lane %d (its %u MACs, output channel c=%u): element (n %u, y %u, x %u, c %u) "
+                 "of tensor %d", nw->lane, hw->klanes, nw->c, nw->b, nw->oy, nw->ox, nw->c, w->out_tensor);
+}
+
+/* dir/network.json: the network line's facts for scripts. 0 or -1. */
+static int write_network_json(const char *dir, const mpq_accel_where *w, const tb_mismatch *m, const net_where *nw,
+                              const char *text)
+{
+    char tmp[1500], fin[1500];
+    FILE *f = tb_open_tmp(dir, "network.json", tmp, sizeof tmp, fin, sizeof fin);
+    if (!f)
+        return -1;
+    fprintf(f, "{\"model\": ");
+    tb_json_str(f, w->model);
+    fprintf(f, ", \"op\": %u, \"type\": \"%s\", \"part\": %u, \"parts\": %u, \"out_tensor\": %d, \"cycle\": %" PRIu64
+               ", \"port\": \"%s\", \"lane\": %d", w->op, mpq_tfl_op_name(w->code), w->part + 1, w->map->nparts,
+            w->out_tensor, m->cycle, nw->port, nw->lane);
+    if (nw->have_elem)
+        fprintf(f, ", \"element\": {\"n\": %u, \"y\": %u, \"x\": %u, \"c\": %u}", nw->b, nw->oy, nw->ox, nw->c);
+    if (nw->acc)
+        fprintf(f, ", \"accumulator_step\": {\"ky\": %u, \"kx\": %u, \"c_first\": %u, \"c_last\": %u}", nw->ky,
+                nw->kx, nw->c0, nw->c1);
+    fprintf(f, ", \"text\": ");
+    tb_json_str(f, text);
+    fprintf(f, "}\n");
+    return tb_close_tmp(f, tmp, fin);
 }
 
 /* A mismatch of part w: the trace folder (layer.vec, the traced replay's waveform, report.txt
@@ -405,11 +452,15 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
         *dot = '\0';
     snprintf(res->name, sizeof res->name, "net-%s-op%u-part%u", model, w->op, w->part + 1);
     repro_text(x, w->op, res->repro, sizeof res->repro);
-    element_text(hw, L, w, res, elem, sizeof elem);
+    net_where nw;
+    locate(hw, L, w, &res->mis[0], &nw);
+    element_text(hw, w, &res->mis[0], &nw, elem, sizeof elem);
     snprintf(dir, sizeof dir, "%s/%s", x->a->trace_dir, res->name);
     tb_sanitize(dir + strlen(x->a->trace_dir) + 1);
-    snprintf(vec, sizeof vec, "%s/layer.vec", dir);
+    snprintf(vec, sizeof vec, "%s/network.json", dir);
     unlink(vec); /* an older run's files must not mix with this one's */
+    snprintf(vec, sizeof vec, "%s/layer.vec", dir);
+    unlink(vec);
     tb_remove_trace_dir(dir);
     tb_cleanup_dir(dir);
     if (tb_mkdir_p(dir) != 0) {
@@ -433,6 +484,7 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
     snprintf(x->traces, sizeof x->traces, "trace: %s\n", dir);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(dir, res, x->a->before, x->a->after);
+    write_network_json(dir, w, &res->mis[0], &nw, elem);
     char rpath[1500];
     snprintf(rpath, sizeof rpath, "%s/report.txt", dir);
     FILE *f = fopen(rpath, "a");

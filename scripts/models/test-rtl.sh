@@ -8,7 +8,7 @@
 #     with output stalls counted.
 #  3. A planted fault (--inject-flip: one activation beat of op 2 changed for the DUT): exit 1,
 #     the report names the model, the operator, the element (n, y, x, c), the cycle and the
-#     lane, the trace folder holds report.txt, report.json and layer.vec, and replaying
+#     lane, the trace folder holds report.txt, report.json, network.json and layer.vec, and replaying
 #     layer.vec on the testbench fails at the same cycle.
 #  4. Refusals, exit 2 naming the option or file: a host operator in --ops, a missing model,
 #     another configuration's cfg.
@@ -66,6 +66,8 @@ elif ! [[ $line =~ keyword_spotting.tflite,\ op\ 2\ \(DEPTHWISE_CONV_2D\).*cycle
     bad "planted fault: the report does not name model, op, cycle, lane and element: '$line'"
 elif [ ! -s "$tr/report.json" ] || [ ! -s "$tr/layer.vec" ] || ! grep -q '^  reproduce: .* net .* --ops 2' "$tr/report.txt"; then
     bad "planted fault: the trace folder lacks report.json, layer.vec or the reproduce line"; ls -l "$tr"
+elif ! grep -q '"op": 2, "type": "DEPTHWISE_CONV_2D", .*"cycle": '"$cyc"', .*"lane": [0-9]*, "element": {"n": [0-9]*, "y": [0-9]*, "x": [0-9]*, "c": [0-9]*}' "$tr/network.json" 2>/dev/null; then
+    bad "planted fault: network.json does not name op, cycle, lane and element"; cat "$tr/network.json"
 elif ! grep -q '^FAILED\|FAILED' "$work/fault.txt" || ! grep -q "MISMATCH in net-keyword_spotting-op2-part1" "$work/fault.txt"; then
     bad "planted fault: no MISMATCH report printed"; cat "$work/fault.txt"
 else
