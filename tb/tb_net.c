@@ -607,14 +607,20 @@ static int write_json(const char *path, const char *model, const char *cfgname, 
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
-    uint64_t cyc = 0, macs = 0;
+    uint64_t cyc = 0, macs = 0, rtl_cyc = 0;
+    double secs = 0;
     for (unsigned i = 0; i < n; i++) {
         cyc += rows[i].st.cycles;
         macs += rows[i].macs;
+        rtl_cyc += x->on_rtl[rows[i].op] ? rows[i].st.cycles : 0;
+        secs += x->on_rtl[rows[i].op] ? rows[i].st.secs : 0;
     }
+    /* passed, seconds, cycles_per_second: what scripts/models/bench_models.py --rtl-dir reads */
     fprintf(f, "{\"model\": \"%s\", \"config\": \"%s\", \"macs_per_cycle\": %u, \"mpq_cycles\": %" PRIu64
-               ", \"macs\": %" PRIu64 ", \"rtl_passed\": %s, \"p_valid\": %g, \"p_ready\": %g, \"timing_seed\": %"
-               PRIu64 ", \"layers\": [\n", model, *cfgname ? cfgname : "unnamed", hw->lanes * hw->klanes, cyc, macs, passed ? "true" : "false",
+               ", \"macs\": %" PRIu64 ", \"rtl_passed\": %s, \"passed\": %s, \"rtl_cycles\": %" PRIu64
+               ", \"seconds\": %.4f, \"cycles_per_second\": %.0f, \"p_valid\": %g, \"p_ready\": %g, \"timing_seed\": %"
+               PRIu64 ", \"layers\": [\n", model, *cfgname ? cfgname : "unnamed", hw->lanes * hw->klanes, cyc, macs,
+            passed ? "true" : "false", passed ? "true" : "false", rtl_cyc, secs, secs > 0 ? (double)rtl_cyc / secs : 0.0,
             x->a->p_valid, x->a->p_ready, x->a->timing_seed);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
