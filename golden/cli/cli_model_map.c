@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arith/mpq.h"
+#include "arith/mpq_rng.h"
 #include "cli/cli.h"
 #include "contract/mpq_hw.h"
 #include "net/mpq_graph.h"
@@ -89,30 +90,36 @@ static void print_table(const mpq_hwcfg *hw, const char *cfg, const mpq_netrun_l
            macs, cyc, cfg, hw->lanes, hw->klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
 }
 
-int mpq_cli_model_map(int argc, char **argv)
+/* model map's command line. */
+typedef struct map_args {
+    const char *model, *cfg, *input, *json;
+    uint64_t seed;
+    mpq_map_opts mo;
+} map_args;
+
+/* Returns 0 to run, 1 after --help, 2 after a message. */
+static int parse_args(int argc, char **argv, map_args *a)
 {
-    const char *model = NULL, *cfg = NULL, *input = NULL, *json = NULL;
-    uint64_t seed = 1;
-    mpq_map_opts mo = {1};
+    *a = (map_args){.seed = 1, .mo = {1}};
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             usage(stdout);
-            return 0;
+            return 1;
         }
-        int takes = !strcmp(a, "--config") || !strcmp(a, "--input") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--pack") || !strcmp(a, "--json");
+        int takes = !strcmp(arg, "--config") || !strcmp(arg, "--input") || !strcmp(arg, "--seed") ||
+                    !strcmp(arg, "--pack") || !strcmp(arg, "--json");
         if (takes && !v) {
-            fprintf(stderr, "mpq-golden model map: %s needs a value\n", a);
+            fprintf(stderr, "mpq-golden model map: %s needs a value\n", arg);
             return 2;
         }
-        if (!strcmp(a, "--config"))
-            cfg = v;
-        else if (!strcmp(a, "--input"))
-            input = v;
-        else if (!strcmp(a, "--json"))
-            json = v;
-        else if (!strcmp(a, "--seed")) {
+        if (!strcmp(arg, "--config"))
+            a->cfg = v;
+        else if (!strcmp(arg, "--input"))
+            a->input = v;
+        else if (!strcmp(arg, "--json"))
+            a->json = v;
+        else if (!strcmp(arg, "--seed")) {
             char *end;
             errno = 0;
             unsigned long long s = strtoull(v, &end, 10);
@@ -120,26 +127,38 @@ int mpq_cli_model_map(int argc, char **argv)
                 fprintf(stderr, "mpq-golden model map: --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
-            seed = s;
-        } else if (!strcmp(a, "--pack")) {
+            a->seed = s;
+        } else if (!strcmp(arg, "--pack")) {
             if (strcmp(v, "auto") && strcmp(v, "never")) {
                 fprintf(stderr, "mpq-golden model map: --pack '%s': expected auto or never\n", v);
                 return 2;
             }
-            mo.pack = !strcmp(v, "auto");
-        } else if (a[0] == '-' || model) {
-            fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", a);
+            a->mo.pack = !strcmp(v, "auto");
+        } else if (arg[0] == '-' || a->model) {
+            fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", arg);
             usage(stderr);
             return 2;
         } else {
-            model = a;
+            a->model = arg;
         }
         i += takes;
     }
-    if (!model || !cfg) {
+    if (!a->model || !a->cfg) {
         usage(stderr);
         return 2;
     }
+    return 0;
+}
+
+int mpq_cli_model_map(int argc, char **argv)
+{
+    map_args args;
+    int prc = parse_args(argc, argv, &args);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    const char *model = args.model, *cfg = args.cfg, *input = args.input, *json = args.json;
+    uint64_t seed = args.seed;
+    mpq_map_opts mo = args.mo;
     char err[1024], path[1024];
     mpq_hwcfg hw;
     if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
@@ -154,21 +173,57 @@ int mpq_cli_model_map(int argc, char **argv)
     mpq_net *net = NULL;
     int status = 2;
     mpq_netrun_layer *rows = NULL;
+    uint8_t *in = NULL;
     if (mpq_net_init(&net, &m, &o, err, sizeof err) != 0) {
         fail2(err);
         goto done;
     }
+    size_t total = 0;
+    for (unsigned i = 0; i < mpq_net_ninputs(net); i++)
+        total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+    in = malloc(total ? total : 1);
     rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
-    if (!rows) {
+    if (!in || !rows) {
         fail2("out of memory");
         goto done;
     }
-    if (mpq_net_inputs_init(net, &m, input, seed, err, sizeof err) != 0) {
-        fail2(err);
-        goto done;
-    }
-    if (!input)
+    if (input) {
+        FILE *f = fopen(input, "rb");
+        if (!f) {
+            snprintf(err, sizeof err, "--input %s: %s", input, strerror(errno));
+            fail2(err);
+            goto done;
+        }
+        size_t got = fread(in, 1, total, f);
+        int extra = fgetc(f) != EOF;
+        fclose(f);
+        if (got != total || extra) {
+            snprintf(err, sizeof err, "--input %s: %s than the model's inputs (%zu bytes)", input,
+                     got != total ? "shorter" : "longer", total);
+            fail2(err);
+            goto done;
+        }
+    } else {
+        mpq_rng r;
+        mpq_rng_seed(&r, seed);
+        size_t off = 0;
+        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+            int t = mpq_net_input_tensor(net, i);
+            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
+            mpq_net_random_input(&m, t, &r, in + off, b);
+            off += b;
+        }
         printf("input: random, seed %" PRIu64 "\n", seed);
+    }
+    size_t off = 0;
+    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+        if (mpq_net_set_input(net, i, in + off, b, err, sizeof err) != 0) {
+            fail2(err);
+            goto done;
+        }
+        off += b;
+    }
     unsigned n = 0;
     status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
     print_table(&hw, cfg, rows, n);
@@ -181,6 +236,7 @@ int mpq_cli_model_map(int argc, char **argv)
         status = fail2(err);
     }
 done:
+    free(in);
     free(rows);
     mpq_net_free(net);
     mpq_tfl_free(&m);

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "arith/mpq_rng.h"
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
 #include "stim/mpq_gen.h"
+#include "arith/mpq_rng.h"
 
 static double now_s(void)
 {
@@ -74,6 +74,57 @@ static int cm_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const m
 }
 
 const mpq_accel mpq_accel_cycle_model = {NULL, "cycle model", cm_run};
+
+/* ---- the model's inputs ---- */
+
+/* The file's bytes into in (total of them). Returns 0 or MPQ_EPARAM with err. */
+static int read_inputs(const char *path, uint8_t *in, size_t total, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return snprintf(err, errlen, "--input %s: %s", path, strerror(errno)), MPQ_EPARAM;
+    size_t got = fread(in, 1, total, f);
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (got != total || extra)
+        return snprintf(err, errlen, "--input %s: %s than the model's inputs (%zu bytes)", path,
+                        got != total ? "shorter" : "longer", total), MPQ_EPARAM;
+    return 0;
+}
+
+int mpq_net_inputs_init(mpq_net *net, const mpq_tfl_model *m, const char *path, uint64_t seed, char *err,
+                        size_t errlen)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < mpq_net_ninputs(net); i++)
+        total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+    uint8_t *in = malloc(total ? total : 1);
+    if (!in)
+        return snprintf(err, errlen, "out of memory"), MPQ_ENOMEM;
+    int rc = 0;
+    if (path) {
+        rc = read_inputs(path, in, total, err, errlen);
+    } else {
+        mpq_rng r;
+        mpq_rng_seed(&r, seed);
+        size_t off = 0;
+        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+            int t = mpq_net_input_tensor(net, i);
+            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
+            mpq_net_random_input(m, t, &r, in + off, b);
+            off += b;
+        }
+    }
+    size_t off = 0;
+    for (unsigned i = 0; rc == 0 && i < mpq_net_ninputs(net); i++) {
+        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+        if (mpq_net_set_input(net, i, in + off, b, err, errlen) != 0)
+            rc = MPQ_EPARAM;
+        off += b;
+    }
+    free(in);
+    return rc;
+}
 
 /* ---- the run ---- */
 
@@ -218,11 +269,8 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
     return 0;
 }
 
-/* ---- the model's inputs ---- */
-
-/* A random input of tensor t: int8 uniform; float32 uniform over what the QUANTIZE that reads
- * it maps to the whole int8 range (else -1..1). */
-static void random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
+/* ---- random inputs ---- */
+void mpq_net_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
 {
     const mpq_tfl_tensor *x = &m->tensors[t];
     if (x->type != MPQ_TFL_FLOAT32) {
@@ -243,53 +291,4 @@ static void random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf
         float v = (float)(lo + (hi - lo) * (double)(mpq_rng_u64(r) >> 11) / 9007199254740992.0);
         memcpy(buf + i, &v, 4);
     }
-}
-
-/* The file's bytes into in (total of them). Returns 0 or MPQ_EPARAM with err. */
-static int read_inputs(const char *path, uint8_t *in, size_t total, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return snprintf(err, errlen, "--input %s: %s", path, strerror(errno)), MPQ_EPARAM;
-    size_t got = fread(in, 1, total, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (got != total || extra)
-        return snprintf(err, errlen, "--input %s: %s than the model's inputs (%zu bytes)", path,
-                        got != total ? "shorter" : "longer", total), MPQ_EPARAM;
-    return 0;
-}
-
-int mpq_net_inputs_init(mpq_net *net, const mpq_tfl_model *m, const char *path, uint64_t seed, char *err,
-                        size_t errlen)
-{
-    size_t total = 0;
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++)
-        total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-    uint8_t *in = malloc(total ? total : 1);
-    if (!in)
-        return snprintf(err, errlen, "out of memory"), MPQ_ENOMEM;
-    int rc = 0;
-    if (path) {
-        rc = read_inputs(path, in, total, err, errlen);
-    } else {
-        mpq_rng r;
-        mpq_rng_seed(&r, seed);
-        size_t off = 0;
-        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-            int t = mpq_net_input_tensor(net, i);
-            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            random_input(m, t, &r, in + off, b);
-            off += b;
-        }
-    }
-    size_t off = 0;
-    for (unsigned i = 0; rc == 0 && i < mpq_net_ninputs(net); i++) {
-        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-        if (mpq_net_set_input(net, i, in + off, b, err, errlen) != 0)
-            rc = MPQ_EPARAM;
-        off += b;
-    }
-    free(in);
-    return rc;
 }
