@@ -153,6 +153,9 @@ help:
 	@echo "  make models-census LiteRT vs TensorFlow Lite Micro on every model; models-survey"
 	@echo "                  (ops), models-vela (Ethos-U55 cycles), models-overflow (the"
 	@echo "                  accumulator tables of docs/models.md); scripts/models/README.md"
+	@echo "  make models     the MLPerf Tiny models and micro_speech through the int8 RTL, every MAC"
+	@echo "                  layer checked every cycle, a table per model and layer (mpq-tb net;"
+	@echo "                  MODELS_RTL, MODELS_RTL_CONFIG, MODELS_RTL_SEED; docs/models-rtl.md)"
 	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 

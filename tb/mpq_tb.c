@@ -30,6 +30,7 @@
 #include "arith/mpq.h"
 #include "mpq_dut.h"
 #include "tb_cosim.h"
+#include "tb_net.h"
 #include "tb_opts.h"
 #include "tb_pipe.h"
 #include "tb_report.h"
@@ -294,8 +295,8 @@ static int test_argv(const tb_opts *o, const char *file, uint64_t seed, uint64_t
 /* Runs the traced build on the same stimulus for the window around the first mismatch.
  * Returns 0 when it reproduced the mismatch and wave.fst and wave.gtkw are in trace_out, -1
  * otherwise; note says which. */
-static int make_waveform(const tb_opts *o, const char *self, const tb_result *res,
-                         const char *trace_out, char *note, size_t notelen)
+int tb_make_waveform(const tb_opts *o, const char *self, const tb_result *res, const char *trace_out,
+                     char *note, size_t notelen)
 {
     char bin[1024];
     const char *tb = o->trace_bin ? o->trace_bin : default_trace_bin(self, bin, sizeof bin);
@@ -419,7 +420,7 @@ static void report_failure(const tb_opts *o, const char *self, const char *name,
     if (tb_mkdir_p(trace) != 0)
         snprintf(note, sizeof note, "cannot create %s", trace);
     else
-        res->have_wave = make_waveform(o, self, res, trace, note, sizeof note) == 0;
+        res->have_wave = tb_make_waveform(o, self, res, trace, note, sizeof note) == 0;
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", trace);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(trace, res, o->before, o->after);
@@ -624,6 +625,9 @@ int main(int argc, char **argv)
         argv[1] = argv[0];
         return txn_main(argc - 1, argv + 1, "txn");
     }
+    /* mpq-tb net: a TFLite model's MAC layers on this accelerator (tb/tb_net.h). */
+    if (argc > 1 && !strcmp(argv[1], "net"))
+        return tb_net_main(argc, argv);
     tb_opts o;
     int prc = tb_opts_parse(argc, argv, &o);
     int status = prc == 0 ? run(&o, argc, argv) : prc == 1 ? 0 : 2;

@@ -6,7 +6,7 @@
 # mpq-txn of any described DUT (tb/build-dut.sh).
 TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
 TXN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TXN_C_SRCS))
-TB_C_SRCS := tb/mpq_tb.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c $(TXN_C_SRCS)
+TB_C_SRCS := tb/mpq_tb.c tb/tb_net.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c $(TXN_C_SRCS)
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
 TB_DEPS := $(RTL_DEPS) rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh tb/build-lib.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 TRACES ?= $(BUILD)/traces

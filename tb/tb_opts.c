@@ -76,6 +76,7 @@ static void tb_usage(FILE *f, tb_opts *o)
     fprintf(f,
             "usage: mpq-tb replay FILE.vec... [options]\n"
             "       mpq-tb lockstep [--seed S] [--runs R | --cycles N] [layer options] [options]\n"
+            "       mpq-tb net MODEL.tflite [options]   (a TFLite model's MAC layers: mpq-tb net --help)\n"
             "\n"
             "Co-simulates the Verilated accelerator against golden vectors, every output port in\n"
             "every cycle. replay reads vector files (mpq-golden gen); lockstep runs the golden\n"

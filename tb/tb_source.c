@@ -215,6 +215,34 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t see
     return 0;
 }
 
+int tb_source_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t, const char *what,
+                    tb_source **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    lockstep_source *s = calloc(1, sizeof *s); /* s->layer stays empty: L is borrowed */
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        return MPQ_ENOMEM;
+    }
+    char why[512];
+    int rc = mpq_gen_new(hw, L, t, &s->g, why, sizeof why);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        lockstep_close(&s->base);
+        return rc;
+    }
+    s->base.ops = &lockstep_ops;
+    s->base.has_model = 1;
+    mpq_vec_header *h = &s->base.h;
+    h->hw = *hw;
+    h->timing_seed = t->seed;
+    mpq_vec_header_set_layer(h, L);
+    h->acc_sat = (uint32_t)L->acc_sat;
+    snprintf(h->source, sizeof h->source, "%s", what);
+    *out = &s->base;
+    return 0;
+}
+
 int tb_lockstep_argv(const mpq_stim_args *a, uint64_t seed, const char **argv, int *argc, int max,
                      char *buf, size_t buflen, size_t *used)
 {
@@ -357,4 +385,61 @@ tb_source *tb_source_inject_hold(tb_source *inner)
     h->base.has_model = inner->has_model;
     h->inner = inner;
     return &h->base;
+}
+
+/* ---- inject-flip: one activation beat changed for the DUT ---------------------------------------- */
+typedef struct flip_source {
+    tb_source base;
+    tb_source *inner;
+    int state;   /* 0 before the first activation beat, 1 it is offered, 2 it was taken */
+    int flipped; /* the bit changed for the DUT in the cycle last returned */
+} flip_source;
+
+static int flip_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
+{
+    flip_source *f = (flip_source *)s;
+    if (f->flipped) { /* `in` holds the source's values again before the source continues */
+        in->act_data[0] ^= 0x80u;
+        f->flipped = 0;
+    }
+    int rc = tb_source_next(f->inner, in, exp);
+    /* The beat changes in every cycle it is offered, so the DUT sees a stable (wrong) beat,
+     * not a stream-rule violation: bit 7 of element 0, its sign, a change of 128. */
+    if (rc == 1 && f->state < 2 && in->rst_n && in->act_valid) {
+        in->act_data[0] ^= 0x80u;
+        f->flipped = 1;
+        f->state = exp->act_ready ? 2 : 1;
+    }
+    return rc;
+}
+static int flip_where(const tb_source *s, mpq_cm_where *w)
+{
+    return tb_source_where(((const flip_source *)s)->inner, w);
+}
+static const char *flip_error(const tb_source *s)
+{
+    return tb_source_error(((const flip_source *)s)->inner);
+}
+static int flip_stats(const tb_source *s, mpq_gen_stats *st)
+{
+    return tb_source_stats(((const flip_source *)s)->inner, st);
+}
+static void flip_close(tb_source *s)
+{
+    tb_source_close(((flip_source *)s)->inner);
+    free(s);
+}
+static const tb_source_ops flip_ops = {flip_next, flip_where, flip_error, flip_stats, flip_close};
+
+tb_source *tb_source_inject_flip(tb_source *inner)
+{
+    flip_source *f = calloc(1, sizeof *f);
+    if (!f)
+        return inner;
+    f->base.ops = &flip_ops;
+    f->base.h = inner->h;
+    f->base.path = inner->path;
+    f->base.has_model = inner->has_model;
+    f->inner = inner;
+    return &f->base;
 }

@@ -84,6 +84,12 @@ int tb_lockstep_fits(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
 int tb_lockstep_argv(const mpq_stim_args *a, uint64_t seed, const char **argv, int *argc, int max,
                      char *buf, size_t buflen, size_t *used);
 
+/* Layer L (not owned: it must outlive the source) with timing t, the golden generator and
+ * cycle model in lockstep as in tb_source_lockstep; h.source is `what` (mpq-tb net: the model,
+ * the operator and the part). Returns 0, or MPQ_EPARAM / MPQ_ENOMEM with err. */
+int tb_source_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t, const char *what,
+                    tb_source **out, char *err, size_t errlen);
+
 /* inner running in its own thread, up to a few blocks of cycles ahead; the cycles are the
  * same. Returns inner itself when the thread could not be started (then nothing changes). */
 tb_source *tb_source_threaded(tb_source *inner);
@@ -91,5 +97,12 @@ tb_source *tb_source_threaded(tb_source *inner);
  * not ready), that beat's data changes for the DUT in that cycle only: a driver bug that the
  * RTL's stream assertion must report. Returns inner when out of memory. */
 tb_source *tb_source_inject_hold(tb_source *inner);
+
+/* inner, except that the first activation beat reaches the DUT with bit 7 of its first element
+ * flipped, in every cycle it is offered up to its handshake (a stable beat, no stream-rule
+ * violation; the expected outputs stay the model's): a
+ * planted fault whose effect the per-cycle comparison must catch and report (mpq-tb net
+ * --inject-flip). Returns inner when out of memory. */
+tb_source *tb_source_inject_flip(tb_source *inner);
 
 #endif

@@ -37,31 +37,6 @@ static int fail2(const char *what)
     return 2;
 }
 
-/* A random input of tensor t: int8 uniform; float32 uniform over what the QUANTIZE that reads
- * it maps to the whole int8 range (else -1..1). */
-static void random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
-{
-    const mpq_tfl_tensor *x = &m->tensors[t];
-    if (x->type != MPQ_TFL_FLOAT32) {
-        for (size_t i = 0; i < bytes; i++)
-            buf[i] = (uint8_t)mpq_rng_u64(r);
-        return;
-    }
-    double lo = -1.0, hi = 1.0;
-    for (unsigned o = 0; o < m->nops; o++)
-        if (m->ops[o].code == MPQ_TFL_QUANTIZE && m->ops[o].nin > 0 && m->ops[o].in[0] == t) {
-            const mpq_tfl_quant *q = &m->tensors[m->ops[o].out[0]].q;
-            if (q->nscale && q->nzero) {
-                lo = (double)q->scale[0] * (-128.0 - (double)q->zero_point[0]);
-                hi = (double)q->scale[0] * (127.0 - (double)q->zero_point[0]);
-            }
-        }
-    for (size_t i = 0; i + 4 <= bytes; i += 4) {
-        float v = (float)(lo + (hi - lo) * (double)(mpq_rng_u64(r) >> 11) / 9007199254740992.0);
-        memcpy(buf + i, &v, 4);
-    }
-}
-
 static int write_json(const char *path, const char *model, const char *cfg, const mpq_hwcfg *hw,
                       const mpq_netrun_layer *rows, unsigned n)
 {
@@ -95,30 +70,56 @@ static int write_json(const char *path, const char *model, const char *cfg, cons
     return 0;
 }
 
-int mpq_cli_model_map(int argc, char **argv)
+/* The per-layer table and its total line. */
+static void print_table(const mpq_hwcfg *hw, const char *cfg, const mpq_netrun_layer *rows, unsigned n)
 {
-    const char *model = NULL, *cfg = NULL, *input = NULL, *json = NULL;
-    uint64_t seed = 1;
-    mpq_map_opts mo = {1};
+    printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
+           "act waits", "mapping");
+    uint64_t cyc = 0, macs = 0;
+    double peak = (double)hw->lanes * hw->klanes;
+    for (unsigned i = 0; i < n; i++) {
+        const mpq_netrun_layer *r = &rows[i];
+        cyc += r->st.cycles;
+        macs += r->macs;
+        printf("%-4u %-18s %-34s %12" PRIu64 " %10" PRIu64 " %8.3f %9" PRIu64 "  %s\n", r->op, mpq_tfl_op_name(r->code),
+               r->shape, r->macs, r->st.cycles, r->st.cycles ? (double)r->macs / ((double)r->st.cycles * peak) : 0.0,
+               r->st.data_waits, r->how);
+    }
+    printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles of the %s configuration (%u x %u MACs per cycle): "
+           "MAC utilization %.3f; the host's operators are not counted\n",
+           macs, cyc, cfg, hw->lanes, hw->klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
+}
+
+/* model map's command line. */
+typedef struct map_args {
+    const char *model, *cfg, *input, *json;
+    uint64_t seed;
+    mpq_map_opts mo;
+} map_args;
+
+/* Returns 0 to run, 1 after --help, 2 after a message. */
+static int parse_args(int argc, char **argv, map_args *a)
+{
+    *a = (map_args){.seed = 1, .mo = {1}};
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             usage(stdout);
-            return 0;
+            return 1;
         }
-        int takes = !strcmp(a, "--config") || !strcmp(a, "--input") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--pack") || !strcmp(a, "--json");
+        int takes = !strcmp(arg, "--config") || !strcmp(arg, "--input") || !strcmp(arg, "--seed") ||
+                    !strcmp(arg, "--pack") || !strcmp(arg, "--json");
         if (takes && !v) {
-            fprintf(stderr, "mpq-golden model map: %s needs a value\n", a);
+            fprintf(stderr, "mpq-golden model map: %s needs a value\n", arg);
             return 2;
         }
-        if (!strcmp(a, "--config"))
-            cfg = v;
-        else if (!strcmp(a, "--input"))
-            input = v;
-        else if (!strcmp(a, "--json"))
-            json = v;
-        else if (!strcmp(a, "--seed")) {
+        if (!strcmp(arg, "--config"))
+            a->cfg = v;
+        else if (!strcmp(arg, "--input"))
+            a->input = v;
+        else if (!strcmp(arg, "--json"))
+            a->json = v;
+        else if (!strcmp(arg, "--seed")) {
             char *end;
             errno = 0;
             unsigned long long s = strtoull(v, &end, 10);
@@ -126,26 +127,38 @@ int mpq_cli_model_map(int argc, char **argv)
                 fprintf(stderr, "mpq-golden model map: --seed '%s': expected a non-negative integer\n", v);
                 return 2;
             }
-            seed = s;
-        } else if (!strcmp(a, "--pack")) {
+            a->seed = s;
+        } else if (!strcmp(arg, "--pack")) {
             if (strcmp(v, "auto") && strcmp(v, "never")) {
                 fprintf(stderr, "mpq-golden model map: --pack '%s': expected auto or never\n", v);
                 return 2;
             }
-            mo.pack = !strcmp(v, "auto");
-        } else if (a[0] == '-' || model) {
-            fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", a);
+            a->mo.pack = !strcmp(v, "auto");
+        } else if (arg[0] == '-' || a->model) {
+            fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", arg);
             usage(stderr);
             return 2;
         } else {
-            model = a;
+            a->model = arg;
         }
         i += takes;
     }
-    if (!model || !cfg) {
+    if (!a->model || !a->cfg) {
         usage(stderr);
         return 2;
     }
+    return 0;
+}
+
+int mpq_cli_model_map(int argc, char **argv)
+{
+    map_args args;
+    int prc = parse_args(argc, argv, &args);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    const char *model = args.model, *cfg = args.cfg, *input = args.input, *json = args.json;
+    uint64_t seed = args.seed;
+    mpq_map_opts mo = args.mo;
     char err[1024], path[1024];
     mpq_hwcfg hw;
     if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
@@ -197,7 +210,7 @@ int mpq_cli_model_map(int argc, char **argv)
         for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
             int t = mpq_net_input_tensor(net, i);
             size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            random_input(&m, t, &r, in + off, b);
+            mpq_net_random_input(&m, t, &r, in + off, b);
             off += b;
         }
         printf("input: random, seed %" PRIu64 "\n", seed);
@@ -213,21 +226,7 @@ int mpq_cli_model_map(int argc, char **argv)
     }
     unsigned n = 0;
     status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
-    printf("%-4s %-18s %-34s %12s %10s %8s %9s  %s\n", "op", "type", "shape", "MACs", "cycles", "MAC util",
-           "act waits", "mapping");
-    uint64_t cyc = 0, macs = 0;
-    double peak = (double)hw.lanes * hw.klanes;
-    for (unsigned i = 0; i < n; i++) {
-        const mpq_netrun_layer *r = &rows[i];
-        cyc += r->st.cycles;
-        macs += r->macs;
-        printf("%-4u %-18s %-34s %12" PRIu64 " %10" PRIu64 " %8.3f %9" PRIu64 "  %s\n", r->op, mpq_tfl_op_name(r->code),
-               r->shape, r->macs, r->st.cycles, r->st.cycles ? (double)r->macs / ((double)r->st.cycles * peak) : 0.0,
-               r->st.data_waits, r->how);
-    }
-    printf("total: %" PRIu64 " MACs in %" PRIu64 " cycles of the %s configuration (%u x %u MACs per cycle): "
-           "MAC utilization %.3f; the host's operators are not counted\n",
-           macs, cyc, cfg, hw.lanes, hw.klanes, cyc ? (double)macs / ((double)cyc * peak) : 0.0);
+    print_table(&hw, cfg, rows, n);
     if (status) {
         fprintf(stderr, "mpq-golden model map: %s\n", err);
         goto done;

@@ -3,6 +3,7 @@
  * mpq_netrun.c: a model with its layers on an accelerator executor (mpq_netrun.h), and the
  * golden cycle model as one such executor.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
 #include "stim/mpq_gen.h"
+#include "arith/mpq_rng.h"
 
 static double now_s(void)
 {
@@ -72,6 +74,57 @@ static int cm_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const m
 }
 
 const mpq_accel mpq_accel_cycle_model = {NULL, "cycle model", cm_run};
+
+/* ---- the model's inputs ---- */
+
+/* The file's bytes into in (total of them). Returns 0 or MPQ_EPARAM with err. */
+static int read_inputs(const char *path, uint8_t *in, size_t total, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return snprintf(err, errlen, "--input %s: %s", path, strerror(errno)), MPQ_EPARAM;
+    size_t got = fread(in, 1, total, f);
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (got != total || extra)
+        return snprintf(err, errlen, "--input %s: %s than the model's inputs (%zu bytes)", path,
+                        got != total ? "shorter" : "longer", total), MPQ_EPARAM;
+    return 0;
+}
+
+int mpq_net_inputs_init(mpq_net *net, const mpq_tfl_model *m, const char *path, uint64_t seed, char *err,
+                        size_t errlen)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < mpq_net_ninputs(net); i++)
+        total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+    uint8_t *in = malloc(total ? total : 1);
+    if (!in)
+        return snprintf(err, errlen, "out of memory"), MPQ_ENOMEM;
+    int rc = 0;
+    if (path) {
+        rc = read_inputs(path, in, total, err, errlen);
+    } else {
+        mpq_rng r;
+        mpq_rng_seed(&r, seed);
+        size_t off = 0;
+        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+            int t = mpq_net_input_tensor(net, i);
+            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
+            mpq_net_random_input(m, t, &r, in + off, b);
+            off += b;
+        }
+    }
+    size_t off = 0;
+    for (unsigned i = 0; rc == 0 && i < mpq_net_ninputs(net); i++) {
+        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
+        if (mpq_net_set_input(net, i, in + off, b, err, errlen) != 0)
+            rc = MPQ_EPARAM;
+        off += b;
+    }
+    free(in);
+    return rc;
+}
 
 /* ---- the run ---- */
 
@@ -214,4 +267,28 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
             return st;
     }
     return 0;
+}
+
+/* ---- random inputs ---- */
+void mpq_net_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
+{
+    const mpq_tfl_tensor *x = &m->tensors[t];
+    if (x->type != MPQ_TFL_FLOAT32) {
+        for (size_t i = 0; i < bytes; i++)
+            buf[i] = (uint8_t)mpq_rng_u64(r);
+        return;
+    }
+    double lo = -1.0, hi = 1.0;
+    for (unsigned o = 0; o < m->nops; o++)
+        if (m->ops[o].code == MPQ_TFL_QUANTIZE && m->ops[o].nin > 0 && m->ops[o].in[0] == t) {
+            const mpq_tfl_quant *q = &m->tensors[m->ops[o].out[0]].q;
+            if (q->nscale && q->nzero) {
+                lo = (double)q->scale[0] * (-128.0 - (double)q->zero_point[0]);
+                hi = (double)q->scale[0] * (127.0 - (double)q->zero_point[0]);
+            }
+        }
+    for (size_t i = 0; i + 4 <= bytes; i += 4) {
+        float v = (float)(lo + (hi - lo) * (double)(mpq_rng_u64(r) >> 11) / 9007199254740992.0);
+        memcpy(buf + i, &v, 4);
+    }
 }

@@ -6,7 +6,7 @@
  * outputs gathered into the layer's output tensor, which the operators that follow read.
  *
  * The executor is an interface: the golden cycle model (mpq_accel_cycle_model, here: exact
- * cycles, no RTL) or the Verilated RTL in lockstep with it (tb/tb_layer.h, mpq-tb net). Every
+ * cycles, no RTL) or the Verilated RTL in lockstep with it (tb/tb_net.h, mpq-tb net). Every
  * layer's gathered output is compared with the golden model's output of the same operator on
  * the same input; a difference is reported with the operator, the tensor and the element
  * (n, y, x, c).
@@ -14,6 +14,7 @@
 #ifndef MPQ_NETRUN_H
 #define MPQ_NETRUN_H
 
+#include "arith/mpq_rng.h"
 #include "contract/mpq_hw.h"
 #include "net/mpq_graph.h"
 #include "stim/mpq_netmap.h"
@@ -55,6 +56,13 @@ typedef struct mpq_accel {
  * beat in every cycle, out_ready_i high) and collects the outputs from out_data_o. */
 extern const mpq_accel mpq_accel_cycle_model;
 
+/* Sets net's inputs: from the file `path` (raw little endian, the inputs in order, exactly
+ * their bytes), or, path NULL, random from seed (mpq_net_random_input, input after input).
+ * The one input rule of `mpq-tb net`. Returns 0, or MPQ_EPARAM with err naming the file
+ * (unreadable, shorter or longer than the inputs), or MPQ_ENOMEM. */
+int mpq_net_inputs_init(mpq_net *net, const mpq_tfl_model *m, const char *path, uint64_t seed, char *err,
+                        size_t errlen);
+
 /* One convolution or fully-connected layer of a run. */
 typedef struct mpq_netrun_layer {
     unsigned op;
@@ -73,6 +81,12 @@ typedef struct mpq_netrun_layer {
  * an executor error). */
 int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
+
+/* A random input for tensor t of model m, `bytes` raw little-endian bytes into buf, from r: int8
+ * uniform over the whole range; float32 uniform over what the QUANTIZE that reads it maps to
+ * the whole int8 range (else -1..1). mpq-golden model map and mpq-txn model draw their inputs
+ * with it. */
+void mpq_net_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes);
 
 #ifdef __cplusplus
 }

@@ -91,3 +91,30 @@ models/map: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results models/map -- bash -c '\
 	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/map-all.sh $(GOLDEN_BIN) $(MODELS_DIR)'
 TEST_TARGETS += models/map
+
+# make models: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED of these models through the
+# RTL of MODELS_RTL_CONFIG (mpq-tb net, tb/tb_net.h: every port compared every cycle with the
+# golden cycle model, the host's operators between layers, the final output equal to the golden
+# model's and, at full rate, to TensorFlow Lite Micro's), at full rate and under back-pressure
+# (seed MODELS_RTL_SEED); a table per model and layer in $(BUILD)/models-rtl/<config>/ and a
+# summary whose RTL cycles must equal model map's (docs/models-rtl.md).
+MODELS_RTL ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+MODELS_RTL_CONFIG ?= int8
+MODELS_RTL_SEED ?= 1
+.PHONY: models
+models: $(BUILD)/vl/$(MODELS_RTL_CONFIG)/plain/mpq-tb $(GOLDEN_BIN)
+	@scripts/models/fetch.sh $(MODELS_DIR)
+	@PY=$$(scripts/models/venv.sh) TRACE_BUILD="$(call tb_trace_build,$(MODELS_RTL_CONFIG))" scripts/models/rtl-all.sh \
+	  $(BUILD)/vl/$(MODELS_RTL_CONFIG)/plain/mpq-tb $(GOLDEN_BIN) $(MODELS_RTL_CONFIG) $(MODELS_DIR) \
+	  $(BUILD)/models-rtl/$(MODELS_RTL_CONFIG) $(MODELS_RTL_SEED) $(MODELS_RTL)
+
+# In make test: a sample of make models (the two smallest models whole, keyword_spotting under
+# back-pressure, its cycles equal to the cycle model's), a planted fault reported with the
+# model, operator, element, cycle and lane and a trace folder whose layer.vec replays it, and
+# the refusals (scripts/models/test-rtl.sh).
+.PHONY: models/rtl
+models/rtl: $(BUILD)/vl/int8/plain/mpq-tb $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/rtl -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-rtl.sh $(BUILD)/vl/int8/plain/mpq-tb \
+	    $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/models-rtl'
+TEST_TARGETS += models/rtl
