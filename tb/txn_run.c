@@ -30,7 +30,7 @@ void txn_jobs_free(txn_jobs *js)
 static uint64_t layer_seed(uint64_t seed, unsigned j) { return seed * 64u + j; }
 
 int txn_jobs_make(const mpq_desc *d, const mpq_hwcfg *hw, const txn_opts *o, uint64_t seed, unsigned t,
-                  txn_jobs *js, char *err, size_t errlen)
+                  mpq_job *given, txn_jobs *js, char *err, size_t errlen)
 {
     memset(js, 0, sizeof *js);
     unsigned n = o->mode == TXN_RANDOM ? o->jobs : 1;
@@ -45,7 +45,11 @@ int txn_jobs_make(const mpq_desc *d, const mpq_hwcfg *hw, const txn_opts *o, uin
     for (unsigned j = 0; j < n; j++) {
         char why[1024];
         int rc;
-        if (o->mode == TXN_CASE)
+        if (given) {
+            js->job[j] = *given;
+            memset(given, 0, sizeof *given);
+            rc = 0;
+        } else if (o->mode == TXN_CASE)
             rc = mpq_job_from_case(d, o->files[t], &js->job[j], why, sizeof why);
         else if (d->codec == MPQ_CODEC_MPQ)
             rc = mpq_job_hw_random(hw, &o->stim, layer_seed(seed, j), &js->job[j], why, sizeof why);

@@ -72,10 +72,11 @@ typedef struct txn_jobs {
     mpq_beats **beats;
 } txn_jobs;
 
-/* The layers of test t: random (test seed `seed`, o->jobs layers), case file, model operators.
- * hw: mpq's configuration for codec mpq (else NULL). Returns 0, or 2 with err. */
+/* The layers of test t: random (test seed `seed`, o->jobs layers), case file, or (model mode)
+ * `given`, a model operator's job made beforehand, taken over (zeroed). hw: mpq's configuration
+ * for codec mpq (else NULL). Returns 0, or 2 with err. */
 int txn_jobs_make(const mpq_desc *d, const mpq_hwcfg *hw, const txn_opts *o, uint64_t seed, unsigned t,
-                  txn_jobs *js, char *err, size_t errlen);
+                  mpq_job *given, txn_jobs *js, char *err, size_t errlen);
 void txn_jobs_free(txn_jobs *js);
 
 /* The streams' ports in this binary's model; checked once. Returns 0 or 2 with err. */

@@ -37,31 +37,6 @@ static int fail2(const char *what)
     return 2;
 }
 
-/* A random input of tensor t: int8 uniform; float32 uniform over what the QUANTIZE that reads
- * it maps to the whole int8 range (else -1..1). */
-static void random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
-{
-    const mpq_tfl_tensor *x = &m->tensors[t];
-    if (x->type != MPQ_TFL_FLOAT32) {
-        for (size_t i = 0; i < bytes; i++)
-            buf[i] = (uint8_t)mpq_rng_u64(r);
-        return;
-    }
-    double lo = -1.0, hi = 1.0;
-    for (unsigned o = 0; o < m->nops; o++)
-        if (m->ops[o].code == MPQ_TFL_QUANTIZE && m->ops[o].nin > 0 && m->ops[o].in[0] == t) {
-            const mpq_tfl_quant *q = &m->tensors[m->ops[o].out[0]].q;
-            if (q->nscale && q->nzero) {
-                lo = (double)q->scale[0] * (-128.0 - (double)q->zero_point[0]);
-                hi = (double)q->scale[0] * (127.0 - (double)q->zero_point[0]);
-            }
-        }
-    for (size_t i = 0; i + 4 <= bytes; i += 4) {
-        float v = (float)(lo + (hi - lo) * (double)(mpq_rng_u64(r) >> 11) / 9007199254740992.0);
-        memcpy(buf + i, &v, 4);
-    }
-}
-
 static int write_json(const char *path, const char *model, const char *cfg, const mpq_hwcfg *hw,
                       const mpq_netrun_layer *rows, unsigned n)
 {
@@ -197,7 +172,7 @@ int mpq_cli_model_map(int argc, char **argv)
         for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
             int t = mpq_net_input_tensor(net, i);
             size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            random_input(&m, t, &r, in + off, b);
+            mpq_net_random_input(&m, t, &r, in + off, b);
             off += b;
         }
         printf("input: random, seed %" PRIu64 "\n", seed);

@@ -11,6 +11,7 @@
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
 #include "stim/mpq_gen.h"
+#include "arith/mpq_rng.h"
 
 static double now_s(void)
 {
@@ -214,4 +215,28 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
             return st;
     }
     return 0;
+}
+
+/* ---- random inputs ---- */
+void mpq_net_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
+{
+    const mpq_tfl_tensor *x = &m->tensors[t];
+    if (x->type != MPQ_TFL_FLOAT32) {
+        for (size_t i = 0; i < bytes; i++)
+            buf[i] = (uint8_t)mpq_rng_u64(r);
+        return;
+    }
+    double lo = -1.0, hi = 1.0;
+    for (unsigned o = 0; o < m->nops; o++)
+        if (m->ops[o].code == MPQ_TFL_QUANTIZE && m->ops[o].nin > 0 && m->ops[o].in[0] == t) {
+            const mpq_tfl_quant *q = &m->tensors[m->ops[o].out[0]].q;
+            if (q->nscale && q->nzero) {
+                lo = (double)q->scale[0] * (-128.0 - (double)q->zero_point[0]);
+                hi = (double)q->scale[0] * (127.0 - (double)q->zero_point[0]);
+            }
+        }
+    for (size_t i = 0; i + 4 <= bytes; i += 4) {
+        float v = (float)(lo + (hi - lo) * (double)(mpq_rng_u64(r) >> 11) / 9007199254740992.0);
+        memcpy(buf + i, &v, 4);
+    }
 }

@@ -14,6 +14,7 @@
 #ifndef MPQ_NETRUN_H
 #define MPQ_NETRUN_H
 
+#include "arith/mpq_rng.h"
 #include "contract/mpq_hw.h"
 #include "net/mpq_graph.h"
 #include "stim/mpq_netmap.h"
@@ -73,6 +74,12 @@ typedef struct mpq_netrun_layer {
  * an executor error). */
 int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
+
+/* A random input for tensor t of model m, `bytes` raw little-endian bytes into buf, from r: int8
+ * uniform over the whole range; float32 uniform over what the QUANTIZE that reads it maps to
+ * the whole int8 range (else -1..1). mpq-golden model map and mpq-txn model draw their inputs
+ * with it. */
+void mpq_net_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes);
 
 #ifdef __cplusplus
 }
