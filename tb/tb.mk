@@ -188,3 +188,11 @@ ifeq ($(filter $(DUT_NAME),$(DUT_EXAMPLES)),)
 $(eval $(call dut_rules,$(DUT_NAME),$(DUT)))
 endif
 endif
+
+# mpq-tb txn: the transaction-level check on mpq's own accelerator (codec mpq), random layers of
+# each kind, light and heavy back-pressure (tb/tests/txn-mpq.sh).
+.PHONY: tb/txn/default
+tb/txn/default: $(BUILD)/vl/default/plain/mpq-tb
+	@scripts/check.sh $(BUILD)/results tb/txn/default -- tb/tests/txn-mpq.sh $(call tb_bin,default) $(TB_SEED) \
+	  --trace-dir $(TRACES) $(call tb_trace_build,default)
+TEST_TARGETS += tb/txn/default
