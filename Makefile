@@ -139,7 +139,7 @@ help:
 	@echo "  make mutate     mutation testing of the harness against broken RTL (docs/verification.md)"
 	@echo "  make dut-sim    DUT=your.dut: verify your own accelerator from its description: build its"
 	@echo "                  testbench, random layers (DUT_RUNS, SEED), MODEL=f.tflite: a model's layers"
-	@echo "                  (docs/own-dut.md, docs/dut.md); make mutate-osa: examples/osa's mutants"
+	@echo "                  (docs/own-dut.md, docs/dut.md); make mutate-osa (examples/osa's mutants)"
 	@echo "  make fuzz       libFuzzer on the file readers (FUZZ_SECONDS=n)"
 	@echo "  make coverage   Verilator line/toggle coverage, lcov HTML report"
 	@echo "  make mnist      Fashion-MNIST through the golden model and the RTL (mnist-golden,"

@@ -54,6 +54,16 @@ models)
         kinds=$(sed -n 's/^PASS .* op [0-9]* \([A-Z_0-9]*\):.*/\1/p' "$work/$m.txt" | sort | uniq -c | awk '{ printf "%s %s, ", $1, $2 }')
         echo "ok   $m: $(tail -n 1 "$work/$m.txt"): ${kinds%, }"
     done
+    # --ops: one operator alone (its test named FILE-opN), a bad list and a layer beyond the
+    # DUT's limits refused, exit 2, naming them.
+    f="$models/keyword_spotting.tflite"
+    run ops 0 model "$f" --ops 2 && grep -q "^PASS  keyword_spotting.tflite-op2 .*DEPTHWISE_CONV_2D" "$work/ops.txt" &&
+        echo "ok   --ops 2: $(grep '^PASS' "$work/ops.txt" | cut -c1-60)..." || bad "--ops 2 did not run op 2 alone"
+    run ops-bad 2 model "$f" --ops 1,x && grep -q -- "--ops 1,x: expected operator indices and ranges" "$work/ops-bad.txt" &&
+        echo "ok   --ops 1,x refused: $(tail -n 1 "$work/ops-bad.txt")" || bad "--ops 1,x: $(tail -n 1 "$work/ops-bad.txt")"
+    run ops-limit 2 model "$models/anomaly_detection.tflite" --ops 2 &&
+        grep -q "op 2: examples/osa/osa.dut:[0-9]*: limit out_c <= 64: this layer has 128" "$work/ops-limit.txt" &&
+        echo "ok   --ops 2 beyond NMax refused: $(tail -n 1 "$work/ops-limit.txt")" || bad "--ops 2 beyond the limit: $(tail -n 1 "$work/ops-limit.txt")"
     grep -q "DEPTHWISE_CONV_2D" "$work/keyword_spotting.txt" || bad "no depthwise layer ran"
     grep -q "FULLY_CONNECTED" "$work/image_classification.txt" || bad "no fully-connected layer ran"
     grep -q "CONV_2D: conv2d" "$work/image_classification.txt" || bad "no convolution ran"
