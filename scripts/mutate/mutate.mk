@@ -35,5 +35,5 @@ mutate-osa: $(DUT_BUILD_DEPS)
 MUTATE_OSA_TRACE ?= requant-nudge-tie
 mutate-osa/rounding mutate-osa/deadlock: mutate-osa/%: $(DUT_BUILD_DEPS)
 	@scripts/check.sh $(BUILD)/results mutate-osa/$* -- env $(MUTATE_OSA_ENV) \
-	  tb/tests/mutate-osa-fast.sh $* $(BUILD)/mutate-osa-fast
+	  tb/tests/mutate-osa-fast.sh $* $(BUILD)/mutate-osa-fast/$*
 TEST_TARGETS += mutate-osa/rounding mutate-osa/deadlock
