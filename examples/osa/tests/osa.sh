@@ -6,8 +6,8 @@
 #   models     the convolution, depthwise and fully-connected layers of real int8 TFLite models,
 #              their activations from the golden model's run of the model;
 #   detectors  --max-latency fires on a layer that takes longer, naming the layer and its
-#              cycles, and passes at exactly those cycles; --deadlock fires when no output beat
-#              comes for that many cycles;
+#              cycles, and passes at exactly those cycles; --deadlock fires when no beat moves
+#              on any stream for that many cycles;
 #   bad-dut    broken descriptions are refused before anything is built or simulated, exit 2,
 #              the message naming the file, the line and the port or tensor at fault.
 # The seeds are fixed (TB_SEED moves them); each failing command is printed.
@@ -81,7 +81,8 @@ detectors)
         run latency-1 1 "${shape[@]}" --max-latency $((lat - 1)) && echo "ok   --max-latency $((lat - 1)) fires"
     fi
     [ -f "$work/traces/txn-$seed/report.txt" ] || bad "no trace folder report for the latency failure"
-    # A layer whose first output needs K = 1000 steps: no output beat for 200 cycles.
+    # A layer whose first output needs K = 1000 steps after its last input beat: no beat on
+    # any stream for 200 cycles.
     run deadlock 1 random --m 4 --k 1000 --n 4 --seed "$seed" --runs 1 --jobs 1 --deadlock 200 || true
     if grep -q "^FAILURE in .*: deadlock" "$work/deadlock.txt" &&
         grep -q "^  no beat on any stream for 200 cycles while output beats are still expected (--deadlock)" "$work/deadlock.txt"; then
