@@ -302,8 +302,8 @@ static int run_all(txn_ctx *c)
 static int model_jobs(txn_ctx *c)
 {
     if (c->d->codec == MPQ_CODEC_MPQ) {
-        fprintf(stderr, "%s: model mode runs a described DUT's layers; mpq's own accelerator runs models with "
-                "mpq-tb net\n", c->self);
+        fprintf(stderr, "%s: model mode is for a DUT whose description lays out its beats (codec layout); "
+                "mpq's own accelerator maps a model's layers with mpq-golden model map\n", c->self);
         return 2;
     }
     if (!(c->o.stim.given >> MPQ_SO_SEED & 1u)) {
