@@ -24,6 +24,10 @@ flags=(--cc --exe --prefix Vdut -Mdir "$out/vl" -o "$(abs "$out")/mpq-txn")
 # As mpq's model: optimized, undefined bits to zero, assertions in (a failure is reported),
 # the initial value of every register random at run time (the seed of mpq_dut_new).
 flags+=(-O3 --x-assign fast --x-initial unique --assert)
+# DUT_VERILATOR_FLAGS: more Verilator flags (scripts/mutate/mutate-osa.sh: -Wno-fatal, as a
+# mutant may trip a lint warning).
+# shellcheck disable=SC2206
+flags+=(${DUT_VERILATOR_FLAGS:-})
 cflags="-I$top/golden -I$top/tb -g"
 makeflags="OPT_FAST=-O2 OPT_SLOW=-O1 OPT_GLOBAL=-O2"
 case $kind in

@@ -191,8 +191,37 @@ dut_trace_build = --trace-build 'flock $(BUILD)/dut/.trace-$(1).lock env -u MAKE
 
 DUT ?=
 DUT_NAME = $(basename $(notdir $(DUT)))
+# (the examples' descriptions have their rules already, from examples/*/*.mk)
 ifneq ($(DUT),)
-ifeq ($(filter $(DUT_NAME),$(DUT_EXAMPLES)),)
+ifeq ($(filter $(DUT_NAME),$(basename $(notdir $(wildcard examples/*/*.dut)))),)
 $(eval $(call dut_rules,$(DUT_NAME),$(DUT)))
 endif
 endif
+
+# mpq-tb txn: the transaction-level check on mpq's own accelerator (codec mpq), random layers of
+# each kind, light and heavy back-pressure (tb/tests/txn-mpq.sh).
+.PHONY: tb/txn/default
+tb/txn/default: $(BUILD)/vl/default/plain/mpq-tb
+	@scripts/check.sh $(BUILD)/results tb/txn/default -- tb/tests/txn-mpq.sh $(call tb_bin,default) $(TB_SEED) \
+	  --trace-dir $(TRACES) $(call tb_trace_build,default)
+TEST_TARGETS += tb/txn/default
+
+# make dut-sim DUT=path/to/top.dut: build that description's mpq-txn (its shim generated, the
+# model checked against it) and run DUT_RUNS random tests from SEED (default 1), then, with
+# MODEL=file.tflite, that model's layers (docs/own-dut.md). A failure's trace folder goes to
+# $(TRACES)/, its waveform from the traced build, made then.
+DUT_RUNS ?= 100
+ifneq ($(filter dut-sim,$(MAKECMDGOALS)),)
+ifeq ($(DUT),)
+$(error make dut-sim: give DUT=path/to/your.dut (docs/own-dut.md; examples/osa/osa.dut is one))
+endif
+ifeq ($(wildcard $(DUT)),)
+$(error DUT=$(DUT): no such file)
+endif
+endif
+.PHONY: dut-sim
+dut-sim: $(BUILD)/dut/$(DUT_NAME)/plain/mpq-txn
+	@mkdir -p $(TRACES)
+	@$< random --seed $(or $(SEED),1) --runs $(DUT_RUNS) -q --trace-dir $(TRACES) \
+	  $(call dut_trace_build,$(DUT_NAME),$(DUT))$(if $(MODEL), && $< model $(MODEL) -q --trace-dir $(TRACES) \
+	  $(call dut_trace_build,$(DUT_NAME),$(DUT)))

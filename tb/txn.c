@@ -27,6 +27,8 @@ typedef struct txn_ctx {
     tb_junit *junit;
     FILE *results;
     unsigned passed, failed, errors;
+    mpq_job *model_jobs;        /* model mode: a job per chosen operator, taken by its test */
+    unsigned nmodel;
 } txn_ctx;
 
 /* The description this model was built from, with the build's parameters. */
@@ -210,8 +212,18 @@ static uint64_t one_test(txn_ctx *c, unsigned t, uint64_t seed, const char *file
     static txn_result r;
     memset(&r, 0, sizeof r);
     const char *prefix = c->o.name ? c->o.name : "", *slash = c->o.name ? "/" : "";
+    mpq_job *given = c->o.mode == TXN_MODEL ? &c->model_jobs[t] : NULL;
+    const char *saved_ops = c->o.ops;
+    uint64_t saved_given = c->o.given;
+    static char one_op[16];
+    if (given) { /* this operator alone: its reproduce line and traced re-run say --ops N */
+        snprintf(one_op, sizeof one_op, "%u", given->op);
+        c->o.ops = one_op;
+        c->o.given |= OBIT(TXN_O_OPS);
+    }
     if (file)
-        snprintf(r.name, sizeof r.name, "%s%s%s", prefix, slash, strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
+        snprintf(r.name, sizeof r.name, "%s%s%s%s%s", prefix, slash, strrchr(file, '/') ? strrchr(file, '/') + 1 : file,
+                 given ? "-op" : "", given ? one_op : "");
     else
         snprintf(r.name, sizeof r.name, "%s%stxn-%" PRIu64, prefix, slash, seed);
     r.seed = seed;
@@ -219,7 +231,7 @@ static uint64_t one_test(txn_ctx *c, unsigned t, uint64_t seed, const char *file
     timing_of(&c->o, seed, &r);
     repro_of(c, seed, file, &r);
     txn_jobs js;
-    int st = txn_jobs_make(c->d, c->d->codec == MPQ_CODEC_MPQ ? &c->hw : NULL, &c->o, seed, t, &js, r.error,
+    int st = txn_jobs_make(c->d, c->d->codec == MPQ_CODEC_MPQ ? &c->hw : NULL, &c->o, seed, t, given, &js, r.error,
                            sizeof r.error);
     if (st == 0)
         st = txn_run_test(c->d, &c->o, &js, seed, &r);
@@ -228,6 +240,8 @@ static uint64_t one_test(txn_ctx *c, unsigned t, uint64_t seed, const char *file
             txn_write_gtkw(c->o.trace_out, c->d, &r, c->o.trace_at);
         *status = st == 1 && r.f.cycle == c->o.trace_at ? 1 : st == 2 ? 2 : 3;
         txn_jobs_free(&js);
+        c->o.ops = saved_ops;
+        c->o.given = saved_given;
         return r.cycles;
     }
     results_line(c->results, st == 2 ? NULL : &js, &r, st == 0 ? "passed" : st == 1 ? "failed" : "error");
@@ -258,6 +272,8 @@ static uint64_t one_test(txn_ctx *c, unsigned t, uint64_t seed, const char *file
         c->passed++;
     }
     txn_jobs_free(&js);
+    c->o.ops = saved_ops;
+    c->o.given = saved_given;
     return r.cycles;
 }
 
@@ -268,14 +284,47 @@ static int run_all(txn_ctx *c)
     for (unsigned t = 0;; t++) {
         if (c->o.mode == TXN_CASE && t >= (unsigned)c->o.nfiles)
             break;
+        if (c->o.mode == TXN_MODEL && t >= c->nmodel)
+            break;
         if (c->o.mode == TXN_RANDOM && (c->o.stim.cycles ? total >= c->o.stim.cycles : t >= c->o.stim.runs))
             break;
         if (c->o.trace_mode && t > 0)
             break;
         uint64_t seed = c->o.mode == TXN_RANDOM ? c->o.stim.seed + t : c->o.stim.seed;
-        total += one_test(c, t, seed, c->o.mode == TXN_CASE ? c->o.files[t] : NULL, &status);
+        total += one_test(c, t, seed, c->o.mode != TXN_RANDOM ? c->o.files[c->o.mode == TXN_CASE ? t : 0] : NULL,
+                          &status);
     }
     return status;
+}
+
+/* Model mode: the model's layers as jobs, from the golden model's run of it on a random input
+ * (--seed, default 1, printed). Returns 0, or 2 (printed). */
+static int model_jobs(txn_ctx *c)
+{
+    if (c->d->codec == MPQ_CODEC_MPQ) {
+        fprintf(stderr, "%s: model mode is for a DUT whose description lays out its beats (codec layout); "
+                "mpq's own accelerator maps a model's layers with mpq-golden model map\n", c->self);
+        return 2;
+    }
+    if (!(c->o.stim.given >> MPQ_SO_SEED & 1u)) {
+        c->o.stim.seed = 1;
+        c->o.stim.given |= 1ull << MPQ_SO_SEED;
+    }
+    char err[1400], skip[700];
+    unsigned skipped;
+    if (mpq_job_model(c->d, c->o.files[0], c->o.ops, c->o.stim.seed, &c->model_jobs, &c->nmodel, &skipped, skip,
+                      sizeof skip, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", c->self, err);
+        return 2;
+    }
+    if (!c->o.trace_mode) {
+        printf("%s: %u layer%s of %s, input random from seed %" PRIu64 " (--seed)", c->self, c->nmodel,
+               c->nmodel == 1 ? "" : "s", c->o.files[0], c->o.stim.seed);
+        if (skipped)
+            printf("; %u skipped, the DUT does not run them (first: %s)", skipped, skip);
+        printf("\n");
+    }
+    return 0;
 }
 
 int txn_main(int argc, char **argv, const char *sub)
@@ -289,8 +338,7 @@ int txn_main(int argc, char **argv, const char *sub)
         txn_opts_free(&c.o);
         return rc == 1 ? 0 : 2;
     }
-    if (c.o.mode == TXN_MODEL) {
-        fprintf(stderr, "%s: model mode is not available in this build\n", c.self);
+    if (c.o.mode == TXN_MODEL && (rc = model_jobs(&c)) != 0) {
         rc = 2;
     } else {
         if (!(c.o.stim.given >> MPQ_SO_SEED & 1u)) {
@@ -318,6 +366,9 @@ int txn_main(int argc, char **argv, const char *sub)
         if (c.results)
             fclose(c.results);
     }
+    for (unsigned i = 0; i < c.nmodel; i++)
+        mpq_job_free(&c.model_jobs[i]);
+    free(c.model_jobs);
     mpq_desc_free(c.d);
     txn_opts_free(&c.o);
     return rc;

@@ -12,7 +12,8 @@
  *   - an output stream that breaks the stream rules (valid dropped, or data / last changed,
  *     before the handshake);
  *   - an SV assertion of the DUT;
- *   - no output beat for --deadlock cycles while beats are still expected (deadlock);
+ *   - no beat on any stream (input taken or output given) for --deadlock cycles while output
+ *     beats are still expected (deadlock: a DUT busy taking a large layer's inputs is not);
  *   - a layer whose last output beat comes more than --max-latency cycles after its first
  *     input beat (when given).
  * A failure writes a trace folder as mpq-tb does (report.txt, report.json, and from a traced

@@ -18,8 +18,8 @@ static const mpq_opt txn_table[TXN_O_COUNT] = {
                    "model mode: the operators to run, e.g. 0,2-4 (default: every convolution and "
                    "fully-connected layer the DUT runs)"},
     [TXN_O_DEADLOCK] = {"--deadlock", "N", MPQ_OPT_U64, F(deadlock), 1, UINT64_MAX, NULL, NULL, 0, 0,
-                        "fail when no output beat comes for N cycles while beats are expected "
-                        "(default 20000)"},
+                        "fail when no beat moves on any stream for N cycles while output beats "
+                        "are expected (default 20000)"},
     [TXN_O_MAX_LATENCY] = {"--max-latency", "N", MPQ_OPT_U64, F(max_latency), 1, UINT64_MAX, NULL, NULL, 0, 0,
                            "fail when a layer's last output beat comes more than N cycles after its "
                            "first input beat (default: no bound)"},

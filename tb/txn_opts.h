@@ -17,7 +17,7 @@ typedef struct txn_opts {
     mpq_stim_args stim;         /* --seed, --runs, --cycles, the layer options, --p-valid, --p-ready, -q */
     unsigned jobs;              /* --jobs: layers per random test, back to back */
     const char *ops;            /* --ops: model mode, the operators to run (default every conv/fc) */
-    uint64_t deadlock;          /* --deadlock: cycles without an output beat */
+    uint64_t deadlock;          /* --deadlock: cycles without a beat on any stream */
     uint64_t max_latency;       /* --max-latency: 0 none */
     unsigned max_mismatches;
     unsigned tail;              /* --tail: idle cycles checked after the last beat */

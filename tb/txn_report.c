@@ -111,14 +111,16 @@ static void what_lines(FILE *f, const mpq_desc *d, const txn_jobs *js, const txn
                    "printed above it)\n");
         break;
     case TXN_F_DEADLOCK:
-        fprintf(f, "  no output beat for %" PRIu64 " cycles while beats are still expected (--deadlock)\n", x->value);
+        fprintf(f, "  no beat on any stream for %" PRIu64 " cycles while output beats are still expected "
+                   "(--deadlock)\n", x->value);
         break;
     case TXN_F_LATENCY:
         fprintf(f, "  layer %u: its last output beat came %" PRIu64 " cycles after its first input beat "
                    "(--max-latency)\n", x->job + 1, x->value);
         break;
     case TXN_F_UNTAKEN:
-        fprintf(f, "  every output beat came, but stream %s never took its last %" PRIu64 " beats\n",
+        fprintf(f, "  every output beat came, but stream %s never took its last %" PRIu64 " beats (no beat moved "
+                   "for --deadlock cycles)\n",
                 d->streams[x->stream].name, x->value);
         break;
     case TXN_F_DATA: case TXN_F_LAST: case TXN_F_EXTRA: case TXN_F_DROP: case TXN_F_HOLD: case TXN_F_COUNT:

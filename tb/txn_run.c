@@ -30,7 +30,7 @@ void txn_jobs_free(txn_jobs *js)
 static uint64_t layer_seed(uint64_t seed, unsigned j) { return seed * 64u + j; }
 
 int txn_jobs_make(const mpq_desc *d, const mpq_hwcfg *hw, const txn_opts *o, uint64_t seed, unsigned t,
-                  txn_jobs *js, char *err, size_t errlen)
+                  mpq_job *given, txn_jobs *js, char *err, size_t errlen)
 {
     memset(js, 0, sizeof *js);
     unsigned n = o->mode == TXN_RANDOM ? o->jobs : 1;
@@ -45,7 +45,11 @@ int txn_jobs_make(const mpq_desc *d, const mpq_hwcfg *hw, const txn_opts *o, uin
     for (unsigned j = 0; j < n; j++) {
         char why[1024];
         int rc;
-        if (o->mode == TXN_CASE)
+        if (given) {
+            js->job[j] = *given;
+            memset(given, 0, sizeof *given);
+            rc = 0;
+        } else if (o->mode == TXN_CASE)
             rc = mpq_job_from_case(d, o->files[t], &js->job[j], why, sizeof why);
         else if (d->codec == MPQ_CODEC_MPQ)
             rc = mpq_job_hw_random(hw, &o->stim, layer_seed(seed, j), &js->job[j], why, sizeof why);
@@ -233,6 +237,7 @@ static void input_handshakes(txn_state *x)
             continue;
         if (x->first_in[t->job] == UINT64_MAX)
             x->first_in[t->job] = x->cycle;
+        x->last_progress = x->cycle;
         t->valid = 0;
         stream_advance(x, t);
     }
@@ -301,6 +306,14 @@ static void progress(txn_state *x)
     if (x->nout_done == nout && !x->done_at)
         x->done_at = x->cycle;
     if (x->done_at && x->cycle >= x->done_at + x->o->tail) {
+        /* Input beats the layers did not need (rows a stride skips) may still be taken after
+         * the last output, as the DUT's room allows: wait while they move, up to --deadlock
+         * cycles without a beat. */
+        int left = 0;
+        for (unsigned s = 0; s < x->ns; s++)
+            left |= !x->st[s].out && x->st[s].taken < x->st[s].total;
+        if (left && x->cycle - x->last_progress < x->o->deadlock)
+            return;
         for (unsigned s = 0; s < x->ns && !x->stop; s++)
             if (!x->st[s].out && x->st[s].taken < x->st[s].total)
                 fail(x, TXN_F_UNTAKEN, &x->st[s], x->st[s].job, x->st[s].total - x->st[s].taken);

@@ -22,7 +22,7 @@ typedef enum txn_kind {
     TXN_F_DROP,       /* an output stream dropped valid before its handshake */
     TXN_F_HOLD,       /* an output stream changed data or last before its handshake */
     TXN_F_ASSERT,     /* an SV assertion of the DUT failed */
-    TXN_F_DEADLOCK,   /* no output beat for --deadlock cycles */
+    TXN_F_DEADLOCK,   /* no beat on any stream for --deadlock cycles */
     TXN_F_LATENCY,    /* a layer took longer than --max-latency */
     TXN_F_UNTAKEN,    /* the outputs are complete but input beats were never taken */
     TXN_F_COUNT
@@ -35,7 +35,7 @@ typedef struct txn_failure {
     unsigned job;            /* the layer of the beat */
     uint64_t beat;           /* the beat within its layer's beats on the stream */
     uint64_t run_beat;       /* and within the test's */
-    uint64_t value;          /* DEADLOCK: cycles without an output; LATENCY: the layer's cycles;
+    uint64_t value;          /* DEADLOCK: cycles without a beat; LATENCY: the layer's cycles;
                               * UNTAKEN: the beats left */
     uint32_t exp[TXN_MAX_WORDS], act[TXN_MAX_WORDS], care[TXN_MAX_WORDS];
     int exp_last, act_last;
@@ -72,10 +72,11 @@ typedef struct txn_jobs {
     mpq_beats **beats;
 } txn_jobs;
 
-/* The layers of test t: random (test seed `seed`, o->jobs layers), case file, model operators.
- * hw: mpq's configuration for codec mpq (else NULL). Returns 0, or 2 with err. */
+/* The layers of test t: random (test seed `seed`, o->jobs layers), case file, or (model mode)
+ * `given`, a model operator's job made beforehand, taken over (zeroed). hw: mpq's configuration
+ * for codec mpq (else NULL). Returns 0, or 2 with err. */
 int txn_jobs_make(const mpq_desc *d, const mpq_hwcfg *hw, const txn_opts *o, uint64_t seed, unsigned t,
-                  txn_jobs *js, char *err, size_t errlen);
+                  mpq_job *given, txn_jobs *js, char *err, size_t errlen);
 void txn_jobs_free(txn_jobs *js);
 
 /* The streams' ports in this binary's model; checked once. Returns 0 or 2 with err. */

@@ -35,6 +35,7 @@ typedef struct mpq_job {
     int32_t *hy;          /* codec mpq: expected y[m][n] */
     mpq_conv_shape shape; /* the layer as a convolution (FC: m pixels of 1x1, k channels) */
     uint64_t seed;        /* the layer seed (random jobs) */
+    unsigned op;          /* the operator index (model jobs) */
     char source[300];     /* what it is: "random conv2d ... seed 7", "case FILE", "model FILE op 3" */
 } mpq_job;
 
@@ -77,6 +78,21 @@ int mpq_job_from_case(const mpq_desc *d, const char *path, mpq_job *j, char *err
  * computes its expected output with d's arithmetic. c is zeroed. Returns 0, MPQ_EPARAM,
  * MPQ_ENOMEM. */
 int mpq_job_adopt(const mpq_desc *d, mpq_case *c, const char *source, mpq_job *j, char *err, size_t errlen);
+
+/* The convolution and fully-connected layers of TFLite model `path` as jobs for description d
+ * (codec layout). The golden model runs the model once (net/mpq_graph.h, TFLite Micro's
+ * arithmetic) on a random input from `seed` (mpq_net_random_input); a layer's job takes the
+ * int8 activations that run gives it, the model's weights, bias and quantization
+ * (mpq_net_layer_get) and, as its expected output, what the golden model computes with d's
+ * arithmetic (mpq_job_adopt); when d's arithmetic is TFLite's (32-bit wrapping accumulator,
+ * double rounding) that output must equal the net's own for the operator, else the call fails.
+ * ops: operator indices and ranges ("0,2-4"), each a layer the DUT runs; NULL: every such
+ * layer the DUT runs, the others skipped (*skipped of them, the first one's reason in
+ * skip_why). Returns 0 with *jobs (*n of them, in operator order; mpq_job_free each, then
+ * free the array), MPQ_EIO / MPQ_EFORMAT (the model), MPQ_EPARAM (a bad --ops list, a chosen
+ * layer the DUT cannot run, no layer at all), MPQ_ENOMEM; err says which. */
+int mpq_job_model(const mpq_desc *d, const char *path, const char *ops, uint64_t seed, mpq_job **jobs,
+                  unsigned *n, unsigned *skipped, char *skip_why, size_t skiplen, char *err, size_t errlen);
 
 /* mpq's own layer (codec mpq) for configuration hw: run `seed` of the lockstep options a
  * (mpq_stim_layer_opts), its expected outputs from the functional model. Returns 0,

@@ -21,3 +21,19 @@ mutate/fast: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 	  tb/tests/mutate-fast.sh $(BUILD)/mutate-fast $(MUTANTS_FAST)
 TEST_TARGETS += mutate/fast
 
+
+# make mutate-osa: every mutant of examples/osa (scripts/mutate/osa-mutants.tsv; MUTANTS_OSA="a
+# b" for some) through the transaction-level check, table under $(BUILD)/mutate-osa. Two are
+# sampled in make test: a requantizer rounding bug (its report must name the tensor element,
+# beat and cycle) and an input stream whose tready stops (the deadlock detector must fire).
+MUTANTS_OSA ?=
+MUTATE_OSA_ENV = $(DUT_BUILD_ENV) MODELS_DIR=$(MODELS_DIR)
+.PHONY: mutate-osa mutate-osa/rounding mutate-osa/deadlock
+mutate-osa: $(DUT_BUILD_DEPS)
+	@scripts/models/fetch.sh $(MODELS_DIR)
+	@$(MUTATE_OSA_ENV) MUTATE_TRACE="$(MUTATE_OSA_TRACE)" scripts/mutate/mutate-osa.sh $(BUILD)/mutate-osa $(MUTANTS_OSA)
+MUTATE_OSA_TRACE ?= requant-nudge-tie
+mutate-osa/rounding mutate-osa/deadlock: mutate-osa/%: $(DUT_BUILD_DEPS)
+	@scripts/check.sh $(BUILD)/results mutate-osa/$* -- env $(MUTATE_OSA_ENV) \
+	  tb/tests/mutate-osa-fast.sh $* $(BUILD)/mutate-osa-fast/$*
+TEST_TARGETS += mutate-osa/rounding mutate-osa/deadlock

@@ -110,3 +110,15 @@ grep -q '16 mismatching cycles' "$out/thread-on.txt" || { cat "$out/thread-on.tx
 diff "$out/thread-off.txt" "$out/thread-on.txt" && diff "$out/thread-off.json" "$out/thread-on.json" \
     || { echo "source thread: the reports differ with and without it"; exit 1; }
 echo "source thread: the same 16 mismatches, cycles $(sed -n 's/.*the next ones: //p' "$out/thread-on.txt" | tr -d '()a-z_' | awk '{ print $1 ".." $NF }'), with and without it"
+# The transaction-level check (mpq-tb txn, latency free) catches the same mutant, and every
+# failing test names an output element of a lane-2 channel (c % Lanes = 2; default: 8 lanes).
+"$bin" txn --layer fc --seed 1000 --runs 6 -q --trace-dir "$out/txn" --trace-bin /nonexistent >"$out/txn.txt" 2>&1
+rc=$?
+[ $rc -eq 1 ] || { cat "$out/txn.txt"; echo "mpq-tb txn: exit $rc on lane2-tern-sign, want 1"; exit 1; }
+chans=$(sed -n 's/^FAIL  [^:]*: cycle [0-9]*: output data differs on stream out, beat [0-9]* of layer [0-9]*: y\[m=[0-9]*\]\[c=\([0-9]*\)\].*/\1/p' "$out/txn.txt")
+nfail=$(grep -c '^FAIL  ' "$out/txn.txt")
+[ -n "$chans" ] && [ "$(wc -w <<<"$chans")" -eq "$nfail" ] || { cat "$out/txn.txt"; echo "mpq-tb txn: a failure names no output element"; exit 1; }
+for c in $chans; do
+    [ $((c % 8)) -eq 2 ] || { cat "$out/txn.txt"; echo "mpq-tb txn: channel $c is not in lane 2"; exit 1; }
+done
+echo "mpq-tb txn: lane2-tern-sign caught in $nfail of 6 tests, each naming a lane-2 channel ($(echo $chans | tr ' ' ','))"

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# txn-mpq.sh MPQ_TB SEED [mpq-tb options...]: the transaction-level check (mpq-tb txn) on mpq's
+# own accelerator, through its description rtl/mpq_top.dut (codec mpq): 25 tests of two random
+# layers of each kind (fc, conv2d, depthwise) from SEED, then 25 of any kind under heavy
+# back-pressure (p-valid 0.3, p-ready 0.2). The options (trace folder, traced build) go to
+# every run; a failure's report names the tensor element, beat and cycle.
+set -u
+tb=$1 seed=$2
+shift 2
+fails=0
+for l in fc conv2d depthwise; do
+    "$tb" txn --layer "$l" --seed "$seed" --runs 25 -q --name "txn-$l" "$@" || fails=$((fails + 1))
+done
+"$tb" txn --seed $((seed + 7000)) --runs 25 --p-valid 0.3 --p-ready 0.2 -q --name txn-heavy "$@" || fails=$((fails + 1))
+[ $fails -eq 0 ]
