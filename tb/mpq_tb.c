@@ -618,8 +618,26 @@ static int run(tb_opts *o, int argc, char **argv)
     return run_close(o, &r);
 }
 
+/* Options may come before the mode (`mpq-tb --whitebox replay F.vec`): the first argument
+ * that names a mode moves to argv[1], the options before it after it, in their order. */
+static void mode_first(int argc, char **argv)
+{
+    static const char *const modes[] = {"replay", "lockstep", "txn", "net"};
+    if (argc < 3 || argv[1][0] != '-' || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return;
+    for (int i = 2; i < argc; i++)
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
+            if (!strcmp(argv[i], modes[m])) {
+                char *mode = argv[i];
+                memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof *argv);
+                argv[1] = mode;
+                return;
+            }
+}
+
 int main(int argc, char **argv)
 {
+    mode_first(argc, argv);
     /* mpq-tb txn: the transaction-level check (tb/txn.h) of this accelerator, codec mpq. */
     if (argc > 1 && !strcmp(argv[1], "txn")) {
         argv[1] = argv[0];

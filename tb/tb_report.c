@@ -245,6 +245,19 @@ static void input_bits(FILE *f, const mpq_port_in *in, int json)
     (void)first;
 }
 
+/* The reproduce command in the white-box build (build/vl/<cfg>/wb/mpq-tb ... --whitebox), which
+ * compares every lane's accumulator and both requantizer stages every cycle and so names the
+ * stage where a wrong value first appeared; 0, or -1 when repro is not a plain build's or is
+ * white-box already. */
+static int whitebox_command(const char *repro, char *buf, size_t len)
+{
+    const char *at = strstr(repro, "/plain/mpq-tb");
+    if (!at || strstr(repro, "--whitebox"))
+        return -1;
+    int n = snprintf(buf, len, "%.*s/wb/mpq-tb%s --whitebox", (int)(at - repro), repro, at + strlen("/plain/mpq-tb"));
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
 void tb_print_report(FILE *f, const tb_result *r)
 {
     const tb_mismatch *m = &r->mis[0];
@@ -286,6 +299,9 @@ void tb_print_report(FILE *f, const tb_result *r)
         fprintf(f, "  stopped at the first mismatching cycle (--max-mismatches N to go on)\n");
     }
     fprintf(f, "  reproduce: %s\n", r->repro);
+    char wb[2200];
+    if (whitebox_command(r->repro, wb, sizeof wb) == 0)
+        fprintf(f, "  white-box: %s\n             (make tb-wb CONFIG=... builds it; it names the lane's accumulator or requantizer stage that went wrong first)\n", wb);
     tb_print_trace(f, r->trace_dir, r->have_wave, r->trace_note);
 }
 

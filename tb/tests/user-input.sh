@@ -108,6 +108,12 @@ if [ "$left" = "c d e f" ] && grep -q "removed the 2 oldest trace folders of $kt
 else echo "FAIL --keep-traces 2 left '$left' (want c d e f): $(cat "$work/out.txt")"; fails=$((fails + 1)); fi
 "$tb" --help | grep -q -- "--keep-traces N .*(default 20; 0 keeps all)" || "$tb" --help | tr '\n' ' ' | grep -q -- "--keep-traces N .*(default 20; 0 keeps all)" \
     || { echo "FAIL --help does not describe --keep-traces"; fails=$((fails + 1)); }
+# Options may come before the mode (issue 30, item 5: `mpq-tb --whitebox replay` said "unknown
+# mode"): the same run as with the mode first.
+"$tb" --max-mismatches 2 lockstep --seed 4 --runs 2 >"$work/out.txt" 2>&1; rc=$?
+if [ $rc -eq 0 ] && grep -q "^2 passed, 0 failed" "$work/out.txt"; then echo "ok   options before the mode: --max-mismatches 2 lockstep"
+else echo "FAIL options before the mode: exit $rc: $(tail -n 2 "$work/out.txt")"; fails=$((fails + 1)); fi
+refused "mpq-tb: unknown mode \`frobnicate\`" "$tb" frobnicate
 # mpq-golden finds the configurations from any folder (the source tree it was built in).
 (cd "$work" && "$root/$golden" gen -q -o from-elsewhere.vec --config default --m 2 --k 20 --n 3) \
     && [ -s "$work/from-elsewhere.vec" ] && echo "ok   mpq-golden gen --config default outside the source tree" \
