@@ -101,6 +101,7 @@ $(BUILD)/obj/golden/arith/mpq_layer.o $(BUILD)/obj/golden/arith/mpq_requant.o: C
 $(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
 # ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
 $(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off
+$(BUILD)/obj/golden/net/mpq_fgraph.o: CFLAGS += -ffp-contract=off
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
 
