@@ -127,6 +127,15 @@ golden/abfp-numpy: $(BUILD)/abfp_dump
 golden/abfp-repro: $(BUILD)/abfp_dump
 	@scripts/check.sh $(BUILD)/results golden/abfp-repro -- golden/tests/abfp-repro.sh $(BUILD)/abfp_dump $(BUILD)/tmp/abfp-repro
 TEST_TARGETS += golden/abfp-numpy golden/abfp-repro
+# Real models on the ABFP array (mpq-golden model abfp; docs/abfp.md, "Real models"): the float
+# runner's logits equal LiteRT's float kernels on four float twins, the analog array's
+# properties (6 dB per ADC bit, saturation, 16-bit limit), noise seeds, refusals.
+.PHONY: golden/abfp-models
+golden/abfp-models: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/abfp-models -- bash -c '\
+	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
+	  "$$py" golden/tests/abfp_models.py $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/abfp-models'
+TEST_TARGETS += golden/abfp-models
 
 # ABFP emulation against the integer golden model on the same layers (make bench).
 $(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)

@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "            [--input-range LO:HI | --input-range-of MODEL2] [--n N] [--bits B | --bw B --bx B] [--bout B]\n"
             "            [--gain G | --gain best [--gains G1,G2,...]] [--noise SIGMA]\n"
             "            [--noise-seed S] [--round R] [--adc-round R] [--scale tile|channel|tensor]\n"
-            "            [--layers] [--int8] [--tsv]\n"
+            "            [--layers] [--int8] [--tsv] [--output OUT] [--output-ref REF]\n"
             "Runs the model in float32 (an int8 model's weights and biases dequantized; its\n"
             "activations float) once with every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED in\n"
             "float, the reference, and once with them on the emulated ABFP array, on the same\n"
@@ -50,11 +50,13 @@ static void usage(FILE *f)
             "  --int8           also the int8 model (TFLite Micro's arithmetic) against the float\n"
             "                   reference, on the same inputs\n"
             "  --tsv            machine-readable lines (summary, then per layer)\n"
+            "  --output OUT, --output-ref REF  the logits on the array, in float (what the SQNR\n"
+            "                   compares): every inference's in order, raw float32\n"
             "Exit: 0, 2 usage, a bad parameter (named), an unreadable or unsupported model.\n");
 }
 
 typedef struct abfp_args {
-    const char *model, *range_of;
+    const char *model, *range_of, *out_path, *ref_path;
     const char *files[MAX_FILES];
     unsigned nfiles, nrandom;
     uint64_t seed, noise_seed;
@@ -139,6 +141,8 @@ static int parse_value_opt(abfp_args *a, const char *s, const char *v)
         *(s[2] == 's' ? &a->seed : &a->noise_seed) = u;
     } else if (!strcmp(s, "--gains")) {
         return parse_gains(a, v);
+    } else if (!strcmp(s, "--output") || !strcmp(s, "--output-ref")) {
+        *(s[8] ? &a->ref_path : &a->out_path) = v;
     } else if (!strcmp(s, "--input-range-of")) {
         a->range_of = v;
     } else if (!strcmp(s, "--input-range")) {
@@ -201,12 +205,23 @@ static void inputs_free(inputs *in)
     free(in->x);
 }
 
+/* The file's first `want` bytes into a new buffer; *len the bytes read (want + 1: too long). */
+static uint8_t *read_bytes(const char *path, size_t want, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = f ? malloc(want + 1) : NULL;
+    *len = buf ? fread(buf, 1, want + 1, f) : 0;
+    if (f)
+        fclose(f);
+    return buf;
+}
+
 static int input_from_file(const mpq_tfl_model *m, int ti, const char *path, float *x, size_t count)
 {
     size_t len;
-    char *buf = cli_read_file(path, &len);
     const mpq_tfl_tensor *t = &m->tensors[ti];
     unsigned es = mpq_tfl_type_size(t->type);
+    uint8_t *buf = read_bytes(path, count * es, &len);
     int ok = buf && es && len == count * es &&
              (t->type == MPQ_TFL_FLOAT32 || (t->type == MPQ_TFL_INT8 && t->q.nscale));
     for (size_t j = 0; ok && j < count; j++) {
@@ -264,8 +279,10 @@ static double sqnr_db(double sig2, double err2)
     return 10.0 * log10(sig2 / err2);
 }
 
-/* Every inference once; abfp NULL: the float reference, kept in ref; else compared with it. */
-static int run_all(mpq_fgraph *g, const inputs *in, const mpq_abfp *abfp, float *ref, sqnr_acc *acc)
+/* Every inference once; abfp NULL: the float reference, kept in ref; else compared with it.
+ * The model's outputs, all inferences in order, raw float32, to dump (may be NULL). */
+static int run_all(mpq_fgraph *g, const inputs *in, const mpq_abfp *abfp, float *ref, sqnr_acc *acc,
+                   FILE *dump)
 {
     char err[512];
     size_t off = 0;
@@ -280,6 +297,8 @@ static int run_all(mpq_fgraph *g, const inputs *in, const mpq_abfp *abfp, float 
         for (unsigned o = 0; o < mpq_fgraph_noutputs(g); o++) {
             size_t n = 0;
             const float *y = mpq_fgraph_tensor(g, mpq_fgraph_logits_tensor(g, o), &n);
+            if (dump && fwrite(y, sizeof *y, n, dump) != n)
+                return bad("cannot write --output or --output-ref", NULL);
             for (size_t j = 0; j < n; j++, off++) {
                 if (!abfp) {
                     ref[off] = y[j];
@@ -502,15 +521,22 @@ static int abfp_main(const abfp_args *a, const mpq_tfl_model *m, mpq_fgraph *g, 
     float *ref = malloc((nref ? nref : 1) * sizeof *ref);
     mpq_abfp *arr = NULL;
     sqnr_acc out;
-    int rc = ref ? run_all(g, in, NULL, ref, &out) : bad("out of memory", NULL);
+    FILE *fr = a->ref_path ? fopen(a->ref_path, "wb") : NULL, *fo = a->out_path ? fopen(a->out_path, "wb") : NULL;
+    int rc = (a->ref_path && !fr) || (a->out_path && !fo) ? bad("cannot open --output or --output-ref", NULL) : 0;
+    if (rc == 0)
+        rc = ref ? run_all(g, in, NULL, ref, &out, fr) : bad("out of memory", NULL);
     if (rc == 0 && !(arr = arrays(a, g)))
         rc = bad("out of memory", NULL);
     if (rc == 0 && a->best)
         rc = best_gains(a, g, in, arr);
     if (rc == 0) {
         mpq_fgraph_stats_reset(g);
-        rc = run_all(g, in, arr, ref, &out);
+        rc = run_all(g, in, arr, ref, &out, fo);
     }
+    if (fr && fclose(fr) && rc == 0)
+        rc = bad("cannot write --output-ref", NULL);
+    if (fo && fclose(fo) && rc == 0)
+        rc = bad("cannot write --output", NULL);
     if (rc == 0)
         report(a, m, g, arr, in->runs, &out, a->int8 ? int8_sqnr(m, g, in, ref) : NAN);
     free(arr);
