@@ -136,6 +136,25 @@ golden/abfp-models: $(GOLDEN_BIN)
 	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
 	  "$$py" golden/tests/abfp_models.py $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/abfp-models'
 TEST_TARGETS += golden/abfp-models
+# The float runner and the ABFP arrays on real models give the same bytes with gcc and clang at
+# -O0 and -O2 and without SIMD (golden/tests/fgraph-repro.sh).
+$(BUILD)/fgraph_dump: $(BUILD)/obj/golden/tests/fgraph_dump.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: golden/abfp-models-repro
+golden/abfp-models-repro: $(BUILD)/fgraph_dump
+	@scripts/check.sh $(BUILD)/results golden/abfp-models-repro -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && \
+	  golden/tests/fgraph-repro.sh $(BUILD)/fgraph_dump $(MODELS_DIR) $(BUILD)/tmp/fgraph-repro'
+TEST_TARGETS += golden/abfp-models-repro
+# make abfp-models: the ABFP study on real models (scripts/abfp-models.sh; docs/abfp.md, "Real
+# models"): SQNR of the logits against float versus n, bits, b_out, gain, fixed point, the best
+# gain per layer; tables in $(ABFP_MODELS_OUT)/models.md, plots abfp-models-*.png.
+ABFP_MODELS_OUT ?= $(BUILD)/abfp-models
+ABFP_MODELS_RUNS ?= 16
+.PHONY: abfp-models
+abfp-models: $(GOLDEN_BIN)
+	@scripts/models/fetch.sh $(MODELS_DIR)
+	@ABFP_MODELS_RUNS=$(ABFP_MODELS_RUNS) scripts/abfp-models.sh $(GOLDEN_BIN) $(MODELS_DIR) $(ABFP_MODELS_OUT)
 
 # ABFP emulation against the integer golden model on the same layers (make bench).
 $(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)
