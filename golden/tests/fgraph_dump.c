@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fgraph_dump MODEL [RUNS]: the float runner's logits (mpq_fgraph.h) on RUNS random inputs
  * (seed 1), in float and on ABFP arrays (n 32, 6-bit mantissas, 8-bit ADC, gain 8, noise 0.5
- * steps, seed 3 + layer), as hex float bits: golden/tests/fgraph-repro.sh compares the bytes
+ * steps, seed 3 + layer; then without noise, 12-bit ADC), as hex float bits: golden/tests/fgraph-repro.sh compares the bytes
  * across compilers and optimization levels. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +65,11 @@ int main(int argc, char **argv)
         arr[l].seed = 3 + l;
     }
     int rc = !arr || dump(g, NULL, runs) || dump(g, arr, runs);
+    for (unsigned l = 0; arr && l < nl; l++) { /* no noise: depthwise's four-channel path */
+        arr[l].noise = 0.0;
+        arr[l].bout = 12;
+    }
+    rc = rc || dump(g, arr, runs);
     free(arr);
     mpq_fgraph_free(g);
     mpq_tfl_free(&m);
