@@ -10,6 +10,8 @@
 #   models-int8.tsv   model sqnr                     (the int8 model itself, TFLite Micro)
 #   models-layer.tsv  model layer op code gain sat sqnr (each layer alone on the float
 #                                                     network's activations, n 128, 8 bits)
+#   models-noise.tsv  model noise gain sqnr sat      (n 128, 8 bits, Gaussian noise at the ADC
+#                                                     input in ADC steps; gain 1 and best)
 #   models.md         the tables; models-*.png the plots (gnuplot; skipped when missing).
 set -euo pipefail
 golden=${1:?usage: abfp-models.sh GOLDEN MODELS_DIR OUTDIR [MODEL...]}
@@ -26,6 +28,7 @@ printf '# model\tbout\tgain\tsqnr_db\tsaturated_pct\n' >"$out/models-gain.tsv"
 printf '# model\tbits\tscale\tsqnr_db\tsaturated_pct\n' >"$out/models-fixed.tsv"
 printf '# model\tsqnr_db\n' >"$out/models-int8.tsv"
 printf '# model\tlayer\top\tcode\tgain\tsaturated_pct\tsqnr_db\n' >"$out/models-layer.tsv"
+printf '# model\tnoise\tgain\tsqnr_db\tsaturated_pct\n' >"$out/models-noise.tsv"
 for m in $models; do
     echo "abfp-models: $m" >&2
     for n in 8 16 32 64 128 256; do
@@ -43,6 +46,11 @@ for m in $models; do
             printf '%s\t%s\t%s\t%s\n' "$m" "$b" "$s" "$(run "$m" --bits "$b" --scale "$s" --gain best | summary)"
         done
     done >>"$out/models-fixed.tsv"
+    for z in 0 0.5 1 2 4; do
+        for g in 1 best; do
+            printf '%s\t%s\t%s\t%s\n' "$m" "$z" "$g" "$(run "$m" --noise "$z" --gain "$g" | summary)"
+        done
+    done >>"$out/models-noise.tsv"
     run "$m" --gain best --layers --int8 >"$out/tmp.tsv"
     awk -F'\t' -v m="$m" '$1 == "summary" { printf "%s\t%s\n", m, $14 }' "$out/tmp.tsv" >>"$out/models-int8.tsv"
     awk -F'\t' -v m="$m" '$1 == "probe" { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m, $2, $3, $4, $5, $6, $7 }' \
@@ -88,6 +96,17 @@ secs=$(( $(date +%s) - start ))
         { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f |", $4) }
         END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s %s |\n", a[1], a[2], row[order[i]], (a[2] == 8 ? sprintf("%.1f", i8[a[1]]) : "") } }' \
         "$out/models-int8.tsv" "$out/models-fixed.tsv"
+    echo
+    echo "### Output SQNR against noise"
+    echo
+    echo "SQNR (dB) at n = 128, 8-bit mantissas and ADC, Gaussian noise at the ADC input (standard"
+    echo "deviation in ADC steps, seed 1 + layer), with gain 1 and with each layer's best gain (chosen"
+    echo "with that noise):"
+    echo
+    echo "| model | noise (steps) | G = 1 | best gain per layer |"
+    echo "|---|---|---|---|"
+    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f |", $4) }
+        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-noise.tsv"
     echo
     echo "### The best gain of each layer"
     echo
@@ -147,6 +166,19 @@ do for [m in "$models"] {
 }
 unset multiplot
 EOT
+gnuplot <<EOT
+set terminal pngcairo size 1200,700 font 'sans,10'
+set output "$out/abfp-models-noise.png.tmp"
+$common
+set key top right
+set multiplot layout 2,3 title "ABFP on real models: output SQNR versus ADC noise (n = 128, 8-bit mantissas and ADC)"
+set xlabel "noise at the ADC input (ADC steps)"; set ylabel "SQNR of the logits against float (dB)"
+do for [m in "$models"] {
+  set title m noenhanced
+  plot for [g in "1 best"] rows("$out/models-noise.tsv", sprintf('\$1 == "%s" && \$3 == "%s"', m, g)) using 2:4 with linespoints title "gain ".g
+}
+unset multiplot
+EOT
 lm=$(echo "$models" | awk '{ print $3 }'); lm=${lm:-$(echo "$models" | awk '{ print $1 }')}
 gnuplot <<EOT
 set terminal pngcairo size 1200,460 font 'sans,10'
@@ -160,5 +192,5 @@ set ylabel "SQNR against the float layer (dB)"; plot for [l=0:40] lrows(l) using
 set ylabel "saturated ADC conversions (%)"; plot for [l=0:40] lrows(l) using 5:6 with linespoints notitle
 unset multiplot
 EOT
-for f in n gain fixed layer; do mv "$out/abfp-models-$f.png.tmp" "$out/abfp-models-$f.png"; done
+for f in n gain fixed layer noise; do mv "$out/abfp-models-$f.png.tmp" "$out/abfp-models-$f.png"; done
 echo "abfp-models: $out/models.md, $out/abfp-models-*.png ($secs s)"
