@@ -148,6 +148,8 @@ help:
 	@echo "                  (cnn-train, cnn-golden, cnn-rtl, cnn-rtl-<config> separately)"
 	@echo "  make abfp       the MLP and CNN on analog matrix units in adaptive block floating point:"
 	@echo "                  the study and noise fine-tuning (ABFP_OUT=dir; docs/abfp.md)"
+	@echo "  make abfp-models the ABFP study on real TFLite models: output SQNR against float"
+	@echo "                  (ABFP_MODELS_OUT=dir, ABFP_MODELS_RUNS=n; docs/abfp.md)"
 	@echo "  make regress    a regression plan as independent jobs, merged (PLAN=smoke|nightly|full,"
 	@echo "                  BACKEND=local|slurm, RERUN=failed, COVERAGE=1; regress-shard,"
 	@echo "                  regress-merge, regress-list; docs/farm.md)"

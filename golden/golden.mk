@@ -101,6 +101,7 @@ $(BUILD)/obj/golden/arith/mpq_layer.o $(BUILD)/obj/golden/arith/mpq_requant.o: C
 $(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
 # ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
 $(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off
+$(BUILD)/obj/golden/net/mpq_fgraph.o: CFLAGS += -ffp-contract=off
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
 $(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
 
@@ -126,6 +127,34 @@ golden/abfp-numpy: $(BUILD)/abfp_dump
 golden/abfp-repro: $(BUILD)/abfp_dump
 	@scripts/check.sh $(BUILD)/results golden/abfp-repro -- golden/tests/abfp-repro.sh $(BUILD)/abfp_dump $(BUILD)/tmp/abfp-repro
 TEST_TARGETS += golden/abfp-numpy golden/abfp-repro
+# Real models on the ABFP array (mpq-golden model abfp; docs/abfp.md, "Real models"): the float
+# runner's logits equal LiteRT's float kernels on four float twins, the analog array's
+# properties (6 dB per ADC bit, saturation, 16-bit limit), noise seeds, refusals.
+.PHONY: golden/abfp-models
+golden/abfp-models: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results golden/abfp-models -- bash -c '\
+	  py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
+	  "$$py" golden/tests/abfp_models.py $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/abfp-models'
+TEST_TARGETS += golden/abfp-models
+# The float runner and the ABFP arrays on real models give the same bytes with gcc and clang at
+# -O0 and -O2 and without SIMD (golden/tests/fgraph-repro.sh).
+$(BUILD)/fgraph_dump: $(BUILD)/obj/golden/tests/fgraph_dump.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+.PHONY: golden/abfp-models-repro
+golden/abfp-models-repro: $(BUILD)/fgraph_dump
+	@scripts/check.sh $(BUILD)/results golden/abfp-models-repro -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && \
+	  golden/tests/fgraph-repro.sh $(BUILD)/fgraph_dump $(MODELS_DIR) $(BUILD)/tmp/fgraph-repro'
+TEST_TARGETS += golden/abfp-models-repro
+# make abfp-models: the ABFP study on real models (scripts/abfp-models.sh; docs/abfp.md, "Real
+# models"): SQNR of the logits against float versus n, bits, b_out, gain, fixed point, the best
+# gain per layer; tables in $(ABFP_MODELS_OUT)/models.md, plots abfp-models-*.png.
+ABFP_MODELS_OUT ?= $(BUILD)/abfp-models
+ABFP_MODELS_RUNS ?= 16
+.PHONY: abfp-models
+abfp-models: $(GOLDEN_BIN)
+	@scripts/models/fetch.sh $(MODELS_DIR)
+	@ABFP_MODELS_RUNS=$(ABFP_MODELS_RUNS) scripts/abfp-models.sh $(GOLDEN_BIN) $(MODELS_DIR) $(ABFP_MODELS_OUT)
 
 # ABFP emulation against the integer golden model on the same layers (make bench).
 $(BUILD)/bench_abfp: $(BUILD)/obj/golden/bench/bench_abfp.o $(GOLDEN_LIB)

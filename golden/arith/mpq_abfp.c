@@ -343,12 +343,77 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
     return clamped;
 }
 
+#ifdef ABFP_SSE2
+/* Two lanes of a row through the reciprocal: t = (v*m)*rcp, rcp = 1/s. t is within 2^-51
+ * relative of the true quotient and IEEE division's result within 2^-53, so both round (half
+ * even) to the same integer unless t lies within 2^-30 of a half-integer (after limiting it to
+ * +-(lim+1), which changes no result): *amb collects those lanes, whose row is then divided. */
+static inline __m128d quot2_nb(__m128d vm, __m128d rcp, __m128d lim1, __m128d *amb)
+{
+    const __m128d shift = _mm_set1_pd(RNE_SHIFT), half = _mm_set1_pd(0.5 - 0x1p-30);
+    const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffll));
+    __m128d t = _mm_mul_pd(vm, rcp);
+    __m128d tc = _mm_max_pd(_mm_min_pd(t, lim1), _mm_sub_pd(_mm_setzero_pd(), lim1));
+    __m128d dist = _mm_and_pd(_mm_sub_pd(tc, _mm_sub_pd(_mm_add_pd(tc, shift), shift)), absmask);
+    *amb = _mm_or_pd(*amb, _mm_cmpge_pd(dist, half));
+    return t;
+}
+
+/* quant_lanes with half-even mantissas and reciprocals, four lanes a step: the mantissas of
+ * the whole row from t = (v*m)*rcp. Returns the clamped count, or -1 when some lane was
+ * ambiguous (quot2_nb): then the caller divides the row (q written, to be overwritten). */
+static int quant_row_rcp(const float *v, const float *s, const double *rcp, unsigned count, int64_t m,
+                         int16_t *q)
+{
+    double dm = (double)m, lim = dm + 1.0;
+    const __m128d vm = _mm_set1_pd(dm), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
+    const __m128d vnm = _mm_set1_pd(-dm), shift = _mm_set1_pd(RNE_SHIFT), lim1 = _mm_set1_pd(lim + 1.0);
+    const __m128 zero = _mm_setzero_ps();
+    __m128d amb = _mm_setzero_pd();
+    __m128i cnt = _mm_setzero_si128();
+    unsigned c = 0;
+    for (; c + 4 <= count; c += 4) {
+        __m128 f = _mm_loadu_ps(v + c), live = _mm_cmpneq_ps(_mm_loadu_ps(s + c), zero);
+        __m128d t0 = quot2_nb(_mm_mul_pd(_mm_cvtps_pd(f), vm), _mm_loadu_pd(rcp + c), lim1, &amb);
+        __m128d t1 = quot2_nb(_mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(f, f)), vm), _mm_loadu_pd(rcp + c + 2), lim1, &amb);
+        t0 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(t0, vl), vnl), shift), shift);
+        t1 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(t1, vl), vnl), shift), shift);
+        __m128 c0 = _mm_castpd_ps(_mm_or_pd(_mm_cmpgt_pd(t0, vm), _mm_cmplt_pd(t0, vnm)));
+        __m128 c1 = _mm_castpd_ps(_mm_or_pd(_mm_cmpgt_pd(t1, vm), _mm_cmplt_pd(t1, vnm)));
+        /* The 64-bit lane masks as four 32-bit ones, counted only where the scale is live. */
+        __m128 cl = _mm_and_ps(_mm_shuffle_ps(c0, c1, 0x88), live);
+        cnt = _mm_sub_epi32(cnt, _mm_castps_si128(cl));
+        t0 = _mm_max_pd(_mm_min_pd(t0, vm), vnm);
+        t1 = _mm_max_pd(_mm_min_pd(t1, vm), vnm);
+        __m128i i32 = _mm_unpacklo_epi64(_mm_cvttpd_epi32(t0), _mm_cvttpd_epi32(t1));
+        _mm_storel_epi64((__m128i *)(void *)(q + c), _mm_packs_epi32(i32, i32));
+    }
+    if (_mm_movemask_pd(amb))
+        return -1;
+    int32_t c4[4];
+    _mm_storeu_si128((__m128i *)(void *)c4, cnt);
+    unsigned clamped = (unsigned)(c4[0] + c4[1] + c4[2] + c4[3]);
+    for (; c < count; c++)
+        if (s[c] != 0.0f)
+            clamped += quant_slice(v + c, 1, m, s[c], MPQ_ROUND_HALF_EVEN, q + c);
+    return (int)clamped;
+}
+#endif
+
 /* q[c] = R((v[c] * m) / s[c]) clamped, each value with its own scale (depthwise: the channels
- * side by side); a zero scale leaves q[c] unwritten (never read). Returns how many clamped. */
-static unsigned quant_lanes(const float *v, const float *s, unsigned count, int64_t m, mpq_round r, int16_t *q)
+ * side by side); rcp[c] = 1.0 / s[c] in double (1.0 where s[c] is 0; NULL: divide every
+ * value). A zero scale leaves q[c] unwritten (never read). Returns how many clamped. */
+static unsigned quant_lanes(const float *v, const float *s, const double *rcp, unsigned count, int64_t m,
+                            mpq_round r, int16_t *q)
 {
     unsigned clamped = 0, c = 0;
 #ifdef ABFP_SSE2
+    if (r == MPQ_ROUND_HALF_EVEN && rcp) {
+        int k = quant_row_rcp(v, s, rcp, count, m, q);
+        if (k >= 0)
+            return (unsigned)k;
+        rcp = NULL; /* an ambiguous lane: the row by division */
+    }
     if (r == MPQ_ROUND_HALF_EVEN) {
         double dm = (double)m, lim = dm + 1.0;
         const __m128d vm = _mm_set1_pd(dm), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
@@ -366,12 +431,13 @@ static unsigned quant_lanes(const float *v, const float *s, unsigned count, int6
             t = _mm_max_pd(_mm_min_pd(t, vm), vnm);
             int mask = _mm_movemask_pd(cl);
             clamped += (unsigned)(mask & 1) + (unsigned)(mask >> 1);
-            int32_t i32[4];
-            _mm_storeu_si128((__m128i *)(void *)i32, _mm_cvttpd_epi32(t));
-            q[c] = (int16_t)i32[0];
-            q[c + 1] = (int16_t)i32[1];
+            __m128i i32 = _mm_cvttpd_epi32(t);
+            q[c] = (int16_t)_mm_cvtsi128_si32(i32);
+            q[c + 1] = (int16_t)_mm_cvtsi128_si32(_mm_srli_si128(i32, 4));
         }
     }
+#else
+    (void)rcp;
 #endif
     for (; c < count; c++)
         if (s[c] != 0.0f)
@@ -555,39 +621,14 @@ static inline float convert(const mpq_abfp *p, const abfp_adc *a, int64_t d, flo
     return acc + (float)code * ct;
 }
 
-/* Depthwise, one output pixel: col[K][C] its windows of every input channel side by side;
- * each output channel o reduces the column of channel o/mult (mpq_abfp.h's definition, done
- * for all channels at once). xq[K][C], xs[nt][C] scratch. Returns 0, or -1 when an input is
- * not finite. */
-static int depthwise_pixel(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, unsigned C, unsigned mult,
-                           const float *col, int16_t *xq, float *xs, uint64_t r, const float *bias, float *y,
-                           mpq_abfp_stats *st)
+/* Depthwise outputs o0..o1-1 of one pixel (xq[K][C], xs[nt][C] quantized), one at a time. */
+static void dw_outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, unsigned C, unsigned mult,
+                       unsigned o0, unsigned o1, const int16_t *xq, const float *xs, uint64_t r,
+                       const float *bias, float *y, mpq_abfp_stats *st)
 {
     unsigned n = wq->n, nt = wq->ntiles, K = wq->k, O = wq->rows;
-    size_t bad;
-    if (!all_finite(col, (size_t)K * C, &bad))
-        return -1;
-    int64_t m = mant_max(p->bx);
-    for (unsigned t = 0; t < nt; t++) {
-        unsigned len = K - t * n < n ? K - t * n : n;
-        float *s = xs + (size_t)t * C;
-        for (unsigned c = 0; c < C; c++)
-            s[c] = p->scale == MPQ_ABFP_SCALE_TILE ? 0.0f : p->x_amax;
-        if (p->scale == MPQ_ABFP_SCALE_TILE)
-            for (unsigned i = 0; i < len; i++) {
-                const float *v = col + (size_t)(t * n + i) * C;
-                for (unsigned c = 0; c < C; c++) {
-                    float av = v[c] < 0.0f ? -v[c] : v[c];
-                    s[c] = av > s[c] ? av : s[c];
-                }
-            }
-        /* Row by row of the window, every channel with its own scale. */
-        for (unsigned i = 0; i < len; i++)
-            st->x_clipped += quant_lanes(col + (size_t)(t * n + i) * C, s, C, m, p->round_mant,
-                                         xq + (size_t)(t * n + i) * C);
-    }
     size_t width = (size_t)nt * n;
-    for (unsigned o = 0; o < O; o++) {
+    for (unsigned o = o0; o < o1; o++) {
         unsigned c = o / mult;
         const int16_t *wo = wq->q + (size_t)o * width;
         float acc = 0.0f;
@@ -608,6 +649,105 @@ static int depthwise_pixel(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_
             acc += bias[o];
         y[o] = acc;
     }
+}
+
+#ifdef ABFP_SSE2
+/* The set bits of a 4-bit mask. */
+static inline unsigned bits4(int m) { return (unsigned)((m & 1) + ((m >> 1) & 1) + ((m >> 2) & 1) + ((m >> 3) & 1)); }
+
+/* dw_outputs for four channels at once (channel multiplier 1, no noise, half-even ADC, dots
+ * within int32): lane by lane the same IEEE operations as convert(), in the same order. wt is
+ * the weights' mantissas transposed, [ntiles*n][O]. Returns the saturated conversions. */
+static unsigned dw_outputs4(const abfp_adc *a, const mpq_abfp_wq *wq, const int16_t *wt, unsigned C, unsigned o,
+                            const int16_t *xq, const float *xs, const float *bias, float *y, uint64_t *zero_tiles)
+{
+    unsigned n = wq->n, nt = wq->ntiles, K = wq->k, sat = 0;
+    const __m128d gm = _mm_set1_pd(a->gm), dd = _mm_set1_pd(a->d), shift = _mm_set1_pd(RNE_SHIFT);
+    const __m128d mo = _mm_set1_pd((double)a->mo), nmo = _mm_set1_pd(-(double)a->mo);
+    const __m128d lim = _mm_set1_pd((double)(a->mo + 1)), nlim = _mm_set1_pd(-(double)(a->mo + 1));
+    const __m128 step = _mm_set1_ps(a->step), zero = _mm_setzero_ps();
+    __m128 acc = _mm_setzero_ps();
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned len = K - t * n < n ? K - t * n : n;
+        __m128i d = _mm_setzero_si128();
+        for (unsigned i = 0; i < len; i++) {
+            size_t row = (size_t)t * n + i;
+            __m128i w4 = _mm_loadl_epi64((const __m128i *)(const void *)(wt + row * wq->rows + o));
+            __m128i x4 = _mm_loadl_epi64((const __m128i *)(const void *)(xq + row * C + o));
+            __m128i lo = _mm_mullo_epi16(w4, x4), hi = _mm_mulhi_epi16(w4, x4);
+            d = _mm_add_epi32(d, _mm_unpacklo_epi16(lo, hi));
+        }
+        __m128d v0 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(d), gm), dd);
+        __m128d v1 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(_mm_shuffle_epi32(d, 0xee)), gm), dd);
+        v0 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v0, lim), nlim), shift), shift);
+        v1 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v1, lim), nlim), shift), shift);
+        int s0 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v0, mo), _mm_cmplt_pd(v0, nmo)));
+        int s1 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v1, mo), _mm_cmplt_pd(v1, nmo)));
+        v0 = _mm_max_pd(_mm_min_pd(v0, mo), nmo);
+        v1 = _mm_max_pd(_mm_min_pd(v1, mo), nmo);
+        __m128 code = _mm_movelh_ps(_mm_cvtpd_ps(v0), _mm_cvtpd_ps(v1));
+        const float *ws = wq->scale + (size_t)o * nt + t;
+        __m128 sw = _mm_setr_ps(ws[0], ws[nt], ws[2 * nt], ws[3 * nt]);
+        __m128 sx = _mm_loadu_ps(xs + (size_t)t * C + o);
+        __m128 live = _mm_and_ps(_mm_cmpneq_ps(sw, zero), _mm_cmpneq_ps(sx, zero));
+        int lm = _mm_movemask_ps(live), sm = (s0 | (s1 << 2)) & lm;
+        *zero_tiles += 4u - bits4(lm);
+        sat += bits4(sm);
+        __m128 ct = _mm_mul_ps(_mm_mul_ps(sw, sx), step);
+        __m128 sum = _mm_add_ps(acc, _mm_mul_ps(code, ct));
+        acc = _mm_or_ps(_mm_and_ps(live, sum), _mm_andnot_ps(live, acc)); /* a zero tile adds nothing */
+    }
+    if (bias)
+        acc = _mm_add_ps(acc, _mm_loadu_ps(bias + o));
+    _mm_storeu_ps(y + o, acc);
+    return sat;
+}
+#endif
+
+/* Depthwise, one output pixel: col[K][C] its windows of every input channel side by side;
+ * each output channel o reduces the column of channel o/mult (mpq_abfp.h's definition, done
+ * for all channels at once). xq[K][C], xs[nt][C] scratch; wt the weights' mantissas transposed
+ * [ntiles*n][out_c] (NULL: no four-channel path). Returns 0, or -1 when an input is not finite. */
+static int depthwise_pixel(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, const int16_t *wt,
+                           unsigned C, unsigned mult, const float *col, int16_t *xq, float *xs, double *rcp,
+                           uint64_t r, const float *bias, float *y, mpq_abfp_stats *st)
+{
+    unsigned n = wq->n, nt = wq->ntiles, K = wq->k, O = wq->rows;
+    size_t bad;
+    if (!all_finite(col, (size_t)K * C, &bad))
+        return -1;
+    int64_t m = mant_max(p->bx);
+    for (unsigned t = 0; t < nt; t++) {
+        unsigned len = K - t * n < n ? K - t * n : n;
+        float *s = xs + (size_t)t * C;
+        for (unsigned c = 0; c < C; c++)
+            s[c] = p->scale == MPQ_ABFP_SCALE_TILE ? 0.0f : p->x_amax;
+        if (p->scale == MPQ_ABFP_SCALE_TILE)
+            for (unsigned i = 0; i < len; i++) {
+                const float *v = col + (size_t)(t * n + i) * C;
+                for (unsigned c = 0; c < C; c++) {
+                    float av = v[c] < 0.0f ? -v[c] : v[c];
+                    s[c] = av > s[c] ? av : s[c];
+                }
+            }
+        /* Row by row of the window, every channel with its own scale (and its reciprocal). */
+        for (unsigned c = 0; c < C; c++)
+            rcp[c] = 1.0 / (s[c] != 0.0f ? (double)s[c] : 1.0);
+        for (unsigned i = 0; i < len; i++)
+            st->x_clipped += quant_lanes(col + (size_t)(t * n + i) * C, s, rcp, C, m, p->round_mant,
+                                         xq + (size_t)(t * n + i) * C);
+    }
+    unsigned o = 0;
+#ifdef ABFP_SSE2
+    if (wt) {
+        for (; o + 4 <= O; o += 4)
+            st->saturated += dw_outputs4(a, wq, wt, C, o, xq, xs, bias, y, &st->zero_tiles);
+        st->conversions += (uint64_t)o * nt;
+    }
+#else
+    (void)wt;
+#endif
+    dw_outputs(p, a, wq, C, mult, o, O, xq, xs, r, bias, y, st);
     st->macs += (uint64_t)O * nt * n;
     return 0;
 }
@@ -730,6 +870,29 @@ static void window(const mpq_conv_shape *s, const float *x, unsigned b, unsigned
     }
 }
 
+/* Whether depthwise takes the four-channel path (dw_outputs4): SSE2, channel multiplier 1, no
+ * noise, half-even ADC, every dot within int32. */
+static int dw_fast(const mpq_abfp *p, const abfp_adc *a, unsigned mult)
+{
+#ifdef ABFP_SSE2
+    return mult == 1 && p->noise == 0.0 && p->round_adc == MPQ_ROUND_HALF_EVEN && a->dot32;
+#else
+    (void)p, (void)a, (void)mult;
+    return 0;
+#endif
+}
+
+/* The weights' mantissas [rows][ntiles*n] transposed to [ntiles*n][rows] (NULL: no memory). */
+static int16_t *transpose_q(const mpq_abfp_wq *wq)
+{
+    size_t width = (size_t)wq->ntiles * wq->n;
+    int16_t *wt = malloc(width * wq->rows * sizeof *wt + 8);
+    for (size_t i = 0; wt && i < width; i++)
+        for (unsigned o = 0; o < wq->rows; o++)
+            wt[i * wq->rows + o] = wq->q[(size_t)o * width + i];
+    return wt;
+}
+
 int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, const float *w,
                   const float *bias, uint64_t r0, float *y, mpq_abfp_stats *st, char *err,
                   size_t errlen)
@@ -778,9 +941,10 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
     /* Depthwise gathers every channel's window at once: [K][in_c]. */
     unsigned cw = dw ? s->in_c : 1;
     float *col = malloc((size_t)K * cw * sizeof *col);
-    int16_t *xq = malloc((size_t)nt * p->n * cw * sizeof *xq);
+    int16_t *xq = malloc((size_t)nt * p->n * cw * sizeof *xq), *wqt = NULL;
     float *xs = malloc((size_t)nt * cw * sizeof *xs);
-    if (!col || !xq || !xs) {
+    double *rcp = malloc(cw * sizeof *rcp);
+    if (!col || !xq || !xs || !rcp || (dw && dw_fast(p, &a, mult) && !(wqt = transpose_q(&wq)))) {
         rc = MPQ_ENOMEM;
         goto out;
     }
@@ -791,7 +955,7 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
                 float *yp = y + pix * O;
                 if (dw) {
                     window(s, x, b, oy, ox, 0, s->in_c, col);
-                    if (depthwise_pixel(p, &a, &wq, s->in_c, mult, col, xq, xs, r0 + pix, bias, yp, st) != 0) {
+                    if (depthwise_pixel(p, &a, &wq, wqt, s->in_c, mult, col, xq, xs, rcp, r0 + pix, bias, yp, st) != 0) {
                         snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
                                  (unsigned long long)pix);
                         rc = MPQ_EPARAM;
@@ -813,6 +977,8 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
             }
 out:
     free(col);
+    free(rcp);
+    free(wqt);
     free(xq);
     free(xs);
     mpq_abfp_wq_free(&wq);

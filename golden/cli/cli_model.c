@@ -24,6 +24,8 @@ static void usage(FILE *f)
             "       mpq-golden model info MODEL.tflite\n"
             "       mpq-golden model map MODEL.tflite --config NAME ...  (the layers on the\n"
             "                            accelerator's cycle model: mpq-golden model map --help)\n"
+            "       mpq-golden model abfp MODEL.tflite ...  (in float, its matrix units on an\n"
+            "                            analog ABFP array: mpq-golden model abfp --help)\n"
             "\n"
             "run   runs the model once on IN, the raw little-endian bytes of the model's input in\n"
             "      its own type and shape, and writes the output the same way to OUT. A model with\n"
@@ -594,10 +596,12 @@ int mpq_cli_model(int argc, char **argv)
         return model_info(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "map"))
         return mpq_cli_model_map(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "abfp"))
+        return mpq_cli_model_abfp(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "mpq-golden model: expected 'run', 'info' or 'map' (see mpq-golden model --help)\n");
+    fprintf(stderr, "mpq-golden model: expected 'run', 'info', 'map' or 'abfp' (see mpq-golden model --help)\n");
     return 2;
 }

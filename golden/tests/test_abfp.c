@@ -289,8 +289,10 @@ static void test_precision(void)
         CHECK(fabs(y[i] - yd[i]) < 1e-3 * 10.0, "output %u: %g, float %g", i, (double)y[i], yd[i]);
 }
 
-/* conv2d and depthwise equal the FC layer on the windows gathered here (zeros outside). */
-static void conv_case(mpq_conv_shape s, const mpq_abfp *p)
+/* conv2d and depthwise equal the FC layer on the windows gathered here (zeros outside); without
+ * noise their ADC counts (conversions, saturated, zero tiles) too, each output through its own
+ * row. zero_ch: an input channel of zeros and an output channel of zero weights (zero tiles). */
+static void conv_case_z(mpq_conv_shape s, const mpq_abfp *p, int zero_ch)
 {
     char e2[256];
     CHECK_EQ(mpq_conv_check(&s, e2, sizeof e2), 0, "%s", e2);
@@ -304,14 +306,31 @@ static void conv_case(mpq_conv_shape s, const mpq_abfp *p)
         w[i] = rnd_float();
     for (unsigned o = 0; o < O; o++)
         b[o] = rnd_float();
+    for (size_t i = 0; zero_ch == 1 && i < nx; i += s.in_c)
+        x[i + s.in_c - 1] = 0.0f;
+    /* zero_ch 2, mantissa ties: every window of width 2 of channel c holds 127 m (its scale)
+     * and m (k + 0.5), whose 8-bit mantissa m (k + 0.5) 127 / (127 m) is an exact tie; for these
+     * m, (m (k + 0.5) 127) * (1 / (127 m)) in double misses the tie for about half the k, to
+     * the side that rounds otherwise (a reciprocal alone would be wrong). */
+    static const float tie_m[] = {7, 27, 31, 53, 61, 63};
+    for (size_t i = 0; zero_ch == 2 && i < nx; i++) {
+        float mm = tie_m[(i % s.in_c) % 6], k = (float)(test_rand() % 127) + 0.5f;
+        x[i] = (i / s.in_c) % 2 == 0 ? 127.0f * mm : ((test_rand() & 1) ? k : -k) * mm;
+    }
+    for (size_t i = 0; zero_ch == 1 && i < nw; i++)
+        if ((s.kind == MPQ_LAYER_DEPTHWISE && i % O == 1) || (s.kind != MPQ_LAYER_DEPTHWISE && i / (nw / O) == 1))
+            w[i] = 0.0f;
     int dw = s.kind == MPQ_LAYER_DEPTHWISE;
     unsigned G = dw ? 1 : (s.groups ? s.groups : 1), F = dw ? 1 : s.in_c / G;
     for (unsigned o = 0; o < O; o++)
         for (unsigned r = 0; r < K; r++)
             wr[(size_t)o * K + r] = dw ? w[(size_t)r * O + o] : w[(size_t)o * K + r];
-    CHECK_EQ(mpq_abfp_conv(p, &s, x, w, b, 5, y, NULL, err, sizeof err), 0, "%s", err);
-    mpq_abfp_wq wq;
+    mpq_abfp_stats cst = {0}, rst = {0};
+    CHECK_EQ(mpq_abfp_conv(p, &s, x, w, b, 5, y, &cst, err, sizeof err), 0, "%s", err);
+    mpq_abfp_wq wq, *rowq = calloc(O, sizeof *rowq);
     CHECK_EQ(mpq_abfp_wq_make(p, wr, O, K, &wq, err, sizeof err), 0, "%s", err);
+    for (unsigned o = 0; o < O; o++)
+        CHECK_EQ(mpq_abfp_wq_make(p, wr + (size_t)o * K, 1, K, &rowq[o], err, sizeof err), 0, "%s", err);
     float *yo = malloc(O * sizeof *yo);
     unsigned bad = 0;
     for (unsigned bb = 0; bb < s.batches; bb++)
@@ -332,11 +351,27 @@ static void conv_case(mpq_conv_shape s, const mpq_abfp *p)
                             }
                     /* The whole layer's rows through the array for this window; keep output o. */
                     CHECK_EQ(mpq_abfp_mvm(p, &wq, 1, col, b, 5 + pix, yo, NULL, err, sizeof err), 0, "%s", err);
+                    float y1;
+                    CHECK_EQ(mpq_abfp_mvm(p, &rowq[o], 1, col, NULL, 0, &y1, &rst, err, sizeof err), 0, "%s", err);
                     if (memcmp(&yo[o], &y[pix * O + o], sizeof(float)) != 0 && bad++ < 5)
                         CHECK(0, "%s pixel %llu out %u: %a, want %a", mpq_layer_name(s.kind), (unsigned long long)pix,
                               o, (double)y[pix * O + o], (double)yo[o]);
                 }
             }
+    if (p->noise == 0.0) {
+        CHECK(cst.conversions == rst.conversions && cst.saturated == rst.saturated &&
+              cst.zero_tiles == rst.zero_tiles, "%s: conversions %llu, saturated %llu, zero tiles %llu; "
+              "one row at a time %llu, %llu, %llu", mpq_layer_name(s.kind), (unsigned long long)cst.conversions,
+              (unsigned long long)cst.saturated, (unsigned long long)cst.zero_tiles,
+              (unsigned long long)rst.conversions, (unsigned long long)rst.saturated,
+              (unsigned long long)rst.zero_tiles);
+        CHECK(zero_ch != 1 || (cst.zero_tiles > 0 && cst.saturated > 0), "%s: zero tiles %llu, saturated %llu: "
+              "the case must reach both", mpq_layer_name(s.kind), (unsigned long long)cst.zero_tiles,
+              (unsigned long long)cst.saturated);
+    }
+    for (unsigned o = 0; o < O; o++)
+        mpq_abfp_wq_free(&rowq[o]);
+    free(rowq);
     mpq_abfp_wq_free(&wq);
     free(x);
     free(w);
@@ -346,6 +381,8 @@ static void conv_case(mpq_conv_shape s, const mpq_abfp *p)
     free(wr);
     free(yo);
 }
+
+static void conv_case(mpq_conv_shape s, const mpq_abfp *p) { conv_case_z(s, p, 0); }
 
 static void test_conv(void)
 {
@@ -363,6 +400,25 @@ static void test_conv(void)
     mpq_conv_shape d = {MPQ_LAYER_DEPTHWISE, 2, 6, 5, 3, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 6, 3};
     p.n = 4;
     conv_case(d, &p);
+    /* Channel multiplier 1 without noise: the four-channel path (11 = 8 + 3 one at a time),
+     * three tiles and one, the ADC saturating (gains 64 and 512), zero tiles, then the other roundings. */
+    mpq_conv_shape d1 = {MPQ_LAYER_DEPTHWISE, 2, 6, 5, 11, 11, 3, 3, 1, 2, 1, 1, 1, 1, 1, 6, 3};
+    p.noise = 0.0;
+    p.gain = 64.0f;
+    conv_case_z(d1, &p, 1);
+    p.n = 128;
+    p.gain = 512.0f; /* a 9-long window on a 128-wide array: saturates only with a large gain */
+    conv_case_z(d1, &p, 1);
+    p.round_adc = MPQ_ROUND_FLOOR;
+    conv_case_z(d1, &p, 1);
+    mpq_conv_shape c3 = {MPQ_LAYER_CONV2D, 1, 5, 5, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 5, 5};
+    p.round_adc = MPQ_ROUND_HALF_EVEN;
+    conv_case_z(c3, &p, 1);
+    /* Mantissa ties on the four-channel path's reciprocals: they must fall back to division. */
+    mpq_conv_shape dt = {MPQ_LAYER_DEPTHWISE, 1, 1, 9, 9, 9, 1, 2, 1, 1, 0, 0, 1, 1, 1, 1, 8};
+    p.gain = 1.0f;
+    p.bout = 24; /* an ADC fine enough to show one mantissa step */
+    conv_case_z(dt, &p, 2);
 }
 
 int main(void)
