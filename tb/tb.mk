@@ -6,7 +6,7 @@
 # mpq-txn of any described DUT (tb/build-dut.sh).
 TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
 TXN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TXN_C_SRCS))
-TB_C_SRCS := tb/mpq_tb.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c $(TXN_C_SRCS)
+TB_C_SRCS := tb/mpq_tb.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c tb/tb_snap.c $(TXN_C_SRCS)
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
 TB_DEPS := $(RTL_DEPS) rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 TRACES ?= $(BUILD)/traces
@@ -155,6 +155,14 @@ TEST_TARGETS += tb/bad-input
 tb/assertions: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/check.sh $(BUILD)/results tb/assertions -- tb/tests/assertions.sh $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/tmp/tb-assertions
 TEST_TARGETS += tb/assertions
+
+# A late mismatch's waveform from a snapshot (tb/tb_snap.h), equal to the traced re-run's from
+# cycle 0; a passing run the same with snapshots as without (TB_SEED picks the layer).
+.PHONY: tb/snapshots
+tb/snapshots: $(BUILD)/vl/default/trace/mpq-tb
+	@scripts/check.sh $(BUILD)/results tb/snapshots -- tb/tests/snapshots.sh $(BUILD)/vl/default/trace/mpq-tb \
+	  $(BUILD)/tmp/tb-snapshots $(TB_SEED)
+TEST_TARGETS += tb/snapshots
 
 # What a user types wrongly (options, make variables, configurations) is refused, exit 2.
 .PHONY: tb/user-input
