@@ -4,7 +4,8 @@
 # --- Benchmarks ---------------------------------------------------------------------------------
 # make bench: golden model, ABFP emulation against it, vector I/O, real int8 models against
 # LiteRT (bench-models, scripts/models.mk), co-simulation (bare loop /
-# replay / lockstep), cocotb side by side, accelerator efficiency and scaling, build time; table on stdout and
+# replay / lockstep), cocotb side by side, accelerator efficiency and scaling, build time, snapshots
+# (scripts/bench/snap.sh: late_trace_ratio, snapshot_overhead); table on stdout and
 # $(BUILD)/bench.json; then the Verilators of BENCH_VERILATORS side by side (build time, bare
 # loop, replay, lockstep). BENCH_QUICK=1 runs everything small (checks the script, measures
 # nothing; the side-by-side section with this make's Verilator only, on its model).

@@ -2,7 +2,8 @@
 # snap.sh OUTDIR: what snapshots (tb/tb_snap.h) cost and save, for `make bench`. Writes
 # OUTDIR/snap.json. One long lockstep layer of the default configuration; every command is
 # timed whole (wall clock), the modes interleaved in each of $reps rounds (a shared host's speed
-# drifts), and each figure is the median of the rounds' ratios (min-max beside it):
+# drifts), and each figure is the median of the rounds' ratios (min-max beside it), in
+# CPU-seconds (wall-clock ratios beside them in the JSON):
 #   late_trace_ratio: a mismatch late in the run (a stream-rule violation injected after 90% of
 #     its cycles), its waveform included, with snapshots (the traced build, --snapshot-every
 #     $every), over the same failing run in the plain build without a waveform;
@@ -15,16 +16,17 @@ quick=${BENCH_QUICK:-0}
 plain=$TB_VL/default/plain/mpq-tb traced=$TB_VL/default/trace/mpq-tb
 work=$out/snap
 rm -rf "$work" && mkdir -p "$work"
-if [ "$quick" = 1 ]; then m=64 reps=1 every=5000; else m=${BENCH_SNAP_M:-8192} reps=${BENCH_SNAP_REPS:-3} every=2s; fi
+# Snapshots by cycles (deterministic): 1M cycles are 1-2 s here.
+if [ "$quick" = 1 ]; then m=64 reps=1 every=5000; else m=${BENCH_SNAP_M:-8192} reps=${BENCH_SNAP_REPS:-3} every=1000000; fi
 layer=(lockstep --seed 1 --m "$m" --k 1024 --n 128 --hp-n 1 --offer early --mid-reset off --p-ready 0.5)
-# secs CMD...: wall seconds of CMD (its exit status 0 or 1 expected).
+# secs CMD...: "CPU-seconds wall-seconds" of CMD (its exit status 0 or 1 expected); CPU:
+# user + system of the process and the children it waited for (the woken snapshot, the
+# re-run), which time stolen by a shared host's other tenants does not inflate.
 secs() {
-    local t0 t1 rc=0
-    t0=$(date +%s.%N)
-    "$@" >"$work/last.txt" 2>&1 || rc=$?
-    t1=$(date +%s.%N)
+    local rc=0
+    /usr/bin/time -f '%U %S %e' -o "$work/time.txt" "$@" >"$work/last.txt" 2>&1 || rc=$?
     [ $rc -le 1 ] || { echo "snap.sh: exit $rc from: $*" >&2; tail -n 20 "$work/last.txt" >&2; return 1; }
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+    tail -n 1 "$work/time.txt" | awk '{ printf "%.3f %.3f\n", $1 + $2, $3 }' # (after time's exit-status line)
 }
 cycles=$("$plain" "${layer[@]}" --trace-dir "$work/t" | sed -n 's/^PASS .* \([0-9]*\) cycles.*/\1/p')
 [ -n "$cycles" ] || { echo "snap.sh: the passing run printed no cycle count" >&2; exit 1; }
@@ -43,10 +45,12 @@ done
 grep -q "from this run's snapshot" "$work/t/lockstep-1/report.txt" \
     || { echo "snap.sh: the late mismatch's waveform did not come from a snapshot:" >&2; cat "$work/check.txt" >&2; exit 1; }
 at=$(sed -n 's/.*first mismatching cycle \([0-9]*\).*/\1/p' "$work/check.txt")
-# vs MODE BASE [SUB]: "median min max" of MODE's time over BASE's, round by round, minus SUB.
+# vs MODE BASE [SUB] [COL]: "median min max" of MODE's time over BASE's, round by round,
+# minus SUB; COL 3 CPU-seconds (default), 4 wall-clock.
 vs() {
-    awk -v k="$1" -v b="$2" -v sub_="${3:-0}" '$2 == k { r[$1] = $3 } $2 == b { d[$1] = $3 }
-        END { n = 0; for (i in r) if (i in d) v[++n] = r[i] / d[i] - sub_
+    awk -v k="$1" -v b="$2" -v sub_="${3:-0}" -v col="${4:-3}" '$2 == k { r[$1] = $col } $2 == b { d[$1] = $col }
+        END { n = 0; for (i in r) if ((i in d) && d[i] > 0) v[++n] = r[i] / d[i] - sub_
+              if (n == 0) { print "0 0 0"; exit }
               for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
               med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
               printf "%.3f %.3f %.3f\n", med, v[1], v[n] }' "$work/times.txt"
@@ -54,15 +58,19 @@ vs() {
 read -r late late_lo late_hi < <(vs snap base)
 read -r rerun rerun_lo rerun_hi < <(vs rerun base)
 read -r ovh ovh_lo ovh_hi < <(vs pass_snap pass 1)
+read -r w_late _ _ < <(vs snap base 0 4)
+read -r w_rerun _ _ < <(vs rerun base 0 4)
+read -r w_ovh _ _ < <(vs pass_snap pass 1 4)
 best() { awk -v k="$1" '$2 == k { print $3 }' "$work/times.txt" | sort -g | head -n 1; }
 echo
 echo "== snapshots: lockstep m=$m k=1024 n=128 ($cycles cycles), mismatch injected at cycle $at; $reps rounds"
-printf '%-64s %10s %22s\n' "run (wall clock, whole command)" "best s" "ratio: median (range)"
+printf '%-64s %10s %22s\n' "run (CPU-seconds, whole command)" "best s" "ratio: median (range)"
 printf '%-64s %10s %22s\n' "plain build, failing run, no waveform" "$(best base)" "1.000"
 printf '%-64s %10s %22s\n' "traced build, snapshots every $every, waveform from a snapshot" "$(best snap)" "$late ($late_lo-$late_hi)"
 printf '%-64s %10s %22s\n' "plain build, waveform by the traced re-run from cycle 0" "$(best rerun)" "$rerun ($rerun_lo-$rerun_hi)"
 printf '%-64s %10s %22s\n' "passing run: plain build" "$(best pass)" "1.000"
 printf '%-64s %10s %22s\n' "passing run: traced build, snapshots every $every (overhead)" "$(best pass_snap)" "+$ovh ($ovh_lo-$ovh_hi)"
+echo "(wall clock, medians: late trace $w_late, re-run $w_rerun, overhead +$w_ovh)"
 # The traced build's model with its waveform closed, against the plain build's, in
 # instructions on the model's thread (callgrind: exact whatever the host's load): the bare
 # loop and a lockstep run (source thread; snapshots on their default) of 9k cycles.
@@ -90,6 +98,7 @@ cat >"$out/snap.json.tmp" <<EOF
   "late_trace_ratio": $late, "late_trace_ratio_range": [$late_lo, $late_hi],
   "rerun_ratio": $rerun, "rerun_ratio_range": [$rerun_lo, $rerun_hi],
   "snapshot_overhead": $ovh, "snapshot_overhead_range": [$ovh_lo, $ovh_hi],
+  "wall_clock": {"late_trace_ratio": $w_late, "rerun_ratio": $w_rerun, "snapshot_overhead": $w_ovh},
   "instructions": $ir_json
 }
 EOF

@@ -15,6 +15,7 @@ rm -rf "$work" && mkdir -p "$work" || exit 1
 echo "snapshots: lockstep seed $seed"
 layer=(lockstep --seed "$seed" --m 64 --k 1024 --n 128 --hp-n 1 --offer early --mid-reset off --p-ready 0.5)
 fail() { echo "snapshots: $*"; exit 1; }
+command -v fst2vcd >/dev/null || fail "fst2vcd (GTKWave's) is needed to compare the waveforms: apt-get install gtkwave"
 
 "$tb" "${layer[@]}" --inject-hold --inject-hold-after 40000 --snapshot-every 5000 --name snap \
     --trace-dir "$work/snap" >"$work/snap.txt" 2>&1
