@@ -9,7 +9,9 @@
  * was computing, seeds, the command that reproduces it) and writes a mismatch trace folder:
  * report.txt, report.json, and, by re-running the same stimulus in the traced build, wave.fst
  * (a window of cycles around the first mismatch, expected values and mismatch flags beside
- * the DUT's signals) with wave.gtkw. A passing run never touches the traced build.
+ * the DUT's signals) with wave.gtkw. A passing run never touches the traced build. Run as the
+ * traced build itself, a lockstep test takes snapshots (tb_snap.c) and a late mismatch's
+ * waveform comes from the last one before it instead.
  *
  * The parts: tb_opts.c (the command line, from the option tables of golden/stim/mpq_opts.h),
  * tb_source.c (where the cycles come from: replay,

@@ -1,7 +1,8 @@
 # tb/: the C testbench over the Verilated accelerator. Included by the top Makefile.
 # $(BUILD)/vl/<CONFIG>/plain/mpq-tb   fast build, every co-simulation run
-# $(BUILD)/vl/<CONFIG>/trace/mpq-tb   traced build (FST + expected values), used only to
-#                                     write the waveform of a mismatch trace
+# $(BUILD)/vl/<CONFIG>/trace/mpq-tb   traced build (FST + expected values): writes the waveform
+#                                     of a mismatch trace; run as the test itself, it takes
+#                                     snapshots for late mismatches (tb/tb_snap.h)
 # The transaction-level check (tb/txn.h): in mpq-tb (mpq-tb txn) and, with tb/txn_main.c, in the
 # mpq-txn of any described DUT (tb/build-dut.sh).
 TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
