@@ -9,7 +9,9 @@
  * was computing, seeds, the command that reproduces it) and writes a mismatch trace folder:
  * report.txt, report.json, and, by re-running the same stimulus in the traced build, wave.fst
  * (a window of cycles around the first mismatch, expected values and mismatch flags beside
- * the DUT's signals) with wave.gtkw. A passing run never touches the traced build.
+ * the DUT's signals) with wave.gtkw. A passing run never touches the traced build. Run as the
+ * traced build itself, a lockstep test takes snapshots (tb_snap.c) and a late mismatch's
+ * waveform comes from the last one before it instead.
  *
  * The parts: tb_opts.c (the command line, from the option tables of golden/stim/mpq_opts.h),
  * tb_source.c (where the cycles come from: replay,
@@ -34,6 +36,7 @@
 #include "tb_opts.h"
 #include "tb_pipe.h"
 #include "tb_report.h"
+#include "tb_snap.h"
 #include "tb_source.h"
 #include "tb_util.h"
 #include "txn.h"
@@ -59,11 +62,25 @@ static double now_s(void)
 #define TB_NOINLINE
 #endif
 
+/* Opens the waveform of a traced run (the from-zero re-run, or a woken snapshot from its
+ * cycle: model is then the generator's cycle model) in dir. Returns 0, or 2 (res->error). */
+static int trace_open(tb_cosim *cs, const char *dir, const mpq_cm *model, char *tmp, size_t tmplen,
+                      tb_result *res)
+{
+    snprintf(tmp, tmplen, "%s/wave.fst.tmp", dir);
+    if (mpq_dut_trace_open(cs->dut, tmp) != 0) {
+        snprintf(res->error, sizeof res->error, "cannot write %s", tmp);
+        return 2;
+    }
+    return tb_cosim_trace_start(cs, model, res->error, sizeof res->error);
+}
+
 /* One test (a vector file or a lockstep run) on a fresh DUT: the source's cycles through the
- * step function until the source ends, enough mismatches are seen, or (traced re-simulation)
- * the waveform window is past. Returns 0 passed, 1 a mismatch, 2 an error (res->error). */
+ * step function until the source ends, enough mismatches are seen, or (traced re-simulation,
+ * woken snapshot) the waveform window is past. snap (NULL: none) forks snapshots on the way.
+ * Returns 0 passed, 1 a mismatch, 2 an error (res->error). */
 static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s,
-                                const char *repro, tb_result *res)
+                                const char *repro, tb_result *res, tb_snap *snap)
 {
     static mpq_port_in in;
     static mpq_port_out exp, act;
@@ -78,17 +95,22 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
         return 2;
     int tracing = o->trace_mode;
     uint64_t win_lo = 0, win_hi = 0;
-    char tmp[1100];
+    char tmp[1300];
+    const char *trace_out = o->trace_out;
     if (tracing) {
         win_lo = o->trace_at > o->before ? o->trace_at - o->before : 0;
         win_hi = o->trace_at + o->after;
-        snprintf(tmp, sizeof tmp, "%s/wave.fst.tmp", o->trace_out);
-        if (mpq_dut_trace_open(cs.dut, tmp) != 0) {
-            snprintf(res->error, sizeof res->error, "cannot write %s", tmp);
+        if (trace_open(&cs, trace_out, NULL, tmp, sizeof tmp, res) != 0) {
             tb_cosim_close(&cs);
             return 2;
         }
     }
+    /* Snapshots: a lockstep test (its generator's cycle model starts the waveform's golden
+     * registers) in a build that can write a waveform from any cycle. */
+    int snapping = snap && !tracing && s->has_model && cs.traceable;
+    uint64_t snap_at = snapping ? tb_snap_begin(snap) : UINT64_MAX;
+    tb_snap_order order;
+    int woken = 0;
     double t0 = now_s();
     uint64_t c = 0;
     int rc, status = 0;
@@ -120,6 +142,23 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
             status = 1;
         }
         c++;
+        if (c == snap_at && (woken || tb_snap_poll(snap, c, s, &snap_at, &order) == 1)) {
+            /* A woken snapshot (tb_snap.h): at full speed to the window, then the waveform,
+             * its golden registers from the generator's model of that cycle. */
+            if (!woken) {
+                woken = 1;
+                win_lo = order.lo;
+                win_hi = order.hi;
+                trace_out = order.dir;
+                res->mismatches = 0;
+            }
+            snap_at = win_lo > c ? win_lo : UINT64_MAX;
+            if (win_lo <= c) {
+                tracing = 1;
+                if (trace_open(&cs, trace_out, tb_source_model(s), tmp, sizeof tmp, res) != 0)
+                    tb_snap_exit(&order, res, 2, 0);
+            }
+        }
         if (tracing && c > win_hi)
             break;
         if (!tracing && (res->mismatches >= o->max_mismatches || (mis >> TB_P_ASSERT & 1u)))
@@ -131,15 +170,21 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
         snprintf(res->error, sizeof res->error, "%s", tb_source_error(s));
         status = 2;
     }
+    int wave_ok = 0;
     if (tracing) {
         mpq_dut_trace_close(cs.dut);
-        char fin[1100];
-        snprintf(fin, sizeof fin, "%s/wave.fst", o->trace_out);
-        if (rename(tmp, fin) != 0)
+        char fin[1300];
+        snprintf(fin, sizeof fin, "%s/wave.fst", trace_out);
+        wave_ok = rename(tmp, fin) == 0;
+        if (!wave_ok)
             status = 2;
         res->trace_lo = win_lo;
         res->trace_hi = c ? c - 1 : 0;
     }
+    /* A woken snapshot leaves without freeing the model: the Verilated context's thread pool
+     * waits for workers that the fork did not copy. */
+    if (woken) /* (a mismatch before the window ends it early: then not reproduced) */
+        tb_snap_exit(&order, res, status, wave_ok);
     tb_cosim_close(&cs);
     return status;
 }
@@ -296,8 +341,21 @@ static int test_argv(const tb_opts *o, const char *file, uint64_t seed, uint64_t
  * Returns 0 when it reproduced the mismatch and wave.fst and wave.gtkw are in trace_out, -1
  * otherwise; note says which. */
 int tb_make_waveform(const tb_opts *o, const char *self, const tb_result *res, const char *trace_out,
-                     char *note, size_t notelen)
+                     tb_snap *snap, char *note, size_t notelen)
 {
+    /* The newest snapshot before the window, when this run took one (tb_snap.h). */
+    uint64_t at = res->mis[0].cycle, lo = at > o->before ? at - o->before : 0, from = 0;
+    tb_snap_order order = {lo, at + o->after, at, ""};
+    snprintf(order.dir, sizeof order.dir, "%s", trace_out);
+    double secs = 0.0;
+    if (tb_snap_wake(snap, &order, &from, &secs, note, notelen) == 0) {
+        snprintf(note, notelen, "wave.fst: cycles %" PRIu64 "..%" PRIu64 " re-simulated from this run's "
+                 "snapshot of cycle %" PRIu64 " (%.2f s); the mismatch reproduced at the same cycle",
+                 lo, at + o->after, from, secs);
+        return 0;
+    }
+    if (note[0]) /* a snapshot that failed: said, then the re-run from cycle 0 */
+        fprintf(stderr, "mpq-tb: %s; re-running from cycle 0\n", note);
     char bin[1024];
     const char *tb = o->trace_bin ? o->trace_bin : default_trace_bin(self, bin, sizeof bin);
     static int built; /* the traced build is brought up to date once per run, when first needed */
@@ -320,9 +378,9 @@ int tb_make_waveform(const tb_opts *o, const char *self, const tb_result *res, c
     tb_opts w = *o;
     w.trace_at = res->mis[0].cycle;
     w.trace_out = trace_out;
-    uint64_t mask = TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_WHITEBOX) | TB_BIT(TB_O_WINDOW_BEFORE) |
+    uint64_t mask = TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_INJECT_AFTER) | TB_BIT(TB_O_WHITEBOX) | TB_BIT(TB_O_WINDOW_BEFORE) |
                     TB_BIT(TB_O_WINDOW_AFTER) | TB_BIT(TB_O_TRACE_AT) | TB_BIT(TB_O_TRACE_OUT);
-    w.given |= mask & ~(TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_WHITEBOX));
+    w.given |= mask & ~(TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_INJECT_AFTER) | TB_BIT(TB_O_WHITEBOX));
     char abuf[2048];
     const char *args[64];
     args[0] = tb;
@@ -376,7 +434,7 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
         return rc;
     /* The reproduce command: the test's stimulus, and the options that decide where the trace
      * goes, so the reproduction replaces it. */
-    uint64_t mask = TB_BIT(TB_O_NAME) | TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_WHITEBOX);
+    uint64_t mask = TB_BIT(TB_O_NAME) | TB_BIT(TB_O_INJECT_HOLD) | TB_BIT(TB_O_INJECT_AFTER) | TB_BIT(TB_O_WHITEBOX);
     if (strcmp(o->trace_dir, "build/traces") != 0)
         mask |= TB_BIT(TB_O_TRACE_DIR);
     const char *argv[64];
@@ -393,7 +451,7 @@ static int open_source(const tb_opts *o, const mpq_hwcfg *hw, const char *self, 
     if (threaded && !o->trace_mode)
         *s = tb_source_threaded(*s);
     if (o->inject_hold)
-        *s = tb_source_inject_hold(*s);
+        *s = tb_source_inject_hold(*s, o->inject_after);
     return 0;
 }
 
@@ -407,7 +465,8 @@ static void trace_dir_of(const tb_opts *o, const char *name, char *buf, size_t l
     tb_sanitize(buf + strlen(o->trace_dir) + 1);
 }
 
-static void report_failure(const tb_opts *o, const char *self, const char *name, tb_result *res)
+static void report_failure(const tb_opts *o, const char *self, const char *name, tb_result *res,
+                           tb_snap *snap)
 {
     char err[1024];
     if (!res->mis[0].have_where)
@@ -420,7 +479,7 @@ static void report_failure(const tb_opts *o, const char *self, const char *name,
     if (tb_mkdir_p(trace) != 0)
         snprintf(note, sizeof note, "cannot create %s", trace);
     else
-        res->have_wave = tb_make_waveform(o, self, res, trace, note, sizeof note) == 0;
+        res->have_wave = tb_make_waveform(o, self, res, trace, snap, note, sizeof note) == 0;
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", trace);
     snprintf(res->trace_note, sizeof res->trace_note, "%s", note);
     tb_write_reports(trace, res, o->before, o->after);
@@ -489,6 +548,7 @@ typedef struct tb_run {
     char traces[4096];
     tb_junit *junit;
     FILE *results;
+    tb_snap *snap;      /* snapshots of the running test (NULL: none) */
     tb_summary sum;
     mpq_gen_stats cover;
     unsigned covered;
@@ -523,7 +583,7 @@ static void run_record(const tb_opts *o, tb_run *r, const char *self, const char
         r->sum.errors++;
         r->status = 2;
     } else if (st == 1) {
-        report_failure(o, self, name, res);
+        report_failure(o, self, name, res, r->snap);
         size_t tl = strlen(r->traces);
         snprintf(r->traces + tl, sizeof r->traces - tl, "trace: %s\n", res->trace_dir);
         char msg[600];
@@ -554,6 +614,8 @@ static void run_record(const tb_opts *o, tb_run *r, const char *self, const char
  * closing line. Returns the exit status. */
 static int run_close(const tb_opts *o, tb_run *r)
 {
+    tb_snap_free(r->snap);
+    r->snap = NULL;
     tb_junit_close(r->junit);
     if (r->results)
         fclose(r->results);
@@ -586,6 +648,8 @@ static int run(tb_opts *o, int argc, char **argv)
     tb_cleanup_on_signal();
     if (run_open(o, &r) != 0)
         return 2;
+    if (!o->trace_mode && !o->replay && mpq_dut_traced())
+        r.snap = tb_snap_new(o->snap_seconds, o->snap_cycles);
     uint64_t total_cycles = 0;
     for (unsigned t = 0;; t++) {
         if (o->replay && t >= (unsigned)o->nfiles)
@@ -602,7 +666,7 @@ static int run(tb_opts *o, int argc, char **argv)
             r.status = 2;
             continue;
         }
-        int st = run_test(o, name, s, repro, &res);
+        int st = run_test(o, name, s, repro, &res, r.snap);
         snprintf(res.file, sizeof res.file, "%s", o->replay ? o->files[t] : "");
         total_cycles += res.cycles;
         if (o->trace_mode) {

@@ -1,12 +1,13 @@
 # tb/: the C testbench over the Verilated accelerator. Included by the top Makefile.
 # $(BUILD)/vl/<CONFIG>/plain/mpq-tb   fast build, every co-simulation run
-# $(BUILD)/vl/<CONFIG>/trace/mpq-tb   traced build (FST + expected values), used only to
-#                                     write the waveform of a mismatch trace
+# $(BUILD)/vl/<CONFIG>/trace/mpq-tb   traced build (FST + expected values): writes the waveform
+#                                     of a mismatch trace; run as the test itself, it takes
+#                                     snapshots for late mismatches (tb/tb_snap.h)
 # The transaction-level check (tb/txn.h): in mpq-tb (mpq-tb txn) and, with tb/txn_main.c, in the
 # mpq-txn of any described DUT (tb/build-dut.sh).
 TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
 TXN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TXN_C_SRCS))
-TB_C_SRCS := tb/mpq_tb.c tb/tb_net.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c $(TXN_C_SRCS)
+TB_C_SRCS := tb/mpq_tb.c tb/tb_net.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c tb/tb_snap.c $(TXN_C_SRCS)
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))
 TB_DEPS := $(RTL_DEPS) rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h tb/build-model.sh tb/build-lib.sh $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 TRACES ?= $(BUILD)/traces
@@ -163,6 +164,14 @@ TEST_TARGETS += tb/bad-input
 tb/assertions: $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/check.sh $(BUILD)/results tb/assertions -- tb/tests/assertions.sh $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/tmp/tb-assertions
 TEST_TARGETS += tb/assertions
+
+# A late mismatch's waveform from a snapshot (tb/tb_snap.h), equal to the traced re-run's from
+# cycle 0; a passing run the same with snapshots as without (TB_SEED picks the layer).
+.PHONY: tb/snapshots
+tb/snapshots: $(BUILD)/vl/default/trace/mpq-tb
+	@scripts/check.sh $(BUILD)/results tb/snapshots -- tb/tests/snapshots.sh $(BUILD)/vl/default/trace/mpq-tb \
+	  $(BUILD)/tmp/tb-snapshots $(TB_SEED)
+TEST_TARGETS += tb/snapshots
 
 # What a user types wrongly (options, make variables, configurations) is refused, exit 2.
 .PHONY: tb/user-input

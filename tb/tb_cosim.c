@@ -82,7 +82,7 @@ static int wb_ports(tb_cosim *c, char *err, size_t errlen)
     for (int i = 0; c->whitebox && i < TB_WB_COUNT; i++)
         if ((c->wb[i] = port_of(wb[i], err, errlen)) < 0)
             return 2;
-    if (!c->traced)
+    if (!c->traceable)
         return 0;
     for (int i = 0; i < TB_EXP_COUNT; i++)
         if ((c->exp[i] = port_of(exp[i], err, errlen)) < 0)
@@ -198,7 +198,7 @@ int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_
 {
     memset(c, 0, sizeof *c);
     c->hw = *hw;
-    c->traced = mpq_dut_traced();
+    c->traceable = mpq_dut_traced();
     c->whitebox = whitebox;
     if (whitebox && !mpq_dut_whitebox()) {
         snprintf(err, errlen, "--whitebox needs the white-box build of the testbench "
@@ -223,10 +223,28 @@ int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_
         snprintf(err, errlen, "out of memory for the DUT");
         return 2;
     }
-    if ((c->whitebox || c->traced) && mpq_cm_new(hw, &c->shadow, err, errlen) != 0) {
+    if (c->whitebox && mpq_cm_new(hw, &c->shadow, err, errlen) != 0) {
         tb_cosim_close(c);
         return 2;
     }
+    return 0;
+}
+
+int tb_cosim_trace_start(tb_cosim *c, const mpq_cm *model, char *err, size_t errlen)
+{
+    if (!c->traceable) {
+        snprintf(err, errlen, "this testbench is not a traced build");
+        return 2;
+    }
+    if (!c->shadow) {
+        int rc = model ? mpq_cm_clone(model, &c->shadow) : mpq_cm_new(&c->hw, &c->shadow, err, errlen);
+        if (rc != 0) {
+            if (model)
+                snprintf(err, errlen, "out of memory for the golden cycle model");
+            return 2;
+        }
+    }
+    c->traced = 1;
     return 0;
 }
 

@@ -49,7 +49,8 @@ typedef struct tb_cosim {
     mpq_dut *dut;
     mpq_hwcfg hw;
     uint64_t cycle;   /* cycles stepped */
-    int traced;       /* the traced build: expected values and flags go to the waveform */
+    int traceable;    /* the traced build: it can write a waveform (tb_cosim_trace_start) */
+    int traced;       /* a waveform is written: expected values and flags go into it */
     int whitebox;     /* compare the white-box registers every cycle */
     mpq_cm *shadow;   /* the golden cycle model on the same inputs (whitebox or traced) */
     /* The last step, for reports: where the shadow model was in it, and the registers the
@@ -71,6 +72,13 @@ int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen);
 int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_seed,
                   const char *what, char *err, size_t errlen);
 void tb_cosim_close(tb_cosim *c);
+/* From the next step on (traced build, once its waveform is open: mpq_dut_trace_open), the
+ * golden model's expected outputs, registers and window position go into the wrapper's
+ * inputs beside the DUT's. The shadow model that supplies the registers is the white-box
+ * one, else a new one: in the reset state (from cycle 0), or a copy of `model` (the stimulus
+ * generator's, in the cycle the next step runs: a snapshot's process). Returns 0, or 2 with
+ * err (not a traced build, out of memory). */
+int tb_cosim_trace_start(tb_cosim *c, const mpq_cm *model, char *err, size_t errlen);
 /* One cycle: inputs in, outputs into act, compared with exp, then the rising edge. Returns
  * the mismatch mask: tb_compare's bits, TB_P_ASSERT when an SV assertion failed at the edge
  * that ended the cycle (assertions belong to the cycle whose edge raised them), and in

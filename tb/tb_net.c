@@ -478,7 +478,7 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
         o.whitebox = x->a->whitebox; /* the re-run compares what this run compared */
         o.given = x->a->whitebox ? 1ull << TB_O_WHITEBOX : 0;
         snprintf(res->file, sizeof res->file, "%s", vec);
-        res->have_wave = tb_make_waveform(&o, x->self, res, dir, note, sizeof note) == 0;
+        res->have_wave = tb_make_waveform(&o, x->self, res, dir, NULL, note, sizeof note) == 0;
     }
     snprintf(res->trace_dir, sizeof res->trace_dir, "%s", dir);
     snprintf(x->traces, sizeof x->traces, "trace: %s\n", dir);

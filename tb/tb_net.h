@@ -22,15 +22,17 @@
 
 #include "tb_opts.h"
 #include "tb_report.h"
+#include "tb_snap.h"
 
 /* mpq-tb net: argv[1] is "net". Returns the exit status: 0 every layer and the final output
  * equal, 1 a mismatch (reported), 2 bad input or a layer this configuration cannot run. */
 int tb_net_main(int argc, char **argv);
 
-/* mpq_tb.c's traced re-run of a failed test (res: its first mismatch; o->replay with
- * res->file, or its lockstep run) into trace_out: wave.fst and wave.gtkw. Returns 0, or -1
- * with note saying why there is no waveform. */
+/* mpq_tb.c's waveform of a failed test (res: its first mismatch; o->replay with res->file, or
+ * its lockstep run) into trace_out: wave.fst and wave.gtkw, from the newest of snap's snapshots
+ * before the window (tb_snap.h; NULL: none), else from a traced re-run from cycle 0. Returns
+ * 0, or -1 with note saying why there is no waveform. */
 int tb_make_waveform(const tb_opts *o, const char *self, const tb_result *res, const char *trace_out,
-                     char *note, size_t notelen);
+                     tb_snap *snap, char *note, size_t notelen);
 
 #endif

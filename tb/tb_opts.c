@@ -52,6 +52,12 @@ static const mpq_opt tb_table[TB_O_COUNT] = {
     [TB_O_BARE] = {"--bare", "R", MPQ_OPT_U64, F(bare_repeat), 1, UINT64_MAX, NULL, NULL, 0, 0,
                    "benchmark limit: replay one file's inputs from memory R times, nothing compared "
                    "(make bench)"},
+    [TB_O_SNAPSHOT_EVERY] = {"--snapshot-every", "N|Ns", MPQ_OPT_TEXT, F(snapshot_every), 0, 0, NULL, NULL, 0, 0,
+                             "traced build: fork a paused snapshot of a lockstep test every N cycles or N "
+                             "seconds (default 5s; 0: none); a mismatch's waveform then comes from the "
+                             "last one before it instead of a re-run from cycle 0"},
+    [TB_O_INJECT_AFTER] = {"--inject-hold-after", "C", MPQ_OPT_U64, F(inject_after), 0, UINT64_MAX, NULL, NULL,
+                           0, 0, "with --inject-hold: the first waiting beat from cycle C on"},
     [TB_O_TRACE_AT] = {"--trace-at", "C", MPQ_OPT_U64, F(trace_at), 0, UINT64_MAX, NULL, NULL, 0,
                        MPQ_OPT_INTERNAL, "the traced re-simulation: waveform around cycle C"},
     [TB_O_TRACE_OUT] = {"--trace-out", "DIR", MPQ_OPT_TEXT, F(trace_out), 0, 0, NULL, NULL, 0, MPQ_OPT_INTERNAL,
@@ -113,6 +119,29 @@ static int usage_error(const char *msg)
 }
 
 /* The rules across options, once they are parsed. Returns 0 or 2 (printed). */
+/* --snapshot-every: N cycles or Ns seconds; 0 turns snapshots off. Returns 0 or -1. */
+static int parse_every(tb_opts *o)
+{
+    const char *v = o->snapshot_every ? o->snapshot_every : "5s";
+    char *end;
+    o->snap_seconds = 0.0;
+    o->snap_cycles = 0;
+    if (v[0] < '0' || v[0] > '9')
+        return -1;
+    if (strchr(v, 's')) {
+        double d = strtod(v, &end);
+        if (strcmp(end, "s") != 0 || !(d >= 0.0 && d <= 1e6))
+            return -1;
+        o->snap_seconds = d;
+        return 0;
+    }
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end != '\0')
+        return -1;
+    o->snap_cycles = n;
+    return 0;
+}
+
 static int check_opts(tb_opts *o)
 {
     const mpq_stim_args *a = &o->stim;
@@ -156,6 +185,13 @@ static int check_opts(tb_opts *o)
     }
     if (o->trace_mode && !o->trace_out)
         return usage_error("--trace-at needs --trace-out");
+    if ((o->given >> TB_O_INJECT_AFTER & 1u) && !o->inject_hold)
+        return usage_error("--inject-hold-after needs --inject-hold");
+    if (parse_every(o) != 0) {
+        snprintf(msg, sizeof msg, "--snapshot-every %s: give cycles (20000), seconds (5s) or 0 for none",
+                 o->snapshot_every);
+        return usage_error(msg);
+    }
     return 0;
 }
 

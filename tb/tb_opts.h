@@ -16,6 +16,10 @@ typedef struct tb_opts {
     mpq_stim_args stim;         /* the layer and timing options, -q, --stats (stim.given) */
     uint64_t bare_repeat;       /* --bare R: the benchmark's bare loop, R passes */
     int inject_hold;            /* --inject-hold: break the stream rules once */
+    uint64_t inject_after;      /* --inject-hold-after C: not before cycle C */
+    const char *snapshot_every; /* --snapshot-every N | Ns | 0 (tb/tb_snap.h) */
+    double snap_seconds;        /* parsed: seconds between snapshots (0: by cycles or off) */
+    uint64_t snap_cycles;       /* parsed: cycles between snapshots (0: by seconds or off) */
     int whitebox;               /* --whitebox: compare the RTL's registers every cycle too */
     int source_thread;          /* -1 auto, 0 off, 1 on */
     unsigned max_mismatches;
@@ -39,7 +43,8 @@ typedef struct tb_opts {
 enum {
     TB_O_CONFIG = 0, TB_O_NAME, TB_O_TRACE_DIR, TB_O_KEEP_TRACES, TB_O_INJECT_HOLD, TB_O_WHITEBOX, TB_O_MAX_MISMATCHES,
     TB_O_WINDOW_BEFORE, TB_O_WINDOW_AFTER, TB_O_TRACE_BIN, TB_O_TRACE_BUILD, TB_O_JUNIT, TB_O_RESULTS,
-    TB_O_SOURCE_THREAD, TB_O_BARE, TB_O_TRACE_AT, TB_O_TRACE_OUT, TB_O_COUNT
+    TB_O_SOURCE_THREAD, TB_O_BARE, TB_O_SNAPSHOT_EVERY, TB_O_INJECT_AFTER, TB_O_TRACE_AT, TB_O_TRACE_OUT,
+    TB_O_COUNT
 };
 
 /* Parses argv into o. Returns 0 to run, 1 after printing --help (exit 0), 2 on a usage error

@@ -32,6 +32,8 @@ struct tb_pipe {
     pthread_cond_t filled, freed;
     unsigned head, tail;    /* blocks published / released, counted modulo 2^32 */
     int stop;
+    int pause;              /* tb_pipe_pause: the producer stops after its block */
+    int running;            /* a producer thread to join */
     pthread_t thread;
     /* consumer only */
     int have_block, ended, final_rc;
@@ -128,9 +130,9 @@ static void *producer(void *arg)
     tb_pipe *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->head - p->tail == PIPE_BLOCKS && !p->stop)
+        while (p->head - p->tail == PIPE_BLOCKS && !p->stop && !p->pause)
             pthread_cond_wait(&p->freed, &p->mu);
-        int stop = p->stop;
+        int stop = p->stop || p->pause;
         unsigned b = p->head % PIPE_BLOCKS;
         pthread_mutex_unlock(&p->mu);
         if (stop)
@@ -211,6 +213,7 @@ int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out)
         pipe_free(p, 1);
         return MPQ_ENOMEM;
     }
+    p->running = 1;
     *out = p;
     return 0;
 }
@@ -255,6 +258,41 @@ void tb_pipe_where(const tb_pipe *p, mpq_cm_where *where)
     *where = p->where[(size_t)(p->tail % PIPE_BLOCKS) * p->blk + (p->pos ? p->pos - 1u : 0u)];
 }
 
+void tb_pipe_pause(tb_pipe *p)
+{
+    if (!p->running)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->pause = 1;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    p->running = 0;
+}
+
+int tb_pipe_drained(const tb_pipe *p)
+{
+    if (p->ended)
+        return 1;
+    if (p->have_block && p->pos < p->n[p->tail % PIPE_BLOCKS])
+        return 0;
+    /* A finished block not yet released holds no cycle: only its end code, which the
+     * producer's source has already returned (a source that ended is drained as well). */
+    return p->head - p->tail <= (p->have_block ? 1u : 0u);
+}
+
+int tb_pipe_resume(tb_pipe *p)
+{
+    if (p->running)
+        return 0;
+    p->pause = 0;
+    p->first = 1; /* the whole first cycle again: the consumer's copy is then surely in step */
+    if (pthread_create(&p->thread, NULL, producer, p) != 0)
+        return MPQ_ENOMEM;
+    p->running = 1;
+    return 0;
+}
+
 void tb_pipe_stop(tb_pipe *p)
 {
     if (!p)
@@ -263,6 +301,7 @@ void tb_pipe_stop(tb_pipe *p)
     p->stop = 1;
     pthread_cond_signal(&p->freed);
     pthread_mutex_unlock(&p->mu);
-    pthread_join(p->thread, NULL);
+    if (p->running)
+        pthread_join(p->thread, NULL);
     pipe_free(p, 1);
 }

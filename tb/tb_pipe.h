@@ -32,6 +32,15 @@ int tb_pipe_next(tb_pipe *p, mpq_port_in *in, mpq_port_out *exp);
 /* Where the source's cycle model was in the cycle tb_pipe_next last returned (as filled by
  * fn). For reports, read only on a mismatch: the records stay with the producer otherwise. */
 void tb_pipe_where(const tb_pipe *p, mpq_cm_where *where);
+/* Snapshots (tb/tb_snap.h): the producer finishes the block it is filling and stops (joined:
+ * no other thread then runs); the cycles it made are still returned by tb_pipe_next. */
+void tb_pipe_pause(tb_pipe *p);
+/* 1 when every cycle the producer made has been returned (after tb_pipe_pause: fn's source is
+ * then at the cycle the consumer takes next). */
+int tb_pipe_drained(const tb_pipe *p);
+/* A new producer thread after tb_pipe_pause, from where the source is. Returns 0, or
+ * MPQ_ENOMEM when the thread could not be started (the caller then calls the source). */
+int tb_pipe_resume(tb_pipe *p);
 /* Stops the producer (wherever it is), joins it and frees p. NULL is fine. */
 void tb_pipe_stop(tb_pipe *p);
 /* Whether a producer thread is worth having: more than one processor online. */

@@ -32,6 +32,19 @@ static int no_stats(const tb_source *s, mpq_gen_stats *st)
     return 0;
 }
 
+/* A source without a thread of its own is always whole in the caller's thread. */
+static int no_pause(tb_source *s)
+{
+    (void)s;
+    return 1;
+}
+static void no_resume(tb_source *s) { (void)s; }
+static const mpq_cm *no_model(const tb_source *s)
+{
+    (void)s;
+    return NULL;
+}
+
 /* ---- replay: a vector file ---------------------------------------------------------------- */
 typedef struct replay_source {
     tb_source base;
@@ -51,7 +64,8 @@ static void replay_close(tb_source *s)
     mpq_vec_reader_close(((replay_source *)s)->r);
     free(s);
 }
-static const tb_source_ops replay_ops = {replay_next, no_where, replay_error, no_stats, replay_close};
+static const tb_source_ops replay_ops = {replay_next, no_where, replay_error, no_stats, replay_close,
+                                         no_pause, no_resume, no_model};
 
 int tb_source_replay(const char *path, tb_source **out, char *err, size_t errlen)
 {
@@ -105,8 +119,13 @@ static void lockstep_close(tb_source *s)
     mpq_hw_layer_free(&l->layer);
     free(l);
 }
+static const mpq_cm *lockstep_model(const tb_source *s)
+{
+    return mpq_gen_model(((const lockstep_source *)s)->g);
+}
 static const tb_source_ops lockstep_ops = {lockstep_next, lockstep_where, lockstep_error,
-                                           lockstep_stats, lockstep_close};
+                                           lockstep_stats, lockstep_close, no_pause, no_resume,
+                                           lockstep_model};
 
 /* 1 when option o (MPQ_SO_*) was given. */
 static int given(const mpq_stim_args *a, mpq_stim_opt o) { return (int)(a->given >> o & 1u); }
@@ -268,6 +287,8 @@ typedef struct threaded_source {
     tb_source base;
     tb_source *inner;
     tb_pipe *pipe;
+    int paused;  /* tb_source_pause: no producer; once the ring is drained, `direct` */
+    int direct;  /* the inner source is called in this thread */
 } threaded_source;
 
 /* The producer's call (tb_pipe_fn): the inner source's cycle and where its model was. */
@@ -281,13 +302,44 @@ static int threaded_fill(void *ctx, mpq_port_in *in, mpq_port_out *exp, mpq_cm_w
 }
 static int threaded_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
 {
-    return tb_pipe_next(((threaded_source *)s)->pipe, in, exp);
+    threaded_source *t = (threaded_source *)s;
+    /* Direct: in and exp hold the last cycle the pipe handed over, which is the inner
+     * source's previous cycle (a source may write only what changed). Only a snapshot's
+     * process runs direct; the parent resumes the producer before it takes another cycle. */
+    return t->direct ? tb_source_next(t->inner, in, exp) : tb_pipe_next(t->pipe, in, exp);
+}
+static int threaded_pause(tb_source *s)
+{
+    threaded_source *t = (threaded_source *)s;
+    if (!t->paused) {
+        tb_pipe_pause(t->pipe);
+        t->paused = 1;
+    }
+    if (!t->direct && tb_pipe_drained(t->pipe)) {
+        t->direct = 1;
+    }
+    return t->direct;
+}
+static void threaded_resume(tb_source *s)
+{
+    threaded_source *t = (threaded_source *)s;
+    if (t->paused && tb_pipe_resume(t->pipe) == 0) {
+        t->paused = 0;
+        t->direct = 0;
+    }
+}
+static const mpq_cm *threaded_model(const tb_source *s)
+{
+    const threaded_source *t = (const threaded_source *)s;
+    return t->direct ? tb_source_model(t->inner) : NULL;
 }
 static int threaded_where(const tb_source *s, mpq_cm_where *w)
 {
     const threaded_source *t = (const threaded_source *)s;
     if (!t->inner->has_model)
         return 0;
+    if (t->direct)
+        return tb_source_where(t->inner, w);
     tb_pipe_where(t->pipe, w); /* recorded by the producer with each cycle */
     return 1;
 }
@@ -309,7 +361,8 @@ static void threaded_close(tb_source *s)
     free(t);
 }
 static const tb_source_ops threaded_ops = {threaded_next, threaded_where, threaded_error,
-                                           threaded_stats, threaded_close};
+                                           threaded_stats, threaded_close, threaded_pause,
+                                           threaded_resume, threaded_model};
 
 tb_source *tb_source_threaded(tb_source *inner)
 {
@@ -334,6 +387,7 @@ typedef struct hold_source {
     tb_source *inner;
     int state;   /* 0 looking for a waiting activation beat, 1 one is waiting, 2 done */
     int flipped; /* the bit changed for the DUT in the cycle last returned */
+    uint64_t cycle, after; /* cycles returned; none changes before cycle `after` */
 } hold_source;
 
 static int hold_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
@@ -351,8 +405,9 @@ static int hold_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
         h->flipped = 1;
         h->state = 2;
     }
-    if (h->state == 0 && in->rst_n && in->act_valid && !exp->act_ready)
+    if (h->state == 0 && h->cycle >= h->after && in->rst_n && in->act_valid && !exp->act_ready)
         h->state = 1;
+    h->cycle++;
     return rc;
 }
 static int hold_where(const tb_source *s, mpq_cm_where *w)
@@ -372,13 +427,21 @@ static void hold_close(tb_source *s)
     tb_source_close(((hold_source *)s)->inner);
     free(s);
 }
-static const tb_source_ops hold_ops = {hold_next, hold_where, hold_error, hold_stats, hold_close};
+static int hold_pause(tb_source *s) { return tb_source_pause(((hold_source *)s)->inner); }
+static void hold_resume(tb_source *s) { tb_source_resume(((hold_source *)s)->inner); }
+static const mpq_cm *hold_model(const tb_source *s)
+{
+    return tb_source_model(((const hold_source *)s)->inner);
+}
+static const tb_source_ops hold_ops = {hold_next, hold_where, hold_error, hold_stats, hold_close,
+                                       hold_pause, hold_resume, hold_model};
 
-tb_source *tb_source_inject_hold(tb_source *inner)
+tb_source *tb_source_inject_hold(tb_source *inner, uint64_t after)
 {
     hold_source *h = calloc(1, sizeof *h);
     if (!h)
         return inner;
+    h->after = after;
     h->base.ops = &hold_ops;
     h->base.h = inner->h;
     h->base.path = inner->path;
@@ -429,7 +492,14 @@ static void flip_close(tb_source *s)
     tb_source_close(((flip_source *)s)->inner);
     free(s);
 }
-static const tb_source_ops flip_ops = {flip_next, flip_where, flip_error, flip_stats, flip_close};
+static int flip_pause(tb_source *s) { return tb_source_pause(((flip_source *)s)->inner); }
+static void flip_resume(tb_source *s) { tb_source_resume(((flip_source *)s)->inner); }
+static const mpq_cm *flip_model(const tb_source *s)
+{
+    return tb_source_model(((const flip_source *)s)->inner);
+}
+static const tb_source_ops flip_ops = {flip_next,  flip_where,  flip_error, flip_stats,
+                                       flip_close, flip_pause, flip_resume, flip_model};
 
 tb_source *tb_source_inject_flip(tb_source *inner)
 {

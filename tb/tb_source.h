@@ -38,6 +38,16 @@ typedef struct tb_source_ops {
     int (*stats)(const tb_source *s, mpq_gen_stats *st);
     /* Frees the source (and the one it wraps). */
     void (*close)(tb_source *s);
+    /* Snapshots (tb/tb_snap.h), which fork the process: pause() stops any thread the source
+     * runs (the cycles it made ahead are still returned, then next() runs in the caller's
+     * thread) and returns 1 once none is left: the whole source is then in this thread, at
+     * the cycle next() returns next; 0 while cycles made ahead remain. resume() lets it run
+     * ahead again. */
+    int (*pause)(tb_source *s);
+    void (*resume)(tb_source *s);
+    /* The golden cycle model in the cycle next() returns next (lockstep, when pause() has
+     * returned 1), or NULL (replay). */
+    const mpq_cm *(*model)(const tb_source *s);
 } tb_source_ops;
 
 struct tb_source {
@@ -54,6 +64,9 @@ static inline int tb_source_next(tb_source *s, mpq_port_in *in, mpq_port_out *ex
 static inline int tb_source_where(const tb_source *s, mpq_cm_where *w) { return s->ops->where(s, w); }
 static inline const char *tb_source_error(const tb_source *s) { return s->ops->error(s); }
 static inline int tb_source_stats(const tb_source *s, mpq_gen_stats *st) { return s->ops->stats(s, st); }
+static inline int tb_source_pause(tb_source *s) { return s->ops->pause(s); }
+static inline void tb_source_resume(tb_source *s) { s->ops->resume(s); }
+static inline const mpq_cm *tb_source_model(const tb_source *s) { return s->ops->model(s); }
 /* NULL is fine. */
 void tb_source_close(tb_source *s);
 
@@ -94,9 +107,9 @@ int tb_source_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing
  * same. Returns inner itself when the thread could not be started (then nothing changes). */
 tb_source *tb_source_threaded(tb_source *inner);
 /* inner, except that once, in the cycle after an activation beat was seen waiting (valid,
- * not ready), that beat's data changes for the DUT in that cycle only: a driver bug that the
+ * not ready) in cycle `after` or later, that beat's data changes for the DUT in that cycle only: a driver bug that the
  * RTL's stream assertion must report. Returns inner when out of memory. */
-tb_source *tb_source_inject_hold(tb_source *inner);
+tb_source *tb_source_inject_hold(tb_source *inner, uint64_t after);
 
 /* inner, except that the first activation beat reaches the DUT with bit 7 of its first element
  * flipped, in every cycle it is offered up to its handshake (a stable beat, no stream-rule

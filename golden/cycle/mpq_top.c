@@ -81,6 +81,23 @@ void mpq_cm_free(mpq_cm *cm)
     free(cm);
 }
 
+int mpq_cm_clone(const mpq_cm *src, mpq_cm **out)
+{
+    char err[200];
+    int rc = mpq_cm_new(&src->hw, out, err, sizeof err); /* src's hw passed the check */
+    if (rc != 0)
+        return MPQ_ENOMEM;
+    mpq_cm *cm = *out;
+    mpq_wbuf wbuf = cm->wbuf; /* this model's own buffers, of src's sizes */
+    mpq_abuf abuf = cm->abuf;
+    *cm = *src;
+    cm->wbuf = wbuf;
+    cm->abuf = abuf;
+    memcpy(wbuf.mem, src->wbuf.mem, (size_t)wbuf.nslices * wbuf.lanes * sizeof *wbuf.mem);
+    memcpy(abuf.mem, src->abuf.mem, (size_t)abuf.depth * abuf.words * sizeof *abuf.mem);
+    return 0;
+}
+
 static void cm_reset(mpq_cm *cm)
 {
     cm->state = MPQ_ST_IDLE;

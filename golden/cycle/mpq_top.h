@@ -106,6 +106,10 @@ void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w);
 void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r);
 /* The events so far. */
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s);
+/* A second model in src's state (registers, buffers, counts): it then runs on its own, as src
+ * would have (mpq-tb's snapshots start their waveform's golden registers from the stimulus
+ * generator's model). Returns 0 or MPQ_ENOMEM (*out NULL). */
+int mpq_cm_clone(const mpq_cm *src, mpq_cm **out);
 
 #ifdef __cplusplus
 }

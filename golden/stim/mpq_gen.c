@@ -403,6 +403,7 @@ int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp)
 }
 
 void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w) { *w = g->where; }
+const mpq_cm *mpq_gen_model(const mpq_gen *g) { return g->cm; }
 
 void mpq_timing_default(uint64_t layer_seed, double p_valid, double p_ready, mpq_timing_opts *t)
 {

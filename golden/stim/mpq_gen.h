@@ -82,6 +82,8 @@ void mpq_gen_free(mpq_gen *g);
 int mpq_gen_next(mpq_gen *g, mpq_port_in *in, mpq_port_out *exp);
 /* Where the expected model is in the cycle last returned (for reports). */
 void mpq_gen_where(const mpq_gen *g, mpq_cm_where *w);
+/* The golden cycle model, in the cycle mpq_gen_next returns next (mpq_cm_clone copies it). */
+const mpq_cm *mpq_gen_model(const mpq_gen *g);
 /* Why mpq_gen_next failed ("" before a failure). */
 const char *mpq_gen_error(const mpq_gen *g);
 /* Cycles returned so far. */

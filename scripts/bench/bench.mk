@@ -4,22 +4,26 @@
 # --- Benchmarks ---------------------------------------------------------------------------------
 # make bench: golden model, ABFP emulation against it, vector I/O, real int8 models against
 # LiteRT (bench-models, scripts/models.mk), co-simulation (bare loop /
-# replay / lockstep), cocotb side by side, accelerator efficiency and scaling, build time; table on stdout and
+# replay / lockstep), cocotb side by side, accelerator efficiency and scaling, build time, snapshots
+# (scripts/bench/snap.sh: late_trace_ratio, snapshot_overhead); table on stdout and
 # $(BUILD)/bench.json; then the Verilators of BENCH_VERILATORS side by side (build time, bare
 # loop, replay, lockstep). BENCH_QUICK=1 runs everything small (checks the script, measures
 # nothing; the side-by-side section with this make's Verilator only, on its model).
 BENCH_VERILATORS ?= verilator $(VERILATOR_CURRENT)
 .PHONY: bench
 bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
-       $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
+       $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb \
+       $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/install-deps.sh bench
 	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl BENCH_VERILATORS="$(BENCH_VERILATORS)" scripts/bench/bench.sh $(BENCH_OUT)
+	@TB_VL=$(BUILD)/vl GOLDEN_BIN=$(GOLDEN_BIN) CXXFLAGS_SAN="$(SAN_FLAGS)" scripts/bench/snap.sh $(BENCH_OUT)
 	@$(MAKE) --no-print-directory -s bench-farm BENCH_OUT=$(BENCH_OUT)
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "abfp":'; cat $(BENCH_OUT)/abfp.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
 	   echo '  "models":'; cat $(BENCH_OUT)/models.json; echo ','; \
 	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo ','; \
+	   echo '  "snapshots":'; cat $(BENCH_OUT)/snap.json; echo ','; \
 	   echo '  "farm":'; cat $(BENCH_OUT)/farm.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
 	  mv -f $(BENCH_OUT).json.tmp $(BENCH_OUT).json
 	@echo "bench: $(BENCH_OUT).json"
@@ -30,12 +34,14 @@ bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $
 # tests) has nothing to build.
 .PHONY: bench/quick
 bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
-             $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
+             $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb \
+             $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/check.sh $(BUILD)/results bench/quick -- bash -c '\
 	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
 	    BENCH_OUT=$(BUILD)/bench-quick bench && \
 	  $(PYTHON) -c "import json, sys; d = json.load(open(sys.argv[1])); \
 	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; \
+	    assert d[\"snapshots\"][\"late_trace_ratio\"] > 0 and \"snapshot_overhead\" in d[\"snapshots\"], d; \
 	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; \
 	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
