@@ -75,6 +75,33 @@ static int trace_open(tb_cosim *cs, const char *dir, const mpq_cm *model, char *
     return tb_cosim_trace_start(cs, model, res->error, sizeof res->error);
 }
 
+/* Mismatch number res->mismatches (kept while there is room): cycle c, the ports in mis, what
+ * the DUT was given, expected and gave, where the golden model was, the white-box registers. */
+static void record_mismatch(tb_result *res, const tb_cosim *cs, const tb_source *s, uint64_t c, uint32_t mis,
+                            const mpq_port_in *in, const mpq_port_out *exp, const mpq_port_out *act)
+{
+    if (res->mismatches < TB_MAX_RECORDED) {
+        tb_mismatch *m = &res->mis[res->mismatches];
+        m->cycle = c;
+        m->ports = mis;
+        m->exp = *exp;
+        m->act = *act;
+        m->in = *in;
+        if (cs->shadow) { /* the shadow model knows where, for replay too */
+            m->where = cs->where;
+            m->have_where = 1;
+        } else {
+            m->have_where = tb_source_where(s, &m->where);
+        }
+        m->have_regs = cs->whitebox;
+        if (cs->whitebox) {
+            m->exp_regs = cs->exp_regs;
+            m->act_regs = cs->act_regs;
+        }
+    }
+    res->mismatches++;
+}
+
 /* One test (a vector file or a lockstep run) on a fresh DUT: the source's cycles through the
  * step function until the source ends, enough mismatches are seen, or (traced re-simulation,
  * woken snapshot) the waveform window is past. snap (NULL: none) forks snapshots on the way.
@@ -119,26 +146,7 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
             mpq_dut_trace_enable(cs.dut, c >= win_lo && c <= win_hi);
         uint32_t mis = tb_cosim_step(&cs, &in, &exp, &act);
         if (mis) {
-            if (res->mismatches < TB_MAX_RECORDED) {
-                tb_mismatch *m = &res->mis[res->mismatches];
-                m->cycle = c;
-                m->ports = mis;
-                m->exp = exp;
-                m->act = act;
-                m->in = in;
-                if (cs.shadow) { /* the shadow model knows where, for replay too */
-                    m->where = cs.where;
-                    m->have_where = 1;
-                } else {
-                    m->have_where = tb_source_where(s, &m->where);
-                }
-                m->have_regs = cs.whitebox;
-                if (cs.whitebox) {
-                    m->exp_regs = cs.exp_regs;
-                    m->act_regs = cs.act_regs;
-                }
-            }
-            res->mismatches++;
+            record_mismatch(res, &cs, s, c, mis, &in, &exp, &act);
             status = 1;
         }
         c++;
