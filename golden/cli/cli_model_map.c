@@ -173,57 +173,21 @@ int mpq_cli_model_map(int argc, char **argv)
     mpq_net *net = NULL;
     int status = 2;
     mpq_netrun_layer *rows = NULL;
-    uint8_t *in = NULL;
     if (mpq_net_init(&net, &m, &o, err, sizeof err) != 0) {
         fail2(err);
         goto done;
     }
-    size_t total = 0;
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++)
-        total += mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-    in = malloc(total ? total : 1);
     rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
-    if (!in || !rows) {
+    if (!rows) {
         fail2("out of memory");
         goto done;
     }
-    if (input) {
-        FILE *f = fopen(input, "rb");
-        if (!f) {
-            snprintf(err, sizeof err, "--input %s: %s", input, strerror(errno));
-            fail2(err);
-            goto done;
-        }
-        size_t got = fread(in, 1, total, f);
-        int extra = fgetc(f) != EOF;
-        fclose(f);
-        if (got != total || extra) {
-            snprintf(err, sizeof err, "--input %s: %s than the model's inputs (%zu bytes)", input,
-                     got != total ? "shorter" : "longer", total);
-            fail2(err);
-            goto done;
-        }
-    } else {
-        mpq_rng r;
-        mpq_rng_seed(&r, seed);
-        size_t off = 0;
-        for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-            int t = mpq_net_input_tensor(net, i);
-            size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            mpq_net_random_input(&m, t, &r, in + off, b);
-            off += b;
-        }
+    if (mpq_net_inputs_init(net, &m, input, seed, err, sizeof err) != 0) {
+        fail2(err);
+        goto done;
+    }
+    if (!input)
         printf("input: random, seed %" PRIu64 "\n", seed);
-    }
-    size_t off = 0;
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-        size_t b = mpq_net_tensor_bytes(net, (unsigned)mpq_net_input_tensor(net, i));
-        if (mpq_net_set_input(net, i, in + off, b, err, sizeof err) != 0) {
-            fail2(err);
-            goto done;
-        }
-        off += b;
-    }
     unsigned n = 0;
     status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
     print_table(&hw, cfg, rows, n);
@@ -236,7 +200,6 @@ int mpq_cli_model_map(int argc, char **argv)
         status = fail2(err);
     }
 done:
-    free(in);
     free(rows);
     mpq_net_free(net);
     mpq_tfl_free(&m);
