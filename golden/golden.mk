@@ -7,7 +7,7 @@
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 # Includes name the room: #include "arith/mpq.h" (-Igolden).
 
-GOLDEN_ROOMS := arith contract cycle stim net export dut
+GOLDEN_ROOMS := arith contract cycle stim net export dut explore
 GOLDEN_LIB_SRCS := $(foreach r,$(GOLDEN_ROOMS),$(sort $(wildcard golden/$(r)/mpq_*.c)))
 GOLDEN_HDRS := $(foreach r,$(GOLDEN_ROOMS) cli,$(wildcard golden/$(r)/*.h))
 GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli/cli_*.c))

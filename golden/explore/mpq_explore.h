@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_explore.h: the (precision, mapping) design space of one layer on the accelerator and
+ * the exact cost of each point (docs/explore.md, issue 29 items 1 and 2).
+ *
+ * - A layer is a stim/mpq_hwlayer.h layer used for its shape only (mpq_hw_layer_shape: no
+ *   arrays): fully connected, conv2d (grouped) or depthwise.
+ * - A precision is what a configuration lets one layer choose at run time: ternary weights
+ *   plus hp_n high-precision entries per lane and group of KLanes (0..HpPerGroup), or dense
+ *   int8 (no ternary part, an entry at every position: HpPerGroup = KLanes). Everything else
+ *   (Lanes, KLanes, HpPerGroup, the widths, KMax, ActDepth) is fixed when the RTL is built.
+ * - A mapping is what the host chooses when it schedules the layer: images per hardware layer
+ *   (how many share one weight load), output rows and output columns per band (each band a
+ *   hardware layer that reads only the input rows and columns its windows touch), whether
+ *   the kernel taps of a thin convolution are packed into channels (a host im2col), and the
+ *   order of the tile loops.
+ * - The cost of a point is a closed form (no cycle is simulated): cycles and every access
+ *   count, equal to what the golden cycle model (cycle/mpq_top.h) counts when the layer's
+ *   hardware layers are driven without stalls (p_valid = p_ready = 1, as mpq-golden model
+ *   map runs them); golden/tests/test_explore.c checks the equality.
+ *
+ * Functions return 0 or a negative MPQ_E* code with a message in err where they take one.
+ */
+#ifndef MPQ_EXPLORE_H
+#define MPQ_EXPLORE_H
+
+#include "arith/mpq.h"
+#include "contract/mpq_hw.h"
+#include "stim/mpq_hwlayer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A precision: tern = 1: ternary weights (with alpha) plus hp_n entries per lane and group;
+ * tern = 0: dense int8, hp_n = KLanes entries and no ternary part. */
+typedef struct mpq_xp_prec {
+    unsigned tern, hp_n;
+} mpq_xp_prec;
+
+/* The loop order of a mapping's hardware layers and tiles. No state survives a tile on this
+ * accelerator (every tile loads its weights and streams its activations), so the two orders
+ * cost the same; they differ only in which beats a host-side memory would see repeated. */
+enum { MPQ_XP_CHANNELS_INNER = 0, MPQ_XP_CHANNELS_OUTER = 1 };
+
+/* A mapping. img: images per hardware layer (1..batches; FC: 1); bh: output rows per band
+ * (FC: rows of the matrix per part); bw: output columns per band (FC: 1); pack: 1 packs the
+ * kernel taps into channels (conv2d without groups, in_c < KLanes, kh*kw > 1); order:
+ * MPQ_XP_CHANNELS_*. Bands are cut from the first row/column, the last one may be smaller. */
+typedef struct mpq_xp_map {
+    unsigned img, bh, bw, pack, order;
+} mpq_xp_map;
+
+typedef struct mpq_xp_point {
+    mpq_xp_prec prec;
+    mpq_xp_map map;
+} mpq_xp_point;
+
+/* The cost of a point. The first group is what the golden cycle model counts (mpq_cm_stats);
+ * the rest follow from it and from the shape. */
+typedef struct mpq_xp_cost {
+    uint64_t cycles;        /* every tile, cfg handshake to done (no reset or idle cycles) */
+    uint64_t hw_layers;     /* hardware layers (parts) */
+    uint64_t tiles;         /* configuration beats */
+    uint64_t steps;         /* lane-array steps (one slice of one tap of one pixel, all lanes) */
+    uint64_t pad_steps;     /* steps on a padding tap */
+    uint64_t rows;          /* finished pixels (output beats) */
+    uint64_t wgt_beats;     /* = weight-buffer writes (one slice of every lane each) */
+    uint64_t act_beats;     /* = activation-ring writes */
+    uint64_t data_waits;    /* cycles the window generator waited for its slice */
+    uint64_t ring_full;     /* cycles an activation beat waited for room in the ring */
+    /* accesses (per slice entry of all lanes) */
+    uint64_t wbuf_reads;    /* one per step */
+    uint64_t ring_reads;    /* one per step (the read port is addressed every step) ... */
+    uint64_t ring_reads_used; /* ... its data used by the non-padding steps */
+    /* multiply-accumulates */
+    uint64_t mac_slots_tern; /* steps * Lanes * KLanes: the ternary array's products */
+    uint64_t mac_slots_hp;   /* steps * Lanes * HpPerGroup: the sparse multipliers' */
+    uint64_t macs;           /* the layer's useful products (real channels, non-padding) */
+    uint64_t macs_tern;      /* of them done by the ternary part (tern = 1: all) */
+    uint64_t macs_hp;        /* high-precision products: at most hp_n per lane, group and tap */
+    uint64_t requants;       /* rows * Lanes: the requantizer's outputs */
+    uint64_t requants_used;  /* rows * real output channels */
+    uint64_t weight_bits;    /* the weight stream's bits of real lanes: per lane and slice
+                                2*KLanes (tern) + hp_n*(log2(KLanes)+HpBits) */
+} mpq_xp_cost;
+
+/* The precisions hw offers, in order (ternary with 0..HpPerGroup entries, then dense int8
+ * when HpPerGroup = KLanes and HpBits >= 8), at most max of them into out (out may be NULL
+ * to count). Returns how many there are. */
+unsigned mpq_xp_precisions(const mpq_hwcfg *hw, mpq_xp_prec *out, unsigned max);
+
+/* The default mapping: every image, whole rows and columns, no packing, channels inner
+ * (what the driver does when the layer fits), or the widest column bands that fit. */
+void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *m);
+
+/* Whether mapping m of layer l (shape only) runs on hw: every hardware layer passes the
+ * shape rules (mpq_conv_check) and the tile rules (weights fit KMax, window rows fit the
+ * ring, the configuration beat's field widths, 32-bit counts). Returns 0 or MPQ_EPARAM with
+ * the rule in err (err may be NULL). */
+int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, char *err, size_t errlen);
+
+/* The hardware layers (shape only: no arrays) of mapping m, in the mapping's order, with the
+ * first output (image, row, column) each computes; at most max into parts (NULL to count).
+ * The input a part reads: images b0.., rows iy0.. (in_h of them, the last padr_y of them
+ * explicit padding the host fills with the zero point), columns ix0.. likewise; packed
+ * layers read the host's im2col rows instead. Returns the number of parts. */
+typedef struct mpq_xp_part {
+    mpq_hw_layer L;
+    unsigned b0, oy0, ox0;        /* the first output image, row, column of the part */
+    unsigned iy0, ix0, padr_y, padr_x;
+} mpq_xp_part;
+unsigned mpq_xp_parts(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, mpq_xp_part *parts,
+                      unsigned max);
+
+/* The cost of one hardware layer L (shape only) at precision p; c is overwritten. L must run
+ * on hw (mpq_hw_conv_fits). */
+void mpq_xp_hw_layer_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_xp_prec *p, mpq_xp_cost *c);
+
+/* The cost of point pt of layer l: the sum over its hardware layers. The mapping must pass
+ * mpq_xp_map_check; the precision must be one of mpq_xp_precisions. Returns 0 or MPQ_EPARAM
+ * (a precision hw does not offer). */
+int mpq_xp_point_cost(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_point *pt, mpq_xp_cost *c);
+
+/* c += d. */
+void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d);
+
+/* The legal mappings of l on hw (Timeloop's mapspace for this accelerator): images per layer,
+ * rows per band and columns per band each over the sizes that give a distinct number of
+ * parts (ceil(n/size) for every count), packing where legal, both loop orders; every
+ * combination that passes mpq_xp_map_check. At most max into out (NULL to count). Returns
+ * how many there are. */
+size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max);
+
+/* "tern+2hp" / "int8" and "img=1 rows=7 cols=14 pack=0 order=inner", for reports. */
+const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len);
+const char *mpq_xp_map_str(const mpq_xp_map *m, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
