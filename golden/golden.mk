@@ -137,3 +137,18 @@ bench-abfp: $(BUILD)/bench_abfp
 
 # The golden model inside other testbenches: DPI-C, ctypes, cocotb (golden/export/export.mk).
 include golden/export/export.mk
+
+# The design space and exact cost of a layer (golden/explore, docs/explore.md): closed-form
+# points per second on one core and the cycle model's time per point (make bench); every
+# wheel model's MAC layers, closed form against model map's executor (make test).
+$(BUILD)/bench_explore: $(BUILD)/obj/golden/bench/bench_explore.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/obj/golden/explore/mpq_explore.o: CFLAGS += -O3
+BENCH_EXPLORE_ARGS ?= $(if $(BENCH_QUICK),--seconds 0.05 --sim-stride 20000,--seconds 2 --sim-stride 210)
+.PHONY: bench-explore explore/models
+bench-explore: $(BUILD)/bench_explore
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_explore $(BENCH_EXPLORE_ARGS) --json $(BENCH_OUT)/explore.json
+explore/models: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results explore/models -- scripts/golden/explore-models.sh $(GOLDEN_BIN) build/models
+TEST_TARGETS += explore/models

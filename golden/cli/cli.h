@@ -12,6 +12,14 @@ int mpq_cli_options(int argc, char **argv);
 int mpq_cli_dut(int argc, char **argv);
 int mpq_cli_model(int argc, char **argv);
 int mpq_cli_model_map(int argc, char **argv); /* mpq-golden model map (cli_model_map.c) */
+int mpq_cli_explore(int argc, char **argv);
+
+/* A random input for tensor t of model m (cli_model_map.c): int8 uniform; float32 uniform
+ * over what the QUANTIZE that reads it maps to the whole int8 range. */
+struct mpq_tfl_model;
+struct mpq_rng;
+void cli_model_random_input(const struct mpq_tfl_model *m, int t, struct mpq_rng *r, unsigned char *buf,
+                            size_t bytes);
 
 /* ---- what the generators share (cli_text.c) ---- */
 #include <stddef.h>

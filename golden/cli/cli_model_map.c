@@ -39,7 +39,7 @@ static int fail2(const char *what)
 
 /* A random input of tensor t: int8 uniform; float32 uniform over what the QUANTIZE that reads
  * it maps to the whole int8 range (else -1..1). */
-static void random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
+void cli_model_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes)
 {
     const mpq_tfl_tensor *x = &m->tensors[t];
     if (x->type != MPQ_TFL_FLOAT32) {
@@ -197,7 +197,7 @@ int mpq_cli_model_map(int argc, char **argv)
         for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
             int t = mpq_net_input_tensor(net, i);
             size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-            random_input(&m, t, &r, in + off, b);
+            cli_model_random_input(&m, t, &r, in + off, b);
             off += b;
         }
         printf("input: random, seed %" PRIu64 "\n", seed);

@@ -397,16 +397,16 @@ static int check_fn(void *ctx, const mpq_hw_layer *L, uint64_t mult)
 
 int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, char *err, size_t errlen)
 {
-    char tmp[256];
+    char spare[256], ms[96];
     if (!err) {
-        err = tmp;
-        errlen = sizeof tmp;
+        err = spare;
+        errlen = sizeof spare;
     }
     int fc = l->s.kind == MPQ_LAYER_FC;
     if (m->order > MPQ_XP_CHANNELS_OUTER || m->pack > 1 || (m->pack && !packable(hw, l)) ||
         (fc && (m->img != 1 || m->bw != 1)))
         return snprintf(err, errlen, "mapping %s: an option this layer does not have",
-                        mpq_xp_map_str(m, tmp, sizeof tmp)), MPQ_EPARAM;
+                        mpq_xp_map_str(m, ms, sizeof ms)), MPQ_EPARAM;
     check_ctx c = {hw, err, errlen};
     int rc = for_each_part_shape(l, m, check_fn, &c);
     if (rc == -1)

@@ -10,7 +10,7 @@
 # nothing; the side-by-side section with this make's Verilator only, on its model).
 BENCH_VERILATORS ?= verilator $(VERILATOR_CURRENT)
 .PHONY: bench
-bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+bench: bench-golden bench-abfp bench-vec bench-models bench-explore $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
        $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
 	@scripts/install-deps.sh bench
 	@$(MUTATE_ENV) GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl BENCH_VERILATORS="$(BENCH_VERILATORS)" scripts/bench/bench.sh $(BENCH_OUT)
@@ -18,6 +18,7 @@ bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "abfp":'; cat $(BENCH_OUT)/abfp.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
+	   echo '  "explore":'; cat $(BENCH_OUT)/explore.json; echo ','; \
 	   echo '  "models":'; cat $(BENCH_OUT)/models.json; echo ','; \
 	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo ','; \
 	   echo '  "farm":'; cat $(BENCH_OUT)/farm.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
@@ -29,7 +30,7 @@ bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $
 # Its prerequisites are built by this make, so that the inner one (in parallel with other
 # tests) has nothing to build.
 .PHONY: bench/quick
-bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(BUILD)/bench_explore $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
              $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb
 	@scripts/check.sh $(BUILD)/results bench/quick -- bash -c '\
 	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
@@ -39,6 +40,7 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; \
 	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
+	    assert d[\"explore\"][\"closed_form_points_per_s\"] > 0, d; \
 	    assert all(m[\"median_s\"][\"mpq\"] > 0 for m in d[\"models\"][\"models\"]), d; \
 	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'
