@@ -321,6 +321,128 @@ static void test_random(unsigned iters)
            (unsigned long long)n.with_drain);
 }
 
+/* Part P's input from the full layer's: the rows and columns its band reads, the host's
+ * zero point in its explicit padding, or (packed) the host's im2col of the full input. */
+static void part_input(const mpq_hw_layer *full, const mpq_xp_part *P, int packed, mpq_hw_layer *Lp)
+{
+    const mpq_conv_shape *s = &full->s, *b = &Lp->s;
+    unsigned C = b->in_c;
+    for (unsigned n = 0; n < b->batches; n++)
+        for (unsigned y = 0; y < b->in_h; y++)
+            for (unsigned x = 0; x < b->in_w; x++) {
+                int32_t *dst = &Lp->x[(((size_t)n * b->in_h + y) * b->in_w + x) * C];
+                int pad = y >= b->in_h - P->padr_y || x >= b->in_w - P->padr_x;
+                unsigned bn = P->b0 + n, yy = P->iy0 + y, xx = P->ix0 + x;
+                for (unsigned c = 0; c < C; c++) {
+                    unsigned tap = c / s->in_c, ch = c % s->in_c;
+                    long iy = yy, ix = xx;
+                    if (packed) { /* pixel (yy, xx) of the packed layer is output pixel (oy, ox) */
+                        iy = (long)yy * s->sy - (long)s->py + (long)(tap / s->kw) * s->dy;
+                        ix = (long)xx * s->sx - (long)s->px + (long)(tap % s->kw) * s->dx;
+                    }
+                    int out = pad || iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w;
+                    dst[c] = out ? -full->in_offset
+                                 : full->x[(((size_t)bn * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + ch];
+                }
+            }
+}
+
+/* The mapping computes the layer: every part run on the functional model with its slice of
+ * the input (and the layer's weights and parameters), its outputs gathered, equal to the
+ * whole layer's outputs, each output exactly once. Returns the outputs compared. */
+static uint64_t check_mapping_function(const mpq_hwcfg *hw, const mpq_hw_layer *full, const mpq_xp_map *m,
+                                       const char *what)
+{
+    size_t ny = (size_t)full->m * full->n;
+    int32_t *y = calloc(ny, sizeof *y), *yp = calloc(ny, sizeof *yp);
+    uint8_t *seen = calloc(ny, 1);
+    unsigned np = mpq_xp_parts(hw, full, m, NULL, 0);
+    mpq_xp_part *parts = calloc(np, sizeof *parts);
+    uint64_t got = 0;
+    if (!y || !yp || !seen || !parts || mpq_hw_layer_expected(hw, full, y, NULL) != 0)
+        goto out;
+    mpq_xp_parts(hw, full, m, parts, np);
+    const mpq_conv_shape *s = &full->s;
+    for (unsigned p = 0; p < np; p++) {
+        mpq_hw_layer Lp;
+        char err[256];
+        int rc = full->s.kind == MPQ_LAYER_FC ? mpq_hw_layer_alloc(&Lp, parts[p].L.m, full->k, full->n)
+                                              : mpq_hw_layer_alloc_conv(&Lp, &parts[p].L.s, err, sizeof err);
+        CHECK_EQ(rc, 0, "%s: part %u", what, p);
+        if (rc)
+            break;
+        size_t nw = full->s.kind == MPQ_LAYER_FC ? (size_t)full->n * full->k : mpq_conv_w_count(&full->s);
+        memcpy(Lp.t, full->t, nw * sizeof *Lp.t); /* OHWI flattened is the packed [o][tap][c] */
+        memcpy(Lp.hp, full->hp, nw * sizeof *Lp.hp);
+        memcpy(Lp.alpha, full->alpha, full->n * sizeof *Lp.alpha);
+        memcpy(Lp.bias, full->bias, full->n * sizeof *Lp.bias);
+        memcpy(Lp.mult, full->mult, full->n * sizeof *Lp.mult);
+        memcpy(Lp.shift, full->shift, full->n * sizeof *Lp.shift);
+        Lp.acc_sat = full->acc_sat, Lp.in_offset = full->in_offset, Lp.out_offset = full->out_offset;
+        Lp.act_min = full->act_min, Lp.act_max = full->act_max;
+        part_input(full, &parts[p], m->pack, &Lp);
+        CHECK_EQ(mpq_hw_layer_expected(hw, &Lp, yp, NULL), 0, "%s: part %u", what, p);
+        unsigned oh = Lp.s.out_h, ow = Lp.s.out_w;
+        for (unsigned r = 0; r < Lp.m; r++) {
+            size_t b = parts[p].b0 + r / (oh * ow), oy = parts[p].oy0 + r / ow % oh, ox = parts[p].ox0 + r % ow;
+            size_t row = (b * s->out_h + oy) * s->out_w + ox;
+            for (unsigned c = 0; c < full->n; c++) {
+                CHECK(!seen[row * full->n + c]++, "%s: output %zu,%u computed twice", what, row, c);
+                CHECK_EQ(yp[(size_t)r * full->n + c], y[row * full->n + c], "%s: part %u output %zu channel %u",
+                         what, p, row, c);
+                got++;
+            }
+        }
+        mpq_hw_layer_free(&Lp);
+    }
+    CHECK_EQ(got, ny, "%s: outputs computed", what);
+out:
+    free(y), free(yp), free(seen), free(parts);
+    return got;
+}
+
+/* Random layers with data on small and default, random legal mappings (packed ones with
+ * ternary weights only: packing regroups the channels, and the N:G rule holds per group of
+ * the hardware layer): the gathered outputs equal the layer's. */
+static void test_mapping_function(unsigned iters)
+{
+    uint64_t outs = 0, packed = 0, multi = 0;
+    for (unsigned it = 0; it < iters; it++) {
+        const mpq_hwcfg *hw = &hws[test_range(0, 1)];
+        mpq_layer_opts o = {0};
+        o.seed = test_rand();
+        mpq_hw_conv_shape_random(hw, o.seed, 4000, &o.shape);
+        mpq_hw_layer shp, full;
+        char err[256], what[300];
+        if (mpq_hw_layer_shape(&o, &shp, err, sizeof err) != 0)
+            continue;
+        size_t nm = mpq_xp_mappings(hw, &shp, NULL, 0);
+        mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
+        if (!maps || !nm) {
+            free(maps);
+            continue;
+        }
+        mpq_xp_mappings(hw, &shp, maps, nm);
+        mpq_xp_map m = maps[test_range(0, (int64_t)nm - 1)];
+        free(maps);
+        o.hp_n = m.pack ? 0 : (unsigned)test_range(0, hw->hp_per_group);
+        if (mpq_hw_layer_random(hw, &o, &full, err, sizeof err) != 0) {
+            CHECK(0, "random layer: %s", err);
+            continue;
+        }
+        char ms[120], sh[200];
+        mpq_conv_shape_format(&full.s, sh, sizeof sh);
+        snprintf(what, sizeof what, "function %u %s %s", it, sh, mpq_xp_map_str(&m, ms, sizeof ms));
+        outs += check_mapping_function(hw, &full, &m, what);
+        packed += m.pack;
+        multi += mpq_xp_parts(hw, &shp, &m, NULL, 0) > 1;
+        mpq_hw_layer_free(&full);
+    }
+    printf("mappings compute the layer: %u random layers and mappings (%llu of several parts, %llu packed), "
+           "%llu outputs gathered == the layer's\n", iters, (unsigned long long)multi, (unsigned long long)packed,
+           (unsigned long long)outs);
+}
+
 /* A cost one cycle off (or one wait off) is reported, so the comparison is not vacuous. */
 static void test_planted(void)
 {
@@ -374,6 +496,7 @@ int main(void)
     test_cnn();
     test_ring_edge();
     test_random(400);
+    test_mapping_function(150);
     CHECK_EQ(mismatches, 0, "closed-form costs that differ from the cycle model");
     return check_done("test_explore");
 }
