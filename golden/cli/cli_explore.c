@@ -21,14 +21,16 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden explore space --config NAME (--shape 'conv2d h=.. w=.. c=.. o=.. ...' |\n"
                "                                --fc M,K,N) [--list]\n"
-               "       mpq-golden explore model MODEL.tflite --config NAME [--seed S]\n"
+               "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
                "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
                "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
                "  closed-form cost of the default mapping and of the fewest-cycle one; --list: every\n"
                "  point, one line each (cycles, beats, waits, products by precision).\n"
                "model: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layer mapped as `mpq-golden\n"
                "  model map` maps it and run on the golden cycle model (its executor, no stalls); each\n"
-               "  hardware layer's cycles, steps and data waits compared with the closed form.\n"
+               "  hardware layer's cycles, steps and data waits compared with the closed form; with\n"
+               "  --sample-every K, every K-th hardware layer also as a layer of its own: a random point\n"
+               "  of its space (seed S) on the cycle model, every count it keeps compared.\n"
                "Exit: 0, 1 a closed-form count differs from the cycle model, 2 usage or input error.\n");
 }
 
@@ -123,10 +125,55 @@ static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list)
 
 typedef struct xcheck {
     uint64_t hw_layers, bad, cycles;
+    unsigned every;          /* --sample-every K: one random point of every K-th hardware layer */
+    uint64_t sampled, sampled_parts;
+    mpq_rng rng;
     char first[600];
 } xcheck;
 
 static xcheck xc;
+
+/* A random point of L's own space (L taken as a layer): each distinct part shape of it on
+ * the cycle model, every count it keeps compared with the closed form. */
+static void sample_point(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w)
+{
+    size_t nm = mpq_xp_mappings(hw, L, NULL, 0);
+    mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
+    mpq_xp_prec pr[80];
+    unsigned npr = mpq_xp_precisions(hw, pr, 80);
+    if (!maps || !nm) {
+        free(maps);
+        return;
+    }
+    mpq_xp_mappings(hw, L, maps, nm);
+    mpq_xp_point pt = {pr[mpq_rng_u64(&xc.rng) % npr], maps[mpq_rng_u64(&xc.rng) % nm]};
+    free(maps);
+    unsigned np = mpq_xp_parts(hw, L, &pt.map, NULL, 0);
+    mpq_xp_part *parts = calloc(np, sizeof *parts);
+    if (!parts)
+        return;
+    mpq_xp_parts(hw, L, &pt.map, parts, np);
+    for (unsigned p = 0; p < np; p++) {
+        int seen = 0;
+        for (unsigned q = 0; q < p && !seen; q++)
+            seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
+        if (seen)
+            continue;
+        mpq_xp_cost c, sim;
+        char err[300], ms[120];
+        mpq_xp_hw_layer_cost(hw, &parts[p].L, &pt.prec, &c);
+        unsigned hp_n = pt.prec.tern ? pt.prec.hp_n : hw->klanes;
+        int rc = mpq_xp_simulate(hw, &parts[p].L, mpq_rng_u64(&xc.rng), hp_n, &sim, err, sizeof err);
+        xc.sampled_parts++;
+        if (rc == 0 && mpq_xp_sim_equal(&c, &sim, err, sizeof err))
+            continue;
+        if (!xc.bad++)
+            snprintf(xc.first, sizeof xc.first, "op %u part %u, sampled point %s, hardware layer %u: %s", w->op,
+                     w->part, mpq_xp_map_str(&pt.map, ms, sizeof ms), p, err);
+    }
+    xc.sampled++;
+    free(parts);
+}
 
 /* model map's executor (the golden cycle model, no stalls), and the closed form of the same
  * hardware layer: a network's int8 weights are high-precision entries everywhere (int8). */
@@ -151,6 +198,8 @@ static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq
                      L->n, c.cycles, c.steps, c.data_waits, st->cycles, st->steps, st->data_waits);
         }
     }
+    if (xc.every && xc.hw_layers % xc.every == 0)
+        sample_point(hw, L, w);
     return 0;
 }
 
@@ -175,7 +224,7 @@ static int set_random_inputs(mpq_net *net, const mpq_tfl_model *m, uint64_t seed
     return 0;
 }
 
-static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed)
+static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, unsigned every)
 {
     char err[1024];
     mpq_tfl_model m;
@@ -197,6 +246,8 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed)
         goto done;
     }
     memset(&xc, 0, sizeof xc);
+    xc.every = every;
+    mpq_rng_seed(&xc.rng, seed);
     mpq_map_opts mo = {1};
     unsigned n = 0;
     status = mpq_netrun(net, &m, hw, &mo, &xcheck_exec, rows, &n, err, sizeof err);
@@ -204,7 +255,8 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed)
         fail2(err);
         goto done;
     }
-    printf("%s: %u layers, %" PRIu64 " hardware layers, %" PRIu64 " cycles: %s\n", model, n, xc.hw_layers, xc.cycles,
+    printf("%s: %u layers, %" PRIu64 " hardware layers, %" PRIu64 " cycles, %" PRIu64 " sampled points (%" PRIu64
+           " hardware layers): %s\n", model, n, xc.hw_layers, xc.cycles, xc.sampled, xc.sampled_parts,
            xc.bad ? "closed form DIFFERS from the cycle model" : "closed form == cycle model");
     if (xc.bad) {
         fprintf(stderr, "mpq-golden explore model: %" PRIu64 " hardware layers differ; first: %s\n", xc.bad, xc.first);
@@ -221,6 +273,7 @@ int mpq_cli_explore(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : NULL, *cfg = NULL, *shape = NULL, *fc = NULL, *model = NULL;
     int list = 0;
+    unsigned every = 0;
     uint64_t seed = 1;
     if (!what || !strcmp(what, "--help") || !strcmp(what, "-h")) {
         usage(what ? stdout : stderr);
@@ -228,7 +281,8 @@ int mpq_cli_explore(int argc, char **argv)
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed");
+        int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed") ||
+                    !strcmp(a, "--sample-every");
         if (takes && !v)
             return fail2("an option needs a value");
         if (!strcmp(a, "--config"))
@@ -239,6 +293,8 @@ int mpq_cli_explore(int argc, char **argv)
             fc = v;
         else if (!strcmp(a, "--seed"))
             seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--sample-every"))
+            every = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--list"))
             list = 1;
         else if (a[0] != '-' && !model)
@@ -255,7 +311,7 @@ int mpq_cli_explore(int argc, char **argv)
         return parse_layer(shape, fc, &l) ? 2 : explore_space(&hw, &l, list);
     }
     if (!strcmp(what, "model"))
-        return model ? explore_model(model, &hw, seed) : fail2("model: MODEL.tflite is required");
+        return model ? explore_model(model, &hw, seed, every) : fail2("model: MODEL.tflite is required");
     usage(stderr);
     return 2;
 }

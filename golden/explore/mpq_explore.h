@@ -132,6 +132,20 @@ void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d);
  * how many there are. */
 size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max);
 
+/* ---- the check against the golden cycle model (mpq_explore_sim.c) ---- */
+
+/* Runs hardware layer L (shape only) on the golden cycle model: a random layer of its shape
+ * (mpq_hw_layer_random, this seed, hp_n entries per group), driven without stalls by mpq_gen
+ * (mpq_timing_default with p_valid = p_ready = 1, as mpq-golden model map). Fills the counts
+ * the cycle model keeps (cycles without the tail, tiles, steps, pad_steps, rows, wgt_beats,
+ * act_beats, data_waits, ring_full; the rest 0). Returns 0, or MPQ_EPARAM / MPQ_ENOMEM with
+ * err (the layer, the generator or the two golden models disagreeing). */
+int mpq_xp_simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, unsigned hp_n, mpq_xp_cost *sim,
+                    char *err, size_t errlen);
+/* 1 when the counts the cycle model keeps are equal in c and sim; else 0 with the first
+ * difference ("data_waits: closed form 12, cycle model 14") in why. */
+int mpq_xp_sim_equal(const mpq_xp_cost *c, const mpq_xp_cost *sim, char *why, size_t len);
+
 /* "tern+2hp" / "int8" and "img=1 rows=7 cols=14 pack=0 order=inner", for reports. */
 const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len);
 const char *mpq_xp_map_str(const mpq_xp_map *m, char *buf, size_t len);

@@ -13,7 +13,6 @@
 
 #include "check.h"
 #include "explore/mpq_explore.h"
-#include "stim/mpq_gen.h"
 
 static const char *const cfgs[] = {"default", "small", "dense", "tern", "mix2", "wide", "int8"};
 #define N_CFGS (sizeof cfgs / sizeof cfgs[0])
@@ -32,50 +31,15 @@ static int load_cfgs(void)
     return 0;
 }
 
-/* What the cycle model counted for one hardware layer. */
-typedef struct sim_counts {
-    uint64_t cycles, tiles, steps, pad_steps, rows, wgt_beats, act_beats, data_waits, ring_full;
-} sim_counts;
+typedef mpq_xp_cost sim_counts;
 
 /* Runs part L (shape only) on the cycle model with a random layer of its shape. Returns 0 or
- * -1 (message printed). */
+ * -1 (a failed check). */
 static int simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, sim_counts *sc)
 {
-    mpq_layer_opts o = {0};
-    o.seed = seed;
-    o.hp_n = hw->hp_per_group ? 1 : 0;
-    if (L->s.kind == MPQ_LAYER_FC) {
-        o.shape.kind = MPQ_LAYER_FC;
-        o.m = L->m;
-        o.k = L->k;
-        o.n = L->n;
-    } else {
-        o.shape = L->s;
-    }
-    mpq_hw_layer l;
     char err[512];
-    if (mpq_hw_layer_random(hw, &o, &l, err, sizeof err) != 0) {
-        CHECK(0, "random layer: %s", err);
-        return -1;
-    }
-    mpq_timing_opts t;
-    mpq_timing_default(seed, 1.0, 1.0, &t);
-    mpq_gen *g;
-    int rc = mpq_gen_new(hw, &l, &t, &g, err, sizeof err);
-    CHECK_EQ(rc, 0, "mpq_gen_new: %s", err);
-    if (rc == 0) {
-        static mpq_port_in in;
-        static mpq_port_out exp;
-        while ((rc = mpq_gen_next(g, &in, &exp)) == 1)
-            ;
-        CHECK_EQ(rc, 0, "mpq_gen_next: %s", mpq_gen_error(g));
-        mpq_gen_stats s;
-        mpq_gen_stats_get(g, &s);
-        *sc = (sim_counts){s.cm.cycles - t.tail_cycles, s.cm.tiles, s.cm.steps, s.cm.pad_steps, s.cm.rows,
-                           s.cm.wgt_beats, s.cm.act_beats, s.cm.data_waits, s.cm.ring_full};
-        mpq_gen_free(g);
-    }
-    mpq_hw_layer_free(&l);
+    int rc = mpq_xp_simulate(hw, L, seed, hw->hp_per_group ? 1 : 0, sc, err, sizeof err);
+    CHECK_EQ(rc, 0, "simulate: %s", err);
     return rc ? -1 : 0;
 }
 
@@ -108,24 +72,9 @@ static void count_macs(const mpq_hwcfg *hw, const mpq_hw_layer *L, unsigned hp_n
 
 static unsigned mismatches;
 
-/* Compares a cost with the simulated counts; names the first difference. */
 static int cost_equal(const mpq_xp_cost *c, const sim_counts *s, char *why, size_t len)
 {
-    const struct {
-        const char *name;
-        uint64_t got, want;
-    } f[] = {{"cycles", c->cycles, s->cycles},         {"tiles", c->tiles, s->tiles},
-             {"steps", c->steps, s->steps},            {"pad_steps", c->pad_steps, s->pad_steps},
-             {"rows", c->rows, s->rows},               {"wgt_beats", c->wgt_beats, s->wgt_beats},
-             {"act_beats", c->act_beats, s->act_beats}, {"data_waits", c->data_waits, s->data_waits},
-             {"ring_full", c->ring_full, s->ring_full}};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (f[i].got != f[i].want) {
-            snprintf(why, len, "%s: closed form %llu, cycle model %llu", f[i].name, (unsigned long long)f[i].got,
-                     (unsigned long long)f[i].want);
-            return 0;
-        }
-    return 1;
+    return mpq_xp_sim_equal(c, s, why, len);
 }
 
 typedef struct tally {
