@@ -20,12 +20,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden explore space --config NAME (--shape 'conv2d h=.. w=.. c=.. o=.. ...' |\n"
-               "                                --fc M,K,N) [--list]\n"
+               "                                --fc M,K,N) [--list] [--all-sizes]\n"
                "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
                "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
                "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
                "  closed-form cost of the default mapping and of the fewest-cycle one; --list: every\n"
-               "  point, one line each (cycles, beats, waits, products by precision).\n"
+               "  point, one line each (cycles, beats, waits, products by precision); --all-sizes: every\n"
+               "  band size, not only the balanced cut of each part count.\n"
                "model: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layer mapped as `mpq-golden\n"
                "  model map` maps it and run on the golden cycle model (its executor, no stalls); each\n"
                "  hardware layer's cycles, steps and data waits compared with the closed form; with\n"
@@ -82,15 +83,15 @@ static int parse_layer(const char *shape, const char *fc, mpq_hw_layer *l)
     return 0;
 }
 
-static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list)
+static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list, unsigned flags)
 {
     mpq_xp_prec precs[80];
     unsigned np = mpq_xp_precisions(hw, precs, 80);
-    size_t nm = mpq_xp_mappings(hw, l, NULL, 0);
+    size_t nm = mpq_xp_mappings_ex(hw, l, flags, NULL, 0);
     mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
     if (!maps)
         return fail2("out of memory");
-    mpq_xp_mappings(hw, l, maps, nm);
+    mpq_xp_mappings_ex(hw, l, flags, maps, nm);
     printf("precisions %u, mappings %zu, points %zu\n", np, nm, nm * np);
     mpq_xp_point best = {precs[0], {0, 0, 0, 0, 0}}, def = {precs[0], {0, 0, 0, 0, 0}};
     mpq_xp_cost bc, dc;
@@ -273,7 +274,7 @@ int mpq_cli_explore(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : NULL, *cfg = NULL, *shape = NULL, *fc = NULL, *model = NULL;
     int list = 0;
-    unsigned every = 0;
+    unsigned every = 0, flags = 0;
     uint64_t seed = 1;
     if (!what || !strcmp(what, "--help") || !strcmp(what, "-h")) {
         usage(what ? stdout : stderr);
@@ -297,6 +298,8 @@ int mpq_cli_explore(int argc, char **argv)
             every = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--list"))
             list = 1;
+        else if (!strcmp(a, "--all-sizes"))
+            flags |= MPQ_XP_ALL_SIZES;
         else if (a[0] != '-' && !model)
             model = a;
         else
@@ -308,7 +311,7 @@ int mpq_cli_explore(int argc, char **argv)
         return 2;
     if (!strcmp(what, "space")) {
         mpq_hw_layer l;
-        return parse_layer(shape, fc, &l) ? 2 : explore_space(&hw, &l, list);
+        return parse_layer(shape, fc, &l) ? 2 : explore_space(&hw, &l, list, flags);
     }
     if (!strcmp(what, "model"))
         return model ? explore_model(model, &hw, seed, every) : fail2("model: MODEL.tflite is required");

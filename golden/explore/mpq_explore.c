@@ -10,6 +10,7 @@
  * from one pass over its output rows and one over its output columns.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "explore/mpq_explore.h"
@@ -476,19 +477,18 @@ unsigned mpq_xp_parts(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_m
 
 /* ---- the mapspace ---- */
 
-/* The sizes of one axis of n that give distinct part counts: ceil(n/k) for k = 1..n. */
-static unsigned axis_sizes(unsigned n, unsigned *out, unsigned max)
+/* The sizes of one axis of n: those that give distinct part counts, ceil(n/k) for k = 1..n
+ * (the balanced cut for each count), or every size n..1 (all). */
+static unsigned axis_sizes(unsigned n, int all, unsigned *out, unsigned max)
 {
     unsigned k = 0, prev = 0;
     for (unsigned parts = 1; parts <= n && k < max; parts++) {
-        unsigned sz = cdiv(n, parts);
+        unsigned sz = all ? n + 1 - parts : cdiv(n, parts);
         if (sz != prev)
             out[k++] = prev = sz;
     }
     return k;
 }
-
-#define XP_SIZES_MAX 1024u
 
 void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *m)
 {
@@ -499,37 +499,62 @@ void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *
         return;
     }
     m->img = l->s.batches;
-    while (m->bw > 1 && mpq_xp_map_check(hw, l, m, NULL, 0) != 0)
-        m->bw--;
+    /* the fewest column bands that fit, balanced */
+    for (unsigned parts = 1; parts <= l->s.out_w; parts++) {
+        m->bw = cdiv(l->s.out_w, parts);
+        if (mpq_xp_map_check(hw, l, m, NULL, 0) == 0)
+            return;
+    }
+    *m = (mpq_xp_map){0, 0, 0, 0, MPQ_XP_CHANNELS_INNER};
+}
+
+/* The legal mappings with packing `pack` (appended to out from index n); returns the new n. */
+static size_t mappings_packed(const mpq_hwcfg *hw, const mpq_hw_layer *l, int all, unsigned pack, unsigned *sz,
+                              mpq_xp_map *out, size_t max, size_t n)
+{
+    int fc = l->s.kind == MPQ_LAYER_FC;
+    mpq_xp_map m0 = {1, 1, 1, pack, 0};
+    mpq_conv_shape bs;
+    base_shape(l, &m0, &bs);
+    unsigned *si = sz, *sy = si + bs.batches, *sx = sy + bs.out_h;
+    unsigned ni = fc ? 1 : axis_sizes(bs.batches, all, si, bs.batches);
+    unsigned ny = axis_sizes(bs.out_h, all, sy, bs.out_h);
+    unsigned nx = fc ? 1 : axis_sizes(bs.out_w, all, sx, bs.out_w);
+    if (fc)
+        si[0] = sx[0] = 1;
+    for (unsigned a = 0; a < ni; a++)
+        for (unsigned b = 0; b < ny; b++)
+            for (unsigned c = 0; c < nx; c++) {
+                mpq_xp_map m = {si[a], sy[b], sx[c], pack, 0};
+                if (mpq_xp_map_check(hw, l, &m, NULL, 0) != 0)
+                    continue;
+                for (unsigned ord = 0; ord < 2; ord++, n++)
+                    if (out && n < max) {
+                        m.order = ord;
+                        out[n] = m;
+                    }
+            }
+    return n;
+}
+
+size_t mpq_xp_mappings_ex(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned flags, mpq_xp_map *out, size_t max)
+{
+    /* room for the sizes of the three axes, packed or not (a packed layer's axes are the
+     * output's, no longer than the input's plus padding) */
+    size_t room = (size_t)l->s.batches + l->s.out_h + l->s.out_w + l->s.in_h + l->s.in_w + 3;
+    unsigned *sz = malloc(room * sizeof *sz);
+    size_t n = 0;
+    if (!sz)
+        return 0;
+    for (unsigned pack = 0; pack <= (unsigned)packable(hw, l); pack++)
+        n = mappings_packed(hw, l, (flags & MPQ_XP_ALL_SIZES) != 0, pack, sz, out, max, n);
+    free(sz);
+    return n;
 }
 
 size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max)
 {
-    static _Thread_local unsigned si[XP_SIZES_MAX], sy[XP_SIZES_MAX], sx[XP_SIZES_MAX];
-    int fc = l->s.kind == MPQ_LAYER_FC;
-    size_t n = 0;
-    for (unsigned pack = 0; pack <= (unsigned)packable(hw, l); pack++) {
-        mpq_xp_map m0 = {1, 1, 1, pack, 0};
-        mpq_conv_shape bs;
-        base_shape(l, &m0, &bs);
-        unsigned ni = fc ? 1 : axis_sizes(bs.batches, si, XP_SIZES_MAX);
-        unsigned ny = axis_sizes(bs.out_h, sy, XP_SIZES_MAX), nx = fc ? 1 : axis_sizes(bs.out_w, sx, XP_SIZES_MAX);
-        if (fc)
-            si[0] = sx[0] = 1;
-        for (unsigned a = 0; a < ni; a++)
-            for (unsigned b = 0; b < ny; b++)
-                for (unsigned c = 0; c < nx; c++) {
-                    mpq_xp_map m = {si[a], sy[b], sx[c], pack, 0};
-                    if (mpq_xp_map_check(hw, l, &m, NULL, 0) != 0)
-                        continue;
-                    for (unsigned ord = 0; ord < 2; ord++, n++)
-                        if (out && n < max) {
-                            m.order = ord;
-                            out[n] = m;
-                        }
-                }
-    }
-    return n;
+    return mpq_xp_mappings_ex(hw, l, 0, out, max);
 }
 
 const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len)

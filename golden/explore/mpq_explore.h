@@ -91,7 +91,8 @@ typedef struct mpq_xp_cost {
 unsigned mpq_xp_precisions(const mpq_hwcfg *hw, mpq_xp_prec *out, unsigned max);
 
 /* The default mapping: every image, whole rows and columns, no packing, channels inner
- * (what the driver does when the layer fits), or the widest column bands that fit. */
+ * (what the driver does when the layer fits), or the fewest column bands that fit, balanced
+ * (img = rows = cols = 0 when not even one column fits). */
 void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *m);
 
 /* Whether mapping m of layer l (shape only) runs on hw: every hardware layer passes the
@@ -131,6 +132,11 @@ void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d);
  * combination that passes mpq_xp_map_check. At most max into out (NULL to count). Returns
  * how many there are. */
 size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max);
+/* The same with flags: MPQ_XP_ALL_SIZES takes every size per axis (n, n-1, .., 1: uneven cuts
+ * too, such as netmap's widest-first 83 + 83 + 34 columns), not only the balanced cut of each
+ * part count. */
+#define MPQ_XP_ALL_SIZES 1u
+size_t mpq_xp_mappings_ex(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned flags, mpq_xp_map *out, size_t max);
 
 /* ---- the check against the golden cycle model (mpq_explore_sim.c) ---- */
 

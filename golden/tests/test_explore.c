@@ -244,14 +244,15 @@ static void test_random(unsigned iters)
         char err[256], what[300];
         if (mpq_hw_layer_shape(&o, &l, err, sizeof err) != 0)
             continue;
-        size_t nm = mpq_xp_mappings(hw, &l, NULL, 0);
+        unsigned flags = test_range(0, 1) ? MPQ_XP_ALL_SIZES : 0; /* uneven cuts too */
+        size_t nm = mpq_xp_mappings_ex(hw, &l, flags, NULL, 0);
         tried++;
         if (nm == 0)
             continue;
         mpq_xp_map *maps = calloc(nm, sizeof *maps);
         mpq_xp_prec precs[80];
         unsigned npr = mpq_xp_precisions(hw, precs, 80);
-        if (!maps || mpq_xp_mappings(hw, &l, maps, nm) != nm) {
+        if (!maps || mpq_xp_mappings_ex(hw, &l, flags, maps, nm) != nm) {
             CHECK(0, "mappings");
             free(maps);
             continue;
@@ -365,13 +366,14 @@ static void test_mapping_function(unsigned iters)
         char err[256], what[300];
         if (mpq_hw_layer_shape(&o, &shp, err, sizeof err) != 0)
             continue;
-        size_t nm = mpq_xp_mappings(hw, &shp, NULL, 0);
+        unsigned flags = test_range(0, 1) ? MPQ_XP_ALL_SIZES : 0;
+        size_t nm = mpq_xp_mappings_ex(hw, &shp, flags, NULL, 0);
         mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
         if (!maps || !nm) {
             free(maps);
             continue;
         }
-        mpq_xp_mappings(hw, &shp, maps, nm);
+        mpq_xp_mappings_ex(hw, &shp, flags, maps, nm);
         mpq_xp_map m = maps[test_range(0, (int64_t)nm - 1)];
         free(maps);
         o.hp_n = m.pack ? 0 : (unsigned)test_range(0, hw->hp_per_group);
@@ -433,6 +435,18 @@ static void test_space(void)
     CHECK(mpq_xp_map_check(&hws[0], &l, &m, err, sizeof err) != 0, "whole rows of 200x4 slices x 3 > 1024");
     mpq_xp_map_default(&hws[0], &l, &m);
     CHECK(m.bw < 200 && mpq_xp_map_check(&hws[0], &l, &m, err, sizeof err) == 0, "default mapping: %s", err);
+    CHECK_EQ(m.bw, 67, "the fewest bands that fit, balanced: 67 + 67 + 66 columns");
+    /* every size: netmap's widest-first cut (83 + 83 + 34) is in that space */
+    size_t nb = mpq_xp_mappings(&hws[0], &l, NULL, 0), na = mpq_xp_mappings_ex(&hws[0], &l, MPQ_XP_ALL_SIZES, NULL, 0);
+    mpq_xp_map *all = calloc(na ? na : 1, sizeof *all);
+    int has83 = 0;
+    if (all) {
+        mpq_xp_mappings_ex(&hws[0], &l, MPQ_XP_ALL_SIZES, all, na);
+        for (size_t i = 0; i < na; i++)
+            has83 |= all[i].bw == 83 && all[i].bh == 8 && !all[i].pack;
+    }
+    CHECK(na > nb && has83, "all sizes: %zu mappings against %zu balanced, 83 columns %d", na, nb, has83);
+    free(all);
 }
 
 int main(void)
