@@ -152,3 +152,10 @@ bench-explore: $(BUILD)/bench_explore
 explore/models: $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results explore/models -- scripts/golden/explore-models.sh $(GOLDEN_BIN) build/models
 TEST_TARGETS += explore/models
+# A sample of design points on the RTL: each hardware layer in lockstep with the cycle model,
+# its counts against the closed form (scripts/golden/explore-rtl.sh; EXPLORE_SEED reproduces).
+.PHONY: explore/rtl
+explore/rtl: $(GOLDEN_BIN) $(BUILD)/vl/default/plain/mpq-tb
+	@scripts/check.sh $(BUILD)/results explore/rtl -- scripts/golden/explore-rtl.sh $(GOLDEN_BIN) \
+	  $(BUILD)/vl/default/plain/mpq-tb default 3
+TEST_TARGETS += explore/rtl

@@ -21,12 +21,17 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden explore space --config NAME (--shape 'conv2d h=.. w=.. c=.. o=.. ...' |\n"
                "                                --fc M,K,N) [--list] [--all-sizes]\n"
+               "       mpq-golden explore sample --config NAME (--shape ... | --fc M,K,N) [--seed S]\n"
+               "                                 [--sample-every COUNT]\n"
                "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
                "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
                "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
                "  closed-form cost of the default mapping and of the fewest-cycle one; --list: every\n"
                "  point, one line each (cycles, beats, waits, products by precision); --all-sizes: every\n"
                "  band size, not only the balanced cut of each part count.\n"
+               "sample: COUNT random points of the every-size space (seed S), each distinct hardware layer\n"
+               "  on one line: its shape as mpq-tb lockstep --shape reads it (FC: --m --k --n) and its\n"
+               "  closed-form counts (scripts/golden/explore-rtl.sh runs them on the RTL).\n"
                "model: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layer mapped as `mpq-golden\n"
                "  model map` maps it and run on the golden cycle model (its executor, no stalls); each\n"
                "  hardware layer's cycles, steps and data waits compared with the closed form; with\n"
@@ -118,6 +123,53 @@ static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list, u
     }
     if (nm)
         print_cost("fewest cycles: ", &best, &bc);
+    free(maps);
+    return 0;
+}
+
+/* explore sample: count random points of the every-size space, each distinct hardware layer
+ * of each as one line a testbench can run (its shape, or FC m/k/n) with its closed-form counts. */
+static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t seed, unsigned count)
+{
+    size_t nm = mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, NULL, 0);
+    mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
+    mpq_xp_prec pr[80];
+    unsigned npr = mpq_xp_precisions(hw, pr, 80);
+    if (!maps)
+        return fail2("out of memory");
+    mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, maps, nm);
+    mpq_rng r;
+    mpq_rng_seed(&r, seed);
+    printf("# seed %" PRIu64 ": %u of %zu points\n", seed, count, nm * npr);
+    for (unsigned i = 0; i < count && nm; i++) {
+        mpq_xp_point pt = {pr[mpq_rng_u64(&r) % npr], maps[mpq_rng_u64(&r) % nm]};
+        unsigned np = mpq_xp_parts(hw, l, &pt.map, NULL, 0);
+        mpq_xp_part *parts = calloc(np, sizeof *parts);
+        if (!parts)
+            break;
+        mpq_xp_parts(hw, l, &pt.map, parts, np);
+        char ms[120], ps[32], sh[200];
+        for (unsigned p = 0; p < np; p++) {
+            int seen = 0;
+            for (unsigned q = 0; q < p && !seen; q++)
+                seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
+            if (seen)
+                continue;
+            const mpq_hw_layer *L = &parts[p].L;
+            mpq_xp_cost c;
+            mpq_xp_hw_layer_cost(hw, L, &pt.prec, &c);
+            if (L->s.kind == MPQ_LAYER_FC)
+                snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
+            else
+                mpq_conv_shape_format(&L->s, sh, sizeof sh);
+            printf("point %u %s %s | part %u | %s | tiles %" PRIu64 " steps %" PRIu64 " cycles %" PRIu64
+                   " waits %" PRIu64 " ring_full %" PRIu64 " wgt_beats %" PRIu64 " act_beats %" PRIu64
+                   " pad_steps %" PRIu64 "\n", i, mpq_xp_prec_str(&pt.prec, ps, sizeof ps),
+                   mpq_xp_map_str(&pt.map, ms, sizeof ms), p, sh, c.tiles, c.steps, c.cycles, c.data_waits,
+                   c.ring_full, c.wgt_beats, c.act_beats, c.pad_steps);
+        }
+        free(parts);
+    }
     free(maps);
     return 0;
 }
@@ -312,6 +364,10 @@ int mpq_cli_explore(int argc, char **argv)
     if (!strcmp(what, "space")) {
         mpq_hw_layer l;
         return parse_layer(shape, fc, &l) ? 2 : explore_space(&hw, &l, list, flags);
+    }
+    if (!strcmp(what, "sample")) {
+        mpq_hw_layer l;
+        return parse_layer(shape, fc, &l) ? 2 : explore_sample(&hw, &l, seed, every ? every : 1);
     }
     if (!strcmp(what, "model"))
         return model ? explore_model(model, &hw, seed, every) : fail2("model: MODEL.tflite is required");
