@@ -150,7 +150,8 @@ bench-explore: $(BUILD)/bench_explore
 	@mkdir -p $(BENCH_OUT)
 	$(BUILD)/bench_explore $(BENCH_EXPLORE_ARGS) --json $(BENCH_OUT)/explore.json
 explore/models: $(GOLDEN_BIN)
-	@scripts/check.sh $(BUILD)/results explore/models -- scripts/golden/explore-models.sh $(GOLDEN_BIN) build/models
+	@scripts/check.sh $(BUILD)/results explore/models -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/golden/explore-models.sh $(GOLDEN_BIN) $(MODELS_DIR)'
 TEST_TARGETS += explore/models
 # A sample of design points on the RTL: each hardware layer in lockstep with the cycle model,
 # its counts against the closed form (scripts/golden/explore-rtl.sh; EXPLORE_SEED reproduces).

@@ -5,11 +5,10 @@
 # data waits compared with the closed form of golden/explore (docs/explore.md); and each
 # hardware layer also as a layer of its own: a random point of its space (precision, mapping)
 # on the cycle model, every count compared (seed EXPLORE_SEED, printed; default the time).
-# Then each model's total cycles against `mpq-golden model map`'s own total line. Skipped with
-# a notice when MODELS_DIR holds no model (make models-fetch fetches them).
+# Then each model's total cycles against `mpq-golden model map`'s own total line. make
+# explore/models fetches the models first (scripts/models/fetch.sh, quick when done already).
 set -u
 bin=${1:?usage: explore-models.sh MPQ_GOLDEN MODELS_DIR}; dir=${2:?usage: explore-models.sh MPQ_GOLDEN MODELS_DIR}
-ls "$dir"/*.tflite >/dev/null 2>&1 || { echo "explore/models: no model in $dir (make models-fetch): skipped"; exit 0; }
 fail=0 n=0 hwl=0 pts=0
 seed=${EXPLORE_SEED:-$(date +%s)}
 echo "explore/models: seed $seed (EXPLORE_SEED=$seed reproduces)"
