@@ -78,7 +78,9 @@ typedef struct mpq_xp_cost {
     uint64_t mac_slots_hp;   /* steps * Lanes * HpPerGroup: the sparse multipliers' */
     uint64_t macs;           /* the layer's useful products (real channels, non-padding) */
     uint64_t macs_tern;      /* of them done by the ternary part (tern = 1: all) */
-    uint64_t macs_hp;        /* high-precision products: at most hp_n per lane, group and tap */
+    uint64_t macs_hp;        /* high-precision products with every entry filled: min(hp_n,
+                                the lane's channels) per lane, slice and non-padding tap (an
+                                upper bound: the layer's weights decide which are non-zero) */
     uint64_t requants;       /* rows * Lanes: the requantizer's outputs */
     uint64_t requants_used;  /* rows * real output channels */
     uint64_t weight_bits;    /* the weight stream's bits of real lanes: per lane and slice
@@ -97,8 +99,9 @@ void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *
 
 /* Whether mapping m of layer l (shape only) runs on hw: every hardware layer passes the
  * shape rules (mpq_conv_check) and the tile rules (weights fit KMax, window rows fit the
- * ring, the configuration beat's field widths, 32-bit counts). Returns 0 or MPQ_EPARAM with
- * the rule in err (err may be NULL). */
+ * ring, the configuration beat's field widths, 32-bit counts). A mapping whose bands have
+ * more than 512 distinct shapes along one axis (a kernel far wider than its stride) is
+ * refused too. Returns 0 or MPQ_EPARAM with the rule in err (err may be NULL). */
 int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, char *err, size_t errlen);
 
 /* The hardware layers (shape only: no arrays) of mapping m, in the mapping's order, with the
