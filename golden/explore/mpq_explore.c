@@ -195,12 +195,11 @@ void mpq_xp_hw_layer_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_
     }
 }
 
-void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d)
+void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d, uint64_t mult)
 {
-    uint64_t *a = (uint64_t *)c;
-    const uint64_t *b = (const uint64_t *)d;
-    for (size_t i = 0; i < sizeof *c / sizeof(uint64_t); i++)
-        a[i] += b[i];
+#define MPQ_XP_ADD_(name, what) c->name += mult * d->name;
+    MPQ_XP_COST_FIELDS(MPQ_XP_ADD_)
+#undef MPQ_XP_ADD_
 }
 
 /* ---- precisions ---- */
@@ -426,10 +425,7 @@ static int cost_fn(void *ctx, const mpq_hw_layer *L, uint64_t mult)
     cost_ctx *x = ctx;
     mpq_xp_cost one;
     mpq_xp_hw_layer_cost(x->hw, L, x->p, &one);
-    uint64_t *a = (uint64_t *)x->c;
-    const uint64_t *b = (const uint64_t *)&one;
-    for (size_t i = 0; i < sizeof one / sizeof(uint64_t); i++)
-        a[i] += mult * b[i];
+    mpq_xp_cost_add(x->c, &one, mult);
     return 0;
 }
 

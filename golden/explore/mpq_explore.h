@@ -56,35 +56,38 @@ typedef struct mpq_xp_point {
     mpq_xp_map map;
 } mpq_xp_point;
 
-/* The cost of a point. The first group is what the golden cycle model counts (mpq_cm_stats);
- * the rest follow from it and from the shape. */
+/* The cost of a point: one list of its counts (X(name, what)), from which the struct, the
+ * sums and the reports are expanded. The first nine are what the golden cycle model counts
+ * (mpq_cm_stats); the rest follow from them and from the shape. */
+#define MPQ_XP_COST_FIELDS(X)                                                                        \
+    X(cycles, "every tile, cfg handshake to done (no reset or idle cycles)")                         \
+    X(tiles, "configuration beats")                                                                  \
+    X(steps, "lane-array steps (one slice of one tap of one pixel, all lanes)")                      \
+    X(pad_steps, "steps on a padding tap")                                                           \
+    X(rows, "finished pixels (output beats)")                                                        \
+    X(wgt_beats, "weight beats = weight-buffer writes (one slice of every lane each)")               \
+    X(act_beats, "activation beats = activation-ring writes")                                        \
+    X(data_waits, "cycles the window generator waited for its slice")                                \
+    X(ring_full, "cycles an activation beat waited for room in the ring")                            \
+    X(hw_layers, "hardware layers (parts)")                                                          \
+    X(wbuf_reads, "weight-buffer reads: one per step")                                               \
+    X(ring_reads, "ring reads: the read port is addressed every step")                               \
+    X(ring_reads_used, "ring reads whose data a non-padding step uses")                              \
+    X(mac_slots_tern, "steps * Lanes * KLanes: the ternary array's products")                        \
+    X(mac_slots_hp, "steps * Lanes * HpPerGroup: the sparse multipliers'")                           \
+    X(macs, "useful products (streamed channels of the lanes' groups, non-padding taps)")            \
+    X(macs_tern, "of them done by the ternary part (tern = 1: all)")                                 \
+    X(macs_hp, "high-precision products with every entry filled: min(hp_n, the lane's channels) "    \
+               "per lane, slice and non-padding tap (an upper bound: the weights decide)")           \
+    X(requants, "rows * Lanes: the requantizer's outputs")                                           \
+    X(requants_used, "rows * real output channels")                                                  \
+    X(weight_bits, "the weight stream's bits of real lanes: per lane and slice 2*KLanes (tern) + "   \
+                   "hp_n*(log2(KLanes)+HpBits)")
+
 typedef struct mpq_xp_cost {
-    uint64_t cycles;        /* every tile, cfg handshake to done (no reset or idle cycles) */
-    uint64_t hw_layers;     /* hardware layers (parts) */
-    uint64_t tiles;         /* configuration beats */
-    uint64_t steps;         /* lane-array steps (one slice of one tap of one pixel, all lanes) */
-    uint64_t pad_steps;     /* steps on a padding tap */
-    uint64_t rows;          /* finished pixels (output beats) */
-    uint64_t wgt_beats;     /* = weight-buffer writes (one slice of every lane each) */
-    uint64_t act_beats;     /* = activation-ring writes */
-    uint64_t data_waits;    /* cycles the window generator waited for its slice */
-    uint64_t ring_full;     /* cycles an activation beat waited for room in the ring */
-    /* accesses (per slice entry of all lanes) */
-    uint64_t wbuf_reads;    /* one per step */
-    uint64_t ring_reads;    /* one per step (the read port is addressed every step) ... */
-    uint64_t ring_reads_used; /* ... its data used by the non-padding steps */
-    /* multiply-accumulates */
-    uint64_t mac_slots_tern; /* steps * Lanes * KLanes: the ternary array's products */
-    uint64_t mac_slots_hp;   /* steps * Lanes * HpPerGroup: the sparse multipliers' */
-    uint64_t macs;           /* the layer's useful products (real channels, non-padding) */
-    uint64_t macs_tern;      /* of them done by the ternary part (tern = 1: all) */
-    uint64_t macs_hp;        /* high-precision products with every entry filled: min(hp_n,
-                                the lane's channels) per lane, slice and non-padding tap (an
-                                upper bound: the layer's weights decide which are non-zero) */
-    uint64_t requants;       /* rows * Lanes: the requantizer's outputs */
-    uint64_t requants_used;  /* rows * real output channels */
-    uint64_t weight_bits;    /* the weight stream's bits of real lanes: per lane and slice
-                                2*KLanes (tern) + hp_n*(log2(KLanes)+HpBits) */
+#define MPQ_XP_FIELD_(name, what) uint64_t name;
+    MPQ_XP_COST_FIELDS(MPQ_XP_FIELD_)
+#undef MPQ_XP_FIELD_
 } mpq_xp_cost;
 
 /* The precisions hw offers, in order (ternary with 0..HpPerGroup entries, then dense int8
@@ -126,8 +129,8 @@ void mpq_xp_hw_layer_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_
  * (a precision hw does not offer). */
 int mpq_xp_point_cost(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_point *pt, mpq_xp_cost *c);
 
-/* c += d. */
-void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d);
+/* c += mult * d, every count. */
+void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d, uint64_t mult);
 
 /* The legal mappings of l on hw (Timeloop's mapspace for this accelerator): images per layer,
  * rows per band and columns per band each over the sizes that give a distinct number of

@@ -101,7 +101,7 @@ static void check_point(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp
     for (unsigned p = 0; p < np; p++) {
         const mpq_hw_layer *L = &parts[p].L;
         mpq_xp_hw_layer_cost(hw, L, &pt->prec, &one);
-        mpq_xp_cost_add(&sum, &one);
+        mpq_xp_cost_add(&sum, &one, 1);
         /* parts equal in shape cost the same: simulate each shape once */
         int seen = 0;
         for (unsigned q = 0; q < p && !seen; q++)
