@@ -7,7 +7,7 @@
 # Tests: every golden/tests/test_*.c is one program; each is one line of `make test`.
 # Includes name the room: #include "arith/mpq.h" (-Igolden).
 
-GOLDEN_ROOMS := arith contract cycle stim net export dut
+GOLDEN_ROOMS := arith contract cycle stim net export dut explore
 GOLDEN_LIB_SRCS := $(foreach r,$(GOLDEN_ROOMS),$(sort $(wildcard golden/$(r)/mpq_*.c)))
 GOLDEN_HDRS := $(foreach r,$(GOLDEN_ROOMS) cli,$(wildcard golden/$(r)/*.h))
 GOLDEN_CLI_SRCS := $(sort $(wildcard golden/cli/cli_*.c))
@@ -166,3 +166,26 @@ bench-abfp: $(BUILD)/bench_abfp
 
 # The golden model inside other testbenches: DPI-C, ctypes, cocotb (golden/export/export.mk).
 include golden/export/export.mk
+
+# The design space and exact cost of a layer (golden/explore, docs/explore.md): closed-form
+# points per second on one core and the cycle model's time per point (make bench); every
+# wheel model's MAC layers, closed form against model map's executor (make test).
+$(BUILD)/bench_explore: $(BUILD)/obj/golden/bench/bench_explore.o $(GOLDEN_LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/obj/golden/explore/mpq_explore.o: CFLAGS += -O3
+BENCH_EXPLORE_ARGS ?= $(if $(BENCH_QUICK),--seconds 0.05 --sim-stride 20000,--seconds 2 --sim-stride 210)
+.PHONY: bench-explore explore/models
+bench-explore: $(BUILD)/bench_explore
+	@mkdir -p $(BENCH_OUT)
+	$(BUILD)/bench_explore $(BENCH_EXPLORE_ARGS) --json $(BENCH_OUT)/explore.json
+explore/models: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results explore/models -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/golden/explore-models.sh $(GOLDEN_BIN) $(MODELS_DIR)'
+TEST_TARGETS += explore/models
+# A sample of design points on the RTL: each hardware layer in lockstep with the cycle model,
+# its counts against the closed form (scripts/golden/explore-rtl.sh; EXPLORE_SEED reproduces).
+.PHONY: explore/rtl
+explore/rtl: $(GOLDEN_BIN) $(BUILD)/vl/default/plain/mpq-tb
+	@scripts/check.sh $(BUILD)/results explore/rtl -- scripts/golden/explore-rtl.sh $(GOLDEN_BIN) \
+	  $(BUILD)/vl/default/plain/mpq-tb default 3
+TEST_TARGETS += explore/rtl

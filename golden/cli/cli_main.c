@@ -13,6 +13,7 @@ static const struct {
     {"case", mpq_cli_case, "compute mpq-case files and compare with their expect lines"},
     {"cfg", mpq_cli_cfg, "read an RTL configuration (rtl/cfg/NAME.cfg) for scripts and make"},
     {"dut", mpq_cli_dut, "check a DUT description; write the C++ shim over its Verilated model"},
+    {"explore", mpq_cli_explore, "a layer's precision x mapping space and the exact cost of its points"},
     {"gen", mpq_cli_gen, "generate a cycle-exact vector file for the accelerator"},
     {"layout", mpq_cli_layout, "write or check the RTL package and docs tables of the interface"},
     {"model", mpq_cli_model, "run or describe a fully-int8 TFLite model (bit-exact to TFLite Micro)"},

@@ -11,7 +11,7 @@
 # nothing; the side-by-side section with this make's Verilator only, on its model).
 BENCH_VERILATORS ?= verilator $(VERILATOR_CURRENT)
 .PHONY: bench
-bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
+bench: bench-golden bench-abfp bench-vec bench-models bench-explore $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
        $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb \
        $(BUILD)/vl/default/trace/mpq-tb
 	@scripts/install-deps.sh bench
@@ -21,6 +21,7 @@ bench: bench-golden bench-abfp bench-vec bench-models $(GOLDEN_BIN) $(TB_OBJS) $
 	@{ echo '{'; echo '  "golden":'; cat $(BENCH_OUT)/golden.json; echo ','; \
 	   echo '  "abfp":'; cat $(BENCH_OUT)/abfp.json; echo ','; \
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
+	   echo '  "explore":'; cat $(BENCH_OUT)/explore.json; echo ','; \
 	   echo '  "models":'; cat $(BENCH_OUT)/models.json; echo ','; \
 	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo ','; \
 	   echo '  "snapshots":'; cat $(BENCH_OUT)/snap.json; echo ','; \
@@ -45,6 +46,7 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; \
 	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
+	    assert d[\"explore\"][\"closed_form_points_per_s\"] > 0, d; \
 	    assert all(m[\"median_s\"][\"mpq\"] > 0 for m in d[\"models\"][\"models\"]), d; \
 	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mpq-golden explore: a layer's (precision, mapping) space and the exact cost of its points
+ * (explore/mpq_explore.h, docs/explore.md); `explore model` checks the closed form against
+ * the cycle model on every MAC layer of a TFLite model as mpq-golden model map maps it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arith/mpq.h"
+#include "arith/mpq_rng.h"
+#include "cli/cli.h"
+#include "contract/mpq_hw.h"
+#include "explore/mpq_explore.h"
+#include "net/mpq_graph.h"
+#include "net/mpq_netrun.h"
+#include "net/mpq_tflite.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mpq-golden explore space --config NAME (--shape 'conv2d h=.. w=.. c=.. o=.. ...' |\n"
+               "                                --fc M,K,N) [--list] [--all-sizes]\n"
+               "       mpq-golden explore sample --config NAME (--shape ... | --fc M,K,N) [--seed S]\n"
+               "                                 [--sample-every COUNT]\n"
+               "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
+               "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
+               "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
+               "  closed-form cost of the default mapping and of the fewest-cycle one; --list: every\n"
+               "  point, one line each (cycles, beats, waits, products by precision); --all-sizes: every\n"
+               "  band size, not only the balanced cut of each part count.\n"
+               "sample: COUNT random points of the every-size space (seed S), each distinct hardware layer\n"
+               "  on one line: its shape as mpq-tb lockstep --shape reads it (FC: --m --k --n) and its\n"
+               "  closed-form counts (scripts/golden/explore-rtl.sh runs them on the RTL).\n"
+               "model: every CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layer mapped as `mpq-golden\n"
+               "  model map` maps it and run on the golden cycle model (its executor, no stalls); each\n"
+               "  hardware layer's cycles, steps and data waits compared with the closed form; with\n"
+               "  --sample-every K, every K-th hardware layer also as a layer of its own: a random point\n"
+               "  of its space (seed S) on the cycle model, every count it keeps compared.\n"
+               "Exit: 0, 1 a closed-form count differs from the cycle model, 2 usage or input error.\n");
+}
+
+static int fail2(const char *what)
+{
+    fprintf(stderr, "mpq-golden explore: %s\n", what);
+    return 2;
+}
+
+static int load_hw(const char *cfg, mpq_hwcfg *hw)
+{
+    char err[1024], path[1024];
+    if (!cfg)
+        return fail2("--config NAME is required");
+    if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
+        mpq_hwcfg_load(path, hw, err, sizeof err) != 0)
+        return fail2(err);
+    return 0;
+}
+
+static void print_cost(const char *label, const mpq_xp_point *pt, const mpq_xp_cost *c)
+{
+    char ps[32], ms[160];
+    printf("%s%-9s %-44s cycles %" PRIu64 " hw_layers %" PRIu64 " tiles %" PRIu64 " steps %" PRIu64
+           " waits %" PRIu64 " ring_full %" PRIu64 " wgt_beats %" PRIu64 " act_beats %" PRIu64 " macs %" PRIu64
+           " macs_tern %" PRIu64 " macs_hp %" PRIu64 " requants %" PRIu64 " weight_bits %" PRIu64 "\n",
+           label, mpq_xp_prec_str(&pt->prec, ps, sizeof ps), mpq_xp_map_str(&pt->map, ms, sizeof ms), c->cycles,
+           c->hw_layers, c->tiles, c->steps, c->data_waits, c->ring_full, c->wgt_beats, c->act_beats, c->macs,
+           c->macs_tern, c->macs_hp, c->requants_used, c->weight_bits);
+}
+
+/* The layer of --shape or --fc. */
+static int parse_layer(const char *shape, const char *fc, mpq_hw_layer *l)
+{
+    mpq_layer_opts o;
+    memset(&o, 0, sizeof o);
+    char err[512];
+    if (fc) {
+        o.shape.kind = MPQ_LAYER_FC;
+        if (sscanf(fc, "%u,%u,%u", &o.m, &o.k, &o.n) != 3)
+            return fail2("--fc M,K,N: three positive integers");
+    } else if (!shape) {
+        return fail2("--shape or --fc is required");
+    } else if (mpq_conv_shape_parse(shape, &o.shape, err, sizeof err) != 0) {
+        return fail2(err);
+    }
+    if (mpq_hw_layer_shape(&o, l, err, sizeof err) != 0)
+        return fail2(err);
+    return 0;
+}
+
+static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list, unsigned flags)
+{
+    mpq_xp_prec precs[80];
+    unsigned np = mpq_xp_precisions(hw, precs, 80);
+    size_t nm = mpq_xp_mappings_ex(hw, l, flags, NULL, 0);
+    mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
+    if (!maps)
+        return fail2("out of memory");
+    mpq_xp_mappings_ex(hw, l, flags, maps, nm);
+    printf("precisions %u, mappings %zu, points %zu\n", np, nm, nm * np);
+    mpq_xp_point best = {precs[0], {0, 0, 0, 0, 0}}, def = {precs[0], {0, 0, 0, 0, 0}};
+    mpq_xp_cost bc, dc;
+    uint64_t best_cycles = UINT64_MAX;
+    for (size_t i = 0; i < nm; i++)
+        for (unsigned p = 0; p < np; p++) {
+            mpq_xp_point pt = {precs[p], maps[i]};
+            mpq_xp_cost c;
+            mpq_xp_point_cost(hw, l, &pt, &c);
+            if (list)
+                print_cost("", &pt, &c);
+            if (c.cycles < best_cycles) {
+                best_cycles = c.cycles;
+                best = pt;
+                bc = c;
+            }
+        }
+    mpq_xp_map_default(hw, l, &def.map);
+    if (mpq_xp_map_check(hw, l, &def.map, NULL, 0) == 0) {
+        mpq_xp_point_cost(hw, l, &def, &dc);
+        print_cost("default:  ", &def, &dc);
+    } else {
+        printf("default:  no mapping runs this layer on this configuration\n");
+    }
+    if (nm)
+        print_cost("fewest cycles: ", &best, &bc);
+    free(maps);
+    return 0;
+}
+
+/* explore sample: count random points of the every-size space, each distinct hardware layer
+ * of each as one line a testbench can run (its shape, or FC m/k/n) with its closed-form counts. */
+static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t seed, unsigned count)
+{
+    size_t nm = mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, NULL, 0);
+    mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
+    mpq_xp_prec pr[80];
+    unsigned npr = mpq_xp_precisions(hw, pr, 80);
+    if (!maps)
+        return fail2("out of memory");
+    mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, maps, nm);
+    mpq_rng r;
+    mpq_rng_seed(&r, seed);
+    printf("# seed %" PRIu64 ": %u of %zu points\n", seed, count, nm * npr);
+    for (unsigned i = 0; i < count && nm; i++) {
+        mpq_xp_point pt = {pr[mpq_rng_u64(&r) % npr], maps[mpq_rng_u64(&r) % nm]};
+        unsigned np = mpq_xp_parts(hw, l, &pt.map, NULL, 0);
+        mpq_xp_part *parts = calloc(np, sizeof *parts);
+        if (!parts)
+            break;
+        mpq_xp_parts(hw, l, &pt.map, parts, np);
+        char ms[120], ps[32], sh[200];
+        for (unsigned p = 0; p < np; p++) {
+            int seen = 0;
+            for (unsigned q = 0; q < p && !seen; q++)
+                seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
+            if (seen)
+                continue;
+            const mpq_hw_layer *L = &parts[p].L;
+            mpq_xp_cost c;
+            mpq_xp_hw_layer_cost(hw, L, &pt.prec, &c);
+            if (L->s.kind == MPQ_LAYER_FC)
+                snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
+            else
+                mpq_conv_shape_format(&L->s, sh, sizeof sh);
+            printf("point %u %s %s | part %u | %s | tiles %" PRIu64 " steps %" PRIu64 " cycles %" PRIu64
+                   " waits %" PRIu64 " ring_full %" PRIu64 " wgt_beats %" PRIu64 " act_beats %" PRIu64
+                   " pad_steps %" PRIu64 "\n", i, mpq_xp_prec_str(&pt.prec, ps, sizeof ps),
+                   mpq_xp_map_str(&pt.map, ms, sizeof ms), p, sh, c.tiles, c.steps, c.cycles, c.data_waits,
+                   c.ring_full, c.wgt_beats, c.act_beats, c.pad_steps);
+        }
+        free(parts);
+    }
+    free(maps);
+    return 0;
+}
+
+/* ---- explore model: the closed form beside model map's executor ---- */
+
+typedef struct xcheck {
+    uint64_t hw_layers, bad, cycles;
+    unsigned every;          /* --sample-every K: one random point of every K-th hardware layer */
+    uint64_t sampled, sampled_parts;
+    mpq_rng rng;
+    char first[600];
+} xcheck;
+
+static xcheck xc;
+
+/* A random point of L's own space (L taken as a layer): each distinct part shape of it on
+ * the cycle model, every count it keeps compared with the closed form. */
+static void sample_point(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w)
+{
+    size_t nm = mpq_xp_mappings(hw, L, NULL, 0);
+    mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
+    mpq_xp_prec pr[80];
+    unsigned npr = mpq_xp_precisions(hw, pr, 80);
+    if (!maps || !nm) {
+        free(maps);
+        return;
+    }
+    mpq_xp_mappings(hw, L, maps, nm);
+    mpq_xp_point pt = {pr[mpq_rng_u64(&xc.rng) % npr], maps[mpq_rng_u64(&xc.rng) % nm]};
+    free(maps);
+    unsigned np = mpq_xp_parts(hw, L, &pt.map, NULL, 0);
+    mpq_xp_part *parts = calloc(np, sizeof *parts);
+    if (!parts)
+        return;
+    mpq_xp_parts(hw, L, &pt.map, parts, np);
+    for (unsigned p = 0; p < np; p++) {
+        int seen = 0;
+        for (unsigned q = 0; q < p && !seen; q++)
+            seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
+        if (seen)
+            continue;
+        mpq_xp_cost c, sim;
+        char err[300], ms[120];
+        mpq_xp_hw_layer_cost(hw, &parts[p].L, &pt.prec, &c);
+        unsigned hp_n = pt.prec.tern ? pt.prec.hp_n : hw->klanes;
+        int rc = mpq_xp_simulate(hw, &parts[p].L, mpq_rng_u64(&xc.rng), hp_n, &sim, err, sizeof err);
+        xc.sampled_parts++;
+        if (rc == 0 && mpq_xp_sim_equal(&c, &sim, err, sizeof err))
+            continue;
+        if (!xc.bad++)
+            snprintf(xc.first, sizeof xc.first, "op %u part %u, sampled point %s, hardware layer %u: %s", w->op,
+                     w->part, mpq_xp_map_str(&pt.map, ms, sizeof ms), p, err);
+    }
+    xc.sampled++;
+    free(parts);
+}
+
+/* model map's executor (the golden cycle model, no stalls), and the closed form of the same
+ * hardware layer: a network's int8 weights are high-precision entries everywhere (int8). */
+static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w, int32_t *y,
+                mpq_accel_stats *st, char *err, size_t errlen)
+{
+    (void)ctx;
+    int rc = mpq_accel_cycle_model.run(mpq_accel_cycle_model.ctx, hw, L, w, y, st, err, errlen);
+    if (rc)
+        return rc;
+    mpq_xp_prec p = {0, hw->klanes};
+    mpq_xp_cost c;
+    mpq_xp_hw_layer_cost(hw, L, &p, &c);
+    xc.hw_layers++;
+    xc.cycles += st->cycles;
+    if (c.cycles != st->cycles || c.steps != st->steps || c.data_waits != st->data_waits) {
+        if (!xc.bad++) {
+            char sh[200];
+            mpq_conv_shape_format(&L->s, sh, sizeof sh);
+            snprintf(xc.first, sizeof xc.first, "op %u part %u (%s n=%u): closed form cycles %" PRIu64 " steps %"
+                     PRIu64 " waits %" PRIu64 ", cycle model %" PRIu64 " %" PRIu64 " %" PRIu64, w->op, w->part, sh,
+                     L->n, c.cycles, c.steps, c.data_waits, st->cycles, st->steps, st->data_waits);
+        }
+    }
+    if (xc.every && xc.hw_layers % xc.every == 0)
+        sample_point(hw, L, w);
+    return 0;
+}
+
+static const mpq_accel xcheck_exec = {NULL, "cycle model + closed form", xrun};
+
+static int set_random_inputs(mpq_net *net, const mpq_tfl_model *m, uint64_t seed, char *err, size_t errlen)
+{
+    mpq_rng r;
+    mpq_rng_seed(&r, seed);
+    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
+        int t = mpq_net_input_tensor(net, i);
+        size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
+        uint8_t *buf = malloc(b ? b : 1);
+        if (!buf)
+            return snprintf(err, errlen, "out of memory"), -1;
+        mpq_net_random_input(m, t, &r, buf, b);
+        int rc = mpq_net_set_input(net, i, buf, b, err, errlen);
+        free(buf);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
+static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, unsigned every)
+{
+    char err[1024];
+    mpq_tfl_model m;
+    if (mpq_tfl_load(model, &m, err, sizeof err) != 0)
+        return fail2(err);
+    mpq_net_opts o;
+    mpq_net_opts_default(&o);
+    o.golden_kernels = 1;
+    mpq_net *net = NULL;
+    mpq_netrun_layer *rows = NULL;
+    int status = 2;
+    if (mpq_net_init(&net, &m, &o, err, sizeof err) != 0 || set_random_inputs(net, &m, seed, err, sizeof err)) {
+        fail2(err);
+        goto done;
+    }
+    rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
+    if (!rows) {
+        fail2("out of memory");
+        goto done;
+    }
+    memset(&xc, 0, sizeof xc);
+    xc.every = every;
+    mpq_rng_seed(&xc.rng, seed);
+    mpq_map_opts mo = {1};
+    unsigned n = 0;
+    status = mpq_netrun(net, &m, hw, &mo, &xcheck_exec, rows, &n, err, sizeof err);
+    if (status) {
+        fail2(err);
+        goto done;
+    }
+    printf("%s: %u layers, %" PRIu64 " hardware layers, %" PRIu64 " cycles, %" PRIu64 " sampled points (%" PRIu64
+           " hardware layers): %s\n", model, n, xc.hw_layers, xc.cycles, xc.sampled, xc.sampled_parts,
+           xc.bad ? "closed form DIFFERS from the cycle model" : "closed form == cycle model");
+    if (xc.bad) {
+        fprintf(stderr, "mpq-golden explore model: %" PRIu64 " hardware layers differ; first: %s\n", xc.bad, xc.first);
+        status = 1;
+    }
+done:
+    free(rows);
+    mpq_net_free(net);
+    mpq_tfl_free(&m);
+    return status;
+}
+
+int mpq_cli_explore(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : NULL, *cfg = NULL, *shape = NULL, *fc = NULL, *model = NULL;
+    int list = 0;
+    unsigned every = 0, flags = 0;
+    uint64_t seed = 1;
+    if (!what || !strcmp(what, "--help") || !strcmp(what, "-h")) {
+        usage(what ? stdout : stderr);
+        return what ? 0 : 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed") ||
+                    !strcmp(a, "--sample-every");
+        if (takes && !v)
+            return fail2("an option needs a value");
+        if (!strcmp(a, "--config"))
+            cfg = v;
+        else if (!strcmp(a, "--shape"))
+            shape = v;
+        else if (!strcmp(a, "--fc"))
+            fc = v;
+        else if (!strcmp(a, "--seed"))
+            seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--sample-every"))
+            every = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--list"))
+            list = 1;
+        else if (!strcmp(a, "--all-sizes"))
+            flags |= MPQ_XP_ALL_SIZES;
+        else if (a[0] != '-' && !model)
+            model = a;
+        else
+            return usage(stderr), fail2("unknown option or extra argument");
+        i += takes;
+    }
+    mpq_hwcfg hw;
+    if (load_hw(cfg, &hw))
+        return 2;
+    if (!strcmp(what, "space")) {
+        mpq_hw_layer l;
+        return parse_layer(shape, fc, &l) ? 2 : explore_space(&hw, &l, list, flags);
+    }
+    if (!strcmp(what, "sample")) {
+        mpq_hw_layer l;
+        return parse_layer(shape, fc, &l) ? 2 : explore_sample(&hw, &l, seed, every ? every : 1);
+    }
+    if (!strcmp(what, "model"))
+        return model ? explore_model(model, &hw, seed, every) : fail2("model: MODEL.tflite is required");
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_explore.c: the design space of one layer and the closed-form cost of a point
+ * (mpq_explore.h; the equations are derived in docs/explore.md).
+ *
+ * The cycles of a tile follow from docs/timing.md's cycle behaviour without simulating it:
+ * the writer takes one activation beat per cycle up to min(A, oldest + ActDepth), the reader
+ * steps once per cycle when its slice is written. Both are max-plus recurrences; the writer's
+ * limit changes only when the reader enters a new output row, so the tile's cycles follow
+ * from one pass over its output rows and one over its output columns.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explore/mpq_explore.h"
+
+#define NEG_INF INT64_MIN
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Floor division by a positive d. */
+static int64_t floordiv(int64_t a, int64_t d) { return a >= 0 ? a / d : -((-a + d - 1) / d); }
+
+/* The taps k of one axis whose input i0 + k*d lies in [0, in): *lo..*hi (empty: lo > hi). */
+static void valid_taps(int64_t i0, unsigned in, unsigned k, unsigned d, int64_t *lo, int64_t *hi)
+{
+    *lo = i0 >= 0 ? 0 : floordiv(-i0 + d - 1, d);
+    *hi = min64((int64_t)k - 1, floordiv((int64_t)in - 1 - i0, d));
+}
+
+/* ---- one tile's cycles ---- */
+
+typedef struct tile_time {
+    uint64_t cycles, waits, ring_full, nonpad_taps; /* nonpad_taps: per lane, all slices */
+} tile_time;
+
+/* The largest need - i over a non-padding tap of an output column (the column part of it),
+ * and the non-padding column taps summed over the columns. */
+static int64_t cols_pass(const mpq_conv_shape *s, int64_t ns, int64_t T, uint64_t *sum_kx)
+{
+    int64_t best = NEG_INF;
+    *sum_kx = 0;
+    for (unsigned ox = 0; ox < s->out_w; ox++) {
+        int64_t ix0 = (int64_t)ox * s->sx - s->px, lo, hi;
+        valid_taps(ix0, s->in_w, s->kw, s->dx, &lo, &hi);
+        if (lo > hi)
+            continue;
+        *sum_kx += (uint64_t)(hi - lo + 1);
+        /* ix - kx = ix0 + kx*(dx - 1) grows with kx: the last valid tap */
+        best = max64(best, ns * (ix0 + hi * ((int64_t)s->dx - 1)) - T * ox);
+    }
+    return best;
+}
+
+/* The tile's cycles, waits and ring-full cycles (docs/explore.md, "Cycles of a tile"). Step i
+ * of the tile (pixel p, tap (ky, kx), slice s) needs slice need_i = ((b*in_h + iy)*in_w + ix)*ns
+ * + s; it is taken in cycle c_i = max(c_{i-1} + 1, need_i + 2 + G_R) (non-padding steps; cycle
+ * 0 is the cfg handshake, c_{-1} = W), G_R = max(0, e_R' - L_R' over the rows R' before R),
+ * e_R the cycle of row R's last step and L_R = min(A, oldest_R + ActDepth) the writer's limit
+ * while the reader is in row R (rows with L_R = A hold nothing back). The writer has written
+ * all A beats in cycle A + 1 + G over every row. */
+static void tile_cycles(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned nslices, tile_time *o)
+{
+    const int64_t ns = nslices, T = (int64_t)s->kh * s->kw * ns, W = T;
+    const int64_t A = (int64_t)s->batches * s->in_h * s->in_w * ns, depth = hw->act_depth;
+    const int64_t row_steps = (int64_t)s->out_w * T;
+    uint64_t sum_kx, sum_ky = 0;
+    int64_t xmax = cols_pass(s, ns, T, &sum_kx);
+    int64_t e = W, G = 0, r = 0;
+    const int ky_last = (int64_t)s->dy * s->in_w >= (int64_t)s->kw; /* iy*in_w - ky*kw grows with ky */
+    for (unsigned b = 0; b < s->batches; b++) {
+        int64_t bterm = ns * (int64_t)b * s->in_h * s->in_w - T * (int64_t)b * s->out_h * s->out_w;
+        for (unsigned oy = 0; oy < s->out_h; oy++, r++) {
+            int64_t iy0 = (int64_t)oy * s->sy - s->py, lo, hi;
+            valid_taps(iy0, s->in_h, s->kh, s->dy, &lo, &hi);
+            int64_t last = (r + 1) * row_steps - 1, e_row = e + row_steps;
+            if (lo <= hi && xmax != NEG_INF) {
+                int64_t ky = ky_last ? hi : lo;
+                int64_t yterm = ns * ((iy0 + ky * s->dy) * s->in_w - ky * s->kw) - T * oy * s->out_w;
+                e_row = max64(e_row, G + 2 + last + bterm + yterm + xmax);
+            }
+            if (b == 0 && lo <= hi)
+                sum_ky += (uint64_t)(hi - lo + 1);
+            e = e_row;
+            int64_t top = iy0 < 0 ? 0 : iy0 > (int64_t)s->in_h ? (int64_t)s->in_h : iy0;
+            int64_t oldest = ((int64_t)b * s->in_h + top) * s->in_w * ns;
+            if (oldest + depth < A) /* a row whose limit is A never holds the writer back */
+                G = max64(G, e - (oldest + depth));
+        }
+    }
+    int64_t steps = (int64_t)s->batches * s->out_h * row_steps;
+    int64_t done = max64(e + 4, A + 1 + G); /* pipeline empty, and every beat written */
+    o->cycles = (uint64_t)(done + 1);
+    o->waits = (uint64_t)(e - W - steps);
+    o->ring_full = (uint64_t)G;
+    o->nonpad_taps = (uint64_t)s->batches * sum_ky * sum_kx;
+}
+
+/* ---- one hardware layer ---- */
+
+/* The channels of [g0, g0 + f) in slice s of a tile starting at slice cs0. */
+static unsigned slice_overlap(unsigned g0, unsigned f, unsigned cs0, unsigned s, unsigned klanes)
+{
+    unsigned a = (cs0 + s) * klanes, z = a + klanes, lo = g0 > a ? g0 : a, hi = g0 + f < z ? g0 + f : z;
+    return hi > lo ? hi - lo : 0;
+}
+
+/* One tile's products per non-padding tap: useful (sum of the lanes' group sizes) and
+ * high-precision (at most hp_n per lane and slice). */
+static void tile_macs(const mpq_hwcfg *hw, const mpq_hw_layer *L, unsigned t, const mpq_hw_tile *tp,
+                      unsigned hp_n, uint64_t *useful, uint64_t *hp, unsigned *real_lanes)
+{
+    unsigned f = mpq_hw_layer_group_size(L), o0 = t * hw->lanes, o1 = o0 + hw->lanes;
+    if (o1 > L->n)
+        o1 = L->n;
+    *useful = *hp = 0;
+    *real_lanes = o1 - o0;
+    for (unsigned o = o0; o < o1; o++) {
+        unsigned g0 = mpq_hw_layer_group_base(L, o);
+        *useful += f;
+        for (unsigned s = 0; s < tp->n_slices; s++) {
+            unsigned c = slice_overlap(g0, f, tp->cs0, s, hw->klanes);
+            *hp += c < hp_n ? c : hp_n;
+        }
+    }
+}
+
+static unsigned log2u(unsigned v)
+{
+    unsigned r = 0;
+    while ((1u << r) < v)
+        r++;
+    return r;
+}
+
+/* The cost of one tile (timing tt of its slice count) into c. */
+static void tile_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, unsigned t, const mpq_hw_tile *tp,
+                      const tile_time *tt, const mpq_xp_prec *p, mpq_xp_cost *c)
+{
+    const mpq_conv_shape *s = &L->s;
+    uint64_t T = (uint64_t)s->kh * s->kw * tp->n_slices;
+    uint64_t rows = (uint64_t)s->batches * s->out_h * s->out_w, steps = rows * T;
+    uint64_t nonpad_steps = tt->nonpad_taps * tp->n_slices, useful, hp;
+    unsigned real;
+    tile_macs(hw, L, t, tp, p->tern ? p->hp_n : hw->klanes, &useful, &hp, &real);
+    c->cycles += tt->cycles;
+    c->tiles++;
+    c->steps += steps;
+    c->pad_steps += steps - nonpad_steps;
+    c->rows += rows;
+    c->wgt_beats += tp->wgt_beats;
+    c->act_beats += tp->act_beats;
+    c->data_waits += tt->waits;
+    c->ring_full += tt->ring_full;
+    c->wbuf_reads += steps;
+    c->ring_reads += steps;
+    c->ring_reads_used += nonpad_steps;
+    c->mac_slots_tern += steps * hw->lanes * hw->klanes;
+    c->mac_slots_hp += steps * hw->lanes * hw->hp_per_group;
+    c->macs += tt->nonpad_taps * useful;
+    c->macs_tern += p->tern ? tt->nonpad_taps * useful : 0;
+    c->macs_hp += tt->nonpad_taps * hp;
+    c->requants += rows * hw->lanes;
+    c->requants_used += rows * real;
+    uint64_t entry = (uint64_t)log2u(hw->klanes) + hw->hp_bits;
+    c->weight_bits += tp->wgt_beats * real * ((p->tern ? 2u * hw->klanes : 0u) + p->hp_n * entry);
+}
+
+void mpq_xp_hw_layer_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_xp_prec *p, mpq_xp_cost *c)
+{
+    memset(c, 0, sizeof *c);
+    c->hw_layers = 1;
+    /* Tiles of equal slice counts have equal timing: a few distinct counts per layer. */
+    unsigned memo_ns[4] = {0, 0, 0, 0}, nmemo = 0;
+    tile_time memo[4];
+    unsigned tiles = mpq_hw_layer_tiles(hw, L);
+    for (unsigned t = 0; t < tiles; t++) {
+        mpq_hw_tile tp;
+        mpq_hw_layer_tile(hw, L, t, &tp);
+        tile_time tt, *hit = NULL;
+        for (unsigned i = 0; i < nmemo; i++)
+            if (memo_ns[i] == tp.n_slices)
+                hit = &memo[i];
+        if (!hit) {
+            tile_cycles(hw, &L->s, tp.n_slices, &tt);
+            hit = &tt;
+            if (nmemo < 4) {
+                memo_ns[nmemo] = tp.n_slices;
+                memo[nmemo++] = tt;
+            }
+        }
+        tile_cost(hw, L, t, &tp, hit, p, c);
+    }
+}
+
+void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d, uint64_t mult)
+{
+#define MPQ_XP_ADD_(name, what) c->name += mult * d->name;
+    MPQ_XP_COST_FIELDS(MPQ_XP_ADD_)
+#undef MPQ_XP_ADD_
+}
+
+/* ---- precisions ---- */
+
+unsigned mpq_xp_precisions(const mpq_hwcfg *hw, mpq_xp_prec *out, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned h = 0; h <= hw->hp_per_group; h++, n++)
+        if (out && n < max)
+            out[n] = (mpq_xp_prec){1, h};
+    if (hw->hp_per_group == hw->klanes && hw->hp_bits >= 8) {
+        if (out && n < max)
+            out[n] = (mpq_xp_prec){0, hw->klanes};
+        n++;
+    }
+    return n;
+}
+
+static int prec_ok(const mpq_hwcfg *hw, const mpq_xp_prec *p)
+{
+    if (p->tern)
+        return p->tern == 1 && p->hp_n <= hw->hp_per_group;
+    return p->hp_n == hw->klanes && hw->hp_per_group == hw->klanes && hw->hp_bits >= 8;
+}
+
+/* ---- mappings: bands and parts ---- */
+
+/* One band of one axis: output o0.., n of them; its input i0.., in_n of them (the last padr
+ * explicit padding), p rows/columns of padding before it. */
+typedef struct band {
+    unsigned o0, n, i0, in_n, p, padr;
+} band;
+
+/* Band [o0, o0 + n) of an axis (in, k, stride st, dilation d, padding p, out): the input its
+ * windows touch (stim/mpq_netmap.c's band of columns, for either axis). */
+static void axis_band(unsigned in, unsigned k, unsigned st, unsigned d, unsigned p, unsigned out, unsigned o0,
+                      unsigned n, band *bd)
+{
+    bd->o0 = o0;
+    bd->n = n;
+    if (o0 == 0 && n == out) {
+        bd->i0 = 0;
+        bd->in_n = in;
+        bd->p = p;
+        bd->padr = 0;
+        return;
+    }
+    int64_t first = (int64_t)o0 * st - p, last = (int64_t)(o0 + n - 1) * st - p + (int64_t)(k - 1) * d;
+    int64_t lo = first < 0 ? 0 : first, hi = last > (int64_t)in - 1 ? (int64_t)in - 1 : last;
+    bd->i0 = (unsigned)lo;
+    bd->in_n = (unsigned)(last - lo + 1);
+    bd->p = (unsigned)(lo - first);
+    bd->padr = (unsigned)(last - hi);
+}
+
+/* The base shape the bands cut: the layer, or its taps packed into channels. */
+static void base_shape(const mpq_hw_layer *l, const mpq_xp_map *m, mpq_conv_shape *b)
+{
+    *b = l->s;
+    if (b->groups == 0)
+        b->groups = 1;
+    if (!m->pack)
+        return;
+    const mpq_conv_shape *s = &l->s;
+    memset(b, 0, sizeof *b);
+    b->kind = MPQ_LAYER_CONV2D;
+    b->batches = s->batches;
+    b->in_h = b->out_h = s->out_h;
+    b->in_w = b->out_w = s->out_w;
+    b->in_c = s->kh * s->kw * s->in_c;
+    b->out_c = s->out_c;
+    b->kh = b->kw = b->sy = b->sx = b->dy = b->dx = b->groups = 1;
+}
+
+static unsigned cdiv(unsigned a, unsigned b) { return (a + b - 1) / b; }
+
+/* The part of base shape bs for image chunk (b0, nb), row band ry and column band rx. */
+static void part_layer(const mpq_hw_layer *l, const mpq_conv_shape *bs, unsigned nb, const band *ry,
+                       const band *rx, mpq_hw_layer *L)
+{
+    memset(L, 0, sizeof *L);
+    L->s = *bs;
+    L->s.batches = nb;
+    L->s.out_h = ry->n;
+    L->s.in_h = ry->in_n;
+    L->s.py = ry->p;
+    L->s.out_w = rx->n;
+    L->s.in_w = rx->in_n;
+    L->s.px = rx->p;
+    L->n = l->n;
+    L->acc_sat = l->acc_sat;
+    L->m = nb * ry->n * rx->n;
+    L->k = bs->kind == MPQ_LAYER_FC ? l->k : mpq_conv_depth(&L->s);
+}
+
+static int packable(const mpq_hwcfg *hw, const mpq_hw_layer *l)
+{
+    const mpq_conv_shape *s = &l->s;
+    return s->kind == MPQ_LAYER_CONV2D && (s->groups <= 1) && s->in_c < hw->klanes && s->kh * s->kw > 1 &&
+           (uint64_t)s->kh * s->kw * s->in_c <= hw->kmax;
+}
+
+static int same_band(const band *a, const band *b) { return a->n == b->n && a->in_n == b->in_n && a->p == b->p; }
+
+/* The distinct band shapes of one axis cut into bands of `size` outputs and how often each
+ * occurs (bands equal in shape cost the same: only those near the edges differ from the
+ * interior ones) into u[] / mult[]. Returns their number, 0 when size is 0 or there are more
+ * than max. */
+static unsigned axis_distinct(unsigned in, unsigned k, unsigned st, unsigned d, unsigned p, unsigned out,
+                              unsigned size, band *u, uint64_t *mult, unsigned max)
+{
+    unsigned nu = 0;
+    if (!size)
+        return 0;
+    for (unsigned o = 0; o < out; o += size) {
+        band bd;
+        axis_band(in, k, st, d, p, out, o, out - o < size ? out - o : size, &bd);
+        unsigned j = 0;
+        while (j < nu && !same_band(&u[j], &bd))
+            j++;
+        if (j == nu) {
+            if (nu == max)
+                return 0;
+            u[nu] = bd;
+            mult[nu++] = 0;
+        }
+        mult[j]++;
+    }
+    return nu;
+}
+
+#define XP_DISTINCT_MAX 512u
+
+/* Calls fn on every distinct part shape of m with its multiplicity; stops at fn's first
+ * non-zero return, which it returns; -1 for a mapping out of range. */
+typedef int (*part_fn)(void *ctx, const mpq_hw_layer *L, uint64_t mult);
+static int for_each_part_shape(const mpq_hw_layer *l, const mpq_xp_map *m, part_fn fn, void *ctx)
+{
+    band uy[XP_DISTINCT_MAX], ux[XP_DISTINCT_MAX];
+    uint64_t my[XP_DISTINCT_MAX], mx[XP_DISTINCT_MAX];
+    mpq_conv_shape bs;
+    base_shape(l, m, &bs);
+    unsigned B = bs.batches;
+    if (!m->img || m->img > B)
+        return -1;
+    unsigned ky = axis_distinct(bs.in_h, bs.kh, bs.sy, bs.dy, bs.py, bs.out_h, m->bh, uy, my, XP_DISTINCT_MAX);
+    unsigned kx = axis_distinct(bs.in_w, bs.kw, bs.sx, bs.dx, bs.px, bs.out_w, m->bw, ux, mx, XP_DISTINCT_MAX);
+    if (!ky || !kx)
+        return -1;
+    unsigned sizes[2] = {m->img, B % m->img};
+    uint64_t counts[2] = {B / m->img, 1};
+    for (unsigned si = 0; si < 2; si++) {
+        if (!sizes[si] || !counts[si])
+            continue;
+        for (unsigned a = 0; a < ky; a++)
+            for (unsigned c = 0; c < kx; c++) {
+                mpq_hw_layer L;
+                part_layer(l, &bs, sizes[si], &uy[a], &ux[c], &L);
+                int rc = fn(ctx, &L, counts[si] * my[a] * mx[c]);
+                if (rc)
+                    return rc;
+            }
+    }
+    return 0;
+}
+
+/* The 16-bit and 8-bit fields of the configuration beat and the FC case, which
+ * mpq_hw_conv_fits reads through a conv shape. */
+static int part_check(const mpq_hwcfg *hw, const mpq_hw_layer *L, char *err, size_t errlen)
+{
+    if (L->s.kind == MPQ_LAYER_FC) {
+        unsigned ns = cdiv(L->k, hw->klanes);
+        if (L->k > hw->kmax || ns > hw->act_depth || L->m > 65535u || L->k > 65535u)
+            return snprintf(err, errlen, "fc m=%u k=%u: the reduction exceeds KMax = %u, its slices the "
+                            "ring, or m a 16-bit field", L->m, L->k, hw->kmax), MPQ_EPARAM;
+        return 0;
+    }
+    if (mpq_conv_check(&L->s, err, errlen) != 0)
+        return MPQ_EPARAM;
+    return mpq_hw_conv_fits(hw, &L->s, err, errlen);
+}
+
+typedef struct check_ctx {
+    const mpq_hwcfg *hw;
+    char *err;
+    size_t errlen;
+} check_ctx;
+
+static int check_fn(void *ctx, const mpq_hw_layer *L, uint64_t mult)
+{
+    check_ctx *c = ctx;
+    (void)mult;
+    return part_check(c->hw, L, c->err, c->errlen) ? MPQ_EPARAM : 0;
+}
+
+int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, char *err, size_t errlen)
+{
+    char spare[256], ms[96];
+    if (!err) {
+        err = spare;
+        errlen = sizeof spare;
+    }
+    int fc = l->s.kind == MPQ_LAYER_FC;
+    if (m->order > MPQ_XP_CHANNELS_OUTER || m->pack > 1 || (m->pack && !packable(hw, l)) ||
+        (fc && (m->img != 1 || m->bw != 1)))
+        return snprintf(err, errlen, "mapping %s: an option this layer does not have",
+                        mpq_xp_map_str(m, ms, sizeof ms)), MPQ_EPARAM;
+    check_ctx c = {hw, err, errlen};
+    int rc = for_each_part_shape(l, m, check_fn, &c);
+    if (rc == -1)
+        return snprintf(err, errlen, "mapping: images, rows or columns per part out of range"), MPQ_EPARAM;
+    return rc;
+}
+
+typedef struct cost_ctx {
+    const mpq_hwcfg *hw;
+    const mpq_xp_prec *p;
+    mpq_xp_cost *c;
+} cost_ctx;
+
+static int cost_fn(void *ctx, const mpq_hw_layer *L, uint64_t mult)
+{
+    cost_ctx *x = ctx;
+    mpq_xp_cost one;
+    mpq_xp_hw_layer_cost(x->hw, L, x->p, &one);
+    mpq_xp_cost_add(x->c, &one, mult);
+    return 0;
+}
+
+int mpq_xp_point_cost(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_point *pt, mpq_xp_cost *c)
+{
+    memset(c, 0, sizeof *c);
+    if (!prec_ok(hw, &pt->prec))
+        return MPQ_EPARAM;
+    cost_ctx x = {hw, &pt->prec, c};
+    return for_each_part_shape(l, &pt->map, cost_fn, &x) ? MPQ_EPARAM : 0;
+}
+
+unsigned mpq_xp_parts(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, mpq_xp_part *parts,
+                      unsigned max)
+{
+    (void)hw;
+    mpq_conv_shape bs;
+    base_shape(l, m, &bs);
+    unsigned n = 0;
+    if (!m->img || !m->bh || !m->bw)
+        return 0;
+    for (unsigned b0 = 0; b0 < bs.batches; b0 += m->img)
+        for (unsigned oy = 0; oy < bs.out_h; oy += m->bh)
+            for (unsigned ox = 0; ox < bs.out_w; ox += m->bw, n++) {
+                if (!parts || n >= max)
+                    continue;
+                mpq_xp_part *p = &parts[n];
+                band ry, rx;
+                axis_band(bs.in_h, bs.kh, bs.sy, bs.dy, bs.py, bs.out_h, oy,
+                          bs.out_h - oy < m->bh ? bs.out_h - oy : m->bh, &ry);
+                axis_band(bs.in_w, bs.kw, bs.sx, bs.dx, bs.px, bs.out_w, ox,
+                          bs.out_w - ox < m->bw ? bs.out_w - ox : m->bw, &rx);
+                unsigned nb = bs.batches - b0 < m->img ? bs.batches - b0 : m->img;
+                part_layer(l, &bs, nb, &ry, &rx, &p->L);
+                p->b0 = b0;
+                p->oy0 = oy;
+                p->ox0 = ox;
+                p->iy0 = ry.i0;
+                p->ix0 = rx.i0;
+                p->padr_y = ry.padr;
+                p->padr_x = rx.padr;
+            }
+    return n;
+}
+
+/* ---- the mapspace ---- */
+
+/* The sizes of one axis of n: those that give distinct part counts, ceil(n/k) for k = 1..n
+ * (the balanced cut for each count), or every size n..1 (all). */
+static unsigned axis_sizes(unsigned n, int all, unsigned *out, unsigned max)
+{
+    unsigned k = 0, prev = 0;
+    for (unsigned parts = 1; parts <= n && k < max; parts++) {
+        unsigned sz = all ? n + 1 - parts : cdiv(n, parts);
+        if (sz != prev)
+            out[k++] = prev = sz;
+    }
+    return k;
+}
+
+void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *m)
+{
+    *m = (mpq_xp_map){1, l->s.out_h, l->s.out_w, 0, MPQ_XP_CHANNELS_INNER};
+    if (l->s.kind == MPQ_LAYER_FC) {
+        m->bh = l->m;
+        m->bw = 1;
+        return;
+    }
+    m->img = l->s.batches;
+    /* the fewest column bands that fit, balanced */
+    for (unsigned parts = 1; parts <= l->s.out_w; parts++) {
+        m->bw = cdiv(l->s.out_w, parts);
+        if (mpq_xp_map_check(hw, l, m, NULL, 0) == 0)
+            return;
+    }
+    *m = (mpq_xp_map){0, 0, 0, 0, MPQ_XP_CHANNELS_INNER};
+}
+
+/* The legal mappings with packing `pack` (appended to out from index n); returns the new n. */
+static size_t mappings_packed(const mpq_hwcfg *hw, const mpq_hw_layer *l, int all, unsigned pack, unsigned *sz,
+                              mpq_xp_map *out, size_t max, size_t n)
+{
+    int fc = l->s.kind == MPQ_LAYER_FC;
+    mpq_xp_map m0 = {1, 1, 1, pack, 0};
+    mpq_conv_shape bs;
+    base_shape(l, &m0, &bs);
+    unsigned *si = sz, *sy = si + bs.batches, *sx = sy + bs.out_h;
+    unsigned ni = fc ? 1 : axis_sizes(bs.batches, all, si, bs.batches);
+    unsigned ny = axis_sizes(bs.out_h, all, sy, bs.out_h);
+    unsigned nx = fc ? 1 : axis_sizes(bs.out_w, all, sx, bs.out_w);
+    if (fc)
+        si[0] = sx[0] = 1;
+    for (unsigned a = 0; a < ni; a++)
+        for (unsigned b = 0; b < ny; b++)
+            for (unsigned c = 0; c < nx; c++) {
+                mpq_xp_map m = {si[a], sy[b], sx[c], pack, 0};
+                if (mpq_xp_map_check(hw, l, &m, NULL, 0) != 0)
+                    continue;
+                for (unsigned ord = 0; ord < 2; ord++, n++)
+                    if (out && n < max) {
+                        m.order = ord;
+                        out[n] = m;
+                    }
+            }
+    return n;
+}
+
+size_t mpq_xp_mappings_ex(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned flags, mpq_xp_map *out, size_t max)
+{
+    /* room for the sizes of the three axes, packed or not (a packed layer's axes are the
+     * output's, no longer than the input's plus padding) */
+    size_t room = (size_t)l->s.batches + l->s.out_h + l->s.out_w + l->s.in_h + l->s.in_w + 3;
+    unsigned *sz = malloc(room * sizeof *sz);
+    size_t n = 0;
+    if (!sz)
+        return 0;
+    for (unsigned pack = 0; pack <= (unsigned)packable(hw, l); pack++)
+        n = mappings_packed(hw, l, (flags & MPQ_XP_ALL_SIZES) != 0, pack, sz, out, max, n);
+    free(sz);
+    return n;
+}
+
+size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max)
+{
+    return mpq_xp_mappings_ex(hw, l, 0, out, max);
+}
+
+const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len)
+{
+    if (!p->tern)
+        snprintf(buf, len, "int8");
+    else
+        snprintf(buf, len, "tern+%uhp", p->hp_n);
+    return buf;
+}
+
+const char *mpq_xp_map_str(const mpq_xp_map *m, char *buf, size_t len)
+{
+    snprintf(buf, len, "img=%u rows=%u cols=%u pack=%u order=%s", m->img, m->bh, m->bw, m->pack,
+             m->order ? "outer" : "inner");
+    return buf;
+}

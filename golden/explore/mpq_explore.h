@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mpq_explore.h: the (precision, mapping) design space of one layer on the accelerator and
+ * the exact cost of each point (docs/explore.md, issue 29 items 1 and 2).
+ *
+ * - A layer is a stim/mpq_hwlayer.h layer used for its shape only (mpq_hw_layer_shape: no
+ *   arrays): fully connected, conv2d (grouped) or depthwise.
+ * - A precision is what a configuration lets one layer choose at run time: ternary weights
+ *   plus hp_n high-precision entries per lane and group of KLanes (0..HpPerGroup), or dense
+ *   int8 (no ternary part, an entry at every position: HpPerGroup = KLanes). Everything else
+ *   (Lanes, KLanes, HpPerGroup, the widths, KMax, ActDepth) is fixed when the RTL is built.
+ * - A mapping is what the host chooses when it schedules the layer: images per hardware layer
+ *   (how many share one weight load), output rows and output columns per band (each band a
+ *   hardware layer that reads only the input rows and columns its windows touch), whether
+ *   the kernel taps of a thin convolution are packed into channels (a host im2col), and the
+ *   order of the tile loops.
+ * - The cost of a point is a closed form (no cycle is simulated): cycles and every access
+ *   count, equal to what the golden cycle model (cycle/mpq_top.h) counts when the layer's
+ *   hardware layers are driven without stalls (p_valid = p_ready = 1, as mpq-golden model
+ *   map runs them); golden/tests/test_explore.c checks the equality.
+ *
+ * Functions return 0 or a negative MPQ_E* code with a message in err where they take one.
+ */
+#ifndef MPQ_EXPLORE_H
+#define MPQ_EXPLORE_H
+
+#include "arith/mpq.h"
+#include "contract/mpq_hw.h"
+#include "stim/mpq_hwlayer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A precision: tern = 1: ternary weights (with alpha) plus hp_n entries per lane and group;
+ * tern = 0: dense int8, hp_n = KLanes entries and no ternary part. */
+typedef struct mpq_xp_prec {
+    unsigned tern, hp_n;
+} mpq_xp_prec;
+
+/* The loop order of a mapping's hardware layers and tiles. No state survives a tile on this
+ * accelerator (every tile loads its weights and streams its activations), so the two orders
+ * cost the same; they differ only in which beats a host-side memory would see repeated. */
+enum { MPQ_XP_CHANNELS_INNER = 0, MPQ_XP_CHANNELS_OUTER = 1 };
+
+/* A mapping. img: images per hardware layer (1..batches; FC: 1); bh: output rows per band
+ * (FC: rows of the matrix per part); bw: output columns per band (FC: 1); pack: 1 packs the
+ * kernel taps into channels (conv2d without groups, in_c < KLanes, kh*kw > 1); order:
+ * MPQ_XP_CHANNELS_*. Bands are cut from the first row/column, the last one may be smaller. */
+typedef struct mpq_xp_map {
+    unsigned img, bh, bw, pack, order;
+} mpq_xp_map;
+
+typedef struct mpq_xp_point {
+    mpq_xp_prec prec;
+    mpq_xp_map map;
+} mpq_xp_point;
+
+/* The cost of a point: one list of its counts (X(name, what)), from which the struct, the
+ * sums and the reports are expanded. The first nine are what the golden cycle model counts
+ * (mpq_cm_stats); the rest follow from them and from the shape. */
+#define MPQ_XP_COST_FIELDS(X)                                                                        \
+    X(cycles, "every tile, cfg handshake to done (no reset or idle cycles)")                         \
+    X(tiles, "configuration beats")                                                                  \
+    X(steps, "lane-array steps (one slice of one tap of one pixel, all lanes)")                      \
+    X(pad_steps, "steps on a padding tap")                                                           \
+    X(rows, "finished pixels (output beats)")                                                        \
+    X(wgt_beats, "weight beats = weight-buffer writes (one slice of every lane each)")               \
+    X(act_beats, "activation beats = activation-ring writes")                                        \
+    X(data_waits, "cycles the window generator waited for its slice")                                \
+    X(ring_full, "cycles an activation beat waited for room in the ring")                            \
+    X(hw_layers, "hardware layers (parts)")                                                          \
+    X(wbuf_reads, "weight-buffer reads: one per step")                                               \
+    X(ring_reads, "ring reads: the read port is addressed every step")                               \
+    X(ring_reads_used, "ring reads whose data a non-padding step uses")                              \
+    X(mac_slots_tern, "steps * Lanes * KLanes: the ternary array's products")                        \
+    X(mac_slots_hp, "steps * Lanes * HpPerGroup: the sparse multipliers'")                           \
+    X(macs, "useful products (streamed channels of the lanes' groups, non-padding taps)")            \
+    X(macs_tern, "of them done by the ternary part (tern = 1: all)")                                 \
+    X(macs_hp, "high-precision products with every entry filled: min(hp_n, the lane's channels) "    \
+               "per lane, slice and non-padding tap (an upper bound: the weights decide)")           \
+    X(requants, "rows * Lanes: the requantizer's outputs")                                           \
+    X(requants_used, "rows * real output channels")                                                  \
+    X(weight_bits, "the weight stream's bits of real lanes: per lane and slice 2*KLanes (tern) + "   \
+                   "hp_n*(log2(KLanes)+HpBits)")
+
+typedef struct mpq_xp_cost {
+#define MPQ_XP_FIELD_(name, what) uint64_t name;
+    MPQ_XP_COST_FIELDS(MPQ_XP_FIELD_)
+#undef MPQ_XP_FIELD_
+} mpq_xp_cost;
+
+/* The precisions hw offers, in order (ternary with 0..HpPerGroup entries, then dense int8
+ * when HpPerGroup = KLanes and HpBits >= 8), at most max of them into out (out may be NULL
+ * to count). Returns how many there are. */
+unsigned mpq_xp_precisions(const mpq_hwcfg *hw, mpq_xp_prec *out, unsigned max);
+
+/* The default mapping: every image, whole rows and columns, no packing, channels inner
+ * (what the driver does when the layer fits), or the fewest column bands that fit, balanced
+ * (img = rows = cols = 0 when not even one column fits). */
+void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *m);
+
+/* Whether mapping m of layer l (shape only) runs on hw: every hardware layer passes the
+ * shape rules (mpq_conv_check) and the tile rules (weights fit KMax, window rows fit the
+ * ring, the configuration beat's field widths, 32-bit counts). A mapping whose bands have
+ * more than 512 distinct shapes along one axis (a kernel far wider than its stride) is
+ * refused too. Returns 0 or MPQ_EPARAM with the rule in err (err may be NULL). */
+int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, char *err, size_t errlen);
+
+/* The hardware layers (shape only: no arrays) of mapping m, in the mapping's order, with the
+ * first output (image, row, column) each computes; at most max into parts (NULL to count).
+ * The input a part reads: images b0.., rows iy0.. (in_h of them, the last padr_y of them
+ * explicit padding the host fills with the zero point), columns ix0.. likewise; packed
+ * layers read the host's im2col rows instead. Returns the number of parts. */
+typedef struct mpq_xp_part {
+    mpq_hw_layer L;
+    unsigned b0, oy0, ox0;        /* the first output image, row, column of the part */
+    unsigned iy0, ix0, padr_y, padr_x;
+} mpq_xp_part;
+unsigned mpq_xp_parts(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, mpq_xp_part *parts,
+                      unsigned max);
+
+/* The cost of one hardware layer L (shape only) at precision p; c is overwritten. L must run
+ * on hw (mpq_hw_conv_fits). */
+void mpq_xp_hw_layer_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_xp_prec *p, mpq_xp_cost *c);
+
+/* The cost of point pt of layer l: the sum over its hardware layers. The mapping must pass
+ * mpq_xp_map_check; the precision must be one of mpq_xp_precisions. Returns 0 or MPQ_EPARAM
+ * (a precision hw does not offer). */
+int mpq_xp_point_cost(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_point *pt, mpq_xp_cost *c);
+
+/* c += mult * d, every count. */
+void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d, uint64_t mult);
+
+/* The legal mappings of l on hw (Timeloop's mapspace for this accelerator): images per layer,
+ * rows per band and columns per band each over the sizes that give a distinct number of
+ * parts (ceil(n/size) for every count), packing where legal, both loop orders; every
+ * combination that passes mpq_xp_map_check. At most max into out (NULL to count). Returns
+ * how many there are. */
+size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max);
+/* The same with flags: MPQ_XP_ALL_SIZES takes every size per axis (n, n-1, .., 1: uneven cuts
+ * too, such as netmap's widest-first 83 + 83 + 34 columns), not only the balanced cut of each
+ * part count. */
+#define MPQ_XP_ALL_SIZES 1u
+size_t mpq_xp_mappings_ex(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned flags, mpq_xp_map *out, size_t max);
+
+/* ---- the check against the golden cycle model (mpq_explore_sim.c) ---- */
+
+/* Runs hardware layer L (shape only) on the golden cycle model: a random layer of its shape
+ * (mpq_hw_layer_random, this seed, hp_n entries per group), driven without stalls by mpq_gen
+ * (mpq_timing_default with p_valid = p_ready = 1, as mpq-golden model map). Fills the counts
+ * the cycle model keeps (cycles without the tail, tiles, steps, pad_steps, rows, wgt_beats,
+ * act_beats, data_waits, ring_full; the rest 0). Returns 0, or MPQ_EPARAM / MPQ_ENOMEM with
+ * err (the layer, the generator or the two golden models disagreeing). */
+int mpq_xp_simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, unsigned hp_n, mpq_xp_cost *sim,
+                    char *err, size_t errlen);
+/* 1 when the counts the cycle model keeps are equal in c and sim; else 0 with the first
+ * difference ("data_waits: closed form 12, cycle model 14") in why. */
+int mpq_xp_sim_equal(const mpq_xp_cost *c, const mpq_xp_cost *sim, char *why, size_t len);
+
+/* "tern+2hp" / "int8" and "img=1 rows=7 cols=14 pack=0 order=inner", for reports. */
+const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len);
+const char *mpq_xp_map_str(const mpq_xp_map *m, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
