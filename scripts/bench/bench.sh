@@ -161,6 +161,9 @@ else
     echo "== 1b. instructions per simulated cycle: skipped ($ir_skip)"
 fi
 
+# --- 1c. The transaction-level check against lockstep (scripts/bench/txn.sh: OUTDIR/txn.json) --
+CXXFLAGS_SAN=${CXXFLAGS_SAN:-} scripts/bench/txn.sh "$out" "$tb_default"
+
 # --- 2. cocotb on the same RTL and the same kind of file (wall time for both) ----------------
 cocotb_rate=""; cocotb_note=""
 small_vec="$out/cosim-cocotb.vec"
@@ -388,6 +391,7 @@ cat >"$json.tmp" <<EOF
             "bare_gmac_s": $(gmac "$bare" $macs "$ncyc"), "replay_gmac_s": $(gmac "$replay" $macs "$ncyc"),
             "lockstep_gmac_s": $(gmac "$lock" $macs "$lock_cycles")},
   "instructions_per_cycle": $ir_json,
+  "txn": $(cat "$out/txn.json"),
   "cocotb": {"mcycles_s": ${cocotb_rate:-null}, "ours_mcycles_s": $ours_small, "speedup": $speedup,
              "note": "${cocotb_note}"},
   "scaling": [$scal_json],
