@@ -2,8 +2,8 @@
 # shim-old.sh OUTDIR [COMMIT...]: the generated DUT shim against the hand-written one it
 # replaced (issue 27 item 5). Each COMMIT (default: 5e485f0^, the last with tb/mpq_dut.cpp, and
 # 5e485f0, the commit that generated the shim from rtl/mpq_top.dut and changed nothing else
-# on the per-cycle path) is unpacked with `git archive` into OUTDIR/<commit>/src and its own
-# make builds its default model there (OUTDIR/<commit>/src/build/vl/default/plain/mpq-tb);
+# on the plain build's per-cycle path) is unpacked with `git archive` into OUTDIR/<commit>/src
+# and its own make builds its default model there (.../src/build/vl/default/plain/mpq-tb);
 # the tree's own binary ($TB_VL/default/plain/mpq-tb) runs beside them. Then, on one stimulus
 # (this tree's mpq-golden gen, the lockstep arguments that drive the same cycles), every binary:
 # instructions per simulated cycle (callgrind, per-cycle loop only: bare_pass / run_test) of
