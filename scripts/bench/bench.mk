@@ -4,7 +4,8 @@
 # --- Benchmarks ---------------------------------------------------------------------------------
 # make bench: golden model, ABFP emulation against it, vector I/O, real int8 models against
 # LiteRT (bench-models, scripts/models.mk), co-simulation (bare loop /
-# replay / lockstep), cocotb side by side, accelerator efficiency and scaling, build time, snapshots
+# replay / lockstep; the transaction-level check against lockstep: scripts/bench/txn.sh),
+# cocotb side by side, accelerator efficiency and scaling, build time, snapshots
 # (scripts/bench/snap.sh: late_trace_ratio, snapshot_overhead); table on stdout and
 # $(BUILD)/bench.json; then the Verilators of BENCH_VERILATORS side by side (build time, bare
 # loop, replay, lockstep). BENCH_QUICK=1 runs everything small (checks the script, measures
@@ -44,6 +45,8 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    assert d[\"cosim\"][\"cosim\"][\"replay_over_bare\"] > 0, d; \
 	    assert d[\"snapshots\"][\"late_trace_ratio\"] > 0 and \"snapshot_overhead\" in d[\"snapshots\"], d; \
 	    assert d[\"cosim\"][\"verilators\"][0][\"replay_over_bare\"] > 0, d; \
+	    t = d[\"cosim\"][\"txn\"]; assert t[\"txn_over_lockstep\"] > 0 and t[\"txn_cycles\"] > 0, t; \
+	    assert t[\"instructions_per_cycle\"] is None or t[\"instructions_per_cycle\"][\"txn\"] > 0, t; \
 	    assert d[\"farm\"][\"merge\"][\"idempotent\"] and d[\"farm\"][\"local\"][\"speedup\"] > 0, d; \
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
 	    assert d[\"explore\"][\"closed_form_points_per_s\"] > 0, d; \
@@ -52,3 +55,10 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    $(BUILD)/bench-quick.json'
 TEST_TARGETS += bench/quick
 
+
+# make bench-shim: the generated DUT shim against the hand-written one it replaced
+# (scripts/bench/shim-old.sh): the trees of 5e485f0^ and 5e485f0 unpacked and built in
+# $(BUILD)/bench-shim/, measured beside this tree's model. Not in `make bench` (two builds).
+.PHONY: bench-shim
+bench-shim: $(GOLDEN_BIN) $(BUILD)/vl/default/plain/mpq-tb
+	@GOLDEN_BIN=$(GOLDEN_BIN) TB_VL=$(BUILD)/vl scripts/bench/shim-old.sh $(BUILD)/bench-shim

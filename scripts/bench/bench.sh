@@ -40,7 +40,9 @@ same_stimulus() {
     local file=$1; shift
     local layer=("$@" --hp-n 1 --p-valid 0.9 --p-ready 0.9 --seed 1 --profile random --acc wrap)
     tbrun "$GOLDEN_BIN" gen -q --config default "${layer[@]}" -o "$file" >/dev/null
-    lock_args=(lockstep "${layer[@]}")
+    # gen offers every stream's beats early and resets only at the start; lockstep's defaults
+    # for a given layer (late offers) would run other cycles.
+    lock_args=(lockstep "${layer[@]}" --offer early --mid-reset off)
 }
 file_cycles() { tbrun "$tb_default" replay "$1" --bare 1 | sed -n 's/.* \([0-9]*\) cycles.*/\1/p'; }
 
@@ -55,7 +57,7 @@ m=${shape[1]} k=${shape[3]} n=${shape[5]}
 macs=$((m * k * n))
 ncyc=$(file_cycles "$vec")
 lock_cycles=$(tbrun "$tb_default" "${lock_args[@]}" | cycles_of)
-[ "$lock_cycles" = "$ncyc" ] || echo "bench: warning: lockstep ran $lock_cycles cycles, the file has $ncyc: not the same stimulus" >&2
+[ "$lock_cycles" = "$ncyc" ] || { echo "bench: lockstep ran $lock_cycles cycles, the file has $ncyc: not the same stimulus" >&2; exit 1; }
 # Every mode interleaved with the others in each of $reps rounds: a shared machine's speed
 # drifts between runs, so each round's ratios compare runs made minutes apart at most; the
 # table gives the best rate of each mode and the median (and range) of the per-round ratios.
@@ -160,6 +162,9 @@ if [ -z "$ir_skip" ]; then
 else
     echo "== 1b. instructions per simulated cycle: skipped ($ir_skip)"
 fi
+
+# --- 1c. The transaction-level check against lockstep (scripts/bench/txn.sh: OUTDIR/txn.json) --
+CXXFLAGS_SAN=${CXXFLAGS_SAN:-} scripts/bench/txn.sh "$out" "$tb_default"
 
 # --- 2. cocotb on the same RTL and the same kind of file (wall time for both) ----------------
 cocotb_rate=""; cocotb_note=""
@@ -388,6 +393,7 @@ cat >"$json.tmp" <<EOF
             "bare_gmac_s": $(gmac "$bare" $macs "$ncyc"), "replay_gmac_s": $(gmac "$replay" $macs "$ncyc"),
             "lockstep_gmac_s": $(gmac "$lock" $macs "$lock_cycles")},
   "instructions_per_cycle": $ir_json,
+  "txn": $(cat "$out/txn.json"),
   "cocotb": {"mcycles_s": ${cocotb_rate:-null}, "ours_mcycles_s": $ours_small, "speedup": $speedup,
              "note": "${cocotb_note}"},
   "scaling": [$scal_json],
