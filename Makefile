@@ -101,6 +101,18 @@ scripts/fn-length:
 	@scripts/check.sh $(BUILD)/results scripts/fn-length -- scripts/tests/fn-length.sh 100
 TEST_TARGETS += scripts/fn-length
 
+# README targets at a small size (scripts/tests/targets-small.sh), so none can rot unseen.
+.PHONY: sim/small dut-sim/osa coverage/small
+sim/small: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results sim/small -- scripts/tests/targets-small.sh sim $(BUILD)
+dut-sim/osa: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results dut-sim/osa -- scripts/tests/targets-small.sh dut-sim $(BUILD)
+coverage/small: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results coverage/small -- scripts/tests/targets-small.sh coverage $(BUILD)
+TEST_TARGETS += sim/small dut-sim/osa
+# coverage/small builds a coverage model (3 to 5 minutes of CPU): .ci/run runs it once, after
+# the make test of each Verilator, and counts it in its closing line (CI's 45-minute budget).
+
 # The packages every test needs are installed first (scripts/install-deps.sh test), or named:
 # then nothing runs and make test fails, so a test never silently skips for want of a package.
 .PHONY: test test-run list-tests help clean
