@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -381,6 +382,25 @@ tb_source *tb_source_threaded(tb_source *inner)
     return &t->base;
 }
 
+/* ---- wrappers: a source that changes another's cycles and forwards everything else ----------- */
+typedef struct wrap_source {
+    tb_source base;
+    tb_source *inner;
+} wrap_source;
+
+static const tb_source *wrapped(const tb_source *s) { return ((const wrap_source *)s)->inner; }
+static int wrap_where(const tb_source *s, mpq_cm_where *w) { return tb_source_where(wrapped(s), w); }
+static const char *wrap_error(const tb_source *s) { return tb_source_error(wrapped(s)); }
+static int wrap_stats(const tb_source *s, mpq_gen_stats *st) { return tb_source_stats(wrapped(s), st); }
+static void wrap_close(tb_source *s)
+{
+    tb_source_close(((wrap_source *)s)->inner);
+    free(s);
+}
+static int wrap_pause(tb_source *s) { return tb_source_pause(((wrap_source *)s)->inner); }
+static void wrap_resume(tb_source *s) { tb_source_resume(((wrap_source *)s)->inner); }
+static const mpq_cm *wrap_model(const tb_source *s) { return tb_source_model(wrapped(s)); }
+
 /* ---- inject-hold: one stream-rule violation ---------------------------------------------------- */
 typedef struct hold_source {
     tb_source base;
@@ -389,6 +409,7 @@ typedef struct hold_source {
     int flipped; /* the bit changed for the DUT in the cycle last returned */
     uint64_t cycle, after; /* cycles returned; none changes before cycle `after` */
 } hold_source;
+_Static_assert(offsetof(hold_source, inner) == offsetof(wrap_source, inner), "hold_source is a wrap_source");
 
 static int hold_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
 {
@@ -410,31 +431,8 @@ static int hold_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
     h->cycle++;
     return rc;
 }
-static int hold_where(const tb_source *s, mpq_cm_where *w)
-{
-    return tb_source_where(((const hold_source *)s)->inner, w);
-}
-static const char *hold_error(const tb_source *s)
-{
-    return tb_source_error(((const hold_source *)s)->inner);
-}
-static int hold_stats(const tb_source *s, mpq_gen_stats *st)
-{
-    return tb_source_stats(((const hold_source *)s)->inner, st);
-}
-static void hold_close(tb_source *s)
-{
-    tb_source_close(((hold_source *)s)->inner);
-    free(s);
-}
-static int hold_pause(tb_source *s) { return tb_source_pause(((hold_source *)s)->inner); }
-static void hold_resume(tb_source *s) { tb_source_resume(((hold_source *)s)->inner); }
-static const mpq_cm *hold_model(const tb_source *s)
-{
-    return tb_source_model(((const hold_source *)s)->inner);
-}
-static const tb_source_ops hold_ops = {hold_next, hold_where, hold_error, hold_stats, hold_close,
-                                       hold_pause, hold_resume, hold_model};
+static const tb_source_ops hold_ops = {hold_next,  wrap_where,  wrap_error, wrap_stats,
+                                       wrap_close, wrap_pause, wrap_resume, wrap_model};
 
 tb_source *tb_source_inject_hold(tb_source *inner, uint64_t after)
 {
@@ -457,6 +455,7 @@ typedef struct flip_source {
     int state;   /* 0 before the first activation beat, 1 it is offered, 2 it was taken */
     int flipped; /* the bit changed for the DUT in the cycle last returned */
 } flip_source;
+_Static_assert(offsetof(flip_source, inner) == offsetof(wrap_source, inner), "flip_source is a wrap_source");
 
 static int flip_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
 {
@@ -475,31 +474,8 @@ static int flip_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
     }
     return rc;
 }
-static int flip_where(const tb_source *s, mpq_cm_where *w)
-{
-    return tb_source_where(((const flip_source *)s)->inner, w);
-}
-static const char *flip_error(const tb_source *s)
-{
-    return tb_source_error(((const flip_source *)s)->inner);
-}
-static int flip_stats(const tb_source *s, mpq_gen_stats *st)
-{
-    return tb_source_stats(((const flip_source *)s)->inner, st);
-}
-static void flip_close(tb_source *s)
-{
-    tb_source_close(((flip_source *)s)->inner);
-    free(s);
-}
-static int flip_pause(tb_source *s) { return tb_source_pause(((flip_source *)s)->inner); }
-static void flip_resume(tb_source *s) { tb_source_resume(((flip_source *)s)->inner); }
-static const mpq_cm *flip_model(const tb_source *s)
-{
-    return tb_source_model(((const flip_source *)s)->inner);
-}
-static const tb_source_ops flip_ops = {flip_next,  flip_where,  flip_error, flip_stats,
-                                       flip_close, flip_pause, flip_resume, flip_model};
+static const tb_source_ops flip_ops = {flip_next,  wrap_where,  wrap_error, wrap_stats,
+                                       wrap_close, wrap_pause, wrap_resume, wrap_model};
 
 tb_source *tb_source_inject_flip(tb_source *inner)
 {
