@@ -24,10 +24,11 @@
 
 /* ---- the command line ---------------------------------------------------------------------- */
 typedef struct net_args {
-    const char *config_file, *input, *output, *ops, *json, *trace_dir, *trace_bin, *trace_build;
+    const char *config_file, *input, *output, *ops, *json, *trace_dir, *trace_bin, *trace_build, *vec_dir;
     uint64_t seed, timing_seed;
     double p_valid, p_ready;
     int pack;          /* 1 auto, 0 never */
+    int source_thread; /* -1 auto, 1 on, 0 off */
     int inject_flip;
     int whitebox;      /* compare the RTL's registers too (the white-box build) */
     unsigned before, after;
@@ -35,13 +36,16 @@ typedef struct net_args {
 } net_args;
 
 enum {
-    NO_CONFIG = 0, NO_INPUT, NO_OUTPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_INJECT_FLIP,
-    NO_WHITEBOX, NO_JSON, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD, NO_COUNT
+    NO_CONFIG = 0, NO_INPUT, NO_OUTPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_SOURCE_THREAD, NO_INJECT_FLIP,
+    NO_WHITEBOX, NO_JSON, NO_VEC_DIR, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD,
+    NO_COUNT
 };
 
 #define F(x) offsetof(net_args, x)
 static const char *const pack_names[] = {"auto", "never", NULL};
 static const int pack_values[] = {1, 0};
+static const char *const on_off[] = {"on", "off", NULL};
+static const int one_zero[] = {1, 0};
 static const mpq_opt net_table[NO_COUNT] = {
     [NO_CONFIG] = {"--config", "FILE", MPQ_OPT_TEXT, F(config_file), 0, 0, NULL, NULL, 0, 0,
                    "rtl/cfg/NAME.cfg this RTL must have been built with"},
@@ -66,6 +70,9 @@ static const mpq_opt net_table[NO_COUNT] = {
     [NO_PACK] = {"--pack", NULL, MPQ_OPT_CHOICE, F(pack), 0, 0, pack_names, pack_values, 0, 0,
                  "pack the kernel taps of thin convolutions into channels when it saves cycles "
                  "(default auto)"},
+    [NO_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero, 0, 0,
+                          "run the golden driver and cycle model in a second thread, ahead of the DUT "
+                          "(default: on when more than one CPU is online)"},
     [NO_INJECT_FLIP] = {"--inject-flip", NULL, MPQ_OPT_FLAG, F(inject_flip), 0, 0, NULL, NULL, 0, 0,
                         "plant a fault: the first activation beat of the first layer run on the RTL "
                         "reaches the DUT with bit 7 of its first element flipped"},
@@ -75,6 +82,9 @@ static const mpq_opt net_table[NO_COUNT] = {
                      "the step it acts: the lane's MACs, the tap and the input channels"},
     [NO_JSON] = {"--json", "OUT", MPQ_OPT_TEXT, F(json), 0, 0, NULL, NULL, 0, 0,
                  "the table as JSON (written atomically), with rtl_passed"},
+    [NO_VEC_DIR] = {"--vec-dir", "DIR", MPQ_OPT_TEXT, F(vec_dir), 0, 0, NULL, NULL, 0, 0,
+                    "also write each part that passed on the RTL as DIR/<model>-op<o>-part<p>.vec, its "
+                    "cycles and expected outputs (make bench replays them with --bare: the bare loop)"},
     [NO_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
                       "a mismatch's trace goes to DIR/net-<model>-op<o>-part<p>/ (default build/traces)"},
     [NO_WINDOW_BEFORE] = {"--window-before", "N", MPQ_OPT_UINT, F(before), 0, UINT32_MAX, NULL, NULL, 0, 0,
@@ -118,6 +128,7 @@ static int net_parse(int argc, char **argv, net_args *a, const char **model)
     a->seed = 1;
     a->p_valid = a->p_ready = 1.0;
     a->pack = 1;
+    a->source_thread = -1;
     a->trace_dir = "build/traces";
     a->before = 200;
     a->after = 20;
@@ -196,10 +207,15 @@ typedef struct net_ctx {
     char traces[1500];     /* "trace: DIR\n" of a mismatch, for the last-run record */
 } net_ctx;
 
+/* Wall time; with MPQ_TB_CPU_TIME set in the environment, the process's CPU time instead (as
+ * mpq_tb.c's: make bench on a shared host). */
 static double now_s(void)
 {
+    static int cpu = -1;
+    if (cpu < 0)
+        cpu = getenv("MPQ_TB_CPU_TIME") != NULL;
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -334,7 +350,7 @@ static void repro_text(const net_ctx *x, unsigned op, char *buf, size_t len)
     snprintf(ops, sizeof ops, "%u", op);
     one.ops = ops;
     uint64_t bits = (one.given | 1ull << NO_OPS | 1ull << NO_TIMING_SEED) &
-                    ~(1ull << NO_JSON | 1ull << NO_OUTPUT | 1ull << NO_TRACE_BUILD | 1ull << NO_TRACE_BIN);
+                    ~(1ull << NO_JSON | 1ull << NO_OUTPUT | 1ull << NO_TRACE_BUILD | 1ull << NO_TRACE_BIN | 1ull << NO_VEC_DIR);
     const char *argv[40];
     char abuf[2048];
     int n = 0;
@@ -498,6 +514,26 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
     snprintf(err, errlen, "the RTL differs from the golden cycle model: %s; trace %s", elem, dir);
 }
 
+/* --vec-dir: the part's cycles (as the DUT saw them) into DIR/<model>-op<o>-part<p>.vec, for the
+ * benchmark's bare loop (mpq-tb replay --bare) on the very cycles this run drove. Returns 0, or
+ * 2 with err. */
+static int save_part(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w,
+                     const mpq_timing_opts *t, const char *what, int flip, char *err, size_t errlen)
+{
+    char model[200], path[1400], cmd[1024], why[1024];
+    snprintf(model, sizeof model, "%s", base_name(x->model));
+    char *dot = strstr(model, ".tflite");
+    if (dot)
+        *dot = '\0';
+    snprintf(path, sizeof path, "%s/%s-op%u-part%u.vec", x->a->vec_dir, model, w->op, w->part + 1);
+    repro_text(x, w->op, cmd, sizeof cmd);
+    if (tb_mkdir_p(x->a->vec_dir) != 0)
+        return snprintf(err, errlen, "--vec-dir %s: cannot create it: %s", x->a->vec_dir, strerror(errno)), 2;
+    if (save_cycles(hw, L, t, what, flip, cmd, path, why, sizeof why) != 0)
+        return snprintf(err, errlen, "--vec-dir: %s", why), 2;
+    return 0;
+}
+
 /* mpq_accel.run: part w of a layer on the RTL (or, for operators not in --ops, on the golden
  * cycle model). */
 static int rtl_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w, int32_t *y,
@@ -525,6 +561,8 @@ static int rtl_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const 
         snprintf(err, errlen, "%s", res.error);
     else if (status == 1)
         report_mismatch(x, hw, L, w, &t, flip, &res, err, errlen);
+    else if (x->a->vec_dir && save_part(x, hw, L, w, &t, what, flip, err, errlen) != 0)
+        status = 2;
     return status;
 }
 
@@ -751,7 +789,8 @@ int tb_net_main(int argc, char **argv)
     int status = load(&a, model, &m, &net, &ref, &on);
     if (status == 0) {
         static net_ctx x;
-        x = (net_ctx){&a, argv[0], model, on, a.inject_flip, tb_pipe_useful(), 0, ""};
+        x = (net_ctx){&a, argv[0], model, on, a.inject_flip,
+                       a.source_thread < 0 ? tb_pipe_useful() : a.source_thread, 0, ""};
         tb_cleanup_on_signal();
         status = run_model(&x, &m, net, ref, &hw, cfgname);
         /* make wave opens the trace of the last run */
