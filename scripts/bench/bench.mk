@@ -3,7 +3,8 @@
 
 # --- Benchmarks ---------------------------------------------------------------------------------
 # make bench: golden model, ABFP emulation against it, vector I/O, real int8 models against
-# LiteRT (bench-models, scripts/models.mk), co-simulation (bare loop /
+# LiteRT and their cycles beside Ethos-U55-128's with the harness's speed on them (bench-models,
+# scripts/models/models.mk: also $(BENCH_OUT)-models.json), co-simulation (bare loop /
 # replay / lockstep; the transaction-level check against lockstep: scripts/bench/txn.sh),
 # cocotb side by side, accelerator efficiency and scaling, build time, snapshots
 # (scripts/bench/snap.sh: late_trace_ratio, snapshot_overhead); table on stdout and
@@ -24,6 +25,7 @@ bench: bench-golden bench-abfp bench-vec bench-models bench-explore $(GOLDEN_BIN
 	   echo '  "vector_io":'; cat $(BENCH_OUT)/vec.json; echo ','; \
 	   echo '  "explore":'; cat $(BENCH_OUT)/explore.json; echo ','; \
 	   echo '  "models":'; cat $(BENCH_OUT)/models.json; echo ','; \
+	   echo '  "models_rtl":'; cat $(BENCH_OUT)-models.json; echo ','; \
 	   echo '  "cosim":'; cat $(BENCH_OUT)/cosim.json; echo ','; \
 	   echo '  "snapshots":'; cat $(BENCH_OUT)/snap.json; echo ','; \
 	   echo '  "farm":'; cat $(BENCH_OUT)/farm.json; echo '}'; } >$(BENCH_OUT).json.tmp && \
@@ -37,7 +39,7 @@ bench: bench-golden bench-abfp bench-vec bench-models bench-explore $(GOLDEN_BIN
 .PHONY: bench/quick
 bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLDEN_BIN) $(TB_OBJS) $(GOLDEN_LIB) \
              $(BUILD)/vl/default/plain/mpq-tb $(BUILD)/vl/small/plain/mpq-tb $(BUILD)/vl/wide/plain/mpq-tb \
-             $(BUILD)/vl/default/trace/mpq-tb
+             $(BUILD)/vl/default/trace/mpq-tb $(BUILD)/vl/int8/plain/mpq-tb
 	@scripts/check.sh $(BUILD)/results bench/quick -- bash -c '\
 	  $(MAKE) --no-print-directory -s BENCH_QUICK=1 BENCH_NO_COCOTB=1 BENCH_GOLDEN_REPS=1 \
 	    BENCH_OUT=$(BUILD)/bench-quick bench && \
@@ -51,6 +53,11 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
 	    assert d[\"explore\"][\"closed_form_points_per_s\"] > 0, d; \
 	    assert all(m[\"median_s\"][\"mpq\"] > 0 for m in d[\"models\"][\"models\"]), d; \
+	    r = d[\"models_rtl\"]; assert [m[\"model\"] for m in r] == [\"tflite_micro_speech\", \"anomaly_detection\"], r; \
+	    assert all(m[\"config\"] == \"int8\" and m[\"rtl_passed\"] is True and m[\"mpq_cycles\"] == m[\"rtl_cycles\"] > 0 \
+	               and m[\"vela_u55_128_cycles\"] > 0 and m[\"macs\"] == sum(l[\"macs\"] for l in m[\"layers\"]) \
+	               and m[\"mpq_cycles\"] == sum(l[\"mpq_cycles\"] for l in m[\"layers\"]) \
+	               and m[\"speed\"][\"rtl_inferences_per_s\"] > 0 and m[\"speed\"][\"cosim_over_bare\"] > 0 for m in r), r; \
 	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'
 TEST_TARGETS += bench/quick

@@ -40,13 +40,26 @@ models-vela: models-fetch
 	@set -e; for m in $(MODELS_VELA); do \
 	  $(MODELS_PY) scripts/models/vela.py $(MODELS_DIR)/$$m.tflite --out $(BUILD)/models/vela/$$m.json; done
 
-# make bench's part for the real models: the golden model's time per inference against
-# LiteRT's optimized int8 kernels and its reference kernels, one thread, interleaved rounds;
-# the overflow detection (--acc-bits MODELS_OVERFLOW_BITS); at the best SIMD level and at SSE2.
-# $(BENCH_OUT)/models.json and models.md. BENCH_QUICK=1: two small models, one short round.
+# make bench's part for the real models, two parts:
+# 1. the golden model's time per inference against LiteRT's optimized int8 kernels and its
+#    reference kernels, one thread, interleaved rounds; the overflow detection (--acc-bits
+#    MODELS_OVERFLOW_BITS); at the best SIMD level and at SSE2: $(BENCH_OUT)/models.json and .md.
+# 2. mpq's cycles per inference beside Arm Ethos-U55-128's (Vela), per model, configuration
+#    (BENCH_MODELS_CONFIGS) and layer; each model on the RTL (mpq-tb net, every port compared
+#    every cycle: rtl_passed) and the harness's speed on it (RTL inferences per second, the
+#    co-simulation against the bare loop on the same cycles, BENCH_MODELS_RTL_ROUNDS rounds; the
+#    instructions per cycle of the models in BENCH_MODELS_IR, counted by callgrind, not in a
+#    SAN=1 build, which valgrind cannot run):
+#    $(BENCH_OUT)-models.json (build/bench-models.json) and $(BENCH_OUT)/models-cycles.md
+#    (scripts/models/bench_models.py, docs/models-rtl.md).
+# BENCH_QUICK=1: two small models, one short round each, instructions of the smaller one.
 BENCH_MODELS_ROUNDS ?= 9
+BENCH_MODELS_RTL_ROUNDS ?= 5
+BENCH_MODELS_CONFIGS ?= int8
+BENCH_MODELS_RTL ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+BENCH_MODELS_IR ?= $(if $(SAN_FLAGS),,$(BENCH_MODELS_RTL))
 .PHONY: bench-models
-bench-models: $(GOLDEN_BIN)
+bench-models: $(GOLDEN_BIN) $(foreach c,$(BENCH_MODELS_CONFIGS),$(BUILD)/vl/$(c)/plain/mpq-tb)
 	@mkdir -p $(BENCH_OUT)
 	@py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
 	if [ "$(BENCH_QUICK)" = 1 ]; then set -- --rounds 1 --batch-s 0.005 $(MODELS_DIR)/tflite_micro_speech.tflite \
@@ -54,6 +67,15 @@ bench-models: $(GOLDEN_BIN)
 	  $$(ls $(MODELS_DIR)/*.tflite | grep -v '\.float32\.tflite$$'); fi && \
 	"$$py" scripts/models/bench.py --golden $(GOLDEN_BIN) --acc-bits $(MODELS_OVERFLOW_BITS) \
 	  --json $(BENCH_OUT)/models.json --md $(BENCH_OUT)/models.md "$$@"
+	@py=$$(scripts/models/venv.sh) && \
+	if [ "$(BENCH_QUICK)" = 1 ]; then rounds=1 models="tflite_micro_speech anomaly_detection" \
+	  ir=$(if $(SAN_FLAGS),,tflite_micro_speech); \
+	  else rounds=$(BENCH_MODELS_RTL_ROUNDS) models="$(BENCH_MODELS_RTL)" ir="$(BENCH_MODELS_IR)"; fi && \
+	{ [ -z "$$ir" ] || scripts/install-deps.sh callgrind; } && \
+	"$$py" scripts/models/bench_models.py --golden $(GOLDEN_BIN) $(addprefix --config ,$(BENCH_MODELS_CONFIGS)) \
+	  --tb-vl $(BUILD)/vl --rounds $$rounds --ir-models "$$(echo $$ir | tr ' ' ,)" \
+	  --work $(BENCH_OUT)/models-rtl --out $(BENCH_OUT)-models.json --md $(BENCH_OUT)/models-cycles.md \
+	  $$(for m in $$models; do echo $(MODELS_DIR)/$$m.tflite; done)
 
 models-overflow: models-fetch $(GOLDEN_BIN)
 	@$(MODELS_PY) scripts/models/overflow.py --golden $(GOLDEN_BIN) --acc-bits $(MODELS_OVERFLOW_BITS) \
