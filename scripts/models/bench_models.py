@@ -29,9 +29,12 @@ Without --tb-vl, --rtl-dir DIR reads DIR/<model>.json of `make models` (mpq-tb n
 for rtl_passed.
 
 Writes JSON (atomically): a list of objects, one per model and configuration: model, config,
-mpq_cycles, vela_u55_128_cycles, vela_mac_layer_cycles, macs, rtl_passed (null without an RTL
+mpq_cycles, vela_u55_128_cycles (Vela's estimate, memory traffic included),
+vela_u55_128_npu_cycles (its NPU cycles alone), vela_mac_layer_cycles (its estimate of the MAC
+layers mpq runs), macs, rtl_passed (null without an RTL
 run), rtl_cycles, speed (null without --rounds), and layers (per MAC layer: op, type, shape,
-map, macs, mpq_cycles, mac_util, data_waits, out_stalls, vela_cycles, vela_util_pct). --md
+map, macs, mpq_cycles, mac_util, data_waits, out_stalls, vela_cycles, vela_npu_cycles,
+vela_util_pct). --md
 writes the tables, also printed. Exit 0; 1 when a model failed on the RTL (its trace folder
 named); 2 on bad input or a tool that failed.
 """
@@ -228,21 +231,23 @@ def layers_of(mp, vl):
     for l in mp['layers']:
         vs = vela_by_op.get(l['op'], [])
         vc = sum(v['cycles'] for v in vs)
+        vn = sum(v['npu_cycles'] for v in vs)
         vm = sum(v['macs'] for v in vs)
         layers.append({'op': l['op'], 'type': l['type'], 'shape': l['shape'], 'map': l['map'],
                        'macs': l['macs'], 'mpq_cycles': l['cycles'], 'mac_util': l['mac_util'],
                        'data_waits': l['data_waits'], 'out_stalls': l['out_stalls'],
-                       'vela_cycles': vc, 'vela_util_pct': (100.0 * vm / (vc * 128) if vc else None)})
+                       'vela_cycles': vc, 'vela_npu_cycles': vn, 'vela_util_pct': (100.0 * vm / (vc * 128) if vc else None)})
     return layers
 
 
 def tables(results):
-    lines = ['| model | config | MACs | mpq cycles | MAC util | Ethos-U55-128 (Vela) | Vela, the same layers | '
-             'mpq / Vela | RTL |', '|---|---|---:|---:|---:|---:|---:|---:|---|']
+    lines = ['| model | config | MACs | mpq cycles | MAC util | Ethos-U55-128 (Vela) | Vela, NPU alone | '
+             'Vela, the same layers | mpq / Vela | RTL |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|']
     for r in results:
         rtl = {True: 'passed', False: 'FAILED', None: '-'}[r['rtl_passed']]
         lines.append(f'| {r["model"]} | {r["config"]} | {r["macs"]:,} | {r["mpq_cycles"]:,} | '
                      f'{r["macs"] / (r["mpq_cycles"] * 128):.3f} | {r["vela_u55_128_cycles"]:,} | '
+                     f'{r["vela_u55_128_npu_cycles"]:,} | '
                      f'{r["vela_mac_layer_cycles"]:,} | {r["mpq_cycles"] / r["vela_u55_128_cycles"]:.2f} | {rtl} |')
     sp = [r for r in results if r['speed']]
     if sp:
@@ -263,12 +268,12 @@ def tables(results):
     summary = list(lines)
     for r in results:
         lines += ['', f'**{r["model"]}** ({r["config"]})', '',
-                  '| op | type | shape | mapping | MACs | mpq cycles | MAC util | Vela cycles | Vela util |',
-                  '|---:|---|---|---|---:|---:|---:|---:|---:|']
+                  '| op | type | shape | mapping | MACs | mpq cycles | MAC util | Vela cycles | Vela NPU cycles | '
+                  'Vela util |', '|---:|---|---|---|---:|---:|---:|---:|---:|---:|']
         for l in r['layers']:
             vu = f'{l["vela_util_pct"] / 100:.3f}' if l['vela_util_pct'] is not None else '-'
             lines.append(f'| {l["op"]} | {l["type"]} | {l["shape"]} | {l["map"]} | {l["macs"]:,} | '
-                         f'{l["mpq_cycles"]:,} | {l["mac_util"]:.3f} | {l["vela_cycles"]:,} | {vu} |')
+                         f'{l["mpq_cycles"]:,} | {l["mac_util"]:.3f} | {l["vela_cycles"]:,} | {l["vela_npu_cycles"]:,} | {vu} |')
     return summary, lines
 
 
@@ -321,7 +326,8 @@ def main(argv):
                 continue
             vl = vela_of(model, work)
             r = {'model': name, 'config': config, 'mpq_cycles': mp['mpq_cycles'],
-                 'vela_u55_128_cycles': vl['totals']['cycles'], 'vela_mac_layer_cycles': None,
+                 'vela_u55_128_cycles': vl['totals']['cycles'], 'vela_u55_128_npu_cycles': vl['totals']['npu_cycles'],
+                 'vela_mac_layer_cycles': None,
                  'macs': mp['macs'], 'rtl_passed': None, 'rtl_cycles': None, 'speed': None,
                  'layers': layers_of(mp, vl)}
             r['vela_mac_layer_cycles'] = sum(l['vela_cycles'] for l in r['layers'])
