@@ -265,6 +265,16 @@ def tables(results):
                          + (f'{ir["cosim_over_bare"]:.3f}, {ir["cosim_one_thread_over_bare"]:.3f} | '
                             if (ir := s['instructions_per_cycle']) else '- | ')
                          + f'{"met" if s["goal_met"] else "not met"} ({s["goal_measure"]}) |')
+    lines += ['', '| model | config | op type | layers | MACs | mpq cycles | Vela cycles | Vela NPU cycles |',
+              '|---|---|---|---:|---:|---:|---:|---:|']
+    for r in results:
+        by = {}
+        for l in r['layers']:
+            a = by.setdefault(l['type'], [0] * 5)
+            for i, v in enumerate((1, l['macs'], l['mpq_cycles'], l['vela_cycles'], l['vela_npu_cycles'])):
+                a[i] += v
+        for t, a in by.items():
+            lines.append(f'| {r["model"]} | {r["config"]} | {t} | {a[0]} | {a[1]:,} | {a[2]:,} | {a[3]:,} | {a[4]:,} |')
     summary = list(lines)
     for r in results:
         lines += ['', f'**{r["model"]}** ({r["config"]})', '',
