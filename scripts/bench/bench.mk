@@ -58,6 +58,7 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	               and m[\"vela_u55_128_cycles\"] > 0 and m[\"macs\"] == sum(l[\"macs\"] for l in m[\"layers\"]) \
 	               and m[\"mpq_cycles\"] == sum(l[\"mpq_cycles\"] for l in m[\"layers\"]) \
 	               and m[\"speed\"][\"rtl_inferences_per_s\"] > 0 and m[\"speed\"][\"cosim_over_bare\"] > 0 for m in r), r; \
+	    i = r[0][\"speed\"][\"instructions_per_cycle\"]; assert i is None or 0 < i[\"cosim_over_bare\"] <= 1.5, r; \
 	    print(\"bench.json parses\")" \
 	    $(BUILD)/bench-quick.json'
 TEST_TARGETS += bench/quick
