@@ -99,7 +99,7 @@ int mpq_cli_model_map(int argc, char **argv)
 {
     const char *model = NULL, *cfg = NULL, *input = NULL, *json = NULL;
     uint64_t seed = 1;
-    mpq_map_opts mo = {1};
+    mpq_map_opts mo = {.pack = 1};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
