@@ -703,7 +703,7 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
            " (--timing-seed %" PRIu64 " reproduces)\n", tag, x->model, mpq_hwcfg_str(hw, hb, sizeof hb), in,
            x->a->p_valid, x->a->p_ready, x->a->timing_seed, x->a->timing_seed);
     fflush(stdout);
-    mpq_map_opts mo = {x->a->pack};
+    mpq_map_opts mo = {.pack = x->a->pack};
     mpq_accel ex = {x, "RTL", rtl_run};
     unsigned n = 0;
     int status = mpq_netrun(net, m, hw, &mo, &ex, rows, &n, err, sizeof err);
