@@ -56,6 +56,10 @@ typedef struct mpq_accel {
  * beat in every cycle, out_ready_i high) and collects the outputs from out_data_o. */
 extern const mpq_accel mpq_accel_cycle_model;
 
+/* The functional golden model as executor (mpq_hw_layer_expected): the same outputs as the
+ * cycle model, no cycles (stats 0); faster where only the values matter. */
+extern const mpq_accel mpq_accel_functional;
+
 /* Sets net's inputs: from the file `path` (raw little endian, the inputs in order, exactly
  * their bytes), or, path NULL, random from seed (mpq_net_random_input, input after input).
  * The one input rule of `mpq-tb net`. Returns 0, or MPQ_EPARAM with err naming the file

@@ -4,6 +4,7 @@
  * ternary + sparse form, requantized for the new weight step (mpq_qlayer_decompose), and the
  * functional model of a mapped layer in either form (mpq_qlayer_expected); mpq_netmap.h.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,4 +202,67 @@ int mpq_qlayer_expected(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t 
         return mpq_fc(&fl, &rq, y, NULL, NULL, err, errlen);
     mpq_conv_layer cl = mpq_conv_layer_of_fc(&q->s, &fl);
     return mpq_conv(&cl, &rq, y, NULL, NULL, err, errlen);
+}
+
+/* ---- decompositions as text ---- */
+
+/* "a/b" or a decimal into *v; 0 when the whole text is a number. */
+static int parse_fraction(const char *t, double *v)
+{
+    char *end;
+    errno = 0;
+    double a = strtod(t, &end);
+    if (end == t || errno)
+        return -1;
+    if (*end == '/') {
+        const char *b = end + 1;
+        double den = strtod(b, &end);
+        if (end == b || errno || den <= 0.0)
+            return -1;
+        a /= den;
+    }
+    *v = a;
+    return *end ? -1 : 0;
+}
+
+int mpq_map_decomp_parse(const char *text, mpq_map_decomp *d, char *err, size_t errlen)
+{
+    *d = (mpq_map_decomp){.axis = MPQ_DECOMP_CHANNEL, .group = 16, .thr = 0.7};
+    if (!strcmp(text, "ternary"))
+        return 0;
+    const char *rest = NULL;
+    if (!strncmp(text, "channels-", 9)) {
+        rest = text + 9;
+    } else if (!strncmp(text, "window-", 7)) {
+        d->axis = MPQ_DECOMP_WINDOW;
+        rest = text + 7;
+    } else if (!strncmp(text, "unstructured-", 13)) {
+        d->axis = MPQ_DECOMP_UNSTRUCTURED;
+        if (parse_fraction(text + 13, &d->density) != 0 || !(d->density > 0.0 && d->density <= 1.0))
+            return snprintf(err, errlen, "decomposition '%s': the density must be a fraction in (0, 1], "
+                            "e.g. unstructured-1/16", text), MPQ_EPARAM;
+        return 0;
+    } else {
+        return snprintf(err, errlen, "decomposition '%s': expected ternary, channels-N:G, window-N:G or "
+                        "unstructured-D", text), MPQ_EPARAM;
+    }
+    unsigned n, g;
+    int used = 0;
+    if (sscanf(rest, "%u:%u%n", &n, &g, &used) != 2 || rest[used] || g == 0 || n > g || g > 4096)
+        return snprintf(err, errlen, "decomposition '%s': expected N:G with 0 <= N <= G, 1 <= G <= 4096",
+                        text), MPQ_EPARAM;
+    d->hp_n = n;
+    d->group = g;
+    d->density = (double)n / g;
+    return 0;
+}
+
+void mpq_map_decomp_name(const mpq_map_decomp *d, char *buf, size_t len)
+{
+    if (d->axis != MPQ_DECOMP_UNSTRUCTURED && d->hp_n == 0)
+        snprintf(buf, len, "ternary only");
+    else if (d->axis == MPQ_DECOMP_UNSTRUCTURED)
+        snprintf(buf, len, "unstructured %.4g", d->density);
+    else
+        snprintf(buf, len, "%s %u:%u", d->axis == MPQ_DECOMP_WINDOW ? "window" : "channels", d->hp_n, d->group);
 }

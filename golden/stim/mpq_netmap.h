@@ -83,6 +83,15 @@ typedef struct mpq_map_decomp {
     double thr;                /* TWN threshold (0.7) */
 } mpq_map_decomp;
 
+/* A decomposition as text, the names of the CNN study (docs/cnn-results.md): "ternary"
+ * (hp_n 0), "channels-N:G", "window-N:G", "unstructured-D" (D a fraction "1/16" or a decimal,
+ * 0 < D <= 1); thr 0.7. Returns 0, or MPQ_EPARAM with err naming what is wrong (N > G, G 0,
+ * D out of range, an unknown structure). */
+int mpq_map_decomp_parse(const char *text, mpq_map_decomp *d, char *err, size_t errlen);
+/* d as the study names it in its tables: "ternary only", "channels 1:16", "window 2:9",
+ * "unstructured 0.0625". */
+void mpq_map_decomp_name(const mpq_map_decomp *d, char *buf, size_t len);
+
 typedef struct mpq_map_opts {
     int pack;                  /* 1: pack the taps of thin convolutions when it saves cycles;
                                   0: never; 2: always when possible (tests) */
