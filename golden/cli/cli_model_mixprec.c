@@ -279,6 +279,39 @@ static int find_logits(mx_ctx *c)
     return 0;
 }
 
+/* The whole binary file (*len bytes; cli_read_file is for text), or NULL with errno. */
+static uint8_t *read_binary(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            size_t ncap = cap ? 2 * cap : 65536;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb)
+                break;
+            buf = nb;
+            cap = ncap;
+        }
+        size_t n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    int oom = *len == cap, err = ferror(f);
+    fclose(f);
+    if (oom || err) {
+        free(buf);
+        errno = oom ? ENOMEM : EIO;
+        return NULL;
+    }
+    return buf;
+}
+
 static int read_inputs(mx_ctx *c, const char *path)
 {
     for (unsigned i = 0; i < mpq_net_ninputs(c->net); i++)
@@ -286,7 +319,7 @@ static int read_inputs(mx_ctx *c, const char *path)
     if (!path)
         return 0;
     size_t len = 0;
-    c->inputs = (uint8_t *)cli_read_file(path, &len);
+    c->inputs = read_binary(path, &len);
     if (!c->inputs)
         return fprintf(stderr, "%s: --inputs %s: %s\n", tag, path, strerror(errno)), -1;
     if (len == 0 || c->in_bytes == 0 || len % c->in_bytes)

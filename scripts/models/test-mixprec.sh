@@ -27,6 +27,9 @@ assert p['int8']['sqnr_db'] == 'inf' and p['int8']['hp_share'] == 1.0, p['int8']
 assert p['ternary']['hp_weights'] == 0 and 0 < p['channels-1:16']['hp_share'] < 1
 assert not p['channels-1:16']['configs'][0]['held'] and 'HpPerGroup' in p['channels-1:16']['configs'][0]['why']
 PY
+head -c 4000 /dev/zero > "$tmp/two.bin" # two float32 [1,50,10,1] inputs, all 0.0
+o=$("$bin" model mixprec "$f" --points channels-1:16 --configs default --inputs "$tmp/two.bin" 2>&1) &&
+    grep -q '2 inputs from' <<<"$o" && grep -q '^channels 1:16 .* 93122$' <<<"$o" || bad "--inputs FILE: $o"
 expect2() {
     local what=$1 want=$2; shift 2
     local o; o=$("$bin" model mixprec "$@" 2>&1); local r=$?
