@@ -130,9 +130,11 @@ MODELS_MIXPREC ?= visual_wake_words image_classification keyword_spotting anomal
 MODELS_MIXPREC_SEED ?= 1
 MODELS_MIXPREC_INPUTS ?= 32
 MODELS_MIXPREC_GRID ?= full
-MODELS_MIXPREC_RTL ?= keyword_spotting:tern:ternary keyword_spotting:default:channels-1:16 \
-  keyword_spotting:mix2:channels-2:16 image_classification:default:channels-1:32 \
-  image_classification:mix2:channels-1:8 visual_wake_words:mix2:unstructured-1/64 \
+MODELS_MIXPREC_RTL ?= visual_wake_words:tern:ternary visual_wake_words:default:channels-1:16 \
+  visual_wake_words:mix2:unstructured-1/64 image_classification:tern:ternary \
+  image_classification:default:channels-1:32 image_classification:mix2:channels-1:8 \
+  keyword_spotting:tern:ternary keyword_spotting:default:channels-1:16 keyword_spotting:mix2:channels-2:16 \
+  keyword_spotting:default:unstructured-1/64 anomaly_detection:tern:ternary \
   anomaly_detection:default:channels-1:16 anomaly_detection:mix2:channels-2:32
 MODELS_MIXPREC_CONFIGS := $(sort $(foreach s,$(MODELS_MIXPREC_RTL),$(word 2,$(subst :, ,$(s)))))
 .PHONY: models-mixprec
