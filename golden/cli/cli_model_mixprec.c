@@ -128,8 +128,10 @@ static int parse_args(int argc, char **argv, mx_args *a)
             if (parse_u64(arg, v, UINT64_MAX, &a->seed) != 0)
                 return 2;
         } else if (t == 7) {
-            if (parse_u64(arg, v, 100000, &x) != 0 || x == 0)
-                return x == 0 ? (fprintf(stderr, "%s: --count must be at least 1\n", tag), 2) : 2;
+            if (parse_u64(arg, v, 100000, &x) != 0)
+                return 2;
+            if (x == 0)
+                return fprintf(stderr, "%s: --count must be at least 1\n", tag), 2;
             a->count = (unsigned)x;
         } else if (arg[0] == '-' || a->model) {
             fprintf(stderr, "%s: unknown option or extra argument '%s'\n", tag, arg);
@@ -365,10 +367,12 @@ static int setup(mx_ctx *c, const mx_args *a)
     c->tmp = malloc(c->nlog);
     if (!c->rows || !c->ref_logits || !c->dec0 || !c->tmp)
         return fprintf(stderr, "%s: out of memory\n", tag), -1;
-    for (unsigned k = 0; k < c->count; k++)
-        if (set_input(c, k, err, sizeof err) != 0 || mpq_net_run(c->net, err, sizeof err) != 0 ||
-            mpq_net_tensor_get(c->net, (unsigned)c->logits, c->ref_logits + (size_t)k * c->nlog) != 0)
+    for (unsigned k = 0; k < c->count; k++) {
+        if (set_input(c, k, err, sizeof err) != 0 || mpq_net_run(c->net, err, sizeof err) != 0)
             return fprintf(stderr, "%s: input %u: %s\n", tag, k, err), -1;
+        if (mpq_net_tensor_get(c->net, (unsigned)c->logits, c->ref_logits + (size_t)k * c->nlog) != 0)
+            return fprintf(stderr, "%s: input %u: the logits tensor %d was not computed\n", tag, k, c->logits), -1;
+    }
     return 0;
 }
 

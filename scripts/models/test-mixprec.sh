@@ -39,6 +39,9 @@ expect2 "N > G" "N <= G" "$f" --points channels-3:2
 expect2 "unknown structure" "expected ternary" "$f" --points rows-1:4
 expect2 "density 0" "fraction in (0, 1]" "$f" --points unstructured-0
 expect2 "count 0" "at least 1" "$f" --count 0
+expect2 "count x" "expected a whole number" "$f" --count x
+[ -f "$dir/keyword_spotting_alexa.float32.tflite" ] &&
+    expect2 "a float model" "keyword_spotting_alexa.float32.tflite: op" "$dir/keyword_spotting_alexa.float32.tflite"
 head -c 7 /dev/zero > "$tmp/short.bin"
 expect2 "inputs size" "not a whole number of inputs" "$f" --inputs "$tmp/short.bin"
 expect2 "no such model" "no-such.tflite" "$tmp/no-such.tflite"
