@@ -49,6 +49,27 @@ def model_table(doc):
     return out + ['']
 
 
+def summary_table(docs):
+    """Per model and ternary configuration, the held decomposed point with the best SQNR."""
+    out = ['| model | int8 model: cycles on int8 | config | best point it holds (by SQNR) | hp share | '
+           'top-1 | SQNR dB | cycles |', '|---|---|---|---|---|---|---|---|']
+    for d in docs:
+        name = os.path.basename(d['model']).replace('.tflite', '')
+        base = cycles(d, 'int8', 'int8')
+        for cfg in [c['config'] for c in d['points'][0]['configs'] if c['config'] != 'int8']:
+            held = [(p, c) for p in d['points'] if p['spec'] != 'int8'
+                    for c in p['configs'] if c['config'] == cfg and c['held']]
+            if not held:
+                out.append(f'| {name} | {base} | {cfg} | none | | | | |')
+                continue
+            p, c = max(held, key=lambda pc: float('inf') if pc[0]['sqnr_db'] == 'inf' else pc[0]['sqnr_db'])
+            t = f"{p['top1_agree']}/{p['inputs']}" if d['classifier'] else 'n/a'
+            star = '' if c['output_equals_ref'] else '*'
+            out.append(f"| {name} | {base} | {cfg} | {p['decomposition']} ({p['density']}) | {p['hp_share']:.4f} | "
+                       f"{t} | {p['sqnr_db']:.1f} | {c['mpq_cycles']}{star} |")
+    return out + ['']
+
+
 def rtl_table(path):
     with open(path) as f:
         rows = [line.rstrip('\n').split('\t') for line in f][1:]
@@ -82,9 +103,11 @@ def main():
         rev = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()
     except OSError:
         rev = '?'
-    lines = [f'Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} on {cpu}, '
+    when = min(os.path.getmtime(p) for p in a.json)
+    lines = [f'Measured {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(when))} on {cpu}, '
              f'{os.cpu_count()} CPUs, commit {rev}; inputs: scripts/models/inputs.py seed {a.seed}, '
              f'{docs[0]["inputs"]} random/normal inputs per model.', '']
+    lines += ['#### Summary', ''] + summary_table(docs)
     for d in docs:
         lines += model_table(d)
     rtl = os.path.join(os.path.dirname(a.json[0]), 'rtl.tsv')
