@@ -178,6 +178,9 @@ help:
 	@echo "  make models     the MLPerf Tiny models and micro_speech through the int8 RTL, every MAC"
 	@echo "                  layer checked every cycle, a table per model and layer (mpq-tb net;"
 	@echo "                  MODELS_RTL, MODELS_RTL_CONFIG, MODELS_RTL_SEED; docs/models-rtl.md)"
+	@echo "  make models-mixprec  each model decomposed into ternary + sparse int8 over the CNN"
+	@echo "                  study's density grid: high-precision share, top-1 agreement, SQNR, cycles per"
+	@echo "                  ternary configuration, a sample on the RTL (docs/models.md, Mixed precision)"
 	@echo "  make help       this list"
 	@echo "  make clean      remove build/"
 

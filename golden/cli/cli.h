@@ -12,6 +12,7 @@ int mpq_cli_options(int argc, char **argv);
 int mpq_cli_dut(int argc, char **argv);
 int mpq_cli_model(int argc, char **argv);
 int mpq_cli_model_map(int argc, char **argv); /* mpq-golden model map (cli_model_map.c) */
+int mpq_cli_model_mixprec(int argc, char **argv); /* mpq-golden model mixprec (cli_model_mixprec.c) */
 int mpq_cli_model_abfp(int argc, char **argv); /* mpq-golden model abfp (cli_model_abfp.c) */
 int mpq_cli_explore(int argc, char **argv);
 

@@ -301,7 +301,7 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
     memset(&xc, 0, sizeof xc);
     xc.every = every;
     mpq_rng_seed(&xc.rng, seed);
-    mpq_map_opts mo = {1};
+    mpq_map_opts mo = {.pack = 1};
     unsigned n = 0;
     status = mpq_netrun(net, &m, hw, &mo, &xcheck_exec, rows, &n, err, sizeof err);
     if (status) {

@@ -24,6 +24,8 @@ static void usage(FILE *f)
             "       mpq-golden model info MODEL.tflite\n"
             "       mpq-golden model map MODEL.tflite --config NAME ...  (the layers on the\n"
             "                            accelerator's cycle model: mpq-golden model map --help)\n"
+            "       mpq-golden model mixprec MODEL.tflite ...  (ternary + sparse int8 decompositions:\n"
+            "                            cycles, high-precision share, fidelity; --help)\n"
             "       mpq-golden model abfp MODEL.tflite ...  (in float, its matrix units on an\n"
             "                            analog ABFP array: mpq-golden model abfp --help)\n"
             "\n"
@@ -596,6 +598,8 @@ int mpq_cli_model(int argc, char **argv)
         return model_info(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "map"))
         return mpq_cli_model_map(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "mixprec"))
+        return mpq_cli_model_mixprec(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "abfp"))
         return mpq_cli_model_abfp(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {

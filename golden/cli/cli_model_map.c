@@ -100,7 +100,7 @@ typedef struct map_args {
 /* Returns 0 to run, 1 after --help, 2 after a message. */
 static int parse_args(int argc, char **argv, map_args *a)
 {
-    *a = (map_args){.seed = 1, .mo = {1}};
+    *a = (map_args){.seed = 1, .mo = {.pack = 1}};
     for (int i = 2; i < argc; i++) {
         const char *arg = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {

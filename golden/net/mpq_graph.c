@@ -47,6 +47,8 @@ typedef struct plan {
     int32_t *w, *bias, *mult, *shift;
     int32_t in_off, w_off;
     mpq_requant rq;
+    int wt;                   /* the weights tensor (its scales: mpq_net_layer_get) */
+    float s_in, s_out;        /* input and output scales */
     int report;               /* index into the net's reports, -1 without */
     mpq_layer *layer;         /* CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pools: the plan */
     /* pools, ADD, MEAN */
@@ -542,6 +544,9 @@ static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
     p->k = K_CONV;
     p->in = it;
     p->out = ot;
+    p->wt = wt;
+    p->s_in = s_in;
+    p->s_out = s_out;
     p->in_off = -z_in;
     p->w_off = 0;
     p->rq.kind = MPQ_RQ_DOUBLE;
@@ -601,6 +606,9 @@ static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
     p->k = K_FC;
     p->in = it;
     p->out = ot;
+    p->wt = wt;
+    p->s_in = s_in;
+    p->s_out = s_out;
     p->fc_m = (unsigned)(nin / k);
     p->fc_k = k;
     p->fc_n = n;
@@ -1863,6 +1871,11 @@ int mpq_net_layer_get(const mpq_net *net, unsigned op, mpq_net_layer *L)
     L->rq = p->rq;
     L->in_tensor = p->in;
     L->out_tensor = p->out;
+    const mpq_tfl_quant *wq = &T(net, p->wt)->q;
+    L->in_scale = p->s_in;
+    L->out_scale = p->s_out;
+    L->w_scale = wq->scale;
+    L->nw_scale = wq->nscale;
     return MPQ_OK;
 }
 

@@ -137,6 +137,12 @@ typedef struct mpq_net_layer {
     const int32_t *bias;       /* [channels] */
     mpq_requant rq;            /* kind, per-channel or per-tensor mult/shift, out_offset, clamp */
     int in_tensor, out_tensor;
+    /* The model's quantization, from which rq was computed: real input = in_scale * (x +
+     * in_offset), real weight = w_scale[c or 0] * (w + w_offset), real output = out_scale *
+     * (y - out_offset); the int32 bias has the scale in_scale * w_scale[c or 0]. */
+    float in_scale, out_scale;
+    const float *w_scale;      /* [nw_scale]: 1 (per tensor) or one per output channel */
+    unsigned nw_scale;
 } mpq_net_layer;
 /* Fills L for operator op. Returns 0, or MPQ_EPARAM when op is not such a layer. */
 int mpq_net_layer_get(const mpq_net *net, unsigned op, mpq_net_layer *L);

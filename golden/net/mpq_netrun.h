@@ -56,6 +56,10 @@ typedef struct mpq_accel {
  * beat in every cycle, out_ready_i high) and collects the outputs from out_data_o. */
 extern const mpq_accel mpq_accel_cycle_model;
 
+/* The functional golden model as executor (mpq_hw_layer_expected): the same outputs as the
+ * cycle model, no cycles (stats 0); faster where only the values matter. */
+extern const mpq_accel mpq_accel_functional;
+
 /* Sets net's inputs: from the file `path` (raw little endian, the inputs in order, exactly
  * their bytes), or, path NULL, random from seed (mpq_net_random_input, input after input).
  * The one input rule of `mpq-tb net`. Returns 0, or MPQ_EPARAM with err naming the file
@@ -71,6 +75,11 @@ typedef struct mpq_netrun_layer {
     char how[160];              /* the map's description */
     unsigned parts;
     uint64_t macs;              /* useful multiply-accumulates (mpq_net_op_macs) */
+    uint64_t weights;           /* the layer's weights */
+    uint64_t hp_weights;        /* of them in high precision: all of an int8 layer, the non-zero
+                                   sparse entries of a decomposed one */
+    double w_norm2, err_norm2;  /* decomposed: sum of the real weights squared, and of the
+                                   decomposition's error squared (0 for int8) */
     mpq_accel_stats st;         /* summed over the parts */
 } mpq_netrun_layer;
 
@@ -78,7 +87,15 @@ typedef struct mpq_netrun_layer {
  * *nrows of them, owned by the caller, at least mpq_net_ops(net) entries). Returns 0, 1 (a
  * layer's outputs differ from the golden model's, or the executor found a mismatch: err says
  * where), or 2 (a layer the accelerator cannot run: err names the operator and the rule; or
- * an executor error). */
+ * an executor error).
+ *
+ * With mo->decomp the run is approximate (mixed precision): every layer is decomposed into
+ * ternary + sparse weights (mpq_qlayer_decompose), so it no longer computes the model's int8
+ * layer; its gathered output is compared instead with the functional model of the decomposed
+ * layer on the same input (mpq_qlayer_expected: a difference returns 1), and the
+ * accelerator's output flows on to the operators that follow. The net's tensors then hold
+ * the decomposed network's values; compare its outputs with an int8 run (mpq_net_run) of
+ * the same input for the fidelity. */
 int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
 
@@ -87,6 +104,10 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
  * the whole int8 range (else -1..1). mpq-golden model map and mpq-txn model draw their inputs
  * with it. */
 void mpq_net_random_input(const mpq_tfl_model *m, int t, mpq_rng *r, uint8_t *buf, size_t bytes);
+
+/* The network's layer NL as the driver maps it (its int8 weights, requantization and float
+ * scales; the arrays stay the net's). */
+void mpq_netrun_qlayer(const mpq_net_layer *NL, mpq_qlayer *q);
 
 #ifdef __cplusplus
 }

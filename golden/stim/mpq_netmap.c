@@ -123,9 +123,14 @@ static int fail(char *err, size_t errlen, int rc, const char *what)
     return rc;
 }
 
-/* Checks what the accelerator cannot hold whatever the shape: widths and the N:G rule. */
+/* Checks what the accelerator cannot hold whatever the shape: widths and the N:G rule of
+ * int8 weights (the ternary + sparse form's is checked per layout: sparse_fits). */
 static int check_values(const mpq_hwcfg *hw, const mpq_qlayer *q, size_t nw, char *err, size_t errlen)
 {
+    if (q->nparams != 1 && q->nparams != (q->s.kind == MPQ_LAYER_FC ? q->n : q->s.out_c))
+        return fail(err, errlen, MPQ_EPARAM, "the requantization has neither 1 nor one parameter per channel");
+    if (q->t)
+        return 0;
     if (hw->hp_per_group < hw->klanes)
         return snprintf(err, errlen, "int8 weights need a high-precision entry at every position "
                         "(HpPerGroup = KLanes = %u); this configuration has HpPerGroup = %u: use the "
@@ -140,8 +145,53 @@ static int check_values(const mpq_hwcfg *hw, const mpq_qlayer *q, size_t nw, cha
                             "configuration's %u-bit high-precision range %lld..%lld", i, (long long)v,
                             hw->hp_bits, (long long)lo, (long long)hi), MPQ_EPARAM;
     }
-    if (q->nparams != 1 && q->nparams != (q->s.kind == MPQ_LAYER_FC ? q->n : q->s.out_c))
-        return fail(err, errlen, MPQ_EPARAM, "the requantization has neither 1 nor one parameter per channel");
+    return 0;
+}
+
+/* Whether the sparse entries of q (ternary + sparse form) obey hw's N:G rule in the layout
+ * the layer runs in: at most HpPerGroup per output channel and aligned block of KLanes along
+ * the reduction, the blocks at one window position over absolute input channels (a
+ * depthwise weight is a group of its own), or with packed taps over the packed channels
+ * (the flat OHWI reduction). Returns 0, or MPQ_EPARAM with err naming the first group that
+ * holds more. */
+static int sparse_fits(const mpq_hwcfg *hw, const mpq_qlayer *q, int packed, char *err, size_t errlen)
+{
+    const mpq_conv_shape *s = &q->s;
+    int fc = s->kind == MPQ_LAYER_FC;
+    unsigned nch = fc ? q->n : s->out_c, kl = hw->klanes;
+    if (s->kind == MPQ_LAYER_DEPTHWISE) {
+        size_t nw = mpq_conv_w_count(s);
+        for (size_t i = 0; hw->hp_per_group == 0 && i < nw; i++)
+            if (q->hp[i])
+                return snprintf(err, errlen, "channel %zu, window position %zu holds a sparse weight: "
+                                "this configuration has none (HpPerGroup = 0)", i % s->out_c, i / s->out_c),
+                       MPQ_EPARAM;
+        return 0;
+    }
+    unsigned depth = fc ? q->k : mpq_conv_depth(s), taps = fc || packed ? 1 : s->kh * s->kw,
+             f = depth / taps, groups = fc || !s->groups ? 1 : s->groups;
+    for (unsigned o = 0; o < nch; o++) {
+        unsigned g0 = taps == 1 ? 0 : o / (nch / groups) * f; /* absolute channel of c = 0 */
+        for (unsigned tap = 0; tap < taps; tap++) {
+            const int32_t *h = &q->hp[(size_t)o * depth + (size_t)tap * f];
+            unsigned nz = 0;
+            for (unsigned c = 0; c < f; c++) {
+                if (c > 0 && (g0 + c) % kl == 0)
+                    nz = 0;
+                nz += h[c] != 0;
+                if (nz <= hw->hp_per_group)
+                    continue;
+                unsigned b0 = (g0 + c) / kl * kl;
+                if (fc || packed)
+                    return snprintf(err, errlen, "channel %u, %s %u..%u hold more than HpPerGroup = %u "
+                                    "sparse weights", o, packed ? "packed channels (taps packed)" : "inputs",
+                                    b0, b0 + kl - 1, hw->hp_per_group), MPQ_EPARAM;
+                return snprintf(err, errlen, "channel %u, window position %u, input channels %u..%u hold "
+                                "more than HpPerGroup = %u sparse weights", o, tap, b0, b0 + kl - 1,
+                                hw->hp_per_group), MPQ_EPARAM;
+            }
+        }
+    }
     return 0;
 }
 
@@ -198,11 +248,17 @@ static int make_part(const mpq_hwcfg *hw, const mpq_qlayer *q, const base *bs, c
                 }
     }
     size_t nw = bs->fc ? (size_t)q->n * q->k : mpq_conv_w_count(&q->s);
-    for (size_t i = 0; i < nw; i++) /* OHWI flattened is the packed [o][tap][c] */
-        L->hp[i] = q->w[i] + q->w_offset;
+    if (q->t) { /* OHWI flattened is the packed [o][tap][c] */
+        memcpy(L->t, q->t, nw * sizeof *L->t);
+        memcpy(L->hp, q->hp, nw * sizeof *L->hp);
+    } else {
+        for (size_t i = 0; i < nw; i++)
+            L->hp[i] = q->w[i] + q->w_offset;
+    }
     unsigned n = L->n;
     for (unsigned c = 0; c < n; c++) {
         unsigned pi = q->nparams == 1 ? 0 : c;
+        L->alpha[c] = q->t ? q->alpha[c] : 0;
         L->bias[c] = q->bias ? q->bias[c] : 0;
         L->mult[c] = q->mult[pi];
         L->shift[c] = q->shift[pi];
@@ -215,10 +271,29 @@ static int make_part(const mpq_hwcfg *hw, const mpq_qlayer *q, const base *bs, c
     return mpq_hw_layer_check(hw, L, err, errlen);
 }
 
+static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
+                     mpq_map *map, char *err, size_t errlen);
+
 int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
                   mpq_map *map, char *err, size_t errlen)
 {
     memset(map, 0, sizeof *map);
+    int rc;
+    if (o->decomp && !q->t) {
+        if ((rc = mpq_qlayer_decompose(hw, q, o->decomp, &map->dq, err, errlen)) != 0)
+            return rc;
+        map->decomposed = 1;
+        q = &map->dq.q;
+    }
+    if ((rc = map_layer(hw, q, x, o, map, err, errlen)) != 0)
+        mpq_map_free(map);
+    return rc;
+}
+
+/* mpq_map_layer of q as given (int8, or ternary + sparse). */
+static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
+                     mpq_map *map, char *err, size_t errlen)
+{
     base bs;
     memset(&bs, 0, sizeof bs);
     int fc = q->s.kind == MPQ_LAYER_FC;
@@ -241,6 +316,10 @@ int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, co
             return snprintf(err, errlen, "the reduction of %u elements exceeds the weight buffer "
                             "(KMax = %u); a tile's reduction cannot be split (each tile requantizes)",
                             q->k, hw->kmax), MPQ_EPARAM;
+        char why[256];
+        if (q->t && sparse_fits(hw, q, 0, why, sizeof why) != 0)
+            return snprintf(err, errlen, "the sparse weights break the configuration's N:G rule: %s", why),
+                   MPQ_EPARAM;
         map->b = q->m;
         map->oh = map->ow = 1;
         map->oc = q->n;
@@ -255,6 +334,17 @@ int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, co
         packed_shape(&q->s, &ps);
         int can_pack = q->s.kind == MPQ_LAYER_CONV2D && bs.s.groups == 1 && q->s.in_c < hw->klanes &&
                        q->s.kh * q->s.kw > 1 && (uint64_t)ps.in_c <= hw->kmax;
+        char why[256];
+        if (q->t) { /* sparse weights: only the layouts that keep the N:G rule */
+            if (can_pack && sparse_fits(hw, q, 1, why, sizeof why) != 0)
+                can_pack = 0;
+            if (sparse_fits(hw, q, 0, why, sizeof why) != 0) {
+                if (!can_pack || !o->pack)
+                    return snprintf(err, errlen, "the sparse weights break the configuration's N:G rule: "
+                                    "%s", why), MPQ_EPARAM;
+                bw = 0; /* only the packed layout keeps it */
+            }
+        }
         unsigned pbw = can_pack ? widest_band(hw, &ps) : 0;
         if (can_pack && pbw > 0 && o->pack) {
             if (o->pack == 2 || bw == 0 || estimate(hw, &ps, pbw) < estimate(hw, &bs.s, bw)) {
@@ -264,7 +354,6 @@ int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, co
             }
         }
         if (bw == 0) {
-            char why[256];
             mpq_hw_conv_fits(hw, &q->s, why, sizeof why); /* names the rule */
             return snprintf(err, errlen, "%s; not even a band of one output column fits (its window "
                             "reads %u rows of %u columns)", why, (q->s.kh - 1) * q->s.dy + 1,
@@ -289,10 +378,8 @@ int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, co
     for (unsigned p = 0; p < nparts; p++) {
         unsigned ox0 = p * bw, w = fc ? 1 : (q->s.out_w - ox0 < bw ? q->s.out_w - ox0 : bw);
         map->nparts = p + 1;
-        if ((rc = make_part(hw, q, &bs, x, ox0, w, &map->part[p], err, errlen))) {
-            mpq_map_free(map);
+        if ((rc = make_part(hw, q, &bs, x, ox0, w, &map->part[p], err, errlen)))
             return rc;
-        }
     }
     return 0;
 }
@@ -322,5 +409,6 @@ void mpq_map_free(mpq_map *map)
     for (unsigned p = 0; p < map->nparts; p++)
         mpq_hw_layer_free(&map->part[p].L);
     free(map->part);
+    mpq_qdecomp_free(&map->dq);
     memset(map, 0, sizeof *map);
 }

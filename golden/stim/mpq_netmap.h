@@ -22,6 +22,17 @@
  *   accelerator requantizes every tile, so a reduction cannot be split), a value outside the
  *   configuration's widths.
  *
+ * Mixed precision (mpq_map_opts.decomp): the driver may instead decompose the int8 weights
+ * post-training into the accelerator's own form, ternary t with a per-channel alpha plus
+ * sparse high-precision entries hp (mpq_decompose_conv, mpq_decompose), and requantize for
+ * the new weight step as a TFLite converter would (mpq_qlayer_decompose). The mapped layer
+ * then computes the decomposed layer exactly (mpq_qlayer_expected), not the int8 one: an
+ * approximation of it. Its sparse entries must obey the configuration's N:G rule in the
+ * layout the layer runs in (at most HpPerGroup of them per output channel, window position
+ * and aligned block of KLanes input channels; with packed taps, per aligned block of KLanes
+ * packed channels): the driver packs only when the packed layout obeys it, and refuses a
+ * layer that obeys it in no layout, naming the group.
+ *
  * The outputs of the parts are gathered back into the layer's NHWC output tensor.
  */
 #ifndef MPQ_NETMAP_H
@@ -35,22 +46,88 @@
 extern "C" {
 #endif
 
-/* A quantized layer in the golden model's terms (mpq.h). */
+/* A quantized layer in the golden model's terms (mpq.h): int8 weights w, or (t not NULL) the
+ * accelerator's ternary + sparse form, weight = alpha[c]*t + hp in w's layout. */
 typedef struct mpq_qlayer {
     mpq_conv_shape s;          /* kind CONV2D or DEPTHWISE: the shape; kind FC: m, k, n below */
     unsigned m, k, n;          /* FC: rows, reduction depth, output channels */
     const int32_t *w;          /* the kind's layout (OHWI, [kh][kw][out_c], FC [n][k]) */
     int32_t w_offset;          /* added to every weight (TFLite's FC weight zero point) */
+    const int8_t *t;           /* NULL, or ternary weights in w's layout (w, w_offset unused) */
+    const int32_t *alpha;      /* with t: [out channels] */
+    const int32_t *hp;         /* with t: sparse weights in w's layout, 0 where absent */
     const int32_t *bias;       /* [out channels] or NULL (zeros) */
     const int32_t *mult, *shift; /* [nparams]: Q31 multiplier, TFLite shift (left positive) */
     unsigned nparams;          /* 1 (per tensor) or the output channels */
     int32_t in_offset, out_offset, act_min, act_max;
+    /* The float scales the integers stand for (needed only to decompose): real input =
+     * in_scale * (x + in_offset), real weight = w_scale[c or 0] * (w + w_offset), real
+     * output = out_scale * (y - out_offset), bias in units of in_scale * w_scale[c or 0]. */
+    double in_scale, out_scale;
+    const float *w_scale;      /* [nw_scale], nw_scale 1 or the output channels */
+    unsigned nw_scale;
 } mpq_qlayer;
+
+/* A post-training decomposition of int8 weights into ternary + sparse high precision: per
+ * output channel, TWN ternary weights (threshold thr * mean|W|), then the largest residuals
+ * kept in high precision, hp_n of every group of `group` weights along `axis`
+ * (MPQ_DECOMP_CHANNEL: consecutive input channels at one window position, aligned on the
+ * absolute channel as the accelerator's groups; MPQ_DECOMP_WINDOW: consecutive window
+ * positions at one channel), or (MPQ_DECOMP_UNSTRUCTURED) round(density * K) of each output
+ * channel's K weights. Layers without a window to group along (1x1 convolutions,
+ * fully-connected layers) take MPQ_DECOMP_WINDOW's N:G along the channels. */
+typedef struct mpq_map_decomp {
+    mpq_decomp_axis axis;
+    unsigned hp_n, group;      /* N:G (CHANNEL, WINDOW); hp_n 0: ternary only; hp_n <= group */
+    double density;            /* UNSTRUCTURED: 0..1 */
+    double thr;                /* TWN threshold (0.7) */
+} mpq_map_decomp;
+
+/* A decomposition as text, the names of the CNN study (docs/cnn-results.md): "ternary"
+ * (hp_n 0), "channels-N:G", "window-N:G", "unstructured-D" (D a fraction "1/16" or a decimal,
+ * 0 < D <= 1); thr 0.7. Returns 0, or MPQ_EPARAM with err naming what is wrong (N > G, G 0,
+ * D out of range, an unknown structure). */
+int mpq_map_decomp_parse(const char *text, mpq_map_decomp *d, char *err, size_t errlen);
+/* d as the study names it in its tables: "ternary only", "channels 1:16", "window 2:9",
+ * "unstructured 0.0625". */
+void mpq_map_decomp_name(const mpq_map_decomp *d, char *buf, size_t len);
 
 typedef struct mpq_map_opts {
     int pack;                  /* 1: pack the taps of thin convolutions when it saves cycles;
                                   0: never; 2: always when possible (tests) */
+    const mpq_map_decomp *decomp; /* NULL: the int8 weights as they are; else decompose every
+                                  layer given with int8 weights (mpq_qlayer_decompose) */
 } mpq_map_opts;
+
+/* A decomposed layer: q is the layer in ternary + sparse form (shape, offsets and clamp of
+ * the source; per-channel requantization), its arrays owned here. */
+typedef struct mpq_qdecomp {
+    mpq_qlayer q;
+    int8_t *t;
+    int32_t *alpha, *hp, *bias, *mult, *shift;
+    double *step;              /* [channels]: real weight ~= step[c] * (alpha[c]*t + hp) */
+    size_t weights, hp_nnz;    /* weights of the layer, non-zero sparse entries among them */
+    double w_norm2, err_norm2; /* sum of the real weights squared, and of their error squared */
+} mpq_qdecomp;
+
+/* Decomposes int8 layer q (w given, its scales set) as d says, with the widths of hw
+ * (HpBits for hp, AlphaBits for alpha). The new weight step of channel c is step[c] (alpha[c]
+ * is a whole number of steps: mpq_decompose); a channel left without any weight keeps its
+ * int8 step. Requantization as a TFLite converter computes it for that step: multiplier and
+ * shift from mpq_quantize_multiplier(in_scale * step[c] / out_scale), the int32 bias
+ * round(bias * w_scale[c] / step[c]) (half away from zero, saturated to int32). Returns 0,
+ * MPQ_EPARAM (err says why: no scales, impossible parameters) or MPQ_ENOMEM. out owns its
+ * arrays: mpq_qdecomp_free. */
+int mpq_qlayer_decompose(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_decomp *d,
+                         mpq_qdecomp *out, char *err, size_t errlen);
+void mpq_qdecomp_free(mpq_qdecomp *d);
+
+/* The functional model of q on hw: y (NHWC; FC: [m][n]) from x as mpq_conv / mpq_fc compute
+ * it with hw's accumulator (AccBits, wrapping) in the accelerator's grouped order and TFLite's
+ * double rounding. What the mapped parts of q, gathered, must equal. Returns 0, MPQ_EPARAM
+ * (err says why) or MPQ_ENOMEM. */
+int mpq_qlayer_expected(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, int32_t *y,
+                        char *err, size_t errlen);
 
 /* One accelerator layer of a mapped layer and where its outputs go. */
 typedef struct mpq_map_part {
@@ -61,14 +138,17 @@ typedef struct mpq_map_part {
 typedef struct mpq_map {
     unsigned nparts;
     mpq_map_part *part;
+    int decomposed;            /* opts.decomp was applied: dq holds the layer mapped */
+    mpq_qdecomp dq;
     int packed;                /* the taps were packed into channels */
     unsigned b, oh, ow, oc;    /* the layer's output: batches (FC: rows), rows, columns, channels */
     char how[160];             /* one line: "2 bands of 24 columns, taps packed (27 channels)" */
 } mpq_map;
 
-/* Maps q, with input activations x (NHWC; FC: [m][k]), for hw. Returns 0, MPQ_EPARAM with
- * err naming the rule and the numbers when the layer cannot run exactly, or MPQ_ENOMEM. map
- * owns its parts: mpq_map_free. */
+/* Maps q, with input activations x (NHWC; FC: [m][k]), for hw; with o->decomp, the
+ * decomposition of q (map->dq). Returns 0, MPQ_EPARAM with err naming the rule and the
+ * numbers when the layer cannot run exactly, or MPQ_ENOMEM. map owns its parts and dq:
+ * mpq_map_free. */
 int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
                   mpq_map *map, char *err, size_t errlen);
 /* Writes part p's outputs y_part ([L.m][L.n], what the accelerator put out) into the layer's

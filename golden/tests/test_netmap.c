@@ -115,7 +115,7 @@ static int map_check(const mpq_hwcfg *hw, const rl *r, int pack, int cycles, uns
 {
     char err[512];
     mpq_map map;
-    mpq_map_opts o = {pack};
+    mpq_map_opts o = {.pack = pack};
     *nparts = 0;
     int rc = mpq_map_layer(hw, &r->q, r->x, &o, &map, err, sizeof err);
     if (rc == MPQ_EPARAM && hw->act_depth < 512 && strstr(err, "not even a band of one output column")) {
@@ -263,7 +263,7 @@ int main(void)
         mpq_conv_shape s = conv(MPQ_LAYER_CONV2D, 6, 6, 16, 8, 3, 3, 1, 1, 1);
         rl_make(&r, &s, 0, 0, 0);
         mpq_map map;
-        mpq_map_opts o = {1};
+        mpq_map_opts o = {.pack = 1};
         CHECK(mpq_map_layer(&def, &r.q, r.x, &o, &map, err, sizeof err) == MPQ_EPARAM, "default refused");
         CHECK(strstr(err, "HpPerGroup") != NULL, "the message names HpPerGroup: %s", err);
         rl_free(&r);

@@ -140,3 +140,40 @@ models/rtl: $(BUILD)/vl/int8/plain/mpq-tb $(GOLDEN_BIN)
 	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-rtl.sh $(BUILD)/vl/int8/plain/mpq-tb \
 	    $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/models-rtl'
 TEST_TARGETS += models/rtl
+
+# make models-mixprec: each model's int8 weights decomposed post-training into ternary + sparse
+# int8 at every point of the CNN study's density/structure grid (mpq-golden model mixprec):
+# share of weights in high precision, top-1 agreement and logit SQNR against the int8 model over
+# MODELS_MIXPREC_INPUTS inputs of scripts/models/inputs.py (seed MODELS_MIXPREC_SEED), cycles on
+# each ternary configuration; then MODELS_MIXPREC_RTL (MODEL:CONFIG:DECOMP) on the RTL, whose
+# cycles must equal the golden cycle model's. Tables: $(BUILD)/models-mixprec/mixprec.md
+# (docs/models.md, "Mixed precision").
+MODELS_MIXPREC ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+MODELS_MIXPREC_SEED ?= 1
+MODELS_MIXPREC_INPUTS ?= 32
+MODELS_MIXPREC_GRID ?= full
+MODELS_MIXPREC_RTL ?= visual_wake_words:tern:ternary visual_wake_words:default:channels-1:16 \
+  visual_wake_words:mix2:unstructured-1/64 image_classification:tern:ternary \
+  image_classification:default:channels-1:32 image_classification:mix2:channels-1:8 \
+  keyword_spotting:tern:ternary keyword_spotting:default:channels-1:16 keyword_spotting:mix2:channels-2:16 \
+  keyword_spotting:default:unstructured-1/64 anomaly_detection:tern:ternary \
+  anomaly_detection:default:channels-1:16 anomaly_detection:mix2:channels-2:32
+MODELS_MIXPREC_CONFIGS := $(sort $(foreach s,$(MODELS_MIXPREC_RTL),$(word 2,$(subst :, ,$(s)))))
+.PHONY: models-mixprec
+models-mixprec: $(GOLDEN_BIN) $(foreach c,$(MODELS_MIXPREC_CONFIGS),$(BUILD)/vl/$(c)/plain/mpq-tb)
+	@scripts/models/fetch.sh $(MODELS_DIR)
+	@py=$$(scripts/models/venv.sh) && out=$(BUILD)/models-mixprec && fail=0 && \
+	  { scripts/models/mixprec-all.sh $(GOLDEN_BIN) "$$py" $(MODELS_DIR) $$out $(MODELS_MIXPREC_SEED) \
+	      $(MODELS_MIXPREC_INPUTS) $(MODELS_MIXPREC_GRID) $(MODELS_MIXPREC) || fail=1; } && \
+	  { scripts/models/mixprec-rtl.sh $(BUILD)/vl $$out $(MODELS_MIXPREC_RTL) || fail=1; } && \
+	  "$$py" scripts/models/mixprec_md.py --out $$out/mixprec.md --seed $(MODELS_MIXPREC_SEED) \
+	    $(foreach m,$(MODELS_MIXPREC),$$out/$(m).json) && exit $$fail
+
+# In make test: keyword_spotting at one density through the golden model, and the refusals
+# (scripts/models/test-mixprec.sh, seconds).
+.PHONY: models/mixprec
+models/mixprec: $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/mixprec -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-mixprec.sh $(GOLDEN_BIN) $(MODELS_DIR) \
+	    $(BUILD)/tmp/models-mixprec'
+TEST_TARGETS += models/mixprec
