@@ -32,8 +32,16 @@ $(XP_FRONT): $(XP_BIN) $(XP_ENERGY) $(CNN_MODEL) rtl/cfg/$(XP_CONFIG).cfg
 	  | tee $(XP_OUT)/search.txt.tmp && mv -f $(XP_OUT)/search.txt.tmp $(XP_OUT)/search.txt
 	@scripts/golden/explore-plot.sh $(XP_OUT)
 
+# A sample of the front on the RTL: the hardware layers of three chosen points
+# (front-rtl.txt) in lockstep on the Verilated XP_CONFIG, every count and the cycles compared
+# with the closed form the search used.
+XP_TB := $(BUILD)/vl/$(XP_CONFIG)/plain/mpq-tb
+$(XP_OUT)/front-rtl.log: $(XP_FRONT) $(XP_TB)
+	set -o pipefail; EXPLORE_LINES=$(XP_OUT)/front-rtl.txt scripts/golden/explore-rtl.sh $(GOLDEN_BIN) $(XP_TB) \
+	  $(XP_CONFIG) | tee $@.tmp && mv -f $@.tmp $@
+
 .PHONY: explore explore/search
-explore: $(XP_FRONT)
+explore: $(XP_FRONT) $(XP_OUT)/front-rtl.log
 
 # In make test: the search on a small model and few images (determinism, the Pareto property,
 # the cache hit, the refusals).

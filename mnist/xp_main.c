@@ -188,10 +188,13 @@ static int load_inputs(const xp_opts *xo, mpq_hwcfg *hw, xp_energy *e, char *cfg
         return fail2("--config", err);
     if (xp_energy_load(xo->energy, cfgname, e, err, sizeof err) != 0)
         return fail2("--energy", err);
-    if (cnn_init(&net, xo->arch, 1, err, sizeof err) != 0)
+    if (cnn_init(&net, xo->arch, 1, err, sizeof err) != 0) /* a bad architecture before the file */
         return fail2("--arch", err);
-    if (cnn_load(&net, xo->model, xo->arch, err, sizeof err) != 0)
+    cnn_net loaded;
+    if (cnn_load(&loaded, xo->model, xo->arch, err, sizeof err) != 0)
         return fail2("--model", err);
+    cnn_free(&net);
+    net = loaded;
     return 0;
 }
 

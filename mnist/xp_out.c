@@ -162,6 +162,57 @@ static void write_tsv(FILE *f, const xp_report *r, const results *s)
                     s->b[i].pt.o.wmem_bits / 1e3, 100.0 * s->b[i].pt.o.acc, s->b[i].name);
 }
 
+/* The distinct hardware layers of layer l of point p, in explore sample's line form (tag
+ * `point N`, N = 8 * chosen + l), the part count of each shape after "x". */
+static void rtl_lines(FILE *f, const xp_net *n, unsigned tag, unsigned l, const xp_net_pt *p)
+{
+    const mpq_xp_map *m = &p->map[l];
+    const mpq_xp_prec *pr = &n->prec[p->prec[l]];
+    unsigned np = mpq_xp_parts(n->hw, &n->layer[l], m, NULL, 0);
+    mpq_xp_part *parts = calloc(np ? np : 1, sizeof *parts);
+    char ms[120], ps[32], sh[200];
+    if (!parts)
+        return;
+    mpq_xp_parts(n->hw, &n->layer[l], m, parts, np);
+    for (unsigned i = 0; i < np; i++) {
+        unsigned mult = 0, first = i;
+        for (unsigned j = 0; j < np; j++)
+            if (!memcmp(&parts[j].L.s, &parts[i].L.s, sizeof parts[i].L.s) && parts[j].L.m == parts[i].L.m) {
+                mult++;
+                first = j < first ? j : first;
+            }
+        if (first != i)
+            continue;
+        const mpq_hw_layer *L = &parts[i].L;
+        mpq_xp_cost c;
+        mpq_xp_hw_layer_cost(n->hw, L, pr, &c);
+        if (L->s.kind == MPQ_LAYER_FC)
+            snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
+        else
+            mpq_conv_shape_format(&L->s, sh, sizeof sh);
+        fprintf(f, "point %u %s %s | part %u x%u | %s | tiles %llu steps %llu cycles %llu waits %llu ring_full %llu "
+                   "wgt_beats %llu act_beats %llu pad_steps %llu\n", tag, mpq_xp_prec_str(pr, ps, sizeof ps),
+                mpq_xp_map_str(m, ms, sizeof ms), i, mult, sh, (unsigned long long)c.tiles,
+                (unsigned long long)c.steps, (unsigned long long)c.cycles, (unsigned long long)c.data_waits,
+                (unsigned long long)c.ring_full, (unsigned long long)c.wgt_beats, (unsigned long long)c.act_beats,
+                (unsigned long long)c.pad_steps);
+    }
+    free(parts);
+}
+
+/* front-rtl.txt: the three chosen points' hardware layers for scripts/golden/explore-rtl.sh. */
+static void write_rtl(FILE *f, const xp_report *r, const results *s)
+{
+    fprintf(f, "# The hardware layers of the three chosen front points on %s (point 8*i+layer; \"x\": parts "
+               "of that shape); their cycles per inference: ", r->cfg);
+    for (unsigned i = 0; i < 3; i++)
+        fprintf(f, "%s%s %.0f", i ? ", " : "", s->chosen_name[i], s->chosen[i] ? s->chosen[i]->o.cycles : 0.0);
+    fprintf(f, "\n");
+    for (unsigned i = 0; i < 3; i++)
+        for (unsigned l = 0; s->chosen[i] && l < r->n->nl; l++)
+            rtl_lines(f, r->n, XP_MAX_LAYERS * i + l, l, s->chosen[i]);
+}
+
 static void write_json(FILE *f, const xp_report *r, const results *s)
 {
     fprintf(f, "{\"config\": \"%s\", \"images\": %u, \"batch\": %.0f, \"search\": \"exhaustive\", "
@@ -281,10 +332,10 @@ int xp_report_write(const xp_report *r)
     }
     s.seconds = mn_now_s() - t0;
     baselines(r, &s);
-    static const char *names[3] = {"front.tsv", "front.json", "front.md"};
-    void (*writers[3])(FILE *, const xp_report *, const results *) = {write_tsv, write_json, write_md};
+    static const char *names[4] = {"front.tsv", "front.json", "front.md", "front-rtl.txt"};
+    void (*writers[4])(FILE *, const xp_report *, const results *) = {write_tsv, write_json, write_md, write_rtl};
     int rc = 0;
-    for (unsigned i = 0; rc == 0 && i < 3; i++) {
+    for (unsigned i = 0; rc == 0 && i < 4; i++) {
         FILE *f = open_tmp(r->out, names[i]);
         if (!f) {
             rc = 2;
