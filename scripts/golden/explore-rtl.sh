@@ -10,7 +10,11 @@
 set -u
 gold=${1:?usage: explore-rtl.sh MPQ_GOLDEN MPQ_TB CONFIG [POINTS]}; tb=${2:?}; cfg=${3:?}; points=${4:-3}
 seed=${EXPLORE_SEED:-$(date +%s)}
-echo "explore/rtl: seed $seed (EXPLORE_SEED=$seed reproduces), $points points per layer on $cfg"
+if [ -n "${EXPLORE_LINES:-}" ]; then
+    echo "explore/rtl: the hardware layers of $EXPLORE_LINES on $cfg (lockstep seeds from $seed, EXPLORE_SEED)"
+else
+    echo "explore/rtl: seed $seed (EXPLORE_SEED=$seed reproduces), $points points per layer on $cfg"
+fi
 shapes=("conv2d h=28 w=28 c=1 o=16 k=3 p=1" "conv2d h=14 w=14 c=16 o=32 k=3 s=2 p=1"
         "conv2d b=4 h=7 w=7 c=32 o=64 k=3 s=2" "depthwise h=12 w=40 c=24 o=24 k=3 p=1")
 fail=0 n=0 s=$seed
