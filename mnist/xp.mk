@@ -45,7 +45,7 @@ explore: $(XP_FRONT) $(XP_OUT)/front-rtl.log
 
 # In make test: the search on a small model and few images (determinism, the Pareto property,
 # the cache hit, the refusals).
-explore/search: $(XP_BIN) $(CNN_BIN)
+explore/search: $(XP_BIN) $(CNN_BIN) $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results explore/search -- mnist/tests/xp-search.sh $(XP_BIN) $(CNN_BIN) \
-	  $(BUILD)/tmp/xp-search
+	  $(GOLDEN_BIN) $(BUILD)/tmp/xp-search
 TEST_TARGETS += explore/search

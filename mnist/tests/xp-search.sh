@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# xp-search.sh MPQ_EXPLORE_NET MPQ_CNN WORKDIR: make explore's search, small: a CNN trained for
+# xp-search.sh MPQ_EXPLORE_NET MPQ_CNN MPQ_GOLDEN WORKDIR: make explore's search, small: a CNN trained for
 # one epoch on 1,000 images, 300 test images, three precisions on `dense`. Checks that two runs
 # give the same bytes (the search is exhaustive: no random choice), that no front point
 # dominates another and every baseline is dominated by or equal to a front point, that the
 # second run takes every accuracy from the cache, and the refusals (exit 2).
 set -u
-xp=$1 cnn=$2 work=$3
+xp=$1 cnn=$2 gold=$3 work=$4
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "xp-search: $*"; exit 1; }
 "$cnn" --seed 3 --epochs 1 --train-count 1000 --out "$work" --train-only >/dev/null || fail "training failed"
 model=$work/cnn-c16_p2_c32s2_c64s2v_f10-s3-e1-n1000.bin
-python3 scripts/golden/explore-energy.py --golden build/mpq-golden --measured scripts/golden/explore-energy.tsv \
+python3 scripts/golden/explore-energy.py --golden "$gold" --measured scripts/golden/explore-energy.tsv \
     --out "$work" >/dev/null || fail "the energy fit failed"
 run() { "$xp" --config rtl/cfg/dense.cfg --energy "$work/energy.tsv" --model "$model" --images 300 \
         --precisions tern+0hp,tern+1hp,int8 --out "$work/$1"; }

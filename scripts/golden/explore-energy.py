@@ -19,6 +19,7 @@ Writes OUT/energy.tsv (one block per configuration, `# config NAME`) and OUT/ene
 Exit 2 on bad input.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -41,10 +42,12 @@ def die(msg):
     sys.exit(2)
 
 
-def counts(golden, cfg, net):
-    """Summed closed-form counts of a network's layers at the configuration's precision."""
+def counts(golden, cfg, net, layers=None, prec=None):
+    """Summed closed-form counts of a network's layers (default mapping) at the configuration's
+    precision (or prec)."""
     tot = {}
-    for opt, arg in LAYERS[net]:
+    prec = prec or PREC[cfg]
+    for opt, arg in layers or LAYERS[net]:
         out = subprocess.run([golden, "explore", "space", "--config", cfg, opt, arg, "--list"],
                              capture_output=True, text=True)
         if out.returncode != 0:
@@ -56,10 +59,10 @@ def counts(golden, cfg, net):
         # the default mapping's text: the words between the precision and "cycles"
         words = default.split()[2:]
         mapping = " ".join(words[:words.index("cycles")])
-        row = next((l for l in lines if l.split()[:1] == [PREC[cfg]] and mapping and
+        row = next((l for l in lines if l.split()[:1] == [prec] and mapping and
                     " ".join(l.split()[1:1 + len(mapping.split())]) == mapping), None)
         if row is None:
-            die(f"no default-mapping row at {PREC[cfg]} for {cfg} {arg}")
+            die(f"no default-mapping row at {prec} for {cfg} {arg}")
         w = row.split()
         for i in range(len(w) - 1):
             if w[i].isidentifier() and w[i + 1].isdigit():
@@ -139,12 +142,55 @@ def holdout(meas, per, cfg, train, test):
     return tot, real
 
 
+def validate(a):
+    """--validate: the table's prediction beside make ppa's gate-level energy of layers not in
+    the fit (ppa.sh CONFIG DIR NAME=FILE.vec ..., each file one layer of `gen --shape SPEC
+    --profile zero-tern`: int8 weights)."""
+    try:
+        d = json.load(open(a.validate))
+    except (OSError, ValueError) as e:
+        die(f"{a.validate}: {e}")
+    cfg = d["config"]
+    E = {}
+    block = None
+    for line in open(a.energy):
+        if line.startswith("# config "):
+            block = line.split()[2]
+        elif block == cfg and not line.startswith("#") and line.strip():
+            k, v = line.split()
+            E[k] = float(v)
+    period = d["timing"]["min_period_ns"]
+    rows = ["| layer (dense int8) | cycles replayed / closed form | predicted (nJ) | gate-level (nJ) | error |",
+            "|---|---|---|---|---|"]
+    for spec in a.layer:
+        name, shape = spec.split("=", 1)
+        c = counts(a.golden, cfg, None, [("--shape", shape)], a.prec)
+        pred = predict(E, c) / 1e3
+        wl = [w for w in d["workloads"] if w["network"] == name]
+        pw = [r for r in d["power"] if r["mode"] == name and r["unit"] == "total"
+              and abs(r["period_ns"] - period) < 1e-6 * period]
+        if not wl or not pw:
+            die(f"{a.validate}: no measured power for {name}")
+        meas = pw[0]["total_w"] * period * 1e-9 * wl[0]["cycles"] * 1e9
+        rows.append(f"| {name}: `{shape}` | {wl[0]['cycles']} / {c['cycles']} | {pred:.1f} | {meas:.1f} | "
+                    f"{100 * (pred / meas - 1):+.1f}% |")
+    print("\n".join(rows))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--golden", required=True)
-    ap.add_argument("--measured", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--measured")
+    ap.add_argument("--out")
+    ap.add_argument("--validate", help="ppa.json of ppa.sh run on held-out layers")
+    ap.add_argument("--energy", help="with --validate: the table (energy.tsv)")
+    ap.add_argument("--prec", default="int8", help="with --validate: the layers' precision")
+    ap.add_argument("layer", nargs="*", help="with --validate: NAME=SHAPE, one per workload")
     a = ap.parse_args()
+    if a.validate:
+        return validate(a)
+    if not a.measured or not a.out:
+        die("--measured and --out are required")
     meas = {}
     try:
         with open(a.measured) as f:
