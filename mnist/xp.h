@@ -32,8 +32,9 @@ typedef struct xp_energy {
 #undef XP_E_FIELD_
 } xp_energy;
 
-/* Reads "action<TAB>pJ" lines (# comments) of path for configuration cfg (a line
- * "# config NAME" must name it). Every action must be there once. Returns 0 or -1 with err. */
+/* Reads the block of configuration cfg in path: the "action<TAB>pJ" lines after the line
+ * "# config CFG" up to the next "# config" line (other # lines are comments). Every action
+ * must be there once, pJ >= 0. Returns 0 or -1 with err (the file, the line, what is wrong). */
 int xp_energy_load(const char *path, const char *cfg, xp_energy *e, char *err, size_t errlen);
 /* Energy in pJ of a cost. */
 double xp_energy_of(const xp_energy *e, const mpq_xp_cost *c);
