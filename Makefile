@@ -163,6 +163,8 @@ help:
 	@echo "                  mnist-rtl separately; docs/workloads.md)"
 	@echo "  make cnn        a small CNN on Fashion-MNIST: golden model, RTL conv mode, study"
 	@echo "                  (cnn-train, cnn-golden, cnn-rtl, cnn-rtl-<config> separately)"
+	@echo "  make explore    the CNN's Pareto front of per-layer precision x mapping: cycles, energy,"
+	@echo "                  weight memory, accuracy (XP_CONFIG, XP_PRECISIONS, XP_BATCH; docs/explore.md)"
 	@echo "  make abfp       the MLP and CNN on analog matrix units in adaptive block floating point:"
 	@echo "                  the study and noise fine-tuning (ABFP_OUT=dir; docs/abfp.md)"
 	@echo "  make abfp-models the ABFP study on real TFLite models: output SQNR against float"

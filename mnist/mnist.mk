@@ -86,3 +86,4 @@ abfp: $(ABFP_BIN) $(MNIST_MODEL) $(CNN_MODEL) | mnist-data
 abfp/flow: $(ABFP_BIN) $(MNIST_BIN) $(CNN_BIN)
 	@scripts/check.sh $(BUILD)/results abfp/flow -- mnist/tests/abfp-flow.sh $(ABFP_BIN) $(MNIST_BIN) $(CNN_BIN) $(BUILD)/tmp/abfp-flow
 TEST_TARGETS += abfp/flow
+include mnist/xp.mk

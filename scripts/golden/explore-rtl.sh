@@ -6,10 +6,15 @@
 # output port compared every cycle; no stalls, beats offered early, no mid-layer reset), and
 # the run's counts (tiles, steps, cycles, padding steps, waits for a slice, ring-full cycles,
 # weight and activation beats) compared with the closed form's (docs/explore.md).
+# EXPLORE_LINES=FILE runs the lines of FILE instead of a sample (make explore: front points).
 set -u
 gold=${1:?usage: explore-rtl.sh MPQ_GOLDEN MPQ_TB CONFIG [POINTS]}; tb=${2:?}; cfg=${3:?}; points=${4:-3}
 seed=${EXPLORE_SEED:-$(date +%s)}
-echo "explore/rtl: seed $seed (EXPLORE_SEED=$seed reproduces), $points points per layer on $cfg"
+if [ -n "${EXPLORE_LINES:-}" ]; then
+    echo "explore/rtl: the hardware layers of $EXPLORE_LINES on $cfg (lockstep seeds from $seed, EXPLORE_SEED)"
+else
+    echo "explore/rtl: seed $seed (EXPLORE_SEED=$seed reproduces), $points points per layer on $cfg"
+fi
 shapes=("conv2d h=28 w=28 c=1 o=16 k=3 p=1" "conv2d h=14 w=14 c=16 o=32 k=3 s=2 p=1"
         "conv2d b=4 h=7 w=7 c=32 o=64 k=3 s=2" "depthwise h=12 w=40 c=24 o=24 k=3 p=1")
 fail=0 n=0 s=$seed
@@ -36,12 +41,22 @@ run_line() { # one line of explore sample
     [ "$cyc" = "$(( $(field cycles "$want") + 2 ))" ] || { echo "FAIL: $spec (seed $s): cycles $cyc, closed form $(field cycles "$want") + 2 tail"; return 1; }
     return 0
 }
-for sh in "${shapes[@]}"; do
+if [ -n "${EXPLORE_LINES:-}" ]; then
+    # the lines of a file instead of a sample (mpq-explore-net's front-rtl.txt: the hardware
+    # layers of chosen front points)
+    [ -f "$EXPLORE_LINES" ] || { echo "explore/rtl: no file $EXPLORE_LINES" >&2; exit 2; }
     while IFS= read -r line; do
         [[ $line == point* ]] || continue
         n=$((n + 1)); run_line "$line" || fail=1
-    done < <("$gold" explore sample --config "$cfg" --shape "$sh" --seed "$seed" --sample-every "$points")
-done
+    done < "$EXPLORE_LINES"
+else
+    for sh in "${shapes[@]}"; do
+        while IFS= read -r line; do
+            [[ $line == point* ]] || continue
+            n=$((n + 1)); run_line "$line" || fail=1
+        done < <("$gold" explore sample --config "$cfg" --shape "$sh" --seed "$seed" --sample-every "$points")
+    done
+fi
 [ $n -gt 0 ] || { echo "FAIL: no hardware layer sampled"; exit 1; }
 [ $fail = 0 ] && echo "explore/rtl: $n hardware layers on the $cfg RTL (lockstep): counts == closed form"
 exit $fail
