@@ -50,6 +50,13 @@ void *mpq_grow(void *buf, size_t *cap, size_t elem);
  * file. Returns the stream, or NULL with "PATH: cannot open: <strerror>" or "PATH: is a
  * directory, not a file" in err (fopen opens a directory, and only its first read fails). */
 FILE *mpq_fopen_read(const char *path, const char *mode, char *err, size_t errlen);
+/* Reads the file path whole into a new buffer: *buf holds *len bytes and a NUL after them
+ * (*buf is NULL when the file is empty; the caller frees it). A read that fails part way is
+ * MPQ_EIO ("PATH: read error") unless partial_ok, which keeps what was read. Returns 0,
+ * MPQ_EIO ("PATH: cannot read: <strerror>" when fopen fails) or MPQ_ENOMEM ("PATH: out of
+ * memory"), with nothing allocated on error. */
+int mpq_read_whole(const char *path, int partial_ok, char **buf, size_t *len, char *err,
+                   size_t errlen);
 
 /* ---- Accumulator ---- */
 typedef enum mpq_acc_mode { MPQ_ACC_WRAP = 0, MPQ_ACC_SAT = 1 } mpq_acc_mode;
