@@ -274,28 +274,13 @@ static int64_t get_index(const mpq_net *net, int ti, int64_t i)
     return get_i32(net, ti, i);
 }
 
-/* ---- padding of the windowed operators (TFLite's ComputePaddingHeightWidth) ---- */
+/* ---- windowed operators: TFLite's rule (mpq_tfl_window) and what this runner refuses ---- */
 
-static int window_axis(int padding, int in, int k, int stride, int dil, int64_t *out, unsigned *pad)
+/* A dilated window far wider than its input reads almost nothing but padding; the kernels'
+ * padded copies of the input would be that wide: refused. */
+static int window_too_wide(int in, int k, int dil)
 {
-    if (in < 1 || k < 1 || stride < 1 || dil < 1)
-        return MPQ_EPARAM;
-    int64_t e = (int64_t)(k - 1) * dil + 1;
-    /* A dilated window far wider than its input reads almost nothing but padding; the
-     * kernels' padded copies of the input would be that wide: refused. */
-    if (e > 16 * ((int64_t)in + 8))
-        return MPQ_EPARAM;
-    if (padding == MPQ_TFL_PAD_SAME)
-        *out = ((int64_t)in + stride - 1) / stride;
-    else if (padding == MPQ_TFL_PAD_VALID)
-        *out = ((int64_t)in + stride - e) / stride;
-    else
-        return MPQ_EPARAM;
-    if (*out < 1)
-        return MPQ_EPARAM;
-    int64_t total = (*out - 1) * stride + e - in;
-    *pad = total > 0 ? (unsigned)(total / 2) : 0;
-    return MPQ_OK;
+    return (int64_t)(k - 1) * dil + 1 > 16 * ((int64_t)in + 8);
 }
 
 /* The plan of a window over [N, H, W, C] with the operator's options. */
@@ -303,25 +288,12 @@ static int plan_window(const mpq_net *net, unsigned op, const mpq_tfl_opts *o, i
                        int dy, int dx, const mpq_tfl_tensor *in, mpq_conv_shape *s, char *err,
                        size_t errlen)
 {
-    int64_t oh, ow;
-    if (window_axis(o->padding, in->shape[1], kh, o->stride_h, dy, &oh, &s->py) ||
-        window_axis(o->padding, in->shape[2], kw, o->stride_w, dx, &ow, &s->px))
+    if (mpq_tfl_window(o, in, kh, kw, dy, dx, s) || window_too_wide(in->shape[1], kh, dy) ||
+        window_too_wide(in->shape[2], kw, dx))
         return op_fail(net, op, err, errlen,
                        "window %dx%d, stride %dx%d, dilation %dx%d, padding %d does not fit input "
                        "%dx%d", kh, kw, o->stride_h, o->stride_w, dy, dx, o->padding,
                        in->shape[1], in->shape[2]);
-    s->batches = (unsigned)in->shape[0];
-    s->in_h = (unsigned)in->shape[1];
-    s->in_w = (unsigned)in->shape[2];
-    s->in_c = (unsigned)in->shape[3];
-    s->kh = (unsigned)kh;
-    s->kw = (unsigned)kw;
-    s->sy = (unsigned)o->stride_h;
-    s->sx = (unsigned)o->stride_w;
-    s->dy = (unsigned)dy;
-    s->dx = (unsigned)dx;
-    s->out_h = (unsigned)oh;
-    s->out_w = (unsigned)ow;
     return MPQ_OK;
 }
 

@@ -182,6 +182,47 @@ int mpq_tfl_multiplier(double real, int32_t *mult, int *shift)
     return MPQ_OK;
 }
 
+int mpq_tfl_window_axis(int padding, int in, int k, int stride, int dil, int64_t *out,
+                        unsigned *pad)
+{
+    if (in < 1 || k < 1 || stride < 1 || dil < 1)
+        return MPQ_EPARAM;
+    int64_t e = (int64_t)(k - 1) * dil + 1;
+    if (padding == MPQ_TFL_PAD_SAME)
+        *out = ((int64_t)in + stride - 1) / stride;
+    else if (padding == MPQ_TFL_PAD_VALID)
+        *out = ((int64_t)in + stride - e) / stride;
+    else
+        return MPQ_EPARAM;
+    if (*out < 1)
+        return MPQ_EPARAM;
+    int64_t total = (*out - 1) * stride + e - in;
+    *pad = total > 0 ? (unsigned)(total / 2) : 0;
+    return MPQ_OK;
+}
+
+int mpq_tfl_window(const mpq_tfl_opts *o, const mpq_tfl_tensor *in, int kh, int kw, int dy, int dx,
+                   mpq_conv_shape *s)
+{
+    int64_t oh, ow;
+    if (mpq_tfl_window_axis(o->padding, in->shape[1], kh, o->stride_h, dy, &oh, &s->py) ||
+        mpq_tfl_window_axis(o->padding, in->shape[2], kw, o->stride_w, dx, &ow, &s->px))
+        return MPQ_EPARAM;
+    s->batches = (unsigned)in->shape[0];
+    s->in_h = (unsigned)in->shape[1];
+    s->in_w = (unsigned)in->shape[2];
+    s->in_c = (unsigned)in->shape[3];
+    s->kh = (unsigned)kh;
+    s->kw = (unsigned)kw;
+    s->sy = (unsigned)o->stride_h;
+    s->sx = (unsigned)o->stride_w;
+    s->dy = (unsigned)dy;
+    s->dx = (unsigned)dx;
+    s->out_h = (unsigned)oh;
+    s->out_w = (unsigned)ow;
+    return MPQ_OK;
+}
+
 /* ---- ADD ---- */
 
 int mpq_tfl_add_prepare(float s1, int32_t z1, float s2, int32_t z2, float so, int32_t zo, int act,
