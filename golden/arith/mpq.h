@@ -128,6 +128,13 @@ int64_t mpq_fit(int64_t v, unsigned bits, mpq_ovf_mode o, int *overflowed);
  * mult 0, shift 0; a shift above 30 gives (2^31-1, 30). real must be finite and >= 0
  * (MPQ_EPARAM otherwise). */
 int mpq_quantize_multiplier(double real, int32_t *mult, int *shift);
+/* The part of QuantizeMultiplier both of the library's forms share (mpq_quantize_multiplier
+ * saturates a shift above 30; mpq_tfl_multiplier, net/mpq_netops.h, refuses it): real =
+ * *q * 2^(*e-31), *q in [2^30, 2^31) rounded half away from zero (2^31 becomes 2^30 with
+ * *e+1), or *q = *e = 0 for 0 and below 2^-32 (a shift below -31, which the reference flushes
+ * to zero). *e may pass 30: the caller's rule. Returns 0, or MPQ_EPARAM when real is negative,
+ * NaN or infinite. */
+int mpq_multiplier_split(double real, int64_t *q, int *e);
 
 /* Stores in *lo, *hi the range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
 void mpq_int_range(unsigned bits, int is_signed, int64_t *lo, int64_t *hi);

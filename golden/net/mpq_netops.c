@@ -156,28 +156,11 @@ int mpq_tfl_act_range(int act, float scale, int32_t zero_point, int32_t *lo, int
 
 int mpq_tfl_multiplier(double real, int32_t *mult, int *shift)
 {
-    if (!(real >= 0.0) || isinf(real))
-        return MPQ_EPARAM;
-    if (real == 0.0) {
-        *mult = 0;
-        *shift = 0;
-        return MPQ_OK;
-    }
+    int64_t q;
     int e;
-    double q = frexp(real, &e);
-    int64_t qf = (int64_t)round(q * 2147483648.0); /* half away from zero (TfLiteRound) */
-    if (qf == INT64_C(1) << 31) {
-        qf /= 2;
-        e++;
-    }
-    if (e < -31) { /* the reference flushes multipliers below 2^-31 to zero */
-        *mult = 0;
-        *shift = 0;
-        return MPQ_OK;
-    }
-    if (e > 30)
+    if (mpq_multiplier_split(real, &q, &e) || e > 30)
         return MPQ_EPARAM;
-    *mult = (int32_t)qf;
+    *mult = (int32_t)q;
     *shift = e;
     return MPQ_OK;
 }
