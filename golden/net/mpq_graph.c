@@ -297,6 +297,23 @@ static int plan_window(const mpq_net *net, unsigned op, const mpq_tfl_opts *o, i
     return MPQ_OK;
 }
 
+/* The output tensor ot against the window's [N, out_h, out_w, out_c], then the shape against
+ * the kernels' rules (mpq_conv_check, its message as the operator's). */
+static int check_window_out(const mpq_net *net, unsigned op, int ot, const mpq_conv_shape *cs,
+                            char *err, size_t errlen)
+{
+    int64_t od[4] = {cs->batches, cs->out_h, cs->out_w, cs->out_c};
+    int st = check_out_dims(net, op, ot, od, 4, err, errlen);
+    if (st)
+        return st;
+    if (mpq_conv_check(cs, err, errlen)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        return op_fail(net, op, err, errlen, "%s", why);
+    }
+    return MPQ_OK;
+}
+
 static int act_range(const mpq_net *net, unsigned op, int act, float scale, int32_t zp,
                      int32_t *lo, int32_t *hi, char *err, size_t errlen)
 {
@@ -491,14 +508,8 @@ static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
     if ((st = plan_window(net, op, &o->opt, w->shape[1], w->shape[2], o->opt.dilation_h,
                           o->opt.dilation_w, in, cs, err, errlen)))
         return st;
-    int64_t od[4] = {cs->batches, cs->out_h, cs->out_w, nch};
-    if ((st = check_out_dims(net, op, ot, od, 4, err, errlen)))
+    if ((st = check_window_out(net, op, ot, cs, err, errlen)))
         return st;
-    if (mpq_conv_check(cs, err, errlen)) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", err);
-        return op_fail(net, op, err, errlen, "%s", why);
-    }
     float s_in, s_out;
     int32_t z_in, z_out;
     if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
@@ -608,14 +619,8 @@ static int plan_pool(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
                           err, errlen)))
         return st;
     cs->out_c = cs->in_c;
-    int64_t od[4] = {cs->batches, cs->out_h, cs->out_w, cs->in_c};
-    if ((st = check_out_dims(net, op, ot, od, 4, err, errlen)))
+    if ((st = check_window_out(net, op, ot, cs, err, errlen)))
         return st;
-    if (mpq_conv_check(cs, err, errlen)) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", err);
-        return op_fail(net, op, err, errlen, "%s", why);
-    }
     float s_in, s_out;
     int32_t z_in, z_out;
     if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
