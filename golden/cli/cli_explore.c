@@ -129,6 +129,15 @@ static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list, u
 
 /* explore sample: count random points of the every-size space, each distinct hardware layer
  * of each as one line a testbench can run (its shape, or FC m/k/n) with its closed-form counts. */
+/* Whether a part before parts[p] has the same shape: each distinct hardware layer once. */
+static int shape_seen(const mpq_xp_part *parts, unsigned p)
+{
+    for (unsigned q = 0; q < p; q++)
+        if (!memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s))
+            return 1;
+    return 0;
+}
+
 static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t seed, unsigned count)
 {
     size_t nm = mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, NULL, 0);
@@ -150,10 +159,7 @@ static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t s
         mpq_xp_parts(hw, l, &pt.map, parts, np);
         char ms[120], ps[32], sh[200];
         for (unsigned p = 0; p < np; p++) {
-            int seen = 0;
-            for (unsigned q = 0; q < p && !seen; q++)
-                seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
-            if (seen)
+            if (shape_seen(parts, p))
                 continue;
             const mpq_hw_layer *L = &parts[p].L;
             mpq_xp_cost c;
@@ -207,10 +213,7 @@ static void sample_point(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_a
         return;
     mpq_xp_parts(hw, L, &pt.map, parts, np);
     for (unsigned p = 0; p < np; p++) {
-        int seen = 0;
-        for (unsigned q = 0; q < p && !seen; q++)
-            seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
-        if (seen)
+        if (shape_seen(parts, p))
             continue;
         mpq_xp_cost c, sim;
         char err[300], ms[120];
