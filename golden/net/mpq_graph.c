@@ -176,6 +176,14 @@ static int per_tensor(const mpq_net *net, unsigned op, const char *role, int ti,
     return MPQ_OK;
 }
 
+/* per_tensor of the operator's input it and output ot: the pair every planner reads. */
+static int io_quant(const mpq_net *net, unsigned op, int it, int ot, float *s_in, int32_t *z_in,
+                    float *s_out, int32_t *z_out, char *err, size_t errlen)
+{
+    int st = per_tensor(net, op, "input", it, s_in, z_in, err, errlen);
+    return st ? st : per_tensor(net, op, "output", ot, s_out, z_out, err, errlen);
+}
+
 /* A constant (its buffer holds exactly the bytes its shape needs), decoded. */
 static int need_const(const mpq_net *net, unsigned op, const char *role, int ti, char *err,
                       size_t errlen)
@@ -512,8 +520,7 @@ static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
         return st;
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)) ||
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)) ||
         (st = weight_quant(net, op, wt, nch, dw ? 3 : 0, err, errlen)) ||
         (st = plan_multipliers(net, op, p, s_in, wt, s_out, nch, 0, err, errlen)) ||
         (st = plan_bias(net, op, p, nch, err, errlen)) ||
@@ -566,8 +573,7 @@ static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
                        w->shape[1], shape_str(out, s + 48, sizeof s - 48));
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)) ||
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)) ||
         (st = weight_quant(net, op, wt, n, 0, err, errlen)))
         return st;
     const mpq_tfl_quant *q = &w->q;
@@ -623,8 +629,7 @@ static int plan_pool(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
         return st;
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)) ||
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)) ||
         (st = act_range(net, op, o->opt.activation, s_out, z_out, &p->act_min, &p->act_max, err,
                         errlen)))
         return st;
@@ -803,8 +808,7 @@ static int plan_softmax(mpq_net *net, unsigned op, plan *p, char *err, size_t er
         return op_fail(net, op, err, errlen, "input and output shapes differ or are empty");
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)))
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)))
         return st;
     if (s_out != 1.0f / 256 || z_out != -128)
         return op_fail(net, op, err, errlen, "output scale %g and zero point %d (the reference "
@@ -831,8 +835,7 @@ static int plan_lut(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen
     int it = o->in[0], ot = o->out[0], st;
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)))
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)))
         return st;
     if (!(p->lut = malloc(256))) {
         snprintf(err, errlen, "%s: out of memory", net->m->file);
