@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tb_report.c: mismatch reports (text, JSON), the GTKWave save file, JUnit XML. */
-#define _DEFAULT_SOURCE /* realpath */
 #include "tb_report.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,24 +456,14 @@ int tb_write_reports(const char *dir, const tb_result *r, unsigned before, unsig
 
 int tb_write_gtkw(const char *dir, const tb_result *r, uint64_t c)
 {
-    char tmp[1500], fin[1500], absdir[PATH_MAX];
-    if (!realpath(dir, absdir))
-        snprintf(absdir, sizeof absdir, "%s", dir);
-    FILE *f = tb_open_tmp(dir, "wave.gtkw", tmp, sizeof tmp, fin, sizeof fin);
+    char tmp[1500], fin[1500];
+    FILE *f = tb_gtkw_open(dir, tmp, sizeof tmp, fin, sizeof fin, c, r->trace_lo,
+                           "mpq mismatch trace: %s, first mismatch at cycle %" PRIu64
+                           " (time %" PRIu64 ")", r->name, c, c * 10u);
     if (!f)
         return -1;
     const mpq_hwcfg *hw = &r->h.hw;
     unsigned ow = mpq_hw_out_w(hw), cw = mpq_hw_cfg_w(hw), ww = mpq_hw_wgt_w(hw), aw = mpq_hw_act_w(hw);
-    uint64_t lo = r->trace_lo;
-    fprintf(f, "[*] mpq mismatch trace: %s, first mismatch at cycle %" PRIu64 " (time %" PRIu64 ")\n",
-            r->name, c, c * 10u);
-    fprintf(f, "[dumpfile] \"%s/wave.fst\"\n", absdir);
-    fprintf(f, "[savefile] \"%s/wave.gtkw\"\n", absdir);
-    fprintf(f, "[timestart] %" PRIu64 "\n", (c > lo + 20 ? c - 20 : lo) * 10u);
-    fprintf(f, "[size] 1600 900\n[pos] -1 -1\n");
-    fprintf(f, "*-5.000000 %" PRIu64 " -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1\n",
-            c * 10u);
-    fprintf(f, "[sst_width] 250\n[signals_width] 300\n[sst_expanded] 1\n[sst_vpaned_height] 300\n");
     const char *t = "TOP.mpq_tb_top";
     fprintf(f, "@200\n-testbench\n@28\n%s.clk_i\n%s.rst_ni\n@24\n%s.tb_cycle[63:0]\n", t, t, t);
     fprintf(f, "@28\n%s.mismatch\n@22\n%s.mismatch_ports[15:0]\n", t, t);

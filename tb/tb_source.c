@@ -193,6 +193,21 @@ int tb_lockstep_fits(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
     return MPQ_EPARAM;
 }
 
+/* The header of a layer generated as the run goes (lockstep and layer sources): the
+ * configuration, the layer's kind and shape, its timing seed and accumulator mode; the model
+ * that answers beside the DUT is the generator's. */
+static void generated_header(lockstep_source *s, const mpq_hwcfg *hw, const mpq_hw_layer *L,
+                             uint64_t timing_seed, int acc_sat)
+{
+    s->base.ops = &lockstep_ops;
+    s->base.has_model = 1;
+    mpq_vec_header *h = &s->base.h;
+    h->hw = *hw;
+    h->timing_seed = timing_seed;
+    mpq_vec_header_set_layer(h, L);
+    h->acc_sat = (uint32_t)acc_sat;
+}
+
 int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t seed,
                        tb_source **out, char *err, size_t errlen)
 {
@@ -217,14 +232,9 @@ int tb_source_lockstep(const mpq_hwcfg *hw, const mpq_stim_args *a, uint64_t see
         lockstep_close(&s->base);
         return rc;
     }
-    s->base.ops = &lockstep_ops;
-    s->base.has_model = 1;
+    generated_header(s, hw, &s->layer, to.seed, lo.acc_sat);
     mpq_vec_header *h = &s->base.h;
-    h->hw = *hw;
     h->seed = lo.seed;
-    h->timing_seed = to.seed;
-    mpq_vec_header_set_layer(h, &s->layer);
-    h->acc_sat = (uint32_t)lo.acc_sat;
     char shape[200] = "fc";
     if (lo.shape.kind != MPQ_LAYER_FC)
         mpq_conv_shape_format(&lo.shape, shape, sizeof shape);
@@ -251,14 +261,8 @@ int tb_source_layer(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing
         lockstep_close(&s->base);
         return rc;
     }
-    s->base.ops = &lockstep_ops;
-    s->base.has_model = 1;
-    mpq_vec_header *h = &s->base.h;
-    h->hw = *hw;
-    h->timing_seed = t->seed;
-    mpq_vec_header_set_layer(h, L);
-    h->acc_sat = (uint32_t)L->acc_sat;
-    snprintf(h->source, sizeof h->source, "%s", what);
+    generated_header(s, hw, L, t->seed, L->acc_sat);
+    snprintf(s->base.h.source, sizeof s->base.h.source, "%s", what);
     *out = &s->base;
     return 0;
 }
@@ -281,6 +285,17 @@ int tb_lockstep_argv(const mpq_stim_args *a, uint64_t seed, const char **argv, i
         *used += sizeof "lockstep";
     }
     return mpq_opt_write(mpq_stim_opts, MPQ_SO_COUNT, &one, bits, argv, argc, max, buf, buflen, used);
+}
+
+/* base, the head of a source that stands in for inner (threaded, the injections), takes ops
+ * and what inner says of itself: its header, its file and whether it has a model. */
+static tb_source *stand_in(tb_source *base, const tb_source_ops *ops, const tb_source *inner)
+{
+    base->ops = ops;
+    base->h = inner->h;
+    base->path = inner->path;
+    base->has_model = inner->has_model;
+    return base;
 }
 
 /* ---- threaded: the source in its own thread ------------------------------------------------ */
@@ -374,12 +389,8 @@ tb_source *tb_source_threaded(tb_source *inner)
         free(t);
         return inner;
     }
-    t->base.ops = &threaded_ops;
-    t->base.h = inner->h;
-    t->base.path = inner->path;
-    t->base.has_model = inner->has_model;
     t->inner = inner;
-    return &t->base;
+    return stand_in(&t->base, &threaded_ops, inner);
 }
 
 /* ---- wrappers: a source that changes another's cycles and forwards everything else ----------- */
@@ -440,12 +451,8 @@ tb_source *tb_source_inject_hold(tb_source *inner, uint64_t after)
     if (!h)
         return inner;
     h->after = after;
-    h->base.ops = &hold_ops;
-    h->base.h = inner->h;
-    h->base.path = inner->path;
-    h->base.has_model = inner->has_model;
     h->inner = inner;
-    return &h->base;
+    return stand_in(&h->base, &hold_ops, inner);
 }
 
 /* ---- inject-flip: one activation beat changed for the DUT ---------------------------------------- */
@@ -482,10 +489,6 @@ tb_source *tb_source_inject_flip(tb_source *inner)
     flip_source *f = calloc(1, sizeof *f);
     if (!f)
         return inner;
-    f->base.ops = &flip_ops;
-    f->base.h = inner->h;
-    f->base.path = inner->path;
-    f->base.has_model = inner->has_model;
     f->inner = inner;
-    return &f->base;
+    return stand_in(&f->base, &flip_ops, inner);
 }

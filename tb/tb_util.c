@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tb_util.c: what the testbenches share (tb_util.h): files written atomically, JSON and JUnit,
  * trace folders, the last-run record, command lines, the traced re-run. */
+#define _DEFAULT_SOURCE /* realpath */
 #include "tb_util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,28 @@ int tb_close_tmp(FILE *f, const char *tmp, const char *fin)
         return -1;
     }
     return rename(tmp, fin);
+}
+
+FILE *tb_gtkw_open(const char *dir, char *tmp, size_t tlen, char *fin, size_t flen, uint64_t c,
+                   uint64_t lo, const char *fmt, ...)
+{
+    char absdir[PATH_MAX];
+    if (!realpath(dir, absdir))
+        snprintf(absdir, sizeof absdir, "%s", dir);
+    FILE *f = tb_open_tmp(dir, "wave.gtkw", tmp, tlen, fin, flen);
+    if (!f)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("[*] ", f);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fprintf(f, "\n[dumpfile] \"%s/wave.fst\"\n[savefile] \"%s/wave.gtkw\"\n", absdir, absdir);
+    fprintf(f, "[timestart] %" PRIu64 "\n[size] 1600 900\n[pos] -1 -1\n", (c > lo + 20 ? c - 20 : lo) * 10u);
+    fprintf(f, "*-5.000000 %" PRIu64 " -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1\n",
+            c * 10u);
+    fprintf(f, "[sst_width] 250\n[signals_width] 300\n[sst_expanded] 1\n[sst_vpaned_height] 300\n");
+    return f;
 }
 
 void tb_json_str(FILE *f, const char *s)

@@ -6,12 +6,23 @@
 #define TB_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* dir/name through dir/name.tmp: tb_open_tmp opens the temporary file (fin gets the final
  * name), tb_close_tmp closes it and renames it into place (0), or removes it (-1). */
 FILE *tb_open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, char *fin, size_t flen);
 int tb_close_tmp(FILE *f, const char *tmp, const char *fin);
+/* dir/wave.gtkw opened through tb_open_tmp (tmp and fin as there), its head written: the
+ * comment line "[*] " and the formatted title, the dump and save files by absolute path, the
+ * view from 20 cycles before cycle c (not before lo; 10 time units a cycle) with a marker at c,
+ * and the panes' sizes. The caller writes the signals and closes it with tb_close_tmp. NULL
+ * when it cannot be opened. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 8, 9)))
+#endif
+FILE *tb_gtkw_open(const char *dir, char *tmp, size_t tlen, char *fin, size_t flen, uint64_t c,
+                   uint64_t lo, const char *fmt, ...);
 /* s as a JSON string, quotes included. */
 void tb_json_str(FILE *f, const char *s);
 /* argv[0..argc) joined by blanks into buf, each as tb_shell_word writes it. */

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* txn_report.c: what a failed transaction-level test reports (txn_run.h): the text report, its
  * JSON twin, the GTKWave save file of the traced re-run. */
-#define _DEFAULT_SOURCE /* realpath */
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,19 +249,13 @@ static void gtkw_port(FILE *f, const char *top, const char *name)
 
 int txn_write_gtkw(const char *dir, const mpq_desc *d, const txn_result *r, uint64_t c)
 {
-    char tmp[1500], fin[1500], absdir[PATH_MAX];
-    if (!realpath(dir, absdir))
-        snprintf(absdir, sizeof absdir, "%s", dir);
-    FILE *f = tb_open_tmp(dir, "wave.gtkw", tmp, sizeof tmp, fin, sizeof fin);
+    char tmp[1500], fin[1500];
+    FILE *f = tb_gtkw_open(dir, tmp, sizeof tmp, fin, sizeof fin, c, r->trace_lo,
+                           "mpq transaction-level failure: %s at cycle %" PRIu64 " (time %" PRIu64
+                           ")", r->name, c, c * 10u);
     if (!f)
         return -1;
     const char *t = mpq_dut_top_scope();
-    fprintf(f, "[*] mpq transaction-level failure: %s at cycle %" PRIu64 " (time %" PRIu64 ")\n", r->name, c, c * 10u);
-    fprintf(f, "[dumpfile] \"%s/wave.fst\"\n[savefile] \"%s/wave.gtkw\"\n", absdir, absdir);
-    fprintf(f, "[timestart] %" PRIu64 "\n[size] 1600 900\n[pos] -1 -1\n", (c > r->trace_lo + 20 ? c - 20 : r->trace_lo) * 10u);
-    fprintf(f, "*-5.000000 %" PRIu64 " -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1 -1\n",
-            c * 10u);
-    fprintf(f, "[sst_width] 250\n[signals_width] 300\n[sst_expanded] 1\n[sst_vpaned_height] 300\n");
     fprintf(f, "@200\n-clock and reset\n");
     gtkw_port(f, t, d->ports[d->clock].name);
     gtkw_port(f, t, d->ports[d->reset].name);

@@ -50,6 +50,13 @@ void *mpq_grow(void *buf, size_t *cap, size_t elem);
  * file. Returns the stream, or NULL with "PATH: cannot open: <strerror>" or "PATH: is a
  * directory, not a file" in err (fopen opens a directory, and only its first read fails). */
 FILE *mpq_fopen_read(const char *path, const char *mode, char *err, size_t errlen);
+/* Reads the file path whole into a new buffer: *buf holds *len bytes and a NUL after them
+ * (*buf is NULL when the file is empty; the caller frees it). A read that fails part way is
+ * MPQ_EIO ("PATH: read error") unless partial_ok, which keeps what was read. Returns 0,
+ * MPQ_EIO ("PATH: cannot read: <strerror>" when fopen fails) or MPQ_ENOMEM ("PATH: out of
+ * memory"), with nothing allocated on error. */
+int mpq_read_whole(const char *path, int partial_ok, char **buf, size_t *len, char *err,
+                   size_t errlen);
 
 /* ---- Accumulator ---- */
 typedef enum mpq_acc_mode { MPQ_ACC_WRAP = 0, MPQ_ACC_SAT = 1 } mpq_acc_mode;
@@ -121,6 +128,13 @@ int64_t mpq_fit(int64_t v, unsigned bits, mpq_ovf_mode o, int *overflowed);
  * mult 0, shift 0; a shift above 30 gives (2^31-1, 30). real must be finite and >= 0
  * (MPQ_EPARAM otherwise). */
 int mpq_quantize_multiplier(double real, int32_t *mult, int *shift);
+/* The part of QuantizeMultiplier both of the library's forms share (mpq_quantize_multiplier
+ * saturates a shift above 30; mpq_tfl_multiplier, net/mpq_netops.h, refuses it): real =
+ * *q * 2^(*e-31), *q in [2^30, 2^31) rounded half away from zero (2^31 becomes 2^30 with
+ * *e+1), or *q = *e = 0 for 0 and below 2^-32 (a shift below -31, which the reference flushes
+ * to zero). *e may pass 30: the caller's rule. Returns 0, or MPQ_EPARAM when real is negative,
+ * NaN or infinite. */
+int mpq_multiplier_split(double real, int64_t *q, int *e);
 
 /* Stores in *lo, *hi the range of a `bits`-bit integer (1..32 signed, 1..32 unsigned). */
 void mpq_int_range(unsigned bits, int is_signed, int64_t *lo, int64_t *hi);

@@ -92,31 +92,38 @@ int64_t mpq_mulshift(int64_t acc, int64_t mult, unsigned rshift, mpq_round r, un
     return mpq_fit_wide(mpq_round_shift_wide(prod, rshift, r), bits, o, overflowed);
 }
 
-int mpq_quantize_multiplier(double real, int32_t *mult, int *shift)
+int mpq_multiplier_split(double real, int64_t *q, int *e)
 {
+    *q = 0;
+    *e = 0;
     if (!(real >= 0.0) || isinf(real))
         return MPQ_EPARAM;
-    if (real == 0.0) {
-        *mult = 0;
-        *shift = 0;
+    if (real == 0.0)
         return MPQ_OK;
-    }
-    int e;
-    double q = frexp(real, &e);
-    long long qf = llround(q * 2147483648.0); /* half away from zero, as TfLiteRound */
-    if (qf == (1LL << 31)) {
+    int ex;
+    int64_t qf = (int64_t)llround(frexp(real, &ex) * 2147483648.0); /* half away from zero, as TfLiteRound */
+    if (qf == INT64_C(1) << 31) {
         qf /= 2;
-        e++;
+        ex++;
     }
-    if (e < -31) {
-        e = 0;
-        qf = 0;
-    }
+    if (ex < -31)
+        return MPQ_OK;
+    *q = qf;
+    *e = ex;
+    return MPQ_OK;
+}
+
+int mpq_quantize_multiplier(double real, int32_t *mult, int *shift)
+{
+    int64_t q;
+    int e;
+    if (mpq_multiplier_split(real, &q, &e))
+        return MPQ_EPARAM;
     if (e > 30) {
         e = 30;
-        qf = (1LL << 31) - 1;
+        q = INT32_MAX;
     }
-    *mult = (int32_t)qf;
+    *mult = (int32_t)q;
     *shift = e;
     return MPQ_OK;
 }

@@ -63,3 +63,50 @@ FILE *mpq_fopen_read(const char *path, const char *mode, char *err, size_t errle
     }
     return f;
 }
+
+/* Both read loops stop at the first short fread: end of file or an error, told apart by ferror. */
+static int read_stream(FILE *f, const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+    size_t cap = 0, got;
+    char chunk[8192];
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        while (*len + got + 1 > cap) {
+            char *g = mpq_grow(*buf, &cap, 1);
+            if (!g) {
+                *buf = NULL;
+                snprintf(err, errlen, "%s: out of memory", path);
+                return MPQ_ENOMEM;
+            }
+            *buf = g;
+        }
+        memcpy(*buf + *len, chunk, got);
+        *len += got;
+    }
+    if (*buf)
+        (*buf)[*len] = '\0';
+    return 0;
+}
+
+int mpq_read_whole(const char *path, int partial_ok, char **buf, size_t *len, char *err,
+                   size_t errlen)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return MPQ_EIO;
+    }
+    int st = read_stream(f, path, buf, len, err, errlen);
+    int bad = !st && !partial_ok && ferror(f);
+    fclose(f);
+    if (bad) {
+        free(*buf);
+        *buf = NULL;
+        snprintf(err, errlen, "%s: read error", path);
+        return MPQ_EIO;
+    }
+    if (st)
+        *len = 0;
+    return st;
+}

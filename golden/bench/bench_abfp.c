@@ -13,23 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "arith/mpq_abfp.h"
 
-static uint64_t rng = 0x28abf9;
-static int32_t rnd(int32_t lo, int32_t hi)
-{
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (int32_t)((rng >> 33) % (uint64_t)(hi - lo + 1));
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define BENCH_SEED 0x28abf9ull
+#include "bench.h"
 
 static void die(const char *what, const char *err)
 {

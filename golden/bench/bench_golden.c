@@ -12,25 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "arith/mpq.h"
 
-static uint64_t rng = 0x1234567;
-static int32_t rnd(int32_t lo, int32_t hi)
-{
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return lo + (int32_t)((rng >> 33) % (uint64_t)(hi - lo + 1));
-}
-
-/* CPU time of this (single-threaded) process: on a shared host the wall clock also counts
- * the time other tenants hold the core, which swings from run to run by 2x. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define BENCH_SEED 0x1234567ull
+#include "bench.h"
 
 /* One timed layer: an FC layer or a convolution, computed with or without tracking. */
 typedef struct bench_layer {

@@ -29,4 +29,22 @@ void tprintf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 char *cli_read_file(const char *path, size_t *len);
 /* path replaced by s[0..len) through a temporary file and a rename. 0 or -1. */
 int cli_write_atomic(const char *path, const char *s, size_t len);
+
+/* ---- what model map and explore model share (cli_model_map.c) ---- */
+#include <stdint.h>
+
+#include "net/mpq_graph.h"
+#include "net/mpq_netrun.h"
+#include "net/mpq_tflite.h"
+/* A model ready for mpq_netrun: loaded, planned with the golden kernels, its inputs set. */
+typedef struct cli_net {
+    mpq_tfl_model m;
+    mpq_net *net;
+    mpq_netrun_layer *rows; /* one per operator and one more, for mpq_netrun */
+} cli_net;
+/* Loads model into cn, inputs from the raw file input or (input NULL) random from seed
+ * (mpq_net_inputs_init). 0, or -1 with the message in err and nothing left to free. */
+int cli_net_open(cli_net *cn, const char *model, const char *input, uint64_t seed, char *err,
+                 size_t errlen);
+void cli_net_close(cli_net *cn);
 #endif

@@ -129,6 +129,15 @@ static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list, u
 
 /* explore sample: count random points of the every-size space, each distinct hardware layer
  * of each as one line a testbench can run (its shape, or FC m/k/n) with its closed-form counts. */
+/* Whether a part before parts[p] has the same shape: each distinct hardware layer once. */
+static int shape_seen(const mpq_xp_part *parts, unsigned p)
+{
+    for (unsigned q = 0; q < p; q++)
+        if (!memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s))
+            return 1;
+    return 0;
+}
+
 static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t seed, unsigned count)
 {
     size_t nm = mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, NULL, 0);
@@ -150,10 +159,7 @@ static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t s
         mpq_xp_parts(hw, l, &pt.map, parts, np);
         char ms[120], ps[32], sh[200];
         for (unsigned p = 0; p < np; p++) {
-            int seen = 0;
-            for (unsigned q = 0; q < p && !seen; q++)
-                seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
-            if (seen)
+            if (shape_seen(parts, p))
                 continue;
             const mpq_hw_layer *L = &parts[p].L;
             mpq_xp_cost c;
@@ -207,10 +213,7 @@ static void sample_point(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_a
         return;
     mpq_xp_parts(hw, L, &pt.map, parts, np);
     for (unsigned p = 0; p < np; p++) {
-        int seen = 0;
-        for (unsigned q = 0; q < p && !seen; q++)
-            seen = !memcmp(&parts[q].L.s, &parts[p].L.s, sizeof parts[p].L.s);
-        if (seen)
+        if (shape_seen(parts, p))
             continue;
         mpq_xp_cost c, sim;
         char err[300], ms[120];
@@ -258,67 +261,30 @@ static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq
 
 static const mpq_accel xcheck_exec = {NULL, "cycle model + closed form", xrun};
 
-static int set_random_inputs(mpq_net *net, const mpq_tfl_model *m, uint64_t seed, char *err, size_t errlen)
-{
-    mpq_rng r;
-    mpq_rng_seed(&r, seed);
-    for (unsigned i = 0; i < mpq_net_ninputs(net); i++) {
-        int t = mpq_net_input_tensor(net, i);
-        size_t b = mpq_net_tensor_bytes(net, (unsigned)t);
-        uint8_t *buf = malloc(b ? b : 1);
-        if (!buf)
-            return snprintf(err, errlen, "out of memory"), -1;
-        mpq_net_random_input(m, t, &r, buf, b);
-        int rc = mpq_net_set_input(net, i, buf, b, err, errlen);
-        free(buf);
-        if (rc)
-            return -1;
-    }
-    return 0;
-}
-
 static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, unsigned every)
 {
     char err[1024];
-    mpq_tfl_model m;
-    if (mpq_tfl_load(model, &m, err, sizeof err) != 0)
+    cli_net cn;
+    if (cli_net_open(&cn, model, NULL, seed, err, sizeof err) != 0)
         return fail2(err);
-    mpq_net_opts o;
-    mpq_net_opts_default(&o);
-    o.golden_kernels = 1;
-    mpq_net *net = NULL;
-    mpq_netrun_layer *rows = NULL;
-    int status = 2;
-    if (mpq_net_init(&net, &m, &o, err, sizeof err) != 0 || set_random_inputs(net, &m, seed, err, sizeof err)) {
-        fail2(err);
-        goto done;
-    }
-    rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
-    if (!rows) {
-        fail2("out of memory");
-        goto done;
-    }
     memset(&xc, 0, sizeof xc);
     xc.every = every;
     mpq_rng_seed(&xc.rng, seed);
     mpq_map_opts mo = {.pack = 1};
     unsigned n = 0;
-    status = mpq_netrun(net, &m, hw, &mo, &xcheck_exec, rows, &n, err, sizeof err);
-    if (status) {
+    int status = mpq_netrun(cn.net, &cn.m, hw, &mo, &xcheck_exec, cn.rows, &n, err, sizeof err);
+    if (status)
         fail2(err);
-        goto done;
+    else {
+        printf("%s: %u layers, %" PRIu64 " hardware layers, %" PRIu64 " cycles, %" PRIu64 " sampled points (%" PRIu64
+               " hardware layers): %s\n", model, n, xc.hw_layers, xc.cycles, xc.sampled, xc.sampled_parts,
+               xc.bad ? "closed form DIFFERS from the cycle model" : "closed form == cycle model");
+        if (xc.bad) {
+            fprintf(stderr, "mpq-golden explore model: %" PRIu64 " hardware layers differ; first: %s\n", xc.bad, xc.first);
+            status = 1;
+        }
     }
-    printf("%s: %u layers, %" PRIu64 " hardware layers, %" PRIu64 " cycles, %" PRIu64 " sampled points (%" PRIu64
-           " hardware layers): %s\n", model, n, xc.hw_layers, xc.cycles, xc.sampled, xc.sampled_parts,
-           xc.bad ? "closed form DIFFERS from the cycle model" : "closed form == cycle model");
-    if (xc.bad) {
-        fprintf(stderr, "mpq-golden explore model: %" PRIu64 " hardware layers differ; first: %s\n", xc.bad, xc.first);
-        status = 1;
-    }
-done:
-    free(rows);
-    mpq_net_free(net);
-    mpq_tfl_free(&m);
+    cli_net_close(&cn);
     return status;
 }
 

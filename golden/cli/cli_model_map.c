@@ -150,6 +150,40 @@ static int parse_args(int argc, char **argv, map_args *a)
     return 0;
 }
 
+int cli_net_open(cli_net *cn, const char *model, const char *input, uint64_t seed, char *err,
+                 size_t errlen)
+{
+    cn->net = NULL;
+    cn->rows = NULL;
+    if (mpq_tfl_load(model, &cn->m, err, errlen) != 0)
+        return -1;
+    mpq_net_opts o;
+    mpq_net_opts_default(&o);
+    o.golden_kernels = 1;
+    if (mpq_net_init(&cn->net, &cn->m, &o, err, errlen) != 0)
+        goto fail;
+    cn->rows = calloc(mpq_net_ops(cn->net) + 1, sizeof *cn->rows);
+    if (!cn->rows) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (mpq_net_inputs_init(cn->net, &cn->m, input, seed, err, errlen) != 0)
+        goto fail;
+    return 0;
+fail:
+    cli_net_close(cn);
+    return -1;
+}
+
+void cli_net_close(cli_net *cn)
+{
+    free(cn->rows);
+    mpq_net_free(cn->net);
+    mpq_tfl_free(&cn->m);
+    cn->rows = NULL;
+    cn->net = NULL;
+}
+
 int mpq_cli_model_map(int argc, char **argv)
 {
     map_args args;
@@ -164,44 +198,20 @@ int mpq_cli_model_map(int argc, char **argv)
     if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
         mpq_hwcfg_load(path, &hw, err, sizeof err) != 0)
         return fail2(err);
-    mpq_tfl_model m;
-    if (mpq_tfl_load(model, &m, err, sizeof err) != 0)
+    cli_net cn;
+    if (cli_net_open(&cn, model, input, seed, err, sizeof err) != 0)
         return fail2(err);
-    mpq_net_opts o;
-    mpq_net_opts_default(&o);
-    o.golden_kernels = 1;
-    mpq_net *net = NULL;
-    int status = 2;
-    mpq_netrun_layer *rows = NULL;
-    if (mpq_net_init(&net, &m, &o, err, sizeof err) != 0) {
-        fail2(err);
-        goto done;
-    }
-    rows = calloc(mpq_net_ops(net) + 1, sizeof *rows);
-    if (!rows) {
-        fail2("out of memory");
-        goto done;
-    }
-    if (mpq_net_inputs_init(net, &m, input, seed, err, sizeof err) != 0) {
-        fail2(err);
-        goto done;
-    }
     if (!input)
         printf("input: random, seed %" PRIu64 "\n", seed);
     unsigned n = 0;
-    status = mpq_netrun(net, &m, &hw, &mo, &mpq_accel_cycle_model, rows, &n, err, sizeof err);
-    print_table(&hw, cfg, rows, n);
-    if (status) {
+    int status = mpq_netrun(cn.net, &cn.m, &hw, &mo, &mpq_accel_cycle_model, cn.rows, &n, err, sizeof err);
+    print_table(&hw, cfg, cn.rows, n);
+    if (status)
         fprintf(stderr, "mpq-golden model map: %s\n", err);
-        goto done;
-    }
-    if (json && write_json(json, model, cfg, &hw, rows, n) != 0) {
+    else if (json && write_json(json, model, cfg, &hw, cn.rows, n) != 0) {
         snprintf(err, sizeof err, "--json %s: cannot write: %s", json, strerror(errno));
         status = fail2(err);
     }
-done:
-    free(rows);
-    mpq_net_free(net);
-    mpq_tfl_free(&m);
+    cli_net_close(&cn);
     return status;
 }

@@ -923,35 +923,12 @@ int mpq_desc_load(const char *path, const char *const *params, unsigned nparams,
                   char *err, size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return MPQ_EIO;
-    }
-    size_t cap = 0, len = 0, n;
-    char *buf = NULL;
-    char chunk[8192];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        while (len + n > cap) {
-            char *g = mpq_grow(buf, &cap, 1);
-            if (!g) {
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return MPQ_ENOMEM;
-            }
-            buf = g;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        snprintf(err, errlen, "%s: read error", path);
-        return MPQ_EIO;
-    }
-    int rc = mpq_desc_parse(buf ? buf : "", len, path, params, nparams, out, err, errlen);
+    char *buf;
+    size_t len;
+    int rc = mpq_read_whole(path, 0, &buf, &len, err, errlen);
+    if (rc)
+        return rc;
+    rc = mpq_desc_parse(buf ? buf : "", len, path, params, nparams, out, err, errlen);
     free(buf);
     return rc;
 }

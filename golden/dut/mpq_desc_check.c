@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mpq_desc_check.c: a description's beat layouts against the tensors they carry, and a
  * description against the Verilated model's ports (mpq_desc.h). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,35 +201,19 @@ int mpq_model_ports_parse(const char *text, const char *path, mpq_model_port **p
 
 int mpq_model_ports_load(const char *path, mpq_model_port **ports, size_t *n, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
     *ports = NULL;
     *n = 0;
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        return MPQ_EIO;
-    }
-    size_t cap = 0, len = 0, got;
-    char *buf = NULL, chunk[8192];
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        while (len + got + 1 > cap) {
-            char *g = mpq_grow(buf, &cap, 1);
-            if (!g) {
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return MPQ_ENOMEM;
-            }
-            buf = g;
-        }
-        memcpy(buf + len, chunk, got);
-        len += got;
-    }
-    fclose(f);
+    char *buf;
+    size_t len;
+    /* A read that fails part way parses what it read: nothing read is "empty". */
+    int rc = mpq_read_whole(path, 1, &buf, &len, err, errlen);
+    if (rc)
+        return rc;
     if (!buf) {
         snprintf(err, errlen, "%s: empty", path);
         return MPQ_EFORMAT;
     }
-    buf[len] = '\0';
-    int rc = mpq_model_ports_parse(buf, path, ports, n, err, errlen);
+    rc = mpq_model_ports_parse(buf, path, ports, n, err, errlen);
     free(buf);
     return rc;
 }

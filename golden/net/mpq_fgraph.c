@@ -11,6 +11,7 @@
 
 #include "arith/mpq.h"
 #include "arith/mpq_rng.h"
+#include "net/mpq_netops.h"
 
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
@@ -177,26 +178,6 @@ static int plan_tensors(mpq_fgraph *g, char *err, size_t errlen)
 
 static int in_at(const mpq_tfl_op *o, unsigned i) { return i < o->nin ? o->in[i] : -1; }
 
-/* TFLite's ComputePaddingHeightWidth on one axis. */
-static int window_axis(int padding, int in, int k, int stride, int dil, unsigned *out, unsigned *pad)
-{
-    if (in < 1 || k < 1 || stride < 1 || dil < 1)
-        return MPQ_EPARAM;
-    int64_t e = (int64_t)(k - 1) * dil + 1, o;
-    if (padding == MPQ_TFL_PAD_SAME)
-        o = ((int64_t)in + stride - 1) / stride;
-    else if (padding == MPQ_TFL_PAD_VALID)
-        o = ((int64_t)in + stride - e) / stride;
-    else
-        return MPQ_EPARAM;
-    if (o < 1)
-        return MPQ_EPARAM;
-    int64_t total = (o - 1) * stride + e - in;
-    *pad = total > 0 ? (unsigned)(total / 2) : 0;
-    *out = (unsigned)o;
-    return MPQ_OK;
-}
-
 static int plan_window(const mpq_fgraph *g, unsigned op, fop *p, int kh, int kw, int dy, int dx,
                        char *err, size_t errlen)
 {
@@ -205,20 +186,9 @@ static int plan_window(const mpq_fgraph *g, unsigned op, fop *p, int kh, int kw,
     mpq_conv_shape *s = &p->s;
     if (in->rank != 4 || out->rank != 4)
         return op_fail(g, op, err, errlen, "input and output must be NHWC");
-    if (window_axis(o->opt.padding, in->shape[1], kh, o->opt.stride_h, dy, &s->out_h, &s->py) ||
-        window_axis(o->opt.padding, in->shape[2], kw, o->opt.stride_w, dx, &s->out_w, &s->px))
+    if (mpq_tfl_window(&o->opt, in, kh, kw, dy, dx, s))
         return op_fail(g, op, err, errlen, "window %dx%d does not fit input %dx%d", kh, kw,
                        in->shape[1], in->shape[2]);
-    s->batches = (unsigned)in->shape[0];
-    s->in_h = (unsigned)in->shape[1];
-    s->in_w = (unsigned)in->shape[2];
-    s->in_c = (unsigned)in->shape[3];
-    s->kh = (unsigned)kh;
-    s->kw = (unsigned)kw;
-    s->sy = (unsigned)o->opt.stride_h;
-    s->sx = (unsigned)o->opt.stride_w;
-    s->dy = (unsigned)dy;
-    s->dx = (unsigned)dx;
     if (s->groups == 0)
         s->groups = 1;
     if ((unsigned)out->shape[0] != s->batches || (unsigned)out->shape[1] != s->out_h ||

@@ -178,6 +178,14 @@ static int per_tensor(const mpq_net *net, unsigned op, const char *role, int ti,
     return MPQ_OK;
 }
 
+/* per_tensor of the operator's input it and output ot: the pair every planner reads. */
+static int io_quant(const mpq_net *net, unsigned op, int it, int ot, float *s_in, int32_t *z_in,
+                    float *s_out, int32_t *z_out, char *err, size_t errlen)
+{
+    int st = per_tensor(net, op, "input", it, s_in, z_in, err, errlen);
+    return st ? st : per_tensor(net, op, "output", ot, s_out, z_out, err, errlen);
+}
+
 /* A constant (its buffer holds exactly the bytes its shape needs), decoded. */
 static int need_const(const mpq_net *net, unsigned op, const char *role, int ti, char *err,
                       size_t errlen)
@@ -276,28 +284,13 @@ static int64_t get_index(const mpq_net *net, int ti, int64_t i)
     return get_i32(net, ti, i);
 }
 
-/* ---- padding of the windowed operators (TFLite's ComputePaddingHeightWidth) ---- */
+/* ---- windowed operators: TFLite's rule (mpq_tfl_window) and what this runner refuses ---- */
 
-static int window_axis(int padding, int in, int k, int stride, int dil, int64_t *out, unsigned *pad)
+/* A dilated window far wider than its input reads almost nothing but padding; the kernels'
+ * padded copies of the input would be that wide: refused. */
+static int window_too_wide(int in, int k, int dil)
 {
-    if (in < 1 || k < 1 || stride < 1 || dil < 1)
-        return MPQ_EPARAM;
-    int64_t e = (int64_t)(k - 1) * dil + 1;
-    /* A dilated window far wider than its input reads almost nothing but padding; the
-     * kernels' padded copies of the input would be that wide: refused. */
-    if (e > 16 * ((int64_t)in + 8))
-        return MPQ_EPARAM;
-    if (padding == MPQ_TFL_PAD_SAME)
-        *out = ((int64_t)in + stride - 1) / stride;
-    else if (padding == MPQ_TFL_PAD_VALID)
-        *out = ((int64_t)in + stride - e) / stride;
-    else
-        return MPQ_EPARAM;
-    if (*out < 1)
-        return MPQ_EPARAM;
-    int64_t total = (*out - 1) * stride + e - in;
-    *pad = total > 0 ? (unsigned)(total / 2) : 0;
-    return MPQ_OK;
+    return (int64_t)(k - 1) * dil + 1 > 16 * ((int64_t)in + 8);
 }
 
 /* The plan of a window over [N, H, W, C] with the operator's options. */
@@ -305,25 +298,29 @@ static int plan_window(const mpq_net *net, unsigned op, const mpq_tfl_opts *o, i
                        int dy, int dx, const mpq_tfl_tensor *in, mpq_conv_shape *s, char *err,
                        size_t errlen)
 {
-    int64_t oh, ow;
-    if (window_axis(o->padding, in->shape[1], kh, o->stride_h, dy, &oh, &s->py) ||
-        window_axis(o->padding, in->shape[2], kw, o->stride_w, dx, &ow, &s->px))
+    if (mpq_tfl_window(o, in, kh, kw, dy, dx, s) || window_too_wide(in->shape[1], kh, dy) ||
+        window_too_wide(in->shape[2], kw, dx))
         return op_fail(net, op, err, errlen,
                        "window %dx%d, stride %dx%d, dilation %dx%d, padding %d does not fit input "
                        "%dx%d", kh, kw, o->stride_h, o->stride_w, dy, dx, o->padding,
                        in->shape[1], in->shape[2]);
-    s->batches = (unsigned)in->shape[0];
-    s->in_h = (unsigned)in->shape[1];
-    s->in_w = (unsigned)in->shape[2];
-    s->in_c = (unsigned)in->shape[3];
-    s->kh = (unsigned)kh;
-    s->kw = (unsigned)kw;
-    s->sy = (unsigned)o->stride_h;
-    s->sx = (unsigned)o->stride_w;
-    s->dy = (unsigned)dy;
-    s->dx = (unsigned)dx;
-    s->out_h = (unsigned)oh;
-    s->out_w = (unsigned)ow;
+    return MPQ_OK;
+}
+
+/* The output tensor ot against the window's [N, out_h, out_w, out_c], then the shape against
+ * the kernels' rules (mpq_conv_check, its message as the operator's). */
+static int check_window_out(const mpq_net *net, unsigned op, int ot, const mpq_conv_shape *cs,
+                            char *err, size_t errlen)
+{
+    int64_t od[4] = {cs->batches, cs->out_h, cs->out_w, cs->out_c};
+    int st = check_out_dims(net, op, ot, od, 4, err, errlen);
+    if (st)
+        return st;
+    if (mpq_conv_check(cs, err, errlen)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err);
+        return op_fail(net, op, err, errlen, "%s", why);
+    }
     return MPQ_OK;
 }
 
@@ -521,18 +518,11 @@ static int plan_conv(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
     if ((st = plan_window(net, op, &o->opt, w->shape[1], w->shape[2], o->opt.dilation_h,
                           o->opt.dilation_w, in, cs, err, errlen)))
         return st;
-    int64_t od[4] = {cs->batches, cs->out_h, cs->out_w, nch};
-    if ((st = check_out_dims(net, op, ot, od, 4, err, errlen)))
+    if ((st = check_window_out(net, op, ot, cs, err, errlen)))
         return st;
-    if (mpq_conv_check(cs, err, errlen)) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", err);
-        return op_fail(net, op, err, errlen, "%s", why);
-    }
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)) ||
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)) ||
         (st = weight_quant(net, op, wt, nch, dw ? 3 : 0, err, errlen)) ||
         (st = plan_multipliers(net, op, p, s_in, wt, s_out, nch, 0, err, errlen)) ||
         (st = plan_bias(net, op, p, nch, err, errlen)) ||
@@ -588,8 +578,7 @@ static int plan_fc(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen)
                        w->shape[1], shape_str(out, s + 48, sizeof s - 48));
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)) ||
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)) ||
         (st = weight_quant(net, op, wt, n, 0, err, errlen)))
         return st;
     const mpq_tfl_quant *q = &w->q;
@@ -644,18 +633,11 @@ static int plan_pool(mpq_net *net, unsigned op, plan *p, char *err, size_t errle
                           err, errlen)))
         return st;
     cs->out_c = cs->in_c;
-    int64_t od[4] = {cs->batches, cs->out_h, cs->out_w, cs->in_c};
-    if ((st = check_out_dims(net, op, ot, od, 4, err, errlen)))
+    if ((st = check_window_out(net, op, ot, cs, err, errlen)))
         return st;
-    if (mpq_conv_check(cs, err, errlen)) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", err);
-        return op_fail(net, op, err, errlen, "%s", why);
-    }
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)) ||
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)) ||
         (st = act_range(net, op, o->opt.activation, s_out, z_out, &p->act_min, &p->act_max, err,
                         errlen)))
         return st;
@@ -834,8 +816,7 @@ static int plan_softmax(mpq_net *net, unsigned op, plan *p, char *err, size_t er
         return op_fail(net, op, err, errlen, "input and output shapes differ or are empty");
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)))
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)))
         return st;
     if (s_out != 1.0f / 256 || z_out != -128)
         return op_fail(net, op, err, errlen, "output scale %g and zero point %d (the reference "
@@ -862,8 +843,7 @@ static int plan_lut(mpq_net *net, unsigned op, plan *p, char *err, size_t errlen
     int it = o->in[0], ot = o->out[0], st;
     float s_in, s_out;
     int32_t z_in, z_out;
-    if ((st = per_tensor(net, op, "input", it, &s_in, &z_in, err, errlen)) ||
-        (st = per_tensor(net, op, "output", ot, &s_out, &z_out, err, errlen)))
+    if ((st = io_quant(net, op, it, ot, &s_in, &z_in, &s_out, &z_out, err, errlen)))
         return st;
     if (!(p->lut = malloc(256))) {
         snprintf(err, errlen, "%s: out of memory", net->m->file);

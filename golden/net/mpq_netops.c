@@ -156,29 +156,53 @@ int mpq_tfl_act_range(int act, float scale, int32_t zero_point, int32_t *lo, int
 
 int mpq_tfl_multiplier(double real, int32_t *mult, int *shift)
 {
-    if (!(real >= 0.0) || isinf(real))
-        return MPQ_EPARAM;
-    if (real == 0.0) {
-        *mult = 0;
-        *shift = 0;
-        return MPQ_OK;
-    }
+    int64_t q;
     int e;
-    double q = frexp(real, &e);
-    int64_t qf = (int64_t)round(q * 2147483648.0); /* half away from zero (TfLiteRound) */
-    if (qf == INT64_C(1) << 31) {
-        qf /= 2;
-        e++;
-    }
-    if (e < -31) { /* the reference flushes multipliers below 2^-31 to zero */
-        *mult = 0;
-        *shift = 0;
-        return MPQ_OK;
-    }
-    if (e > 30)
+    if (mpq_multiplier_split(real, &q, &e) || e > 30)
         return MPQ_EPARAM;
-    *mult = (int32_t)qf;
+    *mult = (int32_t)q;
     *shift = e;
+    return MPQ_OK;
+}
+
+int mpq_tfl_window_axis(int padding, int in, int k, int stride, int dil, int64_t *out,
+                        unsigned *pad)
+{
+    if (in < 1 || k < 1 || stride < 1 || dil < 1)
+        return MPQ_EPARAM;
+    int64_t e = (int64_t)(k - 1) * dil + 1;
+    if (padding == MPQ_TFL_PAD_SAME)
+        *out = ((int64_t)in + stride - 1) / stride;
+    else if (padding == MPQ_TFL_PAD_VALID)
+        *out = ((int64_t)in + stride - e) / stride;
+    else
+        return MPQ_EPARAM;
+    if (*out < 1)
+        return MPQ_EPARAM;
+    int64_t total = (*out - 1) * stride + e - in;
+    *pad = total > 0 ? (unsigned)(total / 2) : 0;
+    return MPQ_OK;
+}
+
+int mpq_tfl_window(const mpq_tfl_opts *o, const mpq_tfl_tensor *in, int kh, int kw, int dy, int dx,
+                   mpq_conv_shape *s)
+{
+    int64_t oh, ow;
+    if (mpq_tfl_window_axis(o->padding, in->shape[1], kh, o->stride_h, dy, &oh, &s->py) ||
+        mpq_tfl_window_axis(o->padding, in->shape[2], kw, o->stride_w, dx, &ow, &s->px))
+        return MPQ_EPARAM;
+    s->batches = (unsigned)in->shape[0];
+    s->in_h = (unsigned)in->shape[1];
+    s->in_w = (unsigned)in->shape[2];
+    s->in_c = (unsigned)in->shape[3];
+    s->kh = (unsigned)kh;
+    s->kw = (unsigned)kw;
+    s->sy = (unsigned)o->stride_h;
+    s->sx = (unsigned)o->stride_w;
+    s->dy = (unsigned)dy;
+    s->dx = (unsigned)dx;
+    s->out_h = (unsigned)oh;
+    s->out_w = (unsigned)ow;
     return MPQ_OK;
 }
 

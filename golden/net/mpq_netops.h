@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "arith/mpq.h"
+#include "net/mpq_tflite.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,21 @@ int mpq_tfl_act_range(int act, float scale, int32_t zero_point, int32_t *lo, int
  * half away from zero). Returns 0, or MPQ_EPARAM when real is negative, not finite, or so
  * large that the shift passes 30 (the reference's shift would overflow). */
 int mpq_tfl_multiplier(double real, int32_t *mult, int *shift);
+
+/* ComputePaddingHeightWidth of one window axis: the output size *out and the leading padding
+ * *pad of a window of k taps dilated by dil, moved by stride over in positions, with padding
+ * MPQ_TFL_PAD_SAME or MPQ_TFL_PAD_VALID (the far side takes the odd row of SAME). Returns 0, or
+ * MPQ_EPARAM for another padding, an input, kernel, stride or dilation below 1, or no output
+ * position. */
+int mpq_tfl_window_axis(int padding, int in, int k, int stride, int dil, int64_t *out,
+                        unsigned *pad);
+
+/* The window's part of a convolution or pool shape over an NHWC input in, with o's padding
+ * and strides, a kh x kw kernel and dilation dy x dx: batches, in_h, in_w, in_c, kh, kw, sy,
+ * sx, dy, dx, out_h, out_w, py, px; the other fields are left as they are. Returns 0 or
+ * MPQ_EPARAM (mpq_tfl_window_axis refuses an axis). */
+int mpq_tfl_window(const mpq_tfl_opts *o, const mpq_tfl_tensor *in, int kh, int kw, int dy, int dx,
+                   mpq_conv_shape *s);
 
 /* ---- ADD (reference_integer_ops::Add, int8) ---- */
 typedef struct mpq_tfl_add {

@@ -55,6 +55,17 @@ int mpq_hw_layer_alloc(mpq_hw_layer *l, unsigned m, unsigned k, unsigned n)
     return alloc_arrays(l, (size_t)m * k, (size_t)n * k);
 }
 
+void mpq_hw_layer_of_conv(mpq_hw_layer *l, const mpq_conv_shape *s)
+{
+    memset(l, 0, sizeof *l);
+    l->s = *s;
+    if (l->s.groups == 0)
+        l->s.groups = 1;
+    l->m = s->batches * s->out_h * s->out_w;
+    l->k = mpq_conv_depth(&l->s);
+    l->n = s->out_c;
+}
+
 int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);
@@ -65,12 +76,7 @@ int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err,
     }
     if (mpq_conv_check(s, err, errlen) != 0)
         return MPQ_EPARAM;
-    l->s = *s;
-    if (l->s.groups == 0)
-        l->s.groups = 1;
-    l->m = s->batches * s->out_h * s->out_w;
-    l->k = mpq_conv_depth(&l->s);
-    l->n = s->out_c;
+    mpq_hw_layer_of_conv(l, s);
     int rc = alloc_arrays(l, mpq_conv_in_count(&l->s), mpq_conv_w_count(&l->s));
     if (rc != 0)
         snprintf(err, errlen, "out of memory for a %ux%ux%u input", s->in_h, s->in_w, s->in_c);

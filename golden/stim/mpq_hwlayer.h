@@ -43,6 +43,10 @@ int mpq_hw_layer_alloc(mpq_hw_layer *l, unsigned m, unsigned k, unsigned n);
 /* The same for a convolution of shape s (kind CONV2D or DEPTHWISE; it must pass
  * mpq_conv_check). Returns 0, MPQ_EPARAM with err saying why, or MPQ_ENOMEM. */
 int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err, size_t errlen);
+/* The shape-only layer of convolution s (no arrays; l holds nothing to free), for fits and
+ * estimates: l->s = s with groups 0 read as 1, the GEMM's m = batches x out_h x out_w, k = the
+ * depth of one output (mpq_conv_depth), n = out_c; every other field zero. s is not checked. */
+void mpq_hw_layer_of_conv(mpq_hw_layer *l, const mpq_conv_shape *s);
 /* Frees the arrays and zeroes l; a zeroed l is fine. */
 void mpq_hw_layer_free(mpq_hw_layer *l);
 /* The number of weights of one output channel, and the index of the weight of output

@@ -42,18 +42,6 @@ static void band_shape(const mpq_conv_shape *s, unsigned ox0, unsigned bw, mpq_c
     *padr = (unsigned)(last - hi);
 }
 
-/* The shape-only hardware layer of s (no arrays), for fits and estimates. */
-static void shape_layer(const mpq_conv_shape *s, mpq_hw_layer *l)
-{
-    memset(l, 0, sizeof *l);
-    l->s = *s;
-    if (l->s.groups == 0)
-        l->s.groups = 1;
-    l->m = s->batches * s->out_h * s->out_w;
-    l->k = mpq_conv_depth(&l->s);
-    l->n = s->out_c;
-}
-
 /* Whether every band of bw columns fits hw. */
 static int bands_fit(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned bw)
 {
@@ -96,7 +84,7 @@ static uint64_t estimate(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned 
         mpq_conv_shape b;
         band_shape(s, ox0, w, &b, &ix0, &padr);
         mpq_hw_layer l;
-        shape_layer(&b, &l);
+        mpq_hw_layer_of_conv(&l, &b);
         mpq_gen_estimate e;
         mpq_gen_estimate_run(hw, &l, &t, &e);
         c += e.cycles;

@@ -12,23 +12,11 @@
 #include "arith/mpq.h"
 #include "stim/mpq_gen.h"
 #include "stim/mpq_vec.h"
+#include "test_cfgs.h"
 
 static const char *const cfgs[] = {"default", "tern", "mix2", "dense", "small", "wide"};
 #define N_CFGS (sizeof cfgs / sizeof cfgs[0])
 static mpq_hwcfg hws[N_CFGS];
-
-static int load_cfgs(void)
-{
-    for (unsigned i = 0; i < N_CFGS; i++) {
-        char path[128], err[256];
-        snprintf(path, sizeof path, "rtl/cfg/%s.cfg", cfgs[i]);
-        if (mpq_hwcfg_load(path, &hws[i], err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 typedef struct run_stats {
     uint64_t cycles, cfg_hs, wgt_hs, act_hs, out_hs, dones;
@@ -246,7 +234,7 @@ static void test_layer_check(void)
 int main(void)
 {
     test_seed("test_cycle", 20261122);
-    if (load_cfgs() != 0)
+    if (test_load_cfgs(cfgs, N_CFGS, hws) != 0)
         return 1;
     test_layer_check();
     test_disagreement_is_caught();

@@ -13,23 +13,11 @@
 
 #include "check.h"
 #include "explore/mpq_explore.h"
+#include "test_cfgs.h"
 
 static const char *const cfgs[] = {"default", "small", "dense", "tern", "mix2", "wide", "int8"};
 #define N_CFGS (sizeof cfgs / sizeof cfgs[0])
 static mpq_hwcfg hws[N_CFGS];
-
-static int load_cfgs(void)
-{
-    for (unsigned i = 0; i < N_CFGS; i++) {
-        char path[128], err[256];
-        snprintf(path, sizeof path, "rtl/cfg/%s.cfg", cfgs[i]);
-        if (mpq_hwcfg_load(path, &hws[i], err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 typedef mpq_xp_cost sim_counts;
 
@@ -451,7 +439,7 @@ static void test_space(void)
 
 int main(void)
 {
-    if (load_cfgs() != 0)
+    if (test_load_cfgs(cfgs, N_CFGS, hws) != 0)
         return 1;
     test_seed("test_explore", (uint64_t)time(NULL));
     test_space();

@@ -125,11 +125,7 @@ def parse(argv):
     for m in args.modes:
         if m not in MODES:
             raise tfl.BadInput(f'--modes: unknown mode {m!r} (known: {", ".join(MODES)})')
-    if not os.access(args.golden, os.X_OK):
-        raise tfl.BadInput(f'--golden {args.golden}: not an executable')
-    for m in args.models:
-        if not os.path.isfile(m):
-            raise tfl.BadInput(f'{m}: no such model file')
+    tfl.check_tools(args.golden, args.models)
     return args
 
 

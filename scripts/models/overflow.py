@@ -119,11 +119,7 @@ def parse(argv):
         raise tfl.BadInput(f'--acc-bits {args.acc_bits}: expected 2..31 (narrower than 32)')
     if args.count < 1 or args.seed < 0:
         raise tfl.BadInput('--count must be >= 1 and --seed >= 0')
-    if not os.access(args.golden, os.X_OK):
-        raise tfl.BadInput(f'--golden {args.golden}: not an executable')
-    for m in args.models:
-        if not os.path.isfile(m):
-            raise tfl.BadInput(f'{m}: no such model file')
+    tfl.check_tools(args.golden, args.models)
     return args
 
 

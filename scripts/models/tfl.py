@@ -226,6 +226,16 @@ class AtomicDir:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def check_tools(golden, models):
+    """The command-line checks the model scripts share: golden is an executable and every model
+    path is a file; BadInput names the first that is not."""
+    if not os.access(golden, os.X_OK):
+        raise BadInput(f'--golden {golden}: not an executable')
+    for m in models:
+        if not os.path.isfile(m):
+            raise BadInput(f'{m}: no such model file')
+
+
 def scratch_dir(prefix):
     """A new temporary folder for dumps, in memory (/dev/shm) where there is one: creating a
     file costs 3 ms on this project's build disk under load and 0.05 ms in tmpfs, and a census

@@ -16,6 +16,8 @@
 # Environment (set by make): TXN_OBJS, GOLDEN_LIB, GOLDEN_BIN, VERILATOR, CXX (tb/build-dut.sh);
 # MODELS_DIR (default build/models); MUTATE_SEED (the first random seed, 1).
 set -u
+# shellcheck source=scripts/mutate/mutants.sh
+. "$(dirname "$0")/mutants.sh"
 out=${1:?usage: scripts/mutate/mutate-osa.sh OUTDIR [MUTANT...]}
 shift
 catalog=scripts/mutate/osa-mutants.tsv
@@ -23,15 +25,7 @@ runs=${MUTATE_RUNS:-30}
 seed=${MUTATE_SEED:-1}
 models=${MODELS_DIR:-build/models}
 : "${TXN_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}" "${GOLDEN_BIN:?set by make}"
-mapfile -t all < <(awk -F'\t' '!/^#/ && NF >= 4 && !seen[$1]++ { print $1 }' "$catalog")
-if [ $# -gt 0 ]; then
-    names=("$@")
-    for n in "${names[@]}"; do
-        printf '%s\n' "${all[@]}" | grep -qx -- "$n" || { echo "mutate-osa.sh: no mutant '$n' in $catalog" >&2; exit 2; }
-    done
-else
-    names=("${all[@]}")
-fi
+mutant_names mutate-osa.sh "$catalog" "$@"
 mkdir -p "$out"
 summary="$out/summary.tsv"
 printf 'mutant\tcaught\tstep\ttest\tcycle\tfailure\ttrace\tbug\n' >"$summary.tmp"
@@ -40,12 +34,7 @@ printf 'mutant\tcaught\tstep\ttest\tcycle\tfailure\ttrace\tbug\n' >"$summary.tmp
 apply() {
     local name=$1 dir=$2
     rm -rf "$dir/osa" && mkdir -p "$dir" && cp -r examples/osa "$dir/osa" || return 1
-    awk -F'\t' -v n="$name" '!/^#/ && $1 == n' "$catalog" | while IFS=$'\t' read -r _ file old new _; do
-        OLD=$old NEW=$new perl -0777 -i -pe '
-            my $c = () = /\Q$ENV{OLD}\E/g;
-            if ($c != 1) { print STDERR "mutate-osa.sh: the text to replace occurs $c times in $ARGV\n"; exit 1 }
-            s/\Q$ENV{OLD}\E/$ENV{NEW}/;' "$dir/osa/$file" || { echo "mutate-osa.sh: $name: cannot apply to $file" >&2; exit 1; }
-    done
+    mutant_apply mutate-osa.sh "$catalog" "$name" "$dir/osa"
 }
 
 # step DIR STEP: one step on the mutant's plain model; the output in DIR/STEP.log.

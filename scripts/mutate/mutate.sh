@@ -23,6 +23,8 @@
 # MUTATE_TRACE="a b", when set, limits the traced build, its waveform and the white-box run to
 # those mutants (the others are reported from the plain model's run: white-box cycle "-").
 set -u
+# shellcheck source=scripts/mutate/mutants.sh
+. "$(dirname "$0")/mutants.sh"
 out=${1:?usage: scripts/mutate/mutate.sh OUTDIR [MUTANT...]}
 shift
 catalog=scripts/mutate/mutants.tsv
@@ -35,16 +37,7 @@ for s in $steps; do
 done
 : "${TB_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}"
 
-# Mutant names in catalog order (a mutant may span several lines: all are applied).
-mapfile -t all < <(awk -F'\t' '!/^#/ && NF >= 4 && !seen[$1]++ { print $1 }' "$catalog")
-if [ $# -gt 0 ]; then
-    names=("$@")
-    for n in "${names[@]}"; do
-        printf '%s\n' "${all[@]}" | grep -qx -- "$n" || { echo "mutate.sh: no mutant '$n' in $catalog" >&2; exit 2; }
-    done
-else
-    names=("${all[@]}")
-fi
+mutant_names mutate.sh "$catalog" "$@"
 mkdir -p "$out"
 summary="$out/summary.tsv"
 printf 'mutant\tcaught\tconfig\tfirst failing test\tcycle\tport\ttrace\twhite-box cycle\twhite-box first\tbug\n' >"$summary.tmp"
@@ -53,14 +46,7 @@ printf 'mutant\tcaught\tconfig\tfirst failing test\tcycle\tport\ttrace\twhite-bo
 apply() {
     local name=$1 dir=$2
     rm -rf "$dir/rtl" && mkdir -p "$dir" && cp -r rtl "$dir/rtl" || return 1
-    awk -F'\t' -v n="$name" '!/^#/ && $1 == n' "$catalog" | while IFS=$'\t' read -r _ file old new _; do
-        local target="$dir/${file}"
-        [ -f "$target" ] || { echo "mutate.sh: $name: no file $file" >&2; exit 1; }
-        OLD=$old NEW=$new perl -0777 -i -pe '
-            my $c = () = /\Q$ENV{OLD}\E/g;
-            if ($c != 1) { print STDERR "mutate.sh: the text to replace occurs $c times in $ARGV\n"; exit 1 }
-            s/\Q$ENV{OLD}\E/$ENV{NEW}/;' "$target" || { echo "mutate.sh: $name: cannot apply to $file" >&2; exit 1; }
-    done
+    mutant_apply mutate.sh "$catalog" "$name" "$dir"
 }
 
 # step CFG DIR KIND: runs one regression step on the mutant's model; prints the testbench output.
