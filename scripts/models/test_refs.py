@@ -15,6 +15,7 @@
 Prints one line per check and exits 1 if one fails.
 """
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -224,6 +225,23 @@ def test_tools(work):
           f'exit {r.returncode}: {r.stderr.strip()}')
 
 
+def test_census_cli(work):
+    """make models-census's command at a small size: one model, one input, both files written."""
+    md, js = os.path.join(work, 'census.md'), os.path.join(work, 'census.json')
+    model = os.path.join(MODELS, 'tflite_micro_speech.tflite')
+    r = run(os.path.join(HERE, 'refs_agree.py'), '--count', '1', '--seed', '1', '--md', md, '--json', js, model)
+    ok = r.returncode == 0 and os.path.exists(md) and os.path.exists(js)
+    rows = []
+    if ok:
+        with open(js) as f:
+            rows = json.load(f)
+        with open(md) as f:
+            ok = 'tflite_micro_speech' in f.read()
+    check('refs_agree.py (make models-census): one model, one input, table and JSON written',
+          ok and len(rows) == 1 and rows[0]['model'].startswith('tflite_micro_speech') and rows[0]['ops'],
+          f'exit {r.returncode}: {r.stderr.strip()[-300:]}' if r.returncode else f'{len(rows)} rows')
+
+
 def test_vela(work):
     import vela
     try:
@@ -252,6 +270,7 @@ def main():
     suite = test_mkmodel(work)
     test_refs(fetched, suite, work, count)
     test_tools(work)
+    test_census_cli(work)
     test_vela(work)
     print(f'test_refs.py: {len(FAILED)} checks failed' if FAILED else 'test_refs.py: all checks passed')
     return 1 if FAILED else 0

@@ -9,7 +9,26 @@ out=${1:?usage: synth-small.sh OUTDIR}
 cd "$(dirname "$0")/../.."
 rm -rf "$out"
 fail() { echo "synth/small: $*"; cat "$out/table.md" 2>/dev/null; exit 1; }
-VARIANTS=small scripts/ppa/synth.sh "$out" || fail "scripts/ppa/synth.sh failed"
+# The synthesis does not depend on the Verilator, the sanitizers or the build tree, yet make test
+# runs once per build tree (.ci/run: two Verilators; SAN=1). Its table is kept in SYNTH_CACHE
+# (default build/synth-cache, shared by the build trees) under a digest of everything it reads:
+# rtl/, the synthesis scripts and the Yosys version. Same digest: the table is reused, the
+# checks below run on it again, and the log says so. Any edit of those files synthesizes anew.
+cache=${SYNTH_CACHE:-build/synth-cache}
+pyosys=$(scripts/ppa/venv.sh "${PPA_VENV:-build/ppa-venv}") || fail "no Yosys (pyosys could not be installed)"
+yver=$("$pyosys" -c 'from pyosys import libyosys as ys; print(ys.yosys_maybe_version())') || fail "pyosys does not start"
+key=$({ echo "$yver"; find rtl scripts/ppa/synth.sh scripts/ppa/synth_generic.py scripts/ppa/netlist.py \
+        scripts/ppa/cfg.sh scripts/ppa/synth-small.sh -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } \
+      | sha256sum | cut -c1-16)
+if [ -f "$cache/$key/table.md" ]; then
+    mkdir -p "$out" && cp "$cache/$key/table.md" "$out/table.md" || fail "cannot copy $cache/$key/table.md"
+    echo "synth/small: the synthesis of these inputs is in $cache/$key (digest of rtl/, the synthesis scripts and $yver); checking its table"
+else
+    VARIANTS=small scripts/ppa/synth.sh "$out" || fail "scripts/ppa/synth.sh failed"
+    [ -f "$out/table.md" ] || fail "no $out/table.md"
+    mkdir -p "$cache" && tmpd=$(mktemp -d "$cache/.new.XXXXXX") && cp "$out/table.md" "$tmpd/" \
+        && { mv -T "$tmpd" "$cache/$key" 2>/dev/null || rm -rf "$tmpd"; }
+fi
 [ -f "$out/table.md" ] || fail "no $out/table.md"
 grep -q '^Yosys `synth -top mpq_top` (generic cells), Yosys [0-9]' "$out/table.md" \
     || fail "the table does not name the Yosys that made it"
