@@ -350,9 +350,10 @@ static int state_open(txn_state *x, const mpq_desc *d, const txn_opts *o, const 
     x->last_out = calloc(js->n, sizeof *x->last_out);
     x->outs_left = malloc(js->n * sizeof *x->outs_left);
     x->dut = mpq_dut_new(seed);
-    /* The beats on a second thread when there is a second processor (txn_feed.h). */
+    /* The beats on a second thread (txn_feed.h): by default when there is a second processor. */
+    int thread = o->source_thread >= 0 ? o->source_thread : sysconf(_SC_NPROCESSORS_ONLN) > 1;
     if (!x->in || !x->out || !x->first_in || !x->last_out || !x->outs_left || !x->dut ||
-        txn_feed_open(d, js, sysconf(_SC_NPROCESSORS_ONLN) > 1, &x->feed) != 0) {
+        txn_feed_open(d, js, thread, &x->feed) != 0) {
         snprintf(res->error, sizeof res->error, "out of memory");
         return 2;
     }
