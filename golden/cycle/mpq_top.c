@@ -227,11 +227,10 @@ static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
         }
     }
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    /* The lanes of a weight slot lie side by side in the buffer (mpq_wbuf_read). */
+    uint64_t ovf = mpq_lanes_step(hw, cm->lane, mpq_wbuf_read(&cm->wbuf, cm->win.wslot, 0), xr, v->first, cm->acc);
     for (unsigned l = 0; l < hw->lanes; l++) {
-        int o = 0;
-        cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->win.wslot, l), xr,
-                                   v->first, cm->acc[l], &o);
-        if (o) {
+        if (ovf >> l & 1u) {
             cm->ovf |= 1ull << l;
             cm->stats.ovf_wrap += !cm->acc_sat;
             cm->stats.ovf_sat += (uint64_t)cm->acc_sat;
