@@ -5,7 +5,7 @@
 #                                     snapshots for late mismatches (tb/tb_snap.h)
 # The transaction-level check (tb/txn.h): in mpq-tb (mpq-tb txn) and, with tb/txn_main.c, in the
 # mpq-txn of any described DUT (tb/build-dut.sh).
-TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
+TXN_C_SRCS := tb/txn.c tb/txn_run.c tb/txn_feed.c tb/txn_report.c tb/txn_opts.c tb/tb_util.c
 TXN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TXN_C_SRCS))
 TB_C_SRCS := tb/mpq_tb.c tb/tb_net.c tb/tb_opts.c tb/tb_source.c tb/tb_cosim.c tb/tb_pipe.c tb/tb_report.c tb/tb_snap.c $(TXN_C_SRCS)
 TB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TB_C_SRCS))

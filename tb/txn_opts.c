@@ -10,6 +10,9 @@
 
 #include "arith/mpq.h"
 
+static const char *const on_off[] = {"on", "off", NULL};
+static const int one_zero[] = {1, 0};
+
 #define F(x) offsetof(txn_opts, x)
 static const mpq_opt txn_table[TXN_O_COUNT] = {
     [TXN_O_JOBS] = {"--jobs", "J", MPQ_OPT_UINT, F(jobs), 1, 64, NULL, NULL, 0, 0,
@@ -45,6 +48,9 @@ static const mpq_opt txn_table[TXN_O_COUNT] = {
                      "JUnit XML, one testcase per test"},
     [TXN_O_RESULTS] = {"--results", "FILE", MPQ_OPT_TEXT, F(results), 0, 0, NULL, NULL, 0, 0,
                        "append one JSON line per test (test, status, cycles, seconds, seeds, layers)"},
+    [TXN_O_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero,
+                             0, 0, "encode the input and expected output beats in a second thread, ahead "
+                                   "of the DUT (default: on when more than one CPU is online)"},
     [TXN_O_TRACE_AT] = {"--trace-at", "C", MPQ_OPT_U64, F(trace_at), 0, UINT64_MAX, NULL, NULL, 0,
                         MPQ_OPT_INTERNAL, "the traced re-run: waveform around cycle C"},
     [TXN_O_TRACE_OUT] = {"--trace-out", "DIR", MPQ_OPT_TEXT, F(trace_out), 0, 0, NULL, NULL, 0, MPQ_OPT_INTERNAL,
@@ -166,6 +172,7 @@ static void defaults(txn_opts *o)
     o->stim.layer = -1;
     o->jobs = 2;
     o->deadlock = 20000;
+    o->source_thread = -1;
     o->tail = 32;
     o->max_mismatches = 1;
     o->trace_dir = "build/traces";

@@ -21,6 +21,7 @@ typedef struct txn_opts {
     uint64_t max_latency;       /* --max-latency: 0 none */
     unsigned max_mismatches;
     unsigned tail;              /* --tail: idle cycles checked after the last beat */
+    int source_thread;          /* --source-thread: -1 auto, 0 off, 1 on (the beats' thread) */
     const char *name, *trace_dir, *trace_bin, *trace_build, *junit, *results;
     unsigned before, after;     /* waveform window */
     /* internal: the traced re-run of a failure */
@@ -34,7 +35,7 @@ typedef struct txn_opts {
 enum {
     TXN_O_JOBS = 0, TXN_O_OPS, TXN_O_DEADLOCK, TXN_O_MAX_LATENCY, TXN_O_TAIL, TXN_O_NAME, TXN_O_TRACE_DIR,
     TXN_O_MAX_MISMATCHES, TXN_O_WINDOW_BEFORE, TXN_O_WINDOW_AFTER, TXN_O_TRACE_BIN, TXN_O_TRACE_BUILD,
-    TXN_O_JUNIT, TXN_O_RESULTS, TXN_O_TRACE_AT, TXN_O_TRACE_OUT, TXN_O_COUNT
+    TXN_O_JUNIT, TXN_O_RESULTS, TXN_O_SOURCE_THREAD, TXN_O_TRACE_AT, TXN_O_TRACE_OUT, TXN_O_COUNT
 };
 /* The stimulus options it takes (bits MPQ_SO_*). */
 #define TXN_STIM_MASK                                                                                        \

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arith/mpq_rng.h"
 #include "mpq_dut.h"
+#include "txn_feed.h"
 
 /* ---- layers -------------------------------------------------------------------------------------- */
 void txn_jobs_free(txn_jobs *js)
@@ -86,6 +88,7 @@ typedef struct txn_state {
     const txn_jobs *js;
     txn_result *res;
     mpq_dut *dut;
+    txn_feed *feed;             /* the beats, in each stream's order */
     uint32_t *in, *out;         /* the frames */
     unsigned reset_off;
     txn_stream st[MPQ_DESC_MAX_STREAMS];
@@ -220,7 +223,7 @@ static void drive(txn_state *x)
             continue;
         }
         if (!in_reset && !t->valid && t->job < x->js->n && mpq_rng_bernoulli(&x->rng, x->res->p_valid)) {
-            mpq_beats_get(x->js->beats[t->job], s, t->beat, x->in + t->data_off, NULL, &t->last);
+            txn_feed_next(x->feed, s, x->in + t->data_off, NULL, &t->last);
             t->valid = 1;
         }
         x->in[t->valid_off] = (uint32_t)t->valid;
@@ -251,7 +254,7 @@ static void take_output(txn_state *x, txn_stream *t)
         fail(x, TXN_F_EXTRA, t, t->job, 0);
         return;
     }
-    mpq_beats_get(x->js->beats[t->job], t->s, t->beat, t->exp, t->care, &t->last);
+    txn_feed_next(x->feed, t->s, t->exp, t->care, &t->last);
     const uint32_t *a = x->out + t->data_off;
     uint32_t diff = 0;
     for (unsigned w = 0; w < t->nw; w++)
@@ -347,7 +350,10 @@ static int state_open(txn_state *x, const mpq_desc *d, const txn_opts *o, const 
     x->last_out = calloc(js->n, sizeof *x->last_out);
     x->outs_left = malloc(js->n * sizeof *x->outs_left);
     x->dut = mpq_dut_new(seed);
-    if (!x->in || !x->out || !x->first_in || !x->last_out || !x->outs_left || !x->dut) {
+    /* The beats on a second thread (txn_feed.h): by default when there is a second processor. */
+    int thread = o->source_thread >= 0 ? o->source_thread : sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    if (!x->in || !x->out || !x->first_in || !x->last_out || !x->outs_left || !x->dut ||
+        txn_feed_open(d, js, thread, &x->feed) != 0) {
         snprintf(res->error, sizeof res->error, "out of memory");
         return 2;
     }
@@ -368,6 +374,7 @@ static int state_open(txn_state *x, const mpq_desc *d, const txn_opts *o, const 
 
 static void state_close(txn_state *x)
 {
+    txn_feed_close(x->feed);
     mpq_dut_free(x->dut);
     free(x->in);
     free(x->out);

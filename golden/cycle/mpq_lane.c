@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mpq_lane.c: C twin of rtl/mpq_lane.sv, one output channel of the array: the decode of its
- * part of a weight slice and one accumulation step (docs/timing.md, "Arithmetic").
+ * part of a weight slice and one accumulation step, taken in every lane of the array at once
+ * (docs/timing.md, "Arithmetic").
  */
 #include "arith/mpq.h"
 #include "cycle/mpq_units.h"
@@ -22,10 +23,11 @@ void mpq_lane_decode(const mpq_hwcfg *hw, const uint32_t *beat, unsigned lane, m
     }
 }
 
-/* mpq_lane.sv acc_step. The sums are exact in 32 bits: |xr| < 2^9, |t| <= 1, |hp| <= 2^7 and
- * at most KLanes <= 64 terms, so |tsum| < 2^15 and |hsum| < 2^22. */
-int64_t mpq_lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
-                      const int16_t *xr, int first, int64_t acc, int *ovf)
+/* mpq_lane.sv acc_step, one lane. The sums are exact in 32 bits: |xr| < 2^9, |t| <= 1,
+ * |hp| <= 2^7 and at most KLanes <= 64 terms, so |tsum| < 2^15 and |hsum| < 2^22. Inlined
+ * into the array's loop, which then keeps the configuration in registers. */
+static inline int64_t lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
+                                const int16_t *xr, int first, int64_t acc, int *ovf)
 {
     const unsigned kl = hw->klanes, hpn = hw->hp_per_group;
     int32_t tsum = 0, hsum = 0;
@@ -36,4 +38,16 @@ int64_t mpq_lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane
     int64_t p = (int64_t)c->alpha * tsum + hsum;
     int64_t base = first ? mpq_fit_acc(c->bias, hw->acc_bits, c->acc_sat, ovf) : acc;
     return mpq_fit_acc(base + p, hw->acc_bits, c->acc_sat, ovf);
+}
+
+uint64_t mpq_lanes_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
+                        const int16_t *xr, int first, int64_t *acc)
+{
+    uint64_t ovf = 0;
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        int o = 0;
+        acc[l] = lane_step(hw, &c[l], &s[l], xr, first, acc[l], &o);
+        ovf |= (uint64_t)o << l;
+    }
+    return ovf;
 }

@@ -46,7 +46,16 @@ struct mpq_cm {
     mpq_cm_stats stats;
     unsigned pipe_prev[2]; /* the pipeline patterns of the last two cycles (stats only) */
     unsigned pipe_prev_n;  /* how many of them since the last reset */
+    /* mpq_win.sv's combinational outputs in the current cycle: they read only registers
+     * (the window's and the state), so they are evaluated once per edge (cm_view), not by
+     * each of eval, tick and where_get. */
+    mpq_win_view view;
 };
+
+static void cm_view(mpq_cm *cm)
+{
+    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &cm->view);
+}
 
 int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
 {
@@ -68,6 +77,7 @@ int mpq_cm_new(const mpq_hwcfg *hw, mpq_cm **out, char *err, size_t errlen)
     cm->out_words = MPQ_WORDS(mpq_hw_out_w(hw));
     cm->tile = -1;
     cm->rq1.row = cm->rq2.row = cm->out.row = -1;
+    cm_view(cm);
     *out = cm;
     return 0;
 }
@@ -155,11 +165,10 @@ void mpq_cm_eval(const mpq_cm *cm, const mpq_port_in *in, mpq_port_out *out)
         memset(out->out_data, 0, cm->out_words * sizeof out->out_data[0]);
         return;
     }
-    mpq_win_view v;
-    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    const mpq_win_view *v = &cm->view;
     out->cfg_ready = cm->state == MPQ_ST_IDLE;
     out->wgt_ready = cm->state == MPQ_ST_LOAD;
-    out->act_ready = (uint8_t)v.act_ready;
+    out->act_ready = (uint8_t)v->act_ready;
     out->out_valid = (uint8_t)cm->out.valid;
     out->busy = cm->state != MPQ_ST_IDLE;
     out->done = (uint8_t)cm_done(cm);
@@ -218,11 +227,10 @@ static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
         }
     }
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
+    /* The lanes of a weight slot lie side by side in the buffer (mpq_wbuf_read). */
+    uint64_t ovf = mpq_lanes_step(hw, cm->lane, mpq_wbuf_read(&cm->wbuf, cm->win.wslot, 0), xr, v->first, cm->acc);
     for (unsigned l = 0; l < hw->lanes; l++) {
-        int o = 0;
-        cm->acc[l] = mpq_lane_step(hw, &cm->lane[l], mpq_wbuf_read(&cm->wbuf, cm->win.wslot, l), xr,
-                                   v->first, cm->acc[l], &o);
-        if (o) {
+        if (ovf >> l & 1u) {
             cm->ovf |= 1ull << l;
             cm->stats.ovf_wrap += !cm->acc_sat;
             cm->stats.ovf_sat += (uint64_t)cm->acc_sat;
@@ -386,19 +394,19 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
 {
     if (!in->rst_n) {
         cm_reset(cm);
+        cm_view(cm);
         return;
     }
-    mpq_win_view v;
-    mpq_win_eval(&cm->win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    const mpq_win_view *v = &cm->view;
     int out_free = cm_out_free(cm, in), rq2_free = cm_rq2_free(cm, in), rq1_free = cm_rq1_free(cm, in);
     int cfg_hs = cm->state == MPQ_ST_IDLE && in->cfg_valid;
     int wgt_hs = cm->state == MPQ_ST_LOAD && in->wgt_valid;
-    int we = in->act_valid && v.act_ready;
-    int step = mpq_win_step(&cm->win, &v, cm->state == MPQ_ST_RUN, rq1_free);
-    int row_done = step && v.last;
+    int we = in->act_valid && v->act_ready;
+    int step = mpq_win_step(&cm->win, v, cm->state == MPQ_ST_RUN, rq1_free);
+    int row_done = step && v->last;
     int done = cm_done(cm); /* before the edge */
     int read_done = cm->win.rdone;
-    cm_count(cm, in, &v, step, row_done, cfg_hs, wgt_hs, we, rq1_free);
+    cm_count(cm, in, v, step, row_done, cfg_hs, wgt_hs, we, rq1_free);
 
     /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
     if (cm->rq2.valid && out_free) {
@@ -415,7 +423,7 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     }
     long pixel = cm_pixel(cm);
     if (step) /* reads the ring before this edge's write (mpq_ram: read-during-write is old) */
-        cm_step(cm, &v, mpq_abuf_read(&cm->abuf, v.raddr));
+        cm_step(cm, v, mpq_abuf_read(&cm->abuf, v->raddr));
     if (row_done) {
         cm->rq1.valid = 1;
         cm->rq1.row = pixel;
@@ -424,10 +432,11 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
         cm->rq1.valid = 0;
     }
     if (we)
-        mpq_abuf_write(&cm->abuf, v.waddr, in->act_data);
-    mpq_win_tick(&cm->win, &v, step, we);
+        mpq_abuf_write(&cm->abuf, v->waddr, in->act_data);
+    mpq_win_tick(&cm->win, v, step, we);
 
     cm_fsm(cm, in, cfg_hs, wgt_hs, read_done, done);
+    cm_view(cm);
 }
 
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s) { *s = cm->stats; }
@@ -447,8 +456,7 @@ void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r)
 void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
 {
     const mpq_win *win = &cm->win;
-    mpq_win_view v;
-    mpq_win_eval(win, &cm->hw, cm->state != MPQ_ST_IDLE, &v);
+    const mpq_win_view *vp = &cm->view;
     w->tile = cm->tile;
     w->resets = cm->resets;
     w->state = cm->state;
@@ -459,9 +467,9 @@ void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w)
     w->ky = win->ky;
     w->kx = win->kx;
     w->s = win->s;
-    w->pad = v.pad;
-    w->iy = (long)v.iy;
-    w->ix = (long)v.ix;
+    w->pad = vp->pad;
+    w->iy = (long)vp->iy;
+    w->ix = (long)vp->ix;
     w->pixel = cm_pixel(cm);
     w->written = win->wcount;
     w->c_len = win->c_len;

@@ -32,12 +32,13 @@ typedef struct mpq_lane_cfg {
     int acc_sat;
 } mpq_lane_cfg;
 
-/* One step of a lane (mpq_lane.sv acc_step): p = alpha*sum(xr*t) + sum(xr[idx]*val) exactly,
- * then acc = fit((first ? fit(bias) : acc) + p) to AccBits. Returns the new accumulator and
- * sets *ovf to 1 when a fit of this step changed its value (left alone otherwise).
- * xr: KLanes masked, offset activations (|xr| < 2^9). */
-int64_t mpq_lane_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
-                      const int16_t *xr, int first, int64_t acc, int *ovf);
+/* One step of every lane of the array (mpq_lane.sv acc_step in each of mpq_top.sv's Lanes
+ * instances) on one activation slice xr (KLanes masked, offset activations, |xr| < 2^9): lane l
+ * with configuration c[l] and weights s[l] computes p = alpha*sum(xr*t) + sum(xr[idx]*val)
+ * exactly, then acc[l] = fit((first ? fit(bias) : acc[l]) + p) to AccBits. Returns the lanes
+ * where a fit of this step changed a value: bit l for lane l. */
+uint64_t mpq_lanes_step(const mpq_hwcfg *hw, const mpq_lane_cfg *c, const mpq_lane_slice *s,
+                        const int16_t *xr, int first, int64_t *acc);
 
 /* The weight buffer (u_wbuf, an mpq_ram.sv in mpq_top.sv): KMax/KLanes entries of one decoded
  * slice per lane. */

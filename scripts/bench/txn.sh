@@ -10,12 +10,15 @@
 #     ring the second thread fills (stimulus generator + golden cycle model, tb/tb_pipe.c),
 #     drives the inputs, evaluates, compares every output port, clocks.
 #   lockstep --source-thread off: the same, with the generator and cycle model on this thread.
-#   txn (one thread; it has no source thread): draws valid per input stream and ready per
-#     output stream, encodes a new input beat from the layer's tensors when one is raised
-#     (mpq_beats_get), writes the whole input frame, evaluates, reads the whole output frame,
-#     checks the stream rules, compares a taken output beat with the golden output tensor's
-#     beat, clocks, checks deadlock and progress. The golden layer is computed once before
-#     the loop (outside its Mcycles/s; in its process time and whole-process instructions).
+#   txn (default, beat thread): draws valid per input stream and ready per output stream,
+#     takes a new input beat from the ring the second thread fills (the beats encoded from
+#     the layer's tensors, mpq_beats_get; tb/txn_feed.c) when one is raised, writes the whole
+#     input frame, evaluates, reads the whole output frame, checks the stream rules, compares
+#     a taken output beat with the golden output tensor's beat (from the same ring), clocks,
+#     checks deadlock and progress. The golden layer is computed once before the loop
+#     (outside its Mcycles/s; in its process time and whole-process instructions).
+#   txn --source-thread off: the same, with the beats encoded on this thread.
+# The CPU-seconds and whole-process rows compare the one-thread modes of both.
 set -euo pipefail
 trap 'echo "txn.sh: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 out=${1:?usage: scripts/bench/txn.sh OUTDIR MPQ_TB} tb=${2:?usage: scripts/bench/txn.sh OUTDIR MPQ_TB}
@@ -58,7 +61,7 @@ for i in $(seq "$reps"); do
     measure "$i" txn "$tb" "${txn[@]}" "${shape[@]}" "${timing[@]}"
     measure "$i" lock1 "$tb" "${lock[@]}" "${shape[@]}" "${timing[@]}" --source-thread off
     measure "$i" lock1_cpu env MPQ_TB_CPU_TIME=1 "$tb" "${lock[@]}" "${shape[@]}" "${timing[@]}" --source-thread off
-    measure "$i" txn_cpu env MPQ_TB_CPU_TIME=1 "$tb" "${txn[@]}" "${shape[@]}" "${timing[@]}"
+    measure "$i" txn_cpu env MPQ_TB_CPU_TIME=1 "$tb" "${txn[@]}" "${shape[@]}" "${timing[@]}" --source-thread off
 done
 best() { awk -v k="$1" '$2 == k { print $3 }' "$rates" | sort -g | tail -n 1; }
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.4g\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -82,8 +85,8 @@ echo "   rate: best round; txn vs mode: median of the rounds' ratios (min-max); 
 printf '%-52s %10s %12s %22s\n' "mode" "Mcycles/s" "process s" "txn / mode"
 printf '%-52s %10s %12s %22s\n' "(c) lockstep, source thread (default)" "$(best lock)" "$(medof lock_s)" "$w_lock ($w_lock_lo-$w_lock_hi)"
 printf '%-52s %10s %12s %22s\n' "(c1) lockstep, one thread" "$(best lock1)" "$(medof lock1_s)" "$w_lock1 ($w_lock1_lo-$w_lock1_hi)"
-printf '%-52s %10s %12s %22s\n' "(t) txn (one thread)" "$(best txn)" "$(medof txn_s)" "1.000"
-printf '%-52s %10s %12s %22s\n' "one thread, CPU-seconds: (c1) / (t)" "$(best lock1_cpu) / $(best txn_cpu)" "" "$c_lock1 ($c_lock1_lo-$c_lock1_hi)"
+printf '%-52s %10s %12s %22s\n' "(t) txn, beat thread (default)" "$(best txn)" "$(medof txn_s)" "1.000"
+printf '%-52s %10s %12s %22s\n' "one thread, CPU-seconds: (c1) / (t1)" "$(best lock1_cpu) / $(best txn_cpu)" "" "$c_lock1 ($c_lock1_lo-$c_lock1_hi)"
 echo "   process seconds (setup included), lockstep / txn: $s_lock ($s_lock_lo-$s_lock_hi)"
 
 ir_json=null
@@ -108,15 +111,15 @@ if [ -z "$ir_skip" ]; then
     i_lock1=$(per "$(ir 'run_test*' "$tb" "${lock[@]}" "${ishape[@]}" "${timing[@]}" --source-thread off)" "$ilc")
     i_txn=$(per "$(ir txn_run_test "$tb" "${txn[@]}" "${ishape[@]}" "${timing[@]}")" "$itc")
     p_lock1=$(per "$(ir '' "$tb" "${lock[@]}" "${ishape[@]}" "${timing[@]}" --source-thread off)" "$ilc")
-    p_txn=$(per "$(ir '' "$tb" "${txn[@]}" "${ishape[@]}" "${timing[@]}")" "$itc")
+    p_txn=$(per "$(ir '' "$tb" "${txn[@]}" "${ishape[@]}" "${timing[@]}" --source-thread off)" "$itc")
     q() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
     echo "   instructions per simulated cycle (callgrind; m=${ishape[1]} k=${ishape[3]} n=${ishape[5]}: lockstep $ilc cycles, txn $itc)"
     printf '%-52s %12s %12s\n' "" "instr/cycle" "mode / txn"
     printf '%-52s %12s %12s\n' "(c) lockstep, the model's thread" "$i_lock" "$(q "$i_lock" "$i_txn")"
     printf '%-52s %12s %12s\n' "(c1) lockstep, one thread" "$i_lock1" "$(q "$i_lock1" "$i_txn")"
-    printf '%-52s %12s %12s\n' "(t) txn" "$i_txn" "1.000"
+    printf '%-52s %12s %12s\n' "(t) txn, the model's thread" "$i_txn" "1.000"
     printf '%-52s %12s %12s\n' "whole process, setup included: (c1) lockstep" "$p_lock1" "$(q "$p_lock1" "$p_txn")"
-    printf '%-52s %12s %12s\n' "whole process, setup included: (t) txn" "$p_txn" "1.000"
+    printf '%-52s %12s %12s\n' "whole process, setup included: (t1) txn, one thread" "$p_txn" "1.000"
     ir_json="{\"lockstep_cycles\": $ilc, \"txn_cycles\": $itc, \"lockstep\": $i_lock, \"lockstep_one_thread\": $i_lock1, \"txn\": $i_txn, \"lockstep_over_txn\": $(q "$i_lock" "$i_txn"), \"lockstep_one_thread_over_txn\": $(q "$i_lock1" "$i_txn"), \"process_lockstep_one_thread\": $p_lock1, \"process_txn\": $p_txn}"
 else
     echo "   instructions per simulated cycle: skipped ($ir_skip)"
