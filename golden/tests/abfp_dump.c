@@ -55,7 +55,13 @@ static void slice(float *v, unsigned len, unsigned bits)
             v[i] = i == 0 ? (float)((rnd() & 1) ? m : -m) : (float)((int)(rnd() % (unsigned)(2 * m)) - m) + 0.5f;
             break;
         case 3: v[i] = uni() * 2.0f; break;
-        default: v[i] = (uni() - 0.5f) * (float)(1u << (rnd() % 4)); break;
+        default: {
+            /* Two draws, sequenced: the order of a binary operator's operands is unspecified,
+             * and the sanitized build evaluated them the other way round. */
+            float u = uni() - 0.5f;
+            v[i] = u * (float)(1u << (rnd() % 4));
+            break;
+        }
         }
     }
 }
