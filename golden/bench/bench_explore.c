@@ -170,6 +170,8 @@ int main(int argc, char **argv)
            "in %.3f s; closed form: %.0f points/s on one core (%" PRIu64 " evaluations in %.2f s); cycle "
            "model: %.4f s per point (%u points): %.0fx\n", total, (unsigned)N_SHAPES, t_enum, per_s, evals, el,
            sim_per_point, sims, sim_per_point * per_s);
+    for (unsigned s = 0; s < 2 * N_SHAPES; s++)
+        free(set[s].p);
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f)
