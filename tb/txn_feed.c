@@ -13,7 +13,9 @@
 
 #include "arith/mpq.h"
 
-enum { FEED_BLOCKS = 4, FEED_BEATS = 64 };
+/* A block of 1,024 beats: the threads meet about every thousand cycles, as tb_pipe.c's do (with
+ * 64, the wake-ups cost txn 18% of its rate on an idle 2-CPU host: docs/bench.md). */
+enum { FEED_BLOCKS = 4, FEED_BEATS = 1024 };
 
 /* A beat in the ring: its data words, its care words (output streams), its last bit. */
 typedef struct feed_stream {

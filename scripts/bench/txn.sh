@@ -120,7 +120,7 @@ if [ -z "$ir_skip" ]; then
     printf '%-52s %12s %12s\n' "(t) txn, the model's thread" "$i_txn" "1.000"
     printf '%-52s %12s %12s\n' "whole process, setup included: (c1) lockstep" "$p_lock1" "$(q "$p_lock1" "$p_txn")"
     printf '%-52s %12s %12s\n' "whole process, setup included: (t1) txn, one thread" "$p_txn" "1.000"
-    ir_json="{\"lockstep_cycles\": $ilc, \"txn_cycles\": $itc, \"lockstep\": $i_lock, \"lockstep_one_thread\": $i_lock1, \"txn\": $i_txn, \"lockstep_over_txn\": $(q "$i_lock" "$i_txn"), \"lockstep_one_thread_over_txn\": $(q "$i_lock1" "$i_txn"), \"process_lockstep_one_thread\": $p_lock1, \"process_txn\": $p_txn}"
+    ir_json="{\"lockstep_cycles\": $ilc, \"txn_cycles\": $itc, \"lockstep\": $i_lock, \"lockstep_one_thread\": $i_lock1, \"txn\": $i_txn, \"lockstep_over_txn\": $(q "$i_lock" "$i_txn"), \"lockstep_one_thread_over_txn\": $(q "$i_lock1" "$i_txn"), \"process_lockstep_one_thread\": $p_lock1, \"process_txn_one_thread\": $p_txn}"
 else
     echo "   instructions per simulated cycle: skipped ($ir_skip)"
 fi
@@ -133,7 +133,7 @@ cat >"$out/txn.json.tmp" <<EOF
  "lockstep_mcycles_s": $(best lock), "lockstep_one_thread_mcycles_s": $(best lock1), "txn_mcycles_s": $(best txn),
  "txn_over_lockstep": $w_lock, "txn_over_lockstep_range": [$w_lock_lo, $w_lock_hi],
  "txn_over_lockstep_one_thread": $w_lock1, "txn_over_lockstep_one_thread_range": [$w_lock1_lo, $w_lock1_hi],
- "cpu_seconds": {"lockstep_one_thread_mcycles_s": $(best lock1_cpu), "txn_mcycles_s": $(best txn_cpu),
+ "cpu_seconds": {"lockstep_one_thread_mcycles_s": $(best lock1_cpu), "txn_one_thread_mcycles_s": $(best txn_cpu),
                  "txn_over_lockstep_one_thread": $c_lock1},
  "process_seconds_median": {"lockstep": $(medof lock_s), "lockstep_one_thread": $(medof lock1_s), "txn": $(medof txn_s)},
  "goal": 0.95, "goal_met_wall": $met,
