@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "arith/mpq_abfp.h"
+#include "arith/mpq_mac.h"
 #include "arith/mpq_rng.h"
 
 /* SSE2 twins of the scale and mantissa loops: the same IEEE operations lane by lane, so the
@@ -32,6 +33,11 @@
 #endif
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
+#endif
+
+#ifdef ABFP_SSE2
+/* The set bits of a 4-bit mask. */
+static inline unsigned bits4(int m) { return (unsigned)((m & 1) + ((m >> 1) & 1) + ((m >> 2) & 1) + ((m >> 3) & 1)); }
 #endif
 
 void mpq_abfp_default(mpq_abfp *p)
@@ -449,9 +455,29 @@ static unsigned quant_lanes(const float *v, const float *s, const double *rcp, u
 
 void mpq_abfp_wq_free(mpq_abfp_wq *wq)
 {
+    for (unsigned t = 0; wq->tiles && t < wq->ntiles; t++)
+        mpq_mac_tiles_free(&wq->tiles[t]);
+    free(wq->tiles);
     free(wq->q);
     free(wq->scale);
     memset(wq, 0, sizeof *wq);
+}
+
+/* wq->tiles for `groups` groups of rows: tile t's mantissas in the MAC engine's layout, so
+ * that the array's dots run on its kernels (exact: every dot, and so every partial sum of
+ * it, fits 32 bits when the caller asks). Returns 0 or MPQ_ENOMEM (wq then freed). */
+static int wq_tiles(mpq_abfp_wq *wq, unsigned groups)
+{
+    size_t width = (size_t)wq->ntiles * wq->n;
+    wq->tiles = calloc(wq->ntiles, sizeof *wq->tiles);
+    int rc = wq->tiles ? 0 : MPQ_ENOMEM;
+    for (unsigned t = 0; t < wq->ntiles && rc == 0; t++) {
+        unsigned len = wq->k - t * wq->n < wq->n ? wq->k - t * wq->n : wq->n;
+        rc = mpq_mac_tiles_from16(&wq->tiles[t], wq->q + (size_t)t * wq->n, width, wq->rows, len, groups);
+    }
+    if (rc != 0)
+        mpq_abfp_wq_free(wq);
+    return rc ? MPQ_ENOMEM : 0;
 }
 
 static float max_abs(const float *v, size_t count)
@@ -546,7 +572,8 @@ int mpq_abfp_wq_make(const mpq_abfp *p, const float *w, unsigned rows, unsigned 
                 quant_slice(v, len, m, s, p->round_mant, q);
         }
     }
-    return MPQ_OK;
+    double d = (double)n * (double)m * (double)mant_max(p->bx);
+    return d <= 2147483647.0 ? wq_tiles(wq, 1) : MPQ_OK;
 }
 
 /* ---- The array and the ADC ---- */
@@ -568,23 +595,28 @@ static void adc_init(const mpq_abfp *p, abfp_adc *a)
     a->dot32 = a->d <= 2147483647.0;
 }
 
-/* Quantizes one reduction vector x[k] into its tiles: xq[ntiles*n] (zero-padded), xs[ntiles].
- * Returns 0, or -1 when a value is not finite (*bad: its index). */
-static int quant_x(const mpq_abfp *p, const float *x, unsigned k, unsigned nt, int16_t *xq, float *xs,
-                   uint64_t *clipped, size_t *bad)
+/* Quantizes one reduction vector x[k] into its tiles: tile t's mantissas at xq + t*ts
+ * (ts >= n), zeros past len up to ts and for a zero tile (the MAC engine reads them, times
+ * zero weights or for a conversion that is skipped), its scale xs[t]. Returns 0, or -1 when a
+ * value is not finite (*bad: its index). */
+static int quant_x(const mpq_abfp *p, const float *x, unsigned k, unsigned nt, size_t ts, int16_t *xq,
+                   float *xs, uint64_t *clipped, size_t *bad)
 {
     unsigned n = p->n;
     int64_t m = mant_max(p->bx);
     if (!all_finite(x, k, bad))
         return -1;
-    /* Neither a zero tile's mantissas nor the padding of the last tile are ever read. */
     for (unsigned t = 0; t < nt; t++) {
         unsigned len = k - t * n < n ? k - t * n : n;
         const float *v = x + (size_t)t * n;
+        int16_t *q = xq + (size_t)t * ts;
         float s = p->scale == MPQ_ABFP_SCALE_TILE ? max_abs(v, len) : p->x_amax;
         xs[t] = s;
         if (s != 0.0f)
-            *clipped += quant_slice(v, len, m, s, p->round_mant, xq + (size_t)t * n);
+            *clipped += quant_slice(v, len, m, s, p->round_mant, q);
+        else
+            len = 0;
+        memset(q + len, 0, (ts - len) * sizeof *q);
     }
     return 0;
 }
@@ -652,8 +684,6 @@ static void dw_outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *
 }
 
 #ifdef ABFP_SSE2
-/* The set bits of a 4-bit mask. */
-static inline unsigned bits4(int m) { return (unsigned)((m & 1) + ((m >> 1) & 1) + ((m >> 2) & 1) + ((m >> 3) & 1)); }
 
 /* dw_outputs for four channels at once (channel multiplier 1, no noise, half-even ADC, dots
  * within int32): lane by lane the same IEEE operations as convert(), in the same order. wt is
@@ -782,6 +812,162 @@ static void outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq,
     }
 }
 
+/* ---- The array's dots on the integer MAC engine ----
+ *
+ * A block of reduction vectors (FC input rows, or output pixels) is quantized once; then,
+ * tile by tile, the MAC engine (mpq_mac_tiles_run: AVX2, SSE2 or plain C, exact because every
+ * dot fits 32 bits) forms the dots of every (vector, output) of the tile, and each output's
+ * conversion adds to its accumulator. Each accumulator still sees its tiles in order 0, 1, ...,
+ * so every result is the bits of outputs()'s. */
+
+enum { ABFP_BLOCK = 32 }; /* reduction vectors per block */
+
+#ifdef ABFP_SSE2
+/* Four lanes of convert_row (half-even ADC; sw != 0 is the live mask, sx != 0): lane by lane
+ * convert()'s IEEE operations in its order. Returns the saturated conversions of live lanes
+ * in bits 0-3 and the zero tiles in bits 4-7 (counts). */
+static inline unsigned convert4(const mpq_abfp *p, const abfp_adc *a, const int32_t *dot, const float *sw,
+                                __m128 sx, uint64_t i0, uint64_t di, float *acc)
+{
+    const __m128d gm = _mm_set1_pd(a->gm), dd = _mm_set1_pd(a->d), shift = _mm_set1_pd(RNE_SHIFT);
+    const __m128d mo = _mm_set1_pd((double)a->mo), nmo = _mm_set1_pd(-(double)a->mo);
+    const __m128d lim = _mm_set1_pd((double)(a->mo + 1)), nlim = _mm_set1_pd(-(double)(a->mo + 1));
+    __m128i d = _mm_loadu_si128((const __m128i *)(const void *)dot);
+    __m128d v0 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(d), gm), dd);
+    __m128d v1 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(_mm_shuffle_epi32(d, 0xee)), gm), dd);
+    if (p->noise != 0.0) {
+        const __m128d nz = _mm_set1_pd(p->noise);
+        v0 = _mm_add_pd(v0, _mm_mul_pd(nz, _mm_setr_pd(mpq_abfp_normal(p->seed, i0),
+                                                       mpq_abfp_normal(p->seed, i0 + di))));
+        v1 = _mm_add_pd(v1, _mm_mul_pd(nz, _mm_setr_pd(mpq_abfp_normal(p->seed, i0 + 2 * di),
+                                                       mpq_abfp_normal(p->seed, i0 + 3 * di))));
+    }
+    v0 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v0, lim), nlim), shift), shift);
+    v1 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v1, lim), nlim), shift), shift);
+    int s0 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v0, mo), _mm_cmplt_pd(v0, nmo)));
+    int s1 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v1, mo), _mm_cmplt_pd(v1, nmo)));
+    v0 = _mm_max_pd(_mm_min_pd(v0, mo), nmo);
+    v1 = _mm_max_pd(_mm_min_pd(v1, mo), nmo);
+    __m128 code = _mm_movelh_ps(_mm_cvtpd_ps(v0), _mm_cvtpd_ps(v1));
+    __m128 w = _mm_loadu_ps(sw), ac = _mm_loadu_ps(acc);
+    __m128 live = _mm_cmpneq_ps(w, _mm_setzero_ps());
+    __m128 ct = _mm_mul_ps(_mm_mul_ps(w, sx), _mm_set1_ps(a->step));
+    __m128 sum = _mm_add_ps(ac, _mm_mul_ps(code, ct));
+    _mm_storeu_ps(acc, _mm_or_ps(_mm_and_ps(live, sum), _mm_andnot_ps(live, ac))); /* a zero tile adds nothing */
+    int lm = _mm_movemask_ps(live);
+    return bits4((s0 | (s1 << 2)) & lm) | (4u - bits4(lm)) << 4;
+}
+#endif
+
+/* Tile t's conversions of outputs o0 .. o0+cnt-1 of one reduction vector: acc[c] plus the
+ * rescaled code of dot[c], sw[c] the weights' scales of the tile, sx the vector's; conversion
+ * index i0 + c*nt. As outputs() does it, one conversion at a time. */
+static void convert_row(const mpq_abfp *p, const abfp_adc *a, const int32_t *dot, const float *sw, float sx,
+                        unsigned cnt, uint64_t i0, unsigned nt, float *acc, mpq_abfp_stats *st)
+{
+    st->conversions += cnt;
+    if (sx == 0.0f) {
+        st->zero_tiles += cnt;
+        return;
+    }
+    unsigned c = 0;
+#ifdef ABFP_SSE2
+    if (p->round_adc == MPQ_ROUND_HALF_EVEN) {
+        const __m128 vsx = _mm_set1_ps(sx);
+        for (; c + 4 <= cnt; c += 4) {
+            unsigned k = convert4(p, a, dot + c, sw + c, vsx, i0 + (uint64_t)c * nt, nt, acc + c);
+            st->saturated += k & 15u;
+            st->zero_tiles += k >> 4;
+        }
+    }
+#endif
+    for (; c < cnt; c++) {
+        if (sw[c] == 0.0f) {
+            st->zero_tiles++;
+            continue;
+        }
+        acc[c] = convert(p, a, dot[c], sw[c], sx, i0 + (uint64_t)c * nt, acc[c], st);
+    }
+}
+
+/* The scratch of a block: mantissas [ABFP_BLOCK][nt*ts], scales [ABFP_BLOCK][nt], dots and
+ * accumulators [ABFP_BLOCK][rows], the weights' scales transposed [nt][rows]. */
+typedef struct abfp_block {
+    size_t ts;   /* a tile's stride in xq: n rounded up to even (the engine reads pairs) */
+    int16_t *xq;
+    float *xs, *acc, *swt;
+    int32_t *dot;
+} abfp_block;
+
+static void block_free(abfp_block *b)
+{
+    MPQ_FREE_ALL(b->xq, b->xs, b->acc, b->swt, b->dot);
+}
+
+static int block_init(abfp_block *b, const mpq_abfp_wq *wq)
+{
+    unsigned nt = wq->ntiles, rows = wq->rows;
+    b->ts = wq->n + (wq->n & 1u);
+    b->xq = malloc((size_t)ABFP_BLOCK * nt * b->ts * sizeof *b->xq);
+    b->xs = malloc((size_t)ABFP_BLOCK * nt * sizeof *b->xs);
+    b->acc = malloc((size_t)ABFP_BLOCK * rows * sizeof *b->acc);
+    b->dot = malloc((size_t)ABFP_BLOCK * rows * sizeof *b->dot);
+    b->swt = malloc((size_t)nt * rows * sizeof *b->swt);
+    if (!b->xq || !b->xs || !b->acc || !b->dot || !b->swt) {
+        block_free(b);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned o = 0; o < rows; o++)
+        for (unsigned t = 0; t < nt; t++)
+            b->swt[(size_t)t * rows + o] = wq->scale[(size_t)o * nt + t];
+    return 0;
+}
+
+/* Outputs o0 .. o0+cpg-1 (group g of the tiles) of the block's nv quantized vectors, vector j
+ * being reduction vector r0 + j: y[j*y_stride + c] (+ bias[o0 + c]). */
+static void block_outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, const abfp_block *b,
+                          unsigned g, unsigned nv, uint64_t r0, const float *bias, float *y, size_t y_stride,
+                          mpq_abfp_stats *st)
+{
+    unsigned nt = wq->ntiles, rows = wq->rows, cpg = wq->tiles[0].cpg, o0 = g * cpg;
+    size_t xstride = (size_t)nt * b->ts;
+    memset(b->acc, 0, (size_t)nv * cpg * sizeof *b->acc);
+    for (unsigned t = 0; t < nt; t++) {
+        mpq_mac_tiles_run(&wq->tiles[t], g, b->xq + (size_t)t * b->ts, xstride, nv, NULL, b->dot, cpg);
+        for (unsigned j = 0; j < nv; j++)
+            convert_row(p, a, b->dot + (size_t)j * cpg, b->swt + (size_t)t * rows + o0, b->xs[(size_t)j * nt + t],
+                        cpg, ((r0 + j) * rows + o0) * nt + t, nt, b->acc + (size_t)j * cpg, st);
+    }
+    for (unsigned j = 0; j < nv; j++) {
+        float *yj = y + (size_t)j * y_stride;
+        const float *aj = b->acc + (size_t)j * cpg;
+        for (unsigned c = 0; c < cpg; c++)
+            yj[c] = bias ? aj[c] + bias[o0 + c] : aj[c];
+    }
+    st->macs += (uint64_t)nv * cpg * nt * wq->n;
+}
+
+/* mpq_abfp_mvm on the MAC engine (wq->tiles, every dot within 32 bits), ABFP_BLOCK rows at a
+ * time. A row that is not finite stops it after the rows before it, as the plain loop does:
+ * returns its index, or m. */
+static unsigned mvm_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, const abfp_block *b,
+                          unsigned m, const float *x, const float *bias, uint64_t r0, float *y,
+                          mpq_abfp_stats *st, size_t *bad)
+{
+    unsigned nt = wq->ntiles, k = wq->k;
+    for (unsigned r = 0; r < m; r += ABFP_BLOCK) {
+        unsigned nv = 0, want = m - r < ABFP_BLOCK ? m - r : ABFP_BLOCK;
+        while (nv < want && quant_x(p, x + (size_t)(r + nv) * k, k, nt, b->ts, b->xq + (size_t)nv * nt * b->ts,
+                                    b->xs + (size_t)nv * nt, &st->x_clipped, bad) == 0)
+            nv++;
+        if (nv)
+            block_outputs(p, a, wq, b, 0, nv, r0 + r, bias, y + (size_t)r * wq->rows, wq->rows, st);
+        if (nv < want)
+            return r + nv;
+    }
+    return m;
+}
+
 static int check_wq(const mpq_abfp *p, const mpq_abfp_wq *wq, char *err, size_t errlen)
 {
     int rc = mpq_abfp_check(p, err, errlen);
@@ -814,6 +1000,19 @@ int mpq_abfp_mvm(const mpq_abfp *p, const mpq_abfp_wq *wq, unsigned m, const flo
         st = &local;
     abfp_adc a;
     adc_init(p, &a);
+    if (wq->tiles && a.dot32) {
+        abfp_block b;
+        if (block_init(&b, wq) != 0)
+            return MPQ_ENOMEM;
+        size_t bad = 0;
+        unsigned r = mvm_tiles(p, &a, wq, &b, m, x, bias, r0, y, st, &bad);
+        block_free(&b);
+        if (r < m) {
+            snprintf(err, errlen, "input row %u, value %zu is not finite", r, bad);
+            return MPQ_EPARAM;
+        }
+        return MPQ_OK;
+    }
     unsigned nt = wq->ntiles, k = wq->k;
     int16_t *xq = malloc((size_t)nt * wq->n * sizeof *xq);
     float *xs = malloc(nt * sizeof *xs);
@@ -824,7 +1023,7 @@ int mpq_abfp_mvm(const mpq_abfp *p, const mpq_abfp_wq *wq, unsigned m, const flo
     }
     for (unsigned r = 0; r < m; r++) {
         size_t bad;
-        if (quant_x(p, x + (size_t)r * k, k, nt, xq, xs, &st->x_clipped, &bad) != 0) {
+        if (quant_x(p, x + (size_t)r * k, k, nt, wq->n, xq, xs, &st->x_clipped, &bad) != 0) {
             snprintf(err, errlen, "input row %u, value %zu is not finite", r, bad);
             rc = MPQ_EPARAM;
             break;
@@ -964,7 +1163,7 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
                 }
                 for (unsigned g = 0; g < groups; g++) {
                     window(s, x, b, oy, ox, g * F, F, col);
-                    if (quant_x(p, col, K, nt, xq, xs, &st->x_clipped, &bad) != 0) {
+                    if (quant_x(p, col, K, nt, p->n, xq, xs, &st->x_clipped, &bad) != 0) {
                         snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
                                  (unsigned long long)pix);
                         rc = MPQ_EPARAM;

@@ -112,11 +112,15 @@ typedef struct mpq_abfp_stats {
 } mpq_abfp_stats;
 
 /* Weights prepared for the array: the mantissas and scales of every (row, tile). */
+struct mpq_mac_tiles;
 typedef struct mpq_abfp_wq {
     unsigned rows, k, n, ntiles; /* ntiles = ceil(k / n) */
     unsigned bw;
     int16_t *q;                  /* [rows][ntiles*n], zero-padded */
     float *scale;                /* [rows][ntiles] */
+    struct mpq_mac_tiles *tiles; /* [ntiles]: q tile by tile in the integer MAC engine's
+                                  * layout (mpq_mac.h), when every dot of p fits 32 bits;
+                                  * else NULL. Internal: only mpq_abfp.c reads it. */
 } mpq_abfp_wq;
 /* Quantizes w[rows][k] (finite floats) with p (which must pass mpq_abfp_check). Returns 0,
  * MPQ_EPARAM (err: a weight not finite, or p), MPQ_ENOMEM. Free with mpq_abfp_wq_free. */

@@ -189,6 +189,13 @@ typedef struct mpq_mac_tiles {
  * MPQ_ENOMEM. */
 int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups, int checked);
 void mpq_mac_tiles_free(mpq_mac_tiles *t);
+/* Lays out plain 16-bit weights for the wrapping kernels (mpq_mac_tiles_run): channel c's
+ * term i is w[c*w_stride + i], n channels in `groups` groups of n/groups, depth k (>= 1).
+ * The caller vouches that every pair sum of its rows is exact in 32 bits (2*|x|*|w| < 2^31).
+ * No bias (init NULL reads zeros), no checked form. Returns 0, MPQ_EPARAM (n not a multiple
+ * of groups), MPQ_ENOMEM. ABFP's tiles of mantissas (mpq_abfp.c) are laid out this way. */
+int mpq_mac_tiles_from16(mpq_mac_tiles *t, const int16_t *w, size_t w_stride, unsigned n,
+                         unsigned k, unsigned groups);
 
 /* Rows i in [0, n) (operands rows0 + i*row_stride, 2*kpairs each) against every block of
  * group g: out[i*out_stride + c] = init[c] + sum of row i and channel g*cpg + c, modulo 2^32,

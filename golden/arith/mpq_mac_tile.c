@@ -151,6 +151,37 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
     return 0;
 }
 
+int mpq_mac_tiles_from16(mpq_mac_tiles *t, const int16_t *w, size_t w_stride, unsigned n,
+                         unsigned k, unsigned groups)
+{
+    memset(t, 0, sizeof *t);
+    if (groups < 1 || k < 1 || n % groups)
+        return MPQ_EPARAM;
+    t->groups = groups;
+    t->cpg = n / groups;
+    t->nblk = (t->cpg + L - 1) / L;
+    t->k = k;
+    t->kpairs = (k + 1) / 2;
+    const size_t nslot = (size_t)groups * t->nblk * L, nw = nslot * t->kpairs * 2;
+    t->w = calloc(nw + L, sizeof *t->w);
+    t->bias = calloc(nslot + L, sizeof *t->bias);
+    t->zeros = calloc(L, sizeof *t->zeros);
+    t->zrow = calloc((size_t)2 * t->kpairs + L, sizeof *t->zrow);
+    if (!t->w || !t->bias || !t->zeros || !t->zrow) {
+        mpq_mac_tiles_free(t);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned o = 0; o < n; o++) {
+        const unsigned c = o % t->cpg;
+        const size_t slot = ((size_t)(o / t->cpg) * t->nblk + c / L) * L;
+        int16_t *dst = t->w + slot * t->kpairs * 2 + (size_t)(c % L) * 2;
+        const int16_t *src = w + (size_t)o * w_stride;
+        for (unsigned i = 0; i < k; i++)
+            dst[(size_t)(i / 2) * 2 * L + i % 2] = src[i];
+    }
+    return 0;
+}
+
 /* ---- wrapping tiles ---- */
 
 /* acc[r][c] = sum over the pairs of rows[r] . block wb, wrapping. */
