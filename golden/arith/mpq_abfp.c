@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "arith/mpq_abfp.h"
+#include "arith/mpq_layer.h"
 #include "arith/mpq_mac.h"
 #include "arith/mpq_rng.h"
 
@@ -23,6 +24,15 @@
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 #include <emmintrin.h>
 #define ABFP_SSE2 1
+#endif
+
+/* AVX2 twins of the conversion and mantissa loops, chosen at run time as the MAC engine
+ * chooses its kernels (mpq_simd_level: the CPU, and mpq_simd_limit). Every AVX2 CPU has
+ * POPCNT. */
+#if defined(ABFP_SSE2) && defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define ABFP_AVX2 1
+#define ABFP_AVX2_FN __attribute__((target("avx2,popcnt")))
 #endif
 
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
@@ -859,6 +869,54 @@ static inline unsigned convert4(const mpq_abfp *p, const abfp_adc *a, const int3
 }
 #endif
 
+#ifdef ABFP_AVX2
+/* Eight lanes a step of convert_row (half-even ADC, sx != 0, sw != 0 the live mask): lane by
+ * lane convert()'s IEEE operations in its order, except that the code is rounded before it is
+ * limited to +-(Mo+1): |v| < 2^40 (|d| <= D, |noise * z| <= 6e6), where the rounding is exact
+ * and a value beyond Mo + 1 saturates either way. Returns how many lanes it did. */
+ABFP_AVX2_FN static unsigned convert_row_avx2(const mpq_abfp *p, const abfp_adc *a, const int32_t *dot,
+                                              const float *sw, float sx, unsigned cnt, uint64_t i0, unsigned nt,
+                                              float *acc, mpq_abfp_stats *st)
+{
+    const __m256d gm = _mm256_set1_pd(a->gm), dd = _mm256_set1_pd(a->d), shift = _mm256_set1_pd(RNE_SHIFT);
+    const __m256d mo = _mm256_set1_pd((double)a->mo), nmo = _mm256_set1_pd(-(double)a->mo);
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256 vsx = _mm256_set1_ps(sx), step = _mm256_set1_ps(a->step), zero = _mm256_setzero_ps();
+    unsigned c = 0, sat = 0, dead = 0;
+    for (; c + 8 <= cnt; c += 8) {
+        __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(dot + c));
+        __m256d v0 = _mm256_div_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(d)), gm), dd);
+        __m256d v1 = _mm256_div_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(d, 1)), gm), dd);
+        if (p->noise != 0.0) {
+            double z[8];
+            for (unsigned l = 0; l < 8; l++)
+                z[l] = mpq_abfp_normal(p->seed, i0 + (uint64_t)(c + l) * nt);
+            const __m256d nz = _mm256_set1_pd(p->noise);
+            v0 = _mm256_add_pd(v0, _mm256_mul_pd(nz, _mm256_loadu_pd(z)));
+            v1 = _mm256_add_pd(v1, _mm256_mul_pd(nz, _mm256_loadu_pd(z + 4)));
+        }
+        v0 = _mm256_sub_pd(_mm256_add_pd(v0, shift), shift);
+        v1 = _mm256_sub_pd(_mm256_add_pd(v1, shift), shift);
+        int s0 = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(v0, absmask), mo, _CMP_GT_OQ));
+        int s1 = _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(v1, absmask), mo, _CMP_GT_OQ));
+        v0 = _mm256_max_pd(_mm256_min_pd(v0, mo), nmo);
+        v1 = _mm256_max_pd(_mm256_min_pd(v1, mo), nmo);
+        __m256 code = _mm256_set_m128(_mm256_cvtpd_ps(v1), _mm256_cvtpd_ps(v0));
+        __m256 w = _mm256_loadu_ps(sw + c), ac = _mm256_loadu_ps(acc + c);
+        __m256 live = _mm256_cmp_ps(w, zero, _CMP_NEQ_UQ);
+        __m256 ct = _mm256_mul_ps(_mm256_mul_ps(w, vsx), step);
+        __m256 sum = _mm256_add_ps(ac, _mm256_mul_ps(code, ct));
+        _mm256_storeu_ps(acc + c, _mm256_blendv_ps(ac, sum, live)); /* a zero tile adds nothing */
+        int lm = _mm256_movemask_ps(live);
+        sat += (unsigned)__builtin_popcount((unsigned)((s0 | (s1 << 4)) & lm));
+        dead += 8u - (unsigned)__builtin_popcount((unsigned)lm);
+    }
+    st->saturated += sat;
+    st->zero_tiles += dead;
+    return c;
+}
+#endif
+
 /* Tile t's conversions of outputs o0 .. o0+cnt-1 of one reduction vector: acc[c] plus the
  * rescaled code of dot[c], sw[c] the weights' scales of the tile, sx the vector's; conversion
  * index i0 + c*nt. As outputs() does it, one conversion at a time. */
@@ -871,6 +929,10 @@ static void convert_row(const mpq_abfp *p, const abfp_adc *a, const int32_t *dot
         return;
     }
     unsigned c = 0;
+#ifdef ABFP_AVX2
+    if (p->round_adc == MPQ_ROUND_HALF_EVEN && mpq_simd_level() == MPQ_SIMD_AVX2)
+        c = convert_row_avx2(p, a, dot, sw, sx, cnt, i0, nt, acc, st);
+#endif
 #ifdef ABFP_SSE2
     if (p->round_adc == MPQ_ROUND_HALF_EVEN) {
         const __m128 vsx = _mm_set1_ps(sx);
@@ -890,8 +952,9 @@ static void convert_row(const mpq_abfp *p, const abfp_adc *a, const int32_t *dot
     }
 }
 
-/* The scratch of a block: mantissas [ABFP_BLOCK][nt*ts], scales [ABFP_BLOCK][nt], dots and
- * accumulators [ABFP_BLOCK][rows], the weights' scales transposed [nt][rows]. */
+/* The scratch of a block: mantissas [groups][ABFP_BLOCK][nt*ts], scales
+ * [groups][ABFP_BLOCK][nt], dots and accumulators [ABFP_BLOCK][rows], the weights' scales
+ * transposed [nt][rows]. */
 typedef struct abfp_block {
     size_t ts;   /* a tile's stride in xq: n rounded up to even (the engine reads pairs) */
     int16_t *xq;
@@ -904,12 +967,12 @@ static void block_free(abfp_block *b)
     MPQ_FREE_ALL(b->xq, b->xs, b->acc, b->swt, b->dot);
 }
 
-static int block_init(abfp_block *b, const mpq_abfp_wq *wq)
+static int block_init(abfp_block *b, const mpq_abfp_wq *wq, unsigned groups)
 {
     unsigned nt = wq->ntiles, rows = wq->rows;
     b->ts = wq->n + (wq->n & 1u);
-    b->xq = malloc((size_t)ABFP_BLOCK * nt * b->ts * sizeof *b->xq);
-    b->xs = malloc((size_t)ABFP_BLOCK * nt * sizeof *b->xs);
+    b->xq = malloc((size_t)groups * ABFP_BLOCK * nt * b->ts * sizeof *b->xq);
+    b->xs = malloc((size_t)groups * ABFP_BLOCK * nt * sizeof *b->xs);
     b->acc = malloc((size_t)ABFP_BLOCK * rows * sizeof *b->acc);
     b->dot = malloc((size_t)ABFP_BLOCK * rows * sizeof *b->dot);
     b->swt = malloc((size_t)nt * rows * sizeof *b->swt);
@@ -923,19 +986,22 @@ static int block_init(abfp_block *b, const mpq_abfp_wq *wq)
     return 0;
 }
 
-/* Outputs o0 .. o0+cpg-1 (group g of the tiles) of the block's nv quantized vectors, vector j
- * being reduction vector r0 + j: y[j*y_stride + c] (+ bias[o0 + c]). */
+/* Outputs o0 .. o0+cpg-1 (group g of the tiles) of nv quantized vectors of the block (from
+ * row j0 of its scratch: group g's rows of a convolution), vector j being reduction vector
+ * r0 + j: y[j*y_stride + c] (+ bias[o0 + c]). */
 static void block_outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *wq, const abfp_block *b,
-                          unsigned g, unsigned nv, uint64_t r0, const float *bias, float *y, size_t y_stride,
-                          mpq_abfp_stats *st)
+                          unsigned g, size_t j0, unsigned nv, uint64_t r0, const float *bias, float *y,
+                          size_t y_stride, mpq_abfp_stats *st)
 {
     unsigned nt = wq->ntiles, rows = wq->rows, cpg = wq->tiles[0].cpg, o0 = g * cpg;
     size_t xstride = (size_t)nt * b->ts;
+    const int16_t *xq = b->xq + j0 * xstride;
+    const float *xs = b->xs + j0 * nt;
     memset(b->acc, 0, (size_t)nv * cpg * sizeof *b->acc);
     for (unsigned t = 0; t < nt; t++) {
-        mpq_mac_tiles_run(&wq->tiles[t], g, b->xq + (size_t)t * b->ts, xstride, nv, NULL, b->dot, cpg);
+        mpq_mac_tiles_run(&wq->tiles[t], g, xq + (size_t)t * b->ts, xstride, nv, NULL, b->dot, cpg);
         for (unsigned j = 0; j < nv; j++)
-            convert_row(p, a, b->dot + (size_t)j * cpg, b->swt + (size_t)t * rows + o0, b->xs[(size_t)j * nt + t],
+            convert_row(p, a, b->dot + (size_t)j * cpg, b->swt + (size_t)t * rows + o0, xs[(size_t)j * nt + t],
                         cpg, ((r0 + j) * rows + o0) * nt + t, nt, b->acc + (size_t)j * cpg, st);
     }
     for (unsigned j = 0; j < nv; j++) {
@@ -961,7 +1027,7 @@ static unsigned mvm_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_w
                                     b->xs + (size_t)nv * nt, &st->x_clipped, bad) == 0)
             nv++;
         if (nv)
-            block_outputs(p, a, wq, b, 0, nv, r0 + r, bias, y + (size_t)r * wq->rows, wq->rows, st);
+            block_outputs(p, a, wq, b, 0, 0, nv, r0 + r, bias, y + (size_t)r * wq->rows, wq->rows, st);
         if (nv < want)
             return r + nv;
     }
@@ -1002,7 +1068,7 @@ int mpq_abfp_mvm(const mpq_abfp *p, const mpq_abfp_wq *wq, unsigned m, const flo
     adc_init(p, &a);
     if (wq->tiles && a.dot32) {
         abfp_block b;
-        if (block_init(&b, wq) != 0)
+        if (block_init(&b, wq, 1) != 0)
             return MPQ_ENOMEM;
         size_t bad = 0;
         unsigned r = mvm_tiles(p, &a, wq, &b, m, x, bias, r0, y, st, &bad);
@@ -1067,6 +1133,63 @@ static void window(const mpq_conv_shape *s, const float *x, unsigned b, unsigned
             memcpy(dst, src, F * sizeof *dst);
         }
     }
+}
+
+/* The windows of output pixels pix0 .. pix0+want-1, every group, quantized into the block
+ * (group g's row j at g*ABFP_BLOCK + j), in the order of the plain loop: pixel by pixel,
+ * group by group. Returns how many pixels are complete (want, or the first whose window is
+ * not finite). */
+static unsigned conv_quant_block(const mpq_abfp *p, const mpq_conv_shape *s, unsigned groups, const float *x,
+                                 uint64_t pix0, unsigned want, float *col, const abfp_block *b,
+                                 unsigned nt, mpq_abfp_stats *st)
+{
+    unsigned K = mpq_conv_depth(s), F = s->in_c / groups;
+    size_t bad;
+    for (unsigned j = 0; j < want; j++) {
+        uint64_t pix = pix0 + j;
+        unsigned ox = (unsigned)(pix % s->out_w), oy = (unsigned)(pix / s->out_w % s->out_h);
+        unsigned bi = (unsigned)(pix / s->out_w / s->out_h);
+        for (unsigned g = 0; g < groups; g++) {
+            size_t row = (size_t)g * ABFP_BLOCK + j;
+            window(s, x, bi, oy, ox, g * F, F, col);
+            if (quant_x(p, col, K, nt, b->ts, b->xq + row * nt * b->ts, b->xs + row * nt, &st->x_clipped,
+                        &bad) != 0)
+                return j;
+        }
+    }
+    return want;
+}
+
+/* A conv2d layer (groups included) on the MAC engine (wq->tiles, made for `groups`; every
+ * dot within 32 bits), ABFP_BLOCK output pixels at a time. Returns 0, MPQ_EPARAM (err: a
+ * window not finite), MPQ_ENOMEM. */
+static int conv_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape *s, const mpq_abfp_wq *wq,
+                      unsigned groups, const float *x, const float *bias, uint64_t r0, float *y,
+                      mpq_abfp_stats *st, char *err, size_t errlen)
+{
+    abfp_block b;
+    float *col = malloc((size_t)mpq_conv_depth(s) * sizeof *col);
+    if (!col || block_init(&b, wq, groups) != 0) {
+        free(col);
+        return MPQ_ENOMEM;
+    }
+    uint64_t npix = (uint64_t)s->batches * s->out_h * s->out_w;
+    unsigned O = wq->rows, opg = O / groups;
+    int rc = MPQ_OK;
+    for (uint64_t pix = 0; pix < npix && rc == 0; pix += ABFP_BLOCK) {
+        unsigned want = npix - pix < ABFP_BLOCK ? (unsigned)(npix - pix) : ABFP_BLOCK;
+        unsigned nv = conv_quant_block(p, s, groups, x, pix, want, col, &b, wq->ntiles, st);
+        for (unsigned g = 0; g < groups && nv; g++)
+            block_outputs(p, a, wq, &b, g, (size_t)g * ABFP_BLOCK, nv, r0 + pix, bias, y + pix * O + g * opg, O, st);
+        if (nv < want) {
+            snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
+                     (unsigned long long)(pix + nv));
+            rc = MPQ_EPARAM;
+        }
+    }
+    free(col);
+    block_free(&b);
+    return rc;
 }
 
 /* Whether depthwise takes the four-channel path (dw_outputs4): SSE2, channel multiplier 1, no
@@ -1136,6 +1259,18 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
         st = &local;
     abfp_adc a;
     adc_init(p, &a);
+    if (!dw && wq.tiles && a.dot32) {
+        if (groups > 1) { /* the tiles again, group by group */
+            for (unsigned t = 0; t < wq.ntiles; t++)
+                mpq_mac_tiles_free(&wq.tiles[t]);
+            free(wq.tiles);
+            if (wq_tiles(&wq, groups) != 0)
+                return MPQ_ENOMEM;
+        }
+        rc = conv_tiles(p, &a, s, &wq, groups, x, bias, r0, y, st, err, errlen);
+        mpq_abfp_wq_free(&wq);
+        return rc;
+    }
     unsigned nt = wq.ntiles;
     /* Depthwise gathers every channel's window at once: [K][in_c]. */
     unsigned cw = dw ? s->in_c : 1;
