@@ -306,6 +306,50 @@ double mpq_abfp_normal(uint64_t seed, uint64_t i)
     return ((double)sum - 6.0 * (double)field) * (1.0 / 2097152.0);
 }
 
+#ifdef ABFP_AVX2
+/* quant_slice's half-even mantissas, eight a step, through the reciprocal of the scale (as
+ * quant_row_rcp, docs/abfp.md): t = (v*m)*(1/s) is within 2^-51 (relative) of the quotient,
+ * IEEE division's within 2^-53, so both round to the same integer unless t lies within 2^-30
+ * of a half-integer: then those eight are divided. t is first limited to +-(m+1), an integer,
+ * which changes neither rounding's clamped result nor brings a value near a half-integer.
+ * Returns how many values it did (a multiple of 8), adding the clamped ones to *clamped. */
+ABFP_AVX2_FN static unsigned quant_slice_avx2(const float *v, unsigned len, double dm, float s, int16_t *q,
+                                              unsigned *clamped)
+{
+    const __m256d vm = _mm256_set1_pd(dm), vnm = _mm256_set1_pd(-dm), vl = _mm256_set1_pd(dm + 1.0);
+    const __m256d vnl = _mm256_set1_pd(-(dm + 1.0)), rcp = _mm256_set1_pd(1.0 / (double)s);
+    const __m256d vs = _mm256_set1_pd((double)s), shift = _mm256_set1_pd(RNE_SHIFT);
+    const __m256d half = _mm256_set1_pd(0.5 - 0x1p-30);
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    unsigned i = 0, cl = 0;
+    for (; i + 8 <= len; i += 8) {
+        __m256 f = _mm256_loadu_ps(v + i);
+        __m256d a[2] = {_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(f)), vm),
+                        _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)), vm)};
+        __m256d tc[2], r[2];
+        int amb = 0;
+        for (unsigned h = 0; h < 2; h++) {
+            tc[h] = _mm256_max_pd(_mm256_min_pd(_mm256_mul_pd(a[h], rcp), vl), vnl);
+            r[h] = _mm256_sub_pd(_mm256_add_pd(tc[h], shift), shift);
+            amb |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(tc[h], r[h]), absmask), half, _CMP_GE_OQ));
+        }
+        __m128i w[2];
+        for (unsigned h = 0; h < 2; h++) {
+            if (amb) { /* IEEE division, as quant_slice */
+                tc[h] = _mm256_max_pd(_mm256_min_pd(_mm256_div_pd(a[h], vs), vl), vnl);
+                r[h] = _mm256_sub_pd(_mm256_add_pd(tc[h], shift), shift);
+            }
+            cl += (unsigned)__builtin_popcount((unsigned)_mm256_movemask_pd(
+                _mm256_cmp_pd(_mm256_and_pd(r[h], absmask), vm, _CMP_GT_OQ)));
+            w[h] = _mm256_cvttpd_epi32(_mm256_max_pd(_mm256_min_pd(r[h], vm), vnm));
+        }
+        _mm_storeu_si128((__m128i *)(void *)(q + i), _mm_packs_epi32(w[0], w[1]));
+    }
+    *clamped += cl;
+    return i;
+}
+#endif
+
 /* q[i] = R((v[i] * m) / s) clamped to [-m, m] for one slice (s > 0); returns how many were
  * clamped. The half-even loop is branch-free so that the compiler vectorizes it. */
 static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mpq_round r, int16_t *q)
@@ -314,6 +358,10 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
     unsigned clamped = 0;
     if (r == MPQ_ROUND_HALF_EVEN) {
         unsigned i = 0;
+#ifdef ABFP_AVX2
+        if (mpq_simd_level() == MPQ_SIMD_AVX2)
+            i = quant_slice_avx2(v, len, dm, s, q, &clamped);
+#endif
 #ifdef ABFP_SSE2
         const __m128d vm = _mm_set1_pd(dm), vs = _mm_set1_pd(ds), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
         const __m128d vnm = _mm_set1_pd(-dm), shift = _mm_set1_pd(RNE_SHIFT);
@@ -337,7 +385,7 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
         }
         uint64_t c2[2];
         _mm_storeu_si128((__m128i *)(void *)c2, cnt);
-        clamped = (unsigned)(c2[0] + c2[1]);
+        clamped += (unsigned)(c2[0] + c2[1]);
 #endif
         for (; i < len; i++) {
             double t = ((double)v[i] * dm) / ds;
@@ -488,6 +536,15 @@ static int wq_tiles(mpq_abfp_wq *wq, unsigned groups)
     if (rc != 0)
         mpq_abfp_wq_free(wq);
     return rc ? MPQ_ENOMEM : 0;
+}
+
+/* wq->tiles again for `groups` groups (a grouped convolution). Returns 0 or MPQ_ENOMEM. */
+static int wq_regroup(mpq_abfp_wq *wq, unsigned groups)
+{
+    for (unsigned t = 0; t < wq->ntiles; t++)
+        mpq_mac_tiles_free(&wq->tiles[t]);
+    free(wq->tiles);
+    return wq_tiles(wq, groups);
 }
 
 static float max_abs(const float *v, size_t count)
@@ -1260,13 +1317,8 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
     abfp_adc a;
     adc_init(p, &a);
     if (!dw && wq.tiles && a.dot32) {
-        if (groups > 1) { /* the tiles again, group by group */
-            for (unsigned t = 0; t < wq.ntiles; t++)
-                mpq_mac_tiles_free(&wq.tiles[t]);
-            free(wq.tiles);
-            if (wq_tiles(&wq, groups) != 0)
-                return MPQ_ENOMEM;
-        }
+        if (groups > 1 && wq_regroup(&wq, groups) != 0)
+            return MPQ_ENOMEM;
         rc = conv_tiles(p, &a, s, &wq, groups, x, bias, r0, y, st, err, errlen);
         mpq_abfp_wq_free(&wq);
         return rc;

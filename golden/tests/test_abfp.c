@@ -4,12 +4,15 @@
  * the layer against a recomputation here from the header's steps in long double; zero tiles,
  * saturation and clipping counts; high precision close to the float product; conv2d (with
  * groups, padding, stride, dilation) and depthwise equal to the FC layer on the windows
- * gathered here. The independent NumPy reference is golden/tests/abfp_ref.py. */
+ * gathered here; the AVX2 and SSE2 paths (mpq_simd_limit) give the same bits, on grids of
+ * multiples of 1/128 whose mantissa quotients often lie on exact ties. The independent NumPy
+ * reference is golden/tests/abfp_ref.py. */
 #include <math.h>
 #include <string.h>
 
 #include "check.h"
 #include "arith/mpq_abfp.h"
+#include "arith/mpq_layer.h"
 
 static char err[256];
 
@@ -421,6 +424,45 @@ static void test_conv(void)
     conv_case_z(dt, &p, 2);
 }
 
+/* One FC and one grouped conv2d (tails of 8-output steps and of tiles, zero tiles, ties of
+ * the mantissas, saturation) at the AVX2 and the SSE2 level: the same bytes and counts. */
+static void test_simd_levels(void)
+{
+    enum { M = 37, K = 300, R = 21 };
+    static float x[M * K], w[R * K], y[2][M * R], cx[2 * 9 * 9 * 16], cw[24 * 3 * 3 * 8], cy[2][2 * 9 * 9 * 24];
+    for (unsigned i = 0; i < M * K; i++)
+        x[i] = i % 97 < 3 ? 0.0f : (float)(test_range(-128, 127)) / 128.0f;
+    for (unsigned i = 0; i < R * K; i++)
+        w[i] = (i / K == 5 && i % K < 140) ? 0.0f : (float)(test_range(-127, 127)) / 127.0f;
+    for (unsigned i = 0; i < sizeof cx / sizeof cx[0]; i++)
+        cx[i] = (float)(test_range(-128, 127)) / 128.0f;
+    for (unsigned i = 0; i < sizeof cw / sizeof cw[0]; i++)
+        cw[i] = (float)(test_range(-127, 127)) / 127.0f;
+    mpq_conv_shape s = {MPQ_LAYER_CONV2D, 2, 9, 9, 16, 24, 3, 3, 1, 1, 1, 1, 1, 1, 2, 9, 9};
+    for (unsigned noisy = 0; noisy < 2; noisy++) {
+        mpq_abfp p;
+        mpq_abfp_default(&p);
+        p.n = 50; /* tiles across the windows' taps, a last tile of 22 */
+        p.gain = 16.0f;
+        p.noise = noisy ? 1.5 : 0.0;
+        mpq_abfp_stats st[2] = {{0}, {0}}, cst[2] = {{0}, {0}};
+        mpq_simd top = mpq_simd_level();
+        for (unsigned l = 0; l < 2; l++) {
+            mpq_simd_limit(l ? MPQ_SIMD_SSE2 : MPQ_SIMD_AVX2);
+            CHECK_EQ(mpq_abfp_fc(&p, M, K, R, x, w, NULL, y[l], &st[l], err, sizeof err), 0, "%s", err);
+            CHECK_EQ(mpq_abfp_conv(&p, &s, cx, cw, NULL, 3, cy[l], &cst[l], err, sizeof err), 0, "%s", err);
+        }
+        mpq_simd_limit(top);
+        CHECK(!memcmp(y[0], y[1], sizeof y[0]) && !memcmp(&st[0], &st[1], sizeof st[0]),
+              "FC: the same bits at every SIMD level (noise %g)", p.noise);
+        CHECK(!memcmp(cy[0], cy[1], sizeof cy[0]) && !memcmp(&cst[0], &cst[1], sizeof cst[0]),
+              "conv2d: the same bits at every SIMD level (noise %g)", p.noise);
+        CHECK(st[0].saturated > 0 && st[0].zero_tiles > 0 && cst[0].saturated > 0,
+              "the case saturates and has zero tiles (%llu, %llu, %llu)", (unsigned long long)st[0].saturated,
+              (unsigned long long)st[0].zero_tiles, (unsigned long long)cst[0].saturated);
+    }
+}
+
 int main(void)
 {
     test_seed("test_abfp", 28);
@@ -431,5 +473,13 @@ int main(void)
     test_counts();
     test_precision();
     test_conv();
+    test_simd_levels();
+    /* The layer tests again on the SSE2 paths (the AVX2 ones ran above when the CPU has it). */
+    mpq_simd top = mpq_simd_level();
+    mpq_simd_limit(MPQ_SIMD_SSE2);
+    test_layer_random();
+    test_counts();
+    test_conv();
+    mpq_simd_limit(top);
     return check_done("test_abfp");
 }
