@@ -1249,6 +1249,162 @@ static int conv_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape
     return rc;
 }
 
+#ifdef ABFP_AVX2
+/* ---- Depthwise, eight channels a step in AVX2 ----
+ *
+ * For per-tile scales, channel multiplier 1, no noise, half-even mantissas and ADC, a window
+ * within one tile (k <= n) and channels in eights: each window row is read in place, its
+ * mantissas are formed through the reciprocal of the channel's scale (quant_slice_avx2's
+ * argument; a step with a value within 2^-30 of a half-integer is divided instead) and kept
+ * in double, where the products with the weights' mantissas and their sum (|d| < 2^31) are
+ * exact: the same d as the integer dot. |v * M / s| <= M, so no mantissa is clamped. */
+enum { DW8_TAPS = 32 }; /* window taps held in registers or on the stack */
+typedef struct dw8_layer {
+    const mpq_conv_shape *s;
+    const float *x, *sw, *bias; /* sw: the weights' scales [O] */
+    const double *wd;           /* the weights' mantissas [k][O] */
+    double m;                   /* Mx */
+    const abfp_adc *a;
+} dw8_layer;
+
+/* The mantissas of one window row of eight channels, v*M in a[2] (two halves), times the
+ * reciprocals, rounded; *amb collects the ambiguous lanes. */
+ABFP_AVX2_FN static inline void dw8_quot(const __m256d a[2], const __m256d rcp[2], __m256d r[2], __m256d *amb)
+{
+    const __m256d shift = _mm256_set1_pd(RNE_SHIFT), half = _mm256_set1_pd(0.5 - 0x1p-30);
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    for (unsigned h = 0; h < 2; h++) {
+        __m256d t = _mm256_mul_pd(a[h], rcp[h]);
+        r[h] = _mm256_sub_pd(_mm256_add_pd(t, shift), shift);
+        *amb = _mm256_or_pd(*amb, _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(t, r[h]), absmask), half, _CMP_GE_OQ));
+    }
+}
+
+/* The dots of eight channels c of one pixel (rows[i]: window row i at channel c, NULL outside
+ * the input) in d[2]; *sx their scales. */
+ABFP_AVX2_FN static void dw8_dots(const dw8_layer *L, const float *const *rows, unsigned c, __m256 *sx, __m256d d[2])
+{
+    unsigned K = mpq_conv_depth(L->s), O = L->s->out_c;
+    const __m256 absf = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256d vm = _mm256_set1_pd(L->m), one = _mm256_set1_pd(1.0), shift = _mm256_set1_pd(RNE_SHIFT);
+    __m256 v[DW8_TAPS], s = _mm256_setzero_ps();
+    for (unsigned i = 0; i < K; i++) {
+        v[i] = rows[i] ? _mm256_loadu_ps(rows[i] + c) : _mm256_setzero_ps();
+        s = _mm256_max_ps(s, _mm256_and_ps(v[i], absf));
+    }
+    __m256d sd[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(s)), _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1))};
+    __m256d rcp[2];
+    for (unsigned h = 0; h < 2; h++) { /* a zero scale's lanes: all values 0, divided by 1 */
+        sd[h] = _mm256_blendv_pd(sd[h], one, _mm256_cmp_pd(sd[h], _mm256_setzero_pd(), _CMP_EQ_OQ));
+        rcp[h] = _mm256_div_pd(one, sd[h]);
+    }
+    d[0] = d[1] = _mm256_setzero_pd();
+    for (unsigned i = 0; i < K; i++) {
+        __m256d a[2] = {_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v[i])), vm),
+                        _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v[i], 1)), vm)}, r[2];
+        __m256d amb_i = _mm256_setzero_pd();
+        dw8_quot(a, rcp, r, &amb_i);
+        if (_mm256_movemask_pd(amb_i)) /* IEEE division, as quant_slice */
+            for (unsigned h = 0; h < 2; h++)
+                r[h] = _mm256_sub_pd(_mm256_add_pd(_mm256_div_pd(a[h], sd[h]), shift), shift);
+        const double *w = L->wd + (size_t)i * O + c;
+        d[0] = _mm256_add_pd(d[0], _mm256_mul_pd(r[0], _mm256_loadu_pd(w)));
+        d[1] = _mm256_add_pd(d[1], _mm256_mul_pd(r[1], _mm256_loadu_pd(w + 4)));
+    }
+    *sx = s;
+}
+
+/* One pixel's outputs y[O] (rows as dw8_dots); counts added to st. */
+ABFP_AVX2_FN static void dw8_pixel(const dw8_layer *L, const float *const *rows, float *y, mpq_abfp_stats *st)
+{
+    const abfp_adc *a = L->a;
+    const __m256d gm = _mm256_set1_pd(a->gm), dd = _mm256_set1_pd(a->d), shift = _mm256_set1_pd(RNE_SHIFT);
+    const __m256d mo = _mm256_set1_pd((double)a->mo), nmo = _mm256_set1_pd(-(double)a->mo);
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256 step = _mm256_set1_ps(a->step), zero = _mm256_setzero_ps();
+    unsigned O = L->s->out_c, sat = 0, dead = 0;
+    for (unsigned c = 0; c < O; c += 8) {
+        __m256 sx;
+        __m256d d[2], v[2];
+        dw8_dots(L, rows, c, &sx, d);
+        int sm = 0;
+        for (unsigned h = 0; h < 2; h++) { /* the ADC, as convert_row_avx2 */
+            v[h] = _mm256_sub_pd(_mm256_add_pd(_mm256_div_pd(_mm256_mul_pd(d[h], gm), dd), shift), shift);
+            sm |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(v[h], absmask), mo, _CMP_GT_OQ)) << (4 * h);
+            v[h] = _mm256_max_pd(_mm256_min_pd(v[h], mo), nmo);
+        }
+        __m256 code = _mm256_set_m128(_mm256_cvtpd_ps(v[1]), _mm256_cvtpd_ps(v[0]));
+        __m256 w = _mm256_loadu_ps(L->sw + c);
+        __m256 live = _mm256_and_ps(_mm256_cmp_ps(w, zero, _CMP_NEQ_UQ), _mm256_cmp_ps(sx, zero, _CMP_NEQ_UQ));
+        __m256 ct = _mm256_mul_ps(_mm256_mul_ps(w, sx), step);
+        __m256 acc = _mm256_and_ps(live, _mm256_add_ps(zero, _mm256_mul_ps(code, ct))); /* a zero tile: 0 */
+        if (L->bias)
+            acc = _mm256_add_ps(acc, _mm256_loadu_ps(L->bias + c));
+        _mm256_storeu_ps(y + c, acc);
+        int lm = _mm256_movemask_ps(live);
+        sat += (unsigned)__builtin_popcount((unsigned)(sm & lm));
+        dead += 8u - (unsigned)__builtin_popcount((unsigned)lm);
+    }
+    st->saturated += sat;
+    st->zero_tiles += dead;
+}
+#endif
+
+/* Whether depthwise takes dw8_layer's path. */
+static int dw8_fits(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape *s)
+{
+#ifdef ABFP_AVX2
+    return s->kind == MPQ_LAYER_DEPTHWISE && s->out_c == s->in_c && s->in_c % 8 == 0 && p->noise == 0.0 &&
+           p->round_adc == MPQ_ROUND_HALF_EVEN && p->round_mant == MPQ_ROUND_HALF_EVEN &&
+           p->scale == MPQ_ABFP_SCALE_TILE && a->dot32 && mpq_conv_depth(s) <= p->n &&
+           mpq_conv_depth(s) <= DW8_TAPS && mpq_simd_level() == MPQ_SIMD_AVX2;
+#else
+    (void)p, (void)a, (void)s;
+    return 0;
+#endif
+}
+
+#ifdef ABFP_AVX2
+/* A depthwise layer on dw8_pixel (dw8_fits; every input finite). Returns 0 or MPQ_ENOMEM. */
+static int dw8_layer_run(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape *s, const mpq_abfp_wq *wq,
+                         const float *x, const float *bias, float *y, mpq_abfp_stats *st)
+{
+    unsigned K = mpq_conv_depth(s), O = s->out_c;
+    size_t width = (size_t)wq->ntiles * wq->n;
+    double *wd = malloc((size_t)K * O * sizeof *wd);
+    float *sw = malloc(O * sizeof *sw);
+    if (!wd || !sw) {
+        MPQ_FREE_ALL(wd, sw);
+        return MPQ_ENOMEM;
+    }
+    for (unsigned o = 0; o < O; o++) {
+        sw[o] = wq->scale[o];
+        for (unsigned i = 0; i < K; i++)
+            wd[(size_t)i * O + o] = (double)wq->q[(size_t)o * width + i];
+    }
+    dw8_layer L = {s, x, sw, bias, wd, (double)mant_max(p->bx), a};
+    const float *rows[DW8_TAPS];
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++) {
+                for (unsigned ky = 0; ky < s->kh; ky++)
+                    for (unsigned kx = 0; kx < s->kw; kx++) {
+                        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                        long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                        int in = iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w;
+                        rows[ky * s->kw + kx] =
+                            in ? x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c : NULL;
+                    }
+                dw8_pixel(&L, rows, y + (((size_t)b * s->out_h + oy) * s->out_w + ox) * O, st);
+            }
+    uint64_t npix = (uint64_t)s->batches * s->out_h * s->out_w;
+    st->conversions += npix * O;
+    st->macs += npix * O * wq->n;
+    MPQ_FREE_ALL(wd, sw);
+    return 0;
+}
+#endif
+
 /* Whether depthwise takes the four-channel path (dw_outputs4): SSE2, channel multiplier 1, no
  * noise, half-even ADC, every dot within int32. */
 static int dw_fast(const mpq_abfp *p, const abfp_adc *a, unsigned mult)
@@ -1270,6 +1426,27 @@ static int16_t *transpose_q(const mpq_abfp_wq *wq)
         for (unsigned o = 0; o < wq->rows; o++)
             wt[i * wq->rows + o] = wq->q[(size_t)o * width + i];
     return wt;
+}
+
+/* The layer on the fast paths: conv2d on the MAC engine, depthwise on dw8_layer_run. Returns
+ * 1 when neither applies (wq untouched), else mpq_abfp_conv's status. */
+static int conv_fast(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape *s, mpq_abfp_wq *wq,
+                     unsigned groups, const float *x, const float *bias, uint64_t r0, float *y,
+                     mpq_abfp_stats *st, char *err, size_t errlen)
+{
+    if (s->kind == MPQ_LAYER_CONV2D && wq->tiles && a->dot32) {
+        if (groups > 1 && wq_regroup(wq, groups) != 0)
+            return MPQ_ENOMEM;
+        return conv_tiles(p, a, s, wq, groups, x, bias, r0, y, st, err, errlen);
+    }
+#ifdef ABFP_AVX2
+    size_t bad; /* a layer with an input not finite: the plain loop names the pixel */
+    if (dw8_fits(p, a, s) && all_finite(x, mpq_conv_in_count(s), &bad))
+        return dw8_layer_run(p, a, s, wq, x, bias, y, st);
+#else
+    (void)bias, (void)y, (void)st;
+#endif
+    return 1;
 }
 
 int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, const float *w,
@@ -1316,13 +1493,11 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
         st = &local;
     abfp_adc a;
     adc_init(p, &a);
-    if (!dw && wq.tiles && a.dot32) {
-        if (groups > 1 && wq_regroup(&wq, groups) != 0)
-            return MPQ_ENOMEM;
-        rc = conv_tiles(p, &a, s, &wq, groups, x, bias, r0, y, st, err, errlen);
+    if ((rc = conv_fast(p, &a, s, &wq, groups, x, bias, r0, y, st, err, errlen)) != 1) {
         mpq_abfp_wq_free(&wq);
         return rc;
     }
+    rc = MPQ_OK;
     unsigned nt = wq.ntiles;
     /* Depthwise gathers every channel's window at once: [K][in_c]. */
     unsigned cw = dw ? s->in_c : 1;

@@ -422,6 +422,14 @@ static void test_conv(void)
     p.gain = 1.0f;
     p.bout = 24; /* an ADC fine enough to show one mantissa step */
     conv_case_z(dt, &p, 2);
+    /* Channels in eights with per-tile scales and no noise: the AVX2 depthwise path (dw8) on
+     * the same ties, then saturating, with zero channels. */
+    mpq_conv_shape dt16 = {MPQ_LAYER_DEPTHWISE, 1, 1, 9, 16, 16, 1, 2, 1, 1, 0, 0, 1, 1, 1, 1, 8};
+    conv_case_z(dt16, &p, 2);
+    mpq_conv_shape d16 = {MPQ_LAYER_DEPTHWISE, 2, 6, 5, 16, 16, 3, 3, 1, 2, 1, 1, 1, 1, 1, 6, 3};
+    p.bout = 8;
+    p.gain = 512.0f;
+    conv_case_z(d16, &p, 1);
 }
 
 /* One FC and one grouped conv2d (tails of 8-output steps and of tiles, zero tiles, ties of
