@@ -350,9 +350,42 @@ ABFP_AVX2_FN static unsigned quant_slice_avx2(const float *v, unsigned len, doub
 }
 #endif
 
-/* q[i] = R((v[i] * m) / s) clamped to [-m, m] for one slice (s > 0); returns how many were
- * clamped. The half-even loop is branch-free so that the compiler vectorizes it. */
-static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mpq_round r, int16_t *q)
+#ifdef ABFP_AVX2
+/* quant_slice_avx2 for a scale no smaller than any |v| (a tile's or a row's maximum): IEEE
+ * division gives |(v*m)/s| <= m, so nothing is clamped, and t is within 2^-35 of it: no limit,
+ * no count. */
+ABFP_AVX2_FN static unsigned quant_tile_avx2(const float *v, unsigned len, double dm, float s, int16_t *q)
+{
+    const __m256d vm = _mm256_set1_pd(dm), rcp = _mm256_set1_pd(1.0 / (double)s);
+    const __m256d vs = _mm256_set1_pd((double)s), shift = _mm256_set1_pd(RNE_SHIFT);
+    const __m256d half = _mm256_set1_pd(0.5 - 0x1p-30);
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    unsigned i = 0;
+    for (; i + 8 <= len; i += 8) {
+        __m256 f = _mm256_loadu_ps(v + i);
+        __m256d a[2] = {_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(f)), vm),
+                        _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)), vm)};
+        __m256d t[2], r[2], amb = _mm256_setzero_pd();
+        for (unsigned h = 0; h < 2; h++) {
+            t[h] = _mm256_mul_pd(a[h], rcp);
+            r[h] = _mm256_sub_pd(_mm256_add_pd(t[h], shift), shift);
+            amb = _mm256_or_pd(amb, _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(t[h], r[h]), absmask), half, _CMP_GE_OQ));
+        }
+        if (_mm256_movemask_pd(amb)) /* IEEE division, as quant_slice */
+            for (unsigned h = 0; h < 2; h++)
+                r[h] = _mm256_sub_pd(_mm256_add_pd(_mm256_div_pd(a[h], vs), shift), shift);
+        _mm_storeu_si128((__m128i *)(void *)(q + i),
+                         _mm_packs_epi32(_mm256_cvttpd_epi32(r[0]), _mm256_cvttpd_epi32(r[1])));
+    }
+    return i;
+}
+#endif
+
+/* q[i] = R((v[i] * m) / s) clamped to [-m, m] for one slice (s > 0; bounded: s >= every
+ * |v[i]|, a hint for speed); returns how many were clamped. The half-even loop is branch-free
+ * so that the compiler vectorizes it. */
+static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mpq_round r, int bounded,
+                            int16_t *q)
 {
     double dm = (double)m, ds = (double)s, lim = dm + 1.0;
     unsigned clamped = 0;
@@ -360,7 +393,7 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
         unsigned i = 0;
 #ifdef ABFP_AVX2
         if (mpq_simd_level() == MPQ_SIMD_AVX2)
-            i = quant_slice_avx2(v, len, dm, s, q, &clamped);
+            i = bounded ? quant_tile_avx2(v, len, dm, s, q) : quant_slice_avx2(v, len, dm, s, q, &clamped);
 #endif
 #ifdef ABFP_SSE2
         const __m128d vm = _mm_set1_pd(dm), vs = _mm_set1_pd(ds), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
@@ -459,7 +492,7 @@ static int quant_row_rcp(const float *v, const float *s, const double *rcp, unsi
     unsigned clamped = (unsigned)(c4[0] + c4[1] + c4[2] + c4[3]);
     for (; c < count; c++)
         if (s[c] != 0.0f)
-            clamped += quant_slice(v + c, 1, m, s[c], MPQ_ROUND_HALF_EVEN, q + c);
+            clamped += quant_slice(v + c, 1, m, s[c], MPQ_ROUND_HALF_EVEN, 0, q + c);
     return (int)clamped;
 }
 #endif
@@ -505,7 +538,7 @@ static unsigned quant_lanes(const float *v, const float *s, const double *rcp, u
 #endif
     for (; c < count; c++)
         if (s[c] != 0.0f)
-            clamped += quant_slice(v + c, 1, m, s[c], r, q + c);
+            clamped += quant_slice(v + c, 1, m, s[c], r, 0, q + c);
     return clamped;
 }
 
@@ -636,7 +669,7 @@ int mpq_abfp_wq_make(const mpq_abfp *p, const float *w, unsigned rows, unsigned 
             int16_t *q = wq->q + (size_t)o * width + (size_t)t * n;
             wq->scale[(size_t)o * nt + t] = s;
             if (s != 0.0f)
-                quant_slice(v, len, m, s, p->round_mant, q);
+                quant_slice(v, len, m, s, p->round_mant, 1, q);
         }
     }
     double d = (double)n * (double)m * (double)mant_max(p->bx);
@@ -665,13 +698,13 @@ static void adc_init(const mpq_abfp *p, abfp_adc *a)
 /* Quantizes one reduction vector x[k] into its tiles: tile t's mantissas at xq + t*ts
  * (ts >= n), zeros past len up to ts and for a zero tile (the MAC engine reads them, times
  * zero weights or for a conversion that is skipped), its scale xs[t]. Returns 0, or -1 when a
- * value is not finite (*bad: its index). */
+ * value is not finite (*bad: its index; finite: the caller knows every value is). */
 static int quant_x(const mpq_abfp *p, const float *x, unsigned k, unsigned nt, size_t ts, int16_t *xq,
-                   float *xs, uint64_t *clipped, size_t *bad)
+                   float *xs, uint64_t *clipped, int finite, size_t *bad)
 {
     unsigned n = p->n;
     int64_t m = mant_max(p->bx);
-    if (!all_finite(x, k, bad))
+    if (!finite && !all_finite(x, k, bad))
         return -1;
     for (unsigned t = 0; t < nt; t++) {
         unsigned len = k - t * n < n ? k - t * n : n;
@@ -680,7 +713,7 @@ static int quant_x(const mpq_abfp *p, const float *x, unsigned k, unsigned nt, s
         float s = p->scale == MPQ_ABFP_SCALE_TILE ? max_abs(v, len) : p->x_amax;
         xs[t] = s;
         if (s != 0.0f)
-            *clipped += quant_slice(v, len, m, s, p->round_mant, q);
+            *clipped += quant_slice(v, len, m, s, p->round_mant, p->scale == MPQ_ABFP_SCALE_TILE, q);
         else
             len = 0;
         memset(q + len, 0, (ts - len) * sizeof *q);
@@ -1081,7 +1114,7 @@ static unsigned mvm_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_w
     for (unsigned r = 0; r < m; r += ABFP_BLOCK) {
         unsigned nv = 0, want = m - r < ABFP_BLOCK ? m - r : ABFP_BLOCK;
         while (nv < want && quant_x(p, x + (size_t)(r + nv) * k, k, nt, b->ts, b->xq + (size_t)nv * nt * b->ts,
-                                    b->xs + (size_t)nv * nt, &st->x_clipped, bad) == 0)
+                                    b->xs + (size_t)nv * nt, &st->x_clipped, 0, bad) == 0)
             nv++;
         if (nv)
             block_outputs(p, a, wq, b, 0, 0, nv, r0 + r, bias, y + (size_t)r * wq->rows, wq->rows, st);
@@ -1146,7 +1179,7 @@ int mpq_abfp_mvm(const mpq_abfp *p, const mpq_abfp_wq *wq, unsigned m, const flo
     }
     for (unsigned r = 0; r < m; r++) {
         size_t bad;
-        if (quant_x(p, x + (size_t)r * k, k, nt, wq->n, xq, xs, &st->x_clipped, &bad) != 0) {
+        if (quant_x(p, x + (size_t)r * k, k, nt, wq->n, xq, xs, &st->x_clipped, 0, &bad) != 0) {
             snprintf(err, errlen, "input row %u, value %zu is not finite", r, bad);
             rc = MPQ_EPARAM;
             break;
@@ -1197,7 +1230,7 @@ static void window(const mpq_conv_shape *s, const float *x, unsigned b, unsigned
  * group by group. Returns how many pixels are complete (want, or the first whose window is
  * not finite). */
 static unsigned conv_quant_block(const mpq_abfp *p, const mpq_conv_shape *s, unsigned groups, const float *x,
-                                 uint64_t pix0, unsigned want, float *col, const abfp_block *b,
+                                 int finite, uint64_t pix0, unsigned want, float *col, const abfp_block *b,
                                  unsigned nt, mpq_abfp_stats *st)
 {
     unsigned K = mpq_conv_depth(s), F = s->in_c / groups;
@@ -1210,7 +1243,7 @@ static unsigned conv_quant_block(const mpq_abfp *p, const mpq_conv_shape *s, uns
             size_t row = (size_t)g * ABFP_BLOCK + j;
             window(s, x, bi, oy, ox, g * F, F, col);
             if (quant_x(p, col, K, nt, b->ts, b->xq + row * nt * b->ts, b->xs + row * nt, &st->x_clipped,
-                        &bad) != 0)
+                        finite, &bad) != 0)
                 return j;
         }
     }
@@ -1232,10 +1265,11 @@ static int conv_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape
     }
     uint64_t npix = (uint64_t)s->batches * s->out_h * s->out_w;
     unsigned O = wq->rows, opg = O / groups;
-    int rc = MPQ_OK;
+    size_t bad;
+    int rc = MPQ_OK, finite = all_finite(x, mpq_conv_in_count(s), &bad); /* else window by window */
     for (uint64_t pix = 0; pix < npix && rc == 0; pix += ABFP_BLOCK) {
         unsigned want = npix - pix < ABFP_BLOCK ? (unsigned)(npix - pix) : ABFP_BLOCK;
-        unsigned nv = conv_quant_block(p, s, groups, x, pix, want, col, &b, wq->ntiles, st);
+        unsigned nv = conv_quant_block(p, s, groups, x, finite, pix, want, col, &b, wq->ntiles, st);
         for (unsigned g = 0; g < groups && nv; g++)
             block_outputs(p, a, wq, &b, g, (size_t)g * ABFP_BLOCK, nv, r0 + pix, bias, y + pix * O + g * opg, O, st);
         if (nv < want) {
@@ -1525,7 +1559,7 @@ int mpq_abfp_conv(const mpq_abfp *p, const mpq_conv_shape *s, const float *x, co
                 }
                 for (unsigned g = 0; g < groups; g++) {
                     window(s, x, b, oy, ox, g * F, F, col);
-                    if (quant_x(p, col, K, nt, p->n, xq, xs, &st->x_clipped, &bad) != 0) {
+                    if (quant_x(p, col, K, nt, p->n, xq, xs, &st->x_clipped, 0, &bad) != 0) {
                         snprintf(err, errlen, "input: a value of the window of output pixel %llu is not finite",
                                  (unsigned long long)pix);
                         rc = MPQ_EPARAM;

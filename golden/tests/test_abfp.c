@@ -471,6 +471,27 @@ static void test_simd_levels(void)
     }
 }
 
+/* An input not finite: conv2d and depthwise (both fast paths' shapes) name the first output
+ * pixel whose window holds it, (oy 1, ox 2) = 7 for input (2, 3) under a padded 3x3. */
+static void test_conv_not_finite(void)
+{
+    static float x[5 * 5 * 16], w[16 * 3 * 3 * 16], y[5 * 5 * 16];
+    for (unsigned i = 0; i < sizeof w / sizeof w[0]; i++)
+        w[i] = (float)(i % 7) - 3.0f;
+    for (unsigned i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = (float)(i % 5) * 0.25f;
+    x[(2 * 5 + 3) * 16 + 9] = NAN;
+    mpq_conv_shape c = {MPQ_LAYER_CONV2D, 1, 5, 5, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 5, 5};
+    mpq_conv_shape d = {MPQ_LAYER_DEPTHWISE, 1, 5, 5, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 5, 5};
+    mpq_abfp p;
+    mpq_abfp_default(&p);
+    for (unsigned k = 0; k < 2; k++) {
+        err[0] = 0;
+        CHECK_EQ(mpq_abfp_conv(&p, k ? &d : &c, x, w, NULL, 0, y, NULL, err, sizeof err), MPQ_EPARAM, "NaN input");
+        CHECK(strstr(err, "output pixel 7 ") != NULL, "%s: `%s` names pixel 7", k ? "depthwise" : "conv2d", err);
+    }
+}
+
 int main(void)
 {
     test_seed("test_abfp", 28);
@@ -482,6 +503,7 @@ int main(void)
     test_precision();
     test_conv();
     test_simd_levels();
+    test_conv_not_finite();
     /* The layer tests again on the SSE2 paths (the AVX2 ones ran above when the CPU has it). */
     mpq_simd top = mpq_simd_level();
     mpq_simd_limit(MPQ_SIMD_SSE2);
