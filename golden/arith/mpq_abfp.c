@@ -394,6 +394,8 @@ static unsigned quant_slice(const float *v, unsigned len, int64_t m, float s, mp
 #ifdef ABFP_AVX2
         if (mpq_simd_level() == MPQ_SIMD_AVX2)
             i = bounded ? quant_tile_avx2(v, len, dm, s, q) : quant_slice_avx2(v, len, dm, s, q, &clamped);
+#else
+        (void)bounded;
 #endif
 #ifdef ABFP_SSE2
         const __m128d vm = _mm_set1_pd(dm), vs = _mm_set1_pd(ds), vl = _mm_set1_pd(lim), vnl = _mm_set1_pd(-lim);
@@ -960,6 +962,41 @@ static inline unsigned convert4(const mpq_abfp *p, const abfp_adc *a, const int3
 #endif
 
 #ifdef ABFP_AVX2
+/* a * c modulo 2^64 in each 64-bit lane, from 32-bit products. */
+ABFP_AVX2_FN static inline __m256i mul64(__m256i a, __m256i c)
+{
+    __m256i lo = _mm256_mul_epu32(a, c);
+    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), c),
+                                     _mm256_mul_epu32(a, _mm256_srli_epi64(c, 32)));
+    return _mm256_add_epi64(lo, _mm256_slli_epi64(cross, 32));
+}
+
+/* mpq_abfp_normal of conversions i0 + l*di, l = 0..3, one per lane: the same integers, the
+ * sum of fields (< 2^26) turned into a double exactly (2^52 + sum, less 2^52), then the same
+ * two exact operations. */
+ABFP_AVX2_FN static inline __m256d normal4_avx2(uint64_t seed, uint64_t i0, uint64_t di)
+{
+    const uint64_t gamma = 0x9e3779b97f4a7c15ull;
+    const __m256i g = _mm256_set1_epi64x((long long)gamma), field = _mm256_set1_epi64x((1 << 21) - 1);
+    const __m256i c1 = _mm256_set1_epi64x((long long)0xbf58476d1ce4e5b9ull);
+    const __m256i c2 = _mm256_set1_epi64x((long long)0x94d049bb133111ebull);
+    __m256i z = _mm256_setr_epi64x((long long)(seed + (4 * i0 + 1) * gamma),
+                                   (long long)(seed + (4 * (i0 + di) + 1) * gamma),
+                                   (long long)(seed + (4 * (i0 + 2 * di) + 1) * gamma),
+                                   (long long)(seed + (4 * (i0 + 3 * di) + 1) * gamma));
+    __m256i sum = _mm256_setzero_si256();
+    for (unsigned d = 0; d < 4; d++, z = _mm256_add_epi64(z, g)) {
+        __m256i u = mul64(_mm256_xor_si256(z, _mm256_srli_epi64(z, 30)), c1);
+        u = mul64(_mm256_xor_si256(u, _mm256_srli_epi64(u, 27)), c2);
+        u = _mm256_xor_si256(u, _mm256_srli_epi64(u, 31));
+        sum = _mm256_add_epi64(sum, _mm256_add_epi64(_mm256_and_si256(u, field),
+              _mm256_add_epi64(_mm256_and_si256(_mm256_srli_epi64(u, 21), field), _mm256_and_si256(_mm256_srli_epi64(u, 42), field))));
+    }
+    const __m256d two52 = _mm256_set1_pd(0x1p52);
+    __m256d sd = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(sum, _mm256_castpd_si256(two52))), two52);
+    return _mm256_mul_pd(_mm256_sub_pd(sd, _mm256_set1_pd(6.0 * (double)((1 << 21) - 1))), _mm256_set1_pd(1.0 / 2097152.0));
+}
+
 /* Eight lanes a step of convert_row (half-even ADC, sx != 0, sw != 0 the live mask): lane by
  * lane convert()'s IEEE operations in its order, except that the code is rounded before it is
  * limited to +-(Mo+1): |v| < 2^40 (|d| <= D, |noise * z| <= 6e6), where the rounding is exact
@@ -978,12 +1015,9 @@ ABFP_AVX2_FN static unsigned convert_row_avx2(const mpq_abfp *p, const abfp_adc 
         __m256d v0 = _mm256_div_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(d)), gm), dd);
         __m256d v1 = _mm256_div_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(d, 1)), gm), dd);
         if (p->noise != 0.0) {
-            double z[8];
-            for (unsigned l = 0; l < 8; l++)
-                z[l] = mpq_abfp_normal(p->seed, i0 + (uint64_t)(c + l) * nt);
             const __m256d nz = _mm256_set1_pd(p->noise);
-            v0 = _mm256_add_pd(v0, _mm256_mul_pd(nz, _mm256_loadu_pd(z)));
-            v1 = _mm256_add_pd(v1, _mm256_mul_pd(nz, _mm256_loadu_pd(z + 4)));
+            v0 = _mm256_add_pd(v0, _mm256_mul_pd(nz, normal4_avx2(p->seed, i0 + (uint64_t)c * nt, nt)));
+            v1 = _mm256_add_pd(v1, _mm256_mul_pd(nz, normal4_avx2(p->seed, i0 + (uint64_t)(c + 4) * nt, nt)));
         }
         v0 = _mm256_sub_pd(_mm256_add_pd(v0, shift), shift);
         v1 = _mm256_sub_pd(_mm256_add_pd(v1, shift), shift);
@@ -1286,7 +1320,7 @@ static int conv_tiles(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape
 #ifdef ABFP_AVX2
 /* ---- Depthwise, eight channels a step in AVX2 ----
  *
- * For per-tile scales, channel multiplier 1, no noise, half-even mantissas and ADC, a window
+ * For per-tile scales, channel multiplier 1, half-even mantissas and ADC, a window
  * within one tile (k <= n) and channels in eights: each window row is read in place, its
  * mantissas are formed through the reciprocal of the channel's scale (quant_slice_avx2's
  * argument; a step with a value within 2^-30 of a half-integer is divided instead) and kept
@@ -1299,6 +1333,7 @@ typedef struct dw8_layer {
     const double *wd;           /* the weights' mantissas [k][O] */
     double m;                   /* Mx */
     const abfp_adc *a;
+    const mpq_abfp *p;          /* its noise and seed */
 } dw8_layer;
 
 /* The mantissas of one window row of eight channels, v*M in a[2] (two halves), times the
@@ -1348,8 +1383,9 @@ ABFP_AVX2_FN static void dw8_dots(const dw8_layer *L, const float *const *rows, 
     *sx = s;
 }
 
-/* One pixel's outputs y[O] (rows as dw8_dots); counts added to st. */
-ABFP_AVX2_FN static void dw8_pixel(const dw8_layer *L, const float *const *rows, float *y, mpq_abfp_stats *st)
+/* The outputs y[O] of pixel r (rows as dw8_dots; conversion i = r*O + o); counts added to st. */
+ABFP_AVX2_FN static void dw8_pixel(const dw8_layer *L, const float *const *rows, uint64_t r, float *y,
+                                   mpq_abfp_stats *st)
 {
     const abfp_adc *a = L->a;
     const __m256d gm = _mm256_set1_pd(a->gm), dd = _mm256_set1_pd(a->d), shift = _mm256_set1_pd(RNE_SHIFT);
@@ -1363,7 +1399,11 @@ ABFP_AVX2_FN static void dw8_pixel(const dw8_layer *L, const float *const *rows,
         dw8_dots(L, rows, c, &sx, d);
         int sm = 0;
         for (unsigned h = 0; h < 2; h++) { /* the ADC, as convert_row_avx2 */
-            v[h] = _mm256_sub_pd(_mm256_add_pd(_mm256_div_pd(_mm256_mul_pd(d[h], gm), dd), shift), shift);
+            v[h] = _mm256_div_pd(_mm256_mul_pd(d[h], gm), dd);
+            if (L->p->noise != 0.0)
+                v[h] = _mm256_add_pd(v[h], _mm256_mul_pd(_mm256_set1_pd(L->p->noise),
+                                                         normal4_avx2(L->p->seed, r * O + c + 4 * h, 1)));
+            v[h] = _mm256_sub_pd(_mm256_add_pd(v[h], shift), shift);
             sm |= _mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(v[h], absmask), mo, _CMP_GT_OQ)) << (4 * h);
             v[h] = _mm256_max_pd(_mm256_min_pd(v[h], mo), nmo);
         }
@@ -1384,24 +1424,19 @@ ABFP_AVX2_FN static void dw8_pixel(const dw8_layer *L, const float *const *rows,
 }
 #endif
 
+#ifdef ABFP_AVX2
 /* Whether depthwise takes dw8_layer's path. */
 static int dw8_fits(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape *s)
 {
-#ifdef ABFP_AVX2
-    return s->kind == MPQ_LAYER_DEPTHWISE && s->out_c == s->in_c && s->in_c % 8 == 0 && p->noise == 0.0 &&
+    return s->kind == MPQ_LAYER_DEPTHWISE && s->out_c == s->in_c && s->in_c % 8 == 0 &&
            p->round_adc == MPQ_ROUND_HALF_EVEN && p->round_mant == MPQ_ROUND_HALF_EVEN &&
            p->scale == MPQ_ABFP_SCALE_TILE && a->dot32 && mpq_conv_depth(s) <= p->n &&
            mpq_conv_depth(s) <= DW8_TAPS && mpq_simd_level() == MPQ_SIMD_AVX2;
-#else
-    (void)p, (void)a, (void)s;
-    return 0;
-#endif
 }
 
-#ifdef ABFP_AVX2
 /* A depthwise layer on dw8_pixel (dw8_fits; every input finite). Returns 0 or MPQ_ENOMEM. */
 static int dw8_layer_run(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape *s, const mpq_abfp_wq *wq,
-                         const float *x, const float *bias, float *y, mpq_abfp_stats *st)
+                         const float *x, const float *bias, uint64_t r0, float *y, mpq_abfp_stats *st)
 {
     unsigned K = mpq_conv_depth(s), O = s->out_c;
     size_t width = (size_t)wq->ntiles * wq->n;
@@ -1416,7 +1451,7 @@ static int dw8_layer_run(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_sh
         for (unsigned i = 0; i < K; i++)
             wd[(size_t)i * O + o] = (double)wq->q[(size_t)o * width + i];
     }
-    dw8_layer L = {s, x, sw, bias, wd, (double)mant_max(p->bx), a};
+    dw8_layer L = {s, x, sw, bias, wd, (double)mant_max(p->bx), a, p};
     const float *rows[DW8_TAPS];
     for (unsigned b = 0; b < s->batches; b++)
         for (unsigned oy = 0; oy < s->out_h; oy++)
@@ -1429,7 +1464,8 @@ static int dw8_layer_run(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_sh
                         rows[ky * s->kw + kx] =
                             in ? x + (((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c : NULL;
                     }
-                dw8_pixel(&L, rows, y + (((size_t)b * s->out_h + oy) * s->out_w + ox) * O, st);
+                uint64_t pix = ((uint64_t)b * s->out_h + oy) * s->out_w + ox;
+                dw8_pixel(&L, rows, r0 + pix, y + pix * O, st);
             }
     uint64_t npix = (uint64_t)s->batches * s->out_h * s->out_w;
     st->conversions += npix * O;
@@ -1476,7 +1512,7 @@ static int conv_fast(const mpq_abfp *p, const abfp_adc *a, const mpq_conv_shape 
 #ifdef ABFP_AVX2
     size_t bad; /* a layer with an input not finite: the plain loop names the pixel */
     if (dw8_fits(p, a, s) && all_finite(x, mpq_conv_in_count(s), &bad))
-        return dw8_layer_run(p, a, s, wq, x, bias, y, st);
+        return dw8_layer_run(p, a, s, wq, x, bias, r0, y, st);
 #else
     (void)bias, (void)y, (void)st;
 #endif

@@ -430,6 +430,8 @@ static void test_conv(void)
     p.bout = 8;
     p.gain = 512.0f;
     conv_case_z(d16, &p, 1);
+    p.noise = 2.0; /* its noise, vector by vector */
+    conv_case_z(d16, &p, 1);
 }
 
 /* One FC and one grouped conv2d (tails of 8-output steps and of tiles, zero tiles, ties of
