@@ -171,14 +171,23 @@ int mpq_mac_tiles_from16(mpq_mac_tiles *t, const int16_t *w, size_t w_stride, un
         mpq_mac_tiles_free(t);
         return MPQ_ENOMEM;
     }
-    for (unsigned o = 0; o < n; o++) {
-        const unsigned c = o % t->cpg;
-        const size_t slot = ((size_t)(o / t->cpg) * t->nblk + c / L) * L;
-        int16_t *dst = t->w + slot * t->kpairs * 2 + (size_t)(c % L) * 2;
-        const int16_t *src = w + (size_t)o * w_stride;
-        for (unsigned i = 0; i < k; i++)
-            dst[(size_t)(i / 2) * 2 * L + i % 2] = src[i];
-    }
+    /* Block by block, pair by pair: the layout is written in order (k odd: the last pair's
+     * second weight stays 0). */
+    for (unsigned g = 0; g < groups; g++)
+        for (unsigned b = 0; b < t->nblk; b++) {
+            int16_t *dst = t->w + ((size_t)g * t->nblk + b) * L * t->kpairs * 2;
+            const int16_t *src[L];
+            unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
+            for (unsigned c = 0; c < nc; c++)
+                src[c] = w + ((size_t)g * t->cpg + b * L + c) * w_stride;
+            for (unsigned j = 0; j < k / 2; j++, dst += 2 * L)
+                for (unsigned c = 0; c < nc; c++) {
+                    dst[2 * c] = src[c][2 * j];
+                    dst[2 * c + 1] = src[c][2 * j + 1];
+                }
+            for (unsigned c = 0; k % 2 && c < nc; c++)
+                dst[2 * c] = src[c][k - 1];
+        }
     return 0;
 }
 
