@@ -217,18 +217,6 @@ typedef struct net_ctx {
     char traces[1500];     /* "trace: DIR\n" of a mismatch, for the last-run record */
 } net_ctx;
 
-/* Wall time; with MPQ_TB_CPU_TIME set in the environment, the process's CPU time instead (as
- * mpq_tb.c's: make bench on a shared host). */
-static double now_s(void)
-{
-    static int cpu = -1;
-    if (cpu < 0)
-        cpu = getenv("MPQ_TB_CPU_TIME") != NULL;
-    struct timespec t;
-    clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -320,11 +308,11 @@ static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const
     if (tb_cosim_open(&cs, hw, whitebox, t->seed, s->h.source, res->error, sizeof res->error) != 0)
         return 2;
     drive_pos p = {0, 0, mpq_hw_layer_tiles(hw, L), 0};
-    double t0 = now_s();
+    double t0 = tb_now_s();
     int rc = net_cycles(hw, L, s, &cs, whitebox, y, &p, res);
     int status = rc == 2 ? 1 : 0;
     uint64_t c = p.c;
-    st->secs = res->seconds = now_s() - t0;
+    st->secs = res->seconds = tb_now_s() - t0;
     res->cycles = c;
     if (status == 0 && rc < 0) {
         snprintf(res->error, sizeof res->error, "%s", tb_source_error(s));
