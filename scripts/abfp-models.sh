@@ -60,6 +60,13 @@ done
 secs=$(( $(date +%s) - start ))
 
 # ---- tables ----
+# pivot CELL FILE: a markdown row per (model, second column) of FILE, in the order they first
+# come, and in it a cell per line of FILE with that pair: CELL, printf of its 4th and 5th
+# columns.
+pivot() {
+    awk -F'\t' -v cell="$1" '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(cell, $4, $5) }
+        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$2"
+}
 {
     echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?'),"
     echo "load $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'); $runs random inputs per model (seed 1); the study took $secs s."
@@ -71,8 +78,7 @@ secs=$(( $(date +%s) - start ))
     echo
     echo "| model | n | 4 bits | 6 bits | 8 bits |"
     echo "|---|---|---|---|---|"
-    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f (%.2f%%) |", $4, $5) }
-        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-n.tsv"
+    pivot ' %.1f (%.2f%%) |' "$out/models-n.tsv"
     echo
     echo "### ADC bits and gain"
     echo
@@ -81,8 +87,7 @@ secs=$(( $(date +%s) - start ))
     echo
     echo "| model | b_out | G = 1 | G = 2 | G = 4 | G = 8 | G = 16 |"
     echo "|---|---|---|---|---|---|---|"
-    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f (%.2f%%) |", $4, $5) }
-        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-gain.tsv"
+    pivot ' %.1f (%.2f%%) |' "$out/models-gain.tsv"
     echo
     echo "### ABFP against fixed point on the same array"
     echo
@@ -105,8 +110,7 @@ secs=$(( $(date +%s) - start ))
     echo
     echo "| model | noise (steps) | G = 1 | best gain per layer |"
     echo "|---|---|---|---|"
-    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f |", $4) }
-        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-noise.tsv"
+    pivot ' %.1f |' "$out/models-noise.tsv"
     echo
     echo "### The best gain of each layer"
     echo
