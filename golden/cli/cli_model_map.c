@@ -193,10 +193,9 @@ int mpq_cli_model_map(int argc, char **argv)
     const char *model = args.model, *cfg = args.cfg, *input = args.input, *json = args.json;
     uint64_t seed = args.seed;
     mpq_map_opts mo = args.mo;
-    char err[1024], path[1024];
+    char err[1024];
     mpq_hwcfg hw;
-    if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
-        mpq_hwcfg_load(path, &hw, err, sizeof err) != 0)
+    if (mpq_hwcfg_load_named(cfg, &hw, NULL, 0, err, sizeof err) != 0)
         return fail2(err);
     cli_net cn;
     if (cli_net_open(&cn, model, input, seed, err, sizeof err) != 0)
