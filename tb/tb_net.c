@@ -680,12 +680,11 @@ static int write_json(const char *path, const char *model, const char *cfgname, 
             x->a->p_valid, x->a->p_ready, x->a->timing_seed);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
-        fprintf(f, "  {\"op\": %u, \"type\": \"%s\", \"shape\": \"%s\", \"map\": \"%s\", \"parts\": %u, "
-                   "\"macs\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"steps\": %" PRIu64 ", \"data_waits\": %" PRIu64
-                   ", \"out_stalls\": %" PRIu64 ", \"on\": \"%s\", \"passed\": %s, \"sim_s\": %.3f}%s\n",
-                r->op, mpq_tfl_op_name(r->code), r->shape, r->how, r->parts, r->macs, r->st.cycles, r->st.steps,
-                r->st.data_waits, r->st.out_stalls, x->on_rtl[r->op] ? "RTL" : "cycle model",
-                passed || i + 1 < n ? "true" : "false", r->st.secs, i + 1 < n ? "," : "");
+        char row[640];
+        mpq_netrun_layer_json(r, row, sizeof row);
+        fprintf(f, "  {%s, \"on\": \"%s\", \"passed\": %s, \"sim_s\": %.3f}%s\n", row,
+                x->on_rtl[r->op] ? "RTL" : "cycle model", passed || i + 1 < n ? "true" : "false", r->st.secs,
+                i + 1 < n ? "," : "");
     }
     fprintf(f, "]}\n");
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
