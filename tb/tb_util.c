@@ -42,11 +42,11 @@ int tb_close_tmp(FILE *f, const char *tmp, const char *fin)
 {
     int bad = ferror(f);
     bad |= fclose(f) != 0;
-    if (bad) {
+    if (bad || rename(tmp, fin) != 0) {
         remove(tmp);
         return -1;
     }
-    return rename(tmp, fin);
+    return 0;
 }
 
 FILE *tb_gtkw_open(const char *dir, char *tmp, size_t tlen, char *fin, size_t flen, uint64_t c,
