@@ -687,11 +687,7 @@ static int write_json(const char *path, const char *model, const char *cfgname, 
                 i + 1 < n ? "," : "");
     }
     fprintf(f, "]}\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return tb_close_tmp(f, tmp, path);
 }
 
 /* The RTL's configuration, checked against --config; its name for the table. Returns 0 or 2
