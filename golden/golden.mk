@@ -170,7 +170,7 @@ include golden/export/export.mk
 # The design space and exact cost of a layer (golden/explore, docs/explore.md): closed-form
 # points per second on one core and the cycle model's time per point (make bench); every
 # wheel model's MAC layers, closed form against model map's executor (make test).
-$(BUILD)/bench_explore: $(BUILD)/obj/golden/bench/bench_explore.o $(GOLDEN_LIB)
+$(BUILD)/bench_explore: $(BUILD)/obj/golden/bench/bench_explore.o $(BUILD)/obj/golden/cli/cli_text.o $(GOLDEN_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/obj/golden/explore/mpq_explore.o: CFLAGS += -O3
 BENCH_EXPLORE_ARGS ?= $(if $(BENCH_QUICK),--seconds 0.05 --sim-stride 20000,--seconds 2 --sim-stride 210)

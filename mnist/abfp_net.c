@@ -10,6 +10,18 @@
 
 #define ABFP_BATCH 100u
 
+/* Each matrix layer's input range: the image's [0, 1] for the first, the calibrated output
+ * range amax of the layer before it for the others; the default ABFP parameters on each. */
+static void set_ranges(abfp_net *an, const float *amax)
+{
+    an->in_amax[0] = 1.0f;
+    for (unsigned l = 1; l < an->nl; l++)
+        an->in_amax[l] = amax[l - 1];
+    mpq_abfp p;
+    mpq_abfp_default(&p);
+    abfp_net_set(an, &p);
+}
+
 void abfp_net_mlp(abfp_net *an, const mn_mlp *m, const mn_set *calib, unsigned count)
 {
     memset(an, 0, sizeof *an);
@@ -17,12 +29,7 @@ void abfp_net_mlp(abfp_net *an, const mn_mlp *m, const mn_set *calib, unsigned c
     an->nl = m->nl;
     float amax[MN_MAX_LAYERS];
     mn_calibrate(m, calib, count, amax);
-    an->in_amax[0] = 1.0f;
-    for (unsigned l = 1; l < m->nl; l++)
-        an->in_amax[l] = amax[l - 1];
-    mpq_abfp p;
-    mpq_abfp_default(&p);
-    abfp_net_set(an, &p);
+    set_ranges(an, amax);
 }
 
 void abfp_net_cnn(abfp_net *an, const cnn_net *c, const mn_set *calib, unsigned count)
@@ -32,12 +39,7 @@ void abfp_net_cnn(abfp_net *an, const cnn_net *c, const mn_set *calib, unsigned 
     an->nl = c->nl;
     float amax[CNN_MAX_LAYERS];
     cnn_calibrate(c, calib, count, amax);
-    an->in_amax[0] = 1.0f;
-    for (unsigned l = 1; l < c->nl; l++)
-        an->in_amax[l] = amax[l - 1];
-    mpq_abfp p;
-    mpq_abfp_default(&p);
-    abfp_net_set(an, &p);
+    set_ranges(an, amax);
 }
 
 int abfp_net_is_matrix(const abfp_net *an, unsigned l)

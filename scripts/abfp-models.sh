@@ -60,6 +60,13 @@ done
 secs=$(( $(date +%s) - start ))
 
 # ---- tables ----
+# pivot CELL FILE: a markdown row per (model, second column) of FILE, in the order they first
+# come, and in it a cell per line of FILE with that pair: CELL, printf of its 4th and 5th
+# columns.
+pivot() {
+    awk -F'\t' -v cell="$1" '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(cell, $4, $5) }
+        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$2"
+}
 {
     echo "Measured $(date -u +%Y-%m-%d) on $(uname -m), $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo '?'),"
     echo "load $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'); $runs random inputs per model (seed 1); the study took $secs s."
@@ -71,8 +78,7 @@ secs=$(( $(date +%s) - start ))
     echo
     echo "| model | n | 4 bits | 6 bits | 8 bits |"
     echo "|---|---|---|---|---|"
-    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f (%.2f%%) |", $4, $5) }
-        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-n.tsv"
+    pivot ' %.1f (%.2f%%) |' "$out/models-n.tsv"
     echo
     echo "### ADC bits and gain"
     echo
@@ -81,8 +87,7 @@ secs=$(( $(date +%s) - start ))
     echo
     echo "| model | b_out | G = 1 | G = 2 | G = 4 | G = 8 | G = 16 |"
     echo "|---|---|---|---|---|---|---|"
-    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f (%.2f%%) |", $4, $5) }
-        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-gain.tsv"
+    pivot ' %.1f (%.2f%%) |' "$out/models-gain.tsv"
     echo
     echo "### ABFP against fixed point on the same array"
     echo
@@ -105,8 +110,7 @@ secs=$(( $(date +%s) - start ))
     echo
     echo "| model | noise (steps) | G = 1 | best gain per layer |"
     echo "|---|---|---|---|"
-    awk -F'\t' '!/^#/ { k = $1 "\t" $2; if (!(k in row)) order[++n] = k; row[k] = row[k] sprintf(" %.1f |", $4) }
-        END { for (i = 1; i <= n; i++) { split(order[i], a, "\t"); printf "| %s | %s |%s\n", a[1], a[2], row[order[i]] } }' "$out/models-noise.tsv"
+    pivot ' %.1f |' "$out/models-noise.tsv"
     echo
     echo "### The best gain of each layer"
     echo
@@ -127,63 +131,36 @@ secs=$(( $(date +%s) - start ))
 if ! command -v gnuplot >/dev/null; then
     echo "abfp-models: gnuplot is not installed; no plots (scripts/install-deps.sh plot)"; exit 0
 fi
-common="set grid; set key bottom right; rows(f, c) = sprintf(\"< awk -F'\\t' '!/^#/ && %s' %s\", c, f)"
-gnuplot <<EOT
-set terminal pngcairo size 1200,700 font 'sans,10'
-set output "$out/abfp-models-n.png.tmp"
-$common
-set multiplot layout 2,3 title "ABFP on real models: output SQNR versus tile width n (8-bit ADC, best gain per layer)"
-set logscale x 2; set xlabel "tile width n"; set ylabel "SQNR of the logits against float (dB)"
-do for [m in "$models"] {
-  set title m noenhanced
-  plot for [b in "4 6 8"] rows("$out/models-n.tsv", sprintf('\$1 == "%s" && \$3 == %s', m, b)) using 2:4 with linespoints title "b_w = b_x = ".b
-}
-unset multiplot
+. "$(dirname "$0")/plot-lib.sh"
+term="pngcairo size 1200,700 font 'sans,10'"
+plot_panels "$out/abfp-models-n.png" "$term" 2,3 \
+    "ABFP on real models: output SQNR versus tile width n (8-bit ADC, best gain per layer)" \
+    'set logscale x 2; set xlabel "tile width n"; set ylabel "SQNR of the logits against float (dB)"' m "$models" <<EOT
+plot for [b in "4 6 8"] rows("$out/models-n.tsv", sprintf('\$1 == "%s" && \$3 == %s', m, b)) using 2:4 with linespoints title "b_w = b_x = ".b
 EOT
-gnuplot <<EOT
-set terminal pngcairo size 1200,700 font 'sans,10'
-set output "$out/abfp-models-gain.png.tmp"
-$common
-set key top left
-set multiplot layout 2,3 title "ABFP on real models: output SQNR versus gain G (n = 128, 8-bit mantissas, one gain for all layers)"
-set logscale x 2; set xlabel "gain G"; set ylabel "SQNR of the logits against float (dB)"
-do for [m in "$models"] {
-  set title m noenhanced
-  plot for [b in "6 7 8 9 10"] rows("$out/models-gain.tsv", sprintf('\$1 == "%s" && \$2 == %s', m, b)) using 3:4 with linespoints title "b_{out} = ".b
-}
-unset multiplot
+plot_panels "$out/abfp-models-gain.png" "$term" 2,3 \
+    "ABFP on real models: output SQNR versus gain G (n = 128, 8-bit mantissas, one gain for all layers)" \
+    'set key top left; set logscale x 2; set xlabel "gain G"; set ylabel "SQNR of the logits against float (dB)"' \
+    m "$models" <<EOT
+plot for [b in "6 7 8 9 10"] rows("$out/models-gain.tsv", sprintf('\$1 == "%s" && \$2 == %s', m, b)) using 3:4 with linespoints title "b_{out} = ".b
 EOT
-gnuplot <<EOT
-set terminal pngcairo size 1200,700 font 'sans,10'
-set output "$out/abfp-models-fixed.png.tmp"
-$common
-set key top left
-set multiplot layout 2,3 title "ABFP (per-tile scales) against fixed point on the same array (n = 128, 8-bit ADC, best gains)"
-set xlabel "b_w = b_x"; set ylabel "SQNR of the logits against float (dB)"; set xtics (4, 6, 8)
-do for [m in "$models"] {
-  set title m noenhanced
-  plot for [s in "tile channel tensor"] rows("$out/models-fixed.tsv", sprintf('\$1 == "%s" && \$3 == "%s"', m, s)) using 2:4 with linespoints title s
-}
-unset multiplot
+plot_panels "$out/abfp-models-fixed.png" "$term" 2,3 \
+    "ABFP (per-tile scales) against fixed point on the same array (n = 128, 8-bit ADC, best gains)" \
+    'set key top left; set xlabel "b_w = b_x"; set ylabel "SQNR of the logits against float (dB)"; set xtics (4, 6, 8)' \
+    m "$models" <<EOT
+plot for [s in "tile channel tensor"] rows("$out/models-fixed.tsv", sprintf('\$1 == "%s" && \$3 == "%s"', m, s)) using 2:4 with linespoints title s
 EOT
-gnuplot <<EOT
-set terminal pngcairo size 1200,700 font 'sans,10'
-set output "$out/abfp-models-noise.png.tmp"
-$common
-set key top right
-set multiplot layout 2,3 title "ABFP on real models: output SQNR versus ADC noise (n = 128, 8-bit mantissas and ADC)"
-set xlabel "noise at the ADC input (ADC steps)"; set ylabel "SQNR of the logits against float (dB)"
-do for [m in "$models"] {
-  set title m noenhanced
-  plot for [g in "1 best"] rows("$out/models-noise.tsv", sprintf('\$1 == "%s" && \$3 == "%s"', m, g)) using 2:4 with linespoints title "gain ".g
-}
-unset multiplot
+plot_panels "$out/abfp-models-noise.png" "$term" 2,3 \
+    "ABFP on real models: output SQNR versus ADC noise (n = 128, 8-bit mantissas and ADC)" \
+    'set key top right; set xlabel "noise at the ADC input (ADC steps)"; set ylabel "SQNR of the logits against float (dB)"' \
+    m "$models" <<EOT
+plot for [g in "1 best"] rows("$out/models-noise.tsv", sprintf('\$1 == "%s" && \$3 == "%s"', m, g)) using 2:4 with linespoints title "gain ".g
 EOT
 lm=$(echo "$models" | awk '{ print $3 }'); lm=${lm:-$(echo "$models" | awk '{ print $1 }')}
 gnuplot <<EOT
 set terminal pngcairo size 1200,460 font 'sans,10'
 set output "$out/abfp-models-layer.png.tmp"
-$common
+$plot_common
 set key outside right
 lrows(l) = rows("$out/models-layer.tsv", sprintf('\$1 == "$lm" && \$2 == %d', l))
 set multiplot layout 1,2 title "$lm: each layer's gain alone (n = 128, 8-bit mantissas and ADC)" noenhanced

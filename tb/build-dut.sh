@@ -36,14 +36,7 @@ case $kind in
   *) echo "build-dut.sh: build kind $kind: plain or trace" >&2; exit 2 ;;
 esac
 # shellcheck disable=SC2086
-link_objs build-dut.sh $TXN_OBJS $GOLDEN_LIB
-rm -rf "$out/vl"
-mkdir -p "$out"
-sanitize_shim_only build-dut.sh
-shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
-"$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" "${vargs[@]}" "$shim" "${objs[@]}" \
-  >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
+prepare_build build-dut.sh $TXN_OBJS $GOLDEN_LIB
+verilate "${flags[@]}" -CFLAGS "$cflags" "${vargs[@]}" "$shim" "${objs[@]}"
 "$GOLDEN_BIN" dut shim "$desc" --model "$out/vl/Vdut.h" --build "$kind" -o "$shim" "${params[@]}" || exit 2
-# shellcheck disable=SC2086
-make -C "$out/vl" -f Vdut.mk -j2 $makeflags >>"$out/build.log" 2>&1 ||
-  { cat "$out/build.log" >&2; exit 1; }
+make_model

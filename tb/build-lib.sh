@@ -36,3 +36,23 @@ sanitize_shim_only() {
     fi
     [ -z "${LDFLAGS_SAN:-}" ] || flags+=(-LDFLAGS "$LDFLAGS_SAN")
 }
+
+# prepare_build WHO OBJS...: objs (link_objs), a fresh $out/vl, the sanitizers' flags
+# (sanitize_shim_only), and shim: the path of the shim, generated into the model's folder
+# after Verilator ran (Verilator only records its name).
+prepare_build() {
+    link_objs "$@"
+    rm -rf "$out/vl"
+    mkdir -p "$out"
+    sanitize_shim_only "$1"
+    shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
+}
+
+# verilate ARGS...: $VERILATOR ARGS, its output in a new $out/build.log; make_model ARGS...:
+# the generated makefile's model (make -j2 $makeflags ARGS in $out/vl), its output added to
+# the log. Either shows the log and exits 1 when it fails.
+verilate() { "$VERILATOR" "$@" >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }; }
+make_model() {
+    # shellcheck disable=SC2086
+    make -C "$out/vl" -f Vdut.mk -j2 $makeflags "$@" >>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
+}

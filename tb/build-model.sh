@@ -64,21 +64,13 @@ case $kind in
   *) echo "build-model.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
 # shellcheck disable=SC2086
-link_objs build-model.sh $TB_OBJS $GOLDEN_LIB
-rm -rf "$out/vl"
-mkdir -p "$out"
-sanitize_shim_only build-model.sh
-# The shim, generated into the model's folder in step 2 (Verilator only records its name).
-shim="$(abs "$out")/vl/mpq_dut_shim.cpp"
+prepare_build build-model.sh $TB_OBJS $GOLDEN_LIB
 # The description's parameters are the configuration's (the gate-level netlist carries them
 # already, so gflags is empty there, but its ports have the configuration's widths too).
 params=()
 for g in $("$GOLDEN_BIN" cfg "$cfg" --gflags); do params+=(--param "${g#-G}"); done
 # shellcheck disable=SC2086
-"$VERILATOR" "${flags[@]}" -CFLAGS "$cflags" \
-  "$@" $gflags "${vlt[@]}" "${srcs[@]}" "$shim" "${objs[@]}" \
-  >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
+verilate "${flags[@]}" -CFLAGS "$cflags" "$@" $gflags "${vlt[@]}" "${srcs[@]}" "$shim" "${objs[@]}"
 "$GOLDEN_BIN" dut shim rtl/mpq_top.dut --model "$out/vl/Vdut.h" --build "$kind" -o "$shim" "${params[@]}" \
   || exit 2
-# shellcheck disable=SC2086
-make -C "$out/vl" -f Vdut.mk -j2 $makeflags "${optfast[@]}" >>"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
+make_model "${optfast[@]}"

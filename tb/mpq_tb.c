@@ -42,18 +42,6 @@
 #include "txn.h"
 
 /* ---- the per-cycle check ------------------------------------------------------------------ */
-/* Wall time; with MPQ_TB_CPU_TIME set in the environment, the process's CPU time instead
- * (make bench: on a shared host, time stolen by other tenants is then not counted). */
-static double now_s(void)
-{
-    static int cpu = -1;
-    if (cpu < 0)
-        cpu = getenv("MPQ_TB_CPU_TIME") != NULL;
-    struct timespec t;
-    clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* The per-cycle loops are kept out of line so that `make bench` can count their instructions
  * alone (callgrind --toggle-collect=run_test / bare_pass). */
 #if defined(__GNUC__)
@@ -138,7 +126,7 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
     uint64_t snap_at = snapping ? tb_snap_begin(snap) : UINT64_MAX;
     tb_snap_order order;
     int woken = 0;
-    double t0 = now_s();
+    double t0 = tb_now_s();
     uint64_t c = 0;
     int rc, status = 0;
     while ((rc = tb_source_next(s, &in, &exp)) == 1) {
@@ -172,7 +160,7 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
         if (!tracing && (res->mismatches >= o->max_mismatches || (mis >> TB_P_ASSERT & 1u)))
             break;
     }
-    res->seconds = now_s() - t0;
+    res->seconds = tb_now_s() - t0;
     res->cycles = c;
     if (rc < 0) {
         snprintf(res->error, sizeof res->error, "%s", tb_source_error(s));
@@ -293,9 +281,9 @@ static int run_bare(const char *file, uint64_t repeat)
             free(buf);
             return 2;
         }
-        double t0 = now_s();
+        double t0 = tb_now_s();
         bare_pass(dut, buf, n, per, nw);
-        double dt = now_s() - t0;
+        double dt = tb_now_s() - t0;
         mpq_dut_free(dut);
         if (pass == 0 || dt < best)
             best = dt;

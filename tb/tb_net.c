@@ -18,6 +18,7 @@
 #include "stim/mpq_vec.h"
 #include "mpq_dut.h"
 #include "tb_cosim.h"
+#include "tb_opt_rows.h"
 #include "tb_pipe.h"
 #include "tb_source.h"
 #include "tb_util.h"
@@ -46,11 +47,8 @@ enum {
 #define F(x) offsetof(net_args, x)
 static const char *const pack_names[] = {"auto", "never", NULL};
 static const int pack_values[] = {1, 0};
-static const char *const on_off[] = {"on", "off", NULL};
-static const int one_zero[] = {1, 0};
 static const mpq_opt net_table[NO_COUNT] = {
-    [NO_CONFIG] = {"--config", "FILE", MPQ_OPT_TEXT, F(config_file), 0, 0, NULL, NULL, 0, 0,
-                   "rtl/cfg/NAME.cfg this RTL must have been built with"},
+    [NO_CONFIG] = TB_OPT_CONFIG(F(config_file)),
     [NO_INPUT] = {"--input", "FILE", MPQ_OPT_TEXT, F(input), 0, 0, NULL, NULL, 0, 0,
                   "the model's input, raw little endian (default: random from --seed)"},
     [NO_OUTPUT] = {"--output", "FILE", MPQ_OPT_TEXT, F(output), 0, 0, NULL, NULL, 0, 0,
@@ -72,31 +70,29 @@ static const mpq_opt net_table[NO_COUNT] = {
     [NO_PACK] = {"--pack", NULL, MPQ_OPT_CHOICE, F(pack), 0, 0, pack_names, pack_values, 0, 0,
                  "pack the kernel taps of thin convolutions into channels when it saves cycles "
                  "(default auto)"},
-    [NO_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero, 0, 0,
-                          "run the golden driver and cycle model in a second thread, ahead of the DUT "
-                          "(default: on when more than one CPU is online)"},
+    [NO_SOURCE_THREAD] = TB_OPT_SOURCE_THREAD(F(source_thread), "run the golden driver and cycle model in a "
+                                                                "second thread, ahead of the DUT (default: on "
+                                                                "when more than one CPU is online)"),
     [NO_INJECT_FLIP] = {"--inject-flip", NULL, MPQ_OPT_FLAG, F(inject_flip), 0, 0, NULL, NULL, 0, 0,
                         "plant a fault: the first activation beat of the first layer run on the RTL "
                         "reaches the DUT with bit 7 of its first element flipped"},
-    [NO_WHITEBOX] = {"--whitebox", NULL, MPQ_OPT_FLAG, F(whitebox), 0, 0, NULL, NULL, 0, 0,
-                     "white-box build only (make tb-wb CONFIG=int8): also compare every lane's "
-                     "accumulator and requantizer stages after every edge, so a fault is reported in "
-                     "the step it acts: the lane's MACs, the tap and the input channels"},
+    [NO_WHITEBOX] = TB_OPT_WHITEBOX(F(whitebox), "white-box build only (make tb-wb CONFIG=int8): also compare "
+                                                 "every lane's accumulator and requantizer stages after every "
+                                                 "edge, so a fault is reported in the step it acts: the lane's "
+                                                 "MACs, the tap and the input channels"),
     [NO_JSON] = {"--json", "OUT", MPQ_OPT_TEXT, F(json), 0, 0, NULL, NULL, 0, 0,
                  "the table as JSON (written atomically), with rtl_passed"},
     [NO_VEC_DIR] = {"--vec-dir", "DIR", MPQ_OPT_TEXT, F(vec_dir), 0, 0, NULL, NULL, 0, 0,
                     "also write each part that passed on the RTL as DIR/<model>-op<o>-part<p>.vec, its "
                     "cycles and expected outputs (make bench replays them with --bare: the bare loop)"},
-    [NO_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
-                      "a mismatch's trace goes to DIR/net-<model>-op<o>-part<p>/ (default build/traces)"},
-    [NO_WINDOW_BEFORE] = {"--window-before", "N", MPQ_OPT_UINT, F(before), 0, UINT32_MAX, NULL, NULL, 0, 0,
-                          "waveform window: cycles before the first mismatch (default 200)"},
-    [NO_WINDOW_AFTER] = {"--window-after", "N", MPQ_OPT_UINT, F(after), 0, UINT32_MAX, NULL, NULL, 0, 0,
-                         "and after it (default 20)"},
-    [NO_TRACE_BIN] = {"--trace-bin", "PATH", MPQ_OPT_TEXT, F(trace_bin), 0, 0, NULL, NULL, 0, 0,
-                      "traced build of this testbench (default: ../trace/mpq-tb)"},
-    [NO_TRACE_BUILD] = {"--trace-build", "CMD", MPQ_OPT_TEXT, F(trace_build), 0, 0, NULL, NULL, 0, 0,
-                        "shell command that builds the traced build, run on the first mismatch"},
+    [NO_TRACE_DIR] = TB_OPT_TRACE_DIR(F(trace_dir), "a mismatch's trace goes to DIR/net-<model>-op<o>-part<p>/ "
+                                                    "(default build/traces)"),
+    [NO_WINDOW_BEFORE] = TB_OPT_WINDOW_BEFORE(F(before), "waveform window: cycles before the first mismatch "
+                                                         "(default 200)"),
+    [NO_WINDOW_AFTER] = TB_OPT_WINDOW_AFTER(F(after)),
+    [NO_TRACE_BIN] = TB_OPT_TRACE_BIN(F(trace_bin), "traced build of this testbench (default: ../trace/mpq-tb)"),
+    [NO_TRACE_BUILD] = TB_OPT_TRACE_BUILD(F(trace_build), "shell command that builds the traced build, run on the "
+                                                          "first mismatch"),
     [NO_DECOMP] = {"--decomp", "SPEC", MPQ_OPT_TEXT, F(decomp), 0, 0, NULL, NULL, 0, 0,
                    "mixed precision: decompose every layer's int8 weights into ternary + sparse int8 "
                    "(ternary, channels-N:G, window-N:G, unstructured-D; mpq-golden model mixprec); each "
@@ -217,18 +213,6 @@ typedef struct net_ctx {
     char traces[1500];     /* "trace: DIR\n" of a mismatch, for the last-run record */
 } net_ctx;
 
-/* Wall time; with MPQ_TB_CPU_TIME set in the environment, the process's CPU time instead (as
- * mpq_tb.c's: make bench on a shared host). */
-static double now_s(void)
-{
-    static int cpu = -1;
-    if (cpu < 0)
-        cpu = getenv("MPQ_TB_CPU_TIME") != NULL;
-    struct timespec t;
-    clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -320,11 +304,11 @@ static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const
     if (tb_cosim_open(&cs, hw, whitebox, t->seed, s->h.source, res->error, sizeof res->error) != 0)
         return 2;
     drive_pos p = {0, 0, mpq_hw_layer_tiles(hw, L), 0};
-    double t0 = now_s();
+    double t0 = tb_now_s();
     int rc = net_cycles(hw, L, s, &cs, whitebox, y, &p, res);
     int status = rc == 2 ? 1 : 0;
     uint64_t c = p.c;
-    st->secs = res->seconds = now_s() - t0;
+    st->secs = res->seconds = tb_now_s() - t0;
     res->cycles = c;
     if (status == 0 && rc < 0) {
         snprintf(res->error, sizeof res->error, "%s", tb_source_error(s));
@@ -696,19 +680,14 @@ static int write_json(const char *path, const char *model, const char *cfgname, 
             x->a->p_valid, x->a->p_ready, x->a->timing_seed);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
-        fprintf(f, "  {\"op\": %u, \"type\": \"%s\", \"shape\": \"%s\", \"map\": \"%s\", \"parts\": %u, "
-                   "\"macs\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"steps\": %" PRIu64 ", \"data_waits\": %" PRIu64
-                   ", \"out_stalls\": %" PRIu64 ", \"on\": \"%s\", \"passed\": %s, \"sim_s\": %.3f}%s\n",
-                r->op, mpq_tfl_op_name(r->code), r->shape, r->how, r->parts, r->macs, r->st.cycles, r->st.steps,
-                r->st.data_waits, r->st.out_stalls, x->on_rtl[r->op] ? "RTL" : "cycle model",
-                passed || i + 1 < n ? "true" : "false", r->st.secs, i + 1 < n ? "," : "");
+        char row[640];
+        mpq_netrun_layer_json(r, row, sizeof row);
+        fprintf(f, "  {%s, \"on\": \"%s\", \"passed\": %s, \"sim_s\": %.3f}%s\n", row,
+                x->on_rtl[r->op] ? "RTL" : "cycle model", passed || i + 1 < n ? "true" : "false", r->st.secs,
+                i + 1 < n ? "," : "");
     }
     fprintf(f, "]}\n");
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return tb_close_tmp(f, tmp, path);
 }
 
 /* The RTL's configuration, checked against --config; its name for the table. Returns 0 or 2

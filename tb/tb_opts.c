@@ -10,45 +10,38 @@
 #include <sys/stat.h>
 
 #include "arith/mpq.h"
+#include "tb_opt_rows.h"
 
 #define F(x) offsetof(tb_opts, x)
-static const char *const on_off[] = {"on", "off", NULL};
-static const int one_zero[] = {1, 0};
 static const mpq_opt tb_table[TB_O_COUNT] = {
-    [TB_O_CONFIG] = {"--config", "FILE", MPQ_OPT_TEXT, F(config_file), 0, 0, NULL, NULL, 0, 0,
-                     "rtl/cfg/NAME.cfg this RTL must have been built with"},
-    [TB_O_NAME] = {"--name", "NAME", MPQ_OPT_TEXT, F(name), 0, 0, NULL, NULL, 0, 0,
-                   "test name prefix (default: the file name or lockstep-<seed>)"},
-    [TB_O_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
-                        "mismatch traces go to DIR/<test>/ (default build/traces)"},
+    [TB_O_CONFIG] = TB_OPT_CONFIG(F(config_file)),
+    [TB_O_NAME] = TB_OPT_NAME(F(name), "test name prefix (default: the file name or lockstep-<seed>)"),
+    [TB_O_TRACE_DIR] = TB_OPT_TRACE_DIR(F(trace_dir), "mismatch traces go to DIR/<test>/ (default build/traces)"),
     [TB_O_KEEP_TRACES] = {"--keep-traces", "N", MPQ_OPT_UINT, F(keep_traces), 0, UINT_MAX, NULL, NULL, 0, 0,
                           "at the end of a run, keep the N most recent trace folders in the trace "
                           "directory and remove older ones, never this run's (default 20; 0 keeps all)"},
     [TB_O_INJECT_HOLD] = {"--inject-hold", NULL, MPQ_OPT_FLAG, F(inject_hold), 0, 0, NULL, NULL, 0, 0,
                           "change a waiting activation beat once before its handshake (a stream-rule "
                           "violation the RTL's assertions must report)"},
-    [TB_O_WHITEBOX] = {"--whitebox", NULL, MPQ_OPT_FLAG, F(whitebox), 0, 0, NULL, NULL, 0, 0,
-                       "white-box build only: also compare every lane's accumulator, rq1 and rq2 with the "
-                       "golden cycle model after every edge, so a bug is reported in the cycle it acts"},
-    [TB_O_MAX_MISMATCHES] = {"--max-mismatches", "N", MPQ_OPT_UINT, F(max_mismatches), 1, UINT_MAX, NULL,
-                             NULL, 0, 0, "stop a test after N mismatching cycles (default 1)"},
-    [TB_O_WINDOW_BEFORE] = {"--window-before", "N", MPQ_OPT_UINT, F(before), 0, UINT_MAX, NULL, NULL, 0, 0,
-                            "waveform window: cycles before the first mismatch (default 200)"},
-    [TB_O_WINDOW_AFTER] = {"--window-after", "N", MPQ_OPT_UINT, F(after), 0, UINT_MAX, NULL, NULL, 0, 0,
-                           "and after it (default 20)"},
-    [TB_O_TRACE_BIN] = {"--trace-bin", "PATH", MPQ_OPT_TEXT, F(trace_bin), 0, 0, NULL, NULL, 0, 0,
-                        "traced build of this testbench (default: ../trace/mpq-tb)"},
-    [TB_O_TRACE_BUILD] = {"--trace-build", "CMD", MPQ_OPT_TEXT, F(trace_build), 0, 0, NULL, NULL, 0, 0,
-                          "shell command that builds (or brings up to date) the traced build; run once, "
-                          "on the first mismatch (make passes it)"},
-    [TB_O_JUNIT] = {"--junit", "FILE", MPQ_OPT_TEXT, F(junit), 0, 0, NULL, NULL, 0, 0,
-                    "JUnit XML, one testcase per vector file or lockstep run"},
-    [TB_O_RESULTS] = {"--results", "FILE", MPQ_OPT_TEXT, F(results), 0, 0, NULL, NULL, 0, 0,
-                      "append one JSON line per test (test, status, cycles, seconds, seeds, source), "
-                      "written as each test ends (a killed run keeps its lines)"},
-    [TB_O_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero,
-                            0, 0, "read the file / run the golden model in a second thread, ahead of the "
-                                  "DUT (default: on when more than one CPU is online)"},
+    [TB_O_WHITEBOX] = TB_OPT_WHITEBOX(F(whitebox), "white-box build only: also compare every lane's accumulator, "
+                                                   "rq1 and rq2 with the golden cycle model after every edge, so "
+                                                   "a bug is reported in the cycle it acts"),
+    [TB_O_MAX_MISMATCHES] = TB_OPT_MAX_MISMATCHES(F(max_mismatches),
+                                                  "stop a test after N mismatching cycles (default 1)"),
+    [TB_O_WINDOW_BEFORE] = TB_OPT_WINDOW_BEFORE(F(before),
+                                                "waveform window: cycles before the first mismatch (default 200)"),
+    [TB_O_WINDOW_AFTER] = TB_OPT_WINDOW_AFTER(F(after)),
+    [TB_O_TRACE_BIN] = TB_OPT_TRACE_BIN(F(trace_bin), "traced build of this testbench (default: ../trace/mpq-tb)"),
+    [TB_O_TRACE_BUILD] = TB_OPT_TRACE_BUILD(F(trace_build), "shell command that builds (or brings up to date) the "
+                                                            "traced build; run once, on the first mismatch (make "
+                                                            "passes it)"),
+    [TB_O_JUNIT] = TB_OPT_JUNIT(F(junit), "JUnit XML, one testcase per vector file or lockstep run"),
+    [TB_O_RESULTS] = TB_OPT_RESULTS(F(results), "append one JSON line per test (test, status, cycles, seconds, "
+                                                "seeds, source), written as each test ends (a killed run keeps "
+                                                "its lines)"),
+    [TB_O_SOURCE_THREAD] = TB_OPT_SOURCE_THREAD(F(source_thread), "read the file / run the golden model in a "
+                                                                  "second thread, ahead of the DUT (default: on "
+                                                                  "when more than one CPU is online)"),
     [TB_O_BARE] = {"--bare", "R", MPQ_OPT_U64, F(bare_repeat), 1, UINT64_MAX, NULL, NULL, 0, 0,
                    "benchmark limit: replay one file's inputs from memory R times, nothing compared "
                    "(make bench)"},
@@ -58,10 +51,8 @@ static const mpq_opt tb_table[TB_O_COUNT] = {
                              "last one before it instead of a re-run from cycle 0"},
     [TB_O_INJECT_AFTER] = {"--inject-hold-after", "C", MPQ_OPT_U64, F(inject_after), 0, UINT64_MAX, NULL, NULL,
                            0, 0, "with --inject-hold: the first waiting beat from cycle C on"},
-    [TB_O_TRACE_AT] = {"--trace-at", "C", MPQ_OPT_U64, F(trace_at), 0, UINT64_MAX, NULL, NULL, 0,
-                       MPQ_OPT_INTERNAL, "the traced re-simulation: waveform around cycle C"},
-    [TB_O_TRACE_OUT] = {"--trace-out", "DIR", MPQ_OPT_TEXT, F(trace_out), 0, 0, NULL, NULL, 0, MPQ_OPT_INTERNAL,
-                        "the traced re-simulation's trace folder"},
+    [TB_O_TRACE_AT] = TB_OPT_TRACE_AT(F(trace_at), "the traced re-simulation: waveform around cycle C"),
+    [TB_O_TRACE_OUT] = TB_OPT_TRACE_OUT(F(trace_out), "the traced re-simulation's trace folder"),
 };
 #undef F
 

@@ -19,6 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ---- time ---------------------------------------------------------------------------------- */
+double tb_now_s(void)
+{
+    static int cpu = -1;
+    if (cpu < 0)
+        cpu = getenv("MPQ_TB_CPU_TIME") != NULL;
+    struct timespec t;
+    clock_gettime(cpu ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 /* ---- files --------------------------------------------------------------------------------- */
 FILE *tb_open_tmp(const char *dir, const char *name, char *tmp, size_t tlen, char *fin, size_t flen)
 {
@@ -31,11 +42,11 @@ int tb_close_tmp(FILE *f, const char *tmp, const char *fin)
 {
     int bad = ferror(f);
     bad |= fclose(f) != 0;
-    if (bad) {
+    if (bad || rename(tmp, fin) != 0) {
         remove(tmp);
         return -1;
     }
-    return rename(tmp, fin);
+    return 0;
 }
 
 FILE *tb_gtkw_open(const char *dir, char *tmp, size_t tlen, char *fin, size_t flen, uint64_t c,

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* tb_util.h: what the cycle-exact (mpq-tb) and the transaction-level (mpq-txn) testbenches share:
- * files written atomically, JSON strings, JUnit XML, trace folders and the last-run record that
- * `make wave` reads, command lines, the traced re-run of a failed test. */
+ * the clock of their timings, files written atomically, JSON strings, JUnit XML, trace folders
+ * and the last-run record that `make wave` reads, command lines, the traced re-run of a failed
+ * test. */
 #ifndef TB_UTIL_H
 #define TB_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Seconds of wall time (a monotonic clock); with MPQ_TB_CPU_TIME set in the environment, of
+ * the process's CPU time instead (make bench: on a shared host, time stolen by other tenants
+ * is then not counted). */
+double tb_now_s(void);
 
 /* dir/name through dir/name.tmp: tb_open_tmp opens the temporary file (fin gets the final
  * name), tb_close_tmp closes it and renames it into place (0), or removes it (-1). */

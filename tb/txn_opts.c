@@ -9,9 +9,7 @@
 #include <sys/stat.h>
 
 #include "arith/mpq.h"
-
-static const char *const on_off[] = {"on", "off", NULL};
-static const int one_zero[] = {1, 0};
+#include "tb_opt_rows.h"
 
 #define F(x) offsetof(txn_opts, x)
 static const mpq_opt txn_table[TXN_O_COUNT] = {
@@ -29,32 +27,24 @@ static const mpq_opt txn_table[TXN_O_COUNT] = {
     [TXN_O_TAIL] = {"--tail", "N", MPQ_OPT_UINT, F(tail), 0, 1000000, NULL, NULL, 0, 0,
                     "idle cycles after the last expected beat, in which no output beat may come "
                     "(default 32)"},
-    [TXN_O_NAME] = {"--name", "NAME", MPQ_OPT_TEXT, F(name), 0, 0, NULL, NULL, 0, 0,
-                    "test name prefix (default: txn-<seed> or the file name)"},
-    [TXN_O_TRACE_DIR] = {"--trace-dir", "DIR", MPQ_OPT_TEXT, F(trace_dir), 0, 0, NULL, NULL, 0, 0,
-                         "failure traces go to DIR/<test>/ (default build/traces)"},
-    [TXN_O_MAX_MISMATCHES] = {"--max-mismatches", "N", MPQ_OPT_UINT, F(max_mismatches), 1, UINT_MAX, NULL,
-                              NULL, 0, 0, "stop a test after N mismatching beats (default 1)"},
-    [TXN_O_WINDOW_BEFORE] = {"--window-before", "N", MPQ_OPT_UINT, F(before), 0, UINT_MAX, NULL, NULL, 0, 0,
-                             "waveform window: cycles before the failure (default 200)"},
-    [TXN_O_WINDOW_AFTER] = {"--window-after", "N", MPQ_OPT_UINT, F(after), 0, UINT_MAX, NULL, NULL, 0, 0,
-                            "and after it (default 20)"},
-    [TXN_O_TRACE_BIN] = {"--trace-bin", "PATH", MPQ_OPT_TEXT, F(trace_bin), 0, 0, NULL, NULL, 0, 0,
-                         "traced build of this program (default: ../trace/<this program>)"},
-    [TXN_O_TRACE_BUILD] = {"--trace-build", "CMD", MPQ_OPT_TEXT, F(trace_build), 0, 0, NULL, NULL, 0, 0,
-                           "shell command that builds the traced build; run once, on the first "
-                           "failure (make passes it)"},
-    [TXN_O_JUNIT] = {"--junit", "FILE", MPQ_OPT_TEXT, F(junit), 0, 0, NULL, NULL, 0, 0,
-                     "JUnit XML, one testcase per test"},
-    [TXN_O_RESULTS] = {"--results", "FILE", MPQ_OPT_TEXT, F(results), 0, 0, NULL, NULL, 0, 0,
-                       "append one JSON line per test (test, status, cycles, seconds, seeds, layers)"},
-    [TXN_O_SOURCE_THREAD] = {"--source-thread", NULL, MPQ_OPT_CHOICE, F(source_thread), 0, 0, on_off, one_zero,
-                             0, 0, "encode the input and expected output beats in a second thread, ahead "
-                                   "of the DUT (default: on when more than one CPU is online)"},
-    [TXN_O_TRACE_AT] = {"--trace-at", "C", MPQ_OPT_U64, F(trace_at), 0, UINT64_MAX, NULL, NULL, 0,
-                        MPQ_OPT_INTERNAL, "the traced re-run: waveform around cycle C"},
-    [TXN_O_TRACE_OUT] = {"--trace-out", "DIR", MPQ_OPT_TEXT, F(trace_out), 0, 0, NULL, NULL, 0, MPQ_OPT_INTERNAL,
-                         "the traced re-run's trace folder"},
+    [TXN_O_NAME] = TB_OPT_NAME(F(name), "test name prefix (default: txn-<seed> or the file name)"),
+    [TXN_O_TRACE_DIR] = TB_OPT_TRACE_DIR(F(trace_dir), "failure traces go to DIR/<test>/ (default build/traces)"),
+    [TXN_O_MAX_MISMATCHES] = TB_OPT_MAX_MISMATCHES(F(max_mismatches),
+                                                   "stop a test after N mismatching beats (default 1)"),
+    [TXN_O_WINDOW_BEFORE] = TB_OPT_WINDOW_BEFORE(F(before), "waveform window: cycles before the failure (default 200)"),
+    [TXN_O_WINDOW_AFTER] = TB_OPT_WINDOW_AFTER(F(after)),
+    [TXN_O_TRACE_BIN] = TB_OPT_TRACE_BIN(F(trace_bin), "traced build of this program (default: ../trace/<this "
+                                                       "program>)"),
+    [TXN_O_TRACE_BUILD] = TB_OPT_TRACE_BUILD(F(trace_build), "shell command that builds the traced build; run "
+                                                             "once, on the first failure (make passes it)"),
+    [TXN_O_JUNIT] = TB_OPT_JUNIT(F(junit), "JUnit XML, one testcase per test"),
+    [TXN_O_RESULTS] = TB_OPT_RESULTS(F(results), "append one JSON line per test (test, status, cycles, seconds, "
+                                                 "seeds, layers)"),
+    [TXN_O_SOURCE_THREAD] = TB_OPT_SOURCE_THREAD(F(source_thread), "encode the input and expected output beats "
+                                                                   "in a second thread, ahead of the DUT (default: "
+                                                                   "on when more than one CPU is online)"),
+    [TXN_O_TRACE_AT] = TB_OPT_TRACE_AT(F(trace_at), "the traced re-run: waveform around cycle C"),
+    [TXN_O_TRACE_OUT] = TB_OPT_TRACE_OUT(F(trace_out), "the traced re-run's trace folder"),
 };
 #undef F
 

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "arith/mpq_rng.h"
 #include "mpq_dut.h"
+#include "tb_util.h"
 #include "txn_feed.h"
 
 /* ---- layers -------------------------------------------------------------------------------------- */
@@ -329,13 +329,6 @@ static void progress(txn_state *x)
 }
 
 /* ---- the test ------------------------------------------------------------------------------------------- */
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(getenv("MPQ_TB_CPU_TIME") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static int state_open(txn_state *x, const mpq_desc *d, const txn_opts *o, const txn_jobs *js, uint64_t seed,
                       txn_result *res)
 {
@@ -428,9 +421,9 @@ int txn_run_test(const mpq_desc *d, const txn_opts *o, const txn_jobs *js, uint6
             return 2;
         }
     }
-    double t0 = now_s();
+    double t0 = tb_now_s();
     cycles(&x, lo, hi);
-    res->seconds = now_s() - t0;
+    res->seconds = tb_now_s() - t0;
     res->cycles = x.cycle;
     int status = res->failures ? 1 : 0;
     if (o->trace_mode) {

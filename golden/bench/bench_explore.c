@@ -3,7 +3,7 @@
  * closed form of golden/explore (issue 29 item 6: goal >= 10,000), over every point of a set
  * of layers (the Fashion-MNIST CNN's and MobileNet-like ones) on the default and dense
  * configurations; and, on a sample of those points, the golden cycle model's time for the
- * same point (what the closed form replaces). Writes a JSON object (--json OUT).
+ * same point (what the closed form replaces). Writes a JSON object (--json OUT, atomically).
  * Options: --seconds S (closed form timed for at least S, default 1), --sim-stride N (every
  * N-th point simulated, default 210). */
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cli.h"
 #include "explore/mpq_explore.h"
 #include "stim/mpq_gen.h"
 
@@ -62,8 +63,12 @@ static int layer_points(const mpq_hwcfg *hw, const char *shape, pts *o)
     size_t nm = mpq_xp_mappings(hw, &o->l, NULL, 0);
     mpq_xp_map *m = calloc(nm ? nm : 1, sizeof *m);
     o->p = calloc(nm * np + 1, sizeof *o->p);
-    if (!m || !o->p)
+    if (!m || !o->p) {
+        free(m);
+        free(o->p);
+        o->p = NULL;
         return -1;
+    }
     mpq_xp_mappings(hw, &o->l, m, nm);
     o->n = 0;
     for (size_t i = 0; i < nm; i++)
@@ -173,15 +178,20 @@ int main(int argc, char **argv)
     for (unsigned s = 0; s < 2 * N_SHAPES; s++)
         free(set[s].p);
     if (json) {
-        FILE *f = fopen(json, "w");
-        if (!f)
+        /* through a temporary file, so that an interrupted run leaves the last JSON whole */
+        text t = {0};
+        tprintf(&t, "{\"points\": %zu, \"layers\": %u, \"configs\": [\"default\", \"dense\"], "
+                    "\"enumerate_s\": %.4f, \"closed_form_points_per_s\": %.0f, \"closed_form_evals\": %" PRIu64
+                    ", \"cycle_model_s_per_point\": %.6f, \"cycle_model_points\": %u, \"speedup\": %.0f, "
+                    "\"goal_points_per_s\": 10000, \"sink\": %" PRIu64 "}\n",
+                total, (unsigned)N_SHAPES, t_enum, per_s, evals, sim_per_point, sims, sim_per_point * per_s,
+                sink % 1000);
+        int bad = t.oom || cli_write_atomic(json, t.s, t.len) != 0;
+        free(t.s);
+        if (bad) {
+            fprintf(stderr, "bench_explore: cannot write %s\n", json);
             return 1;
-        fprintf(f, "{\"points\": %zu, \"layers\": %u, \"configs\": [\"default\", \"dense\"], \"enumerate_s\": %.4f, "
-                   "\"closed_form_points_per_s\": %.0f, \"closed_form_evals\": %" PRIu64 ", \"cycle_model_s_per_point\": "
-                   "%.6f, \"cycle_model_points\": %u, \"speedup\": %.0f, \"goal_points_per_s\": 10000, \"sink\": %"
-                   PRIu64 "}\n", total, (unsigned)N_SHAPES, t_enum, per_s, evals, sim_per_point, sims,
-                sim_per_point * per_s, sink % 1000);
-        fclose(f);
+        }
     }
     return 0;
 }

@@ -48,11 +48,10 @@ static int fail2(const char *what)
 
 static int load_hw(const char *cfg, mpq_hwcfg *hw)
 {
-    char err[1024], path[1024];
+    char err[1024];
     if (!cfg)
         return fail2("--config NAME is required");
-    if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
-        mpq_hwcfg_load(path, hw, err, sizeof err) != 0)
+    if (mpq_hwcfg_load_named(cfg, hw, NULL, 0, err, sizeof err) != 0)
         return fail2(err);
     return 0;
 }

@@ -1012,8 +1012,7 @@ int mpq_cli_cfg(int argc, char **argv)
         return 2;
     }
     mpq_hwcfg hw;
-    if (mpq_hwcfg_find(name, path, sizeof path, err, sizeof err) != 0 ||
-        mpq_hwcfg_load(path, &hw, err, sizeof err) != 0) {
+    if (mpq_hwcfg_load_named(name, &hw, path, sizeof path, err, sizeof err) != 0) {
         fprintf(stderr, "mpq-golden cfg: %s\n", err);
         return 2;
     }

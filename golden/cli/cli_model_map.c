@@ -54,11 +54,9 @@ static int write_json(const char *path, const char *model, const char *cfg, cons
                ", \"macs\": %" PRIu64 ", \"layers\": [\n", model, cfg, hw->lanes * hw->klanes, cyc, macs);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
-        fprintf(f, "  {\"op\": %u, \"type\": \"%s\", \"shape\": \"%s\", \"map\": \"%s\", \"parts\": %u, "
-                   "\"macs\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"steps\": %" PRIu64 ", \"data_waits\": %" PRIu64
-                   ", \"out_stalls\": %" PRIu64 ", \"mac_util\": %.4f}%s\n",
-                r->op, mpq_tfl_op_name(r->code), r->shape, r->how, r->parts, r->macs, r->st.cycles, r->st.steps,
-                r->st.data_waits, r->st.out_stalls,
+        char row[640];
+        mpq_netrun_layer_json(r, row, sizeof row);
+        fprintf(f, "  {%s, \"mac_util\": %.4f}%s\n", row,
                 r->st.cycles ? (double)r->macs / ((double)r->st.cycles * hw->lanes * hw->klanes) : 0.0,
                 i + 1 < n ? "," : "");
     }
@@ -193,10 +191,9 @@ int mpq_cli_model_map(int argc, char **argv)
     const char *model = args.model, *cfg = args.cfg, *input = args.input, *json = args.json;
     uint64_t seed = args.seed;
     mpq_map_opts mo = args.mo;
-    char err[1024], path[1024];
+    char err[1024];
     mpq_hwcfg hw;
-    if (mpq_hwcfg_find(cfg, path, sizeof path, err, sizeof err) != 0 ||
-        mpq_hwcfg_load(path, &hw, err, sizeof err) != 0)
+    if (mpq_hwcfg_load_named(cfg, &hw, NULL, 0, err, sizeof err) != 0)
         return fail2(err);
     cli_net cn;
     if (cli_net_open(&cn, model, input, seed, err, sizeof err) != 0)

@@ -230,9 +230,8 @@ static unsigned list_points(const char *list, mx_point *p)
 
 static int load_cfg(const char *name, mpq_hwcfg *hw)
 {
-    char err[1024], path[1024];
-    if (mpq_hwcfg_find(name, path, sizeof path, err, sizeof err) != 0 ||
-        mpq_hwcfg_load(path, hw, err, sizeof err) != 0)
+    char err[1024];
+    if (mpq_hwcfg_load_named(name, hw, NULL, 0, err, sizeof err) != 0)
         return fprintf(stderr, "%s: %s\n", tag, err), -1;
     return 0;
 }

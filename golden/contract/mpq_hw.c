@@ -237,6 +237,17 @@ int mpq_hwcfg_find(const char *name, char *path, size_t pathlen, char *err, size
     return MPQ_EPARAM;
 }
 
+int mpq_hwcfg_load_named(const char *name, mpq_hwcfg *hw, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    char own[1024];
+    if (!path) {
+        path = own;
+        pathlen = sizeof own;
+    }
+    int rc = mpq_hwcfg_find(name, path, pathlen, err, errlen);
+    return rc != 0 ? rc : mpq_hwcfg_load(path, hw, err, errlen);
+}
+
 void mpq_hwcfg_pack(const mpq_hwcfg *hw, uint32_t w[MPQ_HWCFG_WORDS])
 {
     memset(w, 0, MPQ_HWCFG_WORDS * sizeof w[0]);

@@ -38,6 +38,10 @@ int mpq_hwcfg_load(const char *path, mpq_hwcfg *hw, char *err, size_t errlen);
  * source tree this program was built in (found from the executable's place), where it exists.
  * Returns 0, or MPQ_EPARAM with "no configuration `name` (have: a b c)" in err. */
 int mpq_hwcfg_find(const char *name, char *path, size_t pathlen, char *err, size_t errlen);
+/* Configuration `name` found (mpq_hwcfg_find) and loaded (mpq_hwcfg_load) into hw; its path
+ * into path[pathlen] unless path is NULL. Returns 0 or the first error, with its message in
+ * err. */
+int mpq_hwcfg_load_named(const char *name, mpq_hwcfg *hw, char *path, size_t pathlen, char *err, size_t errlen);
 /* The names of the configurations in the folder mpq_hwcfg_find would search, space
  * separated and sorted, into buf (empty when none). Returns buf. */
 const char *mpq_hwcfg_list(char *buf, size_t len);

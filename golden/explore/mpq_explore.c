@@ -258,20 +258,13 @@ static void axis_band(unsigned in, unsigned k, unsigned st, unsigned d, unsigned
 /* The base shape the bands cut: the layer, or its taps packed into channels. */
 static void base_shape(const mpq_hw_layer *l, const mpq_xp_map *m, mpq_conv_shape *b)
 {
+    if (m->pack) {
+        mpq_hw_packed_shape(&l->s, b);
+        return;
+    }
     *b = l->s;
     if (b->groups == 0)
         b->groups = 1;
-    if (!m->pack)
-        return;
-    const mpq_conv_shape *s = &l->s;
-    memset(b, 0, sizeof *b);
-    b->kind = MPQ_LAYER_CONV2D;
-    b->batches = s->batches;
-    b->in_h = b->out_h = s->out_h;
-    b->in_w = b->out_w = s->out_w;
-    b->in_c = s->kh * s->kw * s->in_c;
-    b->out_c = s->out_c;
-    b->kh = b->kw = b->sy = b->sx = b->dy = b->dx = b->groups = 1;
 }
 
 static unsigned cdiv(unsigned a, unsigned b) { return (a + b - 1) / b; }

@@ -4,6 +4,7 @@
  * golden cycle model as one such executor.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,14 @@ static void shape_text(const mpq_net_layer *L, char *buf, size_t len)
     else
         snprintf(buf, len, "%s %ux%ux%u>%ux%ux%u k%ux%u s%u", s->kind == MPQ_LAYER_DEPTHWISE ? "dw" : "conv",
                  s->in_h, s->in_w, s->in_c, s->out_h, s->out_w, s->out_c, s->kh, s->kw, s->sy);
+}
+
+int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len)
+{
+    return snprintf(buf, len, "\"op\": %u, \"type\": \"%s\", \"shape\": \"%s\", \"map\": \"%s\", \"parts\": %u, "
+                    "\"macs\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"steps\": %" PRIu64 ", \"data_waits\": %" PRIu64
+                    ", \"out_stalls\": %" PRIu64, r->op, mpq_tfl_op_name(r->code), r->shape, r->how, r->parts, r->macs,
+                    r->st.cycles, r->st.steps, r->st.data_waits, r->st.out_stalls);
 }
 
 void mpq_netrun_qlayer(const mpq_net_layer *NL, mpq_qlayer *q)

@@ -83,6 +83,12 @@ typedef struct mpq_netrun_layer {
     mpq_accel_stats st;         /* summed over the parts */
 } mpq_netrun_layer;
 
+/* The fields of row r that every JSON table of layers holds (mpq-golden model map, mpq-tb net),
+ * in this order: "op", "type", "shape", "map", "parts", "macs", "cycles", "steps",
+ * "data_waits", "out_stalls"; comma separated, without braces, into buf (cut to len). Returns
+ * what snprintf returns. */
+int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len);
+
 /* Runs net (inputs set) with its layers on ex for hw: *rows (one per layer, in operator order,
  * *nrows of them, owned by the caller, at least mpq_net_ops(net) entries). Returns 0, 1 (a
  * layer's outputs differ from the golden model's, or the executor found a mismatch: err says

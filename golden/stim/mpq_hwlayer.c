@@ -66,6 +66,18 @@ void mpq_hw_layer_of_conv(mpq_hw_layer *l, const mpq_conv_shape *s)
     l->n = s->out_c;
 }
 
+void mpq_hw_packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = MPQ_LAYER_CONV2D;
+    p->batches = s->batches;
+    p->in_h = p->out_h = s->out_h;
+    p->in_w = p->out_w = s->out_w;
+    p->in_c = s->kh * s->kw * s->in_c;
+    p->out_c = s->out_c;
+    p->kh = p->kw = p->sy = p->sx = p->dy = p->dx = p->groups = 1;
+}
+
 int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);

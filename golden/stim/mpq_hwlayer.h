@@ -47,6 +47,11 @@ int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err,
  * estimates: l->s = s with groups 0 read as 1, the GEMM's m = batches x out_h x out_w, k = the
  * depth of one output (mpq_conv_depth), n = out_c; every other field zero. s is not checked. */
 void mpq_hw_layer_of_conv(mpq_hw_layer *l, const mpq_conv_shape *s);
+/* The taps of convolution s packed into channels (the host's im2col of a thin layer): the
+ * 1x1 conv2d over kh*kw*in_c channels with s's batches, output grid and out_c, one group; the
+ * mapping that packs (stim/mpq_netmap.c) and its cost (explore/mpq_explore.c) use this one
+ * shape. s is not checked. */
+void mpq_hw_packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p);
 /* Frees the arrays and zeroes l; a zeroed l is fine. */
 void mpq_hw_layer_free(mpq_hw_layer *l);
 /* The number of weights of one output channel, and the index of the weight of output

@@ -92,19 +92,6 @@ static uint64_t estimate(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned 
     return c;
 }
 
-/* The taps of s packed into channels: the 1x1 convolution over kh*kw*in_c channels. */
-static void packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p)
-{
-    memset(p, 0, sizeof *p);
-    p->kind = MPQ_LAYER_CONV2D;
-    p->batches = s->batches;
-    p->in_h = p->out_h = s->out_h;
-    p->in_w = p->out_w = s->out_w;
-    p->in_c = s->kh * s->kw * s->in_c;
-    p->out_c = s->out_c;
-    p->kh = p->kw = p->sy = p->sx = p->dy = p->dx = p->groups = 1;
-}
-
 static int fail(char *err, size_t errlen, int rc, const char *what)
 {
     snprintf(err, errlen, "%s", what);
@@ -319,7 +306,7 @@ static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x,
         bw = widest_band(hw, &bs.s);
         /* Packing: conv2d without groups whose pixel fills less than one slice. */
         mpq_conv_shape ps;
-        packed_shape(&q->s, &ps);
+        mpq_hw_packed_shape(&q->s, &ps);
         int can_pack = q->s.kind == MPQ_LAYER_CONV2D && bs.s.groups == 1 && q->s.in_c < hw->klanes &&
                        q->s.kh * q->s.kw > 1 && (uint64_t)ps.in_c <= hw->kmax;
         char why[256];

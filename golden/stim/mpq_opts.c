@@ -12,6 +12,9 @@
 
 #include "arith/mpq.h"
 
+const char *const mpq_opt_on_off[3] = {"on", "off", NULL};
+const int mpq_opt_one_zero[2] = {1, 0};
+
 /* ---- the stimulus tools' table ---------------------------------------------------------------- */
 #define F(x) offsetof(mpq_stim_args, x)
 #define GEN MPQ_TOOL_GEN
@@ -20,8 +23,6 @@
 static const char *const acc_names[] = {"sat", "wrap", NULL};
 static const int acc_values[] = {1, 0};
 static const char *const offer_names[] = {"early", "late", NULL};
-static const char *const on_off[] = {"on", "off", NULL};
-static const int one_zero[] = {1, 0};
 static const char *const layer_names[] = {"fc", "conv2d", "depthwise", "any", NULL};
 /* The configuration parameters that bound --k and --hp-n (MPQ_OPT_UINT with choices). */
 static const char *const kmax_bound[] = {"KMax", NULL};
@@ -57,11 +58,11 @@ const mpq_opt mpq_stim_opts[MPQ_SO_COUNT] = {
                         "probability that a source with a beat raises valid in a cycle"},
     [MPQ_SO_P_READY] = {"--p-ready", "P", MPQ_OPT_PROB, F(p_ready), 0, 0, NULL, NULL, GEN | TB, LAYER,
                         "probability that out_ready_i is 1 in a cycle"},
-    [MPQ_SO_OFFER] = {"--offer", NULL, MPQ_OPT_CHOICE, F(offer_early), 0, 0, offer_names, one_zero, GEN | TB,
+    [MPQ_SO_OFFER] = {"--offer", NULL, MPQ_OPT_CHOICE, F(offer_early), 0, 0, offer_names, mpq_opt_one_zero, GEN | TB,
                       LAYER, "early: every stream offers its beats as soon as it has them (AXI); late: a "
                              "tile's beats once its cfg is taken"},
-    [MPQ_SO_MID_RESET] = {"--mid-reset", NULL, MPQ_OPT_CHOICE, F(mid_reset), 0, 0, on_off, one_zero, TB, LAYER,
-                          "a reset with rows in flight, then the layer anew"},
+    [MPQ_SO_MID_RESET] = {"--mid-reset", NULL, MPQ_OPT_CHOICE, F(mid_reset), 0, 0, mpq_opt_on_off, mpq_opt_one_zero,
+                          TB, LAYER, "a reset with rows in flight, then the layer anew"},
     [MPQ_SO_TIMING_SEED] = {"--timing-seed", "S", MPQ_OPT_U64, F(timing_seed), 0, UINT64_MAX, NULL, NULL, GEN,
                             LAYER, "seed of valid gaps and back-pressure (default: the layer seed, as "
                                    "mpq-tb lockstep derives it)"},

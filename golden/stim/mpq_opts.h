@@ -71,6 +71,11 @@ typedef struct mpq_opt_set {
     uint64_t given;     /* bit i: entry i was given (the parser sets it) */
 } mpq_opt_set;
 
+/* The values of an on/off CHOICE entry: choices mpq_opt_on_off ("on", "off"), values
+ * mpq_opt_one_zero (1, 0). */
+extern const char *const mpq_opt_on_off[3];
+extern const int mpq_opt_one_zero[2];
+
 /* Parses argv[first..argc) into the sets (an option may be given twice: the last wins).
  * Arguments that are not options go to pos[] (at most argc of them, *npos counts them).
  * Returns 0, 1 when --help or -h was given (nothing else looked at), or 2 with the message

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The tests that run on several RTL configurations (test_cycle, test_explore) load each
- * rtl/cfg/NAME.cfg of their list here. Test code only; run from the repository's root. */
+/* The tests that run on RTL configurations (test_cycle, test_explore, test_netmap,
+ * test_netdecomp) load each rtl/cfg/NAME.cfg of their list here. Test code only; run from
+ * the repository's root. */
 #ifndef MPQ_TEST_CFGS_H
 #define MPQ_TEST_CFGS_H
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "contract/mpq_hw.h"
 
@@ -19,5 +21,14 @@ static inline int test_load_cfgs(const char *const *names, unsigned n, mpq_hwcfg
         }
     }
     return 0;
+}
+
+/* rtl/cfg/name.cfg; exits 1 with the loader's message on stderr when it does not load. */
+static inline mpq_hwcfg test_load_cfg(const char *name)
+{
+    mpq_hwcfg hw;
+    if (test_load_cfgs(&name, 1, &hw) != 0)
+        exit(1);
+    return hw;
 }
 #endif

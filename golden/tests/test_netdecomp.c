@@ -18,63 +18,29 @@
 #include "contract/mpq_hw.h"
 #include "net/mpq_netrun.h"
 #include "stim/mpq_netmap.h"
-
-static mpq_hwcfg load(const char *name)
-{
-    char path[128], err[256];
-    mpq_hwcfg hw;
-    snprintf(path, sizeof path, "rtl/cfg/%s.cfg", name);
-    if (mpq_hwcfg_load(path, &hw, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        exit(1);
-    }
-    return hw;
-}
+#include "test_cfgs.h"
+#include "test_layers.h"
 
 static double unit(void)
 {
     return (double)(test_rand() >> 11) / 9007199254740992.0;
 }
 
-/* A random int8 layer with float scales the way a converter writes them: weights of a
- * bell-shaped distribution scaled per channel to 127, a real bias, the multiplier from the
- * scales. */
-typedef struct rl {
-    mpq_qlayer q;
-    int32_t *x, *w, *bias, *mult, *shift;
-    float *sw;
-    size_t nx, nw, ny;
-    unsigned nch, depth;
-} rl;
-
-static unsigned chan_of(const rl *r, size_t i)
+static unsigned chan_of(const test_layer *r, size_t i)
 {
     if (r->q.s.kind == MPQ_LAYER_DEPTHWISE)
         return (unsigned)(i % r->q.s.out_c);
     return (unsigned)(i / r->depth);
 }
 
-static void rl_make(rl *r, const mpq_conv_shape *s, unsigned m, unsigned k, unsigned n, int per_tensor)
+/* A random int8 layer with float scales the way a converter writes them: weights of a
+ * bell-shaped distribution scaled per channel to 127, a real bias, the multiplier from the
+ * scales. */
+static void rl_make(test_layer *r, const mpq_conv_shape *s, unsigned m, unsigned k, unsigned n, int per_tensor)
 {
-    memset(r, 0, sizeof *r);
-    r->q.s = *s;
     int fc = s->kind == MPQ_LAYER_FC;
-    r->q.m = m;
-    r->q.k = k;
-    r->q.n = n;
-    r->nx = fc ? (size_t)m * k : mpq_conv_in_count(s);
-    r->nw = fc ? (size_t)n * k : mpq_conv_w_count(s);
-    r->ny = fc ? (size_t)m * n : mpq_conv_out_count(s);
-    r->nch = fc ? n : s->out_c;
-    r->depth = fc ? k : mpq_conv_depth(s);
-    r->x = malloc(r->nx * sizeof *r->x);
-    r->w = malloc(r->nw * sizeof *r->w);
-    r->bias = malloc(r->nch * sizeof *r->bias);
-    r->mult = malloc(r->nch * sizeof *r->mult);
-    r->shift = malloc(r->nch * sizeof *r->shift);
+    test_layer_alloc(r, s, m, k, n);
     r->sw = malloc(r->nch * sizeof *r->sw);
-    for (size_t i = 0; i < r->nx; i++)
-        r->x[i] = (int32_t)test_range(-128, 127);
     double s_in = 0.01 + 0.05 * unit(), s_out = 0.05 + 0.2 * unit();
     unsigned nsw = per_tensor ? 1 : r->nch;
     for (unsigned c = 0; c < nsw; c++)
@@ -99,59 +65,18 @@ static void rl_make(rl *r, const mpq_conv_shape *s, unsigned m, unsigned k, unsi
     }
     free(wr);
     free(mx);
-    r->q.w = r->w;
-    r->q.bias = r->bias;
-    r->q.mult = r->mult;
-    r->q.shift = r->shift;
     r->q.nparams = r->nch;
-    r->q.in_offset = (int32_t)test_range(-127, 128);
-    r->q.out_offset = (int32_t)test_range(-128, 127);
-    r->q.act_min = test_range(0, 1) ? -128 : r->q.out_offset;
-    r->q.act_max = 127;
+    test_layer_link(r);
     r->q.in_scale = s_in;
     r->q.out_scale = s_out;
     r->q.w_scale = r->sw;
     r->q.nw_scale = nsw;
 }
 
-static void rl_free(rl *r)
-{
-    free(r->x);
-    free(r->w);
-    free(r->bias);
-    free(r->mult);
-    free(r->shift);
-    free(r->sw);
-}
-
-static mpq_conv_shape conv(mpq_layer_kind kind, unsigned h, unsigned w, unsigned c, unsigned o, unsigned kh,
-                           unsigned kw, unsigned s)
-{
-    mpq_conv_shape sh;
-    memset(&sh, 0, sizeof sh);
-    sh.kind = kind;
-    sh.batches = 1;
-    sh.in_h = h;
-    sh.in_w = w;
-    sh.in_c = c;
-    sh.out_c = o;
-    sh.kh = kh;
-    sh.kw = kw;
-    sh.sy = sh.sx = s;
-    sh.dy = sh.dx = 1;
-    sh.groups = 1;
-    sh.out_h = (h + s - 1) / s; /* SAME */
-    sh.out_w = (w + s - 1) / s;
-    unsigned pty = (sh.out_h - 1) * s + kh > h ? (sh.out_h - 1) * s + kh - h : 0;
-    unsigned ptx = (sh.out_w - 1) * s + kw > w ? (sh.out_w - 1) * s + kw - w : 0;
-    sh.py = pty / 2;
-    sh.px = ptx / 2;
-    return sh;
-}
-
 /* The structure the decomposition promised: non-zero sparse entries per group along the axis
  * (a window of one position: along the channels), or per output channel. */
-static void check_structure(const rl *r, const mpq_map_decomp *d, const mpq_qdecomp *dq, const char *what)
+static void check_structure(const test_layer *r, const mpq_map_decomp *d, const mpq_qdecomp *dq,
+                            const char *what)
 {
     const mpq_conv_shape *s = &r->q.s;
     int fc = s->kind == MPQ_LAYER_FC, dw = s->kind == MPQ_LAYER_DEPTHWISE;
@@ -198,7 +123,7 @@ static void check_structure(const rl *r, const mpq_map_decomp *d, const mpq_qdec
 
 /* The requantization: outputs within 1 of the float layer with the decomposed real weights
  * step*(alpha*t + hp), the model's real bias and scales; mult/shift/bias as specified. */
-static void check_requant(const mpq_hwcfg *hw, const rl *r, const mpq_qdecomp *dq, const char *what)
+static void check_requant(const mpq_hwcfg *hw, const test_layer *r, const mpq_qdecomp *dq, const char *what)
 {
     char err[256];
     for (unsigned c = 0; c < r->nch; c++) {
@@ -244,7 +169,8 @@ static void check_requant(const mpq_hwcfg *hw, const rl *r, const mpq_qdecomp *d
 /* Maps r decomposed by d on hw; the gathered parts (functional model; the cycle model on the
  * first part when cycles) equal mpq_qlayer_expected of the decomposed layer. Returns 0, the
  * map's packed flag + 1, or -1 refused (err holds why). */
-static int map_check(const mpq_hwcfg *hw, const rl *r, const mpq_map_decomp *d, int cycles, char *err, size_t errlen)
+static int map_check(const mpq_hwcfg *hw, const test_layer *r, const mpq_map_decomp *d, int cycles, char *err,
+                     size_t errlen)
 {
     mpq_map map;
     mpq_map_opts o = {.pack = 1, .decomp = d};
@@ -271,10 +197,7 @@ static int map_check(const mpq_hwcfg *hw, const rl *r, const mpq_map_decomp *d, 
         free(yp);
     }
     CHECK(mpq_qlayer_expected(hw, &map.dq.q, r->x, ref, err, errlen) == 0, "expected: %s", err);
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < r->ny; i++)
-        if (y[i] != ref[i] && bad++ == 0)
-            first = i;
+    size_t first, bad = test_count_diff(y, ref, r->ny, &first);
     CHECK(bad == 0, "%s on AccBits %u: %zu of %zu outputs differ, first %zu: %d, want %d", map.how, hw->acc_bits, bad,
           r->ny, first, y[first], ref[first]);
     int packed = map.packed;
@@ -294,26 +217,25 @@ static mpq_map_decomp spec(mpq_decomp_axis axis, unsigned n, unsigned g, double 
 int main(void)
 {
     test_seed("test_netdecomp", 20261210);
-    mpq_hwcfg tern = load("tern"), def = load("default"), mix2 = load("mix2"), int8 = load("int8");
+    mpq_hwcfg tern = test_load_cfg("tern"), def = test_load_cfg("default");
+    mpq_hwcfg mix2 = test_load_cfg("mix2"), int8 = test_load_cfg("int8");
     const mpq_hwcfg *cfgs[] = {&tern, &def, &mix2, &int8};
     char err[512];
     unsigned ran[4] = {0}, refused[4] = {0}, packed = 0;
 
     for (int i = 0; i < 160; i++) {
-        rl r;
+        test_layer r;
         int kind = (int)test_range(0, 3);
-        mpq_conv_shape s;
-        memset(&s, 0, sizeof s);
+        mpq_conv_shape s = test_fc_shape();
         if (kind == 0) {
-            s.kind = MPQ_LAYER_FC;
             rl_make(&r, &s, (unsigned)test_range(1, 4), (unsigned)test_range(8, 300), (unsigned)test_range(1, 24),
                     (int)test_range(0, 1));
         } else {
             unsigned k = (unsigned)test_range(1, 3) * 2 - 1;
             unsigned c = kind == 3 ? (unsigned)test_range(1, 3) : (unsigned)test_range(4, 48);
             unsigned o = kind == 2 ? c : (unsigned)test_range(1, 20);
-            s = conv(kind == 2 ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D, (unsigned)test_range(k, 10),
-                     (unsigned)test_range(k, 24), c, o, k, k, (unsigned)test_range(1, 2));
+            s = test_conv_shape(kind == 2 ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D, (unsigned)test_range(k, 10),
+                                (unsigned)test_range(k, 24), c, o, k, k, (unsigned)test_range(1, 2), 1, 1);
             rl_make(&r, &s, 0, 0, 0, 0);
         }
         /* the grid's structures, and the ternary configurations' own */
@@ -346,7 +268,7 @@ int main(void)
                 packed += rc == 2;
             }
         }
-        rl_free(&r);
+        test_layer_free(&r);
     }
     printf("test_netdecomp: 160 random layers decomposed; ran / refused on tern %u/%u, default %u/%u, "
            "mix2 %u/%u, int8 %u/%u; %u packed\n", ran[0], refused[0], ran[1], refused[1], ran[2], refused[2],
@@ -358,8 +280,8 @@ int main(void)
     /* Density 1: every residual kept, the weights nearly exact; the channels whose int8
      * weights are all zero keep their bias, multiplier and shift. */
     {
-        rl r;
-        mpq_conv_shape s = conv(MPQ_LAYER_CONV2D, 6, 6, 32, 8, 3, 3, 1);
+        test_layer r;
+        mpq_conv_shape s = test_conv_shape(MPQ_LAYER_CONV2D, 6, 6, 32, 8, 3, 3, 1, 1, 1);
         rl_make(&r, &s, 0, 0, 0, 0);
         for (unsigned i = 0; i < r.depth; i++)
             r.w[3 * r.depth + i] = 0;
@@ -371,25 +293,25 @@ int main(void)
               "an empty channel keeps its parameters: bias %d/%d mult %d/%d shift %d/%d", dq.bias[3], r.bias[3],
               dq.mult[3], r.mult[3], dq.shift[3], r.shift[3]);
         mpq_qdecomp_free(&dq);
-        rl_free(&r);
+        test_layer_free(&r);
     }
     /* A thin first layer: ternary alone packs its taps; 1:16 along the channels keeps every
      * weight of a one-channel layer, which only the unpacked layout holds on default. */
     {
-        rl r;
-        mpq_conv_shape s = conv(MPQ_LAYER_CONV2D, 20, 10, 1, 16, 5, 4, 2);
+        test_layer r;
+        mpq_conv_shape s = test_conv_shape(MPQ_LAYER_CONV2D, 20, 10, 1, 16, 5, 4, 2, 1, 1);
         rl_make(&r, &s, 0, 0, 0, 0);
         mpq_map_decomp t = spec(MPQ_DECOMP_CHANNEL, 0, 1, 0), c1 = spec(MPQ_DECOMP_CHANNEL, 1, 16, 0);
         CHECK(map_check(&tern, &r, &t, 1, err, sizeof err) == 2, "ternary packs: %s", err);
         CHECK(map_check(&def, &r, &c1, 1, err, sizeof err) == 1, "1:16 runs unpacked: %s", err);
         CHECK(map_check(&tern, &r, &c1, 0, err, sizeof err) == -1 && strstr(err, "HpPerGroup = 0"),
               "tern refuses sparse weights: %s", err);
-        rl_free(&r);
+        test_layer_free(&r);
     }
     /* Refusals and bad parameters. */
     {
-        rl r;
-        mpq_conv_shape s = conv(MPQ_LAYER_CONV2D, 6, 6, 32, 8, 1, 1, 1);
+        test_layer r;
+        mpq_conv_shape s = test_conv_shape(MPQ_LAYER_CONV2D, 6, 6, 32, 8, 1, 1, 1, 1, 1);
         rl_make(&r, &s, 0, 0, 0, 0);
         mpq_map_decomp c2 = spec(MPQ_DECOMP_CHANNEL, 2, 16, 0), bad = spec(MPQ_DECOMP_CHANNEL, 5, 4, 0);
         CHECK(map_check(&def, &r, &c2, 0, err, sizeof err) == -1 && strstr(err, "N:G rule") &&
@@ -401,7 +323,7 @@ int main(void)
         r.q.w_scale = NULL;
         CHECK(mpq_qlayer_decompose(&def, &r.q, &c2, &dq, err, sizeof err) == MPQ_EPARAM && strstr(err, "scales"),
               "no scales refused: %s", err);
-        rl_free(&r);
+        test_layer_free(&r);
     }
     return check_done("test_netdecomp");
 }

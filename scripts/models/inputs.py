@@ -157,8 +157,7 @@ def main():
     if not model.inputs:
         raise tfl.BadInput(f'{args.model}: the model has no input')
     items = make_inputs(model, seed, args.count)
-    d = tfl.AtomicDir(args.out)
-    try:
+    with tfl.AtomicDir(args.out) as d:
         width = max(3, len(str(args.count - 1)))
         tsv = ['file\tkind\tseed']
         for k, (kind, raw) in enumerate(items):
@@ -166,10 +165,6 @@ def main():
             d.write(name, raw)
             tsv.append(f'{name}\t{kind}\t{seed}')
         d.write('inputs.tsv', ('\n'.join(tsv) + '\n').encode())
-        d.commit()
-    except BaseException:
-        d.abort()
-        raise
     return 0
 
 

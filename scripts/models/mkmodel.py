@@ -477,18 +477,13 @@ def suite(argv):
         return 0
     if args.seed < 0:
         raise tfl.BadInput(f'--seed {args.seed}: must be >= 0')
-    d = tfl.AtomicDir(args.out)
-    try:
+    with tfl.AtomicDir(args.out) as d:
         lines = []
         for name, a in SUITE:
             cmd, q = build_one(a.split() + ['--seed', str(args.seed)])
             d.write(name + '.tflite', q)
             lines.append(f'{name}\t{cmd}')
         d.write('SUITE.tsv', ('\n'.join(lines) + '\n').encode())
-        d.commit()
-    except BaseException:
-        d.abort()
-        raise
     print(f'mkmodel.py suite: {len(SUITE)} models (seed {args.seed}) in {args.out}')
     return 0
 

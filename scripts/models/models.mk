@@ -177,3 +177,14 @@ models/mixprec: $(GOLDEN_BIN)
 	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-mixprec.sh $(GOLDEN_BIN) $(MODELS_DIR) \
 	    $(BUILD)/tmp/models-mixprec'
 TEST_TARGETS += models/mixprec
+
+# In make test: mpq-tb net --decomp, keyword_spotting at channels 1:16 on the default RTL (a
+# second): every layer equal to its decomposed layer and the cycles to the golden cycle model's,
+# under back-pressure too, a planted fault in the decomposed first layer caught and replayed, and
+# the refusals (scripts/models/test-mixprec-rtl.sh).
+.PHONY: models/mixprec-rtl
+models/mixprec-rtl: $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/mixprec-rtl -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-mixprec-rtl.sh $(BUILD)/vl/default/plain/mpq-tb \
+	    $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/models-mixprec-rtl'
+TEST_TARGETS += models/mixprec-rtl

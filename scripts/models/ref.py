@@ -118,8 +118,7 @@ class TFLM:
 
 
 def write_dump(model, ref, indices, dump_dir, output_path):
-    d = tfl.AtomicDir(dump_dir)
-    try:
+    with tfl.AtomicDir(dump_dir) as d:
         for i in indices:
             t = model.tensors[i]
             a = np.asarray(ref.tensor(i))
@@ -127,10 +126,6 @@ def write_dump(model, ref, indices, dump_dir, output_path):
                 raise RefCrash(f'tensor {i} ({t.name}) came back as {a.dtype}{list(a.shape)}, '
                                f'the model says {t.describe()}')
             d.write(f'{i}.bin', np.ascontiguousarray(a).astype(t.dtype.newbyteorder('<')).tobytes())
-        d.commit()
-    except BaseException:
-        d.abort()
-        raise
     if output_path:
         raw = b''.join(np.ascontiguousarray(ref.tensor(i)).astype(model.tensors[i].dtype.newbyteorder('<')).tobytes()
                        for i in model.outputs)

@@ -38,12 +38,11 @@ class Prepared:
         self.name = os.path.basename(path)[:-len('.tflite')]
         self.base = os.path.join(work, self.name)
         self.in_dir = os.path.join(self.base, 'inputs')
-        d = tfl.AtomicDir(self.in_dir)
         self.stems = []
-        for k, (kind, raw) in enumerate(inputs_mod.make_inputs(self.model, seed, count)):
-            self.stems.append(f'{k:03d}-{kind}')
-            d.write(self.stems[-1] + '.bin', raw)
-        d.commit()
+        with tfl.AtomicDir(self.in_dir) as d:
+            for k, (kind, raw) in enumerate(inputs_mod.make_inputs(self.model, seed, count)):
+                self.stems.append(f'{k:03d}-{kind}')
+                d.write(self.stems[-1] + '.bin', raw)
         per_inference = sum(self.model.tensors[i].nbytes for i in ref.dump_indices(self.model, False))
         self.dump_bytes = 2 * count * per_inference
 

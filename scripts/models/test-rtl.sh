@@ -16,8 +16,7 @@ set -u
 tb=${1:?usage: test-rtl.sh MPQ_TB MPQ_GOLDEN MODELS_DIR WORK}; golden=${2:?}; dir=${3:?}; work=${4:?}
 rm -rf "$work" && mkdir -p "$work"
 fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-total_cycles() { sed -n 's/^total: [0-9]* MACs in \([0-9]*\) cycles.*/\1/p' "$1"; }
+. "$(dirname "$0")/net-checks.sh"
 
 # 1. Two models whole, cycles equal to the cycle model's.
 for m in tflite_micro_speech anomaly_detection; do
@@ -25,33 +24,13 @@ for m in tflite_micro_speech anomaly_detection; do
         --trace-dir "$work/traces" >"$work/$m.txt" 2>&1
     rc=$?
     "$golden" model map "$dir/$m.tflite" --config int8 >"$work/$m.map" 2>&1
-    rtl=$(total_cycles "$work/$m.txt") cm=$(total_cycles "$work/$m.map")
-    if [ $rc != 0 ] || ! grep -q '^mpq-tb net: passed: .* final output equal' "$work/$m.txt"; then
-        bad "$m: exit $rc"; tail -n 5 "$work/$m.txt"
-    elif grep -q ' FAILED ' "$work/$m.txt" || ! grep -q ' RTL   passed ' "$work/$m.txt"; then
-        bad "$m: a layer not passed on the RTL"; cat "$work/$m.txt"
-    elif [ -z "$rtl" ] || [ "$rtl" != "$cm" ]; then
-        bad "$m: RTL ${rtl:-?} cycles, the cycle model (model map) ${cm:-?}"
-    elif ! grep -q '"rtl_passed": true' "$work/$m.json"; then
-        bad "$m: the JSON does not say rtl_passed"
-    else
-        echo "$m: every MAC layer on the RTL passed, $rtl cycles = model map's"
-    fi
+    net_whole "$m" "$work/$m" $rc '^mpq-tb net: passed: .* final output equal' "$(total_cycles "$work/$m.map")" \
+        "model map"
 done
 
 # 2. Back-pressure: valid gaps and output stalls, the same outputs.
 m=keyword_spotting
-"$tb" net "$dir/$m.tflite" --timing-seed 7 --p-valid 0.5 --p-ready 0.6 --trace-dir "$work/traces" \
-    --json "$work/$m-bp.json" >"$work/$m-bp.txt" 2>&1
-rc=$?
-stalls=$(grep -o '"out_stalls": [0-9]*' "$work/$m-bp.json" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
-if [ $rc != 0 ] || ! grep -q '^mpq-tb net: passed' "$work/$m-bp.txt"; then
-    bad "$m under back-pressure: exit $rc"; tail -n 5 "$work/$m-bp.txt"
-elif [ "$stalls" -le 0 ]; then
-    bad "$m under back-pressure: no output stall counted"; cat "$work/$m-bp.txt"
-else
-    echo "$m under back-pressure (p-valid 0.5, p-ready 0.6): passed, $stalls output stall cycles"
-fi
+net_backpressure "$m" "$work/$m-bp" "$dir/$m.tflite"
 
 # 3. The planted fault: caught, reported in the network's terms, its trace replays it.
 "$tb" net "$dir/$m.tflite" --timing-seed 7 --p-valid 0.5 --p-ready 0.6 --ops 2 --inject-flip \
@@ -71,21 +50,10 @@ elif ! grep -q '"op": 2, "type": "DEPTHWISE_CONV_2D", .*"cycle": '"$cyc"', .*"la
 elif ! grep -q '^FAILED\|FAILED' "$work/fault.txt" || ! grep -q "MISMATCH in net-keyword_spotting-op2-part1" "$work/fault.txt"; then
     bad "planted fault: no MISMATCH report printed"; cat "$work/fault.txt"
 else
-    "$tb" replay "$tr/layer.vec" --trace-dir "$work/replay" -q >"$work/replay.txt" 2>&1
-    rrc=$?
-    if [ $rrc != 1 ] || ! grep -q "^  first mismatching cycle $cyc " "$work/replay.txt"; then
-        bad "planted fault: replaying layer.vec: exit $rrc, want 1 at cycle $cyc"; cat "$work/replay.txt"
-    else
-        echo "planted fault: caught at cycle $cyc, ${line#  network: }; layer.vec replays it"
-    fi
+    net_replay "$tr" "$cyc" "planted fault: caught at cycle $cyc, ${line#  network: }; layer.vec replays it"
 fi
 
 # 4. Refusals.
-refuse() { # refuse WHAT PATTERN ARGS...: exit 2 with PATTERN in the message
-    local what=$1 pat=$2; shift 2
-    out=$("$tb" net "$@" 2>&1); rc=$?
-    if [ $rc != 2 ] || ! grep -q -- "$pat" <<<"$out"; then bad "$what: exit $rc, want 2 with '$pat': $out"; fi
-}
 refuse "a host operator in --ops" "operator 0 is QUANTIZE" "$dir/$m.tflite" --ops 0
 refuse "--ops out of range" "--ops \`99\`" "$dir/$m.tflite" --ops 99
 refuse "a missing model" "$work/none.tflite" "$work/none.tflite"

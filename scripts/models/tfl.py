@@ -198,7 +198,8 @@ def write_atomic(path, data):
 class AtomicDir:
     """A folder filled in a temporary sibling and put in place whole on commit(): readers see
     the old folder or the new one, never a half-written one (a folder already there is
-    replaced)."""
+    replaced). As a context manager (`with AtomicDir(path) as d:`) it commits when the block
+    ends and aborts (the temporary removed, the exception going on) when the block raises."""
 
     def __init__(self, path):
         self.path = os.path.abspath(path)
@@ -224,6 +225,20 @@ class AtomicDir:
 
     def abort(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        try:
+            if kind is None:
+                self.commit()
+                return False
+        except BaseException:
+            self.abort()
+            raise
+        self.abort()
+        return False
 
 
 def check_tools(golden, models):

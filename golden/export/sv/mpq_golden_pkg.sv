@@ -229,6 +229,12 @@ package mpq_golden_pkg;
       return st;
     endfunction
 
+    // v's bytes sign-extended into w: the byte forms of put and compare pass them on as ints.
+    local static function void widen(byte v[], output int w[]);
+      w = new[v.size()];
+      foreach (v[i]) w[i] = int'(v[i]);
+    endfunction
+
     // Elements of a tensor for the declared layer (0 when the kind has none).
     function longint count(mpq_tensor_e t);
       return mpq_dpi_count(h, t);
@@ -246,15 +252,11 @@ package mpq_golden_pkg;
       return st;
     endfunction
 
+    // The same from bytes: put() of the same values (mpq_dpi_put_i8 stores them alike).
     function int put_i8(mpq_tensor_e t, byte v[], int offset = 0);
-      byte piece[CHUNK];
-      int st = MPQ_OK;
-      for (int at = 0; at < v.size() && st == MPQ_OK; at += CHUNK) begin
-        int n = v.size() - at < CHUNK ? v.size() - at : CHUNK;
-        for (int i = 0; i < n; i++) piece[i] = v[at + i];
-        st = mpq_dpi_put_i8(h, t, offset + at, n, piece);
-      end
-      return st;
+      int wide[];
+      widen(v, wide);
+      return put(t, wide, offset);
     endfunction
 
     function int clear(mpq_tensor_e t);
@@ -325,17 +327,11 @@ package mpq_golden_pkg;
       return bad;
     endfunction
 
+    // The same for byte outputs: compare() of the same values (as mpq_dpi_compare_i8 does).
     function longint compare_i8(byte got[], int offset = 0);
-      byte piece[CHUNK];
-      longint bad = 0, r;
-      for (int at = 0; at < got.size(); at += CHUNK) begin
-        int n = got.size() - at < CHUNK ? got.size() - at : CHUNK;
-        for (int i = 0; i < n; i++) piece[i] = got[at + i];
-        r = mpq_dpi_compare_i8(h, offset + at, n, piece);
-        if (r < 0) return r;
-        bad += r;
-      end
-      return bad;
+      int wide[];
+      widen(got, wide);
+      return compare(wide, offset);
     endfunction
 
     // Mismatches since run(), the first one described in the layer's coordinates.
