@@ -35,9 +35,18 @@ static int differs_U64(const uint64_t *e, const uint64_t *a, const mpq_hwcfg *hw
 uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
 {
     uint32_t m = 0;
+    /* The 1-bit ports, bytes at the struct's start (contract/mpq_hw.h): compared as one word,
+     * port by port only when they differ. */
+    uint64_t ef = 0, af = 0;
+    if (MPQ_OUT_BITS_PLACED) {
+        memcpy(&ef, e, MPQ_OUT_BITS_N);
+        memcpy(&af, a, MPQ_OUT_BITS_N);
+    }
+    if (!MPQ_OUT_BITS_PLACED || ef != af) {
 #define X(idx, field, port, rec) m |= (uint32_t)(e->field != a->field) << (idx);
-    MPQ_OUT_BITS(X)
+        MPQ_OUT_BITS(X)
 #undef X
+    }
 #define X(idx, field, port, bus, width, store, rec, valid) \
     if (MPQ_PORT_DEFINED(e, valid))                        \
         m |= (uint32_t)differs_##store(&e->field, &a->field, hw, width) << (idx);

@@ -38,6 +38,7 @@ struct tb_pipe {
     /* consumer only */
     int have_block, ended, final_rc;
     unsigned pos;           /* cycle within the block */
+    unsigned avail;         /* the cycles of the block held (0: none held) */
     const uint32_t *rd;     /* next entry */
     /* producer only: the cycle from the source and the one before it */
     mpq_port_in pin, prev_in;
@@ -68,7 +69,9 @@ static unsigned put_U64(uint32_t *e, const uint64_t *cur, uint64_t *prev, unsign
 }
 static void get_WORDS(const uint32_t *e, uint32_t (*dst)[MPQ_PORT_WORDS_MAX], unsigned nw)
 {
-    memcpy(*dst, e, nw * sizeof (*dst)[0]);
+    /* A few words (the default activation beat: 4): a loop is cheaper than a call of memcpy. */
+    for (unsigned i = 0; i < nw; i++)
+        (*dst)[i] = e[i];
 }
 static void get_U64(const uint32_t *e, uint64_t *dst, unsigned nw)
 {
@@ -218,24 +221,24 @@ int tb_pipe_start(const mpq_hwcfg *hw, tb_pipe_fn fn, void *ctx, tb_pipe **out)
     return 0;
 }
 
-int tb_pipe_next(tb_pipe *p, mpq_port_in *in, mpq_port_out *exp)
+/* tb_pipe_next once the block held is used up (or none is held): releases it and waits for the
+ * next. Returns 1 with a cycle to take at p->rd, or the source's end code. */
+static int next_block(tb_pipe *p)
 {
     if (p->ended)
         return p->final_rc;
     for (;;) {
         if (p->have_block) {
             unsigned b = p->tail % PIPE_BLOCKS;
-            if (p->pos < p->n[b]) {
-                p->rd += unpack(p, p->rd, in, exp);
-                p->pos++;
+            if (p->pos < p->n[b])
                 return 1;
-            }
             int rc = p->end_rc[b];
             pthread_mutex_lock(&p->mu);
             p->tail++;
             pthread_cond_signal(&p->freed);
             pthread_mutex_unlock(&p->mu);
             p->have_block = 0;
+            p->avail = 0;
             if (rc != 1) {
                 p->ended = 1;
                 p->final_rc = rc;
@@ -248,8 +251,22 @@ int tb_pipe_next(tb_pipe *p, mpq_port_in *in, mpq_port_out *exp)
         pthread_mutex_unlock(&p->mu);
         p->have_block = 1;
         p->pos = 0;
+        p->avail = p->n[p->tail % PIPE_BLOCKS];
         p->rd = p->ring + (size_t)(p->tail % PIPE_BLOCKS) * p->blk_words;
     }
+}
+
+int tb_pipe_next(tb_pipe *p, mpq_port_in *in, mpq_port_out *exp)
+{
+    /* Within a block: one test per cycle on the model's thread, and unpack inlined here. */
+    if (p->pos >= p->avail) {
+        int rc = next_block(p);
+        if (rc != 1)
+            return rc;
+    }
+    p->rd += unpack(p, p->rd, in, exp);
+    p->pos++;
+    return 1;
 }
 
 void tb_pipe_where(const tb_pipe *p, mpq_cm_where *where)
