@@ -2,6 +2,7 @@
 /* tb_cosim.c: the per-cycle step of tb_cosim.h. */
 #include "tb_cosim.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -181,22 +182,40 @@ static void dut_set_expected(tb_cosim *c, const mpq_port_out *exp, const mpq_cm_
     mpq_dut_settle(c->dut); /* the wrapper's inputs only feed the waveform */
 }
 
+/* The hwcfg_o port's value, read once per process from a model of its own (the RTL of a binary
+ * does not change: every test's tb_cosim_open would otherwise build and free a second model). */
+static struct {
+    pthread_once_t once;
+    int port;
+    uint32_t words[MPQ_HWCFG_WORDS];
+    int have;
+} rtl_cfg = {PTHREAD_ONCE_INIT, -1, {0}, 0};
+
+static void rtl_cfg_read(void)
+{
+    rtl_cfg.port = mpq_dut_port_find("hwcfg_o");
+    if (rtl_cfg.port < 0)
+        return;
+    mpq_dut *probe = mpq_dut_new(1);
+    if (!probe)
+        return;
+    mpq_dut_get(probe, (size_t)rtl_cfg.port, rtl_cfg.words);
+    mpq_dut_free(probe);
+    rtl_cfg.have = 1;
+}
+
 int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen)
 {
-    int port = port_of("hwcfg_o", err, errlen);
-    if (port < 0)
+    pthread_once(&rtl_cfg.once, rtl_cfg_read);
+    if (port_of("hwcfg_o", err, errlen) < 0)
         return 2;
-    mpq_dut *probe = mpq_dut_new(1);
-    if (!probe) {
+    if (!rtl_cfg.have) {
         snprintf(err, errlen, "out of memory for the DUT");
         return 2;
     }
-    uint32_t words[MPQ_HWCFG_WORDS];
-    mpq_dut_get(probe, (size_t)port, words);
-    mpq_dut_free(probe);
-    if (mpq_hwcfg_unpack(words, hw) != 0) {
+    if (mpq_hwcfg_unpack(rtl_cfg.words, hw) != 0) {
         snprintf(err, errlen, "the RTL reports contract version %u on hwcfg_o, this testbench "
-                 "speaks version %u", words[0] & 0xffu, MPQ_CONTRACT_VERSION);
+                 "speaks version %u", rtl_cfg.words[0] & 0xffu, MPQ_CONTRACT_VERSION);
         return 2;
     }
     return 0;
