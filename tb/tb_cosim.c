@@ -33,7 +33,8 @@ static int differs_U64(const uint64_t *e, const uint64_t *a, const mpq_hwcfg *hw
     return *e != *a;
 }
 
-uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
+/* tb_compare, inlined into the per-cycle step. */
+static inline uint32_t compare_out(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
 {
     uint32_t m = 0;
     /* The 1-bit ports, bytes at the struct's start (contract/mpq_hw.h): compared as one word,
@@ -54,6 +55,11 @@ uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_o
     MPQ_OUT_BUSES(X)
 #undef X
     return m;
+}
+
+uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
+{
+    return compare_out(hw, e, a);
 }
 
 uint32_t tb_compare_regs(const mpq_hwcfg *hw, const mpq_cm_regs *e, const mpq_cm_regs *a)
@@ -284,29 +290,38 @@ void tb_cosim_close(tb_cosim *c)
     c->shadow = NULL;
 }
 
-uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
+/* tb_cosim_step with a shadow model (white-box or traced build). */
+static uint32_t step_shadow(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
 {
     mpq_dut_eval(c->dut, in, act);
     uint32_t mis = tb_compare(&c->hw, exp, act);
-    if (c->shadow) {
-        mpq_cm_where_get(c->shadow, &c->where);
-        if (c->traced) { /* this cycle's registers beside the RTL's */
-            mpq_cm_regs now;
-            mpq_cm_regs_get(c->shadow, &now);
-            dut_set_expected(c, exp, &now, &c->where, mis);
-        }
+    mpq_cm_where_get(c->shadow, &c->where);
+    if (c->traced) { /* this cycle's registers beside the RTL's */
+        mpq_cm_regs now;
+        mpq_cm_regs_get(c->shadow, &now);
+        dut_set_expected(c, exp, &now, &c->where, mis);
     }
     mpq_dut_tick(c->dut);
     if (mpq_dut_assert_failed(c->dut))
         mis |= 1u << TB_P_ASSERT;
+    mpq_cm_tick(c->shadow, in);
     if (c->whitebox) { /* the registers the edge left, in both */
-        mpq_cm_tick(c->shadow, in);
         mpq_cm_regs_get(c->shadow, &c->exp_regs);
         dut_regs(c, &c->act_regs);
         mis |= tb_compare_regs(&c->hw, &c->exp_regs, &c->act_regs);
-    } else if (c->shadow) {
-        mpq_cm_tick(c->shadow, in);
     }
+    c->cycle++;
+    return mis;
+}
+
+uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
+{
+    if (c->shadow) /* white-box and traced builds; the plain build's cycle is below */
+        return step_shadow(c, in, exp, act);
+    mpq_dut_eval(c->dut, in, act);
+    uint32_t mis = compare_out(&c->hw, exp, act);
+    mpq_dut_tick(c->dut);
+    mis |= (uint32_t)(mpq_dut_assert_failed(c->dut) != 0) << TB_P_ASSERT;
     c->cycle++;
     return mis;
 }
