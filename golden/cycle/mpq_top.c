@@ -236,13 +236,19 @@ static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
     uint64_t ovf = mpq_lanes_step(hw, cm->lane, mpq_wbuf_read(&cm->wbuf, cm->win.wslot, 0), xr, v->first, cm->acc);
     /* Coverage: lanes that overflowed, and the others that sit at either end of the range
      * (without an overflow, the common case, a loop with no branch per lane). */
-    unsigned at_max = 0, at_min = 0;
+    unsigned at_max = 0, at_min = 0, at_end = 0;
     if (ovf == 0) {
+        /* acc is in [-amax-1, amax]: at either end exactly when acc + amax, as unsigned, is
+         * 2*amax or wrapped to 2^64-1 (one test per lane; the ends told apart below, rarely). */
+        for (unsigned l = 0; l < hw->lanes; l++)
+            at_end += (uint64_t)cm->acc[l] + (uint64_t)amax >= 2u * (uint64_t)amax;
+    }
+    if (ovf == 0 && at_end != 0) {
         for (unsigned l = 0; l < hw->lanes; l++) {
             at_max += cm->acc[l] == amax;
             at_min += cm->acc[l] == -amax - 1;
         }
-    } else {
+    } else if (ovf != 0) {
         for (unsigned l = 0; l < hw->lanes; l++) {
             if (ovf >> l & 1u) {
                 cm->ovf |= 1ull << l;
