@@ -2,6 +2,7 @@
 /* tb_cosim.c: the per-cycle step of tb_cosim.h. */
 #include "tb_cosim.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,18 +33,33 @@ static int differs_U64(const uint64_t *e, const uint64_t *a, const mpq_hwcfg *hw
     return *e != *a;
 }
 
-uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
+/* tb_compare, inlined into the per-cycle step. */
+static inline uint32_t compare_out(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
 {
     uint32_t m = 0;
+    /* The 1-bit ports, bytes at the struct's start (contract/mpq_hw.h): compared as one word,
+     * port by port only when they differ. */
+    uint64_t ef = 0, af = 0;
+    if (MPQ_OUT_BITS_PLACED) {
+        memcpy(&ef, e, MPQ_OUT_BITS_N);
+        memcpy(&af, a, MPQ_OUT_BITS_N);
+    }
+    if (!MPQ_OUT_BITS_PLACED || ef != af) {
 #define X(idx, field, port, rec) m |= (uint32_t)(e->field != a->field) << (idx);
-    MPQ_OUT_BITS(X)
+        MPQ_OUT_BITS(X)
 #undef X
+    }
 #define X(idx, field, port, bus, width, store, rec, valid) \
     if (MPQ_PORT_DEFINED(e, valid))                        \
         m |= (uint32_t)differs_##store(&e->field, &a->field, hw, width) << (idx);
     MPQ_OUT_BUSES(X)
 #undef X
     return m;
+}
+
+uint32_t tb_compare(const mpq_hwcfg *hw, const mpq_port_out *e, const mpq_port_out *a)
+{
+    return compare_out(hw, e, a);
 }
 
 uint32_t tb_compare_regs(const mpq_hwcfg *hw, const mpq_cm_regs *e, const mpq_cm_regs *a)
@@ -172,22 +188,40 @@ static void dut_set_expected(tb_cosim *c, const mpq_port_out *exp, const mpq_cm_
     mpq_dut_settle(c->dut); /* the wrapper's inputs only feed the waveform */
 }
 
+/* The hwcfg_o port's value, read once per process from a model of its own (the RTL of a binary
+ * does not change: every test's tb_cosim_open would otherwise build and free a second model). */
+static struct {
+    pthread_once_t once;
+    int port;
+    uint32_t words[MPQ_HWCFG_WORDS];
+    int have;
+} rtl_cfg = {PTHREAD_ONCE_INIT, -1, {0}, 0};
+
+static void rtl_cfg_read(void)
+{
+    rtl_cfg.port = mpq_dut_port_find("hwcfg_o");
+    if (rtl_cfg.port < 0)
+        return;
+    mpq_dut *probe = mpq_dut_new(1);
+    if (!probe)
+        return;
+    mpq_dut_get(probe, (size_t)rtl_cfg.port, rtl_cfg.words);
+    mpq_dut_free(probe);
+    rtl_cfg.have = 1;
+}
+
 int tb_rtl_config(mpq_hwcfg *hw, char *err, size_t errlen)
 {
-    int port = port_of("hwcfg_o", err, errlen);
-    if (port < 0)
+    pthread_once(&rtl_cfg.once, rtl_cfg_read);
+    if (port_of("hwcfg_o", err, errlen) < 0)
         return 2;
-    mpq_dut *probe = mpq_dut_new(1);
-    if (!probe) {
+    if (!rtl_cfg.have) {
         snprintf(err, errlen, "out of memory for the DUT");
         return 2;
     }
-    uint32_t words[MPQ_HWCFG_WORDS];
-    mpq_dut_get(probe, (size_t)port, words);
-    mpq_dut_free(probe);
-    if (mpq_hwcfg_unpack(words, hw) != 0) {
+    if (mpq_hwcfg_unpack(rtl_cfg.words, hw) != 0) {
         snprintf(err, errlen, "the RTL reports contract version %u on hwcfg_o, this testbench "
-                 "speaks version %u", words[0] & 0xffu, MPQ_CONTRACT_VERSION);
+                 "speaks version %u", rtl_cfg.words[0] & 0xffu, MPQ_CONTRACT_VERSION);
         return 2;
     }
     return 0;
@@ -256,29 +290,38 @@ void tb_cosim_close(tb_cosim *c)
     c->shadow = NULL;
 }
 
-uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
+/* tb_cosim_step with a shadow model (white-box or traced build). */
+static uint32_t step_shadow(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
 {
     mpq_dut_eval(c->dut, in, act);
     uint32_t mis = tb_compare(&c->hw, exp, act);
-    if (c->shadow) {
-        mpq_cm_where_get(c->shadow, &c->where);
-        if (c->traced) { /* this cycle's registers beside the RTL's */
-            mpq_cm_regs now;
-            mpq_cm_regs_get(c->shadow, &now);
-            dut_set_expected(c, exp, &now, &c->where, mis);
-        }
+    mpq_cm_where_get(c->shadow, &c->where);
+    if (c->traced) { /* this cycle's registers beside the RTL's */
+        mpq_cm_regs now;
+        mpq_cm_regs_get(c->shadow, &now);
+        dut_set_expected(c, exp, &now, &c->where, mis);
     }
     mpq_dut_tick(c->dut);
     if (mpq_dut_assert_failed(c->dut))
         mis |= 1u << TB_P_ASSERT;
+    mpq_cm_tick(c->shadow, in);
     if (c->whitebox) { /* the registers the edge left, in both */
-        mpq_cm_tick(c->shadow, in);
         mpq_cm_regs_get(c->shadow, &c->exp_regs);
         dut_regs(c, &c->act_regs);
         mis |= tb_compare_regs(&c->hw, &c->exp_regs, &c->act_regs);
-    } else if (c->shadow) {
-        mpq_cm_tick(c->shadow, in);
     }
+    c->cycle++;
+    return mis;
+}
+
+uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act)
+{
+    if (c->shadow) /* white-box and traced builds; the plain build's cycle is below */
+        return step_shadow(c, in, exp, act);
+    mpq_dut_eval(c->dut, in, act);
+    uint32_t mis = compare_out(&c->hw, exp, act);
+    mpq_dut_tick(c->dut);
+    mis |= (uint32_t)(mpq_dut_assert_failed(c->dut) != 0) << TB_P_ASSERT;
     c->cycle++;
     return mis;
 }

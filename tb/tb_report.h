@@ -37,6 +37,7 @@ typedef struct tb_result {
     mpq_vec_header h;
     uint64_t cycles, mismatches;
     double seconds;
+    /* run_test clears what comes before mis, and each record as it is filled. */
     tb_mismatch mis[TB_MAX_RECORDED];
     uint64_t trace_lo, trace_hi;
 } tb_result;

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "contract/mpq_layout.h"
 #include "arith/mpq_bits.h"
@@ -86,15 +87,70 @@ static inline uint32_t mpq_port_bits(const mpq_port_in *in, const mpq_port_out *
     return mpq_port_in_bits(in) | mpq_port_out_bits(out);
 }
 
+/* The generated structs put a side's 1-bit ports in their first bytes, in record-bit order
+ * (MPQ_*_BITS_REC0: the record bit of the port at offset 0): then the 1-bit ports of a side
+ * are set from w in one 64-bit store of bytes, a bit per byte (little-endian hosts; another
+ * layout takes the port-by-port path: the condition is a compile-time constant). */
+#define MPQ_X_REC0_(type, field, rec) (offsetof(type, field) == 0 ? (unsigned)(rec) : 0u)
+#define MPQ_X_IN_REC0_(idx, field, port, rec) +MPQ_X_REC0_(mpq_port_in, field, rec)
+#define MPQ_X_OUT_REC0_(idx, field, port, rec) +MPQ_X_REC0_(mpq_port_out, field, rec)
+#define MPQ_X_ONE_(idx, field, port, rec) +1u
+#define MPQ_X_PLACED_(type, field, rec, rec0, n)                                                     \
+    (sizeof ((type *)0)->field == 1 && offsetof(type, field) + (rec0) == (unsigned)(rec) &&      \
+     offsetof(type, field) < (n))
+#define MPQ_X_IN_PLACED_(idx, field, port, rec) &&MPQ_X_PLACED_(mpq_port_in, field, rec, MPQ_IN_BITS_REC0, MPQ_IN_BITS_N)
+#define MPQ_X_OUT_PLACED_(idx, field, port, rec) &&MPQ_X_PLACED_(mpq_port_out, field, rec, MPQ_OUT_BITS_REC0, MPQ_OUT_BITS_N)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MPQ_PORT_BYTES_LE 1
+#else
+#define MPQ_PORT_BYTES_LE 0
+#endif
+enum {
+    MPQ_IN_BITS_REC0 = 0u MPQ_IN_BITS(MPQ_X_IN_REC0_),
+    MPQ_OUT_BITS_REC0 = 0u MPQ_OUT_BITS(MPQ_X_OUT_REC0_),
+    MPQ_IN_BITS_N = 0u MPQ_IN_BITS(MPQ_X_ONE_),
+    MPQ_OUT_BITS_N = 0u MPQ_OUT_BITS(MPQ_X_ONE_),
+};
+/* 1 when a side's 1-bit ports are bytes at their places in that order. */
+enum {
+    MPQ_IN_BITS_PLACED = MPQ_PORT_BYTES_LE && MPQ_IN_BITS_N <= 8u MPQ_IN_BITS(MPQ_X_IN_PLACED_),
+    MPQ_OUT_BITS_PLACED = MPQ_PORT_BYTES_LE && MPQ_OUT_BITS_N <= 8u MPQ_OUT_BITS(MPQ_X_OUT_PLACED_),
+};
+#undef MPQ_X_REC0_
+#undef MPQ_X_IN_REC0_
+#undef MPQ_X_OUT_REC0_
+#undef MPQ_X_ONE_
+#undef MPQ_X_PLACED_
+#undef MPQ_X_IN_PLACED_
+#undef MPQ_X_OUT_PLACED_
+
+/* Bit i of b (i < 8) into byte i, as 0 or 1: each byte takes a copy of b and keeps its bit,
+ * then adding 0x7f carries a set bit into the byte's top bit (and never past it). */
+static inline uint64_t mpq_bits_to_bytes(uint32_t b)
+{
+    uint64_t x = (uint64_t)(b & 0xffu) * 0x0101010101010101ull & 0x8040201008040201ull;
+    return ((x + 0x7f7f7f7f7f7f7f7full) & 0x8080808080808080ull) >> 7;
+}
+
 /* The 1-bit ports from w, as the functions above pack them. */
 static inline void mpq_port_in_bits_set(uint32_t w, mpq_port_in *in)
 {
+    if (MPQ_IN_BITS_PLACED) {
+        uint64_t bytes = mpq_bits_to_bytes(w >> MPQ_IN_BITS_REC0);
+        memcpy(in, &bytes, MPQ_IN_BITS_N);
+        return;
+    }
 #define MPQ_X_(idx, field, port, rec) in->field = (uint8_t)(w >> (rec) & 1u);
     MPQ_IN_BITS(MPQ_X_)
 #undef MPQ_X_
 }
 static inline void mpq_port_out_bits_set(uint32_t w, mpq_port_out *out)
 {
+    if (MPQ_OUT_BITS_PLACED) {
+        uint64_t bytes = mpq_bits_to_bytes(w >> MPQ_OUT_BITS_REC0);
+        memcpy(out, &bytes, MPQ_OUT_BITS_N);
+        return;
+    }
 #define MPQ_X_(idx, field, port, rec) out->field = (uint8_t)(w >> (rec) & 1u);
     MPQ_OUT_BITS(MPQ_X_)
 #undef MPQ_X_

@@ -8,12 +8,20 @@
 #include "cycle/mpq_units.h"
 #include "arith/mpq_fit.h" /* mpq_fit_acc: mpq_lane.sv fit(), the one accumulator fit */
 
+/* mpq_bits_get of a field of at most 32 bits, inlined in the per-code loop below. */
+static inline uint32_t beat_get(const uint32_t *beat, unsigned lsb, unsigned width)
+{
+    unsigned word = lsb / 32u, off = lsb % 32u;
+    uint64_t cur = (uint64_t)beat[word] | (off + width > 32u ? (uint64_t)beat[word + 1u] << 32 : 0);
+    return (uint32_t)(cur >> off) & (uint32_t)((1ull << width) - 1u);
+}
+
 /* mpq_lane.sv tern_sum (`code = wgt[wgt_tern_lsb(j) +: 2]`) and sparse_sum (idx, val fields). */
 void mpq_lane_decode(const mpq_hwcfg *hw, const uint32_t *beat, unsigned lane, mpq_lane_slice *s)
 {
     unsigned base = lane * mpq_hw_lane_w(hw), idx_w = mpq_hw_idx_w(hw);
     for (unsigned j = 0; j < hw->klanes; j++) {
-        uint32_t code = mpq_bits_get(beat, base + mpq_wgt_tern_lsb(j), 2);
+        uint32_t code = beat_get(beat, base + mpq_wgt_tern_lsb(j), 2);
         s->t[j] = code == 1u ? 1 : code == 3u ? -1 : 0; /* 10 reserved, counts as 0 */
     }
     for (unsigned e = 0; e < hw->hp_per_group; e++) {

@@ -208,9 +208,14 @@ static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
     uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
     if (v->pad) {
         memset(xr, 0, sizeof xr);
+    } else if (ab == 8u && c0 + hw->klanes <= cm->win.c_len && MPQ_PORT_BYTES_LE) {
+        /* A full slice of bytes (the common case): element j is byte j % 4 of word j / 4, which
+         * on a little-endian host is byte j of the entry: a loop the compiler vectorizes. */
+        const unsigned char *b = (const unsigned char *)d;
+        for (unsigned j = 0; j < hw->klanes; j++)
+            xr[j] = (int16_t)((int32_t)(b[j] ^ 0x80u) - 0x80 + cm->in_offset);
     } else if (ab == 8u && c0 + hw->klanes <= cm->win.c_len) {
-        /* A full slice of bytes (the common case): element j is byte j % 4 of word j / 4
-         * (KLanes = 2 uses the low half of one word). */
+        /* The same, word by word (KLanes = 2 uses the low half of one word). */
         for (unsigned j = 0; j < hw->klanes; j += 2u) {
             uint32_t w = d[j / 4u] >> (8u * (j % 4u));
             xr[j] = (int16_t)((int32_t)((w & 0xffu) ^ 0x80u) - 0x80 + cm->in_offset);
@@ -229,16 +234,34 @@ static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
     /* The lanes of a weight slot lie side by side in the buffer (mpq_wbuf_read). */
     uint64_t ovf = mpq_lanes_step(hw, cm->lane, mpq_wbuf_read(&cm->wbuf, cm->win.wslot, 0), xr, v->first, cm->acc);
-    for (unsigned l = 0; l < hw->lanes; l++) {
-        if (ovf >> l & 1u) {
-            cm->ovf |= 1ull << l;
-            cm->stats.ovf_wrap += !cm->acc_sat;
-            cm->stats.ovf_sat += (uint64_t)cm->acc_sat;
-        } else {
-            cm->stats.acc_max += cm->acc[l] == amax;
-            cm->stats.acc_min += cm->acc[l] == -amax - 1;
+    /* Coverage: lanes that overflowed, and the others that sit at either end of the range
+     * (without an overflow, the common case, a loop with no branch per lane). */
+    unsigned at_max = 0, at_min = 0, at_end = 0;
+    if (ovf == 0) {
+        /* acc is in [-amax-1, amax]: at either end exactly when acc + amax, as unsigned, is
+         * 2*amax or wrapped to 2^64-1 (one test per lane; the ends told apart below, rarely). */
+        for (unsigned l = 0; l < hw->lanes; l++)
+            at_end += (uint64_t)cm->acc[l] + (uint64_t)amax >= 2u * (uint64_t)amax;
+    }
+    if (ovf == 0 && at_end != 0) {
+        for (unsigned l = 0; l < hw->lanes; l++) {
+            at_max += cm->acc[l] == amax;
+            at_min += cm->acc[l] == -amax - 1;
+        }
+    } else if (ovf != 0) {
+        for (unsigned l = 0; l < hw->lanes; l++) {
+            if (ovf >> l & 1u) {
+                cm->ovf |= 1ull << l;
+                cm->stats.ovf_wrap += !cm->acc_sat;
+                cm->stats.ovf_sat += (uint64_t)cm->acc_sat;
+            } else {
+                at_max += cm->acc[l] == amax;
+                at_min += cm->acc[l] == -amax - 1;
+            }
         }
     }
+    cm->stats.acc_max += at_max;
+    cm->stats.acc_min += at_min;
     cm->stats.steps++;
     cm->stats.pad_steps += (uint64_t)v->pad;
 }

@@ -354,7 +354,8 @@ static int gen_next_phase(mpq_gen *g)
             }
             g->phase = g->t.tail_cycles ? PH_TAIL : PH_END;
             g->phase_cycles = 0;
-        } else if (g->cycle - g->last_progress > 100000u + (uint64_t)(1000.0 / g->t.p_valid / g->t.p_ready)) {
+        } else if (g->cycle - g->last_progress > 100000u && /* the division only past the floor */
+                   g->cycle - g->last_progress > 100000u + (uint64_t)(1000.0 / g->t.p_valid / g->t.p_ready)) {
             snprintf(g->err, sizeof g->err,
                      "cycle model made no progress for %llu cycles (tile %u, state %d): deadlock",
                      (unsigned long long)(g->cycle - g->last_progress), g->done_tiles,

@@ -1129,6 +1129,17 @@ int mpq_conv_shape_parse(const char *text, mpq_conv_shape *s, char *err, size_t 
  * the tile's channel range, every lane's ternary codes and sparse entries. A channel outside
  * a lane's group has weight 0; a channel past the layer's (masked by the hardware: c >= c_len)
  * gets random weights, so that a missing mask shows. */
+/* Field [lsb, lsb+width) of a beat whose bits there are still zero set to v (v < 2^width,
+ * width <= 32): mpq_bits_put without reading back, inlined in the per-code loop. */
+static inline void beat_or(uint32_t *d, unsigned lsb, unsigned width, uint32_t v)
+{
+    unsigned off = lsb % 32u;
+    uint64_t x = (uint64_t)v << off;
+    d[lsb / 32u] |= (uint32_t)x;
+    if (off + width > 32u)
+        d[lsb / 32u + 1u] |= (uint32_t)(x >> 32);
+}
+
 void mpq_hw_layer_wgt_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_hw_tile *tp, unsigned tile,
                            uint64_t ws, mpq_rng *rng, uint32_t *d)
 {
@@ -1158,7 +1169,7 @@ void mpq_hw_layer_wgt_beat(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq
                 v = t[j];
             else /* beyond c_len: random weights, the hardware masks the activation */
                 v = (int)mpq_rng_below(rng, 3) - 1;
-            mpq_bits_put(d, base + mpq_wgt_tern_lsb(j), 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
+            beat_or(d, base + mpq_wgt_tern_lsb(j), 2, v == 1 ? 1u : v == -1 ? 3u : 0u);
         }
         unsigned e = 0;
         for (unsigned j = 0; j < live && e < hw->hp_per_group; j++) {
