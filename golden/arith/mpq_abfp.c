@@ -787,6 +787,33 @@ static void dw_outputs(const mpq_abfp *p, const abfp_adc *a, const mpq_abfp_wq *
 
 #ifdef ABFP_SSE2
 
+/* The ADC step of convert() in four lanes held as two pairs of doubles (v0: lanes 0-1, v1:
+ * lanes 2-3): limited to +-(mo + 1), rounded half even (RNE_SHIFT), saturated to +-mo, in
+ * convert()'s order. Returns the codes as floats; *sat gets the lanes that saturated (bits
+ * 0-3). dw_outputs4 and convert4 share it. */
+typedef struct adc4_k {
+    __m128d shift, mo, nmo, lim, nlim;
+} adc4_k;
+
+static inline adc4_k adc4_consts(const abfp_adc *a)
+{
+    adc4_k k = {_mm_set1_pd(RNE_SHIFT), _mm_set1_pd((double)a->mo), _mm_set1_pd(-(double)a->mo),
+                _mm_set1_pd((double)(a->mo + 1)), _mm_set1_pd(-(double)(a->mo + 1))};
+    return k;
+}
+
+static inline __m128 adc4(const adc4_k *k, __m128d v0, __m128d v1, int *sat)
+{
+    v0 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v0, k->lim), k->nlim), k->shift), k->shift);
+    v1 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v1, k->lim), k->nlim), k->shift), k->shift);
+    int s0 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v0, k->mo), _mm_cmplt_pd(v0, k->nmo)));
+    int s1 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v1, k->mo), _mm_cmplt_pd(v1, k->nmo)));
+    *sat = s0 | (s1 << 2);
+    v0 = _mm_max_pd(_mm_min_pd(v0, k->mo), k->nmo);
+    v1 = _mm_max_pd(_mm_min_pd(v1, k->mo), k->nmo);
+    return _mm_movelh_ps(_mm_cvtpd_ps(v0), _mm_cvtpd_ps(v1));
+}
+
 /* dw_outputs for four channels at once (channel multiplier 1, no noise, half-even ADC, dots
  * within int32): lane by lane the same IEEE operations as convert(), in the same order. wt is
  * the weights' mantissas transposed, [ntiles*n][O]. Returns the saturated conversions. */
@@ -794,9 +821,8 @@ static unsigned dw_outputs4(const abfp_adc *a, const mpq_abfp_wq *wq, const int1
                             const int16_t *xq, const float *xs, const float *bias, float *y, uint64_t *zero_tiles)
 {
     unsigned n = wq->n, nt = wq->ntiles, K = wq->k, sat = 0;
-    const __m128d gm = _mm_set1_pd(a->gm), dd = _mm_set1_pd(a->d), shift = _mm_set1_pd(RNE_SHIFT);
-    const __m128d mo = _mm_set1_pd((double)a->mo), nmo = _mm_set1_pd(-(double)a->mo);
-    const __m128d lim = _mm_set1_pd((double)(a->mo + 1)), nlim = _mm_set1_pd(-(double)(a->mo + 1));
+    const __m128d gm = _mm_set1_pd(a->gm), dd = _mm_set1_pd(a->d);
+    const adc4_k k = adc4_consts(a);
     const __m128 step = _mm_set1_ps(a->step), zero = _mm_setzero_ps();
     __m128 acc = _mm_setzero_ps();
     for (unsigned t = 0; t < nt; t++) {
@@ -811,18 +837,13 @@ static unsigned dw_outputs4(const abfp_adc *a, const mpq_abfp_wq *wq, const int1
         }
         __m128d v0 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(d), gm), dd);
         __m128d v1 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(_mm_shuffle_epi32(d, 0xee)), gm), dd);
-        v0 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v0, lim), nlim), shift), shift);
-        v1 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v1, lim), nlim), shift), shift);
-        int s0 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v0, mo), _mm_cmplt_pd(v0, nmo)));
-        int s1 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v1, mo), _mm_cmplt_pd(v1, nmo)));
-        v0 = _mm_max_pd(_mm_min_pd(v0, mo), nmo);
-        v1 = _mm_max_pd(_mm_min_pd(v1, mo), nmo);
-        __m128 code = _mm_movelh_ps(_mm_cvtpd_ps(v0), _mm_cvtpd_ps(v1));
+        int s;
+        __m128 code = adc4(&k, v0, v1, &s);
         const float *ws = wq->scale + (size_t)o * nt + t;
         __m128 sw = _mm_setr_ps(ws[0], ws[nt], ws[2 * nt], ws[3 * nt]);
         __m128 sx = _mm_loadu_ps(xs + (size_t)t * C + o);
         __m128 live = _mm_and_ps(_mm_cmpneq_ps(sw, zero), _mm_cmpneq_ps(sx, zero));
-        int lm = _mm_movemask_ps(live), sm = (s0 | (s1 << 2)) & lm;
+        int lm = _mm_movemask_ps(live), sm = s & lm;
         *zero_tiles += 4u - bits4(lm);
         sat += bits4(sm);
         __m128 ct = _mm_mul_ps(_mm_mul_ps(sw, sx), step);
@@ -931,9 +952,8 @@ enum { ABFP_BLOCK = 32 }; /* reduction vectors per block */
 static inline unsigned convert4(const mpq_abfp *p, const abfp_adc *a, const int32_t *dot, const float *sw,
                                 __m128 sx, uint64_t i0, uint64_t di, float *acc)
 {
-    const __m128d gm = _mm_set1_pd(a->gm), dd = _mm_set1_pd(a->d), shift = _mm_set1_pd(RNE_SHIFT);
-    const __m128d mo = _mm_set1_pd((double)a->mo), nmo = _mm_set1_pd(-(double)a->mo);
-    const __m128d lim = _mm_set1_pd((double)(a->mo + 1)), nlim = _mm_set1_pd(-(double)(a->mo + 1));
+    const __m128d gm = _mm_set1_pd(a->gm), dd = _mm_set1_pd(a->d);
+    const adc4_k k = adc4_consts(a);
     __m128i d = _mm_loadu_si128((const __m128i *)(const void *)dot);
     __m128d v0 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(d), gm), dd);
     __m128d v1 = _mm_div_pd(_mm_mul_pd(_mm_cvtepi32_pd(_mm_shuffle_epi32(d, 0xee)), gm), dd);
@@ -944,20 +964,15 @@ static inline unsigned convert4(const mpq_abfp *p, const abfp_adc *a, const int3
         v1 = _mm_add_pd(v1, _mm_mul_pd(nz, _mm_setr_pd(mpq_abfp_normal(p->seed, i0 + 2 * di),
                                                        mpq_abfp_normal(p->seed, i0 + 3 * di))));
     }
-    v0 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v0, lim), nlim), shift), shift);
-    v1 = _mm_sub_pd(_mm_add_pd(_mm_max_pd(_mm_min_pd(v1, lim), nlim), shift), shift);
-    int s0 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v0, mo), _mm_cmplt_pd(v0, nmo)));
-    int s1 = _mm_movemask_pd(_mm_or_pd(_mm_cmpgt_pd(v1, mo), _mm_cmplt_pd(v1, nmo)));
-    v0 = _mm_max_pd(_mm_min_pd(v0, mo), nmo);
-    v1 = _mm_max_pd(_mm_min_pd(v1, mo), nmo);
-    __m128 code = _mm_movelh_ps(_mm_cvtpd_ps(v0), _mm_cvtpd_ps(v1));
+    int s;
+    __m128 code = adc4(&k, v0, v1, &s);
     __m128 w = _mm_loadu_ps(sw), ac = _mm_loadu_ps(acc);
     __m128 live = _mm_cmpneq_ps(w, _mm_setzero_ps());
     __m128 ct = _mm_mul_ps(_mm_mul_ps(w, sx), _mm_set1_ps(a->step));
     __m128 sum = _mm_add_ps(ac, _mm_mul_ps(code, ct));
     _mm_storeu_ps(acc, _mm_or_ps(_mm_and_ps(live, sum), _mm_andnot_ps(live, ac))); /* a zero tile adds nothing */
     int lm = _mm_movemask_ps(live);
-    return bits4((s0 | (s1 << 2)) & lm) | (4u - bits4(lm)) << 4;
+    return bits4(s & lm) | (4u - bits4(lm)) << 4;
 }
 #endif
 
