@@ -15,6 +15,7 @@
 #include "arith/mpq.h"
 #include "cli/cli.h"
 #include "contract/mpq_hw.h"
+#include "net/mpq_fidelity.h"
 #include "net/mpq_graph.h"
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
@@ -62,8 +63,8 @@ typedef struct mx_point {
 
 typedef struct mx_result {
     uint64_t weights, hp;
-    double w_norm2, err_norm2, sig, noise;
-    unsigned agree;
+    double w_norm2, err_norm2;
+    mpq_fid_sum fid;
     int held[MX_MAXCFG], same[MX_MAXCFG];
     uint64_t cycles[MX_MAXCFG];
     char why[MX_MAXCFG][320];
@@ -76,14 +77,7 @@ typedef struct mx_ctx {
     mpq_hwcfg ref, hw[MX_MAXCFG];
     char cfg[MX_MAXCFG][64];
     unsigned ncfg;
-    uint8_t *inputs;           /* --inputs: count x in_bytes, else NULL */
-    size_t in_bytes;
-    unsigned count;
-    uint64_t seed;
-    int logits, classifier;    /* the logits tensor; 1 when a SOFTMAX follows it */
-    size_t nlog;
-    int32_t zp;
-    int8_t *ref_logits;        /* [count][nlog], the int8 model's */
+    mpq_fid fid;               /* the inputs, the logits and the int8 model's */
     int8_t *dec0;              /* [nlog], the point's input 0 on the reference */
     int8_t *tmp;               /* [nlog] */
     unsigned nrows;            /* rows of the last run */
@@ -251,104 +245,9 @@ static int load_configs(mx_ctx *c, const mx_args *a)
     return load_cfg(a->ref_cfg, &c->ref);
 }
 
-/* The int8 tensor the top class is read from: the model's first output, or what a final
- * DEQUANTIZE, SOFTMAX or RESHAPE reads. */
-static int find_logits(mx_ctx *c)
-{
-    int t = c->m.outputs[0];
-    for (int moved = 1; moved;) {
-        moved = 0;
-        for (unsigned o = 0; o < c->m.nops && !moved; o++) {
-            const mpq_tfl_op *op = &c->m.ops[o];
-            int code = op->code;
-            if (op->nout < 1 || op->out[0] != t || op->nin < 1 || op->in[0] < 0)
-                continue;
-            if (code == MPQ_TFL_DEQUANTIZE || code == MPQ_TFL_SOFTMAX || code == MPQ_TFL_RESHAPE) {
-                c->classifier |= code == MPQ_TFL_SOFTMAX;
-                t = op->in[0];
-                moved = 1;
-            }
-        }
-    }
-    const mpq_tfl_tensor *x = &c->m.tensors[t];
-    if (x->type != MPQ_TFL_INT8)
-        return fprintf(stderr, "%s: %s: the output tensor %d is not int8: no logits to compare\n", tag,
-                       c->m.file, t), -1;
-    c->logits = t;
-    c->nlog = mpq_net_tensor_bytes(c->net, (unsigned)t);
-    c->zp = x->q.nzero ? (int32_t)x->q.zero_point[0] : 0;
-    return 0;
-}
-
-/* The whole binary file (*len bytes; cli_read_file is for text), or NULL with errno. */
-static uint8_t *read_binary(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    *len = 0;
-    for (;;) {
-        if (*len == cap) {
-            size_t ncap = cap ? 2 * cap : 65536;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb)
-                break;
-            buf = nb;
-            cap = ncap;
-        }
-        size_t n = fread(buf + *len, 1, cap - *len, f);
-        *len += n;
-        if (n == 0)
-            break;
-    }
-    int oom = *len == cap, err = ferror(f);
-    fclose(f);
-    if (oom || err) {
-        free(buf);
-        errno = oom ? ENOMEM : EIO;
-        return NULL;
-    }
-    return buf;
-}
-
-static int read_inputs(mx_ctx *c, const char *path)
-{
-    for (unsigned i = 0; i < mpq_net_ninputs(c->net); i++)
-        c->in_bytes += mpq_net_tensor_bytes(c->net, (unsigned)mpq_net_input_tensor(c->net, i));
-    if (!path)
-        return 0;
-    size_t len = 0;
-    c->inputs = read_binary(path, &len);
-    if (!c->inputs)
-        return fprintf(stderr, "%s: --inputs %s: %s\n", tag, path, strerror(errno)), -1;
-    if (len == 0 || c->in_bytes == 0 || len % c->in_bytes)
-        return fprintf(stderr, "%s: --inputs %s: %zu bytes, not a whole number of inputs of %zu bytes\n", tag,
-                       path, len, c->in_bytes), -1;
-    c->count = (unsigned)(len / c->in_bytes);
-    return 0;
-}
-
-static int set_input(mx_ctx *c, unsigned k, char *err, size_t errlen)
-{
-    if (!c->inputs)
-        return mpq_net_inputs_init(c->net, &c->m, NULL, c->seed + k, err, errlen);
-    size_t off = (size_t)k * c->in_bytes;
-    for (unsigned i = 0; i < mpq_net_ninputs(c->net); i++) {
-        size_t b = mpq_net_tensor_bytes(c->net, (unsigned)mpq_net_input_tensor(c->net, i));
-        if (mpq_net_set_input(c->net, i, c->inputs + off, b, err, errlen) != 0)
-            return -1;
-        off += b;
-    }
-    return 0;
-}
-
 static int setup(mx_ctx *c, const mx_args *a)
 {
     char err[1024];
-    c->seed = a->seed;
-    c->count = a->count;
     if (load_configs(c, a) != 0)
         return -1;
     if (mpq_tfl_load(a->model, &c->m, err, sizeof err) != 0)
@@ -358,33 +257,17 @@ static int setup(mx_ctx *c, const mx_args *a)
     o.golden_kernels = 1;
     if (mpq_net_init(&c->net, &c->m, &o, err, sizeof err) != 0)
         return fprintf(stderr, "%s: %s\n", tag, err), -1;
-    if (read_inputs(c, a->inputs) != 0 || find_logits(c) != 0)
-        return -1;
+    if (mpq_fid_init(&c->fid, &c->m, c->net, a->inputs, a->count, a->seed, err, sizeof err) != 0)
+        return fprintf(stderr, "%s: %s\n", tag, err), -1;
     c->rows = calloc(mpq_net_ops(c->net) + 1, sizeof *c->rows);
-    c->ref_logits = malloc((size_t)c->count * c->nlog);
-    c->dec0 = malloc(c->nlog);
-    c->tmp = malloc(c->nlog);
-    if (!c->rows || !c->ref_logits || !c->dec0 || !c->tmp)
+    c->dec0 = malloc(c->fid.nlog);
+    c->tmp = malloc(c->fid.nlog);
+    if (!c->rows || !c->dec0 || !c->tmp)
         return fprintf(stderr, "%s: out of memory\n", tag), -1;
-    for (unsigned k = 0; k < c->count; k++) {
-        if (set_input(c, k, err, sizeof err) != 0 || mpq_net_run(c->net, err, sizeof err) != 0)
-            return fprintf(stderr, "%s: input %u: %s\n", tag, k, err), -1;
-        if (mpq_net_tensor_get(c->net, (unsigned)c->logits, c->ref_logits + (size_t)k * c->nlog) != 0)
-            return fprintf(stderr, "%s: input %u: the logits tensor %d was not computed\n", tag, k, c->logits), -1;
-    }
     return 0;
 }
 
 /* ---- one point ---- */
-
-static size_t argmax(const int8_t *v, size_t n)
-{
-    size_t best = 0;
-    for (size_t i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
 
 /* Input k through the point's network on ex for hw; its logits into c->tmp. Returns
  * mpq_netrun's status (err says why). */
@@ -392,15 +275,15 @@ static int run_once(mx_ctx *c, const mpq_hwcfg *hw, const mx_point *p, const mpq
                     uint64_t *cycles, char *err, size_t errlen)
 {
     mpq_map_opts mo = {.pack = 1, .decomp = p->int8 ? NULL : &p->d};
-    if (set_input(c, k, err, errlen) != 0)
+    if (mpq_fid_set_input(&c->fid, k, err, errlen) != 0)
         return 2;
     unsigned n = 0;
     int rc = mpq_netrun(c->net, &c->m, hw, &mo, ex, c->rows, &n, err, errlen);
     c->nrows = n;
     if (rc)
         return rc;
-    if (mpq_net_tensor_get(c->net, (unsigned)c->logits, c->tmp) != 0)
-        return snprintf(err, errlen, "the logits tensor %d was not computed", c->logits), 2;
+    if (mpq_net_tensor_get(c->net, (unsigned)c->fid.logits, c->tmp) != 0)
+        return snprintf(err, errlen, "the logits tensor %d was not computed", c->fid.logits), 2;
     *cycles = 0;
     for (unsigned i = 0; i < n; i++)
         *cycles += c->rows[i].st.cycles;
@@ -411,12 +294,13 @@ static int run_once(mx_ctx *c, const mpq_hwcfg *hw, const mx_point *p, const mpq
 static int point_fidelity(mx_ctx *c, const mx_point *p, mx_result *r, char *err, size_t errlen)
 {
     uint64_t cyc;
-    for (unsigned k = 0; k < c->count; k++) {
+    mpq_fid_sum fs = {0};
+    for (unsigned k = 0; k < c->fid.count; k++) {
         int rc = run_once(c, &c->ref, p, &mpq_accel_functional, k, &cyc, err, errlen);
         if (rc)
             return rc;
         if (k == 0) {
-            memcpy(c->dec0, c->tmp, c->nlog);
+            memcpy(c->dec0, c->tmp, c->fid.nlog);
             for (unsigned i = 0; i < c->nrows; i++) {
                 r->weights += c->rows[i].weights;
                 r->hp += c->rows[i].hp_weights;
@@ -424,14 +308,9 @@ static int point_fidelity(mx_ctx *c, const mx_point *p, mx_result *r, char *err,
                 r->err_norm2 += c->rows[i].err_norm2;
             }
         }
-        const int8_t *ref = c->ref_logits + (size_t)k * c->nlog;
-        r->agree += argmax(ref, c->nlog) == argmax(c->tmp, c->nlog);
-        for (size_t j = 0; j < c->nlog; j++) {
-            double s = (double)ref[j] - c->zp, e = (double)c->tmp[j] - ref[j];
-            r->sig += s * s;
-            r->noise += e * e;
-        }
+        mpq_fid_add(&c->fid, k, c->tmp, &fs);
     }
+    r->fid = fs;
     return 0;
 }
 
@@ -445,7 +324,7 @@ static int point_cycles(mx_ctx *c, const mx_point *p, mx_result *r, char *err, s
         r->held[h] = rc == 0;
         if (rc == 0) {
             r->why[h][0] = 0;
-            r->same[h] = !memcmp(c->tmp, c->dec0, c->nlog);
+            r->same[h] = !memcmp(c->tmp, c->dec0, c->fid.nlog);
         }
     }
     return 0;
@@ -453,7 +332,7 @@ static int point_cycles(mx_ctx *c, const mx_point *p, mx_result *r, char *err, s
 
 static double sqnr_db(const mx_result *r)
 {
-    return r->noise > 0 ? 10.0 * log10(r->sig / r->noise) : INFINITY;
+    return mpq_fid_sqnr_db(&r->fid);
 }
 
 /* ---- the report ---- */
@@ -469,8 +348,8 @@ static void print_header(const mx_ctx *c)
 static void print_row(const mx_ctx *c, const mx_point *p, const mx_result *r)
 {
     char top[32];
-    if (c->classifier)
-        snprintf(top, sizeof top, "%u/%u", r->agree, c->count);
+    if (c->fid.classifier)
+        snprintf(top, sizeof top, "%u/%u", r->fid.agree, c->fid.count);
     else
         snprintf(top, sizeof top, "n/a");
     printf("%-22s %-7s %9.4f %9.4f %9s %9.2f", p->name, p->dens, r->weights ? (double)r->hp / r->weights : 0.0,
@@ -512,7 +391,7 @@ static void json_point(text *t, const mx_ctx *c, const mx_point *p, const mx_res
                ", \"hp_share\": %.6f, \"weight_rel_l2\": %.6f, \"top1_agree\": %u, \"inputs\": %u, "
                "\"sqnr_db\": %s, \"configs\": [",
             p->dens, r->weights, r->hp, r->weights ? (double)r->hp / r->weights : 0.0,
-            r->w_norm2 > 0 ? sqrt(r->err_norm2 / r->w_norm2) : 0.0, r->agree, c->count, qs);
+            r->w_norm2 > 0 ? sqrt(r->err_norm2 / r->w_norm2) : 0.0, r->fid.agree, c->fid.count, qs);
     for (unsigned h = 0; h < c->ncfg; h++) {
         tprintf(t, "%s{\"config\": \"%s\", \"held\": %s, ", h ? ", " : "", c->cfg[h], r->held[h] ? "true" : "false");
         if (r->held[h])
@@ -530,10 +409,9 @@ static void json_point(text *t, const mx_ctx *c, const mx_point *p, const mx_res
 static void ctx_free(mx_ctx *c)
 {
     free(c->rows);
-    free(c->ref_logits);
     free(c->dec0);
     free(c->tmp);
-    free(c->inputs);
+    mpq_fid_free(&c->fid);
     mpq_net_free(c->net);
     mpq_tfl_free(&c->m);
 }
@@ -576,17 +454,17 @@ int mpq_cli_model_mixprec(int argc, char **argv)
     text js = {0};
     if (setup(&c, &a) != 0)
         goto done;
-    if (c.inputs)
-        printf("%s: %s, %u inputs from %s; reference %s\n", tag, a.model, c.count, a.inputs, a.ref_cfg);
+    if (c.fid.inputs)
+        printf("%s: %s, %u inputs from %s; reference %s\n", tag, a.model, c.fid.count, a.inputs, a.ref_cfg);
     else
         printf("%s: %s, %u random inputs, seed %" PRIu64 " (input k: seed + k); reference %s\n", tag, a.model,
-               c.count, a.seed, a.ref_cfg);
-    printf("logits: tensor %d (%zu values, zero point %d)%s\n", c.logits, c.nlog, c.zp,
-           c.classifier ? ", a SOFTMAX follows" : "; no SOFTMAX: top-1 not applicable");
+               c.fid.count, a.seed, a.ref_cfg);
+    printf("logits: tensor %d (%zu values, zero point %d)%s\n", c.fid.logits, c.fid.nlog, c.fid.zp,
+           c.fid.classifier ? ", a SOFTMAX follows" : "; no SOFTMAX: top-1 not applicable");
     tprintf(&js, "{\"model\": ");
     json_str(&js, a.model);
     tprintf(&js, ", \"ref_config\": \"%s\", \"inputs\": %u, \"seed\": %" PRIu64 ", \"classifier\": %s, "
-                 "\"points\": [\n", a.ref_cfg, c.count, a.seed, c.classifier ? "true" : "false");
+                 "\"points\": [\n", a.ref_cfg, c.fid.count, a.seed, c.fid.classifier ? "true" : "false");
     status = run_points(&c, pts, npts, &js);
     tprintf(&js, "]}\n");
     if (!status)
