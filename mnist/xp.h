@@ -21,24 +21,6 @@
 #define XP_MAX_LAYERS 8
 #define XP_MAX_PRECS 20
 
-/* Energy per action in pJ (the table's columns); an action's count is a cost field. */
-#define XP_ACTIONS(X)                                                                                \
-    X(cycle, cycles) X(wgt_beat, wgt_beats) X(wbuf_read, wbuf_reads) X(act_beat, act_beats)          \
-    X(ring_read, ring_reads) X(mac_tern, macs_tern) X(mac_hp, macs_hp) X(requant, requants)
-
-typedef struct xp_energy {
-#define XP_E_FIELD_(name, count) double name;
-    XP_ACTIONS(XP_E_FIELD_)
-#undef XP_E_FIELD_
-} xp_energy;
-
-/* Reads the block of configuration cfg in path: the "action<TAB>pJ" lines after the line
- * "# config CFG" up to the next "# config" line (other # lines are comments). Every action
- * must be there once, pJ >= 0. Returns 0 or -1 with err (the file, the line, what is wrong). */
-int xp_energy_load(const char *path, const char *cfg, xp_energy *e, char *err, size_t errlen);
-/* Energy in pJ of a cost. */
-double xp_energy_of(const xp_energy *e, const mpq_xp_cost *c);
-
 /* A point's objectives, all to be minimized except acc (maximized). */
 typedef struct xp_obj {
     double cycles, energy_pj, wmem_bits, acc;
@@ -53,7 +35,7 @@ typedef struct xp_net_pt {
 
 typedef struct xp_net {
     const mpq_hwcfg *hw;
-    const xp_energy *e;
+    const mpq_xp_energy *e;
     unsigned nl;                          /* MAC layers */
     mpq_hw_layer layer[XP_MAX_LAYERS];    /* shape only */
     unsigned np;                          /* precisions searched */

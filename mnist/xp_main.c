@@ -176,7 +176,7 @@ static void cleanup(void)
 }
 
 /* The configuration and the energy table (hw and e live in the caller). */
-static int load_inputs(const xp_opts *xo, mpq_hwcfg *hw, xp_energy *e, char *cfgname, size_t len)
+static int load_inputs(const xp_opts *xo, mpq_hwcfg *hw, mpq_xp_energy *e, char *cfgname, size_t len)
 {
     char err[512];
     const char *base = strrchr(xo->cfg, '/');
@@ -186,7 +186,7 @@ static int load_inputs(const xp_opts *xo, mpq_hwcfg *hw, xp_energy *e, char *cfg
         *dot = 0;
     if (mpq_hwcfg_load(xo->cfg, hw, err, sizeof err) != 0)
         return fail2("--config", err);
-    if (xp_energy_load(xo->energy, cfgname, e, err, sizeof err) != 0)
+    if (mpq_xp_energy_load(xo->energy, cfgname, e, err, sizeof err) != 0)
         return fail2("--energy", err);
     if (cnn_init(&net, xo->arch, 1, err, sizeof err) != 0) /* a bad architecture before the file */
         return fail2("--arch", err);
@@ -209,7 +209,7 @@ int main(int argc, char **argv)
         return usage(stderr), fail2("options", "--config, --energy, --model and --out are required");
     atexit(cleanup);
     mpq_hwcfg hw;
-    xp_energy e;
+    mpq_xp_energy e;
     char cfgname[256];
     if ((r = load_inputs(&xo, &hw, &e, cfgname, sizeof cfgname)) != 0)
         return r;

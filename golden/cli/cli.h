@@ -15,6 +15,7 @@ int mpq_cli_model_map(int argc, char **argv); /* mpq-golden model map (cli_model
 int mpq_cli_model_mixprec(int argc, char **argv); /* mpq-golden model mixprec (cli_model_mixprec.c) */
 int mpq_cli_model_abfp(int argc, char **argv); /* mpq-golden model abfp (cli_model_abfp.c) */
 int mpq_cli_explore(int argc, char **argv);
+int mpq_cli_explore_search(int argc, char **argv); /* mpq-golden explore search (cli_explore_search.c) */
 
 /* ---- what the generators share (cli_text.c) ---- */
 #include <stddef.h>

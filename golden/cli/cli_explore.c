@@ -24,6 +24,7 @@ static void usage(FILE *f)
                "       mpq-golden explore sample --config NAME (--shape ... | --fc M,K,N) [--seed S]\n"
                "                                 [--sample-every COUNT]\n"
                "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
+               "       mpq-golden explore search MODEL.tflite --config NAME --energy TABLE ... (its --help)\n"
                "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
                "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
                "  closed-form cost of the default mapping and of the fewest-cycle one; --list: every\n"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
                "  hardware layer's cycles, steps and data waits compared with the closed form; with\n"
                "  --sample-every K, every K-th hardware layer also as a layer of its own: a random point\n"
                "  of its space (seed S) on the cycle model, every count it keeps compared.\n"
+               "search: the per-layer precision search over a real model (NSGA-II; `explore search --help`).\n"
                "Exit: 0, 1 a closed-form count differs from the cycle model, 2 usage or input error.\n");
 }
 
@@ -297,6 +299,8 @@ int mpq_cli_explore(int argc, char **argv)
         usage(what ? stdout : stderr);
         return what ? 0 : 2;
     }
+    if (!strcmp(what, "search"))
+        return mpq_cli_explore_search(argc, argv);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed") ||

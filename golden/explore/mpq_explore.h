@@ -144,6 +144,26 @@ size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *o
 #define MPQ_XP_ALL_SIZES 1u
 size_t mpq_xp_mappings_ex(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned flags, mpq_xp_map *out, size_t max);
 
+/* ---- the energy-per-action table (scripts/golden/explore-energy.py, docs/explore.md) ---- */
+
+/* Energy per action in pJ (the table's columns); an action's count is a cost field. */
+#define MPQ_XP_ACTIONS(X)                                                                                \
+    X(cycle, cycles) X(wgt_beat, wgt_beats) X(wbuf_read, wbuf_reads) X(act_beat, act_beats)          \
+    X(ring_read, ring_reads) X(mac_tern, macs_tern) X(mac_hp, macs_hp) X(requant, requants)
+
+typedef struct mpq_xp_energy {
+#define MPQ_XP_E_FIELD_(name, count) double name;
+    MPQ_XP_ACTIONS(MPQ_XP_E_FIELD_)
+#undef MPQ_XP_E_FIELD_
+} mpq_xp_energy;
+
+/* Reads the block of configuration cfg in path: the "action<TAB>pJ" lines after the line
+ * "# config CFG" up to the next "# config" line (other # lines are comments). Every action
+ * must be there once, pJ >= 0. Returns 0 or -1 with err (the file, the line, what is wrong). */
+int mpq_xp_energy_load(const char *path, const char *cfg, mpq_xp_energy *e, char *err, size_t errlen);
+/* Energy in pJ of a cost. */
+double mpq_xp_energy_of(const mpq_xp_energy *e, const mpq_xp_cost *c);
+
 /* ---- the check against the golden cycle model (mpq_explore_sim.c) ---- */
 
 /* Runs hardware layer L (shape only) on the golden cycle model: a random layer of its shape

@@ -188,3 +188,36 @@ models/mixprec-rtl: $(BUILD)/vl/default/plain/mpq-tb $(GOLDEN_BIN)
 	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-mixprec-rtl.sh $(BUILD)/vl/default/plain/mpq-tb \
 	    $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/models-mixprec-rtl'
 TEST_TARGETS += models/mixprec-rtl
+
+# make explore-models: the per-layer precision x mapping search (mpq-golden explore search,
+# NSGA-II) on each real model, on EXPLORE_MODELS_CONFIG with make explore's energy table:
+# fronts of cycles, energy, weight bits and fidelity against the int8 model (docs/explore.md,
+# "The search over a real model"). $(BUILD)/explore-models/<model>.{md,json}, explore.md.
+EXPLORE_MODELS ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+EXPLORE_MODELS_CONFIG ?= dense
+EXPLORE_MODELS_PRECISIONS ?= tern+0hp,tern+1hp,tern+2hp,int8
+EXPLORE_MODELS_INPUTS ?= 16
+EXPLORE_MODELS_POP ?= 32
+EXPLORE_MODELS_GENS ?= 30
+EXPLORE_MODELS_SEED ?= 1
+.PHONY: explore-models
+explore-models: $(GOLDEN_BIN) $(XP_ENERGY)
+	@scripts/models/fetch.sh $(MODELS_DIR)
+	@out=$(BUILD)/explore-models && mkdir -p $$out && rm -f $$out/explore.md.tmp && \
+	  for m in $(EXPLORE_MODELS); do \
+	    $(GOLDEN_BIN) explore search $(MODELS_DIR)/$$m.tflite --config $(EXPLORE_MODELS_CONFIG) \
+	      --energy $(XP_ENERGY) --precisions $(EXPLORE_MODELS_PRECISIONS) --count $(EXPLORE_MODELS_INPUTS) \
+	      --seed $(EXPLORE_MODELS_SEED) --ga-seed $(EXPLORE_MODELS_SEED) --pop $(EXPLORE_MODELS_POP) \
+	      --gens $(EXPLORE_MODELS_GENS) --json $$out/$$m.json --md $$out/$$m.md >/dev/null || exit 1; \
+	    { echo "## $$m"; echo; cat $$out/$$m.md; echo; } >> $$out/explore.md.tmp; \
+	    grep -m1 'vectors evaluated' $$out/$$m.md; \
+	  done && mv -f $$out/explore.md.tmp $$out/explore.md && echo "explore-models: $$out/explore.md"
+
+# In make test: the search on keyword_spotting at a small size, its uniform points against
+# mpq-golden model mixprec, the refusals (scripts/models/test-explore-search.sh, seconds).
+.PHONY: explore/model-search
+explore/model-search: $(GOLDEN_BIN) $(XP_ENERGY)
+	@scripts/check.sh $(BUILD)/results explore/model-search -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-explore-search.sh $(GOLDEN_BIN) $(MODELS_DIR) \
+	    $(XP_ENERGY) $(BUILD)/tmp/explore-models'
+TEST_TARGETS += explore/model-search
