@@ -24,6 +24,7 @@
 #include "tb_util.h"
 
 /* ---- the command line ---------------------------------------------------------------------- */
+enum { TB_NET_MAX_LAYERS = 512 };
 typedef struct net_args {
     const char *config_file, *input, *output, *ops, *json, *trace_dir, *trace_bin, *trace_build, *vec_dir;
     uint64_t seed, timing_seed;
@@ -31,7 +32,10 @@ typedef struct net_args {
     int pack;          /* 1 auto, 0 never */
     int source_thread; /* -1 auto, 1 on, 0 off */
     const char *decomp; /* --decomp SPEC, or NULL: the int8 weights */
-    mpq_map_decomp dd;  /* its parse */
+    mpq_map_decomp dd;  /* its parse (one SPEC: every layer) */
+    mpq_map_decomp dl[TB_NET_MAX_LAYERS]; /* SPEC,SPEC,...: one per MAC layer */
+    const mpq_map_decomp *dlp[TB_NET_MAX_LAYERS];
+    unsigned ndl;
     int inject_flip;
     int whitebox;      /* compare the RTL's registers too (the white-box build) */
     unsigned before, after;
@@ -95,9 +99,10 @@ static const mpq_opt net_table[NO_COUNT] = {
                                                           "first mismatch"),
     [NO_DECOMP] = {"--decomp", "SPEC", MPQ_OPT_TEXT, F(decomp), 0, 0, NULL, NULL, 0, 0,
                    "mixed precision: decompose every layer's int8 weights into ternary + sparse int8 "
-                   "(ternary, channels-N:G, window-N:G, unstructured-D; mpq-golden model mixprec); each "
-                   "layer is then compared with the decomposed layer's functional model and the final "
-                   "output only reported against the int8 model's"},
+                   "(ternary, channels-N:G, window-N:G, unstructured-D; mpq-golden model mixprec), or "
+                   "one SPEC (or int8) per MAC layer, comma-separated (mpq-golden explore search's "
+                   "points); each decomposed layer is then compared with its functional model and the "
+                   "final output only reported against the int8 model's"},
 };
 #undef F
 
@@ -155,9 +160,17 @@ static int net_parse(int argc, char **argv, net_args *a, const char **model)
     } else if ((a->given >> NO_INPUT & 1u) && (a->given >> NO_SEED & 1u)) {
         fprintf(stderr, "%s: --input and --seed do not combine: --seed draws a random input\n", tag);
         rc = 2;
-    } else if (a->decomp && mpq_map_decomp_parse(a->decomp, &a->dd, err, sizeof err) != 0) {
+    } else if (a->decomp && !strchr(a->decomp, ',') && mpq_map_decomp_parse(a->decomp, &a->dd, err, sizeof err) != 0) {
         fprintf(stderr, "%s: --decomp: %s\n", tag, err);
         rc = 2;
+    } else if (a->decomp && strchr(a->decomp, ',')) {
+        static unsigned char is8[TB_NET_MAX_LAYERS];
+        if (mpq_map_decomp_list_parse(a->decomp, a->dl, is8, TB_NET_MAX_LAYERS, &a->ndl, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: --decomp: %s\n", tag, err);
+            rc = 2;
+        }
+        for (unsigned i = 0; i < a->ndl; i++)
+            a->dlp[i] = is8[i] ? NULL : &a->dl[i];
     }
     free(pos);
     return rc;
@@ -754,14 +767,16 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
            " (--timing-seed %" PRIu64 " reproduces)\n", tag, x->model, mpq_hwcfg_str(hw, hb, sizeof hb), in,
            x->a->p_valid, x->a->p_ready, x->a->timing_seed, x->a->timing_seed);
     fflush(stdout);
-    mpq_map_opts mo = {.pack = x->a->pack, .decomp = x->a->decomp ? &x->a->dd : NULL};
+    mpq_map_opts mo = {.pack = x->a->pack, .decomp = x->a->decomp && !x->a->ndl ? &x->a->dd : NULL,
+                       .layers = x->a->dlp, .nlayers = x->a->ndl};
+    int approx = x->a->decomp != NULL;
     mpq_accel ex = {x, "RTL", rtl_run};
     unsigned n = 0;
     int status = mpq_netrun(net, m, hw, &mo, &ex, rows, &n, err, sizeof err);
     print_table(hw, x, rows, n, status != 0, cfgname);
     if (status == 0 && mpq_net_run(ref, err, sizeof err) != 0)
         status = 2;
-    else if (status == 0 && mo.decomp) {
+    else if (status == 0 && approx) {
         char diff[512];
         int eq = outputs_equal(net, ref, diff, sizeof diff);
         printf("%s: passed: %u layer parts on the RTL, every port equal every cycle; every layer's output equal to "
@@ -771,7 +786,7 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
             printf("%s:   %s\n", tag, diff);
     } else if (status == 0 && !outputs_equal(net, ref, err, sizeof err))
         status = 1;
-    if (status == 0 && !mo.decomp)
+    if (status == 0 && !approx)
         printf("%s: passed: %u layer parts on the RTL, every port equal every cycle; every layer's output and the "
                "model's final output equal to the golden model's\n", tag, x->rtl_parts);
     else if (status != 0) {

@@ -445,6 +445,22 @@ static void md_savings(text *t, const xs_run *r, double int8_def, double int8_be
     }
 }
 
+/* The vector g as mpq-tb net --decomp takes it: one SPEC per layer. */
+static void json_decomp(text *t, const mpq_xpm *x, const uint8_t *g)
+{
+    tprintf(t, "\"");
+    for (unsigned l = 0; l < x->nl; l++) {
+        const mpq_xp_prec *p = &x->prec[g[l]];
+        if (!p->tern)
+            tprintf(t, "%sint8", l ? "," : "");
+        else if (!p->hp_n)
+            tprintf(t, "%sternary", l ? "," : "");
+        else
+            tprintf(t, "%schannels-%u:%u", l ? "," : "", p->hp_n, x->hw->klanes);
+    }
+    tprintf(t, "\"");
+}
+
 static void json_out(text *t, const xs_run *r, const xs_args *a)
 {
     const mpq_xpm *x = &r->c.x;
@@ -500,7 +516,9 @@ static void json_out(text *t, const xs_run *r, const xs_args *a)
         tprintf(t, "%s\n  {\"cycles\": %.0f, \"energy_pj\": %.1f, \"weight_bits\": %.0f, \"sqnr_db\": ", k ? "," : "",
                 o[0], o[1], o[2]);
         tprintf(t, isinf(db) ? "\"inf\"" : "%.3f", db);
-        tprintf(t, ", \"top1_agree\": %u, \"precisions\": [", r->c.fid[i].agree);
+        tprintf(t, ", \"top1_agree\": %u, \"decomp\": ", r->c.fid[i].agree);
+        json_decomp(t, x, g);
+        tprintf(t, ", \"precisions\": [");
         for (unsigned l = 0; l < x->nl; l++)
             tprintf(t, "%s\"%s\"", l ? ", " : "", mpq_xp_prec_str(&x->prec[g[l]], ps, sizeof ps));
         tprintf(t, "]}");

@@ -297,14 +297,23 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen)
 {
     *nrows = 0;
-    int approx = mo->decomp != NULL;
+    unsigned nmac = 0;
+    mpq_net_layer NL;
+    for (unsigned op = 0; op < mpq_net_ops(net); op++)
+        nmac += mpq_net_layer_get(net, op, &NL) == 0;
+    if (mo->nlayers && mo->nlayers != nmac)
+        return snprintf(err, errlen, "%s: a decomposition per layer names %u layers; the model has %u CONV_2D, "
+                        "DEPTHWISE_CONV_2D and FULLY_CONNECTED layers", m->file, mo->nlayers, nmac), 2;
     for (unsigned op = 0; op < mpq_net_ops(net); op++) {
-        mpq_net_layer NL;
         if (mpq_net_layer_get(net, op, &NL) != 0) {
             if (mpq_net_run_op(net, op, err, errlen) != 0)
                 return 2;
             continue;
         }
+        mpq_map_opts lmo = *mo;
+        if (mo->nlayers)
+            lmo.decomp = mo->layers[*nrows];
+        int approx = lmo.decomp != NULL;
         mpq_netrun_layer *row = &rows[(*nrows)++];
         memset(row, 0, sizeof *row);
         row->op = op;
@@ -319,7 +328,7 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
             free(out8);
             return snprintf(err, errlen, "out of memory"), 2;
         }
-        int st = run_layer(net, m, hw, mo, ex, &NL, y, row, err, errlen);
+        int st = run_layer(net, m, hw, &lmo, ex, &NL, y, row, err, errlen);
         /* Exact: the golden model's output of the same operator on the same input, then the
          * accelerator's replaces it for the operators that follow. Approximate: the
          * accelerator's output flows on (run_layer checked it against the decomposed layer). */

@@ -101,7 +101,10 @@ int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len);
  * layer on the same input (mpq_qlayer_expected: a difference returns 1), and the
  * accelerator's output flows on to the operators that follow. The net's tensors then hold
  * the decomposed network's values; compare its outputs with an int8 run (mpq_net_run) of
- * the same input for the fidelity. */
+ * the same input for the fidelity. With mo->layers (a decomposition per layer, NULL for an
+ * int8 one) each decomposed layer is checked that way and each int8 layer against the golden
+ * model's operator on the same (approximate) input; mo->nlayers other than the model's MAC
+ * layers returns 2. */
 int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
 

@@ -257,6 +257,34 @@ int mpq_map_decomp_parse(const char *text, mpq_map_decomp *d, char *err, size_t 
     return 0;
 }
 
+int mpq_map_decomp_list_parse(const char *text, mpq_map_decomp *d, unsigned char *int8, unsigned max,
+                              unsigned *n, char *err, size_t errlen)
+{
+    *n = 0;
+    for (const char *p = text;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[64];
+        if (len == 0 || len >= sizeof item)
+            return snprintf(err, errlen, "item %u of '%.200s': %s", *n + 1, text, len ? "too long" : "empty"),
+                   MPQ_EPARAM;
+        if (*n == max)
+            return snprintf(err, errlen, "more than %u items", max), MPQ_EPARAM;
+        memcpy(item, p, len);
+        item[len] = 0;
+        int8[*n] = !strcmp(item, "int8");
+        if (!int8[*n]) {
+            char why[256];
+            if (mpq_map_decomp_parse(item, &d[*n], why, sizeof why) != 0)
+                return snprintf(err, errlen, "item %u: %s", *n + 1, why), MPQ_EPARAM;
+        }
+        (*n)++;
+        if (!end)
+            return 0;
+        p = end;
+    }
+}
+
 void mpq_map_decomp_name(const mpq_map_decomp *d, char *buf, size_t len)
 {
     if (d->axis != MPQ_DECOMP_UNSTRUCTURED && d->hp_n == 0)

@@ -92,11 +92,22 @@ int mpq_map_decomp_parse(const char *text, mpq_map_decomp *d, char *err, size_t 
  * "unstructured 0.0625". */
 void mpq_map_decomp_name(const mpq_map_decomp *d, char *buf, size_t len);
 
+/* A decomposition per layer, as text: "SPEC,SPEC,..." (mpq_map_decomp_parse's forms, or
+ * "int8": the layer keeps its int8 weights), one per CONV_2D, DEPTHWISE_CONV_2D and
+ * FULLY_CONNECTED layer in operator order. d[i] gets item i, int8[i] is 1 for an "int8" item;
+ * at most max items. Returns 0 with *n items, or MPQ_EPARAM with err naming the item. */
+int mpq_map_decomp_list_parse(const char *text, mpq_map_decomp *d, unsigned char *int8, unsigned max,
+                              unsigned *n, char *err, size_t errlen);
+
 typedef struct mpq_map_opts {
     int pack;                  /* 1: pack the taps of thin convolutions when it saves cycles;
                                   0: never; 2: always when possible (tests) */
     const mpq_map_decomp *decomp; /* NULL: the int8 weights as they are; else decompose every
                                   layer given with int8 weights (mpq_qlayer_decompose) */
+    /* Per layer instead (nlayers > 0; mpq_netrun): layers[i] for the i-th MAC layer in
+     * operator order, NULL keeping its int8 weights; nlayers must be the model's MAC layers. */
+    const mpq_map_decomp *const *layers;
+    unsigned nlayers;
 } mpq_map_opts;
 
 /* A decomposed layer: q is the layer in ternary + sparse form (shape, offsets and clamp of

@@ -192,7 +192,8 @@ TEST_TARGETS += models/mixprec-rtl
 # make explore-models: the per-layer precision x mapping search (mpq-golden explore search,
 # NSGA-II) on each real model, on EXPLORE_MODELS_CONFIG with make explore's energy table:
 # fronts of cycles, energy, weight bits and fidelity against the int8 model (docs/explore.md,
-# "The search over a real model"). $(BUILD)/explore-models/<model>.{md,json}, explore.md.
+# "The search over a real model"). $(BUILD)/explore-models/<model>.{md,json}, explore.md; then
+# one front point per model on the RTL (scripts/models/explore-rtl.sh: rtl.md).
 EXPLORE_MODELS ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
 EXPLORE_MODELS_CONFIG ?= dense
 EXPLORE_MODELS_PRECISIONS ?= tern+0hp,tern+1hp,tern+2hp,int8
@@ -201,7 +202,7 @@ EXPLORE_MODELS_POP ?= 32
 EXPLORE_MODELS_GENS ?= 30
 EXPLORE_MODELS_SEED ?= 1
 .PHONY: explore-models
-explore-models: $(GOLDEN_BIN) $(XP_ENERGY)
+explore-models: $(GOLDEN_BIN) $(XP_ENERGY) $(BUILD)/vl/$(EXPLORE_MODELS_CONFIG)/plain/mpq-tb
 	@scripts/models/fetch.sh $(MODELS_DIR)
 	@out=$(BUILD)/explore-models && mkdir -p $$out && rm -f $$out/explore.md.tmp && \
 	  for m in $(EXPLORE_MODELS); do \
@@ -211,7 +212,9 @@ explore-models: $(GOLDEN_BIN) $(XP_ENERGY)
 	      --gens $(EXPLORE_MODELS_GENS) --json $$out/$$m.json --md $$out/$$m.md >/dev/null || exit 1; \
 	    { echo "## $$m"; echo; cat $$out/$$m.md; echo; } >> $$out/explore.md.tmp; \
 	    grep -m1 'vectors evaluated' $$out/$$m.md; \
-	  done && mv -f $$out/explore.md.tmp $$out/explore.md && echo "explore-models: $$out/explore.md"
+	  done && mv -f $$out/explore.md.tmp $$out/explore.md && echo "explore-models: $$out/explore.md" && \
+	  scripts/models/explore-rtl.sh $(BUILD)/vl/$(EXPLORE_MODELS_CONFIG)/plain/mpq-tb $(MODELS_DIR) $$out \
+	    $(EXPLORE_MODELS)
 
 # In make test: the search on keyword_spotting at a small size, its uniform points against
 # mpq-golden model mixprec, the refusals (scripts/models/test-explore-search.sh, seconds).

@@ -10,7 +10,11 @@
 #  3. A planted fault in the decomposed first layer (--ops 1 --inject-flip): exit 1, the
 #     report names op 1 and the element, and replaying its layer.vec (which carries the
 #     decomposed weights) fails at the same cycle.
-#  4. Refusals, exit 2: channels 2:16 breaks default's N:G rule (named), an unknown structure.
+#  4. A decomposition per layer (`--decomp SPEC,SPEC,...`, what mpq-golden explore search
+#     writes): ternary and channels-1:16 alternating over the 10 layers passes, and its cycles
+#     equal the cycle model's for the same list (mpq-golden model map --decomp LIST).
+#  5. Refusals, exit 2: channels 2:16 breaks default's N:G rule (named), an unknown structure,
+#     a per-layer list of the wrong length (both counts named), a bad item (named).
 set -u
 tb=${1:?usage: test-mixprec-rtl.sh MPQ_TB MPQ_GOLDEN MODELS_DIR WORK}; golden=${2:?}; dir=${3:?}; work=${4:?}
 m=keyword_spotting dec=channels-1:16
@@ -46,8 +50,24 @@ else
     net_replay "$tr" "$cyc" "planted fault in op 1: caught at cycle $cyc; layer.vec replays it"
 fi
 
-# 4. Refusals.
+# 4. A decomposition per layer.
+list=ternary,channels-1:16,ternary,channels-1:16,ternary,channels-1:16,ternary,channels-1:16,ternary,channels-1:16
+"$tb" net "$f" --decomp $list --timing-seed 3 --json "$work/list.json" >"$work/list.txt" 2>&1
+rc=$?
+python3 - "$work/list.json" "$work/full.json" <<'PY' && [ $rc = 0 ] || { bad "--decomp per layer: exit $rc"; cat "$work/list.txt"; }
+import json, sys
+d, full = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert d['rtl_passed'] and len(d['layers']) == 10, d
+# the channels-1:16 layers are the same layers as in the uniform run; the ternary ones hold no int8
+same = [a['cycles'] == b['cycles'] for a, b in zip(d['layers'], full['layers'])]
+assert all(same[1::2]), ('channels-1:16 layers differ from the uniform run', same)
+PY
+grep -q "^mpq-tb net: passed: .*--decomp $list" "$work/list.txt" || bad "--decomp per layer: no verdict line"
+
+# 5. Refusals.
 refuse "channels 2:16 on default" "N:G rule.*HpPerGroup = 1" "$f" --decomp channels-2:16
 refuse "an unknown structure" "expected ternary" "$f" --decomp rows-1:4
+refuse "a list of the wrong length" "names 2 layers; the model has 10" "$f" --decomp ternary,ternary
+refuse "a bad item in the list" "item 2" "$f" --decomp ternary,rows-1:4
 [ $fail = 0 ] && echo "models/mixprec-rtl: passed"
 exit $fail

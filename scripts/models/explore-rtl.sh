@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# explore-rtl.sh MPQ_TB MODELS_DIR OUT MODEL...: make explore-models' check of the search on the
+# RTL. For each model, a point of its front (OUT/<model>.json from mpq-golden explore search): the
+# least-energy point at 20 dB or more whose top class agrees on every input (a classifier), else
+# the front's most faithful point that decomposes a layer. It runs on the Verilated configuration
+# MPQ_TB was built for through `mpq-tb net MODEL --decomp LIST` (every layer in lockstep with the
+# golden cycle model, every port every cycle; each decomposed layer equal to its functional model,
+# each int8 one to the golden model's operator), and its per-layer cycles are set beside the
+# search's: equal where the driver's mapping is the searched one (the closed form equals the cycle
+# model), named where the search chose another mapping. Writes OUT/rtl.md; exit 1 when a run
+# fails or a layer with the same mapping differs in cycles.
+set -u
+tb=${1:?usage: explore-rtl.sh MPQ_TB MODELS_DIR OUT MODEL...} dir=${2:?} out=${3:?}; shift 3
+fail=0
+rm -f "$out/rtl.md.tmp"
+for m in "$@"; do
+    j=$out/$m.json
+    spec=$(python3 - "$j" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+db = lambda p: float('inf') if p['sqnr_db'] == 'inf' else p['sqnr_db']
+mixed = [p for p in d['front'] if any(x != 'int8' for x in p['precisions'])]
+ok = [p for p in mixed if db(p) >= 20 and (not d['classifier'] or p['top1_agree'] == d['inputs'])]
+pick = min(ok, key=lambda p: p['energy_pj']) if ok else max(mixed, key=db)
+print(pick['decomp'])
+PY
+) || { echo "explore-rtl: $m: no point to run"; fail=1; continue; }
+    "$tb" net "$dir/$m.tflite" --decomp "$spec" --json "$out/$m-rtl.json" >"$out/$m-rtl.log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || { echo "explore-rtl: $m: mpq-tb net exit $rc (see $out/$m-rtl.log)"; fail=1; continue; }
+    python3 - "$j" "$out/$m-rtl.json" "$spec" "$m" >>"$out/rtl.md.tmp" <<'PY' || fail=1
+import json, sys
+d, r, spec, m = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
+pick = next(p for p in d['front'] if p['decomp'] == spec)
+names = d['precisions']
+rows = {x['op']: x for x in r['layers']}
+same = differ = 0
+bad = []
+lines = []
+for L, prec in zip(d['layers'], pick['precisions']):
+    c = L['choices'][names.index(prec)]
+    x = rows[L['op']]
+    eq = c['cycles'] == x['cycles']
+    if eq:
+        same += 1
+    else:
+        differ += 1
+        lines.append(f"| {m} | {L['op']} | {L['shape']} | {prec} | {c['cycles']} ({c['map']}) | {x['cycles']} ({x['map']}) |")
+        # the searched mapping and the driver's are both whole layers: they must agree
+        if 'rows=' in c['map'] and x['parts'] == 1 and ('pack=1' in c['map']) == ('packed' in x['map']):
+            bad.append(L['op'])
+total = sum(x['cycles'] for x in r['layers'])
+print(f"| {m} | {len(d['layers'])} | {pick['sqnr_db']} | {pick['top1_agree']}/{d['inputs']} | {pick['cycles']:.0f} | "
+      f"{total} | {same} | {differ} | {'yes' if r['rtl_passed'] else 'NO'} |")
+for l in lines:
+    print(l, file=sys.stderr)
+if bad:
+    print(f"explore-rtl: {m}: ops {bad}: same mapping, different cycles", file=sys.stderr)
+    sys.exit(1)
+PY
+done
+{
+    echo "| model | layers | SQNR dB | top-1 | search's cycles | RTL cycles | layers equal | layers mapped otherwise | every layer passed |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    cat "$out/rtl.md.tmp" 2>/dev/null
+} >"$out/rtl.md" && rm -f "$out/rtl.md.tmp"
+cat "$out/rtl.md"
+exit $fail
