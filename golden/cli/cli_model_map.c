@@ -26,7 +26,7 @@ static void usage(FILE *f)
                "cycles (no stalls), steps, MAC utilization and the activation waits. Every layer's\n"
                "output is checked against the golden model's. IN: the model's input, raw little\n"
                "endian (default: random from --seed, 1). --pack never: no packing of kernel taps into\n"
-               "channels. --json OUT: the table as JSON (atomically).\n"
+               "channels (thin convolutions, depthwise layers). --json OUT: the table as JSON (atomically).\n"
                "Exit: 0, 1 a layer's outputs differ, 2 usage, a bad file or a layer this\n"
                "configuration cannot run (named with its rule).\n");
 }
