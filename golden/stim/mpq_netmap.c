@@ -471,8 +471,8 @@ static int map_dw_packed(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t
     rc = map_layer(hw, &d.q, d.x, &plain, map, err, errlen);
     if (rc == 0) {
         map->packed = 1;
-        int n = snprintf(map->how, sizeof map->how, "depthwise, taps packed: %u groups of %u channels x %u "
-                         "taps in %u channels", d.q.s.groups, d.p.opg, q->s.kh * q->s.kw, d.p.fp);
+        int n = snprintf(map->how, sizeof map->how, "depthwise, taps packed per tile: %u x (%u channels x %u "
+                         "taps in %u channels)", d.q.s.groups, d.p.opg, q->s.kh * q->s.kw, d.p.fp);
         if (map->nparts > 1)
             snprintf(map->how + n, sizeof map->how - (size_t)n, ", %u bands of %u output columns", map->nparts,
                      map->part[0].ow);

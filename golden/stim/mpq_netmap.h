@@ -93,7 +93,8 @@ typedef struct mpq_qlayer {
  * output channel, TWN ternary weights (threshold thr * mean|W|), then the largest residuals
  * kept in high precision, hp_n of every group of `group` weights along `axis`
  * (MPQ_DECOMP_CHANNEL: consecutive input channels at one window position, aligned on the
- * absolute channel as the accelerator's groups; MPQ_DECOMP_WINDOW: consecutive window
+ * absolute channel as the accelerator's groups, or, where mpq_map_layer packs the taps, G
+ * consecutive packed channels (above); MPQ_DECOMP_WINDOW: consecutive window
  * positions at one channel), or (MPQ_DECOMP_UNSTRUCTURED) round(density * K) of each output
  * channel's K weights. Layers without a window to group along (1x1 convolutions,
  * fully-connected layers) take MPQ_DECOMP_WINDOW's N:G along the channels. */
