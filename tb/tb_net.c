@@ -72,8 +72,8 @@ static const mpq_opt net_table[NO_COUNT] = {
                         "seed of the valid gaps and the back-pressure (default: from the clock, "
                         "printed); part p of operator o uses T + 65536 o + p"},
     [NO_PACK] = {"--pack", NULL, MPQ_OPT_CHOICE, F(pack), 0, 0, pack_names, pack_values, 0, 0,
-                 "pack the kernel taps of thin convolutions into channels when it saves cycles "
-                 "(default auto)"},
+                 "pack the kernel taps of thin convolutions and of depthwise layers into channels "
+                 "when it saves cycles (default auto)"},
     [NO_SOURCE_THREAD] = TB_OPT_SOURCE_THREAD(F(source_thread), "run the golden driver and cycle model in a "
                                                                 "second thread, ahead of the DUT (default: on "
                                                                 "when more than one CPU is online)"),

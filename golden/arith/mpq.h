@@ -446,6 +446,14 @@ typedef enum mpq_decomp_axis {
 int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis axis,
                        const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen);
 
+/* mpq_decompose_conv with groups given by the caller: block[i] (in the kind's weight layout,
+ * like w) names the group of weight i; a group is a run of equal block ids along an output
+ * channel's reduction (conv2d: OHWI order; depthwise: ky, kx), hp_n non-zeros at most in
+ * each (o->group unused). The driver groups this way along the layout a layer runs in when
+ * the host repacks it (stim/mpq_netmap.h). Returns as mpq_decompose. */
+int mpq_decompose_conv_blocks(const double *w, const mpq_conv_shape *s, const uint32_t *block,
+                              const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen);
+
 /* ---- mpq-case files (../shared/oracles/FORMAT.md) ---- */
 typedef struct mpq_case {
     char name[128];

@@ -309,6 +309,26 @@ int mpq_decompose_conv(const double *w, const mpq_conv_shape *s, mpq_decomp_axis
     return decompose_groups(w, &v, &g, o, d, err, errlen);
 }
 
+int mpq_decompose_conv_blocks(const double *w, const mpq_conv_shape *s, const uint32_t *block,
+                              const mpq_decomp_opts *o, mpq_decomp *d, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    int st = mpq_conv_check_kind(s, 0, err, errlen);
+    if (st)
+        return st;
+    int dw = s->kind == MPQ_LAYER_DEPTHWISE;
+    unsigned k = mpq_conv_depth(s);
+    wview v = {.n = s->out_c, .k = k, .cstride = dw ? 1 : k, .jstride = dw ? s->out_c : 1};
+    glist g;
+    if ((st = check_opts(o, v.n, k, 1, err, errlen)) || (st = glist_init(&g, (size_t)v.n * k, err, errlen)))
+        return st;
+    /* A group is a run of one block id along the channel's reduction. */
+    for (unsigned c = 0; c < v.n; c++)
+        for (unsigned j = 0; j < k; j++)
+            push_index(&g, at(&v, c, j), j == 0 || block[at(&v, c, j)] != block[at(&v, c, j - 1)]);
+    return decompose_groups(w, &v, &g, o, d, err, errlen);
+}
+
 int mpq_conv_f64(const mpq_conv_shape *s, const double *x, const double *w, const double *bias,
                  double *y, char *err, size_t errlen)
 {

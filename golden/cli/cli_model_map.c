@@ -19,14 +19,17 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden model map MODEL.tflite --config NAME [--input IN] [--seed S]\n"
-               "                            [--pack auto|never] [--json OUT]\n"
+               "                            [--pack auto|never] [--decomp SPEC] [--json OUT]\n"
                "Runs the model with its CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layers on the\n"
                "golden cycle model of configuration NAME (rtl/cfg/NAME.cfg) and every other operator\n"
                "on the host, and prints per layer how it is mapped, its MACs, the accelerator's exact\n"
                "cycles (no stalls), steps, MAC utilization and the activation waits. Every layer's\n"
                "output is checked against the golden model's. IN: the model's input, raw little\n"
                "endian (default: random from --seed, 1). --pack never: no packing of kernel taps into\n"
-               "channels. --json OUT: the table as JSON (atomically).\n"
+               "channels (thin convolutions, depthwise layers). --decomp SPEC: decompose every layer's\n"
+               "int8 weights into ternary + sparse int8 first (ternary, channels-N:G, window-N:G,\n"
+               "unstructured-D; mpq-tb net --decomp), each layer then checked against its decomposed\n"
+               "layer's functional model. --json OUT: the table as JSON (atomically).\n"
                "Exit: 0, 1 a layer's outputs differ, 2 usage, a bad file or a layer this\n"
                "configuration cannot run (named with its rule).\n");
 }
@@ -37,8 +40,8 @@ static int fail2(const char *what)
     return 2;
 }
 
-static int write_json(const char *path, const char *model, const char *cfg, const mpq_hwcfg *hw,
-                      const mpq_netrun_layer *rows, unsigned n)
+static int write_json(const char *path, const char *model, const char *cfg, const char *decomp,
+                      const mpq_hwcfg *hw, const mpq_netrun_layer *rows, unsigned n)
 {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -50,8 +53,8 @@ static int write_json(const char *path, const char *model, const char *cfg, cons
         cyc += rows[i].st.cycles;
         macs += rows[i].macs;
     }
-    fprintf(f, "{\"model\": \"%s\", \"config\": \"%s\", \"macs_per_cycle\": %u, \"mpq_cycles\": %" PRIu64
-               ", \"macs\": %" PRIu64 ", \"layers\": [\n", model, cfg, hw->lanes * hw->klanes, cyc, macs);
+    fprintf(f, "{\"model\": \"%s\", \"config\": \"%s\", \"decomp\": \"%s\", \"macs_per_cycle\": %u, \"mpq_cycles\": %" PRIu64
+               ", \"macs\": %" PRIu64 ", \"layers\": [\n", model, cfg, decomp ? decomp : "", hw->lanes * hw->klanes, cyc, macs);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
         char row[640];
@@ -90,9 +93,10 @@ static void print_table(const mpq_hwcfg *hw, const char *cfg, const mpq_netrun_l
 
 /* model map's command line. */
 typedef struct map_args {
-    const char *model, *cfg, *input, *json;
+    const char *model, *cfg, *input, *json, *decomp;
     uint64_t seed;
     mpq_map_opts mo;
+    mpq_map_decomp dd; /* --decomp's parse; mo.decomp points here */
 } map_args;
 
 /* Returns 0 to run, 1 after --help, 2 after a message. */
@@ -106,7 +110,7 @@ static int parse_args(int argc, char **argv, map_args *a)
             return 1;
         }
         int takes = !strcmp(arg, "--config") || !strcmp(arg, "--input") || !strcmp(arg, "--seed") ||
-                    !strcmp(arg, "--pack") || !strcmp(arg, "--json");
+                    !strcmp(arg, "--pack") || !strcmp(arg, "--json") || !strcmp(arg, "--decomp");
         if (takes && !v) {
             fprintf(stderr, "mpq-golden model map: %s needs a value\n", arg);
             return 2;
@@ -132,6 +136,14 @@ static int parse_args(int argc, char **argv, map_args *a)
                 return 2;
             }
             a->mo.pack = !strcmp(v, "auto");
+        } else if (!strcmp(arg, "--decomp")) {
+            char e[256];
+            if (mpq_map_decomp_parse(v, &a->dd, e, sizeof e) != 0) {
+                fprintf(stderr, "mpq-golden model map: --decomp: %s\n", e);
+                return 2;
+            }
+            a->mo.decomp = &a->dd;
+            a->decomp = v;
         } else if (arg[0] == '-' || a->model) {
             fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", arg);
             usage(stderr);
@@ -205,7 +217,7 @@ int mpq_cli_model_map(int argc, char **argv)
     print_table(&hw, cfg, cn.rows, n);
     if (status)
         fprintf(stderr, "mpq-golden model map: %s\n", err);
-    else if (json && write_json(json, model, cfg, &hw, cn.rows, n) != 0) {
+    else if (json && write_json(json, model, cfg, args.decomp, &hw, cn.rows, n) != 0) {
         snprintf(err, sizeof err, "--json %s: cannot write: %s", json, strerror(errno));
         status = fail2(err);
     }

@@ -84,7 +84,7 @@ static int check_decomp(const mpq_qlayer *q, const mpq_map_decomp *d, char *err,
 /* The golden model's decomposition of the real weights wd along d's axis (the fallbacks of
  * mpq_map_decomp: a window of one position groups along the channels). */
 static int decompose_weights(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_decomp *d, const double *wd,
-                             mpq_decomp *dc, char *err, size_t errlen)
+                             const uint32_t *block, mpq_decomp *dc, char *err, size_t errlen)
 {
     unsigned depth = is_fc(q) ? q->k : mpq_conv_depth(&q->s);
     mpq_decomp_opts o = {.thr = d->thr, .hp_n = d->hp_n, .group = d->group, .hp_bits = hw->hp_bits,
@@ -96,6 +96,8 @@ static int decompose_weights(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq
     } else if (axis == MPQ_DECOMP_WINDOW && (is_fc(q) || q->s.kh * q->s.kw == 1)) {
         axis = MPQ_DECOMP_CHANNEL;
     }
+    if (block && axis == MPQ_DECOMP_CHANNEL && !is_fc(q))
+        return mpq_decompose_conv_blocks(wd, &q->s, block, &o, dc, err, errlen);
     if (is_fc(q)) /* along k: the channel axis of the 1x1 view, or one group per row */
         return mpq_decompose(wd, q->n, q->k, &o, dc, err, errlen);
     return mpq_decompose_conv(wd, &q->s, axis, &o, dc, err, errlen);
@@ -119,6 +121,12 @@ static void requantize_channel(const mpq_qlayer *q, unsigned c, double sw, mpq_q
 int mpq_qlayer_decompose(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_decomp *d,
                          mpq_qdecomp *out, char *err, size_t errlen)
 {
+    return mpq_qlayer_decompose_blocks(hw, q, d, NULL, out, err, errlen);
+}
+
+int mpq_qlayer_decompose_blocks(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_decomp *d,
+                                const uint32_t *block, mpq_qdecomp *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     int rc = check_decomp(q, d, err, errlen);
     if (rc)
@@ -139,7 +147,7 @@ int mpq_qlayer_decompose(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map
         wd[i] = (double)q->w_scale[q->nw_scale == 1 ? 0 : c] * ((double)q->w[i] + q->w_offset);
     }
     mpq_decomp dc;
-    if ((rc = decompose_weights(hw, q, d, wd, &dc, err, errlen)) != 0) {
+    if ((rc = decompose_weights(hw, q, d, wd, block, &dc, err, errlen)) != 0) {
         free(wd);
         mpq_qdecomp_free(out);
         return rc;

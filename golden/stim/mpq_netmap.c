@@ -146,7 +146,7 @@ static int sparse_fits(const mpq_hwcfg *hw, const mpq_qlayer *q, int packed, cha
     unsigned depth = fc ? q->k : mpq_conv_depth(s), taps = fc || packed ? 1 : s->kh * s->kw,
              f = depth / taps, groups = fc || !s->groups ? 1 : s->groups;
     for (unsigned o = 0; o < nch; o++) {
-        unsigned g0 = taps == 1 ? 0 : o / (nch / groups) * f; /* absolute channel of c = 0 */
+        unsigned g0 = fc || packed ? 0 : o / (nch / groups) * f; /* absolute channel of c = 0 */
         for (unsigned tap = 0; tap < taps; tap++) {
             const int32_t *h = &q->hp[(size_t)o * depth + (size_t)tap * f];
             unsigned nz = 0;
@@ -249,18 +249,257 @@ static int make_part(const mpq_hwcfg *hw, const mpq_qlayer *q, const base *bs, c
 static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
                      mpq_map *map, char *err, size_t errlen);
 
+/* ---- the host's packing of a depthwise layer's taps ---- */
+
+/* The plan: output channels in groups of opg (the largest divisor of out_c up to Lanes: one
+ * tile each), every group one group of a 1x1 grouped conv2d whose input pixel is output pixel
+ * (b, oy, ox) and whose group channels are the kh*kw taps of the nci input channels the
+ * group's outputs read (tap-major: packed channel tap*nci + c), padded with the zero point to
+ * fp, whole slices. */
+typedef struct dwpack {
+    unsigned opg, nci, fp, cm;
+} dwpack;
+
+static unsigned dw_ci0(const dwpack *p, unsigned g)
+{
+    return g * p->opg / p->cm;
+}
+
+/* Output o's packed channel (within its group's fp) at window position tap. */
+static unsigned dw_pos(const dwpack *p, unsigned o, unsigned tap)
+{
+    return tap * p->nci + o / p->cm - dw_ci0(p, o / p->opg);
+}
+
+static void dw_plan(const mpq_hwcfg *hw, const mpq_conv_shape *s, dwpack *p, mpq_conv_shape *ps)
+{
+    p->cm = s->out_c / s->in_c;
+    p->opg = 1;
+    for (unsigned d = hw->lanes < s->out_c ? hw->lanes : s->out_c; d > 1 && p->opg == 1; d--)
+        if (s->out_c % d == 0)
+            p->opg = d;
+    p->nci = 0;
+    for (unsigned g = 0; g < s->out_c / p->opg; g++) {
+        unsigned n = ((g + 1) * p->opg - 1) / p->cm - dw_ci0(p, g) + 1;
+        p->nci = n > p->nci ? n : p->nci;
+    }
+    p->fp = (s->kh * s->kw * p->nci + hw->klanes - 1) / hw->klanes * hw->klanes;
+    memset(ps, 0, sizeof *ps);
+    ps->kind = MPQ_LAYER_CONV2D;
+    ps->batches = s->batches;
+    ps->in_h = ps->out_h = s->out_h;
+    ps->in_w = ps->out_w = s->out_w;
+    ps->groups = s->out_c / p->opg;
+    ps->in_c = ps->groups * p->fp;
+    ps->out_c = s->out_c;
+    ps->kh = ps->kw = ps->sy = ps->sx = ps->dy = ps->dx = 1;
+}
+
+/* A depthwise layer packed: q over the packed shape, its weights (zero outside a lane's own
+ * taps, a weight offset folded in) and the packed input, owned. */
+typedef struct dwlayer {
+    mpq_qlayer q;
+    dwpack p;
+    int32_t *w, *hp, *x;
+    int8_t *t;
+} dwlayer;
+
+static void dw_free(dwlayer *d)
+{
+    free(d->w);
+    free(d->hp);
+    free(d->x);
+    free(d->t);
+    memset(d, 0, sizeof *d);
+}
+
+/* The packed input: pixel (b, oy, ox), group g, packed channel tap*nci + c is input channel
+ * ci0(g) + c at tap (ky, kx) of that output's window, the zero point in padding, past the
+ * input channels and in the slice padding (it adds nothing: x + in_offset = 0). */
+static void dw_pack_input(const mpq_qlayer *q, const dwpack *p, const int32_t *x, int32_t *xp)
+{
+    const mpq_conv_shape *s = &q->s;
+    unsigned G = s->out_c / p->opg, taps = s->kh * s->kw;
+    size_t px = 0;
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++, px++)
+                for (unsigned g = 0; g < G; g++) {
+                    int32_t *d = &xp[(px * G + g) * p->fp];
+                    for (unsigned j = 0; j < p->fp; j++) {
+                        unsigned tap = j / p->nci, c = dw_ci0(p, g) + j % p->nci;
+                        d[j] = -q->in_offset;
+                        if (tap >= taps || c >= s->in_c)
+                            continue;
+                        long iy = (long)oy * s->sy - (long)s->py + (long)(tap / s->kw) * s->dy;
+                        long ix = (long)ox * s->sx - (long)s->px + (long)(tap % s->kw) * s->dx;
+                        if (iy >= 0 && iy < (long)s->in_h && ix >= 0 && ix < (long)s->in_w)
+                            d[j] = x[(((size_t)b * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c + c];
+                    }
+                }
+}
+
+/* Packs depthwise layer q (and its input x when not NULL) into d. 0, or MPQ_ENOMEM. */
+static int dw_pack(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, dwlayer *d, char *err,
+                   size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    mpq_conv_shape ps;
+    dw_plan(hw, &q->s, &d->p, &ps);
+    size_t nw = (size_t)ps.out_c * d->p.fp;
+    if (q->t) {
+        d->t = calloc(nw, sizeof *d->t);
+        d->hp = calloc(nw, sizeof *d->hp);
+    } else {
+        d->w = calloc(nw, sizeof *d->w);
+    }
+    if (x)
+        d->x = malloc(mpq_conv_in_count(&ps) * sizeof *d->x);
+    if ((q->t ? !d->t || !d->hp : !d->w) || (x && !d->x)) {
+        dw_free(d);
+        return fail(err, errlen, MPQ_ENOMEM, "out of memory");
+    }
+    unsigned taps = q->s.kh * q->s.kw;
+    for (unsigned o = 0; o < ps.out_c; o++)
+        for (unsigned tap = 0; tap < taps; tap++) {
+            size_t src = (size_t)tap * ps.out_c + o, dst = (size_t)o * d->p.fp + dw_pos(&d->p, o, tap);
+            if (q->t) {
+                d->t[dst] = q->t[src];
+                d->hp[dst] = q->hp[src];
+            } else {
+                d->w[dst] = q->w[src] + q->w_offset;
+            }
+        }
+    if (x)
+        dw_pack_input(q, &d->p, x, d->x);
+    d->q = *q;
+    d->q.s = ps;
+    d->q.w = d->w;
+    d->q.w_offset = 0;
+    d->q.t = d->t;
+    d->q.hp = d->hp;
+    return 0;
+}
+
+/* The layout the driver runs convolution q in, from its shape alone (o->pack, the fits and
+ * the cycle estimates): LAYOUT_THIN (taps packed, mpq_hw_packed_shape), LAYOUT_DW (the
+ * depthwise packing above) or LAYOUT_PLAIN. The N:G check of sparse weights comes after. */
+enum { LAYOUT_PLAIN = 0, LAYOUT_THIN, LAYOUT_DW };
+
+static int thin_packable(const mpq_hwcfg *hw, const mpq_conv_shape *s)
+{
+    mpq_conv_shape ps;
+    mpq_hw_packed_shape(s, &ps);
+    return s->kind == MPQ_LAYER_CONV2D && (s->groups == 0 || s->groups == 1) && s->in_c < hw->klanes &&
+           s->kh * s->kw > 1 && (uint64_t)ps.in_c <= hw->kmax;
+}
+
+static int plan_layout(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_opts *o)
+{
+    const mpq_conv_shape *s = &q->s;
+    char e[256];
+    if (!o->pack || (s->kind != MPQ_LAYER_CONV2D && s->kind != MPQ_LAYER_DEPTHWISE) || s->kh * s->kw < 2 ||
+        mpq_conv_check(s, e, sizeof e) != 0)
+        return LAYOUT_PLAIN;
+    mpq_conv_shape us = *s, ps;
+    if (us.groups == 0)
+        us.groups = 1;
+    int lay = LAYOUT_PLAIN;
+    if (s->kind == MPQ_LAYER_DEPTHWISE) {
+        dwpack p;
+        dw_plan(hw, s, &p, &ps);
+        lay = LAYOUT_DW;
+    } else if (thin_packable(hw, s)) {
+        mpq_hw_packed_shape(s, &ps);
+        lay = LAYOUT_THIN;
+    }
+    if (lay == LAYOUT_PLAIN)
+        return lay;
+    unsigned bw = widest_band(hw, &us), pbw = widest_band(hw, &ps);
+    if (pbw == 0)
+        return LAYOUT_PLAIN;
+    if (o->pack == 2 || bw == 0 || estimate(hw, &ps, pbw) < estimate(hw, &us, bw))
+        return lay;
+    return LAYOUT_PLAIN;
+}
+
+/* The decomposer's N:G groups in layout lay (mpq_map_decomp, channels-N:G): block ids per
+ * weight in q's layout, G consecutive packed channels of one output channel per block.
+ * NULL (the layer's own layout) for LAYOUT_PLAIN or when out of memory (then the packed
+ * layout may refuse the decomposition and the plain one runs). */
+static uint32_t *layout_blocks(const mpq_hwcfg *hw, const mpq_qlayer *q, int lay, unsigned G)
+{
+    if (lay == LAYOUT_PLAIN || G == 0)
+        return NULL;
+    size_t nw = mpq_conv_w_count(&q->s);
+    uint32_t *b = malloc(nw * sizeof *b);
+    if (!b)
+        return NULL;
+    unsigned depth = mpq_conv_depth(&q->s);
+    if (lay == LAYOUT_THIN) { /* the flat OHWI reduction is the packed [o][tap][c] */
+        for (size_t i = 0; i < nw; i++)
+            b[i] = (uint32_t)(i % depth / G);
+        return b;
+    }
+    dwpack p;
+    mpq_conv_shape ps;
+    dw_plan(hw, &q->s, &p, &ps);
+    for (unsigned tap = 0; tap < depth; tap++)
+        for (unsigned oc = 0; oc < q->s.out_c; oc++)
+            b[(size_t)tap * q->s.out_c + oc] = dw_pos(&p, oc, tap) / G;
+    return b;
+}
+
+/* Maps depthwise layer q in the packed layout: the 1x1 grouped conv2d of dw_pack, in bands
+ * as any conv2d. Falls back to the plain depthwise layer when its sparse weights break the
+ * N:G rule in the packed layout. */
+static int map_dw_packed(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
+                         mpq_map *map, char *err, size_t errlen)
+{
+    dwlayer d;
+    int rc = dw_pack(hw, q, x, &d, err, errlen);
+    if (rc)
+        return rc;
+    char why[256];
+    if (q->t && sparse_fits(hw, &d.q, 0, why, sizeof why) != 0) {
+        dw_free(&d);
+        return map_layer(hw, q, x, o, map, err, errlen);
+    }
+    mpq_map_opts plain = *o;
+    plain.pack = 0;
+    plain.decomp = NULL;
+    rc = map_layer(hw, &d.q, d.x, &plain, map, err, errlen);
+    if (rc == 0) {
+        map->packed = 1;
+        int n = snprintf(map->how, sizeof map->how, "depthwise, taps packed per tile: %u x (%u channels x %u "
+                         "taps in %u channels)", d.q.s.groups, d.p.opg, q->s.kh * q->s.kw, d.p.fp);
+        if (map->nparts > 1)
+            snprintf(map->how + n, sizeof map->how - (size_t)n, ", %u bands of %u output columns", map->nparts,
+                     map->part[0].ow);
+    }
+    dw_free(&d);
+    return rc;
+}
+
 int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
                   mpq_map *map, char *err, size_t errlen)
 {
     memset(map, 0, sizeof *map);
-    int rc;
+    int rc, lay = q->s.kind == MPQ_LAYER_FC ? LAYOUT_PLAIN : plan_layout(hw, q, o);
     if (o->decomp && !q->t) {
-        if ((rc = mpq_qlayer_decompose(hw, q, o->decomp, &map->dq, err, errlen)) != 0)
+        uint32_t *block = o->decomp->axis == MPQ_DECOMP_CHANNEL ? layout_blocks(hw, q, lay, o->decomp->group) : NULL;
+        rc = mpq_qlayer_decompose_blocks(hw, q, o->decomp, block, &map->dq, err, errlen);
+        free(block);
+        if (rc != 0)
             return rc;
         map->decomposed = 1;
         q = &map->dq.q;
     }
-    if ((rc = map_layer(hw, q, x, o, map, err, errlen)) != 0)
+    if (lay == LAYOUT_DW)
+        rc = map_dw_packed(hw, q, x, o, map, err, errlen);
+    else
+        rc = map_layer(hw, q, x, o, map, err, errlen);
+    if (rc != 0)
         mpq_map_free(map);
     return rc;
 }
@@ -307,8 +546,7 @@ static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x,
         /* Packing: conv2d without groups whose pixel fills less than one slice. */
         mpq_conv_shape ps;
         mpq_hw_packed_shape(&q->s, &ps);
-        int can_pack = q->s.kind == MPQ_LAYER_CONV2D && bs.s.groups == 1 && q->s.in_c < hw->klanes &&
-                       q->s.kh * q->s.kw > 1 && (uint64_t)ps.in_c <= hw->kmax;
+        int can_pack = thin_packable(hw, &q->s);
         char why[256];
         if (q->t) { /* sparse weights: only the layouts that keep the N:G rule */
             if (can_pack && sparse_fits(hw, q, 1, why, sizeof why) != 0)

@@ -17,6 +17,20 @@
  *   by tap, the zero point where a tap lies in padding): every slice then carries up to
  *   KLanes real products instead of in_c. The driver packs when the cycle estimate of the
  *   packed layer (mpq_gen_estimate_run: steps, activation and weight beats) is lower.
+ * - a depthwise layer (one input channel per lane: a plain depthwise tile uses Lanes of the
+ *   KLanes elements of each slice, one tap per cycle) may have its taps packed the same way,
+ *   per tile: its output channels in groups of the largest divisor of out_c up to Lanes, and
+ *   output pixel (b, oy, ox) becomes a 1x1 pixel holding, per group, the kh*kw taps of the
+ *   input channels the group's outputs read (o / channel multiplier; tap-major: packed
+ *   channel tap*nci + c), the zero point in padding and up to a whole number of slices. The
+ *   layer runs as a 1x1 conv2d with one group per tile (the RTL's grouped convolution: each
+ *   tile streams only its group's slices), each lane's weights non-zero only on its own
+ *   channel's taps: a 3x3 tile of 8 channels takes 5 slices per pixel instead of 9 taps of
+ *   one slice. The price is in activation beats: every output pixel carries its window
+ *   again (5 beats per pixel and tile instead of 1 per input pixel and tile). Packed when the
+ *   estimate is lower, as the thin case; mpq_map_opts.pack 0 keeps the plain depthwise.
+ *   The sums are the same terms in another order; the accumulator wraps (acc_sat 0), so the
+ *   outputs equal mpq_qlayer_expected of the depthwise layer whatever the order.
  * - what cannot be mapped exactly is refused with the rule and the numbers: the weights of
  *   one output channel beyond the weight buffer (kh*kw*ns slices > KMax/KLanes: the
  *   accelerator requantizes every tile, so a reduction cannot be split), a value outside the
@@ -31,7 +45,14 @@
  * layout the layer runs in (at most HpPerGroup of them per output channel, window position
  * and aligned block of KLanes input channels; with packed taps, per aligned block of KLanes
  * packed channels): the driver packs only when the packed layout obeys it, and refuses a
- * layer that obeys it in no layout, naming the group.
+ * layer that obeys it in no layout, naming the group. So that the packed layout can hold the
+ * decomposition, `channels-N:G` groups along the reduction as the accelerator runs the
+ * layer: the driver first chooses the layout from the shape (as for int8 weights), and when
+ * it packs the taps (a thin convolution or a depthwise layer) the N:G groups are G
+ * consecutive packed channels of one output channel, aligned on the tile group's first
+ * (mpq_qlayer_decompose_blocks); otherwise they stay per window position over the input
+ * channels (depthwise: over G output channels at one window position). `window-N:G` and
+ * `unstructured-D` keep the layer's own layout.
  *
  * The outputs of the parts are gathered back into the layer's NHWC output tensor.
  */
@@ -72,7 +93,8 @@ typedef struct mpq_qlayer {
  * output channel, TWN ternary weights (threshold thr * mean|W|), then the largest residuals
  * kept in high precision, hp_n of every group of `group` weights along `axis`
  * (MPQ_DECOMP_CHANNEL: consecutive input channels at one window position, aligned on the
- * absolute channel as the accelerator's groups; MPQ_DECOMP_WINDOW: consecutive window
+ * absolute channel as the accelerator's groups, or, where mpq_map_layer packs the taps, G
+ * consecutive packed channels (above); MPQ_DECOMP_WINDOW: consecutive window
  * positions at one channel), or (MPQ_DECOMP_UNSTRUCTURED) round(density * K) of each output
  * channel's K weights. Layers without a window to group along (1x1 convolutions,
  * fully-connected layers) take MPQ_DECOMP_WINDOW's N:G along the channels. */
@@ -100,7 +122,8 @@ int mpq_map_decomp_list_parse(const char *text, mpq_map_decomp *d, unsigned char
                               unsigned *n, char *err, size_t errlen);
 
 typedef struct mpq_map_opts {
-    int pack;                  /* 1: pack the taps of thin convolutions when it saves cycles;
+    int pack;                  /* 1: pack the taps of thin convolutions and of depthwise layers
+                                  when it saves cycles;
                                   0: never; 2: always when possible (tests) */
     const mpq_map_decomp *decomp; /* NULL: the int8 weights as they are; else decompose every
                                   layer given with int8 weights (mpq_qlayer_decompose) */
@@ -131,6 +154,12 @@ typedef struct mpq_qdecomp {
  * arrays: mpq_qdecomp_free. */
 int mpq_qlayer_decompose(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_decomp *d,
                          mpq_qdecomp *out, char *err, size_t errlen);
+/* mpq_qlayer_decompose with the N:G groups of a layout the host repacks the layer into:
+ * block (NULL: q's own layout, as mpq_qlayer_decompose) names the group of every weight in
+ * q's layout (mpq_decompose_conv_blocks); used only for d->axis MPQ_DECOMP_CHANNEL of a
+ * convolution. mpq_map_layer passes the blocks of the layout it will run the layer in. */
+int mpq_qlayer_decompose_blocks(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_decomp *d,
+                                const uint32_t *block, mpq_qdecomp *out, char *err, size_t errlen);
 void mpq_qdecomp_free(mpq_qdecomp *d);
 
 /* The functional model of q on hw: y (NHWC; FC: [m][n]) from x as mpq_conv / mpq_fc compute
@@ -151,7 +180,7 @@ typedef struct mpq_map {
     mpq_map_part *part;
     int decomposed;            /* opts.decomp was applied: dq holds the layer mapped */
     mpq_qdecomp dq;
-    int packed;                /* the taps were packed into channels */
+    int packed;                /* the taps were packed into channels (thin or depthwise) */
     unsigned b, oh, ow, oc;    /* the layer's output: batches (FC: rows), rows, columns, channels */
     char how[160];             /* one line: "2 bands of 24 columns, taps packed (27 channels)" */
 } mpq_map;

@@ -295,18 +295,45 @@ int main(void)
         mpq_qdecomp_free(&dq);
         test_layer_free(&r);
     }
-    /* A thin first layer: ternary alone packs its taps; 1:16 along the channels keeps every
-     * weight of a one-channel layer, which only the unpacked layout holds on default. */
+    /* A thin first layer: ternary alone packs its taps; 1:16 along the channels groups along
+     * the packed channels (the layout the layer runs in), so it packs on default too; with
+     * --pack never it groups per window position (every weight of a one-channel layer). */
     {
         test_layer r;
         mpq_conv_shape s = test_conv_shape(MPQ_LAYER_CONV2D, 20, 10, 1, 16, 5, 4, 2, 1, 1);
         rl_make(&r, &s, 0, 0, 0, 0);
         mpq_map_decomp t = spec(MPQ_DECOMP_CHANNEL, 0, 1, 0), c1 = spec(MPQ_DECOMP_CHANNEL, 1, 16, 0);
         CHECK(map_check(&tern, &r, &t, 1, err, sizeof err) == 2, "ternary packs: %s", err);
-        CHECK(map_check(&def, &r, &c1, 1, err, sizeof err) == 1, "1:16 runs unpacked: %s", err);
+        CHECK(map_check(&def, &r, &c1, 1, err, sizeof err) == 2, "1:16 packs: %s", err);
         CHECK(map_check(&tern, &r, &c1, 0, err, sizeof err) == -1 && strstr(err, "HpPerGroup = 0"),
               "tern refuses sparse weights: %s", err);
         test_layer_free(&r);
+    }
+    /* Depthwise layers decomposed at channels 1:16 on default: the N:G groups are the packed
+     * layout's, so every one packs its taps (channel multipliers, strides, dilation, several
+     * images), exactly, and in fewer cycles than the plain depthwise mapping. */
+    {
+        unsigned dw_packed = 0;
+        for (int i = 0; i < 24; i++) {
+            test_layer r;
+            unsigned c = (unsigned)test_range(1, 40), cm = (unsigned)test_range(1, 3), k = (unsigned)test_range(2, 5);
+            unsigned d = test_range(0, 3) == 0 ? 2 : 1, e = (k - 1) * d + 1;
+            mpq_conv_shape s = test_conv_shape(MPQ_LAYER_DEPTHWISE, (unsigned)test_range(e, 12),
+                                               (unsigned)test_range(e, 20), c, c * cm, k, k,
+                                               (unsigned)test_range(1, 2), d, (int)test_range(0, 1));
+            s.batches = (unsigned)test_range(1, 3);
+            if (mpq_conv_check(&s, err, sizeof err) != 0)
+                continue;
+            rl_make(&r, &s, 0, 0, 0, 0);
+            mpq_map_decomp c1 = spec(MPQ_DECOMP_CHANNEL, 1, 16, 0);
+            int rc = map_check(&def, &r, &c1, i < 8, err, sizeof err);
+            CHECK(rc > 0, "depthwise %u channels x %u, k %u, dilation %u: %s", c, cm, k, d, err);
+            dw_packed += rc == 2;
+            test_layer_free(&r);
+        }
+        CHECK(dw_packed >= 12, "too few depthwise layers packed (%u of 24)", dw_packed);
+        printf("test_netdecomp: %u of 24 random depthwise layers decomposed at 1:16 ran packed on default\n",
+               dw_packed);
     }
     /* Refusals and bad parameters. */
     {

@@ -113,6 +113,75 @@ static int map_check(const mpq_hwcfg *hw, const test_layer *r, int pack, int cyc
     return packed;
 }
 
+/* The golden cycle model's cycles of every part of r mapped on hw (full rate). */
+static uint64_t map_cycles(const mpq_hwcfg *hw, const test_layer *r, int pack, int *packed)
+{
+    char err[512];
+    mpq_map map;
+    mpq_map_opts o = {.pack = pack};
+    CHECK(mpq_map_layer(hw, &r->q, r->x, &o, &map, err, sizeof err) == 0, "map: %s", err);
+    uint64_t cycles = 0;
+    for (unsigned p = 0; p < map.nparts; p++) {
+        mpq_timing_opts t;
+        mpq_timing_default(7, 1.0, 1.0, &t);
+        mpq_gen *g;
+        static mpq_port_in in;
+        static mpq_port_out exp;
+        CHECK(mpq_gen_new(hw, &map.part[p].L, &t, &g, err, sizeof err) == 0, "mpq_gen_new: %s", err);
+        int st;
+        while ((st = mpq_gen_next(g, &in, &exp)) == 1) {
+        }
+        CHECK(st == 0, "cycle model: %s", mpq_gen_error(g));
+        cycles += mpq_gen_cycle(g);
+        mpq_gen_free(g);
+    }
+    *packed = map.packed;
+    mpq_map_free(&map);
+    return cycles;
+}
+
+/* Depthwise layers with their taps packed by the host (pack 2: whenever it fits): channel
+ * multipliers, strides, dilation, padding, several images, on dense and the small ring
+ * (bands); exact. keyword_spotting's depthwise layer packs and takes fewer cycles. */
+static void depthwise_packed(const mpq_hwcfg *dense, const mpq_hwcfg *narrow)
+{
+    char err[512];
+    unsigned parts, packed = 0, banded = 0, runs = 0;
+    for (int i = 0; i < 60; i++) {
+        test_layer r;
+        unsigned c = (unsigned)test_range(1, 40), cm = (unsigned)test_range(1, 4), k = (unsigned)test_range(2, 5);
+        unsigned d = test_range(0, 3) == 0 ? 2 : 1, e = (k - 1) * d + 1;
+        mpq_conv_shape s = test_conv_shape(MPQ_LAYER_DEPTHWISE, (unsigned)test_range(e, 12), (unsigned)test_range(e, 24),
+                                           c, c * cm, k, (unsigned)test_range(0, 3) ? k : k - 1,
+                                           (unsigned)test_range(1, 2), d, (int)test_range(0, 1));
+        s.batches = (unsigned)test_range(1, 3);
+        if (mpq_conv_check(&s, err, sizeof err) != 0)
+            continue;
+        rl_make(&r, &s, 0, 0, 0);
+        int pk = map_check(i % 2 ? narrow : dense, &r, 2, i < 12, &parts);
+        runs += pk >= 0;
+        packed += pk == 1;
+        banded += pk == 1 && parts > 1;
+        test_layer_free(&r);
+    }
+    printf("test_netmap: %u random depthwise layers forced packed: %u packed, %u of them in bands\n", runs,
+           packed, banded);
+    CHECK(packed > runs / 2, "too few depthwise layers packed (%u of %u)", packed, runs);
+    CHECK(banded > 2, "packed depthwise bands not exercised (%u)", banded);
+    test_layer r;
+    mpq_conv_shape s = test_conv_shape(MPQ_LAYER_DEPTHWISE, 25, 5, 64, 64, 3, 3, 1, 1, 1);
+    rl_make(&r, &s, 0, 0, 0);
+    int pk0, pk1;
+    uint64_t plain = map_cycles(dense, &r, 0, &pk0), pck = map_cycles(dense, &r, 1, &pk1);
+    CHECK(pk0 == 0 && pk1 == 1, "keyword_spotting's depthwise layer packs (%d, %d)", pk0, pk1);
+    CHECK(pck * 3 < plain * 2, "packed taps take fewer cycles: %llu, plain %llu", (unsigned long long)pck,
+          (unsigned long long)plain);
+    printf("test_netmap: keyword_spotting's 3x3 depthwise layer (25x5x64): %llu cycles packed, %llu plain\n",
+           (unsigned long long)pck, (unsigned long long)plain);
+    CHECK(map_check(dense, &r, 1, 0, &parts) == 1, "and is exact");
+    test_layer_free(&r);
+}
+
 int main(void)
 {
     test_seed("test_netmap", 20261206);
@@ -171,6 +240,7 @@ int main(void)
         CHECK(map_check(&dense, &r, 1, 0, &parts) == 0, "a 64-channel layer is not packed");
         test_layer_free(&r);
     }
+    depthwise_packed(&dense, &narrow);
     /* Refusals: int8 weights on a configuration without an entry per position; a reduction
      * beyond the weight buffer. */
     {

@@ -9,7 +9,10 @@ FULLY_CONNECTED on the accelerator, one source offering a beat every cycle, the 
 taken; the operators the accelerator has no unit for run on the host and are not counted), and
 Vela's per-layer estimate for ethos-u55-128 (vela.py: its total includes memory traffic and the
 NPU ops it makes of SOFTMAX, ADD, pools, ...). A configuration that refuses a model (a layer
-beyond its limits, named by model map) is printed and left out.
+beyond its limits, named by model map) is printed and left out. A configuration given as
+NAME@DECOMP (e.g. default@channels-1:16) runs the model's int8 weights decomposed into ternary +
+sparse int8 (model map and mpq-tb net --decomp: each layer checked against its decomposed
+layer), the form a ternary configuration holds.
 
 --tb-vl DIR (the Verilated testbenches, DIR/<config>/plain/mpq-tb): `mpq-tb net` runs the model
 on the RTL at full rate (timing seed 1, model map's input), every port compared every cycle:
@@ -29,6 +32,7 @@ Without --tb-vl, --rtl-dir DIR reads DIR/<model>.json of `make models` (mpq-tb n
 for rtl_passed.
 
 Writes JSON (atomically): a list of objects, one per model and configuration: model, config,
+decomp (null, or the decomposition of NAME@DECOMP),
 mpq_cycles, vela_u55_128_cycles (Vela's estimate, memory traffic included),
 vela_u55_128_npu_cycles (its NPU cycles alone), vela_mac_layer_cycles (its estimate of the MAC
 layers mpq runs), macs, rtl_passed (null without an RTL
@@ -65,12 +69,29 @@ def run_tool(cmd, what, env=None):
     return r
 
 
+def spec_parts(spec):
+    """A --config spec, NAME or NAME@DECOMP (a ternary configuration running the model's weights
+    decomposed, mpq-tb net --decomp): (NAME, DECOMP or None)."""
+    name, _, decomp = spec.partition('@')
+    return name, decomp or None
+
+
+def spec_dir(spec):
+    """spec as one path component."""
+    return re.sub(r'[@:/]', '-', spec)
+
+
+def decomp_args(spec):
+    decomp = spec_parts(spec)[1]
+    return ['--decomp', decomp] if decomp else []
+
+
 def mpq_map(golden, model, config):
     """model map's JSON, or None with the refusal printed (exit 2 naming the limit)."""
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, 'map.json')
-        r = subprocess.run([golden, 'model', 'map', model, '--config', config, '--json', out],
-                           capture_output=True, text=True)
+        r = subprocess.run([golden, 'model', 'map', model, '--config', spec_parts(config)[0], '--json', out]
+                           + decomp_args(config), capture_output=True, text=True)
         # A layer beyond the configuration's limits: model map names its operator and the rule.
         if r.returncode == 2 and re.search(r': op \d+ \([A-Z_0-9]+\): ', r.stderr):
             print(f'{os.path.basename(model)}: configuration {config} refuses it: '
@@ -97,15 +118,15 @@ def vela_of(model, work):
 
 
 def net_cmd(tb, model, config, json_out, work, extra=()):
-    return [tb, 'net', model, '--config', os.path.join('rtl', 'cfg', config + '.cfg'),
+    return [tb, 'net', model, '--config', os.path.join('rtl', 'cfg', spec_parts(config)[0] + '.cfg'),
             '--timing-seed', str(TIMING_SEED), '--json', json_out,
-            '--trace-dir', os.path.join(work, 'traces')] + list(extra)
+            '--trace-dir', os.path.join(work, 'traces')] + decomp_args(config) + list(extra)
 
 
 def rtl_run(tb, model, config, work, vec_dir):
     """mpq-tb net on model, full rate, each passed part's cycles into vec_dir: its JSON and
     exit status (0 passed, 1 a mismatch)."""
-    out = os.path.join(work, config, os.path.splitext(os.path.basename(model))[0] + '.net.json')
+    out = os.path.join(work, spec_dir(config), os.path.splitext(os.path.basename(model))[0] + '.net.json')
     os.makedirs(os.path.dirname(out), exist_ok=True)
     for f in os.listdir(vec_dir) if os.path.isdir(vec_dir) else []:
         os.remove(os.path.join(vec_dir, f))
@@ -139,7 +160,7 @@ def bare_seconds(tb, vecs, cpu):
 
 def net_seconds(tb, model, config, work, cpu):
     """One mpq-tb net run: (its loop seconds over the RTL parts, the process's wall seconds)."""
-    out = os.path.join(work, config, 'speed.net.json')
+    out = os.path.join(work, spec_dir(config), 'speed.net.json')
     env = dict(os.environ, MPQ_TB_CPU_TIME='1') if cpu else None
     extra = ['--source-thread', 'off'] if cpu else []
     t0 = time.monotonic()
@@ -170,7 +191,7 @@ def ir_counts(tb, model, config, vecs, work):
     against net's loop (net_cycles) with its source thread and with one thread."""
     cycles = bare_seconds(tb, vecs, False)[0]
     bare = sum(instructions([tb, 'replay', v, '--bare', '1'], 'bare_pass*') for v in vecs)
-    out = os.path.join(work, config, 'ir.net.json')
+    out = os.path.join(work, spec_dir(config), 'ir.net.json')
     on = instructions(net_cmd(tb, model, config, out, work, ['--source-thread', 'on']), 'net_cycles*')
     off = instructions(net_cmd(tb, model, config, out, work, ['--source-thread', 'off']), 'net_cycles*')
     return {'cycles': cycles, 'bare': round(bare / cycles), 'cosim': round(on / cycles),
@@ -242,12 +263,16 @@ def layers_of(mp, vl):
     return layers
 
 
+def cfg_name(r):
+    return r['config'] + (f' ({r["decomp"]})' if r.get('decomp') else '')
+
+
 def tables(results):
     lines = ['| model | config | MACs | mpq cycles | MAC util | Ethos-U55-128 (Vela) | Vela, NPU alone | '
              'Vela, the same layers | mpq / Vela | RTL |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---|']
     for r in results:
         rtl = {True: 'passed', False: 'FAILED', None: '-'}[r['rtl_passed']]
-        lines.append(f'| {r["model"]} | {r["config"]} | {r["macs"]:,} | {r["mpq_cycles"]:,} | '
+        lines.append(f'| {r["model"]} | {cfg_name(r)} | {r["macs"]:,} | {r["mpq_cycles"]:,} | '
                      f'{r["macs"] / (r["mpq_cycles"] * 128):.3f} | {r["vela_u55_128_cycles"]:,} | '
                      f'{r["vela_u55_128_npu_cycles"]:,} | '
                      f'{r["vela_mac_layer_cycles"]:,} | {r["mpq_cycles"] / r["vela_u55_128_cycles"]:.2f} | {rtl} |')
@@ -260,7 +285,7 @@ def tables(results):
             s, c = r['speed'], r['speed']['cpu_seconds']
             lo, hi = s['cosim_over_bare_range']
             clo, chi = c['cosim_one_thread_over_bare_range']
-            lines.append(f'| {r["model"]} | {r["config"]} | {s["rtl_inferences_per_s"]:.2f} | '
+            lines.append(f'| {r["model"]} | {cfg_name(r)} | {s["rtl_inferences_per_s"]:.2f} | '
                          f'{s["bare_mcycles_s"]:.3f} | {s["cosim_mcycles_s"]:.3f} | '
                          f'{s["cosim_over_bare"]:.3f} ({lo:.3f}-{hi:.3f}) | '
                          f'{c["cosim_one_thread_over_bare"]:.3f} ({clo:.3f}-{chi:.3f}) | {s["process_over_bare"]:.3f} | '
@@ -276,10 +301,10 @@ def tables(results):
             for i, v in enumerate((1, l['macs'], l['mpq_cycles'], l['vela_cycles'], l['vela_npu_cycles'])):
                 a[i] += v
         for t, a in by.items():
-            lines.append(f'| {r["model"]} | {r["config"]} | {t} | {a[0]} | {a[1]:,} | {a[2]:,} | {a[3]:,} | {a[4]:,} |')
+            lines.append(f'| {r["model"]} | {cfg_name(r)} | {t} | {a[0]} | {a[1]:,} | {a[2]:,} | {a[3]:,} | {a[4]:,} |')
     summary = list(lines)
     for r in results:
-        lines += ['', f'**{r["model"]}** ({r["config"]})', '',
+        lines += ['', f'**{r["model"]}** ({cfg_name(r)})', '',
                   '| op | type | shape | mapping | MACs | mpq cycles | MAC util | Vela cycles | Vela NPU cycles | '
                   'Vela util |', '|---:|---|---|---|---:|---:|---:|---:|---:|---:|']
         for l in r['layers']:
@@ -292,7 +317,8 @@ def tables(results):
 def main(argv):
     ap = argparse.ArgumentParser(prog='bench_models.py')
     ap.add_argument('--golden', required=True)
-    ap.add_argument('--config', action='append', help='configuration (repeatable; default int8)')
+    ap.add_argument('--config', action='append',
+                    help='configuration NAME, or NAME@DECOMP to run the weights decomposed (repeatable; default int8)')
     ap.add_argument('--out', required=True)
     ap.add_argument('--md')
     ap.add_argument('--tb-vl')
@@ -321,10 +347,10 @@ def main(argv):
             raise tfl.BadInput(f'{m}: no such model (make models-fetch)')
     tb = {}
     for c in configs:
-        if not os.path.isfile(os.path.join('rtl', 'cfg', c + '.cfg')):
-            raise tfl.BadInput(f'--config {c}: no rtl/cfg/{c}.cfg')
+        if not os.path.isfile(os.path.join('rtl', 'cfg', spec_parts(c)[0] + '.cfg')):
+            raise tfl.BadInput(f'--config {c}: no rtl/cfg/{spec_parts(c)[0]}.cfg')
         if a.tb_vl:
-            tb[c] = os.path.join(a.tb_vl, c, 'plain', 'mpq-tb')
+            tb[c] = os.path.join(a.tb_vl, spec_parts(c)[0], 'plain', 'mpq-tb')
             if not os.access(tb[c], os.X_OK):
                 raise tfl.BadInput(f'--tb-vl: no {tb[c]} (make {tb[c]})')
     work = a.work or os.path.join(os.path.dirname(os.path.abspath(a.out)), 'bench-models')
@@ -337,7 +363,8 @@ def main(argv):
             if mp is None:
                 continue
             vl = vela_of(model, work)
-            r = {'model': name, 'config': config, 'mpq_cycles': mp['mpq_cycles'],
+            r = {'model': name, 'config': spec_parts(config)[0], 'decomp': spec_parts(config)[1],
+                 'mpq_cycles': mp['mpq_cycles'],
                  'vela_u55_128_cycles': vl['totals']['cycles'], 'vela_u55_128_npu_cycles': vl['totals']['npu_cycles'],
                  'vela_mac_layer_cycles': None,
                  'macs': mp['macs'], 'rtl_passed': None, 'rtl_cycles': None, 'speed': None,
@@ -345,7 +372,7 @@ def main(argv):
             r['vela_mac_layer_cycles'] = sum(l['vela_cycles'] for l in r['layers'])
             rtl = None
             if a.tb_vl:
-                vec_dir = os.path.join(work, config, 'vec', name)
+                vec_dir = os.path.join(work, spec_dir(config), 'vec', name)
                 rtl, rc = rtl_run(tb[config], model, config, work, vec_dir)
                 if rc == 0 and rtl['passed'] and a.rounds:
                     runs.append((model, config, sorted(os.path.join(vec_dir, f) for f in os.listdir(vec_dir))))
@@ -362,14 +389,14 @@ def main(argv):
                 if not r['rtl_passed']:
                     failed.append(f'{name} ({config})')
             results.append(r)
-            print(f'{name}: mpq {mp["mpq_cycles"]:,} cycles on {config}, Ethos-U55-128 (Vela) '
+            print(f'{name}: mpq {mp["mpq_cycles"]:,} cycles on {cfg_name(r)}, Ethos-U55-128 (Vela) '
                   f'{vl["totals"]["cycles"]:,} ({r["vela_mac_layer_cycles"]:,} in the same layers)'
                   + (f', RTL {"passed" if r["rtl_passed"] else "FAILED"}' if rtl is not None else ''), flush=True)
     if runs:
-        by = {(os.path.splitext(os.path.basename(m))[0], c): s
+        by = {(os.path.splitext(os.path.basename(m))[0], spec_parts(c)): s
               for (m, c, _), s in zip(runs, speed(tb, runs, a.rounds, work, ir_models))}
         for r in results:
-            r['speed'] = by.get((r['model'], r['config']))
+            r['speed'] = by.get((r['model'], (r['config'], r['decomp'])))
     tfl.write_atomic(a.out, (json.dumps(results, indent=1) + '\n').encode())
     summary, lines = tables(results)
     print('\n'.join(summary))

@@ -25,5 +25,27 @@ if [ -f "$dir/tflite_micro_speech.tflite" ]; then
         echo "FAIL: micro_speech on dense: exit $rc, want 2 naming the FC op: $out"; fail=1
     fi
 fi
+# The weights decomposed for a ternary configuration (--decomp): keyword_spotting on default,
+# every layer equal to its decomposed layer; its depthwise layers run with packed taps, in fewer
+# cycles than with --pack never; a bad --decomp is named.
+if [ -f "$dir/keyword_spotting.tflite" ]; then
+    k=$dir/keyword_spotting.tflite
+    out=$("$bin" model map "$k" --config default --decomp channels-1:16 2>&1); rc=$?
+    packed=$(sed -n 's/^total: [0-9]* MACs in \([0-9]*\) cycles.*/\1/p' <<<"$out")
+    if [ $rc -ne 0 ] || [ -z "$packed" ] || ! grep -q 'DEPTHWISE_CONV_2D .*taps packed' <<<"$out"; then
+        echo "FAIL: keyword_spotting on default --decomp channels-1:16: exit $rc: $(tail -n 3 <<<"$out")"; fail=1
+    fi
+    out=$("$bin" model map "$k" --config default --decomp channels-1:16 --pack never 2>&1)
+    plain=$(sed -n 's/^total: [0-9]* MACs in \([0-9]*\) cycles.*/\1/p' <<<"$out")
+    if [ -z "$plain" ] || [ -z "$packed" ] || [ "$packed" -ge "$plain" ]; then
+        echo "FAIL: packed taps ($packed cycles) not fewer than --pack never's ($plain)"; fail=1
+    else
+        echo "keyword_spotting on default, channels-1:16: $packed cycles, $plain with --pack never"
+    fi
+    out=$("$bin" model map "$k" --config default --decomp rows-1:4 2>&1); rc=$?
+    if [ $rc -ne 2 ] || ! grep -q -- '--decomp' <<<"$out"; then
+        echo "FAIL: a bad --decomp: exit $rc, want 2 naming --decomp: $out"; fail=1
+    fi
+fi
 [ $fail = 0 ] && echo "models/map: $n models, every layer equal to the golden model"
 exit $fail

@@ -45,7 +45,8 @@ models-vela: models-fetch
 #    reference kernels, one thread, interleaved rounds; the overflow detection (--acc-bits
 #    MODELS_OVERFLOW_BITS); at the best SIMD level and at SSE2: $(BENCH_OUT)/models.json and .md.
 # 2. mpq's cycles per inference beside Arm Ethos-U55-128's (Vela), per model, configuration
-#    (BENCH_MODELS_CONFIGS) and layer; each model on the RTL (mpq-tb net, every port compared
+#    (BENCH_MODELS_CONFIGS: NAME, or NAME@DECOMP for the weights decomposed, e.g.
+#    default@channels-1:16) and layer; each model on the RTL (mpq-tb net, every port compared
 #    every cycle: rtl_passed) and the harness's speed on it (RTL inferences per second, the
 #    co-simulation against the bare loop on the same cycles, BENCH_MODELS_RTL_ROUNDS rounds; the
 #    instructions per cycle of the models in BENCH_MODELS_IR, counted by callgrind, not in a
@@ -55,11 +56,11 @@ models-vela: models-fetch
 # BENCH_QUICK=1: two small models, one short round each, instructions of the smaller one.
 BENCH_MODELS_ROUNDS ?= 9
 BENCH_MODELS_RTL_ROUNDS ?= 5
-BENCH_MODELS_CONFIGS ?= int8
+BENCH_MODELS_CONFIGS ?= int8 default@channels-1:16
 BENCH_MODELS_RTL ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
 BENCH_MODELS_IR ?= $(if $(SAN_FLAGS),,$(BENCH_MODELS_RTL))
 .PHONY: bench-models
-bench-models: $(GOLDEN_BIN) $(foreach c,$(BENCH_MODELS_CONFIGS),$(BUILD)/vl/$(c)/plain/mpq-tb)
+bench-models: $(GOLDEN_BIN) $(foreach c,$(BENCH_MODELS_CONFIGS),$(BUILD)/vl/$(firstword $(subst @, ,$(c)))/plain/mpq-tb)
 	@mkdir -p $(BENCH_OUT)
 	@py=$$(scripts/models/venv.sh) && scripts/models/fetch.sh $(MODELS_DIR) && \
 	if [ "$(BENCH_QUICK)" = 1 ]; then set -- --rounds 1 --batch-s 0.005 $(MODELS_DIR)/tflite_micro_speech.tflite \

@@ -3,7 +3,7 @@
 # mixprec` (seconds): keyword_spotting at one density (channels 1:16) and its references, 2
 # random inputs, through the golden model: the int8 point agrees with itself (SQNR inf), the
 # decomposed point is held by default and mix2 but not by tern, with the cycles the RTL gave
-# (93122, mpq-tb net --decomp channels-1:16, docs/models.md), and the JSON is complete; then
+# (39698, mpq-tb net --decomp channels-1:16, docs/models.md), and the JSON is complete; then
 # bad input: exit 2 with a message naming it.
 set -u
 bin=${1:?usage: test-mixprec.sh MPQ_GOLDEN MODELS_DIR TMP} dir=${2:?} tmp=${3:?}
@@ -16,8 +16,8 @@ out=$("$bin" model mixprec "$f" --points int8,ternary,channels-1:16 --count 2 --
 echo "$out"
 [ $rc -eq 0 ] || bad "exit $rc"
 grep -q '^int8 (the model) .* 2/2 *inf  *- *- *-$' <<<"$out" || bad "the int8 row: $(grep '^int8' <<<"$out")"
-grep -q '^channels 1:16 .* - *93122 *93122' <<<"$out" || bad "channels 1:16: want - 93122 93122 on tern default mix2"
-grep -q '^ternary only .* 55826 *55826 *55826' <<<"$out" || bad "ternary only: want 55826 on every configuration"
+grep -q '^channels 1:16 .* - *39698 *39698' <<<"$out" || bad "channels 1:16: want - 39698 39698 on tern default mix2"
+grep -q '^ternary only .* 39698 *39698 *39698' <<<"$out" || bad "ternary only: want 39698 on every configuration"
 python3 - "$tmp/kws.json" <<'PY' || fail=1
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -29,7 +29,7 @@ assert not p['channels-1:16']['configs'][0]['held'] and 'HpPerGroup' in p['chann
 PY
 head -c 4000 /dev/zero > "$tmp/two.bin" # two float32 [1,50,10,1] inputs, all 0.0
 o=$("$bin" model mixprec "$f" --points channels-1:16 --configs default --inputs "$tmp/two.bin" 2>&1) &&
-    grep -q '2 inputs from' <<<"$o" && grep -q '^channels 1:16 .* 93122$' <<<"$o" || bad "--inputs FILE: $o"
+    grep -q '2 inputs from' <<<"$o" && grep -q '^channels 1:16 .* 39698$' <<<"$o" || bad "--inputs FILE: $o"
 expect2() {
     local what=$1 want=$2; shift 2
     local o; o=$("$bin" model mixprec "$@" 2>&1); local r=$?
