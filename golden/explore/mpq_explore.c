@@ -255,9 +255,15 @@ static void axis_band(unsigned in, unsigned k, unsigned st, unsigned d, unsigned
     bd->padr = (unsigned)(last - hi);
 }
 
-/* The base shape the bands cut: the layer, or its taps packed into channels. */
-static void base_shape(const mpq_hw_layer *l, const mpq_xp_map *m, mpq_conv_shape *b)
+/* The base shape the bands cut: the layer, or its taps packed into channels (a thin conv2d:
+ * mpq_hw_packed_shape; a depthwise layer, per tile: mpq_hw_dw_packed_shape). */
+static void base_shape(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, mpq_conv_shape *b)
 {
+    if (m->pack && l->s.kind == MPQ_LAYER_DEPTHWISE) {
+        unsigned opg, nci, fp;
+        mpq_hw_dw_packed_shape(hw, &l->s, &opg, &nci, &fp, b);
+        return;
+    }
     if (m->pack) {
         mpq_hw_packed_shape(&l->s, b);
         return;
@@ -288,9 +294,13 @@ static void part_layer(const mpq_hw_layer *l, const mpq_conv_shape *bs, unsigned
     L->k = bs->kind == MPQ_LAYER_FC ? l->k : mpq_conv_depth(&L->s);
 }
 
+/* Whether the host may pack l's taps (stim/mpq_netmap.c's rule): a thin conv2d, or a depthwise
+ * layer of more than one tap (the packed parts must still fit: mpq_xp_map_check). */
 static int packable(const mpq_hwcfg *hw, const mpq_hw_layer *l)
 {
     const mpq_conv_shape *s = &l->s;
+    if (s->kind == MPQ_LAYER_DEPTHWISE)
+        return s->kh * s->kw > 1 && s->in_c > 0 && s->out_c % s->in_c == 0;
     return s->kind == MPQ_LAYER_CONV2D && (s->groups <= 1) && s->in_c < hw->klanes && s->kh * s->kw > 1 &&
            (uint64_t)s->kh * s->kw * s->in_c <= hw->kmax;
 }
@@ -329,12 +339,12 @@ static unsigned axis_distinct(unsigned in, unsigned k, unsigned st, unsigned d, 
 /* Calls fn on every distinct part shape of m with its multiplicity; stops at fn's first
  * non-zero return, which it returns; -1 for a mapping out of range. */
 typedef int (*part_fn)(void *ctx, const mpq_hw_layer *L, uint64_t mult);
-static int for_each_part_shape(const mpq_hw_layer *l, const mpq_xp_map *m, part_fn fn, void *ctx)
+static int for_each_part_shape(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, part_fn fn, void *ctx)
 {
     band uy[XP_DISTINCT_MAX], ux[XP_DISTINCT_MAX];
     uint64_t my[XP_DISTINCT_MAX], mx[XP_DISTINCT_MAX];
     mpq_conv_shape bs;
-    base_shape(l, m, &bs);
+    base_shape(hw, l, m, &bs);
     unsigned B = bs.batches;
     if (!m->img || m->img > B)
         return -1;
@@ -401,7 +411,7 @@ int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_ma
         return snprintf(err, errlen, "mapping %s: an option this layer does not have",
                         mpq_xp_map_str(m, ms, sizeof ms)), MPQ_EPARAM;
     check_ctx c = {hw, err, errlen};
-    int rc = for_each_part_shape(l, m, check_fn, &c);
+    int rc = for_each_part_shape(hw, l, m, check_fn, &c);
     if (rc == -1)
         return snprintf(err, errlen, "mapping: images, rows or columns per part out of range"), MPQ_EPARAM;
     return rc;
@@ -428,15 +438,14 @@ int mpq_xp_point_cost(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_p
     if (!prec_ok(hw, &pt->prec))
         return MPQ_EPARAM;
     cost_ctx x = {hw, &pt->prec, c};
-    return for_each_part_shape(l, &pt->map, cost_fn, &x) ? MPQ_EPARAM : 0;
+    return for_each_part_shape(hw, l, &pt->map, cost_fn, &x) ? MPQ_EPARAM : 0;
 }
 
 unsigned mpq_xp_parts(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, mpq_xp_part *parts,
                       unsigned max)
 {
-    (void)hw;
     mpq_conv_shape bs;
-    base_shape(l, m, &bs);
+    base_shape(hw, l, m, &bs);
     unsigned n = 0;
     if (!m->img || !m->bh || !m->bw)
         return 0;
@@ -504,7 +513,7 @@ static size_t mappings_packed(const mpq_hwcfg *hw, const mpq_hw_layer *l, int al
     int fc = l->s.kind == MPQ_LAYER_FC;
     mpq_xp_map m0 = {1, 1, 1, pack, 0};
     mpq_conv_shape bs;
-    base_shape(l, &m0, &bs);
+    base_shape(hw, l, &m0, &bs);
     unsigned *si = sz, *sy = si + bs.batches, *sx = sy + bs.out_h;
     unsigned ni = fc ? 1 : axis_sizes(bs.batches, all, si, bs.batches);
     unsigned ny = axis_sizes(bs.out_h, all, sy, bs.out_h);

@@ -31,9 +31,9 @@ static int driver_maps(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *
     return rc;
 }
 
-/* The least-energy legal mapping of layer L at precision c's index pi (pack_ok: packed
- * mappings allowed). */
-static int best_mapping(const mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, int pack_ok)
+/* The least-energy legal mapping of layer L at precision index pi: plain_ok, pack_ok say
+ * which of the unpacked and packed mappings the driver can run for its weights. */
+static int best_mapping(const mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, int plain_ok, int pack_ok)
 {
     mpq_xpm_choice *c = &L->c[pi];
     size_t nm = mpq_xp_mappings(x->hw, &L->shape, NULL, 0);
@@ -44,7 +44,7 @@ static int best_mapping(const mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, int pac
     int found = 0;
     uint64_t fewest = UINT64_MAX;
     for (size_t i = 0; i < nm; i++) {
-        if (maps[i].pack && !pack_ok)
+        if (maps[i].pack ? !pack_ok : !plain_ok)
             continue;
         mpq_xp_point pt = {x->prec[pi], maps[i]};
         mpq_xp_cost cost;
@@ -61,16 +61,16 @@ static int best_mapping(const mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, int pac
         }
     }
     free(maps);
-    if (!found) {
-        c->held = 0;
+    c->held = found;
+    if (!found)
         snprintf(c->why, sizeof c->why, "no legal mapping");
-        return 0;
-    }
-    c->trades = fewest < c->cost.cycles;
+    c->trades = found && fewest < c->cost.cycles;
     return 0;
 }
 
-/* Layer L at precision index pi: held or not (why), its decomposition and mapping. */
+/* Layer L at precision index pi: its weights as the driver makes them (a tern precision: the
+ * decomposition mpq_map_layer makes, grouped along the layout it plans), which of the plain
+ * and packed layouts the driver runs them in, and the least-energy mapping among those. */
 static int setup_choice(mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, const int32_t *x0)
 {
     mpq_xpm_choice *c = &L->c[pi];
@@ -79,20 +79,23 @@ static int setup_choice(mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, const int32_t
     int packed = 0;
     if (p->tern) {
         mpq_map_decomp d = decomp_of(x->hw, p);
-        if (mpq_qlayer_decompose(x->hw, &L->q, &d, &c->dq, c->why, sizeof c->why) != 0)
+        mpq_map_opts mo = {.pack = 1, .decomp = &d};
+        mpq_map map;
+        if (mpq_map_layer(x->hw, &L->q, x0, &mo, &map, c->why, sizeof c->why) != 0)
             return 0;
+        c->dq = map.dq; /* the decomposed layer, taken over from the map */
+        memset(&map.dq, 0, sizeof map.dq);
+        mpq_map_free(&map);
         c->have_dq = 1;
         q = &c->dq.q;
     }
-    if (driver_maps(x->hw, q, x0, 0, &packed, c->why, sizeof c->why) != 0)
+    char why[200];
+    int plain_ok = driver_maps(x->hw, q, x0, 0, &packed, c->why, sizeof c->why) == 0;
+    int pack_ok = L->shape.s.kind != MPQ_LAYER_FC && driver_maps(x->hw, q, x0, 2, &packed, why, sizeof why) == 0 &&
+                  packed;
+    if (!plain_ok && !pack_ok)
         return 0;
-    int pack_ok = 1;
-    if (p->tern && L->shape.s.kind != MPQ_LAYER_FC) {
-        char why[200];
-        pack_ok = driver_maps(x->hw, q, x0, 2, &packed, why, sizeof why) == 0 && packed;
-    }
-    c->held = 1;
-    return best_mapping(x, L, pi, pack_ok);
+    return best_mapping(x, L, pi, plain_ok, pack_ok);
 }
 
 static void shape_text(const mpq_net_layer *NL, char *buf, size_t len)

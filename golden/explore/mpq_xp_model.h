@@ -7,10 +7,11 @@
  * searched precisions (mpq_explore.h: tern+N, ternary weights with N high-precision entries
  * per group of KLanes input channels, or int8, the model's own weights) and one mapping.
  *
- * - A precision other than int8 is the model's int8 weights decomposed post-training
- *   (stim/mpq_netmap.h, mpq_qlayer_decompose: channels-N:KLanes, TWN threshold 0.7), the
- *   layer requantized for its new weight step. A precision the layer cannot take on the
- *   configuration (widths, decomposition refused) is not offered to it.
+ * - A precision other than int8 is the model's int8 weights decomposed post-training as the
+ *   driver decomposes them (mpq_map_layer with channels-N:KLanes, TWN threshold 0.7: grouped
+ *   along the layout it plans for the layer), the layer requantized for its new weight step.
+ *   A precision the layer cannot take on the configuration (widths, decomposition refused) is
+ *   not offered to it.
  * - The mapping of a (layer, precision) is its least-energy legal mapping (fewest cycles on
  *   a tie) over the layer's whole mapspace (mpq_xp_mappings): a mapping changes neither the
  *   outputs nor another layer's cost, so no other mapping of it can be on the front at that

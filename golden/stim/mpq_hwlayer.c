@@ -78,6 +78,31 @@ void mpq_hw_packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p)
     p->kh = p->kw = p->sy = p->sx = p->dy = p->dx = p->groups = 1;
 }
 
+void mpq_hw_dw_packed_shape(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned *opg, unsigned *nci,
+                            unsigned *fp, mpq_conv_shape *p)
+{
+    unsigned cm = s->out_c / s->in_c, g_opg = 1, n = 0;
+    for (unsigned d = hw->lanes < s->out_c ? hw->lanes : s->out_c; d > 1 && g_opg == 1; d--)
+        if (s->out_c % d == 0)
+            g_opg = d;
+    for (unsigned g = 0; g < s->out_c / g_opg; g++) {
+        unsigned ci0 = g * g_opg / cm, c = ((g + 1) * g_opg - 1) / cm - ci0 + 1;
+        n = c > n ? c : n;
+    }
+    *opg = g_opg;
+    *nci = n;
+    *fp = (s->kh * s->kw * n + hw->klanes - 1) / hw->klanes * hw->klanes;
+    memset(p, 0, sizeof *p);
+    p->kind = MPQ_LAYER_CONV2D;
+    p->batches = s->batches;
+    p->in_h = p->out_h = s->out_h;
+    p->in_w = p->out_w = s->out_w;
+    p->groups = s->out_c / g_opg;
+    p->in_c = p->groups * *fp;
+    p->out_c = s->out_c;
+    p->kh = p->kw = p->sy = p->sx = p->dy = p->dx = 1;
+}
+
 int mpq_hw_layer_alloc_conv(mpq_hw_layer *l, const mpq_conv_shape *s, char *err, size_t errlen)
 {
     memset(l, 0, sizeof *l);

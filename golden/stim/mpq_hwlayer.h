@@ -52,6 +52,15 @@ void mpq_hw_layer_of_conv(mpq_hw_layer *l, const mpq_conv_shape *s);
  * mapping that packs (stim/mpq_netmap.c) and its cost (explore/mpq_explore.c) use this one
  * shape. s is not checked. */
 void mpq_hw_packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p);
+/* The taps of depthwise convolution s packed per tile (the host's packing of a depthwise
+ * layer, stim/mpq_netmap.h): output channels in groups of *opg (the largest divisor of out_c
+ * up to Lanes: one tile each); per group the kh*kw taps of the *nci input channels its outputs
+ * read (o / channel multiplier), tap-major, padded to *fp channels, a whole number of slices;
+ * the layer becomes the 1x1 conv2d p of out_c / *opg groups over s's output grid, in_c = groups
+ * * fp. The mapping that packs and its cost (explore/mpq_explore.c) use this one shape. s is
+ * not checked (out_c a multiple of in_c). */
+void mpq_hw_dw_packed_shape(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned *opg, unsigned *nci,
+                            unsigned *fp, mpq_conv_shape *p);
 /* Frees the arrays and zeroes l; a zeroed l is fine. */
 void mpq_hw_layer_free(mpq_hw_layer *l);
 /* The number of weights of one output channel, and the index of the weight of output

@@ -274,25 +274,7 @@ static unsigned dw_pos(const dwpack *p, unsigned o, unsigned tap)
 static void dw_plan(const mpq_hwcfg *hw, const mpq_conv_shape *s, dwpack *p, mpq_conv_shape *ps)
 {
     p->cm = s->out_c / s->in_c;
-    p->opg = 1;
-    for (unsigned d = hw->lanes < s->out_c ? hw->lanes : s->out_c; d > 1 && p->opg == 1; d--)
-        if (s->out_c % d == 0)
-            p->opg = d;
-    p->nci = 0;
-    for (unsigned g = 0; g < s->out_c / p->opg; g++) {
-        unsigned n = ((g + 1) * p->opg - 1) / p->cm - dw_ci0(p, g) + 1;
-        p->nci = n > p->nci ? n : p->nci;
-    }
-    p->fp = (s->kh * s->kw * p->nci + hw->klanes - 1) / hw->klanes * hw->klanes;
-    memset(ps, 0, sizeof *ps);
-    ps->kind = MPQ_LAYER_CONV2D;
-    ps->batches = s->batches;
-    ps->in_h = ps->out_h = s->out_h;
-    ps->in_w = ps->out_w = s->out_w;
-    ps->groups = s->out_c / p->opg;
-    ps->in_c = ps->groups * p->fp;
-    ps->out_c = s->out_c;
-    ps->kh = ps->kw = ps->sy = ps->sx = ps->dy = ps->dx = 1;
+    mpq_hw_dw_packed_shape(hw, s, &p->opg, &p->nci, &p->fp, ps);
 }
 
 /* A depthwise layer packed: q over the packed shape, its weights (zero outside a lane's own

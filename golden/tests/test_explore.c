@@ -344,7 +344,7 @@ out:
  * the hardware layer): the gathered outputs equal the layer's. */
 static void test_mapping_function(unsigned iters)
 {
-    uint64_t outs = 0, packed = 0, multi = 0;
+    uint64_t outs = 0, packed = 0, multi = 0, dw_skipped = 0;
     for (unsigned it = 0; it < iters; it++) {
         const mpq_hwcfg *hw = &hws[test_range(0, 1)];
         mpq_layer_opts o = {0};
@@ -364,6 +364,13 @@ static void test_mapping_function(unsigned iters)
         mpq_xp_mappings_ex(hw, &shp, flags, maps, nm);
         mpq_xp_map m = maps[test_range(0, (int64_t)nm - 1)];
         free(maps);
+        /* A packed depthwise layer's parts hold the host's per-tile layout (stim/mpq_netmap.c),
+         * which this test's thin-packing input does not build: its function is test_netmap's
+         * (random depthwise layers forced packed, exact); its cost is checked above. */
+        if (m.pack && shp.s.kind == MPQ_LAYER_DEPTHWISE) {
+            dw_skipped++;
+            continue;
+        }
         o.hp_n = m.pack ? 0 : (unsigned)test_range(0, hw->hp_per_group);
         if (mpq_hw_layer_random(hw, &o, &full, err, sizeof err) != 0) {
             CHECK(0, "random layer: %s", err);
@@ -377,8 +384,9 @@ static void test_mapping_function(unsigned iters)
         multi += mpq_xp_parts(hw, &shp, &m, NULL, 0) > 1;
         mpq_hw_layer_free(&full);
     }
-    printf("mappings compute the layer: %u random layers and mappings (%llu of several parts, %llu packed), "
-           "%llu outputs gathered == the layer's\n", iters, (unsigned long long)multi, (unsigned long long)packed,
+    printf("mappings compute the layer: %u random layers and mappings (%llu of several parts, %llu packed; %llu "
+           "packed depthwise left to test_netmap), %llu outputs gathered == the layer's\n", iters,
+           (unsigned long long)multi, (unsigned long long)packed, (unsigned long long)dw_skipped,
            (unsigned long long)outs);
 }
 
