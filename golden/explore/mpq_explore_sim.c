@@ -16,17 +16,9 @@ int mpq_xp_simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, u
 {
     memset(sim, 0, sizeof *sim);
     mpq_layer_opts o;
-    memset(&o, 0, sizeof o);
+    mpq_layer_opts_shape(&o, &L->s, L->m, L->k, L->n);
     o.seed = seed;
     o.hp_n = hp_n;
-    if (L->s.kind == MPQ_LAYER_FC) {
-        o.shape.kind = MPQ_LAYER_FC;
-        o.m = L->m;
-        o.k = L->k;
-        o.n = L->n;
-    } else {
-        o.shape = L->s;
-    }
     mpq_hw_layer l;
     int rc = mpq_hw_layer_random(hw, &o, &l, err, errlen);
     if (rc)

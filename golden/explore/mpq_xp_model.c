@@ -116,15 +116,7 @@ static int setup_layer(mpq_xpm *x, mpq_xpm_layer *L, const mpq_net_layer *NL, ch
     shape_text(NL, L->shape_text, sizeof L->shape_text);
     mpq_netrun_qlayer(NL, &L->q);
     mpq_layer_opts lo;
-    memset(&lo, 0, sizeof lo);
-    if (NL->s.kind == MPQ_LAYER_FC) {
-        lo.shape.kind = MPQ_LAYER_FC;
-        lo.m = NL->m;
-        lo.k = NL->k;
-        lo.n = NL->n;
-    } else {
-        lo.shape = NL->s;
-    }
+    mpq_layer_opts_shape(&lo, &NL->s, NL->m, NL->k, NL->n);
     char why[512];
     if (mpq_hw_layer_shape(&lo, &L->shape, why, sizeof why) != 0)
         return snprintf(err, errlen, "op %u (%s): %s", NL->op, L->shape_text, why), MPQ_EPARAM;

@@ -78,6 +78,19 @@ void mpq_hw_packed_shape(const mpq_conv_shape *s, mpq_conv_shape *p)
     p->kh = p->kw = p->sy = p->sx = p->dy = p->dx = p->groups = 1;
 }
 
+void mpq_layer_opts_shape(mpq_layer_opts *o, const mpq_conv_shape *s, unsigned m, unsigned k, unsigned n)
+{
+    memset(o, 0, sizeof *o);
+    if (s->kind == MPQ_LAYER_CONV2D || s->kind == MPQ_LAYER_DEPTHWISE) {
+        o->shape = *s;
+        return;
+    }
+    o->shape.kind = MPQ_LAYER_FC;
+    o->m = m;
+    o->k = k;
+    o->n = n;
+}
+
 void mpq_hw_dw_packed_shape(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned *opg, unsigned *nci,
                             unsigned *fp, mpq_conv_shape *p)
 {

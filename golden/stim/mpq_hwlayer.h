@@ -142,6 +142,9 @@ typedef struct mpq_layer_opts {
     int acc_sat;
     mpq_profile profile;
 } mpq_layer_opts;
+/* o zeroed, then its shape: s when s is a convolution (kind CONV2D or DEPTHWISE), else the
+ * fully-connected m, k, n (kind FC). */
+void mpq_layer_opts_shape(mpq_layer_opts *o, const mpq_conv_shape *s, unsigned m, unsigned k, unsigned n);
 /* Returns 0, MPQ_EPARAM (a shape or option this hw cannot run: err names it) or MPQ_ENOMEM. */
 int mpq_hw_layer_random(const mpq_hwcfg *hw, const mpq_layer_opts *o, mpq_hw_layer *l,
                         char *err, size_t errlen);
