@@ -184,8 +184,10 @@ explore/models: $(GOLDEN_BIN)
 TEST_TARGETS += explore/models
 # A sample of design points on the RTL: each hardware layer in lockstep with the cycle model,
 # its counts against the closed form (scripts/golden/explore-rtl.sh; EXPLORE_SEED reproduces).
+# The white-box build: the RTL's access counters (dbg_counts_o) against the cycle model's and
+# the closed form's, each layer again with stalls.
 .PHONY: explore/rtl
-explore/rtl: $(GOLDEN_BIN) $(BUILD)/vl/default/plain/mpq-tb
-	@scripts/check.sh $(BUILD)/results explore/rtl -- scripts/golden/explore-rtl.sh $(GOLDEN_BIN) \
-	  $(BUILD)/vl/default/plain/mpq-tb default 3
+explore/rtl: $(GOLDEN_BIN) $(BUILD)/vl/default/wb/mpq-tb
+	@scripts/check.sh $(BUILD)/results explore/rtl -- env EXPLORE_COUNTERS=1 EXPLORE_STALLS=1 \
+	  scripts/golden/explore-rtl.sh $(GOLDEN_BIN) $(BUILD)/vl/default/wb/mpq-tb default 3
 TEST_TARGETS += explore/rtl

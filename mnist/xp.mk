@@ -33,12 +33,12 @@ $(XP_FRONT): $(XP_BIN) $(XP_ENERGY) $(CNN_MODEL) rtl/cfg/$(XP_CONFIG).cfg
 	@scripts/golden/explore-plot.sh $(XP_OUT)
 
 # A sample of the front on the RTL: the hardware layers of three chosen points
-# (front-rtl.txt) in lockstep on the Verilated XP_CONFIG, every count and the cycles compared
-# with the closed form the search used.
-XP_TB := $(BUILD)/vl/$(XP_CONFIG)/plain/mpq-tb
+# (front-rtl.txt) in lockstep on the Verilated XP_CONFIG (its white-box build), every count,
+# the cycles and the RTL's access counters compared with the closed form the search used.
+XP_TB := $(BUILD)/vl/$(XP_CONFIG)/wb/mpq-tb
 $(XP_OUT)/front-rtl.log: $(XP_FRONT) $(XP_TB)
-	set -o pipefail; EXPLORE_LINES=$(XP_OUT)/front-rtl.txt scripts/golden/explore-rtl.sh $(GOLDEN_BIN) $(XP_TB) \
-	  $(XP_CONFIG) | tee $@.tmp && mv -f $@.tmp $@
+	set -o pipefail; EXPLORE_LINES=$(XP_OUT)/front-rtl.txt EXPLORE_COUNTERS=1 scripts/golden/explore-rtl.sh \
+	  $(GOLDEN_BIN) $(XP_TB) $(XP_CONFIG) | tee $@.tmp && mv -f $@.tmp $@
 
 .PHONY: explore explore/search
 explore: $(XP_FRONT) $(XP_OUT)/front-rtl.log

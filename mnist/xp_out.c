@@ -190,12 +190,15 @@ static void rtl_lines(FILE *f, const xp_net *n, unsigned tag, unsigned l, const 
             snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
         else
             mpq_conv_shape_format(&L->s, sh, sizeof sh);
+        uint64_t wb[MPQ_CNT_COUNT];
+        char wbs[600];
+        mpq_xp_wb_counts(&c, wb);
         fprintf(f, "point %u %s %s | part %u x%u | %s | tiles %llu steps %llu cycles %llu waits %llu ring_full %llu "
-                   "wgt_beats %llu act_beats %llu pad_steps %llu\n", tag, mpq_xp_prec_str(pr, ps, sizeof ps),
+                   "wgt_beats %llu act_beats %llu pad_steps %llu counters%s\n", tag, mpq_xp_prec_str(pr, ps, sizeof ps),
                 mpq_xp_map_str(m, ms, sizeof ms), i, mult, sh, (unsigned long long)c.tiles,
                 (unsigned long long)c.steps, (unsigned long long)c.cycles, (unsigned long long)c.data_waits,
                 (unsigned long long)c.ring_full, (unsigned long long)c.wgt_beats, (unsigned long long)c.act_beats,
-                (unsigned long long)c.pad_steps);
+                (unsigned long long)c.pad_steps, mpq_xp_wb_counts_str(wb, wbs, sizeof wbs));
     }
     free(parts);
 }

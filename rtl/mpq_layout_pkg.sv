@@ -81,6 +81,26 @@ package mpq_layout_pkg;
     logic signed [31:0]    bias;  // [31:0] accumulator start value
   } cfg_lane_t;
 
+  // The white-box builds' access counters: counter CNT_x in dbg_counts_o[64*CNT_x +: 64]
+  // (MPQ_WB_COUNT_LIST in golden/contract/mpq_layout.h).
+  localparam int unsigned CNT_TILE_CYCLES = 0;  // cycles from a configuration handshake to done_o, both included
+  localparam int unsigned CNT_TILES = 1;  // configuration handshakes
+  localparam int unsigned CNT_WGT_BEATS = 2;  // weight handshakes (wgt_valid_i && wgt_ready_o)
+  localparam int unsigned CNT_ACT_BEATS = 3;  // activation handshakes (act_valid_i && act_ready_o)
+  localparam int unsigned CNT_WBUF_WRITES = 4;  // weight-buffer writes (u_wbuf we_i)
+  localparam int unsigned CNT_WBUF_READS = 5;  // weight-buffer reads: one per step (the entry the lanes use)
+  localparam int unsigned CNT_RING_WRITES = 6;  // activation-ring writes (u_abuf we_i)
+  localparam int unsigned CNT_RING_READS = 7;  // ring reads: one per step (the read port is addressed every step)
+  localparam int unsigned CNT_RING_READS_USED = 8;  // ring reads of non-padding steps (their data reaches the lanes)
+  localparam int unsigned CNT_PAD_STEPS = 9;  // steps on a padding tap
+  localparam int unsigned CNT_ROWS = 10;  // finished pixels (a row's last step: the lanes' row into rq1)
+  localparam int unsigned CNT_REQUANTS = 11;  // requantizer outputs: Lanes per row moving from rq2 to out
+  localparam int unsigned CNT_MAC_SLOTS_TERN = 12;  // Lanes*KLanes per step: the ternary array's products
+  localparam int unsigned CNT_MAC_SLOTS_HP = 13;  // Lanes*HpPerGroup per step: the sparse multipliers' products
+  localparam int unsigned CNT_MACS_LIVE = 14;  // ternary-array products on live activations: per non-padding step, Lanes x the slice's channels below c_len
+  localparam int unsigned CNT_MACS_HP_NZ = 15;  // sparse products of a non-zero entry at a channel below c_len, non-padding steps
+  localparam int unsigned CNT_COUNT = 16;
+
   // Port widths and weight-beat offsets.
   // IdxW = log2(KLanes)
   function automatic int unsigned idx_w(input int unsigned KLanes);

@@ -300,6 +300,61 @@ module mpq_top #(
   assign dbg_rq1_valid_o = rq1_valid_q;
   assign dbg_rq2_o = rq2_q;
   assign dbg_rq2_valid_o = rq2_valid_q;
+
+  // The access counters (white-box builds only; docs/timing.md, "White-box counters"): what
+  // each cycle did to the ports, the two memories, the lanes and the requantizers, counted
+  // since reset, 64 bits each, in the order of mpq_layout_pkg::CNT_* (the contract's
+  // MPQ_WB_COUNT_LIST, which the golden cycle model counts too). Not in synthesis.
+  localparam int unsigned NCnt = mpq_layout_pkg::CNT_COUNT;
+  localparam int HpEntries = HpPerGroup;  // signed: with HpPerGroup = 0 the loop is empty
+  logic [63:0] cnt_q [NCnt];
+  logic [63:0] cnt_inc [NCnt];
+  logic [63:0] live_ch, hp_nz;
+  always_comb begin
+    logic [31:0] c0, c_rest;
+    // Channels of the step's slice below c_len (the rest are masked), and the sparse entries
+    // of every lane's part of the step's weight slice with a non-zero value at such a channel.
+    c0 = 32'({slice, IdxW'(0)});
+    c_rest = 32'(c_len) - c0;
+    live_ch = (32'(c_len) >= c0 + KLanes) ? 64'(KLanes) : (32'(c_len) > c0) ? 64'(c_rest) : 64'd0;
+    hp_nz = '0;
+    for (int unsigned l = 0; l < Lanes; l++) begin
+      for (int e = 0; e < HpEntries; e++) begin
+        logic [IdxW-1:0] idx;
+        logic [HpBits-1:0] val;
+        idx = wgt_slice[l*LaneW + mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) +: IdxW];
+        val = wgt_slice[l*LaneW + mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) + IdxW +: HpBits];
+        if (val != '0 && 64'(idx) < live_ch) hp_nz = hp_nz + 64'd1;
+      end
+    end
+    for (int unsigned i = 0; i < NCnt; i++) cnt_inc[i] = '0;
+    cnt_inc[mpq_layout_pkg::CNT_TILE_CYCLES] = 64'(cfg_hs || busy_o);
+    cnt_inc[mpq_layout_pkg::CNT_TILES] = 64'(cfg_hs);
+    cnt_inc[mpq_layout_pkg::CNT_WGT_BEATS] = 64'(wgt_hs);
+    cnt_inc[mpq_layout_pkg::CNT_ACT_BEATS] = 64'(act_hs);
+    cnt_inc[mpq_layout_pkg::CNT_WBUF_WRITES] = 64'(wgt_hs);  // u_wbuf.we_i
+    cnt_inc[mpq_layout_pkg::CNT_WBUF_READS] = 64'(step);
+    cnt_inc[mpq_layout_pkg::CNT_RING_WRITES] = 64'(abuf_we);  // u_abuf.we_i
+    cnt_inc[mpq_layout_pkg::CNT_RING_READS] = 64'(step);
+    cnt_inc[mpq_layout_pkg::CNT_RING_READS_USED] = 64'(step && !pad);
+    cnt_inc[mpq_layout_pkg::CNT_PAD_STEPS] = 64'(step && pad);
+    cnt_inc[mpq_layout_pkg::CNT_ROWS] = 64'(row_done);
+    cnt_inc[mpq_layout_pkg::CNT_REQUANTS] = (rq2_valid_q && out_free) ? 64'(Lanes) : 64'd0;
+    cnt_inc[mpq_layout_pkg::CNT_MAC_SLOTS_TERN] = step ? 64'(Lanes * KLanes) : 64'd0;
+    cnt_inc[mpq_layout_pkg::CNT_MAC_SLOTS_HP] = step ? 64'(Lanes * HpPerGroup) : 64'd0;
+    cnt_inc[mpq_layout_pkg::CNT_MACS_LIVE] = (step && !pad) ? 64'(Lanes) * live_ch : 64'd0;
+    cnt_inc[mpq_layout_pkg::CNT_MACS_HP_NZ] = (step && !pad) ? hp_nz : 64'd0;
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      for (int unsigned i = 0; i < NCnt; i++) cnt_q[i] <= '0;
+    end else begin
+      for (int unsigned i = 0; i < NCnt; i++) cnt_q[i] <= cnt_q[i] + cnt_inc[i];
+    end
+  end
+  for (genvar i = 0; i < NCnt; i++) begin : g_cnt
+    assign dbg_counts_o[64*i +: 64] = cnt_q[i];
+  end
 `else
   logic unused_lane_acc;
   assign unused_lane_acc = ^lane_acc;

@@ -78,12 +78,14 @@
 //   dbg_rq1_valid_o  out  1  -- rq1 holds a row
 //   dbg_rq2_o  out  Lanes*32  -- rq2: the requantizer's high products
 //   dbg_rq2_valid_o  out  1  -- rq2 holds a row
+//   dbg_counts_o  out  1024  -- the access counters since reset, 64 bits each (MPQ_WB_COUNT_LIST)
 `define MPQ_WB_PORTS \
   output logic [Lanes*AccBits-1:0] dbg_acc_o, \
   output logic [Lanes*AccBits-1:0] dbg_rq1_o, \
   output logic dbg_rq1_valid_o, \
   output logic [Lanes*32-1:0] dbg_rq2_o, \
-  output logic dbg_rq2_valid_o
+  output logic dbg_rq2_valid_o, \
+  output logic [1024-1:0] dbg_counts_o
 
 // MPQ_EXP_PORTS: for tb/mpq_tb_top.sv, the traced build's wrapper: the golden model's expected
 // value of every output the testbench compares, exp_<port without _o>, shown beside the DUT's:

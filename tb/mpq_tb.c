@@ -31,6 +31,7 @@
 
 #include "arith/mpq.h"
 #include "mpq_dut.h"
+#include "explore/mpq_explore.h"
 #include "tb_cosim.h"
 #include "tb_net.h"
 #include "tb_opts.h"
@@ -170,6 +171,12 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
         snprintf(res->error, sizeof res->error, "%s", tb_source_error(s));
         status = 2;
     }
+    /* A whole test without a mismatch, in a build with access counters: they equal the
+     * golden cycle model's (the shadow's, or the generator's on the same inputs). */
+    if (status == 0 && rc == 0 && !tracing && !woken &&
+        tb_cosim_counts_check(&cs, cs.shadow ? cs.shadow : tb_source_model(s), res->counts, &res->have_counts,
+                              res->error, sizeof res->error) != 0)
+        status = 2;
     int wave_ok = 0;
     if (tracing) {
         mpq_dut_trace_close(cs.dut);
@@ -606,6 +613,11 @@ static void run_record(const tb_opts *o, tb_run *r, const char *self, const char
         if (!o->stim.quiet)
             printf("PASS  %-40s %9" PRIu64 " cycles %8.3f Mcycles/s  (%s)\n", name, res->cycles,
                    res->seconds > 0 ? (double)res->cycles / res->seconds / 1e6 : 0.0, s->h.source);
+        if (o->stim.stats && res->have_counts) {
+            char line[700];
+            printf("access counters of %s (RTL == cycle model):%s\n", name,
+                   mpq_xp_wb_counts_str(res->counts, line, sizeof line));
+        }
         r->sum.passed++;
     }
 }

@@ -252,6 +252,7 @@ int tb_cosim_open(tb_cosim *c, const mpq_hwcfg *hw, int whitebox, uint64_t init_
     }
     if (wb_ports(c, err, errlen) != 0)
         return 2;
+    c->counts_port = mpq_dut_port_find("dbg_counts_o");
     c->dut = mpq_dut_new(init_seed);
     if (!c->dut) {
         snprintf(err, errlen, "out of memory for the DUT");
@@ -324,4 +325,34 @@ uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *e
     mis |= (uint32_t)(mpq_dut_assert_failed(c->dut) != 0) << TB_P_ASSERT;
     c->cycle++;
     return mis;
+}
+
+int tb_cosim_counts(const tb_cosim *c, uint64_t v[MPQ_CNT_COUNT])
+{
+    uint32_t w[MPQ_PORT_WORDS_MAX];
+    if (c->counts_port < 0 || !c->dut)
+        return 0;
+    mpq_dut_get(c->dut, (size_t)c->counts_port, w);
+    for (int i = 0; i < MPQ_CNT_COUNT; i++)
+        v[i] = (uint64_t)w[2 * i] | (uint64_t)w[2 * i + 1] << 32;
+    return 1;
+}
+
+int tb_cosim_counts_check(const tb_cosim *c, const mpq_cm *model, uint64_t v[MPQ_CNT_COUNT], int *compared,
+                          char *why, size_t len)
+{
+    *compared = 0;
+    if (!model || !tb_cosim_counts(c, v))
+        return 0;
+    *compared = 1;
+    mpq_cm_counts e;
+    mpq_cm_counts_get(model, &e);
+    for (int i = 0; i < MPQ_CNT_COUNT; i++)
+        if (e.v[i] != v[i]) {
+            snprintf(why, len, "access counter %s: RTL %llu, cycle model %llu (the white-box build's "
+                     "dbg_counts_o)", mpq_wb_count_names[i], (unsigned long long)v[i],
+                     (unsigned long long)e.v[i]);
+            return 1;
+        }
+    return 0;
 }

@@ -60,6 +60,7 @@ typedef struct tb_cosim {
     int wb[TB_WB_COUNT];           /* port numbers (white-box) */
     int exp[TB_EXP_COUNT];         /* port numbers (traced) */
     int exp_out[MPQ_OUT_COUNT];    /* the wrapper's exp_<field> of each compared output (traced) */
+    int counts_port;               /* dbg_counts_o (white-box and traced builds), else -1 */
 } tb_cosim;
 
 /* The configuration the RTL of this binary was built with (its hwcfg_o port). Returns 0, or
@@ -84,5 +85,14 @@ int tb_cosim_trace_start(tb_cosim *c, const mpq_cm *model, char *err, size_t err
  * that ended the cycle (assertions belong to the cycle whose edge raised them), and in
  * white-box mode the registers that differ after that edge. */
 uint32_t tb_cosim_step(tb_cosim *c, const mpq_port_in *in, const mpq_port_out *exp, mpq_port_out *act);
+/* The RTL's access counters now (dbg_counts_o: the white-box and traced builds), v[MPQ_CNT_*].
+ * Returns 1, or 0 when this build has none (the plain build). */
+int tb_cosim_counts(const tb_cosim *c, uint64_t v[MPQ_CNT_COUNT]);
+/* Compares the RTL's access counters with the golden cycle model's (model: the shadow model or
+ * the stimulus generator's, on the same inputs since the same reset). Returns 0 when every
+ * counter is equal (or this build has none: *compared 0), else 1 with the first difference in
+ * why ("access counter macs_live: RTL 120, cycle model 128"). v: the RTL's counts. */
+int tb_cosim_counts_check(const tb_cosim *c, const mpq_cm *model, uint64_t v[MPQ_CNT_COUNT], int *compared,
+                          char *why, size_t len);
 
 #endif

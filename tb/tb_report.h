@@ -37,6 +37,8 @@ typedef struct tb_result {
     mpq_vec_header h;
     uint64_t cycles, mismatches;
     double seconds;
+    int have_counts;     /* the RTL's access counters were compared with the cycle model's */
+    uint64_t counts[MPQ_CNT_COUNT];
     /* run_test clears what comes before mis, and each record as it is filled. */
     tb_mismatch mis[TB_MAX_RECORDED];
     uint64_t trace_lo, trace_hi;

@@ -305,6 +305,7 @@ typedef struct threaded_source {
     tb_pipe *pipe;
     int paused;  /* tb_source_pause: no producer; once the ring is drained, `direct` */
     int direct;  /* the inner source is called in this thread */
+    int ended;   /* next() returned 0: the producer has finished with the inner source */
 } threaded_source;
 
 /* The producer's call (tb_pipe_fn): the inner source's cycle and where its model was. */
@@ -322,7 +323,9 @@ static int threaded_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
     /* Direct: in and exp hold the last cycle the pipe handed over, which is the inner
      * source's previous cycle (a source may write only what changed). Only a snapshot's
      * process runs direct; the parent resumes the producer before it takes another cycle. */
-    return t->direct ? tb_source_next(t->inner, in, exp) : tb_pipe_next(t->pipe, in, exp);
+    int rc = t->direct ? tb_source_next(t->inner, in, exp) : tb_pipe_next(t->pipe, in, exp);
+    t->ended = rc == 0;
+    return rc;
 }
 static int threaded_pause(tb_source *s)
 {
@@ -347,7 +350,7 @@ static void threaded_resume(tb_source *s)
 static const mpq_cm *threaded_model(const tb_source *s)
 {
     const threaded_source *t = (const threaded_source *)s;
-    return t->direct ? tb_source_model(t->inner) : NULL;
+    return t->direct || t->ended ? tb_source_model(t->inner) : NULL;
 }
 static int threaded_where(const tb_source *s, mpq_cm_where *w)
 {

@@ -46,7 +46,7 @@ typedef struct tb_source_ops {
     int (*pause)(tb_source *s);
     void (*resume)(tb_source *s);
     /* The golden cycle model in the cycle next() returns next (lockstep, when pause() has
-     * returned 1), or NULL (replay). */
+     * returned 1, or after next() returned 0: the model at the end), or NULL (replay). */
     const mpq_cm *(*model)(const tb_source *s);
 } tb_source_ops;
 

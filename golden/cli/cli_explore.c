@@ -169,11 +169,14 @@ static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t s
                 snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
             else
                 mpq_conv_shape_format(&L->s, sh, sizeof sh);
+            uint64_t wb[MPQ_CNT_COUNT];
+            char wbs[600];
+            mpq_xp_wb_counts(&c, wb);
             printf("point %u %s %s | part %u | %s | tiles %" PRIu64 " steps %" PRIu64 " cycles %" PRIu64
                    " waits %" PRIu64 " ring_full %" PRIu64 " wgt_beats %" PRIu64 " act_beats %" PRIu64
-                   " pad_steps %" PRIu64 "\n", i, mpq_xp_prec_str(&pt.prec, ps, sizeof ps),
+                   " pad_steps %" PRIu64 " counters%s\n", i, mpq_xp_prec_str(&pt.prec, ps, sizeof ps),
                    mpq_xp_map_str(&pt.map, ms, sizeof ms), p, sh, c.tiles, c.steps, c.cycles, c.data_waits,
-                   c.ring_full, c.wgt_beats, c.act_beats, c.pad_steps);
+                   c.ring_full, c.wgt_beats, c.act_beats, c.pad_steps, mpq_xp_wb_counts_str(wb, wbs, sizeof wbs));
         }
         free(parts);
     }

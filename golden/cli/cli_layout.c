@@ -203,6 +203,14 @@ static void gen_sv_pkg(text *t)
     tprintf(t, "  localparam int unsigned CFG_LANE_W = %u;\n\n", MPQ_CFG_LANE_W);
     sv_struct(t, "cfg_tile_t", 0);
     sv_struct(t, "cfg_lane_t", 1);
+    tprintf(t, "  // The white-box builds' access counters: counter CNT_x in dbg_counts_o[64*CNT_x +: 64]\n"
+               "  // (MPQ_WB_COUNT_LIST in golden/contract/mpq_layout.h).\n");
+    for (int i = 0; i < MPQ_CNT_COUNT; i++) {
+        char u[40];
+        upper(u, sizeof u, mpq_wb_count_names[i]);
+        tprintf(t, "  localparam int unsigned CNT_%s = %d;  // %s\n", u, i, mpq_wb_count_docs[i]);
+    }
+    tprintf(t, "  localparam int unsigned CNT_COUNT = %d;\n\n", MPQ_CNT_COUNT);
     tprintf(t, "  // Port widths and weight-beat offsets.\n");
     for (int w = 0; w < MPQ_W_COUNT; w++) {
         const mpq_width_desc *d = &mpq_widths[w];
@@ -231,6 +239,8 @@ static void port_width(text *t, int w, int sv)
     static const char *const named[] = {"1", "Lanes", NULL, "Lanes*AccBits", "Lanes*32"}; /* -w - 1 */
     if (w == MPQ_PW_HWCFG)
         tprintf(t, "%u", MPQ_HWCFG_BITS);
+    else if (w == MPQ_PW_COUNTS)
+        tprintf(t, "%u", MPQ_WB_COUNT_BITS);
     else if (w < 0)
         tprintf(t, "%s", named[-w - 1]);
     else if (!sv)
@@ -444,7 +454,7 @@ static void upper_str(char *out, size_t len, const char *s)
 static const char *width_code(int w)
 {
     static const char *const pw[] = {"MPQ_PW_BIT", "MPQ_PW_LANES", "MPQ_PW_HWCFG", "MPQ_PW_LANES_ACC",
-                                     "MPQ_PW_LANES_32"};
+                                     "MPQ_PW_LANES_32", "MPQ_PW_COUNTS"};
     static const char *const mw[MPQ_W_COUNT] = {"MPQ_W_IDX", "MPQ_W_ENTRY", "MPQ_W_LANE", "MPQ_W_CFG",
                                                 "MPQ_W_WGT", "MPQ_W_ACT", "MPQ_W_OUT", "MPQ_W_TERN_LSB",
                                                 "MPQ_W_ENTRY_LSB"};
@@ -784,7 +794,10 @@ static void doc_cfg(text *t)
 static void dut_width(text *t, int w)
 {
     static const char *const named[] = {"1", "Lanes", "128", "Lanes*AccBits", "Lanes*32"}; /* -w - 1 */
-    tprintf(t, "%s", w < 0 ? named[-w - 1] : mpq_widths[w].name);
+    if (w == MPQ_PW_COUNTS)
+        tprintf(t, "%u", MPQ_WB_COUNT_BITS);
+    else
+        tprintf(t, "%s", w < 0 ? named[-w - 1] : mpq_widths[w].name);
 }
 
 /* rtl/mpq_top.dut: mpq_top described as any DUT is (golden/dut/mpq_desc.h, docs/dut.md), so

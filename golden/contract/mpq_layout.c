@@ -143,6 +143,8 @@ const mpq_port_desc mpq_ports[] = {
     {"dbg_rq1_valid_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1, NO, "rq1 holds a row"},
     {"dbg_rq2_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_32, 1, NO, "rq2: the requantizer's high products"},
     {"dbg_rq2_valid_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1, NO, "rq2 holds a row"},
+    {"dbg_counts_o", OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_COUNTS, 1, NO,
+     "the access counters since reset, 64 bits each (MPQ_WB_COUNT_LIST)"},
 };
 #undef IN
 #undef OUT
@@ -151,6 +153,17 @@ const mpq_port_desc mpq_ports[] = {
 #undef C
 #undef NO
 const size_t mpq_port_count = sizeof mpq_ports / sizeof mpq_ports[0];
+
+const char *const mpq_wb_count_names[MPQ_CNT_COUNT] = {
+#define X(name, what) #name,
+    MPQ_WB_COUNT_LIST(X)
+#undef X
+};
+const char *const mpq_wb_count_docs[MPQ_CNT_COUNT] = {
+#define X(name, what) what,
+    MPQ_WB_COUNT_LIST(X)
+#undef X
+};
 
 unsigned mpq_port_width(const mpq_hwcfg *hw, int w)
 {
@@ -165,6 +178,8 @@ unsigned mpq_port_width(const mpq_hwcfg *hw, int w)
         return hw->lanes * hw->acc_bits;
     case MPQ_PW_LANES_32:
         return hw->lanes * 32u;
+    case MPQ_PW_COUNTS:
+        return MPQ_WB_COUNT_BITS;
     default:
         return w >= 0 && w < MPQ_W_COUNT && mpq_widths[w].c ? mpq_widths[w].c(hw) : 0;
     }

@@ -132,8 +132,43 @@ enum {
     MPQ_PW_LANES = -2,      /* Lanes: a bit per lane (at most 64) */
     MPQ_PW_HWCFG = -3,      /* MPQ_HWCFG_BITS */
     MPQ_PW_LANES_ACC = -4,  /* Lanes*AccBits: every lane's accumulator */
-    MPQ_PW_LANES_32 = -5    /* Lanes*32: every lane's 32-bit value */
+    MPQ_PW_LANES_32 = -5,   /* Lanes*32: every lane's 32-bit value */
+    MPQ_PW_COUNTS = -6      /* MPQ_WB_COUNT_BITS: the white-box access counters */
 };
+
+/* The white-box builds' access counters (dbg_counts_o: counter i in bits 64i+63..64i), one list
+ * from which the RTL's indices (mpq_layout_pkg::CNT_*), the golden cycle model's counts
+ * (mpq_cm_counts, cycle/mpq_top.h) and the testbench's comparison are expanded:
+ * X(name, what). Every counter is 64 bits, cleared by reset, and counts per clock edge out of
+ * reset; a step is a cycle in which the lanes take one slice (mpq_win step_o). */
+#define MPQ_WB_COUNT_LIST(X)                                                                        \
+    X(tile_cycles, "cycles from a configuration handshake to done_o, both included")               \
+    X(tiles, "configuration handshakes")                                                            \
+    X(wgt_beats, "weight handshakes (wgt_valid_i && wgt_ready_o)")                                  \
+    X(act_beats, "activation handshakes (act_valid_i && act_ready_o)")                              \
+    X(wbuf_writes, "weight-buffer writes (u_wbuf we_i)")                                            \
+    X(wbuf_reads, "weight-buffer reads: one per step (the entry the lanes use)")                    \
+    X(ring_writes, "activation-ring writes (u_abuf we_i)")                                          \
+    X(ring_reads, "ring reads: one per step (the read port is addressed every step)")              \
+    X(ring_reads_used, "ring reads of non-padding steps (their data reaches the lanes)")            \
+    X(pad_steps, "steps on a padding tap")                                                          \
+    X(rows, "finished pixels (a row's last step: the lanes' row into rq1)")                         \
+    X(requants, "requantizer outputs: Lanes per row moving from rq2 to out")                        \
+    X(mac_slots_tern, "Lanes*KLanes per step: the ternary array's products")                        \
+    X(mac_slots_hp, "Lanes*HpPerGroup per step: the sparse multipliers' products")                  \
+    X(macs_live, "ternary-array products on live activations: per non-padding step, Lanes x the "   \
+                 "slice's channels below c_len")                                                    \
+    X(macs_hp_nz, "sparse products of a non-zero entry at a channel below c_len, non-padding steps")
+enum {
+#define MPQ_WB_COUNT_ENUM_(name, what) MPQ_CNT_##name,
+    MPQ_WB_COUNT_LIST(MPQ_WB_COUNT_ENUM_)
+#undef MPQ_WB_COUNT_ENUM_
+    MPQ_CNT_COUNT
+};
+#define MPQ_WB_COUNT_BITS (64u * MPQ_CNT_COUNT)
+/* Counter i's name ("tile_cycles") and meaning. */
+extern const char *const mpq_wb_count_names[MPQ_CNT_COUNT];
+extern const char *const mpq_wb_count_docs[MPQ_CNT_COUNT];
 /* Bit `rec` of a vector-file cycle record's flags (vectors/FORMAT.md, "Cycle records"): byte
  * A is bits 0..7, B 8..15, C 16..23. A 1-bit port's value is stored there; a wider port's bit
  * says that its new value follows the flags. */

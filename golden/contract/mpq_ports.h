@@ -50,7 +50,8 @@
     X(dbg_rq1_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_ACC, 1) \
     X(dbg_rq1_valid_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1) \
     X(dbg_rq2_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_LANES_32, 1) \
-    X(dbg_rq2_valid_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1)
+    X(dbg_rq2_valid_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_BIT, 1) \
+    X(dbg_counts_o, MPQ_DIR_OUT, MPQ_ROLE_FLAG, NULL, MPQ_PW_COUNTS, 1)
 
 /* The clock, the active-low reset and the constant port (read once). */
 #define MPQ_PORT_CLOCK clk_i

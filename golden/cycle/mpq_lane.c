@@ -24,10 +24,12 @@ void mpq_lane_decode(const mpq_hwcfg *hw, const uint32_t *beat, unsigned lane, m
         uint32_t code = beat_get(beat, base + mpq_wgt_tern_lsb(j), 2);
         s->t[j] = code == 1u ? 1 : code == 3u ? -1 : 0; /* 10 reserved, counts as 0 */
     }
+    s->hp_nz = 0;
     for (unsigned e = 0; e < hw->hp_per_group; e++) {
         unsigned eb = base + mpq_wgt_entry_lsb(hw, e);
         s->idx[e] = (uint8_t)mpq_bits_get(beat, eb, idx_w);
         s->val[e] = (int16_t)mpq_sext(mpq_bits_get(beat, eb + idx_w, hw->hp_bits), hw->hp_bits);
+        s->hp_nz = (uint8_t)(s->hp_nz + (s->val[e] != 0));
     }
 }
 

@@ -44,6 +44,7 @@ struct mpq_cm {
     mpq_wbuf wbuf;
     mpq_abuf abuf;
     mpq_cm_stats stats;
+    mpq_cm_counts counts; /* the white-box access counters, since the last reset */
     unsigned pipe_prev[2]; /* the pipeline patterns of the last two cycles (stats only) */
     unsigned pipe_prev_n;  /* how many of them since the last reset */
     /* mpq_win.sv's combinational outputs in the current cycle: they read only registers
@@ -132,6 +133,7 @@ static void cm_reset(mpq_cm *cm)
     mpq_win_latch(&cm->win, &cm->hw, zero_beat);
     cm->n_wslices = 0;
     cm->pipe_prev_n = 0;
+    memset(&cm->counts, 0, sizeof cm->counts);
 }
 
 /* Readiness of the pipeline stages for these inputs (docs/timing.md, RUN). */
@@ -375,6 +377,47 @@ static void cm_count(mpq_cm *cm, const mpq_port_in *in, const mpq_win_view *vp, 
     }
 }
 
+/* The access counters of one cycle (mpq_top.sv's white-box counters), from the state before
+ * its edge: the handshakes, the memories' ports, the lanes' products, the requantizer. */
+static void cm_count_access(mpq_cm *cm, const mpq_win_view *v, int step, int row_done, int cfg_hs,
+                            int wgt_hs, int we, int out_free)
+{
+    const mpq_hwcfg *hw = &cm->hw;
+    uint64_t *n = cm->counts.v;
+    n[MPQ_CNT_tile_cycles] += (uint64_t)(cfg_hs || cm->state != MPQ_ST_IDLE);
+    n[MPQ_CNT_tiles] += (uint64_t)cfg_hs;
+    n[MPQ_CNT_wgt_beats] += (uint64_t)wgt_hs;
+    n[MPQ_CNT_act_beats] += (uint64_t)we;
+    n[MPQ_CNT_rows] += (uint64_t)row_done;
+    n[MPQ_CNT_requants] += cm->rq2.valid && out_free ? hw->lanes : 0u;
+    if (!step)
+        return;
+    n[MPQ_CNT_wbuf_reads]++;
+    n[MPQ_CNT_ring_reads]++;
+    n[MPQ_CNT_mac_slots_tern] += (uint64_t)hw->lanes * hw->klanes;
+    n[MPQ_CNT_mac_slots_hp] += (uint64_t)hw->lanes * hw->hp_per_group;
+    if (v->pad) {
+        n[MPQ_CNT_pad_steps]++;
+        return;
+    }
+    n[MPQ_CNT_ring_reads_used]++;
+    uint64_t c0 = (uint64_t)cm->win.s * hw->klanes, live = 0;
+    if (cm->win.c_len > c0)
+        live = cm->win.c_len - c0 < hw->klanes ? cm->win.c_len - c0 : hw->klanes;
+    n[MPQ_CNT_macs_live] += hw->lanes * live;
+    /* Non-zero entries at a live channel (a slice that runs past c_len may hold some at masked
+     * positions: their products are 0); a full slice takes the count its decode made. */
+    const mpq_lane_slice *ws = mpq_wbuf_read(&cm->wbuf, cm->win.wslot, 0);
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        if (live == hw->klanes) {
+            n[MPQ_CNT_macs_hp_nz] += ws[l].hp_nz;
+            continue;
+        }
+        for (unsigned e = 0; e < hw->hp_per_group; e++)
+            n[MPQ_CNT_macs_hp_nz] += ws[l].val[e] != 0 && ws[l].idx[e] < live;
+    }
+}
+
 /* The control FSM's edge: IDLE -> LOAD on a configuration beat, LOAD -> RUN after the last
  * weight slice, RUN -> DRAIN when the window has read every row, DRAIN -> IDLE when done. */
 static void cm_fsm(mpq_cm *cm, const mpq_port_in *in, int cfg_hs, int wgt_hs, int read_done, int done)
@@ -393,6 +436,7 @@ static void cm_fsm(mpq_cm *cm, const mpq_port_in *in, int cfg_hs, int wgt_hs, in
     case MPQ_ST_LOAD:
         if (wgt_hs) {
             mpq_wbuf_write(&cm->wbuf, &cm->hw, cm->wslice, in->wgt_data);
+            cm->counts.v[MPQ_CNT_wbuf_writes]++;
             if (cm->wslice == ((cm->n_wslices - 1u) & 0xffffu))
                 cm->state = MPQ_ST_RUN;
             else
@@ -430,6 +474,7 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     int done = cm_done(cm); /* before the edge */
     int read_done = cm->win.rdone;
     cm_count(cm, in, v, step, row_done, cfg_hs, wgt_hs, we, rq1_free);
+    cm_count_access(cm, v, step, row_done, cfg_hs, wgt_hs, we, out_free);
 
     /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
     if (cm->rq2.valid && out_free) {
@@ -454,8 +499,10 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     } else if (cm->rq1.valid && rq2_free) {
         cm->rq1.valid = 0;
     }
-    if (we)
+    if (we) {
         mpq_abuf_write(&cm->abuf, v->waddr, in->act_data);
+        cm->counts.v[MPQ_CNT_ring_writes]++;
+    }
     mpq_win_tick(&cm->win, v, step, we);
 
     cm_fsm(cm, in, cfg_hs, wgt_hs, read_done, done);
@@ -463,6 +510,8 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
 }
 
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s) { *s = cm->stats; }
+
+void mpq_cm_counts_get(const mpq_cm *cm, mpq_cm_counts *c) { *c = cm->counts; }
 
 void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r)
 {

@@ -82,6 +82,13 @@ typedef struct mpq_cm_stats {
     unsigned max_tile;
 } mpq_cm_stats;
 
+/* The white-box RTL's access counters (mpq_top.sv dbg_counts_o), counted as the RTL counts
+ * them: v[MPQ_CNT_*] of contract/mpq_layout.h's MPQ_WB_COUNT_LIST, since the last reset (a
+ * reset clears them, as it clears the RTL's), one increment per clock edge out of reset. */
+typedef struct mpq_cm_counts {
+    uint64_t v[MPQ_CNT_COUNT];
+} mpq_cm_counts;
+
 /* The bits of a pipeline pattern (mpq_cm_stats.pipe_seen): which result stages hold a row,
  * whether the output is taken, whether the array has a finished row to push into rq1. */
 #define MPQ_PIPE_RQ1 1u
@@ -106,6 +113,8 @@ void mpq_cm_where_get(const mpq_cm *cm, mpq_cm_where *w);
 void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r);
 /* The events so far. */
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s);
+/* The access counters since the last reset. */
+void mpq_cm_counts_get(const mpq_cm *cm, mpq_cm_counts *c);
 /* A second model in src's state (registers, buffers, counts): it then runs on its own, as src
  * would have (mpq-tb's snapshots start their waveform's golden registers from the stimulus
  * generator's model). Returns 0 or MPQ_ENOMEM (*out NULL). */

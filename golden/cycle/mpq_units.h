@@ -20,6 +20,7 @@ typedef struct mpq_lane_slice {
     int16_t t[MPQ_KLANES_MAX];
     uint8_t idx[MPQ_KLANES_MAX];
     int16_t val[MPQ_KLANES_MAX];
+    uint8_t hp_nz; /* entries with a non-zero value (the access counters' macs_hp_nz) */
 } mpq_lane_slice;
 
 /* Lane `lane`'s part of weight beat `beat`, decoded (mpq_lane.sv: tern_sum's code table and

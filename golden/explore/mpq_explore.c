@@ -162,6 +162,7 @@ static void tile_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, unsigned t, co
     c->macs += tt->nonpad_taps * useful;
     c->macs_tern += p->tern ? tt->nonpad_taps * useful : 0;
     c->macs_hp += tt->nonpad_taps * hp;
+    c->macs_live += tt->nonpad_taps * hw->lanes * tp->c_len; /* the slices of a tap: c_len channels */
     c->requants += rows * hw->lanes;
     c->requants_used += rows * real;
     uint64_t entry = (uint64_t)log2u(hw->klanes) + hw->hp_bits;
@@ -568,5 +569,38 @@ const char *mpq_xp_map_str(const mpq_xp_map *m, char *buf, size_t len)
 {
     snprintf(buf, len, "img=%u rows=%u cols=%u pack=%u order=%s", m->img, m->bh, m->bw, m->pack,
              m->order ? "outer" : "inner");
+    return buf;
+}
+
+void mpq_xp_wb_counts(const mpq_xp_cost *c, uint64_t v[MPQ_CNT_COUNT])
+{
+    v[MPQ_CNT_tile_cycles] = c->cycles;
+    v[MPQ_CNT_tiles] = c->tiles;
+    v[MPQ_CNT_wgt_beats] = c->wgt_beats;
+    v[MPQ_CNT_act_beats] = c->act_beats;
+    v[MPQ_CNT_wbuf_writes] = c->wgt_beats;
+    v[MPQ_CNT_wbuf_reads] = c->wbuf_reads;
+    v[MPQ_CNT_ring_writes] = c->act_beats;
+    v[MPQ_CNT_ring_reads] = c->ring_reads;
+    v[MPQ_CNT_ring_reads_used] = c->ring_reads_used;
+    v[MPQ_CNT_pad_steps] = c->pad_steps;
+    v[MPQ_CNT_rows] = c->rows;
+    v[MPQ_CNT_requants] = c->requants;
+    v[MPQ_CNT_mac_slots_tern] = c->mac_slots_tern;
+    v[MPQ_CNT_mac_slots_hp] = c->mac_slots_hp;
+    v[MPQ_CNT_macs_live] = c->macs_live;
+    v[MPQ_CNT_macs_hp_nz] = c->macs_hp;
+}
+
+const char *mpq_xp_wb_counts_str(const uint64_t v[MPQ_CNT_COUNT], char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < MPQ_CNT_COUNT && at < len; i++) {
+        int n = snprintf(buf + at, len - at, " %s=%llu", mpq_wb_count_names[i], (unsigned long long)v[i]);
+        if (n < 0)
+            break;
+        at += (size_t)n;
+    }
     return buf;
 }

@@ -79,6 +79,8 @@ typedef struct mpq_xp_point {
     X(macs_tern, "of them done by the ternary part (tern = 1: all)")                                 \
     X(macs_hp, "high-precision products with every entry filled: min(hp_n, the lane's channels) "    \
                "per lane, slice and non-padding tap (an upper bound: the weights decide)")           \
+    X(macs_live, "the ternary array's products on live activations: Lanes * the tile's c_len per "   \
+                 "non-padding tap (every lane, real or idle; the RTL's counter)")                    \
     X(requants, "rows * Lanes: the requantizer's outputs")                                           \
     X(requants_used, "rows * real output channels")                                                  \
     X(weight_bits, "the weight stream's bits of real lanes: per lane and slice 2*KLanes (tern) + "   \
@@ -177,6 +179,15 @@ int mpq_xp_simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, u
 /* 1 when the counts the cycle model keeps are equal in c and sim; else 0 with the first
  * difference ("data_waits: closed form 12, cycle model 14") in why. */
 int mpq_xp_sim_equal(const mpq_xp_cost *c, const mpq_xp_cost *sim, char *why, size_t len);
+
+/* The closed form's value of each of the white-box RTL's access counters (contract/
+ * mpq_layout.h MPQ_WB_COUNT_LIST, v[MPQ_CNT_*]) from cost c: tile_cycles = cycles (no stalls),
+ * wbuf_writes = wgt_beats, ring_writes = act_beats, macs_hp_nz = macs_hp (every entry filled
+ * with a non-zero value: equal for layers whose weights fill every entry, as mpq_gen's random
+ * ones do; fewer otherwise), the rest by name. Only tile_cycles depends on stalls. */
+void mpq_xp_wb_counts(const mpq_xp_cost *c, uint64_t v[MPQ_CNT_COUNT]);
+/* " tile_cycles=N tiles=N ..." of v, every counter, for the lines a testbench compares. */
+const char *mpq_xp_wb_counts_str(const uint64_t v[MPQ_CNT_COUNT], char *buf, size_t len);
 
 /* "tern+2hp" / "int8" and "img=1 rows=7 cols=14 pack=0 order=inner", for reports. */
 const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len);

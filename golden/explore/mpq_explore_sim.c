@@ -46,6 +46,18 @@ int mpq_xp_simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, u
         sim->act_beats = s.cm.act_beats;
         sim->data_waits = s.cm.data_waits;
         sim->ring_full = s.cm.ring_full;
+        /* The white-box access counters the cycle model keeps (since its last reset: the
+         * generator's first cycles): the counts that have no mpq_cm_stats of their own. */
+        mpq_cm_counts n;
+        mpq_cm_counts_get(mpq_gen_model(g), &n);
+        sim->wbuf_reads = n.v[MPQ_CNT_wbuf_reads];
+        sim->ring_reads = n.v[MPQ_CNT_ring_reads];
+        sim->ring_reads_used = n.v[MPQ_CNT_ring_reads_used];
+        sim->mac_slots_tern = n.v[MPQ_CNT_mac_slots_tern];
+        sim->mac_slots_hp = n.v[MPQ_CNT_mac_slots_hp];
+        sim->macs_live = n.v[MPQ_CNT_macs_live];
+        sim->macs_hp = n.v[MPQ_CNT_macs_hp_nz];
+        sim->requants = n.v[MPQ_CNT_requants];
         mpq_gen_free(g);
     }
     mpq_hw_layer_free(&l);
@@ -61,7 +73,15 @@ int mpq_xp_sim_equal(const mpq_xp_cost *c, const mpq_xp_cost *sim, char *why, si
              {"steps", c->steps, sim->steps},             {"pad_steps", c->pad_steps, sim->pad_steps},
              {"rows", c->rows, sim->rows},                {"wgt_beats", c->wgt_beats, sim->wgt_beats},
              {"act_beats", c->act_beats, sim->act_beats}, {"data_waits", c->data_waits, sim->data_waits},
-             {"ring_full", c->ring_full, sim->ring_full}};
+             {"ring_full", c->ring_full, sim->ring_full},
+             {"wbuf_reads", c->wbuf_reads, sim->wbuf_reads},
+             {"ring_reads", c->ring_reads, sim->ring_reads},
+             {"ring_reads_used", c->ring_reads_used, sim->ring_reads_used},
+             {"mac_slots_tern", c->mac_slots_tern, sim->mac_slots_tern},
+             {"mac_slots_hp", c->mac_slots_hp, sim->mac_slots_hp},
+             {"macs_live", c->macs_live, sim->macs_live},
+             {"macs_hp", c->macs_hp, sim->macs_hp},
+             {"requants", c->requants, sim->requants}};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (f[i].got != f[i].want) {
             snprintf(why, len, "%s: closed form %llu, cycle model %llu", f[i].name, (unsigned long long)f[i].got,

@@ -21,12 +21,13 @@ static mpq_hwcfg hws[N_CFGS];
 
 typedef mpq_xp_cost sim_counts;
 
-/* Runs part L (shape only) on the cycle model with a random layer of its shape. Returns 0 or
+/* Runs part L (shape only) on the cycle model with a random layer of its shape, hp_n sparse
+ * entries filled per group (the precision's: the high-precision products compare). Returns 0 or
  * -1 (a failed check). */
-static int simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, sim_counts *sc)
+static int simulate(const mpq_hwcfg *hw, const mpq_hw_layer *L, uint64_t seed, unsigned hp_n, sim_counts *sc)
 {
     char err[512];
-    int rc = mpq_xp_simulate(hw, L, seed, hw->hp_per_group ? 1 : 0, sc, err, sizeof err);
+    int rc = mpq_xp_simulate(hw, L, seed, hp_n, sc, err, sizeof err);
     CHECK_EQ(rc, 0, "simulate: %s", err);
     return rc ? -1 : 0;
 }
@@ -97,7 +98,7 @@ static void check_point(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp
         if (seen)
             continue;
         sim_counts sc;
-        if (simulate(hw, L, seed + p, &sc) != 0)
+        if (simulate(hw, L, seed + p, pt->prec.tern ? pt->prec.hp_n : hw->klanes, &sc) != 0)
             break;
         if (!cost_equal(&one, &sc, why, sizeof why)) {
             mismatches++;
@@ -403,13 +404,20 @@ static void test_planted(void)
     mpq_xp_cost c;
     mpq_xp_hw_layer_cost(hw, &l, &p, &c);
     sim_counts sc;
-    CHECK_EQ(simulate(hw, &l, 5, &sc), 0, "simulate");
+    CHECK_EQ(simulate(hw, &l, 5, 1, &sc), 0, "simulate");
     CHECK(cost_equal(&c, &sc, why, sizeof why), "planted: the true cost differs: %s", why);
     c.cycles++;
     CHECK(!cost_equal(&c, &sc, why, sizeof why), "a cost one cycle off was not caught");
     c.cycles--;
     c.data_waits++;
     CHECK(!cost_equal(&c, &sc, why, sizeof why), "a cost one wait off was not caught");
+    c.data_waits--;
+    /* the access counts the cycle model keeps for the white-box RTL's counters */
+    c.macs_live++;
+    CHECK(!cost_equal(&c, &sc, why, sizeof why) && strstr(why, "macs_live"), "macs_live one off was not caught");
+    c.macs_live--;
+    c.macs_hp--;
+    CHECK(!cost_equal(&c, &sc, why, sizeof why) && strstr(why, "macs_hp"), "macs_hp one off was not caught");
 }
 
 /* The space's shape: precisions per configuration, default mapping legal, mappings legal. */
