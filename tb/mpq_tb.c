@@ -95,7 +95,9 @@ static void record_mismatch(tb_result *res, const tb_cosim *cs, const tb_source 
 /* One test (a vector file or a lockstep run) on a fresh DUT: the source's cycles through the
  * step function until the source ends, enough mismatches are seen, or (traced re-simulation,
  * woken snapshot) the waveform window is past. snap (NULL: none) forks snapshots on the way.
- * Returns 0 passed, 1 a mismatch, 2 an error (res->error). */
+ * Returns 0 passed, 1 a mismatch, 2 an error (res->error), 3 the ports agreed every cycle but
+ * the RTL's access counters differ from the cycle model's (res->error names the counter): a
+ * failure of the DUT, with no port and cycle to trace. */
 static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s,
                                 const char *repro, tb_result *res, tb_snap *snap)
 {
@@ -176,7 +178,7 @@ static TB_NOINLINE int run_test(const tb_opts *o, const char *name, tb_source *s
     if (status == 0 && rc == 0 && !tracing && !woken &&
         tb_cosim_counts_check(&cs, cs.shadow ? cs.shadow : tb_source_model(s), res->counts, &res->have_counts,
                               res->error, sizeof res->error) != 0)
-        status = 2;
+        status = 3;
     int wave_ok = 0;
     if (tracing) {
         mpq_dut_trace_close(cs.dut);
@@ -583,8 +585,14 @@ static int run_open(const tb_opts *o, tb_run *r)
 static void run_record(const tb_opts *o, tb_run *r, const char *self, const char *name, tb_source *s,
                        int st, tb_result *res)
 {
-    tb_results_line(r->results, res, st == 0 ? "passed" : st == 1 ? "failed" : "error");
-    if (st == 2) {
+    tb_results_line(r->results, res, st == 0 ? "passed" : st == 1 || st == 3 ? "failed" : "error");
+    if (st == 3) { /* every port equal, an access counter not: the DUT fails, no cycle to trace */
+        printf("FAIL  %s: %s\n  reproduce: %s\n", name, res->error, res->repro);
+        tb_junit_case(r->junit, name, res->seconds, "failure", res->error);
+        r->sum.failed++;
+        if (r->status == 0)
+            r->status = 1;
+    } else if (st == 2) {
         fprintf(stderr, "mpq-tb: %s\n", res->error);
         tb_junit_case(r->junit, name, res->seconds, "error", res->error);
         r->sum.errors++;
