@@ -480,8 +480,9 @@ static void json_out(text *t, const xs_run *r, const xs_args *a)
             const mpq_xpm_choice *c = &L->c[pi];
             tprintf(t, "%s{\"held\": %s", pi ? ", " : "", c->held ? "true" : "false");
             if (c->held)
-                tprintf(t, ", \"map\": \"%s\", \"cycles\": %" PRIu64 ", \"energy_pj\": %.1f, \"weight_bits\": %" PRIu64,
-                        mpq_xp_map_str(&c->map, ms, sizeof ms), c->cost.cycles, c->energy_pj, c->cost.weight_bits);
+                tprintf(t, ", \"map\": \"%s\", \"hw_layers\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"energy_pj\": %.1f, "
+                           "\"weight_bits\": %" PRIu64, mpq_xp_map_str(&c->map, ms, sizeof ms), c->cost.hw_layers,
+                        c->cost.cycles, c->energy_pj, c->cost.weight_bits);
             tprintf(t, "}");
         }
         tprintf(t, "]}");

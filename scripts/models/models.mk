@@ -195,7 +195,9 @@ TEST_TARGETS += models/mixprec-rtl
 # fronts of cycles, energy, weight bits and fidelity against the int8 model (docs/explore.md,
 # "The search over a real model"). $(BUILD)/explore-models/<model>.{md,json}, explore.md; then
 # one front point per model on the RTL (scripts/models/explore-rtl.sh: rtl.md).
-EXPLORE_MODELS ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+# micro_speech is not searched: its FC reduction of 4000 exceeds dense's KMax (1024), and the
+# configurations that hold it (int8) have no measured energy table.
+EXPLORE_MODELS ?= visual_wake_words image_classification keyword_spotting anomaly_detection
 EXPLORE_MODELS_CONFIG ?= dense
 EXPLORE_MODELS_PRECISIONS ?= tern+0hp,tern+1hp,tern+2hp,int8
 EXPLORE_MODELS_INPUTS ?= 16
