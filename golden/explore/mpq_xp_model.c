@@ -232,7 +232,7 @@ void mpq_xpm_cost(const mpq_xpm *x, const uint8_t *p, int default_map, mpq_xpm_o
         }
         o->cycles += (double)c.cycles;
         o->energy_pj += mpq_xp_energy_of(x->e, &c);
-        o->weight_bits += (double)c.weight_bits;
+        o->weight_bits += c.hw_layers ? (double)c.weight_bits / (double)c.hw_layers : 0.0; /* one part's */
     }
 }
 

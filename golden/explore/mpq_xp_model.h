@@ -19,7 +19,8 @@
  *   packed mapping of a decomposed layer is legal only when the packed layout obeys the N:G
  *   rule (the driver's own test: mpq_map_layer packs it).
  * - The objectives of a precision vector: cycles and energy (the closed form and the
- *   energy-per-action table, summed over the layers), the weight stream's bits, and the
+ *   energy-per-action table, summed over the layers), the weight memory (the weight stream's
+ *   bits of one hardware layer: every part streams all of the layer's weights), and the
  *   noise-to-signal ratio of the logits against the int8 model over the inputs
  *   (net/mpq_fidelity.h; 0 when exact), all minimized; the top-1 agreement is reported
  *   beside them. The fidelity runs the model with the golden model's operators and, for each
