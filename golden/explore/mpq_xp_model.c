@@ -119,7 +119,7 @@ static int setup_layer(mpq_xpm *x, mpq_xpm_layer *L, const mpq_net_layer *NL, ch
     mpq_layer_opts_shape(&lo, &NL->s, NL->m, NL->k, NL->n);
     char why[512];
     if (mpq_hw_layer_shape(&lo, &L->shape, why, sizeof why) != 0)
-        return snprintf(err, errlen, "op %u (%s): %s", NL->op, L->shape_text, why), MPQ_EPARAM;
+        return snprintf(err, errlen, "%s: op %u (%s): %s", x->m->file, NL->op, L->shape_text, why), MPQ_EPARAM;
     mpq_xp_map_default(x->hw, &L->shape, &L->map0);
     size_t nin = mpq_net_tensor_bytes(x->net, (unsigned)NL->in_tensor);
     int32_t *x0 = calloc(nin ? nin : 1, sizeof *x0);
@@ -134,8 +134,8 @@ static int setup_layer(mpq_xpm *x, mpq_xpm_layer *L, const mpq_net_layer *NL, ch
     if (rc)
         return snprintf(err, errlen, "out of memory"), rc;
     if (!any)
-        return snprintf(err, errlen, "op %u (%s): no searched precision runs on this configuration: %s", NL->op,
-                        L->shape_text, L->c[0].why), MPQ_EPARAM;
+        return snprintf(err, errlen, "%s: op %u (%s): no searched precision runs on this configuration: %s",
+                        x->m->file, NL->op, L->shape_text, L->c[0].why), MPQ_EPARAM;
     return 0;
 }
 
