@@ -53,8 +53,10 @@ bench/quick: $(BUILD)/bench_golden $(BUILD)/bench_abfp $(BUILD)/bench_vec $(GOLD
 	    assert all(x[\"abfp_gmacs\"] > 0 for x in d[\"abfp\"][\"layers\"]), d; \
 	    assert d[\"explore\"][\"closed_form_points_per_s\"] > 0, d; \
 	    assert all(m[\"median_s\"][\"mpq\"] > 0 for m in d[\"models\"][\"models\"]), d; \
-	    r = d[\"models_rtl\"]; assert [m[\"model\"] for m in r] == [\"tflite_micro_speech\", \"anomaly_detection\"], r; \
-	    assert all(m[\"config\"] == \"int8\" and m[\"rtl_passed\"] is True and m[\"mpq_cycles\"] == m[\"rtl_cycles\"] > 0 \
+	    r = d[\"models_rtl\"]; assert [(m[\"model\"], m[\"config\"], m[\"decomp\"]) for m in r] == \
+	      [(\"tflite_micro_speech\", \"int8\", None), (\"anomaly_detection\", \"int8\", None), \
+	       (\"anomaly_detection\", \"default\", \"channels-1:16\")], r; \
+	    assert all(m[\"rtl_passed\"] is True and m[\"mpq_cycles\"] == m[\"rtl_cycles\"] > 0 \
 	               and m[\"vela_u55_128_cycles\"] > 0 and m[\"macs\"] == sum(l[\"macs\"] for l in m[\"layers\"]) \
 	               and m[\"mpq_cycles\"] == sum(l[\"mpq_cycles\"] for l in m[\"layers\"]) \
 	               and m[\"speed\"][\"rtl_inferences_per_s\"] > 0 and m[\"speed\"][\"cosim_over_bare\"] > 0 for m in r), r; \
