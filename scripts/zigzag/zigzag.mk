@@ -11,7 +11,7 @@ zigzag-venv:
 	@scripts/zigzag/venv.sh >/dev/null
 
 # The CNN of make explore (dense, energy table) and PEERS_MODELS (int8, as model map maps them):
-# $(PEERS_OUT)/peers.{md,json}; the RTL's totals from make bench-models' JSON when it is there.
+# $(PEERS_OUT)/peers.{md,json,tsv,png}; the RTL's totals from make bench-models' JSON when it is there.
 explore-peers: $(GOLDEN_BIN) $(XP_ENERGY)
 	@scripts/models/fetch.sh $(MODELS_DIR)
 	@mkdir -p $(PEERS_OUT)/vela
@@ -20,6 +20,7 @@ explore-peers: $(GOLDEN_BIN) $(XP_ENERGY)
 	$(ZIGZAG_PY) scripts/zigzag/peers.py --golden $(GOLDEN_BIN) --out $(PEERS_OUT) --energy $(XP_ENERGY) \
 	  --vela-dir $(PEERS_OUT)/vela --bench-models $(BENCH_OUT)-models.json \
 	  $(foreach m,$(PEERS_MODELS),--model $(MODELS_DIR)/$(m).tflite)
+	@scripts/zigzag/peers-plot.sh $(PEERS_OUT)
 	@echo "explore-peers: $(PEERS_OUT)/peers.md"
 
 # In make test (about 20 s): the description against the configuration, the refusals, two CNN

@@ -112,10 +112,23 @@ def summary(result):
     return "\n".join(out)
 
 
+def _tsv(result):
+    """One line per layer for the plot: network, mpq cycles, ZigZag, ZigZag as mpq maps it,
+    Vela ('-' where there is none)."""
+    lines = ["# network\tlayer\tmpq_cycles\tzz_latency\tzz_as_mapped\tvela_cycles"]
+    for n in result["networks"]:
+        for l in n["layers"]:
+            vals = [l["mpq_cycles"], l["zz_latency"], l.get("zz_packed_latency") or l["zz_latency"],
+                    l.get("vela_cycles")]
+            lines.append("\t".join([n["name"], l["layer"]] + ["-" if v is None else f"{v:g}" for v in vals]))
+    return "\n".join(lines) + "\n"
+
+
 def write(out, result):
     md = [f"# mpq beside ZigZag {result['zigzag']} and Vela (per layer)", ""]
     md += [_md_net(n) for n in result["networks"]]
-    for name, text in (("peers.json", json.dumps(result, indent=1) + "\n"), ("peers.md", "\n".join(md))):
+    for name, text in (("peers.json", json.dumps(result, indent=1) + "\n"), ("peers.md", "\n".join(md)),
+                       ("peers.tsv", _tsv(result))):
         path = os.path.join(out, name)
         with open(path + ".tmp", "w") as f:
             f.write(text)
