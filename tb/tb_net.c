@@ -31,6 +31,7 @@ typedef struct net_args {
     double p_valid, p_ready;
     int pack;          /* 1 auto, 0 never */
     int source_thread; /* -1 auto, 1 on, 0 off */
+    uint64_t vec_cycles; /* --vec-cycles: each saved part's first cycles only (0: all) */
     const char *decomp; /* --decomp SPEC, or NULL: the int8 weights */
     mpq_map_decomp dd;  /* its parse (one SPEC: every layer) */
     mpq_map_decomp dl[TB_NET_MAX_LAYERS]; /* SPEC,SPEC,...: one per MAC layer */
@@ -45,6 +46,7 @@ typedef struct net_args {
 enum {
     NO_CONFIG = 0, NO_INPUT, NO_OUTPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_SOURCE_THREAD, NO_INJECT_FLIP,
     NO_WHITEBOX, NO_JSON, NO_VEC_DIR, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD, NO_DECOMP,
+    NO_VEC_CYCLES,
     NO_COUNT
 };
 
@@ -88,7 +90,12 @@ static const mpq_opt net_table[NO_COUNT] = {
                  "the table as JSON (written atomically), with rtl_passed"},
     [NO_VEC_DIR] = {"--vec-dir", "DIR", MPQ_OPT_TEXT, F(vec_dir), 0, 0, NULL, NULL, 0, 0,
                     "also write each part that passed on the RTL as DIR/<model>-op<o>-part<p>.vec, its "
-                    "cycles and expected outputs (make bench replays them with --bare: the bare loop)"},
+                    "cycles and expected outputs (make bench replays them with --bare: the bare loop), and "
+                    "DIR/summary.tsv: per part m, k, n, cycles, MACs and its file (make ppa-models' workload, "
+                    "written once every layer passed)"},
+    [NO_VEC_CYCLES] = {"--vec-cycles", "N", MPQ_OPT_U64, F(vec_cycles), 0, UINT64_MAX, NULL, NULL, 0, 0,
+                       "with --vec-dir: each part's file holds only its first N cycles (reset and weight "
+                       "loading included; the summary keeps the whole part's cycles; default 0: all)"},
     [NO_TRACE_DIR] = TB_OPT_TRACE_DIR(F(trace_dir), "a mismatch's trace goes to DIR/net-<model>-op<o>-part<p>/ "
                                                     "(default build/traces)"),
     [NO_WINDOW_BEFORE] = TB_OPT_WINDOW_BEFORE(F(before), "waveform window: cycles before the first mismatch "
@@ -160,6 +167,9 @@ static int net_parse(int argc, char **argv, net_args *a, const char **model)
     } else if ((a->given >> NO_INPUT & 1u) && (a->given >> NO_SEED & 1u)) {
         fprintf(stderr, "%s: --input and --seed do not combine: --seed draws a random input\n", tag);
         rc = 2;
+    } else if ((a->given >> NO_VEC_CYCLES & 1u) && !a->vec_dir) {
+        fprintf(stderr, "%s: --vec-cycles limits the files of --vec-dir: give --vec-dir DIR too\n", tag);
+        rc = 2;
     } else if (a->decomp && !strchr(a->decomp, ',') && mpq_map_decomp_parse(a->decomp, &a->dd, err, sizeof err) != 0) {
         fprintf(stderr, "%s: --decomp: %s\n", tag, err);
         rc = 2;
@@ -224,6 +234,9 @@ typedef struct net_ctx {
     int threaded;          /* the source runs in its own thread */
     unsigned rtl_parts;    /* parts run on the RTL */
     char traces[1500];     /* "trace: DIR\n" of a mismatch, for the last-run record */
+    FILE *summary;         /* --vec-dir: DIR/summary.tsv, until the run ends in its temporary */
+    char sum_tmp[1100], sum_fin[1100];
+    unsigned sum_rows;     /* parts listed in it */
 } net_ctx;
 
 static const char *base_name(const char *path)
@@ -342,10 +355,13 @@ static int drive(const mpq_hwcfg *hw, const mpq_hw_layer *L, tb_source *s, const
 }
 
 /* The part's cycles as the DUT saw them (the planted fault included) with the expected outputs,
- * as the vector file path: the traced build replays it for the waveform. Returns 0 or an
+ * as the vector file path: the traced build replays it for the waveform. limit > 0 keeps the
+ * first limit cycles only (a prefix is a whole vector file: the format has no cycle count up
+ * front); *saved and *all (may be NULL) get the cycles written and the part's. Returns 0 or an
  * MPQ_E code with err. */
 static int save_cycles(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_timing_opts *t, const char *what,
-                       int flip, const char *cmd, const char *path, char *err, size_t errlen)
+                       int flip, const char *cmd, const char *path, uint64_t limit, uint64_t *saved, uint64_t *all,
+                       char *err, size_t errlen)
 {
     tb_source *s;
     int rc = open_part(hw, L, t, what, flip, 0, &s, err, errlen);
@@ -358,9 +374,12 @@ static int save_cycles(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_tim
     mpq_vec_writer *w = NULL;
     static mpq_port_in in;
     static mpq_port_out exp;
+    uint64_t n = 0;
     rc = mpq_vec_writer_open(path, &h, &w, err, errlen);
-    while (rc == 0 && (rc = tb_source_next(s, &in, &exp)) == 1)
-        rc = mpq_vec_writer_put(w, &in, &exp) == 0 ? 0 : MPQ_EIO;
+    while (rc == 0 && (rc = tb_source_next(s, &in, &exp)) == 1) {
+        rc = (limit && n >= limit) || mpq_vec_writer_put(w, &in, &exp) == 0 ? 0 : MPQ_EIO;
+        n++;
+    }
     if (rc < 0)
         snprintf(err, errlen, "%s: %s", path, rc == MPQ_EIO ? "write failed" : tb_source_error(s));
     if (rc != 0)
@@ -368,6 +387,10 @@ static int save_cycles(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_tim
     else
         rc = mpq_vec_writer_close(w, err, errlen);
     tb_source_close(s);
+    if (saved)
+        *saved = limit && n > limit ? limit : n;
+    if (all)
+        *all = n;
     return rc;
 }
 
@@ -512,7 +535,7 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
     tb_cleanup_dir(dir);
     if (tb_mkdir_p(dir) != 0) {
         snprintf(note, sizeof note, "cannot create %s", dir);
-    } else if (save_cycles(hw, L, t, res->h.source, flip, res->repro, vec, why, sizeof why) != 0) {
+    } else if (save_cycles(hw, L, t, res->h.source, flip, res->repro, vec, 0, NULL, NULL, why, sizeof why) != 0) {
         snprintf(note, sizeof note, "no waveform: the layer's cycles could not be saved: %s", why);
     } else {
         tb_opts o;
@@ -546,23 +569,68 @@ static void report_mismatch(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer 
 }
 
 /* --vec-dir: the part's cycles (as the DUT saw them) into DIR/<model>-op<o>-part<p>.vec, for the
- * benchmark's bare loop (mpq-tb replay --bare) on the very cycles this run drove. Returns 0, or
- * 2 with err. */
+ * benchmark's bare loop (mpq-tb replay --bare) on the very cycles this run drove (only the first
+ * --vec-cycles of them when given), and its row in DIR/summary.tsv. Returns 0, or 2 with err. */
 static int save_part(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w,
-                     const mpq_timing_opts *t, const char *what, int flip, char *err, size_t errlen)
+                     const mpq_timing_opts *t, const char *what, int flip, const mpq_accel_stats *st, char *err,
+                     size_t errlen)
 {
-    char model[200], path[1400], cmd[1024], why[1024];
+    char model[200], name[300], path[1400], cmd[1024], why[1024];
     snprintf(model, sizeof model, "%s", base_name(x->model));
     char *dot = strstr(model, ".tflite");
     if (dot)
         *dot = '\0';
-    snprintf(path, sizeof path, "%s/%s-op%u-part%u.vec", x->a->vec_dir, model, w->op, w->part + 1);
+    snprintf(name, sizeof name, "%s-op%u-part%u.vec", model, w->op, w->part + 1);
+    snprintf(path, sizeof path, "%s/%s", x->a->vec_dir, name);
     repro_text(x, w->op, cmd, sizeof cmd);
-    if (tb_mkdir_p(x->a->vec_dir) != 0)
-        return snprintf(err, errlen, "--vec-dir %s: cannot create it: %s", x->a->vec_dir, strerror(errno)), 2;
-    if (save_cycles(hw, L, t, what, flip, cmd, path, why, sizeof why) != 0)
+    uint64_t saved, all;
+    if (save_cycles(hw, L, t, what, flip, cmd, path, x->a->vec_cycles, &saved, &all, why, sizeof why) != 0)
         return snprintf(err, errlen, "--vec-dir: %s", why), 2;
+    if (x->summary)
+        fprintf(x->summary, "layer%u\t%u\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%s\t%" PRIu64 "\t%" PRIu64 "\n",
+                ++x->sum_rows, L->m, L->k, L->n, st->cycles, (uint64_t)L->m * L->k * L->n, name, saved, all);
     return 0;
+}
+
+/* --vec-dir's summary (scripts/ppa/ppa.sh's NET=SUMMARY.tsv): the model, then one row per part
+ * saved, "layer<i> m k n cycles MACs file saved all" (cycles: the accelerator's, from the first
+ * configuration beat to the last output; saved and all: the file's records and the part's, reset
+ * included), in a temporary file that summary_close publishes when the run passed. 0, or 2
+ * printed. */
+static int summary_open(net_ctx *x, const mpq_hwcfg *hw, const char *cfgname)
+{
+    char hb[256];
+    if (tb_mkdir_p(x->a->vec_dir) != 0)
+        return fprintf(stderr, "%s: --vec-dir %s: cannot create it: %s\n", tag, x->a->vec_dir, strerror(errno)), 2;
+    x->summary = tb_open_tmp(x->a->vec_dir, "summary.tsv", x->sum_tmp, sizeof x->sum_tmp, x->sum_fin,
+                             sizeof x->sum_fin);
+    if (!x->summary)
+        return fprintf(stderr, "%s: --vec-dir %s: cannot write summary.tsv: %s\n", tag, x->a->vec_dir,
+                       strerror(errno)), 2;
+    remove(x->sum_fin); /* no stale summary beside a failed run's files */
+    fprintf(x->summary, "# mpq-tb net %s on %s (%s), %s weights; cycles per file: %" PRIu64 " (0: all)\n",
+            x->model, *cfgname ? cfgname : "this RTL", mpq_hwcfg_str(hw, hb, sizeof hb),
+            x->a->decomp ? x->a->decomp : "int8", x->a->vec_cycles);
+    fprintf(x->summary, "network\t%s%s%s\n", base_name(x->model), x->a->decomp ? " --decomp " : "",
+            x->a->decomp ? x->a->decomp : "");
+    fprintf(x->summary, "# layer\tm\tk\tn\tcycles\tmacs\tvectors\tsaved\tall\n");
+    return 0;
+}
+
+/* Publishes the summary when status is 0, else drops it. Returns status, or 2 printed. */
+static int summary_close(net_ctx *x, int status)
+{
+    if (!x->summary)
+        return status;
+    if (status != 0) {
+        fclose(x->summary);
+        remove(x->sum_tmp);
+    } else if (tb_close_tmp(x->summary, x->sum_tmp, x->sum_fin) != 0) {
+        fprintf(stderr, "%s: --vec-dir: cannot write %s\n", tag, x->sum_fin);
+        status = 2;
+    }
+    x->summary = NULL;
+    return status;
 }
 
 /* mpq_accel.run: part w of a layer on the RTL (or, for operators not in --ops, on the golden
@@ -592,7 +660,7 @@ static int rtl_run(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const 
         snprintf(err, errlen, "%s", res.error);
     else if (status == 1)
         report_mismatch(x, hw, L, w, &t, flip, &res, err, errlen);
-    else if (x->a->vec_dir && save_part(x, hw, L, w, &t, what, flip, err, errlen) != 0)
+    else if (x->a->vec_dir && save_part(x, hw, L, w, &t, what, flip, st, err, errlen) != 0)
         status = 2;
     return status;
 }
@@ -772,6 +840,8 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
     int approx = x->a->decomp != NULL;
     mpq_accel ex = {x, "RTL", rtl_run};
     unsigned n = 0;
+    if (x->a->vec_dir && summary_open(x, hw, cfgname) != 0)
+        return free(rows), 2;
     int status = mpq_netrun(net, m, hw, &mo, &ex, rows, &n, err, sizeof err);
     print_table(hw, x, rows, n, status != 0, cfgname);
     if (status == 0 && mpq_net_run(ref, err, sizeof err) != 0)
@@ -802,7 +872,7 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
         status = 2;
     }
     free(rows);
-    return status;
+    return summary_close(x, status);
 }
 
 int tb_net_main(int argc, char **argv)
@@ -826,7 +896,7 @@ int tb_net_main(int argc, char **argv)
     if (status == 0) {
         static net_ctx x;
         x = (net_ctx){&a, argv[0], model, on, a.inject_flip,
-                       a.source_thread < 0 ? tb_pipe_useful() : a.source_thread, 0, ""};
+                       a.source_thread < 0 ? tb_pipe_useful() : a.source_thread, 0, "", NULL, "", "", 0};
         tb_cleanup_on_signal();
         status = run_model(&x, &m, net, ref, &hw, cfgname);
         /* make wave opens the trace of the last run */

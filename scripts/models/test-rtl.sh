@@ -10,8 +10,11 @@
 #     the report names the model, the operator, the element (n, y, x, c), the cycle and the
 #     lane, the trace folder holds report.txt, report.json, network.json and layer.vec, and replaying
 #     layer.vec on the testbench fails at the same cycle.
-#  4. Refusals, exit 2 naming the option or file: a host operator in --ops, a missing model,
-#     another configuration's cfg.
+#  4. Refusals, exit 2 naming the option or file: --vec-cycles without --vec-dir, a host
+#     operator in --ops, a missing model, another configuration's cfg.
+#  5. (run before 4) make ppa-models' workload: --vec-dir DIR --vec-cycles 300 on
+#     tflite_micro_speech writes DIR/summary.tsv, one row per part, the cycles summing to the
+#     run's total, each file the part's first 300 cycles, replaying on the RTL.
 set -u
 tb=${1:?usage: test-rtl.sh MPQ_TB MPQ_GOLDEN MODELS_DIR WORK}; golden=${2:?}; dir=${3:?}; work=${4:?}
 rm -rf "$work" && mkdir -p "$work"
@@ -53,7 +56,29 @@ else
     net_replay "$tr" "$cyc" "planted fault: caught at cycle $cyc, ${line#  network: }; layer.vec replays it"
 fi
 
+# 5. make ppa-models' workload: --vec-dir's summary with --vec-cycles 300: one row per part,
+#    the parts' cycles summing to the model's, each file its part's first 300 cycles, which
+#    replay on the RTL (every port compared).
+v=$work/vec
+"$tb" net "$dir/tflite_micro_speech.tflite" --config rtl/cfg/int8.cfg --timing-seed 1 --vec-dir "$v" --vec-cycles 300 \
+    >"$work/vec.txt" 2>&1
+rc=$?
+sum=$(awk -F'\t' '/^layer/ { c += $5 } END { print c + 0 }' "$v/summary.tsv" 2>/dev/null)
+want=$(total_cycles "$work/vec.txt")
+rows=$(awk -F'\t' '/^layer/ && $8 == ($9 < 300 ? $9 : 300) && $9 > $5 { n++ } END { print n + 0 }' "$v/summary.tsv" 2>/dev/null)
+if [ $rc != 0 ] || [ ! -s "$v/summary.tsv" ]; then
+    bad "--vec-dir --vec-cycles: exit $rc or no summary.tsv"; tail -n 5 "$work/vec.txt"
+elif [ -z "$want" ] || [ "$sum" != "$want" ] || [ "$rows" != 2 ]; then
+    bad "--vec-dir: the summary's cycles $sum (model: ${want:-?}), $rows of 2 rows with 300 cycles saved"; cat "$v/summary.tsv"
+elif ! "$tb" replay "$v"/*.vec --config rtl/cfg/int8.cfg >"$work/vec-replay.txt" 2>&1 ||
+     [ "$(grep -c '^PASS .* 300 cycles' "$work/vec-replay.txt")" != 2 ]; then
+    bad "--vec-cycles: the sampled files do not replay 300 cycles each"; cat "$work/vec-replay.txt"
+else
+    echo "--vec-dir --vec-cycles 300: summary of 2 parts, $sum cycles = the run's, each file 300 cycles replayed"
+fi
+
 # 4. Refusals.
+refuse "--vec-cycles without --vec-dir" "--vec-cycles limits the files of --vec-dir" "$dir/$m.tflite" --vec-cycles 5
 refuse "a host operator in --ops" "operator 0 is QUANTIZE" "$dir/$m.tflite" --ops 0
 refuse "--ops out of range" "--ops \`99\`" "$dir/$m.tflite" --ops 99
 refuse "a missing model" "$work/none.tflite" "$work/none.tflite"

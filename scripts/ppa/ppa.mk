@@ -64,13 +64,44 @@ ppa: ppa-deps
 
 # In make test: the whole flow on the small configuration, its workload a committed vector
 # file (the gate-level replay compares every port every cycle); area, fmax and power present
-# and positive. Skipped, and said so, when the tools cannot be installed.
+# and positive; the same file as the sample of a layer twice as long weighs twice the energy
+# (scripts/ppa/test-small.sh: make ppa-models' sampling). Skipped, and said so, when the tools cannot be installed.
 PPA_TEST_OUT := $(BUILD)/ppa-test/small
 .PHONY: ppa/small
 ppa/small: $(PPA_DEPS)
 	@scripts/check.sh $(BUILD)/results ppa/small -- bash -c '\
 	  { scripts/install-deps.sh ppa || { echo "skipped: Yosys, OpenSTA or the OSU cells are missing"; exit 77; }; } && \
 	  { scripts/ppa/venv.sh $(PPA_VENV) >/dev/null || { echo "skipped: pyosys cannot be installed"; exit 77; }; } && \
-	  $(PPA_ENV) scripts/ppa/ppa.sh small $(PPA_TEST_OUT) basic=vectors/regress/small-basic.vec && \
-	  $(PYTHON) scripts/ppa/report.py check $(PPA_TEST_OUT)'
+	  $(PPA_ENV) scripts/ppa/test-small.sh $(PPA_TEST_OUT)'
 TEST_TARGETS += ppa/small
+
+# make ppa-models: energy per inference of the TFLite models (docs/ppa.md "The TFLite
+# models"), per configuration of PPA_MODELS_CONFIGS, in PPA_MODELS_OUT/report.md. Each
+# model's workload: mpq-tb net --vec-dir, every MAC layer part as the RTL ran it (every port
+# compared every cycle), each file only its first PPA_MODELS_CYCLES cycles (the gate-level
+# replay runs 90-180 cycles/s here; visual_wake_words alone is 160,215 cycles); the summary
+# keeps every part's whole cycles, which weigh its measured activity. int8 runs the int8
+# weights; another configuration the weights decomposed by --decomp PPA_MODELS_DECOMP.
+PPA_MODELS ?= visual_wake_words image_classification keyword_spotting anomaly_detection tflite_micro_speech
+PPA_MODELS_CONFIGS ?= int8
+PPA_MODELS_CYCLES ?= 1000
+PPA_MODELS_DECOMP ?= channels-1:16
+PPA_MODELS_OUT ?= $(PPA_OUT)/models
+ppa_models_decomp = $(if $(filter int8 dense,$(1)),,--decomp $(PPA_MODELS_DECOMP))
+ppa_models_summary = $(PPA_MODELS_OUT)/vectors/$(1)/$(2)/summary.tsv
+define ppa_models_rule
+$(PPA_MODELS_OUT)/vectors/$(1)/%/summary.tsv: $(BUILD)/vl/$(1)/plain/mpq-tb rtl/cfg/$(1).cfg $(MODELS_DIR)/%.tflite
+	@mkdir -p $$(@D)
+	$$< net $(MODELS_DIR)/$$*.tflite --config rtl/cfg/$(1).cfg --timing-seed 1 $(call ppa_models_decomp,$(1)) \
+	  --vec-dir $$(@D) --vec-cycles $(PPA_MODELS_CYCLES) --trace-dir $(BUILD)/traces >$$(@D)/net.log 2>&1 || \
+	  { cat $$(@D)/net.log; exit 1; }
+$(PPA_MODELS_OUT)/$(1)/ppa.json: $(PPA_DEPS) rtl/cfg/$(1).cfg $(foreach m,$(PPA_MODELS),$(call ppa_models_summary,$(1),$(m)))
+	@$$(PPA_ENV) scripts/ppa/ppa.sh $(1) $(PPA_MODELS_OUT)/$(1) $(foreach m,$(PPA_MODELS),$(m)=$(call ppa_models_summary,$(1),$(m)))
+endef
+$(foreach c,$(RTL_CFGS),$(eval $(call ppa_models_rule,$(c))))
+
+.PHONY: ppa-models
+ppa-models: ppa-deps
+	@$(MAKE) --no-print-directory $(foreach c,$(PPA_MODELS_CONFIGS),$(PPA_MODELS_OUT)/$(c)/ppa.json)
+	@$(PYTHON) scripts/ppa/report.py summary $(PPA_MODELS_OUT) $(PPA_MODELS_OUT)/report.md $(PPA_MODELS_OUT) $(PPA_MODELS_CONFIGS)
+	@echo "ppa-models: tables in $(PPA_MODELS_OUT)/report.md"

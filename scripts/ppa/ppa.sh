@@ -46,8 +46,12 @@ if [ -z "${PPA_PYOSYS:-}" ]; then
   PPA_PYOSYS=$("$here/venv.sh" "${PPA_VENV:-build/ppa-venv}") || exit 2
 fi
 export PPA_PYOSYS
-# workloads: NET:NAME=FILE.vec, one per vector file; nets: the networks, in order.
+# workloads: NET:NAME=FILE.vec, one per vector file; nets: the networks, in order; weight:
+# a summary's layer's cycles, by NAME (its activity's weight in the network's mean: the whole
+# layer's cycles, also when its vector file holds only a sample of them, mpq-tb net
+# --vec-cycles).
 workloads=() nets=()
+declare -A weight=()
 for a in "$@"; do
   net=${a%%=*} file=${a#*=}
   case $a in *=*) ;; *) usage ;; esac
@@ -62,11 +66,14 @@ for a in "$@"; do
     *.tsv)
       # The summary's layer rows: name, m, k, n, cycles, MACs[, vector file in its folder].
       layers=$(awk -F'\t' -v d="$(dirname "$file")" '!/^#/ && $1 ~ /^layer[0-9]+$/ {
-                 print $1 "=" d "/" (NF >= 7 ? $7 : $1 ".vec") }' "$file")
+                 print $1 "=" d "/" (NF >= 7 ? $7 : $1 ".vec") "=" $5 }' "$file")
       [ -n "$layers" ] || { echo "ppa.sh: workload '$a': $file lists no layers" >&2; exit 2; }
       for l in $layers; do
+        w=${l##*=} l=${l%=*}
+        case $w in ''|*[!0-9]*) echo "ppa.sh: workload '$a': $file: ${l%%=*} has no cycles" >&2; exit 2 ;; esac
         [ -f "${l#*=}" ] || { echo "ppa.sh: workload '$a': no vector file ${l#*=}" >&2; exit 2; }
         workloads+=("$net:$net-$l")
+        weight[$net-${l%%=*}]=$w
       done ;;
     *) echo "ppa.sh: workload '$a': $file is neither a vector file (.vec) nor a summary (.tsv)" >&2; exit 2 ;;
   esac
@@ -172,23 +179,24 @@ if [ ${#workloads[@]} -gt 0 ]; then
       echo "ppa $cfgname: WARNING: the gate-level model wrote no toggle counts (tb/dut_runtime.h counts no cycles outside its traced build): no measured activity" >&2
       echo "tb/dut_runtime.h: mpq_dut_tick counts cycles (tog.cycles) only in the traced build; toggle file not written" >"$out/activity-missing"
       cycles=$(sed -n 's/^PASS .* \([0-9][0-9]*\) cycles .*/\1/p' "$out/replay-$name.log" | head -n 1)
-      printf '%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "${cycles:-0}" >>"$out/workloads.tsv.tmp"
+      printf '%s\t%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "${cycles:-0}" "${weight[$name]:-${cycles:-0}}" >>"$out/workloads.tsv.tmp"
       continue
     fi
     [ ${#counts[@]} -eq 1 ] || { echo "ppa.sh: expected one toggle file in $tog" >&2; exit 1; }
     "$py" "$here/activity.py" "${counts[0]}" "$out/netlist.v" "$out/activity/$name.txt"
     cycles=$(awk '/^# cycles/ { print $3 }' "${counts[0]}")
-    printf '%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "$cycles" >>"$out/workloads.tsv.tmp"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$net" "$name" "$vec" "$cycles" "${weight[$name]:-$cycles}" >>"$out/workloads.tsv.tmp"
   done
   mv -f "$out/workloads.tsv.tmp" "$out/workloads.tsv"
   sim_s=$(secs "$t1")
   # Each network's activity: the cycle-weighted mean of its layers' (a network of one vector
-  # file: that file's). Power is linear in the activities, so one power per network times its
-  # cycles is the energy of all its layers, and the networks keep apart.
+  # file: that file's), each weighted by its layer's whole cycles (a sampled layer's activity
+  # stands for all of them). Power is linear in the activities, so one power per network
+  # times its cycles is the energy of all its layers, and the networks keep apart.
   if [ ! -f "$out/activity-missing" ]; then
     for net in "${nets[@]}"; do
       means=()
-      while IFS=$'\t' read -r n name _ cycles; do
+      while IFS=$'\t' read -r n name _ _ cycles; do
         [ "$n" = "$net" ] && means+=("$cycles:$out/activity/$name.txt")
       done <"$out/workloads.tsv"
       if [ ${#means[@]} -gt 1 ] || [ "${means[0]#*:}" != "$out/activity/$net.txt" ]; then

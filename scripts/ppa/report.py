@@ -109,8 +109,11 @@ def cmd_config(name, out, fixed_mhz):
     wl = []
     if os.path.exists(os.path.join(out, "workloads.tsv")):
         for line in open(os.path.join(out, "workloads.tsv")):
-            net, n, vec, cyc = line.rstrip("\n").split("\t")
-            wl.append({"network": net, "name": n, "vector": vec, "cycles": int(cyc)})
+            # The cycles replayed and the layer's whole cycles, its weight (ppa.sh: a sampled
+            # layer's file holds a prefix of them; older files have no weight column).
+            f = line.rstrip("\n").split("\t")
+            wl.append({"network": f[0], "name": f[1], "vector": f[2], "cycles": int(f[3]),
+                       "weight": int(f[4] if len(f) > 4 else f[3])})
     # The networks in order, each with its summary (mpq-mnist's, mpq-mnist-rtl's), or None
     # for a network of one vector file.
     nets = {}
@@ -160,9 +163,10 @@ def cmd_config(name, out, fixed_mhz):
 
 # ---- all configurations ----------------------------------------------------------------------
 def read_summary(path):
-    """A network's summary (mpq-mnist --emit-vectors, mpq-mnist-rtl --save-vectors): its
-    description (the `network` row; None in mpq-mnist's), accuracy % and the test images it
-    was measured on, the layers run on the accelerator, and the layers run on the host."""
+    """A network's summary (mpq-mnist --emit-vectors, mpq-mnist-rtl --save-vectors, mpq-tb
+    net --vec-dir): its description (the `network` row; None in mpq-mnist's), accuracy % and
+    the test images it was measured on (None for a TFLite model's: no test set), the layers
+    run on the accelerator, and the layers run on the host."""
     desc, acc, acc_n, layers, host = None, None, None, [], []
     for line in open(path):
         f = line.rstrip("\n").split("\t")
@@ -174,9 +178,13 @@ def read_summary(path):
             acc, acc_n = float(f[1]), int(f[2])
         elif re.match(r"^layer\d+$", f[0]):
             layers.append({"name": f[0], "m": int(f[1]), "k": int(f[2]), "n": int(f[3]),
-                           "cycles": int(f[4]), "macs": int(f[5])})
-    if acc is None or not layers:
-        die("%s: no accuracy or no layers" % path, 1)
+                           "cycles": int(f[4]), "macs": int(f[5]),
+                           # mpq-tb net's: the cycles in its file (a prefix when fewer than
+                           # the part's, reset included) and the part's.
+                           "saved": int(f[7]) if len(f) > 8 else None,
+                           "sampled": len(f) > 8 and int(f[7]) < int(f[8])})
+    if not layers or (acc is None and desc is None):
+        die("%s: no layers, or neither an accuracy nor a network row" % path, 1)
     return desc, acc, acc_n, layers, host
 
 
@@ -215,14 +223,21 @@ def net_rows(docs, net, units):
         desc, acc, acc_n, layers, host = read_summary(sp)
         fmax_p = d["timing"]["min_period_ns"]
         fixed_p = 1000.0 / d["fixed_mhz"]
-        m = layers[0]["m"]
+        # A TFLite model (no accuracy): one inference, its layers' m are pixels, not images.
+        model = acc is None
+        m = 1 if model else layers[0]["m"]
         macs = sum(l["macs"] for l in layers)
         cycles = sum(l["cycles"] for l in layers)
-        # The summary must describe the vector files the gate-level model replayed.
-        replayed = sum(w["cycles"] for w in d["workloads"] if w["network"] == net)
-        if replayed != cycles:
-            die("%s: %s's layers are %d cycles, the gate-level replay ran %d (scripts/ppa/ppa.sh %s again)"
-                % (sp, net, cycles, replayed, c), 1)
+        # The summary must describe the vector files the gate-level model replayed: every
+        # layer's whole cycles replayed, or (a sampled layer) stood for by its file's activity.
+        wl = [w for w in d["workloads"] if w["network"] == net]
+        weighed = sum(w["weight"] for w in wl)
+        replayed = sum(w["cycles"] for w in wl)
+        sampled = sum(1 for l in layers if l["sampled"])
+        in_files = sum(l["cycles"] if l["saved"] is None else l["saved"] for l in layers)
+        if weighed != cycles or replayed != in_files:
+            die("%s: %s's layers are %d cycles, the gate-level replay ran %d standing for %d "
+                "(scripts/ppa/ppa.sh %s again)" % (sp, net, cycles, replayed, weighed, c), 1)
         has_meas = any(r["mode"] == net for r in d["power"])
         meas = net if has_meas else "default"
         e_meas = energy(d, meas, cycles, fmax_p)
@@ -233,7 +248,8 @@ def net_rows(docs, net, units):
         rows.append({
             "network": net, "description": desc or NET_DESC.get(net, net), "host_layers": host,
             "config": c, "weights": weights_name(d["params"]), "accuracy": acc, "accuracy_images": acc_n,
-            "m": m, "activity": "measured" if has_meas else "default",
+            "m": m, "activity": "measured" if has_meas else "default", "model": model,
+            "layers": len(layers), "layers_sampled": sampled, "cycles_replayed": replayed,
             "cycles_per_inference": cycles / m, "macs_per_inference": macs / m,
             "fmax_mhz": d["timing"]["fmax_mhz"], "fixed_mhz": d["fixed_mhz"],
             "p_meas_mw": none(e_meas / (cycles * fmax_p * 1e-9) * 1e3),
@@ -285,6 +301,32 @@ def net_tables(md, rows, units):
             f("{:,.0f}", r["nj_per_inf"]), "{:,.0f}".format(r["nj_per_inf_dflt"]),
             f("{:.2f}", r["nj_per_inf"] and r["nj_per_inf"] / r["nj_per_inf_dflt"]),
             r["us_per_inf"], r["activity"], " | ".join("{:,.0f}".format(r["unit_nj"][u]) for u in units)))
+
+
+def models_table(md, rows, units):
+    """The TFLite models' energy per inference, one row per model and configuration (mpq-tb
+    net --vec-dir's summaries: one inference; a sampled layer's activity stands for all its
+    cycles, scripts/ppa/ppa.sh)."""
+    f = lambda fmt, v: "-" if v is None else fmt.format(v)
+    md.append("\nEnergy per inference of the TFLite models (mpq-tb net: every CONV_2D, DEPTHWISE_CONV_2D "
+              "and FULLY_CONNECTED layer on the accelerator, the other operators on the host, no cycles "
+              "and no energy); *measured*: each net's activity in the gate-level replay of the "
+              "layers' vector files, weighted by each layer's whole cycles; *replayed*: the cycles "
+              "the gate-level netlist ran, every port compared every cycle (a layer part whose file "
+              "holds fewer cycles than it ran, `sampled`, is a prefix of it: reset, weight loading "
+              "and the first pixels); *default*: OpenSTA's vectorless estimate:\n")
+    md.append("| model | configuration | weights | MACs | cycles / inference | replayed (parts sampled) | "
+              "fmax (MHz) | time / inference at fmax (us) | power at fmax, measured (mW) | "
+              "energy / inference, measured (uJ) | default (uJ) | energy / MAC, measured (pJ) | "
+              + " | ".join("%s (uJ)" % u for u in units) + " |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(units))
+    for r in rows:
+        md.append("| %s | %s | %s | %s | %s | %s (%d of %d) | %.1f | %.0f | %s | %s | %.2f | %s | %s |" % (
+            r["description"].replace(".tflite", ""), r["config"], r["weights"], "{:,.0f}".format(r["macs_per_inference"]),
+            "{:,.0f}".format(r["cycles_per_inference"]), "{:,}".format(r["cycles_replayed"]),
+            r["layers_sampled"], r["layers"], r["fmax_mhz"], r["us_per_inf"], f("{:.1f}", r["p_meas_mw"]),
+            f("{:.2f}", r["nj_per_inf"] and r["nj_per_inf"] / 1e3), r["nj_per_inf_dflt"] / 1e3,
+            f("{:.2f}", r["pj_per_mac"]), " | ".join("{:.2f}".format(r["unit_nj"][u] / 1e3) for u in units)))
 
 
 def tradeoff_table(md, nets, by_net):
@@ -353,9 +395,15 @@ def cmd_summary(root, out_md, out_dir, configs):
             if d["networks"][n] and n not in nets:
                 nets.append(n)
     by_net = {n: net_rows(docs, n, units) for n in nets}
-    nets = [n for n in nets if by_net[n]]
+    # The TFLite models (no accuracy: no test set) in one table; the Fashion-MNIST networks
+    # each in their own, the trade-off and the plots.
+    models = [r for n in nets for r in by_net[n] if r["model"]]
+    nets = [n for n in nets if by_net[n] and not by_net[n][0]["model"]]
     for n in nets:
         net_tables(md, by_net[n], units)
+    if models:
+        models_table(md, models, units)
+        write_atomic(os.path.join(out_dir, "models-energy.json"), json.dumps(models, indent=1) + "\n")
     rows = [r for n in nets for r in by_net[n]]
     if rows:
         tradeoff_table(md, nets, by_net)
