@@ -375,7 +375,9 @@ def main(argv):
                 vec_dir = os.path.join(work, spec_dir(config), 'vec', name)
                 rtl, rc = rtl_run(tb[config], model, config, work, vec_dir)
                 if rc == 0 and rtl['passed'] and a.rounds:
-                    runs.append((model, config, sorted(os.path.join(vec_dir, f) for f in os.listdir(vec_dir))))
+                    # the part files (--vec-dir also writes summary.tsv, make ppa-models' workload)
+                    runs.append((model, config, sorted(os.path.join(vec_dir, f) for f in os.listdir(vec_dir)
+                                                       if f.endswith('.vec'))))
             elif a.rtl_dir and os.path.exists(os.path.join(a.rtl_dir, name + '.json')):
                 with open(os.path.join(a.rtl_dir, name + '.json')) as f:
                     rtl = json.load(f)
