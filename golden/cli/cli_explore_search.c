@@ -445,6 +445,47 @@ static void md_savings(text *t, const xs_run *r, double int8_def, double int8_be
     }
 }
 
+/* The chosen precision and mapping of every layer for up to three front points: the
+ * least-energy ones at "exact", 20 dB and 10 dB (those that exist, each once). */
+static void md_chosen(text *t, const xs_run *r)
+{
+    static const double dbs[] = {INFINITY, 20, 10};
+    const mpq_xpm *x = &r->c.x;
+    long pick[3];
+    unsigned n = 0;
+    for (size_t j = 0; j < sizeof dbs / sizeof dbs[0]; j++) {
+        long i = least_energy_at(r, dbs[j], 1);
+        int seen = 0;
+        for (unsigned k = 0; k < n; k++)
+            seen |= pick[k] == i;
+        if (i >= 0 && !seen)
+            pick[n++] = i;
+    }
+    if (!n)
+        return;
+    static uint8_t g[3][4096];
+    char ps[32], ms[160];
+    tprintf(t, "\nChosen per layer (precision, mapping, cycles) for the least-energy front points above:\n\n| op | layer |");
+    for (unsigned k = 0; k < n; k++) {
+        double db = sqnr_of(&r->c.fid[pick[k]]);
+        effective(r, (size_t)pick[k], g[k]);
+        tprintf(t, isinf(db) ? " exact |" : " %.1f dB |", db);
+    }
+    tprintf(t, "\n|---|---|");
+    for (unsigned k = 0; k < n; k++)
+        tprintf(t, "---|");
+    tprintf(t, "\n");
+    for (unsigned l = 0; l < x->nl; l++) {
+        tprintf(t, "| %u | %s |", x->l[l].op, x->l[l].shape_text);
+        for (unsigned k = 0; k < n; k++) {
+            const mpq_xpm_choice *c = &x->l[l].c[g[k][l]];
+            tprintf(t, " %s, %s, %" PRIu64 " |", mpq_xp_prec_str(&x->prec[g[k][l]], ps, sizeof ps),
+                    mpq_xp_map_str(&c->map, ms, sizeof ms), c->cost.cycles);
+        }
+        tprintf(t, "\n");
+    }
+}
+
 /* The vector g as mpq-tb net --decomp takes it: one SPEC per layer. */
 static void json_decomp(text *t, const mpq_xpm *x, const uint8_t *g)
 {
@@ -541,6 +582,7 @@ static int xs_report(const xs_run *r, const xs_args *a)
     md_front(&md, r);
     if (x->int8 >= 0)
         md_savings(&md, r, def, best);
+    md_chosen(&md, r);
     tprintf(&md, "\ncycles and energy: the closed form and the energy-per-action table, per inference, host "
                  "operators not counted; `*`: a mapping with fewer cycles and more energy exists.\n");
     int status = 0;

@@ -193,8 +193,10 @@ TEST_TARGETS += models/mixprec-rtl
 # make explore-models: the per-layer precision x mapping search (mpq-golden explore search,
 # NSGA-II) on each real model, on EXPLORE_MODELS_CONFIG with make explore's energy table:
 # fronts of cycles, energy, weight bits and fidelity against the int8 model (docs/explore.md,
-# "The search over a real model"). $(BUILD)/explore-models/<model>.{md,json}, explore.md; then
-# one front point per model on the RTL (scripts/models/explore-rtl.sh: rtl.md).
+# "The search over a real model"). $(BUILD)/explore-models/<model>.{md,json}, explore.md,
+# explore.png; then one front point per model on the RTL (scripts/models/explore-rtl.sh:
+# rtl.md). Each model's search is a file target: a rerun with nothing changed (the tool, the
+# model, the energy table, the settings below) costs nothing.
 # micro_speech is not searched: its FC reduction of 4000 exceeds dense's KMax (1024), and the
 # configurations that hold it (int8) have no measured energy table.
 EXPLORE_MODELS ?= visual_wake_words image_classification keyword_spotting anomaly_detection
@@ -204,20 +206,28 @@ EXPLORE_MODELS_INPUTS ?= 16
 EXPLORE_MODELS_POP ?= 32
 EXPLORE_MODELS_GENS ?= 30
 EXPLORE_MODELS_SEED ?= 1
+XM_OUT := $(BUILD)/explore-models
+XM_ARGS = --config $(EXPLORE_MODELS_CONFIG) --precisions $(EXPLORE_MODELS_PRECISIONS) \
+  --count $(EXPLORE_MODELS_INPUTS) --seed $(EXPLORE_MODELS_SEED) --ga-seed $(EXPLORE_MODELS_SEED) \
+  --pop $(EXPLORE_MODELS_POP) --gens $(EXPLORE_MODELS_GENS)
+# The settings as a file that changes only when they do (the searches depend on it).
+$(XM_OUT)/settings.txt: xm-settings-check
+	@:
+.PHONY: xm-settings-check
+xm-settings-check:
+	@mkdir -p $(XM_OUT) && echo '$(XM_ARGS)' | cmp -s - $(XM_OUT)/settings.txt || echo '$(XM_ARGS)' > $(XM_OUT)/settings.txt
+$(XM_OUT)/%.json: $(GOLDEN_BIN) $(XP_ENERGY) $(XM_OUT)/settings.txt | models-fetch
+	$(GOLDEN_BIN) explore search $(MODELS_DIR)/$*.tflite --energy $(XP_ENERGY) $(XM_ARGS) \
+	  --json $@ --md $(XM_OUT)/$*.md >/dev/null
+	@grep -m1 'vectors evaluated' $(XM_OUT)/$*.md
 .PHONY: explore-models
-explore-models: $(GOLDEN_BIN) $(XP_ENERGY) $(BUILD)/vl/$(EXPLORE_MODELS_CONFIG)/plain/mpq-tb
-	@scripts/models/fetch.sh $(MODELS_DIR)
-	@out=$(BUILD)/explore-models && mkdir -p $$out && rm -f $$out/explore.md.tmp && \
-	  for m in $(EXPLORE_MODELS); do \
-	    $(GOLDEN_BIN) explore search $(MODELS_DIR)/$$m.tflite --config $(EXPLORE_MODELS_CONFIG) \
-	      --energy $(XP_ENERGY) --precisions $(EXPLORE_MODELS_PRECISIONS) --count $(EXPLORE_MODELS_INPUTS) \
-	      --seed $(EXPLORE_MODELS_SEED) --ga-seed $(EXPLORE_MODELS_SEED) --pop $(EXPLORE_MODELS_POP) \
-	      --gens $(EXPLORE_MODELS_GENS) --json $$out/$$m.json --md $$out/$$m.md >/dev/null || exit 1; \
-	    { echo "## $$m"; echo; cat $$out/$$m.md; echo; } >> $$out/explore.md.tmp; \
-	    grep -m1 'vectors evaluated' $$out/$$m.md; \
-	  done && mv -f $$out/explore.md.tmp $$out/explore.md && echo "explore-models: $$out/explore.md" && \
-	  scripts/models/explore-rtl.sh $(BUILD)/vl/$(EXPLORE_MODELS_CONFIG)/plain/mpq-tb $(MODELS_DIR) $$out \
-	    $(EXPLORE_MODELS)
+explore-models: $(foreach m,$(EXPLORE_MODELS),$(XM_OUT)/$(m).json) $(BUILD)/vl/$(EXPLORE_MODELS_CONFIG)/plain/mpq-tb
+	@for m in $(EXPLORE_MODELS); do { echo "## $$m"; echo; cat $(XM_OUT)/$$m.md; echo; }; done \
+	  > $(XM_OUT)/explore.md.tmp && mv -f $(XM_OUT)/explore.md.tmp $(XM_OUT)/explore.md
+	@echo "explore-models: $(XM_OUT)/explore.md"
+	@scripts/models/explore-plot.sh $(XM_OUT) $(EXPLORE_MODELS)
+	@scripts/models/explore-rtl.sh $(BUILD)/vl/$(EXPLORE_MODELS_CONFIG)/plain/mpq-tb $(MODELS_DIR) $(XM_OUT) \
+	  $(EXPLORE_MODELS)
 
 # In make test: the search on keyword_spotting at a small size, its uniform points against
 # mpq-golden model mixprec, the refusals (scripts/models/test-explore-search.sh, seconds).
