@@ -843,7 +843,8 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
     if (x->a->vec_dir && summary_open(x, hw, cfgname) != 0)
         return free(rows), 2;
     int status = mpq_netrun(net, m, hw, &mo, &ex, rows, &n, err, sizeof err);
-    print_table(hw, x, rows, n, status != 0, cfgname);
+    if (n) /* none: refused before any layer ran */
+        print_table(hw, x, rows, n, status != 0, cfgname);
     if (status == 0 && mpq_net_run(ref, err, sizeof err) != 0)
         status = 2;
     else if (status == 0 && approx) {

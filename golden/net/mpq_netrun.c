@@ -210,15 +210,57 @@ static int compare_out(const mpq_tfl_model *m, const mpq_net_layer *NL, const in
 
 /* Runs layer op on ex: map, parts, gather into y (int32, the layer's output). A decomposed
  * layer's gathered output is checked against the functional model of the decomposed layer. */
-static int run_layer(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
-                     const mpq_accel *ex, const mpq_net_layer *NL, int32_t *y, mpq_netrun_layer *row,
-                     char *err, size_t errlen)
+/* Layer NL mapped onto hw for input x (*map, to free), or 2 with err naming the operator and
+ * the rule it breaks. */
+static int map_op(const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo, const mpq_net_layer *NL,
+                  const int32_t *x, mpq_map *map, char *err, size_t errlen)
 {
     char why[512];
     if (NL->rq.kind != MPQ_RQ_DOUBLE)
         return snprintf(err, errlen, "%s: op %u (%s): its requantization rounds once (--fc-rounding "
                         "single); the accelerator's rounds twice", m->file, NL->op,
                         mpq_tfl_op_name(NL->code)), 2;
+    mpq_qlayer q;
+    mpq_netrun_qlayer(NL, &q);
+    if (mpq_map_layer(hw, &q, x, mo, map, why, sizeof why) != 0)
+        return snprintf(err, errlen, "%s: op %u (%s): %s", m->file, NL->op, mpq_tfl_op_name(NL->code), why), 2;
+    return 0;
+}
+
+/* Every MAC layer mapped before any runs (on a zero input: what the mapping can hold depends
+ * on shapes, weights and zero points, not on the activations), so that a model the
+ * configuration cannot hold is refused with nothing run. */
+static int map_all(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo, char *err,
+                   size_t errlen)
+{
+    mpq_net_layer NL;
+    unsigned li = 0;
+    for (unsigned op = 0; op < mpq_net_ops(net); op++) {
+        if (mpq_net_layer_get(net, op, &NL) != 0)
+            continue;
+        mpq_map_opts lmo = *mo;
+        if (mo->nlayers)
+            lmo.decomp = mo->layers[li];
+        li++;
+        size_t nin = mpq_net_tensor_bytes(net, (unsigned)NL.in_tensor);
+        int32_t *x = calloc(nin ? nin : 1, sizeof *x);
+        if (!x)
+            return snprintf(err, errlen, "out of memory"), 2;
+        mpq_map map;
+        int rc = map_op(m, hw, &lmo, &NL, x, &map, err, errlen);
+        free(x);
+        if (rc != 0)
+            return 2;
+        mpq_map_free(&map);
+    }
+    return 0;
+}
+
+static int run_layer(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
+                     const mpq_accel *ex, const mpq_net_layer *NL, int32_t *y, mpq_netrun_layer *row,
+                     char *err, size_t errlen)
+{
+    char why[512];
     size_t nin = mpq_net_tensor_bytes(net, (unsigned)NL->in_tensor);
     int8_t *x8 = malloc(nin ? nin : 1);
     int32_t *x = malloc((nin ? nin : 1) * sizeof *x);
@@ -231,13 +273,10 @@ static int run_layer(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, 
     for (size_t i = 0; i < nin; i++)
         x[i] = x8[i];
     free(x8);
-    mpq_qlayer q;
-    mpq_netrun_qlayer(NL, &q);
     mpq_map map;
-    int rc = mpq_map_layer(hw, &q, x, mo, &map, why, sizeof why);
-    if (rc != 0) {
+    if (map_op(m, hw, mo, NL, x, &map, err, errlen) != 0) {
         free(x);
-        return snprintf(err, errlen, "%s: op %u (%s): %s", m->file, NL->op, mpq_tfl_op_name(NL->code), why), 2;
+        return 2;
     }
     snprintf(row->how, sizeof row->how, "%s", map.how);
     row->parts = map.nparts;
@@ -304,6 +343,8 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
     if (mo->nlayers && mo->nlayers != nmac)
         return snprintf(err, errlen, "%s: a decomposition per layer names %u layers; the model has %u CONV_2D, "
                         "DEPTHWISE_CONV_2D and FULLY_CONNECTED layers", m->file, mo->nlayers, nmac), 2;
+    if (map_all(net, m, hw, mo, err, errlen) != 0)
+        return 2;
     for (unsigned op = 0; op < mpq_net_ops(net); op++) {
         if (mpq_net_layer_get(net, op, &NL) != 0) {
             if (mpq_net_run_op(net, op, err, errlen) != 0)

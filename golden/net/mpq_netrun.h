@@ -92,8 +92,8 @@ int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len);
 /* Runs net (inputs set) with its layers on ex for hw: *rows (one per layer, in operator order,
  * *nrows of them, owned by the caller, at least mpq_net_ops(net) entries). Returns 0, 1 (a
  * layer's outputs differ from the golden model's, or the executor found a mismatch: err says
- * where), or 2 (a layer the accelerator cannot run: err names the operator and the rule; or
- * an executor error).
+ * where), or 2 (a layer the accelerator cannot run: err names the operator and the rule, and
+ * nothing ran, for every layer is mapped before the first runs; or an executor error).
  *
  * With mo->decomp the run is approximate (mixed precision): every layer is decomposed into
  * ternary + sparse weights (mpq_qlayer_decompose), so it no longer computes the model's int8

@@ -14,7 +14,10 @@
 #     writes): ternary and channels-1:16 alternating over the 10 layers passes, and its cycles
 #     equal the cycle model's for the same list (mpq-golden model map --decomp LIST).
 #  5. Refusals, exit 2: channels 2:16 breaks default's N:G rule (named), an unknown structure,
-#     a per-layer list of the wrong length (both counts named), a bad item (named).
+#     a per-layer list of the wrong length (both counts named), a bad item (named); a model
+#     the configuration cannot hold (tflite_micro_speech: its op 2 reduces 4,000 terms,
+#     default's weight buffer 1,024) is refused naming op 2 and the limit before any layer
+#     runs (no table: op 0, which default holds, is not run first).
 set -u
 tb=${1:?usage: test-mixprec-rtl.sh MPQ_TB MPQ_GOLDEN MODELS_DIR WORK}; golden=${2:?}; dir=${3:?}; work=${4:?}
 m=keyword_spotting dec=channels-1:16
@@ -69,5 +72,9 @@ refuse "channels 2:16 on default" "N:G rule.*HpPerGroup = 1" "$f" --decomp chann
 refuse "an unknown structure" "expected ternary" "$f" --decomp rows-1:4
 refuse "a list of the wrong length" "names 2 layers; the model has 10" "$f" --decomp ternary,ternary
 refuse "a bad item in the list" "item 2" "$f" --decomp ternary,rows-1:4
+refuse "a model default cannot hold" "op 2 (FULLY_CONNECTED): the reduction of 4000 elements exceeds the weight buffer (KMax = 1024)" \
+    "$dir/tflite_micro_speech.tflite" --decomp $dec
+out=$("$tb" net "$dir/tflite_micro_speech.tflite" --config rtl/cfg/default.cfg --decomp $dec 2>&1)
+if grep -q "^0  *CONV_2D\|^total:" <<<"$out"; then bad "a model default cannot hold: a layer ran before the refusal: $out"; fi
 [ $fail = 0 ] && echo "models/mixprec-rtl: passed"
 exit $fail
