@@ -403,6 +403,13 @@ def cmd_summary(root, out_md, out_dir, configs):
         net_tables(md, by_net[n], units)
     if models:
         models_table(md, models, units)
+    # The models a configuration cannot hold (make ppa-models left them out; mpq-tb net's reason).
+    for c in configs:
+        p = os.path.join(root, c, "refused.txt")
+        for line in open(p) if os.path.exists(p) else []:
+            if line.startswith("# refused: "):
+                md.append("\nNot run on %s (the configuration cannot hold it): %s" % (c, line[11:].strip()))
+    if models:
         write_atomic(os.path.join(out_dir, "models-energy.json"), json.dumps(models, indent=1) + "\n")
     rows = [r for n in nets for r in by_net[n]]
     if rows:
