@@ -116,6 +116,16 @@ TEST_TARGETS += sim/small dut-sim/osa
 # coverage/small builds a coverage model (3 to 5 minutes of CPU): .ci/run runs it once, after
 # the make test of each Verilator, and counts it in its closing line (CI's 45-minute budget).
 
+# The tests that neither build nor run a Verilated model (the golden model, its references and
+# fuzzers, the generators, the explorer, the house checks). `make test VERILATOR_ONLY=1` leaves
+# them out: .ci/run's second Verilator runs them once, not twice (scripts/make-test checks that
+# none of them needs a Verilated model). A test not named here runs under every Verilator.
+TESTS_NO_VERILATOR := $(filter golden/test_% golden/cli-% golden/nosimd golden/abfp-% \
+  golden/export-python oracles/% fuzz/% san/golden models/refs models/golden models/map \
+  models/mixprec explore/models explore/model-search explore/search explore/peers abfp/flow \
+  mnist/bad-input rtl/layout-fresh vectors/fresh synth/small scripts/%,$(TEST_TARGETS))
+TESTS_RUN := $(if $(filter 1,$(VERILATOR_ONLY)),$(filter-out $(TESTS_NO_VERILATOR),$(TEST_TARGETS)),$(TEST_TARGETS))
+
 # The packages every test needs are installed first (scripts/install-deps.sh test), or named:
 # then nothing runs and make test fails, so a test never silently skips for want of a package.
 .PHONY: test test-run list-tests help clean
@@ -123,20 +133,21 @@ test:
 	@scripts/install-deps.sh test || { echo "make test: its tests need the packages above; nothing was run"; exit 1; }
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@$(MAKE) --no-print-directory -k test-run || true
-	@scripts/summary.sh --expect "$(TEST_TARGETS)" $(BUILD)/results
+	@scripts/summary.sh --expect "$(TESTS_RUN)" $(BUILD)/results
 
-test-run: $(TEST_TARGETS)
+test-run: $(TESTS_RUN)
 
 # Every line of `make test`; each is a target of its own (`make tb/regress/default`).
 list-tests:
-	@printf '%s\n' $(sort $(TEST_TARGETS))
+	@printf '%s\n' $(sort $(TESTS_RUN))
 
 help:
 	@echo "mpq: make targets (README.md is the front page; each topic has a page in docs/)"
 	@echo "  make sim        co-simulate the committed vectors of CONFIG, then random lockstep layers"
 	@echo "                  (VEC=file, SEED=n, SIM_CYCLES=n, CONFIG=name from rtl/cfg/*.cfg,"
 	@echo "                  WHITEBOX=1: also compare the RTL's registers every cycle; docs/cosim.md)"
-	@echo "  make test       all tests (SAN=1: under ASan + UBSan; VERILATOR_VERSION=current)"
+	@echo "  make test       all tests (SAN=1: under ASan + UBSan; VERILATOR_VERSION=current;"
+	@echo "                  VERILATOR_ONLY=1: only those that build or run a Verilated model)"
 	@echo "  make list-tests the tests of make test; each runs alone as make NAME"
 	@echo "  make golden     build $(BUILD)/mpq-golden (golden model CLI; docs/golden.md)"
 	@echo "  make export     the golden model for other testbenches: $(BUILD)/libmpq_dpi.so (SV DPI-C,"

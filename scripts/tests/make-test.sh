@@ -42,3 +42,22 @@ grep -q '^FAIL  fuzz/smoke-vec was skipped (skipped: clang with libFuzzer is not
     { cat "$work/sum2.out"; fail "the failure does not name the skipped test and its reason"; }
 grep -qx '1 passed, 1 failed, 1 skipped' "$work/sum2.out" || { cat "$work/sum2.out"; fail "wrong closing line"; }
 echo "make-test: a skip other than the oracle cases' fails the run, naming the test and why"
+
+# 3. The tests .ci/run's second Verilator leaves out (make VERILATOR_ONLY=1) need no Verilated
+#    model: make's plan for them, from an empty build tree, runs no Verilator and builds nothing
+#    under vl/ (the plan for a test that does need one, mnist/flow, shows it does).
+nv=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory print-TESTS_NO_VERILATOR) ||
+    fail "make print-TESTS_NO_VERILATOR failed"
+[ -n "$nv" ] || fail "no test is listed as needing no Verilated model"
+vl_re='build-model\.sh|verilator|/vl/'
+plan() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n --no-print-directory BUILD="$work/plan" "$@" 2>&1; }
+# shellcheck disable=SC2086
+if plan $nv | grep -qE "$vl_re"; then
+    for t in $nv; do plan "$t" | grep -qE "$vl_re" && echo "make-test: $t is listed in TESTS_NO_VERILATOR but builds or runs a Verilated model"; done
+    fail "TESTS_NO_VERILATOR names a test that needs a Verilated model"
+fi
+plan mnist/flow | grep -qE "$vl_re" || fail "the plan check cannot see mnist/flow's Verilated model"
+nrun=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory list-tests VERILATOR_ONLY=1 | wc -l)
+nall=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory list-tests | wc -l)
+[ $((nrun + $(wc -w <<<"$nv"))) -eq "$nall" ] || fail "VERILATOR_ONLY=1 runs $nrun of $nall tests, TESTS_NO_VERILATOR names $(wc -w <<<"$nv")"
+echo "make-test: $(wc -w <<<"$nv") tests need no Verilated model (none builds one); VERILATOR_ONLY=1 runs the other $nrun"
