@@ -588,7 +588,7 @@ static int save_part(net_ctx *x, const mpq_hwcfg *hw, const mpq_hw_layer *L, con
         return snprintf(err, errlen, "--vec-dir: %s", why), 2;
     if (x->summary)
         fprintf(x->summary, "layer%u\t%u\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\t%s\t%" PRIu64 "\t%" PRIu64 "\n",
-                ++x->sum_rows, L->m, L->k, L->n, st->cycles, (uint64_t)L->m * L->k * L->n, name, saved, all);
+                ++x->sum_rows, L->m, L->k, L->n, st->cycles, w->macs, name, saved, all);
     return 0;
 }
 

@@ -296,7 +296,9 @@ static int run_layer(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, 
             snprintf(err, errlen, "out of memory");
             break;
         }
-        mpq_accel_where w = {m->file, NL->op, NL->code, NL->out_tensor, &map, p};
+        uint64_t outs = (uint64_t)map.b * map.oh * map.ow;
+        mpq_accel_where w = {m->file, NL->op, NL->code, NL->out_tensor, &map, p,
+                             outs ? row->macs * L->m / outs : 0};
         mpq_accel_stats st;
         status = ex->run(ex->ctx, hw, L, &w, yp, &st, why, sizeof why);
         if (status)

@@ -31,6 +31,9 @@ typedef struct mpq_accel_where {
     int out_tensor;             /* its output tensor */
     const mpq_map *map;         /* the layer's map */
     unsigned part;              /* which of its parts */
+    uint64_t macs;              /* the model's MACs this part computes (its share of the op's
+                                 * outputs x the op's reduction; not the hardware layer's
+                                 * products, which count a packed layer's zero taps) */
 } mpq_accel_where;
 
 /* What running one hardware layer took. */

@@ -184,7 +184,7 @@ static int map_check(const mpq_hwcfg *hw, const test_layer *r, const mpq_map_dec
         CHECK(mpq_hw_layer_expected(hw, L, yp, NULL) == 0, "part %u: expected outputs", p);
         mpq_map_gather(&map, p, yp, y);
         if (cycles && p == 0) {
-            mpq_accel_where w = {"test", 0, 0, 0, &map, p};
+            mpq_accel_where w = {"test", 0, 0, 0, &map, p, 0};
             mpq_accel_stats st;
             CHECK(mpq_accel_cycle_model.run(NULL, hw, L, &w, yp, &st, err, errlen) == 0, "cycle model: %s", err);
             int32_t *ye = malloc((size_t)L->m * L->n * sizeof *ye);

@@ -14,7 +14,8 @@
 #     operator in --ops, a missing model, another configuration's cfg.
 #  5. (run before 4) make ppa-models' workload: --vec-dir DIR --vec-cycles 300 on
 #     tflite_micro_speech writes DIR/summary.tsv, one row per part, the cycles summing to the
-#     run's total, each file the part's first 300 cycles, replaying on the RTL.
+#     run's total, each file the part's first 300 cycles, replaying on the RTL; the
+#     summary's MACs of keyword_spotting sum to the model's (model map's total).
 set -u
 tb=${1:?usage: test-rtl.sh MPQ_TB MPQ_GOLDEN MODELS_DIR WORK}; golden=${2:?}; dir=${3:?}; work=${4:?}
 rm -rf "$work" && mkdir -p "$work"
@@ -75,6 +76,20 @@ elif ! "$tb" replay "$v"/*.vec --config rtl/cfg/int8.cfg >"$work/vec-replay.txt"
     bad "--vec-cycles: the sampled files do not replay 300 cycles each"; cat "$work/vec-replay.txt"
 else
     echo "--vec-dir --vec-cycles 300: summary of 2 parts, $sum cycles = the run's, each file 300 cycles replayed"
+fi
+
+# The summary's MACs are the model's, each part its share (keyword_spotting's depthwise layers
+# run packed: the hardware layers' products, zero taps included, are 1.9 times as many).
+kv=$work/vec-kws
+"$tb" net "$dir/keyword_spotting.tflite" --config rtl/cfg/int8.cfg --timing-seed 1 --vec-dir "$kv" --vec-cycles 10 \
+    >"$work/vec-kws.txt" 2>&1
+"$golden" model map "$dir/keyword_spotting.tflite" --config int8 >"$work/kws.map" 2>&1
+macs=$(awk -F'\t' '/^layer/ { s += $6 } END { print s + 0 }' "$kv/summary.tsv" 2>/dev/null)
+want=$(sed -n 's/^total: \([0-9]*\) MACs.*/\1/p' "$work/kws.map")
+if [ -z "$want" ] || [ "$macs" != "$want" ]; then
+    bad "--vec-dir: keyword_spotting's summary counts $macs MACs, the model ${want:-?}"
+else
+    echo "--vec-dir: keyword_spotting's summary counts the model's $macs MACs"
 fi
 
 # 4. Refusals.
