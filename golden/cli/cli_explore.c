@@ -24,6 +24,7 @@ static void usage(FILE *f)
                "       mpq-golden explore sample --config NAME (--shape ... | --fc M,K,N) [--seed S]\n"
                "                                 [--sample-every COUNT]\n"
                "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
+               "                                [--decomp SPEC] [--list]\n"
                "       mpq-golden explore search MODEL.tflite --config NAME --energy TABLE ... (its --help)\n"
                "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
                "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
@@ -37,7 +38,10 @@ static void usage(FILE *f)
                "  model map` maps it and run on the golden cycle model (its executor, no stalls); each\n"
                "  hardware layer's cycles, steps and data waits compared with the closed form; with\n"
                "  --sample-every K, every K-th hardware layer also as a layer of its own: a random point\n"
-               "  of its space (seed S) on the cycle model, every count it keeps compared.\n"
+               "  of its space (seed S) on the cycle model, every count it keeps compared. --decomp\n"
+               "  ternary|channels-N:KLanes, or one of those or int8 per MAC layer, comma-separated:\n"
+               "  the weights decomposed (the explorer's tern+N, as mpq-tb net --decomp); --list:\n"
+               "  each hardware layer's closed-form counts, one line (op, part, precision, counts).\n"
                "search: the per-layer precision search over a real model (NSGA-II; `explore search --help`).\n"
                "Exit: 0, 1 a closed-form count differs from the cycle model, 2 usage or input error.\n");
 }
@@ -190,6 +194,9 @@ typedef struct xcheck {
     uint64_t hw_layers, bad, cycles;
     unsigned every;          /* --sample-every K: one random point of every K-th hardware layer */
     uint64_t sampled, sampled_parts;
+    int list;                /* --list: every hardware layer's closed-form counts, one line each */
+    mpq_xp_prec prec;        /* the counts' precision: int8, or --decomp's tern + hp_n */
+    mpq_xp_prec *op_prec;    /* --decomp SPEC,SPEC,...: each operator's, else NULL */
     mpq_rng rng;
     char first[600];
 } xcheck;
@@ -244,10 +251,18 @@ static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq
     int rc = mpq_accel_cycle_model.run(mpq_accel_cycle_model.ctx, hw, L, w, y, st, err, errlen);
     if (rc)
         return rc;
-    mpq_xp_prec p = {0, hw->klanes};
     mpq_xp_cost c;
-    mpq_xp_hw_layer_cost(hw, L, &p, &c);
+    const mpq_xp_prec *prec = xc.op_prec ? &xc.op_prec[w->op] : &xc.prec;
+    mpq_xp_hw_layer_cost(hw, L, prec, &c);
     xc.hw_layers++;
+    if (xc.list) {
+        char pb[32];
+        printf("op %u part %u prec %s", w->op, w->part + 1, mpq_xp_prec_str(prec, pb, sizeof pb));
+#define XLIST_(name, what) printf(" %s %" PRIu64, #name, c.name);
+        MPQ_XP_COST_FIELDS(XLIST_)
+#undef XLIST_
+        printf("\n");
+    }
     xc.cycles += st->cycles;
     if (c.cycles != st->cycles || c.steps != st->steps || c.data_waits != st->data_waits) {
         if (!xc.bad++) {
@@ -265,16 +280,95 @@ static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq
 
 static const mpq_accel xcheck_exec = {NULL, "cycle model + closed form", xrun};
 
-static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, unsigned every)
+/* A decomposition as the explorer's precision: ternary + hp_n entries per group of KLanes
+ * channels (what mpq_xp_model decomposes a layer into), else refused naming spec. */
+static int decomp_prec(const mpq_hwcfg *hw, const char *spec, const mpq_map_decomp *d, mpq_xp_prec *p)
+{
+    if (d->hp_n && (d->axis != MPQ_DECOMP_CHANNEL || d->group != hw->klanes)) {
+        fprintf(stderr, "mpq-golden explore model: --decomp %s: the closed form counts the explorer's precisions: "
+                "int8, ternary or channels-N:%u (N high-precision entries per group of KLanes = %u channels)\n",
+                spec, hw->klanes, hw->klanes);
+        return 2;
+    }
+    *p = (mpq_xp_prec){1, d->hp_n};
+    return 0;
+}
+
+#define XM_MAX_LAYERS 512
+typedef struct xdecomp {
+    mpq_map_decomp d[XM_MAX_LAYERS];
+    const mpq_map_decomp *dp[XM_MAX_LAYERS];
+    unsigned char int8[XM_MAX_LAYERS];
+    unsigned n;                  /* a list's items; 0: one SPEC in d[0] */
+} xdecomp;
+
+/* --decomp SPEC or SPEC,SPEC,... (mpq-tb net's forms) into x and mo; 0 or 2 (printed). */
+static int parse_decomp(const mpq_hwcfg *hw, const char *spec_text, xdecomp *x, mpq_map_opts *mo)
+{
+    char err[300];
+    int list = strchr(spec_text, ',') != NULL;
+    int rc = list ? mpq_map_decomp_list_parse(spec_text, x->d, x->int8, XM_MAX_LAYERS, &x->n, err, sizeof err)
+                  : mpq_map_decomp_parse(spec_text, &x->d[0], err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "mpq-golden explore model: --decomp %s: %s\n", spec_text, err);
+        return 2;
+    }
+    mpq_xp_prec p;
+    for (unsigned i = 0; i < (list ? x->n : 1); i++) {
+        if (!(list && x->int8[i]) && decomp_prec(hw, spec_text, &x->d[i], &p) != 0)
+            return 2;
+        x->dp[i] = list && x->int8[i] ? NULL : &x->d[i];
+    }
+    if (list) {
+        mo->layers = x->dp;
+        mo->nlayers = x->n;
+    } else {
+        mo->decomp = &x->d[0];
+        xc.prec = p;
+    }
+    return 0;
+}
+
+/* Each operator's precision from a --decomp list (xc.op_prec, freed by the caller). */
+static int op_precisions(const mpq_hwcfg *hw, const mpq_net *net, const xdecomp *x)
+{
+    unsigned nops = mpq_net_ops(net), li = 0;
+    xc.op_prec = calloc(nops ? nops : 1, sizeof *xc.op_prec);
+    if (!xc.op_prec)
+        return fail2("out of memory");
+    mpq_net_layer NL;
+    for (unsigned op = 0; op < nops; op++) {
+        xc.op_prec[op] = (mpq_xp_prec){0, hw->klanes};
+        if (mpq_net_layer_get(net, op, &NL) != 0 || li >= x->n)
+            continue;
+        if (!x->int8[li])
+            xc.op_prec[op] = (mpq_xp_prec){1, x->d[li].hp_n};
+        li++;
+    }
+    return 0;
+}
+
+static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, unsigned every, int list,
+                         const char *decomp)
 {
     char err[1024];
+    static xdecomp xd;
+    memset(&xc, 0, sizeof xc);
+    memset(&xd, 0, sizeof xd);
+    xc.prec = (mpq_xp_prec){0, hw->klanes};
+    mpq_map_opts mo = {.pack = 1};
+    if (decomp && parse_decomp(hw, decomp, &xd, &mo) != 0)
+        return 2;
     cli_net cn;
     if (cli_net_open(&cn, model, NULL, seed, err, sizeof err) != 0)
         return fail2(err);
-    memset(&xc, 0, sizeof xc);
+    if (xd.n && op_precisions(hw, cn.net, &xd) != 0) {
+        cli_net_close(&cn);
+        return 2;
+    }
     xc.every = every;
+    xc.list = list;
     mpq_rng_seed(&xc.rng, seed);
-    mpq_map_opts mo = {.pack = 1};
     unsigned n = 0;
     int status = mpq_netrun(cn.net, &cn.m, hw, &mo, &xcheck_exec, cn.rows, &n, err, sizeof err);
     if (status)
@@ -289,12 +383,15 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
         }
     }
     cli_net_close(&cn);
+    free(xc.op_prec);
+    xc.op_prec = NULL;
     return status;
 }
 
 int mpq_cli_explore(int argc, char **argv)
 {
-    const char *what = argc > 1 ? argv[1] : NULL, *cfg = NULL, *shape = NULL, *fc = NULL, *model = NULL;
+    const char *what = argc > 1 ? argv[1] : NULL, *cfg = NULL, *shape = NULL, *fc = NULL, *model = NULL,
+               *decomp = NULL;
     int list = 0;
     unsigned every = 0, flags = 0;
     uint64_t seed = 1;
@@ -307,7 +404,7 @@ int mpq_cli_explore(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--sample-every");
+                    !strcmp(a, "--sample-every") || !strcmp(a, "--decomp");
         if (takes && !v)
             return fail2("an option needs a value");
         if (!strcmp(a, "--config"))
@@ -320,6 +417,8 @@ int mpq_cli_explore(int argc, char **argv)
             seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--sample-every"))
             every = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--decomp"))
+            decomp = v;
         else if (!strcmp(a, "--list"))
             list = 1;
         else if (!strcmp(a, "--all-sizes"))
@@ -342,7 +441,7 @@ int mpq_cli_explore(int argc, char **argv)
         return parse_layer(shape, fc, &l) ? 2 : explore_sample(&hw, &l, seed, every ? every : 1);
     }
     if (!strcmp(what, "model"))
-        return model ? explore_model(model, &hw, seed, every) : fail2("model: MODEL.tflite is required");
+        return model ? explore_model(model, &hw, seed, every, list, decomp) : fail2("model: MODEL.tflite is required");
     usage(stderr);
     return 2;
 }
