@@ -19,6 +19,7 @@ int mpq_cli_explore_search(int argc, char **argv); /* mpq-golden explore search 
 
 /* ---- what the generators share (cli_text.c) ---- */
 #include <stddef.h>
+#include <stdint.h>
 /* A growing text buffer: tprintf appends; oom is set (and the text cut) when memory runs out. */
 typedef struct text {
     char *s;
@@ -30,6 +31,9 @@ void tprintf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 char *cli_read_file(const char *path, size_t *len);
 /* path replaced by s[0..len) through a temporary file and a rename. 0 or -1. */
 int cli_write_atomic(const char *path, const char *s, size_t len);
+/* v as a decimal integer in lo..hi into *out; else -1, printed as "TOOL: OPT V: not an integer
+ * in LO..HI". */
+int cli_parse_u64(const char *tool, const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out);
 
 /* ---- what model map and explore model share (cli_model_map.c) ---- */
 #include <stdint.h>

@@ -413,10 +413,15 @@ int mpq_cli_explore(int argc, char **argv)
             shape = v;
         else if (!strcmp(a, "--fc"))
             fc = v;
-        else if (!strcmp(a, "--seed"))
-            seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--sample-every"))
-            every = (unsigned)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--seed")) {
+            if (cli_parse_u64("mpq-golden explore", a, v, 0, UINT64_MAX, &seed) != 0)
+                return 2;
+        } else if (!strcmp(a, "--sample-every")) {
+            uint64_t k;
+            if (cli_parse_u64("mpq-golden explore", a, v, 0, UINT32_MAX, &k) != 0)
+                return 2;
+            every = (unsigned)k;
+        }
         else if (!strcmp(a, "--decomp"))
             decomp = v;
         else if (!strcmp(a, "--list"))

@@ -47,19 +47,6 @@ static int fail2(const char *what)
     return 2;
 }
 
-static int parse_uint(const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || errno || v[0] == '-' || x < lo || x > hi) {
-        fprintf(stderr, "%s: %s %s: not an integer in %" PRIu64 "..%" PRIu64 "\n", tag, opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 /* Returns 0, 1 (help printed) or -1 (usage error printed). */
 static int parse_args(int argc, char **argv, xs_args *a)
 {
@@ -91,11 +78,11 @@ static int parse_args(int argc, char **argv, xs_args *a)
         else if (!strcmp(o, "--md"))
             a->md = v;
         else if (!strcmp(o, "--seed") || !strcmp(o, "--ga-seed")) {
-            if (parse_uint(o, v, 0, UINT64_MAX, o[2] == 's' ? &a->seed : &a->ga_seed) != 0)
+            if (cli_parse_u64(tag, o, v, 0, UINT64_MAX, o[2] == 's' ? &a->seed : &a->ga_seed) != 0)
                 return -1;
         } else if (!strcmp(o, "--count") || !strcmp(o, "--pop") || !strcmp(o, "--gens")) {
             uint64_t hi = o[2] == 'c' ? 100000 : o[2] == 'p' ? 4096 : 100000, lo = o[2] == 'g' ? 0 : o[2] == 'p' ? 2 : 1;
-            if (parse_uint(o, v, lo, hi, &n) != 0)
+            if (cli_parse_u64(tag, o, v, lo, hi, &n) != 0)
                 return -1;
             *(o[2] == 'c' ? &a->count : o[2] == 'p' ? &a->pop : &a->gens) = (unsigned)n;
         } else

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli_text.c: what the generators of mpq-golden share: a growing text buffer, reading a whole
  * file, writing one atomically (cli.h). */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,5 +72,19 @@ int cli_write_atomic(const char *path, const char *s, size_t len)
         remove(tmp);
         return -1;
     }
+    return 0;
+}
+
+int cli_parse_u64(const char *tool, const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = v ? strtoull(v, &end, 10) : 0;
+    if (!v || !*v || *end || errno || v[0] == '-' || x < lo || x > hi) {
+        fprintf(stderr, "%s: %s %s: not an integer in %" PRIu64 "..%" PRIu64 "\n", tool, opt, v ? v : "(none)", lo,
+                hi);
+        return -1;
+    }
+    *out = x;
     return 0;
 }
