@@ -112,3 +112,25 @@ ppa-models: ppa-deps
 	@$(MAKE) --no-print-directory $(foreach c,$(PPA_MODELS_CONFIGS),$(PPA_MODELS_OUT)/$(c)/ppa.json)
 	@$(PYTHON) scripts/ppa/report.py summary $(PPA_MODELS_OUT) $(PPA_MODELS_OUT)/report.md $(PPA_MODELS_OUT) $(PPA_MODELS_CONFIGS)
 	@echo "ppa-models: tables in $(PPA_MODELS_OUT)/report.md"
+
+# make explore-energy: the energy-per-action table of EXPLORE_ENERGY_CONFIG fitted at gate level
+# on real models' layers and validated on whole layers of other models (docs/explore.md "The
+# energy-per-action table"; scripts/models/explore-energy.sh, energy_fit.py): every part of the
+# EXPLORE_ENERGY_FIT models at each EXPLORE_ENERGY_FIT_PRECISIONS, replayed whole, fits the table;
+# the EXPLORE_ENERGY_HOLD models' parts (NAME@OPS: those operators only) at each
+# EXPLORE_ENERGY_HOLD_PRECISIONS, replayed whole, validate it (goal: every layer within 10%).
+# Exit 1 while a held-out layer misses by more than 10%. With the defaults 78 parts, 204,000
+# gate-level cycles at about 100 per second: 41 minutes on this 2-core host (2026-12-07).
+# $(XE_OUT)/energy.{tsv,md}, fit.json.
+EXPLORE_ENERGY_CONFIG ?= int8
+EXPLORE_ENERGY_FIT ?= keyword_spotting anomaly_detection tflite_micro_speech
+EXPLORE_ENERGY_FIT_PRECISIONS ?= int8 ternary
+EXPLORE_ENERGY_HOLD ?= visual_wake_words@1,3,4,5,8,9,12,13,24,25,26,30 image_classification@0,4,6,10,14
+EXPLORE_ENERGY_HOLD_PRECISIONS ?= int8 channels-4:16
+XE_OUT ?= $(BUILD)/explore-energy
+.PHONY: explore-energy
+explore-energy: ppa-deps $(PPA_DEPS) $(BUILD)/vl/$(EXPLORE_ENERGY_CONFIG)/plain/mpq-tb | models-fetch
+	@EXPLORE_ENERGY_FIT="$(EXPLORE_ENERGY_FIT)" EXPLORE_ENERGY_FIT_PRECISIONS="$(EXPLORE_ENERGY_FIT_PRECISIONS)" \
+	  EXPLORE_ENERGY_HOLD="$(EXPLORE_ENERGY_HOLD)" EXPLORE_ENERGY_HOLD_PRECISIONS="$(EXPLORE_ENERGY_HOLD_PRECISIONS)" \
+	  $(PPA_ENV) scripts/models/explore-energy.sh $(BUILD)/vl/$(EXPLORE_ENERGY_CONFIG)/plain/mpq-tb $(GOLDEN_BIN) \
+	  $(EXPLORE_ENERGY_CONFIG) $(MODELS_DIR) $(XE_OUT)

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""energy_fit.py: the energy-per-action table of a configuration fitted on real models'
+layers at gate level, validated on whole layers outside the fit (scripts/models/
+explore-energy.sh, make explore-energy; issue 29 item 2, Accelergy's idea).
+
+  energy_fit.py --golden MPQ_GOLDEN --models DIR --config CFG --ppa PPA_OUT --out OUT
+                NET=fit|hold ...
+
+PPA_OUT is scripts/ppa/ppa.sh's folder for networks that are `mpq-tb net --vec-dir` summaries
+(one per model and precision). Per layer part (one vector file) and per unit:
+  measured: the gate-level energy of the whole part, nJ = P(W, the part's measured per-net
+            activity applied per instance as scripts/ppa/power.py does, at fmax) x its whole
+            cycles x the minimum period (ns); the sum over a network's parts equals ppa.sh's
+            energy of that network (checked);
+  counts:   the closed form's counts of the same hardware layer at the same precision
+            (mpq-golden explore model --list; its cycles must equal the part's).
+Fit, per unit, on the `fit` networks' parts: energy = sum of pJ x count over the unit's
+actions (UNIT_ACTIONS), least squares relative to each part's energy (every layer weighs
+alike), non-negative (an action whose pJ comes out negative is dropped and the unit refitted);
+the table is the sum over units per action (MPQ_XP_ACTIONS: what mpq-golden explore search
+costs). Validation: every part of the `hold` networks (whole layers: their files hold every
+cycle) predicted from its counts against its gate-level energy. Writes OUT/energy.tsv (`#
+config CFG`, `action pJ`), OUT/energy.md (the table, the fit's residuals, the validation per
+layer and per network) and OUT/fit.json. Exit 0; 1 a held-out layer misses by more than
+--goal (default 0.10); 2 bad input.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ppa"))
+import power  # noqa: E402
+from ppaio import die, write_atomic  # noqa: E402
+
+# The table's actions (golden/explore/mpq_explore.h MPQ_XP_ACTIONS): name, closed-form count.
+ACTIONS = [("cycle", "cycles"), ("wgt_beat", "wgt_beats"), ("wbuf_read", "wbuf_reads"),
+           ("act_beat", "act_beats"), ("ring_read", "ring_reads"), ("mac_tern", "macs_tern"),
+           ("mac_hp", "macs_hp"), ("requant", "requants")]
+# What each unit's energy may depend on (a unit not named: cycles only). A weight-buffer read
+# and a ring read happen every step (wbuf_reads = ring_reads = steps): the lanes' per-step
+# energy (every slot toggles, useful or not) is their wbuf_read term.
+UNIT_ACTIONS = {
+    "control": ["cycles", "wgt_beats", "act_beats", "requants"],
+    "window": ["cycles", "act_beats", "ring_reads"],
+    "wbuf": ["cycles", "wgt_beats", "wbuf_reads"],
+    "abuf": ["cycles", "act_beats", "ring_reads"],
+    "lanes": ["cycles", "wbuf_reads", "macs_tern", "macs_hp"],
+    "requant": ["cycles", "requants"],
+}
+COUNT_TO_ACTION = {c: a for a, c in ACTIONS}
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--golden", required=True)
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--ppa", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--lib", default=os.environ.get("PPA_LIB", "/usr/share/qflow/tech/osu018/osu018_stdcells.lib"))
+    ap.add_argument("--goal", type=float, default=0.10)
+    ap.add_argument("--hold-sampled", action="store_true",
+                    help="accept held-out parts replayed only in part (a quick look, not the validation)")
+    ap.add_argument("nets", nargs="+", metavar="NET=fit|hold")
+    a = ap.parse_args(argv)
+    roles = {}
+    for n in a.nets:
+        name, _, role = n.partition("=")
+        if role not in ("fit", "hold") or not name:
+            die("energy_fit: `%s` is not NET=fit or NET=hold" % n)
+        roles[name] = role
+    if "fit" not in roles.values() or "hold" not in roles.values():
+        die("energy_fit: needs networks to fit and networks to hold out")
+    return a, roles
+
+
+def summary_model(path):
+    """(model file name, --decomp SPEC or None) of an mpq-tb net summary."""
+    for line in open(path):
+        if line.startswith("network\t"):
+            w = line.split("\t", 1)[1].split()
+            spec = w[w.index("--decomp") + 1] if "--decomp" in w else None
+            return w[0], spec
+    die("energy_fit: %s: no `network` line (not an mpq-tb net --vec-dir summary)" % path)
+
+
+def closed_form(golden, models, cfg, model, spec):
+    """{(op, part): {count: value}} of mpq-golden explore model --list."""
+    cmd = [golden, "explore", "model", os.path.join(models, model), "--config", cfg, "--list"]
+    if spec:
+        cmd += ["--decomp", spec]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        die("energy_fit: %s: %s" % (" ".join(cmd), r.stderr.strip()))
+    res = {}
+    for line in r.stdout.splitlines():
+        w = line.split()
+        if w[:1] == ["op"]:
+            res[(int(w[1]), int(w[3]))] = {w[i]: int(w[i + 1]) for i in range(6, len(w) - 1, 2)}
+    if not res:
+        die("energy_fit: %s listed no hardware layer" % " ".join(cmd))
+    return res
+
+
+class Gate:
+    """ppa.sh's folder: the per-instance power tables and the netlist, power of an activity."""
+
+    def __init__(self, ppa, lib):
+        self.ppa = ppa
+        self.doc = json.load(open(os.path.join(ppa, "ppa.json")))
+        self.min_ns = self.doc["timing"]["min_period_ns"]
+        self.units = []
+        for r in self.doc["power"]:
+            if r["mode"] == "default" and r["unit"] != "total" and r["unit"] not in self.units:
+                self.units.append(r["unit"])
+        outs = power.liberty_outputs(lib)
+        outs.update(power.liberty_outputs(os.path.join(ppa, "macros.lib")))
+        self.outputs = power.leaf_outputs(power.modules(os.path.join(ppa, "netlist.v"), outs))
+        self.macros = power.Macros(lib, self.outputs)
+        self.g0, self.g1, self.dflt = (power.read_inst(os.path.join(ppa, "instances-%s.tsv" % m))
+                                       for m in ("g0", "g1", "default"))
+
+    def energy_pj(self, name, cycles):
+        """{unit: pJ} of `cycles` cycles at workload name's measured activity, at fmax."""
+        tot, _ = power.measured(self.outputs, self.macros, os.path.join(self.ppa, "activity", name + ".txt"),
+                                self.g0, self.g1, self.dflt, self.units, self.ppa, self.min_ns)
+        return {u: sum(tot[u]) * cycles * self.min_ns * 1e3 for u in self.units}
+
+    def network_pj(self, net):
+        """ppa.sh's own energy of network net (its mean activity) per its parts' cycles."""
+        rows = [r for r in self.doc["power"] if r["mode"] == net and r["unit"] == "total"
+                and abs(r["period_ns"] - self.min_ns) < 1e-3]
+        return rows[0]["total_w"] if rows else None
+
+
+def read_parts(a, roles, gate):
+    nets = {}
+    for line in open(os.path.join(a.ppa, "networks.tsv")):
+        n, path = line.rstrip("\n").split("\t")
+        nets[n] = path
+    missing = [n for n in roles if n not in nets]
+    if missing:
+        die("energy_fit: %s: no network %s" % (a.ppa, ", ".join(missing)))
+    cf_cache, parts = {}, []
+    wl = [l.rstrip("\n").split("\t") for l in open(os.path.join(a.ppa, "workloads.tsv"))]
+    for n, role in roles.items():
+        model, spec = summary_model(nets[n])
+        key = (model, spec)
+        if key not in cf_cache:
+            cf_cache[key] = closed_form(a.golden, a.models, a.config, model, spec)
+        cf = cf_cache[key]
+        mine = [w for w in wl if w[0] == n]
+        for net, name, vec, replayed, weight in mine:
+            m = re.search(r"-op(\d+)-part(\d+)\.vec$", vec)
+            if not m or (int(m.group(1)), int(m.group(2))) not in cf:
+                die("energy_fit: %s: no closed-form counts for %s" % (n, vec))
+            c = cf[(int(m.group(1)), int(m.group(2)))]
+            if c["cycles"] != int(weight):
+                die("energy_fit: %s: %s runs %s cycles, the closed form says %d" % (n, vec, weight, c["cycles"]))
+            if role == "hold" and int(replayed) < int(weight) and not a.hold_sampled:
+                die("energy_fit: %s: %s is held out but its file holds %s of %s cycles (not whole)"
+                    % (n, vec, replayed, weight))
+            e = gate.energy_pj(name, int(weight))
+            parts.append({"net": n, "role": role, "model": model, "prec": spec or "int8",
+                          "op": int(m.group(1)), "part": int(m.group(2)), "name": name,
+                          "cycles": int(weight), "replayed": int(replayed), "counts": c, "pj": e,
+                          "pj_total": sum(e.values())})
+        total = sum(p["pj_total"] for p in parts if p["net"] == n)
+        w_ppa = gate.network_pj(n)
+        if w_ppa is not None:
+            ref = w_ppa * sum(p["cycles"] for p in parts if p["net"] == n) * gate.min_ns * 1e3
+            if abs(total - ref) > 5e-3 * ref:
+                die("energy_fit: %s: the parts' energies sum to %.0f pJ, ppa.sh's network %.0f" % (n, total, ref))
+    return parts
+
+
+def nnls_rel(X, y, names):
+    """Non-negative least squares of X c = y relative to y (rows weighted 1 / y): solved,
+    the most negative coefficient dropped, solved again. {name: c}."""
+    keep = [j for j in range(X.shape[1]) if np.any(X[:, j] > 0)]
+    w = 1.0 / np.maximum(y, 1e-30)
+    while keep:
+        A = X[:, keep] * w[:, None]
+        scale = np.linalg.norm(A, axis=0)
+        c, *_ = np.linalg.lstsq(A / scale, y * w, rcond=None)
+        c = c / scale
+        if np.all(c >= 0):
+            return {names[j]: float(c[i]) for i, j in enumerate(keep)}
+        keep.pop(int(np.argmin(c)))
+    return {}
+
+
+def fit(parts, units):
+    train = [p for p in parts if p["role"] == "fit"]
+    per_unit, table = {}, {a: 0.0 for a, _ in ACTIONS}
+    for u in units:
+        names = UNIT_ACTIONS.get(u, ["cycles"])
+        X = np.array([[p["counts"][k] for k in names] for p in train], dtype=float)
+        y = np.array([p["pj"][u] for p in train])
+        per_unit[u] = nnls_rel(X, y, names)
+        for k, v in per_unit[u].items():
+            table[COUNT_TO_ACTION[k]] += v
+    identified = {a: any(p["counts"][c] > 0 for p in train) for a, c in ACTIONS}
+    return table, per_unit, identified
+
+
+def predict(table, counts):
+    return sum(table[a] * counts[c] for a, c in ACTIONS)
+
+
+def report(a, parts, table, per_unit, identified, units):
+    md = ["The energy-per-action table of `%s`, fitted at gate level on real models' layers "
+          "(scripts/models/energy_fit.py; pJ per action, at fmax %.2f MHz):\n" % (a.config, 1e3 / parts[0]["_ns"]),
+          "| action | pJ | identified by the fit's layers |", "|---|---:|---|"]
+    for act, c in ACTIONS:
+        md.append("| %s | %.2f | %s |" % (act, table[act], "yes" if identified[act] else
+                                            "no (no fitted layer has this count; 0)"))
+    md.append("\nPer unit (pJ per count; an action missing was dropped as negative or absent):\n")
+    md.append("| unit | " + " | ".join(c for _, c in ACTIONS) + " |")
+    md.append("|---|" + "---:|" * len(ACTIONS))
+    for u in units:
+        md.append("| %s | " % u + " | ".join("%.2f" % per_unit[u][c] if c in per_unit[u] else "-"
+                                            for _, c in ACTIONS) + " |")
+    worst = {}
+    for role in ("fit", "hold"):
+        rows = [p for p in parts if p["role"] == role]
+        whole = all(p["replayed"] >= p["cycles"] for p in rows)
+        title = ("**Fit** (the layers the table was fitted on, %s)" % (
+                     "each replayed whole at gate level" if whole else
+                     "some parts' energy from their first cycles' activity x their whole cycles")
+                 if role == "fit" else "**Validation** (layers outside the fit, each replayed whole at gate level)")
+        md.append("\n%s: per network, and the worst layer:\n" % title)
+        md.append("| network | precision | parts | cycles | gate level (nJ) | table (nJ) | error | worst layer | its error |")
+        md.append("|---|---|---:|---:|---:|---:|---:|---|---:|")
+        for n in dict.fromkeys(p["net"] for p in rows):
+            rr = [p for p in rows if p["net"] == n]
+            g = sum(p["pj_total"] for p in rr)
+            t = sum(p["pred"] for p in rr)
+            w = max(rr, key=lambda p: abs(p["err"]))
+            md.append("| %s | %s | %d | %s | %.1f | %.1f | %+.1f%% | op %d part %d (%s cycles) | %+.1f%% |" % (
+                rr[0]["model"].replace(".tflite", ""), rr[0]["prec"], len(rr), "{:,}".format(sum(p["cycles"] for p in rr)),
+                g / 1e3, t / 1e3, 100 * (t / g - 1), w["op"], w["part"], "{:,}".format(w["cycles"]), 100 * w["err"]))
+        errs = [abs(p["err"]) for p in rows]
+        worst[role] = max(errs)
+        md.append("\n%s: %d layer parts, mean |error| %.1f%%, worst %.1f%%." % (
+            "Fit" if role == "fit" else "Validation", len(rows), 100 * sum(errs) / len(errs), 100 * max(errs)))
+    hold = [p for p in parts if p["role"] == "hold"]
+    md.append("\nValidation, every held-out layer:\n")
+    md.append("| network | precision | op | part | cycles | gate level (nJ) | table (nJ) | error |")
+    md.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    for p in hold:
+        md.append("| %s | %s | %d | %d | %s | %.2f | %.2f | %+.1f%% |" % (
+            p["model"].replace(".tflite", ""), p["prec"], p["op"], p["part"], "{:,}".format(p["cycles"]),
+            p["pj_total"] / 1e3, p["pred"] / 1e3, 100 * p["err"]))
+    return md, worst
+
+
+def main(argv):
+    a, roles = parse_args(argv)
+    gate = Gate(a.ppa, a.lib)
+    parts = read_parts(a, roles, gate)
+    table, per_unit, identified = fit(parts, gate.units)
+    for p in parts:
+        p["pred"] = predict(table, p["counts"])
+        p["err"] = p["pred"] / p["pj_total"] - 1
+        p["_ns"] = gate.min_ns
+    md, worst = report(a, parts, table, per_unit, identified, gate.units)
+    os.makedirs(a.out, exist_ok=True)
+    tsv = ["# energy per action (pJ) of %s: scripts/models/energy_fit.py on %s, gate level, fmax %.2f MHz"
+           % (a.config, a.ppa, 1e3 / gate.min_ns), "# config %s" % a.config]
+    tsv += ["%s\t%.4f" % (act, table[act]) for act, _ in ACTIONS]
+    write_atomic(os.path.join(a.out, "energy.tsv"), "\n".join(tsv) + "\n")
+    write_atomic(os.path.join(a.out, "energy.md"), "\n".join(md) + "\n")
+    for p in parts:
+        del p["_ns"]
+    write_atomic(os.path.join(a.out, "fit.json"), json.dumps(
+        {"config": a.config, "table_pj": table, "per_unit": per_unit, "parts": parts,
+         "worst_fit": worst["fit"], "worst_hold": worst["hold"], "goal": a.goal}, indent=1) + "\n")
+    print("\n".join(md))
+    verdict = "within" if worst["hold"] <= a.goal else "NOT within"
+    print("energy_fit: the held-out layers' worst error %.1f%%: %s the %.0f%% goal" % (
+        100 * worst["hold"], verdict, 100 * a.goal))
+    return 0 if worst["hold"] <= a.goal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
