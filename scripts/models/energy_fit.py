@@ -65,6 +65,8 @@ def parse_args(argv):
     ap.add_argument("--out", required=True)
     ap.add_argument("--lib", default=os.environ.get("PPA_LIB", "/usr/share/qflow/tech/osu018/osu018_stdcells.lib"))
     ap.add_argument("--goal", type=float, default=0.10)
+    ap.add_argument("--table", help="no fit: predict the held-out layers with this table's block of --config "
+                    "(mpq-golden explore search's --energy file)")
     ap.add_argument("--hold-sampled", action="store_true",
                     help="accept held-out parts replayed only in part (a quick look, not the validation)")
     ap.add_argument("nets", nargs="+", metavar="NET=fit|hold")
@@ -75,9 +77,27 @@ def parse_args(argv):
         if role not in ("fit", "hold") or not name:
             die("energy_fit: `%s` is not NET=fit or NET=hold" % n)
         roles[name] = role
-    if "fit" not in roles.values() or "hold" not in roles.values():
-        die("energy_fit: needs networks to fit and networks to hold out")
+    if "hold" not in roles.values() or ("fit" not in roles.values()) != bool(a.table):
+        die("energy_fit: needs networks to hold out, and networks to fit or a --table (not both)")
     return a, roles
+
+
+def load_table(path, cfg):
+    """The `action pJ` lines of block `# config CFG` of path (mpq_xp_energy_load's format)."""
+    table, cur = {}, None
+    try:
+        for line in open(path):
+            w = line.split()
+            if line.startswith("# config"):
+                cur = w[2] if len(w) > 2 else None
+            elif cur == cfg and w and not line.startswith("#"):
+                table[w[0]] = float(w[1])
+    except (OSError, ValueError, IndexError) as e:
+        die("energy_fit: --table %s: %s" % (path, e))
+    missing = [a for a, _ in ACTIONS if a not in table]
+    if missing:
+        die("energy_fit: --table %s: config %s lacks %s" % (path, cfg, ", ".join(missing)))
+    return table
 
 
 def summary_model(path):
@@ -102,10 +122,20 @@ def closed_form(golden, models, cfg, model, spec):
     for line in r.stdout.splitlines():
         w = line.split()
         if w[:1] == ["op"]:
-            res[(int(w[1]), int(w[3]))] = {w[i]: int(w[i + 1]) for i in range(6, len(w) - 1, 2)}
+            res[(int(w[1]), int(w[3]))] = ({w[i]: int(w[i + 1]) for i in range(6, len(w) - 1, 2)}, w[5])
     if not res:
         die("energy_fit: %s listed no hardware layer" % " ".join(cmd))
     return res
+
+
+def prec_label(spec):
+    """A network's precision as a table cell: int8, the one SPEC, or a per-layer list's tally."""
+    if not spec:
+        return "int8"
+    if "," not in spec:
+        return spec
+    items = spec.split(",")
+    return "per layer: " + ", ".join("%s x%d" % (x, items.count(x)) for x in dict.fromkeys(items))
 
 
 class Gate:
@@ -160,14 +190,14 @@ def read_parts(a, roles, gate):
             m = re.search(r"-op(\d+)-part(\d+)\.vec$", vec)
             if not m or (int(m.group(1)), int(m.group(2))) not in cf:
                 die("energy_fit: %s: no closed-form counts for %s" % (n, vec))
-            c = cf[(int(m.group(1)), int(m.group(2)))]
+            c, lprec = cf[(int(m.group(1)), int(m.group(2)))]
             if c["cycles"] != int(weight):
                 die("energy_fit: %s: %s runs %s cycles, the closed form says %d" % (n, vec, weight, c["cycles"]))
             if role == "hold" and int(replayed) < int(weight) and not a.hold_sampled:
                 die("energy_fit: %s: %s is held out but its file holds %s of %s cycles (not whole)"
                     % (n, vec, replayed, weight))
             e = gate.energy_pj(name, int(weight))
-            parts.append({"net": n, "role": role, "model": model, "prec": spec or "int8",
+            parts.append({"net": n, "role": role, "model": model, "prec": prec_label(spec), "layer_prec": lprec,
                           "op": int(m.group(1)), "part": int(m.group(2)), "name": name,
                           "cycles": int(weight), "replayed": int(replayed), "counts": c, "pj": e,
                           "pj_total": sum(e.values())})
@@ -215,8 +245,10 @@ def predict(table, counts):
 
 
 def report(a, parts, table, per_unit, identified, units):
-    md = ["The energy-per-action table of `%s`, fitted at gate level on real models' layers "
-          "(scripts/models/energy_fit.py; pJ per action, at fmax %.2f MHz):\n" % (a.config, 1e3 / parts[0]["_ns"]),
+    how = ("given (%s)" % a.table if a.table else
+           "fitted at gate level on real models' layers (scripts/models/energy_fit.py)")
+    md = ["The energy-per-action table of `%s`, %s; pJ per action, at fmax %.2f MHz:\n"
+          % (a.config, how, 1e3 / parts[0]["_ns"]),
           "| action | pJ | identified by the fit's layers |", "|---|---:|---|"]
     for act, c in ACTIONS:
         md.append("| %s | %.2f | %s |" % (act, table[act], "yes" if identified[act] else
@@ -227,14 +259,17 @@ def report(a, parts, table, per_unit, identified, units):
     for u in units:
         md.append("| %s | " % u + " | ".join("%.2f" % per_unit[u][c] if c in per_unit[u] else "-"
                                             for _, c in ACTIONS) + " |")
-    worst = {}
+    worst = {"fit": 0.0}
     for role in ("fit", "hold"):
         rows = [p for p in parts if p["role"] == role]
+        if not rows:
+            continue
         whole = all(p["replayed"] >= p["cycles"] for p in rows)
         title = ("**Fit** (the layers the table was fitted on, %s)" % (
                      "each replayed whole at gate level" if whole else
                      "some parts' energy from their first cycles' activity x their whole cycles")
-                 if role == "fit" else "**Validation** (layers outside the fit, each replayed whole at gate level)")
+                 if role == "fit" else "**Validation** (layers %s, each replayed whole at gate level)" % (
+                     "predicted by the given table" if a.table else "outside the fit"))
         md.append("\n%s: per network, and the worst layer:\n" % title)
         md.append("| network | precision | parts | cycles | gate level (nJ) | table (nJ) | error | worst layer | its error |")
         md.append("|---|---|---:|---:|---:|---:|---:|---|---:|")
@@ -247,6 +282,8 @@ def report(a, parts, table, per_unit, identified, units):
                 rr[0]["model"].replace(".tflite", ""), rr[0]["prec"], len(rr), "{:,}".format(sum(p["cycles"] for p in rr)),
                 g / 1e3, t / 1e3, 100 * (t / g - 1), w["op"], w["part"], "{:,}".format(w["cycles"]), 100 * w["err"]))
         errs = [abs(p["err"]) for p in rows]
+        if not errs:
+            continue
         worst[role] = max(errs)
         md.append("\n%s: %d layer parts, mean |error| %.1f%%, worst %.1f%%." % (
             "Fit" if role == "fit" else "Validation", len(rows), 100 * sum(errs) / len(errs), 100 * max(errs)))
@@ -256,7 +293,7 @@ def report(a, parts, table, per_unit, identified, units):
     md.append("|---|---|---:|---:|---:|---:|---:|---:|")
     for p in hold:
         md.append("| %s | %s | %d | %d | %s | %.2f | %.2f | %+.1f%% |" % (
-            p["model"].replace(".tflite", ""), p["prec"], p["op"], p["part"], "{:,}".format(p["cycles"]),
+            p["model"].replace(".tflite", ""), p["layer_prec"], p["op"], p["part"], "{:,}".format(p["cycles"]),
             p["pj_total"] / 1e3, p["pred"] / 1e3, 100 * p["err"]))
     return md, worst
 
@@ -265,7 +302,12 @@ def main(argv):
     a, roles = parse_args(argv)
     gate = Gate(a.ppa, a.lib)
     parts = read_parts(a, roles, gate)
-    table, per_unit, identified = fit(parts, gate.units)
+    if a.table:
+        table = load_table(a.table, a.config)
+        per_unit = {u: {} for u in gate.units}
+        identified = {act: True for act, _ in ACTIONS}
+    else:
+        table, per_unit, identified = fit(parts, gate.units)
     for p in parts:
         p["pred"] = predict(table, p["counts"])
         p["err"] = p["pred"] / p["pj_total"] - 1

@@ -6,7 +6,11 @@
 #     compared every cycle, each file the whole part): each model of EXPLORE_ENERGY_FIT at each
 #     precision of EXPLORE_ENERGY_FIT_PRECISIONS; each model of EXPLORE_ENERGY_HOLD at each
 #     precision of EXPLORE_ENERGY_HOLD_PRECISIONS. A model is NAME or NAME@OPS (mpq-tb net
-#     --ops: only those operators on the RTL and in the workload, to bound the gate-level time).
+#     --ops: only those operators on the RTL and in the workload, to bound the gate-level time),
+#     and a held-out one NAME[@OPS]=PRECISION runs at that precision only (a search's front
+#     point: one SPEC per MAC layer, comma-separated). With EXPLORE_ENERGY_FIT empty, nothing is
+#     fitted: the held-out layers are predicted with EXPLORE_ENERGY_TABLE's block of CONFIG (the
+#     table mpq-golden explore search costs points with).
 #  2. scripts/ppa/ppa.sh CONFIG OUT/ppa on all of them: synthesis, the gate-level model, each
 #     part replayed whole, its measured per-net activity.
 #  3. scripts/models/energy_fit.py: per part and unit the gate-level energy, the closed-form
@@ -18,13 +22,21 @@
 set -euo pipefail
 tb=${1:?usage: explore-energy.sh MPQ_TB MPQ_GOLDEN CONFIG MODELS_DIR OUT}; gold=${2:?}; cfg=${3:?}
 models=${4:?}; out=${5:?}
-fit=${EXPLORE_ENERGY_FIT:?}; hold=${EXPLORE_ENERGY_HOLD:?}
-fitp=${EXPLORE_ENERGY_FIT_PRECISIONS:?}; holdp=${EXPLORE_ENERGY_HOLD_PRECISIONS:?}
+fit=${EXPLORE_ENERGY_FIT:-}; hold=${EXPLORE_ENERGY_HOLD:?}
+fitp=${EXPLORE_ENERGY_FIT_PRECISIONS:-}; holdp=${EXPLORE_ENERGY_HOLD_PRECISIONS:-}
+table=()
+if [ -z "$fit" ]; then
+    [ -f "${EXPLORE_ENERGY_TABLE:-}" ] ||
+        { echo "explore-energy: nothing to fit: EXPLORE_ENERGY_TABLE must name a table ('${EXPLORE_ENERGY_TABLE:-}')" >&2; exit 2; }
+    table=(--table "$EXPLORE_ENERGY_TABLE")
+fi
 [ -f "rtl/cfg/$cfg.cfg" ] || { echo "explore-energy: no configuration rtl/cfg/$cfg.cfg" >&2; exit 2; }
 for m in $fit $hold; do
+    m=${m%%=*}
     [ -f "$models/${m%%@*}.tflite" ] || { echo "explore-energy: no model $models/${m%%@*}.tflite" >&2; exit 2; }
 done
 for m in $hold; do
+    m=${m%%=*}
     case " $fit " in *" ${m%%@*} "*|*" ${m%%@*}@"*) echo "explore-energy: ${m%%@*} is both fitted and held out" >&2; exit 2 ;; esac
 done
 mkdir -p "$out/vectors"
@@ -35,6 +47,7 @@ workload() {
     [ "$2" = "$m" ] || opt=(--ops "${2#*@}")
     [ "$p" = int8 ] || opt+=(--decomp "$p")
     name=${m}_$(tr -c 'A-Za-z0-9\n' '_' <<<"$p")
+    [ ${#name} -le 60 ] || name=${m}_$(cksum <<<"$p" | cut -d' ' -f1)
     dir=$out/vectors/$name
     rm -rf "$dir" && mkdir -p "$dir"
     if ! "$tb" net "$models/$m.tflite" --config "rtl/cfg/$cfg.cfg" --timing-seed 1 "${opt[@]}" --vec-dir "$dir" \
@@ -47,8 +60,13 @@ workload() {
     roles+=("$name=$role")
 }
 for m in $fit; do for p in $fitp; do workload fit "$m" "$p"; done; done
-for m in $hold; do for p in $holdp; do workload hold "$m" "$p"; done; done
+for m in $hold; do
+    case $m in
+        *=*) workload hold "${m%%=*}" "${m#*=}" ;;
+        *) for p in $holdp; do workload hold "$m" "$p"; done ;;
+    esac
+done
 echo "explore-energy: ${#nets[@]} workloads ($(ls "$out"/vectors/*/*.vec | wc -l) layer parts); gate level next"
 scripts/ppa/ppa.sh "$cfg" "$out/ppa" "${nets[@]}"
 /usr/bin/python3 scripts/models/energy_fit.py --golden "$gold" --models "$models" --config "$cfg" \
-    --ppa "$out/ppa" --out "$out" "${roles[@]}"
+    --ppa "$out/ppa" --out "$out" "${table[@]}" "${roles[@]}"

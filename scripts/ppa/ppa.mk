@@ -118,7 +118,9 @@ ppa-models: ppa-deps
 # energy-per-action table"; scripts/models/explore-energy.sh, energy_fit.py): every part of the
 # EXPLORE_ENERGY_FIT models at each EXPLORE_ENERGY_FIT_PRECISIONS, replayed whole, fits the table;
 # the EXPLORE_ENERGY_HOLD models' parts (NAME@OPS: those operators only) at each
-# EXPLORE_ENERGY_HOLD_PRECISIONS, replayed whole, validate it (goal: every layer within 10%).
+# EXPLORE_ENERGY_HOLD_PRECISIONS (NAME=PRECISION: that one, e.g. a search's front point, a SPEC
+# per MAC layer), replayed whole, validate it (goal: every layer within 10%). With
+# EXPLORE_ENERGY_FIT empty nothing is fitted: EXPLORE_ENERGY_TABLE's block predicts them.
 # Exit 1 while a held-out layer misses by more than 10%. With the defaults 78 parts, 204,000
 # gate-level cycles at about 100 per second: 41 minutes on this 2-core host (2026-12-07).
 # $(XE_OUT)/energy.{tsv,md}, fit.json.
@@ -132,5 +134,6 @@ XE_OUT ?= $(BUILD)/explore-energy
 explore-energy: ppa-deps $(PPA_DEPS) $(BUILD)/vl/$(EXPLORE_ENERGY_CONFIG)/plain/mpq-tb | models-fetch
 	@EXPLORE_ENERGY_FIT="$(EXPLORE_ENERGY_FIT)" EXPLORE_ENERGY_FIT_PRECISIONS="$(EXPLORE_ENERGY_FIT_PRECISIONS)" \
 	  EXPLORE_ENERGY_HOLD="$(EXPLORE_ENERGY_HOLD)" EXPLORE_ENERGY_HOLD_PRECISIONS="$(EXPLORE_ENERGY_HOLD_PRECISIONS)" \
+	  EXPLORE_ENERGY_TABLE="$(EXPLORE_ENERGY_TABLE)" \
 	  $(PPA_ENV) scripts/models/explore-energy.sh $(BUILD)/vl/$(EXPLORE_ENERGY_CONFIG)/plain/mpq-tb $(GOLDEN_BIN) \
 	  $(EXPLORE_ENERGY_CONFIG) $(MODELS_DIR) $(XE_OUT)
