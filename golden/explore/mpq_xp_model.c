@@ -18,12 +18,11 @@ static mpq_map_decomp decomp_of(const mpq_hwcfg *hw, const mpq_xp_prec *p)
 }
 
 /* Whether the driver maps q on hw (pack: mpq_map_opts.pack) and, if so, whether it packed. */
-static int driver_maps(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x0, int pack, int *packed,
-                       char *why, size_t len)
+static int driver_maps(const mpq_hwcfg *hw, const mpq_qlayer *q, int pack, int *packed, char *why, size_t len)
 {
     mpq_map_opts mo = {.pack = pack};
     mpq_map map;
-    int rc = mpq_map_layer(hw, q, x0, &mo, &map, why, len);
+    int rc = mpq_map_layer(hw, q, NULL, &mo, &map, why, len); /* the plan alone */
     if (rc == 0) {
         *packed = map.packed;
         mpq_map_free(&map);
@@ -71,7 +70,7 @@ static int best_mapping(const mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, int pla
 /* Layer L at precision index pi: its weights as the driver makes them (a tern precision: the
  * decomposition mpq_map_layer makes, grouped along the layout it plans), which of the plain
  * and packed layouts the driver runs them in, and the least-energy mapping among those. */
-static int setup_choice(mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, const int32_t *x0)
+static int setup_choice(mpq_xpm *x, mpq_xpm_layer *L, unsigned pi)
 {
     mpq_xpm_choice *c = &L->c[pi];
     const mpq_xp_prec *p = &x->prec[pi];
@@ -81,7 +80,7 @@ static int setup_choice(mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, const int32_t
         mpq_map_decomp d = decomp_of(x->hw, p);
         mpq_map_opts mo = {.pack = 1, .decomp = &d};
         mpq_map map;
-        if (mpq_map_layer(x->hw, &L->q, x0, &mo, &map, c->why, sizeof c->why) != 0)
+        if (mpq_map_layer(x->hw, &L->q, NULL, &mo, &map, c->why, sizeof c->why) != 0)
             return 0;
         c->dq = map.dq; /* the decomposed layer, taken over from the map */
         memset(&map.dq, 0, sizeof map.dq);
@@ -90,8 +89,8 @@ static int setup_choice(mpq_xpm *x, mpq_xpm_layer *L, unsigned pi, const int32_t
         q = &c->dq.q;
     }
     char why[200];
-    int plain_ok = driver_maps(x->hw, q, x0, 0, &packed, c->why, sizeof c->why) == 0;
-    int pack_ok = L->shape.s.kind != MPQ_LAYER_FC && driver_maps(x->hw, q, x0, 2, &packed, why, sizeof why) == 0 &&
+    int plain_ok = driver_maps(x->hw, q, 0, &packed, c->why, sizeof c->why) == 0;
+    int pack_ok = L->shape.s.kind != MPQ_LAYER_FC && driver_maps(x->hw, q, 2, &packed, why, sizeof why) == 0 &&
                   packed;
     if (!plain_ok && !pack_ok)
         return 0;
@@ -121,16 +120,11 @@ static int setup_layer(mpq_xpm *x, mpq_xpm_layer *L, const mpq_net_layer *NL, ch
     if (mpq_hw_layer_shape(&lo, &L->shape, why, sizeof why) != 0)
         return snprintf(err, errlen, "%s: op %u (%s): %s", x->m->file, NL->op, L->shape_text, why), MPQ_EPARAM;
     mpq_xp_map_default(x->hw, &L->shape, &L->map0);
-    size_t nin = mpq_net_tensor_bytes(x->net, (unsigned)NL->in_tensor);
-    int32_t *x0 = calloc(nin ? nin : 1, sizeof *x0);
-    if (!x0)
-        return snprintf(err, errlen, "out of memory"), MPQ_ENOMEM;
     int rc = 0, any = 0;
     for (unsigned pi = 0; pi < x->np && !rc; pi++) {
-        rc = setup_choice(x, L, pi, x0);
+        rc = setup_choice(x, L, pi);
         any |= L->c[pi].held;
     }
-    free(x0);
     if (rc)
         return snprintf(err, errlen, "out of memory"), rc;
     if (!any)

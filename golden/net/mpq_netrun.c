@@ -227,8 +227,8 @@ static int map_op(const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opt
     return 0;
 }
 
-/* Every MAC layer mapped before any runs (on a zero input: what the mapping can hold depends
- * on shapes, weights and zero points, not on the activations), so that a model the
+/* Every MAC layer mapped before any runs (without its input: what the mapping can hold
+ * depends on shapes, weights and zero points, not on the activations), so that a model the
  * configuration cannot hold is refused with nothing run. */
 static int map_all(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo, char *err,
                    size_t errlen)
@@ -242,14 +242,8 @@ static int map_all(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, co
         if (mo->nlayers)
             lmo.decomp = mo->layers[li];
         li++;
-        size_t nin = mpq_net_tensor_bytes(net, (unsigned)NL.in_tensor);
-        int32_t *x = calloc(nin ? nin : 1, sizeof *x);
-        if (!x)
-            return snprintf(err, errlen, "out of memory"), 2;
         mpq_map map;
-        int rc = map_op(m, hw, &lmo, &NL, x, &map, err, errlen);
-        free(x);
-        if (rc != 0)
+        if (map_op(m, hw, &lmo, &NL, NULL, &map, err, errlen) != 0)
             return 2;
         mpq_map_free(&map);
     }

@@ -184,11 +184,14 @@ static int make_part(const mpq_hwcfg *hw, const mpq_qlayer *q, const base *bs, c
         rc = mpq_hw_layer_alloc(L, q->m, q->k, q->n);
         if (rc)
             return fail(err, errlen, rc, rc == MPQ_ENOMEM ? "out of memory" : "a zero dimension");
-        memcpy(L->x, x, (size_t)q->m * q->k * sizeof *x);
+        if (x)
+            memcpy(L->x, x, (size_t)q->m * q->k * sizeof *x);
     } else {
         band_shape(&bs->s, ox0, bw, &b, &ix0, &padr);
         if ((rc = mpq_hw_layer_alloc_conv(L, &b, err, errlen)))
             return rc;
+    }
+    if (x && !bs->fc) {
         const mpq_conv_shape *s = &q->s;
         unsigned C = b.in_c;
         for (unsigned n = 0; n < b.batches; n++)

@@ -186,9 +186,10 @@ typedef struct mpq_map {
 } mpq_map;
 
 /* Maps q, with input activations x (NHWC; FC: [m][k]), for hw; with o->decomp, the
- * decomposition of q (map->dq). Returns 0, MPQ_EPARAM with err naming the rule and the
- * numbers when the layer cannot run exactly, or MPQ_ENOMEM. map owns its parts and dq:
- * mpq_map_free. */
+ * decomposition of q (map->dq). x NULL: the plan and every check alone, the parts' activations
+ * not filled in (whether a layer runs does not depend on them). Returns 0, MPQ_EPARAM with err
+ * naming the rule and the numbers when the layer cannot run exactly, or MPQ_ENOMEM. map owns
+ * its parts and dq: mpq_map_free. */
 int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
                   mpq_map *map, char *err, size_t errlen);
 /* Writes part p's outputs y_part ([L.m][L.n], what the accelerator put out) into the layer's
