@@ -67,8 +67,6 @@ def parse_args(argv):
     ap.add_argument("--goal", type=float, default=0.10)
     ap.add_argument("--table", help="no fit: predict the held-out layers with this table's block of --config "
                     "(mpq-golden explore search's --energy file)")
-    ap.add_argument("--hold-sampled", action="store_true",
-                    help="accept held-out parts replayed only in part (a quick look, not the validation)")
     ap.add_argument("nets", nargs="+", metavar="NET=fit|hold")
     a = ap.parse_args(argv)
     roles = {}
@@ -193,7 +191,7 @@ def read_parts(a, roles, gate):
             c, lprec = cf[(int(m.group(1)), int(m.group(2)))]
             if c["cycles"] != int(weight):
                 die("energy_fit: %s: %s runs %s cycles, the closed form says %d" % (n, vec, weight, c["cycles"]))
-            if role == "hold" and int(replayed) < int(weight) and not a.hold_sampled:
+            if role == "hold" and int(replayed) < int(weight):
                 die("energy_fit: %s: %s is held out but its file holds %s of %s cycles (not whole)"
                     % (n, vec, replayed, weight))
             e = gate.energy_pj(name, int(weight))

@@ -92,6 +92,9 @@ PPA_MODELS_DECOMP ?= channels-1:16
 PPA_MODELS_OUT ?= $(PPA_OUT)/models
 ppa_models_decomp = $(if $(filter int8 dense,$(1)),,--decomp $(PPA_MODELS_DECOMP))
 ppa_models_summary = $(PPA_MODELS_OUT)/vectors/$(1)/$(2)/summary.tsv
+# Non-empty when configuration $(1) refused model $(2) (read when the recipe runs, after the summary).
+ppa_hash := \#
+ppa_models_refused = $(shell grep -l '^$(ppa_hash) refused' $(call ppa_models_summary,$(1),$(2)) 2>/dev/null)
 define ppa_models_rule
 $(PPA_MODELS_OUT)/vectors/$(1)/%/summary.tsv: $(BUILD)/vl/$(1)/plain/mpq-tb rtl/cfg/$(1).cfg $(MODELS_DIR)/%.tflite
 	@mkdir -p $$(@D)
@@ -102,8 +105,8 @@ $(PPA_MODELS_OUT)/vectors/$(1)/%/summary.tsv: $(BUILD)/vl/$(1)/plain/mpq-tb rtl/
 	  printf '# refused: %s\n' "$$$${why#mpq-tb net: }" >$$@.tmp && mv -f $$@.tmp $$@; \
 	elif [ $$$$rc != 0 ]; then cat $$(@D)/net.log; exit 1; fi
 $(PPA_MODELS_OUT)/$(1)/ppa.json: $(PPA_DEPS) rtl/cfg/$(1).cfg $(foreach m,$(PPA_MODELS),$(call ppa_models_summary,$(1),$(m)))
-	@mkdir -p $$(@D) && cat /dev/null $$(foreach m,$(PPA_MODELS),$$(if $$(shell grep -l '^# refused' $$(call ppa_models_summary,$(1),$$(m)) 2>/dev/null),$$(call ppa_models_summary,$(1),$$(m)))) >$$(@D)/refused.txt
-	@$$(PPA_ENV) scripts/ppa/ppa.sh $(1) $(PPA_MODELS_OUT)/$(1) $$(foreach m,$(PPA_MODELS),$$(if $$(shell grep -l '^# refused' $$(call ppa_models_summary,$(1),$$(m)) 2>/dev/null),,$$(m)=$$(call ppa_models_summary,$(1),$$(m))))
+	@mkdir -p $$(@D) && cat /dev/null $$(foreach m,$(PPA_MODELS),$$(call ppa_models_refused,$(1),$$(m))) >$$(@D)/refused.txt
+	@$$(PPA_ENV) scripts/ppa/ppa.sh $(1) $(PPA_MODELS_OUT)/$(1) $$(foreach m,$(PPA_MODELS),$$(if $$(call ppa_models_refused,$(1),$$(m)),,$$(m)=$$(call ppa_models_summary,$(1),$$(m))))
 endef
 $(foreach c,$(RTL_CFGS),$(eval $(call ppa_models_rule,$(c))))
 
