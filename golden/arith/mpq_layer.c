@@ -33,6 +33,7 @@ enum { CHUNK = 64 }; /* output pixels per block of im2col rows */
 struct mpq_layer {
     mpq_conv_shape s;        /* a fully-connected layer as a 1x1 CONV2D over m pixels */
     int fc, dw, path;
+    int dw_w;                /* depthwise weights ([kh][kw][out_c]); dw: run as depthwise */
     unsigned flags;
     size_t nin, nout;
     int32_t act_min, act_max; /* pools */
@@ -61,6 +62,9 @@ struct mpq_layer {
     size_t *toff;            /* depthwise: offset of each tap from the window's first pixel */
     unsigned blk;            /* checked kernels: pairs per block (0: exact), adapted run by run */
     unsigned exact_runs;     /* runs in a row in the exact form */
+    unsigned calm, calm_need; /* runs in a row at 4 pairs that would have done as well at 8;
+                               * how many it takes to go back to 8 (doubled by each return
+                               * that failed) */
     /* scratch: offsets of each region, and the total */
     size_t sc_xp, sc_cols, sc_bases, sc_acc32, sc_qor, sc_mor, sc_acc64, sc_x32, sc_mark, sc_pool;
     size_t sc_bytes;
@@ -159,10 +163,10 @@ static int plan_mac(mpq_layer *l, const mpq_fc_layer *m, int64_t xmax, char *err
     wl.x = NULL;
     if (!l->fc && (m->hp_nm || m->hp_csr)) {
         snprintf(err, errlen, "%s: sparse weights in N:G or CSR form are for FC layers only",
-                 mpq_layer_name(l->dw ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D));
+                 mpq_layer_name(l->dw_w ? MPQ_LAYER_DEPTHWISE : MPQ_LAYER_CONV2D));
         return MPQ_EPARAM;
     }
-    if (l->dw) {
+    if (l->dw_w) {
         if (transpose_dw(m->w, m->t, npos, s->out_c, &l->tw, &l->tt) ||
             transpose_dw(m->hp, NULL, npos, s->out_c, &l->thp, NULL))
             goto nomem;
@@ -284,7 +288,9 @@ static void plan_scratch(mpq_layer *l)
     if (l->path == PATH_TILE || l->path == PATH_CHECK) {
         l->sc_xp = sc_take(&t, ((size_t)s->batches * l->hp * l->wp * l->cstride + 8) * sizeof(int16_t));
         if (!l->dw && !l->direct)
-            l->sc_cols = sc_take(&t, (CHUNK + 1) * l->rowlen * sizeof(int16_t));
+            l->sc_cols = sc_take(&t, ((CHUNK + 1) * l->rowlen + 8) * sizeof(int16_t));
+        if (l->dw) /* one channel's taps (row16_of) */
+            l->sc_cols = sc_take(&t, ((size_t)l->depth + 8) * sizeof(int16_t));
         if (l->dw)
             l->sc_bases = sc_take(&t, CHUNK * sizeof(const int16_t *));
         l->sc_acc32 = sc_take(&t, l->nout * sizeof(int32_t));
@@ -344,7 +350,11 @@ static int plan_shape(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
         l->s = *s;
         if (!l->s.groups)
             l->s.groups = 1;
-        l->dw = s->kind == MPQ_LAYER_DEPTHWISE;
+        /* A depthwise layer over one input channel is a convolution with one input channel
+         * (its weights transposed the same way): run as one, its rows shared by every output
+         * channel, not replicated per channel. */
+        l->dw_w = s->kind == MPQ_LAYER_DEPTHWISE;
+        l->dw = l->dw_w && s->in_c > 1;
         l->path = pool ? PATH_POOL : PATH_EXACT;
     }
     l->nin = (size_t)l->s.batches * l->s.in_h * l->s.in_w * l->s.in_c;
@@ -406,6 +416,7 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
         mpq_mac_plan_untrack(&l->plan);
         /* 4-pair blocks first; shorter ones cost about what the exact form does */
         l->blk = l->tiles.blk_pairs >= 4 ? 4 : 0;
+        l->calm_need = 1;
     }
     return MPQ_OK;
 }
@@ -516,6 +527,20 @@ static void pad_input(const run_ctx *c, int16_t *xp)
         }
 }
 
+/* n int16 from src to dst; a short run as whole 8-value copies the compiler inlines (a call
+ * to memcpy costs more than a few values): up to 7 values past each end are read and
+ * written, which the padded input's and the rows' slack of 8 values allow, and a later copy
+ * overwrites. */
+static inline void copy16(int16_t *dst, const int16_t *src, size_t n)
+{
+    if (n > 64) {
+        memcpy(dst, src, n * sizeof *dst);
+        return;
+    }
+    for (size_t k = 0; k < n; k += 8)
+        memcpy(dst + k, src + k, 8 * sizeof *dst);
+}
+
 /* im2col row of output pixel (b, oy, ox), group g, into r[rowlen], from the padded input:
  * window row by window row, one copy per row when the window is not dilated and the layer
  * has one group. */
@@ -528,10 +553,10 @@ static void im2col_row(const mpq_layer *l, const int16_t *xp, size_t pix, unsign
     for (unsigned ky = 0; ky < s->kh; ky++, r += row) {
         const int16_t *src = base + (size_t)ky * s->dy * l->wp * c;
         if (s->dx == 1 && f == c)
-            memcpy(r, src, row * sizeof *r);
+            copy16(r, src, row);
         else
             for (unsigned kx = 0; kx < s->kw; kx++)
-                memcpy(r + (size_t)kx * f, src + (size_t)kx * s->dx * c, f * sizeof *r);
+                copy16(r + (size_t)kx * f, src + (size_t)kx * s->dx * c, f);
     }
     if (l->rowlen > l->depth)
         r[0] = 0; /* r points past the last window row: the depth's even padding */
@@ -601,8 +626,9 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
     const mpq_conv_shape *s = &l->s;
     const mpq_mac_tiles *t = &l->tiles;
     int16_t *xp = SC(c, int16_t, l->sc_xp);
+    /* the exact form (blk 0) writes no bounds: they are its exact values */
     int32_t *acc = SC(c, int32_t, l->sc_acc32), *qo = SC(c, int32_t, l->sc_qor),
-            *mo = SC(c, int32_t, l->sc_mor);
+            *mo = blk ? SC(c, int32_t, l->sc_mor) : NULL;
     const size_t npix = (size_t)s->batches * s->out_h * s->out_w, oc = s->out_c;
     if (!again)
         pad_input(c, xp);
@@ -617,7 +643,7 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
             }
             if (checked)
                 mpq_mac_taps_check(t, bases, l->toff, n, (unsigned)blk, nonneg, acc + p0 * oc, qo + p0 * oc,
-                                   mo + p0 * oc, oc);
+                                   mo ? mo + p0 * oc : NULL, oc);
             else
                 mpq_mac_taps_run(t, bases, l->toff, n, init, acc + p0 * oc, oc);
         }
@@ -633,7 +659,7 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
             const size_t at = p0 * oc + (size_t)g * l->per;
             if (checked)
                 mpq_mac_tiles_check(t, g, rows, l->rowlen, n, (unsigned)blk, nonneg, acc + at, qo + at,
-                                    mo + at, oc);
+                                    mo ? mo + at : NULL, oc);
             else
                 mpq_mac_tiles_run(t, g, rows, l->rowlen, n, init, acc + at, oc);
         }
@@ -748,11 +774,38 @@ static void run_exact(run_ctx *c, mpq_layer_out *out)
 
 /* ---- the checked kernels: the overflow analysis ---- */
 
-/* Output i followed term by term (mpq_mac_prefix). */
+/* The 16-bit operands of output i's terms in order, from the padded input the checked
+ * kernels read (it stays in the scratch through the run): the input pixels themselves
+ * (direct), the im2col row, or a depthwise channel's taps; buf holds rowlen values. */
+static const int16_t *row16_of(run_ctx *c, size_t i, int16_t *buf)
+{
+    const mpq_layer *l = c->l;
+    const mpq_conv_shape *s = &l->s;
+    const int16_t *xp = SC(c, int16_t, l->sc_xp);
+    const size_t pix = i / s->out_c;
+    const unsigned ch = (unsigned)(i % s->out_c);
+    if (l->direct)
+        return xp + pix * l->rowlen;
+    if (!l->dw) {
+        im2col_row(l, xp, pix, ch / l->per, buf);
+        return buf;
+    }
+    const size_t ox = pix % s->out_w, oy = pix / s->out_w % s->out_h, b = pix / s->out_w / s->out_h;
+    const int16_t *base = xp + ((b * l->hp + oy * s->sy) * l->wp + ox * s->sx) * l->cstride + ch;
+    for (unsigned j = 0; j < l->depth; j++)
+        buf[j] = base[l->toff[j]];
+    return buf;
+}
+
+/* Output i followed term by term (mpq_mac_prefix16 on its 16-bit operands where it applies,
+ * else mpq_mac_prefix on its patch). */
 static void scan_one(run_ctx *c, size_t i, int64_t lo, int64_t hi, mpq_mac_prefix_out *po)
 {
     mpq_layer *l = c->l;
     const unsigned oc = l->s.out_c, ch = (unsigned)(i % oc);
+    int16_t *buf = SC(c, int16_t, l->sc_cols); /* the chunk's rows are spent by now */
+    if (!mpq_mac_prefix16(&l->plan, row16_of(c, i, buf), l->plan.xmax, ch, lo, hi, po))
+        return;
     load_patch(c, i / oc, ch / l->per);
     mpq_mac_prefix(&l->plan, &l->row, ch, lo, hi, po);
 }
@@ -819,10 +872,9 @@ static void check_summary(const mpq_layer *l, const int32_t *fin, const int32_t 
  * than the widest width known may still hold a wider prefix: followed term by term, the
  * widest bounds first, until no bound exceeds what is known (an output followed again costs
  * time, nothing else). */
-static unsigned refine_width(run_ctx *c, unsigned floor, uint32_t mall)
+static unsigned refine_width(run_ctx *c, const int32_t *mo, unsigned floor, uint32_t mall)
 {
     mpq_layer *l = c->l;
-    const int32_t *mo = SC(c, int32_t, l->sc_mor);
     unsigned top = mpq_mac_width(mall), w = floor;
     for (unsigned b = top; b > w; b--) {
         const uint32_t lo = UINT32_C(1) << (b - 2); /* m of width b: in [2^(b-2), 2^(b-1)) */
@@ -854,34 +906,81 @@ static int exact_cheaper(const mpq_layer *l, unsigned blk, size_t undecided)
  * undecided, each then scanned term by term; the exact form costs more per pair and leaves
  * nothing. After a bounded run whose scans cost more than the exact form would have: 8 pairs
  * become 4, 4 become exact (more than 1 output in 4 undecided: checked again exactly at
- * once); scans at most 1/16 of that: 4 pairs become 8. Every 16th exact run probes 4-pair
- * blocks and keeps them when they would have been cheaper. The results do not depend on
- * any of it. */
-static void check_adaptive(run_ctx *c, const int32_t *fin, const int32_t *qo, const int32_t *mo,
-                           int32_t hi, check_sum *sum)
+ * once); scans at most 1/16 of that: 4 pairs become 8 after calm_need such runs in a row
+ * (1 at first, doubled each time 8 pairs had to give way again, up to 1024: an input that
+ * leaves one long output undecided at 8 pairs and none at 4 does not swing every run).
+ * Every 16th exact run probes 4-pair blocks and keeps them when they would have been
+ * cheaper. The results do not depend on any of it. */
+static const int32_t *check_adaptive(run_ctx *c, const int32_t *fin, const int32_t *qo,
+                                     int32_t hi, check_sum *sum)
 {
     mpq_layer *l = c->l;
     const unsigned top = l->tiles.blk_pairs;
+    const int32_t *mo = SC(c, int32_t, l->sc_mor);
     unsigned blk = l->blk;
     if (!blk && top >= 4 && ++l->exact_runs % 16 == 0)
         blk = 4; /* the probe */
     run_tiles(c, NULL, (int)blk, 0);
-    check_summary(l, fin, qo, mo, hi, sum);
+    check_summary(l, fin, qo, blk ? mo : qo, hi, sum);
     if (!blk)
-        return;
+        return qo;
     const size_t und = sum->n_undecided;
     if (und > l->nout / 4) {
         run_tiles(c, NULL, 0, 1);
-        check_summary(l, fin, qo, mo, hi, sum);
+        check_summary(l, fin, qo, qo, hi, sum);
+        mo = qo;
     }
-    if (exact_cheaper(l, blk, und))
-        l->blk = blk > 4 ? 4 : 0;
-    else if (blk == 4 && 2 * blk <= top && !exact_cheaper(l, blk, 16 * und))
-        l->blk = 8;
-    else
-        l->blk = blk;
     l->exact_runs = 0;
+    if (exact_cheaper(l, blk, und)) {
+        if (blk > 4 && l->calm_need < 1024)
+            l->calm_need *= 2;
+        l->blk = blk > 4 ? 4 : 0;
+        l->calm = 0;
+        return mo;
+    }
+    l->blk = blk;
+    if (blk == 4 && 2 * blk <= top && !exact_cheaper(l, blk, 16 * und)) {
+        if (++l->calm >= l->calm_need) {
+            l->blk = 8;
+            l->calm = 0;
+        }
+    } else {
+        l->calm = 0;
+    }
+    return mo;
 }
+
+/* Whether output i is still open to the report: it may overflow (its bound leaves the
+ * range) and is not certain to (want_cert: certain ones count too). */
+#define OPEN(i) ((mo[i] > hi) & (want_cert | (qo[i] <= hi)))
+
+/* Whether any of the 32 outputs from `at` is open (no branch: the compiler's vectors). */
+static int any_open32(const int32_t *qo, const int32_t *mo, int32_t hi, int want_cert)
+{
+    int any = 0;
+    for (unsigned i = 0; i < 32; i++)
+        any |= OPEN(i);
+    return any;
+}
+
+/* The first open output in [i, n), or n: blocks of 32 none of which is open skipped at once
+ * (most outputs are closed: far inside the range, or certain when one certain output is
+ * all the report needs). */
+static size_t next_open(const int32_t *qo, const int32_t *mo, int32_t hi, size_t i, size_t n,
+                        int want_cert)
+{
+    for (;;) {
+        while (i + 32 <= n && !any_open32(qo + i, mo + i, hi, want_cert))
+            i += 32;
+        const size_t end = i + 32 < n ? i + 32 : n;
+        for (; i < end; i++)
+            if (OPEN(i))
+                return i;
+        if (i >= n)
+            return n;
+    }
+}
+#undef OPEN
 
 /* The report and the outputs from the checked kernels: certain overflows (a block boundary's
  * exact prefix outside the range), impossible ones (every bound inside), the undecided
@@ -893,11 +992,10 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
     const unsigned oc = l->s.out_c, n = l->acc_bits;
     const int64_t hi64 = (int64_t)((UINT64_MAX >> 1) >> (64 - n)), lo64 = -hi64 - 1;
     const int32_t hi = hi64 > INT32_MAX ? INT32_MAX : (int32_t)hi64; /* lanes are int32 */
-    const int32_t *fin = SC(c, int32_t, l->sc_acc32), *qo = SC(c, int32_t, l->sc_qor),
-                  *mo = SC(c, int32_t, l->sc_mor);
+    const int32_t *fin = SC(c, int32_t, l->sc_acc32), *qo = SC(c, int32_t, l->sc_qor);
     uint8_t *mark = SC(c, uint8_t, l->sc_mark); /* per-output reports: overflowed */
     check_sum sum;
-    check_adaptive(c, fin, qo, mo, hi, &sum);
+    const int32_t *mo = check_adaptive(c, fin, qo, hi, &sum);
     ovf_reset(o);
     o->n_final = sum.n_final;
     o->final_lo = sum.flo;
@@ -907,15 +1005,13 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
     if (per_output)
         memset(mark, 0, l->nout);
     size_t n_any = sum.n_cert;
-    for (size_t i = 0; i < l->nout && (sum.n_cert || sum.n_undecided); i++) {
+    for (size_t i = 0; sum.n_cert || sum.n_undecided; i++) {
+        const int want_cert = per_output || o->first_out < 0;
+        if (!want_cert && !sum.n_undecided) /* nothing left to learn */
+            break;
+        if ((i = next_open(qo, mo, hi, i, l->nout, want_cert)) >= l->nout)
+            break;
         const int cert = qo[i] > hi;
-        if (!cert && mo[i] <= hi) /* nothing can overflow */
-            continue;
-        if (cert && !per_output && o->first_out >= 0) {
-            if (!sum.n_undecided) /* nothing left to learn */
-                break;
-            continue;
-        }
         /* Undecided, the first that overflows, or a report per output: followed exactly. */
         mpq_mac_prefix_out po = {0, 0, -2};
         if (!cert || o->first_out < 0 || o->first) {
@@ -938,7 +1034,7 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
             o->first[i] = (int32_t)po.exit;
     }
     o->n_any = n_any;
-    o->min_bits = refine_width(c, floor, sum.mall);
+    o->min_bits = refine_width(c, mo, floor, sum.mall);
     if (o->flags)
         for (size_t i = 0; i < l->nout; i++)
             o->flags[i] = (uint8_t)(((fin[i] < lo64 || fin[i] > hi64) ? MPQ_OVF_FINAL : 0) |
@@ -1023,6 +1119,79 @@ static void window(unsigned o, unsigned stride, unsigned pad, unsigned k, unsign
 DEFINE_POOL(pool32, int32_t)
 DEFINE_POOL(pool8, int8_t)
 
+#ifdef LAYER_SSE2
+/* pool8 for windows of at most 256 positions, the same results, 8 channels per vector: the
+ * sums in 16 bits (|sum| <= 128 * 256), the average's rounding division in floats: n =
+ * sum +- count/2 is exact there, and the correctly rounded quotient truncates to the integer
+ * quotient (|n / count| < 256 leaves a rounding error below 2^-16, and a quotient that is not
+ * an integer lies at least 1/count >= 2^-8 from one). The channels past the last multiple of
+ * 8 take the plain loop. */
+static void pool8_sse2(const mpq_layer *l, const int8_t *x, mpq_layer_out *out)
+{
+    const mpq_conv_shape *s = &l->s;
+    const unsigned ch = s->in_c, cv = ch & ~7u;
+    const int avg = s->kind == MPQ_LAYER_AVGPOOL;
+    const int32_t amin = l->act_min, amax = l->act_max;
+    const __m128i vmin = _mm_set1_epi16((int16_t)amin), vmax = _mm_set1_epi16((int16_t)amax);
+    const __m128i zero = _mm_setzero_si128();
+    for (unsigned b = 0; b < s->batches; b++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++) {
+                unsigned y0, y1, x0, x1;
+                window(oy, s->sy, s->py, s->kh, s->in_h, &y0, &y1);
+                window(ox, s->sx, s->px, s->kw, s->in_w, &x0, &x1);
+                const int32_t count = (int32_t)((y1 - y0) * (x1 - x0)), half = count / 2;
+                const __m128 d = _mm_set1_ps((float)count);
+                const __m128i h = _mm_set1_epi32(half);
+                const size_t at = (((size_t)b * s->out_h + oy) * s->out_w + ox) * ch;
+                const int8_t *px0 = x + (((size_t)b * s->in_h + y0) * s->in_w + x0) * ch;
+                for (unsigned c = 0; c < cv; c += 8) {
+                    __m128i a = avg ? zero : _mm_set1_epi16(INT8_MIN);
+                    for (unsigned iy = y0; iy < y1; iy++)
+                        for (unsigned ix = x0; ix < x1; ix++) {
+                            const int8_t *src = px0 + ((size_t)(iy - y0) * s->in_w + (ix - x0)) * ch + c;
+                            __m128i v8 = _mm_loadl_epi64((const __m128i *)(const void *)src);
+                            __m128i v = _mm_srai_epi16(_mm_unpacklo_epi8(v8, v8), 8);
+                            a = avg ? _mm_add_epi16(a, v) : _mm_max_epi16(a, v);
+                        }
+                    if (avg) {
+                        const __m128i sg = _mm_srai_epi16(a, 15);
+                        __m128i lo = _mm_unpacklo_epi16(a, sg), hi = _mm_unpackhi_epi16(a, sg);
+                        /* n = a + half or a - half: half with the sign of a */
+                        lo = _mm_add_epi32(lo, _mm_sub_epi32(_mm_xor_si128(h, _mm_srai_epi32(lo, 31)), _mm_srai_epi32(lo, 31)));
+                        hi = _mm_add_epi32(hi, _mm_sub_epi32(_mm_xor_si128(h, _mm_srai_epi32(hi, 31)), _mm_srai_epi32(hi, 31)));
+                        lo = _mm_cvttps_epi32(_mm_div_ps(_mm_cvtepi32_ps(lo), d));
+                        hi = _mm_cvttps_epi32(_mm_div_ps(_mm_cvtepi32_ps(hi), d));
+                        a = _mm_packs_epi32(lo, hi);
+                    }
+                    a = _mm_min_epi16(_mm_max_epi16(a, vmin), vmax);
+                    if (out->y) {
+                        const __m128i sg = _mm_srai_epi16(a, 15);
+                        _mm_storeu_si128((__m128i *)(void *)(out->y + at + c), _mm_unpacklo_epi16(a, sg));
+                        _mm_storeu_si128((__m128i *)(void *)(out->y + at + c + 4), _mm_unpackhi_epi16(a, sg));
+                    }
+                    if (out->y8)
+                        _mm_storel_epi64((__m128i *)(void *)(out->y8 + at + c), _mm_packs_epi16(a, a));
+                }
+                for (unsigned c = cv; c < ch; c++) {
+                    int32_t a = avg ? 0 : INT8_MIN;
+                    for (unsigned iy = y0; iy < y1; iy++)
+                        for (unsigned ix = x0; ix < x1; ix++) {
+                            const int32_t v = px0[((size_t)(iy - y0) * s->in_w + (ix - x0)) * ch + c];
+                            a = avg ? a + v : v > a ? v : a;
+                        }
+                    if (avg)
+                        a = (a > 0 ? a + half : a - half) / count;
+                    a = a < amin ? amin : a > amax ? amax : a;
+                    if (out->y)
+                        out->y[at + c] = a;
+                    if (out->y8)
+                        out->y8[at + c] = (int8_t)a;
+                }
+            }
+}
+#endif
+
 /* ---- run ---- */
 
 static int run_check_args(const mpq_layer *l, const int32_t *x, const int8_t *x8,
@@ -1081,6 +1250,12 @@ int mpq_layer_run(mpq_layer *l, const int32_t *x, const int8_t *x8, mpq_layer_ou
     case PATH_POOL: {
         int64_t *sum = SC(&c, int64_t, l->sc_pool);
         int32_t *v = (int32_t *)(void *)(sum + l->s.in_c);
+#ifdef LAYER_SSE2
+        if (x8 && (uint64_t)l->s.kh * l->s.kw <= 256 && l->act_min >= INT16_MIN &&
+            l->act_max <= INT16_MAX)
+            pool8_sse2(l, x8, out);
+        else
+#endif
         if (x8)
             pool8(l, x8, sum, v, out);
         else

@@ -12,10 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arith/mpq_layer.h"
 #include "arith/mpq_mac.h"
 
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
 #include <emmintrin.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define MAC_AVX2 1
+#endif
 #endif
 
 /* ---- plan ---- */
@@ -611,6 +616,78 @@ mpq_mac_out mpq_mac_chan(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c,
     return out;
 }
 
+#ifdef MAC_AVX2
+/* The prefixes s0 + x[0]*w[0] + ... + x[i]*w[i] for i < k, every one within int32 (the
+ * caller's bound), eight per vector: the products (x sign-extended against w zero-extended,
+ * one multiply-add lane each), their running sums inside the vector in two shifts and a
+ * carry across its halves, plus the last vector's final prefix. ORs every prefix's magnitude
+ * into *mag; *exit (when still -2) becomes the index of the first prefix outside [lo, hi].
+ * Returns the last prefix. */
+__attribute__((target("avx2"))) static int32_t prefix16_avx2(const int16_t *x, const int16_t *w,
+                                                             unsigned k, int32_t s0, int32_t lo,
+                                                             int32_t hi, uint32_t *mag, long *exit)
+{
+    const __m256i vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+    const __m256i top = _mm256_set1_epi32(7);
+    __m256i carry = _mm256_set1_epi32(s0), m = _mm256_setzero_si256();
+    unsigned i = 0;
+    for (; i + 8 <= k; i += 8) {
+        const __m256i xv = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(x + i)));
+        const __m256i wv = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(w + i)));
+        __m256i v = _mm256_madd_epi16(xv, wv);
+        v = _mm256_add_epi32(v, _mm256_slli_si256(v, 4));
+        v = _mm256_add_epi32(v, _mm256_slli_si256(v, 8));
+        v = _mm256_add_epi32(v, _mm256_permute2x128_si256(_mm256_shuffle_epi32(v, 0xFF),
+                                                          _mm256_shuffle_epi32(v, 0xFF), 0x08));
+        v = _mm256_add_epi32(v, carry);
+        m = _mm256_or_si256(m, _mm256_xor_si256(v, _mm256_srai_epi32(v, 31)));
+        if (*exit == -2) {
+            const __m256i out = _mm256_or_si256(_mm256_cmpgt_epi32(v, vhi), _mm256_cmpgt_epi32(vlo, v));
+            const int bits = _mm256_movemask_ps(_mm256_castsi256_ps(out));
+            if (bits)
+                *exit = (long)(i + (unsigned)__builtin_ctz((unsigned)bits));
+        }
+        carry = _mm256_permutevar8x32_epi32(v, top);
+    }
+    __m128i h = _mm_or_si128(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+    h = _mm_or_si128(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_or_si128(h, _mm_shuffle_epi32(h, 0xB1));
+    uint32_t mo = (uint32_t)_mm_cvtsi128_si32(h);
+    int32_t s = _mm_cvtsi128_si32(_mm256_castsi256_si128(carry));
+    for (; i < k; i++) {
+        s += (int32_t)x[i] * w[i];
+        mo |= (uint32_t)(s ^ (s >> 31));
+        if (*exit == -2 && (s < lo || s > hi))
+            *exit = (long)i;
+    }
+    *mag |= mo;
+    return s;
+}
+#endif
+
+int mpq_mac_prefix16(const mpq_mac_plan *p, const int16_t *x16, int64_t xmax, unsigned c,
+                     int64_t lo, int64_t hi, mpq_mac_prefix_out *o)
+{
+#ifdef MAC_AVX2
+    const int64_t bias = p->bias[c];
+    if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] ||
+        mpq_simd_level() != MPQ_SIMD_AVX2 ||
+        (mpq_i128)mpq_abs64(bias) + (mpq_i128)xmax * p->chan_bound[c] > INT32_MAX)
+        return 1;
+    uint32_t mag = 0;
+    const int32_t lo32 = lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : (int32_t)lo;
+    const int32_t hi32 = hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : (int32_t)hi;
+    o->exit = bias < lo || bias > hi ? -1 : -2;
+    o->final = prefix16_avx2(x16, p->w16 + (size_t)c * p->k, p->k, (int32_t)bias, lo32, hi32,
+                             &mag, &o->exit);
+    o->mag_or = mpq_mac_mag(bias) | mag;
+    return 0;
+#else
+    (void)p, (void)x16, (void)xmax, (void)c, (void)lo, (void)hi, (void)o;
+    return 1;
+#endif
+}
+
 void mpq_mac_prefix(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c, int64_t lo, int64_t hi,
                     mpq_mac_prefix_out *o)
 {
@@ -620,6 +697,8 @@ void mpq_mac_prefix(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c, int64_t l
     if (p->kernel == MPQ_MAC_K16 && p->w16 && !p->t && !p->e.ptr[p->n]) {
         /* dense 16-bit operands: every prefix stays far inside int64 */
         const int16_t *w = p->w16 + (size_t)c * p->k;
+        if (!mpq_mac_prefix16(p, r->x16, r->max, c, lo, hi, o))
+            return;
         int64_t s = bias;
         for (unsigned i = 0; i < p->k; i++) {
             s += (int64_t)r->x16[i] * w[i];

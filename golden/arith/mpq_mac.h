@@ -125,6 +125,12 @@ typedef struct mpq_mac_prefix_out {
 } mpq_mac_prefix_out;
 void mpq_mac_prefix(const mpq_mac_plan *p, mpq_mac_row *r, unsigned c, int64_t lo, int64_t hi,
                     mpq_mac_prefix_out *o);
+/* mpq_mac_prefix from the row's 16-bit operands x16[0..k) alone (|x16| <= xmax), eight terms
+ * per vector: for a dense 16-bit plan whose channel c keeps every prefix within int32
+ * (|bias| + xmax * chan_bound), on a CPU with AVX2. Returns 0 when it did, 1 when it does not
+ * apply (o untouched: take mpq_mac_prefix). */
+int mpq_mac_prefix16(const mpq_mac_plan *p, const int16_t *x16, int64_t xmax, unsigned c,
+                     int64_t lo, int64_t hi, mpq_mac_prefix_out *o);
 
 /* |v| for a width: v for v >= 0, -v-1 (~v) below: a signed `b`-bit register holds v exactly
  * when mpq_mac_mag(v) < 2^(b-1). */
@@ -209,7 +215,7 @@ void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
  * (bounds) in q_or and m_or, same indexing. nonneg: every operand is >= 0 (the activations'
  * range says so; |x| is then x). blk 0 is the exact form: the second stream multiplies the
  * first weight of each pair alone, giving the prefix inside the pair; every prefix is then
- * exact and m = q. */
+ * exact and m = q (m_or may then be NULL: not written). */
 void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
                          size_t row_stride, unsigned n, unsigned blk, int nonneg, int32_t *out,
                          int32_t *q_or, int32_t *m_or, size_t out_stride);

@@ -433,11 +433,17 @@ AVX2_FN static inline __m256i vmag8(__m256i v)
             (QO) = (MO) = _mm256_or_si256(vmag8(QO), vmag8(MO));                               \
     } while (0)
 
+/* Where a checked kernel of 4 rows writes: row r's 8 lanes at fin + r*stride, qo + r*stride
+ * and mo + r*stride (mo NULL: not written; the exact form's m is its q). */
+typedef struct chk_dst {
+    int32_t *fin, *qo, *mo;
+    size_t stride;
+} chk_dst;
+
 /* check2 for 4 rows, one block of 8 channels per vector. */
 AVX2_FN static inline __attribute__((always_inline)) void
 check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
-            const int32_t *bias, unsigned np, unsigned blk, int nonneg, int exact,
-            int32_t fin[4][L], int32_t qo[4][L], int32_t mo[4][L])
+            const int32_t *bias, unsigned np, unsigned blk, int nonneg, int exact, chk_dst d)
 {
     const __m256i b = LOAD8(bias), mb = vmag8(b);
     __m256i q0 = b, q1 = b, q2 = b, q3 = b, s0 = b, s1 = b, s2 = b, s3 = b;
@@ -471,35 +477,35 @@ check4_avx2(const int16_t *const rows[4], const int16_t *wb, const int16_t *awb,
     EXACT_DONE8(exact, o1, m1);
     EXACT_DONE8(exact, o2, m2);
     EXACT_DONE8(exact, o3, m3);
-    STORE8(fin[0], q0);
-    STORE8(fin[1], q1);
-    STORE8(fin[2], q2);
-    STORE8(fin[3], q3);
-    STORE8(qo[0], o0);
-    STORE8(qo[1], o1);
-    STORE8(qo[2], o2);
-    STORE8(qo[3], o3);
-    STORE8(mo[0], m0);
-    STORE8(mo[1], m1);
-    STORE8(mo[2], m2);
-    STORE8(mo[3], m3);
+    STORE8(d.fin, q0);
+    STORE8(d.fin + d.stride, q1);
+    STORE8(d.fin + 2 * d.stride, q2);
+    STORE8(d.fin + 3 * d.stride, q3);
+    STORE8(d.qo, o0);
+    STORE8(d.qo + d.stride, o1);
+    STORE8(d.qo + 2 * d.stride, o2);
+    STORE8(d.qo + 3 * d.stride, o3);
+    if (d.mo) {
+        STORE8(d.mo, m0);
+        STORE8(d.mo + d.stride, m1);
+        STORE8(d.mo + 2 * d.stride, m2);
+        STORE8(d.mo + 3 * d.stride, m3);
+    }
 }
 
 /* The three forms the callers need: bounds over |x| or x (non-negative operands), exact. */
 AVX2_FN static void check4_avx2_pos(const int16_t *const rows[4], const int16_t *wb,
                                     const int16_t *awb, const int32_t *bias, unsigned np,
-                                    unsigned blk, int32_t fin[4][L], int32_t qo[4][L],
-                                    int32_t mo[4][L])
+                                    unsigned blk, chk_dst d)
 {
-    check4_avx2(rows, wb, awb, bias, np, blk, 1, 0, fin, qo, mo);
+    check4_avx2(rows, wb, awb, bias, np, blk, 1, 0, d);
 }
 
 AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t *wb,
                                     const int16_t *awb, const int32_t *bias, unsigned np,
-                                    unsigned blk, int32_t fin[4][L], int32_t qo[4][L],
-                                    int32_t mo[4][L])
+                                    unsigned blk, chk_dst d)
 {
-    check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, fin, qo, mo);
+    check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, d);
 }
 
 /* The exact form for 4 rows: per pair the prefix after its first term (q + x.fw, fw the
@@ -507,7 +513,7 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
  * minimum; no block state, so everything stays in registers. */
 AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_t *wb,
                                       const int16_t *fwb, const int32_t *bias, unsigned np,
-                                      int32_t fin[4][L], int32_t qo[4][L], int32_t mo[4][L])
+                                      chk_dst d)
 {
     const __m256i b = LOAD8(bias);
     __m256i q0 = b, q1 = b, q2 = b, q3 = b, h0 = b, h1 = b, h2 = b, h3 = b, l0 = b, l1 = b,
@@ -527,15 +533,22 @@ AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_
         EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[3], j)), q3, h3, l3);
     }
 #undef EXACT_PAIR
-    STORE8(fin[0], q0);
-    STORE8(fin[1], q1);
-    STORE8(fin[2], q2);
-    STORE8(fin[3], q3);
-    STORE8(qo[0], _mm256_or_si256(vmag8(h0), vmag8(l0)));
-    STORE8(qo[1], _mm256_or_si256(vmag8(h1), vmag8(l1)));
-    STORE8(qo[2], _mm256_or_si256(vmag8(h2), vmag8(l2)));
-    STORE8(qo[3], _mm256_or_si256(vmag8(h3), vmag8(l3)));
-    memcpy(mo, qo, sizeof(int32_t[4][L]));
+    const __m256i o0 = _mm256_or_si256(vmag8(h0), vmag8(l0)), o1 = _mm256_or_si256(vmag8(h1), vmag8(l1));
+    const __m256i o2 = _mm256_or_si256(vmag8(h2), vmag8(l2)), o3 = _mm256_or_si256(vmag8(h3), vmag8(l3));
+    STORE8(d.fin, q0);
+    STORE8(d.fin + d.stride, q1);
+    STORE8(d.fin + 2 * d.stride, q2);
+    STORE8(d.fin + 3 * d.stride, q3);
+    STORE8(d.qo, o0);
+    STORE8(d.qo + d.stride, o1);
+    STORE8(d.qo + 2 * d.stride, o2);
+    STORE8(d.qo + 3 * d.stride, o3);
+    if (d.mo) {
+        STORE8(d.mo, o0);
+        STORE8(d.mo + d.stride, o1);
+        STORE8(d.mo + 2 * d.stride, o2);
+        STORE8(d.mo + 3 * d.stride, o3);
+    }
 }
 
 /* One row against `nb` blocks (1..4; a fully-connected layer's single row): the row's operand
@@ -940,22 +953,15 @@ TILE_INLINE void check2(const mpq_mac_tiles *t, const int16_t *r0, const int16_t
 #endif
 }
 
-/* The first nc lanes of a checked tile's row into the layer's arrays (whole blocks: fixed
- * copies the compiler inlines). */
+/* The first nc lanes of a checked tile's row into the layer's arrays (m_or NULL: not
+ * written). */
 static inline void put_lanes(int32_t *out, int32_t *q_or, int32_t *m_or, const int32_t *fin,
                              const int32_t *qo, const int32_t *mo, unsigned nc)
 {
-    if (nc == L) {
-        memcpy(out, fin, L * sizeof *out);
-        memcpy(q_or, qo, L * sizeof *q_or);
-        memcpy(m_or, mo, L * sizeof *m_or);
-        return;
-    }
-    for (unsigned c = 0; c < nc; c++) {
-        out[c] = fin[c];
-        q_or[c] = qo[c];
-        m_or[c] = mo[c];
-    }
+    memcpy(out, fin, nc * sizeof *out);
+    memcpy(q_or, qo, nc * sizeof *q_or);
+    if (m_or)
+        memcpy(m_or, mo, nc * sizeof *m_or);
 }
 
 void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
@@ -986,7 +992,7 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                                     fin + i, qo + i, mo + i);
                 const unsigned b = b0 + i, nc = t->cpg - b * L < L ? t->cpg - b * L : L;
                 const size_t at = (size_t)b * L;
-                put_lanes(out + at, q_or + at, m_or + at, fin[i], qo[i], mo[i], nc);
+                put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[i], qo[i], mo[i], nc);
             }
         }
         return;
@@ -1003,18 +1009,20 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                 const int16_t *rows[4];
                 for (unsigned r = 0; r < 4; r++)
                     rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : zero_row;
+                /* a whole tile straight into the layer's arrays, a partial one through ours */
+                const int whole = nc == L && r0 + 4 <= n;
+                const size_t at0 = (size_t)r0 * out_stride + (size_t)b * L;
+                const chk_dst d = whole ? (chk_dst){out + at0, q_or + at0, m_or ? m_or + at0 : NULL, out_stride}
+                                        : (chk_dst){fin[0], qo[0], mo[0], L};
                 if (exact)
-                    check4_avx2_exact(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs,
-                                      fin, qo, mo);
+                    check4_avx2_exact(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs, d);
                 else if (nonneg)
-                    check4_avx2_pos(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs,
-                                    blk, fin, qo, mo);
+                    check4_avx2_pos(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs, blk, d);
                 else
-                    check4_avx2_any(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs,
-                                    blk, fin, qo, mo);
-                for (unsigned r = 0; r < 4 && r0 + r < n; r++) {
+                    check4_avx2_any(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs, blk, d);
+                for (unsigned r = 0; !whole && r < 4 && r0 + r < n; r++) {
                     const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
-                    put_lanes(out + at, q_or + at, m_or + at, fin[r], qo[r], mo[r], nc);
+                    put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[r], qo[r], mo[r], nc);
                 }
             }
             continue;
@@ -1032,7 +1040,7 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                 check2(t, ra, rb, t->w + woff, aw + woff, t->bias + slot0, blk, 0, 0, fin, qo, mo);
             for (unsigned r = 0; r < 2 && r0 + r < n; r++) {
                 const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
-                put_lanes(out + at, q_or + at, m_or + at, fin[r], qo[r], mo[r], nc);
+                put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[r], qo[r], mo[r], nc);
             }
         }
     }
@@ -1055,8 +1063,8 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
             taps_exact16_avx2(base[i] + c0, toff, t->w + wo, t->w + wo1, t->fw + wo, t->fw + wo1,
                               t->bias + c0, np, fin, qo);
             const size_t at = (size_t)i * out_stride + c0;
-            put_lanes(out + at, q_or + at, m_or + at, fin[0], qo[0], qo[0], L);
-            put_lanes(out + at + L, q_or + at + L, m_or + at + L, fin[1], qo[1], qo[1], nc);
+            put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[0], qo[0], qo[0], L);
+            put_lanes(out + at + L, q_or + at + L, m_or ? m_or + at + L : NULL, fin[1], qo[1], qo[1], nc);
         }
     }
 #endif
@@ -1072,7 +1080,7 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
             if (avx2_on()) {
                 taps_check8_avx2(bp, toff, wb, awb, bias, np, blk, nonneg, fin, qo, mo);
                 const size_t at = (size_t)i * out_stride + c0;
-                put_lanes(out + at, q_or + at, m_or + at, fin, qo, mo, nc);
+                put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin, qo, mo, nc);
                 continue;
             }
 #endif
@@ -1131,7 +1139,7 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
             }
 #endif
             const size_t at = (size_t)i * out_stride + c0;
-            put_lanes(out + at, q_or + at, m_or + at, fin, qo, mo, nc);
+            put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin, qo, mo, nc);
         }
     }
 }
