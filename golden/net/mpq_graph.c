@@ -1388,8 +1388,7 @@ static int run_op(mpq_net *net, const plan *p, char *err, size_t errlen)
     case K_QUANT_F32: {
         const float *x = net->t[p->in].data;
         int8_t *y = out->data;
-        for (int64_t i = 0; i < out->count; i++)
-            y[i] = mpq_tfl_quantize_f32(x[i], p->scale, p->out_zp);
+        mpq_tfl_quantize_f32_n(x, y, (size_t)out->count, p->scale, p->out_zp);
         break;
     }
     case K_DEQUANT: {

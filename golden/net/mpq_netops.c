@@ -10,6 +10,11 @@
 #include <math.h>
 #include <stdio.h>
 
+#if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
+#include <emmintrin.h>
+#define NETOPS_SSE2 1
+#endif
+
 /* ---- wrapping int32 arithmetic and gemmlowp's fixed point ---- */
 
 static int32_t add32(int32_t a, int32_t b)
@@ -376,6 +381,38 @@ int8_t mpq_tfl_quantize_f32(float x, float scale, int32_t zp)
     int32_t v = q >= -2147483648.0f && q < 2147483648.0f ? round_away(q) : INT32_MIN;
     int32_t u = add32(v, zp);
     return (int8_t)(u < INT8_MIN ? INT8_MIN : u > INT8_MAX ? INT8_MAX : u);
+}
+
+void mpq_tfl_quantize_f32_n(const float *x, int8_t *y, size_t n, float scale, int32_t zp)
+{
+    size_t i = 0;
+#ifdef NETOPS_SSE2
+    /* The same steps per lane: divps rounds as divss does; cvttps2dq truncates, giving
+     * INT32_MIN where the scalar path takes it (NaN, |q| >= 2^31: masked in explicitly); the
+     * fraction is exact below 2^23 and 0 above; the offset wraps; two saturating packs clamp
+     * to int8. */
+    const __m128 s = _mm_set1_ps(scale), lo = _mm_set1_ps(-2147483648.0f), hi = _mm_set1_ps(2147483648.0f);
+    const __m128 half = _mm_set1_ps(0.5f), mhalf = _mm_set1_ps(-0.5f);
+    const __m128i z = _mm_set1_epi32(zp), imin = _mm_set1_epi32(INT32_MIN);
+    for (; i + 8 <= n; i += 8) {
+        __m128i v[2];
+        for (int h = 0; h < 2; h++) {
+            const __m128 q = _mm_div_ps(_mm_loadu_ps(x + i + 4 * h), s);
+            const __m128i in = _mm_castps_si128(_mm_and_ps(_mm_cmpge_ps(q, lo), _mm_cmplt_ps(q, hi)));
+            const __m128i t = _mm_cvttps_epi32(q);
+            const __m128 frac = _mm_sub_ps(q, _mm_cvtepi32_ps(t));
+            /* compares give -1 where true: t + (frac >= 0.5) - (frac <= -0.5) */
+            __m128i r = _mm_sub_epi32(t, _mm_castps_si128(_mm_cmpge_ps(frac, half)));
+            r = _mm_add_epi32(r, _mm_castps_si128(_mm_cmple_ps(frac, mhalf)));
+            r = _mm_or_si128(_mm_and_si128(in, r), _mm_andnot_si128(in, imin));
+            v[h] = _mm_add_epi32(r, z);
+        }
+        const __m128i w = _mm_packs_epi32(v[0], v[1]);
+        _mm_storel_epi64((__m128i *)(void *)(y + i), _mm_packs_epi16(w, w));
+    }
+#endif
+    for (; i < n; i++)
+        y[i] = mpq_tfl_quantize_f32(x[i], scale, zp);
 }
 
 int8_t mpq_tfl_requantize(int8_t x, int32_t in_zp, int32_t out_zp, int32_t mult, int shift)

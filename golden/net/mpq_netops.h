@@ -109,6 +109,8 @@ int8_t mpq_tfl_logistic_one(const mpq_tfl_logistic *p, int8_t x);
  * beyond 2^31) converts as x86's cvttss2si does (INT32_MIN), which is what the reference
  * compiled for this machine computes. */
 int8_t mpq_tfl_quantize_f32(float x, float scale, int32_t zp);
+/* y[i] = mpq_tfl_quantize_f32(x[i], scale, zp) for i < n, four at a time where SSE2 is. */
+void mpq_tfl_quantize_f32_n(const float *x, int8_t *y, size_t n, float scale, int32_t zp);
 /* int8 -> int8 (reference_ops::Requantize): clamp(requant_double(x - in_zp, mult, shift) +
  * out_zp). */
 int8_t mpq_tfl_requantize(int8_t x, int32_t in_zp, int32_t out_zp, int32_t mult, int shift);

@@ -513,6 +513,34 @@ static void test_arith(void)
         CHECK_EQ(mpq_tfl_quantize_f32(big, 1.0f, 0), wb, "quantize %.9g", (double)big);
     }
     CHECK_EQ(mpq_tfl_quantize_f32(0.49999997f, 1.0f, 0), 0, "just below one half");
+    /* The vector form equals the scalar one lane by lane: the sweep's values, the specials,
+     * and random bit patterns, at scales and zero points that push every kind to a clamp. */
+    {
+        enum { NQ = 4099 };
+        static float qx[NQ];
+        int8_t qy[NQ];
+        uint32_t st = 12345;
+        const float specials[] = {NAN, INFINITY, -INFINITY, 2147483648.0f, -2147483648.0f,
+                                  2147483520.0f, 0.5f, -0.5f, 1.5f, -1.5f, 0.49999997f, -0.0f};
+        for (int i = 0; i < NQ; i++) {
+            st = st * 1664525u + 1013904223u;
+            uint32_t bits = st;
+            float r;
+            memcpy(&r, &bits, sizeof r);
+            qx[i] = i < 12 ? specials[i] : i % 3 ? (float)(i - 2000) * 0.25f : r;
+        }
+        const float scales[] = {1.0f, 0.5f, 3.0e-7f, 1.0e7f};
+        const int32_t zps[] = {0, -128, 127, -5};
+        for (int a = 0; a < 4; a++) {
+            mpq_tfl_quantize_f32_n(qx, qy, NQ, scales[a], zps[a]);
+            for (int i = 0; i < NQ; i++)
+                if (qy[i] != mpq_tfl_quantize_f32(qx[i], scales[a], zps[a])) {
+                    CHECK(0, "quantize_n lane %d (%.9g / %g + %d): %d, scalar %d", i, (double)qx[i],
+                          (double)scales[a], zps[a], qy[i], mpq_tfl_quantize_f32(qx[i], scales[a], zps[a]));
+                    break;
+                }
+        }
+    }
     /* int8 -> int8 with the scale doubled: 3 -> 1.5 -> 2; -3 -> -1.5: srdhm(-3, 2^30)
      * truncates (-3 - 1) / 2 + 2^-31 to -1 (gemmlowp's nudge). */
     CHECK_EQ(mpq_tfl_requantize(3, 0, 0, 1 << 30, 0), 2, "requantize 1.5");
