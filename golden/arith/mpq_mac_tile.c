@@ -508,16 +508,15 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
     check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, d);
 }
 
-/* The exact form for 4 rows: per pair the prefix after its first term (q + x.fw, fw the
- * pair's first weight alone) and after both (q + x.w) into each lane's running maximum and
- * minimum; no block state, so everything stays in registers. */
-AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_t *wb,
-                                      const int16_t *fwb, const int32_t *bias, unsigned np,
-                                      chk_dst d)
+/* The exact form for two rows (r0, r1 of the tile, at d's rows r0 and r0 + 1): per pair the
+ * prefix after its first term (q + x.fw, fw the pair's first weight alone) and after both
+ * (q + x.w) into each lane's running maximum and minimum. Two rows keep every value in a
+ * register (four spilled: measured slower). */
+AVX2_FN static inline __attribute__((always_inline)) void
+exact2_avx2(const int16_t *ra, const int16_t *rb, const int16_t *wb, const int16_t *fwb,
+            __m256i b, unsigned np, chk_dst d, unsigned r0)
 {
-    const __m256i b = LOAD8(bias);
-    __m256i q0 = b, q1 = b, q2 = b, q3 = b, h0 = b, h1 = b, h2 = b, h3 = b, l0 = b, l1 = b,
-            l2 = b, l3 = b;
+    __m256i q0 = b, q1 = b, h0 = b, h1 = b, l0 = b, l1 = b;
 #define EXACT_PAIR(X, Q, H, LO)                                                                 \
     do {                                                                                       \
         const __m256i mid_ = _mm256_add_epi32((Q), _mm256_madd_epi16((X), f));                 \
@@ -527,28 +526,30 @@ AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_
     } while (0)
     for (unsigned j = 0; j < np; j++) {
         const __m256i w = LOAD8(wb + (size_t)j * 16), f = LOAD8(fwb + (size_t)j * 16);
-        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[0], j)), q0, h0, l0);
-        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[1], j)), q1, h1, l1);
-        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[2], j)), q2, h2, l2);
-        EXACT_PAIR(_mm256_set1_epi32(pair_at(rows[3], j)), q3, h3, l3);
+        EXACT_PAIR(_mm256_set1_epi32(pair_at(ra, j)), q0, h0, l0);
+        EXACT_PAIR(_mm256_set1_epi32(pair_at(rb, j)), q1, h1, l1);
     }
 #undef EXACT_PAIR
     const __m256i o0 = _mm256_or_si256(vmag8(h0), vmag8(l0)), o1 = _mm256_or_si256(vmag8(h1), vmag8(l1));
-    const __m256i o2 = _mm256_or_si256(vmag8(h2), vmag8(l2)), o3 = _mm256_or_si256(vmag8(h3), vmag8(l3));
-    STORE8(d.fin, q0);
-    STORE8(d.fin + d.stride, q1);
-    STORE8(d.fin + 2 * d.stride, q2);
-    STORE8(d.fin + 3 * d.stride, q3);
-    STORE8(d.qo, o0);
-    STORE8(d.qo + d.stride, o1);
-    STORE8(d.qo + 2 * d.stride, o2);
-    STORE8(d.qo + 3 * d.stride, o3);
+    const size_t a0 = (size_t)r0 * d.stride, a1 = a0 + d.stride;
+    STORE8(d.fin + a0, q0);
+    STORE8(d.fin + a1, q1);
+    STORE8(d.qo + a0, o0);
+    STORE8(d.qo + a1, o1);
     if (d.mo) {
-        STORE8(d.mo, o0);
-        STORE8(d.mo + d.stride, o1);
-        STORE8(d.mo + 2 * d.stride, o2);
-        STORE8(d.mo + 3 * d.stride, o3);
+        STORE8(d.mo + a0, o0);
+        STORE8(d.mo + a1, o1);
     }
+}
+
+/* The exact form for 4 rows: two passes of two rows over the block's weights. */
+AVX2_FN static void check4_avx2_exact(const int16_t *const rows[4], const int16_t *wb,
+                                      const int16_t *fwb, const int32_t *bias, unsigned np,
+                                      chk_dst d)
+{
+    const __m256i b = LOAD8(bias);
+    exact2_avx2(rows[0], rows[1], wb, fwb, b, np, d, 0);
+    exact2_avx2(rows[2], rows[3], wb, fwb, b, np, d, 2);
 }
 
 /* One row against `nb` blocks (1..4; a fully-connected layer's single row): the row's operand
