@@ -895,12 +895,15 @@ static unsigned refine_width(run_ctx *c, const int32_t *mo, unsigned floor, uint
 
 /* Whether a bounded run at blk pairs per block left so many outputs undecided that the
  * exact form would have cost less: per output, the exact form's extra work over the pairs
- * against the scans (a patch, then every term) of the undecided. Costs in instructions per
- * 8-lane vector, measured on the AVX2 kernels: a pair 4 + 13/blk bounded, 11 exact; a scan
- * about 500 + 10 per term. */
+ * against the scans of the undecided. Costs per 8-lane vector on the AVX2 kernels: a pair
+ * 4 + 13/blk bounded, 11 instructions exact, counted 9 since the exact tile runs two rows at
+ * a time with nothing spilled (measured on the models that miss their goal: 9 against 11
+ * took image_classification's overflow run from 0.834 to 0.815 ms, vww and rps unchanged,
+ * 8 slower on rps); a scan about 500 + 10 per term (the model the constants were fitted
+ * with; prefix16 made scans cheaper, but a cheaper count measured slower). */
 static int exact_cheaper(const mpq_layer *l, unsigned blk, size_t undecided)
 {
-    const double pairs = l->tiles.kpairs, extra = 11.0 - (4.0 + 13.0 / blk);
+    const double pairs = l->tiles.kpairs, extra = 9.0 - (4.0 + 13.0 / blk);
     return (double)undecided * (500.0 + 10.0 * l->depth) > (double)l->nout * pairs * extra / 8;
 }
 
