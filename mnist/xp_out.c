@@ -170,7 +170,6 @@ static void rtl_lines(FILE *f, const xp_net *n, unsigned tag, unsigned l, const 
     const mpq_xp_prec *pr = &n->prec[p->prec[l]];
     unsigned np = mpq_xp_parts(n->hw, &n->layer[l], m, NULL, 0);
     mpq_xp_part *parts = calloc(np ? np : 1, sizeof *parts);
-    char ms[120], ps[32], sh[200];
     if (!parts)
         return;
     mpq_xp_parts(n->hw, &n->layer[l], m, parts, np);
@@ -183,22 +182,7 @@ static void rtl_lines(FILE *f, const xp_net *n, unsigned tag, unsigned l, const 
             }
         if (first != i)
             continue;
-        const mpq_hw_layer *L = &parts[i].L;
-        mpq_xp_cost c;
-        mpq_xp_hw_layer_cost(n->hw, L, pr, &c);
-        if (L->s.kind == MPQ_LAYER_FC)
-            snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
-        else
-            mpq_conv_shape_format(&L->s, sh, sizeof sh);
-        uint64_t wb[MPQ_CNT_COUNT];
-        char wbs[600];
-        mpq_xp_wb_counts(&c, wb);
-        fprintf(f, "point %u %s %s | part %u x%u | %s | tiles %llu steps %llu cycles %llu waits %llu ring_full %llu "
-                   "wgt_beats %llu act_beats %llu pad_steps %llu counters%s\n", tag, mpq_xp_prec_str(pr, ps, sizeof ps),
-                mpq_xp_map_str(m, ms, sizeof ms), i, mult, sh, (unsigned long long)c.tiles,
-                (unsigned long long)c.steps, (unsigned long long)c.cycles, (unsigned long long)c.data_waits,
-                (unsigned long long)c.ring_full, (unsigned long long)c.wgt_beats, (unsigned long long)c.act_beats,
-                (unsigned long long)c.pad_steps, mpq_xp_wb_counts_str(wb, wbs, sizeof wbs));
+        mpq_xp_part_line(f, n->hw, tag, pr, m, i, mult, &parts[i].L);
     }
     free(parts);
 }

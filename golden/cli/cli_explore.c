@@ -162,26 +162,9 @@ static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t s
         if (!parts)
             break;
         mpq_xp_parts(hw, l, &pt.map, parts, np);
-        char ms[120], ps[32], sh[200];
-        for (unsigned p = 0; p < np; p++) {
-            if (shape_seen(parts, p))
-                continue;
-            const mpq_hw_layer *L = &parts[p].L;
-            mpq_xp_cost c;
-            mpq_xp_hw_layer_cost(hw, L, &pt.prec, &c);
-            if (L->s.kind == MPQ_LAYER_FC)
-                snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
-            else
-                mpq_conv_shape_format(&L->s, sh, sizeof sh);
-            uint64_t wb[MPQ_CNT_COUNT];
-            char wbs[600];
-            mpq_xp_wb_counts(&c, wb);
-            printf("point %u %s %s | part %u | %s | tiles %" PRIu64 " steps %" PRIu64 " cycles %" PRIu64
-                   " waits %" PRIu64 " ring_full %" PRIu64 " wgt_beats %" PRIu64 " act_beats %" PRIu64
-                   " pad_steps %" PRIu64 " counters%s\n", i, mpq_xp_prec_str(&pt.prec, ps, sizeof ps),
-                   mpq_xp_map_str(&pt.map, ms, sizeof ms), p, sh, c.tiles, c.steps, c.cycles, c.data_waits,
-                   c.ring_full, c.wgt_beats, c.act_beats, c.pad_steps, mpq_xp_wb_counts_str(wb, wbs, sizeof wbs));
-        }
+        for (unsigned p = 0; p < np; p++)
+            if (!shape_seen(parts, p))
+                mpq_xp_part_line(stdout, hw, i, &pt.prec, &pt.map, p, 0, &parts[p].L);
         free(parts);
     }
     free(maps);

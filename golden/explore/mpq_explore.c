@@ -592,6 +592,29 @@ void mpq_xp_wb_counts(const mpq_xp_cost *c, uint64_t v[MPQ_CNT_COUNT])
     v[MPQ_CNT_macs_hp_nz] = c->macs_hp;
 }
 
+void mpq_xp_part_line(FILE *f, const mpq_hwcfg *hw, unsigned tag, const mpq_xp_prec *pr,
+                      const mpq_xp_map *m, unsigned part, unsigned mult, const mpq_hw_layer *L)
+{
+    char ms[120], ps[32], sh[200], xs[16] = "", wbs[600];
+    mpq_xp_cost c;
+    uint64_t wb[MPQ_CNT_COUNT];
+    mpq_xp_hw_layer_cost(hw, L, pr, &c);
+    if (L->s.kind == MPQ_LAYER_FC)
+        snprintf(sh, sizeof sh, "--m %u --k %u --n %u", L->m, L->k, L->n);
+    else
+        mpq_conv_shape_format(&L->s, sh, sizeof sh);
+    if (mult)
+        snprintf(xs, sizeof xs, " x%u", mult);
+    mpq_xp_wb_counts(&c, wb);
+    fprintf(f, "point %u %s %s | part %u%s | %s | tiles %llu steps %llu cycles %llu waits %llu "
+               "ring_full %llu wgt_beats %llu act_beats %llu pad_steps %llu counters%s\n", tag,
+            mpq_xp_prec_str(pr, ps, sizeof ps), mpq_xp_map_str(m, ms, sizeof ms), part, xs, sh,
+            (unsigned long long)c.tiles, (unsigned long long)c.steps, (unsigned long long)c.cycles,
+            (unsigned long long)c.data_waits, (unsigned long long)c.ring_full,
+            (unsigned long long)c.wgt_beats, (unsigned long long)c.act_beats,
+            (unsigned long long)c.pad_steps, mpq_xp_wb_counts_str(wb, wbs, sizeof wbs));
+}
+
 const char *mpq_xp_wb_counts_str(const uint64_t v[MPQ_CNT_COUNT], char *buf, size_t len)
 {
     size_t at = 0;

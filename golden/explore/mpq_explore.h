@@ -24,6 +24,8 @@
 #ifndef MPQ_EXPLORE_H
 #define MPQ_EXPLORE_H
 
+#include <stdio.h>
+
 #include "arith/mpq.h"
 #include "contract/mpq_hw.h"
 #include "stim/mpq_hwlayer.h"
@@ -188,6 +190,13 @@ int mpq_xp_sim_equal(const mpq_xp_cost *c, const mpq_xp_cost *sim, char *why, si
 void mpq_xp_wb_counts(const mpq_xp_cost *c, uint64_t v[MPQ_CNT_COUNT]);
 /* " tile_cycles=N tiles=N ..." of v, every counter, for the lines a testbench compares. */
 const char *mpq_xp_wb_counts_str(const uint64_t v[MPQ_CNT_COUNT], char *buf, size_t len);
+
+/* Hardware layer L (part `part` of its layer; mult > 0: " x<mult>", the parts of its shape)
+ * at precision pr and mapping m, as explore sample's line "point TAG PREC MAP | part ... |
+ * SHAPE | tiles ... counters ...": its closed-form cost and white-box counters, which
+ * scripts/golden/explore-rtl.sh runs on the RTL and compares. */
+void mpq_xp_part_line(FILE *f, const mpq_hwcfg *hw, unsigned tag, const mpq_xp_prec *pr,
+                      const mpq_xp_map *m, unsigned part, unsigned mult, const mpq_hw_layer *L);
 
 /* "tern+2hp" / "int8" and "img=1 rows=7 cols=14 pack=0 order=inner", for reports. */
 const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len);
