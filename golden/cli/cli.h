@@ -34,6 +34,8 @@ int cli_write_atomic(const char *path, const char *s, size_t len);
 /* v as a decimal integer in lo..hi into *out; else -1, printed as "TOOL: OPT V: not an integer
  * in LO..HI". */
 int cli_parse_u64(const char *tool, const char *opt, const char *v, uint64_t lo, uint64_t hi, uint64_t *out);
+/* "TOOL: WHAT" on stderr; returns 2 (a usage or input error). */
+int cli_fail2(const char *tool, const char *what);
 
 /* ---- what model map and explore model share (cli_model_map.c) ---- */
 #include <stdint.h>

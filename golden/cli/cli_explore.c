@@ -17,6 +17,8 @@
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
 
+static const char tool[] = "mpq-golden explore";
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden explore space --config NAME (--shape 'conv2d h=.. w=.. c=.. o=.. ...' |\n"
@@ -46,19 +48,13 @@ static void usage(FILE *f)
                "Exit: 0, 1 a closed-form count differs from the cycle model, 2 usage or input error.\n");
 }
 
-static int fail2(const char *what)
-{
-    fprintf(stderr, "mpq-golden explore: %s\n", what);
-    return 2;
-}
-
 static int load_hw(const char *cfg, mpq_hwcfg *hw)
 {
     char err[1024];
     if (!cfg)
-        return fail2("--config NAME is required");
+        return cli_fail2(tool, "--config NAME is required");
     if (mpq_hwcfg_load_named(cfg, hw, NULL, 0, err, sizeof err) != 0)
-        return fail2(err);
+        return cli_fail2(tool, err);
     return 0;
 }
 
@@ -82,14 +78,14 @@ static int parse_layer(const char *shape, const char *fc, mpq_hw_layer *l)
     if (fc) {
         o.shape.kind = MPQ_LAYER_FC;
         if (sscanf(fc, "%u,%u,%u", &o.m, &o.k, &o.n) != 3)
-            return fail2("--fc M,K,N: three positive integers");
+            return cli_fail2(tool, "--fc M,K,N: three positive integers");
     } else if (!shape) {
-        return fail2("--shape or --fc is required");
+        return cli_fail2(tool, "--shape or --fc is required");
     } else if (mpq_conv_shape_parse(shape, &o.shape, err, sizeof err) != 0) {
-        return fail2(err);
+        return cli_fail2(tool, err);
     }
     if (mpq_hw_layer_shape(&o, l, err, sizeof err) != 0)
-        return fail2(err);
+        return cli_fail2(tool, err);
     return 0;
 }
 
@@ -100,7 +96,7 @@ static int explore_space(const mpq_hwcfg *hw, const mpq_hw_layer *l, int list, u
     size_t nm = mpq_xp_mappings_ex(hw, l, flags, NULL, 0);
     mpq_xp_map *maps = calloc(nm ? nm : 1, sizeof *maps);
     if (!maps)
-        return fail2("out of memory");
+        return cli_fail2(tool, "out of memory");
     mpq_xp_mappings_ex(hw, l, flags, maps, nm);
     printf("precisions %u, mappings %zu, points %zu\n", np, nm, nm * np);
     mpq_xp_point best = {precs[0], {0, 0, 0, 0, 0}}, def = {precs[0], {0, 0, 0, 0, 0}};
@@ -150,7 +146,7 @@ static int explore_sample(const mpq_hwcfg *hw, const mpq_hw_layer *l, uint64_t s
     mpq_xp_prec pr[80];
     unsigned npr = mpq_xp_precisions(hw, pr, 80);
     if (!maps)
-        return fail2("out of memory");
+        return cli_fail2(tool, "out of memory");
     mpq_xp_mappings_ex(hw, l, MPQ_XP_ALL_SIZES, maps, nm);
     mpq_rng r;
     mpq_rng_seed(&r, seed);
@@ -318,7 +314,7 @@ static int op_precisions(const mpq_hwcfg *hw, const mpq_net *net, const xdecomp 
     unsigned nops = mpq_net_ops(net), li = 0;
     xc.op_prec = calloc(nops ? nops : 1, sizeof *xc.op_prec);
     if (!xc.op_prec)
-        return fail2("out of memory");
+        return cli_fail2(tool, "out of memory");
     mpq_net_layer NL;
     for (unsigned op = 0; op < nops; op++) {
         xc.op_prec[op] = (mpq_xp_prec){0, hw->klanes};
@@ -344,7 +340,7 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
         return 2;
     cli_net cn;
     if (cli_net_open(&cn, model, NULL, seed, err, sizeof err) != 0)
-        return fail2(err);
+        return cli_fail2(tool, err);
     if (xd.n && op_precisions(hw, cn.net, &xd) != 0) {
         cli_net_close(&cn);
         return 2;
@@ -355,7 +351,7 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
     unsigned n = 0;
     int status = mpq_netrun(cn.net, &cn.m, hw, &mo, &xcheck_exec, cn.rows, &n, err, sizeof err);
     if (status)
-        fail2(err);
+        cli_fail2(tool, err);
     else {
         printf("%s: %u layers, %" PRIu64 " hardware layers, %" PRIu64 " cycles, %" PRIu64 " sampled points (%" PRIu64
                " hardware layers): %s\n", model, n, xc.hw_layers, xc.cycles, xc.sampled, xc.sampled_parts,
@@ -389,7 +385,7 @@ int mpq_cli_explore(int argc, char **argv)
         int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed") ||
                     !strcmp(a, "--sample-every") || !strcmp(a, "--decomp");
         if (takes && !v)
-            return fail2("an option needs a value");
+            return cli_fail2(tool, "an option needs a value");
         if (!strcmp(a, "--config"))
             cfg = v;
         else if (!strcmp(a, "--shape"))
@@ -397,11 +393,11 @@ int mpq_cli_explore(int argc, char **argv)
         else if (!strcmp(a, "--fc"))
             fc = v;
         else if (!strcmp(a, "--seed")) {
-            if (cli_parse_u64("mpq-golden explore", a, v, 0, UINT64_MAX, &seed) != 0)
+            if (cli_parse_u64(tool, a, v, 0, UINT64_MAX, &seed) != 0)
                 return 2;
         } else if (!strcmp(a, "--sample-every")) {
             uint64_t k;
-            if (cli_parse_u64("mpq-golden explore", a, v, 0, UINT32_MAX, &k) != 0)
+            if (cli_parse_u64(tool, a, v, 0, UINT32_MAX, &k) != 0)
                 return 2;
             every = (unsigned)k;
         }
@@ -414,7 +410,7 @@ int mpq_cli_explore(int argc, char **argv)
         else if (a[0] != '-' && !model)
             model = a;
         else
-            return usage(stderr), fail2("unknown option or extra argument");
+            return usage(stderr), cli_fail2(tool, "unknown option or extra argument");
         i += takes;
     }
     mpq_hwcfg hw;
@@ -429,7 +425,7 @@ int mpq_cli_explore(int argc, char **argv)
         return parse_layer(shape, fc, &l) ? 2 : explore_sample(&hw, &l, seed, every ? every : 1);
     }
     if (!strcmp(what, "model"))
-        return model ? explore_model(model, &hw, seed, every, list, decomp) : fail2("model: MODEL.tflite is required");
+        return model ? explore_model(model, &hw, seed, every, list, decomp) : cli_fail2(tool, "model: MODEL.tflite is required");
     usage(stderr);
     return 2;
 }

@@ -41,12 +41,6 @@ typedef struct xs_args {
     unsigned count, pop, gens;
 } xs_args;
 
-static int fail2(const char *what)
-{
-    fprintf(stderr, "%s: %s\n", tag, what);
-    return 2;
-}
-
 /* Returns 0, 1 (help printed) or -1 (usage error printed). */
 static int parse_args(int argc, char **argv, xs_args *a)
 {
@@ -58,7 +52,7 @@ static int parse_args(int argc, char **argv, xs_args *a)
             return usage(stdout), 1;
         if (o[0] != '-') {
             if (a->model)
-                return fail2("one MODEL.tflite only"), -1;
+                return cli_fail2(tag, "one MODEL.tflite only"), -1;
             a->model = o;
             continue;
         }
@@ -89,7 +83,7 @@ static int parse_args(int argc, char **argv, xs_args *a)
             return fprintf(stderr, "%s: unknown option %s\n", tag, o), -1;
     }
     if (!a->model || !a->config || !a->energy)
-        return fail2("MODEL.tflite, --config NAME and --energy TABLE are required"), -1;
+        return cli_fail2(tag, "MODEL.tflite, --config NAME and --energy TABLE are required"), -1;
     return 0;
 }
 
@@ -574,7 +568,7 @@ static int xs_report(const xs_run *r, const xs_args *a)
                  "operators not counted; `*`: a mapping with fewer cycles and more energy exists.\n");
     int status = 0;
     if (md.oom)
-        return fail2("out of memory");
+        return cli_fail2(tag, "out of memory");
     fwrite(md.s, 1, md.len, stdout);
     if (a->md && cli_write_atomic(a->md, md.s, md.len) != 0) {
         fprintf(stderr, "%s: --md %s: cannot write: %s\n", tag, a->md, strerror(errno));
@@ -599,7 +593,7 @@ int mpq_cli_explore_search(int argc, char **argv)
     char err[2048];
     mpq_hwcfg hw;
     if (mpq_hwcfg_load_named(a.config, &hw, NULL, 0, err, sizeof err) != 0)
-        return fail2(err);
+        return cli_fail2(tag, err);
     mpq_xp_prec precs[MPQ_XPM_MAX_PRECS];
     unsigned np = 0;
     mpq_xp_energy e;

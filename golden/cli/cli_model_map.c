@@ -16,6 +16,8 @@
 #include "net/mpq_netrun.h"
 #include "net/mpq_tflite.h"
 
+static const char tool[] = "mpq-golden model map";
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden model map MODEL.tflite --config NAME [--input IN] [--seed S]\n"
@@ -32,12 +34,6 @@ static void usage(FILE *f)
                "layer's functional model. --json OUT: the table as JSON (atomically).\n"
                "Exit: 0, 1 a layer's outputs differ, 2 usage, a bad file or a layer this\n"
                "configuration cannot run (named with its rule).\n");
-}
-
-static int fail2(const char *what)
-{
-    fprintf(stderr, "mpq-golden model map: %s\n", what);
-    return 2;
 }
 
 static int write_json(const char *path, const char *model, const char *cfg, const char *decomp,
@@ -206,10 +202,10 @@ int mpq_cli_model_map(int argc, char **argv)
     char err[1024];
     mpq_hwcfg hw;
     if (mpq_hwcfg_load_named(cfg, &hw, NULL, 0, err, sizeof err) != 0)
-        return fail2(err);
+        return cli_fail2(tool, err);
     cli_net cn;
     if (cli_net_open(&cn, model, input, seed, err, sizeof err) != 0)
-        return fail2(err);
+        return cli_fail2(tool, err);
     if (!input)
         printf("input: random, seed %" PRIu64 "\n", seed);
     unsigned n = 0;
@@ -219,7 +215,7 @@ int mpq_cli_model_map(int argc, char **argv)
         fprintf(stderr, "mpq-golden model map: %s\n", err);
     else if (json && write_json(json, model, cfg, args.decomp, &hw, cn.rows, n) != 0) {
         snprintf(err, sizeof err, "--json %s: cannot write: %s", json, strerror(errno));
-        status = fail2(err);
+        status = cli_fail2(tool, err);
     }
     cli_net_close(&cn);
     return status;

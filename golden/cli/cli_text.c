@@ -88,3 +88,9 @@ int cli_parse_u64(const char *tool, const char *opt, const char *v, uint64_t lo,
     *out = x;
     return 0;
 }
+
+int cli_fail2(const char *tool, const char *what)
+{
+    fprintf(stderr, "%s: %s\n", tool, what);
+    return 2;
+}
