@@ -709,10 +709,11 @@ static void run_tile(run_ctx *c, mpq_layer_out *out)
         const int32_t *s32 = SC(c, int32_t, l->sc_acc32);
         int64_t *acc = out->acc ? out->acc : SC(c, int64_t, l->sc_acc64);
         const unsigned oc = l->s.out_c;
-        for (size_t i = 0; i < l->nout; i++) {
-            int ignored = 0; /* order_free: no fit that matters */
-            acc[i] = mpq_fit_acc(l->plan.bias[i % oc] + s32[i], l->acc_bits, 0, &ignored);
-        }
+        for (size_t p = 0, i = 0; i < l->nout; p++) /* pixel by pixel: no division per output */
+            for (unsigned ch = 0; ch < oc; ch++, i++) {
+                int ignored = 0; /* order_free: no fit that matters */
+                acc[i] = mpq_fit_acc(l->plan.bias[ch] + s32[i], l->acc_bits, 0, &ignored);
+            }
         if (out->y || out->y8)
             requant_acc64(l, acc, out);
     }
@@ -1231,7 +1232,10 @@ static int run_check_args(const mpq_layer *l, const int32_t *x, const int8_t *x8
         snprintf(err, errlen, "overflow reports of a layer planned without tracking");
         return MPQ_EPARAM;
     }
-    for (size_t i = 0; x && i < l->nin; i++)
+    int32_t lo = 0, hi = 0; /* the range in one vectorized pass; the culprit only when it fails */
+    if (x && l->nin)
+        mpq_min_max32(x, l->nin, &lo, &hi);
+    for (size_t i = 0; x && l->nin && (lo < l->x_min || hi > l->x_max) && i < l->nin; i++)
         if (x[i] < l->x_min || x[i] > l->x_max) {
             snprintf(err, errlen, "activation x[%zu] = %d outside the planned range [%d, %d]", i,
                      x[i], l->x_min, l->x_max);
