@@ -289,10 +289,10 @@ static void plan_scratch(mpq_layer *l)
         l->sc_xp = sc_take(&t, ((size_t)s->batches * l->hp * l->wp * l->cstride + 8) * sizeof(int16_t));
         if (!l->dw && !l->direct)
             l->sc_cols = sc_take(&t, ((CHUNK + 1) * l->rowlen + 8) * sizeof(int16_t));
-        if (l->dw) /* one channel's taps (row16_of) */
-            l->sc_cols = sc_take(&t, ((size_t)l->depth + 8) * sizeof(int16_t));
-        if (l->dw)
+        if (l->dw) {
+            l->sc_cols = sc_take(&t, ((size_t)l->depth + 8) * sizeof(int16_t)); /* row16_of */
             l->sc_bases = sc_take(&t, CHUNK * sizeof(const int16_t *));
+        }
         l->sc_acc32 = sc_take(&t, l->nout * sizeof(int32_t));
     }
     if (l->path == PATH_CHECK) {
@@ -709,7 +709,7 @@ static void run_tile(run_ctx *c, mpq_layer_out *out)
         const int32_t *s32 = SC(c, int32_t, l->sc_acc32);
         int64_t *acc = out->acc ? out->acc : SC(c, int64_t, l->sc_acc64);
         const unsigned oc = l->s.out_c;
-        for (size_t p = 0, i = 0; i < l->nout; p++) /* pixel by pixel: no division per output */
+        for (size_t i = 0; i < l->nout;) /* pixel by pixel: no division per output */
             for (unsigned ch = 0; ch < oc; ch++, i++) {
                 int ignored = 0; /* order_free: no fit that matters */
                 acc[i] = mpq_fit_acc(l->plan.bias[ch] + s32[i], l->acc_bits, 0, &ignored);
@@ -961,7 +961,7 @@ static const int32_t *check_adaptive(run_ctx *c, const int32_t *fin, const int32
  * range) and is not certain to (want_cert: certain ones count too). */
 #define OPEN(i) ((mo[i] > hi) & (want_cert | (qo[i] <= hi)))
 
-/* Whether any of the 32 outputs from `at` is open (no branch: the compiler's vectors). */
+/* Whether any of the 32 outputs at qo, mo is open (no branch: the compiler's vectors). */
 static int any_open32(const int32_t *qo, const int32_t *mo, int32_t hi, int want_cert)
 {
     int any = 0;

@@ -954,15 +954,15 @@ TILE_INLINE void check2(const mpq_mac_tiles *t, const int16_t *r0, const int16_t
 #endif
 }
 
-/* The first nc lanes of a checked tile's row into the layer's arrays (m_or NULL: not
- * written). */
-static inline void put_lanes(int32_t *out, int32_t *q_or, int32_t *m_or, const int32_t *fin,
-                             const int32_t *qo, const int32_t *mo, unsigned nc)
+/* The first nc lanes of a checked tile's row into the layer's arrays at `at` (m_or NULL:
+ * not written). */
+static inline void put_lanes(int32_t *out, int32_t *q_or, int32_t *m_or, size_t at,
+                             const int32_t *fin, const int32_t *qo, const int32_t *mo, unsigned nc)
 {
-    memcpy(out, fin, nc * sizeof *out);
-    memcpy(q_or, qo, nc * sizeof *q_or);
+    memcpy(out + at, fin, nc * sizeof *out);
+    memcpy(q_or + at, qo, nc * sizeof *q_or);
     if (m_or)
-        memcpy(m_or, mo, nc * sizeof *m_or);
+        memcpy(m_or + at, mo, nc * sizeof *m_or);
 }
 
 void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
@@ -993,7 +993,7 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                                     fin + i, qo + i, mo + i);
                 const unsigned b = b0 + i, nc = t->cpg - b * L < L ? t->cpg - b * L : L;
                 const size_t at = (size_t)b * L;
-                put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[i], qo[i], mo[i], nc);
+                put_lanes(out, q_or, m_or, at, fin[i], qo[i], mo[i], nc);
             }
         }
         return;
@@ -1023,7 +1023,7 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                     check4_avx2_any(rows, t->w + woff, aw + woff, t->bias + slot0, t->kpairs, blk, d);
                 for (unsigned r = 0; !whole && r < 4 && r0 + r < n; r++) {
                     const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
-                    put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[r], qo[r], mo[r], nc);
+                    put_lanes(out, q_or, m_or, at, fin[r], qo[r], mo[r], nc);
                 }
             }
             continue;
@@ -1041,7 +1041,7 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                 check2(t, ra, rb, t->w + woff, aw + woff, t->bias + slot0, blk, 0, 0, fin, qo, mo);
             for (unsigned r = 0; r < 2 && r0 + r < n; r++) {
                 const size_t at = (size_t)(r0 + r) * out_stride + (size_t)b * L;
-                put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[r], qo[r], mo[r], nc);
+                put_lanes(out, q_or, m_or, at, fin[r], qo[r], mo[r], nc);
             }
         }
     }
@@ -1064,8 +1064,8 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
             taps_exact16_avx2(base[i] + c0, toff, t->w + wo, t->w + wo1, t->fw + wo, t->fw + wo1,
                               t->bias + c0, np, fin, qo);
             const size_t at = (size_t)i * out_stride + c0;
-            put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin[0], qo[0], qo[0], L);
-            put_lanes(out + at + L, q_or + at + L, m_or ? m_or + at + L : NULL, fin[1], qo[1], qo[1], nc);
+            put_lanes(out, q_or, m_or, at, fin[0], qo[0], qo[0], L);
+            put_lanes(out, q_or, m_or, at + L, fin[1], qo[1], qo[1], nc);
         }
     }
 #endif
@@ -1081,7 +1081,7 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
             if (avx2_on()) {
                 taps_check8_avx2(bp, toff, wb, awb, bias, np, blk, nonneg, fin, qo, mo);
                 const size_t at = (size_t)i * out_stride + c0;
-                put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin, qo, mo, nc);
+                put_lanes(out, q_or, m_or, at, fin, qo, mo, nc);
                 continue;
             }
 #endif
@@ -1140,7 +1140,7 @@ void mpq_mac_taps_check(const mpq_mac_tiles *t, const int16_t *const *base, cons
             }
 #endif
             const size_t at = (size_t)i * out_stride + c0;
-            put_lanes(out + at, q_or + at, m_or ? m_or + at : NULL, fin, qo, mo, nc);
+            put_lanes(out, q_or, m_or, at, fin, qo, mo, nc);
         }
     }
 }
