@@ -213,7 +213,7 @@ static int conv_run(const mpq_conv_layer *l, const mpq_requant *rq, int32_t *y, 
                             .hp = l->hp, .bias = l->bias, .acc_bits = l->acc_bits,
                             .acc_mode = l->acc_mode, .order = l->order, .group = l->group};
     mpq_layer_def d = {.shape = l->shape, .mac = &m, .rq = rq,
-                       .flags = ovf ? MPQ_LAYER_TRACK : 0};
+                       .flags = MPQ_LAYER_RANGED | (ovf ? MPQ_LAYER_TRACK : 0)};
     mpq_min_max32(l->x, mpq_conv_in_count(&l->shape), &d.x_min, &d.x_max);
     mpq_layer *pl;
     if ((st = mpq_layer_init(&pl, &d, err, errlen)))

@@ -28,7 +28,7 @@ int mpq_fc(const mpq_fc_layer *l, const mpq_requant *rq, int32_t *y, int64_t *ac
     if (st)
         return st;
     mpq_layer_def d = {.shape = mpq_layer_fc_shape(l->m, l->k, l->n), .mac = l, .rq = rq,
-                       .flags = ovf ? MPQ_LAYER_TRACK : 0};
+                       .flags = MPQ_LAYER_RANGED | (ovf ? MPQ_LAYER_TRACK : 0)};
     mpq_min_max32(l->x, (size_t)l->m * l->k, &d.x_min, &d.x_max);
     mpq_layer *pl;
     if ((st = mpq_layer_init(&pl, &d, err, errlen)))

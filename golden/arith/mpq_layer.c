@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arith/mpq_bits.h"
 #include "arith/mpq_mac.h"
 
 #if defined(__SSE2__) && !defined(MPQ_NO_SIMD)
@@ -29,6 +30,11 @@
 
 enum { PATH_POOL, PATH_EXACT, PATH_TILE, PATH_CHECK };
 enum { CHUNK = 64 }; /* output pixels per block of im2col rows */
+/* How the tile path turns lane sums S into accumulators: fit(bias + S) per output (SCALAR),
+ * or the lane itself run from the bias, sign-extended from min(acc_bits, 32) bits (LANE: an
+ * untracked wrapping accumulator of at most 32 bits keeps bias + S modulo 2^acc_bits, or
+ * |bias| + the bound of S stays within 32 bits and the accumulator). */
+enum { WIDEN_SCALAR, WIDEN_LANE };
 
 struct mpq_layer {
     mpq_conv_shape s;        /* a fully-connected layer as a 1x1 CONV2D over m pixels */
@@ -42,6 +48,7 @@ struct mpq_layer {
     unsigned acc_bits;
     int sat;
     int has_rq, has_rq8;
+    int widen;               /* the tile path's acc64 from acc32 (WIDEN_*) */
     mpq_requant rq;
     int32_t *rq_mult, *rq_shift;
     mpq_rq_i8 rq8;
@@ -78,6 +85,10 @@ typedef struct run_ctx {
     unsigned char *sc;
     int x32_ready;
     long patch_pix, patch_grp; /* the patch now in l->row */
+    /* run_tiles' plain form, chunk by chunk while its sums are in cache (once every channel
+     * of the chunk's pixels is done): y8 requantized from them, or acc64 widened */
+    int8_t *sink_y8;
+    int64_t *sink_acc;
 } run_ctx;
 
 #define SC(ctx, T, off) ((T *)(void *)((ctx)->sc + (off)))
@@ -203,19 +214,24 @@ nomem:
 /* Whether every channel's result is fit(bias + S) with S the tile kernels' lane: an
  * untracked wrapping accumulator of at most 32 bits keeps bias + S modulo 2^acc_bits, which
  * the lane's sum modulo 2^32 gives; otherwise S must be exact in the lane and either no fit
- * can change a value (the bounds) or the accumulator wraps untracked. */
-static int order_free(const mpq_layer *l)
+ * can change a value (the bounds) or the accumulator wraps untracked. *widen: how the
+ * accumulators are then formed (WIDEN_*). */
+static int order_free(const mpq_layer *l, int *widen)
 {
     const mpq_mac_plan *p = &l->plan;
     const mpq_i128 acc_hi = ((mpq_i128)1 << (p->acc_bits - 1)) - 1;
     const int plain_wrap = !(l->flags & MPQ_LAYER_TRACK) && !l->sat;
+    *widen = WIDEN_LANE;
     if (plain_wrap && p->acc_bits <= 32)
         return 1;
     for (unsigned c = 0; c < p->n; c++) {
         mpq_i128 sum = (mpq_i128)p->xmax * p->chan_bound[c];
-        int safe = (mpq_i128)mpq_abs64(p->bias[c]) + sum <= acc_hi;
+        mpq_i128 reach = (mpq_i128)mpq_abs64(p->bias[c]) + sum;
+        int safe = reach <= acc_hi;
         if (sum > INT32_MAX || !(safe || plain_wrap))
             return 0;
+        if (!safe || reach > INT32_MAX)
+            *widen = WIDEN_SCALAR;
     }
     return 1;
 }
@@ -401,7 +417,7 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
     if (l->flags & MPQ_LAYER_EXACT)
         return MPQ_OK;
     int checked = (l->flags & MPQ_LAYER_PREFIX) != 0;
-    if (!checked && !order_free(l))
+    if (!checked && !order_free(l, &l->widen))
         return MPQ_OK;
     st = plan_tiles(l, checked);
     if (st < 0) {
@@ -619,6 +635,48 @@ static void load_patch(run_ctx *c, size_t pix, unsigned grp)
 
 enum { TILE_PLAIN = -1 }; /* run_tiles: the tile kernels, not the checked ones */
 
+/* acc[i] = fit(bias[i % out_c] + S[i]) for the outputs of npix pixels from the tile kernels'
+ * lanes s32, in the form l->widen allows (order_free): LANE, s32 = bias + S modulo 2^32. */
+static void widen_acc(const mpq_layer *l, const int32_t *s32, size_t npix, int64_t *acc)
+{
+    const unsigned oc = l->s.out_c, bits = l->acc_bits;
+    const size_t n = npix * oc;
+    if (l->widen == WIDEN_LANE) {
+        const unsigned sb = bits < 32 ? bits : 32;
+        size_t i = 0;
+#ifdef LAYER_SSE2
+        const __m128i zero = _mm_setzero_si128(), sh = _mm_cvtsi32_si128(32 - (int)sb);
+        for (; i + 4 <= n; i += 4) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s32 + i));
+            v = _mm_sra_epi32(_mm_sll_epi32(v, sh), sh);
+            const __m128i sg = _mm_cmpgt_epi32(zero, v);
+            _mm_storeu_si128((__m128i *)(void *)(acc + i), _mm_unpacklo_epi32(v, sg));
+            _mm_storeu_si128((__m128i *)(void *)(acc + i + 2), _mm_unpackhi_epi32(v, sg));
+        }
+#endif
+        for (; i < n; i++)
+            acc[i] = mpq_sext((uint32_t)s32[i], sb);
+        return;
+    }
+    const int64_t *bias = l->plan.bias;
+    for (size_t i = 0; i < n;) /* pixel by pixel: no division per output */
+        for (unsigned ch = 0; ch < oc; ch++, i++) {
+            int ignored = 0; /* order_free: no fit that matters */
+            acc[i] = mpq_fit_acc(bias[ch] + s32[i], bits, 0, &ignored);
+        }
+}
+
+/* The plain tile kernels' sums of pixels [p0, p0 + n) into the run's sink. */
+static void tile_sink(const run_ctx *c, const int32_t *acc32, size_t p0, size_t n)
+{
+    const mpq_layer *l = c->l;
+    const size_t at = p0 * l->s.out_c;
+    if (c->sink_y8)
+        mpq_requant_i8(&l->rq8, acc32 + at, n, l->s.out_c, c->sink_y8 + at);
+    else if (c->sink_acc)
+        widen_acc(l, acc32 + at, n, c->sink_acc + at);
+}
+
 /* acc32[pixel][out_c] from the tile kernels (blk TILE_PLAIN: from init, NULL meaning zeros)
  * or the checked ones (blk pairs per block, 0 the exact form: from the bias, with the prefix
  * ORs). The padded input is built unless `again` (a second pass over the same input). */
@@ -637,18 +695,26 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
         pad_input(c, xp);
     if (l->dw) {
         const int16_t **bases = SC(c, const int16_t *, l->sc_bases);
+        size_t ox = 0, oy = 0, b = 0; /* of pixel p0 + i, stepped without divisions */
         for (size_t p0 = 0; p0 < npix; p0 += CHUNK) {
             unsigned n = npix - p0 < CHUNK ? (unsigned)(npix - p0) : CHUNK;
             for (unsigned i = 0; i < n; i++) {
-                size_t p = p0 + i, ox = p % s->out_w, oy = p / s->out_w % s->out_h,
-                       b = p / s->out_w / s->out_h;
                 bases[i] = xp + ((b * l->hp + oy * s->sy) * l->wp + ox * s->sx) * l->cstride;
+                if (++ox == s->out_w) {
+                    ox = 0;
+                    if (++oy == s->out_h) {
+                        oy = 0;
+                        b++;
+                    }
+                }
             }
-            if (checked)
+            if (checked) {
                 mpq_mac_taps_check(t, bases, l->toff, n, (unsigned)blk, nonneg, acc + p0 * oc, qo + p0 * oc,
                                    mo ? mo + p0 * oc : NULL, oc);
-            else
+            } else {
                 mpq_mac_taps_run(t, bases, l->toff, n, init, acc + p0 * oc, oc);
+                tile_sink(c, acc, p0, n);
+            }
         }
         return;
     }
@@ -660,12 +726,17 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
             for (unsigned i = 0; !l->direct && i < n; i++)
                 im2col_row(l, xp, p0 + i, g, cols + i * l->rowlen);
             const size_t at = p0 * oc + (size_t)g * l->per;
-            if (checked)
+            if (checked) {
                 mpq_mac_tiles_check(t, g, rows, l->rowlen, n, (unsigned)blk, nonneg, acc + at, qo + at,
                                     mo ? mo + at : NULL, oc);
-            else
+            } else {
                 mpq_mac_tiles_run(t, g, rows, l->rowlen, n, init, acc + at, oc);
+                if (l->groups == 1)
+                    tile_sink(c, acc, p0, n);
+            }
         }
+    if (!checked && l->groups > 1)
+        tile_sink(c, acc, 0, npix);
 }
 
 /* y and y8 from the fitted accumulators (mpq_requant_one per output). */
@@ -701,19 +772,12 @@ static void run_tile(run_ctx *c, mpq_layer_out *out)
     /* int8 outputs of TFLite's rounding alone: the bias rides in the lanes, the requantizer
      * wraps to 32 bits (narrower accumulators: to acc_bits) itself. */
     if (!out->acc && !out->y && out->y8 && l->has_rq8 && rq_wraps32(l)) {
+        c->sink_y8 = out->y8;
         run_tiles(c, l->tiles.bias, TILE_PLAIN, 0);
-        mpq_requant_i8(&l->rq8, SC(c, int32_t, l->sc_acc32), l->nout / l->s.out_c, l->s.out_c,
-                       out->y8);
     } else {
-        run_tiles(c, NULL, TILE_PLAIN, 0);
-        const int32_t *s32 = SC(c, int32_t, l->sc_acc32);
         int64_t *acc = out->acc ? out->acc : SC(c, int64_t, l->sc_acc64);
-        const unsigned oc = l->s.out_c;
-        for (size_t i = 0; i < l->nout;) /* pixel by pixel: no division per output */
-            for (unsigned ch = 0; ch < oc; ch++, i++) {
-                int ignored = 0; /* order_free: no fit that matters */
-                acc[i] = mpq_fit_acc(l->plan.bias[ch] + s32[i], l->acc_bits, 0, &ignored);
-            }
+        c->sink_acc = acc;
+        run_tiles(c, l->widen == WIDEN_LANE ? l->tiles.bias : NULL, TILE_PLAIN, 0);
         if (out->y || out->y8)
             requant_acc64(l, acc, out);
     }
@@ -1232,8 +1296,9 @@ static int run_check_args(const mpq_layer *l, const int32_t *x, const int8_t *x8
         snprintf(err, errlen, "overflow reports of a layer planned without tracking");
         return MPQ_EPARAM;
     }
-    int32_t lo = 0, hi = 0; /* the range in one vectorized pass; the culprit only when it fails */
-    if (x && l->nin)
+    /* the range in one vectorized pass (RANGED: the caller's), the culprit only when it fails */
+    int32_t lo = l->x_min, hi = l->x_max;
+    if (x && l->nin && !(l->flags & MPQ_LAYER_RANGED))
         mpq_min_max32(x, l->nin, &lo, &hi);
     for (size_t i = 0; x && l->nin && (lo < l->x_min || hi > l->x_max) && i < l->nin; i++)
         if (x[i] < l->x_min || x[i] > l->x_max) {

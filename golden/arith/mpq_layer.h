@@ -42,6 +42,8 @@ typedef struct mpq_layer mpq_layer;
 #define MPQ_LAYER_EXACT 4u  /* the exact kernels only (cross-checks; mpq-golden's
                              * --golden-kernels) */
 #define MPQ_LAYER_INT8 8u   /* runs take int8 activations (x_min, x_max are -128, 127) */
+#define MPQ_LAYER_RANGED 16u /* int32 runs: the caller took x_min, x_max from the very input
+                              * it runs (mpq_fc, mpq_conv), so the run does not scan it again */
 
 typedef struct mpq_layer_def {
     /* CONV2D, DEPTHWISE, AVGPOOL, MAXPOOL; a fully-connected layer is mpq_layer_fc_shape(m,

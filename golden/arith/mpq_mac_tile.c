@@ -343,23 +343,36 @@ AVX2_FN static void tile1_avx2(const int16_t *row, const int16_t *wb, unsigned n
     STORE8(acc, _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)));
 }
 
-/* One pixel's taps against two blocks (16 channels): the operands of taps 2j and 2j+1
- * interleaved per 128-bit half (channels 0-3 and 8-11, then 4-7 and 12-15), the weights of
- * the two blocks' matching halves side by side. */
-AVX2_FN static void taps16_avx2(const int16_t *bp, const size_t *toff, const int16_t *wb0,
-                                const int16_t *wb1, unsigned np, int32_t out0[L], int32_t out1[L])
+/* n pixels' taps against two blocks (16 channels from c0): the operands of taps 2j and 2j+1
+ * interleaved per 128-bit half (channels 0-3 and 8-11, then 4-7 and 12-15), against wv: the
+ * weights of the two blocks' matching halves side by side, two vectors per pair (TAPS_WV).
+ * Pixel i's 16 sums plus init go to out + i*stride (the second block's first nc1 lanes).
+ * Inlined with a constant np, the weights stay in registers across the pixels. */
+#define TAPS_WV 16 /* pairs held in registers: a window of up to 32 taps */
+AVX2_FN static inline __attribute__((always_inline)) void
+taps16_avx2(const int16_t *const *base, size_t c0, const size_t *toff, const __m256i *wv,
+            unsigned np, unsigned n, const int32_t *init, unsigned nc1, int32_t *out,
+            size_t stride)
 {
-    __m256i lo = _mm256_setzero_si256(), hi = lo;
-    for (unsigned j = 0; j < np; j++) {
-        const __m256i xa = LOAD8(bp + toff[2 * j]), xb = LOAD8(bp + toff[2 * j + 1]);
-        const int16_t *w0 = wb0 + (size_t)j * 16, *w1 = wb1 + (size_t)j * 16;
-        const __m256i wl = _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(w0)), LOADU(w1), 1);
-        const __m256i wh = _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(w0 + 8)), LOADU(w1 + 8), 1);
-        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wl));
-        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wh));
+    const __m256i in0 = LOAD8(init), in1 = LOAD8(init + L);
+    for (unsigned i = 0; i < n; i++, out += stride) {
+        const int16_t *bp = base[i] + c0;
+        __m256i lo = _mm256_setzero_si256(), hi = lo;
+        for (unsigned j = 0; j < np; j++) {
+            const __m256i xa = LOAD8(bp + toff[2 * j]), xb = LOAD8(bp + toff[2 * j + 1]);
+            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(xa, xb), wv[2 * j]));
+            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(xa, xb), wv[2 * j + 1]));
+        }
+        STORE8(out, _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), in0));
+        const __m256i r1 = _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), in1);
+        if (nc1 == L) {
+            STORE8(out + L, r1);
+        } else {
+            int32_t tmp[L];
+            STORE8(tmp, r1);
+            memcpy(out + L, tmp, nc1 * sizeof *out);
+        }
     }
-    STORE8(out0, _mm256_permute2x128_si256(lo, hi, 0x20));
-    STORE8(out1, _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
 /* The operands of taps 2j, 2j+1 of 8 channels as one vector of pairs. */
@@ -735,26 +748,44 @@ void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
 
 /* ---- depthwise ---- */
 
+#ifdef TILE_AVX2
+/* mpq_mac_taps_run over pairs of blocks while two remain (taps16_avx2). Returns the first
+ * block left. */
+AVX2_FN static unsigned taps_run16_avx2(const mpq_mac_tiles *t, const int16_t *const *base,
+                                        const size_t *toff, unsigned n, const int32_t *init,
+                                        int32_t *out, size_t out_stride)
+{
+    unsigned b = 0;
+    for (; t->kpairs <= TAPS_WV && b + 2 <= t->nblk; b += 2) { /* 16 channels */
+        const size_t c0 = (size_t)b * L;
+        const int16_t *w0 = t->w + c0 * t->kpairs * 2, *w1 = w0 + (size_t)t->kpairs * 2 * L;
+        int32_t in[2 * L];
+        memcpy(in, init ? init + c0 : t->zeros, L * sizeof *in);
+        memcpy(in + L, init ? init + c0 + L : t->zeros, L * sizeof *in);
+        const unsigned nc = t->cpg - (b + 1) * L < L ? t->cpg - (b + 1) * L : L;
+        __m256i wv[2 * TAPS_WV];
+        for (unsigned j = 0; j < t->kpairs; j++) {
+            const int16_t *a = w0 + (size_t)j * 2 * L, *c = w1 + (size_t)j * 2 * L;
+            wv[2 * j] = _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(a)), LOADU(c), 1);
+            wv[2 * j + 1] = _mm256_inserti128_si256(_mm256_castsi128_si256(LOADU(a + 8)),
+                                                    LOADU(c + 8), 1);
+        }
+        if (t->kpairs == 5) /* 3x3 windows: the weights in registers */
+            taps16_avx2(base, c0, toff, wv, 5, n, in, nc, out + c0, out_stride);
+        else
+            taps16_avx2(base, c0, toff, wv, t->kpairs, n, in, nc, out + c0, out_stride);
+    }
+    return b;
+}
+#endif
+
 void mpq_mac_taps_run(const mpq_mac_tiles *t, const int16_t *const *base, const size_t *toff,
                       unsigned n, const int32_t *init, int32_t *out, size_t out_stride)
 {
     unsigned b = 0;
 #ifdef TILE_AVX2
     if (avx2_on()) {
-        for (; b + 2 <= t->nblk; b += 2) { /* two blocks, 16 channels, per pixel */
-            const size_t c0 = (size_t)b * L;
-            const int16_t *wb = t->w + c0 * t->kpairs * 2;
-            const int32_t *in = init ? init + c0 : t->zeros;
-            const unsigned nc = t->cpg - (b + 1) * L < L ? t->cpg - (b + 1) * L : L;
-            for (unsigned i = 0; i < n; i++) {
-                int32_t acc[2][L];
-                taps16_avx2(base[i] + c0, toff, wb, wb + (size_t)t->kpairs * 2 * L, t->kpairs,
-                            acc[0], acc[1]);
-                int32_t *o = out + (size_t)i * out_stride + c0;
-                tile_store(acc, 1, L, in, o, out_stride);
-                tile_store(acc + 1, 1, nc, init ? in + L : t->zeros, o + L, out_stride);
-            }
-        }
+        b = taps_run16_avx2(t, base, toff, n, init, out, out_stride);
         for (; b < t->nblk; b++) {
             const size_t c0 = (size_t)b * L;
             const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
