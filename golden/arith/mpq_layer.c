@@ -28,7 +28,7 @@
 #define LAYER_SSE2 1
 #endif
 
-enum { PATH_POOL, PATH_EXACT, PATH_TILE, PATH_CHECK };
+enum { PATH_POOL, PATH_EXACT, PATH_TILE, PATH_CHECK, PATH_VERDICT };
 enum { CHUNK = 64 }; /* output pixels per block of im2col rows */
 /* How the tile path turns lane sums S into accumulators: fit(bias + S) per output (SCALAR),
  * or the lane itself run from the bias, sign-extended from min(acc_bits, 32) bits (LANE: an
@@ -67,7 +67,8 @@ struct mpq_layer {
     size_t rowlen;           /* im2col row: 2 * kpairs */
     int direct;              /* 1x1, stride 1, no padding, even depth: rows are input pixels */
     size_t *toff;            /* depthwise: offset of each tap from the window's first pixel */
-    unsigned blk;            /* checked kernels: pairs per block (0: exact), adapted run by run */
+    unsigned blk;            /* checked kernels: pairs per block (0: exact), adapted run by run;
+                              * PATH_VERDICT: the block ends are the fit points */
     unsigned exact_runs;     /* runs in a row in the exact form */
     unsigned calm, calm_need; /* runs in a row at 4 pairs that would have done as well at 8;
                                * how many it takes to go back to 8 (doubled by each return
@@ -103,7 +104,7 @@ mpq_conv_shape mpq_layer_fc_shape(unsigned m, unsigned k, unsigned n)
 
 const char *mpq_layer_kernel(const mpq_layer *l)
 {
-    static const char *const names[] = {"pool", "exact", "tile", "checked"};
+    static const char *const names[] = {"pool", "exact", "tile", "checked", "verdict"};
     return names[l->path];
 }
 
@@ -301,7 +302,7 @@ static void plan_scratch(mpq_layer *l)
         l->sc_bytes = t;
         return;
     }
-    if (l->path == PATH_TILE || l->path == PATH_CHECK) {
+    if (l->path == PATH_TILE || l->path == PATH_CHECK || l->path == PATH_VERDICT) {
         l->sc_xp = sc_take(&t, ((size_t)s->batches * l->hp * l->wp * l->cstride + 8) * sizeof(int16_t));
         if (!l->dw && !l->direct)
             l->sc_cols = sc_take(&t, ((CHUNK + 1) * l->rowlen + 8) * sizeof(int16_t));
@@ -311,7 +312,7 @@ static void plan_scratch(mpq_layer *l)
         }
         l->sc_acc32 = sc_take(&t, l->nout * sizeof(int32_t));
     }
-    if (l->path == PATH_CHECK) {
+    if (l->path == PATH_CHECK || l->path == PATH_VERDICT) {
         l->sc_qor = sc_take(&t, l->nout * sizeof(int32_t));
         l->sc_mor = sc_take(&t, l->nout * sizeof(int32_t));
         l->sc_mark = sc_take(&t, l->nout);
@@ -390,6 +391,47 @@ static int plan_shape(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
 }
 
 /* The arithmetic of a convolution or FC layer and the choice of kernel. */
+/* The pairs per checked block whose block ends are exactly the fit points of every group's
+ * cuts (0: a fit after every term, the exact form's prefixes), or -1 when they are not. */
+static int fit_blocks(const mpq_layer *l)
+{
+    const unsigned step = l->ncuts[0] ? l->cuts[0] : 0;
+    if (step != 1 && (step % 2 || step == 0))
+        return -1;
+    for (unsigned g = 0; g < l->groups; g++) {
+        const unsigned *cut = l->cuts + (size_t)g * l->depth, n = l->ncuts[g];
+        if (!n || l->depth <= (n - 1) * step || l->depth > n * step || cut[n - 1] != l->depth)
+            return -1;
+        for (unsigned j = 0; j + 1 < n; j++)
+            if (cut[j] != (j + 1) * step)
+                return -1;
+    }
+    return step == 1 ? 0 : (int)(step / 2);
+}
+
+/* A tracked run that the tile kernels cannot take whole (order_free), without the prefix
+ * analysis: when the fits fall on the checked kernels' block ends and fit(bias) changes no
+ * channel, the lanes give the exact sum at every fit point, and with it each output's verdict
+ * (run_verdict). Otherwise the exact kernels. 0 or MPQ_ENOMEM. */
+static int plan_verdict(mpq_layer *l)
+{
+    const mpq_mac_plan *p = &l->plan;
+    const int blk = fit_blocks(l);
+    if (!(l->flags & MPQ_LAYER_TRACK) || blk < 0 || l->acc_bits > 32)
+        return MPQ_OK;
+    const int64_t hi = (int64_t)((UINT64_MAX >> 1) >> (64 - l->acc_bits));
+    for (unsigned c = 0; c < p->n; c++)
+        if (p->bias[c] > hi || p->bias[c] < -hi - 1)
+            return MPQ_OK;
+    /* every term: the checked kernels' exact form; groups: the ends kernel */
+    int st = plan_tiles(l, blk ? MPQ_TILES_ENDS : MPQ_TILES_CHECKED);
+    if (st)
+        return st < 0 ? st : MPQ_OK;
+    l->blk = (unsigned)blk;
+    l->path = PATH_VERDICT;
+    return MPQ_OK;
+}
+
 static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t errlen)
 {
     const mpq_fc_layer *m = d->mac;
@@ -417,8 +459,11 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
     if (l->flags & MPQ_LAYER_EXACT)
         return MPQ_OK;
     int checked = (l->flags & MPQ_LAYER_PREFIX) != 0;
-    if (!checked && !order_free(l, &l->widen))
-        return MPQ_OK;
+    if (!checked && !order_free(l, &l->widen)) {
+        if ((st = plan_verdict(l)) < 0)
+            snprintf(err, errlen, "out of memory");
+        return st;
+    }
     st = plan_tiles(l, checked);
     if (st < 0) {
         snprintf(err, errlen, "out of memory");
@@ -726,7 +771,9 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
             for (unsigned i = 0; !l->direct && i < n; i++)
                 im2col_row(l, xp, p0 + i, g, cols + i * l->rowlen);
             const size_t at = p0 * oc + (size_t)g * l->per;
-            if (checked) {
+            if (checked && blk && l->path == PATH_VERDICT) {
+                mpq_mac_tiles_ends(t, g, rows, l->rowlen, n, (unsigned)blk, acc + at, qo + at, oc);
+            } else if (checked) {
                 mpq_mac_tiles_check(t, g, rows, l->rowlen, n, (unsigned)blk, nonneg, acc + at, qo + at,
                                     mo ? mo + at : NULL, oc);
             } else {
@@ -1135,6 +1182,40 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
         requant_acc64(l, acc, out);
 }
 
+/* PATH_VERDICT: the checked kernels with blocks ending at the fit points (plan_verdict), so
+ * q holds every fit's exact sum: an output whose q lies in the range overflowed nowhere and
+ * its accumulator is the exact sum; the others go through the exact kernel, which gives their
+ * values and reports as a run on the exact kernels would. */
+static void run_verdict(run_ctx *c, mpq_layer_out *out)
+{
+    mpq_layer *l = c->l;
+    mpq_layer_ovf *o = out->ovf;
+    const unsigned oc = l->s.out_c;
+    const int32_t hi = (int32_t)((UINT32_MAX >> 1) >> (32 - l->acc_bits));
+    run_tiles(c, NULL, (int)l->blk, 0);
+    const int32_t *fin = SC(c, int32_t, l->sc_acc32), *qo = SC(c, int32_t, l->sc_qor);
+    int64_t *acc = out->acc ? out->acc : SC(c, int64_t, l->sc_acc64);
+    ovf_reset(o);
+    if (o->flags)
+        memset(o->flags, 0, l->nout);
+    unsigned ch = 0;
+    for (size_t i = 0; i < l->nout; i++, ch = ch + 1 == oc ? 0 : ch + 1) {
+        acc[i] = fin[i];
+        if (o->first)
+            o->first[i] = -1;
+        if (qo[i] <= hi)
+            continue;
+        const unsigned grp = ch / l->per;
+        load_patch(c, i / oc, grp);
+        const mpq_mac_out r = mpq_mac_chan(&l->plan, &l->row, ch, l->cuts + (size_t)grp * l->depth,
+                                           l->ncuts[grp]);
+        acc[i] = r.acc;
+        note_exact(o, i, r);
+    }
+    if (out->y || out->y8)
+        requant_acc64(l, acc, out);
+}
+
 /* ---- pools ---- */
 
 /* The window rows [*lo, *hi) of output row o that lie inside the input. */
@@ -1339,6 +1420,13 @@ int mpq_layer_run(mpq_layer *l, const int32_t *x, const int8_t *x8, mpq_layer_ou
     }
     case PATH_TILE:
         run_tile(&c, out);
+        break;
+    case PATH_VERDICT:
+        if (out->ovf) {
+            run_verdict(&c, out);
+            break;
+        }
+        run_exact(&c, out);
         break;
     case PATH_CHECK:
         if (out->ovf) {

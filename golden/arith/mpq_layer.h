@@ -100,7 +100,7 @@ size_t mpq_layer_scratch_bytes(const mpq_layer *l);
 int mpq_layer_run(mpq_layer *l, const int32_t *x, const int8_t *x8, mpq_layer_out *out,
                   void *scratch, char *err, size_t errlen);
 
-/* "tile", "checked", "exact" or "pool": the kernel the plan chose. */
+/* "tile", "checked", "verdict", "exact" or "pool": the kernel the plan chose. */
 const char *mpq_layer_kernel(const mpq_layer *l);
 
 /* The vector instructions of the tile kernels and the int8 requantizer: plain C (builds with

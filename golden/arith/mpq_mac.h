@@ -189,10 +189,12 @@ typedef struct mpq_mac_tiles {
 } mpq_mac_tiles;
 
 /* Lays out the plan's weights (a K16 plan whose weights are all in w16: no ternary or sparse
- * part left unfolded) for `groups` groups of n/groups channels. checked: also |w| and the
- * block length of the checked kernels. Returns 0; 1 when the tile kernels do not apply (the
- * plan's kernel, unfolded weights, a pair sum or, checked, a lane that could leave 32 bits);
- * MPQ_ENOMEM. */
+ * part left unfolded) for `groups` groups of n/groups channels. checked: MPQ_TILES_PLAIN,
+ * MPQ_TILES_CHECKED (also |w| and the block length of the checked kernels) or MPQ_TILES_ENDS
+ * (mpq_mac_tiles_ends only: every lane exact, nothing more laid out). Returns 0; 1 when the
+ * tile kernels do not apply (the plan's kernel, unfolded weights, a pair sum or, checked or
+ * ends, a lane that could leave 32 bits); MPQ_ENOMEM. */
+enum { MPQ_TILES_PLAIN = 0, MPQ_TILES_CHECKED = 1, MPQ_TILES_ENDS = 2 };
 int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups, int checked);
 void mpq_mac_tiles_free(mpq_mac_tiles *t);
 /* Lays out plain 16-bit weights for the wrapping kernels (mpq_mac_tiles_run): channel c's
@@ -219,6 +221,14 @@ void mpq_mac_tiles_run(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
 void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
                          size_t row_stride, unsigned n, unsigned blk, int nonneg, int32_t *out,
                          int32_t *q_or, int32_t *m_or, size_t out_stride);
+
+/* The fit points' form, from the bias (blk >= 1, tiles CHECKED or ENDS): out as mpq_mac_tiles_run
+ * (the exact final sums), q_or the OR of the magnitudes of the exact sums after every blk
+ * pairs and at the end, the fits of an accumulator that adds aligned groups of 2*blk terms
+ * (the plain kernel's cost and a vector OR per block). */
+void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
+                        size_t row_stride, unsigned n, unsigned blk, int32_t *out, int32_t *q_or,
+                        size_t out_stride);
 
 /* Depthwise form: one group, k = the window's taps. Pixel i's tap j of channel c reads
  * base[i][toff[j] + c] (channels `LANES`-aligned and padded with zeros up to nblk*LANES; an

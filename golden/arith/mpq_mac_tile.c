@@ -106,9 +106,9 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
             if ((mpq_i128)mpq_abs64(p->bias[c]) + (mpq_i128)p->xmax * p->chan_bound[c] >= INT32_MAX)
                 return 1;
         int64_t blk = ((INT64_C(1) << 30) - 1) / (2 * (xw ? xw : 1));
-        if (blk < 1)
+        if (checked == MPQ_TILES_CHECKED && blk < 1)
             return 1;
-        t->blk_pairs = blk < 8 ? (unsigned)blk : 8;
+        t->blk_pairs = checked != MPQ_TILES_CHECKED ? 0 : blk < 8 ? (unsigned)blk : 8;
     } else {
         for (unsigned c = 0; c < p->n; c++)
             if (p->bias[c] < INT32_MIN || p->bias[c] > INT32_MAX)
@@ -121,6 +121,7 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
     t->kpairs = (p->k + 1) / 2;
     const size_t nslot = (size_t)groups * t->nblk * L, nw = nslot * t->kpairs * 2;
     t->w = calloc(nw + L, sizeof *t->w);
+    checked = checked == MPQ_TILES_CHECKED; /* the second stream's weights */
     t->aw = checked ? calloc(nw + L, sizeof *t->aw) : NULL;
     t->fw = checked ? calloc(nw + L, sizeof *t->fw) : NULL;
     t->bias = calloc(nslot + L, sizeof *t->bias);
@@ -519,6 +520,37 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
                                     unsigned blk, chk_dst d)
 {
     check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, d);
+}
+
+/* mpq_mac_tiles_ends for 4 rows, one block of 8 channels per vector: the plain kernel's
+ * sums from the bias, and the OR of their magnitudes every blk pairs and at the end. */
+AVX2_FN static void ends4_avx2(const int16_t *const rows[4], const int16_t *wb,
+                               const int32_t *bias, unsigned np, unsigned blk, chk_dst d)
+{
+    const __m256i b = LOAD8(bias);
+    __m256i q0 = b, q1 = b, q2 = b, q3 = b, o0 = vmag8(b), o1 = o0, o2 = o0, o3 = o0;
+    for (unsigned j0 = 0; j0 < np; j0 += blk) {
+        const unsigned j1 = j0 + blk < np ? j0 + blk : np;
+        for (unsigned j = j0; j < j1; j++) {
+            const __m256i w = LOAD8(wb + (size_t)j * 16);
+            q0 = _mm256_add_epi32(q0, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[0], j)), w));
+            q1 = _mm256_add_epi32(q1, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[1], j)), w));
+            q2 = _mm256_add_epi32(q2, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[2], j)), w));
+            q3 = _mm256_add_epi32(q3, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[3], j)), w));
+        }
+        o0 = _mm256_or_si256(o0, vmag8(q0));
+        o1 = _mm256_or_si256(o1, vmag8(q1));
+        o2 = _mm256_or_si256(o2, vmag8(q2));
+        o3 = _mm256_or_si256(o3, vmag8(q3));
+    }
+    STORE8(d.fin, q0);
+    STORE8(d.fin + d.stride, q1);
+    STORE8(d.fin + 2 * d.stride, q2);
+    STORE8(d.fin + 3 * d.stride, q3);
+    STORE8(d.qo, o0);
+    STORE8(d.qo + d.stride, o1);
+    STORE8(d.qo + 2 * d.stride, o2);
+    STORE8(d.qo + 3 * d.stride, o3);
 }
 
 /* The exact form for two rows (r0, r1 of the tile, at d's rows r0 and r0 + 1): per pair the
@@ -994,6 +1026,51 @@ static inline void put_lanes(int32_t *out, int32_t *q_or, int32_t *m_or, size_t 
     memcpy(q_or + at, qo, nc * sizeof *q_or);
     if (m_or)
         memcpy(m_or + at, mo, nc * sizeof *m_or);
+}
+
+void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
+                        size_t row_stride, unsigned n, unsigned blk, int32_t *out, int32_t *q_or,
+                        size_t out_stride)
+{
+    for (unsigned b = 0; b < t->nblk; b++) {
+        const size_t slot0 = ((size_t)g * t->nblk + b) * L;
+        const int16_t *wb = t->w + slot0 * t->kpairs * 2;
+        const int32_t *bias = t->bias + slot0;
+        const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
+#ifdef TILE_AVX2
+        if (avx2_on()) {
+            for (unsigned r0 = 0; r0 < n; r0 += 4) {
+                int32_t fin[4][L], qo[4][L];
+                const int16_t *rows[4];
+                for (unsigned r = 0; r < 4; r++)
+                    rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : t->zrow;
+                const int whole = nc == L && r0 + 4 <= n;
+                const size_t at0 = (size_t)r0 * out_stride + (size_t)b * L;
+                const chk_dst d = whole ? (chk_dst){out + at0, q_or + at0, NULL, out_stride}
+                                        : (chk_dst){fin[0], qo[0], NULL, L};
+                ends4_avx2(rows, wb, bias, t->kpairs, blk, d);
+                for (unsigned r = 0; !whole && r < 4 && r0 + r < n; r++)
+                    put_lanes(out, q_or, NULL, (size_t)(r0 + r) * out_stride + (size_t)b * L,
+                              fin[r], qo[r], NULL, nc);
+            }
+            continue;
+        }
+#endif
+        for (unsigned r = 0; r < n; r++) { /* lanes are exact: tiles_init's checked bound */
+            const int16_t *row = rows0 + (size_t)r * row_stride;
+            for (unsigned c = 0; c < nc; c++) {
+                int32_t q = bias[c], o = q < 0 ? ~q : q;
+                for (unsigned j = 0; j < t->kpairs; j++) {
+                    q += row[2 * j] * wb[(size_t)j * 2 * L + c * 2] +
+                         row[2 * j + 1] * wb[(size_t)j * 2 * L + c * 2 + 1];
+                    if ((j + 1) % blk == 0 || j + 1 == t->kpairs)
+                        o |= q < 0 ? ~q : q;
+                }
+                out[(size_t)r * out_stride + (size_t)b * L + c] = q;
+                q_or[(size_t)r * out_stride + (size_t)b * L + c] = o;
+            }
+        }
+    }
 }
 
 void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
