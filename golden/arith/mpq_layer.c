@@ -680,6 +680,24 @@ static void load_patch(run_ctx *c, size_t pix, unsigned grp)
 
 enum { TILE_PLAIN = -1 }; /* run_tiles: the tile kernels, not the checked ones */
 
+/* acc[i] = lanes[i] sign-extended from its low sb (1..32) bits, i < n. */
+static void lanes_to_acc(const int32_t *lanes, size_t n, unsigned sb, int64_t *acc)
+{
+    size_t i = 0;
+#ifdef LAYER_SSE2
+    const __m128i zero = _mm_setzero_si128(), sh = _mm_cvtsi32_si128(32 - (int)sb);
+    for (; i + 4 <= n; i += 4) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(lanes + i));
+        v = _mm_sra_epi32(_mm_sll_epi32(v, sh), sh);
+        const __m128i sg = _mm_cmpgt_epi32(zero, v);
+        _mm_storeu_si128((__m128i *)(void *)(acc + i), _mm_unpacklo_epi32(v, sg));
+        _mm_storeu_si128((__m128i *)(void *)(acc + i + 2), _mm_unpackhi_epi32(v, sg));
+    }
+#endif
+    for (; i < n; i++)
+        acc[i] = mpq_sext((uint32_t)lanes[i], sb);
+}
+
 /* acc[i] = fit(bias[i % out_c] + S[i]) for the outputs of npix pixels from the tile kernels'
  * lanes s32, in the form l->widen allows (order_free): LANE, s32 = bias + S modulo 2^32. */
 static void widen_acc(const mpq_layer *l, const int32_t *s32, size_t npix, int64_t *acc)
@@ -687,20 +705,7 @@ static void widen_acc(const mpq_layer *l, const int32_t *s32, size_t npix, int64
     const unsigned oc = l->s.out_c, bits = l->acc_bits;
     const size_t n = npix * oc;
     if (l->widen == WIDEN_LANE) {
-        const unsigned sb = bits < 32 ? bits : 32;
-        size_t i = 0;
-#ifdef LAYER_SSE2
-        const __m128i zero = _mm_setzero_si128(), sh = _mm_cvtsi32_si128(32 - (int)sb);
-        for (; i + 4 <= n; i += 4) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s32 + i));
-            v = _mm_sra_epi32(_mm_sll_epi32(v, sh), sh);
-            const __m128i sg = _mm_cmpgt_epi32(zero, v);
-            _mm_storeu_si128((__m128i *)(void *)(acc + i), _mm_unpacklo_epi32(v, sg));
-            _mm_storeu_si128((__m128i *)(void *)(acc + i + 2), _mm_unpackhi_epi32(v, sg));
-        }
-#endif
-        for (; i < n; i++)
-            acc[i] = mpq_sext((uint32_t)s32[i], sb);
+        lanes_to_acc(s32, n, bits < 32 ? bits : 32, acc);
         return;
     }
     const int64_t *bias = l->plan.bias;
@@ -1198,14 +1203,12 @@ static void run_verdict(run_ctx *c, mpq_layer_out *out)
     ovf_reset(o);
     if (o->flags)
         memset(o->flags, 0, l->nout);
-    unsigned ch = 0;
-    for (size_t i = 0; i < l->nout; i++, ch = ch + 1 == oc ? 0 : ch + 1) {
-        acc[i] = fin[i];
-        if (o->first)
-            o->first[i] = -1;
-        if (qo[i] <= hi)
-            continue;
-        const unsigned grp = ch / l->per;
+    if (o->first) /* -1 in every byte is -1 */
+        memset(o->first, 0xff, l->nout * sizeof *o->first);
+    lanes_to_acc(fin, l->nout, 32, acc); /* exact sums */
+    /* qo as its own bound: open = outside the range */
+    for (size_t i = 0; (i = next_open(qo, qo, hi, i, l->nout, 1)) < l->nout; i++) {
+        const unsigned ch = (unsigned)(i % oc), grp = ch / l->per;
         load_patch(c, i / oc, grp);
         const mpq_mac_out r = mpq_mac_chan(&l->plan, &l->row, ch, l->cuts + (size_t)grp * l->depth,
                                            l->ncuts[grp]);

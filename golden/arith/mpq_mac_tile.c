@@ -522,35 +522,43 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
     check4_avx2(rows, wb, awb, bias, np, blk, 0, 0, d);
 }
 
-/* mpq_mac_tiles_ends for 4 rows, one block of 8 channels per vector: the plain kernel's
- * sums from the bias, and the OR of their magnitudes every blk pairs and at the end. */
-AVX2_FN static void ends4_avx2(const int16_t *const rows[4], const int16_t *wb,
-                               const int32_t *bias, unsigned np, unsigned blk, chk_dst d)
+/* mpq_mac_tiles_ends for R rows, one block of 8 channels per vector: the plain kernel's sums
+ * from the bias, and the OR of their magnitudes every blk pairs and at the end. */
+#define ENDS_ROWS 8 /* tile8_avx2's rows: the ORs spill, touched once a block */
+AVX2_FN static inline __attribute__((always_inline)) void
+ends_body(const int16_t *const rows[ENDS_ROWS], const int16_t *wb, const int32_t *bias,
+          unsigned np, unsigned blk, chk_dst d)
 {
     const __m256i b = LOAD8(bias);
-    __m256i q0 = b, q1 = b, q2 = b, q3 = b, o0 = vmag8(b), o1 = o0, o2 = o0, o3 = o0;
+    __m256i q[ENDS_ROWS], o[ENDS_ROWS];
+    for (unsigned r = 0; r < ENDS_ROWS; r++) {
+        q[r] = b;
+        o[r] = vmag8(b);
+    }
     for (unsigned j0 = 0; j0 < np; j0 += blk) {
         const unsigned j1 = j0 + blk < np ? j0 + blk : np;
         for (unsigned j = j0; j < j1; j++) {
             const __m256i w = LOAD8(wb + (size_t)j * 16);
-            q0 = _mm256_add_epi32(q0, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[0], j)), w));
-            q1 = _mm256_add_epi32(q1, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[1], j)), w));
-            q2 = _mm256_add_epi32(q2, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[2], j)), w));
-            q3 = _mm256_add_epi32(q3, _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[3], j)), w));
+            for (unsigned r = 0; r < ENDS_ROWS; r++)
+                q[r] = _mm256_add_epi32(q[r], _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[r], j)), w));
         }
-        o0 = _mm256_or_si256(o0, vmag8(q0));
-        o1 = _mm256_or_si256(o1, vmag8(q1));
-        o2 = _mm256_or_si256(o2, vmag8(q2));
-        o3 = _mm256_or_si256(o3, vmag8(q3));
+        for (unsigned r = 0; r < ENDS_ROWS; r++)
+            o[r] = _mm256_or_si256(o[r], vmag8(q[r]));
     }
-    STORE8(d.fin, q0);
-    STORE8(d.fin + d.stride, q1);
-    STORE8(d.fin + 2 * d.stride, q2);
-    STORE8(d.fin + 3 * d.stride, q3);
-    STORE8(d.qo, o0);
-    STORE8(d.qo + d.stride, o1);
-    STORE8(d.qo + 2 * d.stride, o2);
-    STORE8(d.qo + 3 * d.stride, o3);
+    for (unsigned r = 0; r < ENDS_ROWS; r++) {
+        STORE8(d.fin + r * d.stride, q[r]);
+        STORE8(d.qo + r * d.stride, o[r]);
+    }
+}
+
+/* ends_body; blocks of 8 pairs (the accelerator's 16 lanes) unrolled. */
+AVX2_FN static void ends_avx2(const int16_t *const rows[ENDS_ROWS], const int16_t *wb,
+                              const int32_t *bias, unsigned np, unsigned blk, chk_dst d)
+{
+    if (blk == 8)
+        ends_body(rows, wb, bias, np, 8, d);
+    else
+        ends_body(rows, wb, bias, np, blk, d);
 }
 
 /* The exact form for two rows (r0, r1 of the tile, at d's rows r0 and r0 + 1): per pair the
@@ -1039,17 +1047,17 @@ void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0
         const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
 #ifdef TILE_AVX2
         if (avx2_on()) {
-            for (unsigned r0 = 0; r0 < n; r0 += 4) {
-                int32_t fin[4][L], qo[4][L];
-                const int16_t *rows[4];
-                for (unsigned r = 0; r < 4; r++)
+            for (unsigned r0 = 0; r0 < n; r0 += ENDS_ROWS) {
+                int32_t fin[ENDS_ROWS][L], qo[ENDS_ROWS][L];
+                const int16_t *rows[ENDS_ROWS];
+                for (unsigned r = 0; r < ENDS_ROWS; r++)
                     rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : t->zrow;
-                const int whole = nc == L && r0 + 4 <= n;
+                const int whole = nc == L && r0 + ENDS_ROWS <= n;
                 const size_t at0 = (size_t)r0 * out_stride + (size_t)b * L;
                 const chk_dst d = whole ? (chk_dst){out + at0, q_or + at0, NULL, out_stride}
                                         : (chk_dst){fin[0], qo[0], NULL, L};
-                ends4_avx2(rows, wb, bias, t->kpairs, blk, d);
-                for (unsigned r = 0; !whole && r < 4 && r0 + r < n; r++)
+                ends_avx2(rows, wb, bias, t->kpairs, blk, d);
+                for (unsigned r = 0; !whole && r < ENDS_ROWS && r0 + r < n; r++)
                     put_lanes(out, q_or, NULL, (size_t)(r0 + r) * out_stride + (size_t)b * L,
                               fin[r], qo[r], NULL, nc);
             }
