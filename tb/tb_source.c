@@ -415,33 +415,59 @@ static int wrap_pause(tb_source *s) { return tb_source_pause(((wrap_source *)s)-
 static void wrap_resume(tb_source *s) { tb_source_resume(((wrap_source *)s)->inner); }
 static const mpq_cm *wrap_model(const tb_source *s) { return tb_source_model(wrapped(s)); }
 
-/* ---- inject-hold: one stream-rule violation ---------------------------------------------------- */
-typedef struct hold_source {
+/* ---- fault injection: bits of the first activation element changed for the DUT -------------- */
+/* A wrap_source that changes `mask` in act_data[0] of some cycles; the caller's `in` is the
+ * inner source's state, so a changed cycle is changed back before the inner source continues. */
+typedef struct fault_source {
     tb_source base;
     tb_source *inner;
-    int state;   /* 0 looking for a waiting activation beat, 1 one is waiting, 2 done */
-    int flipped; /* the bit changed for the DUT in the cycle last returned */
+    uint32_t mask; /* the bits changed */
+    int state;     /* the fault's own progress (hold_next, flip_next) */
+    int flipped;   /* the bits changed for the DUT in the cycle last returned */
+} fault_source;
+_Static_assert(offsetof(fault_source, inner) == offsetof(wrap_source, inner), "fault_source is a wrap_source");
+
+/* The inner source's next cycle, after undoing the change made to the last one. */
+static int fault_inner_next(fault_source *f, mpq_port_in *in, mpq_port_out *exp)
+{
+    if (f->flipped) { /* `in` holds the source's values again before the source continues */
+        in->act_data[0] ^= f->mask;
+        f->flipped = 0;
+    }
+    return tb_source_next(f->inner, in, exp);
+}
+
+static void fault_flip(fault_source *f, mpq_port_in *in)
+{
+    in->act_data[0] ^= f->mask;
+    f->flipped = 1;
+}
+
+static tb_source *fault_open(fault_source *f, const tb_source_ops *ops, tb_source *inner, uint32_t mask)
+{
+    f->inner = inner;
+    f->mask = mask;
+    return stand_in(&f->base, ops, inner);
+}
+
+/* ---- inject-hold: one stream-rule violation ---------------------------------------------------- */
+typedef struct hold_source {
+    fault_source f; /* state: 0 looking for a waiting activation beat, 1 one is waiting, 2 done */
     uint64_t cycle, after; /* cycles returned; none changes before cycle `after` */
 } hold_source;
-_Static_assert(offsetof(hold_source, inner) == offsetof(wrap_source, inner), "hold_source is a wrap_source");
 
 static int hold_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
 {
     hold_source *h = (hold_source *)s;
-    if (h->flipped) { /* `in` holds the source's values again before the source continues */
-        in->act_data[0] ^= 1u;
-        h->flipped = 0;
-    }
-    int rc = tb_source_next(h->inner, in, exp);
+    int rc = fault_inner_next(&h->f, in, exp);
     if (rc != 1)
         return rc;
-    if (h->state == 1 && in->act_valid) {
-        in->act_data[0] ^= 1u; /* the waiting beat changes before its handshake */
-        h->flipped = 1;
-        h->state = 2;
+    if (h->f.state == 1 && in->act_valid) {
+        fault_flip(&h->f, in); /* the waiting beat changes before its handshake */
+        h->f.state = 2;
     }
-    if (h->state == 0 && h->cycle >= h->after && in->rst_n && in->act_valid && !exp->act_ready)
-        h->state = 1;
+    if (h->f.state == 0 && h->cycle >= h->after && in->rst_n && in->act_valid && !exp->act_ready)
+        h->f.state = 1;
     h->cycle++;
     return rc;
 }
@@ -454,32 +480,19 @@ tb_source *tb_source_inject_hold(tb_source *inner, uint64_t after)
     if (!h)
         return inner;
     h->after = after;
-    h->inner = inner;
-    return stand_in(&h->base, &hold_ops, inner);
+    return fault_open(&h->f, &hold_ops, inner, 1u);
 }
 
 /* ---- inject-flip: one activation beat changed for the DUT ---------------------------------------- */
-typedef struct flip_source {
-    tb_source base;
-    tb_source *inner;
-    int state;   /* 0 before the first activation beat, 1 it is offered, 2 it was taken */
-    int flipped; /* the bit changed for the DUT in the cycle last returned */
-} flip_source;
-_Static_assert(offsetof(flip_source, inner) == offsetof(wrap_source, inner), "flip_source is a wrap_source");
-
+/* fault_source state: 0 before the first activation beat, 1 it is offered, 2 it was taken. */
 static int flip_next(tb_source *s, mpq_port_in *in, mpq_port_out *exp)
 {
-    flip_source *f = (flip_source *)s;
-    if (f->flipped) { /* `in` holds the source's values again before the source continues */
-        in->act_data[0] ^= 0x80u;
-        f->flipped = 0;
-    }
-    int rc = tb_source_next(f->inner, in, exp);
+    fault_source *f = (fault_source *)s;
+    int rc = fault_inner_next(f, in, exp);
     /* The beat changes in every cycle it is offered, so the DUT sees a stable (wrong) beat,
      * not a stream-rule violation: bit 7 of element 0, its sign, a change of 128. */
     if (rc == 1 && f->state < 2 && in->rst_n && in->act_valid) {
-        in->act_data[0] ^= 0x80u;
-        f->flipped = 1;
+        fault_flip(f, in);
         f->state = exp->act_ready ? 2 : 1;
     }
     return rc;
@@ -489,9 +502,8 @@ static const tb_source_ops flip_ops = {flip_next,  wrap_where,  wrap_error, wrap
 
 tb_source *tb_source_inject_flip(tb_source *inner)
 {
-    flip_source *f = calloc(1, sizeof *f);
+    fault_source *f = calloc(1, sizeof *f);
     if (!f)
         return inner;
-    f->inner = inner;
-    return stand_in(&f->base, &flip_ops, inner);
+    return fault_open(f, &flip_ops, inner, 0x80u);
 }
