@@ -11,6 +11,7 @@
 
 #include "arith/mpq.h"
 #include "tb_opt_rows.h"
+#include "tb_util.h"
 
 #define F(x) offsetof(tb_opts, x)
 static const mpq_opt tb_table[TB_O_COUNT] = {
@@ -85,10 +86,7 @@ static void tb_usage(FILE *f, tb_opts *o)
             "\n");
     mpq_opt_set sets[SET_COUNT];
     tb_sets(o, sets);
-    static char help[16384];
-    mpq_opt_help(sets, SET_COUNT, help, sizeof help);
-    fputs(help, f);
-    fprintf(f, "Exit: 0 every test passed, 1 a mismatch, 2 usage error or bad input.\n");
+    tb_print_options(f, sets, SET_COUNT, "Exit: 0 every test passed, 1 a mismatch, 2 usage error or bad input.\n");
 }
 
 void tb_opts_free(tb_opts *o)

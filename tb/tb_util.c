@@ -109,6 +109,14 @@ size_t tb_shell_word(char *buf, size_t len, const char *s)
     return n;
 }
 
+void tb_print_options(FILE *f, const mpq_opt_set *sets, size_t nsets, const char *exits)
+{
+    static char help[16384];
+    mpq_opt_help(sets, nsets, help, sizeof help);
+    fputs(help, f);
+    fputs(exits, f);
+}
+
 void tb_join_cmd(char *buf, size_t len, int argc, char **argv)
 {
     size_t used = 0;

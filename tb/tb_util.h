@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "stim/mpq_opts.h"
+
 /* Seconds of wall time (a monotonic clock); with MPQ_TB_CPU_TIME set in the environment, of
  * the process's CPU time instead (make bench: on a shared host, time stolen by other tenants
  * is then not counted). */
@@ -29,6 +31,9 @@ __attribute__((format(printf, 8, 9)))
 #endif
 FILE *tb_gtkw_open(const char *dir, char *tmp, size_t tlen, char *fin, size_t flen, uint64_t c,
                    uint64_t lo, const char *fmt, ...);
+/* The end of a tool's --help: the option lines of the sets (mpq_opt_help), then `exits`, the
+ * text on its exit statuses. */
+void tb_print_options(FILE *f, const mpq_opt_set *sets, size_t nsets, const char *exits);
 /* s as a JSON string, quotes included. */
 void tb_json_str(FILE *f, const char *s);
 /* argv[0..argc) joined by blanks into buf, each as tb_shell_word writes it. */

@@ -10,6 +10,7 @@
 
 #include "arith/mpq.h"
 #include "tb_opt_rows.h"
+#include "tb_util.h"
 
 #define F(x) offsetof(txn_opts, x)
 static const mpq_opt txn_table[TXN_O_COUNT] = {
@@ -73,10 +74,7 @@ static void txn_usage(FILE *f, const char *self, txn_opts *o)
             self, self, self);
     mpq_opt_set sets[SET_COUNT];
     txn_sets(o, sets);
-    static char help[16384];
-    mpq_opt_help(sets, SET_COUNT, help, sizeof help);
-    fputs(help, f);
-    fprintf(f, "Exit: 0 every test passed, 1 a test failed, 2 usage error or bad input.\n");
+    tb_print_options(f, sets, SET_COUNT, "Exit: 0 every test passed, 1 a test failed, 2 usage error or bad input.\n");
 }
 
 void txn_opts_free(txn_opts *o)
