@@ -83,48 +83,28 @@ static void fb_put_le(fbb *b, uint64_t v, unsigned n)
     fb_put(b, t, n);
 }
 
-/* A vector of n elements of `size` bytes, values[i] (little-endian); returns its ref. */
-static uint32_t fb_vec(fbb *b, const uint64_t *values, uint32_t n, unsigned size)
+/* A vector of n elements of `size` bytes, get(v, i) each (little-endian); returns its ref. */
+static uint32_t fb_vec(fbb *b, const void *v, uint32_t n, unsigned size, uint64_t (*get)(const void *, uint32_t))
 {
     fb_align(b, size > 4 ? size : 4, (size_t)n * size);
     for (uint32_t i = n; i-- > 0;)
-        fb_put_le(b, values[i], size);
+        fb_put_le(b, get(v, i), size);
     fb_put_le(b, n, 4);
     return (uint32_t)b->len;
 }
 
-static uint32_t fb_vec_i32(fbb *b, const int32_t *v, uint32_t n)
+static uint64_t fb_i32_at(const void *v, uint32_t i) { return (uint32_t)((const int32_t *)v)[i]; }
+static uint64_t fb_i64_at(const void *v, uint32_t i) { return (uint64_t)((const int64_t *)v)[i]; }
+static uint64_t fb_f32_at(const void *v, uint32_t i)
 {
-    uint64_t *t = malloc((n + 1) * sizeof *t);
-    for (uint32_t i = 0; i < n; i++)
-        t[i] = (uint32_t)v[i];
-    uint32_t r = fb_vec(b, t, n, 4);
-    free(t);
-    return r;
+    uint32_t u;
+    memcpy(&u, (const float *)v + i, 4);
+    return u;
 }
 
-static uint32_t fb_vec_f32(fbb *b, const float *v, uint32_t n)
-{
-    uint64_t *t = malloc((n + 1) * sizeof *t);
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], 4);
-        t[i] = u;
-    }
-    uint32_t r = fb_vec(b, t, n, 4);
-    free(t);
-    return r;
-}
-
-static uint32_t fb_vec_i64(fbb *b, const int64_t *v, uint32_t n)
-{
-    uint64_t *t = malloc((n + 1) * sizeof *t);
-    for (uint32_t i = 0; i < n; i++)
-        t[i] = (uint64_t)v[i];
-    uint32_t r = fb_vec(b, t, n, 8);
-    free(t);
-    return r;
-}
+static uint32_t fb_vec_i32(fbb *b, const int32_t *v, uint32_t n) { return fb_vec(b, v, n, 4, fb_i32_at); }
+static uint32_t fb_vec_f32(fbb *b, const float *v, uint32_t n) { return fb_vec(b, v, n, 4, fb_f32_at); }
+static uint32_t fb_vec_i64(fbb *b, const int64_t *v, uint32_t n) { return fb_vec(b, v, n, 8, fb_i64_at); }
 
 static uint32_t fb_vec_bytes(fbb *b, const uint8_t *v, uint32_t n)
 {
