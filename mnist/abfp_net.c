@@ -10,10 +10,21 @@
 
 #define ABFP_BATCH 100u
 
-/* Each matrix layer's input range: the image's [0, 1] for the first, the calibrated output
- * range amax of the layer before it for the others; the default ABFP parameters on each. */
-static void set_ranges(abfp_net *an, const float *amax)
+/* Binds one of the two networks (the other NULL) with each matrix layer's input range: the
+ * image's [0, 1] for the first, the calibrated output range amax of the layer before it for
+ * the others; the default ABFP parameters on each. */
+static void bind(abfp_net *an, const mn_mlp *m, const cnn_net *c, const mn_set *calib, unsigned count)
 {
+    memset(an, 0, sizeof *an);
+    an->mlp = m;
+    an->cnn = c;
+    an->nl = m ? m->nl : c->nl;
+    _Static_assert(MN_MAX_LAYERS <= ABFP_MAX_LAYERS && CNN_MAX_LAYERS <= ABFP_MAX_LAYERS, "amax holds any net's");
+    float amax[ABFP_MAX_LAYERS];
+    if (m)
+        mn_calibrate(m, calib, count, amax);
+    else
+        cnn_calibrate(c, calib, count, amax);
     an->in_amax[0] = 1.0f;
     for (unsigned l = 1; l < an->nl; l++)
         an->in_amax[l] = amax[l - 1];
@@ -24,22 +35,12 @@ static void set_ranges(abfp_net *an, const float *amax)
 
 void abfp_net_mlp(abfp_net *an, const mn_mlp *m, const mn_set *calib, unsigned count)
 {
-    memset(an, 0, sizeof *an);
-    an->mlp = m;
-    an->nl = m->nl;
-    float amax[MN_MAX_LAYERS];
-    mn_calibrate(m, calib, count, amax);
-    set_ranges(an, amax);
+    bind(an, m, NULL, calib, count);
 }
 
 void abfp_net_cnn(abfp_net *an, const cnn_net *c, const mn_set *calib, unsigned count)
 {
-    memset(an, 0, sizeof *an);
-    an->cnn = c;
-    an->nl = c->nl;
-    float amax[CNN_MAX_LAYERS];
-    cnn_calibrate(c, calib, count, amax);
-    set_ranges(an, amax);
+    bind(an, NULL, c, calib, count);
 }
 
 int abfp_net_is_matrix(const abfp_net *an, unsigned l)
