@@ -666,12 +666,9 @@ int cnn_train_ex(cnn_net *net, const mn_set *train, const mn_set *test, unsigned
 /* ---- File: "MPQCNN1\0", u32 length of the architecture string, the string, then w and b
  * of each conv2d layer as IEEE floats, all little-endian. ---- */
 
-int cnn_save(const cnn_net *net, const char *path, char *err, size_t errlen)
+static int cnn_write(FILE *f, const void *ctx)
 {
-    char tmp[1100];
-    FILE *f = mn_create_tmp(path, tmp, sizeof tmp, err, errlen);
-    if (!f)
-        return MPQ_EIO;
+    const cnn_net *net = ctx;
     uint8_t hdr[12];
     memcpy(hdr, "MPQCNN1", 8);
     uint32_t alen = (uint32_t)strlen(net->arch);
@@ -683,7 +680,12 @@ int cnn_save(const cnn_net *net, const char *path, char *err, size_t errlen)
             bad = mn_write_floats(f, L->w, mpq_conv_w_count(&L->s)) ||
                   mn_write_floats(f, L->b, L->s.out_c);
     }
-    return mn_publish(f, tmp, path, bad, err, errlen);
+    return bad;
+}
+
+int cnn_save(const cnn_net *net, const char *path, char *err, size_t errlen)
+{
+    return mn_save(path, cnn_write, net, err, errlen);
 }
 
 int cnn_load(cnn_net *net, const char *path, const char *arch, char *err, size_t errlen)

@@ -346,12 +346,18 @@ int mn_publish(FILE *f, const char *tmp, const char *path, int bad, char *err, s
     return 0;
 }
 
-int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
+int mn_save(const char *path, int (*put)(FILE *f, const void *ctx), const void *ctx, char *err, size_t errlen)
 {
     char tmp[1100];
     FILE *f = mn_create_tmp(path, tmp, sizeof tmp, err, errlen);
     if (!f)
         return MPQ_EIO;
+    return mn_publish(f, tmp, path, put(f, ctx), err, errlen);
+}
+
+static int mlp_write(FILE *f, const void *ctx)
+{
+    const mn_mlp *m = ctx;
     uint8_t hdr[8 + 4 + 4 * (MN_MAX_LAYERS + 1)];
     memcpy(hdr, "MPQMLP1", 8);
     mn_put32(hdr + 8, m->nl);
@@ -361,7 +367,12 @@ int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
     for (unsigned l = 0; !bad && l < m->nl; l++)
         bad = mn_write_floats(f, m->w[l], (size_t)m->dim[l + 1] * m->dim[l]) ||
               mn_write_floats(f, m->b[l], m->dim[l + 1]);
-    return mn_publish(f, tmp, path, bad, err, errlen);
+    return bad;
+}
+
+int mn_mlp_save(const mn_mlp *m, const char *path, char *err, size_t errlen)
+{
+    return mn_save(path, mlp_write, m, err, errlen);
 }
 
 int mn_mlp_load(mn_mlp *m, const char *path, char *err, size_t errlen)

@@ -48,6 +48,9 @@ FILE *mn_create_tmp(const char *path, char *tmp, size_t tmplen, char *err, size_
 /* Closes f and renames tmp to path; bad: a write failed before. Returns 0 or MPQ_EIO with err
  * (tmp removed). */
 int mn_publish(FILE *f, const char *tmp, const char *path, int bad, char *err, size_t errlen);
+/* Writes path atomically: put(f, ctx) into path.tmp (nonzero when a write failed), then
+ * mn_publish. Returns 0 or MPQ_EIO with err. */
+int mn_save(const char *path, int (*put)(FILE *f, const void *ctx), const void *ctx, char *err, size_t errlen);
 
 /* ---- Data: IDX files of the Debian package dataset-fashion-mnist (gzip, read with zlib) ---- */
 typedef struct mn_set {
