@@ -129,6 +129,16 @@ module tb_golden_dpi;
     check(same(y, want), $sformatf("%s: y = %s, want %s", what, fmt(y), fmt(want)));
   endfunction
 
+  // The declared layer's x and w, requantized by times(shift), then its y checked against
+  // want: the steps named "<tag> x", wwhat, "<tag> requant" and what.
+  function automatic void x_w_y(mpq_golden_layer l, string tag, string x, string w, string wwhat,
+                                int shift, string want, string what);
+    check_ok(l.put(MPQ_SB_X, ints(x)), l, {tag, " x"});
+    check_ok(l.put(MPQ_SB_W, ints(w)), l, wwhat);
+    check_ok(times(l, shift), l, {tag, " requant"});
+    expect_y(l, ints(want), what);
+  endfunction
+
   function automatic void by_hand();
     mpq_golden_layer l = new();
     int y[], mult, shift, pad, out_size, v;
@@ -154,35 +164,26 @@ module tb_golden_dpi;
     check(pad == 1 && out_size == 3, $sformatf("SAME 3/3/1: pad %0d out %0d", pad, out_size));
     check_ok(l.conv(MPQ_LAYER_CONV2D, 1, 3, 3, 1, 1, 3, 3, 1, 1, pad, pad, 1, 1, 1, 3, 3), l,
              "conv");
-    check_ok(l.put(MPQ_SB_X, ints("1 1 1 1 1 1 1 1 1")), l, "conv x");
-    check_ok(l.put(MPQ_SB_W, ints("1 1 1 1 1 1 1 1 1")), l, "conv w");
-    check_ok(times(l, 1), l, "conv requant");
-    expect_y(l, ints("4 6 4 6 9 6 4 6 4"), "conv SAME");
+    x_w_y(l, "conv", "1 1 1 1 1 1 1 1 1", "1 1 1 1 1 1 1 1 1", "conv w", 1, "4 6 4 6 9 6 4 6 4",
+          "conv SAME");
 
     // A 2x2 two-channel input (NHWC), one 2x2 window: depthwise and conv2d with 2 groups
     // compute c0 = 1+2+3+4 = 10 and c1 = 10*1 + 20*(-1) + 30*0 + 40*2 = 70.
     check_ok(l.conv(MPQ_LAYER_DEPTHWISE, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1, 1, 1, 1), l,
              "depthwise");
-    check_ok(l.put(MPQ_SB_X, ints("1 10 2 20 3 30 4 40")), l, "dw x");
-    check_ok(l.put(MPQ_SB_W, ints("1 1 1 -1 1 0 1 2")), l, "dw w [kh][kw][out_c]");
-    check_ok(times(l, 1), l, "dw requant");
-    expect_y(l, ints("10 70"), "depthwise");
+    x_w_y(l, "dw", "1 10 2 20 3 30 4 40", "1 1 1 -1 1 0 1 2", "dw w [kh][kw][out_c]", 1, "10 70",
+          "depthwise");
     check_ok(l.conv(MPQ_LAYER_CONV2D, 1, 2, 2, 2, 2, 2, 2, 1, 1, 0, 0, 1, 1, 2, 1, 1), l,
              "grouped conv");
-    check_ok(l.put(MPQ_SB_X, ints("1 10 2 20 3 30 4 40")), l, "grouped x");
-    check_ok(l.put(MPQ_SB_W, ints("1 1 1 1 1 -1 0 2")), l, "grouped w OHWI");
-    check_ok(times(l, 1), l, "grouped requant");
-    expect_y(l, ints("10 70"), "conv2d with 2 groups");
+    x_w_y(l, "grouped", "1 10 2 20 3 30 4 40", "1 1 1 1 1 -1 0 2", "grouped w OHWI", 1, "10 70",
+          "conv2d with 2 groups");
 
     // Stride 2 and dilation 2 along a row of 5: taps x[0], x[2] and x[2], x[4].
     check_eq(mpq_dpi_padding(5, 2, 2, 2, 0, pad, out_size), MPQ_OK, "VALID dilated");
     check(pad == 0 && out_size == 2, $sformatf("VALID 5/2/2/2: pad %0d out %0d", pad, out_size));
     check_ok(l.conv(MPQ_LAYER_CONV2D, 1, 1, 5, 1, 1, 1, 2, 1, 2, 0, 0, 1, 2, 1, 1, 2), l,
              "strided dilated conv");
-    check_ok(l.put(MPQ_SB_X, ints("1 2 3 4 5")), l, "strided x");
-    check_ok(l.put(MPQ_SB_W, ints("1 10")), l, "strided w");
-    check_ok(times(l, 1), l, "strided requant");
-    expect_y(l, ints("31 53"), "stride 2, dilation 2");
+    x_w_y(l, "strided", "1 2 3 4 5", "1 10", "strided w", 1, "31 53", "stride 2, dilation 2");
 
     // Pools of 1..9, 2x2 windows, stride 1.
     check_ok(l.conv(MPQ_LAYER_MAXPOOL, 1, 3, 3, 1, 1, 2, 2, 1, 1, 0, 0, 1, 1, 1, 2, 2), l,
@@ -210,10 +211,7 @@ module tb_golden_dpi;
     // An 8-bit wrapping accumulator: 100 + 100 overflows at k = 1 and wraps to -56.
     check_ok(l.fc(1, 2, 1), l, "overflow fc");
     check_ok(l.acc(8, MPQ_ACC_WRAP, MPQ_ORDER_SEQ, 1), l, "acc 8");
-    check_ok(l.put(MPQ_SB_X, ints("100 100")), l, "ovf x");
-    check_ok(l.put(MPQ_SB_W, ints("1 1")), l, "ovf w");
-    check_ok(times(l, 1), l, "ovf requant");
-    expect_y(l, ints("-56"), "8-bit wrap");
+    x_w_y(l, "ovf", "100 100", "1 1", "ovf w", 1, "-56", "8-bit wrap");
     check_ok(l.get(MPQ_SB_OVF, flags), l, "ovf flags");
     check_ok(l.get(MPQ_SB_FIRST, first), l, "ovf first");
     check(flags.size() == 1 && flags[0] == (MPQ_OVF_FINAL | MPQ_OVF_ANY) && first.size() == 1
