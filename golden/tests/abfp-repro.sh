@@ -9,7 +9,7 @@ lib_dump=$1 out=$2
 mkdir -p "$out"
 srcs=(golden/tests/abfp_dump.c golden/arith/mpq_abfp.c golden/arith/mpq_arith.c golden/arith/mpq_conv.c
       golden/arith/mpq_mac.c golden/arith/mpq_mac_tile.c golden/arith/mpq_layer.c golden/arith/mpq_requant.c
-      golden/arith/mpq_status.c)
+      golden/arith/mpq_bits.c golden/arith/mpq_status.c)
 "$lib_dump" >"$out/lib.txt"
 fail=0
 # compiler, flags: the SSE2 loops at -O0 and -O2, and their plain C twins (-DMPQ_NO_SIMD).

@@ -12,7 +12,7 @@ mkdir -p "$out"
 srcs=(golden/tests/fgraph_dump.c golden/net/mpq_fgraph.c golden/net/mpq_tflite.c golden/net/mpq_netops.c
       golden/arith/mpq_abfp.c golden/arith/mpq_arith.c golden/arith/mpq_conv.c golden/arith/mpq_mac.c
       golden/arith/mpq_mac_tile.c golden/arith/mpq_layer.c golden/arith/mpq_requant.c
-      golden/arith/mpq_status.c)
+      golden/arith/mpq_bits.c golden/arith/mpq_status.c)
 set -- keyword_spotting keyword_spotting_on_off_v3
 for m in "$@"; do "$lib_dump" "$models/$m.tflite" 2 >"$out/lib-$m.txt"; done
 fail=0
