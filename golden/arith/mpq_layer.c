@@ -432,6 +432,34 @@ static int plan_verdict(mpq_layer *l)
     return MPQ_OK;
 }
 
+/* The kernels the layer runs on (l->path), the exact ones unless faster ones give the same
+ * results. 0 or MPQ_ENOMEM. */
+static int plan_path(mpq_layer *l)
+{
+    l->path = PATH_EXACT;
+    if (l->flags & MPQ_LAYER_EXACT)
+        return MPQ_OK;
+    int checked = (l->flags & MPQ_LAYER_PREFIX) != 0;
+    if (!checked && !order_free(l, &l->widen))
+        return plan_verdict(l);
+    int st = plan_tiles(l, checked);
+    if (st < 0)
+        return st;
+    if (st == 0)
+        l->path = checked ? PATH_CHECK : PATH_TILE;
+    if (checked && st == 0) {
+        /* The exact kernels only follow single outputs now (mpq_mac_chan, mpq_mac_prefix). */
+        mpq_mac_plan_untrack(&l->plan);
+        /* 4-pair blocks first; shorter ones cost about what the exact form does. Depthwise
+         * layers keep the exact form: its taps kernel reduces 16 channels per pass against
+         * the bounded one's 8, and their short windows leave the bounds little to save
+         * (measured: keyword_spotting 15% and visual_wake_words 9% faster per inference). */
+        l->blk = l->tiles.blk_pairs >= 4 && !l->dw ? 4 : 0;
+        l->calm_need = 1;
+    }
+    return MPQ_OK;
+}
+
 static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t errlen)
 {
     const mpq_fc_layer *m = d->mac;
@@ -455,32 +483,10 @@ static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
     int st = plan_mac(l, m, a > b ? a : b, err, errlen);
     if (st || (d->rq && (st = plan_rq(l, d->rq, err, errlen))))
         return st;
-    l->path = PATH_EXACT;
-    if (l->flags & MPQ_LAYER_EXACT)
-        return MPQ_OK;
-    int checked = (l->flags & MPQ_LAYER_PREFIX) != 0;
-    if (!checked && !order_free(l, &l->widen)) {
-        if ((st = plan_verdict(l)) < 0)
-            snprintf(err, errlen, "out of memory");
-        return st;
-    }
-    st = plan_tiles(l, checked);
-    if (st < 0) {
+    if ((st = plan_path(l)) < 0 ||
+        (l->path == PATH_EXACT && (st = mpq_mac_plan_lanes(&l->plan)) < 0)) {
         snprintf(err, errlen, "out of memory");
         return st;
-    }
-    if (st == 0)
-        l->path = checked ? PATH_CHECK : PATH_TILE;
-    if (checked && st == 0) {
-        /* The exact kernels only follow single outputs now (mpq_mac_chan, mpq_mac_prefix):
-         * the tracking lanes' layout would only be filled for nothing. */
-        mpq_mac_plan_untrack(&l->plan);
-        /* 4-pair blocks first; shorter ones cost about what the exact form does. Depthwise
-         * layers keep the exact form: its taps kernel reduces 16 channels per pass against
-         * the bounded one's 8, and their short windows leave the bounds little to save
-         * (measured: keyword_spotting 15% and visual_wake_words 9% faster per inference). */
-        l->blk = l->tiles.blk_pairs >= 4 && !l->dw ? 4 : 0;
-        l->calm_need = 1;
     }
     return MPQ_OK;
 }
@@ -1424,13 +1430,13 @@ int mpq_layer_run(mpq_layer *l, const int32_t *x, const int8_t *x8, mpq_layer_ou
     case PATH_TILE:
         run_tile(&c, out);
         break;
-    case PATH_VERDICT:
-        if (out->ovf) {
-            run_verdict(&c, out);
-            break;
-        }
-        run_exact(&c, out);
+    case PATH_VERDICT: {
+        mpq_layer_ovf none = {0}; /* no report asked for: the same accumulators */
+        mpq_layer_out o = *out;
+        o.ovf = out->ovf ? out->ovf : &none;
+        run_verdict(&c, &o);
         break;
+    }
     case PATH_CHECK:
         if (out->ovf) {
             run_check(&c, out);

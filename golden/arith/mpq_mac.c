@@ -280,9 +280,9 @@ static int plan_dense(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int6
 
 /* The tracking kernel's layout: 16-bit weights, every one in w16 (folded or dense only),
  * accumulators of at most 30 bits so that lane + segment sum stays in 32 bits. */
-static int plan_interleave(mpq_mac_plan *p)
+int mpq_mac_plan_lanes(mpq_mac_plan *p)
 {
-    if (!(p->track || p->sat) || p->kernel != MPQ_MAC_K16 || !p->w16 || p->t ||
+    if (p->wi || !(p->track || p->sat) || p->kernel != MPQ_MAC_K16 || !p->w16 || p->t ||
         p->e.ptr[p->n] || p->acc_bits > 30)
         return MPQ_OK;
     p->kpairs = (p->k + 1) / 2;
@@ -348,7 +348,7 @@ int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int 
                      4611686018427387904.0; /* 2^62 */
     p->kernel = !narrow ? MPQ_MAC_K128
                 : xmax < 32768 && wmax < 32768 ? MPQ_MAC_K16 : MPQ_MAC_K64;
-    if (plan_dense(p, l, xmax, wmax) || plan_interleave(p))
+    if (plan_dense(p, l, xmax, wmax))
         goto nomem;
     return MPQ_OK;
 nomem:

@@ -62,6 +62,11 @@ typedef struct mpq_mac_plan {
  * what), MPQ_ENOMEM. The plan owns its arrays: mpq_mac_plan_free. */
 int mpq_mac_plan_init(mpq_mac_plan *p, const mpq_fc_layer *l, int64_t xmax, int track,
                       char *err, size_t errlen);
+/* Lays out the weights for mpq_mac_chans' tracking kernel (wi) where it applies (a tracked or
+ * saturating K16 plan with every weight in w16, acc_bits <= 30); without it mpq_mac_chans
+ * gives the same results term by term. Plans that run only through the tile kernels or
+ * single outputs (mpq_mac_chan, mpq_mac_prefix) skip it. Returns 0 or MPQ_ENOMEM. */
+int mpq_mac_plan_lanes(mpq_mac_plan *p);
 void mpq_mac_plan_free(mpq_mac_plan *p);
 /* Drops the tracking kernel's layout (track = 0): for a plan whose outputs are only ever
  * followed one at a time (mpq_mac_chan, mpq_mac_prefix), which do not read it. */
