@@ -417,7 +417,7 @@ static int plan_verdict(mpq_layer *l)
 {
     const mpq_mac_plan *p = &l->plan;
     const int blk = fit_blocks(l);
-    if (!(l->flags & MPQ_LAYER_TRACK) || blk < 0 || l->acc_bits > 32)
+    if (!(l->flags & MPQ_LAYER_TRACK) || blk < 0 || l->acc_bits > 31) /* 32: order_free */
         return MPQ_OK;
     const int64_t hi = (int64_t)((UINT64_MAX >> 1) >> (64 - l->acc_bits));
     for (unsigned c = 0; c < p->n; c++)
@@ -783,7 +783,8 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
                 im2col_row(l, xp, p0 + i, g, cols + i * l->rowlen);
             const size_t at = p0 * oc + (size_t)g * l->per;
             if (checked && blk && l->path == PATH_VERDICT) {
-                mpq_mac_tiles_ends(t, g, rows, l->rowlen, n, (unsigned)blk, acc + at, qo + at, oc);
+                mpq_mac_tiles_ends(t, g, rows, l->rowlen, n, (unsigned)blk, UINT32_C(1) << (l->acc_bits - 1),
+                                   acc + at, (uint32_t *)(void *)(qo + at), oc);
             } else if (checked) {
                 mpq_mac_tiles_check(t, g, rows, l->rowlen, n, (unsigned)blk, nonneg, acc + at, qo + at,
                                     mo ? mo + at : NULL, oc);
@@ -1193,6 +1194,27 @@ static void run_check(run_ctx *c, mpq_layer_out *out)
         requant_acc64(l, acc, out);
 }
 
+/* The first i in [start, n) with u[i] >= 2^bits (bits < 32), or n: blocks of 32 skipped at
+ * once when none is (a loop the compiler vectorizes). */
+static size_t next_over(const uint32_t *u, unsigned bits, size_t i, size_t n)
+{
+    for (;;) {
+        for (; i + 32 <= n; i += 32) {
+            uint32_t any = 0;
+            for (unsigned j = 0; j < 32; j++)
+                any |= u[i + j] >> bits;
+            if (any)
+                break;
+        }
+        const size_t end = i + 32 < n ? i + 32 : n;
+        for (; i < end; i++)
+            if (u[i] >> bits)
+                return i;
+        if (i >= n)
+            return n;
+    }
+}
+
 /* PATH_VERDICT: the checked kernels with blocks ending at the fit points (plan_verdict), so
  * q holds every fit's exact sum: an output whose q lies in the range overflowed nowhere and
  * its accumulator is the exact sum; the others go through the exact kernel, which gives their
@@ -1212,8 +1234,11 @@ static void run_verdict(run_ctx *c, mpq_layer_out *out)
     if (o->first) /* -1 in every byte is -1 */
         memset(o->first, 0xff, l->nout * sizeof *o->first);
     lanes_to_acc(fin, l->nout, 32, acc); /* exact sums */
-    /* qo as its own bound: open = outside the range */
-    for (size_t i = 0; (i = next_open(qo, qo, hi, i, l->nout, 1)) < l->nout; i++) {
+    /* out of range: blocks, q + 2^(acc_bits-1) at or past 2^acc_bits (mpq_mac_tiles_ends);
+     * the exact form, a magnitude above hi (qo as its own bound) */
+    const uint32_t *qu = (const uint32_t *)(const void *)qo;
+    for (size_t i = 0; (i = l->blk ? next_over(qu, l->acc_bits, i, l->nout)
+                                   : next_open(qo, qo, hi, i, l->nout, 1)) < l->nout; i++) {
         const unsigned ch = (unsigned)(i % oc), grp = ch / l->per;
         load_patch(c, i / oc, grp);
         const mpq_mac_out r = mpq_mac_chan(&l->plan, &l->row, ch, l->cuts + (size_t)grp * l->depth,

@@ -227,13 +227,14 @@ void mpq_mac_tiles_check(const mpq_mac_tiles *t, unsigned g, const int16_t *rows
                          size_t row_stride, unsigned n, unsigned blk, int nonneg, int32_t *out,
                          int32_t *q_or, int32_t *m_or, size_t out_stride);
 
-/* The fit points' form, from the bias (blk >= 1, tiles CHECKED or ENDS): out as mpq_mac_tiles_run
- * (the exact final sums), q_or the OR of the magnitudes of the exact sums after every blk
- * pairs and at the end, the fits of an accumulator that adds aligned groups of 2*blk terms
- * (the plain kernel's cost and a vector OR per block). */
+/* The fit points' form (blk >= 1, tiles CHECKED or ENDS): out as mpq_mac_tiles_run from the
+ * bias (the exact final sums), and q_or the OR of s + off, modulo 2^32, over s the bias and
+ * the exact sums after every blk pairs and at the end: the fits of an accumulator that adds
+ * aligned groups of 2*blk terms. With off = 2^(B-1), every one of them lies in the B-bit range
+ * exactly when q_or < 2^B. The plain kernel's cost and one vector OR a block. */
 void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
-                        size_t row_stride, unsigned n, unsigned blk, int32_t *out, int32_t *q_or,
-                        size_t out_stride);
+                        size_t row_stride, unsigned n, unsigned blk, uint32_t off, int32_t *out,
+                        uint32_t *q_or, size_t out_stride);
 
 /* Depthwise form: one group, k = the window's taps. Pixel i's tap j of channel c reads
  * base[i][toff[j] + c] (channels `LANES`-aligned and padded with zeros up to nblk*LANES; an

@@ -523,18 +523,17 @@ AVX2_FN static void check4_avx2_any(const int16_t *const rows[4], const int16_t 
 }
 
 /* mpq_mac_tiles_ends for R rows, one block of 8 channels per vector: the plain kernel's sums
- * from the bias, and the OR of their magnitudes every blk pairs and at the end. */
+ * from bias + off, the OR of the lanes every blk pairs (one instruction a row), off taken
+ * off the final sums. */
 #define ENDS_ROWS 8 /* tile8_avx2's rows: the ORs spill, touched once a block */
 AVX2_FN static inline __attribute__((always_inline)) void
 ends_body(const int16_t *const rows[ENDS_ROWS], const int16_t *wb, const int32_t *bias,
-          unsigned np, unsigned blk, chk_dst d)
+          __m256i off, unsigned np, unsigned blk, chk_dst d)
 {
-    const __m256i b = LOAD8(bias);
+    const __m256i b = _mm256_add_epi32(LOAD8(bias), off);
     __m256i q[ENDS_ROWS], o[ENDS_ROWS];
-    for (unsigned r = 0; r < ENDS_ROWS; r++) {
-        q[r] = b;
-        o[r] = vmag8(b);
-    }
+    for (unsigned r = 0; r < ENDS_ROWS; r++)
+        q[r] = o[r] = b;
     for (unsigned j0 = 0; j0 < np; j0 += blk) {
         const unsigned j1 = j0 + blk < np ? j0 + blk : np;
         for (unsigned j = j0; j < j1; j++) {
@@ -543,22 +542,24 @@ ends_body(const int16_t *const rows[ENDS_ROWS], const int16_t *wb, const int32_t
                 q[r] = _mm256_add_epi32(q[r], _mm256_madd_epi16(_mm256_set1_epi32(pair_at(rows[r], j)), w));
         }
         for (unsigned r = 0; r < ENDS_ROWS; r++)
-            o[r] = _mm256_or_si256(o[r], vmag8(q[r]));
+            o[r] = _mm256_or_si256(o[r], q[r]);
     }
     for (unsigned r = 0; r < ENDS_ROWS; r++) {
-        STORE8(d.fin + r * d.stride, q[r]);
+        STORE8(d.fin + r * d.stride, _mm256_sub_epi32(q[r], off));
         STORE8(d.qo + r * d.stride, o[r]);
     }
 }
 
 /* ends_body; blocks of 8 pairs (the accelerator's 16 lanes) unrolled. */
 AVX2_FN static void ends_avx2(const int16_t *const rows[ENDS_ROWS], const int16_t *wb,
-                              const int32_t *bias, unsigned np, unsigned blk, chk_dst d)
+                              const int32_t *bias, uint32_t off, unsigned np, unsigned blk,
+                              chk_dst d)
 {
+    const __m256i voff = _mm256_set1_epi32((int32_t)off);
     if (blk == 8)
-        ends_body(rows, wb, bias, np, 8, d);
+        ends_body(rows, wb, bias, voff, np, 8, d);
     else
-        ends_body(rows, wb, bias, np, blk, d);
+        ends_body(rows, wb, bias, voff, np, blk, d);
 }
 
 /* The exact form for two rows (r0, r1 of the tile, at d's rows r0 and r0 + 1): per pair the
@@ -1037,8 +1038,8 @@ static inline void put_lanes(int32_t *out, int32_t *q_or, int32_t *m_or, size_t 
 }
 
 void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0,
-                        size_t row_stride, unsigned n, unsigned blk, int32_t *out, int32_t *q_or,
-                        size_t out_stride)
+                        size_t row_stride, unsigned n, unsigned blk, uint32_t off, int32_t *out,
+                        uint32_t *q_or, size_t out_stride)
 {
     for (unsigned b = 0; b < t->nblk; b++) {
         const size_t slot0 = ((size_t)g * t->nblk + b) * L;
@@ -1049,16 +1050,17 @@ void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0
         if (avx2_on()) {
             for (unsigned r0 = 0; r0 < n; r0 += ENDS_ROWS) {
                 int32_t fin[ENDS_ROWS][L], qo[ENDS_ROWS][L];
+                int32_t *qd = (int32_t *)(void *)q_or; /* the same bits */
                 const int16_t *rows[ENDS_ROWS];
                 for (unsigned r = 0; r < ENDS_ROWS; r++)
                     rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : t->zrow;
                 const int whole = nc == L && r0 + ENDS_ROWS <= n;
                 const size_t at0 = (size_t)r0 * out_stride + (size_t)b * L;
-                const chk_dst d = whole ? (chk_dst){out + at0, q_or + at0, NULL, out_stride}
+                const chk_dst d = whole ? (chk_dst){out + at0, qd + at0, NULL, out_stride}
                                         : (chk_dst){fin[0], qo[0], NULL, L};
-                ends_avx2(rows, wb, bias, t->kpairs, blk, d);
+                ends_avx2(rows, wb, bias, off, t->kpairs, blk, d);
                 for (unsigned r = 0; !whole && r < ENDS_ROWS && r0 + r < n; r++)
-                    put_lanes(out, q_or, NULL, (size_t)(r0 + r) * out_stride + (size_t)b * L,
+                    put_lanes(out, qd, NULL, (size_t)(r0 + r) * out_stride + (size_t)b * L,
                               fin[r], qo[r], NULL, nc);
             }
             continue;
@@ -1067,14 +1069,14 @@ void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0
         for (unsigned r = 0; r < n; r++) { /* lanes are exact: tiles_init's checked bound */
             const int16_t *row = rows0 + (size_t)r * row_stride;
             for (unsigned c = 0; c < nc; c++) {
-                int32_t q = bias[c], o = q < 0 ? ~q : q;
+                uint32_t q = (uint32_t)bias[c] + off, o = q; /* modulo 2^32, as the lanes */
                 for (unsigned j = 0; j < t->kpairs; j++) {
-                    q += row[2 * j] * wb[(size_t)j * 2 * L + c * 2] +
-                         row[2 * j + 1] * wb[(size_t)j * 2 * L + c * 2 + 1];
+                    q += (uint32_t)(row[2 * j] * wb[(size_t)j * 2 * L + c * 2] +
+                                    row[2 * j + 1] * wb[(size_t)j * 2 * L + c * 2 + 1]);
                     if ((j + 1) % blk == 0 || j + 1 == t->kpairs)
-                        o |= q < 0 ? ~q : q;
+                        o |= q;
                 }
-                out[(size_t)r * out_stride + (size_t)b * L + c] = q;
+                out[(size_t)r * out_stride + (size_t)b * L + c] = (int32_t)(q - off);
                 q_or[(size_t)r * out_stride + (size_t)b * L + c] = o;
             }
         }
