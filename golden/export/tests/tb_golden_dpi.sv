@@ -79,7 +79,8 @@ module tb_golden_dpi;
 
   function automatic string fmt(int a[]);
     string s = "{";
-    foreach (a[i]) s = {s, $sformatf(i != 0 ? ", %0d" : "%0d", a[i])};
+    // a constant format: Verilator printed other words for a conditional one
+    foreach (a[i]) s = {s, i != 0 ? ", " : "", $sformatf("%0d", a[i])};
     return {s, "}"};
   endfunction
 
