@@ -1215,10 +1215,11 @@ static size_t next_over(const uint32_t *u, unsigned bits, size_t i, size_t n)
     }
 }
 
-/* PATH_VERDICT: the checked kernels with blocks ending at the fit points (plan_verdict), so
- * q holds every fit's exact sum: an output whose q lies in the range overflowed nowhere and
- * its accumulator is the exact sum; the others go through the exact kernel, which gives their
- * values and reports as a run on the exact kernels would. */
+/* PATH_VERDICT: the fit-point kernel (blocks ending at the fit points, mpq_mac_tiles_ends) or
+ * the checked kernels' exact form (a fit after every term), so q covers every fit's exact sum:
+ * an output whose q lies in the range overflowed nowhere and its accumulator is the exact sum;
+ * the others go through the exact kernel, which gives their values and reports as a run on
+ * the exact kernels would. */
 static void run_verdict(run_ctx *c, mpq_layer_out *out)
 {
     mpq_layer *l = c->l;
