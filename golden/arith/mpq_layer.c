@@ -70,6 +70,8 @@ struct mpq_layer {
     unsigned blk;            /* checked kernels: pairs per block (0: exact), adapted run by run;
                               * PATH_VERDICT: the block ends are the fit points */
     unsigned exact_runs;     /* runs in a row in the exact form */
+    unsigned probe_every;    /* exact runs between probes of 4-pair blocks (16, doubled by
+                              * each probe that failed, up to 1024) */
     unsigned calm, calm_need; /* runs in a row at 4 pairs that would have done as well at 8;
                                * how many it takes to go back to 8 (doubled by each return
                                * that failed) */
@@ -456,6 +458,7 @@ static int plan_path(mpq_layer *l)
          * (measured: keyword_spotting 15% and visual_wake_words 9% faster per inference). */
         l->blk = l->tiles.blk_pairs >= 4 && !l->dw ? 4 : 0;
         l->calm_need = 1;
+        l->probe_every = 16;
     }
     return MPQ_OK;
 }
@@ -1039,8 +1042,10 @@ static int exact_cheaper(const mpq_layer *l, unsigned blk, size_t undecided)
  * once); scans at most 1/16 of that: 4 pairs become 8 after calm_need such runs in a row
  * (1 at first, doubled each time 8 pairs had to give way again, up to 1024: an input that
  * leaves one long output undecided at 8 pairs and none at 4 does not swing every run).
- * Every 16th exact run probes 4-pair blocks and keeps them when they would have been
- * cheaper (not for depthwise layers: plan_arith). The results do not depend on any of it. */
+ * An exact run probes 4-pair blocks every 16 runs, keeping them when they would have been
+ * cheaper; a probe that fails doubles the wait, up to 1024 runs (a layer that stays exact paid
+ * a probe, a bounded run and an exact one, every 16). Not for depthwise layers (plan_path).
+ * The results do not depend on any of it. */
 static const int32_t *check_adaptive(run_ctx *c, const int32_t *fin, const int32_t *qo,
                                      int32_t hi, check_sum *sum)
 {
@@ -1048,8 +1053,9 @@ static const int32_t *check_adaptive(run_ctx *c, const int32_t *fin, const int32
     const unsigned top = l->tiles.blk_pairs;
     const int32_t *mo = SC(c, int32_t, l->sc_mor);
     unsigned blk = l->blk;
-    if (!blk && top >= 4 && !l->dw && ++l->exact_runs % 16 == 0)
-        blk = 4; /* the probe */
+    const int probe = !blk && top >= 4 && !l->dw && ++l->exact_runs >= l->probe_every;
+    if (probe)
+        blk = 4;
     run_tiles(c, NULL, (int)blk, 0);
     check_summary(l, fin, qo, blk ? mo : qo, hi, sum);
     if (!blk)
@@ -1061,6 +1067,8 @@ static const int32_t *check_adaptive(run_ctx *c, const int32_t *fin, const int32
         mo = qo;
     }
     l->exact_runs = 0;
+    if (probe) /* a probe that fails waits twice as long for the next */
+        l->probe_every = !exact_cheaper(l, blk, und) ? 16 : l->probe_every < 1024 ? 2 * l->probe_every : 1024;
     if (exact_cheaper(l, blk, und)) {
         if (blk > 4 && l->calm_need < 1024)
             l->calm_need *= 2;
