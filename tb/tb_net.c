@@ -129,8 +129,9 @@ static void net_usage(FILE *f, mpq_opt_set *set)
                "output stalls, where it ran, passed/failed. Cycles run from the first\n"
                "configuration beat to the last output; the host's operators are not counted.\n"
                "\n");
-    tb_print_options(f, set, 1, "Exit: 0 every layer and the final output equal, 1 a mismatch, 2 bad input or a "
-                                "layer\nthis configuration cannot run (named with its rule).\n");
+    tb_print_options(f, set, 1,
+                     "Exit: 0 every layer and the final output equal, 1 a mismatch, 2 bad input or a layer\n"
+                     "this configuration cannot run (named with its rule).\n");
 }
 
 /* Returns 0 to run (*model set), 1 after --help, 2 after a message. */

@@ -314,8 +314,9 @@ static void plan_scratch(mpq_layer *l)
         }
         l->sc_acc32 = sc_take(&t, l->nout * sizeof(int32_t));
     }
-    if (l->path == PATH_CHECK || l->path == PATH_VERDICT) {
+    if (l->path == PATH_CHECK || l->path == PATH_VERDICT)
         l->sc_qor = sc_take(&t, l->nout * sizeof(int32_t));
+    if (l->path == PATH_CHECK) { /* the verdicts need no bounds and no marks */
         l->sc_mor = sc_take(&t, l->nout * sizeof(int32_t));
         l->sc_mark = sc_take(&t, l->nout);
     }
@@ -392,7 +393,6 @@ static int plan_shape(mpq_layer *l, const mpq_layer_def *d, char *err, size_t er
     return MPQ_OK;
 }
 
-/* The arithmetic of a convolution or FC layer and the choice of kernel. */
 /* The pairs per checked block whose block ends are exactly the fit points of every group's
  * cuts (0: a fit after every term, the exact form's prefixes), or -1 when they are not. */
 static int fit_blocks(const mpq_layer *l)
@@ -463,6 +463,7 @@ static int plan_path(mpq_layer *l)
     return MPQ_OK;
 }
 
+/* The arithmetic of a convolution or FC layer and the choice of kernel. */
 static int plan_arith(mpq_layer *l, const mpq_layer_def *d, char *err, size_t errlen)
 {
     const mpq_fc_layer *m = d->mac;
@@ -746,9 +747,10 @@ static void run_tiles(run_ctx *c, const int32_t *init, int blk, int again)
     const mpq_conv_shape *s = &l->s;
     const mpq_mac_tiles *t = &l->tiles;
     int16_t *xp = SC(c, int16_t, l->sc_xp);
-    /* the exact form (blk 0) writes no bounds: they are its exact values */
+    /* bounds only from the bounded checked form: the exact form's are its exact values, the
+     * fit-point kernel writes none */
     int32_t *acc = SC(c, int32_t, l->sc_acc32), *qo = SC(c, int32_t, l->sc_qor),
-            *mo = blk ? SC(c, int32_t, l->sc_mor) : NULL;
+            *mo = blk > 0 && l->path == PATH_CHECK ? SC(c, int32_t, l->sc_mor) : NULL;
     const size_t npix = (size_t)s->batches * s->out_h * s->out_w, oc = s->out_c;
     if (!again)
         pad_input(c, xp);

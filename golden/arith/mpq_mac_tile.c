@@ -93,6 +93,7 @@ void mpq_mac_tiles_free(mpq_mac_tiles *t)
 int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups, int checked)
 {
     memset(t, 0, sizeof *t);
+    const int second = checked == MPQ_TILES_CHECKED; /* the second stream: |w| and fw */
     if (p->kernel != MPQ_MAC_K16 || !p->w16 || p->t || p->e.ptr[p->n] || groups < 1 ||
         p->n % groups)
         return 1;
@@ -106,9 +107,9 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
             if ((mpq_i128)mpq_abs64(p->bias[c]) + (mpq_i128)p->xmax * p->chan_bound[c] >= INT32_MAX)
                 return 1;
         int64_t blk = ((INT64_C(1) << 30) - 1) / (2 * (xw ? xw : 1));
-        if (checked == MPQ_TILES_CHECKED && blk < 1)
+        if (second && blk < 1)
             return 1;
-        t->blk_pairs = checked != MPQ_TILES_CHECKED ? 0 : blk < 8 ? (unsigned)blk : 8;
+        t->blk_pairs = !second ? 0 : blk < 8 ? (unsigned)blk : 8;
     } else {
         for (unsigned c = 0; c < p->n; c++)
             if (p->bias[c] < INT32_MIN || p->bias[c] > INT32_MAX)
@@ -121,13 +122,12 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
     t->kpairs = (p->k + 1) / 2;
     const size_t nslot = (size_t)groups * t->nblk * L, nw = nslot * t->kpairs * 2;
     t->w = calloc(nw + L, sizeof *t->w);
-    checked = checked == MPQ_TILES_CHECKED; /* the second stream's weights */
-    t->aw = checked ? calloc(nw + L, sizeof *t->aw) : NULL;
-    t->fw = checked ? calloc(nw + L, sizeof *t->fw) : NULL;
+    t->aw = second ? calloc(nw + L, sizeof *t->aw) : NULL;
+    t->fw = second ? calloc(nw + L, sizeof *t->fw) : NULL;
     t->bias = calloc(nslot + L, sizeof *t->bias);
     t->zeros = calloc(L, sizeof *t->zeros);
     t->zrow = calloc((size_t)2 * t->kpairs + L, sizeof *t->zrow);
-    if (!t->w || (checked && (!t->aw || !t->fw)) || !t->bias || !t->zeros || !t->zrow) {
+    if (!t->w || (second && (!t->aw || !t->fw)) || !t->bias || !t->zeros || !t->zrow) {
         mpq_mac_tiles_free(t);
         return MPQ_ENOMEM;
     }
@@ -139,7 +139,7 @@ int mpq_mac_tiles_init(mpq_mac_tiles *t, const mpq_mac_plan *p, unsigned groups,
             const int16_t *src = p->w16 + (size_t)o * p->k;
             for (unsigned i = 0; i < p->k; i++)
                 dst[(size_t)(i / 2) * 2 * L + i % 2] = src[i];
-            if (checked) {
+            if (second) {
                 int16_t *adst = t->aw + (dst - t->w), *fdst = t->fw + (dst - t->w);
                 for (unsigned i = 0; i < p->k; i++) {
                     adst[(size_t)(i / 2) * 2 * L + i % 2] = (int16_t)(src[i] < 0 ? -src[i] : src[i]);
@@ -1048,9 +1048,9 @@ void mpq_mac_tiles_ends(const mpq_mac_tiles *t, unsigned g, const int16_t *rows0
         const unsigned nc = t->cpg - b * L < L ? t->cpg - b * L : L;
 #ifdef TILE_AVX2
         if (avx2_on()) {
+            int32_t *qd = (int32_t *)(void *)q_or; /* the same bits, as the kernels write */
             for (unsigned r0 = 0; r0 < n; r0 += ENDS_ROWS) {
                 int32_t fin[ENDS_ROWS][L], qo[ENDS_ROWS][L];
-                int32_t *qd = (int32_t *)(void *)q_or; /* the same bits */
                 const int16_t *rows[ENDS_ROWS];
                 for (unsigned r = 0; r < ENDS_ROWS; r++)
                     rows[r] = r0 + r < n ? rows0 + (size_t)(r0 + r) * row_stride : t->zrow;
