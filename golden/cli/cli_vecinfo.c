@@ -7,19 +7,25 @@
 #include "arith/mpq.h"
 #include "stim/mpq_hwlayer.h"
 #include "stim/mpq_vec.h"
+#include "cycle/mpq_top.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mpq-golden vecinfo [-q] FILE.vec...\n"
+    fprintf(f, "usage: mpq-golden vecinfo [-q] [--activity] FILE.vec...\n"
                "\n"
                "Prints each vector file's header (configuration, layer kind and shape, seeds, source,\n"
                "the command that made it), reads every cycle, verifies every block's checksum, the\n"
                "end record (cycle count, CRC) and the gzip stream, and counts handshakes per stream.\n"
-               "  -q  print only errors\n"
+               "  -q          print only errors (and the activity line)\n"
+               "  --activity  also run the golden cycle model on the file's inputs and print the\n"
+               "              datapath's switching activity: bits toggled per bus over the whole\n"
+               "              file (the energy model's data-dependent actions, docs/explore.md):\n"
+               "              `activity cycles N wgt_in N act_in N wbuf_wr N ring_wr N wbuf_rd N\n"
+               "              ring_rd N xr N acc N rq N`\n"
                "Exit: 0 every file is intact, 2 usage error or a bad file (the message names it).\n");
 }
 
-static int info(const char *path, int quiet)
+static int info(const char *path, int quiet, int activity)
 {
     char err[600], buf[256];
     mpq_vec_reader *r;
@@ -28,6 +34,20 @@ static int info(const char *path, int quiet)
         return 2;
     }
     const mpq_vec_header *h = mpq_vec_reader_header(r);
+    mpq_cm *cm = NULL;
+    if (activity) {
+        int rc = mpq_cm_new(&h->hw, &cm, err, sizeof err);
+        if (rc == 0 && mpq_cm_activity_on(cm) != 0) {
+            snprintf(err, sizeof err, "cycle model: out of memory");
+            rc = MPQ_ENOMEM;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", path, err);
+            mpq_cm_free(cm);
+            mpq_vec_reader_close(r);
+            return 2;
+        }
+    }
     static mpq_port_in in;
     static mpq_port_out exp;
     unsigned long long cfg = 0, wgt = 0, act = 0, out = 0, done = 0, reset = 0;
@@ -39,9 +59,12 @@ static int info(const char *path, int quiet)
         act += in.act_valid && exp.act_ready;
         out += exp.out_valid && in.out_ready;
         done += exp.done;
+        if (cm)
+            mpq_cm_tick(cm, &in);
     }
     if (rc < 0) {
         fprintf(stderr, "%s\n", mpq_vec_reader_error(r));
+        mpq_cm_free(cm);
         mpq_vec_reader_close(r);
         return 2;
     }
@@ -70,33 +93,45 @@ static int info(const char *path, int quiet)
         printf("  handshakes     cfg %llu, wgt %llu, act %llu, out %llu; done %llu\n", cfg, wgt,
                act, out, done);
     }
+    if (cm) {
+        mpq_cm_activity a;
+        mpq_cm_activity_get(cm, &a);
+        printf("  activity cycles %llu wgt_in %llu act_in %llu wbuf_wr %llu ring_wr %llu wbuf_rd %llu "
+               "ring_rd %llu xr %llu acc %llu rq %llu\n",
+               (unsigned long long)a.cycles, (unsigned long long)a.wgt_in, (unsigned long long)a.act_in,
+               (unsigned long long)a.wbuf_wr, (unsigned long long)a.ring_wr, (unsigned long long)a.wbuf_rd,
+               (unsigned long long)a.ring_rd, (unsigned long long)a.xr, (unsigned long long)a.acc,
+               (unsigned long long)a.rq);
+        mpq_cm_free(cm);
+    }
     mpq_vec_reader_close(r);
     return 0;
 }
 
 int mpq_cli_vecinfo(int argc, char **argv)
 {
-    int quiet = 0, status = 0, files = 0;
+    int quiet = 0, activity = 0, status = 0, files = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         }
-        if (!strcmp(argv[i], "-q")) {
+        if (!strcmp(argv[i], "-q"))
             quiet = 1;
-            continue;
-        }
-        if (argv[i][0] == '-') {
+        else if (!strcmp(argv[i], "--activity"))
+            activity = 1;
+        else if (argv[i][0] == '-') {
             fprintf(stderr, "mpq-golden vecinfo: unknown option `%s`; see --help\n", argv[i]);
             return 2;
-        }
-        files++;
-        if (info(argv[i], quiet) != 0)
-            status = 2;
+        } else
+            files++;
     }
     if (!files) {
         usage(stderr);
         return 2;
     }
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-' && info(argv[i], quiet, activity) != 0)
+            status = 2;
     return status;
 }

@@ -51,7 +51,10 @@ struct mpq_cm {
      * (the window's and the state), so they are evaluated once per edge (cm_view), not by
      * each of eval, tick and where_get. */
     mpq_win_view view;
+    struct cm_act *act; /* the switching activity's counter, NULL unless mpq_cm_activity_on */
 };
+
+static void cm_act_free(struct cm_act *a);
 
 static void cm_view(mpq_cm *cm)
 {
@@ -89,6 +92,7 @@ void mpq_cm_free(mpq_cm *cm)
         return;
     mpq_wbuf_free(&cm->wbuf);
     mpq_abuf_free(&cm->abuf);
+    cm_act_free(cm->act);
     free(cm);
 }
 
@@ -102,6 +106,7 @@ int mpq_cm_clone(const mpq_cm *src, mpq_cm **out)
     mpq_wbuf wbuf = cm->wbuf; /* this model's own buffers, of src's sizes */
     mpq_abuf abuf = cm->abuf;
     *cm = *src;
+    cm->act = NULL; /* a clone does not count activity */
     cm->wbuf = wbuf;
     cm->abuf = abuf;
     memcpy(wbuf.mem, src->wbuf.mem, (size_t)wbuf.nslices * wbuf.lanes * sizeof *wbuf.mem);
@@ -199,17 +204,17 @@ static void cm_latch_cfg(mpq_cm *cm, const uint32_t *d)
     }
 }
 
-/* mpq_top.sv's activation preprocessing and lane array: xr[j] = x[j] + in_offset of the
- * step's slice d (ring entry), a padding tap's x being the zero point (xr = 0), channels
- * c = s*KLanes + j at or past c_len masked to 0; then every lane's step on weight entry wslot. */
-static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
+/* mpq_top.sv's activation preprocessing: xr[j] = x[j] + in_offset of the slice d (ring entry)
+ * the window reads, a padding tap's x being the zero point (xr = 0), channels c = s*KLanes + j
+ * at or past c_len masked to 0. Inlined into the step; the activity counter calls it too. */
+static inline __attribute__((always_inline)) void cm_xr(const mpq_cm *cm, const mpq_win_view *v,
+                                                        const uint32_t *d, int16_t xr[MPQ_KLANES_MAX])
 {
     const mpq_hwcfg *hw = &cm->hw;
-    int16_t xr[MPQ_KLANES_MAX]; /* |x + in_offset| < 2^9 */
     unsigned c0 = cm->win.s * hw->klanes, ab = hw->act_bits;
     uint32_t sign = 1u << (ab - 1u), mask = (sign << 1) - 1u;
     if (v->pad) {
-        memset(xr, 0, sizeof xr);
+        memset(xr, 0, MPQ_KLANES_MAX * sizeof *xr);
     } else if (ab == 8u && c0 + hw->klanes <= cm->win.c_len && MPQ_PORT_BYTES_LE) {
         /* A full slice of bytes (the common case): element j is byte j % 4 of word j / 4, which
          * on a little-endian host is byte j of the entry: a loop the compiler vectorizes. */
@@ -233,6 +238,15 @@ static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
             xr[j] = (int16_t)(c0 + j < cm->win.c_len ? x + cm->in_offset : 0);
         }
     }
+}
+
+/* mpq_top.sv's lane array: xr of the step's slice d, then every lane's step on weight entry
+ * wslot. */
+static void cm_step(mpq_cm *cm, const mpq_win_view *v, const uint32_t *d)
+{
+    const mpq_hwcfg *hw = &cm->hw;
+    int16_t xr[MPQ_KLANES_MAX]; /* |x + in_offset| < 2^9 */
+    cm_xr(cm, v, d, xr);
     int64_t amax = ((int64_t)1 << (hw->acc_bits - 1)) - 1;
     /* The lanes of a weight slot lie side by side in the buffer (mpq_wbuf_read). */
     uint64_t ovf = mpq_lanes_step(hw, cm->lane, mpq_wbuf_read(&cm->wbuf, cm->win.wslot, 0), xr, v->first, cm->acc);
@@ -457,6 +471,132 @@ static void cm_fsm(mpq_cm *cm, const mpq_port_in *in, int cfg_hs, int wgt_hs, in
     }
 }
 
+/* The switching activity (mpq_cm_activity): the raw weight beats as written (the weight
+ * buffer keeps them decoded) and every counted bus's value at the last edge. */
+struct cm_act {
+    mpq_cm_activity n;
+    unsigned wwords, awords, nslices;
+    uint32_t wlast, alast; /* masks of the buses' last words */
+    uint32_t *wraw;        /* [nslices][wwords] */
+    uint32_t wgt_in[MPQ_PORT_WORDS_MAX], act_in[MPQ_PORT_WORDS_MAX];
+    uint32_t wrd[MPQ_PORT_WORDS_MAX], ard[MPQ_PORT_WORDS_MAX];
+    int16_t xr[MPQ_KLANES_MAX];
+    int64_t acc[MPQ_LANES_MAX], rq1[MPQ_LANES_MAX], rq2[MPQ_LANES_MAX], out[MPQ_LANES_MAX];
+};
+
+static void cm_act_free(struct cm_act *a)
+{
+    if (a)
+        free(a->wraw);
+    free(a);
+}
+
+static uint32_t last_mask(unsigned bits)
+{
+    return bits % 32u ? (1u << bits % 32u) - 1u : 0xffffffffu;
+}
+
+int mpq_cm_activity_on(mpq_cm *cm)
+{
+    if (cm->act)
+        return 0;
+    struct cm_act *a = calloc(1, sizeof *a);
+    unsigned ww = mpq_hw_wgt_w(&cm->hw), aw = mpq_hw_act_w(&cm->hw);
+    if (!a)
+        return MPQ_ENOMEM;
+    a->wwords = MPQ_WORDS(ww);
+    a->awords = MPQ_WORDS(aw);
+    a->wlast = last_mask(ww);
+    a->alast = last_mask(aw);
+    a->nslices = cm->wbuf.nslices;
+    a->wraw = calloc((size_t)a->nslices * a->wwords, sizeof *a->wraw);
+    if (!a->wraw) {
+        cm_act_free(a);
+        return MPQ_ENOMEM;
+    }
+    memcpy(a->acc, cm->acc, sizeof a->acc);
+    memcpy(a->rq1, cm->rq1.v, sizeof a->rq1);
+    memcpy(a->rq2, cm->rq2.v, sizeof a->rq2);
+    memcpy(a->out, cm->out.v, sizeof a->out);
+    cm->act = a;
+    return 0;
+}
+
+void mpq_cm_activity_get(const mpq_cm *cm, mpq_cm_activity *a)
+{
+    if (cm->act)
+        *a = cm->act->n;
+    else
+        memset(a, 0, sizeof *a);
+}
+
+/* Bits that differ between cur and the n words of prev (the last word masked); prev := cur. */
+static uint64_t toggles(uint32_t *prev, const uint32_t *cur, unsigned n, uint32_t last)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t c = i + 1u == n ? cur[i] & last : cur[i];
+        t += (uint64_t)__builtin_popcount(prev[i] ^ c);
+        prev[i] = c;
+    }
+    return t;
+}
+
+/* The same for n registers of `bits` bits each (int64_t, two's complement). */
+static uint64_t toggles64(int64_t *prev, const int64_t *cur, unsigned n, unsigned bits)
+{
+    uint64_t m = bits >= 64u ? ~0ull : (1ull << bits) - 1u, t = 0;
+    for (unsigned i = 0; i < n; i++) {
+        t += (uint64_t)__builtin_popcountll(((uint64_t)prev[i] ^ (uint64_t)cur[i]) & m);
+        prev[i] = cur[i];
+    }
+    return t;
+}
+
+/* Before the edge: the input buses, the read ports and xr as they stand in this cycle; the
+ * memories' bits this edge's writes change. */
+static void cm_act_before(mpq_cm *cm, const mpq_port_in *in, int wgt_hs, int we)
+{
+    struct cm_act *a = cm->act;
+    const mpq_hwcfg *hw = &cm->hw;
+    const mpq_win_view *v = &cm->view;
+    a->n.cycles++;
+    a->n.wgt_in += toggles(a->wgt_in, in->wgt_data, a->wwords, a->wlast);
+    a->n.act_in += toggles(a->act_in, in->act_data, a->awords, a->alast);
+    static const uint32_t zero[MPQ_PORT_WORDS_MAX];
+    unsigned ws = cm->win.wslot;
+    const uint32_t *wr = ws < a->nslices ? &a->wraw[(size_t)ws * a->wwords] : zero;
+    a->n.wbuf_rd += toggles(a->wrd, wr, a->wwords, a->wlast);
+    const uint32_t *ar = mpq_abuf_read(&cm->abuf, v->raddr);
+    a->n.ring_rd += toggles(a->ard, ar, a->awords, a->alast);
+    int16_t xr[MPQ_KLANES_MAX];
+    cm_xr(cm, v, ar, xr);
+    uint32_t xm = (1u << (hw->act_bits + 2u)) - 1u;
+    for (unsigned j = 0; j < hw->klanes; j++) {
+        a->n.xr += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xr[j] ^ (uint32_t)(uint16_t)xr[j]) & xm);
+        a->xr[j] = xr[j];
+    }
+    if (wgt_hs && cm->wslice < a->nslices) {
+        uint32_t *e = &a->wraw[(size_t)cm->wslice * a->wwords];
+        a->n.wbuf_wr += toggles(e, in->wgt_data, a->wwords, a->wlast);
+    }
+    if (we) {
+        uint32_t old[MPQ_PORT_WORDS_MAX];
+        memcpy(old, mpq_abuf_read(&cm->abuf, v->waddr), a->awords * sizeof old[0]);
+        a->n.ring_wr += toggles(old, in->act_data, a->awords, a->alast);
+    }
+}
+
+/* After the edge: the registers it changed. */
+static void cm_act_after(mpq_cm *cm)
+{
+    struct cm_act *a = cm->act;
+    unsigned n = cm->hw.lanes;
+    a->n.acc += toggles64(a->acc, cm->acc, n, cm->hw.acc_bits);
+    a->n.rq += toggles64(a->rq1, cm->rq1.v, n, cm->hw.acc_bits) + toggles64(a->rq2, cm->rq2.v, n, 32u) +
+               toggles64(a->out, cm->out.v, n, cm->hw.out_bits);
+}
+
 void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
 {
     if (!in->rst_n) {
@@ -475,6 +615,8 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
     int read_done = cm->win.rdone;
     cm_count(cm, in, v, step, row_done, cfg_hs, wgt_hs, we, rq1_free);
     cm_count_access(cm, v, step, row_done, cfg_hs, wgt_hs, we, out_free);
+    if (cm->act)
+        cm_act_before(cm, in, wgt_hs, we);
 
     /* Pipeline, from the output backwards so each stage reads its predecessor's old value. */
     if (cm->rq2.valid && out_free) {
@@ -507,6 +649,8 @@ void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)
 
     cm_fsm(cm, in, cfg_hs, wgt_hs, read_done, done);
     cm_view(cm);
+    if (cm->act)
+        cm_act_after(cm);
 }
 
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s) { *s = cm->stats; }

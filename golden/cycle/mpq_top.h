@@ -89,6 +89,22 @@ typedef struct mpq_cm_counts {
     uint64_t v[MPQ_CNT_COUNT];
 } mpq_cm_counts;
 
+/* Switching activity of the datapath, the energy model's data-dependent actions (docs/
+ * explore.md, "The energy-per-action table"): bits that changed from one clock edge to the
+ * next on each bus, as the RTL presents it. The memories' read ports are combinational
+ * (mpq_ram.sv), so their data and what follows them (xr, the lanes' operands) change whenever
+ * the read address or the entry does, step or no step. Counted only after
+ * mpq_cm_activity_on, out of reset. */
+typedef struct mpq_cm_activity {
+    uint64_t cycles;           /* clock edges counted */
+    uint64_t wgt_in, act_in;   /* wgt_data_i, act_data_i */
+    uint64_t wbuf_wr, ring_wr; /* memory bits a write changed (u_wbuf, u_abuf) */
+    uint64_t wbuf_rd, ring_rd; /* the read ports' data: wgt_slice, act_slice */
+    uint64_t xr;               /* the lanes' shared activation operand (KLanes x XrW bits) */
+    uint64_t acc;              /* the lanes' accumulators (Lanes x AccBits) */
+    uint64_t rq;               /* the result registers: rq1 (AccBits), rq2 (32), out (OutBits) */
+} mpq_cm_activity;
+
 /* The bits of a pipeline pattern (mpq_cm_stats.pipe_seen): which result stages hold a row,
  * whether the output is taken, whether the array has a finished row to push into rq1. */
 #define MPQ_PIPE_RQ1 1u
@@ -115,6 +131,11 @@ void mpq_cm_regs_get(const mpq_cm *cm, mpq_cm_regs *r);
 void mpq_cm_stats_get(const mpq_cm *cm, mpq_cm_stats *s);
 /* The access counters since the last reset. */
 void mpq_cm_counts_get(const mpq_cm *cm, mpq_cm_counts *c);
+/* Starts counting the switching activity (mpq_cm_activity) from the next edge. Returns 0 or
+ * MPQ_ENOMEM. A clone does not count. */
+int mpq_cm_activity_on(mpq_cm *cm);
+/* The activity counted so far (zeros when it is not on). */
+void mpq_cm_activity_get(const mpq_cm *cm, mpq_cm_activity *a);
 /* A second model in src's state (registers, buffers, counts): it then runs on its own, as src
  * would have (mpq-tb's snapshots start their waveform's golden registers from the stimulus
  * generator's model). Returns 0 or MPQ_ENOMEM (*out NULL). */

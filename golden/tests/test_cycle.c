@@ -6,6 +6,7 @@
  * docs/timing.md: a fully-connected tile without stalls takes 1 + S + M*S + 4 cycles (latency
  * 3), done_o once per tile, every activation beat taken once.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -24,7 +25,20 @@ typedef struct run_stats {
     uint64_t first_cfg, last_done;
 } run_stats;
 
-/* Runs the generator to its end; returns its status. */
+/* Bits that differ between the n words of a and b (the last word masked to `last`). */
+static uint64_t diff_bits(const uint32_t *a, const uint32_t *b, unsigned n, uint32_t last)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < n; i++)
+        t += (uint64_t)__builtin_popcount((a[i] ^ b[i]) & (i + 1u == n ? last : 0xffffffffu));
+    return t;
+}
+
+/* Runs the generator to its end; returns its status. A second cycle model, counting its
+ * switching activity (mpq_cm_activity_on), takes the same inputs: its outputs must be the
+ * generator's in every cycle (counting changes nothing), and its counts of the input buses,
+ * the weight buffer's writes and the accumulators must equal the ones recomputed here from
+ * the ports, the model's position (mpq_cm_where_get) and its registers (mpq_cm_regs_get). */
 static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t, run_stats *st)
 {
     char err[512];
@@ -35,12 +49,54 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
         fprintf(stderr, "mpq_gen_new: %s\n", err);
         return rc;
     }
+    mpq_cm *cm;
+    CHECK_EQ(mpq_cm_new(hw, &cm, err, sizeof err), 0, "%s", err);
+    CHECK_EQ(mpq_cm_activity_on(cm), 0, "activity on");
+    unsigned ww = MPQ_WORDS(mpq_hw_wgt_w(hw)), aw = MPQ_WORDS(mpq_hw_act_w(hw));
+    uint32_t wl = mpq_hw_wgt_w(hw) % 32u ? (1u << mpq_hw_wgt_w(hw) % 32u) - 1u : 0xffffffffu;
+    uint32_t al = mpq_hw_act_w(hw) % 32u ? (1u << mpq_hw_act_w(hw) % 32u) - 1u : 0xffffffffu;
+    unsigned ns = hw->kmax / hw->klanes, ow = MPQ_WORDS(mpq_hw_out_w(hw));
+    uint32_t *wmem = calloc((size_t)ns * ww, sizeof *wmem);
+    static uint32_t wprev[MPQ_PORT_WORDS_MAX], aprev[MPQ_PORT_WORDS_MAX];
+    memset(wprev, 0, sizeof wprev);
+    memset(aprev, 0, sizeof aprev);
+    int64_t accprev[MPQ_LANES_MAX] = {0};
+    uint64_t amask = hw->acc_bits >= 64u ? ~0ull : (1ull << hw->acc_bits) - 1u;
+    mpq_cm_activity want = {0};
+    int outs_equal = 1;
     mpq_port_in in;
-    mpq_port_out exp;
+    mpq_port_out exp, got;
     while ((rc = mpq_gen_next(g, &in, &exp)) == 1) {
         mpq_cm_where w;
         mpq_gen_where(g, &w);
         uint64_t c = st->cycles++;
+        mpq_cm_eval(cm, &in, &got);
+        outs_equal &= got.cfg_ready == exp.cfg_ready && got.wgt_ready == exp.wgt_ready &&
+                      got.act_ready == exp.act_ready && got.out_valid == exp.out_valid && got.done == exp.done &&
+                      got.ovf == exp.ovf && (!exp.out_valid || !memcmp(got.out_data, exp.out_data, ow * sizeof got.out_data[0]));
+        if (in.rst_n) {
+            want.cycles++;
+            want.wgt_in += diff_bits(wprev, in.wgt_data, ww, wl);
+            want.act_in += diff_bits(aprev, in.act_data, aw, al);
+            memcpy(wprev, in.wgt_data, ww * sizeof wprev[0]);
+            memcpy(aprev, in.act_data, aw * sizeof aprev[0]);
+            if (w.state == MPQ_ST_LOAD && in.wgt_valid && w.wslice < ns && wmem) {
+                uint32_t *e = &wmem[(size_t)w.wslice * ww];
+                want.wbuf_wr += diff_bits(e, in.wgt_data, ww, wl);
+                memcpy(e, in.wgt_data, ww * sizeof *e);
+            }
+        }
+        mpq_cm_tick(cm, &in);
+        if (in.rst_n) {
+            mpq_cm_regs r;
+            mpq_cm_regs_get(cm, &r);
+            for (unsigned i = 0; i < hw->lanes; i++) {
+                want.acc += (uint64_t)__builtin_popcountll(((uint64_t)r.acc[i] ^ (uint64_t)accprev[i]) & amask);
+                accprev[i] = r.acc[i];
+            }
+        } else {
+            memset(accprev, 0, sizeof accprev); /* a reset clears them; the model counts from there */
+        }
         if (!in.rst_n)
             continue;
         if (in.cfg_valid && exp.cfg_ready) {
@@ -59,6 +115,17 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
     }
     if (rc < 0)
         fprintf(stderr, "mpq_gen_next: %s\n", mpq_gen_error(g));
+    mpq_cm_activity a;
+    mpq_cm_activity_get(cm, &a);
+    CHECK(outs_equal, "a model counting its activity gives the generator's outputs");
+    CHECK_EQ(a.cycles, want.cycles, "activity: cycles out of reset");
+    CHECK_EQ(a.wgt_in, want.wgt_in, "activity: wgt_data_i toggles");
+    CHECK_EQ(a.act_in, want.act_in, "activity: act_data_i toggles");
+    CHECK_EQ(a.wbuf_wr, want.wbuf_wr, "activity: weight buffer bits written");
+    CHECK_EQ(a.acc, want.acc, "activity: accumulator toggles");
+    CHECK(a.xr <= a.cycles * hw->klanes * (hw->act_bits + 2u), "activity: xr toggles within its width");
+    free(wmem);
+    mpq_cm_free(cm);
     mpq_gen_free(g);
     return rc;
 }
