@@ -37,6 +37,10 @@ typedef struct net_args {
     mpq_map_decomp dl[TB_NET_MAX_LAYERS]; /* SPEC,SPEC,...: one per MAC layer */
     const mpq_map_decomp *dlp[TB_NET_MAX_LAYERS];
     unsigned ndl;
+    const char *map;    /* --map LIST, or NULL: the driver's own mapping of every layer */
+    mpq_xp_map ml[TB_NET_MAX_LAYERS];     /* its items */
+    const mpq_xp_map *mlp[TB_NET_MAX_LAYERS]; /* NULL for `default` */
+    unsigned nml;
     int inject_flip;
     int whitebox;      /* compare the RTL's registers too (the white-box build) */
     unsigned before, after;
@@ -46,7 +50,7 @@ typedef struct net_args {
 enum {
     NO_CONFIG = 0, NO_INPUT, NO_OUTPUT, NO_SEED, NO_OPS, NO_P_VALID, NO_P_READY, NO_TIMING_SEED, NO_PACK, NO_SOURCE_THREAD, NO_INJECT_FLIP,
     NO_WHITEBOX, NO_JSON, NO_VEC_DIR, NO_TRACE_DIR, NO_WINDOW_BEFORE, NO_WINDOW_AFTER, NO_TRACE_BIN, NO_TRACE_BUILD, NO_DECOMP,
-    NO_VEC_CYCLES,
+    NO_VEC_CYCLES, NO_MAP,
     NO_COUNT
 };
 
@@ -110,6 +114,15 @@ static const mpq_opt net_table[NO_COUNT] = {
                    "one SPEC (or int8) per MAC layer, comma-separated (mpq-golden explore search's "
                    "points); each decomposed layer is then compared with its functional model and the "
                    "final output only reported against the int8 model's"},
+    [NO_MAP] = {"--map", "LIST", MPQ_OPT_TEXT, F(map), 0, 0, NULL, NULL, 0, 0,
+                "one mapping per MAC layer in operator order, ',' or ';' between them: `default` (the "
+                "driver's own: every image, whole rows, the widest column bands that fit, taps packed "
+                "when it saves cycles) or fields img=N/rows=N/cols=N/pack=0|1/order=inner|outer ('/' or "
+                "spaces between, any order; 0 or absent: the whole axis; mpq-golden explore search's "
+                "\"map\" text as it is): each layer is cut into exactly that mapping's hardware layers "
+                "(image chunks, bands of output rows and columns with the zero point in their explicit "
+                "padding, packed taps), every part run and the outputs gathered; a mapping the layer "
+                "cannot run on this configuration is refused with its rule before anything runs"},
 };
 #undef F
 
@@ -121,7 +134,8 @@ static void net_usage(FILE *f, mpq_opt_set *set)
                "\n"
                "Runs an int8 TFLite model with its CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED\n"
                "layers on this Verilated accelerator and every other operator on the host (the\n"
-               "golden model), as `mpq-golden model map` maps them. Each hardware layer is driven\n"
+               "golden model), as `mpq-golden model map` maps them (or as --map says, layer by\n"
+               "layer: mpq-golden explore search's mappings). Each hardware layer is driven\n"
                "by the golden driver with the golden cycle model in lockstep, every output port\n"
                "compared in every cycle; each layer's output is compared with the golden model's,\n"
                "and the model's final output with the golden model's run of the whole model.\n"
@@ -179,6 +193,15 @@ static int net_parse(int argc, char **argv, net_args *a, const char **model)
         }
         for (unsigned i = 0; i < a->ndl; i++)
             a->dlp[i] = is8[i] ? NULL : &a->dl[i];
+    }
+    if (rc == 0 && a->map) {
+        static unsigned char def[TB_NET_MAX_LAYERS];
+        if (mpq_map_list_parse(a->map, a->ml, def, TB_NET_MAX_LAYERS, &a->nml, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: --map: %s\n", tag, err);
+            rc = 2;
+        }
+        for (unsigned i = 0; rc == 0 && i < a->nml; i++)
+            a->mlp[i] = def[i] ? NULL : &a->ml[i];
     }
     free(pos);
     return rc;
@@ -609,8 +632,8 @@ static int summary_open(net_ctx *x, const mpq_hwcfg *hw, const char *cfgname)
     fprintf(x->summary, "# mpq-tb net %s on %s (%s), %s weights; cycles per file: %" PRIu64 " (0: all)\n",
             x->model, *cfgname ? cfgname : "this RTL", mpq_hwcfg_str(hw, hb, sizeof hb),
             x->a->decomp ? x->a->decomp : "int8", x->a->vec_cycles);
-    fprintf(x->summary, "network\t%s%s%s\n", base_name(x->model), x->a->decomp ? " --decomp " : "",
-            x->a->decomp ? x->a->decomp : "");
+    fprintf(x->summary, "network\t%s%s%s%s%s\n", base_name(x->model), x->a->decomp ? " --decomp " : "",
+            x->a->decomp ? x->a->decomp : "", x->a->map ? " --map " : "", x->a->map ? x->a->map : "");
     fprintf(x->summary, "# layer\tm\tk\tn\tcycles\tmacs\tvectors\tsaved\tall\n");
     return 0;
 }
@@ -759,7 +782,7 @@ static int write_json(const char *path, const char *model, const char *cfgname, 
             x->a->p_valid, x->a->p_ready, x->a->timing_seed);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
-        char row[640];
+        char row[1024];
         mpq_netrun_layer_json(r, row, sizeof row);
         fprintf(f, "  {%s, \"on\": \"%s\", \"passed\": %s, \"sim_s\": %.3f}%s\n", row,
                 x->on_rtl[r->op] ? "RTL" : "cycle model", passed || i + 1 < n ? "true" : "false", r->st.secs,
@@ -834,7 +857,7 @@ static int run_model(net_ctx *x, mpq_tfl_model *m, mpq_net *net, mpq_net *ref, c
            x->a->p_valid, x->a->p_ready, x->a->timing_seed, x->a->timing_seed);
     fflush(stdout);
     mpq_map_opts mo = {.pack = x->a->pack, .decomp = x->a->decomp && !x->a->ndl ? &x->a->dd : NULL,
-                       .layers = x->a->dlp, .nlayers = x->a->ndl};
+                       .layers = x->a->dlp, .nlayers = x->a->ndl, .maps = x->a->mlp, .nmaps = x->a->nml};
     int approx = x->a->decomp != NULL;
     mpq_accel ex = {x, "RTL", rtl_run};
     unsigned n = 0;

@@ -26,7 +26,7 @@ static void usage(FILE *f)
                "       mpq-golden explore sample --config NAME (--shape ... | --fc M,K,N) [--seed S]\n"
                "                                 [--sample-every COUNT]\n"
                "       mpq-golden explore model MODEL.tflite --config NAME [--seed S] [--sample-every K]\n"
-               "                                [--decomp SPEC] [--list]\n"
+               "                                [--decomp SPEC] [--map LIST] [--list]\n"
                "       mpq-golden explore search MODEL.tflite --config NAME --energy TABLE ... (its --help)\n"
                "space: the precisions the configuration offers, the legal mappings of the layer (images\n"
                "  per weight load, output rows and columns per band, tap packing, loop order), the\n"
@@ -43,7 +43,10 @@ static void usage(FILE *f)
                "  of its space (seed S) on the cycle model, every count it keeps compared. --decomp\n"
                "  ternary|channels-N:KLanes, or one of those or int8 per MAC layer, comma-separated:\n"
                "  the weights decomposed (the explorer's tern+N, as mpq-tb net --decomp); --list:\n"
-               "  each hardware layer's closed-form counts, one line (op, part, precision, counts).\n"
+               "  each hardware layer's closed-form counts, one line (op, part, precision, counts);\n"
+               "  --map LIST: each layer cut by its mapping (mpq-tb net --map's items), and per layer\n"
+               "  a line `op N point PREC MAP: closed form cycles C hw_layers H, cycle model C' in H'\n"
+               "  parts`: the point's cost as the search computes it beside the parts the driver ran.\n"
                "search: the per-layer precision search over a real model (NSGA-II; `explore search --help`).\n"
                "Exit: 0, 1 a closed-form count differs from the cycle model, 2 usage or input error.\n");
 }
@@ -178,6 +181,9 @@ typedef struct xcheck {
     mpq_xp_prec *op_prec;    /* --decomp SPEC,SPEC,...: each operator's, else NULL */
     mpq_rng rng;
     char first[600];
+    const mpq_net *net;      /* the layers' shapes, for the point check */
+    int points;              /* --map given: print and check each layer's point */
+    uint64_t op_cycles, op_parts; /* the current layer's parts so far, on the cycle model */
 } xcheck;
 
 static xcheck xc;
@@ -221,6 +227,33 @@ static void sample_point(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_a
     free(parts);
 }
 
+/* After the last part of a layer (--map): the point (its precision, the mapping its parts
+ * were cut by) costed as the search costs it, mpq_xp_point_cost on the layer's shape, beside
+ * the cycle model's sum over the parts the driver ran; printed, a difference counted. */
+static void point_check(const mpq_hwcfg *hw, const mpq_accel_where *w, const mpq_xp_prec *prec)
+{
+    mpq_net_layer NL;
+    mpq_layer_opts lo;
+    mpq_hw_layer l;
+    char e[256], ms[96], pb[32];
+    mpq_xp_point pt = {*prec, w->map->xm};
+    mpq_xp_cost c;
+    memset(&c, 0, sizeof c);
+    int ok = mpq_net_layer_get(xc.net, w->op, &NL) == 0;
+    if (ok) {
+        mpq_layer_opts_shape(&lo, &NL.s, NL.m, NL.k, NL.n);
+        ok = mpq_hw_layer_shape(&lo, &l, e, sizeof e) == 0 && mpq_xp_point_cost(hw, &l, &pt, &c) == 0;
+    }
+    ok = ok && c.cycles == xc.op_cycles && c.hw_layers == xc.op_parts;
+    printf("op %u point %s %s: closed form cycles %" PRIu64 " hw_layers %" PRIu64 ", cycle model %" PRIu64 " in %"
+           PRIu64 " parts%s\n", w->op, mpq_xp_prec_str(prec, pb, sizeof pb), mpq_xp_map_str(&pt.map, ms, sizeof ms),
+           c.cycles, c.hw_layers, xc.op_cycles, xc.op_parts, ok ? "" : "  DIFFERS");
+    if (!ok && !xc.bad++)
+        snprintf(xc.first, sizeof xc.first, "op %u, point %s: closed form %" PRIu64 " cycles in %" PRIu64 " hardware "
+                 "layers, the driver's parts %" PRIu64 " in %" PRIu64, w->op, ms, c.cycles, c.hw_layers,
+                 xc.op_cycles, xc.op_parts);
+}
+
 /* model map's executor (the golden cycle model, no stalls), and the closed form of the same
  * hardware layer: a network's int8 weights are high-precision entries everywhere (int8). */
 static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_accel_where *w, int32_t *y,
@@ -243,6 +276,10 @@ static int xrun(void *ctx, const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq
         printf("\n");
     }
     xc.cycles += st->cycles;
+    xc.op_cycles = (w->part ? xc.op_cycles : 0) + st->cycles;
+    xc.op_parts = (w->part ? xc.op_parts : 0) + 1;
+    if (xc.points && w->part + 1 == w->map->nparts)
+        point_check(hw, w, prec);
     if (c.cycles != st->cycles || c.steps != st->steps || c.data_waits != st->data_waits) {
         if (!xc.bad++) {
             char sh[200];
@@ -327,8 +364,27 @@ static int op_precisions(const mpq_hwcfg *hw, const mpq_net *net, const xdecomp 
     return 0;
 }
 
+/* --map LIST (mpq-tb net's form) into mo; 0 or 2 (printed). */
+static int parse_maps(const char *list, mpq_map_opts *mo)
+{
+    static mpq_xp_map maps[XM_MAX_LAYERS];
+    static const mpq_xp_map *mp[XM_MAX_LAYERS];
+    static unsigned char def[XM_MAX_LAYERS];
+    char err[600];
+    unsigned n;
+    if (mpq_map_list_parse(list, maps, def, XM_MAX_LAYERS, &n, err, sizeof err) != 0) {
+        fprintf(stderr, "mpq-golden explore model: --map: %s\n", err);
+        return 2;
+    }
+    for (unsigned i = 0; i < n; i++)
+        mp[i] = def[i] ? NULL : &maps[i];
+    mo->maps = mp;
+    mo->nmaps = n;
+    return 0;
+}
+
 static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, unsigned every, int list,
-                         const char *decomp)
+                         const char *decomp, const char *maps)
 {
     char err[1024];
     static xdecomp xd;
@@ -336,8 +392,9 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
     memset(&xd, 0, sizeof xd);
     xc.prec = (mpq_xp_prec){0, hw->klanes};
     mpq_map_opts mo = {.pack = 1};
-    if (decomp && parse_decomp(hw, decomp, &xd, &mo) != 0)
+    if ((decomp && parse_decomp(hw, decomp, &xd, &mo) != 0) || (maps && parse_maps(maps, &mo) != 0))
         return 2;
+    xc.points = maps != NULL;
     cli_net cn;
     if (cli_net_open(&cn, model, NULL, seed, err, sizeof err) != 0)
         return cli_fail2(tool, err);
@@ -347,6 +404,7 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
     }
     xc.every = every;
     xc.list = list;
+    xc.net = cn.net;
     mpq_rng_seed(&xc.rng, seed);
     unsigned n = 0;
     int status = mpq_netrun(cn.net, &cn.m, hw, &mo, &xcheck_exec, cn.rows, &n, err, sizeof err);
@@ -370,7 +428,7 @@ static int explore_model(const char *model, const mpq_hwcfg *hw, uint64_t seed, 
 int mpq_cli_explore(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : NULL, *cfg = NULL, *shape = NULL, *fc = NULL, *model = NULL,
-               *decomp = NULL;
+               *decomp = NULL, *maps = NULL;
     int list = 0;
     unsigned every = 0, flags = 0;
     uint64_t seed = 1;
@@ -383,7 +441,7 @@ int mpq_cli_explore(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(a, "--config") || !strcmp(a, "--shape") || !strcmp(a, "--fc") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--sample-every") || !strcmp(a, "--decomp");
+                    !strcmp(a, "--sample-every") || !strcmp(a, "--decomp") || !strcmp(a, "--map");
         if (takes && !v)
             return cli_fail2(tool, "an option needs a value");
         if (!strcmp(a, "--config"))
@@ -403,6 +461,8 @@ int mpq_cli_explore(int argc, char **argv)
         }
         else if (!strcmp(a, "--decomp"))
             decomp = v;
+        else if (!strcmp(a, "--map"))
+            maps = v;
         else if (!strcmp(a, "--list"))
             list = 1;
         else if (!strcmp(a, "--all-sizes"))
@@ -425,7 +485,7 @@ int mpq_cli_explore(int argc, char **argv)
         return parse_layer(shape, fc, &l) ? 2 : explore_sample(&hw, &l, seed, every ? every : 1);
     }
     if (!strcmp(what, "model"))
-        return model ? explore_model(model, &hw, seed, every, list, decomp) : cli_fail2(tool, "model: MODEL.tflite is required");
+        return model ? explore_model(model, &hw, seed, every, list, decomp, maps) : cli_fail2(tool, "model: MODEL.tflite is required");
     usage(stderr);
     return 2;
 }

@@ -21,7 +21,7 @@ static const char tool[] = "mpq-golden model map";
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mpq-golden model map MODEL.tflite --config NAME [--input IN] [--seed S]\n"
-               "                            [--pack auto|never] [--decomp SPEC] [--json OUT]\n"
+               "                            [--pack auto|never] [--decomp SPEC] [--map LIST] [--json OUT]\n"
                "Runs the model with its CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED layers on the\n"
                "golden cycle model of configuration NAME (rtl/cfg/NAME.cfg) and every other operator\n"
                "on the host, and prints per layer how it is mapped, its MACs, the accelerator's exact\n"
@@ -31,7 +31,12 @@ static void usage(FILE *f)
                "channels (thin convolutions, depthwise layers). --decomp SPEC: decompose every layer's\n"
                "int8 weights into ternary + sparse int8 first (ternary, channels-N:G, window-N:G,\n"
                "unstructured-D; mpq-tb net --decomp), each layer then checked against its decomposed\n"
-               "layer's functional model. --json OUT: the table as JSON (atomically).\n"
+               "layer's functional model. --map LIST: one mapping per MAC layer in operator order,\n"
+               "',' or ';' between them: `default` (the driver's own) or fields img=N/rows=N/cols=N/\n"
+               "pack=0|1/order=inner|outer ('/' or spaces between; 0 or absent: the whole axis; mpq-tb\n"
+               "net --map); each layer is cut into exactly that mapping's hardware layers\n"
+               "(mpq_xp_parts), a mapping the layer cannot run refused with its rule before anything\n"
+               "runs. --json OUT: the table as JSON (atomically).\n"
                "Exit: 0, 1 a layer's outputs differ, 2 usage, a bad file or a layer this\n"
                "configuration cannot run (named with its rule).\n");
 }
@@ -53,7 +58,7 @@ static int write_json(const char *path, const char *model, const char *cfg, cons
                ", \"macs\": %" PRIu64 ", \"layers\": [\n", model, cfg, decomp ? decomp : "", hw->lanes * hw->klanes, cyc, macs);
     for (unsigned i = 0; i < n; i++) {
         const mpq_netrun_layer *r = &rows[i];
-        char row[640];
+        char row[1024];
         mpq_netrun_layer_json(r, row, sizeof row);
         fprintf(f, "  {%s, \"mac_util\": %.4f}%s\n", row,
                 r->st.cycles ? (double)r->macs / ((double)r->st.cycles * hw->lanes * hw->klanes) : 0.0,
@@ -88,12 +93,32 @@ static void print_table(const mpq_hwcfg *hw, const char *cfg, const mpq_netrun_l
 }
 
 /* model map's command line. */
+enum { MAP_MAX_LAYERS = 512 };
 typedef struct map_args {
     const char *model, *cfg, *input, *json, *decomp;
+    mpq_xp_map maps[MAP_MAX_LAYERS];     /* --map's items */
+    const mpq_xp_map *mapp[MAP_MAX_LAYERS];
     uint64_t seed;
     mpq_map_opts mo;
     mpq_map_decomp dd; /* --decomp's parse; mo.decomp points here */
 } map_args;
+
+/* --map LIST into a->maps and a->mo; 0, or 2 after a message. */
+static int parse_map(const char *v, map_args *a)
+{
+    static unsigned char def[MAP_MAX_LAYERS];
+    char e[512];
+    unsigned n;
+    if (mpq_map_list_parse(v, a->maps, def, MAP_MAX_LAYERS, &n, e, sizeof e) != 0) {
+        fprintf(stderr, "mpq-golden model map: --map: %s\n", e);
+        return 2;
+    }
+    for (unsigned i = 0; i < n; i++)
+        a->mapp[i] = def[i] ? NULL : &a->maps[i];
+    a->mo.maps = a->mapp;
+    a->mo.nmaps = n;
+    return 0;
+}
 
 /* Returns 0 to run, 1 after --help, 2 after a message. */
 static int parse_args(int argc, char **argv, map_args *a)
@@ -106,7 +131,8 @@ static int parse_args(int argc, char **argv, map_args *a)
             return 1;
         }
         int takes = !strcmp(arg, "--config") || !strcmp(arg, "--input") || !strcmp(arg, "--seed") ||
-                    !strcmp(arg, "--pack") || !strcmp(arg, "--json") || !strcmp(arg, "--decomp");
+                    !strcmp(arg, "--pack") || !strcmp(arg, "--json") || !strcmp(arg, "--decomp") ||
+                    !strcmp(arg, "--map");
         if (takes && !v) {
             fprintf(stderr, "mpq-golden model map: %s needs a value\n", arg);
             return 2;
@@ -140,6 +166,9 @@ static int parse_args(int argc, char **argv, map_args *a)
             }
             a->mo.decomp = &a->dd;
             a->decomp = v;
+        } else if (!strcmp(arg, "--map")) {
+            if (parse_map(v, a) != 0)
+                return 2;
         } else if (arg[0] == '-' || a->model) {
             fprintf(stderr, "mpq-golden model map: unknown option or extra argument '%s'\n", arg);
             usage(stderr);
@@ -192,7 +221,7 @@ void cli_net_close(cli_net *cn)
 
 int mpq_cli_model_map(int argc, char **argv)
 {
-    map_args args;
+    static map_args args;
     int prc = parse_args(argc, argv, &args);
     if (prc != 0)
         return prc == 1 ? 0 : 2;

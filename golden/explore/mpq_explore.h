@@ -29,6 +29,7 @@
 #include "arith/mpq.h"
 #include "contract/mpq_hw.h"
 #include "stim/mpq_hwlayer.h"
+#include "stim/mpq_hwmap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,19 +40,6 @@ extern "C" {
 typedef struct mpq_xp_prec {
     unsigned tern, hp_n;
 } mpq_xp_prec;
-
-/* The loop order of a mapping's hardware layers and tiles. No state survives a tile on this
- * accelerator (every tile loads its weights and streams its activations), so the two orders
- * cost the same; they differ only in which beats a host-side memory would see repeated. */
-enum { MPQ_XP_CHANNELS_INNER = 0, MPQ_XP_CHANNELS_OUTER = 1 };
-
-/* A mapping. img: images per hardware layer (1..batches; FC: 1); bh: output rows per band
- * (FC: rows of the matrix per part); bw: output columns per band (FC: 1); pack: 1 packs the
- * kernel taps into channels (conv2d without groups, in_c < KLanes, kh*kw > 1); order:
- * MPQ_XP_CHANNELS_*. Bands are cut from the first row/column, the last one may be smaller. */
-typedef struct mpq_xp_map {
-    unsigned img, bh, bw, pack, order;
-} mpq_xp_map;
 
 typedef struct mpq_xp_point {
     mpq_xp_prec prec;
@@ -99,31 +87,6 @@ typedef struct mpq_xp_cost {
  * to count). Returns how many there are. */
 unsigned mpq_xp_precisions(const mpq_hwcfg *hw, mpq_xp_prec *out, unsigned max);
 
-/* The default mapping: every image, whole rows and columns, no packing, channels inner
- * (what the driver does when the layer fits), or the fewest column bands that fit, balanced
- * (img = rows = cols = 0 when not even one column fits). */
-void mpq_xp_map_default(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *m);
-
-/* Whether mapping m of layer l (shape only) runs on hw: every hardware layer passes the
- * shape rules (mpq_conv_check) and the tile rules (weights fit KMax, window rows fit the
- * ring, the configuration beat's field widths, 32-bit counts). A mapping whose bands have
- * more than 512 distinct shapes along one axis (a kernel far wider than its stride) is
- * refused too. Returns 0 or MPQ_EPARAM with the rule in err (err may be NULL). */
-int mpq_xp_map_check(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, char *err, size_t errlen);
-
-/* The hardware layers (shape only: no arrays) of mapping m, in the mapping's order, with the
- * first output (image, row, column) each computes; at most max into parts (NULL to count).
- * The input a part reads: images b0.., rows iy0.. (in_h of them, the last padr_y of them
- * explicit padding the host fills with the zero point), columns ix0.. likewise; packed
- * layers read the host's im2col rows instead. Returns the number of parts. */
-typedef struct mpq_xp_part {
-    mpq_hw_layer L;
-    unsigned b0, oy0, ox0;        /* the first output image, row, column of the part */
-    unsigned iy0, ix0, padr_y, padr_x;
-} mpq_xp_part;
-unsigned mpq_xp_parts(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_map *m, mpq_xp_part *parts,
-                      unsigned max);
-
 /* The cost of one hardware layer L (shape only) at precision p; c is overwritten. L must run
  * on hw (mpq_hw_conv_fits). */
 void mpq_xp_hw_layer_cost(const mpq_hwcfg *hw, const mpq_hw_layer *L, const mpq_xp_prec *p, mpq_xp_cost *c);
@@ -135,18 +98,6 @@ int mpq_xp_point_cost(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_xp_p
 
 /* c += mult * d, every count. */
 void mpq_xp_cost_add(mpq_xp_cost *c, const mpq_xp_cost *d, uint64_t mult);
-
-/* The legal mappings of l on hw (Timeloop's mapspace for this accelerator): images per layer,
- * rows per band and columns per band each over the sizes that give a distinct number of
- * parts (ceil(n/size) for every count), packing where legal, both loop orders; every
- * combination that passes mpq_xp_map_check. At most max into out (NULL to count). Returns
- * how many there are. */
-size_t mpq_xp_mappings(const mpq_hwcfg *hw, const mpq_hw_layer *l, mpq_xp_map *out, size_t max);
-/* The same with flags: MPQ_XP_ALL_SIZES takes every size per axis (n, n-1, .., 1: uneven cuts
- * too, such as netmap's widest-first 83 + 83 + 34 columns), not only the balanced cut of each
- * part count. */
-#define MPQ_XP_ALL_SIZES 1u
-size_t mpq_xp_mappings_ex(const mpq_hwcfg *hw, const mpq_hw_layer *l, unsigned flags, mpq_xp_map *out, size_t max);
 
 /* ---- the energy-per-action table (scripts/golden/explore-energy.py, docs/explore.md) ---- */
 
@@ -198,9 +149,8 @@ const char *mpq_xp_wb_counts_str(const uint64_t v[MPQ_CNT_COUNT], char *buf, siz
 void mpq_xp_part_line(FILE *f, const mpq_hwcfg *hw, unsigned tag, const mpq_xp_prec *pr,
                       const mpq_xp_map *m, unsigned part, unsigned mult, const mpq_hw_layer *L);
 
-/* "tern+2hp" / "int8" and "img=1 rows=7 cols=14 pack=0 order=inner", for reports. */
+/* "tern+2hp" / "int8", for reports (mpq_xp_map_str: the mapping). */
 const char *mpq_xp_prec_str(const mpq_xp_prec *p, char *buf, size_t len);
-const char *mpq_xp_map_str(const mpq_xp_map *m, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

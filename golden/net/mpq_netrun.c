@@ -159,9 +159,9 @@ static void shape_text(const mpq_net_layer *L, char *buf, size_t len)
 
 int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len)
 {
-    return snprintf(buf, len, "\"op\": %u, \"type\": \"%s\", \"shape\": \"%s\", \"map\": \"%s\", \"parts\": %u, "
+    return snprintf(buf, len, "\"op\": %u, \"type\": \"%s\", \"shape\": \"%s\", \"map\": \"%s\", \"mapping\": \"%s\", \"parts\": %u, "
                     "\"macs\": %" PRIu64 ", \"cycles\": %" PRIu64 ", \"steps\": %" PRIu64 ", \"data_waits\": %" PRIu64
-                    ", \"out_stalls\": %" PRIu64, r->op, mpq_tfl_op_name(r->code), r->shape, r->how, r->parts, r->macs,
+                    ", \"out_stalls\": %" PRIu64, r->op, mpq_tfl_op_name(r->code), r->shape, r->how, r->mapping, r->parts, r->macs,
                     r->st.cycles, r->st.steps, r->st.data_waits, r->st.out_stalls);
 }
 
@@ -227,6 +227,17 @@ static int map_op(const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opt
     return 0;
 }
 
+/* The options of MAC layer li (in operator order): its own decomposition and mapping from
+ * the per-layer lists, where given. */
+static void layer_opts(const mpq_map_opts *mo, unsigned li, mpq_map_opts *lmo)
+{
+    *lmo = *mo;
+    if (mo->nlayers)
+        lmo->decomp = mo->layers[li];
+    if (mo->nmaps)
+        lmo->map = mo->maps[li];
+}
+
 /* Every MAC layer mapped before any runs (without its input: what the mapping can hold
  * depends on shapes, weights and zero points, not on the activations), so that a model the
  * configuration cannot hold is refused with nothing run. */
@@ -238,10 +249,8 @@ static int map_all(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, co
     for (unsigned op = 0; op < mpq_net_ops(net); op++) {
         if (mpq_net_layer_get(net, op, &NL) != 0)
             continue;
-        mpq_map_opts lmo = *mo;
-        if (mo->nlayers)
-            lmo.decomp = mo->layers[li];
-        li++;
+        mpq_map_opts lmo;
+        layer_opts(mo, li++, &lmo);
         mpq_map map;
         if (map_op(m, hw, &lmo, &NL, NULL, &map, err, errlen) != 0)
             return 2;
@@ -273,6 +282,7 @@ static int run_layer(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, 
         return 2;
     }
     snprintf(row->how, sizeof row->how, "%s", map.how);
+    mpq_xp_map_str(&map.xm, row->mapping, sizeof row->mapping);
     row->parts = map.nparts;
     row->weights = NL->s.kind == MPQ_LAYER_FC ? (uint64_t)NL->n * NL->k : mpq_conv_w_count(&NL->s);
     row->hp_weights = row->weights;
@@ -339,6 +349,9 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
     if (mo->nlayers && mo->nlayers != nmac)
         return snprintf(err, errlen, "%s: a decomposition per layer names %u layers; the model has %u CONV_2D, "
                         "DEPTHWISE_CONV_2D and FULLY_CONNECTED layers", m->file, mo->nlayers, nmac), 2;
+    if (mo->nmaps && mo->nmaps != nmac)
+        return snprintf(err, errlen, "%s: --map names %u layers; the model has %u CONV_2D, DEPTHWISE_CONV_2D and "
+                        "FULLY_CONNECTED layers", m->file, mo->nmaps, nmac), 2;
     if (map_all(net, m, hw, mo, err, errlen) != 0)
         return 2;
     for (unsigned op = 0; op < mpq_net_ops(net); op++) {
@@ -347,9 +360,8 @@ int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const 
                 return 2;
             continue;
         }
-        mpq_map_opts lmo = *mo;
-        if (mo->nlayers)
-            lmo.decomp = mo->layers[*nrows];
+        mpq_map_opts lmo;
+        layer_opts(mo, *nrows, &lmo);
         int approx = lmo.decomp != NULL;
         mpq_netrun_layer *row = &rows[(*nrows)++];
         memset(row, 0, sizeof *row);

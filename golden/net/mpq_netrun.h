@@ -76,6 +76,7 @@ typedef struct mpq_netrun_layer {
     int code;
     char shape[96];             /* "conv2d 96x96x3>48x48x8 k3 s2" */
     char how[160];              /* the map's description */
+    char mapping[96];           /* the mapping its parts are (mpq_xp_map_str) */
     unsigned parts;
     uint64_t macs;              /* useful multiply-accumulates (mpq_net_op_macs) */
     uint64_t weights;           /* the layer's weights */
@@ -87,7 +88,7 @@ typedef struct mpq_netrun_layer {
 } mpq_netrun_layer;
 
 /* The fields of row r that every JSON table of layers holds (mpq-golden model map, mpq-tb net),
- * in this order: "op", "type", "shape", "map", "parts", "macs", "cycles", "steps",
+ * in this order: "op", "type", "shape", "map", "mapping", "parts", "macs", "cycles", "steps",
  * "data_waits", "out_stalls"; comma separated, without braces, into buf (cut to len). Returns
  * what snprintf returns. */
 int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len);
@@ -107,7 +108,9 @@ int mpq_netrun_layer_json(const mpq_netrun_layer *r, char *buf, size_t len);
  * the same input for the fidelity. With mo->layers (a decomposition per layer, NULL for an
  * int8 one) each decomposed layer is checked that way and each int8 layer against the golden
  * model's operator on the same (approximate) input; mo->nlayers other than the model's MAC
- * layers returns 2. */
+ * layers returns 2. With mo->maps (a mapping per layer, NULL for the driver's own) each layer
+ * is cut into that mapping's hardware layers; a mapping the layer cannot run (mpq_xp_map_check)
+ * returns 2 before anything runs, as does mo->nmaps other than the model's MAC layers. */
 int mpq_netrun(mpq_net *net, const mpq_tfl_model *m, const mpq_hwcfg *hw, const mpq_map_opts *mo,
                const mpq_accel *ex, mpq_netrun_layer *rows, unsigned *nrows, char *err, size_t errlen);
 

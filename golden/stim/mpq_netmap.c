@@ -10,85 +10,62 @@
 #include <string.h>
 
 #include "stim/mpq_gen.h"
+#include "stim/mpq_hwmap.h"
 #include "stim/mpq_netmap.h"
 
-/* The layer as the accelerator sees it before any band: the original convolution, its taps
- * packed into channels, or the FC layer's 1x1 view. */
-typedef struct base {
-    mpq_conv_shape s;
-    int fc, packed;
-} base;
-
-/* A band [ox0, ox0 + bw) of s's output columns: its shape, its first input column and the
- * columns of explicit padding on its right (the host sends the zero point there: a band that
- * ends inside the input but whose windows reach past it would otherwise need more padding on
- * its far side than the near side's plus one, which mpq_conv_check refuses). The whole width
- * is s itself. */
-static void band_shape(const mpq_conv_shape *s, unsigned ox0, unsigned bw, mpq_conv_shape *o, unsigned *ix0,
-                       unsigned *padr)
+/* Conv shape s (groups normalized) as a hardware layer, for the shared geometry (mpq_hwmap.h). */
+static mpq_hw_layer conv_layer(const mpq_conv_shape *s)
 {
-    *o = *s;
-    *ix0 = 0;
-    *padr = 0;
-    if (ox0 == 0 && bw == s->out_w)
-        return;
-    long first = (long)ox0 * s->sx - (long)s->px;
-    long last = (long)(ox0 + bw - 1) * s->sx - (long)s->px + (long)(s->kw - 1) * s->dx;
-    long lo = first < 0 ? 0 : first, hi = last > (long)s->in_w - 1 ? (long)s->in_w - 1 : last;
-    o->in_w = (unsigned)(last - lo + 1);
-    o->px = (unsigned)(lo - first);
-    o->out_w = bw;
-    *ix0 = (unsigned)lo;
-    *padr = (unsigned)(last - hi);
+    mpq_hw_layer l;
+    mpq_hw_layer_of_conv(&l, s);
+    return l;
 }
 
-/* Whether every band of bw columns fits hw. */
-static int bands_fit(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned bw)
+/* The mapping of s as one image chunk and whole rows, in bands of bw output columns. */
+static mpq_xp_map bands_of(const mpq_conv_shape *s, unsigned bw, unsigned pack)
 {
-    char e[256];
-    for (unsigned ox0 = 0; ox0 < s->out_w; ox0 += bw) {
-        unsigned w = s->out_w - ox0 < bw ? s->out_w - ox0 : bw, ix0, padr;
-        mpq_conv_shape b;
-        band_shape(s, ox0, w, &b, &ix0, &padr);
-        if (mpq_conv_check(&b, e, sizeof e) != 0 || mpq_hw_conv_fits(hw, &b, e, sizeof e) != 0)
-            return 0;
-    }
-    return 1;
+    return (mpq_xp_map){s->batches, s->out_h, bw, pack, MPQ_XP_CHANNELS_INNER};
 }
 
 /* The widest band (in output columns) that hw runs, 0 when not even one column fits. */
 static unsigned widest_band(const mpq_hwcfg *hw, const mpq_conv_shape *s)
 {
-    if (bands_fit(hw, s, s->out_w))
+    mpq_hw_layer l = conv_layer(s);
+    mpq_xp_map m = bands_of(s, s->out_w, 0);
+    if (mpq_xp_map_check(hw, &l, &m, NULL, 0) == 0)
         return s->out_w;
     /* A narrower band reads fewer columns, so fitting is monotone in the width. */
     unsigned lo = 0, hi = s->out_w; /* lo fits (0 trivially), hi does not */
     while (hi - lo > 1) {
-        unsigned mid = lo + (hi - lo) / 2;
-        if (bands_fit(hw, s, mid))
-            lo = mid;
+        m.bw = lo + (hi - lo) / 2;
+        if (mpq_xp_map_check(hw, &l, &m, NULL, 0) == 0)
+            lo = m.bw;
         else
-            hi = mid;
+            hi = m.bw;
     }
     return lo;
 }
 
-/* Estimated cycles of the whole layer in bands of bw columns (no stalls). */
+/* Estimated cycles of the whole layer in bands of bw columns (no stalls; UINT64_MAX when out
+ * of memory, which no choice prefers). */
 static uint64_t estimate(const mpq_hwcfg *hw, const mpq_conv_shape *s, unsigned bw)
 {
     mpq_timing_opts t;
     mpq_timing_default(1, 1.0, 1.0, &t);
+    mpq_hw_layer l = conv_layer(s);
+    mpq_xp_map m = bands_of(s, bw, 0);
+    unsigned np = mpq_xp_parts(hw, &l, &m, NULL, 0);
+    mpq_xp_part *parts = calloc(np ? np : 1, sizeof *parts);
+    if (!parts)
+        return UINT64_MAX;
+    mpq_xp_parts(hw, &l, &m, parts, np);
     uint64_t c = 0;
-    for (unsigned ox0 = 0; ox0 < s->out_w; ox0 += bw) {
-        unsigned w = s->out_w - ox0 < bw ? s->out_w - ox0 : bw, ix0, padr;
-        mpq_conv_shape b;
-        band_shape(s, ox0, w, &b, &ix0, &padr);
-        mpq_hw_layer l;
-        mpq_hw_layer_of_conv(&l, &b);
+    for (unsigned p = 0; p < np; p++) {
         mpq_gen_estimate e;
-        mpq_gen_estimate_run(hw, &l, &t, &e);
+        mpq_gen_estimate_run(hw, &parts[p].L, &t, &e);
         c += e.cycles;
     }
+    free(parts);
     return c;
 }
 
@@ -169,88 +146,6 @@ static int sparse_fits(const mpq_hwcfg *hw, const mpq_qlayer *q, int packed, cha
     }
     return 0;
 }
-
-/* Fills part's hardware layer for band [ox0, ox0 + bw) of base layer bs of q. */
-static int make_part(const mpq_hwcfg *hw, const mpq_qlayer *q, const base *bs, const int32_t *x, unsigned ox0,
-                     unsigned bw, mpq_map_part *part, char *err, size_t errlen)
-{
-    mpq_hw_layer *L = &part->L;
-    part->ox0 = ox0;
-    part->ow = bw;
-    int rc;
-    unsigned ix0 = 0, padr = 0;
-    mpq_conv_shape b;
-    if (bs->fc) {
-        rc = mpq_hw_layer_alloc(L, q->m, q->k, q->n);
-        if (rc)
-            return fail(err, errlen, rc, rc == MPQ_ENOMEM ? "out of memory" : "a zero dimension");
-        if (x)
-            memcpy(L->x, x, (size_t)q->m * q->k * sizeof *x);
-    } else {
-        band_shape(&bs->s, ox0, bw, &b, &ix0, &padr);
-        if ((rc = mpq_hw_layer_alloc_conv(L, &b, err, errlen)))
-            return rc;
-    }
-    if (x && !bs->fc) {
-        const mpq_conv_shape *s = &q->s;
-        unsigned C = b.in_c;
-        for (unsigned n = 0; n < b.batches; n++)
-            for (unsigned y = 0; y < b.in_h; y++)
-                for (unsigned xx = 0; xx < b.in_w; xx++) {
-                    int32_t *dst = &L->x[(((size_t)n * b.in_h + y) * b.in_w + xx) * C];
-                    if (xx >= b.in_w - padr) { /* explicit padding: the zero point */
-                        for (unsigned c = 0; c < C; c++)
-                            dst[c] = -q->in_offset;
-                        continue;
-                    }
-                    if (!bs->packed) {
-                        memcpy(dst, &x[(((size_t)n * s->in_h + y) * s->in_w + ix0 + xx) * s->in_c],
-                               C * sizeof *dst);
-                        continue;
-                    }
-                    /* pixel (y, ix0 + xx) of the packed layer is output pixel (oy, ox) */
-                    unsigned oy = y, ox = ix0 + xx;
-                    for (unsigned ky = 0; ky < s->kh; ky++)
-                        for (unsigned kx = 0; kx < s->kw; kx++) {
-                            long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
-                            long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
-                            int32_t *d = dst + ((size_t)ky * s->kw + kx) * s->in_c;
-                            if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
-                                for (unsigned c = 0; c < s->in_c; c++)
-                                    d[c] = -q->in_offset; /* the zero point: adds nothing */
-                                continue;
-                            }
-                            memcpy(d, &x[(((size_t)n * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c],
-                                   s->in_c * sizeof *d);
-                        }
-                }
-    }
-    size_t nw = bs->fc ? (size_t)q->n * q->k : mpq_conv_w_count(&q->s);
-    if (q->t) { /* OHWI flattened is the packed [o][tap][c] */
-        memcpy(L->t, q->t, nw * sizeof *L->t);
-        memcpy(L->hp, q->hp, nw * sizeof *L->hp);
-    } else {
-        for (size_t i = 0; i < nw; i++)
-            L->hp[i] = q->w[i] + q->w_offset;
-    }
-    unsigned n = L->n;
-    for (unsigned c = 0; c < n; c++) {
-        unsigned pi = q->nparams == 1 ? 0 : c;
-        L->alpha[c] = q->t ? q->alpha[c] : 0;
-        L->bias[c] = q->bias ? q->bias[c] : 0;
-        L->mult[c] = q->mult[pi];
-        L->shift[c] = q->shift[pi];
-    }
-    L->acc_sat = 0;
-    L->in_offset = q->in_offset;
-    L->out_offset = q->out_offset;
-    L->act_min = q->act_min;
-    L->act_max = q->act_max;
-    return mpq_hw_layer_check(hw, L, err, errlen);
-}
-
-static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
-                     mpq_map *map, char *err, size_t errlen);
 
 /* ---- the host's packing of a depthwise layer's taps ---- */
 
@@ -435,34 +330,323 @@ static uint32_t *layout_blocks(const mpq_hwcfg *hw, const mpq_qlayer *q, int lay
     return b;
 }
 
-/* Maps depthwise layer q in the packed layout: the 1x1 grouped conv2d of dw_pack, in bands
- * as any conv2d. Falls back to the plain depthwise layer when its sparse weights break the
- * N:G rule in the packed layout. */
-static int map_dw_packed(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
-                         mpq_map *map, char *err, size_t errlen)
+/* ---- the cut: a mapping's hardware layers with their data ---- */
+
+/* The layer a mapping's bands cut (mpq_hwmap.h's base shape) with its weights and input in
+ * that layout: q itself (groups normalized), its taps packed into channels by the host's
+ * im2col (a thin conv2d: the flat OHWI weights already are the packed [o][tap][c]; the input
+ * is built here), the depthwise packing (dw_pack), or the FC layer. */
+typedef struct base {
+    mpq_qlayer q;
+    const int32_t *x;          /* NULL: no input (the plan alone) */
+    int32_t *xo;               /* the thin im2col input, owned */
+    dwlayer dw;                /* the depthwise packing, owned */
+} base;
+
+static void base_free(base *b)
 {
+    free(b->xo);
+    dw_free(&b->dw);
+}
+
+/* The host's im2col of thin conv2d q: output pixel (b, oy, ox) becomes a 1x1 pixel of
+ * kh*kw*in_c channels, tap by tap, the zero point where a tap lies in padding. */
+static void thin_pack_input(const mpq_qlayer *q, const int32_t *x, int32_t *xp)
+{
+    const mpq_conv_shape *s = &q->s;
+    size_t px = 0, C = (size_t)s->kh * s->kw * s->in_c;
+    for (unsigned n = 0; n < s->batches; n++)
+        for (unsigned oy = 0; oy < s->out_h; oy++)
+            for (unsigned ox = 0; ox < s->out_w; ox++, px++)
+                for (unsigned ky = 0; ky < s->kh; ky++)
+                    for (unsigned kx = 0; kx < s->kw; kx++) {
+                        long iy = (long)oy * s->sy - (long)s->py + (long)ky * s->dy;
+                        long ix = (long)ox * s->sx - (long)s->px + (long)kx * s->dx;
+                        int32_t *d = &xp[px * C + ((size_t)ky * s->kw + kx) * s->in_c];
+                        if (iy < 0 || iy >= (long)s->in_h || ix < 0 || ix >= (long)s->in_w) {
+                            for (unsigned c = 0; c < s->in_c; c++)
+                                d[c] = -q->in_offset; /* the zero point: adds nothing */
+                            continue;
+                        }
+                        memcpy(d, &x[(((size_t)n * s->in_h + (size_t)iy) * s->in_w + (size_t)ix) * s->in_c],
+                               s->in_c * sizeof *d);
+                    }
+}
+
+/* The base of q for a mapping that packs (pack 1) or not. 0, or MPQ_ENOMEM with err. */
+static int base_make(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, unsigned pack, base *b,
+                     char *err, size_t errlen)
+{
+    memset(b, 0, sizeof *b);
+    b->q = *q;
+    b->x = x;
+    if (q->s.kind == MPQ_LAYER_FC)
+        return 0;
+    if (b->q.s.groups == 0)
+        b->q.s.groups = 1;
+    if (!pack)
+        return 0;
+    if (q->s.kind == MPQ_LAYER_DEPTHWISE) {
+        int rc = dw_pack(hw, q, x, &b->dw, err, errlen);
+        b->q = b->dw.q;
+        b->x = b->dw.x;
+        return rc;
+    }
+    mpq_hw_packed_shape(&q->s, &b->q.s);
+    if (x) {
+        b->xo = malloc(mpq_conv_in_count(&b->q.s) * sizeof *b->xo);
+        if (!b->xo)
+            return fail(err, errlen, MPQ_ENOMEM, "out of memory");
+        thin_pack_input(q, x, b->xo);
+        b->x = b->xo;
+    }
+    return 0;
+}
+
+/* Part xp's input window of base input x into L->x: images b0.., rows iy0.., columns ix0..
+ * of the base layer, the last padr_y rows and padr_x columns explicit padding (the zero
+ * point: a band that ends inside the input but whose windows reach past it would otherwise
+ * need more padding on its far side than the near side's plus one, which mpq_conv_check
+ * refuses). */
+static void copy_window(const mpq_qlayer *q, const int32_t *x, const mpq_xp_part *xp, mpq_hw_layer *L)
+{
+    const mpq_conv_shape *s = &q->s, *b = &L->s;
+    size_t C = b->in_c;
+    for (unsigned n = 0; n < b->batches; n++)
+        for (unsigned y = 0; y < b->in_h; y++)
+            for (unsigned xx = 0; xx < b->in_w; xx++) {
+                int32_t *dst = &L->x[(((size_t)n * b->in_h + y) * b->in_w + xx) * C];
+                if (y >= b->in_h - xp->padr_y || xx >= b->in_w - xp->padr_x) {
+                    for (size_t c = 0; c < C; c++)
+                        dst[c] = -q->in_offset;
+                    continue;
+                }
+                size_t src = (((size_t)xp->b0 + n) * s->in_h + xp->iy0 + y) * s->in_w + xp->ix0 + xx;
+                memcpy(dst, &x[src * s->in_c], C * sizeof *dst);
+            }
+}
+
+/* Part xp of a mapping (mpq_xp_parts) of base bs as a hardware layer with its data: the
+ * base's weights and requantization, its input window (x given), where its outputs go. */
+static int make_part(const mpq_hwcfg *hw, const base *bs, const mpq_xp_part *xp, mpq_map_part *part, char *err,
+                     size_t errlen)
+{
+    const mpq_qlayer *q = &bs->q;
+    mpq_hw_layer *L = &part->L;
+    int rc, fc = q->s.kind == MPQ_LAYER_FC;
+    if (fc) {
+        rc = mpq_hw_layer_alloc(L, xp->L.m, q->k, q->n);
+        if (rc)
+            return fail(err, errlen, rc, rc == MPQ_ENOMEM ? "out of memory" : "a zero dimension");
+        if (bs->x)
+            memcpy(L->x, &bs->x[(size_t)xp->oy0 * q->k], (size_t)L->m * q->k * sizeof *L->x);
+        /* the matrix's rows are the layer's "images" (mpq_map_where) */
+        *part = (mpq_map_part){*L, xp->oy0, 0, 0, L->m, 1, 1};
+    } else {
+        if ((rc = mpq_hw_layer_alloc_conv(L, &xp->L.s, err, errlen)))
+            return rc;
+        if (bs->x)
+            copy_window(q, bs->x, xp, L);
+        *part = (mpq_map_part){*L, xp->b0, xp->oy0, xp->ox0, L->s.batches, L->s.out_h, L->s.out_w};
+    }
+    size_t nw = fc ? (size_t)q->n * q->k : mpq_conv_w_count(&q->s);
+    if (q->t) { /* OHWI flattened is the packed [o][tap][c] */
+        memcpy(L->t, q->t, nw * sizeof *L->t);
+        memcpy(L->hp, q->hp, nw * sizeof *L->hp);
+    } else {
+        for (size_t i = 0; i < nw; i++)
+            L->hp[i] = q->w[i] + q->w_offset;
+    }
+    for (unsigned c = 0; c < L->n; c++) {
+        unsigned pi = q->nparams == 1 ? 0 : c;
+        L->alpha[c] = q->t ? q->alpha[c] : 0;
+        L->bias[c] = q->bias ? q->bias[c] : 0;
+        L->mult[c] = q->mult[pi];
+        L->shift[c] = q->shift[pi];
+    }
+    L->acc_sat = 0;
+    L->in_offset = q->in_offset;
+    L->out_offset = q->out_offset;
+    L->act_min = q->act_min;
+    L->act_max = q->act_max;
+    return mpq_hw_layer_check(hw, L, err, errlen);
+}
+
+/* Cuts q (shape l; input x, NULL for the plan alone) into exactly the hardware layers of
+ * mapping m (checked: mpq_xp_map_check), in mpq_xp_parts' order, each with its data. */
+static int cut(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_hw_layer *l, const int32_t *x,
+               const mpq_xp_map *m, mpq_map *map, char *err, size_t errlen)
+{
+    base bs;
+    char why[256];
+    int rc = base_make(hw, q, x, m->pack, &bs, err, errlen);
+    if (rc == 0 && q->t && sparse_fits(hw, &bs.q, 0, why, sizeof why) != 0) {
+        snprintf(err, errlen, "the sparse weights break the configuration's N:G rule%s: %s",
+                 m->pack ? " with the taps packed" : "", why);
+        rc = MPQ_EPARAM;
+    }
+    unsigned np = rc ? 0 : mpq_xp_parts(hw, l, m, NULL, 0);
+    mpq_xp_part *xp = rc ? NULL : calloc(np ? np : 1, sizeof *xp);
+    map->part = rc ? NULL : calloc(np ? np : 1, sizeof *map->part);
+    if (rc == 0 && (!xp || !map->part))
+        rc = fail(err, errlen, MPQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        mpq_xp_parts(hw, l, m, xp, np);
+    for (unsigned p = 0; rc == 0 && p < np; p++) {
+        map->nparts = p + 1;
+        rc = make_part(hw, &bs, &xp[p], &map->part[p], err, errlen);
+    }
+    free(xp);
+    base_free(&bs);
+    map->xm = *m;
+    map->packed = m->pack != 0;
+    return rc;
+}
+
+/* ---- the driver's own mapping ---- */
+
+/* Whether the sparse entries of depthwise q obey the N:G rule in the packed layout (int8
+ * weights always do). */
+static int dw_packed_fits(const mpq_hwcfg *hw, const mpq_qlayer *q)
+{
+    if (!q->t)
+        return 1;
     dwlayer d;
-    int rc = dw_pack(hw, q, x, &d, err, errlen);
+    char e[256];
+    if (dw_pack(hw, q, NULL, &d, e, sizeof e) != 0)
+        return 0;
+    int ok = sparse_fits(hw, &d.q, 0, e, sizeof e) == 0;
+    dw_free(&d);
+    return ok;
+}
+
+/* The driver's mapping of convolution q (lay: plan_layout's): every image, whole rows, the
+ * widest column bands that fit, taps packed when it saves cycles (mpq_netmap.h). */
+static int own_conv_map(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_map_opts *o, int lay, mpq_xp_map *m,
+                        char *err, size_t errlen)
+{
+    mpq_conv_shape us = q->s, ps;
+    if (us.groups == 0)
+        us.groups = 1;
+    if (lay == LAYOUT_DW && dw_packed_fits(hw, q)) {
+        dwpack p;
+        dw_plan(hw, &q->s, &p, &ps);
+        *m = bands_of(&us, widest_band(hw, &ps), 1);
+        return 0;
+    }
+    unsigned bw = widest_band(hw, &us);
+    mpq_hw_packed_shape(&q->s, &ps);
+    int can_pack = thin_packable(hw, &q->s);
+    char why[256];
+    if (q->t) { /* sparse weights: only the layouts that keep the N:G rule */
+        if (can_pack && sparse_fits(hw, q, 1, why, sizeof why) != 0)
+            can_pack = 0;
+        if (sparse_fits(hw, q, 0, why, sizeof why) != 0) {
+            if (!can_pack || !o->pack)
+                return snprintf(err, errlen, "the sparse weights break the configuration's N:G rule: %s", why),
+                       MPQ_EPARAM;
+            bw = 0; /* only the packed layout keeps it */
+        }
+    }
+    unsigned pbw = can_pack ? widest_band(hw, &ps) : 0, pack = 0;
+    if (can_pack && pbw > 0 && o->pack &&
+        (o->pack == 2 || bw == 0 || estimate(hw, &ps, pbw) < estimate(hw, &us, bw))) {
+        pack = 1;
+        bw = pbw;
+    }
+    if (bw == 0) {
+        mpq_hw_conv_fits(hw, &q->s, why, sizeof why); /* names the rule */
+        return snprintf(err, errlen, "%s; not even a band of one output column fits (its window reads %u rows of "
+                        "%u columns)", why, (q->s.kh - 1) * q->s.dy + 1, (q->s.kw - 1) * q->s.dx + 1), MPQ_EPARAM;
+    }
+    *m = bands_of(&us, bw, pack);
+    return 0;
+}
+
+/* The driver's mapping of q, or o->map checked against q's shape l. */
+static int choose_map(const mpq_hwcfg *hw, const mpq_qlayer *q, const mpq_hw_layer *l, const mpq_map_opts *o,
+                      int lay, mpq_xp_map *m, char *err, size_t errlen)
+{
+    char why[256], ms[96];
+    if (o->map) {
+        *m = *o->map;
+        mpq_xp_map_whole(l, m);
+        if (mpq_xp_map_check(hw, l, m, why, sizeof why) == 0)
+            return 0;
+        if (!strncmp(why, "mapping", 7))
+            return snprintf(err, errlen, "%s", why), MPQ_EPARAM;
+        return snprintf(err, errlen, "mapping %s: %s", mpq_xp_map_str(m, ms, sizeof ms), why), MPQ_EPARAM;
+    }
+    if (q->s.kind != MPQ_LAYER_FC)
+        return own_conv_map(hw, q, o, lay, m, err, errlen);
+    if (q->k > hw->kmax)
+        return snprintf(err, errlen, "the reduction of %u elements exceeds the weight buffer (KMax = %u); a tile's "
+                        "reduction cannot be split (each tile requantizes)", q->k, hw->kmax), MPQ_EPARAM;
+    if (q->t && sparse_fits(hw, q, 0, why, sizeof why) != 0)
+        return snprintf(err, errlen, "the sparse weights break the configuration's N:G rule: %s", why), MPQ_EPARAM;
+    *m = (mpq_xp_map){1, q->m, 1, 0, MPQ_XP_CHANNELS_INNER};
+    return 0;
+}
+
+/* map->how: the driver's own mapping as it always read ("conv2d, 2 bands of 24 output
+ * columns, taps packed into 27 channels"), a given one with its mapping and part count. */
+static void describe(const mpq_hwcfg *hw, const mpq_qlayer *q, int given, mpq_map *map)
+{
+    char *h = map->how, ms[96];
+    size_t len = sizeof map->how;
+    const mpq_xp_map *m = &map->xm;
+    int n;
+    if (q->s.kind == MPQ_LAYER_FC) {
+        n = snprintf(h, len, "fully connected as a 1x1 convolution of %u rows", q->m);
+    } else if (m->pack && q->s.kind == MPQ_LAYER_DEPTHWISE) {
+        dwpack p;
+        mpq_conv_shape ps;
+        dw_plan(hw, &q->s, &p, &ps);
+        n = snprintf(h, len, "depthwise, taps packed per tile: %u x (%u channels x %u taps in %u channels)",
+                     ps.groups, p.opg, q->s.kh * q->s.kw, p.fp);
+    } else {
+        n = snprintf(h, len, "%s", mpq_layer_name(q->s.kind));
+    }
+    if (n < 0 || (size_t)n >= len)
+        return;
+    if (given)
+        n += snprintf(h + n, len - (size_t)n, ", --map %s: %u parts", mpq_xp_map_str(m, ms, sizeof ms), map->nparts);
+    else if (map->nparts > 1)
+        n += snprintf(h + n, len - (size_t)n, ", %u bands of %u output columns", map->nparts, m->bw);
+    if (n >= 0 && (size_t)n < len && m->pack && q->s.kind == MPQ_LAYER_CONV2D)
+        snprintf(h + n, len - (size_t)n, ", taps packed into %u channels", q->s.kh * q->s.kw * q->s.in_c);
+}
+
+/* mpq_map_layer of q as given (int8, or ternary + sparse), lay the layout plan_layout chose. */
+static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o, int lay,
+                     mpq_map *map, char *err, size_t errlen)
+{
+    int fc = q->s.kind == MPQ_LAYER_FC;
+    size_t nw = fc ? (size_t)q->n * q->k : 0;
+    if (!fc) {
+        if (q->s.kind != MPQ_LAYER_CONV2D && q->s.kind != MPQ_LAYER_DEPTHWISE)
+            return snprintf(err, errlen, "a %s layer has no unit on the accelerator",
+                            mpq_layer_name(q->s.kind)), MPQ_EPARAM;
+        if (mpq_conv_check(&q->s, err, errlen))
+            return MPQ_EPARAM;
+        nw = mpq_conv_w_count(&q->s);
+    }
+    int rc = check_values(hw, q, nw, err, errlen);
     if (rc)
         return rc;
-    char why[256];
-    if (q->t && sparse_fits(hw, &d.q, 0, why, sizeof why) != 0) {
-        dw_free(&d);
-        return map_layer(hw, q, x, o, map, err, errlen);
-    }
-    mpq_map_opts plain = *o;
-    plain.pack = 0;
-    plain.decomp = NULL;
-    rc = map_layer(hw, &d.q, d.x, &plain, map, err, errlen);
-    if (rc == 0) {
-        map->packed = 1;
-        int n = snprintf(map->how, sizeof map->how, "depthwise, taps packed per tile: %u x (%u channels x %u "
-                         "taps in %u channels)", d.q.s.groups, d.p.opg, q->s.kh * q->s.kw, d.p.fp);
-        if (map->nparts > 1)
-            snprintf(map->how + n, sizeof map->how - (size_t)n, ", %u bands of %u output columns", map->nparts,
-                     map->part[0].ow);
-    }
-    dw_free(&d);
+    mpq_layer_opts lo;
+    mpq_hw_layer l;
+    mpq_xp_map m;
+    mpq_layer_opts_shape(&lo, &q->s, q->m, q->k, q->n);
+    if ((rc = mpq_hw_layer_shape(&lo, &l, err, errlen)) != 0 ||
+        (rc = choose_map(hw, q, &l, o, lay, &m, err, errlen)) != 0)
+        return rc;
+    map->b = fc ? q->m : q->s.batches;
+    map->oh = fc ? 1 : q->s.out_h;
+    map->ow = fc ? 1 : q->s.out_w;
+    map->oc = fc ? q->n : q->s.out_c;
+    if ((rc = cut(hw, q, &l, x, &m, map, err, errlen)) == 0)
+        describe(hw, q, o->map != NULL, map);
     return rc;
 }
 
@@ -480,115 +664,19 @@ int mpq_map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, co
         map->decomposed = 1;
         q = &map->dq.q;
     }
-    if (lay == LAYOUT_DW)
-        rc = map_dw_packed(hw, q, x, o, map, err, errlen);
-    else
-        rc = map_layer(hw, q, x, o, map, err, errlen);
+    rc = map_layer(hw, q, x, o, lay, map, err, errlen);
     if (rc != 0)
         mpq_map_free(map);
     return rc;
 }
 
-/* mpq_map_layer of q as given (int8, or ternary + sparse). */
-static int map_layer(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, const mpq_map_opts *o,
-                     mpq_map *map, char *err, size_t errlen)
-{
-    base bs;
-    memset(&bs, 0, sizeof bs);
-    int fc = q->s.kind == MPQ_LAYER_FC;
-    size_t nw = fc ? (size_t)q->n * q->k : 0;
-    if (!fc) {
-        if (q->s.kind != MPQ_LAYER_CONV2D && q->s.kind != MPQ_LAYER_DEPTHWISE)
-            return snprintf(err, errlen, "a %s layer has no unit on the accelerator",
-                            mpq_layer_name(q->s.kind)), MPQ_EPARAM;
-        if (mpq_conv_check(&q->s, err, errlen))
-            return MPQ_EPARAM;
-        nw = mpq_conv_w_count(&q->s);
-    }
-    int rc = check_values(hw, q, nw, err, errlen);
-    if (rc)
-        return rc;
-    unsigned bw = 1;
-    if (fc) {
-        bs.fc = 1;
-        if (q->k > hw->kmax)
-            return snprintf(err, errlen, "the reduction of %u elements exceeds the weight buffer "
-                            "(KMax = %u); a tile's reduction cannot be split (each tile requantizes)",
-                            q->k, hw->kmax), MPQ_EPARAM;
-        char why[256];
-        if (q->t && sparse_fits(hw, q, 0, why, sizeof why) != 0)
-            return snprintf(err, errlen, "the sparse weights break the configuration's N:G rule: %s", why),
-                   MPQ_EPARAM;
-        map->b = q->m;
-        map->oh = map->ow = 1;
-        map->oc = q->n;
-        snprintf(map->how, sizeof map->how, "fully connected as a 1x1 convolution of %u rows", q->m);
-    } else {
-        bs.s = q->s;
-        if (bs.s.groups == 0)
-            bs.s.groups = 1;
-        bw = widest_band(hw, &bs.s);
-        /* Packing: conv2d without groups whose pixel fills less than one slice. */
-        mpq_conv_shape ps;
-        mpq_hw_packed_shape(&q->s, &ps);
-        int can_pack = thin_packable(hw, &q->s);
-        char why[256];
-        if (q->t) { /* sparse weights: only the layouts that keep the N:G rule */
-            if (can_pack && sparse_fits(hw, q, 1, why, sizeof why) != 0)
-                can_pack = 0;
-            if (sparse_fits(hw, q, 0, why, sizeof why) != 0) {
-                if (!can_pack || !o->pack)
-                    return snprintf(err, errlen, "the sparse weights break the configuration's N:G rule: "
-                                    "%s", why), MPQ_EPARAM;
-                bw = 0; /* only the packed layout keeps it */
-            }
-        }
-        unsigned pbw = can_pack ? widest_band(hw, &ps) : 0;
-        if (can_pack && pbw > 0 && o->pack) {
-            if (o->pack == 2 || bw == 0 || estimate(hw, &ps, pbw) < estimate(hw, &bs.s, bw)) {
-                bs.s = ps;
-                bs.packed = 1;
-                bw = pbw;
-            }
-        }
-        if (bw == 0) {
-            mpq_hw_conv_fits(hw, &q->s, why, sizeof why); /* names the rule */
-            return snprintf(err, errlen, "%s; not even a band of one output column fits (its window "
-                            "reads %u rows of %u columns)", why, (q->s.kh - 1) * q->s.dy + 1,
-                            (q->s.kw - 1) * q->s.dx + 1), MPQ_EPARAM;
-        }
-        map->b = q->s.batches;
-        map->oh = q->s.out_h;
-        map->ow = q->s.out_w;
-        map->oc = q->s.out_c;
-        unsigned nb = (q->s.out_w + bw - 1) / bw;
-        int n = snprintf(map->how, sizeof map->how, "%s", mpq_layer_name(q->s.kind));
-        if (nb > 1)
-            n += snprintf(map->how + n, sizeof map->how - (size_t)n, ", %u bands of %u output columns", nb, bw);
-        if (bs.packed)
-            snprintf(map->how + n, sizeof map->how - (size_t)n, ", taps packed into %u channels", bs.s.in_c);
-    }
-    map->packed = bs.packed;
-    unsigned nparts = fc ? 1 : (q->s.out_w + bw - 1) / bw;
-    map->part = calloc(nparts, sizeof *map->part);
-    if (!map->part)
-        return fail(err, errlen, MPQ_ENOMEM, "out of memory");
-    for (unsigned p = 0; p < nparts; p++) {
-        unsigned ox0 = p * bw, w = fc ? 1 : (q->s.out_w - ox0 < bw ? q->s.out_w - ox0 : bw);
-        map->nparts = p + 1;
-        if ((rc = make_part(hw, q, &bs, x, ox0, w, &map->part[p], err, errlen)))
-            return rc;
-    }
-    return 0;
-}
-
 void mpq_map_where(const mpq_map *map, unsigned p, unsigned r, unsigned *b, unsigned *oy, unsigned *ox)
 {
     const mpq_map_part *pt = &map->part[p];
-    unsigned ow = pt->ow ? pt->ow : 1;
+    unsigned ow = pt->ow ? pt->ow : 1, oh = pt->oh ? pt->oh : 1;
     *ox = pt->ox0 + r % ow;
-    *oy = (r / ow) % map->oh;
-    *b = r / ow / map->oh;
+    *oy = pt->oy0 + r / ow % oh;
+    *b = pt->b0 + r / ow / oh;
 }
 
 void mpq_map_gather(const mpq_map *map, unsigned p, const int32_t *y_part, int32_t *y)
@@ -609,4 +697,31 @@ void mpq_map_free(mpq_map *map)
     free(map->part);
     mpq_qdecomp_free(&map->dq);
     memset(map, 0, sizeof *map);
+}
+
+int mpq_map_list_parse(const char *text, mpq_xp_map *maps, unsigned char *def, unsigned max, unsigned *n,
+                       char *err, size_t errlen)
+{
+    *n = 0;
+    for (const char *p = text;; p++) {
+        size_t len = strcspn(p, ",;");
+        for (; len && *p == ' '; len--) /* spaces around an item are not part of it */
+            p++;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len == 0)
+            return snprintf(err, errlen, "item %u of '%.200s': empty (give `default` or key=value fields)", *n + 1,
+                            text), MPQ_EPARAM;
+        if (*n == max)
+            return snprintf(err, errlen, "more than %u items", max), MPQ_EPARAM;
+        def[*n] = len == 7 && !strncmp(p, "default", 7);
+        char why[256];
+        if (!def[*n] && mpq_xp_map_parse(p, &maps[*n], why, sizeof why) != 0)
+            return snprintf(err, errlen, "item %u `%.*s`: %s", *n + 1, (int)(len < 120 ? len : 120), p, why),
+                   MPQ_EPARAM;
+        (*n)++;
+        p += strcspn(p, ",;");
+        if (!*p)
+            return 0;
+    }
 }

@@ -54,6 +54,11 @@
  * channels (depthwise: over G output channels at one window position). `window-N:G` and
  * `unstructured-D` keep the layer's own layout.
  *
+ * The driver's choices above are one mapping (stim/mpq_hwmap.h: every image, whole rows, the
+ * widest column bands that fit, the packing); mpq_map_opts.map gives another (mpq-tb net --map,
+ * the search's choice). Either way the layer is cut into exactly the hardware layers
+ * mpq_xp_parts gives for the mapping, each with its input window.
+ *
  * The outputs of the parts are gathered back into the layer's NHWC output tensor.
  */
 #ifndef MPQ_NETMAP_H
@@ -62,6 +67,7 @@
 #include "arith/mpq.h"
 #include "contract/mpq_hw.h"
 #include "stim/mpq_hwlayer.h"
+#include "stim/mpq_hwmap.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -131,7 +137,26 @@ typedef struct mpq_map_opts {
      * operator order, NULL keeping its int8 weights; nlayers must be the model's MAC layers. */
     const mpq_map_decomp *const *layers;
     unsigned nlayers;
+    /* The mapping (mpq_hwmap.h): NULL, the driver's own (every image, whole rows, the widest
+     * column bands that fit, taps packed as `pack` says); else this one (img, bh, bw 0: the
+     * whole axis), refused with the rule unless mpq_xp_map_check passes for the layer, and
+     * then cut into exactly mpq_xp_parts' hardware layers. `pack` then only picks the layout
+     * the decomposer groups along (the search's). Per layer instead (nmaps > 0; mpq_netrun):
+     * maps[i] for the i-th MAC layer in operator order, NULL for the driver's own; nmaps must
+     * be the model's MAC layers. */
+    const mpq_xp_map *map;
+    const mpq_xp_map *const *maps;
+    unsigned nmaps;
 } mpq_map_opts;
+
+/* A mapping per layer, as text: items separated by ',' or ';', one per CONV_2D,
+ * DEPTHWISE_CONV_2D and FULLY_CONNECTED layer in operator order, each `default` (the
+ * driver's own mapping: def[i] = 1) or mpq_xp_map_parse's fields ("cols=16",
+ * "img=1/rows=4/cols=0/pack=0/order=inner", "img=1 rows=4 cols=0 pack=0 order=inner"). At
+ * most max items. Returns 0 with *n items, or MPQ_EPARAM with err naming the item (its
+ * number from 1 and its text) and what is wrong. */
+int mpq_map_list_parse(const char *text, mpq_xp_map *maps, unsigned char *def, unsigned max, unsigned *n,
+                       char *err, size_t errlen);
 
 /* A decomposed layer: q is the layer in ternary + sparse form (shape, offsets and clamp of
  * the source; per-channel requantization), its arrays owned here. */
@@ -169,10 +194,12 @@ void mpq_qdecomp_free(mpq_qdecomp *d);
 int mpq_qlayer_expected(const mpq_hwcfg *hw, const mpq_qlayer *q, const int32_t *x, int32_t *y,
                         char *err, size_t errlen);
 
-/* One accelerator layer of a mapped layer and where its outputs go. */
+/* One accelerator layer of a mapped layer and where its outputs go: images b0..b0+nb-1,
+ * rows oy0..oy0+oh-1, columns ox0..ox0+ow-1 of the layer's output (FC: rows b0.. of the
+ * matrix, oh = ow = 1), its output row r being (b0 + r/(ow*oh), oy0 + r/ow%oh, ox0 + r%ow). */
 typedef struct mpq_map_part {
     mpq_hw_layer L;            /* owned */
-    unsigned ox0, ow;          /* the band of output columns it computes */
+    unsigned b0, oy0, ox0, nb, oh, ow;
 } mpq_map_part;
 
 typedef struct mpq_map {
@@ -182,7 +209,9 @@ typedef struct mpq_map {
     mpq_qdecomp dq;
     int packed;                /* the taps were packed into channels (thin or depthwise) */
     unsigned b, oh, ow, oc;    /* the layer's output: batches (FC: rows), rows, columns, channels */
-    char how[160];             /* one line: "2 bands of 24 columns, taps packed (27 channels)" */
+    mpq_xp_map xm;             /* the mapping the parts are (mpq_xp_parts), whole axes resolved */
+    char how[160];             /* one line: "conv2d, 2 bands of 24 output columns, taps packed into 27
+                                  channels"; a given mapping: ", --map MAP: N parts" */
 } mpq_map;
 
 /* Maps q, with input activations x (NHWC; FC: [m][k]), for hw; with o->decomp, the

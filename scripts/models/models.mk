@@ -142,6 +142,17 @@ models/rtl: $(BUILD)/vl/int8/plain/mpq-tb $(GOLDEN_BIN)
 	    $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/models-rtl'
 TEST_TARGETS += models/rtl
 
+# In make test: mpq-tb net --map on the int8 RTL (a mapping per layer, as the search chooses):
+# image_classification and keyword_spotting with layers cut in row and column bands, packed and
+# not, every layer's cycles equal to its point's closed form (mpq-golden explore model --map),
+# the outputs exact; malformed, miscounted and illegal mappings refused (scripts/models/test-map-rtl.sh).
+.PHONY: models/map-rtl
+models/map-rtl: $(BUILD)/vl/int8/plain/mpq-tb $(GOLDEN_BIN)
+	@scripts/check.sh $(BUILD)/results models/map-rtl -- bash -c '\
+	  scripts/models/fetch.sh $(MODELS_DIR) && scripts/models/test-map-rtl.sh $(BUILD)/vl/int8/plain/mpq-tb \
+	    $(GOLDEN_BIN) $(MODELS_DIR) $(BUILD)/tmp/models-map-rtl'
+TEST_TARGETS += models/map-rtl
+
 # make models-mixprec: each model's int8 weights decomposed post-training into ternary + sparse
 # int8 at every point of the CNN study's density/structure grid (mpq-golden model mixprec):
 # share of weights in high precision, top-1 agreement and logit SQNR against the int8 model over
