@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "arith/mpq.h"
+#include "arith/mpq_rng.h"
 #include "cycle/mpq_units.h"
 #include "cycle/mpq_top.h"
 
@@ -478,17 +479,35 @@ struct cm_act {
     unsigned wwords, awords, nslices;
     uint32_t wlast, alast; /* masks of the buses' last words */
     uint32_t *wraw;        /* [nslices][wwords] */
+    uint8_t *wseen, *aseen;/* [nslices], [depth]: the entry was written since the count began */
     uint32_t wgt_in[MPQ_PORT_WORDS_MAX], act_in[MPQ_PORT_WORDS_MAX];
     uint32_t wrd[MPQ_PORT_WORDS_MAX], ard[MPQ_PORT_WORDS_MAX];
     int16_t xr[MPQ_KLANES_MAX];
+    unsigned wra, rra;     /* the read addresses at the last edge */
     int64_t acc[MPQ_LANES_MAX], rq1[MPQ_LANES_MAX], rq2[MPQ_LANES_MAX], out[MPQ_LANES_MAX];
 };
 
 static void cm_act_free(struct cm_act *a)
 {
-    if (a)
+    if (a) {
         free(a->wraw);
+        free(a->wseen);
+        free(a->aseen);
+    }
     free(a);
+}
+
+const uint32_t *mpq_cm_power_on(uint32_t *buf, unsigned words, unsigned mem, unsigned entry)
+{
+    mpq_rng r;
+    mpq_rng_seed(&r, (uint64_t)mem << 32 | entry);
+    for (unsigned i = 0; i < words; i += 2) {
+        uint64_t v = mpq_rng_u64(&r);
+        buf[i] = (uint32_t)v;
+        if (i + 1u < words)
+            buf[i + 1u] = (uint32_t)(v >> 32);
+    }
+    return buf;
 }
 
 static uint32_t last_mask(unsigned bits)
@@ -510,7 +529,9 @@ int mpq_cm_activity_on(mpq_cm *cm)
     a->alast = last_mask(aw);
     a->nslices = cm->wbuf.nslices;
     a->wraw = calloc((size_t)a->nslices * a->wwords, sizeof *a->wraw);
-    if (!a->wraw) {
+    a->wseen = calloc(a->nslices, 1);
+    a->aseen = calloc(cm->abuf.depth, 1);
+    if (!a->wraw || !a->wseen || !a->aseen) {
         cm_act_free(a);
         return MPQ_ENOMEM;
     }
@@ -563,11 +584,17 @@ static void cm_act_before(mpq_cm *cm, const mpq_port_in *in, int wgt_hs, int we)
     a->n.cycles++;
     a->n.wgt_in += toggles(a->wgt_in, in->wgt_data, a->wwords, a->wlast);
     a->n.act_in += toggles(a->act_in, in->act_data, a->awords, a->alast);
-    static const uint32_t zero[MPQ_PORT_WORDS_MAX];
+    uint32_t wpo[MPQ_PORT_WORDS_MAX], apo[MPQ_PORT_WORDS_MAX];
     unsigned ws = cm->win.wslot;
-    const uint32_t *wr = ws < a->nslices ? &a->wraw[(size_t)ws * a->wwords] : zero;
+    a->n.wbuf_ra += ws != a->wra;
+    a->n.ring_ra += v->raddr != a->rra;
+    a->wra = ws;
+    a->rra = v->raddr;
+    const uint32_t *wr = ws < a->nslices && a->wseen[ws] ? &a->wraw[(size_t)ws * a->wwords]
+                                                         : mpq_cm_power_on(wpo, a->wwords, MPQ_CM_MEM_WBUF, ws);
     a->n.wbuf_rd += toggles(a->wrd, wr, a->wwords, a->wlast);
-    const uint32_t *ar = mpq_abuf_read(&cm->abuf, v->raddr);
+    const uint32_t *ar = a->aseen[v->raddr] ? mpq_abuf_read(&cm->abuf, v->raddr)
+                                            : mpq_cm_power_on(apo, a->awords, MPQ_CM_MEM_RING, v->raddr);
     a->n.ring_rd += toggles(a->ard, ar, a->awords, a->alast);
     int16_t xr[MPQ_KLANES_MAX];
     cm_xr(cm, v, ar, xr);
@@ -578,11 +605,19 @@ static void cm_act_before(mpq_cm *cm, const mpq_port_in *in, int wgt_hs, int we)
     }
     if (wgt_hs && cm->wslice < a->nslices) {
         uint32_t *e = &a->wraw[(size_t)cm->wslice * a->wwords];
+        if (!a->wseen[cm->wslice]) {
+            memcpy(e, mpq_cm_power_on(wpo, a->wwords, MPQ_CM_MEM_WBUF, cm->wslice), a->wwords * sizeof *e);
+            e[a->wwords - 1u] &= a->wlast; /* the entry's bits only */
+        }
+        a->wseen[cm->wslice] = 1;
         a->n.wbuf_wr += toggles(e, in->wgt_data, a->wwords, a->wlast);
     }
     if (we) {
         uint32_t old[MPQ_PORT_WORDS_MAX];
-        memcpy(old, mpq_abuf_read(&cm->abuf, v->waddr), a->awords * sizeof old[0]);
+        memcpy(old, a->aseen[v->waddr] ? mpq_abuf_read(&cm->abuf, v->waddr) : mpq_cm_power_on(apo, a->awords, MPQ_CM_MEM_RING, v->waddr),
+               a->awords * sizeof old[0]);
+        old[a->awords - 1u] &= a->alast;
+        a->aseen[v->waddr] = 1;
         a->n.ring_wr += toggles(old, in->act_data, a->awords, a->alast);
     }
 }
@@ -593,8 +628,8 @@ static void cm_act_after(mpq_cm *cm)
     struct cm_act *a = cm->act;
     unsigned n = cm->hw.lanes;
     a->n.acc += toggles64(a->acc, cm->acc, n, cm->hw.acc_bits);
-    a->n.rq += toggles64(a->rq1, cm->rq1.v, n, cm->hw.acc_bits) + toggles64(a->rq2, cm->rq2.v, n, 32u) +
-               toggles64(a->out, cm->out.v, n, cm->hw.out_bits);
+    a->n.row += toggles64(a->rq1, cm->rq1.v, n, cm->hw.acc_bits);
+    a->n.rq += toggles64(a->rq2, cm->rq2.v, n, 32u) + toggles64(a->out, cm->out.v, n, cm->hw.out_bits);
 }
 
 void mpq_cm_tick(mpq_cm *cm, const mpq_port_in *in)

@@ -100,9 +100,11 @@ typedef struct mpq_cm_activity {
     uint64_t wgt_in, act_in;   /* wgt_data_i, act_data_i */
     uint64_t wbuf_wr, ring_wr; /* memory bits a write changed (u_wbuf, u_abuf) */
     uint64_t wbuf_rd, ring_rd; /* the read ports' data: wgt_slice, act_slice */
+    uint64_t wbuf_ra, ring_ra; /* cycles whose read address differs from the last one's */
     uint64_t xr;               /* the lanes' shared activation operand (KLanes x XrW bits) */
     uint64_t acc;              /* the lanes' accumulators (Lanes x AccBits) */
-    uint64_t rq;               /* the result registers: rq1 (AccBits), rq2 (32), out (OutBits) */
+    uint64_t row;              /* the lanes' finished rows: rq1 (row_q, Lanes x AccBits) */
+    uint64_t rq;               /* the requantizer's registers: rq2 (32 bits), out (OutBits) */
 } mpq_cm_activity;
 
 /* The bits of a pipeline pattern (mpq_cm_stats.pipe_seen): which result stages hold a row,
@@ -136,6 +138,13 @@ void mpq_cm_counts_get(const mpq_cm *cm, mpq_cm_counts *c);
 int mpq_cm_activity_on(mpq_cm *cm);
 /* The activity counted so far (zeros when it is not on). */
 void mpq_cm_activity_get(const mpq_cm *cm, mpq_cm_activity *a);
+/* What an entry of a memory (MPQ_CM_MEM_*) that was never written reads as in the activity
+ * count: the memories have no reset, so a read before the first write returns the power-on
+ * state, random bits (the gate-level simulation starts every register random too); here a
+ * fixed pseudo-random pattern per memory and entry, so that the counts are deterministic.
+ * Fills and returns buf (words words). */
+enum { MPQ_CM_MEM_WBUF = 1, MPQ_CM_MEM_RING = 2 };
+const uint32_t *mpq_cm_power_on(uint32_t *buf, unsigned words, unsigned mem, unsigned entry);
 /* A second model in src's state (registers, buffers, counts): it then runs on its own, as src
  * would have (mpq-tb's snapshots start their waveform's golden registers from the stimulus
  * generator's model). Returns 0 or MPQ_ENOMEM (*out NULL). */

@@ -38,7 +38,8 @@ static uint64_t diff_bits(const uint32_t *a, const uint32_t *b, unsigned n, uint
  * switching activity (mpq_cm_activity_on), takes the same inputs: its outputs must be the
  * generator's in every cycle (counting changes nothing), and its counts of the input buses,
  * the weight buffer's writes and the accumulators must equal the ones recomputed here from
- * the ports, the model's position (mpq_cm_where_get) and its registers (mpq_cm_regs_get). */
+ * the ports, the model's position (mpq_cm_where_get) and its registers (mpq_cm_regs_get); an
+ * entry's first write changes its power-on bits (mpq_cm_power_on). */
 static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts *t, run_stats *st)
 {
     char err[512];
@@ -57,6 +58,7 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
     uint32_t al = mpq_hw_act_w(hw) % 32u ? (1u << mpq_hw_act_w(hw) % 32u) - 1u : 0xffffffffu;
     unsigned ns = hw->kmax / hw->klanes, ow = MPQ_WORDS(mpq_hw_out_w(hw));
     uint32_t *wmem = calloc((size_t)ns * ww, sizeof *wmem);
+    uint8_t *wseen = calloc(ns, 1);
     static uint32_t wprev[MPQ_PORT_WORDS_MAX], aprev[MPQ_PORT_WORDS_MAX];
     memset(wprev, 0, sizeof wprev);
     memset(aprev, 0, sizeof aprev);
@@ -80,9 +82,13 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
             want.act_in += diff_bits(aprev, in.act_data, aw, al);
             memcpy(wprev, in.wgt_data, ww * sizeof wprev[0]);
             memcpy(aprev, in.act_data, aw * sizeof aprev[0]);
-            if (w.state == MPQ_ST_LOAD && in.wgt_valid && w.wslice < ns && wmem) {
+            if (w.state == MPQ_ST_LOAD && in.wgt_valid && w.wslice < ns && wmem && wseen) {
+                /* an entry's first write changes its power-on bits */
                 uint32_t *e = &wmem[(size_t)w.wslice * ww];
+                if (!wseen[w.wslice])
+                    mpq_cm_power_on(e, ww, MPQ_CM_MEM_WBUF, w.wslice);
                 want.wbuf_wr += diff_bits(e, in.wgt_data, ww, wl);
+                wseen[w.wslice] = 1;
                 memcpy(e, in.wgt_data, ww * sizeof *e);
             }
         }
@@ -125,6 +131,7 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
     CHECK_EQ(a.acc, want.acc, "activity: accumulator toggles");
     CHECK(a.xr <= a.cycles * hw->klanes * (hw->act_bits + 2u), "activity: xr toggles within its width");
     free(wmem);
+    free(wseen);
     mpq_cm_free(cm);
     mpq_gen_free(g);
     return rc;

@@ -15,15 +15,23 @@ PPA_OUT is scripts/ppa/ppa.sh's folder for networks that are `mpq-tb net --vec-d
             energy of that network (checked);
   counts:   the closed form's counts of the same hardware layer at the same precision
             (mpq-golden explore model --list; its cycles must equal the part's).
+  activity: the datapath's switching activity on the part's own inputs (mpq-golden vecinfo
+            --activity: the golden cycle model counts the bits toggled per bus, and the read
+            address changes of the memories), checked against the toggles the gate level
+            measured on the nets that keep their names (the input buses, the lanes' weight and
+            xr inputs, the accumulators): equal within 1% plus two bus widths, or exit 2.
 Fit, per unit, on the `fit` networks' parts: energy = sum of pJ x count over the unit's
-actions (UNIT_ACTIONS), least squares relative to each part's energy (every layer weighs
-alike), non-negative (an action whose pJ comes out negative is dropped and the unit refitted);
-the table is the sum over units per action (MPQ_XP_ACTIONS: what mpq-golden explore search
-costs). Validation: every part of the `hold` networks (whole layers: their files hold every
-cycle) predicted from its counts against its gate-level energy. Writes OUT/energy.tsv (`#
-config CFG`, `action pJ`), OUT/energy.md (the table, the fit's residuals, the validation per
-layer and per network) and OUT/fit.json. Exit 0; 1 a held-out layer misses by more than
---goal (default 0.10); 2 bad input.
+actions, least squares relative to each part's energy (every layer weighs alike),
+non-negative (an action whose pJ comes out negative is dropped and the unit refitted); the
+table is the sum over units per action. Two tables: `counts` (UNIT_ACTIONS; MPQ_XP_ACTIONS:
+what mpq-golden explore search costs) and `activity` (UNIT_ACT_ACTIONS: the counts plus pJ per
+toggled bit and per read-address change; the search cannot use it yet: it would need the
+activity of every point it costs). Validation: every part of the `hold` networks (whole
+layers: their files hold every cycle) predicted by each table against its gate-level energy.
+Writes OUT/energy.tsv (`# config CFG`, `action pJ`: the counts' table), OUT/energy-activity.tsv
+(the second), OUT/energy.md (each table, the fit's residuals, the validation per layer and per
+network) and OUT/fit.json. With --table (no fit) only the counts' table. Exit 0; 1 a held-out
+layer misses by more than --goal (default 0.10) with the last table; 2 bad input.
 """
 import argparse
 import json
@@ -54,6 +62,33 @@ UNIT_ACTIONS = {
     "requant": ["cycles", "requants"],
 }
 COUNT_TO_ACTION = {c: a for a, c in ACTIONS}
+# The switching activity of a part (mpq-golden vecinfo --activity: the golden cycle model on
+# the part's inputs, bits toggled per bus) and the gate-level nets that carry the same bus
+# (the netlist keeps these names): the activity checked against the nets' measured toggles.
+ACTIVITY = ["wgt_in", "act_in", "wbuf_wr", "ring_wr", "wbuf_rd", "ring_rd", "wbuf_ra", "ring_ra", "xr", "acc",
+            "row", "rq"]
+# The second table: the counts' actions plus the datapath's switching activity (data-dependent
+# actions, Accelergy's idea): pJ per bit toggled on a bus, per change of a memory's read
+# address (ram.py's macro model charges a read per address change, not per cycle).
+ACT_ACTIONS = ACTIONS + [("wgt_in_bit", "t_wgt_in"), ("act_in_bit", "t_act_in"), ("wbuf_addr", "t_wbuf_ra"),
+                         ("ring_addr", "t_ring_ra"), ("wbuf_rd_bit", "t_wbuf_rd"), ("ring_rd_bit", "t_ring_rd"),
+                         ("xr_bit", "t_xr"), ("acc_bit", "t_acc"), ("row_bit", "t_row"), ("rq_bit", "t_rq")]
+# What each unit's energy may depend on in the second table: the memories' write data port is
+# the input bus (wdata_i = wgt_data_i / act_data_i, toggling whether or not a write happens),
+# their reads are address changes and read-data toggles; the lanes' multipliers see xr and
+# their weight slice, their registers the accumulators and finished rows; the requantizers
+# their own registers.
+UNIT_ACT_ACTIONS = {
+    "control": ["cycles", "wgt_beats", "act_beats", "requants", "t_wgt_in", "t_act_in"],
+    "window": ["cycles", "act_beats", "ring_reads"],
+    "wbuf": ["cycles", "wgt_beats", "t_wgt_in", "t_wbuf_ra", "t_wbuf_rd"],
+    "abuf": ["cycles", "act_beats", "t_act_in", "t_ring_ra", "t_ring_rd"],
+    "lanes": ["cycles", "wbuf_reads", "t_xr", "t_wbuf_rd", "t_acc", "t_row"],
+    "requant": ["cycles", "requants", "t_rq"],
+}
+MODELS = {"counts": (ACTIONS, UNIT_ACTIONS), "activity": (ACT_ACTIONS, UNIT_ACT_ACTIONS)}
+ACTIVITY_NETS = {"wgt_in": r"wgt_data_i\[", "act_in": r"act_data_i\[", "wbuf_rd": r"u_lane\d+/wgt_i\[",
+                 "xr": r"u_lane0/xr_i\[", "acc": r"u_lane\d+/acc_o\["}
 
 
 def parse_args(argv):
@@ -126,6 +161,42 @@ def closed_form(golden, models, cfg, model, spec):
     return res
 
 
+def activity(golden, vec):
+    """{bus: bits toggled} of a vector file (mpq-golden vecinfo --activity)."""
+    r = subprocess.run([golden, "vecinfo", "-q", "--activity", vec], capture_output=True, text=True)
+    w = r.stdout.split()
+    if r.returncode != 0 or "activity" not in w:
+        die("energy_fit: mpq-golden vecinfo --activity %s: %s" % (vec, r.stderr.strip()))
+    i = w.index("activity")
+    return {w[j]: int(w[j + 1]) for j in range(i + 1, len(w) - 1, 2)}
+
+
+def net_toggles(path):
+    """{bus: (toggles, nets)} of the ACTIVITY_NETS in a ppa.sh activity file (toggles per
+    cycle x its cycles), and its cycles; a bus whose nets the netlist lacks is left out."""
+    lines = open(path).read().splitlines()
+    m = re.search(r"over (\d+) cycles", lines[0]) if lines else None
+    if not m:
+        die("energy_fit: %s: no `over N cycles` header" % path)
+    cyc, res = int(m.group(1)), {}
+    for bus, pat in ACTIVITY_NETS.items():
+        rx = re.compile(pat)
+        vals = [float(l.split()[1]) for l in lines[1:] if rx.match(l)]
+        if vals:
+            res[bus] = (sum(vals) * cyc, len(vals))
+    return res, cyc
+
+
+def check_activity(name, act, nets):
+    """The cycle model's activity against the gate-level nets' toggles: equal but for the
+    first cycles (the testbench's reset cycles and the nets' power-on values), within 1% plus
+    two widths of the bus."""
+    for bus, (g, width) in nets.items():
+        if abs(act[bus] - g) > 0.01 * g + 2 * width:
+            die("energy_fit: %s: the cycle model counts %d toggles on %s, the gate-level nets %.0f"
+                % (name, act[bus], bus, g))
+
+
 def prec_label(spec):
     """A network's precision as a table cell: int8, the one SPEC, or a per-layer list's tally."""
     if not spec:
@@ -195,6 +266,11 @@ def read_parts(a, roles, gate):
                 die("energy_fit: %s: %s is held out but its file holds %s of %s cycles (not whole)"
                     % (n, vec, replayed, weight))
             e = gate.energy_pj(name, int(weight))
+            act = activity(a.golden, vec)
+            if int(replayed) >= int(weight):
+                on_nets, _ = net_toggles(os.path.join(a.ppa, "activity", name + ".txt"))
+                check_activity(name, act, on_nets)
+            c = dict(c, **{"t_" + k: act[k] for k in ACTIVITY})
             parts.append({"net": n, "role": role, "model": model, "prec": prec_label(spec), "layer_prec": lprec,
                           "op": int(m.group(1)), "part": int(m.group(2)), "name": name,
                           "cycles": int(weight), "replayed": int(replayed), "counts": c, "pj": e,
@@ -224,28 +300,38 @@ def nnls_rel(X, y, names):
     return {}
 
 
-def fit(parts, units):
+def fit(parts, units, model):
+    """The table of model (MODELS: its actions, and each unit's) fitted on the `fit` parts."""
+    actions, unit_actions = MODELS[model]
+    to_action = {c: a for a, c in actions}
     train = [p for p in parts if p["role"] == "fit"]
-    per_unit, table = {}, {a: 0.0 for a, _ in ACTIONS}
+    per_unit, table = {}, {a: 0.0 for a, _ in actions}
     for u in units:
-        names = UNIT_ACTIONS.get(u, ["cycles"])
+        names = unit_actions.get(u, ["cycles"])
         X = np.array([[p["counts"][k] for k in names] for p in train], dtype=float)
         y = np.array([p["pj"][u] for p in train])
         per_unit[u] = nnls_rel(X, y, names)
         for k, v in per_unit[u].items():
-            table[COUNT_TO_ACTION[k]] += v
-    identified = {a: any(p["counts"][c] > 0 for p in train) for a, c in ACTIONS}
+            table[to_action[k]] += v
+    identified = {a: any(p["counts"][c] > 0 for p in train) for a, c in actions}
     return table, per_unit, identified
 
 
-def predict(table, counts):
-    return sum(table[a] * counts[c] for a, c in ACTIONS)
+def predict(table, counts, model):
+    return sum(table[a] * counts[c] for a, c in MODELS[model][0])
 
 
-def report(a, parts, table, per_unit, identified, units):
+def report(a, parts, table, per_unit, identified, units, model):
+    """energy.md's section of one table (model: MODELS' key) and the worst errors."""
+    ACTIONS = MODELS[model][0]
     how = ("given (%s)" % a.table if a.table else
            "fitted at gate level on real models' layers (scripts/models/energy_fit.py)")
-    md = ["The energy-per-action table of `%s`, %s; pJ per action, at fmax %.2f MHz:\n"
+    what = ("the closed form's counts (the table `mpq-golden explore search` costs points with)"
+            if model == "counts" else
+            "the counts and the datapath's switching activity (mpq-golden vecinfo --activity on each part's "
+            "inputs)")
+    md = ["## Actions: %s\n" % what,
+          "The energy-per-action table of `%s`, %s; pJ per action, at fmax %.2f MHz:\n"
           % (a.config, how, 1e3 / parts[0]["_ns"]),
           "| action | pJ | identified by the fit's layers |", "|---|---:|---|"]
     for act, c in ACTIONS:
@@ -274,17 +360,19 @@ def report(a, parts, table, per_unit, identified, units):
         for n in dict.fromkeys(p["net"] for p in rows):
             rr = [p for p in rows if p["net"] == n]
             g = sum(p["pj_total"] for p in rr)
-            t = sum(p["pred"] for p in rr)
-            w = max(rr, key=lambda p: abs(p["err"]))
+            t = sum(p["pred"][model] for p in rr)
+            w = max(rr, key=lambda p: abs(p["err"][model]))
             md.append("| %s | %s | %d | %s | %.1f | %.1f | %+.1f%% | op %d part %d (%s cycles) | %+.1f%% |" % (
                 rr[0]["model"].replace(".tflite", ""), rr[0]["prec"], len(rr), "{:,}".format(sum(p["cycles"] for p in rr)),
-                g / 1e3, t / 1e3, 100 * (t / g - 1), w["op"], w["part"], "{:,}".format(w["cycles"]), 100 * w["err"]))
-        errs = [abs(p["err"]) for p in rows]
+                g / 1e3, t / 1e3, 100 * (t / g - 1), w["op"], w["part"], "{:,}".format(w["cycles"]),
+                100 * w["err"][model]))
+        errs = [abs(p["err"][model]) for p in rows]
         if not errs:
             continue
         worst[role] = max(errs)
-        md.append("\n%s: %d layer parts, mean |error| %.1f%%, worst %.1f%%." % (
-            "Fit" if role == "fit" else "Validation", len(rows), 100 * sum(errs) / len(errs), 100 * max(errs)))
+        md.append("\n%s: %d layer parts, mean |error| %.1f%%, worst %.1f%%, %d within %.0f%%." % (
+            "Fit" if role == "fit" else "Validation", len(rows), 100 * sum(errs) / len(errs), 100 * max(errs),
+            sum(e <= a.goal for e in errs), 100 * a.goal))
     hold = [p for p in parts if p["role"] == "hold"]
     md.append("\nValidation, every held-out layer:\n")
     md.append("| network | precision | op | part | cycles | gate level (nJ) | table (nJ) | error |")
@@ -292,7 +380,7 @@ def report(a, parts, table, per_unit, identified, units):
     for p in hold:
         md.append("| %s | %s | %d | %d | %s | %.2f | %.2f | %+.1f%% |" % (
             p["model"].replace(".tflite", ""), p["layer_prec"], p["op"], p["part"], "{:,}".format(p["cycles"]),
-            p["pj_total"] / 1e3, p["pred"] / 1e3, 100 * p["err"]))
+            p["pj_total"] / 1e3, p["pred"][model] / 1e3, 100 * p["err"][model]))
     return md, worst
 
 
@@ -300,33 +388,49 @@ def main(argv):
     a, roles = parse_args(argv)
     gate = Gate(a.ppa, a.lib)
     parts = read_parts(a, roles, gate)
-    if a.table:
-        table = load_table(a.table, a.config)
-        per_unit = {u: {} for u in gate.units}
-        identified = {act: True for act, _ in ACTIONS}
-    else:
-        table, per_unit, identified = fit(parts, gate.units)
+    # The counts' table (given, or fitted) and, when fitted, the table with activity.
+    models = ["counts"] if a.table else ["counts", "activity"]
+    tables = {}
+    for model in models:
+        if a.table:
+            tables[model] = (load_table(a.table, a.config), {u: {} for u in gate.units},
+                             {act: True for act, _ in ACTIONS})
+        else:
+            tables[model] = fit(parts, gate.units, model)
     for p in parts:
-        p["pred"] = predict(table, p["counts"])
-        p["err"] = p["pred"] / p["pj_total"] - 1
+        p["pred"] = {m: predict(tables[m][0], p["counts"], m) for m in models}
+        p["err"] = {m: p["pred"][m] / p["pj_total"] - 1 for m in models}
         p["_ns"] = gate.min_ns
-    md, worst = report(a, parts, table, per_unit, identified, gate.units)
+    md, worst = [], {}
+    for model in models:
+        table, per_unit, identified = tables[model]
+        sec, worst[model] = report(a, parts, table, per_unit, identified, gate.units, model)
+        md += sec + [""]
     os.makedirs(a.out, exist_ok=True)
-    tsv = ["# energy per action (pJ) of %s: scripts/models/energy_fit.py on %s, gate level, fmax %.2f MHz"
-           % (a.config, a.ppa, 1e3 / gate.min_ns), "# config %s" % a.config]
-    tsv += ["%s\t%.4f" % (act, table[act]) for act, _ in ACTIONS]
-    write_atomic(os.path.join(a.out, "energy.tsv"), "\n".join(tsv) + "\n")
+    for model, name in (("counts", "energy.tsv"), ("activity", "energy-activity.tsv")):
+        if model not in tables:
+            continue
+        tsv = ["# energy per action (pJ) of %s: scripts/models/energy_fit.py on %s, gate level, fmax %.2f MHz%s"
+               % (a.config, a.ppa, 1e3 / gate.min_ns, "" if model == "counts" else
+                  "; with the switching activity's actions (not read by mpq-golden explore search)"),
+               "# config %s" % a.config]
+        tsv += ["%s\t%.4f" % (act, tables[model][0][act]) for act, _ in MODELS[model][0]]
+        write_atomic(os.path.join(a.out, name), "\n".join(tsv) + "\n")
     write_atomic(os.path.join(a.out, "energy.md"), "\n".join(md) + "\n")
     for p in parts:
         del p["_ns"]
     write_atomic(os.path.join(a.out, "fit.json"), json.dumps(
-        {"config": a.config, "table_pj": table, "per_unit": per_unit, "parts": parts,
-         "worst_fit": worst["fit"], "worst_hold": worst["hold"], "goal": a.goal}, indent=1) + "\n")
+        {"config": a.config, "tables_pj": {m: tables[m][0] for m in models},
+         "per_unit": {m: tables[m][1] for m in models}, "parts": parts,
+         "worst_fit": {m: worst[m]["fit"] for m in models}, "worst_hold": {m: worst[m]["hold"] for m in models},
+         "goal": a.goal}, indent=1) + "\n")
     print("\n".join(md))
-    verdict = "within" if worst["hold"] <= a.goal else "NOT within"
-    print("energy_fit: the held-out layers' worst error %.1f%%: %s the %.0f%% goal" % (
-        100 * worst["hold"], verdict, 100 * a.goal))
-    return 0 if worst["hold"] <= a.goal else 1
+    best = models[-1]
+    for model in models:
+        verdict = "within" if worst[model]["hold"] <= a.goal else "NOT within"
+        print("energy_fit: %s table: the held-out layers' worst error %.1f%%: %s the %.0f%% goal" % (
+            model, 100 * worst[model]["hold"], verdict, 100 * a.goal))
+    return 0 if worst[best]["hold"] <= a.goal else 1
 
 
 if __name__ == "__main__":

@@ -14,8 +14,11 @@
 #  2. scripts/ppa/ppa.sh CONFIG OUT/ppa on all of them: synthesis, the gate-level model, each
 #     part replayed whole, its measured per-net activity.
 #  3. scripts/models/energy_fit.py: per part and unit the gate-level energy, the closed-form
-#     counts of the same part (mpq-golden explore model --list), the fit on the first set, the
-#     prediction of every layer of the second: OUT/energy.tsv, OUT/energy.md, OUT/fit.json.
+#     counts of the same part (mpq-golden explore model --list) and its switching activity
+#     (mpq-golden vecinfo --activity, checked against the gate-level nets), the fit on the first
+#     set (a table of the counts, and one of the counts and the activity), the prediction of
+#     every layer of the second: OUT/energy.tsv, OUT/energy-activity.tsv, OUT/energy.md,
+#     OUT/fit.json.
 # Precisions: int8 (the model's weights) or an mpq-tb net --decomp SPEC (ternary,
 # channels-N:KLanes). Environment as for ppa.sh (make's PPA_ENV). Exit 0, 1 a step failed,
 # 2 usage or a model the configuration cannot hold.

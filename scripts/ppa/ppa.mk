@@ -124,9 +124,11 @@ ppa-models: ppa-deps
 # EXPLORE_ENERGY_HOLD_PRECISIONS (NAME=PRECISION: that one, e.g. a search's front point, a SPEC
 # per MAC layer), replayed whole, validate it (goal: every layer within 10%). With
 # EXPLORE_ENERGY_FIT empty nothing is fitted: EXPLORE_ENERGY_TABLE's block predicts them.
-# Exit 1 while a held-out layer misses by more than 10%. With the defaults 78 parts, 204,000
-# gate-level cycles at about 100 per second: 41 minutes on this 2-core host (2026-12-07).
-# $(XE_OUT)/energy.{tsv,md}, fit.json.
+# Two tables: the closed form's counts (energy.tsv, what the search costs points with) and
+# the counts plus the switching activity of each part's data (energy-activity.tsv). Exit 1
+# while a held-out layer misses by more than 10% with the second. With the defaults 78 parts,
+# 204,000 gate-level cycles: 51 minutes on this 2-core host (2026-12-07, beside other work).
+# $(XE_OUT)/energy.{tsv,md}, energy-activity.tsv, fit.json.
 EXPLORE_ENERGY_CONFIG ?= int8
 EXPLORE_ENERGY_FIT ?= keyword_spotting anomaly_detection tflite_micro_speech
 EXPLORE_ENERGY_FIT_PRECISIONS ?= int8 ternary
