@@ -21,8 +21,10 @@ static void usage(FILE *f)
                "              datapath's switching activity: bits toggled per bus over the whole\n"
                "              file (the energy model's data-dependent actions, docs/explore.md):\n"
                "              `activity cycles N wgt_in N act_in N wbuf_wr N ring_wr N wbuf_rd N\n"
-               "              ring_rd N wbuf_ra N ring_ra N xr N acc N row N rq N` (_ra: cycles whose\n"
-               "              read address changed)\n"
+               "              ring_rd N wbuf_ra N ring_ra N xr N xr_hold N tern_x N mul_x N acc N\n"
+               "              row N rq N` (_ra: cycles whose read address changed; xr_hold: the\n"
+               "              xr toggles on edges whose weight slice held; tern_x, mul_x: the\n"
+               "              lanes' operand toggles where the weight is not 0)\n"
                "Exit: 0 every file is intact, 2 usage error or a bad file (the message names it).\n");
 }
 
@@ -98,11 +100,13 @@ static int info(const char *path, int quiet, int activity)
         mpq_cm_activity a;
         mpq_cm_activity_get(cm, &a);
         printf("  activity cycles %llu wgt_in %llu act_in %llu wbuf_wr %llu ring_wr %llu wbuf_rd %llu "
-               "ring_rd %llu wbuf_ra %llu ring_ra %llu xr %llu acc %llu row %llu rq %llu\n",
+               "ring_rd %llu wbuf_ra %llu ring_ra %llu xr %llu xr_hold %llu tern_x %llu mul_x %llu acc %llu row %llu "
+               "rq %llu\n",
                (unsigned long long)a.cycles, (unsigned long long)a.wgt_in, (unsigned long long)a.act_in,
                (unsigned long long)a.wbuf_wr, (unsigned long long)a.ring_wr, (unsigned long long)a.wbuf_rd,
                (unsigned long long)a.ring_rd, (unsigned long long)a.wbuf_ra, (unsigned long long)a.ring_ra,
-               (unsigned long long)a.xr, (unsigned long long)a.acc, (unsigned long long)a.row,
+               (unsigned long long)a.xr, (unsigned long long)a.xr_hold, (unsigned long long)a.tern_x,
+               (unsigned long long)a.mul_x, (unsigned long long)a.acc, (unsigned long long)a.row,
                (unsigned long long)a.rq);
         mpq_cm_free(cm);
     }

@@ -483,6 +483,7 @@ struct cm_act {
     uint32_t wgt_in[MPQ_PORT_WORDS_MAX], act_in[MPQ_PORT_WORDS_MAX];
     uint32_t wrd[MPQ_PORT_WORDS_MAX], ard[MPQ_PORT_WORDS_MAX];
     int16_t xr[MPQ_KLANES_MAX];
+    int16_t xsel[MPQ_LANES_MAX][MPQ_KLANES_MAX]; /* each multiplier's xr operand */
     unsigned wra, rra;     /* the read addresses at the last edge */
     int64_t acc[MPQ_LANES_MAX], rq1[MPQ_LANES_MAX], rq2[MPQ_LANES_MAX], out[MPQ_LANES_MAX];
 };
@@ -574,6 +575,34 @@ static uint64_t toggles64(int64_t *prev, const int64_t *cur, unsigned n, unsigne
     return t;
 }
 
+/* The operands the lanes' arithmetic sees in this cycle (mpq_lane.sv tern_sum, sparse_sum):
+ * an xr element's toggles count once per lane whose ternary code at that position is not 0,
+ * a multiplier's selected operand xr[idx]'s once where its entry's value is not 0 (a zero
+ * weight holds its product at 0). wr: slot ws's bits as read (written, or power-on); a->xr
+ * still the last edge's. */
+static void cm_act_operands(mpq_cm *cm, struct cm_act *a, unsigned ws, const uint32_t *wr,
+                            const int16_t *xr, uint32_t xm)
+{
+    const mpq_hwcfg *hw = &cm->hw;
+    mpq_lane_slice po;
+    for (unsigned l = 0; l < hw->lanes; l++) {
+        const mpq_lane_slice *s = &po;
+        if (ws < a->nslices && a->wseen[ws])
+            s = mpq_wbuf_read(&cm->wbuf, ws, l);
+        else
+            mpq_lane_decode(hw, wr, l, &po);
+        for (unsigned j = 0; j < hw->klanes; j++)
+            if (s->t[j])
+                a->n.tern_x += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xr[j] ^ (uint32_t)(uint16_t)xr[j]) & xm);
+        for (unsigned e = 0; e < hw->hp_per_group; e++) {
+            int16_t x = xr[s->idx[e] < hw->klanes ? s->idx[e] : 0];
+            if (s->val[e])
+                a->n.mul_x += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xsel[l][e] ^ (uint32_t)(uint16_t)x) & xm);
+            a->xsel[l][e] = x;
+        }
+    }
+}
+
 /* Before the edge: the input buses, the read ports and xr as they stand in this cycle; the
  * memories' bits this edge's writes change. */
 static void cm_act_before(mpq_cm *cm, const mpq_port_in *in, int wgt_hs, int we)
@@ -592,17 +621,23 @@ static void cm_act_before(mpq_cm *cm, const mpq_port_in *in, int wgt_hs, int we)
     a->rra = v->raddr;
     const uint32_t *wr = ws < a->nslices && a->wseen[ws] ? &a->wraw[(size_t)ws * a->wwords]
                                                          : mpq_cm_power_on(wpo, a->wwords, MPQ_CM_MEM_WBUF, ws);
-    a->n.wbuf_rd += toggles(a->wrd, wr, a->wwords, a->wlast);
+    uint64_t wt = toggles(a->wrd, wr, a->wwords, a->wlast);
+    a->n.wbuf_rd += wt;
     const uint32_t *ar = a->aseen[v->raddr] ? mpq_abuf_read(&cm->abuf, v->raddr)
                                             : mpq_cm_power_on(apo, a->awords, MPQ_CM_MEM_RING, v->raddr);
     a->n.ring_rd += toggles(a->ard, ar, a->awords, a->alast);
     int16_t xr[MPQ_KLANES_MAX];
     cm_xr(cm, v, ar, xr);
     uint32_t xm = (1u << (hw->act_bits + 2u)) - 1u;
+    cm_act_operands(cm, a, ws, wr, xr, xm);
+    uint64_t xt = 0;
     for (unsigned j = 0; j < hw->klanes; j++) {
-        a->n.xr += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xr[j] ^ (uint32_t)(uint16_t)xr[j]) & xm);
+        xt += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xr[j] ^ (uint32_t)(uint16_t)xr[j]) & xm);
         a->xr[j] = xr[j];
     }
+    a->n.xr += xt;
+    if (!wt) /* the multipliers' weight operand held: only xr moves their products */
+        a->n.xr_hold += xt;
     if (wgt_hs && cm->wslice < a->nslices) {
         uint32_t *e = &a->wraw[(size_t)cm->wslice * a->wwords];
         if (!a->wseen[cm->wslice]) {

@@ -102,6 +102,10 @@ typedef struct mpq_cm_activity {
     uint64_t wbuf_rd, ring_rd; /* the read ports' data: wgt_slice, act_slice */
     uint64_t wbuf_ra, ring_ra; /* cycles whose read address differs from the last one's */
     uint64_t xr;               /* the lanes' shared activation operand (KLanes x XrW bits) */
+    uint64_t xr_hold;          /* of xr: those on edges whose weight slice did not change */
+    uint64_t tern_x;           /* xr toggles x the lanes whose ternary code there is not 0 */
+    uint64_t mul_x;            /* toggles of the high-precision multipliers' xr operand
+                                * (xr[idx]), in the entries whose value is not 0 */
     uint64_t acc;              /* the lanes' accumulators (Lanes x AccBits) */
     uint64_t row;              /* the lanes' finished rows: rq1 (row_q, Lanes x AccBits) */
     uint64_t rq;               /* the requantizer's registers: rq2 (32 bits), out (OutBits) */

@@ -100,5 +100,18 @@ for _ in $(seq 300); do [ -s i.vec.tmp ] && break; sleep 0.1; done
 [ -s i.vec.tmp ] || bad "i.vec.tmp is empty or absent while writing"
 stop_check INT 130 i.vec
 
+# vecinfo --activity: the switching activity of s.vec's run (the energy model's data-dependent
+# actions): every count named, the same bytes twice, and the subsets within their wholes.
+"$bin" vecinfo -q --activity s.vec >a1 2>err && "$bin" vecinfo -q --activity s.vec >a2 2>>err ||
+    bad "vecinfo --activity failed: $(cat err)"
+want="cycles wgt_in act_in wbuf_wr ring_wr wbuf_rd ring_rd wbuf_ra ring_ra xr xr_hold tern_x mul_x acc row rq"
+got=$(awk '$1 == "activity" { for (i = 2; i < NF; i += 2) printf "%s%s", (i > 2 ? " " : ""), $i }' a1)
+if [ "$got" != "$want" ]; then bad "vecinfo --activity names $got, want $want"
+elif ! cmp -s a1 a2; then bad "vecinfo --activity differs between two runs"
+elif ! awk '$1 == "activity" { for (i = 2; i < NF; i += 2) v[$i] = $(i + 1) }
+            END { exit !(v["cycles"] > 0 && v["xr_hold"] <= v["xr"] && v["mul_x"] > 0 && v["acc"] > 0) }' a1; then
+    bad "vecinfo --activity: counts out of order: $(cat a1)"
+else ok "vecinfo --activity:$(sed 's/^ *activity//' a1)"; fi
+
 [ $fail -eq 0 ] && echo "cli-gen: all checks passed"
 exit $fail

@@ -130,6 +130,10 @@ static int run(const mpq_hwcfg *hw, const mpq_hw_layer *l, const mpq_timing_opts
     CHECK_EQ(a.wbuf_wr, want.wbuf_wr, "activity: weight buffer bits written");
     CHECK_EQ(a.acc, want.acc, "activity: accumulator toggles");
     CHECK(a.xr <= a.cycles * hw->klanes * (hw->act_bits + 2u), "activity: xr toggles within its width");
+    CHECK(a.xr_hold <= a.xr, "activity: xr toggles under a held weight slice are some of xr's");
+    CHECK(a.tern_x <= a.xr * hw->lanes, "activity: each xr toggle reaches at most every lane's ternary sum");
+    CHECK(a.mul_x <= a.cycles * hw->lanes * hw->hp_per_group * (hw->act_bits + 2u),
+          "activity: multiplier operand toggles within their width");
     free(wmem);
     free(wseen);
     mpq_cm_free(cm);
