@@ -10,9 +10,10 @@ explore-energy.sh, make explore-energy; issue 29 item 2, Accelergy's idea).
 PPA_OUT is scripts/ppa/ppa.sh's folder for networks that are `mpq-tb net --vec-dir` summaries
 (one per model and precision). Per layer part (one vector file) and per unit:
   measured: the gate-level energy of the whole part, nJ = P(W, the part's measured per-net
-            activity applied per instance as scripts/ppa/power.py does, at fmax) x its whole
-            cycles x the minimum period (ns); the sum over a network's parts equals ppa.sh's
-            energy of that network (checked);
+            activity applied per instance as scripts/ppa/power.py does, at fmax) x every
+            replayed cycle (the testbench's reset cycles too: a count of its own, `resets`)
+            x the minimum period (ns); at the mean power over the layer's cycles, a network's
+            parts sum to ppa.sh's energy of that network (checked);
   counts:   the closed form's counts of the same hardware layer at the same precision
             (mpq-golden explore model --list; its cycles must equal the part's).
   activity: the datapath's switching activity on the part's own inputs (mpq-golden vecinfo
@@ -65,28 +66,38 @@ COUNT_TO_ACTION = {c: a for a, c in ACTIONS}
 # The switching activity of a part (mpq-golden vecinfo --activity: the golden cycle model on
 # the part's inputs, bits toggled per bus) and the gate-level nets that carry the same bus
 # (the netlist keeps these names): the activity checked against the nets' measured toggles.
-ACTIVITY = ["wgt_in", "act_in", "wbuf_wr", "ring_wr", "wbuf_rd", "ring_rd", "wbuf_ra", "ring_ra", "xr", "acc",
-            "row", "rq"]
+ACTIVITY = ["wgt_in", "act_in", "wbuf_wr", "ring_wr", "wbuf_rd", "ring_rd", "wbuf_ra", "ring_ra", "xr", "xr_hold",
+            "tern_x", "mul_x", "acc", "row", "rq"]
 # The second table: the counts' actions plus the datapath's switching activity (data-dependent
 # actions, Accelergy's idea): pJ per bit toggled on a bus, per change of a memory's read
 # address (ram.py's macro model charges a read per address change, not per cycle).
 ACT_ACTIONS = ACTIONS + [("wgt_in_bit", "t_wgt_in"), ("act_in_bit", "t_act_in"), ("wbuf_addr", "t_wbuf_ra"),
                          ("ring_addr", "t_ring_ra"), ("wbuf_rd_bit", "t_wbuf_rd"), ("ring_rd_bit", "t_ring_rd"),
-                         ("xr_bit", "t_xr"), ("acc_bit", "t_acc"), ("row_bit", "t_row"), ("rq_bit", "t_rq")]
+                         ("xr_bit", "t_xr_move"), ("xr_held_bit", "t_xr_hold"), ("tern_in_bit", "t_tern_x"),
+                         ("mul_in_bit", "t_mul_x"), ("acc_bit", "t_acc"), ("row_bit", "t_row"), ("rq_bit", "t_rq")]
 # What each unit's energy may depend on in the second table: the memories' write data port is
 # the input bus (wdata_i = wgt_data_i / act_data_i, toggling whether or not a write happens),
 # their reads are address changes and read-data toggles; the lanes' multipliers see xr and
-# their weight slice, their registers the accumulators and finished rows; the requantizers
-# their own registers.
+# their weight slice (an xr toggle is priced apart when the weight operand moves with it and
+# under a held weight: xr_bit, xr_held_bit) and the operands reaching an adder or multiplier
+# whose weight is not 0 (tern_in_bit, mul_in_bit: a zero weight holds its product still, so a
+# layer of sparse high-precision entries switches fewer multipliers than a dense int8 one),
+# their registers the accumulators and finished rows; the requantizers their own registers.
 UNIT_ACT_ACTIONS = {
     "control": ["cycles", "wgt_beats", "act_beats", "requants", "t_wgt_in", "t_act_in"],
     "window": ["cycles", "act_beats", "ring_reads"],
     "wbuf": ["cycles", "wgt_beats", "t_wgt_in", "t_wbuf_ra", "t_wbuf_rd"],
     "abuf": ["cycles", "act_beats", "t_act_in", "t_ring_ra", "t_ring_rd"],
-    "lanes": ["cycles", "wbuf_reads", "t_xr", "t_wbuf_rd", "t_acc", "t_row"],
+    "lanes": ["cycles", "wbuf_reads", "t_xr_move", "t_xr_hold", "t_tern_x", "t_mul_x", "t_wbuf_rd", "t_acc", "t_row"],
     "requant": ["cycles", "requants", "t_rq"],
 }
-MODELS = {"counts": (ACTIONS, UNIT_ACTIONS), "activity": (ACT_ACTIONS, UNIT_ACT_ACTIONS)}
+# A part replayed whole at gate level begins with the testbench's reset cycles, and its
+# measured energy is that of every replayed cycle: the gate level starts every register at a
+# random value, so the first reset edge toggles about half of them. Each unit's fit prices
+# those cycles as one more action, so that no layer action absorbs them; a layer has none
+# (the tables the search reads leave it out), a held-out part its own, as measured.
+RESET = ("reset_cycle", "resets")
+MODELS = {"counts": (ACTIONS + [RESET], UNIT_ACTIONS), "activity": (ACT_ACTIONS + [RESET], UNIT_ACT_ACTIONS)}
 ACTIVITY_NETS = {"wgt_in": r"wgt_data_i\[", "act_in": r"act_data_i\[", "wbuf_rd": r"u_lane\d+/wgt_i\[",
                  "xr": r"u_lane0/xr_i\[", "acc": r"u_lane\d+/acc_o\["}
 
@@ -116,13 +127,17 @@ def parse_args(argv):
 
 
 def load_table(path, cfg):
-    """The `action pJ` lines of block `# config CFG` of path (mpq_xp_energy_load's format)."""
+    """The `action pJ` lines of block `# config CFG` of path (mpq_xp_energy_load's format), and
+    its `# reset_cycle pJ` comment where the table was fitted by this script (a table without
+    one prices a reset cycle as a clock cycle)."""
     table, cur = {}, None
     try:
         for line in open(path):
             w = line.split()
             if line.startswith("# config"):
                 cur = w[2] if len(w) > 2 else None
+            elif cur == cfg and w[:2] == ["#", RESET[0]]:
+                table[RESET[0]] = float(w[2])
             elif cur == cfg and w and not line.startswith("#"):
                 table[w[0]] = float(w[1])
     except (OSError, ValueError, IndexError) as e:
@@ -130,6 +145,7 @@ def load_table(path, cfg):
     missing = [a for a, _ in ACTIONS if a not in table]
     if missing:
         die("energy_fit: --table %s: config %s lacks %s" % (path, cfg, ", ".join(missing)))
+    table.setdefault(RESET[0], table["cycle"])
     return table
 
 
@@ -173,7 +189,7 @@ def activity(golden, vec):
 
 def net_toggles(path):
     """{bus: (toggles, nets)} of the ACTIVITY_NETS in a ppa.sh activity file (toggles per
-    cycle x its cycles), and its cycles; a bus whose nets the netlist lacks is left out."""
+    cycle x its cycles); a bus whose nets the netlist lacks is left out."""
     lines = open(path).read().splitlines()
     m = re.search(r"over (\d+) cycles", lines[0]) if lines else None
     if not m:
@@ -184,7 +200,7 @@ def net_toggles(path):
         vals = [float(l.split()[1]) for l in lines[1:] if rx.match(l)]
         if vals:
             res[bus] = (sum(vals) * cyc, len(vals))
-    return res, cyc
+    return res
 
 
 def check_activity(name, act, nets):
@@ -265,17 +281,22 @@ def read_parts(a, roles, gate):
             if role == "hold" and int(replayed) < int(weight):
                 die("energy_fit: %s: %s is held out but its file holds %s of %s cycles (not whole)"
                     % (n, vec, replayed, weight))
-            e = gate.energy_pj(name, int(weight))
+            # A whole part: the energy of every replayed cycle, its reset cycles among its
+            # counts; a part replayed from a sample: its sample's mean power x its cycles.
+            whole = int(replayed) >= int(weight)
+            ecyc = int(replayed) if whole else int(weight)
+            e = gate.energy_pj(name, ecyc)
             act = activity(a.golden, vec)
-            if int(replayed) >= int(weight):
-                on_nets, _ = net_toggles(os.path.join(a.ppa, "activity", name + ".txt"))
-                check_activity(name, act, on_nets)
-            c = dict(c, **{"t_" + k: act[k] for k in ACTIVITY})
+            if whole:
+                check_activity(name, act, net_toggles(os.path.join(a.ppa, "activity", name + ".txt")))
+            c = dict(c, resets=ecyc - int(weight), t_xr_move=act["xr"] - act["xr_hold"],
+                     **{"t_" + k: act[k] for k in ACTIVITY})
             parts.append({"net": n, "role": role, "model": model, "prec": prec_label(spec), "layer_prec": lprec,
                           "op": int(m.group(1)), "part": int(m.group(2)), "name": name,
                           "cycles": int(weight), "replayed": int(replayed), "counts": c, "pj": e,
-                          "pj_total": sum(e.values())})
-        total = sum(p["pj_total"] for p in parts if p["net"] == n)
+                          "pj_total": sum(e.values()), "e_cycles": ecyc})
+        # ppa.sh's network energy is its parts' mean power over their layer cycles
+        total = sum(p["pj_total"] * p["cycles"] / p["e_cycles"] for p in parts if p["net"] == n)
         w_ppa = gate.network_pj(n)
         if w_ppa is not None:
             ref = w_ppa * sum(p["cycles"] for p in parts if p["net"] == n) * gate.min_ns * 1e3
@@ -307,7 +328,7 @@ def fit(parts, units, model):
     train = [p for p in parts if p["role"] == "fit"]
     per_unit, table = {}, {a: 0.0 for a, _ in actions}
     for u in units:
-        names = unit_actions.get(u, ["cycles"])
+        names = unit_actions.get(u, ["cycles"]) + [RESET[1]]
         X = np.array([[p["counts"][k] for k in names] for p in train], dtype=float)
         y = np.array([p["pj"][u] for p in train])
         per_unit[u] = nnls_rel(X, y, names)
@@ -394,7 +415,7 @@ def main(argv):
     for model in models:
         if a.table:
             tables[model] = (load_table(a.table, a.config), {u: {} for u in gate.units},
-                             {act: True for act, _ in ACTIONS})
+                             {act: True for act, _ in MODELS[model][0]})
         else:
             tables[model] = fit(parts, gate.units, model)
     for p in parts:
@@ -414,7 +435,9 @@ def main(argv):
                % (a.config, a.ppa, 1e3 / gate.min_ns, "" if model == "counts" else
                   "; with the switching activity's actions (not read by mpq-golden explore search)"),
                "# config %s" % a.config]
-        tsv += ["%s\t%.4f" % (act, tables[model][0][act]) for act, _ in MODELS[model][0]]
+        tsv += ["%s\t%.4f" % (act, tables[model][0][act]) for act, _ in MODELS[model][0] if act != RESET[0]]
+        tsv.append("# %s %.4f (the gate-level replay's reset cycles; no layer has one)"
+                   % (RESET[0], tables[model][0][RESET[0]]))
         write_atomic(os.path.join(a.out, name), "\n".join(tsv) + "\n")
     write_atomic(os.path.join(a.out, "energy.md"), "\n".join(md) + "\n")
     for p in parts:

@@ -8,7 +8,9 @@
 #     precision of EXPLORE_ENERGY_HOLD_PRECISIONS. A model is NAME or NAME@OPS (mpq-tb net
 #     --ops: only those operators on the RTL and in the workload, to bound the gate-level time),
 #     and a held-out one NAME[@OPS]=PRECISION runs at that precision only (a search's front
-#     point: one SPEC per MAC layer, comma-separated). With EXPLORE_ENERGY_FIT empty, nothing is
+#     point: one SPEC per MAC layer, comma-separated). A model may be fitted on some operators
+#     and held out on others (both NAME@OPS; a fitted workload's name begins `fit_`), never
+#     the same operator in both. With EXPLORE_ENERGY_FIT empty, nothing is
 #     fitted: the held-out layers are predicted with EXPLORE_ENERGY_TABLE's block of CONFIG (the
 #     table mpq-golden explore search costs points with).
 #  2. scripts/ppa/ppa.sh CONFIG OUT/ppa on all of them: synthesis, the gate-level model, each
@@ -38,9 +40,18 @@ for m in $fit $hold; do
     m=${m%%=*}
     [ -f "$models/${m%%@*}.tflite" ] || { echo "explore-energy: no model $models/${m%%@*}.tflite" >&2; exit 2; }
 done
-for m in $hold; do
-    m=${m%%=*}
-    case " $fit " in *" ${m%%@*} "*|*" ${m%%@*}@"*) echo "explore-energy: ${m%%@*} is both fitted and held out" >&2; exit 2 ;; esac
+# An operator is fitted or held out, never both (a model may be both, on other operators).
+for h in $hold; do
+    h=${h%%=*}
+    for f in $fit; do
+        [ "${f%%@*}" = "${h%%@*}" ] || continue
+        if [ "$f" = "${f%%@*}" ] || [ "$h" = "${h%%@*}" ]; then
+            echo "explore-energy: ${h%%@*} is both fitted and held out (name its operators: NAME@OPS)" >&2; exit 2
+        fi
+        for o in $(tr , ' ' <<<"${h#*@}"); do
+            case ",${f#*@}," in *",$o,"*) echo "explore-energy: ${h%%@*} op $o is both fitted and held out" >&2; exit 2 ;; esac
+        done
+    done
 done
 mkdir -p "$out/vectors"
 nets=() roles=()
@@ -51,6 +62,7 @@ workload() {
     [ "$p" = int8 ] || opt+=(--decomp "$p")
     name=${m}_$(tr -c 'A-Za-z0-9\n' '_' <<<"$p")
     [ ${#name} -le 60 ] || name=${m}_$(cksum <<<"$p" | cut -d' ' -f1)
+    [ "$role" = hold ] || name=fit_$name # the same model's held-out operators have their own
     dir=$out/vectors/$name
     rm -rf "$dir" && mkdir -p "$dir"
     if ! "$tb" net "$models/$m.tflite" --config "rtl/cfg/$cfg.cfg" --timing-seed 1 "${opt[@]}" --vec-dir "$dir" \
