@@ -113,8 +113,9 @@ dut-sim/osa: $(GOLDEN_BIN) $(BUILD)/dut/osa/plain/mpq-txn
 coverage/small: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
 	@scripts/check.sh $(BUILD)/results coverage/small -- scripts/tests/targets-small.sh coverage $(BUILD)
 TEST_TARGETS += sim/small dut-sim/osa
-# coverage/small builds a coverage model (3 to 5 minutes of CPU): .ci/run runs it once, after
-# the make test of each Verilator, and counts it in its closing line (CI's 45-minute budget).
+# coverage/small builds a coverage model (3 to 5 minutes of CPU): .ci/run runs it once, among
+# the first Verilator's tests (make test TEST_EXTRA=coverage/small: TEST_EXTRA adds targets
+# to the run), and counts it in its closing line (CI's 45-minute budget).
 
 # The tests that neither build nor run a Verilated model (the golden model, its references and
 # fuzzers, the generators, the explorer, the house checks). `make test VERILATOR_ONLY=1` leaves
@@ -124,7 +125,14 @@ TESTS_NO_VERILATOR := $(filter golden/test_% golden/cli-% golden/nosimd golden/a
   golden/export-python oracles/% fuzz/% san/golden models/refs models/golden models/map \
   models/mixprec explore/models explore/model-search explore/search explore/peers abfp/flow \
   mnist/bad-input rtl/layout-fresh vectors/fresh synth/small scripts/%,$(TEST_TARGETS))
-TESTS_RUN := $(if $(filter 1,$(VERILATOR_ONLY)),$(filter-out $(TESTS_NO_VERILATOR),$(TEST_TARGETS)),$(TEST_TARGETS))
+# The tests that build a Verilated model but whose outcome the Verilator does not decide: the
+# mutation catalog's detection (the golden model's checks of a mutant's ports) and the farm's
+# job handling (its queue, retries and crash classes). VERILATOR_ONLY=1 leaves them out too:
+# the second Verilator keeps every kind of build (plain, white-box, traced, gate level, the
+# DPI and network runners) and every test that runs one, farm/slurm-smoke among them.
+TESTS_FIRST_VERILATOR := $(filter mutate/fast farm/local farm/slurm-faults,$(TEST_TARGETS))
+TESTS_RUN := $(if $(filter 1,$(VERILATOR_ONLY)),$(filter-out $(TESTS_NO_VERILATOR) $(TESTS_FIRST_VERILATOR),$(TEST_TARGETS)),$(TEST_TARGETS)) \
+  $(TEST_EXTRA)
 
 # The packages every test needs are installed first (scripts/install-deps.sh test), or named:
 # then nothing runs and make test fails, so a test never silently skips for want of a package.

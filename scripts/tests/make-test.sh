@@ -43,9 +43,10 @@ grep -q '^FAIL  fuzz/smoke-vec was skipped (skipped: clang with libFuzzer is not
 grep -qx '1 passed, 1 failed, 1 skipped' "$work/sum2.out" || { cat "$work/sum2.out"; fail "wrong closing line"; }
 echo "make-test: a skip other than the oracle cases' fails the run, naming the test and why"
 
-# 3. The tests .ci/run's second Verilator leaves out (make VERILATOR_ONLY=1) need no Verilated
-#    model: make's plan for them, from an empty build tree, runs no Verilator and builds nothing
-#    under vl/ (the plan for a test that does need one, mnist/flow, shows it does).
+# 3. The tests .ci/run's second Verilator leaves out (make VERILATOR_ONLY=1) are those of
+#    TESTS_NO_VERILATOR, which need no Verilated model (make's plan for them, from an empty
+#    build tree, runs no Verilator and builds nothing under vl/; the plan for a test that does
+#    need one, mnist/flow, shows it does), and the few of TESTS_FIRST_VERILATOR.
 nv=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory print-TESTS_NO_VERILATOR) ||
     fail "make print-TESTS_NO_VERILATOR failed"
 [ -n "$nv" ] || fail "no test is listed as needing no Verilated model"
@@ -59,5 +60,7 @@ fi
 plan mnist/flow | grep -qE "$vl_re" || fail "the plan check cannot see mnist/flow's Verilated model"
 nrun=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory list-tests VERILATOR_ONLY=1 | wc -l)
 nall=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory list-tests | wc -l)
-[ $((nrun + $(wc -w <<<"$nv"))) -eq "$nall" ] || fail "VERILATOR_ONLY=1 runs $nrun of $nall tests, TESTS_NO_VERILATOR names $(wc -w <<<"$nv")"
-echo "make-test: $(wc -w <<<"$nv") tests need no Verilated model (none builds one); VERILATOR_ONLY=1 runs the other $nrun"
+n1=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory print-TESTS_FIRST_VERILATOR | wc -w)
+[ $((nrun + $(wc -w <<<"$nv") + n1)) -eq "$nall" ] ||
+    fail "VERILATOR_ONLY=1 runs $nrun of $nall tests, TESTS_NO_VERILATOR names $(wc -w <<<"$nv"), TESTS_FIRST_VERILATOR $n1"
+echo "make-test: $(wc -w <<<"$nv") tests need no Verilated model (none builds one), $n1 run with the first Verilator only; VERILATOR_ONLY=1 runs the other $nrun"
