@@ -575,6 +575,12 @@ static uint64_t toggles64(int64_t *prev, const int64_t *cur, unsigned n, unsigne
     return t;
 }
 
+/* Bits that differ between two xr operands (XrW bits: xm their mask). */
+static inline uint64_t xr_toggles(int16_t prev, int16_t cur, uint32_t xm)
+{
+    return (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)prev ^ (uint32_t)(uint16_t)cur) & xm);
+}
+
 /* The operands the lanes' arithmetic sees in this cycle (mpq_lane.sv tern_sum, sparse_sum):
  * an xr element's toggles count once per lane whose ternary code at that position is not 0,
  * a multiplier's selected operand xr[idx]'s once where its entry's value is not 0 (a zero
@@ -593,11 +599,11 @@ static void cm_act_operands(mpq_cm *cm, struct cm_act *a, unsigned ws, const uin
             mpq_lane_decode(hw, wr, l, &po);
         for (unsigned j = 0; j < hw->klanes; j++)
             if (s->t[j])
-                a->n.tern_x += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xr[j] ^ (uint32_t)(uint16_t)xr[j]) & xm);
+                a->n.tern_x += xr_toggles(a->xr[j], xr[j], xm);
         for (unsigned e = 0; e < hw->hp_per_group; e++) {
             int16_t x = xr[s->idx[e] < hw->klanes ? s->idx[e] : 0];
             if (s->val[e])
-                a->n.mul_x += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xsel[l][e] ^ (uint32_t)(uint16_t)x) & xm);
+                a->n.mul_x += xr_toggles(a->xsel[l][e], x, xm);
             a->xsel[l][e] = x;
         }
     }
@@ -632,7 +638,7 @@ static void cm_act_before(mpq_cm *cm, const mpq_port_in *in, int wgt_hs, int we)
     cm_act_operands(cm, a, ws, wr, xr, xm);
     uint64_t xt = 0;
     for (unsigned j = 0; j < hw->klanes; j++) {
-        xt += (uint64_t)__builtin_popcount(((uint32_t)(uint16_t)a->xr[j] ^ (uint32_t)(uint16_t)xr[j]) & xm);
+        xt += xr_toggles(a->xr[j], xr[j], xm);
         a->xr[j] = xr[j];
     }
     a->n.xr += xt;
