@@ -68,22 +68,27 @@ golden/cli-model: $(GOLDEN_BIN) $(BUILD)/golden-tests/test_tflite
 
 # The plain C twins of the SSE2 kernels (built with -DMPQ_NO_SIMD), checked by the layer
 # tests against their naive references, so that a machine without SSE2 computes the same.
+# The library is compiled once for them (BUILD/nosimd/obj, the flags of BUILD/obj but
+# -DMPQ_NO_SIMD), each test linked against it.
 GOLDEN_NOSIMD_TESTS := test_fc test_conv test_tflite
+GOLDEN_NOSIMD_OBJS := $(patsubst %.c,$(BUILD)/nosimd/obj/%.o,$(GOLDEN_LIB_SRCS))
+$(BUILD)/nosimd/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DMPQ_NO_SIMD -c $< -o $@
+$(BUILD)/nosimd/test_%: $(BUILD)/nosimd/obj/golden/tests/test_%.o $(GOLDEN_NOSIMD_OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 .PHONY: golden/nosimd golden-nosimd-run
 golden/nosimd:
 	@scripts/check.sh $(BUILD)/results golden/nosimd -- $(MAKE) --no-print-directory -s golden-nosimd-run
-golden-nosimd-run:
-	@mkdir -p $(BUILD)/nosimd
-	@set -eo pipefail; for t in $(GOLDEN_NOSIMD_TESTS); do \
-	  $(CC) $(CFLAGS) -DMPQ_NO_SIMD -Igolden golden/tests/$$t.c $(GOLDEN_LIB_SRCS) $(LDFLAGS) $(LDLIBS) \
-	    -o $(BUILD)/nosimd/$$t && $(BUILD)/nosimd/$$t | tail -n 1; done
+golden-nosimd-run: $(addprefix $(BUILD)/nosimd/,$(GOLDEN_NOSIMD_TESTS))
+	@set -eo pipefail; for t in $(GOLDEN_NOSIMD_TESTS); do $(BUILD)/nosimd/$$t | tail -n 1; done
 
 TEST_TARGETS += $(GOLDEN_TEST_NAMES) golden/cli-case golden/cli-gen golden/cli-model golden/nosimd $(addprefix oracles/,$(GOLDEN_ORACLE_SETS))
 
 # Keep intermediate objects (test programs are built through pattern rules).
 .SECONDARY:
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/nosimd/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 # Benchmark of the functional model (part of `make bench`; its results go to BENCH_OUT).
 BENCH_OUT ?= $(BUILD)/bench
@@ -96,14 +101,16 @@ bench-golden: $(BUILD)/bench_golden
 	$(BUILD)/bench_golden --reps $(BENCH_GOLDEN_REPS) --json $(BENCH_OUT)/golden.json
 
 # The layer kernels are the model's hot loops: let the compiler vectorize them.
-$(BUILD)/obj/golden/arith/mpq_mac.o $(BUILD)/obj/golden/arith/mpq_mac_tile.o: CFLAGS += -O3
-$(BUILD)/obj/golden/arith/mpq_layer.o $(BUILD)/obj/golden/arith/mpq_requant.o: CFLAGS += -O3
-$(BUILD)/obj/golden/arith/mpq_conv.o: CFLAGS += -O3
+# (The same flags for the library's plain-C build, BUILD/nosimd/obj.)
+GOLDEN_OBJ_DIRS := $(BUILD)/obj $(BUILD)/nosimd/obj
+$(foreach d,$(GOLDEN_OBJ_DIRS),$(d)/golden/arith/mpq_mac.o $(d)/golden/arith/mpq_mac_tile.o): CFLAGS += -O3
+$(foreach d,$(GOLDEN_OBJ_DIRS),$(d)/golden/arith/mpq_layer.o $(d)/golden/arith/mpq_requant.o): CFLAGS += -O3
+$(foreach d,$(GOLDEN_OBJ_DIRS),$(d)/golden/arith/mpq_conv.o): CFLAGS += -O3
 # ABFP's float steps are specified operation by operation (mpq_abfp.h): no contraction into FMA.
-$(BUILD)/obj/golden/arith/mpq_abfp.o: CFLAGS += -O3 -ffp-contract=off
-$(BUILD)/obj/golden/net/mpq_fgraph.o: CFLAGS += -ffp-contract=off
+$(foreach d,$(GOLDEN_OBJ_DIRS),$(d)/golden/arith/mpq_abfp.o): CFLAGS += -O3 -ffp-contract=off
+$(foreach d,$(GOLDEN_OBJ_DIRS),$(d)/golden/net/mpq_fgraph.o): CFLAGS += -ffp-contract=off
 # The cycle model's per-cycle lane sums (lockstep co-simulation runs it every cycle).
-$(BUILD)/obj/golden/cycle/mpq_top.o $(BUILD)/obj/golden/cycle/mpq_lane.o: CFLAGS += -O3
+$(foreach d,$(GOLDEN_OBJ_DIRS),$(d)/golden/cycle/mpq_top.o $(d)/golden/cycle/mpq_lane.o): CFLAGS += -O3
 
 # Vector-file cost: size against the gzip of the raw payload, read/write speed (make bench).
 $(BUILD)/bench_vec: $(BUILD)/obj/golden/bench/bench_vec.o $(GOLDEN_LIB)
