@@ -5,18 +5,26 @@ FUZZ_SRCS := $(sort $(wildcard golden/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst golden/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -Igolden \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_COMMON := -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -Igolden -fno-sanitize-recover=all
+FUZZ_FLAGS := $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
+# The library's objects: the same instrumentation, without libFuzzer's main.
+FUZZ_OBJ_FLAGS := $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined
 
-# The fuzzers link the library sources directly, built with the fuzzer's instrumentation.
-$(BUILD)/fuzz/fuzz_%: golden/fuzz/fuzz_%.c $(GOLDEN_LIB_SRCS) $(GOLDEN_HDRS)
+# The library is compiled once with the fuzzer's instrumentation (BUILD/fuzz/obj), and each
+# target links against it. clang and its libFuzzer are installed first (fuzz-deps).
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(GOLDEN_LIB_SRCS))
+.PHONY: fuzz-deps
+fuzz-deps:
+	@scripts/install-deps.sh fuzz
+$(BUILD)/fuzz/obj/%.o: %.c | fuzz-deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(GOLDEN_LIB_SRCS) -lz -lm -o $@
+	$(FUZZ_CC) $(FUZZ_OBJ_FLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/fuzz_%: golden/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS) | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB_OBJS) -lz -lm -o $@
 
 .PHONY: fuzz fuzz-build
-fuzz-build:
-	@scripts/install-deps.sh fuzz
-	@$(MAKE) --no-print-directory $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
+fuzz-build: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))
 
 # make fuzz: each target for FUZZ_SECONDS, on a copy of its seed corpus under build/.
 fuzz: fuzz-build
@@ -33,7 +41,7 @@ fuzz: fuzz-build
 # The smoke run of `make test`: 15 s per target (skipped when clang's libFuzzer is absent).
 FUZZ_SMOKE_NAMES := $(addprefix fuzz/smoke-,$(FUZZ_NAMES))
 .PHONY: $(FUZZ_SMOKE_NAMES)
-$(FUZZ_SMOKE_NAMES): fuzz/smoke-%:
+$(FUZZ_SMOKE_NAMES): fuzz/smoke-%: $(BUILD)/fuzz/fuzz_%
 	@scripts/check.sh $(BUILD)/results fuzz/smoke-$* -- scripts/fuzz/fuzz-smoke.sh $* $(BUILD) 15
 TEST_TARGETS += $(FUZZ_SMOKE_NAMES)
 
