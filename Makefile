@@ -110,12 +110,13 @@ sim/small: $(GOLDEN_BIN) $(BUILD)/vl/small/plain/mpq-tb
 	@scripts/check.sh $(BUILD)/results sim/small -- scripts/tests/targets-small.sh sim $(BUILD)
 dut-sim/osa: $(GOLDEN_BIN) $(BUILD)/dut/osa/plain/mpq-txn
 	@scripts/check.sh $(BUILD)/results dut-sim/osa -- scripts/tests/targets-small.sh dut-sim $(BUILD)
-coverage/small: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN)
+coverage/small: $(TB_OBJS) $(GOLDEN_LIB) $(GOLDEN_BIN) $(BUILD)/vl/small/cov/mpq-tb
 	@scripts/check.sh $(BUILD)/results coverage/small -- scripts/tests/targets-small.sh coverage $(BUILD)
 TEST_TARGETS += sim/small dut-sim/osa
-# coverage/small builds a coverage model (3 to 5 minutes of CPU): .ci/run runs it once, among
-# the first Verilator's tests (make test TEST_EXTRA=coverage/small: TEST_EXTRA adds targets
-# to the run), and counts it in its closing line (CI's 45-minute budget).
+# coverage/small needs a coverage model (3 to 5 minutes of CPU; farm/local's too, built once
+# for both): .ci/run runs it once, among the first Verilator's tests (make test
+# TEST_EXTRA=coverage/small: TEST_EXTRA adds targets to the run), and counts it in its closing
+# line (CI's 45-minute budget).
 
 # The tests that neither build nor run a Verilated model (the golden model, its references and
 # fuzzers, the generators, the explorer, the house checks). `make test VERILATOR_ONLY=1` leaves
