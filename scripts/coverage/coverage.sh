@@ -6,13 +6,12 @@
 # goes to OUTDIR/html/index.html; the line coverage of rtl/ is printed with the lines that
 # were never executed (OUTDIR/uncovered.txt).
 #
-# Environment (set by make): TB_OBJS, GOLDEN_LIB, VERILATOR, CXX. COVERAGE_CONFIGS (default:
+# Environment (set by make): VERILATOR (its verilator_coverage), COVERAGE_CONFIGS (default:
 # every rtl/cfg/*.cfg), COVERAGE_RUNS (lockstep layers per step, default 80; each layer writes its own counters).
-# COVERAGE_VL: the folder of the coverage models make built (DIR/CONFIG/cov/mpq-tb); without
-# it, each is built here, in OUTDIR/vl/CONFIG.
+# COVERAGE_VL: the folder of the coverage models make built (DIR/CONFIG/cov/mpq-tb).
 set -euo pipefail
 out=${1:?usage: scripts/coverage/coverage.sh OUTDIR}
-: "${TB_OBJS:?set by make}" "${GOLDEN_LIB:?set by make}" "${VERILATOR:=verilator}"
+: "${COVERAGE_VL:?set by make}" "${VERILATOR:=verilator}"
 configs=${COVERAGE_CONFIGS:-$(ls rtl/cfg/*.cfg | sed "s#rtl/cfg/\(.*\)\.cfg#\1#" | xargs)}
 runs=${COVERAGE_RUNS:-80}
 vcov=${VERILATOR}_coverage
@@ -20,16 +19,10 @@ command -v "$vcov" >/dev/null || vcov=verilator_coverage
 rm -rf "$out" && mkdir -p "$out/raw"
 
 for cfg in $configs; do
-    if [ -n "${COVERAGE_VL:-}" ]; then
-        # make coverage built it first, as BUILD/vl/CONFIG/cov/mpq-tb (the farm's coverage
-        # model too): one build for every user of it.
-        bin="$COVERAGE_VL/$cfg/cov/mpq-tb"
-        [ -x "$bin" ] || { echo "coverage.sh: no coverage model $bin (make builds it)" >&2; exit 1; }
-    else
-        echo "coverage: $cfg: building the coverage model"
-        tb/build-model.sh "$cfg" cov "$out/vl/$cfg" rtl
-        bin="$out/vl/$cfg/mpq-tb"
-    fi
+    # make coverage built it first, as BUILD/vl/CONFIG/cov/mpq-tb (the farm's coverage model
+    # too): one build for every user of it.
+    bin="$COVERAGE_VL/$cfg/cov/mpq-tb"
+    [ -x "$bin" ] || { echo "coverage.sh: no coverage model $bin (make coverage builds it)" >&2; exit 1; }
     raw="$out/raw/$cfg"
     mkdir -p "$raw"
     common=(--config "rtl/cfg/$cfg.cfg" --trace-dir "$out/traces" -q)

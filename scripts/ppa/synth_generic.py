@@ -37,7 +37,7 @@ def main(argv):
     ys.run_pass("chparam %s %s" % (" ".join("-set %s %s" % (k, v) for k, v in params), TOP), d)
     # synth's own ABC pass, with the script of the PPA flow's mapping (scripts/ppa/abc.script)
     # for generic gates: Yosys's default without &fraig -x, scorr and dretime. The SAT
-    # sweeping spent 155 of 200 s of ABC on the requantizer of `small` (its 32 x 32 multiply)
+    # sweeping spent 155 of about 205 s of ABC on the requantizer of `small` (its 32 x 32 multiply)
     # and changed its count by 8 cells in 8,646.
     ys.run_pass("synth -top %s -noabc" % TOP, d)
     ys.run_pass("abc -script +%s" % ABC_SCRIPT, d)
