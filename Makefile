@@ -48,6 +48,10 @@ BUILD ?= build$(VERILATOR_TREE)
 SAN_FLAGS :=
 endif
 
+# Verilator's runtime objects, compiled once per build tree and compiler flags through ccache
+# (tb/build-lib.sh); scripts that build models outside make may set it too.
+export MPQ_CCACHE_DIR := $(abspath $(BUILD))/ccache
+
 CFLAGS ?= -O2 -g
 # C11, the warning set of ../shared/STYLE.md, warnings are errors.
 CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L

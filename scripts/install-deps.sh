@@ -30,6 +30,8 @@ check_group() {
       have_cmd c++ || want g++
       have_cmd verilator || want verilator
       have_hdr zlib.h || want zlib1g-dev
+      # tb/build-lib.sh: Verilator's runtime compiled once per build tree, not once per model
+      have_cmd ccache || want ccache
       ;;
     synth)
       # make synth: Yosys is the PPA flow's, pyosys in a venv (scripts/ppa/venv.sh)
