@@ -66,13 +66,15 @@ ppa: ppa-deps
 # file (the gate-level replay compares every port every cycle); area, fmax and power present
 # and positive; the same file as the sample of a layer twice as long weighs twice the energy
 # (scripts/ppa/test-small.sh: make ppa-models' sampling). Skipped, and said so, when the tools cannot be installed.
+# The mapped netlist is kept in build/ppa-map-cache, shared by the build trees (ppa.sh's
+# PPA_MAP_CACHE: .ci/run's second Verilator and SAN=1 map the same RTL the same way).
 PPA_TEST_OUT := $(BUILD)/ppa-test/small
 .PHONY: ppa/small
 ppa/small: $(PPA_DEPS)
 	@scripts/check.sh $(BUILD)/results ppa/small -- bash -c '\
 	  { scripts/install-deps.sh ppa || { echo "skipped: Yosys, OpenSTA or the OSU cells are missing"; exit 77; }; } && \
 	  { scripts/ppa/venv.sh $(PPA_VENV) >/dev/null || { echo "skipped: pyosys cannot be installed"; exit 77; }; } && \
-	  $(PPA_ENV) scripts/ppa/test-small.sh $(PPA_TEST_OUT)'
+	  $(PPA_ENV) PPA_MAP_CACHE=build/ppa-map-cache scripts/ppa/test-small.sh $(PPA_TEST_OUT)'
 TEST_TARGETS += ppa/small
 
 # make ppa-models: energy per inference of the TFLite models (docs/ppa.md "The TFLite

@@ -89,17 +89,45 @@ units=$(awk -F'\t' '!/^#/ && NF == 3 && $3 != "-" { print $3 }' "$here/units.tsv
 secs() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }'; }
 
 # 1. Synthesis and mapping (reused when the netlist is newer than everything it comes from).
+# With PPA_MAP_CACHE set (make test's ppa/small: the mapping depends on neither the Verilator
+# nor the sanitizers, and .ci/run builds two trees), synth-map.sh's files are kept there under
+# a digest of those inputs, the parameters, PPA_ABC_DELAY and the Yosys version, and taken
+# from there when the digest matches.
 t0=$(date +%s.%N)
 fresh=1
-for dep in rtl/*.sv rtl/*.svh "$cfg" "$PPA_LIB" "$here/synth-map.sh" "$here/synth.py" "$here/netlist.py" \
-    "$here/units.tsv" "$here/units.py" "$here/ram.py" "$here/mpq_ram_gls.sv" "$here/abc.script"; do
+map_deps=(rtl/*.sv rtl/*.svh rtl/sources.list "$cfg" "$PPA_LIB" "$here/synth-map.sh" "$here/synth.py"
+          "$here/netlist.py" "$here/units.tsv" "$here/units.py" "$here/ram.py" "$here/mpq_ram_gls.sv"
+          "$here/abc.script" "$here/cfg.sh")
+for dep in "${map_deps[@]}"; do
   [ -f "$out/netlist.v" ] && [ "$out/netlist.v" -nt "$dep" ] || fresh=0
 done
+map_key= map_yosys=
+if [ -n "${PPA_MAP_CACHE:-}" ]; then
+  map_yosys=$("$PPA_PYOSYS" -c 'from pyosys import libyosys as ys; print(ys.yosys_maybe_version())') || exit 1
+  map_key=$({ echo "$map_yosys"; echo "PPA_ABC_DELAY=${PPA_ABC_DELAY:-}"; cat "$out/cfg.txt"
+              sha256sum "${map_deps[@]}" | awk '{ print $1 }'; } | sha256sum | cut -c1-16)
+fi
 if [ $fresh = 1 ] && [ -f "$out/area.tsv" ] && [ -f "$out/gls/netlist.v" ]; then
   echo "ppa $cfgname: mapped netlist up to date ($out/netlist.v)"
+elif [ -n "$map_key" ] && [ -f "$PPA_MAP_CACHE/$map_key/netlist.v" ]; then
+  echo "ppa $cfgname: mapped netlist from $PPA_MAP_CACHE/$map_key (the digest of the RTL, the parameters, the flow's scripts and $map_yosys)"
+  rm -rf "$out/rtl" "$out/gls"
+  cp -R "$PPA_MAP_CACHE/$map_key/." "$out/"
 else
   echo "ppa $cfgname: yosys (mapping to $(basename "$PPA_LIB"))"
   "$here/synth-map.sh" "$cfgname" "$out"
+  if [ -n "$map_key" ]; then
+    # synth-map.sh's files, renamed into place whole (another tree may be storing the same).
+    mkdir -p "$PPA_MAP_CACHE"
+    tmpd=$(mktemp -d "$PPA_MAP_CACHE/.new.XXXXXX")
+    mkdir "$tmpd/gls"
+    cp -R "$out/rtl" "$tmpd/"
+    cp "$out/gls/netlist.v" "$tmpd/gls/"
+    for f in netlist.v macros.lib macros.lst area.tsv stat.txt steps.tsv yosys.log synth.err seconds abc.constr abc.script; do
+      [ ! -f "$out/$f" ] || cp "$out/$f" "$tmpd/"
+    done
+    mv -T "$tmpd" "$PPA_MAP_CACHE/$map_key" 2>/dev/null || rm -rf "$tmpd"
+  fi
 fi
 
 # 2. Timing at a nominal period (slack + period = the shortest period).
