@@ -170,7 +170,7 @@ if [ ${#workloads[@]} -gt 0 ]; then
     echo "$gls/netlist.v"
   } >"$gls/gls.f.tmp" && update "$gls/gls.f"
   model=$out/glsbuild/mpq-tb fresh=1
-  for dep in $(cat "$gls/gls.f") tb/build-model.sh rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h ${TB_OBJS:-} ${GOLDEN_LIB:-}; do
+  for dep in $(cat "$gls/gls.f") tb/build-model.sh tb/build-lib.sh rtl/mpq_top.dut tb/dut_runtime.h tb/mpq_dut.h ${TB_OBJS:-} ${GOLDEN_LIB:-}; do
     [ -f "$model" ] && [ "$model" -nt "$dep" ] || fresh=0
   done
   t1=$(date +%s.%N)
