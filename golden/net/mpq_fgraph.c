@@ -4,7 +4,6 @@
 #include "net/mpq_fgraph.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,16 +62,8 @@ struct mpq_fgraph {
     int inputs_set;
 };
 
-static int op_fail(const mpq_fgraph *g, unsigned op, char *err, size_t errlen, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "%s: op %u (%s): %s", g->m->file, op, mpq_tfl_op_name(g->m->ops[op].code), msg);
-    return MPQ_EPARAM;
-}
+/* op_fail(g, op, err, errlen, fmt, ...): mpq_tfl_op_fail on g's model. */
+#define op_fail(g, ...) mpq_tfl_op_fail((g)->m, __VA_ARGS__)
 
 static const mpq_tfl_tensor *T(const mpq_fgraph *g, int i) { return &g->m->tensors[i]; }
 

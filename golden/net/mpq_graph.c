@@ -16,7 +16,6 @@
 #include "net/mpq_graph.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,20 +100,8 @@ struct mpq_net {
 
 /* ---- messages ---- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 5, 6)))
-#endif
-static int op_fail(const mpq_net *net, unsigned op, char *err, size_t errlen, const char *fmt, ...)
-{
-    char what[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    snprintf(err, errlen, "%s: op %u (%s): %s", net->m->file, op,
-             mpq_tfl_op_name(net->m->ops[op].code), what);
-    return MPQ_EPARAM;
-}
+/* op_fail(net, op, err, errlen, fmt, ...): mpq_tfl_op_fail on net's model. */
+#define op_fail(net, ...) mpq_tfl_op_fail((net)->m, __VA_ARGS__)
 
 static const mpq_tfl_tensor *T(const mpq_net *net, int i)
 {

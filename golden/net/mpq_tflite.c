@@ -70,6 +70,17 @@ const char *mpq_tfl_op_name(int code)
     return code >= 0 && (size_t)code < sizeof op_names / sizeof op_names[0] ? op_names[code] : "?";
 }
 
+int mpq_tfl_op_fail(const mpq_tfl_model *m, unsigned op, char *err, size_t errlen, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(err, errlen, "%s: op %u (%s): %s", m->file, op, mpq_tfl_op_name(m->ops[op].code), what);
+    return MPQ_EPARAM;
+}
+
 static const char *const type_names[] = {
     "FLOAT32", "FLOAT16", "INT32", "UINT8", "INT64", "STRING", "BOOL", "INT16", "COMPLEX64",
     "INT8", "FLOAT64", "COMPLEX128", "UINT64", "RESOURCE", "VARIANT", "UINT32", "UINT16", "INT4",

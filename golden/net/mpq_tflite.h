@@ -148,6 +148,12 @@ int mpq_tfl_parse(const void *buf, size_t len, const char *file, mpq_tfl_model *
 /* mpq_tfl_parse of the file at path; MPQ_EIO when it cannot be read (err names it). */
 int mpq_tfl_load(const char *path, mpq_tfl_model *m, char *err, size_t errlen);
 void mpq_tfl_free(mpq_tfl_model *m);
+/* The message of an operator the graph runners refuse: "FILE: op OP (NAME): " and the
+ * formatted reason into err; returns MPQ_EPARAM. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+int mpq_tfl_op_fail(const mpq_tfl_model *m, unsigned op, char *err, size_t errlen, const char *fmt, ...);
 
 /* Number of elements of a tensor's shape (1 for a scalar), or -1 when a dimension is
  * negative or the product passes 2^31 - 1. */
