@@ -308,48 +308,49 @@ module mpq_top #(
   localparam int unsigned NCnt = mpq_layout_pkg::CNT_COUNT;
   localparam int HpEntries = HpPerGroup;  // signed: with HpPerGroup = 0 the loop is empty
   logic [63:0] cnt_q [NCnt];
-  logic [63:0] cnt_inc [NCnt];
-  logic [63:0] live_ch, hp_nz;
+  logic [63:0] live_ch;
   always_comb begin
     logic [31:0] c0, c_rest;
-    // Channels of the step's slice below c_len (the rest are masked), and the sparse entries
-    // of every lane's part of the step's weight slice with a non-zero value at such a channel.
     c0 = 32'({slice, IdxW'(0)});
     c_rest = 32'(c_len) - c0;
     live_ch = (32'(c_len) >= c0 + KLanes) ? 64'(KLanes) : (32'(c_len) > c0) ? 64'(c_rest) : 64'd0;
-    hp_nz = '0;
-    for (int unsigned l = 0; l < Lanes; l++) begin
-      for (int e = 0; e < HpEntries; e++) begin
-        logic [IdxW-1:0] idx;
-        logic [HpBits-1:0] val;
-        idx = wgt_slice[l*LaneW + mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) +: IdxW];
-        val = wgt_slice[l*LaneW + mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) + IdxW +: HpBits];
-        if (val != '0 && 64'(idx) < live_ch) hp_nz = hp_nz + 64'd1;
-      end
-    end
-    for (int unsigned i = 0; i < NCnt; i++) cnt_inc[i] = '0;
-    cnt_inc[mpq_layout_pkg::CNT_TILE_CYCLES] = 64'(cfg_hs || busy_o);
-    cnt_inc[mpq_layout_pkg::CNT_TILES] = 64'(cfg_hs);
-    cnt_inc[mpq_layout_pkg::CNT_WGT_BEATS] = 64'(wgt_hs);
-    cnt_inc[mpq_layout_pkg::CNT_ACT_BEATS] = 64'(act_hs);
-    cnt_inc[mpq_layout_pkg::CNT_WBUF_WRITES] = 64'(wgt_hs);  // u_wbuf.we_i
-    cnt_inc[mpq_layout_pkg::CNT_WBUF_READS] = 64'(step);
-    cnt_inc[mpq_layout_pkg::CNT_RING_WRITES] = 64'(abuf_we);  // u_abuf.we_i
-    cnt_inc[mpq_layout_pkg::CNT_RING_READS] = 64'(step);
-    cnt_inc[mpq_layout_pkg::CNT_RING_READS_USED] = 64'(step && !pad);
-    cnt_inc[mpq_layout_pkg::CNT_PAD_STEPS] = 64'(step && pad);
-    cnt_inc[mpq_layout_pkg::CNT_ROWS] = 64'(row_done);
-    cnt_inc[mpq_layout_pkg::CNT_REQUANTS] = (rq2_valid_q && out_free) ? 64'(Lanes) : 64'd0;
-    cnt_inc[mpq_layout_pkg::CNT_MAC_SLOTS_TERN] = step ? 64'(Lanes * KLanes) : 64'd0;
-    cnt_inc[mpq_layout_pkg::CNT_MAC_SLOTS_HP] = step ? 64'(Lanes * HpPerGroup) : 64'd0;
-    cnt_inc[mpq_layout_pkg::CNT_MACS_LIVE] = (step && !pad) ? 64'(Lanes) * live_ch : 64'd0;
-    cnt_inc[mpq_layout_pkg::CNT_MACS_HP_NZ] = (step && !pad) ? hp_nz : 64'd0;
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       for (int unsigned i = 0; i < NCnt; i++) cnt_q[i] <= '0;
     end else begin
-      for (int unsigned i = 0; i < NCnt; i++) cnt_q[i] <= cnt_q[i] + cnt_inc[i];
+      cnt_q[mpq_layout_pkg::CNT_TILE_CYCLES] <= cnt_q[mpq_layout_pkg::CNT_TILE_CYCLES] + 64'(cfg_hs || busy_o);
+      cnt_q[mpq_layout_pkg::CNT_TILES] <= cnt_q[mpq_layout_pkg::CNT_TILES] + 64'(cfg_hs);
+      cnt_q[mpq_layout_pkg::CNT_WGT_BEATS] <= cnt_q[mpq_layout_pkg::CNT_WGT_BEATS] + 64'(wgt_hs);
+      cnt_q[mpq_layout_pkg::CNT_ACT_BEATS] <= cnt_q[mpq_layout_pkg::CNT_ACT_BEATS] + 64'(act_hs);
+      cnt_q[mpq_layout_pkg::CNT_WBUF_WRITES] <= cnt_q[mpq_layout_pkg::CNT_WBUF_WRITES] + 64'(wgt_hs);
+      cnt_q[mpq_layout_pkg::CNT_WBUF_READS] <= cnt_q[mpq_layout_pkg::CNT_WBUF_READS] + 64'(step);
+      cnt_q[mpq_layout_pkg::CNT_RING_WRITES] <= cnt_q[mpq_layout_pkg::CNT_RING_WRITES] + 64'(abuf_we);
+      cnt_q[mpq_layout_pkg::CNT_RING_READS] <= cnt_q[mpq_layout_pkg::CNT_RING_READS] + 64'(step);
+      cnt_q[mpq_layout_pkg::CNT_RING_READS_USED] <= cnt_q[mpq_layout_pkg::CNT_RING_READS_USED] + 64'(step && !pad);
+      cnt_q[mpq_layout_pkg::CNT_PAD_STEPS] <= cnt_q[mpq_layout_pkg::CNT_PAD_STEPS] + 64'(step && pad);
+      cnt_q[mpq_layout_pkg::CNT_ROWS] <= cnt_q[mpq_layout_pkg::CNT_ROWS] + 64'(row_done);
+      if (rq2_valid_q && out_free)
+        cnt_q[mpq_layout_pkg::CNT_REQUANTS] <= cnt_q[mpq_layout_pkg::CNT_REQUANTS] + 64'(Lanes);
+      if (step) begin
+        cnt_q[mpq_layout_pkg::CNT_MAC_SLOTS_TERN] <= cnt_q[mpq_layout_pkg::CNT_MAC_SLOTS_TERN] + 64'(Lanes * KLanes);
+        cnt_q[mpq_layout_pkg::CNT_MAC_SLOTS_HP] <= cnt_q[mpq_layout_pkg::CNT_MAC_SLOTS_HP] + 64'(Lanes * HpPerGroup);
+      end
+      if (step && !pad) begin
+        logic [63:0] hp_nz;
+        hp_nz = '0;
+        for (int unsigned l = 0; l < Lanes; l++) begin
+          for (int e = 0; e < HpEntries; e++) begin
+            logic [IdxW-1:0] idx;
+            logic [HpBits-1:0] val;
+            idx = wgt_slice[l*LaneW + mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) +: IdxW];
+            val = wgt_slice[l*LaneW + mpq_layout_pkg::wgt_entry_lsb(KLanes, HpBits, e) + IdxW +: HpBits];
+            if (val != '0 && 64'(idx) < live_ch) hp_nz = hp_nz + 64'd1;
+          end
+        end
+        cnt_q[mpq_layout_pkg::CNT_MACS_LIVE] <= cnt_q[mpq_layout_pkg::CNT_MACS_LIVE] + 64'(Lanes) * live_ch;
+        cnt_q[mpq_layout_pkg::CNT_MACS_HP_NZ] <= cnt_q[mpq_layout_pkg::CNT_MACS_HP_NZ] + hp_nz;
+      end
     end
   end
   for (genvar i = 0; i < NCnt; i++) begin : g_cnt
