@@ -144,11 +144,15 @@ if [ -z "$ir_skip" ]; then
         [ -n "$n" ] || { echo "bench.sh: callgrind counted nothing for: ${*:2}" >&2; return 1; }
         echo "$n"
     }
+    # run_test less the model's construction and destruction (tb_cosim_open / _close: a second
+    # --toggle-collect switches the count off while they run), which the bare loop does outside
+    # bare_pass: both counts are then the cycle loop, as both wall-clock rates are.
+    loop=('run_test*' --toggle-collect=tb_cosim_open --toggle-collect=tb_cosim_close)
     ir_bare=$(ir 'bare_pass' "$tb_default" replay "$ivec" --bare 1)
-    ir_replay=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread on)
-    ir_lock=$(ir 'run_test*' "$tb_default" "${lock_args[@]}" --source-thread on)
-    ir_replay1=$(ir 'run_test*' "$tb_default" replay "$ivec" --source-thread off)
-    ir_lock1=$(ir 'run_test*' "$tb_default" "${lock_args[@]}" --source-thread off)
+    ir_replay=$(ir "${loop[@]}" "$tb_default" replay "$ivec" --source-thread on)
+    ir_lock=$(ir "${loop[@]}" "$tb_default" "${lock_args[@]}" --source-thread on)
+    ir_replay1=$(ir "${loop[@]}" "$tb_default" replay "$ivec" --source-thread off)
+    ir_lock1=$(ir "${loop[@]}" "$tb_default" "${lock_args[@]}" --source-thread off)
     per() { awk -v i="$1" -v c="$icyc" 'BEGIN { printf "%.0f", i / c }'; }
     irow() { printf '%-56s %14s %10s\n' "$1" "$(per "$2")" "$(ratio "$ir_bare" "$2")"; }
     echo "== 1b. instructions per simulated cycle on the model's thread (callgrind, $icyc cycles)"
