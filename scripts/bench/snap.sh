@@ -8,7 +8,9 @@
 #     its cycles), its waveform included, with snapshots (the traced build, --snapshot-every
 #     $every), over the same failing run in the plain build without a waveform;
 #   rerun_ratio: the same in the plain build with today's fallback, the traced re-run from 0;
-#   snapshot_overhead: the passing run with snapshots over the plain build's, minus 1.
+#   snapshot_overhead: the passing run with snapshots over the plain build's, minus 1; split
+#     into build_overhead (the traced build without snapshots over the plain build) and
+#     fork_overhead (the traced build with snapshots over itself without), each minus 1.
 # Env: TB_VL (build/vl), GOLDEN_BIN, BENCH_QUICK=1 (a short layer: checks the script, measures nothing).
 set -euo pipefail
 out=$1
@@ -39,6 +41,7 @@ for i in $(seq "$reps"); do
     echo "$i rerun $(secs "$plain" "${layer[@]}" "${fail[@]}" --trace-dir "$work/t" --trace-bin "$traced")" >>"$work/times.txt"
     echo "$i pass $(secs "$plain" "${layer[@]}" -q --trace-dir "$work/t")" >>"$work/times.txt"
     echo "$i pass_snap $(secs "$traced" "${layer[@]}" -q --trace-dir "$work/t" --snapshot-every "$every")" >>"$work/times.txt"
+    echo "$i pass_traced $(secs "$traced" "${layer[@]}" -q --trace-dir "$work/t" --snapshot-every 0)" >>"$work/times.txt"
 done
 # The last failing run with snapshots must have taken its waveform from one.
 "$traced" "${layer[@]}" "${fail[@]}" --trace-dir "$work/t" --snapshot-every "$every" >"$work/check.txt" 2>&1 || true
@@ -58,9 +61,12 @@ vs() {
 read -r late late_lo late_hi < <(vs snap base)
 read -r rerun rerun_lo rerun_hi < <(vs rerun base)
 read -r ovh ovh_lo ovh_hi < <(vs pass_snap pass 1)
+read -r bovh bovh_lo bovh_hi < <(vs pass_traced pass 1)
+read -r fovh fovh_lo fovh_hi < <(vs pass_snap pass_traced 1)
 read -r w_late _ _ < <(vs snap base 0 4)
 read -r w_rerun _ _ < <(vs rerun base 0 4)
 read -r w_ovh _ _ < <(vs pass_snap pass 1 4)
+sgn() { awk -v v="$1" 'BEGIN { printf "%+.3f", v }'; }
 best() { awk -v k="$1" '$2 == k { print $3 }' "$work/times.txt" | sort -g | head -n 1; }
 echo
 echo "== snapshots: lockstep m=$m k=1024 n=128 ($cycles cycles), mismatch injected at cycle $at; $reps rounds"
@@ -69,7 +75,9 @@ printf '%-64s %10s %22s\n' "plain build, failing run, no waveform" "$(best base)
 printf '%-64s %10s %22s\n' "traced build, snapshots every $every, waveform from a snapshot" "$(best snap)" "$late ($late_lo-$late_hi)"
 printf '%-64s %10s %22s\n' "plain build, waveform by the traced re-run from cycle 0" "$(best rerun)" "$rerun ($rerun_lo-$rerun_hi)"
 printf '%-64s %10s %22s\n' "passing run: plain build" "$(best pass)" "1.000"
-printf '%-64s %10s %22s\n' "passing run: traced build, snapshots every $every (overhead)" "$(best pass_snap)" "+$ovh ($ovh_lo-$ovh_hi)"
+printf '%-64s %10s %22s\n' "passing run: traced build, snapshots every $every (overhead)" "$(best pass_snap)" "$(sgn "$ovh") ($ovh_lo - $ovh_hi)"
+printf '%-64s %10s %22s\n' "  of which the build: traced, no snapshots, over plain" "$(best pass_traced)" "$(sgn "$bovh") ($bovh_lo - $bovh_hi)"
+printf '%-64s %10s %22s\n' "  and the snapshots: traced with them over traced without" "" "$(sgn "$fovh") ($fovh_lo - $fovh_hi)"
 echo "(wall clock, medians: late trace $w_late, re-run $w_rerun, overhead +$w_ovh)"
 # The traced build's model with its waveform closed, against the plain build's, in
 # instructions on the model's thread (callgrind: exact whatever the host's load): the bare
@@ -98,6 +106,8 @@ cat >"$out/snap.json.tmp" <<EOF
   "late_trace_ratio": $late, "late_trace_ratio_range": [$late_lo, $late_hi],
   "rerun_ratio": $rerun, "rerun_ratio_range": [$rerun_lo, $rerun_hi],
   "snapshot_overhead": $ovh, "snapshot_overhead_range": [$ovh_lo, $ovh_hi],
+  "build_overhead": $bovh, "build_overhead_range": [$bovh_lo, $bovh_hi],
+  "fork_overhead": $fovh, "fork_overhead_range": [$fovh_lo, $fovh_hi],
   "wall_clock": {"late_trace_ratio": $w_late, "rerun_ratio": $w_rerun, "snapshot_overhead": $w_ovh},
   "instructions": $ir_json
 }
